@@ -1,0 +1,279 @@
+package catalog
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/runnel/runnel/log"
+)
+
+// Topic is the compacted topic holding the catalog's commands.
+const Topic = "_runnel_catalog"
+
+var (
+	// ErrUnknownSource: no stream or table of that name.
+	ErrUnknownSource = errors.New("catalog: unknown stream or table")
+	// ErrSourceExists: a stream or table of that name exists.
+	ErrSourceExists = errors.New("catalog: stream or table already exists")
+	// ErrUnknownQuery: no persistent query of that id.
+	ErrUnknownQuery = errors.New("catalog: unknown query")
+	// ErrSourceInUse: the source is read or written by a running query.
+	ErrSourceInUse = errors.New("catalog: stream or table is in use")
+)
+
+// markerKey is the key of the record Open appends to know where replay ends.
+const markerKey = "marker/open"
+
+// command is one record of the catalog topic. Exactly one field is set; a
+// drop is a tombstone and carries no command.
+type command struct {
+	Source *Source `json:"source,omitempty"`
+	Query  *Query  `json:"query,omitempty"`
+}
+
+// Catalog is the replayed state of the catalog topic.
+//
+// Readers may call any method from any goroutine. Writers (Put*, Drop*)
+// must be serialized by the caller — the engine holds one DDL lock — so
+// that validation and the write it guards are not interleaved with another
+// writer's.
+type Catalog struct {
+	log log.Log
+
+	mu struct {
+		sync.RWMutex
+		// sources and queries are guarded by mu.
+		sources map[string]*Source
+		queries map[string]*Query
+		// next is the catalog topic's end offset after the last command
+		// applied: the number the next command will carry.
+		next int64
+	}
+}
+
+// Progress is called while Open replays the catalog with the number of
+// commands read and the total to read.
+type Progress func(done, total int64)
+
+// Open creates the catalog topic if it is missing and replays it.
+func Open(ctx context.Context, l log.Log, progress Progress) (*Catalog, error) {
+	c := &Catalog{log: l}
+	c.mu.sources = map[string]*Source{}
+	c.mu.queries = map[string]*Query{}
+	err := l.CreateTopic(ctx, Topic, log.TopicConfig{Partitions: 1, Compacted: true})
+	if err != nil && !errors.Is(err, log.ErrTopicExists) {
+		return nil, fmt.Errorf("create catalog topic: %w", err)
+	}
+	if err := c.replay(ctx, progress); err != nil {
+		return nil, fmt.Errorf("replay catalog: %w", err)
+	}
+	return c, nil
+}
+
+// replay reads the catalog topic up to a marker record that it appends
+// first. Replaying to the end offset alone is not enough: compaction may
+// remove the topic's last record (a tombstone), and a reader would then wait
+// for an offset that never comes. The latest record of a key always
+// survives compaction, so the marker is always there to stop at.
+func (c *Catalog) replay(ctx context.Context, progress Progress) error {
+	starts, err := c.log.StartOffsets(ctx, Topic)
+	if err != nil {
+		return err
+	}
+	marks, err := c.log.Append(ctx, Topic, []log.Record{{Key: []byte(markerKey), Value: []byte("{}"), Partition: 0}})
+	if err != nil {
+		return fmt.Errorf("append replay marker: %w", err)
+	}
+	start, mark := starts[0], marks[0].Offset
+	c.mu.next = mark + 1
+	r, err := c.log.NewReader(ctx, log.TopicPartition{Topic: Topic}, start)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	var done int64
+	for {
+		recs, err := r.Next(ctx)
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			if rec.Offset >= mark {
+				if progress != nil {
+					progress(done, done)
+				}
+				return nil
+			}
+			if err := c.applyRecord(rec); err != nil {
+				return fmt.Errorf("command at offset %d: %w", rec.Offset, err)
+			}
+			done++
+		}
+		if progress != nil {
+			progress(done, mark-start)
+		}
+	}
+}
+
+// applyRecord applies one catalog record to the in-memory state.
+func (c *Catalog) applyRecord(rec log.Record) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := string(rec.Key)
+	if key == markerKey {
+		return nil
+	}
+	if rec.Value == nil {
+		switch {
+		case len(key) > 7 && key[:7] == "source/":
+			delete(c.mu.sources, key[7:])
+		case len(key) > 6 && key[:6] == "query/":
+			delete(c.mu.queries, key[6:])
+		}
+		return nil
+	}
+	var cmd command
+	if err := json.Unmarshal(rec.Value, &cmd); err != nil {
+		return fmt.Errorf("decode command %q: %w", key, err)
+	}
+	switch {
+	case cmd.Source != nil:
+		c.mu.sources[cmd.Source.Name] = cmd.Source
+	case cmd.Query != nil:
+		c.mu.queries[cmd.Query.ID] = cmd.Query
+	default:
+		return fmt.Errorf("empty command %q", key)
+	}
+	return nil
+}
+
+// append writes one command and applies it.
+func (c *Catalog) append(ctx context.Context, key string, cmd *command) error {
+	rec := log.Record{Key: []byte(key), Partition: 0}
+	if cmd != nil {
+		b, err := json.Marshal(cmd)
+		if err != nil {
+			return fmt.Errorf("encode command %q: %w", key, err)
+		}
+		rec.Value = b
+	}
+	out, err := c.log.Append(ctx, Topic, []log.Record{rec})
+	if err != nil {
+		return fmt.Errorf("append catalog command %q: %w", key, err)
+	}
+	if err := c.applyRecord(out[0]); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.mu.next = out[0].Offset + 1
+	c.mu.Unlock()
+	return nil
+}
+
+// NextSequence is the number the next command will carry; query ids use it.
+func (c *Catalog) NextSequence() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.mu.next
+}
+
+// PutSource records a new or replaced source.
+func (c *Catalog) PutSource(ctx context.Context, s *Source) error {
+	return c.append(ctx, sourceKey(s.Name), &command{Source: s})
+}
+
+// DropSource removes a source.
+func (c *Catalog) DropSource(ctx context.Context, name string) error {
+	if _, err := c.Source(name); err != nil {
+		return err
+	}
+	return c.append(ctx, sourceKey(name), nil)
+}
+
+// PutQuery records a persistent query.
+func (c *Catalog) PutQuery(ctx context.Context, q *Query) error {
+	return c.append(ctx, queryKey(q.ID), &command{Query: q})
+}
+
+// DropQuery removes a persistent query.
+func (c *Catalog) DropQuery(ctx context.Context, id string) error {
+	if _, err := c.Query(id); err != nil {
+		return err
+	}
+	return c.append(ctx, queryKey(id), nil)
+}
+
+// Source returns the source called name.
+func (c *Catalog) Source(name string) (*Source, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	s, ok := c.mu.sources[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownSource, name)
+	}
+	return s, nil
+}
+
+// Sources returns all sources sorted by name.
+func (c *Catalog) Sources() []*Source {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]*Source, 0, len(c.mu.sources))
+	for _, s := range c.mu.sources {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Query returns the persistent query with id.
+func (c *Catalog) Query(id string) (*Query, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	q, ok := c.mu.queries[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownQuery, id)
+	}
+	return q, nil
+}
+
+// Queries returns all persistent queries in creation order.
+func (c *Catalog) Queries() []*Query {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]*Query, 0, len(c.mu.queries))
+	for _, q := range c.mu.queries {
+		out = append(out, q)
+	}
+	sort.Slice(out, func(i, j int) bool { return querySeq(out[i].ID) < querySeq(out[j].ID) })
+	return out
+}
+
+// QueriesUsing returns the ids of queries that read or write source.
+func (c *Catalog) QueriesUsing(source string) []string {
+	var ids []string
+	for _, q := range c.Queries() {
+		use := q.Sink == source
+		for _, s := range q.Sources {
+			use = use || s == source
+		}
+		if use {
+			ids = append(ids, q.ID)
+		}
+	}
+	return ids
+}
+
+// querySeq extracts the trailing number of a query id for ordering.
+func querySeq(id string) int64 {
+	var n, mul int64 = 0, 1
+	for i := len(id) - 1; i >= 0 && id[i] >= '0' && id[i] <= '9'; i-- {
+		n += int64(id[i]-'0') * mul
+		mul *= 10
+	}
+	return n
+}

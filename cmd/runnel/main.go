@@ -1,0 +1,128 @@
+// Command runnel serves Runnel over the PostgreSQL wire protocol.
+//
+//	runnel [--listen 127.0.0.1:6543] [--data-dir ./runnel-data] [--kafka host:port,...] [--log-level info]
+//
+// Every flag can also be set through the environment (RUNNEL_LISTEN,
+// RUNNEL_DATA_DIR, RUNNEL_KAFKA, RUNNEL_LOG_LEVEL); a flag wins over its
+// variable.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/runnel/runnel/engine"
+	"github.com/runnel/runnel/server"
+)
+
+// config is what flags and environment select.
+type config struct {
+	listen   string
+	dataDir  string
+	kafka    string
+	logLevel string
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "runnel:", err)
+		os.Exit(1)
+	}
+}
+
+// parseFlags reads flags over environment defaults.
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	env := func(name, def string) string {
+		if v, ok := os.LookupEnv(name); ok && v != "" {
+			return v
+		}
+		return def
+	}
+	var c config
+	fs := flag.NewFlagSet("runnel", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.listen, "listen", env("RUNNEL_LISTEN", "127.0.0.1:6543"), "address to serve pgwire on (env RUNNEL_LISTEN)")
+	fs.StringVar(&c.dataDir, "data-dir", env("RUNNEL_DATA_DIR", "./runnel-data"), "directory of the embedded log (env RUNNEL_DATA_DIR)")
+	fs.StringVar(&c.kafka, "kafka", env("RUNNEL_KAFKA", ""), "comma-separated Kafka brokers; empty uses the embedded log (env RUNNEL_KAFKA)")
+	fs.StringVar(&c.logLevel, "log-level", env("RUNNEL_LOG_LEVEL", "info"), "debug, info, warn or error (env RUNNEL_LOG_LEVEL)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: runnel [flags]\n\nRunnel is a streaming SQL engine; connect with psql or any PostgreSQL driver.\n\nFlags:\n")
+		fs.VisitAll(func(f *flag.Flag) {
+			fmt.Fprintf(stderr, "  --%s %s\n    \t%s (default %q)\n", f.Name, strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_")), f.Usage, f.DefValue)
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return c, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	c, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	opts := engine.Options{DataDir: c.dataDir, Logger: logger}
+	where := ""
+	if c.kafka != "" {
+		for _, b := range strings.Split(c.kafka, ",") {
+			if b = strings.TrimSpace(b); b != "" {
+				opts.Kafka = append(opts.Kafka, b)
+			}
+		}
+		where = "Kafka brokers " + strings.Join(opts.Kafka, ",")
+	} else {
+		abs, err := filepath.Abs(c.dataDir)
+		if err != nil {
+			return fmt.Errorf("data dir: %w", err)
+		}
+		where = "data directory " + abs
+	}
+	fmt.Fprintf(stdout, "runnel: opening %s\n", where)
+	eng, err := engine.Open(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.listen, err)
+	}
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	fmt.Fprintf(stdout, "runnel: serving pgwire on %s (%s)\n", ln.Addr(), where)
+	fmt.Fprintf(stdout, "runnel: connect with: psql -h %s -p %s -U runnel\n", host, port)
+
+	srv := server.New(eng, server.Options{Logger: logger})
+	err = srv.Serve(ctx, ln)
+	fmt.Fprintln(stdout, "runnel: shutting down")
+	if err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
+}

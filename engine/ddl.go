@@ -1,0 +1,388 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/operators"
+	"github.com/runnel/runnel/operators/serde"
+	"github.com/runnel/runnel/planner"
+	"github.com/runnel/runnel/server"
+	"github.com/runnel/runnel/sql"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// sourceProps are the WITH properties CREATE STREAM|TABLE accepts.
+var sourceProps = map[string]bool{
+	"KAFKA_TOPIC": true, "VALUE_FORMAT": true, "KEY_FORMAT": true, "FORMAT": true,
+	"PARTITIONS": true, "REPLICAS": true, "TIMESTAMP": true, "TIMESTAMP_FORMAT": true,
+	"WRAP_SINGLE_VALUE": true, "VALUE_DELIMITER": true,
+}
+
+// createSource runs CREATE STREAM|TABLE over an existing or a new topic.
+func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource) error {
+	e.ddl.Lock()
+	defer e.ddl.Unlock()
+	if old, err := e.cat.Source(st.Name); err == nil {
+		switch {
+		case st.IfNotExists:
+			return nil
+		case !st.OrReplace:
+			return &Error{Code: "42P07", Msg: fmt.Sprintf("%s %s already exists", strings.ToLower(string(old.Kind)), st.Name)}
+		case old.System:
+			return &Error{Code: "42809", Msg: fmt.Sprintf("%s is maintained by Runnel and cannot be replaced", st.Name)}
+		}
+	}
+	src, err := e.sourceFromDDL(st)
+	if err != nil {
+		return err
+	}
+	if err := e.ensureTopic(ctx, src, st.With); err != nil {
+		return err
+	}
+	return e.cat.PutSource(ctx, src)
+}
+
+// sourceFromDDL builds the catalog entry of CREATE STREAM|TABLE (cols).
+func (e *Engine) sourceFromDDL(st *sql.CreateSource) (*catalog.Source, error) {
+	if len(st.Columns) == 0 {
+		return nil, &Error{Code: "42601", Msg: fmt.Sprintf("CREATE %s %s needs a column list or AS SELECT", st.Kind, st.Name)}
+	}
+	for k := range st.With {
+		if !sourceProps[k] {
+			return nil, &Error{Code: "22023", Msg: fmt.Sprintf("unknown property %s in WITH", k)}
+		}
+	}
+	src := &catalog.Source{
+		Name:        st.Name,
+		Kind:        catalog.KindStream,
+		Topic:       st.With["KAFKA_TOPIC"],
+		KeyFormat:   "KAFKA",
+		ValueFormat: "JSON",
+		Statement:   st.Text(),
+		Props:       map[string]string{},
+	}
+	if st.Kind == sql.Table {
+		src.Kind = catalog.KindTable
+	}
+	if src.Topic == "" {
+		src.Topic = st.Name
+	}
+	if f := st.With["FORMAT"]; f != "" {
+		src.KeyFormat, src.ValueFormat = strings.ToUpper(f), strings.ToUpper(f)
+	}
+	if f := st.With["KEY_FORMAT"]; f != "" {
+		src.KeyFormat = strings.ToUpper(f)
+	}
+	if f := st.With["VALUE_FORMAT"]; f != "" {
+		src.ValueFormat = strings.ToUpper(f)
+	}
+	for _, k := range []string{"TIMESTAMP", "TIMESTAMP_FORMAT", "WRAP_SINGLE_VALUE", "VALUE_DELIMITER", "REPLICAS"} {
+		if v, ok := st.With[k]; ok {
+			src.Props[k] = v
+		}
+	}
+	seen := map[string]bool{}
+	var keys, vals []types.Column
+	for _, c := range st.Columns {
+		if seen[c.Name] {
+			return nil, &Error{Code: "42701", Msg: fmt.Sprintf("column %s is declared more than once", c.Name)}
+		}
+		seen[c.Name] = true
+		switch c.Name {
+		case planner.RowTime, planner.RowPartition, planner.RowOffset, "WINDOWSTART", "WINDOWEND":
+			return nil, &Error{Code: "42939", Msg: fmt.Sprintf("%s is a reserved column name", c.Name)}
+		}
+		col := types.Column{Name: c.Name, Type: c.Type, Key: c.Key}
+		if c.Key {
+			keys = append(keys, col)
+		} else {
+			vals = append(vals, col)
+		}
+	}
+	if src.Kind == catalog.KindTable && len(keys) == 0 {
+		return nil, &Error{Code: "42P16", Msg: fmt.Sprintf("table %s needs a PRIMARY KEY column", st.Name)}
+	}
+	if len(keys) == 0 {
+		src.KeyFormat = "NONE"
+	}
+	// Key columns first, as every ksqlDB schema lists them.
+	src.Columns = append(keys, vals...)
+	if ts := src.Props["TIMESTAMP"]; ts != "" {
+		ts = strings.ToUpper(ts)
+		c, ok := src.Column(ts)
+		if !ok {
+			return nil, &Error{Code: "42703", Msg: fmt.Sprintf("TIMESTAMP column %s does not exist", ts)}
+		}
+		switch c.Type.Kind {
+		case types.KindBigint, types.KindTimestamp, types.KindString:
+		default:
+			return nil, &Error{Code: "42804", Msg: fmt.Sprintf("TIMESTAMP column %s must be BIGINT, TIMESTAMP or STRING, not %s", ts, c.Type)}
+		}
+		src.Props["TIMESTAMP"] = ts
+	}
+	// Building the decoder checks formats against the columns now rather
+	// than when the first record arrives.
+	if _, err := newDecoder(src); err != nil {
+		return nil, err
+	}
+	return src, nil
+}
+
+// ensureTopic finds or creates src's topic and records its partition
+// count. A missing topic needs PARTITIONS, as in ksqlDB.
+func (e *Engine) ensureTopic(ctx context.Context, src *catalog.Source, with map[string]string) error {
+	info, err := e.log.Topic(ctx, src.Topic)
+	if err == nil {
+		if p, ok := with["PARTITIONS"]; ok && p != strconv.Itoa(int(info.Partitions)) {
+			return &Error{Code: "22023", Msg: fmt.Sprintf("topic %s exists with %d partitions, not %s", src.Topic, info.Partitions, p)}
+		}
+		src.Partitions = info.Partitions
+		return nil
+	}
+	if !errors.Is(err, log.ErrUnknownTopic) {
+		return fmt.Errorf("look up topic %s: %w", src.Topic, err)
+	}
+	n := src.Partitions
+	if p, ok := with["PARTITIONS"]; ok {
+		v, err := strconv.ParseInt(p, 10, 32)
+		if err != nil || v < 1 {
+			return &Error{Code: "22023", Msg: fmt.Sprintf("PARTITIONS must be a positive integer, got %q", p)}
+		}
+		n = int32(v)
+	}
+	if n < 1 {
+		return &Error{Code: "42P01", Msg: fmt.Sprintf("topic %s does not exist: give PARTITIONS in WITH to create it", src.Topic)}
+	}
+	var replicas int16
+	if r := src.Props["REPLICAS"]; r != "" {
+		v, err := strconv.ParseInt(r, 10, 16)
+		if err != nil {
+			return &Error{Code: "22023", Msg: fmt.Sprintf("REPLICAS must be an integer, got %q", r)}
+		}
+		replicas = int16(v)
+	}
+	err = e.log.CreateTopic(ctx, src.Topic, log.TopicConfig{Partitions: n, Replicas: replicas, Compacted: src.Kind == catalog.KindTable})
+	if err != nil && !errors.Is(err, log.ErrTopicExists) {
+		return fmt.Errorf("create topic %s: %w", src.Topic, err)
+	}
+	src.Partitions = n
+	return nil
+}
+
+// prepareCreateAs describes CREATE STREAM ... AS SELECT.
+func (s *session) prepareCreateAs(st *sql.CreateSource) (*statement, error) {
+	return s.preparePersistent(st.Query, planner.SinkSpec{
+		Name: st.Name, Kind: st.Kind, With: st.With, Statement: st.Text(),
+	}, st, "CREATE "+st.Kind.String())
+}
+
+// prepareInsertSelect describes INSERT INTO ... SELECT.
+func (s *session) prepareInsertSelect(st *sql.Insert) (*statement, error) {
+	if len(st.Columns) > 0 {
+		return nil, &Error{Code: "0A000", Msg: "INSERT INTO ... (columns) SELECT is not supported: the query's columns must match the target's"}
+	}
+	return s.preparePersistent(st.Query, planner.SinkSpec{Name: st.Target, Insert: true, Statement: st.Text()}, st, "INSERT 0 0")
+}
+
+// preparePersistent plans once to describe, and again at execution, when
+// the catalog may have changed.
+func (s *session) preparePersistent(q *sql.Query, sink planner.SinkSpec, st sql.Statement, tag string) (*statement, error) {
+	b := &binding{}
+	if _, err := s.e.planner(b).PlanPersistent(q, sink); err != nil {
+		return nil, err
+	}
+	return &statement{params: b.paramTypes(), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
+		id, err := s.e.createPersistent(ctx, q, sink, st, args, s.fromEarliest())
+		if err != nil {
+			return server.Result{}, err
+		}
+		return server.Result{Tag: tag, Notices: []string{"Created query with ID " + id}}, nil
+	}}, nil
+}
+
+// createPersistent plans and records a persistent query, creates its sink,
+// and starts it. The query's input offsets are committed before it starts
+// — at the end of its input, or the start for 'earliest' — so that a restart
+// resumes exactly where it began.
+func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planner.SinkSpec, st sql.Statement, args []types.Value, earliest bool) (string, error) {
+	e.ddl.Lock()
+	defer e.ddl.Unlock()
+	var replaced *catalog.Query
+	if !sink.Insert {
+		if old, err := e.cat.Source(sink.Name); err == nil {
+			cs, _ := st.(*sql.CreateSource)
+			switch {
+			case cs != nil && cs.IfNotExists:
+				return "", nil
+			case cs == nil || !cs.OrReplace:
+				return "", &Error{Code: "42P07", Msg: fmt.Sprintf("%s %s already exists", strings.ToLower(string(old.Kind)), sink.Name)}
+			case old.Query == "":
+				return "", &Error{Code: "42809", Msg: fmt.Sprintf("%s was not created by a query and cannot be replaced by one", sink.Name)}
+			}
+			// The query that made the sink may have been terminated since;
+			// then the replacement is simply a new query.
+			replaced, _ = e.cat.Query(old.Query)
+		}
+	}
+	plan, err := e.planner(&binding{values: args}).PlanPersistent(q, sink)
+	if err != nil {
+		return "", err
+	}
+	if sink.Insert && plan.Sink.Source.System {
+		return "", &Error{Code: "42809", Msg: fmt.Sprintf("%s is maintained by Runnel and cannot be written", sink.Name)}
+	}
+	if plan.Source.Kind == catalog.KindTable {
+		return "", &Error{Code: "0A000", Msg: "persistent queries over tables are not supported yet"}
+	}
+	if len(args) > 0 {
+		return "", &Error{Code: "0A000", Msg: "bind parameters are not supported in persistent queries: the query is re-planned from its text at restart"}
+	}
+	kind := catalog.KindStream
+	if !sink.Insert && sink.Kind == sql.Table {
+		kind = catalog.KindTable
+	}
+	id := catalog.QueryIDPrefix(kind, sink.Insert) + fmt.Sprint(e.cat.NextSequence())
+	if !sink.Insert {
+		id = catalog.QueryIDPrefix(kind, false) + sink.Name + "_" + fmt.Sprint(e.cat.NextSequence())
+	}
+	if replaced != nil {
+		// CREATE OR REPLACE keeps the query id, and so its committed
+		// offsets: the new plan continues where the old one stopped.
+		id = replaced.ID
+		e.stopQuery(id)
+	}
+	if plan.Sink.Create {
+		src := plan.Sink.Source
+		src.Query = id
+		if err := e.ensureTopic(ctx, src, sink.With); err != nil {
+			return "", err
+		}
+		if _, err := newDecoder(src); err != nil {
+			return "", err
+		}
+		if err := e.cat.PutSource(ctx, src); err != nil {
+			return "", err
+		}
+	}
+	cq := &catalog.Query{ID: id, Statement: st.Text(), Sink: plan.Sink.Source.Name, Sources: []string{plan.Source.Name}}
+	if replaced == nil {
+		if err := e.commitStartOffsets(ctx, id, plan.Source.Topic, earliest); err != nil {
+			return "", err
+		}
+	}
+	if err := e.cat.PutQuery(ctx, cq); err != nil {
+		return "", err
+	}
+	if err := e.startPlan(cq, plan); err != nil {
+		e.markFailed(cq, err)
+		return "", err
+	}
+	return id, nil
+}
+
+// commitStartOffsets commits a new query's starting offsets for its group.
+func (e *Engine) commitStartOffsets(ctx context.Context, group, topic string, earliest bool) error {
+	var offs []int64
+	var err error
+	if earliest {
+		offs, err = e.log.StartOffsets(ctx, topic)
+	} else {
+		offs, err = e.log.EndOffsets(ctx, topic)
+	}
+	if err != nil {
+		return fmt.Errorf("offsets of %s: %w", topic, err)
+	}
+	m := make(map[log.TopicPartition]int64, len(offs))
+	for p, o := range offs {
+		m[log.TopicPartition{Topic: topic, Partition: int32(p)}] = o
+	}
+	if err := e.log.CommitOffsets(ctx, group, m); err != nil {
+		return fmt.Errorf("commit start offsets of %s: %w", group, err)
+	}
+	return nil
+}
+
+// dropSource runs DROP STREAM|TABLE.
+func (e *Engine) dropSource(ctx context.Context, st *sql.Drop) error {
+	e.ddl.Lock()
+	defer e.ddl.Unlock()
+	src, err := e.cat.Source(st.Name)
+	if err != nil {
+		if st.IfExists {
+			return nil
+		}
+		return &Error{Code: "42P01", Msg: fmt.Sprintf("%s %s does not exist", strings.ToLower(st.Kind.String()), st.Name)}
+	}
+	if string(src.Kind) != st.Kind.String() {
+		return &Error{Code: "42809", Msg: fmt.Sprintf("%s is a %s, not a %s", st.Name, strings.ToLower(string(src.Kind)), strings.ToLower(st.Kind.String()))}
+	}
+	if src.System {
+		return &Error{Code: "42809", Msg: fmt.Sprintf("%s is maintained by Runnel and cannot be dropped", st.Name)}
+	}
+	if ids := e.cat.QueriesUsing(st.Name); len(ids) > 0 {
+		return &Error{Code: "2BP01", Msg: fmt.Sprintf("cannot drop %s: it is used by the queries %s; terminate them first", st.Name, strings.Join(ids, ", "))}
+	}
+	if err := e.cat.DropSource(ctx, st.Name); err != nil {
+		return err
+	}
+	if st.DeleteTopic {
+		if err := e.log.DeleteTopic(ctx, src.Topic); err != nil && !errors.Is(err, log.ErrUnknownTopic) {
+			return fmt.Errorf("delete topic %s: %w", src.Topic, err)
+		}
+	}
+	return nil
+}
+
+// terminate runs TERMINATE id | ALL.
+func (e *Engine) terminate(ctx context.Context, st *sql.Terminate) error {
+	e.ddl.Lock()
+	defer e.ddl.Unlock()
+	ids := []string{st.QueryID}
+	if st.All {
+		ids = ids[:0]
+		for _, q := range e.cat.Queries() {
+			ids = append(ids, q.ID)
+		}
+	}
+	for _, id := range ids {
+		q, err := e.cat.Query(strings.ToUpper(id))
+		if err != nil {
+			return &Error{Code: "42704", Msg: fmt.Sprintf("query %s does not exist", id)}
+		}
+		e.stopQuery(q.ID)
+		if err := e.cat.DropQuery(ctx, q.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newDecoder builds the decoder of a source.
+func newDecoder(src *catalog.Source) (*operators.Decoder, error) {
+	return operators.NewDecoder(operators.DecoderSpec{
+		Columns:         src.Columns,
+		KeyFormat:       src.KeyFormat,
+		ValueFormat:     src.ValueFormat,
+		Props:           serdeProps(src),
+		TimestampColumn: src.Props["TIMESTAMP"],
+	})
+}
+
+// serdeProps reads a source's format properties.
+func serdeProps(src *catalog.Source) serde.Props {
+	var p serde.Props
+	switch strings.ToLower(src.Props["WRAP_SINGLE_VALUE"]) {
+	case "true":
+		p.WrapSingleValue = serde.WrapOn
+	case "false":
+		p.WrapSingleValue = serde.WrapOff
+	}
+	p.ValueDelimiter = src.Props["VALUE_DELIMITER"]
+	return p
+}

@@ -1,0 +1,114 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/log/embedded"
+	"github.com/runnel/runnel/log/kafka"
+	"github.com/runnel/runnel/server"
+)
+
+// Engine runs Runnel: the log, the catalog, and the persistent queries.
+type Engine struct {
+	opts   Options
+	log    log.Log
+	cat    *catalog.Catalog
+	logger *slog.Logger
+
+	// ctx is the parent of every persistent query's tasks; stop cancels it
+	// on Close.
+	ctx  context.Context
+	stop context.CancelFunc
+
+	// ddl serializes statements that change the catalog or the set of
+	// running queries, so that each one's checks and writes are not
+	// interleaved with another's.
+	ddl sync.Mutex
+
+	mu struct {
+		sync.Mutex
+		// running are the persistent queries started by this engine, by id.
+		running map[string]*runningQuery
+	}
+}
+
+var _ server.Backend = (*Engine)(nil)
+
+// Open opens the log, replays the catalog and starts the persistent
+// queries it records.
+func Open(ctx context.Context, opts Options) (*Engine, error) {
+	opts.EnsureDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{opts: opts, logger: opts.Logger}
+	e.mu.running = map[string]*runningQuery{}
+	var err error
+	if len(opts.Kafka) > 0 {
+		e.log, err = kafka.Open(ctx, kafka.Options{Brokers: opts.Kafka, Logger: opts.Logger})
+	} else {
+		e.log, err = embedded.Open(embedded.Options{Dir: opts.DataDir, Logger: opts.Logger})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	start := time.Now()
+	e.cat, err = catalog.Open(ctx, e.log, func(done, total int64) {
+		e.logger.Info("replaying catalog", "commands", done, "of", total)
+	})
+	if err != nil {
+		e.log.Close()
+		return nil, fmt.Errorf("open catalog: %w", err)
+	}
+	if err := e.ensureProcessingLog(ctx); err != nil {
+		e.log.Close()
+		return nil, err
+	}
+	e.ctx, e.stop = context.WithCancel(context.Background())
+	queries := e.cat.Queries()
+	for i, q := range queries {
+		if err := e.startQuery(q); err != nil {
+			// A query that no longer plans is reported, not fatal: the
+			// others still run and the user can TERMINATE it.
+			e.logger.Error("restart persistent query", "query", q.ID, "error", err)
+			e.markFailed(q, err)
+			continue
+		}
+		e.logger.Info("restarted persistent query", "query", q.ID, "n", i+1, "of", len(queries))
+	}
+	e.logger.Info("catalog ready", "sources", len(e.cat.Sources()), "queries", len(queries), "took", time.Since(start).Round(time.Millisecond))
+	return e, nil
+}
+
+// Log returns the engine's log, for tools and tests that inspect topics.
+func (e *Engine) Log() log.Log { return e.log }
+
+// Close stops every persistent query and closes the log.
+func (e *Engine) Close() error {
+	e.stop()
+	e.mu.Lock()
+	running := make([]*runningQuery, 0, len(e.mu.running))
+	for _, rq := range e.mu.running {
+		running = append(running, rq)
+	}
+	e.mu.Unlock()
+	for _, rq := range running {
+		rq.stopAndWait(e.opts.ShutdownTimeout)
+	}
+	return e.log.Close()
+}
+
+// NewSession implements server.Backend.
+func (e *Engine) NewSession(params map[string]string) server.Session {
+	return &session{e: e, props: map[string]string{}, user: params["user"]}
+}
+
+// errClosed is returned for work asked of a closed engine.
+var errClosed = errors.New("engine: closed")

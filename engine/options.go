@@ -1,0 +1,50 @@
+package engine
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Options configure an Engine. The zero value of each field means its
+// documented default; EnsureDefaults fills them in.
+type Options struct {
+	// DataDir is where the embedded log keeps its data. Default:
+	// "./runnel-data". In Kafka mode it is unused.
+	DataDir string
+	// Kafka lists seed brokers (host:port). Empty means the embedded log.
+	Kafka []string
+	// Logger receives the engine's messages. Default: slog.Default().
+	Logger *slog.Logger
+	// ProcessingLogTopic is the topic of the RUNNEL_PROCESSING_LOG stream.
+	// Default: "runnel_processing_log".
+	ProcessingLogTopic string
+	// ShutdownTimeout bounds how long Close waits for tasks to stop.
+	// Default: 10s.
+	ShutdownTimeout time.Duration
+}
+
+// EnsureDefaults fills in the defaults of unset fields.
+func (o *Options) EnsureDefaults() {
+	if o.DataDir == "" {
+		o.DataDir = "./runnel-data"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.ProcessingLogTopic == "" {
+		o.ProcessingLogTopic = "runnel_processing_log"
+	}
+	if o.ShutdownTimeout == 0 {
+		o.ShutdownTimeout = 10 * time.Second
+	}
+}
+
+func (o *Options) validate() error {
+	for _, b := range o.Kafka {
+		if b == "" {
+			return fmt.Errorf("engine: empty Kafka broker address")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,229 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/operators"
+	"github.com/runnel/runnel/planner"
+	"github.com/runnel/runnel/sql"
+	"github.com/runnel/runnel/sql/expr"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// Query states shown by SHOW QUERIES.
+const (
+	stateRunning = "RUNNING"
+	stateError   = "ERROR"
+)
+
+// runningQuery is a persistent query started by this engine: one task
+// goroutine per input partition, owned by it and stopped by stopAndWait.
+type runningQuery struct {
+	q       *catalog.Query
+	plan    *planner.Plan
+	metrics *operators.Metrics
+	cancel  context.CancelFunc
+	// done is closed when every task has returned.
+	done chan struct{}
+
+	mu struct {
+		sync.Mutex
+		state string // guarded by mu
+		err   error  // the failure that put it in stateError
+	}
+}
+
+func (rq *runningQuery) status() (string, error) {
+	rq.mu.Lock()
+	defer rq.mu.Unlock()
+	return rq.mu.state, rq.mu.err
+}
+
+func (rq *runningQuery) fail(err error) {
+	rq.mu.Lock()
+	defer rq.mu.Unlock()
+	if rq.mu.err == nil {
+		rq.mu.state, rq.mu.err = stateError, err
+	}
+}
+
+// stopAndWait cancels the tasks and waits up to timeout for them.
+func (rq *runningQuery) stopAndWait(timeout time.Duration) {
+	if rq.cancel == nil {
+		return
+	}
+	rq.cancel()
+	select {
+	case <-rq.done:
+	case <-time.After(timeout):
+	}
+}
+
+// planStored re-plans a recorded persistent query against the catalog. Its
+// sink exists (it was recorded with the query), so it is planned as an
+// INSERT into it whatever statement made it.
+func (e *Engine) planStored(q *catalog.Query) (*planner.Plan, error) {
+	stmts, err := sql.Parse(q.Statement)
+	if err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	if len(stmts) != 1 {
+		return nil, fmt.Errorf("statement holds %d statements", len(stmts))
+	}
+	var query *sql.Query
+	switch s := stmts[0].(type) {
+	case *sql.CreateSource:
+		query = s.Query
+	case *sql.Insert:
+		query = s.Query
+	}
+	if query == nil {
+		return nil, fmt.Errorf("not a persistent query: %s", q.Statement)
+	}
+	p := e.planner(nil)
+	return p.PlanPersistent(query, planner.SinkSpec{Name: q.Sink, Insert: true})
+}
+
+// binding carries one execution's parameter values into the binders that
+// planning creates, and keeps them so the inferred parameter types can be
+// read back when describing.
+type binding struct {
+	// values are the parameter values; nil while describing.
+	values  []types.Value
+	binders []*expr.Binder
+}
+
+// paramTypes merges the parameter types the binders inferred.
+func (b *binding) paramTypes() []types.Type {
+	var out []types.Type
+	for _, bd := range b.binders {
+		for i, t := range bd.ParamTypes {
+			for len(out) <= i {
+				out = append(out, types.Null)
+			}
+			if out[i].Kind == types.KindNull {
+				out[i] = t
+			}
+		}
+	}
+	for i, t := range out {
+		if t.Kind == types.KindNull {
+			out[i] = types.String
+		}
+	}
+	return out
+}
+
+// newBinder returns a binder over sc that sees b's parameters.
+func (b *binding) newBinder(sc expr.Scope) *expr.Binder {
+	binder := &expr.Binder{Scope: sc, Params: b.values}
+	b.binders = append(b.binders, binder)
+	return binder
+}
+
+// planner returns a planner whose binders see b's parameters.
+func (e *Engine) planner(b *binding) *planner.Planner {
+	if b == nil {
+		b = &binding{}
+	}
+	return &planner.Planner{Catalog: e.cat, NewBinder: b.newBinder}
+}
+
+// startQuery plans a recorded query and starts its tasks.
+func (e *Engine) startQuery(q *catalog.Query) error {
+	plan, err := e.planStored(q)
+	if err != nil {
+		return err
+	}
+	return e.startPlan(q, plan)
+}
+
+// startPlan starts one task per input partition of plan.
+func (e *Engine) startPlan(q *catalog.Query, plan *planner.Plan) error {
+	src, sink := plan.Source, plan.Sink.Source
+	info, err := e.log.Topic(e.ctx, src.Topic)
+	if err != nil {
+		return fmt.Errorf("source topic %s: %w", src.Topic, err)
+	}
+	dec, err := newDecoder(src)
+	if err != nil {
+		return err
+	}
+	pipe := &operators.Pipeline{Filter: plan.Filter, Project: plan.Project, TimeIndex: len(src.Columns)}
+	ctx, cancel := context.WithCancel(e.ctx)
+	rq := &runningQuery{q: q, plan: plan, metrics: &operators.Metrics{}, cancel: cancel, done: make(chan struct{})}
+	rq.mu.state = stateRunning
+	var tasks []*operators.Task
+	for p := int32(0); p < info.Partitions; p++ {
+		enc, err := operators.NewEncoder(sink.Columns, sink.KeyFormat, sink.ValueFormat, serdeProps(sink))
+		if err != nil {
+			cancel()
+			return fmt.Errorf("sink %s: %w", sink.Name, err)
+		}
+		tasks = append(tasks, &operators.Task{
+			Log:       e.log,
+			QueryID:   q.ID,
+			Input:     log.TopicPartition{Topic: src.Topic, Partition: p},
+			Decoder:   dec,
+			Pipeline:  pipe,
+			Encoder:   enc,
+			SinkTopic: sink.Topic,
+			OnFailure: func(f operators.Failure) (log.ProduceRecord, bool) { return e.processingLogRecord(f), true },
+			Metrics:   rq.metrics,
+			Logger:    e.logger,
+		})
+	}
+	var wg sync.WaitGroup
+	for _, t := range tasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := t.Run(ctx); err != nil {
+				e.logger.Error("persistent query task failed", "query", q.ID, "partition", t.Input.Partition, "error", err)
+				rq.fail(err)
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(rq.done)
+	}()
+	e.mu.Lock()
+	e.mu.running[q.ID] = rq
+	e.mu.Unlock()
+	return nil
+}
+
+// markFailed records a query that could not start, so SHOW QUERIES shows
+// it in ERROR and TERMINATE can remove it.
+func (e *Engine) markFailed(q *catalog.Query, err error) {
+	rq := &runningQuery{q: q, metrics: &operators.Metrics{}}
+	rq.mu.state, rq.mu.err = stateError, err
+	e.mu.Lock()
+	e.mu.running[q.ID] = rq
+	e.mu.Unlock()
+}
+
+// running returns the runtime of query id, if this engine runs it.
+func (e *Engine) runningQuery(id string) (*runningQuery, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rq, ok := e.mu.running[id]
+	return rq, ok
+}
+
+// stopQuery stops query id's tasks and forgets it.
+func (e *Engine) stopQuery(id string) {
+	e.mu.Lock()
+	rq, ok := e.mu.running[id]
+	delete(e.mu.running, id)
+	e.mu.Unlock()
+	if ok {
+		rq.stopAndWait(e.opts.ShutdownTimeout)
+	}
+}

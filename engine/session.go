@@ -1,0 +1,173 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/runnel/runnel/server"
+	"github.com/runnel/runnel/sql"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// Session properties a user may SET.
+const (
+	propOffsetReset = "auto.offset.reset"
+)
+
+// session is one client's session: its SET properties.
+type session struct {
+	e    *Engine
+	user string
+
+	mu    sync.Mutex
+	props map[string]string // guarded by mu
+}
+
+var _ server.Session = (*session)(nil)
+
+// Prepare implements server.Session.
+func (s *session) Prepare(ctx context.Context, text string) ([]server.Statement, error) {
+	stmts, err := sql.Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]server.Statement, 0, len(stmts))
+	for _, st := range stmts {
+		ps, err := s.prepare(st)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ps)
+	}
+	return out, nil
+}
+
+// Close implements server.Session.
+func (s *session) Close() {}
+
+func (s *session) prop(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.props[name]
+}
+
+func (s *session) setProp(name, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if value == "" {
+		delete(s.props, name)
+		return
+	}
+	s.props[name] = value
+}
+
+func (s *session) propList() [][2]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([][2]string, 0, len(s.props)+1)
+	if _, ok := s.props[propOffsetReset]; !ok {
+		out = append(out, [2]string{propOffsetReset, "latest"})
+	}
+	for k, v := range s.props {
+		out = append(out, [2]string{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
+}
+
+// fromEarliest reports whether new push queries and persistent queries
+// start at the beginning of their topics.
+func (s *session) fromEarliest() bool {
+	return strings.EqualFold(s.prop(propOffsetReset), "earliest")
+}
+
+// statement is a prepared statement: described once, executed any number
+// of times.
+type statement struct {
+	params []types.Type
+	cols   []types.Column
+	exec   func(ctx context.Context, args []types.Value) (server.Result, error)
+}
+
+var _ server.Statement = (*statement)(nil)
+
+func (st *statement) Params() []types.Type    { return st.params }
+func (st *statement) Columns() []types.Column { return st.cols }
+func (st *statement) Execute(ctx context.Context, args []types.Value) (server.Result, error) {
+	if len(args) != len(st.params) {
+		return server.Result{}, &Error{Code: "08P01", Msg: fmt.Sprintf("statement takes %d parameters, %d given", len(st.params), len(args))}
+	}
+	return st.exec(ctx, args)
+}
+
+// prepare describes one statement: its parameter types and result columns.
+func (s *session) prepare(st sql.Statement) (*statement, error) {
+	switch st := st.(type) {
+	case *sql.Select:
+		return s.prepareSelect(st)
+	case *sql.Insert:
+		if st.Query != nil {
+			return s.prepareInsertSelect(st)
+		}
+		return s.prepareInsertValues(st)
+	case *sql.CreateSource:
+		if st.Query != nil {
+			return s.prepareCreateAs(st)
+		}
+		return simple("CREATE "+st.Kind.String(), func(ctx context.Context) error { return s.e.createSource(ctx, st) }), nil
+	case *sql.Drop:
+		return simple("DROP "+st.Kind.String(), func(ctx context.Context) error { return s.e.dropSource(ctx, st) }), nil
+	case *sql.Terminate:
+		return simple("TERMINATE", func(ctx context.Context) error { return s.e.terminate(ctx, st) }), nil
+	case *sql.Set:
+		return simple("SET", func(ctx context.Context) error { return s.set(st.Name, st.Value) }), nil
+	case *sql.Unset:
+		return simple("UNSET", func(ctx context.Context) error { s.setProp(st.Name, ""); return nil }), nil
+	case *sql.Show:
+		return s.prepareShow(st)
+	case *sql.Describe:
+		return s.prepareDescribe(st)
+	case *sql.Print:
+		return s.preparePrint(st)
+	case *sql.Explain:
+		return s.prepareExplain(st)
+	}
+	return nil, &Error{Code: "0A000", Msg: fmt.Sprintf("statement not supported: %s", st.Text())}
+}
+
+// simple is a statement without parameters or rows.
+func simple(tag string, run func(ctx context.Context) error) *statement {
+	return &statement{exec: func(ctx context.Context, _ []types.Value) (server.Result, error) {
+		if err := run(ctx); err != nil {
+			return server.Result{}, err
+		}
+		return server.Result{Tag: tag}, nil
+	}}
+}
+
+// set validates and stores a session property.
+func (s *session) set(name, value string) error {
+	switch strings.ToLower(name) {
+	case propOffsetReset:
+		v := strings.ToLower(value)
+		if v != "earliest" && v != "latest" {
+			return &Error{Code: "22023", Msg: fmt.Sprintf("invalid value for %s: %q (expected 'earliest' or 'latest')", propOffsetReset, value)}
+		}
+		s.setProp(propOffsetReset, v)
+		return nil
+	}
+	s.setProp(name, value)
+	return nil
+}
+
+// Error is an engine error with its SQLSTATE.
+type Error struct {
+	Code string
+	Msg  string
+}
+
+func (e *Error) Error() string    { return e.Msg }
+func (e *Error) SQLState() string { return e.Code }

@@ -1,0 +1,334 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/planner"
+	"github.com/runnel/runnel/server"
+	"github.com/runnel/runnel/sql"
+	"github.com/runnel/runnel/sql/expr"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// listing is a statement whose rows are computed when it runs.
+func listing(cols []types.Column, rows func(ctx context.Context) ([]types.Row, error)) *statement {
+	return &statement{cols: cols, exec: func(ctx context.Context, _ []types.Value) (server.Result, error) {
+		r, err := rows(ctx)
+		if err != nil {
+			return server.Result{}, err
+		}
+		return server.Result{Tag: "SELECT", Rows: &sliceIter{rows: r}}, nil
+	}}
+}
+
+// sliceIter iterates rows already computed.
+type sliceIter struct{ rows []types.Row }
+
+func (s *sliceIter) Next(context.Context) (types.Row, error) {
+	if len(s.rows) == 0 {
+		return nil, io.EOF
+	}
+	r := s.rows[0]
+	s.rows = s.rows[1:]
+	return r, nil
+}
+
+func (s *sliceIter) Close() {}
+
+func strCols(names ...string) []types.Column {
+	cols := make([]types.Column, len(names))
+	for i, n := range names {
+		cols[i] = types.Column{Name: n, Type: types.String}
+	}
+	return cols
+}
+
+func strRow(vals ...string) types.Row {
+	r := make(types.Row, len(vals))
+	for i, v := range vals {
+		r[i] = types.NewString(v)
+	}
+	return r
+}
+
+// prepareShow describes SHOW STREAMS|TABLES|QUERIES|TOPICS|PROPERTIES|FUNCTIONS.
+func (s *session) prepareShow(st *sql.Show) (*statement, error) {
+	e := s.e
+	switch st.What {
+	case sql.ShowStreams, sql.ShowTables:
+		kind := catalog.KindStream
+		if st.What == sql.ShowTables {
+			kind = catalog.KindTable
+		}
+		name := strings.ToLower(string(kind)) + "_name"
+		return listing(strCols(name, "kafka_topic", "key_format", "value_format", "is_windowed"), func(context.Context) ([]types.Row, error) {
+			var rows []types.Row
+			for _, src := range e.cat.Sources() {
+				if src.Kind == kind {
+					rows = append(rows, strRow(src.Name, src.Topic, src.KeyFormat, src.ValueFormat, "false"))
+				}
+			}
+			return rows, nil
+		}), nil
+	case sql.ShowQueries:
+		return listing(strCols("query_id", "status", "sink", "sink_topic", "query_string"), func(context.Context) ([]types.Row, error) {
+			var rows []types.Row
+			for _, q := range e.cat.Queries() {
+				state := "UNKNOWN"
+				if rq, ok := e.runningQuery(q.ID); ok {
+					state, _ = rq.status()
+				}
+				topic := ""
+				if src, err := e.cat.Source(q.Sink); err == nil {
+					topic = src.Topic
+				}
+				rows = append(rows, strRow(q.ID, state, q.Sink, topic, q.Statement))
+			}
+			return rows, nil
+		}), nil
+	case sql.ShowTopics:
+		cols := []types.Column{{Name: "kafka_topic", Type: types.String}, {Name: "partitions", Type: types.Int}, {Name: "replicas", Type: types.Int}}
+		return listing(cols, func(ctx context.Context) ([]types.Row, error) {
+			topics, err := e.log.Topics(ctx)
+			if err != nil {
+				return nil, err
+			}
+			var rows []types.Row
+			for _, t := range topics {
+				// Internal topics (the catalog) are Runnel's business;
+				// SHOW TOPICS EXTENDED lists them too.
+				if strings.HasPrefix(t.Name, "_") && !st.Extended {
+					continue
+				}
+				replicas := int32(t.Replicas)
+				if replicas == 0 {
+					replicas = 1
+				}
+				rows = append(rows, types.Row{types.NewString(t.Name), types.NewInt(t.Partitions), types.NewInt(replicas)})
+			}
+			return rows, nil
+		}), nil
+	case sql.ShowProperties:
+		return listing(strCols("property", "value"), func(context.Context) ([]types.Row, error) {
+			var rows []types.Row
+			for _, kv := range s.propList() {
+				rows = append(rows, strRow(kv[0], kv[1]))
+			}
+			return rows, nil
+		}), nil
+	case sql.ShowFunctions:
+		return listing(strCols("name", "description"), func(context.Context) ([]types.Row, error) {
+			var rows []types.Row
+			for _, f := range expr.Functions() {
+				rows = append(rows, strRow(f.Name, f.Description))
+			}
+			return rows, nil
+		}), nil
+	}
+	return nil, &Error{Code: "0A000", Msg: "SHOW: not supported: " + st.Text()}
+}
+
+// prepareDescribe describes DESCRIBE [EXTENDED] source | FUNCTION name.
+func (s *session) prepareDescribe(st *sql.Describe) (*statement, error) {
+	e := s.e
+	if st.Function {
+		return listing(strCols("name", "description", "signature"), func(context.Context) ([]types.Row, error) {
+			f, ok := expr.Lookup(st.Name)
+			if !ok {
+				return nil, &Error{Code: "42883", Msg: fmt.Sprintf("function %s does not exist", st.Name)}
+			}
+			var rows []types.Row
+			for _, sig := range f.Signatures() {
+				rows = append(rows, strRow(f.Name, f.Description, sig))
+			}
+			return rows, nil
+		}), nil
+	}
+	if _, err := e.cat.Source(st.Name); err != nil {
+		return nil, &Error{Code: "42P01", Msg: fmt.Sprintf("stream or table %s does not exist", st.Name)}
+	}
+	if !st.Extended {
+		return listing(strCols("field", "type"), func(context.Context) ([]types.Row, error) {
+			src, err := e.cat.Source(st.Name)
+			if err != nil {
+				return nil, &Error{Code: "42P01", Msg: fmt.Sprintf("stream or table %s does not exist", st.Name)}
+			}
+			return describeColumns(src), nil
+		}), nil
+	}
+	return listing(strCols("property", "value"), func(ctx context.Context) ([]types.Row, error) {
+		src, err := e.cat.Source(st.Name)
+		if err != nil {
+			return nil, &Error{Code: "42P01", Msg: fmt.Sprintf("stream or table %s does not exist", st.Name)}
+		}
+		return e.describeExtended(ctx, src), nil
+	}), nil
+}
+
+// describeColumns lists a source's columns, marking keys as ksqlDB does.
+func describeColumns(src *catalog.Source) []types.Row {
+	var rows []types.Row
+	for _, c := range src.Columns {
+		t := c.Type.String()
+		if c.Key {
+			if src.Kind == catalog.KindTable {
+				t += " (primary key)"
+			} else {
+				t += " (key)"
+			}
+		}
+		rows = append(rows, strRow(c.Name, t))
+	}
+	return rows
+}
+
+// describeExtended lists a source's properties, columns, the queries that
+// read and write it, and their counters: records processed, and records
+// skipped because they could not be decoded or evaluated.
+func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []types.Row {
+	rows := []types.Row{
+		strRow("name", src.Name),
+		strRow("type", string(src.Kind)),
+		strRow("kafka_topic", src.Topic),
+		strRow("key_format", src.KeyFormat),
+		strRow("value_format", src.ValueFormat),
+		strRow("partitions", fmt.Sprint(src.Partitions)),
+	}
+	if ts := src.Props["TIMESTAMP"]; ts != "" {
+		rows = append(rows, strRow("timestamp", ts))
+	}
+	if src.Statement != "" {
+		rows = append(rows, strRow("statement", src.Statement))
+	}
+	for _, r := range describeColumns(src) {
+		rows = append(rows, strRow("column "+r[0].Str(), r[1].Str()))
+	}
+	var consumed, produced, failed int64
+	lastErr := ""
+	for _, id := range e.cat.QueriesUsing(src.Name) {
+		q, err := e.cat.Query(id)
+		if err != nil {
+			continue
+		}
+		role := "reads"
+		if q.Sink == src.Name {
+			role = "writes"
+		}
+		state := "UNKNOWN"
+		if rq, ok := e.runningQuery(id); ok {
+			var qerr error
+			state, qerr = rq.status()
+			if qerr != nil {
+				state += ": " + qerr.Error()
+			}
+			if q.Sink == src.Name {
+				m := rq.metrics
+				consumed += m.Consumed.Load()
+				produced += m.Produced.Load()
+				failed += m.Failed.Load()
+				if p := m.LastError.Load(); p != nil {
+					lastErr = *p
+				}
+			}
+		}
+		rows = append(rows, strRow("query "+id, role+" ("+state+"): "+q.Statement))
+	}
+	if end, err := e.log.EndOffsets(ctx, src.Topic); err == nil {
+		var total int64
+		for _, o := range end {
+			total += o
+		}
+		rows = append(rows, strRow("topic_end_offsets_total", fmt.Sprint(total)))
+	}
+	if src.Query != "" {
+		rows = append(rows,
+			strRow("records_consumed", fmt.Sprint(consumed)),
+			strRow("records_produced", fmt.Sprint(produced)),
+			strRow("records_failed", fmt.Sprint(failed)),
+		)
+		if lastErr != "" {
+			rows = append(rows, strRow("last_failure", lastErr))
+		}
+	}
+	return rows
+}
+
+// prepareExplain describes EXPLAIN statement | EXPLAIN query_id: the plan
+// as text rows, as PostgreSQL's EXPLAIN returns it.
+func (s *session) prepareExplain(st *sql.Explain) (*statement, error) {
+	e := s.e
+	var text func() (string, error)
+	switch {
+	case st.QueryID != "":
+		text = func() (string, error) {
+			id := strings.ToUpper(st.QueryID)
+			rq, ok := e.runningQuery(id)
+			if !ok || rq.plan == nil {
+				return "", &Error{Code: "42704", Msg: fmt.Sprintf("query %s does not exist or is not running", st.QueryID)}
+			}
+			return "query " + id + ": " + rq.q.Statement + "\n" + rq.plan.Explain(), nil
+		}
+	default:
+		var q *sql.Query
+		var sink *sinkOf
+		switch inner := st.Statement.(type) {
+		case *sql.Select:
+			q = inner.Query
+		case *sql.CreateSource:
+			q = inner.Query
+			sink = &sinkOf{create: inner}
+		case *sql.Insert:
+			q = inner.Query
+			sink = &sinkOf{insert: inner}
+		}
+		if q == nil {
+			return nil, &Error{Code: "0A000", Msg: "EXPLAIN takes a query, CREATE ... AS SELECT or INSERT INTO ... SELECT"}
+		}
+		text = func() (string, error) {
+			p := e.planner(nil)
+			if sink == nil {
+				plan, err := p.PlanTransient(q)
+				if err != nil {
+					return "", err
+				}
+				return plan.Explain(), nil
+			}
+			plan, err := p.PlanPersistent(q, sink.spec())
+			if err != nil {
+				return "", err
+			}
+			return plan.Explain(), nil
+		}
+		if _, err := text(); err != nil {
+			return nil, err
+		}
+	}
+	return listing(strCols("QUERY PLAN"), func(context.Context) ([]types.Row, error) {
+		t, err := text()
+		if err != nil {
+			return nil, err
+		}
+		var rows []types.Row
+		for _, line := range strings.Split(t, "\n") {
+			rows = append(rows, strRow(line))
+		}
+		return rows, nil
+	}), nil
+}
+
+// sinkOf is the sink statement EXPLAIN plans against.
+type sinkOf struct {
+	create *sql.CreateSource
+	insert *sql.Insert
+}
+
+func (s *sinkOf) spec() planner.SinkSpec {
+	if s.insert != nil {
+		return planner.SinkSpec{Name: s.insert.Target, Insert: true}
+	}
+	return planner.SinkSpec{Name: s.create.Name, Kind: s.create.Kind, With: s.create.With, Statement: s.create.Text()}
+}

@@ -1,0 +1,178 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/operators"
+	"github.com/runnel/runnel/planner"
+	"github.com/runnel/runnel/server"
+	"github.com/runnel/runnel/sql"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// prepareSelect describes a push query (EMIT CHANGES) or a pull query.
+func (s *session) prepareSelect(st *sql.Select) (*statement, error) {
+	b := &binding{}
+	plan, err := s.e.planner(b).PlanTransient(st.Query)
+	if err != nil {
+		return nil, err
+	}
+	if plan.Source.Kind == catalog.KindTable {
+		return nil, &Error{Code: "0A000", Msg: "queries over tables are not supported yet"}
+	}
+	return &statement{params: b.paramTypes(), cols: resultColumns(plan.Output), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
+		plan, err := s.e.planner(&binding{values: args}).PlanTransient(st.Query)
+		if err != nil {
+			return server.Result{}, err
+		}
+		it, err := s.e.startTransient(ctx, plan, st.Query.Emit == sql.EmitNone, s.fromEarliest())
+		if err != nil {
+			return server.Result{}, err
+		}
+		return server.Result{Tag: "SELECT", Rows: it}, nil
+	}}, nil
+}
+
+// resultColumns are a plan's output columns as a client sees them.
+func resultColumns(cols []types.Column) []types.Column {
+	out := make([]types.Column, len(cols))
+	for i, c := range cols {
+		out[i] = types.Column{Name: c.Name, Type: c.Type}
+	}
+	return out
+}
+
+// startTransient starts a transient query's readers. A pull query over a
+// stream (no EMIT) scans what the topic held when it began; a push query
+// starts at the end of the topic, or at its start under 'earliest'.
+func (e *Engine) startTransient(ctx context.Context, plan *planner.Plan, scan, earliest bool) (*operators.Push, error) {
+	src := plan.Source
+	dec, err := newDecoder(src)
+	if err != nil {
+		return nil, err
+	}
+	spec := operators.PushSpec{
+		Log:      e.log,
+		Topic:    src.Topic,
+		Decoder:  dec,
+		Pipeline: &operators.Pipeline{Filter: plan.Filter, Project: plan.Project, TimeIndex: len(src.Columns)},
+		Limit:    plan.Limit,
+		Metrics:  &operators.Metrics{},
+		Logger:   e.logger,
+		OnFailure: func(f operators.Failure) {
+			e.logger.Debug("push query skipped a record", "topic", f.Topic, "partition", f.Record.Partition, "offset", f.Record.Offset, "error", f.Err)
+		},
+	}
+	if err := e.readBounds(ctx, &spec, scan, earliest); err != nil {
+		return nil, err
+	}
+	// The rows outlive this call: they stream until the client's statement
+	// context ends, so the readers hang off e.ctx and the iterator's Close.
+	return operators.StartPush(e.ctx, spec), nil
+}
+
+// readBounds sets a transient read's partitions and start (and, for a
+// scan, end) offsets.
+func (e *Engine) readBounds(ctx context.Context, spec *operators.PushSpec, scan, earliest bool) error {
+	info, err := e.log.Topic(ctx, spec.Topic)
+	if err != nil {
+		return fmt.Errorf("topic %s: %w", spec.Topic, err)
+	}
+	spec.Partitions = info.Partitions
+	starts, err := e.log.StartOffsets(ctx, spec.Topic)
+	if err != nil {
+		return fmt.Errorf("start offsets of %s: %w", spec.Topic, err)
+	}
+	ends, err := e.log.EndOffsets(ctx, spec.Topic)
+	if err != nil {
+		return fmt.Errorf("end offsets of %s: %w", spec.Topic, err)
+	}
+	switch {
+	case scan:
+		spec.Start, spec.End = starts, ends
+	case earliest:
+		spec.Start = starts
+	default:
+		spec.Start = ends
+	}
+	return nil
+}
+
+// preparePrint describes PRINT topic: the topic's raw records as text.
+func (s *session) preparePrint(st *sql.Print) (*statement, error) {
+	cols := []types.Column{
+		{Name: "rowtime", Type: types.Timestamp},
+		{Name: "partition", Type: types.Int},
+		{Name: "offset", Type: types.Bigint},
+		{Name: "key", Type: types.String},
+		{Name: "value", Type: types.String},
+	}
+	return &statement{cols: cols, exec: func(ctx context.Context, _ []types.Value) (server.Result, error) {
+		it, err := s.e.startPrint(ctx, st, s.fromEarliest())
+		if err != nil {
+			return server.Result{}, err
+		}
+		return server.Result{Tag: "PRINT", Rows: it}, nil
+	}}, nil
+}
+
+// startPrint streams a topic's records. It reads through the same readers
+// as a push query with a pass-through "decoder" of raw bytes.
+func (e *Engine) startPrint(ctx context.Context, st *sql.Print, earliest bool) (server.RowIter, error) {
+	if _, err := e.log.Topic(ctx, st.Topic); err != nil {
+		return nil, &Error{Code: "42P01", Msg: fmt.Sprintf("topic %s does not exist", st.Topic)}
+	}
+	spec := operators.PushSpec{Log: e.log, Topic: st.Topic, Metrics: &operators.Metrics{}, Logger: e.logger, Raw: rawRow}
+	if err := e.readBounds(ctx, &spec, false, earliest || st.FromBeginning); err != nil {
+		return nil, err
+	}
+	it := operators.StartPush(e.ctx, spec)
+	return &printIter{push: it, interval: st.Interval, limit: st.Limit}, nil
+}
+
+// rawRow renders a record for PRINT.
+func rawRow(rec *log.Record) types.Row {
+	str := func(b []byte) types.Value {
+		if b == nil {
+			return types.NullValue
+		}
+		if s, ok := printable(b).(string); ok {
+			return types.NewString(s)
+		}
+		return types.NullValue
+	}
+	return types.Row{types.NewTimestamp(rec.Timestamp), types.NewInt(rec.Partition), types.NewBigint(rec.Offset), str(rec.Key), str(rec.Value)}
+}
+
+// printIter applies PRINT's INTERVAL and LIMIT.
+type printIter struct {
+	push     *operators.Push
+	interval int64
+	limit    int64
+	seen     int64
+	sent     int64
+}
+
+func (p *printIter) Next(ctx context.Context) (types.Row, error) {
+	for {
+		if p.limit > 0 && p.sent >= p.limit {
+			return nil, io.EOF
+		}
+		row, err := p.push.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		p.seen++
+		if p.interval > 1 && (p.seen-1)%p.interval != 0 {
+			continue
+		}
+		p.sent++
+		return row, nil
+	}
+}
+
+func (p *printIter) Close() { p.push.Close() }

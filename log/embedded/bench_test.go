@@ -1,0 +1,126 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/runnel/runnel/log"
+)
+
+// benchRecords returns n records with ~100-byte values and distinct keys.
+func benchRecords(n int) ([]log.Record, int64) {
+	recs := make([]log.Record, n)
+	var bytes int64
+	val := make([]byte, 100)
+	for i := range val {
+		val[i] = byte('a' + i%26)
+	}
+	for i := range recs {
+		recs[i] = log.Record{Key: fmt.Appendf(nil, "key-%06d", i), Value: val, Partition: -1}
+		bytes += int64(len(recs[i].Key) + len(val))
+	}
+	return recs, bytes
+}
+
+// BenchmarkAppend appends batches of 100 records to a 4-partition topic;
+// each batch is one synced Pebble write.
+func BenchmarkAppend(b *testing.B) {
+	l, err := Open(Options{Dir: b.TempDir(), Logger: quietLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	if err := l.CreateTopic(ctx, "bench", log.TopicConfig{Partitions: 4}); err != nil {
+		b.Fatal(err)
+	}
+	const batch = 100
+	recs, bytes := benchRecords(batch)
+	b.SetBytes(bytes)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if _, err := l.Append(ctx, "bench", recs); err != nil {
+			b.Fatal(err)
+		}
+		if i > 0 && i%1000 == 0 {
+			b.Logf("%d records, %.0f records/s", i*batch, float64(i*batch)/time.Since(start).Seconds())
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkAppendParallel appends from several goroutines at once, so
+// Pebble can group their syncs.
+func BenchmarkAppendParallel(b *testing.B) {
+	l, err := Open(Options{Dir: b.TempDir(), Logger: quietLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	if err := l.CreateTopic(ctx, "bench", log.TopicConfig{Partitions: 4}); err != nil {
+		b.Fatal(err)
+	}
+	const batch = 100
+	recs, bytes := benchRecords(batch)
+	b.SetBytes(bytes)
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := l.Append(ctx, "bench", recs); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkRead reads pre-appended records of one partition from the start.
+func BenchmarkRead(b *testing.B) {
+	l, err := Open(Options{Dir: b.TempDir(), Logger: quietLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	if err := l.CreateTopic(ctx, "bench", log.TopicConfig{Partitions: 1}); err != nil {
+		b.Fatal(err)
+	}
+	const total = 100_000
+	recs, bytes := benchRecords(1000)
+	for i := range recs {
+		recs[i].Partition = 0
+	}
+	for n := 0; n < total; n += len(recs) {
+		if _, err := l.Append(ctx, "bench", recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perRecord := bytes / int64(len(recs))
+	b.SetBytes(perRecord)
+	b.ResetTimer()
+	start := time.Now()
+	read := 0
+	for read < b.N {
+		r, err := l.NewReader(ctx, log.TopicPartition{Topic: "bench"}, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for n := 0; n < total && read < b.N; {
+			got, err := r.Next(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += len(got)
+			read += len(got)
+		}
+		r.Close()
+		b.Logf("%d records, %.0f records/s", read, float64(read)/time.Since(start).Seconds())
+	}
+	b.ReportMetric(float64(read)/b.Elapsed().Seconds(), "records/s")
+}

@@ -1,0 +1,103 @@
+package embedded
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Key prefixes; see the layout in doc.go.
+const (
+	prefixLog       = 'L'
+	prefixState     = 'S' // reserved for state stores; the log never writes it
+	kindNextID      = 'n'
+	kindTopic       = 't'
+	kindRecord      = 'r'
+	kindEndFloor    = 'e'
+	kindGroupOffset = 'g'
+)
+
+// StatePrefix is the first byte of every key reserved for state stores
+// sharing the log's database.
+const StatePrefix byte = prefixState
+
+var nextIDKey = []byte{prefixLog, kindNextID}
+
+func topicKey(name string) []byte {
+	return append([]byte{prefixLog, kindTopic}, name...)
+}
+
+// topicKeyPrefix bounds the scan of all topic metadata keys.
+func topicKeyBounds() (lo, hi []byte) {
+	return []byte{prefixLog, kindTopic}, []byte{prefixLog, kindTopic + 1}
+}
+
+func recordKey(id uint64, part int32, off int64) []byte {
+	k := make([]byte, 0, 22)
+	k = append(k, prefixLog, kindRecord)
+	k = binary.BigEndian.AppendUint64(k, id)
+	k = binary.BigEndian.AppendUint32(k, uint32(part))
+	return binary.BigEndian.AppendUint64(k, uint64(off))
+}
+
+// recordKeyOffset is the offset of a record key.
+func recordKeyOffset(k []byte) (int64, error) {
+	if len(k) != 22 || k[0] != prefixLog || k[1] != kindRecord {
+		return 0, fmt.Errorf("embedded: malformed record key %x", k)
+	}
+	return int64(binary.BigEndian.Uint64(k[14:])), nil
+}
+
+// topicRecordBounds covers every record of one topic.
+func topicRecordBounds(id uint64) (lo, hi []byte) {
+	lo = binary.BigEndian.AppendUint64([]byte{prefixLog, kindRecord}, id)
+	hi = binary.BigEndian.AppendUint64([]byte{prefixLog, kindRecord}, id+1)
+	return lo, hi
+}
+
+// partitionRecordBounds covers every record of one partition.
+func partitionRecordBounds(id uint64, part int32) (lo, hi []byte) {
+	lo = recordKey(id, part, 0)
+	hi = binary.BigEndian.AppendUint64([]byte{prefixLog, kindRecord}, id)
+	hi = binary.BigEndian.AppendUint32(hi, uint32(part)+1)
+	return lo, hi
+}
+
+func endFloorKey(id uint64, part int32) []byte {
+	k := binary.BigEndian.AppendUint64([]byte{prefixLog, kindEndFloor}, id)
+	return binary.BigEndian.AppendUint32(k, uint32(part))
+}
+
+func topicEndFloorBounds(id uint64) (lo, hi []byte) {
+	lo = binary.BigEndian.AppendUint64([]byte{prefixLog, kindEndFloor}, id)
+	hi = binary.BigEndian.AppendUint64([]byte{prefixLog, kindEndFloor}, id+1)
+	return lo, hi
+}
+
+// groupPrefix is the prefix of one group's offsets for one topic.
+func groupPrefix(id uint64, group string) []byte {
+	k := binary.BigEndian.AppendUint64([]byte{prefixLog, kindGroupOffset}, id)
+	k = binary.AppendUvarint(k, uint64(len(group)))
+	return append(k, group...)
+}
+
+func groupOffsetKey(id uint64, group string, part int32) []byte {
+	return binary.BigEndian.AppendUint32(groupPrefix(id, group), uint32(part))
+}
+
+func topicGroupBounds(id uint64) (lo, hi []byte) {
+	lo = binary.BigEndian.AppendUint64([]byte{prefixLog, kindGroupOffset}, id)
+	hi = binary.BigEndian.AppendUint64([]byte{prefixLog, kindGroupOffset}, id+1)
+	return lo, hi
+}
+
+// prefixEnd is the smallest key greater than every key with prefix p.
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] != 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil // p is all 0xff: no upper bound
+}

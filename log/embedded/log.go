@@ -1,0 +1,369 @@
+package embedded
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/runnel/runnel/log"
+)
+
+// ErrNotCompacted is returned by Compact for a topic created without
+// TopicConfig.Compacted.
+var ErrNotCompacted = errors.New("embedded: topic is not compacted")
+
+// Log is the embedded, Pebble-backed log.
+type Log struct {
+	db   *pebble.DB
+	opts Options
+
+	// gate is held shared by every operation that touches db, and
+	// exclusively by DeleteTopic (so no write to a topic being deleted is
+	// in flight, and none can leave records behind its DeleteRange) and by
+	// Close (so db is never used after it is closed). Being a lifecycle
+	// gate, it is held across I/O; nothing waits on a channel under it.
+	gate sync.RWMutex
+	// closed is set under gate held exclusively and read under gate.
+	closed bool
+	// done is closed by Close to wake waiting readers.
+	done chan struct{}
+
+	// ddl serializes CreateTopic and DeleteTopic. Taken before gate.
+	ddl sync.Mutex
+	// compactMu serializes compactions, which read then rewrite.
+	compactMu sync.Mutex
+
+	mu struct {
+		sync.Mutex
+		// topics by name. Guarded by mu; changed only under ddl.
+		topics map[string]*topic
+		// nextID is the id of the next topic created; ids are never reused.
+		nextID uint64
+	}
+}
+
+var (
+	_ log.Log       = (*Log)(nil)
+	_ log.Compactor = (*Log)(nil)
+)
+
+// topic is the in-memory state of one topic. Its fields are set at creation
+// and never change; partitions carry their own locks.
+type topic struct {
+	id    uint64
+	info  log.TopicInfo
+	parts []*partition
+	// rr spreads nil-key records round-robin.
+	rr atomic.Uint32
+	// gone is closed when the topic is deleted.
+	gone chan struct{}
+}
+
+// Open opens (or creates) the log in opts.Dir and loads its topics.
+func Open(opts Options) (*Log, error) {
+	opts.EnsureDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	popts := &pebble.Options{}
+	if opts.Pebble != nil {
+		popts = opts.Pebble.Clone()
+	}
+	popts.Logger = pebbleLogger{opts.Logger}
+	db, err := pebble.Open(opts.Dir, popts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: open %s: %w", opts.Dir, err)
+	}
+	l := &Log{db: db, opts: opts, done: make(chan struct{})}
+	l.mu.topics = make(map[string]*topic)
+	if err := l.load(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("embedded: load %s: %w", opts.Dir, err)
+	}
+	opts.Logger.Debug("embedded log open", "dir", opts.Dir, "topics", len(l.mu.topics))
+	return l, nil
+}
+
+// load reads the topic metadata and each partition's end offset.
+func (l *Log) load() error {
+	v, closer, err := l.db.Get(nextIDKey)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		l.mu.nextID = 1
+	case err != nil:
+		return err
+	default:
+		if len(v) != 8 {
+			_ = closer.Close()
+			return fmt.Errorf("malformed next topic id %x", v)
+		}
+		l.mu.nextID = binary.BigEndian.Uint64(v)
+		_ = closer.Close()
+	}
+
+	lo, hi := topicKeyBounds()
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		name := string(it.Key()[len(lo):])
+		t, err := decodeTopic(name, it.Value())
+		if err != nil {
+			return err
+		}
+		for p := range t.parts {
+			end, err := l.loadEnd(t.id, int32(p))
+			if err != nil {
+				return fmt.Errorf("topic %s partition %d: %w", name, p, err)
+			}
+			t.parts[p] = newPartition(end)
+		}
+		l.mu.topics[name] = t
+	}
+	return it.Error()
+}
+
+// loadEnd finds a partition's end offset: past its last record, and no lower
+// than the floor compaction left.
+func (l *Log) loadEnd(id uint64, part int32) (int64, error) {
+	var end int64
+	v, closer, err := l.db.Get(endFloorKey(id, part))
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+	case err != nil:
+		return 0, err
+	default:
+		if len(v) == 8 {
+			end = int64(binary.BigEndian.Uint64(v))
+		}
+		_ = closer.Close()
+	}
+	lo, hi := partitionRecordBounds(id, part)
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	if it.Last() {
+		off, err := recordKeyOffset(it.Key())
+		if err != nil {
+			return 0, err
+		}
+		end = max(end, off+1)
+	}
+	return end, it.Error()
+}
+
+// Topic metadata value: id uint64, partitions uint32, replicas uint16,
+// flags byte (bit 0: compacted).
+func encodeTopic(id uint64, cfg log.TopicConfig) []byte {
+	b := binary.BigEndian.AppendUint64(nil, id)
+	b = binary.BigEndian.AppendUint32(b, uint32(cfg.Partitions))
+	b = binary.BigEndian.AppendUint16(b, uint16(cfg.Replicas))
+	var flags byte
+	if cfg.Compacted {
+		flags |= 1
+	}
+	return append(b, flags)
+}
+
+func decodeTopic(name string, v []byte) (*topic, error) {
+	if len(v) != 15 {
+		return nil, fmt.Errorf("malformed metadata of topic %s: %x", name, v)
+	}
+	t := &topic{
+		id: binary.BigEndian.Uint64(v),
+		info: log.TopicInfo{
+			Name:       name,
+			Partitions: int32(binary.BigEndian.Uint32(v[8:])),
+			Replicas:   int16(binary.BigEndian.Uint16(v[12:])),
+			Compacted:  v[14]&1 != 0,
+		},
+		gone: make(chan struct{}),
+	}
+	if t.info.Partitions < 1 {
+		return nil, fmt.Errorf("topic %s has %d partitions", name, t.info.Partitions)
+	}
+	t.parts = make([]*partition, t.info.Partitions)
+	return t, nil
+}
+
+// enter admits an operation that uses the database; exit must follow.
+func (l *Log) enter() error {
+	l.gate.RLock()
+	if l.closed {
+		l.gate.RUnlock()
+		return log.ErrClosed
+	}
+	return nil
+}
+
+func (l *Log) exit() { l.gate.RUnlock() }
+
+// lookup finds a topic by name.
+func (l *Log) lookup(name string) (*topic, error) {
+	l.mu.Lock()
+	t := l.mu.topics[name]
+	l.mu.Unlock()
+	if t == nil {
+		return nil, fmt.Errorf("topic %q: %w", name, log.ErrUnknownTopic)
+	}
+	return t, nil
+}
+
+// partition returns one partition of t.
+func (t *topic) partition(p int32) (*partition, error) {
+	if p < 0 || p >= t.info.Partitions {
+		return nil, fmt.Errorf("topic %q partition %d of %d: %w", t.info.Name, p, t.info.Partitions, log.ErrUnknownPartition)
+	}
+	return t.parts[p], nil
+}
+
+// DB returns the Pebble database the log lives in, for state stores that
+// share it. They must write only keys that start with StatePrefix ('S');
+// every key starting with 'L' belongs to the log. The database is closed by
+// Close.
+func (l *Log) DB() *pebble.DB { return l.db }
+
+// CreateTopic implements log.Log.
+func (l *Log) CreateTopic(ctx context.Context, name string, cfg log.TopicConfig) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if name == "" {
+		return fmt.Errorf("create topic: empty name")
+	}
+	if cfg.Partitions < 1 {
+		return fmt.Errorf("create topic %q: %d partitions, want at least 1", name, cfg.Partitions)
+	}
+	l.ddl.Lock()
+	defer l.ddl.Unlock()
+	if err := l.enter(); err != nil {
+		return err
+	}
+	defer l.exit()
+
+	l.mu.Lock()
+	_, exists := l.mu.topics[name]
+	id := l.mu.nextID
+	l.mu.Unlock()
+	if exists {
+		return fmt.Errorf("create topic %q: %w", name, log.ErrTopicExists)
+	}
+
+	b := l.db.NewBatch()
+	defer b.Close()
+	meta := encodeTopic(id, cfg)
+	_ = b.Set(topicKey(name), meta, nil)
+	_ = b.Set(nextIDKey, binary.BigEndian.AppendUint64(nil, id+1), nil)
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("create topic %q: %w", name, err)
+	}
+	t, err := decodeTopic(name, meta)
+	if err != nil {
+		return err
+	}
+	for p := range t.parts {
+		t.parts[p] = newPartition(0)
+	}
+	l.mu.Lock()
+	l.mu.topics[name] = t
+	l.mu.nextID = id + 1
+	l.mu.Unlock()
+	return nil
+}
+
+// DeleteTopic implements log.Log. It waits for operations in flight on any
+// topic, removes the topic's records and committed offsets, and wakes its
+// readers with ErrUnknownTopic.
+func (l *Log) DeleteTopic(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l.ddl.Lock()
+	defer l.ddl.Unlock()
+	l.gate.Lock()
+	defer l.gate.Unlock()
+	if l.closed {
+		return log.ErrClosed
+	}
+	t, err := l.lookup(name)
+	if err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+
+	b := l.db.NewBatch()
+	defer b.Close()
+	_ = b.Delete(topicKey(name), nil)
+	for _, bounds := range []func(uint64) ([]byte, []byte){topicRecordBounds, topicGroupBounds, topicEndFloorBounds} {
+		lo, hi := bounds(t.id)
+		_ = b.DeleteRange(lo, hi, nil)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("delete topic %q: %w", name, err)
+	}
+	l.mu.Lock()
+	delete(l.mu.topics, name)
+	l.mu.Unlock()
+	close(t.gone)
+	return nil
+}
+
+// Topic implements log.Log.
+func (l *Log) Topic(ctx context.Context, name string) (log.TopicInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return log.TopicInfo{}, err
+	}
+	if err := l.enter(); err != nil {
+		return log.TopicInfo{}, err
+	}
+	defer l.exit()
+	t, err := l.lookup(name)
+	if err != nil {
+		return log.TopicInfo{}, err
+	}
+	return t.info, nil
+}
+
+// Topics implements log.Log.
+func (l *Log) Topics(ctx context.Context) ([]log.TopicInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := l.enter(); err != nil {
+		return nil, err
+	}
+	defer l.exit()
+	l.mu.Lock()
+	out := make([]log.TopicInfo, 0, len(l.mu.topics))
+	for _, t := range l.mu.topics {
+		out = append(out, t.info)
+	}
+	l.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Close implements log.Log. It waits for operations in flight, wakes
+// waiting readers with ErrClosed, and closes the database.
+func (l *Log) Close() error {
+	l.gate.Lock()
+	defer l.gate.Unlock()
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	close(l.done)
+	if err := l.db.Close(); err != nil {
+		return fmt.Errorf("embedded: close: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,62 @@
+package embedded
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Options configure Open.
+type Options struct {
+	// Dir is the directory of the Pebble database. Required.
+	Dir string
+	// Logger receives the log's own messages and Pebble's. Default:
+	// slog.Default(). Pebble's informational chatter is logged at Debug.
+	Logger *slog.Logger
+	// ReadBatch is the most records one Reader.Next returns. Default: 512.
+	ReadBatch int
+	// Pebble is the base Pebble configuration, for tuning the cache or
+	// memtables of a database that state stores share. Open copies it and
+	// sets its Logger. Default: Pebble's defaults.
+	Pebble *pebble.Options
+}
+
+// EnsureDefaults fills in the defaults of unset options and returns o.
+func (o *Options) EnsureDefaults() *Options {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.ReadBatch <= 0 {
+		o.ReadBatch = 512
+	}
+	return o
+}
+
+func (o *Options) validate() error {
+	if o.Dir == "" {
+		return fmt.Errorf("embedded: Options.Dir is required")
+	}
+	return nil
+}
+
+// pebbleLogger sends Pebble's messages to slog.
+type pebbleLogger struct{ l *slog.Logger }
+
+var _ pebble.Logger = pebbleLogger{}
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+// Fatalf is called by Pebble for unrecoverable corruption; Pebble expects
+// it not to return.
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.l.Error(msg, "component", "pebble")
+	panic("pebble: " + msg)
+}

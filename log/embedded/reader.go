@@ -1,0 +1,149 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/runnel/runnel/log"
+)
+
+// NewReader implements log.Log.
+func (l *Log) NewReader(ctx context.Context, tp log.TopicPartition, offset int64) (log.Reader, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := l.enter(); err != nil {
+		return nil, err
+	}
+	defer l.exit()
+	t, err := l.lookup(tp.Topic)
+	if err != nil {
+		return nil, fmt.Errorf("new reader: %w", err)
+	}
+	p, err := t.partition(tp.Partition)
+	if err != nil {
+		return nil, fmt.Errorf("new reader: %w", err)
+	}
+	return &reader{l: l, t: t, p: p, part: tp.Partition, pos: max(offset, 0)}, nil
+}
+
+// reader reads one partition. It holds no Pebble resources between calls:
+// each Next opens an iterator over what is visible and closes it, so a
+// parked reader pins no memtable or sstable.
+type reader struct {
+	l    *Log
+	t    *topic
+	p    *partition
+	part int32
+	pos  int64 // the next offset to read
+}
+
+var _ log.Reader = (*reader)(nil)
+
+// Next implements log.Reader.
+func (r *reader) Next(ctx context.Context) ([]log.Record, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		select {
+		case <-r.t.gone:
+			return nil, r.goneErr()
+		case <-r.l.done:
+			return nil, log.ErrClosed
+		default:
+		}
+		// Take the channel before reading: an append that lands after
+		// this point closes it, so the wait below cannot miss it.
+		visible, notify := r.p.state()
+		if r.pos < visible {
+			recs, next, err := r.l.readRange(r.t, r.part, r.pos, visible)
+			if err != nil {
+				return nil, err
+			}
+			r.pos = next
+			if len(recs) > 0 {
+				return recs, nil
+			}
+			// Everything up to visible was compacted away.
+			continue
+		}
+		select {
+		case <-notify:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-r.t.gone:
+			return nil, r.goneErr()
+		case <-r.l.done:
+			return nil, log.ErrClosed
+		}
+	}
+}
+
+func (r *reader) goneErr() error {
+	return fmt.Errorf("read %s/%d: %w", r.t.info.Name, r.part, log.ErrUnknownTopic)
+}
+
+// Close implements log.Reader. A reader holds nothing, so Close only
+// exists for the contract.
+func (r *reader) Close() error { return nil }
+
+// readRange reads up to ReadBatch records of one partition with offsets in
+// [from, to), and returns them with the offset to read next.
+func (l *Log) readRange(t *topic, part int32, from, to int64) ([]log.Record, int64, error) {
+	if err := l.enter(); err != nil {
+		return nil, 0, err
+	}
+	defer l.exit()
+	it, err := l.db.NewIter(&pebble.IterOptions{
+		LowerBound: recordKey(t.id, part, from),
+		UpperBound: recordKey(t.id, part, to),
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("read %s/%d: %w", t.info.Name, part, err)
+	}
+	defer it.Close()
+
+	// Copy every value into one arena the records then alias: one
+	// allocation for the batch's bytes, owned by the caller (the records
+	// are never reused by the log).
+	var (
+		arena []byte
+		ends  []int
+		offs  []int64
+	)
+	batch := l.opts.ReadBatch
+	for it.First(); it.Valid() && len(offs) < batch; it.Next() {
+		off, err := recordKeyOffset(it.Key())
+		if err != nil {
+			return nil, 0, err
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, 0, fmt.Errorf("read %s/%d@%d: %w", t.info.Name, part, off, err)
+		}
+		arena = append(arena, v...)
+		ends = append(ends, len(arena))
+		offs = append(offs, off)
+	}
+	if err := it.Error(); err != nil {
+		return nil, 0, fmt.Errorf("read %s/%d: %w", t.info.Name, part, err)
+	}
+	next := to
+	if len(offs) == batch {
+		next = offs[len(offs)-1] + 1
+	}
+	recs := make([]log.Record, len(offs))
+	start := 0
+	for i := range recs {
+		if err := decodeRecord(arena[start:ends[i]:ends[i]], &recs[i]); err != nil {
+			return nil, 0, fmt.Errorf("read %s/%d@%d: %w", t.info.Name, part, offs[i], err)
+		}
+		recs[i].Partition = part
+		recs[i].Offset = offs[i]
+		start = ends[i]
+	}
+	return recs, next, nil
+}

@@ -1,0 +1,135 @@
+package embedded
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/runnel/runnel/log"
+)
+
+// A record's value in Pebble:
+//
+//	varint timestamp
+//	varint key length, -1 for a nil key, then the key
+//	varint value length, -1 for a nil value (a tombstone), then the value
+//	uvarint header count, then per header:
+//	    uvarint key length, key, varint value length (-1 for nil), value
+//
+// Lengths of -1 keep nil apart from empty, as Kafka's record format does.
+
+// appendRecord encodes r's payload (not its partition or offset) onto b.
+func appendRecord(b []byte, r *log.Record) []byte {
+	b = binary.AppendVarint(b, r.Timestamp)
+	b = appendNullable(b, r.Key)
+	b = appendNullable(b, r.Value)
+	b = binary.AppendUvarint(b, uint64(len(r.Headers)))
+	for _, h := range r.Headers {
+		b = binary.AppendUvarint(b, uint64(len(h.Key)))
+		b = append(b, h.Key...)
+		b = appendNullable(b, h.Value)
+	}
+	return b
+}
+
+func appendNullable(b, v []byte) []byte {
+	if v == nil {
+		return binary.AppendVarint(b, -1)
+	}
+	b = binary.AppendVarint(b, int64(len(v)))
+	return append(b, v...)
+}
+
+// encodedSize bounds the size appendRecord needs.
+func encodedSize(r *log.Record) int {
+	n := 3*binary.MaxVarintLen64 + len(r.Key) + len(r.Value)
+	for _, h := range r.Headers {
+		n += 2*binary.MaxVarintLen64 + len(h.Key) + len(h.Value)
+	}
+	return n
+}
+
+var errCorrupt = errors.New("embedded: corrupt record")
+
+// decodeRecord decodes a record value. The returned record's byte slices
+// alias buf: the caller passes a buffer of its own, never Pebble's.
+func decodeRecord(buf []byte, r *log.Record) error {
+	d := decoder{b: buf}
+	r.Timestamp = d.varint()
+	r.Key = d.nullable()
+	r.Value = d.nullable()
+	n := d.uvarint()
+	r.Headers = nil
+	if n > 0 && d.err == nil {
+		if n > uint64(len(d.b)) {
+			return fmt.Errorf("%w: %d headers in %d bytes", errCorrupt, n, len(d.b))
+		}
+		r.Headers = make([]log.Header, n)
+		for i := range r.Headers {
+			kl := d.uvarint()
+			r.Headers[i].Key = string(d.bytes(int64(kl)))
+			r.Headers[i].Value = d.nullable()
+		}
+	}
+	if d.err != nil {
+		return d.err
+	}
+	if len(d.b) != 0 {
+		return fmt.Errorf("%w: %d trailing bytes", errCorrupt, len(d.b))
+	}
+	return nil
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = fmt.Errorf("%w: bad varint", errCorrupt)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = fmt.Errorf("%w: bad uvarint", errCorrupt)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) bytes(n int64) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n < 0 || n > int64(len(d.b)) {
+		d.err = fmt.Errorf("%w: length %d of %d bytes", errCorrupt, n, len(d.b))
+		return nil
+	}
+	// The full slice expression stops an append by the caller from
+	// overwriting the next field.
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) nullable() []byte {
+	n := d.varint()
+	if d.err != nil || n == -1 {
+		return nil
+	}
+	return d.bytes(n)
+}

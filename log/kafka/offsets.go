@@ -1,0 +1,135 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/runnel/runnel/log"
+)
+
+// StartOffsets returns the log start offset of each partition.
+func (l *Log) StartOffsets(ctx context.Context, topic string) ([]int64, error) {
+	if err := l.checkOpen(); err != nil {
+		return nil, err
+	}
+	listed, err := l.adm.ListStartOffsets(ctx, topic)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: start offsets of %q: %w", topic, mapErr(err))
+	}
+	return byPartition(topic, listed)
+}
+
+// EndOffsets returns, per partition, the last stable offset: the high
+// watermark when no transaction is open on the partition, else the first
+// offset of the oldest open transaction. It is the end that a
+// read_committed reader (every Reader of this package) can reach without
+// waiting for someone else's transaction, and every record acknowledged
+// before the call lies below it.
+func (l *Log) EndOffsets(ctx context.Context, topic string) ([]int64, error) {
+	if err := l.checkOpen(); err != nil {
+		return nil, err
+	}
+	listed, err := l.adm.ListCommittedOffsets(ctx, topic)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: end offsets of %q: %w", topic, mapErr(err))
+	}
+	return byPartition(topic, listed)
+}
+
+// byPartition turns kadm's answer for one topic into a slice indexed by
+// partition, failing if any partition is missing or in error.
+func byPartition(topic string, listed kadm.ListedOffsets) ([]int64, error) {
+	ps := listed[topic]
+	if len(ps) == 0 {
+		return nil, fmt.Errorf("kafka: offsets of %q: %w", topic, log.ErrUnknownTopic)
+	}
+	if o, ok := ps[-1]; ok { // kadm's marker for a topic that does not exist
+		return nil, fmt.Errorf("kafka: offsets of %q: %w", topic, mapErr(o.Err))
+	}
+	out := make([]int64, len(ps))
+	for p := range out {
+		o, ok := ps[int32(p)]
+		if !ok {
+			return nil, fmt.Errorf("kafka: offsets of %q: partition %d missing from the answer", topic, p)
+		}
+		if o.Err != nil {
+			return nil, fmt.Errorf("kafka: offsets of %q partition %d: %w", topic, p, mapErr(o.Err))
+		}
+		out[p] = o.Offset
+	}
+	return out, nil
+}
+
+// CommitOffsets commits offsets for group outside any transaction. Kafka
+// accepts commits for a group that has no members, which is how Runnel uses
+// groups: as named offset stores, with partitions assigned by Runnel.
+func (l *Log) CommitOffsets(ctx context.Context, group string, offsets map[log.TopicPartition]int64) error {
+	if err := l.checkOpen(); err != nil {
+		return err
+	}
+	if len(offsets) == 0 {
+		return nil
+	}
+	os := make(kadm.Offsets)
+	for tp, off := range offsets {
+		os.Add(kadm.Offset{Topic: tp.Topic, Partition: tp.Partition, At: off, LeaderEpoch: -1})
+	}
+	resps, err := l.adm.CommitOffsets(ctx, group, os)
+	if err == nil {
+		err = resps.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("kafka: commit %d offsets of group %q: %w", len(offsets), group, mapErr(err))
+	}
+	return nil
+}
+
+// unstableRetry is the pause before asking again for offsets that a
+// transaction is still committing.
+const unstableRetry = 10 * time.Millisecond
+
+// CommittedOffsets returns group's committed offsets in topic. It asks for
+// stable offsets (KIP-447), so an offset committed by a transaction whose
+// markers are still being written is waited for, never skipped.
+func (l *Log) CommittedOffsets(ctx context.Context, group, topic string) (map[int32]int64, error) {
+	if err := l.checkOpen(); err != nil {
+		return nil, err
+	}
+	for {
+		resps, err := l.adm.FetchOffsets(kadm.RequireStable(ctx), group)
+		if err == nil {
+			return committedIn(resps, topic)
+		}
+		if errors.Is(err, kerr.GroupIDNotFound) {
+			return map[int32]int64{}, nil // a group that never committed
+		}
+		if !errors.Is(err, kerr.UnstableOffsetCommit) {
+			return nil, fmt.Errorf("kafka: committed offsets of group %q: %w", group, mapErr(err))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("kafka: committed offsets of group %q: %w", group, ctx.Err())
+		case <-time.After(unstableRetry):
+		}
+	}
+}
+
+// committedIn picks topic's committed offsets out of a group's answer.
+// Kafka reports partitions without a commit as offset -1.
+func committedIn(resps kadm.OffsetResponses, topic string) (map[int32]int64, error) {
+	out := make(map[int32]int64)
+	for p, r := range resps[topic] {
+		if r.Err != nil {
+			return nil, fmt.Errorf("kafka: committed offset of %s/%d: %w", topic, p, mapErr(r.Err))
+		}
+		if r.At >= 0 {
+			out[p] = r.At
+		}
+	}
+	return out, nil
+}

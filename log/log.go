@@ -1,0 +1,161 @@
+package log
+
+import (
+	"context"
+	"errors"
+)
+
+// Record is one entry of a topic partition.
+//
+// A Record returned by a Reader is owned by the caller: its byte slices are
+// not reused by the log, so they may be retained.
+type Record struct {
+	// Key is the serialized key; nil means no key.
+	Key []byte
+	// Value is the serialized value; nil is a tombstone (a delete on a
+	// compacted topic or a table's changelog).
+	Value []byte
+	// Timestamp is the record's event time in milliseconds since the epoch.
+	// Append sets it to the current time when it is zero.
+	Timestamp int64
+	// Headers are carried through unchanged.
+	Headers []Header
+	// Partition is where the record lives. On Append, a negative value asks
+	// the log to choose: murmur2 of the key (Partition) or, for a nil key,
+	// round-robin.
+	Partition int32
+	// Offset is the record's position in its partition. Append ignores it
+	// and sets it.
+	Offset int64
+}
+
+// Header is a record header.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// TopicConfig describes a topic to create.
+type TopicConfig struct {
+	// Partitions is the number of partitions; must be at least 1.
+	Partitions int32
+	// Replicas is the replication factor. The embedded log ignores it;
+	// Kafka uses the broker default when it is 0.
+	Replicas int16
+	// Compacted keeps only the latest record for each key once compaction
+	// has run, and removes tombstones.
+	Compacted bool
+}
+
+// TopicInfo describes an existing topic.
+type TopicInfo struct {
+	Name       string
+	Partitions int32
+	Replicas   int16
+	Compacted  bool
+}
+
+// TopicPartition names one partition of one topic.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+// ProduceRecord is a record bound for a topic.
+type ProduceRecord struct {
+	Topic string
+	Record
+}
+
+// Txn is an atomic unit of work for a consumer-producer: the records it
+// produced and the input offsets it consumed. Commit applies all of it or
+// none of it.
+type Txn struct {
+	// Group is the consumer group whose offsets are committed.
+	Group string
+	// Records are appended, in order. Their Partition must be set (>= 0)
+	// or negative to let the log choose as Append does.
+	Records []ProduceRecord
+	// Offsets are the next offsets to read, per input partition.
+	Offsets map[TopicPartition]int64
+}
+
+// Log is a set of partitioned topics: the storage contract of Runnel. The
+// embedded Pebble backend and the Kafka backend implement it, and both must
+// pass the conformance suite in log/logtest.
+//
+// All methods are safe for concurrent use by many goroutines.
+type Log interface {
+	// CreateTopic creates a topic. It returns ErrTopicExists if a topic of
+	// that name is present.
+	CreateTopic(ctx context.Context, name string, cfg TopicConfig) error
+	// DeleteTopic removes a topic and all its records and committed
+	// offsets. It returns ErrUnknownTopic if there is none.
+	DeleteTopic(ctx context.Context, name string) error
+	// Topic describes one topic, or returns ErrUnknownTopic.
+	Topic(ctx context.Context, name string) (TopicInfo, error)
+	// Topics lists all topics, sorted by name.
+	Topics(ctx context.Context) ([]TopicInfo, error)
+
+	// Append writes records to one topic and returns them with Partition,
+	// Offset and Timestamp filled in. When Append returns nil the records
+	// are durable (synced in the embedded log, acknowledged by all in-sync
+	// replicas in Kafka). Records for the same partition keep their order.
+	Append(ctx context.Context, topic string, recs []Record) ([]Record, error)
+
+	// Commit applies a Txn atomically: after a crash either every record and
+	// offset of it is visible or none is.
+	Commit(ctx context.Context, txn Txn) error
+
+	// StartOffsets returns the first readable offset of each partition,
+	// indexed by partition.
+	StartOffsets(ctx context.Context, topic string) ([]int64, error)
+	// EndOffsets returns, indexed by partition, the offset that the next
+	// appended record will get (the high watermark).
+	EndOffsets(ctx context.Context, topic string) ([]int64, error)
+
+	// NewReader opens a reader of one partition positioned at offset. An
+	// offset below the start reads from the start; an offset past the end
+	// waits for records to arrive. The caller must Close it.
+	NewReader(ctx context.Context, tp TopicPartition, offset int64) (Reader, error)
+
+	// CommitOffsets records the next offsets to read for a consumer group.
+	CommitOffsets(ctx context.Context, group string, offsets map[TopicPartition]int64) error
+	// CommittedOffsets returns the committed offsets of a group for one
+	// topic, by partition; partitions without a commit are absent.
+	CommittedOffsets(ctx context.Context, group, topic string) (map[int32]int64, error)
+
+	// Close releases the log. Readers must be closed first.
+	Close() error
+}
+
+// Reader reads one partition in offset order. A Reader is not safe for
+// concurrent use; one goroutine owns it.
+type Reader interface {
+	// Next blocks until at least one record is available at the reader's
+	// position, then returns up to a batch of them and advances past them.
+	// It does not spin while waiting. It returns ctx.Err() when ctx is
+	// done, and ErrUnknownTopic if the topic is deleted while it waits.
+	Next(ctx context.Context) ([]Record, error)
+	// Close releases the reader.
+	Close() error
+}
+
+// Compactor is implemented by backends that compact on demand (the
+// embedded log). Kafka compacts on the broker's own schedule.
+type Compactor interface {
+	// Compact rewrites a compacted topic so that only the latest record
+	// for each key remains and tombstones are gone. Offsets are kept.
+	Compact(ctx context.Context, topic string) error
+}
+
+var (
+	// ErrTopicExists is returned when creating a topic that exists.
+	ErrTopicExists = errors.New("log: topic already exists")
+	// ErrUnknownTopic is returned for a topic that does not exist.
+	ErrUnknownTopic = errors.New("log: unknown topic")
+	// ErrUnknownPartition is returned for a partition out of range.
+	ErrUnknownPartition = errors.New("log: unknown partition")
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("log: closed")
+)

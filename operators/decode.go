@@ -1,0 +1,126 @@
+package operators
+
+import (
+	"fmt"
+
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/operators/serde"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// Decoder turns a record into a source row: the source's declared columns
+// in order, then ROWTIME, ROWPARTITION and ROWOFFSET.
+type Decoder struct {
+	key   serde.KeyFormat
+	value serde.ValueFormat
+	// keyIdx and valIdx place the decoded key and value columns in the row.
+	keyIdx, valIdx []int
+	width          int
+	// timeIdx is the column that gives event time (TIMESTAMP=), or -1.
+	timeIdx  int
+	timeType types.Type
+	// timeParse parses a STRING event-time column (TIMESTAMP_FORMAT).
+	timeParse func(string) (int64, error)
+}
+
+// DecoderSpec describes a source for NewDecoder.
+type DecoderSpec struct {
+	Columns     []types.Column
+	KeyFormat   string
+	ValueFormat string
+	Props       serde.Props
+	// TimestampColumn names the event-time column; "" uses the record's
+	// timestamp.
+	TimestampColumn string
+	// ParseTime parses a STRING timestamp column; nil means ISO-8601.
+	ParseTime func(string) (int64, error)
+}
+
+// NewDecoder builds a decoder for a source.
+func NewDecoder(spec DecoderSpec) (*Decoder, error) {
+	d := &Decoder{timeIdx: -1, width: len(spec.Columns) + 3, timeParse: spec.ParseTime}
+	var keyCols, valCols []types.Column
+	for i, c := range spec.Columns {
+		if c.Key {
+			keyCols = append(keyCols, c)
+			d.keyIdx = append(d.keyIdx, i)
+		} else {
+			valCols = append(valCols, c)
+			d.valIdx = append(d.valIdx, i)
+		}
+		if spec.TimestampColumn != "" && c.Name == spec.TimestampColumn {
+			d.timeIdx, d.timeType = i, c.Type
+		}
+	}
+	if spec.TimestampColumn != "" && d.timeIdx < 0 {
+		return nil, fmt.Errorf("TIMESTAMP column %s does not exist", spec.TimestampColumn)
+	}
+	if d.timeParse == nil {
+		d.timeParse = types.ParseTimestamp
+	}
+	var err error
+	if d.key, err = serde.NewKeyFormat(spec.KeyFormat, keyCols, spec.Props); err != nil {
+		return nil, fmt.Errorf("key format: %w", err)
+	}
+	if d.value, err = serde.NewValueFormat(spec.ValueFormat, valCols, spec.Props); err != nil {
+		return nil, fmt.Errorf("value format: %w", err)
+	}
+	return d, nil
+}
+
+// Width is the number of values in a decoded row.
+func (d *Decoder) Width() int { return d.width }
+
+// Decode decodes rec into a new row. A tombstone (nil value) yields ok ==
+// false: streams ignore them.
+func (d *Decoder) Decode(rec *log.Record) (row types.Row, ok bool, err error) {
+	if rec.Value == nil {
+		return nil, false, nil
+	}
+	row = make(types.Row, d.width)
+	if len(d.keyIdx) > 0 {
+		kv, err := d.key.Decode(rec.Key)
+		if err != nil {
+			return nil, false, fmt.Errorf("decode key: %w", err)
+		}
+		for i, idx := range d.keyIdx {
+			row[idx] = kv[i]
+		}
+	}
+	vv, err := d.value.Decode(rec.Value)
+	if err != nil {
+		return nil, false, fmt.Errorf("decode value: %w", err)
+	}
+	for i, idx := range d.valIdx {
+		row[idx] = vv[i]
+	}
+	ts := rec.Timestamp
+	if d.timeIdx >= 0 {
+		if ts, err = d.eventTime(row[d.timeIdx]); err != nil {
+			return nil, false, err
+		}
+	}
+	n := d.width
+	row[n-3] = types.NewBigint(ts)
+	row[n-2] = types.NewInt(rec.Partition)
+	row[n-1] = types.NewBigint(rec.Offset)
+	return row, true, nil
+}
+
+// eventTime reads the TIMESTAMP= column.
+func (d *Decoder) eventTime(v types.Value) (int64, error) {
+	if v.IsNull() {
+		return 0, fmt.Errorf("timestamp column is NULL")
+	}
+	switch d.timeType.Kind {
+	case types.KindBigint, types.KindInt, types.KindTimestamp:
+		return v.Int(), nil
+	case types.KindString:
+		ms, err := d.timeParse(v.Str())
+		if err != nil {
+			return 0, fmt.Errorf("parse timestamp column: %w", err)
+		}
+		return ms, nil
+	}
+	return 0, fmt.Errorf("timestamp column of type %s", d.timeType)
+}

@@ -1,0 +1,68 @@
+package operators
+
+import (
+	"fmt"
+
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/operators/serde"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// Encoder turns an output row into a record for a sink topic.
+type Encoder struct {
+	key            serde.KeyFormat
+	value          serde.ValueFormat
+	keyIdx, valIdx []int
+	keyBuf, valBuf types.Row
+}
+
+// NewEncoder builds an encoder for rows laid out as cols.
+func NewEncoder(cols []types.Column, keyFormat, valueFormat string, props serde.Props) (*Encoder, error) {
+	e := &Encoder{}
+	var keyCols, valCols []types.Column
+	for i, c := range cols {
+		if c.Key {
+			keyCols = append(keyCols, c)
+			e.keyIdx = append(e.keyIdx, i)
+		} else {
+			valCols = append(valCols, c)
+			e.valIdx = append(e.valIdx, i)
+		}
+	}
+	var err error
+	if e.key, err = serde.NewKeyFormat(keyFormat, keyCols, props); err != nil {
+		return nil, fmt.Errorf("key format: %w", err)
+	}
+	if e.value, err = serde.NewValueFormat(valueFormat, valCols, props); err != nil {
+		return nil, fmt.Errorf("value format: %w", err)
+	}
+	e.keyBuf = make(types.Row, len(keyCols))
+	e.valBuf = make(types.Row, len(valCols))
+	return e, nil
+}
+
+// Encode encodes row with timestamp ts. The record's partition is left for
+// the log to choose from the key (murmur2), as Kafka's producer does. An
+// Encoder is not safe for concurrent use: each task has its own.
+func (e *Encoder) Encode(row types.Row, ts int64) (log.Record, error) {
+	rec := log.Record{Timestamp: ts, Partition: -1}
+	if len(e.keyIdx) > 0 {
+		for i, idx := range e.keyIdx {
+			e.keyBuf[i] = row[idx]
+		}
+		k, err := e.key.Encode(e.keyBuf)
+		if err != nil {
+			return rec, fmt.Errorf("encode key: %w", err)
+		}
+		rec.Key = k
+	}
+	for i, idx := range e.valIdx {
+		e.valBuf[i] = row[idx]
+	}
+	v, err := e.value.Encode(e.valBuf)
+	if err != nil {
+		return rec, fmt.Errorf("encode value: %w", err)
+	}
+	rec.Value = v
+	return rec, nil
+}

@@ -1,0 +1,119 @@
+package serde
+
+import (
+	"math"
+	"testing"
+
+	"github.com/runnel/runnel/sql/types"
+)
+
+func TestDelimitedBytes(t *testing.T) {
+	all := []types.Column{
+		col("B", types.Boolean), col("I", types.Int), col("L", types.Bigint), col("D", types.Double),
+		col("P", types.Decimal(6, 2)), col("S", types.String), col("BY", types.Bytes),
+		col("TS", types.Timestamp), col("DT", types.Date), col("TM", types.Time),
+	}
+	tests := []struct {
+		name string
+		cols []types.Column
+		p    Props
+		row  types.Row
+		want string
+	}{
+		{"pageview", pageviews, Props{}, types.Row{types.NewString("a"), types.NewBigint(9000)}, `a,9000`},
+		{"every type", all, Props{}, types.Row{
+			types.NewBoolean(true), types.NewInt(-1), types.NewBigint(1 << 40), types.NewDouble(2.5),
+			dec("-1050", 2), types.NewString("x y"), types.NewBytes([]byte{1, 2}),
+			types.NewTimestamp(1000), types.NewDate(2), types.NewTime(3),
+		}, `true,-1,1099511627776,2.5,-10.50,x y,AQI=,1000,2,3`},
+		{"nulls", all, Props{}, make(types.Row, len(all)), `,,,,,,,,,`},
+		{"quoting", []types.Column{col("A", types.String), col("B", types.String), col("C", types.String), col("D", types.String)}, Props{},
+			types.Row{types.NewString("a,b"), types.NewString(`say "hi"`), types.NewString("two\nlines"), types.NewString("")},
+			"\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\"\""},
+		{"edge spaces quoted", []types.Column{col("A", types.String), col("B", types.String)}, Props{},
+			types.Row{types.NewString(" lead"), types.NewString("trail ")}, `" lead","trail "`},
+		{"tab", pageviews, Props{ValueDelimiter: "TAB"}, types.Row{types.NewString("a,b"), types.NewBigint(1)}, "a,b\t1"},
+		{"space", pageviews, Props{ValueDelimiter: "space"}, types.Row{types.NewString("a b"), types.NewBigint(1)}, `"a b" 1`},
+		{"pipe", pageviews, Props{ValueDelimiter: "|"}, types.Row{types.NewString("a|b"), types.NewBigint(1)}, `"a|b"|1`},
+		{"dot delimiter quotes numbers", []types.Column{col("D", types.Double), col("S", types.String)}, Props{ValueDelimiter: "."},
+			types.Row{types.NewDouble(1.5), types.NewString("x")}, `"1.5".x`},
+		{"single", pageviews[1:], Props{}, types.Row{types.NewBigint(5)}, `5`},
+		{"single null", pageviews[:1], Props{}, types.Row{types.NullValue}, ``},
+		{"double nan", []types.Column{col("D", types.Double)}, Props{}, types.Row{types.NewDouble(math.NaN())}, `NaN`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := mustValue(t, "DELIMITED", tc.cols, tc.p)
+			b, err := f.Encode(tc.row)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tc.want || b == nil {
+				t.Fatalf("Encode = %q, want %q", b, tc.want)
+			}
+			got, err := f.Decode(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameRow(got, tc.row) {
+				t.Fatalf("round trip: %s, want %s", showRow(got), showRow(tc.row))
+			}
+		})
+	}
+}
+
+func TestDelimitedDecode(t *testing.T) {
+	cols := []types.Column{col("ID", types.Bigint), col("NAME", types.String), col("OK", types.Boolean)}
+	f := mustValue(t, "DELIMITED", cols, Props{})
+	tests := []struct {
+		in   string
+		want types.Row
+	}{
+		{"120,bob,true", types.Row{types.NewBigint(120), types.NewString("bob"), types.NewBoolean(true)}},
+		{"120, bob,FALSE\r\n", types.Row{types.NewBigint(120), types.NewString(" bob"), types.NewBoolean(false)}},
+		{" 7 ,,", types.Row{types.NewBigint(7), types.NullValue, types.NullValue}},
+		{`,"",`, types.Row{types.NullValue, types.NewString(""), types.NullValue}},
+		{`1,a"b,true`, types.Row{types.NewBigint(1), types.NewString(`a"b`), types.NewBoolean(true)}},
+		{"1,\"x\r\ny\",true\n", types.Row{types.NewBigint(1), types.NewString("x\r\ny"), types.NewBoolean(true)}},
+	}
+	for _, tc := range tests {
+		got, err := f.Decode([]byte(tc.in))
+		if err != nil {
+			t.Fatalf("Decode(%q): %v", tc.in, err)
+		}
+		if !sameRow(got, tc.want) {
+			t.Fatalf("Decode(%q) = %s, want %s", tc.in, showRow(got), showRow(tc.want))
+		}
+	}
+	if got, err := f.Decode(nil); err != nil || got != nil {
+		t.Fatalf("Decode(nil) = %s, %v; want a tombstone", showRow(got), err)
+	}
+}
+
+func TestDelimitedDecodeErrors(t *testing.T) {
+	cols := []types.Column{col("ID", types.Int), col("P", types.Decimal(4, 1)), col("B", types.Boolean)}
+	f := mustValue(t, "DELIMITED", cols, Props{})
+	tests := []struct {
+		in   string
+		frag []string
+	}{
+		{"1,2", []string{"2 delimited fields for 3 columns"}},
+		{"1,2,true,4", []string{"4 delimited fields"}},
+		{"x,2,true", []string{"column ID", `"x" is not a number`}},
+		{"3000000000,2,true", []string{"column ID", "out of range"}},
+		{"1,2.25,true", []string{"column P", "without rounding"}},
+		{"1,2,yes", []string{"column B", "not a BOOLEAN"}},
+		{`"1,2,true`, []string{"unterminated"}},
+		{`"1"x,2,true`, []string{"after a quoted field"}},
+		{"1,2,true\n1,2,true", []string{"more than one record"}},
+		{"1,2,\xff", []string{"UTF-8"}},
+		{"", []string{"1 delimited fields for 3 columns"}},
+	}
+	for _, tc := range tests {
+		got, err := f.Decode([]byte(tc.in))
+		if err == nil {
+			t.Fatalf("Decode(%q) = %s, want an error", tc.in, showRow(got))
+		}
+		wantDecodeErr(t, err, tc.frag...)
+	}
+}

@@ -1,0 +1,788 @@
+package serde
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/runnel/runnel/sql/types"
+)
+
+// maxJSONDepth bounds nesting so that hostile input cannot exhaust the
+// stack; no declared schema is anywhere near this deep.
+const maxJSONDepth = 256
+
+func (c *jsonCodec) decode(b []byte, what string) (types.Row, error) {
+	r := jsonReader{b: b}
+	r.ws()
+	if r.i == len(b) {
+		return nil, nil // an empty record is a null one, as for Jackson
+	}
+	if !c.wrap {
+		v, err := r.value(&c.cols[0].Type)
+		if err == nil {
+			err = r.end()
+		}
+		if err != nil {
+			return nil, decodeErr(what, c.cols[0].Name, err)
+		}
+		return types.Row{v}, nil
+	}
+	switch b[r.i] {
+	case 'n':
+		if err := r.lit("null"); err != nil {
+			return nil, errorf(ErrDecode, "%s: %v", what, err)
+		}
+		if err := r.end(); err != nil {
+			return nil, errorf(ErrDecode, "%s: %v", what, err)
+		}
+		return nil, nil
+	case '{':
+	default:
+		return nil, errorf(ErrDecode, "%s: expected a JSON object, got %s", what, r.kindName())
+	}
+	vals, bad, err := r.object(&c.row)
+	if err == nil {
+		err = r.end()
+	}
+	if err != nil {
+		if bad >= 0 {
+			return nil, decodeErr(what, c.cols[bad].Name, err)
+		}
+		return nil, errorf(ErrDecode, "%s: %v", what, err)
+	}
+	return types.Row(vals), nil
+}
+
+// jsonReader decodes JSON text straight into typed Values, steered by the
+// declared type: no intermediate tree, and numbers are parsed from their
+// text (exactly, for DECIMAL).
+type jsonReader struct {
+	b     []byte
+	i     int
+	depth int
+}
+
+func (r *jsonReader) ws() {
+	for r.i < len(r.b) {
+		switch r.b[r.i] {
+		case ' ', '\t', '\n', '\r':
+			r.i++
+		default:
+			return
+		}
+	}
+}
+
+// end checks that only whitespace follows the top-level value.
+func (r *jsonReader) end() error {
+	r.ws()
+	if r.i != len(r.b) {
+		return failf("invalid JSON: unexpected %q after the value at offset %d", r.b[r.i], r.i)
+	}
+	return nil
+}
+
+func (r *jsonReader) syntax(expected string) error {
+	if r.i >= len(r.b) {
+		return failf("invalid JSON: unexpected end, expected %s", expected)
+	}
+	return failf("invalid JSON: unexpected %q at offset %d, expected %s", r.b[r.i], r.i, expected)
+}
+
+// kindName names the JSON value starting at r.i, for error messages.
+func (r *jsonReader) kindName() string {
+	if r.i >= len(r.b) {
+		return "nothing"
+	}
+	switch c := r.b[r.i]; {
+	case c == '"':
+		return "a string"
+	case c == '{':
+		return "an object"
+	case c == '[':
+		return "an array"
+	case c == 't' || c == 'f':
+		return "a boolean"
+	case c == 'n':
+		return "null"
+	case c == '-' || (c >= '0' && c <= '9'):
+		return "a number"
+	}
+	return strconv.QuoteRune(rune(r.b[r.i]))
+}
+
+func (r *jsonReader) lit(s string) error {
+	if !bytes.HasPrefix(r.b[r.i:], []byte(s)) {
+		return r.syntax(s)
+	}
+	r.i += len(s)
+	return nil
+}
+
+func (r *jsonReader) enter() error {
+	r.depth++
+	if r.depth > maxJSONDepth {
+		return failf("JSON nested deeper than %d", maxJSONDepth)
+	}
+	return nil
+}
+
+// typeErr reports a JSON value that cannot become type t.
+func (r *jsonReader) typeErr(t *types.Type) error {
+	return failf("cannot convert %s to %s", r.kindName(), t)
+}
+
+// value decodes the JSON value at r.i as type t.
+func (r *jsonReader) value(t *types.Type) (types.Value, error) {
+	r.ws()
+	if r.i >= len(r.b) {
+		return types.NullValue, r.syntax("a value")
+	}
+	c := r.b[r.i]
+	if c == 'n' {
+		return types.NullValue, r.lit("null")
+	}
+	isNum := c == '-' || (c >= '0' && c <= '9')
+	switch t.Kind {
+	case types.KindBoolean:
+		switch c {
+		case 't':
+			return types.NewBoolean(true), r.lit("true")
+		case 'f':
+			return types.NewBoolean(false), r.lit("false")
+		}
+	case types.KindInt, types.KindBigint, types.KindTimestamp, types.KindDate, types.KindTime:
+		if isNum || c == '"' {
+			s, err := r.scalarText(c)
+			if err != nil {
+				return types.NullValue, err
+			}
+			i, err := parseIntegral(s, intBits(t))
+			if err != nil {
+				return types.NullValue, err
+			}
+			return newIntValue(t, i), nil
+		}
+	case types.KindDouble:
+		if isNum || c == '"' {
+			s, err := r.scalarText(c)
+			if err != nil {
+				return types.NullValue, err
+			}
+			f, err := parseDouble(s)
+			if err != nil {
+				return types.NullValue, err
+			}
+			return types.NewDouble(f), nil
+		}
+	case types.KindDecimal:
+		if isNum || c == '"' {
+			s, err := r.scalarText(c)
+			if err != nil {
+				return types.NullValue, err
+			}
+			d, err := parseDecimal(s, t.Precision, t.Scale)
+			if err != nil {
+				return types.NullValue, err
+			}
+			return types.NewDecimal(d, int32(t.Scale)), nil
+		}
+	case types.KindString:
+		s, err := r.asString(c)
+		if err != nil {
+			return types.NullValue, err
+		}
+		return types.NewString(s), nil
+	case types.KindBytes:
+		if c == '"' {
+			s, err := r.str()
+			if err != nil {
+				return types.NullValue, err
+			}
+			b, err := decodeBase64(s)
+			if err != nil {
+				return types.NullValue, err
+			}
+			return types.NewBytes(b), nil
+		}
+	case types.KindArray:
+		if c == '[' {
+			return r.array(t)
+		}
+	case types.KindMap:
+		if c == '{' {
+			return r.mapValue(t)
+		}
+	case types.KindStruct:
+		if c == '{' {
+			vals, bad, err := r.object(t)
+			if err != nil {
+				if bad >= 0 {
+					err = atPath(err, "."+t.Fields[bad].Name)
+				}
+				return types.NullValue, err
+			}
+			return types.NewStruct(vals), nil
+		}
+	default:
+		return types.NullValue, failf("type %s is not supported", t)
+	}
+	return types.NullValue, r.typeErr(t)
+}
+
+// scalarText returns the text of the number or string at r.i.
+func (r *jsonReader) scalarText(c byte) (string, error) {
+	if c == '"' {
+		s, err := r.str()
+		return strings.TrimSpace(s), err
+	}
+	n, err := r.num()
+	return string(n), err
+}
+
+// asString reads any JSON value as ksqlDB's STRING does: strings as
+// themselves, numbers and booleans as their text, objects as compact
+// JSON, arrays as "[a, b]" of their elements read as strings.
+func (r *jsonReader) asString(c byte) (string, error) {
+	switch {
+	case c == '"':
+		return r.str()
+	case c == 't':
+		return "true", r.lit("true")
+	case c == 'f':
+		return "false", r.lit("false")
+	case c == 'n':
+		return "null", r.lit("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		n, err := r.num()
+		return string(n), err
+	case c == '{':
+		start := r.i
+		if err := r.skip(); err != nil {
+			return "", err
+		}
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, r.b[start:r.i]); err != nil {
+			return "", failf("invalid JSON: %v", err)
+		}
+		return buf.String(), nil
+	case c == '[':
+		if err := r.enter(); err != nil {
+			return "", err
+		}
+		r.i++
+		var sb strings.Builder
+		sb.WriteByte('[')
+		for n := 0; ; n++ {
+			r.ws()
+			if n == 0 && r.i < len(r.b) && r.b[r.i] == ']' {
+				break
+			}
+			if n > 0 {
+				sb.WriteString(", ")
+			}
+			r.ws()
+			if r.i >= len(r.b) {
+				return "", r.syntax("a value")
+			}
+			s, err := r.asString(r.b[r.i])
+			if err != nil {
+				return "", err
+			}
+			sb.WriteString(s)
+			r.ws()
+			if r.i < len(r.b) && r.b[r.i] == ',' {
+				r.i++
+				continue
+			}
+			if r.i < len(r.b) && r.b[r.i] == ']' {
+				break
+			}
+			return "", r.syntax("',' or ']'")
+		}
+		r.i++
+		r.depth--
+		sb.WriteByte(']')
+		return sb.String(), nil
+	}
+	return "", r.syntax("a value")
+}
+
+func (r *jsonReader) array(t *types.Type) (types.Value, error) {
+	if err := r.enter(); err != nil {
+		return types.NullValue, err
+	}
+	r.i++
+	var elems []types.Value
+	r.ws()
+	if r.i < len(r.b) && r.b[r.i] == ']' {
+		r.i++
+		r.depth--
+		return types.NewArray([]types.Value{}), nil
+	}
+	for {
+		v, err := r.value(t.Elem)
+		if err != nil {
+			return types.NullValue, atPath(err, "["+strconv.Itoa(len(elems))+"]")
+		}
+		elems = append(elems, v)
+		r.ws()
+		if r.i < len(r.b) && r.b[r.i] == ',' {
+			r.i++
+			continue
+		}
+		if r.i < len(r.b) && r.b[r.i] == ']' {
+			r.i++
+			r.depth--
+			return types.NewArray(elems), nil
+		}
+		return types.NullValue, r.syntax("',' or ']'")
+	}
+}
+
+// members walks an object's members: for each, fn is called with the key
+// (valid until the next call) while r.i is at the member's value, and
+// must consume that value.
+func (r *jsonReader) members(fn func(key []byte) error) error {
+	if err := r.enter(); err != nil {
+		return err
+	}
+	r.i++
+	r.ws()
+	if r.i < len(r.b) && r.b[r.i] == '}' {
+		r.i++
+		r.depth--
+		return nil
+	}
+	for {
+		r.ws()
+		if r.i >= len(r.b) || r.b[r.i] != '"' {
+			return r.syntax("a field name")
+		}
+		key, err := r.rawStr()
+		if err != nil {
+			return err
+		}
+		r.ws()
+		if r.i >= len(r.b) || r.b[r.i] != ':' {
+			return r.syntax("':'")
+		}
+		r.i++
+		if err := fn(key); err != nil {
+			return err
+		}
+		r.ws()
+		if r.i < len(r.b) && r.b[r.i] == ',' {
+			r.i++
+			continue
+		}
+		if r.i < len(r.b) && r.b[r.i] == '}' {
+			r.i++
+			r.depth--
+			return nil
+		}
+		return r.syntax("',' or '}'")
+	}
+}
+
+// Field-name match strengths: a later member replaces an earlier match of
+// the same or lower strength.
+const (
+	matchNone = iota
+	matchFold
+	matchExact
+)
+
+// object decodes an object into t's fields, matching member names to
+// field names exactly first and case-insensitively otherwise, as ksqlDB
+// does; fields without a member are NULL and members without a field are
+// ignored. bad is the index of the field whose value failed, or -1.
+func (r *jsonReader) object(t *types.Type) (vals []types.Value, bad int, err error) {
+	n := len(t.Fields)
+	vals = make([]types.Value, n)
+	var strengthBuf [16]uint8
+	strength := strengthBuf[:0]
+	if n <= len(strengthBuf) {
+		strength = strengthBuf[:n]
+	} else {
+		strength = make([]uint8, n)
+	}
+	bad = -1
+	err = r.members(func(key []byte) error {
+		idx, m := matchField(t.Fields, key)
+		if idx < 0 || m < strength[idx] {
+			return r.skip()
+		}
+		v, err := r.value(&t.Fields[idx].Type)
+		if err != nil {
+			bad = idx
+			return err
+		}
+		vals[idx], strength[idx] = v, m
+		return nil
+	})
+	return vals, bad, err
+}
+
+// matchField finds the field named key: exactly, else ignoring case.
+func matchField(fields []types.Field, key []byte) (int, uint8) {
+	for i := range fields {
+		if string(key) == fields[i].Name {
+			return i, matchExact
+		}
+	}
+	for i := range fields {
+		if equalFold(key, fields[i].Name) {
+			return i, matchFold
+		}
+	}
+	return -1, matchNone
+}
+
+// equalFold is strings.EqualFold for a byte slice, without converting.
+func equalFold(b []byte, s string) bool {
+	if len(b) == len(s) {
+		i := 0
+		for ; i < len(b); i++ {
+			x, y := b[i], s[i]
+			if x >= utf8.RuneSelf || y >= utf8.RuneSelf {
+				break
+			}
+			if x == y {
+				continue
+			}
+			if x|0x20 != y|0x20 || x|0x20 < 'a' || x|0x20 > 'z' {
+				return false
+			}
+		}
+		if i == len(b) {
+			return true
+		}
+	}
+	return strings.EqualFold(string(b), s)
+}
+
+func (r *jsonReader) mapValue(t *types.Type) (types.Value, error) {
+	var keys, vals []types.Value
+	var index map[string]int // built once the map grows past a few keys
+	err := r.members(func(key []byte) error {
+		k, err := textValue(t.Key, string(key))
+		if err != nil {
+			return atPath(err, "["+strconv.Quote(string(key))+"]")
+		}
+		v, err := r.value(t.Elem)
+		if err != nil {
+			return atPath(err, "["+strconv.Quote(string(key))+"]")
+		}
+		// A repeated key replaces the earlier entry, as in a Java map.
+		if index == nil && len(keys) >= 8 {
+			index = make(map[string]int, 2*len(keys))
+			for i, k := range keys {
+				index[mapIndexKey(k)] = i
+			}
+		}
+		if index != nil {
+			ik := mapIndexKey(k)
+			if i, ok := index[ik]; ok {
+				vals[i] = v
+				return nil
+			}
+			index[ik] = len(keys)
+		} else {
+			for i := range keys {
+				if types.Equal(keys[i], k) {
+					vals[i] = v
+					return nil
+				}
+			}
+		}
+		keys, vals = append(keys, k), append(vals, v)
+		return nil
+	})
+	if err != nil {
+		return types.NullValue, err
+	}
+	return types.NewMap(keys, vals), nil
+}
+
+// mapIndexKey is a primitive key's identity for de-duplication.
+func mapIndexKey(k types.Value) string {
+	b, _ := appendJSONValue(nil, &types.Type{Kind: k.Kind()}, k)
+	return string(b)
+}
+
+// textValue converts text (a MAP key, a DELIMITED field) to type t.
+func textValue(t *types.Type, s string) (types.Value, error) {
+	switch t.Kind {
+	case types.KindString:
+		return types.NewString(s), nil
+	case types.KindBoolean:
+		switch {
+		case strings.EqualFold(s, "true"):
+			return types.NewBoolean(true), nil
+		case strings.EqualFold(s, "false"):
+			return types.NewBoolean(false), nil
+		}
+		return types.NullValue, failf("%q is not a BOOLEAN", s)
+	case types.KindInt, types.KindBigint, types.KindTimestamp, types.KindDate, types.KindTime:
+		i, err := parseIntegral(strings.TrimSpace(s), intBits(t))
+		if err != nil {
+			return types.NullValue, err
+		}
+		return newIntValue(t, i), nil
+	case types.KindDouble:
+		f, err := parseDouble(strings.TrimSpace(s))
+		if err != nil {
+			return types.NullValue, err
+		}
+		return types.NewDouble(f), nil
+	case types.KindDecimal:
+		d, err := parseDecimal(strings.TrimSpace(s), t.Precision, t.Scale)
+		if err != nil {
+			return types.NullValue, err
+		}
+		return types.NewDecimal(d, int32(t.Scale)), nil
+	case types.KindBytes:
+		b, err := decodeBase64(s)
+		if err != nil {
+			return types.NullValue, err
+		}
+		return types.NewBytes(b), nil
+	}
+	return types.NullValue, failf("type %s cannot be read from text", t)
+}
+
+// decodeBase64 reads BYTES: standard base64, padded or not.
+func decodeBase64(s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil && len(s)%4 != 0 {
+		b, err = base64.RawStdEncoding.DecodeString(s)
+	}
+	if err != nil {
+		return nil, failf("invalid base64 for BYTES")
+	}
+	return b, nil
+}
+
+// num scans a JSON number at r.i and returns its text.
+func (r *jsonReader) num() ([]byte, error) {
+	b, start := r.b, r.i
+	i := start
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		r.i = i
+		return nil, r.syntax("a digit")
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		ds := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == ds {
+			r.i = i
+			return nil, r.syntax("a digit")
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		ds := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == ds {
+			r.i = i
+			return nil, r.syntax("a digit")
+		}
+	}
+	r.i = i
+	return b[start:i], nil
+}
+
+// str reads the JSON string at r.i.
+func (r *jsonReader) str() (string, error) {
+	raw, err := r.rawStr()
+	return string(raw), err
+}
+
+// rawStr reads the JSON string at r.i and returns its unescaped bytes:
+// a slice of the input when the string has no escapes.
+func (r *jsonReader) rawStr() ([]byte, error) {
+	b := r.b
+	start := r.i + 1
+	i := start
+	ascii := true
+	for i < len(b) {
+		c := b[i]
+		if c == '"' {
+			if !ascii && !utf8.Valid(b[start:i]) {
+				r.i = i
+				return nil, failf("invalid UTF-8 in a JSON string")
+			}
+			r.i = i + 1
+			return b[start:i], nil
+		}
+		if c == '\\' || c < 0x20 {
+			break
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
+		i++
+	}
+	out := append([]byte(nil), b[start:i]...)
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			if !utf8.Valid(out) {
+				r.i = i
+				return nil, failf("invalid UTF-8 in a JSON string")
+			}
+			r.i = i + 1
+			return out, nil
+		case c < 0x20:
+			r.i = i
+			return nil, failf("invalid JSON: control character %q in a string at offset %d", c, i)
+		case c != '\\':
+			out = append(out, c)
+			i++
+			continue
+		}
+		i++
+		if i >= len(b) {
+			break
+		}
+		switch e := b[i]; e {
+		case '"', '\\', '/':
+			out = append(out, e)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			ru, ok := hex4(b, i+1)
+			if !ok {
+				r.i = i
+				return nil, failf("invalid JSON: bad \\u escape at offset %d", i-1)
+			}
+			i += 4
+			if utf16.IsSurrogate(ru) {
+				// A pair is two escapes; a lone half becomes U+FFFD.
+				if i+6 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
+					if lo, ok := hex4(b, i+3); ok {
+						if d := utf16.DecodeRune(ru, lo); d != utf8.RuneError {
+							ru = d
+							i += 6
+						}
+					}
+				}
+				if utf16.IsSurrogate(ru) {
+					ru = utf8.RuneError
+				}
+			}
+			out = utf8.AppendRune(out, ru)
+		default:
+			r.i = i
+			return nil, failf("invalid JSON: bad escape %q at offset %d", e, i-1)
+		}
+		i++
+	}
+	r.i = len(b)
+	return nil, failf("invalid JSON: unterminated string")
+}
+
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var v rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			v = v<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
+}
+
+// skip consumes one JSON value of any kind, checking its syntax.
+func (r *jsonReader) skip() error {
+	r.ws()
+	if r.i >= len(r.b) {
+		return r.syntax("a value")
+	}
+	switch c := r.b[r.i]; {
+	case c == '"':
+		_, err := r.rawStr()
+		return err
+	case c == 't':
+		return r.lit("true")
+	case c == 'f':
+		return r.lit("false")
+	case c == 'n':
+		return r.lit("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		_, err := r.num()
+		return err
+	case c == '{':
+		return r.members(func([]byte) error { return r.skip() })
+	case c == '[':
+		if err := r.enter(); err != nil {
+			return err
+		}
+		r.i++
+		r.ws()
+		if r.i < len(r.b) && r.b[r.i] == ']' {
+			r.i++
+			r.depth--
+			return nil
+		}
+		for {
+			if err := r.skip(); err != nil {
+				return err
+			}
+			r.ws()
+			if r.i < len(r.b) && r.b[r.i] == ',' {
+				r.i++
+				continue
+			}
+			if r.i < len(r.b) && r.b[r.i] == ']' {
+				r.i++
+				r.depth--
+				return nil
+			}
+			return r.syntax("',' or ']'")
+		}
+	}
+	return r.syntax("a value")
+}

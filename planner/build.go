@@ -1,0 +1,378 @@
+package planner
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/test_driver"
+
+	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/sql"
+	"github.com/runnel/runnel/sql/expr"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// Planner plans queries against a catalog.
+type Planner struct {
+	Catalog *catalog.Catalog
+	// NewBinder returns an expression binder over a scope. The engine
+	// supplies it so that a statement's bind parameters reach expressions.
+	NewBinder func(expr.Scope) *expr.Binder
+}
+
+// SinkSpec describes the sink of a persistent query.
+type SinkSpec struct {
+	// Name of the sink source.
+	Name string
+	// Kind of the sink for CREATE ... AS SELECT.
+	Kind sql.SourceKind
+	// With are the CREATE statement's WITH properties.
+	With map[string]string
+	// Insert is set for INSERT INTO ... SELECT: the sink exists.
+	Insert bool
+	// Statement is the SQL text recorded for a created sink.
+	Statement string
+}
+
+// PlanTransient plans a push or pull query whose rows go to the client.
+func (p *Planner) PlanTransient(q *sql.Query) (*Plan, error) {
+	plan, err := p.build(q)
+	if err != nil {
+		return nil, err
+	}
+	if q.Select.OrderBy != nil {
+		return nil, unsupported("ORDER BY is not supported on a stream")
+	}
+	return plan, nil
+}
+
+// PlanPersistent plans CREATE ... AS SELECT or INSERT INTO ... SELECT.
+func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (*Plan, error) {
+	plan, err := p.build(q)
+	if err != nil {
+		return nil, err
+	}
+	if plan.Limit > 0 {
+		return nil, unsupported("LIMIT is not supported in a persistent query")
+	}
+	if q.Select.OrderBy != nil {
+		return nil, unsupported("ORDER BY is not supported in a persistent query")
+	}
+	if sink.Insert {
+		s, err := p.Catalog.Source(sink.Name)
+		if err != nil {
+			return nil, errorf(CodeUndefinedTable, "stream or table %s does not exist", sink.Name)
+		}
+		if err := checkInsertSchema(s, plan.Output); err != nil {
+			return nil, err
+		}
+		plan.Sink = &Sink{Source: s}
+		return plan, nil
+	}
+	if sink.Kind == sql.Table {
+		return nil, unsupported("CREATE TABLE ... AS SELECT is not supported yet")
+	}
+	src, err := p.sinkSource(plan, sink)
+	if err != nil {
+		return nil, err
+	}
+	plan.Sink = &Sink{Source: src, Create: true}
+	return plan, nil
+}
+
+// sinkSource builds the catalog entry of a CREATE ... AS SELECT sink from
+// the plan's output and the WITH properties, defaulting to the input's
+// formats and partition count as ksqlDB does.
+func (p *Planner) sinkSource(plan *Plan, sink SinkSpec) (*catalog.Source, error) {
+	in := plan.Source
+	with := sink.With
+	src := &catalog.Source{
+		Name:        sink.Name,
+		Kind:        catalog.KindStream,
+		Topic:       sink.Name,
+		Columns:     plan.Output,
+		KeyFormat:   in.KeyFormat,
+		ValueFormat: in.ValueFormat,
+		Partitions:  in.Partitions,
+		Statement:   sink.Statement,
+		Props:       map[string]string{},
+	}
+	if sink.Kind == sql.Table {
+		src.Kind = catalog.KindTable
+	}
+	for k, v := range with {
+		switch k {
+		case "KAFKA_TOPIC":
+			src.Topic = v
+		case "VALUE_FORMAT":
+			src.ValueFormat = strings.ToUpper(v)
+		case "KEY_FORMAT":
+			src.KeyFormat = strings.ToUpper(v)
+		case "FORMAT":
+			src.KeyFormat, src.ValueFormat = strings.ToUpper(v), strings.ToUpper(v)
+		case "PARTITIONS":
+			n, err := strconv.ParseInt(v, 10, 32)
+			if err != nil || n < 1 {
+				return nil, errorf(CodeInvalidParameter, "PARTITIONS must be a positive integer, got %q", v)
+			}
+			src.Partitions = int32(n)
+		case "REPLICAS":
+			if _, err := strconv.ParseInt(v, 10, 16); err != nil {
+				return nil, errorf(CodeInvalidParameter, "REPLICAS must be an integer, got %q", v)
+			}
+			src.Props[k] = v
+		case "WRAP_SINGLE_VALUE", "VALUE_DELIMITER", "TIMESTAMP", "TIMESTAMP_FORMAT":
+			src.Props[k] = v
+		default:
+			return nil, errorf(CodeInvalidParameter, "unknown property %s in WITH", k)
+		}
+	}
+	if len(src.KeyColumns()) == 0 {
+		src.KeyFormat = "NONE"
+	} else if src.KeyFormat == "NONE" || src.KeyFormat == "" {
+		src.KeyFormat = "KAFKA"
+	}
+	return src, nil
+}
+
+// checkInsertSchema checks that a query's output fits the sink of INSERT
+// INTO ... SELECT: the same columns, names, types and keys, in order.
+func checkInsertSchema(sink *catalog.Source, out []types.Column) error {
+	if len(sink.Columns) != len(out) {
+		return errorf(CodeDatatypeMismatch, "incompatible schema: %s has %d columns, the query produces %d", sink.Name, len(sink.Columns), len(out))
+	}
+	for i, c := range sink.Columns {
+		o := out[i]
+		if c.Name != o.Name || !c.Type.Equal(o.Type) || c.Key != o.Key {
+			return errorf(CodeDatatypeMismatch, "incompatible schema: %s has column %s, the query produces %s",
+				sink.Name, describeColumn(c), describeColumn(o))
+		}
+	}
+	return nil
+}
+
+func describeColumn(c types.Column) string {
+	s := quoteName(c.Name) + " " + c.Type.String()
+	if c.Key {
+		s += " KEY"
+	}
+	return s
+}
+
+// build binds a single-source query into a plan.
+func (p *Planner) build(q *sql.Query) (*Plan, error) {
+	sel := q.Select
+	if q.Window != nil {
+		return nil, unsupported("windowed aggregation is not supported yet")
+	}
+	if sel.GroupBy != nil || sel.Having != nil {
+		return nil, unsupported("GROUP BY and HAVING are not supported yet")
+	}
+	if sel.Distinct {
+		return nil, unsupported("SELECT DISTINCT is not supported")
+	}
+	if sel.With != nil || len(sel.WindowSpecs) > 0 {
+		return nil, unsupported("WITH and window functions are not supported")
+	}
+	src, alias, err := p.from(sel)
+	if err != nil {
+		return nil, err
+	}
+	input := append(append([]types.Column(nil), src.Columns...), PseudoColumns...)
+	sc := &scope{source: src.Name, alias: alias, cols: input}
+	binder := p.NewBinder(sc)
+	plan := &Plan{Source: src, Input: input, Emit: emitString(q.Emit)}
+
+	if sel.Where != nil {
+		f, err := binder.Bind(sel.Where)
+		if err != nil {
+			return nil, err
+		}
+		if k := f.Type().Kind; k != types.KindBoolean && k != types.KindNull {
+			return nil, errorf(CodeDatatypeMismatch, "WHERE must be a BOOLEAN expression, not %s: %s", f.Type(), f)
+		}
+		plan.Filter = f
+	}
+	for _, n := range q.PartitionBy {
+		e, err := binder.Bind(n)
+		if err != nil {
+			return nil, err
+		}
+		plan.PartitionBy = append(plan.PartitionBy, e)
+	}
+	if err := p.project(plan, sel, sc, binder); err != nil {
+		return nil, err
+	}
+	if sel.Limit != nil {
+		if sel.Limit.Offset != nil {
+			return nil, unsupported("LIMIT with OFFSET is not supported")
+		}
+		n, ok := intLiteral(sel.Limit.Count)
+		if !ok || n < 0 {
+			return nil, errorf(CodeInvalidParameter, "LIMIT must be a non-negative integer")
+		}
+		plan.Limit = n
+		if n == 0 {
+			plan.Limit = -1 // LIMIT 0: no rows at all
+		}
+	}
+	return plan, nil
+}
+
+// from resolves the FROM clause to one source.
+func (p *Planner) from(sel *ast.SelectStmt) (*catalog.Source, string, error) {
+	if sel.From == nil || sel.From.TableRefs == nil {
+		return nil, "", unsupported("a query needs a FROM clause naming a stream or table")
+	}
+	j := sel.From.TableRefs
+	if j.Right != nil {
+		return nil, "", unsupported("joins are not supported yet")
+	}
+	ts, ok := j.Left.(*ast.TableSource)
+	if !ok {
+		return nil, "", unsupported("FROM must name a stream or table")
+	}
+	tn, ok := ts.Source.(*ast.TableName)
+	if !ok {
+		return nil, "", unsupported("subqueries in FROM are not supported")
+	}
+	name := tn.Name.O
+	src, err := p.Catalog.Source(name)
+	if err != nil {
+		if errors.Is(err, catalog.ErrUnknownSource) {
+			return nil, "", errorf(CodeUndefinedTable, "stream or table %s does not exist", name)
+		}
+		return nil, "", err
+	}
+	return src, ts.AsName.O, nil
+}
+
+// project binds the select list and decides the output's key columns.
+func (p *Planner) project(plan *Plan, sel *ast.SelectStmt, sc *scope, binder *expr.Binder) error {
+	type field struct {
+		name  string
+		e     expr.Expr
+		isKey bool
+	}
+	var fields []field
+	seen := map[string]bool{}
+	add := func(f field) error {
+		if seen[f.name] {
+			return errorf(CodeDuplicateColumn, "column %s is in the projection more than once: give one an alias", quoteName(f.name))
+		}
+		seen[f.name] = true
+		fields = append(fields, f)
+		return nil
+	}
+	keyUsed := map[int]bool{}
+	partitioned := len(plan.PartitionBy) > 0
+	for i, sf := range sel.Fields.Fields {
+		if sf.WildCard != nil {
+			if q := sf.WildCard.Table.O; q != "" && q != sc.source && q != sc.alias {
+				return errorf(CodeUndefinedTable, "unknown source %s in %s.*", q, q)
+			}
+			for ci, c := range plan.Source.Columns {
+				isKey := c.Key && !partitioned && !keyUsed[ci]
+				keyUsed[ci] = keyUsed[ci] || isKey
+				if err := add(field{name: c.Name, e: columnRef(ci, c), isKey: isKey}); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		e, err := binder.Bind(sf.Expr)
+		if err != nil {
+			return err
+		}
+		name := sf.AsName.O
+		if name == "" {
+			name = defaultName(sf.Expr, i)
+		}
+		isKey := false
+		if cn, ok := sf.Expr.(*ast.ColumnNameExpr); ok && !partitioned {
+			if ci, _, err := sc.Resolve(cn.Name.Table.O, cn.Name.Name.O); err == nil && ci < len(plan.Source.Columns) &&
+				plan.Source.Columns[ci].Key && !keyUsed[ci] {
+				isKey, keyUsed[ci] = true, true
+			}
+		}
+		if err := add(field{name: name, e: e, isKey: isKey}); err != nil {
+			return err
+		}
+	}
+	if partitioned {
+		for _, pe := range plan.PartitionBy {
+			found := false
+			for i := range fields {
+				if !fields[i].isKey && fields[i].e.String() == pe.String() {
+					fields[i].isKey, found = true, true
+					break
+				}
+			}
+			if !found {
+				return errorf(CodeInvalidColumnRef, "the PARTITION BY expression %s must be in the projection (e.g. SELECT %s, ...)", pe, pe)
+			}
+		}
+	}
+	// Key columns come first, as in every ksqlDB schema.
+	for pass := 0; pass < 2; pass++ {
+		for _, f := range fields {
+			if f.isKey == (pass == 0) {
+				plan.Project = append(plan.Project, f.e)
+				plan.Output = append(plan.Output, types.Column{Name: f.name, Type: outputType(f.e.Type()), Key: f.isKey})
+			}
+		}
+	}
+	return nil
+}
+
+// outputType gives an untyped NULL projection a concrete column type.
+func outputType(t types.Type) types.Type {
+	if t.Kind == types.KindNull {
+		return types.String
+	}
+	return t
+}
+
+// defaultName names an unaliased select item as ksqlDB does: a column
+// keeps its name, a struct field access takes the field's name, anything
+// else is KSQL_COL_<position>.
+func defaultName(n ast.ExprNode, pos int) string {
+	switch e := n.(type) {
+	case *ast.ColumnNameExpr:
+		return e.Name.Name.O
+	case *ast.FuncCallExpr:
+		if strings.EqualFold(e.FnName.O, "RUNNEL_FIELD") && len(e.Args) == 2 {
+			if v, ok := e.Args[1].(*test_driver.ValueExpr); ok {
+				return v.GetString()
+			}
+		}
+	}
+	return fmt.Sprintf("KSQL_COL_%d", pos)
+}
+
+func intLiteral(n ast.ExprNode) (int64, bool) {
+	v, ok := n.(*test_driver.ValueExpr)
+	if !ok {
+		return 0, false
+	}
+	switch x := v.GetValue().(type) {
+	case int64:
+		return x, true
+	case uint64:
+		return int64(x), true
+	}
+	return 0, false
+}
+
+func emitString(m sql.EmitMode) string {
+	switch m {
+	case sql.EmitChanges:
+		return "CHANGES"
+	case sql.EmitFinal:
+		return "FINAL"
+	}
+	return ""
+}

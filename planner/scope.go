@@ -1,0 +1,41 @@
+package planner
+
+import (
+	"fmt"
+
+	"github.com/runnel/runnel/sql/expr"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// scope resolves column names over one source's row layout.
+type scope struct {
+	source string
+	alias  string
+	cols   []types.Column
+}
+
+var _ expr.Scope = (*scope)(nil)
+
+// Resolve implements expr.Scope.
+func (s *scope) Resolve(qualifier, name string) (int, types.Type, error) {
+	if qualifier != "" && qualifier != s.source && qualifier != s.alias {
+		return 0, types.Type{}, fmt.Errorf("%w: %s.%s (no source %s in FROM)", expr.ErrUnknownColumn, qualifier, name, qualifier)
+	}
+	for i, c := range s.cols {
+		if c.Name == name {
+			return i, c.Type, nil
+		}
+	}
+	return 0, types.Type{}, fmt.Errorf("%w: %s", expr.ErrUnknownColumn, name)
+}
+
+// NewScope returns a scope over cols, for binding outside a query (the
+// engine binds INSERT ... VALUES with an empty one).
+func NewScope(source string, cols []types.Column) expr.Scope {
+	return &scope{source: source, cols: cols}
+}
+
+// columnRef is a bound reference to input column i.
+func columnRef(i int, c types.Column) expr.Expr {
+	return &expr.Column{Index: i, Name: c.Name, T: c.Type}
+}

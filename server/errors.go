@@ -1,0 +1,114 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// Sentinel errors of the server itself. Each has its SQLSTATE in sqlStates.
+var (
+	// ErrProtocolViolation is a message that is valid on its own but not
+	// in this state (a Bind with the wrong number of parameters, ...).
+	ErrProtocolViolation = errors.New("server: protocol violation")
+	// ErrUnknownStatement is a reference to a prepared statement that
+	// does not exist.
+	ErrUnknownStatement = errors.New("server: prepared statement does not exist")
+	// ErrUnknownPortal is a reference to a portal that does not exist.
+	ErrUnknownPortal = errors.New("server: portal does not exist")
+	// ErrDuplicateStatement is a Parse naming an existing statement.
+	ErrDuplicateStatement = errors.New("server: prepared statement already exists")
+	// ErrMultipleStatements is a Parse whose text holds more than one
+	// statement.
+	ErrMultipleStatements = errors.New("server: cannot insert multiple commands into a prepared statement")
+	// ErrUndefinedParameter is a statement with parameters run through
+	// the simple query protocol, which has no way to bind them.
+	ErrUndefinedParameter = errors.New("server: no value for parameter")
+	// ErrInvalidText is a parameter whose text cannot be read as its type.
+	ErrInvalidText = errors.New("server: invalid input syntax")
+	// ErrInvalidBinary is a parameter whose binary form is malformed.
+	ErrInvalidBinary = errors.New("server: invalid binary representation")
+	// ErrOutOfRange is a parameter that does not fit its type.
+	ErrOutOfRange = errors.New("server: value out of range")
+	// ErrFeatureNotSupported is a protocol feature the server lacks
+	// (COPY, function calls).
+	ErrFeatureNotSupported = errors.New("server: feature not supported")
+	// ErrCannotEncode is a result value that cannot be sent as its
+	// column's type.
+	ErrCannotEncode = errors.New("server: cannot encode value")
+)
+
+// sqlStates maps sentinel errors to SQLSTATE codes, checked in order with
+// errors.Is. The first match wins, so put specific sentinels first.
+var sqlStates = []struct {
+	err  error
+	code string
+}{
+	{context.Canceled, "57014"},
+	{context.DeadlineExceeded, "57014"},
+	{ErrProtocolViolation, "08P01"},
+	{ErrUnknownStatement, "26000"},
+	{ErrUnknownPortal, "34000"},
+	{ErrDuplicateStatement, "42P05"},
+	{ErrMultipleStatements, "42601"},
+	{ErrUndefinedParameter, "42P02"},
+	{ErrInvalidText, "22P02"},
+	{ErrInvalidBinary, "22P03"},
+	{ErrOutOfRange, "22003"},
+	{ErrFeatureNotSupported, "0A000"},
+	{ErrCannotEncode, "XX000"},
+}
+
+// messages overrides the text sent for some sentinels, PostgreSQL's words
+// where clients and people expect them.
+var messages = map[error]string{
+	context.Canceled:         "canceling statement due to user request",
+	context.DeadlineExceeded: "canceling statement due to statement timeout",
+}
+
+// ErrorResponse maps err to the ErrorResponse a client receives: the
+// SQLSTATE of the first matching sentinel in the table, else the code of
+// an error in the chain implementing SQLState() string, else XX000; the
+// Position (1-based, in characters) of an error in the chain implementing
+// Position() int, when positive.
+func ErrorResponse(err error) *pgproto3.ErrorResponse {
+	resp := &pgproto3.ErrorResponse{
+		Severity:            "ERROR",
+		SeverityUnlocalized: "ERROR",
+		Code:                "XX000",
+		Message:             err.Error(),
+	}
+	found := false
+	for _, e := range sqlStates {
+		if errors.Is(err, e.err) {
+			resp.Code = e.code
+			if m, ok := messages[e.err]; ok {
+				resp.Message = m
+			}
+			found = true
+			break
+		}
+	}
+	if !found {
+		var s interface{ SQLState() string }
+		if errors.As(err, &s) {
+			if code := s.SQLState(); len(code) == 5 {
+				resp.Code = code
+			}
+		}
+	}
+	var p interface{ Position() int }
+	if errors.As(err, &p) {
+		if pos := p.Position(); pos > 0 {
+			resp.Position = int32(pos)
+		}
+	}
+	return resp
+}
+
+// valueError wraps a sentinel with the detail of one bad value.
+func valueError(sentinel error, format string, args ...any) error {
+	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
+}

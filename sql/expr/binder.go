@@ -1,0 +1,376 @@
+package expr
+
+import (
+	"math/big"
+	"strconv"
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/format"
+	"github.com/pingcap/tidb/pkg/parser/mysql"
+	"github.com/pingcap/tidb/pkg/parser/opcode"
+	"github.com/pingcap/tidb/pkg/parser/test_driver"
+
+	"github.com/runnel/runnel/sql/types"
+)
+
+// Binder turns TiDB expression ASTs (following the RUNNEL_* conventions
+// documented on sql.Query) into typed Exprs.
+//
+// A Binder is used by one goroutine; the Exprs it returns are immutable
+// and safe to share.
+//
+// Parameters. RUNNEL_PARAM(n) (and TiDB's ?) is bind parameter n,
+// 1-based. Its type is inferred from context while binding:
+//
+//   - compared with, or combined arithmetically with, a typed operand
+//     (x = $1, x + $1, x IN ($1), $1 BETWEEN a AND b): that operand's type;
+//   - CAST($1 AS T): T;
+//   - an argument of a function: the type that function's chosen
+//     signature takes at that position;
+//   - bound with BindAs (e.g. a VALUES cell of INSERT): the target type;
+//   - otherwise STRING.
+//
+// The first inference wins. ParamTypes collects the results, so a
+// statement can be described (pgwire's ParameterDescription) before any
+// value is known.
+type Binder struct {
+	// Scope resolves column names. It may be nil when the expression must
+	// not reference columns (VALUES rows); a column is then an error
+	// wrapping ErrUnknownColumn.
+	Scope Scope
+
+	// Params are the parameter values for execution: RUNNEL_PARAM(n)
+	// binds to Params[n-1], converted to the parameter's inferred type (a
+	// STRING value is parsed as CAST would, so clients may send text). A
+	// parameter with no value is an error wrapping ErrUndefinedParam at
+	// bind time — unless Params is nil, which means describing: the
+	// parameter binds to a typed placeholder whose Eval fails.
+	Params []types.Value
+
+	// ParamTypes is filled in while binding: ParamTypes[n-1] is the type
+	// inferred for parameter n (STRING when nothing constrained it). Read
+	// it after the last Bind of a statement. Slots of parameter numbers
+	// that never occurred are types.Null.
+	ParamTypes []types.Type
+
+	// Aggregate, when set, binds an aggregate call: TiDB's
+	// *ast.AggregateFuncExpr, or a call whose name IsAggregate. name is
+	// upper-cased; args are the raw call arguments (COUNT(*) arrives as
+	// TiDB renders it: one literal argument 1); node is the whole call.
+	// The returned Expr typically reads the aggregate's result column.
+	// When nil, an aggregate is an error wrapping ErrAggregate (42803).
+	Aggregate func(name string, args []ast.ExprNode, distinct bool, node ast.ExprNode) (Expr, error)
+
+	params map[int]*paramExpr
+}
+
+// Bind binds node. See Binder for parameters and aggregates.
+func (b *Binder) Bind(node ast.ExprNode) (Expr, error) {
+	e, err := b.bind(node)
+	if err != nil {
+		return nil, err
+	}
+	b.settle(e)
+	return e, nil
+}
+
+// BindAs binds node as a value of type t: a parameter takes type t, and
+// the result is coerced to t as an assignment would (numeric widening,
+// NULL, a string literal for TIMESTAMP/DATE/TIME). Use it for INSERT
+// VALUES cells.
+func (b *Binder) BindAs(node ast.ExprNode, t types.Type) (Expr, error) {
+	e, err := b.bind(node)
+	if err != nil {
+		return nil, err
+	}
+	b.infer(e, t)
+	return Coerce(e, t)
+}
+
+// IsAggregate reports whether name (any case) is one of ksqlDB's
+// aggregate functions.
+func IsAggregate(name string) bool {
+	_, ok := aggregateNames[strings.ToUpper(name)]
+	return ok
+}
+
+var aggregateNames = map[string]struct{}{
+	"COUNT": {}, "SUM": {}, "AVG": {}, "MIN": {}, "MAX": {},
+	"COUNT_DISTINCT": {}, "LATEST_BY_OFFSET": {}, "EARLIEST_BY_OFFSET": {},
+	"COLLECT_LIST": {}, "COLLECT_SET": {}, "TOPK": {}, "TOPKDISTINCT": {},
+	"HISTOGRAM": {}, "STDDEV_SAMP": {}, "STDDEV_POP": {}, "VAR_SAMP": {}, "VAR_POP": {},
+}
+
+// bind binds without settling parameters, so the caller can infer their
+// type from context. Callers that cannot infer call settle.
+func (b *Binder) bind(n ast.ExprNode) (Expr, error) {
+	switch n := n.(type) {
+	case *test_driver.ParamMarkerExpr:
+		return b.param(n.Order + 1)
+	case *test_driver.ValueExpr:
+		return bindLiteral(n)
+	case *ast.ParenthesesExpr:
+		return b.bind(n.Expr)
+	case *ast.ColumnNameExpr:
+		return b.column(n.Name)
+	case *ast.BinaryOperationExpr:
+		return b.binary(n)
+	case *ast.UnaryOperationExpr:
+		return b.unary(n)
+	case *ast.IsNullExpr:
+		return b.isNull(n)
+	case *ast.IsTruthExpr:
+		return b.isTruth(n)
+	case *ast.PatternLikeOrIlikeExpr:
+		return b.like(n)
+	case *ast.PatternInExpr:
+		return b.in(n)
+	case *ast.BetweenExpr:
+		return b.between(n)
+	case *ast.CaseExpr:
+		return b.caseExpr(n)
+	case *ast.FuncCallExpr:
+		return b.call(n)
+	case *ast.AggregateFuncExpr:
+		return b.aggregate(strings.ToUpper(n.F), n.Args, n.Distinct, n)
+	case *ast.WindowFuncExpr:
+		return nil, errorf(ErrUnsupported, "window functions (OVER) are not supported")
+	case *ast.SubqueryExpr, *ast.ExistsSubqueryExpr, *ast.CompareSubqueryExpr:
+		return nil, errorf(ErrUnsupported, "subqueries are not supported")
+	case *ast.FuncCastExpr:
+		return nil, errorf(ErrUnsupported, "this form of CAST is not supported")
+	}
+	return nil, errorf(ErrUnsupported, "expression %s is not supported", restore(n))
+}
+
+func (b *Binder) column(c *ast.ColumnName) (Expr, error) {
+	if c.Schema.O != "" {
+		return nil, errorf(ErrUnknownColumn, "column \"%s.%s.%s\" does not exist", c.Schema.O, c.Table.O, c.Name.O)
+	}
+	if b.Scope == nil {
+		return nil, errorf(ErrUnknownColumn, "column \"%s\" does not exist", c.Name.O)
+	}
+	idx, t, err := b.Scope.Resolve(c.Table.O, c.Name.O)
+	if err != nil {
+		return nil, err
+	}
+	return &Column{Index: idx, Qualifier: c.Table.O, Name: c.Name.O, T: t}, nil
+}
+
+func (b *Binder) aggregate(name string, args []ast.ExprNode, distinct bool, n ast.ExprNode) (Expr, error) {
+	if b.Aggregate == nil {
+		return nil, errorf(ErrAggregate, "aggregate function %s is not allowed here", name)
+	}
+	return b.Aggregate(name, args, distinct, n)
+}
+
+// bindLiteral types a TiDB literal as ksqlDB types it: integers that fit
+// 32 bits are INT, larger ones BIGINT; 1.50 is DECIMAL(3, 2); 1e10 is
+// DOUBLE; TRUE/FALSE BOOLEAN; NULL has type NULL.
+func bindLiteral(n *test_driver.ValueExpr) (Expr, error) {
+	switch n.Kind() {
+	case test_driver.KindNull:
+		return &Literal{T: types.Null}, nil
+	case test_driver.KindInt64:
+		v := n.GetInt64()
+		if mysql.HasIsBooleanFlag(n.Type.GetFlag()) {
+			return &Literal{Value: types.NewBoolean(v != 0), T: types.Boolean}, nil
+		}
+		if v >= -1<<31 && v < 1<<31 {
+			return &Literal{Value: types.NewInt(int32(v)), T: types.Int}, nil
+		}
+		return &Literal{Value: types.NewBigint(v), T: types.Bigint}, nil
+	case test_driver.KindUint64:
+		u := new(big.Int).SetUint64(n.GetUint64())
+		return &Literal{Value: types.NewDecimal(u, 0), T: types.Decimal(len(u.String()), 0)}, nil
+	case test_driver.KindFloat32, test_driver.KindFloat64:
+		return &Literal{Value: types.NewDouble(n.GetFloat64()), T: types.Double}, nil
+	case test_driver.KindMysqlDecimal:
+		s := n.GetMysqlDecimal().String()
+		v, t, err := parseDecimalLiteral(s)
+		if err != nil {
+			return nil, err
+		}
+		return &Literal{Value: v, T: t}, nil
+	case test_driver.KindString:
+		return &Literal{Value: types.NewString(n.GetString()), T: types.String}, nil
+	case test_driver.KindBytes, test_driver.KindBinaryLiteral:
+		return &Literal{Value: types.NewBytes(n.GetBytes()), T: types.Bytes}, nil
+	}
+	return nil, errorf(ErrUnsupported, "literal %s is not supported", restore(n))
+}
+
+// parseDecimalLiteral types "1.50" as DECIMAL(3, 2) with unscaled 150.
+func parseDecimalLiteral(s string) (types.Value, types.Type, error) {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
+	intPart, frac, _ := strings.Cut(s, ".")
+	digits := strings.TrimLeft(intPart+frac, "0")
+	u, ok := new(big.Int).SetString(intPart+frac, 10)
+	if !ok {
+		return types.Value{}, types.Type{}, errorf(ErrInvalidText, "invalid decimal literal %q", s)
+	}
+	if neg {
+		u.Neg(u)
+	}
+	prec := max(len(digits), len(frac), 1)
+	return types.NewDecimal(u, int32(len(frac))), types.Decimal(prec, len(frac)), nil
+}
+
+func (b *Binder) unary(n *ast.UnaryOperationExpr) (Expr, error) {
+	switch n.Op {
+	case opcode.Plus:
+		return b.bind(n.V)
+	case opcode.Minus:
+		// Fold -literal so that -2147483648 is an INT, as in ksqlDB.
+		if lit, ok := n.V.(*test_driver.ValueExpr); ok && lit.Kind() == test_driver.KindInt64 &&
+			!mysql.HasIsBooleanFlag(lit.Type.GetFlag()) {
+			v := -lit.GetInt64()
+			if v >= -1<<31 && v < 1<<31 {
+				return &Literal{Value: types.NewInt(int32(v)), T: types.Int}, nil
+			}
+			return &Literal{Value: types.NewBigint(v), T: types.Bigint}, nil
+		}
+		x, err := b.bind(n.V)
+		if err != nil {
+			return nil, err
+		}
+		return negate(b, x)
+	case opcode.Not, opcode.Not2:
+		x, err := b.bind(n.V)
+		if err != nil {
+			return nil, err
+		}
+		return not(b, x)
+	}
+	return nil, errorf(ErrUnsupported, "operator %s is not supported", n.Op.String())
+}
+
+func (b *Binder) binary(n *ast.BinaryOperationExpr) (Expr, error) {
+	l, err := b.bind(n.L)
+	if err != nil {
+		return nil, err
+	}
+	r, err := b.bind(n.R)
+	if err != nil {
+		return nil, err
+	}
+	switch n.Op {
+	case opcode.LogicAnd, opcode.LogicOr:
+		return logic(b, n.Op == opcode.LogicAnd, l, r)
+	case opcode.EQ, opcode.NE, opcode.LT, opcode.LE, opcode.GT, opcode.GE, opcode.NullEQ:
+		return compare(b, n.Op, l, r)
+	case opcode.Plus, opcode.Minus, opcode.Mul, opcode.Div, opcode.Mod, opcode.IntDiv:
+		return arith(b, n.Op, l, r)
+	}
+	return nil, errorf(ErrUnsupported, "operator %s is not supported", n.Op.String())
+}
+
+// param returns the expression of parameter n, one per number per Binder.
+func (b *Binder) param(n int) (Expr, error) {
+	if n < 1 || n > 65535 {
+		return nil, errorf(ErrUndefinedParam, "there is no parameter $%d", n)
+	}
+	if b.Params != nil && n > len(b.Params) {
+		return nil, errorf(ErrUndefinedParam, "there is no parameter $%d: %d values were supplied", n, len(b.Params))
+	}
+	if p, ok := b.params[n]; ok {
+		return p, nil
+	}
+	if b.params == nil {
+		b.params = make(map[int]*paramExpr)
+	}
+	p := &paramExpr{n: n, t: types.Null}
+	if b.Params != nil {
+		p.raw, p.has = b.Params[n-1], true
+	}
+	b.params[n] = p
+	for len(b.ParamTypes) < n {
+		b.ParamTypes = append(b.ParamTypes, types.Null)
+	}
+	return p, nil
+}
+
+// infer gives e type t if e is a parameter whose type is still open.
+func (b *Binder) infer(e Expr, t types.Type) {
+	p, ok := e.(*paramExpr)
+	if !ok || p.resolved {
+		return
+	}
+	if t.Kind == types.KindNull {
+		t = types.String
+	}
+	p.resolve(t)
+	b.ParamTypes[p.n-1] = t
+}
+
+// settle gives every open parameter in e type STRING.
+func (b *Binder) settle(e Expr) {
+	Walk(e, func(x Expr) bool {
+		b.infer(x, types.String)
+		return true
+	})
+}
+
+// isOpenParam reports whether e is a parameter whose type is not inferred
+// yet.
+func isOpenParam(e Expr) bool {
+	p, ok := e.(*paramExpr)
+	return ok && !p.resolved
+}
+
+// paramExpr is a bind parameter. Its type is settled during binding, then
+// it is immutable.
+type paramExpr struct {
+	n        int
+	t        types.Type
+	resolved bool
+	has      bool        // a value was supplied
+	raw      types.Value // the supplied value
+	val      types.Value // raw converted to t
+	err      error       // the conversion's error
+}
+
+func (p *paramExpr) resolve(t types.Type) {
+	p.t, p.resolved = t, true
+	if !p.has {
+		p.err = errorf(ErrUndefinedParam, "no value supplied for parameter $%d", p.n)
+		return
+	}
+	if p.raw.IsNull() || p.raw.Kind() == t.Kind && t.Kind != types.KindDecimal {
+		p.val = p.raw
+		return
+	}
+	from := valueType(p.raw)
+	conv, err := castFunc(from, t)
+	if err != nil {
+		p.err = err
+		return
+	}
+	p.val, p.err = conv(p.raw)
+}
+
+func (p *paramExpr) Type() types.Type                    { return p.t }
+func (p *paramExpr) Eval(types.Row) (types.Value, error) { return p.val, p.err }
+func (p *paramExpr) String() string                      { return "$" + strconv.Itoa(p.n) }
+
+// valueType is the type of a scalar value as far as the value tells it.
+func valueType(v types.Value) types.Type {
+	switch v.Kind() {
+	case types.KindDecimal:
+		u, s := v.Decimal()
+		return types.Decimal(max(len(new(big.Int).Abs(u).String()), int(s), 1), int(s))
+	case types.KindArray, types.KindMap, types.KindStruct:
+		return types.Type{Kind: v.Kind()}
+	}
+	return types.Type{Kind: v.Kind()}
+}
+
+func restore(n ast.Node) string {
+	var sb strings.Builder
+	if err := n.Restore(format.NewRestoreCtx(format.DefaultRestoreFlags, &sb)); err != nil {
+		return "<expr>"
+	}
+	return sb.String()
+}

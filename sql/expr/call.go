@@ -1,0 +1,400 @@
+package expr
+
+import (
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/test_driver"
+
+	"github.com/runnel/runnel/sql/types"
+)
+
+// call binds a function call: the RUNNEL_* rewrites, aggregates, then
+// the scalar registry. The overload is chosen here, once, from the
+// argument types.
+func (b *Binder) call(n *ast.FuncCallExpr) (Expr, error) {
+	name := strings.ToUpper(n.FnName.O)
+	switch name {
+	case "RUNNEL_FIELD":
+		return b.field(n)
+	case "RUNNEL_INDEX":
+		return b.index(n)
+	case "RUNNEL_CAST":
+		return b.cast(n)
+	case "RUNNEL_PARAM":
+		if len(n.Args) == 1 {
+			if lit, ok := n.Args[0].(*test_driver.ValueExpr); ok && lit.Kind() == test_driver.KindInt64 {
+				return b.param(int(lit.GetInt64()))
+			}
+		}
+		return nil, errorf(ErrUnsupported, "RUNNEL_PARAM needs one integer literal")
+	case "RUNNEL_ARRAY":
+		return b.arrayCtor(n)
+	case "RUNNEL_MAP":
+		return b.mapCtor(n)
+	case "RUNNEL_STRUCT":
+		return b.structCtor(n)
+	}
+	if IsAggregate(name) {
+		return b.aggregate(name, n.Args, false, n)
+	}
+	f, ok := Lookup(name)
+	if !ok {
+		return nil, errorf(ErrUnknownFunction, "function %s does not exist", name)
+	}
+	args := make([]Expr, len(n.Args))
+	for i, a := range n.Args {
+		var err error
+		if tu, ok := a.(*ast.TimeUnitExpr); ok {
+			// TIMESTAMPADD(SECOND, ...) arrives with a unit node.
+			args[i] = &Literal{Value: types.NewString(tu.Unit.String()), T: types.String}
+			continue
+		}
+		if cn, ok := a.(*ast.ColumnNameExpr); ok && i == 0 && takesUnit[f.Name] && cn.Name.Table.O == "" {
+			// TIMESTAMPADD(SECONDS, ...): the unit is a bare word.
+			if _, _, ok := timeUnit(cn.Name.Name.O); ok {
+				args[i] = &Literal{Value: types.NewString(cn.Name.Name.O), T: types.String}
+				continue
+			}
+		}
+		if args[i], err = b.bind(a); err != nil {
+			return nil, err
+		}
+	}
+	return b.apply(f, args)
+}
+
+// apply resolves f's overload for args and builds the call.
+func (b *Binder) apply(f *Function, args []Expr) (Expr, error) {
+	var (
+		t   types.Type
+		fn  impl
+		err error
+	)
+	if f.custom != nil {
+		if args, t, fn, err = f.custom(b, args); err != nil {
+			return nil, err
+		}
+	} else {
+		var o *overload
+		for i := range f.overloads {
+			if f.overloads[i].accepts(args) {
+				o = &f.overloads[i]
+				break
+			}
+		}
+		if o == nil {
+			ts := make([]string, len(args))
+			for i, a := range args {
+				ts[i] = a.Type().String()
+			}
+			return nil, errorf(ErrUnknownFunction, "function %s does not accept arguments (%s); valid: %s",
+				f.Name, strings.Join(ts, ", "), strings.Join(f.Signatures(), "; "))
+		}
+		at := make([]types.Type, len(args))
+		for i, a := range args {
+			b.infer(a, pkDefault(o.param(i)))
+			at[i] = a.Type()
+		}
+		t, fn = o.ret(at), o.fn
+	}
+	for _, a := range args {
+		b.settle(a)
+	}
+	texts := make([]string, len(args))
+	for i, a := range args {
+		texts[i] = a.String()
+	}
+	text := f.Name + "(" + strings.Join(texts, ", ") + ")"
+	nullCall := f.nullCall
+	return &node{t: t, text: text, kids: args, eval: func(row types.Row) (types.Value, error) {
+		vals := make([]types.Value, len(args))
+		for i, a := range args {
+			v, err := a.Eval(row)
+			if err != nil {
+				return types.Value{}, err
+			}
+			if v.IsNull() && !nullCall {
+				return types.Value{}, nil
+			}
+			vals[i] = v
+		}
+		return fn(vals)
+	}}, nil
+}
+
+var takesUnit = map[string]bool{
+	"TIMESTAMPADD": true, "TIMESTAMPSUB": true, "DATEADD": true, "DATESUB": true, "TIMEADD": true, "TIMESUB": true,
+}
+
+// stringArg returns the string literal argument i of a RUNNEL_* call.
+func stringArg(n *ast.FuncCallExpr, i int) (string, bool) {
+	if i >= len(n.Args) {
+		return "", false
+	}
+	lit, ok := n.Args[i].(*test_driver.ValueExpr)
+	if !ok || lit.Kind() != test_driver.KindString {
+		return "", false
+	}
+	return lit.GetString(), true
+}
+
+// field binds RUNNEL_FIELD(a, 'B'): a->B on a STRUCT.
+func (b *Binder) field(n *ast.FuncCallExpr) (Expr, error) {
+	name, ok := stringArg(n, 1)
+	if len(n.Args) != 2 || !ok {
+		return nil, errorf(ErrUnsupported, "RUNNEL_FIELD needs an expression and a field name literal")
+	}
+	s, err := b.Bind(n.Args[0])
+	if err != nil {
+		return nil, err
+	}
+	st := s.Type()
+	if st.Kind != types.KindStruct {
+		return nil, errorf(ErrTypeMismatch, "cannot dereference field %s of %s: it is %s, not a STRUCT", name, s, st)
+	}
+	i := st.FieldIndex(name)
+	if i < 0 {
+		return nil, errorf(ErrUnknownColumn, "field \"%s\" does not exist in %s", name, st)
+	}
+	return &node{t: st.Fields[i].Type, text: s.String() + "->" + quoteIdent(name), kids: []Expr{s},
+		eval: func(row types.Row) (types.Value, error) {
+			v, err := s.Eval(row)
+			if err != nil || v.IsNull() {
+				return types.Value{}, err
+			}
+			l := v.List()
+			if i >= len(l) {
+				return types.Value{}, nil
+			}
+			return l[i], nil
+		}}, nil
+}
+
+// index binds RUNNEL_INDEX(a, i): a 1-based ARRAY index (negative counts
+// from the end; out of range is NULL) or a MAP lookup.
+func (b *Binder) index(n *ast.FuncCallExpr) (Expr, error) {
+	if len(n.Args) != 2 {
+		return nil, errorf(ErrUnsupported, "RUNNEL_INDEX needs two arguments")
+	}
+	c, err := b.Bind(n.Args[0])
+	if err != nil {
+		return nil, err
+	}
+	k, err := b.bind(n.Args[1])
+	if err != nil {
+		return nil, err
+	}
+	ct := c.Type()
+	text := c.String() + "[" + k.String() + "]"
+	switch ct.Kind {
+	case types.KindArray:
+		b.infer(k, types.Int)
+		if kk := k.Type().Kind; kk != types.KindInt && kk != types.KindBigint && kk != types.KindNull {
+			return nil, errorf(ErrTypeMismatch, "array index must be INT, not %s: %s", k.Type(), k)
+		}
+		return &node{t: *ct.Elem, text: text, kids: []Expr{c, k}, eval: func(row types.Row) (types.Value, error) {
+			a, err := c.Eval(row)
+			if err != nil || a.IsNull() {
+				return types.Value{}, err
+			}
+			iv, err := k.Eval(row)
+			if err != nil || iv.IsNull() {
+				return types.Value{}, err
+			}
+			return arrayAt(a.List(), iv.Int()), nil
+		}}, nil
+	case types.KindMap:
+		b.infer(k, *ct.Key)
+		k, err = Coerce(k, *ct.Key)
+		if err != nil {
+			return nil, err
+		}
+		return &node{t: *ct.Elem, text: text, kids: []Expr{c, k}, eval: func(row types.Row) (types.Value, error) {
+			m, err := c.Eval(row)
+			if err != nil || m.IsNull() {
+				return types.Value{}, err
+			}
+			kv, err := k.Eval(row)
+			if err != nil || kv.IsNull() {
+				return types.Value{}, err
+			}
+			return m.MapGet(kv), nil
+		}}, nil
+	case types.KindNull:
+		b.settle(k)
+		return nullOf(types.Null, text, c, k), nil
+	}
+	return nil, errorf(ErrTypeMismatch, "cannot subscript %s of type %s", c, ct)
+}
+
+// arrayAt is ksqlDB's 1-based element access; negative i counts from the
+// end; out of range is NULL.
+func arrayAt(l []types.Value, i int64) types.Value {
+	n := int64(len(l))
+	switch {
+	case i > 0 && i <= n:
+		return l[i-1]
+	case i < 0 && -i <= n:
+		return l[n+i]
+	}
+	return types.Value{}
+}
+
+func (b *Binder) cast(n *ast.FuncCallExpr) (Expr, error) {
+	ts, ok := stringArg(n, 1)
+	if len(n.Args) != 2 || !ok {
+		return nil, errorf(ErrUnsupported, "RUNNEL_CAST needs an expression and a type literal")
+	}
+	t, err := types.Parse(ts)
+	if err != nil {
+		return nil, errorf(ErrTypeMismatch, "CAST: %v", err)
+	}
+	x, err := b.bind(n.Args[0])
+	if err != nil {
+		return nil, err
+	}
+	b.infer(x, t)
+	return Cast(x, t)
+}
+
+func (b *Binder) arrayCtor(n *ast.FuncCallExpr) (Expr, error) {
+	elems := make([]Expr, len(n.Args))
+	for i, a := range n.Args {
+		var err error
+		if elems[i], err = b.bind(a); err != nil {
+			return nil, err
+		}
+	}
+	et, err := unify(b, elems, "ARRAY")
+	if err != nil {
+		return nil, err
+	}
+	texts := make([]string, len(elems))
+	for i := range elems {
+		if elems[i], err = Coerce(elems[i], et); err != nil {
+			return nil, err
+		}
+		texts[i] = elems[i].String()
+	}
+	return &node{t: types.Array(et), text: "ARRAY[" + strings.Join(texts, ", ") + "]", kids: elems,
+		eval: func(row types.Row) (types.Value, error) {
+			out := make([]types.Value, len(elems))
+			for i, e := range elems {
+				v, err := e.Eval(row)
+				if err != nil {
+					return types.Value{}, err
+				}
+				out[i] = v
+			}
+			return types.NewArray(out), nil
+		}}, nil
+}
+
+func (b *Binder) mapCtor(n *ast.FuncCallExpr) (Expr, error) {
+	if len(n.Args)%2 != 0 {
+		return nil, errorf(ErrUnsupported, "RUNNEL_MAP needs key, value pairs")
+	}
+	var keys, vals []Expr
+	for i, a := range n.Args {
+		e, err := b.bind(a)
+		if err != nil {
+			return nil, err
+		}
+		if i%2 == 0 {
+			keys = append(keys, e)
+		} else {
+			vals = append(vals, e)
+		}
+	}
+	kt, err := unify(b, keys, "MAP key")
+	if err != nil {
+		return nil, err
+	}
+	if kt.Kind == types.KindNull {
+		kt = types.String
+	}
+	vt, err := unify(b, vals, "MAP value")
+	if err != nil {
+		return nil, err
+	}
+	var texts []string
+	for i := range keys {
+		if keys[i], err = Coerce(keys[i], kt); err != nil {
+			return nil, err
+		}
+		if vals[i], err = Coerce(vals[i], vt); err != nil {
+			return nil, err
+		}
+		texts = append(texts, keys[i].String()+" := "+vals[i].String())
+	}
+	kids := append(append([]Expr{}, keys...), vals...)
+	return &node{t: types.Map(kt, vt), text: "MAP(" + strings.Join(texts, ", ") + ")", kids: kids,
+		eval: func(row types.Row) (types.Value, error) {
+			ks := make([]types.Value, 0, len(keys))
+			vs := make([]types.Value, 0, len(keys))
+			for i := range keys {
+				k, err := keys[i].Eval(row)
+				if err != nil {
+					return types.Value{}, err
+				}
+				v, err := vals[i].Eval(row)
+				if err != nil {
+					return types.Value{}, err
+				}
+				if j := indexOfKey(ks, k); j >= 0 { // a later duplicate key wins
+					vs[j] = v
+					continue
+				}
+				ks, vs = append(ks, k), append(vs, v)
+			}
+			return types.NewMap(ks, vs), nil
+		}}, nil
+}
+
+func indexOfKey(ks []types.Value, k types.Value) int {
+	for i := range ks {
+		if types.Equal(ks[i], k) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (b *Binder) structCtor(n *ast.FuncCallExpr) (Expr, error) {
+	if len(n.Args)%2 != 0 {
+		return nil, errorf(ErrUnsupported, "RUNNEL_STRUCT needs name, value pairs")
+	}
+	var fields []types.Field
+	var vals []Expr
+	var texts []string
+	for i := 0; i < len(n.Args); i += 2 {
+		name, ok := stringArg(n, i)
+		if !ok {
+			return nil, errorf(ErrUnsupported, "RUNNEL_STRUCT field names must be string literals")
+		}
+		v, err := b.Bind(n.Args[i+1])
+		if err != nil {
+			return nil, err
+		}
+		ft := v.Type()
+		if ft.Kind == types.KindNull {
+			ft = types.String // ksqlDB types a bare NULL field as STRING
+		}
+		fields = append(fields, types.Field{Name: name, Type: ft})
+		vals = append(vals, v)
+		texts = append(texts, quoteIdent(name)+" := "+v.String())
+	}
+	return &node{t: types.Struct(fields...), text: "STRUCT(" + strings.Join(texts, ", ") + ")", kids: vals,
+		eval: func(row types.Row) (types.Value, error) {
+			out := make([]types.Value, len(vals))
+			for i, e := range vals {
+				v, err := e.Eval(row)
+				if err != nil {
+					return types.Value{}, err
+				}
+				out[i] = v
+			}
+			return types.NewStruct(out), nil
+		}}, nil
+}

@@ -1,0 +1,194 @@
+package expr
+
+import (
+	"strings"
+	"time"
+
+	"github.com/runnel/runnel/sql/types"
+)
+
+// now is the clock of UNIX_TIMESTAMP() and UNIX_DATE(); tests replace it.
+var now = time.Now
+
+func zoneArg(a []types.Value, i int) (*time.Location, error) {
+	if i >= len(a) {
+		return time.UTC, nil
+	}
+	return loadZone(a[i].Str())
+}
+
+func formatMs(ms int64, pattern string, a []types.Value, zi int) (types.Value, error) {
+	toks, err := compileJava(pattern)
+	if err != nil {
+		return null, err
+	}
+	loc, err := zoneArg(a, zi)
+	if err != nil {
+		return null, err
+	}
+	return str(formatJava(toks, time.UnixMilli(ms).In(loc))), nil
+}
+
+func parseMs(s, pattern string, a []types.Value, zi int) (int64, error) {
+	toks, err := compileJava(pattern)
+	if err != nil {
+		return 0, err
+	}
+	loc, err := zoneArg(a, zi)
+	if err != nil {
+		return 0, err
+	}
+	t, err := parseJava(toks, s, loc)
+	if err != nil {
+		return 0, err
+	}
+	return t.UnixMilli(), nil
+}
+
+// unitMs is the length of a fixed time unit; months and years are
+// calendar arithmetic instead.
+func timeUnit(u string) (ms int64, months int, ok bool) {
+	switch strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(u)), "S") {
+	case "MILLISECOND":
+		return 1, 0, true
+	case "SECOND":
+		return 1000, 0, true
+	case "MINUTE":
+		return 60000, 0, true
+	case "HOUR":
+		return 3600000, 0, true
+	case "DAY":
+		return msPerDay, 0, true
+	case "WEEK":
+		return 7 * msPerDay, 0, true
+	case "MONTH":
+		return 0, 1, true
+	case "QUARTER":
+		return 0, 3, true
+	case "YEAR":
+		return 0, 12, true
+	}
+	return 0, 0, false
+}
+
+func addUnits(ms int64, unit string, n int64, sign int64) (int64, error) {
+	step, months, ok := timeUnit(unit)
+	if !ok {
+		return 0, errorf(ErrInvalidArgument, "unknown time unit %q", unit)
+	}
+	if months != 0 {
+		t := time.UnixMilli(ms).UTC()
+		return t.AddDate(0, int(sign*n)*months, 0).UnixMilli(), nil
+	}
+	return ms + sign*n*step, nil
+}
+
+func init() {
+	register(
+		fn("UNIX_TIMESTAMP", "DATE / TIME", "Milliseconds since the epoch: now, or of a TIMESTAMP.",
+			ov(types.Bigint, func([]types.Value) (types.Value, error) { return types.NewBigint(now().UnixMilli()), nil }),
+			ov(types.Bigint, func(a []types.Value) (types.Value, error) { return types.NewBigint(a[0].Int()), nil }, pTimestamp)),
+		fn("UNIX_DATE", "DATE / TIME", "Days since the epoch: today (UTC), or of a DATE.",
+			ov(types.Int, func([]types.Value) (types.Value, error) {
+				return intV(int(floorDiv(now().UnixMilli(), msPerDay))), nil
+			}),
+			ov(types.Int, func(a []types.Value) (types.Value, error) { return intV(int(a[0].Int())), nil }, pDate)),
+		fn("FROM_UNIXTIME", "DATE / TIME", "The TIMESTAMP of milliseconds since the epoch.",
+			ov(types.Timestamp, func(a []types.Value) (types.Value, error) { return types.NewTimestamp(a[0].Int()), nil }, pIntegral)),
+		fn("FROM_DAYS", "DATE / TIME", "The DATE of days since the epoch.",
+			ov(types.Date, func(a []types.Value) (types.Value, error) { return types.NewDate(a[0].Int()), nil }, pIntegral)),
+		fn("TIMESTAMPTOSTRING", "DATE / TIME", "Formats milliseconds since the epoch with a Java DateTimeFormatter pattern, in UTC or a time zone.",
+			ov(types.String, func(a []types.Value) (types.Value, error) { return formatMs(a[0].Int(), a[1].Str(), a, 2) }, pIntegral, pString),
+			ov(types.String, func(a []types.Value) (types.Value, error) { return formatMs(a[0].Int(), a[1].Str(), a, 2) }, pIntegral, pString, pString)),
+		fn("STRINGTOTIMESTAMP", "DATE / TIME", "Parses a string with a Java DateTimeFormatter pattern into milliseconds since the epoch, in UTC or a time zone.",
+			ov(types.Bigint, func(a []types.Value) (types.Value, error) {
+				ms, err := parseMs(a[0].Str(), a[1].Str(), a, 2)
+				return types.NewBigint(ms), err
+			}, pString, pString),
+			ov(types.Bigint, func(a []types.Value) (types.Value, error) {
+				ms, err := parseMs(a[0].Str(), a[1].Str(), a, 2)
+				return types.NewBigint(ms), err
+			}, pString, pString, pString)),
+		fn("FORMAT_TIMESTAMP", "DATE / TIME", "Formats a TIMESTAMP with a Java DateTimeFormatter pattern, in UTC or a time zone.",
+			ov(types.String, func(a []types.Value) (types.Value, error) { return formatMs(a[0].Int(), a[1].Str(), a, 2) }, pTimestamp, pString),
+			ov(types.String, func(a []types.Value) (types.Value, error) { return formatMs(a[0].Int(), a[1].Str(), a, 2) }, pTimestamp, pString, pString)),
+		fn("PARSE_TIMESTAMP", "DATE / TIME", "Parses a string with a Java DateTimeFormatter pattern into a TIMESTAMP, in UTC or a time zone.",
+			ov(types.Timestamp, func(a []types.Value) (types.Value, error) {
+				ms, err := parseMs(a[0].Str(), a[1].Str(), a, 2)
+				return types.NewTimestamp(ms), err
+			}, pString, pString),
+			ov(types.Timestamp, func(a []types.Value) (types.Value, error) {
+				ms, err := parseMs(a[0].Str(), a[1].Str(), a, 2)
+				return types.NewTimestamp(ms), err
+			}, pString, pString, pString)),
+		fn("DATETOSTRING", "DATE / TIME", "Formats days since the epoch with a Java DateTimeFormatter pattern.",
+			ov(types.String, func(a []types.Value) (types.Value, error) { return formatMs(a[0].Int()*msPerDay, a[1].Str(), nil, 0) }, pIntegral, pString)),
+		fn("STRINGTODATE", "DATE / TIME", "Parses a string with a Java DateTimeFormatter pattern into days since the epoch.",
+			ov(types.Int, func(a []types.Value) (types.Value, error) {
+				ms, err := parseMs(a[0].Str(), a[1].Str(), nil, 0)
+				return intV(int(floorDiv(ms, msPerDay))), err
+			}, pString, pString)),
+		fn("FORMAT_DATE", "DATE / TIME", "Formats a DATE with a Java DateTimeFormatter pattern.",
+			ov(types.String, func(a []types.Value) (types.Value, error) { return formatMs(a[0].Int()*msPerDay, a[1].Str(), nil, 0) }, pDate, pString)),
+		fn("PARSE_DATE", "DATE / TIME", "Parses a string with a Java DateTimeFormatter pattern into a DATE.",
+			ov(types.Date, func(a []types.Value) (types.Value, error) {
+				ms, err := parseMs(a[0].Str(), a[1].Str(), nil, 0)
+				return types.NewDate(floorDiv(ms, msPerDay)), err
+			}, pString, pString)),
+		fn("FORMAT_TIME", "DATE / TIME", "Formats a TIME with a Java DateTimeFormatter pattern.",
+			ov(types.String, func(a []types.Value) (types.Value, error) { return formatMs(a[0].Int(), a[1].Str(), nil, 0) }, pTime, pString)),
+		fn("PARSE_TIME", "DATE / TIME", "Parses a string with a Java DateTimeFormatter pattern into a TIME.",
+			ov(types.Time, func(a []types.Value) (types.Value, error) {
+				ms, err := parseMs(a[0].Str(), a[1].Str(), nil, 0)
+				return types.NewTime(floorMod(ms, msPerDay)), err
+			}, pString, pString)),
+		fn("CONVERT_TZ", "DATE / TIME", "Shifts a TIMESTAMP from one time zone's wall clock to another's.",
+			ov(types.Timestamp, func(a []types.Value) (types.Value, error) {
+				from, err := loadZone(a[1].Str())
+				if err != nil {
+					return null, err
+				}
+				to, err := loadZone(a[2].Str())
+				if err != nil {
+					return null, err
+				}
+				// The value is a wall-clock time in from; find the instant,
+				// then its wall clock in to, re-read as UTC.
+				wall := time.UnixMilli(a[0].Int()).UTC()
+				inst := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), wall.Nanosecond(), from)
+				w2 := inst.In(to)
+				out := time.Date(w2.Year(), w2.Month(), w2.Day(), w2.Hour(), w2.Minute(), w2.Second(), w2.Nanosecond(), time.UTC)
+				return types.NewTimestamp(out.UnixMilli()), nil
+			}, pTimestamp, pString, pString)),
+		timeAdd("TIMESTAMPADD", "Adds an interval (unit, count) to a TIMESTAMP: TIMESTAMPADD(SECONDS, 5, ts).", pTimestamp, 1),
+		timeAdd("TIMESTAMPSUB", "Subtracts an interval (unit, count) from a TIMESTAMP.", pTimestamp, -1),
+		timeAdd("DATEADD", "Adds an interval (unit of a day or more, count) to a DATE.", pDate, 1),
+		timeAdd("DATESUB", "Subtracts an interval (unit of a day or more, count) from a DATE.", pDate, -1),
+		timeAdd("TIMEADD", "Adds an interval (unit, count) to a TIME, wrapping at midnight.", pTime, 1),
+		timeAdd("TIMESUB", "Subtracts an interval (unit, count) from a TIME, wrapping at midnight.", pTime, -1),
+	)
+}
+
+func timeAdd(name, desc string, target pk, sign int64) *Function {
+	t := pkDefault(target)
+	return fn(name, "DATE / TIME", desc,
+		ov(t, func(a []types.Value) (types.Value, error) {
+			unit, n, v := a[0].Str(), a[1].Int(), a[2].Int()
+			switch target {
+			case pDate:
+				ms, err := addUnits(v*msPerDay, unit, n, sign)
+				if err != nil {
+					return null, err
+				}
+				return types.NewDate(floorDiv(ms, msPerDay)), nil
+			case pTime:
+				ms, err := addUnits(v, unit, n, sign)
+				if err != nil {
+					return null, err
+				}
+				return types.NewTime(floorMod(ms, msPerDay)), nil
+			}
+			ms, err := addUnits(v, unit, n, sign)
+			return types.NewTimestamp(ms), err
+		}, pString, pIntegral, target))
+}

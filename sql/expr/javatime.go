@@ -1,0 +1,448 @@
+package expr
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	_ "time/tzdata" // CONVERT_TZ and the tz arguments need zone data on any host
+
+	"github.com/runnel/runnel/sql/types"
+)
+
+// Java's DateTimeFormatter patterns, which ksqlDB's date/time functions
+// take, formatted and parsed directly (no translation to Go layouts).
+// Supported letters:
+//
+//	y u   year (yy: two digits, 2000-based when parsing)
+//	M L   month: M, MM numeric; MMM Jan; MMMM January
+//	d     day of month       D  day of year
+//	H     hour 0-23          h  hour 1-12 (with a)   k 1-24   K 0-11
+//	m     minute             s  second
+//	S     fraction of second (S..SSSSSSSSS)
+//	n     nano of second     A  milli of day
+//	a     AM/PM              E  day name (E, EE, EEE: Mon; EEEE: Monday)
+//	X x Z offset: X → Z or +01, XX/Z → +0100, XXX/ZZZZZ → +01:00
+//	z VV  zone name (formatting only)
+//	'...' literal text ('' is a quote); other non-letters are literal.
+//
+// Parsing defaults missing fields (1970-01-01T00:00:00 in the zone).
+
+type jtok struct {
+	letter byte // 0 for literal text
+	n      int
+	lit    string
+}
+
+var javaPatterns sync.Map // pattern string → []jtok
+
+func compileJava(p string) ([]jtok, error) {
+	if v, ok := javaPatterns.Load(p); ok {
+		return v.([]jtok), nil
+	}
+	var toks []jtok
+	for i := 0; i < len(p); {
+		c := p[i]
+		switch {
+		case c == '\'':
+			j := i + 1
+			var sb strings.Builder
+			for {
+				if j >= len(p) {
+					return nil, errorf(ErrInvalidDatetime, "unterminated quote in date/time pattern %q", p)
+				}
+				if p[j] == '\'' {
+					if j+1 < len(p) && p[j+1] == '\'' {
+						sb.WriteByte('\'')
+						j += 2
+						continue
+					}
+					break
+				}
+				sb.WriteByte(p[j])
+				j++
+			}
+			if j == i+1 {
+				toks = append(toks, jtok{lit: "'"})
+			} else {
+				toks = append(toks, jtok{lit: sb.String()})
+			}
+			i = j + 1
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			j := i
+			for j < len(p) && p[j] == c {
+				j++
+			}
+			if !strings.ContainsRune("yuMLdDHhkKmsSnAaEXxZzV", rune(c)) {
+				return nil, errorf(ErrInvalidDatetime, "unsupported letter %q in date/time pattern %q", c, p)
+			}
+			toks = append(toks, jtok{letter: c, n: j - i})
+			i = j
+		default:
+			toks = append(toks, jtok{lit: string(c)})
+			i++
+		}
+	}
+	javaPatterns.Store(p, toks)
+	return toks, nil
+}
+
+func zeroPad(v, n int) string {
+	s := strconv.Itoa(v)
+	if v < 0 {
+		return s
+	}
+	for len(s) < n {
+		s = "0" + s
+	}
+	return s
+}
+
+func formatJava(toks []jtok, t time.Time) string {
+	var sb strings.Builder
+	for _, k := range toks {
+		if k.letter == 0 {
+			sb.WriteString(k.lit)
+			continue
+		}
+		switch k.letter {
+		case 'y', 'u':
+			if k.n == 2 {
+				sb.WriteString(zeroPad(t.Year()%100, 2))
+			} else {
+				sb.WriteString(zeroPad(t.Year(), k.n))
+			}
+		case 'M', 'L':
+			switch {
+			case k.n >= 4:
+				sb.WriteString(t.Month().String())
+			case k.n == 3:
+				sb.WriteString(t.Month().String()[:3])
+			default:
+				sb.WriteString(zeroPad(int(t.Month()), k.n))
+			}
+		case 'd':
+			sb.WriteString(zeroPad(t.Day(), k.n))
+		case 'D':
+			sb.WriteString(zeroPad(t.YearDay(), k.n))
+		case 'H':
+			sb.WriteString(zeroPad(t.Hour(), k.n))
+		case 'k':
+			h := t.Hour()
+			if h == 0 {
+				h = 24
+			}
+			sb.WriteString(zeroPad(h, k.n))
+		case 'h':
+			h := t.Hour() % 12
+			if h == 0 {
+				h = 12
+			}
+			sb.WriteString(zeroPad(h, k.n))
+		case 'K':
+			sb.WriteString(zeroPad(t.Hour()%12, k.n))
+		case 'm':
+			sb.WriteString(zeroPad(t.Minute(), k.n))
+		case 's':
+			sb.WriteString(zeroPad(t.Second(), k.n))
+		case 'S':
+			f := zeroPad(t.Nanosecond(), 9)
+			if k.n <= 9 {
+				sb.WriteString(f[:k.n])
+			} else {
+				sb.WriteString(f + strings.Repeat("0", k.n-9))
+			}
+		case 'n':
+			sb.WriteString(zeroPad(t.Nanosecond(), k.n))
+		case 'A':
+			ms := ((t.Hour()*60+t.Minute())*60+t.Second())*1000 + t.Nanosecond()/1e6
+			sb.WriteString(zeroPad(ms, k.n))
+		case 'a':
+			if t.Hour() < 12 {
+				sb.WriteString("AM")
+			} else {
+				sb.WriteString("PM")
+			}
+		case 'E':
+			if k.n >= 4 {
+				sb.WriteString(t.Weekday().String())
+			} else {
+				sb.WriteString(t.Weekday().String()[:3])
+			}
+		case 'X', 'x', 'Z':
+			_, off := t.Zone()
+			if off == 0 && (k.letter == 'X' || k.letter == 'Z' && k.n == 5) {
+				sb.WriteString("Z")
+				continue
+			}
+			sign := '+'
+			if off < 0 {
+				sign, off = '-', -off
+			}
+			hh, mm := off/3600, off/60%60
+			sb.WriteRune(sign)
+			sb.WriteString(zeroPad(hh, 2))
+			switch {
+			case (k.letter == 'X' || k.letter == 'x') && k.n == 1:
+				if mm != 0 {
+					sb.WriteString(zeroPad(mm, 2))
+				}
+			case k.letter == 'Z' && k.n <= 3, k.n == 2:
+				sb.WriteString(zeroPad(mm, 2))
+			default:
+				sb.WriteString(":" + zeroPad(mm, 2))
+			}
+		case 'z':
+			name, _ := t.Zone()
+			sb.WriteString(name)
+		case 'V':
+			sb.WriteString(t.Location().String())
+		}
+	}
+	return sb.String()
+}
+
+// parseJava parses s with a compiled pattern in loc (used when the text
+// carries no offset).
+func parseJava(toks []jtok, s string, loc *time.Location) (time.Time, error) {
+	year, month, day, yday := 1970, 1, 1, 0
+	hour, minute, sec, nanos := 0, 0, 0, 0
+	pm, hasAmPm, h12 := false, false, false
+	offset, hasOffset := 0, false
+	pos := 0
+	fail := func(what string) (time.Time, error) {
+		return time.Time{}, errorf(ErrInvalidText, "cannot parse %q as a date/time: %s at position %d", s, what, pos)
+	}
+	for ti, k := range toks {
+		if k.letter == 0 {
+			if !strings.HasPrefix(s[pos:], k.lit) {
+				return fail(fmt.Sprintf("expected %q", k.lit))
+			}
+			pos += len(k.lit)
+			continue
+		}
+		// A numeric field is fixed-width when followed by another number
+		// (yyyyMMdd) and otherwise takes as many digits as there are.
+		nextNumeric := ti+1 < len(toks) && toks[ti+1].letter != 0 && strings.IndexByte("yuMLdDHhkKmsSnA", toks[ti+1].letter) >= 0 &&
+			!(toks[ti+1].letter == 'M' && toks[ti+1].n >= 3)
+		num := func(minW, maxW int) (int, bool) {
+			if nextNumeric {
+				maxW = max(minW, k.n)
+			}
+			j := pos
+			neg := false
+			if k.letter == 'y' && j < len(s) && s[j] == '-' {
+				neg = true
+				j++
+			}
+			start := j
+			for j < len(s) && j-start < maxW && s[j] >= '0' && s[j] <= '9' {
+				j++
+			}
+			if j-start < minW || j == start {
+				return 0, false
+			}
+			v, _ := strconv.Atoi(s[start:j])
+			if neg {
+				v = -v
+			}
+			pos = j
+			return v, true
+		}
+		var ok bool
+		switch k.letter {
+		case 'y', 'u':
+			if k.n == 2 {
+				if year, ok = num(2, 2); ok {
+					year += 2000
+				}
+			} else {
+				year, ok = num(k.n, 9)
+			}
+		case 'M', 'L':
+			if k.n >= 3 {
+				ok = false
+				for m := time.January; m <= time.December; m++ {
+					name := m.String()
+					if k.n == 3 {
+						name = name[:3]
+					}
+					if len(s)-pos >= len(name) && strings.EqualFold(s[pos:pos+len(name)], name) {
+						month, pos, ok = int(m), pos+len(name), true
+						break
+					}
+				}
+			} else {
+				month, ok = num(k.n, 2)
+			}
+		case 'd':
+			day, ok = num(k.n, 2)
+		case 'D':
+			yday, ok = num(k.n, 3)
+		case 'H', 'k':
+			hour, ok = num(k.n, 2)
+			if k.letter == 'k' && hour == 24 {
+				hour = 0
+			}
+		case 'h', 'K':
+			hour, ok = num(k.n, 2)
+			h12 = true
+		case 'm':
+			minute, ok = num(k.n, 2)
+		case 's':
+			sec, ok = num(k.n, 2)
+		case 'S':
+			j := pos
+			for j < len(s) && j-pos < max(k.n, 9) && s[j] >= '0' && s[j] <= '9' {
+				if nextNumeric && j-pos >= k.n {
+					break
+				}
+				j++
+			}
+			if j == pos {
+				ok = false
+				break
+			}
+			f := s[pos:j]
+			if len(f) > 9 {
+				f = f[:9]
+			}
+			nanos, _ = strconv.Atoi(f + strings.Repeat("0", 9-len(f)))
+			pos, ok = j, true
+		case 'n':
+			nanos, ok = num(k.n, 9)
+		case 'A':
+			var ms int
+			if ms, ok = num(k.n, 8); ok {
+				hour, minute, sec, nanos = ms/3600000, ms/60000%60, ms/1000%60, ms%1000*1e6
+			}
+		case 'a':
+			ok = len(s)-pos >= 2
+			if ok {
+				switch strings.ToUpper(s[pos : pos+2]) {
+				case "AM":
+					hasAmPm = true
+				case "PM":
+					hasAmPm, pm = true, true
+				default:
+					ok = false
+				}
+				pos += 2
+			}
+		case 'E':
+			ok = false
+			for d := time.Sunday; d <= time.Saturday; d++ {
+				name := d.String()
+				if k.n < 4 {
+					name = name[:3]
+				}
+				if len(s)-pos >= len(name) && strings.EqualFold(s[pos:pos+len(name)], name) {
+					pos, ok = pos+len(name), true
+					break
+				}
+			}
+		case 'X', 'x', 'Z':
+			if pos < len(s) && (s[pos] == 'Z' || s[pos] == 'z') {
+				pos++
+				offset, hasOffset, ok = 0, true, true
+				break
+			}
+			if pos >= len(s) || (s[pos] != '+' && s[pos] != '-') {
+				ok = false
+				break
+			}
+			sign := 1
+			if s[pos] == '-' {
+				sign = -1
+			}
+			pos++
+			var hh, mm int
+			if hh, ok = num(2, 2); !ok {
+				break
+			}
+			if pos < len(s) && s[pos] == ':' {
+				pos++
+			}
+			if pos+2 <= len(s) && s[pos] >= '0' && s[pos] <= '9' {
+				mm, _ = strconv.Atoi(s[pos : pos+2])
+				pos += 2
+			}
+			offset, hasOffset = sign*(hh*3600+mm*60), true
+		case 'z', 'V':
+			j := pos
+			for j < len(s) && (s[j] == '/' || s[j] == '_' || s[j] == '+' || s[j] == '-' || s[j] >= 'A' && s[j] <= 'Z' || s[j] >= 'a' && s[j] <= 'z' || s[j] >= '0' && s[j] <= '9') {
+				j++
+			}
+			l, err := loadZone(s[pos:j])
+			if err != nil {
+				return fail("unknown zone")
+			}
+			loc, pos, ok = l, j, true
+		}
+		if !ok {
+			return fail(fmt.Sprintf("bad %s field", strings.Repeat(string(k.letter), k.n)))
+		}
+	}
+	if pos != len(s) {
+		return fail("unexpected trailing text")
+	}
+	if h12 || hasAmPm {
+		hour %= 12
+		if pm {
+			hour += 12
+		}
+	}
+	if month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 59 {
+		return fail("field out of range")
+	}
+	if hasOffset {
+		loc = time.FixedZone("", offset)
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nanos, loc)
+	if yday > 0 {
+		t = time.Date(year, 1, yday, hour, minute, sec, nanos, loc)
+	} else if t.Day() != day {
+		return fail("no such day")
+	}
+	return t, nil
+}
+
+var zones sync.Map // name → *time.Location
+
+// loadZone resolves a time zone: an IANA name (America/New_York), UTC/Z,
+// or an offset (+01:00, -0530, GMT+2).
+func loadZone(name string) (*time.Location, error) {
+	if v, ok := zones.Load(name); ok {
+		return v.(*time.Location), nil
+	}
+	n := strings.TrimSpace(name)
+	var loc *time.Location
+	switch up := strings.ToUpper(n); {
+	case up == "UTC" || up == "Z" || up == "GMT" || up == "UT":
+		loc = time.UTC
+	case strings.HasPrefix(up, "UTC") || strings.HasPrefix(up, "GMT") || strings.HasPrefix(n, "+") || strings.HasPrefix(n, "-"):
+		off := strings.TrimLeft(up, "UTCGM")
+		ms, err := types.ParseTimestamp("1970-01-01T00:00:00" + normalizeOffset(off))
+		if err != nil {
+			return nil, errorf(ErrInvalidArgument, "unknown time zone %q", name)
+		}
+		loc = time.FixedZone(n, int(-ms/1000))
+	default:
+		l, err := time.LoadLocation(n)
+		if err != nil || n == "" || n == "Local" {
+			return nil, errorf(ErrInvalidArgument, "unknown time zone %q", name)
+		}
+		loc = l
+	}
+	zones.Store(name, loc)
+	return loc, nil
+}
+
+// normalizeOffset turns "+2" into "+02" so ParseTimestamp accepts it.
+func normalizeOffset(off string) string {
+	if len(off) == 2 && (off[0] == '+' || off[0] == '-') {
+		return off[:1] + "0" + off[1:]
+	}
+	return off
+}

@@ -1,0 +1,174 @@
+package expr
+
+import (
+	"math"
+	"math/big"
+
+	"github.com/runnel/runnel/sql/types"
+)
+
+// Numeric promotion: INT < BIGINT < DECIMAL < DOUBLE, as in ksqlDB.
+
+func numRank(k types.Kind) int {
+	switch k {
+	case types.KindInt:
+		return 1
+	case types.KindBigint:
+		return 2
+	case types.KindDecimal:
+		return 3
+	case types.KindDouble:
+		return 4
+	}
+	return 0
+}
+
+// asDecimalType is the DECIMAL an integral or decimal type widens to.
+func asDecimalType(t types.Type) types.Type {
+	switch t.Kind {
+	case types.KindInt:
+		return types.Decimal(10, 0)
+	case types.KindBigint:
+		return types.Decimal(19, 0)
+	}
+	return t
+}
+
+// widerNumeric is the type two numeric types are compared or unified in.
+func widerNumeric(a, b types.Type) types.Type {
+	if a.Kind == types.KindDouble || b.Kind == types.KindDouble {
+		return types.Double
+	}
+	if a.Kind == types.KindDecimal || b.Kind == types.KindDecimal {
+		da, db := asDecimalType(a), asDecimalType(b)
+		scale := max(da.Scale, db.Scale)
+		return types.Decimal(max(da.Precision-da.Scale, db.Precision-db.Scale)+scale, scale)
+	}
+	if a.Kind == types.KindBigint || b.Kind == types.KindBigint {
+		return types.Bigint
+	}
+	return types.Int
+}
+
+// commonType is the type a set of branches (CASE, COALESCE, IN, an
+// ARRAY constructor) unify to: NULL gives way to anything, numerics widen,
+// otherwise the types must be equal.
+func commonType(a, b types.Type) (types.Type, bool) {
+	switch {
+	case a.Kind == types.KindNull:
+		return b, true
+	case b.Kind == types.KindNull:
+		return a, true
+	case a.IsNumeric() && b.IsNumeric():
+		return widerNumeric(a, b), true
+	case a.Kind == types.KindArray && b.Kind == types.KindArray:
+		e, ok := commonType(*a.Elem, *b.Elem)
+		return types.Array(e), ok
+	case a.Kind == types.KindMap && b.Kind == types.KindMap:
+		k, ok1 := commonType(*a.Key, *b.Key)
+		e, ok2 := commonType(*a.Elem, *b.Elem)
+		return types.Map(k, e), ok1 && ok2
+	}
+	return a, a.Equal(b)
+}
+
+// decOf returns the unscaled value and scale of an INT, BIGINT or DECIMAL.
+func decOf(v types.Value) (*big.Int, int32) {
+	if v.Kind() == types.KindDecimal {
+		return v.Decimal()
+	}
+	return big.NewInt(v.Int()), 0
+}
+
+var bigTen = big.NewInt(10)
+
+func pow10(n int32) *big.Int {
+	return new(big.Int).Exp(bigTen, big.NewInt(int64(n)), nil)
+}
+
+// rescale converts unscaled u from scale from to scale to, rounding half
+// away from zero (Java's HALF_UP) when digits are dropped.
+func rescale(u *big.Int, from, to int32) *big.Int {
+	switch {
+	case to == from:
+		return u
+	case to > from:
+		return new(big.Int).Mul(u, pow10(to-from))
+	}
+	return divHalfUp(u, pow10(from-to))
+}
+
+// divHalfUp is num/den rounded half away from zero.
+func divHalfUp(num, den *big.Int) *big.Int {
+	q, r := new(big.Int).QuoRem(num, den, new(big.Int))
+	if r.Sign() == 0 {
+		return q
+	}
+	r2 := new(big.Int).Abs(r)
+	r2.Lsh(r2, 1)
+	if r2.Cmp(new(big.Int).Abs(den)) >= 0 {
+		if (num.Sign() < 0) != (den.Sign() < 0) {
+			q.Sub(q, big.NewInt(1))
+		} else {
+			q.Add(q, big.NewInt(1))
+		}
+	}
+	return q
+}
+
+// fitsPrecision reports whether unscaled u has at most p digits.
+func fitsPrecision(u *big.Int, p int) bool {
+	if p >= 40 {
+		return true
+	}
+	lim := pow10(int32(p))
+	return new(big.Int).Abs(u).Cmp(lim) < 0
+}
+
+// toDecimal converts a numeric value to DECIMAL(p, s).
+func toDecimal(v types.Value, t types.Type) (types.Value, error) {
+	var u *big.Int
+	switch v.Kind() {
+	case types.KindDouble:
+		f := v.Float()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return types.Value{}, errorf(ErrOutOfRange, "%s cannot be represented as %s", types.FormatDouble(f), t)
+		}
+		r, _ := new(big.Rat).SetString(types.FormatDouble(f))
+		if r == nil {
+			r = new(big.Rat).SetFloat64(f)
+		}
+		num := new(big.Int).Mul(r.Num(), pow10(int32(t.Scale)))
+		u = divHalfUp(num, r.Denom())
+	default:
+		du, ds := decOf(v)
+		u = rescale(du, ds, int32(t.Scale))
+	}
+	if !fitsPrecision(u, t.Precision) {
+		return types.Value{}, errorf(ErrOutOfRange, "value %s does not fit %s", types.Format(v, valueType(v)), t)
+	}
+	return types.NewDecimal(u, int32(t.Scale)), nil
+}
+
+// decimalResult computes the DECIMAL type of l op r with ksqlDB's rules.
+func decimalResult(op byte, l, r types.Type) types.Type {
+	a, b := asDecimalType(l), asDecimalType(r)
+	p1, s1, p2, s2 := a.Precision, a.Scale, b.Precision, b.Scale
+	var p, s int
+	switch op {
+	case '+', '-':
+		s = max(s1, s2)
+		p = max(p1-s1, p2-s2) + s + 1
+	case '*':
+		p, s = p1+p2+1, s1+s2
+	case '/':
+		s = max(6, s1+p2+1)
+		p = p1 - s1 + s2 + s
+	case '%':
+		s = max(s1, s2)
+		p = min(p1-s1, p2-s2) + s
+	}
+	return types.Decimal(max(p, 1), s)
+}
+
+func int32Range(v int64) bool { return v >= math.MinInt32 && v <= math.MaxInt32 }

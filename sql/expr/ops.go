@@ -1,0 +1,427 @@
+package expr
+
+import (
+	"cmp"
+	"math"
+	"math/big"
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/opcode"
+
+	"github.com/runnel/runnel/sql/types"
+)
+
+var (
+	trueV  = types.NewBoolean(true)
+	falseV = types.NewBoolean(false)
+)
+
+func boolV(b bool) types.Value {
+	if b {
+		return trueV
+	}
+	return falseV
+}
+
+func nullOf(t types.Type, text string, kids ...Expr) Expr {
+	return &node{t: t, text: text, kids: kids, eval: func(types.Row) (types.Value, error) { return types.Value{}, nil }}
+}
+
+// requireBoolean checks that e can be a condition.
+func requireBoolean(b *Binder, e Expr, what string) error {
+	b.infer(e, types.Boolean)
+	if k := e.Type().Kind; k != types.KindBoolean && k != types.KindNull {
+		return errorf(ErrTypeMismatch, "argument of %s must be BOOLEAN, not %s: %s", what, e.Type(), e)
+	}
+	return nil
+}
+
+func not(b *Binder, x Expr) (Expr, error) {
+	if err := requireBoolean(b, x, "NOT"); err != nil {
+		return nil, err
+	}
+	return &node{t: types.Boolean, text: "(NOT " + x.String() + ")", kids: []Expr{x},
+		eval: func(row types.Row) (types.Value, error) {
+			v, err := x.Eval(row)
+			if err != nil || v.IsNull() {
+				return types.Value{}, err
+			}
+			return boolV(!v.Bool()), nil
+		}}, nil
+}
+
+// logic is AND/OR with SQL's three-valued logic, short-circuiting on the
+// deciding value.
+func logic(b *Binder, and bool, l, r Expr) (Expr, error) {
+	opName := "OR"
+	if and {
+		opName = "AND"
+	}
+	if err := requireBoolean(b, l, opName); err != nil {
+		return nil, err
+	}
+	if err := requireBoolean(b, r, opName); err != nil {
+		return nil, err
+	}
+	decider := !and // AND stops at FALSE, OR at TRUE
+	return &node{t: types.Boolean, text: "(" + l.String() + " " + opName + " " + r.String() + ")", kids: []Expr{l, r},
+		eval: func(row types.Row) (types.Value, error) {
+			a, err := l.Eval(row)
+			if err != nil {
+				return types.Value{}, err
+			}
+			if !a.IsNull() && a.Bool() == decider {
+				return a, nil
+			}
+			c, err := r.Eval(row)
+			if err != nil {
+				return types.Value{}, err
+			}
+			if !c.IsNull() && c.Bool() == decider {
+				return c, nil
+			}
+			if a.IsNull() || c.IsNull() {
+				return types.Value{}, nil
+			}
+			return boolV(!decider), nil
+		}}, nil
+}
+
+func negate(b *Binder, x Expr) (Expr, error) {
+	b.infer(x, types.Double)
+	t := x.Type()
+	text := "(-" + x.String() + ")"
+	switch t.Kind {
+	case types.KindNull:
+		return nullOf(t, text, x), nil
+	case types.KindInt, types.KindBigint, types.KindDouble, types.KindDecimal:
+	default:
+		return nil, errorf(ErrTypeMismatch, "cannot negate %s: %s is not numeric", x, t)
+	}
+	return &node{t: t, text: text, kids: []Expr{x}, eval: func(row types.Row) (types.Value, error) {
+		v, err := x.Eval(row)
+		if err != nil || v.IsNull() {
+			return types.Value{}, err
+		}
+		switch v.Kind() {
+		case types.KindInt:
+			if v.Int() == math.MinInt32 {
+				return types.Value{}, errorf(ErrOutOfRange, "integer out of range: -(%d)", v.Int())
+			}
+			return types.NewInt(int32(-v.Int())), nil
+		case types.KindBigint:
+			if v.Int() == math.MinInt64 {
+				return types.Value{}, errorf(ErrOutOfRange, "bigint out of range: -(%d)", v.Int())
+			}
+			return types.NewBigint(-v.Int()), nil
+		case types.KindDouble:
+			return types.NewDouble(-v.Float()), nil
+		case types.KindDecimal:
+			u, s := v.Decimal()
+			return types.NewDecimal(new(big.Int).Neg(u), s), nil
+		}
+		return types.Value{}, errorf(ErrTypeMismatch, "cannot negate a %s value", v.Kind())
+	}}, nil
+}
+
+var arithSymbols = map[opcode.Op]byte{
+	opcode.Plus: '+', opcode.Minus: '-', opcode.Mul: '*', opcode.Div: '/', opcode.Mod: '%', opcode.IntDiv: 'D',
+}
+
+// arith binds + - * / % and DIV. Both operands must be numeric (string +
+// string is not concatenation in ksqlDB: use CONCAT or ||).
+func arith(b *Binder, o opcode.Op, l, r Expr) (Expr, error) {
+	op := arithSymbols[o]
+	sym := string(op)
+	if op == 'D' {
+		sym = "DIV"
+	}
+	inferPair(b, l, r, types.Double)
+	lt, rt := l.Type(), r.Type()
+	text := "(" + l.String() + " " + sym + " " + r.String() + ")"
+	for _, t := range []types.Type{lt, rt} {
+		if !t.IsNumeric() && t.Kind != types.KindNull {
+			hint := ""
+			if op == '+' && lt.Kind == types.KindString && rt.Kind == types.KindString {
+				hint = " (use CONCAT or || to concatenate strings)"
+			}
+			return nil, errorf(ErrTypeMismatch, "operator %s cannot be applied to %s and %s%s", sym, lt, rt, hint)
+		}
+	}
+	if lt.Kind == types.KindNull || rt.Kind == types.KindNull {
+		t := lt
+		if t.Kind == types.KindNull {
+			t = rt
+		}
+		return nullOf(t, text, l, r), nil
+	}
+	var t types.Type
+	var f func(a, c types.Value) (types.Value, error)
+	if op == 'D' {
+		if numRank(lt.Kind) > 2 || numRank(rt.Kind) > 2 {
+			return nil, errorf(ErrTypeMismatch, "operator DIV needs INT or BIGINT operands, not %s and %s", lt, rt)
+		}
+		op = '/'
+	}
+	switch w := widerNumeric(lt, rt); w.Kind {
+	case types.KindInt:
+		t = types.Int
+		f = func(a, c types.Value) (types.Value, error) {
+			v, err := intOp(op, a.Int(), c.Int())
+			if err != nil {
+				return types.Value{}, err
+			}
+			if !int32Range(v) {
+				return types.Value{}, errorf(ErrOutOfRange, "integer out of range: %d %c %d", a.Int(), op, c.Int())
+			}
+			return types.NewInt(int32(v)), nil
+		}
+	case types.KindBigint:
+		t = types.Bigint
+		f = func(a, c types.Value) (types.Value, error) {
+			v, err := intOp(op, a.Int(), c.Int())
+			if err != nil {
+				return types.Value{}, err
+			}
+			return types.NewBigint(v), nil
+		}
+	case types.KindDouble:
+		t = types.Double
+		f = func(a, c types.Value) (types.Value, error) {
+			x, y := a.AsFloat(), c.AsFloat()
+			switch op {
+			case '+':
+				return types.NewDouble(x + y), nil
+			case '-':
+				return types.NewDouble(x - y), nil
+			case '*':
+				return types.NewDouble(x * y), nil
+			case '/':
+				if y == 0 {
+					return types.Value{}, errorf(ErrDivisionByZero, "division by zero")
+				}
+				return types.NewDouble(x / y), nil
+			}
+			if y == 0 {
+				return types.Value{}, errorf(ErrDivisionByZero, "division by zero (modulo)")
+			}
+			return types.NewDouble(math.Mod(x, y)), nil
+		}
+	case types.KindDecimal:
+		t = decimalResult(op, lt, rt)
+		scale := int32(t.Scale)
+		f = func(a, c types.Value) (types.Value, error) {
+			ua, sa := decOf(a)
+			uc, sc := decOf(c)
+			var u *big.Int
+			switch op {
+			case '+', '-':
+				s := max(sa, sc)
+				x, y := rescale(ua, sa, s), rescale(uc, sc, s)
+				if op == '+' {
+					u = new(big.Int).Add(x, y)
+				} else {
+					u = new(big.Int).Sub(x, y)
+				}
+				u = rescale(u, s, scale)
+			case '*':
+				u = rescale(new(big.Int).Mul(ua, uc), sa+sc, scale)
+			case '/':
+				if uc.Sign() == 0 {
+					return types.Value{}, errorf(ErrDivisionByZero, "division by zero")
+				}
+				// a/c at scale S is ua·10^(S+sc-sa) / uc.
+				e := scale + sc - sa
+				num := ua
+				den := uc
+				if e >= 0 {
+					num = new(big.Int).Mul(ua, pow10(e))
+				} else {
+					den = new(big.Int).Mul(uc, pow10(-e))
+				}
+				u = divHalfUp(num, den)
+			case '%':
+				if uc.Sign() == 0 {
+					return types.Value{}, errorf(ErrDivisionByZero, "division by zero (modulo)")
+				}
+				s := max(sa, sc)
+				u = new(big.Int).Rem(rescale(ua, sa, s), rescale(uc, sc, s))
+				u = rescale(u, s, scale)
+			}
+			return types.NewDecimal(u, scale), nil
+		}
+	}
+	return &node{t: t, text: text, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
+		a, err := l.Eval(row)
+		if err != nil || a.IsNull() {
+			return types.Value{}, err
+		}
+		c, err := r.Eval(row)
+		if err != nil || c.IsNull() {
+			return types.Value{}, err
+		}
+		return f(a, c)
+	}}, nil
+}
+
+// intOp computes a op c on 64-bit integers, reporting overflow and
+// division by zero. Division truncates toward zero, as in ksqlDB (Java).
+func intOp(op byte, a, c int64) (int64, error) {
+	switch op {
+	case '+':
+		s := a + c
+		if (a >= 0) == (c >= 0) && (s >= 0) != (a >= 0) {
+			return 0, errorf(ErrOutOfRange, "bigint out of range: %d + %d", a, c)
+		}
+		return s, nil
+	case '-':
+		s := a - c
+		if (a >= 0) != (c >= 0) && (s >= 0) != (a >= 0) {
+			return 0, errorf(ErrOutOfRange, "bigint out of range: %d - %d", a, c)
+		}
+		return s, nil
+	case '*':
+		m := a * c
+		if a != 0 && (m/a != c || (a == -1 && c == math.MinInt64) || (c == -1 && a == math.MinInt64)) {
+			return 0, errorf(ErrOutOfRange, "bigint out of range: %d * %d", a, c)
+		}
+		return m, nil
+	case '/':
+		if c == 0 {
+			return 0, errorf(ErrDivisionByZero, "division by zero")
+		}
+		if a == math.MinInt64 && c == -1 {
+			return 0, errorf(ErrOutOfRange, "bigint out of range: %d / %d", a, c)
+		}
+		return a / c, nil
+	}
+	if c == 0 {
+		return 0, errorf(ErrDivisionByZero, "division by zero (modulo)")
+	}
+	if c == -1 {
+		return 0, nil
+	}
+	return a % c, nil
+}
+
+// inferPair gives an open parameter the other operand's type, or def when
+// both are open.
+func inferPair(b *Binder, l, r Expr, def types.Type) {
+	lo, ro := isOpenParam(l), isOpenParam(r)
+	switch {
+	case lo && ro:
+		b.infer(l, def)
+		b.infer(r, def)
+	case lo:
+		b.infer(l, r.Type())
+	case ro:
+		b.infer(r, l.Type())
+	}
+}
+
+// convFunc converts one non-NULL value.
+type convFunc func(types.Value) (types.Value, error)
+
+// cmpFunc orders two non-NULL values.
+type cmpFunc func(a, c types.Value) int
+
+// comparer decides how l and r compare: it infers parameters, converts a
+// string compared with a TIMESTAMP, DATE or TIME (a literal at bind time,
+// anything else per row), and picks the comparison for the operand types.
+func comparer(b *Binder, l, r Expr, opText string) (Expr, Expr, cmpFunc, error) {
+	inferPair(b, l, r, types.String)
+	lt, rt := l.Type(), r.Type()
+	if lt.Kind == types.KindNull || rt.Kind == types.KindNull {
+		return l, r, types.Compare, nil
+	}
+	switch {
+	case lt.IsNumeric() && rt.IsNumeric():
+		if numRank(lt.Kind) <= 2 && numRank(rt.Kind) <= 2 {
+			return l, r, cmpInts, nil
+		}
+		if lt.Kind != types.KindDecimal && rt.Kind != types.KindDecimal {
+			return l, r, func(a, c types.Value) int { return cmp.Compare(a.AsFloat(), c.AsFloat()) }, nil
+		}
+		return l, r, types.Compare, nil
+	case isTemporal(lt.Kind) && rt.Kind == types.KindString:
+		nr, err := Coerce(r, lt)
+		return l, nr, cmpInts, err
+	case isTemporal(rt.Kind) && lt.Kind == types.KindString:
+		nl, err := Coerce(l, rt)
+		return nl, r, cmpInts, err
+	case lt.Kind != rt.Kind:
+	case lt.Kind == types.KindString, lt.Kind == types.KindBytes:
+		return l, r, func(a, c types.Value) int { return strings.Compare(a.Str(), c.Str()) }, nil
+	case lt.Kind == types.KindBoolean || isTemporal(lt.Kind):
+		return l, r, cmpInts, nil
+	default: // ARRAY, MAP, STRUCT
+		if _, ok := commonType(lt, rt); ok {
+			return l, r, types.Compare, nil
+		}
+	}
+	return nil, nil, nil, errorf(ErrTypeMismatch, "cannot compare %s (%s) with %s (%s) using %s", l, lt, r, rt, opText)
+}
+
+func cmpInts(a, c types.Value) int { return cmp.Compare(a.Int(), c.Int()) }
+
+func isTemporal(k types.Kind) bool {
+	return k == types.KindTimestamp || k == types.KindDate || k == types.KindTime
+}
+
+var cmpSymbols = map[opcode.Op]string{
+	opcode.EQ: "=", opcode.NE: "<>", opcode.LT: "<", opcode.LE: "<=", opcode.GT: ">", opcode.GE: ">=", opcode.NullEQ: "<=>",
+}
+
+// cmpResult maps an ordering to the truth of op.
+func cmpResult(op opcode.Op, c int) bool {
+	switch op {
+	case opcode.EQ, opcode.NullEQ:
+		return c == 0
+	case opcode.NE:
+		return c != 0
+	case opcode.LT:
+		return c < 0
+	case opcode.LE:
+		return c <= 0
+	case opcode.GT:
+		return c > 0
+	}
+	return c >= 0
+}
+
+func compare(b *Binder, op opcode.Op, l, r Expr) (Expr, error) {
+	sym := cmpSymbols[op]
+	l, r, cf, err := comparer(b, l, r, sym)
+	if err != nil {
+		return nil, err
+	}
+	text := "(" + l.String() + " " + sym + " " + r.String() + ")"
+	if op == opcode.NullEQ {
+		text = "(" + l.String() + " IS NOT DISTINCT FROM " + r.String() + ")"
+		return &node{t: types.Boolean, text: text, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
+			a, err := l.Eval(row)
+			if err != nil {
+				return types.Value{}, err
+			}
+			c, err := r.Eval(row)
+			if err != nil {
+				return types.Value{}, err
+			}
+			if a.IsNull() || c.IsNull() {
+				return boolV(a.IsNull() && c.IsNull()), nil
+			}
+			return boolV(cf(a, c) == 0), nil
+		}}, nil
+	}
+	return &node{t: types.Boolean, text: text, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
+		a, err := l.Eval(row)
+		if err != nil || a.IsNull() {
+			return types.Value{}, err
+		}
+		c, err := r.Eval(row)
+		if err != nil || c.IsNull() {
+			return types.Value{}, err
+		}
+		return boolV(cmpResult(op, cf(a, c))), nil
+	}}, nil
+}

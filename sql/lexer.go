@@ -1,0 +1,205 @@
+package sql
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// tokKind is the class of a token.
+type tokKind uint8
+
+const (
+	tkEOF    tokKind = iota
+	tkIdent          // unquoted word: keyword or identifier
+	tkQIdent         // "quoted" or `quoted` identifier; val is unescaped
+	tkString         // 'string'; val is unescaped
+	tkNumber         // 12, 1.5, .5, 1e9
+	tkParam          // $n; val is n
+	tkOp             // punctuation and operators
+)
+
+// token is one lexical token. pos and end are byte offsets into the
+// original text, so every token can be mapped back for error positions.
+type token struct {
+	kind     tokKind
+	text     string // raw source text
+	val      string // unquoted value for tkQIdent, tkString, tkParam
+	pos, end int
+}
+
+// is reports whether t is the unquoted keyword kw (kw upper-case).
+func (t token) is(kw string) bool {
+	return t.kind == tkIdent && strings.EqualFold(t.text, kw)
+}
+
+// isOp reports whether t is the operator op.
+func (t token) isOp(op string) bool { return t.kind == tkOp && t.text == op }
+
+// isName reports whether t can be an identifier.
+func (t token) isName() bool { return t.kind == tkIdent || t.kind == tkQIdent }
+
+// name is the canonical identifier: unquoted words upper-cased, quoted
+// ones exactly as written (ksqlDB's rule).
+func (t token) name() string {
+	if t.kind == tkQIdent {
+		return t.val
+	}
+	return strings.ToUpper(t.text)
+}
+
+// describe renders a token for error messages.
+func (t token) describe() string {
+	if t.kind == tkEOF {
+		return "end of statement"
+	}
+	return "\"" + t.text + "\""
+}
+
+// multi-character operators, longest first where they share a prefix.
+var multiOps = []string{"->", ":=", "=>", "<=", ">=", "<>", "!=", "||", "::"}
+
+const singleOps = "()[],;.+-*/%=<>:!?&|^~@{}"
+
+// lex splits src[from:to] into tokens, skipping whitespace and comments.
+// Strings ('...' with ” escapes, no backslash escapes), quoted identifiers
+// ("..." and `...`, doubled quote escapes) and comments (-- to end of line,
+// /* ... */) are recognized so that nothing inside them is ever taken for
+// structure. The returned slice ends with a tkEOF token at to.
+func lex(src string) ([]token, error) {
+	var toks []token
+	i := 0
+	for i < len(src) {
+		c := src[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			i++
+		case c == '-' && strings.HasPrefix(src[i:], "--"):
+			nl := strings.IndexByte(src[i:], '\n')
+			if nl < 0 {
+				i = len(src)
+			} else {
+				i += nl + 1
+			}
+		case c == '/' && strings.HasPrefix(src[i:], "/*"):
+			end := strings.Index(src[i+2:], "*/")
+			if end < 0 {
+				return nil, errAt(i, "unterminated comment")
+			}
+			i += 2 + end + 2
+		case c == '\'' || c == '"' || c == '`':
+			val, n, ok := scanQuoted(src[i:], c)
+			if !ok {
+				what := "string"
+				if c != '\'' {
+					what = "quoted identifier"
+				}
+				return nil, errAt(i, "unterminated %s", what)
+			}
+			k := tkString
+			if c != '\'' {
+				k = tkQIdent
+				if val == "" {
+					return nil, errAt(i, "zero-length quoted identifier")
+				}
+			}
+			toks = append(toks, token{kind: k, text: src[i : i+n], val: val, pos: i, end: i + n})
+			i += n
+		case isDigit(c) || (c == '.' && i+1 < len(src) && isDigit(src[i+1])):
+			n := scanNumber(src[i:])
+			toks = append(toks, token{kind: tkNumber, text: src[i : i+n], pos: i, end: i + n})
+			i += n
+		case c == '$' && i+1 < len(src) && isDigit(src[i+1]):
+			n := 1
+			for i+n < len(src) && isDigit(src[i+n]) {
+				n++
+			}
+			toks = append(toks, token{kind: tkParam, text: src[i : i+n], val: src[i+1 : i+n], pos: i, end: i + n})
+			i += n
+		default:
+			r, size := utf8.DecodeRuneInString(src[i:])
+			if r == '_' || unicode.IsLetter(r) {
+				n := size
+				for i+n < len(src) {
+					r, size := utf8.DecodeRuneInString(src[i+n:])
+					if r != '_' && r != '$' && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+						break
+					}
+					n += size
+				}
+				toks = append(toks, token{kind: tkIdent, text: src[i : i+n], pos: i, end: i + n})
+				i += n
+				continue
+			}
+			op := ""
+			for _, m := range multiOps {
+				if strings.HasPrefix(src[i:], m) {
+					op = m
+					break
+				}
+			}
+			if op == "" && strings.IndexByte(singleOps, c) >= 0 {
+				op = src[i : i+1]
+			}
+			if op == "" {
+				return nil, errAt(i, "unexpected character %q", r)
+			}
+			toks = append(toks, token{kind: tkOp, text: op, pos: i, end: i + len(op)})
+			i += len(op)
+		}
+	}
+	toks = append(toks, token{kind: tkEOF, pos: len(src), end: len(src)})
+	return toks, nil
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// scanQuoted scans a quoted token starting at s[0] == q; a doubled quote
+// stands for one. It returns the unescaped value and the raw length.
+func scanQuoted(s string, q byte) (val string, n int, ok bool) {
+	var b strings.Builder
+	i := 1
+	for i < len(s) {
+		j := strings.IndexByte(s[i:], q)
+		if j < 0 {
+			return "", 0, false
+		}
+		b.WriteString(s[i : i+j])
+		i += j + 1
+		if i < len(s) && s[i] == q {
+			b.WriteByte(q)
+			i++
+			continue
+		}
+		return b.String(), i, true
+	}
+	return "", 0, false
+}
+
+// scanNumber returns the length of the number at the start of s:
+// digits, an optional fraction and an optional exponent.
+func scanNumber(s string) int {
+	i := 0
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		j := i + 1
+		if j < len(s) && (s[j] == '+' || s[j] == '-') {
+			j++
+		}
+		if j < len(s) && isDigit(s[j]) {
+			for j < len(s) && isDigit(s[j]) {
+				j++
+			}
+			i = j
+		}
+	}
+	return i
+}

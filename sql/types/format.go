@@ -1,0 +1,586 @@
+package types
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Text rendering and parsing of values and type names.
+//
+// Format renders values the way ksqlDB's CLI and REST API print them, so
+// that the text a client sees (and CAST(x AS STRING)) matches ksqlDB:
+//
+//	BOOLEAN    true / false
+//	DOUBLE     Java's Double.toString: 1.0, 0.001, 1.0E7, 1.5E-4, NaN, Infinity
+//	DECIMAL    plain digits with exactly the value's scale: 1.50, -0.07
+//	TIMESTAMP  ISO-8601 in UTC with milliseconds: 2026-11-23T10:00:00.000
+//	DATE       2026-11-23
+//	TIME       10:00:00 (10:00:00.250 when it has milliseconds)
+//	BYTES      base64, as ksqlDB prints BYTES
+//	ARRAY      [1, 2, null]
+//	MAP        {a=1, b=2}
+//	STRUCT     {A=1, B=x}
+//
+// NULL renders as "null" inside containers and as "" at the top level: a
+// top-level NULL is the caller's to represent (pgwire sends it as a null,
+// not as text).
+
+// Format renders v, a value of type t, as text. t is used only for what
+// the value does not carry (nested element types); a NULL value yields "".
+func Format(v Value, t Type) string {
+	if v.IsNull() {
+		return ""
+	}
+	var b strings.Builder
+	appendValue(&b, v, t, false)
+	return b.String()
+}
+
+func appendValue(b *strings.Builder, v Value, t Type, nested bool) {
+	if v.IsNull() {
+		if nested {
+			b.WriteString("null")
+		}
+		return
+	}
+	switch v.Kind() {
+	case KindBoolean:
+		b.WriteString(strconv.FormatBool(v.Bool()))
+	case KindInt, KindBigint:
+		b.WriteString(strconv.FormatInt(v.Int(), 10))
+	case KindDouble:
+		b.WriteString(FormatDouble(v.Float()))
+	case KindDecimal:
+		u, s := v.Decimal()
+		b.WriteString(FormatDecimal(u, s))
+	case KindString:
+		b.WriteString(v.Str())
+	case KindBytes:
+		b.WriteString(encodeBase64(v.Str()))
+	case KindTimestamp:
+		b.WriteString(FormatTimestamp(v.Int()))
+	case KindDate:
+		b.WriteString(FormatDate(v.Int()))
+	case KindTime:
+		b.WriteString(FormatTime(v.Int()))
+	case KindArray:
+		elem := elemOf(t)
+		b.WriteByte('[')
+		for i, e := range v.List() {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			appendValue(b, e, elem, true)
+		}
+		b.WriteByte(']')
+	case KindMap:
+		key, elem := keyOf(t), elemOf(t)
+		b.WriteByte('{')
+		for i := 0; i < v.MapLen(); i++ {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			k, e := v.MapEntry(i)
+			appendValue(b, k, key, true)
+			b.WriteByte('=')
+			appendValue(b, e, elem, true)
+		}
+		b.WriteByte('}')
+	case KindStruct:
+		b.WriteByte('{')
+		for i, e := range v.List() {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			ft := Null
+			if i < len(t.Fields) {
+				b.WriteString(t.Fields[i].Name)
+				ft = t.Fields[i].Type
+			} else {
+				b.WriteString(strconv.Itoa(i))
+			}
+			b.WriteByte('=')
+			appendValue(b, e, ft, true)
+		}
+		b.WriteByte('}')
+	}
+}
+
+func elemOf(t Type) Type {
+	if t.Elem != nil {
+		return *t.Elem
+	}
+	return Null
+}
+
+func keyOf(t Type) Type {
+	if t.Key != nil {
+		return *t.Key
+	}
+	return Null
+}
+
+// FormatDouble renders f as Java's Double.toString does (shortest digits
+// that round-trip): plain notation with at least one fractional digit for
+// 1e-3 <= |f| < 1e7, computerized scientific notation ("1.0E10",
+// "1.234E-5") otherwise.
+func FormatDouble(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case f == 0:
+		if math.Signbit(f) {
+			return "-0.0"
+		}
+		return "0.0"
+	}
+	abs := math.Abs(f)
+	if abs >= 1e-3 && abs < 1e7 {
+		s := strconv.FormatFloat(f, 'f', -1, 64)
+		if !strings.ContainsRune(s, '.') {
+			s += ".0"
+		}
+		return s
+	}
+	s := strconv.FormatFloat(f, 'E', -1, 64) // e.g. 1.234E+10, 1E-05
+	mant, exp, _ := strings.Cut(s, "E")
+	if !strings.ContainsRune(mant, '.') {
+		mant += ".0"
+	}
+	e, _ := strconv.Atoi(exp)
+	return mant + "E" + strconv.Itoa(e)
+}
+
+// FormatDecimal renders unscaled × 10^-scale in plain notation with
+// exactly scale fractional digits.
+func FormatDecimal(unscaled *big.Int, scale int32) string {
+	if unscaled == nil {
+		unscaled = new(big.Int)
+	}
+	if scale <= 0 {
+		if scale == 0 {
+			return unscaled.String()
+		}
+		m := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(-scale)), nil)
+		return new(big.Int).Mul(unscaled, m).String()
+	}
+	neg := unscaled.Sign() < 0
+	digits := new(big.Int).Abs(unscaled).String()
+	if len(digits) <= int(scale) {
+		digits = strings.Repeat("0", int(scale)-len(digits)+1) + digits
+	}
+	cut := len(digits) - int(scale)
+	s := digits[:cut] + "." + digits[cut:]
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+// FormatTimestamp renders ms since the epoch as ISO-8601 in UTC with
+// milliseconds, e.g. "2026-11-23T10:00:00.000".
+func FormatTimestamp(ms int64) string {
+	return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000")
+}
+
+// FormatDate renders days since the epoch as "2026-11-23".
+func FormatDate(days int64) string {
+	return time.Unix(days*86400, 0).UTC().Format("2006-01-02")
+}
+
+// FormatTime renders ms since midnight as "10:00:00", or "10:00:00.250"
+// when there are milliseconds.
+func FormatTime(ms int64) string {
+	h, m, s, frac := ms/3600000, ms/60000%60, ms/1000%60, ms%1000
+	if frac != 0 {
+		return fmt.Sprintf("%02d:%02d:%02d.%03d", h, m, s, frac)
+	}
+	return fmt.Sprintf("%02d:%02d:%02d", h, m, s)
+}
+
+// errBadTime is wrapped by the parse errors of ParseTimestamp, ParseDate
+// and ParseTime.
+var errBadTime = errors.New("invalid date/time text")
+
+// ParseTimestamp parses the ISO-8601 forms ksqlDB accepts for TIMESTAMP
+// literals and comparisons, returning ms since the epoch:
+//
+//	2026-11-23                     midnight
+//	2026-11-23T10                  partial times are padded with zeros
+//	2026-11-23T10:15
+//	2026-11-23T10:15:30
+//	2026-11-23T10:15:30.123        1 to 9 fractional digits (truncated to ms)
+//	... followed by Z, +01:00, +0100 or +01 for an offset (UTC when absent)
+//
+// A space may replace the T. Year-only and year-month forms ("2026",
+// "2026-11") are accepted too, as ksqlDB accepts them.
+func ParseTimestamp(s string) (int64, error) {
+	orig := s
+	s = strings.TrimSpace(s)
+	bad := func() (int64, error) {
+		return 0, fmt.Errorf("%w: %q is not an ISO-8601 timestamp", errBadTime, orig)
+	}
+	year, rest, ok := digitsN(s, 4)
+	if !ok {
+		return bad()
+	}
+	month, day := 1, 1
+	if strings.HasPrefix(rest, "-") {
+		if month, rest, ok = digitsN(rest[1:], 2); !ok {
+			return bad()
+		}
+		if strings.HasPrefix(rest, "-") {
+			if day, rest, ok = digitsN(rest[1:], 2); !ok {
+				return bad()
+			}
+		}
+	}
+	var hh, mm, ss, nanos int
+	if len(rest) > 0 && (rest[0] == 'T' || rest[0] == ' ') {
+		if hh, rest, ok = digitsN(rest[1:], 2); !ok {
+			return bad()
+		}
+		if strings.HasPrefix(rest, ":") {
+			if mm, rest, ok = digitsN(rest[1:], 2); !ok {
+				return bad()
+			}
+			if strings.HasPrefix(rest, ":") {
+				if ss, rest, ok = digitsN(rest[1:], 2); !ok {
+					return bad()
+				}
+				if strings.HasPrefix(rest, ".") {
+					rest = rest[1:]
+					n := 0
+					for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+						n++
+					}
+					if n == 0 || n > 9 {
+						return bad()
+					}
+					frac := rest[:n] + strings.Repeat("0", 9-n)
+					nanos, _ = strconv.Atoi(frac)
+					rest = rest[n:]
+				}
+			}
+		}
+	}
+	offset := 0
+	switch {
+	case rest == "" || rest == "Z" || rest == "z":
+	case rest[0] == '+' || rest[0] == '-':
+		sign := 1
+		if rest[0] == '-' {
+			sign = -1
+		}
+		oh, r, ok := digitsN(rest[1:], 2)
+		if !ok {
+			return bad()
+		}
+		om := 0
+		r = strings.TrimPrefix(r, ":")
+		if r != "" {
+			if om, r, ok = digitsN(r, 2); !ok || r != "" {
+				return bad()
+			}
+		}
+		offset = sign * (oh*3600 + om*60)
+	default:
+		return bad()
+	}
+	if month < 1 || month > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 59 {
+		return bad()
+	}
+	t := time.Date(year, time.Month(month), day, hh, mm, ss, nanos, time.UTC)
+	if t.Day() != day {
+		return bad() // e.g. February 30th
+	}
+	return t.UnixMilli() - int64(offset)*1000, nil
+}
+
+// ParseDate parses "2026-11-23" into days since the epoch.
+func ParseDate(s string) (int64, error) {
+	t, err := time.Parse("2006-01-02", strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("%w: %q is not a date (yyyy-MM-dd)", errBadTime, s)
+	}
+	return floorDiv(t.Unix(), 86400), nil
+}
+
+// ParseTime parses "10:15", "10:15:30" or "10:15:30.123" into ms since
+// midnight.
+func ParseTime(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	bad := fmt.Errorf("%w: %q is not a time (HH:mm:ss)", errBadTime, s)
+	hh, rest, ok := digitsN(s, 2)
+	if !ok || !strings.HasPrefix(rest, ":") {
+		return 0, bad
+	}
+	mm, rest, ok := digitsN(rest[1:], 2)
+	if !ok {
+		return 0, bad
+	}
+	ss, ms := 0, 0
+	if strings.HasPrefix(rest, ":") {
+		if ss, rest, ok = digitsN(rest[1:], 2); !ok {
+			return 0, bad
+		}
+		if strings.HasPrefix(rest, ".") {
+			f := rest[1:]
+			if f == "" || len(f) > 9 {
+				return 0, bad
+			}
+			for _, c := range f {
+				if c < '0' || c > '9' {
+					return 0, bad
+				}
+			}
+			f = (f + "00")[:3]
+			ms, _ = strconv.Atoi(f)
+			rest = ""
+		}
+	}
+	if rest != "" || hh > 23 || mm > 59 || ss > 59 {
+		return 0, bad
+	}
+	return int64(hh)*3600000 + int64(mm)*60000 + int64(ss)*1000 + int64(ms), nil
+}
+
+// IsTimeTextError reports whether err came from ParseTimestamp, ParseDate
+// or ParseTime rejecting its input.
+func IsTimeTextError(err error) bool { return errors.Is(err, errBadTime) }
+
+func digitsN(s string, n int) (int, string, bool) {
+	if len(s) < n {
+		return 0, s, false
+	}
+	v := 0
+	for i := 0; i < n; i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, s, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, s[n:], true
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+func encodeBase64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// Parse parses a type in ksqlDB's syntax: BOOLEAN, INT/INTEGER, BIGINT,
+// DOUBLE, DECIMAL(p, s), STRING/VARCHAR, BYTES, TIMESTAMP, DATE, TIME,
+// ARRAY<T>, MAP<K, V>, STRUCT<NAME T, ...>. Keywords are
+// case-insensitive; struct field names keep their case when quoted with
+// backquotes or double quotes and are upper-cased otherwise.
+func Parse(s string) (Type, error) {
+	p := typeParser{s: s}
+	t, err := p.parse()
+	if err != nil {
+		return Type{}, err
+	}
+	p.skipSpace()
+	if p.pos != len(p.s) {
+		return Type{}, fmt.Errorf("types: unexpected %q after type in %q", p.s[p.pos:], s)
+	}
+	return t, nil
+}
+
+type typeParser struct {
+	s   string
+	pos int
+}
+
+func (p *typeParser) skipSpace() {
+	for p.pos < len(p.s) && (p.s[p.pos] == ' ' || p.s[p.pos] == '\t' || p.s[p.pos] == '\n' || p.s[p.pos] == '\r') {
+		p.pos++
+	}
+}
+
+func (p *typeParser) word() string {
+	p.skipSpace()
+	start := p.pos
+	for p.pos < len(p.s) {
+		c := p.s[p.pos]
+		if c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+			p.pos++
+			continue
+		}
+		break
+	}
+	return p.s[start:p.pos]
+}
+
+func (p *typeParser) expect(c byte) error {
+	p.skipSpace()
+	if p.pos >= len(p.s) || p.s[p.pos] != c {
+		return fmt.Errorf("types: expected %q at offset %d in type %q", c, p.pos, p.s)
+	}
+	p.pos++
+	return nil
+}
+
+func (p *typeParser) peek(c byte) bool {
+	p.skipSpace()
+	return p.pos < len(p.s) && p.s[p.pos] == c
+}
+
+func (p *typeParser) number() (int, error) {
+	w := p.word()
+	n, err := strconv.Atoi(w)
+	if err != nil {
+		return 0, fmt.Errorf("types: expected a number, got %q in type %q", w, p.s)
+	}
+	return n, nil
+}
+
+func (p *typeParser) parse() (Type, error) {
+	w := strings.ToUpper(p.word())
+	switch w {
+	case "BOOLEAN", "BOOL":
+		return Boolean, nil
+	case "INT", "INTEGER":
+		return Int, nil
+	case "BIGINT":
+		return Bigint, nil
+	case "DOUBLE":
+		if p.pos < len(p.s) {
+			save := p.pos
+			if strings.EqualFold(p.word(), "PRECISION") {
+				return Double, nil
+			}
+			p.pos = save
+		}
+		return Double, nil
+	case "STRING", "VARCHAR":
+		return String, nil
+	case "BYTES":
+		return Bytes, nil
+	case "TIMESTAMP":
+		return Timestamp, nil
+	case "DATE":
+		return Date, nil
+	case "TIME":
+		return Time, nil
+	case "DECIMAL", "NUMERIC":
+		if !p.peek('(') {
+			return Type{}, fmt.Errorf("types: DECIMAL needs a precision and scale, e.g. DECIMAL(10, 2), in %q", p.s)
+		}
+		p.pos++
+		prec, err := p.number()
+		if err != nil {
+			return Type{}, err
+		}
+		scale := 0
+		if p.peek(',') {
+			p.pos++
+			if scale, err = p.number(); err != nil {
+				return Type{}, err
+			}
+		}
+		if err := p.expect(')'); err != nil {
+			return Type{}, err
+		}
+		if prec < 1 || scale < 0 || scale > prec {
+			return Type{}, fmt.Errorf("types: invalid DECIMAL(%d, %d): need 1 <= precision and 0 <= scale <= precision", prec, scale)
+		}
+		return Decimal(prec, scale), nil
+	case "ARRAY":
+		if err := p.expect('<'); err != nil {
+			return Type{}, err
+		}
+		e, err := p.parse()
+		if err != nil {
+			return Type{}, err
+		}
+		if err := p.expect('>'); err != nil {
+			return Type{}, err
+		}
+		return Array(e), nil
+	case "MAP":
+		if err := p.expect('<'); err != nil {
+			return Type{}, err
+		}
+		k, err := p.parse()
+		if err != nil {
+			return Type{}, err
+		}
+		if err := p.expect(','); err != nil {
+			return Type{}, err
+		}
+		v, err := p.parse()
+		if err != nil {
+			return Type{}, err
+		}
+		if err := p.expect('>'); err != nil {
+			return Type{}, err
+		}
+		return Map(k, v), nil
+	case "STRUCT":
+		if err := p.expect('<'); err != nil {
+			return Type{}, err
+		}
+		var fields []Field
+		if p.peek('>') {
+			p.pos++
+			return Struct(), nil
+		}
+		for {
+			name, err := p.fieldName()
+			if err != nil {
+				return Type{}, err
+			}
+			ft, err := p.parse()
+			if err != nil {
+				return Type{}, err
+			}
+			fields = append(fields, Field{Name: name, Type: ft})
+			if p.peek(',') {
+				p.pos++
+				continue
+			}
+			if err := p.expect('>'); err != nil {
+				return Type{}, err
+			}
+			return Struct(fields...), nil
+		}
+	case "":
+		return Type{}, fmt.Errorf("types: expected a type at offset %d in %q", p.pos, p.s)
+	}
+	return Type{}, fmt.Errorf("types: unknown type %q", w)
+}
+
+func (p *typeParser) fieldName() (string, error) {
+	p.skipSpace()
+	if p.pos < len(p.s) && (p.s[p.pos] == '`' || p.s[p.pos] == '"') {
+		q := p.s[p.pos]
+		end := strings.IndexByte(p.s[p.pos+1:], q)
+		if end < 0 {
+			return "", fmt.Errorf("types: unterminated field name in %q", p.s)
+		}
+		name := p.s[p.pos+1 : p.pos+1+end]
+		p.pos += end + 2
+		return name, nil
+	}
+	w := p.word()
+	if w == "" {
+		return "", fmt.Errorf("types: expected a field name at offset %d in %q", p.pos, p.s)
+	}
+	return strings.ToUpper(w), nil
+}
