@@ -27,7 +27,8 @@ e2e: build
 test: vet unit e2e
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./log/embedded/ ./operators/serde/ ./tests/bench/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./log/embedded/ ./operators/serde/
+	$(GO) test -run '^$$' -bench . -benchtime 200000x ./tests/bench/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./sql/

@@ -30,10 +30,19 @@ func TestConstructorErrors(t *testing.T) {
 			_, err := NewValueFormat("KAFKA", []types.Column{col("P", types.Decimal(4, 2))}, Props{})
 			return err
 		}, ErrUnsupported, "DECIMAL(4, 2)"},
-		{"kafka wrapped", func() error { _, err := NewKeyFormat("KAFKA", pageviews[:1], Props{WrapSingleValue: WrapOn}); return err }, ErrUnsupported, "WRAP_SINGLE_VALUE"},
+		{"kafka wrapped", func() error {
+			_, err := NewKeyFormat("KAFKA", pageviews[:1], Props{WrapSingleValue: WrapOn})
+			return err
+		}, ErrUnsupported, "WRAP_SINGLE_VALUE"},
 		{"delimited array", func() error { _, err := NewValueFormat("DELIMITED", arr, Props{}); return err }, ErrUnsupported, "does not support type ARRAY<INTEGER>"},
-		{"delimited wrapped", func() error { _, err := NewValueFormat("DELIMITED", pageviews, Props{WrapSingleValue: WrapOn}); return err }, ErrUnsupported, "WRAP_SINGLE_VALUE"},
-		{"delimiter too long", func() error { _, err := NewValueFormat("DELIMITED", pageviews, Props{ValueDelimiter: "ab"}); return err }, ErrInvalidProps, "VALUE_DELIMITER"},
+		{"delimited wrapped", func() error {
+			_, err := NewValueFormat("DELIMITED", pageviews, Props{WrapSingleValue: WrapOn})
+			return err
+		}, ErrUnsupported, "WRAP_SINGLE_VALUE"},
+		{"delimiter too long", func() error {
+			_, err := NewValueFormat("DELIMITED", pageviews, Props{ValueDelimiter: "ab"})
+			return err
+		}, ErrInvalidProps, "VALUE_DELIMITER"},
 		{"delimiter quote", func() error { _, err := NewValueFormat("DELIMITED", pageviews, Props{ValueDelimiter: `"`}); return err }, ErrInvalidProps, "VALUE_DELIMITER"},
 		{"json map bytes key", func() error {
 			_, err := NewValueFormat("JSON", []types.Column{col("M", types.Map(types.Bytes, types.Int))}, Props{})

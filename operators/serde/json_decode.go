@@ -157,6 +157,18 @@ func (r *jsonReader) value(t *types.Type) (types.Value, error) {
 			return types.NewBoolean(false), r.lit("false")
 		}
 	case types.KindInt, types.KindBigint, types.KindTimestamp, types.KindDate, types.KindTime:
+		if isNum {
+			// Fast path: a plain integer, parsed from the input in place.
+			start := r.i
+			nb, err := r.num()
+			if err != nil {
+				return types.NullValue, err
+			}
+			if i, ok := atoiFast(nb); ok && (t.Kind != types.KindInt || int64(int32(i)) == i) {
+				return newIntValue(t, i), nil
+			}
+			r.i = start
+		}
 		if isNum || c == '"' {
 			s, err := r.scalarText(c)
 			if err != nil {
@@ -169,7 +181,17 @@ func (r *jsonReader) value(t *types.Type) (types.Value, error) {
 			return newIntValue(t, i), nil
 		}
 	case types.KindDouble:
-		if isNum || c == '"' {
+		if isNum {
+			nb, err := r.num()
+			if err != nil {
+				return types.NullValue, err
+			}
+			// The JSON grammar is a subset of ParseFloat's; out of range
+			// is ±Inf or ±0, as in Java.
+			f, _ := strconv.ParseFloat(string(nb), 64)
+			return types.NewDouble(f), nil
+		}
+		if c == '"' {
 			s, err := r.scalarText(c)
 			if err != nil {
 				return types.NullValue, err
@@ -785,4 +807,27 @@ func (r *jsonReader) skip() error {
 		}
 	}
 	return r.syntax("a value")
+}
+
+// atoiFast parses an optionally negative run of at most 18 digits, the
+// common case of an integer field, without converting to a string.
+func atoiFast(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }

@@ -183,7 +183,12 @@ func credential(dir string) (*syscall.Credential, error) {
 
 // findBinaries locates initdb and postgres.
 func findBinaries() (initdb, postgres string, err error) {
-	dirs := []string{}
+	return findIn(candidateDirs())
+}
+
+// candidateDirs lists where the binaries may be, in order of preference.
+func candidateDirs() []string {
+	var dirs []string
 	if d := os.Getenv(BinDirEnv); d != "" {
 		dirs = append(dirs, d)
 	}
@@ -194,6 +199,11 @@ func findBinaries() (initdb, postgres string, err error) {
 	for i := len(versions) - 1; i >= 0; i-- { // newest first, roughly
 		dirs = append(dirs, versions[i])
 	}
+	return dirs
+}
+
+// findIn returns the first directory of dirs holding both binaries.
+func findIn(dirs []string) (initdb, postgres string, err error) {
 	for _, d := range dirs {
 		i, p := filepath.Join(d, "initdb"), filepath.Join(d, "postgres")
 		if isExec(i) && isExec(p) {

@@ -1,6 +1,8 @@
 package pgtest
 
 import (
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -20,5 +22,16 @@ func TestStart(t *testing.T) {
 	}
 	if n != 42 {
 		t.Fatalf("SELECT 40 + 2 = %d", n)
+	}
+}
+
+func TestFindInMissing(t *testing.T) {
+	_, _, err := findIn([]string{t.TempDir(), "/nonexistent"})
+	if err == nil || !strings.Contains(err.Error(), "apt-get install -y postgresql") {
+		t.Errorf("findIn(empty dirs) = %v, want an error naming the package", err)
+	}
+	i, p, err := findIn(candidateDirs())
+	if err != nil || filepath.Base(i) != "initdb" || filepath.Base(p) != "postgres" {
+		t.Errorf("findIn(candidateDirs()) = %q, %q, %v", i, p, err)
 	}
 }

@@ -1,0 +1,128 @@
+// Package kafkamode runs Runnel against Kafka — franz-go's in-process kfake
+// cluster — through the same pgwire path as the embedded tests: the catalog
+// topic, persistent and push queries, INSERT and PRINT, a restart, and a
+// topic written by a plain Kafka producer.
+package kafkamode
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/runnel/runnel/tests/harness"
+)
+
+func cluster(t *testing.T) []string {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatalf("kfake: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c.ListenAddrs()
+}
+
+func exec(t *testing.T, c *pgx.Conn, sql string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := c.Exec(ctx, sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func rows(t *testing.T, c *pgx.Conn, sql string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	r, err := c.Query(ctx, sql)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	defer r.Close()
+	var out []string
+	for r.Next() {
+		vals, err := r.Values()
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts := make([]string, len(vals))
+		for i, v := range vals {
+			parts[i] = fmt.Sprint(v)
+		}
+		out = append(out, strings.Join(parts, " "))
+	}
+	if err := r.Err(); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestQuickstartOnKafka is the quickstart in Kafka mode, with a restart of
+// the node: the catalog is replayed from _runnel_catalog on Kafka and the
+// persistent query resumes from its transactionally committed offsets.
+func TestQuickstartOnKafka(t *testing.T) {
+	brokers := cluster(t)
+	s := harness.Start(t, harness.Options{Kafka: brokers})
+	c := s.Connect(t)
+	exec(t, c, `CREATE STREAM pageviews (userid VARCHAR KEY, pageid VARCHAR, viewtime BIGINT)
+  WITH (kafka_topic='pageviews', value_format='JSON', partitions=4)`)
+	exec(t, c, `CREATE STREAM long_views AS SELECT userid, pageid, viewtime / 1000 AS secs
+  FROM pageviews WHERE viewtime > 5000 EMIT CHANGES`)
+	exec(t, c, `INSERT INTO pageviews (userid, pageid, viewtime) VALUES ('alice', 'home', 9000), ('bob', 'home', 100)`)
+	exec(t, c, `SET 'auto.offset.reset' = 'earliest'`)
+	if got := rows(t, c, `SELECT * FROM long_views EMIT CHANGES LIMIT 1`); fmt.Sprint(got) != "[alice home 9]" {
+		t.Fatalf("push query = %q", got)
+	}
+	if got := rows(t, c, `PRINT 'pageviews' FROM BEGINNING LIMIT 2`); len(got) != 2 {
+		t.Fatalf("PRINT = %q", got)
+	}
+
+	s.Stop()
+	s = harness.Start(t, harness.Options{Kafka: brokers})
+	c = s.Connect(t)
+	if got := rows(t, c, `SHOW QUERIES`); len(got) != 1 || !strings.Contains(got[0], "RUNNING") {
+		t.Fatalf("SHOW QUERIES after restart = %q", got)
+	}
+	exec(t, c, `INSERT INTO pageviews (userid, pageid, viewtime) VALUES ('carol', 'about', 12000)`)
+	exec(t, c, `SET 'auto.offset.reset' = 'earliest'`)
+	if got := rows(t, c, `SELECT userid, secs FROM long_views EMIT CHANGES LIMIT 2`); fmt.Sprint(got) != "[alice 9 carol 12]" {
+		t.Fatalf("after restart = %q", got)
+	}
+}
+
+// TestForeignProducer reads a topic written by a plain Kafka producer, as
+// a ksqlDB user's existing topics would be.
+func TestForeignProducer(t *testing.T) {
+	brokers := cluster(t)
+	s := harness.Start(t, harness.Options{Kafka: brokers})
+	c := s.Connect(t)
+	exec(t, c, `CREATE STREAM orders (id BIGINT KEY, item VARCHAR, qty INT) WITH (kafka_topic='orders', partitions=2)`)
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	key := []byte{0, 0, 0, 0, 0, 0, 0, 7} // KAFKA BIGINT 7
+	res := cl.ProduceSync(ctx,
+		&kgo.Record{Topic: "orders", Key: key, Value: []byte(`{"ITEM":"tea","QTY":3}`)},
+		&kgo.Record{Topic: "orders", Key: key, Value: []byte(`not json`)},
+	)
+	if err := res.FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(t, c, `SELECT id, item, qty FROM orders`); fmt.Sprint(got) != "[7 tea 3]" {
+		t.Fatalf("scan of a foreign topic = %q", got)
+	}
+}
