@@ -36,9 +36,19 @@ type Source struct {
 	// Query is the id of the persistent query that writes this source,
 	// when it was made by CREATE ... AS SELECT.
 	Query string `json:"query,omitempty"`
+	// Window is set for a windowed table: its key carries the window.
+	Window *WindowInfo `json:"window,omitempty"`
 	// System marks sources that Runnel itself maintains (the processing
 	// log); they cannot be dropped.
 	System bool `json:"system,omitempty"`
+}
+
+// WindowInfo describes the windows of a windowed table's keys.
+type WindowInfo struct {
+	// Kind is TUMBLING, HOPPING or SESSION.
+	Kind string `json:"kind"`
+	// SizeMs is the size of time windows (0 for SESSION).
+	SizeMs int64 `json:"sizeMs,omitempty"`
 }
 
 // KeyColumns returns the key columns, in order.

@@ -237,8 +237,8 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 	if sink.Insert && plan.Sink.Source.System {
 		return "", &Error{Code: "42809", Msg: fmt.Sprintf("%s is maintained by Runnel and cannot be written", sink.Name)}
 	}
-	if plan.Source.Kind == catalog.KindTable {
-		return "", &Error{Code: "0A000", Msg: "persistent queries over tables are not supported yet"}
+	if plan.Source.Kind == catalog.KindTable && plan.Aggregate == nil {
+		return "", &Error{Code: "0A000", Msg: "persistent queries over tables are not supported yet, except GROUP BY"}
 	}
 	if len(args) > 0 {
 		return "", &Error{Code: "0A000", Msg: "bind parameters are not supported in persistent queries: the query is re-planned from its text at restart"}
@@ -365,13 +365,17 @@ func (e *Engine) terminate(ctx context.Context, st *sql.Terminate) error {
 
 // newDecoder builds the decoder of a source.
 func newDecoder(src *catalog.Source) (*operators.Decoder, error) {
-	return operators.NewDecoder(operators.DecoderSpec{
+	spec := operators.DecoderSpec{
 		Columns:         src.Columns,
 		KeyFormat:       src.KeyFormat,
 		ValueFormat:     src.ValueFormat,
 		Props:           serdeProps(src),
 		TimestampColumn: src.Props["TIMESTAMP"],
-	})
+	}
+	if w := src.Window; w != nil {
+		spec.Window = &operators.WindowedKey{Session: w.Kind == "SESSION", SizeMs: w.SizeMs}
+	}
+	return operators.NewDecoder(spec)
 }
 
 // serdeProps reads a source's format properties.

@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/log/embedded"
 	"github.com/runnel/runnel/log/kafka"
+	"github.com/runnel/runnel/operators/state"
 	"github.com/runnel/runnel/server"
 )
 
@@ -21,6 +25,10 @@ type Engine struct {
 	log    log.Log
 	cat    *catalog.Catalog
 	logger *slog.Logger
+	// state holds the state stores of stateful tasks: in the embedded
+	// log's own Pebble DB, or in stateDB, a local one, in Kafka mode.
+	state   *state.Manager
+	stateDB *pebble.DB
 
 	// ctx is the parent of every persistent query's tasks; stop cancels it
 	// on Close.
@@ -54,10 +62,14 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if len(opts.Kafka) > 0 {
 		e.log, err = kafka.Open(ctx, kafka.Options{Brokers: opts.Kafka, Logger: opts.Logger})
 	} else {
-		e.log, err = embedded.Open(embedded.Options{Dir: opts.DataDir, Logger: opts.Logger})
+		e.log, err = embedded.Open(embedded.Options{Dir: opts.DataDir, Logger: opts.Logger, Pebble: pebbleOptions()})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
+	}
+	if err := e.openState(); err != nil {
+		e.log.Close()
+		return nil, err
 	}
 	start := time.Now()
 	e.cat, err = catalog.Open(ctx, e.log, func(done, total int64) {
@@ -102,7 +114,40 @@ func (e *Engine) Close() error {
 	for _, rq := range running {
 		rq.stopAndWait(e.opts.ShutdownTimeout)
 	}
-	return e.log.Close()
+	err := e.log.Close()
+	if e.stateDB != nil {
+		err = errors.Join(err, e.stateDB.Close())
+	}
+	return err
+}
+
+// pebbleOptions are the options of Runnel's Pebble databases. The block
+// cache matters for state stores: with Pebble's 8 MB default their point
+// reads missed the cache entirely (measured: ~17µs a Get, ~3µs with 64 MB).
+func pebbleOptions() *pebble.Options {
+	return &pebble.Options{CacheSize: 64 << 20}
+}
+
+// openState opens the state manager: in the embedded log's DB, whose
+// batches then commit state with offsets, or in a local DB under the data
+// directory in Kafka mode, restored from changelog topics.
+func (e *Engine) openState() error {
+	opts := state.Options{Log: e.log, Logger: e.logger}
+	if emb, ok := e.log.(*embedded.Log); ok {
+		opts.DB = emb.DB()
+	} else {
+		db, err := pebble.Open(filepath.Join(e.opts.DataDir, "state"), pebbleOptions())
+		if err != nil {
+			return fmt.Errorf("open local state store: %w", err)
+		}
+		e.stateDB, opts.DB = db, db
+	}
+	m, err := state.NewManager(opts)
+	if err != nil {
+		return fmt.Errorf("state manager: %w", err)
+	}
+	e.state = m
+	return nil
 }
 
 // NewSession implements server.Backend.

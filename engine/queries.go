@@ -131,7 +131,7 @@ func (e *Engine) planner(b *binding) *planner.Planner {
 	if b == nil {
 		b = &binding{}
 	}
-	return &planner.Planner{Catalog: e.cat, NewBinder: b.newBinder}
+	return &planner.Planner{Catalog: e.cat, NewBinder: b.newBinder, Aggregates: resolveAggregate}
 }
 
 // startQuery plans a recorded query and starts its tasks.
@@ -145,44 +145,32 @@ func (e *Engine) startQuery(q *catalog.Query) error {
 
 // startPlan starts one task per input partition of plan.
 func (e *Engine) startPlan(q *catalog.Query, plan *planner.Plan) error {
-	src, sink := plan.Source, plan.Sink.Source
+	src := plan.Source
 	info, err := e.log.Topic(e.ctx, src.Topic)
 	if err != nil {
 		return fmt.Errorf("source topic %s: %w", src.Topic, err)
 	}
-	dec, err := newDecoder(src)
-	if err != nil {
-		return err
-	}
-	pipe := &operators.Pipeline{Filter: plan.Filter, Project: plan.Project, TimeIndex: len(src.Columns)}
 	ctx, cancel := context.WithCancel(e.ctx)
 	rq := &runningQuery{q: q, plan: plan, metrics: &operators.Metrics{}, cancel: cancel, done: make(chan struct{})}
 	rq.mu.state = stateRunning
 	var tasks []*operators.Task
-	for p := int32(0); p < info.Partitions; p++ {
-		enc, err := operators.NewEncoder(sink.Columns, sink.KeyFormat, sink.ValueFormat, serdeProps(sink))
-		if err != nil {
-			cancel()
-			return fmt.Errorf("sink %s: %w", sink.Name, err)
-		}
-		tasks = append(tasks, &operators.Task{
-			Log:       e.log,
-			QueryID:   q.ID,
-			Input:     log.TopicPartition{Topic: src.Topic, Partition: p},
-			Decoder:   dec,
-			Pipeline:  pipe,
-			Encoder:   enc,
-			SinkTopic: sink.Topic,
-			OnFailure: func(f operators.Failure) (log.ProduceRecord, bool) { return e.processingLogRecord(f), true },
-			Metrics:   rq.metrics,
-			Logger:    e.logger,
-		})
+	if plan.Aggregate != nil {
+		tasks, err = e.aggregateTasks(ctx, q, plan, rq, info.Partitions)
+	} else {
+		tasks, err = e.statelessTasks(q, plan, rq, info.Partitions)
+	}
+	if err != nil {
+		cancel()
+		return err
 	}
 	var wg sync.WaitGroup
 	for _, t := range tasks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if t.Store != nil {
+				defer t.Store.Close()
+			}
 			if err := t.Run(ctx); err != nil {
 				e.logger.Error("persistent query task failed", "query", q.ID, "partition", t.Input.Partition, "error", err)
 				rq.fail(err)
@@ -197,6 +185,34 @@ func (e *Engine) startPlan(q *catalog.Query, plan *planner.Plan) error {
 	e.mu.running[q.ID] = rq
 	e.mu.Unlock()
 	return nil
+}
+
+// statelessTasks builds one stateless task per input partition.
+func (e *Engine) statelessTasks(q *catalog.Query, plan *planner.Plan, rq *runningQuery, partitions int32) ([]*operators.Task, error) {
+	src, sink := plan.Source, plan.Sink.Source
+	dec, err := newDecoder(src)
+	if err != nil {
+		return nil, err
+	}
+	pipe := &operators.Pipeline{Filter: plan.Filter, Project: plan.Project, TimeIndex: len(src.Columns)}
+	var tasks []*operators.Task
+	for p := int32(0); p < partitions; p++ {
+		enc, err := operators.NewEncoder(sink.Columns, sink.KeyFormat, sink.ValueFormat, serdeProps(sink))
+		if err != nil {
+			return nil, fmt.Errorf("sink %s: %w", sink.Name, err)
+		}
+		tasks = append(tasks, &operators.Task{
+			Log:       e.log,
+			Group:     q.ID,
+			QueryID:   q.ID,
+			Input:     log.TopicPartition{Topic: src.Topic, Partition: p},
+			Processor: &operators.Stateless{Decoder: dec, Pipeline: pipe, Encoder: enc, Sink: sink.Topic},
+			OnFailure: func(f operators.Failure) (log.ProduceRecord, bool) { return e.processingLogRecord(f), true },
+			Metrics:   rq.metrics,
+			Logger:    e.logger,
+		})
+	}
+	return tasks, nil
 }
 
 // markFailed records a query that could not start, so SHOW QUERIES shows

@@ -35,6 +35,15 @@ func (s *session) Prepare(ctx context.Context, text string) ([]server.Statement,
 		return nil, err
 	}
 	out := make([]server.Statement, 0, len(stmts))
+	if len(stmts) > 1 {
+		// A text of several statements (the simple protocol) runs them in
+		// order, and each may depend on the ones before it (CREATE STREAM
+		// s ...; SELECT * FROM s): describe each only when its turn comes.
+		for _, st := range stmts {
+			out = append(out, &lazyStatement{s: s, st: st})
+		}
+		return out, nil
+	}
 	for _, st := range stmts {
 		ps, err := s.prepare(st)
 		if err != nil {
@@ -101,6 +110,25 @@ func (st *statement) Execute(ctx context.Context, args []types.Value) (server.Re
 		return server.Result{}, &Error{Code: "08P01", Msg: fmt.Sprintf("statement takes %d parameters, %d given", len(st.params), len(args))}
 	}
 	return st.exec(ctx, args)
+}
+
+// lazyStatement is prepared when it executes; it takes no parameters (the
+// simple protocol has none to give).
+type lazyStatement struct {
+	s    *session
+	st   sql.Statement
+	cols []types.Column
+}
+
+func (l *lazyStatement) Params() []types.Type    { return nil }
+func (l *lazyStatement) Columns() []types.Column { return l.cols }
+func (l *lazyStatement) Execute(ctx context.Context, args []types.Value) (server.Result, error) {
+	ps, err := l.s.prepare(l.st)
+	if err != nil {
+		return server.Result{}, err
+	}
+	l.cols = ps.cols
+	return ps.Execute(ctx, args)
 }
 
 // prepare describes one statement: its parameter types and result columns.

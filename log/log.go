@@ -136,7 +136,17 @@ type Reader interface {
 	// position, then returns up to a batch of them and advances past them.
 	// It does not spin while waiting. It returns ctx.Err() when ctx is
 	// done, and ErrUnknownTopic if the topic is deleted while it waits.
+	//
+	// Next may return an empty batch and a nil error when it advanced its
+	// Position past offsets that hold no record a reader sees (Kafka's
+	// transaction markers), so that a caller reading up to an end offset
+	// can tell it got there.
 	Next(ctx context.Context) ([]Record, error)
+	// Position is the offset the reader reads next: one past the last
+	// offset it consumed, record or transaction marker. A reader that
+	// must stop at an end offset (from EndOffsets) stops when Position
+	// reaches it, since the end may follow a marker rather than a record.
+	Position() int64
 	// Close releases the reader.
 	Close() error
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators/serde"
+	"github.com/runnel/runnel/operators/window"
 	"github.com/runnel/runnel/sql/types"
 )
 
@@ -21,6 +22,7 @@ type Decoder struct {
 	timeType types.Type
 	// timeParse parses a STRING event-time column (TIMESTAMP_FORMAT).
 	timeParse func(string) (int64, error)
+	window    *WindowedKey
 }
 
 // DecoderSpec describes a source for NewDecoder.
@@ -34,11 +36,25 @@ type DecoderSpec struct {
 	TimestampColumn string
 	// ParseTime parses a STRING timestamp column; nil means ISO-8601.
 	ParseTime func(string) (int64, error)
+	// Window is set for a windowed table: its keys carry the window, and
+	// rows end with WINDOWSTART and WINDOWEND.
+	Window *WindowedKey
+}
+
+// WindowedKey describes the keys of a windowed table.
+type WindowedKey struct {
+	// Session keys carry start and end; time-windowed keys carry the start
+	// and the end is start + SizeMs.
+	Session bool
+	SizeMs  int64
 }
 
 // NewDecoder builds a decoder for a source.
 func NewDecoder(spec DecoderSpec) (*Decoder, error) {
-	d := &Decoder{timeIdx: -1, width: len(spec.Columns) + 3, timeParse: spec.ParseTime}
+	d := &Decoder{timeIdx: -1, width: len(spec.Columns) + 3, timeParse: spec.ParseTime, window: spec.Window}
+	if d.window != nil {
+		d.width += 2
+	}
 	var keyCols, valCols []types.Column
 	for i, c := range spec.Columns {
 		if c.Key {
@@ -78,8 +94,15 @@ func (d *Decoder) Decode(rec *log.Record) (row types.Row, ok bool, err error) {
 		return nil, false, nil
 	}
 	row = make(types.Row, d.width)
+	key := rec.Key
+	var win window.Window
+	if d.window != nil {
+		if key, win, err = d.splitWindow(key); err != nil {
+			return nil, false, err
+		}
+	}
 	if len(d.keyIdx) > 0 {
-		kv, err := d.key.Decode(rec.Key)
+		kv, err := d.key.Decode(key)
 		if err != nil {
 			return nil, false, fmt.Errorf("decode key: %w", err)
 		}
@@ -100,11 +123,31 @@ func (d *Decoder) Decode(rec *log.Record) (row types.Row, ok bool, err error) {
 			return nil, false, err
 		}
 	}
-	n := d.width
-	row[n-3] = types.NewBigint(ts)
-	row[n-2] = types.NewInt(rec.Partition)
-	row[n-1] = types.NewBigint(rec.Offset)
+	n := len(d.keyIdx) + len(d.valIdx)
+	row[n] = types.NewBigint(ts)
+	row[n+1] = types.NewInt(rec.Partition)
+	row[n+2] = types.NewBigint(rec.Offset)
+	if d.window != nil {
+		row[n+3] = types.NewBigint(win.Start)
+		row[n+4] = types.NewBigint(win.End)
+	}
 	return row, true, nil
+}
+
+// splitWindow separates a windowed key into the key and its window.
+func (d *Decoder) splitWindow(b []byte) ([]byte, window.Window, error) {
+	if d.window.Session {
+		k, w, err := window.ParseSessionWindowedKey(b)
+		if err != nil {
+			return nil, w, fmt.Errorf("decode windowed key: %w", err)
+		}
+		return k, w, nil
+	}
+	k, start, err := window.ParseTimeWindowedKey(b)
+	if err != nil {
+		return nil, window.Window{}, fmt.Errorf("decode windowed key: %w", err)
+	}
+	return k, window.Window{Start: start, End: start + d.window.SizeMs}, nil
 }
 
 // eventTime reads the TIMESTAMP= column.

@@ -66,3 +66,28 @@ func (e *Encoder) Encode(row types.Row, ts int64) (log.Record, error) {
 	rec.Value = v
 	return rec, nil
 }
+
+// EncodeKey encodes key values given in key-column order (a delete needs
+// no value row).
+func (e *Encoder) EncodeKey(keyVals types.Row) ([]byte, error) {
+	if len(e.keyIdx) == 0 {
+		return nil, nil
+	}
+	k, err := e.key.Encode(keyVals)
+	if err != nil {
+		return nil, fmt.Errorf("encode key: %w", err)
+	}
+	return k, nil
+}
+
+// EncodeValue encodes the value columns of a full output row.
+func (e *Encoder) EncodeValue(row types.Row) ([]byte, error) {
+	for i, idx := range e.valIdx {
+		e.valBuf[i] = row[idx]
+	}
+	v, err := e.value.Encode(e.valBuf)
+	if err != nil {
+		return nil, fmt.Errorf("encode value: %w", err)
+	}
+	return v, nil
+}

@@ -11,6 +11,9 @@ type Metrics struct {
 	// Failed counts input records skipped because they could not be
 	// decoded or evaluated.
 	Failed atomic.Int64
+	// Late counts records dropped because every window they belong to had
+	// closed (stream time past the window's end plus its grace period).
+	Late atomic.Int64
 	// LastError is the most recent failure's message.
 	LastError atomic.Pointer[string]
 }

@@ -113,11 +113,10 @@ func (p *Push) readPartition(ctx context.Context, spec PushSpec, part int32) err
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			if spec.End != nil && rec.Offset+1 >= spec.End[part] {
-				return nil
-			}
 		}
-		if spec.End != nil && recs[len(recs)-1].Offset+1 >= spec.End[part] {
+		// The end may follow a transaction marker rather than a record,
+		// so the reader's position, not the last record, says we are done.
+		if spec.End != nil && r.Position() >= spec.End[part] {
 			return nil
 		}
 	}

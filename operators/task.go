@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/operators/state"
 )
 
 // Failure describes an input record a query had to skip.
@@ -20,21 +21,36 @@ type Failure struct {
 // returns ok == false to record nothing.
 type FailureSink func(f Failure) (rec log.ProduceRecord, ok bool)
 
+// Emit hands an output record to the task's transaction.
+type Emit func(log.ProduceRecord)
+
+// Processor is the per-record work of one task: a stateless pipeline, a
+// repartition step, an aggregation. A processor is owned by its task's
+// goroutine.
+type Processor interface {
+	// Process handles one input record and emits its output records. An
+	// error skips the record (it is counted and reported); the task goes on.
+	Process(rec *log.Record, emit Emit) error
+	// Flush runs after every batch, before the commit: window closing for
+	// EMIT FINAL, expiry of old state.
+	Flush(emit Emit) error
+}
+
 // Task runs one input partition of a persistent query: it reads from the
-// group's committed offset, runs every record through the decoder and the
-// pipeline, and commits each batch's output records, processing-log records
-// and next input offset in one log transaction. A crash between two commits
-// replays the uncommitted batch, whose output was never made visible, so
-// nothing is lost or repeated.
+// group's committed offset, runs every record through its processor, and
+// commits each batch's output records, processing-log records, state
+// changes and next input offset in one log transaction. A crash between
+// two commits replays the uncommitted batch, whose output and state were
+// never made visible, so nothing is lost or repeated.
 type Task struct {
-	Log      log.Log
-	QueryID  string
-	Input    log.TopicPartition
-	Decoder  *Decoder
-	Pipeline *Pipeline
-	// Encoder encodes for SinkTopic; each task has its own.
-	Encoder   *Encoder
-	SinkTopic string
+	Log log.Log
+	// Group is the consumer group whose offsets the task commits.
+	Group     string
+	QueryID   string
+	Input     log.TopicPartition
+	Processor Processor
+	// Store is the task's state store; nil for a stateless task.
+	Store *state.TaskStore
 	// OnFailure reports skipped records; nil only counts them.
 	OnFailure FailureSink
 	Metrics   *Metrics
@@ -44,14 +60,13 @@ type Task struct {
 // Run processes records until ctx is done. It returns nil when ctx ends
 // and an error only for a failure of the log itself.
 func (t *Task) Run(ctx context.Context) error {
-	committed, err := t.Log.CommittedOffsets(ctx, t.QueryID, t.Input.Topic)
+	committed, err := t.Log.CommittedOffsets(ctx, t.Group, t.Input.Topic)
 	if err != nil {
-		return fmt.Errorf("task %s/%d: committed offsets: %w", t.QueryID, t.Input.Partition, err)
+		return fmt.Errorf("task %s/%d: committed offsets: %w", t.Group, t.Input.Partition, err)
 	}
-	offset := committed[t.Input.Partition]
-	r, err := t.Log.NewReader(ctx, t.Input, offset)
+	r, err := t.Log.NewReader(ctx, t.Input, committed[t.Input.Partition])
 	if err != nil {
-		return fmt.Errorf("task %s/%d: open reader: %w", t.QueryID, t.Input.Partition, err)
+		return fmt.Errorf("task %s/%d: open reader: %w", t.Group, t.Input.Partition, err)
 	}
 	defer r.Close()
 	for {
@@ -60,60 +75,78 @@ func (t *Task) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("task %s/%d: read: %w", t.QueryID, t.Input.Partition, err)
+			return fmt.Errorf("task %s/%d: read: %w", t.Group, t.Input.Partition, err)
 		}
-		txn := log.Txn{Group: t.QueryID, Offsets: map[log.TopicPartition]int64{}}
+		if len(recs) == 0 {
+			continue // moved past transaction markers only
+		}
+		txn := log.Txn{Group: t.Group, Offsets: map[log.TopicPartition]int64{}}
+		produced := 0
+		emit := func(pr log.ProduceRecord) {
+			txn.Records = append(txn.Records, pr)
+			produced++
+		}
 		for i := range recs {
 			rec := &recs[i]
-			out, ok, err := t.process(rec)
-			switch {
-			case err != nil:
+			if err := t.Processor.Process(rec, emit); err != nil {
 				t.Metrics.fail(err)
-				t.Logger.Debug("skipped record", "query", t.QueryID, "partition", rec.Partition, "offset", rec.Offset, "error", err)
+				t.Logger.Debug("skipped record", "query", t.QueryID, "topic", t.Input.Topic, "partition", rec.Partition, "offset", rec.Offset, "error", err)
 				if t.OnFailure != nil {
 					if pl, ok := t.OnFailure(Failure{QueryID: t.QueryID, Record: *rec, Topic: t.Input.Topic, Err: err}); ok {
 						txn.Records = append(txn.Records, pl)
 					}
 				}
-			case ok:
-				txn.Records = append(txn.Records, log.ProduceRecord{Topic: t.SinkTopic, Record: out})
 			}
+		}
+		if err := t.Processor.Flush(emit); err != nil {
+			return fmt.Errorf("task %s/%d: flush: %w", t.Group, t.Input.Partition, err)
 		}
 		t.Metrics.Consumed.Add(int64(len(recs)))
 		txn.Offsets[t.Input] = recs[len(recs)-1].Offset + 1
-		if err := t.Log.Commit(ctx, txn); err != nil {
+		if t.Store != nil {
+			err = t.Store.Commit(ctx, txn)
+		} else {
+			err = t.Log.Commit(ctx, txn)
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("task %s/%d: commit: %w", t.QueryID, t.Input.Partition, err)
+			return fmt.Errorf("task %s/%d: commit: %w", t.Group, t.Input.Partition, err)
 		}
-		t.Metrics.Produced.Add(int64(countTopic(txn.Records, t.SinkTopic)))
+		t.Metrics.Produced.Add(int64(produced))
 	}
 }
 
-// process turns one input record into at most one output record.
-func (t *Task) process(rec *log.Record) (log.Record, bool, error) {
-	row, ok, err := t.Decoder.Decode(rec)
+// Stateless is the processor of a stateless query: decode, filter,
+// project, encode to the sink.
+type Stateless struct {
+	Decoder  *Decoder
+	Pipeline *Pipeline
+	// Encoder encodes for Sink; each task has its own.
+	Encoder *Encoder
+	Sink    string
+}
+
+var _ Processor = (*Stateless)(nil)
+
+// Process implements Processor.
+func (s *Stateless) Process(rec *log.Record, emit Emit) error {
+	row, ok, err := s.Decoder.Decode(rec)
 	if err != nil || !ok {
-		return log.Record{}, false, err
+		return err
 	}
-	out, ts, ok, err := t.Pipeline.Apply(row)
+	out, ts, ok, err := s.Pipeline.Apply(row)
 	if err != nil || !ok {
-		return log.Record{}, false, err
+		return err
 	}
-	enc, err := t.Encoder.Encode(out, ts)
+	enc, err := s.Encoder.Encode(out, ts)
 	if err != nil {
-		return log.Record{}, false, err
+		return err
 	}
-	return enc, true, nil
+	emit(log.ProduceRecord{Topic: s.Sink, Record: enc})
+	return nil
 }
 
-func countTopic(recs []log.ProduceRecord, topic string) int {
-	n := 0
-	for _, r := range recs {
-		if r.Topic == topic {
-			n++
-		}
-	}
-	return n
-}
+// Flush implements Processor.
+func (s *Stateless) Flush(Emit) error { return nil }

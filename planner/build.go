@@ -21,6 +21,8 @@ type Planner struct {
 	// NewBinder returns an expression binder over a scope. The engine
 	// supplies it so that a statement's bind parameters reach expressions.
 	NewBinder func(expr.Scope) *expr.Binder
+	// Aggregates resolves aggregate calls; nil refuses aggregation.
+	Aggregates AggregateResolver
 }
 
 // SinkSpec describes the sink of a persistent query.
@@ -72,8 +74,14 @@ func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (*Plan, error) {
 		plan.Sink = &Sink{Source: s}
 		return plan, nil
 	}
-	if sink.Kind == sql.Table {
-		return nil, unsupported("CREATE TABLE ... AS SELECT is not supported yet")
+	switch {
+	case sink.Kind == sql.Table && plan.Aggregate == nil:
+		if plan.Source.Kind == catalog.KindTable {
+			return nil, unsupported("CREATE TABLE ... AS SELECT over a table without GROUP BY is not supported yet")
+		}
+		return nil, errorf(CodeWrongObjectType, "the query produces a STREAM: use CREATE STREAM ... AS SELECT")
+	case sink.Kind == sql.Stream && plan.Aggregate != nil:
+		return nil, errorf(CodeWrongObjectType, "the query produces a TABLE: use CREATE TABLE ... AS SELECT")
 	}
 	src, err := p.sinkSource(plan, sink)
 	if err != nil {
@@ -130,10 +138,23 @@ func (p *Planner) sinkSource(plan *Plan, sink SinkSpec) (*catalog.Source, error)
 			return nil, errorf(CodeInvalidParameter, "unknown property %s in WITH", k)
 		}
 	}
-	if len(src.KeyColumns()) == 0 {
+	keys := src.KeyColumns()
+	_, userKeyFormat := with["KEY_FORMAT"]
+	if _, ok := with["FORMAT"]; ok {
+		userKeyFormat = true
+	}
+	switch {
+	case len(keys) == 0:
 		src.KeyFormat = "NONE"
-	} else if src.KeyFormat == "NONE" || src.KeyFormat == "" {
+	case !userKeyFormat && (len(keys) > 1 || !kafkaKeyType(keys[0].Type)):
+		// KAFKA carries one primitive key; a compound or other key
+		// defaults to JSON, which carries any.
+		src.KeyFormat = "JSON"
+	case src.KeyFormat == "NONE" || src.KeyFormat == "":
 		src.KeyFormat = "KAFKA"
+	}
+	if a := plan.Aggregate; a != nil && a.Window != nil {
+		src.Window = &catalog.WindowInfo{Kind: windowKindName(a.Window.Kind), SizeMs: a.Window.Size.Milliseconds()}
 	}
 	return src, nil
 }
@@ -165,11 +186,15 @@ func describeColumn(c types.Column) string {
 // build binds a single-source query into a plan.
 func (p *Planner) build(q *sql.Query) (*Plan, error) {
 	sel := q.Select
-	if q.Window != nil {
-		return nil, unsupported("windowed aggregation is not supported yet")
+	aggregating := sel.GroupBy != nil || hasAggregateCall(sel)
+	if q.Window != nil && !aggregating {
+		return nil, errorf(CodeGrouping, "a WINDOW clause needs GROUP BY")
 	}
-	if sel.GroupBy != nil || sel.Having != nil {
-		return nil, unsupported("GROUP BY and HAVING are not supported yet")
+	if sel.Having != nil && !aggregating {
+		return nil, errorf(CodeGrouping, "HAVING needs GROUP BY")
+	}
+	if aggregating && len(q.PartitionBy) > 0 {
+		return nil, unsupported("PARTITION BY cannot be combined with GROUP BY")
 	}
 	if sel.Distinct {
 		return nil, unsupported("SELECT DISTINCT is not supported")
@@ -181,7 +206,7 @@ func (p *Planner) build(q *sql.Query) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	input := append(append([]types.Column(nil), src.Columns...), PseudoColumns...)
+	input := InputColumns(src)
 	sc := &scope{source: src.Name, alias: alias, cols: input}
 	binder := p.NewBinder(sc)
 	plan := &Plan{Source: src, Input: input, Emit: emitString(q.Emit)}
@@ -203,7 +228,11 @@ func (p *Planner) build(q *sql.Query) (*Plan, error) {
 		}
 		plan.PartitionBy = append(plan.PartitionBy, e)
 	}
-	if err := p.project(plan, sel, sc, binder); err != nil {
+	if aggregating {
+		if err := p.buildAggregate(plan, q, sc); err != nil {
+			return nil, err
+		}
+	} else if err := p.project(plan, sel, sc, binder); err != nil {
 		return nil, err
 	}
 	if sel.Limit != nil {
@@ -375,4 +404,34 @@ func emitString(m sql.EmitMode) string {
 		return "FINAL"
 	}
 	return ""
+}
+
+// kafkaKeyType reports whether the KAFKA format can carry a key of type t.
+func kafkaKeyType(t types.Type) bool {
+	switch t.Kind {
+	case types.KindInt, types.KindBigint, types.KindDouble, types.KindString, types.KindBytes:
+		return true
+	}
+	return false
+}
+
+func windowKindName(k sql.WindowKind) string {
+	switch k {
+	case sql.Hopping:
+		return "HOPPING"
+	case sql.Session:
+		return "SESSION"
+	}
+	return "TUMBLING"
+}
+
+// InputColumns is the row layout of a source's decoded records: its
+// declared columns, the pseudo columns, and for a windowed table its
+// window bounds.
+func InputColumns(src *catalog.Source) []types.Column {
+	cols := append(append([]types.Column(nil), src.Columns...), PseudoColumns...)
+	if src.Window != nil {
+		cols = append(cols, types.Column{Name: WindowStart, Type: types.Bigint}, types.Column{Name: WindowEnd, Type: types.Bigint})
+	}
+	return cols
 }

@@ -40,6 +40,9 @@ type Plan struct {
 	// PartitionBy re-keys the output by these expressions (PARTITION BY);
 	// nil keeps the source key.
 	PartitionBy []expr.Expr
+	// Aggregate is the grouping stage; nil for a stateless query. When set,
+	// Project reads the post-aggregation row (see Aggregation).
+	Aggregate *Aggregation
 	// Project computes the output columns, in order.
 	Project []expr.Expr
 	// Output is the output schema; its Key flags mark the key columns.

@@ -116,8 +116,8 @@ func appendDecimal(dst []byte, unscaled *big.Int, scale int32) []byte {
 	return append(dst, digits[cut:]...)
 }
 
-// appendYear writes a year as PostgreSQL does: at least four digits, and
-// years before 1 as "(1-y) ... BC" (the caller appends the suffix).
+// splitYear maps a proleptic Gregorian year to PostgreSQL's display: years
+// before 1 are shown as 1-y with a " BC" suffix (the caller appends it).
 func splitYear(y int) (int, bool) {
 	if y <= 0 {
 		return 1 - y, true

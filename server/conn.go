@@ -54,6 +54,8 @@ type conn struct {
 // pipe (afterwards). Only the connection goroutine reads it.
 type switchReader struct{ r io.Reader }
 
+var _ io.Reader = (*switchReader)(nil)
+
 func (s *switchReader) Read(p []byte) (int, error) { return s.r.Read(p) }
 
 // errStartupDone ends a connection that only carried a CancelRequest.

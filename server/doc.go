@@ -22,4 +22,40 @@
 //
 // The package knows nothing of Pebble, Kafka, the catalog or the planner:
 // only the Backend contract in backend.go and the types in sql/types.
+//
+// What the server does with the Backend contract (for the engine's
+// author):
+//
+//   - A simple Query calls Session.Prepare once with the whole text, then
+//     Executes the statements in order; the first error is sent and the
+//     rest are skipped. A statement that depends on an earlier one of the
+//     same text (CREATE STREAM s ...; SELECT * FROM s;) must therefore not
+//     fail in Prepare: defer what cannot be bound yet to Execute. A
+//     statement with parameters fails there with 42P02. Text with no
+//     statement gets EmptyQueryResponse.
+//   - Parse calls Prepare with one statement's text; more than one
+//     statement is 42601. Params() drives ParameterDescription and how Bind
+//     values are decoded (a Params() entry of KindNull is announced as
+//     text and decoded by the client's declared OID, else as a STRING).
+//   - Columns() nil means "no rows": NoData, no RowDescription,
+//     CommandComplete with Result.Tag as is (any Result.Rows is closed
+//     unread). Columns() non-nil, even empty, means rows: RowDescription,
+//     DataRows, then CommandComplete "<Tag> <n>" (Tag "" reads "SELECT").
+//   - Result.Notices are sent as NoticeResponse (severity NOTICE, code
+//     00000) right after Execute returns, before any row.
+//   - Execute's ctx is cancelled by a CancelRequest for that connection,
+//     by the client going away, and by server shutdown. The error that
+//     results (wrapping context.Canceled) reaches the client as 57014.
+//   - RowIter.Next is called from a pump goroutine, not the goroutine that
+//     called Execute; Close is called by the connection goroutine once
+//     Next has returned for the last time. While an extended-protocol
+//     portal is suspended (Execute with a row limit), its Next may run
+//     concurrently with Prepare and Execute of other statements of the
+//     same Session. Every Sync closes all portals (no transactions).
+//   - Values are encoded by column type (OID(t)); a value of another
+//     numeric kind is converted (INT into a BIGINT column, ...), a value of
+//     an unrelated kind fails the statement with XX000.
+//   - Errors become ErrorResponse in errors.go: add sentinel rows there;
+//     or implement SQLState() string (and Position() int, 1-based
+//     characters) on the engine's error types.
 package server

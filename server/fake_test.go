@@ -262,4 +262,4 @@ func (it *blockIter) Close() { it.closeOnce.Do(func() { close(it.closed) }) }
 type panicIter struct{}
 
 func (panicIter) Next(context.Context) (types.Row, error) { panic("fake: next panicked") }
-func (panicIter) Close()                                 {}
+func (panicIter) Close()                                  {}

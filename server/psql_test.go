@@ -78,3 +78,18 @@ func TestPsqlError(t *testing.T) {
 		t.Errorf("got\n%q\nwant\n%q", out, want)
 	}
 }
+
+// TestPsqlTypes checks psql's aligned rendering of every type.
+func TestPsqlTypes(t *testing.T) {
+	ts := startServer(t, server.Options{})
+	got := runPsql(t, ts, "-c", "types")
+	t.Logf("\n%s", got)
+	for _, want := range allText {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q missing from\n%s", want, got)
+		}
+	}
+	if !strings.HasSuffix(got, "(2 rows)\n\n") {
+		t.Errorf("no row count:\n%s", got)
+	}
+}

@@ -851,7 +851,52 @@ func TestPanics(t *testing.T) {
 	if _, err := other.Exec(ctx, "count 1"); err != nil {
 		t.Errorf("other connection after a panic: %v", err)
 	}
-	if got := ts.watch.take(); len(got) != 2 {
+	// The panic is logged as the connection closes: wait for it.
+	var got []string
+	for deadline := time.Now().Add(5 * time.Second); len(got) < 2 && time.Now().Before(deadline); {
+		got = append(got, ts.watch.take()...)
+		time.Sleep(5 * time.Millisecond)
+	}
+	if len(got) != 2 {
 		t.Errorf("logged panics: %q", got)
+	}
+}
+
+// TestExecModes runs parameters through each of pgx's extended modes: the
+// ones that describe first and the ones that send their own OIDs.
+func TestExecModes(t *testing.T) {
+	ts := startServer(t, server.Options{})
+	conn := ts.connect(t)
+	ctx := testCtx(t)
+	when := time.Date(2024, 2, 29, 12, 0, 0, 5e6, time.UTC)
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeCacheDescribe,
+		pgx.QueryExecModeDescribeExec, pgx.QueryExecModeExec} {
+		var n int64
+		if err := conn.QueryRow(ctx, "echo bigint", mode, int64(5)).Scan(&n); err != nil || n != 5 {
+			t.Errorf("%v bigint: %d %v", mode, n, err)
+		}
+		var i int32
+		if err := conn.QueryRow(ctx, "echo int", mode, 7).Scan(&i); err != nil || i != 7 {
+			t.Errorf("%v int from Go int: %d %v", mode, i, err)
+		}
+		var ts time.Time
+		if err := conn.QueryRow(ctx, "echo timestamp", mode, when).Scan(&ts); err != nil || !ts.Equal(when) {
+			t.Errorf("%v timestamp: %v %v", mode, ts, err)
+		}
+		var d float64
+		if err := conn.QueryRow(ctx, "echo double", mode, float32(0.5)).Scan(&d); err != nil || d != 0.5 {
+			t.Errorf("%v double from float32: %v %v", mode, d, err)
+		}
+		var s string
+		if err := conn.QueryRow(ctx, "echo string", mode, "abc").Scan(&s); err != nil || s != "abc" {
+			t.Errorf("%v string: %q %v", mode, s, err)
+		}
+		var num pgtype.Numeric
+		in := pgtype.Numeric{Int: big.NewInt(505), Exp: -2, Valid: true}
+		if err := conn.QueryRow(ctx, "echo decimal", mode, in).Scan(&num); err != nil {
+			t.Errorf("%v decimal: %v", mode, err)
+		} else if v, _ := num.Value(); v != "5.05" {
+			t.Errorf("%v decimal: %v", mode, v)
+		}
 	}
 }

@@ -76,14 +76,14 @@ func tidbErrorOffset(src, msg string) (off int, ok bool) {
 				}
 			}
 		}
-		// The near text itself may contain quotes: try the longest
-		// candidate first, every '"' from the end.
-		for j := len(rest); j >= 0; j-- {
-			if j < len(rest) && rest[j] != '"' {
-				continue
-			}
-			if j == len(rest) {
-				continue
+		// The near text may itself contain quotes, and TiDB may append a
+		// short message after the closing one: try the last few '"' from
+		// the end (a bounded number, so hostile input stays linear).
+		j := len(rest)
+		for tries := 0; tries < 4; tries++ {
+			j = strings.LastIndexByte(rest[:j], '"')
+			if j < 0 {
+				break
 			}
 			if cand := rest[:j]; strings.HasSuffix(src, cand) {
 				return len(src) - len(cand), true

@@ -349,3 +349,42 @@ func TestIdentifierCase(t *testing.T) {
 		t.Errorf("Select = %s, want %s", got, want)
 	}
 }
+
+func TestParseJoinWithin(t *testing.T) {
+	tests := []struct{ text, want string }{
+		{
+			"SELECT * FROM a JOIN b WITHIN 1 HOUR ON a.id = b.id EMIT CHANGES",
+			"SELECT * FROM `A` JOIN `B` ON RUNNEL_WITHIN(3600000, 3600000) AND (`A`.`ID`=`B`.`ID`)",
+		},
+		{
+			"SELECT * FROM a LEFT JOIN b WITHIN (10 SECONDS, 1 MINUTE) GRACE PERIOD 5 SECONDS ON a.id = b.id OR a.x = 1 WHERE a.y > 0",
+			"SELECT * FROM `A` LEFT JOIN `B` ON RUNNEL_WITHIN(10000, 60000, 5000) AND (`A`.`ID`=`B`.`ID` OR `A`.`X`=1) WHERE `A`.`Y`>0",
+		},
+		{
+			"SELECT * FROM a JOIN b WITHIN 1 SECOND ON a.k = b.k JOIN c WITHIN 2 SECONDS ON (a.k = c.k) PARTITION BY a.k",
+			"SELECT * FROM (`A` JOIN `B` ON RUNNEL_WITHIN(1000, 1000) AND (`A`.`K`=`B`.`K`)) JOIN `C` ON RUNNEL_WITHIN(2000, 2000) AND ((`A`.`K`=`C`.`K`))",
+		},
+		{
+			// A stream-table join has no WITHIN and is left alone.
+			"SELECT * FROM s JOIN t ON s.k = t.k",
+			"SELECT * FROM `S` JOIN `T` ON `S`.`K`=`T`.`K`",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.text, func(t *testing.T) {
+			q := parseQuery(t, tc.text)
+			if got := restore(t, q.Select); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+	for _, bad := range []string{
+		"SELECT * FROM a JOIN b WITHIN 1 HOUR WHERE x",
+		"SELECT * FROM a JOIN b WITHIN (1 HOUR) ON a.k = b.k",
+		"SELECT * FROM a JOIN b WITHIN 1 HOUR ON",
+	} {
+		if _, err := Parse(bad); err == nil {
+			t.Errorf("Parse(%q) succeeded, want an error", bad)
+		}
+	}
+}

@@ -16,8 +16,9 @@ func (p *parser) query() (*Query, error) {
 	q := &Query{text: p.src[p.toks[start].pos:p.toks[end-1].end]}
 	var kept []token
 	var partition []token
-	var partitionAt token
 	lastKeptNext := end // index of the token after the last kept one
+	withins := map[int]*within{}
+	var pendingWithin *within
 	depth := 0
 	for i := start; i < end; {
 		t := p.toks[i]
@@ -60,9 +61,27 @@ func (p *parser) query() (*Query, error) {
 				if j == i+2 {
 					return nil, errAt(p.toks[j].pos, "expected PARTITION BY expressions, found %s", p.toks[j].describe())
 				}
-				partition, partitionAt = p.toks[i+2:j], t
+				partition = p.toks[i+2 : j]
 				i = j
 				continue
+			case startsWithin(t, next):
+				if pendingWithin != nil {
+					return nil, errAt(t.pos, "duplicate WITHIN clause")
+				}
+				p.i = i
+				w, err := p.within()
+				if err != nil {
+					return nil, err
+				}
+				if !p.peek().is("ON") {
+					return nil, p.unexpected("ON after the WITHIN clause")
+				}
+				pendingWithin = w
+				i = p.i
+				continue
+			case t.is("ON") && pendingWithin != nil:
+				withins[len(kept)] = pendingWithin
+				pendingWithin = nil
 			case t.is("EMIT") && (next.is("CHANGES") || next.is("FINAL")):
 				// EMIT is not reserved: a column may be named EMIT.
 				if q.Emit != EmitNone {
@@ -83,7 +102,7 @@ func (p *parser) query() (*Query, error) {
 	p.i = end
 
 	rw := &rewriter{}
-	f, err := rw.seq(kept, 0)
+	f, err := rw.rewriteWithJoins(kept, withins)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +116,7 @@ func (p *parser) query() (*Query, error) {
 	}
 	q.Select = sel
 	if partition != nil {
-		exprs, err := p.exprList(partitionAt, partition)
+		exprs, err := p.exprList(partition)
 		if err != nil {
 			return nil, err
 		}
@@ -124,7 +143,7 @@ func endsPartitionBy(t, next token) bool {
 
 // exprList parses a comma-separated list of expressions with TiDB, as the
 // fields of SELECT <list>.
-func (p *parser) exprList(at token, toks []token) ([]ast.ExprNode, error) {
+func (p *parser) exprList(toks []token) ([]ast.ExprNode, error) {
 	rw := &rewriter{}
 	body, err := rw.seq(toks, 0)
 	if err != nil {
@@ -152,7 +171,6 @@ func (p *parser) exprList(at token, toks []token) ([]ast.ExprNode, error) {
 		}
 		exprs = append(exprs, fld.Expr)
 	}
-	_ = at
 	return exprs, nil
 }
 

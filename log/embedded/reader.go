@@ -64,11 +64,9 @@ func (r *reader) Next(ctx context.Context) ([]log.Record, error) {
 				return nil, err
 			}
 			r.pos = next
-			if len(recs) > 0 {
-				return recs, nil
-			}
-			// Everything up to visible was compacted away.
-			continue
+			// recs may be empty when everything up to visible was
+			// compacted away: the caller still learns the new Position.
+			return recs, nil
 		}
 		select {
 		case <-notify:
@@ -81,6 +79,9 @@ func (r *reader) Next(ctx context.Context) ([]log.Record, error) {
 		}
 	}
 }
+
+// Position implements log.Reader.
+func (r *reader) Position() int64 { return r.pos }
 
 func (r *reader) goneErr() error {
 	return fmt.Errorf("read %s/%d: %w", r.t.info.Name, r.part, log.ErrUnknownTopic)

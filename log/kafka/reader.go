@@ -55,6 +55,10 @@ func (l *Log) NewReader(ctx context.Context, tp log.TopicPartition, offset int64
 		// Surface UNKNOWN_TOPIC_OR_PARTITION instead of retrying it
 		// forever, so that Next can tell a deleted topic.
 		kgo.KeepRetryableFetchErrors(),
+		// Transaction markers take offsets; seeing them lets Position
+		// move past a marker that ends the partition, so a reader bound
+		// by EndOffsets knows it is done.
+		kgo.KeepControlRecords(),
 	)...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: new reader of %s/%d: %w", tp.Topic, tp.Partition, err)
@@ -72,14 +76,17 @@ func (r *reader) Next(ctx context.Context) ([]log.Record, error) {
 		// Records first: a fetch that raced with ctx's end still carries
 		// records the client will not return again.
 		var out []log.Record
+		advanced := false
 		fetches.EachRecord(func(kr *kgo.Record) {
-			if kr.Attrs.IsControl() || kr.Offset < r.next {
+			if kr.Offset < r.next {
 				return
 			}
-			out = append(out, fromKgo(kr))
+			r.next, advanced = kr.Offset+1, true
+			if !kr.Attrs.IsControl() {
+				out = append(out, fromKgo(kr))
+			}
 		})
-		if len(out) > 0 {
-			r.next = out[len(out)-1].Offset + 1
+		if advanced {
 			return out, nil
 		}
 		for _, fe := range fetches.Errors() {
@@ -122,6 +129,9 @@ func (r *reader) fetchErr(ctx context.Context, err error) error {
 	}
 	return fmt.Errorf("kafka: read %s/%d: %w", r.tp.Topic, r.tp.Partition, err)
 }
+
+// Position implements log.Reader.
+func (r *reader) Position() int64 { return r.next }
 
 // Close closes the reader's client.
 func (r *reader) Close() error {

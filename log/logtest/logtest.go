@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) log.Log) {
 		{"CommitOffsets", testCommitOffsets},
 		{"CommitTxn", testCommitTxn},
 		{"CommitTxnFails", testCommitTxnFails},
+		{"PositionReachesEnd", testPositionReachesEnd},
 		{"ConcurrentAppend", testConcurrentAppend},
 		{"Compaction", testCompaction},
 	}

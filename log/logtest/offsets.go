@@ -188,3 +188,40 @@ func testCommitTxnFails(t *testing.T, l log.Log) {
 		t.Fatalf("first visible record is %q, want the sentinel", recs[0].Value)
 	}
 }
+
+// testPositionReachesEnd reads a topic written by transactional commits up
+// to its end offset: the reader's Position must reach EndOffsets even when
+// the end follows a transaction marker rather than a record, so that a
+// bounded read can tell it is done.
+func testPositionReachesEnd(t *testing.T, l log.Log) {
+	ctx := waitCtx(t)
+	out := createTopic(t, l, log.TopicConfig{Partitions: 1})
+	in := createTopic(t, l, log.TopicConfig{Partitions: 1})
+	group := uniqueName("group")
+	for round := 0; round < 3; round++ {
+		txn := log.Txn{
+			Group:   group,
+			Records: []log.ProduceRecord{{Topic: out, Record: log.Record{Key: []byte("k"), Value: []byte("v"), Partition: 0}}},
+			Offsets: map[log.TopicPartition]int64{{Topic: in, Partition: 0}: int64(round + 1)},
+		}
+		if err := l.Commit(ctx, txn); err != nil {
+			t.Fatalf("Commit: %v", err)
+		}
+	}
+	ends, err := l.EndOffsets(ctx, out)
+	if err != nil {
+		t.Fatalf("EndOffsets: %v", err)
+	}
+	r := openReader(t, l, out, 0, 0)
+	var n int
+	for r.Position() < ends[0] {
+		recs, err := r.Next(ctx)
+		if err != nil {
+			t.Fatalf("Next at position %d of end %d after %d records: %v", r.Position(), ends[0], n, err)
+		}
+		n += len(recs)
+	}
+	if n != 3 || r.Position() != ends[0] {
+		t.Fatalf("read %d records, position %d; want 3 records and position %d", n, r.Position(), ends[0])
+	}
+}

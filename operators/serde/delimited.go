@@ -115,9 +115,13 @@ func (c *delimitedCodec) encode(dst []byte, row types.Row, what string) ([]byte,
 	return dst, false, nil
 }
 
-// appendField appends a non-string field's text, quoted only if the
-// delimiter occurs in it (a '.' or '-' delimiter, say).
+// appendField appends a non-string field's text, quoted only if it is
+// empty (empty BYTES, which must differ from NULL) or the delimiter
+// occurs in it (a '.' or '-' delimiter, say).
 func (c *delimitedCodec) appendField(dst, text []byte) []byte {
+	if len(text) == 0 {
+		return append(dst, '"', '"')
+	}
 	for _, b := range text {
 		if b == c.delim {
 			return c.appendString(dst, string(text))

@@ -39,6 +39,7 @@ func TestDelimitedBytes(t *testing.T) {
 			types.Row{types.NewDouble(1.5), types.NewString("x")}, `"1.5".x`},
 		{"single", pageviews[1:], Props{}, types.Row{types.NewBigint(5)}, `5`},
 		{"single null", pageviews[:1], Props{}, types.Row{types.NullValue}, ``},
+		{"empty bytes", []types.Column{col("B", types.Bytes), col("C", types.Bytes)}, Props{}, types.Row{types.NewBytes(nil), types.NullValue}, `"",`},
 		{"double nan", []types.Column{col("D", types.Double)}, Props{}, types.Row{types.NewDouble(math.NaN())}, `NaN`},
 	}
 	for _, tc := range tests {

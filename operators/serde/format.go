@@ -33,9 +33,12 @@ type Format interface {
 
 	// Decode deserializes b into a row of len(Columns()) values. nil bytes
 	// decode to a nil Row for a value (a tombstone) and to a row of NULLs
-	// for a key; a JSON value that is the literal null decodes to a nil
-	// Row as well. Errors wrap ErrDecode and name the column and the
-	// reason. Decode never panics.
+	// for a key. Non-nil bytes always decode to a full row or an error: a
+	// key that is empty or JSON null is a row of NULLs, but a wrapped
+	// value that is empty or JSON null is an error (ksqlDB reads it as a
+	// null record; Runnel's tombstones are nil bytes only), so callers can
+	// index the row without checking. Errors wrap ErrDecode and name the
+	// column and the reason. Decode never panics.
 	Decode(b []byte) (types.Row, error)
 }
 
@@ -114,8 +117,9 @@ func NewValueFormat(name string, cols []types.Column, props Props) (ValueFormat,
 
 // NewKeyFormat returns the key format called name (case-insensitive; ""
 // means KAFKA) for the key columns cols. KAFKA, JSON and NONE are
-// supported; with no key columns every format behaves as NONE, as ksqlDB
-// does for key-less streams. Errors as for NewValueFormat.
+// supported (and DELIMITED, which ksqlDB also allows for keys); with no
+// key columns every format behaves as NONE, as ksqlDB does for key-less
+// streams. Errors as for NewValueFormat.
 func NewKeyFormat(name string, cols []types.Column, props Props) (KeyFormat, error) {
 	if name == "" {
 		name = FormatKafka
@@ -227,6 +231,9 @@ func (f *format) Decode(b []byte) (types.Row, error) {
 		return nil, err
 	}
 	if row == nil {
+		if !f.key {
+			return nil, errorf(ErrDecode, "value: a null record (empty, or JSON null) where a row was expected")
+		}
 		return f.nullRow(), nil
 	}
 	return row, nil

@@ -203,10 +203,22 @@ func TestJSONFieldMatching(t *testing.T) {
 
 func TestJSONNullRecords(t *testing.T) {
 	f := mustValue(t, "JSON", pageviews, Props{})
-	for _, in := range [][]byte{nil, {}, []byte(" null ")} {
+	if got, err := f.Decode(nil); err != nil || got != nil {
+		t.Fatalf("Decode(nil) = %s, %v; want a nil row", showRow(got), err)
+	}
+	// Non-nil bytes give a full row or an error, never a nil row.
+	for _, in := range [][]byte{{}, []byte(" null ")} {
 		got, err := f.Decode(in)
-		if err != nil || got != nil {
-			t.Fatalf("Decode(%q) = %s, %v; want a nil row", in, showRow(got), err)
+		if err == nil {
+			t.Fatalf("Decode(%q) = %s, want an error", in, showRow(got))
+		}
+		wantDecodeErr(t, err, "null record")
+	}
+	k := mustKey(t, "JSON", pageviews, Props{})
+	for _, in := range [][]byte{{}, []byte("null")} {
+		got, err := k.Decode(in)
+		if err != nil || !sameRow(got, types.Row{types.NullValue, types.NullValue}) {
+			t.Fatalf("key Decode(%q) = %s, %v; want NULLs", in, showRow(got), err)
 		}
 	}
 	if b, err := f.Encode(nil); b != nil || err != nil {

@@ -61,7 +61,9 @@ var scope = &testScope{cols: []types.Column{
 	{Name: "Z", Type: types.Int},
 }}
 
-func dec(unscaled int64, scale int32) types.Value { return types.NewDecimal(big.NewInt(unscaled), scale) }
+func dec(unscaled int64, scale int32) types.Value {
+	return types.NewDecimal(big.NewInt(unscaled), scale)
+}
 
 var row = types.Row{
 	types.NewInt(7),

@@ -11,6 +11,25 @@ import (
 	"github.com/runnel/runnel/sql/types"
 )
 
+// Typing rules (ksqlDB's, with errors where ksqlDB silently overflows):
+//
+//   - Arithmetic (+ - * / %) takes numerics only; the result type is the
+//     wider operand by INT < BIGINT < DECIMAL < DOUBLE. INT and BIGINT
+//     overflow is an ErrOutOfRange error; integer division truncates;
+//     x/0 and x%0 are ErrDivisionByZero for every numeric type. DECIMAL
+//     results follow ksqlDB: + and - scale max(s1,s2), precision
+//     max(p1-s1,p2-s2)+scale+1; * precision p1+p2+1, scale s1+s2; / scale
+//     max(6, s1+p2+1), precision p1-s1+s2+scale; % scale max(s1,s2),
+//     precision min(p1-s1,p2-s2)+scale. INT is DECIMAL(10,0) and BIGINT
+//     DECIMAL(19,0) there. STRING + STRING is an error: use CONCAT or ||.
+//   - Comparisons: any numerics with each other (exactly, unless a DOUBLE
+//     is involved), STRING with STRING, BOOLEAN, TIMESTAMP, DATE, TIME
+//     with their own kind, and a TIMESTAMP/DATE/TIME with a STRING, which
+//     is parsed as ISO-8601 (at bind time for a literal). ARRAY, MAP and
+//     STRUCT compare when their types unify.
+//   - AND, OR, NOT, IS [NOT] TRUE take BOOLEAN; NULL follows SQL's
+//     three-valued logic.
+
 var (
 	trueV  = types.NewBoolean(true)
 	falseV = types.NewBoolean(false)

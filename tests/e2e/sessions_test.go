@@ -96,3 +96,20 @@ func TestConcurrentSessions(t *testing.T) {
 		t.Fatalf("scan found %d rows, want %d", len(got), sessions*each)
 	}
 }
+
+// TestMultiStatementText runs a simple-protocol text whose later
+// statements depend on earlier ones.
+func TestMultiStatementText(t *testing.T) {
+	s := harness.Start(t, harness.Options{})
+	c := s.Connect(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	res, err := c.PgConn().Exec(ctx, `CREATE STREAM m (k INT KEY, v VARCHAR) WITH (kafka_topic='m', partitions=1);
+		INSERT INTO m (k, v) VALUES (1, 'one'); SELECT k, v FROM m;`).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 || len(res[2].Rows) != 1 || string(res[2].Rows[0][1]) != "one" {
+		t.Fatalf("results = %+v", res)
+	}
+}

@@ -126,3 +126,26 @@ func TestForeignProducer(t *testing.T) {
 		t.Fatalf("scan of a foreign topic = %q", got)
 	}
 }
+
+// TestScanEndsAfterTransactions scans a sink written by transactional
+// commits: its end offset follows a transaction marker, not a record, and
+// the scan must still end.
+func TestScanEndsAfterTransactions(t *testing.T) {
+	brokers := cluster(t)
+	s := harness.Start(t, harness.Options{Kafka: brokers})
+	c := s.Connect(t)
+	exec(t, c, `CREATE STREAM src (id INT KEY, v VARCHAR) WITH (kafka_topic='src', partitions=1)`)
+	exec(t, c, `CREATE STREAM dst AS SELECT id, UCASE(v) AS v FROM src`)
+	exec(t, c, `INSERT INTO src (id, v) VALUES (1, 'a'), (2, 'b')`)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		got := rows(t, c, `SELECT id, v FROM dst`)
+		if fmt.Sprint(got) == "[1 A 2 B]" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("scan of a transactional sink = %q", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

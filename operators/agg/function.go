@@ -1,0 +1,45 @@
+package agg
+
+import (
+	"fmt"
+
+	"github.com/runnel/runnel/sql/types"
+)
+
+// function is the one Func implementation: each aggregate supplies its
+// constructors and the rest is shared.
+type function struct {
+	name        string
+	result      types.Type
+	retractable bool
+	newAcc      func() Accumulator
+	// decodeFrom reads one accumulator from d; failures are left in d.err.
+	decodeFrom func(d *decoder) Accumulator
+}
+
+var _ Func = (*function)(nil)
+
+func (f *function) Name() string           { return f.name }
+func (f *function) ResultType() types.Type { return f.result }
+func (f *function) New() Accumulator       { return f.newAcc() }
+func (f *function) Retractable() bool      { return f.retractable }
+
+func (f *function) Decode(b []byte) (Accumulator, error) {
+	d := decoder{b: b}
+	a := f.decodeFrom(&d)
+	if err := d.finish(); err != nil {
+		return nil, fmt.Errorf("decode %s state: %w", f.name, err)
+	}
+	return a, nil
+}
+
+// Sequenced is implemented by the accumulators whose result depends on the
+// order of rows (LATEST_BY_OFFSET, EARLIEST_BY_OFFSET). AddSeq adds a row
+// at an explicit position, e.g. its offset in a single-partition input,
+// instead of "after every row so far" as Add does. When both sides of a
+// Merge were fed only through AddSeq, the merge orders rows by these
+// sequences; otherwise it assumes the other accumulator's rows came after
+// this one's.
+type Sequenced interface {
+	AddSeq(seq uint64, args []types.Value) error
+}

@@ -1,0 +1,507 @@
+package operators
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/operators/agg"
+	"github.com/runnel/runnel/operators/state"
+	"github.com/runnel/runnel/operators/window"
+	"github.com/runnel/runnel/sql/expr"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// AggOutput is one change of an aggregation's result table.
+type AggOutput struct {
+	// Key is the group key.
+	Key types.Row
+	// Window is the group's window; nil for an unwindowed aggregation.
+	Window *window.Window
+	// Row is the projected output row; nil deletes the group (its rows
+	// were all retracted, or HAVING no longer holds).
+	Row  types.Row
+	Time int64
+}
+
+// AggregateSpec describes an aggregation stage. It is immutable and shared
+// by the query's tasks.
+type AggregateSpec struct {
+	// Funcs are the aggregate calls, in post-aggregation row order.
+	Funcs []agg.Func
+	Codec *GroupCodec
+	// Window is nil for an unwindowed aggregation.
+	Window *window.Spec
+	// Final emits each window once, when it closes (EMIT FINAL).
+	Final bool
+	// Having and Project are bound over the post-aggregation row: group
+	// values, [WINDOWSTART, WINDOWEND], aggregate results.
+	Having  expr.Expr
+	Project []expr.Expr
+}
+
+// Aggregator is the second stage of an aggregation: it folds GroupInputs
+// into per-group (and per-window) accumulators kept in a state store and
+// emits the changed rows of the result table.
+//
+// State keys (all within the task's store):
+//
+//	'a' group [start]        accumulators of a group (and window)
+//	'c' closeTime 'a'...     open windows by close time (EMIT FINAL)
+//	'x' expireTime 'a'...    windows by expiry time (retention)
+//	's'                      the task's stream time
+//
+// The state value is the window end (8 bytes) followed by each
+// accumulator, length-prefixed; the first accumulator is a hidden COUNT(*)
+// that tells when a group has no rows left.
+type Aggregator struct {
+	Spec  *AggregateSpec
+	Store state.Store
+	// Input turns an input record into the group input it carries.
+	Input func(rec *log.Record) (GroupInput, bool, error)
+	// Output turns a result change into records.
+	Output  func(out AggOutput, emit Emit) error
+	Metrics *Metrics
+
+	count  agg.Func
+	st     window.StreamTime
+	loaded bool
+	wins   []window.Window
+}
+
+var _ Processor = (*Aggregator)(nil)
+
+var streamTimeKey = []byte{'s'}
+
+// Process implements Processor.
+func (a *Aggregator) Process(rec *log.Record, emit Emit) error {
+	if err := a.init(); err != nil {
+		return err
+	}
+	in, ok, err := a.Input(rec)
+	if err != nil || !ok {
+		return err
+	}
+	return a.Apply(&in, emit)
+}
+
+// Apply folds one group input in.
+func (a *Aggregator) Apply(in *GroupInput, emit Emit) error {
+	if err := a.init(); err != nil {
+		return err
+	}
+	now := a.st.Observe(in.Time)
+	w := a.Spec.Window
+	switch {
+	case w == nil:
+		return a.update(in, nil, emit)
+	case w.Kind == window.Session:
+		if w.Late(in.Time, now) {
+			a.Metrics.Late.Add(1)
+			return nil
+		}
+		return a.session(in, emit)
+	}
+	if w.Late(in.Time, now) {
+		a.Metrics.Late.Add(1)
+		return nil
+	}
+	a.wins = w.Assign(in.Time, a.wins[:0])
+	for i := range a.wins {
+		win := a.wins[i]
+		if w.Closed(win, now) {
+			continue
+		}
+		if err := a.update(in, &win, emit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// init loads the stream time on first use.
+func (a *Aggregator) init() error {
+	if a.loaded {
+		return nil
+	}
+	var err error
+	if a.count, err = agg.Resolve("COUNT", nil, nil, false); err != nil {
+		return err
+	}
+	v, ok, err := a.Store.Get(streamTimeKey)
+	if err != nil {
+		return fmt.Errorf("load stream time: %w", err)
+	}
+	if ok && len(v) == 8 {
+		a.st.Observe(int64(be64(v)))
+	}
+	a.loaded = true
+	return nil
+}
+
+// stateKey is the state key of a group (and window): 'a', then the group
+// key bytes for an unwindowed aggregation, or window's store key, which
+// orders a group's windows by start.
+func stateKey(key []byte, w *window.Window) []byte {
+	if w == nil {
+		return append([]byte{'a'}, key...)
+	}
+	return window.AppendStoreKey([]byte{'a'}, key, w.Start)
+}
+
+// parseStateKey recovers the group key and window start of a windowed
+// state key.
+func parseStateKey(k []byte) (key []byte, start int64, err error) {
+	if len(k) < 1 || k[0] != 'a' {
+		return nil, 0, errors.New("operators: bad state key")
+	}
+	return window.ParseStoreKey(k[1:])
+}
+
+// load reads a group's accumulators, or new empty ones.
+func (a *Aggregator) load(sk []byte) (accs []agg.Accumulator, end int64, existed bool, err error) {
+	v, ok, err := a.Store.Get(sk)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if !ok {
+		return a.fresh(), 0, false, nil
+	}
+	accs, end, err = a.decodeState(v)
+	return accs, end, true, err
+}
+
+// fresh returns the accumulators of a group that has seen no rows.
+func (a *Aggregator) fresh() []agg.Accumulator {
+	accs := make([]agg.Accumulator, 1+len(a.Spec.Funcs))
+	accs[0] = a.count.New()
+	for i, f := range a.Spec.Funcs {
+		accs[i+1] = f.New()
+	}
+	return accs
+}
+
+func (a *Aggregator) decodeState(v []byte) ([]agg.Accumulator, int64, error) {
+	if len(v) < 8 {
+		return nil, 0, errors.New("operators: corrupt aggregate state")
+	}
+	end := int64(be64(v[:8]))
+	v = v[8:]
+	accs := make([]agg.Accumulator, 1+len(a.Spec.Funcs))
+	for i := range accs {
+		n, w := binary.Uvarint(v)
+		if w <= 0 || w+int(n) > len(v) {
+			return nil, 0, errors.New("operators: corrupt aggregate state")
+		}
+		f := a.count
+		if i > 0 {
+			f = a.Spec.Funcs[i-1]
+		}
+		acc, err := f.Decode(v[w : w+int(n)])
+		if err != nil {
+			return nil, 0, fmt.Errorf("decode accumulator %d: %w", i, err)
+		}
+		accs[i] = acc
+		v = v[w+int(n):]
+	}
+	return accs, end, nil
+}
+
+func encodeState(accs []agg.Accumulator, end int64) []byte {
+	b := appendBE64(make([]byte, 0, 64), uint64(end))
+	var scratch []byte
+	for _, acc := range accs {
+		scratch = acc.AppendEncode(scratch[:0])
+		b = binary.AppendUvarint(b, uint64(len(scratch)))
+		b = append(b, scratch...)
+	}
+	return b
+}
+
+// fold adds or retracts one input into accumulators.
+func fold(accs []agg.Accumulator, in *GroupInput) error {
+	for i, acc := range accs {
+		var args []types.Value
+		if i > 0 {
+			args = in.Args[i-1]
+		}
+		var err error
+		if in.Retract {
+			err = acc.Retract(args)
+		} else {
+			err = acc.Add(args)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// update folds in into one group (and window) and emits the change.
+func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
+	sk := stateKey(in.KeyBytes, w)
+	accs, _, existed, err := a.load(sk)
+	if err != nil {
+		return err
+	}
+	if !existed && in.Retract {
+		return nil // retracting a row this group never saw
+	}
+	if err := fold(accs, in); err != nil {
+		return err
+	}
+	if accs[0].Result().Int() <= 0 {
+		if err := a.Store.Delete(sk); err != nil {
+			return err
+		}
+		return a.Output(AggOutput{Key: in.Key, Window: w, Time: in.Time}, emit)
+	}
+	end := int64(0)
+	if w != nil {
+		end = w.End
+	}
+	if err := a.Store.Put(sk, encodeState(accs, end)); err != nil {
+		return err
+	}
+	if w != nil && !existed {
+		if err := a.index(sk, *w); err != nil {
+			return err
+		}
+	}
+	if a.Spec.Final && w != nil {
+		return nil
+	}
+	return a.emit(in.Key, w, accs, in.Time, emit)
+}
+
+// index records a new window's close and expiry times.
+func (a *Aggregator) index(sk []byte, w window.Window) error {
+	spec := a.Spec.Window
+	if a.Spec.Final {
+		if err := a.Store.Put(append(orderedTime([]byte{'c'}, spec.CloseTime(w)), sk...), nil); err != nil {
+			return err
+		}
+	}
+	return a.Store.Put(append(orderedTime([]byte{'x'}, spec.ExpireTime(w)), sk...), nil)
+}
+
+// unindex removes a window's index entries (a merged-away session).
+func (a *Aggregator) unindex(sk []byte, w window.Window) error {
+	spec := a.Spec.Window
+	if a.Spec.Final {
+		if err := a.Store.Delete(append(orderedTime([]byte{'c'}, spec.CloseTime(w)), sk...)); err != nil {
+			return err
+		}
+	}
+	return a.Store.Delete(append(orderedTime([]byte{'x'}, spec.ExpireTime(w)), sk...))
+}
+
+// session folds in into the session it starts, extends or bridges.
+func (a *Aggregator) session(in *GroupInput, emit Emit) error {
+	gap := a.Spec.Window.Gap
+	prefix := window.AppendStoreKeyPrefix([]byte{'a'}, in.KeyBytes)
+	prefixLimit := window.AppendStoreKeyPrefixEnd([]byte{'a'}, in.KeyBytes)
+	type cand struct {
+		sk   []byte
+		w    window.Window
+		accs []agg.Accumulator
+	}
+	var touching []cand
+	var scanErr error
+	err := a.Store.Scan(prefix, prefixLimit, func(k, v []byte) bool {
+		_, start, err := parseStateKey(k)
+		if err != nil {
+			scanErr = err
+			return false
+		}
+		accs, end, err := a.decodeState(v)
+		if err != nil {
+			scanErr = err
+			return false
+		}
+		w := window.Window{Start: start, End: end}
+		if window.SessionTouches(gap, in.Time, w) {
+			touching = append(touching, cand{sk: append([]byte(nil), k...), w: w, accs: accs})
+		}
+		return true
+	})
+	if err == nil {
+		err = scanErr
+	}
+	if err != nil {
+		return err
+	}
+	wins := make([]window.Window, len(touching))
+	for i, c := range touching {
+		wins[i] = c.w
+	}
+	merged := window.MergeSession(gap, in.Time, wins)
+	if a.Spec.Window.Closed(merged, a.st.Now()) {
+		// Even merged with what it touches, the session has closed.
+		a.Metrics.Late.Add(1)
+		return nil
+	}
+	var accs []agg.Accumulator
+	for _, c := range touching {
+		if accs == nil {
+			accs = c.accs
+		} else {
+			for i := range accs {
+				if err := accs[i].Merge(c.accs[i]); err != nil {
+					return err
+				}
+			}
+		}
+		if err := a.Store.Delete(c.sk); err != nil {
+			return err
+		}
+		if err := a.unindex(c.sk, c.w); err != nil {
+			return err
+		}
+		if c.w != merged && !a.Spec.Final {
+			w := c.w
+			if err := a.Output(AggOutput{Key: in.Key, Window: &w, Time: in.Time}, emit); err != nil {
+				return err
+			}
+		}
+	}
+	if accs == nil {
+		accs = a.fresh()
+	}
+	if err := fold(accs, in); err != nil {
+		return err
+	}
+	sk := stateKey(in.KeyBytes, &merged)
+	if err := a.Store.Put(sk, encodeState(accs, merged.End)); err != nil {
+		return err
+	}
+	if err := a.index(sk, merged); err != nil {
+		return err
+	}
+	if a.Spec.Final {
+		return nil
+	}
+	return a.emit(in.Key, &merged, accs, in.Time, emit)
+}
+
+// emit evaluates HAVING and the projection over a group's current result.
+func (a *Aggregator) emit(key types.Row, w *window.Window, accs []agg.Accumulator, ts int64, emit Emit) error {
+	row := make(types.Row, 0, len(key)+2+len(accs)-1)
+	row = append(row, key...)
+	if w != nil {
+		row = append(row, types.NewBigint(w.Start), types.NewBigint(w.End))
+	}
+	for _, acc := range accs[1:] {
+		row = append(row, acc.Result())
+	}
+	out := AggOutput{Key: key, Window: w, Time: ts}
+	if h := a.Spec.Having; h != nil {
+		v, err := h.Eval(row)
+		if err != nil {
+			return err
+		}
+		if v.IsNull() || !v.Bool() {
+			return a.Output(out, emit)
+		}
+	}
+	out.Row = make(types.Row, len(a.Spec.Project))
+	for i, e := range a.Spec.Project {
+		var err error
+		if out.Row[i], err = e.Eval(row); err != nil {
+			return err
+		}
+	}
+	return a.Output(out, emit)
+}
+
+// Flush implements Processor: it saves the stream time, emits the windows
+// that closed (EMIT FINAL) and drops the windows past retention.
+func (a *Aggregator) Flush(emit Emit) error {
+	if a.Spec.Window == nil || !a.st.Seen() {
+		return nil
+	}
+	now := a.st.Now()
+	if err := a.Store.Put(streamTimeKey, appendBE64(nil, uint64(now))); err != nil {
+		return err
+	}
+	if a.Spec.Final {
+		due, err := a.due('c', now)
+		if err != nil {
+			return err
+		}
+		for _, ik := range due {
+			sk := ik[9:]
+			v, ok, err := a.Store.Get(sk)
+			if err != nil {
+				return err
+			}
+			if err := a.Store.Delete(ik); err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			if err := a.emitStored(sk, v, emit); err != nil {
+				return err
+			}
+		}
+	}
+	due, err := a.due('x', now)
+	if err != nil {
+		return err
+	}
+	for _, ik := range due {
+		if err := a.Store.Delete(ik[9:]); err != nil {
+			return err
+		}
+		if err := a.Store.Delete(ik); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// due lists the index keys of kind ('c' or 'x') whose time is at or before
+// now.
+func (a *Aggregator) due(kind byte, now int64) ([][]byte, error) {
+	var keys [][]byte
+	end := orderedTime([]byte{kind}, now)
+	end = prefixEnd(end)
+	err := a.Store.Scan([]byte{kind}, end, func(k, _ []byte) bool {
+		keys = append(keys, append([]byte(nil), k...))
+		return true
+	})
+	return keys, err
+}
+
+// emitStored emits a window's final result from its stored state.
+func (a *Aggregator) emitStored(sk, v []byte, emit Emit) error {
+	keyBytes, start, err := parseStateKey(sk)
+	if err != nil {
+		return err
+	}
+	accs, end, err := a.decodeState(v)
+	if err != nil {
+		return err
+	}
+	key, err := a.Spec.Codec.DecodeKey(keyBytes)
+	if err != nil {
+		return err
+	}
+	w := window.Window{Start: start, End: end}
+	return a.emit(key, &w, accs, end, emit)
+}
+
+// prefixEnd is the smallest key greater than every key with prefix p.
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] != 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,272 @@
+package operators
+
+import (
+	"fmt"
+
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/operators/serde"
+	"github.com/runnel/runnel/operators/state"
+	"github.com/runnel/runnel/sql/expr"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// GroupInput is one input row's contribution to one group: the group key,
+// the arguments of each aggregate call, the row's event time, and whether
+// the row is added or (for a table's updated or deleted row) retracted.
+type GroupInput struct {
+	Key types.Row
+	// KeyBytes is Key in the group codec's encoding: the state key and the
+	// repartition record's key.
+	KeyBytes []byte
+	// Args holds, per aggregate call, its argument values.
+	Args    [][]types.Value
+	Time    int64
+	Retract bool
+}
+
+// Grouper computes GroupInputs from source rows: WHERE, then the GROUP BY
+// expressions and the aggregate arguments. It is immutable and shared.
+type Grouper struct {
+	Decoder *Decoder
+	// Filter is the WHERE clause; nil keeps all rows.
+	Filter  expr.Expr
+	GroupBy []expr.Expr
+	// Args are the argument expressions of each aggregate call.
+	Args [][]expr.Expr
+	// TimeIndex is ROWTIME's index in the source row.
+	TimeIndex int
+	Codec     *GroupCodec
+}
+
+// group evaluates one decoded row. ok is false when the row does not take
+// part: the filter drops it, or a grouping value is NULL (ksqlDB drops
+// such rows too).
+func (g *Grouper) group(row types.Row) (in GroupInput, ok bool, err error) {
+	if g.Filter != nil {
+		v, err := g.Filter.Eval(row)
+		if err != nil || v.IsNull() || !v.Bool() {
+			return in, false, err
+		}
+	}
+	in.Key = make(types.Row, len(g.GroupBy))
+	for i, e := range g.GroupBy {
+		if in.Key[i], err = e.Eval(row); err != nil {
+			return in, false, err
+		}
+		if in.Key[i].IsNull() {
+			return in, false, nil
+		}
+	}
+	in.Args = make([][]types.Value, len(g.Args))
+	for i, args := range g.Args {
+		in.Args[i] = make([]types.Value, len(args))
+		for j, e := range args {
+			if in.Args[i][j], err = e.Eval(row); err != nil {
+				return in, false, err
+			}
+		}
+	}
+	if in.KeyBytes, err = g.Codec.key.Encode(in.Key); err != nil {
+		return in, false, fmt.Errorf("encode group key: %w", err)
+	}
+	in.Time = row[g.TimeIndex].Int()
+	return in, true, nil
+}
+
+// GroupCodec encodes GroupInputs into repartition records and back, and
+// group keys into state keys. Keys use the JSON key format over the group
+// columns; values are JSON objects of the flattened arguments and a
+// retraction flag.
+type GroupCodec struct {
+	key   serde.KeyFormat
+	value serde.ValueFormat
+	// argCounts is the number of arguments of each call.
+	argCounts []int
+}
+
+// NewGroupCodec builds the codec for group columns and call arguments.
+func NewGroupCodec(groupTypes []types.Type, argTypes [][]types.Type) (*GroupCodec, error) {
+	keyCols := make([]types.Column, len(groupTypes))
+	for i, t := range groupTypes {
+		keyCols[i] = types.Column{Name: fmt.Sprintf("G%d", i), Type: t, Key: true}
+	}
+	var valCols []types.Column
+	c := &GroupCodec{}
+	for i, ts := range argTypes {
+		c.argCounts = append(c.argCounts, len(ts))
+		for j, t := range ts {
+			if t.Kind == types.KindNull {
+				t = types.String
+			}
+			valCols = append(valCols, types.Column{Name: fmt.Sprintf("A%d_%d", i, j), Type: t})
+		}
+	}
+	valCols = append(valCols, types.Column{Name: "RETRACT", Type: types.Boolean})
+	var err error
+	if c.key, err = serde.NewKeyFormat(serde.FormatJSON, keyCols, serde.Props{}); err != nil {
+		return nil, err
+	}
+	if c.value, err = serde.NewValueFormat(serde.FormatJSON, valCols, serde.Props{}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DecodeKey decodes group key bytes.
+func (c *GroupCodec) DecodeKey(b []byte) (types.Row, error) { return c.key.Decode(b) }
+
+// Encode turns a GroupInput into a repartition record.
+func (c *GroupCodec) Encode(in *GroupInput) (log.Record, error) {
+	var vals types.Row
+	for _, args := range in.Args {
+		vals = append(vals, args...)
+	}
+	vals = append(vals, types.NewBoolean(in.Retract))
+	v, err := c.value.Encode(vals)
+	if err != nil {
+		return log.Record{}, fmt.Errorf("encode repartition value: %w", err)
+	}
+	return log.Record{Key: in.KeyBytes, Value: v, Timestamp: in.Time, Partition: -1}, nil
+}
+
+// Decode reads a repartition record back.
+func (c *GroupCodec) Decode(rec *log.Record) (GroupInput, error) {
+	var in GroupInput
+	key, err := c.key.Decode(rec.Key)
+	if err != nil {
+		return in, fmt.Errorf("decode repartition key: %w", err)
+	}
+	vals, err := c.value.Decode(rec.Value)
+	if err != nil {
+		return in, fmt.Errorf("decode repartition value: %w", err)
+	}
+	in.Key, in.KeyBytes, in.Time = key, rec.Key, rec.Timestamp
+	in.Args = make([][]types.Value, len(c.argCounts))
+	i := 0
+	for ci, n := range c.argCounts {
+		in.Args[ci] = vals[i : i+n : i+n]
+		i += n
+	}
+	in.Retract = !vals[i].IsNull() && vals[i].Bool()
+	return in, nil
+}
+
+// Repartition is the first stage of an aggregation whose groups are not
+// the input's key (or whose input is a table): it groups each source record
+// and writes it to the internal repartition topic, keyed by its group, so
+// that the second stage sees every row of a group in one partition.
+//
+// Over a table it keeps, per table key, the last row it sent, so that an
+// update retracts the old row's contribution before adding the new one and
+// a delete retracts it.
+type Repartition struct {
+	Grouper *Grouper
+	Topic   string
+	// Table is set when the source is a table; Store must then be set.
+	Table bool
+	Store state.Store
+}
+
+var _ Processor = (*Repartition)(nil)
+
+// Process implements Processor.
+func (r *Repartition) Process(rec *log.Record, emit Emit) error {
+	if r.Table {
+		return r.processTable(rec, emit)
+	}
+	row, ok, err := r.Grouper.Decoder.Decode(rec)
+	if err != nil || !ok {
+		return err
+	}
+	in, ok, err := r.Grouper.group(row)
+	if err != nil || !ok {
+		return err
+	}
+	out, err := r.Grouper.Codec.Encode(&in)
+	if err != nil {
+		return err
+	}
+	emit(log.ProduceRecord{Topic: r.Topic, Record: out})
+	return nil
+}
+
+// processTable handles one changelog record of a table: retract the row
+// the key had, add the row it has now (none for a tombstone).
+func (r *Repartition) processTable(rec *log.Record, emit Emit) error {
+	var next *GroupInput
+	if rec.Value != nil {
+		row, ok, err := r.Grouper.Decoder.Decode(rec)
+		if err != nil {
+			return err
+		}
+		if ok {
+			in, ok, err := r.Grouper.group(row)
+			if err != nil {
+				return err
+			}
+			if ok {
+				next = &in
+			}
+		}
+	}
+	prevKey := append([]byte{'t'}, rec.Key...)
+	prev, had, err := r.Store.Get(prevKey)
+	if err != nil {
+		return err
+	}
+	if had {
+		k, v, ts := splitPrev(prev)
+		in, err := r.Grouper.Codec.Decode(&log.Record{Key: k, Value: v, Timestamp: ts})
+		if err != nil {
+			return fmt.Errorf("decode previous row: %w", err)
+		}
+		in.Retract = true
+		in.Time = rec.Timestamp
+		out, err := r.Grouper.Codec.Encode(&in)
+		if err != nil {
+			return err
+		}
+		emit(log.ProduceRecord{Topic: r.Topic, Record: out})
+	}
+	if next == nil {
+		if had {
+			return r.Store.Delete(prevKey)
+		}
+		return nil
+	}
+	out, err := r.Grouper.Codec.Encode(next)
+	if err != nil {
+		return err
+	}
+	emit(log.ProduceRecord{Topic: r.Topic, Record: out})
+	return r.Store.Put(prevKey, joinPrev(out.Key, out.Value, out.Timestamp))
+}
+
+// Flush implements Processor.
+func (r *Repartition) Flush(Emit) error { return nil }
+
+// joinPrev packs a repartition record's key, value and time for the
+// table's last-row store: 8-byte time, 4-byte key length, key, value.
+func joinPrev(k, v []byte, ts int64) []byte {
+	b := make([]byte, 0, 12+len(k)+len(v))
+	b = appendBE64(b, uint64(ts))
+	b = appendBE32(b, uint32(len(k)))
+	b = append(b, k...)
+	return append(b, v...)
+}
+
+func splitPrev(b []byte) (k, v []byte, ts int64) {
+	ts = int64(be64(b[:8]))
+	n := int(be32(b[8:12]))
+	return b[12 : 12+n], b[12+n:], ts
+}
+
+// Input decodes and groups one source record: the Aggregator's input when
+// the source needs no repartition.
+func (g *Grouper) Input(rec *log.Record) (GroupInput, bool, error) {
+	row, ok, err := g.Decoder.Decode(rec)
+	if err != nil || !ok {
+		return GroupInput{}, false, err
+	}
+	return g.group(row)
+}

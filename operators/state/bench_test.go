@@ -1,0 +1,101 @@
+package state
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/runnel/runnel/log"
+)
+
+const benchValueSize = 32
+
+// BenchmarkPutCommit measures a task's write path in embedded mode: 1000
+// puts of distinct 8-byte keys with 32-byte values, then one synced Commit
+// with the log. One op is one put. It reports the pending batch's bytes per
+// key and, after a flush, the on-disk bytes per live key.
+func BenchmarkPutCommit(b *testing.B) {
+	const perCommit = 1000
+	l := openEmbedded(b, b.TempDir())
+	defer l.Close()
+	ctx := testCtx(b)
+	m := newManager(b, l)
+	s := open(b, m, Spec{Name: "bench/agg/0"})
+	defer s.Close()
+	key := make([]byte, 8)
+	value := make([]byte, benchValueSize)
+	rng := rand.New(rand.NewPCG(1, 2))
+	batchBytes := 0
+	b.SetBytes(int64(len(key) + len(value)))
+	b.ResetTimer()
+	for i := range b.N {
+		binary.BigEndian.PutUint64(key, uint64(i))
+		// Incompressible values, so that disk-B/key is not flattered.
+		for j := 0; j < len(value); j += 8 {
+			binary.LittleEndian.PutUint64(value[j:], rng.Uint64())
+		}
+		if err := s.Put(key, value); err != nil {
+			b.Fatal(err)
+		}
+		if s.Pending() == perCommit || i == b.N-1 {
+			batchBytes += s.PendingBytes()
+			if err := s.Commit(ctx, log.Txn{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(batchBytes)/float64(b.N), "batch-B/key")
+	db := l.DB()
+	if err := db.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	p := storePrefix("bench/agg/0")
+	if n, err := db.EstimateDiskUsage(p, prefixEnd(p)); err == nil && b.N >= 10_000 {
+		b.ReportMetric(float64(n)/float64(b.N), "disk-B/key")
+	}
+}
+
+// BenchmarkGet measures point reads of committed state among 100k keys,
+// through a TaskStore (with an empty pending batch in front) and a Reader,
+// with the embedded log's default Pebble options.
+func BenchmarkGet(b *testing.B) {
+	const keys = 100_000
+	l := openEmbedded(b, b.TempDir())
+	defer l.Close()
+	ctx := testCtx(b)
+	m := newManager(b, l)
+	s := open(b, m, Spec{Name: "bench/agg/0"})
+	defer s.Close()
+	key := make([]byte, 8)
+	value := make([]byte, benchValueSize)
+	for i := range keys {
+		binary.BigEndian.PutUint64(key, uint64(i))
+		if err := s.Put(key, value); err != nil {
+			b.Fatal(err)
+		}
+		if i%10_000 == 9_999 {
+			if err := s.Commit(ctx, log.Txn{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := l.DB().Flush(); err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		r    reader
+	}{{"TaskStore", s}, {"Reader", m.Reader("bench/agg/0")}} {
+		b.Run(bc.name, func(b *testing.B) {
+			k := make([]byte, 8)
+			for i := range b.N {
+				// A multiplicative hash spreads reads over the key space.
+				binary.BigEndian.PutUint64(k, uint64(i)*2654435761%keys)
+				if _, ok, err := bc.r.Get(k); err != nil || !ok {
+					b.Fatalf("Get(%x) = %v, %v", k, ok, err)
+				}
+			}
+		})
+	}
+}

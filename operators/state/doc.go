@@ -1,0 +1,29 @@
+// Layout and modes (the package documentation is in state.go).
+//
+// Every store's keys live in one Pebble database under
+//
+//	'S' | uvarint(len(name)) | name | user key
+//
+// 'S' is embedded.StatePrefix, the byte the embedded log reserves for state
+// stores; the log itself writes only keys starting with 'L'. The length
+// prefix makes store prefixes prefix-free: the keys of "a/1" never fall
+// inside the range of "a/10" and a scan of one store never sees another's.
+//
+// A TaskStore buffers its writes in a Pebble indexed batch, so that reads
+// see them merged with committed state. Commit works in one of two modes,
+// chosen by the log the Manager was given:
+//
+//   - Shared (embedded log): the log implements CommitWith and the stores
+//     live in the log's own database. The pending batch is applied inside
+//     the log's commit batch, so records, offsets and state are one atomic,
+//     synced Pebble write. Open needs no restore.
+//   - Changelog (Kafka): the stores live in a separate local database. Each
+//     pending write becomes a record of the store's changelog partition in
+//     the Kafka transaction, and the pending batch is applied locally only
+//     after the transaction commits. The local copy is disposable: Open
+//     rebuilds it from the changelog every time.
+//
+// Readers (pull queries) read the database directly, so they see committed
+// state only, never a task's pending writes.
+
+package state

@@ -1,0 +1,124 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/runnel/runnel/log"
+)
+
+// Manager opens the state stores of the tasks of one process, in one
+// database. It is safe for concurrent use.
+type Manager struct {
+	opts   Options
+	db     *pebble.DB
+	shared sharedLog // non-nil when the log commits state in its own batches
+	logger *slog.Logger
+
+	mu struct {
+		sync.Mutex
+		// open holds the names of the stores that are open, so that two
+		// tasks never write one store and Drop never deletes under one.
+		open map[string]bool
+	}
+}
+
+// Spec names one task's store.
+type Spec struct {
+	// Name is unique per query, stage and partition, e.g.
+	// "CTAS_X_3/agg/0". Stores of different names never see each
+	// other's keys.
+	Name string
+	// Changelog is the compacted topic partition the store is restored
+	// from and written to in Kafka mode; ignored when the log commits
+	// state in its own batches (embedded).
+	Changelog log.TopicPartition
+}
+
+// NewManager returns a Manager over opts.DB. It does not own the database
+// nor the log: the caller closes them after the Manager's stores.
+func NewManager(opts Options) (*Manager, error) {
+	opts.EnsureDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	m := &Manager{opts: opts, db: opts.DB, logger: opts.Logger}
+	if s, ok := opts.Log.(sharedLog); ok {
+		m.shared = s
+	}
+	m.mu.open = make(map[string]bool)
+	return m, nil
+}
+
+// Shared reports whether the stores commit inside the log's own batches
+// (the embedded log) rather than through changelog topics.
+func (m *Manager) Shared() bool { return m.shared != nil }
+
+// Open restores the store (Kafka mode: from its changelog, replacing the
+// local copy) and returns it. A store is open at most once at a time: Open
+// returns ErrStoreOpen until the previous TaskStore of that name is closed.
+func (m *Manager) Open(ctx context.Context, spec Spec) (*TaskStore, error) {
+	if err := m.acquire(spec.Name); err != nil {
+		return nil, err
+	}
+	s := &TaskStore{m: m, spec: spec, prefix: storePrefix(spec.Name)}
+	if m.shared == nil {
+		if spec.Changelog.Topic == "" {
+			m.release(spec.Name)
+			return nil, fmt.Errorf("state: open %q: Spec.Changelog is required with a log that does not share its database", spec.Name)
+		}
+		if err := m.restore(ctx, s); err != nil {
+			m.release(spec.Name)
+			return nil, fmt.Errorf("state: open %q: %w", spec.Name, err)
+		}
+	}
+	s.pending = m.db.NewIndexedBatch()
+	return s, nil
+}
+
+// Reader reads the committed state of a store by name, concurrently with
+// its task (pull queries). It needs no closing and works whether the store
+// is open or not.
+func (m *Manager) Reader(name string) *Reader {
+	return &Reader{db: m.db, prefix: storePrefix(name)}
+}
+
+// Drop deletes a store's local state (a terminated query). It returns
+// ErrStoreOpen if the store is open. In Kafka mode the changelog topic is
+// the caller's to delete.
+func (m *Manager) Drop(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := m.acquire(name); err != nil {
+		return fmt.Errorf("state: drop %q: %w", name, err)
+	}
+	defer m.release(name)
+	p := storePrefix(name)
+	if err := m.db.DeleteRange(p, prefixEnd(p), pebble.Sync); err != nil {
+		return fmt.Errorf("state: drop %q: %w", name, err)
+	}
+	return nil
+}
+
+// acquire marks name open, or fails if it is.
+func (m *Manager) acquire(name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.mu.open[name] {
+		return fmt.Errorf("%w: %q", ErrStoreOpen, name)
+	}
+	m.mu.open[name] = true
+	return nil
+}
+
+// release marks name closed.
+func (m *Manager) release(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.mu.open, name)
+}

@@ -1,0 +1,78 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/runnel/runnel/log"
+)
+
+// Options configure a Manager.
+type Options struct {
+	// Log is the log the tasks commit to. Required.
+	Log log.Log
+	// DB is where stores live. When Log commits state in its own batches
+	// (the embedded log), DB must be that log's database (embedded.Log.DB)
+	// and defaults to it. Otherwise (Kafka) it is a local database of its
+	// own, required, that Open rebuilds from changelogs.
+	DB *pebble.DB
+	// Logger receives restore progress. Default: slog.Default().
+	Logger *slog.Logger
+	// RestoreProgressEvery is how many restored records pass between two
+	// progress lines of a restore. Default: 100000.
+	RestoreProgressEvery int
+	// RestoreBatchBytes is the size at which a restore writes the records
+	// it has read so far to the local database. Default: 4 MiB.
+	RestoreBatchBytes int
+}
+
+// Defaults.
+const (
+	defaultRestoreProgressEvery = 100_000
+	defaultRestoreBatchBytes    = 4 << 20
+)
+
+// EnsureDefaults fills in the defaults of unset options and returns o.
+func (o *Options) EnsureDefaults() *Options {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.RestoreProgressEvery <= 0 {
+		o.RestoreProgressEvery = defaultRestoreProgressEvery
+	}
+	if o.RestoreBatchBytes <= 0 {
+		o.RestoreBatchBytes = defaultRestoreBatchBytes
+	}
+	if o.DB == nil {
+		if s, ok := o.Log.(sharedLog); ok {
+			o.DB = s.DB()
+		}
+	}
+	return o
+}
+
+// validate reports options that cannot work. It expects defaults applied.
+func (o *Options) validate() error {
+	if o.Log == nil {
+		return errors.New("state: Options.Log is required")
+	}
+	if o.DB == nil {
+		return errors.New("state: Options.DB is required when the log does not share its database")
+	}
+	if s, ok := o.Log.(sharedLog); ok && s.DB() != o.DB {
+		// State committed through CommitWith lands in the log's database;
+		// reading it from another one would see nothing.
+		return errors.New("state: Options.DB must be the log's own database (embedded.Log.DB)")
+	}
+	return nil
+}
+
+// sharedLog is a log that commits state stores' writes in its own batches,
+// in the database it exposes: the embedded log.
+type sharedLog interface {
+	CommitWith(ctx context.Context, txn log.Txn, extra func(b *pebble.Batch) error) error
+	DB() *pebble.DB
+}

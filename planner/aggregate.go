@@ -1,0 +1,314 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/format"
+
+	"github.com/runnel/runnel/sql"
+	"github.com/runnel/runnel/sql/expr"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// Window bound pseudo columns of a windowed aggregation.
+const (
+	WindowStart = "WINDOWSTART"
+	WindowEnd   = "WINDOWEND"
+)
+
+// AggregateResolver gives an aggregate call's result type, or an error for
+// a call that does not exist or does not fit its arguments. The engine
+// supplies it (from operators/agg) so the planner never imports operators.
+type AggregateResolver func(name string, argTypes []types.Type, consts []types.Value, distinct bool) (types.Type, error)
+
+// Aggregation is the grouping stage of a plan. Its output — the post
+// aggregation row — is laid out as:
+//
+//	group values (one per GroupBy), [WINDOWSTART, WINDOWEND], aggregate results
+//
+// and Plan.Project and Having are bound over that row.
+type Aggregation struct {
+	// GroupBy computes the group key over the input row.
+	GroupBy []expr.Expr
+	// Calls are the distinct aggregate calls, in result-column order.
+	Calls []AggCall
+	// Window is the WINDOW clause; nil for an unwindowed aggregation.
+	Window *sql.Window
+	// Having keeps groups for which it is TRUE; a group that fails it is
+	// deleted from the output table (a tombstone). nil keeps all.
+	Having expr.Expr
+	// Row is the post-aggregation row's schema.
+	Row []types.Column
+	// Emit is EMIT CHANGES (every update) or EMIT FINAL (each window once,
+	// when it closes).
+	Emit sql.EmitMode
+}
+
+// AggCall is one aggregate call, e.g. SUM(viewtime) or TOPK(x, 3).
+type AggCall struct {
+	// Name is upper-case.
+	Name string
+	// Args are the non-constant arguments, over the input row.
+	Args []expr.Expr
+	// Consts are trailing constant arguments (TOPK's k), evaluated.
+	Consts   []types.Value
+	Distinct bool
+	// Type is the result type.
+	Type types.Type
+	// Text is the call as written, for EXPLAIN and error messages.
+	Text string
+}
+
+// ArgTypes are the types of the call's non-constant arguments.
+func (c AggCall) ArgTypes() []types.Type {
+	ts := make([]types.Type, len(c.Args))
+	for i, a := range c.Args {
+		ts[i] = a.Type()
+	}
+	return ts
+}
+
+// WindowOffset is the index of WINDOWSTART in the post-aggregation row, or
+// -1 when the aggregation is not windowed.
+func (a *Aggregation) WindowOffset() int {
+	if a.Window == nil {
+		return -1
+	}
+	return len(a.GroupBy)
+}
+
+// CallOffset is the index of the first aggregate result in the row.
+func (a *Aggregation) CallOffset() int {
+	if a.Window == nil {
+		return len(a.GroupBy)
+	}
+	return len(a.GroupBy) + 2
+}
+
+// aggScope resolves names after aggregation: group columns, window bounds;
+// an input column that is neither is a grouping error.
+type aggScope struct {
+	in    *scope
+	row   []types.Column
+	named map[string]int // group columns that are plain column references
+}
+
+func (s *aggScope) Resolve(qualifier, name string) (int, types.Type, error) {
+	if i, ok := s.named[name]; ok {
+		if qualifier == "" || qualifier == s.in.source || qualifier == s.in.alias {
+			return i, s.row[i].Type, nil
+		}
+	}
+	if qualifier == "" && (name == WindowStart || name == WindowEnd) {
+		for i, c := range s.row {
+			if c.Name == name {
+				return i, c.Type, nil
+			}
+		}
+		return 0, types.Type{}, errorf(CodeInvalidColumnRef, "%s exists only in a windowed aggregation", name)
+	}
+	if _, _, err := s.in.Resolve(qualifier, name); err == nil {
+		return 0, types.Type{}, errorf(CodeGrouping, "column %s must appear in the GROUP BY clause or be used in an aggregate function", quoteName(name))
+	}
+	return s.in.Resolve(qualifier, name)
+}
+
+// restore renders an AST node as canonical SQL, to recognise a GROUP BY
+// expression repeated in the select list.
+func restore(n ast.Node) string {
+	var b strings.Builder
+	if err := n.Restore(format.NewRestoreCtx(format.DefaultRestoreFlags, &b)); err != nil {
+		return fmt.Sprintf("%p", n)
+	}
+	return b.String()
+}
+
+// hasAggregateCall reports whether the select list or HAVING calls an
+// aggregate, i.e. whether the query aggregates.
+func hasAggregateCall(sel *ast.SelectStmt) bool {
+	found := false
+	v := &aggFinder{found: &found}
+	for _, f := range sel.Fields.Fields {
+		if f.Expr != nil {
+			f.Expr.Accept(v)
+		}
+	}
+	if sel.Having != nil {
+		sel.Having.Expr.Accept(v)
+	}
+	return found
+}
+
+type aggFinder struct{ found *bool }
+
+func (v *aggFinder) Enter(n ast.Node) (ast.Node, bool) {
+	switch n := n.(type) {
+	case *ast.AggregateFuncExpr:
+		*v.found = true
+	case *ast.FuncCallExpr:
+		if expr.IsAggregate(n.FnName.L) {
+			*v.found = true
+		}
+	}
+	return n, *v.found
+}
+
+func (v *aggFinder) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+// buildAggregate binds GROUP BY, the aggregate calls, HAVING and the
+// select list of an aggregating query.
+func (p *Planner) buildAggregate(plan *Plan, q *sql.Query, sc *scope) error {
+	sel := q.Select
+	if p.Aggregates == nil {
+		return unsupported("aggregation is not available")
+	}
+	if sel.GroupBy == nil || len(sel.GroupBy.Items) == 0 {
+		return errorf(CodeGrouping, "aggregate functions need a GROUP BY clause")
+	}
+	agg := &Aggregation{Window: q.Window, Emit: q.Emit}
+	inBinder := p.NewBinder(sc)
+	groupText := map[string]int{}
+	named := map[string]int{}
+	for i, item := range sel.GroupBy.Items {
+		e, err := inBinder.Bind(item.Expr)
+		if err != nil {
+			return err
+		}
+		if t := e.Type().Kind; t == types.KindNull {
+			return errorf(CodeDatatypeMismatch, "cannot GROUP BY NULL")
+		}
+		name := fmt.Sprintf("KSQL_COL_%d", i)
+		if cn, ok := item.Expr.(*ast.ColumnNameExpr); ok {
+			name = cn.Name.Name.O
+			named[name] = i
+		}
+		groupText[restore(item.Expr)] = i
+		agg.GroupBy = append(agg.GroupBy, e)
+		agg.Row = append(agg.Row, types.Column{Name: name, Type: e.Type(), Key: true})
+	}
+	if agg.Window != nil {
+		agg.Row = append(agg.Row, types.Column{Name: WindowStart, Type: types.Bigint}, types.Column{Name: WindowEnd, Type: types.Bigint})
+	}
+	callIndex := map[string]int{}
+	hook := func(name string, args []ast.ExprNode, distinct bool, node ast.ExprNode) (expr.Expr, error) {
+		text := restore(node)
+		if i, ok := callIndex[text]; ok {
+			return &expr.Column{Index: i, Name: text, T: agg.Row[i].Type}, nil
+		}
+		call := AggCall{Name: strings.ToUpper(name), Distinct: distinct, Text: text}
+		argBinder := p.NewBinder(sc)
+		for ai, a := range args {
+			e, err := argBinder.Bind(a)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case ai > 0 && expr.IsConstant(e):
+				v, err := e.Eval(nil)
+				if err != nil {
+					return nil, err
+				}
+				call.Consts = append(call.Consts, v)
+			case call.Name == "COUNT" && expr.IsConstant(e):
+				// COUNT(*) and COUNT(1) count rows.
+			default:
+				if len(call.Consts) > 0 {
+					return nil, errorf(CodeDatatypeMismatch, "%s: constant arguments must come last", text)
+				}
+				call.Args = append(call.Args, e)
+			}
+		}
+		t, err := p.Aggregates(call.Name, call.ArgTypes(), call.Consts, distinct)
+		if err != nil {
+			return nil, err
+		}
+		call.Type = t
+		i := len(agg.Row)
+		callIndex[text] = i
+		agg.Calls = append(agg.Calls, call)
+		agg.Row = append(agg.Row, types.Column{Name: fmt.Sprintf("KSQL_AGG_%d", len(agg.Calls)-1), Type: t})
+		return &expr.Column{Index: i, Name: text, T: t}, nil
+	}
+	postScope := &aggScope{in: sc, row: nil, named: named}
+	postBinder := func() *expr.Binder {
+		b := p.NewBinder(postScope)
+		b.Aggregate = hook
+		return b
+	}
+	// Select list: a GROUP BY expression repeated verbatim reads its group
+	// column; anything else is bound after aggregation.
+	type field struct {
+		name  string
+		e     expr.Expr
+		group int // the group column it is, or -1
+	}
+	var fields []field
+	for i, sf := range sel.Fields.Fields {
+		if sf.WildCard != nil {
+			return unsupported("SELECT * is not supported with GROUP BY: name the columns")
+		}
+		name := sf.AsName.O
+		if name == "" {
+			name = defaultName(sf.Expr, i)
+		}
+		if gi, ok := groupText[restore(sf.Expr)]; ok {
+			fields = append(fields, field{name: name, e: &expr.Column{Index: gi, Name: agg.Row[gi].Name, T: agg.Row[gi].Type}, group: gi})
+			continue
+		}
+		postScope.row = agg.Row
+		e, err := postBinder().Bind(sf.Expr)
+		if err != nil {
+			return err
+		}
+		fields = append(fields, field{name: name, e: e, group: -1})
+	}
+	if sel.Having != nil {
+		postScope.row = agg.Row
+		h, err := postBinder().Bind(sel.Having.Expr)
+		if err != nil {
+			return err
+		}
+		if k := h.Type().Kind; k != types.KindBoolean && k != types.KindNull {
+			return errorf(CodeDatatypeMismatch, "HAVING must be a BOOLEAN expression, not %s", h.Type())
+		}
+		agg.Having = h
+	}
+	// The output table's key is the group key: each group column takes the
+	// name of the first select item that is exactly it (its alias, if
+	// any), or its own name when the select list leaves it out.
+	keyNames := make([]string, len(agg.GroupBy))
+	for gi := range agg.GroupBy {
+		keyNames[gi] = agg.Row[gi].Name
+	}
+	used := make([]bool, len(agg.GroupBy))
+	var values []field
+	for _, f := range fields {
+		if f.group >= 0 && !used[f.group] {
+			used[f.group] = true
+			keyNames[f.group] = f.name
+			continue
+		}
+		values = append(values, f)
+	}
+	seen := map[string]bool{}
+	for gi, n := range keyNames {
+		if seen[n] {
+			return errorf(CodeDuplicateColumn, "column %s is in the projection more than once: give one an alias", quoteName(n))
+		}
+		seen[n] = true
+		plan.Project = append(plan.Project, &expr.Column{Index: gi, Name: agg.Row[gi].Name, T: agg.Row[gi].Type})
+		plan.Output = append(plan.Output, types.Column{Name: n, Type: agg.Row[gi].Type, Key: true})
+	}
+	for _, f := range values {
+		if seen[f.name] {
+			return errorf(CodeDuplicateColumn, "column %s is in the projection more than once: give one an alias", quoteName(f.name))
+		}
+		seen[f.name] = true
+		plan.Project = append(plan.Project, f.e)
+		plan.Output = append(plan.Output, types.Column{Name: f.name, Type: outputType(f.e.Type())})
+	}
+	plan.Aggregate = agg
+	return nil
+}
