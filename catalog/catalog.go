@@ -181,8 +181,9 @@ func (c *Catalog) NextSequence() int64 {
 	return c.mu.next
 }
 
-// PutSource records a new or replaced source.
+// PutSource records a new or replaced source, setting its Seq.
 func (c *Catalog) PutSource(ctx context.Context, s *Source) error {
+	s.Seq = c.NextSequence()
 	return c.append(ctx, sourceKey(s.Name), &command{Source: s})
 }
 

@@ -38,6 +38,9 @@ type Source struct {
 	Query string `json:"query,omitempty"`
 	// Window is set for a windowed table: its key carries the window.
 	Window *WindowInfo `json:"window,omitempty"`
+	// Seq is the catalog sequence of the command that made this version of
+	// the source: it tells a re-created source from the old one.
+	Seq int64 `json:"seq"`
 	// System marks sources that Runnel itself maintains (the processing
 	// log); they cannot be dropped.
 	System bool `json:"system,omitempty"`

@@ -172,7 +172,9 @@ func (e *Engine) aggregateTasks(ctx context.Context, q *catalog.Query, plan *pla
 		return nil, err
 	}
 	input := src.Topic
+	rq.inputs = []string{src.Topic}
 	if ag.repartition {
+		rq.inputs = append(rq.inputs, repartitionTopic(q.ID))
 		input = repartitionTopic(q.ID)
 		if err := e.ensureInternalTopic(ctx, input, partitions, false); err != nil {
 			return fail(err)

@@ -45,7 +45,16 @@ func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource) error {
 	if err := e.ensureTopic(ctx, src, st.With); err != nil {
 		return err
 	}
-	return e.cat.PutSource(ctx, src)
+	if old, err := e.cat.Source(st.Name); err == nil && old.Kind == catalog.KindTable {
+		e.stopMaterializer(ctx, old, old.Partitions)
+	}
+	if err := e.cat.PutSource(ctx, src); err != nil {
+		return err
+	}
+	if src.Kind == catalog.KindTable {
+		return e.startMaterializer(src)
+	}
+	return nil
 }
 
 // sourceFromDDL builds the catalog entry of CREATE STREAM|TABLE (cols).
@@ -269,6 +278,11 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 		if err := e.cat.PutSource(ctx, src); err != nil {
 			return "", err
 		}
+		if src.Kind == catalog.KindTable {
+			if err := e.startMaterializer(src); err != nil {
+				return "", err
+			}
+		}
 	}
 	cq := &catalog.Query{ID: id, Statement: st.Text(), Sink: plan.Sink.Source.Name, Sources: []string{plan.Source.Name}}
 	if replaced == nil {
@@ -330,6 +344,9 @@ func (e *Engine) dropSource(ctx context.Context, st *sql.Drop) error {
 	}
 	if err := e.cat.DropSource(ctx, st.Name); err != nil {
 		return err
+	}
+	if src.Kind == catalog.KindTable {
+		e.stopMaterializer(ctx, src, src.Partitions)
 	}
 	if st.DeleteTopic {
 		if err := e.log.DeleteTopic(ctx, src.Topic); err != nil && !errors.Is(err, log.ErrUnknownTopic) {

@@ -44,6 +44,8 @@ type Engine struct {
 		sync.Mutex
 		// running are the persistent queries started by this engine, by id.
 		running map[string]*runningQuery
+		// materialized are the materializers of tables, by table name.
+		materialized map[string]*runningQuery
 	}
 }
 
@@ -58,6 +60,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e := &Engine{opts: opts, logger: opts.Logger}
 	e.mu.running = map[string]*runningQuery{}
+	e.mu.materialized = map[string]*runningQuery{}
 	var err error
 	if len(opts.Kafka) > 0 {
 		e.log, err = kafka.Open(ctx, kafka.Options{Brokers: opts.Kafka, Logger: opts.Logger})
@@ -95,6 +98,13 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		}
 		e.logger.Info("restarted persistent query", "query", q.ID, "n", i+1, "of", len(queries))
 	}
+	for _, src := range e.cat.Sources() {
+		if src.Kind == catalog.KindTable {
+			if err := e.startMaterializer(src); err != nil {
+				e.logger.Error("materialize table", "table", src.Name, "error", err)
+			}
+		}
+	}
 	e.logger.Info("catalog ready", "sources", len(e.cat.Sources()), "queries", len(queries), "took", time.Since(start).Round(time.Millisecond))
 	return e, nil
 }
@@ -106,8 +116,11 @@ func (e *Engine) Log() log.Log { return e.log }
 func (e *Engine) Close() error {
 	e.stop()
 	e.mu.Lock()
-	running := make([]*runningQuery, 0, len(e.mu.running))
+	running := make([]*runningQuery, 0, len(e.mu.running)+len(e.mu.materialized))
 	for _, rq := range e.mu.running {
+		running = append(running, rq)
+	}
+	for _, rq := range e.mu.materialized {
 		running = append(running, rq)
 	}
 	e.mu.Unlock()

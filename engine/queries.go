@@ -30,6 +30,10 @@ type runningQuery struct {
 	cancel  context.CancelFunc
 	// done is closed when every task has returned.
 	done chan struct{}
+	// inputs are the topics the query consumes with its group, in
+	// pipeline order (source, then repartition): what a pull query waits
+	// on.
+	inputs []string
 
 	mu struct {
 		sync.Mutex
@@ -157,12 +161,23 @@ func (e *Engine) startPlan(q *catalog.Query, plan *planner.Plan) error {
 	if plan.Aggregate != nil {
 		tasks, err = e.aggregateTasks(ctx, q, plan, rq, info.Partitions)
 	} else {
+		rq.inputs = []string{src.Topic}
 		tasks, err = e.statelessTasks(q, plan, rq, info.Partitions)
 	}
 	if err != nil {
 		cancel()
 		return err
 	}
+	e.launch(ctx, rq, tasks)
+	e.mu.Lock()
+	e.mu.running[q.ID] = rq
+	e.mu.Unlock()
+	return nil
+}
+
+// launch runs tasks, one goroutine each, owned by rq: rq.cancel stops them
+// and rq.done closes when all have returned and closed their stores.
+func (e *Engine) launch(ctx context.Context, rq *runningQuery, tasks []*operators.Task) {
 	var wg sync.WaitGroup
 	for _, t := range tasks {
 		wg.Add(1)
@@ -172,7 +187,7 @@ func (e *Engine) startPlan(q *catalog.Query, plan *planner.Plan) error {
 				defer t.Store.Close()
 			}
 			if err := t.Run(ctx); err != nil {
-				e.logger.Error("persistent query task failed", "query", q.ID, "partition", t.Input.Partition, "error", err)
+				e.logger.Error("task failed", "query", rq.q.ID, "topic", t.Input.Topic, "partition", t.Input.Partition, "error", err)
 				rq.fail(err)
 			}
 		}()
@@ -181,10 +196,6 @@ func (e *Engine) startPlan(q *catalog.Query, plan *planner.Plan) error {
 		wg.Wait()
 		close(rq.done)
 	}()
-	e.mu.Lock()
-	e.mu.running[q.ID] = rq
-	e.mu.Unlock()
-	return nil
 }
 
 // statelessTasks builds one stateless task per input partition.

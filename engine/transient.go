@@ -21,11 +21,21 @@ func (s *session) prepareSelect(st *sql.Select) (*statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	if plan.Source.Kind == catalog.KindTable && st.Query.Emit == sql.EmitNone {
-		return nil, &Error{Code: "0A000", Msg: "pull queries over tables are not supported yet: add EMIT CHANGES to stream the table's changes"}
-	}
 	if plan.Aggregate != nil {
 		return nil, &Error{Code: "0A000", Msg: "transient aggregation is not supported yet: use CREATE TABLE ... AS SELECT"}
+	}
+	if plan.Source.Kind == catalog.KindTable && st.Query.Emit == sql.EmitNone {
+		return &statement{params: b.paramTypes(), cols: resultColumns(plan.Output), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
+			plan, err := s.e.planner(&binding{values: args}).PlanTransient(st.Query)
+			if err != nil {
+				return server.Result{}, err
+			}
+			rows, err := s.e.pull(ctx, plan, s.pullTimeout())
+			if err != nil {
+				return server.Result{}, err
+			}
+			return server.Result{Tag: "SELECT", Rows: &sliceIter{rows: rows}}, nil
+		}}, nil
 	}
 	return &statement{params: b.paramTypes(), cols: resultColumns(plan.Output), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
 		plan, err := s.e.planner(&binding{values: args}).PlanTransient(st.Query)

@@ -77,10 +77,17 @@ func (t *Task) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("task %s/%d: read: %w", t.Group, t.Input.Partition, err)
 		}
+		// The committed offset is the reader's position, which is past
+		// any transaction marker after the last record: a pull query
+		// waiting for the task to reach the end offsets must see it get
+		// there. A batch of markers only commits just that.
+		txn := log.Txn{Group: t.Group, Offsets: map[log.TopicPartition]int64{t.Input: r.Position()}}
 		if len(recs) == 0 {
-			continue // moved past transaction markers only
+			if err := t.Log.CommitOffsets(ctx, t.Group, txn.Offsets); err != nil && ctx.Err() == nil {
+				return fmt.Errorf("task %s/%d: commit offsets: %w", t.Group, t.Input.Partition, err)
+			}
+			continue
 		}
-		txn := log.Txn{Group: t.Group, Offsets: map[log.TopicPartition]int64{}}
 		produced := 0
 		emit := func(pr log.ProduceRecord) {
 			txn.Records = append(txn.Records, pr)
@@ -102,7 +109,6 @@ func (t *Task) Run(ctx context.Context) error {
 			return fmt.Errorf("task %s/%d: flush: %w", t.Group, t.Input.Partition, err)
 		}
 		t.Metrics.Consumed.Add(int64(len(recs)))
-		txn.Offsets[t.Input] = recs[len(recs)-1].Offset + 1
 		if t.Store != nil {
 			err = t.Store.Commit(ctx, txn)
 		} else {

@@ -45,8 +45,8 @@ func (p *Planner) PlanTransient(q *sql.Query) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if q.Select.OrderBy != nil {
-		return nil, unsupported("ORDER BY is not supported on a stream")
+	if q.Select.OrderBy != nil && (q.Emit != sql.EmitNone || plan.Source.Kind != catalog.KindTable || plan.Aggregate != nil) {
+		return nil, unsupported("ORDER BY is supported only in pull queries over tables")
 	}
 	return plan, nil
 }
@@ -234,6 +234,11 @@ func (p *Planner) build(q *sql.Query) (*Plan, error) {
 		}
 	} else if err := p.project(plan, sel, sc, binder); err != nil {
 		return nil, err
+	}
+	if sel.OrderBy != nil && !aggregating {
+		if err := p.orderBy(plan, sel, binder); err != nil {
+			return nil, err
+		}
 	}
 	if sel.Limit != nil {
 		if sel.Limit.Offset != nil {
@@ -434,4 +439,28 @@ func InputColumns(src *catalog.Source) []types.Column {
 		cols = append(cols, types.Column{Name: WindowStart, Type: types.Bigint}, types.Column{Name: WindowEnd, Type: types.Bigint})
 	}
 	return cols
+}
+
+// orderBy binds ORDER BY. An item naming an output column sorts by that
+// column's expression; anything else is bound over the input row.
+func (p *Planner) orderBy(plan *Plan, sel *ast.SelectStmt, binder *expr.Binder) error {
+	for _, item := range sel.OrderBy.Items {
+		var e expr.Expr
+		if cn, ok := item.Expr.(*ast.ColumnNameExpr); ok && cn.Name.Table.O == "" {
+			for i, c := range plan.Output {
+				if c.Name == cn.Name.Name.O {
+					e = plan.Project[i]
+					break
+				}
+			}
+		}
+		if e == nil {
+			var err error
+			if e, err = binder.Bind(item.Expr); err != nil {
+				return err
+			}
+		}
+		plan.OrderBy = append(plan.OrderBy, OrderItem{Expr: e, Desc: item.Desc})
+	}
+	return nil
 }

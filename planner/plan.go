@@ -49,12 +49,20 @@ type Plan struct {
 	Output []types.Column
 	// Timestamp computes the output record timestamp; nil keeps ROWTIME.
 	Timestamp expr.Expr
+	// OrderBy sorts a pull query's rows; its expressions read the input row.
+	OrderBy []OrderItem
 	// Limit stops a transient query after that many rows; 0 means none.
 	Limit int64
 	// Sink is where a persistent query writes; nil for a transient query.
 	Sink *Sink
 	// Emit is the EMIT clause of the query as written.
 	Emit string
+}
+
+// OrderItem is one ORDER BY item.
+type OrderItem struct {
+	Expr expr.Expr
+	Desc bool
 }
 
 // Sink is the destination of a persistent query.

@@ -154,6 +154,8 @@ func (l *Log) write(items []item, pre func(b *pebble.Batch) error) error {
 		vals[i] = buf[start:len(buf):len(buf)]
 	}
 
+	l.publish.RLock()
+	defer l.publish.RUnlock()
 	for _, g := range groups {
 		g.base, g.resvn = g.p.reserve(len(g.idxs))
 	}

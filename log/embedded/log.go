@@ -38,6 +38,14 @@ type Log struct {
 	ddl sync.Mutex
 	// compactMu serializes compactions, which read then rewrite.
 	compactMu sync.Mutex
+	// publish is held shared by a write from before it reserves offsets
+	// until its records are visible to readers, and exclusively (briefly)
+	// by CommittedOffsets. A Txn's group offsets are readable as soon as
+	// its batch commits, but its records become visible only after every
+	// earlier write to their partitions has; without this, a caller could
+	// see the offsets of a Txn whose output is not yet in EndOffsets — and
+	// a pull query waiting on both would read too early.
+	publish sync.RWMutex
 
 	mu struct {
 		sync.Mutex

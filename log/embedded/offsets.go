@@ -88,6 +88,10 @@ func (l *Log) CommittedOffsets(ctx context.Context, group, name string) (map[int
 	if err != nil {
 		return nil, fmt.Errorf("committed offsets of %q: %w", group, err)
 	}
+	// No write commits while the offsets are read, and every write that
+	// committed before has published its records (see Log.publish).
+	l.publish.Lock()
+	defer l.publish.Unlock()
 	prefix := groupPrefix(t.id, group)
 	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,3 +46,38 @@ func TestGroupByCountSum(t *testing.T) {
 		t.Fatalf("page changes = %q", got)
 	}
 }
+
+// TestPullQueriesReadYourWrites is the issue's scenario: a pull query
+// right after an INSERT already counts it.
+func TestPullQueriesReadYourWrites(t *testing.T) {
+	s := harness.Start(t, harness.Options{})
+	c := s.Connect(t)
+	exec(t, c, `CREATE STREAM pageviews (userid VARCHAR KEY, pageid VARCHAR, viewtime BIGINT) WITH (kafka_topic='pageviews', partitions=4)`)
+	exec(t, c, `CREATE TABLE users (id VARCHAR PRIMARY KEY, region VARCHAR) WITH (kafka_topic='users', value_format='JSON', partitions=4)`)
+	exec(t, c, `CREATE TABLE views_per_user AS SELECT userid, COUNT(*) AS views, SUM(viewtime) AS total FROM pageviews GROUP BY userid EMIT CHANGES`)
+	exec(t, c, `CREATE TABLE views_per_minute AS SELECT pageid, WINDOWSTART AS ws, WINDOWEND AS we, COUNT(*) AS n
+		FROM pageviews WINDOW TUMBLING (SIZE 1 MINUTE, GRACE PERIOD 10 SECONDS) GROUP BY pageid EMIT CHANGES`)
+	for i := 0; i < 5; i++ {
+		exec(t, c, `INSERT INTO pageviews (userid, pageid, viewtime, ROWTIME) VALUES ('alice', 'home', 100, 1795428000000)`)
+		// Read your writes: no retry, the pull query waits.
+		want := []string{"alice " + itoa(i+1) + " " + itoa(100*(i+1))}
+		if got := collect(t, c, `SELECT * FROM views_per_user WHERE userid = 'alice'`); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("pull after insert %d = %q, want %q", i+1, got, want)
+		}
+	}
+	exec(t, c, `INSERT INTO pageviews (userid, pageid, viewtime, ROWTIME) VALUES ('bob', 'home', 1, 1795428030000), ('bob', 'about', 1, 1795428070000)`)
+	got := collect(t, c, `SELECT pageid, ws, n FROM views_per_minute WHERE pageid = 'home' AND WINDOWSTART >= 1795428000000`)
+	if strings.Join(got, ",") != "home 1795428000000 6" {
+		t.Fatalf("windowed pull = %q", got)
+	}
+	got = collect(t, c, `SELECT userid, views FROM views_per_user ORDER BY views DESC LIMIT 1`)
+	if strings.Join(got, ",") != "alice 5" {
+		t.Fatalf("ORDER BY LIMIT = %q", got)
+	}
+	exec(t, c, `INSERT INTO users (id, region) VALUES ('alice', 'eu'), ('bob', 'us'), ('alice', 'apac')`)
+	if got := collect(t, c, `SELECT id, region FROM users ORDER BY id`); strings.Join(got, ",") != "alice apac,bob us" {
+		t.Fatalf("table pull = %q", got)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

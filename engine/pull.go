@@ -1,0 +1,275 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/operators"
+	"github.com/runnel/runnel/planner"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// propPullTimeout bounds how long a pull query waits for its table to
+// catch up with the writes acknowledged before it began.
+const (
+	propPullTimeout    = "runnel.pull.timeout.ms"
+	defaultPullTimeout = 10 * time.Second
+)
+
+// materializerID names the internal query that materializes a table, per
+// creation of the table (a re-created table starts afresh).
+func materializerID(src *catalog.Source) string {
+	return fmt.Sprintf("_MAT_%s_%d", src.Name, src.Seq)
+}
+
+func windowedKey(src *catalog.Source) *operators.WindowedKey {
+	if src.Window == nil {
+		return nil
+	}
+	return &operators.WindowedKey{Session: src.Window.Kind == "SESSION", SizeMs: src.Window.SizeMs}
+}
+
+// startMaterializer starts the tasks that keep a table's current rows in
+// state stores for pull queries.
+func (e *Engine) startMaterializer(src *catalog.Source) error {
+	info, err := e.log.Topic(e.ctx, src.Topic)
+	if err != nil {
+		return fmt.Errorf("table topic %s: %w", src.Topic, err)
+	}
+	id := materializerID(src)
+	ctx, cancel := context.WithCancel(e.ctx)
+	rq := &runningQuery{
+		q:       &catalog.Query{ID: id, Sink: src.Name, Sources: []string{src.Name}},
+		metrics: &operators.Metrics{}, cancel: cancel, done: make(chan struct{}),
+		inputs: []string{src.Topic},
+	}
+	rq.mu.state = stateRunning
+	var tasks []*operators.Task
+	for p := int32(0); p < info.Partitions; p++ {
+		st, err := e.openStore(ctx, id, info.Partitions, p)
+		if err != nil {
+			for _, t := range tasks {
+				t.Store.Close()
+			}
+			cancel()
+			return err
+		}
+		tasks = append(tasks, &operators.Task{
+			Log: e.log, Group: id, QueryID: id, Input: log.TopicPartition{Topic: src.Topic, Partition: p},
+			Processor: &operators.Materialize{Store: st, Window: windowedKey(src)}, Store: st,
+			Metrics: rq.metrics, Logger: e.logger,
+		})
+	}
+	e.launch(ctx, rq, tasks)
+	e.mu.Lock()
+	e.mu.materialized[src.Name] = rq
+	e.mu.Unlock()
+	return nil
+}
+
+// stopMaterializer stops a dropped table's materializer and drops its
+// state.
+func (e *Engine) stopMaterializer(ctx context.Context, src *catalog.Source, partitions int32) {
+	e.mu.Lock()
+	rq, ok := e.mu.materialized[src.Name]
+	delete(e.mu.materialized, src.Name)
+	e.mu.Unlock()
+	if !ok {
+		return
+	}
+	rq.stopAndWait(e.opts.ShutdownTimeout)
+	for p := int32(0); p < partitions; p++ {
+		name := fmt.Sprintf("%s/%d", rq.q.ID, p)
+		if err := e.state.Drop(ctx, name); err != nil {
+			e.logger.Warn("drop materialized state", "store", name, "error", err)
+		}
+	}
+}
+
+// pullTimeout is the session's pull query timeout.
+func (s *session) pullTimeout() time.Duration {
+	if v := s.prop(propPullTimeout); v != "" {
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 {
+			return time.Duration(ms) * time.Millisecond
+		}
+	}
+	return defaultPullTimeout
+}
+
+// pull answers a pull query over a table: it waits until the table has
+// caught up with every write acknowledged before the query began, then
+// scans the table's materialized rows, filters, sorts, limits and
+// projects them.
+func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Duration) ([]types.Row, error) {
+	src := plan.Source
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := e.awaitSource(wctx, src, map[string]bool{}); err != nil {
+		if ctx.Err() == nil && wctx.Err() != nil {
+			return nil, &Error{Code: "57014", Msg: fmt.Sprintf("pull query on %s timed out after %s waiting for the table to catch up with acknowledged writes (SET '%s' to wait longer)", src.Name, timeout, propPullTimeout)}
+		}
+		return nil, err
+	}
+	e.mu.Lock()
+	rq := e.mu.materialized[src.Name]
+	e.mu.Unlock()
+	if rq == nil {
+		return nil, &Error{Code: "55000", Msg: fmt.Sprintf("table %s is not materialized", src.Name)}
+	}
+	info, err := e.log.Topic(ctx, src.Topic)
+	if err != nil {
+		return nil, err
+	}
+	dec, err := newDecoder(src)
+	if err != nil {
+		return nil, err
+	}
+	type sorted struct {
+		row  types.Row
+		keys types.Row
+	}
+	var rows []sorted
+	for p := int32(0); p < info.Partitions; p++ {
+		r := e.state.Reader(fmt.Sprintf("%s/%d", rq.q.ID, p))
+		var rowErr error
+		err := r.Scan(nil, nil, func(_, v []byte) bool {
+			rec := operators.MaterializedRecord(v, p)
+			in, ok, err := dec.Decode(&rec)
+			if err != nil || !ok {
+				return true // a row that does not decode is not part of the table
+			}
+			if plan.Filter != nil {
+				fv, err := plan.Filter.Eval(in)
+				if err != nil {
+					rowErr = err
+					return false
+				}
+				if fv.IsNull() || !fv.Bool() {
+					return true
+				}
+			}
+			s := sorted{row: make(types.Row, len(plan.Project))}
+			for i, e := range plan.Project {
+				if s.row[i], err = e.Eval(in); err != nil {
+					rowErr = err
+					return false
+				}
+			}
+			for _, o := range plan.OrderBy {
+				v, err := o.Expr.Eval(in)
+				if err != nil {
+					rowErr = err
+					return false
+				}
+				s.keys = append(s.keys, v)
+			}
+			rows = append(rows, s)
+			return true
+		})
+		if err == nil {
+			err = rowErr
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(plan.OrderBy) > 0 {
+		sort.SliceStable(rows, func(i, j int) bool {
+			for k, o := range plan.OrderBy {
+				c := types.Compare(rows[i].keys[k], rows[j].keys[k])
+				if o.Desc {
+					c = -c
+				}
+				if c != 0 {
+					return c < 0
+				}
+			}
+			return false
+		})
+	}
+	if plan.Limit < 0 {
+		rows = nil
+	} else if plan.Limit > 0 && int64(len(rows)) > plan.Limit {
+		rows = rows[:plan.Limit]
+	}
+	out := make([]types.Row, len(rows))
+	for i, r := range rows {
+		out[i] = r.row
+	}
+	return out, nil
+}
+
+// awaitSource waits until the queries that write src, and the queries
+// upstream of them, and src's materializer, have consumed their inputs up
+// to the end offsets those inputs have now: then every write acknowledged
+// before the call is reflected in src's materialized rows.
+func (e *Engine) awaitSource(ctx context.Context, src *catalog.Source, visited map[string]bool) error {
+	if visited[src.Name] {
+		return nil
+	}
+	visited[src.Name] = true
+	if src.Query != "" {
+		if q, err := e.cat.Query(src.Query); err == nil {
+			for _, name := range q.Sources {
+				if up, err := e.cat.Source(name); err == nil {
+					if err := e.awaitSource(ctx, up, visited); err != nil {
+						return err
+					}
+				}
+			}
+			if rq, ok := e.runningQuery(q.ID); ok {
+				if err := e.awaitQuery(ctx, rq); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	e.mu.Lock()
+	mat := e.mu.materialized[src.Name]
+	e.mu.Unlock()
+	if mat != nil {
+		return e.awaitQuery(ctx, mat)
+	}
+	return nil
+}
+
+// awaitQuery waits until a running query has committed offsets at or past
+// the current end of each of its input topics, in pipeline order.
+func (e *Engine) awaitQuery(ctx context.Context, rq *runningQuery) error {
+	for _, topic := range rq.inputs {
+		ends, err := e.log.EndOffsets(ctx, topic)
+		if err != nil {
+			return fmt.Errorf("end offsets of %s: %w", topic, err)
+		}
+		for {
+			if state, qerr := rq.status(); state == stateError {
+				return &Error{Code: "55000", Msg: fmt.Sprintf("query %s has failed: %v", rq.q.ID, qerr)}
+			}
+			got, err := e.log.CommittedOffsets(ctx, rq.q.ID, topic)
+			if err != nil {
+				return fmt.Errorf("committed offsets of %s: %w", rq.q.ID, err)
+			}
+			caught := true
+			for p, end := range ends {
+				if got[int32(p)] < end {
+					caught = false
+					break
+				}
+			}
+			if caught {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
