@@ -260,6 +260,11 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 	if !sink.Insert {
 		id = catalog.QueryIDPrefix(kind, false) + sink.Name + "_" + fmt.Sprint(e.cat.NextSequence())
 	}
+	if old, err := e.cat.Source(sink.Name); err == nil && replaced != nil {
+		if err := checkUpgrade(old, plan.Sink.Source); err != nil {
+			return "", err
+		}
+	}
 	if replaced != nil {
 		// CREATE OR REPLACE keeps the query id, and so its committed
 		// offsets: the new plan continues where the old one stopped.
@@ -406,4 +411,27 @@ func serdeProps(src *catalog.Source) serde.Props {
 	}
 	p.ValueDelimiter = src.Props["VALUE_DELIMITER"]
 	return p
+}
+
+// checkUpgrade refuses a CREATE OR REPLACE whose new sink schema would
+// break readers and writers of the old one: as in ksqlDB, the key must stay
+// the same and value columns may only be added.
+func checkUpgrade(old, next *catalog.Source) error {
+	for _, c := range old.Columns {
+		n, ok := next.Column(c.Name)
+		switch {
+		case !ok:
+			return &Error{Code: "0A000", Msg: fmt.Sprintf("cannot upgrade %s: column %s would be removed", old.Name, c.Name)}
+		case !n.Type.Equal(c.Type):
+			return &Error{Code: "0A000", Msg: fmt.Sprintf("cannot upgrade %s: column %s would change type from %s to %s", old.Name, c.Name, c.Type, n.Type)}
+		case n.Key != c.Key:
+			return &Error{Code: "0A000", Msg: fmt.Sprintf("cannot upgrade %s: the key would change at column %s", old.Name, c.Name)}
+		}
+	}
+	for _, c := range next.Columns {
+		if _, ok := old.Column(c.Name); !ok && c.Key {
+			return &Error{Code: "0A000", Msg: fmt.Sprintf("cannot upgrade %s: key column %s would be added", old.Name, c.Name)}
+		}
+	}
+	return nil
 }

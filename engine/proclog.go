@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"encoding/binary"
 	"fmt"
+	"strconv"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/runnel/runnel/catalog"
@@ -51,8 +54,8 @@ func (e *Engine) ensureProcessingLog(ctx context.Context) error {
 }
 
 // processingLogRecord describes a skipped input record. The value is JSON
-// in the processing log's schema; key and value bytes are shown as text
-// when they are UTF-8, else as \x-escaped hex.
+// in the processing log's schema, with key and value bytes rendered by
+// printable.
 func (e *Engine) processingLogRecord(f operators.Failure) log.ProduceRecord {
 	v, _ := json.Marshal(map[string]any{
 		"QUERY_ID":     f.QueryID,
@@ -70,8 +73,27 @@ func printable(b []byte) any {
 	if b == nil {
 		return nil
 	}
-	if utf8.Valid(b) {
+	if utf8.Valid(b) && isText(b) {
 		return string(b)
 	}
+	// Not text: Kafka's big-endian INT and BIGINT serdes (the KAFKA
+	// format of INT and BIGINT keys) print as numbers, as ksqlDB's PRINT
+	// shows them.
+	switch len(b) {
+	case 4:
+		return strconv.FormatInt(int64(int32(binary.BigEndian.Uint32(b))), 10)
+	case 8:
+		return strconv.FormatInt(int64(binary.BigEndian.Uint64(b)), 10)
+	}
 	return fmt.Sprintf("\\x%x", b)
+}
+
+// isText reports whether valid UTF-8 is printable text.
+func isText(b []byte) bool {
+	for _, r := range string(b) {
+		if !unicode.IsPrint(r) && r != '\t' && r != '\n' && r != '\r' {
+			return false
+		}
+	}
+	return true
 }

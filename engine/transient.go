@@ -8,6 +8,7 @@ import (
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators"
+	"github.com/runnel/runnel/operators/state"
 	"github.com/runnel/runnel/planner"
 	"github.com/runnel/runnel/server"
 	"github.com/runnel/runnel/sql"
@@ -21,8 +22,8 @@ func (s *session) prepareSelect(st *sql.Select) (*statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	if plan.Aggregate != nil {
-		return nil, &Error{Code: "0A000", Msg: "transient aggregation is not supported yet: use CREATE TABLE ... AS SELECT"}
+	if plan.Aggregate != nil && st.Query.Emit == sql.EmitNone {
+		return nil, &Error{Code: "0A000", Msg: "a pull query cannot aggregate: use EMIT CHANGES, or CREATE TABLE ... AS SELECT and query the table"}
 	}
 	if plan.Source.Kind == catalog.KindTable && st.Query.Emit == sql.EmitNone {
 		return &statement{params: b.paramTypes(), cols: resultColumns(plan.Output), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
@@ -62,20 +63,18 @@ func resultColumns(cols []types.Column) []types.Column {
 // startTransient starts a transient query's readers. A pull query over a
 // stream (no EMIT) scans what the topic held when it began; a push query
 // starts at the end of the topic, or at its start under 'earliest'.
-func (e *Engine) startTransient(ctx context.Context, plan *planner.Plan, scan, earliest bool) (*operators.Push, error) {
+func (e *Engine) startTransient(ctx context.Context, plan *planner.Plan, scan, earliest bool) (server.RowIter, error) {
 	src := plan.Source
 	dec, err := newDecoder(src)
 	if err != nil {
 		return nil, err
 	}
 	spec := operators.PushSpec{
-		Log:      e.log,
-		Topic:    src.Topic,
-		Decoder:  dec,
-		Pipeline: &operators.Pipeline{Filter: plan.Filter, Project: plan.Project, TimeIndex: len(src.Columns)},
-		Limit:    plan.Limit,
-		Metrics:  &operators.Metrics{},
-		Logger:   e.logger,
+		Log:     e.log,
+		Topic:   src.Topic,
+		Limit:   plan.Limit,
+		Metrics: &operators.Metrics{},
+		Logger:  e.logger,
 		OnFailure: func(f operators.Failure) {
 			e.logger.Debug("push query skipped a record", "topic", f.Topic, "partition", f.Record.Partition, "offset", f.Record.Offset, "error", f.Err)
 		},
@@ -85,7 +84,11 @@ func (e *Engine) startTransient(ctx context.Context, plan *planner.Plan, scan, e
 	}
 	// The rows outlive this call: they stream until the client's statement
 	// context ends, so the readers hang off e.ctx and the iterator's Close.
-	return operators.StartPush(e.ctx, spec), nil
+	if plan.Aggregate != nil {
+		return e.startTransientAggregate(spec, plan)
+	}
+	pipe := &operators.Pipeline{Filter: plan.Filter, Project: plan.Project, TimeIndex: len(src.Columns)}
+	return operators.StartPush(e.ctx, spec, operators.Rows(dec, pipe)), nil
 }
 
 // readBounds sets a transient read's partitions and start (and, for a
@@ -139,11 +142,11 @@ func (e *Engine) startPrint(ctx context.Context, st *sql.Print, earliest bool) (
 	if _, err := e.log.Topic(ctx, st.Topic); err != nil {
 		return nil, &Error{Code: "42P01", Msg: fmt.Sprintf("topic %s does not exist", st.Topic)}
 	}
-	spec := operators.PushSpec{Log: e.log, Topic: st.Topic, Metrics: &operators.Metrics{}, Logger: e.logger, Raw: rawRow}
+	spec := operators.PushSpec{Log: e.log, Topic: st.Topic, Metrics: &operators.Metrics{}, Logger: e.logger}
 	if err := e.readBounds(ctx, &spec, false, earliest || st.FromBeginning); err != nil {
 		return nil, err
 	}
-	it := operators.StartPush(e.ctx, spec)
+	it := operators.StartPush(e.ctx, spec, func(rec *log.Record) (types.Row, bool, error) { return rawRow(rec), true, nil })
 	return &printIter{push: it, interval: st.Interval, limit: st.Limit}, nil
 }
 
@@ -163,7 +166,7 @@ func rawRow(rec *log.Record) types.Row {
 
 // printIter applies PRINT's INTERVAL and LIMIT.
 type printIter struct {
-	push     *operators.Push
+	push     *operators.Push[types.Row]
 	interval int64
 	limit    int64
 	seen     int64
@@ -189,3 +192,92 @@ func (p *printIter) Next(ctx context.Context) (types.Row, error) {
 }
 
 func (p *printIter) Close() { p.push.Close() }
+
+// startTransientAggregate runs a push query with GROUP BY in the client's
+// statement: readers of every partition feed raw records to one goroutine
+// (the iterator's caller) that groups and aggregates them in memory, as one
+// task would, and returns each changed row.
+func (e *Engine) startTransientAggregate(spec operators.PushSpec, plan *planner.Plan) (server.RowIter, error) {
+	ag, err := buildAggregation(plan)
+	if err != nil {
+		return nil, err
+	}
+	limit := spec.Limit
+	spec.Limit = 0
+	it := &aggIter{limit: limit}
+	it.agg = &operators.Aggregator{Spec: ag.spec, Store: state.NewMemStore(), Metrics: spec.Metrics,
+		Output: func(out operators.AggOutput, _ operators.Emit) error {
+			if out.Row != nil {
+				it.pending = append(it.pending, out.Row)
+			}
+			return nil
+		}}
+	if plan.Source.Kind == catalog.KindTable {
+		// A table's updates retract the rows they replace, exactly as the
+		// persistent query's first stage does.
+		codec := ag.spec.Codec
+		rep := &operators.Repartition{Grouper: ag.grouper, Table: true, Store: state.NewMemStore()}
+		it.feed = func(rec *log.Record) error {
+			var inputs []log.Record
+			if err := rep.Process(rec, func(pr log.ProduceRecord) { inputs = append(inputs, pr.Record) }); err != nil {
+				return err
+			}
+			for i := range inputs {
+				in, err := codec.Decode(&inputs[i])
+				if err != nil {
+					return err
+				}
+				if err := it.agg.Apply(&in, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	} else {
+		it.feed = func(rec *log.Record) error {
+			in, ok, err := ag.grouper.Input(rec)
+			if err != nil || !ok {
+				return err
+			}
+			return it.agg.Apply(&in, nil)
+		}
+	}
+	it.push = operators.StartPush(e.ctx, spec, func(rec *log.Record) (log.Record, bool, error) { return *rec, true, nil })
+	return it, nil
+}
+
+// aggIter aggregates a transient query's records as it is read.
+type aggIter struct {
+	push    *operators.Push[log.Record]
+	agg     *operators.Aggregator
+	feed    func(rec *log.Record) error
+	pending []types.Row
+	limit   int64
+	sent    int64
+}
+
+func (a *aggIter) Next(ctx context.Context) (types.Row, error) {
+	for {
+		if a.limit < 0 || (a.limit > 0 && a.sent >= a.limit) {
+			return nil, io.EOF
+		}
+		if len(a.pending) > 0 {
+			row := a.pending[0]
+			a.pending = a.pending[1:]
+			a.sent++
+			return row, nil
+		}
+		rec, err := a.push.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		// A record that cannot be processed is skipped, as in a
+		// persistent query.
+		_ = a.feed(&rec)
+		if err := a.agg.Flush(nil); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (a *aggIter) Close() { a.push.Close() }

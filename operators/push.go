@@ -12,7 +12,7 @@ import (
 )
 
 // PushSpec describes a transient query: every partition of one topic read
-// from Start, optionally up to End, through a decoder and a pipeline.
+// from Start, optionally up to End.
 type PushSpec struct {
 	Log        log.Log
 	Topic      string
@@ -21,24 +21,36 @@ type PushSpec struct {
 	Start []int64
 	// End, when set, bounds the read (a scan of what the topic held when
 	// the query began); nil streams forever.
-	End      []int64
-	Decoder  *Decoder
-	Pipeline *Pipeline
-	// Limit stops after that many rows; 0 means no limit.
+	End []int64
+	// Limit stops after that many items; 0 means no limit, -1 none at all.
 	Limit   int64
 	Metrics *Metrics
 	Logger  *slog.Logger
 	// OnFailure reports skipped records; nil only counts them.
 	OnFailure func(Failure)
-	// Raw, when set, replaces Decoder and Pipeline: every record becomes
-	// the row it returns (PRINT).
-	Raw func(*log.Record) types.Row
+}
+
+// Convert turns a record into what a transient query's readers produce
+// (a row, or the record itself); ok is false when the record yields
+// nothing. It is called concurrently, one goroutine per partition.
+type Convert[T any] func(rec *log.Record) (item T, ok bool, err error)
+
+// Rows converts records to query rows through a decoder and a pipeline.
+func Rows(dec *Decoder, pipe *Pipeline) Convert[types.Row] {
+	return func(rec *log.Record) (types.Row, bool, error) {
+		row, ok, err := dec.Decode(rec)
+		if err != nil || !ok {
+			return nil, false, err
+		}
+		row, _, ok, err = pipe.Apply(row)
+		return row, ok, err
+	}
 }
 
 // Push is a running transient query. One reader goroutine per partition
 // feeds a channel; Push owns them and Close stops them.
-type Push struct {
-	rows   chan types.Row
+type Push[T any] struct {
+	rows   chan T
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	limit  int64
@@ -51,14 +63,14 @@ type Push struct {
 }
 
 // StartPush starts the query's readers.
-func StartPush(ctx context.Context, spec PushSpec) *Push {
+func StartPush[T any](ctx context.Context, spec PushSpec, conv Convert[T]) *Push[T] {
 	ctx, cancel := context.WithCancel(ctx)
-	p := &Push{rows: make(chan types.Row, 256), cancel: cancel, limit: spec.Limit}
+	p := &Push[T]{rows: make(chan T, 256), cancel: cancel, limit: spec.Limit}
 	for part := int32(0); part < spec.Partitions; part++ {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			if err := p.readPartition(ctx, spec, part); err != nil && ctx.Err() == nil {
+			if err := p.readPartition(ctx, spec, conv, part); err != nil && ctx.Err() == nil {
 				p.mu.Lock()
 				if p.mu.err == nil {
 					p.mu.err = err
@@ -75,7 +87,7 @@ func StartPush(ctx context.Context, spec PushSpec) *Push {
 	return p
 }
 
-func (p *Push) readPartition(ctx context.Context, spec PushSpec, part int32) error {
+func (p *Push[T]) readPartition(ctx context.Context, spec PushSpec, conv Convert[T], part int32) error {
 	start := spec.Start[part]
 	if spec.End != nil && start >= spec.End[part] {
 		return nil
@@ -97,7 +109,7 @@ func (p *Push) readPartition(ctx context.Context, spec PushSpec, part int32) err
 				return nil
 			}
 			spec.Metrics.Consumed.Add(1)
-			row, ok, err := spec.row(rec)
+			row, ok, err := conv(rec)
 			if err != nil {
 				spec.Metrics.fail(err)
 				if spec.OnFailure != nil {
@@ -122,11 +134,12 @@ func (p *Push) readPartition(ctx context.Context, spec PushSpec, part int32) err
 	}
 }
 
-// Next returns the next row, io.EOF when the query is done (its limit
+// Next returns the next item, io.EOF when the query is done (its limit
 // reached or its bounded scan finished), or ctx.Err().
-func (p *Push) Next(ctx context.Context) (types.Row, error) {
+func (p *Push[T]) Next(ctx context.Context) (T, error) {
+	var zero T
 	if p.limit < 0 || (p.limit > 0 && p.sent >= p.limit) {
-		return nil, io.EOF
+		return zero, io.EOF
 	}
 	select {
 	case row, ok := <-p.rows:
@@ -135,36 +148,22 @@ func (p *Push) Next(ctx context.Context) (types.Row, error) {
 			err := p.mu.err
 			p.mu.Unlock()
 			if err != nil {
-				return nil, err
+				return zero, err
 			}
-			return nil, io.EOF
+			return zero, io.EOF
 		}
 		p.sent++
 		return row, nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return zero, ctx.Err()
 	}
 }
 
 // Close stops the readers and waits for them.
-func (p *Push) Close() {
+func (p *Push[T]) Close() {
 	p.cancel()
 	for range p.rows {
 		// Drain so that blocked senders see the cancellation.
 	}
 	p.wg.Wait()
-}
-
-// row turns one record into the query's row: ok is false when the record
-// yields none (a tombstone, a row the filter drops).
-func (spec *PushSpec) row(rec *log.Record) (types.Row, bool, error) {
-	if spec.Raw != nil {
-		return spec.Raw(rec), true, nil
-	}
-	row, ok, err := spec.Decoder.Decode(rec)
-	if err != nil || !ok {
-		return nil, false, err
-	}
-	row, _, ok, err = spec.Pipeline.Apply(row)
-	return row, ok, err
 }

@@ -44,6 +44,8 @@ type Aggregation struct {
 	// Emit is EMIT CHANGES (every update) or EMIT FINAL (each window once,
 	// when it closes).
 	Emit sql.EmitMode
+	// KeyNames name the output table's key columns, one per GroupBy.
+	KeyNames []string
 }
 
 // AggCall is one aggregate call, e.g. SUM(viewtime) or TOPK(x, 3).
@@ -277,37 +279,33 @@ func (p *Planner) buildAggregate(plan *Plan, q *sql.Query, sc *scope) error {
 	}
 	// The output table's key is the group key: each group column takes the
 	// name of the first select item that is exactly it (its alias, if
-	// any), or its own name when the select list leaves it out.
-	keyNames := make([]string, len(agg.GroupBy))
+	// any), or its own name when the select list leaves it out. The
+	// output keeps the select list's order; keysFirst lays out a sink.
+	agg.KeyNames = make([]string, len(agg.GroupBy))
 	for gi := range agg.GroupBy {
-		keyNames[gi] = agg.Row[gi].Name
+		agg.KeyNames[gi] = agg.Row[gi].Name
 	}
 	used := make([]bool, len(agg.GroupBy))
-	var values []field
-	for _, f := range fields {
+	isKey := make([]bool, len(fields))
+	for i, f := range fields {
 		if f.group >= 0 && !used[f.group] {
-			used[f.group] = true
-			keyNames[f.group] = f.name
-			continue
+			used[f.group], isKey[i] = true, true
+			agg.KeyNames[f.group] = f.name
 		}
-		values = append(values, f)
 	}
 	seen := map[string]bool{}
-	for gi, n := range keyNames {
-		if seen[n] {
-			return errorf(CodeDuplicateColumn, "column %s is in the projection more than once: give one an alias", quoteName(n))
-		}
-		seen[n] = true
-		plan.Project = append(plan.Project, &expr.Column{Index: gi, Name: agg.Row[gi].Name, T: agg.Row[gi].Type})
-		plan.Output = append(plan.Output, types.Column{Name: n, Type: agg.Row[gi].Type, Key: true})
-	}
-	for _, f := range values {
+	for i, f := range fields {
 		if seen[f.name] {
 			return errorf(CodeDuplicateColumn, "column %s is in the projection more than once: give one an alias", quoteName(f.name))
 		}
 		seen[f.name] = true
 		plan.Project = append(plan.Project, f.e)
-		plan.Output = append(plan.Output, types.Column{Name: f.name, Type: outputType(f.e.Type())})
+		plan.Output = append(plan.Output, types.Column{Name: f.name, Type: outputType(f.e.Type()), Key: isKey[i]})
+	}
+	for gi, n := range agg.KeyNames {
+		if !used[gi] && seen[n] {
+			return errorf(CodeDuplicateColumn, "column %s is in the projection more than once: give one an alias", quoteName(n))
+		}
 	}
 	plan.Aggregate = agg
 	return nil

@@ -57,6 +57,7 @@ func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	plan.keysFirst()
 	if plan.Limit > 0 {
 		return nil, unsupported("LIMIT is not supported in a persistent query")
 	}
@@ -336,6 +337,11 @@ func (p *Planner) project(plan *Plan, sel *ast.SelectStmt, sc *scope, binder *ex
 			return err
 		}
 	}
+	if len(plan.PartitionBy) == 1 && plan.PartitionBy[0].Type().Kind == types.KindNull {
+		// PARTITION BY NULL: a stream without a key, as in ksqlDB.
+		plan.PartitionBy = nil
+		partitioned = false
+	}
 	if partitioned {
 		for _, pe := range plan.PartitionBy {
 			found := false
@@ -350,16 +356,39 @@ func (p *Planner) project(plan *Plan, sel *ast.SelectStmt, sc *scope, binder *ex
 			}
 		}
 	}
-	// Key columns come first, as in every ksqlDB schema.
-	for pass := 0; pass < 2; pass++ {
-		for _, f := range fields {
-			if f.isKey == (pass == 0) {
-				plan.Project = append(plan.Project, f.e)
-				plan.Output = append(plan.Output, types.Column{Name: f.name, Type: outputType(f.e.Type()), Key: f.isKey})
+	// The select list's order; a persistent sink's schema puts the keys
+	// first (see keysFirst).
+	for _, f := range fields {
+		plan.Project = append(plan.Project, f.e)
+		plan.Output = append(plan.Output, types.Column{Name: f.name, Type: outputType(f.e.Type()), Key: f.isKey})
+	}
+	return nil
+}
+
+// keysFirst reorders a persistent query's output as every ksqlDB schema is
+// laid out: key columns first. An aggregation's keys come in GROUP BY
+// order, including group columns the select list left out.
+func (p *Plan) keysFirst() {
+	var proj []expr.Expr
+	var out []types.Column
+	if a := p.Aggregate; a != nil {
+		for gi := range a.GroupBy {
+			proj = append(proj, &expr.Column{Index: gi, Name: a.Row[gi].Name, T: a.Row[gi].Type})
+			out = append(out, types.Column{Name: a.KeyNames[gi], Type: a.Row[gi].Type, Key: true})
+		}
+	} else {
+		for i, c := range p.Output {
+			if c.Key {
+				proj, out = append(proj, p.Project[i]), append(out, c)
 			}
 		}
 	}
-	return nil
+	for i, c := range p.Output {
+		if !c.Key {
+			proj, out = append(proj, p.Project[i]), append(out, c)
+		}
+	}
+	p.Project, p.Output = proj, out
 }
 
 // outputType gives an untyped NULL projection a concrete column type.

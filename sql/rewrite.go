@@ -99,11 +99,17 @@ var wordsToQuote = func() map[string]bool {
 		TRIGGER UNIQUE UNLOCK UNSIGNED UNTIL UPDATE USAGE USE VARBINARY
 		VARCHAR VARCHARACTER VARYING VIRTUAL WHILE WITH WRITE YEAR_MONTH
 		ZEROFILL
-		WINDOW PARTITION ARRAY`) {
+		WINDOW PARTITION ARRAY DEC`) {
 		m[w] = true
 	}
 	return m
 }()
+
+// funcsToQuote are ksqlDB functions whose names TiDB's grammar gives a
+// syntax of its own when a '(' follows (SPLIT is a TiDB statement keyword;
+// TIMESTAMPADD and TIMESTAMPDIFF take MySQL's singular unit keywords, not
+// ksqlDB's plural units): quoted, they parse as plain function calls.
+var funcsToQuote = map[string]bool{"SPLIT": true, "TIMESTAMPADD": true, "TIMESTAMPDIFF": true}
 
 // notFunctions are words that may be followed by '(' without being a
 // function call.
@@ -292,7 +298,11 @@ func (rw *rewriter) atom(toks []token, i, depth int) (frag, int, error) {
 		default:
 			var inner frag
 			inner, err = rw.seq(args, depth+1)
-			f = frag{{text: word, orig: t.pos, origLen: t.end - t.pos}, copyTok(next)}
+			name := word
+			if funcsToQuote[word] {
+				name = quoteIdent(word)
+			}
+			f = frag{{text: name, orig: t.pos, origLen: t.end - t.pos}, copyTok(next)}
 			f = append(f, inner...)
 			f = append(f, copyTok(toks[end]))
 		}

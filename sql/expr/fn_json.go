@@ -112,11 +112,15 @@ func init() {
 				}
 				return str(jsonText(doc)), nil
 			}, pString, pString)),
-		fn("IS_JSON_STRING", "JSON", "Whether a string is valid JSON.",
-			ov(types.Boolean, func(a []types.Value) (types.Value, error) {
+		// ksqlDB's IS_JSON_STRING is FALSE, not NULL, for a NULL input.
+		&Function{Name: "IS_JSON_STRING", Category: "JSON", Description: "Whether a string is valid JSON (FALSE for NULL).", nullCall: true,
+			overloads: []overload{ov(types.Boolean, func(a []types.Value) (types.Value, error) {
+				if a[0].IsNull() {
+					return boolV(false), nil
+				}
 				_, ok := decodeJSON(a[0].Str())
 				return boolV(ok), nil
-			}, pString)),
+			}, pString)}},
 		fn("JSON_ARRAY_LENGTH", "JSON", "The length of a JSON array; NULL when the string is not a JSON array.",
 			ov(types.Int, func(a []types.Value) (types.Value, error) {
 				doc, ok := decodeJSON(a[0].Str())

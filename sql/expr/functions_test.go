@@ -319,7 +319,7 @@ func TestJSONFunctions(t *testing.T) {
 		{"EXTRACTJSONFIELD(NS, '$.a')", "NULL", "STRING"},
 		{"IS_JSON_STRING(JS)", "true", "BOOLEAN"},
 		{"IS_JSON_STRING('{')", "false", "BOOLEAN"},
-		{"IS_JSON_STRING(NS)", "NULL", "BOOLEAN"},
+		{"IS_JSON_STRING(NS)", "false", "BOOLEAN"},
 		{"JSON_ARRAY_LENGTH('[1, 2, 3]')", "3", "INTEGER"},
 		{"JSON_ARRAY_LENGTH('{}')", "NULL", "INTEGER"},
 		{"JSON_KEYS(JS)", "[a, n, s]", "ARRAY<STRING>"},

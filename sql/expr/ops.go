@@ -16,7 +16,8 @@ import (
 //   - Arithmetic (+ - * / %) takes numerics only; the result type is the
 //     wider operand by INT < BIGINT < DECIMAL < DOUBLE. INT and BIGINT
 //     overflow is an ErrOutOfRange error; integer division truncates;
-//     x/0 and x%0 are ErrDivisionByZero for every numeric type. DECIMAL
+//     x/0 and x%0 are ErrDivisionByZero for INT, BIGINT and DECIMAL, and
+//     IEEE 754's ±Infinity or NaN for DOUBLE, as in ksqlDB. DECIMAL
 //     results follow ksqlDB: + and - scale max(s1,s2), precision
 //     max(p1-s1,p2-s2)+scale+1; * precision p1+p2+1, scale s1+s2; / scale
 //     max(6, s1+p2+1), precision p1-s1+s2+scale; % scale max(s1,s2),
@@ -216,13 +217,9 @@ func arith(b *Binder, o opcode.Op, l, r Expr) (Expr, error) {
 			case '*':
 				return types.NewDouble(x * y), nil
 			case '/':
-				if y == 0 {
-					return types.Value{}, errorf(ErrDivisionByZero, "division by zero")
-				}
+				// IEEE 754, as ksqlDB's Java doubles: x/0 is ±Infinity
+				// or NaN, not an error.
 				return types.NewDouble(x / y), nil
-			}
-			if y == 0 {
-				return types.Value{}, errorf(ErrDivisionByZero, "division by zero (modulo)")
 			}
 			return types.NewDouble(math.Mod(x, y)), nil
 		}

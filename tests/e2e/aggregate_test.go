@@ -81,3 +81,16 @@ func TestPullQueriesReadYourWrites(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestTransientAggregation runs GROUP BY as a push query.
+func TestTransientAggregation(t *testing.T) {
+	s := harness.Start(t, harness.Options{})
+	c := s.Connect(t)
+	exec(t, c, `CREATE STREAM clicks (userid VARCHAR KEY, page VARCHAR) WITH (kafka_topic='clicks', partitions=1)`)
+	exec(t, c, `INSERT INTO clicks (userid, page) VALUES ('a', 'x'), ('b', 'x'), ('a', 'y')`)
+	exec(t, c, `SET 'auto.offset.reset' = 'earliest'`)
+	got := collect(t, c, `SELECT page, COUNT(*) AS n FROM clicks GROUP BY page EMIT CHANGES LIMIT 3`)
+	if strings.Join(got, ",") != "x 1,x 2,y 1" {
+		t.Fatalf("transient aggregation = %q", got)
+	}
+}
