@@ -247,13 +247,14 @@ func (p *Planner) buildAggregate(plan *Plan, q *sql.Query, sc *scope) error {
 		group int // the group column it is, or -1
 	}
 	var fields []field
-	for i, sf := range sel.Fields.Fields {
+	names := newNamer(sel.Fields.Fields)
+	for _, sf := range sel.Fields.Fields {
 		if sf.WildCard != nil {
 			return unsupported("SELECT * is not supported with GROUP BY: name the columns")
 		}
 		name := sf.AsName.O
 		if name == "" {
-			name = defaultName(sf.Expr, i)
+			name = names.name(sf.Expr)
 		}
 		if gi, ok := groupText[restore(sf.Expr)]; ok {
 			fields = append(fields, field{name: name, e: &expr.Column{Index: gi, Name: agg.Row[gi].Name, T: agg.Row[gi].Type}, group: gi})

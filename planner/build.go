@@ -304,7 +304,8 @@ func (p *Planner) project(plan *Plan, sel *ast.SelectStmt, sc *scope, binder *ex
 	}
 	keyUsed := map[int]bool{}
 	partitioned := len(plan.PartitionBy) > 0
-	for i, sf := range sel.Fields.Fields {
+	names := newNamer(sel.Fields.Fields)
+	for _, sf := range sel.Fields.Fields {
 		if sf.WildCard != nil {
 			if q := sf.WildCard.Table.O; q != "" && q != sc.source && q != sc.alias {
 				return errorf(CodeUndefinedTable, "unknown source %s in %s.*", q, q)
@@ -324,7 +325,7 @@ func (p *Planner) project(plan *Plan, sel *ast.SelectStmt, sc *scope, binder *ex
 		}
 		name := sf.AsName.O
 		if name == "" {
-			name = defaultName(sf.Expr, i)
+			name = names.name(sf.Expr)
 		}
 		isKey := false
 		if cn, ok := sf.Expr.(*ast.ColumnNameExpr); ok && !partitioned {
@@ -399,21 +400,57 @@ func outputType(t types.Type) types.Type {
 	return t
 }
 
-// defaultName names an unaliased select item as ksqlDB does: a column
-// keeps its name, a struct field access takes the field's name, anything
-// else is KSQL_COL_<position>.
-func defaultName(n ast.ExprNode, pos int) string {
-	switch e := n.(type) {
-	case *ast.ColumnNameExpr:
-		return e.Name.Name.O
-	case *ast.FuncCallExpr:
-		if strings.EqualFold(e.FnName.O, "RUNNEL_FIELD") && len(e.Args) == 2 {
-			if v, ok := e.Args[1].(*test_driver.ValueExpr); ok {
-				return v.GetString()
+// namer names unaliased select items as ksqlDB does: a column keeps its
+// name, a struct field access takes the field's name, anything else gets
+// the next free KSQL_COL_<n>, numbered among the generated names only.
+type namer struct {
+	next  int
+	taken map[string]bool
+}
+
+// newNamer reserves the select list's explicit names (aliases and column
+// names), so that a generated name never collides with one.
+func newNamer(fields []*ast.SelectField) *namer {
+	n := &namer{taken: map[string]bool{}}
+	for _, f := range fields {
+		if f.AsName.O != "" {
+			n.taken[f.AsName.O] = true
+		} else if f.Expr != nil {
+			if name, ok := naturalName(f.Expr); ok {
+				n.taken[name] = true
 			}
 		}
 	}
-	return fmt.Sprintf("KSQL_COL_%d", pos)
+	return n
+}
+
+func (n *namer) name(e ast.ExprNode) string {
+	if name, ok := naturalName(e); ok {
+		return name
+	}
+	for {
+		name := fmt.Sprintf("KSQL_COL_%d", n.next)
+		n.next++
+		if !n.taken[name] {
+			n.taken[name] = true
+			return name
+		}
+	}
+}
+
+// naturalName is the name an expression has by itself, if any.
+func naturalName(n ast.ExprNode) (string, bool) {
+	switch e := n.(type) {
+	case *ast.ColumnNameExpr:
+		return e.Name.Name.O, true
+	case *ast.FuncCallExpr:
+		if strings.EqualFold(e.FnName.O, "RUNNEL_FIELD") && len(e.Args) == 2 {
+			if v, ok := e.Args[1].(*test_driver.ValueExpr); ok {
+				return v.GetString(), true
+			}
+		}
+	}
+	return "", false
 }
 
 func intLiteral(n ast.ExprNode) (int64, bool) {
