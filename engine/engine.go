@@ -65,7 +65,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if len(opts.Kafka) > 0 {
 		e.log, err = kafka.Open(ctx, kafka.Options{Brokers: opts.Kafka, Logger: opts.Logger})
 	} else {
-		e.log, err = embedded.Open(embedded.Options{Dir: opts.DataDir, Logger: opts.Logger, Pebble: pebbleOptions()})
+		e.log, err = embedded.Open(embedded.Options{Dir: opts.DataDir, Logger: opts.Logger, Pebble: pebbleOptions(opts.Logger)})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
@@ -137,8 +137,25 @@ func (e *Engine) Close() error {
 // pebbleOptions are the options of Runnel's Pebble databases. The block
 // cache matters for state stores: with Pebble's 8 MB default their point
 // reads missed the cache entirely (measured: ~17µs a Get, ~3µs with 64 MB).
-func pebbleOptions() *pebble.Options {
-	return &pebble.Options{CacheSize: 64 << 20}
+func pebbleOptions(logger *slog.Logger) *pebble.Options {
+	return &pebble.Options{CacheSize: 64 << 20, Logger: pebbleLogger{logger}}
+}
+
+// pebbleLogger sends Pebble's messages to the engine's logger: its
+// informational chatter at debug level.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug("pebble: " + fmt.Sprintf(format, args...))
+}
+
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error("pebble: " + fmt.Sprintf(format, args...))
+}
+
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	p.l.Error("pebble: fatal: " + fmt.Sprintf(format, args...))
+	panic(fmt.Sprintf(format, args...))
 }
 
 // openState opens the state manager: in the embedded log's DB, whose
@@ -149,7 +166,7 @@ func (e *Engine) openState() error {
 	if emb, ok := e.log.(*embedded.Log); ok {
 		opts.DB = emb.DB()
 	} else {
-		db, err := pebble.Open(filepath.Join(e.opts.DataDir, "state"), pebbleOptions())
+		db, err := pebble.Open(filepath.Join(e.opts.DataDir, "state"), pebbleOptions(e.logger))
 		if err != nil {
 			return fmt.Errorf("open local state store: %w", err)
 		}

@@ -2,9 +2,9 @@ package engine
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"encoding/binary"
 	"fmt"
 	"strconv"
 	"unicode"

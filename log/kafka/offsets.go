@@ -103,7 +103,12 @@ func (l *Log) CommittedOffsets(ctx context.Context, group, topic string) (map[in
 	for {
 		resps, err := l.adm.FetchOffsets(kadm.RequireStable(ctx), group)
 		if err == nil {
-			return committedIn(resps, topic)
+			// The unstable-commit error may also come per partition.
+			out, perr := committedIn(resps, topic)
+			if perr == nil || !errors.Is(perr, kerr.UnstableOffsetCommit) {
+				return out, perr
+			}
+			err = perr
 		}
 		if errors.Is(err, kerr.GroupIDNotFound) {
 			return map[int32]int64{}, nil // a group that never committed
