@@ -103,25 +103,8 @@ func buildAggregation(plan *planner.Plan) (*aggregation, error) {
 			Decoder: dec, Filter: plan.Filter, GroupBy: a.GroupBy, Args: args,
 			TimeIndex: len(src.Columns), Codec: codec,
 		},
-		repartition: src.Kind == catalog.KindTable || !groupsByKey(plan),
+		repartition: a.NeedsRepartition(src),
 	}, nil
-}
-
-// groupsByKey reports whether an aggregation groups by exactly the input
-// stream's key columns, in order: then every group already lives in one
-// partition and no repartition is needed.
-func groupsByKey(plan *planner.Plan) bool {
-	keys := plan.Source.KeyColumns()
-	if len(keys) == 0 || len(keys) != len(plan.Aggregate.GroupBy) {
-		return false
-	}
-	for i, g := range plan.Aggregate.GroupBy {
-		c, ok := g.(*expr.Column)
-		if !ok || c.Index != i {
-			return false
-		}
-	}
-	return true
 }
 
 // Internal topic and store names of a query.

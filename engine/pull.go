@@ -10,6 +10,7 @@ import (
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators"
+	"github.com/runnel/runnel/operators/window"
 	"github.com/runnel/runnel/planner"
 	"github.com/runnel/runnel/sql/types"
 )
@@ -134,10 +135,20 @@ func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Dura
 		keys types.Row
 	}
 	var rows []sorted
-	for p := int32(0); p < info.Partitions; p++ {
+	// A key lookup reads one partition, and in it one key (or one key's
+	// windows); anything else scans every partition.
+	first, last := int32(0), info.Partitions-1
+	var start, end []byte
+	if plan.KeyLookup != nil {
+		if start, end, first, err = lookupRange(plan, src, info.Partitions); err != nil {
+			return nil, err
+		}
+		last = first
+	}
+	for p := first; p <= last; p++ {
 		r := e.state.Reader(fmt.Sprintf("%s/%d", rq.q.ID, p))
 		var rowErr error
-		err := r.Scan(nil, nil, func(_, v []byte) bool {
+		err := r.Scan(start, end, func(_, v []byte) bool {
 			rec := operators.MaterializedRecord(v, p)
 			in, ok, err := dec.Decode(&rec)
 			if err != nil || !ok {
@@ -272,4 +283,27 @@ func (e *Engine) awaitQuery(ctx context.Context, rq *runningQuery) error {
 		}
 	}
 	return nil
+}
+
+// lookupRange turns a pull query's key constraint into the store range and
+// partition that hold the key's rows.
+func lookupRange(plan *planner.Plan, src *catalog.Source, partitions int32) (start, end []byte, partition int32, err error) {
+	v, err := plan.KeyLookup.Eval(nil)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	enc, err := operators.NewEncoder(src.Columns, src.KeyFormat, src.ValueFormat, serdeProps(src))
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	key, err := enc.EncodeKey(types.Row{v})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	partition = log.PartitionFor(key, partitions)
+	if src.Window == nil {
+		start = append([]byte{'k'}, key...)
+		return start, append(append([]byte(nil), start...), 0), partition, nil
+	}
+	return window.AppendStoreKeyPrefix([]byte{'k'}, key), window.AppendStoreKeyPrefixEnd([]byte{'k'}, key), partition, nil
 }

@@ -207,7 +207,7 @@ func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []ty
 	for _, r := range describeColumns(src) {
 		rows = append(rows, strRow("column "+r[0].Str(), r[1].Str()))
 	}
-	var consumed, produced, failed int64
+	var consumed, produced, failed, late int64
 	lastErr := ""
 	for _, id := range e.cat.QueriesUsing(src.Name) {
 		q, err := e.cat.Query(id)
@@ -230,6 +230,7 @@ func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []ty
 				consumed += m.Consumed.Load()
 				produced += m.Produced.Load()
 				failed += m.Failed.Load()
+				late += m.Late.Load()
 				if p := m.LastError.Load(); p != nil {
 					lastErr = *p
 				}
@@ -250,6 +251,9 @@ func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []ty
 			strRow("records_produced", fmt.Sprint(produced)),
 			strRow("records_failed", fmt.Sprint(failed)),
 		)
+		if src.Window != nil {
+			rows = append(rows, strRow("records_late", fmt.Sprint(late)))
+		}
 		if lastErr != "" {
 			rows = append(rows, strRow("last_failure", lastErr))
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/format"
 
+	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/sql"
 	"github.com/runnel/runnel/sql/expr"
 	"github.com/runnel/runnel/sql/types"
@@ -310,4 +311,27 @@ func (p *Planner) buildAggregate(plan *Plan, q *sql.Query, sc *scope) error {
 	}
 	plan.Aggregate = agg
 	return nil
+}
+
+// groupsByKey reports whether the aggregation groups by exactly the
+// source's key columns, in order, over a stream: every group then already
+// lives in one partition and needs no repartition.
+func (a *Aggregation) groupsByKey(src *catalog.Source) bool {
+	keys := src.KeyColumns()
+	if src.Kind != catalog.KindStream || len(keys) == 0 || len(keys) != len(a.GroupBy) {
+		return false
+	}
+	for i, g := range a.GroupBy {
+		c, ok := g.(*expr.Column)
+		if !ok || c.Index != i {
+			return false
+		}
+	}
+	return true
+}
+
+// NeedsRepartition reports whether the aggregation's first stage must
+// send rows through an internal topic keyed by group.
+func (a *Aggregation) NeedsRepartition(src *catalog.Source) bool {
+	return src.Kind == catalog.KindTable || !a.groupsByKey(src)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/opcode"
 	"github.com/pingcap/tidb/pkg/parser/test_driver"
 
 	"github.com/runnel/runnel/catalog"
@@ -221,6 +222,11 @@ func (p *Planner) build(q *sql.Query) (*Plan, error) {
 			return nil, errorf(CodeDatatypeMismatch, "WHERE must be a BOOLEAN expression, not %s: %s", f.Type(), f)
 		}
 		plan.Filter = f
+		if src.Kind == catalog.KindTable {
+			if plan.KeyLookup, err = keyLookup(sel.Where, src, sc, binder); err != nil {
+				return nil, err
+			}
+		}
 	}
 	for _, n := range q.PartitionBy {
 		e, err := binder.Bind(n)
@@ -529,4 +535,55 @@ func (p *Planner) orderBy(plan *Plan, sel *ast.SelectStmt, binder *expr.Binder) 
 		plan.OrderBy = append(plan.OrderBy, OrderItem{Expr: e, Desc: item.Desc})
 	}
 	return nil
+}
+
+// keyLookup finds, among the top-level AND terms of a table query's WHERE,
+// `key = constant` on the table's single key column, so that a pull query
+// reads one key instead of scanning. The whole WHERE is still applied to
+// what it reads.
+func keyLookup(where ast.ExprNode, src *catalog.Source, sc *scope, binder *expr.Binder) (expr.Expr, error) {
+	keys := src.KeyColumns()
+	if len(keys) != 1 {
+		return nil, nil
+	}
+	var found expr.Expr
+	var visit func(n ast.ExprNode) error
+	visit = func(n ast.ExprNode) error {
+		if found != nil {
+			return nil
+		}
+		switch b := n.(type) {
+		case *ast.ParenthesesExpr:
+			return visit(b.Expr)
+		case *ast.BinaryOperationExpr:
+			switch b.Op {
+			case opcode.LogicAnd:
+				if err := visit(b.L); err != nil {
+					return err
+				}
+				return visit(b.R)
+			case opcode.EQ:
+				for _, side := range [2][2]ast.ExprNode{{b.L, b.R}, {b.R, b.L}} {
+					cn, ok := side[0].(*ast.ColumnNameExpr)
+					if !ok || cn.Name.Name.O != keys[0].Name {
+						continue
+					}
+					if _, _, err := sc.Resolve(cn.Name.Table.O, cn.Name.Name.O); err != nil {
+						continue
+					}
+					e, err := binder.BindAs(side[1], keys[0].Type)
+					if err != nil || !expr.IsConstant(e) {
+						continue
+					}
+					found = e
+					return nil
+				}
+			}
+		}
+		return nil
+	}
+	if err := visit(where); err != nil {
+		return nil, err
+	}
+	return found, nil
 }

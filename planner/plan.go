@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/sql"
 	"github.com/runnel/runnel/sql/expr"
 	"github.com/runnel/runnel/sql/types"
 )
@@ -37,6 +38,10 @@ type Plan struct {
 	Input []types.Column
 	// Filter drops rows for which it is not TRUE; nil keeps every row.
 	Filter expr.Expr
+	// KeyLookup, for a query over a table, is a constant the WHERE clause
+	// requires the table's single key column to equal: a pull query reads
+	// that key only. nil means no such constraint.
+	KeyLookup expr.Expr
 	// PartitionBy re-keys the output by these expressions (PARTITION BY);
 	// nil keeps the source key.
 	PartitionBy []expr.Expr
@@ -112,6 +117,37 @@ func (p *Plan) Explain() string {
 	}
 	add(d, "[ PROJECT ] | %s", strings.Join(proj, ", "))
 	d++
+	if a := p.Aggregate; a != nil {
+		if a.Having != nil {
+			add(d, "[ HAVING ] | %s", a.Having.String())
+			d++
+		}
+		calls := make([]string, len(a.Calls))
+		for i, c := range a.Calls {
+			calls[i] = c.Text
+		}
+		groups := make([]string, len(a.GroupBy))
+		for i, g := range a.GroupBy {
+			groups[i] = g.String()
+		}
+		line := fmt.Sprintf("[ AGGREGATE ] | GROUP BY %s | %s | state store per task", strings.Join(groups, ", "), strings.Join(calls, ", "))
+		if w := a.Window; w != nil {
+			line += " | " + windowString(w)
+		}
+		if a.Emit == sql.EmitFinal {
+			line += " | EMIT FINAL"
+		}
+		add(d, "%s", line)
+		d++
+		if a.NeedsRepartition(p.Source) {
+			how := ""
+			if p.Source.Kind == catalog.KindTable {
+				how = ", retracting each key's previous row"
+			}
+			add(d, "[ REPARTITION ] | by the group key through an internal topic%s", how)
+			d++
+		}
+	}
 	if len(p.PartitionBy) > 0 {
 		keys := make([]string, len(p.PartitionBy))
 		for i, e := range p.PartitionBy {
@@ -150,4 +186,25 @@ func quoteName(n string) string {
 		}
 	}
 	return n
+}
+
+// windowString renders a WINDOW clause.
+func windowString(w *sql.Window) string {
+	kind := windowKindName(w.Kind)
+	var parts []string
+	switch w.Kind {
+	case sql.Session:
+		parts = append(parts, w.Size.String())
+	case sql.Hopping:
+		parts = append(parts, "SIZE "+w.Size.String(), "ADVANCE BY "+w.Advance.String())
+	default:
+		parts = append(parts, "SIZE "+w.Size.String())
+	}
+	if w.HasGrace {
+		parts = append(parts, "GRACE PERIOD "+w.Grace.String())
+	}
+	if w.Retention > 0 {
+		parts = append(parts, "RETENTION "+w.Retention.String())
+	}
+	return "WINDOW " + kind + " (" + strings.Join(parts, ", ") + ")"
 }

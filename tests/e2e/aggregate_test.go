@@ -94,3 +94,21 @@ func TestTransientAggregation(t *testing.T) {
 		t.Fatalf("transient aggregation = %q", got)
 	}
 }
+
+// TestExplainAggregation prints the stages of an aggregation.
+func TestExplainAggregation(t *testing.T) {
+	s := harness.Start(t, harness.Options{})
+	c := s.Connect(t)
+	exec(t, c, `CREATE STREAM pv (userid VARCHAR KEY, pageid VARCHAR) WITH (kafka_topic='pv', partitions=2)`)
+	plan := strings.Join(collect(t, c, `EXPLAIN CREATE TABLE per_page AS SELECT pageid, COUNT(*) AS n FROM pv
+		WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY pageid HAVING COUNT(*) > 1 EMIT FINAL`), "\n")
+	for _, want := range []string{"[ SINK ] | TABLE PER_PAGE", "[ HAVING ] |", "[ AGGREGATE ] | GROUP BY PAGEID | COUNT(1)", "WINDOW TUMBLING (SIZE 1m0s)", "EMIT FINAL", "[ REPARTITION ]", "[ SOURCE ] | STREAM PV"} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("EXPLAIN lacks %q:\n%s", want, plan)
+		}
+	}
+	plan = strings.Join(collect(t, c, `EXPLAIN SELECT userid, COUNT(*) FROM pv GROUP BY userid EMIT CHANGES`), "\n")
+	if strings.Contains(plan, "REPARTITION") {
+		t.Errorf("grouping by the key needs no repartition:\n%s", plan)
+	}
+}
