@@ -84,7 +84,7 @@ func (c *Catalog) replay(ctx context.Context, progress Progress) error {
 	if err != nil {
 		return err
 	}
-	marks, err := c.log.Append(ctx, Topic, []log.Record{{Key: []byte(markerKey), Value: []byte("{}"), Partition: 0}})
+	marks, err := c.log.Append(ctx, Topic, []log.Record{{Key: []byte(markerKey), Value: []byte("{}"), Partition: 0, Timestamp: log.NoTimestamp}})
 	if err != nil {
 		return fmt.Errorf("append replay marker: %w", err)
 	}
@@ -153,7 +153,7 @@ func (c *Catalog) applyRecord(rec log.Record) error {
 
 // append writes one command and applies it.
 func (c *Catalog) append(ctx context.Context, key string, cmd *command) error {
-	rec := log.Record{Key: []byte(key), Partition: 0}
+	rec := log.Record{Key: []byte(key), Partition: 0, Timestamp: log.NoTimestamp}
 	if cmd != nil {
 		b, err := json.Marshal(cmd)
 		if err != nil {

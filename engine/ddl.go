@@ -252,6 +252,13 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 	if len(args) > 0 {
 		return "", &Error{Code: "0A000", Msg: "bind parameters are not supported in persistent queries: the query is re-planned from its text at restart"}
 	}
+	if plan.Aggregate != nil {
+		// Everything that can refuse the aggregation is checked before the
+		// catalog is written, so a refused statement leaves nothing behind.
+		if _, err := buildAggregation(plan); err != nil {
+			return "", err
+		}
+	}
 	kind := catalog.KindStream
 	if !sink.Insert && sink.Kind == sql.Table {
 		kind = catalog.KindTable

@@ -113,7 +113,14 @@ func (e *Engine) insertValues(ctx context.Context, st *sql.Insert, args []types.
 				return 0, err
 			}
 		}
-		var ts int64
+		if src.Kind == catalog.KindTable {
+			for i, c := range src.Columns {
+				if c.Key && vals[i].IsNull() {
+					return 0, &Error{Code: "23502", Msg: fmt.Sprintf("a value for the PRIMARY KEY column %s is required: a table row needs a key", c.Name)}
+				}
+			}
+		}
+		ts := log.NoTimestamp
 		if !vals[n].IsNull() {
 			ts = vals[n].Int()
 		}

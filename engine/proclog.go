@@ -66,7 +66,7 @@ func (e *Engine) processingLogRecord(f operators.Failure) log.ProduceRecord {
 		"RECORD_KEY":   printable(f.Record.Key),
 		"RECORD_VALUE": printable(f.Record.Value),
 	})
-	return log.ProduceRecord{Topic: e.opts.ProcessingLogTopic, Record: log.Record{Value: v, Partition: 0}}
+	return log.ProduceRecord{Topic: e.opts.ProcessingLogTopic, Record: log.Record{Value: v, Partition: 0, Timestamp: log.NoTimestamp}}
 }
 
 func printable(b []byte) any {

@@ -69,7 +69,7 @@ func (s *session) prepareShow(st *sql.Show) (*statement, error) {
 			var rows []types.Row
 			for _, src := range e.cat.Sources() {
 				if src.Kind == kind {
-					rows = append(rows, strRow(src.Name, src.Topic, src.KeyFormat, src.ValueFormat, "false"))
+					rows = append(rows, strRow(src.Name, src.Topic, src.KeyFormat, src.ValueFormat, fmt.Sprint(src.Window != nil)))
 				}
 			}
 			return rows, nil

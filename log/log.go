@@ -16,7 +16,8 @@ type Record struct {
 	// compacted topic or a table's changelog).
 	Value []byte
 	// Timestamp is the record's event time in milliseconds since the epoch.
-	// Append sets it to the current time when it is zero.
+	// Append sets it to the current time when it is negative (NoTimestamp);
+	// zero is the epoch, a valid event time.
 	Timestamp int64
 	// Headers are carried through unchanged.
 	Headers []Header
@@ -28,6 +29,9 @@ type Record struct {
 	// and sets it.
 	Offset int64
 }
+
+// NoTimestamp asks Append to stamp a record with the current time.
+const NoTimestamp int64 = -1
 
 // Header is a record header.
 type Header struct {

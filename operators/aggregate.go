@@ -284,7 +284,20 @@ func (a *Aggregator) index(sk []byte, w window.Window) error {
 			return err
 		}
 	}
-	return a.Store.Put(append(orderedTime([]byte{'x'}, spec.ExpireTime(w)), sk...), nil)
+	return a.Store.Put(append(orderedTime([]byte{'x'}, a.expireTime(w)), sk...), nil)
+}
+
+// expireTime is when a window's state is dropped. A session is kept at
+// least until no record can reach it any more — one within its gap is
+// accepted until gap + grace after it — so that such a record finds the
+// session (and is judged late against it) instead of starting a new one.
+func (a *Aggregator) expireTime(w window.Window) int64 {
+	spec := a.Spec.Window
+	t := spec.ExpireTime(w)
+	if spec.Kind == window.Session {
+		t = max(t, w.End+2*spec.GapMs()+spec.GraceMs()+1)
+	}
+	return t
 }
 
 // unindex removes a window's index entries (a merged-away session).
@@ -295,7 +308,7 @@ func (a *Aggregator) unindex(sk []byte, w window.Window) error {
 			return err
 		}
 	}
-	return a.Store.Delete(append(orderedTime([]byte{'x'}, spec.ExpireTime(w)), sk...))
+	return a.Store.Delete(append(orderedTime([]byte{'x'}, a.expireTime(w)), sk...))
 }
 
 // session folds in into the session it starts, extends or bridges.
@@ -338,8 +351,14 @@ func (a *Aggregator) session(in *GroupInput, emit Emit) error {
 		wins[i] = c.w
 	}
 	merged := window.MergeSession(gap, in.Time, wins)
-	if a.Spec.Window.Closed(merged, a.st.Now()) {
-		// Even merged with what it touches, the session has closed.
+	now := a.st.Now()
+	late := a.Spec.Window.Closed(merged, now)
+	for _, c := range touching {
+		// A closed session is final: a record that would extend it is
+		// late, rather than the start of a second session beside it.
+		late = late || a.Spec.Window.Closed(c.w, now)
+	}
+	if late {
 		a.Metrics.Late.Add(1)
 		return nil
 	}

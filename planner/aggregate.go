@@ -170,6 +170,9 @@ func (p *Planner) buildAggregate(plan *Plan, q *sql.Query, sc *scope) error {
 	if sel.GroupBy == nil || len(sel.GroupBy.Items) == 0 {
 		return errorf(CodeGrouping, "aggregate functions need a GROUP BY clause")
 	}
+	if q.Emit == sql.EmitFinal && q.Window == nil {
+		return unsupported("EMIT FINAL needs a windowed aggregation: an unwindowed group never closes")
+	}
 	agg := &Aggregation{Window: q.Window, Emit: q.Emit}
 	inBinder := p.NewBinder(sc)
 	groupText := map[string]int{}

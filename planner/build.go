@@ -214,6 +214,11 @@ func (p *Planner) build(q *sql.Query) (*Plan, error) {
 	plan := &Plan{Source: src, Input: input, Emit: emitString(q.Emit)}
 
 	if sel.Where != nil {
+		if src.Window != nil {
+			if err := windowBoundLiterals(sel.Where); err != nil {
+				return nil, err
+			}
+		}
 		f, err := binder.Bind(sel.Where)
 		if err != nil {
 			return nil, err
@@ -321,6 +326,16 @@ func (p *Planner) project(plan *Plan, sel *ast.SelectStmt, sc *scope, binder *ex
 				keyUsed[ci] = keyUsed[ci] || isKey
 				if err := add(field{name: c.Name, e: columnRef(ci, c), isKey: isKey}); err != nil {
 					return err
+				}
+				// A windowed table's window is part of its key: * shows
+				// the bounds right after the key columns, as ksqlDB does.
+				last := ci+1 == len(plan.Source.Columns) || !plan.Source.Columns[ci+1].Key
+				if plan.Source.Window != nil && c.Key && last {
+					for wi := len(plan.Input) - 2; wi < len(plan.Input); wi++ {
+						if err := add(field{name: plan.Input[wi].Name, e: columnRef(wi, plan.Input[wi])}); err != nil {
+							return err
+						}
+					}
 				}
 			}
 			continue
@@ -586,4 +601,59 @@ func keyLookup(where ast.ExprNode, src *catalog.Source, sc *scope, binder *expr.
 		return nil, err
 	}
 	return found, nil
+}
+
+// windowBoundLiterals lets a windowed table's WINDOWSTART and WINDOWEND
+// (BIGINT milliseconds) be compared with ISO-8601 strings, as ksqlDB's pull
+// queries allow: each such string literal becomes its milliseconds.
+func windowBoundLiterals(where ast.ExprNode) error {
+	isBound := func(n ast.ExprNode) bool {
+		cn, ok := n.(*ast.ColumnNameExpr)
+		return ok && (cn.Name.Name.O == WindowStart || cn.Name.Name.O == WindowEnd)
+	}
+	toMillis := func(n *ast.ExprNode) error {
+		v, ok := (*n).(*test_driver.ValueExpr)
+		if !ok || v.Kind() != test_driver.KindString {
+			return nil
+		}
+		ms, err := types.ParseTimestamp(v.GetString())
+		if err != nil {
+			return errorf(CodeDatatypeMismatch, "cannot compare a window bound with %q: %v", v.GetString(), err)
+		}
+		*n = ast.NewValueExpr(ms, "", "")
+		return nil
+	}
+	var visit func(n ast.ExprNode) error
+	visit = func(n ast.ExprNode) error {
+		switch e := n.(type) {
+		case *ast.ParenthesesExpr:
+			return visit(e.Expr)
+		case *ast.UnaryOperationExpr:
+			return visit(e.V)
+		case *ast.BetweenExpr:
+			if isBound(e.Expr) {
+				if err := toMillis(&e.Left); err != nil {
+					return err
+				}
+				return toMillis(&e.Right)
+			}
+		case *ast.BinaryOperationExpr:
+			switch e.Op {
+			case opcode.LogicAnd, opcode.LogicOr:
+				if err := visit(e.L); err != nil {
+					return err
+				}
+				return visit(e.R)
+			case opcode.EQ, opcode.NE, opcode.LT, opcode.LE, opcode.GT, opcode.GE:
+				if isBound(e.L) {
+					return toMillis(&e.R)
+				}
+				if isBound(e.R) {
+					return toMillis(&e.L)
+				}
+			}
+		}
+		return nil
+	}
+	return visit(where)
 }

@@ -121,7 +121,7 @@ func (l *Log) write(items []item, pre func(b *pebble.Batch) error) error {
 		if err != nil {
 			return err
 		}
-		if r.Timestamp == 0 {
+		if r.Timestamp < 0 {
 			r.Timestamp = now
 		}
 		g := byPart[p]

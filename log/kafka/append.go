@@ -127,7 +127,7 @@ func (l *Log) prepare(ctx context.Context, topic string, recs []log.Record) ([]*
 		}
 		out[i] = recs[i]
 		out[i].Partition = p
-		if out[i].Timestamp == 0 {
+		if out[i].Timestamp < 0 {
 			out[i].Timestamp = now
 		}
 		krs[i] = toKgo(topic, p, &out[i], out[i].Timestamp)

@@ -45,14 +45,15 @@ func testAppendFillsFields(t *testing.T, l log.Log) {
 	name := createTopic(t, l, log.TopicConfig{Partitions: 2})
 	before := time.Now().UnixMilli()
 	in := []log.Record{
-		{Key: []byte("a"), Value: []byte("1"), Partition: 1, Offset: 99},
+		{Key: []byte("a"), Value: []byte("1"), Partition: 1, Offset: 99, Timestamp: log.NoTimestamp},
 		{Key: []byte("b"), Value: []byte("2"), Partition: 1, Timestamp: 42},
-		{Key: []byte("c"), Value: []byte("3"), Partition: 0},
+		{Key: []byte("c"), Value: []byte("3"), Partition: 0, Timestamp: log.NoTimestamp},
+		{Key: []byte("d"), Value: []byte("4"), Partition: 0, Timestamp: 0}, // the epoch
 	}
 	out := mustAppend(t, l, name, in)
 	after := time.Now().UnixMilli()
 
-	wantOffsets := []int64{0, 1, 0} // Offset on input is ignored
+	wantOffsets := []int64{0, 1, 0, 1} // Offset on input is ignored
 	for i, r := range out {
 		if r.Partition != in[i].Partition || r.Offset != wantOffsets[i] {
 			t.Errorf("returned record %d at %d/%d, want %d/%d", i, r.Partition, r.Offset, in[i].Partition, wantOffsets[i])
@@ -65,6 +66,9 @@ func testAppendFillsFields(t *testing.T, l log.Log) {
 	}
 	if out[1].Timestamp != 42 {
 		t.Errorf("returned record 1 has timestamp %d, want 42", out[1].Timestamp)
+	}
+	if out[3].Timestamp != 0 {
+		t.Errorf("returned record 3 has timestamp %d, want 0 (the epoch is a timestamp)", out[3].Timestamp)
 	}
 	// What is read is what Append returned.
 	for _, p := range []int32{0, 1} {

@@ -70,6 +70,14 @@ func TestPullQueriesReadYourWrites(t *testing.T) {
 	if strings.Join(got, ",") != "home 1795428000000 6" {
 		t.Fatalf("windowed pull = %q", got)
 	}
+	// The issue's form: window bounds compared with ISO-8601 text.
+	got = collect(t, c, `SELECT pageid, n FROM views_per_minute WHERE pageid = 'home' AND WINDOWSTART >= '2026-11-23T10:00:00'`)
+	if strings.Join(got, ",") != "home 6" {
+		t.Fatalf("windowed pull with an ISO bound = %q", got)
+	}
+	if got = collect(t, c, `SELECT pageid, n FROM views_per_minute WHERE pageid = 'home' AND WINDOWSTART > '2026-11-23T10:00:00'`); len(got) != 0 {
+		t.Fatalf("windowed pull past the window = %q", got)
+	}
 	got = collect(t, c, `SELECT userid, views FROM views_per_user ORDER BY views DESC LIMIT 1`)
 	if strings.Join(got, ",") != "alice 5" {
 		t.Fatalf("ORDER BY LIMIT = %q", got)
