@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/runnel/runnel/internal/invariants"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators/agg"
 	"github.com/runnel/runnel/operators/state"
@@ -251,6 +252,9 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	}
 	if err := fold(accs, in); err != nil {
 		return err
+	}
+	if invariants.Enabled && accs[0].Result().Int() < 0 {
+		panic(fmt.Sprintf("invariant: group %x has a negative row count: a retraction without its row", in.KeyBytes))
 	}
 	if accs[0].Result().Int() <= 0 {
 		if err := a.Store.Delete(sk); err != nil {

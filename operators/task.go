@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/runnel/runnel/internal/invariants"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators/state"
 )
@@ -69,6 +70,7 @@ func (t *Task) Run(ctx context.Context) error {
 		return fmt.Errorf("task %s/%d: open reader: %w", t.Group, t.Input.Partition, err)
 	}
 	defer r.Close()
+	prev := committed[t.Input.Partition]
 	for {
 		recs, err := r.Next(ctx)
 		if err != nil {
@@ -77,6 +79,10 @@ func (t *Task) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("task %s/%d: read: %w", t.Group, t.Input.Partition, err)
 		}
+		if invariants.Enabled {
+			checkBatch(t.Input, recs, prev, r.Position())
+		}
+		prev = r.Position()
 		// The committed offset is the reader's position, which is past
 		// any transaction marker after the last record: a pull query
 		// waiting for the task to reach the end offsets must see it get
@@ -156,3 +162,19 @@ func (s *Stateless) Process(rec *log.Record, emit Emit) error {
 
 // Flush implements Processor.
 func (s *Stateless) Flush(Emit) error { return nil }
+
+// checkBatch asserts what exactly-once rests on: a reader returns each
+// offset once, in increasing order, between where it stood and where it
+// says it stands now.
+func checkBatch(tp log.TopicPartition, recs []log.Record, prev, pos int64) {
+	last := prev - 1
+	for _, r := range recs {
+		if r.Offset <= last || r.Offset >= pos {
+			panic(fmt.Sprintf("invariant: %s/%d returned offset %d after %d with position %d", tp.Topic, tp.Partition, r.Offset, last, pos))
+		}
+		last = r.Offset
+	}
+	if pos < prev {
+		panic(fmt.Sprintf("invariant: %s/%d position went back from %d to %d", tp.Topic, tp.Partition, prev, pos))
+	}
+}

@@ -146,5 +146,5 @@ check "aggregation: 50 users and 80 page-minutes" 130 "$(wc -l <<<"$steady" | tr
 check "aggregation: every view counted once" 10000 "$(head -50 <<<"$steady" | awk -F'|' '{s += $2} END {print s}')"
 check "aggregation after kill -9 equals the uninterrupted run" "$steady" "$crashed"
 
-echo "psql e2e: $passed passed, $failed failed"
+echo "e2e: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
