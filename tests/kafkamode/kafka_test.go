@@ -29,39 +29,12 @@ func cluster(t *testing.T) []string {
 	return c.ListenAddrs()
 }
 
-func exec(t *testing.T, c *pgx.Conn, sql string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if _, err := c.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-}
+func exec(t *testing.T, c *pgx.Conn, sql string) { t.Helper(); harness.Exec(t, c, sql) }
 
+// rows returns a query's rows sorted, since partitions interleave.
 func rows(t *testing.T, c *pgx.Conn, sql string) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	r, err := c.Query(ctx, sql)
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	defer r.Close()
-	var out []string
-	for r.Next() {
-		vals, err := r.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			parts[i] = fmt.Sprint(v)
-		}
-		out = append(out, strings.Join(parts, " "))
-	}
-	if err := r.Err(); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
+	out := harness.Rows(t, c, sql)
 	sort.Strings(out)
 	return out
 }
