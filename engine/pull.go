@@ -249,8 +249,11 @@ func (e *Engine) awaitSource(ctx context.Context, src *catalog.Source, visited m
 	return nil
 }
 
-// awaitQuery waits until a running query has committed offsets at or past
-// the current end of each of its input topics, in pipeline order.
+// awaitQuery waits until a running query's tasks have committed their
+// work at or past the current end of each of the query's input topics, in
+// pipeline order. It reads the tasks' own positions, which move only once
+// a commit's output is visible in the log, rather than the committed
+// offsets in the log, which Kafka may show before the output's markers.
 func (e *Engine) awaitQuery(ctx context.Context, rq *runningQuery) error {
 	for _, topic := range rq.inputs {
 		ends, err := e.log.EndOffsets(ctx, topic)
@@ -261,13 +264,12 @@ func (e *Engine) awaitQuery(ctx context.Context, rq *runningQuery) error {
 			if state, qerr := rq.status(); state == stateError {
 				return &Error{Code: "55000", Msg: fmt.Sprintf("query %s has failed: %v", rq.q.ID, qerr)}
 			}
-			got, err := e.log.CommittedOffsets(ctx, rq.q.ID, topic)
-			if err != nil {
-				return fmt.Errorf("committed offsets of %s: %w", rq.q.ID, err)
-			}
 			caught := true
-			for p, end := range ends {
-				if got[int32(p)] < end {
+			for _, t := range rq.tasks {
+				if t.Input.Topic != topic || int(t.Input.Partition) >= len(ends) {
+					continue
+				}
+				if off, ok := t.Committed(); !ok || off < ends[t.Input.Partition] {
 					caught = false
 					break
 				}
@@ -284,7 +286,6 @@ func (e *Engine) awaitQuery(ctx context.Context, rq *runningQuery) error {
 	}
 	return nil
 }
-
 // lookupRange turns a pull query's key constraint into the store range and
 // partition that hold the key's rows.
 func lookupRange(plan *planner.Plan, src *catalog.Source, partitions int32) (start, end []byte, partition int32, err error) {

@@ -34,6 +34,8 @@ type runningQuery struct {
 	// pipeline order (source, then repartition): what a pull query waits
 	// on.
 	inputs []string
+	// tasks are the query's tasks; set by launch, then read-only.
+	tasks []*operators.Task
 
 	mu struct {
 		sync.Mutex
@@ -178,6 +180,7 @@ func (e *Engine) startPlan(q *catalog.Query, plan *planner.Plan) error {
 // launch runs tasks, one goroutine each, owned by rq: rq.cancel stops them
 // and rq.done closes when all have returned and closed their stores.
 func (e *Engine) launch(ctx context.Context, rq *runningQuery, tasks []*operators.Task) {
+	rq.tasks = tasks
 	var wg sync.WaitGroup
 	for _, t := range tasks {
 		wg.Add(1)

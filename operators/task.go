@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/runnel/runnel/internal/invariants"
 	"github.com/runnel/runnel/log"
@@ -56,6 +57,21 @@ type Task struct {
 	OnFailure FailureSink
 	Metrics   *Metrics
 	Logger    *slog.Logger
+
+	// committed is the input offset of the task's last successful commit,
+	// valid once started is set: what a pull query waits on. It moves only
+	// after the log's Commit returns, when the commit's output is visible.
+	committed atomic.Int64
+	started   atomic.Bool
+}
+
+// Committed is the input offset up to which the task has committed its
+// work, output included; ok is false before the task has started.
+func (t *Task) Committed() (offset int64, ok bool) {
+	if !t.started.Load() {
+		return 0, false
+	}
+	return t.committed.Load(), true
 }
 
 // Run processes records until ctx is done. It returns nil when ctx ends
@@ -71,6 +87,8 @@ func (t *Task) Run(ctx context.Context) error {
 	}
 	defer r.Close()
 	prev := committed[t.Input.Partition]
+	t.committed.Store(prev)
+	t.started.Store(true)
 	for {
 		recs, err := r.Next(ctx)
 		if err != nil {
@@ -89,9 +107,13 @@ func (t *Task) Run(ctx context.Context) error {
 		// there. A batch of markers only commits just that.
 		txn := log.Txn{Group: t.Group, Offsets: map[log.TopicPartition]int64{t.Input: r.Position()}}
 		if len(recs) == 0 {
-			if err := t.Log.CommitOffsets(ctx, t.Group, txn.Offsets); err != nil && ctx.Err() == nil {
+			if err := t.Log.CommitOffsets(ctx, t.Group, txn.Offsets); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
 				return fmt.Errorf("task %s/%d: commit offsets: %w", t.Group, t.Input.Partition, err)
 			}
+			t.committed.Store(r.Position())
 			continue
 		}
 		produced := 0
@@ -127,6 +149,7 @@ func (t *Task) Run(ctx context.Context) error {
 			return fmt.Errorf("task %s/%d: commit: %w", t.Group, t.Input.Partition, err)
 		}
 		t.Metrics.Produced.Add(int64(produced))
+		t.committed.Store(r.Position())
 	}
 }
 

@@ -49,6 +49,54 @@ func (l *Log) Commit(ctx context.Context, txn log.Txn) error {
 	if err := p.commit(ctx, l, krs, txn.Offsets); err != nil {
 		return fmt.Errorf("kafka: commit for group %q: %w", txn.Group, err)
 	}
+	if err := l.awaitVisible(ctx, krs); err != nil {
+		return fmt.Errorf("kafka: commit for group %q: %w", txn.Group, err)
+	}
+	return nil
+}
+
+// visiblePoll is the pause between checks that a commit's records are
+// readable.
+const visiblePoll = 2 * time.Millisecond
+
+// awaitVisible waits until read_committed readers can see the records of a
+// committed transaction: EndTxn returns before the brokers write the
+// commit markers, and until they do the last stable offset stays behind
+// the records. Commit returns after this, so that whoever learns of the
+// commit (a pull query waiting on a query's progress) also sees its output
+// in EndOffsets.
+func (l *Log) awaitVisible(ctx context.Context, krs []*kgo.Record) error {
+	need := map[string]map[int32]int64{}
+	for _, kr := range krs {
+		if need[kr.Topic] == nil {
+			need[kr.Topic] = map[int32]int64{}
+		}
+		if kr.Offset+1 > need[kr.Topic][kr.Partition] {
+			need[kr.Topic][kr.Partition] = kr.Offset + 1
+		}
+	}
+	for topic, parts := range need {
+		for {
+			ends, err := l.EndOffsets(ctx, topic)
+			if err != nil {
+				return fmt.Errorf("await visibility of %s: %w", topic, err)
+			}
+			done := true
+			for p, want := range parts {
+				if int(p) >= len(ends) || ends[p] < want {
+					done = false
+				}
+			}
+			if done {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(visiblePoll):
+			}
+		}
+	}
 	return nil
 }
 

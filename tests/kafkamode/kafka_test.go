@@ -159,3 +159,20 @@ func eventuallyRows(t *testing.T, c *pgx.Conn, sql, want string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestPullReadsWritesOnKafka: a pull query right after an insert counts
+// it, with no retry, on Kafka too (the query's output must be readable
+// past its transaction's markers before the pull may read).
+func TestPullReadsWritesOnKafka(t *testing.T) {
+	brokers := cluster(t)
+	s := harness.Start(t, harness.Options{Kafka: brokers})
+	c := s.Connect(t)
+	exec(t, c, `CREATE STREAM clicks (userid VARCHAR KEY, page VARCHAR) WITH (kafka_topic='clicks', partitions=3)`)
+	exec(t, c, `CREATE TABLE per_page AS SELECT page, COUNT(*) AS n FROM clicks GROUP BY page`)
+	for i := 1; i <= 8; i++ {
+		exec(t, c, fmt.Sprintf(`INSERT INTO clicks (userid, page) VALUES ('u%d', 'home')`, i))
+		if got := fmt.Sprint(rows(t, c, `SELECT page, n FROM per_page WHERE page = 'home'`)); got != fmt.Sprintf("[home %d]", i) {
+			t.Fatalf("pull after insert %d = %s", i, got)
+		}
+	}
+}
