@@ -270,3 +270,6 @@ func (g *Grouper) Input(rec *log.Record) (GroupInput, bool, error) {
 	}
 	return g.group(row)
 }
+
+// EncodeKey encodes group values as the codec keys them.
+func (c *GroupCodec) EncodeKey(key types.Row) ([]byte, error) { return c.key.Encode(key) }

@@ -1,0 +1,177 @@
+package operators
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runnel/runnel/operators/agg"
+	"github.com/runnel/runnel/operators/state"
+	"github.com/runnel/runnel/operators/window"
+	"github.com/runnel/runnel/sql/expr"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// aggHarness is COUNT(*) and SUM(v) grouped by a STRING key, optionally
+// windowed; its output rows are key, [ws, we,] count, sum.
+type aggHarness struct {
+	t     *testing.T
+	codec *GroupCodec
+	a     *Aggregator
+	out   []string
+}
+
+func newAggHarness(t *testing.T, w *window.Spec, final bool, store state.Store) *aggHarness {
+	t.Helper()
+	count, err := agg.Resolve("COUNT", nil, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := agg.Resolve("SUM", []types.Type{types.Bigint}, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, err := NewGroupCodec([]types.Type{types.String}, [][]types.Type{nil, {types.Bigint}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	width := 3
+	if w != nil {
+		width = 5
+	}
+	project := make([]expr.Expr, width)
+	for i := range project {
+		project[i] = &expr.Column{Index: i, T: types.Bigint}
+	}
+	h := &aggHarness{t: t, codec: codec}
+	h.a = &Aggregator{
+		Spec:    &AggregateSpec{Funcs: []agg.Func{count, sum}, Codec: codec, Window: w, Final: final, Project: project},
+		Store:   store,
+		Metrics: &Metrics{},
+		Output: func(out AggOutput, _ Emit) error {
+			if out.Row == nil {
+				h.out = append(h.out, fmt.Sprintf("-%s", out.Key[0].Str()))
+				return nil
+			}
+			parts := []string{out.Row[0].Str()}
+			for _, v := range out.Row[1:] {
+				parts = append(parts, fmt.Sprint(v.Int()))
+			}
+			h.out = append(h.out, strings.Join(parts, " "))
+			return nil
+		},
+	}
+	return h
+}
+
+// add applies one row (retract with a leading '-' key) and flushes.
+func (h *aggHarness) add(key string, v, ts int64) {
+	h.t.Helper()
+	retract := strings.HasPrefix(key, "-")
+	key = strings.TrimPrefix(key, "-")
+	kb, err := h.codec.EncodeKey(types.Row{types.NewString(key)})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	in := GroupInput{Key: types.Row{types.NewString(key)}, KeyBytes: kb, Time: ts, Retract: retract,
+		Args: [][]types.Value{nil, {types.NewBigint(v)}}}
+	if err := h.a.Apply(&in, nil); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.a.Flush(nil); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *aggHarness) expect(want ...string) {
+	h.t.Helper()
+	if strings.Join(h.out, ", ") != strings.Join(want, ", ") {
+		h.t.Fatalf("output:\n got %q\nwant %q", h.out, want)
+	}
+	h.out = nil
+}
+
+func TestAggregatorRetractsAndDeletes(t *testing.T) {
+	h := newAggHarness(t, nil, false, state.NewMemStore())
+	h.add("a", 5, 1)
+	h.add("a", 7, 2)
+	h.expect("a 1 5", "a 2 12")
+	h.add("-a", 5, 3)
+	h.expect("a 1 7")
+	h.add("-a", 7, 4) // the group's last row: it disappears
+	h.expect("-a")
+	h.add("-b", 1, 5) // retracting from a group never seen: nothing
+	h.expect()
+}
+
+func TestAggregatorTumblingChangesAndLate(t *testing.T) {
+	w := &window.Spec{Kind: window.Tumbling, Size: time.Minute, Grace: 10 * time.Second, HasGrace: true}
+	h := newAggHarness(t, w, false, state.NewMemStore())
+	h.add("a", 1, 1_000)
+	h.add("a", 2, 59_999)
+	h.add("a", 3, 60_000) // next window
+	h.expect("a 0 60000 1 1", "a 0 60000 2 3", "a 60000 120000 1 3")
+	h.add("a", 4, 69_999) // stream time 69,999: the first window closes at 70,000
+	h.add("a", 5, 59_000) // still in grace
+	h.expect("a 60000 120000 2 7", "a 0 60000 3 8")
+	h.add("a", 6, 70_000) // stream time 70,000 closes [0, 60000)
+	h.add("a", 7, 30_000) // late: dropped and counted
+	h.expect("a 60000 120000 3 13")
+	if got := h.a.Metrics.Late.Load(); got != 1 {
+		t.Fatalf("late records = %d, want 1", got)
+	}
+}
+
+func TestAggregatorEmitFinal(t *testing.T) {
+	w := &window.Spec{Kind: window.Tumbling, Size: time.Minute, HasGrace: true}
+	store := state.NewMemStore()
+	h := newAggHarness(t, w, true, store)
+	h.add("a", 1, 1_000)
+	h.add("b", 2, 2_000)
+	h.add("a", 3, 59_000)
+	h.expect() // nothing until the window closes
+	h.add("a", 4, 60_000)
+	h.expect("a 0 60000 2 4", "b 0 60000 1 2")
+	// A restarted aggregator over the same store keeps its stream time and
+	// open windows: [60000, 120000) is emitted once, when it closes.
+	h2 := newAggHarness(t, w, true, store)
+	h2.add("a", 5, 30_000) // late against the restored stream time
+	h2.add("c", 6, 120_000)
+	h2.expect("a 60000 120000 1 4")
+	if got := h2.a.Metrics.Late.Load(); got != 1 {
+		t.Fatalf("late after restart = %d, want 1", got)
+	}
+}
+
+func TestAggregatorExpiresWindows(t *testing.T) {
+	w := &window.Spec{Kind: window.Tumbling, Size: time.Minute, HasGrace: true, Retention: 2 * time.Minute}
+	store := state.NewMemStore()
+	h := newAggHarness(t, w, false, store)
+	h.add("a", 1, 0)
+	before := store.Len()
+	h.add("a", 1, 300_000) // far past the first window's retention
+	if store.Len() > before {
+		t.Fatalf("store grew from %d to %d entries: the expired window was kept", before, store.Len())
+	}
+}
+
+func TestAggregatorSessions(t *testing.T) {
+	w := &window.Spec{Kind: window.Session, Gap: 5 * time.Second, Grace: 10 * time.Second, HasGrace: true}
+	h := newAggHarness(t, w, false, state.NewMemStore())
+	h.add("a", 1, 100_000)
+	h.add("a", 2, 110_000) // a second session
+	h.expect("a 100000 100000 1 1", "a 110000 110000 1 2")
+	h.add("a", 4, 105_000) // bridges both: they merge, the old ones are deleted
+	h.expect("-a", "-a", "a 100000 110000 3 7")
+	// Stream time 126,000 closes a's session (110,000 + 5,000 + 10,000 + 1).
+	h.add("b", 1, 126_000)
+	h.expect("b 126000 126000 1 1")
+	// 114,000 is not late on its own (its session would close at 129,001)
+	// but reaches into the closed one: late, not a second session.
+	h.add("a", 1, 114_000)
+	h.expect()
+	if got := h.a.Metrics.Late.Load(); got != 1 {
+		t.Fatalf("late = %d, want 1", got)
+	}
+}
