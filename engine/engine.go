@@ -34,6 +34,9 @@ type Engine struct {
 	// on Close.
 	ctx  context.Context
 	stop context.CancelFunc
+	// background is closed when the engine's own goroutines (compaction)
+	// have returned.
+	background chan struct{}
 
 	// ddl serializes statements that change the catalog or the set of
 	// running queries, so that each one's checks and writes are not
@@ -105,6 +108,8 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 			}
 		}
 	}
+	e.background = make(chan struct{})
+	go e.compactLoop()
 	e.logger.Info("catalog ready", "sources", len(e.cat.Sources()), "queries", len(queries), "took", time.Since(start).Round(time.Millisecond))
 	return e, nil
 }
@@ -115,6 +120,7 @@ func (e *Engine) Log() log.Log { return e.log }
 // Close stops every persistent query and closes the log.
 func (e *Engine) Close() error {
 	e.stop()
+	<-e.background
 	e.mu.Lock()
 	running := make([]*runningQuery, 0, len(e.mu.running)+len(e.mu.materialized))
 	for _, rq := range e.mu.running {
@@ -187,3 +193,42 @@ func (e *Engine) NewSession(params map[string]string) server.Session {
 
 // errClosed is returned for work asked of a closed engine.
 var errClosed = errors.New("engine: closed")
+
+// compactLoop compacts the log's compacted topics every
+// CompactionInterval until the engine closes, when the log compacts on
+// demand. It is owned by the engine: Close waits for it.
+func (e *Engine) compactLoop() {
+	defer close(e.background)
+	c, ok := e.log.(log.Compactor)
+	if !ok {
+		return
+	}
+	t := time.NewTicker(e.opts.CompactionInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-t.C:
+		}
+		topics, err := e.log.Topics(e.ctx)
+		if err != nil {
+			e.logger.Warn("compaction: list topics", "error", err)
+			continue
+		}
+		for _, info := range topics {
+			if !info.Compacted {
+				continue
+			}
+			start := time.Now()
+			if err := c.Compact(e.ctx, info.Name); err != nil {
+				if e.ctx.Err() != nil {
+					return
+				}
+				e.logger.Warn("compaction failed", "topic", info.Name, "error", err)
+				continue
+			}
+			e.logger.Debug("compacted topic", "topic", info.Name, "took", time.Since(start).Round(time.Millisecond))
+		}
+	}
+}

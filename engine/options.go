@@ -22,6 +22,10 @@ type Options struct {
 	// ShutdownTimeout bounds how long Close waits for tasks to stop.
 	// Default: 10s.
 	ShutdownTimeout time.Duration
+	// CompactionInterval is how often compacted topics (the catalog,
+	// tables, state changelogs) are compacted, when the log compacts on
+	// demand (the embedded log; Kafka compacts on its own). Default: 10m.
+	CompactionInterval time.Duration
 }
 
 // EnsureDefaults fills in the defaults of unset fields.
@@ -37,6 +41,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = 10 * time.Second
+	}
+	if o.CompactionInterval == 0 {
+		o.CompactionInterval = 10 * time.Minute
 	}
 }
 
