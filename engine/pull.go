@@ -286,6 +286,7 @@ func (e *Engine) awaitQuery(ctx context.Context, rq *runningQuery) error {
 	}
 	return nil
 }
+
 // lookupRange turns a pull query's key constraint into the store range and
 // partition that hold the key's rows.
 func lookupRange(plan *planner.Plan, src *catalog.Source, partitions int32) (start, end []byte, partition int32, err error) {
