@@ -203,3 +203,31 @@ func (e *Engine) aggregateTasks(ctx context.Context, q *catalog.Query, plan *pla
 	}
 	return tasks, nil
 }
+
+// dropQueryState removes a terminated aggregation's state stores, their
+// changelogs and its repartition topic. Failures are logged: the query is
+// gone either way, and what is left is only space.
+func (e *Engine) dropQueryState(ctx context.Context, id, sourceTopic string) {
+	info, err := e.log.Topic(ctx, sourceTopic)
+	if err != nil {
+		e.logger.Warn("drop query state: source topic", "query", id, "error", err)
+		return
+	}
+	for _, store := range []string{id + "/agg", id + "/rows"} {
+		for p := int32(0); p < info.Partitions; p++ {
+			if err := e.state.Drop(ctx, fmt.Sprintf("%s/%d", store, p)); err != nil {
+				e.logger.Warn("drop query state", "store", store, "partition", p, "error", err)
+			}
+		}
+		if !e.state.Shared() {
+			e.deleteInternalTopic(ctx, changelogTopic(store))
+		}
+	}
+	e.deleteInternalTopic(ctx, repartitionTopic(id))
+}
+
+func (e *Engine) deleteInternalTopic(ctx context.Context, name string) {
+	if err := e.log.DeleteTopic(ctx, name); err != nil && !errors.Is(err, log.ErrUnknownTopic) {
+		e.logger.Warn("delete internal topic", "topic", name, "error", err)
+	}
+}

@@ -384,9 +384,13 @@ func (e *Engine) terminate(ctx context.Context, st *sql.Terminate) error {
 		if err != nil {
 			return &Error{Code: "42704", Msg: fmt.Sprintf("query %s does not exist", id)}
 		}
+		rq, _ := e.runningQuery(q.ID)
 		e.stopQuery(q.ID)
 		if err := e.cat.DropQuery(ctx, q.ID); err != nil {
 			return err
+		}
+		if rq != nil && rq.plan != nil && rq.plan.Aggregate != nil {
+			e.dropQueryState(ctx, q.ID, rq.plan.Source.Topic)
 		}
 	}
 	return nil

@@ -120,3 +120,28 @@ func TestExplainAggregation(t *testing.T) {
 		t.Errorf("grouping by the key needs no repartition:\n%s", plan)
 	}
 }
+
+// TestTerminateDropsState: TERMINATE removes an aggregation's internal
+// repartition topic.
+func TestTerminateDropsState(t *testing.T) {
+	s := harness.Start(t, harness.Options{})
+	c := s.Connect(t)
+	exec(t, c, `CREATE STREAM pv (userid VARCHAR KEY, pageid VARCHAR) WITH (kafka_topic='pv', partitions=2)`)
+	exec(t, c, `CREATE TABLE per_page AS SELECT pageid, COUNT(*) AS n FROM pv GROUP BY pageid`)
+	internal := func() int {
+		n := 0
+		for _, r := range collect(t, c, `SHOW TOPICS EXTENDED`) {
+			if strings.Contains(r, "_repartition") {
+				n++
+			}
+		}
+		return n
+	}
+	if internal() != 1 {
+		t.Fatalf("no repartition topic while the query runs")
+	}
+	exec(t, c, `TERMINATE ALL`)
+	if n := internal(); n != 0 {
+		t.Fatalf("%d repartition topics left after TERMINATE", n)
+	}
+}
