@@ -82,9 +82,16 @@ func TestPullQueriesReadYourWrites(t *testing.T) {
 	if strings.Join(got, ",") != "alice 5" {
 		t.Fatalf("ORDER BY LIMIT = %q", got)
 	}
-	exec(t, c, `INSERT INTO users (id, region) VALUES ('alice', 'eu'), ('bob', 'us'), ('alice', 'apac')`)
-	if got := collect(t, c, `SELECT id, region FROM users ORDER BY id`); strings.Join(got, ",") != "alice apac,bob us" {
+	exec(t, c, `INSERT INTO users (id, region) VALUES ('alice', 'eu'), ('bob', 'us'), ('alice', 'apac'), ('carol', 'eu'), ('dave', 'us')`)
+	if got := collect(t, c, `SELECT id, region FROM users ORDER BY id`); strings.Join(got, ",") != "alice apac,bob us,carol eu,dave us" {
 		t.Fatalf("table pull = %q", got)
+	}
+	// Key ranges.
+	if got := collect(t, c, `SELECT id FROM users WHERE id BETWEEN 'b' AND 'czz' ORDER BY id`); strings.Join(got, ",") != "bob,carol" {
+		t.Fatalf("key range = %q", got)
+	}
+	if got := collect(t, c, `SELECT id, region FROM users WHERE id >= 'c' AND region = 'us'`); strings.Join(got, ",") != "dave us" {
+		t.Fatalf("key range with a filter = %q", got)
 	}
 }
 
