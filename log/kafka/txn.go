@@ -49,15 +49,23 @@ func (l *Log) Commit(ctx context.Context, txn log.Txn) error {
 	if err := p.commit(ctx, l, krs, txn.Offsets); err != nil {
 		return fmt.Errorf("kafka: commit for group %q: %w", txn.Group, err)
 	}
+	// The transaction has committed: waiting for its records to become
+	// readable only orders what callers learn, and must not turn the
+	// commit into a failure.
 	if err := l.awaitVisible(ctx, krs); err != nil {
-		return fmt.Errorf("kafka: commit for group %q: %w", txn.Group, err)
+		l.opts.Logger.Warn("kafka: committed records not yet readable", "group", txn.Group, "err", err)
 	}
 	return nil
 }
 
 // visiblePoll is the pause between checks that a commit's records are
-// readable.
-const visiblePoll = 2 * time.Millisecond
+// readable, and visibleWait bounds the wait: another producer's open
+// transaction holds the last stable offset back until it ends, which may
+// take up to the transaction timeout.
+const (
+	visiblePoll = 2 * time.Millisecond
+	visibleWait = 5 * time.Second
+)
 
 // awaitVisible waits until read_committed readers can see the records of a
 // committed transaction: EndTxn returns before the brokers write the
@@ -66,6 +74,8 @@ const visiblePoll = 2 * time.Millisecond
 // commit (a pull query waiting on a query's progress) also sees its output
 // in EndOffsets.
 func (l *Log) awaitVisible(ctx context.Context, krs []*kgo.Record) error {
+	ctx, cancel := context.WithTimeout(ctx, visibleWait)
+	defer cancel()
 	need := map[string]map[int32]int64{}
 	for _, kr := range krs {
 		if need[kr.Topic] == nil {
