@@ -73,6 +73,71 @@ func (s *session) setProp(name, value string) {
 	s.props[name] = value
 }
 
+func (s *session) clearProps() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.props)
+}
+
+// serverSettings answer PostgreSQL's SHOW for settings a session has not
+// set: the values the server reports at startup, and what drivers ask.
+var serverSettings = map[string]string{
+	"server_version":                "15.0 (Runnel)",
+	"server_version_num":            "150000",
+	"server_encoding":               "UTF8",
+	"client_encoding":               "UTF8",
+	"datestyle":                     "ISO, MDY",
+	"timezone":                      "UTC",
+	"integer_datetimes":             "on",
+	"standard_conforming_strings":   "on",
+	"transaction isolation level":   "read committed",
+	"transaction_isolation":         "read committed",
+	"default_transaction_isolation": "read committed",
+	"transaction_read_only":         "off",
+	"max_identifier_length":         "63",
+	"search_path":                   "public",
+	"application_name":              "",
+	"extra_float_digits":            "1",
+}
+
+// prepareShowVariable answers SHOW name (one row, one column named after
+// the setting) and SHOW ALL (name, setting rows).
+func (s *session) prepareShowVariable(st *sql.ShowVariable) (*statement, error) {
+	if st.Name == "all" {
+		return listing(strCols("name", "setting"), func(context.Context) ([]types.Row, error) {
+			vals := map[string]string{}
+			for k, v := range serverSettings {
+				vals[k] = v
+			}
+			for _, kv := range s.propList() {
+				vals[strings.ToLower(kv[0])] = kv[1]
+			}
+			names := make([]string, 0, len(vals))
+			for k := range vals {
+				names = append(names, k)
+			}
+			sort.Strings(names)
+			rows := make([]types.Row, len(names))
+			for i, k := range names {
+				rows[i] = strRow(k, vals[k])
+			}
+			return rows, nil
+		}), nil
+	}
+	col := strings.ReplaceAll(st.Name, " ", "_")
+	return listing(strCols(col), func(context.Context) ([]types.Row, error) {
+		for _, kv := range s.propList() {
+			if strings.EqualFold(kv[0], st.Name) {
+				return []types.Row{strRow(kv[1])}, nil
+			}
+		}
+		if v, ok := serverSettings[st.Name]; ok {
+			return []types.Row{strRow(v)}, nil
+		}
+		return nil, &Error{Code: "42704", Msg: fmt.Sprintf("unrecognized configuration parameter %q (SHOW also lists STREAMS, TABLES, QUERIES, TOPICS, PROPERTIES, FUNCTIONS)", st.Name)}
+	}), nil
+}
+
 func (s *session) propList() [][2]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -153,7 +218,24 @@ func (s *session) prepare(st sql.Statement) (*statement, error) {
 	case *sql.Set:
 		return simple("SET", func(ctx context.Context) error { return s.set(st.Name, st.Value) }), nil
 	case *sql.Unset:
-		return simple("UNSET", func(ctx context.Context) error { s.setProp(st.Name, ""); return nil }), nil
+		tag := "UNSET"
+		if strings.HasPrefix(strings.ToUpper(st.Text()), "RESET") {
+			tag = "RESET"
+		}
+		return simple(tag, func(ctx context.Context) error {
+			if st.All {
+				s.clearProps()
+			} else {
+				s.setProp(st.Name, "")
+			}
+			return nil
+		}), nil
+	case *sql.ShowVariable:
+		return s.prepareShowVariable(st)
+	case *sql.Transaction:
+		// No transactions span statements: each statement commits on its
+		// own. Drivers wrap statements in these, so they succeed.
+		return simple(st.Verb, func(context.Context) error { return nil }), nil
 	case *sql.Show:
 		return s.prepareShow(st)
 	case *sql.Describe:

@@ -17,6 +17,9 @@ import (
 
 // prepareSelect describes a push query (EMIT CHANGES) or a pull query.
 func (s *session) prepareSelect(st *sql.Select) (*statement, error) {
+	if sel := st.Query.Select; sel.From == nil || sel.From.TableRefs == nil {
+		return s.prepareConstant(st)
+	}
 	b := &binding{}
 	plan, err := s.e.planner(b).PlanTransient(st.Query)
 	if err != nil {
@@ -281,3 +284,25 @@ func (a *aggIter) Next(ctx context.Context) (types.Row, error) {
 }
 
 func (a *aggIter) Close() { a.push.Close() }
+
+// prepareConstant answers a SELECT without FROM with its one row.
+func (s *session) prepareConstant(st *sql.Select) (*statement, error) {
+	b := &binding{}
+	plan, err := s.e.planner(b).PlanConstant(st.Query)
+	if err != nil {
+		return nil, err
+	}
+	return &statement{params: b.paramTypes(), cols: plan.Output, exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
+		plan, err := s.e.planner(&binding{values: args}).PlanConstant(st.Query)
+		if err != nil {
+			return server.Result{}, err
+		}
+		row := make(types.Row, len(plan.Project))
+		for i, e := range plan.Project {
+			if row[i], err = e.Eval(nil); err != nil {
+				return server.Result{}, err
+			}
+		}
+		return server.Result{Tag: "SELECT", Rows: &sliceIter{rows: []types.Row{row}}}, nil
+	}}, nil
+}

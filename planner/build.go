@@ -657,3 +657,33 @@ func windowBoundLiterals(where ast.ExprNode) error {
 	}
 	return visit(where)
 }
+
+// PlanConstant plans a SELECT without FROM: one row of constant
+// expressions, such as the SELECT 1 that drivers and pools use to check a
+// connection.
+func (p *Planner) PlanConstant(q *sql.Query) (*Plan, error) {
+	sel := q.Select
+	if q.Emit != sql.EmitNone || q.Window != nil || sel.Where != nil || sel.GroupBy != nil ||
+		sel.Having != nil || sel.OrderBy != nil || sel.Limit != nil {
+		return nil, unsupported("a query without FROM takes only a select list")
+	}
+	binder := p.NewBinder(nil)
+	names := newNamer(sel.Fields.Fields)
+	plan := &Plan{}
+	for _, sf := range sel.Fields.Fields {
+		if sf.WildCard != nil {
+			return nil, errorf(CodeSyntax, "SELECT * needs a FROM clause")
+		}
+		e, err := binder.Bind(sf.Expr)
+		if err != nil {
+			return nil, err
+		}
+		name := sf.AsName.O
+		if name == "" {
+			name = names.name(sf.Expr)
+		}
+		plan.Project = append(plan.Project, e)
+		plan.Output = append(plan.Output, types.Column{Name: name, Type: outputType(e.Type())})
+	}
+	return plan, nil
+}

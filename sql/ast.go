@@ -187,10 +187,28 @@ type Set struct {
 	Name, Value string
 }
 
-// Unset is UNSET 'name'.
+// Unset is UNSET 'name', or PostgreSQL's RESET name | RESET ALL (All).
 type Unset struct {
 	text string
 	Name string
+	All  bool
+}
+
+// ShowVariable is PostgreSQL's SHOW name: a session or server setting, as
+// drivers ask for them (SHOW server_version, SHOW TRANSACTION ISOLATION
+// LEVEL). Name is lower-case, words joined by single spaces.
+type ShowVariable struct {
+	text string
+	Name string
+}
+
+// Transaction is BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK or ABORT.
+// Runnel has no transactions across statements; drivers send these
+// around ordinary statements, so they are accepted as no-ops. Verb is the
+// CommandComplete tag: BEGIN, COMMIT or ROLLBACK.
+type Transaction struct {
+	text string
+	Verb string
 }
 
 // Print is PRINT 'topic'|topic [FROM BEGINNING] [INTERVAL n] [LIMIT n].
@@ -224,6 +242,8 @@ func (s *Set) Text() string          { return s.text }
 func (s *Unset) Text() string        { return s.text }
 func (s *Print) Text() string        { return s.text }
 func (s *Explain) Text() string      { return s.text }
+func (s *ShowVariable) Text() string { return s.text }
+func (s *Transaction) Text() string  { return s.text }
 
 func (*CreateSource) statement() {}
 func (*Select) statement()       {}
@@ -236,3 +256,5 @@ func (*Set) statement()          {}
 func (*Unset) statement()        {}
 func (*Print) statement()        {}
 func (*Explain) statement()      {}
+func (*ShowVariable) statement() {}
+func (*Transaction) statement()  {}

@@ -24,6 +24,9 @@ func (p *parser) show() (Statement, error) {
 	if t.kind == tkIdent {
 		kind, ok = showKinds[t.name()]
 	}
+	if !ok && (t.kind == tkIdent || all) {
+		return p.showVariable(start, all)
+	}
 	if !ok || (all && kind != ShowTopics) {
 		return nil, p.unexpected("STREAMS, TABLES, QUERIES, TOPICS, PROPERTIES or FUNCTIONS")
 	}
@@ -148,7 +151,7 @@ func (p *parser) set() (Statement, error) {
 	s := &Set{}
 	t := p.peek()
 	if t.kind != tkString {
-		return nil, p.unexpected("a quoted property name")
+		return p.pgSet(start)
 	}
 	p.next()
 	s.Name = t.val

@@ -187,6 +187,10 @@ func (p *parser) statementPrefix() (Statement, error) {
 		return p.print()
 	case t.is("EXPLAIN"):
 		return p.explain()
+	case t.is("RESET"):
+		return p.reset()
+	case t.is("BEGIN"), t.is("START"), t.is("COMMIT"), t.is("END"), t.is("ROLLBACK"), t.is("ABORT"):
+		return p.transaction()
 	}
 	return nil, errAt(t.pos, "unknown statement %s: expected SELECT, CREATE, INSERT, SHOW, LIST, DESCRIBE, DROP, TERMINATE, SET, UNSET, PRINT or EXPLAIN", t.describe())
 }

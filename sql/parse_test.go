@@ -1,6 +1,7 @@
 package sql
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -385,6 +386,49 @@ func TestParseJoinWithin(t *testing.T) {
 	} {
 		if _, err := Parse(bad); err == nil {
 			t.Errorf("Parse(%q) succeeded, want an error", bad)
+		}
+	}
+}
+
+// TestPostgresSessionStatements: what PostgreSQL drivers send on their own.
+func TestPostgresSessionStatements(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want Statement
+	}{
+		{"SET extra_float_digits = 3", &Set{Name: "extra_float_digits", Value: "3"}},
+		{"SET SESSION application_name TO 'psql'", &Set{Name: "application_name", Value: "psql"}},
+		{"SET search_path TO public, other", &Set{Name: "search_path", Value: "public, other"}},
+		{"SET TIME ZONE 'UTC'", &Set{Name: "timezone", Value: "UTC"}},
+		{"SET 'auto.offset.reset' = 'earliest'", &Set{Name: "auto.offset.reset", Value: "earliest"}},
+		{"RESET ALL", &Unset{All: true}},
+		{"RESET statement_timeout", &Unset{Name: "statement_timeout"}},
+		{"SHOW server_version", &ShowVariable{Name: "server_version"}},
+		{"SHOW TRANSACTION ISOLATION LEVEL", &ShowVariable{Name: "transaction isolation level"}},
+		{"BEGIN", &Transaction{Verb: "BEGIN"}},
+		{"START TRANSACTION READ ONLY", &Transaction{Verb: "BEGIN"}},
+		{"COMMIT", &Transaction{Verb: "COMMIT"}},
+		{"ROLLBACK WORK", &Transaction{Verb: "ROLLBACK"}},
+	} {
+		stmts, err := Parse(tc.text)
+		if err != nil {
+			t.Errorf("%s: %v", tc.text, err)
+			continue
+		}
+		got := stmts[0]
+		// Compare without the source text.
+		switch g := got.(type) {
+		case *Set:
+			g.text = ""
+		case *Unset:
+			g.text = ""
+		case *ShowVariable:
+			g.text = ""
+		case *Transaction:
+			g.text = ""
+		}
+		if fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", tc.want) {
+			t.Errorf("%s: got %#v, want %#v", tc.text, got, tc.want)
 		}
 	}
 }

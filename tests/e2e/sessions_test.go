@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -111,5 +112,47 @@ func TestMultiStatementText(t *testing.T) {
 	}
 	if len(res) != 3 || len(res[2].Rows) != 1 || string(res[2].Rows[0][1]) != "one" {
 		t.Fatalf("results = %+v", res)
+	}
+}
+
+// TestDriverChatter: what PostgreSQL drivers and pools send on their own —
+// JDBC's session settings, a pool's health check, statements wrapped in
+// BEGIN/COMMIT, SHOW of server settings — works.
+func TestDriverChatter(t *testing.T) {
+	s := harness.Start(t, harness.Options{})
+	c := s.Connect(t)
+	for _, q := range []string{
+		`SET extra_float_digits = 3`,
+		`SET application_name = 'PostgreSQL JDBC Driver'`,
+		`SET TIME ZONE 'UTC'`,
+		`BEGIN`,
+		`CREATE STREAM j (id INT KEY, v VARCHAR) WITH (kafka_topic='j', partitions=1)`,
+		`INSERT INTO j (id, v) VALUES (1, 'x')`,
+		`COMMIT`,
+		`ROLLBACK`,
+	} {
+		exec(t, c, q)
+	}
+	for q, want := range map[string]string{
+		`SELECT 1`:                            "1",
+		`SELECT 1 + 1 AS two, 'ok' AS status`: "2 ok",
+		`SHOW server_version`:                 "15.0 (Runnel)",
+		`SHOW TRANSACTION ISOLATION LEVEL`:    "read committed",
+		`SHOW extra_float_digits`:             "3",
+		`SHOW application_name`:               "PostgreSQL JDBC Driver",
+		`SELECT v FROM j`:                     "x",
+	} {
+		if got := strings.Join(collect(t, c, q), ","); got != want {
+			t.Errorf("%s = %q, want %q", q, got, want)
+		}
+	}
+	exec(t, c, `RESET ALL`)
+	if got := strings.Join(collect(t, c, `SHOW extra_float_digits`), ","); got != "1" {
+		t.Errorf("after RESET ALL: extra_float_digits = %q, want the default 1", got)
+	}
+	_, err := c.Exec(context.Background(), `SHOW no_such_setting`)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "42704" {
+		t.Errorf("SHOW of an unknown setting: %v, want 42704", err)
 	}
 }
