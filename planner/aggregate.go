@@ -118,15 +118,30 @@ func (s *aggScope) Resolve(qualifier, name string) (int, types.Type, error) {
 	return s.in.Resolve(qualifier, name)
 }
 
-// restore renders an AST node as canonical SQL, to recognise a GROUP BY
-// expression repeated in the select list.
+// restore renders an AST node as canonical SQL, quoting names exactly, to
+// recognise a GROUP BY expression or an aggregate call written twice.
 func restore(n ast.Node) string {
+	return restoreWith(n, format.DefaultRestoreFlags)
+}
+
+// display renders an AST node for EXPLAIN and messages: names unquoted.
+func display(n ast.Node) string {
+	return restoreWith(n, format.RestoreStringSingleQuotes|format.RestoreKeyWordUppercase|format.RestoreNameUppercase)
+}
+
+func restoreWith(n ast.Node, flags format.RestoreFlags) string {
 	var b strings.Builder
-	if err := n.Restore(format.NewRestoreCtx(format.DefaultRestoreFlags, &b)); err != nil {
+	if err := n.Restore(format.NewRestoreCtx(flags, &b)); err != nil {
 		return fmt.Sprintf("%p", n)
 	}
 	return b.String()
 }
+
+// aggRef reads an aggregate's result from the post-aggregation row and
+// prints as the call it stands for (COUNT(1), SUM(VIEWTIME)).
+type aggRef struct{ *expr.Column }
+
+func (a aggRef) String() string { return a.Name }
 
 // hasAggregateCall reports whether the select list or HAVING calls an
 // aggregate, i.e. whether the query aggregates.
@@ -199,9 +214,10 @@ func (p *Planner) buildAggregate(plan *Plan, q *sql.Query, sc *scope) error {
 	}
 	callIndex := map[string]int{}
 	hook := func(name string, args []ast.ExprNode, distinct bool, node ast.ExprNode) (expr.Expr, error) {
-		text := restore(node)
-		if i, ok := callIndex[text]; ok {
-			return &expr.Column{Index: i, Name: text, T: agg.Row[i].Type}, nil
+		key := restore(node)
+		text := display(node)
+		if i, ok := callIndex[key]; ok {
+			return aggRef{&expr.Column{Index: i, Name: text, T: agg.Row[i].Type}}, nil
 		}
 		call := AggCall{Name: strings.ToUpper(name), Distinct: distinct, Text: text}
 		argBinder := p.NewBinder(sc)
@@ -232,10 +248,10 @@ func (p *Planner) buildAggregate(plan *Plan, q *sql.Query, sc *scope) error {
 		}
 		call.Type = t
 		i := len(agg.Row)
-		callIndex[text] = i
+		callIndex[key] = i
 		agg.Calls = append(agg.Calls, call)
 		agg.Row = append(agg.Row, types.Column{Name: fmt.Sprintf("KSQL_AGG_%d", len(agg.Calls)-1), Type: t})
-		return &expr.Column{Index: i, Name: text, T: t}, nil
+		return aggRef{&expr.Column{Index: i, Name: text, T: t}}, nil
 	}
 	postScope := &aggScope{in: sc, row: nil, named: named}
 	postBinder := func() *expr.Binder {

@@ -1,8 +1,6 @@
 package planner
 
 import (
-	"fmt"
-
 	"github.com/runnel/runnel/sql/expr"
 	"github.com/runnel/runnel/sql/types"
 )
@@ -19,14 +17,14 @@ var _ expr.Scope = (*scope)(nil)
 // Resolve implements expr.Scope.
 func (s *scope) Resolve(qualifier, name string) (int, types.Type, error) {
 	if qualifier != "" && qualifier != s.source && qualifier != s.alias {
-		return 0, types.Type{}, fmt.Errorf("%w: %s.%s (no source %s in FROM)", expr.ErrUnknownColumn, qualifier, name, qualifier)
+		return 0, types.Type{}, expr.Errorf(expr.ErrUnknownColumn, "column %s.%s does not exist: there is no %s in FROM", qualifier, name, qualifier)
 	}
 	for i, c := range s.cols {
 		if c.Name == name {
 			return i, c.Type, nil
 		}
 	}
-	return 0, types.Type{}, fmt.Errorf("%w: %s", expr.ErrUnknownColumn, name)
+	return 0, types.Type{}, expr.Errorf(expr.ErrUnknownColumn, "column %s does not exist in %s", name, s.source)
 }
 
 // NewScope returns a scope over cols, for binding outside a query (the

@@ -57,6 +57,13 @@ func errorf(sentinel *Error, format string, args ...any) error {
 	return &codedError{sentinel: sentinel, msg: fmt.Sprintf(format, args...)}
 }
 
+// Errorf returns an error with its own message that wraps sentinel (and so
+// carries its SQLSTATE), for Scope implementations and other callers that
+// report this package's errors.
+func Errorf(sentinel *Error, format string, args ...any) error {
+	return errorf(sentinel, format, args...)
+}
+
 // SQLState returns the SQLSTATE of an error from this package (found with
 // errors.As through any wrapping), or "" when it carries none.
 func SQLState(err error) string {
