@@ -6,7 +6,7 @@ ARGS      ?=
 # The race detector and the invariants build tag are on in every test run.
 TESTFLAGS ?= -race -tags invariants -count=1 -timeout 20m
 
-.PHONY: build run test unit e2e bench fuzz vet clean
+.PHONY: build run test unit e2e bench fuzz vet lint clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/runnel
@@ -16,6 +16,10 @@ run: build
 
 vet:
 	$(GO) vet -tags invariants ./...
+
+# lint runs staticcheck (installed from the module proxy on first use).
+lint:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -tags invariants ./...
 
 unit:
 	$(GO) test $(TESTFLAGS) ./...

@@ -199,9 +199,6 @@ func (e *Engine) NewSession(params map[string]string) server.Session {
 	return &session{e: e, props: map[string]string{}, user: params["user"]}
 }
 
-// errClosed is returned for work asked of a closed engine.
-var errClosed = errors.New("engine: closed")
-
 // compactLoop compacts the log's compacted topics every
 // CompactionInterval until the engine closes, when the log compacts on
 // demand. It is owned by the engine: Close waits for it.

@@ -10,5 +10,3 @@ func be32(b []byte) uint32                 { return binary.BigEndian.Uint32(b) }
 // orderedTime encodes a timestamp so that byte order is numeric order
 // (the sign bit flipped), for index keys ordered by time.
 func orderedTime(b []byte, ts int64) []byte { return appendBE64(b, uint64(ts)^(1<<63)) }
-
-func parseOrderedTime(b []byte) int64 { return int64(be64(b) ^ (1 << 63)) }

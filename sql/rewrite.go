@@ -128,10 +128,9 @@ var notFunctions = map[string]bool{
 // maxRewriteDepth bounds nesting of parentheses and brackets.
 const maxRewriteDepth = 200
 
-// rewriter rewrites a token slice (without the tkEOF token).
-type rewriter struct {
-	toks []token
-}
+// rewriter rewrites a token slice (without the tkEOF token). It holds no
+// state; its methods take the tokens they work on.
+type rewriter struct{}
 
 // closing returns the index of the bracket closing the one at i, or -1.
 func closing(toks []token, i int) int {

@@ -4,29 +4,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/runnel/runnel/tests/harness"
 )
-
-// eventually retries a scan until it returns want (persistent queries
-// produce their rows asynchronously).
-func eventually(t *testing.T, c *pgx.Conn, sql, want string) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		got := strings.Join(collect(t, c, sql), "\n")
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s:\ngot:\n%s\nwant:\n%s", sql, got, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 func TestGroupByCountSum(t *testing.T) {
 	s := harness.Start(t, harness.Options{})
