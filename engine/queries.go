@@ -44,10 +44,20 @@ type runningQuery struct {
 	}
 }
 
+// status is the query's state: ERROR with the reason when it could not
+// start or a task is retrying after a failure, RUNNING otherwise.
 func (rq *runningQuery) status() (string, error) {
 	rq.mu.Lock()
-	defer rq.mu.Unlock()
-	return rq.mu.state, rq.mu.err
+	state, err := rq.mu.state, rq.mu.err
+	rq.mu.Unlock()
+	if state == stateRunning {
+		for _, t := range rq.tasks {
+			if terr := t.Failing(); terr != nil {
+				return stateError, fmt.Errorf("task %s/%d is retrying: %w", t.Input.Topic, t.Input.Partition, terr)
+			}
+		}
+	}
+	return state, err
 }
 
 func (rq *runningQuery) fail(err error) {

@@ -71,7 +71,17 @@ type Aggregator struct {
 	wins   []window.Window
 }
 
-var _ Processor = (*Aggregator)(nil)
+var (
+	_ Processor   = (*Aggregator)(nil)
+	_ Recoverable = (*Aggregator)(nil)
+)
+
+// Recover implements Recoverable: the stream time is read from the store
+// again, where the last commit left it.
+func (a *Aggregator) Recover() {
+	a.loaded = false
+	a.st = window.StreamTime{}
+}
 
 var streamTimeKey = []byte{'s'}
 

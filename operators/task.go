@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/runnel/runnel/internal/invariants"
 	"github.com/runnel/runnel/log"
@@ -63,6 +64,8 @@ type Task struct {
 	// after the log's Commit returns, when the commit's output is visible.
 	committed atomic.Int64
 	started   atomic.Bool
+	// failing is the error the task is retrying after; nil while it works.
+	failing atomic.Pointer[error]
 }
 
 // Committed is the input offset up to which the task has committed its
@@ -74,9 +77,65 @@ func (t *Task) Committed() (offset int64, ok bool) {
 	return t.committed.Load(), true
 }
 
-// Run processes records until ctx is done. It returns nil when ctx ends
-// and an error only for a failure of the log itself.
+// Recoverable is implemented by processors that keep state in memory
+// beside their store (an aggregator's stream time): Recover forgets it, so
+// that it is read again from the store after a failed commit.
+type Recoverable interface {
+	Recover()
+}
+
+// Retry bounds: a failing task retries from its last commit after
+// minRetry, doubling up to maxRetry.
+const (
+	minRetry = 100 * time.Millisecond
+	maxRetry = 30 * time.Second
+)
+
+// Run processes records until ctx is done, and returns nil then. A failure
+// of the log (a read, a commit) does not end it: the task goes back to its
+// last commit — its store's pending writes dropped, its processor's memory
+// reset, its reader reopened at the committed offsets — and retries after
+// a backoff. While it fails, Failing reports why.
 func (t *Task) Run(ctx context.Context) error {
+	wait := minRetry
+	for {
+		err := t.run(ctx)
+		if err == nil || ctx.Err() != nil {
+			return nil
+		}
+		t.failing.Store(&err)
+		t.Logger.Warn("task failed; retrying from its last commit", "query", t.QueryID, "topic", t.Input.Topic,
+			"partition", t.Input.Partition, "in", wait, "error", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, maxRetry)
+		if t.Store != nil {
+			if err := t.Store.Recover(ctx); err != nil {
+				t.failing.Store(&err)
+				continue
+			}
+		}
+		if r, ok := t.Processor.(Recoverable); ok {
+			r.Recover()
+		}
+	}
+}
+
+// Failing returns the error the task is retrying after, or nil while it
+// works.
+func (t *Task) Failing() error {
+	if p := t.failing.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// run is one attempt: from the committed offsets until ctx ends (nil) or
+// the log fails (the error).
+func (t *Task) run(ctx context.Context) error {
 	committed, err := t.Log.CommittedOffsets(ctx, t.Group, t.Input.Topic)
 	if err != nil {
 		return fmt.Errorf("task %s/%d: committed offsets: %w", t.Group, t.Input.Partition, err)
@@ -150,6 +209,7 @@ func (t *Task) Run(ctx context.Context) error {
 		}
 		t.Metrics.Produced.Add(int64(produced))
 		t.committed.Store(r.Position())
+		t.failing.Store(nil)
 	}
 }
 

@@ -1,6 +1,8 @@
 package state
 
 import (
+	"context"
+	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -124,4 +126,23 @@ func (s *TaskStore) Close() {
 func (s *TaskStore) renew() {
 	s.pending.Close()
 	s.pending = s.m.db.NewIndexedBatch()
+}
+
+// Recover brings the store back to its last committed state after a
+// failed commit, so that its task can retry from its committed offsets:
+// the pending writes are dropped and, where a failed changelog commit left
+// the local copy in doubt (ErrNeedsRestore), it is restored from the
+// changelog again. A closed store does not recover.
+func (s *TaskStore) Recover(ctx context.Context) error {
+	if s.err == ErrClosed {
+		return ErrClosed
+	}
+	s.renew()
+	if errors.Is(s.err, ErrNeedsRestore) {
+		if err := s.m.restore(ctx, s); err != nil {
+			return fmt.Errorf("state: recover %q: %w", s.spec.Name, err)
+		}
+	}
+	s.err = nil
+	return nil
 }

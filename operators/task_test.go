@@ -1,0 +1,107 @@
+package operators
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/log/embedded"
+	"github.com/runnel/runnel/operators/serde"
+	"github.com/runnel/runnel/sql/expr"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// failingLog is the real embedded log with faults injected: its next
+// failCommits commits fail.
+type failingLog struct {
+	log.Log
+	failCommits atomic.Int32
+}
+
+var errInjected = errors.New("injected commit failure")
+
+func (f *failingLog) Commit(ctx context.Context, txn log.Txn) error {
+	if f.failCommits.Add(-1) >= 0 {
+		return errInjected
+	}
+	return f.Log.Commit(ctx, txn)
+}
+
+// TestTaskRetriesFromItsLastCommit: commits that fail make the task go
+// back to its last commit and retry; every input record still reaches the
+// sink exactly once, and the task reports the failure only while it lasts.
+func TestTaskRetriesFromItsLastCommit(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	emb, err := embedded.Open(embedded.Options{Dir: t.TempDir(), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Close()
+	l := &failingLog{Log: emb}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, name := range []string{"in", "out"} {
+		if err := l.CreateTopic(ctx, name, log.TopicConfig{Partitions: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cols := []types.Column{{Name: "V", Type: types.Bigint}}
+	dec, err := NewDecoder(DecoderSpec{Columns: cols, KeyFormat: "NONE", ValueFormat: "JSON"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := NewEncoder(cols, "NONE", "JSON", serde.Props{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := &Task{Log: l, Group: "g", QueryID: "q", Input: log.TopicPartition{Topic: "in"}, Metrics: &Metrics{}, Logger: quiet,
+		Processor: &Stateless{Decoder: dec, Encoder: enc, Sink: "out",
+			Pipeline: &Pipeline{Project: []expr.Expr{&expr.Column{Index: 0, T: types.Bigint}}, TimeIndex: 1}}}
+	l.failCommits.Store(3)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := task.Run(ctx); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	var recs []log.Record
+	for i := 0; i < 10; i++ {
+		recs = append(recs, log.Record{Value: []byte(`{"V":` + string(rune('0'+i)) + `}`), Partition: 0})
+	}
+	if _, err := l.Append(ctx, "in", recs); err != nil {
+		t.Fatal(err)
+	}
+	// The failure shows while the task retries, then clears.
+	sawFailing := false
+	for {
+		if errors.Is(task.Failing(), errInjected) {
+			sawFailing = true
+		}
+		if off, ok := task.Committed(); ok && off == 10 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the task never committed all 10 records (failing: %v)", task.Failing())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if !sawFailing || task.Failing() != nil {
+		t.Fatalf("failing was seen %v, is now %v; want seen, then cleared", sawFailing, task.Failing())
+	}
+	ends, err := l.EndOffsets(ctx, "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ends[0] != 10 {
+		t.Fatalf("sink holds %d records, want each of the 10 exactly once", ends[0])
+	}
+	cancel()
+	<-done
+}
