@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators"
+	"github.com/runnel/runnel/operators/serde"
 	"github.com/runnel/runnel/operators/state"
+	"github.com/runnel/runnel/operators/window"
 	"github.com/runnel/runnel/planner"
 	"github.com/runnel/runnel/server"
 	"github.com/runnel/runnel/sql"
@@ -149,22 +153,74 @@ func (e *Engine) startPrint(ctx context.Context, st *sql.Print, earliest bool) (
 	if err := e.readBounds(ctx, &spec, false, earliest || st.FromBeginning); err != nil {
 		return nil, err
 	}
-	it := operators.StartPush(e.ctx, spec, func(rec *log.Record) (types.Row, bool, error) { return rawRow(rec), true, nil })
+	keyText := e.keyPrinter(st.Topic)
+	it := operators.StartPush(e.ctx, spec, func(rec *log.Record) (types.Row, bool, error) {
+		return types.Row{types.NewTimestamp(rec.Timestamp), types.NewInt(rec.Partition), types.NewBigint(rec.Offset),
+			textValue(keyText(rec.Key)), textValue(printable(rec.Value))}, true, nil
+	})
 	return &printIter{push: it, interval: st.Interval, limit: st.Limit}, nil
 }
 
-// rawRow renders a record for PRINT.
-func rawRow(rec *log.Record) types.Row {
-	str := func(b []byte) types.Value {
-		if b == nil {
-			return types.NullValue
+// keyPrinter renders the keys of a topic for PRINT. Text keys (STRING,
+// JSON) print as they are. When a stream or table over the topic declares
+// the key, its key format reads binary keys exactly (KAFKA's INT, BIGINT
+// and DOUBLE), and a windowed table's window shows as key@start/end, as
+// ksqlDB prints it; otherwise, or when a key does not decode, printable
+// guesses.
+func (e *Engine) keyPrinter(topic string) func([]byte) any {
+	for _, src := range e.cat.Sources() {
+		keys := src.KeyColumns()
+		if src.Topic != topic || len(keys) == 0 {
+			continue
 		}
-		if s, ok := printable(b).(string); ok {
-			return types.NewString(s)
+		kf, err := serde.NewKeyFormat(src.KeyFormat, keys, serdeProps(src))
+		if err != nil {
+			break
 		}
-		return types.NullValue
+		win := windowedKey(src)
+		return func(b []byte) any {
+			if b == nil {
+				return nil
+			}
+			key, suffix := b, ""
+			if win != nil {
+				var w window.Window
+				var err error
+				if win.Session {
+					key, w, err = window.ParseSessionWindowedKey(b)
+				} else {
+					var start int64
+					key, start, err = window.ParseTimeWindowedKey(b)
+					w = window.Window{Start: start, End: start + win.SizeMs}
+				}
+				if err != nil {
+					return printable(b)
+				}
+				suffix = fmt.Sprintf("@%d/%d", w.Start, w.End)
+			}
+			if utf8.Valid(key) && isText(key) {
+				return string(key) + suffix // text keys print as they are
+			}
+			vals, err := kf.Decode(key)
+			if err != nil {
+				return printable(b)
+			}
+			parts := make([]string, len(vals))
+			for i, v := range vals {
+				parts[i] = types.Format(v, keys[i].Type)
+			}
+			return strings.Join(parts, ", ") + suffix
+		}
 	}
-	return types.Row{types.NewTimestamp(rec.Timestamp), types.NewInt(rec.Partition), types.NewBigint(rec.Offset), str(rec.Key), str(rec.Value)}
+	return printable
+}
+
+// textValue turns printable's result into a STRING value or NULL.
+func textValue(v any) types.Value {
+	if s, ok := v.(string); ok {
+		return types.NewString(s)
+	}
+	return types.NullValue
 }
 
 // printIter applies PRINT's INTERVAL and LIMIT.
