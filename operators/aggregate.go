@@ -501,7 +501,7 @@ func (a *Aggregator) Flush(emit Emit) error {
 func (a *Aggregator) due(kind byte, now int64) ([][]byte, error) {
 	var keys [][]byte
 	end := orderedTime([]byte{kind}, now)
-	end = prefixEnd(end)
+	end = state.PrefixEnd(end)
 	err := a.Store.Scan([]byte{kind}, end, func(k, _ []byte) bool {
 		keys = append(keys, append([]byte(nil), k...))
 		return true
@@ -525,16 +525,4 @@ func (a *Aggregator) emitStored(sk, v []byte, emit Emit) error {
 	}
 	w := window.Window{Start: start, End: end}
 	return a.emit(key, &w, accs, end, emit)
-}
-
-// prefixEnd is the smallest key greater than every key with prefix p.
-func prefixEnd(p []byte) []byte {
-	end := append([]byte(nil), p...)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] != 0xff {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return nil
 }

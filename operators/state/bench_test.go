@@ -51,7 +51,7 @@ func BenchmarkPutCommit(b *testing.B) {
 		b.Fatal(err)
 	}
 	p := storePrefix("bench/agg/0")
-	if n, err := db.EstimateDiskUsage(p, prefixEnd(p)); err == nil && b.N >= 10_000 {
+	if n, err := db.EstimateDiskUsage(p, PrefixEnd(p)); err == nil && b.N >= 10_000 {
 		b.ReportMetric(float64(n)/float64(b.N), "disk-B/key")
 	}
 }

@@ -27,14 +27,16 @@ func keyIn(prefix, key []byte) []byte {
 func bounds(prefix, start, end []byte) (lo, hi []byte) {
 	lo = keyIn(prefix, start)
 	if end == nil {
-		return lo, prefixEnd(prefix)
+		return lo, PrefixEnd(prefix)
 	}
 	return lo, keyIn(prefix, end)
 }
 
-// prefixEnd is the smallest key greater than every key starting with
-// prefix. A store prefix starts with 'S' (not 0xff), so it always exists.
-func prefixEnd(prefix []byte) []byte {
+// PrefixEnd is the smallest key greater than every key starting with
+// prefix: the exclusive upper bound of a prefix scan. It panics for a
+// prefix of only 0xff bytes, which has none; store prefixes start with 'S'
+// and operators' key prefixes with a letter, so theirs always exist.
+func PrefixEnd(prefix []byte) []byte {
 	end := append([]byte(nil), prefix...)
 	for i := len(end) - 1; i >= 0; i-- {
 		if end[i] != 0xff {

@@ -99,7 +99,7 @@ func (m *Manager) Drop(ctx context.Context, name string) error {
 	}
 	defer m.release(name)
 	p := storePrefix(name)
-	if err := m.db.DeleteRange(p, prefixEnd(p), pebble.Sync); err != nil {
+	if err := m.db.DeleteRange(p, PrefixEnd(p), pebble.Sync); err != nil {
 		return fmt.Errorf("state: drop %q: %w", name, err)
 	}
 	return nil

@@ -34,7 +34,7 @@ func (m *Manager) restore(ctx context.Context, s *TaskStore) error {
 	began := time.Now()
 	b := m.db.NewBatch()
 	defer func() { b.Close() }()
-	if err := b.DeleteRange(s.prefix, prefixEnd(s.prefix), nil); err != nil {
+	if err := b.DeleteRange(s.prefix, PrefixEnd(s.prefix), nil); err != nil {
 		return err
 	}
 	n, skipped := 0, 0

@@ -110,17 +110,7 @@ func TestScanEndsAfterTransactions(t *testing.T) {
 	exec(t, c, `CREATE STREAM src (id INT KEY, v VARCHAR) WITH (kafka_topic='src', partitions=1)`)
 	exec(t, c, `CREATE STREAM dst AS SELECT id, UCASE(v) AS v FROM src`)
 	exec(t, c, `INSERT INTO src (id, v) VALUES (1, 'a'), (2, 'b')`)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		got := rows(t, c, `SELECT id, v FROM dst`)
-		if fmt.Sprint(got) == "[1 A 2 B]" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("scan of a transactional sink = %q", got)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	eventuallyRows(t, c, `SELECT id, v FROM dst`, "[1 A 2 B]", 15*time.Second)
 }
 
 // TestAggregationOnKafka runs a GROUP BY table on Kafka, restarts the node
@@ -134,7 +124,7 @@ func TestAggregationOnKafka(t *testing.T) {
 	exec(t, c, `CREATE TABLE per_page AS SELECT pageid, COUNT(*) AS n FROM views GROUP BY pageid`)
 	exec(t, c, `INSERT INTO views (userid, pageid) VALUES ('a', 'home'), ('b', 'home'), ('c', 'about')`)
 	want := "[about 1 home 2]"
-	eventuallyRows(t, c, `SELECT pageid, n FROM per_page`, want)
+	eventuallyRows(t, c, `SELECT pageid, n FROM per_page`, want, 20*time.Second)
 
 	s.Stop()
 	// A fresh data directory: the local state is gone and must come back
@@ -142,12 +132,14 @@ func TestAggregationOnKafka(t *testing.T) {
 	s = harness.Start(t, harness.Options{Kafka: brokers})
 	c = s.Connect(t)
 	exec(t, c, `INSERT INTO views (userid, pageid) VALUES ('d', 'home')`)
-	eventuallyRows(t, c, `SELECT pageid, n FROM per_page`, "[about 1 home 3]")
+	eventuallyRows(t, c, `SELECT pageid, n FROM per_page`, "[about 1 home 3]", 20*time.Second)
 }
 
-func eventuallyRows(t *testing.T, c *pgx.Conn, sql, want string) {
+// eventuallyRows retries a query until its sorted rows render as want,
+// failing after timeout (persistent queries produce rows asynchronously).
+func eventuallyRows(t *testing.T, c *pgx.Conn, sql, want string, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(timeout)
 	for {
 		got := fmt.Sprint(rows(t, c, sql))
 		if got == want {
