@@ -34,12 +34,26 @@ func (l *Log) EndOffsets(ctx context.Context, topic string) ([]int64, error) {
 	if err := l.checkOpen(); err != nil {
 		return nil, err
 	}
-	listed, err := l.adm.ListCommittedOffsets(ctx, topic)
-	if err != nil {
-		return nil, fmt.Errorf("kafka: end offsets of %q: %w", topic, mapErr(err))
+	for {
+		// One request that gets no answer must not hold the caller until
+		// its own deadline (seen once under load, on a test cluster): each
+		// attempt is bounded, and a timed-out attempt is asked again.
+		actx, cancel := context.WithTimeout(ctx, listAttempt)
+		listed, err := l.adm.ListCommittedOffsets(actx, topic)
+		cancel()
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			l.opts.Logger.Warn("kafka: end offsets request timed out; asking again", "topic", topic)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("kafka: end offsets of %q: %w", topic, mapErr(err))
+		}
+		return byPartition(topic, listed)
 	}
-	return byPartition(topic, listed)
 }
+
+// listAttempt bounds one ListOffsets request of EndOffsets.
+const listAttempt = 2 * time.Second
 
 // byPartition turns kadm's answer for one topic into a slice indexed by
 // partition, failing if any partition is missing or in error.
