@@ -159,12 +159,13 @@ type diskGuard struct {
 		// hasBallast is whether the ballast file exists.
 		hasBallast bool
 		// full is set when a write is refused and cleared when a data
-		// write is admitted: the edges are logged.
+		// write is admitted: the edges are logged, rate-limited.
 		full bool
 		// refused counts refusals since the last line about them.
 		refused int64
-		// lastFull is when the last line about refusals was logged.
-		lastFull time.Time
+		// lastFull and lastAvail are when the last lines about refusals
+		// and about space returning were logged.
+		lastFull, lastAvail time.Time
 		// bgErrors counts Pebble background errors not logged yet;
 		// lastBgError is when the last one was.
 		bgErrors    int64
@@ -272,9 +273,13 @@ func (g *diskGuard) admit(n int64, c writeClass) error {
 	g.mu.admitted += n
 	g.mu.inflight += n
 	if c == classData && g.mu.full {
+		// At most one line per LogInterval, however often the free space
+		// crosses the reserve.
 		g.mu.full = false
-		g.logger.Info("disk space available again: accepting writes", "dir", g.dir, "free", bytesText(free), "refused", g.mu.refused)
-		g.mu.refused = 0
+		if now := time.Now(); now.Sub(g.mu.lastAvail) >= g.opts.LogInterval {
+			g.mu.lastAvail = now
+			g.logger.Info("disk space available again: accepting writes", "dir", g.dir, "free", bytesText(free))
+		}
 	}
 	return nil
 }
@@ -299,21 +304,23 @@ func (g *diskGuard) done(n int64) {
 	g.mu.inflight -= n
 }
 
-// refusedLocked logs a refusal: the first of a run of them, and then one
-// line per LogInterval, however many writes are refused.
+// refusedLocked logs refusals: one line per LogInterval at most, with the
+// number refused since the last, however many writes are refused and
+// however often the free space crosses the reserve.
 func (g *diskGuard) refusedLocked(c writeClass, free, thr int64) {
 	g.mu.refused++
+	still := g.mu.full
+	g.mu.full = true
 	now := time.Now()
-	if g.mu.full && now.Sub(g.mu.lastFull) < g.opts.LogInterval {
+	if now.Sub(g.mu.lastFull) < g.opts.LogInterval {
 		return
 	}
 	msg := "disk full: refusing writes until space is freed (reads still work)"
-	if g.mu.full {
+	if still {
 		msg = "disk still full: refusing writes"
 	}
 	g.logger.Warn(msg, "dir", g.dir, "free", bytesText(max(free, 0)), "reserve", bytesText(thr),
 		"class", c.String(), "refused", g.mu.refused)
-	g.mu.full = true
 	g.mu.lastFull = now
 	g.mu.refused = 0
 }

@@ -2,10 +2,13 @@ package embedded
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -563,5 +566,59 @@ func TestCloseWhileWaitingForSpace(t *testing.T) {
 	fs.SetQuota(64 * mib)
 	if err := <-done; err != nil {
 		t.Fatalf("the waiting append, once space returned: %v", err)
+	}
+}
+
+// countHandler counts the log lines whose message contains "disk".
+type countHandler struct {
+	mu *sync.Mutex
+	n  *int
+}
+
+func (h countHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h countHandler) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "disk") {
+		h.mu.Lock()
+		*h.n++
+		h.mu.Unlock()
+	}
+	return nil
+}
+func (h countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestDiskFullLogsRateLimited: hundreds of refusals, with the free space
+// crossing the reserve back and forth, make one line each way, not one
+// per write (the issue saw 500 lines/s).
+func TestDiskFullLogsRateLimited(t *testing.T) {
+	dir := t.TempDir()
+	fs := newQuotaFS(t, dir, 64*mib)
+	ctx := ctxT(t)
+	var n int
+	logger := slog.New(countHandler{mu: &sync.Mutex{}, n: &n})
+	l, err := Open(Options{Dir: dir, Logger: logger, FS: fs, Disk: testDisk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.CreateTopic(ctx, "t", log.TopicConfig{Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		if i%50 == 0 {
+			fs.Fill(testDisk.ReserveBytes + mib)
+			if _, err := l.Append(ctx, "t", []log.Record{{Value: value(i, 100), Partition: 0}}); err != nil {
+				t.Fatal(err)
+			}
+			fs.Fill(testDisk.ReserveBytes / 2)
+		}
+		_, err := l.Append(ctx, "t", []log.Record{{Value: value(i, 100), Partition: 0}})
+		requireDiskFull(t, "append", err)
+	}
+	if n > 2 {
+		t.Errorf("%d log lines about the disk for 300 refusals, want at most 2", n)
+	}
+	if n == 0 {
+		t.Error("no log line about a full disk")
 	}
 }
