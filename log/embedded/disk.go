@@ -266,7 +266,10 @@ func (g *diskGuard) admit(n int64, c writeClass) error {
 	left := free - i0 - (g.mu.admitted - a0) - n
 	thr := g.thresholdLocked(c)
 	if left < thr {
-		g.refusedLocked(c, free, thr)
+		// The ballast waits quietly for room; it is not a refused write.
+		if c != classBallast {
+			g.refusedLocked(c, free, thr)
+		}
 		return log.ErrDiskFull.Errorf("disk full: %s free in %s, and the log keeps %s free for its own flushes and compactions (a %s write of %s refused)",
 			bytesText(max(free, 0)), g.dir, bytesText(thr), c, bytesText(n))
 	}
@@ -393,13 +396,18 @@ func (g *diskGuard) releaseBallast(why string) bool {
 	if !has {
 		return false
 	}
-	if err := g.fs.Remove(g.ballast); err != nil && !os.IsNotExist(err) {
+	err := g.fs.Remove(g.ballast)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		g.logger.Error("disk full: cannot remove the emergency ballast", "path", g.ballast, "error", err)
 		return false
 	}
 	g.mu.Lock()
 	g.mu.hasBallast = false
 	g.mu.Unlock()
+	if err != nil {
+		// Someone deleted it already: there is no space to give.
+		return false
+	}
 	g.logger.Warn("disk full: released the emergency ballast; writes stay refused until space is freed",
 		"why", why, "path", g.ballast, "size", bytesText(g.opts.BallastBytes))
 	return true
@@ -417,7 +425,14 @@ func (g *diskGuard) maybeMakeBallast() {
 	has := g.mu.hasBallast
 	g.mu.Unlock()
 	if has {
-		return
+		// An operator may have deleted it to make room.
+		if _, err := g.fs.Stat(g.ballast); !errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		g.mu.Lock()
+		g.mu.hasBallast = false
+		g.mu.Unlock()
+		g.logger.Warn("the emergency ballast was deleted; making it again when there is room", "path", g.ballast)
 	}
 	n := g.opts.BallastBytes
 	if err := g.admit(n, classBallast); err != nil {
@@ -526,7 +541,7 @@ func (g *diskGuard) prepareOpen() error {
 func (g *diskGuard) walBytes() (int64, error) {
 	names, err := g.fs.List(g.dir)
 	if err != nil {
-		if os.IsNotExist(err) {
+		if errors.Is(err, os.ErrNotExist) {
 			return 0, nil
 		}
 		return 0, err
@@ -538,7 +553,7 @@ func (g *diskGuard) walBytes() (int64, error) {
 		}
 		fi, err := g.fs.Stat(g.fs.PathJoin(g.dir, name))
 		if err != nil {
-			if os.IsNotExist(err) {
+			if errors.Is(err, os.ErrNotExist) {
 				continue
 			}
 			return 0, err
@@ -548,8 +563,9 @@ func (g *diskGuard) walBytes() (int64, error) {
 	return total, nil
 }
 
-// run keeps the ballast: while it is missing, it tries to make it every
-// RecheckInterval. It returns when the log closes; Log.Close waits for it.
+// run keeps the ballast: every RecheckInterval it checks that the ballast
+// is there, and makes it when it is missing and there is room. It returns
+// when the log closes; Log.Close waits for it.
 func (g *diskGuard) run() {
 	defer close(g.stopped)
 	if g.off || g.opts.BallastBytes <= 0 {

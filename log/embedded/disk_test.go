@@ -622,3 +622,33 @@ func TestDiskFullLogsRateLimited(t *testing.T) {
 		t.Error("no log line about a full disk")
 	}
 }
+
+// TestBallastDeletedByHand: an operator who deletes the ballast to make
+// room gets it back once there is room again, and a later ENOSPC, finding
+// none, waits for space rather than pretend it freed some.
+func TestBallastDeletedByHand(t *testing.T) {
+	dir := t.TempDir()
+	fs := newQuotaFS(t, dir, 64*mib)
+	l := openQuota(t, dir, fs, testDisk)
+	defer l.Close()
+	if err := fs.Remove(filepath.Join(dir, BallastFile)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !hasBallast(dir) {
+		if time.Now().After(deadline) {
+			t.Fatal("ballast deleted by hand never made again")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Close first, so the loop cannot make it again under the test.
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Remove(filepath.Join(dir, BallastFile)); err != nil {
+		t.Fatal(err)
+	}
+	if l.disk.releaseBallast("test") {
+		t.Fatal("releaseBallast claimed to free a ballast that was gone")
+	}
+}

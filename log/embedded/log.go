@@ -114,6 +114,9 @@ func Open(opts Options) (*Log, error) {
 	// the ballast or waits for space: never the fatal error it would
 	// otherwise make of a failed WAL or MANIFEST write.
 	popts.FS = vfs.OnDiskFull(opts.FS, disk.onENOSPC)
+	// Keep what Pebble adds to a filesystem it is not given: disk health
+	// checks (timing every write, for DiskSlow events).
+	popts.WithFSDefaults()
 	popts.EventListener = disk.eventListener(popts.EventListener)
 	db, err := pebble.Open(opts.Dir, popts)
 	if err != nil {
