@@ -262,27 +262,36 @@ func (g *diskGuard) admit(n int64, c writeClass) error {
 		return err
 	}
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	left := free - i0 - (g.mu.admitted - a0) - n
 	thr := g.thresholdLocked(c)
 	if left < thr {
 		// The ballast waits quietly for room; it is not a refused write.
+		var line func()
 		if c != classBallast {
-			g.refusedLocked(c, free, thr)
+			line = g.refusedLocked(c, free, thr)
+		}
+		g.mu.Unlock()
+		if line != nil {
+			line()
 		}
 		return log.ErrDiskFull.Errorf("disk full: %s free in %s, and the log keeps %s free for its own flushes and compactions (a %s write of %s refused)",
 			bytesText(max(free, 0)), g.dir, bytesText(thr), c, bytesText(n))
 	}
 	g.mu.admitted += n
 	g.mu.inflight += n
+	back := false
 	if c == classData && g.mu.full {
 		// At most one line per LogInterval, however often the free space
 		// crosses the reserve.
 		g.mu.full = false
 		if now := time.Now(); now.Sub(g.mu.lastAvail) >= g.opts.LogInterval {
 			g.mu.lastAvail = now
-			g.logger.Info("disk space available again: accepting writes", "dir", g.dir, "free", bytesText(free))
+			back = true
 		}
+	}
+	g.mu.Unlock()
+	if back {
+		g.logger.Info("disk space available again: accepting writes", "dir", g.dir, "free", bytesText(free))
 	}
 	return nil
 }
@@ -307,25 +316,29 @@ func (g *diskGuard) done(n int64) {
 	g.mu.inflight -= n
 }
 
-// refusedLocked logs refusals: one line per LogInterval at most, with the
-// number refused since the last, however many writes are refused and
-// however often the free space crosses the reserve.
-func (g *diskGuard) refusedLocked(c writeClass, free, thr int64) {
+// refusedLocked counts a refusal and returns the line to log about it
+// once the lock is released, or nil: one line per LogInterval at most,
+// with the number refused since the last, however many writes are refused
+// and however often the free space crosses the reserve.
+func (g *diskGuard) refusedLocked(c writeClass, free, thr int64) func() {
 	g.mu.refused++
 	still := g.mu.full
 	g.mu.full = true
 	now := time.Now()
 	if now.Sub(g.mu.lastFull) < g.opts.LogInterval {
-		return
+		return nil
 	}
 	msg := "disk full: refusing writes until space is freed (reads still work)"
 	if still {
 		msg = "disk still full: refusing writes"
 	}
-	g.logger.Warn(msg, "dir", g.dir, "free", bytesText(max(free, 0)), "reserve", bytesText(thr),
-		"class", c.String(), "refused", g.mu.refused)
+	refused := g.mu.refused
 	g.mu.lastFull = now
 	g.mu.refused = 0
+	return func() {
+		g.logger.Warn(msg, "dir", g.dir, "free", bytesText(max(free, 0)), "reserve", bytesText(thr),
+			"class", c.String(), "refused", refused)
+	}
 }
 
 // onENOSPC is Pebble's disk-full callback (vfs.OnDiskFull): a Pebble write
@@ -359,6 +372,11 @@ func (g *diskGuard) waitForSpace() {
 	defer t.Stop()
 	var logged time.Time
 	for {
+		// Wait before the first look too: when there is room by then but
+		// not enough for the write that failed (a large compaction),
+		// Pebble fails it and tries again at once, and this wait is all
+		// that paces that loop.
+		<-t.C
 		free, err := g.free()
 		if err == nil && free >= need {
 			if !logged.IsZero() {
@@ -371,7 +389,6 @@ func (g *diskGuard) waitForSpace() {
 				"free", bytesText(max(free, 0)), "need", bytesText(need))
 			logged = now
 		}
-		<-t.C
 	}
 }
 
