@@ -69,7 +69,12 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if len(opts.Kafka) > 0 {
 		e.log, err = kafka.Open(ctx, kafka.Options{Brokers: opts.Kafka, Logger: opts.Logger})
 	} else {
-		e.log, err = embedded.Open(embedded.Options{Dir: opts.DataDir, Logger: opts.Logger, Pebble: pebbleOptions(opts.Logger)})
+		// The catalog's appends are system writes: on a full disk, DDL
+		// still works and a restart still replays the catalog.
+		e.log, err = embedded.Open(embedded.Options{
+			Dir: opts.DataDir, Logger: opts.Logger, Pebble: pebbleOptions(opts.Logger),
+			FS: opts.FS, Disk: opts.Disk, SystemTopics: []string{catalog.Topic},
+		})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)

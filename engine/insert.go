@@ -140,7 +140,7 @@ func (e *Engine) insertValues(ctx context.Context, st *sql.Insert, args []types.
 		recs = append(recs, rec)
 	}
 	if _, err := e.log.Append(ctx, src.Topic, recs); err != nil {
-		return 0, fmt.Errorf("append to %s: %w", src.Topic, err)
+		return 0, fmt.Errorf("insert into %s: %w", src.Name, err)
 	}
 	return len(recs), nil
 }

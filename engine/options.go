@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/runnel/runnel/log/embedded"
 )
 
 // Options configure an Engine. The zero value of each field means its
@@ -26,6 +30,14 @@ type Options struct {
 	// tables, state changelogs) are compacted, when the log compacts on
 	// demand (the embedded log; Kafka compacts on its own). Default: 10m.
 	CompactionInterval time.Duration
+	// FS is the filesystem under the embedded log. It is for tests, which
+	// inject one that runs out of space (log/embedded/quotafs). Default:
+	// the operating system's.
+	FS vfs.FS
+	// Disk bounds how full the embedded log lets its disk get: the free
+	// space kept in reserve and the emergency ballast. Each zero field
+	// means the default that embedded.DiskOptions documents.
+	Disk embedded.DiskOptions
 }
 
 // EnsureDefaults fills in the defaults of unset fields.

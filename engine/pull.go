@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -261,10 +262,9 @@ func (e *Engine) awaitQuery(ctx context.Context, rq *runningQuery) error {
 			return fmt.Errorf("end offsets of %s: %w", topic, err)
 		}
 		for {
-			if state, qerr := rq.status(); state == stateError {
-				return &Error{Code: "55000", Msg: fmt.Sprintf("query %s has failed: %v", rq.q.ID, qerr)}
-			}
-			caught := true
+			state, qerr := rq.status()
+			// A query that could not start has no tasks to catch up.
+			caught := len(rq.tasks) > 0 || state != stateError
 			for _, t := range rq.tasks {
 				if t.Input.Topic != topic || int(t.Input.Partition) >= len(ends) {
 					continue
@@ -274,8 +274,18 @@ func (e *Engine) awaitQuery(ctx context.Context, rq *runningQuery) error {
 					break
 				}
 			}
+			// A query that has caught up answers even while one of its
+			// tasks is in ERROR: on a full disk, pull queries still read
+			// what was committed before. One that is behind and in ERROR
+			// fails at once, saying why, rather than at the timeout.
 			if caught {
 				break
+			}
+			if state == stateError {
+				if errors.Is(qerr, log.ErrDiskFull) {
+					return log.ErrDiskFull.Errorf("disk full: query %s is paused until space is freed, so its output is behind the writes acknowledged before this query: %v", rq.q.ID, qerr)
+				}
+				return &Error{Code: "55000", Msg: fmt.Sprintf("query %s has failed: %v", rq.q.ID, qerr)}
 			}
 			select {
 			case <-ctx.Done():

@@ -2,11 +2,13 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/planner"
 	"github.com/runnel/runnel/server"
 	"github.com/runnel/runnel/sql"
@@ -80,7 +82,13 @@ func (s *session) prepareShow(st *sql.Show) (*statement, error) {
 			for _, q := range e.cat.Queries() {
 				state := "UNKNOWN"
 				if rq, ok := e.runningQuery(q.ID); ok {
-					state, _ = rq.status()
+					var qerr error
+					state, qerr = rq.status()
+					// A query paused for a full disk says so: it is
+					// waiting for space, not broken.
+					if errors.Is(qerr, log.ErrDiskFull) {
+						state += ": disk full"
+					}
 				}
 				topic := ""
 				if src, err := e.cat.Source(q.Sink); err == nil {

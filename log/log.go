@@ -3,6 +3,8 @@ package log
 import (
 	"context"
 	"errors"
+
+	"github.com/runnel/runnel/internal/sqlstate"
 )
 
 // Record is one entry of a topic partition.
@@ -105,10 +107,13 @@ type Log interface {
 	// Offset and Timestamp filled in. When Append returns nil the records
 	// are durable (synced in the embedded log, acknowledged by all in-sync
 	// replicas in Kafka). Records for the same partition keep their order.
+	// When it fails, none of the records is acknowledged; an error that
+	// wraps ErrDiskFull means none was written either.
 	Append(ctx context.Context, topic string, recs []Record) ([]Record, error)
 
 	// Commit applies a Txn atomically: after a crash either every record and
-	// offset of it is visible or none is.
+	// offset of it is visible or none is. An error that wraps ErrDiskFull
+	// means none is.
 	Commit(ctx context.Context, txn Txn) error
 
 	// StartOffsets returns the first readable offset of each partition,
@@ -172,4 +177,9 @@ var (
 	ErrUnknownPartition = errors.New("log: unknown partition")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("log: closed")
+	// ErrDiskFull is wrapped by the error of a write (Append, Commit,
+	// CommitOffsets, CreateTopic, ...) refused for lack of storage space.
+	// Such a write wrote nothing, so it may simply be retried once space
+	// returns. It carries SQLSTATE 53100 (disk_full).
+	ErrDiskFull = sqlstate.New(sqlstate.DiskFull, "log: disk full")
 )

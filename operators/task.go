@@ -2,6 +2,7 @@ package operators
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -66,6 +67,9 @@ type Task struct {
 	started   atomic.Bool
 	// failing is the error the task is retrying after; nil while it works.
 	failing atomic.Pointer[error]
+	// pausedLogged is when Run last logged that the task is paused for a
+	// full disk; owned by Run's goroutine.
+	pausedLogged time.Time
 }
 
 // Committed is the input offset up to which the task has committed its
@@ -91,6 +95,17 @@ const (
 	maxRetry = 30 * time.Second
 )
 
+// A task whose commit is refused for lack of disk space (log.ErrDiskFull)
+// is paused, not failing: it tries again every pausedRetry, without
+// backing off, so that it resumes within that time once space returns,
+// and logs that it is paused once per pausedLogEvery, not per try. Its
+// refused commit wrote nothing, so resuming from the last commit loses and
+// repeats nothing.
+const (
+	pausedRetry    = time.Second
+	pausedLogEvery = time.Minute
+)
+
 // Run processes records until ctx is done, and returns nil then. A failure
 // of the log (a read, a commit) does not end it: the task goes back to its
 // last commit — its store's pending writes dropped, its processor's memory
@@ -104,14 +119,24 @@ func (t *Task) Run(ctx context.Context) error {
 			return nil
 		}
 		t.failing.Store(&err)
-		t.Logger.Warn("task failed; retrying from its last commit", "query", t.QueryID, "topic", t.Input.Topic,
-			"partition", t.Input.Partition, "in", wait, "error", err)
+		delay := wait
+		if errors.Is(err, log.ErrDiskFull) {
+			delay = pausedRetry
+			if now := time.Now(); now.Sub(t.pausedLogged) >= pausedLogEvery {
+				t.pausedLogged = now
+				t.Logger.Warn("task paused: disk full; it resumes from its last commit when space returns", "query", t.QueryID,
+					"topic", t.Input.Topic, "partition", t.Input.Partition, "error", err)
+			}
+		} else {
+			wait = min(2*wait, maxRetry)
+			t.Logger.Warn("task failed; retrying from its last commit", "query", t.QueryID, "topic", t.Input.Topic,
+				"partition", t.Input.Partition, "in", delay, "error", err)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(wait):
+		case <-time.After(delay):
 		}
-		wait = min(2*wait, maxRetry)
 		if t.Store != nil {
 			if err := t.Store.Recover(ctx); err != nil {
 				t.failing.Store(&err)
@@ -195,7 +220,6 @@ func (t *Task) run(ctx context.Context) error {
 		if err := t.Processor.Flush(emit); err != nil {
 			return fmt.Errorf("task %s/%d: flush: %w", t.Group, t.Input.Partition, err)
 		}
-		t.Metrics.Consumed.Add(int64(len(recs)))
 		if t.Store != nil {
 			err = t.Store.Commit(ctx, txn)
 		} else {
@@ -207,9 +231,15 @@ func (t *Task) run(ctx context.Context) error {
 			}
 			return fmt.Errorf("task %s/%d: commit: %w", t.Group, t.Input.Partition, err)
 		}
+		// Counted once committed: a paused task processes its batch again
+		// on every try.
+		t.Metrics.Consumed.Add(int64(len(recs)))
 		t.Metrics.Produced.Add(int64(produced))
 		t.committed.Store(r.Position())
-		t.failing.Store(nil)
+		if t.failing.Swap(nil) != nil {
+			t.pausedLogged = time.Time{}
+			t.Logger.Info("task resumed", "query", t.QueryID, "topic", t.Input.Topic, "partition", t.Input.Partition)
+		}
 	}
 }
 

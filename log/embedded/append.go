@@ -30,7 +30,11 @@ func (l *Log) Append(ctx context.Context, name string, recs []log.Record) ([]log
 	for i := range out {
 		items[i] = item{t: t, r: &out[i]}
 	}
-	if err := l.write(items, nil); err != nil {
+	class := classData
+	if l.system[name] {
+		class = classSystem
+	}
+	if err := l.write(items, nil, class); err != nil {
 		return nil, fmt.Errorf("append to %q: %w", name, err)
 	}
 	return out, nil
@@ -80,7 +84,7 @@ func (l *Log) CommitWith(ctx context.Context, txn log.Txn, extra func(b *pebble.
 			return extra(b)
 		}
 		return nil
-	})
+	}, classData)
 	if err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -95,8 +99,9 @@ type item struct {
 }
 
 // write appends items, together with whatever pre writes, in one synced
-// batch. The caller is inside enter.
-func (l *Log) write(items []item, pre func(b *pebble.Batch) error) error {
+// batch, once the disk guard admits it as a write of class c. The caller
+// is inside enter.
+func (l *Log) write(items []item, pre func(b *pebble.Batch) error, c writeClass) error {
 	now := time.Now().UnixMilli()
 	// Place every record first, so a bad partition fails before anything
 	// is reserved.
@@ -154,6 +159,17 @@ func (l *Log) write(items []item, pre func(b *pebble.Batch) error) error {
 		vals[i] = buf[start:len(buf):len(buf)]
 	}
 
+	// Admit the write before reserving offsets: a refused write then
+	// leaves no gap and holds back no later write. Its size is what the
+	// batch will hold: pre's writes, and each record's key and value.
+	n := int64(b.Len())
+	for _, v := range vals {
+		n += recordKeyLen + int64(len(v)) + batchEntryOverhead
+	}
+	if err := l.disk.admit(n, c); err != nil {
+		return err
+	}
+	defer l.disk.done(n)
 	l.publish.RLock()
 	defer l.publish.RUnlock()
 	for _, g := range groups {
@@ -166,7 +182,7 @@ func (l *Log) write(items []item, pre func(b *pebble.Batch) error) error {
 			_ = b.Set(recordKey(it.t.id, it.r.Partition, it.r.Offset), vals[i], nil)
 		}
 	}
-	err := b.Commit(pebble.Sync)
+	err := noSpace(b.Commit(pebble.Sync))
 	// Publish even on failure: the offsets become a gap instead of a wall
 	// that every later write to the partition would wait behind.
 	for _, g := range groups {
@@ -174,6 +190,13 @@ func (l *Log) write(items []item, pre func(b *pebble.Batch) error) error {
 	}
 	return err
 }
+
+// Sizes for estimating a batch before its records are in it: a record's
+// key, and a batch entry's kind and two length varints.
+const (
+	recordKeyLen       = 22
+	batchEntryOverhead = 1 + 2*binary.MaxVarintLen32
+)
 
 // offsetWrites validates a group's offsets and returns the function that
 // adds them to a batch.

@@ -48,7 +48,7 @@ func (l *Log) Compact(ctx context.Context, name string) error {
 		// record went.
 		_ = b.Set(endFloorKey(t.id, int32(part)), binary.BigEndian.AppendUint64(nil, uint64(end)), nil)
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := l.commit(b, classSystem); err != nil {
 		return fmt.Errorf("compact %q: %w", name, err)
 	}
 	l.opts.Logger.Debug("compacted topic", "topic", name, "removed", removed)

@@ -34,4 +34,65 @@
 // The end offset of a partition is, on open, the larger of its last record's
 // offset plus one and the floor compaction recorded (compaction may remove
 // the last record; its offset must not be handed out again).
+//
+// # A full disk
+//
+// A full disk is an error for the write that needs the space, never a
+// crash or a hang. Pebble cannot be left to find out for itself: it treats
+// a failed write-ahead log or MANIFEST write as fatal (Logger.Fatalf), and
+// it retries a failed flush at once and forever, so a commit waiting for
+// room in its memtables blocks for good and its errors flood the log. A
+// restart does no better: Pebble flushes the replayed WAL before Open
+// returns, and waits for that flush however often it fails. So the log
+// keeps Pebble away from ENOSPC, in three layers (disk.go):
+//
+//   - Admission. Before a batch goes to Pebble, the log asks the
+//     filesystem for its free space (statfs, vfs.FS.GetDiskUsage) and
+//     refuses the write with log.ErrDiskFull (SQLSTATE 53100) if it would
+//     leave less than a reserve. The batch is whole or refused before any
+//     offset is reserved, so a refused write writes nothing and leaves no
+//     gap; everything acknowledged before stays. Writes in flight are
+//     subtracted from the reported space (see diskGuard.admit), so many
+//     writers near the limit cannot each take the last room.
+//   - Two reserves. Data writes (appends to user topics, task commits,
+//     consumer offsets) leave DiskOptions.ReserveBytes free: room for
+//     Pebble to flush its memtables and compact, which write before they
+//     free anything. System writes (the catalog's topic, creating,
+//     deleting and compacting topics, dropping state) leave only the
+//     smaller SystemReserveBytes, so DDL such as DROP and TERMINATE, and
+//     the catalog's replay marker at a restart, still work once data
+//     writes stop. Reads never write and always work.
+//   - The emergency ballast, as CockroachDB keeps one: a file of
+//     BallastBytes (EMERGENCY_BALLAST) that holds space back for when the
+//     disk fills behind the log's back, by another process or past an
+//     estimate. Pebble writes through vfs.OnDiskFull: the first write to
+//     meet ENOSPC blocks every other write, the log deletes the ballast,
+//     and the write is retried, now with room. With no ballast left, the
+//     callback waits, rechecking every RecheckInterval, until there is
+//     room again (reads go on; writes are refused at admission), rather
+//     than let the retry fail fatally. At Open, a disk with too little
+//     room to replay the WAL gets the ballast's space too; if even that is
+//     not enough, Open fails at once with ErrDiskFull, saying how much
+//     is needed, instead of hanging in Pebble's flush. While the ballast
+//     is missing, data writes also leave BallastBytes free, and a
+//     goroutine owned by the Log makes it again once the disk has room
+//     for it above the reserve.
+//
+// CockroachDB exits when a write meets ENOSPC and leaves deleting the
+// ballast to an operator; the log does both by itself, and recovers by
+// itself once space is freed: writes are admitted again as soon as the
+// free space allows, and the queries whose commits were refused resume
+// (operators.Task pauses on ErrDiskFull and retries every second).
+//
+// Lines about a full disk are rate-limited (LogInterval): the first
+// refusal, then one line per interval with a count, and one when space
+// returns; Pebble's background errors likewise.
+//
+// What the log cannot prevent: a write that Pebble holds in the ENOSPC
+// callback, with no ballast left, waits until space returns, and its
+// caller with it (Pebble's commits take no context). Close does not wait
+// for it: it leaves the database open, to be recovered from its WAL at the
+// next start, rather than let Pebble fail the write fatally. Only writes
+// through the Log are admitted: state stores sharing the database write
+// through CommitWith and DeleteStateRange for that reason.
 package embedded

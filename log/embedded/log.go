@@ -8,8 +8,10 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/runnel/runnel/log"
 )
@@ -31,8 +33,16 @@ type Log struct {
 	gate sync.RWMutex
 	// closed is set under gate held exclusively and read under gate.
 	closed bool
-	// done is closed by Close to wake waiting readers.
-	done chan struct{}
+	// closing is set when Close begins: from then on enter refuses new
+	// operations, so that Close's wait for the gate ends.
+	closing atomic.Bool
+	// done is closed by Close (once, wakeOnce) to wake waiting readers.
+	done     chan struct{}
+	wakeOnce sync.Once
+	// disk admits writes while the disk has room; see disk.go.
+	disk *diskGuard
+	// system are the SystemTopics, whose appends are system writes.
+	system map[string]bool
 
 	// ddl serializes CreateTopic and DeleteTopic. Taken before gate.
 	ddl sync.Mutex
@@ -73,7 +83,9 @@ type topic struct {
 	gone chan struct{}
 }
 
-// Open opens (or creates) the log in opts.Dir and loads its topics.
+// Open opens (or creates) the log in opts.Dir and loads its topics. On a
+// disk too full to replay the write-ahead log, even after releasing the
+// ballast, it fails with an error wrapping log.ErrDiskFull.
 func Open(opts Options) (*Log, error) {
 	opts.EnsureDefaults()
 	if err := opts.validate(); err != nil {
@@ -84,17 +96,45 @@ func Open(opts Options) (*Log, error) {
 		popts = opts.Pebble.Clone()
 	}
 	popts.Logger = pebbleLogger{opts.Logger}
-	db, err := pebble.Open(opts.Dir, popts)
+	if err := opts.FS.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("embedded: create %s: %w", opts.Dir, noSpace(err))
+	}
+	memtable := int64(popts.MemTableSize)
+	if memtable <= 0 {
+		memtable = defaultMemTableSize
+	}
+	disk, err := newDiskGuard(opts.FS, opts.Dir, opts.Disk, memtable, opts.Logger)
 	if err != nil {
+		return nil, err
+	}
+	if err := disk.prepareOpen(); err != nil {
 		return nil, fmt.Errorf("embedded: open %s: %w", opts.Dir, err)
 	}
-	l := &Log{db: db, opts: opts, done: make(chan struct{})}
+	// Pebble sees ENOSPC only through the guard's callback, which gives it
+	// the ballast or waits for space: never the fatal error it would
+	// otherwise make of a failed WAL or MANIFEST write.
+	popts.FS = vfs.OnDiskFull(opts.FS, disk.onENOSPC)
+	// Keep what Pebble adds to a filesystem it is not given: disk health
+	// checks (timing every write, for DiskSlow events).
+	popts.WithFSDefaults()
+	popts.EventListener = disk.eventListener(popts.EventListener)
+	db, err := pebble.Open(opts.Dir, popts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: open %s: %w", opts.Dir, noSpace(err))
+	}
+	l := &Log{db: db, opts: opts, done: make(chan struct{}), disk: disk, system: make(map[string]bool)}
+	for _, name := range opts.SystemTopics {
+		l.system[name] = true
+	}
 	l.mu.topics = make(map[string]*topic)
 	if err := l.load(); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("embedded: load %s: %w", opts.Dir, err)
 	}
-	opts.Logger.Debug("embedded log open", "dir", opts.Dir, "topics", len(l.mu.topics))
+	go disk.run()
+	opts.Logger.Debug("embedded log open", "dir", opts.Dir, "topics", len(l.mu.topics),
+		"reserve", bytesText(disk.opts.ReserveBytes), "system_reserve", bytesText(disk.opts.SystemReserveBytes),
+		"ballast", bytesText(max(disk.opts.BallastBytes, 0)))
 	return l, nil
 }
 
@@ -207,7 +247,7 @@ func decodeTopic(name string, v []byte) (*topic, error) {
 // enter admits an operation that uses the database; exit must follow.
 func (l *Log) enter() error {
 	l.gate.RLock()
-	if l.closed {
+	if l.closed || l.closing.Load() {
 		l.gate.RUnlock()
 		return log.ErrClosed
 	}
@@ -237,7 +277,9 @@ func (t *topic) partition(p int32) (*partition, error) {
 
 // DB returns the Pebble database the log lives in, for state stores that
 // share it. They must write only keys that start with StatePrefix ('S');
-// every key starting with 'L' belongs to the log. The database is closed by
+// every key starting with 'L' belongs to the log. They must write only
+// through CommitWith and DeleteStateRange, never to the database itself,
+// so that the disk guard admits every write. The database is closed by
 // Close.
 func (l *Log) DB() *pebble.DB { return l.db }
 
@@ -272,7 +314,7 @@ func (l *Log) CreateTopic(ctx context.Context, name string, cfg log.TopicConfig)
 	meta := encodeTopic(id, cfg)
 	_ = b.Set(topicKey(name), meta, nil)
 	_ = b.Set(nextIDKey, binary.BigEndian.AppendUint64(nil, id+1), nil)
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := l.commit(b, classSystem); err != nil {
 		return fmt.Errorf("create topic %q: %w", name, err)
 	}
 	t, err := decodeTopic(name, meta)
@@ -300,7 +342,7 @@ func (l *Log) DeleteTopic(ctx context.Context, name string) error {
 	defer l.ddl.Unlock()
 	l.gate.Lock()
 	defer l.gate.Unlock()
-	if l.closed {
+	if l.closed || l.closing.Load() {
 		return log.ErrClosed
 	}
 	t, err := l.lookup(name)
@@ -315,7 +357,7 @@ func (l *Log) DeleteTopic(ctx context.Context, name string) error {
 		lo, hi := bounds(t.id)
 		_ = b.DeleteRange(lo, hi, nil)
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := l.commit(b, classSystem); err != nil {
 		return fmt.Errorf("delete topic %q: %w", name, err)
 	}
 	l.mu.Lock()
@@ -360,18 +402,73 @@ func (l *Log) Topics(ctx context.Context) ([]log.TopicInfo, error) {
 	return out, nil
 }
 
-// Close implements log.Log. It waits for operations in flight, wakes
-// waiting readers with ErrClosed, and closes the database.
+// Close implements log.Log. It wakes waiting readers with ErrClosed,
+// refuses new operations, waits for those in flight, and closes the
+// database.
+//
+// One operation may never finish: a write that Pebble holds until disk
+// space returns (see doc.go). Then Close does not wait for it, and does not
+// close the database under it; it returns an error wrapping
+// log.ErrDiskFull and leaves the database to be recovered from its
+// write-ahead log at the next start, as after a crash. Nothing
+// acknowledged is lost.
 func (l *Log) Close() error {
-	l.gate.Lock()
+	if l.closing.Swap(true) {
+		return nil
+	}
+	l.wakeOnce.Do(func() { close(l.done) })
+	for !l.gate.TryLock() {
+		if l.disk.stuck() {
+			l.disk.close()
+			return fmt.Errorf("embedded: close %s: %w: a write is waiting for free space, so the database is left open; it recovers from its write-ahead log at the next start",
+				l.opts.Dir, log.ErrDiskFull)
+		}
+		time.Sleep(time.Millisecond)
+	}
 	defer l.gate.Unlock()
 	if l.closed {
 		return nil
 	}
 	l.closed = true
-	close(l.done)
+	l.disk.close()
+	<-l.disk.stopped
 	if err := l.db.Close(); err != nil {
 		return fmt.Errorf("embedded: close: %w", err)
+	}
+	return nil
+}
+
+// commit writes b, a batch of n estimated bytes of class c, synced, once
+// the disk guard admits it. The caller is inside enter.
+func (l *Log) commit(b *pebble.Batch, c writeClass) error {
+	n := int64(b.Len())
+	if err := l.disk.admit(n, c); err != nil {
+		return err
+	}
+	defer l.disk.done(n)
+	return noSpace(b.Commit(pebble.Sync))
+}
+
+// DeleteStateRange deletes the state store keys in [lo, hi), synced: how
+// state stores that share the database drop a store, so that the write
+// passes the disk guard like every other (a system write: it frees
+// space). Both bounds must start with StatePrefix.
+func (l *Log) DeleteStateRange(ctx context.Context, lo, hi []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(lo) == 0 || lo[0] != StatePrefix || len(hi) == 0 || hi[0] != StatePrefix {
+		return fmt.Errorf("embedded: delete state range [%x, %x): keys must start with %q", lo, hi, StatePrefix)
+	}
+	if err := l.enter(); err != nil {
+		return err
+	}
+	defer l.exit()
+	b := l.db.NewBatch()
+	defer b.Close()
+	_ = b.DeleteRange(lo, hi, nil)
+	if err := l.commit(b, classSystem); err != nil {
+		return fmt.Errorf("delete state range: %w", err)
 	}
 	return nil
 }

@@ -68,7 +68,7 @@ func (l *Log) CommitOffsets(ctx context.Context, group string, offsets map[log.T
 	b := l.db.NewBatch()
 	defer b.Close()
 	set(b)
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := l.commit(b, classData); err != nil {
 		return fmt.Errorf("commit offsets of %q: %w", group, err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Options configure Open.
@@ -18,8 +19,21 @@ type Options struct {
 	ReadBatch int
 	// Pebble is the base Pebble configuration, for tuning the cache or
 	// memtables of a database that state stores share. Open copies it and
-	// sets its Logger. Default: Pebble's defaults.
+	// sets its Logger, FS and EventListener (teed with the one it has).
+	// Default: Pebble's defaults.
 	Pebble *pebble.Options
+	// FS is the filesystem the log writes through. It is for tests, which
+	// inject a filesystem that runs out of space (see package quotafs).
+	// Default: vfs.Default, the operating system's.
+	FS vfs.FS
+	// Disk bounds how full the log lets its disk get; see DiskOptions for
+	// each field's default.
+	Disk DiskOptions
+	// SystemTopics are the topics whose appends are system writes, which
+	// may use more of the disk's reserve than data writes (see
+	// DiskOptions.SystemReserveBytes): the catalog, so that DDL and a
+	// restart work while data writes are refused. Default: none.
+	SystemTopics []string
 }
 
 // EnsureDefaults fills in the defaults of unset options and returns o.
@@ -30,6 +44,9 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.ReadBatch <= 0 {
 		o.ReadBatch = 512
 	}
+	if o.FS == nil {
+		o.FS = vfs.Default
+	}
 	return o
 }
 
@@ -37,7 +54,7 @@ func (o *Options) validate() error {
 	if o.Dir == "" {
 		return fmt.Errorf("embedded: Options.Dir is required")
 	}
-	return nil
+	return o.Disk.validate()
 }
 
 // pebbleLogger sends Pebble's messages to slog.

@@ -99,7 +99,13 @@ func (m *Manager) Drop(ctx context.Context, name string) error {
 	}
 	defer m.release(name)
 	p := storePrefix(name)
-	if err := m.db.DeleteRange(p, PrefixEnd(p), pebble.Sync); err != nil {
+	var err error
+	if m.shared != nil {
+		err = m.shared.DeleteStateRange(ctx, p, PrefixEnd(p))
+	} else {
+		err = m.db.DeleteRange(p, PrefixEnd(p), pebble.Sync)
+	}
+	if err != nil {
 		return fmt.Errorf("state: drop %q: %w", name, err)
 	}
 	return nil

@@ -71,8 +71,10 @@ func (o *Options) validate() error {
 }
 
 // sharedLog is a log that commits state stores' writes in its own batches,
-// in the database it exposes: the embedded log.
+// in the database it exposes: the embedded log. Stores write to that
+// database only through it, so that its disk guard admits every write.
 type sharedLog interface {
 	CommitWith(ctx context.Context, txn log.Txn, extra func(b *pebble.Batch) error) error
+	DeleteStateRange(ctx context.Context, lo, hi []byte) error
 	DB() *pebble.DB
 }

@@ -14,9 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/runnel/runnel/engine"
+	"github.com/runnel/runnel/log/embedded"
 	"github.com/runnel/runnel/server"
 )
 
@@ -41,6 +43,10 @@ type Options struct {
 	Kafka []string
 	// Verbose logs the engine's debug messages to the test log.
 	Verbose bool
+	// FS and Disk are passed to the engine: a filesystem that runs out of
+	// space, and the embedded log's disk limits.
+	FS   vfs.FS
+	Disk embedded.DiskOptions
 }
 
 // Start starts a server and stops it when the test ends.
@@ -67,7 +73,7 @@ func start(t testing.TB, opts Options) (*Server, error) {
 	logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	eng, err := engine.Open(ctx, engine.Options{DataDir: dir, Kafka: opts.Kafka, Logger: logger})
+	eng, err := engine.Open(ctx, engine.Options{DataDir: dir, Kafka: opts.Kafka, Logger: logger, FS: opts.FS, Disk: opts.Disk})
 	if err != nil {
 		return nil, err
 	}
