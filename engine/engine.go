@@ -221,21 +221,33 @@ func (e *Engine) compactLoop() {
 			return
 		case <-t.C:
 		}
-		topics, err := e.log.Topics(e.ctx)
-		if err != nil {
-			e.logger.Warn("compaction: list topics", "error", err)
-			continue
+		e.compactAll(c)
+	}
+}
+
+// compactAll compacts every compacted topic once. A panic is logged and
+// the loop waits for its next turn: compaction is housekeeping, never
+// worth the process.
+func (e *Engine) compactAll(c log.Compactor) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.logPanic("compaction", r)
 		}
-		for _, info := range topics {
-			if info.Compacted {
-				e.compactTopic(c, info.Name)
-			}
+	}()
+	topics, err := e.log.Topics(e.ctx)
+	if err != nil {
+		e.logger.Warn("compaction: list topics", "error", err)
+		return
+	}
+	for _, info := range topics {
+		if info.Compacted {
+			e.compactTopic(c, info.Name)
 		}
 	}
 }
 
 // compactTopic compacts one topic. A panic is logged and the loop goes on
-// to the next topic: compaction is housekeeping, never worth the process.
+// to the next topic.
 func (e *Engine) compactTopic(c log.Compactor, topic string) {
 	defer func() {
 		if r := recover(); r != nil {

@@ -105,7 +105,7 @@ const (
 func (t *Task) Run(ctx context.Context) error {
 	wait := minRetry
 	for {
-		err := t.attempt(ctx)
+		err := t.guard(func() error { return t.run(ctx) })
 		if err == nil || ctx.Err() != nil {
 			return nil
 		}
@@ -119,13 +119,16 @@ func (t *Task) Run(ctx context.Context) error {
 		}
 		wait = min(2*wait, maxRetry)
 		if t.Store != nil {
-			if err := t.Store.Recover(ctx); err != nil {
+			if err := t.guard(func() error { return t.Store.Recover(ctx) }); err != nil {
 				t.failing.Store(&err)
 				continue
 			}
 		}
 		if r, ok := t.Processor.(Recoverable); ok {
-			r.Recover()
+			if err := t.guard(func() error { r.Recover(); return nil }); err != nil {
+				t.failing.Store(&err)
+				continue
+			}
 		}
 	}
 }
@@ -158,10 +161,11 @@ func recovered(r any) *PanicError {
 	return &PanicError{Value: r, Stack: debug.Stack()}
 }
 
-// attempt is run with any panic turned into its error, so that Run retries
-// it from the last commit. The deferred closes of run (the reader) have
-// happened by the time the panic reaches here.
-func (t *Task) attempt(ctx context.Context) (err error) {
+// guard runs fn (an attempt, or a step of going back to the last commit)
+// with a panic turned into its error, so that Run retries from the last
+// commit. The deferred closes of run (the reader) have happened by the
+// time the panic reaches here.
+func (t *Task) guard(fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			pe := recovered(r)
@@ -170,7 +174,7 @@ func (t *Task) attempt(ctx context.Context) (err error) {
 			err = fmt.Errorf("task %s/%d: %w", t.Group, t.Input.Partition, pe)
 		}
 	}()
-	return t.run(ctx)
+	return fn()
 }
 
 // process runs one record through the processor and turns a panic into
