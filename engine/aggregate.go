@@ -208,13 +208,13 @@ func (e *Engine) aggregateTasks(ctx context.Context, q *catalog.Query, plan *pla
 // changelogs and its repartition topic. Failures are logged: the query is
 // gone either way, and what is left is only space.
 func (e *Engine) dropQueryState(ctx context.Context, id, sourceTopic string) {
-	info, err := e.log.Topic(ctx, sourceTopic)
+	partitions, err := e.partitionsOf(ctx, sourceTopic)
 	if err != nil {
 		e.logger.Warn("drop query state: source topic", "query", id, "error", err)
 		return
 	}
 	for _, store := range []string{id + "/agg", id + "/rows"} {
-		for p := int32(0); p < info.Partitions; p++ {
+		for p := int32(0); p < partitions; p++ {
 			if err := e.state.Drop(ctx, fmt.Sprintf("%s/%d", store, p)); err != nil {
 				e.logger.Warn("drop query state", "store", store, "partition", p, "error", err)
 			}

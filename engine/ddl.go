@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/log/embedded"
 	"github.com/runnel/runnel/operators"
 	"github.com/runnel/runnel/operators/serde"
 	"github.com/runnel/runnel/planner"
@@ -25,10 +25,15 @@ var sourceProps = map[string]bool{
 }
 
 // createSource runs CREATE STREAM|TABLE over an existing or a new topic.
+//
+// Every check comes before the first write — the topic, then the catalog
+// command, then the materializer — so that a refused statement leaves
+// nothing behind.
 func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource) error {
 	e.ddl.Lock()
 	defer e.ddl.Unlock()
-	if old, err := e.cat.Source(st.Name); err == nil {
+	old, _ := e.cat.Source(st.Name)
+	if old != nil {
 		switch {
 		case st.IfNotExists:
 			return nil
@@ -42,14 +47,22 @@ func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource) error {
 	if err != nil {
 		return err
 	}
-	if err := e.ensureTopic(ctx, src, st.With); err != nil {
+	topic, err := e.planTopic(ctx, src, st.With)
+	if err != nil {
 		return err
 	}
-	if old, err := e.cat.Source(st.Name); err == nil && old.Kind == catalog.KindTable {
-		e.stopMaterializer(ctx, old, old.Partitions)
+	// Checked: now the writes.
+	created, err := e.createTopic(ctx, src, topic)
+	if err != nil {
+		return err
 	}
 	if err := e.cat.PutSource(ctx, src); err != nil {
+		e.undoTopic(src.Topic, created)
 		return err
+	}
+	e.forgetFailure(src.Name)
+	if old != nil && old.Kind == catalog.KindTable {
+		e.stopMaterializer(ctx, old)
 	}
 	if src.Kind == catalog.KindTable {
 		return e.startMaterializer(src)
@@ -70,7 +83,7 @@ func (e *Engine) sourceFromDDL(st *sql.CreateSource) (*catalog.Source, error) {
 	src := &catalog.Source{
 		Name:        st.Name,
 		Kind:        catalog.KindStream,
-		Topic:       st.With["KAFKA_TOPIC"],
+		Topic:       st.Name,
 		KeyFormat:   "KAFKA",
 		ValueFormat: "JSON",
 		Statement:   st.Text(),
@@ -79,8 +92,10 @@ func (e *Engine) sourceFromDDL(st *sql.CreateSource) (*catalog.Source, error) {
 	if st.Kind == sql.Table {
 		src.Kind = catalog.KindTable
 	}
-	if src.Topic == "" {
-		src.Topic = st.Name
+	// KAFKA_TOPIC='' is a bad topic name (planTopic says so), not a
+	// request for the default.
+	if t, ok := st.With["KAFKA_TOPIC"]; ok {
+		src.Topic = t
 	}
 	if f := st.With["FORMAT"]; f != "" {
 		src.KeyFormat, src.ValueFormat = strings.ToUpper(f), strings.ToUpper(f)
@@ -143,45 +158,100 @@ func (e *Engine) sourceFromDDL(st *sql.CreateSource) (*catalog.Source, error) {
 	return src, nil
 }
 
-// ensureTopic finds or creates src's topic and records its partition
-// count. A missing topic needs PARTITIONS, as in ksqlDB.
-func (e *Engine) ensureTopic(ctx context.Context, src *catalog.Source, with map[string]string) error {
-	info, err := e.log.Topic(ctx, src.Topic)
-	if err == nil {
-		if p, ok := with["PARTITIONS"]; ok && p != strconv.Itoa(int(info.Partitions)) {
-			return &Error{Code: "22023", Msg: fmt.Sprintf("topic %s exists with %d partitions, not %s", src.Topic, info.Partitions, p)}
-		}
-		src.Partitions = info.Partitions
-		return nil
-	}
-	if !errors.Is(err, log.ErrUnknownTopic) {
-		return fmt.Errorf("look up topic %s: %w", src.Topic, err)
-	}
-	n := src.Partitions
-	if p, ok := with["PARTITIONS"]; ok {
-		v, err := strconv.ParseInt(p, 10, 32)
-		if err != nil || v < 1 {
-			return &Error{Code: "22023", Msg: fmt.Sprintf("PARTITIONS must be a positive integer, got %q", p)}
-		}
-		n = int32(v)
-	}
-	if n < 1 {
-		return &Error{Code: "42P01", Msg: fmt.Sprintf("topic %s does not exist: give PARTITIONS in WITH to create it", src.Topic)}
+// topicPlan is what a statement will do with its topic, decided by
+// planTopic before anything is written.
+type topicPlan struct {
+	// create is set when the topic is missing and must be created with
+	// cfg.
+	create bool
+	cfg    log.TopicConfig
+}
+
+// planTopic checks src's topic — its name, the partitions and replicas in
+// with, an existing topic's partition count — against Kafka's rules and
+// this server's limits, and sets src.Partitions. It writes nothing. A
+// missing topic needs PARTITIONS, as in ksqlDB, unless src already has a
+// count (a CREATE ... AS SELECT sink inherits its input's).
+func (e *Engine) planTopic(ctx context.Context, src *catalog.Source, with map[string]string) (topicPlan, error) {
+	if err := catalog.ValidateTopicName(src.Topic); err != nil {
+		return topicPlan{}, err
 	}
 	var replicas int16
-	if r := src.Props["REPLICAS"]; r != "" {
-		v, err := strconv.ParseInt(r, 10, 16)
-		if err != nil {
-			return &Error{Code: "22023", Msg: fmt.Sprintf("REPLICAS must be an integer, got %q", r)}
+	if r, ok := with["REPLICAS"]; ok {
+		var err error
+		if replicas, err = catalog.ParseReplicas(r); err != nil {
+			return topicPlan{}, err
 		}
-		replicas = int16(v)
+		// The embedded log keeps one copy of each topic: a replication
+		// factor above one is what Kafka refuses on a cluster of one
+		// broker, in Kafka's words.
+		if _, ok := e.log.(*embedded.Log); ok && replicas > 1 {
+			return topicPlan{}, catalog.ErrInvalidReplicas.Errorf("Replication factor: %d larger than available brokers: 1 (the embedded log keeps one copy of each topic)", replicas)
+		}
 	}
-	err = e.log.CreateTopic(ctx, src.Topic, log.TopicConfig{Partitions: n, Replicas: replicas, Compacted: src.Kind == catalog.KindTable})
-	if err != nil && !errors.Is(err, log.ErrTopicExists) {
-		return fmt.Errorf("create topic %s: %w", src.Topic, err)
+	var partitions int32
+	if p, ok := with["PARTITIONS"]; ok {
+		var err error
+		if partitions, err = catalog.ParsePartitions(p, e.opts.MaxPartitions); err != nil {
+			return topicPlan{}, err
+		}
 	}
-	src.Partitions = n
-	return nil
+	info, err := e.log.Topic(ctx, src.Topic)
+	if err == nil {
+		if partitions != 0 && partitions != info.Partitions {
+			return topicPlan{}, &Error{Code: "22023", Msg: fmt.Sprintf("topic %s exists with %d partitions, not %d", src.Topic, info.Partitions, partitions)}
+		}
+		if err := catalog.CheckPartitions(src.Topic, info.Partitions, e.opts.MaxPartitions); err != nil {
+			return topicPlan{}, err
+		}
+		src.Partitions = info.Partitions
+		return topicPlan{}, nil
+	}
+	if !errors.Is(err, log.ErrUnknownTopic) {
+		return topicPlan{}, fmt.Errorf("look up topic %s: %w", src.Topic, err)
+	}
+	if partitions == 0 {
+		partitions = src.Partitions
+	}
+	if partitions < 1 {
+		return topicPlan{}, &Error{Code: "42P01", Msg: fmt.Sprintf("topic %s does not exist: give PARTITIONS in WITH to create it", src.Topic)}
+	}
+	if err := catalog.CheckPartitions(src.Topic, partitions, e.opts.MaxPartitions); err != nil {
+		return topicPlan{}, err
+	}
+	src.Partitions = partitions
+	return topicPlan{create: true, cfg: log.TopicConfig{Partitions: partitions, Replicas: replicas, Compacted: src.Kind == catalog.KindTable}}, nil
+}
+
+// createTopic creates src's topic when tp says to, and reports whether it
+// did. A topic that appeared since planTopic (another node's DDL, in Kafka
+// mode) is used as it is.
+func (e *Engine) createTopic(ctx context.Context, src *catalog.Source, tp topicPlan) (created bool, err error) {
+	if !tp.create {
+		return false, nil
+	}
+	err = e.log.CreateTopic(ctx, src.Topic, tp.cfg)
+	switch {
+	case errors.Is(err, log.ErrTopicExists):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("create topic %s: %w", src.Topic, err)
+	}
+	return true, nil
+}
+
+// undoTopic deletes a topic this statement created when a later write of
+// the statement failed, so that it leaves nothing behind.
+func (e *Engine) undoTopic(topic string, created bool) {
+	if !created {
+		return
+	}
+	// The statement's context may be what failed; the undo gets its own.
+	ctx, cancel := context.WithTimeout(context.Background(), e.opts.ShutdownTimeout)
+	defer cancel()
+	if err := e.log.DeleteTopic(ctx, topic); err != nil && !errors.Is(err, log.ErrUnknownTopic) {
+		e.logger.Warn("delete the topic of a failed statement", "topic", topic, "error", err)
+	}
 }
 
 // prepareCreateAs describes CREATE STREAM ... AS SELECT.
@@ -211,6 +281,9 @@ func (s *session) preparePersistent(q *sql.Query, sink planner.SinkSpec, st sql.
 		if err != nil {
 			return server.Result{}, err
 		}
+		if id == "" { // IF NOT EXISTS, and it did
+			return server.Result{Tag: tag}, nil
+		}
 		return server.Result{Tag: tag, Notices: []string{"Created query with ID " + id}}, nil
 	}}, nil
 }
@@ -219,12 +292,18 @@ func (s *session) preparePersistent(q *sql.Query, sink planner.SinkSpec, st sql.
 // and starts it. The query's input offsets are committed before it starts
 // — at the end of its input, or the start for 'earliest' — so that a restart
 // resumes exactly where it began.
+//
+// Every check comes before the first change: the replaced query keeps
+// running, and no topic, catalog command or offset is written, until the
+// statement is known to be possible.
 func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planner.SinkSpec, st sql.Statement, args []types.Value, earliest bool) (string, error) {
 	e.ddl.Lock()
 	defer e.ddl.Unlock()
 	var replaced *catalog.Query
+	var old *catalog.Source
 	if !sink.Insert {
-		if old, err := e.cat.Source(sink.Name); err == nil {
+		old, _ = e.cat.Source(sink.Name)
+		if old != nil {
 			cs, _ := st.(*sql.CreateSource)
 			switch {
 			case cs != nil && cs.IfNotExists:
@@ -252,9 +331,15 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 	if len(args) > 0 {
 		return "", &Error{Code: "0A000", Msg: "bind parameters are not supported in persistent queries: the query is re-planned from its text at restart"}
 	}
+	if err := e.sourceFailure(plan.Source); err != nil {
+		return "", err
+	}
+	if sink.Insert {
+		if err := e.sourceFailure(plan.Sink.Source); err != nil {
+			return "", err
+		}
+	}
 	if plan.Aggregate != nil {
-		// Everything that can refuse the aggregation is checked before the
-		// catalog is written, so a refused statement leaves nothing behind.
 		if _, err := buildAggregation(plan); err != nil {
 			return "", err
 		}
@@ -267,36 +352,55 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 	if !sink.Insert {
 		id = catalog.QueryIDPrefix(kind, false) + sink.Name + "_" + fmt.Sprint(e.cat.NextSequence())
 	}
-	if old, err := e.cat.Source(sink.Name); err == nil && replaced != nil {
+	if replaced != nil {
 		if err := checkUpgrade(old, plan.Sink.Source); err != nil {
 			return "", err
 		}
-	}
-	if replaced != nil {
 		// CREATE OR REPLACE keeps the query id, and so its committed
 		// offsets: the new plan continues where the old one stopped.
 		id = replaced.ID
+	}
+	out := plan.Sink.Source
+	var topic topicPlan
+	if plan.Sink.Create {
+		out.Query = id
+		if _, err := newDecoder(out); err != nil {
+			return "", err
+		}
+		if topic, err = e.planTopic(ctx, out, sink.With); err != nil {
+			return "", err
+		}
+	}
+	// The tasks encode for the sink: a format that cannot encode its
+	// columns is refused now, not when the first task starts.
+	if _, err := operators.NewEncoder(out.Columns, out.KeyFormat, out.ValueFormat, serdeProps(out)); err != nil {
+		return "", fmt.Errorf("sink %s: %w", out.Name, err)
+	}
+
+	// Checked: now the changes.
+	if replaced != nil {
 		e.stopQuery(id)
 	}
 	if plan.Sink.Create {
-		src := plan.Sink.Source
-		src.Query = id
-		if err := e.ensureTopic(ctx, src, sink.With); err != nil {
+		created, err := e.createTopic(ctx, out, topic)
+		if err != nil {
 			return "", err
 		}
-		if _, err := newDecoder(src); err != nil {
+		if err := e.cat.PutSource(ctx, out); err != nil {
+			e.undoTopic(out.Topic, created)
 			return "", err
 		}
-		if err := e.cat.PutSource(ctx, src); err != nil {
-			return "", err
+		e.forgetFailure(out.Name)
+		if old != nil && old.Kind == catalog.KindTable {
+			e.stopMaterializer(ctx, old)
 		}
-		if src.Kind == catalog.KindTable {
-			if err := e.startMaterializer(src); err != nil {
+		if out.Kind == catalog.KindTable {
+			if err := e.startMaterializer(out); err != nil {
 				return "", err
 			}
 		}
 	}
-	cq := &catalog.Query{ID: id, Statement: st.Text(), Sink: plan.Sink.Source.Name, Sources: []string{plan.Source.Name}}
+	cq := &catalog.Query{ID: id, Statement: st.Text(), Sink: out.Name, Sources: []string{plan.Source.Name}}
 	if replaced == nil {
 		if err := e.commitStartOffsets(ctx, id, plan.Source.Topic, earliest); err != nil {
 			return "", err
@@ -334,7 +438,8 @@ func (e *Engine) commitStartOffsets(ctx context.Context, group, topic string, ea
 	return nil
 }
 
-// dropSource runs DROP STREAM|TABLE.
+// dropSource runs DROP STREAM|TABLE [DELETE TOPIC]. A failed source (see
+// failed.go) drops like any other: that is how it goes away.
 func (e *Engine) dropSource(ctx context.Context, st *sql.Drop) error {
 	e.ddl.Lock()
 	defer e.ddl.Unlock()
@@ -354,11 +459,24 @@ func (e *Engine) dropSource(ctx context.Context, st *sql.Drop) error {
 	if ids := e.cat.QueriesUsing(st.Name); len(ids) > 0 {
 		return &Error{Code: "2BP01", Msg: fmt.Sprintf("cannot drop %s: it is used by the queries %s; terminate them first", st.Name, strings.Join(ids, ", "))}
 	}
+	if st.DeleteTopic {
+		// As in ksqlDB: the topic goes only with the last source over it.
+		var others []string
+		for _, o := range e.cat.Sources() {
+			if o.Name != src.Name && o.Topic == src.Topic {
+				others = append(others, o.Name)
+			}
+		}
+		if len(others) > 0 {
+			return &Error{Code: "2BP01", Msg: fmt.Sprintf("Refusing to delete topic. Found other data sources (%s) using topic %s", strings.Join(others, ", "), src.Topic)}
+		}
+	}
 	if err := e.cat.DropSource(ctx, st.Name); err != nil {
 		return err
 	}
+	e.forgetFailure(st.Name)
 	if src.Kind == catalog.KindTable {
-		e.stopMaterializer(ctx, src, src.Partitions)
+		e.stopMaterializer(ctx, src)
 	}
 	if st.DeleteTopic {
 		if err := e.log.DeleteTopic(ctx, src.Topic); err != nil && !errors.Is(err, log.ErrUnknownTopic) {
@@ -368,27 +486,28 @@ func (e *Engine) dropSource(ctx context.Context, st *sql.Drop) error {
 	return nil
 }
 
-// terminate runs TERMINATE id | ALL.
+// terminate runs TERMINATE id | ALL. Each query is dropped from the
+// catalog before it is stopped: if the catalog write fails, the query is
+// still recorded and still running, as if the statement had not run.
 func (e *Engine) terminate(ctx context.Context, st *sql.Terminate) error {
 	e.ddl.Lock()
 	defer e.ddl.Unlock()
-	ids := []string{st.QueryID}
+	var qs []*catalog.Query
 	if st.All {
-		ids = ids[:0]
-		for _, q := range e.cat.Queries() {
-			ids = append(ids, q.ID)
-		}
-	}
-	for _, id := range ids {
-		q, err := e.cat.Query(strings.ToUpper(id))
+		qs = e.cat.Queries()
+	} else {
+		q, err := e.cat.Query(strings.ToUpper(st.QueryID))
 		if err != nil {
-			return &Error{Code: "42704", Msg: fmt.Sprintf("query %s does not exist", id)}
+			return &Error{Code: "42704", Msg: fmt.Sprintf("query %s does not exist", st.QueryID)}
 		}
+		qs = []*catalog.Query{q}
+	}
+	for _, q := range qs {
 		rq, _ := e.runningQuery(q.ID)
-		e.stopQuery(q.ID)
 		if err := e.cat.DropQuery(ctx, q.ID); err != nil {
 			return err
 		}
+		e.stopQuery(q.ID)
 		if rq != nil && rq.plan != nil && rq.plan.Aggregate != nil {
 			e.dropQueryState(ctx, q.ID, rq.plan.Source.Topic)
 		}

@@ -4,5 +4,21 @@
 // commands, queries are planned and started as tasks, push queries stream
 // their rows back to the session.
 //
+// Three rules keep one statement, record or data directory from taking
+// the server down:
+//
+//   - A statement that writes (CREATE [OR REPLACE], CREATE ... AS SELECT,
+//     INSERT INTO ... SELECT, DROP, TERMINATE) makes every check before its
+//     first change: a refused statement leaves no topic, catalog command,
+//     offset or stopped query behind (ddl.go).
+//   - Topics obey Kafka's naming rules and Options.MaxPartitions. A source
+//     found over the limit at start (written by an older version) is
+//     marked failed: listed and described as such, refused to readers with
+//     54000, and droppable (failed.go). Every loop over a topic's
+//     partitions asks partitionsOf first.
+//   - No goroutine the engine starts lets a panic out: tasks skip a record
+//     that panics or retry from their last commit (operators.Task), push
+//     query readers skip the record, the compaction loop logs and goes on.
+//
 // The engine implements server.Backend; it knows nothing of the wire.
 package engine

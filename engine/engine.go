@@ -50,6 +50,9 @@ type Engine struct {
 		running map[string]*runningQuery
 		// materialized are the materializers of tables, by table name.
 		materialized map[string]*runningQuery
+		// failed are the sources this server cannot use (see failed.go),
+		// by name, with the reason.
+		failed map[string]error
 	}
 }
 
@@ -65,6 +68,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	e := &Engine{opts: opts, logger: opts.Logger}
 	e.mu.running = map[string]*runningQuery{}
 	e.mu.materialized = map[string]*runningQuery{}
+	e.mu.failed = map[string]error{}
 	var err error
 	if len(opts.Kafka) > 0 {
 		e.log, err = kafka.Open(ctx, kafka.Options{Brokers: opts.Kafka, Logger: opts.Logger})
@@ -96,6 +100,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.ctx, e.stop = context.WithCancel(context.Background())
+	e.findFailedSources(ctx)
 	queries := e.cat.Queries()
 	for i, q := range queries {
 		if err := e.startQuery(q); err != nil {
@@ -108,7 +113,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		e.logger.Info("restarted persistent query", "query", q.ID, "n", i+1, "of", len(queries))
 	}
 	for _, src := range e.cat.Sources() {
-		if src.Kind == catalog.KindTable {
+		if src.Kind == catalog.KindTable && e.sourceFailure(src) == nil {
 			if err := e.startMaterializer(src); err != nil {
 				e.logger.Error("materialize table", "table", src.Name, "error", err)
 			}
@@ -221,24 +226,45 @@ func (e *Engine) compactLoop() {
 			return
 		case <-t.C:
 		}
-		topics, err := e.log.Topics(e.ctx)
-		if err != nil {
-			e.logger.Warn("compaction: list topics", "error", err)
-			continue
+		e.compactAll(c)
+	}
+}
+
+// compactAll compacts every compacted topic once. A panic is logged and
+// the loop waits for its next turn: compaction is housekeeping, never
+// worth the process.
+func (e *Engine) compactAll(c log.Compactor) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.logPanic("compaction", r)
 		}
-		for _, info := range topics {
-			if !info.Compacted {
-				continue
-			}
-			start := time.Now()
-			if err := c.Compact(e.ctx, info.Name); err != nil {
-				if e.ctx.Err() != nil {
-					return
-				}
-				e.logger.Warn("compaction failed", "topic", info.Name, "error", err)
-				continue
-			}
-			e.logger.Debug("compacted topic", "topic", info.Name, "took", time.Since(start).Round(time.Millisecond))
+	}()
+	topics, err := e.log.Topics(e.ctx)
+	if err != nil {
+		e.logger.Warn("compaction: list topics", "error", err)
+		return
+	}
+	for _, info := range topics {
+		if info.Compacted {
+			e.compactTopic(c, info.Name)
 		}
 	}
+}
+
+// compactTopic compacts one topic. A panic is logged and the loop goes on
+// to the next topic.
+func (e *Engine) compactTopic(c log.Compactor, topic string) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.logPanic("compaction", r, "topic", topic)
+		}
+	}()
+	start := time.Now()
+	if err := c.Compact(e.ctx, topic); err != nil {
+		if e.ctx.Err() == nil {
+			e.logger.Warn("compaction failed", "topic", topic, "error", err)
+		}
+		return
+	}
+	e.logger.Debug("compacted topic", "topic", topic, "took", time.Since(start).Round(time.Millisecond))
 }

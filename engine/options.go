@@ -7,6 +7,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log/embedded"
 )
 
@@ -38,6 +39,13 @@ type Options struct {
 	// space kept in reserve and the emergency ballast. Each zero field
 	// means the default that embedded.DiskOptions documents.
 	Disk embedded.DiskOptions
+	// MaxPartitions bounds the partitions of a topic the engine creates or
+	// uses (PARTITIONS, an existing topic, a sink inheriting its input's
+	// count): each partition costs a task per persistent query and a
+	// reader per push query. A source found over the bound at start is
+	// marked failed: it can be described and dropped, not read. Default:
+	// catalog.DefaultMaxPartitions (10,000).
+	MaxPartitions int32
 }
 
 // EnsureDefaults fills in the defaults of unset fields.
@@ -57,9 +65,15 @@ func (o *Options) EnsureDefaults() {
 	if o.CompactionInterval == 0 {
 		o.CompactionInterval = 10 * time.Minute
 	}
+	if o.MaxPartitions == 0 {
+		o.MaxPartitions = catalog.DefaultMaxPartitions
+	}
 }
 
 func (o *Options) validate() error {
+	if o.MaxPartitions < 1 {
+		return fmt.Errorf("engine: MaxPartitions is %d, want at least 1", o.MaxPartitions)
+	}
 	for _, b := range o.Kafka {
 		if b == "" {
 			return fmt.Errorf("engine: empty Kafka broker address")

@@ -39,9 +39,9 @@ func windowedKey(src *catalog.Source) *operators.WindowedKey {
 // startMaterializer starts the tasks that keep a table's current rows in
 // state stores for pull queries.
 func (e *Engine) startMaterializer(src *catalog.Source) error {
-	info, err := e.log.Topic(e.ctx, src.Topic)
+	partitions, err := e.partitionsOf(e.ctx, src.Topic)
 	if err != nil {
-		return fmt.Errorf("table topic %s: %w", src.Topic, err)
+		return fmt.Errorf("table topic: %w", err)
 	}
 	id := materializerID(src)
 	ctx, cancel := context.WithCancel(e.ctx)
@@ -52,8 +52,8 @@ func (e *Engine) startMaterializer(src *catalog.Source) error {
 	}
 	rq.mu.state = stateRunning
 	var tasks []*operators.Task
-	for p := int32(0); p < info.Partitions; p++ {
-		st, err := e.openStore(ctx, id, info.Partitions, p)
+	for p := int32(0); p < partitions; p++ {
+		st, err := e.openStore(ctx, id, partitions, p)
 		if err != nil {
 			for _, t := range tasks {
 				t.Store.Close()
@@ -74,9 +74,10 @@ func (e *Engine) startMaterializer(src *catalog.Source) error {
 	return nil
 }
 
-// stopMaterializer stops a dropped table's materializer and drops its
-// state.
-func (e *Engine) stopMaterializer(ctx context.Context, src *catalog.Source, partitions int32) {
+// stopMaterializer stops a dropped or replaced table's materializer and
+// drops its state: one store per task, so a table whose materializer never
+// started (a failed one) costs nothing here.
+func (e *Engine) stopMaterializer(ctx context.Context, src *catalog.Source) {
 	e.mu.Lock()
 	rq, ok := e.mu.materialized[src.Name]
 	delete(e.mu.materialized, src.Name)
@@ -85,8 +86,8 @@ func (e *Engine) stopMaterializer(ctx context.Context, src *catalog.Source, part
 		return
 	}
 	rq.stopAndWait(e.opts.ShutdownTimeout)
-	for p := int32(0); p < partitions; p++ {
-		name := fmt.Sprintf("%s/%d", rq.q.ID, p)
+	for _, t := range rq.tasks {
+		name := fmt.Sprintf("%s/%d", rq.q.ID, t.Input.Partition)
 		if err := e.state.Drop(ctx, name); err != nil {
 			e.logger.Warn("drop materialized state", "store", name, "error", err)
 		}
@@ -109,6 +110,9 @@ func (s *session) pullTimeout() time.Duration {
 // projects them.
 func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Duration) ([]types.Row, error) {
 	src := plan.Source
+	if err := e.sourceFailure(src); err != nil {
+		return nil, err
+	}
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := e.awaitSource(wctx, src, map[string]bool{}); err != nil {
@@ -123,7 +127,7 @@ func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Dura
 	if rq == nil {
 		return nil, &Error{Code: "55000", Msg: fmt.Sprintf("table %s is not materialized", src.Name)}
 	}
-	info, err := e.log.Topic(ctx, src.Topic)
+	partitions, err := e.partitionsOf(ctx, src.Topic)
 	if err != nil {
 		return nil, err
 	}
@@ -138,10 +142,10 @@ func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Dura
 	var rows []sorted
 	// A key lookup reads one partition, and in it one key (or one key's
 	// windows); anything else scans every partition.
-	first, last := int32(0), info.Partitions-1
+	first, last := int32(0), partitions-1
 	var start, end []byte
 	if plan.KeyLookup != nil {
-		if start, end, first, err = lookupRange(plan, src, info.Partitions); err != nil {
+		if start, end, first, err = lookupRange(plan, src, partitions); err != nil {
 			return nil, err
 		}
 		last = first

@@ -162,19 +162,22 @@ func (e *Engine) startQuery(q *catalog.Query) error {
 // startPlan starts one task per input partition of plan.
 func (e *Engine) startPlan(q *catalog.Query, plan *planner.Plan) error {
 	src := plan.Source
-	info, err := e.log.Topic(e.ctx, src.Topic)
+	if err := e.sourceFailure(src); err != nil {
+		return err
+	}
+	partitions, err := e.partitionsOf(e.ctx, src.Topic)
 	if err != nil {
-		return fmt.Errorf("source topic %s: %w", src.Topic, err)
+		return fmt.Errorf("source topic: %w", err)
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
 	rq := &runningQuery{q: q, plan: plan, metrics: &operators.Metrics{}, cancel: cancel, done: make(chan struct{})}
 	rq.mu.state = stateRunning
 	var tasks []*operators.Task
 	if plan.Aggregate != nil {
-		tasks, err = e.aggregateTasks(ctx, q, plan, rq, info.Partitions)
+		tasks, err = e.aggregateTasks(ctx, q, plan, rq, partitions)
 	} else {
 		rq.inputs = []string{src.Topic}
-		tasks, err = e.statelessTasks(q, plan, rq, info.Partitions)
+		tasks, err = e.statelessTasks(q, plan, rq, partitions)
 	}
 	if err != nil {
 		cancel()
@@ -189,6 +192,10 @@ func (e *Engine) startPlan(q *catalog.Query, plan *planner.Plan) error {
 
 // launch runs tasks, one goroutine each, owned by rq: rq.cancel stops them
 // and rq.done closes when all have returned and closed their stores.
+//
+// Task.Run recovers the panics of its processing; a panic that still
+// reaches here (closing the store) puts the query in ERROR and is logged,
+// and never takes the process down.
 func (e *Engine) launch(ctx context.Context, rq *runningQuery, tasks []*operators.Task) {
 	rq.tasks = tasks
 	var wg sync.WaitGroup
@@ -196,6 +203,12 @@ func (e *Engine) launch(ctx context.Context, rq *runningQuery, tasks []*operator
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					e.logPanic("task", r, "query", rq.q.ID, "topic", t.Input.Topic, "partition", t.Input.Partition)
+					rq.fail(fmt.Errorf("task %s/%d panicked: %v", t.Input.Topic, t.Input.Partition, r))
+				}
+			}()
 			if t.Store != nil {
 				defer t.Store.Close()
 			}

@@ -27,6 +27,19 @@ func listing(cols []types.Column, rows func(ctx context.Context) ([]types.Row, e
 	}}
 }
 
+// noticedListing is a listing whose rows come with notices: SHOW and
+// DESCRIBE say so when a source has failed, without changing the columns
+// clients expect.
+func noticedListing(cols []types.Column, rows func(ctx context.Context) ([]types.Row, []string, error)) *statement {
+	return &statement{cols: cols, exec: func(ctx context.Context, _ []types.Value) (server.Result, error) {
+		r, notices, err := rows(ctx)
+		if err != nil {
+			return server.Result{}, err
+		}
+		return server.Result{Tag: "SELECT", Rows: &sliceIter{rows: r}, Notices: notices}, nil
+	}}
+}
+
 // sliceIter iterates rows already computed.
 type sliceIter struct{ rows []types.Row }
 
@@ -67,14 +80,16 @@ func (s *session) prepareShow(st *sql.Show) (*statement, error) {
 			kind = catalog.KindTable
 		}
 		name := strings.ToLower(string(kind)) + "_name"
-		return listing(strCols(name, "kafka_topic", "key_format", "value_format", "is_windowed"), func(context.Context) ([]types.Row, error) {
+		return noticedListing(strCols(name, "kafka_topic", "key_format", "value_format", "is_windowed"), func(context.Context) ([]types.Row, []string, error) {
 			var rows []types.Row
+			var listed []*catalog.Source
 			for _, src := range e.cat.Sources() {
 				if src.Kind == kind {
 					rows = append(rows, strRow(src.Name, src.Topic, src.KeyFormat, src.ValueFormat, fmt.Sprint(src.Window != nil)))
+					listed = append(listed, src)
 				}
 			}
-			return rows, nil
+			return rows, e.failureNotices(listed...), nil
 		}), nil
 	case sql.ShowQueries:
 		return listing(strCols("query_id", "status", "sink", "sink_topic", "query_string"), func(context.Context) ([]types.Row, error) {
@@ -160,20 +175,20 @@ func (s *session) prepareDescribe(st *sql.Describe) (*statement, error) {
 		return nil, &Error{Code: "42P01", Msg: fmt.Sprintf("stream or table %s does not exist", st.Name)}
 	}
 	if !st.Extended {
-		return listing(strCols("field", "type"), func(context.Context) ([]types.Row, error) {
+		return noticedListing(strCols("field", "type"), func(context.Context) ([]types.Row, []string, error) {
 			src, err := e.cat.Source(st.Name)
 			if err != nil {
-				return nil, &Error{Code: "42P01", Msg: fmt.Sprintf("stream or table %s does not exist", st.Name)}
+				return nil, nil, &Error{Code: "42P01", Msg: fmt.Sprintf("stream or table %s does not exist", st.Name)}
 			}
-			return describeColumns(src), nil
+			return describeColumns(src), e.failureNotices(src), nil
 		}), nil
 	}
-	return listing(strCols("property", "value"), func(ctx context.Context) ([]types.Row, error) {
+	return noticedListing(strCols("property", "value"), func(ctx context.Context) ([]types.Row, []string, error) {
 		src, err := e.cat.Source(st.Name)
 		if err != nil {
-			return nil, &Error{Code: "42P01", Msg: fmt.Sprintf("stream or table %s does not exist", st.Name)}
+			return nil, nil, &Error{Code: "42P01", Msg: fmt.Sprintf("stream or table %s does not exist", st.Name)}
 		}
-		return e.describeExtended(ctx, src), nil
+		return e.describeExtended(ctx, src), e.failureNotices(src), nil
 	}), nil
 }
 
@@ -205,6 +220,10 @@ func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []ty
 		strRow("key_format", src.KeyFormat),
 		strRow("value_format", src.ValueFormat),
 		strRow("partitions", fmt.Sprint(src.Partitions)),
+	}
+	failure := e.sourceFailure(src)
+	if failure != nil {
+		rows = append(rows, strRow("status", "FAILED: "+failure.Error()))
 	}
 	if ts := src.Props["TIMESTAMP"]; ts != "" {
 		rows = append(rows, strRow("timestamp", ts))
@@ -246,12 +265,16 @@ func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []ty
 		}
 		rows = append(rows, strRow("query "+id, role+" ("+state+"): "+q.Statement))
 	}
-	if end, err := e.log.EndOffsets(ctx, src.Topic); err == nil {
-		var total int64
-		for _, o := range end {
-			total += o
+	// A failed source's topic may have more partitions than the server
+	// can count offsets for: partitionsOf refuses those.
+	if _, err := e.partitionsOf(ctx, src.Topic); err == nil && failure == nil {
+		if end, err := e.log.EndOffsets(ctx, src.Topic); err == nil {
+			var total int64
+			for _, o := range end {
+				total += o
+			}
+			rows = append(rows, strRow("topic_end_offsets_total", fmt.Sprint(total)))
 		}
-		rows = append(rows, strRow("topic_end_offsets_total", fmt.Sprint(total)))
 	}
 	if src.Query != "" {
 		rows = append(rows,

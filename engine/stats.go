@@ -14,11 +14,11 @@ func (e *Engine) StateStats(ctx context.Context, queryID string) (keys, bytes in
 	if !ok || rq.plan == nil || rq.plan.Aggregate == nil {
 		return 0, 0, fmt.Errorf("query %s is not a running aggregation", queryID)
 	}
-	info, err := e.log.Topic(ctx, rq.plan.Source.Topic)
+	partitions, err := e.partitionsOf(ctx, rq.plan.Source.Topic)
 	if err != nil {
 		return 0, 0, err
 	}
-	for p := int32(0); p < info.Partitions; p++ {
+	for p := int32(0); p < partitions; p++ {
 		r := e.state.Reader(fmt.Sprintf("%s/agg/%d", queryID, p))
 		err := r.Scan(nil, nil, func(k, v []byte) bool {
 			if len(k) > 0 && k[0] == 'a' {

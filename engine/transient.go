@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/runnel/runnel/catalog"
@@ -72,6 +73,9 @@ func resultColumns(cols []types.Column) []types.Column {
 // starts at the end of the topic, or at its start under 'earliest'.
 func (e *Engine) startTransient(ctx context.Context, plan *planner.Plan, scan, earliest bool) (server.RowIter, error) {
 	src := plan.Source
+	if err := e.sourceFailure(src); err != nil {
+		return nil, err
+	}
 	dec, err := newDecoder(src)
 	if err != nil {
 		return nil, err
@@ -95,17 +99,37 @@ func (e *Engine) startTransient(ctx context.Context, plan *planner.Plan, scan, e
 		return e.startTransientAggregate(spec, plan)
 	}
 	pipe := &operators.Pipeline{Filter: plan.Filter, Project: plan.Project, TimeIndex: len(src.Columns)}
-	return operators.StartPush(e.ctx, spec, operators.Rows(dec, pipe)), nil
+	return operators.StartPush(e.ctx, spec, e.safeConvert(src.Topic, operators.Rows(dec, pipe))), nil
+}
+
+// safeConvert makes a record that panics while a push query's reader
+// converts it a skipped record, as a persistent query's task does: the
+// readers are goroutines of their own, where a panic would end the process.
+// The first panic of the query is logged with its stack; the others are
+// counted like any skipped record, so that no query floods the log.
+func (e *Engine) safeConvert(topic string, conv operators.Convert[types.Row]) operators.Convert[types.Row] {
+	var logged atomic.Bool
+	return func(rec *log.Record) (row types.Row, ok bool, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if !logged.Swap(true) {
+					e.logPanic("push query", r, "topic", topic, "partition", rec.Partition, "offset", rec.Offset)
+				}
+				row, ok, err = nil, false, fmt.Errorf("panic: %v", r)
+			}
+		}()
+		return conv(rec)
+	}
 }
 
 // readBounds sets a transient read's partitions and start (and, for a
 // scan, end) offsets.
 func (e *Engine) readBounds(ctx context.Context, spec *operators.PushSpec, scan, earliest bool) error {
-	info, err := e.log.Topic(ctx, spec.Topic)
+	partitions, err := e.partitionsOf(ctx, spec.Topic)
 	if err != nil {
-		return fmt.Errorf("topic %s: %w", spec.Topic, err)
+		return err
 	}
-	spec.Partitions = info.Partitions
+	spec.Partitions = partitions
 	starts, err := e.log.StartOffsets(ctx, spec.Topic)
 	if err != nil {
 		return fmt.Errorf("start offsets of %s: %w", spec.Topic, err)

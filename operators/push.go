@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 
 	"github.com/runnel/runnel/log"
@@ -70,6 +71,20 @@ func StartPush[T any](ctx context.Context, spec PushSpec, conv Convert[T]) *Push
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
+			// A panic in a reader fails the query, not the process.
+			defer func() {
+				if r := recover(); r != nil {
+					if spec.Logger != nil {
+						spec.Logger.Error("push query reader panicked", "topic", spec.Topic, "partition", part, "panic", r, "stack", string(debug.Stack()))
+					}
+					p.mu.Lock()
+					if p.mu.err == nil {
+						p.mu.err = fmt.Errorf("push query: reader of %s/%d panicked: %v", spec.Topic, part, r)
+					}
+					p.mu.Unlock()
+					cancel()
+				}
+			}()
 			if err := p.readPartition(ctx, spec, conv, part); err != nil && ctx.Err() == nil {
 				p.mu.Lock()
 				if p.mu.err == nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -111,10 +113,14 @@ const (
 // last commit — its store's pending writes dropped, its processor's memory
 // reset, its reader reopened at the committed offsets — and retries after
 // a backoff. While it fails, Failing reports why.
+//
+// A panic never leaves Run. One while processing a record skips that
+// record like an error would (see process); one anywhere else (Flush, the
+// state store, a commit) fails the attempt, which is retried as above.
 func (t *Task) Run(ctx context.Context) error {
 	wait := minRetry
 	for {
-		err := t.run(ctx)
+		err := t.guard(func() error { return t.run(ctx) })
 		if err == nil || ctx.Err() != nil {
 			return nil
 		}
@@ -138,13 +144,16 @@ func (t *Task) Run(ctx context.Context) error {
 		case <-time.After(delay):
 		}
 		if t.Store != nil {
-			if err := t.Store.Recover(ctx); err != nil {
+			if err := t.guard(func() error { return t.Store.Recover(ctx) }); err != nil {
 				t.failing.Store(&err)
 				continue
 			}
 		}
 		if r, ok := t.Processor.(Recoverable); ok {
-			r.Recover()
+			if err := t.guard(func() error { r.Recover(); return nil }); err != nil {
+				t.failing.Store(&err)
+				continue
+			}
 		}
 	}
 }
@@ -156,6 +165,54 @@ func (t *Task) Failing() error {
 		return *p
 	}
 	return nil
+}
+
+// PanicError is a panic recovered in a task, as an error: the panic's
+// value and the stack where it happened.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (p *PanicError) Error() string { return fmt.Sprintf("panic: %v", p.Value) }
+
+// recovered turns a recovered panic value into a PanicError. In builds
+// with invariants, a violated invariant is not an accident to survive:
+// it panics on, so that the test that found it fails.
+func recovered(r any) *PanicError {
+	if s, ok := r.(string); ok && invariants.Enabled && strings.HasPrefix(s, "invariant:") {
+		panic(r)
+	}
+	return &PanicError{Value: r, Stack: debug.Stack()}
+}
+
+// guard runs fn (an attempt, or a step of going back to the last commit)
+// with a panic turned into its error, so that Run retries from the last
+// commit. The deferred closes of run (the reader) have happened by the
+// time the panic reaches here.
+func (t *Task) guard(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			pe := recovered(r)
+			t.Logger.Error("task panicked; it goes back to its last commit", "query", t.QueryID, "topic", t.Input.Topic,
+				"partition", t.Input.Partition, "panic", pe.Value, "stack", string(pe.Stack))
+			err = fmt.Errorf("task %s/%d: %w", t.Group, t.Input.Partition, pe)
+		}
+	}()
+	return fn()
+}
+
+// process runs one record through the processor and turns a panic into
+// the record's error, so the record is skipped, counted and reported like
+// one that failed to decode. (State the processor wrote before panicking
+// stays, as it does when Process returns an error.)
+func (t *Task) process(rec *log.Record, emit Emit) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = recovered(r)
+		}
+	}()
+	return t.Processor.Process(rec, emit)
 }
 
 // run is one attempt: from the committed offsets until ctx ends (nil) or
@@ -200,14 +257,25 @@ func (t *Task) run(ctx context.Context) error {
 			t.committed.Store(r.Position())
 			continue
 		}
-		produced := 0
+		produced, panics := 0, 0
 		emit := func(pr log.ProduceRecord) {
 			txn.Records = append(txn.Records, pr)
 			produced++
 		}
 		for i := range recs {
 			rec := &recs[i]
-			if err := t.Processor.Process(rec, emit); err != nil {
+			emitted, producedBefore := len(txn.Records), produced
+			if err := t.process(rec, emit); err != nil {
+				if pe, ok := err.(*PanicError); ok {
+					// A skipped record leaves no partial output, and one
+					// stack per batch is logged: a query that panics on
+					// every record must not flood the log.
+					txn.Records, produced = txn.Records[:emitted], producedBefore
+					if panics++; panics == 1 {
+						t.Logger.Error("task panicked on a record; skipping it", "query", t.QueryID, "topic", t.Input.Topic,
+							"partition", rec.Partition, "offset", rec.Offset, "panic", pe.Value, "stack", string(pe.Stack))
+					}
+				}
 				t.Metrics.fail(err)
 				t.Logger.Debug("skipped record", "query", t.QueryID, "topic", t.Input.Topic, "partition", rec.Partition, "offset", rec.Offset, "error", err)
 				if t.OnFailure != nil {

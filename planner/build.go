@@ -3,7 +3,6 @@ package planner
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -124,14 +123,16 @@ func (p *Planner) sinkSource(plan *Plan, sink SinkSpec) (*catalog.Source, error)
 		case "FORMAT":
 			src.KeyFormat, src.ValueFormat = strings.ToUpper(v), strings.ToUpper(v)
 		case "PARTITIONS":
-			n, err := strconv.ParseInt(v, 10, 32)
-			if err != nil || n < 1 {
-				return nil, errorf(CodeInvalidParameter, "PARTITIONS must be a positive integer, got %q", v)
+			// The value's form; this server's limit on it is the engine's
+			// to check, against the topic it creates or finds.
+			n, err := catalog.ParsePartitions(v, 0)
+			if err != nil {
+				return nil, err
 			}
-			src.Partitions = int32(n)
+			src.Partitions = n
 		case "REPLICAS":
-			if _, err := strconv.ParseInt(v, 10, 16); err != nil {
-				return nil, errorf(CodeInvalidParameter, "REPLICAS must be an integer, got %q", v)
+			if _, err := catalog.ParseReplicas(v); err != nil {
+				return nil, err
 			}
 			src.Props[k] = v
 		case "WRAP_SINGLE_VALUE", "VALUE_DELIMITER", "TIMESTAMP", "TIMESTAMP_FORMAT":

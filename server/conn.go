@@ -40,6 +40,12 @@ type conn struct {
 	// writeErr is the first error writing to the client; the connection
 	// is finished once it is set.
 	writeErr error
+	// fatal is set once a FATAL ErrorResponse was sent: the connection
+	// ends after it, and nothing but the hang-up follows.
+	fatal bool
+	// serveCtx is the Server's context: when it is done the server is
+	// shutting down, and the connection ends with 57P01.
+	serveCtx context.Context
 
 	mu struct {
 		sync.Mutex
@@ -61,26 +67,57 @@ func (s *switchReader) Read(p []byte) (int, error) { return s.r.Read(p) }
 // errStartupDone ends a connection that only carried a CancelRequest.
 var errStartupDone = errors.New("server: cancel request handled")
 
+// Timings of the end of a connection.
+const (
+	// lingerTime bounds how long a connection that ends on an error keeps
+	// reading (and dropping) what the client still sends, after its last
+	// words: see hangUp.
+	lingerTime = 2 * time.Second
+	// shutdownGrace bounds the writes of a connection once the server
+	// shuts down: time for 57P01 to go out to a client that reads.
+	shutdownGrace = time.Second
+)
+
 // serveConn serves nc until the client leaves, a protocol error, or ctx
-// is done, and closes it.
+// is done, and closes it. Every way it ends on an error sends the client
+// an ErrorResponse first, unless the client is gone or the TLS handshake
+// failed (there is no channel to speak on).
 func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
+	serveCtx := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Closing the socket is what unblocks reads and writes on shutdown.
-	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	// On shutdown, wake whoever reads the socket and bound the last
+	// writes: the connection then says 57P01 and ends. The socket is
+	// closed when serveConn returns.
+	stop := context.AfterFunc(serveCtx, func() {
+		_ = nc.SetReadDeadline(time.Now())
+		_ = nc.SetWriteDeadline(time.Now().Add(shutdownGrace))
+	})
 	defer stop()
+	// When the client goes away (the reader goroutine cancels ctx), closing
+	// the socket unblocks a write stuck on it.
+	stopClose := context.AfterFunc(ctx, func() {
+		if serveCtx.Err() == nil {
+			nc.Close()
+		}
+	})
+	defer stopClose()
 	defer nc.Close()
 
 	c := &conn{
-		srv:     s,
-		log:     s.opts.Logger.With("remote", nc.RemoteAddr().String()),
-		rw:      nc,
-		stmts:   make(map[string]*prepared),
-		portals: make(map[string]*portal),
+		srv:      s,
+		log:      s.opts.Logger.With("remote", nc.RemoteAddr().String()),
+		rw:       nc,
+		stmts:    make(map[string]*prepared),
+		portals:  make(map[string]*portal),
+		serveCtx: serveCtx,
 	}
+	// A panic outside any one message (the handshake, the session's
+	// creation) ends the connection, with a FATAL error first.
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("pgwire connection panicked", "panic", r, "stack", string(debug.Stack()))
+			c.lastWords(fatalError(sqlstateInternal, fmt.Sprintf("internal error: %v", r)))
 		}
 	}()
 
@@ -88,7 +125,19 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 	if err != nil {
 		if !errors.Is(err, errStartupDone) {
 			c.log.Debug("pgwire startup failed", "err", err)
+			if resp := c.startupError(err); resp != nil {
+				c.lastWords(resp)
+				if serveCtx.Err() == nil {
+					c.hangUp(nc)
+				}
+			}
 		}
+		return
+	}
+	if serveCtx.Err() != nil {
+		// Shutdown began during the handshake, whose end cleared the
+		// deadline that was to wake us.
+		c.lastWords(shutdownError())
 		return
 	}
 	s.register(c)
@@ -132,6 +181,9 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		return
 	}
 	err = c.loop(ctx)
+	if c.fatal && c.writeErr == nil && serveCtx.Err() == nil {
+		c.hangUp(pr)
+	}
 	switch {
 	case err == nil, errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, net.ErrClosed), ctx.Err() != nil:
@@ -140,6 +192,86 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		c.log.Warn("pgwire connection closed on error", "err", err)
 	}
 }
+
+// The SQLSTATEs of the server's own last words.
+const (
+	sqlstateInternal          = "XX000"
+	sqlstateProtocolViolation = "08P01"
+	sqlstateAdminShutdown     = "57P01"
+	sqlstateFeatureNotSupp    = "0A000"
+)
+
+func fatalError(code, msg string) *pgproto3.ErrorResponse {
+	return &pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: code, Message: msg}
+}
+
+// shutdownError is PostgreSQL's last words to its sessions on shutdown.
+func shutdownError() *pgproto3.ErrorResponse {
+	return fatalError(sqlstateAdminShutdown, "terminating connection due to administrator command")
+}
+
+// lastWords sends a FATAL error and flushes it; the connection ends
+// after. A write that fails (or panics) is given up: the client is gone.
+func (c *conn) lastWords(resp *pgproto3.ErrorResponse) {
+	if c.be == nil || c.writeErr != nil || c.fatal {
+		return
+	}
+	c.fatal = true
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Debug("pgwire: could not send the last error", "panic", r)
+		}
+	}()
+	c.be.Send(resp)
+	_ = c.flush()
+}
+
+// hangUp ends a connection after its last words without losing them.
+// Closing a socket that still holds unread input makes the kernel send a
+// reset, and a reset can destroy the error in flight before the client
+// reads it (a client still sending a message too large to accept would
+// see "connection reset" instead of why). So the write side is shut down
+// first (the client reads the error, then end of stream), and whatever the
+// client still sends is read and dropped until it closes its end or for
+// lingerTime at most. in is what reads the socket: the socket itself, or
+// the reader goroutine's pipe.
+func (c *conn) hangUp(in io.Reader) {
+	if cw, ok := c.rw.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	nc := c.rw
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	_ = nc.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.Copy(io.Discard, in)
+}
+
+// startupError is the error a client gets when the handshake fails, or nil
+// when there is nobody to tell: the client left, or TLS failed.
+func (c *conn) startupError(err error) *pgproto3.ErrorResponse {
+	var ne net.Error
+	switch {
+	case c.serveCtx.Err() != nil:
+		return shutdownError()
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed), errors.Is(err, errTLS):
+		return nil
+	case errors.As(err, &ne) && ne.Timeout():
+		// The deadline that expired also bounds this write: give it a
+		// moment of its own.
+		_ = c.rw.SetWriteDeadline(time.Now().Add(shutdownGrace))
+		return fatalError(sqlstateProtocolViolation, "timeout waiting for the startup message")
+	case errors.Is(err, errUnsupportedProtocol):
+		return fatalError(sqlstateFeatureNotSupp, err.Error())
+	}
+	return fatalError(sqlstateProtocolViolation, "invalid startup packet: "+err.Error())
+}
+
+// Startup failures that need their own answer.
+var (
+	errTLS                 = errors.New("tls handshake failed")
+	errUnsupportedProtocol = errors.New("unsupported frontend protocol")
+)
 
 // startup runs the handshake up to the StartupMessage and returns its
 // parameters.
@@ -152,6 +284,9 @@ func (c *conn) startup(ctx context.Context, nc net.Conn) (map[string]string, err
 	for {
 		msg, err := c.be.ReceiveStartupMessage()
 		if err != nil {
+			if strings.HasPrefix(err.Error(), "unknown startup message code") {
+				return nil, fmt.Errorf("%w: %v: this server speaks protocol 3.0", errUnsupportedProtocol, err)
+			}
 			return nil, fmt.Errorf("receive startup message: %w", err)
 		}
 		switch m := msg.(type) {
@@ -167,7 +302,7 @@ func (c *conn) startup(ctx context.Context, nc net.Conn) (map[string]string, err
 			}
 			tc := tls.Server(nc, opts.TLSConfig)
 			if err := tc.HandshakeContext(ctx); err != nil {
-				return nil, fmt.Errorf("tls handshake: %w", err)
+				return nil, fmt.Errorf("%w: %w", errTLS, err)
 			}
 			tlsDone = true
 			c.rw = tc
@@ -261,20 +396,34 @@ func (c *conn) cancelStatement() {
 	}
 }
 
-// sendError sends err as an ErrorResponse.
+// sendError sends err as an ErrorResponse. A statement cancelled because
+// the server is shutting down ends the connection with 57P01 instead, as
+// in PostgreSQL.
 func (c *conn) sendError(err error) {
+	if c.serveCtx != nil && c.serveCtx.Err() != nil && errors.Is(err, context.Canceled) {
+		c.lastWords(shutdownError())
+		return
+	}
 	c.be.Send(ErrorResponse(err))
 }
 
 // loop reads and answers messages until Terminate, EOF or a fatal error.
+// A fatal error is sent to the client (lastWords) before loop returns.
 func (c *conn) loop(ctx context.Context) error {
 	for {
 		msg, err := c.be.Receive()
 		if err != nil {
-			if ctx.Err() == nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+			switch {
+			case c.serveCtx.Err() != nil:
+				c.lastWords(shutdownError())
+			case ctx.Err() == nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF):
 				// Malformed input: say why, then hang up.
-				c.be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "08P01", Message: "invalid message: " + err.Error()})
-				_ = c.flush()
+				msg := "invalid message: " + err.Error()
+				var big *pgproto3.ExceededMaxBodyLenErr
+				if errors.As(err, &big) {
+					msg = fmt.Sprintf("message too large: %d bytes, more than this server's limit of %d", big.ActualBodyLen, big.MaxExpectedBodyLen)
+				}
+				c.lastWords(fatalError(sqlstateProtocolViolation, msg))
 			}
 			return fmt.Errorf("receive: %w", err)
 		}
@@ -285,45 +434,84 @@ func (c *conn) loop(ctx context.Context) error {
 				continue
 			}
 		}
-		switch m := msg.(type) {
-		case *pgproto3.Query:
-			c.simpleQuery(ctx, m.String)
-			c.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
-			_ = c.flush()
-		case *pgproto3.Parse:
-			c.extended(c.parse(ctx, m))
-		case *pgproto3.Bind:
-			c.extended(c.bind(m))
-		case *pgproto3.Describe:
-			c.extended(c.describe(m))
-		case *pgproto3.Execute:
-			c.extended(c.execute(ctx, m))
-		case *pgproto3.Close:
-			c.extended(c.close(m))
-		case *pgproto3.Sync:
-			c.ignoreTillSync = false
-			// Without transactions every Sync ends an implicit one, which
-			// destroys its portals, as in PostgreSQL's autocommit mode.
-			c.closePortals()
-			c.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
-			_ = c.flush()
-		case *pgproto3.Flush:
-			_ = c.flush()
-		case *pgproto3.Terminate:
+		done, err := c.handle(ctx, msg)
+		switch {
+		case err != nil:
+			return err
+		case done:
 			return nil
-		case *pgproto3.FunctionCall:
-			c.sendError(valueError(ErrFeatureNotSupported, "function calls are not supported"))
-			c.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
-			_ = c.flush()
-		case *pgproto3.CopyData, *pgproto3.CopyDone, *pgproto3.CopyFail:
-			// Outside COPY these are ignored, as PostgreSQL does.
-		default:
-			return fmt.Errorf("%w: unexpected message %T", ErrProtocolViolation, msg)
-		}
-		if c.writeErr != nil {
+		case c.fatal:
+			return errors.New("server: connection ended with a fatal error")
+		case c.writeErr != nil:
 			return c.writeErr
 		}
 	}
+}
+
+// handle answers one message; done is set by Terminate. A panic while
+// answering fails that message only, as an error in the statement would:
+// the client gets XX000 and the session goes on.
+func (c *conn) handle(ctx context.Context, msg pgproto3.FrontendMessage) (done bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("pgwire connection panicked", "message", fmt.Sprintf("%T", msg), "panic", r, "stack", string(debug.Stack()))
+			c.setCancel(nil)
+			c.sendError(fmt.Errorf("server: internal error: %v", r))
+			switch msg.(type) {
+			case *pgproto3.Query, *pgproto3.Sync, *pgproto3.FunctionCall:
+				// The simple protocol (and Sync) answer with
+				// ReadyForQuery whatever happened.
+				c.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+				_ = c.flush()
+			default:
+				c.ignoreTillSync = true
+			}
+			done, err = false, nil
+		}
+	}()
+	switch m := msg.(type) {
+	case *pgproto3.Query:
+		c.simpleQuery(ctx, m.String)
+		if c.fatal {
+			return false, nil
+		}
+		c.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+		_ = c.flush()
+	case *pgproto3.Parse:
+		c.extended(c.parse(ctx, m))
+	case *pgproto3.Bind:
+		c.extended(c.bind(m))
+	case *pgproto3.Describe:
+		c.extended(c.describe(m))
+	case *pgproto3.Execute:
+		c.extended(c.execute(ctx, m))
+	case *pgproto3.Close:
+		c.extended(c.close(m))
+	case *pgproto3.Sync:
+		c.ignoreTillSync = false
+		// Without transactions every Sync ends an implicit one, which
+		// destroys its portals, as in PostgreSQL's autocommit mode.
+		c.closePortals()
+		c.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+		_ = c.flush()
+	case *pgproto3.Flush:
+		_ = c.flush()
+	case *pgproto3.Terminate:
+		return true, nil
+	case *pgproto3.FunctionCall:
+		c.sendError(valueError(ErrFeatureNotSupported, "function calls are not supported"))
+		c.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+		_ = c.flush()
+	case *pgproto3.CopyData, *pgproto3.CopyDone, *pgproto3.CopyFail:
+		// Outside COPY these are ignored, as PostgreSQL does.
+	default:
+		// A message a client may send only during authentication (a
+		// password, a SASL or GSS response): a protocol violation, which
+		// PostgreSQL answers with a FATAL error.
+		c.lastWords(fatalError(sqlstateProtocolViolation, fmt.Sprintf("unexpected message type %T", msg)))
+		return false, fmt.Errorf("%w: unexpected message %T", ErrProtocolViolation, msg)
+	}
+	return false, nil
 }
 
 // extended reports the error of an extended-protocol message and starts

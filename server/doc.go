@@ -45,7 +45,15 @@
 //     00000) right after Execute returns, before any row.
 //   - Execute's ctx is cancelled by a CancelRequest for that connection,
 //     by the client going away, and by server shutdown. The error that
-//     results (wrapping context.Canceled) reaches the client as 57014.
+//     results (wrapping context.Canceled) reaches the client as 57014, or
+//     at shutdown as FATAL 57P01, which ends the connection.
+//   - A panic in Prepare, Execute or RowIter.Next fails that statement
+//     with XX000 (logged with its stack); the session goes on.
+//   - A connection that ends on an error sends a FATAL ErrorResponse
+//     first (a malformed or oversized message, an unexpected message, a
+//     failed handshake, shutdown), then stops writing and drops what the
+//     client still sends for a moment, so that the error is not lost to
+//     a TCP reset.
 //   - RowIter.Next is called from a pump goroutine, not the goroutine that
 //     called Execute; Close is called by the connection goroutine once
 //     Next has returned for the last time. While an extended-protocol

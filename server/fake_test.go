@@ -26,6 +26,9 @@ import (
 //	syntax            fails in Prepare with 42601 at position 3
 //	panic             panics in Execute
 //	panicrows         its RowIter panics in Next
+//	panicprepare      panics in Prepare
+//
+// A session for the user "panic" panics as it is created.
 //
 // Statements are separated by ';'.
 type fakeBackend struct {
@@ -41,7 +44,10 @@ var _ server.Backend = (*fakeBackend)(nil)
 
 func newFake() *fakeBackend { return &fakeBackend{blocks: make(chan *blockIter, 100)} }
 
-func (f *fakeBackend) NewSession(map[string]string) server.Session {
+func (f *fakeBackend) NewSession(params map[string]string) server.Session {
+	if params["user"] == "panic" {
+		panic("fake: new session panicked")
+	}
 	f.mu.Lock()
 	f.mu.sessions++
 	f.mu.Unlock()
@@ -136,6 +142,8 @@ func (s *fakeSession) Prepare(ctx context.Context, text string) ([]server.Statem
 		}
 		st := &fakeStmt{f: s.f, verb: words[0]}
 		switch words[0] {
+		case "panicprepare":
+			panic("fake: prepare panicked")
 		case "types":
 			st.cols = allColumns
 		case "echo":

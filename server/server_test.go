@@ -830,8 +830,9 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
-// TestPanics: a panicking RowIter fails its statement only; a panic in
-// Execute closes that connection only. Both are logged.
+// TestPanics: a panicking RowIter fails its statement only, and so does a
+// panic in Execute: the client gets XX000 and the connection goes on. Both
+// are logged.
 func TestPanics(t *testing.T) {
 	ts := startServer(t, server.Options{})
 	conn := ts.connect(t)
@@ -844,14 +845,16 @@ func TestPanics(t *testing.T) {
 	if _, err := conn.Exec(ctx, "count 1"); err != nil {
 		t.Errorf("after panicking rows: %v", err)
 	}
-	if _, err := conn.Exec(ctx, "panic"); err == nil {
-		t.Error("no error from a panicking Execute")
+	if _, err := conn.Exec(ctx, "panic"); !errors.As(err, &pgErr) || pgErr.Code != "XX000" {
+		t.Errorf("panicking Execute: %v", err)
+	}
+	if _, err := conn.Exec(ctx, "count 1"); err != nil {
+		t.Errorf("after a panicking Execute: %v", err)
 	}
 	other := ts.connect(t)
 	if _, err := other.Exec(ctx, "count 1"); err != nil {
 		t.Errorf("other connection after a panic: %v", err)
 	}
-	// The panic is logged as the connection closes: wait for it.
 	var got []string
 	for deadline := time.Now().Add(5 * time.Second); len(got) < 2 && time.Now().Before(deadline); {
 		got = append(got, ts.watch.take()...)

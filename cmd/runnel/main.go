@@ -1,10 +1,13 @@
 // Command runnel serves Runnel over the PostgreSQL wire protocol.
 //
-//	runnel [--listen 127.0.0.1:6543] [--data-dir ./runnel-data] [--kafka host:port,...] [--log-level info]
+//	runnel [--listen 127.0.0.1:6543] [--data-dir ./runnel-data] [--kafka host:port,...] [--log-level info] [--max-partitions 10000]
 //
 // Every flag can also be set through the environment (RUNNEL_LISTEN,
-// RUNNEL_DATA_DIR, RUNNEL_KAFKA, RUNNEL_LOG_LEVEL); a flag wins over its
-// variable.
+// RUNNEL_DATA_DIR, RUNNEL_KAFKA, RUNNEL_LOG_LEVEL, RUNNEL_MAX_PARTITIONS);
+// a flag wins over its variable.
+//
+// There is no authentication yet: listening on anything but a loopback
+// address logs a warning at start.
 package main
 
 import (
@@ -14,27 +17,33 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/engine"
 	"github.com/runnel/runnel/server"
 )
 
 // config is what flags and environment select.
 type config struct {
-	listen   string
-	dataDir  string
-	kafka    string
-	logLevel string
+	listen        string
+	dataDir       string
+	kafka         string
+	logLevel      string
+	maxPartitions int
 }
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return
 		}
@@ -52,12 +61,22 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return def
 	}
 	var c config
+	maxPartitions := catalog.DefaultMaxPartitions
+	if v, ok := os.LookupEnv("RUNNEL_MAX_PARTITIONS"); ok && v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return c, fmt.Errorf("RUNNEL_MAX_PARTITIONS: %q is not a number", v)
+		}
+		maxPartitions = n
+	}
 	fs := flag.NewFlagSet("runnel", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", env("RUNNEL_LISTEN", "127.0.0.1:6543"), "address to serve pgwire on (env RUNNEL_LISTEN)")
 	fs.StringVar(&c.dataDir, "data-dir", env("RUNNEL_DATA_DIR", "./runnel-data"), "directory of the embedded log (env RUNNEL_DATA_DIR)")
 	fs.StringVar(&c.kafka, "kafka", env("RUNNEL_KAFKA", ""), "comma-separated Kafka brokers; empty uses the embedded log (env RUNNEL_KAFKA)")
 	fs.StringVar(&c.logLevel, "log-level", env("RUNNEL_LOG_LEVEL", "info"), "debug, info, warn or error (env RUNNEL_LOG_LEVEL)")
+	fs.IntVar(&c.maxPartitions, "max-partitions", maxPartitions,
+		"the most partitions a topic may have: CREATE with more is refused (54000), and a stream or table found over it is marked failed (env RUNNEL_MAX_PARTITIONS)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: runnel [flags]\n\nRunnel is a streaming SQL engine; connect with psql or any PostgreSQL driver.\n\nFlags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -70,10 +89,28 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
+	if c.maxPartitions < 1 || c.maxPartitions > math.MaxInt32 {
+		return c, fmt.Errorf("--max-partitions: %d is not between 1 and %d", c.maxPartitions, math.MaxInt32)
+	}
 	return c, nil
 }
 
-func run(args []string, stdout, stderr io.Writer) error {
+// exposed reports whether a listener on addr can be reached from other
+// machines: any address but a loopback one (0.0.0.0 and :: are every
+// interface).
+func exposed(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return !ok || !tcp.IP.IsLoopback()
+}
+
+// exposureWarning is logged at start while the server listens beyond
+// loopback: until authentication exists, that is an open door.
+const exposureWarning = "no authentication: anyone who can reach this address can read, write and drop every stream, table and query; " +
+	"listen on 127.0.0.1 (--listen) or put a firewall in front"
+
+// run serves until ctx is done (main's is cancelled by SIGINT and
+// SIGTERM).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
@@ -84,10 +121,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	opts := engine.Options{DataDir: c.dataDir, Logger: logger}
+	opts := engine.Options{DataDir: c.dataDir, Logger: logger, MaxPartitions: int32(c.maxPartitions)}
 	where := ""
 	if c.kafka != "" {
 		for _, b := range strings.Split(c.kafka, ",") {
@@ -115,6 +149,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", c.listen, err)
 	}
 	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	if exposed(ln.Addr()) {
+		logger.Warn(exposureWarning, "listen", ln.Addr().String())
+	}
 	fmt.Fprintf(stdout, "runnel: serving pgwire on %s (%s)\n", ln.Addr(), where)
 	fmt.Fprintf(stdout, "runnel: connect with: psql -h %s -p %s -U runnel\n", host, port)
 

@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
+	"net"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // TestFlagsAndEnvironment: defaults, environment variables, and flags
@@ -17,14 +21,15 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		args []string
 		want config
 	}{
-		{"defaults", nil, nil, config{listen: "127.0.0.1:6543", dataDir: "./runnel-data", logLevel: "info"}},
-		{"environment", map[string]string{"RUNNEL_LISTEN": ":7000", "RUNNEL_DATA_DIR": "/d", "RUNNEL_KAFKA": "k:9092", "RUNNEL_LOG_LEVEL": "debug"}, nil,
-			config{listen: ":7000", dataDir: "/d", kafka: "k:9092", logLevel: "debug"}},
-		{"flags win", map[string]string{"RUNNEL_LISTEN": ":7000", "RUNNEL_DATA_DIR": "/d"}, []string{"--listen", ":8000", "-data-dir=/e", "--kafka", "a:1,b:2"},
-			config{listen: ":8000", dataDir: "/e", kafka: "a:1,b:2", logLevel: "info"}},
+		{"defaults", nil, nil, config{listen: "127.0.0.1:6543", dataDir: "./runnel-data", logLevel: "info", maxPartitions: 10000}},
+		{"environment", map[string]string{"RUNNEL_LISTEN": ":7000", "RUNNEL_DATA_DIR": "/d", "RUNNEL_KAFKA": "k:9092", "RUNNEL_LOG_LEVEL": "debug", "RUNNEL_MAX_PARTITIONS": "64"}, nil,
+			config{listen: ":7000", dataDir: "/d", kafka: "k:9092", logLevel: "debug", maxPartitions: 64}},
+		{"flags win", map[string]string{"RUNNEL_LISTEN": ":7000", "RUNNEL_DATA_DIR": "/d", "RUNNEL_MAX_PARTITIONS": "64"},
+			[]string{"--listen", ":8000", "-data-dir=/e", "--kafka", "a:1,b:2", "--max-partitions", "2147483647"},
+			config{listen: ":8000", dataDir: "/e", kafka: "a:1,b:2", logLevel: "info", maxPartitions: 2147483647}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, k := range []string{"RUNNEL_LISTEN", "RUNNEL_DATA_DIR", "RUNNEL_KAFKA", "RUNNEL_LOG_LEVEL"} {
+			for _, k := range []string{"RUNNEL_LISTEN", "RUNNEL_DATA_DIR", "RUNNEL_KAFKA", "RUNNEL_LOG_LEVEL", "RUNNEL_MAX_PARTITIONS"} {
 				t.Setenv(k, tc.env[k])
 			}
 			got, err := parseFlags(tc.args, &bytes.Buffer{})
@@ -44,7 +49,8 @@ func TestHelpListsEveryFlag(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("--help: %v", err)
 	}
-	for _, f := range []string{"--listen", "--data-dir", "--kafka", "--log-level", "RUNNEL_LISTEN", "RUNNEL_DATA_DIR", "RUNNEL_KAFKA", "RUNNEL_LOG_LEVEL"} {
+	for _, f := range []string{"--listen", "--data-dir", "--kafka", "--log-level", "--max-partitions",
+		"RUNNEL_LISTEN", "RUNNEL_DATA_DIR", "RUNNEL_KAFKA", "RUNNEL_LOG_LEVEL", "RUNNEL_MAX_PARTITIONS", `(default "10000")`} {
 		if !strings.Contains(out.String(), f) {
 			t.Errorf("--help does not mention %s:\n%s", f, out.String())
 		}
@@ -55,7 +61,99 @@ func TestRejectsStrayArguments(t *testing.T) {
 	if _, err := parseFlags([]string{"serve"}, &bytes.Buffer{}); err == nil {
 		t.Fatal("a stray argument was accepted")
 	}
-	if err := run([]string{"--log-level", "loud"}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "log-level") {
+	if err := run(context.Background(), []string{"--log-level", "loud"}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "log-level") {
 		t.Fatalf("a bad --log-level: %v", err)
+	}
+	for _, args := range [][]string{{"--max-partitions", "0"}, {"--max-partitions", "-5"}, {"--max-partitions", "2147483648"}, {"--max-partitions", "many"}} {
+		if _, err := parseFlags(args, &bytes.Buffer{}); err == nil {
+			t.Errorf("%q was accepted", args)
+		}
+	}
+	t.Setenv("RUNNEL_MAX_PARTITIONS", "lots")
+	if _, err := parseFlags(nil, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "RUNNEL_MAX_PARTITIONS") {
+		t.Errorf("a bad RUNNEL_MAX_PARTITIONS: %v", err)
+	}
+}
+
+func TestExposed(t *testing.T) {
+	for _, tc := range []struct {
+		ip   string
+		want bool
+	}{
+		{"127.0.0.1", false},
+		{"127.0.0.53", false},
+		{"::1", false},
+		{"0.0.0.0", true},
+		{"::", true},
+		{"192.168.1.20", true},
+		{"10.0.0.1", true},
+		{"fe80::1", true},
+	} {
+		if got := exposed(&net.TCPAddr{IP: net.ParseIP(tc.ip), Port: 6543}); got != tc.want {
+			t.Errorf("exposed(%s) = %v, want %v", tc.ip, got, tc.want)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer that the server's goroutines and the test
+// may use at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestExposureWarning runs the server: listening on every interface logs
+// the warning at start, listening on loopback does not.
+func TestExposureWarning(t *testing.T) {
+	for _, tc := range []struct {
+		listen string
+		warn   bool
+	}{
+		{"127.0.0.1:0", false},
+		{"0.0.0.0:0", true},
+	} {
+		t.Run(tc.listen, func(t *testing.T) {
+			for _, k := range []string{"RUNNEL_LISTEN", "RUNNEL_DATA_DIR", "RUNNEL_KAFKA", "RUNNEL_LOG_LEVEL", "RUNNEL_MAX_PARTITIONS"} {
+				t.Setenv(k, "")
+			}
+			var stdout, stderr syncBuffer
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				done <- run(ctx, []string{"--listen", tc.listen, "--data-dir", t.TempDir()}, &stdout, &stderr)
+			}()
+			deadline := time.Now().Add(30 * time.Second)
+			for !strings.Contains(stdout.String(), "serving pgwire") {
+				select {
+				case err := <-done:
+					t.Fatalf("run returned %v before serving:\n%s", err, stderr.String())
+				case <-time.After(10 * time.Millisecond):
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("not serving:\n%s\n%s", stdout.String(), stderr.String())
+				}
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			warned := strings.Contains(stderr.String(), "level=WARN msg=\"no authentication: anyone who can reach this address can")
+			if warned != tc.warn {
+				t.Errorf("warned %v, want %v:\n%s", warned, tc.warn, stderr.String())
+			}
+		})
 	}
 }

@@ -122,7 +122,7 @@ func (l *Log) write(items []item, pre func(b *pebble.Batch) error, c writeClass)
 				r.Partition = int32((it.t.rr.Add(1) - 1) % uint32(it.t.info.Partitions))
 			}
 		}
-		p, err := it.t.partition(r.Partition)
+		p, err := l.partition(it.t, r.Partition)
 		if err != nil {
 			return err
 		}
@@ -208,7 +208,7 @@ func (l *Log) offsetWrites(group string, offsets map[log.TopicPartition]int64) (
 		if err != nil {
 			return nil, err
 		}
-		if _, err := t.partition(tp.Partition); err != nil {
+		if _, err := l.partition(t, tp.Partition); err != nil {
 			return nil, err
 		}
 		sets = append(sets, kv{groupOffsetKey(t.id, group, tp.Partition), binary.BigEndian.AppendUint64(nil, uint64(off))})

@@ -34,25 +34,57 @@ func (l *Log) Compact(ctx context.Context, name string) error {
 	if !t.info.Compacted {
 		return fmt.Errorf("compact %q: %w", name, ErrNotCompacted)
 	}
+	parts, err := l.partitionsWithRecords(t.id)
+	if err != nil {
+		return fmt.Errorf("compact %q: %w", name, err)
+	}
 	b := l.db.NewBatch()
 	defer b.Close()
 	removed := 0
-	for part, p := range t.parts {
+	for _, part := range parts {
+		p, err := l.partition(t, part)
+		if err != nil {
+			return fmt.Errorf("compact %q: %w", name, err)
+		}
 		end := p.visible()
-		n, err := l.compactPartition(ctx, b, t.id, int32(part), end)
+		n, err := l.compactPartition(ctx, b, t.id, part, end)
 		if err != nil {
 			return fmt.Errorf("compact %s/%d: %w", name, part, err)
 		}
 		removed += n
 		// The floor keeps the end offset where it is even if the last
 		// record went.
-		_ = b.Set(endFloorKey(t.id, int32(part)), binary.BigEndian.AppendUint64(nil, uint64(end)), nil)
+		_ = b.Set(endFloorKey(t.id, part), binary.BigEndian.AppendUint64(nil, uint64(end)), nil)
 	}
 	if err := l.commit(b, classSystem); err != nil {
 		return fmt.Errorf("compact %q: %w", name, err)
 	}
 	l.opts.Logger.Debug("compacted topic", "topic", name, "removed", removed)
 	return nil
+}
+
+// partitionsWithRecords lists, in order, the partitions of topic id that
+// hold at least one record. It seeks from one partition to the next, so it
+// costs one seek per such partition however many the topic declares: an
+// empty partition has nothing to compact.
+func (l *Log) partitionsWithRecords(id uint64) ([]int32, error) {
+	lo, hi := topicRecordBounds(id)
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var parts []int32
+	for ok := it.First(); ok; {
+		part, err := recordKeyPartition(it.Key())
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, part)
+		_, next := partitionRecordBounds(id, part)
+		ok = it.SeekGE(next)
+	}
+	return parts, it.Error()
 }
 
 // compactPartition adds to b the deletes that compact [0, end) of one

@@ -47,6 +47,14 @@ func recordKeyOffset(k []byte) (int64, error) {
 	return int64(binary.BigEndian.Uint64(k[14:])), nil
 }
 
+// recordKeyPartition is the partition of a record key.
+func recordKeyPartition(k []byte) (int32, error) {
+	if len(k) != 22 || k[0] != prefixLog || k[1] != kindRecord {
+		return 0, fmt.Errorf("embedded: malformed record key %x", k)
+	}
+	return int32(binary.BigEndian.Uint32(k[10:14])), nil
+}
+
 // topicRecordBounds covers every record of one topic.
 func topicRecordBounds(id uint64) (lo, hi []byte) {
 	lo = binary.BigEndian.AppendUint64([]byte{prefixLog, kindRecord}, id)

@@ -74,9 +74,20 @@ var (
 // topic is the in-memory state of one topic. Its fields are set at creation
 // and never change; partitions carry their own locks.
 type topic struct {
-	id    uint64
-	info  log.TopicInfo
-	parts []*partition
+	id   uint64
+	info log.TopicInfo
+	// fresh is set on a topic this process created: none of its
+	// partitions has anything on disk, so each starts at offset 0 without
+	// a read.
+	fresh bool
+	// parts holds the partitions used so far (int32 -> *partition). A
+	// partition is made the first time something uses it (see
+	// Log.partition), so a topic costs nothing per partition until then:
+	// the partition count is only a number in the topic's metadata, and a
+	// topic declared with 2^31-1 partitions opens as cheaply as one with
+	// one. Eager per-partition state made such a topic allocate gigabytes
+	// when it was created and again on every open.
+	parts sync.Map
 	// rr spreads nil-key records round-robin.
 	rr atomic.Uint32
 	// gone is closed when the topic is deleted.
@@ -138,7 +149,7 @@ func Open(opts Options) (*Log, error) {
 	return l, nil
 }
 
-// load reads the topic metadata and each partition's end offset.
+// load reads the topic metadata. Partitions are loaded when first used.
 func (l *Log) load() error {
 	v, closer, err := l.db.Get(nextIDKey)
 	switch {
@@ -167,13 +178,7 @@ func (l *Log) load() error {
 		if err != nil {
 			return err
 		}
-		for p := range t.parts {
-			end, err := l.loadEnd(t.id, int32(p))
-			if err != nil {
-				return fmt.Errorf("topic %s partition %d: %w", name, p, err)
-			}
-			t.parts[p] = newPartition(end)
-		}
+		// Partitions load their end offsets when first used.
 		l.mu.topics[name] = t
 	}
 	return it.Error()
@@ -240,7 +245,6 @@ func decodeTopic(name string, v []byte) (*topic, error) {
 	if t.info.Partitions < 1 {
 		return nil, fmt.Errorf("topic %s has %d partitions", name, t.info.Partitions)
 	}
-	t.parts = make([]*partition, t.info.Partitions)
 	return t, nil
 }
 
@@ -267,12 +271,29 @@ func (l *Log) lookup(name string) (*topic, error) {
 	return t, nil
 }
 
-// partition returns one partition of t.
-func (t *topic) partition(p int32) (*partition, error) {
+// partition returns partition p of t, loading its end offset the first
+// time it is used. The caller is inside enter.
+//
+// Two callers may load the same partition at once: both read the same end
+// (no write can reach a partition before it is stored, since writes go
+// through here), and LoadOrStore keeps the first, so every caller shares
+// one partition and its reservations.
+func (l *Log) partition(t *topic, p int32) (*partition, error) {
 	if p < 0 || p >= t.info.Partitions {
 		return nil, fmt.Errorf("topic %q partition %d of %d: %w", t.info.Name, p, t.info.Partitions, log.ErrUnknownPartition)
 	}
-	return t.parts[p], nil
+	if v, ok := t.parts.Load(p); ok {
+		return v.(*partition), nil
+	}
+	var end int64
+	if !t.fresh {
+		var err error
+		if end, err = l.loadEnd(t.id, p); err != nil {
+			return nil, fmt.Errorf("topic %q partition %d: load end offset: %w", t.info.Name, p, err)
+		}
+	}
+	v, _ := t.parts.LoadOrStore(p, newPartition(end))
+	return v.(*partition), nil
 }
 
 // DB returns the Pebble database the log lives in, for state stores that
@@ -321,9 +342,7 @@ func (l *Log) CreateTopic(ctx context.Context, name string, cfg log.TopicConfig)
 	if err != nil {
 		return err
 	}
-	for p := range t.parts {
-		t.parts[p] = newPartition(0)
-	}
+	t.fresh = true
 	l.mu.Lock()
 	l.mu.topics[name] = t
 	l.mu.nextID = id + 1

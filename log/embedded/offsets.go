@@ -25,7 +25,7 @@ func (l *Log) StartOffsets(ctx context.Context, name string) ([]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start offsets: %w", err)
 	}
-	return make([]int64, len(t.parts)), nil
+	return make([]int64, t.info.Partitions), nil
 }
 
 // EndOffsets implements log.Log: the end of what readers can see, which
@@ -42,8 +42,12 @@ func (l *Log) EndOffsets(ctx context.Context, name string) ([]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("end offsets: %w", err)
 	}
-	out := make([]int64, len(t.parts))
-	for i, p := range t.parts {
+	out := make([]int64, t.info.Partitions)
+	for i := range out {
+		p, err := l.partition(t, int32(i))
+		if err != nil {
+			return nil, fmt.Errorf("end offsets: %w", err)
+		}
 		out[i] = p.visible()
 	}
 	return out, nil

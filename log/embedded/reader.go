@@ -22,7 +22,7 @@ func (l *Log) NewReader(ctx context.Context, tp log.TopicPartition, offset int64
 	if err != nil {
 		return nil, fmt.Errorf("new reader: %w", err)
 	}
-	p, err := t.partition(tp.Partition)
+	p, err := l.partition(t, tp.Partition)
 	if err != nil {
 		return nil, fmt.Errorf("new reader: %w", err)
 	}
