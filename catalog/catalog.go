@@ -8,6 +8,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/log"
 )
 
@@ -16,13 +17,13 @@ const Topic = "_runnel_catalog"
 
 var (
 	// ErrUnknownSource: no stream or table of that name.
-	ErrUnknownSource = errors.New("catalog: unknown stream or table")
+	ErrUnknownSource = sqlstate.New(sqlstate.UndefinedTable, "catalog: unknown stream or table")
 	// ErrSourceExists: a stream or table of that name exists.
-	ErrSourceExists = errors.New("catalog: stream or table already exists")
+	ErrSourceExists = sqlstate.New(sqlstate.DuplicateTable, "catalog: stream or table already exists")
 	// ErrUnknownQuery: no persistent query of that id.
-	ErrUnknownQuery = errors.New("catalog: unknown query")
+	ErrUnknownQuery = sqlstate.New(sqlstate.UndefinedObject, "catalog: unknown query")
 	// ErrSourceInUse: the source is read or written by a running query.
-	ErrSourceInUse = errors.New("catalog: stream or table is in use")
+	ErrSourceInUse = sqlstate.New(sqlstate.DependentObjects, "catalog: stream or table is in use")
 )
 
 // markerKey is the key of the record Open appends to know where replay ends.

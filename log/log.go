@@ -168,15 +168,17 @@ type Compactor interface {
 	Compact(ctx context.Context, topic string) error
 }
 
+// The log's sentinels carry the SQLSTATE a client sees when one reaches
+// it unwrapped by a room that knows better.
 var (
 	// ErrTopicExists is returned when creating a topic that exists.
-	ErrTopicExists = errors.New("log: topic already exists")
+	ErrTopicExists = sqlstate.New(sqlstate.DuplicateTable, "log: topic already exists")
 	// ErrUnknownTopic is returned for a topic that does not exist.
-	ErrUnknownTopic = errors.New("log: unknown topic")
+	ErrUnknownTopic = sqlstate.New(sqlstate.UndefinedTable, "log: unknown topic")
 	// ErrUnknownPartition is returned for a partition out of range.
 	ErrUnknownPartition = errors.New("log: unknown partition")
 	// ErrClosed is returned after Close.
-	ErrClosed = errors.New("log: closed")
+	ErrClosed = sqlstate.New(sqlstate.AdminShutdown, "log: closed")
 	// ErrDiskFull is wrapped by the error of a write (Append, Commit,
 	// CommitOffsets, CreateTopic, ...) refused for lack of storage space.
 	// Such a write wrote nothing, so it may simply be retried once space

@@ -6,9 +6,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgproto3"
-
-	"github.com/runnel/runnel/catalog"
-	"github.com/runnel/runnel/log"
 )
 
 // Sentinel errors of the server itself. Each has its SQLSTATE in sqlStates.
@@ -62,15 +59,6 @@ var sqlStates = []struct {
 	{ErrOutOfRange, "22003"},
 	{ErrFeatureNotSupported, "0A000"},
 	{ErrCannotEncode, "XX000"},
-	// The engine's rooms. Errors that carry their own SQLSTATE (SQLState()
-	// string) need no row here; these sentinels do not.
-	{catalog.ErrUnknownSource, "42P01"},
-	{catalog.ErrSourceExists, "42P07"},
-	{catalog.ErrUnknownQuery, "42704"},
-	{catalog.ErrSourceInUse, "2BP01"},
-	{log.ErrUnknownTopic, "42P01"},
-	{log.ErrTopicExists, "42P07"},
-	{log.ErrClosed, "57P01"},
 }
 
 // messages overrides the text sent for some sentinels, PostgreSQL's words
