@@ -1,0 +1,208 @@
+package torture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// process is the runnel server as a child process that can be killed and
+// started again on the same data directory and port. Only the run's
+// goroutine calls its methods.
+type process struct {
+	bin, dataDir, addr string
+	// log receives the server's stdout and stderr across every start,
+	// each start headed by a line of ours.
+	log *os.File
+
+	starts int
+	cmd    *exec.Cmd
+	// done is closed when the current process has exited and waitErr is
+	// set. The goroutine that closes it is the one cmd.Wait runs on; it
+	// ends when the process does, which kill and stop wait for.
+	done    chan struct{}
+	waitErr error
+}
+
+func newProcess(bin, dataDir, logPath string) (*process, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("server log: %w", err)
+	}
+	return &process{bin: bin, dataDir: dataDir, addr: addr, log: f}, nil
+}
+
+// freeAddr picks a loopback port that is free now. The server keeps it
+// across restarts, as a real one would; a restart binds it again at once
+// because Go's listeners set SO_REUSEADDR.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// dsn is the server's connection string. connect_timeout bounds the dial
+// and the startup exchange of a connection made while the server starts.
+func (p *process) dsn() string {
+	return fmt.Sprintf("postgres://runnel@%s/runnel?sslmode=disable&connect_timeout=5", p.addr)
+}
+
+// running reports whether a started process has not exited.
+func (p *process) running() bool {
+	if p.cmd == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// start starts the server on the data directory. It returns once the
+// process exists, not once it answers (waitReady).
+func (p *process) start() error {
+	if p.running() {
+		return errors.New("torture: start while the server runs")
+	}
+	p.starts++
+	fmt.Fprintf(p.log, "=== torture: start %d at %s ===\n", p.starts, time.Now().Format(time.RFC3339Nano))
+	cmd := exec.Command(p.bin, "--listen", p.addr, "--data-dir", p.dataDir, "--log-level", "warn")
+	cmd.Stdout, cmd.Stderr = p.log, p.log
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", p.bin, err)
+	}
+	p.cmd, p.done, p.waitErr = cmd, make(chan struct{}), nil
+	go func(done chan struct{}) {
+		p.waitErr = cmd.Wait()
+		close(done)
+	}(p.done)
+	return nil
+}
+
+// errExited reports a server that exited when it was not asked to: a
+// crash of its own, which is a finding, not a harness failure.
+type errExited struct {
+	start int
+	err   error
+}
+
+func (e *errExited) Error() string {
+	return fmt.Sprintf("runnel (start %d) exited on its own: %v", e.start, e.err)
+}
+
+// kill sends SIGKILL and waits until the process is gone. A process that
+// had already exited is an errExited.
+func (p *process) kill() error {
+	if !p.running() {
+		if p.cmd == nil {
+			return errors.New("torture: kill before start")
+		}
+		return &errExited{start: p.starts, err: p.waitErr}
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return fmt.Errorf("kill -9 runnel: %w", err)
+	}
+	<-p.done
+	fmt.Fprintf(p.log, "=== torture: killed start %d at %s ===\n", p.starts, time.Now().Format(time.RFC3339Nano))
+	return nil
+}
+
+// stop asks the server to shut down (SIGTERM) and waits up to timeout for
+// it to exit with status 0; past the timeout it is killed.
+func (p *process) stop(timeout time.Duration) error {
+	if !p.running() {
+		if p.cmd == nil {
+			return nil
+		}
+		return &errExited{start: p.starts, err: p.waitErr}
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return fmt.Errorf("SIGTERM runnel: %w", err)
+	}
+	select {
+	case <-p.done:
+		if p.waitErr != nil {
+			return fmt.Errorf("runnel (start %d) shut down with %v", p.starts, p.waitErr)
+		}
+		return nil
+	case <-time.After(timeout):
+		_ = p.kill()
+		return fmt.Errorf("runnel (start %d) did not shut down within %s of SIGTERM", p.starts, timeout)
+	}
+}
+
+// close kills a running server and closes the log. Safe to call always.
+func (p *process) close() {
+	if p.running() {
+		_ = p.kill()
+	}
+	p.log.Close()
+}
+
+// waitReady polls until the server answers SHOW QUERIES with wantQueries
+// rows (a negative wantQueries accepts any), or fails when the process
+// exits, timeout passes or ctx ends.
+func (p *process) waitReady(ctx context.Context, timeout time.Duration, wantQueries int) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		if !p.running() {
+			return &errExited{start: p.starts, err: p.waitErr}
+		}
+		n, err := p.showQueries(ctx)
+		switch {
+		case err == nil && (wantQueries < 0 || n == wantQueries):
+			return nil
+		case err == nil:
+			// The listener opens after the catalog is replayed and
+			// the queries started, so a short list means the catalog
+			// lost a query.
+			return fmt.Errorf("runnel (start %d) answers with %d persistent queries, want %d", p.starts, n, wantQueries)
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("runnel (start %d) did not answer within %s: %v", p.starts, timeout, last)
+		case <-p.done:
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// showQueries connects and counts the rows of SHOW QUERIES.
+func (p *process) showQueries(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, p.dsn())
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close(context.Background())
+	rows, err := c.Query(ctx, "SHOW QUERIES")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	return n, rows.Err()
+}
