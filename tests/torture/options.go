@@ -61,6 +61,10 @@ type Options struct {
 	// each scan. Default: 5m.
 	CatchUpTimeout time.Duration
 
+	// ServerLogLevel is the server's --log-level; info shows how long each
+	// start spent replaying the catalog. Default: "warn".
+	ServerLogLevel string
+
 	// Logf receives progress lines. Default: discard.
 	Logf func(format string, args ...any)
 }
@@ -101,6 +105,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.CatchUpTimeout == 0 {
 		o.CatchUpTimeout = 5 * time.Minute
+	}
+	if o.ServerLogLevel == "" {
+		o.ServerLogLevel = "warn"
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -17,7 +20,7 @@ import (
 // started again on the same data directory and port. Only the run's
 // goroutine calls its methods.
 type process struct {
-	bin, dataDir, addr string
+	bin, dataDir, addr, level string
 	// log receives the server's stdout and stderr across every start,
 	// each start headed by a line of ours.
 	log *os.File
@@ -31,7 +34,7 @@ type process struct {
 	waitErr error
 }
 
-func newProcess(bin, dataDir, logPath string) (*process, error) {
+func newProcess(bin, dataDir, logPath, level string) (*process, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -40,13 +43,33 @@ func newProcess(bin, dataDir, logPath string) (*process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server log: %w", err)
 	}
-	return &process{bin: bin, dataDir: dataDir, addr: addr, log: f}, nil
+	return &process{bin: bin, dataDir: dataDir, addr: addr, level: level, log: f}, nil
 }
 
 // freeAddr picks a loopback port that is free now. The server keeps it
 // across restarts, as a real one would; a restart binds it again at once
-// because Go's listeners set SO_REUSEADDR.
+// because Go's listeners set SO_REUSEADDR. The port comes from below the
+// kernel's ephemeral range when it can, so that no other test's outgoing
+// connection or ":0" listener takes it while the server is down.
 func freeAddr() (string, error) {
+	low := 32768 // Linux's default ip_local_port_range starts here
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	if low > 10000 {
+		for range 50 {
+			port := 10000 + rand.IntN(low-10000)
+			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err == nil {
+				ln.Close()
+				return ln.Addr().String(), nil
+			}
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("free port: %w", err)
@@ -82,7 +105,7 @@ func (p *process) start() error {
 	}
 	p.starts++
 	fmt.Fprintf(p.log, "=== torture: start %d at %s ===\n", p.starts, time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(p.bin, "--listen", p.addr, "--data-dir", p.dataDir, "--log-level", "warn")
+	cmd := exec.Command(p.bin, "--listen", p.addr, "--data-dir", p.dataDir, "--log-level", p.level)
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
@@ -195,7 +218,7 @@ func (p *process) showQueries(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer c.Close(context.Background())
+	defer closeConn(c)
 	rows, err := c.Query(ctx, "SHOW QUERIES")
 	if err != nil {
 		return 0, err
@@ -205,4 +228,12 @@ func (p *process) showQueries(ctx context.Context) (int, error) {
 		n++
 	}
 	return n, rows.Err()
+}
+
+// closeConn closes a connection, waiting at most a second to say goodbye
+// to a server that may be gone.
+func closeConn(c *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c.Close(ctx)
 }

@@ -34,7 +34,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if rep.DataDir == "" {
 		rep.DataDir = filepath.Join(work, "data")
 	}
-	p, err := newProcess(opts.Binary, rep.DataDir, rep.Log)
+	p, err := newProcess(opts.Binary, rep.DataDir, rep.Log, opts.ServerLogLevel)
 	if err != nil {
 		return rep, err
 	}
@@ -99,7 +99,7 @@ func run(ctx context.Context, opts *Options, p *process, rep *Report) error {
 	})
 	defer stopWriters()
 
-	if err := kill(ctx, opts, p, rep, led, began); err != nil {
+	if err := killer(ctx, opts, p, rep, led, began); err != nil {
 		wcancel()
 		stopWriters()
 		return withLog(err, rep.Log)
@@ -161,13 +161,13 @@ func run(ctx context.Context, opts *Options, p *process, rep *Report) error {
 	return nil
 }
 
-// kill is the killer: it lets the server run under load for a random
+// killer lets the server run under load for a random
 // stretch, kills it with SIGKILL, starts it again on the same directory
 // and times how long it takes to answer, opts.Kills times; sometimes (and
 // at least once in a run of three kills or more) it kills a restart before
 // it answers. It ends after one more stretch of
 // load on the last restart.
-func kill(ctx context.Context, opts *Options, p *process, rep *Report, led *ledger, began time.Time) error {
+func killer(ctx context.Context, opts *Options, p *process, rep *Report, led *ledger, began time.Time) error {
 	rng := rand.New(rand.NewPCG(opts.Seed, 0))
 	mean := opts.Duration / time.Duration(opts.Kills+1)
 	up := func() time.Duration {
@@ -238,7 +238,7 @@ func createSchema(ctx context.Context, dsn string, partitions int) error {
 	if err != nil {
 		return fmt.Errorf("connect to create the schema: %w", err)
 	}
-	defer conn.Close(context.Background())
+	defer closeConn(conn)
 	for _, s := range schema(partitions) {
 		if _, err := conn.Exec(ctx, s); err != nil {
 			return fmt.Errorf("%s: %w", s, err)

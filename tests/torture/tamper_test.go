@@ -20,7 +20,7 @@ func TestChecksCatchTampering(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	p, err := newProcess(binary(t), filepath.Join(dir, "data"), filepath.Join(dir, "runnel.log"))
+	p, err := newProcess(binary(t), filepath.Join(dir, "data"), filepath.Join(dir, "runnel.log"), "warn")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestChecksCatchTampering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(context.Background())
+	defer closeConn(conn)
 
 	const users = 8
 	led := newLedger()

@@ -64,6 +64,7 @@ var knobs = []struct{ name, usage string }{
 	{"early", "fraction of restarts killed before they answer (default 0.1; negative: none)"},
 	{"bin", "runnel binary to torture (default: build one with -tags invariants, and -race when this test has it)"},
 	{"keep", "keep the data directory and log of a run that passed (default false)"},
+	{"loglevel", "the server's --log-level (default warn)"},
 }
 
 func init() {
@@ -109,6 +110,7 @@ func optionsFromKnobs() (Options, error) {
 	parse("early", func(v string) (err error) { o.EarlyKills, err = strconv.ParseFloat(v, 64); return })
 	parse("keep", func(v string) (err error) { o.Keep, err = strconv.ParseBool(v); return })
 	o.Binary = knob("bin")
+	o.ServerLogLevel = knob("loglevel")
 	if len(errs) > 0 {
 		return o, fmt.Errorf("%s", strings.Join(errs, "; "))
 	}

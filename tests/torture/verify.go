@@ -18,7 +18,7 @@ func verify(ctx context.Context, dsn string, outcomes []outcome, users int, time
 	if err != nil {
 		return tallies{}, nil, fmt.Errorf("connect for the checks: %w", err)
 	}
-	defer conn.Close(context.Background())
+	defer closeConn(conn)
 	setup := []string{
 		// A pull query waits until the queries feeding its table have
 		// consumed their inputs to where they ended when it began; on a

@@ -50,7 +50,7 @@ func (w *writer) run(ctx context.Context, stop <-chan struct{}) {
 	var conn *pgx.Conn
 	defer func() {
 		if conn != nil {
-			conn.Close(context.Background())
+			closeConn(conn)
 		}
 	}()
 	next := time.Now()
@@ -83,7 +83,7 @@ func (w *writer) run(ctx context.Context, stop <-chan struct{}) {
 		if o != acked && o != refused {
 			// The connection is gone or unusable; a new one will
 			// find the restarted server.
-			conn.Close(context.Background())
+			closeConn(conn)
 			conn = nil
 		}
 		if err != nil && o == refused {
