@@ -23,9 +23,9 @@ type Options struct {
 	// restarted on the same directory. Default: 10.
 	Kills int
 	// Duration is the time the server spends up under load over the whole
-	// run, restarts not counted: each stretch between answering and the
-	// next kill is drawn uniformly from [1/4, 7/4] of Duration/Kills.
-	// Default: 10s.
+	// run, restarts not counted: the Kills+1 stretches of load (before
+	// each kill, and after the last restart) are each drawn uniformly
+	// from [1/4, 7/4] of Duration/(Kills+1). Default: 10s.
 	Duration time.Duration
 	// EarlyKills is the fraction of restarts killed again before they
 	// answer, at a random instant within the median restart time so far:

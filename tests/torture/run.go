@@ -110,7 +110,7 @@ func run(ctx context.Context, opts *Options, p *process, rep *Report) error {
 	outcomes := led.snapshot()
 	var problems []string
 	check := func(when string) error {
-		t, v, err := verify(ctx, p.dsn(), outcomes, opts.Users, opts.CatchUpTimeout)
+		t, v, err := verify(ctx, p.dsn(), outcomes, opts.Users, opts.CatchUpTimeout, logf)
 		if err != nil {
 			return fmt.Errorf("check %s: %w", when, err)
 		}

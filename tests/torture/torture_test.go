@@ -156,3 +156,26 @@ func TestTorture(t *testing.T) {
 		t.Fatalf("nothing acknowledged or checked: %s", rep)
 	}
 }
+
+func TestKnobsFromEnvironment(t *testing.T) {
+	for k, v := range map[string]string{
+		"KILLS": "3", "DURATION": "2s", "SEED": "9", "RATE": "100", "WRITERS": "3",
+		"EARLY": "-1", "KEEP": "true", "BIN": "/x/runnel", "LOGLEVEL": "info",
+	} {
+		t.Setenv("RUNNEL_TORTURE_"+k, v)
+	}
+	o, err := optionsFromKnobs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Options{Kills: 3, Duration: 2 * time.Second, Seed: 9, Rate: 100, Writers: 3, EarlyKills: -1, Keep: true, Binary: "/x/runnel", ServerLogLevel: "info"}
+	if fmt.Sprintf("%+v", o) != fmt.Sprintf("%+v", want) {
+		t.Fatalf("options\n%+v\nwant\n%+v", o, want)
+	}
+	t.Setenv("RUNNEL_TORTURE_KILLS", "many")
+	t.Setenv("RUNNEL_TORTURE_DURATION", "5")
+	_, err = optionsFromKnobs()
+	if err == nil || !strings.Contains(err.Error(), "torture.kills (RUNNEL_TORTURE_KILLS)") || !strings.Contains(err.Error(), "torture.duration") {
+		t.Fatalf("bad knobs gave %v, want errors naming kills and duration", err)
+	}
+}

@@ -11,7 +11,8 @@ import (
 // verify waits until the persistent queries have caught up, reads the
 // tables with pull queries and the streams with scans, and checks them
 // against the ledger. No writer may be running: the topics must not move.
-func verify(ctx context.Context, dsn string, outcomes []outcome, users int, timeout time.Duration) (tallies, *violations, error) {
+func verify(ctx context.Context, dsn string, outcomes []outcome, users int, timeout time.Duration, logf func(string, ...any)) (tallies, *violations, error) {
+	t0 := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dsn)
@@ -70,6 +71,9 @@ func verify(ctx context.Context, dsn string, outcomes []outcome, users int, time
 		return tallies{}, nil, err
 	}
 
+	logf("torture: the queries caught up and the tables were read in %s", time.Since(t0).Round(time.Millisecond))
+	t0 = time.Now()
+
 	c := newChecker(outcomes, users)
 	err = readRows(ctx, conn, "SELECT id, userid, amount, region, ROWTIME FROM src", func(r pgx.Rows) error {
 		var s sourceRow
@@ -94,6 +98,7 @@ func verify(ctx context.Context, dsn string, outcomes []outcome, users int, time
 		return tallies{}, nil, err
 	}
 	t := c.finish(perUser, perRegion)
+	logf("torture: scanned %s source and %s sink rows in %s", itoa(t.SourceRows), itoa(t.SinkRows), time.Since(t0).Round(time.Millisecond))
 	return t, &c.v, nil
 }
 
