@@ -1,15 +1,18 @@
 package torture
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -27,6 +30,10 @@ type process struct {
 
 	starts int
 	cmd    *exec.Cmd
+	// spawned is when the current process was started; watch sees its
+	// stdout.
+	spawned time.Time
+	watch   *listenWatch
 	// done is closed when the current process has exited and waitErr is
 	// set. The goroutine that closes it is the one cmd.Wait runs on; it
 	// ends when the process does, which kill and stop wait for.
@@ -106,17 +113,67 @@ func (p *process) start() error {
 	p.starts++
 	fmt.Fprintf(p.log, "=== torture: start %d at %s ===\n", p.starts, time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(p.bin, "--listen", p.addr, "--data-dir", p.dataDir, "--log-level", p.level)
-	cmd.Stdout, cmd.Stderr = p.log, p.log
+	// stdout goes through a pipe that exec copies on a goroutine of its
+	// own, which cmd.Wait waits for; stderr straight to the file.
+	watch := &listenWatch{log: p.log}
+	cmd.Stdout, cmd.Stderr = watch, p.log
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", p.bin, err)
 	}
 	p.cmd, p.done, p.waitErr = cmd, make(chan struct{}), nil
+	p.spawned, p.watch = time.Now(), watch
 	go func(done chan struct{}) {
 		p.waitErr = cmd.Wait()
 		close(done)
 	}(p.done)
 	return nil
+}
+
+// listening returns how long the current process took from exec to
+// saying it serves pgwire: the server's own share of a restart, opening
+// its data and restarting its queries. ok is false before it says so.
+func (p *process) listening() (d time.Duration, ok bool) {
+	at := p.watch.listening()
+	if at.IsZero() {
+		return 0, false
+	}
+	return at.Sub(p.spawned), true
+}
+
+// listenWatch is the server's stdout: it copies it to the log and notes
+// when the server says it serves pgwire.
+type listenWatch struct {
+	log io.Writer
+	mu  struct {
+		sync.Mutex
+		// partial is the last line, while it is incomplete: at most
+		// one line is kept.
+		partial []byte
+		// at is when the "serving pgwire on" line arrived.
+		at time.Time
+	}
+}
+
+func (w *listenWatch) Write(b []byte) (int, error) {
+	now := time.Now()
+	w.mu.Lock()
+	if w.mu.at.IsZero() {
+		w.mu.partial = append(w.mu.partial, b...)
+		if bytes.Contains(w.mu.partial, []byte("serving pgwire on")) {
+			w.mu.at, w.mu.partial = now, nil
+		} else if i := bytes.LastIndexByte(w.mu.partial, '\n'); i >= 0 {
+			w.mu.partial = append(w.mu.partial[:0], w.mu.partial[i+1:]...)
+		}
+	}
+	w.mu.Unlock()
+	return w.log.Write(b)
+}
+
+func (w *listenWatch) listening() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.mu.at
 }
 
 // errExited reports a server that exited when it was not asked to: a

@@ -16,6 +16,10 @@ type Report struct {
 	// Restarts are the times from a kill to the restarted server
 	// answering SHOW QUERIES, for the restarts that were let answer.
 	Restarts []time.Duration
+	// Opens are the server's own share of those restarts: from exec to
+	// its "serving pgwire" line (opening the log and the state stores,
+	// replaying the catalog, starting the queries).
+	Opens []time.Duration
 	// Graceful is the time a SIGTERM-stopped server took to answer again
 	// (the last check runs after it); zero if the run did not get there.
 	Graceful time.Duration
@@ -80,6 +84,7 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, "first refusal: %s\n", r.FirstRefusal)
 	}
 	fmt.Fprintf(&b, "restarts (kill -9 to answering, %d): %s\n", len(r.Restarts), summarize(r.Restarts))
+	fmt.Fprintf(&b, "  of which exec to listening: %s\n", summarize(r.Opens))
 	if r.Graceful > 0 {
 		fmt.Fprintf(&b, "graceful restart answered in %s\n", r.Graceful.Round(time.Millisecond))
 	}

@@ -208,9 +208,13 @@ func killer(ctx context.Context, opts *Options, p *process, rep *Report, led *le
 		}
 		d := time.Since(killed)
 		rep.Restarts = append(rep.Restarts, d)
+		open, ok := p.listening()
+		if ok {
+			rep.Opens = append(rep.Opens, open)
+		}
 		a := led.count(acked)
-		opts.Logf("torture: kill %d/%d: answered again in %s; %s rows acknowledged (%.0f rows/s), %s unknown",
-			k, opts.Kills, d.Round(time.Millisecond), itoa(a), float64(a)/time.Since(began).Seconds(), itoa(led.count(unknown)))
+		opts.Logf("torture: kill %d/%d: answered again in %s (listening %s after exec); %s rows acknowledged (%.0f rows/s), %s unknown",
+			k, opts.Kills, d.Round(time.Millisecond), open.Round(time.Millisecond), itoa(a), float64(a)/time.Since(began).Seconds(), itoa(led.count(unknown)))
 	}
 	return p.runFor(ctx, up())
 }
