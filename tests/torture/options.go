@@ -11,8 +11,10 @@ import (
 type Options struct {
 	// Binary is the runnel executable to start. Required (Build makes one).
 	Binary string
-	// DataDir is the server's data directory. Default: a new temporary
-	// directory, removed after a run that found nothing unless Keep.
+	// DataDir is the server's data directory; it must not exist yet or be
+	// empty, as the run creates its schema there. Default: a new
+	// temporary directory, removed after a run that found nothing unless
+	// Keep.
 	DataDir string
 	// Keep keeps the data directory and the server's log even when the
 	// run found nothing wrong. Default: false (a failed run always keeps
