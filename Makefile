@@ -5,8 +5,19 @@ BIN       := bin/runnel
 ARGS      ?=
 # The race detector and the invariants build tag are on in every test run.
 TESTFLAGS ?= -race -tags invariants -count=1 -timeout 20m
+# How long `make fuzz` runs each fuzz target, and its build flags.
+FUZZTIME  ?= 30s
+FUZZFLAGS ?= -tags invariants
+# The knobs of `make torture` (tests/torture): kill -9 the server this many
+# times over this much time under load; an empty seed takes the clock's.
+TORTURE_KILLS    ?= 120
+TORTURE_DURATION ?= 240s
+TORTURE_SEED     ?=
+TORTURE_RATE     ?= 0
+TORTURE_WRITERS  ?= 2
+TORTURE_FLAGS    ?= -tags invariants -count=1 -timeout 90m
 
-.PHONY: build run test unit e2e bench fuzz vet lint clean
+.PHONY: build run test unit e2e bench fuzz torture vet lint clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/runnel
@@ -21,6 +32,8 @@ vet:
 lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -tags invariants ./...
 
+# unit includes tests/torture, whose default is the short crash test
+# (10 kills under load, with the race detector in the server too).
 unit:
 	$(GO) test $(TESTFLAGS) ./...
 
@@ -34,9 +47,24 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./log/embedded/ ./operators/serde/
 	$(GO) test -run '^$$' -bench . -benchtime 200000x ./tests/bench/
 
+# fuzz finds every fuzz target (go test -list) and runs each for FUZZTIME,
+# so a new target needs no edit here.
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./sql/
-	$(GO) test -run '^$$' -fuzz FuzzConn -fuzztime 30s ./server/
+	@list=$$($(GO) test $(FUZZFLAGS) -list '^Fuzz' ./...) || { echo "$$list"; exit 1; }; \
+	targets=$$(printf '%s\n' "$$list" | awk '/^Fuzz/ { n[++k] = $$1; next } /^ok/ { for (i = 1; i <= k; i++) print $$2, n[i]; k = 0 }'); \
+	[ -n "$$targets" ] || { echo "fuzz: no fuzz targets found"; exit 1; }; \
+	echo "fuzz: $$(printf '%s\n' "$$targets" | wc -l | tr -d ' ') targets, $(FUZZTIME) each"; \
+	printf '%s\n' "$$targets" | while read -r pkg name; do \
+		echo "fuzz: $$pkg $$name"; \
+		$(GO) test $(FUZZFLAGS) -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg" || exit 1; \
+	done
+
+# torture runs the crash test long: kill -9 under load TORTURE_KILLS times,
+# then checks every sink and table (see tests/torture/doc.go).
+torture:
+	RUNNEL_TORTURE_KILLS=$(TORTURE_KILLS) RUNNEL_TORTURE_DURATION=$(TORTURE_DURATION) \
+	RUNNEL_TORTURE_SEED=$(TORTURE_SEED) RUNNEL_TORTURE_RATE=$(TORTURE_RATE) RUNNEL_TORTURE_WRITERS=$(TORTURE_WRITERS) \
+		$(GO) test $(TORTURE_FLAGS) -v -run '^TestTorture$$' ./tests/torture/
 
 clean:
 	rm -rf bin
