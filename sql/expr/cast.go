@@ -20,7 +20,7 @@ func Cast(e Expr, t types.Type) (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	return convNode(e, t, conv, "CAST("+e.String()+" AS "+t.String()+")"), nil
+	return convNode(e, t, conv, []any{"CAST(", e, " AS " + t.String() + ")"}), nil
 }
 
 // Coerce converts e to t where an assignment may do so implicitly:
@@ -34,7 +34,7 @@ func Coerce(e Expr, t types.Type) (Expr, error) {
 		return e, nil
 	}
 	if !implicit(from, t) {
-		return nil, errorf(ErrTypeMismatch, "expression %s of type %s cannot be used as %s", e, from, t)
+		return nil, errorf(ErrTypeMismatch, "expression %s of type %s cannot be used as %s", clip(e), from, t)
 	}
 	conv, err := castFunc(from, t)
 	if err != nil {
@@ -49,7 +49,7 @@ func Coerce(e Expr, t types.Type) (Expr, error) {
 		}
 		return &Literal{Value: v, T: t}, nil
 	}
-	return convNode(e, t, conv, e.String()), nil
+	return convNode(e, t, conv, []any{e}), nil
 }
 
 func implicit(from, to types.Type) bool {
@@ -68,8 +68,8 @@ func implicit(from, to types.Type) bool {
 	return from.Equal(to)
 }
 
-func convNode(e Expr, t types.Type, conv convFunc, text string) Expr {
-	return &node{t: t, text: text, kids: []Expr{e}, eval: func(row types.Row) (types.Value, error) {
+func convNode(e Expr, t types.Type, conv convFunc, text []any) Expr {
+	return &node{t: t, sql: text, kids: []Expr{e}, eval: func(row types.Row) (types.Value, error) {
 		v, err := e.Eval(row)
 		if err != nil || v.IsNull() {
 			return types.Value{}, err
