@@ -451,7 +451,7 @@ func (p *paramExpr) resolve(t types.Type) {
 		return
 	}
 	from := valueType(p.raw)
-	conv, err := castFunc(from, t)
+	conv, err := castFunc(from, t, defaultCtx)
 	if err != nil {
 		p.err = err
 		return

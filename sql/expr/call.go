@@ -234,7 +234,7 @@ func arrayAt(l []types.Value, i int64) types.Value {
 	switch {
 	case i > 0 && i <= n:
 		return l[i-1]
-	case i < 0 && -i <= n:
+	case i < 0 && i >= -n: // not -i <= n: -(-2^63) overflows
 		return l[n+i]
 	}
 	return types.Value{}
@@ -254,7 +254,7 @@ func (b *Binder) cast(n *ast.FuncCallExpr) (Expr, error) {
 		return nil, err
 	}
 	b.infer(x, t)
-	return Cast(x, t)
+	return castWith(x, t, b.evalCtx())
 }
 
 func (b *Binder) arrayCtor(n *ast.FuncCallExpr) (Expr, error) {
@@ -274,13 +274,20 @@ func (b *Binder) arrayCtor(n *ast.FuncCallExpr) (Expr, error) {
 			return nil, err
 		}
 	}
+	c := b.evalCtx()
 	return &node{t: types.Array(et), sql: []any{"ARRAY[", joined{sep: ", ", items: elems}, "]"}, kids: elems,
 		eval: func(row types.Row) (types.Value, error) {
 			out := make([]types.Value, len(elems))
+			size := valueOverhead
 			for i, e := range elems {
 				v, err := e.Eval(row)
 				if err != nil {
 					return types.Value{}, err
+				}
+				// Counted as the elements arrive: never more than the
+				// limit and one element are held.
+				if size = sizeAdd(size, v.Size()); size > c.maxBytes {
+					return types.Value{}, c.tooLarge("ARRAY[...]", size)
 				}
 				out[i] = v
 			}
@@ -331,10 +338,12 @@ func (b *Binder) mapCtor(n *ast.FuncCallExpr) (Expr, error) {
 	}
 	text = append(text, ")")
 	kids := append(append([]Expr{}, keys...), vals...)
+	c := b.evalCtx()
 	return &node{t: types.Map(kt, vt), sql: text, kids: kids,
 		eval: func(row types.Row) (types.Value, error) {
 			ks := make([]types.Value, 0, len(keys))
 			vs := make([]types.Value, 0, len(keys))
+			size := valueOverhead
 			for i := range keys {
 				k, err := keys[i].Eval(row)
 				if err != nil {
@@ -344,12 +353,12 @@ func (b *Binder) mapCtor(n *ast.FuncCallExpr) (Expr, error) {
 				if err != nil {
 					return types.Value{}, err
 				}
-				if j := indexOfKey(ks, k); j >= 0 { // a later duplicate key wins
-					vs[j] = v
-					continue
+				if size = sizeAdd(size, sizeAdd(k.Size(), v.Size())); size > c.maxBytes {
+					return types.Value{}, c.tooLarge("MAP(...)", size)
 				}
 				ks, vs = append(ks, k), append(vs, v)
 			}
+			ks, vs = dedupKeys(ks, vs) // a later duplicate key wins
 			return types.NewMap(ks, vs), nil
 		}}, nil
 }
@@ -391,13 +400,18 @@ func (b *Binder) structCtor(n *ast.FuncCallExpr) (Expr, error) {
 		text = append(text, quoteIdent(name)+" := ", v)
 	}
 	text = append(text, ")")
+	c := b.evalCtx()
 	return &node{t: types.Struct(fields...), sql: text, kids: vals,
 		eval: func(row types.Row) (types.Value, error) {
 			out := make([]types.Value, len(vals))
+			size := valueOverhead
 			for i, e := range vals {
 				v, err := e.Eval(row)
 				if err != nil {
 					return types.Value{}, err
+				}
+				if size = sizeAdd(size, v.Size()); size > c.maxBytes {
+					return types.Value{}, c.tooLarge("STRUCT(...)", size)
 				}
 				out[i] = v
 			}

@@ -232,6 +232,11 @@ func arith(b *Binder, o opcode.Op, l, r Expr) (Expr, error) {
 		}
 	case types.KindDecimal:
 		t = decimalResult(op, lt, rt)
+		if t.Precision > maxDecimalPrecision {
+			// Each * adds the operands' precisions: a nest of them
+			// doubles it per level, and the values' digits with it.
+			return nil, ErrValueTooLarge.Errorf("%s would have type %s: DECIMAL arithmetic is limited to %d digits", clip(&node{sql: text}), t, maxDecimalPrecision)
+		}
 		scale := int32(t.Scale)
 		f = func(a, c types.Value) (types.Value, error) {
 			ua, sa := decOf(a)
