@@ -1,9 +1,11 @@
 // Command runnel serves Runnel over the PostgreSQL wire protocol.
 //
 //	runnel [--listen 127.0.0.1:6543] [--data-dir ./runnel-data] [--kafka host:port,...] [--log-level info]
+//	       [--max-statement-bytes 16777216] [--max-value-bytes 16777216]
 //
 // Every flag can also be set through the environment (RUNNEL_LISTEN,
-// RUNNEL_DATA_DIR, RUNNEL_KAFKA, RUNNEL_LOG_LEVEL); a flag wins over its
+// RUNNEL_DATA_DIR, RUNNEL_KAFKA, RUNNEL_LOG_LEVEL,
+// RUNNEL_MAX_STATEMENT_BYTES, RUNNEL_MAX_VALUE_BYTES); a flag wins over its
 // variable.
 package main
 
@@ -18,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -31,7 +34,14 @@ type config struct {
 	dataDir  string
 	kafka    string
 	logLevel string
+	// maxStatementBytes and maxValueBytes are engine.Options'
+	// MaxStatementBytes and MaxValueBytes.
+	maxStatementBytes int
+	maxValueBytes     int
 }
+
+// defaultLimitBytes is the default of both size limits: 16 MiB.
+const defaultLimitBytes = 16 << 20
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -51,13 +61,36 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		}
 		return def
 	}
+	envBytes := func(name string) (int, error) {
+		v := env(name, "")
+		if v == "" {
+			return defaultLimitBytes, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %q is not a number of bytes", name, v)
+		}
+		return n, nil
+	}
 	var c config
+	maxStatement, err := envBytes("RUNNEL_MAX_STATEMENT_BYTES")
+	if err != nil {
+		return c, err
+	}
+	maxValue, err := envBytes("RUNNEL_MAX_VALUE_BYTES")
+	if err != nil {
+		return c, err
+	}
 	fs := flag.NewFlagSet("runnel", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", env("RUNNEL_LISTEN", "127.0.0.1:6543"), "address to serve pgwire on (env RUNNEL_LISTEN)")
 	fs.StringVar(&c.dataDir, "data-dir", env("RUNNEL_DATA_DIR", "./runnel-data"), "directory of the embedded log (env RUNNEL_DATA_DIR)")
 	fs.StringVar(&c.kafka, "kafka", env("RUNNEL_KAFKA", ""), "comma-separated Kafka brokers; empty uses the embedded log (env RUNNEL_KAFKA)")
 	fs.StringVar(&c.logLevel, "log-level", env("RUNNEL_LOG_LEVEL", "info"), "debug, info, warn or error (env RUNNEL_LOG_LEVEL)")
+	fs.IntVar(&c.maxStatementBytes, "max-statement-bytes", maxStatement,
+		"longest statement text accepted, in bytes; a longer one fails with SQLSTATE 54000 (env RUNNEL_MAX_STATEMENT_BYTES)")
+	fs.IntVar(&c.maxValueBytes, "max-value-bytes", maxValue,
+		"largest value a function, cast or constructor may build, in bytes of memory; a larger one fails its row with SQLSTATE 54000 (env RUNNEL_MAX_VALUE_BYTES)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: runnel [flags]\n\nRunnel is a streaming SQL engine; connect with psql or any PostgreSQL driver.\n\nFlags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -69,6 +102,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if c.maxStatementBytes <= 0 {
+		return c, fmt.Errorf("--max-statement-bytes must be a positive number of bytes, not %d", c.maxStatementBytes)
+	}
+	if c.maxValueBytes <= 0 {
+		return c, fmt.Errorf("--max-value-bytes must be a positive number of bytes, not %d", c.maxValueBytes)
 	}
 	return c, nil
 }
@@ -87,7 +126,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	opts := engine.Options{DataDir: c.dataDir, Logger: logger}
+	opts := engine.Options{DataDir: c.dataDir, Logger: logger, MaxStatementBytes: c.maxStatementBytes, MaxValueBytes: c.maxValueBytes}
 	where := ""
 	if c.kafka != "" {
 		for _, b := range strings.Split(c.kafka, ",") {
