@@ -4,6 +4,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/format"
@@ -69,11 +70,12 @@ type Binder struct {
 	// Params is ignored and ParamTypes stays empty.
 	Set *ParamSet
 
-	// MaxValueBytes bounds the size of any value a function, an
-	// operator or a constructor of the bound expressions builds (see
-	// ValueSize): one that would be larger fails with SQLSTATE 54000
-	// (ErrValueTooLarge) before it is built, and so only its row fails.
-	// Default (0): DefaultMaxValueBytes.
+	// MaxValueBytes bounds the size of any value a function, a cast or a
+	// constructor of the bound expressions builds, as types.Value.Size
+	// counts it (the memory it holds): one that would be larger fails
+	// with SQLSTATE 54000 (ErrValueTooLarge) before it is built, so only
+	// its row fails. The bound closures keep it. Default (0):
+	// DefaultMaxValueBytes.
 	MaxValueBytes int
 
 	own *ParamSet // the set of a Binder without Set
@@ -475,10 +477,44 @@ func valueType(v types.Value) types.Type {
 	return types.Type{Kind: v.Kind()}
 }
 
+// restore renders a node for an error message, cut at maxQuoted bytes.
 func restore(n ast.Node) string {
-	var sb strings.Builder
-	if err := n.Restore(format.NewRestoreCtx(format.DefaultRestoreFlags, &sb)); err != nil {
+	w := &cappedWriter{max: maxQuoted}
+	if err := n.Restore(format.NewRestoreCtx(format.DefaultRestoreFlags, w)); err != nil {
 		return "<expr>"
 	}
-	return sb.String()
+	if w.cut {
+		return w.b.String() + "..."
+	}
+	return w.b.String()
+}
+
+// cappedWriter keeps the first max bytes written to it and drops the rest.
+type cappedWriter struct {
+	b   strings.Builder
+	max int
+	cut bool
+}
+
+// Write and WriteString report the whole input written: what is dropped
+// is dropped on purpose.
+func (w *cappedWriter) Write(p []byte) (int, error) {
+	n, _ := w.WriteString(string(p))
+	return n, nil
+}
+
+func (w *cappedWriter) WriteString(s string) (int, error) {
+	n := len(s)
+	if w.cut {
+		return n, nil
+	}
+	if room := w.max - w.b.Len(); len(s) > room {
+		room = max(room, 0)
+		for room > 0 && !utf8.RuneStart(s[room]) {
+			room-- // never cut a character in two
+		}
+		s, w.cut = s[:room], true
+	}
+	w.b.WriteString(s)
+	return n, nil
 }

@@ -155,9 +155,9 @@ func init() {
 				return types.NewMap(ks, vs), nil
 			}, pMap, pMap)),
 		fn("AS_MAP", "MAP", "A MAP from an ARRAY of keys and an ARRAY of values (extra keys map to NULL; a later duplicate key wins).",
-			ovT(func(a []types.Type) types.Type {
+			ovTL(func(a []types.Type) types.Type {
 				return types.Map(elemType(0)(a), elemType(1)(a))
-			}, "MAP<key element type, value element type>", func(a []types.Value) (types.Value, error) {
+			}, "MAP<key element type, value element type>", func(c *evalCtx, a []types.Value) (types.Value, error) {
 				keys, vals := a[0].List(), a[1].List()
 				var ks, vs []types.Value
 				for i, k := range keys {
@@ -170,7 +170,12 @@ func init() {
 					}
 					ks, vs = append(ks, k), append(vs, v)
 				}
-				return types.NewMap(dedupKeys(ks, vs)), nil
+				// Two arrays each under the limit make a map that may not be.
+				ks, vs = dedupKeys(ks, vs)
+				if err := c.check("AS_MAP", entriesSize(ks, vs)); err != nil {
+					return null, err
+				}
+				return types.NewMap(ks, vs), nil
 			}, pArray, pArray)),
 		&Function{Name: "ELT", Category: "STRING", nullCall: true,
 			Description: "The n-th (1-based) of the following strings; NULL when n is out of range.",

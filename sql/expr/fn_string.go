@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"math"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"sync"
@@ -169,9 +170,11 @@ func init() {
 		fn("INITCAP", "STRING", "Capitalizes the first letter of each word and lower-cases the rest.",
 			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) { return initcap(c, a[0].Str()) }, pString)),
 		fn("REGEXP_EXTRACT", "STRING", "The first match of a regular expression in a string (or of a capturing group); NULL when nothing matches. Arguments: (regex, string[, group]).",
-			ov(types.String, func(a []types.Value) (types.Value, error) { return regexpExtract(a[0].Str(), a[1].Str(), 0) }, pString, pString),
-			ov(types.String, func(a []types.Value) (types.Value, error) {
-				return regexpExtract(a[0].Str(), a[1].Str(), a[2].Int())
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
+				return regexpExtract(c, a[0].Str(), a[1].Str(), 0)
+			}, pString, pString),
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
+				return regexpExtract(c, a[0].Str(), a[1].Str(), a[2].Int())
 			}, pString, pString, pIntegral)),
 		fn("REGEXP_EXTRACT_ALL", "STRING", "Every match of a regular expression (or of a capturing group) as an ARRAY. Arguments: (regex, string[, group]).",
 			ovL(types.Array(types.String), func(c *evalCtx, a []types.Value) (types.Value, error) {
@@ -186,7 +189,7 @@ func init() {
 			}, pString, pString, pString)),
 		fn("REGEXP_SPLIT_TO_ARRAY", "STRING", "Splits a string at every match of a regular expression.",
 			ovL(types.Array(types.String), func(c *evalCtx, a []types.Value) (types.Value, error) {
-				re, err := compileRegexp(a[1].Str())
+				re, err := compileRegexp(c, a[1].Str())
 				if err != nil {
 					return null, err
 				}
@@ -401,49 +404,108 @@ func initcap(c *evalCtx, s string) (types.Value, error) {
 
 // regexpCache holds compiled patterns: a pattern is usually a literal, so
 // it is compiled once per process. Bounded by dropping everything when it
-// grows past regexpCacheMax (patterns built per row).
+// holds regexpCacheMax patterns or regexpCacheMaxBytes of estimated
+// compiled size (patterns may be built per row), and it keeps only
+// patterns of at most regexpCacheMaxPattern bytes.
 var regexpCache struct {
-	mu sync.Mutex
-	m  map[string]*regexp.Regexp // guarded by mu
+	mu    sync.Mutex
+	m     map[string]*regexp.Regexp // guarded by mu
+	bytes int64                     // estimated size of m's programs, guarded by mu
 }
 
-const regexpCacheMax = 1024
+const (
+	regexpCacheMax        = 1024
+	regexpCacheMaxPattern = 1024
+	regexpCacheMaxBytes   = 64 << 20
+)
 
-// regexpCacheMaxPattern bounds the patterns kept, so that the cache holds
-// at most 1024 small compiled patterns, never a megabyte pattern from a
-// row.
-const regexpCacheMaxPattern = 1024
-
-func compileRegexp(p string) (*regexp.Regexp, error) {
+// compileRegexp compiles a pattern of a row or a statement. Go's regexp
+// compiles x{1,1000} into a thousand copies of x: nine bytes of pattern
+// can cost megabytes, so the compiled size is estimated from the parse
+// (regexpCost) and a pattern whose program would be over the value limit
+// is refused with 54000 before it is compiled.
+func compileRegexp(c *evalCtx, p string) (*regexp.Regexp, error) {
 	regexpCache.mu.Lock()
 	re, ok := regexpCache.m[p]
 	regexpCache.mu.Unlock()
 	if ok {
 		return re, nil
 	}
-	re, err := regexp.Compile(p)
+	// Parsing costs some 16 bytes per byte of pattern, and every byte of
+	// a literal compiles to an instruction: a pattern longer than a
+	// sixteenth of the limit is refused unparsed.
+	if int64(len(p)) > c.maxBytes/16 {
+		return nil, ErrValueTooLarge.Errorf("regular expression of %d bytes is too long (the limit is %d bytes, a sixteenth of --max-value-bytes)", len(p), c.maxBytes/16)
+	}
+	tree, err := syntax.Parse(p, syntax.Perl)
 	if err != nil {
-		return nil, errorf(ErrInvalidRegex, "invalid regular expression %q: %v", p, err)
+		return nil, errorf(ErrInvalidRegex, "invalid regular expression %q: %s", clipText(p), clipText(err.Error()))
+	}
+	cost := regexpCost(tree, c.maxBytes)
+	if cost > c.maxBytes {
+		return nil, ErrValueTooLarge.Errorf("regular expression %q would compile to more than the limit of %d bytes (--max-value-bytes)", clipText(p), c.maxBytes)
+	}
+	re, err = regexp.Compile(p)
+	if err != nil {
+		return nil, errorf(ErrInvalidRegex, "invalid regular expression %q: %s", clipText(p), clipText(err.Error()))
 	}
 	if len(p) > regexpCacheMaxPattern {
 		return re, nil
 	}
 	regexpCache.mu.Lock()
-	if regexpCache.m == nil || len(regexpCache.m) >= regexpCacheMax {
-		regexpCache.m = make(map[string]*regexp.Regexp)
+	if regexpCache.m == nil || len(regexpCache.m) >= regexpCacheMax || regexpCache.bytes+cost > regexpCacheMaxBytes {
+		regexpCache.m, regexpCache.bytes = make(map[string]*regexp.Regexp), 0
 	}
 	regexpCache.m[p] = re
+	regexpCache.bytes += cost
 	regexpCache.mu.Unlock()
 	return re, nil
 }
 
-func regexpExtract(p, s string, group int64) (types.Value, error) {
-	re, err := compileRegexp(p)
+// Estimated bytes of a compiled program: per instruction (measured: 200
+// to 400 bytes with the matchers' state), and per rune range of a
+// character class (\pL is some 600 ranges, copied into each instruction).
+const (
+	regexpInstCost  = 512
+	regexpRangeCost = 16
+)
+
+// regexpCost estimates what compiling re costs, in bytes, as the
+// simplifier expands it: x{n,m} is m copies of x. It stops counting past
+// limit, so the arithmetic stays small; its recursion is as deep as the
+// parse tree, which regexp/syntax bounds at 1000.
+func regexpCost(re *syntax.Regexp, limit int64) int64 {
+	var cost int64
+	switch re.Op {
+	case syntax.OpCharClass:
+		cost = regexpInstCost + int64(len(re.Rune))/2*regexpRangeCost
+	case syntax.OpLiteral:
+		cost = int64(len(re.Rune)) * regexpInstCost
+	case syntax.OpRepeat:
+		n := int64(re.Max)
+		if n < 0 {
+			n = int64(re.Min) + 1
+		}
+		cost = sizeMul(max(n, 1), regexpCost(re.Sub[0], limit)+regexpInstCost)
+	default:
+		cost = regexpInstCost
+		for _, sub := range re.Sub {
+			cost = sizeAdd(cost, regexpCost(sub, limit))
+			if cost > limit {
+				break
+			}
+		}
+	}
+	return min(cost, limit+1)
+}
+
+func regexpExtract(c *evalCtx, p, s string, group int64) (types.Value, error) {
+	re, err := compileRegexp(c, p)
 	if err != nil {
 		return null, err
 	}
 	if group < 0 || group > int64(re.NumSubexp()) {
-		return null, errorf(ErrInvalidArgument, "REGEXP_EXTRACT: group %d does not exist in %q", group, p)
+		return null, errorf(ErrInvalidArgument, "REGEXP_EXTRACT: group %d does not exist in %q", group, clipText(p))
 	}
 	m := re.FindStringSubmatchIndex(s)
 	if m == nil || m[2*group] < 0 {
@@ -457,12 +519,12 @@ func regexpExtract(p, s string, group int64) (types.Value, error) {
 func matchOverhead(groups int) int64 { return 24 + 16*int64(groups+1) }
 
 func regexpExtractAll(c *evalCtx, p, s string, group int64) (types.Value, error) {
-	re, err := compileRegexp(p)
+	re, err := compileRegexp(c, p)
 	if err != nil {
 		return null, err
 	}
 	if group < 0 || group > int64(re.NumSubexp()) {
-		return null, errorf(ErrInvalidArgument, "REGEXP_EXTRACT_ALL: group %d does not exist in %q", group, p)
+		return null, errorf(ErrInvalidArgument, "REGEXP_EXTRACT_ALL: group %d does not exist in %q", group, clipText(p))
 	}
 	// Ask for one match more than the limit allows, counting the
 	// matches' bookkeeping, which grows with the number of groups.
@@ -488,7 +550,7 @@ func regexpExtractAll(c *evalCtx, p, s string, group int64) (types.Value, error)
 // at most L + d·len(match) per match. Only when that bound is over the
 // limit is the replacement refused.
 func regexpReplace(c *evalCtx, s, p, tmpl string) (types.Value, error) {
-	re, err := compileRegexp(p)
+	re, err := compileRegexp(c, p)
 	if err != nil {
 		return null, err
 	}

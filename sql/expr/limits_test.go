@@ -71,6 +71,9 @@ func TestValueLimit(t *testing.T) {
 		{sql: "RUNNEL_CAST(XX_SPLIT(LPAD('', 700, 'x'), ''), 'STRING')", ok: true},
 		{sql: "RUNNEL_CAST(XX_SPLIT(LPAD('', 700, '1'), ''), 'ARRAY<DECIMAL(900, 800)>')"},
 		{sql: "RUNNEL_CAST(RUNNEL_ARRAY(9223372036854775807, 9223372036854775807), 'ARRAY<STRING>')", ok: true},
+		{sql: "REGEXP_REPLACE('abc', '" + strings.Repeat(".{1,1000}", 10) + "', 'y')"}, // 90 bytes that compile to megabytes
+		{sql: "REGEXP_EXTRACT_ALL(LPAD('a', 65000, 'x,y,z'), '', 30000)"},
+		{sql: "REGEXP_EXTRACT('" + strings.Repeat("a", 64) + "', 'x')", ok: true},
 		{sql: "JSON_KEYS(CONCAT('{', REPLACE(LPAD('', 2000, 'x'), 'x', '\"k\":1,'), '\"z\":1}'))", ok: true},
 	} {
 		name := strings.ReplaceAll(tc.sql, strings.Repeat("x", 30_000), "x…")
