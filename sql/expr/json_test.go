@@ -78,7 +78,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		case types.KindBigint:
 			return types.NewBigint(rnd.Int64() - rnd.Int64())
 		case types.KindDouble:
-			fs := []float64{0, -0.0, 1, 1.5, 1e-7, 1e21, 123456789e-20, math.MaxFloat64, math.SmallestNonzeroFloat64, rnd.NormFloat64() * 1e10, math.NaN(), math.Inf(1)}
+			fs := []float64{0, math.Copysign(0, -1), 1, 1.5, 1e-7, 1e21, 123456789e-20, math.MaxFloat64, math.SmallestNonzeroFloat64, rnd.NormFloat64() * 1e10, math.NaN(), math.Inf(1)}
 			return types.NewDouble(fs[rnd.IntN(len(fs))])
 		case types.KindDecimal:
 			return types.NewDecimal(big.NewInt(rnd.Int64N(1e12)-5e11), int32(t.Scale))
