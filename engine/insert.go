@@ -71,13 +71,17 @@ func (e *Engine) bindInsert(st *sql.Insert, b *binding) (*insertTarget, [][]expr
 		}
 		seen[idx[i]] = true
 	}
+	// One binder for every row: a parameter is one parameter wherever it
+	// occurs, and binding stays linear in the rows (a binder per row
+	// made the parameter bookkeeping quadratic).
+	b.maxValueBytes = e.opts.MaxValueBytes
+	binder := b.newBinder(nil)
 	rows := make([][]expr.Expr, len(st.Rows))
 	for r, cells := range st.Rows {
 		if len(cells) != len(names) {
 			return nil, nil, &Error{Code: "42601", Msg: fmt.Sprintf("VALUES row %d has %d values for %d columns", r+1, len(cells), len(names))}
 		}
 		row := make([]expr.Expr, len(t.cols))
-		binder := b.newBinder(nil)
 		for i, cell := range cells {
 			ex, err := binder.BindAs(cell, t.cols[idx[i]].Type)
 			if err != nil {

@@ -8,7 +8,9 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/log/embedded"
+	"github.com/runnel/runnel/sql/expr"
 )
 
 // Options configure an Engine. The zero value of each field means its
@@ -46,6 +48,17 @@ type Options struct {
 	// marked failed: it can be described and dropped, not read. Default:
 	// catalog.DefaultMaxPartitions (10,000).
 	MaxPartitions int32
+	// MaxStatementBytes bounds the text of one statement (or of several
+	// sent together), checked before it is parsed; a longer one fails
+	// with SQLSTATE 54000. Default: 16 MiB. The parser's own limits
+	// (tokens, nesting, identifier length) are in package sql.
+	MaxStatementBytes int
+	// MaxValueBytes bounds any value a function, cast or constructor
+	// builds (LPAD, CONCAT, SPLIT, ARRAY[...], ...), counted as the
+	// memory it holds; one that would be larger fails with SQLSTATE
+	// 54000, which in a persistent query skips that row only. Default:
+	// 16 MiB (expr.DefaultMaxValueBytes).
+	MaxValueBytes int
 }
 
 // EnsureDefaults fills in the defaults of unset fields.
@@ -68,11 +81,23 @@ func (o *Options) EnsureDefaults() {
 	if o.MaxPartitions == 0 {
 		o.MaxPartitions = catalog.DefaultMaxPartitions
 	}
+	if o.MaxStatementBytes == 0 {
+		o.MaxStatementBytes = 16 << 20
+	}
+	if o.MaxValueBytes == 0 {
+		o.MaxValueBytes = expr.DefaultMaxValueBytes
+	}
 }
 
 func (o *Options) validate() error {
 	if o.MaxPartitions < 1 {
-		return fmt.Errorf("engine: MaxPartitions is %d, want at least 1", o.MaxPartitions)
+		return sqlstate.Errorf(sqlstate.InvalidParameter, "engine: MaxPartitions is %d, want at least 1", o.MaxPartitions)
+	}
+	if o.MaxStatementBytes < 0 {
+		return sqlstate.Errorf(sqlstate.InvalidParameter, "engine: MaxStatementBytes must be positive, not %d", o.MaxStatementBytes)
+	}
+	if o.MaxValueBytes < 0 {
+		return sqlstate.Errorf(sqlstate.InvalidParameter, "engine: MaxValueBytes must be positive, not %d", o.MaxValueBytes)
 	}
 	for _, b := range o.Kafka {
 		if b == "" {

@@ -105,28 +105,28 @@ func (e *Engine) planStored(q *catalog.Query) (*planner.Plan, error) {
 	return p.PlanPersistent(query, planner.SinkSpec{Name: q.Sink, Insert: true})
 }
 
-// binding carries one execution's parameter values into the binders that
-// planning creates, and keeps them so the inferred parameter types can be
-// read back when describing.
+// binding carries one execution's parameter values and the engine's
+// limits into the binders that planning creates. They share one parameter
+// set, so the inferred parameter types are read back in one place when
+// describing, in time linear in the parameters however many binders
+// planning makes.
 type binding struct {
 	// values are the parameter values; nil while describing.
-	values  []types.Value
-	binders []*expr.Binder
+	values []types.Value
+	// maxValueBytes is the engine's MaxValueBytes, set by Engine.planner
+	// (and bindInsert) before any binder is made.
+	maxValueBytes int
+	set           *expr.ParamSet
 }
 
-// paramTypes merges the parameter types the binders inferred.
+// paramTypes are the parameter types the binders inferred; STRING for a
+// parameter nothing constrained (or that never occurred below the highest
+// one).
 func (b *binding) paramTypes() []types.Type {
-	var out []types.Type
-	for _, bd := range b.binders {
-		for i, t := range bd.ParamTypes {
-			for len(out) <= i {
-				out = append(out, types.Null)
-			}
-			if out[i].Kind == types.KindNull {
-				out[i] = t
-			}
-		}
+	if b.set == nil {
+		return nil
 	}
+	out := append([]types.Type(nil), b.set.Types...)
 	for i, t := range out {
 		if t.Kind == types.KindNull {
 			out[i] = types.String
@@ -135,18 +135,21 @@ func (b *binding) paramTypes() []types.Type {
 	return out
 }
 
-// newBinder returns a binder over sc that sees b's parameters.
+// newBinder returns a binder over sc that sees b's parameters and limits.
 func (b *binding) newBinder(sc expr.Scope) *expr.Binder {
-	binder := &expr.Binder{Scope: sc, Params: b.values}
-	b.binders = append(b.binders, binder)
-	return binder
+	if b.set == nil {
+		b.set = &expr.ParamSet{Values: b.values}
+	}
+	return &expr.Binder{Scope: sc, Set: b.set, MaxValueBytes: b.maxValueBytes}
 }
 
-// planner returns a planner whose binders see b's parameters.
+// planner returns a planner whose binders see b's parameters and the
+// engine's limits.
 func (e *Engine) planner(b *binding) *planner.Planner {
 	if b == nil {
 		b = &binding{}
 	}
+	b.maxValueBytes = e.opts.MaxValueBytes
 	return &planner.Planner{Catalog: e.cat, NewBinder: b.newBinder, Aggregates: resolveAggregate}
 }
 

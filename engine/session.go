@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/server"
 	"github.com/runnel/runnel/sql"
 	"github.com/runnel/runnel/sql/types"
@@ -30,6 +31,12 @@ var _ server.Session = (*session)(nil)
 
 // Prepare implements server.Session.
 func (s *session) Prepare(ctx context.Context, text string) ([]server.Statement, error) {
+	// The size is checked before anything reads the text: parsing costs
+	// memory in proportion to it.
+	if limit := s.e.opts.MaxStatementBytes; len(text) > limit {
+		return nil, sqlstate.Errorf(sqlstate.ProgramLimitExceeded,
+			"statement of %d bytes is over the limit of %d bytes (--max-statement-bytes)", len(text), limit)
+	}
 	stmts, err := sql.Parse(text)
 	if err != nil {
 		return nil, err

@@ -30,4 +30,12 @@
 // 1-based character offset into the text given to Parse. The rewrite keeps
 // a map from each byte of the text handed to TiDB back to the original, so
 // TiDB's errors point at the user's token too.
+//
+// Limits (limits.go): a text of more than MaxTokens tokens or a statement
+// nested more than MaxExprDepth levels fails with 54001, an identifier of
+// more than MaxIdentifierLength characters with 42622, each checked before
+// the work it protects, so that no statement costs more than memory in
+// proportion to its length or stack in proportion to the depth limit.
+// Chains of AND and of OR are balanced right after TiDB parses them, so a
+// WHERE of 100,000 ORed terms is some 17 levels deep, not 100,000.
 package sql

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/runnel/runnel/internal/sqlstate"
 )
 
 // ErrSyntax is the sentinel every *SyntaxError matches with errors.Is, so
@@ -13,33 +15,49 @@ import (
 var ErrSyntax = errors.New("sql: syntax error")
 
 // SyntaxError is a statement that does not parse, from our own grammar or
-// from TiDB's. Pos is a 1-based character (not byte) offset into the whole
-// text given to Parse (or ParseType); it points at the offending token, or
-// one past the last character when the text ended too early.
+// from TiDB's, or that breaks one of the limits of limits.go. Pos is a
+// 1-based character (not byte) offset into the whole text given to Parse
+// (or ParseType); it points at the offending token, or one past the last
+// character when the text ended too early.
 type SyntaxError struct {
 	Pos int
 	Msg string
+	// limit is the sentinel of a broken limit (ErrTooComplex,
+	// ErrNameTooLong); nil for a plain syntax error.
+	limit *sqlstate.Error
 }
 
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("%s (at position %d)", e.Msg, e.Pos)
 }
 
-// SQLState is PostgreSQL's syntax_error code.
-func (e *SyntaxError) SQLState() string { return "42601" }
+// SQLState is PostgreSQL's syntax_error code, or the broken limit's code.
+func (e *SyntaxError) SQLState() string {
+	if e.limit != nil {
+		return e.limit.SQLState()
+	}
+	return string(sqlstate.Syntax)
+}
 
 // Position is Pos, under the name pgwire error mappers look for.
 func (e *SyntaxError) Position() int { return e.Pos }
 
-// Is makes errors.Is(err, ErrSyntax) hold.
-func (e *SyntaxError) Is(target error) bool { return target == ErrSyntax }
+// Is makes errors.Is(err, ErrSyntax) hold for a syntax error, and
+// errors.Is(err, ErrTooComplex) (or ErrNameTooLong) for a broken limit.
+func (e *SyntaxError) Is(target error) bool {
+	if e.limit != nil {
+		return target == e.limit
+	}
+	return target == ErrSyntax
+}
 
 // posError is a syntax error located by a byte offset into the original
 // text. The parser works in bytes throughout; Parse converts to the
 // character position of SyntaxError once, at the boundary.
 type posError struct {
-	off int
-	msg string
+	off      int
+	msg      string
+	sentinel *sqlstate.Error // set for a broken limit
 }
 
 func (e *posError) Error() string { return e.msg }
@@ -55,7 +73,7 @@ func toSyntaxError(text string, err error) error {
 		return &SyntaxError{Pos: utf8.RuneCountInString(text) + 1, Msg: err.Error()}
 	}
 	off := min(max(pe.off, 0), len(text))
-	return &SyntaxError{Pos: utf8.RuneCountInString(text[:off]) + 1, Msg: pe.msg}
+	return &SyntaxError{Pos: utf8.RuneCountInString(text[:off]) + 1, Msg: pe.msg, limit: pe.sentinel}
 }
 
 // tidbErrorOffset finds the byte offset into src where TiDB's parser

@@ -66,10 +66,20 @@ const singleOps = "()[],;.+-*/%=<>:!?&|^~@{}"
 // ("..." and `...`, doubled quote escapes) and comments (-- to end of line,
 // /* ... */) are recognized so that nothing inside them is ever taken for
 // structure. The returned slice ends with a tkEOF token at to.
-func lex(src string) ([]token, error) {
+//
+// Lexing stops with an ErrTooComplex error at the token past MaxTokens, and
+// with an ErrNameTooLong error at an identifier over MaxIdentifierLength.
+func lex(src string) ([]token, error) { return lexLimit(src, MaxTokens) }
+
+// lexLimit is lex with a token limit of its own, for tests.
+func lexLimit(src string, maxTokens int) ([]token, error) {
 	var toks []token
 	i := 0
 	for i < len(src) {
+		if len(toks) > maxTokens {
+			return nil, limitAt(ErrTooComplex, toks[maxTokens].pos,
+				"statement is too complex: more than %d tokens", maxTokens)
+		}
 		c := src[i]
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
@@ -103,7 +113,13 @@ func lex(src string) ([]token, error) {
 					return nil, errAt(i, "zero-length quoted identifier")
 				}
 			}
-			toks = append(toks, token{kind: k, text: src[i : i+n], val: val, pos: i, end: i + n})
+			t := token{kind: k, text: src[i : i+n], val: val, pos: i, end: i + n}
+			if k == tkQIdent {
+				if err := checkIdentifier(t); err != nil {
+					return nil, err
+				}
+			}
+			toks = append(toks, t)
 			i += n
 		case isDigit(c) || (c == '.' && i+1 < len(src) && isDigit(src[i+1])):
 			n := scanNumber(src[i:])
@@ -127,7 +143,11 @@ func lex(src string) ([]token, error) {
 					}
 					n += size
 				}
-				toks = append(toks, token{kind: tkIdent, text: src[i : i+n], pos: i, end: i + n})
+				t := token{kind: tkIdent, text: src[i : i+n], pos: i, end: i + n}
+				if err := checkIdentifier(t); err != nil {
+					return nil, err
+				}
+				toks = append(toks, t)
 				i += n
 				continue
 			}
@@ -147,6 +167,10 @@ func lex(src string) ([]token, error) {
 			toks = append(toks, token{kind: tkOp, text: op, pos: i, end: i + len(op)})
 			i += len(op)
 		}
+	}
+	if len(toks) > maxTokens {
+		return nil, limitAt(ErrTooComplex, toks[maxTokens].pos,
+			"statement is too complex: more than %d tokens", maxTokens)
 	}
 	toks = append(toks, token{kind: tkEOF, pos: len(src), end: len(src)})
 	return toks, nil

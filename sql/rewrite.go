@@ -125,7 +125,9 @@ var notFunctions = map[string]bool{
 	"RLIKE": true, "ILIKE": true, "ASC": true, "DESC": true, "END": true,
 }
 
-// maxRewriteDepth bounds nesting of parentheses and brackets.
+// maxRewriteDepth bounds nesting of parentheses and brackets: 200. The
+// rewrite recurses once per level, before TiDB's parser runs; MaxExprDepth
+// bounds the depth of the tree as a whole afterwards.
 const maxRewriteDepth = 200
 
 // rewriter rewrites a token slice (without the tkEOF token). It holds no
@@ -188,7 +190,7 @@ func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 func (rw *rewriter) seq(toks []token, depth int) (frag, error) {
 	if depth > maxRewriteDepth {
 		if len(toks) > 0 {
-			return nil, errAt(toks[0].pos, "expression nested too deeply")
+			return nil, limitAt(ErrTooComplex, toks[0].pos, "statement is too complex: parentheses and brackets nest more than %d levels deep", maxRewriteDepth)
 		}
 		return nil, nil
 	}

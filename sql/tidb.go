@@ -51,7 +51,26 @@ func tidbParse(r *rewritten) (stmt ast.StmtNode, err error) {
 	if len(stmts) != 1 {
 		return nil, errAt(r.endPos, "expected one statement, found %d", len(stmts))
 	}
-	return stmts[0], nil
+	// Balance AND/OR chains and bound the depth before anyone else walks
+	// the tree (see limits.go).
+	out, err := checkShape(stmts[0], r.startPos())
+	if err != nil {
+		return nil, err
+	}
+	return out.(ast.StmtNode), nil
+}
+
+// startPos is the original offset of the rewritten text's first piece.
+func (r *rewritten) startPos() int {
+	for _, s := range r.segs {
+		if s.origLen > 0 {
+			return s.orig
+		}
+	}
+	if len(r.segs) > 0 {
+		return r.segs[0].orig
+	}
+	return r.endPos
 }
 
 // describeAt is the message for a TiDB syntax error at original offset

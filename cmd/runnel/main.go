@@ -1,10 +1,12 @@
 // Command runnel serves Runnel over the PostgreSQL wire protocol.
 //
-//	runnel [--listen 127.0.0.1:6543] [--data-dir ./runnel-data] [--kafka host:port,...] [--log-level info] [--max-partitions 10000]
+//	runnel [--listen 127.0.0.1:6543] [--data-dir ./runnel-data] [--kafka host:port,...] [--log-level info]
+//	       [--max-partitions 10000] [--max-statement-bytes 16777216] [--max-value-bytes 16777216]
 //
 // Every flag can also be set through the environment (RUNNEL_LISTEN,
-// RUNNEL_DATA_DIR, RUNNEL_KAFKA, RUNNEL_LOG_LEVEL, RUNNEL_MAX_PARTITIONS);
-// a flag wins over its variable.
+// RUNNEL_DATA_DIR, RUNNEL_KAFKA, RUNNEL_LOG_LEVEL, RUNNEL_MAX_PARTITIONS,
+// RUNNEL_MAX_STATEMENT_BYTES, RUNNEL_MAX_VALUE_BYTES); a flag wins over its
+// variable.
 //
 // There is no authentication yet: listening on anything but a loopback
 // address logs a warning at start.
@@ -38,7 +40,14 @@ type config struct {
 	kafka         string
 	logLevel      string
 	maxPartitions int
+	// maxStatementBytes and maxValueBytes are engine.Options'
+	// MaxStatementBytes and MaxValueBytes.
+	maxStatementBytes int
+	maxValueBytes     int
 }
+
+// defaultLimitBytes is the default of both size limits: 16 MiB.
+const defaultLimitBytes = 16 << 20
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -60,14 +69,30 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		}
 		return def
 	}
-	var c config
-	maxPartitions := catalog.DefaultMaxPartitions
-	if v, ok := os.LookupEnv("RUNNEL_MAX_PARTITIONS"); ok && v != "" {
+	// envInt reads a numeric variable, def when it is unset or empty.
+	envInt := func(name string, def int) (int, error) {
+		v := env(name, "")
+		if v == "" {
+			return def, nil
+		}
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			return c, fmt.Errorf("RUNNEL_MAX_PARTITIONS: %q is not a number", v)
+			return 0, fmt.Errorf("%s: %q is not a number", name, v)
 		}
-		maxPartitions = n
+		return n, nil
+	}
+	var c config
+	maxPartitions, err := envInt("RUNNEL_MAX_PARTITIONS", catalog.DefaultMaxPartitions)
+	if err != nil {
+		return c, err
+	}
+	maxStatement, err := envInt("RUNNEL_MAX_STATEMENT_BYTES", defaultLimitBytes)
+	if err != nil {
+		return c, err
+	}
+	maxValue, err := envInt("RUNNEL_MAX_VALUE_BYTES", defaultLimitBytes)
+	if err != nil {
+		return c, err
 	}
 	fs := flag.NewFlagSet("runnel", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -77,6 +102,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.logLevel, "log-level", env("RUNNEL_LOG_LEVEL", "info"), "debug, info, warn or error (env RUNNEL_LOG_LEVEL)")
 	fs.IntVar(&c.maxPartitions, "max-partitions", maxPartitions,
 		"the most partitions a topic may have: CREATE with more is refused (54000), and a stream or table found over it is marked failed (env RUNNEL_MAX_PARTITIONS)")
+	fs.IntVar(&c.maxStatementBytes, "max-statement-bytes", maxStatement,
+		"longest statement text accepted, in bytes; a longer one fails with SQLSTATE 54000 (env RUNNEL_MAX_STATEMENT_BYTES)")
+	fs.IntVar(&c.maxValueBytes, "max-value-bytes", maxValue,
+		"largest value a function, cast or constructor may build, in bytes of memory; a larger one fails its row with SQLSTATE 54000 (env RUNNEL_MAX_VALUE_BYTES)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: runnel [flags]\n\nRunnel is a streaming SQL engine; connect with psql or any PostgreSQL driver.\n\nFlags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -91,6 +120,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.maxPartitions < 1 || c.maxPartitions > math.MaxInt32 {
 		return c, fmt.Errorf("--max-partitions: %d is not between 1 and %d", c.maxPartitions, math.MaxInt32)
+	}
+	if c.maxStatementBytes <= 0 {
+		return c, fmt.Errorf("--max-statement-bytes must be a positive number of bytes, not %d", c.maxStatementBytes)
+	}
+	if c.maxValueBytes <= 0 {
+		return c, fmt.Errorf("--max-value-bytes must be a positive number of bytes, not %d", c.maxValueBytes)
 	}
 	return c, nil
 }
@@ -121,7 +156,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	opts := engine.Options{DataDir: c.dataDir, Logger: logger, MaxPartitions: int32(c.maxPartitions)}
+	opts := engine.Options{DataDir: c.dataDir, Logger: logger, MaxPartitions: int32(c.maxPartitions),
+		MaxStatementBytes: c.maxStatementBytes, MaxValueBytes: c.maxValueBytes}
 	where := ""
 	if c.kafka != "" {
 		for _, b := range strings.Split(c.kafka, ",") {

@@ -14,6 +14,10 @@ import (
 
 // TestFlagsAndEnvironment: defaults, environment variables, and flags
 // winning over them.
+// allVars are every variable the flags read.
+var allVars = []string{"RUNNEL_LISTEN", "RUNNEL_DATA_DIR", "RUNNEL_KAFKA", "RUNNEL_LOG_LEVEL", "RUNNEL_MAX_PARTITIONS",
+	"RUNNEL_MAX_STATEMENT_BYTES", "RUNNEL_MAX_VALUE_BYTES"}
+
 func TestFlagsAndEnvironment(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -21,15 +25,16 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		args []string
 		want config
 	}{
-		{"defaults", nil, nil, config{listen: "127.0.0.1:6543", dataDir: "./runnel-data", logLevel: "info", maxPartitions: 10000}},
-		{"environment", map[string]string{"RUNNEL_LISTEN": ":7000", "RUNNEL_DATA_DIR": "/d", "RUNNEL_KAFKA": "k:9092", "RUNNEL_LOG_LEVEL": "debug", "RUNNEL_MAX_PARTITIONS": "64"}, nil,
-			config{listen: ":7000", dataDir: "/d", kafka: "k:9092", logLevel: "debug", maxPartitions: 64}},
-		{"flags win", map[string]string{"RUNNEL_LISTEN": ":7000", "RUNNEL_DATA_DIR": "/d", "RUNNEL_MAX_PARTITIONS": "64"},
-			[]string{"--listen", ":8000", "-data-dir=/e", "--kafka", "a:1,b:2", "--max-partitions", "2147483647"},
-			config{listen: ":8000", dataDir: "/e", kafka: "a:1,b:2", logLevel: "info", maxPartitions: 2147483647}},
+		{"defaults", nil, nil, config{listen: "127.0.0.1:6543", dataDir: "./runnel-data", logLevel: "info", maxPartitions: 10000, maxStatementBytes: 16 << 20, maxValueBytes: 16 << 20}},
+		{"environment", map[string]string{"RUNNEL_LISTEN": ":7000", "RUNNEL_DATA_DIR": "/d", "RUNNEL_KAFKA": "k:9092", "RUNNEL_LOG_LEVEL": "debug", "RUNNEL_MAX_PARTITIONS": "64",
+			"RUNNEL_MAX_STATEMENT_BYTES": "1000", "RUNNEL_MAX_VALUE_BYTES": "2000"}, nil,
+			config{listen: ":7000", dataDir: "/d", kafka: "k:9092", logLevel: "debug", maxPartitions: 64, maxStatementBytes: 1000, maxValueBytes: 2000}},
+		{"flags win", map[string]string{"RUNNEL_LISTEN": ":7000", "RUNNEL_DATA_DIR": "/d", "RUNNEL_MAX_PARTITIONS": "64", "RUNNEL_MAX_VALUE_BYTES": "2000"},
+			[]string{"--listen", ":8000", "-data-dir=/e", "--kafka", "a:1,b:2", "--max-partitions", "2147483647", "--max-value-bytes", "3000"},
+			config{listen: ":8000", dataDir: "/e", kafka: "a:1,b:2", logLevel: "info", maxPartitions: 2147483647, maxStatementBytes: 16 << 20, maxValueBytes: 3000}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, k := range []string{"RUNNEL_LISTEN", "RUNNEL_DATA_DIR", "RUNNEL_KAFKA", "RUNNEL_LOG_LEVEL", "RUNNEL_MAX_PARTITIONS"} {
+			for _, k := range allVars {
 				t.Setenv(k, tc.env[k])
 			}
 			got, err := parseFlags(tc.args, &bytes.Buffer{})
@@ -49,8 +54,8 @@ func TestHelpListsEveryFlag(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("--help: %v", err)
 	}
-	for _, f := range []string{"--listen", "--data-dir", "--kafka", "--log-level", "--max-partitions",
-		"RUNNEL_LISTEN", "RUNNEL_DATA_DIR", "RUNNEL_KAFKA", "RUNNEL_LOG_LEVEL", "RUNNEL_MAX_PARTITIONS", `(default "10000")`} {
+	for _, f := range append([]string{"--listen", "--data-dir", "--kafka", "--log-level", "--max-partitions",
+		"--max-statement-bytes", "--max-value-bytes", `(default "10000")`}, allVars...) {
 		if !strings.Contains(out.String(), f) {
 			t.Errorf("--help does not mention %s:\n%s", f, out.String())
 		}
@@ -69,6 +74,16 @@ func TestRejectsStrayArguments(t *testing.T) {
 			t.Errorf("%q was accepted", args)
 		}
 	}
+	for _, args := range [][]string{{"--max-value-bytes", "0"}, {"--max-value-bytes", "-5"}, {"--max-value-bytes", "lots"}, {"--max-statement-bytes", "0"}} {
+		if _, err := parseFlags(args, &bytes.Buffer{}); err == nil {
+			t.Errorf("%v was accepted", args)
+		}
+	}
+	t.Setenv("RUNNEL_MAX_VALUE_BYTES", "16MB")
+	if _, err := parseFlags(nil, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "RUNNEL_MAX_VALUE_BYTES") {
+		t.Errorf("a bad RUNNEL_MAX_VALUE_BYTES: %v", err)
+	}
+	t.Setenv("RUNNEL_MAX_VALUE_BYTES", "")
 	t.Setenv("RUNNEL_MAX_PARTITIONS", "lots")
 	if _, err := parseFlags(nil, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "RUNNEL_MAX_PARTITIONS") {
 		t.Errorf("a bad RUNNEL_MAX_PARTITIONS: %v", err)
@@ -125,7 +140,7 @@ func TestExposureWarning(t *testing.T) {
 		{"0.0.0.0:0", true},
 	} {
 		t.Run(tc.listen, func(t *testing.T) {
-			for _, k := range []string{"RUNNEL_LISTEN", "RUNNEL_DATA_DIR", "RUNNEL_KAFKA", "RUNNEL_LOG_LEVEL", "RUNNEL_MAX_PARTITIONS"} {
+			for _, k := range allVars {
 				t.Setenv(k, "")
 			}
 			var stdout, stderr syncBuffer

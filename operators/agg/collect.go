@@ -6,12 +6,17 @@ import (
 	"github.com/runnel/runnel/sql/types"
 )
 
-// COLLECT_LIST keeps every non-NULL value in arrival order, without
-// ksqlDB's 1000-entry limit. Retract removes the earliest equal
-// occurrence; Merge appends the other accumulator's values.
+// COLLECT_LIST keeps the non-NULL values in arrival order, up to
+// CollectLimit values and CollectMaxBytes bytes: as ksqlDB does at its
+// ksql.functions.collect_list.limit, values past the cap are ignored
+// silently (the row is not an error). Retract removes the earliest equal
+// occurrence, and ignores a value it does not hold (the cap may have
+// dropped it, as ksqlDB's undo does); Merge appends the other
+// accumulator's values while they fit.
 
 type listAcc struct {
-	vals []types.Value
+	vals  []types.Value
+	bytes int64 // the Size of vals' values
 }
 
 var _ Accumulator = (*listAcc)(nil)
@@ -27,11 +32,22 @@ func newListFunc(t types.Type) *function {
 				a.vals = make([]types.Value, 0, n)
 			}
 			for i := 0; i < n && d.err == nil; i++ {
-				a.vals = append(a.vals, d.value())
+				v := d.value()
+				a.vals = append(a.vals, v)
+				a.bytes += v.Size()
 			}
 			return a
 		},
 	}
+}
+
+// offer appends v if it fits under the caps.
+func (a *listAcc) offer(v types.Value) {
+	if len(a.vals) >= CollectLimit || a.bytes+v.Size() > CollectMaxBytes {
+		return
+	}
+	a.vals = append(a.vals, v)
+	a.bytes += v.Size()
 }
 
 func (a *listAcc) Add(args []types.Value) error {
@@ -39,7 +55,7 @@ func (a *listAcc) Add(args []types.Value) error {
 		return errArity("COLLECT_LIST", 1, len(args))
 	}
 	if !args[0].IsNull() {
-		a.vals = append(a.vals, args[0])
+		a.offer(args[0])
 	}
 	return nil
 }
@@ -53,13 +69,14 @@ func (a *listAcc) Retract(args []types.Value) error {
 	}
 	for i, v := range a.vals {
 		if v.Kind() == args[0].Kind() && types.Equal(v, args[0]) {
+			a.bytes -= v.Size()
 			copy(a.vals[i:], a.vals[i+1:])
 			a.vals[len(a.vals)-1] = types.NullValue
 			a.vals = a.vals[:len(a.vals)-1]
 			return nil
 		}
 	}
-	return errRetractUnknown("COLLECT_LIST")
+	return nil // never held: the cap ignored it
 }
 
 func (a *listAcc) Merge(other Accumulator) error {
@@ -67,7 +84,9 @@ func (a *listAcc) Merge(other Accumulator) error {
 	if !ok {
 		return errMerge("COLLECT_LIST", other)
 	}
-	a.vals = append(a.vals, o.vals...)
+	for _, v := range o.vals {
+		a.offer(v)
+	}
 	return nil
 }
 

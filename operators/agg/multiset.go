@@ -53,6 +53,13 @@ func (m *multiset) add(v types.Value, n int64) bool {
 	return true
 }
 
+// has reports whether v is in the set.
+func (m *multiset) has(v types.Value) bool {
+	m.ensureIndex()
+	_, ok := m.index[string(m.key(v))]
+	return ok
+}
+
 // remove removes one occurrence of v and reports whether it was the last.
 func (m *multiset) remove(v types.Value) (gone, found bool) {
 	m.ensureIndex()
@@ -113,22 +120,46 @@ func (d *decoder) multiset(m *multiset) {
 // order), COUNT_DISTINCT (how many; exact, where ksqlDB estimates with
 // HyperLogLog) and HISTOGRAM (a MAP from each value to its count). All
 // three are retractable.
+//
+// COLLECT_SET and HISTOGRAM are capped as ksqlDB caps them
+// (ksql.functions.collect_set.limit; HISTOGRAM's 1000 distinct values): a
+// new distinct value past CollectLimit values or CollectMaxBytes bytes is
+// ignored silently, and retracting a value the set does not hold is then
+// ignored too (the cap may have dropped it).
 type setAcc struct {
-	name string
-	set  multiset
+	name   string
+	capped bool
+	set    multiset
+	bytes  int64 // the Size of the distinct values, when capped
 }
 
 var _ Accumulator = (*setAcc)(nil)
 
 func newSetFunc(name string, result types.Type) *function {
+	capped := name == "COLLECT_SET" || name == "HISTOGRAM"
 	return &function{
 		name: name, result: result, retractable: true,
-		newAcc: func() Accumulator { return &setAcc{name: name} },
+		newAcc: func() Accumulator { return &setAcc{name: name, capped: capped} },
 		decodeFrom: func(d *decoder) Accumulator {
-			a := &setAcc{name: name}
+			a := &setAcc{name: name, capped: capped}
 			d.multiset(&a.set)
+			for _, e := range a.set.entries {
+				a.bytes += e.v.Size()
+			}
 			return a
 		},
+	}
+}
+
+// offer adds n occurrences of v, unless v is a new value past the caps.
+func (a *setAcc) offer(v types.Value, n int64) {
+	if a.capped && (len(a.set.entries) >= CollectLimit || a.bytes+v.Size() > CollectMaxBytes) {
+		if !a.set.has(v) {
+			return
+		}
+	}
+	if a.set.add(v, n) {
+		a.bytes += v.Size()
 	}
 }
 
@@ -137,7 +168,7 @@ func (a *setAcc) Add(args []types.Value) error {
 		return errArity(a.name, 1, len(args))
 	}
 	if !args[0].IsNull() {
-		a.set.add(args[0], 1)
+		a.offer(args[0], 1)
 	}
 	return nil
 }
@@ -149,8 +180,14 @@ func (a *setAcc) Retract(args []types.Value) error {
 	if args[0].IsNull() {
 		return nil
 	}
-	if _, found := a.set.remove(args[0]); !found {
+	gone, found := a.set.remove(args[0])
+	switch {
+	case !found && a.capped:
+		return nil // never held: the cap ignored it
+	case !found:
 		return errRetractUnknown(a.name)
+	case gone:
+		a.bytes -= args[0].Size()
 	}
 	return nil
 }
@@ -161,7 +198,7 @@ func (a *setAcc) Merge(other Accumulator) error {
 		return errMerge(a.name, other)
 	}
 	for _, e := range o.set.entries {
-		a.set.add(e.v, e.n)
+		a.offer(e.v, e.n)
 	}
 	return nil
 }

@@ -3,12 +3,29 @@ package agg
 import (
 	"strings"
 
+	"github.com/runnel/runnel/sql/expr"
 	"github.com/runnel/runnel/sql/types"
 )
 
 // maxK bounds TOPK's k and the n of LATEST/EARLIEST_BY_OFFSET, whose state
-// is sized by it.
+// is sized by it. ksqlDB takes any k; a k over maxK is refused when the
+// query is planned (22023), since every group would keep up to k values.
 const maxK = 10000
+
+// CollectLimit caps the values COLLECT_LIST keeps and the distinct values
+// COLLECT_SET and HISTOGRAM keep: 1000. ksqlDB's caps are the server
+// settings ksql.functions.collect_list.limit and
+// ksql.functions.collect_set.limit, unlimited unless set (Confluent Cloud
+// fixes them at 1000, and ksqlDB before 0.8 had 1000 built in); HISTOGRAM
+// has 1000 built in. Runnel keeps 1000 fixed so that a group's state is
+// bounded. At the cap, further values are ignored silently, as in ksqlDB.
+const CollectLimit = 1000
+
+// CollectMaxBytes caps the memory (types.Value.Size) of the values those
+// accumulators keep, with the same effect as CollectLimit: 16 MiB, the
+// default limit on any one value (expr.DefaultMaxValueBytes), which their
+// result is.
+const CollectMaxBytes = expr.DefaultMaxValueBytes
 
 // retractable lists every aggregate and whether it can aggregate a table
 // (its rows retracted on update and delete).

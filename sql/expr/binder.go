@@ -4,6 +4,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/format"
@@ -62,7 +63,66 @@ type Binder struct {
 	// When nil, an aggregate is an error wrapping ErrAggregate (42803).
 	Aggregate func(name string, args []ast.ExprNode, distinct bool, node ast.ExprNode) (Expr, error)
 
+	// Set, when not nil, holds the parameters instead of Params and
+	// ParamTypes: every Binder that binds a part of one statement should
+	// share one, so that a parameter has one type wherever it occurs and
+	// the statement's parameter types are in one place (Set.Types). Then
+	// Params is ignored and ParamTypes stays empty.
+	Set *ParamSet
+
+	// MaxValueBytes bounds the size of any value a function, a cast or a
+	// constructor of the bound expressions builds, as types.Value.Size
+	// counts it (the memory it holds): one that would be larger fails
+	// with SQLSTATE 54000 (ErrValueTooLarge) before it is built, so only
+	// its row fails. The bound closures keep it. Default (0):
+	// DefaultMaxValueBytes.
+	MaxValueBytes int
+
+	own *ParamSet // the set of a Binder without Set
+	ctx *evalCtx  // the limits bound calls get, made once
+}
+
+// evalCtx returns the limits this Binder's calls evaluate under.
+func (b *Binder) evalCtx() *evalCtx {
+	if b.ctx == nil {
+		b.ctx = &evalCtx{maxBytes: int64(b.maxValueBytes())}
+	}
+	return b.ctx
+}
+
+// ParamSet is the bind parameters of one statement, shared by the Binders
+// of its parts (Binder.Set). Its memory is linear in the highest
+// parameter number, however many Binders share it.
+type ParamSet struct {
+	// Values are the parameter values for execution, as Binder.Params;
+	// nil means describing.
+	Values []types.Value
+	// Types is filled in while binding, as Binder.ParamTypes.
+	Types []types.Type
+
 	params map[int]*paramExpr
+	// open counts the parameters whose type is not inferred yet, so that
+	// settling an expression without any costs nothing.
+	open int
+}
+
+// set returns the parameter set b works with.
+func (b *Binder) set() *ParamSet {
+	if b.Set != nil {
+		return b.Set
+	}
+	if b.own == nil {
+		b.own = &ParamSet{Values: b.Params}
+	}
+	return b.own
+}
+
+// maxValueBytes is MaxValueBytes with its default.
+func (b *Binder) maxValueBytes() int {
+	if b.MaxValueBytes <= 0 {
+		return DefaultMaxValueBytes
+	}
+	return b.MaxValueBytes
 }
 
 // Bind binds node. See Binder for parameters and aggregates.
@@ -248,6 +308,9 @@ func (b *Binder) unary(n *ast.UnaryOperationExpr) (Expr, error) {
 }
 
 func (b *Binder) binary(n *ast.BinaryOperationExpr) (Expr, error) {
+	if n.Op == opcode.LogicAnd || n.Op == opcode.LogicOr {
+		return b.logicChain(n)
+	}
 	l, err := b.bind(n.L)
 	if err != nil {
 		return nil, err
@@ -257,8 +320,6 @@ func (b *Binder) binary(n *ast.BinaryOperationExpr) (Expr, error) {
 		return nil, err
 	}
 	switch n.Op {
-	case opcode.LogicAnd, opcode.LogicOr:
-		return logic(b, n.Op == opcode.LogicAnd, l, r)
 	case opcode.EQ, opcode.NE, opcode.LT, opcode.LE, opcode.GT, opcode.GE, opcode.NullEQ:
 		return compare(b, n.Op, l, r)
 	case opcode.Plus, opcode.Minus, opcode.Mul, opcode.Div, opcode.Mod, opcode.IntDiv:
@@ -267,27 +328,69 @@ func (b *Binder) binary(n *ast.BinaryOperationExpr) (Expr, error) {
 	return nil, errorf(ErrUnsupported, "operator %s is not supported", n.Op.String())
 }
 
-// param returns the expression of parameter n, one per number per Binder.
+// logicChain binds a chain of one operator, AND or OR, as one n-ary node
+// over its operands in order. The chain is collected without recursion,
+// looking through parentheses (they change nothing for an associative
+// operator), however it is shaped: TiDB builds it left-deep, the front
+// end rebalances long ones.
+func (b *Binder) logicChain(n *ast.BinaryOperationExpr) (Expr, error) {
+	var operands []ast.ExprNode
+	stack := []ast.ExprNode{n}
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		inner := x
+		for {
+			p, ok := inner.(*ast.ParenthesesExpr)
+			if !ok {
+				break
+			}
+			inner = p.Expr
+		}
+		if bo, ok := inner.(*ast.BinaryOperationExpr); ok && bo.Op == n.Op {
+			stack = append(stack, bo.R, bo.L)
+			continue
+		}
+		operands = append(operands, x)
+	}
+	bound := make([]Expr, len(operands))
+	for i, o := range operands {
+		e, err := b.bind(o)
+		if err != nil {
+			return nil, err
+		}
+		bound[i] = e
+	}
+	return logicN(b, n.Op == opcode.LogicAnd, bound)
+}
+
+// param returns the expression of parameter n, one per number per
+// parameter set.
 func (b *Binder) param(n int) (Expr, error) {
+	ps := b.set()
 	if n < 1 || n > 65535 {
 		return nil, errorf(ErrUndefinedParam, "there is no parameter $%d", n)
 	}
-	if b.Params != nil && n > len(b.Params) {
-		return nil, errorf(ErrUndefinedParam, "there is no parameter $%d: %d values were supplied", n, len(b.Params))
+	if ps.Values != nil && n > len(ps.Values) {
+		return nil, errorf(ErrUndefinedParam, "there is no parameter $%d: %d values were supplied", n, len(ps.Values))
 	}
-	if p, ok := b.params[n]; ok {
+	if p, ok := ps.params[n]; ok {
 		return p, nil
 	}
-	if b.params == nil {
-		b.params = make(map[int]*paramExpr)
+	if ps.params == nil {
+		ps.params = make(map[int]*paramExpr)
 	}
 	p := &paramExpr{n: n, t: types.Null}
-	if b.Params != nil {
-		p.raw, p.has = b.Params[n-1], true
+	if ps.Values != nil {
+		p.raw, p.has = ps.Values[n-1], true
 	}
-	b.params[n] = p
-	for len(b.ParamTypes) < n {
-		b.ParamTypes = append(b.ParamTypes, types.Null)
+	ps.params[n] = p
+	ps.open++
+	for len(ps.Types) < n {
+		ps.Types = append(ps.Types, types.Null)
+	}
+	if b.Set == nil {
+		b.ParamTypes = ps.Types
 	}
 	return p, nil
 }
@@ -302,11 +405,18 @@ func (b *Binder) infer(e Expr, t types.Type) {
 		t = types.String
 	}
 	p.resolve(t)
-	b.ParamTypes[p.n-1] = t
+	ps := b.set()
+	ps.Types[p.n-1] = t
+	ps.open--
 }
 
-// settle gives every open parameter in e type STRING.
+// settle gives every open parameter in e type STRING. It walks e only
+// while some parameter is open: binders settle every argument of every
+// call, and a walk each time would be quadratic in the depth of a tree.
 func (b *Binder) settle(e Expr) {
+	if b.set().open == 0 {
+		return
+	}
 	Walk(e, func(x Expr) bool {
 		b.infer(x, types.String)
 		return true
@@ -343,7 +453,7 @@ func (p *paramExpr) resolve(t types.Type) {
 		return
 	}
 	from := valueType(p.raw)
-	conv, err := castFunc(from, t)
+	conv, err := castFunc(from, t, defaultCtx)
 	if err != nil {
 		p.err = err
 		return
@@ -367,10 +477,44 @@ func valueType(v types.Value) types.Type {
 	return types.Type{Kind: v.Kind()}
 }
 
+// restore renders a node for an error message, cut at maxQuoted bytes.
 func restore(n ast.Node) string {
-	var sb strings.Builder
-	if err := n.Restore(format.NewRestoreCtx(format.DefaultRestoreFlags, &sb)); err != nil {
+	w := &cappedWriter{max: maxQuoted}
+	if err := n.Restore(format.NewRestoreCtx(format.DefaultRestoreFlags, w)); err != nil {
 		return "<expr>"
 	}
-	return sb.String()
+	if w.cut {
+		return w.b.String() + "..."
+	}
+	return w.b.String()
+}
+
+// cappedWriter keeps the first max bytes written to it and drops the rest.
+type cappedWriter struct {
+	b   strings.Builder
+	max int
+	cut bool
+}
+
+// Write and WriteString report the whole input written: what is dropped
+// is dropped on purpose.
+func (w *cappedWriter) Write(p []byte) (int, error) {
+	n, _ := w.WriteString(string(p))
+	return n, nil
+}
+
+func (w *cappedWriter) WriteString(s string) (int, error) {
+	n := len(s)
+	if w.cut {
+		return n, nil
+	}
+	if room := w.max - w.b.Len(); len(s) > room {
+		room = max(room, 0)
+		for room > 0 && !utf8.RuneStart(s[room]) {
+			room-- // never cut a character in two
+		}
+		s, w.cut = s[:room], true
+	}
+	w.b.WriteString(s)
+	return n, nil
 }

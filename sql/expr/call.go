@@ -97,17 +97,16 @@ func (b *Binder) apply(f *Function, args []Expr) (Expr, error) {
 			at[i] = a.Type()
 		}
 		t, fn = o.ret(at), o.fn
+		if fl := o.fnL; fl != nil {
+			c := b.evalCtx()
+			fn = func(a []types.Value) (types.Value, error) { return fl(c, a) }
+		}
 	}
 	for _, a := range args {
 		b.settle(a)
 	}
-	texts := make([]string, len(args))
-	for i, a := range args {
-		texts[i] = a.String()
-	}
-	text := f.Name + "(" + strings.Join(texts, ", ") + ")"
 	nullCall := f.nullCall
-	return &node{t: t, text: text, kids: args, eval: func(row types.Row) (types.Value, error) {
+	return &node{t: t, sql: []any{f.Name + "(", joined{sep: ", ", items: args}, ")"}, kids: args, eval: func(row types.Row) (types.Value, error) {
 		vals := make([]types.Value, len(args))
 		for i, a := range args {
 			v, err := a.Eval(row)
@@ -151,13 +150,13 @@ func (b *Binder) field(n *ast.FuncCallExpr) (Expr, error) {
 	}
 	st := s.Type()
 	if st.Kind != types.KindStruct {
-		return nil, errorf(ErrTypeMismatch, "cannot dereference field %s of %s: it is %s, not a STRUCT", name, s, st)
+		return nil, errorf(ErrTypeMismatch, "cannot dereference field %s of %s: it is %s, not a STRUCT", name, clip(s), st)
 	}
 	i := st.FieldIndex(name)
 	if i < 0 {
 		return nil, errorf(ErrUnknownColumn, "field \"%s\" does not exist in %s", name, st)
 	}
-	return &node{t: st.Fields[i].Type, text: s.String() + "->" + quoteIdent(name), kids: []Expr{s},
+	return &node{t: st.Fields[i].Type, sql: []any{s, "->" + quoteIdent(name)}, kids: []Expr{s},
 		eval: func(row types.Row) (types.Value, error) {
 			v, err := s.Eval(row)
 			if err != nil || v.IsNull() {
@@ -186,14 +185,14 @@ func (b *Binder) index(n *ast.FuncCallExpr) (Expr, error) {
 		return nil, err
 	}
 	ct := c.Type()
-	text := c.String() + "[" + k.String() + "]"
+	text := []any{c, "[", k, "]"}
 	switch ct.Kind {
 	case types.KindArray:
 		b.infer(k, types.Int)
 		if kk := k.Type().Kind; kk != types.KindInt && kk != types.KindBigint && kk != types.KindNull {
-			return nil, errorf(ErrTypeMismatch, "array index must be INT, not %s: %s", k.Type(), k)
+			return nil, errorf(ErrTypeMismatch, "array index must be INT, not %s: %s", k.Type(), clip(k))
 		}
-		return &node{t: *ct.Elem, text: text, kids: []Expr{c, k}, eval: func(row types.Row) (types.Value, error) {
+		return &node{t: *ct.Elem, sql: text, kids: []Expr{c, k}, eval: func(row types.Row) (types.Value, error) {
 			a, err := c.Eval(row)
 			if err != nil || a.IsNull() {
 				return types.Value{}, err
@@ -210,7 +209,7 @@ func (b *Binder) index(n *ast.FuncCallExpr) (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &node{t: *ct.Elem, text: text, kids: []Expr{c, k}, eval: func(row types.Row) (types.Value, error) {
+		return &node{t: *ct.Elem, sql: text, kids: []Expr{c, k}, eval: func(row types.Row) (types.Value, error) {
 			m, err := c.Eval(row)
 			if err != nil || m.IsNull() {
 				return types.Value{}, err
@@ -225,7 +224,7 @@ func (b *Binder) index(n *ast.FuncCallExpr) (Expr, error) {
 		b.settle(k)
 		return nullOf(types.Null, text, c, k), nil
 	}
-	return nil, errorf(ErrTypeMismatch, "cannot subscript %s of type %s", c, ct)
+	return nil, errorf(ErrTypeMismatch, "cannot subscript %s of type %s", clip(c), ct)
 }
 
 // arrayAt is ksqlDB's 1-based element access; negative i counts from the
@@ -235,7 +234,7 @@ func arrayAt(l []types.Value, i int64) types.Value {
 	switch {
 	case i > 0 && i <= n:
 		return l[i-1]
-	case i < 0 && -i <= n:
+	case i < 0 && i >= -n: // not -i <= n: -(-2^63) overflows
 		return l[n+i]
 	}
 	return types.Value{}
@@ -255,7 +254,7 @@ func (b *Binder) cast(n *ast.FuncCallExpr) (Expr, error) {
 		return nil, err
 	}
 	b.infer(x, t)
-	return Cast(x, t)
+	return castWith(x, t, b.evalCtx())
 }
 
 func (b *Binder) arrayCtor(n *ast.FuncCallExpr) (Expr, error) {
@@ -270,20 +269,25 @@ func (b *Binder) arrayCtor(n *ast.FuncCallExpr) (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	texts := make([]string, len(elems))
 	for i := range elems {
 		if elems[i], err = Coerce(elems[i], et); err != nil {
 			return nil, err
 		}
-		texts[i] = elems[i].String()
 	}
-	return &node{t: types.Array(et), text: "ARRAY[" + strings.Join(texts, ", ") + "]", kids: elems,
+	c := b.evalCtx()
+	return &node{t: types.Array(et), sql: []any{"ARRAY[", joined{sep: ", ", items: elems}, "]"}, kids: elems,
 		eval: func(row types.Row) (types.Value, error) {
 			out := make([]types.Value, len(elems))
+			size := valueOverhead
 			for i, e := range elems {
 				v, err := e.Eval(row)
 				if err != nil {
 					return types.Value{}, err
+				}
+				// Counted as the elements arrive: never more than the
+				// limit and one element are held.
+				if size = sizeAdd(size, v.Size()); size > c.maxBytes {
+					return types.Value{}, c.tooLarge("ARRAY[...]", size)
 				}
 				out[i] = v
 			}
@@ -318,7 +322,8 @@ func (b *Binder) mapCtor(n *ast.FuncCallExpr) (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	var texts []string
+	text := make([]any, 0, 4*len(keys)+2)
+	text = append(text, "MAP(")
 	for i := range keys {
 		if keys[i], err = Coerce(keys[i], kt); err != nil {
 			return nil, err
@@ -326,13 +331,19 @@ func (b *Binder) mapCtor(n *ast.FuncCallExpr) (Expr, error) {
 		if vals[i], err = Coerce(vals[i], vt); err != nil {
 			return nil, err
 		}
-		texts = append(texts, keys[i].String()+" := "+vals[i].String())
+		if i > 0 {
+			text = append(text, ", ")
+		}
+		text = append(text, keys[i], " := ", vals[i])
 	}
+	text = append(text, ")")
 	kids := append(append([]Expr{}, keys...), vals...)
-	return &node{t: types.Map(kt, vt), text: "MAP(" + strings.Join(texts, ", ") + ")", kids: kids,
+	c := b.evalCtx()
+	return &node{t: types.Map(kt, vt), sql: text, kids: kids,
 		eval: func(row types.Row) (types.Value, error) {
 			ks := make([]types.Value, 0, len(keys))
 			vs := make([]types.Value, 0, len(keys))
+			size := valueOverhead
 			for i := range keys {
 				k, err := keys[i].Eval(row)
 				if err != nil {
@@ -342,12 +353,12 @@ func (b *Binder) mapCtor(n *ast.FuncCallExpr) (Expr, error) {
 				if err != nil {
 					return types.Value{}, err
 				}
-				if j := indexOfKey(ks, k); j >= 0 { // a later duplicate key wins
-					vs[j] = v
-					continue
+				if size = sizeAdd(size, sizeAdd(k.Size(), v.Size())); size > c.maxBytes {
+					return types.Value{}, c.tooLarge("MAP(...)", size)
 				}
 				ks, vs = append(ks, k), append(vs, v)
 			}
+			ks, vs = dedupKeys(ks, vs) // a later duplicate key wins
 			return types.NewMap(ks, vs), nil
 		}}, nil
 }
@@ -367,7 +378,7 @@ func (b *Binder) structCtor(n *ast.FuncCallExpr) (Expr, error) {
 	}
 	var fields []types.Field
 	var vals []Expr
-	var texts []string
+	text := []any{"STRUCT("}
 	for i := 0; i < len(n.Args); i += 2 {
 		name, ok := stringArg(n, i)
 		if !ok {
@@ -383,15 +394,24 @@ func (b *Binder) structCtor(n *ast.FuncCallExpr) (Expr, error) {
 		}
 		fields = append(fields, types.Field{Name: name, Type: ft})
 		vals = append(vals, v)
-		texts = append(texts, quoteIdent(name)+" := "+v.String())
+		if i > 0 {
+			text = append(text, ", ")
+		}
+		text = append(text, quoteIdent(name)+" := ", v)
 	}
-	return &node{t: types.Struct(fields...), text: "STRUCT(" + strings.Join(texts, ", ") + ")", kids: vals,
+	text = append(text, ")")
+	c := b.evalCtx()
+	return &node{t: types.Struct(fields...), sql: text, kids: vals,
 		eval: func(row types.Row) (types.Value, error) {
 			out := make([]types.Value, len(vals))
+			size := valueOverhead
 			for i, e := range vals {
 				v, err := e.Eval(row)
 				if err != nil {
 					return types.Value{}, err
+				}
+				if size = sizeAdd(size, v.Size()); size > c.maxBytes {
+					return types.Value{}, c.tooLarge("STRUCT(...)", size)
 				}
 				out[i] = v
 			}

@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/runnel/runnel/sql/types"
 )
@@ -15,12 +16,20 @@ import (
 // text), from anything to STRING (Format's rendering), between TIMESTAMP,
 // DATE and TIME, and element-wise for ARRAY and MAP and by field name for
 // STRUCT.
-func Cast(e Expr, t types.Type) (Expr, error) {
-	conv, err := castFunc(e.Type(), t)
+//
+// A value the cast would build over DefaultMaxValueBytes is an error
+// wrapping ErrValueTooLarge; a Binder's casts use its MaxValueBytes.
+func Cast(e Expr, t types.Type) (Expr, error) { return castWith(e, t, defaultCtx) }
+
+// defaultCtx are the limits of what is not bound by a Binder.
+var defaultCtx = &evalCtx{maxBytes: DefaultMaxValueBytes}
+
+func castWith(e Expr, t types.Type, c *evalCtx) (Expr, error) {
+	conv, err := castFunc(e.Type(), t, c)
 	if err != nil {
 		return nil, err
 	}
-	return convNode(e, t, conv, "CAST("+e.String()+" AS "+t.String()+")"), nil
+	return convNode(e, t, conv, []any{"CAST(", e, " AS " + t.String() + ")"}), nil
 }
 
 // Coerce converts e to t where an assignment may do so implicitly:
@@ -34,9 +43,9 @@ func Coerce(e Expr, t types.Type) (Expr, error) {
 		return e, nil
 	}
 	if !implicit(from, t) {
-		return nil, errorf(ErrTypeMismatch, "expression %s of type %s cannot be used as %s", e, from, t)
+		return nil, errorf(ErrTypeMismatch, "expression %s of type %s cannot be used as %s", clip(e), from, t)
 	}
-	conv, err := castFunc(from, t)
+	conv, err := castFunc(from, t, defaultCtx)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +58,7 @@ func Coerce(e Expr, t types.Type) (Expr, error) {
 		}
 		return &Literal{Value: v, T: t}, nil
 	}
-	return convNode(e, t, conv, e.String()), nil
+	return convNode(e, t, conv, []any{e}), nil
 }
 
 func implicit(from, to types.Type) bool {
@@ -68,8 +77,8 @@ func implicit(from, to types.Type) bool {
 	return from.Equal(to)
 }
 
-func convNode(e Expr, t types.Type, conv convFunc, text string) Expr {
-	return &node{t: t, text: text, kids: []Expr{e}, eval: func(row types.Row) (types.Value, error) {
+func convNode(e Expr, t types.Type, conv convFunc, text []any) Expr {
+	return &node{t: t, sql: text, kids: []Expr{e}, eval: func(row types.Row) (types.Value, error) {
 		v, err := e.Eval(row)
 		if err != nil || v.IsNull() {
 			return types.Value{}, err
@@ -81,8 +90,10 @@ func convNode(e Expr, t types.Type, conv convFunc, text string) Expr {
 func identity(v types.Value) (types.Value, error) { return v, nil }
 
 // castFunc returns the conversion of non-NULL values of type from to
-// type to, or an ErrTypeMismatch error when CAST does not allow it.
-func castFunc(from, to types.Type) (convFunc, error) {
+// type to, or an ErrTypeMismatch error when CAST does not allow it. A
+// conversion that would build a value over c's limit fails with
+// ErrValueTooLarge instead.
+func castFunc(from, to types.Type, c *evalCtx) (convFunc, error) {
 	bad := func() (convFunc, error) {
 		return nil, errorf(ErrTypeMismatch, "cannot cast %s to %s", from, to)
 	}
@@ -93,7 +104,14 @@ func castFunc(from, to types.Type) (convFunc, error) {
 		return identity, nil
 	}
 	if to.Kind == types.KindString {
-		return func(v types.Value) (types.Value, error) { return types.NewString(types.Format(v, from)), nil }, nil
+		return func(v types.Value) (types.Value, error) {
+			// The text of a value may be longer than the value (BYTES
+			// in base64, numbers as digits): size it first.
+			if err := c.checkString("CAST AS STRING", types.FormatLen(v, from)); err != nil {
+				return types.Value{}, err
+			}
+			return types.NewString(types.Format(v, from)), nil
+		}, nil
 	}
 	switch to.Kind {
 	case types.KindInt, types.KindBigint:
@@ -180,7 +198,25 @@ func castFunc(from, to types.Type) (convFunc, error) {
 			return func(v types.Value) (types.Value, error) { return toDecimal(v, to) }, nil
 		case types.KindString:
 			return func(v types.Value) (types.Value, error) {
-				r, ok := new(big.Rat).SetString(strings.TrimSpace(v.Str()))
+				text := strings.TrimSpace(v.Str())
+				if zero, huge := extremeExponent(text); huge {
+					// big.Rat would build 10^exponent first: '1e999999999'
+					// is gigabytes. Such a number is out of range, or
+					// rounds to zero at any scale a DECIMAL can have.
+					if zero {
+						return types.NewDecimal(new(big.Int), int32(to.Scale)), nil
+					}
+					return types.Value{}, errorf(ErrOutOfRange, "value %q does not fit %s", clipText(v.Str()), to)
+				}
+				if len(text) > maxDecimalText {
+					// big.Int reads decimal text in quadratic time: cut
+					// what cannot matter first (see shortenDecimal).
+					var fits bool
+					if text, fits = shortenDecimal(text, to); !fits {
+						return types.Value{}, errorf(ErrOutOfRange, "value %q does not fit %s", clipText(v.Str()), to)
+					}
+				}
+				r, ok := new(big.Rat).SetString(text)
 				if !ok || strings.ContainsAny(v.Str(), "/xX_") {
 					return types.Value{}, errorf(ErrInvalidText, "invalid input syntax for %s: %q", to, v.Str())
 				}
@@ -214,7 +250,10 @@ func castFunc(from, to types.Type) (convFunc, error) {
 				return types.NewTimestamp(ms), nil
 			}, nil
 		case types.KindDate:
-			return func(v types.Value) (types.Value, error) { return types.NewTimestamp(v.Int() * msPerDay), nil }, nil
+			return func(v types.Value) (types.Value, error) {
+				ms, err := daysToMs(v.Int())
+				return types.NewTimestamp(ms), err
+			}, nil
 		}
 	case types.KindDate:
 		switch from.Kind {
@@ -253,13 +292,14 @@ func castFunc(from, to types.Type) (convFunc, error) {
 		}
 	case types.KindArray:
 		if from.Kind == types.KindArray {
-			ec, err := castFunc(*from.Elem, *to.Elem)
+			ec, err := castFunc(*from.Elem, *to.Elem, c)
 			if err != nil {
 				return nil, err
 			}
 			return func(v types.Value) (types.Value, error) {
 				in := v.List()
 				out := make([]types.Value, len(in))
+				size := types.ElementSize(len(in) + 1)
 				for i, e := range in {
 					if e.IsNull() {
 						continue
@@ -268,23 +308,28 @@ func castFunc(from, to types.Type) (convFunc, error) {
 					if out[i], err = ec(e); err != nil {
 						return types.Value{}, err
 					}
+					// Elements may grow (to STRING): count as they come.
+					if size = sizeAdd(size, out[i].Size()-valueOverhead); size > c.maxBytes {
+						return types.Value{}, c.tooLarge("CAST", size)
+					}
 				}
 				return types.NewArray(out), nil
 			}, nil
 		}
 	case types.KindMap:
 		if from.Kind == types.KindMap {
-			kc, err := castFunc(*from.Key, *to.Key)
+			kc, err := castFunc(*from.Key, *to.Key, c)
 			if err != nil {
 				return nil, err
 			}
-			vc, err := castFunc(*from.Elem, *to.Elem)
+			vc, err := castFunc(*from.Elem, *to.Elem, c)
 			if err != nil {
 				return nil, err
 			}
 			return func(v types.Value) (types.Value, error) {
 				n := v.MapLen()
 				ks, vs := make([]types.Value, n), make([]types.Value, n)
+				size := types.ElementSize(2*n + 1)
 				for i := 0; i < n; i++ {
 					k, e := v.MapEntry(i)
 					var err error
@@ -297,6 +342,9 @@ func castFunc(from, to types.Type) (convFunc, error) {
 						if vs[i], err = vc(e); err != nil {
 							return types.Value{}, err
 						}
+					}
+					if size = sizeAdd(size, ks[i].Size()+vs[i].Size()-2*valueOverhead); size > c.maxBytes {
+						return types.Value{}, c.tooLarge("CAST", size)
 					}
 				}
 				return types.NewMap(ks, vs), nil
@@ -311,15 +359,16 @@ func castFunc(from, to types.Type) (convFunc, error) {
 				if src[i] < 0 {
 					continue
 				}
-				c, err := castFunc(from.Fields[src[i]].Type, f.Type)
+				fc, err := castFunc(from.Fields[src[i]].Type, f.Type, c)
 				if err != nil {
 					return nil, err
 				}
-				convs[i] = c
+				convs[i] = fc
 			}
 			return func(v types.Value) (types.Value, error) {
 				in := v.List()
 				out := make([]types.Value, len(src))
+				size := types.ElementSize(len(src) + 1)
 				for i, j := range src {
 					if j < 0 || j >= len(in) || in[j].IsNull() {
 						continue
@@ -327,6 +376,9 @@ func castFunc(from, to types.Type) (convFunc, error) {
 					var err error
 					if out[i], err = convs[i](in[j]); err != nil {
 						return types.Value{}, err
+					}
+					if size = sizeAdd(size, out[i].Size()-valueOverhead); size > c.maxBytes {
+						return types.Value{}, c.tooLarge("CAST", size)
 					}
 				}
 				return types.NewStruct(out), nil
@@ -347,3 +399,76 @@ func floorDiv(a, b int64) int64 {
 }
 
 func floorMod(a, b int64) int64 { return a - floorDiv(a, b)*b }
+
+// extremeExponent reports whether decimal text has an exponent too large
+// to expand (|e| > maxExpandedExponent) and, if so, whether the number is
+// tiny (a negative exponent: it rounds to zero) rather than huge. A zero
+// mantissa is tiny whatever its exponent.
+func extremeExponent(s string) (zero, huge bool) {
+	i := strings.IndexAny(s, "eE")
+	if i < 0 {
+		return false, false
+	}
+	exp := strings.TrimLeft(strings.TrimPrefix(strings.TrimPrefix(s[i+1:], "+"), "-"), "0")
+	neg := strings.HasPrefix(s[i+1:], "-")
+	if len(exp) <= 6 { // at most 999,999: 10^999,999 is 415 KB, fine to build
+		return false, false
+	}
+	for _, ch := range exp {
+		if ch < '0' || ch > '9' {
+			return false, false // not a number: SetString will say so
+		}
+	}
+	mantissaZero := strings.Trim(strings.TrimLeft(s[:i], "+-"), "0.") == ""
+	return neg || mantissaZero, true
+}
+
+// clipText cuts text quoted in an error message.
+func clipText(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	n := maxQuoted
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
+
+// maxDecimalText is the length of decimal text read as it is.
+const maxDecimalText = 4096
+
+// shortenDecimal cuts long plain decimal text ([sign]digits[.digits], no
+// exponent) to what decides its value in DECIMAL(p, s): leading zeros go,
+// more than p integer digits cannot fit, and rounding half up looks only at
+// the first fractional digit past the scale. Text with an exponent, or not
+// a number, is returned as it is.
+func shortenDecimal(text string, to types.Type) (string, bool) {
+	if strings.ContainsAny(text, "eE") {
+		return text, true
+	}
+	sign := ""
+	if text[0] == '+' || text[0] == '-' {
+		sign, text = text[:1], text[1:]
+	}
+	intPart, frac, _ := strings.Cut(text, ".")
+	intPart = strings.TrimLeft(intPart, "0")
+	if len(intPart) > to.Precision {
+		for _, ch := range intPart {
+			if ch < '0' || ch > '9' {
+				return sign + text, true // let SetString refuse it
+			}
+		}
+		return "", false
+	}
+	if len(frac) > to.Scale+1 {
+		frac = frac[:to.Scale+1]
+	}
+	if intPart == "" {
+		intPart = "0"
+	}
+	if frac == "" {
+		return sign + intPart, true
+	}
+	return sign + intPart + "." + frac, true
+}

@@ -31,19 +31,6 @@ func keyType(i int) func([]types.Type) types.Type {
 	}
 }
 
-// distinct keeps the first of equal elements (NULLs included once).
-func distinct(l []types.Value) []types.Value {
-	out := make([]types.Value, 0, len(l))
-	for _, v := range l {
-		if indexOfKey(out, v) < 0 {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func contains(l []types.Value, v types.Value) bool { return indexOfKey(l, v) >= 0 }
-
 func init() {
 	register(
 		fn("ARRAY_LENGTH", "ARRAY", "The number of elements of an ARRAY.",
@@ -67,22 +54,32 @@ func init() {
 				return arraySort(a[0].List(), a[1].Str())
 			}, pArray, pString)),
 		fn("ARRAY_JOIN", "ARRAY", "The elements as text joined by a delimiter (default ','); NULL elements render as null.",
-			ov(types.String, func(a []types.Value) (types.Value, error) { return arrayJoin(a[0].List(), ","), nil }, pArray),
-			ov(types.String, func(a []types.Value) (types.Value, error) { return arrayJoin(a[0].List(), a[1].Str()), nil }, pArray, pString)),
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) { return arrayJoin(c, a[0].List(), ",") }, pArray),
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) { return arrayJoin(c, a[0].List(), a[1].Str()) }, pArray, pString)),
 		fn("ARRAY_CONCAT", "ARRAY", "The elements of the first ARRAY followed by those of the second.",
-			ovT(argType(0), "same as argument", func(a []types.Value) (types.Value, error) {
-				out := append(append([]types.Value{}, a[0].List()...), a[1].List()...)
+			ovTL(argType(0), "same as argument", func(c *evalCtx, a []types.Value) (types.Value, error) {
+				if err := c.check("ARRAY_CONCAT", sizeAdd(a[0].Size(), a[1].Size())); err != nil {
+					return null, err
+				}
+				out := append(append(make([]types.Value, 0, len(a[0].List())+len(a[1].List())), a[0].List()...), a[1].List()...)
 				return types.NewArray(out), nil
 			}, pArray, pArray)),
 		fn("ARRAY_UNION", "ARRAY", "The distinct elements of both ARRAYs.",
-			ovT(argType(0), "same as argument", func(a []types.Value) (types.Value, error) {
-				return types.NewArray(distinct(append(append([]types.Value{}, a[0].List()...), a[1].List()...))), nil
+			ovTL(argType(0), "same as argument", func(c *evalCtx, a []types.Value) (types.Value, error) {
+				// Distinct elements of each first: the union is at most
+				// their sum, and usually far less than the inputs.
+				l, r := distinct(a[0].List()), distinct(a[1].List())
+				if err := c.check("ARRAY_UNION", sizeAdd(types.NewArray(l).Size(), types.NewArray(r).Size())); err != nil {
+					return null, err
+				}
+				return types.NewArray(distinct(append(l, r...))), nil
 			}, pArray, pArray)),
 		fn("ARRAY_INTERSECT", "ARRAY", "The distinct elements of the first ARRAY that are in the second.",
 			ovT(argType(0), "same as argument", func(a []types.Value) (types.Value, error) {
 				var out []types.Value
+				in := newValueSet(a[1].List())
 				for _, v := range distinct(a[0].List()) {
-					if contains(a[1].List(), v) {
+					if in.contains(v) {
 						out = append(out, v)
 					}
 				}
@@ -91,8 +88,9 @@ func init() {
 		fn("ARRAY_EXCEPT", "ARRAY", "The distinct elements of the first ARRAY that are not in the second.",
 			ovT(argType(0), "same as argument", func(a []types.Value) (types.Value, error) {
 				var out []types.Value
+				in := newValueSet(a[1].List())
 				for _, v := range distinct(a[0].List()) {
-					if !contains(a[1].List(), v) {
+					if !in.contains(v) {
 						out = append(out, v)
 					}
 				}
@@ -140,24 +138,26 @@ func init() {
 				return types.NewArray(out), nil
 			}, pMap)),
 		fn("MAP_UNION", "MAP", "The entries of both MAPs; the second wins on equal keys.",
-			ovT(argType(0), "same as argument", func(a []types.Value) (types.Value, error) {
+			ovTL(argType(0), "same as argument", func(c *evalCtx, a []types.Value) (types.Value, error) {
 				var ks, vs []types.Value
 				for _, m := range a[:2] {
 					for i := 0; i < m.MapLen(); i++ {
 						k, v := m.MapEntry(i)
-						if j := indexOfKey(ks, k); j >= 0 {
-							vs[j] = v
-							continue
-						}
 						ks, vs = append(ks, k), append(vs, v)
 					}
+				}
+				// Equal keys collapse: the union may be far smaller than
+				// the inputs, so it is sized once they are merged.
+				ks, vs = dedupKeys(ks, vs)
+				if err := c.check("MAP_UNION", entriesSize(ks, vs)); err != nil {
+					return null, err
 				}
 				return types.NewMap(ks, vs), nil
 			}, pMap, pMap)),
 		fn("AS_MAP", "MAP", "A MAP from an ARRAY of keys and an ARRAY of values (extra keys map to NULL; a later duplicate key wins).",
-			ovT(func(a []types.Type) types.Type {
+			ovTL(func(a []types.Type) types.Type {
 				return types.Map(elemType(0)(a), elemType(1)(a))
-			}, "MAP<key element type, value element type>", func(a []types.Value) (types.Value, error) {
+			}, "MAP<key element type, value element type>", func(c *evalCtx, a []types.Value) (types.Value, error) {
 				keys, vals := a[0].List(), a[1].List()
 				var ks, vs []types.Value
 				for i, k := range keys {
@@ -168,11 +168,12 @@ func init() {
 					if i < len(vals) {
 						v = vals[i]
 					}
-					if j := indexOfKey(ks, k); j >= 0 {
-						vs[j] = v
-						continue
-					}
 					ks, vs = append(ks, k), append(vs, v)
+				}
+				// Two arrays each under the limit make a map that may not be.
+				ks, vs = dedupKeys(ks, vs)
+				if err := c.check("AS_MAP", entriesSize(ks, vs)); err != nil {
+					return null, err
 				}
 				return types.NewMap(ks, vs), nil
 			}, pArray, pArray)),
@@ -242,16 +243,45 @@ func arraySort(l []types.Value, dir string) (types.Value, error) {
 	return types.NewArray(out), nil
 }
 
-func arrayJoin(l []types.Value, delim string) types.Value {
-	parts := make([]string, len(l))
+// entriesSize is the Size of a MAP of these entries.
+func entriesSize(ks, vs []types.Value) int64 {
+	n := valueOverhead
+	for i := range ks {
+		n = sizeAdd(n, sizeAdd(ks[i].Size(), vs[i].Size()))
+	}
+	return n
+}
+
+// arrayJoin renders the elements as text between delimiters, sized
+// before it is built.
+func arrayJoin(c *evalCtx, l []types.Value, delim string) (types.Value, error) {
+	var n int64
 	for i, v := range l {
+		if i > 0 {
+			n = sizeAdd(n, int64(len(delim)))
+		}
 		if v.IsNull() {
-			parts[i] = "null"
+			n = sizeAdd(n, int64(len("null")))
 		} else {
-			parts[i] = types.Format(v, valueType(v))
+			n = sizeAdd(n, types.FormatLen(v, valueType(v)))
 		}
 	}
-	return str(strings.Join(parts, delim))
+	if err := c.checkString("ARRAY_JOIN", n); err != nil {
+		return null, err
+	}
+	var b strings.Builder
+	b.Grow(int(n))
+	for i, v := range l {
+		if i > 0 {
+			b.WriteString(delim)
+		}
+		if v.IsNull() {
+			b.WriteString("null")
+		} else {
+			b.WriteString(types.Format(v, valueType(v)))
+		}
+	}
+	return str(b.String()), nil
 }
 
 func uuid4() string {

@@ -3,8 +3,11 @@ package expr
 import (
 	"bytes"
 	"encoding/json"
+	"math"
+	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/runnel/runnel/sql/types"
 )
@@ -77,7 +80,7 @@ func jsonText(v any) string {
 func init() {
 	register(
 		fn("EXTRACTJSONFIELD", "JSON", "The value at a JSON path ($.a.b[0]) in a JSON string: a string as itself, anything else as JSON text; NULL when absent or not JSON.",
-			ov(types.String, func(a []types.Value) (types.Value, error) {
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
 				doc, ok := decodeJSON(a[0].Str())
 				if !ok {
 					return null, nil
@@ -110,7 +113,13 @@ func init() {
 				case string:
 					return str(v), nil
 				}
-				return str(jsonText(doc)), nil
+				// Re-encoding may grow the text (an invalid byte becomes
+				// U+FFFD): bounded, but checked like any result.
+				out := jsonText(doc)
+				if err := c.checkString("EXTRACTJSONFIELD", int64(len(out))); err != nil {
+					return null, err
+				}
+				return str(out), nil
 			}, pString, pString)),
 		// ksqlDB's IS_JSON_STRING is FALSE, not NULL, for a NULL input.
 		&Function{Name: "IS_JSON_STRING", Category: "JSON", Description: "Whether a string is valid JSON (FALSE for NULL).", nullCall: true,
@@ -131,11 +140,18 @@ func init() {
 				return intV(len(l)), nil
 			}, pString)),
 		fn("JSON_KEYS", "JSON", "The keys of a JSON object, sorted; NULL when the string is not a JSON object.",
-			ov(types.Array(types.String), func(a []types.Value) (types.Value, error) {
+			ovL(types.Array(types.String), func(c *evalCtx, a []types.Value) (types.Value, error) {
 				doc, ok := decodeJSON(a[0].Str())
 				m, isObj := doc.(map[string]any)
 				if !ok || !isObj {
 					return null, nil
+				}
+				var n int64
+				for k := range m {
+					n += int64(len(k))
+				}
+				if err := c.checkElems("JSON_KEYS", int64(len(m)), n); err != nil {
+					return null, err
 				}
 				keys := make([]string, 0, len(m))
 				for k := range m {
@@ -157,58 +173,213 @@ func init() {
 				}
 				b.settle(args[0])
 				t := args[0].Type()
+				c := b.evalCtx()
 				return args, types.String, func(a []types.Value) (types.Value, error) {
-					return str(jsonText(toJSON(a[0], t))), nil
+					w := builder{max: c.maxBytes - valueOverhead}
+					if !appendJSON(&w, a[0], t) {
+						// encoding/json's answer for NaN and ±Infinity,
+						// which JSON cannot spell: nothing.
+						return str(""), nil
+					}
+					if w.err != nil {
+						return null, c.tooLarge("TO_JSON_STRING", math.MaxInt64)
+					}
+					return str(w.b.String()), nil
 				}, nil
 			}},
 	)
 }
 
-// toJSON converts a value of type t to encoding/json's model.
-func toJSON(v types.Value, t types.Type) any {
+// appendJSON writes v, of type t, as JSON text into w, as encoding/json
+// writes the same value (compact, object keys sorted, no HTML escaping),
+// but into a builder that stops at its limit instead of building the whole
+// text first. It returns false for a DOUBLE that JSON cannot spell (NaN,
+// ±Infinity).
+func appendJSON(w *builder, v types.Value, t types.Type) bool {
+	if w.err != nil {
+		return true
+	}
 	switch v.Kind() {
 	case types.KindNull:
-		return nil
+		w.WriteString("null")
 	case types.KindBoolean:
-		return v.Bool()
+		w.WriteString(strconv.FormatBool(v.Bool()))
 	case types.KindInt, types.KindBigint:
-		return v.Int()
+		w.WriteString(strconv.FormatInt(v.Int(), 10))
 	case types.KindDouble:
-		return v.Float()
+		f := v.Float()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return false
+		}
+		w.WriteString(jsonFloat(f))
 	case types.KindDecimal:
 		u, s := v.Decimal()
-		return json.Number(types.FormatDecimal(u, s))
+		w.WriteString(types.FormatDecimal(u, s))
 	case types.KindArray:
 		et := types.Null
 		if t.Elem != nil {
 			et = *t.Elem
 		}
-		out := make([]any, len(v.List()))
+		w.byte1('[')
 		for i, e := range v.List() {
-			out[i] = toJSON(e, et)
-		}
-		return out
-	case types.KindStruct:
-		m := make(map[string]any, len(v.List()))
-		for i, e := range v.List() {
-			if i < len(t.Fields) {
-				m[t.Fields[i].Name] = toJSON(e, t.Fields[i].Type)
+			if i > 0 {
+				w.byte1(',')
+			}
+			if !appendJSON(w, e, et) {
+				return false
 			}
 		}
-		return m
+		w.byte1(']')
+	case types.KindStruct:
+		// An object with the fields sorted by name, as a Go map would be.
+		type field struct {
+			name string
+			v    types.Value
+			t    types.Type
+		}
+		fields := make([]field, 0, len(v.List()))
+		for i, e := range v.List() {
+			if i < len(t.Fields) {
+				fields = append(fields, field{t.Fields[i].Name, e, t.Fields[i].Type})
+			}
+		}
+		sort.SliceStable(fields, func(a, b int) bool { return fields[a].name < fields[b].name })
+		w.byte1('{')
+		first := true
+		for i, f := range fields {
+			if i+1 < len(fields) && fields[i+1].name == f.name {
+				continue // the later field of that name wins
+			}
+			if !first {
+				w.byte1(',')
+			}
+			first = false
+			jsonString(w, f.name)
+			w.byte1(':')
+			if !appendJSON(w, f.v, f.t) {
+				return false
+			}
+		}
+		w.byte1('}')
 	case types.KindMap:
 		et := types.Null
 		if t.Elem != nil {
 			et = *t.Elem
 		}
-		m := make(map[string]any, v.MapLen())
-		for i := 0; i < v.MapLen(); i++ {
-			k, e := v.MapEntry(i)
-			m[types.Format(k, valueType(k))] = toJSON(e, et)
+		// Keys as text, sorted; of equal texts the last entry wins, as
+		// assigning into a Go map would have it.
+		type entry struct {
+			key string
+			i   int
 		}
-		return m
+		entries := make([]entry, v.MapLen())
+		for i := range entries {
+			k, _ := v.MapEntry(i)
+			entries[i] = entry{types.Format(k, valueType(k)), i}
+		}
+		sort.SliceStable(entries, func(a, b int) bool { return entries[a].key < entries[b].key })
+		w.byte1('{')
+		first := true
+		for i, e := range entries {
+			if i+1 < len(entries) && entries[i+1].key == e.key {
+				continue // a later entry has the same key
+			}
+			if !first {
+				w.byte1(',')
+			}
+			first = false
+			jsonString(w, e.key)
+			w.byte1(':')
+			_, ev := v.MapEntry(e.i)
+			if !appendJSON(w, ev, et) {
+				return false
+			}
+		}
+		w.byte1('}')
+	default: // STRING, BYTES, TIMESTAMP, DATE, TIME: a JSON string of the text
+		if v.Kind() == types.KindString {
+			jsonString(w, v.Str())
+		} else {
+			jsonString(w, types.Format(v, t))
+		}
 	}
-	return types.Format(v, t)
+	return true
+}
+
+// jsonFloat formats f as encoding/json does.
+func jsonFloat(f float64) string {
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b := strconv.AppendFloat(nil, f, format, -1, 64)
+	if format == 'e' {
+		// e-09 is e-9
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return string(b)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// jsonString writes s as a JSON string, escaped as encoding/json escapes
+// without HTML escaping.
+func jsonString(w *builder, s string) {
+	w.byte1('"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			w.WriteString(s[start:i])
+			switch c {
+			case '"', '\\':
+				w.byte1('\\')
+				w.byte1(c)
+			case '\b':
+				w.WriteString(`\b`)
+			case '\f':
+				w.WriteString(`\f`)
+			case '\n':
+				w.WriteString(`\n`)
+			case '\r':
+				w.WriteString(`\r`)
+			case '\t':
+				w.WriteString(`\t`)
+			default:
+				w.WriteString(`\u00`)
+				w.byte1(hexDigits[c>>4])
+				w.byte1(hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			w.WriteString(s[start:i])
+			w.WriteString(`\ufffd`)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			w.WriteString(s[start:i])
+			w.WriteString(`\u202`)
+			w.byte1(hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	w.WriteString(s[start:])
+	w.byte1('"')
 }
 
 func sortStrings(s []string) {

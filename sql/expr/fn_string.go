@@ -3,7 +3,9 @@ package expr
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"math"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,16 +24,28 @@ var null = types.Value{}
 func init() {
 	register(
 		fn("LCASE", "STRING", "Converts a string to lower case.",
-			ov(types.String, func(a []types.Value) (types.Value, error) { return str(strings.ToLower(a[0].Str())), nil }, pString)),
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
+				return mapCase(c, "LCASE", a[0].Str(), unicode.ToLower, strings.ToLower)
+			}, pString)),
 		fn("UCASE", "STRING", "Converts a string to upper case.",
-			ov(types.String, func(a []types.Value) (types.Value, error) { return str(strings.ToUpper(a[0].Str())), nil }, pString)),
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
+				return mapCase(c, "UCASE", a[0].Str(), unicode.ToUpper, strings.ToUpper)
+			}, pString)),
 		fn("LEN", "STRING", "The length of a string in characters, or of BYTES in bytes.",
 			ov(types.Int, func(a []types.Value) (types.Value, error) { return intV(utf8.RuneCountInString(a[0].Str())), nil }, pString),
 			ov(types.Int, func(a []types.Value) (types.Value, error) { return intV(len(a[0].Str())), nil }, pBytes)),
 		&Function{Name: "CONCAT", Category: "STRING", nullCall: true,
 			Description: "Concatenates strings; NULL arguments are skipped. `a || b` is the same.",
-			overloads: []overload{ovVar(types.String, func(a []types.Value) (types.Value, error) {
+			overloads: []overload{ovVarL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
+				var n int64
+				for _, v := range a {
+					n = sizeAdd(n, int64(len(v.Str())))
+				}
+				if err := c.checkString("CONCAT", n); err != nil {
+					return null, err
+				}
 				var sb strings.Builder
+				sb.Grow(int(n))
 				for _, v := range a {
 					sb.WriteString(v.Str())
 				}
@@ -39,17 +53,26 @@ func init() {
 			}, pString)}},
 		&Function{Name: "CONCAT_WS", Category: "STRING", nullCall: true,
 			Description: "Concatenates strings with a separator; NULL arguments are skipped; a NULL separator gives NULL.",
-			overloads: []overload{ovVar(types.String, func(a []types.Value) (types.Value, error) {
+			overloads: []overload{ovVarL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
 				if a[0].IsNull() {
 					return null, nil
 				}
+				sep := a[0].Str()
 				parts := make([]string, 0, len(a)-1)
+				var n int64
 				for _, v := range a[1:] {
 					if !v.IsNull() {
+						if len(parts) > 0 {
+							n = sizeAdd(n, int64(len(sep)))
+						}
 						parts = append(parts, v.Str())
+						n = sizeAdd(n, int64(len(v.Str())))
 					}
 				}
-				return str(strings.Join(parts, a[0].Str())), nil
+				if err := c.checkString("CONCAT_WS", n); err != nil {
+					return null, err
+				}
+				return str(strings.Join(parts, sep)), nil
 			}, pString, pString)}},
 		fn("TRIM", "STRING", "Removes leading and trailing whitespace.",
 			ov(types.String, func(a []types.Value) (types.Value, error) { return str(strings.TrimSpace(a[0].Str())), nil }, pString)),
@@ -70,8 +93,21 @@ func init() {
 				return str(substring(a[0].Str(), a[1].Int(), a[2].Int())), nil
 			}, pString, pIntegral, pIntegral)),
 		fn("REPLACE", "STRING", "Replaces every occurrence of a substring.",
-			ov(types.String, func(a []types.Value) (types.Value, error) {
-				return str(strings.ReplaceAll(a[0].Str(), a[1].Str(), a[2].Str())), nil
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
+				s, old, repl := a[0].Str(), a[1].Str(), a[2].Str()
+				// Size the result before building it: REPLACE(s, '', x)
+				// inserts x between every two characters.
+				var k int64
+				if old == "" {
+					k = int64(utf8.RuneCountInString(s)) + 1
+				} else {
+					k = int64(strings.Count(s, old))
+				}
+				n := sizeAdd(int64(len(s))-k*int64(len(old)), sizeMul(k, int64(len(repl))))
+				if err := c.checkString("REPLACE", n); err != nil {
+					return null, err
+				}
+				return str(strings.ReplaceAll(s, old, repl)), nil
 			}, pString, pString, pString)),
 		fn("INSTR", "STRING", "The 1-based position of a substring (0 when absent), from an optional position (negative searches backwards from the end) and for an optional occurrence.",
 			ov(types.Int, func(a []types.Value) (types.Value, error) { return intV(instr(a[0].Str(), a[1].Str(), 1, 1)), nil }, pString, pString),
@@ -82,12 +118,23 @@ func init() {
 				return intV(instr(a[0].Str(), a[1].Str(), a[2].Int(), a[3].Int())), nil
 			}, pString, pString, pIntegral, pIntegral)),
 		fn("LPAD", "STRING", "Pads a string on the left to a length (truncating longer input); an empty or NULL padding gives NULL.",
-			ov(types.String, func(a []types.Value) (types.Value, error) { return pad(a, true), nil }, pString, pIntegral, pString)),
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) { return pad(c, a, true) }, pString, pIntegral, pString)),
 		fn("RPAD", "STRING", "Pads a string on the right to a length (truncating longer input); an empty or NULL padding gives NULL.",
-			ov(types.String, func(a []types.Value) (types.Value, error) { return pad(a, false), nil }, pString, pIntegral, pString)),
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) { return pad(c, a, false) }, pString, pIntegral, pString)),
 		fn("SPLIT", "STRING", "Splits a string at a delimiter into an ARRAY; an empty delimiter splits into characters.",
-			ov(types.Array(types.String), func(a []types.Value) (types.Value, error) {
-				parts := strings.Split(a[0].Str(), a[1].Str())
+			ovL(types.Array(types.String), func(c *evalCtx, a []types.Value) (types.Value, error) {
+				s, sep := a[0].Str(), a[1].Str()
+				// The parts share s's bytes; the Values are what costs.
+				var k int64
+				if sep == "" {
+					k = int64(utf8.RuneCountInString(s))
+				} else {
+					k = int64(strings.Count(s, sep)) + 1
+				}
+				if err := c.checkElems("SPLIT", k, int64(len(s))); err != nil {
+					return null, err
+				}
+				parts := strings.Split(s, sep)
 				out := make([]types.Value, len(parts))
 				for i, p := range parts {
 					out[i] = str(p)
@@ -95,53 +142,64 @@ func init() {
 				return types.NewArray(out), nil
 			}, pString, pString)),
 		fn("SPLIT_TO_MAP", "STRING", "Splits 'k1=v1;k2=v2' into a MAP given the entry and key-value delimiters; entries without the key-value delimiter are dropped.",
-			ov(types.Map(types.String, types.String), func(a []types.Value) (types.Value, error) {
-				if a[1].Str() == "" || a[2].Str() == "" {
+			ovL(types.Map(types.String, types.String), func(c *evalCtx, a []types.Value) (types.Value, error) {
+				s, entrySep, kvSep := a[0].Str(), a[1].Str(), a[2].Str()
+				if entrySep == "" || kvSep == "" {
 					return null, nil
 				}
+				// At most two Values per entry, sharing s's bytes.
+				if err := c.checkElems("SPLIT_TO_MAP", sizeMul(2, int64(strings.Count(s, entrySep))+1), int64(len(s))); err != nil {
+					return null, err
+				}
 				var ks, vs []types.Value
-				for _, e := range strings.Split(a[0].Str(), a[1].Str()) {
-					k, v, ok := strings.Cut(e, a[2].Str())
+				index := map[string]int{} // a later duplicate key wins, in linear time
+				for e := range strings.SplitSeq(s, entrySep) {
+					k, v, ok := strings.Cut(e, kvSep)
 					if !ok {
 						continue
 					}
-					if j := indexOfKey(ks, str(k)); j >= 0 {
+					if j, dup := index[k]; dup {
 						vs[j] = str(v)
 						continue
 					}
+					index[k] = len(ks)
 					ks, vs = append(ks, str(k)), append(vs, str(v))
 				}
 				return types.NewMap(ks, vs), nil
 			}, pString, pString, pString)),
 		fn("INITCAP", "STRING", "Capitalizes the first letter of each word and lower-cases the rest.",
-			ov(types.String, func(a []types.Value) (types.Value, error) { return str(initcap(a[0].Str())), nil }, pString)),
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) { return initcap(c, a[0].Str()) }, pString)),
 		fn("REGEXP_EXTRACT", "STRING", "The first match of a regular expression in a string (or of a capturing group); NULL when nothing matches. Arguments: (regex, string[, group]).",
-			ov(types.String, func(a []types.Value) (types.Value, error) { return regexpExtract(a[0].Str(), a[1].Str(), 0) }, pString, pString),
-			ov(types.String, func(a []types.Value) (types.Value, error) {
-				return regexpExtract(a[0].Str(), a[1].Str(), int(a[2].Int()))
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
+				return regexpExtract(c, a[0].Str(), a[1].Str(), 0)
+			}, pString, pString),
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
+				return regexpExtract(c, a[0].Str(), a[1].Str(), a[2].Int())
 			}, pString, pString, pIntegral)),
 		fn("REGEXP_EXTRACT_ALL", "STRING", "Every match of a regular expression (or of a capturing group) as an ARRAY. Arguments: (regex, string[, group]).",
-			ov(types.Array(types.String), func(a []types.Value) (types.Value, error) {
-				return regexpExtractAll(a[0].Str(), a[1].Str(), 0)
+			ovL(types.Array(types.String), func(c *evalCtx, a []types.Value) (types.Value, error) {
+				return regexpExtractAll(c, a[0].Str(), a[1].Str(), 0)
 			}, pString, pString),
-			ov(types.Array(types.String), func(a []types.Value) (types.Value, error) {
-				return regexpExtractAll(a[0].Str(), a[1].Str(), int(a[2].Int()))
+			ovL(types.Array(types.String), func(c *evalCtx, a []types.Value) (types.Value, error) {
+				return regexpExtractAll(c, a[0].Str(), a[1].Str(), a[2].Int())
 			}, pString, pString, pIntegral)),
 		fn("REGEXP_REPLACE", "STRING", "Replaces every match of a regular expression; $1 in the replacement is a group. Arguments: (string, regex, replacement).",
-			ov(types.String, func(a []types.Value) (types.Value, error) {
-				re, err := compileRegexp(a[1].Str())
-				if err != nil {
-					return null, err
-				}
-				return str(re.ReplaceAllString(a[0].Str(), a[2].Str())), nil
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
+				return regexpReplace(c, a[0].Str(), a[1].Str(), a[2].Str())
 			}, pString, pString, pString)),
 		fn("REGEXP_SPLIT_TO_ARRAY", "STRING", "Splits a string at every match of a regular expression.",
-			ov(types.Array(types.String), func(a []types.Value) (types.Value, error) {
-				re, err := compileRegexp(a[1].Str())
+			ovL(types.Array(types.String), func(c *evalCtx, a []types.Value) (types.Value, error) {
+				re, err := compileRegexp(c, a[1].Str())
 				if err != nil {
 					return null, err
 				}
-				parts := re.Split(a[0].Str(), -1)
+				// Ask for at most one piece more than the limit allows,
+				// so the matches' bookkeeping stays under it too.
+				maxParts := c.maxBytes / (valueOverhead + matchOverhead(0))
+				parts := re.Split(a[0].Str(), int(min(maxParts+1, math.MaxInt32)))
+				if int64(len(parts)) > maxParts {
+					return null, c.tooLarge("REGEXP_SPLIT_TO_ARRAY", math.MaxInt64)
+				}
 				out := make([]types.Value, len(parts))
 				for i, p := range parts {
 					out[i] = str(p)
@@ -173,7 +231,9 @@ func init() {
 				return str(string(rune(cp))), nil
 			}, pString)),
 		fn("ENCODE", "STRING", "Re-encodes a string from one encoding to another: hex, utf8, ascii or base64.",
-			ov(types.String, func(a []types.Value) (types.Value, error) { return encode(a[0].Str(), a[1].Str(), a[2].Str()) }, pString, pString, pString)),
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
+				return encode(c, a[0].Str(), a[1].Str(), a[2].Str())
+			}, pString, pString, pString)),
 		fn("TO_BYTES", "STRING", "Converts a string to BYTES with an encoding: hex, utf8, ascii or base64.",
 			ov(types.Bytes, func(a []types.Value) (types.Value, error) {
 				raw, err := decodeText(a[0].Str(), a[1].Str())
@@ -183,33 +243,46 @@ func init() {
 				return types.NewBytes(raw), nil
 			}, pString, pString)),
 		fn("FROM_BYTES", "STRING", "Converts BYTES to a string with an encoding: hex, utf8, ascii or base64.",
-			ov(types.String, func(a []types.Value) (types.Value, error) {
-				s, err := encodeText([]byte(a[0].Str()), a[1].Str())
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
+				s, err := encodeText(c, "FROM_BYTES", a[0].Str(), a[1].Str())
 				return str(s), err
 			}, pBytes, pString)),
 	)
 }
 
 // substring is ksqlDB's SUBSTRING on characters: pos is 1-based,
-// negative pos counts from the end; n < 0 means to the end.
+// negative pos counts from the end; n < 0 means to the end. It returns a
+// slice of s (no copy) and never converts s to runes: s may be large.
 func substring(s string, pos, n int64) string {
-	r := []rune(s)
-	l := int64(len(r))
+	l := int64(utf8.RuneCountInString(s))
 	var start int64
 	switch {
 	case pos > 0:
 		start = pos - 1
 	case pos < 0:
-		start = max(l+pos, 0)
+		start = max(l+pos, 0) // pos >= -2^63, l >= 0: no overflow
 	}
 	if start >= l {
 		return ""
 	}
 	end := l
-	if n >= 0 && start+n < l {
+	if n >= 0 && n < l-start {
 		end = start + n
 	}
-	return string(r[start:end])
+	from, to := runeOffset(s, 0, start), 0
+	to = runeOffset(s, from, end-start)
+	return s[from:to]
+}
+
+// runeOffset returns the byte offset in s of the character k characters
+// after byte offset from (len(s) past the end).
+func runeOffset(s string, from int, k int64) int {
+	i := from
+	for ; k > 0 && i < len(s); k-- {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return i
 }
 
 func instr(s, sub string, pos, occ int64) int {
@@ -229,6 +302,9 @@ func instr(s, sub string, pos, occ int64) int {
 		return true
 	}
 	if pos > 0 {
+		if pos-1 > int64(len(r)) { // and i+len(sr) below cannot overflow
+			return 0
+		}
 		for i := int(pos - 1); i+len(sr) <= len(r); i++ {
 			if matchAt(i) {
 				if occ--; occ == 0 {
@@ -236,6 +312,9 @@ func instr(s, sub string, pos, occ int64) int {
 				}
 			}
 		}
+		return 0
+	}
+	if -pos > int64(len(r)) {
 		return 0
 	}
 	for i := len(r) + int(pos); i >= 0; i-- {
@@ -248,80 +327,185 @@ func instr(s, sub string, pos, occ int64) int {
 	return 0
 }
 
-func pad(a []types.Value, left bool) types.Value {
-	s, n, p := []rune(a[0].Str()), a[1].Int(), []rune(a[2].Str())
-	if n < 0 || len(p) == 0 {
-		return null
+// pad is LPAD and RPAD: s padded with p (repeated, the last copy cut) to
+// n characters, or cut to n characters. The result is sized and checked
+// before it is built: n may be anything up to 2^63-1.
+func pad(c *evalCtx, a []types.Value, left bool) (types.Value, error) {
+	s, n, p := a[0].Str(), a[1].Int(), a[2].Str()
+	if n < 0 || p == "" {
+		return null, nil
 	}
-	if int64(len(s)) >= n {
-		return str(string(s[:n]))
+	sl := int64(utf8.RuneCountInString(s))
+	if sl >= n {
+		return str(s[:runeOffset(s, 0, n)]), nil
 	}
-	fill := make([]rune, 0, n-int64(len(s)))
-	for int64(len(fill)) < n-int64(len(s)) {
-		fill = append(fill, p[len(fill)%len(p)])
-	}
+	fill := n - sl // characters of padding
+	pl := int64(utf8.RuneCountInString(p))
+	whole, part := fill/pl, fill%pl
+	partBytes := runeOffset(p, 0, part)
+	size := sizeAdd(int64(len(s)), sizeAdd(sizeMul(whole, int64(len(p))), int64(partBytes)))
+	name := "RPAD"
 	if left {
-		return str(string(fill) + string(s))
+		name = "LPAD"
 	}
-	return str(string(s) + string(fill))
+	if err := c.checkString(name, size); err != nil {
+		return null, err
+	}
+	var b strings.Builder
+	b.Grow(int(size))
+	if !left {
+		b.WriteString(s)
+	}
+	for i := int64(0); i < whole; i++ {
+		b.WriteString(p)
+	}
+	b.WriteString(p[:partBytes])
+	if left {
+		b.WriteString(s)
+	}
+	return str(b.String()), nil
 }
 
-func initcap(s string) string {
-	var sb strings.Builder
+// mapCase is LCASE and UCASE: the text may grow (an invalid byte becomes
+// U+FFFD, three bytes), so a text near the limit is sized first.
+func mapCase(c *evalCtx, name, s string, f func(rune) rune, whole func(string) string) (types.Value, error) {
+	if int64(len(s))*3 > c.maxBytes-valueOverhead {
+		if err := c.checkString(name, mappedLen(s, f)); err != nil {
+			return null, err
+		}
+	}
+	return str(whole(s)), nil
+}
+
+func initcap(c *evalCtx, s string) (types.Value, error) {
+	b := builder{max: c.maxBytes - valueOverhead}
 	start := true
 	for _, r := range s {
 		if unicode.IsSpace(r) {
 			start = true
-			sb.WriteRune(r)
+			b.WriteRune(r)
 			continue
 		}
 		if start {
-			sb.WriteRune(unicode.ToUpper(r))
+			b.WriteRune(unicode.ToUpper(r))
 		} else {
-			sb.WriteRune(unicode.ToLower(r))
+			b.WriteRune(unicode.ToLower(r))
 		}
 		start = false
+		if b.err != nil {
+			break
+		}
 	}
-	return sb.String()
+	if b.err != nil {
+		return null, c.tooLarge("INITCAP", mappedLen(s, unicode.ToUpper))
+	}
+	return str(b.b.String()), nil
 }
 
 // regexpCache holds compiled patterns: a pattern is usually a literal, so
 // it is compiled once per process. Bounded by dropping everything when it
-// grows past regexpCacheMax (patterns built per row).
+// holds regexpCacheMax patterns or regexpCacheMaxBytes of estimated
+// compiled size (patterns may be built per row), and it keeps only
+// patterns of at most regexpCacheMaxPattern bytes.
 var regexpCache struct {
-	mu sync.Mutex
-	m  map[string]*regexp.Regexp // guarded by mu
+	mu    sync.Mutex
+	m     map[string]*regexp.Regexp // guarded by mu
+	bytes int64                     // estimated size of m's programs, guarded by mu
 }
 
-const regexpCacheMax = 1024
+const (
+	regexpCacheMax        = 1024
+	regexpCacheMaxPattern = 1024
+	regexpCacheMaxBytes   = 64 << 20
+)
 
-func compileRegexp(p string) (*regexp.Regexp, error) {
+// compileRegexp compiles a pattern of a row or a statement. Go's regexp
+// compiles x{1,1000} into a thousand copies of x: nine bytes of pattern
+// can cost megabytes, so the compiled size is estimated from the parse
+// (regexpCost) and a pattern whose program would be over the value limit
+// is refused with 54000 before it is compiled.
+func compileRegexp(c *evalCtx, p string) (*regexp.Regexp, error) {
 	regexpCache.mu.Lock()
 	re, ok := regexpCache.m[p]
 	regexpCache.mu.Unlock()
 	if ok {
 		return re, nil
 	}
-	re, err := regexp.Compile(p)
+	// Parsing costs some 16 bytes per byte of pattern, and every byte of
+	// a literal compiles to an instruction: a pattern longer than a
+	// sixteenth of the limit is refused unparsed.
+	if int64(len(p)) > c.maxBytes/16 {
+		return nil, ErrValueTooLarge.Errorf("regular expression of %d bytes is too long (the limit is %d bytes, a sixteenth of --max-value-bytes)", len(p), c.maxBytes/16)
+	}
+	tree, err := syntax.Parse(p, syntax.Perl)
 	if err != nil {
-		return nil, errorf(ErrInvalidRegex, "invalid regular expression %q: %v", p, err)
+		return nil, errorf(ErrInvalidRegex, "invalid regular expression %q: %s", clipText(p), clipText(err.Error()))
+	}
+	cost := regexpCost(tree, c.maxBytes)
+	if cost > c.maxBytes {
+		return nil, ErrValueTooLarge.Errorf("regular expression %q would compile to more than the limit of %d bytes (--max-value-bytes)", clipText(p), c.maxBytes)
+	}
+	re, err = regexp.Compile(p)
+	if err != nil {
+		return nil, errorf(ErrInvalidRegex, "invalid regular expression %q: %s", clipText(p), clipText(err.Error()))
+	}
+	if len(p) > regexpCacheMaxPattern {
+		return re, nil
 	}
 	regexpCache.mu.Lock()
-	if regexpCache.m == nil || len(regexpCache.m) >= regexpCacheMax {
-		regexpCache.m = make(map[string]*regexp.Regexp)
+	if regexpCache.m == nil || len(regexpCache.m) >= regexpCacheMax || regexpCache.bytes+cost > regexpCacheMaxBytes {
+		regexpCache.m, regexpCache.bytes = make(map[string]*regexp.Regexp), 0
 	}
 	regexpCache.m[p] = re
+	regexpCache.bytes += cost
 	regexpCache.mu.Unlock()
 	return re, nil
 }
 
-func regexpExtract(p, s string, group int) (types.Value, error) {
-	re, err := compileRegexp(p)
+// Estimated bytes of a compiled program: per instruction (measured: 200
+// to 400 bytes with the matchers' state), and per rune range of a
+// character class (\pL is some 600 ranges, copied into each instruction).
+const (
+	regexpInstCost  = 512
+	regexpRangeCost = 16
+)
+
+// regexpCost estimates what compiling re costs, in bytes, as the
+// simplifier expands it: x{n,m} is m copies of x. It stops counting past
+// limit, so the arithmetic stays small; its recursion is as deep as the
+// parse tree, which regexp/syntax bounds at 1000.
+func regexpCost(re *syntax.Regexp, limit int64) int64 {
+	var cost int64
+	switch re.Op {
+	case syntax.OpCharClass:
+		cost = regexpInstCost + int64(len(re.Rune))/2*regexpRangeCost
+	case syntax.OpLiteral:
+		cost = int64(len(re.Rune)) * regexpInstCost
+	case syntax.OpRepeat:
+		n := int64(re.Max)
+		if n < 0 {
+			n = int64(re.Min) + 1
+		}
+		cost = sizeMul(max(n, 1), regexpCost(re.Sub[0], limit)+regexpInstCost)
+	default:
+		cost = regexpInstCost
+		for _, sub := range re.Sub {
+			cost = sizeAdd(cost, regexpCost(sub, limit))
+			if cost > limit {
+				break
+			}
+		}
+	}
+	return min(cost, limit+1)
+}
+
+func regexpExtract(c *evalCtx, p, s string, group int64) (types.Value, error) {
+	re, err := compileRegexp(c, p)
 	if err != nil {
 		return null, err
 	}
-	if group < 0 || group > re.NumSubexp() {
-		return null, errorf(ErrInvalidArgument, "REGEXP_EXTRACT: group %d does not exist in %q", group, p)
+	if group < 0 || group > int64(re.NumSubexp()) {
+		return null, errorf(ErrInvalidArgument, "REGEXP_EXTRACT: group %d does not exist in %q", group, clipText(p))
 	}
 	m := re.FindStringSubmatchIndex(s)
 	if m == nil || m[2*group] < 0 {
@@ -330,16 +514,27 @@ func regexpExtract(p, s string, group int) (types.Value, error) {
 	return str(s[m[2*group]:m[2*group+1]]), nil
 }
 
-func regexpExtractAll(p, s string, group int) (types.Value, error) {
-	re, err := compileRegexp(p)
+// matchOverhead is the memory regexp's Find...Index functions use per
+// match with groups capturing groups: a slice of 2·(groups+1) ints.
+func matchOverhead(groups int) int64 { return 24 + 16*int64(groups+1) }
+
+func regexpExtractAll(c *evalCtx, p, s string, group int64) (types.Value, error) {
+	re, err := compileRegexp(c, p)
 	if err != nil {
 		return null, err
 	}
-	if group < 0 || group > re.NumSubexp() {
-		return null, errorf(ErrInvalidArgument, "REGEXP_EXTRACT_ALL: group %d does not exist in %q", group, p)
+	if group < 0 || group > int64(re.NumSubexp()) {
+		return null, errorf(ErrInvalidArgument, "REGEXP_EXTRACT_ALL: group %d does not exist in %q", group, clipText(p))
 	}
-	out := []types.Value{}
-	for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
+	// Ask for one match more than the limit allows, counting the
+	// matches' bookkeeping, which grows with the number of groups.
+	maxMatches := c.maxBytes / (valueOverhead + matchOverhead(re.NumSubexp()))
+	ms := re.FindAllStringSubmatchIndex(s, int(min(maxMatches+1, math.MaxInt32)))
+	if int64(len(ms)) > maxMatches {
+		return null, c.tooLarge("REGEXP_EXTRACT_ALL", math.MaxInt64)
+	}
+	out := make([]types.Value, 0, len(ms))
+	for _, m := range ms {
 		if m[2*group] < 0 {
 			out = append(out, null)
 			continue
@@ -347,6 +542,30 @@ func regexpExtractAll(p, s string, group int) (types.Value, error) {
 		out = append(out, str(s[m[2*group]:m[2*group+1]]))
 	}
 	return types.NewArray(out), nil
+}
+
+// regexpReplace is REGEXP_REPLACE, sized before it is built. A first pass
+// counts the matches and their length without expanding anything; since
+// a group lies within its match, a template of L bytes with d '$'s adds
+// at most L + d·len(match) per match. Only when that bound is over the
+// limit is the replacement refused.
+func regexpReplace(c *evalCtx, s, p, tmpl string) (types.Value, error) {
+	re, err := compileRegexp(c, p)
+	if err != nil {
+		return null, err
+	}
+	var count, matched int64
+	re.ReplaceAllStringFunc(s, func(m string) string {
+		count++
+		matched += int64(len(m))
+		return ""
+	})
+	dollars := int64(strings.Count(tmpl, "$"))
+	bound := sizeAdd(int64(len(s))-matched, sizeAdd(sizeMul(count, int64(len(tmpl))), sizeMul(dollars, matched)))
+	if err := c.checkString("REGEXP_REPLACE", bound); err != nil {
+		return null, err
+	}
+	return str(re.ReplaceAllString(s, tmpl)), nil
 }
 
 // Masking.
@@ -363,7 +582,7 @@ const (
 
 func maskFn(name, desc string, kind maskKind) *Function {
 	f := &Function{Name: name, Category: "STRING", Description: desc, nullCall: true}
-	impl := func(a []types.Value) (types.Value, error) {
+	impl := func(c *evalCtx, a []types.Value) (types.Value, error) {
 		if a[0].IsNull() {
 			return null, nil
 		}
@@ -388,10 +607,11 @@ func maskFn(name, desc string, kind maskKind) *Function {
 			r, _ := utf8.DecodeRuneInString(chars[i].Str())
 			repl[i] = r
 		}
-		rs := []rune(a[0].Str())
-		l := int64(len(rs))
-		for i := range rs {
-			idx := int64(i)
+		s := a[0].Str()
+		l := int64(utf8.RuneCountInString(s))
+		// out maps the character at index idx; masking may change its
+		// width, so the result is sized before it is built.
+		out := func(idx int64, r rune) rune {
 			var masked bool
 			switch kind {
 			case maskAll:
@@ -406,38 +626,54 @@ func maskFn(name, desc string, kind maskKind) *Function {
 				masked = idx >= l-n
 			}
 			if !masked {
-				continue
+				return r
 			}
-			c := 3
+			cl := 3
 			switch {
-			case unicode.IsUpper(rs[i]):
-				c = 0
-			case unicode.IsLower(rs[i]):
-				c = 1
-			case unicode.IsDigit(rs[i]):
-				c = 2
+			case unicode.IsUpper(r):
+				cl = 0
+			case unicode.IsLower(r):
+				cl = 1
+			case unicode.IsDigit(r):
+				cl = 2
 			}
-			if !keep[c] {
-				rs[i] = repl[c]
+			if keep[cl] {
+				return r
 			}
+			return repl[cl]
 		}
-		return str(string(rs)), nil
+		var size, idx int64
+		for _, r := range s {
+			size += int64(utf8.RuneLen(out(idx, r)))
+			idx++
+		}
+		if err := c.checkString(name, size); err != nil {
+			return null, err
+		}
+		var b strings.Builder
+		b.Grow(int(size))
+		idx = 0
+		for _, r := range s {
+			b.WriteRune(out(idx, r))
+			idx++
+		}
+		return str(b.String()), nil
 	}
 	if kind == maskAll {
 		f.overloads = []overload{
-			ov(types.String, impl, pString),
-			ov(types.String, impl, pString, pString),
-			ov(types.String, impl, pString, pString, pString),
-			ov(types.String, impl, pString, pString, pString, pString),
-			ov(types.String, impl, pString, pString, pString, pString, pString),
+			ovL(types.String, impl, pString),
+			ovL(types.String, impl, pString, pString),
+			ovL(types.String, impl, pString, pString, pString),
+			ovL(types.String, impl, pString, pString, pString, pString),
+			ovL(types.String, impl, pString, pString, pString, pString, pString),
 		}
 	} else {
 		f.overloads = []overload{
-			ov(types.String, impl, pString, pIntegral),
-			ov(types.String, impl, pString, pIntegral, pString),
-			ov(types.String, impl, pString, pIntegral, pString, pString),
-			ov(types.String, impl, pString, pIntegral, pString, pString, pString),
-			ov(types.String, impl, pString, pIntegral, pString, pString, pString, pString),
+			ovL(types.String, impl, pString, pIntegral),
+			ovL(types.String, impl, pString, pIntegral, pString),
+			ovL(types.String, impl, pString, pIntegral, pString, pString),
+			ovL(types.String, impl, pString, pIntegral, pString, pString, pString),
+			ovL(types.String, impl, pString, pIntegral, pString, pString, pString, pString),
 		}
 	}
 	return f
@@ -470,33 +706,48 @@ func decodeText(s, enc string) ([]byte, error) {
 	return nil, errorf(ErrInvalidArgument, "unknown encoding %q (want hex, utf8, ascii or base64)", enc)
 }
 
-func encodeText(b []byte, enc string) (string, error) {
+// encodeText renders raw bytes (a string holding them) in an encoding,
+// sized first: hex doubles them, base64 adds a third.
+func encodeText(c *evalCtx, what, raw, enc string) (string, error) {
+	var n int
 	switch strings.ToLower(enc) {
 	case "hex":
-		return hex.EncodeToString(b), nil
-	case "utf8", "utf-8":
-		return string(b), nil
+		n = hex.EncodedLen(len(raw))
+	case "utf8", "utf-8", "ascii":
+		n = len(raw)
+	case "base64":
+		n = base64.StdEncoding.EncodedLen(len(raw))
+	default:
+		return "", errorf(ErrInvalidArgument, "unknown encoding %q (want hex, utf8, ascii or base64)", enc)
+	}
+	if err := c.checkString(what, int64(n)); err != nil {
+		return "", err
+	}
+	switch strings.ToLower(enc) {
+	case "hex":
+		return hex.EncodeToString([]byte(raw)), nil
 	case "ascii":
-		out := make([]byte, len(b))
-		for i, c := range b {
-			if c > 127 {
-				c = '?'
+		out := make([]byte, len(raw))
+		for i := 0; i < len(raw); i++ {
+			ch := raw[i]
+			if ch > 127 {
+				ch = '?'
 			}
-			out[i] = c
+			out[i] = ch
 		}
 		return string(out), nil
 	case "base64":
-		return base64.StdEncoding.EncodeToString(b), nil
+		return base64.StdEncoding.EncodeToString([]byte(raw)), nil
 	}
-	return "", errorf(ErrInvalidArgument, "unknown encoding %q (want hex, utf8, ascii or base64)", enc)
+	return raw, nil
 }
 
-func encode(s, from, to string) (types.Value, error) {
+func encode(c *evalCtx, s, from, to string) (types.Value, error) {
 	raw, err := decodeText(s, from)
 	if err != nil {
 		return null, err
 	}
-	out, err := encodeText(raw, to)
+	out, err := encodeText(c, "ENCODE", string(raw), to)
 	if err != nil {
 		return null, err
 	}

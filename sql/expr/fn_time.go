@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"math"
 	"strings"
 	"time"
 
@@ -17,7 +18,7 @@ func zoneArg(a []types.Value, i int) (*time.Location, error) {
 	return loadZone(a[i].Str())
 }
 
-func formatMs(ms int64, pattern string, a []types.Value, zi int) (types.Value, error) {
+func formatMs(c *evalCtx, name string, ms int64, pattern string, a []types.Value, zi int) (types.Value, error) {
 	toks, err := compileJava(pattern)
 	if err != nil {
 		return null, err
@@ -26,7 +27,20 @@ func formatMs(ms int64, pattern string, a []types.Value, zi int) (types.Value, e
 	if err != nil {
 		return null, err
 	}
-	return str(formatJava(toks, time.UnixMilli(ms).In(loc))), nil
+	w := builder{max: c.maxBytes - valueOverhead}
+	formatJava(toks, time.UnixMilli(ms).In(loc), &w)
+	if w.err != nil {
+		return null, c.tooLarge(name, math.MaxInt64)
+	}
+	return str(w.b.String()), nil
+}
+
+// daysToMs converts days since the epoch to ms, refusing what overflows.
+func daysToMs(days int64) (int64, error) {
+	if days > math.MaxInt64/msPerDay || days < math.MinInt64/msPerDay {
+		return 0, errorf(ErrOutOfRange, "date %d days from the epoch is out of range", days)
+	}
+	return days * msPerDay, nil
 }
 
 func parseMs(s, pattern string, a []types.Value, zi int) (int64, error) {
@@ -76,11 +90,35 @@ func addUnits(ms int64, unit string, n int64, sign int64) (int64, error) {
 	if !ok {
 		return 0, errorf(ErrInvalidArgument, "unknown time unit %q", unit)
 	}
+	// n comes from a row: the arithmetic is checked, an overflow is out of
+	// range, never a wrapped-around time. (time.Time itself only spans
+	// some 292 billion years, far more than milliseconds do.)
+	outOfRange := errorf(ErrOutOfRange, "%d %s from %d ms is out of range", n, unit, ms)
 	if months != 0 {
-		t := time.UnixMilli(ms).UTC()
-		return t.AddDate(0, int(sign*n)*months, 0).UnixMilli(), nil
+		const maxMonths = 12 * 300_000_000 // well inside time.Time's range
+		if n > maxMonths || n < -maxMonths {
+			return 0, outOfRange
+		}
+		t := time.UnixMilli(ms).UTC().AddDate(0, int(sign*n)*months, 0)
+		if t.Year() > 292_000_000 || t.Year() < -292_000_000 {
+			return 0, outOfRange
+		}
+		return t.UnixMilli(), nil
 	}
-	return ms + sign*n*step, nil
+	d, ok := mulInt64(sign*n, step)
+	if !ok || (d > 0 && ms > math.MaxInt64-d) || (d < 0 && ms < math.MinInt64-d) {
+		return 0, outOfRange
+	}
+	return ms + d, nil
+}
+
+// mulInt64 is a*b, and whether it did not overflow.
+func mulInt64(a, b int64) (int64, bool) {
+	m := a * b
+	if a != 0 && (m/a != b || (a == -1 && b == math.MinInt64) || (b == -1 && a == math.MinInt64)) {
+		return 0, false
+	}
+	return m, true
 }
 
 func init() {
@@ -98,8 +136,12 @@ func init() {
 		fn("FROM_DAYS", "DATE / TIME", "The DATE of days since the epoch.",
 			ov(types.Date, func(a []types.Value) (types.Value, error) { return types.NewDate(a[0].Int()), nil }, pIntegral)),
 		fn("TIMESTAMPTOSTRING", "DATE / TIME", "Formats milliseconds since the epoch with a Java DateTimeFormatter pattern, in UTC or a time zone.",
-			ov(types.String, func(a []types.Value) (types.Value, error) { return formatMs(a[0].Int(), a[1].Str(), a, 2) }, pIntegral, pString),
-			ov(types.String, func(a []types.Value) (types.Value, error) { return formatMs(a[0].Int(), a[1].Str(), a, 2) }, pIntegral, pString, pString)),
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
+				return formatMs(c, "TIMESTAMPTOSTRING", a[0].Int(), a[1].Str(), a, 2)
+			}, pIntegral, pString),
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
+				return formatMs(c, "TIMESTAMPTOSTRING", a[0].Int(), a[1].Str(), a, 2)
+			}, pIntegral, pString, pString)),
 		fn("STRINGTOTIMESTAMP", "DATE / TIME", "Parses a string with a Java DateTimeFormatter pattern into milliseconds since the epoch, in UTC or a time zone.",
 			ov(types.Bigint, func(a []types.Value) (types.Value, error) {
 				ms, err := parseMs(a[0].Str(), a[1].Str(), a, 2)
@@ -110,8 +152,12 @@ func init() {
 				return types.NewBigint(ms), err
 			}, pString, pString, pString)),
 		fn("FORMAT_TIMESTAMP", "DATE / TIME", "Formats a TIMESTAMP with a Java DateTimeFormatter pattern, in UTC or a time zone.",
-			ov(types.String, func(a []types.Value) (types.Value, error) { return formatMs(a[0].Int(), a[1].Str(), a, 2) }, pTimestamp, pString),
-			ov(types.String, func(a []types.Value) (types.Value, error) { return formatMs(a[0].Int(), a[1].Str(), a, 2) }, pTimestamp, pString, pString)),
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
+				return formatMs(c, "FORMAT_TIMESTAMP", a[0].Int(), a[1].Str(), a, 2)
+			}, pTimestamp, pString),
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
+				return formatMs(c, "FORMAT_TIMESTAMP", a[0].Int(), a[1].Str(), a, 2)
+			}, pTimestamp, pString, pString)),
 		fn("PARSE_TIMESTAMP", "DATE / TIME", "Parses a string with a Java DateTimeFormatter pattern into a TIMESTAMP, in UTC or a time zone.",
 			ov(types.Timestamp, func(a []types.Value) (types.Value, error) {
 				ms, err := parseMs(a[0].Str(), a[1].Str(), a, 2)
@@ -122,21 +168,35 @@ func init() {
 				return types.NewTimestamp(ms), err
 			}, pString, pString, pString)),
 		fn("DATETOSTRING", "DATE / TIME", "Formats days since the epoch with a Java DateTimeFormatter pattern.",
-			ov(types.String, func(a []types.Value) (types.Value, error) { return formatMs(a[0].Int()*msPerDay, a[1].Str(), nil, 0) }, pIntegral, pString)),
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
+				ms, err := daysToMs(a[0].Int())
+				if err != nil {
+					return null, err
+				}
+				return formatMs(c, "DATETOSTRING", ms, a[1].Str(), nil, 0)
+			}, pIntegral, pString)),
 		fn("STRINGTODATE", "DATE / TIME", "Parses a string with a Java DateTimeFormatter pattern into days since the epoch.",
 			ov(types.Int, func(a []types.Value) (types.Value, error) {
 				ms, err := parseMs(a[0].Str(), a[1].Str(), nil, 0)
 				return intV(int(floorDiv(ms, msPerDay))), err
 			}, pString, pString)),
 		fn("FORMAT_DATE", "DATE / TIME", "Formats a DATE with a Java DateTimeFormatter pattern.",
-			ov(types.String, func(a []types.Value) (types.Value, error) { return formatMs(a[0].Int()*msPerDay, a[1].Str(), nil, 0) }, pDate, pString)),
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
+				ms, err := daysToMs(a[0].Int())
+				if err != nil {
+					return null, err
+				}
+				return formatMs(c, "FORMAT_DATE", ms, a[1].Str(), nil, 0)
+			}, pDate, pString)),
 		fn("PARSE_DATE", "DATE / TIME", "Parses a string with a Java DateTimeFormatter pattern into a DATE.",
 			ov(types.Date, func(a []types.Value) (types.Value, error) {
 				ms, err := parseMs(a[0].Str(), a[1].Str(), nil, 0)
 				return types.NewDate(floorDiv(ms, msPerDay)), err
 			}, pString, pString)),
 		fn("FORMAT_TIME", "DATE / TIME", "Formats a TIME with a Java DateTimeFormatter pattern.",
-			ov(types.String, func(a []types.Value) (types.Value, error) { return formatMs(a[0].Int(), a[1].Str(), nil, 0) }, pTime, pString)),
+			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
+				return formatMs(c, "FORMAT_TIME", a[0].Int(), a[1].Str(), nil, 0)
+			}, pTime, pString)),
 		fn("PARSE_TIME", "DATE / TIME", "Parses a string with a Java DateTimeFormatter pattern into a TIME.",
 			ov(types.Time, func(a []types.Value) (types.Value, error) {
 				ms, err := parseMs(a[0].Str(), a[1].Str(), nil, 0)
@@ -176,7 +236,11 @@ func timeAdd(name, desc string, target pk, sign int64) *Function {
 			unit, n, v := a[0].Str(), a[1].Int(), a[2].Int()
 			switch target {
 			case pDate:
-				ms, err := addUnits(v*msPerDay, unit, n, sign)
+				ms, err := daysToMs(v)
+				if err != nil {
+					return null, err
+				}
+				ms, err = addUnits(ms, unit, n, sign)
 				if err != nil {
 					return null, err
 				}

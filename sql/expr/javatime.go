@@ -35,12 +35,38 @@ type jtok struct {
 	lit    string
 }
 
-var javaPatterns sync.Map // pattern string → []jtok
+// javaPatterns caches compiled patterns: a pattern is usually a literal,
+// compiled once per process. Bounded as the regexp cache is: at most
+// javaPatternsMax patterns of at most 256 bytes, all dropped when full
+// (patterns may come from rows).
+var javaPatterns struct {
+	mu sync.Mutex
+	m  map[string][]jtok // guarded by mu
+}
+
+const javaPatternsMax = 1024
 
 func compileJava(p string) ([]jtok, error) {
-	if v, ok := javaPatterns.Load(p); ok {
-		return v.([]jtok), nil
+	javaPatterns.mu.Lock()
+	toks, ok := javaPatterns.m[p]
+	javaPatterns.mu.Unlock()
+	if ok {
+		return toks, nil
 	}
+	toks, err := compileJavaUncached(p)
+	if err != nil || len(p) > 256 {
+		return toks, err
+	}
+	javaPatterns.mu.Lock()
+	if javaPatterns.m == nil || len(javaPatterns.m) >= javaPatternsMax {
+		javaPatterns.m = make(map[string][]jtok)
+	}
+	javaPatterns.m[p] = toks
+	javaPatterns.mu.Unlock()
+	return toks, nil
+}
+
+func compileJavaUncached(p string) ([]jtok, error) {
 	var toks []jtok
 	for i := 0; i < len(p); {
 		c := p[i]
@@ -84,96 +110,116 @@ func compileJava(p string) ([]jtok, error) {
 			i++
 		}
 	}
-	javaPatterns.Store(p, toks)
 	return toks, nil
 }
 
 func zeroPad(v, n int) string {
 	s := strconv.Itoa(v)
-	if v < 0 {
+	if v < 0 || len(s) >= n {
 		return s
 	}
-	for len(s) < n {
-		s = "0" + s
-	}
-	return s
+	return strings.Repeat("0", n-len(s)) + s
 }
 
-func formatJava(toks []jtok, t time.Time) string {
-	var sb strings.Builder
+// writeZeroPad writes v with leading zeros to n digits; n comes from the
+// pattern and may be large, so the zeros go through w's limit first.
+func writeZeroPad(w *builder, v, n int) {
+	s := strconv.Itoa(v)
+	if v >= 0 && len(s) < n {
+		writeRepeat(w, '0', n-len(s))
+	}
+	w.WriteString(s)
+}
+
+func writeRepeat(w *builder, c byte, n int) {
+	if !w.room(n) {
+		return
+	}
+	for range n {
+		w.b.WriteByte(c)
+	}
+}
+
+// formatJava writes t as the compiled pattern says into w, which bounds
+// the text (a pattern of many 'z's names the zone once for each).
+func formatJava(toks []jtok, t time.Time, w *builder) {
 	for _, k := range toks {
+		if w.err != nil {
+			return
+		}
 		if k.letter == 0 {
-			sb.WriteString(k.lit)
+			w.WriteString(k.lit)
 			continue
 		}
 		switch k.letter {
 		case 'y', 'u':
 			if k.n == 2 {
-				sb.WriteString(zeroPad(t.Year()%100, 2))
+				writeZeroPad(w, t.Year()%100, 2)
 			} else {
-				sb.WriteString(zeroPad(t.Year(), k.n))
+				writeZeroPad(w, t.Year(), k.n)
 			}
 		case 'M', 'L':
 			switch {
 			case k.n >= 4:
-				sb.WriteString(t.Month().String())
+				w.WriteString(t.Month().String())
 			case k.n == 3:
-				sb.WriteString(t.Month().String()[:3])
+				w.WriteString(t.Month().String()[:3])
 			default:
-				sb.WriteString(zeroPad(int(t.Month()), k.n))
+				writeZeroPad(w, int(t.Month()), k.n)
 			}
 		case 'd':
-			sb.WriteString(zeroPad(t.Day(), k.n))
+			writeZeroPad(w, t.Day(), k.n)
 		case 'D':
-			sb.WriteString(zeroPad(t.YearDay(), k.n))
+			writeZeroPad(w, t.YearDay(), k.n)
 		case 'H':
-			sb.WriteString(zeroPad(t.Hour(), k.n))
+			writeZeroPad(w, t.Hour(), k.n)
 		case 'k':
 			h := t.Hour()
 			if h == 0 {
 				h = 24
 			}
-			sb.WriteString(zeroPad(h, k.n))
+			writeZeroPad(w, h, k.n)
 		case 'h':
 			h := t.Hour() % 12
 			if h == 0 {
 				h = 12
 			}
-			sb.WriteString(zeroPad(h, k.n))
+			writeZeroPad(w, h, k.n)
 		case 'K':
-			sb.WriteString(zeroPad(t.Hour()%12, k.n))
+			writeZeroPad(w, t.Hour()%12, k.n)
 		case 'm':
-			sb.WriteString(zeroPad(t.Minute(), k.n))
+			writeZeroPad(w, t.Minute(), k.n)
 		case 's':
-			sb.WriteString(zeroPad(t.Second(), k.n))
+			writeZeroPad(w, t.Second(), k.n)
 		case 'S':
 			f := zeroPad(t.Nanosecond(), 9)
 			if k.n <= 9 {
-				sb.WriteString(f[:k.n])
+				w.WriteString(f[:k.n])
 			} else {
-				sb.WriteString(f + strings.Repeat("0", k.n-9))
+				w.WriteString(f)
+				writeRepeat(w, '0', k.n-9)
 			}
 		case 'n':
-			sb.WriteString(zeroPad(t.Nanosecond(), k.n))
+			writeZeroPad(w, t.Nanosecond(), k.n)
 		case 'A':
 			ms := ((t.Hour()*60+t.Minute())*60+t.Second())*1000 + t.Nanosecond()/1e6
-			sb.WriteString(zeroPad(ms, k.n))
+			writeZeroPad(w, ms, k.n)
 		case 'a':
 			if t.Hour() < 12 {
-				sb.WriteString("AM")
+				w.WriteString("AM")
 			} else {
-				sb.WriteString("PM")
+				w.WriteString("PM")
 			}
 		case 'E':
 			if k.n >= 4 {
-				sb.WriteString(t.Weekday().String())
+				w.WriteString(t.Weekday().String())
 			} else {
-				sb.WriteString(t.Weekday().String()[:3])
+				w.WriteString(t.Weekday().String()[:3])
 			}
 		case 'X', 'x', 'Z':
 			_, off := t.Zone()
 			if off == 0 && (k.letter == 'X' || k.letter == 'Z' && k.n == 5) {
-				sb.WriteString("Z")
+				w.WriteString("Z")
 				continue
 			}
 			sign := '+'
@@ -181,26 +227,26 @@ func formatJava(toks []jtok, t time.Time) string {
 				sign, off = '-', -off
 			}
 			hh, mm := off/3600, off/60%60
-			sb.WriteRune(sign)
-			sb.WriteString(zeroPad(hh, 2))
+			w.WriteRune(sign)
+			writeZeroPad(w, hh, 2)
 			switch {
 			case (k.letter == 'X' || k.letter == 'x') && k.n == 1:
 				if mm != 0 {
-					sb.WriteString(zeroPad(mm, 2))
+					writeZeroPad(w, mm, 2)
 				}
 			case k.letter == 'Z' && k.n <= 3, k.n == 2:
-				sb.WriteString(zeroPad(mm, 2))
+				writeZeroPad(w, mm, 2)
 			default:
-				sb.WriteString(":" + zeroPad(mm, 2))
+				w.WriteString(":")
+				writeZeroPad(w, mm, 2)
 			}
 		case 'z':
 			name, _ := t.Zone()
-			sb.WriteString(name)
+			w.WriteString(name)
 		case 'V':
-			sb.WriteString(t.Location().String())
+			w.WriteString(t.Location().String())
 		}
 	}
-	return sb.String()
 }
 
 // parseJava parses s with a compiled pattern in loc (used when the text

@@ -3,6 +3,7 @@ package expr
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/runnel/runnel/sql/types"
 )
@@ -44,20 +45,104 @@ func (l *Literal) Type() types.Type                    { return l.T }
 func (l *Literal) Eval(types.Row) (types.Value, error) { return l.Value, nil }
 func (l *Literal) String() string                      { return literalSQL(l.Value, l.T) }
 
-// node is every other expression: a typed closure with its SQL text and
-// its children (for Walk).
+// node is every other expression: a typed closure, the pieces of its SQL
+// text and its children (for Walk).
 type node struct {
 	t    types.Type
-	text string
 	eval evalFunc
 	kids []Expr
+	// sql is the node's text as pieces, rendered only when String is
+	// called: strings, Exprs and joined lists, written in order. A node
+	// that kept its whole text would keep a copy of every descendant's
+	// text too, and a tree's texts would be quadratic in its size.
+	sql []any
 }
 
 var _ Expr = (*node)(nil)
 
 func (n *node) Type() types.Type                        { return n.t }
 func (n *node) Eval(row types.Row) (types.Value, error) { return n.eval(row) }
-func (n *node) String() string                          { return n.text }
+
+func (n *node) String() string {
+	var w sqlWriter
+	w.expr(n)
+	return w.b.String()
+}
+
+// joined is a piece of a node's text: items separated by sep.
+type joined struct {
+	sep   string
+	items []Expr
+}
+
+// sqlWriter renders Exprs, optionally cut at limit bytes.
+type sqlWriter struct {
+	b     strings.Builder
+	limit int // 0: no limit
+	cut   bool
+}
+
+func (w *sqlWriter) str(s string) {
+	if w.cut {
+		return
+	}
+	if w.limit > 0 && w.b.Len()+len(s) > w.limit {
+		n := w.limit - w.b.Len()
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n-- // never cut a character in two
+		}
+		w.b.WriteString(s[:n])
+		w.cut = true
+		return
+	}
+	w.b.WriteString(s)
+}
+
+// expr writes e. Its recursion is as deep as the tree, which the front
+// end bounds (chains of AND and OR are one n-ary node).
+func (w *sqlWriter) expr(e Expr) {
+	if w.cut {
+		return
+	}
+	n, ok := e.(*node)
+	if !ok {
+		w.str(e.String())
+		return
+	}
+	for _, p := range n.sql {
+		switch p := p.(type) {
+		case string:
+			w.str(p)
+		case Expr:
+			w.expr(p)
+		case joined:
+			for i, it := range p.items {
+				if i > 0 {
+					w.str(p.sep)
+				}
+				w.expr(it)
+			}
+		}
+		if w.cut {
+			return
+		}
+	}
+}
+
+// maxQuoted bounds how much of an expression an error message quotes.
+const maxQuoted = 200
+
+// clip renders e for an error message: at most maxQuoted bytes, then
+// "...". A message never carries a whole statement's worth of text, and
+// building one never costs more than that.
+func clip(e Expr) string {
+	w := sqlWriter{limit: maxQuoted}
+	w.expr(e)
+	if w.cut {
+		return w.b.String() + "..."
+	}
+	return w.b.String()
+}
 
 // Walk calls fn for e and, while fn returns true, for its children,
 // depth first. Columns, literals and parameters have no children.

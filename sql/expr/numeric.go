@@ -9,6 +9,12 @@ import (
 
 // Numeric promotion: INT < BIGINT < DECIMAL < DOUBLE, as in ksqlDB.
 
+// maxDecimalPrecision bounds the precision of a DECIMAL that arithmetic
+// computes: 10,000 digits, ten times what a column may declare. Values of
+// that many digits are some 4 KB; without a bound, (x*x)*(x*x)... doubles
+// the digits at every level.
+const maxDecimalPrecision = 10_000
+
 func numRank(k types.Kind) int {
 	switch k {
 	case types.KindInt:

@@ -43,15 +43,15 @@ func boolV(b bool) types.Value {
 	return falseV
 }
 
-func nullOf(t types.Type, text string, kids ...Expr) Expr {
-	return &node{t: t, text: text, kids: kids, eval: func(types.Row) (types.Value, error) { return types.Value{}, nil }}
+func nullOf(t types.Type, sql []any, kids ...Expr) Expr {
+	return &node{t: t, sql: sql, kids: kids, eval: func(types.Row) (types.Value, error) { return types.Value{}, nil }}
 }
 
 // requireBoolean checks that e can be a condition.
 func requireBoolean(b *Binder, e Expr, what string) error {
 	b.infer(e, types.Boolean)
 	if k := e.Type().Kind; k != types.KindBoolean && k != types.KindNull {
-		return errorf(ErrTypeMismatch, "argument of %s must be BOOLEAN, not %s: %s", what, e.Type(), e)
+		return errorf(ErrTypeMismatch, "argument of %s must be BOOLEAN, not %s: %s", what, e.Type(), clip(e))
 	}
 	return nil
 }
@@ -60,7 +60,7 @@ func not(b *Binder, x Expr) (Expr, error) {
 	if err := requireBoolean(b, x, "NOT"); err != nil {
 		return nil, err
 	}
-	return &node{t: types.Boolean, text: "(NOT " + x.String() + ")", kids: []Expr{x},
+	return &node{t: types.Boolean, sql: []any{"(NOT ", x, ")"}, kids: []Expr{x},
 		eval: func(row types.Row) (types.Value, error) {
 			v, err := x.Eval(row)
 			if err != nil || v.IsNull() {
@@ -70,37 +70,44 @@ func not(b *Binder, x Expr) (Expr, error) {
 		}}, nil
 }
 
-// logic is AND/OR with SQL's three-valued logic, short-circuiting on the
-// deciding value.
-func logic(b *Binder, and bool, l, r Expr) (Expr, error) {
+// logic is AND/OR of two operands; see logicN.
+func logic(b *Binder, and bool, l, r Expr) (Expr, error) { return logicN(b, and, []Expr{l, r}) }
+
+// logicN is AND/OR over any number of operands, one n-ary node, as
+// PostgreSQL keeps its boolean expressions: a chain of a thousand ORs is
+// one node with a thousand children, not a thousand levels of tree. SQL's
+// three-valued logic is evaluated left to right and stops at the deciding
+// value (FALSE for AND, TRUE for OR), exactly as the nested binary form
+// would: an operand after the decider is never evaluated, so its errors
+// never surface; a NULL before it only matters if nothing decides.
+func logicN(b *Binder, and bool, operands []Expr) (Expr, error) {
 	opName := "OR"
 	if and {
 		opName = "AND"
 	}
-	if err := requireBoolean(b, l, opName); err != nil {
-		return nil, err
-	}
-	if err := requireBoolean(b, r, opName); err != nil {
-		return nil, err
+	for _, e := range operands {
+		if err := requireBoolean(b, e, opName); err != nil {
+			return nil, err
+		}
 	}
 	decider := !and // AND stops at FALSE, OR at TRUE
-	return &node{t: types.Boolean, text: "(" + l.String() + " " + opName + " " + r.String() + ")", kids: []Expr{l, r},
+	return &node{t: types.Boolean, sql: []any{"(", joined{sep: " " + opName + " ", items: operands}, ")"}, kids: operands,
 		eval: func(row types.Row) (types.Value, error) {
-			a, err := l.Eval(row)
-			if err != nil {
-				return types.Value{}, err
+			sawNull := false
+			for _, e := range operands {
+				v, err := e.Eval(row)
+				if err != nil {
+					return types.Value{}, err
+				}
+				if v.IsNull() {
+					sawNull = true
+					continue
+				}
+				if v.Bool() == decider {
+					return v, nil
+				}
 			}
-			if !a.IsNull() && a.Bool() == decider {
-				return a, nil
-			}
-			c, err := r.Eval(row)
-			if err != nil {
-				return types.Value{}, err
-			}
-			if !c.IsNull() && c.Bool() == decider {
-				return c, nil
-			}
-			if a.IsNull() || c.IsNull() {
+			if sawNull {
 				return types.Value{}, nil
 			}
 			return boolV(!decider), nil
@@ -110,15 +117,15 @@ func logic(b *Binder, and bool, l, r Expr) (Expr, error) {
 func negate(b *Binder, x Expr) (Expr, error) {
 	b.infer(x, types.Double)
 	t := x.Type()
-	text := "(-" + x.String() + ")"
+	text := []any{"(-", x, ")"}
 	switch t.Kind {
 	case types.KindNull:
 		return nullOf(t, text, x), nil
 	case types.KindInt, types.KindBigint, types.KindDouble, types.KindDecimal:
 	default:
-		return nil, errorf(ErrTypeMismatch, "cannot negate %s: %s is not numeric", x, t)
+		return nil, errorf(ErrTypeMismatch, "cannot negate %s: %s is not numeric", clip(x), t)
 	}
-	return &node{t: t, text: text, kids: []Expr{x}, eval: func(row types.Row) (types.Value, error) {
+	return &node{t: t, sql: text, kids: []Expr{x}, eval: func(row types.Row) (types.Value, error) {
 		v, err := x.Eval(row)
 		if err != nil || v.IsNull() {
 			return types.Value{}, err
@@ -158,7 +165,7 @@ func arith(b *Binder, o opcode.Op, l, r Expr) (Expr, error) {
 	}
 	inferPair(b, l, r, types.Double)
 	lt, rt := l.Type(), r.Type()
-	text := "(" + l.String() + " " + sym + " " + r.String() + ")"
+	text := []any{"(", l, " " + sym + " ", r, ")"}
 	for _, t := range []types.Type{lt, rt} {
 		if !t.IsNumeric() && t.Kind != types.KindNull {
 			hint := ""
@@ -225,6 +232,11 @@ func arith(b *Binder, o opcode.Op, l, r Expr) (Expr, error) {
 		}
 	case types.KindDecimal:
 		t = decimalResult(op, lt, rt)
+		if t.Precision > maxDecimalPrecision {
+			// Each * adds the operands' precisions: a nest of them
+			// doubles it per level, and the values' digits with it.
+			return nil, ErrValueTooLarge.Errorf("%s would have type %s: DECIMAL arithmetic is limited to %d digits", clip(&node{sql: text}), t, maxDecimalPrecision)
+		}
 		scale := int32(t.Scale)
 		f = func(a, c types.Value) (types.Value, error) {
 			ua, sa := decOf(a)
@@ -267,7 +279,7 @@ func arith(b *Binder, o opcode.Op, l, r Expr) (Expr, error) {
 			return types.NewDecimal(u, scale), nil
 		}
 	}
-	return &node{t: t, text: text, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
+	return &node{t: t, sql: text, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
 		a, err := l.Eval(row)
 		if err != nil || a.IsNull() {
 			return types.Value{}, err
@@ -375,7 +387,7 @@ func comparer(b *Binder, l, r Expr, opText string) (Expr, Expr, cmpFunc, error) 
 			return l, r, types.Compare, nil
 		}
 	}
-	return nil, nil, nil, errorf(ErrTypeMismatch, "cannot compare %s (%s) with %s (%s) using %s", l, lt, r, rt, opText)
+	return nil, nil, nil, errorf(ErrTypeMismatch, "cannot compare %s (%s) with %s (%s) using %s", clip(l), lt, clip(r), rt, opText)
 }
 
 func cmpInts(a, c types.Value) int { return cmp.Compare(a.Int(), c.Int()) }
@@ -411,10 +423,8 @@ func compare(b *Binder, op opcode.Op, l, r Expr) (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	text := "(" + l.String() + " " + sym + " " + r.String() + ")"
 	if op == opcode.NullEQ {
-		text = "(" + l.String() + " IS NOT DISTINCT FROM " + r.String() + ")"
-		return &node{t: types.Boolean, text: text, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
+		return &node{t: types.Boolean, sql: []any{"(", l, " IS NOT DISTINCT FROM ", r, ")"}, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
 			a, err := l.Eval(row)
 			if err != nil {
 				return types.Value{}, err
@@ -429,7 +439,7 @@ func compare(b *Binder, op opcode.Op, l, r Expr) (Expr, error) {
 			return boolV(cf(a, c) == 0), nil
 		}}, nil
 	}
-	return &node{t: types.Boolean, text: text, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
+	return &node{t: types.Boolean, sql: []any{"(", l, " " + sym + " ", r, ")"}, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
 		a, err := l.Eval(row)
 		if err != nil || a.IsNull() {
 			return types.Value{}, err

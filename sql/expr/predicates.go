@@ -15,12 +15,12 @@ func (b *Binder) isNull(n *ast.IsNullExpr) (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	text := "(" + x.String() + " IS NULL)"
+	text := []any{"(", x, " IS NULL)"}
 	if n.Not {
-		text = "(" + x.String() + " IS NOT NULL)"
+		text = []any{"(", x, " IS NOT NULL)"}
 	}
 	want := !n.Not
-	return &node{t: types.Boolean, text: text, kids: []Expr{x}, eval: func(row types.Row) (types.Value, error) {
+	return &node{t: types.Boolean, sql: text, kids: []Expr{x}, eval: func(row types.Row) (types.Value, error) {
 		v, err := x.Eval(row)
 		if err != nil {
 			return types.Value{}, err
@@ -38,17 +38,17 @@ func (b *Binder) isTruth(n *ast.IsTruthExpr) (Expr, error) {
 		return nil, err
 	}
 	target := n.True > 0
-	text := "(" + x.String() + " IS "
+	suffix := " IS "
 	if n.Not {
-		text += "NOT "
+		suffix += "NOT "
 	}
 	if target {
-		text += "TRUE)"
+		suffix += "TRUE)"
 	} else {
-		text += "FALSE)"
+		suffix += "FALSE)"
 	}
 	neg := n.Not
-	return &node{t: types.Boolean, text: text, kids: []Expr{x}, eval: func(row types.Row) (types.Value, error) {
+	return &node{t: types.Boolean, sql: []any{"(", x, suffix}, kids: []Expr{x}, eval: func(row types.Row) (types.Value, error) {
 		v, err := x.Eval(row)
 		if err != nil {
 			return types.Value{}, err
@@ -75,7 +75,7 @@ func (b *Binder) like(n *ast.PatternLikeOrIlikeExpr) (Expr, error) {
 	b.infer(p, types.String)
 	for _, e := range []Expr{x, p} {
 		if k := e.Type().Kind; k != types.KindString && k != types.KindNull {
-			return nil, errorf(ErrTypeMismatch, "LIKE needs STRING operands, got %s: %s", e.Type(), e)
+			return nil, errorf(ErrTypeMismatch, "LIKE needs STRING operands, got %s: %s", e.Type(), clip(e))
 		}
 	}
 	esc := rune(-1)
@@ -90,11 +90,11 @@ func (b *Binder) like(n *ast.PatternLikeOrIlikeExpr) (Expr, error) {
 	if n.Not {
 		kw = "NOT " + kw
 	}
-	text := "(" + x.String() + " " + kw + " " + p.String()
+	tail := ")"
 	if n.EscapeExplicit {
-		text += " ESCAPE " + quoteString(string(esc))
+		tail = " ESCAPE " + quoteString(string(esc)) + ")"
 	}
-	text += ")"
+	text := []any{"(", x, " " + kw + " ", p, tail}
 	neg := n.Not
 	var fixed []likeTok
 	if lit, ok := p.(*Literal); ok && !lit.Value.IsNull() {
@@ -106,7 +106,7 @@ func (b *Binder) like(n *ast.PatternLikeOrIlikeExpr) (Expr, error) {
 			return nil, err
 		}
 	}
-	return &node{t: types.Boolean, text: text, kids: []Expr{x, p}, eval: func(row types.Row) (types.Value, error) {
+	return &node{t: types.Boolean, sql: text, kids: []Expr{x, p}, eval: func(row types.Row) (types.Value, error) {
 		v, err := x.Eval(row)
 		if err != nil || v.IsNull() {
 			return types.Value{}, err
@@ -235,22 +235,20 @@ func (b *Binder) in(n *ast.PatternInExpr) (Expr, error) {
 	}
 	lhs := make([]Expr, len(items))
 	cmps := make([]cmpFunc, len(items))
-	var texts []string
 	for i := range items {
 		if lhs[i], items[i], cmps[i], err = comparer(b, x, items[i], "IN"); err != nil {
 			return nil, err
 		}
-		texts = append(texts, items[i].String())
 	}
 	b.settle(x)
 	kw := " IN ("
 	if n.Not {
 		kw = " NOT IN ("
 	}
-	text := "(" + x.String() + kw + strings.Join(texts, ", ") + "))"
+	text := []any{"(", x, kw, joined{sep: ", ", items: items}, "))"}
 	neg := n.Not
 	kids := append([]Expr{x}, items...)
-	return &node{t: types.Boolean, text: text, kids: kids, eval: func(row types.Row) (types.Value, error) {
+	return &node{t: types.Boolean, sql: text, kids: kids, eval: func(row types.Row) (types.Value, error) {
 		xv, err := x.Eval(row)
 		if err != nil || xv.IsNull() {
 			return types.Value{}, err
@@ -321,7 +319,7 @@ func (b *Binder) between(n *ast.BetweenExpr) (Expr, error) {
 		kw = " NOT BETWEEN "
 	}
 	bn := both.(*node)
-	return &node{t: types.Boolean, text: "(" + x.String() + kw + lo.String() + " AND " + hi.String() + ")",
+	return &node{t: types.Boolean, sql: []any{"(", x, kw, lo, " AND ", hi, ")"},
 		kids: []Expr{x, lo, hi}, eval: bn.eval}, nil
 }
 
@@ -378,25 +376,24 @@ func (b *Binder) caseExpr(n *ast.CaseExpr) (Expr, error) {
 	if elseE != nil {
 		elseE = results[len(results)-1]
 	}
-	var sb strings.Builder
-	sb.WriteString("CASE")
+	text := make([]any, 0, 4*len(conds)+5)
+	text = append(text, "CASE")
 	if subject != nil {
-		sb.WriteString(" " + subject.String())
+		text = append(text, " ", subject)
 	}
-	for i, w := range n.WhenClauses {
-		_ = w
+	for i := range n.WhenClauses {
 		when := conds[i]
 		if subject != nil {
 			when = when.(*node).kids[1]
 		}
-		sb.WriteString(" WHEN " + when.String() + " THEN " + results[i].String())
+		text = append(text, " WHEN ", when, " THEN ", results[i])
 	}
 	if elseE != nil {
-		sb.WriteString(" ELSE " + elseE.String())
+		text = append(text, " ELSE ", elseE)
 	}
-	sb.WriteString(" END")
+	text = append(text, " END")
 	kids := append(append([]Expr{}, conds...), results...)
-	return &node{t: t, text: sb.String(), kids: kids, eval: func(row types.Row) (types.Value, error) {
+	return &node{t: t, sql: text, kids: kids, eval: func(row types.Row) (types.Value, error) {
 		for i, c := range conds {
 			v, err := c.Eval(row)
 			if err != nil {

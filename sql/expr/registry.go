@@ -32,6 +32,11 @@ type Function struct {
 // retained.
 type impl func(args []types.Value) (types.Value, error)
 
+// implL is an implementation that may build a large value: it gets the
+// limits of the Binder that bound the call, and must refuse a value over
+// them before building it.
+type implL func(c *evalCtx, args []types.Value) (types.Value, error)
+
 // overload is one signature of a function.
 type overload struct {
 	params   []pk
@@ -39,6 +44,7 @@ type overload struct {
 	ret      func(args []types.Type) types.Type
 	retText  string
 	fn       impl
+	fnL      implL // used instead of fn when set
 }
 
 // pk is the kind of value a parameter takes.
@@ -222,6 +228,22 @@ func ovVar(ret types.Type, fn impl, params ...pk) overload {
 
 func ovT(ret func([]types.Type) types.Type, retText string, fn impl, params ...pk) overload {
 	return overload{params: params, ret: ret, retText: retText, fn: fn}
+}
+
+// ovL, ovVarL and ovTL are ov, ovVar and ovT for an implementation that
+// may build a large value.
+func ovL(ret types.Type, fn implL, params ...pk) overload {
+	return overload{params: params, ret: fixed(ret), retText: ret.String(), fnL: fn}
+}
+
+func ovVarL(ret types.Type, fn implL, params ...pk) overload {
+	o := ovL(ret, fn, params...)
+	o.variadic = true
+	return o
+}
+
+func ovTL(ret func([]types.Type) types.Type, retText string, fn implL, params ...pk) overload {
+	return overload{params: params, ret: ret, retText: retText, fnL: fn}
 }
 
 func fn(name, category, desc string, ovs ...overload) *Function {

@@ -112,6 +112,81 @@ func appendValue(b *strings.Builder, v Value, t Type, nested bool) {
 	}
 }
 
+// FormatLen is len(Format(v, t)), computed without building the text, so
+// that a caller can refuse a text over a limit before it exists.
+func FormatLen(v Value, t Type) int64 {
+	return formatLen(v, t, false)
+}
+
+func formatLen(v Value, t Type, nested bool) int64 {
+	if v.IsNull() {
+		if nested {
+			return int64(len("null"))
+		}
+		return 0
+	}
+	switch v.Kind() {
+	case KindBoolean:
+		return int64(len(strconv.FormatBool(v.Bool())))
+	case KindInt, KindBigint:
+		var buf [24]byte
+		return int64(len(strconv.AppendInt(buf[:0], v.Int(), 10)))
+	case KindDouble:
+		return int64(len(FormatDouble(v.Float())))
+	case KindDecimal:
+		u, s := v.Decimal()
+		return int64(len(FormatDecimal(u, s)))
+	case KindString:
+		return int64(len(v.Str()))
+	case KindBytes:
+		return int64(base64.StdEncoding.EncodedLen(len(v.Str())))
+	case KindTimestamp:
+		return int64(len(FormatTimestamp(v.Int())))
+	case KindDate:
+		return int64(len(FormatDate(v.Int())))
+	case KindTime:
+		return int64(len(FormatTime(v.Int())))
+	case KindArray:
+		elem := elemOf(t)
+		n := int64(2) // [ ]
+		for i, e := range v.List() {
+			if i > 0 {
+				n += 2
+			}
+			n += formatLen(e, elem, true)
+		}
+		return n
+	case KindMap:
+		key, elem := keyOf(t), elemOf(t)
+		n := int64(2)
+		for i := 0; i < v.MapLen(); i++ {
+			if i > 0 {
+				n += 2
+			}
+			k, e := v.MapEntry(i)
+			n += formatLen(k, key, true) + 1 + formatLen(e, elem, true)
+		}
+		return n
+	case KindStruct:
+		n := int64(2)
+		for i, e := range v.List() {
+			if i > 0 {
+				n += 2
+			}
+			ft := Null
+			if i < len(t.Fields) {
+				n += int64(len(t.Fields[i].Name))
+				ft = t.Fields[i].Type
+			} else {
+				n += int64(len(strconv.Itoa(i)))
+			}
+			n += 1 + formatLen(e, ft, true)
+		}
+		return n
+	}
+	return 0
+}
+
 func elemOf(t Type) Type {
 	if t.Elem != nil {
 		return *t.Elem

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"strings"
+	"unsafe"
 )
 
 // Value is one typed SQL value, held unboxed. The zero Value is SQL NULL.
@@ -218,3 +219,32 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// valueOverhead is the memory of a Value itself, before what it points to.
+const valueOverhead = int64(unsafe.Sizeof(Value{}))
+
+// Size is the memory v holds, in bytes: the Value itself, its string's
+// bytes, its decimal's words and, recursively, its elements. It is what
+// limits on the size of a value count, so that a limit bounds memory: an
+// ARRAY of a million one-character strings is some 80 MB, not 1 MB.
+// Memory that several values share is counted in each.
+func (v Value) Size() int64 {
+	n := valueOverhead
+	switch v.kind {
+	case KindString, KindBytes:
+		n += int64(len(v.s))
+	case KindDecimal:
+		if v.dec != nil {
+			n += 32 + int64(v.dec.BitLen()/8)
+		}
+	case KindArray, KindMap, KindStruct:
+		for _, e := range v.list {
+			n += e.Size()
+		}
+	}
+	return n
+}
+
+// ElementSize is the memory a value of n elements holds beyond the
+// elements' own: what Size adds for the container.
+func ElementSize(n int) int64 { return int64(n) * valueOverhead }
