@@ -47,6 +47,9 @@ func (e *Engine) bindInsert(st *sql.Insert, b *binding) (*insertTarget, [][]expr
 	if src.System {
 		return nil, nil, &Error{Code: "42809", Msg: fmt.Sprintf("%s is maintained by Runnel and cannot be written", src.Name)}
 	}
+	if err := e.sourceFailure(src); err != nil {
+		return nil, nil, err
+	}
 	t := &insertTarget{src: src, cols: append(append([]types.Column(nil), src.Columns...), types.Column{Name: planner.RowTime, Type: types.Bigint})}
 	names := st.Columns
 	if len(names) == 0 {

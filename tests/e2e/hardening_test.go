@@ -177,6 +177,7 @@ func TestDataDirectoryWithAHugeTopicOpens(t *testing.T) {
 		`SELECT * FROM t EMIT CHANGES LIMIT 1`,
 		`CREATE STREAM p2 AS SELECT a FROM p EMIT CHANGES`,
 		`INSERT INTO q SELECT a FROM p EMIT CHANGES`,
+		`INSERT INTO p (a) VALUES (1)`,
 	} {
 		expectError(t, c, sql, "54000", "has failed", "2147483647 partitions", "limit of 10000")
 	}
