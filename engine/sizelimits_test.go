@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/runnel/runnel/internal/sqlstate"
-	"github.com/runnel/runnel/sql/types"
 )
 
 // TestLimitOptions: MaxStatementBytes is checked before a statement is
@@ -35,27 +34,7 @@ func TestLimitOptions(t *testing.T) {
 	}
 	defer e.Close()
 	s := e.NewSession(nil)
-	exec := func(sql string) error {
-		stmts, err := s.Prepare(ctx, sql)
-		if err != nil {
-			return err
-		}
-		for _, st := range stmts {
-			res, err := st.Execute(ctx, make([]types.Value, len(st.Params())))
-			if err != nil {
-				return err
-			}
-			if res.Rows != nil {
-				for {
-					if _, err := res.Rows.Next(ctx); err != nil {
-						break
-					}
-				}
-				res.Rows.Close()
-			}
-		}
-		return nil
-	}
+	exec := func(sql string) error { return try(s, sql) }
 	long := "SELECT '" + strings.Repeat("x", 200) + "'"
 	if err := exec(long); sqlstate.Of(err) != sqlstate.ProgramLimitExceeded || !strings.Contains(err.Error(), "200 bytes") {
 		t.Errorf("a statement of %d bytes: %v", len(long), err)
