@@ -11,7 +11,6 @@ import (
 	"github.com/runnel/runnel/operators/agg"
 	"github.com/runnel/runnel/operators/state"
 	"github.com/runnel/runnel/operators/window"
-	"github.com/runnel/runnel/planner"
 	"github.com/runnel/runnel/sql"
 	"github.com/runnel/runnel/sql/expr"
 	"github.com/runnel/runnel/sql/types"
@@ -59,7 +58,7 @@ type aggregation struct {
 
 // buildAggregation resolves a plan's aggregate calls and window into the
 // operators' shared spec.
-func buildAggregation(plan *planner.Plan) (*aggregation, error) {
+func buildAggregation(plan *flatPlan) (*aggregation, error) {
 	a := plan.Aggregate
 	src := plan.Source
 	if src.Kind == catalog.KindTable && a.Window != nil {
@@ -97,7 +96,7 @@ func buildAggregation(plan *planner.Plan) (*aggregation, error) {
 	return &aggregation{
 		spec: &operators.AggregateSpec{
 			Funcs: funcs, Codec: codec, Window: ws, Final: a.Emit == sql.EmitFinal,
-			Having: a.Having, Project: plan.Project,
+			Having: plan.Having, Project: plan.Project,
 		},
 		grouper: &operators.Grouper{
 			Decoder: dec, Filter: plan.Filter, GroupBy: a.GroupBy, Args: args,
@@ -135,12 +134,12 @@ func (e *Engine) openStore(ctx context.Context, name string, partitions, partiti
 }
 
 // aggregateTasks builds the tasks of an aggregating persistent query.
-func (e *Engine) aggregateTasks(ctx context.Context, q *catalog.Query, plan *planner.Plan, rq *runningQuery, partitions int32) ([]*operators.Task, error) {
+func (e *Engine) aggregateTasks(ctx context.Context, q *catalog.Query, plan *flatPlan, rq *runningQuery, partitions int32) ([]*operators.Task, error) {
 	ag, err := buildAggregation(plan)
 	if err != nil {
 		return nil, err
 	}
-	src, sink := plan.Source, plan.Sink.Source
+	src, sink := plan.Source, plan.Sink.Target
 	sinkInfo, err := e.log.Topic(ctx, sink.Topic)
 	if err != nil {
 		return nil, fmt.Errorf("sink topic %s: %w", sink.Topic, err)

@@ -322,25 +322,26 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 	if err != nil {
 		return "", err
 	}
-	if sink.Insert && plan.Sink.Source.System {
+	f := flatten(plan)
+	if sink.Insert && f.Sink.Target.System {
 		return "", &Error{Code: "42809", Msg: fmt.Sprintf("%s is maintained by Runnel and cannot be written", sink.Name)}
 	}
-	if plan.Source.Kind == catalog.KindTable && plan.Aggregate == nil {
+	if f.Source.Kind == catalog.KindTable && f.Aggregate == nil {
 		return "", &Error{Code: "0A000", Msg: "persistent queries over tables are not supported yet, except GROUP BY"}
 	}
 	if len(args) > 0 {
 		return "", &Error{Code: "0A000", Msg: "bind parameters are not supported in persistent queries: the query is re-planned from its text at restart"}
 	}
-	if err := e.sourceFailure(plan.Source); err != nil {
+	if err := e.sourceFailure(f.Source); err != nil {
 		return "", err
 	}
 	if sink.Insert {
-		if err := e.sourceFailure(plan.Sink.Source); err != nil {
+		if err := e.sourceFailure(f.Sink.Target); err != nil {
 			return "", err
 		}
 	}
-	if plan.Aggregate != nil {
-		if _, err := buildAggregation(plan); err != nil {
+	if f.Aggregate != nil {
+		if _, err := buildAggregation(f); err != nil {
 			return "", err
 		}
 	}
@@ -353,16 +354,16 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 		id = catalog.QueryIDPrefix(kind, false) + sink.Name + "_" + fmt.Sprint(e.cat.NextSequence())
 	}
 	if replaced != nil {
-		if err := checkUpgrade(old, plan.Sink.Source); err != nil {
+		if err := checkUpgrade(old, f.Sink.Target); err != nil {
 			return "", err
 		}
 		// CREATE OR REPLACE keeps the query id, and so its committed
 		// offsets: the new plan continues where the old one stopped.
 		id = replaced.ID
 	}
-	out := plan.Sink.Source
+	out := f.Sink.Target
 	var topic topicPlan
-	if plan.Sink.Create {
+	if f.Sink.Create {
 		out.Query = id
 		if _, err := newDecoder(out); err != nil {
 			return "", err
@@ -381,7 +382,7 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 	if replaced != nil {
 		e.stopQuery(id)
 	}
-	if plan.Sink.Create {
+	if f.Sink.Create {
 		created, err := e.createTopic(ctx, out, topic)
 		if err != nil {
 			return "", err
@@ -400,9 +401,9 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 			}
 		}
 	}
-	cq := &catalog.Query{ID: id, Statement: st.Text(), Sink: out.Name, Sources: []string{plan.Source.Name}}
+	cq := &catalog.Query{ID: id, Statement: st.Text(), Sink: out.Name, Sources: []string{f.Source.Name}}
 	if replaced == nil {
-		if err := e.commitStartOffsets(ctx, id, plan.Source.Topic, earliest); err != nil {
+		if err := e.commitStartOffsets(ctx, id, f.Source.Topic, earliest); err != nil {
 			return "", err
 		}
 	}
@@ -508,8 +509,8 @@ func (e *Engine) terminate(ctx context.Context, st *sql.Terminate) error {
 			return err
 		}
 		e.stopQuery(q.ID)
-		if rq != nil && rq.plan != nil && rq.plan.Aggregate != nil {
-			e.dropQueryState(ctx, q.ID, rq.plan.Source.Topic)
+		if rq != nil && rq.plan != nil && rq.plan.Aggregates() {
+			e.dropQueryState(ctx, q.ID, flatten(rq.plan).Source.Topic)
 		}
 	}
 	return nil

@@ -108,7 +108,8 @@ func (s *session) pullTimeout() time.Duration {
 // caught up with every write acknowledged before the query began, then
 // scans the table's materialized rows, filters, sorts, limits and
 // projects them.
-func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Duration) ([]types.Row, error) {
+func (e *Engine) pull(ctx context.Context, tree *planner.Plan, timeout time.Duration) ([]types.Row, error) {
+	plan := flatten(tree)
 	src := plan.Source
 	if err := e.sourceFailure(src); err != nil {
 		return nil, err
@@ -303,7 +304,7 @@ func (e *Engine) awaitQuery(ctx context.Context, rq *runningQuery) error {
 
 // lookupRange turns a pull query's key constraint into the store range and
 // partition that hold the key's rows.
-func lookupRange(plan *planner.Plan, src *catalog.Source, partitions int32) (start, end []byte, partition int32, err error) {
+func lookupRange(plan *flatPlan, src *catalog.Source, partitions int32) (start, end []byte, partition int32, err error) {
 	v, err := plan.KeyLookup.Eval(nil)
 	if err != nil {
 		return nil, nil, 0, err

@@ -164,7 +164,8 @@ func (e *Engine) startQuery(q *catalog.Query) error {
 
 // startPlan starts one task per input partition of plan.
 func (e *Engine) startPlan(q *catalog.Query, plan *planner.Plan) error {
-	src := plan.Source
+	f := flatten(plan)
+	src := f.Source
 	if err := e.sourceFailure(src); err != nil {
 		return err
 	}
@@ -176,11 +177,11 @@ func (e *Engine) startPlan(q *catalog.Query, plan *planner.Plan) error {
 	rq := &runningQuery{q: q, plan: plan, metrics: &operators.Metrics{}, cancel: cancel, done: make(chan struct{})}
 	rq.mu.state = stateRunning
 	var tasks []*operators.Task
-	if plan.Aggregate != nil {
-		tasks, err = e.aggregateTasks(ctx, q, plan, rq, partitions)
+	if f.Aggregate != nil {
+		tasks, err = e.aggregateTasks(ctx, q, f, rq, partitions)
 	} else {
 		rq.inputs = []string{src.Topic}
-		tasks, err = e.statelessTasks(q, plan, rq, partitions)
+		tasks, err = e.statelessTasks(q, f, rq, partitions)
 	}
 	if err != nil {
 		cancel()
@@ -228,8 +229,8 @@ func (e *Engine) launch(ctx context.Context, rq *runningQuery, tasks []*operator
 }
 
 // statelessTasks builds one stateless task per input partition.
-func (e *Engine) statelessTasks(q *catalog.Query, plan *planner.Plan, rq *runningQuery, partitions int32) ([]*operators.Task, error) {
-	src, sink := plan.Source, plan.Sink.Source
+func (e *Engine) statelessTasks(q *catalog.Query, plan *flatPlan, rq *runningQuery, partitions int32) ([]*operators.Task, error) {
+	src, sink := plan.Source, plan.Sink.Target
 	dec, err := newDecoder(src)
 	if err != nil {
 		return nil, err

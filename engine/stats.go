@@ -11,10 +11,10 @@ import (
 // diagnostics, not hot paths.
 func (e *Engine) StateStats(ctx context.Context, queryID string) (keys, bytes int64, err error) {
 	rq, ok := e.runningQuery(queryID)
-	if !ok || rq.plan == nil || rq.plan.Aggregate == nil {
+	if !ok || rq.plan == nil || !rq.plan.Aggregates() {
 		return 0, 0, fmt.Errorf("query %s is not a running aggregation", queryID)
 	}
-	partitions, err := e.partitionsOf(ctx, rq.plan.Source.Topic)
+	partitions, err := e.partitionsOf(ctx, rq.plan.Sources()[0].Topic)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -30,11 +30,8 @@ func (s *session) prepareSelect(st *sql.Select) (*statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	if plan.Aggregate != nil && st.Query.Emit == sql.EmitNone {
-		return nil, &Error{Code: "0A000", Msg: "a pull query cannot aggregate: use EMIT CHANGES, or CREATE TABLE ... AS SELECT and query the table"}
-	}
-	if plan.Source.Kind == catalog.KindTable && st.Query.Emit == sql.EmitNone {
-		return &statement{params: b.paramTypes(), cols: resultColumns(plan.Output), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
+	if plan.Result().Mode == planner.Pull {
+		return &statement{params: b.paramTypes(), cols: resultColumns(plan.Output()), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
 			plan, err := s.e.planner(&binding{values: args}).PlanTransient(st.Query)
 			if err != nil {
 				return server.Result{}, err
@@ -46,7 +43,7 @@ func (s *session) prepareSelect(st *sql.Select) (*statement, error) {
 			return server.Result{Tag: "SELECT", Rows: &sliceIter{rows: rows}}, nil
 		}}, nil
 	}
-	return &statement{params: b.paramTypes(), cols: resultColumns(plan.Output), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
+	return &statement{params: b.paramTypes(), cols: resultColumns(plan.Output()), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
 		plan, err := s.e.planner(&binding{values: args}).PlanTransient(st.Query)
 		if err != nil {
 			return server.Result{}, err
@@ -71,7 +68,8 @@ func resultColumns(cols []types.Column) []types.Column {
 // startTransient starts a transient query's readers. A pull query over a
 // stream (no EMIT) scans what the topic held when it began; a push query
 // starts at the end of the topic, or at its start under 'earliest'.
-func (e *Engine) startTransient(ctx context.Context, plan *planner.Plan, scan, earliest bool) (server.RowIter, error) {
+func (e *Engine) startTransient(ctx context.Context, tree *planner.Plan, scan, earliest bool) (server.RowIter, error) {
+	plan := flatten(tree)
 	src := plan.Source
 	if err := e.sourceFailure(src); err != nil {
 		return nil, err
@@ -280,7 +278,7 @@ func (p *printIter) Close() { p.push.Close() }
 // statement: readers of every partition feed raw records to one goroutine
 // (the iterator's caller) that groups and aggregates them in memory, as one
 // task would, and returns each changed row.
-func (e *Engine) startTransientAggregate(spec operators.PushSpec, plan *planner.Plan) (server.RowIter, error) {
+func (e *Engine) startTransientAggregate(spec operators.PushSpec, plan *flatPlan) (server.RowIter, error) {
 	ag, err := buildAggregation(plan)
 	if err != nil {
 		return nil, err
@@ -372,11 +370,12 @@ func (s *session) prepareConstant(st *sql.Select) (*statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &statement{params: b.paramTypes(), cols: plan.Output, exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
-		plan, err := s.e.planner(&binding{values: args}).PlanConstant(st.Query)
+	return &statement{params: b.paramTypes(), cols: plan.Output(), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
+		tree, err := s.e.planner(&binding{values: args}).PlanConstant(st.Query)
 		if err != nil {
 			return server.Result{}, err
 		}
+		plan := flatten(tree)
 		row := make(types.Row, len(plan.Project))
 		for i, e := range plan.Project {
 			if row[i], err = e.Eval(nil); err != nil {

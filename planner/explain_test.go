@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/datadriven"
 
 	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/log/embedded"
 	"github.com/runnel/runnel/operators/agg"
 	"github.com/runnel/runnel/planner"
@@ -20,8 +21,8 @@ import (
 
 // TestExplain runs testdata/explain: `source` declares streams and tables
 // in a real catalog; `explain` prints the plan of a query, CREATE ... AS
-// SELECT or INSERT ... SELECT, or the error planning gives. Regenerate
-// with -rewrite.
+// SELECT or INSERT ... SELECT, or the error planning gives and its
+// SQLSTATE. Regenerate with -rewrite.
 func TestExplain(t *testing.T) {
 	l, err := embedded.Open(embedded.Options{Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -64,7 +65,7 @@ func TestExplain(t *testing.T) {
 		case "explain":
 			plan, err := planOf(p, stmts[0])
 			if err != nil {
-				return "error: " + err.Error() + "\n"
+				return fmt.Sprintf("error %s: %v\n", sqlstate.Of(err), err)
 			}
 			return plan.Explain() + "\n"
 		}

@@ -97,8 +97,12 @@ func TestPlanningMemoryIsLinear(t *testing.T) {
 				t.Fatalf("%s of %d terms: %.0f bytes allocated per byte of SQL, over %d", tc.name, n, pb, maxBytesPerSQLByte)
 			}
 			perByte = append(perByte, pb)
+			filter := planner.Find[*planner.Filter](plan.Root)
+			if filter == nil {
+				t.Fatalf("%s of %d terms: the plan has no filter:\n%s", tc.name, n, plan.Explain())
+			}
 			for a, want := range map[int32]bool{tc.match: true, tc.no: false} {
-				v, err := plan.Filter.Eval(row(a))
+				v, err := filter.Predicate.Eval(row(a))
 				if err != nil || v.IsNull() || v.Bool() != want {
 					t.Fatalf("%s of %d terms: filter(A=%d) = %v, %v; want %v", tc.name, n, a, v, err, want)
 				}
