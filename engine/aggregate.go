@@ -26,6 +26,13 @@ func resolveAggregate(name string, argTypes []types.Type, consts []types.Value, 
 	return f.ResultType(), nil
 }
 
+// checkFormats is the planner's FormatChecker: building the decoder checks
+// a source's formats against its columns.
+func checkFormats(src *catalog.Source) error {
+	_, err := newDecoder(src)
+	return err
+}
+
 // windowSpec converts a WINDOW clause.
 func windowSpec(w *sql.Window) (*window.Spec, error) {
 	if w == nil {

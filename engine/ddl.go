@@ -17,13 +17,6 @@ import (
 	"github.com/runnel/runnel/sql/types"
 )
 
-// sourceProps are the WITH properties CREATE STREAM|TABLE accepts.
-var sourceProps = map[string]bool{
-	"KAFKA_TOPIC": true, "VALUE_FORMAT": true, "KEY_FORMAT": true, "FORMAT": true,
-	"PARTITIONS": true, "REPLICAS": true, "TIMESTAMP": true, "TIMESTAMP_FORMAT": true,
-	"WRAP_SINGLE_VALUE": true, "VALUE_DELIMITER": true,
-}
-
 // createSource runs CREATE STREAM|TABLE over an existing or a new topic.
 //
 // Every check comes before the first write — the topic, then the catalog
@@ -43,7 +36,7 @@ func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource) error {
 			return &Error{Code: "42809", Msg: fmt.Sprintf("%s is maintained by Runnel and cannot be replaced", st.Name)}
 		}
 	}
-	src, err := e.sourceFromDDL(st)
+	src, err := e.planner(nil).PlanSource(st)
 	if err != nil {
 		return err
 	}
@@ -68,94 +61,6 @@ func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource) error {
 		return e.startMaterializer(src)
 	}
 	return nil
-}
-
-// sourceFromDDL builds the catalog entry of CREATE STREAM|TABLE (cols).
-func (e *Engine) sourceFromDDL(st *sql.CreateSource) (*catalog.Source, error) {
-	if len(st.Columns) == 0 {
-		return nil, &Error{Code: "42601", Msg: fmt.Sprintf("CREATE %s %s needs a column list or AS SELECT", st.Kind, st.Name)}
-	}
-	for k := range st.With {
-		if !sourceProps[k] {
-			return nil, &Error{Code: "22023", Msg: fmt.Sprintf("unknown property %s in WITH", k)}
-		}
-	}
-	src := &catalog.Source{
-		Name:        st.Name,
-		Kind:        catalog.KindStream,
-		Topic:       st.Name,
-		KeyFormat:   "KAFKA",
-		ValueFormat: "JSON",
-		Statement:   st.Text(),
-		Props:       map[string]string{},
-	}
-	if st.Kind == sql.Table {
-		src.Kind = catalog.KindTable
-	}
-	// KAFKA_TOPIC='' is a bad topic name (planTopic says so), not a
-	// request for the default.
-	if t, ok := st.With["KAFKA_TOPIC"]; ok {
-		src.Topic = t
-	}
-	if f := st.With["FORMAT"]; f != "" {
-		src.KeyFormat, src.ValueFormat = strings.ToUpper(f), strings.ToUpper(f)
-	}
-	if f := st.With["KEY_FORMAT"]; f != "" {
-		src.KeyFormat = strings.ToUpper(f)
-	}
-	if f := st.With["VALUE_FORMAT"]; f != "" {
-		src.ValueFormat = strings.ToUpper(f)
-	}
-	for _, k := range []string{"TIMESTAMP", "TIMESTAMP_FORMAT", "WRAP_SINGLE_VALUE", "VALUE_DELIMITER", "REPLICAS"} {
-		if v, ok := st.With[k]; ok {
-			src.Props[k] = v
-		}
-	}
-	seen := map[string]bool{}
-	var keys, vals []types.Column
-	for _, c := range st.Columns {
-		if seen[c.Name] {
-			return nil, &Error{Code: "42701", Msg: fmt.Sprintf("column %s is declared more than once", c.Name)}
-		}
-		seen[c.Name] = true
-		switch c.Name {
-		case planner.RowTime, planner.RowPartition, planner.RowOffset, "WINDOWSTART", "WINDOWEND":
-			return nil, &Error{Code: "42939", Msg: fmt.Sprintf("%s is a reserved column name", c.Name)}
-		}
-		col := types.Column{Name: c.Name, Type: c.Type, Key: c.Key}
-		if c.Key {
-			keys = append(keys, col)
-		} else {
-			vals = append(vals, col)
-		}
-	}
-	if src.Kind == catalog.KindTable && len(keys) == 0 {
-		return nil, &Error{Code: "42P16", Msg: fmt.Sprintf("table %s needs a PRIMARY KEY column", st.Name)}
-	}
-	if len(keys) == 0 {
-		src.KeyFormat = "NONE"
-	}
-	// Key columns first, as every ksqlDB schema lists them.
-	src.Columns = append(keys, vals...)
-	if ts := src.Props["TIMESTAMP"]; ts != "" {
-		ts = strings.ToUpper(ts)
-		c, ok := src.Column(ts)
-		if !ok {
-			return nil, &Error{Code: "42703", Msg: fmt.Sprintf("TIMESTAMP column %s does not exist", ts)}
-		}
-		switch c.Type.Kind {
-		case types.KindBigint, types.KindTimestamp, types.KindString:
-		default:
-			return nil, &Error{Code: "42804", Msg: fmt.Sprintf("TIMESTAMP column %s must be BIGINT, TIMESTAMP or STRING, not %s", ts, c.Type)}
-		}
-		src.Props["TIMESTAMP"] = ts
-	}
-	// Building the decoder checks formats against the columns now rather
-	// than when the first record arrives.
-	if _, err := newDecoder(src); err != nil {
-		return nil, err
-	}
-	return src, nil
 }
 
 // topicPlan is what a statement will do with its topic, decided by
@@ -354,7 +259,7 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 		id = catalog.QueryIDPrefix(kind, false) + sink.Name + "_" + fmt.Sprint(e.cat.NextSequence())
 	}
 	if replaced != nil {
-		if err := checkUpgrade(old, f.Sink.Target); err != nil {
+		if err := planner.CheckUpgrade(old, f.Sink.Target); err != nil {
 			return "", err
 		}
 		// CREATE OR REPLACE keeps the query id, and so its committed
@@ -365,9 +270,6 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 	var topic topicPlan
 	if f.Sink.Create {
 		out.Query = id
-		if _, err := newDecoder(out); err != nil {
-			return "", err
-		}
 		if topic, err = e.planTopic(ctx, out, sink.With); err != nil {
 			return "", err
 		}
@@ -542,27 +444,4 @@ func serdeProps(src *catalog.Source) serde.Props {
 	}
 	p.ValueDelimiter = src.Props["VALUE_DELIMITER"]
 	return p
-}
-
-// checkUpgrade refuses a CREATE OR REPLACE whose new sink schema would
-// break readers and writers of the old one: as in ksqlDB, the key must stay
-// the same and value columns may only be added.
-func checkUpgrade(old, next *catalog.Source) error {
-	for _, c := range old.Columns {
-		n, ok := next.Column(c.Name)
-		switch {
-		case !ok:
-			return &Error{Code: "0A000", Msg: fmt.Sprintf("cannot upgrade %s: column %s would be removed", old.Name, c.Name)}
-		case !n.Type.Equal(c.Type):
-			return &Error{Code: "0A000", Msg: fmt.Sprintf("cannot upgrade %s: column %s would change type from %s to %s", old.Name, c.Name, c.Type, n.Type)}
-		case n.Key != c.Key:
-			return &Error{Code: "0A000", Msg: fmt.Sprintf("cannot upgrade %s: the key would change at column %s", old.Name, c.Name)}
-		}
-	}
-	for _, c := range next.Columns {
-		if _, ok := old.Column(c.Name); !ok && c.Key {
-			return &Error{Code: "0A000", Msg: fmt.Sprintf("cannot upgrade %s: key column %s would be added", old.Name, c.Name)}
-		}
-	}
-	return nil
 }

@@ -150,7 +150,7 @@ func (e *Engine) planner(b *binding) *planner.Planner {
 		b = &binding{}
 	}
 	b.maxValueBytes = e.opts.MaxValueBytes
-	return &planner.Planner{Catalog: e.cat, NewBinder: b.newBinder, Aggregates: resolveAggregate}
+	return &planner.Planner{Catalog: e.cat, NewBinder: b.newBinder, Aggregates: resolveAggregate, Formats: checkFormats}
 }
 
 // startQuery plans a recorded query and starts its tasks.

@@ -45,10 +45,10 @@ func TestPlanningMemoryIsLinear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cat.PutSource(ctx, sourceOf(ddl[0].(*sql.CreateSource))); err != nil {
+	p := &planner.Planner{Catalog: cat, NewBinder: func(sc expr.Scope) *expr.Binder { return &expr.Binder{Scope: sc} }}
+	if err := declare(ctx, p, cat, ddl[0].(*sql.CreateSource)); err != nil {
 		t.Fatal(err)
 	}
-	p := &planner.Planner{Catalog: cat, NewBinder: func(sc expr.Scope) *expr.Binder { return &expr.Binder{Scope: sc} }}
 
 	where := func(n int, term, op string) string {
 		var b strings.Builder
