@@ -14,11 +14,10 @@ import (
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/log/embedded"
-	"github.com/runnel/runnel/operators/agg"
+	"github.com/runnel/runnel/operators/build"
 	"github.com/runnel/runnel/planner"
 	"github.com/runnel/runnel/sql"
 	"github.com/runnel/runnel/sql/expr"
-	"github.com/runnel/runnel/sql/types"
 )
 
 // TestExplain runs testdata/explain: `source` declares streams and tables
@@ -37,16 +36,12 @@ func TestExplain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The hooks the engine gives the planner, from the runtime.
 	p := &planner.Planner{
-		Catalog:   cat,
-		NewBinder: func(sc expr.Scope) *expr.Binder { return &expr.Binder{Scope: sc} },
-		Aggregates: func(name string, args []types.Type, consts []types.Value, distinct bool) (types.Type, error) {
-			f, err := agg.Resolve(name, args, consts, distinct)
-			if err != nil {
-				return types.Type{}, err
-			}
-			return f.ResultType(), nil
-		},
+		Catalog:    cat,
+		NewBinder:  func(sc expr.Scope) *expr.Binder { return &expr.Binder{Scope: sc} },
+		Aggregates: build.ResolveAggregate,
+		Formats:    build.CheckFormats,
 	}
 	datadriven.RunTest(t, "testdata/explain", func(t *testing.T, d *datadriven.TestData) string {
 		stmts, err := sql.Parse(d.Input)
