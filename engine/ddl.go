@@ -9,8 +9,7 @@ import (
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/log/embedded"
-	"github.com/runnel/runnel/operators"
-	"github.com/runnel/runnel/operators/serde"
+	"github.com/runnel/runnel/operators/build"
 	"github.com/runnel/runnel/planner"
 	"github.com/runnel/runnel/server"
 	"github.com/runnel/runnel/sql"
@@ -227,28 +226,29 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 	if err != nil {
 		return "", err
 	}
-	f := flatten(plan)
-	if sink.Insert && f.Sink.Target.System {
+	out := plan.Sink().Target
+	if sink.Insert && out.System {
 		return "", &Error{Code: "42809", Msg: fmt.Sprintf("%s is maintained by Runnel and cannot be written", sink.Name)}
-	}
-	if f.Source.Kind == catalog.KindTable && f.Aggregate == nil {
-		return "", &Error{Code: "0A000", Msg: "persistent queries over tables are not supported yet, except GROUP BY"}
 	}
 	if len(args) > 0 {
 		return "", &Error{Code: "0A000", Msg: "bind parameters are not supported in persistent queries: the query is re-planned from its text at restart"}
 	}
-	if err := e.sourceFailure(f.Source); err != nil {
-		return "", err
+	sources := plan.Sources()
+	for _, src := range sources {
+		if err := e.sourceFailure(src); err != nil {
+			return "", err
+		}
 	}
 	if sink.Insert {
-		if err := e.sourceFailure(f.Sink.Target); err != nil {
+		if err := e.sourceFailure(out); err != nil {
 			return "", err
 		}
 	}
-	if f.Aggregate != nil {
-		if _, err := buildAggregation(f); err != nil {
-			return "", err
-		}
+	// What the builder will run — aggregate functions, windows, the
+	// sink's encoder — is built once now and dropped, so that a query
+	// that cannot run is refused before anything is written.
+	if err := build.Check(plan); err != nil {
+		return "", err
 	}
 	kind := catalog.KindStream
 	if !sink.Insert && sink.Kind == sql.Table {
@@ -259,32 +259,27 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 		id = catalog.QueryIDPrefix(kind, false) + sink.Name + "_" + fmt.Sprint(e.cat.NextSequence())
 	}
 	if replaced != nil {
-		if err := planner.CheckUpgrade(old, f.Sink.Target); err != nil {
+		if err := planner.CheckUpgrade(old, out); err != nil {
 			return "", err
 		}
 		// CREATE OR REPLACE keeps the query id, and so its committed
 		// offsets: the new plan continues where the old one stopped.
 		id = replaced.ID
 	}
-	out := f.Sink.Target
+	create := plan.Sink().Create
 	var topic topicPlan
-	if f.Sink.Create {
+	if create {
 		out.Query = id
 		if topic, err = e.planTopic(ctx, out, sink.With); err != nil {
 			return "", err
 		}
-	}
-	// The tasks encode for the sink: a format that cannot encode its
-	// columns is refused now, not when the first task starts.
-	if _, err := operators.NewEncoder(out.Columns, out.KeyFormat, out.ValueFormat, serdeProps(out)); err != nil {
-		return "", fmt.Errorf("sink %s: %w", out.Name, err)
 	}
 
 	// Checked: now the changes.
 	if replaced != nil {
 		e.stopQuery(id)
 	}
-	if f.Sink.Create {
+	if create {
 		created, err := e.createTopic(ctx, out, topic)
 		if err != nil {
 			return "", err
@@ -303,10 +298,15 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 			}
 		}
 	}
-	cq := &catalog.Query{ID: id, Statement: st.Text(), Sink: out.Name, Sources: []string{f.Source.Name}}
+	cq := &catalog.Query{ID: id, Statement: st.Text(), Sink: out.Name}
+	for _, src := range sources {
+		cq.Sources = append(cq.Sources, src.Name)
+	}
 	if replaced == nil {
-		if err := e.commitStartOffsets(ctx, id, f.Source.Topic, earliest); err != nil {
-			return "", err
+		for _, src := range sources {
+			if err := e.commitStartOffsets(ctx, id, src.Topic, earliest); err != nil {
+				return "", err
+			}
 		}
 	}
 	if err := e.cat.PutQuery(ctx, cq); err != nil {
@@ -411,37 +411,9 @@ func (e *Engine) terminate(ctx context.Context, st *sql.Terminate) error {
 			return err
 		}
 		e.stopQuery(q.ID)
-		if rq != nil && rq.plan != nil && rq.plan.Aggregates() {
-			e.dropQueryState(ctx, q.ID, flatten(rq.plan).Source.Topic)
+		if rq != nil {
+			e.dropQueryState(ctx, rq)
 		}
 	}
 	return nil
-}
-
-// newDecoder builds the decoder of a source.
-func newDecoder(src *catalog.Source) (*operators.Decoder, error) {
-	spec := operators.DecoderSpec{
-		Columns:         src.Columns,
-		KeyFormat:       src.KeyFormat,
-		ValueFormat:     src.ValueFormat,
-		Props:           serdeProps(src),
-		TimestampColumn: src.Props["TIMESTAMP"],
-	}
-	if w := src.Window; w != nil {
-		spec.Window = &operators.WindowedKey{Session: w.Kind == "SESSION", SizeMs: w.SizeMs}
-	}
-	return operators.NewDecoder(spec)
-}
-
-// serdeProps reads a source's format properties.
-func serdeProps(src *catalog.Source) serde.Props {
-	var p serde.Props
-	switch strings.ToLower(src.Props["WRAP_SINGLE_VALUE"]) {
-	case "true":
-		p.WrapSingleValue = serde.WrapOn
-	case "false":
-		p.WrapSingleValue = serde.WrapOff
-	}
-	p.ValueDelimiter = src.Props["VALUE_DELIMITER"]
-	return p
 }
