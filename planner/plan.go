@@ -59,9 +59,6 @@ func (p *Plan) Sources() []*catalog.Source {
 	return out
 }
 
-// Aggregates reports whether the plan aggregates (has an Aggregate node).
-func (p *Plan) Aggregates() bool { return Find[*Aggregate](p.Root) != nil }
-
 // Explain renders the plan as an indented tree, root first, each node on
 // its line and each child two spaces further in, in the spirit of
 // ksqlDB's EXPLAIN.

@@ -167,6 +167,17 @@ func TestCheck(t *testing.T) {
 			}
 		}
 	}
+	// Transient plans are checked the same way.
+	for query, code := range map[string]sqlstate.Code{
+		`SELECT region, MIN(age) AS m FROM users GROUP BY region EMIT CHANGES`: sqlstate.FeatureNotSupported,
+		`SELECT region, COUNT(*) AS n FROM users GROUP BY region EMIT CHANGES`: "",
+		`SELECT id FROM users WHERE id = 'a'`:                                  "",
+		`SELECT userid FROM pv`:                                                "",
+	} {
+		if err := Check(f.transient(query)); sqlstate.Of(err) != code {
+			t.Errorf("%s: %v, want %q", query, err, code)
+		}
+	}
 	// The parser refuses bad windows first; the runtime's own check still
 	// answers 22023.
 	if _, err := windowSpec(&sql.Window{Kind: sql.Hopping, Size: time.Minute, Advance: 2 * time.Minute}); sqlstate.Of(err) != sqlstate.InvalidParameter {
