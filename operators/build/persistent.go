@@ -277,9 +277,7 @@ func (b *Builder) buildStages(ctx context.Context, id string, stages []stage, pa
 			// several partitions and commits them together (doc.go).
 			return ErrUnsupported.Errorf("a stage reading %d topics is not supported yet", len(s.inputs))
 		}
-		for _, in := range s.inputs {
-			q.Inputs = append(q.Inputs, in)
-		}
+		q.Inputs = append(q.Inputs, s.inputs...)
 		if s.store != "" && !b.env.State.Shared() {
 			q.Topics = append(q.Topics, changelogTopic(s.store))
 		}
