@@ -50,7 +50,8 @@ type bound struct {
 	project *Project
 	// agg is the aggregation; nil for a query that does not aggregate.
 	agg *Aggregation
-	// ordered is set when the query has ORDER BY (a Sort under project).
+	// ordered is set when the query has ORDER BY (a Sort under project
+	// unless the query aggregates, which PlanTransient then refuses).
 	ordered bool
 	// limit is the LIMIT: 0 none, -1 for LIMIT 0.
 	limit int64
@@ -226,11 +227,8 @@ func (p *Planner) bind(q *sql.Query) (*bound, error) {
 			return nil, err
 		}
 		b.project.Input = &Sort{Input: b.project.Input, Items: items}
-		b.ordered = true
 	}
-	if sel.OrderBy != nil {
-		b.ordered = true
-	}
+	b.ordered = sel.OrderBy != nil
 	if sel.Limit != nil {
 		if sel.Limit.Offset != nil {
 			return nil, ErrUnsupported.Errorf("LIMIT with OFFSET is not supported")

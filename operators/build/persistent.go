@@ -49,6 +49,9 @@ type Query struct {
 	Topics []string
 	// Stores are the tasks' state stores.
 	Stores []Store
+	// Sink is the stream or table the query writes; nil for a
+	// materializer, which writes only its stores.
+	Sink *catalog.Source
 	// Metrics count what every task of the query did.
 	Metrics *operators.Metrics
 }
@@ -230,7 +233,7 @@ func (b *Builder) Persistent(ctx context.Context, id string, plan *planner.Plan)
 			return nil, err
 		}
 	}
-	q := &Query{Metrics: &operators.Metrics{}, Topics: append([]string(nil), p.internal...)}
+	q := &Query{Metrics: &operators.Metrics{}, Topics: append([]string(nil), p.internal...), Sink: p.sink}
 	sc.metrics = q.Metrics
 	if err := b.buildStages(ctx, id, p.stages, partitions, sc, q); err != nil {
 		return nil, err

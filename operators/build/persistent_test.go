@@ -69,6 +69,9 @@ func TestPersistentStages(t *testing.T) {
 					}
 				}
 			}()
+			if q.Sink != plan.Sink().Target {
+				t.Errorf("sink %v, want the plan's", q.Sink)
+			}
 			if len(q.Tasks) != tc.tasks || !reflect.DeepEqual(q.Inputs, tc.inputs) || !reflect.DeepEqual(q.Topics, tc.topics) ||
 				!reflect.DeepEqual(q.Stores, tc.stores) {
 				t.Errorf("%d tasks, inputs %v, topics %v, stores %v\nwant %d, %v, %v, %v", len(q.Tasks), q.Inputs, q.Topics, q.Stores,
