@@ -9,20 +9,12 @@ import (
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/log/embedded"
-	"github.com/runnel/runnel/operators"
-	"github.com/runnel/runnel/operators/serde"
+	"github.com/runnel/runnel/operators/build"
 	"github.com/runnel/runnel/planner"
 	"github.com/runnel/runnel/server"
 	"github.com/runnel/runnel/sql"
 	"github.com/runnel/runnel/sql/types"
 )
-
-// sourceProps are the WITH properties CREATE STREAM|TABLE accepts.
-var sourceProps = map[string]bool{
-	"KAFKA_TOPIC": true, "VALUE_FORMAT": true, "KEY_FORMAT": true, "FORMAT": true,
-	"PARTITIONS": true, "REPLICAS": true, "TIMESTAMP": true, "TIMESTAMP_FORMAT": true,
-	"WRAP_SINGLE_VALUE": true, "VALUE_DELIMITER": true,
-}
 
 // createSource runs CREATE STREAM|TABLE over an existing or a new topic.
 //
@@ -43,7 +35,7 @@ func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource) error {
 			return &Error{Code: "42809", Msg: fmt.Sprintf("%s is maintained by Runnel and cannot be replaced", st.Name)}
 		}
 	}
-	src, err := e.sourceFromDDL(st)
+	src, err := e.planner(nil).PlanSource(st)
 	if err != nil {
 		return err
 	}
@@ -68,94 +60,6 @@ func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource) error {
 		return e.startMaterializer(src)
 	}
 	return nil
-}
-
-// sourceFromDDL builds the catalog entry of CREATE STREAM|TABLE (cols).
-func (e *Engine) sourceFromDDL(st *sql.CreateSource) (*catalog.Source, error) {
-	if len(st.Columns) == 0 {
-		return nil, &Error{Code: "42601", Msg: fmt.Sprintf("CREATE %s %s needs a column list or AS SELECT", st.Kind, st.Name)}
-	}
-	for k := range st.With {
-		if !sourceProps[k] {
-			return nil, &Error{Code: "22023", Msg: fmt.Sprintf("unknown property %s in WITH", k)}
-		}
-	}
-	src := &catalog.Source{
-		Name:        st.Name,
-		Kind:        catalog.KindStream,
-		Topic:       st.Name,
-		KeyFormat:   "KAFKA",
-		ValueFormat: "JSON",
-		Statement:   st.Text(),
-		Props:       map[string]string{},
-	}
-	if st.Kind == sql.Table {
-		src.Kind = catalog.KindTable
-	}
-	// KAFKA_TOPIC='' is a bad topic name (planTopic says so), not a
-	// request for the default.
-	if t, ok := st.With["KAFKA_TOPIC"]; ok {
-		src.Topic = t
-	}
-	if f := st.With["FORMAT"]; f != "" {
-		src.KeyFormat, src.ValueFormat = strings.ToUpper(f), strings.ToUpper(f)
-	}
-	if f := st.With["KEY_FORMAT"]; f != "" {
-		src.KeyFormat = strings.ToUpper(f)
-	}
-	if f := st.With["VALUE_FORMAT"]; f != "" {
-		src.ValueFormat = strings.ToUpper(f)
-	}
-	for _, k := range []string{"TIMESTAMP", "TIMESTAMP_FORMAT", "WRAP_SINGLE_VALUE", "VALUE_DELIMITER", "REPLICAS"} {
-		if v, ok := st.With[k]; ok {
-			src.Props[k] = v
-		}
-	}
-	seen := map[string]bool{}
-	var keys, vals []types.Column
-	for _, c := range st.Columns {
-		if seen[c.Name] {
-			return nil, &Error{Code: "42701", Msg: fmt.Sprintf("column %s is declared more than once", c.Name)}
-		}
-		seen[c.Name] = true
-		switch c.Name {
-		case planner.RowTime, planner.RowPartition, planner.RowOffset, "WINDOWSTART", "WINDOWEND":
-			return nil, &Error{Code: "42939", Msg: fmt.Sprintf("%s is a reserved column name", c.Name)}
-		}
-		col := types.Column{Name: c.Name, Type: c.Type, Key: c.Key}
-		if c.Key {
-			keys = append(keys, col)
-		} else {
-			vals = append(vals, col)
-		}
-	}
-	if src.Kind == catalog.KindTable && len(keys) == 0 {
-		return nil, &Error{Code: "42P16", Msg: fmt.Sprintf("table %s needs a PRIMARY KEY column", st.Name)}
-	}
-	if len(keys) == 0 {
-		src.KeyFormat = "NONE"
-	}
-	// Key columns first, as every ksqlDB schema lists them.
-	src.Columns = append(keys, vals...)
-	if ts := src.Props["TIMESTAMP"]; ts != "" {
-		ts = strings.ToUpper(ts)
-		c, ok := src.Column(ts)
-		if !ok {
-			return nil, &Error{Code: "42703", Msg: fmt.Sprintf("TIMESTAMP column %s does not exist", ts)}
-		}
-		switch c.Type.Kind {
-		case types.KindBigint, types.KindTimestamp, types.KindString:
-		default:
-			return nil, &Error{Code: "42804", Msg: fmt.Sprintf("TIMESTAMP column %s must be BIGINT, TIMESTAMP or STRING, not %s", ts, c.Type)}
-		}
-		src.Props["TIMESTAMP"] = ts
-	}
-	// Building the decoder checks formats against the columns now rather
-	// than when the first record arrives.
-	if _, err := newDecoder(src); err != nil {
-		return nil, err
-	}
-	return src, nil
 }
 
 // topicPlan is what a statement will do with its topic, decided by
@@ -322,27 +226,29 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 	if err != nil {
 		return "", err
 	}
-	if sink.Insert && plan.Sink.Source.System {
+	out := plan.Sink().Target
+	if sink.Insert && out.System {
 		return "", &Error{Code: "42809", Msg: fmt.Sprintf("%s is maintained by Runnel and cannot be written", sink.Name)}
-	}
-	if plan.Source.Kind == catalog.KindTable && plan.Aggregate == nil {
-		return "", &Error{Code: "0A000", Msg: "persistent queries over tables are not supported yet, except GROUP BY"}
 	}
 	if len(args) > 0 {
 		return "", &Error{Code: "0A000", Msg: "bind parameters are not supported in persistent queries: the query is re-planned from its text at restart"}
 	}
-	if err := e.sourceFailure(plan.Source); err != nil {
-		return "", err
+	sources := plan.Sources()
+	for _, src := range sources {
+		if err := e.sourceFailure(src); err != nil {
+			return "", err
+		}
 	}
 	if sink.Insert {
-		if err := e.sourceFailure(plan.Sink.Source); err != nil {
+		if err := e.sourceFailure(out); err != nil {
 			return "", err
 		}
 	}
-	if plan.Aggregate != nil {
-		if _, err := buildAggregation(plan); err != nil {
-			return "", err
-		}
+	// What the builder will run — aggregate functions, windows, the
+	// sink's encoder — is built once now and dropped, so that a query
+	// that cannot run is refused before anything is written.
+	if err := build.Check(plan); err != nil {
+		return "", err
 	}
 	kind := catalog.KindStream
 	if !sink.Insert && sink.Kind == sql.Table {
@@ -353,35 +259,27 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 		id = catalog.QueryIDPrefix(kind, false) + sink.Name + "_" + fmt.Sprint(e.cat.NextSequence())
 	}
 	if replaced != nil {
-		if err := checkUpgrade(old, plan.Sink.Source); err != nil {
+		if err := planner.CheckUpgrade(old, out); err != nil {
 			return "", err
 		}
 		// CREATE OR REPLACE keeps the query id, and so its committed
 		// offsets: the new plan continues where the old one stopped.
 		id = replaced.ID
 	}
-	out := plan.Sink.Source
+	create := plan.Sink().Create
 	var topic topicPlan
-	if plan.Sink.Create {
+	if create {
 		out.Query = id
-		if _, err := newDecoder(out); err != nil {
-			return "", err
-		}
 		if topic, err = e.planTopic(ctx, out, sink.With); err != nil {
 			return "", err
 		}
-	}
-	// The tasks encode for the sink: a format that cannot encode its
-	// columns is refused now, not when the first task starts.
-	if _, err := operators.NewEncoder(out.Columns, out.KeyFormat, out.ValueFormat, serdeProps(out)); err != nil {
-		return "", fmt.Errorf("sink %s: %w", out.Name, err)
 	}
 
 	// Checked: now the changes.
 	if replaced != nil {
 		e.stopQuery(id)
 	}
-	if plan.Sink.Create {
+	if create {
 		created, err := e.createTopic(ctx, out, topic)
 		if err != nil {
 			return "", err
@@ -400,10 +298,15 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 			}
 		}
 	}
-	cq := &catalog.Query{ID: id, Statement: st.Text(), Sink: out.Name, Sources: []string{plan.Source.Name}}
+	cq := &catalog.Query{ID: id, Statement: st.Text(), Sink: out.Name}
+	for _, src := range sources {
+		cq.Sources = append(cq.Sources, src.Name)
+	}
 	if replaced == nil {
-		if err := e.commitStartOffsets(ctx, id, plan.Source.Topic, earliest); err != nil {
-			return "", err
+		for _, src := range sources {
+			if err := e.commitStartOffsets(ctx, id, src.Topic, earliest); err != nil {
+				return "", err
+			}
 		}
 	}
 	if err := e.cat.PutQuery(ctx, cq); err != nil {
@@ -508,59 +411,8 @@ func (e *Engine) terminate(ctx context.Context, st *sql.Terminate) error {
 			return err
 		}
 		e.stopQuery(q.ID)
-		if rq != nil && rq.plan != nil && rq.plan.Aggregate != nil {
-			e.dropQueryState(ctx, q.ID, rq.plan.Source.Topic)
-		}
-	}
-	return nil
-}
-
-// newDecoder builds the decoder of a source.
-func newDecoder(src *catalog.Source) (*operators.Decoder, error) {
-	spec := operators.DecoderSpec{
-		Columns:         src.Columns,
-		KeyFormat:       src.KeyFormat,
-		ValueFormat:     src.ValueFormat,
-		Props:           serdeProps(src),
-		TimestampColumn: src.Props["TIMESTAMP"],
-	}
-	if w := src.Window; w != nil {
-		spec.Window = &operators.WindowedKey{Session: w.Kind == "SESSION", SizeMs: w.SizeMs}
-	}
-	return operators.NewDecoder(spec)
-}
-
-// serdeProps reads a source's format properties.
-func serdeProps(src *catalog.Source) serde.Props {
-	var p serde.Props
-	switch strings.ToLower(src.Props["WRAP_SINGLE_VALUE"]) {
-	case "true":
-		p.WrapSingleValue = serde.WrapOn
-	case "false":
-		p.WrapSingleValue = serde.WrapOff
-	}
-	p.ValueDelimiter = src.Props["VALUE_DELIMITER"]
-	return p
-}
-
-// checkUpgrade refuses a CREATE OR REPLACE whose new sink schema would
-// break readers and writers of the old one: as in ksqlDB, the key must stay
-// the same and value columns may only be added.
-func checkUpgrade(old, next *catalog.Source) error {
-	for _, c := range old.Columns {
-		n, ok := next.Column(c.Name)
-		switch {
-		case !ok:
-			return &Error{Code: "0A000", Msg: fmt.Sprintf("cannot upgrade %s: column %s would be removed", old.Name, c.Name)}
-		case !n.Type.Equal(c.Type):
-			return &Error{Code: "0A000", Msg: fmt.Sprintf("cannot upgrade %s: column %s would change type from %s to %s", old.Name, c.Name, c.Type, n.Type)}
-		case n.Key != c.Key:
-			return &Error{Code: "0A000", Msg: fmt.Sprintf("cannot upgrade %s: the key would change at column %s", old.Name, c.Name)}
-		}
-	}
-	for _, c := range next.Columns {
-		if _, ok := old.Column(c.Name); !ok && c.Key {
-			return &Error{Code: "0A000", Msg: fmt.Sprintf("cannot upgrade %s: key column %s would be added", old.Name, c.Name)}
+		if rq != nil {
+			e.dropQueryState(ctx, rq)
 		}
 	}
 	return nil

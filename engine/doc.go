@@ -4,6 +4,17 @@
 // commands, queries are planned and started as tasks, push queries stream
 // their rows back to the session.
 //
+// The engine builds no operators. The planner binds statements (DDL
+// included) into catalog entries and plan trees; operators/build turns a
+// tree into tasks, push pipelines and pull scans. What stays here is what
+// needs the process: the log and the catalog, a statement's order of
+// checks and writes, the topics a statement creates (does one exist, with
+// how many partitions), launching, supervising and stopping tasks, waiting
+// for a table to catch up before a pull query reads it, failed sources,
+// and the processing log.
+//
+//	session ─▶ planner (plan tree) ─▶ engine (checks, then writes) ─▶ build ─▶ tasks ─▶ launch
+//
 // Three rules keep one statement, record or data directory from taking
 // the server down:
 //

@@ -16,6 +16,8 @@ import (
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/log/embedded"
 	"github.com/runnel/runnel/log/kafka"
+	"github.com/runnel/runnel/operators"
+	"github.com/runnel/runnel/operators/build"
 	"github.com/runnel/runnel/operators/state"
 	"github.com/runnel/runnel/server"
 )
@@ -30,6 +32,8 @@ type Engine struct {
 	// log's own Pebble DB, or in stateDB, a local one, in Kafka mode.
 	state   *state.Manager
 	stateDB *pebble.DB
+	// builder turns plans into tasks, push pipelines and pull scans.
+	builder *build.Builder
 
 	// ctx is the parent of every persistent query's tasks; stop cancels it
 	// on Close.
@@ -84,6 +88,14 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
 	if err := e.openState(); err != nil {
+		e.log.Close()
+		return nil, err
+	}
+	e.builder, err = build.New(build.Env{
+		Log: e.log, State: e.state, Logger: e.logger, MaxPartitions: opts.MaxPartitions,
+		OnFailure: func(f operators.Failure) (log.ProduceRecord, bool) { return e.processingLogRecord(f), true },
+	})
+	if err != nil {
 		e.log.Close()
 		return nil, err
 	}

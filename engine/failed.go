@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"runtime/debug"
 	"strings"
 
@@ -86,14 +85,7 @@ func (e *Engine) failureNotices(srcs ...*catalog.Source) []string {
 // slipped past the other checks can make the engine allocate without
 // bound.
 func (e *Engine) partitionsOf(ctx context.Context, topic string) (int32, error) {
-	info, err := e.log.Topic(ctx, topic)
-	if err != nil {
-		return 0, fmt.Errorf("topic %s: %w", topic, err)
-	}
-	if err := catalog.CheckPartitions(topic, info.Partitions, e.opts.MaxPartitions); err != nil {
-		return 0, err
-	}
-	return info.Partitions, nil
+	return e.builder.Partitions(ctx, topic)
 }
 
 // logPanic logs a panic recovered in one of the engine's goroutines, with

@@ -6,7 +6,7 @@ import (
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
-	"github.com/runnel/runnel/operators"
+	"github.com/runnel/runnel/operators/build"
 	"github.com/runnel/runnel/planner"
 	"github.com/runnel/runnel/server"
 	"github.com/runnel/runnel/sql"
@@ -104,7 +104,7 @@ func (e *Engine) insertValues(ctx context.Context, st *sql.Insert, args []types.
 		return 0, err
 	}
 	src := t.src
-	enc, err := operators.NewEncoder(src.Columns, src.KeyFormat, src.ValueFormat, serdeProps(src))
+	enc, err := build.NewEncoder(src)
 	if err != nil {
 		return 0, err
 	}

@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"time"
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
-	"github.com/runnel/runnel/operators"
-	"github.com/runnel/runnel/operators/window"
+	"github.com/runnel/runnel/operators/build"
 	"github.com/runnel/runnel/planner"
-	"github.com/runnel/runnel/sql/types"
 )
 
 // propPullTimeout bounds how long a pull query waits for its table to
@@ -29,45 +26,19 @@ func materializerID(src *catalog.Source) string {
 	return fmt.Sprintf("_MAT_%s_%d", src.Name, src.Seq)
 }
 
-func windowedKey(src *catalog.Source) *operators.WindowedKey {
-	if src.Window == nil {
-		return nil
-	}
-	return &operators.WindowedKey{Session: src.Window.Kind == "SESSION", SizeMs: src.Window.SizeMs}
-}
-
 // startMaterializer starts the tasks that keep a table's current rows in
 // state stores for pull queries.
 func (e *Engine) startMaterializer(src *catalog.Source) error {
-	partitions, err := e.partitionsOf(e.ctx, src.Topic)
-	if err != nil {
-		return fmt.Errorf("table topic: %w", err)
-	}
 	id := materializerID(src)
 	ctx, cancel := context.WithCancel(e.ctx)
-	rq := &runningQuery{
-		q:       &catalog.Query{ID: id, Sink: src.Name, Sources: []string{src.Name}},
-		metrics: &operators.Metrics{}, cancel: cancel, done: make(chan struct{}),
-		inputs: []string{src.Topic},
+	bq, err := e.builder.Materializer(ctx, id, src)
+	if err != nil {
+		cancel()
+		return err
 	}
+	rq := &runningQuery{q: &catalog.Query{ID: id, Sink: src.Name, Sources: []string{src.Name}}, cancel: cancel, done: make(chan struct{})}
 	rq.mu.state = stateRunning
-	var tasks []*operators.Task
-	for p := int32(0); p < partitions; p++ {
-		st, err := e.openStore(ctx, id, partitions, p)
-		if err != nil {
-			for _, t := range tasks {
-				t.Store.Close()
-			}
-			cancel()
-			return err
-		}
-		tasks = append(tasks, &operators.Task{
-			Log: e.log, Group: id, QueryID: id, Input: log.TopicPartition{Topic: src.Topic, Partition: p},
-			Processor: &operators.Materialize{Store: st, Window: windowedKey(src)}, Store: st,
-			Metrics: rq.metrics, Logger: e.logger,
-		})
-	}
-	e.launch(ctx, rq, tasks)
+	e.launch(ctx, rq, bq)
 	e.mu.Lock()
 	e.mu.materialized[src.Name] = rq
 	e.mu.Unlock()
@@ -86,10 +57,9 @@ func (e *Engine) stopMaterializer(ctx context.Context, src *catalog.Source) {
 		return
 	}
 	rq.stopAndWait(e.opts.ShutdownTimeout)
-	for _, t := range rq.tasks {
-		name := fmt.Sprintf("%s/%d", rq.q.ID, t.Input.Partition)
-		if err := e.state.Drop(ctx, name); err != nil {
-			e.logger.Warn("drop materialized state", "store", name, "error", err)
+	for _, s := range rq.stores {
+		if err := e.state.Drop(ctx, s.Name); err != nil {
+			e.logger.Warn("drop materialized state", "store", s.Name, "error", err)
 		}
 	}
 }
@@ -106,13 +76,16 @@ func (s *session) pullTimeout() time.Duration {
 
 // pull answers a pull query over a table: it waits until the table has
 // caught up with every write acknowledged before the query began, then
-// scans the table's materialized rows, filters, sorts, limits and
-// projects them.
-func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Duration) ([]types.Row, error) {
-	src := plan.Source
-	if err := e.sourceFailure(src); err != nil {
-		return nil, err
+// returns the builder's scan of the table's materialized rows, which
+// filters, sorts, limits and projects them as the client reads.
+func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Duration) (build.RowIter, error) {
+	sources := plan.Sources()
+	for _, src := range sources {
+		if err := e.sourceFailure(src); err != nil {
+			return nil, err
+		}
 	}
+	src := sources[0]
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := e.awaitSource(wctx, src, map[string]bool{}); err != nil {
@@ -127,97 +100,7 @@ func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Dura
 	if rq == nil {
 		return nil, &Error{Code: "55000", Msg: fmt.Sprintf("table %s is not materialized", src.Name)}
 	}
-	partitions, err := e.partitionsOf(ctx, src.Topic)
-	if err != nil {
-		return nil, err
-	}
-	dec, err := newDecoder(src)
-	if err != nil {
-		return nil, err
-	}
-	type sorted struct {
-		row  types.Row
-		keys types.Row
-	}
-	var rows []sorted
-	// A key lookup reads one partition, and in it one key (or one key's
-	// windows); anything else scans every partition.
-	first, last := int32(0), partitions-1
-	var start, end []byte
-	if plan.KeyLookup != nil {
-		if start, end, first, err = lookupRange(plan, src, partitions); err != nil {
-			return nil, err
-		}
-		last = first
-	}
-	for p := first; p <= last; p++ {
-		r := e.state.Reader(fmt.Sprintf("%s/%d", rq.q.ID, p))
-		var rowErr error
-		err := r.Scan(start, end, func(_, v []byte) bool {
-			rec := operators.MaterializedRecord(v, p)
-			in, ok, err := dec.Decode(&rec)
-			if err != nil || !ok {
-				return true // a row that does not decode is not part of the table
-			}
-			if plan.Filter != nil {
-				fv, err := plan.Filter.Eval(in)
-				if err != nil {
-					rowErr = err
-					return false
-				}
-				if fv.IsNull() || !fv.Bool() {
-					return true
-				}
-			}
-			s := sorted{row: make(types.Row, len(plan.Project))}
-			for i, e := range plan.Project {
-				if s.row[i], err = e.Eval(in); err != nil {
-					rowErr = err
-					return false
-				}
-			}
-			for _, o := range plan.OrderBy {
-				v, err := o.Expr.Eval(in)
-				if err != nil {
-					rowErr = err
-					return false
-				}
-				s.keys = append(s.keys, v)
-			}
-			rows = append(rows, s)
-			return true
-		})
-		if err == nil {
-			err = rowErr
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	if len(plan.OrderBy) > 0 {
-		sort.SliceStable(rows, func(i, j int) bool {
-			for k, o := range plan.OrderBy {
-				c := types.Compare(rows[i].keys[k], rows[j].keys[k])
-				if o.Desc {
-					c = -c
-				}
-				if c != 0 {
-					return c < 0
-				}
-			}
-			return false
-		})
-	}
-	if plan.Limit < 0 {
-		rows = nil
-	} else if plan.Limit > 0 && int64(len(rows)) > plan.Limit {
-		rows = rows[:plan.Limit]
-	}
-	out := make([]types.Row, len(rows))
-	for i, r := range rows {
-		out[i] = r.row
-	}
-	return out, nil
+	return e.builder.Pull(ctx, plan, rq.q.ID)
 }
 
 // awaitSource waits until the queries that write src, and the queries
@@ -299,27 +182,4 @@ func (e *Engine) awaitQuery(ctx context.Context, rq *runningQuery) error {
 		}
 	}
 	return nil
-}
-
-// lookupRange turns a pull query's key constraint into the store range and
-// partition that hold the key's rows.
-func lookupRange(plan *planner.Plan, src *catalog.Source, partitions int32) (start, end []byte, partition int32, err error) {
-	v, err := plan.KeyLookup.Eval(nil)
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	enc, err := operators.NewEncoder(src.Columns, src.KeyFormat, src.ValueFormat, serdeProps(src))
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	key, err := enc.EncodeKey(types.Row{v})
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	partition = log.PartitionFor(key, partitions)
-	if src.Window == nil {
-		start = append([]byte{'k'}, key...)
-		return start, append(append([]byte(nil), start...), 0), partition, nil
-	}
-	return window.AppendStoreKeyPrefix([]byte{'k'}, key), window.AppendStoreKeyPrefixEnd([]byte{'k'}, key), partition, nil
 }

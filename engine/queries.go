@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators"
+	"github.com/runnel/runnel/operators/build"
 	"github.com/runnel/runnel/planner"
 	"github.com/runnel/runnel/sql"
 	"github.com/runnel/runnel/sql/expr"
@@ -21,10 +23,14 @@ const (
 	stateError   = "ERROR"
 )
 
-// runningQuery is a persistent query started by this engine: one task
-// goroutine per input partition, owned by it and stopped by stopAndWait.
+// runningQuery is a persistent query (or a table's materializer) started
+// by this engine: one task goroutine per input partition of each stage,
+// owned by it and stopped by stopAndWait. What runs was made by the
+// builder; the engine launches, supervises and stops it.
 type runningQuery struct {
-	q       *catalog.Query
+	q *catalog.Query
+	// plan is the query's plan, for EXPLAIN; nil for a materializer and a
+	// query that could not start.
 	plan    *planner.Plan
 	metrics *operators.Metrics
 	cancel  context.CancelFunc
@@ -36,6 +42,10 @@ type runningQuery struct {
 	inputs []string
 	// tasks are the query's tasks; set by launch, then read-only.
 	tasks []*operators.Task
+	// stores and topics are the state stores and internal topics the
+	// query uses: TERMINATE removes them once its tasks have stopped.
+	stores []build.Store
+	topics []string
 
 	mu struct {
 		sync.Mutex
@@ -150,7 +160,7 @@ func (e *Engine) planner(b *binding) *planner.Planner {
 		b = &binding{}
 	}
 	b.maxValueBytes = e.opts.MaxValueBytes
-	return &planner.Planner{Catalog: e.cat, NewBinder: b.newBinder, Aggregates: resolveAggregate}
+	return &planner.Planner{Catalog: e.cat, NewBinder: b.newBinder, Aggregates: build.ResolveAggregate, Formats: build.CheckFormats}
 }
 
 // startQuery plans a recorded query and starts its tasks.
@@ -162,31 +172,22 @@ func (e *Engine) startQuery(q *catalog.Query) error {
 	return e.startPlan(q, plan)
 }
 
-// startPlan starts one task per input partition of plan.
+// startPlan builds plan's tasks and starts them.
 func (e *Engine) startPlan(q *catalog.Query, plan *planner.Plan) error {
-	src := plan.Source
-	if err := e.sourceFailure(src); err != nil {
-		return err
-	}
-	partitions, err := e.partitionsOf(e.ctx, src.Topic)
-	if err != nil {
-		return fmt.Errorf("source topic: %w", err)
+	for _, src := range plan.Sources() {
+		if err := e.sourceFailure(src); err != nil {
+			return err
+		}
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
-	rq := &runningQuery{q: q, plan: plan, metrics: &operators.Metrics{}, cancel: cancel, done: make(chan struct{})}
-	rq.mu.state = stateRunning
-	var tasks []*operators.Task
-	if plan.Aggregate != nil {
-		tasks, err = e.aggregateTasks(ctx, q, plan, rq, partitions)
-	} else {
-		rq.inputs = []string{src.Topic}
-		tasks, err = e.statelessTasks(q, plan, rq, partitions)
-	}
+	bq, err := e.builder.Persistent(ctx, q.ID, plan)
 	if err != nil {
 		cancel()
 		return err
 	}
-	e.launch(ctx, rq, tasks)
+	rq := &runningQuery{q: q, plan: plan, cancel: cancel, done: make(chan struct{})}
+	rq.mu.state = stateRunning
+	e.launch(ctx, rq, bq)
 	e.mu.Lock()
 	e.mu.running[q.ID] = rq
 	e.mu.Unlock()
@@ -199,10 +200,11 @@ func (e *Engine) startPlan(q *catalog.Query, plan *planner.Plan) error {
 // Task.Run recovers the panics of its processing; a panic that still
 // reaches here (closing the store) puts the query in ERROR and is logged,
 // and never takes the process down.
-func (e *Engine) launch(ctx context.Context, rq *runningQuery, tasks []*operators.Task) {
-	rq.tasks = tasks
+func (e *Engine) launch(ctx context.Context, rq *runningQuery, bq *build.Query) {
+	rq.tasks, rq.inputs, rq.metrics = bq.Tasks, bq.Inputs, bq.Metrics
+	rq.stores, rq.topics = bq.Stores, bq.Topics
 	var wg sync.WaitGroup
-	for _, t := range tasks {
+	for _, t := range rq.tasks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -225,34 +227,6 @@ func (e *Engine) launch(ctx context.Context, rq *runningQuery, tasks []*operator
 		wg.Wait()
 		close(rq.done)
 	}()
-}
-
-// statelessTasks builds one stateless task per input partition.
-func (e *Engine) statelessTasks(q *catalog.Query, plan *planner.Plan, rq *runningQuery, partitions int32) ([]*operators.Task, error) {
-	src, sink := plan.Source, plan.Sink.Source
-	dec, err := newDecoder(src)
-	if err != nil {
-		return nil, err
-	}
-	pipe := &operators.Pipeline{Filter: plan.Filter, Project: plan.Project, TimeIndex: len(src.Columns)}
-	var tasks []*operators.Task
-	for p := int32(0); p < partitions; p++ {
-		enc, err := operators.NewEncoder(sink.Columns, sink.KeyFormat, sink.ValueFormat, serdeProps(sink))
-		if err != nil {
-			return nil, fmt.Errorf("sink %s: %w", sink.Name, err)
-		}
-		tasks = append(tasks, &operators.Task{
-			Log:       e.log,
-			Group:     q.ID,
-			QueryID:   q.ID,
-			Input:     log.TopicPartition{Topic: src.Topic, Partition: p},
-			Processor: &operators.Stateless{Decoder: dec, Pipeline: pipe, Encoder: enc, Sink: sink.Topic},
-			OnFailure: func(f operators.Failure) (log.ProduceRecord, bool) { return e.processingLogRecord(f), true },
-			Metrics:   rq.metrics,
-			Logger:    e.logger,
-		})
-	}
-	return tasks, nil
 }
 
 // markFailed records a query that could not start, so SHOW QUERIES shows
@@ -281,5 +255,21 @@ func (e *Engine) stopQuery(id string) {
 	e.mu.Unlock()
 	if ok {
 		rq.stopAndWait(e.opts.ShutdownTimeout)
+	}
+}
+
+// dropQueryState removes a stopped query's state stores and internal
+// topics (repartition topics, changelogs). Failures are logged: the query
+// is gone either way, and what is left is only space.
+func (e *Engine) dropQueryState(ctx context.Context, rq *runningQuery) {
+	for _, s := range rq.stores {
+		if err := e.state.Drop(ctx, s.Name); err != nil {
+			e.logger.Warn("drop query state", "query", rq.q.ID, "store", s.Name, "error", err)
+		}
+	}
+	for _, topic := range rq.topics {
+		if err := e.log.DeleteTopic(ctx, topic); err != nil && !errors.Is(err, log.ErrUnknownTopic) {
+			e.logger.Warn("delete internal topic", "query", rq.q.ID, "topic", topic, "error", err)
+		}
 	}
 }

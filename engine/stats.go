@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+
+	"github.com/runnel/runnel/operators/build"
 )
 
 // StateStats sums the keys and the bytes (keys plus values, as stored) of
@@ -11,15 +13,23 @@ import (
 // diagnostics, not hot paths.
 func (e *Engine) StateStats(ctx context.Context, queryID string) (keys, bytes int64, err error) {
 	rq, ok := e.runningQuery(queryID)
-	if !ok || rq.plan == nil || rq.plan.Aggregate == nil {
+	aggregating := false
+	if ok {
+		for _, s := range rq.stores {
+			aggregating = aggregating || s.Role == build.StoreAggregate
+		}
+	}
+	if !aggregating {
 		return 0, 0, fmt.Errorf("query %s is not a running aggregation", queryID)
 	}
-	partitions, err := e.partitionsOf(ctx, rq.plan.Source.Topic)
-	if err != nil {
-		return 0, 0, err
-	}
-	for p := int32(0); p < partitions; p++ {
-		r := e.state.Reader(fmt.Sprintf("%s/agg/%d", queryID, p))
+	for _, s := range rq.stores {
+		if s.Role != build.StoreAggregate {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return 0, 0, err
+		}
+		r := e.state.Reader(s.Name)
 		err := r.Scan(nil, nil, func(k, v []byte) bool {
 			if len(k) > 0 && k[0] == 'a' {
 				keys++

@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync/atomic"
 	"unicode/utf8"
 
-	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators"
+	"github.com/runnel/runnel/operators/build"
 	"github.com/runnel/runnel/operators/serde"
-	"github.com/runnel/runnel/operators/state"
 	"github.com/runnel/runnel/operators/window"
 	"github.com/runnel/runnel/planner"
 	"github.com/runnel/runnel/server"
@@ -30,11 +28,8 @@ func (s *session) prepareSelect(st *sql.Select) (*statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	if plan.Aggregate != nil && st.Query.Emit == sql.EmitNone {
-		return nil, &Error{Code: "0A000", Msg: "a pull query cannot aggregate: use EMIT CHANGES, or CREATE TABLE ... AS SELECT and query the table"}
-	}
-	if plan.Source.Kind == catalog.KindTable && st.Query.Emit == sql.EmitNone {
-		return &statement{params: b.paramTypes(), cols: resultColumns(plan.Output), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
+	if plan.Result().Mode == planner.Pull {
+		return &statement{params: b.paramTypes(), cols: resultColumns(plan.Output()), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
 			plan, err := s.e.planner(&binding{values: args}).PlanTransient(st.Query)
 			if err != nil {
 				return server.Result{}, err
@@ -43,15 +38,15 @@ func (s *session) prepareSelect(st *sql.Select) (*statement, error) {
 			if err != nil {
 				return server.Result{}, err
 			}
-			return server.Result{Tag: "SELECT", Rows: &sliceIter{rows: rows}}, nil
+			return server.Result{Tag: "SELECT", Rows: rows}, nil
 		}}, nil
 	}
-	return &statement{params: b.paramTypes(), cols: resultColumns(plan.Output), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
+	return &statement{params: b.paramTypes(), cols: resultColumns(plan.Output()), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
 		plan, err := s.e.planner(&binding{values: args}).PlanTransient(st.Query)
 		if err != nil {
 			return server.Result{}, err
 		}
-		it, err := s.e.startTransient(ctx, plan, st.Query.Emit == sql.EmitNone, s.fromEarliest())
+		it, err := s.e.startTransient(ctx, plan, s.fromEarliest())
 		if err != nil {
 			return server.Result{}, err
 		}
@@ -68,85 +63,22 @@ func resultColumns(cols []types.Column) []types.Column {
 	return out
 }
 
-// startTransient starts a transient query's readers. A pull query over a
-// stream (no EMIT) scans what the topic held when it began; a push query
-// starts at the end of the topic, or at its start under 'earliest'.
-func (e *Engine) startTransient(ctx context.Context, plan *planner.Plan, scan, earliest bool) (server.RowIter, error) {
-	src := plan.Source
-	if err := e.sourceFailure(src); err != nil {
-		return nil, err
+// startTransient starts a transient query's readers. A query over a
+// stream without EMIT scans what the topic held when it began; a push
+// query starts at the end of the topic, or at its start under 'earliest'.
+func (e *Engine) startTransient(ctx context.Context, plan *planner.Plan, earliest bool) (server.RowIter, error) {
+	for _, src := range plan.Sources() {
+		if err := e.sourceFailure(src); err != nil {
+			return nil, err
+		}
 	}
-	dec, err := newDecoder(src)
+	pq, err := e.builder.Push(ctx, plan, earliest)
 	if err != nil {
-		return nil, err
-	}
-	spec := operators.PushSpec{
-		Log:     e.log,
-		Topic:   src.Topic,
-		Limit:   plan.Limit,
-		Metrics: &operators.Metrics{},
-		Logger:  e.logger,
-		OnFailure: func(f operators.Failure) {
-			e.logger.Debug("push query skipped a record", "topic", f.Topic, "partition", f.Record.Partition, "offset", f.Record.Offset, "error", f.Err)
-		},
-	}
-	if err := e.readBounds(ctx, &spec, scan, earliest); err != nil {
 		return nil, err
 	}
 	// The rows outlive this call: they stream until the client's statement
 	// context ends, so the readers hang off e.ctx and the iterator's Close.
-	if plan.Aggregate != nil {
-		return e.startTransientAggregate(spec, plan)
-	}
-	pipe := &operators.Pipeline{Filter: plan.Filter, Project: plan.Project, TimeIndex: len(src.Columns)}
-	return operators.StartPush(e.ctx, spec, e.safeConvert(src.Topic, operators.Rows(dec, pipe))), nil
-}
-
-// safeConvert makes a record that panics while a push query's reader
-// converts it a skipped record, as a persistent query's task does: the
-// readers are goroutines of their own, where a panic would end the process.
-// The first panic of the query is logged with its stack; the others are
-// counted like any skipped record, so that no query floods the log.
-func (e *Engine) safeConvert(topic string, conv operators.Convert[types.Row]) operators.Convert[types.Row] {
-	var logged atomic.Bool
-	return func(rec *log.Record) (row types.Row, ok bool, err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				if !logged.Swap(true) {
-					e.logPanic("push query", r, "topic", topic, "partition", rec.Partition, "offset", rec.Offset)
-				}
-				row, ok, err = nil, false, fmt.Errorf("panic: %v", r)
-			}
-		}()
-		return conv(rec)
-	}
-}
-
-// readBounds sets a transient read's partitions and start (and, for a
-// scan, end) offsets.
-func (e *Engine) readBounds(ctx context.Context, spec *operators.PushSpec, scan, earliest bool) error {
-	partitions, err := e.partitionsOf(ctx, spec.Topic)
-	if err != nil {
-		return err
-	}
-	spec.Partitions = partitions
-	starts, err := e.log.StartOffsets(ctx, spec.Topic)
-	if err != nil {
-		return fmt.Errorf("start offsets of %s: %w", spec.Topic, err)
-	}
-	ends, err := e.log.EndOffsets(ctx, spec.Topic)
-	if err != nil {
-		return fmt.Errorf("end offsets of %s: %w", spec.Topic, err)
-	}
-	switch {
-	case scan:
-		spec.Start, spec.End = starts, ends
-	case earliest:
-		spec.Start = starts
-	default:
-		spec.Start = ends
-	}
-	return nil
+	return pq.Start(e.ctx), nil
 }
 
 // preparePrint describes PRINT topic: the topic's raw records as text.
@@ -173,8 +105,12 @@ func (e *Engine) startPrint(ctx context.Context, st *sql.Print, earliest bool) (
 	if _, err := e.log.Topic(ctx, st.Topic); err != nil {
 		return nil, &Error{Code: "42P01", Msg: fmt.Sprintf("topic %s does not exist", st.Topic)}
 	}
-	spec := operators.PushSpec{Log: e.log, Topic: st.Topic, Metrics: &operators.Metrics{}, Logger: e.logger}
-	if err := e.readBounds(ctx, &spec, false, earliest || st.FromBeginning); err != nil {
+	mode := build.ReadNew
+	if earliest || st.FromBeginning {
+		mode = build.ReadAll
+	}
+	spec, err := e.builder.Reads(ctx, st.Topic, mode)
+	if err != nil {
 		return nil, err
 	}
 	keyText := e.keyPrinter(st.Topic)
@@ -197,11 +133,11 @@ func (e *Engine) keyPrinter(topic string) func([]byte) any {
 		if src.Topic != topic || len(keys) == 0 {
 			continue
 		}
-		kf, err := serde.NewKeyFormat(src.KeyFormat, keys, serdeProps(src))
+		kf, err := serde.NewKeyFormat(src.KeyFormat, keys, build.SerdeProps(src))
 		if err != nil {
 			break
 		}
-		win := windowedKey(src)
+		win := build.WindowedKey(src)
 		return func(b []byte) any {
 			if b == nil {
 				return nil
@@ -276,95 +212,6 @@ func (p *printIter) Next(ctx context.Context) (types.Row, error) {
 
 func (p *printIter) Close() { p.push.Close() }
 
-// startTransientAggregate runs a push query with GROUP BY in the client's
-// statement: readers of every partition feed raw records to one goroutine
-// (the iterator's caller) that groups and aggregates them in memory, as one
-// task would, and returns each changed row.
-func (e *Engine) startTransientAggregate(spec operators.PushSpec, plan *planner.Plan) (server.RowIter, error) {
-	ag, err := buildAggregation(plan)
-	if err != nil {
-		return nil, err
-	}
-	limit := spec.Limit
-	spec.Limit = 0
-	it := &aggIter{limit: limit}
-	it.agg = &operators.Aggregator{Spec: ag.spec, Store: state.NewMemStore(), Metrics: spec.Metrics,
-		Output: func(out operators.AggOutput, _ operators.Emit) error {
-			if out.Row != nil {
-				it.pending = append(it.pending, out.Row)
-			}
-			return nil
-		}}
-	if plan.Source.Kind == catalog.KindTable {
-		// A table's updates retract the rows they replace, exactly as the
-		// persistent query's first stage does.
-		codec := ag.spec.Codec
-		rep := &operators.Repartition{Grouper: ag.grouper, Table: true, Store: state.NewMemStore()}
-		it.feed = func(rec *log.Record) error {
-			var inputs []log.Record
-			if err := rep.Process(rec, func(pr log.ProduceRecord) { inputs = append(inputs, pr.Record) }); err != nil {
-				return err
-			}
-			for i := range inputs {
-				in, err := codec.Decode(&inputs[i])
-				if err != nil {
-					return err
-				}
-				if err := it.agg.Apply(&in, nil); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-	} else {
-		it.feed = func(rec *log.Record) error {
-			in, ok, err := ag.grouper.Input(rec)
-			if err != nil || !ok {
-				return err
-			}
-			return it.agg.Apply(&in, nil)
-		}
-	}
-	it.push = operators.StartPush(e.ctx, spec, func(rec *log.Record) (log.Record, bool, error) { return *rec, true, nil })
-	return it, nil
-}
-
-// aggIter aggregates a transient query's records as it is read.
-type aggIter struct {
-	push    *operators.Push[log.Record]
-	agg     *operators.Aggregator
-	feed    func(rec *log.Record) error
-	pending []types.Row
-	limit   int64
-	sent    int64
-}
-
-func (a *aggIter) Next(ctx context.Context) (types.Row, error) {
-	for {
-		if a.limit < 0 || (a.limit > 0 && a.sent >= a.limit) {
-			return nil, io.EOF
-		}
-		if len(a.pending) > 0 {
-			row := a.pending[0]
-			a.pending = a.pending[1:]
-			a.sent++
-			return row, nil
-		}
-		rec, err := a.push.Next(ctx)
-		if err != nil {
-			return nil, err
-		}
-		// A record that cannot be processed is skipped, as in a
-		// persistent query.
-		_ = a.feed(&rec)
-		if err := a.agg.Flush(nil); err != nil {
-			return nil, err
-		}
-	}
-}
-
-func (a *aggIter) Close() { a.push.Close() }
-
 // prepareConstant answers a SELECT without FROM with its one row.
 func (s *session) prepareConstant(st *sql.Select) (*statement, error) {
 	b := &binding{}
@@ -372,17 +219,15 @@ func (s *session) prepareConstant(st *sql.Select) (*statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &statement{params: b.paramTypes(), cols: plan.Output, exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
+	return &statement{params: b.paramTypes(), cols: plan.Output(), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
 		plan, err := s.e.planner(&binding{values: args}).PlanConstant(st.Query)
 		if err != nil {
 			return server.Result{}, err
 		}
-		row := make(types.Row, len(plan.Project))
-		for i, e := range plan.Project {
-			if row[i], err = e.Eval(nil); err != nil {
-				return server.Result{}, err
-			}
+		rows, err := build.Constant(plan)
+		if err != nil {
+			return server.Result{}, err
 		}
-		return server.Result{Tag: "SELECT", Rows: &sliceIter{rows: []types.Row{row}}}, nil
+		return server.Result{Tag: "SELECT", Rows: rows}, nil
 	}}, nil
 }

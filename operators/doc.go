@@ -1,10 +1,18 @@
 // Package operators runs queries: it decodes records into typed rows,
-// evaluates the plan's operators over them, encodes results, and drives the
-// tasks — one per input partition — that read a topic and commit their
-// output records with their input offsets in one log transaction.
+// evaluates operators over them — filter and project (Pipeline), grouping
+// and repartitioning (Grouper, Repartition), aggregation (Aggregator),
+// materialization (Materialize) — encodes results, and drives the tasks —
+// one per input partition — that read a topic and commit their output
+// records, state changes and input offsets in one log transaction. Push
+// queries read every partition of a topic through readers of their own
+// (StartPush).
 //
 //	log.Reader ─▶ Decoder ─▶ Pipeline (filter, project) ─▶ Encoder ─▶ log.Txn
+//	                     └─▶ Grouper ─▶ [repartition topic] ─▶ Aggregator (state.Store) ─▶ TableSink
 //
-// Operators know nothing of SQL text, the catalog's storage or the wire:
-// the engine builds them from a planner.Plan.
+// Operators know nothing of SQL text, plans, the catalog's storage or the
+// wire. One sub-package reads plans: operators/build turns a planner's
+// tree into these operators, for persistent, push and pull queries alike.
+// The others are the pieces it assembles: record formats (serde),
+// aggregate functions (agg), windows (window) and state stores (state).
 package operators

@@ -24,22 +24,21 @@ const (
 // supplies it (from operators/agg) so the planner never imports operators.
 type AggregateResolver func(name string, argTypes []types.Type, consts []types.Value, distinct bool) (types.Type, error)
 
-// Aggregation is the grouping stage of a plan. Its output — the post
+// Aggregation is what an Aggregate node computes. Its output — the post
 // aggregation row — is laid out as:
 //
 //	group values (one per GroupBy), [WINDOWSTART, WINDOWEND], aggregate results
 //
-// and Plan.Project and Having are bound over that row.
+// and the Having and Project above it are bound over that row.
 type Aggregation struct {
 	// GroupBy computes the group key over the input row.
 	GroupBy []expr.Expr
 	// Calls are the distinct aggregate calls, in result-column order.
 	Calls []AggCall
-	// Window is the WINDOW clause; nil for an unwindowed aggregation.
+	// Window is the WINDOW clause; nil for an unwindowed aggregation. A
+	// window is how an aggregation keys its state, not an operator of its
+	// own: it is part of the Aggregate node.
 	Window *sql.Window
-	// Having keeps groups for which it is TRUE; a group that fails it is
-	// deleted from the output table (a tombstone). nil keeps all.
-	Having expr.Expr
 	// Row is the post-aggregation row's schema.
 	Row []types.Column
 	// Emit is EMIT CHANGES (every update) or EMIT FINAL (each window once,
@@ -110,10 +109,10 @@ func (s *aggScope) Resolve(qualifier, name string) (int, types.Type, error) {
 				return i, c.Type, nil
 			}
 		}
-		return 0, types.Type{}, errorf(CodeInvalidColumnRef, "%s exists only in a windowed aggregation", name)
+		return 0, types.Type{}, ErrInvalidColumnRef.Errorf("%s exists only in a windowed aggregation", name)
 	}
 	if _, _, err := s.in.Resolve(qualifier, name); err == nil {
-		return 0, types.Type{}, errorf(CodeGrouping, "column %s must appear in the GROUP BY clause or be used in an aggregate function", quoteName(name))
+		return 0, types.Type{}, ErrGrouping.Errorf("column %s must appear in the GROUP BY clause or be used in an aggregate function", quoteName(name))
 	}
 	return s.in.Resolve(qualifier, name)
 }
@@ -175,19 +174,31 @@ func (v *aggFinder) Enter(n ast.Node) (ast.Node, bool) {
 
 func (v *aggFinder) Leave(n ast.Node) (ast.Node, bool) { return n, true }
 
-// buildAggregate binds GROUP BY, the aggregate calls, HAVING and the
-// select list of an aggregating query.
-func (p *Planner) buildAggregate(plan *Plan, q *sql.Query, sc *scope) error {
+// boundAggregate is an aggregating query's grouping, HAVING and select
+// list, bound.
+type boundAggregate struct {
+	agg *Aggregation
+	// having is bound over agg.Row; nil when there is no HAVING.
+	having expr.Expr
+	// exprs and cols are the select list, over agg.Row.
+	exprs []expr.Expr
+	cols  []types.Column
+}
+
+// bindAggregate binds GROUP BY, the aggregate calls, HAVING and the select
+// list of an aggregating query.
+func (p *Planner) bindAggregate(q *sql.Query, sc *scope) (*boundAggregate, error) {
 	sel := q.Select
 	if p.Aggregates == nil {
-		return unsupported("aggregation is not available")
+		return nil, ErrUnsupported.Errorf("aggregation is not available")
 	}
 	if sel.GroupBy == nil || len(sel.GroupBy.Items) == 0 {
-		return errorf(CodeGrouping, "aggregate functions need a GROUP BY clause")
+		return nil, ErrGrouping.Errorf("aggregate functions need a GROUP BY clause")
 	}
 	if q.Emit == sql.EmitFinal && q.Window == nil {
-		return unsupported("EMIT FINAL needs a windowed aggregation: an unwindowed group never closes")
+		return nil, ErrUnsupported.Errorf("EMIT FINAL needs a windowed aggregation: an unwindowed group never closes")
 	}
+	out := &boundAggregate{}
 	agg := &Aggregation{Window: q.Window, Emit: q.Emit}
 	inBinder := p.NewBinder(sc)
 	groupText := map[string]int{}
@@ -195,10 +206,10 @@ func (p *Planner) buildAggregate(plan *Plan, q *sql.Query, sc *scope) error {
 	for i, item := range sel.GroupBy.Items {
 		e, err := inBinder.Bind(item.Expr)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if t := e.Type().Kind; t == types.KindNull {
-			return errorf(CodeDatatypeMismatch, "cannot GROUP BY NULL")
+			return nil, ErrTypeMismatch.Errorf("cannot GROUP BY NULL")
 		}
 		name := fmt.Sprintf("KSQL_COL_%d", i)
 		if cn, ok := item.Expr.(*ast.ColumnNameExpr); ok {
@@ -237,7 +248,7 @@ func (p *Planner) buildAggregate(plan *Plan, q *sql.Query, sc *scope) error {
 				// COUNT(*) and COUNT(1) count rows.
 			default:
 				if len(call.Consts) > 0 {
-					return nil, errorf(CodeDatatypeMismatch, "%s: constant arguments must come last", text)
+					return nil, ErrTypeMismatch.Errorf("%s: constant arguments must come last", text)
 				}
 				call.Args = append(call.Args, e)
 			}
@@ -270,7 +281,7 @@ func (p *Planner) buildAggregate(plan *Plan, q *sql.Query, sc *scope) error {
 	names := newNamer(sel.Fields.Fields)
 	for _, sf := range sel.Fields.Fields {
 		if sf.WildCard != nil {
-			return unsupported("SELECT * is not supported with GROUP BY: name the columns")
+			return nil, ErrUnsupported.Errorf("SELECT * is not supported with GROUP BY: name the columns")
 		}
 		name := sf.AsName.O
 		if name == "" {
@@ -283,7 +294,7 @@ func (p *Planner) buildAggregate(plan *Plan, q *sql.Query, sc *scope) error {
 		postScope.row = agg.Row
 		e, err := postBinder().Bind(sf.Expr)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		fields = append(fields, field{name: name, e: e, group: -1})
 	}
@@ -291,17 +302,17 @@ func (p *Planner) buildAggregate(plan *Plan, q *sql.Query, sc *scope) error {
 		postScope.row = agg.Row
 		h, err := postBinder().Bind(sel.Having.Expr)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if k := h.Type().Kind; k != types.KindBoolean && k != types.KindNull {
-			return errorf(CodeDatatypeMismatch, "HAVING must be a BOOLEAN expression, not %s", h.Type())
+			return nil, ErrTypeMismatch.Errorf("HAVING must be a BOOLEAN expression, not %s", h.Type())
 		}
-		agg.Having = h
+		out.having = h
 	}
 	// The output table's key is the group key: each group column takes the
 	// name of the first select item that is exactly it (its alias, if
 	// any), or its own name when the select list leaves it out. The
-	// output keeps the select list's order; keysFirst lays out a sink.
+	// output keeps the select list's order; KeysFirst lays out a sink.
 	agg.KeyNames = make([]string, len(agg.GroupBy))
 	for gi := range agg.GroupBy {
 		agg.KeyNames[gi] = agg.Row[gi].Name
@@ -317,19 +328,19 @@ func (p *Planner) buildAggregate(plan *Plan, q *sql.Query, sc *scope) error {
 	seen := map[string]bool{}
 	for i, f := range fields {
 		if seen[f.name] {
-			return errorf(CodeDuplicateColumn, "column %s is in the projection more than once: give one an alias", quoteName(f.name))
+			return nil, ErrDuplicateColumn.Errorf("column %s is in the projection more than once: give one an alias", quoteName(f.name))
 		}
 		seen[f.name] = true
-		plan.Project = append(plan.Project, f.e)
-		plan.Output = append(plan.Output, types.Column{Name: f.name, Type: outputType(f.e.Type()), Key: isKey[i]})
+		out.exprs = append(out.exprs, f.e)
+		out.cols = append(out.cols, types.Column{Name: f.name, Type: outputType(f.e.Type()), Key: isKey[i]})
 	}
 	for gi, n := range agg.KeyNames {
 		if !used[gi] && seen[n] {
-			return errorf(CodeDuplicateColumn, "column %s is in the projection more than once: give one an alias", quoteName(n))
+			return nil, ErrDuplicateColumn.Errorf("column %s is in the projection more than once: give one an alias", quoteName(n))
 		}
 	}
-	plan.Aggregate = agg
-	return nil
+	out.agg = agg
+	return out, nil
 }
 
 // groupsByKey reports whether the aggregation groups by exactly the

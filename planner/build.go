@@ -15,7 +15,8 @@ import (
 	"github.com/runnel/runnel/sql/types"
 )
 
-// Planner plans queries against a catalog.
+// Planner plans statements against a catalog: queries into plan trees,
+// DDL into catalog entries.
 type Planner struct {
 	Catalog *catalog.Catalog
 	// NewBinder returns an expression binder over a scope. The engine
@@ -23,6 +24,9 @@ type Planner struct {
 	NewBinder func(expr.Scope) *expr.Binder
 	// Aggregates resolves aggregate calls; nil refuses aggregation.
 	Aggregates AggregateResolver
+	// Formats checks that a source's formats carry its columns; nil skips
+	// the check (the runtime then refuses such a source when it starts).
+	Formats FormatChecker
 }
 
 // SinkSpec describes the sink of a persistent query.
@@ -39,171 +43,120 @@ type SinkSpec struct {
 	Statement string
 }
 
-// PlanTransient plans a push or pull query whose rows go to the client.
-func (p *Planner) PlanTransient(q *sql.Query) (*Plan, error) {
-	plan, err := p.build(q)
-	if err != nil {
-		return nil, err
-	}
-	if q.Select.OrderBy != nil && (q.Emit != sql.EmitNone || plan.Source.Kind != catalog.KindTable || plan.Aggregate != nil) {
-		return nil, unsupported("ORDER BY is supported only in pull queries over tables")
-	}
-	return plan, nil
+// bound is a query bound over its source, before its root: the select
+// list's Project over the rest of the tree.
+type bound struct {
+	scan    *Scan
+	project *Project
+	// agg is the aggregation; nil for a query that does not aggregate.
+	agg *Aggregation
+	// ordered is set when the query has ORDER BY (a Sort under project
+	// unless the query aggregates, which PlanTransient then refuses).
+	ordered bool
+	// limit is the LIMIT: 0 none, -1 for LIMIT 0.
+	limit int64
 }
 
-// PlanPersistent plans CREATE ... AS SELECT or INSERT INTO ... SELECT.
-func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (*Plan, error) {
-	plan, err := p.build(q)
+// PlanTransient plans a push or pull query whose rows go to the client:
+// its root is a Result.
+func (p *Planner) PlanTransient(q *sql.Query) (*Plan, error) {
+	b, err := p.bind(q)
 	if err != nil {
 		return nil, err
 	}
-	plan.keysFirst()
-	if plan.Limit > 0 {
-		return nil, unsupported("LIMIT is not supported in a persistent query")
+	src := b.scan.Source
+	if q.Select.OrderBy != nil && (q.Emit != sql.EmitNone || src.Kind != catalog.KindTable || b.agg != nil) {
+		return nil, ErrUnsupported.Errorf("ORDER BY is supported only in pull queries over tables")
 	}
-	if q.Select.OrderBy != nil {
-		return nil, unsupported("ORDER BY is not supported in a persistent query")
+	mode := Push
+	if q.Emit == sql.EmitNone {
+		if b.agg != nil {
+			return nil, ErrUnsupported.Errorf("a pull query cannot aggregate: use EMIT CHANGES, or CREATE TABLE ... AS SELECT and query the table")
+		}
+		// The scan is still the planner's own node: nothing else has
+		// seen it yet.
+		mode = StreamScan
+		b.scan.Bounded = true
+		if src.Kind == catalog.KindTable {
+			mode, b.scan.Bounded, b.scan.Materialized = Pull, false, true
+		}
 	}
+	var root Node = &Result{Input: b.project, Mode: mode, Limit: b.limit}
+	if mode == Pull {
+		if root, _, err = Transform(root, PushKeyLookup); err != nil {
+			return nil, err
+		}
+	}
+	return &Plan{Root: root}, nil
+}
+
+// PlanPersistent plans CREATE ... AS SELECT or INSERT INTO ... SELECT: its
+// root is a Sink.
+func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (*Plan, error) {
+	b, err := p.bind(q)
+	if err != nil {
+		return nil, err
+	}
+	top, _, err := KeysFirst(b.project)
+	if err != nil {
+		return nil, err
+	}
+	if b.limit > 0 {
+		return nil, ErrUnsupported.Errorf("LIMIT is not supported in a persistent query")
+	}
+	if b.ordered {
+		return nil, ErrUnsupported.Errorf("ORDER BY is not supported in a persistent query")
+	}
+	out := top.Columns()
 	if sink.Insert {
 		s, err := p.Catalog.Source(sink.Name)
 		if err != nil {
-			return nil, errorf(CodeUndefinedTable, "stream or table %s does not exist", sink.Name)
+			return nil, ErrUnknownSource.Errorf("stream or table %s does not exist", sink.Name)
 		}
-		if err := checkInsertSchema(s, plan.Output); err != nil {
+		if err := checkInsertSchema(s, out); err != nil {
 			return nil, err
 		}
-		plan.Sink = &Sink{Source: s}
-		return plan, nil
+		return &Plan{Root: &Sink{Input: top, Target: s}}, nil
 	}
+	src := b.scan.Source
 	switch {
-	case sink.Kind == sql.Table && plan.Aggregate == nil:
-		if plan.Source.Kind == catalog.KindTable {
-			return nil, unsupported("CREATE TABLE ... AS SELECT over a table without GROUP BY is not supported yet")
+	case sink.Kind == sql.Table && b.agg == nil:
+		if src.Kind == catalog.KindTable {
+			return nil, ErrUnsupported.Errorf("CREATE TABLE ... AS SELECT over a table without GROUP BY is not supported yet")
 		}
-		return nil, errorf(CodeWrongObjectType, "the query produces a STREAM: use CREATE STREAM ... AS SELECT")
-	case sink.Kind == sql.Stream && plan.Aggregate != nil:
-		return nil, errorf(CodeWrongObjectType, "the query produces a TABLE: use CREATE TABLE ... AS SELECT")
+		return nil, ErrWrongObjectType.Errorf("the query produces a STREAM: use CREATE STREAM ... AS SELECT")
+	case sink.Kind == sql.Stream && b.agg != nil:
+		return nil, ErrWrongObjectType.Errorf("the query produces a TABLE: use CREATE TABLE ... AS SELECT")
 	}
-	src, err := p.sinkSource(plan, sink)
+	target, err := p.sinkSource(src, out, b.agg, sink)
 	if err != nil {
 		return nil, err
 	}
-	plan.Sink = &Sink{Source: src, Create: true}
-	return plan, nil
+	return &Plan{Root: &Sink{Input: top, Target: target, Create: true}}, nil
 }
 
-// sinkSource builds the catalog entry of a CREATE ... AS SELECT sink from
-// the plan's output and the WITH properties, defaulting to the input's
-// formats and partition count as ksqlDB does.
-func (p *Planner) sinkSource(plan *Plan, sink SinkSpec) (*catalog.Source, error) {
-	in := plan.Source
-	with := sink.With
-	src := &catalog.Source{
-		Name:        sink.Name,
-		Kind:        catalog.KindStream,
-		Topic:       sink.Name,
-		Columns:     plan.Output,
-		KeyFormat:   in.KeyFormat,
-		ValueFormat: in.ValueFormat,
-		Partitions:  in.Partitions,
-		Statement:   sink.Statement,
-		Props:       map[string]string{},
-	}
-	if sink.Kind == sql.Table {
-		src.Kind = catalog.KindTable
-	}
-	for k, v := range with {
-		switch k {
-		case "KAFKA_TOPIC":
-			src.Topic = v
-		case "VALUE_FORMAT":
-			src.ValueFormat = strings.ToUpper(v)
-		case "KEY_FORMAT":
-			src.KeyFormat = strings.ToUpper(v)
-		case "FORMAT":
-			src.KeyFormat, src.ValueFormat = strings.ToUpper(v), strings.ToUpper(v)
-		case "PARTITIONS":
-			// The value's form; this server's limit on it is the engine's
-			// to check, against the topic it creates or finds.
-			n, err := catalog.ParsePartitions(v, 0)
-			if err != nil {
-				return nil, err
-			}
-			src.Partitions = n
-		case "REPLICAS":
-			if _, err := catalog.ParseReplicas(v); err != nil {
-				return nil, err
-			}
-			src.Props[k] = v
-		case "WRAP_SINGLE_VALUE", "VALUE_DELIMITER", "TIMESTAMP", "TIMESTAMP_FORMAT":
-			src.Props[k] = v
-		default:
-			return nil, errorf(CodeInvalidParameter, "unknown property %s in WITH", k)
-		}
-	}
-	keys := src.KeyColumns()
-	_, userKeyFormat := with["KEY_FORMAT"]
-	if _, ok := with["FORMAT"]; ok {
-		userKeyFormat = true
-	}
-	switch {
-	case len(keys) == 0:
-		src.KeyFormat = "NONE"
-	case !userKeyFormat && (len(keys) > 1 || !kafkaKeyType(keys[0].Type)):
-		// KAFKA carries one primitive key; a compound or other key
-		// defaults to JSON, which carries any.
-		src.KeyFormat = "JSON"
-	case src.KeyFormat == "NONE" || src.KeyFormat == "":
-		src.KeyFormat = "KAFKA"
-	}
-	if a := plan.Aggregate; a != nil && a.Window != nil {
-		src.Window = &catalog.WindowInfo{Kind: windowKindName(a.Window.Kind), SizeMs: a.Window.Size.Milliseconds()}
-	}
-	return src, nil
-}
-
-// checkInsertSchema checks that a query's output fits the sink of INSERT
-// INTO ... SELECT: the same columns, names, types and keys, in order.
-func checkInsertSchema(sink *catalog.Source, out []types.Column) error {
-	if len(sink.Columns) != len(out) {
-		return errorf(CodeDatatypeMismatch, "incompatible schema: %s has %d columns, the query produces %d", sink.Name, len(sink.Columns), len(out))
-	}
-	for i, c := range sink.Columns {
-		o := out[i]
-		if c.Name != o.Name || !c.Type.Equal(o.Type) || c.Key != o.Key {
-			return errorf(CodeDatatypeMismatch, "incompatible schema: %s has column %s, the query produces %s",
-				sink.Name, describeColumn(c), describeColumn(o))
-		}
-	}
-	return nil
-}
-
-func describeColumn(c types.Column) string {
-	s := quoteName(c.Name) + " " + c.Type.String()
-	if c.Key {
-		s += " KEY"
-	}
-	return s
-}
-
-// build binds a single-source query into a plan.
-func (p *Planner) build(q *sql.Query) (*Plan, error) {
+// bind binds a single-source query into a tree: Scan, then Filter (WHERE),
+// then PartitionBy, or Repartition, Aggregate and Having, then Sort (ORDER
+// BY), under the select list's Project. It binds the clauses in the order
+// they are written, so that parameters are numbered and inferred as a
+// reader expects.
+func (p *Planner) bind(q *sql.Query) (*bound, error) {
 	sel := q.Select
 	aggregating := sel.GroupBy != nil || hasAggregateCall(sel)
 	if q.Window != nil && !aggregating {
-		return nil, errorf(CodeGrouping, "a WINDOW clause needs GROUP BY")
+		return nil, ErrGrouping.Errorf("a WINDOW clause needs GROUP BY")
 	}
 	if sel.Having != nil && !aggregating {
-		return nil, errorf(CodeGrouping, "HAVING needs GROUP BY")
+		return nil, ErrGrouping.Errorf("HAVING needs GROUP BY")
 	}
 	if aggregating && len(q.PartitionBy) > 0 {
-		return nil, unsupported("PARTITION BY cannot be combined with GROUP BY")
+		return nil, ErrUnsupported.Errorf("PARTITION BY cannot be combined with GROUP BY")
 	}
 	if sel.Distinct {
-		return nil, unsupported("SELECT DISTINCT is not supported")
+		return nil, ErrUnsupported.Errorf("SELECT DISTINCT is not supported")
 	}
 	if sel.With != nil || len(sel.WindowSpecs) > 0 {
-		return nil, unsupported("WITH and window functions are not supported")
+		return nil, ErrUnsupported.Errorf("WITH and window functions are not supported")
 	}
 	src, alias, err := p.from(sel)
 	if err != nil {
@@ -212,7 +165,8 @@ func (p *Planner) build(q *sql.Query) (*Plan, error) {
 	input := InputColumns(src)
 	sc := &scope{source: src.Name, alias: alias, cols: input}
 	binder := p.NewBinder(sc)
-	plan := &Plan{Source: src, Input: input, Emit: emitString(q.Emit)}
+	b := &bound{scan: &Scan{Source: src, Alias: alias, Cols: input}}
+	var node Node = b.scan
 
 	if sel.Where != nil {
 		if src.Window != nil {
@@ -225,80 +179,108 @@ func (p *Planner) build(q *sql.Query) (*Plan, error) {
 			return nil, err
 		}
 		if k := f.Type().Kind; k != types.KindBoolean && k != types.KindNull {
-			return nil, errorf(CodeDatatypeMismatch, "WHERE must be a BOOLEAN expression, not %s: %s", f.Type(), f)
+			return nil, ErrTypeMismatch.Errorf("WHERE must be a BOOLEAN expression, not %s: %s", f.Type(), f)
 		}
-		plan.Filter = f
+		filter := &Filter{Input: node, Predicate: f}
 		if src.Kind == catalog.KindTable {
-			if plan.KeyLookup, err = keyLookup(sel.Where, src, sc, binder); err != nil {
+			if filter.KeyLookup, err = keyLookup(sel.Where, src, sc, binder); err != nil {
 				return nil, err
 			}
 		}
+		node = filter
 	}
+	var partitionBy []expr.Expr
 	for _, n := range q.PartitionBy {
 		e, err := binder.Bind(n)
 		if err != nil {
 			return nil, err
 		}
-		plan.PartitionBy = append(plan.PartitionBy, e)
+		partitionBy = append(partitionBy, e)
 	}
 	if aggregating {
-		if err := p.buildAggregate(plan, q, sc); err != nil {
+		a, err := p.bindAggregate(q, sc)
+		if err != nil {
 			return nil, err
 		}
-	} else if err := p.project(plan, sel, sc, binder); err != nil {
-		return nil, err
+		if a.agg.NeedsRepartition(src) {
+			node = &Repartition{Input: node, Keys: a.agg.GroupBy, Purpose: "the group key", Retract: src.Kind == catalog.KindTable}
+		}
+		node = &Aggregate{Input: node, Aggregation: a.agg}
+		if a.having != nil {
+			node = &Having{Input: node, Predicate: a.having}
+		}
+		b.agg = a.agg
+		b.project = &Project{Input: node, Exprs: a.exprs, Cols: a.cols}
+	} else {
+		exprs, cols, keys, err := p.project(sel, sc, binder, src, input, partitionBy)
+		if err != nil {
+			return nil, err
+		}
+		if len(keys) > 0 {
+			node = &PartitionBy{Input: node, Keys: keys}
+		}
+		b.project = &Project{Input: node, Exprs: exprs, Cols: cols}
 	}
 	if sel.OrderBy != nil && !aggregating {
-		if err := p.orderBy(plan, sel, binder); err != nil {
+		items, err := p.orderBy(b.project, sel, binder)
+		if err != nil {
 			return nil, err
 		}
+		b.project.Input = &Sort{Input: b.project.Input, Items: items}
 	}
+	b.ordered = sel.OrderBy != nil
 	if sel.Limit != nil {
 		if sel.Limit.Offset != nil {
-			return nil, unsupported("LIMIT with OFFSET is not supported")
+			return nil, ErrUnsupported.Errorf("LIMIT with OFFSET is not supported")
 		}
 		n, ok := intLiteral(sel.Limit.Count)
 		if !ok || n < 0 {
-			return nil, errorf(CodeInvalidParameter, "LIMIT must be a non-negative integer")
+			return nil, ErrInvalidProperty.Errorf("LIMIT must be a non-negative integer")
 		}
-		plan.Limit = n
+		b.limit = n
 		if n == 0 {
-			plan.Limit = -1 // LIMIT 0: no rows at all
+			b.limit = -1 // LIMIT 0: no rows at all
 		}
 	}
-	return plan, nil
+	return b, nil
 }
 
 // from resolves the FROM clause to one source.
 func (p *Planner) from(sel *ast.SelectStmt) (*catalog.Source, string, error) {
 	if sel.From == nil || sel.From.TableRefs == nil {
-		return nil, "", unsupported("a query needs a FROM clause naming a stream or table")
+		return nil, "", ErrUnsupported.Errorf("a query needs a FROM clause naming a stream or table")
 	}
 	j := sel.From.TableRefs
 	if j.Right != nil {
-		return nil, "", unsupported("joins are not supported yet")
+		// A Join node (join.go) is what planning one will produce.
+		return nil, "", ErrUnsupported.Errorf("joins are not supported yet")
 	}
 	ts, ok := j.Left.(*ast.TableSource)
 	if !ok {
-		return nil, "", unsupported("FROM must name a stream or table")
+		return nil, "", ErrUnsupported.Errorf("FROM must name a stream or table")
 	}
 	tn, ok := ts.Source.(*ast.TableName)
 	if !ok {
-		return nil, "", unsupported("subqueries in FROM are not supported")
+		return nil, "", ErrUnsupported.Errorf("subqueries in FROM are not supported")
 	}
 	name := tn.Name.O
 	src, err := p.Catalog.Source(name)
 	if err != nil {
 		if errors.Is(err, catalog.ErrUnknownSource) {
-			return nil, "", errorf(CodeUndefinedTable, "stream or table %s does not exist", name)
+			return nil, "", ErrUnknownSource.Errorf("stream or table %s does not exist", name)
 		}
 		return nil, "", err
 	}
 	return src, ts.AsName.O, nil
 }
 
-// project binds the select list and decides the output's key columns.
-func (p *Planner) project(plan *Plan, sel *ast.SelectStmt, sc *scope, binder *expr.Binder) error {
+// project binds the select list of a query that does not aggregate over
+// the source row (input), and decides the output's key columns: the
+// source's keys it selects, or the PARTITION BY expressions, which must be
+// selected. It returns the PARTITION BY keys in effect (none for PARTITION
+// BY NULL, a stream without a key, as in ksqlDB).
+func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, src *catalog.Source, input []types.Column,
+	partitionBy []expr.Expr) (exprs []expr.Expr, cols []types.Column, keys []expr.Expr, err error) {
 	type field struct {
 		name  string
 		e     expr.Expr
@@ -308,33 +290,33 @@ func (p *Planner) project(plan *Plan, sel *ast.SelectStmt, sc *scope, binder *ex
 	seen := map[string]bool{}
 	add := func(f field) error {
 		if seen[f.name] {
-			return errorf(CodeDuplicateColumn, "column %s is in the projection more than once: give one an alias", quoteName(f.name))
+			return ErrDuplicateColumn.Errorf("column %s is in the projection more than once: give one an alias", quoteName(f.name))
 		}
 		seen[f.name] = true
 		fields = append(fields, f)
 		return nil
 	}
 	keyUsed := map[int]bool{}
-	partitioned := len(plan.PartitionBy) > 0
+	partitioned := len(partitionBy) > 0
 	names := newNamer(sel.Fields.Fields)
 	for _, sf := range sel.Fields.Fields {
 		if sf.WildCard != nil {
 			if q := sf.WildCard.Table.O; q != "" && q != sc.source && q != sc.alias {
-				return errorf(CodeUndefinedTable, "unknown source %s in %s.*", q, q)
+				return nil, nil, nil, ErrUnknownSource.Errorf("unknown source %s in %s.*", q, q)
 			}
-			for ci, c := range plan.Source.Columns {
+			for ci, c := range src.Columns {
 				isKey := c.Key && !partitioned && !keyUsed[ci]
 				keyUsed[ci] = keyUsed[ci] || isKey
 				if err := add(field{name: c.Name, e: columnRef(ci, c), isKey: isKey}); err != nil {
-					return err
+					return nil, nil, nil, err
 				}
 				// A windowed table's window is part of its key: * shows
 				// the bounds right after the key columns, as ksqlDB does.
-				last := ci+1 == len(plan.Source.Columns) || !plan.Source.Columns[ci+1].Key
-				if plan.Source.Window != nil && c.Key && last {
-					for wi := len(plan.Input) - 2; wi < len(plan.Input); wi++ {
-						if err := add(field{name: plan.Input[wi].Name, e: columnRef(wi, plan.Input[wi])}); err != nil {
-							return err
+				last := ci+1 == len(src.Columns) || !src.Columns[ci+1].Key
+				if src.Window != nil && c.Key && last {
+					for wi := len(input) - 2; wi < len(input); wi++ {
+						if err := add(field{name: input[wi].Name, e: columnRef(wi, input[wi])}); err != nil {
+							return nil, nil, nil, err
 						}
 					}
 				}
@@ -343,7 +325,7 @@ func (p *Planner) project(plan *Plan, sel *ast.SelectStmt, sc *scope, binder *ex
 		}
 		e, err := binder.Bind(sf.Expr)
 		if err != nil {
-			return err
+			return nil, nil, nil, err
 		}
 		name := sf.AsName.O
 		if name == "" {
@@ -351,22 +333,22 @@ func (p *Planner) project(plan *Plan, sel *ast.SelectStmt, sc *scope, binder *ex
 		}
 		isKey := false
 		if cn, ok := sf.Expr.(*ast.ColumnNameExpr); ok && !partitioned {
-			if ci, _, err := sc.Resolve(cn.Name.Table.O, cn.Name.Name.O); err == nil && ci < len(plan.Source.Columns) &&
-				plan.Source.Columns[ci].Key && !keyUsed[ci] {
+			if ci, _, err := sc.Resolve(cn.Name.Table.O, cn.Name.Name.O); err == nil && ci < len(src.Columns) &&
+				src.Columns[ci].Key && !keyUsed[ci] {
 				isKey, keyUsed[ci] = true, true
 			}
 		}
 		if err := add(field{name: name, e: e, isKey: isKey}); err != nil {
-			return err
+			return nil, nil, nil, err
 		}
 	}
-	if len(plan.PartitionBy) == 1 && plan.PartitionBy[0].Type().Kind == types.KindNull {
+	if len(partitionBy) == 1 && partitionBy[0].Type().Kind == types.KindNull {
 		// PARTITION BY NULL: a stream without a key, as in ksqlDB.
-		plan.PartitionBy = nil
+		partitionBy = nil
 		partitioned = false
 	}
 	if partitioned {
-		for _, pe := range plan.PartitionBy {
+		for _, pe := range partitionBy {
 			found := false
 			for i := range fields {
 				if !fields[i].isKey && fields[i].e.String() == pe.String() {
@@ -375,43 +357,17 @@ func (p *Planner) project(plan *Plan, sel *ast.SelectStmt, sc *scope, binder *ex
 				}
 			}
 			if !found {
-				return errorf(CodeInvalidColumnRef, "the PARTITION BY expression %s must be in the projection (e.g. SELECT %s, ...)", pe, pe)
+				return nil, nil, nil, ErrInvalidColumnRef.Errorf("the PARTITION BY expression %s must be in the projection (e.g. SELECT %s, ...)", pe, pe)
 			}
 		}
 	}
 	// The select list's order; a persistent sink's schema puts the keys
-	// first (see keysFirst).
+	// first (KeysFirst).
 	for _, f := range fields {
-		plan.Project = append(plan.Project, f.e)
-		plan.Output = append(plan.Output, types.Column{Name: f.name, Type: outputType(f.e.Type()), Key: f.isKey})
+		exprs = append(exprs, f.e)
+		cols = append(cols, types.Column{Name: f.name, Type: outputType(f.e.Type()), Key: f.isKey})
 	}
-	return nil
-}
-
-// keysFirst reorders a persistent query's output as every ksqlDB schema is
-// laid out: key columns first. An aggregation's keys come in GROUP BY
-// order, including group columns the select list left out.
-func (p *Plan) keysFirst() {
-	var proj []expr.Expr
-	var out []types.Column
-	if a := p.Aggregate; a != nil {
-		for gi := range a.GroupBy {
-			proj = append(proj, &expr.Column{Index: gi, Name: a.Row[gi].Name, T: a.Row[gi].Type})
-			out = append(out, types.Column{Name: a.KeyNames[gi], Type: a.Row[gi].Type, Key: true})
-		}
-	} else {
-		for i, c := range p.Output {
-			if c.Key {
-				proj, out = append(proj, p.Project[i]), append(out, c)
-			}
-		}
-	}
-	for i, c := range p.Output {
-		if !c.Key {
-			proj, out = append(proj, p.Project[i]), append(out, c)
-		}
-	}
-	p.Project, p.Output = proj, out
+	return exprs, cols, partitionBy, nil
 }
 
 // outputType gives an untyped NULL projection a concrete column type.
@@ -489,16 +445,6 @@ func intLiteral(n ast.ExprNode) (int64, bool) {
 	return 0, false
 }
 
-func emitString(m sql.EmitMode) string {
-	switch m {
-	case sql.EmitChanges:
-		return "CHANGES"
-	case sql.EmitFinal:
-		return "FINAL"
-	}
-	return ""
-}
-
 // kafkaKeyType reports whether the KAFKA format can carry a key of type t.
 func kafkaKeyType(t types.Type) bool {
 	switch t.Kind {
@@ -529,15 +475,17 @@ func InputColumns(src *catalog.Source) []types.Column {
 	return cols
 }
 
-// orderBy binds ORDER BY. An item naming an output column sorts by that
+// orderBy binds ORDER BY over the input row of the select list's project
+// (where the Sort goes). An item naming an output column sorts by that
 // column's expression; anything else is bound over the input row.
-func (p *Planner) orderBy(plan *Plan, sel *ast.SelectStmt, binder *expr.Binder) error {
+func (p *Planner) orderBy(project *Project, sel *ast.SelectStmt, binder *expr.Binder) ([]OrderItem, error) {
+	var items []OrderItem
 	for _, item := range sel.OrderBy.Items {
 		var e expr.Expr
 		if cn, ok := item.Expr.(*ast.ColumnNameExpr); ok && cn.Name.Table.O == "" {
-			for i, c := range plan.Output {
+			for i, c := range project.Cols {
 				if c.Name == cn.Name.Name.O {
-					e = plan.Project[i]
+					e = project.Exprs[i]
 					break
 				}
 			}
@@ -545,12 +493,12 @@ func (p *Planner) orderBy(plan *Plan, sel *ast.SelectStmt, binder *expr.Binder) 
 		if e == nil {
 			var err error
 			if e, err = binder.Bind(item.Expr); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		plan.OrderBy = append(plan.OrderBy, OrderItem{Expr: e, Desc: item.Desc})
+		items = append(items, OrderItem{Expr: e, Desc: item.Desc})
 	}
-	return nil
+	return items, nil
 }
 
 // keyLookup finds, among the top-level AND terms of a table query's WHERE,
@@ -619,7 +567,7 @@ func windowBoundLiterals(where ast.ExprNode) error {
 		}
 		ms, err := types.ParseTimestamp(v.GetString())
 		if err != nil {
-			return errorf(CodeDatatypeMismatch, "cannot compare a window bound with %q: %v", v.GetString(), err)
+			return ErrTypeMismatch.Errorf("cannot compare a window bound with %q: %v", v.GetString(), err)
 		}
 		*n = ast.NewValueExpr(ms, "", "")
 		return nil
@@ -661,19 +609,19 @@ func windowBoundLiterals(where ast.ExprNode) error {
 
 // PlanConstant plans a SELECT without FROM: one row of constant
 // expressions, such as the SELECT 1 that drivers and pools use to check a
-// connection.
+// connection. Its tree is a Result over a Project over Values.
 func (p *Planner) PlanConstant(q *sql.Query) (*Plan, error) {
 	sel := q.Select
 	if q.Emit != sql.EmitNone || q.Window != nil || sel.Where != nil || sel.GroupBy != nil ||
 		sel.Having != nil || sel.OrderBy != nil || sel.Limit != nil {
-		return nil, unsupported("a query without FROM takes only a select list")
+		return nil, ErrUnsupported.Errorf("a query without FROM takes only a select list")
 	}
 	binder := p.NewBinder(nil)
 	names := newNamer(sel.Fields.Fields)
-	plan := &Plan{}
+	project := &Project{Input: &Values{}}
 	for _, sf := range sel.Fields.Fields {
 		if sf.WildCard != nil {
-			return nil, errorf(CodeSyntax, "SELECT * needs a FROM clause")
+			return nil, ErrSyntax.Errorf("SELECT * needs a FROM clause")
 		}
 		e, err := binder.Bind(sf.Expr)
 		if err != nil {
@@ -683,8 +631,8 @@ func (p *Planner) PlanConstant(q *sql.Query) (*Plan, error) {
 		if name == "" {
 			name = names.name(sf.Expr)
 		}
-		plan.Project = append(plan.Project, e)
-		plan.Output = append(plan.Output, types.Column{Name: name, Type: outputType(e.Type())})
+		project.Exprs = append(project.Exprs, e)
+		project.Cols = append(project.Cols, types.Column{Name: name, Type: outputType(e.Type())})
 	}
-	return plan, nil
+	return &Plan{Root: &Result{Input: project, Mode: Constant}}, nil
 }

@@ -1,9 +1,55 @@
-// Package planner turns a parsed query into a physical plan: it binds names
-// and types against the catalog, checks the query's shape, and produces a
-// Plan value — the operators each task runs and the topics it reads and
-// writes — that EXPLAIN prints and the engine starts.
+// Package planner binds statements against the catalog: a query into a
+// plan tree, CREATE STREAM|TABLE into the catalog entry it creates, the
+// sink of CREATE ... AS SELECT into its entry too. It checks names, types
+// and the query's shape, and says what it cannot do with a SQLSTATE.
 //
-//	sql.Query ──bind (catalog, expr.Binder)──▶ Plan ──engine──▶ operators
+//	sql.Query ──bind (catalog, expr.Binder)──▶ Plan (a tree of Nodes) ──operators/build──▶ tasks, pipelines, scans
+//	sql.CreateSource ──PlanSource──▶ catalog.Source
 //
-// The planner never imports the operators or the log: a Plan is data.
+// # Plans are trees
+//
+// A Plan is a tree of logical nodes (node.go holds the contract, nodes.go
+// and join.go the nodes). Each node says what it is, holds its children and
+// produces rows whose layout is its Columns; the expressions of a node are
+// bound over its child's columns by index. The root is a Sink for a
+// persistent query and a Result for a transient one. For example
+//
+//	CREATE TABLE per_page AS SELECT pageid, COUNT(*) AS n FROM pageviews
+//	  WHERE viewtime > 10 GROUP BY pageid HAVING COUNT(*) > 1
+//
+// is the tree
+//
+//	Sink PER_PAGE
+//	 └─ Project   PAGEID, COUNT(1) AS N       (over the post-aggregation row)
+//	     └─ Having  COUNT(1) > 1
+//	         └─ Aggregate  GROUP BY PAGEID, COUNT(1)
+//	             └─ Repartition  by the group key
+//	                 └─ Filter  VIEWTIME > 10
+//	                     └─ Scan  PAGEVIEWS   (its columns, then ROWTIME, ROWPARTITION, ROWOFFSET)
+//
+// and EXPLAIN is a walk of it that prints each node's Describe line, one
+// level of indentation per level of the tree. A new operator is a new
+// node. The Join node is designed (kinds, types, the key expressions of
+// each side, WITHIN, an extra condition) and described, but planning a
+// join still answers 0A000.
+//
+// Rewrites are small pure functions of the Rule shape, applied with
+// Transform: PushKeyLookup hands a pull query's `key = constant` to its
+// scan, KeysFirst lays out a sink's schema with its keys first.
+//
+// # What the planner never knows
+//
+// The planner never imports the runtime (operators) or reads the log. What
+// it needs of the runtime comes in as hooks the engine supplies from
+// operators/build: the result type of an aggregate call (Aggregates) and
+// whether a source's formats carry its columns (Formats). What needs the
+// log — whether a topic exists, how many partitions it has, this server's
+// limits on them — the engine checks after planning. The names of the
+// internal topics and state stores a plan needs are the builder's, which
+// cuts the tree into stages at its Repartition nodes.
+//
+// ARCHITECTURE.md lists window among the nodes: here a window is part of
+// the Aggregate (it is how an aggregation keys its state), and the tree
+// has nodes the picture leaves out — PartitionBy, Having, Sort, Result,
+// Values.
 package planner

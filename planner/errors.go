@@ -1,33 +1,23 @@
 package planner
 
-import "fmt"
+import "github.com/runnel/runnel/internal/sqlstate"
 
-// Error is a planning error with its SQLSTATE.
-type Error struct {
-	Code string
-	Msg  string
-}
-
-func (e *Error) Error() string    { return e.Msg }
-func (e *Error) SQLState() string { return e.Code }
-
-// SQLSTATE codes the planner reports.
-const (
-	CodeFeatureNotSupported = "0A000"
-	CodeSyntax              = "42601"
-	CodeUndefinedTable      = "42P01"
-	CodeDuplicateColumn     = "42701"
-	CodeDatatypeMismatch    = "42804"
-	CodeInvalidColumnRef    = "42P10"
-	CodeGrouping            = "42803"
-	CodeInvalidParameter    = "22023"
-	CodeWrongObjectType     = "42809"
+// The planner's sentinels. Every error it returns wraps one of them and so
+// carries its SQLSTATE; callers may test with errors.Is.
+var (
+	ErrUnsupported      = sqlstate.New(sqlstate.FeatureNotSupported, "not supported")
+	ErrSyntax           = sqlstate.New(sqlstate.Syntax, "syntax error")
+	ErrUnknownSource    = sqlstate.New(sqlstate.UndefinedTable, "unknown stream or table")
+	ErrUnknownColumn    = sqlstate.New(sqlstate.UndefinedColumn, "unknown column")
+	ErrDuplicateColumn  = sqlstate.New(sqlstate.DuplicateColumn, "duplicate column")
+	ErrTypeMismatch     = sqlstate.New(sqlstate.DatatypeMismatch, "type mismatch")
+	ErrInvalidColumnRef = sqlstate.New(sqlstate.InvalidColumnRef, "invalid column reference")
+	ErrGrouping         = sqlstate.New(sqlstate.Grouping, "grouping error")
+	ErrInvalidProperty  = sqlstate.New(sqlstate.InvalidParameter, "invalid property")
+	ErrWrongObjectType  = sqlstate.New(sqlstate.WrongObjectType, "wrong object type")
+	ErrReservedName     = sqlstate.New(sqlstate.ReservedName, "reserved name")
+	ErrInvalidTableDef  = sqlstate.New(sqlstate.InvalidTableDef, "invalid table definition")
+	// ErrUpgrade refuses a CREATE OR REPLACE whose new schema would break
+	// the old one's readers and writers.
+	ErrUpgrade = sqlstate.New(sqlstate.FeatureNotSupported, "incompatible upgrade")
 )
-
-func errorf(code, format string, args ...any) error {
-	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
-}
-
-func unsupported(format string, args ...any) error {
-	return errorf(CodeFeatureNotSupported, format, args...)
-}

@@ -5,23 +5,26 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/cockroachdb/datadriven"
 
 	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/log/embedded"
-	"github.com/runnel/runnel/operators/agg"
+	"github.com/runnel/runnel/operators/build"
 	"github.com/runnel/runnel/planner"
 	"github.com/runnel/runnel/sql"
 	"github.com/runnel/runnel/sql/expr"
-	"github.com/runnel/runnel/sql/types"
 )
 
 // TestExplain runs testdata/explain: `source` declares streams and tables
-// in a real catalog; `explain` prints the plan of a query, CREATE ... AS
-// SELECT or INSERT ... SELECT, or the error planning gives. Regenerate
-// with -rewrite.
+// in a real catalog; `ddl` prints the catalog entry CREATE STREAM|TABLE
+// binds to, or its error; `explain` prints the plan of a query, CREATE ... AS
+// SELECT or INSERT ... SELECT, or the error planning gives and its
+// SQLSTATE. Regenerate with -rewrite.
 func TestExplain(t *testing.T) {
 	l, err := embedded.Open(embedded.Options{Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -33,16 +36,12 @@ func TestExplain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The hooks the engine gives the planner, from the runtime.
 	p := &planner.Planner{
-		Catalog:   cat,
-		NewBinder: func(sc expr.Scope) *expr.Binder { return &expr.Binder{Scope: sc} },
-		Aggregates: func(name string, args []types.Type, consts []types.Value, distinct bool) (types.Type, error) {
-			f, err := agg.Resolve(name, args, consts, distinct)
-			if err != nil {
-				return types.Type{}, err
-			}
-			return f.ResultType(), nil
-		},
+		Catalog:    cat,
+		NewBinder:  func(sc expr.Scope) *expr.Binder { return &expr.Binder{Scope: sc} },
+		Aggregates: build.ResolveAggregate,
+		Formats:    build.CheckFormats,
 	}
 	datadriven.RunTest(t, "testdata/explain", func(t *testing.T, d *datadriven.TestData) string {
 		stmts, err := sql.Parse(d.Input)
@@ -53,18 +52,28 @@ func TestExplain(t *testing.T) {
 		case "source":
 			for _, st := range stmts {
 				cs, ok := st.(*sql.CreateSource)
-				if !ok || cs.Query != nil {
-					d.Fatalf(t, "source takes CREATE STREAM|TABLE with columns")
+				if !ok {
+					d.Fatalf(t, "source takes CREATE STREAM|TABLE")
 				}
-				if err := cat.PutSource(ctx, sourceOf(cs)); err != nil {
-					d.Fatalf(t, "%v", err)
+				if err := declare(ctx, p, cat, cs); err != nil {
+					return fmt.Sprintf("error %s: %v\n", sqlstate.Of(err), err)
 				}
 			}
 			return ""
+		case "ddl":
+			cs, ok := stmts[0].(*sql.CreateSource)
+			if !ok {
+				d.Fatalf(t, "ddl takes CREATE STREAM|TABLE")
+			}
+			src, err := p.PlanSource(cs)
+			if err != nil {
+				return fmt.Sprintf("error %s: %v\n", sqlstate.Of(err), err)
+			}
+			return describeSource(src)
 		case "explain":
 			plan, err := planOf(p, stmts[0])
 			if err != nil {
-				return "error: " + err.Error() + "\n"
+				return fmt.Sprintf("error %s: %v\n", sqlstate.Of(err), err)
 			}
 			return plan.Explain() + "\n"
 		}
@@ -73,28 +82,38 @@ func TestExplain(t *testing.T) {
 	})
 }
 
-// sourceOf turns DDL into a catalog entry as the engine would, minus the
-// checks the engine makes (these inputs are valid).
-func sourceOf(cs *sql.CreateSource) *catalog.Source {
-	src := &catalog.Source{Name: cs.Name, Kind: catalog.KindStream, Topic: cs.With["KAFKA_TOPIC"],
-		KeyFormat: "KAFKA", ValueFormat: "JSON", Partitions: 4, Statement: cs.Text()}
-	if cs.Kind == sql.Table {
-		src.Kind = catalog.KindTable
+// declare binds DDL with the planner, as the engine does, and records
+// the source. The engine takes the partition count from the topic it finds
+// or creates; these sources are over topics of four.
+func declare(ctx context.Context, p *planner.Planner, cat *catalog.Catalog, cs *sql.CreateSource) error {
+	src, err := p.PlanSource(cs)
+	if err != nil {
+		return err
 	}
-	var keys, vals []types.Column
-	for _, c := range cs.Columns {
-		col := types.Column{Name: c.Name, Type: c.Type, Key: c.Key}
+	src.Partitions = 4
+	return cat.PutSource(ctx, src)
+}
+
+// describeSource prints a bound catalog entry, one property a line.
+func describeSource(src *catalog.Source) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s | topic: %s | key format: %s | value format: %s\n", src.Kind, src.Name, src.Topic, src.KeyFormat, src.ValueFormat)
+	for _, c := range src.Columns {
+		key := ""
 		if c.Key {
-			keys = append(keys, col)
-		} else {
-			vals = append(vals, col)
+			key = " KEY"
 		}
+		fmt.Fprintf(&b, "  %s %s%s\n", c.Name, c.Type, key)
 	}
-	if len(keys) == 0 {
-		src.KeyFormat = "NONE"
+	props := make([]string, 0, len(src.Props))
+	for k, v := range src.Props {
+		props = append(props, k+"="+v)
 	}
-	src.Columns = append(keys, vals...)
-	return src
+	sort.Strings(props)
+	for _, p := range props {
+		fmt.Fprintf(&b, "  with %s\n", p)
+	}
+	return b.String()
 }
 
 func planOf(p *planner.Planner, st sql.Statement) (*planner.Plan, error) {

@@ -45,10 +45,10 @@ func TestPlanningMemoryIsLinear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cat.PutSource(ctx, sourceOf(ddl[0].(*sql.CreateSource))); err != nil {
+	p := &planner.Planner{Catalog: cat, NewBinder: func(sc expr.Scope) *expr.Binder { return &expr.Binder{Scope: sc} }}
+	if err := declare(ctx, p, cat, ddl[0].(*sql.CreateSource)); err != nil {
 		t.Fatal(err)
 	}
-	p := &planner.Planner{Catalog: cat, NewBinder: func(sc expr.Scope) *expr.Binder { return &expr.Binder{Scope: sc} }}
 
 	where := func(n int, term, op string) string {
 		var b strings.Builder
@@ -97,8 +97,12 @@ func TestPlanningMemoryIsLinear(t *testing.T) {
 				t.Fatalf("%s of %d terms: %.0f bytes allocated per byte of SQL, over %d", tc.name, n, pb, maxBytesPerSQLByte)
 			}
 			perByte = append(perByte, pb)
+			filter := planner.Find[*planner.Filter](plan.Root)
+			if filter == nil {
+				t.Fatalf("%s of %d terms: the plan has no filter:\n%s", tc.name, n, plan.Explain())
+			}
 			for a, want := range map[int32]bool{tc.match: true, tc.no: false} {
-				v, err := plan.Filter.Eval(row(a))
+				v, err := filter.Predicate.Eval(row(a))
 				if err != nil || v.IsNull() || v.Bool() != want {
 					t.Fatalf("%s of %d terms: filter(A=%d) = %v, %v; want %v", tc.name, n, a, v, err, want)
 				}
