@@ -2,8 +2,11 @@ package build
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
@@ -59,8 +62,25 @@ type Query struct {
 // Internal topic names of a query. They are part of a data directory's
 // format: a restarted query must find the topics, offsets and stores its
 // previous run committed, so they never change.
-func repartitionTopic(queryID string) string { return "_runnel_" + queryID + "_repartition" }
-func changelogTopic(store string) string     { return "_runnel_" + store + "_changelog" }
+func repartitionTopic(queryID string) string { return internalTopic(queryID, "_repartition") }
+func changelogTopic(store string) string     { return internalTopic(store, "_changelog") }
+
+// internalTopic names an internal topic so that Kafka accepts it: a store's
+// '/' becomes '-' (Kafka allows only letters, digits, '.', '_' and '-'),
+// and a name past Kafka's 249 characters (a long sink name in a query id)
+// keeps its start and ends in a hash of the whole, so that it stays unique.
+func internalTopic(name, suffix string) string {
+	t := "_runnel_" + strings.ReplaceAll(name, "/", "-") + suffix
+	if len(t) <= maxTopicName {
+		return t
+	}
+	sum := sha256.Sum256([]byte(t))
+	tail := "_" + hex.EncodeToString(sum[:8]) + suffix
+	return t[:maxTopicName-len(tail)] + tail
+}
+
+// maxTopicName is Kafka's limit on a topic name's length.
+const maxTopicName = 249
 
 // storeName is the store of one task: base (a query's stage) and the
 // task's partition.

@@ -198,7 +198,7 @@ func TestCheck(t *testing.T) {
 func TestNames(t *testing.T) {
 	for got, want := range map[string]string{
 		repartitionTopic("CTAS_X_3"):       "_runnel_CTAS_X_3_repartition",
-		changelogTopic("CTAS_X_3/agg"):     "_runnel_CTAS_X_3/agg_changelog",
+		changelogTopic("CTAS_X_3/agg"):     "_runnel_CTAS_X_3-agg_changelog",
 		storeName("CTAS_X_3/rows", 7):      "CTAS_X_3/rows/7",
 		MaterializedStore("_MAT_T_4", 0):   "_MAT_T_4/0",
 		changelogTopic("_MAT_T_4"):         "_runnel__MAT_T_4_changelog",
@@ -207,6 +207,18 @@ func TestNames(t *testing.T) {
 		if got != want {
 			t.Errorf("%q, want %q", got, want)
 		}
+	}
+	// A query id as long as the longest sink name still names topics that
+	// Kafka accepts, and two such ids do not collide.
+	long := "CTAS_" + strings.Repeat("N", 249) + "_12"
+	a, b := repartitionTopic(long), repartitionTopic(long+"3")
+	for _, n := range []string{a, b, changelogTopic(long + "/agg")} {
+		if err := catalog.ValidateTopicName(n); err != nil {
+			t.Errorf("%s: %v", n, err)
+		}
+	}
+	if a == b {
+		t.Errorf("two long query ids share the topic %s", a)
 	}
 }
 
