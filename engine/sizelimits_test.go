@@ -54,7 +54,8 @@ func TestLimitOptions(t *testing.T) {
 				res.Rows.Close()
 			}
 		}
-		return nil
+		// The implicit transaction ends, as the server ends it with Sync.
+		return s.Sync(ctx)
 	}
 	long := "SELECT '" + strings.Repeat("x", 200) + "'"
 	if err := exec(long); sqlstate.Of(err) != sqlstate.ProgramLimitExceeded || !strings.Contains(err.Error(), "200 bytes") {
