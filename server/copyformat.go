@@ -357,7 +357,9 @@ func (d *copyDecoder) finish() error {
 		if err := d.binaryRecords(true); err != nil {
 			return err
 		}
-		if !d.ended {
+		// The end of the data may stand for the trailer (pgx sends
+		// none), as in PostgreSQL, but not in the middle of a tuple.
+		if !d.ended && len(d.buf) > 0 {
 			return d.errLine(errBadCopyData.Errorf("unexpected EOF in COPY data"), nil)
 		}
 		return nil
