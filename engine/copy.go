@@ -203,7 +203,7 @@ func (s *session) prepareCopyFrom(st *sql.Copy, f server.CopyFormat) (*statement
 			return server.Result{}, err
 		}
 		sink := &copySink{s: s, w: w, idx: idx, width: len(all)}
-		return server.Result{Tag: "COPY", CopyIn: &server.CopyIn{Format: f, Columns: cols, Target: strings.ToLower(src.Name), Sink: sink}}, nil
+		return server.Result{Tag: "COPY", CopyIn: &server.CopyIn{Format: f, Columns: cols, Target: src.Name, Sink: sink}}, nil
 	}}, nil
 }
 

@@ -49,12 +49,12 @@ func TestCopyFromStdin(t *testing.T) {
 	_, err = pc.CopyFrom(ctx, strings.NewReader("userid,pageid,viewtime\ndan,home,1\neve,home,abc\nfay,home,2\n"),
 		`COPY pageviews FROM STDIN WITH (FORMAT csv, HEADER)`)
 	var pe *pgconn.PgError
-	if !errors.As(err, &pe) || pe.Code != "22P02" || pe.Where != `COPY pageviews, line 3, column VIEWTIME: "abc"` {
+	if !errors.As(err, &pe) || pe.Code != "22P02" || pe.Where != `COPY PAGEVIEWS, line 3, column VIEWTIME: "abc"` {
 		t.Fatalf("bad row: %#v", err)
 	}
 	// A table row needs its key.
 	_, err = pc.CopyFrom(ctx, strings.NewReader("u3,x,\n,y,\n"), `COPY users FROM STDIN (FORMAT csv)`)
-	if !errors.As(err, &pe) || pe.Code != "23502" || pe.Where != "COPY users, line 2" {
+	if !errors.As(err, &pe) || pe.Code != "23502" || pe.Where != "COPY USERS, line 2" {
 		t.Fatalf("null key: %#v", err)
 	}
 	wantRows(t, c, `SELECT userid FROM pageviews`, "alice", "bob", "carol")
@@ -154,11 +154,14 @@ func TestCopyToStdout(t *testing.T) {
 		t.Fatalf("LIMIT: %v", err)
 	}
 	// Without LIMIT it runs until a cancel, and the session goes on.
+	cancelled := make(chan struct{})
 	go func() {
+		defer close(cancelled)
 		time.Sleep(200 * time.Millisecond)
 		_ = pc.CancelRequest(ctx)
 	}()
 	_, err = pc.CopyTo(ctx, io.Discard, `COPY (SELECT id FROM ev EMIT CHANGES) TO STDOUT`)
+	<-cancelled
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "57014" {
 		t.Fatalf("cancel: %v", err)

@@ -44,11 +44,16 @@ func TestCursorOverPushQuery(t *testing.T) {
 	exec(t, c, `BEGIN`)
 	exec(t, c, "DECLARE _psql_cursor NO SCROLL CURSOR FOR\nSELECT id FROM ev EMIT CHANGES")
 	// Rows arrive after the DECLARE, two at a time.
+	inserted := make(chan error, 1)
 	go func() {
 		for i := range 3 {
 			time.Sleep(50 * time.Millisecond)
-			_, _ = w.Exec(ctx, fmt.Sprintf(`INSERT INTO ev (id, v) VALUES (%d, 'x'), (%d, 'y')`, 2*i, 2*i+1))
+			if _, err := w.Exec(ctx, fmt.Sprintf(`INSERT INTO ev (id, v) VALUES (%d, 'x'), (%d, 'y')`, 2*i, 2*i+1)); err != nil {
+				inserted <- err
+				return
+			}
 		}
+		inserted <- nil
 	}()
 	var got []string
 	for len(got) < 6 {
@@ -61,13 +66,19 @@ func TestCursorOverPushQuery(t *testing.T) {
 	if strings.Join(got, ",") != "0,1,2,3,4,5" {
 		t.Fatalf("rows %v", got)
 	}
+	if err := <-inserted; err != nil {
+		t.Fatal(err)
+	}
 	// Nothing more comes: a cancel request (psql's Ctrl-C) ends the
 	// waiting FETCH with 57014.
+	cancelled := make(chan struct{})
 	go func() {
+		defer close(cancelled)
 		time.Sleep(300 * time.Millisecond)
 		_ = c.PgConn().CancelRequest(ctx)
 	}()
 	_, _, err := fetch(ctx, c, `FETCH FORWARD 2 FROM _psql_cursor`)
+	<-cancelled
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "57014" {
 		t.Fatalf("cancelled FETCH: %v", err)
@@ -133,6 +144,14 @@ func TestCursorsOverScansAndPulls(t *testing.T) {
 	step(`CLOSE ALL`, "CLOSE CURSOR ALL")
 	requireCode(t, c, `FETCH 1 FROM h`, "34000")
 	requireCode(t, c, `DECLARE s SCROLL CURSOR WITH HOLD FOR SELECT id FROM ev`, "55000")
+	// A BINARY cursor's rows come in binary through the simple protocol.
+	exec(t, c, `BEGIN`)
+	exec(t, c, `DECLARE bin BINARY CURSOR FOR SELECT id FROM ev`)
+	res, err := c.PgConn().Exec(ctx, `FETCH 1 FROM bin`).ReadAll()
+	if err != nil || len(res[0].Rows) != 1 || res[0].FieldDescriptions[0].Format != 1 || string(res[0].Rows[0][0]) != "\x00\x00\x00\x00" {
+		t.Fatalf("binary cursor: %v %+v", err, res)
+	}
+	exec(t, c, `ROLLBACK`)
 	// Parameters of the cursor's query, through the extended protocol.
 	exec(t, c, `BEGIN`)
 	exec(t, c, `DECLARE p CURSOR FOR SELECT v FROM tb WHERE id = $1`, 4)

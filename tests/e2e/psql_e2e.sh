@@ -145,7 +145,7 @@ check "\\copy out" '20,"a, b"
 21,plain' "$(q -c "\\copy (SELECT id, url FROM clicks WHERE id >= 20 AND id < 30) TO STDOUT WITH (FORMAT csv)" | sort)"
 printf 'id,url\n22,fine\nnope,bad\n' >"$WORK/bad.csv"
 err=$(psql -X -h 127.0.0.1 -p "$PORT" -U runnel -c "\\copy clicks FROM '$WORK/bad.csv' WITH (FORMAT csv, HEADER)" 2>&1)
-check "\\copy of a bad row names its line and column" yes "$(grep -q 'CONTEXT:  COPY clicks, line 3, column ID: "nope"' <<<"$err" && echo yes || echo no)"
+check "\\copy of a bad row names its line and column" yes "$(grep -q 'CONTEXT:  COPY CLICKS, line 3, column ID: "nope"' <<<"$err" && echo yes || echo no)"
 check "\\copy of a bad row writes nothing" 0 "$(q -c "SELECT id FROM clicks WHERE id = 22" | wc -l | tr -d ' ')"
 
 kill -TERM "$PID"; wait "$PID"; code=$?; PID=""
