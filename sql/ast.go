@@ -101,6 +101,7 @@ type Window struct {
 //	a->b           RUNNEL_FIELD(a, 'B')        struct field access
 //	a[i]           RUNNEL_INDEX(a, i)          array index / map lookup
 //	CAST(x AS T)   RUNNEL_CAST(x, 'T')         T in ParseType's syntax
+//	x::T           RUNNEL_CAST(x, 'T')         also PostgreSQL's type names
 //	$n             RUNNEL_PARAM(n)             bind parameter n (1-based)
 //	ARRAY[a, b]    RUNNEL_ARRAY(a, b)
 //	MAP(k := v)    RUNNEL_MAP(k, v, ...)
