@@ -133,7 +133,7 @@ func ParseCredentials(r io.Reader) (*Credentials, error) {
 		}
 		user, secret, ok := strings.Cut(line, ":")
 		if !ok || user == "" || secret == "" {
-			return nil, fmt.Errorf("line %d: want user:password or user:SCRAM-SHA-256$...", n)
+			return nil, fmt.Errorf("line %d: want user:password or user:<SCRAM-SHA-256 verifier>", n)
 		}
 		if _, dup := c.users[user]; dup {
 			return nil, fmt.Errorf("line %d: user %q is listed twice", n, user)

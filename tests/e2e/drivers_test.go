@@ -81,8 +81,8 @@ func TestPgxExecModes(t *testing.T) {
 
 // TestLibPQ drives the server through database/sql and lib/pq: a
 // transaction with BeginTx (which requires ReadyForQuery to say T), a
-// rollback, a cursor, and COPY FROM through pq.CopyIn (the extended
-// protocol).
+// rollback, a cursor, and COPY FROM as lib/pq does it (a prepared COPY
+// statement fed row by row).
 func TestLibPQ(t *testing.T) {
 	s := harness.Start(t, harness.Options{})
 	host, port, _ := net.SplitHostPort(s.Addr)
@@ -122,7 +122,7 @@ func TestLibPQ(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("PAGEVIEWS", "USERID", "PAGEID", "VIEWTIME"))
+	stmt, err := tx.PrepareContext(ctx, `COPY "PAGEVIEWS" ("USERID", "PAGEID", "VIEWTIME") FROM STDIN`)
 	if err != nil {
 		t.Fatal(err)
 	}
