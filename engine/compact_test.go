@@ -34,6 +34,10 @@ func run(t *testing.T, s server.Session, sql string) {
 			res.Rows.Close()
 		}
 	}
+	// The implicit transaction ends, as the server ends it with Sync.
+	if err := s.Sync(ctx); err != nil {
+		t.Fatalf("%s: commit: %v", sql, err)
+	}
 }
 
 // TestCompactsTables: the engine compacts a table's topic on its own, so

@@ -6,6 +6,7 @@ import (
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/operators"
 	"github.com/runnel/runnel/operators/build"
 	"github.com/runnel/runnel/planner"
 	"github.com/runnel/runnel/server"
@@ -15,18 +16,23 @@ import (
 )
 
 // prepareInsertValues describes INSERT INTO ... VALUES. Binding the cells
-// against the target's column types infers the parameters' types.
+// against the target's column types infers the parameters' types. Its
+// rows join the session's transaction: they reach the log when it
+// commits (see txn.go).
 func (s *session) prepareInsertValues(st *sql.Insert) (*statement, error) {
 	b := &binding{}
 	if _, _, err := s.e.bindInsert(st, b); err != nil {
 		return nil, err
 	}
 	return &statement{params: b.paramTypes(), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
-		n, err := s.e.insertValues(ctx, st, args)
+		recs, size, err := s.e.insertRecords(st, args)
 		if err != nil {
 			return server.Result{}, err
 		}
-		return server.Result{Tag: fmt.Sprintf("INSERT 0 %d", n)}, nil
+		if err := s.addWrites(recs, size); err != nil {
+			return server.Result{}, err
+		}
+		return server.Result{Tag: fmt.Sprintf("INSERT 0 %d", len(recs))}, nil
 	}}, nil
 }
 
@@ -97,57 +103,101 @@ func (e *Engine) bindInsert(st *sql.Insert, b *binding) (*insertTarget, [][]expr
 	return t, rows, nil
 }
 
-// insertValues appends the rows of INSERT ... VALUES in one atomic append.
-func (e *Engine) insertValues(ctx context.Context, st *sql.Insert, args []types.Value) (int, error) {
+// insertRecords evaluates the rows of INSERT ... VALUES into records,
+// and returns them with their size as a transaction counts it.
+func (e *Engine) insertRecords(st *sql.Insert, args []types.Value) ([]log.ProduceRecord, int64, error) {
 	t, rows, err := e.bindInsert(st, &binding{values: args})
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
-	src := t.src
-	enc, err := build.NewEncoder(src)
+	w, err := newRowWriter(t.src)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
-	n := len(src.Columns)
-	recs := make([]log.Record, 0, len(rows))
+	recs := make([]log.ProduceRecord, 0, len(rows))
+	var size int64
+	vals := make(types.Row, len(t.cols))
 	for _, r := range rows {
-		vals := make(types.Row, len(t.cols))
+		clear(vals)
 		for i, ex := range r {
 			if ex == nil {
 				continue
 			}
 			if vals[i], err = ex.Eval(nil); err != nil {
-				return 0, err
+				return nil, 0, err
 			}
 		}
-		if src.Kind == catalog.KindTable {
-			for i, c := range src.Columns {
-				if c.Key && vals[i].IsNull() {
-					return 0, &Error{Code: "23502", Msg: fmt.Sprintf("a value for the PRIMARY KEY column %s is required: a table row needs a key", c.Name)}
-				}
-			}
-		}
-		ts := log.NoTimestamp
-		if !vals[n].IsNull() {
-			ts = vals[n].Int()
-		}
-		if tc := src.Props["TIMESTAMP"]; tc != "" && vals[n].IsNull() {
-			if c, ok := src.Column(tc); ok {
-				for i, col := range src.Columns {
-					if col.Name == c.Name && !vals[i].IsNull() && c.Type.Kind != types.KindString {
-						ts = vals[i].Int()
-					}
-				}
-			}
-		}
-		rec, err := enc.Encode(vals[:n], ts)
+		rec, err := w.encode(vals)
 		if err != nil {
-			return 0, &Error{Code: "22000", Msg: fmt.Sprintf("cannot encode row for %s: %v", src.Name, err)}
+			return nil, 0, err
 		}
 		recs = append(recs, rec)
+		size += recordSize(rec)
 	}
-	if _, err := e.log.Append(ctx, src.Topic, recs); err != nil {
-		return 0, fmt.Errorf("insert into %s: %w", src.Name, err)
+	return recs, size, nil
+}
+
+// rowWriter encodes rows written to a stream or table (INSERT VALUES,
+// COPY FROM) into its topic's records. A row holds the source's columns
+// then ROWTIME.
+type rowWriter struct {
+	src *catalog.Source
+	enc *operators.Encoder
+	// tsCol is the TIMESTAMP column, when the source has one whose value
+	// is a time (not a string to parse): it stamps rows that set no
+	// ROWTIME. -1 when there is none.
+	tsCol int
+}
+
+func newRowWriter(src *catalog.Source) (*rowWriter, error) {
+	enc, err := build.NewEncoder(src)
+	if err != nil {
+		return nil, err
 	}
-	return len(recs), nil
+	w := &rowWriter{src: src, enc: enc, tsCol: -1}
+	if tc := src.Props["TIMESTAMP"]; tc != "" {
+		if c, ok := src.Column(tc); ok && c.Type.Kind != types.KindString {
+			for i, col := range src.Columns {
+				if col.Name == c.Name {
+					w.tsCol = i
+				}
+			}
+		}
+	}
+	return w, nil
+}
+
+// encode turns a row (the source's columns, then ROWTIME) into a record.
+func (w *rowWriter) encode(vals types.Row) (log.ProduceRecord, error) {
+	src := w.src
+	n := len(src.Columns)
+	if src.Kind == catalog.KindTable {
+		for i, c := range src.Columns {
+			if c.Key && vals[i].IsNull() {
+				return log.ProduceRecord{}, &Error{Code: "23502", Msg: fmt.Sprintf("a value for the PRIMARY KEY column %s is required: a table row needs a key", c.Name)}
+			}
+		}
+	}
+	ts := log.NoTimestamp
+	switch {
+	case !vals[n].IsNull():
+		ts = vals[n].Int()
+	case w.tsCol >= 0 && !vals[w.tsCol].IsNull():
+		ts = vals[w.tsCol].Int()
+	}
+	rec, err := w.enc.Encode(vals[:n], ts)
+	if err != nil {
+		return log.ProduceRecord{}, &Error{Code: "22000", Msg: fmt.Sprintf("cannot encode row for %s: %v", src.Name, err)}
+	}
+	return log.ProduceRecord{Topic: src.Topic, Record: rec}, nil
+}
+
+// recordOverhead is what a buffered record costs beyond its key and
+// value: the record's own fields and its slot in the transaction.
+const recordOverhead = 128
+
+// recordSize is a buffered record's size as MaxTransactionBytes counts
+// it.
+func recordSize(rec log.ProduceRecord) int64 {
+	return int64(len(rec.Key)+len(rec.Value)) + recordOverhead
 }

@@ -40,7 +40,8 @@ func try(s server.Session, sql string) error {
 			}
 		}
 	}
-	return nil
+	// The implicit transaction ends, as the server ends it with Sync.
+	return s.Sync(ctx)
 }
 
 func openLimited(t *testing.T, dir string, max int32) *Engine {

@@ -59,6 +59,16 @@ type Options struct {
 	// 54000, which in a persistent query skips that row only. Default:
 	// 16 MiB (expr.DefaultMaxValueBytes).
 	MaxValueBytes int
+	// MaxTransactionBytes bounds the writes one transaction holds before
+	// its COMMIT (an explicit block, the implicit transaction of one
+	// Query message or pipeline, or one COPY FROM, all of which reach the
+	// log at commit, atomically), counted as the encoded records plus a
+	// fixed cost per record; a write past it fails with SQLSTATE 54000.
+	// Default: 64 MiB.
+	MaxTransactionBytes int64
+	// MaxCursors bounds the cursors (DECLARE) a session keeps open at
+	// once; each may hold a running query. Default: 100.
+	MaxCursors int
 }
 
 // EnsureDefaults fills in the defaults of unset fields.
@@ -87,6 +97,12 @@ func (o *Options) EnsureDefaults() {
 	if o.MaxValueBytes == 0 {
 		o.MaxValueBytes = expr.DefaultMaxValueBytes
 	}
+	if o.MaxTransactionBytes == 0 {
+		o.MaxTransactionBytes = 64 << 20
+	}
+	if o.MaxCursors == 0 {
+		o.MaxCursors = 100
+	}
 }
 
 func (o *Options) validate() error {
@@ -98,6 +114,12 @@ func (o *Options) validate() error {
 	}
 	if o.MaxValueBytes < 0 {
 		return sqlstate.Errorf(sqlstate.InvalidParameter, "engine: MaxValueBytes must be positive, not %d", o.MaxValueBytes)
+	}
+	if o.MaxTransactionBytes < 0 {
+		return sqlstate.Errorf(sqlstate.InvalidParameter, "engine: MaxTransactionBytes must be positive, not %d", o.MaxTransactionBytes)
+	}
+	if o.MaxCursors < 0 {
+		return sqlstate.Errorf(sqlstate.InvalidParameter, "engine: MaxCursors must be positive, not %d", o.MaxCursors)
 	}
 	for _, b := range o.Kafka {
 		if b == "" {

@@ -18,13 +18,20 @@ const (
 	propOffsetReset = "auto.offset.reset"
 )
 
-// session is one client's session: its SET properties.
+// session is one client's session: its SET properties, its transaction
+// (txn.go) and its cursors (cursor.go).
 type session struct {
 	e    *Engine
 	user string
 
 	mu    sync.Mutex
 	props map[string]string // guarded by mu
+
+	// tx, cursors and cursorSeq belong to the connection goroutine (see
+	// txn.go); cursorSeq counts the cursors declared.
+	tx        txnState
+	cursors   map[string]*cursor
+	cursorSeq uint64
 }
 
 var _ server.Session = (*session)(nil)
@@ -40,6 +47,9 @@ func (s *session) Prepare(ctx context.Context, text string) ([]server.Statement,
 	stmts, err := sql.Parse(text)
 	if err != nil {
 		return nil, err
+	}
+	if s.tx.failed && len(stmts) > 0 && !isTxnExit(stmts[0]) {
+		return nil, errInFailedTxn
 	}
 	out := make([]server.Statement, 0, len(stmts))
 	if len(stmts) > 1 {
@@ -61,8 +71,12 @@ func (s *session) Prepare(ctx context.Context, text string) ([]server.Statement,
 	return out, nil
 }
 
-// Close implements server.Session.
-func (s *session) Close() {}
+// Close implements server.Session: the transaction's writes are dropped
+// and the cursors closed.
+func (s *session) Close() {
+	s.dropWrites(0, 0)
+	s.closeAllCursors()
+}
 
 func (s *session) prop(name string) string {
 	s.mu.Lock()
@@ -171,6 +185,48 @@ type statement struct {
 	params []types.Type
 	cols   []types.Column
 	exec   func(ctx context.Context, args []types.Value) (server.Result, error)
+	// s and kind are set by session.prepare: the transaction rules of
+	// txn.go apply to the statement when s is set.
+	s       *session
+	kind    stmtKind
+	txnExit bool
+}
+
+// stmtKind classes statements for the transaction rules.
+type stmtKind int
+
+const (
+	// kindOther reads, or only touches the session (SELECT, SHOW, SET,
+	// DECLARE, FETCH, COPY TO, ...): in an implicit transaction it
+	// commits the writes before it first.
+	kindOther stmtKind = iota
+	// kindWrite joins the transaction (INSERT VALUES, COPY FROM).
+	kindWrite
+	// kindTxn is a transaction statement.
+	kindTxn
+	// kindDDL changes the catalog or the running queries, at once and
+	// outside any transaction.
+	kindDDL
+)
+
+// kindOf classes a statement.
+func kindOf(st sql.Statement) stmtKind {
+	switch st := st.(type) {
+	case *sql.Insert:
+		if st.Query == nil {
+			return kindWrite
+		}
+		return kindDDL
+	case *sql.Copy:
+		if st.From {
+			return kindWrite
+		}
+	case *sql.Transaction:
+		return kindTxn
+	case *sql.CreateSource, *sql.Drop, *sql.Terminate:
+		return kindDDL
+	}
+	return kindOther
 }
 
 var _ server.Statement = (*statement)(nil)
@@ -181,8 +237,31 @@ func (st *statement) Execute(ctx context.Context, args []types.Value) (server.Re
 	if len(args) != len(st.params) {
 		return server.Result{}, &Error{Code: "08P01", Msg: fmt.Sprintf("statement takes %d parameters, %d given", len(st.params), len(args))}
 	}
-	return st.exec(ctx, args)
+	s := st.s
+	if s == nil {
+		return st.exec(ctx, args)
+	}
+	switch {
+	case s.tx.failed && !st.exitsTxn():
+		return server.Result{}, errInFailedTxn
+	case s.tx.block && s.tx.readOnly && st.kind == kindDDL:
+		return server.Result{}, errReadOnlyTxn.Errorf("cannot run DDL or start a persistent query in a read-only transaction")
+	case !s.tx.block && st.kind != kindWrite && st.kind != kindTxn:
+		// A read or DDL ends the implicit transaction's atomic part:
+		// what it wrote so far commits first, so that the read sees it.
+		if err := s.commitWrites(ctx); err != nil {
+			return server.Result{}, err
+		}
+	}
+	res, err := st.exec(ctx, args)
+	if err == nil && st.kind == kindDDL && s.tx.block {
+		res.Notices = append(res.Notices, fmt.Sprintf("%s took effect at once: DDL and persistent queries are not part of transactions, and ROLLBACK will not undo it", res.Tag))
+	}
+	return res, err
 }
+
+// exitsTxn reports whether the statement may run in a failed block.
+func (st *statement) exitsTxn() bool { return st.kind == kindTxn && st.txnExit }
 
 // lazyStatement is prepared when it executes; it takes no parameters (the
 // simple protocol has none to give).
@@ -203,8 +282,23 @@ func (l *lazyStatement) Execute(ctx context.Context, args []types.Value) (server
 	return ps.Execute(ctx, args)
 }
 
-// prepare describes one statement: its parameter types and result columns.
+// prepare describes one statement: its parameter types and result
+// columns, under the transaction rules of txn.go.
 func (s *session) prepare(st sql.Statement) (*statement, error) {
+	if s.tx.failed && !isTxnExit(st) {
+		return nil, errInFailedTxn
+	}
+	ps, err := s.prepareStatement(st)
+	if err != nil {
+		return nil, err
+	}
+	ps.s, ps.kind, ps.txnExit = s, kindOf(st), isTxnExit(st)
+	return ps, nil
+}
+
+// prepareStatement describes one statement, without the transaction
+// rules (DECLARE and COPY describe their queries with it).
+func (s *session) prepareStatement(st sql.Statement) (*statement, error) {
 	switch st := st.(type) {
 	case *sql.Select:
 		return s.prepareSelect(st)
@@ -240,9 +334,15 @@ func (s *session) prepare(st sql.Statement) (*statement, error) {
 	case *sql.ShowVariable:
 		return s.prepareShowVariable(st)
 	case *sql.Transaction:
-		// No transactions span statements: each statement commits on its
-		// own. Drivers wrap statements in these, so they succeed.
-		return simple(st.Verb, func(context.Context) error { return nil }), nil
+		return s.prepareTransaction(st)
+	case *sql.Declare:
+		return s.prepareDeclare(st)
+	case *sql.Fetch:
+		return s.prepareFetch(st)
+	case *sql.CloseCursor:
+		return s.prepareClose(st)
+	case *sql.Copy:
+		return s.prepareCopy(st)
 	case *sql.Show:
 		return s.prepareShow(st)
 	case *sql.Describe:

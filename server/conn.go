@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/runnel/runnel/internal/sqlstate"
 )
 
 // conn is one client connection. Its fields belong to the connection
@@ -46,6 +48,11 @@ type conn struct {
 	// serveCtx is the Server's context: when it is done the server is
 	// shutting down, and the connection ends with 57P01.
 	serveCtx context.Context
+	// recvErr is a failure to read a message outside the main loop (in
+	// the middle of a COPY): the loop ends on it as on its own.
+	recvErr error
+	// terminated is set by a Terminate received in the middle of a COPY.
+	terminated bool
 
 	mu struct {
 		sync.Mutex
@@ -140,6 +147,26 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		c.lastWords(shutdownError())
 		return
 	}
+	if !s.admit() {
+		c.lastWords(fatalError(string(sqlstate.TooManyConnections), "sorry, too many clients already"))
+		c.hangUp(nc)
+		return
+	}
+	defer s.release()
+	// Authentication is part of the handshake: the same deadline bounds
+	// it, so that a client cannot hold a connection slot by stalling.
+	_ = nc.SetDeadline(time.Now().Add(s.opts.StartupTimeout))
+	if err := c.authenticate(params["user"]); err != nil {
+		c.log.Debug("pgwire authentication failed", "user", params["user"], "err", err)
+		if resp := c.authError(err); resp != nil {
+			c.lastWords(resp)
+			if serveCtx.Err() == nil {
+				c.hangUp(nc)
+			}
+		}
+		return
+	}
+	_ = nc.SetDeadline(time.Time{})
 	s.register(c)
 	defer s.unregister(c)
 	c.log = c.log.With("pid", c.pid)
@@ -247,6 +274,18 @@ func (c *conn) hangUp(in io.Reader) {
 	_, _ = io.Copy(io.Discard, in)
 }
 
+// authError is the FATAL error a client gets when authentication fails:
+// the coded error itself, or, when the exchange broke off, what
+// startupError says.
+func (c *conn) authError(err error) *pgproto3.ErrorResponse {
+	if code := sqlstate.Of(err); code != "" {
+		resp := ErrorResponse(err)
+		resp.Severity, resp.SeverityUnlocalized = "FATAL", "FATAL"
+		return resp
+	}
+	return c.startupError(err)
+}
+
 // startupError is the error a client gets when the handshake fails, or nil
 // when there is nobody to tell: the client left, or TLS failed.
 func (c *conn) startupError(err error) *pgproto3.ErrorResponse {
@@ -342,10 +381,9 @@ func (c *conn) startup(ctx context.Context, nc net.Conn) (map[string]string, err
 	}
 }
 
-// sendHello sends what follows a StartupMessage: authentication (none),
-// the parameters clients read, the cancel key and ReadyForQuery.
+// sendHello sends what follows authentication: the parameters clients
+// read, the cancel key and ReadyForQuery.
 func (c *conn) sendHello(params map[string]string) {
-	c.be.Send(&pgproto3.AuthenticationOk{})
 	status := [][2]string{
 		{"server_version", c.srv.opts.ServerVersion},
 		{"server_encoding", "UTF8"},
@@ -413,19 +451,7 @@ func (c *conn) loop(ctx context.Context) error {
 	for {
 		msg, err := c.be.Receive()
 		if err != nil {
-			switch {
-			case c.serveCtx.Err() != nil:
-				c.lastWords(shutdownError())
-			case ctx.Err() == nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF):
-				// Malformed input: say why, then hang up.
-				msg := "invalid message: " + err.Error()
-				var big *pgproto3.ExceededMaxBodyLenErr
-				if errors.As(err, &big) {
-					msg = fmt.Sprintf("message too large: %d bytes, more than this server's limit of %d", big.ActualBodyLen, big.MaxExpectedBodyLen)
-				}
-				c.lastWords(fatalError(sqlstateProtocolViolation, msg))
-			}
-			return fmt.Errorf("receive: %w", err)
+			return c.receiveFailed(ctx, err)
 		}
 		if c.ignoreTillSync {
 			switch msg.(type) {
@@ -438,14 +464,41 @@ func (c *conn) loop(ctx context.Context) error {
 		switch {
 		case err != nil:
 			return err
-		case done:
+		case done, c.terminated:
 			return nil
+		case c.recvErr != nil:
+			return c.receiveFailed(ctx, c.recvErr)
 		case c.fatal:
 			return errors.New("server: connection ended with a fatal error")
 		case c.writeErr != nil:
 			return c.writeErr
 		}
 	}
+}
+
+// receiveFailed ends the connection after a failure to read a message:
+// malformed input is answered with a FATAL error first.
+func (c *conn) receiveFailed(ctx context.Context, err error) error {
+	switch {
+	case c.serveCtx.Err() != nil:
+		c.lastWords(shutdownError())
+	case ctx.Err() == nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF):
+		// Malformed input: say why, then hang up.
+		msg := "invalid message: " + err.Error()
+		var big *pgproto3.ExceededMaxBodyLenErr
+		if errors.As(err, &big) {
+			msg = fmt.Sprintf("message too large: %d bytes, more than this server's limit of %d", big.ActualBodyLen, big.MaxExpectedBodyLen)
+		}
+		c.lastWords(fatalError(sqlstateProtocolViolation, msg))
+	}
+	return fmt.Errorf("receive: %w", err)
+}
+
+// readyForQuery sends ReadyForQuery with the session's transaction
+// status, and flushes.
+func (c *conn) readyForQuery() {
+	c.be.Send(&pgproto3.ReadyForQuery{TxStatus: byte(c.sess.TxStatus())})
+	_ = c.flush()
 }
 
 // handle answers one message; done is set by Terminate. A panic while
@@ -456,13 +509,15 @@ func (c *conn) handle(ctx context.Context, msg pgproto3.FrontendMessage) (done b
 		if r := recover(); r != nil {
 			c.log.Error("pgwire connection panicked", "message", fmt.Sprintf("%T", msg), "panic", r, "stack", string(debug.Stack()))
 			c.setCancel(nil)
-			c.sendError(fmt.Errorf("server: internal error: %v", r))
+			c.fail(fmt.Errorf("server: internal error: %v", r))
 			switch msg.(type) {
 			case *pgproto3.Query, *pgproto3.Sync, *pgproto3.FunctionCall:
 				// The simple protocol (and Sync) answer with
 				// ReadyForQuery whatever happened.
-				c.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
-				_ = c.flush()
+				if !c.fatal {
+					c.syncSession(ctx)
+					c.readyForQuery()
+				}
 			default:
 				c.ignoreTillSync = true
 			}
@@ -472,11 +527,15 @@ func (c *conn) handle(ctx context.Context, msg pgproto3.FrontendMessage) (done b
 	switch m := msg.(type) {
 	case *pgproto3.Query:
 		c.simpleQuery(ctx, m.String)
-		if c.fatal {
+		if c.fatal || c.terminated || c.recvErr != nil {
 			return false, nil
 		}
-		c.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
-		_ = c.flush()
+		if c.sess.TxStatus() == TxIdle {
+			// The implicit transaction ended with the message: so do its
+			// portals.
+			c.closePortals()
+		}
+		c.readyForQuery()
 	case *pgproto3.Parse:
 		c.extended(c.parse(ctx, m))
 	case *pgproto3.Bind:
@@ -489,19 +548,22 @@ func (c *conn) handle(ctx context.Context, msg pgproto3.FrontendMessage) (done b
 		c.extended(c.close(m))
 	case *pgproto3.Sync:
 		c.ignoreTillSync = false
-		// Without transactions every Sync ends an implicit one, which
-		// destroys its portals, as in PostgreSQL's autocommit mode.
-		c.closePortals()
-		c.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
-		_ = c.flush()
+		// Sync ends the implicit transaction; outside a block that ends
+		// its portals too. In a block they live on until COMMIT or
+		// ROLLBACK (a JDBC fetch size, lib/pq's BeginTx).
+		c.syncSession(ctx)
+		if c.sess.TxStatus() == TxIdle {
+			c.closePortals()
+		}
+		c.readyForQuery()
 	case *pgproto3.Flush:
 		_ = c.flush()
 	case *pgproto3.Terminate:
 		return true, nil
 	case *pgproto3.FunctionCall:
-		c.sendError(valueError(ErrFeatureNotSupported, "function calls are not supported"))
-		c.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
-		_ = c.flush()
+		c.fail(valueError(ErrFeatureNotSupported, "function calls are not supported"))
+		c.syncSession(ctx)
+		c.readyForQuery()
 	case *pgproto3.CopyData, *pgproto3.CopyDone, *pgproto3.CopyFail:
 		// Outside COPY these are ignored, as PostgreSQL does.
 	default:
@@ -514,11 +576,11 @@ func (c *conn) handle(ctx context.Context, msg pgproto3.FrontendMessage) (done b
 	return false, nil
 }
 
-// extended reports the error of an extended-protocol message and starts
-// discarding messages until Sync.
+// extended reports the error of an extended-protocol message, fails the
+// session's transaction and starts discarding messages until Sync.
 func (c *conn) extended(err error) {
 	if err != nil {
-		c.sendError(err)
+		c.fail(err)
 		c.ignoreTillSync = true
 	}
 }

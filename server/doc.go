@@ -2,11 +2,12 @@
 // github.com/jackc/pgx/v5/pgproto3.
 //
 // It owns connections and sessions: the startup handshake (SSLRequest,
-// GSSENCRequest, StartupMessage, BackendKeyData), the simple and extended
-// query protocols, CancelRequest, the mapping of Runnel's SQL types to
-// PostgreSQL type OIDs with their text and binary encodings, and the
-// mapping of errors to SQLSTATE codes (errors.go, the one place that does
-// it).
+// GSSENCRequest, StartupMessage, SCRAM-SHA-256 authentication,
+// BackendKeyData), the simple and extended query protocols, transaction
+// status and the life of portals, COPY in and out, CancelRequest, the
+// mapping of Runnel's SQL types to PostgreSQL type OIDs with their text
+// and binary encodings, and the mapping of errors to SQLSTATE codes
+// (errors.go, the one place that does it).
 //
 //	client ──bytes──▶ conn (one goroutine) ──text──▶ Backend.Session.Prepare
 //	                    ▲                                  │
@@ -59,7 +60,24 @@
 //     Next has returned for the last time. While an extended-protocol
 //     portal is suspended (Execute with a row limit), its Next may run
 //     concurrently with Prepare and Execute of other statements of the
-//     same Session. Every Sync closes all portals (no transactions).
+//     same Session.
+//   - Transactions (see Session): ReadyForQuery reports the session's
+//     TxStatus. Every ErrorResponse that does not end the connection is
+//     followed by Session.Fail; every simple Query message and every Sync
+//     ends with Session.Sync, which commits the implicit transaction (for
+//     a Query, just before its last statement's CommandComplete). Portals
+//     live until their transaction ends: a Sync outside a block, or the
+//     COMMIT or ROLLBACK that turns the status back to TxIdle, closes
+//     them. A suspended portal of a failed block refuses to go on (25P02).
+//   - COPY (Result.CopyOut, Result.CopyIn): COPY TO streams rows as
+//     CopyData in the text, CSV or binary format (copyformat.go), flushed
+//     as they come; COPY FROM reads CopyData until CopyDone, decodes each
+//     row by its columns' types and hands it to the CopySink, and any
+//     failure (bad data, with its line and column in the error's Where;
+//     CopyFail; a cancel) aborts the sink so that nothing is written.
+//   - Authentication (Options.Credentials) is SCRAM-SHA-256 between the
+//     StartupMessage and the session (auth.go); MaxConnections is checked
+//     before it.
 //   - Values are encoded by column type (OID(t)); a value of another
 //     numeric kind is converted (INT into a BIGINT column, ...), a value of
 //     an unrelated kind fails the statement with XX000.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/runnel/runnel/internal/sqlstate"
 )
 
 // Sentinel errors of the server itself. Each has its SQLSTATE in sqlStates.
@@ -26,12 +28,13 @@ var (
 	// ErrUndefinedParameter is a statement with parameters run through
 	// the simple query protocol, which has no way to bind them.
 	ErrUndefinedParameter = errors.New("server: no value for parameter")
-	// ErrInvalidText is a parameter whose text cannot be read as its type.
-	ErrInvalidText = errors.New("server: invalid input syntax")
+	// ErrInvalidText is a parameter (or a COPY value) whose text cannot
+	// be read as its type.
+	ErrInvalidText = sqlstate.New(sqlstate.InvalidText, "server: invalid input syntax")
 	// ErrInvalidBinary is a parameter whose binary form is malformed.
-	ErrInvalidBinary = errors.New("server: invalid binary representation")
+	ErrInvalidBinary = sqlstate.New(sqlstate.InvalidBinary, "server: invalid binary representation")
 	// ErrOutOfRange is a parameter that does not fit its type.
-	ErrOutOfRange = errors.New("server: value out of range")
+	ErrOutOfRange = sqlstate.New(sqlstate.NumericOutOfRange, "server: value out of range")
 	// ErrFeatureNotSupported is a protocol feature the server lacks
 	// (COPY, function calls).
 	ErrFeatureNotSupported = errors.New("server: feature not supported")
@@ -72,7 +75,8 @@ var messages = map[error]string{
 // SQLSTATE of the first matching sentinel in the table, else the code of
 // an error in the chain implementing SQLState() string, else XX000; the
 // Position (1-based, in characters) of an error in the chain implementing
-// Position() int, when positive.
+// Position() int, when positive; the Where (psql's CONTEXT line) and Hint
+// of errors implementing Where() string and Hint() string.
 func ErrorResponse(err error) *pgproto3.ErrorResponse {
 	resp := &pgproto3.ErrorResponse{
 		Severity:            "ERROR",
@@ -105,10 +109,23 @@ func ErrorResponse(err error) *pgproto3.ErrorResponse {
 			resp.Position = int32(pos)
 		}
 	}
+	var w interface{ Where() string }
+	if errors.As(err, &w) {
+		resp.Where = w.Where()
+	}
+	var h interface{ Hint() string }
+	if errors.As(err, &h) {
+		resp.Hint = h.Hint()
+	}
 	return resp
 }
 
-// valueError wraps a sentinel with the detail of one bad value.
+// valueError wraps a sentinel with the detail of one bad value. A coded
+// sentinel's message is the detail alone, as PostgreSQL words it
+// (invalid input syntax for type BIGINT: "abc").
 func valueError(sentinel error, format string, args ...any) error {
+	if se, ok := sentinel.(*sqlstate.Error); ok {
+		return se.Errorf(format, args...)
+	}
 	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
 }

@@ -34,6 +34,10 @@ type execution struct {
 	done bool
 	// finished is set by finish, which runs once.
 	finished bool
+	// onComplete, when set, runs just before CommandComplete is sent: the
+	// commit of a simple Query's implicit transaction. Its error fails
+	// the statement instead.
+	onComplete func() error
 }
 
 // pumped is one result of RowIter.Next.
@@ -54,8 +58,23 @@ func (c *conn) start(parent context.Context, stmt Statement, args []types.Value,
 		return nil, err
 	}
 	e := &execution{cols: stmt.Columns(), formats: formats, res: res, cancel: cancel, ctx: ctx}
+	if err := checkCopy(&e.res); err != nil {
+		if res.Rows != nil {
+			res.Rows.Close()
+		}
+		if res.CopyIn != nil && res.CopyIn.Sink != nil {
+			res.CopyIn.Sink.Abort()
+		}
+		c.setCancel(nil)
+		cancel()
+		return nil, err
+	}
 	for _, n := range res.Notices {
 		c.be.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: n})
+	}
+	if res.CopyOut != nil {
+		// COPY TO's rows are described by CopyOut, not by the statement.
+		e.cols = res.CopyOut.Columns
 	}
 	if res.Rows != nil {
 		if e.cols == nil {
@@ -117,7 +136,8 @@ func (c *conn) finish(e *execution) {
 // run sends up to maxRows rows (all when maxRows <= 0) and then
 // CommandComplete, or PortalSuspended when maxRows were sent and more may
 // follow. It flushes whenever the next row is not ready yet and every
-// FlushRows rows, so rows reach the client as they are produced.
+// FlushRows rows, so rows reach the client as they are produced. A COPY
+// runs to its end whatever maxRows says.
 func (c *conn) run(e *execution, maxRows int) (suspended bool, err error) {
 	if e.finished && !e.done {
 		return false, fmt.Errorf("%w: portal is no longer usable", ErrProtocolViolation)
@@ -126,10 +146,13 @@ func (c *conn) run(e *execution, maxRows int) (suspended bool, err error) {
 		c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(e.tag(0))})
 		return false, nil
 	}
-	if e.rows == nil {
-		e.done = true
-		c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(e.tag(0))})
-		return false, nil
+	switch {
+	case e.res.CopyIn != nil:
+		return false, c.copyIn(e)
+	case e.res.CopyOut != nil:
+		return false, c.copyOut(e)
+	case e.rows == nil:
+		return false, c.complete(e, 0)
 	}
 	// buf is never nil: an empty value must be sent as an empty slice,
 	// not as nil, which is NULL.
@@ -137,27 +160,12 @@ func (c *conn) run(e *execution, maxRows int) (suspended bool, err error) {
 	values := make([][]byte, len(e.cols))
 	sent, pending := 0, 0
 	for maxRows <= 0 || sent < maxRows {
-		if err := e.ctx.Err(); err != nil {
+		p, err := c.nextRow(e, &pending)
+		if err != nil {
 			return false, err
 		}
-		var p pumped
-		select {
-		case p = <-e.rows:
-		default:
-			if err := c.flush(); err != nil {
-				return false, err
-			}
-			pending = 0
-			select {
-			case p = <-e.rows:
-			case <-e.ctx.Done():
-				p.err = e.ctx.Err()
-			}
-		}
 		if errors.Is(p.err, io.EOF) {
-			e.done = true
-			c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(e.tag(sent))})
-			return false, nil
+			return false, c.complete(e, int64(sent))
 		}
 		if p.err != nil {
 			return false, p.err
@@ -205,6 +213,47 @@ func (c *conn) run(e *execution, maxRows int) (suspended bool, err error) {
 	return true, nil
 }
 
+// nextRow returns the next result of the pump, flushing what waits in
+// the output buffer first when it is not ready yet; *pending counts the
+// rows buffered since the last flush. The error is one of the connection
+// or of the execution's context; the pump's own (io.EOF included) is in
+// the result.
+func (c *conn) nextRow(e *execution, pending *int) (pumped, error) {
+	if err := e.ctx.Err(); err != nil {
+		return pumped{}, err
+	}
+	select {
+	case p := <-e.rows:
+		return p, nil
+	default:
+	}
+	if err := c.flush(); err != nil {
+		return pumped{}, err
+	}
+	*pending = 0
+	select {
+	case p := <-e.rows:
+		return p, nil
+	case <-e.ctx.Done():
+		return pumped{}, e.ctx.Err()
+	}
+}
+
+// complete ends an execution that produced n rows: onComplete, then
+// CommandComplete.
+func (c *conn) complete(e *execution, n int64) error {
+	e.done = true
+	if e.onComplete != nil {
+		f := e.onComplete
+		e.onComplete = nil
+		if err := f(); err != nil {
+			return err
+		}
+	}
+	c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(e.tag(n))})
+	return nil
+}
+
 // format is the wire format of column i.
 func (e *execution) format(i int) int16 {
 	switch len(e.formats) {
@@ -217,16 +266,18 @@ func (e *execution) format(i int) int16 {
 }
 
 // tag is the CommandComplete tag after n rows: the verb and the count for
-// statements with columns, the engine's tag otherwise.
-func (e *execution) tag(n int) string {
-	if e.cols == nil {
-		return e.res.Tag
-	}
+// statements with columns and for COPY, the engine's tag otherwise.
+func (e *execution) tag(n int64) string {
 	verb := e.res.Tag
-	if verb == "" {
+	switch {
+	case e.res.CopyIn != nil || e.res.CopyOut != nil:
+		verb = "COPY"
+	case e.cols == nil:
+		return e.res.Tag
+	case verb == "":
 		verb = "SELECT"
 	}
-	return verb + " " + strconv.Itoa(n)
+	return verb + " " + strconv.FormatInt(n, 10)
 }
 
 // rowDescription describes cols with the given formats.
@@ -253,35 +304,58 @@ func rowDescription(cols []types.Column, formats []int16) *pgproto3.RowDescripti
 }
 
 // simpleQuery runs every statement of text in order, stopping at the
-// first error. The caller sends ReadyForQuery.
+// first error, in one implicit transaction (see Session): the session's
+// Sync ends it, just before the last statement's CommandComplete or after
+// the error. The caller sends ReadyForQuery.
 func (c *conn) simpleQuery(ctx context.Context, text string) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	c.setCancel(cancel)
 	defer c.setCancel(nil)
+	synced := false
+	defer func() {
+		if !synced && !c.fatal && c.writeErr == nil {
+			c.syncSession(ctx)
+		}
+	}()
 	stmts, err := c.sess.Prepare(ctx, text)
 	if err != nil {
-		c.sendError(err)
+		c.fail(err)
 		return
 	}
 	if len(stmts) == 0 {
 		c.be.Send(&pgproto3.EmptyQueryResponse{})
 		return
 	}
-	for _, stmt := range stmts {
+	for i, stmt := range stmts {
 		// Between statements a CancelRequest cancels the rest.
 		c.setCancel(cancel)
-		if err := c.simpleStatement(ctx, stmt); err != nil {
-			c.sendError(err)
+		var onComplete func() error
+		if i == len(stmts)-1 {
+			onComplete = func() error {
+				synced = true
+				return c.sess.Sync(ctx)
+			}
+		}
+		before := c.sess.TxStatus()
+		if err := c.simpleStatement(ctx, stmt, onComplete); err != nil {
+			if synced {
+				// The commit failed: the transaction is over, not
+				// aborted.
+				c.sendError(err)
+			} else {
+				c.fail(err)
+			}
 			return
 		}
-		if c.writeErr != nil {
+		c.txnMayHaveEnded(before, nil)
+		if c.writeErr != nil || c.fatal {
 			return
 		}
 	}
 }
 
-func (c *conn) simpleStatement(ctx context.Context, stmt Statement) error {
+func (c *conn) simpleStatement(ctx context.Context, stmt Statement, onComplete func() error) error {
 	if n := len(stmt.Params()); n > 0 {
 		return fmt.Errorf("%w $%d: the simple query protocol cannot bind parameters", ErrUndefinedParameter, n)
 	}
@@ -290,9 +364,44 @@ func (c *conn) simpleStatement(ctx context.Context, stmt Statement) error {
 		return err
 	}
 	defer c.finish(e)
-	if e.cols != nil {
-		c.be.Send(rowDescription(e.cols, nil))
+	e.onComplete = onComplete
+	if e.cols != nil && e.res.CopyOut == nil {
+		if e.res.Binary {
+			e.formats = []int16{1}
+		}
+		c.be.Send(rowDescription(e.cols, e.formats))
 	}
 	_, err = c.run(e, 0)
 	return err
+}
+
+// fail reports the error of a statement or message and tells the session
+// its transaction failed.
+func (c *conn) fail(err error) {
+	c.sendError(err)
+	if !c.fatal {
+		c.sess.Fail()
+	}
+}
+
+// syncSession ends the session's implicit transaction; a failure to
+// commit is reported.
+func (c *conn) syncSession(ctx context.Context) {
+	if err := c.sess.Sync(ctx); err != nil {
+		c.sendError(err)
+	}
+}
+
+// txnMayHaveEnded closes the portals of a transaction that a statement
+// just ended (COMMIT or ROLLBACK: the status went from a block to idle),
+// except keep, the portal that ran it.
+func (c *conn) txnMayHaveEnded(before TxStatus, keep *portal) {
+	if before == TxIdle || c.sess.TxStatus() != TxIdle {
+		return
+	}
+	for name, pt := range c.portals {
+		if pt != keep {
+			c.closePortal(name)
+		}
+	}
 }

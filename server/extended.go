@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/sql/types"
 )
 
@@ -114,6 +116,10 @@ func (c *conn) bind(m *pgproto3.Bind) error {
 		args[i] = v
 	}
 	c.closePortal(m.DestinationPortal)
+	if len(c.portals) >= c.srv.opts.MaxPortals {
+		return sqlstate.Errorf(sqlstate.ProgramLimitExceeded,
+			"too many open portals: %d is this server's limit per connection (close portals, or end the transaction)", c.srv.opts.MaxPortals)
+	}
 	c.portals[m.DestinationPortal] = &portal{
 		stmt:    p.stmt,
 		args:    args,
@@ -166,6 +172,7 @@ func (c *conn) execute(ctx context.Context, m *pgproto3.Execute) error {
 		c.be.Send(&pgproto3.EmptyQueryResponse{})
 		return nil
 	}
+	before := c.sess.TxStatus()
 	if pt.exec == nil {
 		e, err := c.start(ctx, pt.stmt, pt.args, pt.formats)
 		if err != nil {
@@ -173,6 +180,11 @@ func (c *conn) execute(ctx context.Context, m *pgproto3.Execute) error {
 		}
 		pt.exec = e
 	} else {
+		if before == TxFailed && !pt.exec.done {
+			// A suspended portal of a failed transaction block: only
+			// ROLLBACK may run now, as in PostgreSQL.
+			return errInFailedTxn
+		}
 		c.setCancel(pt.exec.cancel)
 	}
 	suspended, err := c.run(pt.exec, int(m.MaxRows))
@@ -180,8 +192,16 @@ func (c *conn) execute(ctx context.Context, m *pgproto3.Execute) error {
 	if err != nil || !suspended {
 		c.finishPortal(pt)
 	}
+	if err == nil {
+		c.txnMayHaveEnded(before, pt)
+	}
 	return err
 }
+
+// errInFailedTxn is PostgreSQL's error for a statement of a failed
+// transaction block.
+var errInFailedTxn = sqlstate.New(sqlstate.InFailedSQLTransaction,
+	"current transaction is aborted, commands ignored until end of transaction block")
 
 func (c *conn) close(m *pgproto3.Close) error {
 	switch m.ObjectType {

@@ -27,6 +27,19 @@ import (
 //	panic             panics in Execute
 //	panicrows         its RowIter panics in Next
 //	panicprepare      panics in Prepare
+//	begin             BEGIN: the session is in a transaction block
+//	commit, rollback  COMMIT (ROLLBACK in a failed block), ROLLBACK
+//	write <word>      a write of word, committed with its transaction
+//	                  (at COMMIT, or at Sync outside a block)
+//	failsync          the next Sync fails with 53100
+//	copyout <n> <fmt> COPY TO of n rows (n BIGINT, s STRING) in format
+//	                  fmt (text, csv, csvheader or binary)
+//	copyin <fmt>      COPY FROM into columns (n BIGINT, s STRING); each
+//	                  row becomes a write "<n>:<s>" (NULL s: "<n>:NULL");
+//	                  a row with n = 13 fails in the sink
+//
+// In a failed block every statement but commit and rollback fails with
+// 25P02, as the engine does.
 //
 // A session for the user "panic" panics as it is created.
 //
@@ -35,6 +48,10 @@ type fakeBackend struct {
 	mu struct {
 		sync.Mutex
 		sessions, closedSessions int
+		// committed are the writes of committed transactions, in order.
+		committed []string
+		// aborted counts the sinks aborted.
+		aborted int
 	}
 	// blocks receives every block iterator when it starts.
 	blocks chan *blockIter
@@ -51,7 +68,20 @@ func (f *fakeBackend) NewSession(params map[string]string) server.Session {
 	f.mu.Lock()
 	f.mu.sessions++
 	f.mu.Unlock()
-	return &fakeSession{f: f}
+	return &fakeSession{f: f, status: server.TxIdle}
+}
+
+// committedWrites returns the writes committed so far.
+func (f *fakeBackend) committedWrites() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.mu.committed...)
+}
+
+func (f *fakeBackend) abortedSinks() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.mu.aborted
 }
 
 func (f *fakeBackend) openSessions() int {
@@ -60,7 +90,45 @@ func (f *fakeBackend) openSessions() int {
 	return f.mu.sessions - f.mu.closedSessions
 }
 
-type fakeSession struct{ f *fakeBackend }
+// fakeSession's fields belong to the connection goroutine.
+type fakeSession struct {
+	f        *fakeBackend
+	status   server.TxStatus
+	pending  []string
+	failSync bool
+}
+
+func (s *fakeSession) TxStatus() server.TxStatus { return s.status }
+
+func (s *fakeSession) Fail() {
+	if s.status == server.TxInBlock {
+		s.status = server.TxFailed
+		return
+	}
+	if s.status == server.TxIdle {
+		s.pending = nil
+	}
+}
+
+func (s *fakeSession) Sync(ctx context.Context) error {
+	if s.status != server.TxIdle {
+		return nil
+	}
+	if s.failSync {
+		s.failSync = false
+		s.pending = nil
+		return &sqlError{"53100", 0, "fake: disk full at commit"}
+	}
+	s.commit()
+	return nil
+}
+
+func (s *fakeSession) commit() {
+	s.f.mu.Lock()
+	s.f.mu.committed = append(s.f.mu.committed, s.pending...)
+	s.f.mu.Unlock()
+	s.pending = nil
+}
 
 func (s *fakeSession) Close() {
 	s.f.mu.Lock()
@@ -140,8 +208,18 @@ func (s *fakeSession) Prepare(ctx context.Context, text string) ([]server.Statem
 		if len(words) == 0 {
 			continue
 		}
-		st := &fakeStmt{f: s.f, verb: words[0]}
+		st := &fakeStmt{f: s.f, s: s, verb: words[0], words: words}
 		switch words[0] {
+		case "begin", "commit", "rollback", "write", "failsync":
+		case "copyout":
+			if len(words) != 3 {
+				return nil, &sqlError{"42601", 1, "copyout <n> <format>"}
+			}
+			st.n, _ = strconv.Atoi(words[1])
+		case "copyin":
+			if len(words) != 2 {
+				return nil, &sqlError{"42601", 1, "copyin <format>"}
+			}
 		case "panicprepare":
 			panic("fake: prepare panicked")
 		case "types":
@@ -180,7 +258,9 @@ func (s *fakeSession) Prepare(ctx context.Context, text string) ([]server.Statem
 
 type fakeStmt struct {
 	f      *fakeBackend
+	s      *fakeSession
 	verb   string
+	words  []string
 	params []types.Type
 	cols   []types.Column
 	n      int
@@ -189,8 +269,97 @@ type fakeStmt struct {
 func (s *fakeStmt) Params() []types.Type    { return s.params }
 func (s *fakeStmt) Columns() []types.Column { return s.cols }
 
+// copyFormat reads a fake COPY format word.
+func copyFormat(w string) server.CopyFormat {
+	switch w {
+	case "csv":
+		return server.CopyFormat{Format: "csv"}
+	case "csvheader":
+		return server.CopyFormat{Format: "csv", Header: true}
+	case "binary":
+		return server.CopyFormat{Format: "binary"}
+	case "badformat":
+		return server.CopyFormat{Format: "xml"}
+	}
+	return server.CopyFormat{}
+}
+
+var copyColumns = []types.Column{{Name: "n", Type: types.Bigint}, {Name: "s", Type: types.String}}
+
+// fakeSink turns rows into writes of its session's transaction.
+type fakeSink struct {
+	s    *fakeSession
+	rows []string
+}
+
+func (k *fakeSink) Write(ctx context.Context, row types.Row) error {
+	if row[0].Int() == 13 {
+		return &sqlError{"23502", 0, "fake: thirteen is unlucky"}
+	}
+	str := "NULL"
+	if !row[1].IsNull() {
+		str = row[1].Str()
+	}
+	k.rows = append(k.rows, fmt.Sprintf("%d:%s", row[0].Int(), str))
+	return nil
+}
+
+func (k *fakeSink) Finish(ctx context.Context) (int64, error) {
+	k.s.pending = append(k.s.pending, k.rows...)
+	return int64(len(k.rows)), nil
+}
+
+func (k *fakeSink) Abort() {
+	k.s.f.mu.Lock()
+	k.s.f.mu.aborted++
+	k.s.f.mu.Unlock()
+}
+
 func (s *fakeStmt) Execute(ctx context.Context, args []types.Value) (server.Result, error) {
+	ss := s.s
+	if ss.status == server.TxFailed && s.verb != "commit" && s.verb != "rollback" {
+		return server.Result{}, &sqlError{"25P02", 0, "current transaction is aborted, commands ignored until end of transaction block"}
+	}
 	switch s.verb {
+	case "begin":
+		ss.status = server.TxInBlock
+		return server.Result{Tag: "BEGIN"}, nil
+	case "commit":
+		tag := "COMMIT"
+		if ss.status == server.TxFailed {
+			tag, ss.pending = "ROLLBACK", nil
+		}
+		ss.commit()
+		ss.status = server.TxIdle
+		return server.Result{Tag: tag}, nil
+	case "rollback":
+		ss.pending, ss.status = nil, server.TxIdle
+		return server.Result{Tag: "ROLLBACK"}, nil
+	case "write":
+		ss.pending = append(ss.pending, s.words[1:]...)
+		return server.Result{Tag: "INSERT 0 1"}, nil
+	case "failsync":
+		ss.failSync = true
+		return server.Result{Tag: "SET"}, nil
+	case "copyout":
+		rows := make([]types.Row, s.n)
+		for i := range rows {
+			rows[i] = types.Row{types.NewBigint(int64(i)), types.NewString(fmt.Sprintf("r%d", i))}
+			if i == 1 {
+				rows[i][1] = types.NewString("tab\there, \"quoted\"\nline")
+			}
+			if i == 2 {
+				rows[i][1] = types.NullValue
+			}
+			if i == 3 {
+				rows[i][1] = types.NewString("")
+			}
+		}
+		return server.Result{Tag: "COPY", Rows: &sliceIter{rows: rows},
+			CopyOut: &server.CopyOut{Format: copyFormat(s.words[2]), Columns: copyColumns}}, nil
+	case "copyin":
+		return server.Result{Tag: "COPY", CopyIn: &server.CopyIn{Format: copyFormat(s.words[1]), Columns: copyColumns,
+			Target: "fake", Sink: &fakeSink{s: ss}}}, nil
 	case "types":
 		nulls := make(types.Row, len(allValues))
 		return server.Result{Tag: "SELECT", Rows: &sliceIter{rows: []types.Row{allValues, nulls}}}, nil

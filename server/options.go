@@ -33,6 +33,20 @@ type Options struct {
 	// rows are ready; the buffer is flushed sooner whenever the next row
 	// is not ready yet. Default 128.
 	FlushRows int
+	// Credentials, when set, require every client to log in with a
+	// password, by SCRAM-SHA-256; a wrong password or an unknown user
+	// gets FATAL 28P01. Default nil: any user name connects without a
+	// password.
+	Credentials *Credentials
+	// MaxConnections bounds the sessions served at once; a connection
+	// past it gets FATAL 53300 (too_many_connections) right after its
+	// StartupMessage, before it authenticates or gets a session. A
+	// CancelRequest does not count. Default 100.
+	MaxConnections int
+	// MaxPortals bounds the portals one connection keeps open at once
+	// (each may hold a running query); a Bind past it fails with 54000.
+	// Default 1000.
+	MaxPortals int
 }
 
 // EnsureDefaults fills the zero fields of o with their defaults and
@@ -52,6 +66,12 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.FlushRows <= 0 {
 		o.FlushRows = 128
+	}
+	if o.MaxConnections <= 0 {
+		o.MaxConnections = 100
+	}
+	if o.MaxPortals <= 0 {
+		o.MaxPortals = 1000
 	}
 	return o
 }

@@ -24,7 +24,29 @@ type Server struct {
 		conns map[uint32]*conn
 		// addr is the listener's address while Serve runs.
 		addr net.Addr
+		// admitted counts the connections past their StartupMessage
+		// (authenticating or in session), for MaxConnections.
+		admitted int
 	}
+}
+
+// admit takes a connection slot, or reports that MaxConnections are in
+// use.
+func (s *Server) admit() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mu.admitted >= s.opts.MaxConnections {
+		return false
+	}
+	s.mu.admitted++
+	return true
+}
+
+// release gives back a slot admit took.
+func (s *Server) release() {
+	s.mu.Lock()
+	s.mu.admitted--
+	s.mu.Unlock()
 }
 
 // New returns a Server for b. opts' zero fields take their defaults.

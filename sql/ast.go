@@ -101,6 +101,7 @@ type Window struct {
 //	a->b           RUNNEL_FIELD(a, 'B')        struct field access
 //	a[i]           RUNNEL_INDEX(a, i)          array index / map lookup
 //	CAST(x AS T)   RUNNEL_CAST(x, 'T')         T in ParseType's syntax
+//	x::T           RUNNEL_CAST(x, 'T')         also PostgreSQL's type names
 //	$n             RUNNEL_PARAM(n)             bind parameter n (1-based)
 //	ARRAY[a, b]    RUNNEL_ARRAY(a, b)
 //	MAP(k := v)    RUNNEL_MAP(k, v, ...)
@@ -202,13 +203,136 @@ type ShowVariable struct {
 	Name string
 }
 
-// Transaction is BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK or ABORT.
-// Runnel has no transactions across statements; drivers send these
-// around ordinary statements, so they are accepted as no-ops. Verb is the
-// CommandComplete tag: BEGIN, COMMIT or ROLLBACK.
+// TxnKind is what a transaction statement does.
+type TxnKind int
+
+const (
+	// TxnBegin is BEGIN [WORK|TRANSACTION] [modes] or START TRANSACTION
+	// [modes].
+	TxnBegin TxnKind = iota + 1
+	// TxnCommit is COMMIT or END [WORK|TRANSACTION] [AND [NO] CHAIN].
+	TxnCommit
+	// TxnRollback is ROLLBACK or ABORT [WORK|TRANSACTION] [AND [NO]
+	// CHAIN].
+	TxnRollback
+	// TxnSavepoint is SAVEPOINT name.
+	TxnSavepoint
+	// TxnRelease is RELEASE [SAVEPOINT] name.
+	TxnRelease
+	// TxnRollbackTo is ROLLBACK [WORK|TRANSACTION] TO [SAVEPOINT] name.
+	TxnRollbackTo
+	// TxnSetModes is SET TRANSACTION modes (this transaction) or SET
+	// SESSION CHARACTERISTICS AS TRANSACTION modes (the ones after it).
+	TxnSetModes
+)
+
+// TxnModes are PostgreSQL's transaction modes. Unset fields were not
+// given.
+type TxnModes struct {
+	// Isolation is the ISOLATION LEVEL, lower-case with single spaces
+	// ("read committed", "serializable", ...); "" when not given.
+	Isolation string
+	// ReadOnly is READ ONLY (true) or READ WRITE (false), when
+	// ReadOnlySet.
+	ReadOnly    bool
+	ReadOnlySet bool
+}
+
+// Transaction is one of PostgreSQL's transaction statements (see
+// TxnKind). Verb is its CommandComplete tag: BEGIN, COMMIT, ROLLBACK,
+// SAVEPOINT, RELEASE or SET.
 type Transaction struct {
 	text string
+	Kind TxnKind
 	Verb string
+	// Savepoint names the savepoint of TxnSavepoint, TxnRelease and
+	// TxnRollbackTo (canonical: upper-cased unless quoted).
+	Savepoint string
+	// Modes are the modes of TxnBegin and TxnSetModes.
+	Modes TxnModes
+	// Chain is AND CHAIN: a new transaction with the same modes begins
+	// as soon as this one ends.
+	Chain bool
+	// Session is set for SET SESSION CHARACTERISTICS AS TRANSACTION: the
+	// modes are the defaults of later transactions.
+	Session bool
+}
+
+// Declare is DECLARE name [BINARY] [ASENSITIVE|INSENSITIVE] [[NO] SCROLL]
+// CURSOR [{WITH|WITHOUT} HOLD] FOR query.
+type Declare struct {
+	text string
+	// Name is the cursor's canonical name.
+	Name   string
+	Binary bool
+	// Scroll is set by SCROLL (not NO SCROLL): a cursor that may move
+	// backward.
+	Scroll bool
+	// Hold is WITH HOLD: the cursor outlives the transaction.
+	Hold  bool
+	Query *Query
+}
+
+// Fetch is FETCH [direction] [FROM|IN] cursor, or MOVE with the same
+// arguments (Move), which skips rows instead of returning them.
+type Fetch struct {
+	text   string
+	Move   bool
+	Cursor string
+	// Count is how many rows to move forward (NEXT and no direction are
+	// 1); All moves to the end.
+	Count int64
+	All   bool
+	// Direction names a direction that is not plain forward motion
+	// (PRIOR, FIRST, LAST, ABSOLUTE n, RELATIVE n, BACKWARD ..., a
+	// negative or zero count), as written; "" for forward motion.
+	Direction string
+}
+
+// CloseCursor is CLOSE name | CLOSE ALL.
+type CloseCursor struct {
+	text string
+	Name string
+	All  bool
+}
+
+// Copy is COPY in one of PostgreSQL's forms:
+//
+//	COPY name [(columns)] FROM STDIN [[WITH] (options)]
+//	COPY name [(columns)] TO STDOUT [[WITH] (options)]
+//	COPY (query) TO STDOUT [[WITH] (options)]
+//
+// and their files and programs ('file', PROGRAM 'cmd'), which are parsed
+// so that they can be refused by name. The options of PostgreSQL's old
+// syntax (CSV, HEADER, DELIMITER [AS] 'c', ...) become the same Options.
+type Copy struct {
+	text string
+	// Table is the stream or table; "" when Query is set.
+	Table   string
+	Columns []string
+	Query   *Query
+	// From is COPY ... FROM (into Table); else COPY ... TO.
+	From bool
+	// File is the file name or, with Program, the command; "" for
+	// STDIN and STDOUT.
+	File    string
+	Program bool
+	Options []CopyOption
+}
+
+// CopyOption is one COPY option, in the order written.
+type CopyOption struct {
+	// Name is lower-case: format, header, delimiter, null, quote,
+	// escape, encoding, freeze, force_quote, force_not_null, force_null
+	// or whatever else was written.
+	Name string
+	// Value is the option's argument as written (a string's value, a
+	// word, a number, or "*"); "" with HasValue unset when there was
+	// none.
+	Value    string
+	HasValue bool
+	// Columns is the column list of FORCE_QUOTE (...) and friends.
+	Columns []string
 }
 
 // Print is PRINT 'topic'|topic [FROM BEGINNING] [INTERVAL n] [LIMIT n].
@@ -244,6 +368,10 @@ func (s *Print) Text() string        { return s.text }
 func (s *Explain) Text() string      { return s.text }
 func (s *ShowVariable) Text() string { return s.text }
 func (s *Transaction) Text() string  { return s.text }
+func (s *Declare) Text() string      { return s.text }
+func (s *Fetch) Text() string        { return s.text }
+func (s *CloseCursor) Text() string  { return s.text }
+func (s *Copy) Text() string         { return s.text }
 
 func (*CreateSource) statement() {}
 func (*Select) statement()       {}
@@ -258,3 +386,7 @@ func (*Print) statement()        {}
 func (*Explain) statement()      {}
 func (*ShowVariable) statement() {}
 func (*Transaction) statement()  {}
+func (*Declare) statement()      {}
+func (*Fetch) statement()        {}
+func (*CloseCursor) statement()  {}
+func (*Copy) statement()         {}

@@ -189,8 +189,18 @@ func (p *parser) statementPrefix() (Statement, error) {
 		return p.explain()
 	case t.is("RESET"):
 		return p.reset()
-	case t.is("BEGIN"), t.is("START"), t.is("COMMIT"), t.is("END"), t.is("ROLLBACK"), t.is("ABORT"):
+	case t.is("BEGIN"), t.is("START"), t.is("COMMIT"), t.is("END"), t.is("ROLLBACK"), t.is("ABORT"),
+		t.is("SAVEPOINT"), t.is("RELEASE"):
 		return p.transaction()
+	case t.is("DECLARE"):
+		return p.declare()
+	case t.is("FETCH"), t.is("MOVE"):
+		return p.fetch()
+	case t.is("CLOSE"):
+		return p.closeCursor()
+	case t.is("COPY"):
+		return p.copyStmt()
 	}
-	return nil, errAt(t.pos, "unknown statement %s: expected SELECT, CREATE, INSERT, SHOW, LIST, DESCRIBE, DROP, TERMINATE, SET, UNSET, PRINT or EXPLAIN", t.describe())
+	return nil, errAt(t.pos, "unknown statement %s: expected SELECT, CREATE, INSERT, SHOW, LIST, DESCRIBE, DROP, TERMINATE, SET, UNSET, PRINT, EXPLAIN, "+
+		"a transaction statement (BEGIN, COMMIT, ROLLBACK, SAVEPOINT), a cursor statement (DECLARE, FETCH, MOVE, CLOSE) or COPY", t.describe())
 }

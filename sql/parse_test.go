@@ -405,10 +405,10 @@ func TestPostgresSessionStatements(t *testing.T) {
 		{"RESET statement_timeout", &Unset{Name: "statement_timeout"}},
 		{"SHOW server_version", &ShowVariable{Name: "server_version"}},
 		{"SHOW TRANSACTION ISOLATION LEVEL", &ShowVariable{Name: "transaction isolation level"}},
-		{"BEGIN", &Transaction{Verb: "BEGIN"}},
-		{"START TRANSACTION READ ONLY", &Transaction{Verb: "BEGIN"}},
-		{"COMMIT", &Transaction{Verb: "COMMIT"}},
-		{"ROLLBACK WORK", &Transaction{Verb: "ROLLBACK"}},
+		{"BEGIN", &Transaction{Kind: TxnBegin, Verb: "BEGIN"}},
+		{"START TRANSACTION READ ONLY", &Transaction{Kind: TxnBegin, Verb: "BEGIN", Modes: TxnModes{ReadOnly: true, ReadOnlySet: true}}},
+		{"COMMIT", &Transaction{Kind: TxnCommit, Verb: "COMMIT"}},
+		{"ROLLBACK WORK", &Transaction{Kind: TxnRollback, Verb: "ROLLBACK"}},
 	} {
 		stmts, err := Parse(tc.text)
 		if err != nil {

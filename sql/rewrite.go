@@ -335,7 +335,8 @@ func isExprKeyword(word string) bool {
 }
 
 // postfix applies the postfix operators following an atom: '.' name,
-// '->' name and '[' index ']'.
+// '->' name, '[' index ']' and PostgreSQL's '::' type, all of which bind
+// tighter than any other operator (-1::INT is -(1::INT)).
 func (rw *rewriter) postfix(atom frag, toks []token, i, depth int) (frag, int, error) {
 	start := i
 	for i < len(toks) {
@@ -368,6 +369,13 @@ func (rw *rewriter) postfix(atom frag, toks []token, i, depth int) (frag, int, e
 			f = append(f, synth(", ", t), seg{text: quoteString(n.name()), orig: n.pos, origLen: n.end - n.pos}, synth(")", n))
 			atom = f
 			i += 2
+		case t.isOp("::"):
+			f, n, err := rw.pgCast(atom, toks, i)
+			if err != nil {
+				return nil, 0, err
+			}
+			atom = f
+			i += n
 		case t.isOp("["):
 			end := closing(toks, i)
 			if end < 0 {
@@ -460,4 +468,55 @@ func (rw *rewriter) constructor(kw token, fn string, args []token, named bool, d
 		f = append(f, v...)
 	}
 	return append(f, synth(")", kw)), nil
+}
+
+// pgCast rewrites atom::type (toks[i] is the '::') to RUNNEL_CAST(atom,
+// 'T'), as CAST(atom AS type) is, and returns how many tokens it used.
+// The type may be spelled as in ksqlDB or with PostgreSQL's names (see
+// castType).
+func (rw *rewriter) pgCast(atom frag, toks []token, i int) (frag, int, error) {
+	op := toks[i]
+	if i+1 >= len(toks) {
+		return nil, 0, errAt(op.end, "expected a type after '::'")
+	}
+	// The type's tokens end at the first ',' or closing bracket outside
+	// the type's own brackets, or at a token no type contains; the type
+	// parser reads a copy of them, so that a long statement is not copied
+	// once per cast.
+	end, depth := i+1, 0
+scan:
+	for ; end < len(toks); end++ {
+		switch t := toks[end]; {
+		case t.isOp("<"), t.isOp("("):
+			depth++
+		case t.isOp(">"), t.isOp(")"):
+			if depth == 0 {
+				break scan
+			}
+			depth--
+		case t.isOp(","):
+			if depth == 0 {
+				break scan
+			}
+		case t.isOp("<>"), t.kind == tkIdent, t.kind == tkQIdent, t.kind == tkNumber:
+		default:
+			break scan
+		}
+	}
+	win := make([]token, end-(i+1), end-i)
+	copy(win, toks[i+1:end])
+	last := toks[end-1]
+	if end == i+1 {
+		last = op
+	}
+	win = append(win, token{kind: tkEOF, pos: last.end, end: last.end})
+	tp := &parser{toks: win}
+	typ, err := tp.castType()
+	if err != nil {
+		return nil, 0, err
+	}
+	f := frag{synth("RUNNEL_CAST(", op)}
+	f = append(f, atom...)
+	f = append(f, synth(", ", op), seg{text: quoteString(typ.String()), orig: toks[i+1].pos}, synth(")", op))
+	return f, 1 + tp.i, nil
 }

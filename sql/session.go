@@ -6,11 +6,20 @@ import "strings"
 // SET extra_float_digits, a pool's BEGIN/COMMIT, SHOW server_version).
 // They are accepted beside ksqlDB's SET 'name' = 'value'.
 
-// pgSet parses SET [SESSION|LOCAL] name {=|TO} value[, value...] and
-// SET TIME ZONE value. The cursor is after SET.
+// pgSet parses SET [SESSION|LOCAL] name {=|TO} value[, value...], SET
+// TIME ZONE value, SET TRANSACTION modes and SET SESSION CHARACTERISTICS
+// AS TRANSACTION modes. The cursor is after SET.
 func (p *parser) pgSet(start int) (Statement, error) {
-	if !p.accept("SESSION") {
+	if p.accept("SESSION") {
+		if p.peek().is("CHARACTERISTICS") && p.peekN(1).is("AS") {
+			p.i += 2
+			return p.setTransaction(start, true)
+		}
+	} else {
 		p.accept("LOCAL")
+	}
+	if p.peek().is("TRANSACTION") && !p.peekN(1).isOp("=") && !p.peekN(1).is("TO") {
+		return p.setTransaction(start, false)
 	}
 	s := &Set{}
 	if p.peek().is("TIME") && p.peekN(1).is("ZONE") {
@@ -102,25 +111,142 @@ func (p *parser) showVariable(start int, all bool) (Statement, error) {
 	return &ShowVariable{text: p.textFrom(start), Name: strings.Join(words, " ")}, nil
 }
 
-// transaction parses BEGIN [WORK|TRANSACTION] [modes...], START
-// TRANSACTION [modes...], COMMIT|END [WORK|TRANSACTION], ROLLBACK|ABORT
-// [WORK|TRANSACTION]. Transaction modes are read and ignored.
+// transaction parses PostgreSQL's transaction statements:
+//
+//	BEGIN [WORK|TRANSACTION] [modes]       START TRANSACTION [modes]
+//	COMMIT|END [WORK|TRANSACTION] [AND [NO] CHAIN]
+//	ROLLBACK|ABORT [WORK|TRANSACTION] [AND [NO] CHAIN]
+//	ROLLBACK [WORK|TRANSACTION] TO [SAVEPOINT] name
+//	SAVEPOINT name                         RELEASE [SAVEPOINT] name
 func (p *parser) transaction() (Statement, error) {
 	start := p.i
 	t := p.next()
-	verb := "BEGIN"
+	tx := &Transaction{}
 	switch {
-	case t.is("START"):
-		if err := p.expect("TRANSACTION"); err != nil {
+	case t.is("BEGIN"), t.is("START"):
+		tx.Kind, tx.Verb = TxnBegin, "BEGIN"
+		if t.is("START") {
+			if err := p.expect("TRANSACTION"); err != nil {
+				return nil, err
+			}
+		} else if !p.accept("WORK") {
+			p.accept("TRANSACTION")
+		}
+		modes, err := p.txnModes(false)
+		if err != nil {
 			return nil, err
 		}
-	case t.is("COMMIT"), t.is("END"):
-		verb = "COMMIT"
-	case t.is("ROLLBACK"), t.is("ABORT"):
-		verb = "ROLLBACK"
+		tx.Modes = modes
+	case t.is("COMMIT"), t.is("END"), t.is("ROLLBACK"), t.is("ABORT"):
+		tx.Kind, tx.Verb = TxnCommit, "COMMIT"
+		if t.is("ROLLBACK") || t.is("ABORT") {
+			tx.Kind, tx.Verb = TxnRollback, "ROLLBACK"
+		}
+		if !p.accept("WORK") {
+			p.accept("TRANSACTION")
+		}
+		if t.is("ROLLBACK") && p.accept("TO") {
+			p.accept("SAVEPOINT")
+			name, err := p.name("a savepoint name")
+			if err != nil {
+				return nil, err
+			}
+			tx.Kind, tx.Savepoint = TxnRollbackTo, name
+			break
+		}
+		if p.accept("AND") {
+			tx.Chain = !p.accept("NO")
+			if err := p.expect("CHAIN"); err != nil {
+				return nil, err
+			}
+		}
+	case t.is("SAVEPOINT"), t.is("RELEASE"):
+		tx.Kind, tx.Verb = TxnSavepoint, "SAVEPOINT"
+		if t.is("RELEASE") {
+			tx.Kind, tx.Verb = TxnRelease, "RELEASE"
+			p.accept("SAVEPOINT")
+		}
+		name, err := p.name("a savepoint name")
+		if err != nil {
+			return nil, err
+		}
+		tx.Savepoint = name
 	}
-	for p.peek().kind == tkIdent || p.peek().isOp(",") {
-		p.i++
+	tx.text = p.textFrom(start)
+	return tx, nil
+}
+
+// setTransaction parses the rest of SET TRANSACTION modes or SET SESSION
+// CHARACTERISTICS AS TRANSACTION modes; the cursor is on TRANSACTION.
+func (p *parser) setTransaction(start int, session bool) (Statement, error) {
+	if err := p.expect("TRANSACTION"); err != nil {
+		return nil, err
 	}
-	return &Transaction{text: p.textFrom(start), Verb: verb}, nil
+	modes, err := p.txnModes(true)
+	if err != nil {
+		return nil, err
+	}
+	return &Transaction{text: p.textFrom(start), Kind: TxnSetModes, Verb: "SET", Modes: modes, Session: session}, nil
+}
+
+// isolationLevels are the levels of ISOLATION LEVEL, as word sequences.
+var isolationLevels = [][]string{
+	{"SERIALIZABLE"}, {"REPEATABLE", "READ"}, {"READ", "COMMITTED"}, {"READ", "UNCOMMITTED"},
+}
+
+// txnModes parses transaction modes, separated by commas or spaces:
+// ISOLATION LEVEL level, READ ONLY, READ WRITE, [NOT] DEFERRABLE (read
+// and ignored, as it only matters to serializable read-only
+// transactions). At least one is required when need is set.
+func (p *parser) txnModes(need bool) (TxnModes, error) {
+	var m TxnModes
+	n := 0
+	for {
+		if n > 0 {
+			p.acceptOp(",")
+		}
+		t := p.peek()
+		switch {
+		case t.is("ISOLATION"):
+			p.next()
+			if err := p.expect("LEVEL"); err != nil {
+				return m, err
+			}
+			found := false
+			for _, words := range isolationLevels {
+				ok := true
+				for k, w := range words {
+					if !p.peekN(k).is(w) {
+						ok = false
+						break
+					}
+				}
+				if ok {
+					p.i += len(words)
+					m.Isolation = strings.ToLower(strings.Join(words, " "))
+					found = true
+					break
+				}
+			}
+			if !found {
+				return m, p.unexpected("SERIALIZABLE, REPEATABLE READ, READ COMMITTED or READ UNCOMMITTED")
+			}
+		case t.is("READ") && p.peekN(1).is("ONLY"), t.is("READ") && p.peekN(1).is("WRITE"):
+			m.ReadOnly, m.ReadOnlySet = p.peekN(1).is("ONLY"), true
+			p.i += 2
+		case t.is("DEFERRABLE"):
+			p.next()
+		case t.is("NOT") && p.peekN(1).is("DEFERRABLE"):
+			p.i += 2
+		default:
+			if n == 0 && need {
+				return m, p.unexpected("ISOLATION LEVEL, READ ONLY, READ WRITE or DEFERRABLE")
+			}
+			if n > 0 && p.toks[p.i-1].isOp(",") {
+				return m, p.unexpected("a transaction mode")
+			}
+			return m, nil
+		}
+		n++
+	}
 }

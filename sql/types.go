@@ -1,6 +1,8 @@
 package sql
 
 import (
+	"strings"
+
 	"github.com/runnel/runnel/sql/types"
 )
 
@@ -169,4 +171,75 @@ func (p *parser) typDepth(depth int) (types.Type, error) {
 		}
 	}
 	return types.Type{}, errAt(t.pos, "unknown type %s", t.describe())
+}
+
+// castType parses the type of a PostgreSQL cast (x::type): every type
+// ParseType reads, and PostgreSQL's names for the same types, which
+// clients write in casts (TEXT, INT4, INT8, FLOAT8, DOUBLE PRECISION,
+// NUMERIC(p, s), BOOL, BYTEA, CHARACTER VARYING, TIMESTAMPTZ, TIMESTAMP
+// WITH[OUT] TIME ZONE, ...). Only casts take these names: a column's
+// type keeps ksqlDB's syntax.
+func (p *parser) castType() (types.Type, error) {
+	t := p.peek()
+	if t.kind != tkIdent {
+		return p.typ()
+	}
+	// optLength skips an optional (n), as in CHAR(1) or BIT(8).
+	optLength := func() error {
+		if !p.acceptOp("(") {
+			return nil
+		}
+		if _, err := p.integer("a length"); err != nil {
+			return err
+		}
+		return p.expectOp(")")
+	}
+	switch strings.ToUpper(t.text) {
+	case "TEXT", "NAME", "BPCHAR":
+		p.next()
+		return types.String, nil
+	case "CHAR", "CHARACTER":
+		p.next()
+		p.accept("VARYING")
+		return types.String, optLength()
+	case "INT4", "INT2", "SMALLINT":
+		p.next()
+		return types.Int, nil
+	case "INT8":
+		p.next()
+		return types.Bigint, nil
+	case "FLOAT", "FLOAT4", "FLOAT8", "REAL":
+		p.next()
+		return types.Double, optLength()
+	case "DOUBLE":
+		p.next()
+		p.accept("PRECISION")
+		return types.Double, nil
+	case "BOOL":
+		p.next()
+		return types.Boolean, nil
+	case "BYTEA":
+		p.next()
+		return types.Bytes, nil
+	case "TIMESTAMPTZ":
+		p.next()
+		return types.Timestamp, nil
+	case "NUMERIC":
+		if !p.peekN(1).isOp("(") {
+			return types.Type{}, errAt(t.pos, "NUMERIC needs a precision here: write NUMERIC(p, s) or DECIMAL(p, s)")
+		}
+		// NUMERIC(p, s) reads as DECIMAL(p, s).
+		p.toks[p.i].text = "DECIMAL"
+		return p.typ()
+	case "TIMESTAMP", "TIME":
+		typ, err := p.typ()
+		if err != nil {
+			return typ, err
+		}
+		if (p.peek().is("WITH") || p.peek().is("WITHOUT")) && p.peekN(1).is("TIME") && p.peekN(2).is("ZONE") {
+			p.i += 3
+		}
+		return typ, nil
+	}
+	return p.typ()
 }

@@ -2,18 +2,24 @@
 //
 //	runnel [--listen 127.0.0.1:6543] [--data-dir ./runnel-data] [--kafka host:port,...] [--log-level info]
 //	       [--max-partitions 10000] [--max-statement-bytes 16777216] [--max-value-bytes 16777216]
+//	       [--max-transaction-bytes 67108864] [--max-connections 100]
+//	       [--auth-file FILE] [--tls-cert FILE --tls-key FILE] [--insecure]
 //
 // Every flag can also be set through the environment (RUNNEL_LISTEN,
 // RUNNEL_DATA_DIR, RUNNEL_KAFKA, RUNNEL_LOG_LEVEL, RUNNEL_MAX_PARTITIONS,
-// RUNNEL_MAX_STATEMENT_BYTES, RUNNEL_MAX_VALUE_BYTES); a flag wins over its
+// RUNNEL_MAX_STATEMENT_BYTES, RUNNEL_MAX_VALUE_BYTES,
+// RUNNEL_MAX_TRANSACTION_BYTES, RUNNEL_MAX_CONNECTIONS, RUNNEL_AUTH_FILE,
+// RUNNEL_TLS_CERT, RUNNEL_TLS_KEY, RUNNEL_INSECURE); a flag wins over its
 // variable.
 //
-// There is no authentication yet: listening on anything but a loopback
-// address logs a warning at start.
+// With --auth-file every client logs in with a password (SCRAM-SHA-256).
+// Without one, runnel refuses to listen on anything but a loopback
+// address unless --insecure says so, and then logs a warning at start.
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -44,6 +50,15 @@ type config struct {
 	// MaxStatementBytes and MaxValueBytes.
 	maxStatementBytes int
 	maxValueBytes     int
+	// maxTransactionBytes is engine.Options' MaxTransactionBytes.
+	maxTransactionBytes int64
+	// maxConnections is server.Options' MaxConnections.
+	maxConnections int
+	// authFile, tlsCert and tlsKey name the auth file and the TLS
+	// certificate and key; insecure allows listening beyond loopback
+	// without an auth file.
+	authFile, tlsCert, tlsKey string
+	insecure                  bool
 }
 
 // defaultLimitBytes is the default of both size limits: 16 MiB.
@@ -94,6 +109,20 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if err != nil {
 		return c, err
 	}
+	maxTxn, err := envInt("RUNNEL_MAX_TRANSACTION_BYTES", defaultTransactionBytes)
+	if err != nil {
+		return c, err
+	}
+	maxConns, err := envInt("RUNNEL_MAX_CONNECTIONS", defaultMaxConnections)
+	if err != nil {
+		return c, err
+	}
+	insecure := false
+	if v := env("RUNNEL_INSECURE", ""); v != "" {
+		if insecure, err = strconv.ParseBool(v); err != nil {
+			return c, fmt.Errorf("RUNNEL_INSECURE: %q is not true or false", v)
+		}
+	}
 	fs := flag.NewFlagSet("runnel", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", env("RUNNEL_LISTEN", "127.0.0.1:6543"), "address to serve pgwire on (env RUNNEL_LISTEN)")
@@ -106,6 +135,16 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		"longest statement text accepted, in bytes; a longer one fails with SQLSTATE 54000 (env RUNNEL_MAX_STATEMENT_BYTES)")
 	fs.IntVar(&c.maxValueBytes, "max-value-bytes", maxValue,
 		"largest value a function, cast or constructor may build, in bytes of memory; a larger one fails its row with SQLSTATE 54000 (env RUNNEL_MAX_VALUE_BYTES)")
+	fs.Int64Var(&c.maxTransactionBytes, "max-transaction-bytes", int64(maxTxn),
+		"most bytes of writes one transaction (or one COPY FROM) holds until it commits; past it, SQLSTATE 54000 (env RUNNEL_MAX_TRANSACTION_BYTES)")
+	fs.IntVar(&c.maxConnections, "max-connections", maxConns,
+		"most clients served at once; one more gets SQLSTATE 53300 (env RUNNEL_MAX_CONNECTIONS)")
+	fs.StringVar(&c.authFile, "auth-file", env("RUNNEL_AUTH_FILE", ""),
+		"file of user:password or user:SCRAM-SHA-256$... lines; every client must then log in with a password (SCRAM-SHA-256) (env RUNNEL_AUTH_FILE)")
+	fs.StringVar(&c.tlsCert, "tls-cert", env("RUNNEL_TLS_CERT", ""), "PEM certificate (chain) for TLS; with --tls-key, clients may use sslmode=require (env RUNNEL_TLS_CERT)")
+	fs.StringVar(&c.tlsKey, "tls-key", env("RUNNEL_TLS_KEY", ""), "PEM private key of --tls-cert (env RUNNEL_TLS_KEY)")
+	fs.BoolVar(&c.insecure, "insecure", insecure,
+		"allow listening on a non-loopback address without --auth-file, where anyone who reaches it can do anything (env RUNNEL_INSECURE)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: runnel [flags]\n\nRunnel is a streaming SQL engine; connect with psql or any PostgreSQL driver.\n\nFlags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -127,8 +166,26 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.maxValueBytes <= 0 {
 		return c, fmt.Errorf("--max-value-bytes must be a positive number of bytes, not %d", c.maxValueBytes)
 	}
+	if c.maxTransactionBytes <= 0 {
+		return c, fmt.Errorf("--max-transaction-bytes must be a positive number of bytes, not %d", c.maxTransactionBytes)
+	}
+	if c.maxConnections <= 0 {
+		return c, fmt.Errorf("--max-connections must be positive, not %d", c.maxConnections)
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return c, fmt.Errorf("--tls-cert and --tls-key go together: give both or neither")
+	}
 	return c, nil
 }
+
+// Defaults of the flags that have no home elsewhere.
+const (
+	// defaultTransactionBytes is engine.Options' MaxTransactionBytes
+	// default: 64 MiB.
+	defaultTransactionBytes = 64 << 20
+	// defaultMaxConnections is server.Options' MaxConnections default.
+	defaultMaxConnections = 100
+)
 
 // exposed reports whether a listener on addr can be reached from other
 // machines: any address but a loopback one (0.0.0.0 and :: are every
@@ -139,9 +196,34 @@ func exposed(addr net.Addr) bool {
 }
 
 // exposureWarning is logged at start while the server listens beyond
-// loopback: until authentication exists, that is an open door.
+// loopback without an auth file (--insecure): that is an open door.
 const exposureWarning = "no authentication: anyone who can reach this address can read, write and drop every stream, table and query; " +
-	"listen on 127.0.0.1 (--listen) or put a firewall in front"
+	"give --auth-file, listen on 127.0.0.1 (--listen) or put a firewall in front"
+
+// errExposed refuses to listen beyond loopback without an auth file.
+var errExposed = errors.New("refusing to serve beyond loopback without authentication: anyone who can reach it could read, write and drop " +
+	"every stream, table and query. Give --auth-file, listen on 127.0.0.1 (--listen), or pass --insecure if a firewall guards it")
+
+// serverOptions builds the pgwire server's options: credentials from the
+// auth file and TLS from the certificate and key.
+func serverOptions(c config, logger *slog.Logger) (server.Options, error) {
+	opts := server.Options{Logger: logger, MaxConnections: c.maxConnections}
+	if c.authFile != "" {
+		creds, err := server.LoadCredentials(c.authFile)
+		if err != nil {
+			return opts, err
+		}
+		opts.Credentials = creds
+	}
+	if c.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+		if err != nil {
+			return opts, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		opts.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	return opts, nil
+}
 
 // run serves until ctx is done (main's is cancelled by SIGINT and
 // SIGTERM).
@@ -155,9 +237,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// The auth file, the certificate and an open door are checked before
+	// anything opens, so that a mistake costs no replay of the catalog.
+	// (The listener's real address is checked again below.)
+	sopts, err := serverOptions(c, logger)
+	if err != nil {
+		return err
+	}
+	if host, _, err := net.SplitHostPort(c.listen); err == nil && sopts.Credentials == nil && !c.insecure {
+		if ip := net.ParseIP(host); host == "" || (ip != nil && !ip.IsLoopback()) {
+			return fmt.Errorf("%s: %w", c.listen, errExposed)
+		}
+	}
 
 	opts := engine.Options{DataDir: c.dataDir, Logger: logger, MaxPartitions: int32(c.maxPartitions),
-		MaxStatementBytes: c.maxStatementBytes, MaxValueBytes: c.maxValueBytes}
+		MaxStatementBytes: c.maxStatementBytes, MaxValueBytes: c.maxValueBytes, MaxTransactionBytes: c.maxTransactionBytes}
 	where := ""
 	if c.kafka != "" {
 		for _, b := range strings.Split(c.kafka, ",") {
@@ -185,13 +279,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", c.listen, err)
 	}
 	host, port, _ := net.SplitHostPort(ln.Addr().String())
-	if exposed(ln.Addr()) {
+	if exposed(ln.Addr()) && sopts.Credentials == nil {
+		if !c.insecure {
+			ln.Close()
+			return fmt.Errorf("%s: %w", ln.Addr(), errExposed)
+		}
 		logger.Warn(exposureWarning, "listen", ln.Addr().String())
 	}
 	fmt.Fprintf(stdout, "runnel: serving pgwire on %s (%s)\n", ln.Addr(), where)
 	fmt.Fprintf(stdout, "runnel: connect with: psql -h %s -p %s -U runnel\n", host, port)
 
-	srv := server.New(eng, server.Options{Logger: logger})
+	srv := server.New(eng, sopts)
 	err = srv.Serve(ctx, ln)
 	fmt.Fprintln(stdout, "runnel: shutting down")
 	if err != nil && ctx.Err() == nil {

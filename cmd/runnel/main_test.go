@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +17,8 @@ import (
 // winning over them.
 // allVars are every variable the flags read.
 var allVars = []string{"RUNNEL_LISTEN", "RUNNEL_DATA_DIR", "RUNNEL_KAFKA", "RUNNEL_LOG_LEVEL", "RUNNEL_MAX_PARTITIONS",
-	"RUNNEL_MAX_STATEMENT_BYTES", "RUNNEL_MAX_VALUE_BYTES"}
+	"RUNNEL_MAX_STATEMENT_BYTES", "RUNNEL_MAX_VALUE_BYTES", "RUNNEL_MAX_TRANSACTION_BYTES", "RUNNEL_MAX_CONNECTIONS",
+	"RUNNEL_AUTH_FILE", "RUNNEL_TLS_CERT", "RUNNEL_TLS_KEY", "RUNNEL_INSECURE"}
 
 func TestFlagsAndEnvironment(t *testing.T) {
 	for _, tc := range []struct {
@@ -25,13 +27,19 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		args []string
 		want config
 	}{
-		{"defaults", nil, nil, config{listen: "127.0.0.1:6543", dataDir: "./runnel-data", logLevel: "info", maxPartitions: 10000, maxStatementBytes: 16 << 20, maxValueBytes: 16 << 20}},
+		{"defaults", nil, nil, config{listen: "127.0.0.1:6543", dataDir: "./runnel-data", logLevel: "info", maxPartitions: 10000, maxStatementBytes: 16 << 20, maxValueBytes: 16 << 20,
+			maxTransactionBytes: 64 << 20, maxConnections: 100}},
 		{"environment", map[string]string{"RUNNEL_LISTEN": ":7000", "RUNNEL_DATA_DIR": "/d", "RUNNEL_KAFKA": "k:9092", "RUNNEL_LOG_LEVEL": "debug", "RUNNEL_MAX_PARTITIONS": "64",
-			"RUNNEL_MAX_STATEMENT_BYTES": "1000", "RUNNEL_MAX_VALUE_BYTES": "2000"}, nil,
-			config{listen: ":7000", dataDir: "/d", kafka: "k:9092", logLevel: "debug", maxPartitions: 64, maxStatementBytes: 1000, maxValueBytes: 2000}},
-		{"flags win", map[string]string{"RUNNEL_LISTEN": ":7000", "RUNNEL_DATA_DIR": "/d", "RUNNEL_MAX_PARTITIONS": "64", "RUNNEL_MAX_VALUE_BYTES": "2000"},
-			[]string{"--listen", ":8000", "-data-dir=/e", "--kafka", "a:1,b:2", "--max-partitions", "2147483647", "--max-value-bytes", "3000"},
-			config{listen: ":8000", dataDir: "/e", kafka: "a:1,b:2", logLevel: "info", maxPartitions: 2147483647, maxStatementBytes: 16 << 20, maxValueBytes: 3000}},
+			"RUNNEL_MAX_STATEMENT_BYTES": "1000", "RUNNEL_MAX_VALUE_BYTES": "2000", "RUNNEL_MAX_TRANSACTION_BYTES": "3000", "RUNNEL_MAX_CONNECTIONS": "7",
+			"RUNNEL_AUTH_FILE": "/a", "RUNNEL_TLS_CERT": "/c", "RUNNEL_TLS_KEY": "/k", "RUNNEL_INSECURE": "true"}, nil,
+			config{listen: ":7000", dataDir: "/d", kafka: "k:9092", logLevel: "debug", maxPartitions: 64, maxStatementBytes: 1000, maxValueBytes: 2000,
+				maxTransactionBytes: 3000, maxConnections: 7, authFile: "/a", tlsCert: "/c", tlsKey: "/k", insecure: true}},
+		{"flags win", map[string]string{"RUNNEL_LISTEN": ":7000", "RUNNEL_DATA_DIR": "/d", "RUNNEL_MAX_PARTITIONS": "64", "RUNNEL_MAX_VALUE_BYTES": "2000",
+			"RUNNEL_MAX_CONNECTIONS": "7", "RUNNEL_INSECURE": "1", "RUNNEL_AUTH_FILE": "/a"},
+			[]string{"--listen", ":8000", "-data-dir=/e", "--kafka", "a:1,b:2", "--max-partitions", "2147483647", "--max-value-bytes", "3000",
+				"--max-connections", "9", "--insecure=false", "--auth-file", "/b", "--max-transaction-bytes", "99"},
+			config{listen: ":8000", dataDir: "/e", kafka: "a:1,b:2", logLevel: "info", maxPartitions: 2147483647, maxStatementBytes: 16 << 20, maxValueBytes: 3000,
+				maxTransactionBytes: 99, maxConnections: 9, authFile: "/b"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, k := range allVars {
@@ -55,7 +63,8 @@ func TestHelpListsEveryFlag(t *testing.T) {
 		t.Fatalf("--help: %v", err)
 	}
 	for _, f := range append([]string{"--listen", "--data-dir", "--kafka", "--log-level", "--max-partitions",
-		"--max-statement-bytes", "--max-value-bytes", `(default "10000")`}, allVars...) {
+		"--max-statement-bytes", "--max-value-bytes", "--max-transaction-bytes", "--max-connections", "--auth-file",
+		"--tls-cert", "--tls-key", "--insecure", `(default "10000")`}, allVars...) {
 		if !strings.Contains(out.String(), f) {
 			t.Errorf("--help does not mention %s:\n%s", f, out.String())
 		}
@@ -74,7 +83,8 @@ func TestRejectsStrayArguments(t *testing.T) {
 			t.Errorf("%q was accepted", args)
 		}
 	}
-	for _, args := range [][]string{{"--max-value-bytes", "0"}, {"--max-value-bytes", "-5"}, {"--max-value-bytes", "lots"}, {"--max-statement-bytes", "0"}} {
+	for _, args := range [][]string{{"--max-value-bytes", "0"}, {"--max-value-bytes", "-5"}, {"--max-value-bytes", "lots"}, {"--max-statement-bytes", "0"},
+		{"--max-connections", "0"}, {"--max-transaction-bytes", "-1"}, {"--tls-cert", "/c"}, {"--tls-key", "/k"}} {
 		if _, err := parseFlags(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("%v was accepted", args)
 		}
@@ -84,6 +94,11 @@ func TestRejectsStrayArguments(t *testing.T) {
 		t.Errorf("a bad RUNNEL_MAX_VALUE_BYTES: %v", err)
 	}
 	t.Setenv("RUNNEL_MAX_VALUE_BYTES", "")
+	t.Setenv("RUNNEL_INSECURE", "sure")
+	if _, err := parseFlags(nil, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "RUNNEL_INSECURE") {
+		t.Errorf("a bad RUNNEL_INSECURE: %v", err)
+	}
+	t.Setenv("RUNNEL_INSECURE", "")
 	t.Setenv("RUNNEL_MAX_PARTITIONS", "lots")
 	if _, err := parseFlags(nil, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "RUNNEL_MAX_PARTITIONS") {
 		t.Errorf("a bad RUNNEL_MAX_PARTITIONS: %v", err)
@@ -129,17 +144,27 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestExposureWarning runs the server: listening on every interface logs
-// the warning at start, listening on loopback does not.
-func TestExposureWarning(t *testing.T) {
+// TestExposure runs the server: listening beyond loopback without an auth
+// file is refused, allowed with --insecure (and a warning), and allowed
+// quietly with an auth file; loopback is always fine.
+func TestExposure(t *testing.T) {
+	authFile := t.TempDir() + "/users"
+	if err := os.WriteFile(authFile, []byte("alice:secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
-		listen string
-		warn   bool
+		name    string
+		args    []string
+		refused bool
+		warn    bool
 	}{
-		{"127.0.0.1:0", false},
-		{"0.0.0.0:0", true},
+		{"loopback", []string{"--listen", "127.0.0.1:0"}, false, false},
+		{"everywhere", []string{"--listen", "0.0.0.0:0"}, true, false},
+		{"everywhere, no host", []string{"--listen", ":0"}, true, false},
+		{"everywhere, insecure", []string{"--listen", "0.0.0.0:0", "--insecure"}, false, true},
+		{"everywhere, auth file", []string{"--listen", "0.0.0.0:0", "--auth-file", authFile}, false, false},
 	} {
-		t.Run(tc.listen, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			for _, k := range allVars {
 				t.Setenv(k, "")
 			}
@@ -148,8 +173,19 @@ func TestExposureWarning(t *testing.T) {
 			defer cancel()
 			done := make(chan error, 1)
 			go func() {
-				done <- run(ctx, []string{"--listen", tc.listen, "--data-dir", t.TempDir()}, &stdout, &stderr)
+				done <- run(ctx, append(tc.args, "--data-dir", t.TempDir()), &stdout, &stderr)
 			}()
+			if tc.refused {
+				select {
+				case err := <-done:
+					if !errors.Is(err, errExposed) {
+						t.Fatalf("run: %v, want a refusal", err)
+					}
+				case <-time.After(30 * time.Second):
+					t.Fatal("run did not refuse")
+				}
+				return
+			}
 			deadline := time.Now().Add(30 * time.Second)
 			for !strings.Contains(stdout.String(), "serving pgwire") {
 				select {
@@ -170,5 +206,31 @@ func TestExposureWarning(t *testing.T) {
 				t.Errorf("warned %v, want %v:\n%s", warned, tc.warn, stderr.String())
 			}
 		})
+	}
+}
+
+// TestBadAuthAndTLSFiles: a broken auth file or certificate stops the
+// start with a message naming it.
+func TestBadAuthAndTLSFiles(t *testing.T) {
+	dir := t.TempDir()
+	bad := dir + "/users"
+	if err := os.WriteFile(bad, []byte("nocolon\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--auth-file", bad}, "auth file"},
+		{[]string{"--auth-file", dir + "/missing"}, "auth file"},
+		{[]string{"--tls-cert", dir + "/c.pem", "--tls-key", dir + "/k.pem"}, "--tls-cert"},
+	} {
+		for _, k := range allVars {
+			t.Setenv(k, "")
+		}
+		err := run(context.Background(), append(tc.args, "--data-dir", dir+"/data"), &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v", tc.args, err)
+		}
 	}
 }

@@ -62,7 +62,21 @@ const (
 	ObjectNotInState     Code = "55000"
 	ProtocolViolation    Code = "08P01"
 	Internal             Code = "XX000"
-	DataCorrupted        Code = "XX001"
+
+	// Transactions, cursors, COPY and connections.
+	BadCopyFileFormat       Code = "22P04"
+	InvalidCursorState      Code = "24000"
+	InvalidTransactionState Code = "25000"
+	ActiveSQLTransaction    Code = "25001"
+	ReadOnlySQLTransaction  Code = "25006"
+	NoActiveSQLTransaction  Code = "25P01"
+	InFailedSQLTransaction  Code = "25P02"
+	InvalidAuthorization    Code = "28000"
+	InvalidPassword         Code = "28P01"
+	InvalidSavepoint        Code = "3B001"
+	DuplicateCursor         Code = "42P03"
+	TooManyConnections      Code = "53300"
+	DataCorrupted           Code = "XX001"
 )
 
 // Error is an error with a SQLSTATE. A sentinel has no Cause; an error

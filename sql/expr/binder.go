@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"encoding/hex"
 	"math/big"
 	"strconv"
 	"strings"
@@ -80,6 +81,10 @@ type Binder struct {
 
 	own *ParamSet // the set of a Binder without Set
 	ctx *evalCtx  // the limits bound calls get, made once
+	// unknown holds the string literals written in the source, which
+	// PostgreSQL types as unknown until context gives them a type (see
+	// coerceUnknown). Its size is the number of such literals bound.
+	unknown map[*Literal]struct{}
 }
 
 // evalCtx returns the limits this Binder's calls evaluate under.
@@ -137,15 +142,77 @@ func (b *Binder) Bind(node ast.ExprNode) (Expr, error) {
 
 // BindAs binds node as a value of type t: a parameter takes type t, and
 // the result is coerced to t as an assignment would (numeric widening,
-// NULL, a string literal for TIMESTAMP/DATE/TIME). Use it for INSERT
-// VALUES cells.
+// NULL, a string literal for TIMESTAMP/DATE/TIME). A quoted literal is
+// read as a value of t, as PostgreSQL reads its unknown-typed literals
+// ('1' into an INT column is 1; 'x' there fails with 22P02). Use it for
+// INSERT VALUES cells.
 func (b *Binder) BindAs(node ast.ExprNode, t types.Type) (Expr, error) {
 	e, err := b.bind(node)
 	if err != nil {
 		return nil, err
 	}
+	if c, ok, err := b.coerceUnknown(e, t); ok {
+		return c, err
+	}
 	b.infer(e, t)
 	return Coerce(e, t)
+}
+
+// coerceUnknown reads e, when it is a string literal written in the
+// source, as a literal of type t: PostgreSQL's rule for unknown-typed
+// literals, which is how a text parameter of a client in simple-protocol
+// mode (pgx's QueryExecModeSimpleProtocol, PgBouncer setups) reaches the
+// server. ok is false when the rule does not apply: e is something else,
+// or t is a STRING, NULL or a structured type (those keep ksqlDB's
+// rules). A BYTES value is read in PostgreSQL's hex form (\x0a0b) when
+// it has one.
+func (b *Binder) coerceUnknown(e Expr, t types.Type) (Expr, bool, error) {
+	lit, isLit := e.(*Literal)
+	if !isLit || lit.Value.IsNull() {
+		return nil, false, nil
+	}
+	if _, ok := b.unknown[lit]; !ok {
+		return nil, false, nil
+	}
+	switch t.Kind {
+	case types.KindInt, types.KindBigint, types.KindDouble, types.KindDecimal, types.KindBoolean,
+		types.KindTimestamp, types.KindDate, types.KindTime:
+	case types.KindBytes:
+		s := lit.Value.Str()
+		if rest, ok := strings.CutPrefix(s, `\x`); ok {
+			raw, err := hex.DecodeString(rest)
+			if err != nil {
+				return nil, true, errorf(ErrInvalidText, "invalid input syntax for type BYTES: %q", clipText(s))
+			}
+			return &Literal{Value: types.NewBytes(raw), T: t}, true, nil
+		}
+		return &Literal{Value: types.NewBytes([]byte(s)), T: t}, true, nil
+	default:
+		return nil, false, nil
+	}
+	if t.Kind == types.KindDecimal && t.Precision == 0 {
+		// A DECIMAL of no declared precision takes the literal's own.
+		text := strings.TrimSpace(lit.Value.Str())
+		if len(text) > maxDecimalText {
+			// More digits than any DECIMAL holds; big.Int would read
+			// them in quadratic time.
+			return nil, true, errorf(ErrOutOfRange, "value %q does not fit a DECIMAL", clipText(text))
+		}
+		v, dt, err := parseDecimalLiteral(text)
+		if err != nil || strings.ContainsAny(text, "eE") || dt.Precision > 1000 {
+			return nil, true, errorf(ErrInvalidText, "invalid input syntax for type DECIMAL: %q", clipText(lit.Value.Str()))
+		}
+		return &Literal{Value: v, T: dt}, true, nil
+	}
+	conv, err := castFunc(types.String, t, b.evalCtx())
+	if err != nil {
+		return nil, true, err
+	}
+	v, err := conv(lit.Value)
+	if err != nil {
+		return nil, true, err
+	}
+	return &Literal{Value: v, T: t}, true, nil
 }
 
 // IsAggregate reports whether name (any case) is one of ksqlDB's
@@ -169,7 +236,14 @@ func (b *Binder) bind(n ast.ExprNode) (Expr, error) {
 	case *test_driver.ParamMarkerExpr:
 		return b.param(n.Order + 1)
 	case *test_driver.ValueExpr:
-		return bindLiteral(n)
+		e, err := bindLiteral(n)
+		if lit, ok := e.(*Literal); ok && n.Kind() == test_driver.KindString {
+			if b.unknown == nil {
+				b.unknown = make(map[*Literal]struct{})
+			}
+			b.unknown[lit] = struct{}{}
+		}
+		return e, err
 	case *ast.ParenthesesExpr:
 		return b.bind(n.Expr)
 	case *ast.ColumnNameExpr:

@@ -358,6 +358,14 @@ type cmpFunc func(a, c types.Value) int
 // anything else per row), and picks the comparison for the operand types.
 func comparer(b *Binder, l, r Expr, opText string) (Expr, Expr, cmpFunc, error) {
 	inferPair(b, l, r, types.String)
+	// A quoted literal compared with a number, a boolean or bytes is read
+	// as one (id = '1'), as PostgreSQL reads its unknown-typed literals.
+	if b != nil {
+		var err error
+		if l, r, err = b.coerceUnknownPair(l, r); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	lt, rt := l.Type(), r.Type()
 	if lt.Kind == types.KindNull || rt.Kind == types.KindNull {
 		return l, r, types.Compare, nil
@@ -450,4 +458,32 @@ func compare(b *Binder, op opcode.Op, l, r Expr) (Expr, error) {
 		}
 		return boolV(cmpResult(op, cf(a, c))), nil
 	}}, nil
+}
+
+// coerceUnknownPair reads a string literal of the source on one side of
+// a comparison as a value of the other side's type, when that type is a
+// number, a boolean or bytes (temporal types already coerce strings).
+func (b *Binder) coerceUnknownPair(l, r Expr) (Expr, Expr, error) {
+	scalar := func(t types.Type) bool {
+		return t.IsNumeric() || t.Kind == types.KindBoolean || t.Kind == types.KindBytes
+	}
+	// A DECIMAL side gives its kind, not its scale: '1.555' compared with
+	// a DECIMAL(4, 2) is 1.555, not 1.56.
+	target := func(t types.Type) types.Type {
+		if t.Kind == types.KindDecimal {
+			return types.Type{Kind: types.KindDecimal}
+		}
+		return t
+	}
+	if lt := l.Type(); scalar(lt) {
+		if c, ok, err := b.coerceUnknown(r, target(lt)); ok {
+			return l, c, err
+		}
+	}
+	if rt := r.Type(); scalar(rt) {
+		if c, ok, err := b.coerceUnknown(l, target(rt)); ok {
+			return c, r, err
+		}
+	}
+	return l, r, nil
 }

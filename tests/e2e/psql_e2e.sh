@@ -42,7 +42,7 @@ check() { # name, expected, actual
 }
 
 help=$("$BIN" --help 2>&1)
-for f in --listen --data-dir --kafka --log-level; do
+for f in --listen --data-dir --kafka --log-level --auth-file --tls-cert --tls-key --insecure --max-connections --max-transaction-bytes; do
   check "--help lists $f" yes "$(grep -q -- "$f" <<<"$help" && echo yes || echo no)"
 done
 
@@ -102,8 +102,76 @@ try: s.recv(100)
 except Exception: pass' 2>/dev/null
 check "server survives garbage" "RUNNING" "$(q -c "SHOW QUERIES;" | cut -d'|' -f2 | sort -u)"
 
+# The PostgreSQL front end with the real psql: transactions, FETCH_COUNT
+# streaming a push query batch by batch until Ctrl-C, \copy in and out,
+# COPY TO STDOUT streaming a push query, casts and quoted literals.
+q -c "CREATE STREAM clicks (id INT KEY, url VARCHAR) WITH (kafka_topic='clicks', partitions=1);" >/dev/null
+check "rolled-back transaction writes nothing" "" "$(q -c "BEGIN" -c "INSERT INTO clicks (id, url) VALUES (1, 'rolled back')" -c "ROLLBACK" -c "SELECT url FROM clicks")"
+check "committed transaction" "committed" "$(q -c "BEGIN" -c "INSERT INTO clicks (id, url) VALUES ('2', 'committed')" -c "COMMIT" -c "SELECT url FROM clicks")"
+err=$(timeout 20 psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U runnel -c "BEGIN" -c "SELECT * FROM nope" -c "SELECT 1" -c "ROLLBACK" -c "SELECT 2" 2>&1)
+check "an error aborts the block until ROLLBACK" yes "$(grep -q 'current transaction is aborted' <<<"$err" && tail -1 <<<"$err" | grep -qx 2 && echo yes || echo no)"
+check "casts and quoted literals" "42|7" "$(q -c "SELECT '41'::int + 1 AS a, 7::varchar AS b")"
+
+# FETCH_COUNT: psql declares a cursor and fetches 2 rows at a time; each
+# batch is printed once its 2 rows have arrived, and Ctrl-C (a cancel
+# request) ends the push query.
+timeout 30 stdbuf -oL psql -X -A -t -h 127.0.0.1 -p "$PORT" -U runnel -c '\set FETCH_COUNT 2' \
+  -c "SELECT id, url FROM clicks WHERE id >= 10 EMIT CHANGES" >"$WORK/fetch.out" 2>&1 &
+FPID=$!
+sleep 1
+q -c "INSERT INTO clicks (id, url) VALUES (10, 'a'), (11, 'b'), (12, 'c')" >/dev/null
+for _ in $(seq 1 100); do grep -q '^11|b' "$WORK/fetch.out" && break; sleep 0.05; done
+check "FETCH_COUNT prints the first batch as it comes" "10|a
+11|b" "$(cat "$WORK/fetch.out")"
+kill -INT "$FPID"; wait "$FPID"; code=$?
+check "Ctrl-C ends the FETCH_COUNT push query" yes "$(grep -q 'canceling statement due to user request' "$WORK/fetch.out" && [ "$code" -ne 124 ] && echo yes || echo no)"
+
+# COPY TO STDOUT streams a push query's rows as they happen.
+timeout 30 stdbuf -oL psql -X -h 127.0.0.1 -p "$PORT" -U runnel \
+  -c "COPY (SELECT id, url FROM clicks WHERE id >= 30 EMIT CHANGES) TO STDOUT WITH (FORMAT csv)" >"$WORK/copy.out" 2>&1 &
+FPID=$!
+sleep 1
+q -c "INSERT INTO clicks (id, url) VALUES (30, 'x,y')" >/dev/null
+for _ in $(seq 1 100); do grep -q '^30' "$WORK/copy.out" && break; sleep 0.05; done
+check "COPY TO STDOUT streams a push query" '30,"x,y"' "$(cat "$WORK/copy.out")"
+kill -INT "$FPID"; wait "$FPID"
+check "Ctrl-C ends COPY TO STDOUT" yes "$(grep -q 'canceling statement due to user request' "$WORK/copy.out" && echo yes || echo no)"
+
+# \copy in (CSV with a header) and out; a bad row fails the whole COPY
+# with PostgreSQL's CONTEXT line.
+printf 'id,url\n20,"a, b"\n21,plain\n' >"$WORK/clicks.csv"
+check "\\copy in" "COPY 2" "$(psql -X -h 127.0.0.1 -p "$PORT" -U runnel -c "\\copy clicks FROM '$WORK/clicks.csv' WITH (FORMAT csv, HEADER)" 2>&1)"
+check "\\copy out" '20,"a, b"
+21,plain' "$(q -c "\\copy (SELECT id, url FROM clicks WHERE id >= 20 AND id < 30) TO STDOUT WITH (FORMAT csv)" | sort)"
+printf 'id,url\n22,fine\nnope,bad\n' >"$WORK/bad.csv"
+err=$(psql -X -h 127.0.0.1 -p "$PORT" -U runnel -c "\\copy clicks FROM '$WORK/bad.csv' WITH (FORMAT csv, HEADER)" 2>&1)
+check "\\copy of a bad row names its line and column" yes "$(grep -q 'CONTEXT:  COPY CLICKS, line 3, column ID: "nope"' <<<"$err" && echo yes || echo no)"
+check "\\copy of a bad row writes nothing" 0 "$(q -c "SELECT id FROM clicks WHERE id = 22" | wc -l | tr -d ' ')"
+
 kill -TERM "$PID"; wait "$PID"; code=$?; PID=""
 check "graceful shutdown on SIGTERM" 0 "$code"
+
+# Authentication and TLS: a second server with an auth file and a
+# certificate; psql logs in with the password (SCRAM-SHA-256) over TLS,
+# and a wrong password gets 28P01. Without an auth file, listening beyond
+# loopback is refused.
+printf 'alice:wonderland\n' >"$WORK/users"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
+  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1
+"$BIN" --listen "127.0.0.1:$PORT" --data-dir "$WORK/authdata" --log-level warn --auth-file "$WORK/users" \
+  --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" >>"$WORK/server.log" 2>&1 &
+PID=$!
+for _ in $(seq 1 100); do
+  PGPASSWORD=wonderland psql -X -q -h 127.0.0.1 -p "$PORT" -U alice -c 'SHOW STREAMS' >/dev/null 2>&1 && break
+  sleep 0.02
+done
+check "password over TLS" "on" "$(PGPASSWORD=wonderland PGSSLMODE=require timeout 20 psql -X -A -t -h 127.0.0.1 -p "$PORT" -U alice \
+  -c "SELECT 'on' AS tls" 2>&1)"
+err=$(PGPASSWORD=rabbit timeout 20 psql -X -h 127.0.0.1 -p "$PORT" -U alice -c 'SHOW STREAMS' 2>&1)
+check "wrong password" yes "$(grep -q 'password authentication failed for user "alice"' <<<"$err" && echo yes || echo no)"
+kill -TERM "$PID"; wait "$PID"; PID=""
+err=$("$BIN" --listen "0.0.0.0:$PORT" --data-dir "$WORK/open" 2>&1)
+check "no auth file beyond loopback is refused" yes "$(grep -q 'refusing to serve beyond loopback' <<<"$err" && echo yes || echo no)"
 
 # Determinism: the same input aggregated with and without a kill -9 in the
 # middle gives the same tables. 10,000 pageviews of 50 users on 20 pages

@@ -47,6 +47,10 @@ type Options struct {
 	// space, and the embedded log's disk limits.
 	FS   vfs.FS
 	Disk embedded.DiskOptions
+	// Engine and Server, when set, adjust the engine's and the pgwire
+	// server's options (limits, credentials, TLS) before they start.
+	Engine func(*engine.Options)
+	Server func(*server.Options)
 }
 
 // Start starts a server and stops it when the test ends.
@@ -73,7 +77,11 @@ func start(t testing.TB, opts Options) (*Server, error) {
 	logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	eng, err := engine.Open(ctx, engine.Options{DataDir: dir, Kafka: opts.Kafka, Logger: logger, FS: opts.FS, Disk: opts.Disk})
+	eopts := engine.Options{DataDir: dir, Kafka: opts.Kafka, Logger: logger, FS: opts.FS, Disk: opts.Disk}
+	if opts.Engine != nil {
+		opts.Engine(&eopts)
+	}
+	eng, err := engine.Open(ctx, eopts)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +92,11 @@ func start(t testing.TB, opts Options) (*Server, error) {
 	}
 	sctx, scancel := context.WithCancel(context.Background())
 	s := &Server{Addr: ln.Addr().String(), DataDir: dir, Engine: eng, cancel: scancel, done: make(chan error, 1)}
-	srv := server.New(eng, server.Options{Logger: logger})
+	sopts := server.Options{Logger: logger}
+	if opts.Server != nil {
+		opts.Server(&sopts)
+	}
+	srv := server.New(eng, sopts)
 	go func() { s.done <- srv.Serve(sctx, ln) }()
 	return s, nil
 }
