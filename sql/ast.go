@@ -117,7 +117,7 @@ type Query struct {
 	// SELECTs without streaming clauses, which only a statement of its
 	// own (Select, not CREATE ... AS, INSERT, DECLARE, COPY or EXPLAIN)
 	// may be. Only the PostgreSQL catalog answers one.
-	SetOpr *ast.SetOprStmt
+	SetOpr      *ast.SetOprStmt
 	Window      *Window
 	PartitionBy []ast.ExprNode
 	Emit        EmitMode

@@ -249,7 +249,7 @@ func continuesWord(src string, i int) bool {
 }
 
 // scanEscapeString scans PostgreSQL's escape string body starting at
-// s[0] == '\'': backslash escapes (\n, \t, \r, \b, \f, \\, \', octal
+// s[0] == '\”: backslash escapes (\n, \t, \r, \b, \f, \\, \', octal
 // and \xHH) and doubled quotes. It returns the value and the raw length.
 func scanEscapeString(s string) (val string, n int, ok bool) {
 	var b strings.Builder
