@@ -117,8 +117,8 @@ func (c *compiler) call(b *expr.Binder, sel *selectRel, sc *scope, n *ast.FuncCa
 		}
 		return c.apply(name, f, args), true, nil
 	}
-	if _, ok := expr.Lookup(name); ok {
-		return nil, false, nil // one of Runnel's own functions
+	if _, ok := expr.Lookup(name); ok || strings.HasPrefix(name, "runnel_") {
+		return nil, false, nil // one of Runnel's own functions or conventions
 	}
 	if err := bindArgs(); err != nil {
 		return nil, true, err
