@@ -31,7 +31,7 @@ var allowed = map[string][]string{
 	// streaming plans nor the operators (it reaches log only through
 	// catalog's records).
 	"planner/pgcatalog": {"sql", "sql/expr", "sql/types", "catalog", "log"},
-	"operators": {"log", "sql/expr", "sql/types"},
+	"operators":         {"log", "sql/expr", "sql/types"},
 	// operators/build reaches catalog and sql through the planner.
 	"operators/build": {"operators", "planner", "catalog", "sql", "sql/expr", "sql/types", "log"},
 	"server":          {"sql/types"},
