@@ -55,13 +55,14 @@ func Wants(q *sql.Query, isSource func(name string) bool) bool {
 	}
 	w := &wantVisitor{isSource: isSource}
 	q.Select.Accept(w)
-	return w.catalogTable || (q.Select.From == nil && w.pgOnly)
+	return w.catalogTable || w.tableFunction || (q.Select.From == nil && w.pgOnly)
 }
 
 type wantVisitor struct {
-	isSource     func(string) bool
-	catalogTable bool
-	pgOnly       bool
+	isSource      func(string) bool
+	catalogTable  bool
+	tableFunction bool
+	pgOnly        bool
 }
 
 func (v *wantVisitor) Enter(n ast.Node) (ast.Node, bool) {
@@ -77,6 +78,9 @@ func (v *wantVisitor) Enter(n ast.Node) (ast.Node, bool) {
 		}
 	case *ast.FuncCallExpr:
 		name := strings.ToLower(n.FnName.O)
+		if name == "runnel_srf" {
+			v.tableFunction = true
+		}
 		if _, ok := functions[name]; ok || strings.HasPrefix(name, "runnel_pg") || name == "runnel_arrayq" ||
 			name == "runnel_any" || name == "runnel_all" || name == "runnel_srf" {
 			v.pgOnly = true
@@ -466,19 +470,23 @@ func (c *compiler) limit(l *ast.Limit, limit, offset *expr.Expr) error {
 		return nil
 	}
 	b := &expr.Binder{Set: c.params}
+	bind := func(n ast.ExprNode) (expr.Expr, error) {
+		// TiDB reads LIMIT's literals as unsigned.
+		if v, ok := n.(*test_driver.ValueExpr); ok && v.Kind() == test_driver.KindUint64 {
+			return &expr.Literal{Value: types.NewBigint(int64(min(v.GetUint64(), 1<<62))), T: types.Bigint}, nil
+		}
+		return b.BindAs(n, types.Bigint)
+	}
+	var err error
 	if l.Count != nil {
-		e, err := b.BindAs(l.Count, types.Bigint)
-		if err != nil {
+		if *limit, err = bind(l.Count); err != nil {
 			return err
 		}
-		*limit = e
 	}
 	if l.Offset != nil {
-		e, err := b.BindAs(l.Offset, types.Bigint)
-		if err != nil {
+		if *offset, err = bind(l.Offset); err != nil {
 			return err
 		}
-		*offset = e
 	}
 	return nil
 }
@@ -515,8 +523,8 @@ func (c *compiler) setOpr(n *ast.SetOprStmt, parent *scope) (rel, error) {
 				if len(r.columns()) != len(u.parts[0].columns()) {
 					return ErrUnsupported.Errorf("each UNION query must have the same number of columns")
 				}
-				u.distinct = u.distinct || *after == ast.Union
 			}
+			u.distinct = append(u.distinct, after != nil && *after == ast.Union)
 			u.parts = append(u.parts, r)
 		}
 		return nil

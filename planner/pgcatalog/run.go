@@ -304,9 +304,11 @@ func distinctRows(rows []types.Row, n int) []types.Row {
 }
 
 // unionRel is UNION [ALL] of queries, with its ORDER BY and LIMIT.
+// distinct[i] is set when parts[i] follows a UNION (not UNION ALL): the
+// rows so far are then made distinct, as UNION associates to the left.
 type unionRel struct {
 	parts         []rel
-	distinct      bool
+	distinct      []bool
 	order         []orderKey
 	limit, offset expr.Expr
 }
@@ -326,7 +328,7 @@ func (u *unionRel) columns() []col {
 
 func (u *unionRel) run(x *execution, outer types.Row) ([]types.Row, error) {
 	var out []types.Row
-	for _, p := range u.parts {
+	for i, p := range u.parts {
 		rows, err := p.run(x, outer)
 		if err != nil {
 			return nil, err
@@ -335,9 +337,9 @@ func (u *unionRel) run(x *execution, outer types.Row) ([]types.Row, error) {
 		if err := x.checkRows(len(out)); err != nil {
 			return nil, err
 		}
-	}
-	if u.distinct {
-		out = distinctRows(out, len(u.columns()))
+		if u.distinct[i] {
+			out = distinctRows(out, len(u.columns()))
+		}
 	}
 	if err := sortRows(x, out, u.order); err != nil {
 		return nil, err
