@@ -17,13 +17,18 @@ TORTURE_RATE     ?= 0
 TORTURE_WRITERS  ?= 2
 TORTURE_FLAGS    ?= -tags invariants -count=1 -timeout 90m
 
-.PHONY: build run test unit e2e bench fuzz torture vet lint clean
+.PHONY: build run test unit e2e bench fuzz torture vet lint clean deps
 
 build:
 	$(GO) build -o $(BIN) ./cmd/runnel
 
 run: build
 	./$(BIN) $(ARGS)
+
+# deps installs what the tests need beyond Go: psql, a PostgreSQL server,
+# and the driver matrix's clients (tests/drivers/deps.sh says which).
+deps:
+	tests/drivers/deps.sh
 
 vet:
 	$(GO) vet -tags invariants ./...

@@ -218,7 +218,7 @@ func (e *Engine) openState() error {
 
 // NewSession implements server.Backend.
 func (e *Engine) NewSession(params map[string]string) server.Session {
-	return &session{e: e, props: map[string]string{}, user: params["user"]}
+	return &session{e: e, props: map[string]string{}, user: params["user"], params: params}
 }
 
 // compactLoop compacts the log's compacted topics every

@@ -23,6 +23,8 @@ const (
 type session struct {
 	e    *Engine
 	user string
+	// params are the client's startup parameters (database, ...).
+	params map[string]string
 
 	mu    sync.Mutex
 	props map[string]string // guarded by mu
@@ -301,6 +303,9 @@ func (s *session) prepare(st sql.Statement) (*statement, error) {
 func (s *session) prepareStatement(st sql.Statement) (*statement, error) {
 	switch st := st.(type) {
 	case *sql.Select:
+		if ps, ok, err := s.prepareCatalog(st.Query); ok {
+			return ps, err
+		}
 		return s.prepareSelect(st)
 	case *sql.Insert:
 		if st.Query != nil {

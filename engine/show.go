@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/planner"
+	"github.com/runnel/runnel/planner/pgcatalog"
 	"github.com/runnel/runnel/server"
 	"github.com/runnel/runnel/sql"
 	"github.com/runnel/runnel/sql/expr"
@@ -366,4 +368,46 @@ func (s *sinkOf) spec() planner.SinkSpec {
 		return planner.SinkSpec{Name: s.insert.Target, Insert: true}
 	}
 	return planner.SinkSpec{Name: s.create.Name, Kind: s.create.Kind, With: s.create.With, Statement: s.create.Text()}
+}
+
+// prepareCatalog describes a query of pg_catalog or information_schema
+// (see pgcatalog.Wants); ok is false for any other query. The catalog is
+// read again at each execution.
+func (s *session) prepareCatalog(q *sql.Query) (st *statement, ok bool, err error) {
+	isSource := func(name string) bool { _, err := s.e.cat.Source(name); return err == nil }
+	if !pgcatalog.Wants(q, isSource) {
+		return nil, false, nil
+	}
+	plan, err := pgcatalog.Bind(q, s.catalogEnv(), nil)
+	if err != nil {
+		return nil, true, err
+	}
+	return &statement{params: plan.Params, cols: plan.Columns, exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
+		if args == nil {
+			args = []types.Value{} // values, not a description
+		}
+		plan, err := pgcatalog.Bind(q, s.catalogEnv(), args)
+		if err != nil {
+			return server.Result{}, err
+		}
+		rows, err := plan.Run(ctx)
+		if err != nil {
+			return server.Result{}, err
+		}
+		return server.Result{Tag: "SELECT", Rows: &sliceIter{rows: rows}}, nil
+	}}, true, nil
+}
+
+// catalogEnv is what a catalog query sees of the engine and the session.
+func (s *session) catalogEnv() *pgcatalog.Env {
+	settings := map[string]string{}
+	for k, v := range serverSettings {
+		settings[k] = v
+	}
+	for _, kv := range s.propList() {
+		settings[strings.ToLower(kv[0])] = kv[1]
+	}
+	pid, _ := strconv.ParseInt(s.params[server.BackendPIDParam], 10, 32)
+	return &pgcatalog.Env{Sources: s.e.cat.Sources(), Functions: expr.Functions(), User: s.user,
+		Database: s.params["database"], BackendPID: int32(pid), Settings: settings}
 }

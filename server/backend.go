@@ -14,6 +14,11 @@ type Backend interface {
 	NewSession(params map[string]string) Session
 }
 
+// BackendPIDParam is the key of NewSession's params that holds the
+// process id the client was given in BackendKeyData (what PostgreSQL's
+// pg_backend_pid() returns), in decimal.
+const BackendPIDParam = "runnel.backend_pid"
+
 // Session is one client's SQL session: its settings (SET/UNSET), its
 // transaction and its cursors live here. A Session is used by one
 // connection goroutine at a time (the pump goroutines of doc.go only call

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -170,6 +171,7 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 	s.register(c)
 	defer s.unregister(c)
 	c.log = c.log.With("pid", c.pid)
+	params[BackendPIDParam] = strconv.FormatUint(uint64(c.pid), 10)
 	c.sess = s.backend.NewSession(params)
 	defer c.sess.Close()
 	defer c.closePortals()

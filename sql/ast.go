@@ -110,8 +110,14 @@ type Window struct {
 // Identifiers are canonical: unquoted ones are upper-cased (so TiDB's
 // CIStr.O holds the ksqlDB name), quoted ones keep their case.
 type Query struct {
-	text        string
-	Select      *ast.SelectStmt
+	text string
+	// Select is the query; nil when SetOpr is set.
+	Select *ast.SelectStmt
+	// SetOpr is set instead of Select for a UNION, INTERSECT or EXCEPT of
+	// SELECTs without streaming clauses, which only a statement of its
+	// own (Select, not CREATE ... AS, INSERT, DECLARE, COPY or EXPLAIN)
+	// may be. Only the PostgreSQL catalog answers one.
+	SetOpr      *ast.SetOprStmt
 	Window      *Window
 	PartitionBy []ast.ExprNode
 	Emit        EmitMode

@@ -57,7 +57,7 @@ func (t token) describe() string {
 }
 
 // multi-character operators, longest first where they share a prefix.
-var multiOps = []string{"->", ":=", "=>", "<=", ">=", "<>", "!=", "||", "::"}
+var multiOps = []string{"!~*", "->", ":=", "=>", "<=", ">=", "<>", "!=", "||", "::", "!~", "~*"}
 
 const singleOps = "()[],;.+-*/%=<>:!?&|^~@{}"
 
@@ -97,6 +97,16 @@ func lexLimit(src string, maxTokens int) ([]token, error) {
 				return nil, errAt(i, "unterminated comment")
 			}
 			i += 2 + end + 2
+		case (c == 'E' || c == 'e') && i+1 < len(src) && src[i+1] == '\'' && !continuesWord(src, i):
+			// PostgreSQL's escape string E'...': backslash escapes. Its
+			// text becomes a plain literal of the same value, which is
+			// all the rewrite copies.
+			val, n, ok := scanEscapeString(src[i+1:])
+			if !ok {
+				return nil, errAt(i, "unterminated string")
+			}
+			toks = append(toks, token{kind: tkString, text: quoteString(val), val: val, pos: i, end: i + 1 + n})
+			i += 1 + n
 		case c == '\'' || c == '"' || c == '`':
 			val, n, ok := scanQuoted(src[i:], c)
 			if !ok {
@@ -226,4 +236,85 @@ func scanNumber(s string) int {
 		}
 	}
 	return i
+}
+
+// continuesWord reports whether src[i] continues a word begun before it
+// (the E of NAME'...' is no escape-string prefix).
+func continuesWord(src string, i int) bool {
+	if i == 0 {
+		return false
+	}
+	r, _ := utf8.DecodeLastRuneInString(src[:i])
+	return r == '_' || r == '$' || unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
+// scanEscapeString scans PostgreSQL's escape string body starting at
+// s[0] == '\”: backslash escapes (\n, \t, \r, \b, \f, \\, \', octal
+// and \xHH) and doubled quotes. It returns the value and the raw length.
+func scanEscapeString(s string) (val string, n int, ok bool) {
+	var b strings.Builder
+	i := 1
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '\'' && i+1 < len(s) && s[i+1] == '\'':
+			b.WriteByte('\'')
+			i += 2
+		case c == '\'':
+			return b.String(), i + 1, true
+		case c == '\\' && i+1 < len(s):
+			i++
+			e := s[i]
+			switch e {
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			case 'r':
+				b.WriteByte('\r')
+			case 'b':
+				b.WriteByte('\b')
+			case 'f':
+				b.WriteByte('\f')
+			case 'x':
+				v, k := 0, 0
+				for k < 2 && i+1+k < len(s) && isHex(s[i+1+k]) {
+					v = v*16 + hexVal(s[i+1+k])
+					k++
+				}
+				if k == 0 {
+					b.WriteByte('x')
+					break
+				}
+				b.WriteByte(byte(v))
+				i += k
+			default:
+				if e >= '0' && e <= '7' {
+					v, k := 0, 0
+					for k < 3 && i+k < len(s) && s[i+k] >= '0' && s[i+k] <= '7' {
+						v = v*8 + int(s[i+k]-'0')
+						k++
+					}
+					b.WriteByte(byte(v))
+					i += k - 1
+					break
+				}
+				b.WriteByte(e)
+			}
+			i++
+		default:
+			b.WriteByte(c)
+			i++
+		}
+	}
+	return "", 0, false
+}
+
+func isHex(c byte) bool { return isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'f') }
+
+func hexVal(c byte) int {
+	if isDigit(c) {
+		return int(c - '0')
+	}
+	return int(c|0x20-'a') + 10
 }

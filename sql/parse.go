@@ -44,6 +44,9 @@ type parser struct {
 	src  string
 	toks []token
 	i    int
+	// allowSetOpr lets the statement's query be a UNION (see
+	// Query.SetOpr): only a plain SELECT statement may be one.
+	allowSetOpr bool
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
@@ -162,6 +165,7 @@ func (p *parser) statementPrefix() (Statement, error) {
 	t := p.peek()
 	switch {
 	case t.is("SELECT"):
+		p.allowSetOpr = p.i == 0
 		q, err := p.query()
 		if err != nil {
 			return nil, err

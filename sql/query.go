@@ -110,6 +110,10 @@ func (p *parser) query() (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
+	if set, ok := stmt.(*ast.SetOprStmt); ok && p.allowSetOpr && q.Window == nil && partition == nil && q.Emit == EmitNone {
+		q.SetOpr = set
+		return q, nil
+	}
 	sel, ok := stmt.(*ast.SelectStmt)
 	if !ok {
 		return nil, errAt(p.toks[start].pos, "expected a single SELECT (UNION and friends are not supported)")

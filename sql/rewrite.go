@@ -195,11 +195,20 @@ func (rw *rewriter) seq(toks []token, depth int) (frag, error) {
 		return nil, nil
 	}
 	var out frag
+	var st fromState
 	for i := 0; i < len(toks); {
 		// Keep the user's spacing: a gap in the source is a space here,
 		// adjacent tokens stay adjacent.
 		if i > 0 && toks[i].pos > toks[i-1].end {
 			out = append(out, seg{text: " ", orig: toks[i].pos})
+		}
+		st.note(toks[i])
+		if f, n, err := rw.pgSyntax(toks, i, depth, &st); err != nil {
+			return nil, err
+		} else if n > 0 {
+			out = append(out, f...)
+			i += n
+			continue
 		}
 		atom, n, err := rw.atom(toks, i, depth)
 		if err != nil {
@@ -268,6 +277,9 @@ func (rw *rewriter) atom(toks []token, i, depth int) (frag, int, error) {
 	default:
 		return nil, 0, nil
 	}
+	if f, n, ok, err := rw.pgAtom(toks, i, depth); err != nil || ok {
+		return f, n, err
+	}
 	word := strings.ToUpper(t.text)
 	if next.isOp("[") && word == "ARRAY" {
 		end := closing(toks, i+1)
@@ -313,7 +325,9 @@ func (rw *rewriter) atom(toks []token, i, depth int) (frag, int, error) {
 		}
 		return f, end - i + 1, nil
 	}
-	if wordsToQuote[word] {
+	if wordsToQuote[word] && !(word == "PARTITION" && next.is("BY")) {
+		// PARTITION BY inside parentheses is a window's (OVER (...));
+		// at depth 0 the query has lifted its own already.
 		return frag{{text: quoteIdent(word), orig: t.pos, origLen: t.end - t.pos}}, 1, nil
 	}
 	if notFunctions[word] || isExprKeyword(word) {
@@ -478,6 +492,21 @@ func (rw *rewriter) pgCast(atom frag, toks []token, i int) (frag, int, error) {
 	op := toks[i]
 	if i+1 >= len(toks) {
 		return nil, 0, errAt(op.end, "expected a type after '::'")
+	}
+	name, skip, ok := pgCastType(toks, i+1)
+	if ok {
+		f := frag{synth("RUNNEL_PGCAST(", op)}
+		f = append(f, atom...)
+		f = append(f, synth(", ", op), seg{text: quoteString(name), orig: toks[i+1].pos}, synth(")", op))
+		return f, 1 + skip, nil
+	}
+	if skip > 0 {
+		// pg_catalog.text is text: the qualifier is dropped.
+		// The type's tokens are few: a window of them is copied, not the
+		// rest of the statement.
+		rest := toks[i+1+skip : min(len(toks), i+1+skip+64)]
+		f, n, err := rw.pgCast(atom, append(toks[i:i+1:i+1], rest...), 0)
+		return f, n + skip, err
 	}
 	// The type's tokens end at the first ',' or closing bracket outside
 	// the type's own brackets, or at a token no type contains; the type

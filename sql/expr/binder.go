@@ -79,6 +79,14 @@ type Binder struct {
 	// DefaultMaxValueBytes.
 	MaxValueBytes int
 
+	// Hook, when set, is offered every expression node before the
+	// Binder binds it, and binds the nodes it takes itself: it returns
+	// ok true with the bound Expr (or an error) for those, ok false for
+	// the rest. The PostgreSQL catalog binds its subqueries, operators
+	// and functions with it; the Exprs it returns are part of the tree
+	// like any other (b.Bind binds their operands).
+	Hook func(b *Binder, n ast.ExprNode) (e Expr, ok bool, err error)
+
 	own *ParamSet // the set of a Binder without Set
 	ctx *evalCtx  // the limits bound calls get, made once
 	// unknown holds the string literals written in the source, which
@@ -232,6 +240,11 @@ var aggregateNames = map[string]struct{}{
 // bind binds without settling parameters, so the caller can infer their
 // type from context. Callers that cannot infer call settle.
 func (b *Binder) bind(n ast.ExprNode) (Expr, error) {
+	if b.Hook != nil {
+		if e, ok, err := b.Hook(b, n); ok || err != nil {
+			return e, err
+		}
+	}
 	switch n := n.(type) {
 	case *test_driver.ParamMarkerExpr:
 		return b.param(n.Order + 1)

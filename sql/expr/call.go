@@ -34,6 +34,12 @@ func (b *Binder) call(n *ast.FuncCallExpr) (Expr, error) {
 		return b.mapCtor(n)
 	case "RUNNEL_STRUCT":
 		return b.structCtor(n)
+	case "RUNNEL_PGCAST", "RUNNEL_ARRAYQ", "RUNNEL_ANY", "RUNNEL_ALL", "RUNNEL_SRF":
+		// PostgreSQL's catalog syntax (sql/pgsyntax.go): only a query of
+		// the catalog gives it a meaning.
+		what := map[string]string{"RUNNEL_PGCAST": "casts to PostgreSQL's catalog types", "RUNNEL_ARRAYQ": "ARRAY(subquery)",
+			"RUNNEL_ANY": "ANY(array)", "RUNNEL_ALL": "ALL(array)", "RUNNEL_SRF": "functions in FROM"}[name]
+		return nil, errorf(ErrUnsupported, "%s are only supported in queries of pg_catalog and information_schema", what)
 	}
 	if IsAggregate(name) {
 		return b.aggregate(name, n.Args, false, n)

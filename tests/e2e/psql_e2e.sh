@@ -148,6 +148,35 @@ err=$(psql -X -h 127.0.0.1 -p "$PORT" -U runnel -c "\\copy clicks FROM '$WORK/ba
 check "\\copy of a bad row names its line and column" yes "$(grep -q 'CONTEXT:  COPY CLICKS, line 3, column ID: "nope"' <<<"$err" && echo yes || echo no)"
 check "\\copy of a bad row writes nothing" 0 "$(q -c "SELECT id FROM clicks WHERE id = 22" | wc -l | tr -d ' ')"
 
+# The catalog as psql's backslash commands read it: streams and tables
+# are relations in schema public, with their columns' PostgreSQL types.
+check "\\dt lists streams and tables" "public|clicks|table|runnel
+public|long_views|table|runnel
+public|pageviews|table|runnel
+public|runnel_processing_log|table|runnel
+public|views_per_user|table|runnel" "$(q -c '\dt')"
+check "\\d lists relations" "$(q -c '\dt')" "$(q -c '\d')"
+table=$(psql -X -h 127.0.0.1 -p "$PORT" -U runnel -c '\d pageviews' 2>&1)
+check "\\d pageviews" '              Table "public.pageviews"
+  Column  |  Type  | Collation | Nullable | Default 
+----------+--------+-----------+----------+---------
+ userid   | text   |           |          | 
+ pageid   | text   |           |          | 
+ viewtime | bigint |           |          | ' "$table"
+table=$(psql -X -h 127.0.0.1 -p "$PORT" -U runnel -c '\d views_per_user' 2>&1)
+check "\\d of a table shows its primary key" '          Table "public.views_per_user"
+ Column |  Type  | Collation | Nullable | Default 
+--------+--------+-----------+----------+---------
+ userid | text   |           | not null | 
+ views  | bigint |           |          | 
+Indexes:
+    "views_per_user_pkey" PRIMARY KEY, btree (userid)' "$table"
+check "\\l" "runnel|runnel|UTF8|C|C||libc|" "$(q -c '\l')"
+check "\\dn" "public|runnel" "$(q -c '\dn')"
+check "\\du" "runnel|Superuser, Create role, Create DB|{}" "$(q -c '\du')"
+check "\\df (no user-defined functions)" "" "$(q -c '\df')"
+check "session functions" "runnel|runnel|public|t" "$(q -c "SELECT current_database(), current_user, current_schema, version() LIKE 'PostgreSQL 15%'")"
+
 kill -TERM "$PID"; wait "$PID"; code=$?; PID=""
 check "graceful shutdown on SIGTERM" 0 "$code"
 
