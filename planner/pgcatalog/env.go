@@ -42,7 +42,7 @@ type Env struct {
 // Defaults of Env's bounds.
 const (
 	DefaultMaxRows = 100_000
-	DefaultMaxWork = 20_000_000
+	DefaultMaxWork = 2_000_000
 )
 
 // EnsureDefaults fills in the defaults.
