@@ -2,6 +2,7 @@ package build
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/internal/sqlstate"
@@ -183,6 +184,9 @@ func windowSpec(w *sql.Window) (*window.Spec, error) {
 // or the state: what it would build is built and dropped. The engine calls
 // it among a statement's checks, before anything is written.
 func Check(plan *planner.Plan) error {
+	if err := unbuiltJoin(plan.Root); err != nil {
+		return err
+	}
 	switch root := plan.Root.(type) {
 	case *planner.Sink:
 		_, err := lowerPersistent("CHECK", root)
@@ -211,4 +215,13 @@ func sinkEncoder(sink *catalog.Source) (*operators.Encoder, error) {
 		return nil, fmt.Errorf("sink %s: %w", sink.Name, err)
 	}
 	return enc, nil
+}
+
+// unbuiltJoin refuses a plan with a join whose runtime does not exist
+// yet, naming its kind; nil when the plan has no such join.
+func unbuiltJoin(n planner.Node) error {
+	if j := planner.Find[*planner.Join](n); j != nil {
+		return ErrUnsupported.Errorf("%s joins are not supported yet", strings.ToLower(j.Kind.String()))
+	}
+	return nil
 }

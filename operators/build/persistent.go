@@ -134,6 +134,9 @@ type persistent struct {
 
 // lowerPersistent cuts a persistent plan into stages.
 func lowerPersistent(id string, root *planner.Sink) (*persistent, error) {
+	if err := unbuiltJoin(root); err != nil {
+		return nil, err
+	}
 	sink := root.Target
 	if _, err := sinkEncoder(sink); err != nil {
 		return nil, err

@@ -95,6 +95,9 @@ func (b *Builder) Push(ctx context.Context, plan *planner.Plan, earliest bool) (
 	if root == nil || (root.Mode != planner.Push && root.Mode != planner.StreamScan) {
 		return nil, errShape(plan.Root)
 	}
+	if err := unbuiltJoin(root); err != nil {
+		return nil, err
+	}
 	a, isAgg, err := lowerAggregation(root.Input)
 	if err != nil {
 		return nil, err
