@@ -308,7 +308,7 @@ func (b *Builder) buildStages(ctx context.Context, id string, stages []stage, pa
 			q.Topics = append(q.Topics, changelogTopic(s.store))
 		}
 		for part := int32(0); part < partitions; part++ {
-			t := &operators.Task{Log: b.env.Log, Group: id, QueryID: id, Input: log.TopicPartition{Topic: s.inputs[0], Partition: part},
+			t := &operators.Task{Log: b.env.Log, Group: id, QueryID: id, Inputs: []log.TopicPartition{{Topic: s.inputs[0], Partition: part}},
 				Metrics: q.Metrics, Logger: b.env.Logger}
 			if s.failures {
 				t.OnFailure = b.env.OnFailure
