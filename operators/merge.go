@@ -35,8 +35,10 @@ import (
 // partition whose end is held by another producer's open transaction is
 // not caught up until that transaction ends.)
 //
-// The end offsets are asked once per idle input until the merge next
-// waits, not once per record.
+// The end offset of an idle input is asked once until any input takes a
+// new batch (or the merge waits), not once per record: the answer is as
+// fresh as the batches the merge works on, as Kafka Streams' lag is as
+// fresh as its last fetch.
 //
 // # Readers
 //
@@ -66,10 +68,12 @@ type Merger struct {
 	ready  chan struct{}
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	// caught records, until the merge next waits, which idle inputs were
-	// found at the end of their partition; checked whether it asked.
+	// caught[i] records that idle input i was found at the end of its
+	// partition, valid while checked[i]: until any input takes a batch
+	// or the merge waits, whichever comes first, when the log may have
+	// moved on.
 	caught  []bool
-	checked bool
+	checked []bool
 }
 
 // mergeInput is the merge's view of one input.
@@ -100,7 +104,7 @@ type fetched struct {
 // which run until Close (or ctx's end). On an error nothing is left open.
 func StartMerge(ctx context.Context, l log.Log, inputs []MergeInput) (*Merger, error) {
 	fctx, cancel := context.WithCancel(ctx)
-	m := &Merger{log: l, ready: make(chan struct{}, 1), cancel: cancel, caught: make([]bool, len(inputs))}
+	m := &Merger{log: l, ready: make(chan struct{}, 1), cancel: cancel, caught: make([]bool, len(inputs)), checked: make([]bool, len(inputs))}
 	for _, in := range inputs {
 		mi := &mergeInput{MergeInput: in, ch: make(chan fetched, 1), pos: in.Start, done: in.Start, prev: in.Start}
 		m.ins = append(m.ins, mi)
@@ -235,6 +239,7 @@ func (m *Merger) Next(ctx context.Context, wait bool) (input int, rec log.Record
 				if err := mi.take(f); err != nil {
 					return 0, rec, false, err
 				}
+				m.forget()
 			default:
 			}
 		}
@@ -253,11 +258,8 @@ func (m *Merger) Next(ctx context.Context, wait bool) (input int, rec log.Record
 		if next >= 0 && idle {
 			// Some inputs have nothing buffered: go on only if each of
 			// them is at the end of its partition.
-			if !m.checked {
-				if err := m.checkCaughtUp(ctx); err != nil {
-					return 0, rec, false, err
-				}
-				m.checked = true
+			if err := m.checkCaughtUp(ctx); err != nil {
+				return 0, rec, false, err
 			}
 			for i, mi := range m.ins {
 				if len(mi.buf) == 0 && !mi.ended() && !m.caught[i] {
@@ -276,10 +278,12 @@ func (m *Merger) Next(ctx context.Context, wait bool) (input int, rec log.Record
 		if err := m.wait(ctx); err != nil {
 			return 0, rec, false, err
 		}
-		m.checked = false
-		clear(m.caught)
+		m.forget()
 	}
 }
+
+// forget drops what the merge knew of which inputs are caught up.
+func (m *Merger) forget() { clear(m.checked) }
 
 // Done reports whether every input is bounded and read to its end.
 func (m *Merger) Done() bool {
@@ -291,13 +295,17 @@ func (m *Merger) Done() bool {
 	return true
 }
 
-// checkCaughtUp sets caught[i] for each input with nothing buffered whose
-// reader has reached the end of its partition.
+// checkCaughtUp finds out, for each input with nothing buffered that it
+// does not know about, whether its reader has reached the end of its
+// partition: caught[i].
 func (m *Merger) checkCaughtUp(ctx context.Context) error {
-	ends := map[string][]int64{}
+	var ends map[string][]int64
 	for i, mi := range m.ins {
-		if len(mi.buf) > 0 || mi.ended() {
+		if len(mi.buf) > 0 || mi.ended() || m.checked[i] {
 			continue
+		}
+		if ends == nil {
+			ends = map[string][]int64{}
 		}
 		e, ok := ends[mi.TP.Topic]
 		if !ok {
@@ -308,6 +316,7 @@ func (m *Merger) checkCaughtUp(ctx context.Context) error {
 			ends[mi.TP.Topic] = e
 		}
 		m.caught[i] = int(mi.TP.Partition) < len(e) && mi.pos >= e[mi.TP.Partition]
+		m.checked[i] = true
 	}
 	return nil
 }
@@ -326,7 +335,7 @@ func (m *Merger) wait(ctx context.Context) error {
 	}
 	for {
 		for i, mi := range m.ins {
-			if len(mi.buf) > 0 || mi.ended() || !(allEmpty || !m.caught[i]) {
+			if len(mi.buf) > 0 || mi.ended() || !(allEmpty || !m.checked[i] || !m.caught[i]) {
 				continue
 			}
 			select {

@@ -317,3 +317,24 @@ func TestMergerBounded(t *testing.T) {
 		t.Fatalf("got %v (done %v), want %v", got, m.Done(), want)
 	}
 }
+
+// TestMergeAlternatingAppends: records appended to one input while the
+// task works on the other's never leave it waiting for an input that is
+// caught up (what it knew of an idle input is forgotten once anything
+// changes), and come out in event-time order when they are in the log
+// together.
+func TestMergeAlternatingAppends(t *testing.T) {
+	f := newMergeFixture(t, nil)
+	task := f.task(&recorder{})
+	f.run(task)
+	var want []string
+	for i := range 60 {
+		f.append("a", fmt.Sprintf("a%d@%d", i, 2*i))
+		f.append("b", fmt.Sprintf("b%d@%d", i, 2*i+1))
+		want = append(want, fmt.Sprintf("0:a%d", i), fmt.Sprintf("1:b%d", i))
+		f.caughtUp(task)
+	}
+	if got := f.out(); !slices.Equal(got, want) {
+		t.Fatalf("order:\n got %v\nwant %v", got, want)
+	}
+}

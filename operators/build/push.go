@@ -95,8 +95,12 @@ func (b *Builder) Push(ctx context.Context, plan *planner.Plan, earliest bool) (
 	if root == nil || (root.Mode != planner.Push && root.Mode != planner.StreamScan) {
 		return nil, errShape(plan.Root)
 	}
-	if err := unbuiltJoin(root); err != nil {
-		return nil, err
+	if planner.Find[*planner.Join](root) != nil {
+		q, ok, err := b.pushJoin(ctx, root, earliest)
+		if !ok && err == nil {
+			err = errShape(root)
+		}
+		return q, err
 	}
 	a, isAgg, err := lowerAggregation(root.Input)
 	if err != nil {
