@@ -304,7 +304,8 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 	}
 	if replaced == nil {
 		for _, src := range sources {
-			if err := e.commitStartOffsets(ctx, id, src.Topic, earliest); err != nil {
+			// A join's table is read whole: the stream meets every row.
+			if err := e.commitStartOffsets(ctx, id, src.Topic, earliest || plan.FromStart(src)); err != nil {
 				return "", err
 			}
 		}

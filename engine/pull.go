@@ -153,11 +153,18 @@ func (e *Engine) awaitQuery(ctx context.Context, rq *runningQuery) error {
 			// A query that could not start has no tasks to catch up.
 			caught := len(rq.tasks) > 0 || state != stateError
 			for _, t := range rq.tasks {
-				if t.Input.Topic != topic || int(t.Input.Partition) >= len(ends) {
-					continue
+				// A join's task reads several topics: each of its inputs
+				// on this topic must have caught up.
+				for _, in := range t.Inputs {
+					if in.Topic != topic || int(in.Partition) >= len(ends) {
+						continue
+					}
+					if off, ok := t.CommittedAt(in); !ok || off < ends[in.Partition] {
+						caught = false
+						break
+					}
 				}
-				if off, ok := t.Committed(); !ok || off < ends[t.Input.Partition] {
-					caught = false
+				if !caught {
 					break
 				}
 			}

@@ -63,7 +63,7 @@ func (rq *runningQuery) status() (string, error) {
 	if state == stateRunning {
 		for _, t := range rq.tasks {
 			if terr := t.Failing(); terr != nil {
-				return stateError, fmt.Errorf("task %s/%d is retrying: %w", t.Input.Topic, t.Input.Partition, terr)
+				return stateError, fmt.Errorf("task %s is retrying: %w", t, terr)
 			}
 		}
 	}
@@ -210,15 +210,15 @@ func (e *Engine) launch(ctx context.Context, rq *runningQuery, bq *build.Query) 
 			defer wg.Done()
 			defer func() {
 				if r := recover(); r != nil {
-					e.logPanic("task", r, "query", rq.q.ID, "topic", t.Input.Topic, "partition", t.Input.Partition)
-					rq.fail(fmt.Errorf("task %s/%d panicked: %v", t.Input.Topic, t.Input.Partition, r))
+					e.logPanic("task", r, "query", rq.q.ID, "task", t.String())
+					rq.fail(fmt.Errorf("task %s panicked: %v", t, r))
 				}
 			}()
 			if t.Store != nil {
 				defer t.Store.Close()
 			}
 			if err := t.Run(ctx); err != nil {
-				e.logger.Error("task failed", "query", rq.q.ID, "topic", t.Input.Topic, "partition", t.Input.Partition, "error", err)
+				e.logger.Error("task failed", "query", rq.q.ID, "task", t.String(), "error", err)
 				rq.fail(err)
 			}
 		}()

@@ -278,6 +278,25 @@ func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []ty
 			rows = append(rows, strRow("topic_end_offsets_total", fmt.Sprint(total)))
 		}
 	}
+	if rq, ok := e.runningQuery(src.Query); ok && src.Query != "" {
+		// What the writing query is made of beyond its sources: its joins,
+		// the internal topics between its stages and its state stores
+		// (TERMINATE removes the last two).
+		if rq.plan != nil {
+			planner.Walk(rq.plan.Root, func(n planner.Node) bool {
+				if j, ok := n.(*planner.Join); ok {
+					rows = append(rows, strRow("join", strings.TrimPrefix(j.Describe(), "[ JOIN ] | ")))
+				}
+				return true
+			})
+		}
+		for _, t := range rq.topics {
+			rows = append(rows, strRow("internal_topic", t))
+		}
+		for _, st := range rq.stores {
+			rows = append(rows, strRow("state_store", st.Name))
+		}
+	}
 	if src.Query != "" {
 		rows = append(rows,
 			strRow("records_consumed", fmt.Sprint(consumed)),

@@ -38,6 +38,10 @@ type Grouper struct {
 	Codec     *GroupCodec
 }
 
+// Group evaluates one row: a decoded source row, or a joined row. ok is
+// false when the row does not take part (see group).
+func (g *Grouper) Group(row types.Row) (GroupInput, bool, error) { return g.group(row) }
+
 // group evaluates one decoded row. ok is false when the row does not take
 // part: the filter drops it, or a grouping value is NULL (ksqlDB drops
 // such rows too).

@@ -42,18 +42,38 @@ type Processor interface {
 	Flush(emit Emit) error
 }
 
-// Task runs one input partition of a persistent query: it reads from the
-// group's committed offset, runs every record through its processor, and
-// commits each batch's output records, processing-log records, state
-// changes and next input offset in one log transaction. A crash between
+// InputProcessor is the Processor of a task with several inputs (a
+// join): it learns which of the task's Inputs each record came from.
+type InputProcessor interface {
+	Processor
+	// ProcessInput is Process for a record of Inputs[input].
+	ProcessInput(input int, rec *log.Record, emit Emit) error
+}
+
+// Task runs one input partition of a persistent query — or, for a join,
+// partition p of each of its co-partitioned input topics: it reads from
+// the group's committed offsets, runs every record through its processor,
+// and commits each batch's output records, processing-log records, state
+// changes and next input offsets in one log transaction. A crash between
 // two commits replays the uncommitted batch, whose output and state were
 // never made visible, so nothing is lost or repeated.
+//
+// A task of several inputs merges them in event-time order (merge.go), so
+// that a replay processes their records in the order the first run did.
 type Task struct {
 	Log log.Log
 	// Group is the consumer group whose offsets the task commits.
-	Group     string
-	QueryID   string
-	Input     log.TopicPartition
+	Group   string
+	QueryID string
+	// Inputs are the partitions the task reads: one for most stages; a
+	// join stage reads the same partition of each of its topics. With
+	// several, the Processor must be an InputProcessor, and ties of the
+	// merge go to the input listed first.
+	Inputs []log.TopicPartition
+	// Time gives a record's event time for the merge of several inputs,
+	// per input; a nil entry (or a nil Time) reads the record's timestamp.
+	// A source whose event time is a column (TIMESTAMP=) needs one.
+	Time      []func(*log.Record) int64
 	Processor Processor
 	// Store is the task's state store; nil for a stateless task.
 	Store *state.TaskStore
@@ -62,10 +82,11 @@ type Task struct {
 	Metrics   *Metrics
 	Logger    *slog.Logger
 
-	// committed is the input offset of the task's last successful commit,
-	// valid once started is set: what a pull query waits on. It moves only
-	// after the log's Commit returns, when the commit's output is visible.
-	committed atomic.Int64
+	// committed holds, per input, the input offset of the task's last
+	// successful commit, valid once started is set: what a pull query
+	// waits on. It moves only after the log's Commit returns, when the
+	// commit's output is visible. Run makes it.
+	committed []atomic.Int64
 	started   atomic.Bool
 	// failing is the error the task is retrying after; nil while it works.
 	failing atomic.Pointer[error]
@@ -74,13 +95,40 @@ type Task struct {
 	pausedLogged time.Time
 }
 
-// Committed is the input offset up to which the task has committed its
-// work, output included; ok is false before the task has started.
+// Committed is the offset of its first input up to which the task has
+// committed its work, output included; ok is false before the task has
+// started.
 func (t *Task) Committed() (offset int64, ok bool) {
+	if len(t.Inputs) == 0 {
+		return 0, false
+	}
+	return t.CommittedAt(t.Inputs[0])
+}
+
+// CommittedAt is Committed for one of the task's inputs; ok is false
+// before the task has started or when tp is not one of its inputs.
+func (t *Task) CommittedAt(tp log.TopicPartition) (offset int64, ok bool) {
 	if !t.started.Load() {
 		return 0, false
 	}
-	return t.committed.Load(), true
+	for i, in := range t.Inputs {
+		if in == tp {
+			return t.committed[i].Load(), true
+		}
+	}
+	return 0, false
+}
+
+// String names the task in messages: its input topics and partition.
+func (t *Task) String() string {
+	if len(t.Inputs) == 0 {
+		return t.Group
+	}
+	topics := make([]string, len(t.Inputs))
+	for i, in := range t.Inputs {
+		topics[i] = in.Topic
+	}
+	return fmt.Sprintf("%s/%d", strings.Join(topics, "+"), t.Inputs[0].Partition)
 }
 
 // Recoverable is implemented by processors that keep state in memory
@@ -118,9 +166,23 @@ const (
 // record like an error would (see process); one anywhere else (Flush, the
 // state store, a commit) fails the attempt, which is retried as above.
 func (t *Task) Run(ctx context.Context) error {
+	if len(t.Inputs) == 0 {
+		return fmt.Errorf("task %s: no inputs", t.Group)
+	}
+	if _, ok := t.Processor.(InputProcessor); len(t.Inputs) > 1 && !ok {
+		return fmt.Errorf("task %s: %d inputs, but %T does not tell inputs apart", t, len(t.Inputs), t.Processor)
+	}
+	if t.committed == nil {
+		t.committed = make([]atomic.Int64, len(t.Inputs))
+	}
 	wait := minRetry
 	for {
-		err := t.guard(func() error { return t.run(ctx) })
+		err := t.guard(func() error {
+			if len(t.Inputs) > 1 {
+				return t.runMerged(ctx)
+			}
+			return t.run(ctx)
+		})
 		if err == nil || ctx.Err() != nil {
 			return nil
 		}
@@ -131,12 +193,12 @@ func (t *Task) Run(ctx context.Context) error {
 			if now := time.Now(); now.Sub(t.pausedLogged) >= pausedLogEvery {
 				t.pausedLogged = now
 				t.Logger.Warn("task paused: disk full; it resumes from its last commit when space returns", "query", t.QueryID,
-					"topic", t.Input.Topic, "partition", t.Input.Partition, "error", err)
+					"task", t.String(), "error", err)
 			}
 		} else {
 			wait = min(2*wait, maxRetry)
-			t.Logger.Warn("task failed; retrying from its last commit", "query", t.QueryID, "topic", t.Input.Topic,
-				"partition", t.Input.Partition, "in", delay, "error", err)
+			t.Logger.Warn("task failed; retrying from its last commit", "query", t.QueryID, "task", t.String(),
+				"in", delay, "error", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -194,9 +256,9 @@ func (t *Task) guard(fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			pe := recovered(r)
-			t.Logger.Error("task panicked; it goes back to its last commit", "query", t.QueryID, "topic", t.Input.Topic,
-				"partition", t.Input.Partition, "panic", pe.Value, "stack", string(pe.Stack))
-			err = fmt.Errorf("task %s/%d: %w", t.Group, t.Input.Partition, pe)
+			t.Logger.Error("task panicked; it goes back to its last commit", "query", t.QueryID, "task", t.String(),
+				"panic", pe.Value, "stack", string(pe.Stack))
+			err = fmt.Errorf("task %s %s: %w", t.Group, t, pe)
 		}
 	}()
 	return fn()
@@ -206,29 +268,33 @@ func (t *Task) guard(fn func() error) (err error) {
 // the record's error, so the record is skipped, counted and reported like
 // one that failed to decode. (State the processor wrote before panicking
 // stays, as it does when Process returns an error.)
-func (t *Task) process(rec *log.Record, emit Emit) (err error) {
+func (t *Task) process(input int, rec *log.Record, emit Emit) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = recovered(r)
 		}
 	}()
+	if len(t.Inputs) > 1 {
+		return t.Processor.(InputProcessor).ProcessInput(input, rec, emit)
+	}
 	return t.Processor.Process(rec, emit)
 }
 
-// run is one attempt: from the committed offsets until ctx ends (nil) or
-// the log fails (the error).
+// run is one attempt of a task of one input: from the committed offset
+// until ctx ends (nil) or the log fails (the error).
 func (t *Task) run(ctx context.Context) error {
-	committed, err := t.Log.CommittedOffsets(ctx, t.Group, t.Input.Topic)
+	in := t.Inputs[0]
+	committed, err := t.Log.CommittedOffsets(ctx, t.Group, in.Topic)
 	if err != nil {
-		return fmt.Errorf("task %s/%d: committed offsets: %w", t.Group, t.Input.Partition, err)
+		return fmt.Errorf("task %s/%d: committed offsets: %w", t.Group, in.Partition, err)
 	}
-	r, err := t.Log.NewReader(ctx, t.Input, committed[t.Input.Partition])
+	r, err := t.Log.NewReader(ctx, in, committed[in.Partition])
 	if err != nil {
-		return fmt.Errorf("task %s/%d: open reader: %w", t.Group, t.Input.Partition, err)
+		return fmt.Errorf("task %s/%d: open reader: %w", t.Group, in.Partition, err)
 	}
 	defer r.Close()
-	prev := committed[t.Input.Partition]
-	t.committed.Store(prev)
+	prev := committed[in.Partition]
+	t.committed[0].Store(prev)
 	t.started.Store(true)
 	for {
 		recs, err := r.Next(ctx)
@@ -236,79 +302,121 @@ func (t *Task) run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("task %s/%d: read: %w", t.Group, t.Input.Partition, err)
+			return fmt.Errorf("task %s/%d: read: %w", t.Group, in.Partition, err)
 		}
 		if invariants.Enabled {
-			checkBatch(t.Input, recs, prev, r.Position())
+			checkBatch(in, recs, prev, r.Position())
 		}
 		prev = r.Position()
 		// The committed offset is the reader's position, which is past
 		// any transaction marker after the last record: a pull query
 		// waiting for the task to reach the end offsets must see it get
 		// there. A batch of markers only commits just that.
-		txn := log.Txn{Group: t.Group, Offsets: map[log.TopicPartition]int64{t.Input: r.Position()}}
+		txn := log.Txn{Group: t.Group, Offsets: map[log.TopicPartition]int64{in: r.Position()}}
 		if len(recs) == 0 {
 			if err := t.Log.CommitOffsets(ctx, t.Group, txn.Offsets); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
-				return fmt.Errorf("task %s/%d: commit offsets: %w", t.Group, t.Input.Partition, err)
+				return fmt.Errorf("task %s/%d: commit offsets: %w", t.Group, in.Partition, err)
 			}
-			t.committed.Store(r.Position())
+			t.committed[0].Store(r.Position())
 			continue
 		}
-		produced, panics := 0, 0
-		emit := func(pr log.ProduceRecord) {
-			txn.Records = append(txn.Records, pr)
-			produced++
-		}
+		b := t.newBatch(&txn)
 		for i := range recs {
-			rec := &recs[i]
-			emitted, producedBefore := len(txn.Records), produced
-			if err := t.process(rec, emit); err != nil {
-				if pe, ok := err.(*PanicError); ok {
-					// A skipped record leaves no partial output, and one
-					// stack per batch is logged: a query that panics on
-					// every record must not flood the log.
-					txn.Records, produced = txn.Records[:emitted], producedBefore
-					if panics++; panics == 1 {
-						t.Logger.Error("task panicked on a record; skipping it", "query", t.QueryID, "topic", t.Input.Topic,
-							"partition", rec.Partition, "offset", rec.Offset, "panic", pe.Value, "stack", string(pe.Stack))
-					}
-				}
-				t.Metrics.fail(err)
-				t.Logger.Debug("skipped record", "query", t.QueryID, "topic", t.Input.Topic, "partition", rec.Partition, "offset", rec.Offset, "error", err)
-				if t.OnFailure != nil {
-					if pl, ok := t.OnFailure(Failure{QueryID: t.QueryID, Record: *rec, Topic: t.Input.Topic, Err: err}); ok {
-						txn.Records = append(txn.Records, pl)
-					}
-				}
-			}
+			b.process(0, &recs[i])
 		}
-		if err := t.Processor.Flush(emit); err != nil {
-			return fmt.Errorf("task %s/%d: flush: %w", t.Group, t.Input.Partition, err)
-		}
-		if t.Store != nil {
-			err = t.Store.Commit(ctx, txn)
-		} else {
-			err = t.Log.Commit(ctx, txn)
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("task %s/%d: commit: %w", t.Group, t.Input.Partition, err)
-		}
-		// Counted once committed: a paused task processes its batch again
-		// on every try.
-		t.Metrics.Consumed.Add(int64(len(recs)))
-		t.Metrics.Produced.Add(int64(produced))
-		t.committed.Store(r.Position())
-		if t.failing.Swap(nil) != nil {
-			t.pausedLogged = time.Time{}
-			t.Logger.Info("task resumed", "query", t.QueryID, "topic", t.Input.Topic, "partition", t.Input.Partition)
+		if err := t.commit(ctx, b); err != nil {
+			return err
 		}
 	}
+}
+
+// batch is the work between two commits: the transaction being built and
+// what it counts.
+type batch struct {
+	t        *Task
+	txn      *log.Txn
+	consumed int
+	produced int
+	panics   int
+	emit     Emit
+}
+
+func (t *Task) newBatch(txn *log.Txn) *batch {
+	b := &batch{t: t, txn: txn}
+	b.emit = func(pr log.ProduceRecord) {
+		b.txn.Records = append(b.txn.Records, pr)
+		b.produced++
+	}
+	return b
+}
+
+// process runs one record of Inputs[input] through the processor. A
+// record that fails is skipped, counted and reported; one that panics
+// leaves no partial output.
+func (b *batch) process(input int, rec *log.Record) {
+	t := b.t
+	b.consumed++
+	emitted, producedBefore := len(b.txn.Records), b.produced
+	err := t.process(input, rec, b.emit)
+	if err == nil {
+		return
+	}
+	topic := t.Inputs[input].Topic
+	if pe, ok := err.(*PanicError); ok {
+		// A skipped record leaves no partial output, and one stack per
+		// batch is logged: a query that panics on every record must not
+		// flood the log.
+		b.txn.Records, b.produced = b.txn.Records[:emitted], producedBefore
+		if b.panics++; b.panics == 1 {
+			t.Logger.Error("task panicked on a record; skipping it", "query", t.QueryID, "topic", topic,
+				"partition", rec.Partition, "offset", rec.Offset, "panic", pe.Value, "stack", string(pe.Stack))
+		}
+	}
+	t.Metrics.fail(err)
+	t.Logger.Debug("skipped record", "query", t.QueryID, "topic", topic, "partition", rec.Partition, "offset", rec.Offset, "error", err)
+	if t.OnFailure != nil {
+		if pl, ok := t.OnFailure(Failure{QueryID: t.QueryID, Record: *rec, Topic: topic, Err: err}); ok {
+			b.txn.Records = append(b.txn.Records, pl)
+		}
+	}
+}
+
+// commit flushes the processor and commits the batch: output records,
+// state changes and the input offsets in b.txn, atomically. Then the
+// task's committed offsets move to them.
+func (t *Task) commit(ctx context.Context, b *batch) error {
+	if err := t.Processor.Flush(b.emit); err != nil {
+		return fmt.Errorf("task %s %s: flush: %w", t.Group, t, err)
+	}
+	var err error
+	if t.Store != nil {
+		err = t.Store.Commit(ctx, *b.txn)
+	} else {
+		err = t.Log.Commit(ctx, *b.txn)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("task %s %s: commit: %w", t.Group, t, err)
+	}
+	// Counted once committed: a paused task processes its batch again
+	// on every try.
+	t.Metrics.Consumed.Add(int64(b.consumed))
+	t.Metrics.Produced.Add(int64(b.produced))
+	for i, in := range t.Inputs {
+		if off, ok := b.txn.Offsets[in]; ok {
+			t.committed[i].Store(off)
+		}
+	}
+	if t.failing.Swap(nil) != nil {
+		t.pausedLogged = time.Time{}
+		t.Logger.Info("task resumed", "query", t.QueryID, "task", t.String())
+	}
+	return nil
 }
 
 // Stateless is the processor of a stateless query: decode, filter,

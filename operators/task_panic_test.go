@@ -65,7 +65,7 @@ func startPanicTask(t *testing.T, p Processor) *panicTaskFixture {
 		}
 	}
 	f := &panicTaskFixture{log: l, done: make(chan struct{})}
-	f.task = &Task{Log: l, Group: "g", QueryID: "q", Input: log.TopicPartition{Topic: "in"}, Metrics: &Metrics{}, Logger: quiet,
+	f.task = &Task{Log: l, Group: "g", QueryID: "q", Inputs: []log.TopicPartition{{Topic: "in"}}, Metrics: &Metrics{}, Logger: quiet,
 		Processor: p,
 		OnFailure: func(fl Failure) (log.ProduceRecord, bool) {
 			return log.ProduceRecord{Topic: "plog", Record: log.Record{Value: []byte(fl.Err.Error()), Partition: 0}}, true

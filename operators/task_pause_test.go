@@ -90,7 +90,7 @@ func TestTaskPausesOnFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	metrics := &Metrics{}
-	task := &Task{Log: l, Group: "g", QueryID: "q", Input: log.TopicPartition{Topic: "in"}, Metrics: metrics, Logger: logger,
+	task := &Task{Log: l, Group: "g", QueryID: "q", Inputs: []log.TopicPartition{{Topic: "in"}}, Metrics: metrics, Logger: logger,
 		Processor: &Stateless{Decoder: dec, Encoder: enc, Sink: "out",
 			Pipeline: &Pipeline{Project: []expr.Expr{&expr.Column{Index: 0, T: types.Bigint}}, TimeIndex: 1}}}
 	done := make(chan struct{})

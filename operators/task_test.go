@@ -59,7 +59,7 @@ func TestTaskRetriesFromItsLastCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	task := &Task{Log: l, Group: "g", QueryID: "q", Input: log.TopicPartition{Topic: "in"}, Metrics: &Metrics{}, Logger: quiet,
+	task := &Task{Log: l, Group: "g", QueryID: "q", Inputs: []log.TopicPartition{{Topic: "in"}}, Metrics: &Metrics{}, Logger: quiet,
 		Processor: &Stateless{Decoder: dec, Encoder: enc, Sink: "out",
 			Pipeline: &Pipeline{Project: []expr.Expr{&expr.Column{Index: 0, T: types.Bigint}}, TimeIndex: 1}}}
 	l.failCommits.Store(3)

@@ -92,15 +92,18 @@ func (a *Aggregation) CallOffset() int {
 // aggScope resolves names after aggregation: group columns, window bounds;
 // an input column that is neither is a grouping error.
 type aggScope struct {
-	in    *scope
-	row   []types.Column
-	named map[string]int // group columns that are plain column references
+	in  expr.Scope
+	row []types.Column
+	// named maps the input columns that group columns are plain
+	// references to (by input index) to the group column.
+	named map[int]int
 }
 
 func (s *aggScope) Resolve(qualifier, name string) (int, types.Type, error) {
-	if i, ok := s.named[name]; ok {
-		if qualifier == "" || qualifier == s.in.source || qualifier == s.in.alias {
-			return i, s.row[i].Type, nil
+	idx, _, inErr := s.in.Resolve(qualifier, name)
+	if inErr == nil {
+		if gi, ok := s.named[idx]; ok {
+			return gi, s.row[gi].Type, nil
 		}
 	}
 	if qualifier == "" && (name == WindowStart || name == WindowEnd) {
@@ -111,10 +114,10 @@ func (s *aggScope) Resolve(qualifier, name string) (int, types.Type, error) {
 		}
 		return 0, types.Type{}, ErrInvalidColumnRef.Errorf("%s exists only in a windowed aggregation", name)
 	}
-	if _, _, err := s.in.Resolve(qualifier, name); err == nil {
+	if inErr == nil {
 		return 0, types.Type{}, ErrGrouping.Errorf("column %s must appear in the GROUP BY clause or be used in an aggregate function", quoteName(name))
 	}
-	return s.in.Resolve(qualifier, name)
+	return 0, types.Type{}, inErr
 }
 
 // restore renders an AST node as canonical SQL, quoting names exactly, to
@@ -186,8 +189,13 @@ type boundAggregate struct {
 }
 
 // bindAggregate binds GROUP BY, the aggregate calls, HAVING and the select
-// list of an aggregating query.
-func (p *Planner) bindAggregate(q *sql.Query, sc *scope) (*boundAggregate, error) {
+// list of an aggregating query over the rows sc resolves names in. natural
+// names unaliased select items that have a name of their own (nil:
+// naturalName, a single source's rule).
+func (p *Planner) bindAggregate(q *sql.Query, sc expr.Scope, natural func(ast.ExprNode) (string, bool)) (*boundAggregate, error) {
+	if natural == nil {
+		natural = naturalName
+	}
 	sel := q.Select
 	if p.Aggregates == nil {
 		return nil, ErrUnsupported.Errorf("aggregation is not available")
@@ -202,7 +210,7 @@ func (p *Planner) bindAggregate(q *sql.Query, sc *scope) (*boundAggregate, error
 	agg := &Aggregation{Window: q.Window, Emit: q.Emit}
 	inBinder := p.NewBinder(sc)
 	groupText := map[string]int{}
-	named := map[string]int{}
+	named := map[int]int{}
 	for i, item := range sel.GroupBy.Items {
 		e, err := inBinder.Bind(item.Expr)
 		if err != nil {
@@ -213,8 +221,12 @@ func (p *Planner) bindAggregate(q *sql.Query, sc *scope) (*boundAggregate, error
 		}
 		name := fmt.Sprintf("KSQL_COL_%d", i)
 		if cn, ok := item.Expr.(*ast.ColumnNameExpr); ok {
-			name = cn.Name.Name.O
-			named[name] = i
+			if n, ok := natural(cn); ok {
+				name = n
+			}
+			if c, ok := e.(*expr.Column); ok {
+				named[c.Index] = i
+			}
 		}
 		groupText[restore(item.Expr)] = i
 		agg.GroupBy = append(agg.GroupBy, e)
@@ -278,7 +290,7 @@ func (p *Planner) bindAggregate(q *sql.Query, sc *scope) (*boundAggregate, error
 		group int // the group column it is, or -1
 	}
 	var fields []field
-	names := newNamer(sel.Fields.Fields)
+	names := newNamerWith(sel.Fields.Fields, natural)
 	for _, sf := range sel.Fields.Fields {
 		if sf.WildCard != nil {
 			return nil, ErrUnsupported.Errorf("SELECT * is not supported with GROUP BY: name the columns")

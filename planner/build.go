@@ -1,7 +1,6 @@
 package planner
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -46,8 +45,15 @@ type SinkSpec struct {
 // bound is a query bound over its source, before its root: the select
 // list's Project over the rest of the tree.
 type bound struct {
+	// from is the bound FROM clause: one source, or joins.
+	from *fromClause
+	// scan is the single source's scan; nil for a join.
 	scan    *Scan
 	project *Project
+	// keyErr, when set, is why a persistent query cannot be keyed: the
+	// select list leaves out the join key (a transient query needs none).
+	// It takes the sink's name.
+	keyErr func(sink string) error
 	// agg is the aggregation; nil for a query that does not aggregate.
 	agg *Aggregation
 	// ordered is set when the query has ORDER BY (a Sort under project
@@ -63,6 +69,15 @@ func (p *Planner) PlanTransient(q *sql.Query) (*Plan, error) {
 	b, err := p.bind(q)
 	if err != nil {
 		return nil, err
+	}
+	if b.from.join != nil {
+		switch {
+		case q.Emit == sql.EmitNone:
+			return nil, ErrUnsupported.Errorf("Pull queries don't support JOIN clauses. Use EMIT CHANGES for a push query, or CREATE ... AS SELECT and query the result.")
+		case q.Select.OrderBy != nil:
+			return nil, ErrUnsupported.Errorf("ORDER BY is supported only in pull queries over tables")
+		}
+		return &Plan{Root: &Result{Input: b.project, Mode: Push, Limit: b.limit}}, nil
 	}
 	src := b.scan.Source
 	if q.Select.OrderBy != nil && (q.Emit != sql.EmitNone || src.Kind != catalog.KindTable || b.agg != nil) {
@@ -113,22 +128,30 @@ func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (*Plan, error) {
 		if err != nil {
 			return nil, ErrUnknownSource.Errorf("stream or table %s does not exist", sink.Name)
 		}
+		if b.keyErr != nil {
+			return nil, b.keyErr(sink.Name)
+		}
 		if err := checkInsertSchema(s, out); err != nil {
 			return nil, err
 		}
 		return &Plan{Root: &Sink{Input: top, Target: s}}, nil
 	}
-	src := b.scan.Source
+	kind := b.from.kind
+	if b.agg != nil {
+		kind = catalog.KindTable
+	}
 	switch {
-	case sink.Kind == sql.Table && b.agg == nil:
-		if src.Kind == catalog.KindTable {
-			return nil, ErrUnsupported.Errorf("CREATE TABLE ... AS SELECT over a table without GROUP BY is not supported yet")
-		}
+	case sink.Kind == sql.Table && kind == catalog.KindStream:
 		return nil, ErrWrongObjectType.Errorf("the query produces a STREAM: use CREATE STREAM ... AS SELECT")
-	case sink.Kind == sql.Stream && b.agg != nil:
+	case sink.Kind == sql.Table && b.agg == nil && b.from.join == nil:
+		return nil, ErrUnsupported.Errorf("CREATE TABLE ... AS SELECT over a table without GROUP BY is not supported yet")
+	case sink.Kind == sql.Stream && (b.agg != nil || b.from.join != nil && kind == catalog.KindTable):
 		return nil, ErrWrongObjectType.Errorf("the query produces a TABLE: use CREATE TABLE ... AS SELECT")
 	}
-	target, err := p.sinkSource(src, out, b.agg, sink)
+	if b.keyErr != nil {
+		return nil, b.keyErr(sink.Name)
+	}
+	target, err := p.sinkSource(b.from.defaults, out, b.agg, sink)
 	if err != nil {
 		return nil, err
 	}
@@ -158,14 +181,18 @@ func (p *Planner) bind(q *sql.Query) (*bound, error) {
 	if sel.With != nil || len(sel.WindowSpecs) > 0 {
 		return nil, ErrUnsupported.Errorf("WITH and window functions are not supported")
 	}
-	src, alias, err := p.from(sel)
+	from, err := p.bindFrom(sel)
 	if err != nil {
 		return nil, err
 	}
-	input := InputColumns(src)
-	sc := &scope{source: src.Name, alias: alias, cols: input}
+	if from.join != nil {
+		return p.bindJoined(q, from)
+	}
+	src := from.scan.Source
+	input := from.scan.Cols
+	sc := from.scope.(*scope)
 	binder := p.NewBinder(sc)
-	b := &bound{scan: &Scan{Source: src, Alias: alias, Cols: input}}
+	b := &bound{from: from, scan: from.scan}
 	var node Node = b.scan
 
 	if sel.Where != nil {
@@ -198,7 +225,7 @@ func (p *Planner) bind(q *sql.Query) (*bound, error) {
 		partitionBy = append(partitionBy, e)
 	}
 	if aggregating {
-		a, err := p.bindAggregate(q, sc)
+		a, err := p.bindAggregate(q, sc, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -228,50 +255,26 @@ func (p *Planner) bind(q *sql.Query) (*bound, error) {
 		}
 		b.project.Input = &Sort{Input: b.project.Input, Items: items}
 	}
+	return b, b.bindLimit(sel)
+}
+
+// bindLimit reads LIMIT into b.
+func (b *bound) bindLimit(sel *ast.SelectStmt) error {
 	b.ordered = sel.OrderBy != nil
 	if sel.Limit != nil {
 		if sel.Limit.Offset != nil {
-			return nil, ErrUnsupported.Errorf("LIMIT with OFFSET is not supported")
+			return ErrUnsupported.Errorf("LIMIT with OFFSET is not supported")
 		}
 		n, ok := intLiteral(sel.Limit.Count)
 		if !ok || n < 0 {
-			return nil, ErrInvalidProperty.Errorf("LIMIT must be a non-negative integer")
+			return ErrInvalidProperty.Errorf("LIMIT must be a non-negative integer")
 		}
 		b.limit = n
 		if n == 0 {
 			b.limit = -1 // LIMIT 0: no rows at all
 		}
 	}
-	return b, nil
-}
-
-// from resolves the FROM clause to one source.
-func (p *Planner) from(sel *ast.SelectStmt) (*catalog.Source, string, error) {
-	if sel.From == nil || sel.From.TableRefs == nil {
-		return nil, "", ErrUnsupported.Errorf("a query needs a FROM clause naming a stream or table")
-	}
-	j := sel.From.TableRefs
-	if j.Right != nil {
-		// A Join node (join.go) is what planning one will produce.
-		return nil, "", ErrUnsupported.Errorf("joins are not supported yet")
-	}
-	ts, ok := j.Left.(*ast.TableSource)
-	if !ok {
-		return nil, "", ErrUnsupported.Errorf("FROM must name a stream or table")
-	}
-	tn, ok := ts.Source.(*ast.TableName)
-	if !ok {
-		return nil, "", ErrUnsupported.Errorf("subqueries in FROM are not supported")
-	}
-	name := tn.Name.O
-	src, err := p.Catalog.Source(name)
-	if err != nil {
-		if errors.Is(err, catalog.ErrUnknownSource) {
-			return nil, "", ErrUnknownSource.Errorf("stream or table %s does not exist", name)
-		}
-		return nil, "", err
-	}
-	return src, ts.AsName.O, nil
+	return nil
 }
 
 // project binds the select list of a query that does not aggregate over
@@ -384,17 +387,24 @@ func outputType(t types.Type) types.Type {
 type namer struct {
 	next  int
 	taken map[string]bool
+	// natural is the name an expression has by itself, if any.
+	natural func(ast.ExprNode) (string, bool)
 }
 
 // newNamer reserves the select list's explicit names (aliases and column
 // names), so that a generated name never collides with one.
 func newNamer(fields []*ast.SelectField) *namer {
-	n := &namer{taken: map[string]bool{}}
+	return newNamerWith(fields, naturalName)
+}
+
+// newNamerWith is newNamer with another rule for natural names (a join's).
+func newNamerWith(fields []*ast.SelectField, natural func(ast.ExprNode) (string, bool)) *namer {
+	n := &namer{taken: map[string]bool{}, natural: natural}
 	for _, f := range fields {
 		if f.AsName.O != "" {
 			n.taken[f.AsName.O] = true
 		} else if f.Expr != nil {
-			if name, ok := naturalName(f.Expr); ok {
+			if name, ok := natural(f.Expr); ok {
 				n.taken[name] = true
 			}
 		}
@@ -403,7 +413,7 @@ func newNamer(fields []*ast.SelectField) *namer {
 }
 
 func (n *namer) name(e ast.ExprNode) string {
-	if name, ok := naturalName(e); ok {
+	if name, ok := n.natural(e); ok {
 		return name
 	}
 	for {

@@ -29,9 +29,34 @@
 //
 // and EXPLAIN is a walk of it that prints each node's Describe line, one
 // level of indentation per level of the tree. A new operator is a new
-// node. The Join node is designed (kinds, types, the key expressions of
-// each side, WITHIN, an extra condition) and described, but planning a
-// join still answers 0A000.
+// node.
+//
+// # Joins
+//
+// A FROM clause that joins binds into a left-deep chain of Join nodes,
+// one per JOIN in the order written (joinbind.go): each step's kind
+// (stream-stream, stream-table, table-table, foreign key) comes from its
+// inputs' kinds, its ON condition splits into key equalities (one side
+// over each input; several are joined by AND) and an extra predicate,
+// and a stream input that is not partitioned by its join key — or not in
+// the join's partition count, a table side's — gets a Repartition under
+// it. Names resolve in a scope over every source (scope.go): qualified by
+// alias or name, unqualified when only one source has the column.
+// joinproject.go names the select list's columns and finds the result's
+// key: the first column equivalent to the join key that the list
+// selects, which then reads the join key itself. Every refusal is
+// ksqlDB's message with a SQLSTATE (tests/suites/joins/README.md lists
+// them); the builder refuses the kinds whose runtime does not exist yet.
+//
+//	CREATE STREAM enriched AS SELECT c.userid, c.url, u.region
+//	  FROM clicks c JOIN users u ON c.userid = u.id
+//
+//	Sink ENRICHED
+//	 └─ Project   C.USERID AS USERID (the join key), C.URL, U.REGION
+//	     └─ Join  INNER STREAM-TABLE ON C.USERID = U.ID
+//	         ├─ Repartition  by C.USERID, into USERS' partition count
+//	         │   └─ Scan CLICKS  (keyless: joined on a value column)
+//	         └─ Scan USERS
 //
 // Rewrites are small pure functions of the Rule shape, applied with
 // Transform: PushKeyLookup hands a pull query's `key = constant` to its

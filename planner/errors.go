@@ -10,6 +10,7 @@ var (
 	ErrUnknownSource    = sqlstate.New(sqlstate.UndefinedTable, "unknown stream or table")
 	ErrUnknownColumn    = sqlstate.New(sqlstate.UndefinedColumn, "unknown column")
 	ErrDuplicateColumn  = sqlstate.New(sqlstate.DuplicateColumn, "duplicate column")
+	ErrAmbiguousColumn  = sqlstate.New(sqlstate.AmbiguousColumn, "ambiguous column")
 	ErrTypeMismatch     = sqlstate.New(sqlstate.DatatypeMismatch, "type mismatch")
 	ErrInvalidColumnRef = sqlstate.New(sqlstate.InvalidColumnRef, "invalid column reference")
 	ErrGrouping         = sqlstate.New(sqlstate.Grouping, "grouping error")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -84,13 +85,21 @@ func TestExplain(t *testing.T) {
 
 // declare binds DDL with the planner, as the engine does, and records
 // the source. The engine takes the partition count from the topic it finds
-// or creates; these sources are over topics of four.
+// or creates; these sources are over topics of four unless their WITH
+// says PARTITIONS.
 func declare(ctx context.Context, p *planner.Planner, cat *catalog.Catalog, cs *sql.CreateSource) error {
 	src, err := p.PlanSource(cs)
 	if err != nil {
 		return err
 	}
 	src.Partitions = 4
+	if n, ok := cs.With["PARTITIONS"]; ok {
+		v, err := strconv.ParseInt(n, 10, 32)
+		if err != nil {
+			return err
+		}
+		src.Partitions = int32(v)
+	}
 	return cat.PutSource(ctx, src)
 }
 

@@ -9,10 +9,9 @@ import (
 	"github.com/runnel/runnel/sql/types"
 )
 
-// The shape of a join, ready for the planner and builder that will fill it
-// in. Planning a join still answers 0A000 (see Planner.from); nothing
-// builds a Join yet. What a join needs from the runtime — a stage reading
-// two co-partitioned topics — is described in operators/build's doc.go.
+// The Join node and what describes it. Binding a join (the FROM clause's
+// sources, the ON condition's key equalities, the result's key and its
+// names) is in joinbind.go; the scope it binds names in is in scope.go.
 
 // JoinKind is what a join joins, which decides its state and its timing.
 type JoinKind int
@@ -89,16 +88,26 @@ type JoinWindow struct {
 // partitioned by their keys, co-partitioned (the same partition count and
 // the same key serialization): the planner puts a Repartition under an
 // input that is not, so the stage that joins finds both sides of a key in
-// the same partition of its two input topics.
+// the same partition of its input topics.
 //
-// Its rows are the left's columns followed by the right's. The result's
-// key is the join key, and its ROWTIME the larger of the two rows'.
+// Its rows are laid out as
+//
+//	Left's columns, Right's columns, one column per key equality, ROWTIME
+//
+// The key columns hold the join key: the left row's key for INNER and
+// LEFT joins (NULL when the left key is NULL), the right row's for RIGHT,
+// and the first non-null of the two for FULL. The result's key columns
+// read them, whichever side the projection names the key after. The last
+// column is the joined row's ROWTIME: the larger of the two rows', or the
+// present row's for an unmatched one (issue 7, for every kind of join).
+// Neither can be named in SQL except a synthetic key (KeyNames).
 type Join struct {
 	Left, Right Node
 	Kind        JoinKind
 	Type        JoinType
 	// LeftKeys are bound over Left's columns, RightKeys over Right's; as
-	// many of each, of pairwise comparable types.
+	// many of each, of equal types, in the order the ON condition writes
+	// them.
 	LeftKeys, RightKeys []expr.Expr
 	// Within is the window of a stream-stream join; nil for the others.
 	Within *JoinWindow
@@ -106,7 +115,18 @@ type Join struct {
 	// equalities), bound over the joined row; nil when there is none. A
 	// pair of rows that fails it does not match.
 	Extra expr.Expr
-	// Cols are Left's columns followed by Right's.
+	// Partitions is the partition count the join runs in: every input
+	// topic of its stage has that many (the planner repartitions a stream
+	// input that has not).
+	Partitions int32
+	// Synthetic is set when the key is no source's column (a FULL OUTER
+	// join, or expressions on both sides of an equality): the key columns
+	// are then named KeyNames (ROWKEY, ROWKEY_1, ...) and a query selects
+	// them by that name.
+	Synthetic bool
+	// KeyNames name the key columns in Cols.
+	KeyNames []string
+	// Cols are the joined row's columns, laid out as above.
 	Cols []types.Column
 }
 
@@ -127,6 +147,12 @@ func (j *Join) WithChildren(children ...Node) (Node, error) {
 	c.Left, c.Right = children[0], children[1]
 	return &c, nil
 }
+
+// KeyIndex is the index in the joined row of key column i.
+func (j *Join) KeyIndex(i int) int { return len(j.Left.Columns()) + len(j.Right.Columns()) + i }
+
+// TimeIndex is the index in the joined row of its ROWTIME.
+func (j *Join) TimeIndex() int { return len(j.Cols) - 1 }
 
 // Describe implements Node.
 func (j *Join) Describe() string {
@@ -154,6 +180,35 @@ func (j *Join) Describe() string {
 			fmt.Fprintf(&b, " GRACE PERIOD %s", w.Grace)
 		}
 	}
-	b.WriteString(" | state store per task")
+	if j.Synthetic {
+		b.WriteString(" | synthetic key " + strings.Join(j.KeyNames, ", "))
+	}
+	if j.Partitions > 0 {
+		fmt.Fprintf(&b, " | %d partitions, inputs merged by ROWTIME", j.Partitions)
+	}
+	switch j.Kind {
+	case StreamTable:
+		b.WriteString(" | state store per task: the table's rows by key")
+	case StreamStream:
+		b.WriteString(" | state store per task: both sides' rows within the window")
+	default:
+		b.WriteString(" | state store per task: both tables' rows")
+	}
 	return b.String()
+}
+
+// TimeIndex is the index of ROWTIME in the rows n produces, or -1 when
+// they have none: a source's record time, or a join's time, passed
+// through filters and repartitions. An operator that stamps its output
+// records with their input's time reads it there.
+func TimeIndex(n Node) int {
+	switch n := n.(type) {
+	case *Scan:
+		return len(n.Source.Columns)
+	case *Join:
+		return n.TimeIndex()
+	case *Filter, *Repartition, *PartitionBy, *Sort:
+		return TimeIndex(n.Children()[0])
+	}
+	return -1
 }

@@ -83,8 +83,8 @@ func TestNodeContract(t *testing.T) {
 	}
 }
 
-// TestJoinDescribe: the join node, which planning does not produce yet,
-// prints its type, kind, keys, extra condition and window.
+// TestJoinDescribe: the join node prints its type, kind, keys, extra
+// condition, window, partition count and state.
 func TestJoinDescribe(t *testing.T) {
 	users := usersTable()
 	views := &catalog.Source{Name: "VIEWS", Kind: catalog.KindStream, Topic: "views", Partitions: 2, KeyFormat: "KAFKA", ValueFormat: "JSON",
@@ -98,21 +98,22 @@ func TestJoinDescribe(t *testing.T) {
 	}{
 		{planner.Join{Kind: planner.StreamTable, Type: planner.LeftJoin,
 			LeftKeys:  []expr.Expr{&expr.Column{Index: 0, Qualifier: "V", Name: "USERID", T: types.String}},
-			RightKeys: []expr.Expr{&expr.Column{Index: 0, Qualifier: "U", Name: "ID", T: types.String}}},
-			"[ JOIN ] | LEFT OUTER STREAM-TABLE | ON V.USERID = U.ID | state store per task"},
+			RightKeys: []expr.Expr{&expr.Column{Index: 0, Qualifier: "U", Name: "ID", T: types.String}}, Partitions: 4},
+			"[ JOIN ] | LEFT OUTER STREAM-TABLE | ON V.USERID = U.ID | 4 partitions, inputs merged by ROWTIME | state store per task: the table's rows by key"},
 		{planner.Join{Kind: planner.StreamStream, Type: planner.FullJoin,
 			LeftKeys:  []expr.Expr{col(0, left.Cols[0]), col(1, left.Cols[1])},
 			RightKeys: []expr.Expr{col(0, right.Cols[0]), col(1, right.Cols[1])},
 			Extra:     &expr.Literal{Value: types.NewBoolean(true), T: types.Boolean},
-			Within:    &planner.JoinWindow{Before: time.Hour, After: time.Hour, Grace: time.Minute, HasGrace: true}},
-			"[ JOIN ] | FULL OUTER STREAM-STREAM | ON USERID = ID AND SHOP = REGION AND TRUE | WITHIN 1h0m0s GRACE PERIOD 1m0s | state store per task"},
+			Within:    &planner.JoinWindow{Before: time.Hour, After: time.Hour, Grace: time.Minute, HasGrace: true},
+			Synthetic: true, KeyNames: []string{"ROWKEY", "ROWKEY_1"}},
+			"[ JOIN ] | FULL OUTER STREAM-STREAM | ON USERID = ID AND SHOP = REGION AND TRUE | WITHIN 1h0m0s GRACE PERIOD 1m0s | synthetic key ROWKEY, ROWKEY_1 | state store per task: both sides' rows within the window"},
 		{planner.Join{Kind: planner.StreamStream, Type: planner.InnerJoin,
 			LeftKeys: []expr.Expr{col(0, left.Cols[0])}, RightKeys: []expr.Expr{col(0, right.Cols[0])},
 			Within: &planner.JoinWindow{Before: 10 * time.Second, After: time.Hour}},
-			"[ JOIN ] | INNER STREAM-STREAM | ON USERID = ID | WITHIN (10s, 1h0m0s) | state store per task"},
+			"[ JOIN ] | INNER STREAM-STREAM | ON USERID = ID | WITHIN (10s, 1h0m0s) | state store per task: both sides' rows within the window"},
 		{planner.Join{Kind: planner.ForeignKey, Type: planner.InnerJoin,
 			LeftKeys: []expr.Expr{col(1, left.Cols[1])}, RightKeys: []expr.Expr{col(0, right.Cols[0])}},
-			"[ JOIN ] | INNER FOREIGN KEY | ON SHOP = ID | state store per task"},
+			"[ JOIN ] | INNER FOREIGN KEY | ON SHOP = ID | state store per task: both tables' rows"},
 	} {
 		j := tc.join
 		j.Left, j.Right, j.Cols = left, right, cols

@@ -217,6 +217,10 @@ type Repartition struct {
 	Purpose string
 	// Retract is set when the input is a table.
 	Retract bool
+	// Partitions is the internal topic's partition count; 0 keeps the
+	// input's. A join's stream side is repartitioned into the join's
+	// count (Join.Partitions).
+	Partitions int32
 }
 
 var _ Node = (*Repartition)(nil)
@@ -240,6 +244,9 @@ func (r *Repartition) WithChildren(children ...Node) (Node, error) {
 // Describe implements Node.
 func (r *Repartition) Describe() string {
 	line := "[ REPARTITION ] | by " + r.Purpose + " through an internal topic"
+	if r.Partitions > 0 {
+		line += fmt.Sprintf(" of %d partitions", r.Partitions)
+	}
 	if r.Retract {
 		line += ", retracting each key's previous row"
 	}

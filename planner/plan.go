@@ -59,6 +59,28 @@ func (p *Plan) Sources() []*catalog.Source {
 	return out
 }
 
+// FromStart reports whether a new persistent query reads src from its
+// first offset whatever 'auto.offset.reset' says: a table that a join
+// reads, since a table is its whole changelog and a join must meet every
+// row it holds, not only the changes made after the query began.
+func (p *Plan) FromStart(src *catalog.Source) bool {
+	if src.Kind != catalog.KindTable {
+		return false
+	}
+	found := false
+	Walk(p.Root, func(n Node) bool {
+		if j, ok := n.(*Join); ok {
+			for _, side := range []Node{j.Left, j.Right} {
+				if s, ok := side.(*Scan); ok && s.Source.Name == src.Name {
+					found = true
+				}
+			}
+		}
+		return !found
+	})
+	return found
+}
+
 // Explain renders the plan as an indented tree, root first, each node on
 // its line and each child two spaces further in, in the spirit of
 // ksqlDB's EXPLAIN.

@@ -107,6 +107,13 @@ type Window struct {
 //	MAP(k := v)    RUNNEL_MAP(k, v, ...)
 //	STRUCT(F := v) RUNNEL_STRUCT('F', v, ...)
 //
+// and a join clause's parts that TiDB lacks are folded into its ON
+// condition as leading AND terms (within.go):
+//
+//	a FULL [OUTER] JOIN b ON c           a LEFT JOIN b ON RUNNEL_FULL_JOIN() AND (c)
+//	a JOIN b WITHIN (x, y) GRACE PERIOD g ON c
+//	                                     a JOIN b ON RUNNEL_WITHIN(x_ms, y_ms, g_ms) AND (c)
+//
 // Identifiers are canonical: unquoted ones are upper-cased (so TiDB's
 // CIStr.O holds the ksqlDB name), quoted ones keep their case.
 type Query struct {

@@ -49,6 +49,14 @@ func TestSyntaxErrorPositions(t *testing.T) {
 		{text: "PRINT t LIMIT x", at: "x"},
 		{text: "SET 'a' = ", msgPart: "end of statement"},
 		{text: "TERMINATE", msgPart: "end of statement"},
+		// Join clauses: FULL and WITHIN need their ON, and TiDB's errors
+		// inside a rewritten join still point at the user's text.
+		{text: "SELECT * FROM a FULL OUTER JOIN b WHERE a.x = 1", at: "FULL", msgPart: "expected ON for the FULL JOIN"},
+		{text: "SELECT * FROM a JOIN b WITHIN 1 HOUR WHERE x", at: "WHERE", msgPart: "ON after the WITHIN clause"},
+		{text: "SELECT * FROM a JOIN b WITHIN 1 FORTNIGHT ON a.k = b.k", at: "FORTNIGHT"},
+		{text: "SELECT * FROM a FULL JOIN b ON a.k = = b.k", at: "= b"},
+		{text: "SELECT * FROM a FULL JOIN b WITHIN 1 SECOND ON a.k = b.k WHERE )", at: ")"},
+		{text: "SELECT * FROM a FULL JOIN b ON a.k = b.k FULL JOIN c ON", msgPart: "join condition"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.text, func(t *testing.T) {

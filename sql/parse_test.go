@@ -370,6 +370,25 @@ func TestParseJoinWithin(t *testing.T) {
 			"SELECT * FROM s JOIN t ON s.k = t.k",
 			"SELECT * FROM `S` JOIN `T` ON `S`.`K`=`T`.`K`",
 		},
+		{
+			// FULL [OUTER] JOIN, which TiDB lacks: a LEFT JOIN marked in ON.
+			"SELECT * FROM a FULL OUTER JOIN b ON a.id = b.id",
+			"SELECT * FROM `A` LEFT JOIN `B` ON RUNNEL_FULL_JOIN() AND (`A`.`ID`=`B`.`ID`)",
+		},
+		{
+			// Without OUTER FULL is not taken for an alias of a.
+			"SELECT * FROM a full JOIN b ON a.id = b.id",
+			"SELECT * FROM `A` LEFT JOIN `B` ON RUNNEL_FULL_JOIN() AND (`A`.`ID`=`B`.`ID`)",
+		},
+		{
+			"SELECT * FROM a x FULL JOIN b y WITHIN (1 SECOND, 2 SECONDS) GRACE PERIOD 0 SECONDS ON x.id = y.id AND x.v > 1",
+			"SELECT * FROM `A` AS `X` LEFT JOIN `B` AS `Y` ON RUNNEL_FULL_JOIN() AND RUNNEL_WITHIN(1000, 2000, 0) AND (`X`.`ID`=`Y`.`ID` AND `X`.`V`>1)",
+		},
+		{
+			// An n-way chain mixing the kinds.
+			"SELECT * FROM s JOIN s2 WITHIN 10 SECONDS ON s.id = s2.id FULL OUTER JOIN t ON s.id = t.id RIGHT OUTER JOIN u ON s.id = u.id LEFT JOIN v ON s.id = v.id",
+			"SELECT * FROM (((`S` JOIN `S2` ON RUNNEL_WITHIN(10000, 10000) AND (`S`.`ID`=`S2`.`ID`)) LEFT JOIN `T` ON RUNNEL_FULL_JOIN() AND (`S`.`ID`=`T`.`ID`)) RIGHT JOIN `U` ON `S`.`ID`=`U`.`ID`) LEFT JOIN `V` ON `S`.`ID`=`V`.`ID`",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.text, func(t *testing.T) {
@@ -383,6 +402,9 @@ func TestParseJoinWithin(t *testing.T) {
 		"SELECT * FROM a JOIN b WITHIN 1 HOUR WHERE x",
 		"SELECT * FROM a JOIN b WITHIN (1 HOUR) ON a.k = b.k",
 		"SELECT * FROM a JOIN b WITHIN 1 HOUR ON",
+		"SELECT * FROM a FULL JOIN b",
+		"SELECT * FROM a FULL OUTER JOIN b WHERE a.x = 1",
+		"SELECT * FROM a FULL JOIN b WITHIN 1 HOUR",
 	} {
 		if _, err := Parse(bad); err == nil {
 			t.Errorf("Parse(%q) succeeded, want an error", bad)

@@ -17,8 +17,10 @@ func (p *parser) query() (*Query, error) {
 	var kept []token
 	var partition []token
 	lastKeptNext := end // index of the token after the last kept one
-	withins := map[int]*within{}
-	var pendingWithin *within
+	// joins holds what a join clause says beyond TiDB's grammar (FULL,
+	// WITHIN), keyed by the index in kept of the ON that ends the clause.
+	joins := map[int]*joinExtra{}
+	var pending *joinExtra
 	depth := 0
 	for i := start; i < end; {
 		t := p.toks[i]
@@ -64,8 +66,19 @@ func (p *parser) query() (*Query, error) {
 				partition = p.toks[i+2 : j]
 				i = j
 				continue
+			case startsFullJoin(p.toks, i):
+				// TiDB has no FULL JOIN (it would take FULL for an alias):
+				// it gets a LEFT JOIN, and the ON condition a marker.
+				if pending != nil {
+					return nil, errAt(pending.at.pos, "expected ON for the %s", pending.describe())
+				}
+				pending = &joinExtra{at: t, full: true}
+				kept = append(kept, token{kind: tkIdent, text: "LEFT", val: "LEFT", pos: t.pos, end: t.end})
+				lastKeptNext = i + 1
+				i++
+				continue
 			case startsWithin(t, next):
-				if pendingWithin != nil {
+				if pending != nil && pending.within != nil {
 					return nil, errAt(t.pos, "duplicate WITHIN clause")
 				}
 				p.i = i
@@ -76,12 +89,15 @@ func (p *parser) query() (*Query, error) {
 				if !p.peek().is("ON") {
 					return nil, p.unexpected("ON after the WITHIN clause")
 				}
-				pendingWithin = w
+				if pending == nil {
+					pending = &joinExtra{at: t}
+				}
+				pending.within = w
 				i = p.i
 				continue
-			case t.is("ON") && pendingWithin != nil:
-				withins[len(kept)] = pendingWithin
-				pendingWithin = nil
+			case t.is("ON") && pending != nil:
+				joins[len(kept)] = pending
+				pending = nil
 			case t.is("EMIT") && (next.is("CHANGES") || next.is("FINAL")):
 				// EMIT is not reserved: a column may be named EMIT.
 				if q.Emit != EmitNone {
@@ -100,9 +116,12 @@ func (p *parser) query() (*Query, error) {
 		i++
 	}
 	p.i = end
+	if pending != nil {
+		return nil, errAt(pending.at.pos, "expected ON for the %s", pending.describe())
+	}
 
 	rw := &rewriter{}
-	f, err := rw.rewriteWithJoins(kept, withins)
+	f, err := rw.rewriteWithJoins(kept, joins)
 	if err != nil {
 		return nil, err
 	}

@@ -5,20 +5,64 @@ import (
 	"time"
 )
 
-// This file handles the WITHIN clause of ksqlDB's stream-stream joins,
-// which TiDB's grammar lacks:
+// This file handles what ksqlDB's join clauses say beyond TiDB's grammar:
+// the WITHIN clause of stream-stream joins and FULL [OUTER] JOIN.
 //
 //	a JOIN b WITHIN 1 HOUR ON cond
 //	a JOIN b WITHIN (10 SECONDS, 1 HOUR) GRACE PERIOD 5 MINUTES ON cond
+//	a FULL [OUTER] JOIN b [WITHIN ...] ON cond
 //
-// The clause is cut out and folded into the join's ON condition, in the
-// same function-call style as the conventions on Query:
+// Each is cut out and folded into the join's ON condition, in the same
+// function-call style as the conventions on Query:
 //
 //	ON RUNNEL_WITHIN(before_ms, after_ms[, grace_ms]) AND (cond)
+//	ON RUNNEL_FULL_JOIN() AND (cond)                     a FULL JOIN, given to TiDB as LEFT JOIN
+//	ON RUNNEL_FULL_JOIN() AND RUNNEL_WITHIN(...) AND (cond)
 //
-// so the planner finds the join window as the left operand of the ON
-// condition's top-level AND. The third argument is present only when
-// GRACE PERIOD was written.
+// so the planner finds them among the terms of the ON condition's
+// top-level AND chain (the chain may be rebalanced; the user's condition
+// stays one parenthesized term). RUNNEL_WITHIN's third argument is present
+// only when GRACE PERIOD was written. TiDB's own LEFT JOIN never carries
+// RUNNEL_FULL_JOIN(), which is how the planner tells the two apart.
+
+// joinExtra is what one join clause says beyond TiDB's grammar.
+type joinExtra struct {
+	at     token // the FULL or WITHIN keyword that started it
+	full   bool
+	within *within
+}
+
+// describe names the clause for an error message.
+func (j *joinExtra) describe() string {
+	if j.full {
+		return "FULL JOIN"
+	}
+	return "WITHIN clause"
+}
+
+// call renders the markers that go before the user's condition.
+func (j *joinExtra) call() string {
+	s := ""
+	if j.full {
+		s = "RUNNEL_FULL_JOIN() AND "
+	}
+	if j.within != nil {
+		s += j.within.call() + " AND "
+	}
+	return s
+}
+
+// startsFullJoin reports whether toks[i] begins FULL [OUTER] JOIN.
+func startsFullJoin(toks []token, i int) bool {
+	if !toks[i].is("FULL") || i+1 >= len(toks) {
+		return false
+	}
+	next := toks[i+1]
+	if next.is("OUTER") && i+2 < len(toks) {
+		next = toks[i+2]
+	}
+	return next.is("JOIN")
+}
 
 // within is one parsed WITHIN clause.
 type within struct {
@@ -92,16 +136,16 @@ func endsOnCondition(t, next token) bool {
 }
 
 // rewriteWithJoins rewrites the kept tokens of a query, folding each
-// WITHIN clause (keyed by the index in kept of the ON that follows it)
-// into that ON condition.
-func (rw *rewriter) rewriteWithJoins(kept []token, withins map[int]*within) (frag, error) {
-	if len(withins) == 0 {
+// join clause's extras (keyed by the index in kept of the ON that ends
+// the clause) into that ON condition.
+func (rw *rewriter) rewriteWithJoins(kept []token, joins map[int]*joinExtra) (frag, error) {
+	if len(joins) == 0 {
 		return rw.seq(kept, 0)
 	}
 	var out frag
 	start := 0
 	for i := 0; i < len(kept); i++ {
-		w, ok := withins[i]
+		w, ok := joins[i]
 		if !ok {
 			continue
 		}
@@ -135,7 +179,7 @@ func (rw *rewriter) rewriteWithJoins(kept []token, withins map[int]*within) (fra
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, synth(" "+w.call()+" AND (", w.at))
+		out = append(out, synth(" "+w.call()+"(", w.at))
 		out = append(out, cond...)
 		out = append(out, synth(") ", kept[end-1]))
 		start = end

@@ -47,29 +47,39 @@
 //
 // A join stage reads two topics, co-partitioned: the same partition count
 // and keys serialized alike, so that partition p of each holds the same
-// keys (the planner puts a Repartition under an input that is not). It
-// will plug in here as a stage whose inputs are both topics and whose
-// task reads partition p of each:
+// keys (the planner puts a Repartition under an input that is not). Its
+// task reads partition p of each, merged in event-time order by the one
+// operators.Task (operators/merge.go: ties to the input listed first, an
+// idle input waited for only while its reader is behind the partition's
+// end), and commits both positions in one transaction with its outputs
+// and state. join.go builds the stream-table join (INNER, LEFT):
 //
-//   - The task (operators.Task) reads one partition today. A join task
-//     reads several: one reader per input, merged by record timestamp (the
-//     smaller first, ties to the first input) so that a replay after a
-//     crash processes records in the same order and produces the same
-//     output.
-//   - Its processor learns which input a record came from (an input index
-//     beside the record), updates that side's state and probes the other's,
-//     in the task's one store.
-//   - It commits every input's position in one transaction: log.Txn's
-//     Offsets is already a map from topic partition to offset, and both
-//     the embedded log and Kafka commit the map atomically with the
-//     records and state. Committed() then reports a position per input,
-//     and the engine's catch-up wait reads the one of the topic it waits
-//     on.
+//	Sink                                   stage 2: a task per partition p of
+//	 └─ Project                              the table, reading users/p and
+//	     └─ [Filter]                         _runnel_<id>_join_repartition/p
+//	         └─ Join STREAM-TABLE        ─┐  (the table first: it wins ties);
+//	             ├─ Repartition ──────────┼─ store <id>/join/<p> holds the
+//	             │   └─ Scan clicks       │  table's latest row per key
+//	             └─ Scan users           ─┘
+//	                                        stage 1 (only when the stream is
+//	                                        not keyed by its join key, in the
+//	                                        table's key format and partition
+//	                                        count): clicks/p → the internal
+//	                                        topic, keyed by the join key
 //
-// buildStages refuses a stage of several inputs until that task exists.
-// A join stage's state goes in its task's store like an aggregation's,
-// named <id>/join/<p>, so TERMINATE finds it in Query.Stores.
+// Over a join a GROUP BY adds its repartition topic (_runnel_<id>_repartition)
+// and aggregation stage as it does over a source. A new query reads the
+// join's table from its first offset (planner.Plan.FromStart): a table is
+// its whole changelog.
 //
+// A transient push join needs no repartition: one goroutine merges every
+// partition of the table, read from its start, with every partition of the
+// stream, read from where the session's 'auto.offset.reset' says, and
+// keeps the table's rows in memory.
+//
+// Stream-stream, table-table and foreign-key joins, and n-way chains, are
+// planned but refused here with 0A000 until their runtime exists.
+
 // # Memory
 //
 // A pull scan streams its rows a chunk at a time; with ORDER BY it keeps

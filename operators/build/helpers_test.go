@@ -175,7 +175,7 @@ func (f *fixture) run(q *Query) (stop func()) {
 				defer task.Store.Close()
 			}
 			if err := task.Run(ctx); err != nil {
-				f.t.Errorf("task %s/%d: %v", task.Input.Topic, task.Input.Partition, err)
+				f.t.Errorf("task %s: %v", task, err)
 			}
 		}()
 	}
@@ -195,17 +195,19 @@ func (f *fixture) caughtUp(q *Query) {
 			f.t.Fatal(err)
 		}
 		for _, task := range q.Tasks {
-			if task.Input.Topic != topic {
-				continue
-			}
-			for {
-				if off, ok := task.Committed(); ok && off >= ends[task.Input.Partition] {
-					break
+			for _, in := range task.Inputs {
+				if in.Topic != topic {
+					continue
 				}
-				if f.ctx.Err() != nil {
-					f.t.Fatalf("task %s/%d never caught up", topic, task.Input.Partition)
+				for {
+					if off, ok := task.CommittedAt(in); ok && off >= ends[in.Partition] {
+						break
+					}
+					if f.ctx.Err() != nil {
+						f.t.Fatalf("task %s never caught up on %s", task, topic)
+					}
+					time.Sleep(2 * time.Millisecond)
 				}
-				time.Sleep(2 * time.Millisecond)
 			}
 		}
 	}

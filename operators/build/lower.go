@@ -100,33 +100,54 @@ func lowerAggregation(n planner.Node) (a *aggregation, ok bool, err error) {
 	if project == nil {
 		return nil, false, nil
 	}
-	having, rest := peel[*planner.Having](rest)
+	_, rest = peel[*planner.Having](rest)
 	node, rest := peel[*planner.Aggregate](rest)
 	if node == nil {
 		return nil, false, nil
 	}
-	a = &aggregation{}
-	a.repartition, rest = peel[*planner.Repartition](rest)
+	repartition, rest := peel[*planner.Repartition](rest)
 	filter, rest := peel[*planner.Filter](rest)
 	scan, isScan := rest.(*planner.Scan)
 	if !isScan {
+		if planner.Find[*planner.Join](rest) != nil {
+			return nil, false, nil // an aggregation over a join (join.go)
+		}
 		return nil, true, errShape(n)
 	}
-	a.scan = scan
 	src := scan.Source
 	if src.Kind == catalog.KindTable && node.Window != nil {
 		return nil, true, ErrUnsupported.Errorf("windowed aggregation of a table is not supported: aggregate a stream")
 	}
+	if a, err = lowerAggregate(n, node, src); err != nil {
+		return nil, true, err
+	}
+	a.scan, a.repartition = scan, repartition
+	if filter != nil {
+		a.grouper.Filter = filter.Predicate
+	}
+	return a, true, nil
+}
+
+// lowerAggregate builds the specs of an Aggregate node under the select
+// list n (Project over [Having] over the node): its functions, codec,
+// window, HAVING and projection, and a grouper of its input rows. src is
+// the source the rows are decoded from, which gives the grouper its
+// decoder and time index; nil for rows that come from a join, whose
+// caller sets them.
+func lowerAggregate(n planner.Node, node *planner.Aggregate, src *catalog.Source) (*aggregation, error) {
+	project, rest := peel[*planner.Project](n)
+	having, _ := peel[*planner.Having](rest)
+	table := src != nil && src.Kind == catalog.KindTable
 	funcs := make([]agg.Func, len(node.Calls))
 	args := make([][]expr.Expr, len(node.Calls))
 	argTypes := make([][]types.Type, len(node.Calls))
 	for i, c := range node.Calls {
 		f, err := agg.Resolve(c.Name, c.ArgTypes(), c.Consts, c.Distinct)
 		if err != nil {
-			return nil, true, err
+			return nil, err
 		}
-		if src.Kind == catalog.KindTable && !f.Retractable() {
-			return nil, true, ErrUnsupported.Errorf("%s cannot aggregate a table: its result cannot retract an updated or deleted row", c.Text)
+		if table && !f.Retractable() {
+			return nil, ErrUnsupported.Errorf("%s cannot aggregate a table: its result cannot retract an updated or deleted row", c.Text)
 		}
 		funcs[i], args[i], argTypes[i] = f, c.Args, c.ArgTypes()
 	}
@@ -136,27 +157,27 @@ func lowerAggregation(n planner.Node) (a *aggregation, ok bool, err error) {
 	}
 	codec, err := operators.NewGroupCodec(groupTypes, argTypes)
 	if err != nil {
-		return nil, true, err
+		return nil, err
 	}
 	ws, err := windowSpec(node.Window)
 	if err != nil {
-		return nil, true, err
-	}
-	dec, err := NewDecoder(src)
-	if err != nil {
-		return nil, true, err
+		return nil, err
 	}
 	var hv expr.Expr
 	if having != nil {
 		hv = having.Predicate
 	}
-	var fv expr.Expr
-	if filter != nil {
-		fv = filter.Predicate
-	}
+	a := &aggregation{}
 	a.spec = &operators.AggregateSpec{Funcs: funcs, Codec: codec, Window: ws, Final: node.Emit == sql.EmitFinal, Having: hv, Project: project.Exprs}
-	a.grouper = &operators.Grouper{Decoder: dec, Filter: fv, GroupBy: node.GroupBy, Args: args, TimeIndex: len(src.Columns), Codec: codec}
-	return a, true, nil
+	a.grouper = &operators.Grouper{GroupBy: node.GroupBy, Args: args, Codec: codec}
+	if src != nil {
+		dec, err := NewDecoder(src)
+		if err != nil {
+			return nil, err
+		}
+		a.grouper.Decoder, a.grouper.TimeIndex = dec, len(src.Columns)
+	}
+	return a, nil
 }
 
 // windowSpec converts a WINDOW clause.
@@ -194,6 +215,15 @@ func Check(plan *planner.Plan) error {
 		case planner.Pull:
 			_, err := lowerRows(root.Input)
 			return err
+		}
+		if planner.Find[*planner.Join](root) != nil {
+			if _, ok, err := lowerJoinAggregation(root.Input); ok || err != nil {
+				return err
+			}
+			if _, ok, err := lowerJoinRows(root.Input); ok || err != nil {
+				return err
+			}
+			return errShape(root)
 		}
 		if _, ok, err := lowerAggregation(root.Input); ok || err != nil {
 			return err

@@ -26,6 +26,9 @@ const (
 	StoreRows
 	// StoreMaterialized holds a table's current rows, for pull queries.
 	StoreMaterialized
+	// StoreJoin holds a join's state: for a stream-table join, the
+	// table's latest row of each key.
+	StoreJoin
 )
 
 // Store is one task's state store.
@@ -62,14 +65,24 @@ type Query struct {
 // Internal topic names of a query. They are part of a data directory's
 // format: a restarted query must find the topics, offsets and stores its
 // previous run committed, so they never change.
-func repartitionTopic(queryID string) string { return internalTopic(queryID, "_repartition") }
-func changelogTopic(store string) string     { return internalTopic(store, "_changelog") }
+func repartitionTopic(queryID string) string { return internalTopicName(queryID, "_repartition") }
+func joinRepartitionTopic(queryID string) string {
+	return internalTopicName(queryID, "_join_repartition")
+}
+func changelogTopic(store string) string { return internalTopicName(store, "_changelog") }
 
-// internalTopic names an internal topic so that Kafka accepts it: a store's
+// internalTopic is an internal topic a query writes between its stages,
+// and its partition count (0: the query's source topic's).
+type internalTopic struct {
+	name       string
+	partitions int32
+}
+
+// internalTopicName names an internal topic so that Kafka accepts it: a store's
 // '/' becomes '-' (Kafka allows only letters, digits, '.', '_' and '-'),
 // and a name past Kafka's 249 characters (a long sink name in a query id)
 // keeps its start and ends in a hash of the whole, so that it stays unique.
-func internalTopic(name, suffix string) string {
+func internalTopicName(name, suffix string) string {
 	t := "_runnel_" + strings.ReplaceAll(name, "/", "-") + suffix
 	if len(t) <= maxTopicName {
 		return t
@@ -95,9 +108,13 @@ func MaterializedStore(id string, p int32) string { return storeName(id, p) }
 // A stage ends where the tree has a Repartition (whose internal topic the
 // next stage reads) or a Sink.
 type stage struct {
-	// inputs are the topics the stage reads, co-partitioned. Today a stage
-	// reads one; a join stage will read two (see doc.go).
+	// inputs are the topics the stage reads, co-partitioned: one, or a
+	// join's two, merged by event time (ties to the first). The stage runs
+	// a task per partition of its inputs.
 	inputs []string
+	// times, per input, give a record's event time for the merge when it
+	// is not the record's timestamp (nil entries: it is).
+	times []func(*log.Record) int64
 	// store is the base name of each task's store ("" when stateless),
 	// role what it holds.
 	store string
@@ -120,10 +137,10 @@ type stageContext struct {
 // persistent is a lowered persistent query: its stages in pipeline order
 // and the internal topics between them.
 type persistent struct {
-	// source is the stream or table the first stage reads; every stage
-	// has its partition count.
-	source   *catalog.Source
-	internal []string
+	// source is the stream or table the first stage reads.
+	source *catalog.Source
+	// internal are the topics between stages, created when missing.
+	internal []internalTopic
 	stages   []stage
 	sink     *catalog.Source
 	// tableSink is set when a stage writes the sink as a table, which
@@ -137,6 +154,13 @@ func lowerPersistent(id string, root *planner.Sink) (*persistent, error) {
 	sink := root.Target
 	if _, err := sinkEncoder(sink); err != nil {
 		return nil, err
+	}
+	if planner.Find[*planner.Join](root) != nil {
+		p, ok, err := lowerJoinPersistent(id, root)
+		if !ok && err == nil {
+			err = errShape(root)
+		}
+		return p, err
 	}
 	a, ok, err := lowerAggregation(root.Input)
 	if err != nil {
@@ -175,10 +199,9 @@ func lowerPersistent(id string, root *planner.Sink) (*persistent, error) {
 func lowerAggregateStages(id string, sink *catalog.Source, a *aggregation) (*persistent, error) {
 	src := a.scan.Source
 	p := &persistent{source: src, sink: sink, tableSink: true}
-	input := src.Topic
 	if rp := a.repartition; rp != nil {
 		topic := repartitionTopic(id)
-		p.internal = append(p.internal, topic)
+		p.internal = append(p.internal, internalTopic{name: topic})
 		first := stage{inputs: []string{src.Topic}, failures: true}
 		if rp.Retract {
 			first.store, first.role = id+"/rows", StoreRows
@@ -190,11 +213,22 @@ func lowerAggregateStages(id string, sink *catalog.Source, a *aggregation) (*per
 			}
 			return proc, nil
 		}
-		p.stages = append(p.stages, first)
-		input = topic
+		p.stages = append(p.stages, first, aggregateStage(id, sink, a, topic))
+		return p, nil
 	}
-	repartitioned := a.repartition != nil
-	p.stages = append(p.stages, stage{
+	p.stages = append(p.stages, aggregateStage(id, sink, a, ""))
+	return p, nil
+}
+
+// aggregateStage is the stage that folds groups into the aggregation's
+// store and writes the result table: reading the repartition topic (its
+// records are group inputs), or the source itself when input is "".
+func aggregateStage(id string, sink *catalog.Source, a *aggregation, input string) stage {
+	repartitioned := input != ""
+	if !repartitioned {
+		input = a.scan.Source.Topic
+	}
+	return stage{
 		inputs: []string{input}, store: id + "/agg", role: StoreAggregate, failures: true,
 		processor: func(sc *stageContext, st *state.TaskStore) (operators.Processor, error) {
 			enc, err := sinkEncoder(sink)
@@ -214,8 +248,7 @@ func lowerAggregateStages(id string, sink *catalog.Source, a *aggregation) (*per
 			}
 			return ag, nil
 		},
-	})
-	return p, nil
+	}
 }
 
 // Persistent builds the tasks of the persistent query id from its plan,
@@ -236,7 +269,7 @@ func (b *Builder) Persistent(ctx context.Context, id string, plan *planner.Plan)
 	if err != nil {
 		return nil, err
 	}
-	partitions, err := b.Partitions(ctx, p.source.Topic)
+	sourceParts, err := b.Partitions(ctx, p.source.Topic)
 	if err != nil {
 		return nil, fmt.Errorf("source topic: %w", err)
 	}
@@ -248,14 +281,23 @@ func (b *Builder) Persistent(ctx context.Context, id string, plan *planner.Plan)
 		}
 		sc.sinkPartitions = info.Partitions
 	}
-	for _, topic := range p.internal {
-		if err := b.ensureTopic(ctx, topic, partitions, false); err != nil {
+	q := &Query{Metrics: &operators.Metrics{}, Sink: p.sink}
+	for _, t := range p.internal {
+		// A topic's count is the planner's (a join's partition count),
+		// checked against this server's limit like any topic's.
+		if t.partitions == 0 {
+			t.partitions = sourceParts
+		}
+		if err := catalog.CheckPartitions(t.name, t.partitions, b.env.MaxPartitions); err != nil {
 			return nil, err
 		}
+		if err := b.ensureTopic(ctx, t.name, t.partitions, false); err != nil {
+			return nil, err
+		}
+		q.Topics = append(q.Topics, t.name)
 	}
-	q := &Query{Metrics: &operators.Metrics{}, Topics: append([]string(nil), p.internal...), Sink: p.sink}
 	sc.metrics = q.Metrics
-	if err := b.buildStages(ctx, id, p.stages, partitions, sc, q); err != nil {
+	if err := b.buildStages(ctx, id, p.stages, sc, q); err != nil {
 		return nil, err
 	}
 	return q, nil
@@ -265,8 +307,7 @@ func (b *Builder) Persistent(ctx context.Context, id string, plan *planner.Plan)
 // stores for pull queries, as the query id: one store per partition,
 // MaterializedStore(id, p).
 func (b *Builder) Materializer(ctx context.Context, id string, table *catalog.Source) (*Query, error) {
-	partitions, err := b.Partitions(ctx, table.Topic)
-	if err != nil {
+	if _, err := b.Partitions(ctx, table.Topic); err != nil {
 		return nil, fmt.Errorf("table topic: %w", err)
 	}
 	win := WindowedKey(table)
@@ -275,15 +316,17 @@ func (b *Builder) Materializer(ctx context.Context, id string, table *catalog.So
 		processor: func(_ *stageContext, st *state.TaskStore) (operators.Processor, error) {
 			return &operators.Materialize{Store: st, Window: win}, nil
 		}}
-	if err := b.buildStages(ctx, id, []stage{st}, partitions, &stageContext{metrics: q.Metrics}, q); err != nil {
+	if err := b.buildStages(ctx, id, []stage{st}, &stageContext{metrics: q.Metrics}, q); err != nil {
 		return nil, err
 	}
 	return q, nil
 }
 
 // buildStages makes one task per partition of every stage, in pipeline
-// order, into q. On an error it closes the stores it opened.
-func (b *Builder) buildStages(ctx context.Context, id string, stages []stage, partitions int32, sc *stageContext, q *Query) (err error) {
+// order, into q: a stage has as many tasks as its inputs have partitions
+// (inputs that disagree are refused: they are not co-partitioned). On an
+// error it closes the stores it opened.
+func (b *Builder) buildStages(ctx context.Context, id string, stages []stage, sc *stageContext, q *Query) (err error) {
 	defer func() {
 		if err != nil {
 			for _, t := range q.Tasks {
@@ -295,18 +338,29 @@ func (b *Builder) buildStages(ctx context.Context, id string, stages []stage, pa
 		}
 	}()
 	for _, s := range stages {
-		if len(s.inputs) != 1 {
-			// A stage of co-partitioned inputs needs a task that reads
-			// several partitions and commits them together (doc.go).
-			return ErrUnsupported.Errorf("a stage reading %d topics is not supported yet", len(s.inputs))
+		partitions, err := b.Partitions(ctx, s.inputs[0])
+		if err != nil {
+			return err
+		}
+		for _, in := range s.inputs[1:] {
+			n, err := b.Partitions(ctx, in)
+			if err != nil {
+				return err
+			}
+			if n != partitions {
+				return ErrUnsupported.Errorf("cannot join %s and %s: their topics have %d and %d partitions now, and a join reads them co-partitioned (were they re-created?)",
+					s.inputs[0], in, partitions, n)
+			}
 		}
 		q.Inputs = append(q.Inputs, s.inputs...)
 		if s.store != "" && !b.env.State.Shared() {
 			q.Topics = append(q.Topics, changelogTopic(s.store))
 		}
 		for part := int32(0); part < partitions; part++ {
-			t := &operators.Task{Log: b.env.Log, Group: id, QueryID: id, Input: log.TopicPartition{Topic: s.inputs[0], Partition: part},
-				Metrics: q.Metrics, Logger: b.env.Logger}
+			t := &operators.Task{Log: b.env.Log, Group: id, QueryID: id, Time: s.times, Metrics: q.Metrics, Logger: b.env.Logger}
+			for _, in := range s.inputs {
+				t.Inputs = append(t.Inputs, log.TopicPartition{Topic: in, Partition: part})
+			}
 			if s.failures {
 				t.OnFailure = b.env.OnFailure
 			}

@@ -95,6 +95,13 @@ func (b *Builder) Push(ctx context.Context, plan *planner.Plan, earliest bool) (
 	if root == nil || (root.Mode != planner.Push && root.Mode != planner.StreamScan) {
 		return nil, errShape(plan.Root)
 	}
+	if planner.Find[*planner.Join](root) != nil {
+		q, ok, err := b.pushJoin(ctx, root, earliest)
+		if !ok && err == nil {
+			err = errShape(root)
+		}
+		return q, err
+	}
 	a, isAgg, err := lowerAggregation(root.Input)
 	if err != nil {
 		return nil, err

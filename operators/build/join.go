@@ -1,0 +1,510 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+
+	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/operators"
+	"github.com/runnel/runnel/operators/serde"
+	"github.com/runnel/runnel/operators/state"
+	"github.com/runnel/runnel/planner"
+	"github.com/runnel/runnel/sql/expr"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// Joins: lowering a Join node into the specs of a stream-table join, and
+// the stages (persistent) or the merged reads (push) that run it. Other
+// join kinds, and n-way chains, are refused with 0A000 until their
+// runtime exists.
+
+// streamTable is a lowered stream-table join.
+type streamTable struct {
+	node   *planner.Join
+	stream *planner.Scan
+	table  *planner.Scan
+	// repartition is the Repartition under the stream side, or nil when
+	// the stream is partitioned by its join key already.
+	repartition *planner.Repartition
+	streamDec   *operators.Decoder
+	tableDec    *operators.Decoder
+	// spec is the join's spec, its Stream decoding records of the stream's
+	// own topic; a persistent join over a repartition decodes with
+	// repartitioned instead.
+	spec *operators.StreamTableSpec
+	// streamTime and tableTime give a record's event time for the merge
+	// when it is a column (TIMESTAMP=); nil reads the record's timestamp.
+	streamTime, tableTime func(*log.Record) int64
+}
+
+// repartitioned is the spec reading the stream side from the join's
+// repartition topic: each record's own key back from its header.
+func (st *streamTable) repartitioned() *operators.StreamTableSpec {
+	s := *st.spec
+	dec := st.streamDec
+	s.Stream = func(rec *log.Record) (types.Row, bool, error) {
+		r := operators.RestoreKey(rec)
+		return dec.Decode(&r)
+	}
+	return &s
+}
+
+// lowerJoin reads a Join node whose runtime exists: a two-way stream-table
+// join. Anything else is refused, naming what is not built.
+func lowerJoin(j *planner.Join) (*streamTable, error) {
+	if planner.Find[*planner.Join](j.Left) != nil || planner.Find[*planner.Join](j.Right) != nil {
+		return nil, ErrUnsupported.Errorf("n-way joins (several joins in one query) are not supported yet")
+	}
+	if j.Kind != planner.StreamTable {
+		return nil, ErrUnsupported.Errorf("%s joins are not supported yet", strings.ToLower(j.Kind.String()))
+	}
+	st := &streamTable{node: j}
+	left := j.Left
+	if rp, ok := left.(*planner.Repartition); ok {
+		st.repartition, left = rp, rp.Input
+	}
+	var ok bool
+	if st.stream, ok = left.(*planner.Scan); !ok {
+		return nil, errShape(j)
+	}
+	if st.table, ok = j.Right.(*planner.Scan); !ok {
+		return nil, errShape(j)
+	}
+	var err error
+	if st.streamDec, err = NewDecoder(st.stream.Source); err != nil {
+		return nil, err
+	}
+	if st.tableDec, err = NewDecoder(st.table.Source); err != nil {
+		return nil, err
+	}
+	tsrc := st.table.Source
+	keyCols := tsrc.KeyColumns()
+	tableKey, err := serde.NewKeyFormat(tsrc.KeyFormat, keyCols, SerdeProps(tsrc))
+	if err != nil {
+		return nil, fmt.Errorf("table %s key format: %w", tsrc.Name, err)
+	}
+	// The key expressions in the table's key column order: each right key
+	// is a reference to one of the table's key columns.
+	order := make([]int, 0, len(keyCols))
+	for ci, c := range tsrc.Columns {
+		if !c.Key {
+			continue
+		}
+		found := -1
+		for k, rk := range j.RightKeys {
+			if col, ok := rk.(*expr.Column); ok && col.Index == ci {
+				found = k
+			}
+		}
+		if found < 0 {
+			return nil, errShape(j)
+		}
+		order = append(order, found)
+	}
+	dec := st.streamDec
+	st.spec = &operators.StreamTableSpec{
+		Stream:     dec.Decode,
+		StreamTime: len(st.stream.Source.Columns),
+		Table:      st.tableDec,
+		TableWidth: st.tableDec.Width(),
+		Keys:       j.LeftKeys,
+		KeyOrder:   order,
+		TableKey:   tableKey,
+		Left:       j.Type == planner.LeftJoin,
+		Extra:      j.Extra,
+	}
+	st.streamTime = eventTime(st.stream.Source, st.streamDec)
+	st.tableTime = eventTime(tsrc, st.tableDec)
+	return st, nil
+}
+
+// eventTime is a merge's time function for a source whose event time is
+// a column (TIMESTAMP=): the record is decoded for it (a record that does
+// not decode sorts by its timestamp, and is refused when processed). nil
+// for a source whose event time is the record's timestamp.
+func eventTime(src *catalog.Source, dec *operators.Decoder) func(*log.Record) int64 {
+	if src.Props["TIMESTAMP"] == "" {
+		return nil
+	}
+	idx := len(src.Columns)
+	return func(rec *log.Record) int64 {
+		row, ok, err := dec.Decode(rec)
+		if err != nil || !ok {
+			return rec.Timestamp
+		}
+		return row[idx].Int()
+	}
+}
+
+// joinKeyRepartition is the processor of the stage that repartitions a
+// join's stream side into topic.
+func (st *streamTable) keyRepartition(topic string) (*operators.KeyRepartition, error) {
+	tsrc := st.table.Source
+	keyCols := tsrc.KeyColumns()
+	kf, err := serde.NewKeyFormat(tsrc.KeyFormat, keyCols, SerdeProps(tsrc))
+	if err != nil {
+		return nil, err
+	}
+	return &operators.KeyRepartition{Decoder: st.streamDec, TimeIndex: len(st.stream.Source.Columns), Keys: st.repartition.Keys,
+		Key: kf, Topic: topic, Partitions: st.node.Partitions}, nil
+}
+
+// joinBelow finds the Join a chain of row operators stands on: Project
+// over [Filter] over Join, or an aggregation's Repartition over [Filter]
+// over Join. It returns the join and the filter between, or nil.
+func joinBelow(n planner.Node) (*planner.Join, *planner.Filter) {
+	f, rest := peel[*planner.Filter](n)
+	j, _ := rest.(*planner.Join)
+	if j == nil {
+		return nil, nil
+	}
+	return j, f
+}
+
+// joinRows is a select list over a join: Project over [Filter] over Join.
+type joinRows struct {
+	st      *streamTable
+	filter  expr.Expr
+	project *planner.Project
+}
+
+// lowerJoinRows reads Project over [Filter] over Join; ok is false when
+// n is not that shape.
+func lowerJoinRows(n planner.Node) (r *joinRows, ok bool, err error) {
+	project, rest := peel[*planner.Project](n)
+	if project == nil {
+		return nil, false, nil
+	}
+	j, f := joinBelow(rest)
+	if j == nil {
+		return nil, false, nil
+	}
+	st, err := lowerJoin(j)
+	if err != nil {
+		return nil, true, err
+	}
+	r = &joinRows{st: st, project: project}
+	if f != nil {
+		r.filter = f.Predicate
+	}
+	return r, true, nil
+}
+
+// pipeline filters and projects joined rows; the output's time is the
+// joined row's ROWTIME.
+func (r *joinRows) pipeline() *operators.Pipeline {
+	return &operators.Pipeline{Filter: r.filter, Project: r.project.Exprs, TimeIndex: r.st.node.TimeIndex()}
+}
+
+// joinAggregation is an aggregation over a join: Project over [Having]
+// over Aggregate over Repartition over [Filter] over Join.
+type joinAggregation struct {
+	st      *streamTable
+	agg     *aggregation
+	grouper *operators.Grouper
+}
+
+// lowerJoinAggregation reads an aggregation over a join; ok is false when
+// n is not one.
+func lowerJoinAggregation(n planner.Node) (*joinAggregation, bool, error) {
+	project, rest := peel[*planner.Project](n)
+	if project == nil {
+		return nil, false, nil
+	}
+	_, rest = peel[*planner.Having](rest)
+	node, rest := peel[*planner.Aggregate](rest)
+	if node == nil {
+		return nil, false, nil
+	}
+	rp, rest := peel[*planner.Repartition](rest)
+	if rp == nil {
+		return nil, false, nil
+	}
+	j, f := joinBelow(rest)
+	if j == nil {
+		return nil, false, nil
+	}
+	st, err := lowerJoin(j)
+	if err != nil {
+		return nil, true, err
+	}
+	a, err := lowerAggregate(n, node, nil)
+	if err != nil {
+		return nil, true, err
+	}
+	ja := &joinAggregation{st: st, agg: a}
+	ja.grouper = &operators.Grouper{GroupBy: node.GroupBy, Args: a.grouper.Args, TimeIndex: j.TimeIndex(), Codec: a.spec.Codec}
+	if f != nil {
+		ja.grouper.Filter = f.Predicate
+	}
+	return ja, true, nil
+}
+
+// joinStages cuts a stream-table join into its stages: the stream side's
+// repartition when it needs one, then the join, whose output out makes
+// (a sink's records, or an aggregation's repartition records). It returns
+// the stages and the internal topics they write.
+func joinStages(id string, st *streamTable, out func(sc *stageContext) (operators.JoinOutput, error)) ([]stage, []internalTopic, error) {
+	var stages []stage
+	var topics []internalTopic
+	streamTopic := st.stream.Source.Topic
+	spec := st.spec
+	streamTime := st.streamTime
+	if st.repartition != nil {
+		topic := joinRepartitionTopic(id)
+		topics = append(topics, internalTopic{name: topic, partitions: st.node.Partitions})
+		if _, err := st.keyRepartition(topic); err != nil {
+			return nil, nil, err
+		}
+		stages = append(stages, stage{inputs: []string{streamTopic}, failures: true,
+			processor: func(*stageContext, *state.TaskStore) (operators.Processor, error) { return st.keyRepartition(topic) }})
+		streamTopic, spec, streamTime = topic, st.repartitioned(), nil
+	}
+	stages = append(stages, stage{
+		// The table first: on equal ROWTIME a table update is visible to
+		// the stream record (README "Event time and processing order").
+		inputs:   []string{st.table.Source.Topic, streamTopic},
+		times:    []func(*log.Record) int64{st.tableTime, streamTime},
+		store:    id + "/join",
+		role:     StoreJoin,
+		failures: true,
+		processor: func(sc *stageContext, store *state.TaskStore) (operators.Processor, error) {
+			o, err := out(sc)
+			if err != nil {
+				return nil, err
+			}
+			return &operators.StreamTableJoin{Spec: spec, Store: store, TableInput: 0, StreamInput: 1, Output: o}, nil
+		},
+	})
+	return stages, topics, nil
+}
+
+// sinkOutput writes joined rows to a stream sink: filter, project, encode.
+func sinkOutput(sink *catalog.Source, pipe *operators.Pipeline) (operators.JoinOutput, error) {
+	enc, err := sinkEncoder(sink)
+	if err != nil {
+		return nil, err
+	}
+	return func(row types.Row, _ int64, emit operators.Emit) error {
+		out, ts, ok, err := pipe.Apply(row)
+		if err != nil || !ok {
+			return err
+		}
+		rec, err := enc.Encode(out, ts)
+		if err != nil {
+			return err
+		}
+		emit(log.ProduceRecord{Topic: sink.Topic, Record: rec})
+		return nil
+	}, nil
+}
+
+// groupOutput sends joined rows to an aggregation's repartition topic,
+// keyed by their group.
+func groupOutput(g *operators.Grouper, topic string) operators.JoinOutput {
+	return func(row types.Row, _ int64, emit operators.Emit) error {
+		in, ok, err := g.Group(row)
+		if err != nil || !ok {
+			return err
+		}
+		rec, err := g.Codec.Encode(&in)
+		if err != nil {
+			return err
+		}
+		emit(log.ProduceRecord{Topic: topic, Record: rec})
+		return nil
+	}
+}
+
+// lowerJoinPersistent cuts a persistent query over a join into stages.
+func lowerJoinPersistent(id string, root *planner.Sink) (*persistent, bool, error) {
+	sink := root.Target
+	if ja, ok, err := lowerJoinAggregation(root.Input); ok || err != nil {
+		if err != nil {
+			return nil, true, err
+		}
+		groups := repartitionTopic(id)
+		stages, topics, err := joinStages(id, ja.st, func(*stageContext) (operators.JoinOutput, error) {
+			return groupOutput(ja.grouper, groups), nil
+		})
+		if err != nil {
+			return nil, true, err
+		}
+		p := &persistent{source: ja.st.stream.Source, sink: sink, tableSink: true, stages: stages}
+		p.internal = append(topics, internalTopic{name: groups, partitions: ja.st.node.Partitions})
+		p.stages = append(p.stages, aggregateStage(id, sink, ja.agg, groups))
+		return p, true, nil
+	}
+	r, ok, err := lowerJoinRows(root.Input)
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	pipe := r.pipeline()
+	stages, topics, err := joinStages(id, r.st, func(*stageContext) (operators.JoinOutput, error) {
+		return sinkOutput(sink, pipe)
+	})
+	if err != nil {
+		return nil, true, err
+	}
+	return &persistent{source: r.st.stream.Source, sink: sink, stages: stages, internal: topics}, true, nil
+}
+
+// pushJoin builds a transient query over a stream-table join. One
+// goroutine (the iterator's caller) merges every partition of the table,
+// read from its start into memory, with every partition of the stream,
+// read from where mode says, and joins them as a task would; no
+// repartition is needed, since every key meets in that goroutine. Ties
+// go to the table, then to the lower partition.
+func (b *Builder) pushJoin(ctx context.Context, root *planner.Result, earliest bool) (*PushQuery, bool, error) {
+	var st *streamTable
+	var feed func(it *joinIter) operators.JoinOutput
+	if ja, ok, err := lowerJoinAggregation(root.Input); ok || err != nil {
+		if err != nil {
+			return nil, true, err
+		}
+		st = ja.st
+		feed = func(it *joinIter) operators.JoinOutput {
+			ag := &operators.Aggregator{Spec: ja.agg.spec, Store: state.NewMemStore(), Metrics: &operators.Metrics{},
+				Output: func(out operators.AggOutput, _ operators.Emit) error {
+					if out.Row != nil {
+						it.pending = append(it.pending, out.Row)
+					}
+					return nil
+				}}
+			return func(row types.Row, _ int64, _ operators.Emit) error {
+				in, ok, err := ja.grouper.Group(row)
+				if err != nil || !ok {
+					return err
+				}
+				if err := ag.Apply(&in, nil); err != nil {
+					return err
+				}
+				return ag.Flush(nil)
+			}
+		}
+	} else {
+		r, ok, err := lowerJoinRows(root.Input)
+		if !ok || err != nil {
+			return nil, ok, err
+		}
+		st = r.st
+		pipe := r.pipeline()
+		feed = func(it *joinIter) operators.JoinOutput {
+			return func(row types.Row, _ int64, _ operators.Emit) error {
+				out, _, ok, err := pipe.Apply(row)
+				if err != nil || !ok {
+					return err
+				}
+				it.pending = append(it.pending, out)
+				return nil
+			}
+		}
+	}
+	mode := ReadNew
+	if earliest {
+		mode = ReadAll
+	}
+	tspec, err := b.Reads(ctx, st.table.Source.Topic, ReadAll)
+	if err != nil {
+		return nil, true, err
+	}
+	sspec, err := b.Reads(ctx, st.stream.Source.Topic, mode)
+	if err != nil {
+		return nil, true, err
+	}
+	var inputs []operators.MergeInput
+	var sides []int // per merge input: 0 the table, 1 the stream
+	for p := range tspec.Partitions {
+		inputs = append(inputs, operators.MergeInput{TP: log.TopicPartition{Topic: tspec.Topic, Partition: p}, Start: tspec.Start[p], Time: st.tableTime})
+		sides = append(sides, 0)
+	}
+	for p := range sspec.Partitions {
+		inputs = append(inputs, operators.MergeInput{TP: log.TopicPartition{Topic: sspec.Topic, Partition: p}, Start: sspec.Start[p], Time: st.streamTime})
+		sides = append(sides, 1)
+	}
+	logger := b.env.Logger
+	l := b.env.Log
+	return &PushQuery{start: func(owner context.Context) RowIter {
+		it := &joinIter{limit: root.Limit, sides: sides, logger: logger}
+		it.join = &operators.StreamTableJoin{Spec: st.spec, Store: state.NewMemStore(), TableInput: 0, StreamInput: 1, Output: feed(it)}
+		m, err := operators.StartMerge(owner, l, inputs)
+		if err != nil {
+			it.err = err
+			return it
+		}
+		it.merge = m
+		return it
+	}}, true, nil
+}
+
+// joinIter runs a transient join in its caller's goroutine: it takes the
+// merged records and returns the rows they produce. Its memory is the
+// table's rows (as a persistent join's store holds them) and the rows one
+// record produced.
+type joinIter struct {
+	merge   *operators.Merger
+	join    *operators.StreamTableJoin
+	sides   []int
+	pending []types.Row
+	limit   int64
+	sent    int64
+	err     error
+	logger  *slog.Logger
+	// panicked is set once a record has panicked (logged once).
+	panicked bool
+}
+
+// Next implements RowIter.
+func (it *joinIter) Next(ctx context.Context) (types.Row, error) {
+	if it.err != nil {
+		return nil, it.err
+	}
+	for {
+		if it.limit < 0 || (it.limit > 0 && it.sent >= it.limit) {
+			return nil, io.EOF
+		}
+		if len(it.pending) > 0 {
+			row := it.pending[0]
+			it.pending = it.pending[1:]
+			it.sent++
+			return row, nil
+		}
+		i, rec, ok, err := it.merge.Next(ctx, true)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		// A record that cannot be joined is skipped, as in a persistent
+		// query.
+		_ = it.safeProcess(it.sides[i], &rec)
+	}
+}
+
+// safeProcess joins one record, turning a panic into its error.
+func (it *joinIter) safeProcess(side int, rec *log.Record) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if !it.panicked {
+				it.panicked = true
+				it.logger.Error("push query panicked", "topic", "join", "partition", rec.Partition, "offset", rec.Offset,
+					"panic", r, "stack", string(debug.Stack()))
+			}
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return it.join.ProcessInput(side, rec, nil)
+}
+
+// Close implements RowIter.
+func (it *joinIter) Close() {
+	if it.merge != nil {
+		it.merge.Close()
+	}
+}

@@ -1,0 +1,308 @@
+package operators
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/operators/serde"
+	"github.com/runnel/runnel/operators/state"
+	"github.com/runnel/runnel/sql/expr"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// Joins. A join stage's task reads both inputs' partition p, merged in
+// event-time order (merge.go); its processor keeps what it must remember
+// of each side in the task's store and emits joined rows, laid out as the
+// planner's Join node lays them out:
+//
+//	left row, right row (NULLs when absent), the join key's values, ROWTIME
+//
+// to an Output that filters, projects and encodes them for the next
+// stage or the sink.
+
+// JoinOutput receives a joined row and its time.
+type JoinOutput func(row types.Row, ts int64, emit Emit) error
+
+// StreamTableSpec describes a stream-table join. It is immutable and
+// shared by the query's tasks.
+type StreamTableSpec struct {
+	// Stream decodes a record of the stream input into the stream's row
+	// (ok is false for a record the join ignores: a null value).
+	Stream func(rec *log.Record) (row types.Row, ok bool, err error)
+	// StreamTime is ROWTIME's index in the stream row.
+	StreamTime int
+	// Table decodes a record of the table's topic into its row.
+	Table *Decoder
+	// TableWidth is the number of values in a table row.
+	TableWidth int
+	// Keys are the join key over the stream row, one per key equality in
+	// the order the ON condition writes them: the values of the result's
+	// key columns.
+	Keys []expr.Expr
+	// KeyOrder lists, for each of the table's key columns in order, the
+	// index in Keys of the expression it equals: the order the table's
+	// key format serializes them in.
+	KeyOrder []int
+	// TableKey is the table's key format over its key columns: a stream
+	// row's key is serialized with it to find the table's row.
+	TableKey serde.KeyFormat
+	// Left keeps stream rows that find no table row, with NULLs for it
+	// (LEFT JOIN); an inner join drops them.
+	Left bool
+	// Extra is the rest of the ON condition, over the stream row followed
+	// by the table row; nil when there is none. A pair that fails it does
+	// not match.
+	Extra expr.Expr
+}
+
+// StreamTableJoin is the processor of a stream-table join stage. Its
+// inputs are the table's topic and the stream's (Inputs[TableInput] and
+// Inputs[StreamInput] of its task); the table input is listed first so
+// that a table update at the same ROWTIME as a stream record is visible
+// to it.
+//
+// The table side lives in the task's store, one entry per key: the
+// latest row of that key (a tombstone deletes it). A table record emits
+// nothing. Each stream record looks up the row for its join key as the
+// table stands at that point of the merge, and emits the joined row
+// (INNER: only when there is one; LEFT: always, with NULLs for a missing
+// row). A record whose join key is NULL never matches: LEFT emits it with
+// NULLs (KIP-962), INNER drops it. The joined row's ROWTIME is the larger
+// of the stream record's and the table row's.
+//
+// State keys: 'r' followed by the table record's serialized key. Values:
+// the row's ROWTIME (8 bytes), its offset (8), its partition (4), then
+// the record's value bytes, which are decoded again when a stream record
+// meets them (Decoder.Decode of the stored record).
+type StreamTableJoin struct {
+	Spec        *StreamTableSpec
+	Store       state.Store
+	TableInput  int
+	StreamInput int
+	Output      JoinOutput
+	// keyBuf holds the table-ordered key values; owned by the task.
+	keyBuf types.Row
+}
+
+var _ InputProcessor = (*StreamTableJoin)(nil)
+
+// Process implements Processor; a join's records always come with their
+// input (ProcessInput).
+func (j *StreamTableJoin) Process(*log.Record, Emit) error {
+	return errors.New("operators: a join's records need their input")
+}
+
+// Flush implements Processor.
+func (j *StreamTableJoin) Flush(Emit) error { return nil }
+
+// ProcessInput implements InputProcessor.
+func (j *StreamTableJoin) ProcessInput(input int, rec *log.Record, emit Emit) error {
+	switch input {
+	case j.TableInput:
+		return j.table(rec)
+	case j.StreamInput:
+		return j.stream(rec, emit)
+	}
+	return fmt.Errorf("operators: stream-table join has no input %d", input)
+}
+
+// table applies one record of the table's changelog to the state.
+func (j *StreamTableJoin) table(rec *log.Record) error {
+	if len(rec.Key) == 0 {
+		// A table row without a key cannot be joined to.
+		return nil
+	}
+	sk := tableStateKey(rec.Key)
+	if rec.Value == nil {
+		return j.Store.Delete(sk)
+	}
+	// Decoded now so that a row that cannot be read is refused (and
+	// reported) as it arrives, leaving the key's previous row, as a
+	// table's materialization does; its ROWTIME may be a column.
+	row, ok, err := j.Spec.Table.Decode(rec)
+	if err != nil || !ok {
+		return err
+	}
+	ts := row[j.Spec.TableWidth-j.Spec.Table.extra()].Int()
+	v := make([]byte, 20, 20+len(rec.Value))
+	binary.BigEndian.PutUint64(v, uint64(ts))
+	binary.BigEndian.PutUint64(v[8:], uint64(rec.Offset))
+	binary.BigEndian.PutUint32(v[16:], uint32(rec.Partition))
+	return j.Store.Put(sk, append(v, rec.Value...))
+}
+
+// tableStateKey is the state key of a table row.
+func tableStateKey(key []byte) []byte { return append([]byte{'r'}, key...) }
+
+// stream joins one stream record with the table's row for its key.
+func (j *StreamTableJoin) stream(rec *log.Record, emit Emit) error {
+	s := j.Spec
+	srow, ok, err := s.Stream(rec)
+	if err != nil || !ok {
+		return err
+	}
+	keys := make(types.Row, len(s.Keys))
+	null := false
+	for i, e := range s.Keys {
+		if keys[i], err = e.Eval(srow); err != nil {
+			return err
+		}
+		null = null || keys[i].IsNull()
+	}
+	ts := srow[s.StreamTime].Int()
+	var trow types.Row
+	if !null {
+		if trow, err = j.lookup(keys); err != nil {
+			return err
+		}
+	}
+	row := make(types.Row, 0, len(srow)+s.TableWidth+len(keys)+1)
+	row = append(row, srow...)
+	if trow != nil {
+		row = append(row, trow...)
+		if s.Extra != nil {
+			v, err := s.Extra.Eval(row)
+			if err != nil {
+				return err
+			}
+			if v.IsNull() || !v.Bool() {
+				trow, row = nil, row[:len(srow)]
+			}
+		}
+	}
+	if trow == nil {
+		if !s.Left {
+			return nil
+		}
+		for range s.TableWidth {
+			row = append(row, types.NullValue)
+		}
+	} else {
+		ts = max(ts, trow[s.TableWidth-s.Table.extra()].Int())
+	}
+	row = append(row, keys...)
+	row = append(row, types.NewBigint(ts))
+	return j.Output(row, ts, emit)
+}
+
+// lookup finds the table's row for a join key, or nil.
+func (j *StreamTableJoin) lookup(keys types.Row) (types.Row, error) {
+	s := j.Spec
+	if j.keyBuf == nil {
+		j.keyBuf = make(types.Row, len(s.KeyOrder))
+	}
+	for i, k := range s.KeyOrder {
+		j.keyBuf[i] = keys[k]
+	}
+	kb, err := s.TableKey.Encode(j.keyBuf)
+	if err != nil {
+		return nil, fmt.Errorf("encode join key: %w", err)
+	}
+	v, ok, err := j.Store.Get(tableStateKey(kb))
+	if err != nil || !ok {
+		return nil, err
+	}
+	if len(v) < 20 {
+		return nil, errors.New("operators: corrupt join state")
+	}
+	rec := log.Record{Key: kb, Value: v[20:], Timestamp: int64(binary.BigEndian.Uint64(v)),
+		Offset: int64(binary.BigEndian.Uint64(v[8:])), Partition: int32(binary.BigEndian.Uint32(v[16:]))}
+	row, ok, err := s.Table.Decode(&rec)
+	if err != nil {
+		return nil, fmt.Errorf("decode the table's row: %w", err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	return row, nil
+}
+
+// extra is the number of pseudo columns after a decoded row's declared
+// columns, ROWTIME first: ROWTIME, ROWPARTITION, ROWOFFSET (and a
+// windowed key's bounds).
+func (d *Decoder) extra() int {
+	if d.window != nil {
+		return 5
+	}
+	return 3
+}
+
+// RepartitionedKey is the header in which a join's repartition keeps a
+// record's own key, while the record's key is its join key: the join
+// stage gives it back before decoding, so the stream's row is decoded
+// from the record as it was (RestoreKey).
+const RepartitionedKey = "runnel.key"
+
+// KeyRepartition is the first stage of a join whose stream side is not
+// partitioned by its join key (or not in the join's partition count): it
+// writes each stream record to an internal topic keyed by its join key,
+// serialized as the table's key format serializes it, in the partition
+// that key has among Partitions — where the join's task for that key
+// reads the table. The value, timestamp (the record's event time) and
+// headers are kept, and the record's own key goes in a header. A record
+// whose join key is NULL keeps no key and goes to its source partition's
+// place, so that a LEFT join still emits it.
+type KeyRepartition struct {
+	Decoder *Decoder
+	// TimeIndex is ROWTIME's index in the decoded row.
+	TimeIndex int
+	// Keys compute the join key in the order Key serializes it.
+	Keys []expr.Expr
+	Key  serde.KeyFormat
+	// Topic is the internal topic, of Partitions partitions.
+	Topic      string
+	Partitions int32
+}
+
+var _ Processor = (*KeyRepartition)(nil)
+
+// Process implements Processor.
+func (r *KeyRepartition) Process(rec *log.Record, emit Emit) error {
+	row, ok, err := r.Decoder.Decode(rec)
+	if err != nil || !ok {
+		// A null value is ignored by the join: there is nothing to send.
+		return err
+	}
+	vals := make(types.Row, len(r.Keys))
+	null := false
+	for i, e := range r.Keys {
+		if vals[i], err = e.Eval(row); err != nil {
+			return err
+		}
+		null = null || vals[i].IsNull()
+	}
+	out := log.Record{Value: rec.Value, Timestamp: row[r.TimeIndex].Int(), Partition: rec.Partition % r.Partitions}
+	if !null {
+		if out.Key, err = r.Key.Encode(vals); err != nil {
+			return fmt.Errorf("encode join key: %w", err)
+		}
+		out.Partition = log.PartitionFor(out.Key, r.Partitions)
+	}
+	out.Headers = append(out.Headers, rec.Headers...)
+	if rec.Key != nil {
+		out.Headers = append(out.Headers, log.Header{Key: RepartitionedKey, Value: rec.Key})
+	}
+	emit(log.ProduceRecord{Topic: r.Topic, Record: out})
+	return nil
+}
+
+// Flush implements Processor.
+func (r *KeyRepartition) Flush(Emit) error { return nil }
+
+// RestoreKey returns a repartitioned record as it was before KeyRepartition
+// wrote it: its own key back from the header, the header removed.
+func RestoreKey(rec *log.Record) log.Record {
+	out := *rec
+	out.Key = nil
+	out.Headers = nil
+	for _, h := range rec.Headers {
+		if h.Key == RepartitionedKey {
+			out.Key = h.Value
+			continue
+		}
+		out.Headers = append(out.Headers, h)
+	}
+	return out
+}

@@ -1,0 +1,440 @@
+package operators
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/runnel/runnel/internal/invariants"
+	"github.com/runnel/runnel/log"
+)
+
+// A task of several inputs (a join stage) merges them in event-time
+// order: the next record it processes is, among the heads of its inputs,
+// the one with the smallest event time; ties go to the input listed first,
+// and within one input records keep their offset order. So a replay after
+// a crash, which reads the same records from the same offsets, processes
+// them in the same order and produces the same output. A transient join
+// merges its inputs the same way.
+//
+// # Waiting for an idle input
+//
+// The merge can only compare heads it has. When one input has records
+// buffered and another has none, the merge asks the log for the idle
+// input's end offset (EndOffsets): if its reader has reached it, the
+// input is caught up and the merge goes on with the others' records
+// without waiting; if not, records the merge must see are already in the
+// log, and it waits for the reader to deliver them. This is Kafka
+// Streams' max.task.idle.ms = 0: never wait for records that do not exist
+// yet, never skip ahead of records that do. The order is therefore
+// deterministic for every record that was in the log before the merge
+// reached the point where it belongs; a record appended later than that
+// (a table update arriving after the stream records it should precede)
+// is processed when it arrives, as in any live system. A merge never
+// stalls on an idle input: an idle input is a caught-up one. (In Kafka, a
+// partition whose end is held by another producer's open transaction is
+// not caught up until that transaction ends.)
+//
+// The end offset of an idle input is asked once until any input takes a
+// new batch (or the merge waits), not once per record: the answer is as
+// fresh as the batches the merge works on, as Kafka Streams' lag is as
+// fresh as its last fetch.
+//
+// # Readers
+//
+// Each input's reader belongs to a fetch goroutine that the Merger starts
+// and Close stops: it hands one batch at a time to the merge through a
+// channel of one slot, so the merge holds at most two batches per input
+// (the one it merges and the next). Everything else — buffers, positions,
+// decisions — belongs to the goroutine that calls Next.
+
+// MergeInput is one input of a Merger.
+type MergeInput struct {
+	TP log.TopicPartition
+	// Start is the offset to read from.
+	Start int64
+	// End, when positive, stops the input there: it is then caught up
+	// once its reader reaches End, whatever the log holds past it.
+	End int64
+	// Time gives a record's event time; nil reads its timestamp.
+	Time func(*log.Record) int64
+}
+
+// Merger reads several topic partitions and returns their records in
+// event-time order. It is used by one goroutine; Close stops its readers.
+type Merger struct {
+	log    log.Log
+	ins    []*mergeInput
+	ready  chan struct{}
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	// caught[i] records that idle input i was found at the end of its
+	// partition, valid while checked[i]: until any input takes a batch
+	// or the merge waits, whichever comes first, when the log may have
+	// moved on.
+	caught  []bool
+	checked []bool
+}
+
+// mergeInput is the merge's view of one input.
+type mergeInput struct {
+	MergeInput
+	ch chan fetched
+	// buf holds the records of the last batch not returned yet, and times
+	// their event times.
+	buf   []log.Record
+	times []int64
+	// pos is where the reader stood after the batch buf came from; done
+	// is the offset after the last record returned — pos once buf is
+	// empty: where a consumer of the merge has got to in this input.
+	pos, done int64
+	// prev is the reader's position before the last batch (invariants).
+	prev int64
+}
+
+// fetched is one batch a fetch goroutine read.
+type fetched struct {
+	recs []log.Record
+	// pos is the reader's position after the batch.
+	pos int64
+	err error
+}
+
+// StartMerge opens a reader per input and starts their fetch goroutines,
+// which run until Close (or ctx's end). On an error nothing is left open.
+func StartMerge(ctx context.Context, l log.Log, inputs []MergeInput) (*Merger, error) {
+	fctx, cancel := context.WithCancel(ctx)
+	m := &Merger{log: l, ready: make(chan struct{}, 1), cancel: cancel, caught: make([]bool, len(inputs)), checked: make([]bool, len(inputs))}
+	for _, in := range inputs {
+		mi := &mergeInput{MergeInput: in, ch: make(chan fetched, 1), pos: in.Start, done: in.Start, prev: in.Start}
+		m.ins = append(m.ins, mi)
+		if in.End > 0 && in.Start >= in.End {
+			continue // nothing to read: the input is at its end already
+		}
+		r, err := l.NewReader(ctx, in.TP, in.Start)
+		if err != nil {
+			m.Close()
+			return nil, fmt.Errorf("open reader of %s/%d: %w", in.TP.Topic, in.TP.Partition, err)
+		}
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			defer r.Close()
+			fetch(fctx, r, mi.ch, m.ready)
+		}()
+	}
+	return m, nil
+}
+
+// Close stops the fetch goroutines and closes their readers.
+func (m *Merger) Close() {
+	m.cancel()
+	m.wg.Wait()
+}
+
+// Position is the offset after the last record Next returned from input
+// i (or past the transaction markers that followed it): where a consumer
+// that has processed every returned record commits input i.
+func (m *Merger) Position(i int) int64 { return m.ins[i].done }
+
+// fetch reads r until ctx ends, handing each batch to ch and then
+// signalling ready (without waiting: one pending signal is enough). A
+// read error is handed over too, and ends the fetch.
+func fetch(ctx context.Context, r log.Reader, ch chan<- fetched, ready chan<- struct{}) {
+	for {
+		recs, err := r.Next(ctx)
+		f := fetched{recs: recs, pos: r.Position(), err: err}
+		select {
+		case ch <- f:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case ready <- struct{}{}:
+		default:
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// take moves a fetched batch into the buffer of input mi, cutting it at
+// the input's End.
+func (mi *mergeInput) take(f fetched) error {
+	if f.err != nil {
+		return fmt.Errorf("read %s/%d: %w", mi.TP.Topic, mi.TP.Partition, f.err)
+	}
+	if invariants.Enabled {
+		checkBatch(mi.TP, f.recs, mi.prev, f.pos)
+	}
+	mi.prev = f.pos
+	recs := f.recs
+	if mi.End > 0 {
+		for i := range recs {
+			if recs[i].Offset >= mi.End {
+				recs = recs[:i]
+				break
+			}
+		}
+		f.pos = min(f.pos, mi.End)
+	}
+	mi.buf = recs
+	mi.times = mi.times[:0]
+	for i := range recs {
+		ts := recs[i].Timestamp
+		if mi.Time != nil {
+			ts = mi.Time(&recs[i])
+		}
+		mi.times = append(mi.times, ts)
+	}
+	mi.pos = f.pos
+	if len(mi.buf) == 0 {
+		mi.done = f.pos
+	}
+	return nil
+}
+
+// pop removes and returns the head record.
+func (mi *mergeInput) pop() log.Record {
+	rec := mi.buf[0]
+	mi.done = rec.Offset + 1
+	mi.buf, mi.times = mi.buf[1:], mi.times[1:]
+	if len(mi.buf) == 0 {
+		mi.done = mi.pos
+	}
+	return rec
+}
+
+// ended reports whether an input bounded by End has been read to it.
+func (mi *mergeInput) ended() bool { return mi.End > 0 && mi.pos >= mi.End && len(mi.buf) == 0 }
+
+// Next returns the next record in merge order and the index of its input.
+// When the next record cannot be decided without waiting for a reader,
+// Next waits if wait is set; otherwise, or when only positions moved while
+// it waited (a batch of transaction markers), it returns ok == false.
+// With every input bounded (End) and read to its end, it returns ok ==
+// false at once: Done then reports true.
+func (m *Merger) Next(ctx context.Context, wait bool) (input int, rec log.Record, ok bool, err error) {
+	start := make([]int64, 0, 4)
+	for _, mi := range m.ins {
+		start = append(start, mi.done)
+	}
+	moved := func() bool {
+		for i, mi := range m.ins {
+			if mi.done != start[i] {
+				return true
+			}
+		}
+		return false
+	}
+	for {
+		// Take what the fetchers have ready, without waiting.
+		for _, mi := range m.ins {
+			if len(mi.buf) > 0 || mi.ended() {
+				continue
+			}
+			select {
+			case f := <-mi.ch:
+				if err := mi.take(f); err != nil {
+					return 0, rec, false, err
+				}
+				m.forget()
+			default:
+			}
+		}
+		next, idle := -1, false
+		for i, mi := range m.ins {
+			if len(mi.buf) == 0 {
+				if !mi.ended() {
+					idle = true
+				}
+				continue
+			}
+			if next < 0 || mi.times[0] < m.ins[next].times[0] {
+				next = i
+			}
+		}
+		if next >= 0 && idle {
+			// Some inputs have nothing buffered: go on only if each of
+			// them is at the end of its partition.
+			if err := m.checkCaughtUp(ctx); err != nil {
+				return 0, rec, false, err
+			}
+			for i, mi := range m.ins {
+				if len(mi.buf) == 0 && !mi.ended() && !m.caught[i] {
+					next = -1
+				}
+			}
+		}
+		if next >= 0 {
+			return next, m.ins[next].pop(), true, nil
+		}
+		if !wait || moved() || m.Done() {
+			return 0, rec, false, nil
+		}
+		// Wait for a batch from an input the merge needs: any input when
+		// all are empty, else the idle ones that are behind.
+		if err := m.wait(ctx); err != nil {
+			return 0, rec, false, err
+		}
+		m.forget()
+	}
+}
+
+// forget drops what the merge knew of which inputs are caught up.
+func (m *Merger) forget() { clear(m.checked) }
+
+// Done reports whether every input is bounded and read to its end.
+func (m *Merger) Done() bool {
+	for _, mi := range m.ins {
+		if !mi.ended() {
+			return false
+		}
+	}
+	return true
+}
+
+// checkCaughtUp finds out, for each input with nothing buffered that it
+// does not know about, whether its reader has reached the end of its
+// partition: caught[i].
+func (m *Merger) checkCaughtUp(ctx context.Context) error {
+	var ends map[string][]int64
+	for i, mi := range m.ins {
+		if len(mi.buf) > 0 || mi.ended() || m.checked[i] {
+			continue
+		}
+		if ends == nil {
+			ends = map[string][]int64{}
+		}
+		e, ok := ends[mi.TP.Topic]
+		if !ok {
+			var err error
+			if e, err = m.log.EndOffsets(ctx, mi.TP.Topic); err != nil {
+				return fmt.Errorf("end offsets of %s: %w", mi.TP.Topic, err)
+			}
+			ends[mi.TP.Topic] = e
+		}
+		m.caught[i] = int(mi.TP.Partition) < len(e) && mi.pos >= e[mi.TP.Partition]
+		m.checked[i] = true
+	}
+	return nil
+}
+
+// wait blocks until a batch arrives from an input with nothing buffered
+// that is not known to be caught up (or, when every input is empty, from
+// any input), and takes it. The fetchers signal ready after each batch
+// they hand over, so the wait needs no select over a varying set of
+// channels.
+func (m *Merger) wait(ctx context.Context) error {
+	allEmpty := true
+	for _, mi := range m.ins {
+		if len(mi.buf) > 0 {
+			allEmpty = false
+		}
+	}
+	for {
+		for i, mi := range m.ins {
+			if len(mi.buf) > 0 || mi.ended() || !(allEmpty || !m.checked[i] || !m.caught[i]) {
+				continue
+			}
+			select {
+			case f := <-mi.ch:
+				return mi.take(f)
+			default:
+			}
+		}
+		select {
+		case <-m.ready:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// mergeBatch bounds the records of one commit of a merging task, so that
+// a long backlog is committed as it is worked through.
+const mergeBatch = 1000
+
+// runMerged is one attempt of a task of several inputs: from the
+// committed offsets until ctx ends (nil) or the log fails (the error).
+// Each commit holds every input's position.
+func (t *Task) runMerged(ctx context.Context) error {
+	inputs := make([]MergeInput, len(t.Inputs))
+	for i, tp := range t.Inputs {
+		committed, err := t.Log.CommittedOffsets(ctx, t.Group, tp.Topic)
+		if err != nil {
+			return fmt.Errorf("task %s %s: committed offsets of %s: %w", t.Group, t, tp.Topic, err)
+		}
+		inputs[i] = MergeInput{TP: tp, Start: committed[tp.Partition]}
+		if i < len(t.Time) {
+			inputs[i].Time = t.Time[i]
+		}
+	}
+	m, err := StartMerge(ctx, t.Log, inputs)
+	if err != nil {
+		return fmt.Errorf("task %s %s: %w", t.Group, t, err)
+	}
+	defer m.Close()
+	last := make([]int64, len(inputs))
+	for i, in := range inputs {
+		last[i] = in.Start
+		t.committed[i].Store(in.Start)
+	}
+	t.started.Store(true)
+	for {
+		txn := &log.Txn{Group: t.Group, Offsets: make(map[log.TopicPartition]int64, len(inputs))}
+		b := t.newBatch(txn)
+		for b.consumed < mergeBatch {
+			// Wait only while nothing is done: a batch that has work
+			// commits it rather than wait with it.
+			i, rec, ok, err := m.Next(ctx, b.consumed == 0 && samePositions(m, last))
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("task %s %s: %w", t.Group, t, err)
+			}
+			if !ok {
+				break
+			}
+			b.process(i, &rec)
+		}
+		if samePositions(m, last) {
+			continue
+		}
+		for i, tp := range t.Inputs {
+			txn.Offsets[tp] = m.Position(i)
+		}
+		if b.consumed == 0 {
+			// Only positions moved (past transaction markers): commit
+			// just them, so a pull query sees the task reach the end.
+			if err := t.Log.CommitOffsets(ctx, t.Group, txn.Offsets); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("task %s %s: commit offsets: %w", t.Group, t, err)
+			}
+			for i := range inputs {
+				t.committed[i].Store(m.Position(i))
+			}
+		} else if err := t.commit(ctx, b); err != nil {
+			return err
+		} else if ctx.Err() != nil {
+			return nil
+		}
+		for i := range inputs {
+			last[i] = m.Position(i)
+		}
+	}
+}
+
+// samePositions reports whether the merge stands where last says.
+func samePositions(m *Merger, last []int64) bool {
+	for i := range last {
+		if m.Position(i) != last[i] {
+			return false
+		}
+	}
+	return true
+}
