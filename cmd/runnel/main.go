@@ -2,6 +2,7 @@
 //
 //	runnel [--listen 127.0.0.1:6543] [--data-dir ./runnel-data] [--kafka host:port,...] [--log-level info]
 //	       [--max-partitions 10000] [--max-statement-bytes 16777216] [--max-value-bytes 16777216]
+//	runnel nexmark generate|bench|queries [flags]
 //
 // Every flag can also be set through the environment (RUNNEL_LISTEN,
 // RUNNEL_DATA_DIR, RUNNEL_KAFKA, RUNNEL_LOG_LEVEL, RUNNEL_MAX_PARTITIONS,
@@ -144,8 +145,11 @@ const exposureWarning = "no authentication: anyone who can reach this address ca
 	"listen on 127.0.0.1 (--listen) or put a firewall in front"
 
 // run serves until ctx is done (main's is cancelled by SIGINT and
-// SIGTERM).
+// SIGTERM). `runnel nexmark ...` runs the benchmark's tools instead.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "nexmark" {
+		return runNexmark(ctx, args[1:], stdout, stderr)
+	}
 	c, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
