@@ -169,7 +169,8 @@ func Bench(ctx context.Context, opts BenchOptions) (*Report, error) {
 	if err := opts.ensureDefaults(); err != nil {
 		return nil, err
 	}
-	out := opts.Out
+	// Progress comes from more than one goroutine.
+	out := newSyncWriter(opts.Out)
 	rep := &Report{Options: opts, Machine: ThisMachine(), Started: time.Now().UTC()}
 	fmt.Fprintf(out, "nexmark: %s; load average %.2f\n", rep.Machine, rep.Machine.LoadAvg)
 	clock := readCPUClock()
@@ -424,4 +425,25 @@ func (r *Report) Quietness() string {
 	}
 	return fmt.Sprintf("%s: other processes kept %.2f of %d cores busy on average (load average %.2f at start)",
 		verdict, oc, r.Machine.CPUs, r.Machine.LoadAvg)
+}
+
+// syncWriter serializes writes to a writer.
+type syncWriter struct {
+	mu struct {
+		sync.Mutex
+		// w is only written to under mu.
+		w io.Writer
+	}
+}
+
+func newSyncWriter(w io.Writer) *syncWriter {
+	s := &syncWriter{}
+	s.mu.w = w
+	return s
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mu.w.Write(p)
 }

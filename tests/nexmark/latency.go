@@ -172,11 +172,24 @@ func runLatency(ctx context.Context, q Query, events int64, opts LatencyOptions)
 		return res, fmt.Errorf("nexmark: latency: sink topic: %w", err)
 	}
 
-	// The watchers: a reader per sink partition and a push query. They
-	// stop when watchCancel is called, once they have seen everything.
+	// The watchers: a reader per sink partition and a push query, on a
+	// connection of its own. They stop when watchCancel is called, once
+	// they have seen everything, or when runLatency returns early; either
+	// way they are waited for before their connection closes.
+	pconn, err := node.Connect(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer pconn.Close(context.WithoutCancel(ctx))
+	if _, err := pconn.Exec(ctx, `SET 'auto.offset.reset'='earliest'`); err != nil {
+		return res, err
+	}
 	wctx, watchCancel := context.WithCancel(ctx)
-	defer watchCancel()
 	var wg sync.WaitGroup
+	defer func() {
+		watchCancel()
+		wg.Wait()
+	}()
 	sinkSamples := make([][]sample, info.Partitions)
 	positions := make([]atomic.Int64, info.Partitions)
 	errs := make([]error, info.Partitions+1)
@@ -186,14 +199,6 @@ func runLatency(ctx context.Context, q Query, events int64, opts LatencyOptions)
 			defer wg.Done()
 			errs[p] = watchSink(wctx, lg, log.TopicPartition{Topic: q.Sink, Partition: p}, &sinkSamples[p], &positions[p])
 		}()
-	}
-	pconn, err := node.Connect(ctx)
-	if err != nil {
-		return res, err
-	}
-	defer pconn.Close(context.WithoutCancel(ctx))
-	if _, err := pconn.Exec(ctx, `SET 'auto.offset.reset'='earliest'`); err != nil {
-		return res, err
 	}
 	var pushSamples []sample
 	var pushed atomic.Int64

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+
 	"github.com/runnel/runnel/tests/harness"
 )
 
@@ -179,4 +181,53 @@ func TestLoadOptions(t *testing.T) {
 			t.Errorf("Load(%+v) accepted", o)
 		}
 	}
+}
+
+// TestKafka: the generator writes through Kafka's log (franz-go's
+// in-process kfake cluster) as through the embedded one, and a query over
+// those topics gives the reference's result.
+func TestKafka(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatalf("kfake: %v", err)
+	}
+	t.Cleanup(c.Close)
+	s := harness.Start(t, harness.Options{Kafka: c.ListenAddrs()})
+	conn := s.Connect(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := CreateStreams(ctx, conn, 2); err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewLogWriter(ctx, s.Engine.Log())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newTestGenerator(t, correctnessConfig)
+	const events = 1000
+	if _, err := Load(ctx, g, w, LoadOptions{Events: events, ChunkEvents: 128}); err != nil {
+		t.Fatal(err)
+	}
+	all := make([]Event, events)
+	for i := range all {
+		all[i] = g.Event(int64(i))
+	}
+	q, _ := Lookup("q17")
+	id, err := StartQuery(ctx, conn, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := AwaitQuery(ctx, conn, s.Engine.Log(), q, id, nil); err != nil {
+		t.Fatal(err)
+	}
+	ref := references[q.Name]
+	got, err := readCanonical(ctx, conn, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := canonicalRows(ref.kinds, ref.rows(all))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareRows(t, q.Name, got, want)
 }

@@ -85,6 +85,10 @@ type Progress struct {
 // table's materialization have caught up with the writes made before it
 // (README's "pull queries read their writes").
 //
+// In Kafka mode a commit's offsets may show a moment before the
+// transaction markers that make its output readable; a pull query waits
+// on the tasks themselves and has no such gap.
+//
 // progress, when set, is called on every poll; it should throttle itself.
 func AwaitQuery(ctx context.Context, conn *pgx.Conn, lg log.Log, q Query, id string, progress func(Progress)) error {
 	topic := Topics[q.Input]
