@@ -253,13 +253,15 @@ func nexmarkBench(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *rate > 0 {
 		m := nexmark.ThisMachine()
 		start := time.Now().UTC()
+		meter := nexmark.StartUsage()
 		results, err := nexmark.Latency(ctx, nexmark.LatencyOptions{Rate: *rate, Duration: *duration, Queries: splitList(*latencyQueries),
 			Generator: gen.config(), Partitions: int32(*partitions), Out: stdout, Logger: logger})
 		if err != nil {
 			return err
 		}
+		quiet := nexmark.Quietness(meter.Usage(), m)
+		fmt.Fprintf(stdout, "nexmark: %s\n", quiet)
 		if *benchmarks != "" {
-			quiet := fmt.Sprintf("load average %.2f at start", m.LoadAvg)
 			md := nexmark.LatencyMarkdown(results, m, *commit, start.Format("2006-01-02 15:04 UTC"), quiet)
 			if err := nexmark.ReplaceSection(*benchmarks, "latency", md); err != nil {
 				return err

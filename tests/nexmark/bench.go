@@ -411,10 +411,15 @@ func startProfile(dir, name string, out io.Writer) (stop func()) {
 }
 
 // Quietness says how busy the machine was with other work during the run.
-func (r *Report) Quietness() string {
-	oc := r.Usage.OtherCores()
+func (r *Report) Quietness() string { return Quietness(r.Usage, r.Machine) }
+
+// Quietness says how busy machine m was with other work over u: "quiet"
+// when other processes kept under a tenth of a core busy, "busy" from
+// half a core.
+func Quietness(u Usage, m Machine) string {
+	oc := u.OtherCores()
 	if oc < 0 {
-		return fmt.Sprintf("load average %.2f at start; other processes' CPU use unknown", r.Machine.LoadAvg)
+		return fmt.Sprintf("load average %.2f at start; other processes' CPU use unknown", m.LoadAvg)
 	}
 	verdict := "quiet"
 	switch {
@@ -424,8 +429,17 @@ func (r *Report) Quietness() string {
 		verdict = "not quiet"
 	}
 	return fmt.Sprintf("%s: other processes kept %.2f of %d cores busy on average (load average %.2f at start)",
-		verdict, oc, r.Machine.CPUs, r.Machine.LoadAvg)
+		verdict, oc, m.CPUs, m.LoadAvg)
 }
+
+// UsageMeter measures how the CPUs are used from its start.
+type UsageMeter struct{ start cpuClock }
+
+// StartUsage starts measuring.
+func StartUsage() UsageMeter { return UsageMeter{start: readCPUClock()} }
+
+// Usage is the use since the meter started.
+func (m UsageMeter) Usage() Usage { return usageSince(m.start) }
 
 // syncWriter serializes writes to a writer.
 type syncWriter struct {

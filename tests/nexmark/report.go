@@ -91,7 +91,8 @@ func LatencyMarkdown(results []LatencyResult, m Machine, commit, when, quiet str
 		return fmt.Sprintf("%.1f", d*1000)
 	}
 	for _, r := range results {
-		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %d | %s | %s | %s | %s | %s | %s |\n", r.Query, r.Rate, r.Achieved, r.Events,
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Query,
+			thousands(int64(r.Rate)), thousands(int64(r.Achieved)), thousands(r.Events),
 			ms(r.Sink, 0), ms(r.Sink, 1), ms(r.Sink, 2), ms(r.Push, 0), ms(r.Push, 1), ms(r.Push, 2))
 	}
 	return b.String()
