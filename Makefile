@@ -17,7 +17,23 @@ TORTURE_RATE     ?= 0
 TORTURE_WRITERS  ?= 2
 TORTURE_FLAGS    ?= -tags invariants -count=1 -timeout 90m
 
-.PHONY: build run test unit e2e bench fuzz torture vet lint clean deps
+# The knobs of `make nexmark` (tests/nexmark, BENCHMARKS.md): how many
+# events to load, their seed, the partitions per topic, the queries to run
+# (empty: the whole suite), how long a query may run before it is reported
+# unfinished, and a directory for a CPU profile of each query (empty: none).
+# NEXMARK_RATE > 0 measures latency instead: events written at that rate
+# for NEXMARK_DURATION through each of NEXMARK_LATENCY_QUERIES.
+NEXMARK_EVENTS          ?= 1000000
+NEXMARK_SEED            ?= 0
+NEXMARK_PARTITIONS      ?= 4
+NEXMARK_QUERIES         ?=
+NEXMARK_QUERY_TIMEOUT   ?= 90s
+NEXMARK_PROFILE_DIR     ?=
+NEXMARK_RATE            ?= 0
+NEXMARK_DURATION        ?= 20s
+NEXMARK_LATENCY_QUERIES ?= q0
+
+.PHONY: build run test unit e2e bench nexmark fuzz torture vet lint clean deps
 
 build:
 	$(GO) build -o $(BIN) ./cmd/runnel
@@ -51,6 +67,15 @@ test: vet unit e2e
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./log/embedded/ ./operators/serde/
 	$(GO) test -run '^$$' -bench . -benchtime 200000x ./tests/bench/
+
+# nexmark runs the Nexmark suite on a fresh embedded log and writes its
+# results into BENCHMARKS.md and the chart tests/nexmark/results/nexmark.svg.
+nexmark: build
+	./$(BIN) nexmark bench --events $(NEXMARK_EVENTS) --seed $(NEXMARK_SEED) --partitions $(NEXMARK_PARTITIONS) \
+		--queries '$(NEXMARK_QUERIES)' --query-timeout $(NEXMARK_QUERY_TIMEOUT) --profile-dir '$(NEXMARK_PROFILE_DIR)' \
+		--rate $(NEXMARK_RATE) --duration $(NEXMARK_DURATION) --latency-queries '$(NEXMARK_LATENCY_QUERIES)' \
+		--commit "$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$$(git diff --quiet HEAD -- . ':!BENCHMARKS.md' ':!tests/nexmark/results' 2>/dev/null || echo -dirty)" \
+		--benchmarks BENCHMARKS.md --chart tests/nexmark/results/nexmark.svg
 
 # fuzz finds every fuzz target (go test -list) and runs each for FUZZTIME,
 # so a new target needs no edit here.

@@ -4,6 +4,7 @@
 //	       [--max-partitions 10000] [--max-statement-bytes 16777216] [--max-value-bytes 16777216]
 //	       [--max-transaction-bytes 67108864] [--max-connections 100]
 //	       [--auth-file FILE] [--tls-cert FILE --tls-key FILE] [--insecure]
+//	runnel nexmark generate|bench|queries [flags]
 //
 // Every flag can also be set through the environment (RUNNEL_LISTEN,
 // RUNNEL_DATA_DIR, RUNNEL_KAFKA, RUNNEL_LOG_LEVEL, RUNNEL_MAX_PARTITIONS,
@@ -226,8 +227,11 @@ func serverOptions(c config, logger *slog.Logger) (server.Options, error) {
 }
 
 // run serves until ctx is done (main's is cancelled by SIGINT and
-// SIGTERM).
+// SIGTERM). `runnel nexmark ...` runs the benchmark's tools instead.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "nexmark" {
+		return runNexmark(ctx, args[1:], stdout, stderr)
+	}
 	c, err := parseFlags(args, stderr)
 	if err != nil {
 		return err

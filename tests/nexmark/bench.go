@@ -1,0 +1,463 @@
+package nexmark
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/runnel/runnel/engine"
+	"github.com/runnel/runnel/log"
+)
+
+// BenchOptions configure Bench. The zero value of each field means its
+// documented default.
+type BenchOptions struct {
+	// Events is how many events to load. Default: DefaultBenchEvents.
+	Events int64
+	// Generator selects the events; its zero value is the benchmark's
+	// default configuration.
+	Generator Config
+	// Partitions is the partition count of the event topics. Default:
+	// DefaultPartitions.
+	Partitions int32
+	// Queries names the queries to run, in order ("q0", "q11"); queries
+	// Runnel cannot run are listed with their reason. Default: every
+	// query of the suite.
+	Queries []string
+	// DataDir is the embedded log's directory; it must be empty or absent.
+	// Default: a new temporary directory, removed at the end.
+	DataDir string
+	// QueryTimeout, when set, bounds each query's run: a query that has
+	// not finished by then is reported as incomplete, with how far it got,
+	// and stopped. Default: 0, no bound.
+	QueryTimeout time.Duration
+	// CPUProfileDir, when set, gets a CPU profile of each query's run,
+	// <query>.pprof, and of the raw copy, raw_copy.pprof.
+	CPUProfileDir string
+	// Out receives the progress and result lines. Default: os.Stdout.
+	Out io.Writer
+	// Logger receives the engine's messages. Default: warnings and errors
+	// to os.Stderr.
+	Logger *slog.Logger
+}
+
+// DefaultBenchEvents is the default event count of `make nexmark`: sized
+// so that the whole run takes well under 10 minutes on a 2-core machine
+// shared with other work.
+const DefaultBenchEvents = 1_000_000
+
+// ensureDefaults fills in defaults and checks the options.
+func (o *BenchOptions) ensureDefaults() error {
+	if o.Events == 0 {
+		o.Events = DefaultBenchEvents
+	}
+	if o.Events < 0 {
+		return fmt.Errorf("nexmark: Events must be positive, not %d", o.Events)
+	}
+	if o.Partitions == 0 {
+		o.Partitions = DefaultPartitions
+	}
+	if o.QueryTimeout < 0 {
+		return fmt.Errorf("nexmark: QueryTimeout must not be negative, not %v", o.QueryTimeout)
+	}
+	if o.Partitions < 0 {
+		return fmt.Errorf("nexmark: Partitions must be positive, not %d", o.Partitions)
+	}
+	if len(o.Queries) == 0 {
+		for _, q := range Queries() {
+			o.Queries = append(o.Queries, q.Name)
+		}
+	}
+	for _, name := range o.Queries {
+		if _, ok := Lookup(name); !ok {
+			return fmt.Errorf("nexmark: no query %q (the suite has q0 to q23)", name)
+		}
+	}
+	if o.Out == nil {
+		o.Out = os.Stdout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	o.Generator.EnsureDefaults()
+	return o.Generator.Validate()
+}
+
+// Result is one query's run.
+type Result struct {
+	Query Query
+	// Events is how many input records the query read: its input topic's
+	// records (bids, for every query Runnel runs today), not every event
+	// generated.
+	Events int64
+	// Elapsed runs from the CREATE statement until the query had done all
+	// its work (AwaitQuery).
+	Elapsed time.Duration
+	// Usage is how the CPUs were used meanwhile.
+	Usage Usage
+	// StateKeys and StateBytes measure an aggregation's state store once
+	// it is done: its keys, and the bytes of its keys and values as
+	// stored (engine.StateStats). Zero for stateless queries.
+	StateKeys, StateBytes int64
+	// RawRate is the raw copy's events/s over the same input topic.
+	RawRate float64
+	// Cores is what per-core rates divide by (GOMAXPROCS).
+	Cores int
+	// Incomplete is set when the query did not finish within
+	// BenchOptions.QueryTimeout. InputRead is then how many input records
+	// its first stage had committed, and SinkUpdates how many records its
+	// sink topic held (for a table, one update per input record it
+	// aggregated, plus deletes of merged sessions).
+	Incomplete             bool
+	InputRead, SinkUpdates int64
+}
+
+// Rate is input events per second.
+func (r Result) Rate() float64 { return float64(r.Events) / r.Elapsed.Seconds() }
+
+// PerCore is Rate over the cores the process had.
+func (r Result) PerCore() float64 { return r.Rate() / float64(r.Cores) }
+
+// RawCopyRatio is Rate over the raw copy's rate.
+func (r Result) RawCopyRatio() float64 {
+	if r.RawRate <= 0 {
+		return 0
+	}
+	return r.Rate() / r.RawRate
+}
+
+// Line is the result's one-line report. The fields after raw_copy_ratio
+// say how much CPU the process used, which on a shared machine tells a
+// slow query from a starved one.
+func (r Result) Line() string {
+	if !r.Query.Supported() {
+		return fmt.Sprintf("nexmark %s not supported: %s", r.Query.Name, r.Query.NotSupported)
+	}
+	if r.Incomplete {
+		return fmt.Sprintf("nexmark %s incomplete: did not finish in %.0fs; read %d of %d input records, %d sink records written (about %.0f events/s) cpu_seconds=%.2f",
+			r.Query.Name, r.Elapsed.Seconds(), r.InputRead, r.Events, r.SinkUpdates, float64(r.SinkUpdates)/r.Elapsed.Seconds(), r.Usage.Process.Seconds())
+	}
+	return fmt.Sprintf("nexmark %s events=%d seconds=%.2f events/s=%.0f events/s/core=%.0f state_bytes=%d raw_copy_ratio=%.2f cpu_seconds=%.2f",
+		r.Query.Name, r.Events, r.Elapsed.Seconds(), r.Rate(), r.PerCore(), r.StateBytes, r.RawCopyRatio(), r.Usage.Process.Seconds())
+}
+
+// Report is a whole benchmark run.
+type Report struct {
+	Options BenchOptions
+	Machine Machine
+	Started time.Time
+	// Load is how the events were written; RawCopy is the raw copy of the
+	// bid topic, the input of every query Runnel runs today.
+	Load    LoadStats
+	RawCopy RawCopyStats
+	Results []Result
+	// Usage covers the whole run, load included.
+	Usage Usage
+}
+
+// Bench loads the events into a fresh embedded log, copies the bid topic
+// raw, then runs each query alone, topic to topic, from the earliest
+// offset to completion, printing progress and one line per query.
+func Bench(ctx context.Context, opts BenchOptions) (*Report, error) {
+	if err := opts.ensureDefaults(); err != nil {
+		return nil, err
+	}
+	// Progress comes from more than one goroutine.
+	out := newSyncWriter(opts.Out)
+	rep := &Report{Options: opts, Machine: ThisMachine(), Started: time.Now().UTC()}
+	fmt.Fprintf(out, "nexmark: %s; load average %.2f\n", rep.Machine, rep.Machine.LoadAvg)
+	clock := readCPUClock()
+
+	dir := opts.DataDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "runnel-nexmark-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return nil, fmt.Errorf("nexmark: data directory %s is not empty: the benchmark needs a fresh one", dir)
+	}
+	node, err := StartNode(ctx, engine.Options{DataDir: filepath.Clean(dir), Logger: opts.Logger})
+	if err != nil {
+		return nil, err
+	}
+	defer node.Close()
+	conn, err := node.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := CreateStreams(ctx, conn, opts.Partitions); err != nil {
+		return nil, err
+	}
+	g, err := NewGenerator(opts.Generator)
+	if err != nil {
+		return nil, err
+	}
+	lg := node.Engine.Log()
+	w, err := NewLogWriter(ctx, lg)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "nexmark: loading %d events (seed %d) into %d partitions per topic\n", opts.Events, opts.Generator.Seed, opts.Partitions)
+	rep.Load, err = Load(ctx, g, w, LoadOptions{Events: opts.Events, Progress: func(s LoadStats) {
+		fmt.Fprintf(out, "nexmark: loaded %d of %d events (%.0f%%), %.0f events/s\n", s.Events, opts.Events, 100*float64(s.Events)/float64(opts.Events), s.Rate())
+	}})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "nexmark load events=%d persons=%d auctions=%d bids=%d seconds=%.2f events/s=%.0f bytes=%d\n",
+		rep.Load.Events, rep.Load.ByKind[KindPerson], rep.Load.ByKind[KindAuction], rep.Load.ByKind[KindBid],
+		rep.Load.Elapsed.Seconds(), rep.Load.Rate(), rep.Load.Bytes)
+
+	// Every query Runnel runs reads bids, so the bid topic's raw copy is
+	// the one to compare with.
+	settle(ctx, out)
+	stop := startProfile(opts.CPUProfileDir, "raw_copy", out)
+	rep.RawCopy, err = RawCopy(ctx, lg, Topics[KindBid], "nexmark_raw_copy", "nexmark_raw_copy", func(done, total int64) {
+		fmt.Fprintf(out, "nexmark: raw copy %d of %d records (%.0f%%)\n", done, total, 100*float64(done)/float64(max(total, 1)))
+	})
+	stop()
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "nexmark raw_copy topic=%s events=%d seconds=%.2f events/s=%.0f events/s/core=%.0f cpu_seconds=%.2f\n",
+		Topics[KindBid], rep.RawCopy.Events, rep.RawCopy.Elapsed.Seconds(), rep.RawCopy.Rate(),
+		rep.RawCopy.Rate()/float64(rep.Machine.Procs), rep.RawCopy.Usage.Process.Seconds())
+
+	for _, name := range opts.Queries {
+		q, _ := Lookup(name)
+		res := Result{Query: q, Cores: rep.Machine.Procs, RawRate: rep.RawCopy.Rate()}
+		if q.Supported() {
+			settle(ctx, out)
+			if res, err = runOne(ctx, node, q, opts, rep, out); err != nil {
+				return nil, err
+			}
+		}
+		rep.Results = append(rep.Results, res)
+		fmt.Fprintln(out, res.Line())
+	}
+	rep.Usage = usageSince(clock)
+	fmt.Fprintf(out, "nexmark: done in %.0fs; %s\n", rep.Usage.Wall.Seconds(), rep.Quietness())
+	return rep, nil
+}
+
+// runOne runs one supported query to completion, or until
+// opts.QueryTimeout, and measures it.
+func runOne(ctx context.Context, node *Node, q Query, opts BenchOptions, rep *Report, out io.Writer) (Result, error) {
+	res := Result{Query: q, Cores: rep.Machine.Procs, RawRate: rep.RawCopy.Rate()}
+	lg := node.Engine.Log()
+	ends, err := lg.EndOffsets(ctx, Topics[q.Input])
+	if err != nil {
+		return res, err
+	}
+	for _, e := range ends {
+		res.Events += e
+	}
+	conn, err := node.Connect(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	qctx, cancel := ctx, context.CancelFunc(func() {})
+	if opts.QueryTimeout > 0 {
+		qctx, cancel = context.WithTimeout(ctx, opts.QueryTimeout)
+	}
+	defer cancel()
+
+	stop := startProfile(opts.CPUProfileDir, q.Name, out)
+	clock := readCPUClock()
+	start := time.Now()
+	id, err := StartQuery(qctx, conn, q)
+	if err != nil {
+		stop()
+		return res, err
+	}
+	// While a table's later stages catch up, AwaitQuery blocks in a pull
+	// query: this goroutine reports the sink's growth meanwhile.
+	var phase atomic.Value
+	phase.Store("input")
+	var wg sync.WaitGroup
+	reporterDone := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-reporterDone:
+				return
+			case <-t.C:
+			}
+			if phase.Load() != "table" {
+				continue
+			}
+			if n, err := sumEnds(ctx, lg, q.Sink); err == nil {
+				fmt.Fprintf(out, "nexmark: %s read all %d input records; its table has %d updates (%.0fs)\n", q.Name, res.Events, n, time.Since(start).Seconds())
+			}
+		}
+	}()
+	last := time.Now()
+	err = AwaitQuery(qctx, conn, lg, q, id, func(p Progress) {
+		res.InputRead = p.Done
+		phase.Store(p.Phase)
+		if p.Phase != "input" || time.Since(last) < 2*time.Second {
+			return
+		}
+		last = time.Now()
+		fmt.Fprintf(out, "nexmark: %s %d of %d input records (%.0f%%), %.0f events/s so far\n",
+			q.Name, p.Done, p.Total, 100*float64(p.Done)/float64(max(p.Total, 1)), float64(p.Done)/time.Since(start).Seconds())
+	})
+	res.Elapsed = time.Since(start)
+	res.Usage = usageSince(clock)
+	stop()
+	close(reporterDone)
+	wg.Wait()
+	if err != nil && qctx.Err() != nil && ctx.Err() == nil {
+		res.Incomplete = true
+		if res.SinkUpdates, err = sumEnds(ctx, lg, q.Sink); err != nil {
+			return res, err
+		}
+	} else if err != nil {
+		return res, err
+	} else if q.Table {
+		if res.StateKeys, res.StateBytes, err = node.Engine.StateStats(ctx, id); err != nil {
+			return res, fmt.Errorf("nexmark: %s: state: %w", q.Name, err)
+		}
+	}
+	// A connection whose query was cancelled may be closed: stop the
+	// query over a fresh one.
+	sconn, err := node.Connect(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer sconn.Close(context.WithoutCancel(ctx))
+	return res, StopQuery(ctx, sconn, q, id)
+}
+
+// sumEnds is the number of records a topic holds (from offset 0).
+func sumEnds(ctx context.Context, lg log.Log, topic string) (int64, error) {
+	ends, err := lg.EndOffsets(ctx, topic)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, e := range ends {
+		n += e
+	}
+	return n, nil
+}
+
+// settle waits until the process is nearly idle (under a tenth of a core
+// over half a second), for at most settleMax: the log's LSM compacts what
+// the load and earlier queries wrote in the background, and a query
+// started meanwhile would pay for their writes. A query still pays for the
+// compaction of its own.
+func settle(ctx context.Context, out io.Writer) {
+	const (
+		window    = 500 * time.Millisecond
+		idle      = window / 10
+		settleMax = time.Minute
+	)
+	start := time.Now()
+	for time.Since(start) < settleMax {
+		before := processCPU()
+		if sleepUntil(ctx, time.Now().Add(window)) != nil {
+			return
+		}
+		if processCPU()-before < idle {
+			break
+		}
+	}
+	if waited := time.Since(start); waited > 2*window {
+		fmt.Fprintf(out, "nexmark: waited %.1fs for background work (compactions) to finish\n", waited.Seconds())
+	}
+}
+
+// startProfile starts a CPU profile into dir/name.pprof, if dir is set,
+// and returns what stops it.
+func startProfile(dir, name string, out io.Writer) (stop func()) {
+	if dir == "" {
+		return func() {}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintf(out, "nexmark: no profile: %v\n", err)
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, name+".pprof"))
+	if err != nil {
+		fmt.Fprintf(out, "nexmark: no profile: %v\n", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		fmt.Fprintf(out, "nexmark: no profile: %v\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+}
+
+// Quietness says how busy the machine was with other work during the run.
+func (r *Report) Quietness() string { return Quietness(r.Usage, r.Machine) }
+
+// Quietness says how busy machine m was with other work over u: "quiet"
+// when other processes kept under a tenth of a core busy, "busy" from
+// half a core.
+func Quietness(u Usage, m Machine) string {
+	oc := u.OtherCores()
+	if oc < 0 {
+		return fmt.Sprintf("load average %.2f at start; other processes' CPU use unknown", m.LoadAvg)
+	}
+	verdict := "quiet"
+	switch {
+	case oc >= 0.5:
+		verdict = "busy"
+	case oc >= 0.1:
+		verdict = "not quiet"
+	}
+	return fmt.Sprintf("%s: other processes kept %.2f of %d cores busy on average (load average %.2f at start)",
+		verdict, oc, m.CPUs, m.LoadAvg)
+}
+
+// UsageMeter measures how the CPUs are used from its start.
+type UsageMeter struct{ start cpuClock }
+
+// StartUsage starts measuring.
+func StartUsage() UsageMeter { return UsageMeter{start: readCPUClock()} }
+
+// Usage is the use since the meter started.
+func (m UsageMeter) Usage() Usage { return usageSince(m.start) }
+
+// syncWriter serializes writes to a writer.
+type syncWriter struct {
+	mu struct {
+		sync.Mutex
+		// w is only written to under mu.
+		w io.Writer
+	}
+}
+
+func newSyncWriter(w io.Writer) *syncWriter {
+	s := &syncWriter{}
+	s.mu.w = w
+	return s
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mu.w.Write(p)
+}
