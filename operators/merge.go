@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/runnel/runnel/internal/invariants"
 	"github.com/runnel/runnel/log"
@@ -35,6 +36,18 @@ import (
 // partition whose end is held by another producer's open transaction is
 // not caught up until that transaction ends.)
 //
+// An input written by an earlier stage of the same query (a join's
+// repartition topic) is caught up only when that stage is too: the merge
+// first asks MergeInput.Upstream whether the stages feeding the topic have
+// consumed their own inputs to the end, and only then compares the
+// reader with the topic's end. Otherwise a join that starts over a
+// backlog would find its repartition topic empty, take it for caught up,
+// and run the table ahead of stream records that were in the log all
+// along; a replay, finding the topic full, would order them otherwise.
+// While the upstream is behind, the merge waits for the input, looking
+// again every upstreamPoll, since the upstream may consume records
+// without writing any (a filter, a null key).
+//
 // The end offset of an idle input is asked once until any input takes a
 // new batch (or the merge waits), not once per record: the answer is as
 // fresh as the batches the merge works on, as Kafka Streams' lag is as
@@ -58,7 +71,15 @@ type MergeInput struct {
 	End int64
 	// Time gives a record's event time; nil reads its timestamp.
 	Time func(*log.Record) int64
+	// Upstream, when set, reports whether the stages that write this
+	// input's topic have consumed their own inputs to the end: until they
+	// have, the input is not caught up, whatever its reader's position.
+	Upstream func(ctx context.Context) (bool, error)
 }
+
+// upstreamPoll is how often a merge waiting for an input whose upstream
+// is behind looks again.
+const upstreamPoll = 10 * time.Millisecond
 
 // Merger reads several topic partitions and returns their records in
 // event-time order. It is used by one goroutine; Close stops its readers.
@@ -304,11 +325,24 @@ func (m *Merger) checkCaughtUp(ctx context.Context) error {
 		if len(mi.buf) > 0 || mi.ended() || m.checked[i] {
 			continue
 		}
+		if mi.Upstream != nil {
+			// The upstream first, the topic's end after: once the
+			// upstream has consumed its inputs, everything it will write
+			// for them is in the topic.
+			up, err := mi.Upstream(ctx)
+			if err != nil {
+				return fmt.Errorf("upstream of %s: %w", mi.TP.Topic, err)
+			}
+			if !up {
+				m.caught[i], m.checked[i] = false, true
+				continue
+			}
+		}
 		if ends == nil {
 			ends = map[string][]int64{}
 		}
 		e, ok := ends[mi.TP.Topic]
-		if !ok {
+		if !ok || mi.Upstream != nil {
 			var err error
 			if e, err = m.log.EndOffsets(ctx, mi.TP.Topic); err != nil {
 				return fmt.Errorf("end offsets of %s: %w", mi.TP.Topic, err)
@@ -327,11 +361,20 @@ func (m *Merger) checkCaughtUp(ctx context.Context) error {
 // they hand over, so the wait needs no select over a varying set of
 // channels.
 func (m *Merger) wait(ctx context.Context) error {
-	allEmpty := true
-	for _, mi := range m.ins {
+	allEmpty, poll := true, false
+	for i, mi := range m.ins {
 		if len(mi.buf) > 0 {
 			allEmpty = false
 		}
+		if mi.Upstream != nil && len(mi.buf) == 0 && m.checked[i] && !m.caught[i] {
+			poll = true
+		}
+	}
+	var tick <-chan time.Time
+	if poll && !allEmpty {
+		t := time.NewTimer(upstreamPoll)
+		defer t.Stop()
+		tick = t.C
 	}
 	for {
 		for i, mi := range m.ins {
@@ -346,6 +389,8 @@ func (m *Merger) wait(ctx context.Context) error {
 		}
 		select {
 		case <-m.ready:
+		case <-tick:
+			return nil // look at the upstream again
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -369,6 +414,9 @@ func (t *Task) runMerged(ctx context.Context) error {
 		inputs[i] = MergeInput{TP: tp, Start: committed[tp.Partition]}
 		if i < len(t.Time) {
 			inputs[i].Time = t.Time[i]
+		}
+		if i < len(t.Upstream) {
+			inputs[i].Upstream = t.Upstream[i]
 		}
 	}
 	m, err := StartMerge(ctx, t.Log, inputs)

@@ -255,6 +255,7 @@ func joinStages(id string, st *streamTable, out func(sc *stageContext) (operator
 	streamTopic := st.stream.Source.Topic
 	spec := st.spec
 	streamTime := st.streamTime
+	var upstream []string
 	if st.repartition != nil {
 		topic := joinRepartitionTopic(id)
 		topics = append(topics, internalTopic{name: topic, partitions: st.node.Partitions})
@@ -263,6 +264,7 @@ func joinStages(id string, st *streamTable, out func(sc *stageContext) (operator
 		}
 		stages = append(stages, stage{inputs: []string{streamTopic}, failures: true,
 			processor: func(*stageContext, *state.TaskStore) (operators.Processor, error) { return st.keyRepartition(topic) }})
+		upstream = []string{streamTopic}
 		streamTopic, spec, streamTime = topic, st.repartitioned(), nil
 	}
 	stages = append(stages, stage{
@@ -270,6 +272,7 @@ func joinStages(id string, st *streamTable, out func(sc *stageContext) (operator
 		// the stream record (README "Event time and processing order").
 		inputs:   []string{st.table.Source.Topic, streamTopic},
 		times:    []func(*log.Record) int64{st.tableTime, streamTime},
+		upstream: [][]string{nil, upstream},
 		store:    id + "/join",
 		role:     StoreJoin,
 		failures: true,

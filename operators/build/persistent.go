@@ -115,6 +115,11 @@ type stage struct {
 	// times, per input, give a record's event time for the merge when it
 	// is not the record's timestamp (nil entries: it is).
 	times []func(*log.Record) int64
+	// upstream, per input, lists the topics, farthest first, whose
+	// consumption by earlier stages of the query writes that input (nil:
+	// a topic the query does not write). A merge takes such an input for
+	// caught up only once those stages have consumed them to the end.
+	upstream [][]string
 	// store is the base name of each task's store ("" when stateless),
 	// role what it holds.
 	store string
@@ -358,8 +363,14 @@ func (b *Builder) buildStages(ctx context.Context, id string, stages []stage, sc
 		}
 		for part := int32(0); part < partitions; part++ {
 			t := &operators.Task{Log: b.env.Log, Group: id, QueryID: id, Time: s.times, Metrics: q.Metrics, Logger: b.env.Logger}
-			for _, in := range s.inputs {
+			for i, in := range s.inputs {
 				t.Inputs = append(t.Inputs, log.TopicPartition{Topic: in, Partition: part})
+				if i < len(s.upstream) && s.upstream[i] != nil {
+					if t.Upstream == nil {
+						t.Upstream = make([]func(context.Context) (bool, error), len(s.inputs))
+					}
+					t.Upstream[i] = consumedToEnd(b.env.Log, id, s.upstream[i])
+				}
 			}
 			if s.failures {
 				t.OnFailure = b.env.OnFailure
@@ -385,6 +396,31 @@ func (b *Builder) buildStages(ctx context.Context, id string, stages []stage, sc
 		}
 	}
 	return nil
+}
+
+// consumedToEnd reports whether group has committed every partition of
+// each topic, in order, up to its end offset: whether the stages reading
+// them have written all they will for what those topics hold now. Ends
+// are read before the commits, so a commit seen covers the end seen.
+func consumedToEnd(l log.Log, group string, topics []string) func(context.Context) (bool, error) {
+	return func(ctx context.Context) (bool, error) {
+		for _, topic := range topics {
+			ends, err := l.EndOffsets(ctx, topic)
+			if err != nil {
+				return false, fmt.Errorf("end offsets of %s: %w", topic, err)
+			}
+			committed, err := l.CommittedOffsets(ctx, group, topic)
+			if err != nil {
+				return false, fmt.Errorf("committed offsets of %s: %w", topic, err)
+			}
+			for p, end := range ends {
+				if committed[int32(p)] < end {
+					return false, nil
+				}
+			}
+		}
+		return true, nil
+	}
 }
 
 // ensureTopic creates an internal topic of n partitions if missing.
