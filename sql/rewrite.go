@@ -130,9 +130,12 @@ var notFunctions = map[string]bool{
 // bounds the depth of the tree as a whole afterwards.
 const maxRewriteDepth = 200
 
-// rewriter rewrites a token slice (without the tkEOF token). It holds no
-// state; its methods take the tokens they work on.
-type rewriter struct{}
+// rewriter rewrites a token slice (without the tkEOF token). It holds
+// only the source text the tokens point into (the type parser reads the
+// types of casts from it); its methods take the tokens they work on.
+type rewriter struct {
+	src string
+}
 
 // closing returns the index of the bracket closing the one at i, or -1.
 func closing(toks []token, i int) int {
@@ -428,7 +431,7 @@ func (rw *rewriter) cast(kw token, args []token, depth int) (frag, error) {
 		return nil, err
 	}
 	tt := parts[1]
-	tp := &parser{toks: append(tt[:len(tt):len(tt)], token{kind: tkEOF, pos: tt[len(tt)-1].end, end: tt[len(tt)-1].end})}
+	tp := &parser{src: rw.src, toks: append(tt[:len(tt):len(tt)], token{kind: tkEOF, pos: tt[len(tt)-1].end, end: tt[len(tt)-1].end})}
 	typ, err := tp.typ()
 	if err == nil {
 		err = tp.expectEnd()
@@ -539,7 +542,7 @@ scan:
 		last = op
 	}
 	win = append(win, token{kind: tkEOF, pos: last.end, end: last.end})
-	tp := &parser{toks: win}
+	tp := &parser{src: rw.src, toks: win}
 	typ, err := tp.castType()
 	if err != nil {
 		return nil, 0, err
