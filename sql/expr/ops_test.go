@@ -61,4 +61,3 @@ func TestString(t *testing.T) {
 		}
 	}
 }
-

@@ -61,4 +61,3 @@ func TestUnknownLiteralsInAssignments(t *testing.T) {
 		})
 	}
 }
-
