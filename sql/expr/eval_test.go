@@ -85,8 +85,7 @@ func bindLine(line string) (Expr, error) {
 
 // showData renders a value for the files: NULL as NULL, a top-level
 // STRING quoted as a SQL literal (so an empty string and leading blanks
-// are visible), anything
-// else as types.Format renders it.
+// are visible), anything else as types.Format renders it.
 func showData(v types.Value, t types.Type) string {
 	switch {
 	case v.IsNull():
