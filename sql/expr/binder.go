@@ -223,20 +223,6 @@ func (b *Binder) coerceUnknown(e Expr, t types.Type) (Expr, bool, error) {
 	return &Literal{Value: v, T: t}, true, nil
 }
 
-// IsAggregate reports whether name (any case) is one of ksqlDB's
-// aggregate functions.
-func IsAggregate(name string) bool {
-	_, ok := aggregateNames[strings.ToUpper(name)]
-	return ok
-}
-
-var aggregateNames = map[string]struct{}{
-	"COUNT": {}, "SUM": {}, "AVG": {}, "MIN": {}, "MAX": {},
-	"COUNT_DISTINCT": {}, "LATEST_BY_OFFSET": {}, "EARLIEST_BY_OFFSET": {},
-	"COLLECT_LIST": {}, "COLLECT_SET": {}, "TOPK": {}, "TOPKDISTINCT": {},
-	"HISTOGRAM": {}, "STDDEV_SAMP": {}, "STDDEV_POP": {}, "VAR_SAMP": {}, "VAR_POP": {},
-}
-
 // bind binds without settling parameters, so the caller can infer their
 // type from context. Callers that cannot infer call settle.
 func (b *Binder) bind(n ast.ExprNode) (Expr, error) {

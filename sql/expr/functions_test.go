@@ -47,7 +47,7 @@ func TestRegistry(t *testing.T) {
 		t.Fatal("Lookup is not case-insensitive")
 	}
 	sigs := strings.Join(f.Signatures(), "; ")
-	if sigs != "SUBSTRING(STRING, INT) -> STRING; SUBSTRING(STRING, INT, INT) -> STRING" {
+	if sigs != "SUBSTRING(STRING, INT) -> STRING; SUBSTRING(STRING, INT, INT) -> STRING; SUBSTRING(BYTES, INT) -> BYTES; SUBSTRING(BYTES, INT, INT) -> BYTES" {
 		t.Errorf("signatures: %s", sigs)
 	}
 	if f, _ := Lookup("CONCAT"); f.Signatures()[0] != "CONCAT(STRING...) -> STRING" {
