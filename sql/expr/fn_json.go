@@ -250,7 +250,7 @@ func init() {
 					return null, c.tooLarge("JSON_CONCAT", math.MaxInt64)
 				}
 				return str(w.b.String()), nil
-			}, pString)}},
+			}, pString, pString)}},
 		&Function{Name: "JSON_ARRAY_CONTAINS", Category: "JSON", nullCall: true,
 			Description: "Whether a JSON array holds a value among its top-level items (an INT or BIGINT matches an integer, a DOUBLE a number with a point or exponent, a STRING a string, a BOOLEAN true or false, NULL a null); FALSE when the string is not a JSON array.",
 			customSigs:  []string{"JSON_ARRAY_CONTAINS(STRING, T) -> BOOLEAN"},

@@ -432,20 +432,7 @@ func compare(b *Binder, op opcode.Op, l, r Expr) (Expr, error) {
 		return nil, err
 	}
 	if op == opcode.NullEQ {
-		return &node{t: types.Boolean, sql: []any{"(", l, " IS NOT DISTINCT FROM ", r, ")"}, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
-			a, err := l.Eval(row)
-			if err != nil {
-				return types.Value{}, err
-			}
-			c, err := r.Eval(row)
-			if err != nil {
-				return types.Value{}, err
-			}
-			if a.IsNull() || c.IsNull() {
-				return boolV(a.IsNull() && c.IsNull()), nil
-			}
-			return boolV(cf(a, c) == 0), nil
-		}}, nil
+		return nullSafeEqual(l, r, cf, false), nil
 	}
 	return &node{t: types.Boolean, sql: []any{"(", l, " " + sym + " ", r, ")"}, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
 		a, err := l.Eval(row)
@@ -458,6 +445,40 @@ func compare(b *Binder, op opcode.Op, l, r Expr) (Expr, error) {
 		}
 		return boolV(cmpResult(op, cf(a, c))), nil
 	}}, nil
+}
+
+// distinctFrom binds l IS DISTINCT FROM r: comparable as = is, never
+// NULL.
+func distinctFrom(b *Binder, l, r Expr) (Expr, error) {
+	l, r, cf, err := comparer(b, l, r, "IS DISTINCT FROM")
+	if err != nil {
+		return nil, err
+	}
+	return nullSafeEqual(l, r, cf, true), nil
+}
+
+// nullSafeEqual is IS NOT DISTINCT FROM (negate: IS DISTINCT FROM): NULL
+// is not distinct from NULL and distinct from any value.
+func nullSafeEqual(l, r Expr, cf cmpFunc, negate bool) Expr {
+	text := " IS NOT DISTINCT FROM "
+	if negate {
+		text = " IS DISTINCT FROM "
+	}
+	return &node{t: types.Boolean, sql: []any{"(", l, text, r, ")"}, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
+		a, err := l.Eval(row)
+		if err != nil {
+			return types.Value{}, err
+		}
+		c, err := r.Eval(row)
+		if err != nil {
+			return types.Value{}, err
+		}
+		same := a.IsNull() && c.IsNull()
+		if !a.IsNull() && !c.IsNull() {
+			same = cf(a, c) == 0
+		}
+		return boolV(same != negate), nil
+	}}
 }
 
 // coerceUnknownPair reads a string literal of the source on one side of
