@@ -392,11 +392,16 @@ func (b *Binder) structCtor(n *ast.FuncCallExpr) (Expr, error) {
 	var fields []types.Field
 	var vals []Expr
 	text := []any{"STRUCT("}
+	seen := map[string]bool{}
 	for i := 0; i < len(n.Args); i += 2 {
 		name, ok := stringArg(n, i)
 		if !ok {
 			return nil, errorf(ErrUnsupported, "RUNNEL_STRUCT field names must be string literals")
 		}
+		if seen[name] {
+			return nil, errorf(ErrTypeMismatch, "Duplicate field names found in STRUCT: %s", quoteIdent(name))
+		}
+		seen[name] = true
 		v, err := b.Bind(n.Args[i+1])
 		if err != nil {
 			return nil, err

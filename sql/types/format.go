@@ -25,7 +25,8 @@ import (
 //	BYTES      base64, as ksqlDB prints BYTES
 //	ARRAY      [1, 2, null]
 //	MAP        {a=1, b=2}
-//	STRUCT     {A=1, B=x}
+//	STRUCT     Struct{A=1,B=x} (Kafka Connect's Struct.toString: no
+//	           spaces, NULL fields left out)
 //
 // NULL renders as "null" inside containers and as "" at the top level: a
 // top-level NULL is the caller's to represent (pgwire sends it as a null,
@@ -93,11 +94,18 @@ func appendValue(b *strings.Builder, v Value, t Type, nested bool) {
 		}
 		b.WriteByte('}')
 	case KindStruct:
-		b.WriteByte('{')
+		// Kafka Connect's Struct.toString, which ksqlDB's CAST AS
+		// STRING gives: NULL fields are left out.
+		b.WriteString("Struct{")
+		first := true
 		for i, e := range v.List() {
-			if i > 0 {
-				b.WriteString(", ")
+			if e.IsNull() {
+				continue
 			}
+			if !first {
+				b.WriteByte(',')
+			}
+			first = false
 			ft := Null
 			if i < len(t.Fields) {
 				b.WriteString(t.Fields[i].Name)
@@ -168,11 +176,16 @@ func formatLen(v Value, t Type, nested bool) int64 {
 		}
 		return n
 	case KindStruct:
-		n := int64(2)
+		n := int64(len("Struct{}"))
+		first := true
 		for i, e := range v.List() {
-			if i > 0 {
-				n += 2
+			if e.IsNull() {
+				continue
 			}
+			if !first {
+				n++
+			}
+			first = false
 			ft := Null
 			if i < len(t.Fields) {
 				n += int64(len(t.Fields[i].Name))

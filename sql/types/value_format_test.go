@@ -43,7 +43,8 @@ func TestFormat(t *testing.T) {
 		{NewArray([]Value{NewInt(1), {}, NewInt(2)}), Array(Int), "[1, null, 2]"},
 		{NewArray(nil), Array(Int), "[]"},
 		{NewMap([]Value{NewString("a")}, []Value{NewInt(1)}), Map(String, Int), "{a=1}"},
-		{NewStruct([]Value{NewInt(1), NewArray([]Value{NewString("x")})}), nested, "{A=1, B=[x]}"},
+		{NewStruct([]Value{NewInt(1), NewArray([]Value{NewString("x")})}), nested, "Struct{A=1,B=[x]}"},
+		{NewStruct([]Value{{}, NewArray(nil)}), nested, "Struct{B=[]}"},
 	} {
 		if got := Format(tc.v, tc.t); got != tc.want {
 			t.Errorf("Format(%s) = %q, want %q", tc.t, got, tc.want)
