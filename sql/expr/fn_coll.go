@@ -202,7 +202,7 @@ func init() {
 				}
 				return intV(0), nil
 			}, pString, pString)}},
-		fn("UUID", "OTHER", "A random version 4 UUID as a string; UUID(bytes) renders 16 BYTES as a UUID (NULL for any other length).",
+		fn("UUID", "STRING", "A random version 4 UUID as a string; UUID(bytes) renders 16 BYTES as a UUID (NULL for any other length).",
 			ov(types.String, func([]types.Value) (types.Value, error) { return str(uuid4()), nil }),
 			ov(types.String, func(a []types.Value) (types.Value, error) {
 				b := a[0].Str()

@@ -200,7 +200,7 @@ func init() {
 			ovT(argType(0), "same as argument", func(a []types.Value) (types.Value, error) {
 				return truncPlaces(a[0], a[1].Int())
 			}, pNumeric, pIntegral)),
-		&Function{Name: "GEO_DISTANCE", Category: "MATHEMATICAL", nullCall: true,
+		&Function{Name: "GEO_DISTANCE", Category: "OTHER", nullCall: true,
 			Description: "The great-circle distance between two (latitude, longitude) points in decimal degrees, by the haversine formula, in kilometers or in the unit given: KM (the default) or MILES (MI, MILE, MILES, KM, KILOMETER(S), KILOMETRE(S), any case).",
 			overloads: []overload{
 				ov(types.Double, geoDistance, pNumeric, pNumeric, pNumeric, pNumeric),
@@ -214,7 +214,7 @@ func init() {
 		extremum("LEAST", "The smallest argument; NULL arguments are ignored.", -1),
 	)
 	register(
-		&Function{Name: "COALESCE", Category: "NULL", nullCall: true,
+		&Function{Name: "COALESCE", Category: "CONDITIONAL", nullCall: true,
 			Description: "The first argument that is not NULL.",
 			customSigs:  []string{"COALESCE(T, T...) -> T"},
 			custom: func(b *Binder, args []Expr) ([]Expr, types.Type, impl, error) {
@@ -230,7 +230,7 @@ func init() {
 					return null, nil
 				})
 			}},
-		&Function{Name: "IFNULL", Category: "NULL", nullCall: true,
+		&Function{Name: "IFNULL", Category: "CONDITIONAL", nullCall: true,
 			Description: "The first argument, or the second when the first is NULL.",
 			customSigs:  []string{"IFNULL(T, T) -> T"},
 			custom: func(b *Binder, args []Expr) ([]Expr, types.Type, impl, error) {
@@ -244,7 +244,7 @@ func init() {
 					return a[0], nil
 				})
 			}},
-		&Function{Name: "NULLIF", Category: "NULL", nullCall: true,
+		&Function{Name: "NULLIF", Category: "CONDITIONAL", nullCall: true,
 			Description: "NULL when the two arguments are equal, else the first.",
 			customSigs:  []string{"NULLIF(T, T) -> T"},
 			custom: func(b *Binder, args []Expr) ([]Expr, types.Type, impl, error) {

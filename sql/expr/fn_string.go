@@ -145,25 +145,25 @@ func init() {
 			}, pString, pString, pString)),
 		fn("INITCAP", "STRING", "Capitalizes the first letter of each word and lower-cases the rest.",
 			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) { return initcap(c, a[0].Str()) }, pString)),
-		fn("REGEXP_EXTRACT", "STRING", "The first match of a regular expression in a string (or of a capturing group); NULL when nothing matches. Arguments: (regex, string[, group]).",
+		fn("REGEXP_EXTRACT", "REGULAR EXPRESSION", "The first match of a regular expression in a string (or of a capturing group); NULL when nothing matches. Arguments: (regex, string[, group]).",
 			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
 				return regexpExtract(c, a[0].Str(), a[1].Str(), 0)
 			}, pString, pString),
 			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
 				return regexpExtract(c, a[0].Str(), a[1].Str(), a[2].Int())
 			}, pString, pString, pIntegral)),
-		fn("REGEXP_EXTRACT_ALL", "STRING", "Every match of a regular expression (or of a capturing group) as an ARRAY. Arguments: (regex, string[, group]).",
+		fn("REGEXP_EXTRACT_ALL", "REGULAR EXPRESSION", "Every match of a regular expression (or of a capturing group) as an ARRAY. Arguments: (regex, string[, group]).",
 			ovL(types.Array(types.String), func(c *evalCtx, a []types.Value) (types.Value, error) {
 				return regexpExtractAll(c, a[0].Str(), a[1].Str(), 0)
 			}, pString, pString),
 			ovL(types.Array(types.String), func(c *evalCtx, a []types.Value) (types.Value, error) {
 				return regexpExtractAll(c, a[0].Str(), a[1].Str(), a[2].Int())
 			}, pString, pString, pIntegral)),
-		fn("REGEXP_REPLACE", "STRING", "Replaces every match of a regular expression; $1 in the replacement is a group. Arguments: (string, regex, replacement).",
+		fn("REGEXP_REPLACE", "REGULAR EXPRESSION", "Replaces every match of a regular expression; $1 in the replacement is a group. Arguments: (string, regex, replacement).",
 			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
 				return regexpReplace(c, a[0].Str(), a[1].Str(), a[2].Str())
 			}, pString, pString, pString)),
-		fn("REGEXP_SPLIT_TO_ARRAY", "STRING", "Splits a string at every match of a regular expression.",
+		fn("REGEXP_SPLIT_TO_ARRAY", "REGULAR EXPRESSION", "Splits a string at every match of a regular expression.",
 			ovL(types.Array(types.String), func(c *evalCtx, a []types.Value) (types.Value, error) {
 				re, err := compileRegexp(c, a[1].Str())
 				if err != nil {

@@ -14,8 +14,9 @@ import (
 type Function struct {
 	// Name is upper-case, as ksqlDB spells it.
 	Name string
-	// Category groups functions: STRING, MATHEMATICAL, NULL, DATE / TIME,
-	// ARRAY, MAP, JSON, OTHER.
+	// Category groups functions, as ksqlDB's categories do: STRING,
+	// REGULAR EXPRESSION, MATHEMATICAL, CONDITIONAL, DATE / TIME, ARRAY,
+	// MAP, JSON, URL, CONVERSIONS, LAMBDA, OTHER.
 	Category    string
 	Description string
 
