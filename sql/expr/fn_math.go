@@ -29,9 +29,9 @@ func integralDecimal(t types.Type) types.Type {
 	return types.Decimal(max(t.Precision-t.Scale+1, 1), 0)
 }
 
-// roundingRet is the result type of CEIL/FLOOR(x) (intTo and doubleTo
-// nil: INT, BIGINT and DOUBLE stay), of ROUND(x) and TRUNC(x) (INT,
-// BIGINT and DOUBLE become BIGINT, as in ksqlDB). DECIMAL(p, s) becomes
+// roundingRet(t) is the result type of CEIL and FLOOR (t DOUBLE: INT,
+// BIGINT and DOUBLE keep their type) and of ROUND (t BIGINT: INT, BIGINT
+// and DOUBLE give BIGINT, as in ksqlDB). DECIMAL(p, s) becomes
 // DECIMAL(p-s+1, 0), room for the carry of rounding up.
 func roundingRet(toBigint types.Type) func([]types.Type) types.Type {
 	return func(a []types.Type) types.Type {
