@@ -251,10 +251,12 @@ func AppendDouble(dst []byte, f float64) []byte {
 	}
 	var tmp [32]byte
 	e := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64) // d[.ddd]e±XX
-	if e[1] == 'e' {
+	if e[1] == 'e' && f < 0x1p-1022 {
 		// One digit reads back: the two-digit decimal nearest f may be
-		// closer (only subnormals are far enough from their one-digit
-		// form for it to read back and differ).
+		// closer. Only a subnormal is far enough from its one-digit form
+		// for that (a normal double is within 2^-53 of it, far less than
+		// the 10^-1 between two-digit decimals), so only a subnormal pays
+		// for the check.
 		var tmp2 [32]byte
 		e2 := strconv.AppendFloat(tmp2[:0], f, 'e', 1, 64) // d.de±XX
 		if e2[2] != '0' {
