@@ -146,10 +146,13 @@ func (s *session) prepareShow(st *sql.Show) (*statement, error) {
 			return rows, nil
 		}), nil
 	case sql.ShowFunctions:
-		return listing(strCols("name", "description"), func(context.Context) ([]types.Row, error) {
+		// ksqlDB's SHOW FUNCTIONS: each function's name, its type
+		// (SCALAR, AGGREGATE or TABLE) and its category, sorted by name;
+		// Runnel adds the description.
+		return listing(strCols("name", "type", "category", "description"), func(context.Context) ([]types.Row, error) {
 			var rows []types.Row
-			for _, f := range expr.Functions() {
-				rows = append(rows, strRow(f.Name, f.Description))
+			for _, f := range expr.Descriptions() {
+				rows = append(rows, strRow(f.Name, f.Kind.String(), f.Category, f.Description))
 			}
 			return rows, nil
 		}), nil
@@ -161,13 +164,14 @@ func (s *session) prepareShow(st *sql.Show) (*statement, error) {
 func (s *session) prepareDescribe(st *sql.Describe) (*statement, error) {
 	e := s.e
 	if st.Function {
+		// One row per overload, of any kind of function.
 		return listing(strCols("name", "description", "signature"), func(context.Context) ([]types.Row, error) {
-			f, ok := expr.Lookup(st.Name)
+			f, ok := expr.Describe(st.Name)
 			if !ok {
 				return nil, &Error{Code: "42883", Msg: fmt.Sprintf("function %s does not exist", st.Name)}
 			}
 			var rows []types.Row
-			for _, sig := range f.Signatures() {
+			for _, sig := range f.Signatures {
 				rows = append(rows, strRow(f.Name, f.Description, sig))
 			}
 			return rows, nil

@@ -106,6 +106,11 @@ type Window struct {
 //	ARRAY[a, b]    RUNNEL_ARRAY(a, b)
 //	MAP(k := v)    RUNNEL_MAP(k, v, ...)
 //	STRUCT(F := v) RUNNEL_STRUCT('F', v, ...)
+//	x => e         RUNNEL_LAMBDA('X', e)       a lambda (a function's argument)
+//	(x, y) => e    RUNNEL_LAMBDA('X', 'Y', e)
+//	a IS NOT DISTINCT FROM b          a <=> b
+//	a IS DISTINCT FROM b              a <=> RUNNEL_DISTINCT() <=> b, which TiDB
+//	                                  reads as (a <=> RUNNEL_DISTINCT()) <=> b
 //
 // and a join clause's parts that TiDB lacks are folded into its ON
 // condition as leading AND terms (within.go):

@@ -209,7 +209,7 @@ func (p *parser) valuesRows() ([][]ast.ExprNode, error) {
 	end := len(p.toks) - 1
 	toks := p.toks[p.i:end]
 	p.i = end
-	rw := &rewriter{}
+	rw := &rewriter{src: p.src}
 	body, err := rw.seq(toks, 0)
 	if err != nil {
 		return nil, err
