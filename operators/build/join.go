@@ -323,6 +323,10 @@ func groupOutput(g *operators.Grouper, topic string) operators.JoinOutput {
 
 // lowerJoinPersistent cuts a persistent query over a join into stages.
 func lowerJoinPersistent(id string, root *planner.Sink) (*persistent, bool, error) {
+	if tableJoinOf(root) != nil {
+		p, err := lowerTableJoinPersistent(id, root)
+		return p, true, err
+	}
 	sink := root.Target
 	if ja, ok, err := lowerJoinAggregation(root.Input); ok || err != nil {
 		if err != nil {
@@ -361,6 +365,10 @@ func lowerJoinPersistent(id string, root *planner.Sink) (*persistent, bool, erro
 // repartition is needed, since every key meets in that goroutine. Ties
 // go to the table, then to the lower partition.
 func (b *Builder) pushJoin(ctx context.Context, root *planner.Result, earliest bool) (*PushQuery, bool, error) {
+	if tableJoinOf(root) != nil {
+		q, err := b.pushTableJoin(ctx, root, earliest)
+		return q, true, err
+	}
 	var st *streamTable
 	var feed func(it *joinIter) operators.JoinOutput
 	if ja, ok, err := lowerJoinAggregation(root.Input); ok || err != nil {
