@@ -282,17 +282,16 @@ func (tj *tableJoin) processor(st state.Store, rightFrom int, out operators.Tabl
 
 // lowerTableJoinPersistent cuts a persistent query over a table join into
 // its stages: the join, writing the sink (a table); or the join, writing
-// an aggregation's repartition topic, then the aggregation.
+// an aggregation's repartition topic, then the aggregation. The sink may
+// be another query's table (INSERT INTO, which ksqlDB keeps to streams):
+// each query upserts and deletes the rows it writes, and where two write
+// one key the later change wins.
 func lowerTableJoinPersistent(id string, root *planner.Sink) (*persistent, error) {
 	sink := root.Target
-	switch {
-	case sink.Kind != catalog.KindTable:
-		return nil, sqlstate.Errorf(sqlstate.WrongObjectType, "%s is a stream and a join of two tables produces a TABLE: write it with CREATE TABLE ... AS SELECT", sink.Name)
-	case !root.Create:
-		// ksqlDB's INSERT INTO ... SELECT writes streams only; two queries
-		// upserting and deleting the rows of one table would undo each
-		// other's.
-		return nil, ErrUnsupported.Errorf("INSERT INTO ... SELECT writes streams only, and %s is a table: create the join's table with CREATE TABLE ... AS SELECT", sink.Name)
+	if sink.Kind != catalog.KindTable {
+		// INSERT INTO a stream: CREATE STREAM ... AS SELECT is refused by
+		// the planner.
+		return nil, sqlstate.Errorf(sqlstate.WrongObjectType, "%s is a stream and a join of two tables produces a TABLE: write it to a table", sink.Name)
 	}
 	rows, ja, err := lowerTableJoinQuery(root.Input)
 	if err != nil {
