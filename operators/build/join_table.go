@@ -62,6 +62,11 @@ func lowerTableJoin(j *planner.Join) (*tableJoin, error) {
 		return nil, errShape(j)
 	}
 	lsrc, rsrc := tj.left.Source, tj.right.Source
+	if lsrc.Topic == rsrc.Topic {
+		// One topic's records would be both sides, and the query's
+		// committed positions in it would be one.
+		return nil, ErrUnsupported.Errorf("Can't join %s with %s: both read the topic %s", lsrc.Name, rsrc.Name, lsrc.Topic)
+	}
 	left, err := tableSide(lsrc, j.LeftKeys)
 	if err != nil {
 		return nil, err

@@ -160,6 +160,16 @@ func TestTableJoinRefusals(t *testing.T) {
 	f.declare(`CREATE TABLE k2 (a VARCHAR PRIMARY KEY, b VARCHAR PRIMARY KEY, v INT) WITH (kafka_topic='k2', key_format='JSON', partitions=1)`)
 	f.declare(`CREATE TABLE k2x (x VARCHAR PRIMARY KEY, y VARCHAR PRIMARY KEY, w INT) WITH (kafka_topic='k2x', key_format='JSON', partitions=1)`)
 	f.declare(`CREATE STREAM s (id VARCHAR KEY, boss VARCHAR) WITH (kafka_topic='s', partitions=2)`)
+	f.declare(`CREATE TABLE users2 (id VARCHAR PRIMARY KEY, region VARCHAR, age INT) WITH (kafka_topic='users2', partitions=2)`)
+	// users2 over users' topic: declared by hand, as the fixture makes topics.
+	u2, err := f.cat.Source("USERS2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u2.Topic = "users"
+	if err := f.cat.PutSource(f.ctx, u2); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		query string
 		code  sqlstate.Code
@@ -172,6 +182,7 @@ func TestTableJoinRefusals(t *testing.T) {
 		{`CREATE TABLE e AS SELECT ROWKEY AS id, u.region FROM users u FULL OUTER JOIN jusers j ON u.id = j.id AND u.age > 3`, sqlstate.FeatureNotSupported, ""},
 		{`CREATE TABLE f AS SELECT r.boss AS boss, LATEST_BY_OFFSET(u.id) AS u FROM users u JOIN regions r ON u.region = r.name GROUP BY r.boss`, sqlstate.FeatureNotSupported, "cannot aggregate a table"},
 		{`INSERT INTO s SELECT u.id AS id, r.boss FROM users u JOIN regions r ON u.region = r.name`, sqlstate.WrongObjectType, "produces a TABLE"},
+		{`CREATE TABLE h AS SELECT u.id AS id, v.age FROM users u JOIN users2 v ON u.id = v.id`, sqlstate.FeatureNotSupported, "both read the topic users"},
 	} {
 		plan, err := f.planPersistent(tc.query)
 		if err != nil {
