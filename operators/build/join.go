@@ -19,9 +19,9 @@ import (
 )
 
 // Joins: lowering a Join node into the specs of a stream-table join, and
-// the stages (persistent) or the merged reads (push) that run it. Other
-// join kinds, and n-way chains, are refused with 0A000 until their
-// runtime exists.
+// the stages (persistent) or the merged reads (push) that run it. Joins
+// of two tables are join_table.go's; other join kinds, and n-way chains,
+// are refused with 0A000 until their runtime exists.
 
 // streamTable is a lowered stream-table join.
 type streamTable struct {
