@@ -103,28 +103,30 @@ func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Dura
 	return e.builder.Pull(ctx, plan, rq.q.ID)
 }
 
-// awaitSource waits until the queries that write src, and the queries
-// upstream of them, and src's materializer, have consumed their inputs up
-// to the end offsets those inputs have now: then every write acknowledged
-// before the call is reflected in src's materialized rows.
+// awaitSource waits until the queries that write src (the one that made
+// it and those that INSERT INTO it), and the queries upstream of them, and
+// src's materializer, have consumed their inputs up to the end offsets
+// those inputs have now: then every write acknowledged before the call is
+// reflected in src's materialized rows.
 func (e *Engine) awaitSource(ctx context.Context, src *catalog.Source, visited map[string]bool) error {
 	if visited[src.Name] {
 		return nil
 	}
 	visited[src.Name] = true
-	if src.Query != "" {
-		if q, err := e.cat.Query(src.Query); err == nil {
-			for _, name := range q.Sources {
-				if up, err := e.cat.Source(name); err == nil {
-					if err := e.awaitSource(ctx, up, visited); err != nil {
-						return err
-					}
-				}
-			}
-			if rq, ok := e.runningQuery(q.ID); ok {
-				if err := e.awaitQuery(ctx, rq); err != nil {
+	for _, q := range e.cat.Queries() {
+		if q.Sink != src.Name {
+			continue
+		}
+		for _, name := range q.Sources {
+			if up, err := e.cat.Source(name); err == nil {
+				if err := e.awaitSource(ctx, up, visited); err != nil {
 					return err
 				}
+			}
+		}
+		if rq, ok := e.runningQuery(q.ID); ok {
+			if err := e.awaitQuery(ctx, rq); err != nil {
+				return err
 			}
 		}
 	}

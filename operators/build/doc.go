@@ -20,8 +20,9 @@
 // A persistent plan is cut into stages at its internal topics: every
 // Repartition node ends a stage, whose tasks write the repartition topic,
 // and starts the next, whose tasks read it. Each stage runs one task per
-// partition of its input; a task commits its output records, its state
-// changes and its input offsets in one log transaction.
+// partition of its input (a whole stage, one task over every partition of
+// its inputs: a foreign-key join); a task commits its output records, its
+// state changes and its input offsets in one log transaction.
 //
 //	Sink                                  stage 2: one task per partition of
 //	 └─ Project                             _runnel_<id>_repartition, its
@@ -77,9 +78,56 @@
 // stream, read from where the session's 'auto.offset.reset' says, and
 // keeps the table's rows in memory.
 //
-// Stream-stream, table-table and foreign-key joins, and n-way chains, are
-// planned but refused here with 0A000 until their runtime exists.
-
+// join_table.go builds the joins of two tables, whose results are tables.
+// A join on the primary key is a stage like the stream-table one: a task
+// per partition p reads partition p of both tables (co-partitioned: the
+// planner refuses different counts, and the builder keys that serialize
+// differently, since tables are never repartitioned), and its store
+// <id>/join/<p> holds both tables' latest rows. Every change on either
+// side recomputes its key's result row from the two rows (operators
+// TableTableJoin).
+//
+// A foreign-key join is one stage of one task that reads every partition
+// of both tables (a whole stage), merged by event time, and keeps both
+// tables' rows and an index of the left rows by foreign key in its store
+// <id>/join/0 (operators ForeignKeyJoin):
+//
+//	Sink user_managers             one task: users/0..3 + regions/0..1,
+//	 └─ Project                    merged by ROWTIME (the left table
+//	     └─ Join FOREIGN KEY  ───── first); store <id>/join/0: users'
+//	         ├─ Scan users          rows, regions' rows, the index
+//	         └─ Scan regions        foreign key → users
+//
+// Kafka Streams joins on a foreign key through two internal topics: each
+// left row subscribes, keyed by its foreign key, in the right table's
+// partitions, which respond with the right row, routed back to the left
+// row's partition, where a response for a left row that has changed since
+// is dropped. That spreads the join over every partition of both tables,
+// but what it emits depends on timing: a response that arrives after the
+// left row changed again is lost, so the intermediate results a replay
+// or a slower run would give are not the same. Here one task sees every
+// change of both tables in event-time order: every result row's changes
+// are deterministic (the spec pins them per key), a foreign-key change
+// retracts the old match at once, any partition counts and key formats
+// work, and the state is both tables' rows once (plus the index) —
+// bounded by the tables' sizes. The price is one task's throughput for
+// the whole join, and a right row's change re-joins every left row that
+// points at it in one batch (read from the index a chunk at a time).
+//
+// A table join's output (operators TableJoinOutput) is a change of a
+// result row: its new value, or none. Writing a sink, TableJoinSink
+// upserts the rows that pass WHERE and sends a tombstone only for a row
+// it wrote before (its store remembers which); under a GROUP BY,
+// TableJoinGroups retracts what a row added to its group before adding
+// the new one, to the aggregation's repartition topic. A transient push
+// join of two tables runs the same operators in one goroutine over every
+// partition of both, read from their start, with the state in memory; at
+// 'latest' the records already there only build the state, and the rows
+// that later changes make are returned.
+//
+// Stream-stream joins and n-way chains are planned but refused here with
+// 0A000 until their runtime exists.
+//
 // # Memory
 //
 // A pull scan streams its rows a chunk at a time; with ORDER BY it keeps

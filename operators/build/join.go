@@ -19,9 +19,9 @@ import (
 )
 
 // Joins: lowering a Join node into the specs of a stream-table join, and
-// the stages (persistent) or the merged reads (push) that run it. Other
-// join kinds, and n-way chains, are refused with 0A000 until their
-// runtime exists.
+// the stages (persistent) or the merged reads (push) that run it. Joins
+// of two tables are join_table.go's; other join kinds, and n-way chains,
+// are refused with 0A000 until their runtime exists.
 
 // streamTable is a lowered stream-table join.
 type streamTable struct {
@@ -326,6 +326,10 @@ func groupOutput(g *operators.Grouper, topic string) operators.JoinOutput {
 
 // lowerJoinPersistent cuts a persistent query over a join into stages.
 func lowerJoinPersistent(id string, root *planner.Sink) (*persistent, bool, error) {
+	if tableJoinOf(root) != nil {
+		p, err := lowerTableJoinPersistent(id, root)
+		return p, true, err
+	}
 	sink := root.Target
 	if ja, ok, err := lowerJoinAggregation(root.Input); ok || err != nil {
 		if err != nil {
@@ -364,6 +368,10 @@ func lowerJoinPersistent(id string, root *planner.Sink) (*persistent, bool, erro
 // repartition is needed, since every key meets in that goroutine. Ties
 // go to the table, then to the lower partition.
 func (b *Builder) pushJoin(ctx context.Context, root *planner.Result, earliest bool) (*PushQuery, bool, error) {
+	if tableJoinOf(root) != nil {
+		q, err := b.pushTableJoin(ctx, root, earliest)
+		return q, true, err
+	}
 	var st *streamTable
 	var feed func(it *joinIter) operators.JoinOutput
 	if ja, ok, err := lowerJoinAggregation(root.Input); ok || err != nil {

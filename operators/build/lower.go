@@ -217,6 +217,9 @@ func Check(plan *planner.Plan) error {
 			return err
 		}
 		if planner.Find[*planner.Join](root) != nil {
+			if tableJoinOf(root) != nil {
+				return checkTableJoin(root)
+			}
 			if _, ok, err := lowerJoinAggregation(root.Input); ok || err != nil {
 				return err
 			}

@@ -126,6 +126,10 @@ type stage struct {
 	role  StoreRole
 	// failures reports skipped records to Env.OnFailure.
 	failures bool
+	// whole makes the stage one task that reads every partition of every
+	// input, the inputs in order and each input's partitions in order (a
+	// foreign-key join, whose tables need not be co-partitioned).
+	whole bool
 	// processor makes one task's processor over its store (nil when the
 	// stage is stateless). Specs are shared; per-task state (an encoder's
 	// buffers) is made here.
@@ -137,6 +141,8 @@ type stage struct {
 type stageContext struct {
 	sinkPartitions int32
 	metrics        *operators.Metrics
+	// inputs are the inputs of the task whose processor is being made.
+	inputs []log.TopicPartition
 }
 
 // persistent is a lowered persistent query: its stages in pipeline order
@@ -343,34 +349,27 @@ func (b *Builder) buildStages(ctx context.Context, id string, stages []stage, sc
 		}
 	}()
 	for _, s := range stages {
-		partitions, err := b.Partitions(ctx, s.inputs[0])
+		tasks, times, err := b.stageTasks(ctx, s)
 		if err != nil {
 			return err
 		}
-		for _, in := range s.inputs[1:] {
-			n, err := b.Partitions(ctx, in)
-			if err != nil {
-				return err
-			}
-			if n != partitions {
-				return ErrUnsupported.Errorf("cannot join %s and %s: their topics have %d and %d partitions now, and a join reads them co-partitioned (were they re-created?)",
-					s.inputs[0], in, partitions, n)
-			}
-		}
+		partitions := int32(len(tasks))
 		q.Inputs = append(q.Inputs, s.inputs...)
 		if s.store != "" && !b.env.State.Shared() {
 			q.Topics = append(q.Topics, changelogTopic(s.store))
 		}
 		for part := int32(0); part < partitions; part++ {
-			t := &operators.Task{Log: b.env.Log, Group: id, QueryID: id, Time: s.times, Metrics: q.Metrics, Logger: b.env.Logger}
-			for i, in := range s.inputs {
-				t.Inputs = append(t.Inputs, log.TopicPartition{Topic: in, Partition: part})
-				if i < len(s.upstream) && s.upstream[i] != nil {
-					if t.Upstream == nil {
-						t.Upstream = make([]func(context.Context) (bool, error), len(s.inputs))
-					}
-					t.Upstream[i] = consumedToEnd(b.env.Log, id, s.upstream[i])
+			t := &operators.Task{Log: b.env.Log, Group: id, QueryID: id, Time: times, Metrics: q.Metrics, Logger: b.env.Logger}
+			t.Inputs = tasks[part]
+			sc.inputs = t.Inputs
+			for i := range s.upstream {
+				if s.upstream[i] == nil || s.whole {
+					continue
 				}
+				if t.Upstream == nil {
+					t.Upstream = make([]func(context.Context) (bool, error), len(t.Inputs))
+				}
+				t.Upstream[i] = consumedToEnd(b.env.Log, id, s.upstream[i])
 			}
 			if s.failures {
 				t.OnFailure = b.env.OnFailure
@@ -421,6 +420,49 @@ func consumedToEnd(l log.Log, group string, topics []string) func(context.Contex
 		}
 		return true, nil
 	}
+}
+
+// stageTasks lists the inputs of each task of a stage, and the time
+// functions of a task's inputs: a task per partition of its inputs, which
+// must agree (they are co-partitioned), reading that partition of each —
+// or, for a whole stage, one task reading every partition of each.
+func (b *Builder) stageTasks(ctx context.Context, s stage) ([][]log.TopicPartition, []func(*log.Record) int64, error) {
+	counts := make([]int32, len(s.inputs))
+	for i, in := range s.inputs {
+		n, err := b.Partitions(ctx, in)
+		if err != nil {
+			return nil, nil, err
+		}
+		counts[i] = n
+	}
+	if s.whole {
+		var set []log.TopicPartition
+		var times []func(*log.Record) int64
+		for i, in := range s.inputs {
+			for p := range counts[i] {
+				set = append(set, log.TopicPartition{Topic: in, Partition: p})
+				if i < len(s.times) {
+					times = append(times, s.times[i])
+				} else {
+					times = append(times, nil)
+				}
+			}
+		}
+		return [][]log.TopicPartition{set}, times, nil
+	}
+	for i, n := range counts[1:] {
+		if n != counts[0] {
+			return nil, nil, ErrUnsupported.Errorf("cannot join %s and %s: their topics have %d and %d partitions now, and a join reads them co-partitioned (were they re-created?)",
+				s.inputs[0], s.inputs[i+1], counts[0], n)
+		}
+	}
+	tasks := make([][]log.TopicPartition, counts[0])
+	for part := range counts[0] {
+		for _, in := range s.inputs {
+			tasks[part] = append(tasks[part], log.TopicPartition{Topic: in, Partition: part})
+		}
+	}
+	return tasks, s.times, nil
 }
 
 // ensureTopic creates an internal topic of n partitions if missing.
