@@ -77,8 +77,22 @@
 // stream, read from where the session's 'auto.offset.reset' says, and
 // keeps the table's rows in memory.
 //
-// Stream-stream, table-table and foreign-key joins, and n-way chains, are
-// planned but refused here with 0A000 until their runtime exists.
+// join_window.go builds the stream-stream join (INNER, LEFT, RIGHT, FULL,
+// WITHIN and GRACE PERIOD): one stage reads partition p of both streams,
+// the left first (it wins ties), and its store <id>/join/<p> holds both
+// sides' records until their windows close (operators/join_window.go).
+// A side not keyed by its join key, or not in the join's partition count
+// (the larger of the two), is first repartitioned by a stage of its own
+// into _runnel_<id>_join_left_repartition or _join_right_repartition,
+// keyed as the side that is not repartitioned keys its records. Without
+// GRACE PERIOD the grace is ksqlDB's default, max(24 h − 2 × before, 0).
+// A transient stream-stream join merges every partition of both streams
+// and keeps the open windows in memory (operators.OrderedMemStore).
+//
+// Both kinds run through joinRuntime (join.go), so that a select list, a
+// GROUP BY, a sink and a push query are built over either alike.
+// Table-table and foreign-key joins, and n-way chains, are planned but
+// refused here with 0A000 until their runtime exists.
 
 // # Memory
 //
