@@ -73,7 +73,11 @@ type Task struct {
 	// Time gives a record's event time for the merge of several inputs,
 	// per input; a nil entry (or a nil Time) reads the record's timestamp.
 	// A source whose event time is a column (TIMESTAMP=) needs one.
-	Time      []func(*log.Record) int64
+	Time []func(*log.Record) int64
+	// Upstream names, per input, the stage of the same query that writes
+	// it (a repartition topic), for the merge of several inputs to wait
+	// for (MergeInput.Upstream); a nil entry (or a nil Upstream): none.
+	Upstream  []*MergeUpstream
 	Processor Processor
 	// Store is the task's state store; nil for a stateless task.
 	Store *state.TaskStore

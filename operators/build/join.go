@@ -317,6 +317,7 @@ func joinStages(id string, st *streamTable, out func(sc *stageContext) (operator
 	streamTopic := st.stream.Source.Topic
 	spec := st.spec
 	streamTime := st.streamTime
+	var upstream *operators.MergeUpstream
 	if st.repartition != nil {
 		topic := joinRepartitionTopic(id)
 		topics = append(topics, internalTopic{name: topic, partitions: st.node.Partitions})
@@ -325,6 +326,9 @@ func joinStages(id string, st *streamTable, out func(sc *stageContext) (operator
 		}
 		stages = append(stages, stage{inputs: []string{streamTopic}, failures: true,
 			processor: func(*stageContext, *state.TaskStore) (operators.Processor, error) { return st.keyRepartition(topic) }})
+		// The join waits for the stage to pass on what the stream holds
+		// (operators/merge.go).
+		upstream = &operators.MergeUpstream{Group: id, Topic: streamTopic}
 		streamTopic, spec, streamTime = topic, st.repartitioned(), nil
 	}
 	stages = append(stages, stage{
@@ -332,6 +336,7 @@ func joinStages(id string, st *streamTable, out func(sc *stageContext) (operator
 		// the stream record (README "Event time and processing order").
 		inputs:   []string{st.table.Source.Topic, streamTopic},
 		times:    []func(*log.Record) int64{st.tableTime, streamTime},
+		upstream: []*operators.MergeUpstream{nil, upstream},
 		store:    id + "/join",
 		role:     StoreJoin,
 		failures: true,

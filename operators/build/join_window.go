@@ -177,6 +177,7 @@ func (ss *streamStream) stages(id string, out func(sc *stageContext) (operators.
 	inputs := [2]string{ss.scans[0].Source.Topic, ss.scans[1].Source.Topic}
 	spec := *ss.spec
 	times := ss.times
+	var upstream [2]*operators.MergeUpstream
 	for side := range 2 {
 		if ss.reparts[side] == nil {
 			continue
@@ -187,6 +188,9 @@ func (ss *streamStream) stages(id string, out func(sc *stageContext) (operators.
 			processor: func(*stageContext, *state.TaskStore) (operators.Processor, error) {
 				return ss.keyRepartition(side, topic), nil
 			}})
+		// The join waits for the stage to pass on what its stream holds
+		// (operators/merge.go).
+		upstream[side] = &operators.MergeUpstream{Group: id, Topic: inputs[side]}
 		inputs[side] = topic
 		// A repartitioned record carries its event time as its
 		// timestamp, and its own key in a header.
@@ -198,6 +202,7 @@ func (ss *streamStream) stages(id string, out func(sc *stageContext) (operators.
 		// and processing order").
 		inputs:   inputs[:],
 		times:    times[:],
+		upstream: upstream[:],
 		store:    id + "/join",
 		role:     StoreJoin,
 		failures: true,

@@ -115,6 +115,10 @@ type stage struct {
 	// times, per input, give a record's event time for the merge when it
 	// is not the record's timestamp (nil entries: it is).
 	times []func(*log.Record) int64
+	// upstream, per input, names the earlier stage that writes it (a
+	// join's repartition topic), which the merge waits for (nil entries:
+	// a source).
+	upstream []*operators.MergeUpstream
 	// store is the base name of each task's store ("" when stateless),
 	// role what it holds.
 	store string
@@ -357,7 +361,7 @@ func (b *Builder) buildStages(ctx context.Context, id string, stages []stage, sc
 			q.Topics = append(q.Topics, changelogTopic(s.store))
 		}
 		for part := int32(0); part < partitions; part++ {
-			t := &operators.Task{Log: b.env.Log, Group: id, QueryID: id, Time: s.times, Metrics: q.Metrics, Logger: b.env.Logger}
+			t := &operators.Task{Log: b.env.Log, Group: id, QueryID: id, Time: s.times, Upstream: s.upstream, Metrics: q.Metrics, Logger: b.env.Logger}
 			for _, in := range s.inputs {
 				t.Inputs = append(t.Inputs, log.TopicPartition{Topic: in, Partition: part})
 			}
