@@ -124,9 +124,10 @@ type StreamStreamJoin struct {
 	loaded bool
 	now    int64
 	dirty  bool
-	// head caches, per side, the ROWTIME of the side's oldest record in
-	// the time index, so that a record that closes nothing costs no scan.
-	head [2]indexHead
+	// ahead holds, per side, the first entries of the side's time index,
+	// read ahead, so that a record that closes nothing — or one record —
+	// costs no scan.
+	ahead [2]lookahead
 	// cursor is, per side, the first index key that may still exist:
 	// every entry before it has been expired. Scans start there rather
 	// than step over the deleted entries again. nil: the side's start.
@@ -142,13 +143,23 @@ var (
 	_ Recoverable    = (*StreamStreamJoin)(nil)
 )
 
-// indexHead is what is known of the oldest entry of a side's time index.
-type indexHead struct {
-	known bool
-	// empty is set when the index has no entry; otherwise ts is the
-	// oldest entry's ROWTIME.
-	empty bool
-	ts    int64
+// lookahead is the start of a side's time index, read ahead of the
+// stream time: at most expireBatch entries.
+type lookahead struct {
+	// valid is set when entries are the index's first entries, in order
+	// (those before them closed, if not yet deleted).
+	valid   bool
+	entries []expiring
+	// complete is set when entries are the whole rest of the index;
+	// otherwise next is where the index goes on.
+	complete bool
+	next     []byte
+}
+
+// invalidate forgets what was read ahead.
+func (a *lookahead) invalidate() {
+	a.valid, a.complete = false, false
+	a.entries = a.entries[:0]
 }
 
 // expiring is an index entry whose window has closed.
@@ -194,8 +205,10 @@ func (j *StreamStreamJoin) Flush(Emit) error {
 // is read again, from its last commit.
 func (j *StreamStreamJoin) Recover() {
 	j.loaded, j.dirty = false, false
-	j.head = [2]indexHead{}
-	j.cursor = [2][]byte{}
+	for side := range 2 {
+		j.ahead[side].invalidate()
+		j.cursor[side] = nil
+	}
 }
 
 // init reads the stream time on first use.
@@ -421,11 +434,30 @@ func (j *StreamStreamJoin) store(input int, rec *log.Record, ts int64, k []byte,
 	if err := j.Store.Put(key, v); err != nil {
 		return err
 	}
-	if err := j.Store.Put(indexKey(input, ts, rec), k); err != nil {
+	ik := indexKey(input, ts, rec)
+	if err := j.Store.Put(ik, k); err != nil {
 		return err
 	}
-	if h := &j.head[input]; h.known && (h.empty || ts < h.ts) {
-		*h = indexHead{known: true, ts: ts}
+	// Keep what was read ahead the index's start: an entry after it
+	// leaves it so (it joins it when the index was read to its end and
+	// there is room); one before it, a record out of order, spoils it.
+	a := &j.ahead[input]
+	switch {
+	case !a.valid:
+	case len(a.entries) == 0 && !a.complete:
+		a.invalidate()
+	case len(a.entries) == 0 || ts > a.entries[len(a.entries)-1].ts:
+		if !a.complete {
+			break
+		}
+		if len(a.entries) < expireBatch {
+			a.entries = append(a.entries, expiring{ts: ts, indexKey: ik, recKey: key})
+		} else {
+			a.complete = false
+			a.next = append(append(a.next[:0], a.entries[len(a.entries)-1].indexKey...), 0)
+		}
+	default:
+		a.invalidate()
 	}
 	return nil
 }
@@ -474,8 +506,8 @@ func (j *StreamStreamJoin) expire(emit Emit) error {
 	var due, more [2]bool
 	for side := range 2 {
 		limit[side] = satSub(j.now, satAdd(s.lookAhead(side), s.Grace))
-		h := j.head[side]
-		due[side] = !h.known || (!h.empty && h.ts < limit[side])
+		a := &j.ahead[side]
+		due[side] = !a.valid || (len(a.entries) > 0 && a.entries[0].ts < limit[side]) || (len(a.entries) == 0 && !a.complete)
 	}
 	for side := range 2 {
 		j.expired[side] = j.expired[side][:0]
@@ -513,48 +545,70 @@ func (j *StreamStreamJoin) expire(emit Emit) error {
 	}
 }
 
-// closed reads into j.expired[side] the next index entries of side whose
-// ROWTIME is below limit, at most expireBatch of them; more reports that
-// the batch was cut there. Reaching an entry at limit or past it, or the
-// end of the index, it learns the side's head.
+// closed moves into j.expired[side] the next entries of side's time
+// index whose ROWTIME is below limit, at most expireBatch of them, from
+// what was read ahead (reading on when it runs out); more reports that
+// the batch was cut there.
 func (j *StreamStreamJoin) closed(side int, limit int64) (more bool, err error) {
-	start := j.cursor[side]
-	if start == nil {
-		start = []byte{'e', byte(side)}
+	a := &j.ahead[side]
+	buf := j.expired[side][:0]
+	for len(buf) < expireBatch {
+		if !a.valid || (len(a.entries) == 0 && !a.complete) {
+			if err := j.readAhead(side); err != nil {
+				return false, err
+			}
+		}
+		if len(a.entries) == 0 || a.entries[0].ts >= limit {
+			break
+		}
+		buf = append(buf, a.entries[0])
+		a.entries = a.entries[1:]
+	}
+	j.expired[side] = buf
+	return len(buf) == expireBatch, nil
+}
+
+// readAhead appends to what was read ahead of side's time index the next
+// expireBatch entries: from where it stopped, or from the cursor when it
+// holds nothing valid.
+func (j *StreamStreamJoin) readAhead(side int) error {
+	a := &j.ahead[side]
+	start := a.next
+	if !a.valid {
+		a.entries = a.entries[:0]
+		if start = j.cursor[side]; start == nil {
+			start = []byte{'e', byte(side)}
+		}
 	}
 	end := state.PrefixEnd([]byte{'e', byte(side)})
-	buf := j.expired[side][:0]
-	head := indexHead{known: true, empty: true}
+	n := 0
+	var last []byte
 	var ferr error
-	err = j.Store.Scan(start, end, func(key, value []byte) bool {
+	err := j.Store.Scan(start, end, func(key, value []byte) bool {
 		if len(key) != 2+8+12 {
 			ferr = errors.New("corrupt join state: an index key")
-			return false
-		}
-		ts := readTime(key[2:])
-		if ts >= limit {
-			head = indexHead{known: true, ts: ts}
-			return false
-		}
-		if len(buf) == expireBatch {
-			head, more = indexHead{}, true
 			return false
 		}
 		ik := append([]byte(nil), key...)
 		rk := recordPrefix(make([]byte, 0, 2+binary.MaxVarintLen64+len(value)+8+12), side, value)
 		rk = append(rk, key[2:]...)
-		buf = append(buf, expiring{ts: ts, indexKey: ik, recKey: rk})
-		return true
+		a.entries = append(a.entries, expiring{ts: readTime(key[2:]), indexKey: ik, recKey: rk})
+		last = ik
+		n++
+		return n < expireBatch
 	})
 	if err == nil {
 		err = ferr
 	}
 	if err != nil {
-		return false, fmt.Errorf("scan closed windows: %w", err)
+		a.invalidate()
+		return fmt.Errorf("scan closed windows: %w", err)
 	}
-	j.expired[side] = buf
-	j.head[side] = head
-	return more, nil
+	a.valid, a.complete = true, n < expireBatch
+	if last != nil {
+		a.next = append(append(a.next[:0], last...), 0)
+	}
+	return nil
 }
 
 // close removes one record whose window has closed, emitting it when it

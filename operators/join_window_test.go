@@ -149,6 +149,10 @@ func TestStreamStreamJoin(t *testing.T) {
 			// row (20) and the left row (30) have both closed.
 			steps: []string{"r y b@20", "l x A@30", "l z Z@50"},
 			want:  []string{"NULL b y @20", "A NULL x @30"}},
+		{name: "an out-of-order record closes in its place", w: within{10, 10, 1000, "left"},
+			// C (150) arrives after B (200) and closes before it.
+			steps: []string{"l a A@100", "l b B@200", "l c C@150", "l d D@1170", "l e E@1300"},
+			want:  []string{"A NULL a @100", "C NULL c @150", "B NULL b @200"}},
 		{name: "a late record is dropped and counted", w: within{10, 10, 0, "full"},
 			// a (89) closed at 99 < 100: never joined, stored or emitted.
 			steps: []string{"l x A@100", "r x a@89", "r x b@90", "l z Z@200"},
