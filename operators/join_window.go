@@ -132,6 +132,16 @@ type StreamStreamJoin struct {
 	// every entry before it has been expired. Scans start there rather
 	// than step over the deleted entries again. nil: the side's start.
 	cursor [2][]byte
+	// unsettled is set while a record is processed, and stays set when
+	// its processing stops halfway (a store's error, a panic): what was
+	// read ahead may then not match the store, and is read again.
+	unsettled bool
+	// rowErr is the first error of a row the current record produced (a
+	// stored record that does not decode, a pair whose ON condition or
+	// output fails): it does not stop the record's work, which would
+	// leave windows half closed, and is reported for the record at its
+	// end.
+	rowErr error
 	// Buffers reused between records.
 	keyBuf  []byte
 	expired [2][]expiring
@@ -229,11 +239,34 @@ func (j *StreamStreamJoin) init() error {
 }
 
 // ProcessInput implements InputProcessor: input 0 is the left stream, 1
-// the right one.
+// the right one. An error of the store stops the record where it is; an
+// error of one of the rows it produces does not (see rowErr): either is
+// the record's error.
 func (j *StreamStreamJoin) ProcessInput(input int, rec *log.Record, emit Emit) error {
 	if input != 0 && input != 1 {
 		return fmt.Errorf("operators: stream-stream join has no input %d", input)
 	}
+	if j.unsettled {
+		j.ahead[0].invalidate()
+		j.ahead[1].invalidate()
+	}
+	j.unsettled, j.rowErr = true, nil
+	if err := j.process(input, rec, emit); err != nil {
+		return err
+	}
+	j.unsettled = false
+	return j.rowErr
+}
+
+// rowFailed notes the first error of a row.
+func (j *StreamStreamJoin) rowFailed(err error) {
+	if j.rowErr == nil {
+		j.rowErr = err
+	}
+}
+
+// process is ProcessInput's work.
+func (j *StreamStreamJoin) process(input int, rec *log.Record, emit Emit) error {
 	if err := j.init(); err != nil {
 		return err
 	}
@@ -268,7 +301,7 @@ func (j *StreamStreamJoin) ProcessInput(input int, rec *log.Record, emit Emit) e
 	}
 	if null {
 		if s.Outer[input] {
-			return j.unmatched(input, row, keys, ts, emit)
+			j.unmatched(input, row, keys, ts, emit)
 		}
 		return nil
 	}
@@ -325,12 +358,11 @@ func (j *StreamStreamJoin) match(input int, row, keys types.Row, ts int64, k []b
 	}
 	j.marks = j.marks[:0]
 	matched := false
-	var ferr error
 	err := j.Store.Scan(start, end, func(key, value []byte) bool {
 		orow, flags, err := j.decodeStored(other, key, value)
 		if err != nil {
-			ferr = fmt.Errorf("decode a stored record of the join: %w", err)
-			return false
+			j.rowFailed(fmt.Errorf("decode a stored record of the join: %w", err))
+			return true
 		}
 		ots := orow[s.Sides[other].Time].Int()
 		var joined types.Row
@@ -342,8 +374,10 @@ func (j *StreamStreamJoin) match(input int, row, keys types.Row, ts int64, k []b
 		if s.Extra != nil {
 			v, err := s.Extra.Eval(joined)
 			if err != nil {
-				ferr = err
-				return false
+				// A pair whose condition fails to evaluate does not
+				// match.
+				j.rowFailed(err)
+				return true
 			}
 			if v.IsNull() || !v.Bool() {
 				return true
@@ -355,15 +389,13 @@ func (j *StreamStreamJoin) match(input int, row, keys types.Row, ts int64, k []b
 			nv[0] |= matchedFlag
 			j.marks = append(j.marks, stateEntry{key: append([]byte(nil), key...), value: nv})
 		}
+		// A pair whose output fails has matched all the same: neither
+		// record comes out unmatched later.
 		if err := j.Output(joined, max(ts, ots), emit); err != nil {
-			ferr = err
-			return false
+			j.rowFailed(err)
 		}
 		return true
 	})
-	if err == nil {
-		err = ferr
-	}
 	if err != nil {
 		return false, err
 	}
@@ -403,14 +435,16 @@ func (j *StreamStreamJoin) joinedRow(left, right, keys types.Row, ts int64) type
 
 // unmatched emits a record of side input that found no partner, with
 // NULLs for the other side, at its own ROWTIME.
-func (j *StreamStreamJoin) unmatched(input int, row, keys types.Row, ts int64, emit Emit) error {
+func (j *StreamStreamJoin) unmatched(input int, row, keys types.Row, ts int64, emit Emit) {
 	var joined types.Row
 	if input == 0 {
 		joined = j.joinedRow(row, nil, keys, ts)
 	} else {
 		joined = j.joinedRow(nil, row, keys, ts)
 	}
-	return j.Output(joined, ts, emit)
+	if err := j.Output(joined, ts, emit); err != nil {
+		j.rowFailed(err)
+	}
 }
 
 // store keeps a record of side input, joined key k, until its window
@@ -621,16 +655,14 @@ func (j *StreamStreamJoin) close(side int, e expiring, emit Emit) error {
 			return err
 		}
 		if ok && len(v) > 0 && v[0]&matchedFlag == 0 {
-			row, _, err := j.decodeStored(side, e.recKey, v)
-			if err != nil {
-				return fmt.Errorf("decode a stored record of the join: %w", err)
-			}
-			keys, _, err := evalKeys(s.Sides[side].Keys, row)
-			if err != nil {
-				return err
-			}
-			if err := j.unmatched(side, row, keys, e.ts, emit); err != nil {
-				return err
+			// A row that fails here is reported; the record leaves the
+			// state all the same.
+			if row, _, err := j.decodeStored(side, e.recKey, v); err != nil {
+				j.rowFailed(fmt.Errorf("decode a stored record of the join: %w", err))
+			} else if keys, _, err := evalKeys(s.Sides[side].Keys, row); err != nil {
+				j.rowFailed(err)
+			} else {
+				j.unmatched(side, row, keys, e.ts, emit)
 			}
 		}
 	}

@@ -385,3 +385,62 @@ func TestOrderedMemStore(t *testing.T) {
 		t.Errorf("len %d, bytes %d", s.Len(), s.Bytes())
 	}
 }
+
+// TestStreamStreamJoinRowErrors: a pair whose output fails is the
+// record's error, but the record's other pairs come out, the record is
+// kept, and neither side of the failed pair comes out unmatched later.
+func TestStreamStreamJoinRowErrors(t *testing.T) {
+	f := newWindowFixture(t, within{10, 10, 0, "full"}, NewOrderedMemStore(), nil)
+	out := f.j.Output
+	f.j.Output = func(row types.Row, ts int64, emit Emit) error {
+		if !row[1].IsNull() && !row[6].IsNull() && row[6].Str() == "bad" {
+			return fmt.Errorf("cannot encode")
+		}
+		return out(row, ts, emit)
+	}
+	f.step(t, "r x bad@1")
+	f.step(t, "r x good@2")
+	rec := log.Record{Key: []byte("x"), Value: []byte(`{"V":"A"}`), Timestamp: 3, Offset: 100}
+	if err := f.j.ProcessInput(0, &rec, nil); err == nil || !strings.Contains(err.Error(), "cannot encode") {
+		t.Fatalf("the failed pair's error: %v", err)
+	}
+	// A is kept: it meets b later; nothing closes unmatched.
+	f.step(t, "r x b@4")
+	f.step(t, "l z Z@100")
+	want := []string{"A good x @3", "A b x @4"}
+	if strings.Join(f.got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(f.got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestStreamStreamJoinInterrupted: a record whose processing stops
+// halfway (here a panic while it closes windows, which its task turns into
+// a skipped record) leaves no window unclosed: the next record reads the
+// time index again and closes them.
+func TestStreamStreamJoinInterrupted(t *testing.T) {
+	f := newWindowFixture(t, within{0, 0, 50, "full"}, NewOrderedMemStore(), nil)
+	out := f.j.Output
+	panics := 1
+	f.j.Output = func(row types.Row, ts int64, emit Emit) error {
+		if panics > 0 {
+			panics--
+			panic("boom")
+		}
+		return out(row, ts, emit)
+	}
+	f.step(t, "l x A@0")
+	f.step(t, "l y B@1")
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("no panic")
+			}
+		}()
+		f.step(t, "l z C@100")
+	}()
+	f.step(t, "l w D@200")
+	want := []string{"A NULL x @0", "B NULL y @1"}
+	if strings.Join(f.got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(f.got, "\n"), strings.Join(want, "\n"))
+	}
+}
