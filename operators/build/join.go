@@ -163,6 +163,8 @@ func eventTime(src *catalog.Source, dec *operators.Decoder) func(*log.Record) in
 	}
 }
 
+var _ joinRuntime = (*streamTable)(nil)
+
 func (st *streamTable) join() *planner.Join     { return st.node }
 func (st *streamTable) source() *catalog.Source { return st.stream.Source }
 
