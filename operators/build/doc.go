@@ -89,6 +89,11 @@
 // A transient stream-stream join merges every partition of both streams
 // and keeps the open windows in memory (operators.OrderedMemStore).
 //
+// A join task whose input is a repartition topic waits, when that input
+// runs dry, for the stage writing it to pass on what its source held
+// (stage.upstream, operators.MergeUpstream): which side the merge takes
+// first then does not depend on which stage runs faster.
+//
 // Both kinds run through joinRuntime (join.go), so that a select list, a
 // GROUP BY, a sink and a push query are built over either alike.
 // Table-table and foreign-key joins, and n-way chains, are planned but
