@@ -282,6 +282,8 @@ func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []ty
 			rows = append(rows, strRow("topic_end_offsets_total", fmt.Sprint(total)))
 		}
 	}
+	// A stream-stream join drops late records as a window does.
+	windowed := src.Window != nil
 	if rq, ok := e.runningQuery(src.Query); ok && src.Query != "" {
 		// What the writing query is made of beyond its sources: its joins,
 		// the internal topics between its stages and its state stores
@@ -290,6 +292,7 @@ func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []ty
 			planner.Walk(rq.plan.Root, func(n planner.Node) bool {
 				if j, ok := n.(*planner.Join); ok {
 					rows = append(rows, strRow("join", strings.TrimPrefix(j.Describe(), "[ JOIN ] | ")))
+					windowed = windowed || j.Within != nil
 				}
 				return true
 			})
@@ -307,7 +310,7 @@ func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []ty
 			strRow("records_produced", fmt.Sprint(produced)),
 			strRow("records_failed", fmt.Sprint(failed)),
 		)
-		if src.Window != nil {
+		if windowed {
 			rows = append(rows, strRow("records_late", fmt.Sprint(late)))
 		}
 		if lastErr != "" {

@@ -36,22 +36,23 @@ import (
 // partition whose end is held by another producer's open transaction is
 // not caught up until that transaction ends.)
 //
-// An input written by an earlier stage of the same query (a join's
-// repartition topic) is caught up only when that stage is too: the merge
-// first asks MergeInput.Upstream whether the stages feeding the topic have
-// consumed their own inputs to the end, and only then compares the
-// reader with the topic's end. Otherwise a join that starts over a
-// backlog would find its repartition topic empty, take it for caught up,
-// and run the table ahead of stream records that were in the log all
-// along; a replay, finding the topic full, would order them otherwise.
-// While the upstream is behind, the merge waits for the input, looking
-// again every upstreamPoll, since the upstream may consume records
-// without writing any (a filter, a null key).
-//
 // The end offset of an idle input is asked once until any input takes a
 // new batch (or the merge waits), not once per record: the answer is as
 // fresh as the batches the merge works on, as Kafka Streams' lag is as
 // fresh as its last fetch.
+//
+// An input written by the query's own earlier stage (a join's repartition
+// topic, MergeInput.Upstream) is not caught up merely because its reader
+// has reached the end: records of the stage's input that the stage has
+// not passed on yet are records the merge must see too. When such an
+// input is found idle, the merge notes the end offsets of the stage's
+// input topic, and counts the input caught up only once the stage has
+// committed up to them (and the reader has then reached the input's end).
+// Noted when the input is found idle and kept until reached, the target
+// does not move away under a steady load; records after it are newer than
+// the point the merge has reached. Without this, a join of two repartitioned sides would take
+// one side's records while the other's were still on their way, and
+// drop them as late or pair them differently on every run.
 //
 // # Readers
 //
@@ -71,15 +72,23 @@ type MergeInput struct {
 	End int64
 	// Time gives a record's event time; nil reads its timestamp.
 	Time func(*log.Record) int64
-	// Upstream, when set, reports whether the stages that write this
-	// input's topic have consumed their own inputs to the end: until they
-	// have, the input is not caught up, whatever its reader's position.
-	Upstream func(ctx context.Context) (bool, error)
+	// Upstream, when set, names the group and topic whose records end
+	// up in this input (a repartition topic written by the same query):
+	// the input is caught up only once Group has consumed Topic to the
+	// end offsets it had when the input was found idle.
+	Upstream *MergeUpstream
 }
 
-// upstreamPoll is how often a merge waiting for an input whose upstream
-// is behind looks again.
-const upstreamPoll = 10 * time.Millisecond
+// MergeUpstream is the stage that writes an input of a merge: the group
+// whose tasks read Topic and write the input.
+type MergeUpstream struct {
+	Group, Topic string
+}
+
+// upstreamPoll is how often a merge waiting for an upstream stage looks
+// at its progress again: the stage may catch up without writing the
+// input anything (records it drops), which no batch would signal.
+const upstreamPoll = 50 * time.Millisecond
 
 // Merger reads several topic partitions and returns their records in
 // event-time order. It is used by one goroutine; Close stops its readers.
@@ -111,6 +120,10 @@ type mergeInput struct {
 	pos, done int64
 	// prev is the reader's position before the last batch (invariants).
 	prev int64
+	// upTarget is, while the input is idle and its Upstream behind, the
+	// end offsets of the Upstream's topic when it was found so; nil
+	// otherwise.
+	upTarget map[int32]int64
 }
 
 // fetched is one batch a fetch goroutine read.
@@ -201,6 +214,9 @@ func (mi *mergeInput) take(f fetched) error {
 		f.pos = min(f.pos, mi.End)
 	}
 	mi.buf = recs
+	if len(recs) > 0 {
+		mi.upTarget = nil
+	}
 	mi.times = mi.times[:0]
 	for i := range recs {
 		ts := recs[i].Timestamp
@@ -326,14 +342,13 @@ func (m *Merger) checkCaughtUp(ctx context.Context) error {
 			continue
 		}
 		if mi.Upstream != nil {
-			// The upstream first, the topic's end after: once the
-			// upstream has consumed its inputs, everything it will write
-			// for them is in the topic.
-			up, err := mi.Upstream(ctx)
+			// Before the input's own end: what the stage commits after
+			// this look is then in the topic when its end is read.
+			ok, err := m.upstreamCaughtUp(ctx, mi)
 			if err != nil {
-				return fmt.Errorf("upstream of %s: %w", mi.TP.Topic, err)
+				return err
 			}
-			if !up {
+			if !ok {
 				m.caught[i], m.checked[i] = false, true
 				continue
 			}
@@ -342,7 +357,7 @@ func (m *Merger) checkCaughtUp(ctx context.Context) error {
 			ends = map[string][]int64{}
 		}
 		e, ok := ends[mi.TP.Topic]
-		if !ok || mi.Upstream != nil {
+		if !ok {
 			var err error
 			if e, err = m.log.EndOffsets(ctx, mi.TP.Topic); err != nil {
 				return fmt.Errorf("end offsets of %s: %w", mi.TP.Topic, err)
@@ -355,27 +370,49 @@ func (m *Merger) checkCaughtUp(ctx context.Context) error {
 	return nil
 }
 
+// upstreamCaughtUp reports whether the stage writing mi has consumed its
+// topic to the target noted when mi was found idle.
+func (m *Merger) upstreamCaughtUp(ctx context.Context, mi *mergeInput) (bool, error) {
+	up := mi.Upstream
+	if mi.upTarget == nil {
+		ends, err := m.log.EndOffsets(ctx, up.Topic)
+		if err != nil {
+			return false, fmt.Errorf("end offsets of %s: %w", up.Topic, err)
+		}
+		mi.upTarget = make(map[int32]int64, len(ends))
+		for p, e := range ends {
+			mi.upTarget[int32(p)] = e
+		}
+	}
+	committed, err := m.log.CommittedOffsets(ctx, up.Group, up.Topic)
+	if err != nil {
+		return false, fmt.Errorf("committed offsets of %s on %s: %w", up.Group, up.Topic, err)
+	}
+	for p, e := range mi.upTarget {
+		if committed[p] < e {
+			return false, nil
+		}
+	}
+	// Reached: the next look, after the merge has moved on, notes a new
+	// target, so that a long idle spell still waits for what the stage
+	// receives meanwhile.
+	mi.upTarget = nil
+	return true, nil
+}
+
 // wait blocks until a batch arrives from an input with nothing buffered
 // that is not known to be caught up (or, when every input is empty, from
 // any input), and takes it. The fetchers signal ready after each batch
 // they hand over, so the wait needs no select over a varying set of
 // channels.
 func (m *Merger) wait(ctx context.Context) error {
-	allEmpty, poll := true, false
-	for i, mi := range m.ins {
+	allEmpty := true
+	for _, mi := range m.ins {
 		if len(mi.buf) > 0 {
 			allEmpty = false
 		}
-		if mi.Upstream != nil && len(mi.buf) == 0 && m.checked[i] && !m.caught[i] {
-			poll = true
-		}
 	}
-	var tick <-chan time.Time
-	if poll && !allEmpty {
-		t := time.NewTimer(upstreamPoll)
-		defer t.Stop()
-		tick = t.C
-	}
+	var poll <-chan time.Time
 	for {
 		for i, mi := range m.ins {
 			if len(mi.buf) > 0 || mi.ended() || !(allEmpty || !m.checked[i] || !m.caught[i]) {
@@ -386,11 +423,17 @@ func (m *Merger) wait(ctx context.Context) error {
 				return mi.take(f)
 			default:
 			}
+			if mi.Upstream != nil && poll == nil {
+				t := time.NewTimer(upstreamPoll)
+				defer t.Stop()
+				poll = t.C
+			}
 		}
 		select {
 		case <-m.ready:
-		case <-tick:
-			return nil // look at the upstream again
+		case <-poll:
+			// Back to the caller, which looks at the stage again.
+			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}

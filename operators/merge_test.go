@@ -338,34 +338,3 @@ func TestMergeAlternatingAppends(t *testing.T) {
 		t.Fatalf("order:\n got %v\nwant %v", got, want)
 	}
 }
-
-// TestMergeWaitsForUpstream: an input written by an earlier stage (b, say
-// a repartition topic) is not caught up while that stage is behind, even
-// though its reader is at the topic's end: the merge holds a's records
-// back until the upstream has written b's, so the order is the event-time
-// order a replay would see. Once the upstream reports caught up, an empty
-// b no longer holds a back.
-func TestMergeWaitsForUpstream(t *testing.T) {
-	f := newMergeFixture(t, nil)
-	f.append("a", "a1@10", "a2@30")
-	var upstreamDone atomic.Bool
-	task := f.task(&recorder{})
-	task.Upstream = []func(context.Context) (bool, error){nil, func(context.Context) (bool, error) { return upstreamDone.Load(), nil }}
-	f.run(task)
-	time.Sleep(100 * time.Millisecond) // the merge polls the upstream meanwhile
-	if got := f.out(); len(got) != 0 {
-		t.Fatalf("processed %v while b's upstream was behind", got)
-	}
-	// The upstream writes b's records, then reports that it is done.
-	f.append("b", "b1@20")
-	upstreamDone.Store(true)
-	f.caughtUp(task)
-	if got := f.out(); !slices.Equal(got, []string{"0:a1", "1:b1", "0:a2"}) {
-		t.Fatalf("order: %v", got)
-	}
-	f.append("a", "a3@40")
-	f.caughtUp(task)
-	if got := f.out(); !slices.Equal(got, []string{"0:a1", "1:b1", "0:a2", "0:a3"}) {
-		t.Fatalf("with b's upstream caught up: %v", got)
-	}
-}

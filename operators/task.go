@@ -74,10 +74,10 @@ type Task struct {
 	// per input; a nil entry (or a nil Time) reads the record's timestamp.
 	// A source whose event time is a column (TIMESTAMP=) needs one.
 	Time []func(*log.Record) int64
-	// Upstream, per input of several, reports whether the stages writing
-	// that input's topic have consumed their own inputs to the end (nil
-	// entries: the topic is not written by the query; see merge.go).
-	Upstream  []func(ctx context.Context) (bool, error)
+	// Upstream names, per input, the stage of the same query that writes
+	// it (a repartition topic), for the merge of several inputs to wait
+	// for (MergeInput.Upstream); a nil entry (or a nil Upstream): none.
+	Upstream  []*MergeUpstream
 	Processor Processor
 	// Store is the task's state store; nil for a stateless task.
 	Store *state.TaskStore

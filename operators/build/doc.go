@@ -125,9 +125,29 @@
 // 'latest' the records already there only build the state, and the rows
 // that later changes make are returned.
 //
-// Stream-stream joins and n-way chains are planned but refused here with
-// 0A000 until their runtime exists.
+// join_window.go builds the stream-stream join (INNER, LEFT, RIGHT, FULL,
+// WITHIN and GRACE PERIOD): one stage reads partition p of both streams,
+// the left first (it wins ties), and its store <id>/join/<p> holds both
+// sides' records until their windows close (operators/join_window.go).
+// A side not keyed by its join key, or not in the join's partition count
+// (the larger of the two), is first repartitioned by a stage of its own
+// into _runnel_<id>_join_left_repartition or _join_right_repartition,
+// keyed as the side that is not repartitioned keys its records. Without
+// GRACE PERIOD the grace is ksqlDB's default, max(24 h − 2 × before, 0).
+// A transient stream-stream join merges every partition of both streams
+// and keeps the open windows in memory (operators.OrderedMemStore).
 //
+// A join task whose input is a repartition topic waits, when that input
+// runs dry, for the stage writing it to pass on what its source held
+// (stage.upstream, operators.MergeUpstream): which side the merge takes
+// first then does not depend on which stage runs faster.
+//
+// Both stream kinds run through joinRuntime (join.go), so that a select
+// list, a GROUP BY, a sink and a push query are built over either alike.
+// N-way chains are planned but refused here with 0A000 until their
+// runtime exists.
+//
+
 // # Memory
 //
 // A pull scan streams its rows a chunk at a time; with ORDER BY it keeps

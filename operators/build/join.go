@@ -18,10 +18,29 @@ import (
 	"github.com/runnel/runnel/sql/types"
 )
 
-// Joins: lowering a Join node into the specs of a stream-table join, and
-// the stages (persistent) or the merged reads (push) that run it. Joins
-// of two tables are join_table.go's; other join kinds, and n-way chains,
-// are refused with 0A000 until their runtime exists.
+// Joins: lowering a Join node into the specs of a stream-table join (here)
+// or a stream-stream join (join_window.go), and the stages (persistent) or
+// the merged reads (push) that run it. Joins of two tables are
+// join_table.go's; n-way chains are refused with 0A000 until their
+// runtime exists.
+
+// joinRuntime is a lowered two-way join: what the persistent and push
+// builders below need of it, whatever its kind.
+type joinRuntime interface {
+	// join is the Join node.
+	join() *planner.Join
+	// source is the stream the query's first stage reads.
+	source() *catalog.Source
+	// stages cuts the join into its stages: the repartitions its inputs
+	// need, then the join, whose output out makes. It returns them and
+	// the internal topics they write.
+	stages(id string, out func(sc *stageContext) (operators.JoinOutput, error)) ([]stage, []internalTopic, error)
+	// pushInputs are the reads of a transient join, every partition of
+	// each input, and for each the processor input it feeds.
+	pushInputs(ctx context.Context, b *Builder, earliest bool) ([]operators.MergeInput, []int, error)
+	// pushProcessor joins a transient query's merged records in memory.
+	pushProcessor(out operators.JoinOutput) operators.InputProcessor
+}
 
 // streamTable is a lowered stream-table join.
 type streamTable struct {
@@ -55,10 +74,14 @@ func (st *streamTable) repartitioned() *operators.StreamTableSpec {
 }
 
 // lowerJoin reads a Join node whose runtime exists: a two-way stream-table
-// join. Anything else is refused, naming what is not built.
-func lowerJoin(j *planner.Join) (*streamTable, error) {
+// or stream-stream join. Anything else is refused, naming what is not
+// built.
+func lowerJoin(j *planner.Join) (joinRuntime, error) {
 	if planner.Find[*planner.Join](j.Left) != nil || planner.Find[*planner.Join](j.Right) != nil {
 		return nil, ErrUnsupported.Errorf("n-way joins (several joins in one query) are not supported yet")
+	}
+	if j.Kind == planner.StreamStream {
+		return lowerStreamStream(j)
 	}
 	if j.Kind != planner.StreamTable {
 		return nil, ErrUnsupported.Errorf("%s joins are not supported yet", strings.ToLower(j.Kind.String()))
@@ -141,6 +164,48 @@ func eventTime(src *catalog.Source, dec *operators.Decoder) func(*log.Record) in
 	}
 }
 
+var _ joinRuntime = (*streamTable)(nil)
+
+func (st *streamTable) join() *planner.Join     { return st.node }
+func (st *streamTable) source() *catalog.Source { return st.stream.Source }
+
+func (st *streamTable) stages(id string, out func(sc *stageContext) (operators.JoinOutput, error)) ([]stage, []internalTopic, error) {
+	return joinStages(id, st, out)
+}
+
+// pushInputs reads the table from its start, into memory, and the stream
+// from where earliest says. Ties go to the table, then to the lower
+// partition.
+func (st *streamTable) pushInputs(ctx context.Context, b *Builder, earliest bool) ([]operators.MergeInput, []int, error) {
+	mode := ReadNew
+	if earliest {
+		mode = ReadAll
+	}
+	tspec, err := b.Reads(ctx, st.table.Source.Topic, ReadAll)
+	if err != nil {
+		return nil, nil, err
+	}
+	sspec, err := b.Reads(ctx, st.stream.Source.Topic, mode)
+	if err != nil {
+		return nil, nil, err
+	}
+	var inputs []operators.MergeInput
+	var sides []int // per merge input: 0 the table, 1 the stream
+	for p := range tspec.Partitions {
+		inputs = append(inputs, operators.MergeInput{TP: log.TopicPartition{Topic: tspec.Topic, Partition: p}, Start: tspec.Start[p], Time: st.tableTime})
+		sides = append(sides, 0)
+	}
+	for p := range sspec.Partitions {
+		inputs = append(inputs, operators.MergeInput{TP: log.TopicPartition{Topic: sspec.Topic, Partition: p}, Start: sspec.Start[p], Time: st.streamTime})
+		sides = append(sides, 1)
+	}
+	return inputs, sides, nil
+}
+
+func (st *streamTable) pushProcessor(out operators.JoinOutput) operators.InputProcessor {
+	return &operators.StreamTableJoin{Spec: st.spec, Store: state.NewMemStore(), TableInput: 0, StreamInput: 1, Output: out}
+}
+
 // joinKeyRepartition is the processor of the stage that repartitions a
 // join's stream side into topic.
 func (st *streamTable) keyRepartition(topic string) (*operators.KeyRepartition, error) {
@@ -168,7 +233,7 @@ func joinBelow(n planner.Node) (*planner.Join, *planner.Filter) {
 
 // joinRows is a select list over a join: Project over [Filter] over Join.
 type joinRows struct {
-	st      *streamTable
+	st      joinRuntime
 	filter  expr.Expr
 	project *planner.Project
 }
@@ -198,13 +263,13 @@ func lowerJoinRows(n planner.Node) (r *joinRows, ok bool, err error) {
 // pipeline filters and projects joined rows; the output's time is the
 // joined row's ROWTIME.
 func (r *joinRows) pipeline() *operators.Pipeline {
-	return &operators.Pipeline{Filter: r.filter, Project: r.project.Exprs, TimeIndex: r.st.node.TimeIndex()}
+	return &operators.Pipeline{Filter: r.filter, Project: r.project.Exprs, TimeIndex: r.st.join().TimeIndex()}
 }
 
 // joinAggregation is an aggregation over a join: Project over [Having]
 // over Aggregate over Repartition over [Filter] over Join.
 type joinAggregation struct {
-	st      *streamTable
+	st      joinRuntime
 	agg     *aggregation
 	grouper *operators.Grouper
 }
@@ -255,7 +320,7 @@ func joinStages(id string, st *streamTable, out func(sc *stageContext) (operator
 	streamTopic := st.stream.Source.Topic
 	spec := st.spec
 	streamTime := st.streamTime
-	var upstream []string
+	var upstream *operators.MergeUpstream
 	if st.repartition != nil {
 		topic := joinRepartitionTopic(id)
 		topics = append(topics, internalTopic{name: topic, partitions: st.node.Partitions})
@@ -264,7 +329,9 @@ func joinStages(id string, st *streamTable, out func(sc *stageContext) (operator
 		}
 		stages = append(stages, stage{inputs: []string{streamTopic}, failures: true,
 			processor: func(*stageContext, *state.TaskStore) (operators.Processor, error) { return st.keyRepartition(topic) }})
-		upstream = []string{streamTopic}
+		// The join waits for the stage to pass on what the stream holds
+		// (operators/merge.go).
+		upstream = &operators.MergeUpstream{Group: id, Topic: streamTopic}
 		streamTopic, spec, streamTime = topic, st.repartitioned(), nil
 	}
 	stages = append(stages, stage{
@@ -272,7 +339,7 @@ func joinStages(id string, st *streamTable, out func(sc *stageContext) (operator
 		// the stream record (README "Event time and processing order").
 		inputs:   []string{st.table.Source.Topic, streamTopic},
 		times:    []func(*log.Record) int64{st.tableTime, streamTime},
-		upstream: [][]string{nil, upstream},
+		upstream: []*operators.MergeUpstream{nil, upstream},
 		store:    id + "/join",
 		role:     StoreJoin,
 		failures: true,
@@ -336,14 +403,14 @@ func lowerJoinPersistent(id string, root *planner.Sink) (*persistent, bool, erro
 			return nil, true, err
 		}
 		groups := repartitionTopic(id)
-		stages, topics, err := joinStages(id, ja.st, func(*stageContext) (operators.JoinOutput, error) {
+		stages, topics, err := ja.st.stages(id, func(*stageContext) (operators.JoinOutput, error) {
 			return groupOutput(ja.grouper, groups), nil
 		})
 		if err != nil {
 			return nil, true, err
 		}
-		p := &persistent{source: ja.st.stream.Source, sink: sink, tableSink: true, stages: stages}
-		p.internal = append(topics, internalTopic{name: groups, partitions: ja.st.node.Partitions})
+		p := &persistent{source: ja.st.source(), sink: sink, tableSink: true, stages: stages}
+		p.internal = append(topics, internalTopic{name: groups, partitions: ja.st.join().Partitions})
 		p.stages = append(p.stages, aggregateStage(id, sink, ja.agg, groups))
 		return p, true, nil
 	}
@@ -352,27 +419,25 @@ func lowerJoinPersistent(id string, root *planner.Sink) (*persistent, bool, erro
 		return nil, ok, err
 	}
 	pipe := r.pipeline()
-	stages, topics, err := joinStages(id, r.st, func(*stageContext) (operators.JoinOutput, error) {
+	stages, topics, err := r.st.stages(id, func(*stageContext) (operators.JoinOutput, error) {
 		return sinkOutput(sink, pipe)
 	})
 	if err != nil {
 		return nil, true, err
 	}
-	return &persistent{source: r.st.stream.Source, sink: sink, stages: stages, internal: topics}, true, nil
+	return &persistent{source: r.st.source(), sink: sink, stages: stages, internal: topics}, true, nil
 }
 
-// pushJoin builds a transient query over a stream-table join. One
-// goroutine (the iterator's caller) merges every partition of the table,
-// read from its start into memory, with every partition of the stream,
-// read from where mode says, and joins them as a task would; no
-// repartition is needed, since every key meets in that goroutine. Ties
-// go to the table, then to the lower partition.
+// pushJoin builds a transient query over a join. One goroutine (the
+// iterator's caller) merges every partition of its inputs and joins them
+// as a task would, its state in memory; no repartition is needed, since
+// every key meets in that goroutine.
 func (b *Builder) pushJoin(ctx context.Context, root *planner.Result, earliest bool) (*PushQuery, bool, error) {
 	if tableJoinOf(root) != nil {
 		q, err := b.pushTableJoin(ctx, root, earliest)
 		return q, true, err
 	}
-	var st *streamTable
+	var st joinRuntime
 	var feed func(it *joinIter) operators.JoinOutput
 	if ja, ok, err := lowerJoinAggregation(root.Input); ok || err != nil {
 		if err != nil {
@@ -416,33 +481,15 @@ func (b *Builder) pushJoin(ctx context.Context, root *planner.Result, earliest b
 			}
 		}
 	}
-	mode := ReadNew
-	if earliest {
-		mode = ReadAll
-	}
-	tspec, err := b.Reads(ctx, st.table.Source.Topic, ReadAll)
+	inputs, sides, err := st.pushInputs(ctx, b, earliest)
 	if err != nil {
 		return nil, true, err
-	}
-	sspec, err := b.Reads(ctx, st.stream.Source.Topic, mode)
-	if err != nil {
-		return nil, true, err
-	}
-	var inputs []operators.MergeInput
-	var sides []int // per merge input: 0 the table, 1 the stream
-	for p := range tspec.Partitions {
-		inputs = append(inputs, operators.MergeInput{TP: log.TopicPartition{Topic: tspec.Topic, Partition: p}, Start: tspec.Start[p], Time: st.tableTime})
-		sides = append(sides, 0)
-	}
-	for p := range sspec.Partitions {
-		inputs = append(inputs, operators.MergeInput{TP: log.TopicPartition{Topic: sspec.Topic, Partition: p}, Start: sspec.Start[p], Time: st.streamTime})
-		sides = append(sides, 1)
 	}
 	logger := b.env.Logger
 	l := b.env.Log
 	return &PushQuery{start: func(owner context.Context) RowIter {
 		it := &joinIter{limit: root.Limit, sides: sides, logger: logger}
-		it.join = &operators.StreamTableJoin{Spec: st.spec, Store: state.NewMemStore(), TableInput: 0, StreamInput: 1, Output: feed(it)}
+		it.join = st.pushProcessor(feed(it))
 		m, err := operators.StartMerge(owner, l, inputs)
 		if err != nil {
 			it.err = err
@@ -455,11 +502,12 @@ func (b *Builder) pushJoin(ctx context.Context, root *planner.Result, earliest b
 
 // joinIter runs a transient join in its caller's goroutine: it takes the
 // merged records and returns the rows they produce. Its memory is the
-// table's rows (as a persistent join's store holds them) and the rows one
+// join's state (a stream-table join's table rows, a stream-stream join's
+// open windows: what a persistent join's store holds) and the rows one
 // record produced.
 type joinIter struct {
 	merge   *operators.Merger
-	join    *operators.StreamTableJoin
+	join    operators.InputProcessor
 	sides   []int
 	pending []types.Row
 	limit   int64

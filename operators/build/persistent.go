@@ -115,11 +115,10 @@ type stage struct {
 	// times, per input, give a record's event time for the merge when it
 	// is not the record's timestamp (nil entries: it is).
 	times []func(*log.Record) int64
-	// upstream, per input, lists the topics, farthest first, whose
-	// consumption by earlier stages of the query writes that input (nil:
-	// a topic the query does not write). A merge takes such an input for
-	// caught up only once those stages have consumed them to the end.
-	upstream [][]string
+	// upstream, per input, names the earlier stage that writes it (a
+	// join's repartition topic), which the merge waits for (nil entries:
+	// a source).
+	upstream []*operators.MergeUpstream
 	// store is the base name of each task's store ("" when stateless),
 	// role what it holds.
 	store string
@@ -362,14 +361,10 @@ func (b *Builder) buildStages(ctx context.Context, id string, stages []stage, sc
 			t := &operators.Task{Log: b.env.Log, Group: id, QueryID: id, Time: times, Metrics: q.Metrics, Logger: b.env.Logger}
 			t.Inputs = tasks[part]
 			sc.inputs = t.Inputs
-			for i := range s.upstream {
-				if s.upstream[i] == nil || s.whole {
-					continue
-				}
-				if t.Upstream == nil {
-					t.Upstream = make([]func(context.Context) (bool, error), len(t.Inputs))
-				}
-				t.Upstream[i] = consumedToEnd(b.env.Log, id, s.upstream[i])
+			if !s.whole {
+				// A whole stage reads every partition of catalog tables:
+				// none is written by an earlier stage.
+				t.Upstream = s.upstream
 			}
 			if s.failures {
 				t.OnFailure = b.env.OnFailure
@@ -395,31 +390,6 @@ func (b *Builder) buildStages(ctx context.Context, id string, stages []stage, sc
 		}
 	}
 	return nil
-}
-
-// consumedToEnd reports whether group has committed every partition of
-// each topic, in order, up to its end offset: whether the stages reading
-// them have written all they will for what those topics hold now. Ends
-// are read before the commits, so a commit seen covers the end seen.
-func consumedToEnd(l log.Log, group string, topics []string) func(context.Context) (bool, error) {
-	return func(ctx context.Context) (bool, error) {
-		for _, topic := range topics {
-			ends, err := l.EndOffsets(ctx, topic)
-			if err != nil {
-				return false, fmt.Errorf("end offsets of %s: %w", topic, err)
-			}
-			committed, err := l.CommittedOffsets(ctx, group, topic)
-			if err != nil {
-				return false, fmt.Errorf("committed offsets of %s: %w", topic, err)
-			}
-			for p, end := range ends {
-				if committed[int32(p)] < end {
-					return false, nil
-				}
-			}
-		}
-		return true, nil
-	}
 }
 
 // stageTasks lists the inputs of each task of a stage, and the time
