@@ -69,13 +69,27 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
+	// Only a Kafka-mode node is part of a cluster; an embedded one keeps
+	// its data directory as it was (no node-id file) and is "local"
+	// unless named.
+	nodeID, err := opts.NodeID, error(nil)
+	if len(opts.Kafka) > 0 {
+		if nodeID, err = resolveNodeID(opts.NodeID, opts.DataDir); err != nil {
+			return nil, err
+		}
+	} else if nodeID == "" {
+		nodeID = "local"
+	}
+	opts.NodeID = nodeID
 	e := &Engine{opts: opts, logger: opts.Logger}
 	e.mu.running = map[string]*runningQuery{}
 	e.mu.materialized = map[string]*runningQuery{}
 	e.mu.failed = map[string]error{}
-	var err error
 	if len(opts.Kafka) > 0 {
-		e.log, err = kafka.Open(ctx, kafka.Options{Brokers: opts.Kafka, Logger: opts.Logger})
+		// The node id in the prefix keeps two nodes from sharing a
+		// transactional id, which would make them fence each other.
+		e.log, err = kafka.Open(ctx, kafka.Options{Brokers: opts.Kafka, Logger: opts.Logger,
+			TransactionalIDPrefix: "runnel-" + nodeID + "-"})
 	} else {
 		// The catalog's appends are system writes: on a full disk, DDL
 		// still works and a restart still replays the catalog.
