@@ -28,6 +28,11 @@ type Options struct {
 	// kept in DataDir's node-id file, generated and kept there on first
 	// start. An embedded node keeps no file and defaults to "local".
 	NodeID string
+	// ClusterSessionTimeout is how long a query's consumer group waits
+	// for a node that stopped heartbeating (one that died) before it moves
+	// the node's tasks to the others (Kafka mode). Default: 0, franz-go's
+	// default of 45s.
+	ClusterSessionTimeout time.Duration
 	// Advertise is the host:port other nodes and clients use to reach
 	// this node, shown by SHOW NODES. Default: "" (cmd/runnel passes its
 	// --listen address).

@@ -32,6 +32,10 @@ type Log struct {
 		// txns holds one transactional producer per consumer group,
 		// created by the group's first Commit (see txn.go).
 		txns map[string]*txnProducer
+		// members are this process's group memberships, by group (see
+		// group.go): commits for such a group carry the member's
+		// generation.
+		members map[string]*Member
 	}
 }
 
@@ -89,8 +93,13 @@ func (l *Log) Close() error {
 	l.mu.closed = true
 	txns := l.mu.txns
 	l.mu.txns = nil
+	members := l.mu.members
+	l.mu.members = nil
 	l.mu.Unlock()
 
+	for _, m := range members {
+		m.cl.Close()
+	}
 	for _, tp := range txns {
 		tp.close()
 	}
