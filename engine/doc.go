@@ -31,5 +31,9 @@
 //     that panics or retry from their last commit (operators.Task), push
 //     query readers skip the record, the compaction loop logs and goes on.
 //
+// In Kafka mode a node is one of a cluster: each persistent query is a
+// consumer group and its tasks run where the group places them
+// (cluster.go); tables are materialized on every node.
+//
 // The engine implements server.Backend; it knows nothing of the wire.
 package engine
