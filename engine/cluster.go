@@ -98,6 +98,11 @@ func (e *Engine) launchClustered(ctx context.Context, rq *runningQuery, bq *buil
 	rq.cluster = cq
 	m, err := kl.JoinGroup(ctx, kafka.MemberOptions{
 		Group: rq.q.ID, Topics: topics, ClientID: e.memberClientID(),
+		// Static membership by node id: a node restarted after a crash
+		// replaces its dead member at once and gets its tasks back,
+		// instead of every query stalling until the dead member's
+		// session times out (ClusterSessionTimeout, 45 s by default).
+		InstanceID: e.opts.NodeID,
 		SessionTimeout: e.opts.ClusterSessionTimeout,
 		OnAssigned: func(_ context.Context, parts map[string][]int32) {
 			cq.assign(ctx, parts)
@@ -274,4 +279,17 @@ func parseMemberClientID(s string) (node, addr string, ok bool) {
 		return "", "", false
 	}
 	return parts[1], parts[2], true
+}
+
+// CloseAbruptly closes the engine the way a crash looks to the rest of a
+// cluster: its query groups' members do not leave (a static member stays
+// in its group until its session times out or the node comes back). It
+// is the in-process stand-in for kill -9 in tests; locally the engine
+// still stops its goroutines and closes its files. In embedded mode it is
+// Close.
+func (e *Engine) CloseAbruptly() error {
+	if kl, ok := e.log.(*kafka.Log); ok {
+		kl.Abandon()
+	}
+	return e.Close()
 }

@@ -42,6 +42,9 @@ type Engine struct {
 	// background is closed when the engine's own goroutines (compaction)
 	// have returned.
 	background chan struct{}
+	// closeOnce runs Close's work once; closeErr is its result.
+	closeOnce sync.Once
+	closeErr  error
 
 	// ddl serializes statements that change the catalog or the set of
 	// running queries, so that each one's checks and writes are not
@@ -154,8 +157,14 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 // Log returns the engine's log, for tools and tests that inspect topics.
 func (e *Engine) Log() log.Log { return e.log }
 
-// Close stops every persistent query and closes the log.
+// Close stops every persistent query and closes the log. Calls after the
+// first return the first one's result.
 func (e *Engine) Close() error {
+	e.closeOnce.Do(func() { e.closeErr = e.close() })
+	return e.closeErr
+}
+
+func (e *Engine) close() error {
 	e.stop()
 	<-e.background
 	e.mu.Lock()

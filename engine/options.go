@@ -30,8 +30,10 @@ type Options struct {
 	NodeID string
 	// ClusterSessionTimeout is how long a query's consumer group waits
 	// for a node that stopped heartbeating (one that died) before it moves
-	// the node's tasks to the others (Kafka mode). Default: 0, franz-go's
-	// default of 45s.
+	// the node's tasks to the others (Kafka mode). A node that comes back
+	// sooner with the same NodeID takes its tasks back at once (its group
+	// members are static, by node id). Default: 0, franz-go's default of
+	// 45s.
 	ClusterSessionTimeout time.Duration
 	// Advertise is the host:port other nodes and clients use to reach
 	// this node, shown by SHOW NODES. Default: "" (cmd/runnel passes its

@@ -24,6 +24,16 @@ type MemberOptions struct {
 	// is how other nodes learn who owns what (DescribeGroups shows it).
 	// Default: Options.ClientID.
 	ClientID string
+	// InstanceID, when set, makes the member static (Kafka's KIP-345):
+	// the group knows it by this id across restarts. A member that comes
+	// back with the same InstanceID after a crash takes over its old self
+	// at once, with the old assignment and no rebalance, instead of
+	// waiting a whole SessionTimeout for the dead one to be thrown out. A
+	// static member does not leave the group when its client closes, so
+	// Leave removes it explicitly (LeaveGroup by instance id); only a
+	// member that dies (or one of an abandoned Log) stays behind. It must
+	// be unique in the group: one per process. Default: "" (dynamic).
+	InstanceID string
 	// SessionTimeout is how long the group waits for a member that stopped
 	// heartbeating (a dead node) before it moves its partitions. Default:
 	// kgo's, 45s.
@@ -47,9 +57,10 @@ type MemberOptions struct {
 // from (a zombie) cannot commit: the broker refuses its offsets, and the
 // transaction they are in is aborted with its records.
 type Member struct {
-	l     *Log
-	group string
-	cl    *kgo.Client
+	l          *Log
+	group      string
+	instanceID string
+	cl         *kgo.Client
 }
 
 // JoinGroup joins opts.Group with franz-go's cooperative-sticky balancer:
@@ -68,7 +79,7 @@ func (l *Log) JoinGroup(ctx context.Context, opts MemberOptions) (*Member, error
 	if clientID == "" {
 		clientID = l.opts.ClientID
 	}
-	m := &Member{l: l, group: opts.Group}
+	m := &Member{l: l, group: opts.Group, instanceID: opts.InstanceID}
 	kopts := []kgo.Opt{
 		kgo.ConsumerGroup(opts.Group),
 		kgo.ConsumeTopics(opts.Topics...),
@@ -88,6 +99,9 @@ func (l *Log) JoinGroup(ctx context.Context, opts MemberOptions) (*Member, error
 				opts.OnRevoked(ctx, parts)
 			}
 		}),
+	}
+	if opts.InstanceID != "" {
+		kopts = append(kopts, kgo.InstanceID(opts.InstanceID))
 	}
 	if opts.SessionTimeout > 0 {
 		kopts = append(kopts, kgo.SessionTimeout(opts.SessionTimeout),
@@ -155,8 +169,58 @@ func (m *Member) Leave() {
 	if m.l.mu.members[m.group] == m {
 		delete(m.l.mu.members, m.group)
 	}
+	abandoned := m.l.mu.abandoned
 	m.l.mu.Unlock()
+	m.close(abandoned)
+}
+
+// leaveTimeout bounds the LeaveGroup a static member sends when it stops.
+// If it fails, the group moves the member's partitions only once its
+// session times out: slower, never wrong.
+const leaveTimeout = 5 * time.Second
+
+// close stops the member's client, which revokes its partitions (kgo
+// calls OnRevoked before it returns). A dynamic member's client also
+// leaves the group; a static one's does not, so close sends the
+// LeaveGroup by instance id itself, after the revoke, unless abandoned.
+func (m *Member) close(abandoned bool) {
 	m.cl.Close()
+	if m.instanceID == "" || abandoned {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+	defer cancel()
+	req := kmsg.NewPtrLeaveGroupRequest()
+	req.Group = m.group
+	lm := kmsg.NewLeaveGroupRequestMember()
+	lm.InstanceID = &m.instanceID
+	lm.Reason = kmsg.StringPtr("runnel node stopping the query")
+	req.Members = append(req.Members, lm)
+	resp, err := req.RequestWith(ctx, m.l.cl)
+	if err == nil {
+		err = kerr.ErrorForCode(resp.ErrorCode)
+		for _, r := range resp.Members {
+			if err == nil {
+				err = kerr.ErrorForCode(r.ErrorCode)
+			}
+		}
+	}
+	// UnknownMemberID: the member was already gone (its session timed
+	// out, or a rebalance dropped it): nothing left to leave.
+	if err != nil && !errors.Is(err, kerr.UnknownMemberID) {
+		m.l.opts.Logger.Warn("kafka: leave group; its partitions move once the session times out",
+			"group", m.group, "instance", m.instanceID, "err", err)
+	}
+}
+
+// Abandon makes the log's group members stay in their groups when they
+// stop: Leave and Close then send no LeaveGroup for a static member, as a
+// process killed with kill -9 sends none. It is how tests stand in for a
+// crash in-process; call it before stopping the engine.
+func (l *Log) Abandon() {
+	l.mu.Lock()
+	l.mu.abandoned = true
+	l.mu.Unlock()
 }
 
 // member returns the group's Member in this process, if any.

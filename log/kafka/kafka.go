@@ -36,6 +36,8 @@ type Log struct {
 		// group.go): commits for such a group carry the member's
 		// generation.
 		members map[string]*Member
+		// abandoned is set by Abandon: members stop without leaving.
+		abandoned bool
 	}
 }
 
@@ -95,10 +97,11 @@ func (l *Log) Close() error {
 	l.mu.txns = nil
 	members := l.mu.members
 	l.mu.members = nil
+	abandoned := l.mu.abandoned
 	l.mu.Unlock()
 
 	for _, m := range members {
-		m.cl.Close()
+		m.close(abandoned)
 	}
 	for _, tp := range txns {
 		tp.close()
