@@ -102,7 +102,7 @@ func (e *Engine) launchClustered(ctx context.Context, rq *runningQuery, bq *buil
 		// replaces its dead member at once and gets its tasks back,
 		// instead of every query stalling until the dead member's
 		// session times out (ClusterSessionTimeout, 45 s by default).
-		InstanceID: e.opts.NodeID,
+		InstanceID:     e.opts.NodeID,
 		SessionTimeout: e.opts.ClusterSessionTimeout,
 		OnAssigned: func(_ context.Context, parts map[string][]int32) {
 			cq.assign(ctx, parts)
