@@ -42,6 +42,9 @@ type Engine struct {
 	// background is closed when the engine's own goroutines (compaction)
 	// have returned.
 	background chan struct{}
+	// tailDone is closed when the catalog tail (cluster_catalog.go) has
+	// returned; nil on one embedded node, which has none.
+	tailDone chan struct{}
 	// closeOnce runs Close's work once; closeErr is its result.
 	closeOnce sync.Once
 	closeErr  error
@@ -150,6 +153,10 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e.background = make(chan struct{})
 	go e.compactLoop()
+	if e.clustered() {
+		e.tailDone = make(chan struct{})
+		go e.catalogTailLoop(e.tailDone)
+	}
 	e.logger.Info("catalog ready", "sources", len(e.cat.Sources()), "queries", len(queries), "took", time.Since(start).Round(time.Millisecond))
 	return e, nil
 }
@@ -167,6 +174,9 @@ func (e *Engine) Close() error {
 func (e *Engine) close() error {
 	e.stop()
 	<-e.background
+	if e.tailDone != nil {
+		<-e.tailDone
+	}
 	e.mu.Lock()
 	running := make([]*runningQuery, 0, len(e.mu.running)+len(e.mu.materialized))
 	for _, rq := range e.mu.running {
