@@ -23,7 +23,9 @@
 //	              (Commit, CommitOffsets) carry its member id and
 //	              generation, so a member the group has moved on from is
 //	              refused (see group.go; the engine's cluster.go decides
-//	              which topics a query's group shares out)
+//	              which topics a query's group shares out); with an
+//	              InstanceID the member is static and Leave removes it
+//	              by that id, which Abandon (tests' kill -9) skips
 //
 // Kafka compacts on the broker's schedule, so *Log does not implement
 // log.Compactor.
