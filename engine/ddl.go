@@ -22,7 +22,7 @@ import (
 // command, then the materializer — so that a refused statement leaves
 // nothing behind.
 func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource) error {
-	e.ddl.Lock()
+	e.lockDDL(ctx)
 	defer e.ddl.Unlock()
 	old, _ := e.cat.Source(st.Name)
 	if old != nil {
@@ -49,7 +49,7 @@ func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource) error {
 		return err
 	}
 	if err := e.cat.PutSource(ctx, src); err != nil {
-		e.undoTopic(src.Topic, created)
+		e.undoTopic(src.Topic, created, err)
 		return err
 	}
 	e.forgetFailure(src.Name)
@@ -146,8 +146,9 @@ func (e *Engine) createTopic(ctx context.Context, src *catalog.Source, tp topicP
 
 // undoTopic deletes a topic this statement created when a later write of
 // the statement failed, so that it leaves nothing behind.
-func (e *Engine) undoTopic(topic string, created bool) {
-	if !created {
+func (e *Engine) undoTopic(topic string, created bool, cause error) {
+	// After a concurrent change, the topic is the other node's too.
+	if !created || errors.Is(cause, catalog.ErrConcurrentChange) {
 		return
 	}
 	// The statement's context may be what failed; the undo gets its own.
@@ -201,7 +202,7 @@ func (s *session) preparePersistent(q *sql.Query, sink planner.SinkSpec, st sql.
 // running, and no topic, catalog command or offset is written, until the
 // statement is known to be possible.
 func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planner.SinkSpec, st sql.Statement, args []types.Value, earliest bool) (string, error) {
-	e.ddl.Lock()
+	e.lockDDL(ctx)
 	defer e.ddl.Unlock()
 	var replaced *catalog.Query
 	var old *catalog.Source
@@ -285,7 +286,7 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 			return "", err
 		}
 		if err := e.cat.PutSource(ctx, out); err != nil {
-			e.undoTopic(out.Topic, created)
+			e.undoTopic(out.Topic, created, err)
 			return "", err
 		}
 		e.forgetFailure(out.Name)
@@ -345,7 +346,7 @@ func (e *Engine) commitStartOffsets(ctx context.Context, group, topic string, ea
 // dropSource runs DROP STREAM|TABLE [DELETE TOPIC]. A failed source (see
 // failed.go) drops like any other: that is how it goes away.
 func (e *Engine) dropSource(ctx context.Context, st *sql.Drop) error {
-	e.ddl.Lock()
+	e.lockDDL(ctx)
 	defer e.ddl.Unlock()
 	src, err := e.cat.Source(st.Name)
 	if err != nil {
@@ -394,7 +395,7 @@ func (e *Engine) dropSource(ctx context.Context, st *sql.Drop) error {
 // catalog before it is stopped: if the catalog write fails, the query is
 // still recorded and still running, as if the statement had not run.
 func (e *Engine) terminate(ctx context.Context, st *sql.Terminate) error {
-	e.ddl.Lock()
+	e.lockDDL(ctx)
 	defer e.ddl.Unlock()
 	var qs []*catalog.Query
 	if st.All {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/log/kafka"
 	"github.com/runnel/runnel/operators/build"
 	"github.com/runnel/runnel/planner"
 )
@@ -26,10 +27,30 @@ func materializerID(src *catalog.Source) string {
 	return fmt.Sprintf("_MAT_%s_%d", src.Name, src.Seq)
 }
 
+// materializerIDOn is materializerID on this node: in Kafka mode every node
+// keeps its own copy of every table for its pull queries, so its
+// materializer's group, stores and changelogs carry the node id.
+func (e *Engine) materializerIDOn(src *catalog.Source) string {
+	if _, ok := e.log.(*kafka.Log); ok {
+		return materializerID(src) + "_" + e.opts.NodeID
+	}
+	return materializerID(src)
+}
+
+// groupCommitted is group's committed offset of tp; ok is false if it
+// cannot be read now (the caller polls again).
+func (e *Engine) groupCommitted(ctx context.Context, group string, tp log.TopicPartition) (int64, bool) {
+	offs, err := e.log.CommittedOffsets(ctx, group, tp.Topic)
+	if err != nil {
+		return 0, false
+	}
+	return offs[tp.Partition], true
+}
+
 // startMaterializer starts the tasks that keep a table's current rows in
 // state stores for pull queries.
 func (e *Engine) startMaterializer(src *catalog.Source) error {
-	id := materializerID(src)
+	id := e.materializerIDOn(src)
 	ctx, cancel := context.WithCancel(e.ctx)
 	bq, err := e.builder.Materializer(ctx, id, src)
 	if err != nil {
@@ -161,7 +182,13 @@ func (e *Engine) awaitQuery(ctx context.Context, rq *runningQuery) error {
 					if in.Topic != topic || int(in.Partition) >= len(ends) {
 						continue
 					}
-					if off, ok := t.CommittedAt(in); !ok || off < ends[in.Partition] {
+					off, ok := t.CommittedAt(in)
+					if rq.cluster != nil && !rq.cluster.owns(t) {
+						// Another node runs the task: its progress is
+						// the group's committed offset.
+						off, ok = e.groupCommitted(ctx, rq.q.ID, in)
+					}
+					if !ok || off < ends[in.Partition] {
 						caught = false
 						break
 					}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/log/kafka"
 	"github.com/runnel/runnel/operators"
 	"github.com/runnel/runnel/operators/build"
 	"github.com/runnel/runnel/planner"
@@ -46,6 +47,9 @@ type runningQuery struct {
 	// query uses: TERMINATE removes them once its tasks have stopped.
 	stores []build.Store
 	topics []string
+	// cluster places the tasks in Kafka mode (cluster.go); nil when this
+	// node runs every task (the embedded log, materializers).
+	cluster *clusterQuery
 
 	mu struct {
 		sync.Mutex
@@ -187,7 +191,14 @@ func (e *Engine) startPlan(q *catalog.Query, plan *planner.Plan) error {
 	}
 	rq := &runningQuery{q: q, plan: plan, cancel: cancel, done: make(chan struct{})}
 	rq.mu.state = stateRunning
-	e.launch(ctx, rq, bq)
+	if kl, ok := e.log.(*kafka.Log); ok {
+		if err := e.launchClustered(ctx, rq, bq, kl); err != nil {
+			cancel()
+			return fmt.Errorf("join the group of query %s: %w", q.ID, err)
+		}
+	} else {
+		e.launch(ctx, rq, bq)
+	}
 	e.mu.Lock()
 	e.mu.running[q.ID] = rq
 	e.mu.Unlock()
