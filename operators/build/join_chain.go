@@ -11,6 +11,7 @@ import (
 	"github.com/runnel/runnel/operators/serde"
 	"github.com/runnel/runnel/operators/state"
 	"github.com/runnel/runnel/planner"
+	"github.com/runnel/runnel/sql/expr"
 	"github.com/runnel/runnel/sql/types"
 )
 
@@ -60,16 +61,28 @@ type chain struct {
 	steps []*chainStep
 }
 
-// chainStep is a stream-table join whose stream is the join below it.
+// chainStep is a later join of a chain: a stream-table or stream-stream
+// join whose left input is the rows of the join below it.
 type chainStep struct {
-	node      *planner.Join
+	node *planner.Join
+	// codec writes and reads the rows of the join below; keys and key key
+	// them for this join (the internal topic's record keys).
+	codec *rowCodec
+	keys  []expr.Expr
+	key   serde.KeyFormat
+	// A stream-table step: its table, and its spec, reading the stream
+	// side from the internal topic (push hands rows to StreamRow).
 	table     *planner.Scan
 	tableTime func(*log.Record) int64
-	// spec reads the stream side from the internal topic (codec); push
-	// hands rows to StreamRow and never calls its Stream.
-	spec *operators.StreamTableSpec
-	// codec writes and reads the rows of the join below.
-	codec *rowCodec
+	st        *operators.StreamTableSpec
+	// A stream-stream step: its right stream, the Repartition under it
+	// (nil when keyed by key already), and its spec, whose left side reads
+	// the internal topic.
+	right       *planner.Scan
+	rightRepart *planner.Repartition
+	rightDec    *operators.Decoder
+	rightTime   func(*log.Record) int64
+	ss          *operators.StreamStreamSpec
 }
 
 var _ joinRuntime = (*chain)(nil)
@@ -112,7 +125,7 @@ func chainShape(top *planner.Join) string {
 
 // errChainShape refuses a chain whose runtime is not built.
 func errChainShape(top *planner.Join) error {
-	return ErrUnsupported.Errorf("n-way joins of the shape %s are not supported yet: an n-way join must start with a stream joined to a stream or a table, and join only tables after that", chainShape(top))
+	return ErrUnsupported.Errorf("n-way joins of the shape %s are not supported yet: an n-way join must start with a stream, and its result is a stream joined to streams and tables", chainShape(top))
 }
 
 // lowerChain reads an n-way chain whose runtime exists.
@@ -121,16 +134,12 @@ func lowerChain(top *planner.Join) (*chain, error) {
 	if len(joins) < 2 {
 		return nil, errShape(top)
 	}
-	bottom := joins[0]
-	if bottom.Kind != planner.StreamTable && bottom.Kind != planner.StreamStream {
-		return nil, errChainShape(top)
-	}
-	for _, j := range joins[1:] {
-		if j.Kind != planner.StreamTable {
+	for _, j := range joins {
+		if j.Kind != planner.StreamTable && j.Kind != planner.StreamStream {
 			return nil, errChainShape(top)
 		}
 	}
-	first, err := lowerJoin(bottom)
+	first, err := lowerJoin(joins[0])
 	if err != nil {
 		return nil, err
 	}
@@ -145,8 +154,17 @@ func lowerChain(top *planner.Join) (*chain, error) {
 	return c, nil
 }
 
-// lowerChainStep reads a stream-table join over the join below it.
+// lowerChainStep reads a later join of a chain.
 func lowerChainStep(j *planner.Join) (*chainStep, error) {
+	leftCols := j.Left.Columns()
+	codec, err := newRowCodec(leftCols)
+	if err != nil {
+		return nil, err
+	}
+	step := &chainStep{node: j, codec: codec}
+	if j.Kind == planner.StreamStream {
+		return step, step.lowerStreamStream(j)
+	}
 	table, ok := j.Right.(*planner.Scan)
 	if !ok {
 		return nil, errShape(j)
@@ -156,36 +174,76 @@ func lowerChainStep(j *planner.Join) (*chainStep, error) {
 		return nil, err
 	}
 	tsrc := table.Source
-	tableKey, err := serde.NewKeyFormat(tsrc.KeyFormat, tsrc.KeyColumns(), SerdeProps(tsrc))
-	if err != nil {
+	if step.key, err = serde.NewKeyFormat(tsrc.KeyFormat, tsrc.KeyColumns(), SerdeProps(tsrc)); err != nil {
 		return nil, fmt.Errorf("table %s key format: %w", tsrc.Name, err)
 	}
 	order, ok := tableKeyOrder(j, tsrc)
 	if !ok {
 		return nil, errShape(j)
 	}
-	leftCols := j.Left.Columns()
-	codec, err := newRowCodec(leftCols)
-	if err != nil {
-		return nil, err
+	for _, k := range order {
+		step.keys = append(step.keys, j.LeftKeys[k])
 	}
-	return &chainStep{
-		node:      j,
-		table:     table,
-		tableTime: eventTime(tsrc, tdec),
-		codec:     codec,
-		spec: &operators.StreamTableSpec{
-			Stream:     codec.decode,
-			StreamTime: len(leftCols) - 1,
-			Table:      tdec,
-			TableWidth: tdec.Width(),
-			Keys:       j.LeftKeys,
-			KeyOrder:   order,
-			TableKey:   tableKey,
-			Left:       j.Type == planner.LeftJoin,
-			Extra:      j.Extra,
-		},
-	}, nil
+	step.table, step.tableTime = table, eventTime(tsrc, tdec)
+	step.st = &operators.StreamTableSpec{
+		Stream:     codec.decode,
+		StreamTime: len(leftCols) - 1,
+		Table:      tdec,
+		TableWidth: tdec.Width(),
+		Keys:       j.LeftKeys,
+		KeyOrder:   order,
+		TableKey:   step.key,
+		Left:       j.Type == planner.LeftJoin,
+		Extra:      j.Extra,
+	}
+	return step, nil
+}
+
+// lowerStreamStream reads a stream-stream step. The rows of the join
+// below are always written to an internal topic, keyed for this one: in
+// the right stream's key format when the right is keyed by its join key
+// already, else in the default a stream-stream join's repartitions use
+// (streamStream.keyFormat), and the right is repartitioned alike.
+func (step *chainStep) lowerStreamStream(j *planner.Join) error {
+	if j.Within == nil {
+		return errShape(j)
+	}
+	n := j.Right
+	if rp, ok := n.(*planner.Repartition); ok {
+		step.rightRepart, n = rp, rp.Input
+	}
+	right, ok := n.(*planner.Scan)
+	if !ok {
+		return errShape(j)
+	}
+	var err error
+	if step.rightDec, err = NewDecoder(right.Source); err != nil {
+		return err
+	}
+	step.right, step.rightTime = right, eventTime(right.Source, step.rightDec)
+	// The key format: streamStream's rule, with the left side always
+	// repartitioned.
+	kf := &streamStream{node: j, scans: [2]*planner.Scan{nil, right}, reparts: [2]*planner.Repartition{{}, step.rightRepart}}
+	if step.key, err = kf.keyFormat(); err != nil {
+		return err
+	}
+	step.keys = j.LeftKeys
+	w := j.Within
+	grace := w.Grace
+	if !w.HasGrace {
+		grace = defaultJoinGrace(w.Before)
+	}
+	step.ss = &operators.StreamStreamSpec{
+		Before: w.Before.Milliseconds(),
+		After:  w.After.Milliseconds(),
+		Grace:  grace.Milliseconds(),
+		Outer:  [2]bool{j.Type == planner.LeftJoin || j.Type == planner.FullJoin, j.Type == planner.RightJoin || j.Type == planner.FullJoin},
+		Key:    step.key,
+		Extra:  j.Extra,
+	}
+	step.ss.Sides[0] = operators.StreamSide{Decoder: step.codec, Time: len(j.Left.Columns()) - 1, Keys: j.LeftKeys}
+	step.ss.Sides[1] = operators.StreamSide{Decoder: step.rightDec, Time: len(right.Source.Columns), Keys: j.RightKeys}
+	return nil
 }
 
 func (c *chain) join() *planner.Join     { return c.top }
@@ -198,7 +256,9 @@ func chainTopic(id string, k int) string {
 }
 
 // stages are the first join's stages writing its rows to the second
-// join's topic, then one stage per later join, the last one's rows to out.
+// join's topic, then the stages of each later join (a repartition of a
+// stream-stream step's right stream when it needs one, then the join),
+// the last one's rows to out.
 func (c *chain) stages(id string, out func(sc *stageContext) (operators.JoinOutput, error)) ([]stage, []internalTopic, error) {
 	next := func(i int) func(sc *stageContext) (operators.JoinOutput, error) {
 		if i == len(c.steps) {
@@ -211,9 +271,9 @@ func (c *chain) stages(id string, out func(sc *stageContext) (operators.JoinOutp
 	if err != nil {
 		return nil, nil, err
 	}
-	// The topic the last stage reads its stream from: the stage the next
-	// one waits for. A stream-table join lists its table first; a
-	// stream-stream join its left stream.
+	// The topic the last stage reads its (left) stream from: the stage
+	// the next one waits for. A stream-table join lists its table first;
+	// a stream-stream join its left stream.
 	upTopic := stages[len(stages)-1].inputs[0]
 	if _, ok := c.first.(*streamTable); ok {
 		upTopic = stages[len(stages)-1].inputs[1]
@@ -221,57 +281,96 @@ func (c *chain) stages(id string, out func(sc *stageContext) (operators.JoinOutp
 	for i, step := range c.steps {
 		topic := chainTopic(id, i+2)
 		topics = append(topics, internalTopic{name: topic, partitions: step.node.Partitions})
-		spec, output := step.spec, next(i+1)
-		stages = append(stages, stage{
-			// The table first: on equal ROWTIME its update is visible to
-			// the row (README "Event time and processing order").
-			inputs:   []string{step.table.Source.Topic, topic},
-			times:    []func(*log.Record) int64{step.tableTime, nil},
-			upstream: []*operators.MergeUpstream{nil, {Group: id, Topic: upTopic}},
+		st := stage{
 			store:    fmt.Sprintf("%s/join%d", id, i+2),
 			role:     StoreJoin,
 			failures: true,
-			processor: func(sc *stageContext, store *state.TaskStore) (operators.Processor, error) {
+		}
+		output := next(i + 1)
+		// The intermediate stream waits for the stage that writes it
+		// (operators/merge.go).
+		up := &operators.MergeUpstream{Group: id, Topic: upTopic}
+		if step.st != nil {
+			spec := step.st
+			// The table first: on equal ROWTIME its update is visible to
+			// the row (README "Event time and processing order").
+			st.inputs = []string{step.table.Source.Topic, topic}
+			st.times = []func(*log.Record) int64{step.tableTime, nil}
+			st.upstream = []*operators.MergeUpstream{nil, up}
+			st.processor = func(sc *stageContext, store *state.TaskStore) (operators.Processor, error) {
 				o, err := output(sc)
 				if err != nil {
 					return nil, err
 				}
 				return &operators.StreamTableJoin{Spec: spec, Store: store, TableInput: 0, StreamInput: 1, Output: o}, nil
-			},
-		})
+			}
+		} else {
+			spec := *step.ss
+			right, rightTime := step.right.Source.Topic, step.rightTime
+			var rightUp *operators.MergeUpstream
+			if step.rightRepart != nil {
+				rtopic := chainRightTopic(id, i+2)
+				topics = append(topics, internalTopic{name: rtopic, partitions: step.node.Partitions})
+				stages = append(stages, stage{inputs: []string{right}, failures: true,
+					processor: func(*stageContext, *state.TaskStore) (operators.Processor, error) {
+						return &operators.KeyRepartition{Decoder: step.rightDec, TimeIndex: len(step.right.Source.Columns),
+							Keys: step.rightRepart.Keys, Key: step.key, Topic: rtopic, Partitions: step.node.Partitions}, nil
+					}})
+				rightUp = &operators.MergeUpstream{Group: id, Topic: right}
+				right, rightTime = rtopic, nil
+				spec.Sides[1].Restore = operators.RestoreKey
+			}
+			// The left first: it wins ties of the merge.
+			st.inputs = []string{topic, right}
+			st.times = []func(*log.Record) int64{nil, rightTime}
+			st.upstream = []*operators.MergeUpstream{up, rightUp}
+			st.processor = func(sc *stageContext, store *state.TaskStore) (operators.Processor, error) {
+				o, err := output(sc)
+				if err != nil {
+					return nil, err
+				}
+				return &operators.StreamStreamJoin{Spec: &spec, Store: store, Output: o, Metrics: sc.metrics}, nil
+			}
+		}
+		stages = append(stages, st)
 		upTopic = topic
 	}
 	return stages, topics, nil
 }
 
+// chainRightTopic is the internal topic repartitioning the right stream
+// of the k-th join of a chain (a stream-stream join), counting from 1.
+func chainRightTopic(id string, k int) string {
+	return internalTopicName(id, fmt.Sprintf("_join%d_right_repartition", k))
+}
+
 // writer writes the rows of the join below s to topic, keyed by s's join
-// key in its table's key format, in the partition the table keeps that
-// key in. A row whose key is NULL has no key and stays in the writing
-// task's partition (modulo the topic's), so that a LEFT join still emits
-// it.
+// key, in the partition that key has among s's partitions: where s's
+// table keeps it, or where its right stream's records of that key are. A
+// row whose key is NULL has no key and stays in the writing task's
+// partition (modulo the topic's), so that an outer join still emits it.
 func (s *chainStep) writer(topic string, sc *stageContext) operators.JoinOutput {
 	parts := s.node.Partitions
 	var home int32
 	if len(sc.inputs) > 0 {
 		home = sc.inputs[0].Partition % parts
 	}
-	spec := s.spec
-	vals := make(types.Row, len(spec.KeyOrder))
+	vals := make(types.Row, len(s.keys))
 	return func(row types.Row, ts int64, emit operators.Emit) error {
 		v, err := s.codec.encode(row)
 		if err != nil {
 			return err
 		}
 		null := false
-		for i, k := range spec.KeyOrder {
-			if vals[i], err = spec.Keys[k].Eval(row); err != nil {
+		for i, k := range s.keys {
+			if vals[i], err = k.Eval(row); err != nil {
 				return err
 			}
 			null = null || vals[i].IsNull()
 		}
 		rec := log.Record{Value: v, Timestamp: ts, Partition: home}
 		if !null {
-			if rec.Key, err = spec.TableKey.Encode(vals); err != nil {
+			if rec.Key, err = s.key.Encode(vals); err != nil {
 				return fmt.Errorf("encode join key: %w", err)
 			}
 			rec.Partition = log.PartitionFor(rec.Key, parts)
@@ -282,19 +381,29 @@ func (s *chainStep) writer(topic string, sc *stageContext) operators.JoinOutput 
 }
 
 // pushInputs are the first join's inputs, then every partition of each
-// later table, read from its start.
+// later join's right input: a table read from its start, a stream from
+// where earliest says.
 func (c *chain) pushInputs(ctx context.Context, b *Builder, earliest bool) ([]operators.MergeInput, []int, error) {
 	inputs, sides, err := c.first.pushInputs(ctx, b, earliest)
 	if err != nil {
 		return nil, nil, err
 	}
 	for i, step := range c.steps {
-		spec, err := b.Reads(ctx, step.table.Source.Topic, ReadAll)
+		topic, mode, time := "", ReadAll, step.tableTime
+		if step.st != nil {
+			topic = step.table.Source.Topic
+		} else {
+			topic, time = step.right.Source.Topic, step.rightTime
+			if !earliest {
+				mode = ReadNew
+			}
+		}
+		spec, err := b.Reads(ctx, topic, mode)
 		if err != nil {
 			return nil, nil, err
 		}
 		for p := range spec.Partitions {
-			inputs = append(inputs, operators.MergeInput{TP: log.TopicPartition{Topic: spec.Topic, Partition: p}, Start: spec.Start[p], Time: step.tableTime})
+			inputs = append(inputs, operators.MergeInput{TP: log.TopicPartition{Topic: spec.Topic, Partition: p}, Start: spec.Start[p], Time: time})
 			sides = append(sides, chainFirstInputs+i)
 		}
 	}
@@ -302,27 +411,48 @@ func (c *chain) pushInputs(ctx context.Context, b *Builder, earliest bool) ([]op
 }
 
 // chainFirstInputs is the number of inputs of a chain's first join in a
-// push query (a stream-table or stream-stream join has two); the tables
-// of the later joins follow.
+// push query (a stream-table or stream-stream join has two); the right
+// inputs of the later joins follow.
 const chainFirstInputs = 2
 
 func (c *chain) pushProcessor(out operators.JoinOutput) operators.InputProcessor {
-	p := &chainProcessor{tables: make([]*operators.StreamTableJoin, len(c.steps))}
+	p := &chainProcessor{steps: make([]operators.InputProcessor, len(c.steps))}
 	for i := len(c.steps) - 1; i >= 0; i-- {
-		j := &operators.StreamTableJoin{Spec: c.steps[i].spec, Store: state.NewMemStore(), TableInput: 0, StreamInput: 1, Output: out}
-		p.tables[i] = j
-		out = func(row types.Row, _ int64, emit operators.Emit) error { return j.StreamRow(row, emit) }
+		step := c.steps[i]
+		if step.st != nil {
+			j := &operators.StreamTableJoin{Spec: step.st, Store: state.NewMemStore(), TableInput: 0, StreamInput: 1, Output: out}
+			p.steps[i] = j
+			out = func(row types.Row, _ int64, emit operators.Emit) error { return j.StreamRow(row, emit) }
+			continue
+		}
+		// A stream-stream join keeps its records as they were read, so a
+		// row of the join below becomes the record the internal topic
+		// would hold, placed by a sequence number (its state's entries
+		// are unique by place).
+		j := &operators.StreamStreamJoin{Spec: step.ss, Store: operators.NewOrderedMemStore(), Output: out}
+		p.steps[i] = j
+		var seq int64
+		codec := step.codec
+		out = func(row types.Row, ts int64, emit operators.Emit) error {
+			v, err := codec.encode(row)
+			if err != nil {
+				return err
+			}
+			rec := log.Record{Value: v, Timestamp: ts, Offset: seq}
+			seq++
+			return j.ProcessInput(0, &rec, emit)
+		}
 	}
 	p.first = c.first.pushProcessor(out)
 	return p
 }
 
 // chainProcessor runs a push chain in one goroutine: inputs 0 and 1 are
-// the first join's, input chainFirstInputs+i the table of tables[i]; each
-// join's rows go straight to the next.
+// the first join's, input chainFirstInputs+i the right input of steps[i];
+// each join's rows go straight to the next.
 type chainProcessor struct {
-	first  operators.InputProcessor
-	tables []*operators.StreamTableJoin
+	first operators.InputProcessor
+	steps []operators.InputProcessor
 }
 
 var _ operators.InputProcessor = (*chainProcessor)(nil)
@@ -337,20 +467,27 @@ func (p *chainProcessor) Flush(emit operators.Emit) error {
 	if err := p.first.Flush(emit); err != nil {
 		return err
 	}
-	for _, t := range p.tables {
-		if err := t.Flush(emit); err != nil {
+	for _, s := range p.steps {
+		if err := s.Flush(emit); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// ProcessInput implements operators.InputProcessor.
+// ProcessInput implements operators.InputProcessor: a later join's right
+// input is its table (StreamTableJoin input 0) or its right stream
+// (StreamStreamJoin input 1).
 func (p *chainProcessor) ProcessInput(input int, rec *log.Record, emit operators.Emit) error {
 	if input < chainFirstInputs {
 		return p.first.ProcessInput(input, rec, emit)
 	}
-	return p.tables[input-chainFirstInputs].ProcessInput(0, rec, emit)
+	switch s := p.steps[input-chainFirstInputs].(type) {
+	case *operators.StreamTableJoin:
+		return s.ProcessInput(0, rec, emit)
+	default:
+		return s.ProcessInput(1, rec, emit)
+	}
 }
 
 // rowCodec writes a join's rows as record values and reads them back: a
@@ -378,6 +515,12 @@ func newRowCodec(cols []types.Column) (*rowCodec, error) {
 	}
 	return &rowCodec{value: v, width: len(vcols)}, nil
 }
+
+// Width implements operators.RowDecoder: the row's columns and ROWTIME.
+func (c *rowCodec) Width() int { return c.width + 1 }
+
+// Decode implements operators.RowDecoder.
+func (c *rowCodec) Decode(rec *log.Record) (types.Row, bool, error) { return c.decode(rec) }
 
 func (c *rowCodec) encode(row types.Row) ([]byte, error) {
 	b, err := c.value.Encode(row[:c.width])
