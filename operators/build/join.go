@@ -21,8 +21,7 @@ import (
 // Joins: lowering a Join node into the specs of a stream-table join (here)
 // or a stream-stream join (join_window.go), and the stages (persistent) or
 // the merged reads (push) that run it. Joins of two tables are
-// join_table.go's; n-way chains are refused with 0A000 until their
-// runtime exists.
+// join_table.go's; n-way chains are join_chain.go's.
 
 // joinRuntime is a lowered two-way join: what the persistent and push
 // builders below need of it, whatever its kind.
@@ -74,8 +73,8 @@ func (st *streamTable) repartitioned() *operators.StreamTableSpec {
 }
 
 // lowerJoin reads a Join node whose runtime exists: a two-way stream-table
-// or stream-stream join. Anything else is refused, naming what is not
-// built.
+// or stream-stream join, or an n-way chain starting with a stream.
+// Anything else is refused, naming what is not built.
 func lowerJoin(j *planner.Join) (joinRuntime, error) {
 	if hasJoinBelow(j) {
 		return lowerChain(j)

@@ -48,9 +48,14 @@ import (
 // partition of every input and hands each join's rows straight to the
 // next (operators.StreamTableJoin.StreamRow), the tables in memory.
 //
-// Not built yet, refused with 0A000 naming the shape: a stream-stream
-// join after the first (S-T-S, S-S-S), and chains of tables (T-T-T, a
-// foreign-key join first).
+// A later stream-stream join (S-T-S, S-S-S) reads the topic as its left
+// side, keyed in its right stream's key format when that stream is keyed
+// by its join key already, else in a stream-stream join's default, its
+// right stream then repartitioned alike (_runnel_<id>_join<k>_right_
+// repartition).
+//
+// Not built yet, refused with 0A000 naming the shape: chains of tables
+// (T-T-T, a foreign-key join first).
 
 // chain is a lowered n-way join.
 type chain struct {
