@@ -276,13 +276,15 @@ func (c *chain) stages(id string, out func(sc *stageContext) (operators.JoinOutp
 	if err != nil {
 		return nil, nil, err
 	}
-	// The topic the last stage reads its (left) stream from: the stage
-	// the next one waits for. A stream-table join lists its table first;
-	// a stream-stream join its left stream.
-	upTopic := stages[len(stages)-1].inputs[0]
+	// The stage that writes the next join's topic, which that join waits
+	// for: the last stage, on the inputs whose records make rows (a
+	// stream-table join's stream, listed after its table; both streams of
+	// a stream-stream join), after the stages that write those.
+	rowInputs := []int{0, 1}
 	if _, ok := c.first.(*streamTable); ok {
-		upTopic = stages[len(stages)-1].inputs[1]
+		rowInputs = []int{1}
 	}
+	up := upstreamOf(id, stages[len(stages)-1], rowInputs)
 	for i, step := range c.steps {
 		topic := chainTopic(id, i+2)
 		topics = append(topics, internalTopic{name: topic, partitions: step.node.Partitions})
@@ -292,9 +294,6 @@ func (c *chain) stages(id string, out func(sc *stageContext) (operators.JoinOutp
 			failures: true,
 		}
 		output := next(i + 1)
-		// The intermediate stream waits for the stage that writes it
-		// (operators/merge.go).
-		up := &operators.MergeUpstream{Group: id, Topic: upTopic}
 		if step.st != nil {
 			spec := step.st
 			// The table first: on equal ROWTIME its update is visible to
@@ -338,9 +337,32 @@ func (c *chain) stages(id string, out func(sc *stageContext) (operators.JoinOutp
 			}
 		}
 		stages = append(stages, st)
-		upTopic = topic
+		rowInputs = []int{0, 1}
+		if step.st != nil {
+			rowInputs = []int{1}
+		}
+		up = upstreamOf(id, st, rowInputs)
 	}
 	return stages, topics, nil
+}
+
+// upstreamOf is the upstream (operators.MergeUpstream) of a topic that
+// stage s writes: the query's group on each of s's inputs listed in rows,
+// each after the stages that write that input. A merge reading the topic
+// then waits, when it runs dry, until every stage before it has passed
+// on what it held (operators/merge.go): which input the merge takes first
+// does not depend on which stage runs faster.
+func upstreamOf(id string, s stage, rows []int) *operators.MergeUpstream {
+	var ups []*operators.MergeUpstream
+	for _, i := range rows {
+		u := &operators.MergeUpstream{Group: id, Topic: s.inputs[i]}
+		if i < len(s.upstream) && s.upstream[i] != nil {
+			u.Via = []*operators.MergeUpstream{s.upstream[i]}
+		}
+		ups = append(ups, u)
+	}
+	ups[0].Via = append(ups[0].Via, ups[1:]...)
+	return ups[0]
 }
 
 // chainRightTopic is the internal topic repartitioning the right stream
