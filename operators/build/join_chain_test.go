@@ -1,6 +1,7 @@
 package build
 
 import (
+	"math/big"
 	"reflect"
 	"sort"
 	"strings"
@@ -160,6 +161,8 @@ func TestRowCodec(t *testing.T) {
 	cols := []types.Column{
 		{Name: "A", Type: types.String}, {Name: "B", Type: types.Bigint}, {Name: "C", Type: types.Int},
 		{Name: "D", Type: types.Double}, {Name: "E", Type: types.Boolean}, {Name: "N", Type: types.Null},
+		{Name: "TS", Type: types.Timestamp}, {Name: "BY", Type: types.Bytes}, {Name: "DEC", Type: types.Decimal(10, 2)},
+		{Name: "ARR", Type: types.Array(types.String)},
 		{Name: "ROWTIME", Type: types.Bigint},
 	}
 	c, err := newRowCodec(cols)
@@ -167,14 +170,17 @@ func TestRowCodec(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, row := range []types.Row{
-		{types.NewString("x"), types.NewBigint(1 << 40), types.NewInt(-3), types.NewDouble(1.5), types.NewBoolean(true), types.NullValue, types.NewBigint(7)},
-		{types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NewBigint(8)},
+		{types.NewString("x"), types.NewBigint(1 << 40), types.NewInt(-3), types.NewDouble(1.5), types.NewBoolean(true), types.NullValue,
+			types.NewTimestamp(1700000000123), types.NewBytes([]byte{0, 1, 255}), types.NewDecimal(big.NewInt(-12345), 2),
+			types.NewArray([]types.Value{types.NewString("a"), types.NullValue}), types.NewBigint(7)},
+		{types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue,
+			types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NewBigint(8)},
 	} {
 		v, err := c.encode(row)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, ok, err := c.Decode(&log.Record{Value: v, Timestamp: row[6].Int()})
+		got, ok, err := c.Decode(&log.Record{Value: v, Timestamp: row[len(row)-1].Int()})
 		if err != nil || !ok {
 			t.Fatalf("decode %s: %v %v", v, ok, err)
 		}
