@@ -64,14 +64,27 @@ type StreamSide struct {
 	// record's own key, from its header (RestoreKey) — before it is
 	// decoded or stored; nil when the side reads its stream's own topic.
 	Restore func(*log.Record) log.Record
-	// Decoder decodes the side's records into its rows.
-	Decoder *Decoder
+	// Decoder decodes the side's records into its rows: a source's
+	// Decoder, or (the later joins of an n-way chain) the reader of the
+	// rows the join before wrote.
+	Decoder RowDecoder
 	// Time is ROWTIME's index in the side's row.
 	Time int
 	// Keys compute the join key over the side's row: one expression per
 	// key equality, in the order the ON condition writes them.
 	Keys []expr.Expr
 }
+
+// RowDecoder decodes records into rows of a fixed width; *Decoder is one.
+type RowDecoder interface {
+	// Decode decodes rec into a new row; ok is false for a record the
+	// join ignores (no value).
+	Decode(rec *log.Record) (row types.Row, ok bool, err error)
+	// Width is the number of values in a decoded row.
+	Width() int
+}
+
+var _ RowDecoder = (*Decoder)(nil)
 
 // StreamStreamSpec describes a stream-stream join. It is immutable and
 // shared by the query's tasks.

@@ -83,6 +83,11 @@ type MergeInput struct {
 // whose tasks read Topic and write the input.
 type MergeUpstream struct {
 	Group, Topic string
+	// Via are the stages that write Topic in turn, when it is itself an
+	// internal topic (the later joins of an n-way chain): each is waited
+	// for first, and this stage's target is noted only once they are
+	// caught up, so that it includes everything they passed on.
+	Via []*MergeUpstream
 }
 
 // upstreamPoll is how often a merge waiting for an upstream stage looks
@@ -121,9 +126,9 @@ type mergeInput struct {
 	// prev is the reader's position before the last batch (invariants).
 	prev int64
 	// upTarget is, while the input is idle and its Upstream behind, the
-	// end offsets of the Upstream's topic when it was found so; nil
-	// otherwise.
-	upTarget map[int32]int64
+	// end offsets of each upstream stage's topic (Upstream and its Via)
+	// when it was found so; empty otherwise.
+	upTarget map[*MergeUpstream]map[int32]int64
 }
 
 // fetched is one batch a fetch goroutine read.
@@ -215,7 +220,7 @@ func (mi *mergeInput) take(f fetched) error {
 	}
 	mi.buf = recs
 	if len(recs) > 0 {
-		mi.upTarget = nil
+		clear(mi.upTarget)
 	}
 	mi.times = mi.times[:0]
 	for i := range recs {
@@ -370,33 +375,53 @@ func (m *Merger) checkCaughtUp(ctx context.Context) error {
 	return nil
 }
 
-// upstreamCaughtUp reports whether the stage writing mi has consumed its
-// topic to the target noted when mi was found idle.
+// upstreamCaughtUp reports whether the stage writing mi (and every stage
+// it waits for, Via) has consumed its topic to the target noted when mi
+// was found idle.
 func (m *Merger) upstreamCaughtUp(ctx context.Context, mi *mergeInput) (bool, error) {
-	up := mi.Upstream
 	if mi.upTarget == nil {
+		mi.upTarget = map[*MergeUpstream]map[int32]int64{}
+	}
+	ok, err := m.caughtUpTo(ctx, mi, mi.Upstream)
+	if ok {
+		// Reached: the next look, after the merge has moved on, notes
+		// new targets, so that a long idle spell still waits for what
+		// the stages receive meanwhile.
+		clear(mi.upTarget)
+	}
+	return ok, err
+}
+
+// caughtUpTo reports whether up's stages before it (Via), then up, have
+// consumed their topics to their targets; a stage's target is noted once
+// the stages before it have reached theirs.
+func (m *Merger) caughtUpTo(ctx context.Context, mi *mergeInput, up *MergeUpstream) (bool, error) {
+	for _, v := range up.Via {
+		if ok, err := m.caughtUpTo(ctx, mi, v); err != nil || !ok {
+			return false, err
+		}
+	}
+	target := mi.upTarget[up]
+	if target == nil {
 		ends, err := m.log.EndOffsets(ctx, up.Topic)
 		if err != nil {
 			return false, fmt.Errorf("end offsets of %s: %w", up.Topic, err)
 		}
-		mi.upTarget = make(map[int32]int64, len(ends))
+		target = make(map[int32]int64, len(ends))
 		for p, e := range ends {
-			mi.upTarget[int32(p)] = e
+			target[int32(p)] = e
 		}
+		mi.upTarget[up] = target
 	}
 	committed, err := m.log.CommittedOffsets(ctx, up.Group, up.Topic)
 	if err != nil {
 		return false, fmt.Errorf("committed offsets of %s on %s: %w", up.Group, up.Topic, err)
 	}
-	for p, e := range mi.upTarget {
+	for p, e := range target {
 		if committed[p] < e {
 			return false, nil
 		}
 	}
-	// Reached: the next look, after the merge has moved on, notes a new
-	// target, so that a long idle spell still waits for what the stage
-	// receives meanwhile.
-	mi.upTarget = nil
 	return true, nil
 }
 

@@ -144,8 +144,18 @@
 //
 // Both stream kinds run through joinRuntime (join.go), so that a select
 // list, a GROUP BY, a sink and a push query are built over either alike.
-// N-way chains are planned but refused here with 0A000 until their
-// runtime exists.
+//
+// join_chain.go builds n-way chains that start with a stream (S-T-T,
+// S-S-T, S-T-S, S-S-S, ...), as one more joinRuntime: the first join's
+// stages as above, writing its rows to an internal topic
+// (_runnel_<id>_join2_repartition) keyed by the second join's key and
+// partitioned as its table or right stream is; then a stage per later
+// join (store <id>/join<k>/<p>) merging that topic with its right input
+// and waiting for the stage that writes it. Every later join goes through
+// a topic, even when the key stays the same: simplest, and right for any
+// partition counts and key formats. A push chain runs in one goroutine,
+// each join handing its rows to the next. Chains of tables are refused
+// with 0A000 naming their shape.
 //
 
 // # Memory

@@ -21,8 +21,7 @@ import (
 // Joins: lowering a Join node into the specs of a stream-table join (here)
 // or a stream-stream join (join_window.go), and the stages (persistent) or
 // the merged reads (push) that run it. Joins of two tables are
-// join_table.go's; n-way chains are refused with 0A000 until their
-// runtime exists.
+// join_table.go's; n-way chains are join_chain.go's.
 
 // joinRuntime is a lowered two-way join: what the persistent and push
 // builders below need of it, whatever its kind.
@@ -74,11 +73,11 @@ func (st *streamTable) repartitioned() *operators.StreamTableSpec {
 }
 
 // lowerJoin reads a Join node whose runtime exists: a two-way stream-table
-// or stream-stream join. Anything else is refused, naming what is not
-// built.
+// or stream-stream join, or an n-way chain starting with a stream.
+// Anything else is refused, naming what is not built.
 func lowerJoin(j *planner.Join) (joinRuntime, error) {
-	if planner.Find[*planner.Join](j.Left) != nil || planner.Find[*planner.Join](j.Right) != nil {
-		return nil, ErrUnsupported.Errorf("n-way joins (several joins in one query) are not supported yet")
+	if hasJoinBelow(j) {
+		return lowerChain(j)
 	}
 	if j.Kind == planner.StreamStream {
 		return lowerStreamStream(j)
@@ -111,23 +110,9 @@ func lowerJoin(j *planner.Join) (joinRuntime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("table %s key format: %w", tsrc.Name, err)
 	}
-	// The key expressions in the table's key column order: each right key
-	// is a reference to one of the table's key columns.
-	order := make([]int, 0, len(keyCols))
-	for ci, c := range tsrc.Columns {
-		if !c.Key {
-			continue
-		}
-		found := -1
-		for k, rk := range j.RightKeys {
-			if col, ok := rk.(*expr.Column); ok && col.Index == ci {
-				found = k
-			}
-		}
-		if found < 0 {
-			return nil, errShape(j)
-		}
-		order = append(order, found)
+	order, ok := tableKeyOrder(j, tsrc)
+	if !ok {
+		return nil, errShape(j)
 	}
 	dec := st.streamDec
 	st.spec = &operators.StreamTableSpec{
@@ -144,6 +129,29 @@ func lowerJoin(j *planner.Join) (joinRuntime, error) {
 	st.streamTime = eventTime(st.stream.Source, st.streamDec)
 	st.tableTime = eventTime(tsrc, st.tableDec)
 	return st, nil
+}
+
+// tableKeyOrder lists, for each of the table's key columns in order, the
+// index of the key equality that equates it: each right key of a
+// stream-table join is a reference to one of the table's key columns.
+func tableKeyOrder(j *planner.Join, tsrc *catalog.Source) ([]int, bool) {
+	var order []int
+	for ci, c := range tsrc.Columns {
+		if !c.Key {
+			continue
+		}
+		found := -1
+		for k, rk := range j.RightKeys {
+			if col, ok := rk.(*expr.Column); ok && col.Index == ci {
+				found = k
+			}
+		}
+		if found < 0 {
+			return nil, false
+		}
+		order = append(order, found)
+	}
+	return order, true
 }
 
 // eventTime is a merge's time function for a source whose event time is

@@ -50,8 +50,8 @@ func tableJoinOf(n planner.Node) *planner.Join {
 
 // lowerTableJoin reads a Join of two tables.
 func lowerTableJoin(j *planner.Join) (*tableJoin, error) {
-	if planner.Find[*planner.Join](j.Left) != nil || planner.Find[*planner.Join](j.Right) != nil {
-		return nil, ErrUnsupported.Errorf("n-way joins (several joins in one query) are not supported yet")
+	if hasJoinBelow(j) {
+		return nil, errChainShape(j)
 	}
 	tj := &tableJoin{node: j}
 	var ok bool
