@@ -157,7 +157,7 @@ func (s *session) prepareShowVariable(st *sql.ShowVariable) (*statement, error) 
 		if v, ok := serverSettings[st.Name]; ok {
 			return []types.Row{strRow(v)}, nil
 		}
-		return nil, &Error{Code: "42704", Msg: fmt.Sprintf("unrecognized configuration parameter %q (SHOW also lists STREAMS, TABLES, QUERIES, TOPICS, PROPERTIES, FUNCTIONS)", st.Name)}
+		return nil, errUnknownObject.Errorf("unrecognized configuration parameter %q (SHOW also lists STREAMS, TABLES, QUERIES, TOPICS, PROPERTIES, FUNCTIONS)", st.Name)
 	}), nil
 }
 
@@ -237,7 +237,7 @@ func (st *statement) Params() []types.Type    { return st.params }
 func (st *statement) Columns() []types.Column { return st.cols }
 func (st *statement) Execute(ctx context.Context, args []types.Value) (server.Result, error) {
 	if len(args) != len(st.params) {
-		return server.Result{}, &Error{Code: "08P01", Msg: fmt.Sprintf("statement takes %d parameters, %d given", len(st.params), len(args))}
+		return server.Result{}, errProtocol.Errorf("statement takes %d parameters, %d given", len(st.params), len(args))
 	}
 	s := st.s
 	if s == nil {
@@ -357,7 +357,7 @@ func (s *session) prepareStatement(st sql.Statement) (*statement, error) {
 	case *sql.Explain:
 		return s.prepareExplain(st)
 	}
-	return nil, &Error{Code: "0A000", Msg: fmt.Sprintf("statement not supported: %s", st.Text())}
+	return nil, errUnsupported.Errorf("statement not supported: %s", st.Text())
 }
 
 // simple is a statement without parameters or rows.
@@ -376,7 +376,7 @@ func (s *session) set(name, value string) error {
 	case propOffsetReset:
 		v := strings.ToLower(value)
 		if v != "earliest" && v != "latest" {
-			return &Error{Code: "22023", Msg: fmt.Sprintf("invalid value for %s: %q (expected 'earliest' or 'latest')", propOffsetReset, value)}
+			return errInvalidValue.Errorf("invalid value for %s: %q (expected 'earliest' or 'latest')", propOffsetReset, value)
 		}
 		s.setProp(propOffsetReset, v)
 		return nil
@@ -384,12 +384,3 @@ func (s *session) set(name, value string) error {
 	s.setProp(name, value)
 	return nil
 }
-
-// Error is an engine error with its SQLSTATE.
-type Error struct {
-	Code string
-	Msg  string
-}
-
-func (e *Error) Error() string    { return e.Msg }
-func (e *Error) SQLState() string { return e.Code }

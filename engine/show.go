@@ -157,7 +157,7 @@ func (s *session) prepareShow(st *sql.Show) (*statement, error) {
 			return rows, nil
 		}), nil
 	}
-	return nil, &Error{Code: "0A000", Msg: "SHOW: not supported: " + st.Text()}
+	return nil, errUnsupported.Errorf("SHOW: not supported: %s", st.Text())
 }
 
 // prepareDescribe describes DESCRIBE [EXTENDED] source | FUNCTION name.
@@ -168,7 +168,7 @@ func (s *session) prepareDescribe(st *sql.Describe) (*statement, error) {
 		return listing(strCols("name", "description", "signature"), func(context.Context) ([]types.Row, error) {
 			f, ok := expr.Describe(st.Name)
 			if !ok {
-				return nil, &Error{Code: "42883", Msg: fmt.Sprintf("function %s does not exist", st.Name)}
+				return nil, errUnknownFunction.Errorf("function %s does not exist", st.Name)
 			}
 			var rows []types.Row
 			for _, sig := range f.Signatures {
@@ -178,13 +178,13 @@ func (s *session) prepareDescribe(st *sql.Describe) (*statement, error) {
 		}), nil
 	}
 	if _, err := e.cat.Source(st.Name); err != nil {
-		return nil, &Error{Code: "42P01", Msg: fmt.Sprintf("stream or table %s does not exist", st.Name)}
+		return nil, errUnknownSource.Errorf("stream or table %s does not exist", st.Name)
 	}
 	if !st.Extended {
 		return noticedListing(strCols("field", "type"), func(context.Context) ([]types.Row, []string, error) {
 			src, err := e.cat.Source(st.Name)
 			if err != nil {
-				return nil, nil, &Error{Code: "42P01", Msg: fmt.Sprintf("stream or table %s does not exist", st.Name)}
+				return nil, nil, errUnknownSource.Errorf("stream or table %s does not exist", st.Name)
 			}
 			return describeColumns(src), e.failureNotices(src), nil
 		}), nil
@@ -192,7 +192,7 @@ func (s *session) prepareDescribe(st *sql.Describe) (*statement, error) {
 	return noticedListing(strCols("property", "value"), func(ctx context.Context) ([]types.Row, []string, error) {
 		src, err := e.cat.Source(st.Name)
 		if err != nil {
-			return nil, nil, &Error{Code: "42P01", Msg: fmt.Sprintf("stream or table %s does not exist", st.Name)}
+			return nil, nil, errUnknownSource.Errorf("stream or table %s does not exist", st.Name)
 		}
 		return e.describeExtended(ctx, src), e.failureNotices(src), nil
 	}), nil
@@ -328,7 +328,7 @@ func (s *session) prepareExplain(st *sql.Explain) (*statement, error) {
 			id := strings.ToUpper(st.QueryID)
 			rq, ok := e.runningQuery(id)
 			if !ok || rq.plan == nil {
-				return "", &Error{Code: "42704", Msg: fmt.Sprintf("query %s does not exist or is not running", st.QueryID)}
+				return "", errUnknownObject.Errorf("query %s does not exist or is not running", st.QueryID)
 			}
 			return "query " + id + ": " + rq.q.Statement + "\n" + rq.plan.Explain(), nil
 		}
@@ -346,7 +346,7 @@ func (s *session) prepareExplain(st *sql.Explain) (*statement, error) {
 			sink = &sinkOf{insert: inner}
 		}
 		if q == nil {
-			return nil, &Error{Code: "0A000", Msg: "EXPLAIN takes a query, CREATE ... AS SELECT or INSERT INTO ... SELECT"}
+			return nil, errUnsupported.Errorf("EXPLAIN takes a query, CREATE ... AS SELECT or INSERT INTO ... SELECT")
 		}
 		text = func() (string, error) {
 			p := e.planner(nil)
