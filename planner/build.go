@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -26,6 +27,9 @@ type Planner struct {
 	// Formats checks that a source's formats carry its columns; nil skips
 	// the check (the runtime then refuses such a source when it starts).
 	Formats FormatChecker
+
+	// hooked is set on the copy withHooks makes.
+	hooked bool
 }
 
 // SinkSpec describes the sink of a persistent query.
@@ -56,6 +60,13 @@ type bound struct {
 	keyErr func(sink string) error
 	// agg is the aggregation; nil for a query that does not aggregate.
 	agg *Aggregation
+	// aggBound is a single source's aggregation as bound, for the checks
+	// a persistent query adds (checkPersistent); nil otherwise.
+	aggBound *boundAggregate
+	// keyCopies names, for each key column of a single source that a
+	// query neither aggregates nor partitions, the select items that are
+	// exactly it; nil when the output is keyed otherwise.
+	keyCopies [][]string
 	// ordered is set when the query has ORDER BY (a Sort under project
 	// unless the query aggregates, which PlanTransient then refuses).
 	ordered bool
@@ -66,6 +77,7 @@ type bound struct {
 // PlanTransient plans a push or pull query whose rows go to the client:
 // its root is a Result.
 func (p *Planner) PlanTransient(q *sql.Query) (*Plan, error) {
+	p = p.withHooks()
 	b, err := p.bind(q)
 	if err != nil {
 		return nil, err
@@ -108,6 +120,7 @@ func (p *Planner) PlanTransient(q *sql.Query) (*Plan, error) {
 // PlanPersistent plans CREATE ... AS SELECT or INSERT INTO ... SELECT: its
 // root is a Sink.
 func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (*Plan, error) {
+	p = p.withHooks()
 	b, err := p.bind(q)
 	if err != nil {
 		return nil, err
@@ -118,6 +131,9 @@ func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (*Plan, error) {
 	}
 	if b.limit > 0 {
 		return nil, ErrUnsupported.Errorf("LIMIT is not supported in a persistent query")
+	}
+	if err := b.checkPersistent(sink.Name, top.Columns()); err != nil {
+		return nil, err
 	}
 	if b.ordered {
 		return nil, ErrUnsupported.Errorf("ORDER BY is not supported in a persistent query")
@@ -236,13 +252,14 @@ func (p *Planner) bind(q *sql.Query) (*bound, error) {
 		if a.having != nil {
 			node = &Having{Input: node, Predicate: a.having}
 		}
-		b.agg = a.agg
+		b.agg, b.aggBound = a.agg, a
 		b.project = &Project{Input: node, Exprs: a.exprs, Cols: a.cols}
 	} else {
-		exprs, cols, keys, err := p.project(sel, sc, binder, src, input, partitionBy)
+		exprs, cols, keys, copies, err := p.project(sel, sc, binder, src, input, partitionBy)
 		if err != nil {
 			return nil, err
 		}
+		b.keyCopies = copies
 		if len(keys) > 0 {
 			node = &PartitionBy{Input: node, Keys: keys}
 		}
@@ -256,6 +273,52 @@ func (p *Planner) bind(q *sql.Query) (*bound, error) {
 		b.project.Input = &Sort{Input: b.project.Input, Items: items}
 	}
 	return b, b.bindLimit(sel)
+}
+
+// checkPersistent applies what ksqlDB requires of a query that writes a
+// sink (its LogicalPlanner and FinalProjectNode): an aggregation's
+// grouping expressions, or a source's key columns, each in the projection
+// once, and at least one value column. out is the sink's layout.
+func (b *bound) checkPersistent(sink string, out []types.Column) error {
+	if b.aggBound != nil {
+		return b.aggBound.checkPersistent(sink)
+	}
+	if b.keyCopies != nil && b.scan != nil {
+		keys := b.scan.Source.KeyColumns()
+		var missing []string
+		for ki, names := range b.keyCopies {
+			switch {
+			case len(names) == 0:
+				missing = append(missing, keys[ki].Name)
+			case len(names) > 1:
+				sorted := append([]string(nil), names...)
+				sort.Strings(sorted)
+				return ErrDuplicateColumn.Errorf("The projection contains a key column (`%s`) more than once, aliased as: %s.\n"+
+					"Each key column must only be in the projection once. If you intended to copy the key into the value, "+
+					"then consider using the AS_VALUE function to indicate which key reference should be copied.",
+					keys[ki].Name, andList(sorted))
+			}
+		}
+		if len(missing) > 0 {
+			all := make([]string, len(keys))
+			for i, k := range keys {
+				all[i] = k.Name
+			}
+			plural, s := "", ""
+			if len(keys) > 1 {
+				plural, s = "s", "s"
+			}
+			return ErrInvalidColumnRef.Errorf("Key%s missing from projection (ie, SELECT). \nThe query used to build `%s` "+
+				"must include the key column%s %s in its projection (eg, SELECT %s...).",
+				plural, sink, s, andList(all), strings.Join(all, ", "))
+		}
+	}
+	for _, c := range out {
+		if !c.Key {
+			return nil
+		}
+	}
+	return ErrInvalidTableDef.Errorf("The projection contains no value columns.")
 }
 
 // bindLimit reads LIMIT into b.
@@ -281,9 +344,11 @@ func (b *bound) bindLimit(sel *ast.SelectStmt) error {
 // the source row (input), and decides the output's key columns: the
 // source's keys it selects, or the PARTITION BY expressions, which must be
 // selected. It returns the PARTITION BY keys in effect (none for PARTITION
-// BY NULL, a stream without a key, as in ksqlDB).
+// BY NULL, a stream without a key, as in ksqlDB), and, when the output is
+// keyed by the source's keys, the names of the select items that are each
+// key column.
 func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, src *catalog.Source, input []types.Column,
-	partitionBy []expr.Expr) (exprs []expr.Expr, cols []types.Column, keys []expr.Expr, err error) {
+	partitionBy []expr.Expr) (exprs []expr.Expr, cols []types.Column, keys []expr.Expr, copies [][]string, err error) {
 	type field struct {
 		name  string
 		e     expr.Expr
@@ -301,17 +366,22 @@ func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, s
 	}
 	keyUsed := map[int]bool{}
 	partitioned := len(partitionBy) > 0
+	nkeys := len(src.KeyColumns())
+	copies = make([][]string, nkeys)
 	names := newNamer(sel.Fields.Fields)
 	for _, sf := range sel.Fields.Fields {
 		if sf.WildCard != nil {
 			if q := sf.WildCard.Table.O; q != "" && q != sc.source && q != sc.alias {
-				return nil, nil, nil, ErrUnknownSource.Errorf("unknown source %s in %s.*", q, q)
+				return nil, nil, nil, nil, ErrUnknownSource.Errorf("unknown source %s in %s.*", q, q)
 			}
 			for ci, c := range src.Columns {
 				isKey := c.Key && !partitioned && !keyUsed[ci]
 				keyUsed[ci] = keyUsed[ci] || isKey
+				if c.Key && ci < nkeys {
+					copies[ci] = append(copies[ci], c.Name)
+				}
 				if err := add(field{name: c.Name, e: columnRef(ci, c), isKey: isKey}); err != nil {
-					return nil, nil, nil, err
+					return nil, nil, nil, nil, err
 				}
 				// A windowed table's window is part of its key: * shows
 				// the bounds right after the key columns, as ksqlDB does.
@@ -319,7 +389,7 @@ func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, s
 				if src.Window != nil && c.Key && last {
 					for wi := len(input) - 2; wi < len(input); wi++ {
 						if err := add(field{name: input[wi].Name, e: columnRef(wi, input[wi])}); err != nil {
-							return nil, nil, nil, err
+							return nil, nil, nil, nil, err
 						}
 					}
 				}
@@ -328,27 +398,35 @@ func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, s
 		}
 		e, err := binder.Bind(sf.Expr)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		name := sf.AsName.O
 		if name == "" {
 			name = names.name(sf.Expr)
 		}
 		isKey := false
-		if cn, ok := sf.Expr.(*ast.ColumnNameExpr); ok && !partitioned {
-			if ci, _, err := sc.Resolve(cn.Name.Table.O, cn.Name.Name.O); err == nil && ci < len(src.Columns) &&
-				src.Columns[ci].Key && !keyUsed[ci] {
-				isKey, keyUsed[ci] = true, true
+		if cn, ok := sf.Expr.(*ast.ColumnNameExpr); ok {
+			if ci, _, err := sc.Resolve(cn.Name.Table.O, cn.Name.Name.O); err == nil && ci < len(src.Columns) && src.Columns[ci].Key {
+				if ci < nkeys {
+					copies[ci] = append(copies[ci], name)
+				}
+				if !partitioned && !keyUsed[ci] {
+					isKey, keyUsed[ci] = true, true
+				}
 			}
 		}
 		if err := add(field{name: name, e: e, isKey: isKey}); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 	}
 	if len(partitionBy) == 1 && partitionBy[0].Type().Kind == types.KindNull {
 		// PARTITION BY NULL: a stream without a key, as in ksqlDB.
 		partitionBy = nil
 		partitioned = false
+		copies = nil
+	}
+	if partitioned {
+		copies = nil // the output is keyed by the PARTITION BY expressions
 	}
 	if partitioned {
 		for _, pe := range partitionBy {
@@ -360,7 +438,7 @@ func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, s
 				}
 			}
 			if !found {
-				return nil, nil, nil, ErrInvalidColumnRef.Errorf("the PARTITION BY expression %s must be in the projection (e.g. SELECT %s, ...)", pe, pe)
+				return nil, nil, nil, nil, ErrInvalidColumnRef.Errorf("the PARTITION BY expression %s must be in the projection (e.g. SELECT %s, ...)", pe, pe)
 			}
 		}
 	}
@@ -370,7 +448,7 @@ func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, s
 		exprs = append(exprs, f.e)
 		cols = append(cols, types.Column{Name: f.name, Type: outputType(f.e.Type()), Key: f.isKey})
 	}
-	return exprs, cols, partitionBy, nil
+	return exprs, cols, partitionBy, copies, nil
 }
 
 // outputType gives an untyped NULL projection a concrete column type.
@@ -621,6 +699,7 @@ func windowBoundLiterals(where ast.ExprNode) error {
 // expressions, such as the SELECT 1 that drivers and pools use to check a
 // connection. Its tree is a Result over a Project over Values.
 func (p *Planner) PlanConstant(q *sql.Query) (*Plan, error) {
+	p = p.withHooks()
 	sel := q.Select
 	if q.Emit != sql.EmitNone || q.Window != nil || sel.Where != nil || sel.GroupBy != nil ||
 		sel.Having != nil || sel.OrderBy != nil || sel.Limit != nil {

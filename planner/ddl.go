@@ -96,6 +96,8 @@ func (p *Planner) PlanSource(st *sql.CreateSource) (*catalog.Source, error) {
 	}
 	if len(keys) == 0 {
 		src.KeyFormat = "NONE"
+	} else if err := checkKeyFormat(src.KeyFormat, keys); err != nil {
+		return nil, err
 	}
 	src.Columns = append(keys, vals...)
 	if ts := src.Props["TIMESTAMP"]; ts != "" {
@@ -201,6 +203,11 @@ func (p *Planner) sinkSource(in *catalog.Source, out []types.Column, agg *Aggreg
 	if _, ok := with["FORMAT"]; ok {
 		userKeyFormat = true
 	}
+	if userKeyFormat && len(keys) > 0 {
+		if err := checkKeyFormat(src.KeyFormat, keys); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case len(keys) == 0:
 		src.KeyFormat = "NONE"
@@ -242,4 +249,39 @@ func describeColumn(c types.Column) string {
 		s += " KEY"
 	}
 	return s
+}
+
+// checkKeyFormat refuses key columns that the KAFKA key format cannot
+// hold, with ksqlDB's message: KAFKA carries one column, of a primitive
+// type it has a serializer for. (Other formats are checked by the
+// runtime's Formats hook.)
+func checkKeyFormat(format string, keys []types.Column) error {
+	if format != "KAFKA" {
+		return nil
+	}
+	reason := ""
+	switch {
+	case len(keys) > 1:
+		reason = "The 'KAFKA' format only supports a single field. Got: " + persistenceColumns(keys)
+	case !kafkaKeyType(keys[0].Type):
+		name := keys[0].Type.String()
+		if i := strings.IndexAny(name, "(<"); i >= 0 {
+			name = name[:i]
+		}
+		reason = "The 'KAFKA' format does not support type '" + name + "'"
+	default:
+		return nil
+	}
+	return ErrUnsupported.Errorf("Key format does not support schema.\nformat: KAFKA\nschema: Persistence{columns=%s, features=[]}\nreason: %s",
+		persistenceColumns(keys), reason)
+}
+
+// persistenceColumns renders key columns as ksqlDB's messages do:
+// [`A` INTEGER KEY, `B` STRING KEY].
+func persistenceColumns(keys []types.Column) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = "`" + k.Name + "` " + k.Type.String() + " KEY"
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }

@@ -334,6 +334,11 @@ func (rw *rewriter) atom(toks []token, i, depth int) (frag, int, error) {
 				name = quoteIdent(word)
 			}
 			f = frag{{text: name, orig: t.pos, origLen: t.end - t.pos}, copyTok(next)}
+			if word == "COUNT" && len(args) == 0 {
+				// ksqlDB's COUNT() counts rows, as COUNT(*) does; TiDB
+				// knows only the latter.
+				inner = frag{synth("*", next)}
+			}
 			f = append(f, inner...)
 			f = append(f, copyTok(toks[end]))
 		}
