@@ -63,10 +63,14 @@ type bound struct {
 	// aggBound is a single source's aggregation as bound, for the checks
 	// a persistent query adds (checkPersistent); nil otherwise.
 	aggBound *boundAggregate
-	// keyCopies names, for each key column of a single source that a
-	// query neither aggregates nor partitions, the select items that are
-	// exactly it; nil when the output is keyed otherwise.
+	// keyCopies names, for each part of the output key of a single
+	// source's query that does not aggregate — a source key column, or a
+	// PARTITION BY expression — the select items that are exactly it;
+	// keyTexts render the parts and keyWhat names them for messages. nil
+	// when the output has no key (PARTITION BY NULL) or is a join's.
 	keyCopies [][]string
+	keyTexts  []string
+	keyWhat   string
 	// ordered is set when the query has ORDER BY (a Sort under project
 	// unless the query aggregates, which PlanTransient then refuses).
 	ordered bool
@@ -156,13 +160,12 @@ func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (*Plan, error) {
 	if b.agg != nil {
 		kind = catalog.KindTable
 	}
+	// ksqlDB's words (its EngineExecutor.validateResultType).
 	switch {
 	case sink.Kind == sql.Table && kind == catalog.KindStream:
-		return nil, ErrWrongObjectType.Errorf("the query produces a STREAM: use CREATE STREAM ... AS SELECT")
-	case sink.Kind == sql.Table && b.agg == nil && b.from.join == nil:
-		return nil, ErrUnsupported.Errorf("CREATE TABLE ... AS SELECT over a table without GROUP BY is not supported yet")
-	case sink.Kind == sql.Stream && (b.agg != nil || b.from.join != nil && kind == catalog.KindTable):
-		return nil, ErrWrongObjectType.Errorf("the query produces a TABLE: use CREATE TABLE ... AS SELECT")
+		return nil, ErrWrongObjectType.Errorf("Invalid result type. Your SELECT query produces a STREAM. Please use CREATE STREAM AS SELECT statement instead.")
+	case sink.Kind == sql.Stream && kind == catalog.KindTable:
+		return nil, ErrWrongObjectType.Errorf("Invalid result type. Your SELECT query produces a TABLE. Please use CREATE TABLE AS SELECT statement instead.")
 	}
 	if b.keyErr != nil {
 		return nil, b.keyErr(sink.Name)
@@ -240,6 +243,9 @@ func (p *Planner) bind(q *sql.Query) (*bound, error) {
 		}
 		partitionBy = append(partitionBy, e)
 	}
+	if err := checkPartitionBy(src, partitionBy); err != nil {
+		return nil, err
+	}
 	if aggregating {
 		a, err := p.bindAggregate(q, sc, nil)
 		if err != nil {
@@ -260,6 +266,17 @@ func (p *Planner) bind(q *sql.Query) (*bound, error) {
 			return nil, err
 		}
 		b.keyCopies = copies
+		if len(keys) > 0 {
+			b.keyWhat = "partitioning expression"
+			for _, k := range keys {
+				b.keyTexts = append(b.keyTexts, k.String())
+			}
+		} else {
+			b.keyWhat = "key column"
+			for _, k := range src.KeyColumns() {
+				b.keyTexts = append(b.keyTexts, k.Name)
+			}
+		}
 		if len(keys) > 0 {
 			node = &PartitionBy{Input: node, Keys: keys}
 		}
@@ -283,34 +300,29 @@ func (b *bound) checkPersistent(sink string, out []types.Column) error {
 	if b.aggBound != nil {
 		return b.aggBound.checkPersistent(sink)
 	}
-	if b.keyCopies != nil && b.scan != nil {
-		keys := b.scan.Source.KeyColumns()
+	if b.keyCopies != nil {
 		var missing []string
 		for ki, names := range b.keyCopies {
 			switch {
 			case len(names) == 0:
-				missing = append(missing, keys[ki].Name)
+				missing = append(missing, b.keyTexts[ki])
 			case len(names) > 1:
 				sorted := append([]string(nil), names...)
 				sort.Strings(sorted)
 				return ErrDuplicateColumn.Errorf("The projection contains a key column (`%s`) more than once, aliased as: %s.\n"+
 					"Each key column must only be in the projection once. If you intended to copy the key into the value, "+
 					"then consider using the AS_VALUE function to indicate which key reference should be copied.",
-					keys[ki].Name, andList(sorted))
+					strings.Trim(b.keyTexts[ki], "`"), andList(sorted))
 			}
 		}
 		if len(missing) > 0 {
-			all := make([]string, len(keys))
-			for i, k := range keys {
-				all[i] = k.Name
-			}
 			plural, s := "", ""
-			if len(keys) > 1 {
+			if len(b.keyTexts) > 1 {
 				plural, s = "s", "s"
 			}
 			return ErrInvalidColumnRef.Errorf("Key%s missing from projection (ie, SELECT). \nThe query used to build `%s` "+
-				"must include the key column%s %s in its projection (eg, SELECT %s...).",
-				plural, sink, s, andList(all), strings.Join(all, ", "))
+				"must include the %s%s %s in its projection (eg, SELECT %s...).",
+				plural, sink, b.keyWhat, s, andList(b.keyTexts), strings.Join(b.keyTexts, ", "))
 		}
 	}
 	for _, c := range out {
@@ -374,7 +386,8 @@ func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, s
 			if q := sf.WildCard.Table.O; q != "" && q != sc.source && q != sc.alias {
 				return nil, nil, nil, nil, ErrUnknownSource.Errorf("unknown source %s in %s.*", q, q)
 			}
-			for ci, c := range src.Columns {
+			for _, ci := range wildcardOrder(src, partitioned) {
+				c := src.Columns[ci]
 				isKey := c.Key && !partitioned && !keyUsed[ci]
 				keyUsed[ci] = keyUsed[ci] || isKey
 				if c.Key && ci < nkeys {
@@ -426,18 +439,35 @@ func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, s
 		copies = nil
 	}
 	if partitioned {
-		copies = nil // the output is keyed by the PARTITION BY expressions
-	}
-	if partitioned {
-		for _, pe := range partitionBy {
+		// The output is keyed by the PARTITION BY expressions: each is the
+		// first select item that is exactly it. Under SELECT * an
+		// expression the list leaves out is added as a key column of its
+		// own (ksqlDB's partition-by.json "expression - select star").
+		copies = make([][]string, len(partitionBy))
+		wildcard := false
+		for _, sf := range sel.Fields.Fields {
+			wildcard = wildcard || sf.WildCard != nil
+		}
+		for pi, pe := range partitionBy {
 			found := false
 			for i := range fields {
-				if !fields[i].isKey && fields[i].e.String() == pe.String() {
+				if fields[i].e.String() != pe.String() {
+					continue
+				}
+				copies[pi] = append(copies[pi], fields[i].name)
+				if !found && !fields[i].isKey {
 					fields[i].isKey, found = true, true
-					break
 				}
 			}
-			if !found {
+			switch {
+			case found:
+			case wildcard:
+				name := names.name(nil)
+				copies[pi] = append(copies[pi], name)
+				if err := add(field{name: name, e: pe, isKey: true}); err != nil {
+					return nil, nil, nil, nil, err
+				}
+			default:
 				return nil, nil, nil, nil, ErrInvalidColumnRef.Errorf("the PARTITION BY expression %s must be in the projection (e.g. SELECT %s, ...)", pe, pe)
 			}
 		}
@@ -449,6 +479,52 @@ func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, s
 		cols = append(cols, types.Column{Name: f.name, Type: outputType(f.e.Type()), Key: f.isKey})
 	}
 	return exprs, cols, partitionBy, copies, nil
+}
+
+// wildcardOrder is the order in which SELECT * lists a source's columns:
+// as declared, keys first; re-keyed by PARTITION BY, the old keys follow
+// the value columns, as ksqlDB moves them into the value (its
+// PartitionByParamsFactory).
+func wildcardOrder(src *catalog.Source, partitioned bool) []int {
+	order := make([]int, 0, len(src.Columns))
+	for ci, c := range src.Columns {
+		if !partitioned || !c.Key {
+			order = append(order, ci)
+		}
+	}
+	if partitioned {
+		for ci, c := range src.Columns {
+			if c.Key {
+				order = append(order, ci)
+			}
+		}
+	}
+	return order
+}
+
+// checkPartitionBy refuses what ksqlDB refuses of PARTITION BY (its
+// PartitionByParamsFactory and SchemaKTable): NULL beside other
+// expressions, and re-keying a table by anything but its own key.
+func checkPartitionBy(src *catalog.Source, partitionBy []expr.Expr) error {
+	if len(partitionBy) > 1 {
+		for _, e := range partitionBy {
+			if e.Type().Kind == types.KindNull {
+				return ErrInvalidColumnRef.Errorf("Cannot PARTITION BY multiple columns including NULL")
+			}
+		}
+	}
+	if src.Kind != catalog.KindTable || len(partitionBy) == 0 {
+		return nil
+	}
+	keys := src.KeyColumns()
+	if len(keys) > 1 {
+		return ErrUnsupported.Errorf("Cannot repartition a TABLE source. If this is a join, joins on tables with multiple columns is not yet supported.")
+	}
+	if c, ok := partitionBy[0].(*expr.Column); len(partitionBy) == 1 && ok && c.Index == 0 {
+		return nil // by its own key: nothing changes
+	}
+	return ErrUnsupported.Errorf("Cannot repartition a TABLE source. If this is a join, make sure that the criteria uses the TABLE's key column %s instead of %s",
+		keys[0].Name, exprList(partitionBy))
 }
 
 // outputType gives an untyped NULL projection a concrete column type.

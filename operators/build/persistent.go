@@ -179,9 +179,7 @@ func lowerPersistent(id string, root *planner.Sink) (*persistent, error) {
 		return nil, err
 	}
 	src := r.scan.Source
-	if src.Kind == catalog.KindTable {
-		return nil, ErrUnsupported.Errorf("persistent queries over tables are not supported yet, except GROUP BY")
-	}
+	table := src.Kind == catalog.KindTable
 	pipe := r.pipeline()
 	return &persistent{source: src, sink: sink, stages: []stage{{
 		inputs:   []string{src.Topic},
@@ -191,7 +189,10 @@ func lowerPersistent(id string, root *planner.Sink) (*persistent, error) {
 			if err != nil {
 				return nil, err
 			}
-			return &operators.Stateless{Decoder: r.dec, Pipeline: pipe, Encoder: enc, Sink: sink.Topic}, nil
+			// A stream's null values flow through as ksqlDB's do; a
+			// table's changelog keeps its deletes (operators.Stateless).
+			return &operators.Stateless{Decoder: r.dec, Pipeline: pipe, Encoder: enc, Sink: sink.Topic,
+				Tombstones: !table, Table: table}, nil
 		},
 	}}}, nil
 }

@@ -150,7 +150,7 @@ func TestCheck(t *testing.T) {
 		code  sqlstate.Code
 		msg   string
 	}{
-		{`CREATE STREAM s AS SELECT id, region FROM users`, sqlstate.FeatureNotSupported, "persistent queries over tables are not supported yet"},
+		{`CREATE TABLE t AS SELECT id, region FROM users WHERE age > 3`, "", ""},
 		{`CREATE TABLE t AS SELECT region, MIN(age) AS youngest FROM users GROUP BY region`, sqlstate.FeatureNotSupported, "cannot aggregate a table"},
 		{`CREATE TABLE t AS SELECT region, COUNT(*) AS n FROM users WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY region`, sqlstate.FeatureNotSupported, "windowed aggregation of a table"},
 		{`CREATE TABLE t AS SELECT pageid, COUNT(*) AS n FROM pv GROUP BY pageid`, "", ""},
