@@ -10,6 +10,7 @@ import (
 
 	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/sql/types"
 )
 
 // Topic is the compacted topic holding the catalog's commands.
@@ -24,6 +25,8 @@ var (
 	ErrUnknownQuery = sqlstate.New(sqlstate.UndefinedObject, "catalog: unknown query")
 	// ErrSourceInUse: the source is read or written by a running query.
 	ErrSourceInUse = sqlstate.New(sqlstate.DependentObjects, "catalog: stream or table is in use")
+	// ErrUnknownType: no custom type of that name.
+	ErrUnknownType = sqlstate.New(sqlstate.UndefinedObject, "catalog: unknown type")
 )
 
 // markerKey is the key of the record Open appends to know where replay ends.
@@ -32,8 +35,9 @@ const markerKey = "marker/open"
 // command is one record of the catalog topic. Exactly one field is set; a
 // drop is a tombstone and carries no command.
 type command struct {
-	Source *Source `json:"source,omitempty"`
-	Query  *Query  `json:"query,omitempty"`
+	Source *Source    `json:"source,omitempty"`
+	Query  *Query     `json:"query,omitempty"`
+	Type   *TypeAlias `json:"type,omitempty"`
 }
 
 // Catalog is the replayed state of the catalog topic.
@@ -47,9 +51,10 @@ type Catalog struct {
 
 	mu struct {
 		sync.RWMutex
-		// sources and queries are guarded by mu.
+		// sources, queries and types are guarded by mu.
 		sources map[string]*Source
 		queries map[string]*Query
+		types   map[string]*TypeAlias
 		// next is the catalog topic's end offset after the last command
 		// applied: the number the next command will carry.
 		next int64
@@ -65,6 +70,7 @@ func Open(ctx context.Context, l log.Log, progress Progress) (*Catalog, error) {
 	c := &Catalog{log: l}
 	c.mu.sources = map[string]*Source{}
 	c.mu.queries = map[string]*Query{}
+	c.mu.types = map[string]*TypeAlias{}
 	err := l.CreateTopic(ctx, Topic, log.TopicConfig{Partitions: 1, Compacted: true})
 	if err != nil && !errors.Is(err, log.ErrTopicExists) {
 		return nil, fmt.Errorf("create catalog topic: %w", err)
@@ -134,6 +140,8 @@ func (c *Catalog) applyRecord(rec log.Record) error {
 			delete(c.mu.sources, key[7:])
 		case len(key) > 6 && key[:6] == "query/":
 			delete(c.mu.queries, key[6:])
+		case len(key) > 5 && key[:5] == "type/":
+			delete(c.mu.types, key[5:])
 		}
 		return nil
 	}
@@ -146,6 +154,8 @@ func (c *Catalog) applyRecord(rec log.Record) error {
 		c.mu.sources[cmd.Source.Name] = cmd.Source
 	case cmd.Query != nil:
 		c.mu.queries[cmd.Query.ID] = cmd.Query
+	case cmd.Type != nil:
+		c.mu.types[cmd.Type.Name] = cmd.Type
 	default:
 		return fmt.Errorf("empty command %q", key)
 	}
@@ -207,6 +217,42 @@ func (c *Catalog) DropQuery(ctx context.Context, id string) error {
 		return err
 	}
 	return c.append(ctx, queryKey(id), nil)
+}
+
+// PutType records a custom type, replacing one of the same name.
+func (c *Catalog) PutType(ctx context.Context, t *TypeAlias) error {
+	return c.append(ctx, typeKey(t.Name), &command{Type: t})
+}
+
+// DropType removes a custom type.
+func (c *Catalog) DropType(ctx context.Context, name string) error {
+	if _, ok := c.Type(name); !ok {
+		return ErrUnknownType.Errorf("Type %s does not exist.", name)
+	}
+	return c.append(ctx, typeKey(name), nil)
+}
+
+// Type returns the custom type called name.
+func (c *Catalog) Type(name string) (types.Type, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	t, ok := c.mu.types[name]
+	if !ok {
+		return types.Type{}, false
+	}
+	return t.Type, true
+}
+
+// Types returns every custom type, sorted by name.
+func (c *Catalog) Types() []*TypeAlias {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]*TypeAlias, 0, len(c.mu.types))
+	for _, t := range c.mu.types {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 // Source returns the source called name.

@@ -159,6 +159,12 @@ func (s *session) prepareCopyFrom(st *sql.Copy, f server.CopyFormat) (*statement
 	if src.System {
 		return nil, errWrongObject.Errorf("%s is maintained by Runnel and cannot be written", src.Name)
 	}
+	if err := readOnly(src, "copy into"); err != nil {
+		return nil, err
+	}
+	if src.Window != nil {
+		return nil, errUnsupported.Errorf("Cannot copy into windowed stream/table: a row gives no window")
+	}
 	// The row layout of rowWriter: the source's columns, then ROWTIME.
 	all := append(append([]types.Column(nil), src.Columns...), types.Column{Name: planner.RowTime, Type: types.Bigint})
 	names := st.Columns

@@ -25,6 +25,9 @@ func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource) error {
 	e.ddl.Lock()
 	defer e.ddl.Unlock()
 	old, _ := e.cat.Source(st.Name)
+	if st.OrReplace && (st.Source || old != nil && old.ReadOnly) {
+		return errUnsupported.Errorf("Cannot add %s '%s': CREATE OR REPLACE is not supported on source %ss.", st.Kind.Lower(), st.Name, st.Kind.Lower())
+	}
 	if old != nil {
 		switch {
 		case st.IfNotExists:
@@ -214,6 +217,9 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 				return "", nil
 			case cs == nil || !cs.OrReplace:
 				return "", errSourceExists.Errorf("%s %s already exists", strings.ToLower(string(old.Kind)), sink.Name)
+			case old.ReadOnly:
+				return "", errUnsupported.Errorf("Cannot add %s '%s': CREATE OR REPLACE is not supported on source %ss.",
+					strings.ToLower(string(old.Kind)), sink.Name, strings.ToLower(string(old.Kind)))
 			case old.Query == "":
 				return "", errWrongObject.Errorf("%s was not created by a query and cannot be replaced by one", sink.Name)
 			}
@@ -298,7 +304,7 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 			}
 		}
 	}
-	cq := &catalog.Query{ID: id, Statement: st.Text(), Sink: out.Name}
+	cq := &catalog.Query{ID: id, Statement: sql.StoredText(st), Sink: out.Name}
 	for _, src := range sources {
 		cq.Sources = append(cq.Sources, src.Name)
 	}
@@ -359,6 +365,9 @@ func (e *Engine) dropSource(ctx context.Context, st *sql.Drop) error {
 	}
 	if src.System {
 		return errWrongObject.Errorf("%s is maintained by Runnel and cannot be dropped", st.Name)
+	}
+	if st.DeleteTopic && src.ReadOnly {
+		return errWrongObject.Errorf("Cannot delete topic for read-only source: %s", src.Name)
 	}
 	if ids := e.cat.QueriesUsing(st.Name); len(ids) > 0 {
 		return errInUse.Errorf("cannot drop %s: it is used by the queries %s; terminate them first", st.Name, strings.Join(ids, ", "))

@@ -23,4 +23,5 @@ var (
 	errNotInState      = sqlstate.New(sqlstate.ObjectNotInState, "engine: not in the required state")
 	errNotNull         = sqlstate.New(sqlstate.NotNullViolation, "engine: a value is required")
 	errData            = sqlstate.New(sqlstate.DataException, "engine: bad data")
+	errTypeExists      = sqlstate.New(sqlstate.DuplicateObject, "engine: type already exists")
 )

@@ -53,6 +53,13 @@ func (e *Engine) bindInsert(st *sql.Insert, b *binding) (*insertTarget, [][]expr
 	if src.System {
 		return nil, nil, errWrongObject.Errorf("%s is maintained by Runnel and cannot be written", src.Name)
 	}
+	if err := readOnly(src, "insert values into"); err != nil {
+		return nil, nil, err
+	}
+	if src.Window != nil {
+		// ksqlDB's words (its InsertValuesExecutor): a row gives no window.
+		return nil, nil, errUnsupported.Errorf("Cannot insert values into windowed stream/table!")
+	}
 	if err := e.sourceFailure(src); err != nil {
 		return nil, nil, err
 	}

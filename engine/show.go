@@ -77,6 +77,14 @@ func (s *session) prepareShow(st *sql.Show) (*statement, error) {
 	e := s.e
 	switch st.What {
 	case sql.ShowStreams, sql.ShowTables:
+		if st.Extended {
+			// ksqlDB's SHOW STREAMS EXTENDED describes each stream.
+			kind := sql.Stream
+			if st.What == sql.ShowTables {
+				kind = sql.Table
+			}
+			return s.prepareDescribeSources(kind, true)
+		}
 		kind := catalog.KindStream
 		if st.What == sql.ShowTables {
 			kind = catalog.KindTable
@@ -141,6 +149,24 @@ func (s *session) prepareShow(st *sql.Show) (*statement, error) {
 		return listing(strCols("property", "value"), func(context.Context) ([]types.Row, error) {
 			var rows []types.Row
 			for _, kv := range s.propList() {
+				rows = append(rows, strRow(kv[0], kv[1]))
+			}
+			return rows, nil
+		}), nil
+	case sql.ShowTypes:
+		// ksqlDB's SHOW TYPES: each custom type's name and definition.
+		return listing(strCols("type_name", "schema"), func(context.Context) ([]types.Row, error) {
+			var rows []types.Row
+			for _, t := range e.cat.Types() {
+				rows = append(rows, strRow(t.Name, t.Type.String()))
+			}
+			return rows, nil
+		}), nil
+	case sql.ShowVariables:
+		// ksqlDB's SHOW VARIABLES: the session's variables.
+		return listing(strCols("variable_name", "value"), func(context.Context) ([]types.Row, error) {
+			var rows []types.Row
+			for _, kv := range s.variables() {
 				rows = append(rows, strRow(kv[0], kv[1]))
 			}
 			return rows, nil
@@ -233,6 +259,15 @@ func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []ty
 	}
 	if ts := src.Props["TIMESTAMP"]; ts != "" {
 		rows = append(rows, strRow("timestamp", ts))
+	}
+	if w := src.Window; w != nil {
+		rows = append(rows, strRow("window_type", w.Kind))
+		if w.SizeMs > 0 {
+			rows = append(rows, strRow("window_size_ms", fmt.Sprint(w.SizeMs)))
+		}
+	}
+	if src.ReadOnly {
+		rows = append(rows, strRow("read_only", "true"))
 	}
 	if src.Statement != "" {
 		rows = append(rows, strRow("statement", src.Statement))

@@ -13,6 +13,7 @@ import (
 	"github.com/runnel/runnel/internal/invariants"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators/state"
+	"github.com/runnel/runnel/operators/window"
 	"github.com/runnel/runnel/sql/types"
 )
 
@@ -443,6 +444,14 @@ type Stateless struct {
 	// in the output before); a record without a key is skipped, as a
 	// table cannot hold it.
 	Table bool
+	// Window is set when the input's keys carry a window (a windowed
+	// stream, WINDOW_TYPE): the output's keys carry the input row's
+	// window too, read at WindowIndex (WINDOWSTART, then WINDOWEND), and
+	// a record goes to the partition of its key without the window, of
+	// Partitions, as TableSink writes a windowed table.
+	Window      *WindowedKey
+	WindowIndex int
+	Partitions  int32
 }
 
 var _ Processor = (*Stateless)(nil)
@@ -483,8 +492,23 @@ func (s *Stateless) Process(rec *log.Record, emit Emit) error {
 	if err != nil {
 		return err
 	}
+	s.windowKey(&enc, row)
 	emit(log.ProduceRecord{Topic: s.Sink, Record: enc})
 	return nil
+}
+
+// windowKey adds the input row's window to a record's key (see Window).
+func (s *Stateless) windowKey(rec *log.Record, in types.Row) {
+	if s.Window == nil {
+		return
+	}
+	w := window.Window{Start: in[s.WindowIndex].Int(), End: in[s.WindowIndex+1].Int()}
+	rec.Partition = log.PartitionFor(rec.Key, s.Partitions)
+	if s.Window.Session {
+		rec.Key = window.AppendSessionWindowedKey(nil, rec.Key, w)
+	} else {
+		rec.Key = window.AppendTimeWindowedKey(nil, rec.Key, w.Start)
+	}
 }
 
 // tombstone writes a record with a null value under the output key
@@ -498,7 +522,9 @@ func (s *Stateless) tombstone(row types.Row, keyOnly bool, ts int64, emit Emit) 
 	if err != nil {
 		return err
 	}
-	emit(log.ProduceRecord{Topic: s.Sink, Record: log.Record{Key: kb, Timestamp: ts, Partition: -1}})
+	rec := log.Record{Key: kb, Timestamp: ts, Partition: -1}
+	s.windowKey(&rec, row)
+	emit(log.ProduceRecord{Topic: s.Sink, Record: rec})
 	return nil
 }
 

@@ -42,6 +42,13 @@ type SinkSpec struct {
 	With map[string]string
 	// Insert is set for INSERT INTO ... SELECT: the sink exists.
 	Insert bool
+	// Stored is set, with Insert, when a recorded query is planned again
+	// (at start): its sink is the one it made or was allowed into. The
+	// checks a new statement gets (the sink's kind, its keys in the
+	// projection) are not made again, so that a query recorded by an
+	// earlier version keeps running; a layout that differs from the
+	// sink's only in the order of its value columns is put in the sink's.
+	Stored bool
 	// Statement is the SQL text recorded for a created sink.
 	Statement string
 }
@@ -136,11 +143,17 @@ func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (*Plan, error) {
 	if b.limit > 0 {
 		return nil, ErrUnsupported.Errorf("LIMIT is not supported in a persistent query")
 	}
-	if err := b.checkPersistent(sink.Name, top.Columns()); err != nil {
-		return nil, err
-	}
 	if b.ordered {
 		return nil, ErrUnsupported.Errorf("ORDER BY is not supported in a persistent query")
+	}
+	if err := b.checkWindowedSource(q); err != nil {
+		return nil, err
+	}
+	top = dropWindowBounds(top, b)
+	if !sink.Stored {
+		if err := b.checkPersistent(sink.Name, top.Columns()); err != nil {
+			return nil, err
+		}
 	}
 	out := top.Columns()
 	if sink.Insert {
@@ -148,8 +161,21 @@ func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (*Plan, error) {
 		if err != nil {
 			return nil, ErrUnknownSource.Errorf("stream or table %s does not exist", sink.Name)
 		}
+		if !sink.Stored {
+			// ksqlDB's words (its EngineExecutor and source-table.json).
+			switch {
+			case s.Kind == catalog.KindTable:
+				return nil, ErrWrongObjectType.Errorf("INSERT INTO can only be used to insert into a stream. %s is a table.", s.Name)
+			case s.ReadOnly:
+				return nil, ErrWrongObjectType.Errorf("Cannot insert into read-only stream: %s", s.Name)
+			}
+		}
 		if b.keyErr != nil {
 			return nil, b.keyErr(sink.Name)
+		}
+		if sink.Stored {
+			top = alignToSink(top, s)
+			out = top.Columns()
 		}
 		if err := checkInsertSchema(s, out); err != nil {
 			return nil, err
@@ -290,6 +316,78 @@ func (p *Planner) bind(q *sql.Query) (*bound, error) {
 		b.project.Input = &Sort{Input: b.project.Input, Items: items}
 	}
 	return b, b.bindLimit(sel)
+}
+
+// checkWindowedSource refuses what ksqlDB refuses of a query over a
+// windowed source (WINDOW_TYPE, or a windowed aggregation's table): a
+// persistent query over a windowed table, and re-keying a windowed stream
+// (a GROUP BY or PARTITION BY would need its own repartition).
+func (b *bound) checkWindowedSource(q *sql.Query) error {
+	if b.scan == nil || b.scan.Source.Window == nil {
+		return nil
+	}
+	src := b.scan.Source
+	switch {
+	case src.Kind == catalog.KindTable:
+		return ErrUnsupported.Errorf("KSQL does not support persistent queries on windowed tables.")
+	case b.agg != nil || len(q.PartitionBy) > 0:
+		return ErrUnsupported.Errorf("Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.")
+	}
+	return nil
+}
+
+// dropWindowBounds leaves out of a persistent query over a windowed source
+// the window bounds its select list names without an alias (SELECT *
+// lists them): the sink's keys carry the window, as ksqlDB's
+// FinalProjectNode leaves them out.
+func dropWindowBounds(top Node, b *bound) Node {
+	p, ok := top.(*Project)
+	if !ok || b.scan == nil || b.scan.Source.Window == nil || b.agg != nil {
+		return top
+	}
+	input := b.scan.Cols
+	var exprs []expr.Expr
+	var cols []types.Column
+	for i, c := range p.Cols {
+		if col, ok := p.Exprs[i].(*expr.Column); ok && (c.Name == WindowStart || c.Name == WindowEnd) &&
+			col.Index < len(input) && input[col.Index].Name == c.Name {
+			continue
+		}
+		exprs, cols = append(exprs, p.Exprs[i]), append(cols, c)
+	}
+	if len(cols) == len(p.Cols) {
+		return top
+	}
+	out := *p
+	out.Exprs, out.Cols = exprs, cols
+	return &out
+}
+
+// alignToSink lays a recorded query's output out as its sink's columns
+// when it has the same columns in another order (a query recorded by an
+// earlier version); otherwise it returns top as it is.
+func alignToSink(top Node, sink *catalog.Source) Node {
+	p, ok := top.(*Project)
+	if !ok || len(p.Cols) != len(sink.Columns) {
+		return top
+	}
+	exprs := make([]expr.Expr, len(sink.Columns))
+	cols := make([]types.Column, len(sink.Columns))
+	for i, sc := range sink.Columns {
+		found := false
+		for j, c := range p.Cols {
+			if c.Name == sc.Name && c.Key == sc.Key && c.Type.Equal(sc.Type) {
+				exprs[i], cols[i], found = p.Exprs[j], c, true
+				break
+			}
+		}
+		if !found {
+			return top
+		}
+	}
+	out := *p
+	out.Exprs, out.Cols = exprs, cols
+	return &out
 }
 
 // checkPersistent applies what ksqlDB requires of a query that writes a

@@ -181,18 +181,21 @@ func lowerPersistent(id string, root *planner.Sink) (*persistent, error) {
 	src := r.scan.Source
 	table := src.Kind == catalog.KindTable
 	pipe := r.pipeline()
-	return &persistent{source: src, sink: sink, stages: []stage{{
+	windowed := WindowedKey(sink)
+	return &persistent{source: src, sink: sink, tableSink: windowed != nil, stages: []stage{{
 		inputs:   []string{src.Topic},
 		failures: true,
-		processor: func(*stageContext, *state.TaskStore) (operators.Processor, error) {
+		processor: func(sc *stageContext, _ *state.TaskStore) (operators.Processor, error) {
 			enc, err := sinkEncoder(sink)
 			if err != nil {
 				return nil, err
 			}
 			// A stream's null values flow through as ksqlDB's do; a
 			// table's changelog keeps its deletes (operators.Stateless).
+			// A windowed stream's rows keep their windows.
 			return &operators.Stateless{Decoder: r.dec, Pipeline: pipe, Encoder: enc, Sink: sink.Topic,
-				Tombstones: !table, Table: table}, nil
+				Tombstones: !table, Table: table,
+				Window: windowed, WindowIndex: len(src.Columns) + 3, Partitions: sc.sinkPartitions}, nil
 		},
 	}}}, nil
 }
