@@ -148,9 +148,9 @@ type persistent struct {
 	internal []internalTopic
 	stages   []stage
 	sink     *catalog.Source
-	// tableSink is set when a stage writes the sink as a table, which
-	// partitions a windowed key by the key alone and so needs the sink
-	// topic's partition count.
+	// tableSink is set when a stage writes the sink as a table, or a
+	// windowed stream's rows: a windowed key is partitioned by the key
+	// alone, which needs the sink topic's partition count.
 	tableSink bool
 }
 
