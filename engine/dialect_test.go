@@ -61,6 +61,9 @@ func TestTypesSurviveRestart(t *testing.T) {
 	run(t, s, `CREATE STREAM orders (id INT KEY, l line) WITH (kafka_topic='orders', partitions=1)`)
 	run(t, s, `SET 'auto.offset.reset' = 'earliest'`)
 	run(t, s, `CREATE STREAM prices AS SELECT id, CAST(l->price AS amount) AS p FROM orders`)
+	// A string that reads like a variable, escaped: the recorded text
+	// holds ${tag} as text, which the restart reads as text.
+	run(t, s, `CREATE STREAM tagged AS SELECT id, '$${tag}' AS t FROM orders`)
 	run(t, s, `DROP TYPE amount`)
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
@@ -84,8 +87,15 @@ func TestTypesSurviveRestart(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if got := strings.Join(rowsOf(t, e, `SHOW QUERIES`), ","); !strings.Contains(got, "CAST(l->price AS DECIMAL(10, 2))") || !strings.Contains(got, "RUNNING") {
-		t.Errorf("the query's recorded text: %q", got)
+	queries := rowsOf(t, e, `SHOW QUERIES`)
+	if len(queries) != 2 || !strings.Contains(queries[0], "CAST(l->price AS DECIMAL(10, 2))") ||
+		!strings.Contains(queries[1], "'${tag}' AS t") {
+		t.Errorf("the queries' recorded texts: %q", queries)
+	}
+	for _, q := range queries {
+		if !strings.Contains(q, "| RUNNING |") {
+			t.Errorf("after restart: %s", q)
+		}
 	}
 }
 

@@ -94,7 +94,11 @@ func (rq *runningQuery) stopAndWait(timeout time.Duration) {
 // sink exists (it was recorded with the query), so it is planned as an
 // INSERT into it whatever statement made it.
 func (e *Engine) planStored(q *catalog.Query) (*planner.Plan, error) {
-	stmts, err := sql.ParseWith(q.Statement, e.parseOptions())
+	// The text was recorded with its variables substituted: a ${name}
+	// left in it is text, not a variable.
+	opts := e.parseOptions()
+	opts.Substituted = true
+	stmts, err := sql.ParseWith(q.Statement, opts)
 	if err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
