@@ -41,6 +41,20 @@ func TestVariablesInOneText(t *testing.T) {
 	if err := try(s, `INSERT INTO v (id, n) VALUES (2, ${n})`); sqlstate.Of(err) != sqlstate.Syntax {
 		t.Errorf("an undefined variable: %v", err)
 	}
+	// A session's variables are bounded, as a statement is.
+	small, err := Open(context.Background(), Options{DataDir: t.TempDir(), MaxStatementBytes: 64,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	ss := small.NewSession(nil)
+	run(t, ss, `DEFINE a = '`+strings.Repeat("x", 40)+`'`)
+	if err := try(ss, `DEFINE b = '`+strings.Repeat("y", 40)+`'`); sqlstate.Of(err) != sqlstate.ProgramLimitExceeded {
+		t.Errorf("variables over the limit: %v", err)
+	}
+	run(t, ss, `DEFINE a = 'short'`)
+	run(t, ss, `DEFINE b = '`+strings.Repeat("y", 40)+`'`)
 	// 'ksql.variable.substitution.enable' = 'false' turns substitution off.
 	run(t, s, `DEFINE n = '8'`)
 	run(t, s, `SET 'ksql.variable.substitution.enable' = 'false'`)

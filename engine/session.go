@@ -370,7 +370,7 @@ func (s *session) prepareStatement(st sql.Statement) (*statement, error) {
 	case *sql.DropType:
 		return simple("DROP TYPE", func(ctx context.Context) error { return s.e.dropType(ctx, st) }), nil
 	case *sql.Define:
-		return simple("DEFINE", func(context.Context) error { s.define(st.Name, st.Value); return nil }), nil
+		return simple("DEFINE", func(context.Context) error { return s.define(st.Name, st.Value) }), nil
 	case *sql.Undefine:
 		return simple("UNDEFINE", func(context.Context) error { s.undefine(st.Name); return nil }), nil
 	case *sql.Assert:
@@ -412,14 +412,27 @@ func (s *session) set(name, value string) error {
 	return nil
 }
 
-// define sets a session variable.
-func (s *session) define(name, value string) {
+// define sets a session variable. A session's variables hold at most
+// MaxStatementBytes of names and values together: a variable is text for
+// statements, and no statement is longer.
+func (s *session) define(name, value string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	size := len(name) + len(value)
+	for k, v := range s.vars {
+		if k != name {
+			size += len(k) + len(v)
+		}
+	}
+	if limit := s.e.opts.MaxStatementBytes; size > limit {
+		return sqlstate.Errorf(sqlstate.ProgramLimitExceeded,
+			"the session's variables would hold %d bytes, over the limit of %d bytes (--max-statement-bytes): UNDEFINE some", size, limit)
+	}
 	if s.vars == nil {
 		s.vars = map[string]string{}
 	}
 	s.vars[name] = value
+	return nil
 }
 
 // undefine removes a session variable; one not defined is no error, as in
@@ -454,12 +467,13 @@ func (s *session) substitute(u *sql.Unsubstituted) (sql.Statement, error) {
 	text := u.Text()
 	if !strings.EqualFold(s.prop(propSubstitution), "false") {
 		s.mu.Lock()
-		text = sql.Substitute(text, s.vars)
+		sub, ok := sql.Substitute(text, s.vars, s.e.opts.MaxStatementBytes)
 		s.mu.Unlock()
-	}
-	if limit := s.e.opts.MaxStatementBytes; len(text) > limit {
-		return nil, sqlstate.Errorf(sqlstate.ProgramLimitExceeded,
-			"statement of %d bytes after variable substitution is over the limit of %d bytes (--max-statement-bytes)", len(text), limit)
+		if !ok {
+			return nil, sqlstate.Errorf(sqlstate.ProgramLimitExceeded,
+				"statement after variable substitution is over the limit of %d bytes (--max-statement-bytes)", s.e.opts.MaxStatementBytes)
+		}
+		text = sub
 	}
 	opts := s.e.parseOptions()
 	opts.Substituted = true

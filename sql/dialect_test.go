@@ -96,9 +96,18 @@ func TestSubstitute(t *testing.T) {
 		{"no variables", "no variables"},
 	}
 	for _, tc := range tests {
-		if got := Substitute(tc.in, vars); got != tc.want {
-			t.Errorf("Substitute(%q) = %q, want %q", tc.in, got, tc.want)
+		if got, ok := Substitute(tc.in, vars, 1<<20); !ok || got != tc.want {
+			t.Errorf("Substitute(%q) = %q, %v, want %q", tc.in, got, ok, tc.want)
 		}
+	}
+	// The result is bounded before it is built: a short text may
+	// reference a long value many times.
+	long := map[string]string{"v": strings.Repeat("x", 1000)}
+	if got, ok := Substitute(strings.Repeat("${v}", 1000), long, 64<<10); ok || got != "" {
+		t.Errorf("a result over the limit: %d bytes, %v", len(got), ok)
+	}
+	if got, ok := Substitute(strings.Repeat("${v}", 10), long, 64<<10); !ok || len(got) != 10000 {
+		t.Errorf("a result under the limit: %d bytes, %v", len(got), ok)
 	}
 }
 
@@ -117,7 +126,8 @@ func TestVariablesDeferParsing(t *testing.T) {
 	if !ok || u.Text() != "CREATE STREAM ${t} (a INT) WITH (kafka_topic='${t}')" {
 		t.Fatalf("second statement: %#v", stmts[1])
 	}
-	sub, err := ParseWith(Substitute(u.Text(), map[string]string{"t": "x"}), Options{Substituted: true})
+	text, _ := Substitute(u.Text(), map[string]string{"t": "x"}, 1<<20)
+	sub, err := ParseWith(text, Options{Substituted: true})
 	if err != nil {
 		t.Fatal(err)
 	}

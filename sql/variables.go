@@ -35,39 +35,55 @@ func validVariableName(s string) bool {
 
 // Substitute replaces the session variables in text: ${name} by the value
 // of vars[lower-case name] (left as it is when there is none), and
-// $${name} by ${name}. Its time and the length of its result are linear
-// in the length of text and of the values it inserts.
-func Substitute(text string, vars map[string]string) string {
+// $${name} by ${name}. ok is false, and the result empty, when the result
+// would be longer than maxBytes: a short text may reference a long value
+// many times, and the result is bounded before it is built. Its time is
+// linear in the length of text and of the result.
+func Substitute(text string, vars map[string]string, maxBytes int) (result string, ok bool) {
 	if !strings.Contains(text, "${") {
-		return text
+		return text, len(text) <= maxBytes
 	}
 	var b strings.Builder
+	write := func(s string) bool {
+		if b.Len()+len(s) > maxBytes {
+			return false
+		}
+		b.WriteString(s)
+		return true
+	}
 	for {
 		i := strings.Index(text, "${")
 		if i < 0 {
-			b.WriteString(text)
-			return b.String()
+			if !write(text) {
+				return "", false
+			}
+			return b.String(), true
 		}
 		end := strings.IndexByte(text[i:], '}')
 		if end < 0 {
-			b.WriteString(text)
-			return b.String()
+			if !write(text) {
+				return "", false
+			}
+			return b.String(), true
 		}
 		end += i
 		name := text[i+2 : end]
+		var fits bool
 		switch {
 		case i > 0 && text[i-1] == '$':
-			// $${name}: the escape; the first '$' is already written.
-			b.WriteString(text[:i-1])
-			b.WriteString(text[i : end+1])
+			// $${name}: the escape, written without its first '$'.
+			fits = write(text[:i-1]) && write(text[i:end+1])
 		default:
-			v, ok := vars[strings.ToLower(name)]
-			b.WriteString(text[:i])
-			if ok && validVariableName(name) {
-				b.WriteString(sanitizeValue(v))
+			v, defined := vars[strings.ToLower(name)]
+			fits = write(text[:i])
+			if defined && validVariableName(name) {
+				fits = fits && write(sanitizeValue(v))
 			} else {
-				b.WriteString(text[i : end+1])
+				fits = fits && write(text[i:end+1])
 			}
+		}
+		if !fits {
+			return "", false
 		}
 		text = text[end+1:]
 	}
