@@ -11,6 +11,7 @@ import (
 
 	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/sql/types"
 )
 
 // Topic is the compacted topic holding the catalog's commands.
@@ -29,6 +30,8 @@ var (
 	// or query between this node's checks and its write, and the catalog
 	// topic ordered that change first, so this one was not applied.
 	ErrConcurrentChange = sqlstate.New(sqlstate.DuplicateTable, "catalog: changed by another node at the same time")
+	// ErrUnknownType: no custom type of that name.
+	ErrUnknownType = sqlstate.New(sqlstate.UndefinedObject, "catalog: unknown type")
 )
 
 // markerKey is the key of the record Open appends to know where replay ends.
@@ -43,9 +46,10 @@ const markerKey = "marker/open"
 // that offset. Commands written before Base existed have none (0) and
 // always apply.
 type command struct {
-	Source *Source `json:"source,omitempty"`
-	Query  *Query  `json:"query,omitempty"`
-	Base   int64   `json:"base,omitempty"`
+	Source *Source    `json:"source,omitempty"`
+	Query  *Query     `json:"query,omitempty"`
+	Type   *TypeAlias `json:"type,omitempty"`
+	Base   int64      `json:"base,omitempty"`
 }
 
 // Catalog is the replayed state of the catalog topic.
@@ -59,9 +63,10 @@ type Catalog struct {
 
 	mu struct {
 		sync.RWMutex
-		// sources and queries are guarded by mu.
+		// sources, queries and types are guarded by mu.
 		sources map[string]*Source
 		queries map[string]*Query
+		types   map[string]*TypeAlias
 		// next is the catalog topic's end offset after the last command
 		// applied: the number the next command will carry.
 		next int64
@@ -86,6 +91,7 @@ func Open(ctx context.Context, l log.Log, progress Progress) (*Catalog, error) {
 	c.mu.sources = map[string]*Source{}
 	c.mu.queries = map[string]*Query{}
 	c.mu.last = map[string]int64{}
+	c.mu.types = map[string]*TypeAlias{}
 	err := l.CreateTopic(ctx, Topic, log.TopicConfig{Partitions: 1, Compacted: true})
 	if err != nil && !errors.Is(err, log.ErrTopicExists) {
 		return nil, fmt.Errorf("create catalog topic: %w", err)
@@ -160,6 +166,8 @@ func (c *Catalog) applyRecord(rec log.Record) (bool, error) {
 			delete(c.mu.sources, key[7:])
 		case len(key) > 6 && key[:6] == "query/":
 			delete(c.mu.queries, key[6:])
+		case len(key) > 5 && key[:5] == "type/":
+			delete(c.mu.types, key[5:])
 		}
 		c.mu.last[key] = rec.Offset
 		return true, nil
@@ -176,6 +184,8 @@ func (c *Catalog) applyRecord(rec log.Record) (bool, error) {
 		c.mu.sources[cmd.Source.Name] = cmd.Source
 	case cmd.Query != nil:
 		c.mu.queries[cmd.Query.ID] = cmd.Query
+	case cmd.Type != nil:
+		c.mu.types[cmd.Type.Name] = cmd.Type
 	default:
 		return false, fmt.Errorf("empty command %q", key)
 	}
@@ -338,6 +348,42 @@ func (c *Catalog) DropQuery(ctx context.Context, id string) error {
 		return err
 	}
 	return c.append(ctx, queryKey(id), nil)
+}
+
+// PutType records a custom type, replacing one of the same name.
+func (c *Catalog) PutType(ctx context.Context, t *TypeAlias) error {
+	return c.append(ctx, typeKey(t.Name), &command{Type: t})
+}
+
+// DropType removes a custom type.
+func (c *Catalog) DropType(ctx context.Context, name string) error {
+	if _, ok := c.Type(name); !ok {
+		return ErrUnknownType.Errorf("Type %s does not exist.", name)
+	}
+	return c.append(ctx, typeKey(name), nil)
+}
+
+// Type returns the custom type called name.
+func (c *Catalog) Type(name string) (types.Type, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	t, ok := c.mu.types[name]
+	if !ok {
+		return types.Type{}, false
+	}
+	return t.Type, true
+}
+
+// Types returns every custom type, sorted by name.
+func (c *Catalog) Types() []*TypeAlias {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]*TypeAlias, 0, len(c.mu.types))
+	for _, t := range c.mu.types {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 // Source returns the source called name.

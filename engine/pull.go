@@ -111,7 +111,7 @@ func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Dura
 	defer cancel()
 	if err := e.awaitSource(wctx, src, map[string]bool{}); err != nil {
 		if ctx.Err() == nil && wctx.Err() != nil {
-			return nil, &Error{Code: "57014", Msg: fmt.Sprintf("pull query on %s timed out after %s waiting for the table to catch up with acknowledged writes (SET '%s' to wait longer)", src.Name, timeout, propPullTimeout)}
+			return nil, errCanceled.Errorf("pull query on %s timed out after %s waiting for the table to catch up with acknowledged writes (SET '%s' to wait longer)", src.Name, timeout, propPullTimeout)
 		}
 		return nil, err
 	}
@@ -119,7 +119,7 @@ func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Dura
 	rq := e.mu.materialized[src.Name]
 	e.mu.Unlock()
 	if rq == nil {
-		return nil, &Error{Code: "55000", Msg: fmt.Sprintf("table %s is not materialized", src.Name)}
+		return nil, errNotInState.Errorf("table %s is not materialized", src.Name)
 	}
 	return e.builder.Pull(ctx, plan, rq.q.ID)
 }
@@ -208,7 +208,7 @@ func (e *Engine) awaitQuery(ctx context.Context, rq *runningQuery) error {
 				if errors.Is(qerr, log.ErrDiskFull) {
 					return log.ErrDiskFull.Errorf("disk full: query %s is paused until space is freed, so its output is behind the writes acknowledged before this query: %v", rq.q.ID, qerr)
 				}
-				return &Error{Code: "55000", Msg: fmt.Sprintf("query %s has failed: %v", rq.q.ID, qerr)}
+				return errNotInState.Errorf("query %s has failed: %v", rq.q.ID, qerr)
 			}
 			select {
 			case <-ctx.Done():

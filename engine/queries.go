@@ -98,7 +98,11 @@ func (rq *runningQuery) stopAndWait(timeout time.Duration) {
 // sink exists (it was recorded with the query), so it is planned as an
 // INSERT into it whatever statement made it.
 func (e *Engine) planStored(q *catalog.Query) (*planner.Plan, error) {
-	stmts, err := sql.Parse(q.Statement)
+	// The text was recorded with its variables substituted: a ${name}
+	// left in it is text, not a variable.
+	opts := e.parseOptions()
+	opts.Substituted = true
+	stmts, err := sql.ParseWith(q.Statement, opts)
 	if err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
@@ -116,7 +120,13 @@ func (e *Engine) planStored(q *catalog.Query) (*planner.Plan, error) {
 		return nil, fmt.Errorf("not a persistent query: %s", q.Statement)
 	}
 	p := e.planner(nil)
-	return p.PlanPersistent(query, planner.SinkSpec{Name: q.Sink, Insert: true})
+	return p.PlanPersistent(query, planner.SinkSpec{Name: q.Sink, Insert: true, Stored: true})
+}
+
+// parseOptions are the options statements are parsed with: custom types
+// resolve in the catalog.
+func (e *Engine) parseOptions() sql.Options {
+	return sql.Options{Types: e.cat.Type}
 }
 
 // binding carries one execution's parameter values and the engine's

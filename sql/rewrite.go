@@ -135,6 +135,9 @@ const maxRewriteDepth = 200
 // types of casts from it); its methods take the tokens they work on.
 type rewriter struct {
 	src string
+	// owner is the statement's parser (custom types resolve there); nil
+	// for a list of expressions parsed on its own.
+	owner *parser
 }
 
 // closing returns the index of the bracket closing the one at i, or -1.
@@ -242,6 +245,8 @@ func (rw *rewriter) seq(toks []token, depth int) (frag, error) {
 				return nil, errAt(t.pos, "':=' is only valid in MAP(...) and STRUCT(...)")
 			case t.isOp("[") || t.isOp("]"):
 				return nil, errAt(t.pos, "unexpected %s", t.describe())
+			case t.kind == tkVariable:
+				return nil, errAt(t.pos, "variable %s in %s is not defined: DEFINE %s = '...' first", t.val, t.text, t.val)
 			case t.kind == tkIdent:
 				out = append(out, seg{text: strings.ToUpper(t.text), orig: t.pos, origLen: t.end - t.pos})
 			default:
@@ -334,6 +339,11 @@ func (rw *rewriter) atom(toks []token, i, depth int) (frag, int, error) {
 				name = quoteIdent(word)
 			}
 			f = frag{{text: name, orig: t.pos, origLen: t.end - t.pos}, copyTok(next)}
+			if word == "COUNT" && len(args) == 0 {
+				// ksqlDB's COUNT() counts rows, as COUNT(*) does; TiDB
+				// knows only the latter.
+				inner = frag{synth("*", next)}
+			}
 			f = append(f, inner...)
 			f = append(f, copyTok(toks[end]))
 		}
@@ -446,6 +456,9 @@ func (rw *rewriter) cast(kw token, args []token, depth int) (frag, error) {
 	}
 	tt := parts[1]
 	tp := &parser{src: rw.src, toks: append(tt[:len(tt):len(tt)], token{kind: tkEOF, pos: tt[len(tt)-1].end, end: tt[len(tt)-1].end})}
+	if rw.owner != nil {
+		tp.top = rw.owner.root()
+	}
 	typ, err := tp.typ()
 	if err == nil {
 		err = tp.expectEnd()

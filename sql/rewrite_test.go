@@ -51,6 +51,10 @@ func TestRewriteConventions(t *testing.T) {
 		{"IF(x, 1, 2)", "IF(`X`, 1, 2)"},
 		{"CASE WHEN a->b = 1 THEN 'x' ELSE 'y' END", "CASE WHEN RUNNEL_FIELD(`A`, _UTF8MB4'B')=1 THEN _UTF8MB4'x' ELSE _UTF8MB4'y' END"},
 		{"x IN (1, 2) AND NOT (y BETWEEN 1 AND 2)", "`X` IN (1,2) AND NOT (`Y` BETWEEN 1 AND 2)"},
+		// ksqlDB's COUNT() is COUNT(*); other calls keep their empty list.
+		{"COUNT()", "COUNT(1)"},
+		{"count( ) * cost", "COUNT(1)*`COST`"},
+		{"NOW()", "NOW()"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {

@@ -32,7 +32,12 @@ func ParseType(s string) (types.Type, error) {
 }
 
 // typ parses one type at the cursor, in ksqlDB's syntax.
-func (p *parser) typ() (types.Type, error) { return p.typeAt(types.ParseOptions{}) }
+func (p *parser) typ() (types.Type, error) {
+	if t, ok, err := p.customType(); ok || err != nil {
+		return t, err
+	}
+	return p.typeAt(types.ParseOptions{})
+}
 
 // castType parses the type of a PostgreSQL cast (x::type): every type
 // ParseType reads, and PostgreSQL's names for the same types, which

@@ -153,9 +153,9 @@ type persistent struct {
 	internal []internalTopic
 	stages   []stage
 	sink     *catalog.Source
-	// tableSink is set when a stage writes the sink as a table, which
-	// partitions a windowed key by the key alone and so needs the sink
-	// topic's partition count.
+	// tableSink is set when a stage writes the sink as a table, or a
+	// windowed stream's rows: a windowed key is partitioned by the key
+	// alone, which needs the sink topic's partition count.
 	tableSink bool
 }
 
@@ -184,19 +184,23 @@ func lowerPersistent(id string, root *planner.Sink) (*persistent, error) {
 		return nil, err
 	}
 	src := r.scan.Source
-	if src.Kind == catalog.KindTable {
-		return nil, ErrUnsupported.Errorf("persistent queries over tables are not supported yet, except GROUP BY")
-	}
+	table := src.Kind == catalog.KindTable
 	pipe := r.pipeline()
-	return &persistent{source: src, sink: sink, stages: []stage{{
+	windowed := WindowedKey(sink)
+	return &persistent{source: src, sink: sink, tableSink: windowed != nil, stages: []stage{{
 		inputs:   []string{src.Topic},
 		failures: true,
-		processor: func(*stageContext, *state.TaskStore) (operators.Processor, error) {
+		processor: func(sc *stageContext, _ *state.TaskStore) (operators.Processor, error) {
 			enc, err := sinkEncoder(sink)
 			if err != nil {
 				return nil, err
 			}
-			return &operators.Stateless{Decoder: r.dec, Pipeline: pipe, Encoder: enc, Sink: sink.Topic}, nil
+			// A stream's null values flow through as ksqlDB's do; a
+			// table's changelog keeps its deletes (operators.Stateless).
+			// A windowed stream's rows keep their windows.
+			return &operators.Stateless{Decoder: r.dec, Pipeline: pipe, Encoder: enc, Sink: sink.Topic,
+				Tombstones: !table, Table: table,
+				Window: windowed, WindowIndex: len(src.Columns) + 3, Partitions: sc.sinkPartitions}, nil
 		},
 	}}}, nil
 }
