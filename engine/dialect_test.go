@@ -12,15 +12,6 @@ import (
 	"github.com/runnel/runnel/internal/sqlstate"
 )
 
-func openQuiet(t *testing.T, dir string) *Engine {
-	t.Helper()
-	e, err := Open(context.Background(), Options{DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
-
 // TestVariablesInOneText: in a text of several statements (the simple
 // protocol), a DEFINE counts for the statements after it, each
 // substituted when its turn comes; variables are the session's own.
