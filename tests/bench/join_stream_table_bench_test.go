@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -70,25 +69,7 @@ func benchStreamTableJoin(b *testing.B, tableRows int, keyedByUser bool, query s
 	if _, err := c.Exec(ctx, query); err != nil {
 		b.Fatal(err)
 	}
-	last := time.Now()
-	for {
-		ends, err := l.EndOffsets(ctx, "OUT")
-		if err != nil {
-			b.Fatal(err)
-		}
-		var n int64
-		for _, e := range ends {
-			n += e
-		}
-		if n >= int64(b.N) {
-			break
-		}
-		if time.Since(last) > time.Second {
-			last = time.Now()
-			fmt.Fprintf(os.Stderr, "  %s: %d/%d joined rows, %.0f records/s so far\n", b.Name(), n, b.N, float64(n)/time.Since(start).Seconds())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	waitOutput(ctx, b, l, "OUT", int64(b.N), start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
 	var id string
