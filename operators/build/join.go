@@ -531,42 +531,60 @@ func (it *joinIter) Next(ctx context.Context) (types.Row, error) {
 	if it.err != nil {
 		return nil, it.err
 	}
+	// A record that cannot be joined is skipped, as in a persistent query.
+	return nextMerged(ctx, it.merge, &it.pending, it.limit, &it.sent, func(i int, rec *log.Record) {
+		_ = it.safeProcess(it.sides[i], rec)
+	})
+}
+
+// nextMerged is the loop of a transient join's iterator: it returns the
+// rows pending, and while there are none, hands the next merged record
+// and its input to process, which may make some; io.EOF once limit rows
+// are sent (limit < 0: at once; 0: never).
+func nextMerged(ctx context.Context, merge *operators.Merger, pending *[]types.Row, limit int64, sent *int64, process func(int, *log.Record)) (types.Row, error) {
 	for {
-		if it.limit < 0 || (it.limit > 0 && it.sent >= it.limit) {
+		if limit < 0 || (limit > 0 && *sent >= limit) {
 			return nil, io.EOF
 		}
-		if len(it.pending) > 0 {
-			row := it.pending[0]
-			it.pending = it.pending[1:]
-			it.sent++
+		if len(*pending) > 0 {
+			row := (*pending)[0]
+			*pending = (*pending)[1:]
+			*sent++
 			return row, nil
 		}
-		i, rec, ok, err := it.merge.Next(ctx, true)
+		i, rec, ok, err := merge.Next(ctx, true)
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
-			continue
+		if ok {
+			process(i, &rec)
 		}
-		// A record that cannot be joined is skipped, as in a persistent
-		// query.
-		_ = it.safeProcess(it.sides[i], &rec)
 	}
 }
 
 // safeProcess joins one record, turning a panic into its error.
 func (it *joinIter) safeProcess(side int, rec *log.Record) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			if !it.panicked {
-				it.panicked = true
-				it.logger.Error("push query panicked", "topic", "join", "partition", rec.Partition, "offset", rec.Offset,
-					"panic", r, "stack", string(debug.Stack()))
-			}
-			err = fmt.Errorf("panic: %v", r)
-		}
-	}()
+	defer recoverRecord(it.logger, &it.panicked, rec, &err, nil)
 	return it.join.ProcessInput(side, rec, nil)
+}
+
+// recoverRecord, deferred by a transient join's processing of rec, turns
+// a panic into *err, logging the first of an iterator's panics (panicked)
+// with its stack; cleanup, when set, drops what the record left half done.
+func recoverRecord(logger *slog.Logger, panicked *bool, rec *log.Record, err *error, cleanup func()) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if cleanup != nil {
+		cleanup()
+	}
+	if !*panicked {
+		*panicked = true
+		logger.Error("push query panicked", "topic", "join", "partition", rec.Partition, "offset", rec.Offset,
+			"panic", r, "stack", string(debug.Stack()))
+	}
+	*err = fmt.Errorf("panic: %v", r)
 }
 
 // Close implements RowIter.

@@ -3,9 +3,7 @@ package build
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"runtime/debug"
 	"strings"
 
 	"github.com/runnel/runnel/catalog"
@@ -473,43 +471,16 @@ func (it *tableJoinIter) Next(ctx context.Context) (types.Row, error) {
 	if it.err != nil {
 		return nil, it.err
 	}
-	for {
-		if it.limit < 0 || (it.limit > 0 && it.sent >= it.limit) {
-			return nil, io.EOF
-		}
-		if len(it.pending) > 0 {
-			row := it.pending[0]
-			it.pending = it.pending[1:]
-			it.sent++
-			return row, nil
-		}
-		i, rec, ok, err := it.merge.Next(ctx, true)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue
-		}
+	// A record that cannot be joined is skipped, as in a persistent query.
+	return nextMerged(ctx, it.merge, &it.pending, it.limit, &it.sent, func(i int, rec *log.Record) {
 		it.quiet = rec.Offset < it.live[i]
-		// A record that cannot be joined is skipped, as in a persistent
-		// query.
-		_ = it.safeProcess(i, &rec)
-	}
+		_ = it.safeProcess(i, rec)
+	})
 }
 
 // safeProcess joins one record, turning a panic into its error.
 func (it *tableJoinIter) safeProcess(input int, rec *log.Record) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			it.records = it.records[:0]
-			if !it.panicked {
-				it.panicked = true
-				it.logger.Error("push query panicked", "topic", "join", "partition", rec.Partition, "offset", rec.Offset,
-					"panic", r, "stack", string(debug.Stack()))
-			}
-			err = fmt.Errorf("panic: %v", r)
-		}
-	}()
+	defer recoverRecord(it.logger, &it.panicked, rec, &err, func() { it.records = it.records[:0] })
 	if err := it.proc.ProcessInput(input, rec, func(pr log.ProduceRecord) { it.records = append(it.records, pr.Record) }); err != nil {
 		it.records = it.records[:0]
 		return err
