@@ -28,7 +28,8 @@ func (k FunctionKind) String() string {
 
 // Description is a function as SHOW FUNCTIONS and DESCRIBE FUNCTION
 // present it: every kind of function, the scalar functions of the
-// registry and the aggregates the planner hands to its aggregate hook.
+// registry, the aggregates the planner hands to its aggregate hook and
+// the table functions (table.go).
 type Description struct {
 	Name        string // upper-case
 	Kind        FunctionKind
@@ -114,6 +115,9 @@ func Describe(name string) (Description, bool) {
 	if a, ok := aggregates[name]; ok {
 		return Description{Name: name, Kind: KindAggregate, Category: "AGGREGATE", Description: a.desc, Signatures: a.sigs}, true
 	}
+	if t, ok := tableFunctions[name]; ok {
+		return Description{Name: name, Kind: KindTable, Category: "TABLE", Description: t.Description, Signatures: t.Sigs}, true
+	}
 	return Description{}, false
 }
 
@@ -126,6 +130,10 @@ func Descriptions() []Description {
 		out = append(out, d)
 	}
 	for _, n := range Aggregates() {
+		d, _ := Describe(n)
+		out = append(out, d)
+	}
+	for _, n := range TableFunctions() {
 		d, _ := Describe(n)
 		out = append(out, d)
 	}
