@@ -571,6 +571,9 @@ scan:
 	}
 	win = append(win, token{kind: tkEOF, pos: last.end, end: last.end})
 	tp := &parser{src: rw.src, toks: win}
+	if rw.owner != nil {
+		tp.top = rw.owner.root() // custom types resolve there
+	}
 	typ, err := tp.castType()
 	if err != nil {
 		return nil, 0, err

@@ -430,6 +430,6 @@ func urlDecodeParam(s string) (types.Value, error) {
 func init() {
 	register(&Function{Name: "AS_VALUE", Category: "OTHER",
 		Description: "Copies a key column into the value: the select item AS_VALUE(k) is a value column even where k alone would be the key.",
-		overloads: []overload{ovT(argType(0), "T", func(a []types.Value) (types.Value, error) { return a[0], nil }, pAny)},
+		overloads:   []overload{ovT(argType(0), "T", func(a []types.Value) (types.Value, error) { return a[0], nil }, pAny)},
 	})
 }
