@@ -11,6 +11,8 @@ import (
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver"
 
 	"github.com/runnel/runnel/internal/sqlstate"
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/operators/serde"
 	"github.com/runnel/runnel/sql/expr"
 	"github.com/runnel/runnel/sql/types"
 )
@@ -143,4 +145,63 @@ func TestFlatMap(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStatelessFlat: a stateless stage with table functions emits the
+// rows of one record together, in order, under the record's key and
+// time; a record that fails, or whose value is null, emits none.
+func TestStatelessFlat(t *testing.T) {
+	// The source: ID INT KEY, A ARRAY<INT>; rows are ID, A, ROWTIME,
+	// ROWPARTITION, ROWOFFSET, then EXPLODE(A).
+	src := []types.Column{{Name: "ID", Type: types.Int, Key: true}, {Name: "A", Type: types.Array(types.Int)}}
+	out := []types.Column{{Name: "ID", Type: types.Int, Key: true}, {Name: "V", Type: types.Int}}
+	dec, err := NewDecoder(DecoderSpec{Columns: src, KeyFormat: "KAFKA", ValueFormat: "JSON"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := NewEncoder(out, "KAFKA", "JSON", serde.Props{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// flatScope's B is ARRAY<INT> at index 1: the source's A.
+	call, err := (&expr.Binder{Scope: flatScope{}}).BindTableCall(parseCall(t, "EXPLODE(B)"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := &expr.Column{Index: 0, Name: "ID", T: types.Int}
+	// The value is KSQL_SYNTH_0 (index 5), failing on 13.
+	pipe := &Pipeline{Project: []expr.Expr{id, failOn{5, 13}}, TimeIndex: 2, Keys: []int{0}, KeyOnly: []bool{true},
+		FlatMap: &FlatMap{Calls: []*expr.TableCall{call}}}
+	s := &Stateless{Decoder: dec, Pipeline: pipe, Encoder: enc, Sink: "out", Tombstones: true}
+	recs := []log.Record{
+		{Key: []byte{0, 0, 0, 1}, Value: []byte(`{"A":[1,2,3]}`), Timestamp: 10},
+		{Key: []byte{0, 0, 0, 2}, Value: nil, Timestamp: 11},                        // a null value: no rows
+		{Key: []byte{0, 0, 0, 3}, Value: []byte(`{"A":[11,12,13]}`), Timestamp: 12}, // 13 fails: no rows at all
+		{Key: []byte{0, 0, 0, 4}, Value: []byte(`{"A":[]}`), Timestamp: 13},
+		{Key: []byte{0, 0, 0, 5}, Value: []byte(`{"A":[5]}`), Timestamp: 14},
+	}
+	var calls []string
+	for i := range recs {
+		var got []string
+		err := s.Process(&recs[i], func(r log.ProduceRecord) { got = append(got, showRecord(t, out, r.Record)) })
+		if err != nil {
+			got = append(got, "error")
+		}
+		calls = append(calls, strings.Join(got, " "))
+	}
+	want := []string{`1={"V":1}@10 1={"V":2}@10 1={"V":3}@10`, ``, `error`, ``, `5={"V":5}@14`}
+	if strings.Join(calls, " | ") != strings.Join(want, " | ") {
+		t.Errorf("got  %q\nwant %q", calls, want)
+	}
+}
+
+// parseCall parses one function call.
+func parseCall(t *testing.T, text string) *ast.FuncCallExpr {
+	t.Helper()
+	p := parser.New()
+	st, err := p.ParseOneStmt("SELECT "+text+" FROM t", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.(*ast.SelectStmt).Fields.Fields[0].Expr.(*ast.FuncCallExpr)
 }
