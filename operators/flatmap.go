@@ -25,8 +25,16 @@ type FlatMap struct {
 	MaxBytes int64
 }
 
-// DefaultFlatMapBytes is FlatMap.MaxBytes's default: 64 MiB.
-const DefaultFlatMapBytes = 64 << 20
+// DefaultFlatMapBytes is FlatMap.MaxBytes's default: 16 MiB, what one
+// value may hold (expr.DefaultMaxValueBytes), so that the rows of one
+// record weigh no more than the largest value a query may build.
+const DefaultFlatMapBytes = expr.DefaultMaxValueBytes
+
+// FlatPushBuffer is the PushSpec.Buffer of a push query with table
+// functions: each item is all the rows of one record, up to
+// DefaultFlatMapBytes, so the readers hold at most this many of them
+// ready (and one each in hand).
+const FlatPushBuffer = 8
 
 func (f *FlatMap) maxBytes() int64 {
 	if f.MaxBytes <= 0 {

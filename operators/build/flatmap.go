@@ -15,6 +15,7 @@ import (
 func (b *Builder) pushFlat(spec operators.PushSpec, r *rows) *PushQuery {
 	limit := spec.Limit
 	spec.Limit = 0
+	spec.Buffer = operators.FlatPushBuffer
 	conv := safeConvertOf(b, spec.Topic, operators.FlatRows(r.dec, r.pipeline()))
 	return &PushQuery{start: func(owner context.Context) RowIter {
 		return &flatIter{push: operators.StartPush(owner, spec, conv), limit: limit}
@@ -22,7 +23,8 @@ func (b *Builder) pushFlat(spec operators.PushSpec, r *rows) *PushQuery {
 }
 
 // flatIter hands out the rows of a push query with table functions. Its
-// memory is the rows of the record being handed out.
+// memory is the rows of the record being handed out, besides the records'
+// rows the readers hold (operators.FlatPushBuffer).
 type flatIter struct {
 	push    *operators.Push[[]types.Row]
 	pending []types.Row
