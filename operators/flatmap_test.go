@@ -196,7 +196,7 @@ func TestStatelessFlat(t *testing.T) {
 }
 
 // parseCall parses one function call.
-func parseCall(t *testing.T, text string) *ast.FuncCallExpr {
+func parseCall(t testing.TB, text string) *ast.FuncCallExpr {
 	t.Helper()
 	p := parser.New()
 	st, err := p.ParseOneStmt("SELECT "+text+" FROM t", "", "")
@@ -204,4 +204,27 @@ func parseCall(t *testing.T, text string) *ast.FuncCallExpr {
 		t.Fatal(err)
 	}
 	return st.(*ast.SelectStmt).Fields.Fields[0].Expr.(*ast.FuncCallExpr)
+}
+
+// BenchmarkApplyFlat: one input row of a 100-element array exploded and
+// projected (the key and the element): the per-record cost of EXPLODE.
+func BenchmarkApplyFlat(b *testing.B) {
+	call, err := (&expr.Binder{Scope: flatScope{}}).BindTableCall(parseCall(b, "EXPLODE(A)"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	elems := make([]int32, 100)
+	for i := range elems {
+		elems[i] = int32(i)
+	}
+	in := types.Row{ints(elems...), {}, types.NewString("k"), types.NewBigint(1)}
+	p := &Pipeline{Project: []expr.Expr{&expr.Column{Index: 2, T: types.String}, &expr.Column{Index: 4, T: types.Int}},
+		TimeIndex: 3, FlatMap: &FlatMap{Calls: []*expr.TableCall{call}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		rows, _, err := p.ApplyFlat(in)
+		if err != nil || len(rows) != 100 {
+			b.Fatal(len(rows), err)
+		}
+	}
 }
