@@ -458,6 +458,9 @@ var _ Processor = (*Stateless)(nil)
 
 // Process implements Processor.
 func (s *Stateless) Process(rec *log.Record, emit Emit) error {
+	if s.Pipeline.FlatMap != nil {
+		return s.processFlat(rec, emit) // table functions (flatmap.go)
+	}
 	if rec.Value == nil {
 		if !s.Table && (!s.Tombstones || s.Pipeline.Filter != nil) {
 			return nil

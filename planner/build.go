@@ -230,6 +230,15 @@ func (p *Planner) bind(q *sql.Query) (*bound, error) {
 	if err != nil {
 		return nil, err
 	}
+	tableFns, err := findTableFunctions(sel)
+	if err != nil {
+		return nil, err
+	}
+	if tableFns {
+		if err := checkTableFunctions(aggregating, from); err != nil {
+			return nil, err
+		}
+	}
 	if from.join != nil {
 		return p.bindJoined(q, from)
 	}
@@ -287,10 +296,19 @@ func (p *Planner) bind(q *sql.Query) (*bound, error) {
 		b.agg, b.aggBound = a.agg, a
 		b.project = &Project{Input: node, Exprs: a.exprs, Cols: a.cols}
 	} else {
+		// The select list's table functions read columns of a FlatMap
+		// under the projection (tablefn.go).
+		tf := &tableFnHook{base: len(input)}
+		if tableFns {
+			prev := binder.Hook
+			binder.Hook = chainHooks(tf.hook, prev)
+			defer func() { binder.Hook = prev }()
+		}
 		exprs, cols, keys, copies, err := p.project(sel, sc, binder, src, input, partitionBy)
 		if err != nil {
 			return nil, err
 		}
+		node = tf.flatMap(node)
 		b.keyCopies = copies
 		if len(keys) > 0 {
 			b.keyWhat = "partitioning expression"
