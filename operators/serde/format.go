@@ -111,12 +111,13 @@ func NewValueFormat(name string, cols []types.Column, props Props) (ValueFormat,
 		return nil, noneErr(cols)
 	}
 	if w := props.WrapSingleValue; w != WrapDefault {
-		// ksqlDB's order: the column count first, then the format.
-		if len(cols) != 1 {
-			return nil, errorf(ErrInvalidProps, "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas")
-		}
+		// ksqlDB's order (its SerdeFeaturesFactory): the format first,
+		// then the column count.
 		if w == WrapOn && name != FormatJSON {
 			return nil, errorf(ErrUnsupported, "Format '%s' does not support 'WRAP_SINGLE_VALUE' set to 'true'.", name)
+		}
+		if len(cols) != 1 {
+			return nil, errorf(ErrInvalidProps, "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas")
 		}
 	}
 	var c codec

@@ -39,6 +39,10 @@ func TestConstructorErrors(t *testing.T) {
 			_, err := NewValueFormat("DELIMITED", pageviews[:1], Props{WrapSingleValue: WrapOn})
 			return err
 		}, ErrUnsupported, "Format 'DELIMITED' does not support 'WRAP_SINGLE_VALUE' set to 'true'."},
+		{"delimited wrapped, several columns", func() error {
+			_, err := NewValueFormat("DELIMITED", pageviews, Props{WrapSingleValue: WrapOn})
+			return err
+		}, ErrUnsupported, "Format 'DELIMITED' does not support 'WRAP_SINGLE_VALUE' set to 'true'."},
 		{"wrap several columns", func() error {
 			_, err := NewValueFormat("JSON", pageviews, Props{WrapSingleValue: WrapOff})
 			return err
