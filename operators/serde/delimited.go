@@ -18,6 +18,12 @@ type delimitedCodec struct {
 	// delim is the delimiter's UTF-8 encoding: one character, which
 	// need not be ASCII (ksqlDB takes any one Java char).
 	delim string
+	// nullKey is set for a key of one column: its NULL is no key (nil
+	// bytes), as a record without a key is written again by ksqlDB and
+	// as a single KAFKA or JSON key column's NULL is. (ksqlDB writes a
+	// computed NULL there as an empty field; Runnel cannot tell the two
+	// apart.)
+	nullKey bool
 }
 
 var _ codec = (*delimitedCodec)(nil)
@@ -82,6 +88,9 @@ func baseTypeName(t types.Type) string {
 }
 
 func (c *delimitedCodec) encode(dst []byte, row types.Row, what string) ([]byte, bool, error) {
+	if c.nullKey && row[0].IsNull() {
+		return dst, true, nil
+	}
 	var tmp [64]byte
 	for i := range c.cols {
 		if i > 0 {

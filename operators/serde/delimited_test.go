@@ -138,3 +138,40 @@ func TestDelimitedDecodeErrors(t *testing.T) {
 		wantDecodeErr(t, err, tc.frag...)
 	}
 }
+
+// DELIMITED keys: one column's NULL is no key, as a record without a key
+// is written again by ksqlDB; several columns are one delimited line, with
+// KEY_DELIMITER's delimiter.
+func TestDelimitedKeys(t *testing.T) {
+	one := mustKey(t, "DELIMITED", []types.Column{col("K", types.Int)}, Props{})
+	if b, err := one.Encode(types.Row{types.NullValue}); err != nil || b != nil {
+		t.Fatalf("NULL key = %q, %v; want no key", b, err)
+	}
+	if b, err := one.Encode(types.Row{types.NewInt(-3)}); err != nil || string(b) != `"-3"` {
+		t.Fatalf("key -3 = %q, %v", b, err)
+	}
+	if got, err := one.Decode([]byte(`"22"`)); err != nil || !sameRow(got, types.Row{types.NewInt(22)}) {
+		t.Fatalf("decode quoted key = %s, %v", showRow(got), err)
+	}
+	two := mustKey(t, "DELIMITED", []types.Column{col("A", types.String), col("B", types.String)}, Props{KeyDelimiter: ";"})
+	for _, tc := range []struct {
+		row  types.Row
+		want string
+	}{
+		{types.Row{types.NewString("foo,bar"), types.NewString("baz")}, `foo,bar;baz`},
+		{types.Row{types.NullValue, types.NullValue}, `;`},
+		{types.Row{types.NewString("a;b"), types.NullValue}, `"a;b";`},
+	} {
+		b, err := two.Encode(tc.row)
+		if err != nil || string(b) != tc.want || b == nil {
+			t.Fatalf("Encode(%s) = %q, %v; want %q", showRow(tc.row), b, err, tc.want)
+		}
+		got, err := two.Decode(b)
+		if err != nil || !sameRow(got, tc.row) {
+			t.Fatalf("Decode(%q) = %s, %v", b, showRow(got), err)
+		}
+	}
+	if got, err := two.Decode(nil); err != nil || !sameRow(got, types.Row{types.NullValue, types.NullValue}) {
+		t.Fatalf("no key = %s, %v; want NULLs", showRow(got), err)
+	}
+}

@@ -182,7 +182,11 @@ func NewKeyFormat(name string, cols []types.Column, props Props) (KeyFormat, err
 	case name == FormatKafka:
 		c, err = newKafkaCodec(cols)
 	case name == FormatDelimited:
-		c, err = newDelimitedCodec(cols, props.KeyDelimiter, "KEY_DELIMITER")
+		var d *delimitedCodec
+		if d, err = newDelimitedCodec(cols, props.KeyDelimiter, "KEY_DELIMITER"); err == nil {
+			d.nullKey = len(cols) == 1
+			c = d
+		}
 	}
 	if err != nil {
 		return nil, err
