@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/sql/types"
 )
 
@@ -13,7 +14,7 @@ func TestConstructorErrors(t *testing.T) {
 	tests := []struct {
 		name  string
 		build func() error
-		want  *Error
+		want  *sqlstate.Error
 		frag  string
 	}{
 		{"avro value", func() error { _, err := NewValueFormat("AVRO", pageviews, Props{}); return err }, ErrUnsupported, "not supported yet"},
@@ -83,8 +84,8 @@ func TestConstructorErrors(t *testing.T) {
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("error %v, want %v", err, tc.want)
 			}
-			if SQLState(err) != tc.want.Code {
-				t.Fatalf("SQLSTATE %q, want %q", SQLState(err), tc.want.Code)
+			if sqlstate.Of(err) != tc.want.Code {
+				t.Fatalf("SQLSTATE %q, want %q", sqlstate.Of(err), tc.want.Code)
 			}
 			if !strings.Contains(err.Error(), tc.frag) {
 				t.Fatalf("error %q does not mention %q", err, tc.frag)

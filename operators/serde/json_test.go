@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/sql/types"
 )
 
@@ -332,7 +333,7 @@ func TestJSONEncodeErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		_, err := f.Encode(tc.row)
-		if err == nil || SQLState(err) != "22000" || !strings.Contains(err.Error(), tc.frag) {
+		if err == nil || sqlstate.Of(err) != sqlstate.DataException || !strings.Contains(err.Error(), tc.frag) {
 			t.Fatalf("Encode(%s) error = %v, want ErrEncode mentioning %q", showRow(tc.row), err, tc.frag)
 		}
 	}
