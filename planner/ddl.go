@@ -348,13 +348,13 @@ func checkKeyFormat(format string, keys []types.Column) error {
 		case len(keys) > 1:
 			reason = "The 'KAFKA' format only supports a single field. Got: " + persistenceColumns(keys)
 		case !kafkaKeyType(keys[0].Type):
-			reason = "The 'KAFKA' format does not support type '" + baseTypeName(keys[0].Type) + "'"
+			reason = "The 'KAFKA' format does not support type '" + keys[0].Type.Kind.String() + "'"
 		}
 	case "DELIMITED":
 		for _, k := range keys {
 			switch k.Type.Kind {
 			case types.KindArray, types.KindStruct:
-				reason = "The 'DELIMITED' format does not support type '" + baseTypeName(k.Type) + "', column: `" + k.Name + "`"
+				reason = "The 'DELIMITED' format does not support type '" + k.Type.Kind.String() + "', column: `" + k.Name + "`"
 			}
 			if reason != "" {
 				break
@@ -383,16 +383,6 @@ func containsMap(t types.Type) bool {
 		}
 	}
 	return false
-}
-
-// baseTypeName is a type's name without its parameters, as ksqlDB's
-// messages name it: ARRAY, DECIMAL.
-func baseTypeName(t types.Type) string {
-	name := t.String()
-	if i := strings.IndexAny(name, "(<"); i >= 0 {
-		name = name[:i]
-	}
-	return name
 }
 
 // persistenceColumns renders key columns as ksqlDB's messages do:

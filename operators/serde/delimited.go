@@ -41,7 +41,7 @@ func newDelimitedCodec(cols []types.Column, delimiter, prop string) (*delimitedC
 	for _, col := range cols {
 		switch col.Type.Kind {
 		case types.KindArray, types.KindMap, types.KindStruct, types.KindNull:
-			return nil, errorf(ErrUnsupported, "The 'DELIMITED' format does not support type '%s', column: `%s`", baseTypeName(col.Type), col.Name)
+			return nil, errorf(ErrUnsupported, "The 'DELIMITED' format does not support type '%s', column: `%s`", col.Type.Kind, col.Name)
 		}
 	}
 	return &delimitedCodec{cols: cols, delim: string(delim)}, nil
@@ -75,16 +75,6 @@ func parseDelimiter(s, prop string) (rune, error) {
 		return 0, errorf(ErrInvalidProps, "Configuration %s is invalid: The quoteChar character and the delimiter cannot be the same ('\"')", prop)
 	}
 	return r, nil
-}
-
-// baseTypeName is a type's name without its parameters, as ksqlDB's
-// messages name it: ARRAY, DECIMAL.
-func baseTypeName(t types.Type) string {
-	name := t.String()
-	if i := strings.IndexAny(name, "(<"); i >= 0 {
-		name = name[:i]
-	}
-	return name
 }
 
 func (c *delimitedCodec) encode(dst []byte, row types.Row, what string) ([]byte, bool, error) {

@@ -25,7 +25,7 @@ func newKafkaCodec(cols []types.Column) (*kafkaCodec, error) {
 	switch cols[0].Type.Kind {
 	case types.KindInt, types.KindBigint, types.KindDouble, types.KindString, types.KindBytes:
 	default:
-		return nil, errorf(ErrUnsupported, "The 'KAFKA' format does not support type '%s'", baseTypeName(cols[0].Type))
+		return nil, errorf(ErrUnsupported, "The 'KAFKA' format does not support type '%s'", cols[0].Type.Kind)
 	}
 	return &kafkaCodec{col: cols[0]}, nil
 }
