@@ -117,7 +117,7 @@ func (c *delimitedCodec) encode(dst []byte, row types.Row, what string) ([]byte,
 		case types.KindString:
 			var s string
 			if s, err = strPayload(t, v); err == nil {
-				dst = c.appendField(dst, s, i == 0)
+				dst = appendField(dst, s, i == 0, c.delim)
 				continue
 			}
 		case types.KindBytes:
@@ -131,7 +131,7 @@ func (c *delimitedCodec) encode(dst []byte, row types.Row, what string) ([]byte,
 		if err != nil {
 			return dst, false, encodeErr(what, c.cols[i].Name, err)
 		}
-		dst = c.appendField(dst, string(text), i == 0)
+		dst = appendField(dst, text, i == 0, c.delim)
 	}
 	return dst, false, nil
 }
@@ -148,34 +148,43 @@ func (c *delimitedCodec) encode(dst []byte, row types.Row, what string) ([]byte,
 //     character.
 //
 // Inside quotes, a quote is doubled.
-func (c *delimitedCodec) appendField(dst []byte, s string, first bool) []byte {
+//
+// Numbers are appended as their text in a scratch buffer, strings as
+// they are: appendField takes either without a copy.
+func appendField[T string | []byte](dst []byte, s T, first bool, delim string) []byte {
 	var quote bool
 	switch {
-	case s == "":
+	case len(s) == 0:
 		quote = first
 	case first && !isASCIIAlnum(s[0]):
 		quote = true
 	case s[0] <= '#':
 		quote = true
-	case strings.ContainsAny(s, "\r\n\"") || strings.Contains(s, c.delim):
+	case s[len(s)-1] <= ' ':
 		quote = true
 	default:
-		quote = s[len(s)-1] <= ' '
+		for i := 0; i < len(s) && !quote; i++ {
+			switch b := s[i]; {
+			case b == '\r' || b == '\n' || b == '"':
+				quote = true
+			case b == delim[0] && len(s)-i >= len(delim) && string(s[i:i+len(delim)]) == delim:
+				quote = true
+			}
+		}
 	}
 	if !quote {
 		return append(dst, s...)
 	}
 	dst = append(dst, '"')
-	for {
-		j := strings.IndexByte(s, '"')
-		if j < 0 {
-			break
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			dst = append(dst, s[start:i+1]...)
+			dst = append(dst, '"')
+			start = i + 1
 		}
-		dst = append(dst, s[:j+1]...)
-		dst = append(dst, '"')
-		s = s[j+1:]
 	}
-	dst = append(dst, s...)
+	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
 
@@ -225,7 +234,10 @@ func splitDelimited(b []byte, delim string) (fields []string, err error) {
 	for i < len(b) && (b[i] == '\r' || b[i] == '\n') {
 		i++
 	}
-	atDelim := func(i int) bool { return i < len(b) && string(b[i:min(i+len(delim), len(b))]) == delim }
+	d0 := delim[0]
+	atDelim := func(i int) bool {
+		return i < len(b) && b[i] == d0 && (len(delim) == 1 || string(b[i:min(i+len(delim), len(b))]) == delim)
+	}
 	for {
 		if i < len(b) && b[i] == '"' {
 			var sb []byte
