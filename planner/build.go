@@ -78,6 +78,9 @@ type bound struct {
 	keyCopies [][]string
 	keyTexts  []string
 	keyWhat   string
+	// unkeyed is set by PARTITION BY NULL: the output has no key, and a
+	// created sink's key format is NONE (ksqlDB's Analyzer).
+	unkeyed bool
 	// ordered is set when the query has ORDER BY (a Sort under project
 	// unless the query aggregates, which PlanTransient then refuses).
 	ordered bool
@@ -196,7 +199,7 @@ func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (*Plan, error) {
 	if b.keyErr != nil {
 		return nil, b.keyErr(sink.Name)
 	}
-	target, err := p.sinkSource(b.from.defaults, out, b.agg, sink)
+	target, err := p.sinkSource(b.from.defaults, out, b.agg, sinkKeying{unkeyed: b.unkeyed, joined: b.from.join != nil}, sink)
 	if err != nil {
 		return nil, err
 	}
@@ -281,6 +284,7 @@ func (p *Planner) bind(q *sql.Query) (*bound, error) {
 	if err := checkPartitionBy(src, partitionBy); err != nil {
 		return nil, err
 	}
+	b.unkeyed = len(partitionBy) == 1 && partitionBy[0].Type().Kind == types.KindNull
 	if aggregating {
 		a, err := p.bindAggregate(q, sc, nil)
 		if err != nil {
