@@ -29,25 +29,37 @@ import (
 // Commits for one group are serialized, since a producer runs one
 // transaction at a time; commits for different groups run in parallel.
 func (l *Log) Commit(ctx context.Context, txn log.Txn) error {
+	_, err := l.CommitReporting(ctx, txn)
+	return err
+}
+
+// CommitReporting is Commit that also reports, for each partition the
+// transaction produced to, the offset just past its last record there: a
+// reader that has applied every record of the partition up to this
+// transaction's has read it to that offset. State stores keep it as their
+// changelog checkpoint (operators/state), which only the producer's own
+// acknowledgements can tell exactly: the end offset asked for afterwards
+// may already include another writer's records.
+func (l *Log) CommitReporting(ctx context.Context, txn log.Txn) (map[log.TopicPartition]int64, error) {
 	if err := l.checkOpen(); err != nil {
-		return err
+		return nil, err
 	}
 	if len(txn.Records) == 0 && len(txn.Offsets) == 0 {
-		return nil
+		return nil, nil
 	}
 	if txn.Group == "" && len(txn.Offsets) > 0 {
-		return errors.New("kafka: commit: offsets without a group")
+		return nil, errors.New("kafka: commit: offsets without a group")
 	}
 	krs, err := l.prepareTxn(ctx, txn.Records)
 	if err != nil {
-		return fmt.Errorf("kafka: commit for group %q: %w", txn.Group, err)
+		return nil, fmt.Errorf("kafka: commit for group %q: %w", txn.Group, err)
 	}
 	p, err := l.txnProducer(txn.Group)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := p.commit(ctx, l, krs, txn.Offsets); err != nil {
-		return fmt.Errorf("kafka: commit for group %q: %w", txn.Group, err)
+		return nil, fmt.Errorf("kafka: commit for group %q: %w", txn.Group, err)
 	}
 	// The transaction has committed: waiting for its records to become
 	// readable only orders what callers learn, and must not turn the
@@ -55,7 +67,15 @@ func (l *Log) Commit(ctx context.Context, txn log.Txn) error {
 	if err := l.awaitVisible(ctx, krs); err != nil {
 		l.opts.Logger.Warn("kafka: committed records not yet readable", "group", txn.Group, "err", err)
 	}
-	return nil
+	var past map[log.TopicPartition]int64
+	for _, kr := range krs {
+		if past == nil {
+			past = map[log.TopicPartition]int64{}
+		}
+		tp := log.TopicPartition{Topic: kr.Topic, Partition: kr.Partition}
+		past[tp] = max(past[tp], kr.Offset+1)
+	}
+	return past, nil
 }
 
 // visiblePoll is the pause between checks that a commit's records are

@@ -24,6 +24,9 @@ type TaskStore struct {
 	err error
 	// kbuf is reused for the full key of Get and Delete.
 	kbuf []byte
+	// changelogID is the changelog topic's id as the last restore saw
+	// it, which the commits' checkpoints carry (changelog mode).
+	changelogID [16]byte
 }
 
 var _ Store = (*TaskStore)(nil)
