@@ -187,18 +187,8 @@ func (p *txnProducer) commit(ctx context.Context, l *Log, krs []*kgo.Record, off
 	if p.closed {
 		return log.ErrClosed
 	}
-	if p.cl == nil {
-		cl, err := kgo.NewClient(l.clientOpts(
-			kgo.TransactionalID(p.id),
-			kgo.TransactionTimeout(l.opts.TransactionTimeout),
-			kgo.RecordPartitioner(kgo.ManualPartitioner()),
-			kgo.ProducerLinger(0),
-			kgo.MaxVersions(classicTxnVersions()),
-		)...)
-		if err != nil {
-			return fmt.Errorf("new transactional client %q: %w", p.id, err)
-		}
-		p.cl = cl
+	if err := p.clientLocked(l); err != nil {
+		return err
 	}
 	cl := p.cl
 	if err := cl.BeginTransaction(); err != nil {
@@ -355,6 +345,65 @@ func (p *txnProducer) endLocked(ctx context.Context, produced, offsetsAdded bool
 	// With records, this sends EndTxn; without, it only leaves kgo's
 	// transactional state.
 	return p.cl.EndTransaction(ctx, how)
+}
+
+// clientLocked creates the producer's client if it has none.
+func (p *txnProducer) clientLocked(l *Log) error {
+	if p.cl != nil {
+		return nil
+	}
+	cl, err := kgo.NewClient(l.clientOpts(
+		kgo.TransactionalID(p.id),
+		kgo.TransactionTimeout(l.opts.TransactionTimeout),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerLinger(0),
+		kgo.MaxVersions(classicTxnVersions()),
+	)...)
+	if err != nil {
+		return fmt.Errorf("new transactional client %q: %w", p.id, err)
+	}
+	p.cl = cl
+	return nil
+}
+
+// FenceTransactions initializes the transactional producer of each group
+// now rather than at its first commit. Initializing a transactional id
+// fences the previous producer of that id, this node's before a crash,
+// and makes the broker abort the transaction it left open; until then
+// that transaction holds back every read_committed reader of the
+// partitions it wrote (queries, pull queries' waits, other nodes' tasks),
+// for up to TransactionTimeout. JoinGroup does it for the group it joins;
+// the engine does it at start for the groups it commits for outside any
+// membership (its clients' INSERTs).
+func (l *Log) FenceTransactions(ctx context.Context, groups ...string) error {
+	for _, g := range groups {
+		p, err := l.txnProducer(g)
+		if err != nil {
+			return err
+		}
+		if err := p.fence(ctx, l); err != nil {
+			return fmt.Errorf("kafka: fence transactions of group %q: %w", g, err)
+		}
+	}
+	return nil
+}
+
+// fence initializes the producer's id, unless a commit already has.
+func (p *txnProducer) fence(ctx context.Context, l *Log) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return log.ErrClosed
+	}
+	if err := p.clientLocked(l); err != nil {
+		return err
+	}
+	if _, _, err := p.cl.ProducerID(ctx); err != nil {
+		// The client may hold a half-initialized id: start over.
+		p.resetLocked()
+		return err
+	}
+	return nil
 }
 
 // resetLocked drops a client whose transactional state is unknown.
