@@ -59,3 +59,23 @@ func TestFenceAbortsACrashedTransaction(t *testing.T) {
 		t.Fatalf("records = %q, want the aborted one invisible", got)
 	}
 }
+
+// TestProducersUseAcksAll: every producer of the log, the one of Append
+// and the transactional ones of Commit, waits for all in-sync replicas.
+func TestProducersUseAcksAll(t *testing.T) {
+	c := newCluster(t)
+	l := openLog(t, c, Options{})
+	mustCreate(t, l, "t", log.TopicConfig{Partitions: 1})
+	ctx := testCtx(t)
+	if err := l.FenceTransactions(ctx, "g"); err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	clients := map[string]*kgo.Client{"Append's": l.cl, "the transactional": l.mu.txns["g"].cl}
+	l.mu.Unlock()
+	for name, cl := range clients {
+		if got := cl.OptValue(kgo.RequiredAcks); got != kgo.AllISRAcks() {
+			t.Errorf("%s producer has acks %v, want all", name, got)
+		}
+	}
+}
