@@ -238,3 +238,34 @@ func TestKnobsFromEnvironment(t *testing.T) {
 		t.Fatalf("bad knobs gave %v, want errors naming kills and duration", err)
 	}
 }
+
+func TestClusterKnobs(t *testing.T) {
+	o, err := clusterOptionsFromKnobs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Nodes != 3 || o.Brokers != 3 || o.Kills != 3 || o.Duration != 20*time.Second {
+		t.Fatalf("cluster defaults: %d nodes, %d brokers, %d kills over %s", o.Nodes, o.Brokers, o.Kills, o.Duration)
+	}
+	for k, v := range map[string]string{"CLUSTER_KILLS": "7", "CLUSTER_DURATION": "1m", "CLUSTER_NODES": "2", "CLUSTER_BROKERS": "1", "KILLS": "99", "WRITERS": "4"} {
+		t.Setenv("RUNNEL_TORTURE_"+k, v)
+	}
+	o, err = clusterOptionsFromKnobs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The single node's kills are not the cluster's; the writers are
+	// shared.
+	if o.Nodes != 2 || o.Brokers != 1 || o.Kills != 7 || o.Duration != time.Minute || o.Writers != 4 {
+		t.Fatalf("cluster knobs: %+v", o)
+	}
+	t.Setenv("RUNNEL_TORTURE_CLUSTER_NODES", "x")
+	if _, err := clusterOptionsFromKnobs(); err == nil || !strings.Contains(err.Error(), "RUNNEL_TORTURE_CLUSTER_NODES") {
+		t.Fatalf("a bad cluster knob gave %v", err)
+	}
+	o.EnsureDefaults()
+	o.Binary, o.Nodes = "x", 10
+	if err := o.Validate(); err == nil {
+		t.Fatal("10 nodes validated")
+	}
+}
