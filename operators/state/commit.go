@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -71,8 +72,16 @@ func (s *TaskStore) Commit(ctx context.Context, txn log.Txn) error {
 	}
 	// A crash may lose the last local applies: the checkpoint written
 	// with them is lost too, and the next restore replays them from the
-	// changelog. So the local copy needs no sync of its own.
-	if err := s.pending.Commit(pebble.NoSync); err != nil {
+	// changelog. So the local copy needs no sync of its own, except now
+	// and then, so that a crash does not take every apply since the last
+	// restore with it (CheckpointSyncInterval).
+	mode := pebble.NoSync
+	if iv := s.m.opts.CheckpointSyncInterval; iv > 0 && len(recs) > 0 {
+		if now := time.Now(); now.Sub(s.synced) >= iv {
+			mode, s.synced = pebble.Sync, now
+		}
+	}
+	if err := s.pending.Commit(mode); err != nil {
 		s.err = fmt.Errorf("%w: %q: local apply failed: %v", ErrNeedsRestore, s.spec.Name, err)
 		return fmt.Errorf("state: commit %q: apply locally: %w", s.spec.Name, err)
 	}

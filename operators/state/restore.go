@@ -18,7 +18,7 @@ import (
 // deleted and the whole partition read. The local database is written
 // without sync: an interrupted restore is simply done again by the next
 // one, from the checkpoint that the interrupted one left in place (it
-// writes the new one with its last batch) or from the start.
+// writes the new one with its last batch, synced) or from the start.
 func (m *Manager) restore(ctx context.Context, s *TaskStore) error {
 	tp := s.spec.Changelog
 	starts, err := m.opts.Log.StartOffsets(ctx, tp.Topic)
@@ -113,9 +113,12 @@ func (m *Manager) restore(ctx context.Context, s *TaskStore) error {
 	if err := b.Set(checkpointKey(s.spec.Name), done.encode(), nil); err != nil {
 		return err
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
+	// Synced, with the earlier batches before it: the restore is not
+	// done again after a crash (Pebble keeps unsynced writes in memory).
+	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("write restored state: %w", err)
 	}
+	s.synced = time.Now()
 	m.stats.restores.Add(1)
 	m.stats.records.Add(int64(n))
 	if fromCheckpoint {
