@@ -190,11 +190,10 @@ func TestKafkaRestoreFromCheckpoint(t *testing.T) {
 	reopen(600, false)
 }
 
-// TestCheckpointSurvivesACrash crashes the local database (a crashable
-// in-memory filesystem, cloned as a crash leaves it: without every write
-// not synced, as a kill -9
-// drops what Pebble holds in memory) after a commit, and reopens the
-// store: with CheckpointSyncInterval the commit's checkpoint survived and
+// TestCheckpointSurvivesACrash crashes the local database after a commit
+// (a crashable in-memory filesystem, cloned as a crash leaves it: without
+// the writes not synced, as a kill -9 drops what Pebble holds in memory)
+// and reopens the store: with CheckpointSyncInterval the commit's checkpoint survived and
 // nothing is read again; without (negative), only the restore's synced
 // checkpoint survived and the commit's records are read again. The state
 // is the same either way.
