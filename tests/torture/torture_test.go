@@ -72,7 +72,7 @@ var knobs = []struct{ name, usage string }{
 // `make torture` can set both tests apart; the others it shares.
 var clusterKnobs = []struct{ name, usage string }{
 	{"cluster.kills", "how many times to kill -9 a node of the cluster (default 3)"},
-	{"cluster.duration", "time the cluster runs under load over the whole run (default 20s)"},
+	{"cluster.duration", "time the cluster runs under load over the whole run (default 15s)"},
 	{"cluster.nodes", "nodes of the cluster (default 3)"},
 	{"cluster.brokers", "kfake brokers of the cluster (default 3)"},
 }
@@ -140,14 +140,14 @@ func optionsFromKnobs() (Options, error) {
 }
 
 // clusterOptionsFromKnobs is optionsFromKnobs for TestTortureCluster: a
-// cluster of 3 nodes on 3 kfake brokers, 3 kills over 20s by default,
+// cluster of 3 nodes on 3 kfake brokers, 3 kills over 15s by default,
 // each changed by its cluster knob, the rest shared with TestTorture.
 func clusterOptionsFromKnobs() (Options, error) {
 	o, err := optionsFromKnobs()
 	if err != nil {
 		return o, err
 	}
-	o.Nodes, o.Brokers, o.Kills, o.Duration = 3, 3, 3, 20*time.Second
+	o.Nodes, o.Brokers, o.Kills, o.Duration = 3, 3, 3, 15*time.Second
 	var p parser
 	p.parse("cluster.nodes", func(v string) (err error) { o.Nodes, err = strconv.Atoi(v); return })
 	p.parse("cluster.brokers", func(v string) (err error) { o.Brokers, err = strconv.Atoi(v); return })
@@ -244,7 +244,7 @@ func TestClusterKnobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Nodes != 3 || o.Brokers != 3 || o.Kills != 3 || o.Duration != 20*time.Second {
+	if o.Nodes != 3 || o.Brokers != 3 || o.Kills != 3 || o.Duration != 15*time.Second {
 		t.Fatalf("cluster defaults: %d nodes, %d brokers, %d kills over %s", o.Nodes, o.Brokers, o.Kills, o.Duration)
 	}
 	for k, v := range map[string]string{"CLUSTER_KILLS": "7", "CLUSTER_DURATION": "1m", "CLUSTER_NODES": "2", "CLUSTER_BROKERS": "1", "KILLS": "99", "WRITERS": "4"} {
