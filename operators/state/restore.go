@@ -37,9 +37,10 @@ func (m *Manager) restore(ctx context.Context, s *TaskStore) error {
 	if err != nil {
 		return fmt.Errorf("changelog %q: %w", tp.Topic, err)
 	}
-	// Commits checkpoint with the id the restore saw: a topic recreated
-	// since would fail them (its producer's id is of the old topic), and
-	// the next restore compares the id anew.
+	// Commits checkpoint with the id the restore saw: should the topic be
+	// deleted and created again while the store is open, their
+	// checkpoints carry the old id, which the next restore refuses (it
+	// wipes: the safe side).
 	s.changelogID = id
 
 	began := time.Now()
