@@ -109,6 +109,14 @@ type Join struct {
 	// many of each, of equal types, in the order the ON condition writes
 	// them.
 	LeftKeys, RightKeys []expr.Expr
+	// LeftKeyCols is set for a primary-key join of tables whose left input
+	// is a join (a chain of tables): for each key equality, the index in
+	// Left's row of the column holding the left input's key that the
+	// equality's left side is equivalent to. The join reads its left key
+	// there: the column the ON condition names may be NULL where an outer
+	// join below lacked its side, but the intermediate table is keyed by
+	// the join key all the same (ksqlDB joins a table on its key).
+	LeftKeyCols []int
 	// Within is the window of a stream-stream join; nil for the others.
 	Within *JoinWindow
 	// Extra is the rest of the ON condition (terms that are not key
