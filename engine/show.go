@@ -368,7 +368,7 @@ func (s *session) prepareExplain(st *sql.Explain) (*statement, error) {
 			if !ok || rq.plan == nil {
 				return "", errUnknownObject.Errorf("query %s does not exist or is not running", st.QueryID)
 			}
-			return "query " + id + ": " + rq.q.Statement + "\n" + rq.plan.Explain(), nil
+			return "query " + id + ": " + rq.q.Statement + "\n" + rq.plan.ExplainQuery(id), nil
 		}
 	default:
 		var q *sql.Query

@@ -456,7 +456,7 @@ func (p *Planner) bindStep(sc *joinScope, left *joinSide, right *catalog.Source,
 		}
 	}
 
-	j := &Join{Kind: kind, Type: st.tp, Within: st.within}
+	j := &Join{Kind: kind, Type: st.tp, Within: st.within, Step: index + 1}
 	got := func() string {
 		parts := make([]string, len(eqs))
 		for i, eq := range eqs {

@@ -251,7 +251,7 @@ func (tj *tableJoin) stage(id string, out func(sc *stageContext, st *state.TaskS
 	return stage{
 		inputs:   []string{lt, rt},
 		times:    []func(*log.Record) int64{tj.leftTime, tj.rightTime},
-		store:    id + "/join",
+		store:    joinStore(id, tj.node),
 		role:     StoreJoin,
 		failures: true,
 		whole:    tj.fk != nil,

@@ -205,7 +205,8 @@ func (c *tableChain) stages(id string, out func(sc *stageContext, st *state.Task
 		if i == len(c.steps) {
 			return out
 		}
-		step, topic := c.steps[i], chainTopic(id, i+2)
+		step := c.steps[i]
+		topic := joinTopic(id, step.node, 0)
 		parts := step.node.Partitions
 		return func(_ *stageContext, st *state.TaskStore) (operators.TableJoinOutput, error) {
 			return step.link(st, func(rec log.Record, emit operators.Emit) error {
@@ -222,7 +223,7 @@ func (c *tableChain) stages(id string, out func(sc *stageContext, st *state.Task
 	// caught up once the stage has consumed both.
 	up := upstreamOf(id, first, []int{0, 1})
 	for i, step := range c.steps {
-		topic := chainTopic(id, i+2)
+		topic := joinTopic(id, step.node, 0)
 		topics = append(topics, internalTopic{name: topic, partitions: step.node.Partitions})
 		spec, o := step.spec, output(i+1)
 		// The table so far first: it wins ties of the merge, as a
@@ -231,7 +232,7 @@ func (c *tableChain) stages(id string, out func(sc *stageContext, st *state.Task
 			inputs:   []string{topic, step.table.Source.Topic},
 			times:    []func(*log.Record) int64{nil, step.tableTime},
 			upstream: []*operators.MergeUpstream{up, nil},
-			store:    fmt.Sprintf("%s/join%d", id, i+2),
+			store:    joinStore(id, step.node),
 			role:     StoreJoin,
 			failures: true,
 			processor: func(sc *stageContext, store *state.TaskStore) (operators.Processor, error) {
