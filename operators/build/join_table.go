@@ -62,15 +62,15 @@ func lowerTableJoin(j *planner.Join) (*tableJoin, error) {
 		// committed positions in it would be one.
 		return nil, ErrUnsupported.Errorf("Can't join %s with %s: both read the topic %s", lsrc.Name, rsrc.Name, lsrc.Topic)
 	}
-	left, err := tableSide(lsrc, j.LeftKeys)
+	left, ldec, err := tableSide(lsrc, j.LeftKeys)
 	if err != nil {
 		return nil, err
 	}
-	right, err := tableSide(rsrc, j.RightKeys)
+	right, rdec, err := tableSide(rsrc, j.RightKeys)
 	if err != nil {
 		return nil, err
 	}
-	tj.leftTime, tj.rightTime = eventTime(lsrc, left.Decoder.(*operators.Decoder)), eventTime(rsrc, right.Decoder.(*operators.Decoder))
+	tj.leftTime, tj.rightTime = eventTime(lsrc, ldec), eventTime(rsrc, rdec)
 	if j.Kind == planner.ForeignKey {
 		order, ok := keyOrder(rsrc, j.RightKeys)
 		if !ok {
@@ -97,13 +97,14 @@ func lowerTableJoin(j *planner.Join) (*tableJoin, error) {
 	return tj, nil
 }
 
-// tableSide describes a table input of a join whose key is keys.
-func tableSide(src *catalog.Source, keys []expr.Expr) (operators.TableSide, error) {
+// tableSide describes a table input of a join whose key is keys, and
+// returns its decoder.
+func tableSide(src *catalog.Source, keys []expr.Expr) (operators.TableSide, *operators.Decoder, error) {
 	dec, err := NewDecoder(src)
 	if err != nil {
-		return operators.TableSide{}, err
+		return operators.TableSide{}, nil, err
 	}
-	return operators.TableSide{Decoder: dec, Width: dec.Width(), TimeIndex: len(src.Columns), Keys: keys}, nil
+	return operators.TableSide{Decoder: dec, Width: dec.Width(), TimeIndex: len(src.Columns), Keys: keys}, dec, nil
 }
 
 // keyOrder lists, for each of src's key columns in order, the index in

@@ -135,11 +135,11 @@ func lowerTableStep(j *planner.Join) (*tableStep, error) {
 		return nil, err
 	}
 	tsrc := table.Source
-	right, err := tableSide(tsrc, j.RightKeys)
+	right, rdec, err := tableSide(tsrc, j.RightKeys)
 	if err != nil {
 		return nil, err
 	}
-	step := &tableStep{node: j, table: table, codec: codec, tableTime: eventTime(tsrc, right.Decoder.(*operators.Decoder))}
+	step := &tableStep{node: j, table: table, codec: codec, tableTime: eventTime(tsrc, rdec)}
 	if step.key, err = serde.NewKeyFormat(tsrc.KeyFormat, tsrc.KeyColumns(), SerdeProps(tsrc)); err != nil {
 		return nil, fmt.Errorf("table %s key format: %w", tsrc.Name, err)
 	}
