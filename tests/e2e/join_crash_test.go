@@ -126,7 +126,7 @@ func TestTableChainKilledMidRunIsDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	setup := tableChainCrashData(1500, 8)
+	setup := tableChainCrashData(1000, 6)
 	query := []string{`SET 'auto.offset.reset' = 'earliest'`,
 		`CREATE TABLE contacts AS SELECT u.id AS id, u.name, u.v, p.phone, e.email
 		FROM cu u LEFT JOIN cp p ON u.id = p.id JOIN ce e ON u.id = e.id`}
@@ -135,8 +135,10 @@ func TestTableChainKilledMidRunIsDeterministic(t *testing.T) {
 	calm.run(ctx, setup)
 	calm.run(ctx, query)
 	// A pull query waits until every stage has read its inputs to their
-	// ends: the sink is then whole.
-	calm.run(ctx, []string{`SELECT * FROM contacts WHERE id = 'k1'`})
+	// ends: the sink is then whole. The race-enabled binary on a loaded
+	// machine may take longer than the default wait.
+	barrier := []string{`SET 'runnel.pull.timeout.ms'='600000'`, `SELECT * FROM contacts WHERE id = 'k1'`}
+	calm.run(ctx, barrier)
 	total := calm.sinkRows(ctx, "contacts")
 	want := calm.waitSink(ctx, "contacts", total)
 	calm.stop()
@@ -159,7 +161,7 @@ func TestTableChainKilledMidRunIsDeterministic(t *testing.T) {
 	if midRun == 0 {
 		t.Fatal("the join finished before it could be killed: make the input larger")
 	}
-	killed.run(ctx, []string{`SELECT * FROM contacts WHERE id = 'k1'`})
+	killed.run(ctx, barrier)
 	got := killed.waitSink(ctx, "contacts", total)
 	killed.stop()
 	samePartitions(t, got, want)
