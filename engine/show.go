@@ -326,7 +326,7 @@ func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []ty
 		if rq.plan != nil {
 			planner.Walk(rq.plan.Root, func(n planner.Node) bool {
 				if j, ok := n.(*planner.Join); ok {
-					rows = append(rows, strRow("join", strings.TrimPrefix(j.Describe(), "[ JOIN ] | ")))
+					rows = append(rows, strRow("join", strings.TrimPrefix(j.DescribeQuery(src.Query), "[ JOIN ] | ")))
 					windowed = windowed || j.Within != nil
 				}
 				return true
@@ -368,7 +368,7 @@ func (s *session) prepareExplain(st *sql.Explain) (*statement, error) {
 			if !ok || rq.plan == nil {
 				return "", errUnknownObject.Errorf("query %s does not exist or is not running", st.QueryID)
 			}
-			return "query " + id + ": " + rq.q.Statement + "\n" + rq.plan.Explain(), nil
+			return "query " + id + ": " + rq.q.Statement + "\n" + rq.plan.ExplainQuery(id), nil
 		}
 	default:
 		var q *sql.Query

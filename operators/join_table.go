@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -53,8 +54,10 @@ type TableJoinOutput func(key []byte, row types.Row, ts int64, emit Emit) error
 // TableSide describes one table input of a table join. It is immutable
 // and shared by the query's tasks.
 type TableSide struct {
-	// Decoder decodes the table's records into its rows.
-	Decoder *Decoder
+	// Decoder decodes the table's records into its rows: a source's
+	// Decoder, or, for the left side of a later join of a chain of tables,
+	// the rows of the join below as its internal topic holds them.
+	Decoder RowDecoder
 	// Width is the number of values in a decoded row.
 	Width int
 	// TimeIndex is ROWTIME's index in a decoded row.
@@ -404,4 +407,64 @@ func (g *TableJoinGroups) Emit(key []byte, row types.Row, ts int64, emit Emit) e
 	}
 	emit(log.ProduceRecord{Topic: g.Topic, Record: out})
 	return g.Store.Put(gk, joinPrev(out.Key, out.Value, out.Timestamp))
+}
+
+// TableJoinLink hands a table join's changes on to the next join of a
+// chain of tables, as the changelog of the table so far: an upsert of each
+// row the join yields, keyed by the next join's key, and a tombstone for a
+// row it wrote before and yields no longer. Like TableJoinSink it
+// remembers, in the join task's store, the key it wrote each row under,
+// so that it deletes only rows the next join has (a row that never
+// matched sends no tombstone) and knows the key of a row to delete.
+type TableJoinLink struct {
+	// Key encodes a joined row's key for the next join; nil (with no
+	// error) for a NULL key, a row the next join cannot meet.
+	Key func(row types.Row) ([]byte, error)
+	// Value encodes a joined row as the next join reads it.
+	Value func(row types.Row) ([]byte, error)
+	// Store is the join task's store.
+	Store state.Store
+	// Send delivers a record (its Value nil for a tombstone): to the
+	// internal topic, or straight to the next join in a transient query.
+	Send func(rec log.Record, emit Emit) error
+}
+
+// Emit is a table join's Output.
+func (l *TableJoinLink) Emit(key []byte, row types.Row, ts int64, emit Emit) error {
+	mk := prefixed(sinkKeyPrefix, key)
+	prev, had, err := l.Store.Get(mk)
+	if err != nil {
+		return err
+	}
+	var next []byte
+	if row != nil {
+		if next, err = l.Key(row); err != nil {
+			return err
+		}
+	}
+	if had && !bytes.Equal(prev, next) {
+		// The row is gone, or (which a chain's keys do not do: the key
+		// of the table so far is its join key) moved to another key.
+		prev = bytes.Clone(prev)
+		if err := l.Store.Delete(mk); err != nil {
+			return err
+		}
+		if err := l.Send(log.Record{Key: prev, Timestamp: ts}, emit); err != nil {
+			return err
+		}
+		had = false
+	}
+	if next == nil {
+		return nil
+	}
+	v, err := l.Value(row)
+	if err != nil {
+		return err
+	}
+	if !had {
+		if err := l.Store.Put(mk, next); err != nil {
+			return err
+		}
+	}
+	return l.Send(log.Record{Key: next, Value: v, Timestamp: ts}, emit)
 }

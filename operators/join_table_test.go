@@ -312,3 +312,64 @@ func TestTableJoinGroups(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), strings.Join(want, " "))
 	}
 }
+
+// TestTableJoinLink: the link between two joins of a chain of tables
+// hands on an upsert for each row the join yields, under the row's key
+// for the next join, and a tombstone only for a row it handed on before
+// and yields no longer (or that moved to another key, or whose key became
+// NULL).
+func TestTableJoinLink(t *testing.T) {
+	// A row here is [next key, value]; changes are "key:next=value",
+	// "key:next=NULL-key" (a row whose next key is NULL) or "key:-" (no
+	// row).
+	for _, tc := range []struct {
+		name    string
+		changes []string
+		want    []string
+	}{
+		{"upserts, then a delete", []string{"a:x=1", "a:x=2", "a:-"}, []string{"x=1@1", "x=2@2", "x DEL@3"}},
+		{"a row that never was", []string{"a:-", "b:y=1", "a:-"}, []string{"y=1@2"}},
+		{"deleted once", []string{"a:x=1", "a:-", "a:-"}, []string{"x=1@1", "x DEL@2"}},
+		{"moved to another key", []string{"a:x=1", "a:z=2"}, []string{"x=1@1", "x DEL@2", "z=2@2"}},
+		{"its key becomes NULL", []string{"a:x=1", "a:NULL-key", "a:x=3"}, []string{"x=1@1", "x DEL@2", "x=3@3"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			l := &TableJoinLink{
+				Key: func(row types.Row) ([]byte, error) {
+					if row[0].IsNull() {
+						return nil, nil
+					}
+					return []byte(row[0].Str()), nil
+				},
+				Value: func(row types.Row) ([]byte, error) { return []byte(row[1].Str()), nil },
+				Store: state.NewMemStore(),
+				Send: func(rec log.Record, _ Emit) error {
+					if rec.Value == nil {
+						got = append(got, fmt.Sprintf("%s DEL@%d", rec.Key, rec.Timestamp))
+					} else {
+						got = append(got, fmt.Sprintf("%s=%s@%d", rec.Key, rec.Value, rec.Timestamp))
+					}
+					return nil
+				},
+			}
+			for i, ch := range tc.changes {
+				key, rest, _ := strings.Cut(ch, ":")
+				var row types.Row
+				switch {
+				case rest == "NULL-key":
+					row = types.Row{types.NullValue, types.NewString("-")}
+				case rest != "-":
+					next, v, _ := strings.Cut(rest, "=")
+					row = types.Row{types.NewString(next), types.NewString(v)}
+				}
+				if err := l.Emit([]byte(key), row, int64(i+1), nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

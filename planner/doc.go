@@ -81,9 +81,12 @@
 // operators/build: the result type of an aggregate call (Aggregates) and
 // whether a source's formats carry its columns (Formats). What needs the
 // log — whether a topic exists, how many partitions it has, this server's
-// limits on them — the engine checks after planning. The names of the
-// internal topics and state stores a plan needs are the builder's, which
-// cuts the tree into stages at its Repartition nodes.
+// limits on them — the engine checks after planning. The builder cuts
+// the tree into stages at its Repartition nodes and at each later join of
+// a chain, and names the internal topics and stores. A join's are named
+// here (Join.InputTopicSuffix, StoreSuffix), after the query id, so that
+// EXPLAIN of a running query (Plan.ExplainQuery) shows the names its
+// topics and stores have; the others are the builder's alone.
 //
 // ARCHITECTURE.md lists window among the nodes: here a window is part of
 // the Aggregate (it is how an aggregation keys its state), and the tree

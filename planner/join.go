@@ -109,6 +109,19 @@ type Join struct {
 	// many of each, of equal types, in the order the ON condition writes
 	// them.
 	LeftKeys, RightKeys []expr.Expr
+	// LeftKeyCols is set for a primary-key join of tables whose left input
+	// is a join (a chain of tables): for each key equality, the index in
+	// Left's row of the column holding the left input's key that the
+	// equality's left side is equivalent to. The join reads its left key
+	// there: the column the ON condition names may be NULL where an outer
+	// join below lacked its side, but the intermediate table is keyed by
+	// the join key all the same (ksqlDB joins a table on its key).
+	LeftKeyCols []int
+	// Step is the join's place in its FROM clause's chain, counting from
+	// 1: a two-way join and the first join of an n-way chain are 1, and
+	// join k > 1 reads the rows of join k-1 through the internal topic
+	// named by ChainTopicSuffix(k), in a stage of its own.
+	Step int
 	// Within is the window of a stream-stream join; nil for the others.
 	Within *JoinWindow
 	// Extra is the rest of the ON condition (terms that are not key
@@ -154,8 +167,49 @@ func (j *Join) KeyIndex(i int) int { return len(j.Left.Columns()) + len(j.Right.
 // TimeIndex is the index in the joined row of its ROWTIME.
 func (j *Join) TimeIndex() int { return len(j.Cols) - 1 }
 
+// InputTopicSuffix ends the name of the internal topic that feeds input
+// side (0 left, 1 right) of j, when one does: _runnel_<query id><suffix>.
+// The first join of a FROM clause reads a repartitioned stream from
+// _join_repartition (stream-table) or _join_left_repartition and
+// _join_right_repartition (stream-stream); join k > 1 of a chain reads
+// the rows of join k-1 from _join<k>_repartition, always, and a
+// repartitioned right stream from _join<k>_right_repartition. The builder
+// names the topics with it and EXPLAIN shows them; the names are part of
+// a data directory's format and never change.
+func (j *Join) InputTopicSuffix(side int) string {
+	switch {
+	case j.Step > 1 && side == 0:
+		return fmt.Sprintf("_join%d_repartition", j.Step)
+	case j.Step > 1:
+		return fmt.Sprintf("_join%d_right_repartition", j.Step)
+	case j.Kind != StreamStream:
+		return "_join_repartition"
+	case side == 0:
+		return "_join_left_repartition"
+	}
+	return "_join_right_repartition"
+}
+
+// StoreSuffix ends the name of j's tasks' state stores, after the query
+// id: /join for the first join of a FROM clause, /join<k> for join k > 1
+// of a chain (then /<partition>, or /0 for a foreign-key join's one task).
+func (j *Join) StoreSuffix() string {
+	if j.Step > 1 {
+		return fmt.Sprintf("/join%d", j.Step)
+	}
+	return "/join"
+}
+
+// UnknownQueryID stands for the query id in what EXPLAIN names after it
+// (internal topics, stores) when the plan is not a running query's.
+const UnknownQueryID = "<id>"
+
 // Describe implements Node.
-func (j *Join) Describe() string {
+func (j *Join) Describe() string { return j.DescribeQuery(UnknownQueryID) }
+
+// DescribeQuery implements QueryDescriber: the join names its stage and
+// its stores after the query id.
+func (j *Join) DescribeQuery(id string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[ JOIN ] | %s %s | ON ", j.Type, j.Kind)
 	for i := range j.LeftKeys {
@@ -186,19 +240,45 @@ func (j *Join) Describe() string {
 	if j.Partitions > 0 && j.Kind != ForeignKey {
 		fmt.Fprintf(&b, " | %d partitions, inputs merged by ROWTIME", j.Partitions)
 	}
+	if j.Step > 1 {
+		fmt.Fprintf(&b, " | join %d of the chain, a stage of its own", j.Step)
+	}
+	store := id + j.StoreSuffix()
 	switch j.Kind {
 	case StreamTable:
-		b.WriteString(" | state store per task: the table's rows by key")
+		fmt.Fprintf(&b, " | state store per task (%s/<partition>): the table's rows by key", store)
 	case StreamStream:
-		b.WriteString(" | state store per task: both sides' rows within the window")
+		fmt.Fprintf(&b, " | state store per task (%s/<partition>): both sides' rows within the window", store)
 	case ForeignKey:
 		// The tables need not be co-partitioned: one task meets every
 		// row of both (operators/build/doc.go).
-		b.WriteString(" | one task reads every partition of both tables, merged by ROWTIME | state store: both tables' rows, the left ones indexed by foreign key")
+		fmt.Fprintf(&b, " | one task reads every partition of both tables, merged by ROWTIME | state store (%s/0): both tables' rows, the left ones indexed by foreign key", store)
 	default:
-		b.WriteString(" | state store per task: both tables' rows")
+		fmt.Fprintf(&b, " | state store per task (%s/<partition>): both tables' rows", store)
 	}
 	return b.String()
+}
+
+// explainInput is the line EXPLAIN shows between j and its input side,
+// naming the internal topic through which the input reaches j's stage:
+// the Repartition's own line with its topic's name, or, for the rows of
+// the join before j in a chain, which go through a topic without one, a
+// line of their own. wrap tells that the line stands for no node and the
+// input goes under it; "" when the input is read in place.
+func (j *Join) explainInput(side int, id string) (line string, wrap bool) {
+	in := j.Children()[side]
+	topic := "_runnel_" + id + j.InputTopicSuffix(side)
+	if rp, ok := in.(*Repartition); ok {
+		line := rp.Describe()
+		if named := strings.Replace(line, "through an internal topic", "through the internal topic "+topic, 1); named != line {
+			return named, false
+		}
+		return line + " | topic " + topic, false
+	}
+	if j.Step > 1 && side == 0 {
+		return fmt.Sprintf("[ INTERNAL TOPIC ] | %s | the rows of join %d, keyed by join %d's key, %d partitions", topic, j.Step-1, j.Step, j.Partitions), true
+	}
+	return "", false
 }
 
 // TimeIndex is the index of ROWTIME in the rows n produces, or -1 when

@@ -202,6 +202,12 @@ type joinSide struct {
 	// its key equalities (each with its equivalent columns). A later join
 	// on exactly these needs no repartition.
 	keys [][]int
+	// keyCols are, for each set of keys, the row index that holds that key
+	// whichever rows of the input are present: a source's key column, a
+	// join's key column (the join key, which an outer join takes from the
+	// present side), or, after a foreign-key join, the left table's key
+	// column (the left row is always present).
+	keyCols []int
 	// source is set when the input is a single source.
 	source *joinSource
 	// partitions is the input's partition count.
@@ -244,6 +250,9 @@ func (p *Planner) bindFrom(sel *ast.SelectStmt) (*fromClause, error) {
 	sc.sources = append(sc.sources, joinSource{src: src, alias: first.AsName.O, cols: scan.Cols})
 	left := &joinSide{node: scan, kind: src.Kind, source: &sc.sources[0], partitions: src.Partitions}
 	left.keys = sourceKeys(&sc.sources[0])
+	for _, k := range left.keys {
+		left.keyCols = append(left.keyCols, k[0])
+	}
 	var bj *boundJoin
 	for i, st := range steps {
 		if bj, err = p.bindStep(sc, left, sources[i+1], st, i); err != nil {
@@ -256,11 +265,13 @@ func (p *Planner) bindFrom(sel *ast.SelectStmt) (*fromClause, error) {
 		next := &joinSide{node: bj.top, kind: kind, partitions: bj.top.Partitions}
 		for _, k := range bj.keys {
 			next.keys = append(next.keys, k.viable)
+			next.keyCols = append(next.keyCols, k.index)
 		}
 		if bj.fk != nil {
-			next.keys = nil
+			next.keys, next.keyCols = nil, nil
 			for _, c := range bj.fk {
 				next.keys = append(next.keys, []int{c})
+				next.keyCols = append(next.keyCols, c)
 			}
 		}
 		left = next
@@ -445,7 +456,7 @@ func (p *Planner) bindStep(sc *joinScope, left *joinSide, right *catalog.Source,
 		}
 	}
 
-	j := &Join{Kind: kind, Type: st.tp, Within: st.within}
+	j := &Join{Kind: kind, Type: st.tp, Within: st.within, Step: index + 1}
 	got := func() string {
 		parts := make([]string, len(eqs))
 		for i, eq := range eqs {
@@ -490,6 +501,9 @@ func (p *Planner) bindStep(sc *joinScope, left *joinSide, right *catalog.Source,
 				leftLabel(left, stepScope), rsp.qualifier(), leftLabel(left, stepScope), left.partitions, rsp.qualifier(), right.Partitions)
 		}
 		j.Partitions = right.Partitions
+		if left.source == nil {
+			j.LeftKeyCols = keyColumns(left, eqs)
+		}
 	case StreamStream:
 		j.Partitions = max(left.partitions, right.Partitions)
 	}
@@ -748,6 +762,24 @@ func coversKey(keys [][]int, eqs []keyEq) bool {
 		}
 	}
 	return true
+}
+
+// keyColumns maps each equality, whose left side coversKey found
+// equivalent to a key of left, to the row index that holds that key
+// (joinSide.keyCols).
+func keyColumns(left *joinSide, eqs []keyEq) []int {
+	out := make([]int, len(eqs))
+	used := make([]bool, len(left.keys))
+	for i, eq := range eqs {
+		c := columnIndex(eq.l)
+		for k, set := range left.keys {
+			if !used[k] && contains(set, c) {
+				out[i], used[k] = left.keyCols[k], true
+				break
+			}
+		}
+	}
+	return out
 }
 
 // equivalents returns the equivalence set of keys that holds column c, or

@@ -2,6 +2,7 @@ package planner_test
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -99,21 +100,21 @@ func TestJoinDescribe(t *testing.T) {
 		{planner.Join{Kind: planner.StreamTable, Type: planner.LeftJoin,
 			LeftKeys:  []expr.Expr{&expr.Column{Index: 0, Qualifier: "V", Name: "USERID", T: types.String}},
 			RightKeys: []expr.Expr{&expr.Column{Index: 0, Qualifier: "U", Name: "ID", T: types.String}}, Partitions: 4},
-			"[ JOIN ] | LEFT OUTER STREAM-TABLE | ON V.USERID = U.ID | 4 partitions, inputs merged by ROWTIME | state store per task: the table's rows by key"},
+			"[ JOIN ] | LEFT OUTER STREAM-TABLE | ON V.USERID = U.ID | 4 partitions, inputs merged by ROWTIME | state store per task (<id>/join/<partition>): the table's rows by key"},
 		{planner.Join{Kind: planner.StreamStream, Type: planner.FullJoin,
 			LeftKeys:  []expr.Expr{col(0, left.Cols[0]), col(1, left.Cols[1])},
 			RightKeys: []expr.Expr{col(0, right.Cols[0]), col(1, right.Cols[1])},
 			Extra:     &expr.Literal{Value: types.NewBoolean(true), T: types.Boolean},
 			Within:    &planner.JoinWindow{Before: time.Hour, After: time.Hour, Grace: time.Minute, HasGrace: true},
 			Synthetic: true, KeyNames: []string{"ROWKEY", "ROWKEY_1"}},
-			"[ JOIN ] | FULL OUTER STREAM-STREAM | ON USERID = ID AND SHOP = REGION AND TRUE | WITHIN 1h0m0s GRACE PERIOD 1m0s | synthetic key ROWKEY, ROWKEY_1 | state store per task: both sides' rows within the window"},
+			"[ JOIN ] | FULL OUTER STREAM-STREAM | ON USERID = ID AND SHOP = REGION AND TRUE | WITHIN 1h0m0s GRACE PERIOD 1m0s | synthetic key ROWKEY, ROWKEY_1 | state store per task (<id>/join/<partition>): both sides' rows within the window"},
 		{planner.Join{Kind: planner.StreamStream, Type: planner.InnerJoin,
 			LeftKeys: []expr.Expr{col(0, left.Cols[0])}, RightKeys: []expr.Expr{col(0, right.Cols[0])},
 			Within: &planner.JoinWindow{Before: 10 * time.Second, After: time.Hour}},
-			"[ JOIN ] | INNER STREAM-STREAM | ON USERID = ID | WITHIN (10s, 1h0m0s) | state store per task: both sides' rows within the window"},
+			"[ JOIN ] | INNER STREAM-STREAM | ON USERID = ID | WITHIN (10s, 1h0m0s) | state store per task (<id>/join/<partition>): both sides' rows within the window"},
 		{planner.Join{Kind: planner.ForeignKey, Type: planner.InnerJoin,
 			LeftKeys: []expr.Expr{col(1, left.Cols[1])}, RightKeys: []expr.Expr{col(0, right.Cols[0])}},
-			"[ JOIN ] | INNER FOREIGN KEY | ON SHOP = ID | one task reads every partition of both tables, merged by ROWTIME | state store: both tables' rows, the left ones indexed by foreign key"},
+			"[ JOIN ] | INNER FOREIGN KEY | ON SHOP = ID | one task reads every partition of both tables, merged by ROWTIME | state store (<id>/join/0): both tables' rows, the left ones indexed by foreign key"},
 	} {
 		j := tc.join
 		j.Left, j.Right, j.Cols = left, right, cols
@@ -129,6 +130,38 @@ func TestJoinDescribe(t *testing.T) {
 	if lines := strings.Split(tree, "\n"); len(lines) != 4 || !strings.HasPrefix(lines[2], "    > [ SOURCE ] | STREAM VIEWS") ||
 		!strings.HasPrefix(lines[3], "    > [ SOURCE ] | TABLE USERS") {
 		t.Errorf("EXPLAIN of a join prints both inputs one level in:\n%s", tree)
+	}
+
+	// A chain: join 2 reads join 1's rows through an internal topic that
+	// EXPLAIN shows between them, named after the query when it runs.
+	first := &planner.Join{Left: left, Right: right, Kind: planner.TableTable, Type: planner.InnerJoin, Step: 1, Partitions: 2,
+		LeftKeys: []expr.Expr{col(0, left.Cols[0])}, RightKeys: []expr.Expr{col(0, right.Cols[0])}, Cols: cols}
+	second := &planner.Join{Left: first, Right: right, Kind: planner.TableTable, Type: planner.LeftJoin, Step: 2, Partitions: 2,
+		LeftKeys: []expr.Expr{col(0, left.Cols[0])}, RightKeys: []expr.Expr{col(0, right.Cols[0])}, Cols: cols}
+	plan := &planner.Plan{Root: &planner.Sink{Target: users, Input: second}}
+	for id, want := range map[string][]string{
+		planner.UnknownQueryID: {
+			"  > [ JOIN ] | LEFT OUTER TABLE-TABLE | ON USERID = ID | 2 partitions, inputs merged by ROWTIME | join 2 of the chain, a stage of its own | state store per task (<id>/join2/<partition>): both tables' rows",
+			"    > [ INTERNAL TOPIC ] | _runnel_<id>_join2_repartition | the rows of join 1, keyed by join 2's key, 2 partitions",
+			"      > [ JOIN ] | INNER TABLE-TABLE | ON USERID = ID | 2 partitions, inputs merged by ROWTIME | state store per task (<id>/join/<partition>): both tables' rows",
+		},
+		"CTAS_X_3": {
+			"  > [ JOIN ] | LEFT OUTER TABLE-TABLE | ON USERID = ID | 2 partitions, inputs merged by ROWTIME | join 2 of the chain, a stage of its own | state store per task (CTAS_X_3/join2/<partition>): both tables' rows",
+			"    > [ INTERNAL TOPIC ] | _runnel_CTAS_X_3_join2_repartition | the rows of join 1, keyed by join 2's key, 2 partitions",
+			"      > [ JOIN ] | INNER TABLE-TABLE | ON USERID = ID | 2 partitions, inputs merged by ROWTIME | state store per task (CTAS_X_3/join/<partition>): both tables' rows",
+		},
+	} {
+		text := plan.Explain()
+		if id != planner.UnknownQueryID {
+			text = plan.ExplainQuery(id)
+		}
+		lines := strings.Split(text, "\n")
+		if len(lines) != 7 || !reflect.DeepEqual(lines[1:4], want) || !strings.HasPrefix(lines[6], "    > [ SOURCE ] | TABLE USERS") {
+			t.Errorf("EXPLAIN of a chain for %s:\n%s\nwant lines 2-4\n%s", id, text, strings.Join(want, "\n"))
+		}
+	}
+	if got := second.InputTopicSuffix(0); got != "_join2_repartition" {
+		t.Errorf("join 2's left topic suffix %q", got)
 	}
 }
 

@@ -83,11 +83,24 @@ func (p *Plan) FromStart(src *catalog.Source) bool {
 
 // Explain renders the plan as an indented tree, root first, each node on
 // its line and each child two spaces further in, in the spirit of
-// ksqlDB's EXPLAIN.
+// ksqlDB's EXPLAIN. What is named after the query id (a chain's internal
+// topics) shows UnknownQueryID in its place.
 func (p *Plan) Explain() string { return Explain(p.Root) }
 
+// ExplainQuery renders the plan of the running query id as Explain does,
+// naming its internal topics and stores.
+func (p *Plan) ExplainQuery(id string) string { return explain(p.Root, id) }
+
+// QueryDescriber is a node whose EXPLAIN line names things after the
+// query id: DescribeQuery is Describe with the id in its place.
+type QueryDescriber interface {
+	DescribeQuery(id string) string
+}
+
 // Explain renders the tree under n as Plan.Explain does.
-func Explain(n Node) string {
+func Explain(n Node) string { return explain(n, UnknownQueryID) }
+
+func explain(n Node, id string) string {
 	var b strings.Builder
 	var walk func(n Node, depth int)
 	walk = func(n Node, depth int) {
@@ -98,8 +111,29 @@ func Explain(n Node) string {
 			b.WriteString("  ")
 		}
 		b.WriteString("> ")
-		b.WriteString(n.Describe())
-		for _, k := range n.Children() {
+		if qd, ok := n.(QueryDescriber); ok {
+			b.WriteString(qd.DescribeQuery(id))
+		} else {
+			b.WriteString(n.Describe())
+		}
+		j, _ := n.(*Join)
+		for i, k := range n.Children() {
+			if j != nil {
+				// An input that reaches the join's stage through an
+				// internal topic shows the topic's name.
+				if line, wrap := j.explainInput(i, id); line != "" {
+					b.WriteByte('\n')
+					b.WriteString(strings.Repeat("  ", depth+1) + "> " + line)
+					if wrap {
+						walk(k, depth+2)
+					} else {
+						for _, kk := range k.Children() {
+							walk(kk, depth+2)
+						}
+					}
+					continue
+				}
+			}
 			walk(k, depth+1)
 		}
 	}

@@ -154,8 +154,17 @@
 // and waiting for the stage that writes it. Every later join goes through
 // a topic, even when the key stays the same: simplest, and right for any
 // partition counts and key formats. A push chain runs in one goroutine,
-// each join handing its rows to the next. Chains of tables are refused
-// with 0A000 naming their shape.
+// each join handing its rows to the next.
+//
+// join_table_chain.go builds chains of tables (T-T-T, a foreign-key join
+// first) the same way: the first join's stage as join_table.go builds it,
+// whose changes go to _runnel_<id>_join2_repartition as the changelog of
+// the table so far (operators.TableJoinLink: an upsert per row, keyed by
+// the next join's key, and a tombstone per row it wrote and no longer
+// yields); then a stage per later join, a TableTableJoin whose left table
+// is that topic. The planner names every join's internal topics and
+// stores (planner.Join.InputTopicSuffix, StoreSuffix), so that EXPLAIN
+// shows the names the query uses.
 //
 
 // # Memory

@@ -330,7 +330,7 @@ func joinStages(id string, st *streamTable, out func(sc *stageContext) (operator
 	streamTime := st.streamTime
 	var upstream *operators.MergeUpstream
 	if st.repartition != nil {
-		topic := joinRepartitionTopic(id)
+		topic := joinTopic(id, st.node, 0)
 		topics = append(topics, internalTopic{name: topic, partitions: st.node.Partitions})
 		if _, err := st.keyRepartition(topic); err != nil {
 			return nil, nil, err
@@ -348,7 +348,7 @@ func joinStages(id string, st *streamTable, out func(sc *stageContext) (operator
 		inputs:   []string{st.table.Source.Topic, streamTopic},
 		times:    []func(*log.Record) int64{st.tableTime, streamTime},
 		upstream: []*operators.MergeUpstream{nil, upstream},
-		store:    id + "/join",
+		store:    joinStore(id, st.node),
 		role:     StoreJoin,
 		failures: true,
 		processor: func(sc *stageContext, store *state.TaskStore) (operators.Processor, error) {

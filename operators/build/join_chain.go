@@ -54,8 +54,8 @@ import (
 // right stream then repartitioned alike (_runnel_<id>_join<k>_right_
 // repartition).
 //
-// Not built yet, refused with 0A000 naming the shape: chains of tables
-// (T-T-T, a foreign-key join first).
+// Chains of tables (T-T-T, a foreign-key join first) are built by
+// join_table_chain.go, through internal topics named alike.
 
 // chain is a lowered n-way join.
 type chain struct {
@@ -128,9 +128,12 @@ func chainShape(top *planner.Join) string {
 	return strings.Join(kinds, "-")
 }
 
-// errChainShape refuses a chain whose runtime is not built.
+// errChainShape refuses a chain that is none of those built: one that
+// starts with a stream (this file), or a chain of tables
+// (join_table_chain.go). The planner lets no other shape through; this is
+// the builder's guard.
 func errChainShape(top *planner.Join) error {
-	return ErrUnsupported.Errorf("n-way joins of the shape %s are not supported yet: an n-way join must start with a stream, and its result is a stream joined to streams and tables", chainShape(top))
+	return ErrUnsupported.Errorf("n-way joins of the shape %s are not supported: a chain starts with a stream and joins streams and tables, or joins tables only", chainShape(top))
 }
 
 // lowerChain reads an n-way chain whose runtime exists.
@@ -254,11 +257,16 @@ func (step *chainStep) lowerStreamStream(j *planner.Join) error {
 func (c *chain) join() *planner.Join     { return c.top }
 func (c *chain) source() *catalog.Source { return c.first.source() }
 
-// chainTopic is the internal topic holding the rows that the k-th join of
-// a chain (counting from 1) reads as its stream.
-func chainTopic(id string, k int) string {
-	return internalTopicName(id, fmt.Sprintf("_join%d_repartition", k))
+// joinTopic is the internal topic feeding input side of j (0 left, 1
+// right) in the query id: a repartitioned stream, or the rows of the join
+// before j in a chain. The planner names it (Join.InputTopicSuffix), so
+// that EXPLAIN shows the name the query uses.
+func joinTopic(id string, j *planner.Join, side int) string {
+	return internalTopicName(id, j.InputTopicSuffix(side))
 }
+
+// joinStore is the base name of j's tasks' stores in the query id.
+func joinStore(id string, j *planner.Join) string { return id + j.StoreSuffix() }
 
 // stages are the first join's stages writing its rows to the second
 // join's topic, then the stages of each later join (a repartition of a
@@ -269,7 +277,8 @@ func (c *chain) stages(id string, out func(sc *stageContext) (operators.JoinOutp
 		if i == len(c.steps) {
 			return out
 		}
-		step, topic := c.steps[i], chainTopic(id, i+2)
+		step := c.steps[i]
+		topic := joinTopic(id, step.node, 0)
 		return func(sc *stageContext) (operators.JoinOutput, error) { return step.writer(topic, sc), nil }
 	}
 	stages, topics, err := c.first.stages(id, next(0))
@@ -286,10 +295,10 @@ func (c *chain) stages(id string, out func(sc *stageContext) (operators.JoinOutp
 	}
 	up := upstreamOf(id, stages[len(stages)-1], rowInputs)
 	for i, step := range c.steps {
-		topic := chainTopic(id, i+2)
+		topic := joinTopic(id, step.node, 0)
 		topics = append(topics, internalTopic{name: topic, partitions: step.node.Partitions})
 		st := stage{
-			store:    fmt.Sprintf("%s/join%d", id, i+2),
+			store:    joinStore(id, step.node),
 			role:     StoreJoin,
 			failures: true,
 		}
@@ -313,7 +322,7 @@ func (c *chain) stages(id string, out func(sc *stageContext) (operators.JoinOutp
 			right, rightTime := step.right.Source.Topic, step.rightTime
 			var rightUp *operators.MergeUpstream
 			if step.rightRepart != nil {
-				rtopic := chainRightTopic(id, i+2)
+				rtopic := joinTopic(id, step.node, 1)
 				topics = append(topics, internalTopic{name: rtopic, partitions: step.node.Partitions})
 				stages = append(stages, stage{inputs: []string{right}, failures: true,
 					processor: func(*stageContext, *state.TaskStore) (operators.Processor, error) {
@@ -363,12 +372,6 @@ func upstreamOf(id string, s stage, rows []int) *operators.MergeUpstream {
 	}
 	ups[0].Via = append(ups[0].Via, ups[1:]...)
 	return ups[0]
-}
-
-// chainRightTopic is the internal topic repartitioning the right stream
-// of the k-th join of a chain (a stream-stream join), counting from 1.
-func chainRightTopic(id string, k int) string {
-	return internalTopicName(id, fmt.Sprintf("_join%d_right_repartition", k))
 }
 
 // writer writes the rows of the join below s to topic, keyed by s's join

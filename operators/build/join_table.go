@@ -48,9 +48,6 @@ func tableJoinOf(n planner.Node) *planner.Join {
 
 // lowerTableJoin reads a Join of two tables.
 func lowerTableJoin(j *planner.Join) (*tableJoin, error) {
-	if hasJoinBelow(j) {
-		return nil, errChainShape(j)
-	}
 	tj := &tableJoin{node: j}
 	var ok bool
 	if tj.left, ok = j.Left.(*planner.Scan); !ok {
@@ -65,15 +62,15 @@ func lowerTableJoin(j *planner.Join) (*tableJoin, error) {
 		// committed positions in it would be one.
 		return nil, ErrUnsupported.Errorf("Can't join %s with %s: both read the topic %s", lsrc.Name, rsrc.Name, lsrc.Topic)
 	}
-	left, err := tableSide(lsrc, j.LeftKeys)
+	left, ldec, err := tableSide(lsrc, j.LeftKeys)
 	if err != nil {
 		return nil, err
 	}
-	right, err := tableSide(rsrc, j.RightKeys)
+	right, rdec, err := tableSide(rsrc, j.RightKeys)
 	if err != nil {
 		return nil, err
 	}
-	tj.leftTime, tj.rightTime = eventTime(lsrc, left.Decoder), eventTime(rsrc, right.Decoder)
+	tj.leftTime, tj.rightTime = eventTime(lsrc, ldec), eventTime(rsrc, rdec)
 	if j.Kind == planner.ForeignKey {
 		order, ok := keyOrder(rsrc, j.RightKeys)
 		if !ok {
@@ -100,13 +97,14 @@ func lowerTableJoin(j *planner.Join) (*tableJoin, error) {
 	return tj, nil
 }
 
-// tableSide describes a table input of a join whose key is keys.
-func tableSide(src *catalog.Source, keys []expr.Expr) (operators.TableSide, error) {
+// tableSide describes a table input of a join whose key is keys, and
+// returns its decoder.
+func tableSide(src *catalog.Source, keys []expr.Expr) (operators.TableSide, *operators.Decoder, error) {
 	dec, err := NewDecoder(src)
 	if err != nil {
-		return operators.TableSide{}, err
+		return operators.TableSide{}, nil, err
 	}
-	return operators.TableSide{Decoder: dec, Width: dec.Width(), TimeIndex: len(src.Columns), Keys: keys}, nil
+	return operators.TableSide{Decoder: dec, Width: dec.Width(), TimeIndex: len(src.Columns), Keys: keys}, dec, nil
 }
 
 // keyOrder lists, for each of src's key columns in order, the index in
@@ -134,8 +132,9 @@ func keyOrder(src *catalog.Source, keys []expr.Expr) (order []int, ok bool) {
 // keysUnlike says how two tables joined on their primary keys serialize
 // equal keys differently, or "" when they serialize them alike: the same
 // key format, each equality equating the key columns at the same position
-// of both keys, and, where the format writes column names (JSON wrapping
-// the key in an object), the same names. Joins are of key bytes: a table
+// of both keys, and, where the format writes column names (a JSON key of
+// several columns is an object), the same names. WRAP_SINGLE_VALUE does
+// not reach keys, as in ksqlDB: a one-column JSON key is bare. Joins are of key bytes: a table
 // lives in the partitions its key bytes hash to.
 func keysUnlike(l, r *catalog.Source, j *planner.Join) string {
 	lf, rf := keyFormatName(l), keyFormatName(r)
@@ -156,8 +155,7 @@ func keysUnlike(l, r *catalog.Source, j *planner.Join) string {
 		return ""
 	}
 	lk, rk := l.KeyColumns(), r.KeyColumns()
-	wl := len(lk) != 1 || SerdeProps(l).WrapSingleValue == serde.WrapOn
-	wr := len(rk) != 1 || SerdeProps(r).WrapSingleValue == serde.WrapOn
+	wl, wr := len(lk) != 1, len(rk) != 1
 	if wl != wr {
 		return "one writes its JSON key wrapped in an object and the other does not"
 	}
@@ -179,17 +177,17 @@ func keyFormatName(src *catalog.Source) string {
 	return strings.ToUpper(src.KeyFormat)
 }
 
-// tableJoinRows is a select list over a table join: Project over
-// [Filter] over Join.
+// tableJoinRows is a select list over a join of tables (two, or a
+// chain): Project over [Filter] over Join.
 type tableJoinRows struct {
-	tj   *tableJoin
+	c    *tableChain
 	pipe *operators.Pipeline
 }
 
-// tableJoinAggregation is an aggregation over a table join: Project over
-// [Having] over Aggregate over Repartition over [Filter] over Join.
+// tableJoinAggregation is an aggregation over a join of tables: Project
+// over [Having] over Aggregate over Repartition over [Filter] over Join.
 type tableJoinAggregation struct {
-	tj      *tableJoin
+	c       *tableChain
 	agg     *aggregation
 	grouper *operators.Grouper
 }
@@ -202,11 +200,11 @@ func lowerTableJoinQuery(n planner.Node) (rows *tableJoinRows, agg *tableJoinAgg
 		return nil, nil, errShape(n)
 	}
 	if j, f := joinBelow(rest); j != nil {
-		tj, err := lowerTableJoin(j)
+		c, err := lowerTableChain(j)
 		if err != nil {
 			return nil, nil, err
 		}
-		r := &tableJoinRows{tj: tj, pipe: &operators.Pipeline{Project: project.Exprs, TimeIndex: j.TimeIndex()}}
+		r := &tableJoinRows{c: c, pipe: &operators.Pipeline{Project: project.Exprs, TimeIndex: j.TimeIndex()}}
 		if f != nil {
 			r.pipe.Filter = f.Predicate
 		}
@@ -219,7 +217,7 @@ func lowerTableJoinQuery(n planner.Node) (rows *tableJoinRows, agg *tableJoinAgg
 	if node == nil || rp == nil || j == nil {
 		return nil, nil, errShape(n)
 	}
-	tj, err := lowerTableJoin(j)
+	c, err := lowerTableChain(j)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -237,7 +235,7 @@ func lowerTableJoinQuery(n planner.Node) (rows *tableJoinRows, agg *tableJoinAgg
 			return nil, nil, ErrUnsupported.Errorf("%s cannot aggregate a table: its result cannot retract an updated or deleted row", node.Calls[i].Text)
 		}
 	}
-	ja := &tableJoinAggregation{tj: tj, agg: a}
+	ja := &tableJoinAggregation{c: c, agg: a}
 	ja.grouper = &operators.Grouper{GroupBy: node.GroupBy, Args: a.grouper.Args, TimeIndex: j.TimeIndex(), Codec: a.spec.Codec}
 	if f != nil {
 		ja.grouper.Filter = f.Predicate
@@ -254,7 +252,7 @@ func (tj *tableJoin) stage(id string, out func(sc *stageContext, st *state.TaskS
 	return stage{
 		inputs:   []string{lt, rt},
 		times:    []func(*log.Record) int64{tj.leftTime, tj.rightTime},
-		store:    id + "/join",
+		store:    joinStore(id, tj.node),
 		role:     StoreJoin,
 		failures: true,
 		whole:    tj.fk != nil,
@@ -302,27 +300,24 @@ func lowerTableJoinPersistent(id string, root *planner.Sink) (*persistent, error
 	}
 	if ja != nil {
 		groups := repartitionTopic(id)
-		tj := ja.tj
-		p := &persistent{source: tj.left.Source, sink: sink, tableSink: true}
-		p.internal = []internalTopic{{name: groups, partitions: tj.node.Partitions}}
-		p.stages = []stage{
-			tj.stage(id, func(_ *stageContext, st *state.TaskStore) (operators.TableJoinOutput, error) {
-				return (&operators.TableJoinGroups{Grouper: ja.grouper, Topic: groups, Store: st}).Emit, nil
-			}),
-			aggregateStage(id, sink, ja.agg, groups),
-		}
+		c := ja.c
+		stages, topics := c.stages(id, func(_ *stageContext, st *state.TaskStore) (operators.TableJoinOutput, error) {
+			return (&operators.TableJoinGroups{Grouper: ja.grouper, Topic: groups, Store: st}).Emit, nil
+		})
+		p := &persistent{source: c.first.left.Source, sink: sink, tableSink: true, internal: topics, stages: stages}
+		p.internal = append(p.internal, internalTopic{name: groups, partitions: c.top().Partitions})
+		p.stages = append(p.stages, aggregateStage(id, sink, ja.agg, groups))
 		return p, nil
 	}
-	tj := rows.tj
-	return &persistent{source: tj.left.Source, sink: sink, stages: []stage{
-		tj.stage(id, func(_ *stageContext, st *state.TaskStore) (operators.TableJoinOutput, error) {
-			enc, err := sinkEncoder(sink)
-			if err != nil {
-				return nil, err
-			}
-			return (&operators.TableJoinSink{Pipeline: rows.pipe, Encoder: enc, Topic: sink.Topic, Store: st}).Emit, nil
-		}),
-	}}, nil
+	c := rows.c
+	stages, topics := c.stages(id, func(_ *stageContext, st *state.TaskStore) (operators.TableJoinOutput, error) {
+		enc, err := sinkEncoder(sink)
+		if err != nil {
+			return nil, err
+		}
+		return (&operators.TableJoinSink{Pipeline: rows.pipe, Encoder: enc, Topic: sink.Topic, Store: st}).Emit, nil
+	})
+	return &persistent{source: c.first.left.Source, sink: sink, stages: stages, internal: topics}, nil
 }
 
 // checkTableJoin is Check for a transient query over a table join.
@@ -345,16 +340,27 @@ func (b *Builder) pushTableJoin(ctx context.Context, root *planner.Result, earli
 	if err != nil {
 		return nil, err
 	}
-	var tj *tableJoin
+	var c *tableChain
 	if ja != nil {
-		tj = ja.tj
+		c = ja.c
 	} else {
-		tj = rows.tj
+		c = rows.c
+	}
+	tj := c.first
+	// The first join's tables, then each later join's table.
+	srcs := []*catalog.Source{tj.left.Source, tj.right.Source}
+	times := []func(*log.Record) int64{tj.leftTime, tj.rightTime}
+	for _, step := range c.steps {
+		srcs, times = append(srcs, step.table.Source), append(times, step.tableTime)
 	}
 	var inputs []operators.MergeInput
 	var live []int64
+	var stepFrom []int
 	rightFrom := 0
-	for i, src := range []*catalog.Source{tj.left.Source, tj.right.Source} {
+	for i, src := range srcs {
+		if i >= 2 {
+			stepFrom = append(stepFrom, len(inputs))
+		}
 		spec, err := b.Reads(ctx, src.Topic, ReadAll)
 		if err != nil {
 			return nil, err
@@ -365,10 +371,7 @@ func (b *Builder) pushTableJoin(ctx context.Context, root *planner.Result, earli
 				return nil, fmt.Errorf("end offsets of %s: %w", src.Topic, err)
 			}
 		}
-		tm := tj.leftTime
-		if i == 1 {
-			tm = tj.rightTime
-		}
+		tm := times[i]
 		for p := range spec.Partitions {
 			inputs = append(inputs, operators.MergeInput{TP: log.TopicPartition{Topic: src.Topic, Partition: p}, Start: spec.Start[p], Time: tm})
 			live = append(live, from[p])
@@ -384,11 +387,11 @@ func (b *Builder) pushTableJoin(ctx context.Context, root *planner.Result, earli
 		store := state.NewMemStore()
 		if ja != nil {
 			groups := &operators.TableJoinGroups{Grouper: ja.grouper, Store: store}
-			it.proc = tj.processor(store, rightFrom, groups.Emit)
+			it.proc = c.processor(rightFrom, stepFrom, groups.Emit)
 			it.aggregate(ja)
 		} else {
 			pipe := rows.pipe
-			it.proc = tj.processor(store, rightFrom, func(_ []byte, row types.Row, _ int64, _ operators.Emit) error {
+			it.proc = c.processor(rightFrom, stepFrom, func(_ []byte, row types.Row, _ int64, _ operators.Emit) error {
 				// A push query returns the rows a change makes, not
 				// deletions.
 				if row == nil || it.quiet {

@@ -5,8 +5,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-
-	"github.com/runnel/runnel/internal/sqlstate"
 )
 
 // TestJoinStages: a stream-table join is one stage reading partition p of
@@ -142,33 +140,5 @@ func TestPushJoin(t *testing.T) {
 	sort.Strings(got)
 	if want := []string{"alice pay eu", "bob home us", "carol cart NULL"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("rows %q, want %q", got, want)
-	}
-}
-
-// TestJoinKindsNotBuilt: the joins whose runtime does not exist yet are
-// refused by the builder with 0A000, naming their kind, for persistent
-// and transient queries alike: n-way chains of tables, a foreign-key join
-// first or not, name their shape.
-func TestJoinKindsNotBuilt(t *testing.T) {
-	f := newFixture(t)
-	f.declare(pageviewsDDL)
-	f.declare(usersDDL)
-	f.declare(`CREATE TABLE phones (id VARCHAR PRIMARY KEY, phone VARCHAR) WITH (kafka_topic='phones', partitions=2)`)
-	f.declare(`CREATE TABLE regions (name VARCHAR PRIMARY KEY, boss VARCHAR) WITH (kafka_topic='regions', partitions=2)`)
-	f.declare(`CREATE TABLE phones2 (id VARCHAR PRIMARY KEY, phone VARCHAR) WITH (kafka_topic='phones2', partitions=2)`)
-	for query, msg := range map[string]string{
-		`CREATE TABLE c AS SELECT u.id AS id, r.boss, p.phone FROM users u JOIN regions r ON u.region = r.name JOIN phones p ON u.id = p.id`: "n-way joins of the shape table-table-table",
-		`CREATE TABLE d AS SELECT u.id AS id, p.phone, q.phone AS q FROM users u JOIN phones p ON u.id = p.id JOIN phones2 q ON u.id = q.id`: "n-way joins of the shape table-table-table",
-	} {
-		plan, err := f.planPersistent(query)
-		if err != nil {
-			t.Fatalf("%s: %v", query, err)
-		}
-		if err := Check(plan); sqlstate.Of(err) != sqlstate.FeatureNotSupported || !strings.Contains(err.Error(), msg) {
-			t.Errorf("%s: %v, want 0A000 %q", query, err, msg)
-		}
-		if _, err := f.b.Persistent(f.ctx, "Q", plan); sqlstate.Of(err) != sqlstate.FeatureNotSupported {
-			t.Errorf("%s: Persistent built what Check refuses: %v", query, err)
-		}
 	}
 }

@@ -153,15 +153,6 @@ func kafkaKey(t types.Type) bool {
 func (ss *streamStream) join() *planner.Join     { return ss.node }
 func (ss *streamStream) source() *catalog.Source { return ss.scans[0].Source }
 
-// Internal topic names of a stream-stream join's repartitions, part of a
-// data directory's format.
-func joinSideRepartitionTopic(queryID string, side int) string {
-	if side == 0 {
-		return internalTopicName(queryID, "_join_left_repartition")
-	}
-	return internalTopicName(queryID, "_join_right_repartition")
-}
-
 // keyRepartition is the processor of the stage that repartitions side
 // into topic, keyed by its join key.
 func (ss *streamStream) keyRepartition(side int, topic string) *operators.KeyRepartition {
@@ -182,7 +173,7 @@ func (ss *streamStream) stages(id string, out func(sc *stageContext) (operators.
 		if ss.reparts[side] == nil {
 			continue
 		}
-		topic := joinSideRepartitionTopic(id, side)
+		topic := joinTopic(id, ss.node, side)
 		topics = append(topics, internalTopic{name: topic, partitions: ss.node.Partitions})
 		stages = append(stages, stage{inputs: []string{inputs[side]}, failures: true,
 			processor: func(*stageContext, *state.TaskStore) (operators.Processor, error) {
@@ -203,7 +194,7 @@ func (ss *streamStream) stages(id string, out func(sc *stageContext) (operators.
 		inputs:   inputs[:],
 		times:    times[:],
 		upstream: upstream[:],
-		store:    id + "/join",
+		store:    joinStore(id, ss.node),
 		role:     StoreJoin,
 		failures: true,
 		processor: func(sc *stageContext, store *state.TaskStore) (operators.Processor, error) {

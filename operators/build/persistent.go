@@ -66,10 +66,7 @@ type Query struct {
 // format: a restarted query must find the topics, offsets and stores its
 // previous run committed, so they never change.
 func repartitionTopic(queryID string) string { return internalTopicName(queryID, "_repartition") }
-func joinRepartitionTopic(queryID string) string {
-	return internalTopicName(queryID, "_join_repartition")
-}
-func changelogTopic(store string) string { return internalTopicName(store, "_changelog") }
+func changelogTopic(store string) string     { return internalTopicName(store, "_changelog") }
 
 // internalTopic is an internal topic a query writes between its stages,
 // and its partition count (0: the query's source topic's).

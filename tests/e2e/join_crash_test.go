@@ -3,18 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	oexec "os/exec"
-	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/runnel/runnel/tests/torture"
 )
@@ -46,7 +37,7 @@ func TestJoinKilledMidRunIsDeterministic(t *testing.T) {
 	calm := startBinary(t, bin)
 	calm.run(ctx, setup)
 	calm.run(ctx, []string{`SET 'auto.offset.reset' = 'earliest'`, joinCrashQuery})
-	want := calm.waitSink(ctx, views)
+	want := calm.waitSink(ctx, "enriched", views)
 	calm.stop()
 
 	killed := startBinary(t, bin)
@@ -54,7 +45,7 @@ func TestJoinKilledMidRunIsDeterministic(t *testing.T) {
 	killed.run(ctx, []string{`SET 'auto.offset.reset' = 'earliest'`, joinCrashQuery})
 	midRun := 0
 	for kill := 0; kill < 5; kill++ {
-		n := killed.waitProgress(ctx, views)
+		n := killed.waitProgress(ctx, "enriched", views)
 		if n >= views {
 			break
 		}
@@ -66,18 +57,9 @@ func TestJoinKilledMidRunIsDeterministic(t *testing.T) {
 	if midRun == 0 {
 		t.Fatal("the join finished before it could be killed: make the input larger")
 	}
-	got := killed.waitSink(ctx, views)
+	got := killed.waitSink(ctx, "enriched", views)
 	killed.stop()
-	for p := range want {
-		if !slices.Equal(got[p], want[p]) {
-			i := firstDiff(got[p], want[p])
-			t.Fatalf("partition %d of the sink differs from the uninterrupted run's: %d rows vs %d, first difference at %d:\n got  %s\n want %s",
-				p, len(got[p]), len(want[p]), i, at(got[p], i), at(want[p], i))
-		}
-	}
-	if len(got) != len(want) {
-		t.Fatalf("%d partitions, want %d", len(got), len(want))
-	}
+	samePartitions(t, got, want)
 }
 
 const joinCrashQuery = `CREATE STREAM enriched AS SELECT v.userid AS userid, v.id, v.n, u.region, u.version
@@ -126,229 +108,112 @@ func joinCrashData(views, users int) []string {
 	return stmts
 }
 
-// binary is the server as a child process on one data directory and port.
-type binary struct {
-	t       *testing.T
-	bin     string
-	dir     string
-	addr    string
-	logPath string
-	cmd     *oexec.Cmd
-	done    chan struct{}
-}
-
-func startBinary(t *testing.T, bin string) *binary {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// TestTableChainKilledMidRunIsDeterministic: a chain of three tables
+// (LEFT, then INNER) whose inputs change and are deleted over time, all
+// in the log before the query starts, run by the real binary and killed
+// with kill -9 again and again while it works, writes exactly what an
+// uninterrupted run writes: the same upserts and tombstones, in the same
+// order in every partition of the sink. Its two stages commit through
+// the internal topic between them (_runnel_<id>_join2_repartition), so a
+// crash between them must neither lose nor repeat a change of the first
+// join. The tables have two partitions and keys in one format, so each
+// task of the first stage writes one partition of the internal topic, and
+// the output is a function of the input.
+func TestTableChainKilledMidRunIsDeterministic(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	bin, err := torture.Build(ctx, t.TempDir(), torture.RaceEnabled)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	b := &binary{t: t, bin: bin, dir: t.TempDir(), addr: addr}
-	b.logPath = filepath.Join(b.dir, "server.log")
-	b.restart()
-	t.Cleanup(func() {
-		if b.running() {
-			b.kill()
-		}
-	})
-	return b
-}
+	setup := tableChainCrashData(1000, 6)
+	query := []string{`SET 'auto.offset.reset' = 'earliest'`,
+		`CREATE TABLE contacts AS SELECT u.id AS id, u.name, u.v, p.phone, e.email
+		FROM cu u LEFT JOIN cp p ON u.id = p.id JOIN ce e ON u.id = e.id`}
 
-func (b *binary) running() bool {
-	select {
-	case <-b.done:
-		return false
-	default:
-		return b.cmd != nil
-	}
-}
+	calm := startBinary(t, bin)
+	calm.run(ctx, setup)
+	calm.run(ctx, query)
+	// A pull query waits until every stage has read its inputs to their
+	// ends: the sink is then whole. The race-enabled binary on a loaded
+	// machine may take longer than the default wait.
+	barrier := []string{`SET 'runnel.pull.timeout.ms'='600000'`, `SELECT * FROM contacts WHERE id = 'k1'`}
+	calm.run(ctx, barrier)
+	total := calm.sinkRows(ctx, "contacts")
+	want := calm.waitSink(ctx, "contacts", total)
+	calm.stop()
+	t.Logf("the uninterrupted run wrote %d records", total)
 
-// restart starts the server and waits until it answers.
-func (b *binary) restart() {
-	b.t.Helper()
-	f, err := os.OpenFile(b.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	cmd := oexec.Command(b.bin, "--listen", b.addr, "--data-dir", filepath.Join(b.dir, "data"), "--log-level", "warn")
-	cmd.Stdout, cmd.Stderr = f, f
-	// The kernel kills the server if the test process dies.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		b.t.Fatal(err)
-	}
-	b.cmd, b.done = cmd, make(chan struct{})
-	go func(done chan struct{}) {
-		_ = cmd.Wait()
-		f.Close()
-		close(done)
-	}(b.done)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		c, err := b.connect(context.Background())
-		if err == nil {
-			c.Close(context.Background())
-			return
-		}
-		if !b.running() || time.Now().After(deadline) {
-			log, _ := os.ReadFile(b.logPath)
-			b.t.Fatalf("the server does not answer: %v\n%s", err, log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (b *binary) connect(ctx context.Context) (*pgx.Conn, error) {
-	return pgx.Connect(ctx, fmt.Sprintf("postgres://runnel@%s/runnel?sslmode=disable&connect_timeout=5", b.addr))
-}
-
-// run executes statements on one connection.
-func (b *binary) run(ctx context.Context, stmts []string) {
-	b.t.Helper()
-	c, err := b.connect(ctx)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	for _, s := range stmts {
-		if _, err := c.Exec(ctx, s); err != nil {
-			b.t.Fatalf("%.80s: %v", s, err)
-		}
-	}
-}
-
-// kill sends SIGKILL and waits until the process is gone.
-func (b *binary) kill() {
-	b.t.Helper()
-	if err := b.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		b.t.Fatal(err)
-	}
-	<-b.done
-}
-
-// stop shuts the server down with SIGTERM.
-func (b *binary) stop() {
-	b.t.Helper()
-	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		b.t.Fatal(err)
-	}
-	select {
-	case <-b.done:
-	case <-time.After(30 * time.Second):
-		b.kill()
-	}
-}
-
-// sinkRows is how many records the sink's topic holds, from DESCRIBE
-// EXTENDED.
-func (b *binary) sinkRows(ctx context.Context) int {
-	b.t.Helper()
-	c, err := b.connect(ctx)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	rows, err := c.Query(ctx, `DESCRIBE EXTENDED enriched`)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer rows.Close()
-	n := -1
-	for rows.Next() {
-		var prop, val string
-		if err := rows.Scan(&prop, &val); err != nil {
-			b.t.Fatal(err)
-		}
-		if prop == "topic_end_offsets_total" {
-			n, _ = strconv.Atoi(val)
-		}
-	}
-	return n
-}
-
-// waitProgress waits until the sink holds some rows, and returns how many.
-func (b *binary) waitProgress(ctx context.Context, total int) int {
-	b.t.Helper()
-	start := b.sinkRows(ctx)
-	for {
-		if n := b.sinkRows(ctx); n > start || n >= total {
-			return n
-		}
-		if ctx.Err() != nil {
-			b.t.Fatal("the join makes no progress")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// waitSink waits until the sink holds total rows and returns its records
-// per partition, in offset order, as PRINT shows them (key and value).
-func (b *binary) waitSink(ctx context.Context, total int) [][]string {
-	b.t.Helper()
-	for {
-		n := b.sinkRows(ctx)
-		if n == total {
+	killed := startBinary(t, bin)
+	killed.run(ctx, setup)
+	killed.run(ctx, query)
+	midRun := 0
+	for kill := 0; kill < 5; kill++ {
+		n := killed.waitProgress(ctx, "contacts", total)
+		if n >= total {
 			break
 		}
-		if n > total {
-			b.t.Fatalf("the sink holds %d rows, more than the %d input records", n, total)
-		}
-		if ctx.Err() != nil {
-			b.t.Fatalf("the sink holds %d of %d rows", n, total)
-		}
-		time.Sleep(50 * time.Millisecond)
+		killed.kill()
+		midRun++
+		t.Logf("kill -9 with %d of %d records in the sink", n, total)
+		killed.restart()
 	}
-	c, err := b.connect(ctx)
-	if err != nil {
-		b.t.Fatal(err)
+	if midRun == 0 {
+		t.Fatal("the join finished before it could be killed: make the input larger")
 	}
-	defer c.Close(ctx)
-	rows, err := c.Query(ctx, fmt.Sprintf(`PRINT 'ENRICHED' FROM BEGINNING LIMIT %d`, total))
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer rows.Close()
-	var out [][]string
-	for rows.Next() {
-		var ts time.Time
-		var part int32
-		var off int64
-		var key, value *string
-		if err := rows.Scan(&ts, &part, &off, &key, &value); err != nil {
-			b.t.Fatal(err)
-		}
-		for int(part) >= len(out) {
-			out = append(out, nil)
-		}
-		k, v := "<nil>", "<nil>"
-		if key != nil {
-			k = *key
-		}
-		if value != nil {
-			v = *value
-		}
-		out[part] = append(out[part], fmt.Sprintf("%d %s %s", ts.UnixMilli(), k, v))
-	}
-	if err := rows.Err(); err != nil {
-		b.t.Fatal(err)
-	}
-	return out
+	killed.run(ctx, barrier)
+	got := killed.waitSink(ctx, "contacts", total)
+	killed.stop()
+	samePartitions(t, got, want)
 }
 
-func firstDiff(a, b []string) int {
-	for i := range min(len(a), len(b)) {
-		if a[i] != b[i] {
-			return i
+// tableChainCrashData declares three tables over keys k0..k(keys-1) and
+// fills them, all with explicit ROWTIMEs: every version of cu renames
+// every key; cp's rows change, and a third of them are deleted (through a
+// stream over its topic) and come back in the next version; ce holds an
+// email for two keys in three, which change every other version.
+func tableChainCrashData(keys, versions int) []string {
+	stmts := []string{
+		`CREATE TABLE cu (id VARCHAR PRIMARY KEY, name VARCHAR, v INT) WITH (kafka_topic='cu', partitions=2)`,
+		`CREATE TABLE cp (id VARCHAR PRIMARY KEY, phone VARCHAR) WITH (kafka_topic='cp', partitions=2)`,
+		`CREATE STREAM cp_del (id VARCHAR KEY, phone VARCHAR) WITH (kafka_topic='cp', wrap_single_value=false)`,
+		`CREATE TABLE ce (id VARCHAR PRIMARY KEY, email VARCHAR) WITH (kafka_topic='ce', partitions=2)`,
+	}
+	var b strings.Builder
+	flush := func(prefix string) {
+		if b.Len() > 0 {
+			stmts = append(stmts, prefix+b.String())
+			b.Reset()
 		}
 	}
-	return min(len(a), len(b))
-}
-
-func at(rows []string, i int) string {
-	if i < len(rows) {
-		return rows[i]
+	row := func(format string, args ...any) {
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, format, args...)
 	}
-	return "(none)"
+	for v := range versions {
+		base := 1000 + v*100000
+		for k := range keys {
+			row("('k%d', 'n%d-%d', %d, %d)", k, k, v, v, base+k*10)
+		}
+		flush(`INSERT INTO cu (id, name, v, ROWTIME) VALUES `)
+		for k := range keys {
+			row("('k%d', 'p%d-%d', %d)", k, k, v, base+k*10+3)
+		}
+		flush(`INSERT INTO cp (id, phone, ROWTIME) VALUES `)
+		for k := 0; k < keys; k += 3 {
+			row("('k%d', NULL, %d)", k, base+k*10+5)
+		}
+		flush(`INSERT INTO cp_del (id, phone, ROWTIME) VALUES `)
+		if v%2 == 0 {
+			for k := range keys {
+				if k%3 != 2 {
+					row("('k%d', 'e%d-%d', %d)", k, k, v, base+k*10+7)
+				}
+			}
+			flush(`INSERT INTO ce (id, email, ROWTIME) VALUES `)
+		}
+	}
+	return stmts
 }

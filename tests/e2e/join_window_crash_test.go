@@ -3,17 +3,10 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	oexec "os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/runnel/runnel/tests/torture"
 )
@@ -33,10 +26,11 @@ func TestStreamStreamJoinSurvivesKill9(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &crashServer{t: t, bin: bin, dir: t.TempDir()}
-	defer srv.kill()
-	srv.start(ctx)
-	c := srv.connect(ctx)
+	srv := startBinary(t, bin)
+	c, err := srv.connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// Left i: key k(i%300) at 10·i ms. Right j: key k(j%250), keyless,
 	// at 10·j+5 ms. WITHIN 1 SECOND: a pair when the keys are equal and
@@ -75,16 +69,18 @@ func TestStreamStreamJoinSurvivesKill9(t *testing.T) {
 	exec(t, c, `CREATE STREAM j AS SELECT l.k AS k, l.lid, r.rid FROM l LEFT JOIN r WITHIN 1 SECOND GRACE PERIOD 0 SECONDS ON l.k = r.k`)
 
 	// Kill it once a quarter of the rows are out.
-	var out int64
-	for out < int64(len(want)/4) {
+	out := 0
+	for out < len(want)/4 {
 		time.Sleep(2 * time.Millisecond)
-		out = srv.sinkEnd(c)
+		out = srv.sinkRows(ctx, "j")
 	}
 	c.Close(ctx)
 	srv.kill()
 	t.Logf("killed with %d of %d rows written", out, len(want))
-	srv.start(ctx)
-	c = srv.connect(ctx)
+	srv.restart()
+	if c, err = srv.connect(ctx); err != nil {
+		t.Fatal(err)
+	}
 	defer c.Close(ctx)
 	for !slices.Contains(collect(t, c, `SELECT k, lid, rid FROM j`), "end -1 -1") {
 		if ctx.Err() != nil {
@@ -109,88 +105,4 @@ func firstDifference(got, want []string) string {
 		}
 	}
 	return fmt.Sprintf("the lists agree for %d rows", min(len(got), len(want)))
-}
-
-// crashServer is the runnel binary on a data directory, started, killed
-// with SIGKILL and started again on the same port.
-type crashServer struct {
-	t        *testing.T
-	bin, dir string
-	addr     string
-	cmd      *oexec.Cmd
-	done     chan struct{}
-}
-
-func (s *crashServer) start(ctx context.Context) {
-	s.t.Helper()
-	if s.addr == "" {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		s.addr = ln.Addr().String()
-		ln.Close()
-	}
-	logf, err := os.OpenFile(filepath.Join(s.dir, "..", filepath.Base(s.dir)+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	s.cmd = oexec.Command(s.bin, "--listen", s.addr, "--data-dir", s.dir)
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	// The kernel kills the server if the test process dies.
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	s.done = make(chan struct{})
-	go func(cmd *oexec.Cmd, done chan struct{}) {
-		_ = cmd.Wait()
-		logf.Close()
-		close(done)
-	}(s.cmd, s.done)
-}
-
-// connect waits until the server answers.
-func (s *crashServer) connect(ctx context.Context) *pgx.Conn {
-	s.t.Helper()
-	for {
-		c, err := pgx.Connect(ctx, fmt.Sprintf("postgres://runnel@%s/runnel?sslmode=disable&connect_timeout=5", s.addr))
-		if err == nil {
-			return c
-		}
-		select {
-		case <-s.done:
-			s.t.Fatalf("the server exited: see %s.log", s.dir)
-		case <-ctx.Done():
-			s.t.Fatalf("the server never answered: %v", err)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
-// kill sends SIGKILL and waits for the process to be gone.
-func (s *crashServer) kill() {
-	if s.cmd == nil {
-		return
-	}
-	select {
-	case <-s.done:
-	default:
-		_ = s.cmd.Process.Signal(syscall.SIGKILL)
-		<-s.done
-	}
-}
-
-// sinkEnd is how many records the sink topic holds.
-func (s *crashServer) sinkEnd(c *pgx.Conn) int64 {
-	s.t.Helper()
-	for _, r := range collect(s.t, c, `DESCRIBE EXTENDED j`) {
-		if v, ok := strings.CutPrefix(r, "topic_end_offsets_total "); ok {
-			var n int64
-			fmt.Sscan(v, &n)
-			return n
-		}
-	}
-	s.t.Fatal("DESCRIBE EXTENDED j has no topic_end_offsets_total")
-	return 0
 }
