@@ -56,6 +56,9 @@ type clusterQuery struct {
 	e      *Engine
 	rq     *runningQuery
 	member *kafka.Member
+	// group is the consumer group whose assignment places the tasks: the
+	// query's id for a persistent query.
+	group string
 	// byInput maps a stage's first input partition to its tasks.
 	byInput map[log.TopicPartition][]*operators.Task
 	// wg counts the running task goroutines.
@@ -83,7 +86,7 @@ type placedTask struct {
 func (e *Engine) launchClustered(ctx context.Context, rq *runningQuery, bq *build.Query, kl *kafka.Log) error {
 	rq.tasks, rq.inputs, rq.metrics = bq.Tasks, bq.Inputs, bq.Metrics
 	rq.stores, rq.topics = bq.Stores, bq.Topics
-	cq := &clusterQuery{e: e, rq: rq, byInput: map[log.TopicPartition][]*operators.Task{}}
+	cq := &clusterQuery{e: e, rq: rq, group: rq.q.ID, byInput: map[log.TopicPartition][]*operators.Task{}}
 	cq.mu.running = map[*operators.Task]*placedTask{}
 	var topics []string
 	seen := map[string]bool{}

@@ -34,6 +34,9 @@ type Engine struct {
 	stateDB *pebble.DB
 	// builder turns plans into tasks, push pipelines and pull scans.
 	builder *build.Builder
+	// view is what this node knows of the cluster (cluster_view.go); nil
+	// in embedded mode.
+	view *clusterView
 
 	// ctx is the parent of every persistent query's tasks; stop cancels it
 	// on Close.
@@ -132,6 +135,15 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.ctx, e.stop = context.WithCancel(context.Background())
+	if kl, ok := e.log.(*kafka.Log); ok {
+		// Joined before any query starts, so that SHOW NODES on another
+		// node lists this one as soon as it takes work.
+		if err := e.openClusterView(ctx, kl); err != nil {
+			e.stop()
+			e.log.Close()
+			return nil, err
+		}
+	}
 	e.findFailedSources(ctx)
 	queries := e.cat.Queries()
 	for i, q := range queries {
@@ -188,6 +200,9 @@ func (e *Engine) close() error {
 	e.mu.Unlock()
 	for _, rq := range running {
 		rq.stopAndWait(e.opts.ShutdownTimeout)
+	}
+	if e.view != nil {
+		e.view.close()
 	}
 	err := e.log.Close()
 	if e.stateDB != nil {

@@ -21,10 +21,13 @@ const (
 	defaultPullTimeout = 10 * time.Second
 )
 
+// materializerPrefix starts the id of every table's materializer.
+const materializerPrefix = "_MAT_"
+
 // materializerID names the internal query that materializes a table, per
 // creation of the table (a re-created table starts afresh).
 func materializerID(src *catalog.Source) string {
-	return fmt.Sprintf("_MAT_%s_%d", src.Name, src.Seq)
+	return fmt.Sprintf("%s%s_%d", materializerPrefix, src.Name, src.Seq)
 }
 
 // materializerIDOn is materializerID on this node: in Kafka mode every node
