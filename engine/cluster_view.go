@@ -120,11 +120,28 @@ func (e *Engine) liveNodes(ctx context.Context) ([]nodeInfo, error) {
 	return out, nil
 }
 
-// placements maps each of groups to who holds which of its partitions,
-// as the groups' current assignments say. A partition in no member's
-// assignment (a rebalance under way) is absent.
-func (e *Engine) placements(ctx context.Context, groups ...string) (map[string]map[log.TopicPartition]nodeInfo, error) {
-	out := map[string]map[log.TopicPartition]nodeInfo{}
+// groupState is one group's members and who holds which partition.
+type groupState struct {
+	// members are the group's Runnel members, sorted by node id.
+	members []nodeInfo
+	// owners maps each assigned partition to its member; a partition in
+	// no member's assignment (a rebalance under way) is absent.
+	owners map[log.TopicPartition]nodeInfo
+}
+
+// memberIDs are the members' node ids, sorted.
+func (g *groupState) memberIDs() []string {
+	ids := make([]string, len(g.members))
+	for i, m := range g.members {
+		ids[i] = m.ID
+	}
+	return ids
+}
+
+// groupStates describes groups with one DescribeGroups. A group that does
+// not exist comes back with no members.
+func (e *Engine) groupStates(ctx context.Context, groups ...string) (map[string]*groupState, error) {
+	out := map[string]*groupState{}
 	if e.view == nil || len(groups) == 0 {
 		return out, nil
 	}
@@ -136,23 +153,40 @@ func (e *Engine) placements(ctx context.Context, groups ...string) (map[string]m
 		if g.Err != nil {
 			return nil, fmt.Errorf("describe group %s: %w", g.Group, g.Err)
 		}
-		m := map[log.TopicPartition]nodeInfo{}
+		st := &groupState{owners: map[log.TopicPartition]nodeInfo{}}
 		for _, mem := range g.Members {
 			id, addr, ok := parseMemberClientID(mem.ClientID)
 			if !ok {
 				continue
 			}
+			n := nodeInfo{ID: id, Addr: addr}
+			st.members = append(st.members, n)
 			c, ok := mem.Assigned.AsConsumer()
 			if !ok {
 				continue
 			}
 			for _, t := range c.Topics {
 				for _, p := range t.Partitions {
-					m[log.TopicPartition{Topic: t.Topic, Partition: p}] = nodeInfo{ID: id, Addr: addr}
+					st.owners[log.TopicPartition{Topic: t.Topic, Partition: p}] = n
 				}
 			}
 		}
-		out[g.Group] = m
+		sort.Slice(st.members, func(i, j int) bool { return st.members[i].ID < st.members[j].ID })
+		out[g.Group] = st
+	}
+	return out, nil
+}
+
+// placements maps each of groups to who holds which of its partitions,
+// as the groups' current assignments say.
+func (e *Engine) placements(ctx context.Context, groups ...string) (map[string]map[log.TopicPartition]nodeInfo, error) {
+	states, err := e.groupStates(ctx, groups...)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[log.TopicPartition]nodeInfo{}
+	for g, st := range states {
+		out[g] = st.owners
 	}
 	return out, nil
 }

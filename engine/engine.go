@@ -13,6 +13,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/bloom"
 
 	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/internal/peer"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/log/embedded"
 	"github.com/runnel/runnel/log/kafka"
@@ -37,6 +38,9 @@ type Engine struct {
 	// view is what this node knows of the cluster (cluster_view.go); nil
 	// in embedded mode.
 	view *clusterView
+	// peers forwards pull queries to other nodes (cluster_pull.go); nil
+	// in embedded mode.
+	peers *peer.Client
 
 	// ctx is the parent of every persistent query's tasks; stop cancels it
 	// on Close.
@@ -143,6 +147,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 			e.log.Close()
 			return nil, err
 		}
+		e.peers = peer.NewClient(peer.Options{User: opts.ClusterUser, Password: opts.ClusterPassword})
 	}
 	e.findFailedSources(ctx)
 	queries := e.cat.Queries()
@@ -203,6 +208,7 @@ func (e *Engine) close() error {
 	}
 	if e.view != nil {
 		e.view.close()
+		e.peers.Close()
 	}
 	err := e.log.Close()
 	if e.stateDB != nil {

@@ -49,6 +49,13 @@ func (s *session) Prepare(ctx context.Context, text string) ([]server.Statement,
 		return nil, sqlstate.Errorf(sqlstate.ProgramLimitExceeded,
 			"statement of %d bytes is over the limit of %d bytes (--max-statement-bytes)", len(text), limit)
 	}
+	// Another node's request (cluster_pull.go) is not SQL.
+	if st, ok, err := s.internalStatement(text); ok {
+		if err != nil {
+			return nil, err
+		}
+		return []server.Statement{st}, nil
+	}
 	stmts, err := sql.ParseWith(text, s.e.parseOptions())
 	if err != nil {
 		return nil, err

@@ -47,6 +47,10 @@ type Options struct {
 	// space, and the embedded log's disk limits.
 	FS   vfs.FS
 	Disk embedded.DiskOptions
+	// Advertise makes the engine advertise the address the server
+	// listens on (engine.Options.Advertise), for clusters whose nodes
+	// reach each other: the port is chosen before the engine opens.
+	Advertise bool
 	// Engine and Server, when set, adjust the engine's and the pgwire
 	// server's options (limits, credentials, TLS) before they start.
 	Engine func(*engine.Options)
@@ -77,17 +81,20 @@ func start(t testing.TB, opts Options) (*Server, error) {
 	logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
 	eopts := engine.Options{DataDir: dir, Kafka: opts.Kafka, Logger: logger, FS: opts.FS, Disk: opts.Disk}
+	if opts.Advertise {
+		eopts.Advertise = ln.Addr().String()
+	}
 	if opts.Engine != nil {
 		opts.Engine(&eopts)
 	}
 	eng, err := engine.Open(ctx, eopts)
 	if err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		eng.Close()
+		ln.Close()
 		return nil, err
 	}
 	sctx, scancel := context.WithCancel(context.Background())
