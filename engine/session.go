@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -414,6 +415,12 @@ func (s *session) set(name, value string) error {
 		}
 		s.setProp(propOffsetReset, v)
 		return nil
+	case propPullTimeout:
+		if ms, err := strconv.ParseInt(value, 10, 64); err != nil || ms <= 0 {
+			return errInvalidValue.Errorf("invalid value for %s: %q (expected a positive number of milliseconds)", propPullTimeout, value)
+		}
+	case propStandbyReplicas, "ksql.streams." + propStandbyReplicas:
+		return s.e.setStandbyReplicas(name)
 	}
 	s.setProp(name, value)
 	return nil

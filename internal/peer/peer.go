@@ -235,10 +235,29 @@ func (c *Client) get(ctx context.Context, addr string) (*pgx.Conn, error) {
 	cfg.ConnectTimeout = c.opts.ConnectTimeout
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("peer: connect to node %s: %w", addr, err)
+		return nil, &ConnectError{Addr: addr, Err: err}
 	}
 	return conn, nil
 }
+
+// ConnectError is a failure to open a connection to another node: it
+// could not be reached, or refused the login (a wrong cluster password).
+// Its SQLSTATE is 08001, as PostgreSQL's postgres_fdw reports a remote
+// server it cannot connect to: the login that failed is the node's, not
+// the client's, whose error should not read as its own 28P01.
+type ConnectError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("peer: connect to node %s: %v", e.Addr, e.Err)
+}
+
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// SQLState is 08001 (sqlclient_unable_to_establish_sqlconnection).
+func (e *ConnectError) SQLState() string { return "08001" }
 
 // put keeps conn for reuse, or closes it when enough are idle.
 func (c *Client) put(addr string, conn *pgx.Conn) {
@@ -263,12 +282,13 @@ const RetryableCode = "40001"
 // Retryable reports whether err says the request may succeed elsewhere or
 // later: the node answered RetryableCode, is shutting down or starting
 // (57P01 to 57P03: an idle connection to a node that stopped gets 57P01),
-// dropped the connection (class 08), or could not be reached.
+// dropped the connection (class 08, but for 08P01: a malformed request
+// fails anywhere), or could not be reached.
 func Retryable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch {
-		case pgErr.Code == RetryableCode, strings.HasPrefix(pgErr.Code, "08"),
+		case pgErr.Code == RetryableCode, strings.HasPrefix(pgErr.Code, "08") && pgErr.Code != "08P01",
 			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03":
 			return true
 		}
