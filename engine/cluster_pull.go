@@ -40,7 +40,8 @@ import (
 // is waited for; a partition with no copy that has caught up (its owner
 // died and no standby is warm, or it is being rebuilt) is waited for too,
 // bounded by runnel.pull.timeout.ms, after which the query fails with
-// SQLSTATE 40001 (serialization_failure: retry). No copy that is behind
+// SQLSTATE 40001 (serialization_failure: retry), as it does when a query
+// that writes the table has not caught up in time. No copy that is behind
 // ever answers, so a pull query never returns an older state than the
 // writes acknowledged before it began.
 
@@ -71,8 +72,11 @@ func (e *Engine) pullClustered(ctx context.Context, plan *planner.Plan, src *cat
 	deadline := time.Now().Add(timeout)
 	wctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
+	// In a cluster a writer that is behind is most often a task moving
+	// between nodes (its node died): worth a retry, hence 40001 rather
+	// than the single node's 57014.
 	timedOut := func() error {
-		return errCanceled.Errorf("pull query on %s timed out after %s waiting for the table to catch up with acknowledged writes (SET '%s' to wait longer)", src.Name, timeout, propPullTimeout)
+		return errPartitionUnavailable.Errorf("pull query on %s timed out after %s waiting for the queries that write the table to catch up with acknowledged writes (a task may be moving between nodes; retry, or SET '%s' to wait longer)", src.Name, timeout, propPullTimeout)
 	}
 	if err := e.awaitWriters(wctx, src, map[string]bool{}); err != nil {
 		if ctx.Err() == nil && wctx.Err() != nil {

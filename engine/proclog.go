@@ -40,7 +40,7 @@ func (e *Engine) ensureProcessingLog(ctx context.Context) error {
 	if err := e.log.CreateTopic(ctx, topic, log.TopicConfig{Partitions: 1}); err != nil && !errors.Is(err, log.ErrTopicExists) {
 		return fmt.Errorf("create processing log topic: %w", err)
 	}
-	return e.cat.PutSource(ctx, &catalog.Source{
+	err := e.cat.PutSource(ctx, &catalog.Source{
 		Name:        ProcessingLogStream,
 		Kind:        catalog.KindStream,
 		Topic:       topic,
@@ -51,6 +51,14 @@ func (e *Engine) ensureProcessingLog(ctx context.Context) error {
 		Statement:   "-- created by Runnel: records that queries could not process",
 		System:      true,
 	})
+	// Nodes of a new cluster started together all create it: the one
+	// whose command came first made it, and the others use that one.
+	if errors.Is(err, catalog.ErrConcurrentChange) {
+		if _, serr := e.cat.Source(ProcessingLogStream); serr == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 // processingLogRecord describes a skipped input record. The value is JSON

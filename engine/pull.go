@@ -30,9 +30,11 @@ func materializerID(src *catalog.Source) string {
 	return fmt.Sprintf("%s%s_%d", materializerPrefix, src.Name, src.Seq)
 }
 
-// materializerIDOn is materializerID on this node: in Kafka mode every node
-// keeps its own copy of every table for its pull queries, so its
-// materializer's group, stores and changelogs carry the node id.
+// materializerIDOn is materializerID on this node: in Kafka mode each node
+// keeps its own copies of the table partitions it owns or stands by for
+// (cluster_replicas.go), so its materializer's group, stores and
+// changelogs carry the node id; materializerID itself names the group
+// that says who owns which partition.
 func (e *Engine) materializerIDOn(src *catalog.Source) string {
 	if _, ok := e.log.(*kafka.Log); ok {
 		return materializerID(src) + "_" + e.opts.NodeID
