@@ -102,9 +102,17 @@ type clusterPull struct {
 	src *catalog.Source
 	// ends are the table topic's end offsets when the query began, after
 	// its writers caught up: what every copy read must have consumed.
-	ends     []int64
+	ends []int64
+	// deadline bounds the first read's wait for a copy, sharing the
+	// query's timeout with the wait for its writers; each later read (a
+	// chunk of a partition, which a client reading through a cursor may
+	// ask for long after the query began) may wait one whole timeout
+	// again. So no single wait is longer than the timeout, and a slow
+	// reader is not failed for being slow.
 	deadline time.Time
 	timeout  time.Duration
+	// began is set once the first read has begun.
+	began bool
 	// group is the table group's last description; nil until needed,
 	// and described again after a round in which no copy answered.
 	group *groupState
@@ -124,6 +132,10 @@ type partitionReader struct {
 // caught up, else another node's, until the query's deadline.
 func (r *partitionReader) Scan(ctx context.Context, start, end []byte, fn func(key, value []byte) bool) error {
 	cp, e := r.cp, r.cp.e
+	if cp.began {
+		cp.deadline = time.Now().Add(cp.timeout)
+	}
+	cp.began = true
 	ctx, cancel := context.WithDeadline(ctx, cp.deadline)
 	defer cancel()
 	var need int64
@@ -171,8 +183,12 @@ func (cp *clusterPull) expired(ctx context.Context, part int32, last error) erro
 	if time.Now().Before(cp.deadline) {
 		return ctx.Err()
 	}
-	return errPartitionUnavailable.Errorf("pull query on %s: no copy of partition %d caught up with the writes acknowledged before the query within %s (the partition may be moving between nodes; retry, or SET '%s' to wait longer); last: %v",
-		cp.src.Name, part, cp.timeout, propPullTimeout, last)
+	why := ""
+	if last != nil {
+		why = "; last: " + last.Error()
+	}
+	return errPartitionUnavailable.Errorf("pull query on %s: no copy of partition %d caught up with the writes acknowledged before the query within %s (the partition may be moving between nodes; retry, or SET '%s' to wait longer)%s",
+		cp.src.Name, part, cp.timeout, propPullTimeout, why)
 }
 
 // scanRemote reads the partition from the other nodes that may hold a

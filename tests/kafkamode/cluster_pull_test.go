@@ -148,6 +148,24 @@ func TestClusterPullForwarded(t *testing.T) {
 			t.Fatalf("ORDER BY ... LIMIT 5 = %q, want %q", got, want)
 		}
 	}
+
+	// A client that reads a scan slowly, through a cursor, is not failed
+	// by the pull timeout: it bounds each wait for a copy, not the scan.
+	// Partitions are read in order, one per step here, and between the
+	// two nodes some partition after the first is another node's.
+	for _, c := range []*pgx.Conn{ca, cb} {
+		exec(t, c, `SET 'runnel.pull.timeout.ms' = '300'`)
+		exec(t, c, `BEGIN`)
+		exec(t, c, `DECLARE slow CURSOR FOR SELECT userid, n, total FROM spend`)
+		got := harness.Rows(t, c, `FETCH 1 FROM slow`)
+		time.Sleep(500 * time.Millisecond)
+		got = append(got, harness.Rows(t, c, `FETCH ALL FROM slow`)...)
+		exec(t, c, `COMMIT`)
+		sort.Strings(got)
+		if want := load.expect(); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("slow cursor =\n%q\nwant\n%q", got, want)
+		}
+	}
 }
 
 // pullErr runs a pull query and returns its rows, sorted, or its error.
