@@ -343,11 +343,14 @@ func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []ty
 		for _, st := range rq.stores {
 			rows = append(rows, strRow("state_store", st.Name))
 		}
-		// Each task of the writing query and the node that runs it; a
-		// listing that cannot be read now (the brokers) is left out.
-		if lines, err := e.taskLines(ctx, rq); err == nil {
-			for _, l := range lines {
-				rows = append(rows, strRow("task", l))
+		// In a cluster, each task of the writing query and the node that
+		// runs it; a listing that cannot be read now (the brokers) is
+		// left out.
+		if e.clustered() {
+			if lines, err := e.taskLines(ctx, rq); err == nil {
+				for _, l := range lines {
+					rows = append(rows, strRow("task", l))
+				}
 			}
 		}
 	}
@@ -380,13 +383,17 @@ func (s *session) prepareExplain(st *sql.Explain) (*statement, error) {
 			if !ok || rq.plan == nil {
 				return "", errUnknownObject.Errorf("query %s does not exist or is not running", st.QueryID)
 			}
-			// The tasks and the nodes that run them, cluster-wide, as
-			// SHOW QUERIES EXTENDED lists them.
+			text := "query " + id + ": " + rq.q.Statement + "\n" + rq.plan.Explain()
+			if !e.clustered() {
+				return text, nil
+			}
+			// In a cluster: the tasks and the nodes that run them,
+			// cluster-wide, as SHOW QUERIES EXTENDED lists them.
 			lines, err := e.taskLines(ctx, rq)
 			if err != nil {
 				return "", err
 			}
-			return "query " + id + ": " + rq.q.Statement + "\n" + rq.plan.Explain() + "\nTasks:\n  " + strings.Join(lines, "\n  "), nil
+			return text + "\nTasks:\n  " + strings.Join(lines, "\n  "), nil
 		}
 	default:
 		var q *sql.Query

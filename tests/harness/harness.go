@@ -47,10 +47,6 @@ type Options struct {
 	// space, and the embedded log's disk limits.
 	FS   vfs.FS
 	Disk embedded.DiskOptions
-	// Advertise makes the engine advertise the address the server
-	// listens on (engine.Options.Advertise), for clusters whose nodes
-	// reach each other: the port is chosen before the engine opens.
-	Advertise bool
 	// Engine and Server, when set, adjust the engine's and the pgwire
 	// server's options (limits, credentials, TLS) before they start.
 	Engine func(*engine.Options)
@@ -86,7 +82,10 @@ func start(t testing.TB, opts Options) (*Server, error) {
 		return nil, err
 	}
 	eopts := engine.Options{DataDir: dir, Kafka: opts.Kafka, Logger: logger, FS: opts.FS, Disk: opts.Disk}
-	if opts.Advertise {
+	if len(opts.Kafka) > 0 {
+		// A cluster's nodes reach each other at their advertised
+		// addresses (pull queries are forwarded): the listener is made
+		// first so that the engine advertises where it really serves.
 		eopts.Advertise = ln.Addr().String()
 	}
 	if opts.Engine != nil {

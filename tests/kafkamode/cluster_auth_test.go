@@ -29,7 +29,7 @@ func securedNode(t *testing.T, brokers []string, id, clusterPassword string) *ha
 	if err != nil {
 		t.Fatal(err)
 	}
-	return harness.Start(t, harness.Options{Kafka: brokers, Advertise: true,
+	return harness.Start(t, harness.Options{Kafka: brokers,
 		Engine: func(o *engine.Options) {
 			o.NodeID = id
 			o.ClusterSessionTimeout = 6 * time.Second

@@ -56,20 +56,22 @@ func TestShowNodes(t *testing.T) {
 	brokers := cluster(t)
 	a := node(t, brokers, "a")
 	ca := a.Connect(t)
-	awaitRows(t, ca, `SHOW NODES`, "a a:6543 true 0 0")
+	// Each node advertises where it serves (the harness's listener).
+	aSelf, aOther := "a "+a.Addr+" true 0 0", "a "+a.Addr+" false 0 0"
+	awaitRows(t, ca, `SHOW NODES`, aSelf)
 
 	b := node(t, brokers, "b")
 	cb := b.Connect(t)
-	awaitRows(t, ca, `SHOW NODES`, "a a:6543 true 0 0", "b b:6543 false 0 0")
-	awaitRows(t, cb, `SHOW NODES`, "a a:6543 false 0 0", "b b:6543 true 0 0")
+	awaitRows(t, ca, `SHOW NODES`, aSelf, "b "+b.Addr+" false 0 0")
+	awaitRows(t, cb, `SHOW NODES`, aOther, "b "+b.Addr+" true 0 0")
 
 	b.Stop()
-	awaitRows(t, ca, `SHOW NODES`, "a a:6543 true 0 0")
+	awaitRows(t, ca, `SHOW NODES`, aSelf)
 
-	// A crash: c's member stays in the group until its session (6 s here)
-	// times out, and SHOW NODES lists it until then.
-	c := node(t, brokers, "c")
-	awaitRows(t, ca, `SHOW NODES`, "a a:6543 true 0 0", "c c:6543 false 0 0")
+	// A crash: c's member stays in the group until its session (10 s
+	// here) times out, and SHOW NODES lists it until then.
+	c := nodeIn(t, brokers, "c", "", 10*time.Second)
+	awaitRows(t, ca, `SHOW NODES`, aSelf, "c "+c.Addr+" false 0 0")
 	if err := c.Engine.CloseAbruptly(); err != nil {
 		t.Fatalf("close abruptly: %v", err)
 	}
@@ -77,7 +79,7 @@ func TestShowNodes(t *testing.T) {
 	if got := rows(t, ca, `SHOW NODES`); len(got) != 2 {
 		t.Fatalf("SHOW NODES right after c crashed = %q, want c still listed (its session has not timed out)", got)
 	}
-	awaitRows(t, ca, `SHOW NODES`, "a a:6543 true 0 0")
+	awaitRows(t, ca, `SHOW NODES`, aSelf)
 }
 
 // TestShowQueriesExtended: SHOW QUERIES EXTENDED (and EXPLAIN <query id>,
@@ -98,10 +100,10 @@ func TestShowQueriesExtended(t *testing.T) {
 
 	// What each node runs, as SHOW QUERIES EXTENDED must report it.
 	var want []string
-	for i, n := range []string{"a", "b"} {
+	for i, n := range []*harness.Server{a, b} {
 		for _, task := range per[i] {
 			p := task[strings.LastIndex(task, "/")+1:]
-			want = append(want, fmt.Sprintf("%s %s %s %s:6543", task, p, n, n))
+			want = append(want, fmt.Sprintf("%s %s %s %s", task, p, n.Engine.NodeID(), n.Addr))
 		}
 	}
 	sort.Strings(want)
@@ -127,7 +129,7 @@ func TestShowQueriesExtended(t *testing.T) {
 		}
 	}
 	awaitRows(t, cb, `SHOW NODES`,
-		fmt.Sprintf("a a:6543 false %d 0", len(per[0])), fmt.Sprintf("b b:6543 true %d 0", len(per[1])))
+		fmt.Sprintf("a %s false %d 0", a.Addr, len(per[0])), fmt.Sprintf("b %s true %d 0", b.Addr, len(per[1])))
 
 	var explain []string
 	for _, r := range harness.Rows(t, cb, `EXPLAIN `+id) {
@@ -139,7 +141,7 @@ func TestShowQueriesExtended(t *testing.T) {
 		t.Fatalf("EXPLAIN %s task lines = %q", id, explain)
 	}
 	for _, l := range explain {
-		if !strings.Contains(l, " on node a (a:6543)") && !strings.Contains(l, " on node b (b:6543)") {
+		if !strings.Contains(l, " on node a ("+a.Addr+")") && !strings.Contains(l, " on node b ("+b.Addr+")") {
 			t.Fatalf("EXPLAIN task line %q names no node", l)
 		}
 	}

@@ -25,7 +25,7 @@ func nodeWithStandbys(t *testing.T, brokers []string, id string, standbys int) *
 		o.NodeID = id
 		o.ClusterSessionTimeout = 6 * time.Second // the brokers' least
 		o.StandbyReplicas = standbys
-	}, Advertise: true})
+	}})
 }
 
 // copies is where a table's partitions are kept: owner and standbys by
