@@ -72,7 +72,7 @@ type clusterQuery struct {
 		running map[*operators.Task]*placedTask
 		// stopped is set once the query stops: no task starts after it.
 		stopped bool
-		// owned and standby are, for a table's copies (replicas.go),
+		// owned and standby are, for a table's copies (cluster_replicas.go),
 		// the partitions this node owns in the table's group and those
 		// it keeps a standby copy of; nil for a persistent query.
 		owned, standby map[int32]bool
