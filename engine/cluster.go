@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/runnel/runnel/log"
@@ -56,6 +57,9 @@ type clusterQuery struct {
 	e      *Engine
 	rq     *runningQuery
 	member *kafka.Member
+	// group is the consumer group whose assignment places the tasks: the
+	// query's id for a persistent query.
+	group string
 	// byInput maps a stage's first input partition to its tasks.
 	byInput map[log.TopicPartition][]*operators.Task
 	// wg counts the running task goroutines.
@@ -68,13 +72,23 @@ type clusterQuery struct {
 		running map[*operators.Task]*placedTask
 		// stopped is set once the query stops: no task starts after it.
 		stopped bool
+		// owned and standby are, for a table's copies (cluster_replicas.go),
+		// the partitions this node owns in the table's group and those
+		// it keeps a standby copy of; nil for a persistent query.
+		owned, standby map[int32]bool
 	}
+	// applyMu serializes replicas' changes of what runs (cluster_replicas.go),
+	// so that one computed from an older view never undoes a newer one.
+	applyMu sync.Mutex
 }
 
 type placedTask struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	since  time.Time
+	// ready is set once the task's state is restored and it runs: from
+	// then its store may answer pull queries (cluster_pull.go).
+	ready atomic.Bool
 }
 
 // launchClustered starts rq's tasks the way launch does, but only those
@@ -83,7 +97,7 @@ type placedTask struct {
 func (e *Engine) launchClustered(ctx context.Context, rq *runningQuery, bq *build.Query, kl *kafka.Log) error {
 	rq.tasks, rq.inputs, rq.metrics = bq.Tasks, bq.Inputs, bq.Metrics
 	rq.stores, rq.topics = bq.Stores, bq.Topics
-	cq := &clusterQuery{e: e, rq: rq, byInput: map[log.TopicPartition][]*operators.Task{}}
+	cq := &clusterQuery{e: e, rq: rq, group: rq.q.ID, byInput: map[log.TopicPartition][]*operators.Task{}}
 	cq.mu.running = map[*operators.Task]*placedTask{}
 	var topics []string
 	seen := map[string]bool{}
@@ -200,6 +214,7 @@ func (cq *clusterQuery) run(ctx context.Context, t *operators.Task, pt *placedTa
 	if r, ok := t.Processor.(operators.Recoverable); ok {
 		r.Recover()
 	}
+	pt.ready.Store(true)
 	e.logger.Debug("task started on this node", "query", rq.q.ID, "task", t.String(), "node", e.opts.NodeID)
 	if err := t.Run(ctx); err != nil {
 		e.logger.Error("task failed", "query", rq.q.ID, "task", t.String(), "error", err)
@@ -246,6 +261,14 @@ func (cq *clusterQuery) owns(t *operators.Task) bool {
 	cq.mu.Lock()
 	defer cq.mu.Unlock()
 	return cq.mu.running[t] != nil
+}
+
+// ready reports whether this node runs t now with its state restored.
+func (cq *clusterQuery) ready(t *operators.Task) bool {
+	cq.mu.Lock()
+	defer cq.mu.Unlock()
+	pt := cq.mu.running[t]
+	return pt != nil && pt.ready.Load()
 }
 
 // LocalTasks lists the tasks of query id that run on this node, as

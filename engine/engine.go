@@ -13,6 +13,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/bloom"
 
 	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/internal/peer"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/log/embedded"
 	"github.com/runnel/runnel/log/kafka"
@@ -34,6 +35,12 @@ type Engine struct {
 	stateDB *pebble.DB
 	// builder turns plans into tasks, push pipelines and pull scans.
 	builder *build.Builder
+	// view is what this node knows of the cluster (cluster_view.go); nil
+	// in embedded mode.
+	view *clusterView
+	// peers forwards pull queries to other nodes (cluster_pull.go); nil
+	// in embedded mode.
+	peers *peer.Client
 
 	// ctx is the parent of every persistent query's tasks; stop cancels it
 	// on Close.
@@ -140,6 +147,16 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.ctx, e.stop = context.WithCancel(context.Background())
+	if kl, ok := e.log.(*kafka.Log); ok {
+		// Joined before any query starts, so that SHOW NODES on another
+		// node lists this one as soon as it takes work.
+		if err := e.openClusterView(ctx, kl); err != nil {
+			e.stop()
+			e.log.Close()
+			return nil, err
+		}
+		e.peers = peer.NewClient(peer.Options{User: opts.ClusterUser, Password: opts.ClusterPassword})
+	}
 	e.findFailedSources(ctx)
 	queries := e.cat.Queries()
 	for i, q := range queries {
@@ -196,6 +213,10 @@ func (e *Engine) close() error {
 	e.mu.Unlock()
 	for _, rq := range running {
 		rq.stopAndWait(e.opts.ShutdownTimeout)
+	}
+	if e.view != nil {
+		e.view.close()
+		e.peers.Close()
 	}
 	err := e.log.Close()
 	if e.stateDB != nil {

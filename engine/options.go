@@ -8,6 +8,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/internal/peer"
 	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/log/embedded"
 	"github.com/runnel/runnel/sql/expr"
@@ -39,6 +40,27 @@ type Options struct {
 	// this node, shown by SHOW NODES. Default: "" (cmd/runnel passes its
 	// --listen address).
 	Advertise string
+	// StandbyReplicas is num.standby.replicas (Kafka mode): how many
+	// nodes besides a table partition's owner keep a warm copy of it for
+	// pull queries, so that a partition that moves (its owner died) is
+	// read from a caught-up copy instead of waiting for the new owner to
+	// build one. A pull query reads a standby only when it has caught up
+	// with the writes acknowledged before the query. Default: 0, which
+	// means 1 (ksqlDB's default is 0: Runnel keeps one, the cost being a
+	// second copy's disk and reads); -1 means none.
+	StandbyReplicas int
+	// PullTimeout is the default of runnel.pull.timeout.ms: how long a
+	// pull query waits for its table to catch up with the writes
+	// acknowledged before it, or in a cluster for a partition that is
+	// moving, before it fails with a retryable error. Default: 10s.
+	PullTimeout time.Duration
+	// ClusterUser and ClusterPassword are what a node logs in to other
+	// nodes with when it forwards a pull query (Kafka mode): every node's
+	// auth file must list this user with this password, and only this
+	// user may send the nodes' internal requests. Default user
+	// "_runnel_node"; default password "" (nodes without an auth file).
+	ClusterUser     string
+	ClusterPassword string
 	// Logger receives the engine's messages. Default: slog.Default().
 	Logger *slog.Logger
 	// ProcessingLogTopic is the topic of the RUNNEL_PROCESSING_LOG stream.
@@ -121,6 +143,15 @@ func (o *Options) EnsureDefaults() {
 	if o.MaxCursors == 0 {
 		o.MaxCursors = 100
 	}
+	if o.StandbyReplicas == 0 {
+		o.StandbyReplicas = 1
+	}
+	if o.PullTimeout == 0 {
+		o.PullTimeout = defaultPullTimeout
+	}
+	if o.ClusterUser == "" {
+		o.ClusterUser = peer.DefaultUser
+	}
 }
 
 func (o *Options) validate() error {
@@ -138,6 +169,12 @@ func (o *Options) validate() error {
 	}
 	if o.MaxCursors < 0 {
 		return sqlstate.Errorf(sqlstate.InvalidParameter, "engine: MaxCursors must be positive, not %d", o.MaxCursors)
+	}
+	if o.StandbyReplicas < -1 {
+		return sqlstate.Errorf(sqlstate.InvalidParameter, "engine: StandbyReplicas is %d: use -1 for none, 0 for the default or a count", o.StandbyReplicas)
+	}
+	if o.PullTimeout < 0 {
+		return sqlstate.Errorf(sqlstate.InvalidParameter, "engine: PullTimeout must be positive, not %s", o.PullTimeout)
 	}
 	for _, b := range o.Kafka {
 		if b == "" {

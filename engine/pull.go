@@ -21,15 +21,20 @@ const (
 	defaultPullTimeout = 10 * time.Second
 )
 
+// materializerPrefix starts the id of every table's materializer.
+const materializerPrefix = "_MAT_"
+
 // materializerID names the internal query that materializes a table, per
 // creation of the table (a re-created table starts afresh).
 func materializerID(src *catalog.Source) string {
-	return fmt.Sprintf("_MAT_%s_%d", src.Name, src.Seq)
+	return fmt.Sprintf("%s%s_%d", materializerPrefix, src.Name, src.Seq)
 }
 
-// materializerIDOn is materializerID on this node: in Kafka mode every node
-// keeps its own copy of every table for its pull queries, so its
-// materializer's group, stores and changelogs carry the node id.
+// materializerIDOn is materializerID on this node: in Kafka mode each node
+// keeps its own copies of the table partitions it owns or stands by for
+// (cluster_replicas.go), so its materializer's group, stores and
+// changelogs carry the node id; materializerID itself names the group
+// that says who owns which partition.
 func (e *Engine) materializerIDOn(src *catalog.Source) string {
 	if _, ok := e.log.(*kafka.Log); ok {
 		return materializerID(src) + "_" + e.opts.NodeID
@@ -59,7 +64,16 @@ func (e *Engine) startMaterializer(src *catalog.Source) error {
 	}
 	rq := &runningQuery{q: &catalog.Query{ID: id, Sink: src.Name, Sources: []string{src.Name}}, cancel: cancel, done: make(chan struct{})}
 	rq.mu.state = stateRunning
-	e.launch(ctx, rq, bq)
+	if kl, ok := e.log.(*kafka.Log); ok {
+		// In a cluster this node keeps only the partitions it owns or
+		// stands by for (cluster_replicas.go).
+		if err := e.launchReplicas(ctx, rq, bq, kl, src); err != nil {
+			cancel()
+			return fmt.Errorf("join the group of table %s: %w", src.Name, err)
+		}
+	} else {
+		e.launch(ctx, rq, bq)
+	}
 	e.mu.Lock()
 	e.mu.materialized[src.Name] = rq
 	e.mu.Unlock()
@@ -92,7 +106,7 @@ func (s *session) pullTimeout() time.Duration {
 			return time.Duration(ms) * time.Millisecond
 		}
 	}
-	return defaultPullTimeout
+	return s.e.opts.PullTimeout
 }
 
 // pull answers a pull query over a table: it waits until the table has
@@ -107,6 +121,9 @@ func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Dura
 		}
 	}
 	src := sources[0]
+	if e.clustered() {
+		return e.pullClustered(ctx, plan, src, timeout)
+	}
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := e.awaitSource(wctx, src, map[string]bool{}); err != nil {
@@ -130,6 +147,22 @@ func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Dura
 // those inputs have now: then every write acknowledged before the call is
 // reflected in src's materialized rows.
 func (e *Engine) awaitSource(ctx context.Context, src *catalog.Source, visited map[string]bool) error {
+	if err := e.awaitWriters(ctx, src, visited); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	mat := e.mu.materialized[src.Name]
+	e.mu.Unlock()
+	if mat != nil {
+		return e.awaitQuery(ctx, mat)
+	}
+	return nil
+}
+
+// awaitWriters is awaitSource without src's own materializer: in a
+// cluster, each partition's copy is awaited where it is read
+// (cluster_pull.go).
+func (e *Engine) awaitWriters(ctx context.Context, src *catalog.Source, visited map[string]bool) error {
 	if visited[src.Name] {
 		return nil
 	}
@@ -140,7 +173,9 @@ func (e *Engine) awaitSource(ctx context.Context, src *catalog.Source, visited m
 		}
 		for _, name := range q.Sources {
 			if up, err := e.cat.Source(name); err == nil {
-				if err := e.awaitSource(ctx, up, visited); err != nil {
+				// The queries that write an upstream source, not its
+				// materialized copy: a query reads its inputs' topics.
+				if err := e.awaitWriters(ctx, up, visited); err != nil {
 					return err
 				}
 			}
@@ -150,12 +185,6 @@ func (e *Engine) awaitSource(ctx context.Context, src *catalog.Source, visited m
 				return err
 			}
 		}
-	}
-	e.mu.Lock()
-	mat := e.mu.materialized[src.Name]
-	e.mu.Unlock()
-	if mat != nil {
-		return e.awaitQuery(ctx, mat)
 	}
 	return nil
 }

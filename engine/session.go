@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -48,6 +49,13 @@ func (s *session) Prepare(ctx context.Context, text string) ([]server.Statement,
 	if limit := s.e.opts.MaxStatementBytes; len(text) > limit {
 		return nil, sqlstate.Errorf(sqlstate.ProgramLimitExceeded,
 			"statement of %d bytes is over the limit of %d bytes (--max-statement-bytes)", len(text), limit)
+	}
+	// Another node's request (cluster_pull.go) is not SQL.
+	if st, ok, err := s.internalStatement(text); ok {
+		if err != nil {
+			return nil, err
+		}
+		return []server.Statement{st}, nil
 	}
 	stmts, err := sql.ParseWith(text, s.e.parseOptions())
 	if err != nil {
@@ -407,6 +415,12 @@ func (s *session) set(name, value string) error {
 		}
 		s.setProp(propOffsetReset, v)
 		return nil
+	case propPullTimeout:
+		if ms, err := strconv.ParseInt(value, 10, 64); err != nil || ms <= 0 {
+			return errInvalidValue.Errorf("invalid value for %s: %q (expected a positive number of milliseconds)", propPullTimeout, value)
+		}
+	case propStandbyReplicas, "ksql.streams." + propStandbyReplicas:
+		return s.e.setStandbyReplicas(name)
 	}
 	s.setProp(name, value)
 	return nil

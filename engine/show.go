@@ -101,7 +101,12 @@ func (s *session) prepareShow(st *sql.Show) (*statement, error) {
 			}
 			return rows, e.failureNotices(listed...), nil
 		}), nil
+	case sql.ShowNodes:
+		return listing(showNodesColumns, e.showNodes), nil
 	case sql.ShowQueries:
+		if st.Extended {
+			return listing(showQueriesExtendedColumns, e.showQueriesExtended), nil
+		}
 		return listing(strCols("query_id", "status", "sink", "sink_topic", "query_string"), func(context.Context) ([]types.Row, error) {
 			var rows []types.Row
 			for _, q := range e.cat.Queries() {
@@ -338,6 +343,16 @@ func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []ty
 		for _, st := range rq.stores {
 			rows = append(rows, strRow("state_store", st.Name))
 		}
+		// In a cluster, each task of the writing query and the node that
+		// runs it; a listing that cannot be read now (the brokers) is
+		// left out.
+		if e.clustered() {
+			if lines, err := e.taskLines(ctx, rq); err == nil {
+				for _, l := range lines {
+					rows = append(rows, strRow("task", l))
+				}
+			}
+		}
 	}
 	if src.Query != "" {
 		rows = append(rows,
@@ -359,16 +374,26 @@ func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []ty
 // as text rows, as PostgreSQL's EXPLAIN returns it.
 func (s *session) prepareExplain(st *sql.Explain) (*statement, error) {
 	e := s.e
-	var text func() (string, error)
+	var text func(ctx context.Context) (string, error)
 	switch {
 	case st.QueryID != "":
-		text = func() (string, error) {
+		text = func(ctx context.Context) (string, error) {
 			id := strings.ToUpper(st.QueryID)
 			rq, ok := e.runningQuery(id)
 			if !ok || rq.plan == nil {
 				return "", errUnknownObject.Errorf("query %s does not exist or is not running", st.QueryID)
 			}
-			return "query " + id + ": " + rq.q.Statement + "\n" + rq.plan.ExplainQuery(id), nil
+			text := "query " + id + ": " + rq.q.Statement + "\n" + rq.plan.ExplainQuery(id)
+			if !e.clustered() {
+				return text, nil
+			}
+			// In a cluster: the tasks and the nodes that run them,
+			// cluster-wide, as SHOW QUERIES EXTENDED lists them.
+			lines, err := e.taskLines(ctx, rq)
+			if err != nil {
+				return "", err
+			}
+			return text + "\nTasks:\n  " + strings.Join(lines, "\n  "), nil
 		}
 	default:
 		var q *sql.Query
@@ -386,7 +411,7 @@ func (s *session) prepareExplain(st *sql.Explain) (*statement, error) {
 		if q == nil {
 			return nil, errUnsupported.Errorf("EXPLAIN takes a query, CREATE ... AS SELECT or INSERT INTO ... SELECT")
 		}
-		text = func() (string, error) {
+		text = func(context.Context) (string, error) {
 			p := e.planner(nil)
 			if sink == nil {
 				plan, err := p.PlanTransient(q)
@@ -401,12 +426,12 @@ func (s *session) prepareExplain(st *sql.Explain) (*statement, error) {
 			}
 			return plan.Explain(), nil
 		}
-		if _, err := text(); err != nil {
+		if _, err := text(context.Background()); err != nil {
 			return nil, err
 		}
 	}
-	return listing(strCols("QUERY PLAN"), func(context.Context) ([]types.Row, error) {
-		t, err := text()
+	return listing(strCols("QUERY PLAN"), func(ctx context.Context) ([]types.Row, error) {
+		t, err := text(ctx)
 		if err != nil {
 			return nil, err
 		}

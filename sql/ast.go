@@ -250,10 +250,13 @@ const (
 	ShowFunctions
 	ShowTypes
 	ShowVariables
+	// ShowNodes lists a cluster's live nodes (Runnel's; ksqlDB reports
+	// them through its /clusterStatus endpoint).
+	ShowNodes
 )
 
 // Show is SHOW|LIST STREAMS|TABLES|QUERIES|TOPICS|PROPERTIES|FUNCTIONS|
-// TYPES|VARIABLES [EXTENDED].
+// TYPES|VARIABLES|NODES [EXTENDED].
 type Show struct {
 	text     string
 	What     ShowKind

@@ -14,10 +14,11 @@ var showKinds = map[string]ShowKind{
 	"FUNCTIONS":  ShowFunctions,
 	"TYPES":      ShowTypes,
 	"VARIABLES":  ShowVariables,
+	"NODES":      ShowNodes,
 }
 
 // show parses SHOW|LIST [ALL] STREAMS|TABLES|QUERIES|TOPICS|PROPERTIES|
-// FUNCTIONS [EXTENDED]. ALL is ksqlDB's "include internal topics" flag; it
+// FUNCTIONS|TYPES|VARIABLES|NODES [EXTENDED]. ALL is ksqlDB's "include internal topics" flag; it
 // is accepted before TOPICS only and carries no meaning here yet.
 func (p *parser) show() (Statement, error) {
 	start := p.i
@@ -32,7 +33,7 @@ func (p *parser) show() (Statement, error) {
 		return p.showVariable(start, all)
 	}
 	if !ok || (all && kind != ShowTopics) {
-		return nil, p.unexpected("STREAMS, TABLES, QUERIES, TOPICS, PROPERTIES, FUNCTIONS, TYPES or VARIABLES")
+		return nil, p.unexpected("STREAMS, TABLES, QUERIES, TOPICS, PROPERTIES, FUNCTIONS, TYPES, VARIABLES or NODES")
 	}
 	p.next()
 	ext := p.accept("EXTENDED")

@@ -230,6 +230,8 @@ func TestParseCommands(t *testing.T) {
 		{"SHOW ALL TOPICS EXTENDED", &Show{What: ShowTopics, Extended: true}},
 		{"LIST PROPERTIES", &Show{What: ShowProperties}},
 		{"show functions", &Show{What: ShowFunctions}},
+		{"SHOW NODES", &Show{What: ShowNodes}},
+		{"list nodes extended", &Show{What: ShowNodes, Extended: true}},
 		{"DESCRIBE pageviews", &Describe{Name: "PAGEVIEWS"}},
 		{"DESCRIBE EXTENDED `pv`", &Describe{Name: "pv", Extended: true}},
 		{"describe pv extended", &Describe{Name: "PV", Extended: true}},

@@ -1,6 +1,7 @@
 // Command runnel serves Runnel over the PostgreSQL wire protocol.
 //
 //	runnel [--listen 127.0.0.1:6543] [--data-dir ./runnel-data] [--kafka host:port,...] [--node-id id] [--advertise host:port] [--log-level info]
+//	       [--standby-replicas 1] [--pull-timeout-ms 10000] [--cluster-user _runnel_node]
 //	       [--max-partitions 10000] [--max-statement-bytes 16777216] [--max-value-bytes 16777216]
 //	       [--max-transaction-bytes 67108864] [--max-connections 100]
 //	       [--auth-file FILE] [--tls-cert FILE --tls-key FILE] [--insecure]
@@ -10,8 +11,11 @@
 // RUNNEL_DATA_DIR, RUNNEL_KAFKA, RUNNEL_LOG_LEVEL, RUNNEL_MAX_PARTITIONS,
 // RUNNEL_MAX_STATEMENT_BYTES, RUNNEL_MAX_VALUE_BYTES,
 // RUNNEL_MAX_TRANSACTION_BYTES, RUNNEL_MAX_CONNECTIONS, RUNNEL_AUTH_FILE,
-// RUNNEL_TLS_CERT, RUNNEL_TLS_KEY, RUNNEL_INSECURE); a flag wins over its
-// variable.
+// RUNNEL_TLS_CERT, RUNNEL_TLS_KEY, RUNNEL_INSECURE, RUNNEL_STANDBY_REPLICAS,
+// RUNNEL_PULL_TIMEOUT_MS, RUNNEL_CLUSTER_USER); a flag wins over its
+// variable. The password nodes log in to each other with is read from
+// RUNNEL_CLUSTER_PASSWORD only, never from a flag (a command line is
+// visible to every user of the machine).
 //
 // With --auth-file every client logs in with a password (SCRAM-SHA-256).
 // Without one, runnel refuses to listen on anything but a loopback
@@ -34,6 +38,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/engine"
@@ -62,6 +67,12 @@ type config struct {
 	// without an auth file.
 	authFile, tlsCert, tlsKey string
 	insecure                  bool
+	// standbyReplicas, pullTimeoutMs and clusterUser are engine.Options'
+	// StandbyReplicas (0 here is none), PullTimeout and ClusterUser; the
+	// password comes from RUNNEL_CLUSTER_PASSWORD in run.
+	standbyReplicas int
+	pullTimeoutMs   int
+	clusterUser     string
 }
 
 // defaultLimitBytes is the default of both size limits: 16 MiB.
@@ -120,6 +131,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if err != nil {
 		return c, err
 	}
+	standbys, err := envInt("RUNNEL_STANDBY_REPLICAS", 1)
+	if err != nil {
+		return c, err
+	}
+	pullTimeout, err := envInt("RUNNEL_PULL_TIMEOUT_MS", 10000)
+	if err != nil {
+		return c, err
+	}
 	insecure := false
 	if v := env("RUNNEL_INSECURE", ""); v != "" {
 		if insecure, err = strconv.ParseBool(v); err != nil {
@@ -135,6 +154,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		"this node's id in a cluster (Kafka mode), unique and stable across restarts; empty keeps a generated one in the data directory (env RUNNEL_NODE_ID)")
 	fs.StringVar(&c.advertise, "advertise", env("RUNNEL_ADVERTISE", ""),
 		"host:port other nodes and clients reach this node at, shown by SHOW NODES; empty means the --listen address (env RUNNEL_ADVERTISE)")
+	fs.IntVar(&c.standbyReplicas, "standby-replicas", standbys,
+		"num.standby.replicas: nodes besides a table partition's owner that keep a warm copy for pull queries, in a cluster (env RUNNEL_STANDBY_REPLICAS)")
+	fs.IntVar(&c.pullTimeoutMs, "pull-timeout-ms", pullTimeout,
+		"default of runnel.pull.timeout.ms: how long a pull query waits for acknowledged writes or a moving partition (env RUNNEL_PULL_TIMEOUT_MS)")
+	fs.StringVar(&c.clusterUser, "cluster-user", env("RUNNEL_CLUSTER_USER", "_runnel_node"),
+		"user nodes log in to each other as, to forward pull queries; with --auth-file, list it there with RUNNEL_CLUSTER_PASSWORD's password (env RUNNEL_CLUSTER_USER)")
 	fs.StringVar(&c.logLevel, "log-level", env("RUNNEL_LOG_LEVEL", "info"), "debug, info, warn or error (env RUNNEL_LOG_LEVEL)")
 	fs.IntVar(&c.maxPartitions, "max-partitions", maxPartitions,
 		"the most partitions a topic may have: CREATE with more is refused (54000), and a stream or table found over it is marked failed (env RUNNEL_MAX_PARTITIONS)")
@@ -265,7 +290,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		advertise = c.listen
 	}
 	opts := engine.Options{DataDir: c.dataDir, NodeID: c.nodeID, Advertise: advertise, Logger: logger, MaxPartitions: int32(c.maxPartitions),
-		MaxStatementBytes: c.maxStatementBytes, MaxValueBytes: c.maxValueBytes, MaxTransactionBytes: c.maxTransactionBytes}
+		MaxStatementBytes: c.maxStatementBytes, MaxValueBytes: c.maxValueBytes, MaxTransactionBytes: c.maxTransactionBytes,
+		StandbyReplicas: c.standbyReplicas, PullTimeout: time.Duration(c.pullTimeoutMs) * time.Millisecond,
+		ClusterUser: c.clusterUser, ClusterPassword: os.Getenv("RUNNEL_CLUSTER_PASSWORD")}
+	if c.standbyReplicas == 0 {
+		opts.StandbyReplicas = -1 // the engine's 0 is its default
+	}
+	if c.pullTimeoutMs <= 0 {
+		return fmt.Errorf("--pull-timeout-ms: %d is not a positive number of milliseconds", c.pullTimeoutMs)
+	}
 	where := ""
 	if c.kafka != "" {
 		for _, b := range strings.Split(c.kafka, ",") {

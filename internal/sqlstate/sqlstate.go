@@ -83,6 +83,9 @@ const (
 	AssertFailure Code = "P0004"
 	// DuplicateObject is a second object of a name (CREATE TYPE).
 	DuplicateObject Code = "42710"
+	// SerializationFailure says "try again": a cluster's pull query
+	// whose partition has no caught-up copy now (it is moving).
+	SerializationFailure Code = "40001"
 )
 
 // Error is an error with a SQLSTATE. A sentinel has no Cause; an error

@@ -34,6 +34,34 @@ const pullChunk = 256
 // ORDER BY and LIMIT n, the scan keeps the n first rows; with ORDER BY
 // alone, every row the filter keeps.
 func (b *Builder) Pull(ctx context.Context, plan *planner.Plan, materializer string) (RowIter, error) {
+	return b.PullFrom(ctx, plan, func(part int32) PartitionReader {
+		return localPartition{b.env.State.Reader(MaterializedStore(materializer, part))}
+	})
+}
+
+// PartitionReader reads one partition of a materialized table for a pull
+// scan. Scan calls fn with each stored key and value in [start, end) (nil:
+// unbounded), in key order, until fn returns false, as state.Reader.Scan
+// does; the slices are valid only during the call. It may block (a
+// cluster node reads the partitions other nodes hold through them): ctx
+// bounds it.
+type PartitionReader interface {
+	Scan(ctx context.Context, start, end []byte, fn func(key, value []byte) bool) error
+}
+
+// localPartition reads a partition in this process's stores.
+type localPartition struct{ r *state.Reader }
+
+func (l localPartition) Scan(_ context.Context, start, end []byte, fn func(key, value []byte) bool) error {
+	return l.r.Scan(start, end, fn)
+}
+
+// PullFrom is Pull reading each partition the scan needs through
+// read(partition) rather than this process's stores: a cluster node
+// forwards the partitions that other nodes hold (engine/cluster_pull.go).
+// read is called once per chunk of a partition, from the goroutine that
+// calls the iterator's Next.
+func (b *Builder) PullFrom(ctx context.Context, plan *planner.Plan, read func(part int32) PartitionReader) (RowIter, error) {
 	root := plan.Result()
 	if root == nil || root.Mode != planner.Pull {
 		return nil, errShape(plan.Root)
@@ -47,7 +75,7 @@ func (b *Builder) Pull(ctx context.Context, plan *planner.Plan, materializer str
 	if err != nil {
 		return nil, err
 	}
-	it := &pullIter{state: b.env.State, id: materializer, dec: r.dec, filter: r.filter, project: r.project.Exprs,
+	it := &pullIter{read: read, dec: r.dec, filter: r.filter, project: r.project.Exprs,
 		limit: root.Limit, last: partitions - 1, scratch: make([]byte, 0, 64)}
 	if r.sort != nil {
 		it.order = r.sort.Items
@@ -89,8 +117,7 @@ func lookupRange(lookup expr.Expr, src *catalog.Source, partitions int32) (start
 // pullIter scans a materialized table: partition by partition, in key
 // order, a chunk at a time.
 type pullIter struct {
-	state   *state.Manager
-	id      string
+	read    func(part int32) PartitionReader
 	dec     *operators.Decoder
 	filter  expr.Expr
 	project []expr.Expr
@@ -137,7 +164,7 @@ func (p *pullIter) Next(ctx context.Context) (types.Row, error) {
 			continue
 		}
 		p.out = p.out[:0]
-		if err := p.step(func(in types.Row) error {
+		if err := p.step(ctx, func(in types.Row) error {
 			row, err := p.projectRow(in)
 			if err == nil {
 				p.out = append(p.out, row)
@@ -156,7 +183,7 @@ func (p *pullIter) Close() { p.out, p.done = nil, true }
 // where the last step stopped, and calls fn with each decoded row the
 // filter keeps. It moves to the next partition when this one is done, and
 // sets done after the last.
-func (p *pullIter) step(fn func(in types.Row) error) error {
+func (p *pullIter) step(ctx context.Context, fn func(in types.Row) error) error {
 	from := p.start
 	if p.resume != nil {
 		from = p.resume
@@ -164,7 +191,7 @@ func (p *pullIter) step(fn func(in types.Row) error) error {
 	part := p.part
 	n := 0
 	var rowErr error
-	err := p.state.Reader(MaterializedStore(p.id, part)).Scan(from, p.end, func(k, v []byte) bool {
+	err := p.read(part).Scan(ctx, from, p.end, func(k, v []byte) bool {
 		n++
 		p.scratch = append(p.scratch[:0], k...)
 		rec := operators.MaterializedRecord(v, part)
@@ -229,7 +256,7 @@ func (p *pullIter) sortAll(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err := p.step(func(in types.Row) error {
+		err := p.step(ctx, func(in types.Row) error {
 			row, err := p.projectRow(in)
 			if err != nil {
 				return err

@@ -77,17 +77,23 @@ func start(t testing.TB, opts Options) (*Server, error) {
 	logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
 	eopts := engine.Options{DataDir: dir, Kafka: opts.Kafka, Logger: logger, FS: opts.FS, Disk: opts.Disk}
+	if len(opts.Kafka) > 0 {
+		// A cluster's nodes reach each other at their advertised
+		// addresses (pull queries are forwarded): the listener is made
+		// first so that the engine advertises where it really serves.
+		eopts.Advertise = ln.Addr().String()
+	}
 	if opts.Engine != nil {
 		opts.Engine(&eopts)
 	}
 	eng, err := engine.Open(ctx, eopts)
 	if err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		eng.Close()
+		ln.Close()
 		return nil, err
 	}
 	sctx, scancel := context.WithCancel(context.Background())

@@ -20,7 +20,6 @@ func nodeIn(t *testing.T, brokers []string, id, dir string, session time.Duratio
 	t.Helper()
 	return harness.Start(t, harness.Options{Kafka: brokers, DataDir: dir, Engine: func(o *engine.Options) {
 		o.NodeID = id
-		o.Advertise = id + ":6543"
 		o.ClusterSessionTimeout = session
 	}})
 }

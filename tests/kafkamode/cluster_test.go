@@ -18,7 +18,6 @@ func node(t *testing.T, brokers []string, id string) *harness.Server {
 	t.Helper()
 	return harness.Start(t, harness.Options{Kafka: brokers, Engine: func(o *engine.Options) {
 		o.NodeID = id
-		o.Advertise = id + ":6543"
 		// A short session (with its heartbeat, a tenth of it) keeps
 		// rebalances quick: a member learns of one from a heartbeat.
 		o.ClusterSessionTimeout = 6 * time.Second // the brokers' least

@@ -1,0 +1,157 @@
+package kafkamode
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/runnel/runnel/tests/harness"
+)
+
+// awaitRows polls a statement until its sorted rows are want, or fails
+// after 30 s with the last rows seen.
+func awaitRows(t *testing.T, c *pgx.Conn, sql string, want ...string) {
+	t.Helper()
+	sort.Strings(want)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := rows(t, c, sql)
+		if fmt.Sprint(got) == fmt.Sprint(want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s =\n%q\nwant\n%q", sql, got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// awaitRunning waits until query id runs on every node (the others learn
+// of it from the catalog topic).
+func awaitRunning(t *testing.T, id string, nodes ...*harness.Server) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, n := range nodes {
+		for {
+			if _, ok := n.Engine.LocalTasks(id); ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("query %s never started on a node", id)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// TestShowNodes: SHOW NODES lists the live nodes from any node, before
+// any query runs; a node that joins appears, one that stops disappears at
+// once (it leaves the group), and one that dies disappears once its
+// session times out. Each row says whether it is the node answering.
+func TestShowNodes(t *testing.T) {
+	brokers := cluster(t)
+	a := node(t, brokers, "a")
+	ca := a.Connect(t)
+	// Each node advertises where it serves (the harness's listener).
+	aSelf, aOther := "a "+a.Addr+" true 0 0", "a "+a.Addr+" false 0 0"
+	awaitRows(t, ca, `SHOW NODES`, aSelf)
+
+	b := node(t, brokers, "b")
+	cb := b.Connect(t)
+	awaitRows(t, ca, `SHOW NODES`, aSelf, "b "+b.Addr+" false 0 0")
+	awaitRows(t, cb, `SHOW NODES`, aOther, "b "+b.Addr+" true 0 0")
+
+	b.Stop()
+	awaitRows(t, ca, `SHOW NODES`, aSelf)
+
+	// A crash: c's member stays in the group until its session (10 s
+	// here) times out, and SHOW NODES lists it until then.
+	c := nodeIn(t, brokers, "c", "", 10*time.Second)
+	awaitRows(t, ca, `SHOW NODES`, aSelf, "c "+c.Addr+" false 0 0")
+	if err := c.Engine.CloseAbruptly(); err != nil {
+		t.Fatalf("close abruptly: %v", err)
+	}
+	c.Stop()
+	if got := rows(t, ca, `SHOW NODES`); len(got) != 2 {
+		t.Fatalf("SHOW NODES right after c crashed = %q, want c still listed (its session has not timed out)", got)
+	}
+	awaitRows(t, ca, `SHOW NODES`, aSelf)
+}
+
+// TestShowQueriesExtended: SHOW QUERIES EXTENDED (and EXPLAIN <query id>,
+// and DESCRIBE EXTENDED of the sink) list every task of a query with the
+// node that runs it, cluster-wide: the same on every node, the tasks
+// spread over both, and the counts in SHOW NODES agree.
+func TestShowQueriesExtended(t *testing.T) {
+	brokers := cluster(t)
+	a := node(t, brokers, "a")
+	b := node(t, brokers, "b")
+	ca, cb := a.Connect(t), b.Connect(t)
+	exec(t, ca, `CREATE STREAM clicks (userid VARCHAR KEY, amount BIGINT)
+  WITH (kafka_topic='clicks', value_format='JSON', partitions=4)`)
+	exec(t, ca, `CREATE STREAM big AS SELECT userid, amount FROM clicks WHERE amount > 10 EMIT CHANGES`)
+	id := queryID(t, ca, "CSAS_BIG")
+	awaitRunning(t, id, b)
+	per := awaitPlacement(t, id, 4, 1, a, b)
+
+	// What each node runs, as SHOW QUERIES EXTENDED must report it.
+	var want []string
+	for i, n := range []*harness.Server{a, b} {
+		for _, task := range per[i] {
+			p := task[strings.LastIndex(task, "/")+1:]
+			want = append(want, fmt.Sprintf("%s %s %s %s", task, p, n.Engine.NodeID(), n.Addr))
+		}
+	}
+	sort.Strings(want)
+	extended := func(c *pgx.Conn) []string {
+		var out []string
+		for _, r := range harness.Rows(t, c, `SHOW QUERIES EXTENDED`) {
+			f := strings.Fields(r)
+			if len(f) < 7 || f[0] != id {
+				t.Fatalf("SHOW QUERIES EXTENDED row %q", r)
+			}
+			out = append(out, strings.Join(f[3:7], " "))
+		}
+		sort.Strings(out)
+		return out
+	}
+	for _, c := range []*pgx.Conn{ca, cb} {
+		deadline := time.Now().Add(30 * time.Second)
+		for got := extended(c); fmt.Sprint(got) != fmt.Sprint(want); got = extended(c) {
+			if time.Now().After(deadline) {
+				t.Fatalf("SHOW QUERIES EXTENDED =\n%q\nwant (the nodes' own tasks)\n%q", got, want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	awaitRows(t, cb, `SHOW NODES`,
+		fmt.Sprintf("a %s false %d 0", a.Addr, len(per[0])), fmt.Sprintf("b %s true %d 0", b.Addr, len(per[1])))
+
+	var explain []string
+	for _, r := range harness.Rows(t, cb, `EXPLAIN `+id) {
+		if strings.HasPrefix(r, "  clicks/") {
+			explain = append(explain, r)
+		}
+	}
+	if len(explain) != 4 {
+		t.Fatalf("EXPLAIN %s task lines = %q", id, explain)
+	}
+	for _, l := range explain {
+		if !strings.Contains(l, " on node a ("+a.Addr+")") && !strings.Contains(l, " on node b ("+b.Addr+")") {
+			t.Fatalf("EXPLAIN task line %q names no node", l)
+		}
+	}
+	tasks := 0
+	for _, r := range harness.Rows(t, ca, `DESCRIBE big EXTENDED`) {
+		if strings.HasPrefix(r, "task clicks/") {
+			tasks++
+		}
+	}
+	if tasks != 4 {
+		t.Fatalf("DESCRIBE big EXTENDED lists %d tasks, want 4", tasks)
+	}
+}
