@@ -2,10 +2,12 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/runnel/runnel/catalog"
@@ -81,11 +83,18 @@ func (v *clusterView) close() {
 }
 
 // describe describes groups; a group that does not exist comes back
-// empty (Dead), not as an error.
+// empty, not as an error. Brokers answer either Dead or, as kfake does
+// before the group's first member has joined, GROUP_ID_NOT_FOUND.
 func (v *clusterView) describe(ctx context.Context, groups ...string) (kadm.DescribedGroups, error) {
 	described, err := v.adm.DescribeGroups(ctx, groups...)
 	if err != nil {
 		return nil, fmt.Errorf("describe groups: %w", err)
+	}
+	for name, g := range described {
+		if errors.Is(g.Err, kerr.GroupIDNotFound) {
+			g.Err, g.Members = nil, nil
+			described[name] = g
+		}
 	}
 	return described, nil
 }
