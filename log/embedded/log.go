@@ -110,10 +110,14 @@ func Open(opts Options) (*Log, error) {
 	if err := opts.FS.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("embedded: create %s: %w", opts.Dir, noSpace(err))
 	}
-	memtable := int64(popts.MemTableSize)
-	if memtable <= 0 {
-		memtable = defaultMemTableSize
+	// The log's own defaults for what the caller left unset (lsm.go):
+	// they depend on the size of the disk.
+	var diskTotal int64
+	if du, err := opts.FS.GetDiskUsage(opts.Dir); err == nil {
+		diskTotal = clampInt64(du.TotalBytes)
 	}
+	tunePebble(popts, diskTotal)
+	memtable := int64(popts.MemTableSize)
 	disk, err := newDiskGuard(opts.FS, opts.Dir, opts.Disk, memtable, opts.Logger)
 	if err != nil {
 		return nil, err
