@@ -233,6 +233,22 @@ func (g *diskGuard) thresholdLocked(c writeClass) int64 {
 	return g.opts.ReserveBytes
 }
 
+// roomFor reports, without admitting or logging anything, whether a data
+// write of n bytes would be admitted now: for work the log may skip when
+// the disk is nearly full.
+func (g *diskGuard) roomFor(n int64) bool {
+	if g.off {
+		return true
+	}
+	free, err := g.free()
+	if err != nil {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return free-g.mu.inflight-n >= g.thresholdLocked(classData)
+}
+
 // admit decides whether a write of n bytes may go to Pebble, and counts it
 // in flight until done(n). It refuses with an error wrapping
 // log.ErrDiskFull when the write would leave less free than its class

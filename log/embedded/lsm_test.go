@@ -226,3 +226,93 @@ func TestReadBatchBytes(t *testing.T) {
 		t.Fatalf("batches of %v records, want %v", batches, want)
 	}
 }
+
+// TestDeleteTopicExcisesItsTables: a deleted topic's records leave the LSM
+// with DeleteTopic, not with the compactions that would read them back; a
+// topic beside it keeps its records.
+func TestDeleteTopicExcisesItsTables(t *testing.T) {
+	ctx := ctxT(t)
+	l, err := Open(Options{Dir: t.TempDir(), Logger: quietLogger(), Pebble: &pebble.Options{MemTableSize: 256 << 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, name := range []string{"gone", "kept"} {
+		if err := l.CreateTopic(ctx, name, log.TopicConfig{Partitions: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	val := bytes.Repeat([]byte("v"), 1000)
+	for i := 0; i < 100; i++ {
+		var txn log.Txn
+		for _, name := range []string{"gone", "kept"} {
+			for j := 0; j < 10; j++ {
+				txn.Records = append(txn.Records, log.ProduceRecord{Topic: name, Record: log.Record{Value: val, Partition: -1}})
+			}
+		}
+		if err := l.Commit(ctx, txn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone, err := l.lookup("gone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := topicRecordBounds(gone.id)
+	overlapping := func() int {
+		levels, err := l.db.SSTables()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, ts := range levels {
+			for _, tbl := range ts {
+				if bytes.Compare(tbl.Smallest.UserKey, hi) < 0 && bytes.Compare(tbl.Largest.UserKey, lo) >= 0 {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	if err := l.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if overlapping() == 0 {
+		t.Fatalf("no table holds the topic's records before it is deleted")
+	}
+	// Some records still in the memtable: the excise waits for its flush
+	// (which a flush, not a compaction, completes).
+	if _, err := l.Append(ctx, "gone", []log.Record{{Value: val, Partition: 0}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.DeleteTopic(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n := overlapping(); n != 0 {
+		t.Fatalf("%d tables still overlap the deleted topic's records", n)
+	}
+	ends, err := l.EndOffsets(ctx, "kept")
+	if err != nil || ends[0]+ends[1] != 1000 {
+		t.Fatalf("the other topic: end offsets %v, %v; want 1000 records", ends, err)
+	}
+	r, err := l.NewReader(ctx, log.TopicPartition{Topic: "kept", Partition: 1}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for read := int64(0); read < ends[1]; {
+		recs, err := r.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range recs {
+			if rec.Offset != read || !bytes.Equal(rec.Value, val) {
+				t.Fatalf("kept/1 record %d at offset %d is wrong", read, rec.Offset)
+			}
+			read++
+		}
+	}
+}
