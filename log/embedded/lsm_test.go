@@ -88,7 +88,8 @@ func TestTunePebbleKeepsCallersChoices(t *testing.T) {
 	}
 	d := &pebble.Options{}
 	tunePebble(d, 1<<40)
-	if d.MemTableSize != maxLogMemTableSize || d.FormatMajorVersion != pebble.FormatNewest || d.Levels[0].Compression == nil {
+	if d.MemTableSize != maxLogMemTableSize || d.FormatMajorVersion != pebble.FormatNewest || d.Levels[0].Compression == nil ||
+		d.Experimental.EnableColumnarBlocks == nil || d.Experimental.EnableColumnarBlocks() {
 		t.Fatalf("defaults not set: memtable %d, format %v", d.MemTableSize, d.FormatMajorVersion)
 	}
 }
