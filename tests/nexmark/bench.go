@@ -39,7 +39,10 @@ type BenchOptions struct {
 	// and stopped. Default: 0, no bound.
 	QueryTimeout time.Duration
 	// CPUProfileDir, when set, gets a CPU profile of each query's run,
-	// <query>.pprof, and of the raw copy, raw_copy.pprof.
+	// <query>.pprof, and of the raw copy, raw_copy.pprof; and the
+	// allocation profiles at the start and end of each,
+	// <query>.allocs.start.pprof and <query>.allocs.pprof (`go tool pprof
+	// -diff_base q0.allocs.start.pprof q0.allocs.pprof` shows the run's).
 	CPUProfileDir string
 	// Out receives the progress and result lines. Default: os.Stdout.
 	Out io.Writer
@@ -404,9 +407,27 @@ func startProfile(dir, name string, out io.Writer) (stop func()) {
 		fmt.Fprintf(out, "nexmark: no profile: %v\n", err)
 		return func() {}
 	}
+	// The heap profile counts allocations since the process began: one
+	// at each end of the run, so that pprof -diff_base tells the run's.
+	writeAllocs(filepath.Join(dir, name+".allocs.start.pprof"), out)
 	return func() {
 		pprof.StopCPUProfile()
 		f.Close()
+		writeAllocs(filepath.Join(dir, name+".allocs.pprof"), out)
+	}
+}
+
+// writeAllocs writes the allocation profile (every allocation since the
+// process began, sampled) to path.
+func writeAllocs(path string, out io.Writer) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(out, "nexmark: no allocation profile: %v\n", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		fmt.Fprintf(out, "nexmark: no allocation profile: %v\n", err)
 	}
 }
 
