@@ -64,11 +64,24 @@ type Aggregator struct {
 	// Output turns a result change into records.
 	Output  func(out AggOutput, emit Emit) error
 	Metrics *Metrics
+	// CacheBytes bounds the task's write-back cache of groups
+	// (aggcache.go). Default: DefaultAggCacheBytes (1 MiB).
+	CacheBytes int
 
 	count  agg.Func
 	st     window.StreamTime
 	loaded bool
 	wins   []window.Window
+	// cache holds the groups of a windowless or time-windowed
+	// aggregation between flushes; nil for session windows.
+	cache *groupCache
+	// order is the order in which a row is folded into a group's
+	// accumulators: the fallible ones first (see fold).
+	order []int
+	// broken, once set, fails the next Flush: a fold failed in a way it
+	// could not undo, so the cached group is not to be trusted, and the
+	// task goes back to its last commit.
+	broken error
 }
 
 var (
@@ -81,6 +94,10 @@ var (
 func (a *Aggregator) Recover() {
 	a.loaded = false
 	a.st = window.StreamTime{}
+	if a.cache != nil {
+		a.cache.forget()
+	}
+	a.broken = nil
 }
 
 var streamTimeKey = []byte{'s'}
@@ -139,6 +156,19 @@ func (a *Aggregator) init() error {
 	var err error
 	if a.count, err = agg.Resolve("COUNT", nil, nil, false); err != nil {
 		return err
+	}
+	if a.order == nil {
+		a.order = append(a.order, 0)
+		for i, f := range a.Spec.Funcs {
+			if agg.Fallible(f) {
+				a.order = append([]int{i + 1}, a.order...)
+			} else {
+				a.order = append(a.order, i+1)
+			}
+		}
+	}
+	if a.cache == nil && (a.Spec.Window == nil || a.Spec.Window.Kind != window.Session) {
+		a.cache = newGroupCache(a.CacheBytes)
 	}
 	v, ok, err := a.Store.Get(streamTimeKey)
 	if err != nil {
@@ -220,7 +250,12 @@ func (a *Aggregator) decodeState(v []byte) ([]agg.Accumulator, int64, error) {
 }
 
 func encodeState(accs []agg.Accumulator, end int64) []byte {
-	b := appendBE64(make([]byte, 0, 64), uint64(end))
+	return encodeStateTo(make([]byte, 0, 64), accs, end)
+}
+
+// encodeStateTo appends a group's state to b.
+func encodeStateTo(b []byte, accs []agg.Accumulator, end int64) []byte {
+	b = appendBE64(b, uint64(end))
 	var scratch []byte
 	for _, acc := range accs {
 		scratch = acc.AppendEncode(scratch[:0])
@@ -250,8 +285,123 @@ func fold(accs []agg.Accumulator, in *GroupInput) error {
 	return nil
 }
 
+// foldAll folds in into every accumulator or into none: a record that
+// fails (a SUM that overflows) is skipped, and a cached group must be left
+// as it was. The fallible accumulators go first (a.order), so that when
+// one fails only fallible ones have taken the row, and they give it back
+// exactly (agg.Fallible). ok is false when even that failed, which only an
+// accumulator broken some other way can make happen.
+func (a *Aggregator) foldAll(accs []agg.Accumulator, in *GroupInput) (ok bool, err error) {
+	step := func(i int, retract bool) error {
+		var args []types.Value
+		if i > 0 {
+			args = in.Args[i-1]
+		}
+		if retract {
+			return accs[i].Retract(args)
+		}
+		return accs[i].Add(args)
+	}
+	for n, i := range a.order {
+		if err = step(i, in.Retract); err == nil {
+			continue
+		}
+		for _, j := range a.order[:n] {
+			if step(j, !in.Retract) != nil {
+				return false, err
+			}
+		}
+		return true, err
+	}
+	return true, nil
+}
+
+// group returns the cached group of state key sk, reading it from the
+// store on a miss.
+func (a *Aggregator) group(sk []byte) (*cachedGroup, error) {
+	if g := a.cache.get(sk); g != nil {
+		return g, nil
+	}
+	if a.cache.full() {
+		if err := a.writeBack(); err != nil {
+			return nil, err
+		}
+		a.cache.forget()
+	}
+	v, ok, err := a.Store.Get(sk)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return a.cache.add(sk, a.fresh(), 0, false, 0), nil
+	}
+	accs, end, err := a.decodeState(v)
+	if err != nil {
+		return nil, err
+	}
+	return a.cache.add(sk, accs, end, true, len(v)), nil
+}
+
+// writeBack writes the cache's changed groups into the store.
+func (a *Aggregator) writeBack() error {
+	var buf []byte
+	return a.cache.writeBack(func(sk string, g *cachedGroup) (int, error) {
+		buf = encodeStateTo(buf[:0], g.accs, g.end)
+		return len(buf), a.Store.Put([]byte(sk), buf)
+	}, func(sk string) error {
+		return a.Store.Delete([]byte(sk))
+	})
+}
+
+// updateCached is update through the cache.
+func (a *Aggregator) updateCached(in *GroupInput, w *window.Window, emit Emit) error {
+	sk := stateKey(in.KeyBytes, w)
+	g, err := a.group(sk)
+	if err != nil {
+		return err
+	}
+	if !g.live && in.Retract {
+		return nil // retracting a row this group never saw
+	}
+	ok, err := a.foldAll(g.accs, in)
+	if !ok {
+		a.cache.changed(g)
+		a.broken = fmt.Errorf("group %x: a failed row could not be undone: %w", in.KeyBytes, err)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	a.cache.changed(g)
+	n := g.accs[0].Result().Int()
+	if invariants.Enabled && n < 0 {
+		panic(fmt.Sprintf("invariant: group %x has a negative row count: a retraction without its row", in.KeyBytes))
+	}
+	if n <= 0 {
+		g.live = false
+		return a.Output(AggOutput{Key: in.Key, Window: w, Time: in.Time}, emit)
+	}
+	wasLive := g.live
+	g.live = true
+	if w != nil {
+		g.end = w.End
+		if !wasLive {
+			if err := a.index(sk, *w); err != nil {
+				return err
+			}
+		}
+	}
+	if a.Spec.Final && w != nil {
+		return nil
+	}
+	return a.emit(in.Key, w, g.accs, in.Time, emit)
+}
+
 // update folds in into one group (and window) and emits the change.
 func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
+	if a.cache != nil {
+		return a.updateCached(in, w, emit)
+	}
 	sk := stateKey(in.KeyBytes, w)
 	accs, _, existed, err := a.load(sk)
 	if err != nil {
@@ -452,6 +602,17 @@ func (a *Aggregator) emit(key types.Row, w *window.Window, accs []agg.Accumulato
 // Flush implements Processor: it saves the stream time, emits the windows
 // that closed (EMIT FINAL) and drops the windows past retention.
 func (a *Aggregator) Flush(emit Emit) error {
+	if a.broken != nil {
+		return a.broken
+	}
+	if a.cache != nil {
+		if err := a.writeBack(); err != nil {
+			return err
+		}
+		if a.cache.full() {
+			a.cache.forget()
+		}
+	}
 	if a.Spec.Window == nil || !a.st.Seen() {
 		return nil
 	}
@@ -491,6 +652,9 @@ func (a *Aggregator) Flush(emit Emit) error {
 		}
 		if err := a.Store.Delete(ik); err != nil {
 			return err
+		}
+		if a.cache != nil {
+			a.cache.drop(ik[9:])
 		}
 	}
 	return nil

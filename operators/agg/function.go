@@ -12,6 +12,9 @@ type function struct {
 	name        string
 	result      types.Type
 	retractable bool
+	// fallible is set when Add or Retract can fail on a well-formed row:
+	// SUM's overflow.
+	fallible bool
 	newAcc      func() Accumulator
 	// decodeFrom reads one accumulator from d; failures are left in d.err.
 	decodeFrom func(d *decoder) Accumulator
@@ -23,6 +26,23 @@ func (f *function) Name() string           { return f.name }
 func (f *function) ResultType() types.Type { return f.result }
 func (f *function) New() Accumulator       { return f.newAcc() }
 func (f *function) Retractable() bool      { return f.retractable }
+
+// Fallible reports whether the accumulators' Add or Retract may fail on a
+// well-formed row (SUM's overflow, which leaves the accumulator as it
+// was). The others fail only on a wrong number of arguments, on a
+// retraction of a row they never had, or never. A caller that folds one
+// row into several accumulators and must change all or none folds the
+// fallible ones first: if one fails, those before it undo the row
+// (Retract what was added, Add what was retracted), which every fallible
+// accumulator supports exactly.
+func (f *function) Fallible() bool { return f.fallible }
+
+// Fallible reports whether f's accumulators may fail on a well-formed row;
+// see function.Fallible.
+func Fallible(f Func) bool {
+	ff, ok := f.(interface{ Fallible() bool })
+	return ok && ff.Fallible()
+}
 
 func (f *function) Decode(b []byte) (Accumulator, error) {
 	d := decoder{b: b}

@@ -233,7 +233,7 @@ var _ Accumulator = (*distinctAcc)(nil)
 
 func newDistinctFunc(inner *function) *function {
 	return &function{
-		name: inner.name, result: inner.result, retractable: inner.retractable,
+		name: inner.name, result: inner.result, retractable: inner.retractable, fallible: inner.fallible,
 		newAcc: func() Accumulator { return &distinctAcc{name: inner.name, inner: inner.newAcc()} },
 		decodeFrom: func(d *decoder) Accumulator {
 			a := &distinctAcc{name: inner.name}
