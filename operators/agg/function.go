@@ -15,7 +15,7 @@ type function struct {
 	// fallible is set when Add or Retract can fail on a well-formed row:
 	// SUM's overflow.
 	fallible bool
-	newAcc      func() Accumulator
+	newAcc   func() Accumulator
 	// decodeFrom reads one accumulator from d; failures are left in d.err.
 	decodeFrom func(d *decoder) Accumulator
 }
