@@ -4,129 +4,186 @@ import (
 	"github.com/runnel/runnel/operators/agg"
 )
 
-// DefaultAggCacheBytes is the default bound of an aggregation task's
-// group cache (Aggregator.CacheBytes).
-const DefaultAggCacheBytes = 1 << 20
+// DefaultAggCacheBytes is the default bound of each of an aggregation
+// task's two caches, of groups and of distinct values' counts
+// (Aggregator.CacheBytes).
+const DefaultAggCacheBytes = 4 << 20
 
-// groupCache is an aggregation task's write-back cache of groups, in front
-// of its state store, as Kafka Streams' record cache is: a group's
+// The write-back caches of an aggregation task.
+//
+// An aggregation task keeps its groups in a write-back cache in front of
+// its state store, as Kafka Streams' record cache does: a group's
 // accumulators stay decoded in memory between the records that update
 // it, and reach the store (encoded, once) when the task flushes before it
 // commits. A hot group, which half of Nexmark's bids update, then costs a
 // map lookup per record instead of a store read, a decoding and an
-// encoding. What a commit makes durable is what it was without the
-// cache: Flush writes every changed group back into the store's pending
-// writes first, so exactly-once does not change; Recover drops the cache
-// with those writes.
+// encoding. The counts of DISTINCT aggregates' values (aggdistinct.go)
+// have a cache of their own, alike. What a commit makes durable is what
+// it was without the caches: Flush writes every change back into the
+// store's pending writes first, so exactly-once does not change; Recover
+// drops the caches with those writes.
 //
-// The cache holds at most about limit bytes: past it, the groups are
-// written back and forgotten, and read from the store again when they are
-// next updated. A group's size is reckoned from its encoding when it is
-// read or written back; between two flushes its accumulators may grow by
-// what the batch's records add to them, no more.
+// A cache holds at most about its limit in bytes, in two generations of
+// half that each, as a cheap approximation of least-recently-used: new
+// entries go into the young generation, an old one that is used again
+// moves back to it, and when the young one is full the changes of both
+// are written back, the old generation is forgotten and the young one
+// becomes the old. What is used often stays; a scan of cold keys passes
+// through without flushing it all out. An entry's size is reckoned when
+// it is read and when it is written back; between two flushes a group's
+// accumulators may grow by what the batch's records add to them, no more.
 //
-// Session windows do not use it: a session is found by scanning the store
-// for its key's sessions, which must see every change.
-type groupCache struct {
-	limit int
-	bytes int
-	// groups by state key.
-	groups map[string]*cachedGroup
-	// dirty are the groups changed since they were last written back.
-	dirty []*cachedGroup
+// Session windows do not use the caches: a session is found by scanning
+// the store for its key's sessions, which must see every change.
+
+// genCache is a two-generation write-back cache of V by key.
+type genCache[V any] struct {
+	half       int
+	young, old map[string]*genEntry[V]
+	youngBytes int
+	oldBytes   int
+	// dirty are the entries changed since they were last written back,
+	// in the order they were first changed.
+	dirty []*genEntry[V]
 }
 
-// cachedGroup is one group (and window) in the cache.
-type cachedGroup struct {
-	sk   string
-	accs []agg.Accumulator
-	// end is the window's end (0 unwindowed).
-	end int64
-	// live is whether the group has rows: false once its last row is
-	// retracted (it is then deleted from the store), or when the store
-	// had no state for it.
-	live  bool
-	dirty bool
+type genEntry[V any] struct {
+	key   string
+	val   V
 	size  int
+	dirty bool
+	// gone is set on an entry dropped while dirty: its write-back is a
+	// delete.
+	gone bool
 }
 
-// entryOverhead is what a cached group costs beyond its key and encoded
-// accumulators: the map entry, the struct and the accumulators' headers.
-const entryOverhead = 96
-
-func newGroupCache(limit int) *groupCache {
+func newGenCache[V any](limit int) *genCache[V] {
 	if limit <= 0 {
 		limit = DefaultAggCacheBytes
 	}
-	return &groupCache{limit: limit, groups: make(map[string]*cachedGroup)}
+	return &genCache[V]{half: limit / 2, young: make(map[string]*genEntry[V]), old: make(map[string]*genEntry[V])}
 }
 
-// get returns the cached group of state key sk, or nil.
-func (c *groupCache) get(sk []byte) *cachedGroup { return c.groups[string(sk)] }
-
-// add caches a group read from the store; encoded is the size of its
-// stored state (0 when it had none).
-func (c *groupCache) add(sk []byte, accs []agg.Accumulator, end int64, live bool, encoded int) *cachedGroup {
-	g := &cachedGroup{sk: string(sk), accs: accs, end: end, live: live}
-	g.size = len(g.sk) + encoded + entryOverhead + 16*len(accs)
-	c.groups[g.sk] = g
-	c.bytes += g.size
-	return g
+// get returns the entry of key, moving it to the young generation; nil
+// when the cache does not hold it.
+func (c *genCache[V]) get(key []byte) *genEntry[V] {
+	if e, ok := c.young[string(key)]; ok {
+		return e
+	}
+	e, ok := c.old[string(key)]
+	if !ok {
+		return nil
+	}
+	delete(c.old, e.key)
+	c.oldBytes -= e.size
+	c.young[e.key] = e
+	c.youngBytes += e.size
+	return e
 }
 
-// changed marks g to be written back.
-func (c *groupCache) changed(g *cachedGroup) {
-	if !g.dirty {
-		g.dirty = true
-		c.dirty = append(c.dirty, g)
+// add caches val under key (which the cache does not hold) in the young
+// generation.
+func (c *genCache[V]) add(key []byte, val V, size int) *genEntry[V] {
+	e := &genEntry[V]{key: string(key), val: val, size: size}
+	c.young[e.key] = e
+	c.youngBytes += size
+	return e
+}
+
+// changed marks e to be written back.
+func (c *genCache[V]) changed(e *genEntry[V]) {
+	if !e.dirty {
+		e.dirty = true
+		c.dirty = append(c.dirty, e)
 	}
 }
 
-// full reports whether the cache is past its bound.
-func (c *groupCache) full() bool { return c.bytes > c.limit }
+// resize records e's new size.
+func (c *genCache[V]) resize(e *genEntry[V], size int) {
+	if _, young := c.young[e.key]; young {
+		c.youngBytes += size - e.size
+	} else if _, old := c.old[e.key]; old {
+		c.oldBytes += size - e.size
+	}
+	e.size = size
+}
 
-// writeBack writes every changed group into the store through put and
-// del, in the order they were first changed, and re-reckons their sizes.
-func (c *groupCache) writeBack(put func(sk string, g *cachedGroup) (int, error), del func(sk string) error) error {
-	for i, g := range c.dirty {
-		if g.live {
-			n, err := put(g.sk, g)
-			if err != nil {
-				c.dirty = c.dirty[i:]
-				return err
-			}
-			size := len(g.sk) + n + entryOverhead + 16*len(g.accs)
-			c.bytes += size - g.size
-			g.size = size
-		} else if err := del(g.sk); err != nil {
+// full reports whether the young generation is past its half of the
+// limit: the caller writes back, then rotates.
+func (c *genCache[V]) full() bool { return c.youngBytes >= c.half }
+
+// writeBack calls put for every changed entry that was not dropped since,
+// in the order they were first changed, and marks them clean; put returns
+// the entry's new size.
+func (c *genCache[V]) writeBack(put func(e *genEntry[V]) (int, error)) error {
+	for i, e := range c.dirty {
+		if e.gone {
+			continue
+		}
+		size, err := put(e)
+		if err != nil {
 			c.dirty = c.dirty[i:]
 			return err
 		}
-		g.dirty = false
+		e.dirty = false
+		c.resize(e, size)
 	}
 	clear(c.dirty)
 	c.dirty = c.dirty[:0]
 	return nil
 }
 
-// forget drops every group; the caller has written them back, or is
-// dropping their changes with the store's pending writes.
-func (c *groupCache) forget() {
-	clear(c.groups)
-	clear(c.dirty)
-	c.dirty = c.dirty[:0]
-	c.bytes = 0
+// rotate forgets the old generation and makes the young one old. Every
+// change must have been written back.
+func (c *genCache[V]) rotate() {
+	c.old, c.young = c.young, c.old
+	clear(c.young)
+	c.oldBytes, c.youngBytes = c.youngBytes, 0
 }
 
-// drop forgets one group, whose state the store has deleted.
-func (c *groupCache) drop(sk []byte) {
-	if g, ok := c.groups[string(sk)]; ok {
-		c.bytes -= g.size
-		delete(c.groups, string(sk))
-		if g.dirty {
-			// Still on the dirty list: written back as a delete, which
-			// agrees with the store.
-			g.live = false
-		}
+// forget drops everything; the caller has written it back, or is
+// dropping the changes with the store's pending writes.
+func (c *genCache[V]) forget() {
+	clear(c.young)
+	clear(c.old)
+	clear(c.dirty)
+	c.dirty = c.dirty[:0]
+	c.youngBytes, c.oldBytes = 0, 0
+}
+
+// drop forgets the entry of key, whose state the store has deleted. A
+// dropped entry that is still to be written back is marked gone, and not
+// written.
+func (c *genCache[V]) drop(key []byte) {
+	if e, ok := c.young[string(key)]; ok {
+		delete(c.young, e.key)
+		c.youngBytes -= e.size
+		e.gone = true
+		return
+	}
+	if e, ok := c.old[string(key)]; ok {
+		delete(c.old, e.key)
+		c.oldBytes -= e.size
+		e.gone = true
 	}
 }
+
+// groupCache is the cache of groups, by state key.
+type groupCache = genCache[*cachedGroup]
+
+// cachedGroup is one group (and window) in the cache.
+type cachedGroup struct {
+	accs []agg.Accumulator
+	// end is the window's end (0 unwindowed).
+	end int64
+	// live is whether the group has rows: false once its last row is
+	// retracted (it is then deleted from the store), or when the store
+	// had no state for it.
+	live bool
+}
+
+// groupSize is what a cached group costs: its key, its encoded
+// accumulators, the map entry and structs.
+func groupSize(sk, encoded, accs int) int { return sk + encoded + 96 + 16*accs }
+
+func newGroupCache(limit int) *groupCache { return newGenCache[*cachedGroup](limit) }

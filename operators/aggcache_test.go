@@ -165,8 +165,8 @@ func TestAggregatorCacheBound(t *testing.T) {
 	if h.store.puts == 0 {
 		t.Fatalf("nothing was written back before the flush: the cache holds 100 groups in 2000 bytes")
 	}
-	if h.a.cache.bytes > 2000+500 {
-		t.Fatalf("the cache holds %d bytes, bound 2000", h.a.cache.bytes)
+	if n := h.a.cache.youngBytes + h.a.cache.oldBytes; n > 2000+500 {
+		t.Fatalf("the cache holds %d bytes, bound 2000", n)
 	}
 	if err := h.a.Flush(nil); err != nil {
 		t.Fatal(err)
@@ -226,5 +226,59 @@ func TestAggregatorRecoverDropsCache(t *testing.T) {
 	}
 	if h.last() != "a 2 101 101" {
 		t.Fatalf("after Recover: %q, want a 2 101 101", h.last())
+	}
+}
+
+// TestGenCache: a key used again survives a rotation while keys used once
+// pass through; a rotation needs what changed written back first; a
+// dropped key is not written back.
+func TestGenCache(t *testing.T) {
+	c := newGenCache[int](400) // generations of 200 bytes
+	var written []string
+	writeBack := func() {
+		t.Helper()
+		if err := c.writeBack(func(e *genEntry[int]) (int, error) {
+			written = append(written, fmt.Sprintf("%s=%d", e.key, e.val))
+			return e.size, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hot := c.add([]byte("hot"), 0, 50)
+	for i := 0; i < 20; i++ {
+		key := []byte(fmt.Sprintf("cold%02d", i))
+		if c.get(key) != nil {
+			t.Fatalf("%s cached before it was added", key)
+		}
+		if c.full() {
+			writeBack()
+			c.rotate()
+		}
+		e := c.add(key, i, 50)
+		c.changed(e)
+		h := c.get([]byte("hot"))
+		if h != hot {
+			t.Fatalf("step %d: the hot key was forgotten", i)
+		}
+		h.val++
+		c.changed(h)
+	}
+	if c.get([]byte("cold00")) != nil {
+		t.Fatalf("a key used once is still cached after many rotations")
+	}
+	// Each generation may pass its half by the entry that fills it.
+	if n := c.youngBytes + c.oldBytes; n > 400+2*50 {
+		t.Fatalf("%d bytes cached, limit 400 and an entry per generation", n)
+	}
+	c.drop([]byte("cold19"))
+	written = nil
+	writeBack()
+	for _, w := range written {
+		if strings.HasPrefix(w, "cold19=") {
+			t.Fatalf("a dropped key was written back: %v", written)
+		}
+	}
+	if len(written) == 0 || !strings.Contains(strings.Join(written, " "), "hot=20") {
+		t.Fatalf("written back %v; want hot=20 among them", written)
 	}
 }

@@ -82,6 +82,12 @@ type Aggregator struct {
 	// could not undo, so the cached group is not to be trusted, and the
 	// task goes back to its last commit.
 	broken error
+	// distinct holds, by function, the aggregate of the distinct values
+	// of a DISTINCT call whose set the store keeps (aggdistinct.go); nil
+	// for the others. counts caches those sets' counts.
+	distinct []agg.Func
+	counts   *countCache
+	dkey     []byte
 }
 
 var (
@@ -96,6 +102,9 @@ func (a *Aggregator) Recover() {
 	a.st = window.StreamTime{}
 	if a.cache != nil {
 		a.cache.forget()
+	}
+	if a.counts != nil {
+		a.counts.forget()
 	}
 	a.broken = nil
 }
@@ -170,6 +179,12 @@ func (a *Aggregator) init() error {
 	if a.cache == nil && (a.Spec.Window == nil || a.Spec.Window.Kind != window.Session) {
 		a.cache = newGroupCache(a.CacheBytes)
 	}
+	if err := a.chooseLayout(); err != nil {
+		return err
+	}
+	if a.externalSets() {
+		a.counts = newCountCache(a.CacheBytes)
+	}
 	v, ok, err := a.Store.Get(streamTimeKey)
 	if err != nil {
 		return fmt.Errorf("load stream time: %w", err)
@@ -216,9 +231,8 @@ func (a *Aggregator) load(sk []byte) (accs []agg.Accumulator, end int64, existed
 // fresh returns the accumulators of a group that has seen no rows.
 func (a *Aggregator) fresh() []agg.Accumulator {
 	accs := make([]agg.Accumulator, 1+len(a.Spec.Funcs))
-	accs[0] = a.count.New()
-	for i, f := range a.Spec.Funcs {
-		accs[i+1] = f.New()
+	for i := range accs {
+		accs[i] = a.funcOf(i).New()
 	}
 	return accs
 }
@@ -235,11 +249,7 @@ func (a *Aggregator) decodeState(v []byte) ([]agg.Accumulator, int64, error) {
 		if w <= 0 || w+int(n) > len(v) {
 			return nil, 0, errors.New("operators: corrupt aggregate state")
 		}
-		f := a.count
-		if i > 0 {
-			f = a.Spec.Funcs[i-1]
-		}
-		acc, err := f.Decode(v[w : w+int(n)])
+		acc, err := a.funcOf(i).Decode(v[w : w+int(n)])
 		if err != nil {
 			return nil, 0, fmt.Errorf("decode accumulator %d: %w", i, err)
 		}
@@ -291,11 +301,14 @@ func fold(accs []agg.Accumulator, in *GroupInput) error {
 // one fails only fallible ones have taken the row, and they give it back
 // exactly (agg.Fallible). ok is false when even that failed, which only an
 // accumulator broken some other way can make happen.
-func (a *Aggregator) foldAll(accs []agg.Accumulator, in *GroupInput) (ok bool, err error) {
+func (a *Aggregator) foldAll(sk []byte, accs []agg.Accumulator, in *GroupInput) (ok bool, err error) {
 	step := func(i int, retract bool) error {
 		var args []types.Value
 		if i > 0 {
 			args = in.Args[i-1]
+			if a.distinct[i-1] != nil {
+				return a.distinctStep(sk, i, accs[i], args, retract)
+			}
 		}
 		if retract {
 			return accs[i].Retract(args)
@@ -318,61 +331,65 @@ func (a *Aggregator) foldAll(accs []agg.Accumulator, in *GroupInput) (ok bool, e
 
 // group returns the cached group of state key sk, reading it from the
 // store on a miss.
-func (a *Aggregator) group(sk []byte) (*cachedGroup, error) {
-	if g := a.cache.get(sk); g != nil {
-		return g, nil
+func (a *Aggregator) group(sk []byte) (*genEntry[*cachedGroup], error) {
+	if e := a.cache.get(sk); e != nil {
+		return e, nil
 	}
 	if a.cache.full() {
 		if err := a.writeBack(); err != nil {
 			return nil, err
 		}
-		a.cache.forget()
+		a.cache.rotate()
 	}
 	v, ok, err := a.Store.Get(sk)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return a.cache.add(sk, a.fresh(), 0, false, 0), nil
+		accs := a.fresh()
+		return a.cache.add(sk, &cachedGroup{accs: accs}, groupSize(len(sk), 0, len(accs))), nil
 	}
 	accs, end, err := a.decodeState(v)
 	if err != nil {
 		return nil, err
 	}
-	return a.cache.add(sk, accs, end, true, len(v)), nil
+	return a.cache.add(sk, &cachedGroup{accs: accs, end: end, live: true}, groupSize(len(sk), len(v), len(accs))), nil
 }
 
 // writeBack writes the cache's changed groups into the store.
 func (a *Aggregator) writeBack() error {
 	var buf []byte
-	return a.cache.writeBack(func(sk string, g *cachedGroup) (int, error) {
+	return a.cache.writeBack(func(e *genEntry[*cachedGroup]) (int, error) {
+		g := e.val
+		if !g.live {
+			return e.size, a.Store.Delete([]byte(e.key))
+		}
 		buf = encodeStateTo(buf[:0], g.accs, g.end)
-		return len(buf), a.Store.Put([]byte(sk), buf)
-	}, func(sk string) error {
-		return a.Store.Delete([]byte(sk))
+		return groupSize(len(e.key), len(buf), len(g.accs)), a.Store.Put([]byte(e.key), buf)
 	})
 }
 
 // updateCached is update through the cache.
 func (a *Aggregator) updateCached(in *GroupInput, w *window.Window, emit Emit) error {
 	sk := stateKey(in.KeyBytes, w)
-	g, err := a.group(sk)
+	e, err := a.group(sk)
 	if err != nil {
 		return err
 	}
+	g := e.val
 	if !g.live && in.Retract {
 		return nil // retracting a row this group never saw
 	}
-	ok, err := a.foldAll(g.accs, in)
+	ok, err := a.foldAll(sk, g.accs, in)
 	if !ok {
-		a.cache.changed(g)
+		a.cache.changed(e)
 		a.broken = fmt.Errorf("group %x: a failed row could not be undone: %w", in.KeyBytes, err)
 		return err
 	}
 	if err != nil {
 		return err
 	}
-	a.cache.changed(g)
+	a.cache.changed(e)
 	n := g.accs[0].Result().Int()
 	if invariants.Enabled && n < 0 {
 		panic(fmt.Sprintf("invariant: group %x has a negative row count: a retraction without its row", in.KeyBytes))
@@ -610,8 +627,14 @@ func (a *Aggregator) Flush(emit Emit) error {
 			return err
 		}
 		if a.cache.full() {
-			a.cache.forget()
+			a.cache.rotate()
 		}
+	}
+	if err := a.writeBackCounts(); err != nil {
+		return err
+	}
+	if a.counts != nil && a.counts.full() {
+		a.counts.rotate()
 	}
 	if a.Spec.Window == nil || !a.st.Seen() {
 		return nil
@@ -656,6 +679,15 @@ func (a *Aggregator) Flush(emit Emit) error {
 		if a.cache != nil {
 			a.cache.drop(ik[9:])
 		}
+		if a.counts != nil {
+			if err := a.dropDistinct(ik[9:]); err != nil {
+				return err
+			}
+		}
+	}
+	if a.counts != nil && len(due) > 0 {
+		// Its counts were written back above; some are deleted now.
+		a.counts.forget()
 	}
 	return nil
 }

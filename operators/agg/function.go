@@ -15,7 +15,11 @@ type function struct {
 	// fallible is set when Add or Retract can fail on a well-formed row:
 	// SUM's overflow.
 	fallible bool
-	newAcc   func() Accumulator
+	// inner, for a DISTINCT aggregate (COUNT(DISTINCT x), SUM(DISTINCT
+	// x), ...), is the aggregate its distinct values are fed to; see
+	// DistinctOf.
+	inner  *function
+	newAcc func() Accumulator
 	// decodeFrom reads one accumulator from d; failures are left in d.err.
 	decodeFrom func(d *decoder) Accumulator
 }
@@ -36,6 +40,25 @@ func (f *function) Retractable() bool      { return f.retractable }
 // (Retract what was added, Add what was retracted), which every fallible
 // accumulator supports exactly.
 func (f *function) Fallible() bool { return f.fallible }
+
+// DistinctOf returns, for a DISTINCT aggregate of one argument
+// (COUNT(DISTINCT x), which is COUNT_DISTINCT(x), SUM(DISTINCT x), AVG ...),
+// the aggregate of its distinct values: COUNT(x) for COUNT(DISTINCT x),
+// SUM(x) for SUM(DISTINCT x). Its accumulators hold the set of values
+// they have seen, which costs each row a decoding and an encoding of the
+// whole set when the set is stored with them. A caller that keeps the
+// set itself (a count per distinct value; see operators' aggdistinct.go)
+// feeds inner each value the first time it is seen (Add) and the last
+// time it goes (Retract), and gets the same result; NULLs are not values
+// of the set. ok is false for every other aggregate (COLLECT_SET and
+// HISTOGRAM, whose results are the sets themselves, included).
+func DistinctOf(f Func) (inner Func, ok bool) {
+	ff, isFunc := f.(*function)
+	if !isFunc || ff.inner == nil {
+		return nil, false
+	}
+	return ff.inner, true
+}
 
 // Fallible reports whether f's accumulators may fail on a well-formed row;
 // see function.Fallible.
