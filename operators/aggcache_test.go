@@ -6,9 +6,11 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/runnel/runnel/operators/agg"
 	"github.com/runnel/runnel/operators/state"
+	"github.com/runnel/runnel/operators/window"
 	"github.com/runnel/runnel/sql/expr"
 	"github.com/runnel/runnel/sql/types"
 )
@@ -281,4 +283,42 @@ func TestGenCache(t *testing.T) {
 	if len(written) == 0 || !strings.Contains(strings.Join(written, " "), "hot=20") {
 		t.Fatalf("written back %v; want hot=20 among them", written)
 	}
+}
+
+// TestAggregatorSessionsCached: sessions change in the cache between
+// flushes, merges included, and the store holds what the records made of
+// them once flushed: one session with its index entry, read back by a
+// restarted aggregator.
+func TestAggregatorSessionsCached(t *testing.T) {
+	w := &window.Spec{Kind: window.Session, Gap: 5 * time.Second, Grace: 10 * time.Second, HasGrace: true}
+	store := state.NewMemStore()
+	h := newAggHarness(t, w, false, store)
+	apply := func(h *aggHarness, key string, v, ts int64) {
+		t.Helper()
+		kb, err := h.codec.EncodeKey(types.Row{types.NewString(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := GroupInput{Key: types.Row{types.NewString(key)}, KeyBytes: kb, Time: ts, Args: [][]types.Value{nil, {types.NewBigint(v)}}}
+		if err := h.a.Apply(&in, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(h, "a", 1, 100_000)
+	apply(h, "a", 2, 110_000)
+	apply(h, "a", 3, 101_000) // extends the first session
+	apply(h, "a", 4, 105_000) // bridges both
+	h.expect("a 100000 100000 1 1", "a 110000 110000 1 2", "-a", "a 100000 101000 2 4", "-a", "-a", "a 100000 110000 4 10")
+	if n := keysWith(t, store, 'a'); n != 0 {
+		t.Fatalf("%d sessions in the store before the flush", n)
+	}
+	if err := h.a.Flush(nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, x := keysWith(t, store, 'a'), keysWith(t, store, 'x'); n != 1 || x != 1 {
+		t.Fatalf("after the flush: %d sessions and %d expiry entries, want 1 and 1", n, x)
+	}
+	h2 := newAggHarness(t, w, false, store)
+	apply(h2, "a", 5, 112_000)
+	h2.expect("-a", "a 100000 112000 5 15")
 }

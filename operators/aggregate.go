@@ -52,6 +52,13 @@ type AggregateSpec struct {
 //	'c' closeTime 'a'...     open windows by close time (EMIT FINAL)
 //	'x' expireTime 'a'...    windows by expiry time (retention)
 //	's'                      the task's stream time
+//	'd' len 'a'... call value  a DISTINCT call's count of one value
+//	'v'                      the layout of DISTINCT sets (aggdistinct.go)
+//
+// Groups and their DISTINCT values' counts pass through write-back caches
+// (aggcache.go), and a session window's sessions through a cache of their
+// key's sessions (aggsession.go): the store sees their changes when the
+// task flushes, before each commit.
 //
 // The state value is the window end (8 bytes) followed by each
 // accumulator, length-prefixed; the first accumulator is a hidden COUNT(*)
@@ -73,8 +80,10 @@ type Aggregator struct {
 	loaded bool
 	wins   []window.Window
 	// cache holds the groups of a windowless or time-windowed
-	// aggregation between flushes; nil for session windows.
-	cache *groupCache
+	// aggregation between flushes; nil for session windows, whose
+	// sessions are cached by key in sessions (aggsession.go).
+	cache    *groupCache
+	sessions *genCache[*sessionSet]
 	// order is the order in which a row is folded into a group's
 	// accumulators: the fallible ones first (see fold).
 	order []int
@@ -102,6 +111,9 @@ func (a *Aggregator) Recover() {
 	a.st = window.StreamTime{}
 	if a.cache != nil {
 		a.cache.forget()
+	}
+	if a.sessions != nil {
+		a.sessions.forget()
 	}
 	if a.counts != nil {
 		a.counts.forget()
@@ -138,7 +150,7 @@ func (a *Aggregator) Apply(in *GroupInput, emit Emit) error {
 			a.Metrics.Late.Add(1)
 			return nil
 		}
-		return a.session(in, emit)
+		return a.sessionCached(in, emit)
 	}
 	if w.Late(in.Time, now) {
 		a.Metrics.Late.Add(1)
@@ -176,7 +188,12 @@ func (a *Aggregator) init() error {
 			}
 		}
 	}
-	if a.cache == nil && (a.Spec.Window == nil || a.Spec.Window.Kind != window.Session) {
+	switch {
+	case a.Spec.Window != nil && a.Spec.Window.Kind == window.Session:
+		if a.sessions == nil {
+			a.sessions = newGenCache[*sessionSet](a.CacheBytes)
+		}
+	case a.cache == nil:
 		a.cache = newGroupCache(a.CacheBytes)
 	}
 	if err := a.chooseLayout(); err != nil {
@@ -213,19 +230,6 @@ func parseStateKey(k []byte) (key []byte, start int64, err error) {
 		return nil, 0, errors.New("operators: bad state key")
 	}
 	return window.ParseStoreKey(k[1:])
-}
-
-// load reads a group's accumulators, or new empty ones.
-func (a *Aggregator) load(sk []byte) (accs []agg.Accumulator, end int64, existed bool, err error) {
-	v, ok, err := a.Store.Get(sk)
-	if err != nil {
-		return nil, 0, false, err
-	}
-	if !ok {
-		return a.fresh(), 0, false, nil
-	}
-	accs, end, err = a.decodeState(v)
-	return accs, end, true, err
 }
 
 // fresh returns the accumulators of a group that has seen no rows.
@@ -273,26 +277,6 @@ func encodeStateTo(b []byte, accs []agg.Accumulator, end int64) []byte {
 		b = append(b, scratch...)
 	}
 	return b
-}
-
-// fold adds or retracts one input into accumulators.
-func fold(accs []agg.Accumulator, in *GroupInput) error {
-	for i, acc := range accs {
-		var args []types.Value
-		if i > 0 {
-			args = in.Args[i-1]
-		}
-		var err error
-		if in.Retract {
-			err = acc.Retract(args)
-		} else {
-			err = acc.Add(args)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // foldAll folds in into every accumulator or into none: a record that
@@ -369,8 +353,9 @@ func (a *Aggregator) writeBack() error {
 	})
 }
 
-// updateCached is update through the cache.
-func (a *Aggregator) updateCached(in *GroupInput, w *window.Window, emit Emit) error {
+// update folds in into one group (and window), through the cache, and
+// emits the change.
+func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	sk := stateKey(in.KeyBytes, w)
 	e, err := a.group(sk)
 	if err != nil {
@@ -414,49 +399,6 @@ func (a *Aggregator) updateCached(in *GroupInput, w *window.Window, emit Emit) e
 	return a.emit(in.Key, w, g.accs, in.Time, emit)
 }
 
-// update folds in into one group (and window) and emits the change.
-func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
-	if a.cache != nil {
-		return a.updateCached(in, w, emit)
-	}
-	sk := stateKey(in.KeyBytes, w)
-	accs, _, existed, err := a.load(sk)
-	if err != nil {
-		return err
-	}
-	if !existed && in.Retract {
-		return nil // retracting a row this group never saw
-	}
-	if err := fold(accs, in); err != nil {
-		return err
-	}
-	if invariants.Enabled && accs[0].Result().Int() < 0 {
-		panic(fmt.Sprintf("invariant: group %x has a negative row count: a retraction without its row", in.KeyBytes))
-	}
-	if accs[0].Result().Int() <= 0 {
-		if err := a.Store.Delete(sk); err != nil {
-			return err
-		}
-		return a.Output(AggOutput{Key: in.Key, Window: w, Time: in.Time}, emit)
-	}
-	end := int64(0)
-	if w != nil {
-		end = w.End
-	}
-	if err := a.Store.Put(sk, encodeState(accs, end)); err != nil {
-		return err
-	}
-	if w != nil && !existed {
-		if err := a.index(sk, *w); err != nil {
-			return err
-		}
-	}
-	if a.Spec.Final && w != nil {
-		return nil
-	}
-	return a.emit(in.Key, w, accs, in.Time, emit)
-}
-
 // index records a new window's close and expiry times.
 func (a *Aggregator) index(sk []byte, w window.Window) error {
 	spec := a.Spec.Window
@@ -490,100 +432,6 @@ func (a *Aggregator) unindex(sk []byte, w window.Window) error {
 		}
 	}
 	return a.Store.Delete(append(orderedTime([]byte{'x'}, a.expireTime(w)), sk...))
-}
-
-// session folds in into the session it starts, extends or bridges.
-func (a *Aggregator) session(in *GroupInput, emit Emit) error {
-	gap := a.Spec.Window.Gap
-	prefix := window.AppendStoreKeyPrefix([]byte{'a'}, in.KeyBytes)
-	prefixLimit := window.AppendStoreKeyPrefixEnd([]byte{'a'}, in.KeyBytes)
-	type cand struct {
-		sk   []byte
-		w    window.Window
-		accs []agg.Accumulator
-	}
-	var touching []cand
-	var scanErr error
-	err := a.Store.Scan(prefix, prefixLimit, func(k, v []byte) bool {
-		_, start, err := parseStateKey(k)
-		if err != nil {
-			scanErr = err
-			return false
-		}
-		accs, end, err := a.decodeState(v)
-		if err != nil {
-			scanErr = err
-			return false
-		}
-		w := window.Window{Start: start, End: end}
-		if window.SessionTouches(gap, in.Time, w) {
-			touching = append(touching, cand{sk: append([]byte(nil), k...), w: w, accs: accs})
-		}
-		return true
-	})
-	if err == nil {
-		err = scanErr
-	}
-	if err != nil {
-		return err
-	}
-	wins := make([]window.Window, len(touching))
-	for i, c := range touching {
-		wins[i] = c.w
-	}
-	merged := window.MergeSession(gap, in.Time, wins)
-	now := a.st.Now()
-	late := a.Spec.Window.Closed(merged, now)
-	for _, c := range touching {
-		// A closed session is final: a record that would extend it is
-		// late, rather than the start of a second session beside it.
-		late = late || a.Spec.Window.Closed(c.w, now)
-	}
-	if late {
-		a.Metrics.Late.Add(1)
-		return nil
-	}
-	var accs []agg.Accumulator
-	for _, c := range touching {
-		if accs == nil {
-			accs = c.accs
-		} else {
-			for i := range accs {
-				if err := accs[i].Merge(c.accs[i]); err != nil {
-					return err
-				}
-			}
-		}
-		if err := a.Store.Delete(c.sk); err != nil {
-			return err
-		}
-		if err := a.unindex(c.sk, c.w); err != nil {
-			return err
-		}
-		if c.w != merged && !a.Spec.Final {
-			w := c.w
-			if err := a.Output(AggOutput{Key: in.Key, Window: &w, Time: in.Time}, emit); err != nil {
-				return err
-			}
-		}
-	}
-	if accs == nil {
-		accs = a.fresh()
-	}
-	if err := fold(accs, in); err != nil {
-		return err
-	}
-	sk := stateKey(in.KeyBytes, &merged)
-	if err := a.Store.Put(sk, encodeState(accs, merged.End)); err != nil {
-		return err
-	}
-	if err := a.index(sk, merged); err != nil {
-		return err
-	}
-	if a.Spec.Final {
-		return nil
-	}
-	return a.emit(in.Key, &merged, accs, in.Time, emit)
 }
 
 // emit evaluates HAVING and the projection over a group's current result.
@@ -636,6 +484,12 @@ func (a *Aggregator) Flush(emit Emit) error {
 	if a.counts != nil && a.counts.full() {
 		a.counts.rotate()
 	}
+	if err := a.writeBackSessions(); err != nil {
+		return err
+	}
+	if a.sessions != nil && a.sessions.full() {
+		a.sessions.rotate()
+	}
 	if a.Spec.Window == nil || !a.st.Seen() {
 		return nil
 	}
@@ -678,6 +532,9 @@ func (a *Aggregator) Flush(emit Emit) error {
 		}
 		if a.cache != nil {
 			a.cache.drop(ik[9:])
+		}
+		if a.sessions != nil {
+			a.dropSession(ik[9:])
 		}
 		if a.counts != nil {
 			if err := a.dropDistinct(ik[9:]); err != nil {
