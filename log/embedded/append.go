@@ -181,8 +181,9 @@ func (l *Log) write(items []item, pre func(b *pebble.Batch) error, c writeClass)
 		return err
 	}
 	defer l.disk.done(n)
-	l.publish.RLock()
-	defer l.publish.RUnlock()
+	// The ticket goes back when the records are published (the deferred
+	// calls run after the completions below).
+	defer l.flights.end(l.flights.begin())
 	for _, g := range groups {
 		g.base, g.resvn = g.p.reserve(len(g.idxs))
 	}

@@ -48,14 +48,9 @@ type Log struct {
 	ddl sync.Mutex
 	// compactMu serializes compactions, which read then rewrite.
 	compactMu sync.Mutex
-	// publish is held shared by a write from before it reserves offsets
-	// until its records are visible to readers, and exclusively (briefly)
-	// by CommittedOffsets. A Txn's group offsets are readable as soon as
-	// its batch commits, but its records become visible only after every
-	// earlier write to their partitions has; without this, a caller could
-	// see the offsets of a Txn whose output is not yet in EndOffsets — and
-	// a pull query waiting on both would read too early.
-	publish sync.RWMutex
+	// flights are the writes in flight, which CommittedOffsets waits for
+	// (flight.go).
+	flights *flights
 
 	mu struct {
 		sync.Mutex
@@ -137,7 +132,7 @@ func Open(opts Options) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open %s: %w", opts.Dir, noSpace(err))
 	}
-	l := &Log{db: db, opts: opts, done: make(chan struct{}), disk: disk, system: make(map[string]bool)}
+	l := &Log{db: db, opts: opts, done: make(chan struct{}), disk: disk, system: make(map[string]bool), flights: newFlights()}
 	for _, name := range opts.SystemTopics {
 		l.system[name] = true
 	}

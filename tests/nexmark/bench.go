@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
@@ -40,9 +41,10 @@ type BenchOptions struct {
 	QueryTimeout time.Duration
 	// CPUProfileDir, when set, gets a CPU profile of each query's run,
 	// <query>.pprof, and of the raw copy, raw_copy.pprof; and the
-	// allocation profiles at the start and end of each,
-	// <query>.allocs.start.pprof and <query>.allocs.pprof (`go tool pprof
-	// -diff_base q0.allocs.start.pprof q0.allocs.pprof` shows the run's).
+	// allocation and mutex-contention profiles at the start and end of
+	// each, <query>.allocs.start.pprof and <query>.allocs.pprof (`go tool
+	// pprof -diff_base q0.allocs.start.pprof q0.allocs.pprof` shows the
+	// run's), <query>.mutex.start.pprof and <query>.mutex.pprof.
 	CPUProfileDir string
 	// Out receives the progress and result lines. Default: os.Stdout.
 	Out io.Writer
@@ -407,27 +409,32 @@ func startProfile(dir, name string, out io.Writer) (stop func()) {
 		fmt.Fprintf(out, "nexmark: no profile: %v\n", err)
 		return func() {}
 	}
-	// The heap profile counts allocations since the process began: one
-	// at each end of the run, so that pprof -diff_base tells the run's.
-	writeAllocs(filepath.Join(dir, name+".allocs.start.pprof"), out)
+	// The allocation and mutex profiles count since the process began:
+	// one of each at each end of the run, so that pprof -diff_base tells
+	// the run's. Mutex contention is sampled for the run only.
+	runtime.SetMutexProfileFraction(10)
+	writeProfile("allocs", filepath.Join(dir, name+".allocs.start.pprof"), out)
+	writeProfile("mutex", filepath.Join(dir, name+".mutex.start.pprof"), out)
 	return func() {
 		pprof.StopCPUProfile()
 		f.Close()
-		writeAllocs(filepath.Join(dir, name+".allocs.pprof"), out)
+		writeProfile("allocs", filepath.Join(dir, name+".allocs.pprof"), out)
+		writeProfile("mutex", filepath.Join(dir, name+".mutex.pprof"), out)
+		runtime.SetMutexProfileFraction(0)
 	}
 }
 
-// writeAllocs writes the allocation profile (every allocation since the
+// writeProfile writes the named runtime profile (cumulative since the
 // process began, sampled) to path.
-func writeAllocs(path string, out io.Writer) {
+func writeProfile(profile, path string, out io.Writer) {
 	f, err := os.Create(path)
 	if err != nil {
-		fmt.Fprintf(out, "nexmark: no allocation profile: %v\n", err)
+		fmt.Fprintf(out, "nexmark: no %s profile: %v\n", profile, err)
 		return
 	}
 	defer f.Close()
-	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
-		fmt.Fprintf(out, "nexmark: no allocation profile: %v\n", err)
+	if err := pprof.Lookup(profile).WriteTo(f, 0); err != nil {
+		fmt.Fprintf(out, "nexmark: no %s profile: %v\n", profile, err)
 	}
 }
 
