@@ -128,7 +128,7 @@ func (a *Aggregator) funcOf(i int) agg.Func {
 // into the group's set of counts, and into the accumulator when it is
 // the value's first row (or its last). The accumulator goes first, so a
 // failure there leaves the count as it was.
-func (a *Aggregator) distinctStep(sk []byte, i int, acc agg.Accumulator, args []types.Value, retract bool) error {
+func (a *Aggregator) distinctStep(sk []byte, g *cachedGroup, i int, acc agg.Accumulator, args []types.Value, retract bool) error {
 	if len(args) != 1 {
 		return fmt.Errorf("operators: DISTINCT aggregate with %d arguments", len(args))
 	}
@@ -136,11 +136,28 @@ func (a *Aggregator) distinctStep(sk []byte, i int, acc agg.Accumulator, args []
 		return nil
 	}
 	a.dkey = distinctKey(a.dkey[:0], sk, i, args[0])
-	e, err := a.valueCount(a.dkey)
-	if err != nil {
-		return err
+	h := seenHash(a.dkey)
+	e := a.counts.get(a.dkey)
+	if e == nil && !g.seen.mayHave(h) {
+		// New to the group: no need to ask the store.
+		if a.counts.full() {
+			if err := a.writeBackCounts(); err != nil {
+				return err
+			}
+			a.counts.rotate()
+		}
+		e = a.counts.add(a.dkey, 0, len(a.dkey)+countEntryBytes)
+	}
+	if e == nil {
+		var err error
+		if e, err = a.valueCount(a.dkey); err != nil {
+			return err
+		}
 	}
 	n := e.val
+	if n == 0 && !retract {
+		g.seen.add(h)
+	}
 	switch {
 	case !retract && n == 0:
 		if err := acc.Add(args); err != nil {
@@ -209,6 +226,27 @@ func prefixEnd(p []byte) []byte {
 		}
 	}
 	return nil
+}
+
+// seenOf builds the filter of the distinct value keys of group sk: empty
+// for a group the store does not have, else from a scan of its keys. The
+// counts cached since the last write-back are written back first: the
+// scan must see every value the group has, and a value added while the
+// group was out of the cache has its count only there.
+func (a *Aggregator) seenOf(sk []byte, stored bool) (*seenFilter, error) {
+	f := &seenFilter{}
+	if !stored {
+		return f, nil
+	}
+	if err := a.writeBackCounts(); err != nil {
+		return nil, err
+	}
+	prefix := distinctPrefix(nil, sk)
+	err := a.Store.Scan(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
+		f.add(seenHash(k))
+		return true
+	})
+	return f, err
 }
 
 // countCache is the write-back cache of distinct values' counts, by key.

@@ -221,3 +221,74 @@ func TestAggregatorDistinctWindowExpiry(t *testing.T) {
 		t.Fatalf("%q, want a 600000 1 3", h.last())
 	}
 }
+
+// TestAggregatorDistinctThroughEvictions: with caches small enough that
+// groups and counts leave them all the time, every value is still counted
+// once per group: the filter of a group's values is rebuilt from the
+// store when the group comes back, with the counts still cached written
+// back first.
+func TestAggregatorDistinctThroughEvictions(t *testing.T) {
+	h := newDistinctHarness(t, state.NewMemStore(), nil)
+	h.a.CacheBytes = 3000
+	want := map[string]map[int64]bool{}
+	r := 0
+	for i := 0; i < 3000; i++ {
+		key := fmt.Sprintf("k%d", i%7)
+		r = (r*1103515245 + 12345) & 0x7fffffff
+		x := int64(r % 50)
+		h.apply(key, x, 0)
+		if want[key] == nil {
+			want[key] = map[int64]bool{}
+		}
+		want[key][x] = true
+		var sum int64
+		for v := range want[key] {
+			sum += v
+		}
+		if exp := fmt.Sprintf("%s %d %d", key, len(want[key]), sum); h.last() != exp {
+			t.Fatalf("row %d: %q, want %q", i, h.last(), exp)
+		}
+		if i%500 == 499 {
+			h.flush()
+		}
+	}
+}
+
+// TestAggregatorDistinctValueWhileGroupAway: a value a group gets, then
+// the group leaves the cache and comes back while the value's count is
+// still only cached; the count leaves its cache after; the value seen
+// again is not new.
+func TestAggregatorDistinctValueWhileGroupAway(t *testing.T) {
+	h := newDistinctHarness(t, state.NewMemStore(), nil)
+	h.apply("a", 1, 0) // initializes the caches
+	h.flush()
+	h.a.cache = newGroupCache(800) // about one group a generation
+	h.a.counts = newCountCache(1 << 20)
+	h.apply("a", 2, 0) // a's count of 2 is cached, dirty
+	for _, k := range []string{"b", "c", "d", "e"} {
+		h.apply(k, 9, 0) // a leaves the group cache
+	}
+	if h.a.cache.get(mustKey(t, h, "a")) != nil {
+		t.Fatalf("a is still cached")
+	}
+	h.apply("a", 3, 0) // a comes back: its filter is built from the store
+	// The counts leave their cache, written back.
+	if err := h.a.writeBackCounts(); err != nil {
+		t.Fatal(err)
+	}
+	h.a.counts.rotate()
+	h.a.counts.rotate()
+	h.apply("a", 2, 0)
+	if h.last() != "a 3 6" {
+		t.Fatalf("%q, want a 3 6: 2 was counted twice", h.last())
+	}
+}
+
+func mustKey(t *testing.T, h *distinctHarness, key string) []byte {
+	t.Helper()
+	kb, err := h.codec.EncodeKey(types.Row{types.NewString(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stateKey(kb, nil)
+}

@@ -71,8 +71,10 @@ type Aggregator struct {
 	// Output turns a result change into records.
 	Output  func(out AggOutput, emit Emit) error
 	Metrics *Metrics
-	// CacheBytes bounds the task's write-back cache of groups
-	// (aggcache.go). Default: DefaultAggCacheBytes (1 MiB).
+	// CacheBytes bounds each of the task's caches: of groups (or of a
+	// session window's keys) and of DISTINCT values' counts (aggcache.go).
+	// Default: DefaultAggCacheBytes (8 MiB): a task holds at most twice
+	// that, the cost of the last batch's growth aside.
 	CacheBytes int
 
 	count  agg.Func
@@ -285,13 +287,13 @@ func encodeStateTo(b []byte, accs []agg.Accumulator, end int64) []byte {
 // one fails only fallible ones have taken the row, and they give it back
 // exactly (agg.Fallible). ok is false when even that failed, which only an
 // accumulator broken some other way can make happen.
-func (a *Aggregator) foldAll(sk []byte, accs []agg.Accumulator, in *GroupInput) (ok bool, err error) {
+func (a *Aggregator) foldAll(sk []byte, g *cachedGroup, accs []agg.Accumulator, in *GroupInput) (ok bool, err error) {
 	step := func(i int, retract bool) error {
 		var args []types.Value
 		if i > 0 {
 			args = in.Args[i-1]
 			if a.distinct[i-1] != nil {
-				return a.distinctStep(sk, i, accs[i], args, retract)
+				return a.distinctStep(sk, g, i, accs[i], args, retract)
 			}
 		}
 		if retract {
@@ -329,15 +331,22 @@ func (a *Aggregator) group(sk []byte) (*genEntry[*cachedGroup], error) {
 	if err != nil {
 		return nil, err
 	}
+	g := &cachedGroup{}
 	if !ok {
-		accs := a.fresh()
-		return a.cache.add(sk, &cachedGroup{accs: accs}, groupSize(len(sk), 0, len(accs))), nil
-	}
-	accs, end, err := a.decodeState(v)
-	if err != nil {
+		g.accs = a.fresh()
+	} else if g.accs, g.end, err = a.decodeState(v); err != nil {
 		return nil, err
+	} else {
+		g.live = true
 	}
-	return a.cache.add(sk, &cachedGroup{accs: accs, end: end, live: true}, groupSize(len(sk), len(v), len(accs))), nil
+	if a.counts != nil {
+		// A group the store does not have has no distinct values either
+		// (retracting a group's last row retracted each of its values).
+		if g.seen, err = a.seenOf(sk, ok); err != nil {
+			return nil, err
+		}
+	}
+	return a.cache.add(sk, g, groupSize(len(sk), len(v), g)), nil
 }
 
 // writeBack writes the cache's changed groups into the store.
@@ -349,7 +358,7 @@ func (a *Aggregator) writeBack() error {
 			return e.size, a.Store.Delete([]byte(e.key))
 		}
 		buf = encodeStateTo(buf[:0], g.accs, g.end)
-		return groupSize(len(e.key), len(buf), len(g.accs)), a.Store.Put([]byte(e.key), buf)
+		return groupSize(len(e.key), len(buf), g), a.Store.Put([]byte(e.key), buf)
 	})
 }
 
@@ -365,7 +374,7 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	if !g.live && in.Retract {
 		return nil // retracting a row this group never saw
 	}
-	ok, err := a.foldAll(sk, g.accs, in)
+	ok, err := a.foldAll(sk, g, g.accs, in)
 	if !ok {
 		a.cache.changed(e)
 		a.broken = fmt.Errorf("group %x: a failed row could not be undone: %w", in.KeyBytes, err)
