@@ -183,8 +183,10 @@ type cachedGroup struct {
 	// had no state for it.
 	live bool
 	// seen holds every distinct value key the group has had, when its
-	// DISTINCT calls keep their sets in the store (aggdistinct.go).
+	// DISTINCT calls keep their sets in the store (aggdistinct.go), and
+	// id is the group's id in those keys (0 until it has one).
 	seen *seenFilter
+	id   uint64
 }
 
 // groupSize is what a cached group costs: its key, its encoded

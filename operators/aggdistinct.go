@@ -26,23 +26,23 @@ import (
 //
 // The store layout, within the task's store:
 //
-//	'd' uvarint(len(sk)) sk uvarint(call) value   a count (uvarint)
+//	'd' uvarint(id) uvarint(call) value   a count (uvarint)
+//	'n'                                    the next group id (uvarint)
 //
-// where sk is the group's state key and value the canonical encoding of
-// the value (agg.AppendCanonical), so that equal values share a key. The
-// length prefix keeps one group's keys apart from a longer group key's.
+// where id is the group's, a number the task gives a group when its first
+// distinct value arrives and keeps at the end of the group's state, and
+// value the canonical encoding of the value (agg.AppendCanonical), so that
+// equal values share a key. The id keeps a value's key short: with the
+// group's key in its place, Nexmark q16's state was 107 MB; ids are never
+// handed out twice, since a group's keys all go with its last value, or
+// with its window.
 //
-// Only aggregations that use the group cache (every kind but session
-// windows, whose merges would have to merge sets key by key) lay their
-// sets out this way, and only in a store that is new or was laid out so
-// from the start ('v' = 2, written with the first commit): a store an
-// older Runnel filled keeps the sets in the accumulators, as it wrote
-// them, so that a restarted query reads its state back.
-
-// Layout versions of an aggregation's store.
+// Layout versions of an aggregation's store, and the key of its next
+// group id.
 var (
 	layoutKey      = []byte{'v'}
 	layoutDistinct = []byte{2}
+	nextIDKey      = []byte{'n'}
 )
 
 // errDistinctUnknown is a retraction of a value the group never held: the
@@ -50,17 +50,15 @@ var (
 // can make.
 var errDistinctUnknown = errors.New("operators: retracting a distinct value the group does not hold")
 
-// distinctPrefix is the prefix of every distinct value key of group sk.
-func distinctPrefix(dst, sk []byte) []byte {
-	dst = append(dst, 'd')
-	dst = binary.AppendUvarint(dst, uint64(len(sk)))
-	return append(dst, sk...)
+// distinctPrefix is the prefix of every distinct value key of group id.
+func distinctPrefix(dst []byte, id uint64) []byte {
+	return binary.AppendUvarint(append(dst, 'd'), id)
 }
 
 // distinctKey is the key of value v of call (an index into the
-// accumulators, 1-based as they are) of group sk.
-func distinctKey(dst, sk []byte, call int, v types.Value) []byte {
-	dst = distinctPrefix(dst, sk)
+// accumulators, 1-based as they are) of group id.
+func distinctKey(dst []byte, id uint64, call int, v types.Value) []byte {
+	dst = distinctPrefix(dst, id)
 	dst = binary.AppendUvarint(dst, uint64(call))
 	return agg.AppendCanonical(dst, v)
 }
@@ -86,7 +84,7 @@ func (a *Aggregator) chooseLayout() error {
 		return fmt.Errorf("load state layout: %w", err)
 	}
 	if ok && string(v) == string(layoutDistinct) {
-		return nil
+		return a.loadNextID()
 	}
 	// A store with groups but no layout mark was written with the sets
 	// in the accumulators.
@@ -98,7 +96,33 @@ func (a *Aggregator) chooseLayout() error {
 		clear(a.distinct)
 		return nil
 	}
+	a.nextID, a.nextIDDirty = 1, false
 	return a.Store.Put(layoutKey, layoutDistinct)
+}
+
+// loadNextID reads the next group id.
+func (a *Aggregator) loadNextID() error {
+	a.nextID, a.nextIDDirty = 1, false
+	v, ok, err := a.Store.Get(nextIDKey)
+	if err != nil || !ok {
+		return err
+	}
+	n, w := binary.Uvarint(v)
+	if w <= 0 || w != len(v) || n == 0 {
+		return errors.New("operators: corrupt next group id")
+	}
+	a.nextID = n
+	return nil
+}
+
+// groupID returns g's id, giving it one if it has none.
+func (a *Aggregator) groupID(g *cachedGroup) uint64 {
+	if g.id == 0 {
+		g.id = a.nextID
+		a.nextID++
+		a.nextIDDirty = true
+	}
+	return g.id
 }
 
 // externalSets reports whether some DISTINCT call keeps its set in the
@@ -128,14 +152,14 @@ func (a *Aggregator) funcOf(i int) agg.Func {
 // into the group's set of counts, and into the accumulator when it is
 // the value's first row (or its last). The accumulator goes first, so a
 // failure there leaves the count as it was.
-func (a *Aggregator) distinctStep(sk []byte, g *cachedGroup, i int, acc agg.Accumulator, args []types.Value, retract bool) error {
+func (a *Aggregator) distinctStep(g *cachedGroup, i int, acc agg.Accumulator, args []types.Value, retract bool) error {
 	if len(args) != 1 {
 		return fmt.Errorf("operators: DISTINCT aggregate with %d arguments", len(args))
 	}
 	if args[0].IsNull() {
 		return nil
 	}
-	a.dkey = distinctKey(a.dkey[:0], sk, i, args[0])
+	a.dkey = distinctKey(a.dkey[:0], a.groupID(g), i, args[0])
 	h := seenHash(a.dkey)
 	e := a.counts.get(a.dkey)
 	if e == nil && !g.seen.mayHave(h) {
@@ -179,12 +203,21 @@ func (a *Aggregator) distinctStep(sk []byte, g *cachedGroup, i int, acc agg.Accu
 	return nil
 }
 
-// dropDistinct deletes every distinct value key of group sk (an expired
-// window) from the store. The caller forgets the cache of counts after.
+// dropDistinct deletes every distinct value key of the group whose state
+// key is sk (an expired window), before its state goes. The caller
+// forgets the cache of counts after.
 func (a *Aggregator) dropDistinct(sk []byte) error {
-	prefix := distinctPrefix(nil, sk)
+	v, ok, err := a.Store.Get(sk)
+	if err != nil || !ok {
+		return err
+	}
+	_, _, id, err := a.decodeStateID(v)
+	if err != nil || id == 0 {
+		return err
+	}
+	prefix := distinctPrefix(nil, id)
 	var keys [][]byte
-	err := a.Store.Scan(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
+	err = a.Store.Scan(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
 		keys = append(keys, append([]byte(nil), k...))
 		return true
 	})
@@ -204,6 +237,12 @@ func (a *Aggregator) dropDistinct(sk []byte) error {
 func (a *Aggregator) writeBackCounts() error {
 	if a.counts == nil {
 		return nil
+	}
+	if a.nextIDDirty {
+		if err := a.Store.Put(nextIDKey, binary.AppendUvarint(nil, a.nextID)); err != nil {
+			return err
+		}
+		a.nextIDDirty = false
 	}
 	var buf []byte
 	return a.counts.writeBack(func(e *genEntry[uint64]) (int, error) {
@@ -228,20 +267,20 @@ func prefixEnd(p []byte) []byte {
 	return nil
 }
 
-// seenOf builds the filter of the distinct value keys of group sk: empty
-// for a group the store does not have, else from a scan of its keys. The
+// seenOf builds the filter of the distinct value keys of group id: empty
+// for a group without an id, else from a scan of its keys. The
 // counts cached since the last write-back are written back first: the
 // scan must see every value the group has, and a value added while the
 // group was out of the cache has its count only there.
-func (a *Aggregator) seenOf(sk []byte, stored bool) (*seenFilter, error) {
+func (a *Aggregator) seenOf(id uint64) (*seenFilter, error) {
 	f := &seenFilter{}
-	if !stored {
+	if id == 0 {
 		return f, nil
 	}
 	if err := a.writeBackCounts(); err != nil {
 		return nil, err
 	}
-	prefix := distinctPrefix(nil, sk)
+	prefix := distinctPrefix(nil, id)
 	err := a.Store.Scan(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
 		f.add(seenHash(k))
 		return true

@@ -152,6 +152,18 @@ func TestAggregatorDistinctSetsInStore(t *testing.T) {
 	if want := fmt.Sprintf("a 1002 %d", 8+(100+1099)*1000/2); h2.last() != want {
 		t.Fatalf("after a restart: %q, want %q", h2.last(), want)
 	}
+	// A new group gets an id of its own, not a's again.
+	h2.apply("b", 7, 0)
+	if h2.last() != "b 1 7" {
+		t.Fatalf("a new group after a restart: %q, want b 1 7", h2.last())
+	}
+	// A value's key is short: the group's id, not its key.
+	_ = h.store.Scan([]byte{'d'}, []byte{'e'}, func(k, _ []byte) bool {
+		if len(k) > 8 {
+			t.Fatalf("distinct value key %x is %d bytes long", k, len(k))
+		}
+		return true
+	})
 }
 
 // TestAggregatorDistinctOldLayout: a store whose groups hold their sets

@@ -99,6 +99,10 @@ type Aggregator struct {
 	distinct []agg.Func
 	counts   *countCache
 	dkey     []byte
+	// nextID is the id the next group with distinct values gets; it is
+	// put in the store with the counts when it changed.
+	nextID      uint64
+	nextIDDirty bool
 }
 
 var (
@@ -243,9 +247,32 @@ func (a *Aggregator) fresh() []agg.Accumulator {
 	return accs
 }
 
+// decodeState decodes a group's stored state: its accumulators and window
+// end. A group of an aggregation whose DISTINCT sets are kept a key per
+// value also has its id (see decodeStateID).
 func (a *Aggregator) decodeState(v []byte) ([]agg.Accumulator, int64, error) {
+	accs, end, _, err := a.decodeStateID(v)
+	return accs, end, err
+}
+
+// decodeStateID is decodeState with the group's id for its DISTINCT
+// values' keys (aggdistinct.go): 0 when it has none, or when the
+// aggregation keeps no set in the store.
+func (a *Aggregator) decodeStateID(v []byte) ([]agg.Accumulator, int64, uint64, error) {
+	accs, end, rest, err := a.decodeAccs(v)
+	if err != nil || a.counts == nil {
+		return accs, end, 0, err
+	}
+	id, w := binary.Uvarint(rest)
+	if w <= 0 || w != len(rest) {
+		return nil, 0, 0, errors.New("operators: corrupt aggregate state: no group id")
+	}
+	return accs, end, id, nil
+}
+
+func (a *Aggregator) decodeAccs(v []byte) ([]agg.Accumulator, int64, []byte, error) {
 	if len(v) < 8 {
-		return nil, 0, errors.New("operators: corrupt aggregate state")
+		return nil, 0, nil, errors.New("operators: corrupt aggregate state")
 	}
 	end := int64(be64(v[:8]))
 	v = v[8:]
@@ -253,16 +280,16 @@ func (a *Aggregator) decodeState(v []byte) ([]agg.Accumulator, int64, error) {
 	for i := range accs {
 		n, w := binary.Uvarint(v)
 		if w <= 0 || w+int(n) > len(v) {
-			return nil, 0, errors.New("operators: corrupt aggregate state")
+			return nil, 0, nil, errors.New("operators: corrupt aggregate state")
 		}
 		acc, err := a.funcOf(i).Decode(v[w : w+int(n)])
 		if err != nil {
-			return nil, 0, fmt.Errorf("decode accumulator %d: %w", i, err)
+			return nil, 0, nil, fmt.Errorf("decode accumulator %d: %w", i, err)
 		}
 		accs[i] = acc
 		v = v[w+int(n):]
 	}
-	return accs, end, nil
+	return accs, end, v, nil
 }
 
 func encodeState(accs []agg.Accumulator, end int64) []byte {
@@ -287,13 +314,13 @@ func encodeStateTo(b []byte, accs []agg.Accumulator, end int64) []byte {
 // one fails only fallible ones have taken the row, and they give it back
 // exactly (agg.Fallible). ok is false when even that failed, which only an
 // accumulator broken some other way can make happen.
-func (a *Aggregator) foldAll(sk []byte, g *cachedGroup, accs []agg.Accumulator, in *GroupInput) (ok bool, err error) {
+func (a *Aggregator) foldAll(g *cachedGroup, accs []agg.Accumulator, in *GroupInput) (ok bool, err error) {
 	step := func(i int, retract bool) error {
 		var args []types.Value
 		if i > 0 {
 			args = in.Args[i-1]
 			if a.distinct[i-1] != nil {
-				return a.distinctStep(sk, g, i, accs[i], args, retract)
+				return a.distinctStep(g, i, accs[i], args, retract)
 			}
 		}
 		if retract {
@@ -334,15 +361,16 @@ func (a *Aggregator) group(sk []byte) (*genEntry[*cachedGroup], error) {
 	g := &cachedGroup{}
 	if !ok {
 		g.accs = a.fresh()
-	} else if g.accs, g.end, err = a.decodeState(v); err != nil {
+	} else if g.accs, g.end, g.id, err = a.decodeStateID(v); err != nil {
 		return nil, err
 	} else {
 		g.live = true
 	}
 	if a.counts != nil {
-		// A group the store does not have has no distinct values either
-		// (retracting a group's last row retracted each of its values).
-		if g.seen, err = a.seenOf(sk, ok); err != nil {
+		// A group without an id has no distinct values (retracting a
+		// group's last row retracts each of its values, and a group the
+		// store does not have has none).
+		if g.seen, err = a.seenOf(g.id); err != nil {
 			return nil, err
 		}
 	}
@@ -358,6 +386,9 @@ func (a *Aggregator) writeBack() error {
 			return e.size, a.Store.Delete([]byte(e.key))
 		}
 		buf = encodeStateTo(buf[:0], g.accs, g.end)
+		if a.counts != nil {
+			buf = binary.AppendUvarint(buf, g.id)
+		}
 		return groupSize(len(e.key), len(buf), g), a.Store.Put([]byte(e.key), buf)
 	})
 }
@@ -374,7 +405,7 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	if !g.live && in.Retract {
 		return nil // retracting a row this group never saw
 	}
-	ok, err := a.foldAll(sk, g, g.accs, in)
+	ok, err := a.foldAll(g, g.accs, in)
 	if !ok {
 		a.cache.changed(e)
 		a.broken = fmt.Errorf("group %x: a failed row could not be undone: %w", in.KeyBytes, err)
@@ -533,6 +564,11 @@ func (a *Aggregator) Flush(emit Emit) error {
 		return err
 	}
 	for _, ik := range due {
+		if a.counts != nil {
+			if err := a.dropDistinct(ik[9:]); err != nil {
+				return err
+			}
+		}
 		if err := a.Store.Delete(ik[9:]); err != nil {
 			return err
 		}
@@ -544,11 +580,6 @@ func (a *Aggregator) Flush(emit Emit) error {
 		}
 		if a.sessions != nil {
 			a.dropSession(ik[9:])
-		}
-		if a.counts != nil {
-			if err := a.dropDistinct(ik[9:]); err != nil {
-				return err
-			}
 		}
 	}
 	if a.counts != nil && len(due) > 0 {

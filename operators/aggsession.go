@@ -196,7 +196,7 @@ func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 			}
 		}
 	}
-	ok, err := a.foldAll(nil, nil, accs, in)
+	ok, err := a.foldAll(nil, accs, in)
 	if !ok {
 		a.broken = err
 		return err
