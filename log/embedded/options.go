@@ -30,9 +30,9 @@ type Options struct {
 	// memtables of a database that state stores share. Open copies it and
 	// sets its Logger, FS and EventListener (teed with the one it has).
 	// Default: Pebble's defaults, except for what a log needs otherwise
-	// and the caller leaves unset (lsm.go): the newest format, memtables
-	// sized by the disk (at most 32 MiB), MinLZ compression, and tables
-	// split at every partition's records.
+	// and the caller leaves unset (lsm.go): the newest format with row
+	// tables, memtables sized by the disk (at most 32 MiB), Pebble's
+	// fastest compression, and tables split at every partition's records.
 	Pebble *pebble.Options
 	// FS is the filesystem the log writes through. It is for tests, which
 	// inject a filesystem that runs out of space (see package quotafs).
