@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/runnel/runnel/operators/agg"
+	"github.com/runnel/runnel/operators/state"
 	"github.com/runnel/runnel/sql/types"
 )
 
@@ -217,7 +218,7 @@ func (a *Aggregator) dropDistinct(sk []byte) error {
 	}
 	prefix := distinctPrefix(nil, id)
 	var keys [][]byte
-	err = a.Store.Scan(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
+	err = a.Store.Scan(prefix, state.PrefixEnd(prefix), func(k, _ []byte) bool {
 		keys = append(keys, append([]byte(nil), k...))
 		return true
 	})
@@ -255,18 +256,6 @@ func (a *Aggregator) writeBackCounts() error {
 	})
 }
 
-// prefixEnd is the smallest key after every key that starts with p.
-func prefixEnd(p []byte) []byte {
-	end := append([]byte(nil), p...)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] != 0xff {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return nil
-}
-
 // seenOf builds the filter of the distinct value keys of group id: empty
 // for a group without an id, else from a scan of its keys. The
 // counts cached since the last write-back are written back first: the
@@ -281,7 +270,7 @@ func (a *Aggregator) seenOf(id uint64) (*seenFilter, error) {
 		return nil, err
 	}
 	prefix := distinctPrefix(nil, id)
-	err := a.Store.Scan(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
+	err := a.Store.Scan(prefix, state.PrefixEnd(prefix), func(k, _ []byte) bool {
 		f.add(seenHash(k))
 		return true
 	})

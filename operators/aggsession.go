@@ -39,18 +39,14 @@ type cachedSession struct {
 	stored, dirty bool
 }
 
-// sessionSetOverhead is what a cached key costs beyond its sessions.
-const sessionSetOverhead = 96
-
+// size is what a key's cached sessions cost: the key, the sessions'
+// encoded state (encoded bytes), and the structs around them.
 func (s *sessionSet) size(key int, encoded int) int {
-	return key + encoded + sessionSetOverhead + len(s.list)*(96+16*len(s.listAccs()))
-}
-
-func (s *sessionSet) listAccs() []agg.Accumulator {
-	if len(s.list) == 0 {
-		return nil
+	n := key + encoded + 96
+	for _, c := range s.list {
+		n += 96 + 16*len(c.accs)
 	}
-	return s.list[0].accs
+	return n
 }
 
 // sessionsOf returns the cached sessions of a key, reading them from the
