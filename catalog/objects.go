@@ -44,6 +44,10 @@ type Source struct {
 	// System marks sources that Runnel itself maintains (the processing
 	// log); they cannot be dropped.
 	System bool `json:"system,omitempty"`
+	// ReadOnly marks a source made by CREATE SOURCE STREAM|TABLE: it is
+	// read, never written (no INSERT, no query into it, no DELETE TOPIC),
+	// as in ksqlDB.
+	ReadOnly bool `json:"readOnly,omitempty"`
 }
 
 // WindowInfo describes the windows of a windowed table's keys.
@@ -112,7 +116,17 @@ func QueryIDPrefix(k Kind, insert bool) string {
 	return "CSAS_"
 }
 
+// TypeAlias is a custom type (CREATE TYPE name AS type): a name usable
+// wherever a type is written. Statements resolve it when they are parsed,
+// so a source or query keeps the type it was made with after the alias
+// is dropped or made again.
+type TypeAlias struct {
+	Name string     `json:"name"`
+	Type types.Type `json:"type"`
+}
+
 // canonical upper-cases nothing: names arrive canonical from the parser.
 // It exists so that map keys are built in one place.
 func sourceKey(name string) string { return "source/" + name }
 func queryKey(id string) string    { return "query/" + strings.ToUpper(id) }
+func typeKey(name string) string   { return "type/" + name }

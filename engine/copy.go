@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/runnel/runnel/internal/sqlstate"
@@ -155,10 +154,16 @@ func copyFormat(opts []sql.CopyOption, from bool) (server.CopyFormat, error) {
 func (s *session) prepareCopyFrom(st *sql.Copy, f server.CopyFormat) (*statement, error) {
 	src, err := s.e.cat.Source(st.Table)
 	if err != nil {
-		return nil, &Error{Code: "42P01", Msg: fmt.Sprintf("stream or table %s does not exist", st.Table)}
+		return nil, errUnknownSource.Errorf("stream or table %s does not exist", st.Table)
 	}
 	if src.System {
-		return nil, &Error{Code: "42809", Msg: fmt.Sprintf("%s is maintained by Runnel and cannot be written", src.Name)}
+		return nil, errWrongObject.Errorf("%s is maintained by Runnel and cannot be written", src.Name)
+	}
+	if err := readOnly(src, "copy into"); err != nil {
+		return nil, err
+	}
+	if src.Window != nil {
+		return nil, errUnsupported.Errorf("Cannot copy into windowed stream/table: a row gives no window")
 	}
 	// The row layout of rowWriter: the source's columns, then ROWTIME.
 	all := append(append([]types.Column(nil), src.Columns...), types.Column{Name: planner.RowTime, Type: types.Bigint})
@@ -178,7 +183,7 @@ func (s *session) prepareCopyFrom(st *sql.Copy, f server.CopyFormat) (*statement
 			}
 		}
 		if idx[i] < 0 {
-			return nil, &Error{Code: "42703", Msg: fmt.Sprintf("column %s does not exist in %s", n, src.Name)}
+			return nil, errUnknownColumn.Errorf("column %s does not exist in %s", n, src.Name)
 		}
 		cols[i] = types.Column{Name: n, Type: all[idx[i]].Type}
 	}
@@ -187,13 +192,13 @@ func (s *session) prepareCopyFrom(st *sql.Copy, f server.CopyFormat) (*statement
 		// replaced since the statement was prepared.
 		src, err := s.e.cat.Source(st.Table)
 		if err != nil {
-			return server.Result{}, &Error{Code: "42P01", Msg: fmt.Sprintf("stream or table %s does not exist", st.Table)}
+			return server.Result{}, errUnknownSource.Errorf("stream or table %s does not exist", st.Table)
 		}
 		if err := s.e.sourceFailure(src); err != nil {
 			return server.Result{}, err
 		}
 		if len(src.Columns)+1 != len(all) {
-			return server.Result{}, &Error{Code: "0A000", Msg: fmt.Sprintf("%s changed since this COPY was prepared: prepare it again", src.Name)}
+			return server.Result{}, errUnsupported.Errorf("%s changed since this COPY was prepared: prepare it again", src.Name)
 		}
 		if s.tx.block && s.tx.readOnly {
 			return server.Result{}, errReadOnlyTxn.Errorf("cannot execute COPY FROM in a read-only transaction")

@@ -22,17 +22,20 @@ import (
 // command, then the materializer — so that a refused statement leaves
 // nothing behind.
 func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource) error {
-	e.ddl.Lock()
+	e.lockDDL(ctx)
 	defer e.ddl.Unlock()
 	old, _ := e.cat.Source(st.Name)
+	if st.OrReplace && (st.Source || old != nil && old.ReadOnly) {
+		return errUnsupported.Errorf("Cannot add %s '%s': CREATE OR REPLACE is not supported on source %ss.", st.Kind.Lower(), st.Name, st.Kind.Lower())
+	}
 	if old != nil {
 		switch {
 		case st.IfNotExists:
 			return nil
 		case !st.OrReplace:
-			return &Error{Code: "42P07", Msg: fmt.Sprintf("%s %s already exists", strings.ToLower(string(old.Kind)), st.Name)}
+			return errSourceExists.Errorf("%s %s already exists", strings.ToLower(string(old.Kind)), st.Name)
 		case old.System:
-			return &Error{Code: "42809", Msg: fmt.Sprintf("%s is maintained by Runnel and cannot be replaced", st.Name)}
+			return errWrongObject.Errorf("%s is maintained by Runnel and cannot be replaced", st.Name)
 		}
 	}
 	src, err := e.planner(nil).PlanSource(st)
@@ -49,7 +52,7 @@ func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource) error {
 		return err
 	}
 	if err := e.cat.PutSource(ctx, src); err != nil {
-		e.undoTopic(src.Topic, created)
+		e.undoTopic(src.Topic, created, err)
 		return err
 	}
 	e.forgetFailure(src.Name)
@@ -103,7 +106,7 @@ func (e *Engine) planTopic(ctx context.Context, src *catalog.Source, with map[st
 	info, err := e.log.Topic(ctx, src.Topic)
 	if err == nil {
 		if partitions != 0 && partitions != info.Partitions {
-			return topicPlan{}, &Error{Code: "22023", Msg: fmt.Sprintf("topic %s exists with %d partitions, not %d", src.Topic, info.Partitions, partitions)}
+			return topicPlan{}, errInvalidValue.Errorf("topic %s exists with %d partitions, not %d", src.Topic, info.Partitions, partitions)
 		}
 		if err := catalog.CheckPartitions(src.Topic, info.Partitions, e.opts.MaxPartitions); err != nil {
 			return topicPlan{}, err
@@ -118,7 +121,7 @@ func (e *Engine) planTopic(ctx context.Context, src *catalog.Source, with map[st
 		partitions = src.Partitions
 	}
 	if partitions < 1 {
-		return topicPlan{}, &Error{Code: "42P01", Msg: fmt.Sprintf("topic %s does not exist: give PARTITIONS in WITH to create it", src.Topic)}
+		return topicPlan{}, errUnknownSource.Errorf("topic %s does not exist: give PARTITIONS in WITH to create it", src.Topic)
 	}
 	if err := catalog.CheckPartitions(src.Topic, partitions, e.opts.MaxPartitions); err != nil {
 		return topicPlan{}, err
@@ -146,8 +149,9 @@ func (e *Engine) createTopic(ctx context.Context, src *catalog.Source, tp topicP
 
 // undoTopic deletes a topic this statement created when a later write of
 // the statement failed, so that it leaves nothing behind.
-func (e *Engine) undoTopic(topic string, created bool) {
-	if !created {
+func (e *Engine) undoTopic(topic string, created bool, cause error) {
+	// After a concurrent change, the topic is the other node's too.
+	if !created || errors.Is(cause, catalog.ErrConcurrentChange) {
 		return
 	}
 	// The statement's context may be what failed; the undo gets its own.
@@ -168,7 +172,7 @@ func (s *session) prepareCreateAs(st *sql.CreateSource) (*statement, error) {
 // prepareInsertSelect describes INSERT INTO ... SELECT.
 func (s *session) prepareInsertSelect(st *sql.Insert) (*statement, error) {
 	if len(st.Columns) > 0 {
-		return nil, &Error{Code: "0A000", Msg: "INSERT INTO ... (columns) SELECT is not supported: the query's columns must match the target's"}
+		return nil, errUnsupported.Errorf("INSERT INTO ... (columns) SELECT is not supported: the query's columns must match the target's")
 	}
 	return s.preparePersistent(st.Query, planner.SinkSpec{Name: st.Target, Insert: true, Statement: st.Text()}, st, "INSERT 0 0")
 }
@@ -201,7 +205,7 @@ func (s *session) preparePersistent(q *sql.Query, sink planner.SinkSpec, st sql.
 // running, and no topic, catalog command or offset is written, until the
 // statement is known to be possible.
 func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planner.SinkSpec, st sql.Statement, args []types.Value, earliest bool) (string, error) {
-	e.ddl.Lock()
+	e.lockDDL(ctx)
 	defer e.ddl.Unlock()
 	var replaced *catalog.Query
 	var old *catalog.Source
@@ -213,9 +217,12 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 			case cs != nil && cs.IfNotExists:
 				return "", nil
 			case cs == nil || !cs.OrReplace:
-				return "", &Error{Code: "42P07", Msg: fmt.Sprintf("%s %s already exists", strings.ToLower(string(old.Kind)), sink.Name)}
+				return "", errSourceExists.Errorf("%s %s already exists", strings.ToLower(string(old.Kind)), sink.Name)
+			case old.ReadOnly:
+				return "", errUnsupported.Errorf("Cannot add %s '%s': CREATE OR REPLACE is not supported on source %ss.",
+					strings.ToLower(string(old.Kind)), sink.Name, strings.ToLower(string(old.Kind)))
 			case old.Query == "":
-				return "", &Error{Code: "42809", Msg: fmt.Sprintf("%s was not created by a query and cannot be replaced by one", sink.Name)}
+				return "", errWrongObject.Errorf("%s was not created by a query and cannot be replaced by one", sink.Name)
 			}
 			// The query that made the sink may have been terminated since;
 			// then the replacement is simply a new query.
@@ -228,10 +235,10 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 	}
 	out := plan.Sink().Target
 	if sink.Insert && out.System {
-		return "", &Error{Code: "42809", Msg: fmt.Sprintf("%s is maintained by Runnel and cannot be written", sink.Name)}
+		return "", errWrongObject.Errorf("%s is maintained by Runnel and cannot be written", sink.Name)
 	}
 	if len(args) > 0 {
-		return "", &Error{Code: "0A000", Msg: "bind parameters are not supported in persistent queries: the query is re-planned from its text at restart"}
+		return "", errUnsupported.Errorf("bind parameters are not supported in persistent queries: the query is re-planned from its text at restart")
 	}
 	sources := plan.Sources()
 	for _, src := range sources {
@@ -285,7 +292,7 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 			return "", err
 		}
 		if err := e.cat.PutSource(ctx, out); err != nil {
-			e.undoTopic(out.Topic, created)
+			e.undoTopic(out.Topic, created, err)
 			return "", err
 		}
 		e.forgetFailure(out.Name)
@@ -298,7 +305,7 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 			}
 		}
 	}
-	cq := &catalog.Query{ID: id, Statement: st.Text(), Sink: out.Name}
+	cq := &catalog.Query{ID: id, Statement: sql.StoredText(st), Sink: out.Name}
 	for _, src := range sources {
 		cq.Sources = append(cq.Sources, src.Name)
 	}
@@ -345,23 +352,26 @@ func (e *Engine) commitStartOffsets(ctx context.Context, group, topic string, ea
 // dropSource runs DROP STREAM|TABLE [DELETE TOPIC]. A failed source (see
 // failed.go) drops like any other: that is how it goes away.
 func (e *Engine) dropSource(ctx context.Context, st *sql.Drop) error {
-	e.ddl.Lock()
+	e.lockDDL(ctx)
 	defer e.ddl.Unlock()
 	src, err := e.cat.Source(st.Name)
 	if err != nil {
 		if st.IfExists {
 			return nil
 		}
-		return &Error{Code: "42P01", Msg: fmt.Sprintf("%s %s does not exist", strings.ToLower(st.Kind.String()), st.Name)}
+		return errUnknownSource.Errorf("%s %s does not exist", strings.ToLower(st.Kind.String()), st.Name)
 	}
 	if string(src.Kind) != st.Kind.String() {
-		return &Error{Code: "42809", Msg: fmt.Sprintf("%s is a %s, not a %s", st.Name, strings.ToLower(string(src.Kind)), strings.ToLower(st.Kind.String()))}
+		return errWrongObject.Errorf("%s is a %s, not a %s", st.Name, strings.ToLower(string(src.Kind)), strings.ToLower(st.Kind.String()))
 	}
 	if src.System {
-		return &Error{Code: "42809", Msg: fmt.Sprintf("%s is maintained by Runnel and cannot be dropped", st.Name)}
+		return errWrongObject.Errorf("%s is maintained by Runnel and cannot be dropped", st.Name)
+	}
+	if st.DeleteTopic && src.ReadOnly {
+		return errWrongObject.Errorf("Cannot delete topic for read-only source: %s", src.Name)
 	}
 	if ids := e.cat.QueriesUsing(st.Name); len(ids) > 0 {
-		return &Error{Code: "2BP01", Msg: fmt.Sprintf("cannot drop %s: it is used by the queries %s; terminate them first", st.Name, strings.Join(ids, ", "))}
+		return errInUse.Errorf("cannot drop %s: it is used by the queries %s; terminate them first", st.Name, strings.Join(ids, ", "))
 	}
 	if st.DeleteTopic {
 		// As in ksqlDB: the topic goes only with the last source over it.
@@ -372,7 +382,7 @@ func (e *Engine) dropSource(ctx context.Context, st *sql.Drop) error {
 			}
 		}
 		if len(others) > 0 {
-			return &Error{Code: "2BP01", Msg: fmt.Sprintf("Refusing to delete topic. Found other data sources (%s) using topic %s", strings.Join(others, ", "), src.Topic)}
+			return errInUse.Errorf("Refusing to delete topic. Found other data sources (%s) using topic %s", strings.Join(others, ", "), src.Topic)
 		}
 	}
 	if err := e.cat.DropSource(ctx, st.Name); err != nil {
@@ -394,7 +404,7 @@ func (e *Engine) dropSource(ctx context.Context, st *sql.Drop) error {
 // catalog before it is stopped: if the catalog write fails, the query is
 // still recorded and still running, as if the statement had not run.
 func (e *Engine) terminate(ctx context.Context, st *sql.Terminate) error {
-	e.ddl.Lock()
+	e.lockDDL(ctx)
 	defer e.ddl.Unlock()
 	var qs []*catalog.Query
 	if st.All {
@@ -402,7 +412,7 @@ func (e *Engine) terminate(ctx context.Context, st *sql.Terminate) error {
 	} else {
 		q, err := e.cat.Query(strings.ToUpper(st.QueryID))
 		if err != nil {
-			return &Error{Code: "42704", Msg: fmt.Sprintf("query %s does not exist", st.QueryID)}
+			return errUnknownObject.Errorf("query %s does not exist", st.QueryID)
 		}
 		qs = []*catalog.Query{q}
 	}

@@ -31,5 +31,12 @@
 //     that panics or retry from their last commit (operators.Task), push
 //     query readers skip the record, the compaction loop logs and goes on.
 //
+// In Kafka mode a node is one of a cluster: each persistent query is a
+// consumer group and its tasks run where the group places them
+// (cluster.go); tables are materialized on every node. Each node is a
+// static member of every query's group, by node id, so a node restarted
+// after a crash takes its tasks back at once; every node tails the
+// catalog topic and applies other nodes' DDL (cluster_catalog.go).
+//
 // The engine implements server.Backend; it knows nothing of the wire.
 package engine

@@ -42,6 +42,12 @@ type Engine struct {
 	// background is closed when the engine's own goroutines (compaction)
 	// have returned.
 	background chan struct{}
+	// tailDone is closed when the catalog tail (cluster_catalog.go) has
+	// returned; nil on one embedded node, which has none.
+	tailDone chan struct{}
+	// closeOnce runs Close's work once; closeErr is its result.
+	closeOnce sync.Once
+	closeErr  error
 
 	// ddl serializes statements that change the catalog or the set of
 	// running queries, so that each one's checks and writes are not
@@ -69,13 +75,27 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
+	// Only a Kafka-mode node is part of a cluster; an embedded one keeps
+	// its data directory as it was (no node-id file) and is "local"
+	// unless named.
+	nodeID, err := opts.NodeID, error(nil)
+	if len(opts.Kafka) > 0 {
+		if nodeID, err = resolveNodeID(opts.NodeID, opts.DataDir); err != nil {
+			return nil, err
+		}
+	} else if nodeID == "" {
+		nodeID = "local"
+	}
+	opts.NodeID = nodeID
 	e := &Engine{opts: opts, logger: opts.Logger}
 	e.mu.running = map[string]*runningQuery{}
 	e.mu.materialized = map[string]*runningQuery{}
 	e.mu.failed = map[string]error{}
-	var err error
 	if len(opts.Kafka) > 0 {
-		e.log, err = kafka.Open(ctx, kafka.Options{Brokers: opts.Kafka, Logger: opts.Logger})
+		// The node id in the prefix keeps two nodes from sharing a
+		// transactional id, which would make them fence each other.
+		e.log, err = kafka.Open(ctx, kafka.Options{Brokers: opts.Kafka, Logger: opts.Logger,
+			TransactionalIDPrefix: "runnel-" + nodeID + "-"})
 	} else {
 		// The catalog's appends are system writes: on a full disk, DDL
 		// still works and a restart still replays the catalog.
@@ -133,6 +153,10 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e.background = make(chan struct{})
 	go e.compactLoop()
+	if e.clustered() {
+		e.tailDone = make(chan struct{})
+		go e.catalogTailLoop(e.tailDone)
+	}
 	e.logger.Info("catalog ready", "sources", len(e.cat.Sources()), "queries", len(queries), "took", time.Since(start).Round(time.Millisecond))
 	return e, nil
 }
@@ -140,10 +164,19 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 // Log returns the engine's log, for tools and tests that inspect topics.
 func (e *Engine) Log() log.Log { return e.log }
 
-// Close stops every persistent query and closes the log.
+// Close stops every persistent query and closes the log. Calls after the
+// first return the first one's result.
 func (e *Engine) Close() error {
+	e.closeOnce.Do(func() { e.closeErr = e.close() })
+	return e.closeErr
+}
+
+func (e *Engine) close() error {
 	e.stop()
 	<-e.background
+	if e.tailDone != nil {
+		<-e.tailDone
+	}
 	e.mu.Lock()
 	running := make([]*runningQuery, 0, len(e.mu.running)+len(e.mu.materialized))
 	for _, rq := range e.mu.running {

@@ -48,10 +48,17 @@ type insertTarget struct {
 func (e *Engine) bindInsert(st *sql.Insert, b *binding) (*insertTarget, [][]expr.Expr, error) {
 	src, err := e.cat.Source(st.Target)
 	if err != nil {
-		return nil, nil, &Error{Code: "42P01", Msg: fmt.Sprintf("stream or table %s does not exist", st.Target)}
+		return nil, nil, errUnknownSource.Errorf("stream or table %s does not exist", st.Target)
 	}
 	if src.System {
-		return nil, nil, &Error{Code: "42809", Msg: fmt.Sprintf("%s is maintained by Runnel and cannot be written", src.Name)}
+		return nil, nil, errWrongObject.Errorf("%s is maintained by Runnel and cannot be written", src.Name)
+	}
+	if err := readOnly(src, "insert values into"); err != nil {
+		return nil, nil, err
+	}
+	if src.Window != nil {
+		// ksqlDB's words (its InsertValuesExecutor): a row gives no window.
+		return nil, nil, errUnsupported.Errorf("Cannot insert values into windowed stream/table!")
 	}
 	if err := e.sourceFailure(src); err != nil {
 		return nil, nil, err
@@ -73,10 +80,10 @@ func (e *Engine) bindInsert(st *sql.Insert, b *binding) (*insertTarget, [][]expr
 			}
 		}
 		if idx[i] < 0 {
-			return nil, nil, &Error{Code: "42703", Msg: fmt.Sprintf("column %s does not exist in %s", n, src.Name)}
+			return nil, nil, errUnknownColumn.Errorf("column %s does not exist in %s", n, src.Name)
 		}
 		if seen[idx[i]] {
-			return nil, nil, &Error{Code: "42701", Msg: fmt.Sprintf("column %s is named more than once", n)}
+			return nil, nil, errDuplicateColumn.Errorf("column %s is named more than once", n)
 		}
 		seen[idx[i]] = true
 	}
@@ -88,7 +95,7 @@ func (e *Engine) bindInsert(st *sql.Insert, b *binding) (*insertTarget, [][]expr
 	rows := make([][]expr.Expr, len(st.Rows))
 	for r, cells := range st.Rows {
 		if len(cells) != len(names) {
-			return nil, nil, &Error{Code: "42601", Msg: fmt.Sprintf("VALUES row %d has %d values for %d columns", r+1, len(cells), len(names))}
+			return nil, nil, errSyntax.Errorf("VALUES row %d has %d values for %d columns", r+1, len(cells), len(names))
 		}
 		row := make([]expr.Expr, len(t.cols))
 		for i, cell := range cells {
@@ -174,7 +181,7 @@ func (w *rowWriter) encode(vals types.Row) (log.ProduceRecord, error) {
 	if src.Kind == catalog.KindTable {
 		for i, c := range src.Columns {
 			if c.Key && vals[i].IsNull() {
-				return log.ProduceRecord{}, &Error{Code: "23502", Msg: fmt.Sprintf("a value for the PRIMARY KEY column %s is required: a table row needs a key", c.Name)}
+				return log.ProduceRecord{}, errNotNull.Errorf("a value for the PRIMARY KEY column %s is required: a table row needs a key", c.Name)
 			}
 		}
 	}
@@ -187,7 +194,7 @@ func (w *rowWriter) encode(vals types.Row) (log.ProduceRecord, error) {
 	}
 	rec, err := w.enc.Encode(vals[:n], ts)
 	if err != nil {
-		return log.ProduceRecord{}, &Error{Code: "22000", Msg: fmt.Sprintf("cannot encode row for %s: %v", src.Name, err)}
+		return log.ProduceRecord{}, errData.Errorf("cannot encode row for %s: %v", src.Name, err)
 	}
 	return log.ProduceRecord{Topic: src.Topic, Record: rec}, nil
 }

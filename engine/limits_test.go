@@ -79,7 +79,7 @@ func TestMaxPartitionsOption(t *testing.T) {
 	e = openLimited(t, dir, 2)
 	defer e.Close()
 	s = e.NewSession(nil)
-	for _, sql := range []string{`SELECT * FROM a EMIT CHANGES LIMIT 1`, `SELECT * FROM b`, `CREATE STREAM c AS SELECT id FROM a`} {
+	for _, sql := range []string{`SELECT * FROM a EMIT CHANGES LIMIT 1`, `SELECT * FROM b`, `CREATE STREAM c AS SELECT id, v FROM a`} {
 		wantCode(t, try(s, sql), sqlstate.ProgramLimitExceeded, "(DROP STREAM ")
 	}
 	q := e.cat.Queries()

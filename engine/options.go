@@ -21,6 +21,24 @@ type Options struct {
 	DataDir string
 	// Kafka lists seed brokers (host:port). Empty means the embedded log.
 	Kafka []string
+	// NodeID names this node in a cluster (Kafka mode): it prefixes the
+	// node's transactional ids, so that no two nodes share one, and names
+	// the node in SHOW NODES and in SHOW QUERIES EXTENDED. It must be
+	// stable across restarts and unique in the cluster. Default: the id
+	// kept in DataDir's node-id file, generated and kept there on first
+	// start. An embedded node keeps no file and defaults to "local".
+	NodeID string
+	// ClusterSessionTimeout is how long a query's consumer group waits
+	// for a node that stopped heartbeating (one that died) before it moves
+	// the node's tasks to the others (Kafka mode). A node that comes back
+	// sooner with the same NodeID takes its tasks back at once (its group
+	// members are static, by node id). Default: 0, franz-go's default of
+	// 45s.
+	ClusterSessionTimeout time.Duration
+	// Advertise is the host:port other nodes and clients use to reach
+	// this node, shown by SHOW NODES. Default: "" (cmd/runnel passes its
+	// --listen address).
+	Advertise string
 	// Logger receives the engine's messages. Default: slog.Default().
 	Logger *slog.Logger
 	// ProcessingLogTopic is the topic of the RUNNEL_PROCESSING_LOG stream.

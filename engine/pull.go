@@ -9,6 +9,7 @@ import (
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/log/kafka"
 	"github.com/runnel/runnel/operators/build"
 	"github.com/runnel/runnel/planner"
 )
@@ -26,10 +27,30 @@ func materializerID(src *catalog.Source) string {
 	return fmt.Sprintf("_MAT_%s_%d", src.Name, src.Seq)
 }
 
+// materializerIDOn is materializerID on this node: in Kafka mode every node
+// keeps its own copy of every table for its pull queries, so its
+// materializer's group, stores and changelogs carry the node id.
+func (e *Engine) materializerIDOn(src *catalog.Source) string {
+	if _, ok := e.log.(*kafka.Log); ok {
+		return materializerID(src) + "_" + e.opts.NodeID
+	}
+	return materializerID(src)
+}
+
+// groupCommitted is group's committed offset of tp; ok is false if it
+// cannot be read now (the caller polls again).
+func (e *Engine) groupCommitted(ctx context.Context, group string, tp log.TopicPartition) (int64, bool) {
+	offs, err := e.log.CommittedOffsets(ctx, group, tp.Topic)
+	if err != nil {
+		return 0, false
+	}
+	return offs[tp.Partition], true
+}
+
 // startMaterializer starts the tasks that keep a table's current rows in
 // state stores for pull queries.
 func (e *Engine) startMaterializer(src *catalog.Source) error {
-	id := materializerID(src)
+	id := e.materializerIDOn(src)
 	ctx, cancel := context.WithCancel(e.ctx)
 	bq, err := e.builder.Materializer(ctx, id, src)
 	if err != nil {
@@ -90,7 +111,7 @@ func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Dura
 	defer cancel()
 	if err := e.awaitSource(wctx, src, map[string]bool{}); err != nil {
 		if ctx.Err() == nil && wctx.Err() != nil {
-			return nil, &Error{Code: "57014", Msg: fmt.Sprintf("pull query on %s timed out after %s waiting for the table to catch up with acknowledged writes (SET '%s' to wait longer)", src.Name, timeout, propPullTimeout)}
+			return nil, errCanceled.Errorf("pull query on %s timed out after %s waiting for the table to catch up with acknowledged writes (SET '%s' to wait longer)", src.Name, timeout, propPullTimeout)
 		}
 		return nil, err
 	}
@@ -98,33 +119,35 @@ func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Dura
 	rq := e.mu.materialized[src.Name]
 	e.mu.Unlock()
 	if rq == nil {
-		return nil, &Error{Code: "55000", Msg: fmt.Sprintf("table %s is not materialized", src.Name)}
+		return nil, errNotInState.Errorf("table %s is not materialized", src.Name)
 	}
 	return e.builder.Pull(ctx, plan, rq.q.ID)
 }
 
-// awaitSource waits until the queries that write src, and the queries
-// upstream of them, and src's materializer, have consumed their inputs up
-// to the end offsets those inputs have now: then every write acknowledged
-// before the call is reflected in src's materialized rows.
+// awaitSource waits until the queries that write src (the one that made
+// it and those that INSERT INTO it), and the queries upstream of them, and
+// src's materializer, have consumed their inputs up to the end offsets
+// those inputs have now: then every write acknowledged before the call is
+// reflected in src's materialized rows.
 func (e *Engine) awaitSource(ctx context.Context, src *catalog.Source, visited map[string]bool) error {
 	if visited[src.Name] {
 		return nil
 	}
 	visited[src.Name] = true
-	if src.Query != "" {
-		if q, err := e.cat.Query(src.Query); err == nil {
-			for _, name := range q.Sources {
-				if up, err := e.cat.Source(name); err == nil {
-					if err := e.awaitSource(ctx, up, visited); err != nil {
-						return err
-					}
-				}
-			}
-			if rq, ok := e.runningQuery(q.ID); ok {
-				if err := e.awaitQuery(ctx, rq); err != nil {
+	for _, q := range e.cat.Queries() {
+		if q.Sink != src.Name {
+			continue
+		}
+		for _, name := range q.Sources {
+			if up, err := e.cat.Source(name); err == nil {
+				if err := e.awaitSource(ctx, up, visited); err != nil {
 					return err
 				}
+			}
+		}
+		if rq, ok := e.runningQuery(q.ID); ok {
+			if err := e.awaitQuery(ctx, rq); err != nil {
+				return err
 			}
 		}
 	}
@@ -159,7 +182,13 @@ func (e *Engine) awaitQuery(ctx context.Context, rq *runningQuery) error {
 					if in.Topic != topic || int(in.Partition) >= len(ends) {
 						continue
 					}
-					if off, ok := t.CommittedAt(in); !ok || off < ends[in.Partition] {
+					off, ok := t.CommittedAt(in)
+					if rq.cluster != nil && !rq.cluster.owns(t) {
+						// Another node runs the task: its progress is
+						// the group's committed offset.
+						off, ok = e.groupCommitted(ctx, rq.q.ID, in)
+					}
+					if !ok || off < ends[in.Partition] {
 						caught = false
 						break
 					}
@@ -179,7 +208,7 @@ func (e *Engine) awaitQuery(ctx context.Context, rq *runningQuery) error {
 				if errors.Is(qerr, log.ErrDiskFull) {
 					return log.ErrDiskFull.Errorf("disk full: query %s is paused until space is freed, so its output is behind the writes acknowledged before this query: %v", rq.q.ID, qerr)
 				}
-				return &Error{Code: "55000", Msg: fmt.Sprintf("query %s has failed: %v", rq.q.ID, qerr)}
+				return errNotInState.Errorf("query %s has failed: %v", rq.q.ID, qerr)
 			}
 			select {
 			case <-ctx.Done():

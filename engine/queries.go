@@ -9,6 +9,7 @@ import (
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/log/kafka"
 	"github.com/runnel/runnel/operators"
 	"github.com/runnel/runnel/operators/build"
 	"github.com/runnel/runnel/planner"
@@ -46,6 +47,9 @@ type runningQuery struct {
 	// query uses: TERMINATE removes them once its tasks have stopped.
 	stores []build.Store
 	topics []string
+	// cluster places the tasks in Kafka mode (cluster.go); nil when this
+	// node runs every task (the embedded log, materializers).
+	cluster *clusterQuery
 
 	mu struct {
 		sync.Mutex
@@ -94,7 +98,11 @@ func (rq *runningQuery) stopAndWait(timeout time.Duration) {
 // sink exists (it was recorded with the query), so it is planned as an
 // INSERT into it whatever statement made it.
 func (e *Engine) planStored(q *catalog.Query) (*planner.Plan, error) {
-	stmts, err := sql.Parse(q.Statement)
+	// The text was recorded with its variables substituted: a ${name}
+	// left in it is text, not a variable.
+	opts := e.parseOptions()
+	opts.Substituted = true
+	stmts, err := sql.ParseWith(q.Statement, opts)
 	if err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
@@ -112,7 +120,13 @@ func (e *Engine) planStored(q *catalog.Query) (*planner.Plan, error) {
 		return nil, fmt.Errorf("not a persistent query: %s", q.Statement)
 	}
 	p := e.planner(nil)
-	return p.PlanPersistent(query, planner.SinkSpec{Name: q.Sink, Insert: true})
+	return p.PlanPersistent(query, planner.SinkSpec{Name: q.Sink, Insert: true, Stored: true})
+}
+
+// parseOptions are the options statements are parsed with: custom types
+// resolve in the catalog.
+func (e *Engine) parseOptions() sql.Options {
+	return sql.Options{Types: e.cat.Type}
 }
 
 // binding carries one execution's parameter values and the engine's
@@ -187,7 +201,14 @@ func (e *Engine) startPlan(q *catalog.Query, plan *planner.Plan) error {
 	}
 	rq := &runningQuery{q: q, plan: plan, cancel: cancel, done: make(chan struct{})}
 	rq.mu.state = stateRunning
-	e.launch(ctx, rq, bq)
+	if kl, ok := e.log.(*kafka.Log); ok {
+		if err := e.launchClustered(ctx, rq, bq, kl); err != nil {
+			cancel()
+			return fmt.Errorf("join the group of query %s: %w", q.ID, err)
+		}
+	} else {
+		e.launch(ctx, rq, bq)
+	}
 	e.mu.Lock()
 	e.mu.running[q.ID] = rq
 	e.mu.Unlock()

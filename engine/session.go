@@ -28,6 +28,9 @@ type session struct {
 
 	mu    sync.Mutex
 	props map[string]string // guarded by mu
+	// vars are the session's variables (DEFINE), by lower-case name;
+	// guarded by mu.
+	vars map[string]string
 
 	// tx, cursors and cursorSeq belong to the connection goroutine (see
 	// txn.go); cursorSeq counts the cursors declared.
@@ -46,7 +49,7 @@ func (s *session) Prepare(ctx context.Context, text string) ([]server.Statement,
 		return nil, sqlstate.Errorf(sqlstate.ProgramLimitExceeded,
 			"statement of %d bytes is over the limit of %d bytes (--max-statement-bytes)", len(text), limit)
 	}
-	stmts, err := sql.Parse(text)
+	stmts, err := sql.ParseWith(text, s.e.parseOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +160,7 @@ func (s *session) prepareShowVariable(st *sql.ShowVariable) (*statement, error) 
 		if v, ok := serverSettings[st.Name]; ok {
 			return []types.Row{strRow(v)}, nil
 		}
-		return nil, &Error{Code: "42704", Msg: fmt.Sprintf("unrecognized configuration parameter %q (SHOW also lists STREAMS, TABLES, QUERIES, TOPICS, PROPERTIES, FUNCTIONS)", st.Name)}
+		return nil, errUnknownObject.Errorf("unrecognized configuration parameter %q (SHOW also lists STREAMS, TABLES, QUERIES, TOPICS, PROPERTIES, FUNCTIONS)", st.Name)
 	}), nil
 }
 
@@ -225,7 +228,7 @@ func kindOf(st sql.Statement) stmtKind {
 		}
 	case *sql.Transaction:
 		return kindTxn
-	case *sql.CreateSource, *sql.Drop, *sql.Terminate:
+	case *sql.CreateSource, *sql.Drop, *sql.Terminate, *sql.CreateType, *sql.DropType:
 		return kindDDL
 	}
 	return kindOther
@@ -237,7 +240,7 @@ func (st *statement) Params() []types.Type    { return st.params }
 func (st *statement) Columns() []types.Column { return st.cols }
 func (st *statement) Execute(ctx context.Context, args []types.Value) (server.Result, error) {
 	if len(args) != len(st.params) {
-		return server.Result{}, &Error{Code: "08P01", Msg: fmt.Sprintf("statement takes %d parameters, %d given", len(st.params), len(args))}
+		return server.Result{}, errProtocol.Errorf("statement takes %d parameters, %d given", len(st.params), len(args))
 	}
 	s := st.s
 	if s == nil {
@@ -287,6 +290,12 @@ func (l *lazyStatement) Execute(ctx context.Context, args []types.Value) (server
 // prepare describes one statement: its parameter types and result
 // columns, under the transaction rules of txn.go.
 func (s *session) prepare(st sql.Statement) (*statement, error) {
+	if u, ok := st.(*sql.Unsubstituted); ok {
+		var err error
+		if st, err = s.substitute(u); err != nil {
+			return nil, err
+		}
+	}
 	if s.tx.failed && !isTxnExit(st) {
 		return nil, errInFailedTxn
 	}
@@ -356,8 +365,26 @@ func (s *session) prepareStatement(st sql.Statement) (*statement, error) {
 		return s.preparePrint(st)
 	case *sql.Explain:
 		return s.prepareExplain(st)
+	case *sql.CreateType:
+		return simple("CREATE TYPE", func(ctx context.Context) error { return s.e.createType(ctx, st) }), nil
+	case *sql.DropType:
+		return simple("DROP TYPE", func(ctx context.Context) error { return s.e.dropType(ctx, st) }), nil
+	case *sql.Define:
+		return simple("DEFINE", func(context.Context) error { return s.define(st.Name, st.Value) }), nil
+	case *sql.Undefine:
+		return simple("UNDEFINE", func(context.Context) error { s.undefine(st.Name); return nil }), nil
+	case *sql.Assert:
+		return s.prepareAssert(st)
+	case *sql.DescribeSources:
+		return s.prepareDescribeSources(st.Kind, st.Extended)
+	case *sql.Unsubstituted:
+		sub, err := s.substitute(st)
+		if err != nil {
+			return nil, err
+		}
+		return s.prepareStatement(sub)
 	}
-	return nil, &Error{Code: "0A000", Msg: fmt.Sprintf("statement not supported: %s", st.Text())}
+	return nil, errUnsupported.Errorf("statement not supported: %s", st.Text())
 }
 
 // simple is a statement without parameters or rows.
@@ -376,7 +403,7 @@ func (s *session) set(name, value string) error {
 	case propOffsetReset:
 		v := strings.ToLower(value)
 		if v != "earliest" && v != "latest" {
-			return &Error{Code: "22023", Msg: fmt.Sprintf("invalid value for %s: %q (expected 'earliest' or 'latest')", propOffsetReset, value)}
+			return errInvalidValue.Errorf("invalid value for %s: %q (expected 'earliest' or 'latest')", propOffsetReset, value)
 		}
 		s.setProp(propOffsetReset, v)
 		return nil
@@ -385,11 +412,77 @@ func (s *session) set(name, value string) error {
 	return nil
 }
 
-// Error is an engine error with its SQLSTATE.
-type Error struct {
-	Code string
-	Msg  string
+// define sets a session variable. A session's variables hold at most
+// MaxStatementBytes of names and values together: a variable is text for
+// statements, and no statement is longer.
+func (s *session) define(name, value string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	size := len(name) + len(value)
+	for k, v := range s.vars {
+		if k != name {
+			size += len(k) + len(v)
+		}
+	}
+	if limit := s.e.opts.MaxStatementBytes; size > limit {
+		return sqlstate.Errorf(sqlstate.ProgramLimitExceeded,
+			"the session's variables would hold %d bytes, over the limit of %d bytes (--max-statement-bytes): UNDEFINE some", size, limit)
+	}
+	if s.vars == nil {
+		s.vars = map[string]string{}
+	}
+	s.vars[name] = value
+	return nil
 }
 
-func (e *Error) Error() string    { return e.Msg }
-func (e *Error) SQLState() string { return e.Code }
+// undefine removes a session variable; one not defined is no error, as in
+// ksqlDB.
+func (s *session) undefine(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.vars, name)
+}
+
+// variables returns the session's variables, sorted by name.
+func (s *session) variables() [][2]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([][2]string, 0, len(s.vars))
+	for k, v := range s.vars {
+		out = append(out, [2]string{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
+}
+
+// propSubstitution is ksqlDB's switch for variable substitution
+// ('ksql.variable.substitution.enable', default true).
+const propSubstitution = "ksql.variable.substitution.enable"
+
+// substitute replaces the session's variables in a statement that
+// references them and parses the result (sql.Substitute). It is called
+// when the statement's turn comes, so that a DEFINE before it in the same
+// text counts. With substitution disabled the text is parsed as written.
+func (s *session) substitute(u *sql.Unsubstituted) (sql.Statement, error) {
+	text := u.Text()
+	if !strings.EqualFold(s.prop(propSubstitution), "false") {
+		s.mu.Lock()
+		sub, ok := sql.Substitute(text, s.vars, s.e.opts.MaxStatementBytes)
+		s.mu.Unlock()
+		if !ok {
+			return nil, sqlstate.Errorf(sqlstate.ProgramLimitExceeded,
+				"statement after variable substitution is over the limit of %d bytes (--max-statement-bytes)", s.e.opts.MaxStatementBytes)
+		}
+		text = sub
+	}
+	opts := s.e.parseOptions()
+	opts.Substituted = true
+	stmts, err := sql.ParseWith(text, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(stmts) != 1 {
+		return nil, errSyntax.Errorf("a variable's value made %d statements of one: %s", len(stmts), text)
+	}
+	return stmts[0], nil
+}

@@ -77,6 +77,14 @@ func (s *session) prepareShow(st *sql.Show) (*statement, error) {
 	e := s.e
 	switch st.What {
 	case sql.ShowStreams, sql.ShowTables:
+		if st.Extended {
+			// ksqlDB's SHOW STREAMS EXTENDED describes each stream.
+			kind := sql.Stream
+			if st.What == sql.ShowTables {
+				kind = sql.Table
+			}
+			return s.prepareDescribeSources(kind, true)
+		}
 		kind := catalog.KindStream
 		if st.What == sql.ShowTables {
 			kind = catalog.KindTable
@@ -145,42 +153,64 @@ func (s *session) prepareShow(st *sql.Show) (*statement, error) {
 			}
 			return rows, nil
 		}), nil
-	case sql.ShowFunctions:
-		return listing(strCols("name", "description"), func(context.Context) ([]types.Row, error) {
+	case sql.ShowTypes:
+		// ksqlDB's SHOW TYPES: each custom type's name and definition.
+		return listing(strCols("type_name", "schema"), func(context.Context) ([]types.Row, error) {
 			var rows []types.Row
-			for _, f := range expr.Functions() {
-				rows = append(rows, strRow(f.Name, f.Description))
+			for _, t := range e.cat.Types() {
+				rows = append(rows, strRow(t.Name, t.Type.String()))
+			}
+			return rows, nil
+		}), nil
+	case sql.ShowVariables:
+		// ksqlDB's SHOW VARIABLES: the session's variables.
+		return listing(strCols("variable_name", "value"), func(context.Context) ([]types.Row, error) {
+			var rows []types.Row
+			for _, kv := range s.variables() {
+				rows = append(rows, strRow(kv[0], kv[1]))
+			}
+			return rows, nil
+		}), nil
+	case sql.ShowFunctions:
+		// ksqlDB's SHOW FUNCTIONS: each function's name, its type
+		// (SCALAR, AGGREGATE or TABLE) and its category, sorted by name;
+		// Runnel adds the description.
+		return listing(strCols("name", "type", "category", "description"), func(context.Context) ([]types.Row, error) {
+			var rows []types.Row
+			for _, f := range expr.Descriptions() {
+				rows = append(rows, strRow(f.Name, f.Kind.String(), f.Category, f.Description))
 			}
 			return rows, nil
 		}), nil
 	}
-	return nil, &Error{Code: "0A000", Msg: "SHOW: not supported: " + st.Text()}
+	return nil, errUnsupported.Errorf("SHOW: not supported: %s", st.Text())
 }
 
 // prepareDescribe describes DESCRIBE [EXTENDED] source | FUNCTION name.
 func (s *session) prepareDescribe(st *sql.Describe) (*statement, error) {
 	e := s.e
 	if st.Function {
+		// One row per overload, of any kind of function.
 		return listing(strCols("name", "description", "signature"), func(context.Context) ([]types.Row, error) {
-			f, ok := expr.Lookup(st.Name)
+			f, ok := expr.Describe(st.Name)
 			if !ok {
-				return nil, &Error{Code: "42883", Msg: fmt.Sprintf("function %s does not exist", st.Name)}
+				return nil, errUnknownFunction.Errorf("function %s does not exist", st.Name)
 			}
 			var rows []types.Row
-			for _, sig := range f.Signatures() {
+			for _, sig := range f.Signatures {
 				rows = append(rows, strRow(f.Name, f.Description, sig))
 			}
 			return rows, nil
 		}), nil
 	}
 	if _, err := e.cat.Source(st.Name); err != nil {
-		return nil, &Error{Code: "42P01", Msg: fmt.Sprintf("stream or table %s does not exist", st.Name)}
+		return nil, errUnknownSource.Errorf("stream or table %s does not exist", st.Name)
 	}
 	if !st.Extended {
 		return noticedListing(strCols("field", "type"), func(context.Context) ([]types.Row, []string, error) {
 			src, err := e.cat.Source(st.Name)
 			if err != nil {
-				return nil, nil, &Error{Code: "42P01", Msg: fmt.Sprintf("stream or table %s does not exist", st.Name)}
+				return nil, nil, errUnknownSource.Errorf("stream or table %s does not exist", st.Name)
 			}
 			return describeColumns(src), e.failureNotices(src), nil
 		}), nil
@@ -188,7 +218,7 @@ func (s *session) prepareDescribe(st *sql.Describe) (*statement, error) {
 	return noticedListing(strCols("property", "value"), func(ctx context.Context) ([]types.Row, []string, error) {
 		src, err := e.cat.Source(st.Name)
 		if err != nil {
-			return nil, nil, &Error{Code: "42P01", Msg: fmt.Sprintf("stream or table %s does not exist", st.Name)}
+			return nil, nil, errUnknownSource.Errorf("stream or table %s does not exist", st.Name)
 		}
 		return e.describeExtended(ctx, src), e.failureNotices(src), nil
 	}), nil
@@ -229,6 +259,15 @@ func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []ty
 	}
 	if ts := src.Props["TIMESTAMP"]; ts != "" {
 		rows = append(rows, strRow("timestamp", ts))
+	}
+	if w := src.Window; w != nil {
+		rows = append(rows, strRow("window_type", w.Kind))
+		if w.SizeMs > 0 {
+			rows = append(rows, strRow("window_size_ms", fmt.Sprint(w.SizeMs)))
+		}
+	}
+	if src.ReadOnly {
+		rows = append(rows, strRow("read_only", "true"))
 	}
 	if src.Statement != "" {
 		rows = append(rows, strRow("statement", src.Statement))
@@ -278,6 +317,8 @@ func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []ty
 			rows = append(rows, strRow("topic_end_offsets_total", fmt.Sprint(total)))
 		}
 	}
+	// A stream-stream join drops late records as a window does.
+	windowed := src.Window != nil
 	if rq, ok := e.runningQuery(src.Query); ok && src.Query != "" {
 		// What the writing query is made of beyond its sources: its joins,
 		// the internal topics between its stages and its state stores
@@ -286,6 +327,7 @@ func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []ty
 			planner.Walk(rq.plan.Root, func(n planner.Node) bool {
 				if j, ok := n.(*planner.Join); ok {
 					rows = append(rows, strRow("join", strings.TrimPrefix(j.Describe(), "[ JOIN ] | ")))
+					windowed = windowed || j.Within != nil
 				}
 				return true
 			})
@@ -303,7 +345,7 @@ func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []ty
 			strRow("records_produced", fmt.Sprint(produced)),
 			strRow("records_failed", fmt.Sprint(failed)),
 		)
-		if src.Window != nil {
+		if windowed {
 			rows = append(rows, strRow("records_late", fmt.Sprint(late)))
 		}
 		if lastErr != "" {
@@ -324,7 +366,7 @@ func (s *session) prepareExplain(st *sql.Explain) (*statement, error) {
 			id := strings.ToUpper(st.QueryID)
 			rq, ok := e.runningQuery(id)
 			if !ok || rq.plan == nil {
-				return "", &Error{Code: "42704", Msg: fmt.Sprintf("query %s does not exist or is not running", st.QueryID)}
+				return "", errUnknownObject.Errorf("query %s does not exist or is not running", st.QueryID)
 			}
 			return "query " + id + ": " + rq.q.Statement + "\n" + rq.plan.Explain(), nil
 		}
@@ -342,7 +384,7 @@ func (s *session) prepareExplain(st *sql.Explain) (*statement, error) {
 			sink = &sinkOf{insert: inner}
 		}
 		if q == nil {
-			return nil, &Error{Code: "0A000", Msg: "EXPLAIN takes a query, CREATE ... AS SELECT or INSERT INTO ... SELECT"}
+			return nil, errUnsupported.Errorf("EXPLAIN takes a query, CREATE ... AS SELECT or INSERT INTO ... SELECT")
 		}
 		text = func() (string, error) {
 			p := e.planner(nil)

@@ -103,7 +103,7 @@ func (s *session) preparePrint(st *sql.Print) (*statement, error) {
 // as a push query with a pass-through "decoder" of raw bytes.
 func (e *Engine) startPrint(ctx context.Context, st *sql.Print, earliest bool) (server.RowIter, error) {
 	if _, err := e.log.Topic(ctx, st.Topic); err != nil {
-		return nil, &Error{Code: "42P01", Msg: fmt.Sprintf("topic %s does not exist", st.Topic)}
+		return nil, errUnknownSource.Errorf("topic %s does not exist", st.Topic)
 	}
 	mode := build.ReadNew
 	if earliest || st.FromBeginning {

@@ -178,9 +178,11 @@ type cachedGroup struct {
 	accs []agg.Accumulator
 	// end is the window's end (0 unwindowed).
 	end int64
-	// live is whether the group has rows: false once its last row is
-	// retracted (it is then deleted from the store), or when the store
-	// had no state for it.
+	// live is whether the group is in the store (or will be at the next
+	// write-back): false only while the store has no state for it. A
+	// group whose rows are all retracted stays live, its COUNT 0, as
+	// ksqlDB keeps it (see update); its state goes when its window
+	// expires.
 	live bool
 	// seen holds every distinct value key the group has had, when its
 	// DISTINCT calls keep their sets in the store (aggdistinct.go), and

@@ -405,6 +405,10 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	if !g.live && in.Retract {
 		return nil // retracting a row this group never saw
 	}
+	shown, err := a.shown(in.Key, w, g.accs, g.live)
+	if err != nil {
+		return err
+	}
 	ok, err := a.foldAll(g, g.accs, in)
 	if !ok {
 		a.cache.changed(e)
@@ -419,10 +423,12 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	if invariants.Enabled && n < 0 {
 		panic(fmt.Sprintf("invariant: group %x has a negative row count: a retraction without its row", in.KeyBytes))
 	}
-	if n <= 0 {
-		g.live = false
-		return a.Output(AggOutput{Key: in.Key, Window: w, Time: in.Time}, emit)
-	}
+	// A group whose rows were all retracted (a table's rows moved away or
+	// were deleted) stays, with its aggregates' values over no rows
+	// (COUNT = 0), as ksqlDB keeps it: it is no tombstone unless HAVING
+	// says so (query-validation-tests count.json "count table",
+	// group-by.json "field with re-key (table->table)"). So a group, once
+	// live, stays live until its window expires.
 	wasLive := g.live
 	g.live = true
 	if w != nil {
@@ -436,7 +442,46 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	if a.Spec.Final && w != nil {
 		return nil
 	}
-	return a.emit(in.Key, w, g.accs, in.Time, emit)
+	return a.emit(in.Key, w, g.accs, in.Time, shown, emit)
+}
+
+// shown reports whether a group's result, as its accumulators hold it
+// before a change, is in the result table: it existed and HAVING held
+// for it. A group that fails HAVING now is deleted (a tombstone) only if
+// it was shown, as ksqlDB does since 0.15: no tombstone for a row the
+// table never had (having.json; ksql pull request 6405).
+func (a *Aggregator) shown(key types.Row, w *window.Window, accs []agg.Accumulator, existed bool) (bool, error) {
+	if !existed || a.Spec.Having == nil {
+		return existed, nil
+	}
+	return a.having(a.resultRow(key, w, accs))
+}
+
+// resultRow is the post-aggregation row of a group's current result.
+func (a *Aggregator) resultRow(key types.Row, w *window.Window, accs []agg.Accumulator) types.Row {
+	row := make(types.Row, 0, len(key)+2+len(accs)-1)
+	row = append(row, key...)
+	if w != nil {
+		row = append(row, types.NewBigint(w.Start), types.NewBigint(w.End))
+	}
+	for _, acc := range accs[1:] {
+		row = append(row, acc.Result())
+	}
+	return row
+}
+
+// having evaluates HAVING over a post-aggregation row: true when there is
+// none.
+func (a *Aggregator) having(row types.Row) (bool, error) {
+	h := a.Spec.Having
+	if h == nil {
+		return true, nil
+	}
+	v, err := h.Eval(row)
+	if err != nil {
+		return false, err
+	}
+	return !v.IsNull() && v.Bool(), nil
 }
 
 // index records a new window's close and expiry times.
@@ -475,24 +520,20 @@ func (a *Aggregator) unindex(sk []byte, w window.Window) error {
 }
 
 // emit evaluates HAVING and the projection over a group's current result.
-func (a *Aggregator) emit(key types.Row, w *window.Window, accs []agg.Accumulator, ts int64, emit Emit) error {
-	row := make(types.Row, 0, len(key)+2+len(accs)-1)
-	row = append(row, key...)
-	if w != nil {
-		row = append(row, types.NewBigint(w.Start), types.NewBigint(w.End))
-	}
-	for _, acc := range accs[1:] {
-		row = append(row, acc.Result())
-	}
+// A group that fails HAVING is deleted from the result (a tombstone) when
+// it was shown before, and emits nothing otherwise.
+func (a *Aggregator) emit(key types.Row, w *window.Window, accs []agg.Accumulator, ts int64, shown bool, emit Emit) error {
+	row := a.resultRow(key, w, accs)
 	out := AggOutput{Key: key, Window: w, Time: ts}
-	if h := a.Spec.Having; h != nil {
-		v, err := h.Eval(row)
-		if err != nil {
-			return err
+	ok, err := a.having(row)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if !shown {
+			return nil
 		}
-		if v.IsNull() || !v.Bool() {
-			return a.Output(out, emit)
-		}
+		return a.Output(out, emit)
 	}
 	out.Row = make(types.Row, len(a.Spec.Project))
 	for i, e := range a.Spec.Project {
@@ -617,5 +658,5 @@ func (a *Aggregator) emitStored(sk, v []byte, emit Emit) error {
 		return err
 	}
 	w := window.Window{Start: start, End: end}
-	return a.emit(key, &w, accs, end, emit)
+	return a.emit(key, &w, accs, end, false, emit)
 }

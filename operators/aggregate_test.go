@@ -99,10 +99,67 @@ func TestAggregatorRetractsAndDeletes(t *testing.T) {
 	h.expect("a 1 5", "a 2 12")
 	h.add("-a", 5, 3)
 	h.expect("a 1 7")
-	h.add("-a", 7, 4) // the group's last row: it disappears
-	h.expect("-a")
+	// The group's last row: the group stays, with COUNT 0 (and SUM of no
+	// rows, NULL, which the harness prints as 0), as ksqlDB keeps it.
+	h.add("-a", 7, 4)
+	h.expect("a 0 0")
 	h.add("-b", 1, 5) // retracting from a group never seen: nothing
 	h.expect()
+	h.add("a", 3, 6) // the emptied group counts from zero again
+	h.expect("a 1 3")
+}
+
+// countAtLeast is HAVING COUNT(*) >= n over the harness's row (key,
+// count, sum).
+type countAtLeast int64
+
+func (c countAtLeast) Type() types.Type { return types.Boolean }
+func (c countAtLeast) String() string   { return fmt.Sprintf("COUNT(*) >= %d", int64(c)) }
+func (c countAtLeast) Eval(row types.Row) (types.Value, error) {
+	return types.NewBoolean(row[1].Int() >= int64(c)), nil
+}
+
+func TestAggregatorHavingTombstones(t *testing.T) {
+	h := newAggHarness(t, nil, false, state.NewMemStore())
+	h.a.Spec.Having = countAtLeast(2)
+	h.add("a", 1, 1) // fails HAVING and was never in the result: no tombstone
+	h.expect()
+	h.add("a", 2, 2)
+	h.expect("a 2 3")
+	h.add("-a", 1, 3) // fails now, was shown: deleted
+	h.expect("-a")
+	h.add("-a", 2, 4) // fails again: nothing more to delete
+	h.expect()
+	h.add("a", 5, 5)
+	h.add("a", 6, 6)
+	h.expect("a 2 11")
+}
+
+func TestAggregatorSessionTombstoneTimes(t *testing.T) {
+	w := &window.Spec{Kind: window.Session, Gap: 5 * time.Second, Grace: 10 * time.Second, HasGrace: true}
+	h := newAggHarness(t, w, false, state.NewMemStore())
+	var times []string
+	output := h.a.Output
+	h.a.Output = func(out AggOutput, e Emit) error {
+		if out.Row == nil {
+			times = append(times, fmt.Sprintf("-%d/%d@%d", out.Window.Start, out.Window.End, out.Time))
+		} else {
+			times = append(times, fmt.Sprintf("%d/%d@%d", out.Window.Start, out.Window.End, out.Time))
+		}
+		return output(out, e)
+	}
+	h.add("a", 1, 100_000)
+	h.add("a", 1, 103_000)
+	h.add("a", 1, 110_000)
+	h.add("a", 1, 107_000) // bridges [100000, 103000] and [110000, 110000]
+	// Each merged-away session is deleted at its end, the time of its
+	// last record, as Kafka Streams stamps it; the merged one takes the
+	// record's time.
+	want := "100000/100000@100000 -100000/100000@100000 100000/103000@103000 110000/110000@110000 " +
+		"-100000/103000@103000 -110000/110000@110000 100000/110000@107000"
+	if got := strings.Join(times, " "); got != want {
+		t.Fatalf("outputs:\n got %s\nwant %s", got, want)
+	}
 }
 
 func TestAggregatorTumblingChangesAndLate(t *testing.T) {

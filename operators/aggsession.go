@@ -142,7 +142,7 @@ func (a *Aggregator) dropSession(sk []byte) {
 }
 
 // sessionCached folds in into the session it starts, extends or bridges,
-// as session does, through the cache.
+// through the cache of its key's sessions.
 func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 	gap := a.Spec.Window.Gap
 	e, err := a.sessionsOf(in.KeyBytes)
@@ -169,6 +169,24 @@ func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 	if late {
 		a.Metrics.Late.Add(1)
 		return nil
+	}
+
+	// Whether each touched session is in the result table is judged on
+	// its accumulators before the row goes in (see shown): a session
+	// merged away is deleted from the result only if it was shown, and the
+	// merged one's HAVING failure is a tombstone only if it was.
+	var shownBuf [4]bool
+	shown := shownBuf[:0]
+	mergedShown := false
+	for _, s := range touching {
+		sh, err := a.shown(in.Key, &s.w, s.accs, true)
+		if err != nil {
+			return err
+		}
+		shown = append(shown, sh)
+		if s.w == merged {
+			mergedShown = sh
+		}
 	}
 
 	// The row goes in first, into accumulators that nothing else sees
@@ -208,9 +226,9 @@ func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 		if a.Spec.Final {
 			return nil
 		}
-		return a.emit(in.Key, &merged, accs, in.Time, emit)
+		return a.emit(in.Key, &merged, accs, in.Time, mergedShown, emit)
 	}
-	for _, s := range touching {
+	for j, s := range touching {
 		for i, t := range set.list {
 			if t == s {
 				set.list = append(set.list[:i], set.list[i+1:]...)
@@ -223,9 +241,12 @@ func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 		if err := a.unindex([]byte(s.sk), s.w); err != nil {
 			return err
 		}
-		if s.w != merged && !a.Spec.Final {
+		if s.w != merged && !a.Spec.Final && shown[j] {
+			// The merged-away session is deleted at the time of its
+			// last record, its end, as Kafka Streams stamps it
+			// (session-windows.json "session start stream").
 			w := s.w
-			if err := a.Output(AggOutput{Key: in.Key, Window: &w, Time: in.Time}, emit); err != nil {
+			if err := a.Output(AggOutput{Key: in.Key, Window: &w, Time: w.End}, emit); err != nil {
 				return err
 			}
 		}
@@ -238,5 +259,5 @@ func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 	if a.Spec.Final {
 		return nil
 	}
-	return a.emit(in.Key, &merged, accs, in.Time, emit)
+	return a.emit(in.Key, &merged, accs, in.Time, mergedShown, emit)
 }

@@ -123,7 +123,7 @@ func projection(idx []int, read []bool, timeIdx int) serde.Projection {
 func (d *Decoder) Width() int { return d.width }
 
 // Decode decodes rec into a new row. A tombstone (nil value) yields ok ==
-// false: streams ignore them.
+// false (DecodeKey reads what it holds).
 func (d *Decoder) Decode(rec *log.Record) (row types.Row, ok bool, err error) {
 	if rec.Value == nil {
 		return nil, false, nil
@@ -189,6 +189,47 @@ func (d *Decoder) decodeValue(b []byte, row types.Row) error {
 		row[idx] = vv[i]
 	}
 	return nil
+}
+
+// DecodeKey decodes a record whose value is null (a tombstone) into a row
+// of its key columns and pseudo columns, the value columns NULL: what a
+// query may still compute of a deleted table row or a stream's null
+// value. Its event time is the record's timestamp.
+func (d *Decoder) DecodeKey(rec *log.Record) (types.Row, error) {
+	row := make(types.Row, d.width)
+	key := rec.Key
+	var win window.Window
+	var err error
+	if d.window != nil {
+		if key, win, err = d.splitWindow(key); err != nil {
+			return nil, err
+		}
+	}
+	if len(d.keyIdx) > 0 {
+		if err := d.decodeKey(key, row); err != nil {
+			return nil, fmt.Errorf("decode key: %w", err)
+		}
+	}
+	n := len(d.keyIdx) + len(d.valIdx)
+	row[n] = types.NewBigint(rec.Timestamp)
+	row[n+1] = types.NewInt(rec.Partition)
+	row[n+2] = types.NewBigint(rec.Offset)
+	if d.window != nil {
+		row[n+3] = types.NewBigint(win.Start)
+		row[n+4] = types.NewBigint(win.End)
+	}
+	return row, nil
+}
+
+// KeyNull reports whether every key column of a decoded row is NULL: a
+// record without a key, which a table cannot hold.
+func (d *Decoder) KeyNull(row types.Row) bool {
+	for _, idx := range d.keyIdx {
+		if !row[idx].IsNull() {
+			return false
+		}
+	}
+	return true
 }
 
 // splitWindow separates a windowed key into the key and its window.

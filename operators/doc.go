@@ -1,11 +1,13 @@
 // Package operators runs queries: it decodes records into typed rows,
 // evaluates operators over them — filter and project (Pipeline), grouping
 // and repartitioning (Grouper, Repartition), aggregation (Aggregator),
-// materialization (Materialize) — encodes results, and drives the tasks —
-// one per input partition — that read a topic and commit their output
-// records, state changes and input offsets in one log transaction. Push
-// queries read every partition of a topic through readers of their own
-// (StartPush).
+// materialization (Materialize), joins (StreamTableJoin in join.go,
+// StreamStreamJoin in join_window.go, fed by KeyRepartition) — encodes
+// results, and drives the tasks — one per input partition — that read a
+// topic (a join's task: partition p of each input, merged in event-time
+// order, merge.go) and commit their output records, state changes and
+// input offsets in one log transaction. Push queries read every partition
+// of a topic through readers of their own (StartPush).
 //
 //	log.Reader ─▶ Decoder ─▶ Pipeline (filter, project) ─▶ Encoder ─▶ log.Txn
 //	                     └─▶ Grouper ─▶ [repartition topic] ─▶ Aggregator (state.Store) ─▶ TableSink

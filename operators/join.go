@@ -143,6 +143,15 @@ func (j *StreamTableJoin) stream(rec *log.Record, emit Emit) error {
 	if err != nil || !ok {
 		return err
 	}
+	return j.StreamRow(srow, emit)
+}
+
+// StreamRow joins one stream row, as a stream record decodes to, with the
+// table's row for its key. A push n-way join feeds the rows of the join
+// before it here, which never become records.
+func (j *StreamTableJoin) StreamRow(srow types.Row, emit Emit) error {
+	s := j.Spec
+	var err error
 	keys := make(types.Row, len(s.Keys))
 	null := false
 	for i, e := range s.Keys {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/runnel/runnel/internal/invariants"
 	"github.com/runnel/runnel/log"
@@ -40,6 +41,19 @@ import (
 // fresh as the batches the merge works on, as Kafka Streams' lag is as
 // fresh as its last fetch.
 //
+// An input written by the query's own earlier stage (a join's repartition
+// topic, MergeInput.Upstream) is not caught up merely because its reader
+// has reached the end: records of the stage's input that the stage has
+// not passed on yet are records the merge must see too. When such an
+// input is found idle, the merge notes the end offsets of the stage's
+// input topic, and counts the input caught up only once the stage has
+// committed up to them (and the reader has then reached the input's end).
+// Noted when the input is found idle and kept until reached, the target
+// does not move away under a steady load; records after it are newer than
+// the point the merge has reached. Without this, a join of two repartitioned sides would take
+// one side's records while the other's were still on their way, and
+// drop them as late or pair them differently on every run.
+//
 // # Readers
 //
 // Each input's reader belongs to a fetch goroutine that the Merger starts
@@ -58,7 +72,28 @@ type MergeInput struct {
 	End int64
 	// Time gives a record's event time; nil reads its timestamp.
 	Time func(*log.Record) int64
+	// Upstream, when set, names the group and topic whose records end
+	// up in this input (a repartition topic written by the same query):
+	// the input is caught up only once Group has consumed Topic to the
+	// end offsets it had when the input was found idle.
+	Upstream *MergeUpstream
 }
+
+// MergeUpstream is the stage that writes an input of a merge: the group
+// whose tasks read Topic and write the input.
+type MergeUpstream struct {
+	Group, Topic string
+	// Via are the stages that write Topic in turn, when it is itself an
+	// internal topic (the later joins of an n-way chain): each is waited
+	// for first, and this stage's target is noted only once they are
+	// caught up, so that it includes everything they passed on.
+	Via []*MergeUpstream
+}
+
+// upstreamPoll is how often a merge waiting for an upstream stage looks
+// at its progress again: the stage may catch up without writing the
+// input anything (records it drops), which no batch would signal.
+const upstreamPoll = 50 * time.Millisecond
 
 // Merger reads several topic partitions and returns their records in
 // event-time order. It is used by one goroutine; Close stops its readers.
@@ -90,6 +125,10 @@ type mergeInput struct {
 	pos, done int64
 	// prev is the reader's position before the last batch (invariants).
 	prev int64
+	// upTarget is, while the input is idle and its Upstream behind, the
+	// end offsets of each upstream stage's topic (Upstream and its Via)
+	// when it was found so; empty otherwise.
+	upTarget map[*MergeUpstream]map[int32]int64
 }
 
 // fetched is one batch a fetch goroutine read.
@@ -180,6 +219,9 @@ func (mi *mergeInput) take(f fetched) error {
 		f.pos = min(f.pos, mi.End)
 	}
 	mi.buf = recs
+	if len(recs) > 0 {
+		clear(mi.upTarget)
+	}
 	mi.times = mi.times[:0]
 	for i := range recs {
 		ts := recs[i].Timestamp
@@ -304,6 +346,18 @@ func (m *Merger) checkCaughtUp(ctx context.Context) error {
 		if len(mi.buf) > 0 || mi.ended() || m.checked[i] {
 			continue
 		}
+		if mi.Upstream != nil {
+			// Before the input's own end: what the stage commits after
+			// this look is then in the topic when its end is read.
+			ok, err := m.upstreamCaughtUp(ctx, mi)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				m.caught[i], m.checked[i] = false, true
+				continue
+			}
+		}
 		if ends == nil {
 			ends = map[string][]int64{}
 		}
@@ -321,6 +375,56 @@ func (m *Merger) checkCaughtUp(ctx context.Context) error {
 	return nil
 }
 
+// upstreamCaughtUp reports whether the stage writing mi (and every stage
+// it waits for, Via) has consumed its topic to the target noted when mi
+// was found idle.
+func (m *Merger) upstreamCaughtUp(ctx context.Context, mi *mergeInput) (bool, error) {
+	if mi.upTarget == nil {
+		mi.upTarget = map[*MergeUpstream]map[int32]int64{}
+	}
+	ok, err := m.caughtUpTo(ctx, mi, mi.Upstream)
+	if ok {
+		// Reached: the next look, after the merge has moved on, notes
+		// new targets, so that a long idle spell still waits for what
+		// the stages receive meanwhile.
+		clear(mi.upTarget)
+	}
+	return ok, err
+}
+
+// caughtUpTo reports whether up's stages before it (Via), then up, have
+// consumed their topics to their targets; a stage's target is noted once
+// the stages before it have reached theirs.
+func (m *Merger) caughtUpTo(ctx context.Context, mi *mergeInput, up *MergeUpstream) (bool, error) {
+	for _, v := range up.Via {
+		if ok, err := m.caughtUpTo(ctx, mi, v); err != nil || !ok {
+			return false, err
+		}
+	}
+	target := mi.upTarget[up]
+	if target == nil {
+		ends, err := m.log.EndOffsets(ctx, up.Topic)
+		if err != nil {
+			return false, fmt.Errorf("end offsets of %s: %w", up.Topic, err)
+		}
+		target = make(map[int32]int64, len(ends))
+		for p, e := range ends {
+			target[int32(p)] = e
+		}
+		mi.upTarget[up] = target
+	}
+	committed, err := m.log.CommittedOffsets(ctx, up.Group, up.Topic)
+	if err != nil {
+		return false, fmt.Errorf("committed offsets of %s on %s: %w", up.Group, up.Topic, err)
+	}
+	for p, e := range target {
+		if committed[p] < e {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
 // wait blocks until a batch arrives from an input with nothing buffered
 // that is not known to be caught up (or, when every input is empty, from
 // any input), and takes it. The fetchers signal ready after each batch
@@ -333,6 +437,7 @@ func (m *Merger) wait(ctx context.Context) error {
 			allEmpty = false
 		}
 	}
+	var poll <-chan time.Time
 	for {
 		for i, mi := range m.ins {
 			if len(mi.buf) > 0 || mi.ended() || !(allEmpty || !m.checked[i] || !m.caught[i]) {
@@ -343,9 +448,17 @@ func (m *Merger) wait(ctx context.Context) error {
 				return mi.take(f)
 			default:
 			}
+			if mi.Upstream != nil && poll == nil {
+				t := time.NewTimer(upstreamPoll)
+				defer t.Stop()
+				poll = t.C
+			}
 		}
 		select {
 		case <-m.ready:
+		case <-poll:
+			// Back to the caller, which looks at the stage again.
+			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -369,6 +482,9 @@ func (t *Task) runMerged(ctx context.Context) error {
 		inputs[i] = MergeInput{TP: tp, Start: committed[tp.Partition]}
 		if i < len(t.Time) {
 			inputs[i].Time = t.Time[i]
+		}
+		if i < len(t.Upstream) {
+			inputs[i].Upstream = t.Upstream[i]
 		}
 	}
 	m, err := StartMerge(ctx, t.Log, inputs)

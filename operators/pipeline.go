@@ -15,6 +15,32 @@ type Pipeline struct {
 	// TimeIndex is the index of ROWTIME in the input row: the output
 	// record keeps the input's event time.
 	TimeIndex int
+	// Keys are the indexes of Project's outputs that make up the output's
+	// key, and KeyOnly tells, for each, whether it reads nothing but the
+	// input's key columns: over a record whose value is null only those
+	// are computed, the others are NULL (ksqlDB's rule for PARTITION BY
+	// over a null value, partition-by.json "... with null value"). Used by
+	// Stateless.Tombstones and Stateless.Table; nil otherwise.
+	Keys    []int
+	KeyOnly []bool
+}
+
+// Key computes the output key over an input row. When keyOnly is set the
+// row holds only the input's key and pseudo columns (its value was null),
+// and a key part that reads other columns is NULL.
+func (p *Pipeline) Key(in types.Row, keyOnly bool) (types.Row, error) {
+	out := make(types.Row, len(p.Keys))
+	for i, k := range p.Keys {
+		if keyOnly && !p.KeyOnly[i] {
+			continue // NULL
+		}
+		v, err := p.Project[k].Eval(in)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
 }
 
 // Apply runs the pipeline over one input row. It returns ok == false when

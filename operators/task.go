@@ -13,6 +13,8 @@ import (
 	"github.com/runnel/runnel/internal/invariants"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators/state"
+	"github.com/runnel/runnel/operators/window"
+	"github.com/runnel/runnel/sql/types"
 )
 
 // Failure describes an input record a query had to skip.
@@ -73,7 +75,11 @@ type Task struct {
 	// Time gives a record's event time for the merge of several inputs,
 	// per input; a nil entry (or a nil Time) reads the record's timestamp.
 	// A source whose event time is a column (TIMESTAMP=) needs one.
-	Time      []func(*log.Record) int64
+	Time []func(*log.Record) int64
+	// Upstream names, per input, the stage of the same query that writes
+	// it (a repartition topic), for the merge of several inputs to wait
+	// for (MergeInput.Upstream); a nil entry (or a nil Upstream): none.
+	Upstream  []*MergeUpstream
 	Processor Processor
 	// Store is the task's state store; nil for a stateless task.
 	Store *state.TaskStore
@@ -432,25 +438,98 @@ type Stateless struct {
 	// Encoder encodes for Sink; each task has its own.
 	Encoder *Encoder
 	Sink    string
+	// Tombstones forwards a stream's records whose value is null, as
+	// ksqlDB does (null.json, partition-by.json): with no WHERE, each is
+	// written with a null value under its output key (Pipeline.Key over
+	// the record's key); a WHERE drops it. Unset, they are skipped.
+	Tombstones bool
+	// Table is set when the input is a table's changelog (CREATE TABLE
+	// ... AS SELECT over a table): a tombstone deletes its key from the
+	// output, and so does a row the WHERE drops (the row may have been
+	// in the output before); a record without a key is skipped, as a
+	// table cannot hold it.
+	Table bool
+	// Window is set when the input's keys carry a window (a windowed
+	// stream, WINDOW_TYPE): the output's keys carry the input row's
+	// window too, read at WindowIndex (WINDOWSTART, then WINDOWEND), and
+	// a record goes to the partition of its key without the window, of
+	// Partitions, as TableSink writes a windowed table.
+	Window      *WindowedKey
+	WindowIndex int
+	Partitions  int32
 }
 
 var _ Processor = (*Stateless)(nil)
 
 // Process implements Processor.
 func (s *Stateless) Process(rec *log.Record, emit Emit) error {
+	if rec.Value == nil {
+		if !s.Table && (!s.Tombstones || s.Pipeline.Filter != nil) {
+			return nil
+		}
+		row, err := s.Decoder.DecodeKey(rec)
+		if err != nil {
+			return err
+		}
+		if s.Table && s.Decoder.KeyNull(row) {
+			return nil
+		}
+		return s.tombstone(row, true, rec.Timestamp, emit)
+	}
 	row, ok, err := s.Decoder.Decode(rec)
 	if err != nil || !ok {
 		return err
 	}
+	if s.Table && s.Decoder.KeyNull(row) {
+		return nil
+	}
 	out, ts, ok, err := s.Pipeline.Apply(row)
-	if err != nil || !ok {
+	if err != nil {
 		return err
+	}
+	if !ok {
+		if s.Table {
+			return s.tombstone(row, false, row[s.Pipeline.TimeIndex].Int(), emit)
+		}
+		return nil
 	}
 	enc, err := s.Encoder.Encode(out, ts)
 	if err != nil {
 		return err
 	}
+	s.windowKey(&enc, row)
 	emit(log.ProduceRecord{Topic: s.Sink, Record: enc})
+	return nil
+}
+
+// windowKey adds the input row's window to a record's key (see Window).
+func (s *Stateless) windowKey(rec *log.Record, in types.Row) {
+	if s.Window == nil {
+		return
+	}
+	w := window.Window{Start: in[s.WindowIndex].Int(), End: in[s.WindowIndex+1].Int()}
+	rec.Partition = log.PartitionFor(rec.Key, s.Partitions)
+	if s.Window.Session {
+		rec.Key = window.AppendSessionWindowedKey(nil, rec.Key, w)
+	} else {
+		rec.Key = window.AppendTimeWindowedKey(nil, rec.Key, w.Start)
+	}
+}
+
+// tombstone writes a record with a null value under the output key
+// computed over row (keyOnly: a row of the input's key alone).
+func (s *Stateless) tombstone(row types.Row, keyOnly bool, ts int64, emit Emit) error {
+	key, err := s.Pipeline.Key(row, keyOnly)
+	if err != nil {
+		return err
+	}
+	kb, err := s.Encoder.EncodeKey(key)
+	if err != nil {
+		return err
+	}
+	rec := log.Record{Key: kb, Timestamp: ts, Partition: -1}
+	s.windowKey(&rec, row)
+	emit(log.ProduceRecord{Topic: s.Sink, Record: rec})
 	return nil
 }
 

@@ -186,6 +186,12 @@ type boundAggregate struct {
 	// exprs and cols are the select list, over agg.Row.
 	exprs []expr.Expr
 	cols  []types.Column
+	// groupText renders each grouping expression for messages.
+	groupText []string
+	// copies names, for each group column, the select items that are
+	// exactly it (the first is the key; a persistent query allows no
+	// second, and needs a first).
+	copies [][]string
 }
 
 // bindAggregate binds GROUP BY, the aggregate calls, HAVING and the select
@@ -206,13 +212,23 @@ func (p *Planner) bindAggregate(q *sql.Query, sc expr.Scope, natural func(ast.Ex
 	if q.Emit == sql.EmitFinal && q.Window == nil {
 		return nil, ErrUnsupported.Errorf("EMIT FINAL needs a windowed aggregation: an unwindowed group never closes")
 	}
+	items, err := groupItems(sel.GroupBy)
+	if err != nil {
+		return nil, err
+	}
+	if !hasAggregateCall(sel) {
+		return nil, ErrGrouping.Errorf("GROUP BY requires aggregate functions in either the SELECT or HAVING clause.")
+	}
 	out := &boundAggregate{}
 	agg := &Aggregation{Window: q.Window, Emit: q.Emit}
 	inBinder := p.NewBinder(sc)
-	groupText := map[string]int{}
+	groups := newGroupMatcher()
 	named := map[int]int{}
-	for i, item := range sel.GroupBy.Items {
-		e, err := inBinder.Bind(item.Expr)
+	for i, item := range items {
+		if name := firstAggregate(item); name != "" {
+			return nil, ErrGrouping.Errorf("GROUP BY does not support aggregate functions: %s is an aggregate function.", name)
+		}
+		e, err := inBinder.Bind(item)
 		if err != nil {
 			return nil, err
 		}
@@ -220,20 +236,30 @@ func (p *Planner) bindAggregate(q *sql.Query, sc expr.Scope, natural func(ast.Ex
 			return nil, ErrTypeMismatch.Errorf("cannot GROUP BY NULL")
 		}
 		name := fmt.Sprintf("KSQL_COL_%d", i)
-		if cn, ok := item.Expr.(*ast.ColumnNameExpr); ok {
+		if cn, ok := unparen(item).(*ast.ColumnNameExpr); ok {
 			if n, ok := natural(cn); ok {
 				name = n
 			}
-			if c, ok := e.(*expr.Column); ok {
-				named[c.Index] = i
-			}
 		}
-		groupText[restore(item.Expr)] = i
+		dup := !groups.add(item, i)
+		if c, ok := e.(*expr.Column); ok {
+			if _, seen := named[c.Index]; seen {
+				dup = true
+			}
+			named[c.Index] = i
+		}
+		if dup {
+			return nil, ErrGrouping.Errorf("Duplicate GROUP BY expression: %s", display(item))
+		}
+		out.groupText = append(out.groupText, display(unparen(item)))
 		agg.GroupBy = append(agg.GroupBy, e)
 		agg.Row = append(agg.Row, types.Column{Name: name, Type: e.Type(), Key: true})
 	}
 	if agg.Window != nil {
 		agg.Row = append(agg.Row, types.Column{Name: WindowStart, Type: types.Bigint}, types.Column{Name: WindowEnd, Type: types.Bigint})
+	}
+	groupCol := func(gi int) *expr.Column {
+		return &expr.Column{Index: gi, Name: agg.Row[gi].Name, T: agg.Row[gi].Type}
 	}
 	callIndex := map[string]int{}
 	hook := func(name string, args []ast.ExprNode, distinct bool, node ast.ExprNode) (expr.Expr, error) {
@@ -257,7 +283,7 @@ func (p *Planner) bindAggregate(q *sql.Query, sc expr.Scope, natural func(ast.Ex
 				}
 				call.Consts = append(call.Consts, v)
 			case call.Name == "COUNT" && expr.IsConstant(e):
-				// COUNT(*) and COUNT(1) count rows.
+				// COUNT(*), COUNT() and COUNT(1) count rows.
 			default:
 				if len(call.Consts) > 0 {
 					return nil, ErrTypeMismatch.Errorf("%s: constant arguments must come last", text)
@@ -280,27 +306,72 @@ func (p *Planner) bindAggregate(q *sql.Query, sc expr.Scope, natural func(ast.Ex
 	postBinder := func() *expr.Binder {
 		b := p.NewBinder(postScope)
 		b.Aggregate = hook
+		b.Hook = chainHooks(groups.hook(groupCol), b.Hook)
 		return b
 	}
-	// Select list: a GROUP BY expression repeated verbatim reads its group
-	// column; anything else is bound after aggregation.
+	// grouped tells a group column (or a window bound) from another
+	// column of the input, for ksqlDB's errors about the latter.
+	grouped := func(cn *ast.ColumnNameExpr) (bool, bool) {
+		idx, _, err := sc.Resolve(cn.Name.Table.O, cn.Name.Name.O)
+		if err != nil {
+			return false, false
+		}
+		if _, ok := named[idx]; ok {
+			return true, true
+		}
+		n := cn.Name.Name.O
+		return cn.Name.Table.O == "" && agg.Window != nil && (n == WindowStart || n == WindowEnd), true
+	}
+	// Select list: an item that is a grouping expression reads its group
+	// column; anything else is bound after aggregation, where a grouping
+	// expression anywhere in it reads its group column too.
 	type field struct {
 		name  string
 		e     expr.Expr
 		group int // the group column it is, or -1
 	}
 	var fields []field
+	var notGrouped []string
 	names := newNamerWith(sel.Fields.Fields, natural)
 	for _, sf := range sel.Fields.Fields {
 		if sf.WildCard != nil {
-			return nil, ErrUnsupported.Errorf("SELECT * is not supported with GROUP BY: name the columns")
+			// SELECT * under GROUP BY: every column of the source, each of
+			// which must be a group column, as in ksqlDB.
+			cols, err := wildcardColumns(sc, sf.WildCard)
+			if err != nil {
+				return nil, err
+			}
+			for _, cn := range cols {
+				if isGroup, _ := grouped(cn); !isGroup {
+					notGrouped = append(notGrouped, display(cn))
+					continue
+				}
+				idx, _, _ := sc.Resolve("", cn.Name.Name.O)
+				gi := named[idx]
+				fields = append(fields, field{name: cn.Name.Name.O, e: groupCol(gi), group: gi})
+			}
+			continue
 		}
 		name := sf.AsName.O
 		if name == "" {
 			name = names.name(sf.Expr)
 		}
-		if gi, ok := groupText[restore(sf.Expr)]; ok {
-			fields = append(fields, field{name: name, e: &expr.Column{Index: gi, Name: agg.Row[gi].Name, T: agg.Row[gi].Type}, group: gi})
+		if gi, ok := groups.match(sf.Expr); ok {
+			fields = append(fields, field{name: name, e: groupCol(gi), group: gi})
+			continue
+		}
+		if cn, ok := unparen(sf.Expr).(*ast.ColumnNameExpr); ok {
+			if idx, _, err := sc.Resolve(cn.Name.Table.O, cn.Name.Name.O); err == nil {
+				if gi, ok := named[idx]; ok {
+					fields = append(fields, field{name: name, e: groupCol(gi), group: gi})
+					continue
+				}
+			}
+		}
+		u := &ungrouped{m: groups, grouped: grouped}
+		sf.Expr.Accept(u)
+		if len(u.found) > 0 {
+			notGrouped = append(notGrouped, display(sf.Expr))
 			continue
 		}
 		postScope.row = agg.Row
@@ -310,7 +381,17 @@ func (p *Planner) bindAggregate(q *sql.Query, sc expr.Scope, natural func(ast.Ex
 		}
 		fields = append(fields, field{name: name, e: e, group: -1})
 	}
+	if len(notGrouped) > 0 {
+		return nil, ErrGrouping.Errorf("Non-aggregate SELECT expression(s) not part of GROUP BY: %s\n"+
+			"Either add the column(s) to the GROUP BY or remove them from the SELECT.", strings.Join(notGrouped, ", "))
+	}
 	if sel.Having != nil {
+		u := &ungrouped{m: groups, grouped: grouped}
+		sel.Having.Expr.Accept(u)
+		if len(u.found) > 0 {
+			return nil, ErrGrouping.Errorf("Non-aggregate HAVING expression not part of GROUP BY: %s\n"+
+				"Consider switching the HAVING clause to a WHERE clause before the GROUP BY.", strings.Join(u.found, ", "))
+		}
 		postScope.row = agg.Row
 		h, err := postBinder().Bind(sel.Having.Expr)
 		if err != nil {
@@ -329,13 +410,17 @@ func (p *Planner) bindAggregate(q *sql.Query, sc expr.Scope, natural func(ast.Ex
 	for gi := range agg.GroupBy {
 		agg.KeyNames[gi] = agg.Row[gi].Name
 	}
-	used := make([]bool, len(agg.GroupBy))
+	out.copies = make([][]string, len(agg.GroupBy))
 	isKey := make([]bool, len(fields))
 	for i, f := range fields {
-		if f.group >= 0 && !used[f.group] {
-			used[f.group], isKey[i] = true, true
+		if f.group < 0 {
+			continue
+		}
+		if len(out.copies[f.group]) == 0 {
+			isKey[i] = true
 			agg.KeyNames[f.group] = f.name
 		}
+		out.copies[f.group] = append(out.copies[f.group], f.name)
 	}
 	seen := map[string]bool{}
 	for i, f := range fields {
@@ -346,13 +431,81 @@ func (p *Planner) bindAggregate(q *sql.Query, sc expr.Scope, natural func(ast.Ex
 		out.exprs = append(out.exprs, f.e)
 		out.cols = append(out.cols, types.Column{Name: f.name, Type: outputType(f.e.Type()), Key: isKey[i]})
 	}
-	for gi, n := range agg.KeyNames {
-		if !used[gi] && seen[n] {
-			return nil, ErrDuplicateColumn.Errorf("column %s is in the projection more than once: give one an alias", quoteName(n))
-		}
-	}
 	out.agg = agg
 	return out, nil
+}
+
+// checkPersistent applies what ksqlDB requires of an aggregation that
+// writes a table (its LogicalPlanner): every grouping expression in the
+// projection, each once, and at least one value column.
+func (a *boundAggregate) checkPersistent(sink string) error {
+	var missing []string
+	for gi, c := range a.copies {
+		switch {
+		case len(c) == 0:
+			missing = append(missing, a.groupText[gi])
+		case len(c) > 1:
+			quoted := make([]string, len(c))
+			for i, n := range c {
+				quoted[i] = "`" + n + "`"
+			}
+			return ErrDuplicateColumn.Errorf("The projection contains a key column more than once: %s.\n"+
+				"Each key column must only be in the projection once. If you intended to copy the key into the value, "+
+				"then consider using the AS_VALUE function to indicate which key reference should be copied.", andList(quoted))
+		}
+	}
+	if len(missing) > 0 {
+		plural, s := "", ""
+		if len(missing) > 1 {
+			plural, s = "s", "s"
+		}
+		return ErrInvalidColumnRef.Errorf("Key%s missing from projection (ie, SELECT). \nThe query used to build `%s` "+
+			"must include the grouping expression%s %s in its projection (eg, SELECT %s...).",
+			plural, sink, s, andList(missing), strings.Join(missing, ", "))
+	}
+	values := 0
+	for _, c := range a.cols {
+		if !c.Key {
+			values++
+		}
+	}
+	if values == 0 {
+		return ErrInvalidTableDef.Errorf("The projection contains no value columns.")
+	}
+	return nil
+}
+
+// wildcardColumns expands * (or q.*) over a single source into references
+// to its declared columns; a join's * under GROUP BY is not supported.
+func wildcardColumns(sc expr.Scope, w *ast.WildCardField) ([]*ast.ColumnNameExpr, error) {
+	s, ok := sc.(*scope)
+	if !ok {
+		return nil, ErrUnsupported.Errorf("SELECT * is not supported with GROUP BY over a join: name the columns")
+	}
+	if q := w.Table.O; q != "" && q != s.source && q != s.alias {
+		return nil, ErrUnknownSource.Errorf("unknown source %s in %s.*", q, q)
+	}
+	var out []*ast.ColumnNameExpr
+	for _, c := range s.cols {
+		if c.Name == RowTime {
+			break // the pseudo columns and window bounds follow the declared ones
+		}
+		out = append(out, &ast.ColumnNameExpr{Name: &ast.ColumnName{Name: ast.NewCIStr(c.Name)}})
+	}
+	return out, nil
+}
+
+// chainHooks offers a node to first, then to second.
+func chainHooks(first, second func(*expr.Binder, ast.ExprNode) (expr.Expr, bool, error)) func(*expr.Binder, ast.ExprNode) (expr.Expr, bool, error) {
+	if second == nil {
+		return first
+	}
+	return func(b *expr.Binder, n ast.ExprNode) (expr.Expr, bool, error) {
+		if e, ok, err := first(b, n); ok || err != nil {
+			return e, ok, err
+		}
+		return second(b, n)
+	}
 }
 
 // groupsByKey reports whether the aggregation groups by exactly the

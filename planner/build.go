@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -26,6 +27,9 @@ type Planner struct {
 	// Formats checks that a source's formats carry its columns; nil skips
 	// the check (the runtime then refuses such a source when it starts).
 	Formats FormatChecker
+
+	// hooked is set on the copy withHooks makes.
+	hooked bool
 }
 
 // SinkSpec describes the sink of a persistent query.
@@ -38,6 +42,13 @@ type SinkSpec struct {
 	With map[string]string
 	// Insert is set for INSERT INTO ... SELECT: the sink exists.
 	Insert bool
+	// Stored is set, with Insert, when a recorded query is planned again
+	// (at start): its sink is the one it made or was allowed into. The
+	// checks a new statement gets (the sink's kind, its keys in the
+	// projection) are not made again, so that a query recorded by an
+	// earlier version keeps running; a layout that differs from the
+	// sink's only in the order of its value columns is put in the sink's.
+	Stored bool
 	// Statement is the SQL text recorded for a created sink.
 	Statement string
 }
@@ -56,6 +67,17 @@ type bound struct {
 	keyErr func(sink string) error
 	// agg is the aggregation; nil for a query that does not aggregate.
 	agg *Aggregation
+	// aggBound is a single source's aggregation as bound, for the checks
+	// a persistent query adds (checkPersistent); nil otherwise.
+	aggBound *boundAggregate
+	// keyCopies names, for each part of the output key of a single
+	// source's query that does not aggregate — a source key column, or a
+	// PARTITION BY expression — the select items that are exactly it;
+	// keyTexts render the parts and keyWhat names them for messages. nil
+	// when the output has no key (PARTITION BY NULL) or is a join's.
+	keyCopies [][]string
+	keyTexts  []string
+	keyWhat   string
 	// ordered is set when the query has ORDER BY (a Sort under project
 	// unless the query aggregates, which PlanTransient then refuses).
 	ordered bool
@@ -66,6 +88,7 @@ type bound struct {
 // PlanTransient plans a push or pull query whose rows go to the client:
 // its root is a Result.
 func (p *Planner) PlanTransient(q *sql.Query) (*Plan, error) {
+	p = p.withHooks()
 	b, err := p.bind(q)
 	if err != nil {
 		return nil, err
@@ -118,6 +141,7 @@ func readsMarked(root Node) (*Plan, error) {
 // PlanPersistent plans CREATE ... AS SELECT or INSERT INTO ... SELECT: its
 // root is a Sink.
 func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (*Plan, error) {
+	p = p.withHooks()
 	b, err := p.bind(q)
 	if err != nil {
 		return nil, err
@@ -132,14 +156,36 @@ func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (*Plan, error) {
 	if b.ordered {
 		return nil, ErrUnsupported.Errorf("ORDER BY is not supported in a persistent query")
 	}
+	if err := b.checkWindowedSource(q); err != nil {
+		return nil, err
+	}
+	top = dropWindowBounds(top, b)
+	if !sink.Stored {
+		if err := b.checkPersistent(sink.Name, top.Columns()); err != nil {
+			return nil, err
+		}
+	}
 	out := top.Columns()
 	if sink.Insert {
 		s, err := p.Catalog.Source(sink.Name)
 		if err != nil {
 			return nil, ErrUnknownSource.Errorf("stream or table %s does not exist", sink.Name)
 		}
+		if !sink.Stored {
+			// ksqlDB's words (its EngineExecutor and source-table.json).
+			switch {
+			case s.Kind == catalog.KindTable:
+				return nil, ErrWrongObjectType.Errorf("INSERT INTO can only be used to insert into a stream. %s is a table.", s.Name)
+			case s.ReadOnly:
+				return nil, ErrWrongObjectType.Errorf("Cannot insert into read-only stream: %s", s.Name)
+			}
+		}
 		if b.keyErr != nil {
 			return nil, b.keyErr(sink.Name)
+		}
+		if sink.Stored {
+			top = alignToSink(top, s)
+			out = top.Columns()
 		}
 		if err := checkInsertSchema(s, out); err != nil {
 			return nil, err
@@ -150,13 +196,12 @@ func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (*Plan, error) {
 	if b.agg != nil {
 		kind = catalog.KindTable
 	}
+	// ksqlDB's words (its EngineExecutor.validateResultType).
 	switch {
 	case sink.Kind == sql.Table && kind == catalog.KindStream:
-		return nil, ErrWrongObjectType.Errorf("the query produces a STREAM: use CREATE STREAM ... AS SELECT")
-	case sink.Kind == sql.Table && b.agg == nil && b.from.join == nil:
-		return nil, ErrUnsupported.Errorf("CREATE TABLE ... AS SELECT over a table without GROUP BY is not supported yet")
-	case sink.Kind == sql.Stream && (b.agg != nil || b.from.join != nil && kind == catalog.KindTable):
-		return nil, ErrWrongObjectType.Errorf("the query produces a TABLE: use CREATE TABLE ... AS SELECT")
+		return nil, ErrWrongObjectType.Errorf("Invalid result type. Your SELECT query produces a STREAM. Please use CREATE STREAM AS SELECT statement instead.")
+	case sink.Kind == sql.Stream && kind == catalog.KindTable:
+		return nil, ErrWrongObjectType.Errorf("Invalid result type. Your SELECT query produces a TABLE. Please use CREATE TABLE AS SELECT statement instead.")
 	}
 	if b.keyErr != nil {
 		return nil, b.keyErr(sink.Name)
@@ -234,6 +279,9 @@ func (p *Planner) bind(q *sql.Query) (*bound, error) {
 		}
 		partitionBy = append(partitionBy, e)
 	}
+	if err := checkPartitionBy(src, partitionBy); err != nil {
+		return nil, err
+	}
 	if aggregating {
 		a, err := p.bindAggregate(q, sc, nil)
 		if err != nil {
@@ -246,12 +294,24 @@ func (p *Planner) bind(q *sql.Query) (*bound, error) {
 		if a.having != nil {
 			node = &Having{Input: node, Predicate: a.having}
 		}
-		b.agg = a.agg
+		b.agg, b.aggBound = a.agg, a
 		b.project = &Project{Input: node, Exprs: a.exprs, Cols: a.cols}
 	} else {
-		exprs, cols, keys, err := p.project(sel, sc, binder, src, input, partitionBy)
+		exprs, cols, keys, copies, err := p.project(sel, sc, binder, src, input, partitionBy)
 		if err != nil {
 			return nil, err
+		}
+		b.keyCopies = copies
+		if len(keys) > 0 {
+			b.keyWhat = "partitioning expression"
+			for _, k := range keys {
+				b.keyTexts = append(b.keyTexts, k.String())
+			}
+		} else {
+			b.keyWhat = "key column"
+			for _, k := range src.KeyColumns() {
+				b.keyTexts = append(b.keyTexts, k.Name)
+			}
 		}
 		if len(keys) > 0 {
 			node = &PartitionBy{Input: node, Keys: keys}
@@ -266,6 +326,119 @@ func (p *Planner) bind(q *sql.Query) (*bound, error) {
 		b.project.Input = &Sort{Input: b.project.Input, Items: items}
 	}
 	return b, b.bindLimit(sel)
+}
+
+// checkWindowedSource refuses what ksqlDB refuses of a query over a
+// windowed source (WINDOW_TYPE, or a windowed aggregation's table): a
+// persistent query over a windowed table, and re-keying a windowed stream
+// (a GROUP BY or PARTITION BY would need its own repartition).
+func (b *bound) checkWindowedSource(q *sql.Query) error {
+	if b.scan == nil || b.scan.Source.Window == nil {
+		return nil
+	}
+	src := b.scan.Source
+	switch {
+	case src.Kind == catalog.KindTable:
+		return ErrUnsupported.Errorf("KSQL does not support persistent queries on windowed tables.")
+	case b.agg != nil || len(q.PartitionBy) > 0:
+		return ErrUnsupported.Errorf("Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.")
+	}
+	return nil
+}
+
+// dropWindowBounds leaves out of a persistent query over a windowed source
+// the window bounds its select list names without an alias (SELECT *
+// lists them): the sink's keys carry the window, as ksqlDB's
+// FinalProjectNode leaves them out.
+func dropWindowBounds(top Node, b *bound) Node {
+	p, ok := top.(*Project)
+	if !ok || b.scan == nil || b.scan.Source.Window == nil || b.agg != nil {
+		return top
+	}
+	input := b.scan.Cols
+	var exprs []expr.Expr
+	var cols []types.Column
+	for i, c := range p.Cols {
+		if col, ok := p.Exprs[i].(*expr.Column); ok && (c.Name == WindowStart || c.Name == WindowEnd) &&
+			col.Index < len(input) && input[col.Index].Name == c.Name {
+			continue
+		}
+		exprs, cols = append(exprs, p.Exprs[i]), append(cols, c)
+	}
+	if len(cols) == len(p.Cols) {
+		return top
+	}
+	out := *p
+	out.Exprs, out.Cols = exprs, cols
+	return &out
+}
+
+// alignToSink lays a recorded query's output out as its sink's columns
+// when it has the same columns in another order (a query recorded by an
+// earlier version); otherwise it returns top as it is.
+func alignToSink(top Node, sink *catalog.Source) Node {
+	p, ok := top.(*Project)
+	if !ok || len(p.Cols) != len(sink.Columns) {
+		return top
+	}
+	exprs := make([]expr.Expr, len(sink.Columns))
+	cols := make([]types.Column, len(sink.Columns))
+	for i, sc := range sink.Columns {
+		found := false
+		for j, c := range p.Cols {
+			if c.Name == sc.Name && c.Key == sc.Key && c.Type.Equal(sc.Type) {
+				exprs[i], cols[i], found = p.Exprs[j], c, true
+				break
+			}
+		}
+		if !found {
+			return top
+		}
+	}
+	out := *p
+	out.Exprs, out.Cols = exprs, cols
+	return &out
+}
+
+// checkPersistent applies what ksqlDB requires of a query that writes a
+// sink (its LogicalPlanner and FinalProjectNode): an aggregation's
+// grouping expressions, or a source's key columns, each in the projection
+// once, and at least one value column. out is the sink's layout.
+func (b *bound) checkPersistent(sink string, out []types.Column) error {
+	if b.aggBound != nil {
+		return b.aggBound.checkPersistent(sink)
+	}
+	if b.keyCopies != nil {
+		var missing []string
+		for ki, names := range b.keyCopies {
+			switch {
+			case len(names) == 0:
+				missing = append(missing, b.keyTexts[ki])
+			case len(names) > 1:
+				sorted := append([]string(nil), names...)
+				sort.Strings(sorted)
+				return ErrDuplicateColumn.Errorf("The projection contains a key column (`%s`) more than once, aliased as: %s.\n"+
+					"Each key column must only be in the projection once. If you intended to copy the key into the value, "+
+					"then consider using the AS_VALUE function to indicate which key reference should be copied.",
+					strings.Trim(b.keyTexts[ki], "`"), andList(sorted))
+			}
+		}
+		if len(missing) > 0 {
+			plural, s := "", ""
+			if len(b.keyTexts) > 1 {
+				plural, s = "s", "s"
+			}
+			return ErrInvalidColumnRef.Errorf("Key%s missing from projection (ie, SELECT). \nThe query used to build `%s` "+
+				"must include the %s%s %s in its projection (eg, SELECT %s...).",
+				plural, sink, b.keyWhat, s, andList(b.keyTexts), strings.Join(b.keyTexts, ", "))
+		}
+	}
+	for _, c := range out {
+		if !c.Key {
+			return nil
+		}
+	}
+	return ErrInvalidTableDef.Errorf("The projection contains no value columns.")
 }
 
 // bindLimit reads LIMIT into b.
@@ -291,9 +464,11 @@ func (b *bound) bindLimit(sel *ast.SelectStmt) error {
 // the source row (input), and decides the output's key columns: the
 // source's keys it selects, or the PARTITION BY expressions, which must be
 // selected. It returns the PARTITION BY keys in effect (none for PARTITION
-// BY NULL, a stream without a key, as in ksqlDB).
+// BY NULL, a stream without a key, as in ksqlDB), and, when the output is
+// keyed by the source's keys, the names of the select items that are each
+// key column.
 func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, src *catalog.Source, input []types.Column,
-	partitionBy []expr.Expr) (exprs []expr.Expr, cols []types.Column, keys []expr.Expr, err error) {
+	partitionBy []expr.Expr) (exprs []expr.Expr, cols []types.Column, keys []expr.Expr, copies [][]string, err error) {
 	type field struct {
 		name  string
 		e     expr.Expr
@@ -311,17 +486,23 @@ func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, s
 	}
 	keyUsed := map[int]bool{}
 	partitioned := len(partitionBy) > 0
+	nkeys := len(src.KeyColumns())
+	copies = make([][]string, nkeys)
 	names := newNamer(sel.Fields.Fields)
 	for _, sf := range sel.Fields.Fields {
 		if sf.WildCard != nil {
 			if q := sf.WildCard.Table.O; q != "" && q != sc.source && q != sc.alias {
-				return nil, nil, nil, ErrUnknownSource.Errorf("unknown source %s in %s.*", q, q)
+				return nil, nil, nil, nil, ErrUnknownSource.Errorf("unknown source %s in %s.*", q, q)
 			}
-			for ci, c := range src.Columns {
+			for _, ci := range wildcardOrder(src, partitioned) {
+				c := src.Columns[ci]
 				isKey := c.Key && !partitioned && !keyUsed[ci]
 				keyUsed[ci] = keyUsed[ci] || isKey
+				if c.Key && ci < nkeys {
+					copies[ci] = append(copies[ci], c.Name)
+				}
 				if err := add(field{name: c.Name, e: columnRef(ci, c), isKey: isKey}); err != nil {
-					return nil, nil, nil, err
+					return nil, nil, nil, nil, err
 				}
 				// A windowed table's window is part of its key: * shows
 				// the bounds right after the key columns, as ksqlDB does.
@@ -329,7 +510,7 @@ func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, s
 				if src.Window != nil && c.Key && last {
 					for wi := len(input) - 2; wi < len(input); wi++ {
 						if err := add(field{name: input[wi].Name, e: columnRef(wi, input[wi])}); err != nil {
-							return nil, nil, nil, err
+							return nil, nil, nil, nil, err
 						}
 					}
 				}
@@ -338,39 +519,64 @@ func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, s
 		}
 		e, err := binder.Bind(sf.Expr)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		name := sf.AsName.O
 		if name == "" {
 			name = names.name(sf.Expr)
 		}
 		isKey := false
-		if cn, ok := sf.Expr.(*ast.ColumnNameExpr); ok && !partitioned {
-			if ci, _, err := sc.Resolve(cn.Name.Table.O, cn.Name.Name.O); err == nil && ci < len(src.Columns) &&
-				src.Columns[ci].Key && !keyUsed[ci] {
-				isKey, keyUsed[ci] = true, true
+		if cn, ok := sf.Expr.(*ast.ColumnNameExpr); ok {
+			if ci, _, err := sc.Resolve(cn.Name.Table.O, cn.Name.Name.O); err == nil && ci < len(src.Columns) && src.Columns[ci].Key {
+				if ci < nkeys {
+					copies[ci] = append(copies[ci], name)
+				}
+				if !partitioned && !keyUsed[ci] {
+					isKey, keyUsed[ci] = true, true
+				}
 			}
 		}
 		if err := add(field{name: name, e: e, isKey: isKey}); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 	}
 	if len(partitionBy) == 1 && partitionBy[0].Type().Kind == types.KindNull {
 		// PARTITION BY NULL: a stream without a key, as in ksqlDB.
 		partitionBy = nil
 		partitioned = false
+		copies = nil
 	}
 	if partitioned {
-		for _, pe := range partitionBy {
+		// The output is keyed by the PARTITION BY expressions: each is the
+		// first select item that is exactly it. Under SELECT * an
+		// expression the list leaves out is added as a key column of its
+		// own (ksqlDB's partition-by.json "expression - select star").
+		copies = make([][]string, len(partitionBy))
+		wildcard := false
+		for _, sf := range sel.Fields.Fields {
+			wildcard = wildcard || sf.WildCard != nil
+		}
+		for pi, pe := range partitionBy {
 			found := false
 			for i := range fields {
-				if !fields[i].isKey && fields[i].e.String() == pe.String() {
+				if fields[i].e.String() != pe.String() {
+					continue
+				}
+				copies[pi] = append(copies[pi], fields[i].name)
+				if !found && !fields[i].isKey {
 					fields[i].isKey, found = true, true
-					break
 				}
 			}
-			if !found {
-				return nil, nil, nil, ErrInvalidColumnRef.Errorf("the PARTITION BY expression %s must be in the projection (e.g. SELECT %s, ...)", pe, pe)
+			switch {
+			case found:
+			case wildcard:
+				name := names.name(nil)
+				copies[pi] = append(copies[pi], name)
+				if err := add(field{name: name, e: pe, isKey: true}); err != nil {
+					return nil, nil, nil, nil, err
+				}
+			default:
+				return nil, nil, nil, nil, ErrInvalidColumnRef.Errorf("the PARTITION BY expression %s must be in the projection (e.g. SELECT %s, ...)", pe, pe)
 			}
 		}
 	}
@@ -380,7 +586,53 @@ func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, s
 		exprs = append(exprs, f.e)
 		cols = append(cols, types.Column{Name: f.name, Type: outputType(f.e.Type()), Key: f.isKey})
 	}
-	return exprs, cols, partitionBy, nil
+	return exprs, cols, partitionBy, copies, nil
+}
+
+// wildcardOrder is the order in which SELECT * lists a source's columns:
+// as declared, keys first; re-keyed by PARTITION BY, the old keys follow
+// the value columns, as ksqlDB moves them into the value (its
+// PartitionByParamsFactory).
+func wildcardOrder(src *catalog.Source, partitioned bool) []int {
+	order := make([]int, 0, len(src.Columns))
+	for ci, c := range src.Columns {
+		if !partitioned || !c.Key {
+			order = append(order, ci)
+		}
+	}
+	if partitioned {
+		for ci, c := range src.Columns {
+			if c.Key {
+				order = append(order, ci)
+			}
+		}
+	}
+	return order
+}
+
+// checkPartitionBy refuses what ksqlDB refuses of PARTITION BY (its
+// PartitionByParamsFactory and SchemaKTable): NULL beside other
+// expressions, and re-keying a table by anything but its own key.
+func checkPartitionBy(src *catalog.Source, partitionBy []expr.Expr) error {
+	if len(partitionBy) > 1 {
+		for _, e := range partitionBy {
+			if e.Type().Kind == types.KindNull {
+				return ErrInvalidColumnRef.Errorf("Cannot PARTITION BY multiple columns including NULL")
+			}
+		}
+	}
+	if src.Kind != catalog.KindTable || len(partitionBy) == 0 {
+		return nil
+	}
+	keys := src.KeyColumns()
+	if len(keys) > 1 {
+		return ErrUnsupported.Errorf("Cannot repartition a TABLE source. If this is a join, joins on tables with multiple columns is not yet supported.")
+	}
+	if c, ok := partitionBy[0].(*expr.Column); len(partitionBy) == 1 && ok && c.Index == 0 {
+		return nil // by its own key: nothing changes
+	}
+	return ErrUnsupported.Errorf("Cannot repartition a TABLE source. If this is a join, make sure that the criteria uses the TABLE's key column %s instead of %s",
+		keys[0].Name, exprList(partitionBy))
 }
 
 // outputType gives an untyped NULL projection a concrete column type.
@@ -631,6 +883,7 @@ func windowBoundLiterals(where ast.ExprNode) error {
 // expressions, such as the SELECT 1 that drivers and pools use to check a
 // connection. Its tree is a Result over a Project over Values.
 func (p *Planner) PlanConstant(q *sql.Query) (*Plan, error) {
+	p = p.withHooks()
 	sel := q.Select
 	if q.Emit != sql.EmitNone || q.Window != nil || sel.Where != nil || sel.GroupBy != nil ||
 		sel.Having != nil || sel.OrderBy != nil || sel.Limit != nil {

@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/runnel/runnel/catalog"
@@ -19,6 +21,7 @@ var sourceProps = map[string]bool{
 	"KAFKA_TOPIC": true, "VALUE_FORMAT": true, "KEY_FORMAT": true, "FORMAT": true,
 	"PARTITIONS": true, "REPLICAS": true, "TIMESTAMP": true, "TIMESTAMP_FORMAT": true,
 	"WRAP_SINGLE_VALUE": true, "VALUE_DELIMITER": true,
+	"WINDOW_TYPE": true, "WINDOW_SIZE": true,
 }
 
 // FormatChecker reports whether a source's key and value formats can carry
@@ -50,9 +53,14 @@ func (p *Planner) PlanSource(st *sql.CreateSource) (*catalog.Source, error) {
 		ValueFormat: "JSON",
 		Statement:   st.Text(),
 		Props:       map[string]string{},
+		ReadOnly:    st.Source,
 	}
 	if st.Kind == sql.Table {
 		src.Kind = catalog.KindTable
+	}
+	var err error
+	if src.Window, err = windowInfo(st.With); err != nil {
+		return nil, err
 	}
 	// KAFKA_TOPIC='' is a bad topic name (the engine says so when it
 	// checks the topic), not a request for the default.
@@ -96,6 +104,8 @@ func (p *Planner) PlanSource(st *sql.CreateSource) (*catalog.Source, error) {
 	}
 	if len(keys) == 0 {
 		src.KeyFormat = "NONE"
+	} else if err := checkKeyFormat(src.KeyFormat, keys); err != nil {
+		return nil, err
 	}
 	src.Columns = append(keys, vals...)
 	if ts := src.Props["TIMESTAMP"]; ts != "" {
@@ -201,6 +211,11 @@ func (p *Planner) sinkSource(in *catalog.Source, out []types.Column, agg *Aggreg
 	if _, ok := with["FORMAT"]; ok {
 		userKeyFormat = true
 	}
+	if userKeyFormat && len(keys) > 0 {
+		if err := checkKeyFormat(src.KeyFormat, keys); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case len(keys) == 0:
 		src.KeyFormat = "NONE"
@@ -211,8 +226,14 @@ func (p *Planner) sinkSource(in *catalog.Source, out []types.Column, agg *Aggreg
 	case src.KeyFormat == "NONE" || src.KeyFormat == "":
 		src.KeyFormat = "KAFKA"
 	}
-	if agg != nil && agg.Window != nil {
+	switch {
+	case agg != nil && agg.Window != nil:
 		src.Window = &catalog.WindowInfo{Kind: windowKindName(agg.Window.Kind), SizeMs: agg.Window.Size.Milliseconds()}
+	case agg == nil && in.Window != nil && len(keys) > 0:
+		// A windowed stream's rows keep their windowed keys, as in
+		// ksqlDB (tumbling-windows.json "import tumbling stream").
+		w := *in.Window
+		src.Window = &w
 	}
 	if err := p.checkFormats(src); err != nil {
 		return nil, err
@@ -242,4 +263,98 @@ func describeColumn(c types.Column) string {
 		s += " KEY"
 	}
 	return s
+}
+
+// checkKeyFormat refuses key columns that the KAFKA key format cannot
+// hold, with ksqlDB's message: KAFKA carries one column, of a primitive
+// type it has a serializer for. (Other formats are checked by the
+// runtime's Formats hook.)
+func checkKeyFormat(format string, keys []types.Column) error {
+	if format != "KAFKA" {
+		return nil
+	}
+	reason := ""
+	switch {
+	case len(keys) > 1:
+		reason = "The 'KAFKA' format only supports a single field. Got: " + persistenceColumns(keys)
+	case !kafkaKeyType(keys[0].Type):
+		name := keys[0].Type.String()
+		if i := strings.IndexAny(name, "(<"); i >= 0 {
+			name = name[:i]
+		}
+		reason = "The 'KAFKA' format does not support type '" + name + "'"
+	default:
+		return nil
+	}
+	return ErrUnsupported.Errorf("Key format does not support schema.\nformat: KAFKA\nschema: Persistence{columns=%s, features=[]}\nreason: %s",
+		persistenceColumns(keys), reason)
+}
+
+// persistenceColumns renders key columns as ksqlDB's messages do:
+// [`A` INTEGER KEY, `B` STRING KEY].
+func persistenceColumns(keys []types.Column) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = "`" + k.Name + "` " + k.Type.String() + " KEY"
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// windowInfo reads WINDOW_TYPE and WINDOW_SIZE, which declare a source
+// whose keys carry a window (ksqlDB's windowed sources: a windowed
+// table's topic read as a stream or a table); nil when absent. The
+// messages are ksqlDB's (its CreateSourceProperties).
+func windowInfo(with map[string]string) (*catalog.WindowInfo, error) {
+	kind, hasKind := with["WINDOW_TYPE"]
+	size, hasSize := with["WINDOW_SIZE"]
+	if !hasKind {
+		if hasSize {
+			return nil, ErrInvalidProperty.Errorf("'WINDOW_SIZE' needs 'WINDOW_TYPE' in the WITH clause")
+		}
+		return nil, nil
+	}
+	w := &catalog.WindowInfo{Kind: strings.ToUpper(kind)}
+	switch w.Kind {
+	case "TUMBLING", "HOPPING", "SESSION":
+	default:
+		return nil, ErrInvalidProperty.Errorf("Error in WITH clause property 'WINDOW_TYPE': Unknown window type: '%s' (expected SESSION, HOPPING or TUMBLING)", kind)
+	}
+	switch {
+	case w.Kind != "SESSION" && !hasSize:
+		return nil, ErrInvalidProperty.Errorf("%s windows require 'WINDOW_SIZE' to be provided in the WITH clause. For example: 'WINDOW_SIZE'='10 SECONDS'", w.Kind)
+	case w.Kind == "SESSION" && hasSize:
+		return nil, ErrInvalidProperty.Errorf("'WINDOW_SIZE' should not be set for SESSION windows.")
+	case hasSize:
+		ms, err := parseDuration(size)
+		if err != nil {
+			return nil, ErrInvalidProperty.Errorf("Configuration WINDOW_SIZE is invalid: Invalid duration: '%s'. %v", size, err)
+		}
+		w.SizeMs = ms
+	}
+	return w, nil
+}
+
+// parseDuration reads ksqlDB's "<n> <unit>" durations ('10 SECONDS') into
+// milliseconds.
+func parseDuration(s string) (int64, error) {
+	parts := strings.Fields(s)
+	if len(parts) != 2 {
+		return 0, fmt.Errorf("Expected 2 tokens, got: %d", len(parts))
+	}
+	n, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("Not a positive number: '%s'", parts[0])
+	}
+	unit := strings.ToUpper(parts[1])
+	ms := map[string]int64{
+		"MILLISECOND": 1, "MILLISECONDS": 1, "SECOND": 1000, "SECONDS": 1000, "MINUTE": 60_000, "MINUTES": 60_000,
+		"HOUR": 3_600_000, "HOURS": 3_600_000, "DAY": 86_400_000, "DAYS": 86_400_000,
+	}[unit]
+	if ms == 0 {
+		return 0, fmt.Errorf("Unknown time unit: '%s'", unit)
+	}
+	if n > (1<<62)/ms {
+		return 0, fmt.Errorf("too long")
+	}
+	return n * ms, nil
 }

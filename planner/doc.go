@@ -58,6 +58,18 @@
 //	         │   └─ Scan CLICKS  (keyless: joined on a value column)
 //	         └─ Scan USERS
 //
+// # GROUP BY and keys
+//
+// groupby.go holds ksqlDB's GROUP BY rules: GROUP BY 1 is a constant and
+// GROUP BY (a, b) a list; a grouping expression anywhere in the select
+// list or HAVING reads its group column (a binder hook matches the
+// expression's text); a column outside them only in an aggregate. A
+// persistent query must project its key — the grouping expressions, the
+// PARTITION BY expressions, or the source's key columns — once each, and
+// at least one value column (bound.checkPersistent, ksqlDB's messages).
+// AS_VALUE(x) is the planner's own function: x, never a key (withHooks
+// gives every binder of a statement the hook that binds it).
+//
 // Rewrites are small pure functions of the Rule shape, applied with
 // Transform: PushKeyLookup hands a pull query's `key = constant` to its
 // scan, KeysFirst lays out a sink's schema with its keys first.

@@ -18,6 +18,7 @@ var (
 	ErrWrongObjectType  = sqlstate.New(sqlstate.WrongObjectType, "wrong object type")
 	ErrReservedName     = sqlstate.New(sqlstate.ReservedName, "reserved name")
 	ErrInvalidTableDef  = sqlstate.New(sqlstate.InvalidTableDef, "invalid table definition")
+	ErrUnknownFunction  = sqlstate.New(sqlstate.UndefinedFunction, "unknown function")
 	// ErrUpgrade refuses a CREATE OR REPLACE whose new schema would break
 	// the old one's readers and writers.
 	ErrUpgrade = sqlstate.New(sqlstate.FeatureNotSupported, "incompatible upgrade")

@@ -21,12 +21,17 @@ import (
 	"github.com/runnel/runnel/sql/expr"
 )
 
-// TestExplain runs testdata/explain: `source` declares streams and tables
-// in a real catalog; `ddl` prints the catalog entry CREATE STREAM|TABLE
+// TestExplain runs each file of testdata (explain, groupby, ...), each
+// over a catalog of its own: `source` declares streams and tables in a
+// real catalog; `ddl` prints the catalog entry CREATE STREAM|TABLE
 // binds to, or its error; `explain` prints the plan of a query, CREATE ... AS
 // SELECT or INSERT ... SELECT, or the error planning gives and its
 // SQLSTATE. Regenerate with -rewrite.
 func TestExplain(t *testing.T) {
+	datadriven.Walk(t, "testdata", func(t *testing.T, path string) { runExplain(t, path) })
+}
+
+func runExplain(t *testing.T, path string) {
 	l, err := embedded.Open(embedded.Options{Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +49,7 @@ func TestExplain(t *testing.T) {
 		Aggregates: build.ResolveAggregate,
 		Formats:    build.CheckFormats,
 	}
-	datadriven.RunTest(t, "testdata/explain", func(t *testing.T, d *datadriven.TestData) string {
+	datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 		stmts, err := sql.Parse(d.Input)
 		if err != nil {
 			return "error: " + err.Error() + "\n"

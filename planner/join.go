@@ -183,7 +183,7 @@ func (j *Join) Describe() string {
 	if j.Synthetic {
 		b.WriteString(" | synthetic key " + strings.Join(j.KeyNames, ", "))
 	}
-	if j.Partitions > 0 {
+	if j.Partitions > 0 && j.Kind != ForeignKey {
 		fmt.Fprintf(&b, " | %d partitions, inputs merged by ROWTIME", j.Partitions)
 	}
 	switch j.Kind {
@@ -191,6 +191,10 @@ func (j *Join) Describe() string {
 		b.WriteString(" | state store per task: the table's rows by key")
 	case StreamStream:
 		b.WriteString(" | state store per task: both sides' rows within the window")
+	case ForeignKey:
+		// The tables need not be co-partitioned: one task meets every
+		// row of both (operators/build/doc.go).
+		b.WriteString(" | one task reads every partition of both tables, merged by ROWTIME | state store: both tables' rows, the left ones indexed by foreign key")
 	default:
 		b.WriteString(" | state store per task: both tables' rows")
 	}

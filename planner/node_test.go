@@ -114,7 +114,7 @@ func TestJoinDescribe(t *testing.T) {
 			"[ JOIN ] | INNER STREAM-STREAM | ON USERID = ID | WITHIN (10s, 1h0m0s) | state store per task: both sides' rows within the window"},
 		{planner.Join{Kind: planner.ForeignKey, Type: planner.InnerJoin,
 			LeftKeys: []expr.Expr{col(1, left.Cols[1])}, RightKeys: []expr.Expr{col(0, right.Cols[0])}},
-			"[ JOIN ] | INNER FOREIGN KEY | ON SHOP = ID | state store per task: both tables' rows"},
+			"[ JOIN ] | INNER FOREIGN KEY | ON SHOP = ID | one task reads every partition of both tables, merged by ROWTIME | state store: both tables' rows, the left ones indexed by foreign key"},
 	} {
 		j := tc.join
 		j.Left, j.Right, j.Cols = left, right, cols

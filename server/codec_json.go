@@ -38,7 +38,7 @@ func appendJSON(dst []byte, t types.Type, v types.Value) []byte {
 		return appendFloat(dst, f)
 	case types.KindDecimal:
 		u, s := v.Decimal()
-		return appendDecimal(dst, u, s)
+		return types.AppendDecimal(dst, u, s)
 	case types.KindString:
 		return appendJSONString(dst, v.Str())
 	case types.KindBytes, types.KindTimestamp, types.KindDate, types.KindTime:

@@ -39,7 +39,7 @@ func AppendText(dst []byte, t types.Type, v types.Value) ([]byte, error) {
 		return appendFloat(dst, v.Float()), nil
 	case types.KindDecimal:
 		u, s := v.Decimal()
-		return appendDecimal(dst, u, s), nil
+		return types.AppendDecimal(dst, u, s), nil
 	case types.KindString:
 		return append(dst, v.Str()...), nil
 	case types.KindBytes:
@@ -86,34 +86,6 @@ func appendFloat(dst []byte, f float64) []byte {
 		return strconv.AppendFloat(dst, f, 'f', -1, 64)
 	}
 	return append(dst, e...)
-}
-
-// appendDecimal writes unscaled × 10^-scale in plain notation.
-func appendDecimal(dst []byte, unscaled *big.Int, scale int32) []byte {
-	if unscaled == nil {
-		unscaled = new(big.Int)
-	}
-	if scale <= 0 {
-		dst = unscaled.Append(dst, 10)
-		for range -scale {
-			if unscaled.Sign() == 0 {
-				break
-			}
-			dst = append(dst, '0')
-		}
-		return dst
-	}
-	if unscaled.Sign() < 0 {
-		dst = append(dst, '-')
-	}
-	digits := new(big.Int).Abs(unscaled).String()
-	if pad := int(scale) + 1 - len(digits); pad > 0 {
-		digits = strings.Repeat("0", pad) + digits
-	}
-	cut := len(digits) - int(scale)
-	dst = append(dst, digits[:cut]...)
-	dst = append(dst, '.')
-	return append(dst, digits[cut:]...)
 }
 
 // splitYear maps a proleptic Gregorian year to PostgreSQL's display: years

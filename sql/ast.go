@@ -39,14 +39,17 @@ type ColumnDef struct {
 	Key bool
 }
 
-// CreateSource is CREATE [OR REPLACE] STREAM|TABLE [IF NOT EXISTS] name
-// [(columns)] [WITH (props)] [AS query].
+// CreateSource is CREATE [OR REPLACE] [SOURCE] STREAM|TABLE [IF NOT EXISTS]
+// name [(columns)] [WITH (props)] [AS query].
 type CreateSource struct {
 	text        string
 	Kind        SourceKind
 	Name        string
 	OrReplace   bool
 	IfNotExists bool
+	// Source is CREATE SOURCE STREAM|TABLE: a read-only source (no AS
+	// query).
+	Source bool
 	// Columns is empty for CREATE ... AS SELECT.
 	Columns []ColumnDef
 	// With holds the WITH properties: keys upper-cased, values unquoted
@@ -54,6 +57,83 @@ type CreateSource struct {
 	With map[string]string
 	// Query is set for CREATE ... AS SELECT.
 	Query *Query
+	// stored is the text to record for the statement when it differs
+	// from text: custom types spelled out (see StoredText).
+	stored string
+}
+
+// CreateType is CREATE TYPE [IF NOT EXISTS] name AS type: a name for a
+// type, usable wherever a type is written.
+type CreateType struct {
+	text        string
+	Name        string
+	Type        types.Type
+	IfNotExists bool
+}
+
+// DropType is DROP TYPE [IF EXISTS] name.
+type DropType struct {
+	text     string
+	Name     string
+	IfExists bool
+}
+
+// Define is DEFINE name = 'value': a session variable, which ${name}
+// stands for in later statements of the session (see Substitute). Name is
+// lower-case: variables are case-insensitive.
+type Define struct {
+	text  string
+	Name  string
+	Value string
+}
+
+// Undefine is UNDEFINE name.
+type Undefine struct {
+	text string
+	Name string
+}
+
+// AssertKind is what an ASSERT statement asserts.
+type AssertKind int
+
+const (
+	AssertTopic AssertKind = iota + 1
+	AssertSchema
+)
+
+// Assert is ksqlDB's ASSERT [NOT EXISTS] TOPIC name [WITH (props)]
+// [TIMEOUT n unit], or ASSERT [NOT EXISTS] SCHEMA [SUBJECT name] [ID n]
+// [TIMEOUT n unit].
+type Assert struct {
+	text      string
+	Kind      AssertKind
+	NotExists bool
+	// Name is the topic, or the schema's subject ("" when not given).
+	Name string
+	// With holds the WITH properties of ASSERT TOPIC, as CreateSource's.
+	With map[string]string
+	// ID is the schema id, when HasID.
+	ID    int64
+	HasID bool
+	// Timeout is the TIMEOUT clause, when HasTimeout.
+	Timeout    time.Duration
+	HasTimeout bool
+}
+
+// DescribeSources is DESCRIBE STREAMS|TABLES [EXTENDED]: every stream or
+// table described.
+type DescribeSources struct {
+	text     string
+	Kind     SourceKind
+	Extended bool
+}
+
+// Unsubstituted is a statement that references session variables
+// (${name}, see Substitute): it is parsed when it runs, after
+// substitution, since a DEFINE before it in the same text may define
+// them.
+type Unsubstituted struct {
+	text string
 }
 
 // EmitMode is the EMIT clause of a query.
@@ -106,6 +186,11 @@ type Window struct {
 //	ARRAY[a, b]    RUNNEL_ARRAY(a, b)
 //	MAP(k := v)    RUNNEL_MAP(k, v, ...)
 //	STRUCT(F := v) RUNNEL_STRUCT('F', v, ...)
+//	x => e         RUNNEL_LAMBDA('X', e)       a lambda (a function's argument)
+//	(x, y) => e    RUNNEL_LAMBDA('X', 'Y', e)
+//	a IS NOT DISTINCT FROM b          a <=> b
+//	a IS DISTINCT FROM b              a <=> RUNNEL_DISTINCT() <=> b, which TiDB
+//	                                  reads as (a <=> RUNNEL_DISTINCT()) <=> b
 //
 // and a join clause's parts that TiDB lacks are folded into its ON
 // condition as leading AND terms (within.go):
@@ -149,6 +234,8 @@ type Insert struct {
 	Rows [][]ast.ExprNode
 	// Query is set for INSERT INTO ... SELECT.
 	Query *Query
+	// stored: see CreateSource.
+	stored string
 }
 
 // ShowKind is what SHOW lists.
@@ -161,10 +248,12 @@ const (
 	ShowTopics
 	ShowProperties
 	ShowFunctions
+	ShowTypes
+	ShowVariables
 )
 
-// Show is SHOW|LIST STREAMS|TABLES|QUERIES|TOPICS|PROPERTIES|FUNCTIONS
-// [EXTENDED].
+// Show is SHOW|LIST STREAMS|TABLES|QUERIES|TOPICS|PROPERTIES|FUNCTIONS|
+// TYPES|VARIABLES [EXTENDED].
 type Show struct {
 	text     string
 	What     ShowKind
@@ -385,6 +474,15 @@ func (s *Declare) Text() string      { return s.text }
 func (s *Fetch) Text() string        { return s.text }
 func (s *CloseCursor) Text() string  { return s.text }
 func (s *Copy) Text() string         { return s.text }
+func (s *CreateType) Text() string   { return s.text }
+func (s *DropType) Text() string     { return s.text }
+func (s *Define) Text() string       { return s.text }
+func (s *Undefine) Text() string     { return s.text }
+func (s *Assert) Text() string       { return s.text }
+func (s *DescribeSources) Text() string {
+	return s.text
+}
+func (s *Unsubstituted) Text() string { return s.text }
 
 func (*CreateSource) statement() {}
 func (*Select) statement()       {}
@@ -403,3 +501,30 @@ func (*Declare) statement()      {}
 func (*Fetch) statement()        {}
 func (*CloseCursor) statement()  {}
 func (*Copy) statement()         {}
+func (*CreateType) statement()   {}
+func (*DropType) statement()     {}
+func (*Define) statement()       {}
+func (*Undefine) statement()     {}
+func (*Assert) statement()       {}
+func (*DescribeSources) statement() {
+}
+func (*Unsubstituted) statement() {}
+
+// StoredText is the text to record for a statement that is kept and
+// parsed again later (a persistent query's, a source's): its own text,
+// with any custom type (CREATE TYPE) spelled out as its definition, so
+// that it means the same after a DROP TYPE or a new definition, as
+// ksqlDB's queries keep the types they were made with.
+func StoredText(st Statement) string {
+	switch st := st.(type) {
+	case *CreateSource:
+		if st.stored != "" {
+			return st.stored
+		}
+	case *Insert:
+		if st.stored != "" {
+			return st.stored
+		}
+	}
+	return st.Text()
+}

@@ -1,5 +1,7 @@
 package sql
 
+import "strings"
+
 // This file parses the statements that are plain commands: no query, no
 // expressions, only keywords, names and literals.
 
@@ -10,6 +12,8 @@ var showKinds = map[string]ShowKind{
 	"TOPICS":     ShowTopics,
 	"PROPERTIES": ShowProperties,
 	"FUNCTIONS":  ShowFunctions,
+	"TYPES":      ShowTypes,
+	"VARIABLES":  ShowVariables,
 }
 
 // show parses SHOW|LIST [ALL] STREAMS|TABLES|QUERIES|TOPICS|PROPERTIES|
@@ -28,18 +32,29 @@ func (p *parser) show() (Statement, error) {
 		return p.showVariable(start, all)
 	}
 	if !ok || (all && kind != ShowTopics) {
-		return nil, p.unexpected("STREAMS, TABLES, QUERIES, TOPICS, PROPERTIES or FUNCTIONS")
+		return nil, p.unexpected("STREAMS, TABLES, QUERIES, TOPICS, PROPERTIES, FUNCTIONS, TYPES or VARIABLES")
 	}
 	p.next()
 	ext := p.accept("EXTENDED")
 	return &Show{text: p.textFrom(start), What: kind, Extended: ext}, nil
 }
 
-// describe parses DESCRIBE [EXTENDED] name [EXTENDED] and DESCRIBE
-// FUNCTION name.
+// describe parses DESCRIBE [EXTENDED] name [EXTENDED], DESCRIBE FUNCTION
+// name and DESCRIBE STREAMS|TABLES [EXTENDED]. Unquoted, STREAMS and
+// TABLES mean every stream or table, as in ksqlDB; a source of that name
+// is described when quoted.
 func (p *parser) describe() (Statement, error) {
 	start := p.i
 	p.next()
+	if t := p.peek(); (t.is("STREAMS") || t.is("TABLES")) && (p.peekN(1).kind == tkEOF || p.peekN(1).is("EXTENDED") && p.peekN(2).kind == tkEOF) {
+		p.next()
+		ds := &DescribeSources{Kind: Stream, Extended: p.accept("EXTENDED")}
+		if t.is("TABLES") {
+			ds.Kind = Table
+		}
+		ds.text = p.textFrom(start)
+		return ds, nil
+	}
 	d := &Describe{}
 	if p.peek().is("FUNCTION") && p.peekN(1).isName() {
 		p.next()
@@ -71,10 +86,25 @@ func (p *parser) sourceKind() (SourceKind, error) {
 	return 0, p.unexpected("STREAM or TABLE")
 }
 
-// drop parses DROP STREAM|TABLE [IF EXISTS] name [DELETE TOPIC].
+// drop parses DROP STREAM|TABLE [IF EXISTS] name [DELETE TOPIC] and DROP
+// TYPE [IF EXISTS] name.
 func (p *parser) drop() (Statement, error) {
 	start := p.i
 	p.next()
+	if p.accept("TYPE") {
+		dt := &DropType{}
+		if p.peek().is("IF") && p.peekN(1).is("EXISTS") {
+			p.i += 2
+			dt.IfExists = true
+		}
+		name, err := p.name("a type name")
+		if err != nil {
+			return nil, err
+		}
+		dt.Name = name
+		dt.text = p.textFrom(start)
+		return dt, nil
+	}
 	kind, err := p.sourceKind()
 	if err != nil {
 		return nil, err
@@ -96,6 +126,9 @@ func (p *parser) drop() (Statement, error) {
 	d.text = p.textFrom(start)
 	return d, nil
 }
+
+// Lower is the kind in lower case: stream or table.
+func (k SourceKind) Lower() string { return k.lower() }
 
 func (k SourceKind) lower() string {
 	if k == Table {
@@ -263,4 +296,119 @@ func (p *parser) explain() (Statement, error) {
 	}
 	e.text = p.textFrom(start)
 	return e, nil
+}
+
+// define parses DEFINE name = 'value'. A name starts with a letter or
+// '_' and goes on with letters, digits and '_' (ksqlDB's rule); it is
+// case-insensitive, kept lower-case.
+func (p *parser) define() (Statement, error) {
+	start := p.i
+	p.next()
+	name, err := p.variableName()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.expectOp("="); err != nil {
+		return nil, err
+	}
+	t := p.peek()
+	if t.kind != tkString {
+		return nil, p.unexpected("the variable's value as a quoted string ('value')")
+	}
+	p.next()
+	return &Define{text: p.textFrom(start), Name: name, Value: t.val}, nil
+}
+
+// undefine parses UNDEFINE name.
+func (p *parser) undefine() (Statement, error) {
+	start := p.i
+	p.next()
+	name, err := p.variableName()
+	if err != nil {
+		return nil, err
+	}
+	return &Undefine{text: p.textFrom(start), Name: name}, nil
+}
+
+// variableName reads a session variable's name.
+func (p *parser) variableName() (string, error) {
+	t := p.peek()
+	if t.kind != tkIdent || !validVariableName(t.text) {
+		return "", p.unexpected("a variable name (a letter or '_', then letters, digits or '_')")
+	}
+	p.next()
+	return strings.ToLower(t.text), nil
+}
+
+// assert parses ksqlDB's ASSERT [NOT EXISTS] TOPIC name [WITH (props)]
+// [TIMEOUT n unit] and ASSERT [NOT EXISTS] SCHEMA [SUBJECT name] [ID n]
+// [TIMEOUT n unit]. ksqlDB's test-only forms (ASSERT VALUES, ASSERT
+// STREAM, ...) are syntax errors in a server, as in ksqlDB.
+func (p *parser) assert() (Statement, error) {
+	start := p.i
+	p.next()
+	a := &Assert{}
+	if p.peek().is("NOT") && p.peekN(1).is("EXISTS") {
+		p.i += 2
+		a.NotExists = true
+	}
+	switch {
+	case p.accept("TOPIC"):
+		a.Kind = AssertTopic
+		name, err := p.resourceName("a topic name")
+		if err != nil {
+			return nil, err
+		}
+		a.Name = name
+		if p.accept("WITH") {
+			if a.With, err = p.properties(); err != nil {
+				return nil, err
+			}
+		}
+	case p.accept("SCHEMA"):
+		a.Kind = AssertSchema
+		if p.accept("SUBJECT") {
+			name, err := p.resourceName("a subject name")
+			if err != nil {
+				return nil, err
+			}
+			a.Name = name
+		}
+		if p.accept("ID") {
+			id, err := p.integer("a schema id")
+			if err != nil {
+				return nil, err
+			}
+			a.ID, a.HasID = id, true
+		}
+		if a.Name == "" && !a.HasID {
+			return nil, p.unexpected("SUBJECT or ID")
+		}
+	default:
+		return nil, p.unexpected("TOPIC or SCHEMA")
+	}
+	if p.accept("TIMEOUT") {
+		d, err := p.duration()
+		if err != nil {
+			return nil, err
+		}
+		a.Timeout, a.HasTimeout = d, true
+	}
+	a.text = p.textFrom(start)
+	return a, nil
+}
+
+// resourceName reads a topic or subject name: a string, or a name kept
+// exactly as written (topic names are case-sensitive).
+func (p *parser) resourceName(what string) (string, error) {
+	t := p.peek()
+	switch t.kind {
+	case tkString, tkQIdent:
+		p.next()
+		return t.val, nil
+	case tkIdent:
+		p.next()
+		return t.text, nil
+	}
+	return "", p.unexpected(what)
 }

@@ -24,7 +24,7 @@ func (p *parser) copyStmt() (Statement, error) {
 		inner := make([]token, end-open-1, end-open)
 		copy(inner, p.toks[open+1:end])
 		inner = append(inner, token{kind: tkEOF, pos: p.toks[end].pos, end: p.toks[end].pos})
-		q, err := (&parser{src: p.src, toks: inner}).query()
+		q, err := (&parser{src: p.src, toks: inner, opts: p.opts, top: p.root()}).query()
 		if err != nil {
 			return nil, err
 		}

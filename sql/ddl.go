@@ -6,8 +6,8 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/ast"
 )
 
-// create parses CREATE [OR REPLACE] STREAM|TABLE [IF NOT EXISTS] name
-// [(columns)] [WITH (props)] [AS query].
+// create parses CREATE [OR REPLACE] [SOURCE] STREAM|TABLE [IF NOT EXISTS]
+// name [(columns)] [WITH (props)] [AS query], and CREATE TYPE.
 func (p *parser) create() (Statement, error) {
 	start := p.i
 	p.next()
@@ -17,6 +17,13 @@ func (p *parser) create() (Statement, error) {
 			return nil, err
 		}
 		c.OrReplace = true
+	}
+	if !c.OrReplace && p.peek().is("TYPE") {
+		return p.createType(start)
+	}
+	if p.peek().is("SOURCE") && (p.peekN(1).is("STREAM") || p.peekN(1).is("TABLE")) {
+		p.next()
+		c.Source = true
 	}
 	kind, err := p.sourceKind()
 	if err != nil {
@@ -44,6 +51,9 @@ func (p *parser) create() (Statement, error) {
 		if len(c.Columns) > 0 {
 			return nil, errAt(t.pos, "CREATE %s AS SELECT takes no column list", kind)
 		}
+		if c.Source {
+			return nil, errAt(t.pos, "CREATE SOURCE %s takes no AS SELECT: a source %s is read-only", kind, kind.lower())
+		}
 		p.next()
 		if !p.peek().is("SELECT") {
 			return nil, p.unexpected("SELECT")
@@ -53,7 +63,36 @@ func (p *parser) create() (Statement, error) {
 		}
 	}
 	c.text = p.textFrom(start)
+	c.stored = p.storedText(p.toks[start].pos, p.toks[p.i-1].end)
 	return c, nil
+}
+
+// createType parses CREATE TYPE [IF NOT EXISTS] name AS type; the cursor
+// is at TYPE.
+func (p *parser) createType(start int) (Statement, error) {
+	p.next()
+	ct := &CreateType{}
+	if p.peek().is("IF") && p.peekN(1).is("NOT") && p.peekN(2).is("EXISTS") {
+		p.i += 3
+		ct.IfNotExists = true
+	}
+	nt := p.peek()
+	name, err := p.name("a type name")
+	if err != nil {
+		return nil, err
+	}
+	if nt.kind == tkIdent && builtinType(name) {
+		return nil, errAt(nt.pos, "%s is a built-in type: a custom type needs a name of its own", name)
+	}
+	ct.Name = name
+	if err := p.expect("AS"); err != nil {
+		return nil, err
+	}
+	if ct.Type, err = p.typ(); err != nil {
+		return nil, err
+	}
+	ct.text = p.textFrom(start)
+	return ct, nil
 }
 
 // columns parses (name type [KEY | PRIMARY KEY], ...).
@@ -200,6 +239,7 @@ func (p *parser) insert() (Statement, error) {
 		return nil, p.unexpected("VALUES or SELECT")
 	}
 	ins.text = p.textFrom(start)
+	ins.stored = p.storedText(p.toks[start].pos, p.toks[p.i-1].end)
 	return ins, nil
 }
 
@@ -209,7 +249,7 @@ func (p *parser) valuesRows() ([][]ast.ExprNode, error) {
 	end := len(p.toks) - 1
 	toks := p.toks[p.i:end]
 	p.i = end
-	rw := &rewriter{}
+	rw := &rewriter{src: p.src, owner: p}
 	body, err := rw.seq(toks, 0)
 	if err != nil {
 		return nil, err

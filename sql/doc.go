@@ -27,6 +27,15 @@
 // grammar (SELECT, FROM, WHERE, GROUP, AND, ...) must be quoted by the user
 // to be used as names, as in ksqlDB.
 //
+// Two things a statement's text may name that only its runner knows are
+// resolved through Options, never by reading the catalog: custom types
+// (CREATE TYPE), which Options.Types resolves wherever a type is written
+// and which StoredText spells out in the text a persistent query is
+// recorded with (customtypes.go); and session variables (DEFINE), ${name}:
+// a statement that references one is returned unparsed, an
+// *Unsubstituted, which its runner substitutes (Substitute) and parses
+// when its turn comes (variables.go).
+//
 // Errors: every error is a *SyntaxError (SQLSTATE 42601) whose Pos is a
 // 1-based character offset into the text given to Parse. The rewrite keeps
 // a map from each byte of the text handed to TiDB back to the original, so

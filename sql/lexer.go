@@ -17,6 +17,9 @@ const (
 	tkNumber         // 12, 1.5, .5, 1e9
 	tkParam          // $n; val is n
 	tkOp             // punctuation and operators
+	// tkVariable is a session variable's reference, ${name}, or its
+	// escape $${name}; val is the name.
+	tkVariable
 )
 
 // token is one lexical token. pos and end are byte offsets into the
@@ -134,6 +137,18 @@ func lexLimit(src string, maxTokens int) ([]token, error) {
 		case isDigit(c) || (c == '.' && i+1 < len(src) && isDigit(src[i+1])):
 			n := scanNumber(src[i:])
 			toks = append(toks, token{kind: tkNumber, text: src[i : i+n], pos: i, end: i + n})
+			i += n
+		case c == '$' && (strings.HasPrefix(src[i:], "${") || strings.HasPrefix(src[i:], "$${")):
+			open := i + 2
+			if src[i+1] == '$' {
+				open++
+			}
+			end := strings.IndexByte(src[open:], '}')
+			if end < 0 {
+				return nil, errAt(i, "unterminated variable reference: expected ${name}")
+			}
+			n := open - i + end + 1
+			toks = append(toks, token{kind: tkVariable, text: src[i : i+n], val: src[open : open+end], pos: i, end: i + n})
 			i += n
 		case c == '$' && i+1 < len(src) && isDigit(src[i+1]):
 			n := 1

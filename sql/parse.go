@@ -2,17 +2,38 @@ package sql
 
 import (
 	"strconv"
+	"strings"
+
+	"github.com/runnel/runnel/sql/types"
 )
+
+// Options are what a caller tells Parse beyond the text. The zero value
+// is Parse's.
+type Options struct {
+	// Types resolves a custom type's name (CREATE TYPE), canonical as
+	// the parser reads names, to its type; nil (the default) knows none,
+	// so that a name that is no built-in type is a syntax error.
+	Types func(name string) (types.Type, bool)
+	// Substituted says the text's session variables were substituted
+	// already (see Substitute): a ${name} left is then a syntax error
+	// rather than an Unsubstituted statement. Default false.
+	Substituted bool
+}
 
 // Parse parses text, one or more statements separated by ';', into the
 // statements of Runnel's dialect. A ';' inside a string, a quoted
 // identifier or a comment does not separate; empty statements are
 // dropped. Each statement's Text is its own source, from its first token
-// to its last (surrounding comments and the ';' excluded).
+// to its last (surrounding comments and the ';' excluded). A statement
+// that references session variables (${name}) is returned unparsed, as
+// an *Unsubstituted (see Substitute).
 //
 // Every error is a *SyntaxError whose Pos is the 1-based character offset
 // into text. Parse is safe for concurrent use.
-func Parse(text string) ([]Statement, error) {
+func Parse(text string) ([]Statement, error) { return ParseWith(text, Options{}) }
+
+// ParseWith is Parse with options.
+func ParseWith(text string, opts Options) ([]Statement, error) {
 	toks, err := lex(text)
 	if err != nil {
 		return nil, toSyntaxError(text, err)
@@ -24,10 +45,15 @@ func Parse(text string) ([]Statement, error) {
 			continue
 		}
 		if i > start {
+			if !opts.Substituted && hasVariable(toks[start:i], text) {
+				stmts = append(stmts, &Unsubstituted{text: text[toks[start].pos:toks[i-1].end]})
+				start = i + 1
+				continue
+			}
 			part := make([]token, i-start, i-start+1)
 			copy(part, toks[start:i])
 			part = append(part, token{kind: tkEOF, pos: t.pos, end: t.pos})
-			p := &parser{src: text, toks: part}
+			p := &parser{src: text, toks: part, opts: &opts}
 			st, err := p.statement()
 			if err != nil {
 				return nil, toSyntaxError(text, err)
@@ -47,6 +73,14 @@ type parser struct {
 	// allowSetOpr lets the statement's query be a UNION (see
 	// Query.SetOpr): only a plain SELECT statement may be one.
 	allowSetOpr bool
+	// opts are Parse's options; nil for the zero Options.
+	opts *Options
+	// top is the statement's parser, when this one parses a part of it
+	// (a cast's type): custom types are resolved and recorded there.
+	top *parser
+	// typeRefs are the custom type names the statement used
+	// (customtypes.go).
+	typeRefs []typeRef
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
@@ -204,7 +238,33 @@ func (p *parser) statementPrefix() (Statement, error) {
 		return p.closeCursor()
 	case t.is("COPY"):
 		return p.copyStmt()
+	case t.is("DEFINE"):
+		return p.define()
+	case t.is("UNDEFINE"):
+		return p.undefine()
+	case t.is("ASSERT"):
+		return p.assert()
 	}
-	return nil, errAt(t.pos, "unknown statement %s: expected SELECT, CREATE, INSERT, SHOW, LIST, DESCRIBE, DROP, TERMINATE, SET, UNSET, PRINT, EXPLAIN, "+
+	if t.kind == tkVariable {
+		return nil, errAt(t.pos, "variable %s is not defined: DEFINE %s = '...' first", t.val, t.val)
+	}
+	return nil, errAt(t.pos, "unknown statement %s: expected SELECT, CREATE, INSERT, SHOW, LIST, DESCRIBE, DROP, TERMINATE, SET, UNSET, PRINT, EXPLAIN, DEFINE, UNDEFINE, ASSERT, "+
 		"a transaction statement (BEGIN, COMMIT, ROLLBACK, SAVEPOINT), a cursor statement (DECLARE, FETCH, MOVE, CLOSE) or COPY", t.describe())
+}
+
+// hasVariable reports whether a statement's tokens reference a session
+// variable: a ${name} token, or ${ inside a string (ksqlDB substitutes
+// there too).
+func hasVariable(toks []token, src string) bool {
+	for _, t := range toks {
+		switch t.kind {
+		case tkVariable:
+			return true
+		case tkString, tkQIdent:
+			if strings.Contains(t.text, "${") {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -120,7 +120,7 @@ func (p *parser) query() (*Query, error) {
 		return nil, errAt(pending.at.pos, "expected ON for the %s", pending.describe())
 	}
 
-	rw := &rewriter{}
+	rw := &rewriter{src: p.src, owner: p}
 	f, err := rw.rewriteWithJoins(kept, joins)
 	if err != nil {
 		return nil, err
@@ -167,7 +167,7 @@ func endsPartitionBy(t, next token) bool {
 // exprList parses a comma-separated list of expressions with TiDB, as the
 // fields of SELECT <list>.
 func (p *parser) exprList(toks []token) ([]ast.ExprNode, error) {
-	rw := &rewriter{}
+	rw := &rewriter{src: p.src, owner: p}
 	body, err := rw.seq(toks, 0)
 	if err != nil {
 		return nil, err

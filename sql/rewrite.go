@@ -130,9 +130,15 @@ var notFunctions = map[string]bool{
 // bounds the depth of the tree as a whole afterwards.
 const maxRewriteDepth = 200
 
-// rewriter rewrites a token slice (without the tkEOF token). It holds no
-// state; its methods take the tokens they work on.
-type rewriter struct{}
+// rewriter rewrites a token slice (without the tkEOF token). It holds
+// only the source text the tokens point into (the type parser reads the
+// types of casts from it); its methods take the tokens they work on.
+type rewriter struct {
+	src string
+	// owner is the statement's parser (custom types resolve there); nil
+	// for a list of expressions parsed on its own.
+	owner *parser
+}
 
 // closing returns the index of the bracket closing the one at i, or -1.
 func closing(toks []token, i int) int {
@@ -202,6 +208,20 @@ func (rw *rewriter) seq(toks []token, depth int) (frag, error) {
 		if i > 0 && toks[i].pos > toks[i-1].end {
 			out = append(out, seg{text: " ", orig: toks[i].pos})
 		}
+		// IS [NOT] DISTINCT FROM and lambdas come first: the FROM of
+		// the one is no clause, the head of the other no expression.
+		if f, n := distinctFrom(toks, i); n > 0 {
+			out = append(out, f...)
+			i += n
+			continue
+		}
+		if f, n, err := rw.lambda(toks, i, depth); err != nil {
+			return nil, err
+		} else if n > 0 {
+			out = append(out, f...)
+			i += n
+			continue
+		}
 		st.note(toks[i])
 		if f, n, err := rw.pgSyntax(toks, i, depth, &st); err != nil {
 			return nil, err
@@ -220,11 +240,13 @@ func (rw *rewriter) seq(toks []token, depth int) (frag, error) {
 			case t.isOp("->"):
 				return nil, errAt(t.pos, "'->' must follow a struct expression")
 			case t.isOp("=>"):
-				return nil, errAt(t.pos, "lambda expressions are not supported")
+				return nil, errAt(t.pos, "'=>' must follow a lambda's arguments, as in x => x + 1 or (k, v) => v, in a function's arguments")
 			case t.isOp(":="):
 				return nil, errAt(t.pos, "':=' is only valid in MAP(...) and STRUCT(...)")
 			case t.isOp("[") || t.isOp("]"):
 				return nil, errAt(t.pos, "unexpected %s", t.describe())
+			case t.kind == tkVariable:
+				return nil, errAt(t.pos, "variable %s in %s is not defined: DEFINE %s = '...' first", t.val, t.text, t.val)
 			case t.kind == tkIdent:
 				out = append(out, seg{text: strings.ToUpper(t.text), orig: t.pos, origLen: t.end - t.pos})
 			default:
@@ -317,6 +339,11 @@ func (rw *rewriter) atom(toks []token, i, depth int) (frag, int, error) {
 				name = quoteIdent(word)
 			}
 			f = frag{{text: name, orig: t.pos, origLen: t.end - t.pos}, copyTok(next)}
+			if word == "COUNT" && len(args) == 0 {
+				// ksqlDB's COUNT() counts rows, as COUNT(*) does; TiDB
+				// knows only the latter.
+				inner = frag{synth("*", next)}
+			}
 			f = append(f, inner...)
 			f = append(f, copyTok(toks[end]))
 		}
@@ -428,7 +455,10 @@ func (rw *rewriter) cast(kw token, args []token, depth int) (frag, error) {
 		return nil, err
 	}
 	tt := parts[1]
-	tp := &parser{toks: append(tt[:len(tt):len(tt)], token{kind: tkEOF, pos: tt[len(tt)-1].end, end: tt[len(tt)-1].end})}
+	tp := &parser{src: rw.src, toks: append(tt[:len(tt):len(tt)], token{kind: tkEOF, pos: tt[len(tt)-1].end, end: tt[len(tt)-1].end})}
+	if rw.owner != nil {
+		tp.top = rw.owner.root()
+	}
 	typ, err := tp.typ()
 	if err == nil {
 		err = tp.expectEnd()
@@ -539,7 +569,7 @@ scan:
 		last = op
 	}
 	win = append(win, token{kind: tkEOF, pos: last.end, end: last.end})
-	tp := &parser{toks: win}
+	tp := &parser{src: rw.src, toks: win}
 	typ, err := tp.castType()
 	if err != nil {
 		return nil, 0, err
@@ -548,4 +578,94 @@ scan:
 	f = append(f, atom...)
 	f = append(f, synth(", ", op), seg{text: quoteString(typ.String()), orig: toks[i+1].pos}, synth(")", op))
 	return f, 1 + tp.i, nil
+}
+
+// distinctFrom spells IS [NOT] DISTINCT FROM at toks[i], which TiDB lacks,
+// with TiDB's null-safe equality, which has the precedence of = (see the
+// conventions on Query): it returns the text and the tokens it replaces,
+// or 0 when toks[i] starts no such operator.
+func distinctFrom(toks []token, i int) (frag, int) {
+	t := toks[i]
+	if !t.is("IS") {
+		return nil, 0
+	}
+	j := i + 1
+	not := j < len(toks) && toks[j].is("NOT")
+	if not {
+		j++
+	}
+	if j+1 >= len(toks) || !toks[j].is("DISTINCT") || !toks[j+1].is("FROM") {
+		return nil, 0
+	}
+	if not {
+		return frag{synth("<=>", t)}, j + 2 - i
+	}
+	return frag{synth("<=> RUNNEL_DISTINCT() <=>", t)}, j + 2 - i
+}
+
+// lambda rewrites the lambda starting at toks[i], x => e or (x, y) => e,
+// to RUNNEL_LAMBDA('X', 'Y', e) (the names canonical), returning it and
+// the number of tokens it used (0 when none starts there). Its body runs
+// to the next ',' at this level or to the end of toks: a lambda is a
+// function's argument, and the arguments of a call are rewritten as one
+// sequence.
+func (rw *rewriter) lambda(toks []token, i, depth int) (frag, int, error) {
+	if depth == 0 {
+		return nil, 0, nil // not in a call's arguments: '=>' is an error
+	}
+	var names []token
+	arrow := -1
+	switch t := toks[i]; {
+	case t.isName() && i+1 < len(toks) && toks[i+1].isOp("=>"):
+		names, arrow = []token{t}, i+1
+	case t.isOp("("):
+		end := closing(toks, i)
+		if end < 0 || end+1 >= len(toks) || !toks[end+1].isOp("=>") {
+			return nil, 0, nil
+		}
+		for k := i + 1; k < end; k += 2 {
+			if !toks[k].isName() {
+				return nil, 0, errAt(toks[k].pos, "expected a lambda argument's name, found %s", toks[k].describe())
+			}
+			names = append(names, toks[k])
+			if k+1 < end && !toks[k+1].isOp(",") {
+				return nil, 0, errAt(toks[k+1].pos, "expected ',' between a lambda's arguments, found %s", toks[k+1].describe())
+			}
+		}
+		if len(names) == 0 {
+			return nil, 0, errAt(toks[i].pos, "a lambda needs at least one argument")
+		}
+		arrow = end + 1
+	default:
+		return nil, 0, nil
+	}
+	bodyEnd := len(toks)
+	level := 0
+	for k := arrow + 1; k < len(toks); k++ {
+		switch tk := toks[k]; {
+		case tk.isOp("(") || tk.isOp("["):
+			level++
+		case tk.isOp(")") || tk.isOp("]"):
+			level--
+		case tk.isOp(",") && level == 0:
+			bodyEnd = k
+		}
+		if bodyEnd != len(toks) {
+			break
+		}
+	}
+	if arrow+1 >= bodyEnd {
+		return nil, 0, errAt(toks[arrow].end, "expected the lambda's body after '=>'")
+	}
+	body, err := rw.seq(toks[arrow+1:bodyEnd], depth+1)
+	if err != nil {
+		return nil, 0, err
+	}
+	f := frag{synth("RUNNEL_LAMBDA(", toks[i])}
+	for _, n := range names {
+		f = append(f, seg{text: quoteString(n.name()), orig: n.pos, origLen: n.end - n.pos}, synth(", ", n))
+	}
+	f = append(f, body...)
+	f = append(f, synth(")", toks[bodyEnd-1]))
+	return f, bodyEnd - i, nil
 }

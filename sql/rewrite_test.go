@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/opcode"
 	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
 )
 
@@ -50,6 +51,10 @@ func TestRewriteConventions(t *testing.T) {
 		{"IF(x, 1, 2)", "IF(`X`, 1, 2)"},
 		{"CASE WHEN a->b = 1 THEN 'x' ELSE 'y' END", "CASE WHEN RUNNEL_FIELD(`A`, _UTF8MB4'B')=1 THEN _UTF8MB4'x' ELSE _UTF8MB4'y' END"},
 		{"x IN (1, 2) AND NOT (y BETWEEN 1 AND 2)", "`X` IN (1,2) AND NOT (`Y` BETWEEN 1 AND 2)"},
+		// ksqlDB's COUNT() is COUNT(*); other calls keep their empty list.
+		{"COUNT()", "COUNT(1)"},
+		{"count( ) * cost", "COUNT(1)*`COST`"},
+		{"NOW()", "NOW()"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
@@ -108,6 +113,32 @@ func TestRewriteASTShape(t *testing.T) {
 		t.Errorf("'a\\nb' = %q", lit.GetString())
 	}
 
+	// A lambda: RUNNEL_LAMBDA with its arguments' canonical names, then
+	// its body; the body ends at the call's next argument.
+	call = firstField(t, "TRANSFORM(m, (k, \"v\") => k, (k, v) => v + 1)").(*ast.FuncCallExpr)
+	if len(call.Args) != 3 {
+		t.Fatalf("TRANSFORM has %d arguments", len(call.Args))
+	}
+	for i, want := range []string{"K", "v"} {
+		l := call.Args[1].(*ast.FuncCallExpr)
+		if l.FnName.O != "RUNNEL_LAMBDA" || len(l.Args) != 3 || l.Args[i].(*driver.ValueExpr).GetString() != want {
+			t.Errorf("lambda = %#v, want argument %d %s", l, i, want)
+		}
+	}
+	if body, ok := call.Args[2].(*ast.FuncCallExpr).Args[2].(*ast.BinaryOperationExpr); !ok || body.Op != opcode.Plus {
+		t.Errorf("second lambda's body = %#v, want v + 1", call.Args[2])
+	}
+
+	// IS DISTINCT FROM: (a <=> RUNNEL_DISTINCT()) <=> b + 1.
+	cmp := firstField(t, "a IS DISTINCT FROM b + 1").(*ast.BinaryOperationExpr)
+	marker, ok := cmp.L.(*ast.BinaryOperationExpr)
+	if cmp.Op != opcode.NullEQ || !ok || marker.Op != opcode.NullEQ || marker.R.(*ast.FuncCallExpr).FnName.O != "RUNNEL_DISTINCT" {
+		t.Errorf("IS DISTINCT FROM = %#v", cmp)
+	}
+	if cmp := firstField(t, "a IS NOT DISTINCT FROM b").(*ast.BinaryOperationExpr); cmp.Op != opcode.NullEQ {
+		t.Errorf("IS NOT DISTINCT FROM = %#v", cmp)
+	}
+
 	// A quoted reserved word is an ordinary column.
 	if col, ok := firstField(t, "key").(*ast.ColumnNameExpr); !ok || col.Name.Name.O != "KEY" {
 		t.Errorf("key = %#v", firstField(t, "key"))
@@ -127,7 +158,9 @@ func TestRewriteErrors(t *testing.T) {
 		{"SELECT CAST(x) FROM s", 8},
 		{"SELECT MAP(1, 2) FROM s", 12},
 		{"SELECT STRUCT(1 := 2) FROM s", 15},
-		{"SELECT TRANSFORM(a, x => x + 1) FROM s", 23},
+		{"SELECT TRANSFORM(a, x =>) FROM s", 25},
+		{"SELECT TRANSFORM(a, (x, 1) => x) FROM s", 25},
+		{"SELECT x => 1 FROM s", 10},
 		{"SELECT a := 1 FROM s", 10},
 		{"SELECT (a FROM s", 8},
 		{"SELECT a] FROM s", 9},

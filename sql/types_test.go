@@ -21,6 +21,8 @@ func TestParseType(t *testing.T) {
 		{"decimal(5)", types.Decimal(5, 0)},
 		{"VARCHAR", types.String},
 		{"VARCHAR(255)", types.String},
+		{"VARCHAR(STRING)", types.String},
+		{"BIGINT(20)", types.Bigint},
 		{"STRING", types.String},
 		{"BYTES", types.Bytes},
 		{"TIMESTAMP", types.Timestamp},
@@ -66,7 +68,7 @@ func TestParseTypeErrors(t *testing.T) {
 	}{
 		{"INTT", 1},
 		{"", 1},
-		{"ARRAY<>", 6},
+		{"ARRAY<>", 7},
 		{"ARRAY<INT", 10},
 		{"MAP<STRING>", 11},
 		{"DECIMAL(0, 0)", 9},

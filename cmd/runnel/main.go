@@ -1,6 +1,6 @@
 // Command runnel serves Runnel over the PostgreSQL wire protocol.
 //
-//	runnel [--listen 127.0.0.1:6543] [--data-dir ./runnel-data] [--kafka host:port,...] [--log-level info]
+//	runnel [--listen 127.0.0.1:6543] [--data-dir ./runnel-data] [--kafka host:port,...] [--node-id id] [--advertise host:port] [--log-level info]
 //	       [--max-partitions 10000] [--max-statement-bytes 16777216] [--max-value-bytes 16777216]
 //	       [--max-transaction-bytes 67108864] [--max-connections 100]
 //	       [--auth-file FILE] [--tls-cert FILE --tls-key FILE] [--insecure]
@@ -42,11 +42,13 @@ import (
 
 // config is what flags and environment select.
 type config struct {
-	listen        string
-	dataDir       string
-	kafka         string
-	logLevel      string
-	maxPartitions int
+	listen string
+	// nodeID and advertise are engine.Options' NodeID and Advertise.
+	nodeID, advertise string
+	dataDir           string
+	kafka             string
+	logLevel          string
+	maxPartitions     int
 	// maxStatementBytes and maxValueBytes are engine.Options'
 	// MaxStatementBytes and MaxValueBytes.
 	maxStatementBytes int
@@ -129,6 +131,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.listen, "listen", env("RUNNEL_LISTEN", "127.0.0.1:6543"), "address to serve pgwire on (env RUNNEL_LISTEN)")
 	fs.StringVar(&c.dataDir, "data-dir", env("RUNNEL_DATA_DIR", "./runnel-data"), "directory of the embedded log (env RUNNEL_DATA_DIR)")
 	fs.StringVar(&c.kafka, "kafka", env("RUNNEL_KAFKA", ""), "comma-separated Kafka brokers; empty uses the embedded log (env RUNNEL_KAFKA)")
+	fs.StringVar(&c.nodeID, "node-id", env("RUNNEL_NODE_ID", ""),
+		"this node's id in a cluster (Kafka mode), unique and stable across restarts; empty keeps a generated one in the data directory (env RUNNEL_NODE_ID)")
+	fs.StringVar(&c.advertise, "advertise", env("RUNNEL_ADVERTISE", ""),
+		"host:port other nodes and clients reach this node at, shown by SHOW NODES; empty means the --listen address (env RUNNEL_ADVERTISE)")
 	fs.StringVar(&c.logLevel, "log-level", env("RUNNEL_LOG_LEVEL", "info"), "debug, info, warn or error (env RUNNEL_LOG_LEVEL)")
 	fs.IntVar(&c.maxPartitions, "max-partitions", maxPartitions,
 		"the most partitions a topic may have: CREATE with more is refused (54000), and a stream or table found over it is marked failed (env RUNNEL_MAX_PARTITIONS)")
@@ -254,7 +260,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	opts := engine.Options{DataDir: c.dataDir, Logger: logger, MaxPartitions: int32(c.maxPartitions),
+	advertise := c.advertise
+	if advertise == "" {
+		advertise = c.listen
+	}
+	opts := engine.Options{DataDir: c.dataDir, NodeID: c.nodeID, Advertise: advertise, Logger: logger, MaxPartitions: int32(c.maxPartitions),
 		MaxStatementBytes: c.maxStatementBytes, MaxValueBytes: c.maxValueBytes, MaxTransactionBytes: c.maxTransactionBytes}
 	where := ""
 	if c.kafka != "" {

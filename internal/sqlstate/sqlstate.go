@@ -77,6 +77,12 @@ const (
 	DuplicateCursor         Code = "42P03"
 	TooManyConnections      Code = "53300"
 	DataCorrupted           Code = "XX001"
+
+	// AssertFailure is a failed ASSERT (ksqlDB's ASSERT TOPIC), as
+	// PL/pgSQL's ASSERT fails.
+	AssertFailure Code = "P0004"
+	// DuplicateObject is a second object of a name (CREATE TYPE).
+	DuplicateObject Code = "42710"
 )
 
 // Error is an error with a SQLSTATE. A sentinel has no Cause; an error

@@ -16,6 +16,16 @@
 //	Reader        one consumer client per reader, read_committed, assigned
 //	              the one partition directly (no group membership)
 //	offsets       kadm ListOffsets and OffsetCommit/OffsetFetch
+//	JoinGroup     one consumer-group member per persistent query on this
+//	              node (cooperative-sticky balancer): it fetches nothing,
+//	              it only holds partitions and reports their assignment
+//	              and revocation; while it exists, the group's commits
+//	              (Commit, CommitOffsets) carry its member id and
+//	              generation, so a member the group has moved on from is
+//	              refused (see group.go; the engine's cluster.go decides
+//	              which topics a query's group shares out); with an
+//	              InstanceID the member is static and Leave removes it
+//	              by that id, which Abandon (tests' kill -9) skips
 //
 // Kafka compacts on the broker's schedule, so *Log does not implement
 // log.Compactor.

@@ -32,6 +32,12 @@ type Log struct {
 		// txns holds one transactional producer per consumer group,
 		// created by the group's first Commit (see txn.go).
 		txns map[string]*txnProducer
+		// members are this process's group memberships, by group (see
+		// group.go): commits for such a group carry the member's
+		// generation.
+		members map[string]*Member
+		// abandoned is set by Abandon: members stop without leaving.
+		abandoned bool
 	}
 }
 
@@ -89,8 +95,14 @@ func (l *Log) Close() error {
 	l.mu.closed = true
 	txns := l.mu.txns
 	l.mu.txns = nil
+	members := l.mu.members
+	l.mu.members = nil
+	abandoned := l.mu.abandoned
 	l.mu.Unlock()
 
+	for _, m := range members {
+		m.close(abandoned)
+	}
 	for _, tp := range txns {
 		tp.close()
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/runnel/runnel/log"
 )
@@ -87,6 +88,30 @@ func (l *Log) CommitOffsets(ctx context.Context, group string, offsets map[log.T
 		return err
 	}
 	if len(offsets) == 0 {
+		return nil
+	}
+	if m := l.member(group); m != nil {
+		// A member's commit must carry its generation: the group refuses
+		// commits from outside it once it has members.
+		req := kmsg.NewPtrOffsetCommitRequest()
+		req.Group = group
+		byTopic := map[string]int{}
+		for tp, off := range offsets {
+			i, ok := byTopic[tp.Topic]
+			if !ok {
+				i = len(req.Topics)
+				byTopic[tp.Topic] = i
+				t := kmsg.NewOffsetCommitRequestTopic()
+				t.Topic = tp.Topic
+				req.Topics = append(req.Topics, t)
+			}
+			p := kmsg.NewOffsetCommitRequestTopicPartition()
+			p.Partition, p.Offset, p.LeaderEpoch = tp.Partition, off, -1
+			req.Topics[i].Partitions = append(req.Topics[i].Partitions, p)
+		}
+		if err := m.commitOffsets(ctx, req); err != nil {
+			return fmt.Errorf("kafka: commit %d offsets of group %q as a member: %w", len(offsets), group, mapErr(err))
+		}
 		return nil
 	}
 	os := make(kadm.Offsets)

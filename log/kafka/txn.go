@@ -185,7 +185,7 @@ func (p *txnProducer) commit(ctx context.Context, l *Log, krs []*kgo.Record, off
 		p.resetLocked()
 		return fmt.Errorf("begin: %w", err)
 	}
-	offsetsAdded, err := p.runLocked(ctx, krs, offsets)
+	offsetsAdded, err := p.runLocked(ctx, l, krs, offsets)
 	if err == nil {
 		if err = p.endLocked(ctx, len(krs) > 0, offsetsAdded, kgo.TryCommit); err == nil {
 			return nil
@@ -216,7 +216,7 @@ func (p *txnProducer) commit(ctx context.Context, l *Log, krs []*kgo.Record, off
 // runLocked produces the records and adds the offsets to the open
 // transaction. It reports whether the group's offsets were added, which
 // decides how the transaction must be ended.
-func (p *txnProducer) runLocked(ctx context.Context, krs []*kgo.Record, offsets map[log.TopicPartition]int64) (offsetsAdded bool, err error) {
+func (p *txnProducer) runLocked(ctx context.Context, l *Log, krs []*kgo.Record, offsets map[log.TopicPartition]int64) (offsetsAdded bool, err error) {
 	if len(krs) > 0 {
 		if err := p.cl.ProduceSync(ctx, krs...).FirstErr(); err != nil {
 			return false, fmt.Errorf("produce %d records: %w", len(krs), err)
@@ -243,16 +243,22 @@ func (p *txnProducer) runLocked(ctx context.Context, krs []*kgo.Record, offsets 
 	}
 	// From here on, the group's offsets partition is in the transaction:
 	// it must be ended even if nothing else was.
-	if err := p.commitOffsetsLocked(ctx, id, epoch, offsets); err != nil {
+	if err := p.commitOffsetsLocked(ctx, l, id, epoch, offsets); err != nil {
 		return true, err
 	}
 	return true, nil
 }
 
-// commitOffsetsLocked sends TxnOffsetCommit. Runnel assigns partitions
-// itself, so the commit comes from no group member: generation -1 and an
-// empty member id, which the broker accepts without generation checks.
-func (p *txnProducer) commitOffsetsLocked(ctx context.Context, id int64, epoch int16, offsets map[log.TopicPartition]int64) error {
+// commitOffsetsLocked sends TxnOffsetCommit. When this process is a member
+// of the group (JoinGroup), the commit carries the member's id and
+// generation, so the coordinator refuses it from a member the group has
+// moved on from (a zombie that lost its partitions): the transaction then
+// aborts, records and all. A rebalance under way is waited out with the
+// member's next generation (see memberRetry). Without a member, Runnel
+// assigned the partitions itself: the commit comes from no member
+// (generation -1, empty member id), which the broker accepts without
+// generation checks.
+func (p *txnProducer) commitOffsetsLocked(ctx context.Context, l *Log, id int64, epoch int16, offsets map[log.TopicPartition]int64) error {
 	req := kmsg.NewPtrTxnOffsetCommitRequest()
 	req.TransactionalID, req.Group, req.ProducerID, req.ProducerEpoch = p.id, p.group, id, epoch
 	req.Generation, req.MemberID = -1, ""
@@ -270,9 +276,27 @@ func (p *txnProducer) commitOffsetsLocked(ctx context.Context, id int64, epoch i
 		part.Partition, part.Offset, part.LeaderEpoch = tp.Partition, off, -1
 		req.Topics[i].Partitions = append(req.Topics[i].Partitions, part)
 	}
+	m := l.member(p.group)
+	for {
+		if m != nil {
+			req.MemberID, req.Generation = m.generation()
+		}
+		err := p.sendTxnOffsetCommit(ctx, req)
+		if err == nil || m == nil || !retryGeneration(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(memberRetry):
+		}
+	}
+}
+
+func (p *txnProducer) sendTxnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCommitRequest) error {
 	resp, err := req.RequestWith(ctx, p.cl)
 	if err != nil {
-		return fmt.Errorf("commit %d offsets: %w", len(offsets), err)
+		return fmt.Errorf("commit offsets: %w", err)
 	}
 	for _, t := range resp.Topics {
 		for _, part := range t.Partitions {

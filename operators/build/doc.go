@@ -20,8 +20,9 @@
 // A persistent plan is cut into stages at its internal topics: every
 // Repartition node ends a stage, whose tasks write the repartition topic,
 // and starts the next, whose tasks read it. Each stage runs one task per
-// partition of its input; a task commits its output records, its state
-// changes and its input offsets in one log transaction.
+// partition of its input (a whole stage, one task over every partition of
+// its inputs: a foreign-key join); a task commits its output records, its
+// state changes and its input offsets in one log transaction.
 //
 //	Sink                                  stage 2: one task per partition of
 //	 └─ Project                             _runnel_<id>_repartition, its
@@ -77,8 +78,85 @@
 // stream, read from where the session's 'auto.offset.reset' says, and
 // keeps the table's rows in memory.
 //
-// Stream-stream, table-table and foreign-key joins, and n-way chains, are
-// planned but refused here with 0A000 until their runtime exists.
+// join_table.go builds the joins of two tables, whose results are tables.
+// A join on the primary key is a stage like the stream-table one: a task
+// per partition p reads partition p of both tables (co-partitioned: the
+// planner refuses different counts, and the builder keys that serialize
+// differently, since tables are never repartitioned), and its store
+// <id>/join/<p> holds both tables' latest rows. Every change on either
+// side recomputes its key's result row from the two rows (operators
+// TableTableJoin).
+//
+// A foreign-key join is one stage of one task that reads every partition
+// of both tables (a whole stage), merged by event time, and keeps both
+// tables' rows and an index of the left rows by foreign key in its store
+// <id>/join/0 (operators ForeignKeyJoin):
+//
+//	Sink user_managers             one task: users/0..3 + regions/0..1,
+//	 └─ Project                    merged by ROWTIME (the left table
+//	     └─ Join FOREIGN KEY  ───── first); store <id>/join/0: users'
+//	         ├─ Scan users          rows, regions' rows, the index
+//	         └─ Scan regions        foreign key → users
+//
+// Kafka Streams joins on a foreign key through two internal topics: each
+// left row subscribes, keyed by its foreign key, in the right table's
+// partitions, which respond with the right row, routed back to the left
+// row's partition, where a response for a left row that has changed since
+// is dropped. That spreads the join over every partition of both tables,
+// but what it emits depends on timing: a response that arrives after the
+// left row changed again is lost, so the intermediate results a replay
+// or a slower run would give are not the same. Here one task sees every
+// change of both tables in event-time order: every result row's changes
+// are deterministic (the spec pins them per key), a foreign-key change
+// retracts the old match at once, any partition counts and key formats
+// work, and the state is both tables' rows once (plus the index) —
+// bounded by the tables' sizes. The price is one task's throughput for
+// the whole join, and a right row's change re-joins every left row that
+// points at it in one batch (read from the index a chunk at a time).
+//
+// A table join's output (operators TableJoinOutput) is a change of a
+// result row: its new value, or none. Writing a sink, TableJoinSink
+// upserts the rows that pass WHERE and sends a tombstone only for a row
+// it wrote before (its store remembers which); under a GROUP BY,
+// TableJoinGroups retracts what a row added to its group before adding
+// the new one, to the aggregation's repartition topic. A transient push
+// join of two tables runs the same operators in one goroutine over every
+// partition of both, read from their start, with the state in memory; at
+// 'latest' the records already there only build the state, and the rows
+// that later changes make are returned.
+//
+// join_window.go builds the stream-stream join (INNER, LEFT, RIGHT, FULL,
+// WITHIN and GRACE PERIOD): one stage reads partition p of both streams,
+// the left first (it wins ties), and its store <id>/join/<p> holds both
+// sides' records until their windows close (operators/join_window.go).
+// A side not keyed by its join key, or not in the join's partition count
+// (the larger of the two), is first repartitioned by a stage of its own
+// into _runnel_<id>_join_left_repartition or _join_right_repartition,
+// keyed as the side that is not repartitioned keys its records. Without
+// GRACE PERIOD the grace is ksqlDB's default, max(24 h − 2 × before, 0).
+// A transient stream-stream join merges every partition of both streams
+// and keeps the open windows in memory (operators.OrderedMemStore).
+//
+// A join task whose input is a repartition topic waits, when that input
+// runs dry, for the stage writing it to pass on what its source held
+// (stage.upstream, operators.MergeUpstream): which side the merge takes
+// first then does not depend on which stage runs faster.
+//
+// Both stream kinds run through joinRuntime (join.go), so that a select
+// list, a GROUP BY, a sink and a push query are built over either alike.
+//
+// join_chain.go builds n-way chains that start with a stream (S-T-T,
+// S-S-T, S-T-S, S-S-S, ...), as one more joinRuntime: the first join's
+// stages as above, writing its rows to an internal topic
+// (_runnel_<id>_join2_repartition) keyed by the second join's key and
+// partitioned as its table or right stream is; then a stage per later
+// join (store <id>/join<k>/<p>) merging that topic with its right input
+// and waiting for the stage that writes it. Every later join goes through
+// a topic, even when the key stays the same: simplest, and right for any
+// partition counts and key formats. A push chain runs in one goroutine,
+// each join handing its rows to the next. Chains of tables are refused
+// with 0A000 naming their shape.
+//
 
 // # Memory
 //

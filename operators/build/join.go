@@ -18,10 +18,28 @@ import (
 	"github.com/runnel/runnel/sql/types"
 )
 
-// Joins: lowering a Join node into the specs of a stream-table join, and
-// the stages (persistent) or the merged reads (push) that run it. Other
-// join kinds, and n-way chains, are refused with 0A000 until their
-// runtime exists.
+// Joins: lowering a Join node into the specs of a stream-table join (here)
+// or a stream-stream join (join_window.go), and the stages (persistent) or
+// the merged reads (push) that run it. Joins of two tables are
+// join_table.go's; n-way chains are join_chain.go's.
+
+// joinRuntime is a lowered two-way join: what the persistent and push
+// builders below need of it, whatever its kind.
+type joinRuntime interface {
+	// join is the Join node.
+	join() *planner.Join
+	// source is the stream the query's first stage reads.
+	source() *catalog.Source
+	// stages cuts the join into its stages: the repartitions its inputs
+	// need, then the join, whose output out makes. It returns them and
+	// the internal topics they write.
+	stages(id string, out func(sc *stageContext) (operators.JoinOutput, error)) ([]stage, []internalTopic, error)
+	// pushInputs are the reads of a transient join, every partition of
+	// each input, and for each the processor input it feeds.
+	pushInputs(ctx context.Context, b *Builder, earliest bool) ([]operators.MergeInput, []int, error)
+	// pushProcessor joins a transient query's merged records in memory.
+	pushProcessor(out operators.JoinOutput) operators.InputProcessor
+}
 
 // streamTable is a lowered stream-table join.
 type streamTable struct {
@@ -55,10 +73,14 @@ func (st *streamTable) repartitioned() *operators.StreamTableSpec {
 }
 
 // lowerJoin reads a Join node whose runtime exists: a two-way stream-table
-// join. Anything else is refused, naming what is not built.
-func lowerJoin(j *planner.Join) (*streamTable, error) {
-	if planner.Find[*planner.Join](j.Left) != nil || planner.Find[*planner.Join](j.Right) != nil {
-		return nil, ErrUnsupported.Errorf("n-way joins (several joins in one query) are not supported yet")
+// or stream-stream join, or an n-way chain starting with a stream.
+// Anything else is refused, naming what is not built.
+func lowerJoin(j *planner.Join) (joinRuntime, error) {
+	if hasJoinBelow(j) {
+		return lowerChain(j)
+	}
+	if j.Kind == planner.StreamStream {
+		return lowerStreamStream(j)
 	}
 	if j.Kind != planner.StreamTable {
 		return nil, ErrUnsupported.Errorf("%s joins are not supported yet", strings.ToLower(j.Kind.String()))
@@ -88,23 +110,9 @@ func lowerJoin(j *planner.Join) (*streamTable, error) {
 	if err != nil {
 		return nil, fmt.Errorf("table %s key format: %w", tsrc.Name, err)
 	}
-	// The key expressions in the table's key column order: each right key
-	// is a reference to one of the table's key columns.
-	order := make([]int, 0, len(keyCols))
-	for ci, c := range tsrc.Columns {
-		if !c.Key {
-			continue
-		}
-		found := -1
-		for k, rk := range j.RightKeys {
-			if col, ok := rk.(*expr.Column); ok && col.Index == ci {
-				found = k
-			}
-		}
-		if found < 0 {
-			return nil, errShape(j)
-		}
-		order = append(order, found)
+	order, ok := tableKeyOrder(j, tsrc)
+	if !ok {
+		return nil, errShape(j)
 	}
 	dec := st.streamDec
 	st.spec = &operators.StreamTableSpec{
@@ -123,6 +131,29 @@ func lowerJoin(j *planner.Join) (*streamTable, error) {
 	return st, nil
 }
 
+// tableKeyOrder lists, for each of the table's key columns in order, the
+// index of the key equality that equates it: each right key of a
+// stream-table join is a reference to one of the table's key columns.
+func tableKeyOrder(j *planner.Join, tsrc *catalog.Source) ([]int, bool) {
+	var order []int
+	for ci, c := range tsrc.Columns {
+		if !c.Key {
+			continue
+		}
+		found := -1
+		for k, rk := range j.RightKeys {
+			if col, ok := rk.(*expr.Column); ok && col.Index == ci {
+				found = k
+			}
+		}
+		if found < 0 {
+			return nil, false
+		}
+		order = append(order, found)
+	}
+	return order, true
+}
+
 // eventTime is a merge's time function for a source whose event time is
 // a column (TIMESTAMP=): the record is decoded for it (a record that does
 // not decode sorts by its timestamp, and is refused when processed). nil
@@ -139,6 +170,48 @@ func eventTime(src *catalog.Source, dec *operators.Decoder) func(*log.Record) in
 		}
 		return row[idx].Int()
 	}
+}
+
+var _ joinRuntime = (*streamTable)(nil)
+
+func (st *streamTable) join() *planner.Join     { return st.node }
+func (st *streamTable) source() *catalog.Source { return st.stream.Source }
+
+func (st *streamTable) stages(id string, out func(sc *stageContext) (operators.JoinOutput, error)) ([]stage, []internalTopic, error) {
+	return joinStages(id, st, out)
+}
+
+// pushInputs reads the table from its start, into memory, and the stream
+// from where earliest says. Ties go to the table, then to the lower
+// partition.
+func (st *streamTable) pushInputs(ctx context.Context, b *Builder, earliest bool) ([]operators.MergeInput, []int, error) {
+	mode := ReadNew
+	if earliest {
+		mode = ReadAll
+	}
+	tspec, err := b.Reads(ctx, st.table.Source.Topic, ReadAll)
+	if err != nil {
+		return nil, nil, err
+	}
+	sspec, err := b.Reads(ctx, st.stream.Source.Topic, mode)
+	if err != nil {
+		return nil, nil, err
+	}
+	var inputs []operators.MergeInput
+	var sides []int // per merge input: 0 the table, 1 the stream
+	for p := range tspec.Partitions {
+		inputs = append(inputs, operators.MergeInput{TP: log.TopicPartition{Topic: tspec.Topic, Partition: p}, Start: tspec.Start[p], Time: st.tableTime})
+		sides = append(sides, 0)
+	}
+	for p := range sspec.Partitions {
+		inputs = append(inputs, operators.MergeInput{TP: log.TopicPartition{Topic: sspec.Topic, Partition: p}, Start: sspec.Start[p], Time: st.streamTime})
+		sides = append(sides, 1)
+	}
+	return inputs, sides, nil
+}
+
+func (st *streamTable) pushProcessor(out operators.JoinOutput) operators.InputProcessor {
+	return &operators.StreamTableJoin{Spec: st.spec, Store: state.NewMemStore(), TableInput: 0, StreamInput: 1, Output: out}
 }
 
 // joinKeyRepartition is the processor of the stage that repartitions a
@@ -168,7 +241,7 @@ func joinBelow(n planner.Node) (*planner.Join, *planner.Filter) {
 
 // joinRows is a select list over a join: Project over [Filter] over Join.
 type joinRows struct {
-	st      *streamTable
+	st      joinRuntime
 	filter  expr.Expr
 	project *planner.Project
 }
@@ -198,13 +271,13 @@ func lowerJoinRows(n planner.Node) (r *joinRows, ok bool, err error) {
 // pipeline filters and projects joined rows; the output's time is the
 // joined row's ROWTIME.
 func (r *joinRows) pipeline() *operators.Pipeline {
-	return &operators.Pipeline{Filter: r.filter, Project: r.project.Exprs, TimeIndex: r.st.node.TimeIndex()}
+	return &operators.Pipeline{Filter: r.filter, Project: r.project.Exprs, TimeIndex: r.st.join().TimeIndex()}
 }
 
 // joinAggregation is an aggregation over a join: Project over [Having]
 // over Aggregate over Repartition over [Filter] over Join.
 type joinAggregation struct {
-	st      *streamTable
+	st      joinRuntime
 	agg     *aggregation
 	grouper *operators.Grouper
 }
@@ -255,6 +328,7 @@ func joinStages(id string, st *streamTable, out func(sc *stageContext) (operator
 	streamTopic := st.stream.Source.Topic
 	spec := st.spec
 	streamTime := st.streamTime
+	var upstream *operators.MergeUpstream
 	if st.repartition != nil {
 		topic := joinRepartitionTopic(id)
 		topics = append(topics, internalTopic{name: topic, partitions: st.node.Partitions})
@@ -263,6 +337,9 @@ func joinStages(id string, st *streamTable, out func(sc *stageContext) (operator
 		}
 		stages = append(stages, stage{inputs: []string{streamTopic}, failures: true,
 			processor: func(*stageContext, *state.TaskStore) (operators.Processor, error) { return st.keyRepartition(topic) }})
+		// The join waits for the stage to pass on what the stream holds
+		// (operators/merge.go).
+		upstream = &operators.MergeUpstream{Group: id, Topic: streamTopic}
 		streamTopic, spec, streamTime = topic, st.repartitioned(), nil
 	}
 	stages = append(stages, stage{
@@ -270,6 +347,7 @@ func joinStages(id string, st *streamTable, out func(sc *stageContext) (operator
 		// the stream record (README "Event time and processing order").
 		inputs:   []string{st.table.Source.Topic, streamTopic},
 		times:    []func(*log.Record) int64{st.tableTime, streamTime},
+		upstream: []*operators.MergeUpstream{nil, upstream},
 		store:    id + "/join",
 		role:     StoreJoin,
 		failures: true,
@@ -323,20 +401,24 @@ func groupOutput(g *operators.Grouper, topic string) operators.JoinOutput {
 
 // lowerJoinPersistent cuts a persistent query over a join into stages.
 func lowerJoinPersistent(id string, root *planner.Sink) (*persistent, bool, error) {
+	if tableJoinOf(root) != nil {
+		p, err := lowerTableJoinPersistent(id, root)
+		return p, true, err
+	}
 	sink := root.Target
 	if ja, ok, err := lowerJoinAggregation(root.Input); ok || err != nil {
 		if err != nil {
 			return nil, true, err
 		}
 		groups := repartitionTopic(id)
-		stages, topics, err := joinStages(id, ja.st, func(*stageContext) (operators.JoinOutput, error) {
+		stages, topics, err := ja.st.stages(id, func(*stageContext) (operators.JoinOutput, error) {
 			return groupOutput(ja.grouper, groups), nil
 		})
 		if err != nil {
 			return nil, true, err
 		}
-		p := &persistent{source: ja.st.stream.Source, sink: sink, tableSink: true, stages: stages}
-		p.internal = append(topics, internalTopic{name: groups, partitions: ja.st.node.Partitions})
+		p := &persistent{source: ja.st.source(), sink: sink, tableSink: true, stages: stages}
+		p.internal = append(topics, internalTopic{name: groups, partitions: ja.st.join().Partitions})
 		p.stages = append(p.stages, aggregateStage(id, sink, ja.agg, groups))
 		return p, true, nil
 	}
@@ -345,23 +427,25 @@ func lowerJoinPersistent(id string, root *planner.Sink) (*persistent, bool, erro
 		return nil, ok, err
 	}
 	pipe := r.pipeline()
-	stages, topics, err := joinStages(id, r.st, func(*stageContext) (operators.JoinOutput, error) {
+	stages, topics, err := r.st.stages(id, func(*stageContext) (operators.JoinOutput, error) {
 		return sinkOutput(sink, pipe)
 	})
 	if err != nil {
 		return nil, true, err
 	}
-	return &persistent{source: r.st.stream.Source, sink: sink, stages: stages, internal: topics}, true, nil
+	return &persistent{source: r.st.source(), sink: sink, stages: stages, internal: topics}, true, nil
 }
 
-// pushJoin builds a transient query over a stream-table join. One
-// goroutine (the iterator's caller) merges every partition of the table,
-// read from its start into memory, with every partition of the stream,
-// read from where mode says, and joins them as a task would; no
-// repartition is needed, since every key meets in that goroutine. Ties
-// go to the table, then to the lower partition.
+// pushJoin builds a transient query over a join. One goroutine (the
+// iterator's caller) merges every partition of its inputs and joins them
+// as a task would, its state in memory; no repartition is needed, since
+// every key meets in that goroutine.
 func (b *Builder) pushJoin(ctx context.Context, root *planner.Result, earliest bool) (*PushQuery, bool, error) {
-	var st *streamTable
+	if tableJoinOf(root) != nil {
+		q, err := b.pushTableJoin(ctx, root, earliest)
+		return q, true, err
+	}
+	var st joinRuntime
 	var feed func(it *joinIter) operators.JoinOutput
 	if ja, ok, err := lowerJoinAggregation(root.Input); ok || err != nil {
 		if err != nil {
@@ -405,33 +489,15 @@ func (b *Builder) pushJoin(ctx context.Context, root *planner.Result, earliest b
 			}
 		}
 	}
-	mode := ReadNew
-	if earliest {
-		mode = ReadAll
-	}
-	tspec, err := b.Reads(ctx, st.table.Source.Topic, ReadAll)
+	inputs, sides, err := st.pushInputs(ctx, b, earliest)
 	if err != nil {
 		return nil, true, err
-	}
-	sspec, err := b.Reads(ctx, st.stream.Source.Topic, mode)
-	if err != nil {
-		return nil, true, err
-	}
-	var inputs []operators.MergeInput
-	var sides []int // per merge input: 0 the table, 1 the stream
-	for p := range tspec.Partitions {
-		inputs = append(inputs, operators.MergeInput{TP: log.TopicPartition{Topic: tspec.Topic, Partition: p}, Start: tspec.Start[p], Time: st.tableTime})
-		sides = append(sides, 0)
-	}
-	for p := range sspec.Partitions {
-		inputs = append(inputs, operators.MergeInput{TP: log.TopicPartition{Topic: sspec.Topic, Partition: p}, Start: sspec.Start[p], Time: st.streamTime})
-		sides = append(sides, 1)
 	}
 	logger := b.env.Logger
 	l := b.env.Log
 	return &PushQuery{start: func(owner context.Context) RowIter {
 		it := &joinIter{limit: root.Limit, sides: sides, logger: logger}
-		it.join = &operators.StreamTableJoin{Spec: st.spec, Store: state.NewMemStore(), TableInput: 0, StreamInput: 1, Output: feed(it)}
+		it.join = st.pushProcessor(feed(it))
 		m, err := operators.StartMerge(owner, l, inputs)
 		if err != nil {
 			it.err = err
@@ -444,11 +510,12 @@ func (b *Builder) pushJoin(ctx context.Context, root *planner.Result, earliest b
 
 // joinIter runs a transient join in its caller's goroutine: it takes the
 // merged records and returns the rows they produce. Its memory is the
-// table's rows (as a persistent join's store holds them) and the rows one
+// join's state (a stream-table join's table rows, a stream-stream join's
+// open windows: what a persistent join's store holds) and the rows one
 // record produced.
 type joinIter struct {
 	merge   *operators.Merger
-	join    *operators.StreamTableJoin
+	join    operators.InputProcessor
 	sides   []int
 	pending []types.Row
 	limit   int64
@@ -464,42 +531,60 @@ func (it *joinIter) Next(ctx context.Context) (types.Row, error) {
 	if it.err != nil {
 		return nil, it.err
 	}
+	// A record that cannot be joined is skipped, as in a persistent query.
+	return nextMerged(ctx, it.merge, &it.pending, it.limit, &it.sent, func(i int, rec *log.Record) {
+		_ = it.safeProcess(it.sides[i], rec)
+	})
+}
+
+// nextMerged is the loop of a transient join's iterator: it returns the
+// rows pending, and while there are none, hands the next merged record
+// and its input to process, which may make some; io.EOF once limit rows
+// are sent (limit < 0: at once; 0: never).
+func nextMerged(ctx context.Context, merge *operators.Merger, pending *[]types.Row, limit int64, sent *int64, process func(int, *log.Record)) (types.Row, error) {
 	for {
-		if it.limit < 0 || (it.limit > 0 && it.sent >= it.limit) {
+		if limit < 0 || (limit > 0 && *sent >= limit) {
 			return nil, io.EOF
 		}
-		if len(it.pending) > 0 {
-			row := it.pending[0]
-			it.pending = it.pending[1:]
-			it.sent++
+		if len(*pending) > 0 {
+			row := (*pending)[0]
+			*pending = (*pending)[1:]
+			*sent++
 			return row, nil
 		}
-		i, rec, ok, err := it.merge.Next(ctx, true)
+		i, rec, ok, err := merge.Next(ctx, true)
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
-			continue
+		if ok {
+			process(i, &rec)
 		}
-		// A record that cannot be joined is skipped, as in a persistent
-		// query.
-		_ = it.safeProcess(it.sides[i], &rec)
 	}
 }
 
 // safeProcess joins one record, turning a panic into its error.
 func (it *joinIter) safeProcess(side int, rec *log.Record) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			if !it.panicked {
-				it.panicked = true
-				it.logger.Error("push query panicked", "topic", "join", "partition", rec.Partition, "offset", rec.Offset,
-					"panic", r, "stack", string(debug.Stack()))
-			}
-			err = fmt.Errorf("panic: %v", r)
-		}
-	}()
+	defer recoverRecord(it.logger, &it.panicked, rec, &err, nil)
 	return it.join.ProcessInput(side, rec, nil)
+}
+
+// recoverRecord, deferred by a transient join's processing of rec, turns
+// a panic into *err, logging the first of an iterator's panics (panicked)
+// with its stack; cleanup, when set, drops what the record left half done.
+func recoverRecord(logger *slog.Logger, panicked *bool, rec *log.Record, err *error, cleanup func()) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if cleanup != nil {
+		cleanup()
+	}
+	if !*panicked {
+		*panicked = true
+		logger.Error("push query panicked", "topic", "join", "partition", rec.Partition, "offset", rec.Offset,
+			"panic", r, "stack", string(debug.Stack()))
+	}
+	*err = fmt.Errorf("panic: %v", r)
 }
 
 // Close implements RowIter.

@@ -77,9 +77,26 @@ func lowerRows(n planner.Node) (*rows, error) {
 	return r, nil
 }
 
-// pipeline is the chain's per-row work.
+// pipeline is the chain's per-row work, with the output key's parts and
+// which of them read only the source's key columns (what a record with a
+// null value still gives: Pipeline.KeyOnly).
 func (r *rows) pipeline() *operators.Pipeline {
-	return &operators.Pipeline{Filter: r.filter, Project: r.project.Exprs, TimeIndex: len(r.scan.Source.Columns)}
+	p := &operators.Pipeline{Filter: r.filter, Project: r.project.Exprs, TimeIndex: len(r.scan.Source.Columns)}
+	cols := r.scan.Source.Columns
+	for i, c := range r.project.Cols {
+		if !c.Key {
+			continue
+		}
+		keyOnly := true
+		expr.Walk(r.project.Exprs[i], func(e expr.Expr) bool {
+			if c, ok := e.(*expr.Column); ok && (c.Index >= len(cols) || !cols[c.Index].Key) {
+				keyOnly = false
+			}
+			return keyOnly
+		})
+		p.Keys, p.KeyOnly = append(p.Keys, i), append(p.KeyOnly, keyOnly)
+	}
+	return p
 }
 
 // aggregation is a lowered Aggregate with what surrounds it: Project over
@@ -221,6 +238,9 @@ func Check(plan *planner.Plan) error {
 			return err
 		}
 		if planner.Find[*planner.Join](root) != nil {
+			if tableJoinOf(root) != nil {
+				return checkTableJoin(root)
+			}
 			if _, ok, err := lowerJoinAggregation(root.Input); ok || err != nil {
 				return err
 			}

@@ -115,12 +115,20 @@ type stage struct {
 	// times, per input, give a record's event time for the merge when it
 	// is not the record's timestamp (nil entries: it is).
 	times []func(*log.Record) int64
+	// upstream, per input, names the earlier stage that writes it (a
+	// join's repartition topic), which the merge waits for (nil entries:
+	// a source).
+	upstream []*operators.MergeUpstream
 	// store is the base name of each task's store ("" when stateless),
 	// role what it holds.
 	store string
 	role  StoreRole
 	// failures reports skipped records to Env.OnFailure.
 	failures bool
+	// whole makes the stage one task that reads every partition of every
+	// input, the inputs in order and each input's partitions in order (a
+	// foreign-key join, whose tables need not be co-partitioned).
+	whole bool
 	// processor makes one task's processor over its store (nil when the
 	// stage is stateless). Specs are shared; per-task state (an encoder's
 	// buffers) is made here.
@@ -132,6 +140,8 @@ type stage struct {
 type stageContext struct {
 	sinkPartitions int32
 	metrics        *operators.Metrics
+	// inputs are the inputs of the task whose processor is being made.
+	inputs []log.TopicPartition
 }
 
 // persistent is a lowered persistent query: its stages in pipeline order
@@ -143,9 +153,9 @@ type persistent struct {
 	internal []internalTopic
 	stages   []stage
 	sink     *catalog.Source
-	// tableSink is set when a stage writes the sink as a table, which
-	// partitions a windowed key by the key alone and so needs the sink
-	// topic's partition count.
+	// tableSink is set when a stage writes the sink as a table, or a
+	// windowed stream's rows: a windowed key is partitioned by the key
+	// alone, which needs the sink topic's partition count.
 	tableSink bool
 }
 
@@ -174,19 +184,23 @@ func lowerPersistent(id string, root *planner.Sink) (*persistent, error) {
 		return nil, err
 	}
 	src := r.scan.Source
-	if src.Kind == catalog.KindTable {
-		return nil, ErrUnsupported.Errorf("persistent queries over tables are not supported yet, except GROUP BY")
-	}
+	table := src.Kind == catalog.KindTable
 	pipe := r.pipeline()
-	return &persistent{source: src, sink: sink, stages: []stage{{
+	windowed := WindowedKey(sink)
+	return &persistent{source: src, sink: sink, tableSink: windowed != nil, stages: []stage{{
 		inputs:   []string{src.Topic},
 		failures: true,
-		processor: func(*stageContext, *state.TaskStore) (operators.Processor, error) {
+		processor: func(sc *stageContext, _ *state.TaskStore) (operators.Processor, error) {
 			enc, err := sinkEncoder(sink)
 			if err != nil {
 				return nil, err
 			}
-			return &operators.Stateless{Decoder: r.dec, Pipeline: pipe, Encoder: enc, Sink: sink.Topic}, nil
+			// A stream's null values flow through as ksqlDB's do; a
+			// table's changelog keeps its deletes (operators.Stateless).
+			// A windowed stream's rows keep their windows.
+			return &operators.Stateless{Decoder: r.dec, Pipeline: pipe, Encoder: enc, Sink: sink.Topic,
+				Tombstones: !table, Table: table,
+				Window: windowed, WindowIndex: len(src.Columns) + 3, Partitions: sc.sinkPartitions}, nil
 		},
 	}}}, nil
 }
@@ -338,28 +352,23 @@ func (b *Builder) buildStages(ctx context.Context, id string, stages []stage, sc
 		}
 	}()
 	for _, s := range stages {
-		partitions, err := b.Partitions(ctx, s.inputs[0])
+		tasks, times, err := b.stageTasks(ctx, s)
 		if err != nil {
 			return err
 		}
-		for _, in := range s.inputs[1:] {
-			n, err := b.Partitions(ctx, in)
-			if err != nil {
-				return err
-			}
-			if n != partitions {
-				return ErrUnsupported.Errorf("cannot join %s and %s: their topics have %d and %d partitions now, and a join reads them co-partitioned (were they re-created?)",
-					s.inputs[0], in, partitions, n)
-			}
-		}
+		partitions := int32(len(tasks))
 		q.Inputs = append(q.Inputs, s.inputs...)
 		if s.store != "" && !b.env.State.Shared() {
 			q.Topics = append(q.Topics, changelogTopic(s.store))
 		}
 		for part := int32(0); part < partitions; part++ {
-			t := &operators.Task{Log: b.env.Log, Group: id, QueryID: id, Time: s.times, Metrics: q.Metrics, Logger: b.env.Logger}
-			for _, in := range s.inputs {
-				t.Inputs = append(t.Inputs, log.TopicPartition{Topic: in, Partition: part})
+			t := &operators.Task{Log: b.env.Log, Group: id, QueryID: id, Time: times, Metrics: q.Metrics, Logger: b.env.Logger}
+			t.Inputs = tasks[part]
+			sc.inputs = t.Inputs
+			if !s.whole {
+				// A whole stage reads every partition of catalog tables:
+				// none is written by an earlier stage.
+				t.Upstream = s.upstream
 			}
 			if s.failures {
 				t.OnFailure = b.env.OnFailure
@@ -385,6 +394,49 @@ func (b *Builder) buildStages(ctx context.Context, id string, stages []stage, sc
 		}
 	}
 	return nil
+}
+
+// stageTasks lists the inputs of each task of a stage, and the time
+// functions of a task's inputs: a task per partition of its inputs, which
+// must agree (they are co-partitioned), reading that partition of each —
+// or, for a whole stage, one task reading every partition of each.
+func (b *Builder) stageTasks(ctx context.Context, s stage) ([][]log.TopicPartition, []func(*log.Record) int64, error) {
+	counts := make([]int32, len(s.inputs))
+	for i, in := range s.inputs {
+		n, err := b.Partitions(ctx, in)
+		if err != nil {
+			return nil, nil, err
+		}
+		counts[i] = n
+	}
+	if s.whole {
+		var set []log.TopicPartition
+		var times []func(*log.Record) int64
+		for i, in := range s.inputs {
+			for p := range counts[i] {
+				set = append(set, log.TopicPartition{Topic: in, Partition: p})
+				if i < len(s.times) {
+					times = append(times, s.times[i])
+				} else {
+					times = append(times, nil)
+				}
+			}
+		}
+		return [][]log.TopicPartition{set}, times, nil
+	}
+	for i, n := range counts[1:] {
+		if n != counts[0] {
+			return nil, nil, ErrUnsupported.Errorf("cannot join %s and %s: their topics have %d and %d partitions now, and a join reads them co-partitioned (were they re-created?)",
+				s.inputs[0], s.inputs[i+1], counts[0], n)
+		}
+	}
+	tasks := make([][]log.TopicPartition, counts[0])
+	for part := range counts[0] {
+		for _, in := range s.inputs {
+			tasks[part] = append(tasks[part], log.TopicPartition{Topic: in, Partition: part})
+		}
+	}
+	return tasks, s.times, nil
 }
 
 // ensureTopic creates an internal topic of n partitions if missing.

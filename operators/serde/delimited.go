@@ -88,12 +88,12 @@ func (c *delimitedCodec) encode(dst []byte, row types.Row, what string) ([]byte,
 			var f float64
 			if f, err = floatPayload(t, v); err == nil {
 				var tmp [32]byte
-				dst = c.appendField(dst, appendJavaDouble(tmp[:0], f))
+				dst = c.appendField(dst, types.AppendDouble(tmp[:0], f))
 			}
 		case types.KindDecimal:
 			un, sc, e := decimalPayload(t, v)
 			if err = e; err == nil {
-				dst = c.appendField(dst, appendDecimal(nil, un, sc))
+				dst = c.appendField(dst, types.AppendDecimal(nil, un, sc))
 			}
 		case types.KindString:
 			var s string

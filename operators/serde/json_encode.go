@@ -121,16 +121,16 @@ func appendJSONValue(dst []byte, t *types.Type, v types.Value) ([]byte, error) {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			// Jackson writes non-finite numbers as strings by default.
 			dst = append(dst, '"')
-			dst = appendJavaDouble(dst, f)
+			dst = types.AppendDouble(dst, f)
 			return append(dst, '"'), nil
 		}
-		return appendJavaDouble(dst, f), nil
+		return types.AppendDouble(dst, f), nil
 	case types.KindDecimal:
 		d, s, err := decimalPayload(t, v)
 		if err != nil {
 			return dst, err
 		}
-		return appendDecimal(dst, d, s), nil
+		return types.AppendDecimal(dst, d, s), nil
 	case types.KindString:
 		s, err := strPayload(t, v)
 		if err != nil {
@@ -215,7 +215,7 @@ func mapKeyText(t *types.Type, k types.Value) (string, error) {
 	case types.KindDouble:
 		var f float64
 		if f, err = floatPayload(t, k); err == nil {
-			b = appendJavaDouble(nil, f)
+			b = types.AppendDouble(nil, f)
 		}
 	default:
 		b, err = appendJSONValue(nil, t, k)

@@ -5,6 +5,8 @@ import (
 	"math/big"
 	"strconv"
 	"testing"
+
+	"github.com/runnel/runnel/sql/types"
 )
 
 func TestJavaDouble(t *testing.T) {
@@ -20,9 +22,9 @@ func TestJavaDouble(t *testing.T) {
 		{5e-324, "4.9E-324"}, {1e23, "1.0E23"}, {2e-323, "2.0E-323"}, {0.002, "0.002"}, {math.Inf(1), "Infinity"}, {math.NaN(), "NaN"},
 	}
 	for _, tc := range tests {
-		got := string(appendJavaDouble(nil, tc.f))
+		got := string(types.AppendDouble(nil, tc.f))
 		if got != tc.want {
-			t.Errorf("appendJavaDouble(%v) = %s, want %s", tc.f, got, tc.want)
+			t.Errorf("types.AppendDouble(%v) = %s, want %s", tc.f, got, tc.want)
 		}
 		if !math.IsNaN(tc.f) {
 			back, err := parseDouble(got)
@@ -67,15 +69,15 @@ func TestDecimalText(t *testing.T) {
 			t.Errorf("parseDecimal(%s, %d, %d) = %v, %v; want %s", tc.in, tc.prec, tc.sc, d, err, tc.want)
 			continue
 		}
-		if got := string(appendDecimal(nil, d, int32(tc.sc))); got != tc.formatted {
-			t.Errorf("appendDecimal(%s, %d) = %s, want %s", d, tc.sc, got, tc.formatted)
+		if got := string(types.AppendDecimal(nil, d, int32(tc.sc))); got != tc.formatted {
+			t.Errorf("types.AppendDecimal(%s, %d) = %s, want %s", d, tc.sc, got, tc.formatted)
 		}
 	}
 	min := new(big.Int).SetInt64(math.MinInt64)
-	if got := string(appendDecimal(nil, min, 0)); got != strconv.FormatInt(math.MinInt64, 10) {
-		t.Errorf("appendDecimal(MinInt64) = %s", got)
+	if got := string(types.AppendDecimal(nil, min, 0)); got != strconv.FormatInt(math.MinInt64, 10) {
+		t.Errorf("types.AppendDecimal(MinInt64) = %s", got)
 	}
-	if got := string(appendDecimal(nil, big.NewInt(12), -2)); got != "1200" {
+	if got := string(types.AppendDecimal(nil, big.NewInt(12), -2)); got != "1200" {
 		t.Errorf("negative scale = %s", got)
 	}
 }

@@ -146,3 +146,24 @@ func (s *TaskStore) Recover(ctx context.Context) error {
 	s.err = nil
 	return nil
 }
+
+// Restore brings the store up to its changelog's committed end, dropping
+// pending writes: what a task arriving on this node from another (a
+// cluster rebalance) needs before it runs, since the other node has
+// committed state the local copy never saw. With a shared database (the
+// embedded log) the local copy is the committed state and only the
+// pending writes are dropped. A closed store does not restore.
+func (s *TaskStore) Restore(ctx context.Context) error {
+	if s.err == ErrClosed {
+		return ErrClosed
+	}
+	s.renew()
+	if s.m.shared == nil {
+		if err := s.m.restore(ctx, s); err != nil {
+			s.err = ErrNeedsRestore
+			return fmt.Errorf("state: restore %q: %w", s.spec.Name, err)
+		}
+	}
+	s.err = nil
+	return nil
+}

@@ -23,11 +23,12 @@ type execution struct {
 // charge counts n row combinations examined, failing past the bound and
 // when the statement is cancelled.
 func (x *execution) charge(n int64) error {
+	before := x.work
 	x.work += n
 	if x.work > x.env.MaxWork {
 		return ErrTooLarge.Errorf("catalog query examines more than %d row combinations", x.env.MaxWork)
 	}
-	if x.work&0xfff == 0 {
+	if before>>12 != x.work>>12 {
 		return x.ctx.Err()
 	}
 	return nil
@@ -149,14 +150,20 @@ func (r *joinRel) run(x *execution, outer types.Row) ([]types.Row, error) {
 		return nil, err
 	}
 	lw, rw := len(r.left.columns()), len(r.right.columns())
+	// A nested loop examines every pair: charged before it starts, so a
+	// hostile cross join is refused at once rather than after the bound's
+	// worth of work.
+	if err := x.charge(int64(len(left)) * int64(len(right))); err != nil {
+		return nil, err
+	}
 	var out []types.Row
 	matchedRight := make([]bool, len(right))
 	for _, l := range left {
+		if err := x.ctx.Err(); err != nil {
+			return nil, err
+		}
 		matched := false
 		for j, rr := range right {
-			if err := x.charge(1); err != nil {
-				return nil, err
-			}
 			row := concat(outer, l, rr)
 			if r.on != nil {
 				ok, err := truth(r.on, row)

@@ -88,7 +88,10 @@ type Binder struct {
 	Hook func(b *Binder, n ast.ExprNode) (e Expr, ok bool, err error)
 
 	own *ParamSet // the set of a Binder without Set
-	ctx *evalCtx  // the limits bound calls get, made once
+	// lambdas are the lambdas whose bodies are being bound, outermost
+	// first: their arguments resolve before the Scope's columns.
+	lambdas []lambdaFrame
+	ctx     *evalCtx // the limits bound calls get, made once
 	// unknown holds the string literals written in the source, which
 	// PostgreSQL types as unknown until context gives them a type (see
 	// coerceUnknown). Its size is the number of such literals bound.
@@ -223,20 +226,6 @@ func (b *Binder) coerceUnknown(e Expr, t types.Type) (Expr, bool, error) {
 	return &Literal{Value: v, T: t}, true, nil
 }
 
-// IsAggregate reports whether name (any case) is one of ksqlDB's
-// aggregate functions.
-func IsAggregate(name string) bool {
-	_, ok := aggregateNames[strings.ToUpper(name)]
-	return ok
-}
-
-var aggregateNames = map[string]struct{}{
-	"COUNT": {}, "SUM": {}, "AVG": {}, "MIN": {}, "MAX": {},
-	"COUNT_DISTINCT": {}, "LATEST_BY_OFFSET": {}, "EARLIEST_BY_OFFSET": {},
-	"COLLECT_LIST": {}, "COLLECT_SET": {}, "TOPK": {}, "TOPKDISTINCT": {},
-	"HISTOGRAM": {}, "STDDEV_SAMP": {}, "STDDEV_POP": {}, "VAR_SAMP": {}, "VAR_POP": {},
-}
-
 // bind binds without settling parameters, so the caller can infer their
 // type from context. Callers that cannot infer call settle.
 func (b *Binder) bind(n ast.ExprNode) (Expr, error) {
@@ -294,6 +283,11 @@ func (b *Binder) bind(n ast.ExprNode) (Expr, error) {
 func (b *Binder) column(c *ast.ColumnName) (Expr, error) {
 	if c.Schema.O != "" {
 		return nil, errorf(ErrUnknownColumn, "column \"%s.%s.%s\" does not exist", c.Schema.O, c.Table.O, c.Name.O)
+	}
+	if c.Table.O == "" {
+		if v, ok := b.lookupLambdaVar(c.Name.O); ok {
+			return v, nil
+		}
 	}
 	if b.Scope == nil {
 		return nil, errorf(ErrUnknownColumn, "column \"%s\" does not exist", c.Name.O)
@@ -397,6 +391,20 @@ func (b *Binder) unary(n *ast.UnaryOperationExpr) (Expr, error) {
 func (b *Binder) binary(n *ast.BinaryOperationExpr) (Expr, error) {
 	if n.Op == opcode.LogicAnd || n.Op == opcode.LogicOr {
 		return b.logicChain(n)
+	}
+	// a IS DISTINCT FROM b arrives as (a <=> RUNNEL_DISTINCT()) <=> b.
+	if inner, ok := n.L.(*ast.BinaryOperationExpr); ok && n.Op == opcode.NullEQ && inner.Op == opcode.NullEQ {
+		if f, ok := inner.R.(*ast.FuncCallExpr); ok && strings.EqualFold(f.FnName.O, "RUNNEL_DISTINCT") && len(f.Args) == 0 {
+			l, err := b.bind(inner.L)
+			if err != nil {
+				return nil, err
+			}
+			r, err := b.bind(n.R)
+			if err != nil {
+				return nil, err
+			}
+			return distinctFrom(b, l, r)
+		}
 	}
 	l, err := b.bind(n.L)
 	if err != nil {

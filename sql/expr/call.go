@@ -34,6 +34,10 @@ func (b *Binder) call(n *ast.FuncCallExpr) (Expr, error) {
 		return b.mapCtor(n)
 	case "RUNNEL_STRUCT":
 		return b.structCtor(n)
+	case "RUNNEL_LAMBDA":
+		return nil, errorf(ErrLambda, "a lambda (x => ...) can only be an argument of TRANSFORM, FILTER or REDUCE")
+	case "RUNNEL_DISTINCT":
+		return nil, errorf(ErrUnsupported, "RUNNEL_DISTINCT() is the front end's marker of IS DISTINCT FROM")
 	case "RUNNEL_PGCAST", "RUNNEL_ARRAYQ", "RUNNEL_ANY", "RUNNEL_ALL", "RUNNEL_SRF":
 		// PostgreSQL's catalog syntax (sql/pgsyntax.go): only a query of
 		// the catalog gives it a meaning.
@@ -47,6 +51,9 @@ func (b *Binder) call(n *ast.FuncCallExpr) (Expr, error) {
 	f, ok := Lookup(name)
 	if !ok {
 		return nil, errorf(ErrUnknownFunction, "function %s does not exist", name)
+	}
+	if f.lambda != nil {
+		return f.lambda(b, n)
 	}
 	args := make([]Expr, len(n.Args))
 	for i, a := range n.Args {
@@ -385,11 +392,16 @@ func (b *Binder) structCtor(n *ast.FuncCallExpr) (Expr, error) {
 	var fields []types.Field
 	var vals []Expr
 	text := []any{"STRUCT("}
+	seen := map[string]bool{}
 	for i := 0; i < len(n.Args); i += 2 {
 		name, ok := stringArg(n, i)
 		if !ok {
 			return nil, errorf(ErrUnsupported, "RUNNEL_STRUCT field names must be string literals")
 		}
+		if seen[name] {
+			return nil, errorf(ErrTypeMismatch, "Duplicate field names found in STRUCT: %s", quoteIdent(name))
+		}
+		seen[name] = true
 		v, err := b.Bind(n.Args[i+1])
 		if err != nil {
 			return nil, err

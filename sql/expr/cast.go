@@ -95,7 +95,7 @@ func identity(v types.Value) (types.Value, error) { return v, nil }
 // ErrValueTooLarge instead.
 func castFunc(from, to types.Type, c *evalCtx) (convFunc, error) {
 	bad := func() (convFunc, error) {
-		return nil, errorf(ErrTypeMismatch, "cannot cast %s to %s", from, to)
+		return nil, errorf(ErrTypeMismatch, "Cast of %s to %s is not supported", from, to)
 	}
 	if from.Kind == types.KindNull {
 		return identity, nil

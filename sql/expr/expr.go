@@ -1,17 +1,3 @@
-// Package expr binds SQL expressions to typed expression trees and
-// evaluates them over rows: column references resolved to row indexes,
-// operators with SQL's three-valued logic, CAST, struct and array access,
-// and ksqlDB's scalar functions.
-//
-// The planner binds (TiDB AST → Expr) against a Scope; operators evaluate.
-// This package knows nothing of the catalog, the log or the wire.
-//
-// Bounds (limits.go): a bound tree holds memory linear in its size (node
-// text is rendered on demand, AND and OR chains are one n-ary node), and
-// every evaluation that can build a value larger than its inputs (LPAD,
-// CONCAT, SPLIT, ARRAY[...], CAST AS STRING, ...) sizes the value first
-// and refuses one over Binder.MaxValueBytes with SQLSTATE 54000, an error
-// of that row only. Arithmetic on arguments that overflows is 22003.
 package expr
 
 import (

@@ -202,8 +202,15 @@ func init() {
 				}
 				return intV(0), nil
 			}, pString, pString)}},
-		fn("UUID", "OTHER", "A random version 4 UUID as a string.",
-			ov(types.String, func([]types.Value) (types.Value, error) { return str(uuid4()), nil })),
+		fn("UUID", "STRING", "A random version 4 UUID as a string; UUID(bytes) renders 16 BYTES as a UUID (NULL for any other length).",
+			ov(types.String, func([]types.Value) (types.Value, error) { return str(uuid4()), nil }),
+			ov(types.String, func(a []types.Value) (types.Value, error) {
+				b := a[0].Str()
+				if len(b) != 16 {
+					return null, nil
+				}
+				return str(uuidText([]byte(b))), nil
+			}, pBytes)),
 	)
 }
 
@@ -289,6 +296,11 @@ func uuid4() string {
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
+	return uuidText(b[:])
+}
+
+// uuidText renders 16 bytes as java.util.UUID.toString does.
+func uuidText(b []byte) string {
+	h := hex.EncodeToString(b)
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

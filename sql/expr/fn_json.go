@@ -139,31 +139,146 @@ func init() {
 				}
 				return intV(len(l)), nil
 			}, pString)),
-		fn("JSON_KEYS", "JSON", "The keys of a JSON object, sorted; NULL when the string is not a JSON object.",
+		fn("JSON_KEYS", "JSON", "The top-level keys of a JSON object, in the document's order; NULL when the string is not a JSON object.",
 			ovL(types.Array(types.String), func(c *evalCtx, a []types.Value) (types.Value, error) {
-				doc, ok := decodeJSON(a[0].Str())
-				m, isObj := doc.(map[string]any)
-				if !ok || !isObj {
+				doc, err := parseJSONTree(a[0].Str())
+				if err != nil || doc.kind != 'o' {
 					return null, nil
 				}
 				var n int64
-				for k := range m {
+				for _, k := range doc.keys {
 					n += int64(len(k))
 				}
-				if err := c.checkElems("JSON_KEYS", int64(len(m)), n); err != nil {
+				if err := c.checkElems("JSON_KEYS", int64(len(doc.keys)), n); err != nil {
 					return null, err
 				}
-				keys := make([]string, 0, len(m))
-				for k := range m {
-					keys = append(keys, k)
-				}
-				sortStrings(keys)
-				out := make([]types.Value, len(keys))
-				for i, k := range keys {
+				out := make([]types.Value, len(doc.keys))
+				for i, k := range doc.keys {
 					out[i] = str(k)
 				}
 				return types.NewArray(out), nil
 			}, pString)),
+		fn("JSON_RECORDS", "JSON", "The top-level entries of a JSON object as a MAP: a string value as itself, any other as its JSON; NULL when the string is not a JSON object.",
+			ovL(types.Map(types.String, types.String), func(c *evalCtx, a []types.Value) (types.Value, error) {
+				doc, err := parseJSONTree(a[0].Str())
+				if err != nil || doc.kind != 'o' {
+					return null, nil
+				}
+				// The rendered values are at most some times the input
+				// (exponents written out): each is built under the limit.
+				w := builder{max: c.maxBytes}
+				ks, vs := make([]types.Value, len(doc.keys)), make([]types.Value, len(doc.keys))
+				for i, k := range doc.keys {
+					start := w.b.Len()
+					doc.vals[i].writeText(&w)
+					if w.err != nil {
+						return null, c.tooLarge("JSON_RECORDS", math.MaxInt64)
+					}
+					ks[i], vs[i] = str(k), str(w.b.String()[start:])
+				}
+				if err := c.check("JSON_RECORDS", entriesSize(ks, vs)); err != nil {
+					return null, err
+				}
+				return types.NewMap(ks, vs), nil
+			}, pString)),
+		fn("JSON_ITEMS", "JSON", "The items of a JSON array, each as its JSON text; NULL when the string is not a JSON array.",
+			ovL(types.Array(types.String), func(c *evalCtx, a []types.Value) (types.Value, error) {
+				doc, err := parseJSONTree(a[0].Str())
+				if err != nil || doc.kind != 'a' {
+					return null, nil
+				}
+				w := builder{max: c.maxBytes}
+				out := make([]types.Value, len(doc.vals))
+				for i, item := range doc.vals {
+					start := w.b.Len()
+					item.writeJSON(&w, false)
+					if w.err != nil {
+						return null, c.tooLarge("JSON_ITEMS", math.MaxInt64)
+					}
+					out[i] = str(w.b.String()[start:])
+				}
+				if err := c.check("JSON_ITEMS", types.NewArray(out).Size()); err != nil {
+					return null, err
+				}
+				return types.NewArray(out), nil
+			}, pString)),
+		&Function{Name: "JSON_CONCAT", Category: "JSON", nullCall: true,
+			Description: "Concatenates JSON values as PostgreSQL's || does: objects merge their top-level keys (the last wins), anything else concatenates as arrays (a non-array becomes a one-item array); NULL when any argument is NULL or not JSON.",
+			overloads: []overload{ovVarL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
+				nodes := make([]*jnode, len(a))
+				allObjects := true
+				for i, v := range a {
+					if v.IsNull() {
+						return null, nil
+					}
+					doc, err := parseJSONTree(v.Str())
+					if err != nil {
+						return null, nil
+					}
+					nodes[i] = doc
+					allObjects = allObjects && doc.kind == 'o'
+				}
+				out := nodes[0]
+				if allObjects {
+					merged := &jnode{kind: 'o'}
+					index := map[string]int{}
+					for _, n := range nodes {
+						for i, k := range n.keys {
+							if j, ok := index[k]; ok {
+								merged.vals[j] = n.vals[i]
+								continue
+							}
+							index[k] = len(merged.keys)
+							merged.keys, merged.vals = append(merged.keys, k), append(merged.vals, n.vals[i])
+						}
+					}
+					out = merged
+				} else if len(nodes) > 1 {
+					arr := &jnode{kind: 'a'}
+					for _, n := range nodes {
+						if n.kind == 'a' {
+							arr.vals = append(arr.vals, n.vals...)
+						} else {
+							arr.vals = append(arr.vals, n)
+						}
+					}
+					out = arr
+				}
+				w := builder{max: c.maxBytes - valueOverhead}
+				out.writeJSON(&w, true)
+				if w.err != nil {
+					return null, c.tooLarge("JSON_CONCAT", math.MaxInt64)
+				}
+				return str(w.b.String()), nil
+			}, pString, pString)}},
+		&Function{Name: "JSON_ARRAY_CONTAINS", Category: "JSON", nullCall: true,
+			Description: "Whether a JSON array holds a value among its top-level items (an INT or BIGINT matches an integer, a DOUBLE a number with a point or exponent, a STRING a string, a BOOLEAN true or false, NULL a null); FALSE when the string is not a JSON array.",
+			customSigs:  []string{"JSON_ARRAY_CONTAINS(STRING, T) -> BOOLEAN"},
+			custom: func(b *Binder, args []Expr) ([]Expr, types.Type, impl, error) {
+				if len(args) != 2 {
+					return nil, types.Type{}, nil, errorf(ErrUnknownFunction, "JSON_ARRAY_CONTAINS takes two arguments, not %d", len(args))
+				}
+				b.infer(args[0], types.String)
+				b.settle(args[1])
+				if k := args[0].Type().Kind; k != types.KindString && k != types.KindNull {
+					return nil, types.Type{}, nil, errorf(ErrUnknownFunction, "function JSON_ARRAY_CONTAINS does not accept arguments (%s, %s); valid: JSON_ARRAY_CONTAINS(STRING, T) -> BOOLEAN", args[0].Type(), args[1].Type())
+				}
+				return args, types.Boolean, func(a []types.Value) (types.Value, error) {
+					if a[0].IsNull() {
+						return null, nil
+					}
+					doc, err := parseJSONTree(a[0].Str())
+					if err != nil || doc.kind != 'a' {
+						return boolV(false), nil
+					}
+					for _, item := range doc.vals {
+						if jsonItemEquals(item, a[1]) {
+							return boolV(true), nil
+						}
+					}
+					return boolV(false), nil
+				}, nil
+			}},
 		&Function{Name: "TO_JSON_STRING", Category: "JSON", nullCall: true,
 			Description: "The value rendered as JSON text (NULL as null).",
 			customSigs:  []string{"TO_JSON_STRING(ANY) -> STRING"},
@@ -382,10 +497,30 @@ func jsonString(w *builder, s string) {
 	w.byte1('"')
 }
 
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
+// jsonItemEquals is JSON_ARRAY_CONTAINS's match of one top-level item
+// with a value: only like kinds match (ksqlDB compares an integer token
+// with an INT or BIGINT, a decimal token with a DOUBLE, ...); arrays and
+// objects never match.
+func jsonItemEquals(item *jnode, v types.Value) bool {
+	switch v.Kind() {
+	case types.KindNull:
+		return item.kind == 'z'
+	case types.KindString:
+		return item.kind == 's' && item.text == v.Str()
+	case types.KindBoolean:
+		return (item.kind == 't' && v.Bool()) || (item.kind == 'f' && !v.Bool())
+	case types.KindInt, types.KindBigint:
+		if item.kind != 'n' || strings.ContainsAny(item.text, ".eE") {
+			return false
 		}
+		i, err := strconv.ParseInt(item.text, 10, 64)
+		return err == nil && i == v.Int()
+	case types.KindDouble:
+		if item.kind != 'n' || !strings.ContainsAny(item.text, ".eE") {
+			return false
+		}
+		f, err := strconv.ParseFloat(item.text, 64)
+		return err == nil && f == v.Float()
 	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/runnel/runnel/sql/types"
 )
@@ -28,23 +29,29 @@ func integralDecimal(t types.Type) types.Type {
 	return types.Decimal(max(t.Precision-t.Scale+1, 1), 0)
 }
 
-// roundingRet is the result type of CEIL/FLOOR/ROUND(x): INT and BIGINT
-// stay, DOUBLE becomes BIGINT for ROUND (as ksqlDB) and stays DOUBLE for
-// CEIL/FLOOR, DECIMAL(p, s) becomes DECIMAL(p-s+1, 0).
-func roundingRet(doubleTo types.Type) func([]types.Type) types.Type {
+// roundingRet(t) is the result type of CEIL and FLOOR (t DOUBLE: INT,
+// BIGINT and DOUBLE keep their type) and of ROUND (t BIGINT: INT, BIGINT
+// and DOUBLE give BIGINT, as in ksqlDB). DECIMAL(p, s) becomes
+// DECIMAL(p-s+1, 0), room for the carry of rounding up.
+func roundingRet(toBigint types.Type) func([]types.Type) types.Type {
 	return func(a []types.Type) types.Type {
 		switch a[0].Kind {
-		case types.KindDouble:
-			return doubleTo
 		case types.KindDecimal:
 			return integralDecimal(a[0])
+		case types.KindDouble:
+			return toBigint
+		case types.KindInt:
+			if toBigint.Kind == types.KindBigint {
+				return types.Bigint
+			}
 		}
 		return a[0]
 	}
 }
 
-// decimalTo rounds a DECIMAL value to scale 0 with mode: 'c' ceiling,
-// 'f' floor, 'h' half up.
+// decimalToInt rounds a DECIMAL value to scale 0 with mode: 'c'
+// ceiling, 'f' floor, 'h' half toward positive infinity (ksqlDB's ROUND:
+// HALF_UP for positive values, HALF_DOWN for the others), 't' toward zero.
 func decimalToInt(v types.Value, mode byte) types.Value {
 	u, s := v.Decimal()
 	if s <= 0 {
@@ -54,7 +61,9 @@ func decimalToInt(v types.Value, mode byte) types.Value {
 	var q *big.Int
 	switch mode {
 	case 'h':
-		q = divHalfUp(u, d)
+		q = divHalfCeil(u, d)
+	case 't':
+		q = new(big.Int).Quo(u, d)
 	default:
 		var m big.Int
 		q, _ = new(big.Int).DivMod(u, d, &m) // Euclidean: floor for positive d
@@ -93,14 +102,17 @@ func init() {
 			ovT(roundingRet(types.Double), "same as argument (DECIMAL with scale 0)", func(a []types.Value) (types.Value, error) {
 				return roundTo(a[0], 'f'), nil
 			}, pNumeric)),
-		fn("ROUND", "MATHEMATICAL", "Rounds half up: ROUND(x) to an integral value (DOUBLE gives BIGINT), ROUND(x, d) to d decimal places (negative d rounds left of the point).",
-			ovT(roundingRet(types.Bigint), "BIGINT for DOUBLE, else same as argument", func(a []types.Value) (types.Value, error) {
-				if a[0].Kind() == types.KindDouble {
+		fn("ROUND", "MATHEMATICAL", "Rounds half up (toward positive infinity, as Java's Math.round: -2.5 is -2): ROUND(x) to an integral value (INT, BIGINT and DOUBLE give BIGINT), ROUND(x, d) to d decimal places (negative d rounds left of the point).",
+			ovT(roundingRet(types.Bigint), "BIGINT, or DECIMAL with scale 0", func(a []types.Value) (types.Value, error) {
+				switch a[0].Kind() {
+				case types.KindDouble:
 					f := math.Floor(a[0].Float() + 0.5) // Java's Math.round
 					if math.IsNaN(f) || f >= math.MaxInt64 || f < math.MinInt64 {
 						return null, errorf(ErrOutOfRange, "ROUND(%s) is out of range for BIGINT", types.FormatDouble(a[0].Float()))
 					}
 					return types.NewBigint(int64(f)), nil
+				case types.KindInt, types.KindBigint:
+					return types.NewBigint(a[0].Int()), nil
 				}
 				return roundTo(a[0], 'h'), nil
 			}, pNumeric),
@@ -114,7 +126,11 @@ func init() {
 		fn("LOG", "MATHEMATICAL", "LOG(x) is the natural logarithm; LOG(base, x) the logarithm in a base.",
 			ov(types.Double, func(a []types.Value) (types.Value, error) { return dbl(math.Log(a[0].AsFloat())), nil }, pNumeric),
 			ov(types.Double, func(a []types.Value) (types.Value, error) {
-				return dbl(math.Log(a[1].AsFloat()) / math.Log(a[0].AsFloat())), nil
+				base := a[0].AsFloat()
+				if base <= 0 || base == 1 {
+					return dbl(math.NaN()), nil // ksqlDB's answer for a base that has no logarithm
+				}
+				return dbl(math.Log(a[1].AsFloat()) / math.Log(base)), nil
 			}, pNumeric, pNumeric)),
 		fn("POWER", "MATHEMATICAL", "A base raised to an exponent.",
 			ov(types.Double, func(a []types.Value) (types.Value, error) { return dbl(math.Pow(a[0].AsFloat(), a[1].AsFloat())), nil }, pNumeric, pNumeric)),
@@ -157,6 +173,39 @@ func init() {
 		unaryDouble("ASIN", "The arc sine, in radians (NaN outside [-1, 1]).", math.Asin),
 		unaryDouble("ACOS", "The arc cosine, in radians (NaN outside [-1, 1]).", math.Acos),
 		unaryDouble("ATAN", "The arc tangent, in radians.", math.Atan),
+		unaryDouble("COT", "The cotangent, in radians (±Infinity at 0, with the sign of the argument).", func(x float64) float64 { return 1 / math.Tan(x) }),
+		unaryDouble("SINH", "The hyperbolic sine.", math.Sinh),
+		unaryDouble("COSH", "The hyperbolic cosine.", math.Cosh),
+		unaryDouble("TANH", "The hyperbolic tangent.", math.Tanh),
+		fn("TRUNC", "MATHEMATICAL", "Truncates toward zero: TRUNC(x) to an integral value (INT, BIGINT and DOUBLE give BIGINT), TRUNC(x, d) to d decimal places (negative d truncates left of the point).",
+			ovT(func(a []types.Type) types.Type {
+				if a[0].Kind == types.KindDecimal {
+					// No carry: the integral digits are enough, as in ksqlDB.
+					return types.Decimal(max(a[0].Precision-a[0].Scale, 1), 0)
+				}
+				return roundingRet(types.Bigint)(a)
+			}, "BIGINT, or DECIMAL with scale 0", func(a []types.Value) (types.Value, error) {
+				switch v := a[0]; v.Kind() {
+				case types.KindDouble:
+					f := math.Trunc(v.Float())
+					if math.IsNaN(f) || f >= math.MaxInt64 || f < math.MinInt64 {
+						return null, errorf(ErrOutOfRange, "TRUNC(%s) is out of range for BIGINT", types.FormatDouble(v.Float()))
+					}
+					return types.NewBigint(int64(f)), nil
+				case types.KindDecimal:
+					return roundTo(v, 't'), nil
+				}
+				return types.NewBigint(a[0].Int()), nil
+			}, pNumeric),
+			ovT(argType(0), "same as argument", func(a []types.Value) (types.Value, error) {
+				return truncPlaces(a[0], a[1].Int())
+			}, pNumeric, pIntegral)),
+		&Function{Name: "GEO_DISTANCE", Category: "OTHER", nullCall: true,
+			Description: "The great-circle distance between two (latitude, longitude) points in decimal degrees, by the haversine formula, in kilometers or in the unit given: KM (the default) or MILES (MI, MILE, MILES, KM, KILOMETER(S), KILOMETRE(S), any case).",
+			overloads: []overload{
+				ov(types.Double, geoDistance, pNumeric, pNumeric, pNumeric, pNumeric),
+				ov(types.Double, geoDistance, pNumeric, pNumeric, pNumeric, pNumeric, pString),
+			}},
 		fn("ATAN2", "MATHEMATICAL", "The arc tangent of y / x, in radians.",
 			ov(types.Double, func(a []types.Value) (types.Value, error) {
 				return dbl(math.Atan2(a[0].AsFloat(), a[1].AsFloat())), nil
@@ -165,7 +214,7 @@ func init() {
 		extremum("LEAST", "The smallest argument; NULL arguments are ignored.", -1),
 	)
 	register(
-		&Function{Name: "COALESCE", Category: "NULL", nullCall: true,
+		&Function{Name: "COALESCE", Category: "CONDITIONAL", nullCall: true,
 			Description: "The first argument that is not NULL.",
 			customSigs:  []string{"COALESCE(T, T...) -> T"},
 			custom: func(b *Binder, args []Expr) ([]Expr, types.Type, impl, error) {
@@ -181,7 +230,7 @@ func init() {
 					return null, nil
 				})
 			}},
-		&Function{Name: "IFNULL", Category: "NULL", nullCall: true,
+		&Function{Name: "IFNULL", Category: "CONDITIONAL", nullCall: true,
 			Description: "The first argument, or the second when the first is NULL.",
 			customSigs:  []string{"IFNULL(T, T) -> T"},
 			custom: func(b *Binder, args []Expr) ([]Expr, types.Type, impl, error) {
@@ -195,7 +244,7 @@ func init() {
 					return a[0], nil
 				})
 			}},
-		&Function{Name: "NULLIF", Category: "NULL", nullCall: true,
+		&Function{Name: "NULLIF", Category: "CONDITIONAL", nullCall: true,
 			Description: "NULL when the two arguments are equal, else the first.",
 			customSigs:  []string{"NULLIF(T, T) -> T"},
 			custom: func(b *Binder, args []Expr) ([]Expr, types.Type, impl, error) {
@@ -253,7 +302,8 @@ func extremum(name, desc string, sign int) *Function {
 		}}
 }
 
-// roundTo rounds to an integral value: 'c' ceiling, 'f' floor, 'h' half up.
+// roundTo rounds to an integral value: 'c' ceiling, 'f' floor, 'h' half
+// toward positive infinity, 't' toward zero.
 func roundTo(v types.Value, mode byte) types.Value {
 	switch v.Kind() {
 	case types.KindDouble:
@@ -262,6 +312,8 @@ func roundTo(v types.Value, mode byte) types.Value {
 			return dbl(math.Ceil(v.Float()))
 		case 'f':
 			return dbl(math.Floor(v.Float()))
+		case 't':
+			return dbl(math.Trunc(v.Float()))
 		}
 		return dbl(math.Floor(v.Float() + 0.5))
 	case types.KindDecimal:
@@ -289,7 +341,7 @@ func roundPlaces(v types.Value, d int64) (types.Value, error) {
 		if r == nil {
 			return v, nil
 		}
-		u := roundRat(r, int32(d))
+		u := roundRat(r, int32(d), divHalfCeil)
 		out, _ := new(big.Rat).SetFrac(u, big.NewInt(1)).Float64()
 		if d > 0 {
 			out, _ = new(big.Rat).SetFrac(u, pow10(int32(d))).Float64()
@@ -302,13 +354,13 @@ func roundPlaces(v types.Value, d int64) (types.Value, error) {
 		if int64(s) <= d {
 			return v, nil
 		}
-		q := rescale(u, s, int32(d)) // half up
+		q := divHalfCeil(u, pow10(s-int32(d)))
 		return types.NewDecimal(rescale(q, int32(d), s), s), nil
 	}
 	if d >= 0 {
 		return v, nil
 	}
-	q := divHalfUp(big.NewInt(v.Int()), pow10(int32(-d)))
+	q := divHalfCeil(big.NewInt(v.Int()), pow10(int32(-d)))
 	q.Mul(q, pow10(int32(-d)))
 	if !q.IsInt64() || v.Kind() == types.KindInt && !int32Range(q.Int64()) {
 		return null, errorf(ErrOutOfRange, "ROUND(%d, %d) is out of range", v.Int(), d)
@@ -316,13 +368,100 @@ func roundPlaces(v types.Value, d int64) (types.Value, error) {
 	return sameInt(v, q.Int64()), nil
 }
 
-// roundRat returns r rounded half up to d places, unscaled (× 10^d).
-func roundRat(r *big.Rat, d int32) *big.Int {
+// roundRat returns r rounded to d places by div, unscaled (× 10^d).
+func roundRat(r *big.Rat, d int32, div func(num, den *big.Int) *big.Int) *big.Int {
 	num, den := new(big.Int).Set(r.Num()), new(big.Int).Set(r.Denom())
 	if d >= 0 {
 		num.Mul(num, pow10(d))
 	} else {
 		den.Mul(den, pow10(-d))
 	}
-	return divHalfUp(num, den)
+	return div(num, den)
+}
+
+// divHalfCeil is num/den (den > 0) rounded half toward positive infinity:
+// floor(num/den + 1/2), Java's Math.round and ksqlDB's ROUND.
+func divHalfCeil(num, den *big.Int) *big.Int {
+	n := new(big.Int).Lsh(num, 1)
+	n.Add(n, den)
+	d := new(big.Int).Lsh(den, 1)
+	q, _ := new(big.Int).DivMod(n, d, new(big.Int)) // Euclidean: floor for d > 0
+	return q
+}
+
+// truncPlaces is TRUNC(x, d): toward zero at d decimal places, keeping
+// x's type (a DECIMAL keeps its scale, zero-filled), as ksqlDB's
+// BigDecimal.setScale(d, DOWN).
+func truncPlaces(v types.Value, d int64) (types.Value, error) {
+	d = max(min(d, 30), -30)
+	switch v.Kind() {
+	case types.KindDouble:
+		f := v.Float()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return v, nil
+		}
+		r, _ := new(big.Rat).SetString(types.FormatDouble(f))
+		if r == nil {
+			return v, nil
+		}
+		u := roundRat(r, int32(d), func(num, den *big.Int) *big.Int { return new(big.Int).Quo(num, den) })
+		var out float64
+		if d >= 0 {
+			out, _ = new(big.Rat).SetFrac(u, pow10(int32(d))).Float64()
+		} else {
+			out, _ = new(big.Rat).SetInt(new(big.Int).Mul(u, pow10(int32(-d)))).Float64()
+		}
+		return dbl(out), nil // a BigDecimal has no -0: TRUNC(-0.001, 2) is 0.0
+	case types.KindDecimal:
+		u, s := v.Decimal()
+		if int64(s) <= d {
+			return v, nil
+		}
+		q := new(big.Int).Quo(u, pow10(s-int32(d)))
+		return types.NewDecimal(rescale(q, int32(d), s), s), nil
+	}
+	if d >= 0 {
+		return v, nil
+	}
+	p := pow10(int32(-d))
+	q := new(big.Int).Quo(big.NewInt(v.Int()), p)
+	return sameInt(v, q.Mul(q, p).Int64()), nil
+}
+
+// Earth's radius in the units GEO_DISTANCE gives, ksqlDB's values.
+const (
+	earthRadiusKM    = 6371
+	earthRadiusMiles = 3959
+)
+
+// geoDistance is GEO_DISTANCE: the haversine great-circle distance.
+// NULL coordinates give NULL; a NULL or blank unit is kilometers.
+func geoDistance(a []types.Value) (types.Value, error) {
+	for _, v := range a[:4] {
+		if v.IsNull() {
+			return null, nil
+		}
+	}
+	lat1, lon1, lat2, lon2 := a[0].AsFloat(), a[1].AsFloat(), a[2].AsFloat(), a[3].AsFloat()
+	if lat1 < -90 || lat2 < -90 || lat1 > 90 || lat2 > 90 {
+		return null, errorf(ErrInvalidArgument, "valid latitude values for GeoDistance function are in the range of -90 to 90 decimal degrees")
+	}
+	if lon1 < -180 || lon2 < -180 || lon1 > 180 || lon2 > 180 {
+		return null, errorf(ErrInvalidArgument, "valid longitude values for GeoDistance function are in the range of -180 to +180 decimal degrees")
+	}
+	radius := float64(earthRadiusKM)
+	if len(a) > 4 && !a[4].IsNull() {
+		switch unit := strings.ToLower(strings.TrimSpace(a[4].Str())); unit {
+		case "":
+		case "mi", "mile", "miles":
+			radius = earthRadiusMiles
+		case "km", "kilometer", "kilometers", "kilometre", "kilometres":
+		default:
+			return null, errorf(ErrInvalidArgument, "GeoDistance function units parameter must be one of mi, mile, miles, km, kilometer, kilometers, kilometre or kilometres. Values are case-insensitive.")
+		}
+	}
+	rad := func(deg float64) float64 { return deg * (math.Pi / 180) } // Java's Math.toRadians
+	hav := func(x float64) float64 { s := math.Sin(x / 2); return s * s }
+	h := hav(rad(lat2-lat1)) + hav(rad(lon2-lon1))*math.Cos(rad(lat1))*math.Cos(rad(lat2))
+	return dbl(2 * math.Asin(math.Sqrt(h)) * radius), nil
 }

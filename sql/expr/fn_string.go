@@ -35,45 +35,19 @@ func init() {
 			ov(types.Int, func(a []types.Value) (types.Value, error) { return intV(utf8.RuneCountInString(a[0].Str())), nil }, pString),
 			ov(types.Int, func(a []types.Value) (types.Value, error) { return intV(len(a[0].Str())), nil }, pBytes)),
 		&Function{Name: "CONCAT", Category: "STRING", nullCall: true,
-			Description: "Concatenates strings; NULL arguments are skipped. `a || b` is the same.",
-			overloads: []overload{ovVarL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
-				var n int64
-				for _, v := range a {
-					n = sizeAdd(n, int64(len(v.Str())))
-				}
-				if err := c.checkString("CONCAT", n); err != nil {
-					return null, err
-				}
-				var sb strings.Builder
-				sb.Grow(int(n))
-				for _, v := range a {
-					sb.WriteString(v.Str())
-				}
-				return str(sb.String()), nil
-			}, pString)}},
+			Description: "Concatenates strings, or BYTES; NULL arguments are skipped. `a || b` is the same.",
+			overloads: []overload{
+				ovVarL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) { return concat(c, a, str) }, pString),
+				ovVarL(types.Bytes, func(c *evalCtx, a []types.Value) (types.Value, error) { return concat(c, a, types.NewBytesString) }, pBytes),
+			}},
 		&Function{Name: "CONCAT_WS", Category: "STRING", nullCall: true,
-			Description: "Concatenates strings with a separator; NULL arguments are skipped; a NULL separator gives NULL.",
-			overloads: []overload{ovVarL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
-				if a[0].IsNull() {
-					return null, nil
-				}
-				sep := a[0].Str()
-				parts := make([]string, 0, len(a)-1)
-				var n int64
-				for _, v := range a[1:] {
-					if !v.IsNull() {
-						if len(parts) > 0 {
-							n = sizeAdd(n, int64(len(sep)))
-						}
-						parts = append(parts, v.Str())
-						n = sizeAdd(n, int64(len(v.Str())))
-					}
-				}
-				if err := c.checkString("CONCAT_WS", n); err != nil {
-					return null, err
-				}
-				return str(strings.Join(parts, sep)), nil
-			}, pString, pString)}},
+			Description: "Concatenates strings, or BYTES, with a separator between them; NULL arguments are skipped; a NULL separator gives NULL.",
+			overloads: []overload{
+				ovVarL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) { return concatWS(c, a, str) }, pString, pString),
+				ovVarL(types.Bytes, func(c *evalCtx, a []types.Value) (types.Value, error) {
+					return concatWS(c, a, types.NewBytesString)
+				}, pBytes, pBytes),
+			}},
 		fn("TRIM", "STRING", "Removes leading and trailing whitespace.",
 			ov(types.String, func(a []types.Value) (types.Value, error) { return str(strings.TrimSpace(a[0].Str())), nil }, pString)),
 		fn("LTRIM", "STRING", "Removes leading whitespace.",
@@ -84,14 +58,23 @@ func init() {
 			ov(types.String, func(a []types.Value) (types.Value, error) {
 				return str(strings.TrimRightFunc(a[0].Str(), unicode.IsSpace)), nil
 			}, pString)),
-		fn("SUBSTRING", "STRING", "The substring from a 1-based position (negative counts from the end), optionally of a given length.",
+		fn("SUBSTRING", "STRING", "The substring (or the BYTES) from a 1-based position (negative counts from the end), optionally of a given length.",
 			ov(types.String, func(a []types.Value) (types.Value, error) { return str(substring(a[0].Str(), a[1].Int(), -1)), nil }, pString, pIntegral),
 			ov(types.String, func(a []types.Value) (types.Value, error) {
 				if a[2].Int() < 0 {
 					return str(""), nil
 				}
 				return str(substring(a[0].Str(), a[1].Int(), a[2].Int())), nil
-			}, pString, pIntegral, pIntegral)),
+			}, pString, pIntegral, pIntegral),
+			ov(types.Bytes, func(a []types.Value) (types.Value, error) {
+				return types.NewBytesString(subBytes(a[0].Str(), a[1].Int(), -1)), nil
+			}, pBytes, pIntegral),
+			ov(types.Bytes, func(a []types.Value) (types.Value, error) {
+				if a[2].Int() < 0 {
+					return types.NewBytesString(""), nil
+				}
+				return types.NewBytesString(subBytes(a[0].Str(), a[1].Int(), a[2].Int())), nil
+			}, pBytes, pIntegral, pIntegral)),
 		fn("REPLACE", "STRING", "Replaces every occurrence of a substring.",
 			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
 				s, old, repl := a[0].Str(), a[1].Str(), a[2].Str()
@@ -117,30 +100,23 @@ func init() {
 			ov(types.Int, func(a []types.Value) (types.Value, error) {
 				return intV(instr(a[0].Str(), a[1].Str(), a[2].Int(), a[3].Int())), nil
 			}, pString, pString, pIntegral, pIntegral)),
-		fn("LPAD", "STRING", "Pads a string on the left to a length (truncating longer input); an empty or NULL padding gives NULL.",
-			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) { return pad(c, a, true) }, pString, pIntegral, pString)),
-		fn("RPAD", "STRING", "Pads a string on the right to a length (truncating longer input); an empty or NULL padding gives NULL.",
-			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) { return pad(c, a, false) }, pString, pIntegral, pString)),
-		fn("SPLIT", "STRING", "Splits a string at a delimiter into an ARRAY; an empty delimiter splits into characters.",
-			ovL(types.Array(types.String), func(c *evalCtx, a []types.Value) (types.Value, error) {
-				s, sep := a[0].Str(), a[1].Str()
-				// The parts share s's bytes; the Values are what costs.
-				var k int64
-				if sep == "" {
-					k = int64(utf8.RuneCountInString(s))
-				} else {
-					k = int64(strings.Count(s, sep)) + 1
-				}
-				if err := c.checkElems("SPLIT", k, int64(len(s))); err != nil {
-					return null, err
-				}
-				parts := strings.Split(s, sep)
-				out := make([]types.Value, len(parts))
-				for i, p := range parts {
-					out[i] = str(p)
-				}
-				return types.NewArray(out), nil
-			}, pString, pString)),
+		&Function{Name: "LPAD", Category: "STRING", nullCall: true,
+			Description: "Pads a string (or BYTES) on the left to a length, truncating longer input; an empty or NULL padding or a negative length gives NULL.",
+			overloads: []overload{
+				ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) { return pad(c, a, true, false) }, pString, pIntegral, pString),
+				ovL(types.Bytes, func(c *evalCtx, a []types.Value) (types.Value, error) { return pad(c, a, true, true) }, pBytes, pIntegral, pBytes),
+			}},
+		&Function{Name: "RPAD", Category: "STRING", nullCall: true,
+			Description: "Pads a string (or BYTES) on the right to a length, truncating longer input; an empty or NULL padding or a negative length gives NULL.",
+			overloads: []overload{
+				ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) { return pad(c, a, false, false) }, pString, pIntegral, pString),
+				ovL(types.Bytes, func(c *evalCtx, a []types.Value) (types.Value, error) { return pad(c, a, false, true) }, pBytes, pIntegral, pBytes),
+			}},
+		fn("SPLIT", "STRING", "Splits a string (or BYTES) at a delimiter into an ARRAY; an empty delimiter splits into characters (or bytes).",
+			ovL(types.Array(types.String), func(c *evalCtx, a []types.Value) (types.Value, error) { return split(c, a, str, false) }, pString, pString),
+			ovL(types.Array(types.Bytes), func(c *evalCtx, a []types.Value) (types.Value, error) {
+				return split(c, a, types.NewBytesString, true)
+			}, pBytes, pBytes)),
 		fn("SPLIT_TO_MAP", "STRING", "Splits 'k1=v1;k2=v2' into a MAP given the entry and key-value delimiters; entries without the key-value delimiter are dropped.",
 			ovL(types.Map(types.String, types.String), func(c *evalCtx, a []types.Value) (types.Value, error) {
 				s, entrySep, kvSep := a[0].Str(), a[1].Str(), a[2].Str()
@@ -169,25 +145,25 @@ func init() {
 			}, pString, pString, pString)),
 		fn("INITCAP", "STRING", "Capitalizes the first letter of each word and lower-cases the rest.",
 			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) { return initcap(c, a[0].Str()) }, pString)),
-		fn("REGEXP_EXTRACT", "STRING", "The first match of a regular expression in a string (or of a capturing group); NULL when nothing matches. Arguments: (regex, string[, group]).",
+		fn("REGEXP_EXTRACT", "REGULAR EXPRESSION", "The first match of a regular expression in a string (or of a capturing group); NULL when nothing matches. Arguments: (regex, string[, group]).",
 			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
 				return regexpExtract(c, a[0].Str(), a[1].Str(), 0)
 			}, pString, pString),
 			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
 				return regexpExtract(c, a[0].Str(), a[1].Str(), a[2].Int())
 			}, pString, pString, pIntegral)),
-		fn("REGEXP_EXTRACT_ALL", "STRING", "Every match of a regular expression (or of a capturing group) as an ARRAY. Arguments: (regex, string[, group]).",
+		fn("REGEXP_EXTRACT_ALL", "REGULAR EXPRESSION", "Every match of a regular expression (or of a capturing group) as an ARRAY. Arguments: (regex, string[, group]).",
 			ovL(types.Array(types.String), func(c *evalCtx, a []types.Value) (types.Value, error) {
 				return regexpExtractAll(c, a[0].Str(), a[1].Str(), 0)
 			}, pString, pString),
 			ovL(types.Array(types.String), func(c *evalCtx, a []types.Value) (types.Value, error) {
 				return regexpExtractAll(c, a[0].Str(), a[1].Str(), a[2].Int())
 			}, pString, pString, pIntegral)),
-		fn("REGEXP_REPLACE", "STRING", "Replaces every match of a regular expression; $1 in the replacement is a group. Arguments: (string, regex, replacement).",
+		fn("REGEXP_REPLACE", "REGULAR EXPRESSION", "Replaces every match of a regular expression; $1 in the replacement is a group. Arguments: (string, regex, replacement).",
 			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
 				return regexpReplace(c, a[0].Str(), a[1].Str(), a[2].Str())
 			}, pString, pString, pString)),
-		fn("REGEXP_SPLIT_TO_ARRAY", "STRING", "Splits a string at every match of a regular expression.",
+		fn("REGEXP_SPLIT_TO_ARRAY", "REGULAR EXPRESSION", "Splits a string at every match of a regular expression.",
 			ovL(types.Array(types.String), func(c *evalCtx, a []types.Value) (types.Value, error) {
 				re, err := compileRegexp(c, a[1].Str())
 				if err != nil {
@@ -328,21 +304,32 @@ func instr(s, sub string, pos, occ int64) int {
 }
 
 // pad is LPAD and RPAD: s padded with p (repeated, the last copy cut) to
-// n characters, or cut to n characters. The result is sized and checked
-// before it is built: n may be anything up to 2^63-1.
-func pad(c *evalCtx, a []types.Value, left bool) (types.Value, error) {
+// n characters (bytes for BYTES), or cut to n. The result is sized and
+// checked before it is built: n may be anything up to 2^63-1. A NULL
+// input gives NULL; a NULL or empty padding or a NULL or negative length
+// gives NULL too, as in ksqlDB.
+func pad(c *evalCtx, a []types.Value, left, bytes bool) (types.Value, error) {
+	if a[0].IsNull() || a[1].IsNull() || a[2].IsNull() {
+		return null, nil
+	}
 	s, n, p := a[0].Str(), a[1].Int(), a[2].Str()
 	if n < 0 || p == "" {
 		return null, nil
 	}
-	sl := int64(utf8.RuneCountInString(s))
-	if sl >= n {
-		return str(s[:runeOffset(s, 0, n)]), nil
+	mk, count, offset := str, utf8.RuneCountInString, runeOffset
+	if bytes {
+		mk = types.NewBytesString
+		count = func(s string) int { return len(s) }
+		offset = func(s string, from int, k int64) int { return from + int(min(k, int64(len(s)-from))) }
 	}
-	fill := n - sl // characters of padding
-	pl := int64(utf8.RuneCountInString(p))
+	sl := int64(count(s))
+	if sl >= n {
+		return mk(s[:offset(s, 0, n)]), nil
+	}
+	fill := n - sl // characters (bytes) of padding
+	pl := int64(count(p))
 	whole, part := fill/pl, fill%pl
-	partBytes := runeOffset(p, 0, part)
+	partBytes := offset(p, 0, part)
 	size := sizeAdd(int64(len(s)), sizeAdd(sizeMul(whole, int64(len(p))), int64(partBytes)))
 	name := "RPAD"
 	if left {
@@ -363,7 +350,100 @@ func pad(c *evalCtx, a []types.Value, left bool) (types.Value, error) {
 	if left {
 		b.WriteString(s)
 	}
-	return str(b.String()), nil
+	return mk(b.String()), nil
+}
+
+// concat is CONCAT of strings or BYTES: NULL arguments are skipped.
+func concat(c *evalCtx, a []types.Value, mk func(string) types.Value) (types.Value, error) {
+	var n int64
+	for _, v := range a {
+		n = sizeAdd(n, int64(len(v.Str())))
+	}
+	if err := c.checkString("CONCAT", n); err != nil {
+		return null, err
+	}
+	var sb strings.Builder
+	sb.Grow(int(n))
+	for _, v := range a {
+		sb.WriteString(v.Str())
+	}
+	return mk(sb.String()), nil
+}
+
+// concatWS is CONCAT_WS of strings or BYTES: the separator between the
+// arguments that are not NULL; a NULL separator gives NULL.
+func concatWS(c *evalCtx, a []types.Value, mk func(string) types.Value) (types.Value, error) {
+	if a[0].IsNull() {
+		return null, nil
+	}
+	sep := a[0].Str()
+	parts := make([]string, 0, len(a)-1)
+	var n int64
+	for _, v := range a[1:] {
+		if !v.IsNull() {
+			if len(parts) > 0 {
+				n = sizeAdd(n, int64(len(sep)))
+			}
+			parts = append(parts, v.Str())
+			n = sizeAdd(n, int64(len(v.Str())))
+		}
+	}
+	if err := c.checkString("CONCAT_WS", n); err != nil {
+		return null, err
+	}
+	return mk(strings.Join(parts, sep)), nil
+}
+
+// split is SPLIT of a string (at characters when the delimiter is empty)
+// or of BYTES (at bytes). An empty input is one empty part, as in ksqlDB.
+func split(c *evalCtx, a []types.Value, mk func(string) types.Value, bytes bool) (types.Value, error) {
+	s, sep := a[0].Str(), a[1].Str()
+	// The parts share s's bytes; the Values are what costs.
+	var k int64
+	switch {
+	case s == "":
+		k = 1
+	case sep == "" && bytes:
+		k = int64(len(s))
+	case sep == "":
+		k = int64(utf8.RuneCountInString(s))
+	default:
+		k = int64(strings.Count(s, sep)) + 1
+	}
+	if err := c.checkElems("SPLIT", k, int64(len(s))); err != nil {
+		return null, err
+	}
+	out := make([]types.Value, 0, k)
+	switch {
+	case s == "":
+		out = append(out, mk(""))
+	case sep == "" && bytes:
+		for i := 0; i < len(s); i++ {
+			out = append(out, mk(s[i:i+1]))
+		}
+	default:
+		for _, p := range strings.Split(s, sep) {
+			out = append(out, mk(p))
+		}
+	}
+	return types.NewArray(out), nil
+}
+
+// subBytes is SUBSTRING of BYTES: as substring, on bytes.
+func subBytes(s string, pos, n int64) string {
+	l := int64(len(s))
+	var start int64
+	switch {
+	case pos > 0:
+		start = min(pos-1, l)
+	case pos < 0:
+		start = max(l+pos, 0)
+	}
+	end := l
+	if n >= 0 && n < l-start {
+		end = start + n
+	}
+	return s[start:end]
 }
 
 // mapCase is LCASE and UCASE: the text may grow (an invalid byte becomes

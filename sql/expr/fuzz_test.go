@@ -248,6 +248,9 @@ func (g *exprGen) expr(depth int) string {
 	}
 	// A function of the registry with one of its signatures' arities.
 	fn := g.funcs[g.pick(len(g.funcs))]
+	if fn.lambda != nil {
+		return g.lambdaCall(fn.Name, depth)
+	}
 	var params []pk
 	variadic := false
 	if len(fn.overloads) > 0 {
@@ -271,6 +274,46 @@ func (g *exprGen) expr(depth int) string {
 	}
 	name := fn.Name
 	return name + "(" + strings.Join(args, ", ") + ")"
+}
+
+// lambdaCall writes a call of TRANSFORM, FILTER or REDUCE over an array
+// or a map, with lambdas whose bodies use their arguments (named LA, LB,
+// LS: no column of the scope has those names), or anything else.
+func (g *exprGen) lambdaCall(name string, depth int) string {
+	body := func(args ...string) string {
+		a := args[g.pick(len(args))]
+		switch g.pick(6) {
+		case 0:
+			return a
+		case 1:
+			return "(" + a + " + " + g.arg(pNumeric, depth) + ")"
+		case 2:
+			return "CONCAT(CAST(" + a + " AS STRING), " + g.arg(pString, depth) + ")"
+		case 3:
+			return "(" + a + " IS NULL)"
+		case 4:
+			return "ARRAY[" + a + ", " + a + "]"
+		}
+		return g.expr(depth + 1)
+	}
+	if g.pick(2) == 0 { // an array
+		coll := g.arg(pArray, depth)
+		switch name {
+		case "TRANSFORM":
+			return "TRANSFORM(" + coll + ", LA => " + body("LA") + ")"
+		case "FILTER":
+			return "FILTER(" + coll + ", LA => " + body("LA") + ")"
+		}
+		return "REDUCE(" + coll + ", " + g.arg(pAny, depth) + ", (LS, LA) => " + body("LS", "LA") + ")"
+	}
+	coll := g.arg(pMap, depth)
+	switch name {
+	case "TRANSFORM":
+		return "TRANSFORM(" + coll + ", (LA, LB) => " + body("LA", "LB") + ", (LA, LB) => " + body("LA", "LB") + ")"
+	case "FILTER":
+		return "FILTER(" + coll + ", (LA, LB) => " + body("LA", "LB") + ")"
+	}
+	return "REDUCE(" + coll + ", " + g.arg(pAny, depth) + ", (LS, LA, LB) => " + body("LS", "LA", "LB") + ")"
 }
 
 // row is the test row with some of its scalar columns replaced by values

@@ -164,7 +164,8 @@ func Walk(e Expr, fn func(Expr) bool) {
 func IsConstant(e Expr) bool {
 	c := true
 	Walk(e, func(x Expr) bool {
-		if _, ok := x.(*Column); ok {
+		switch x.(type) {
+		case *Column, *lambdaVar:
 			c = false
 		}
 		return c

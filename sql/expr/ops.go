@@ -22,12 +22,15 @@ import (
 //     max(p1-s1,p2-s2)+scale+1; * precision p1+p2+1, scale s1+s2; / scale
 //     max(6, s1+p2+1), precision p1-s1+s2+scale; % scale max(s1,s2),
 //     precision min(p1-s1,p2-s2)+scale. INT is DECIMAL(10,0) and BIGINT
-//     DECIMAL(19,0) there. STRING + STRING is an error: use CONCAT or ||.
+//     DECIMAL(19,0) there. STRING + STRING concatenates, as in ksqlDB
+//     (NULL on either side gives NULL).
 //   - Comparisons: any numerics with each other (exactly, unless a DOUBLE
 //     is involved), STRING with STRING, BOOLEAN, TIMESTAMP, DATE, TIME
 //     with their own kind, and a TIMESTAMP/DATE/TIME with a STRING, which
-//     is parsed as ISO-8601 (at bind time for a literal). ARRAY, MAP and
-//     STRUCT compare when their types unify.
+//     is parsed as ISO-8601 (at bind time for a literal), and a DATE with
+//     a TIMESTAMP (at its midnight). BOOLEAN, ARRAY, MAP and STRUCT
+//     compare for equality only (=, <>, IS [NOT] DISTINCT FROM, IN), as
+//     in ksqlDB; ARRAY, MAP and STRUCT when their types unify.
 //   - AND, OR, NOT, IS [NOT] TRUE take BOOLEAN; NULL follows SQL's
 //     three-valued logic.
 
@@ -166,13 +169,13 @@ func arith(b *Binder, o opcode.Op, l, r Expr) (Expr, error) {
 	inferPair(b, l, r, types.Double)
 	lt, rt := l.Type(), r.Type()
 	text := []any{"(", l, " " + sym + " ", r, ")"}
+	if op == '+' && (lt.Kind == types.KindString || rt.Kind == types.KindString) &&
+		(lt.Kind == types.KindString || lt.Kind == types.KindNull) && (rt.Kind == types.KindString || rt.Kind == types.KindNull) {
+		return concatPlus(b, l, r, text), nil
+	}
 	for _, t := range []types.Type{lt, rt} {
 		if !t.IsNumeric() && t.Kind != types.KindNull {
-			hint := ""
-			if op == '+' && lt.Kind == types.KindString && rt.Kind == types.KindString {
-				hint = " (use CONCAT or || to concatenate strings)"
-			}
-			return nil, errorf(ErrTypeMismatch, "operator %s cannot be applied to %s and %s%s", sym, lt, rt, hint)
+			return nil, errorf(ErrTypeMismatch, "operator %s cannot be applied to %s and %s", sym, lt, rt)
 		}
 	}
 	if lt.Kind == types.KindNull || rt.Kind == types.KindNull {
@@ -292,6 +295,27 @@ func arith(b *Binder, o opcode.Op, l, r Expr) (Expr, error) {
 	}}, nil
 }
 
+// concatPlus is STRING + STRING, which ksqlDB concatenates. NULL on
+// either side gives NULL, as SQL's operators do (unlike CONCAT, which
+// skips NULLs).
+func concatPlus(b *Binder, l, r Expr, text []any) Expr {
+	c := b.evalCtx()
+	return &node{t: types.String, sql: text, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
+		a, err := l.Eval(row)
+		if err != nil || a.IsNull() {
+			return types.Value{}, err
+		}
+		z, err := r.Eval(row)
+		if err != nil || z.IsNull() {
+			return types.Value{}, err
+		}
+		if err := c.checkString("+", sizeAdd(int64(len(a.Str())), int64(len(z.Str())))); err != nil {
+			return types.Value{}, err
+		}
+		return types.NewString(a.Str() + z.Str()), nil
+	}}
+}
+
 // intOp computes a op c on 64-bit integers, reporting overflow and
 // division by zero. Division truncates toward zero, as in ksqlDB (Java).
 func intOp(op byte, a, c int64) (int64, error) {
@@ -357,6 +381,36 @@ type cmpFunc func(a, c types.Value) int
 // string compared with a TIMESTAMP, DATE or TIME (a literal at bind time,
 // anything else per row), and picks the comparison for the operand types.
 func comparer(b *Binder, l, r Expr, opText string) (Expr, Expr, cmpFunc, error) {
+	return comparerOp(b, l, r, opText, true)
+}
+
+// ksqlDB's names of the comparison operators, for its error message.
+var cmpNames = map[string]string{
+	"=": "EQUAL", "<>": "NOT_EQUAL", "<": "LESS_THAN", "<=": "LESS_THAN_OR_EQUAL",
+	">": "GREATER_THAN", ">=": "GREATER_THAN_OR_EQUAL",
+}
+
+// comparerOp is comparer for an operator that is an equality (=, <>,
+// IS [NOT] DISTINCT FROM, IN, NULLIF, ...) or an ordering (<, >, ...,
+// BETWEEN). As in ksqlDB, BOOLEAN, ARRAY, MAP and STRUCT values only
+// compare for equality.
+func comparerOp(b *Binder, l, r Expr, opText string, equality bool) (Expr, Expr, cmpFunc, error) {
+	l, r, cf, err := comparer0(b, l, r, opText)
+	if err != nil || equality {
+		return l, r, cf, err
+	}
+	switch k := l.Type().Kind; k {
+	case types.KindBoolean, types.KindArray, types.KindMap, types.KindStruct:
+		name := cmpNames[opText]
+		if name == "" {
+			name = opText
+		}
+		return nil, nil, nil, errorf(ErrTypeMismatch, "Cannot compare %s (%s) to %s (%s) with %s.", clip(l), l.Type(), clip(r), r.Type(), name)
+	}
+	return l, r, cf, nil
+}
+
+func comparer0(b *Binder, l, r Expr, opText string) (Expr, Expr, cmpFunc, error) {
 	inferPair(b, l, r, types.String)
 	// A quoted literal compared with a number, a boolean or bytes is read
 	// as one (id = '1'), as PostgreSQL reads its unknown-typed literals.
@@ -385,6 +439,13 @@ func comparer(b *Binder, l, r Expr, opText string) (Expr, Expr, cmpFunc, error) 
 	case isTemporal(rt.Kind) && lt.Kind == types.KindString:
 		nl, err := Coerce(l, rt)
 		return nl, r, cmpInts, err
+	case lt.Kind == types.KindDate && rt.Kind == types.KindTimestamp:
+		// ksqlDB compares a DATE with a TIMESTAMP as its midnight.
+		nl, err := Cast(l, types.Timestamp)
+		return nl, r, cmpInts, err
+	case lt.Kind == types.KindTimestamp && rt.Kind == types.KindDate:
+		nr, err := Cast(r, types.Timestamp)
+		return l, nr, cmpInts, err
 	case lt.Kind != rt.Kind:
 	case lt.Kind == types.KindString, lt.Kind == types.KindBytes:
 		return l, r, func(a, c types.Value) int { return strings.Compare(a.Str(), c.Str()) }, nil
@@ -427,25 +488,12 @@ func cmpResult(op opcode.Op, c int) bool {
 
 func compare(b *Binder, op opcode.Op, l, r Expr) (Expr, error) {
 	sym := cmpSymbols[op]
-	l, r, cf, err := comparer(b, l, r, sym)
+	l, r, cf, err := comparerOp(b, l, r, sym, op == opcode.EQ || op == opcode.NE || op == opcode.NullEQ)
 	if err != nil {
 		return nil, err
 	}
 	if op == opcode.NullEQ {
-		return &node{t: types.Boolean, sql: []any{"(", l, " IS NOT DISTINCT FROM ", r, ")"}, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
-			a, err := l.Eval(row)
-			if err != nil {
-				return types.Value{}, err
-			}
-			c, err := r.Eval(row)
-			if err != nil {
-				return types.Value{}, err
-			}
-			if a.IsNull() || c.IsNull() {
-				return boolV(a.IsNull() && c.IsNull()), nil
-			}
-			return boolV(cf(a, c) == 0), nil
-		}}, nil
+		return nullSafeEqual(l, r, cf, false), nil
 	}
 	return &node{t: types.Boolean, sql: []any{"(", l, " " + sym + " ", r, ")"}, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
 		a, err := l.Eval(row)
@@ -458,6 +506,40 @@ func compare(b *Binder, op opcode.Op, l, r Expr) (Expr, error) {
 		}
 		return boolV(cmpResult(op, cf(a, c))), nil
 	}}, nil
+}
+
+// distinctFrom binds l IS DISTINCT FROM r: comparable as = is, never
+// NULL.
+func distinctFrom(b *Binder, l, r Expr) (Expr, error) {
+	l, r, cf, err := comparer(b, l, r, "IS DISTINCT FROM")
+	if err != nil {
+		return nil, err
+	}
+	return nullSafeEqual(l, r, cf, true), nil
+}
+
+// nullSafeEqual is IS NOT DISTINCT FROM (negate: IS DISTINCT FROM): NULL
+// is not distinct from NULL and distinct from any value.
+func nullSafeEqual(l, r Expr, cf cmpFunc, negate bool) Expr {
+	text := " IS NOT DISTINCT FROM "
+	if negate {
+		text = " IS DISTINCT FROM "
+	}
+	return &node{t: types.Boolean, sql: []any{"(", l, text, r, ")"}, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
+		a, err := l.Eval(row)
+		if err != nil {
+			return types.Value{}, err
+		}
+		c, err := r.Eval(row)
+		if err != nil {
+			return types.Value{}, err
+		}
+		same := a.IsNull() && c.IsNull()
+		if !a.IsNull() && !c.IsNull() {
+			same = cf(a, c) == 0
+		}
+		return boolV(same != negate), nil
+	}}
 }
 
 // coerceUnknownPair reads a string literal of the source on one side of

@@ -368,6 +368,10 @@ func (b *Binder) caseExpr(n *ast.CaseExpr) (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
+	if t.Kind == types.KindNull {
+		// ksqlDB cannot type such a CASE, and refuses it.
+		return nil, errorf(ErrTypeMismatch, "Invalid Case expression. All case branches have NULL type")
+	}
 	for i := range results {
 		if results[i], err = Coerce(results[i], t); err != nil {
 			return nil, err

@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
 	"github.com/runnel/runnel/sql/types"
 )
 
@@ -12,8 +14,9 @@ import (
 type Function struct {
 	// Name is upper-case, as ksqlDB spells it.
 	Name string
-	// Category groups functions: STRING, MATHEMATICAL, NULL, DATE / TIME,
-	// ARRAY, MAP, JSON, OTHER.
+	// Category groups functions, as ksqlDB's categories do: STRING,
+	// REGULAR EXPRESSION, MATHEMATICAL, CONDITIONAL, DATE / TIME, ARRAY,
+	// MAP, JSON, URL, CONVERSIONS, LAMBDA, OTHER.
 	Category    string
 	Description string
 
@@ -23,6 +26,10 @@ type Function struct {
 	// (coerced) arguments, the result type and the implementation.
 	custom     func(b *Binder, args []Expr) ([]Expr, types.Type, impl, error)
 	customSigs []string
+	// lambda replaces binding altogether for the functions that take a
+	// lambda (TRANSFORM, FILTER, REDUCE), whose arguments' types decide
+	// how the lambda is bound (lambda.go). Its signatures are customSigs.
+	lambda func(b *Binder, n *ast.FuncCallExpr) (Expr, error)
 	// nullCall: the implementation handles NULL arguments itself;
 	// otherwise any NULL argument yields NULL without calling it.
 	nullCall bool
@@ -154,7 +161,7 @@ func (o *overload) accepts(args []Expr) bool {
 // Signatures renders the function's signatures, e.g.
 // "SUBSTRING(STRING, INT[, INT]) -> STRING" as lines for DESCRIBE FUNCTION.
 func (f *Function) Signatures() []string {
-	if f.custom != nil {
+	if f.custom != nil || f.lambda != nil {
 		return f.customSigs
 	}
 	out := make([]string, 0, len(f.overloads))

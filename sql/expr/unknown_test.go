@@ -61,24 +61,3 @@ func TestUnknownLiteralsInAssignments(t *testing.T) {
 		})
 	}
 }
-
-// TestUnknownLiteralsInComparisons: id = '1' compares numbers, as a
-// client in simple-protocol mode sends every parameter quoted.
-func TestUnknownLiteralsInComparisons(t *testing.T) {
-	runEval(t, []evalTest{
-		{"I = '7'", "true", "BOOLEAN"},
-		{"'7' = I", "true", "BOOLEAN"},
-		{"B > '9999999999'", "true", "BOOLEAN"},
-		{"D < '3'", "true", "BOOLEAN"},
-		{"N = '12.5'", "true", "BOOLEAN"},
-		{"N = '12.501'", "false", "BOOLEAN"},
-		{"T = 'true'", "true", "BOOLEAN"},
-		{"I IN ('1', '7')", "true", "BOOLEAN"},
-		{"S = 'Hello World'", "true", "BOOLEAN"},
-		{"NULLIF(I, '7')", "NULL", "INTEGER"},
-	})
-	runErrors(t, []errTest{
-		{sql: "I = 'seven'", code: "22P02"},
-		{sql: "I = CONCAT('7', '')", code: "42804"},
-	})
-}

@@ -25,7 +25,8 @@ import (
 //	BYTES      base64, as ksqlDB prints BYTES
 //	ARRAY      [1, 2, null]
 //	MAP        {a=1, b=2}
-//	STRUCT     {A=1, B=x}
+//	STRUCT     Struct{A=1,B=x} (Kafka Connect's Struct.toString: no
+//	           spaces, NULL fields left out)
 //
 // NULL renders as "null" inside containers and as "" at the top level: a
 // top-level NULL is the caller's to represent (pgwire sends it as a null,
@@ -93,11 +94,18 @@ func appendValue(b *strings.Builder, v Value, t Type, nested bool) {
 		}
 		b.WriteByte('}')
 	case KindStruct:
-		b.WriteByte('{')
+		// Kafka Connect's Struct.toString, which ksqlDB's CAST AS
+		// STRING gives: NULL fields are left out.
+		b.WriteString("Struct{")
+		first := true
 		for i, e := range v.List() {
-			if i > 0 {
-				b.WriteString(", ")
+			if e.IsNull() {
+				continue
 			}
+			if !first {
+				b.WriteByte(',')
+			}
+			first = false
 			ft := Null
 			if i < len(t.Fields) {
 				b.WriteString(t.Fields[i].Name)
@@ -168,11 +176,16 @@ func formatLen(v Value, t Type, nested bool) int64 {
 		}
 		return n
 	case KindStruct:
-		n := int64(2)
+		n := int64(len("Struct{}"))
+		first := true
 		for i, e := range v.List() {
-			if i > 0 {
-				n += 2
+			if e.IsNull() {
+				continue
 			}
+			if !first {
+				n++
+			}
+			first = false
 			ft := Null
 			if i < len(t.Fields) {
 				n += int64(len(t.Fields[i].Name))
@@ -201,65 +214,154 @@ func keyOf(t Type) Type {
 	return Null
 }
 
-// FormatDouble renders f as Java's Double.toString does (shortest digits
-// that round-trip): plain notation with at least one fractional digit for
-// 1e-3 <= |f| < 1e7, computerized scientific notation ("1.0E10",
-// "1.234E-5") otherwise.
+// FormatDouble renders f as Java's Double.toString does; see AppendDouble.
 func FormatDouble(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	case f == 0:
-		if math.Signbit(f) {
-			return "-0.0"
-		}
-		return "0.0"
-	}
-	abs := math.Abs(f)
-	if abs >= 1e-3 && abs < 1e7 {
-		s := strconv.FormatFloat(f, 'f', -1, 64)
-		if !strings.ContainsRune(s, '.') {
-			s += ".0"
-		}
-		return s
-	}
-	s := strconv.FormatFloat(f, 'E', -1, 64) // e.g. 1.234E+10, 1E-05
-	mant, exp, _ := strings.Cut(s, "E")
-	if !strings.ContainsRune(mant, '.') {
-		mant += ".0"
-	}
-	e, _ := strconv.Atoi(exp)
-	return mant + "E" + strconv.Itoa(e)
+	var buf [32]byte
+	return string(AppendDouble(buf[:0], f))
 }
 
-// FormatDecimal renders unscaled × 10^-scale in plain notation with
-// exactly scale fractional digits.
+// AppendDouble appends f as Java's Double.toString writes it (and so
+// Jackson, and so ksqlDB's JSON, DELIMITED and CLI output): the shortest
+// decimal that reads back to f, in plain notation with at least one
+// fractional digit for 10^-3 <= |f| < 10^7 ("1.0", "0.001", "1234567.0")
+// and in computerized scientific notation otherwise ("1.0E7", "1.0E-4",
+// "1.234E-5"); "NaN", "Infinity", "-Infinity", "0.0" and "-0.0".
+//
+// Where one digit would do, Java (JDK 19 and later, and earlier JDKs in
+// effect) picks among the decimals of one or two digits that read back to
+// f the one closest to f, so Double.MIN_VALUE is "4.9E-324", not the
+// shortest "5.0E-324"; 1.0E23 stays "1.0E23".
+func AppendDouble(dst []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(dst, "NaN"...)
+	case math.IsInf(f, 1):
+		return append(dst, "Infinity"...)
+	case math.IsInf(f, -1):
+		return append(dst, "-Infinity"...)
+	case f == 0:
+		if math.Signbit(f) {
+			return append(dst, "-0.0"...)
+		}
+		return append(dst, "0.0"...)
+	}
+	if f < 0 {
+		dst = append(dst, '-')
+		f = -f
+	}
+	var tmp [32]byte
+	e := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64) // d[.ddd]e±XX
+	if e[1] == 'e' && f < 0x1p-1022 {
+		// One digit reads back: the two-digit decimal nearest f may be
+		// closer. Only a subnormal is far enough from its one-digit form
+		// for that (a normal double is within 2^-53 of it, far less than
+		// the 10^-1 between two-digit decimals), so only a subnormal pays
+		// for the check.
+		var tmp2 [32]byte
+		e2 := strconv.AppendFloat(tmp2[:0], f, 'e', 1, 64) // d.de±XX
+		if e2[2] != '0' {
+			if g, err := strconv.ParseFloat(string(e2), 64); err == nil && g == f {
+				e = append(tmp[:0], e2...)
+			}
+		}
+	}
+	epos := 0
+	for e[epos] != 'e' {
+		epos++
+	}
+	var digs [24]byte
+	digits := digs[:0]
+	for _, c := range e[:epos] {
+		if c != '.' {
+			digits = append(digits, c)
+		}
+	}
+	exp := 0
+	for _, c := range e[epos+2:] {
+		exp = exp*10 + int(c-'0')
+	}
+	if e[epos+1] == '-' {
+		exp = -exp
+	}
+	// f = d1.d2d3... × 10^exp.
+	if exp >= -3 && exp < 7 {
+		if exp < 0 {
+			dst = append(dst, '0', '.')
+			for i := 0; i < -exp-1; i++ {
+				dst = append(dst, '0')
+			}
+			return append(dst, digits...)
+		}
+		intLen := exp + 1
+		if len(digits) <= intLen {
+			dst = append(dst, digits...)
+			for i := len(digits); i < intLen; i++ {
+				dst = append(dst, '0')
+			}
+			return append(dst, '.', '0')
+		}
+		dst = append(dst, digits[:intLen]...)
+		dst = append(dst, '.')
+		return append(dst, digits[intLen:]...)
+	}
+	dst = append(dst, digits[0], '.')
+	if len(digits) > 1 {
+		dst = append(dst, digits[1:]...)
+	} else {
+		dst = append(dst, '0')
+	}
+	dst = append(dst, 'E')
+	return strconv.AppendInt(dst, int64(exp), 10)
+}
+
+// FormatDecimal renders unscaled × 10^-scale; see AppendDecimal.
 func FormatDecimal(unscaled *big.Int, scale int32) string {
+	return string(AppendDecimal(nil, unscaled, scale))
+}
+
+// AppendDecimal appends unscaled × 10^-scale in plain notation with
+// exactly scale fractional digits ("1.50", "-0.05", "12"), as Java's
+// BigDecimal.toPlainString writes it and ksqlDB shows a DECIMAL. A
+// negative scale appends zeros ("1200" for 12 at scale -2); a nil
+// unscaled is 0.
+func AppendDecimal(dst []byte, unscaled *big.Int, scale int32) []byte {
 	if unscaled == nil {
 		unscaled = new(big.Int)
 	}
-	if scale <= 0 {
-		if scale == 0 {
-			return unscaled.String()
+	if unscaled.Sign() < 0 {
+		dst = append(dst, '-')
+	}
+	var tmp [24]byte
+	var digits []byte
+	if unscaled.IsInt64() && unscaled.Int64() != math.MinInt64 {
+		v := unscaled.Int64()
+		if v < 0 {
+			v = -v
 		}
-		m := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(-scale)), nil)
-		return new(big.Int).Mul(unscaled, m).String()
+		digits = strconv.AppendInt(tmp[:0], v, 10)
+	} else {
+		digits = new(big.Int).Abs(unscaled).Append(nil, 10)
 	}
-	neg := unscaled.Sign() < 0
-	digits := new(big.Int).Abs(unscaled).String()
-	if len(digits) <= int(scale) {
-		digits = strings.Repeat("0", int(scale)-len(digits)+1) + digits
+	if scale <= 0 {
+		dst = append(dst, digits...)
+		if unscaled.Sign() != 0 {
+			for i := int32(0); i < -scale; i++ {
+				dst = append(dst, '0')
+			}
+		}
+		return dst
 	}
-	cut := len(digits) - int(scale)
-	s := digits[:cut] + "." + digits[cut:]
-	if neg {
-		s = "-" + s
+	sc := int(scale)
+	if len(digits) <= sc {
+		dst = append(dst, '0', '.')
+		for i := len(digits); i < sc; i++ {
+			dst = append(dst, '0')
+		}
+		return append(dst, digits...)
 	}
-	return s
+	dst = append(dst, digits[:len(digits)-sc]...)
+	dst = append(dst, '.')
+	return append(dst, digits[len(digits)-sc:]...)
 }
 
 // FormatTimestamp renders ms since the epoch as ISO-8601 in UTC with
@@ -458,204 +560,3 @@ func floorDiv(a, b int64) int64 {
 }
 
 func encodeBase64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
-
-// Parse parses a type in ksqlDB's syntax: BOOLEAN, INT/INTEGER, BIGINT,
-// DOUBLE, DECIMAL(p, s), STRING/VARCHAR, BYTES, TIMESTAMP, DATE, TIME,
-// ARRAY<T>, MAP<K, V>, STRUCT<NAME T, ...>. Keywords are
-// case-insensitive; struct field names keep their case when quoted with
-// backquotes or double quotes and are upper-cased otherwise.
-func Parse(s string) (Type, error) {
-	p := typeParser{s: s}
-	t, err := p.parse()
-	if err != nil {
-		return Type{}, err
-	}
-	p.skipSpace()
-	if p.pos != len(p.s) {
-		return Type{}, fmt.Errorf("types: unexpected %q after type in %q", p.s[p.pos:], s)
-	}
-	return t, nil
-}
-
-type typeParser struct {
-	s   string
-	pos int
-}
-
-func (p *typeParser) skipSpace() {
-	for p.pos < len(p.s) && (p.s[p.pos] == ' ' || p.s[p.pos] == '\t' || p.s[p.pos] == '\n' || p.s[p.pos] == '\r') {
-		p.pos++
-	}
-}
-
-func (p *typeParser) word() string {
-	p.skipSpace()
-	start := p.pos
-	for p.pos < len(p.s) {
-		c := p.s[p.pos]
-		if c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
-			p.pos++
-			continue
-		}
-		break
-	}
-	return p.s[start:p.pos]
-}
-
-func (p *typeParser) expect(c byte) error {
-	p.skipSpace()
-	if p.pos >= len(p.s) || p.s[p.pos] != c {
-		return fmt.Errorf("types: expected %q at offset %d in type %q", c, p.pos, p.s)
-	}
-	p.pos++
-	return nil
-}
-
-func (p *typeParser) peek(c byte) bool {
-	p.skipSpace()
-	return p.pos < len(p.s) && p.s[p.pos] == c
-}
-
-func (p *typeParser) number() (int, error) {
-	w := p.word()
-	n, err := strconv.Atoi(w)
-	if err != nil {
-		return 0, fmt.Errorf("types: expected a number, got %q in type %q", w, p.s)
-	}
-	return n, nil
-}
-
-func (p *typeParser) parse() (Type, error) {
-	w := strings.ToUpper(p.word())
-	switch w {
-	case "BOOLEAN", "BOOL":
-		return Boolean, nil
-	case "INT", "INTEGER":
-		return Int, nil
-	case "BIGINT":
-		return Bigint, nil
-	case "DOUBLE":
-		if p.pos < len(p.s) {
-			save := p.pos
-			if strings.EqualFold(p.word(), "PRECISION") {
-				return Double, nil
-			}
-			p.pos = save
-		}
-		return Double, nil
-	case "STRING", "VARCHAR":
-		return String, nil
-	case "BYTES":
-		return Bytes, nil
-	case "TIMESTAMP":
-		return Timestamp, nil
-	case "DATE":
-		return Date, nil
-	case "TIME":
-		return Time, nil
-	case "DECIMAL", "NUMERIC":
-		if !p.peek('(') {
-			return Type{}, fmt.Errorf("types: DECIMAL needs a precision and scale, e.g. DECIMAL(10, 2), in %q", p.s)
-		}
-		p.pos++
-		prec, err := p.number()
-		if err != nil {
-			return Type{}, err
-		}
-		scale := 0
-		if p.peek(',') {
-			p.pos++
-			if scale, err = p.number(); err != nil {
-				return Type{}, err
-			}
-		}
-		if err := p.expect(')'); err != nil {
-			return Type{}, err
-		}
-		if prec < 1 || scale < 0 || scale > prec {
-			return Type{}, fmt.Errorf("types: invalid DECIMAL(%d, %d): need 1 <= precision and 0 <= scale <= precision", prec, scale)
-		}
-		return Decimal(prec, scale), nil
-	case "ARRAY":
-		if err := p.expect('<'); err != nil {
-			return Type{}, err
-		}
-		e, err := p.parse()
-		if err != nil {
-			return Type{}, err
-		}
-		if err := p.expect('>'); err != nil {
-			return Type{}, err
-		}
-		return Array(e), nil
-	case "MAP":
-		if err := p.expect('<'); err != nil {
-			return Type{}, err
-		}
-		k, err := p.parse()
-		if err != nil {
-			return Type{}, err
-		}
-		if err := p.expect(','); err != nil {
-			return Type{}, err
-		}
-		v, err := p.parse()
-		if err != nil {
-			return Type{}, err
-		}
-		if err := p.expect('>'); err != nil {
-			return Type{}, err
-		}
-		return Map(k, v), nil
-	case "STRUCT":
-		if err := p.expect('<'); err != nil {
-			return Type{}, err
-		}
-		var fields []Field
-		if p.peek('>') {
-			p.pos++
-			return Struct(), nil
-		}
-		for {
-			name, err := p.fieldName()
-			if err != nil {
-				return Type{}, err
-			}
-			ft, err := p.parse()
-			if err != nil {
-				return Type{}, err
-			}
-			fields = append(fields, Field{Name: name, Type: ft})
-			if p.peek(',') {
-				p.pos++
-				continue
-			}
-			if err := p.expect('>'); err != nil {
-				return Type{}, err
-			}
-			return Struct(fields...), nil
-		}
-	case "":
-		return Type{}, fmt.Errorf("types: expected a type at offset %d in %q", p.pos, p.s)
-	}
-	return Type{}, fmt.Errorf("types: unknown type %q", w)
-}
-
-func (p *typeParser) fieldName() (string, error) {
-	p.skipSpace()
-	if p.pos < len(p.s) && (p.s[p.pos] == '`' || p.s[p.pos] == '"') {
-		q := p.s[p.pos]
-		end := strings.IndexByte(p.s[p.pos+1:], q)
-		if end < 0 {
-			return "", fmt.Errorf("types: unterminated field name in %q", p.s)
-		}
-		name := p.s[p.pos+1 : p.pos+1+end]
-		p.pos += end + 2
-		return name, nil
-	}
-	w := p.word()
-	if w == "" {
-		return "", fmt.Errorf("types: expected a field name at offset %d in %q", p.pos, p.s)
-	}
-	return strings.ToUpper(w), nil
-}

@@ -1,10 +1,3 @@
-// Package types is Runnel's SQL type system and its typed values: the
-// column types of streams and tables (ksqlDB's BOOLEAN, INT, BIGINT, DOUBLE,
-// DECIMAL(p,s), STRING, BYTES, TIMESTAMP, DATE, TIME, ARRAY, MAP, STRUCT)
-// and Value, the unboxed representation every operator evaluates.
-//
-// It knows nothing of parsing, storage or the wire: those rooms convert
-// to and from these values.
 package types
 
 import (
@@ -123,7 +116,7 @@ func (t Type) String() string {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("`" + f.Name + "` " + f.Type.String())
+			b.WriteString("`" + strings.ReplaceAll(f.Name, "`", "``") + "` " + f.Type.String())
 		}
 		b.WriteString(">")
 		return b.String()

@@ -64,6 +64,10 @@ func NewString(s string) Value { return Value{kind: KindString, s: s} }
 // NewBytes returns a BYTES value. b is copied.
 func NewBytes(b []byte) Value { return Value{kind: KindBytes, s: string(b)} }
 
+// NewBytesString returns a BYTES value of the bytes of s, without a copy
+// (a string is immutable).
+func NewBytesString(s string) Value { return Value{kind: KindBytes, s: s} }
+
 // NewTimestamp returns a TIMESTAMP value from ms since the epoch.
 func NewTimestamp(ms int64) Value { return Value{kind: KindTimestamp, i: ms} }
 

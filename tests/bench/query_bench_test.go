@@ -48,26 +48,7 @@ func benchQuery(b *testing.B, query string, want func(n int) int64) {
 	if _, err := c.Exec(ctx, query); err != nil {
 		b.Fatal(err)
 	}
-	target := want(b.N)
-	last := time.Now()
-	for {
-		ends, err := l.EndOffsets(ctx, "OUT")
-		if err != nil {
-			b.Fatal(err)
-		}
-		var n int64
-		for _, e := range ends {
-			n += e
-		}
-		if n >= target {
-			break
-		}
-		if time.Since(last) > time.Second {
-			last = time.Now()
-			fmt.Fprintf(os.Stderr, "  %s: %d/%d output records, %.0f input records/s so far\n", b.Name(), n, target, float64(n)/time.Since(start).Seconds())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	waitOutput(ctx, b, l, "OUT", want(b.N), start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
 }
@@ -86,4 +67,28 @@ func BenchmarkFilterProject(b *testing.B) {
 		}
 		return kept
 	})
+}
+
+// waitOutput waits until topic holds target records in all, printing its
+// progress every second (from start) while it waits.
+func waitOutput(ctx context.Context, b *testing.B, l log.Log, topic string, target int64, start time.Time) {
+	last := time.Now()
+	for {
+		ends, err := l.EndOffsets(ctx, topic)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var n int64
+		for _, e := range ends {
+			n += e
+		}
+		if n >= target {
+			return
+		}
+		if time.Since(last) > time.Second {
+			last = time.Now()
+			fmt.Fprintf(os.Stderr, "  %s: %d/%d output records, %.0f records/s so far\n", b.Name(), n, target, float64(n)/time.Since(start).Seconds())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }

@@ -80,6 +80,23 @@ check "per-user counts, aligned" " USERID | VIEWS
  bob    |     1
 (2 rows)" "$table"
 
+# Enrichment: each page view meets its user's row as it stood at the
+# view's event time (a LEFT JOIN keeps views of unknown users).
+q -c "CREATE TABLE users (id VARCHAR PRIMARY KEY, region VARCHAR) WITH (kafka_topic='users', value_format='JSON', partitions=4);" >/dev/null
+q -c "INSERT INTO users (id, region) VALUES ('alice', 'eu'), ('bob', 'us');" >/dev/null
+q -c "CREATE STREAM enriched AS SELECT p.userid AS userid, p.pageid, u.region FROM pageviews p LEFT JOIN users u ON p.userid = u.id EMIT CHANGES;" >/dev/null 2>&1
+q -c "INSERT INTO pageviews (userid, pageid, viewtime) VALUES ('alice', 'cart', 70), ('dave', 'home', 80);" >/dev/null
+table=$(psql -X -h 127.0.0.1 -p "$PORT" -U runnel -c "SET 'auto.offset.reset' = 'earliest';" -c "SELECT * FROM enriched EMIT CHANGES LIMIT 2;" 2>&1)
+# The two rows come from different partitions, in either order.
+check "enrichment join, aligned" "$(sort <<<" USERID | PAGEID | REGION 
+--------+--------+--------
+ alice  | cart   | eu
+ dave   | home   | 
+(2 rows)")" "$(sed -n '/USERID/,$p' <<<"$table" | sed '/^$/d' | sort)"
+check "transient push join" "alice|cart|eu" "$(q -c "SET 'auto.offset.reset' = 'earliest';" -c "SELECT p.userid, p.pageid, u.region FROM pageviews p JOIN users u ON p.userid = u.id WHERE p.pageid = 'cart' EMIT CHANGES LIMIT 1;")"
+err=$(q -c "SELECT * FROM users u JOIN pageviews p ON u.id = p.userid EMIT CHANGES;" 2>&1)
+check "a table on the left of a stream is refused" yes "$(grep -qi 'join' <<<"$err" && echo yes || echo no)"
+
 # Kill in the middle of a burst of inserts: after restart the sink holds
 # each acknowledged long view exactly once.
 for i in $(seq 1 40); do echo "INSERT INTO pageviews (userid, pageid, viewtime) VALUES ('u$i', 'p', 6000);"; done > "$WORK/burst.sql"
@@ -151,9 +168,11 @@ check "\\copy of a bad row writes nothing" 0 "$(q -c "SELECT id FROM clicks WHER
 # The catalog as psql's backslash commands read it: streams and tables
 # are relations in schema public, with their columns' PostgreSQL types.
 check "\\dt lists streams and tables" "public|clicks|table|runnel
+public|enriched|table|runnel
 public|long_views|table|runnel
 public|pageviews|table|runnel
 public|runnel_processing_log|table|runnel
+public|users|table|runnel
 public|views_per_user|table|runnel" "$(q -c '\dt')"
 check "\\d lists relations" "$(q -c '\dt')" "$(q -c '\d')"
 table=$(psql -X -h 127.0.0.1 -p "$PORT" -U runnel -c '\d pageviews' 2>&1)

@@ -168,7 +168,12 @@ func TestLoadStops(t *testing.T) {
 			total += e
 		}
 	}
-	if total != st.Events {
+	// Load reports the events whose Appends returned. The cancel may
+	// interrupt the chunk being written after the log took some of it
+	// (an append is durable before it is acknowledged), so the log holds
+	// what Load reports and at most that one chunk more: 20 events at
+	// 2,000 a second, extended to the end of their millisecond.
+	if total < st.Events || total > st.Events+40 {
 		t.Fatalf("the log holds %d events, Load reports %d", total, st.Events)
 	}
 }

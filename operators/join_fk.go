@@ -1,0 +1,298 @@
+package operators
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/operators/serde"
+	"github.com/runnel/runnel/operators/state"
+	"github.com/runnel/runnel/sql/expr"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// ForeignKeySpec describes a foreign-key table-table join: each left row
+// joins the right row whose primary key equals the left row's foreign key
+// (Left.Keys). It is immutable and shared.
+type ForeignKeySpec struct {
+	// Left's Keys compute the foreign key over a left row, one per key
+	// equality; Right's Keys are the right table's key columns, in the
+	// same order.
+	Left, Right TableSide
+	// FKOrder lists, for each of the right table's key columns in order,
+	// the index in Left.Keys of the expression that equals it: the order
+	// RightKey serializes a foreign key in.
+	FKOrder []int
+	// RightKey is the right table's key format: a foreign key serialized
+	// with it is the record key of the right row it points at.
+	RightKey serde.KeyFormat
+	// KeepLeft keeps left rows without a match, with NULLs (LEFT JOIN).
+	KeepLeft bool
+	// Extra is the rest of the ON condition, over the left row followed by
+	// the right row; nil when there is none.
+	Extra expr.Expr
+}
+
+// ForeignKeyJoin is the processor of a foreign-key join. It sees every
+// partition of both tables, merged in event-time order, so that every
+// left row and every right row meet in it whatever the tables' partition
+// counts and key formats (build/doc.go says why this design).
+//
+// State: each table's latest rows ('l', 'r'), and an index from each
+// foreign key to the left keys that hold it ('i', the foreign key's
+// length, the foreign key, the left key), so that a right change finds
+// the rows it affects without reading the left table. A left row's entry
+// starts with the foreign key it is indexed under. Both are bounded by
+// the tables' sizes.
+//
+//   - A left change re-joins that row with the right row of its foreign
+//     key as it is now. When the foreign key changed, the row leaves the
+//     old key's index: later changes of the old right row do not reach
+//     it. A NULL foreign key matches nothing (LEFT keeps the row).
+//   - A right change (an upsert or a delete) re-joins every left row
+//     whose foreign key is its key, in left key order.
+//
+// Each change of a result row is handed to Output with the left row's key,
+// and its ROWTIME is the larger of the changing record's and the other
+// row's (each of the left rows', for a right change).
+type ForeignKeyJoin struct {
+	Spec  *ForeignKeySpec
+	Store state.Store
+	// RightFrom splits the task's inputs: those below it are the left
+	// table's partitions, the others the right table's.
+	RightFrom int
+	Output    TableJoinOutput
+	pair      *tablePair
+	keyBuf    types.Row
+}
+
+var _ InputProcessor = (*ForeignKeyJoin)(nil)
+
+// fkScanChunk bounds the left keys a right change reads from the index
+// at a time: a right row that many left rows point at is re-joined a
+// chunk at a time, not read into memory whole.
+const fkScanChunk = 256
+
+// Process implements Processor; a join's records always come with their
+// input (ProcessInput).
+func (j *ForeignKeyJoin) Process(*log.Record, Emit) error {
+	return errors.New("operators: a join's records need their input")
+}
+
+// Flush implements Processor.
+func (j *ForeignKeyJoin) Flush(Emit) error { return nil }
+
+// ProcessInput implements InputProcessor.
+func (j *ForeignKeyJoin) ProcessInput(input int, rec *log.Record, emit Emit) error {
+	if len(rec.Key) == 0 {
+		// A row without a key can neither be pointed at nor key a
+		// result.
+		return nil
+	}
+	if j.pair == nil {
+		s := j.Spec
+		j.pair = &tablePair{left: &s.Left, right: &s.Right, keepLeft: s.KeepLeft, extra: s.Extra}
+	}
+	if input < j.RightFrom {
+		return j.left(rec, emit)
+	}
+	return j.right(rec, emit)
+}
+
+// A left row's state entry: 0 for a NULL foreign key, or 1, the foreign
+// key's length (4 bytes) and the foreign key; then the stored row.
+func leftEntry(fk []byte, row []byte) []byte {
+	if fk == nil {
+		return append([]byte{0}, row...)
+	}
+	v := make([]byte, 0, 5+len(fk)+len(row))
+	v = append(appendBE32(append(v, 1), uint32(len(fk))), fk...)
+	return append(v, row...)
+}
+
+// splitLeftEntry reads a left row's state entry: its foreign key (nil for
+// NULL) and its stored row.
+func splitLeftEntry(v []byte) (fk, row []byte, err error) {
+	if len(v) < 1 {
+		return nil, nil, errCorruptState
+	}
+	if v[0] == 0 {
+		return nil, v[1:], nil
+	}
+	if len(v) < 5 || int(be32(v[1:])) > len(v)-5 {
+		return nil, nil, errCorruptState
+	}
+	n := int(be32(v[1:]))
+	return v[5 : 5+n : 5+n], v[5+n:], nil
+}
+
+// indexPrefix is the index key prefix of the left rows whose foreign key
+// is fk.
+func indexPrefix(fk []byte) []byte {
+	p := make([]byte, 0, 5+len(fk))
+	return append(appendBE32(append(p, fkIndexPrefix), uint32(len(fk))), fk...)
+}
+
+// foreignKey computes a left row's foreign key, serialized as the right
+// table's key; nil when any part of it is NULL.
+func (j *ForeignKeyJoin) foreignKey(row types.Row) ([]byte, error) {
+	s := j.Spec
+	if j.keyBuf == nil {
+		j.keyBuf = make(types.Row, len(s.FKOrder))
+	}
+	for i, k := range s.FKOrder {
+		v, err := s.Left.Keys[k].Eval(row)
+		if err != nil {
+			return nil, err
+		}
+		if v.IsNull() {
+			return nil, nil
+		}
+		j.keyBuf[i] = v
+	}
+	fk, err := s.RightKey.Encode(j.keyBuf)
+	if err != nil {
+		return nil, fmt.Errorf("encode the foreign key: %w", err)
+	}
+	if fk == nil {
+		// A key format may write an empty key as no bytes; a non-NULL
+		// foreign key is never nil here.
+		fk = []byte{}
+	}
+	return fk, nil
+}
+
+// left applies a change of a left row and re-joins it.
+func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
+	s := j.Spec
+	row, ts, err := decodeChange(&s.Left, rec)
+	if err != nil {
+		return err
+	}
+	var fk []byte
+	if row != nil {
+		if fk, err = j.foreignKey(row); err != nil {
+			return err
+		}
+	}
+	lk := prefixed(leftRowPrefix, rec.Key)
+	old, had, err := j.Store.Get(lk)
+	if err != nil {
+		return err
+	}
+	var oldFK []byte
+	if had {
+		if oldFK, _, err = splitLeftEntry(old); err != nil {
+			return err
+		}
+	}
+	sameFK := had && row != nil && (oldFK == nil) == (fk == nil) && bytes.Equal(oldFK, fk)
+	if had && oldFK != nil && !sameFK {
+		if err := j.Store.Delete(append(indexPrefix(oldFK), rec.Key...)); err != nil {
+			return err
+		}
+	}
+	if row == nil {
+		if err := j.Store.Delete(lk); err != nil {
+			return err
+		}
+		return j.Output(rec.Key, nil, ts, emit)
+	}
+	if fk != nil && !sameFK {
+		if err := j.Store.Put(append(indexPrefix(fk), rec.Key...), nil); err != nil {
+			return err
+		}
+	}
+	if err := j.Store.Put(lk, leftEntry(fk, storedRow(rec, ts))); err != nil {
+		return err
+	}
+	var r types.Row
+	if fk != nil {
+		if r, err = lookupRow(j.Store, &s.Right, prefixed(rightRowPrefix, fk), fk); err != nil {
+			return err
+		}
+	}
+	if r != nil {
+		ts = max(ts, r[s.Right.TimeIndex].Int())
+	}
+	joined, err := j.pair.join(row, r, ts)
+	if err != nil {
+		return err
+	}
+	return j.Output(rec.Key, joined, ts, emit)
+}
+
+// right applies a change of a right row and re-joins every left row that
+// points at it.
+func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
+	s := j.Spec
+	row, ts, err := decodeChange(&s.Right, rec)
+	if err != nil {
+		return err
+	}
+	rk := prefixed(rightRowPrefix, rec.Key)
+	if row == nil {
+		err = j.Store.Delete(rk)
+	} else {
+		err = j.Store.Put(rk, storedRow(rec, ts))
+	}
+	if err != nil {
+		return err
+	}
+	// One left row that fails to join (a projection error) does not keep
+	// the others from their change: the first error is the record's.
+	var first error
+	prefix := indexPrefix(rec.Key)
+	end := state.PrefixEnd(prefix)
+	start := prefix
+	for {
+		// A chunk of the left keys at a time; the joins below write
+		// only other prefixes, so the index stays as scanned.
+		var keys [][]byte
+		err := j.Store.Scan(start, end, func(k, _ []byte) bool {
+			keys = append(keys, append([]byte(nil), k[len(prefix):]...))
+			return len(keys) < fkScanChunk
+		})
+		if err != nil {
+			return err
+		}
+		for _, key := range keys {
+			if err := j.rejoin(key, row, ts, emit); err != nil && first == nil {
+				first = fmt.Errorf("left row %x: %w", key, err)
+			}
+		}
+		if len(keys) < fkScanChunk {
+			return first
+		}
+		// The next chunk starts just after the last key.
+		start = append(append(append([]byte(nil), prefix...), keys[len(keys)-1]...), 0)
+	}
+}
+
+// rejoin joins the left row of key with r, a right row that changed at
+// ts (nil: it was deleted).
+func (j *ForeignKeyJoin) rejoin(key []byte, r types.Row, ts int64, emit Emit) error {
+	s := j.Spec
+	v, ok, err := j.Store.Get(prefixed(leftRowPrefix, key))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: an indexed left row is missing", errCorruptState)
+	}
+	_, stored, err := splitLeftEntry(v)
+	if err != nil {
+		return err
+	}
+	l, err := decodeStored(&s.Left, key, stored)
+	if err != nil {
+		return err
+	}
+	t := max(ts, l[s.Left.TimeIndex].Int())
+	joined, err := j.pair.join(l, r, t)
+	if err != nil {
+		return err
+	}
+	return j.Output(key, joined, t, emit)
+}

@@ -1,0 +1,201 @@
+package operators
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/operators/serde"
+	"github.com/runnel/runnel/operators/state"
+	"github.com/runnel/runnel/sql/expr"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// fkJoin is a foreign-key join of L (K, FK, N) to R (ID, M) on FK = ID:
+// the joined row is K FK N and L's pseudo columns, ID M and R's, the key,
+// ROWTIME; the sink writes KEY (L's key), FK, N and M. Left inputs are
+// those below rightFrom.
+func fkJoin(t *testing.T, keepLeft bool, extra expr.Expr, rightFrom int) *ForeignKeyJoin {
+	t.Helper()
+	ldec, rdec := tableDecoder(t, "K", "FK", "N"), tableDecoder(t, "ID", "M")
+	kf, err := serde.NewKeyFormat("KAFKA", []types.Column{{Name: "ID", Type: types.String, Key: true}}, serde.Props{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := &ForeignKeySpec{
+		Left:     TableSide{Decoder: ldec, Width: ldec.Width(), TimeIndex: 3, Keys: []expr.Expr{strCol(1, "FK")}},
+		Right:    TableSide{Decoder: rdec, Width: rdec.Width(), TimeIndex: 2, Keys: []expr.Expr{strCol(0, "ID")}},
+		FKOrder:  []int{0},
+		RightKey: kf, KeepLeft: keepLeft, Extra: extra,
+	}
+	store := state.NewMemStore()
+	sink := tableSink(t, store, nil, 12, []string{"KEY", "FK", "N", "M"}, strCol(0, "K"), strCol(1, "FK"), strCol(2, "N"), strCol(7, "M"))
+	return &ForeignKeyJoin{Spec: spec, Store: store, RightFrom: rightFrom, Output: sink.Emit}
+}
+
+// lrow is the step of a left row key (fk "~": NULL; "-": a tombstone),
+// rrow of a right row.
+func lrow(key, fk, n string, ts int) string {
+	switch fk {
+	case "-":
+		return fmt.Sprintf("l %s -@%d", key, ts)
+	case "~":
+		return fmt.Sprintf(`l %s {"FK":null,"N":%q}@%d`, key, n, ts)
+	}
+	return fmt.Sprintf(`l %s {"FK":%q,"N":%q}@%d`, key, fk, n, ts)
+}
+
+func rrow(key, m string, ts int) string { return fmt.Sprintf("r %s %s@%d", key, m, ts) }
+
+// fkOut renders a sink upsert of a foreign-key join ("" for NULL).
+func fkOut(key, fk, n, m string, ts int) string {
+	js := func(s string) string {
+		if s == "" {
+			return "null"
+		}
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprintf(`%s {"FK":%s,"N":%s,"M":%s}@%d`, key, js(fk), js(n), js(m), ts)
+}
+
+func fkDel(key string, ts int) string { return fmt.Sprintf("%s DEL@%d", key, ts) }
+
+// JOIN-DOC's fourteen steps of a foreign-key join (fk_join.slt).
+var fkDocSteps = []string{
+	lrow("A", "-", "", 1), rrow("a", "-", 2), lrow("A", "a", "1", 3), rrow("a", "10", 4), rrow("a", "11", 5),
+	lrow("A", "a", "2", 6), lrow("B", "a", "3", 7), rrow("a", "12", 8), rrow("c", "13", 9), lrow("C", "c", "4", 10),
+	lrow("C", "-", "", 11), rrow("c", "-", 12), rrow("a", "-", 13), lrow("B", "-", "", 14),
+}
+
+// A foreign key that changes, points at a missing row, and becomes NULL
+// (fk_join.slt's employees and departments).
+var fkChangeSteps = []string{
+	rrow("d1", "ann", 1), rrow("d2", "bob", 2), lrow("e1", "d1", "x", 3), lrow("e2", "d1", "y", 4),
+	lrow("e1", "d2", "x", 5), rrow("d1", "cat", 6), lrow("e1", "d9", "x", 7), rrow("d9", "dan", 8),
+	lrow("e2", "~", "y", 9), rrow("d1", "eve", 10), lrow("e2", "~", "y2", 11), lrow("e2", "d2", "y2", 12),
+}
+
+// TestForeignKeyJoin: a left change re-joins its row with the right row
+// of its foreign key; a right change re-joins every left row pointing at
+// it; a changed foreign key leaves the old right row behind; a NULL one
+// matches nothing; ROWTIME is the larger of the two rows'.
+func TestForeignKeyJoin(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		left  bool
+		extra bool
+		steps []string
+		want  []string
+	}{
+		{name: "inner, JOIN-DOC", steps: fkDocSteps, want: []string{
+			fkOut("A", "a", "1", "10", 4), fkOut("A", "a", "1", "11", 5), fkOut("A", "a", "2", "11", 6), fkOut("B", "a", "3", "11", 7),
+			fkOut("A", "a", "2", "12", 8), fkOut("B", "a", "3", "12", 8), fkOut("C", "c", "4", "13", 10), fkDel("C", 11),
+			fkDel("A", 13), fkDel("B", 13)}},
+		{name: "left, JOIN-DOC", left: true, steps: fkDocSteps, want: []string{
+			fkOut("A", "a", "1", "", 3), fkOut("A", "a", "1", "10", 4), fkOut("A", "a", "1", "11", 5), fkOut("A", "a", "2", "11", 6),
+			fkOut("B", "a", "3", "11", 7), fkOut("A", "a", "2", "12", 8), fkOut("B", "a", "3", "12", 8), fkOut("C", "c", "4", "13", 10),
+			fkDel("C", 11), fkOut("A", "a", "2", "", 13), fkOut("B", "a", "3", "", 13), fkDel("B", 14)}},
+		{name: "inner, a changing foreign key", steps: fkChangeSteps, want: []string{
+			fkOut("e1", "d1", "x", "ann", 3), fkOut("e2", "d1", "y", "ann", 4), fkOut("e1", "d2", "x", "bob", 5),
+			fkOut("e2", "d1", "y", "cat", 6), fkDel("e1", 7), fkOut("e1", "d9", "x", "dan", 8), fkDel("e2", 9),
+			fkOut("e2", "d2", "y2", "bob", 12)}},
+		{name: "left, a changing foreign key", left: true, steps: fkChangeSteps, want: []string{
+			fkOut("e1", "d1", "x", "ann", 3), fkOut("e2", "d1", "y", "ann", 4), fkOut("e1", "d2", "x", "bob", 5),
+			fkOut("e2", "d1", "y", "cat", 6), fkOut("e1", "d9", "x", "", 7), fkOut("e1", "d9", "x", "dan", 8),
+			fkOut("e2", "", "y", "", 9), fkOut("e2", "", "y2", "", 11), fkOut("e2", "d2", "y2", "bob", 12)}},
+		{name: "a deleted left row leaves the index", steps: []string{
+			lrow("A", "a", "1", 1), rrow("a", "m", 2), lrow("A", "-", "", 3), rrow("a", "m2", 4), lrow("A", "a", "2", 5), rrow("a", "m3", 6)},
+			want: []string{fkOut("A", "a", "1", "m", 2), fkDel("A", 3), fkOut("A", "a", "2", "m2", 5), fkOut("A", "a", "2", "m3", 6)}},
+		{name: "a right row deleted and back", steps: []string{
+			rrow("a", "m", 1), lrow("A", "a", "1", 2), rrow("a", "-", 3), rrow("a", "m2", 4)},
+			want: []string{fkOut("A", "a", "1", "m", 2), fkDel("A", 3), fkOut("A", "a", "1", "m2", 4)}},
+		{name: "ROWTIME is the larger of the two rows'", left: true, steps: []string{rrow("a", "m", 9), lrow("A", "a", "1", 3), rrow("a", "m2", 5)},
+			want: []string{fkOut("A", "a", "1", "m", 9), fkOut("A", "a", "1", "m2", 5)}},
+		{name: "rows without a key are ignored", left: true, steps: []string{"r - m@1", `l - {"FK":"a","N":"1"}@2`, lrow("A", "a", "1", 3)},
+			want: []string{fkOut("A", "a", "1", "", 3)}},
+		{name: "the extra condition decides a match", left: true, extra: true, steps: []string{
+			rrow("a", "skip", 1), lrow("A", "a", "1", 2), rrow("a", "ok", 3), rrow("a", "skip", 4)},
+			want: []string{fkOut("A", "a", "1", "", 2), fkOut("A", "a", "1", "ok", 3), fkOut("A", "a", "1", "", 4)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var extra expr.Expr
+			if tc.extra {
+				extra = notEqual{col: 7, s: "skip"} // M <> 'skip'
+			}
+			j := fkJoin(t, tc.left, extra, 1)
+			got := runTableJoin(t, j, 1, "", "M", tc.steps)
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+// TestForeignKeyJoinFanOut: a right row that more left rows point at than
+// one index chunk holds re-joins every one of them, once, in key order.
+func TestForeignKeyJoinFanOut(t *testing.T) {
+	n := 2*fkScanChunk + 7
+	var steps []string
+	for i := range n {
+		steps = append(steps, lrow(fmt.Sprintf("k%04d", i), "x", "v", 1))
+	}
+	steps = append(steps, lrow("other", "y", "v", 1), rrow("x", "m", 2), rrow("y", "-", 3), rrow("x", "-", 4))
+	got := runTableJoin(t, fkJoin(t, false, nil, 1), 1, "", "M", steps)
+	if len(got) != 2*n {
+		t.Fatalf("%d records, want %d", len(got), 2*n)
+	}
+	for i := range n {
+		key := fmt.Sprintf("k%04d", i)
+		if got[i] != fkOut(key, "x", "v", "m", 2) || got[n+i] != fkDel(key, 4) {
+			t.Fatalf("records %d and %d: %s, %s", i, n+i, got[i], got[n+i])
+		}
+	}
+}
+
+// TestForeignKeyJoinInputs: inputs below RightFrom are the left table's
+// partitions, the others the right's, whatever their counts.
+func TestForeignKeyJoinInputs(t *testing.T) {
+	j := fkJoin(t, false, nil, 3)
+	var out []log.ProduceRecord
+	emit := func(pr log.ProduceRecord) { out = append(out, pr) }
+	for _, step := range []struct {
+		input int
+		rec   log.Record
+	}{
+		{2, log.Record{Key: []byte("A"), Value: []byte(`{"FK":"a","N":"1"}`), Timestamp: 1}},
+		{4, log.Record{Key: []byte("a"), Value: []byte(`{"M":"m"}`), Timestamp: 2}},
+		{0, log.Record{Key: []byte("B"), Value: []byte(`{"FK":"a","N":"2"}`), Timestamp: 3}},
+	} {
+		if err := j.ProcessInput(step.input, &step.rec, emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := fkOut("A", "a", "1", "m", 2) + "\n" + fkOut("B", "a", "2", "m", 3)
+	if got := strings.Join(sinkRecords(out), "\n"); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestForeignKeyJoinRefusesBadRows: a left row that does not decode is an
+// error and its key keeps its previous row and foreign key.
+func TestForeignKeyJoinRefusesBadRows(t *testing.T) {
+	j := fkJoin(t, false, nil, 1)
+	var out []log.ProduceRecord
+	emit := func(pr log.ProduceRecord) { out = append(out, pr) }
+	if err := j.ProcessInput(0, &log.Record{Key: []byte("A"), Value: []byte(`{"FK":"a","N":"1"}`), Timestamp: 1}, emit); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.ProcessInput(0, &log.Record{Key: []byte("A"), Value: []byte(`not json`), Timestamp: 2}, emit); err == nil {
+		t.Fatal("an undecodable row was accepted")
+	}
+	if err := j.ProcessInput(1, &log.Record{Key: []byte("a"), Value: []byte(`{"M":"m"}`), Timestamp: 3}, emit); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(sinkRecords(out), "\n"), fkOut("A", "a", "1", "m", 3); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if err := j.Process(&log.Record{}, nil); err == nil {
+		t.Error("Process without an input was accepted")
+	}
+}

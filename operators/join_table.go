@@ -1,0 +1,407 @@
+package operators
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/operators/state"
+	"github.com/runnel/runnel/sql/expr"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// Table-table joins. Both inputs are tables: every change on either side
+// (an upsert or a tombstone) recomputes the result rows it affects, and
+// each result row is upserted while the join yields it and deleted once
+// it does not. The joined row is laid out as for every join (join.go):
+//
+//	left row, right row (NULLs for an absent side), the join key, ROWTIME
+//
+// The operators compute result rows; a TableJoinOutput decides what a
+// change means downstream: a sink's upsert or tombstone (TableJoinSink),
+// or an aggregation's retraction and addition (TableJoinGroups).
+//
+// A task's store holds, under one-byte prefixes:
+//
+//	'l' key          the left table's latest row of each key
+//	'r' key          the right table's latest row of each key
+//	'i' fk key       (foreign-key joins) the left keys whose foreign key is fk
+//	'o' key          (TableJoinSink) the sink key of each result row written
+//	'g' key          (TableJoinGroups) the group input each result row added
+//
+// A row is stored as the record it came from: its ROWTIME (8 bytes), offset
+// (8), partition (4), then the value bytes, decoded again when it is
+// joined (as the stream-table join stores its table's rows).
+
+// State key prefixes of table joins.
+const (
+	leftRowPrefix  = 'l'
+	rightRowPrefix = 'r'
+	fkIndexPrefix  = 'i'
+	sinkKeyPrefix  = 'o'
+	groupPrefix    = 'g'
+)
+
+// TableJoinOutput receives a change of a table join's result. key names
+// the result row: bytes that are the same for every change of that row
+// and differ between rows (the left table's record key). row is the
+// joined row, or nil when the join yields no row for key any more (or
+// yields none yet: the output tells whether one was written). ts is the
+// change's time, also the joined row's ROWTIME.
+type TableJoinOutput func(key []byte, row types.Row, ts int64, emit Emit) error
+
+// TableSide describes one table input of a table join. It is immutable
+// and shared by the query's tasks.
+type TableSide struct {
+	// Decoder decodes the table's records into its rows.
+	Decoder *Decoder
+	// Width is the number of values in a decoded row.
+	Width int
+	// TimeIndex is ROWTIME's index in a decoded row.
+	TimeIndex int
+	// Keys are the join key over the table's row, one per key equality in
+	// the order the ON condition writes them: for a primary-key join the
+	// table's key columns, for the left side of a foreign-key join the
+	// foreign key.
+	Keys []expr.Expr
+}
+
+// tablePair is what both table joins share: how two rows (either may be
+// absent) make a joined row.
+type tablePair struct {
+	left, right *TableSide
+	// keepLeft keeps a left row that has no match (LEFT, FULL); keepRight
+	// a right row (RIGHT, FULL).
+	keepLeft, keepRight bool
+	// extra is the rest of the ON condition over the left row followed by
+	// the right row; nil when there is none.
+	extra expr.Expr
+}
+
+// join returns the joined row of l and r at time ts, or nil when the join
+// yields none. A pair matches when both rows exist and pass the rest of
+// the ON condition; otherwise a kept side stands alone with NULLs for the
+// other. The key columns hold the join key of the left row when it is in
+// the result, else the right row's.
+func (p *tablePair) join(l, r types.Row, ts int64) (types.Row, error) {
+	lw, rw := p.left.Width, p.right.Width
+	row := make(types.Row, 0, lw+rw+len(p.left.Keys)+1)
+	matched := l != nil && r != nil
+	if matched {
+		row = append(append(row, l...), r...)
+		if p.extra != nil {
+			v, err := p.extra.Eval(row)
+			if err != nil {
+				return nil, err
+			}
+			matched = !v.IsNull() && v.Bool()
+		}
+	}
+	switch {
+	case matched:
+	case l != nil && p.keepLeft:
+		row, r = appendNulls(append(row[:0], l...), rw), nil
+	case r != nil && p.keepRight:
+		row, l = append(appendNulls(row[:0], lw), r...), nil
+	default:
+		return nil, nil
+	}
+	keys, src := p.left.Keys, l
+	if l == nil {
+		keys, src = p.right.Keys, r
+	}
+	for _, e := range keys {
+		v, err := e.Eval(src)
+		if err != nil {
+			return nil, err
+		}
+		row = append(row, v)
+	}
+	return append(row, types.NewBigint(ts)), nil
+}
+
+func appendNulls(row types.Row, n int) types.Row {
+	for range n {
+		row = append(row, types.NullValue)
+	}
+	return row
+}
+
+// storedRow is a table row as a join's state keeps it.
+func storedRow(rec *log.Record, ts int64) []byte {
+	v := make([]byte, 0, 20+len(rec.Value))
+	v = appendBE64(v, uint64(ts))
+	v = appendBE64(v, uint64(rec.Offset))
+	v = appendBE32(v, uint32(rec.Partition))
+	return append(v, rec.Value...)
+}
+
+// errCorruptState is a stored value too short to be what the join wrote.
+var errCorruptState = errors.New("operators: corrupt table join state")
+
+// decodeStored decodes a stored row of a table whose record key is key.
+// The record's timestamp is the row's ROWTIME, so that a row whose event
+// time is a column decodes to the same ROWTIME it was stored with.
+func decodeStored(side *TableSide, key, v []byte) (types.Row, error) {
+	if len(v) < 20 {
+		return nil, errCorruptState
+	}
+	rec := log.Record{Key: key, Value: v[20:], Timestamp: int64(be64(v)), Offset: int64(be64(v[8:])), Partition: int32(be32(v[16:]))}
+	row, ok, err := side.Decoder.Decode(&rec)
+	if err != nil {
+		return nil, fmt.Errorf("decode a stored row: %w", err)
+	}
+	if !ok {
+		return nil, errCorruptState
+	}
+	return row, nil
+}
+
+// lookupRow reads the stored row under sk, whose record key is key; nil
+// when there is none.
+func lookupRow(st state.Store, side *TableSide, sk, key []byte) (types.Row, error) {
+	v, ok, err := st.Get(sk)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return decodeStored(side, key, v)
+}
+
+// decodeChange decodes a table record: its row (nil for a tombstone) and
+// its time (ROWTIME for a row; a tombstone has only its record's).
+func decodeChange(side *TableSide, rec *log.Record) (types.Row, int64, error) {
+	if rec.Value == nil {
+		return nil, rec.Timestamp, nil
+	}
+	row, ok, err := side.Decoder.Decode(rec)
+	if err != nil || !ok {
+		return nil, 0, err
+	}
+	return row, row[side.TimeIndex].Int(), nil
+}
+
+func prefixed(p byte, key []byte) []byte {
+	return append(append(make([]byte, 0, 1+len(key)), p), key...)
+}
+
+// TableTableSpec describes a table-table join on the primary key. It is
+// immutable and shared by the query's tasks.
+//
+// The two tables serialize their keys alike (the builder refuses them
+// otherwise: tables are partitioned by their key bytes and are never
+// repartitioned), so a key's rows have the same record key on both sides
+// and are found by it.
+type TableTableSpec struct {
+	Left, Right TableSide
+	// KeepLeft keeps left rows without a match (LEFT, FULL OUTER);
+	// KeepRight keeps right rows (RIGHT, FULL OUTER).
+	KeepLeft, KeepRight bool
+	// Extra is the rest of the ON condition, over the left row followed by
+	// the right row; nil when there is none. A pair that fails it does
+	// not match.
+	Extra expr.Expr
+}
+
+// TableTableJoin is the processor of a primary-key table-table join:
+// partition p of both tables, merged in event-time order (left first on
+// ties), or in a transient query every partition of both. Each record
+// replaces (or deletes) its side's row of its key, then the key's result
+// is recomputed from the two rows as they stand and handed to Output:
+//
+//	INNER  both rows, matching
+//	LEFT   the left row, with the right one if it matches, else NULLs
+//	RIGHT  the right row, with the left one if it matches, else NULLs
+//	FULL   either, with the other if they match
+//
+// and nil when the join yields no row. The change's ROWTIME is the larger
+// of the record's (a tombstone's own timestamp) and the other side's
+// current row's.
+type TableTableJoin struct {
+	Spec  *TableTableSpec
+	Store state.Store
+	// RightFrom splits the task's inputs: those below it are the left
+	// table's partitions, the others the right table's.
+	RightFrom int
+	Output    TableJoinOutput
+	pair      *tablePair
+}
+
+var _ InputProcessor = (*TableTableJoin)(nil)
+
+// Process implements Processor; a join's records always come with their
+// input (ProcessInput).
+func (j *TableTableJoin) Process(*log.Record, Emit) error {
+	return errors.New("operators: a join's records need their input")
+}
+
+// Flush implements Processor.
+func (j *TableTableJoin) Flush(Emit) error { return nil }
+
+// ProcessInput implements InputProcessor.
+func (j *TableTableJoin) ProcessInput(input int, rec *log.Record, emit Emit) error {
+	if len(rec.Key) == 0 {
+		// A row without a key cannot be joined, nor can its result be
+		// keyed.
+		return nil
+	}
+	s := j.Spec
+	if j.pair == nil {
+		j.pair = &tablePair{left: &s.Left, right: &s.Right, keepLeft: s.KeepLeft, keepRight: s.KeepRight, extra: s.Extra}
+	}
+	own, other := &s.Left, &s.Right
+	ownPrefix, otherPrefix := byte(leftRowPrefix), byte(rightRowPrefix)
+	if input >= j.RightFrom {
+		own, other = other, own
+		ownPrefix, otherPrefix = otherPrefix, ownPrefix
+	}
+	row, ts, err := decodeChange(own, rec)
+	if err != nil {
+		// A row that cannot be read is refused (and reported), leaving
+		// the key's previous row.
+		return err
+	}
+	sk := prefixed(ownPrefix, rec.Key)
+	if row == nil {
+		err = j.Store.Delete(sk)
+	} else {
+		err = j.Store.Put(sk, storedRow(rec, ts))
+	}
+	if err != nil {
+		return err
+	}
+	sk[0] = otherPrefix
+	orow, err := lookupRow(j.Store, other, sk, rec.Key)
+	if err != nil {
+		return err
+	}
+	if orow != nil {
+		ts = max(ts, orow[other.TimeIndex].Int())
+	}
+	l, r := row, orow
+	if input >= j.RightFrom {
+		l, r = r, l
+	}
+	joined, err := j.pair.join(l, r, ts)
+	if err != nil {
+		return err
+	}
+	return j.Output(rec.Key, joined, ts, emit)
+}
+
+// TableJoinSink writes a table join's changes to its sink table: an
+// upsert for each row the join yields and passes the query's WHERE, a
+// tombstone when a row written before is no longer yielded (or stops
+// passing WHERE). It remembers, in the task's store, the sink key of each
+// row it wrote, so that it deletes only rows that exist (a tombstone for a
+// key never written is not sent) and knows the key of a row to delete
+// without recomputing it.
+type TableJoinSink struct {
+	// Pipeline filters (WHERE) and projects joined rows into the sink's
+	// columns.
+	Pipeline *Pipeline
+	// Encoder encodes the sink's rows; each task has its own.
+	Encoder *Encoder
+	Topic   string
+	// Store is the join task's store.
+	Store state.Store
+}
+
+// Emit is a table join's Output.
+func (s *TableJoinSink) Emit(key []byte, row types.Row, ts int64, emit Emit) error {
+	mk := prefixed(sinkKeyPrefix, key)
+	if row != nil {
+		out, _, ok, err := s.Pipeline.Apply(row)
+		if err != nil {
+			return err
+		}
+		if ok {
+			rec, err := s.Encoder.Encode(out, ts)
+			if err != nil {
+				return err
+			}
+			// The sink key is the result row's own (the planner keys a
+			// table join's result by plain references to its key
+			// columns), so it is remembered once.
+			_, had, err := s.Store.Get(mk)
+			if err != nil {
+				return err
+			}
+			if !had {
+				if err := s.Store.Put(mk, rec.Key); err != nil {
+					return err
+				}
+			}
+			emit(log.ProduceRecord{Topic: s.Topic, Record: rec})
+			return nil
+		}
+	}
+	prev, had, err := s.Store.Get(mk)
+	if err != nil || !had {
+		return err
+	}
+	if err := s.Store.Delete(mk); err != nil {
+		return err
+	}
+	emit(log.ProduceRecord{Topic: s.Topic, Record: log.Record{Key: prev, Timestamp: ts, Partition: -1}})
+	return nil
+}
+
+// TableJoinGroups feeds a table join's changes to an aggregation: each
+// result row's group input is sent to the aggregation's repartition
+// topic, keyed by its group, and the one sent before for that row is
+// retracted first, as an aggregation over a table retracts each replaced
+// or deleted row (Repartition over a table). The input each row last
+// added is kept in the task's store.
+type TableJoinGroups struct {
+	// Grouper computes a joined row's group input (WHERE, GROUP BY, the
+	// aggregate calls' arguments).
+	Grouper *Grouper
+	Topic   string
+	// Store is the join task's store.
+	Store state.Store
+}
+
+// Emit is a table join's Output.
+func (g *TableJoinGroups) Emit(key []byte, row types.Row, ts int64, emit Emit) error {
+	var next *GroupInput
+	if row != nil {
+		in, ok, err := g.Grouper.Group(row)
+		if err != nil {
+			return err
+		}
+		if ok {
+			next = &in
+		}
+	}
+	gk := prefixed(groupPrefix, key)
+	prev, had, err := g.Store.Get(gk)
+	if err != nil {
+		return err
+	}
+	codec := g.Grouper.Codec
+	if had {
+		k, v, pts := splitPrev(prev)
+		in, err := codec.Decode(&log.Record{Key: k, Value: v, Timestamp: pts})
+		if err != nil {
+			return fmt.Errorf("decode the previous group input: %w", err)
+		}
+		in.Retract, in.Time = true, ts
+		out, err := codec.Encode(&in)
+		if err != nil {
+			return err
+		}
+		emit(log.ProduceRecord{Topic: g.Topic, Record: out})
+	}
+	if next == nil {
+		if had {
+			return g.Store.Delete(gk)
+		}
+		return nil
+	}
+	out, err := codec.Encode(next)
+	if err != nil {
+		return err
+	}
+	emit(log.ProduceRecord{Topic: g.Topic, Record: out})
+	return g.Store.Put(gk, joinPrev(out.Key, out.Value, out.Timestamp))
+}

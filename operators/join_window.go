@@ -1,0 +1,733 @@
+package operators
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/operators/serde"
+	"github.com/runnel/runnel/operators/state"
+	"github.com/runnel/runnel/sql/expr"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// Stream-stream joins. Both inputs are streams; a record of either side
+// meets the records of the other side, of the same join key, whose times
+// fall in its window, and stays in the join state until its own window has
+// closed. The semantics are the specification's (tests/suites/joins,
+// README "Stream ⋈ stream"):
+//
+//   - Left record l and right record r match iff
+//     l.ROWTIME - Before <= r.ROWTIME <= l.ROWTIME + After, both bounds
+//     inclusive, for every join type (a RIGHT join does not mirror the
+//     window).
+//   - The stream time is the largest ROWTIME the task has taken from
+//     either input. A left record's window closes when the stream time
+//     passes ROWTIME + After + Grace, a right record's when it passes
+//     ROWTIME + Before + Grace (strictly: at equality it is still open).
+//   - A record whose own window has closed when it arrives is late: it is
+//     dropped (not joined, stored or emitted) and counted.
+//   - When a record advances the stream time, the records whose windows
+//     that closes leave the state first, in ROWTIME order (left before
+//     right on ties): an outer side's record that never matched is emitted
+//     then, once, with NULLs for the other side and its own ROWTIME. Then
+//     the record's own pairs are emitted, in the other side's ROWTIME
+//     order, each at the larger ROWTIME of the two.
+//   - A record never joins a record that has left the state, so no pair
+//     follows an unmatched row of the same record.
+//   - A record whose join key is NULL can never match: an outer side
+//     emits it at once as unmatched (KIP-962), an inner side drops it. A
+//     record with a null value is ignored and does not move stream time.
+//
+// The state lives in the task's store and is never held in memory: a
+// record is found by scanning its key's records in its window's time
+// range, and closed windows by scanning a time index. Keys:
+//
+//	'r' side | uvarint(len(k)) | k | time | partition | offset -> record
+//	'e' side | time | partition | offset                     -> k
+//	's'                                                       -> stream time
+//
+// where side is 0 (left) or 1 (right), k is the join key serialized by the
+// spec's Key format, time is the record's ROWTIME (8 bytes big-endian, its
+// sign bit flipped so that byte order is time order), partition (4) and
+// offset (8) its place in its input, which make the entry unique and order
+// records of equal ROWTIME by arrival. A record's value is a flags byte
+// (bit 0: it has matched), its timestamp (8), its key (uvarint(len+1),
+// 0 for none) and its value bytes: it is decoded again when it meets a
+// record, as the stream-table join's table rows are.
+
+// StreamSide describes one input of a stream-stream join.
+type StreamSide struct {
+	// Restore gives back a record as its stream wrote it — a repartitioned
+	// record's own key, from its header (RestoreKey) — before it is
+	// decoded or stored; nil when the side reads its stream's own topic.
+	Restore func(*log.Record) log.Record
+	// Decoder decodes the side's records into its rows: a source's
+	// Decoder, or (the later joins of an n-way chain) the reader of the
+	// rows the join before wrote.
+	Decoder RowDecoder
+	// Time is ROWTIME's index in the side's row.
+	Time int
+	// Keys compute the join key over the side's row: one expression per
+	// key equality, in the order the ON condition writes them.
+	Keys []expr.Expr
+}
+
+// RowDecoder decodes records into rows of a fixed width; *Decoder is one.
+type RowDecoder interface {
+	// Decode decodes rec into a new row; ok is false for a record the
+	// join ignores (no value).
+	Decode(rec *log.Record) (row types.Row, ok bool, err error)
+	// Width is the number of values in a decoded row.
+	Width() int
+}
+
+var _ RowDecoder = (*Decoder)(nil)
+
+// StreamStreamSpec describes a stream-stream join. It is immutable and
+// shared by the query's tasks.
+type StreamStreamSpec struct {
+	// Sides are the left (FROM) stream, then the right one.
+	Sides [2]StreamSide
+	// Before and After bound the window, in milliseconds, relative to the
+	// left record (WITHIN n: both n).
+	Before, After int64
+	// Grace is how long, in milliseconds of stream time, a window stays
+	// open after its end.
+	Grace int64
+	// Outer says which sides keep their unmatched records: the left for
+	// LEFT and FULL joins, the right for RIGHT and FULL.
+	Outer [2]bool
+	// Key serializes a join key's values, in the order of the Keys, for
+	// the state: two records match only if their keys serialize to the
+	// same bytes.
+	Key serde.KeyFormat
+	// Extra is the rest of the ON condition, over the joined row; nil
+	// when there is none. A pair that fails it does not match.
+	Extra expr.Expr
+}
+
+// lookAhead is how far past a record's ROWTIME the other side's records
+// can match it: After for a left record, Before for a right one.
+func (s *StreamStreamSpec) lookAhead(side int) int64 {
+	if side == 0 {
+		return s.After
+	}
+	return s.Before
+}
+
+// StreamStreamJoin is the processor of a stream-stream join stage: its
+// task reads partition p of the left input (Inputs[0]) and of the right
+// one (Inputs[1]), merged in event-time order (ties to the left), and
+// emits the joined rows, laid out as the planner's Join node lays them
+// out, to Output. It is owned by its task's goroutine (or a push query's).
+type StreamStreamJoin struct {
+	Spec  *StreamStreamSpec
+	Store state.Store
+	// Output receives each joined or unmatched row.
+	Output JoinOutput
+	// Metrics count late records; nil counts nothing.
+	Metrics *Metrics
+
+	// loaded is set once the stream time has been read from the store;
+	// now is the stream time (math.MinInt64 before any record), dirty
+	// set when it moved since it was last written.
+	loaded bool
+	now    int64
+	dirty  bool
+	// ahead holds, per side, the first entries of the side's time index,
+	// read ahead, so that a record that closes nothing — or one record —
+	// costs no scan.
+	ahead [2]lookahead
+	// cursor is, per side, the first index key that may still exist:
+	// every entry before it has been expired. Scans start there rather
+	// than step over the deleted entries again. nil: the side's start.
+	cursor [2][]byte
+	// unsettled is set while a record is processed, and stays set when
+	// its processing stops halfway (a store's error, a panic): what was
+	// read ahead may then not match the store, and is read again.
+	unsettled bool
+	// rowErr is the first error of a row the current record produced (a
+	// stored record that does not decode, a pair whose ON condition or
+	// output fails): it does not stop the record's work, which would
+	// leave windows half closed, and is reported for the record at its
+	// end.
+	rowErr error
+	// Buffers reused between records.
+	keyBuf  []byte
+	expired [2][]expiring
+	marks   []stateEntry
+}
+
+var (
+	_ InputProcessor = (*StreamStreamJoin)(nil)
+	_ Recoverable    = (*StreamStreamJoin)(nil)
+)
+
+// lookahead is the start of a side's time index, read ahead of the
+// stream time: at most expireBatch entries.
+type lookahead struct {
+	// valid is set when entries are the index's first entries, in order
+	// (those before them closed, if not yet deleted).
+	valid   bool
+	entries []expiring
+	// complete is set when entries are the whole rest of the index;
+	// otherwise next is where the index goes on.
+	complete bool
+	next     []byte
+}
+
+// invalidate forgets what was read ahead.
+func (a *lookahead) invalidate() {
+	a.valid, a.complete = false, false
+	a.entries = a.entries[:0]
+}
+
+// expiring is an index entry whose window has closed.
+type expiring struct {
+	ts       int64
+	indexKey []byte
+	// recKey is the entry's record key.
+	recKey []byte
+}
+
+// stateEntry is a pending write.
+type stateEntry struct{ key, value []byte }
+
+// expireBatch bounds how many closed index entries of a side are read at
+// once: a stream time that jumps ahead closes windows in scans of this
+// many, never all of them in memory.
+const expireBatch = 256
+
+// matchedFlag marks a stored record that has matched.
+const matchedFlag = 1
+
+var streamStreamTimeKey = []byte{'s'}
+
+// Process implements Processor; a join's records always come with their
+// input (ProcessInput).
+func (j *StreamStreamJoin) Process(*log.Record, Emit) error {
+	return errors.New("operators: a join's records need their input")
+}
+
+// Flush implements Processor: it writes the stream time when it moved.
+func (j *StreamStreamJoin) Flush(Emit) error {
+	if !j.dirty {
+		return nil
+	}
+	if err := j.Store.Put(streamStreamTimeKey, appendBE64(nil, uint64(j.now))); err != nil {
+		return fmt.Errorf("store stream time: %w", err)
+	}
+	j.dirty = false
+	return nil
+}
+
+// Recover implements Recoverable: what the processor knows of its store
+// is read again, from its last commit.
+func (j *StreamStreamJoin) Recover() {
+	j.loaded, j.dirty = false, false
+	for side := range 2 {
+		j.ahead[side].invalidate()
+		j.cursor[side] = nil
+	}
+}
+
+// init reads the stream time on first use.
+func (j *StreamStreamJoin) init() error {
+	if j.loaded {
+		return nil
+	}
+	j.now = math.MinInt64
+	v, ok, err := j.Store.Get(streamStreamTimeKey)
+	if err != nil {
+		return fmt.Errorf("load stream time: %w", err)
+	}
+	if ok && len(v) == 8 {
+		j.now = int64(be64(v))
+	}
+	j.loaded = true
+	return nil
+}
+
+// ProcessInput implements InputProcessor: input 0 is the left stream, 1
+// the right one. An error of the store stops the record where it is; an
+// error of one of the rows it produces does not (see rowErr): either is
+// the record's error.
+func (j *StreamStreamJoin) ProcessInput(input int, rec *log.Record, emit Emit) error {
+	if input != 0 && input != 1 {
+		return fmt.Errorf("operators: stream-stream join has no input %d", input)
+	}
+	if j.unsettled {
+		j.ahead[0].invalidate()
+		j.ahead[1].invalidate()
+	}
+	j.unsettled, j.rowErr = true, nil
+	if err := j.process(input, rec, emit); err != nil {
+		return err
+	}
+	j.unsettled = false
+	return j.rowErr
+}
+
+// rowFailed notes the first error of a row.
+func (j *StreamStreamJoin) rowFailed(err error) {
+	if j.rowErr == nil {
+		j.rowErr = err
+	}
+}
+
+// process is ProcessInput's work.
+func (j *StreamStreamJoin) process(input int, rec *log.Record, emit Emit) error {
+	if err := j.init(); err != nil {
+		return err
+	}
+	s := j.Spec
+	side := &s.Sides[input]
+	r := *rec
+	if side.Restore != nil {
+		r = side.Restore(rec)
+	}
+	row, ok, err := side.Decoder.Decode(&r)
+	if err != nil || !ok {
+		// A null value is ignored, and moves nothing.
+		return err
+	}
+	keys, null, err := evalKeys(side.Keys, row)
+	if err != nil {
+		return err
+	}
+	ts := row[side.Time].Int()
+	if ts > j.now {
+		j.now, j.dirty = ts, true
+		if err := j.expire(emit); err != nil {
+			return err
+		}
+	}
+	if satAdd(satAdd(ts, s.lookAhead(input)), s.Grace) < j.now {
+		// Its own window closed before it arrived.
+		if j.Metrics != nil {
+			j.Metrics.Late.Add(1)
+		}
+		return nil
+	}
+	if null {
+		if s.Outer[input] {
+			j.unmatched(input, row, keys, ts, emit)
+		}
+		return nil
+	}
+	if j.keyBuf, err = encodeJoinKey(s.Key, keys, j.keyBuf[:0]); err != nil {
+		return err
+	}
+	matched, err := j.match(input, row, keys, ts, j.keyBuf, emit)
+	if err != nil {
+		return err
+	}
+	return j.store(input, &r, ts, j.keyBuf, matched)
+}
+
+// evalKeys computes a row's join key; null reports a NULL among it.
+func evalKeys(exprs []expr.Expr, row types.Row) (keys types.Row, null bool, err error) {
+	keys = make(types.Row, len(exprs))
+	for i, e := range exprs {
+		if keys[i], err = e.Eval(row); err != nil {
+			return nil, false, err
+		}
+		null = null || keys[i].IsNull()
+	}
+	return keys, null, nil
+}
+
+// encodeJoinKey appends the serialized join key to dst.
+func encodeJoinKey(kf serde.KeyFormat, keys types.Row, dst []byte) ([]byte, error) {
+	kb, err := kf.Encode(keys)
+	if err != nil {
+		return dst, fmt.Errorf("encode join key: %w", err)
+	}
+	return append(dst, kb...), nil
+}
+
+// match joins a record of side input with the other side's records of
+// its key in its window, emitting each pair that passes Extra, and marks
+// the outer side's partners as matched. It reports whether the record
+// matched any.
+func (j *StreamStreamJoin) match(input int, row, keys types.Row, ts int64, k []byte, emit Emit) (bool, error) {
+	s := j.Spec
+	other := 1 - input
+	// l.ts - Before <= r.ts <= l.ts + After, seen from either side.
+	lo, hi := satSub(ts, s.Before), satAdd(ts, s.After)
+	if input == 1 {
+		lo, hi = satSub(ts, s.After), satAdd(ts, s.Before)
+	}
+	prefix := recordPrefix(nil, other, k)
+	start := appendTime(append([]byte(nil), prefix...), lo)
+	var end []byte
+	if hi == math.MaxInt64 {
+		end = state.PrefixEnd(prefix)
+	} else {
+		end = appendTime(prefix, hi+1)
+	}
+	j.marks = j.marks[:0]
+	matched := false
+	err := j.Store.Scan(start, end, func(key, value []byte) bool {
+		orow, flags, err := j.decodeStored(other, key, value)
+		if err != nil {
+			j.rowFailed(fmt.Errorf("decode a stored record of the join: %w", err))
+			return true
+		}
+		ots := orow[s.Sides[other].Time].Int()
+		var joined types.Row
+		if input == 0 {
+			joined = j.joinedRow(row, orow, keys, max(ts, ots))
+		} else {
+			joined = j.joinedRow(orow, row, keys, max(ts, ots))
+		}
+		if s.Extra != nil {
+			v, err := s.Extra.Eval(joined)
+			if err != nil {
+				// A pair whose condition fails to evaluate does not
+				// match.
+				j.rowFailed(err)
+				return true
+			}
+			if v.IsNull() || !v.Bool() {
+				return true
+			}
+		}
+		matched = true
+		if s.Outer[other] && flags&matchedFlag == 0 {
+			nv := append([]byte(nil), value...)
+			nv[0] |= matchedFlag
+			j.marks = append(j.marks, stateEntry{key: append([]byte(nil), key...), value: nv})
+		}
+		// A pair whose output fails has matched all the same: neither
+		// record comes out unmatched later.
+		if err := j.Output(joined, max(ts, ots), emit); err != nil {
+			j.rowFailed(err)
+		}
+		return true
+	})
+	if err != nil {
+		return false, err
+	}
+	// Written after the scan: a store's Scan does not promise to see, or
+	// to survive, writes made during it.
+	for _, m := range j.marks {
+		if err := j.Store.Put(m.key, m.value); err != nil {
+			return false, err
+		}
+	}
+	return matched, nil
+}
+
+// joinedRow lays a pair out as the Join node does: left, right, the join
+// key, ROWTIME. A missing side is NULLs.
+func (j *StreamStreamJoin) joinedRow(left, right, keys types.Row, ts int64) types.Row {
+	s := j.Spec
+	lw, rw := s.Sides[0].Decoder.Width(), s.Sides[1].Decoder.Width()
+	row := make(types.Row, 0, lw+rw+len(keys)+1)
+	if left == nil {
+		for range lw {
+			row = append(row, types.NullValue)
+		}
+	} else {
+		row = append(row, left...)
+	}
+	if right == nil {
+		for range rw {
+			row = append(row, types.NullValue)
+		}
+	} else {
+		row = append(row, right...)
+	}
+	row = append(row, keys...)
+	return append(row, types.NewBigint(ts))
+}
+
+// unmatched emits a record of side input that found no partner, with
+// NULLs for the other side, at its own ROWTIME.
+func (j *StreamStreamJoin) unmatched(input int, row, keys types.Row, ts int64, emit Emit) {
+	var joined types.Row
+	if input == 0 {
+		joined = j.joinedRow(row, nil, keys, ts)
+	} else {
+		joined = j.joinedRow(nil, row, keys, ts)
+	}
+	if err := j.Output(joined, ts, emit); err != nil {
+		j.rowFailed(err)
+	}
+}
+
+// store keeps a record of side input, joined key k, until its window
+// closes: its record entry and its time index entry.
+func (j *StreamStreamJoin) store(input int, rec *log.Record, ts int64, k []byte, matched bool) error {
+	key := appendPlace(appendTime(recordPrefix(nil, input, k), ts), rec)
+	v := make([]byte, 0, 1+8+binary.MaxVarintLen64+len(rec.Key)+len(rec.Value))
+	var flags byte
+	if matched {
+		flags = matchedFlag
+	}
+	v = append(v, flags)
+	v = appendBE64(v, uint64(rec.Timestamp))
+	if rec.Key == nil {
+		v = binary.AppendUvarint(v, 0)
+	} else {
+		v = binary.AppendUvarint(v, uint64(len(rec.Key))+1)
+		v = append(v, rec.Key...)
+	}
+	v = append(v, rec.Value...)
+	if err := j.Store.Put(key, v); err != nil {
+		return err
+	}
+	ik := indexKey(input, ts, rec)
+	if err := j.Store.Put(ik, k); err != nil {
+		return err
+	}
+	// Keep what was read ahead the index's start: an entry after it
+	// leaves it so (it joins it when the index was read to its end and
+	// there is room); one before it, a record out of order, spoils it.
+	a := &j.ahead[input]
+	switch {
+	case !a.valid:
+	case len(a.entries) == 0 && !a.complete:
+		a.invalidate()
+	case len(a.entries) == 0 || ts > a.entries[len(a.entries)-1].ts:
+		if !a.complete {
+			break
+		}
+		if len(a.entries) < expireBatch {
+			a.entries = append(a.entries, expiring{ts: ts, indexKey: ik, recKey: key})
+		} else {
+			a.complete = false
+			a.next = append(append(a.next[:0], a.entries[len(a.entries)-1].indexKey...), 0)
+		}
+	default:
+		a.invalidate()
+	}
+	return nil
+}
+
+// decodeStored decodes a record entry of side into its row, and returns
+// its flags.
+func (j *StreamStreamJoin) decodeStored(side int, key, value []byte) (types.Row, byte, error) {
+	if len(value) < 10 || len(key) < 12 {
+		return nil, 0, errors.New("corrupt join state")
+	}
+	place := key[len(key)-12:]
+	rec := log.Record{
+		Timestamp: int64(be64(value[1:9])),
+		Partition: int32(binary.BigEndian.Uint32(place)),
+		Offset:    int64(be64(place[4:])),
+	}
+	rest := value[9:]
+	n, w := binary.Uvarint(rest)
+	if w <= 0 || uint64(len(rest)-w) < max(n, 1)-1 {
+		return nil, 0, errors.New("corrupt join state")
+	}
+	rest = rest[w:]
+	// The slices are the store's, valid during its scan only: the row
+	// must not keep them.
+	if n > 0 {
+		rec.Key = append([]byte(nil), rest[:n-1]...)
+		rest = rest[n-1:]
+	}
+	rec.Value = append([]byte{}, rest...)
+	row, ok, err := j.Spec.Sides[side].Decoder.Decode(&rec)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !ok {
+		return nil, 0, errors.New("corrupt join state: a stored record without a value")
+	}
+	return row, value[0], nil
+}
+
+// expire removes the records whose windows the stream time has closed,
+// in ROWTIME order across both sides (left first on ties), emitting the
+// outer sides' unmatched ones.
+func (j *StreamStreamJoin) expire(emit Emit) error {
+	s := j.Spec
+	var limit [2]int64 // a side's records with ROWTIME < limit are closed
+	var due, more [2]bool
+	for side := range 2 {
+		limit[side] = satSub(j.now, satAdd(s.lookAhead(side), s.Grace))
+		a := &j.ahead[side]
+		due[side] = !a.valid || (len(a.entries) > 0 && a.entries[0].ts < limit[side]) || (len(a.entries) == 0 && !a.complete)
+	}
+	for side := range 2 {
+		j.expired[side] = j.expired[side][:0]
+		if due[side] {
+			var err error
+			if more[side], err = j.closed(side, limit[side]); err != nil {
+				return err
+			}
+		}
+	}
+	for {
+		side := -1
+		for c := range 2 {
+			if len(j.expired[c]) == 0 {
+				continue
+			}
+			if side < 0 || j.expired[c][0].ts < j.expired[side][0].ts {
+				side = c
+			}
+		}
+		if side < 0 {
+			return nil
+		}
+		e := j.expired[side][0]
+		j.expired[side] = j.expired[side][1:]
+		if err := j.close(side, e, emit); err != nil {
+			return err
+		}
+		if len(j.expired[side]) == 0 && more[side] {
+			var err error
+			if more[side], err = j.closed(side, limit[side]); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// closed moves into j.expired[side] the next entries of side's time
+// index whose ROWTIME is below limit, at most expireBatch of them, from
+// what was read ahead (reading on when it runs out); more reports that
+// the batch was cut there.
+func (j *StreamStreamJoin) closed(side int, limit int64) (more bool, err error) {
+	a := &j.ahead[side]
+	buf := j.expired[side][:0]
+	for len(buf) < expireBatch {
+		if !a.valid || (len(a.entries) == 0 && !a.complete) {
+			if err := j.readAhead(side); err != nil {
+				return false, err
+			}
+		}
+		if len(a.entries) == 0 || a.entries[0].ts >= limit {
+			break
+		}
+		buf = append(buf, a.entries[0])
+		a.entries = a.entries[1:]
+	}
+	j.expired[side] = buf
+	return len(buf) == expireBatch, nil
+}
+
+// readAhead appends to what was read ahead of side's time index the next
+// expireBatch entries: from where it stopped, or from the cursor when it
+// holds nothing valid.
+func (j *StreamStreamJoin) readAhead(side int) error {
+	a := &j.ahead[side]
+	start := a.next
+	if !a.valid {
+		a.entries = a.entries[:0]
+		if start = j.cursor[side]; start == nil {
+			start = []byte{'e', byte(side)}
+		}
+	}
+	end := state.PrefixEnd([]byte{'e', byte(side)})
+	n := 0
+	var last []byte
+	var ferr error
+	err := j.Store.Scan(start, end, func(key, value []byte) bool {
+		if len(key) != 2+8+12 {
+			ferr = errors.New("corrupt join state: an index key")
+			return false
+		}
+		ik := append([]byte(nil), key...)
+		rk := recordPrefix(make([]byte, 0, 2+binary.MaxVarintLen64+len(value)+8+12), side, value)
+		rk = append(rk, key[2:]...)
+		a.entries = append(a.entries, expiring{ts: readTime(key[2:]), indexKey: ik, recKey: rk})
+		last = ik
+		n++
+		return n < expireBatch
+	})
+	if err == nil {
+		err = ferr
+	}
+	if err != nil {
+		a.invalidate()
+		return fmt.Errorf("scan closed windows: %w", err)
+	}
+	a.valid, a.complete = true, n < expireBatch
+	if last != nil {
+		a.next = append(append(a.next[:0], last...), 0)
+	}
+	return nil
+}
+
+// close removes one record whose window has closed, emitting it when it
+// is an outer side's and never matched.
+func (j *StreamStreamJoin) close(side int, e expiring, emit Emit) error {
+	s := j.Spec
+	if s.Outer[side] {
+		v, ok, err := j.Store.Get(e.recKey)
+		if err != nil {
+			return err
+		}
+		if ok && len(v) > 0 && v[0]&matchedFlag == 0 {
+			// A row that fails here is reported; the record leaves the
+			// state all the same.
+			if row, _, err := j.decodeStored(side, e.recKey, v); err != nil {
+				j.rowFailed(fmt.Errorf("decode a stored record of the join: %w", err))
+			} else if keys, _, err := evalKeys(s.Sides[side].Keys, row); err != nil {
+				j.rowFailed(err)
+			} else {
+				j.unmatched(side, row, keys, e.ts, emit)
+			}
+		}
+	}
+	if err := j.Store.Delete(e.recKey); err != nil {
+		return err
+	}
+	if err := j.Store.Delete(e.indexKey); err != nil {
+		return err
+	}
+	j.cursor[side] = append(append(j.cursor[side][:0], e.indexKey...), 0)
+	return nil
+}
+
+// recordPrefix appends 'r', the side and the length-prefixed join key:
+// the prefix of every record entry of that key.
+func recordPrefix(dst []byte, side int, k []byte) []byte {
+	dst = append(dst, 'r', byte(side))
+	dst = binary.AppendUvarint(dst, uint64(len(k)))
+	return append(dst, k...)
+}
+
+// indexKey is a record's time index entry.
+func indexKey(side int, ts int64, rec *log.Record) []byte {
+	k := make([]byte, 0, 2+8+12)
+	k = append(k, 'e', byte(side))
+	return appendPlace(appendTime(k, ts), rec)
+}
+
+// appendTime appends ts so that byte order is numeric order.
+func appendTime(dst []byte, ts int64) []byte { return appendBE64(dst, uint64(ts)^(1<<63)) }
+
+// readTime reads what appendTime wrote.
+func readTime(b []byte) int64 { return int64(be64(b) ^ (1 << 63)) }
+
+// appendPlace appends a record's partition and offset.
+func appendPlace(dst []byte, rec *log.Record) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(rec.Partition))
+	return appendBE64(dst, uint64(rec.Offset))
+}
+
+// satAdd and satSub are a + b and a - b for b >= 0, held at the int64
+// bounds instead of wrapping around.
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+func satSub(a, b int64) int64 {
+	if a < math.MinInt64+b {
+		return math.MinInt64
+	}
+	return a - b
+}
