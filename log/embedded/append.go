@@ -180,7 +180,6 @@ func (l *Log) write(items []item, pre func(b *pebble.Batch) error, c writeClass)
 	if err := l.disk.admit(n, c); err != nil {
 		return err
 	}
-	defer l.disk.done(n)
 	// The ticket goes back when the records are published (the deferred
 	// calls run after the completions below).
 	defer l.flights.end(l.flights.begin())
@@ -203,6 +202,14 @@ func (l *Log) write(items []item, pre func(b *pebble.Batch) error, c writeClass)
 		}
 	}
 	err := noSpace(b.Commit(pebble.Sync))
+	// The write's bytes now show in the disk's free space, so it leaves
+	// the guard's flight before its records are published. Readers act on
+	// them at once: a query commits its output of them, and were this
+	// write still counted in flight, that commit's admission would count
+	// its bytes twice, once in the free space and once in flight, and be
+	// refused (a 218-byte commit refused 16 KiB above the reserve, after
+	// a 64 KiB write, in TestDiskFullOverPgwire).
+	l.disk.done(n)
 	// Publish even on failure: the offsets become a gap instead of a wall
 	// that every later write to the partition would wait behind.
 	for _, g := range groups {
