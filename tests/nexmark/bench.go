@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,8 +99,9 @@ func (o *BenchOptions) ensureDefaults() error {
 // Result is one query's run.
 type Result struct {
 	Query Query
-	// Events is how many input records the query read: its input topic's
-	// records (bids, for every query Runnel runs today), not every event
+	// Events is how many input records the query read: the records of
+	// the event topics it reads (the bids for most queries; people and
+	// auctions for q3 and q8, auctions and bids for q4), not every event
 	// generated.
 	Events int64
 	// Elapsed runs from the CREATE statement until the query had done all
@@ -107,9 +109,10 @@ type Result struct {
 	Elapsed time.Duration
 	// Usage is how the CPUs were used meanwhile.
 	Usage Usage
-	// StateKeys and StateBytes measure an aggregation's state store once
-	// it is done: its keys, and the bytes of its keys and values as
-	// stored (engine.StateStats). Zero for stateless queries.
+	// StateKeys and StateBytes measure the state stores of the query's
+	// stages once it is done: their keys, and the bytes of their keys and
+	// values as stored (engine.StateStats: an aggregation's groups, or a
+	// join's rows). Zero for stateless queries.
 	StateKeys, StateBytes int64
 	// RawRate is the raw copy's events/s over the same input topic.
 	RawRate float64
@@ -261,12 +264,12 @@ func Bench(ctx context.Context, opts BenchOptions) (*Report, error) {
 func runOne(ctx context.Context, node *Node, q Query, opts BenchOptions, rep *Report, out io.Writer) (Result, error) {
 	res := Result{Query: q, Cores: rep.Machine.Procs, RawRate: rep.RawCopy.Rate()}
 	lg := node.Engine.Log()
-	ends, err := lg.EndOffsets(ctx, Topics[q.Input])
-	if err != nil {
-		return res, err
-	}
-	for _, e := range ends {
-		res.Events += e
+	for _, k := range q.Inputs {
+		n, err := sumEnds(ctx, lg, Topics[k])
+		if err != nil {
+			return res, err
+		}
+		res.Events += n
 	}
 	conn, err := node.Connect(ctx)
 	if err != nil {
@@ -282,7 +285,7 @@ func runOne(ctx context.Context, node *Node, q Query, opts BenchOptions, rep *Re
 	stop := startProfile(opts.CPUProfileDir, q.Name, out)
 	clock := readCPUClock()
 	start := time.Now()
-	id, err := StartQuery(qctx, conn, q)
+	ids, err := StartQuery(qctx, conn, q)
 	if err != nil {
 		stop()
 		return res, err
@@ -313,7 +316,7 @@ func runOne(ctx context.Context, node *Node, q Query, opts BenchOptions, rep *Re
 		}
 	}()
 	last := time.Now()
-	err = AwaitQuery(qctx, conn, lg, q, id, func(p Progress) {
+	err = AwaitQuery(qctx, conn, lg, q, ids, func(p Progress) {
 		res.InputRead = p.Done
 		phase.Store(p.Phase)
 		if p.Phase != "input" || time.Since(last) < 2*time.Second {
@@ -335,9 +338,17 @@ func runOne(ctx context.Context, node *Node, q Query, opts BenchOptions, rep *Re
 		}
 	} else if err != nil {
 		return res, err
-	} else if q.Table {
-		if res.StateKeys, res.StateBytes, err = node.Engine.StateStats(ctx, id); err != nil {
-			return res, fmt.Errorf("nexmark: %s: state: %w", q.Name, err)
+	} else {
+		for i, id := range ids {
+			if st := q.Stages[i]; !st.Table && !strings.Contains(strings.ToUpper(st.SQL), " JOIN ") {
+				continue // stateless
+			}
+			keys, bytes, err := node.Engine.StateStats(ctx, id)
+			if err != nil {
+				return res, fmt.Errorf("nexmark: %s: state: %w", q.Name, err)
+			}
+			res.StateKeys += keys
+			res.StateBytes += bytes
 		}
 	}
 	// A connection whose query was cancelled may be closed: stop the
@@ -347,7 +358,7 @@ func runOne(ctx context.Context, node *Node, q Query, opts BenchOptions, rep *Re
 		return res, err
 	}
 	defer sconn.Close(context.WithoutCancel(ctx))
-	return res, StopQuery(ctx, sconn, q, id)
+	return res, StopQuery(ctx, sconn, q, ids)
 }
 
 // sumEnds is the number of records a topic holds (from offset 0).
