@@ -16,6 +16,13 @@ TORTURE_SEED     ?=
 TORTURE_RATE     ?= 0
 TORTURE_WRITERS  ?= 2
 TORTURE_FLAGS    ?= -tags invariants -count=1 -timeout 90m
+# The cluster torture (TestTortureCluster): kill -9 a random node of a
+# cluster of TORTURE_CLUSTER_NODES on kfake this many times over this long.
+TORTURE_CLUSTER_KILLS    ?= 30
+TORTURE_CLUSTER_DURATION ?= 300s
+TORTURE_CLUSTER_NODES    ?= 3
+# Events preloaded for `make bench-cluster` (a GROUP BY on 1, 2, 3 nodes).
+CLUSTER_BENCH_EVENTS ?= 200000
 
 # The knobs of `make nexmark` (tests/nexmark, BENCHMARKS.md): how many
 # events to load, their seed, the partitions per topic, the queries to run
@@ -33,7 +40,7 @@ NEXMARK_RATE            ?= 0
 NEXMARK_DURATION        ?= 20s
 NEXMARK_LATENCY_QUERIES ?= q0
 
-.PHONY: build run test unit e2e bench nexmark fuzz torture vet lint clean deps
+.PHONY: build run test unit e2e bench bench-cluster nexmark fuzz torture torture-cluster vet lint clean deps
 
 build:
 	$(GO) build -o $(BIN) ./cmd/runnel
@@ -68,6 +75,11 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./log/embedded/ ./operators/serde/
 	$(GO) test -run '^$$' -bench . -benchtime 200000x ./tests/bench/
 
+# bench-cluster runs a GROUP BY over CLUSTER_BENCH_EVENTS preloaded events
+# on 1, 2 and 3 nodes of one in-process kfake cluster (tests/kafkamode).
+bench-cluster:
+	$(GO) test -run '^$$' -bench ClusterGroupBy -benchtime $(CLUSTER_BENCH_EVENTS)x -timeout 60m ./tests/kafkamode/
+
 # nexmark runs the Nexmark suite on a fresh embedded log and writes its
 # results into BENCHMARKS.md and the chart tests/nexmark/results/nexmark.svg.
 nexmark: build
@@ -89,12 +101,22 @@ fuzz:
 		$(GO) test $(FUZZFLAGS) -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg" || exit 1; \
 	done
 
-# torture runs the crash test long: kill -9 under load TORTURE_KILLS times,
-# then checks every sink and table (see tests/torture/doc.go).
+# torture runs the crash tests long: kill -9 under load TORTURE_KILLS times
+# on one node, then TORTURE_CLUSTER_KILLS times on a cluster, each run
+# checking every sink and table (see tests/torture/doc.go).
 torture:
 	RUNNEL_TORTURE_KILLS=$(TORTURE_KILLS) RUNNEL_TORTURE_DURATION=$(TORTURE_DURATION) \
 	RUNNEL_TORTURE_SEED=$(TORTURE_SEED) RUNNEL_TORTURE_RATE=$(TORTURE_RATE) RUNNEL_TORTURE_WRITERS=$(TORTURE_WRITERS) \
-		$(GO) test $(TORTURE_FLAGS) -v -run '^TestTorture$$' ./tests/torture/
+	RUNNEL_TORTURE_CLUSTER_KILLS=$(TORTURE_CLUSTER_KILLS) RUNNEL_TORTURE_CLUSTER_DURATION=$(TORTURE_CLUSTER_DURATION) \
+	RUNNEL_TORTURE_CLUSTER_NODES=$(TORTURE_CLUSTER_NODES) \
+		$(GO) test $(TORTURE_FLAGS) -v -run '^TestTorture(Cluster)?$$' ./tests/torture/
+
+# torture-cluster runs only the cluster's long crash test.
+torture-cluster:
+	RUNNEL_TORTURE_SEED=$(TORTURE_SEED) RUNNEL_TORTURE_RATE=$(TORTURE_RATE) RUNNEL_TORTURE_WRITERS=$(TORTURE_WRITERS) \
+	RUNNEL_TORTURE_CLUSTER_KILLS=$(TORTURE_CLUSTER_KILLS) RUNNEL_TORTURE_CLUSTER_DURATION=$(TORTURE_CLUSTER_DURATION) \
+	RUNNEL_TORTURE_CLUSTER_NODES=$(TORTURE_CLUSTER_NODES) \
+		$(GO) test $(TORTURE_FLAGS) -v -run '^TestTortureCluster$$' ./tests/torture/
 
 clean:
 	rm -rf bin

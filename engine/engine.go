@@ -107,6 +107,14 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
+	if kl, ok := e.log.(*kafka.Log); ok {
+		// A transaction of client writes that this node's crash left
+		// open is aborted now, not after the transaction timeout (the
+		// readers of its topics wait on it until then).
+		if err := kl.FenceTransactions(ctx, clientTxnGroup); err != nil {
+			e.logger.Warn("abort the client writes a crash left open", "error", err)
+		}
+	}
 	if err := e.openState(); err != nil {
 		e.log.Close()
 		return nil, err

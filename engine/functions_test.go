@@ -46,9 +46,11 @@ func TestAggregateSignaturesResolve(t *testing.T) {
 		t.Fatalf("read %d aggregate overloads from the list: %v", listed, err)
 	}
 	sigRE := regexp.MustCompile(`^([A-Z_]+)\((.*)\) -> (.+)$`)
-	// A signature's T stands for INT here; a DECIMAL for DECIMAL(10, 2).
+	// A signature's T stands for INT here, U for BOOLEAN; a DECIMAL for
+	// DECIMAL(10, 2).
 	inst := func(s string) types.Type {
 		s = regexp.MustCompile(`\bT\b`).ReplaceAllString(s, "INT")
+		s = regexp.MustCompile(`\bU\b`).ReplaceAllString(s, "BOOLEAN")
 		s = regexp.MustCompile(`\bDECIMAL\b([^(]|$)`).ReplaceAllString(s, "DECIMAL(10, 2)$1")
 		typ, err := types.Parse(s)
 		if err != nil {
@@ -66,28 +68,34 @@ func TestAggregateSignaturesResolve(t *testing.T) {
 		if m[2] != "" && m[2] != "*" {
 			params = strings.Split(m[2], ", ")
 		}
-		// The first argument is the aggregated column; the rest are the
-		// constants the planner evaluates (TOPK's k, LATEST_BY_OFFSET's
-		// n and ignoreNulls).
+		// The first argument is the aggregated column; an INT or BOOLEAN
+		// after it is a constant the planner evaluates (TOPK's k,
+		// LATEST_BY_OFFSET's n and ignoreNulls), any other parameter a
+		// column (CORRELATION's second, TOPK's other columns U...).
 		var argTypes []types.Type
 		var consts []types.Value
 		for i, p := range params {
-			if i == 0 {
-				argTypes = append(argTypes, inst(p))
-				continue
-			}
-			switch p {
-			case "INT":
+			p = strings.TrimSuffix(p, "...")
+			switch {
+			case i > 0 && p == "INT" && m[1] != "CORRELATION":
 				consts = append(consts, types.NewInt(3))
-			case "BOOLEAN":
+			case i > 0 && p == "BOOLEAN":
 				consts = append(consts, types.NewBoolean(false))
 			default:
-				t.Errorf("%s: no constant for a %s parameter", sig, p)
+				argTypes = append(argTypes, inst(p))
 			}
 		}
 		got, err := build.ResolveAggregate(m[1], argTypes, consts, false)
 		if err != nil {
 			t.Errorf("%s does not resolve: %v", sig, err)
+			continue
+		}
+		if strings.Contains(m[3], "STRUCT") && (strings.Contains(m[3], "...") || strings.HasSuffix(m[3], "STRUCT>")) {
+			// TOPK with other columns: an ARRAY of STRUCTs, whose fields
+			// depend on the columns.
+			if got.Kind != types.KindArray || got.Elem.Kind != types.KindStruct {
+				t.Errorf("%s resolves to %s", sig, got)
+			}
 			continue
 		}
 		want := inst(m[3])

@@ -40,7 +40,7 @@ func (e *Engine) ensureProcessingLog(ctx context.Context) error {
 	if err := e.log.CreateTopic(ctx, topic, log.TopicConfig{Partitions: 1}); err != nil && !errors.Is(err, log.ErrTopicExists) {
 		return fmt.Errorf("create processing log topic: %w", err)
 	}
-	return e.cat.PutSource(ctx, &catalog.Source{
+	err := e.cat.PutSource(ctx, &catalog.Source{
 		Name:        ProcessingLogStream,
 		Kind:        catalog.KindStream,
 		Topic:       topic,
@@ -51,6 +51,12 @@ func (e *Engine) ensureProcessingLog(ctx context.Context) error {
 		Statement:   "-- created by Runnel: records that queries could not process",
 		System:      true,
 	})
+	if errors.Is(err, catalog.ErrConcurrentChange) {
+		// Another node of a cluster, starting at the same time on a new
+		// cluster, created it first: that is the stream every node uses.
+		return nil
+	}
+	return err
 }
 
 // processingLogRecord describes a skipped input record. The value is JSON

@@ -469,6 +469,6 @@ func (s *session) catalogEnv() *pgcatalog.Env {
 		settings[strings.ToLower(kv[0])] = kv[1]
 	}
 	pid, _ := strconv.ParseInt(s.params[server.BackendPIDParam], 10, 32)
-	return &pgcatalog.Env{Sources: s.e.cat.Sources(), Functions: expr.Functions(), User: s.user,
+	return &pgcatalog.Env{Sources: s.e.cat.Sources(), Functions: expr.Functions(), Types: s.e.cat.Types(), User: s.user,
 		Database: s.params["database"], BackendPID: int32(pid), Settings: settings}
 }

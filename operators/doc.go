@@ -1,5 +1,6 @@
 // Package operators runs queries: it decodes records into typed rows,
-// evaluates operators over them — filter and project (Pipeline), grouping
+// evaluates operators over them — filter and project (Pipeline), with
+// the table functions' expansion between them (FlatMap, flatmap.go), grouping
 // and repartitioning (Grouper, Repartition), aggregation (Aggregator),
 // materialization (Materialize), joins (StreamTableJoin in join.go,
 // StreamStreamJoin in join_window.go, fed by KeyRepartition) — encodes
@@ -9,7 +10,7 @@
 // input offsets in one log transaction. Push queries read every partition
 // of a topic through readers of their own (StartPush).
 //
-//	log.Reader ─▶ Decoder ─▶ Pipeline (filter, project) ─▶ Encoder ─▶ log.Txn
+//	log.Reader ─▶ Decoder ─▶ Pipeline (filter, [flat map], project) ─▶ Encoder ─▶ log.Txn
 //	                     └─▶ Grouper ─▶ [repartition topic] ─▶ Aggregator (state.Store) ─▶ TableSink
 //
 // Operators know nothing of SQL text, plans, the catalog's storage or the

@@ -534,6 +534,7 @@ func (t *Task) runMerged(ctx context.Context) error {
 			for i := range inputs {
 				t.committed[i].Store(m.Position(i))
 			}
+			t.resumed()
 		} else if err := t.commit(ctx, b); err != nil {
 			return err
 		} else if ctx.Err() != nil {

@@ -23,6 +23,10 @@ type Pipeline struct {
 	// Stateless.Tombstones and Stateless.Table; nil otherwise.
 	Keys    []int
 	KeyOnly []bool
+	// FlatMap, when set, expands each filtered row by the query's table
+	// functions before the projection: use ApplyFlat, not Apply
+	// (flatmap.go).
+	FlatMap *FlatMap
 }
 
 // Key computes the output key over an input row. When keyOnly is set the

@@ -24,7 +24,12 @@ type PushSpec struct {
 	// the query began); nil streams forever.
 	End []int64
 	// Limit stops after that many items; 0 means no limit, -1 none at all.
-	Limit   int64
+	Limit int64
+	// Buffer is how many items the readers may hold ready ahead of Next,
+	// besides the one each reader is sending. Default (0): 256. An item
+	// that can be large (all the rows of a record with table functions)
+	// takes a smaller one.
+	Buffer  int
 	Metrics *Metrics
 	Logger  *slog.Logger
 	// OnFailure reports skipped records; nil only counts them.
@@ -66,7 +71,11 @@ type Push[T any] struct {
 // StartPush starts the query's readers.
 func StartPush[T any](ctx context.Context, spec PushSpec, conv Convert[T]) *Push[T] {
 	ctx, cancel := context.WithCancel(ctx)
-	p := &Push[T]{rows: make(chan T, 256), cancel: cancel, limit: spec.Limit}
+	buffer := spec.Buffer
+	if buffer <= 0 {
+		buffer = 256
+	}
+	p := &Push[T]{rows: make(chan T, buffer), cancel: cancel, limit: spec.Limit}
 	for part := int32(0); part < spec.Partitions; part++ {
 		p.wg.Add(1)
 		go func() {

@@ -181,6 +181,10 @@ func (t *Task) Run(ctx context.Context) error {
 	if t.committed == nil {
 		t.committed = make([]atomic.Int64, len(t.Inputs))
 	}
+	// A task that stops (its query stops, or in a cluster it moves to
+	// another node) is no longer retrying here: its query's status must
+	// not keep its last failure.
+	defer t.failing.Store(nil)
 	wait := minRetry
 	for {
 		err := t.guard(func() error {
@@ -328,6 +332,7 @@ func (t *Task) run(ctx context.Context) error {
 				return fmt.Errorf("task %s/%d: commit offsets: %w", t.Group, in.Partition, err)
 			}
 			t.committed[0].Store(r.Position())
+			t.resumed()
 			continue
 		}
 		// Room for as many output records as the last batch made, so
@@ -423,11 +428,17 @@ func (t *Task) commit(ctx context.Context, b *batch) error {
 			t.committed[i].Store(off)
 		}
 	}
+	t.resumed()
+	return nil
+}
+
+// resumed clears the failure a commit has just overcome: one of records,
+// or of offsets alone (a batch of transaction markers).
+func (t *Task) resumed() {
 	if t.failing.Swap(nil) != nil {
 		t.pausedLogged = time.Time{}
 		t.Logger.Info("task resumed", "query", t.QueryID, "task", t.String())
 	}
-	return nil
 }
 
 // Stateless is the processor of a stateless query: decode, filter,
@@ -463,6 +474,9 @@ var _ Processor = (*Stateless)(nil)
 
 // Process implements Processor.
 func (s *Stateless) Process(rec *log.Record, emit Emit) error {
+	if s.Pipeline.FlatMap != nil {
+		return s.processFlat(rec, emit) // table functions (flatmap.go)
+	}
 	if rec.Value == nil {
 		if !s.Table && (!s.Tombstones || s.Pipeline.Filter != nil) {
 			return nil

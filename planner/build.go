@@ -78,6 +78,9 @@ type bound struct {
 	keyCopies [][]string
 	keyTexts  []string
 	keyWhat   string
+	// unkeyed is set by PARTITION BY NULL: the output has no key, and a
+	// created sink's key format is NONE (ksqlDB's Analyzer).
+	unkeyed bool
 	// ordered is set when the query has ORDER BY (a Sort under project
 	// unless the query aggregates, which PlanTransient then refuses).
 	ordered bool
@@ -206,7 +209,7 @@ func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (*Plan, error) {
 	if b.keyErr != nil {
 		return nil, b.keyErr(sink.Name)
 	}
-	target, err := p.sinkSource(b.from.defaults, out, b.agg, sink)
+	target, err := p.sinkSource(b.from.defaults, out, b.agg, sinkKeying{unkeyed: b.unkeyed, joined: b.from.join != nil}, sink)
 	if err != nil {
 		return nil, err
 	}
@@ -239,6 +242,15 @@ func (p *Planner) bind(q *sql.Query) (*bound, error) {
 	from, err := p.bindFrom(sel)
 	if err != nil {
 		return nil, err
+	}
+	tableFns, err := findTableFunctions(sel)
+	if err != nil {
+		return nil, err
+	}
+	if tableFns {
+		if err := checkTableFunctions(aggregating, from); err != nil {
+			return nil, err
+		}
 	}
 	if from.join != nil {
 		return p.bindJoined(q, from)
@@ -282,6 +294,7 @@ func (p *Planner) bind(q *sql.Query) (*bound, error) {
 	if err := checkPartitionBy(src, partitionBy); err != nil {
 		return nil, err
 	}
+	b.unkeyed = len(partitionBy) == 1 && partitionBy[0].Type().Kind == types.KindNull
 	if aggregating {
 		a, err := p.bindAggregate(q, sc, nil)
 		if err != nil {
@@ -297,10 +310,19 @@ func (p *Planner) bind(q *sql.Query) (*bound, error) {
 		b.agg, b.aggBound = a.agg, a
 		b.project = &Project{Input: node, Exprs: a.exprs, Cols: a.cols}
 	} else {
+		// The select list's table functions read columns of a FlatMap
+		// under the projection (tablefn.go).
+		tf := &tableFnHook{base: len(input)}
+		if tableFns {
+			prev := binder.Hook
+			binder.Hook = chainHooks(tf.hook, prev)
+			defer func() { binder.Hook = prev }()
+		}
 		exprs, cols, keys, copies, err := p.project(sel, sc, binder, src, input, partitionBy)
 		if err != nil {
 			return nil, err
 		}
+		node = tf.flatMap(node)
 		b.keyCopies = copies
 		if len(keys) > 0 {
 			b.keyWhat = "partitioning expression"

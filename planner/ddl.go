@@ -20,7 +20,7 @@ import (
 var sourceProps = map[string]bool{
 	"KAFKA_TOPIC": true, "VALUE_FORMAT": true, "KEY_FORMAT": true, "FORMAT": true,
 	"PARTITIONS": true, "REPLICAS": true, "TIMESTAMP": true, "TIMESTAMP_FORMAT": true,
-	"WRAP_SINGLE_VALUE": true, "VALUE_DELIMITER": true,
+	"WRAP_SINGLE_VALUE": true, "VALUE_DELIMITER": true, "KEY_DELIMITER": true,
 	"WINDOW_TYPE": true, "WINDOW_SIZE": true,
 }
 
@@ -44,6 +44,9 @@ func (p *Planner) PlanSource(st *sql.CreateSource) (*catalog.Source, error) {
 		if !sourceProps[k] {
 			return nil, ErrInvalidProperty.Errorf("unknown property %s in WITH", k)
 		}
+	}
+	if err := checkFormatProps(st.With); err != nil {
+		return nil, err
 	}
 	src := &catalog.Source{
 		Name:        st.Name,
@@ -76,7 +79,7 @@ func (p *Planner) PlanSource(st *sql.CreateSource) (*catalog.Source, error) {
 	if f := st.With["VALUE_FORMAT"]; f != "" {
 		src.ValueFormat = strings.ToUpper(f)
 	}
-	for _, k := range []string{"TIMESTAMP", "TIMESTAMP_FORMAT", "WRAP_SINGLE_VALUE", "VALUE_DELIMITER", "REPLICAS"} {
+	for _, k := range []string{"TIMESTAMP", "TIMESTAMP_FORMAT", "WRAP_SINGLE_VALUE", "VALUE_DELIMITER", "KEY_DELIMITER", "REPLICAS"} {
 		if v, ok := st.With[k]; ok {
 			src.Props[k] = v
 		}
@@ -102,10 +105,14 @@ func (p *Planner) PlanSource(st *sql.CreateSource) (*catalog.Source, error) {
 	if src.Kind == catalog.KindTable && len(keys) == 0 {
 		return nil, ErrInvalidTableDef.Errorf("table %s needs a PRIMARY KEY column", st.Name)
 	}
-	if len(keys) == 0 {
-		src.KeyFormat = "NONE"
-	} else if err := checkKeyFormat(src.KeyFormat, keys); err != nil {
-		return nil, err
+	// A stream without key columns keeps the key format it declares (or
+	// KAFKA), as ksqlDB does: its keys are ignored on read and absent on
+	// write whatever the format, and a CREATE ... AS SELECT that keys it
+	// (PARTITION BY, GROUP BY) inherits the format.
+	if len(keys) > 0 {
+		if err := checkKeyFormat(src.KeyFormat, keys); err != nil {
+			return nil, err
+		}
 	}
 	src.Columns = append(keys, vals...)
 	if ts := src.Props["TIMESTAMP"]; ts != "" {
@@ -159,10 +166,20 @@ func CheckUpgrade(old, next *catalog.Source) error {
 }
 
 // sinkSource builds the catalog entry of a CREATE ... AS SELECT sink from
-// the query's output and the WITH properties, defaulting to the input's
-// formats and partition count as ksqlDB does.
-func (p *Planner) sinkSource(in *catalog.Source, out []types.Column, agg *Aggregation, sink SinkSpec) (*catalog.Source, error) {
+// the query's output and the WITH properties. As in ksqlDB (its Analyzer
+// and LogicalPlanner), the sink inherits the input's key and value
+// formats, and their delimiters when it keeps the format, unless WITH
+// names others; a key format inherited as NONE becomes KAFKA (ksqlDB's
+// default key format) once the output has a key, and PARTITION BY NULL
+// makes it NONE. The key format must hold the output's key: ksqlDB does
+// not switch an inherited KAFKA to another format for a key of several
+// columns or of a type KAFKA lacks, it refuses the statement. Joins keyed
+// by several columns, which ksqlDB does not have, take JSON then.
+func (p *Planner) sinkSource(in *catalog.Source, out []types.Column, agg *Aggregation, keying sinkKeying, sink SinkSpec) (*catalog.Source, error) {
 	with := sink.With
+	if err := checkFormatProps(with); err != nil {
+		return nil, err
+	}
 	src := &catalog.Source{
 		Name:        sink.Name,
 		Kind:        catalog.KindStream,
@@ -200,31 +217,42 @@ func (p *Planner) sinkSource(in *catalog.Source, out []types.Column, agg *Aggreg
 				return nil, err
 			}
 			src.Props[k] = v
-		case "WRAP_SINGLE_VALUE", "VALUE_DELIMITER", "TIMESTAMP", "TIMESTAMP_FORMAT":
+		case "WRAP_SINGLE_VALUE", "VALUE_DELIMITER", "KEY_DELIMITER", "TIMESTAMP", "TIMESTAMP_FORMAT":
 			src.Props[k] = v
 		default:
 			return nil, ErrInvalidProperty.Errorf("unknown property %s in WITH", k)
 		}
 	}
-	keys := src.KeyColumns()
-	_, userKeyFormat := with["KEY_FORMAT"]
-	if _, ok := with["FORMAT"]; ok {
-		userKeyFormat = true
+	// A delimiter goes with its format: kept when the format is.
+	inherit := func(prop, sinkFormat, inFormat string) {
+		if v, ok := in.Props[prop]; ok && strings.EqualFold(sinkFormat, inFormat) {
+			if _, set := with[prop]; !set {
+				src.Props[prop] = v
+			}
+		}
 	}
-	if userKeyFormat && len(keys) > 0 {
+	inherit("VALUE_DELIMITER", src.ValueFormat, in.ValueFormat)
+	inherit("KEY_DELIMITER", src.KeyFormat, in.KeyFormat)
+
+	keys := src.KeyColumns()
+	explicitKey := with["KEY_FORMAT"] != "" || with["FORMAT"] != ""
+	switch {
+	case keying.unkeyed:
+		if explicitKey && !strings.EqualFold(src.KeyFormat, "NONE") {
+			return nil, ErrInvalidProperty.Errorf("Key format specified for stream without key columns.")
+		}
+		src.KeyFormat = "NONE"
+	case src.KeyFormat == "" || !explicitKey && src.KeyFormat == "NONE" && len(keys) > 0:
+		src.KeyFormat = "KAFKA"
+	}
+	if keying.joined && !explicitKey && strings.EqualFold(src.KeyFormat, "KAFKA") && len(keys) > 0 &&
+		(len(keys) > 1 || !kafkaKeyType(keys[0].Type)) {
+		src.KeyFormat = "JSON"
+	}
+	if len(keys) > 0 {
 		if err := checkKeyFormat(src.KeyFormat, keys); err != nil {
 			return nil, err
 		}
-	}
-	switch {
-	case len(keys) == 0:
-		src.KeyFormat = "NONE"
-	case !userKeyFormat && (len(keys) > 1 || !kafkaKeyType(keys[0].Type)):
-		// KAFKA carries one primitive key; a compound or other key
-		// defaults to JSON, which carries any.
-		src.KeyFormat = "JSON"
-	case src.KeyFormat == "NONE" || src.KeyFormat == "":
-		src.KeyFormat = "KAFKA"
 	}
 	switch {
 	case agg != nil && agg.Window != nil:
@@ -239,6 +267,41 @@ func (p *Planner) sinkSource(in *catalog.Source, out []types.Column, agg *Aggreg
 		return nil, err
 	}
 	return src, nil
+}
+
+// sinkKeying is what decides a created sink's key format besides its
+// input and its WITH clause.
+type sinkKeying struct {
+	// unkeyed: PARTITION BY NULL, no key (ksqlDB's key format NONE).
+	unkeyed bool
+	// joined: the query joins, and may be keyed by several columns.
+	joined bool
+}
+
+// checkFormatProps refuses what ksqlDB's CommonCreateConfigs refuses of
+// the format properties of a WITH clause, with its messages: FORMAT
+// beside KEY_FORMAT or VALUE_FORMAT, and a WRAP_SINGLE_VALUE that is not
+// a boolean. (The formats themselves check their names, delimiters and
+// wrapping.)
+func checkFormatProps(with map[string]string) error {
+	if _, ok := with["FORMAT"]; ok {
+		for _, k := range []string{"KEY_FORMAT", "VALUE_FORMAT"} {
+			if _, ok := with[k]; ok {
+				return ErrInvalidProperty.Errorf("Cannot supply both '%s' and 'FORMAT' properties, as 'FORMAT' sets both key and value formats. Either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'.", k)
+			}
+		}
+	}
+	for _, k := range []string{"VALUE_DELIMITER", "KEY_DELIMITER"} {
+		// The runtime's formats read "" as unset; a delimiter given
+		// empty is refused here, with the message a blank one gets.
+		if v, ok := with[k]; ok && v == "" {
+			return ErrInvalidProperty.Errorf("Configuration %s is invalid: Delimiter cannot be empty, if you meant to have a tab or space for delimiter, please use the special values 'TAB' or 'SPACE'\nExample valid value: ';'", k)
+		}
+	}
+	if v, ok := with["WRAP_SINGLE_VALUE"]; ok && !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") {
+		return ErrInvalidProperty.Errorf("Invalid value %s for configuration WRAP_SINGLE_VALUE: Expected value to be either true or false", v)
+	}
+	return nil
 }
 
 // checkInsertSchema checks that a query's output fits the sink of INSERT
@@ -265,29 +328,61 @@ func describeColumn(c types.Column) string {
 	return s
 }
 
-// checkKeyFormat refuses key columns that the KAFKA key format cannot
-// hold, with ksqlDB's message: KAFKA carries one column, of a primitive
-// type it has a serializer for. (Other formats are checked by the
-// runtime's Formats hook.)
+// checkKeyFormat refuses key columns that a key format cannot hold, with
+// ksqlDB's messages: no key type may hold a MAP (whatever the format);
+// KAFKA carries one column, of a primitive type it has a serializer for;
+// DELIMITED carries primitive columns. (The runtime's Formats hook
+// checks the rest.)
 func checkKeyFormat(format string, keys []types.Column) error {
-	if format != "KAFKA" {
-		return nil
-	}
-	reason := ""
-	switch {
-	case len(keys) > 1:
-		reason = "The 'KAFKA' format only supports a single field. Got: " + persistenceColumns(keys)
-	case !kafkaKeyType(keys[0].Type):
-		name := keys[0].Type.String()
-		if i := strings.IndexAny(name, "(<"); i >= 0 {
-			name = name[:i]
+	for _, k := range keys {
+		if containsMap(k.Type) {
+			return ErrUnsupported.Errorf("Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `%s`. Column type: %s. See https://github.com/confluentinc/ksql/issues/6621 for more.",
+				k.Name, k.Type)
 		}
-		reason = "The 'KAFKA' format does not support type '" + name + "'"
-	default:
+	}
+	format = strings.ToUpper(format)
+	reason := ""
+	switch format {
+	case "KAFKA":
+		switch {
+		case len(keys) > 1:
+			reason = "The 'KAFKA' format only supports a single field. Got: " + persistenceColumns(keys)
+		case !kafkaKeyType(keys[0].Type):
+			reason = "The 'KAFKA' format does not support type '" + keys[0].Type.Kind.String() + "'"
+		}
+	case "DELIMITED":
+		for _, k := range keys {
+			switch k.Type.Kind {
+			case types.KindArray, types.KindStruct:
+				reason = "The 'DELIMITED' format does not support type '" + k.Type.Kind.String() + "', column: `" + k.Name + "`"
+			}
+			if reason != "" {
+				break
+			}
+		}
+	}
+	if reason == "" {
 		return nil
 	}
-	return ErrUnsupported.Errorf("Key format does not support schema.\nformat: KAFKA\nschema: Persistence{columns=%s, features=[]}\nreason: %s",
-		persistenceColumns(keys), reason)
+	return ErrUnsupported.Errorf("Key format does not support schema.\nformat: %s\nschema: Persistence{columns=%s, features=[]}\nreason: %s",
+		format, persistenceColumns(keys), reason)
+}
+
+// containsMap reports whether t is a MAP or holds one.
+func containsMap(t types.Type) bool {
+	switch t.Kind {
+	case types.KindMap:
+		return true
+	case types.KindArray:
+		return containsMap(*t.Elem)
+	case types.KindStruct:
+		for _, f := range t.Fields {
+			if containsMap(f.Type) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // persistenceColumns renders key columns as ksqlDB's messages do:

@@ -88,5 +88,5 @@
 // ARCHITECTURE.md lists window among the nodes: here a window is part of
 // the Aggregate (it is how an aggregation keys its state), and the tree
 // has nodes the picture leaves out — PartitionBy, Having, Sort, Result,
-// Values.
+// Values, and FlatMap, the select list's table functions (tablefn.go).
 package planner

@@ -108,9 +108,10 @@ var wordsToQuote = func() map[string]bool {
 // funcsToQuote are ksqlDB functions whose names TiDB's grammar gives a
 // syntax of its own when a '(' follows (SPLIT is a TiDB statement keyword;
 // TIMESTAMPADD and TIMESTAMPDIFF take MySQL's singular unit keywords, not
-// ksqlDB's plural units; HISTOGRAM is a keyword of TiDB's ANALYZE): quoted,
-// they parse as plain function calls.
-var funcsToQuote = map[string]bool{"SPLIT": true, "TIMESTAMPADD": true, "TIMESTAMPDIFF": true, "HISTOGRAM": true}
+// ksqlDB's plural units; HISTOGRAM and CORRELATION are keywords of TiDB's
+// ANALYZE and statistics statements): quoted, they parse as plain
+// function calls.
+var funcsToQuote = map[string]bool{"SPLIT": true, "TIMESTAMPADD": true, "TIMESTAMPDIFF": true, "HISTOGRAM": true, "CORRELATION": true}
 
 // notFunctions are words that may be followed by '(' without being a
 // function call.
@@ -570,6 +571,9 @@ scan:
 	}
 	win = append(win, token{kind: tkEOF, pos: last.end, end: last.end})
 	tp := &parser{src: rw.src, toks: win}
+	if rw.owner != nil {
+		tp.top = rw.owner.root() // custom types resolve there
+	}
 	typ, err := tp.castType()
 	if err != nil {
 		return nil, 0, err

@@ -45,7 +45,13 @@ func (p *parser) typ() (types.Type, error) {
 // NUMERIC(p, s), BOOL, BYTEA, CHARACTER VARYING, TIMESTAMPTZ, TIMESTAMP
 // WITH[OUT] TIME ZONE, ...). Only casts take these names: a column's
 // type keeps ksqlDB's syntax.
-func (p *parser) castType() (types.Type, error) { return p.typeAt(types.ParseOptions{Postgres: true}) }
+// A custom type (CREATE TYPE) is read as in CAST(x AS T).
+func (p *parser) castType() (types.Type, error) {
+	if t, ok, err := p.customType(); ok || err != nil {
+		return t, err
+	}
+	return p.typeAt(types.ParseOptions{Postgres: true})
+}
 
 // typeAt hands the text from the cursor's token to the end of the
 // statement to types.ParsePrefix and moves the cursor past the tokens

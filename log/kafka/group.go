@@ -79,6 +79,13 @@ func (l *Log) JoinGroup(ctx context.Context, opts MemberOptions) (*Member, error
 	if clientID == "" {
 		clientID = l.opts.ClientID
 	}
+	// A crash of this node may have left the group's transaction open:
+	// it is aborted before the member gets partitions whose tasks would
+	// otherwise wait on it. A failure here only delays that to the
+	// group's first commit.
+	if err := l.FenceTransactions(ctx, opts.Group); err != nil {
+		l.opts.Logger.Warn("kafka: fence a group's previous transactions", "group", opts.Group, "err", err)
+	}
 	m := &Member{l: l, group: opts.Group, instanceID: opts.InstanceID}
 	kopts := []kgo.Opt{
 		kgo.ConsumerGroup(opts.Group),

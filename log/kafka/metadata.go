@@ -72,3 +72,18 @@ func (l *Log) topicMetadata(ctx context.Context, topic string) (topicMD, error) 
 	}
 	return md, nil
 }
+
+// TopicID returns a topic's id, which Kafka gives every topic it creates
+// (zero before Kafka 2.8): a topic deleted and created again under its
+// name has a new one, so whoever kept offsets of the old topic (a state
+// store's changelog checkpoint) can tell they mean nothing in the new.
+func (l *Log) TopicID(ctx context.Context, topic string) ([16]byte, error) {
+	if err := l.checkOpen(); err != nil {
+		return [16]byte{}, err
+	}
+	md, err := l.topicMetadata(ctx, topic)
+	if err != nil {
+		return [16]byte{}, fmt.Errorf("kafka: %w", err)
+	}
+	return md.id, nil
+}

@@ -29,25 +29,37 @@ import (
 // Commits for one group are serialized, since a producer runs one
 // transaction at a time; commits for different groups run in parallel.
 func (l *Log) Commit(ctx context.Context, txn log.Txn) error {
+	_, err := l.CommitReporting(ctx, txn)
+	return err
+}
+
+// CommitReporting is Commit that also reports, for each partition the
+// transaction produced to, the offset just past its last record there: a
+// reader that has applied every record of the partition up to this
+// transaction's has read it to that offset. State stores keep it as their
+// changelog checkpoint (operators/state), which only the producer's own
+// acknowledgements can tell exactly: the end offset asked for afterwards
+// may already include another writer's records.
+func (l *Log) CommitReporting(ctx context.Context, txn log.Txn) (map[log.TopicPartition]int64, error) {
 	if err := l.checkOpen(); err != nil {
-		return err
+		return nil, err
 	}
 	if len(txn.Records) == 0 && len(txn.Offsets) == 0 {
-		return nil
+		return nil, nil
 	}
 	if txn.Group == "" && len(txn.Offsets) > 0 {
-		return errors.New("kafka: commit: offsets without a group")
+		return nil, errors.New("kafka: commit: offsets without a group")
 	}
 	krs, err := l.prepareTxn(ctx, txn.Records)
 	if err != nil {
-		return fmt.Errorf("kafka: commit for group %q: %w", txn.Group, err)
+		return nil, fmt.Errorf("kafka: commit for group %q: %w", txn.Group, err)
 	}
 	p, err := l.txnProducer(txn.Group)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := p.commit(ctx, l, krs, txn.Offsets); err != nil {
-		return fmt.Errorf("kafka: commit for group %q: %w", txn.Group, err)
+		return nil, fmt.Errorf("kafka: commit for group %q: %w", txn.Group, err)
 	}
 	// The transaction has committed: waiting for its records to become
 	// readable only orders what callers learn, and must not turn the
@@ -55,7 +67,15 @@ func (l *Log) Commit(ctx context.Context, txn log.Txn) error {
 	if err := l.awaitVisible(ctx, krs); err != nil {
 		l.opts.Logger.Warn("kafka: committed records not yet readable", "group", txn.Group, "err", err)
 	}
-	return nil
+	var past map[log.TopicPartition]int64
+	for _, kr := range krs {
+		if past == nil {
+			past = map[log.TopicPartition]int64{}
+		}
+		tp := log.TopicPartition{Topic: kr.Topic, Partition: kr.Partition}
+		past[tp] = max(past[tp], kr.Offset+1)
+	}
+	return past, nil
 }
 
 // visiblePoll is the pause between checks that a commit's records are
@@ -167,18 +187,8 @@ func (p *txnProducer) commit(ctx context.Context, l *Log, krs []*kgo.Record, off
 	if p.closed {
 		return log.ErrClosed
 	}
-	if p.cl == nil {
-		cl, err := kgo.NewClient(l.clientOpts(
-			kgo.TransactionalID(p.id),
-			kgo.TransactionTimeout(l.opts.TransactionTimeout),
-			kgo.RecordPartitioner(kgo.ManualPartitioner()),
-			kgo.ProducerLinger(0),
-			kgo.MaxVersions(classicTxnVersions()),
-		)...)
-		if err != nil {
-			return fmt.Errorf("new transactional client %q: %w", p.id, err)
-		}
-		p.cl = cl
+	if err := p.clientLocked(l); err != nil {
+		return err
 	}
 	cl := p.cl
 	if err := cl.BeginTransaction(); err != nil {
@@ -335,6 +345,65 @@ func (p *txnProducer) endLocked(ctx context.Context, produced, offsetsAdded bool
 	// With records, this sends EndTxn; without, it only leaves kgo's
 	// transactional state.
 	return p.cl.EndTransaction(ctx, how)
+}
+
+// clientLocked creates the producer's client if it has none.
+func (p *txnProducer) clientLocked(l *Log) error {
+	if p.cl != nil {
+		return nil
+	}
+	cl, err := kgo.NewClient(l.clientOpts(
+		kgo.TransactionalID(p.id),
+		kgo.TransactionTimeout(l.opts.TransactionTimeout),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerLinger(0),
+		kgo.MaxVersions(classicTxnVersions()),
+	)...)
+	if err != nil {
+		return fmt.Errorf("new transactional client %q: %w", p.id, err)
+	}
+	p.cl = cl
+	return nil
+}
+
+// FenceTransactions initializes the transactional producer of each group
+// now rather than at its first commit. Initializing a transactional id
+// fences the previous producer of that id, this node's before a crash,
+// and makes the broker abort the transaction it left open; until then
+// that transaction holds back every read_committed reader of the
+// partitions it wrote (queries, pull queries' waits, other nodes' tasks),
+// for up to TransactionTimeout. JoinGroup does it for the group it joins;
+// the engine does it at start for the groups it commits for outside any
+// membership (its clients' INSERTs).
+func (l *Log) FenceTransactions(ctx context.Context, groups ...string) error {
+	for _, g := range groups {
+		p, err := l.txnProducer(g)
+		if err != nil {
+			return err
+		}
+		if err := p.fence(ctx, l); err != nil {
+			return fmt.Errorf("kafka: fence transactions of group %q: %w", g, err)
+		}
+	}
+	return nil
+}
+
+// fence initializes the producer's id, unless a commit already has.
+func (p *txnProducer) fence(ctx context.Context, l *Log) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return log.ErrClosed
+	}
+	if err := p.clientLocked(l); err != nil {
+		return err
+	}
+	if _, _, err := p.cl.ProducerID(ctx); err != nil {
+		// The client may hold a half-initialized id: start over.
+		p.resetLocked()
+		return err
+	}
+	return nil
 }
 
 // resetLocked drops a client whose transactional state is unknown.

@@ -35,6 +35,8 @@ func dec(s string) types.Value {
 
 func arr(vs ...types.Value) types.Value { return types.NewArray(vs) }
 
+func byt(bs ...byte) types.Value { return types.NewBytes(bs) }
+
 // same reports whether a and b are the same value of the same kind
 // (approx: DOUBLEs within 1e-9 relative).
 func same(a, b types.Value, approx bool) bool {
@@ -153,6 +155,17 @@ func aggCases() []aggCase {
 		{name: "topk", fn: "TOPK", arg: typ(types.Int), consts: []types.Value{i32(3)}, rows: []types.Value{i32(5), i32(1), null, i32(9), i32(5), i32(7)}, empty: arr(), want: arr(i32(9), i32(7), i32(5)), wantType: types.Array(types.Int)},
 		{name: "topk dups", fn: "TOPK", arg: typ(types.Double), consts: []types.Value{i64(3)}, rows: []types.Value{f64(5), f64(5), f64(1), f64(5)}, empty: arr(), want: arr(f64(5), f64(5), f64(5)), wantType: types.Array(types.Double)},
 		{name: "topkdistinct", fn: "TOPKDISTINCT", arg: typ(types.String), consts: []types.Value{i32(2)}, rows: []types.Value{str("a"), str("c"), str("c"), str("b")}, empty: arr(), want: arr(str("c"), str("b")), wantType: types.Array(types.String)},
+		{name: "min bytes", fn: "MIN", arg: typ(types.Bytes), rows: []types.Value{byt(0x10, 0x01), null, byt(0x80), byt(0x10)}, empty: null, want: byt(0x10), wantType: types.Bytes},
+		{name: "max bytes unsigned", fn: "MAX", arg: typ(types.Bytes), rows: []types.Value{byt(0x7f, 0xff), byt(0x80), null}, empty: null, want: byt(0x80), wantType: types.Bytes},
+		{name: "topkdistinct bytes", fn: "TOPKDISTINCT", arg: typ(types.Bytes), consts: []types.Value{i32(2)}, rows: []types.Value{byt(1), byt(3), byt(3), null, byt(2)}, empty: arr(), want: arr(byt(3), byt(2)), wantType: types.Array(types.Bytes)},
+		{name: "attr one value", fn: "ATTR", arg: typ(types.String), rows: []types.Value{str("s"), str("s"), str("s")}, empty: null, want: str("s"), wantType: types.String,
+			retract: []types.Value{str("s"), str("s"), str("s")}, wantRetracted: null},
+		{name: "attr two values", fn: "ATTR", arg: typ(types.Int), rows: []types.Value{i32(1), i32(2), i32(1)}, empty: null, want: null, wantType: types.Int,
+			retract: []types.Value{i32(2)}, wantRetracted: i32(1)},
+		{name: "attr NULL is a value", fn: "ATTR", arg: typ(types.String), rows: []types.Value{str("1"), null, str("1")}, empty: null, want: null, wantType: types.String,
+			retract: []types.Value{str("1"), str("1")}, wantRetracted: null},
+		{name: "attr all NULL", fn: "ATTR", arg: typ(types.Array(types.Int)), rows: []types.Value{null, null}, empty: null, want: null, wantType: types.Array(types.Int),
+			retract: []types.Value{null}, wantRetracted: null},
 		{name: "histogram", fn: "HISTOGRAM", arg: typ(types.String), rows: []types.Value{str("x"), str("y"), null, str("x")}, empty: types.NewMap(nil, nil),
 			want: types.NewMap([]types.Value{str("x"), str("y")}, []types.Value{i64(2), i64(1)}), wantType: types.Map(types.String, types.Bigint),
 			retract: []types.Value{str("y"), str("x")}, wantRetracted: types.NewMap([]types.Value{str("x")}, []types.Value{i64(1)})},

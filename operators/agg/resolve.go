@@ -42,6 +42,8 @@ var retractable = map[string]bool{
 	"STDDEV_POP":         true,
 	"VAR_SAMP":           true,
 	"VAR_POP":            true,
+	"CORRELATION":        true,
+	"ATTR":               true,
 	"MIN":                false,
 	"MAX":                false,
 	"TOPK":               false,
@@ -81,14 +83,34 @@ func Resolve(name string, argTypes []types.Type, consts []types.Value, distinct 
 		}
 		return newCountFunc(true), nil
 	}
+	for _, t := range argTypes {
+		if t.Kind == types.KindNull || t.Kind == types.KindArray && t.Elem == nil ||
+			t.Kind == types.KindMap && (t.Key == nil || t.Elem == nil) {
+			return nil, badArgs(name, argTypes, consts)
+		}
+	}
+	switch {
+	case name == "CORRELATION":
+		// ksqlDB's CORRELATION(DOUBLE, DOUBLE), INT and BIGINT widened.
+		if len(argTypes) != 2 || len(consts) != 0 || distinct || !isNumber(argTypes[0]) || !isNumber(argTypes[1]) {
+			return nil, badArgs(name, argTypes, consts)
+		}
+		return newCorrelationFunc(), nil
+	case name == "TOPK" && len(argTypes) > 1:
+		// TOPK(col, other1, ..., k): the rows of the k largest values.
+		if len(consts) != 1 || distinct || !orderable(argTypes[0]) {
+			return nil, badArgs(name, argTypes, consts)
+		}
+		k, err := intConst(name, "k", consts[0])
+		if err != nil {
+			return nil, err
+		}
+		return newTopkFunc(name, k, false, argTypes[0], argTypes[1:]), nil
+	}
 	if len(argTypes) != 1 {
 		return nil, badArgs(name, argTypes, consts)
 	}
 	t := argTypes[0]
-	if t.Kind == types.KindNull || t.Kind == types.KindArray && t.Elem == nil ||
-		t.Kind == types.KindMap && (t.Key == nil || t.Elem == nil) {
-		return nil, badArgs(name, argTypes, consts)
-	}
 	switch name {
 	case "TOPK", "TOPKDISTINCT":
 		return resolveTopk(name, t, argTypes, consts, distinct)
@@ -149,6 +171,11 @@ func Resolve(name string, argTypes []types.Type, consts []types.Value, distinct 
 		f = newMomentsFunc(name, stat, t)
 	case "COLLECT_LIST":
 		f = newListFunc(t)
+	case "ATTR":
+		if distinct {
+			return nil, newError(ErrUnsupported, "ATTR(DISTINCT ...) is not supported")
+		}
+		return newAttrFunc(t), nil
 	}
 	if distinct {
 		return newDistinctFunc(f), nil
@@ -167,14 +194,21 @@ func badArgs(name string, argTypes []types.Type, consts []types.Value) error {
 	return newError(ErrBadArguments, "%s(%s)", name, strings.Join(parts, ", "))
 }
 
-// orderable reports whether MIN, MAX and TOPK accept t.
+// orderable reports whether MIN, MAX and TOPK accept t. BYTES order as
+// their unsigned bytes do, as everywhere in Runnel (ksqlDB orders them
+// as Java's ByteBuffer does, by signed bytes).
 func orderable(t types.Type) bool {
 	switch t.Kind {
 	case types.KindInt, types.KindBigint, types.KindDouble, types.KindDecimal,
-		types.KindString, types.KindTimestamp, types.KindDate, types.KindTime:
+		types.KindString, types.KindTimestamp, types.KindDate, types.KindTime, types.KindBytes:
 		return true
 	}
 	return false
+}
+
+// isNumber reports whether CORRELATION takes t: INT, BIGINT or DOUBLE.
+func isNumber(t types.Type) bool {
+	return t.Kind == types.KindInt || t.Kind == types.KindBigint || t.Kind == types.KindDouble
 }
 
 // intConst reads an integer constant in [1, maxK].
@@ -200,7 +234,7 @@ func resolveTopk(name string, t types.Type, argTypes []types.Type, consts []type
 		return nil, err
 	}
 	// TOPK(DISTINCT x, k) is TOPKDISTINCT(x, k).
-	return newTopkFunc(name, k, distinct || name == "TOPKDISTINCT", t), nil
+	return newTopkFunc(name, k, distinct || name == "TOPKDISTINCT", t, nil), nil
 }
 
 func resolveOffset(name string, t types.Type, argTypes []types.Type, consts []types.Value) (Func, error) {

@@ -62,6 +62,7 @@ func SerdeProps(src *catalog.Source) serde.Props {
 		p.WrapSingleValue = serde.WrapOff
 	}
 	p.ValueDelimiter = src.Props["VALUE_DELIMITER"]
+	p.KeyDelimiter = src.Props["KEY_DELIMITER"]
 	return p
 }
 

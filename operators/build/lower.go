@@ -41,13 +41,15 @@ func peel[T planner.Node](n planner.Node) (T, planner.Node) {
 }
 
 // rows is a linear chain of row operators over one scan, as one stage or
-// one reader runs it: Project over [PartitionBy] over [Sort] over [Filter]
-// over Scan. (PartitionBy needs no operator: the project marks the new
-// key, and the sink's records are partitioned by it.)
+// one reader runs it: Project over [PartitionBy] over [Sort] over
+// [FlatMap] over [Filter] over Scan. (PartitionBy needs no operator: the
+// project marks the new key, and the sink's records are partitioned by
+// it.)
 type rows struct {
 	scan    *planner.Scan
 	filter  expr.Expr
 	sort    *planner.Sort
+	flat    *planner.FlatMap // the table functions, or nil
 	project *planner.Project
 	dec     *operators.Decoder
 }
@@ -61,6 +63,7 @@ func lowerRows(n planner.Node) (*rows, error) {
 	}
 	_, rest = peel[*planner.PartitionBy](rest)
 	r.sort, rest = peel[*planner.Sort](rest)
+	r.flat, rest = peel[*planner.FlatMap](rest)
 	var f *planner.Filter
 	if f, rest = peel[*planner.Filter](rest); f != nil {
 		r.filter = f.Predicate
@@ -82,6 +85,9 @@ func lowerRows(n planner.Node) (*rows, error) {
 // null value still gives: Pipeline.KeyOnly).
 func (r *rows) pipeline() *operators.Pipeline {
 	p := &operators.Pipeline{Filter: r.filter, Project: r.project.Exprs, TimeIndex: len(r.scan.Source.Columns)}
+	if r.flat != nil {
+		p.FlatMap = &operators.FlatMap{Calls: r.flat.Calls}
+	}
 	cols := r.scan.Source.Columns
 	for i, c := range r.project.Cols {
 		if !c.Key {

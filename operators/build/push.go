@@ -134,6 +134,9 @@ func (b *Builder) Push(ctx context.Context, plan *planner.Plan, earliest bool) (
 	if isAgg {
 		return b.pushAggregate(spec, a), nil
 	}
+	if r.flat != nil {
+		return b.pushFlat(spec, r), nil // table functions (flatmap.go)
+	}
 	conv := b.safeConvert(spec.Topic, operators.Rows(r.dec, r.pipeline()))
 	return &PushQuery{start: func(owner context.Context) RowIter { return operators.StartPush(owner, spec, conv) }}, nil
 }
@@ -144,15 +147,21 @@ func (b *Builder) Push(ctx context.Context, plan *planner.Plan, earliest bool) (
 // The first panic of the query is logged with its stack; the others are
 // counted like any skipped record, so that no query floods the log.
 func (b *Builder) safeConvert(topic string, conv operators.Convert[types.Row]) operators.Convert[types.Row] {
+	return safeConvertOf(b, topic, conv)
+}
+
+// safeConvertOf is safeConvert for a converter of any item.
+func safeConvertOf[T any](b *Builder, topic string, conv operators.Convert[T]) operators.Convert[T] {
 	var logged atomic.Bool
-	return func(rec *log.Record) (row types.Row, ok bool, err error) {
+	return func(rec *log.Record) (row T, ok bool, err error) {
 		defer func() {
 			if r := recover(); r != nil {
 				if !logged.Swap(true) {
 					b.env.Logger.Error("push query panicked", "topic", topic, "partition", rec.Partition, "offset", rec.Offset,
 						"panic", r, "stack", string(debug.Stack()))
 				}
-				row, ok, err = nil, false, fmt.Errorf("panic: %v", r)
+				var zero T
+				row, ok, err = zero, false, fmt.Errorf("panic: %v", r)
 			}
 		}()
 		return conv(rec)

@@ -11,99 +11,119 @@ import (
 
 // delimitedCodec is ksqlDB's DELIMITED format: one line of fields
 // separated by a delimiter, CSV-style quoting, NULL as an empty field.
+// It writes what ksqlDB's serializer writes (Commons CSV 1.4's default
+// format, minimal quoting) and reads what its parser reads.
 type delimitedCodec struct {
-	cols  []types.Column
-	delim byte
+	cols []types.Column
+	// delim is the delimiter's UTF-8 encoding: one character, which
+	// need not be ASCII (ksqlDB takes any one Java char).
+	delim string
+	// nullKey is set for a key of one column: its NULL is no key (nil
+	// bytes), as a record without a key is written again by ksqlDB and
+	// as a single KAFKA or JSON key column's NULL is. (ksqlDB writes a
+	// computed NULL there as an empty field; Runnel cannot tell the two
+	// apart.)
+	nullKey bool
 }
 
 var _ codec = (*delimitedCodec)(nil)
 
-func newDelimitedCodec(cols []types.Column, props Props) (*delimitedCodec, error) {
+// newDelimitedCodec builds DELIMITED for cols; delimiter is the value of
+// the property prop (VALUE_DELIMITER or KEY_DELIMITER), "" for ','.
+func newDelimitedCodec(cols []types.Column, delimiter, prop string) (*delimitedCodec, error) {
 	if len(cols) == 0 {
 		return nil, errorf(ErrUnsupported, "format DELIMITED needs at least one column")
 	}
-	if props.WrapSingleValue == WrapOn {
-		return nil, errorf(ErrUnsupported, "format DELIMITED does not support WRAP_SINGLE_VALUE=true")
-	}
-	delim, err := parseDelimiter(props.ValueDelimiter)
+	delim, err := parseDelimiter(delimiter, prop)
 	if err != nil {
 		return nil, err
 	}
 	for _, col := range cols {
 		switch col.Type.Kind {
 		case types.KindArray, types.KindMap, types.KindStruct, types.KindNull:
-			return nil, errorf(ErrUnsupported, "format DELIMITED does not support type %s (column %s)", col.Type, col.Name)
+			return nil, errorf(ErrUnsupported, "The 'DELIMITED' format does not support type '%s', column: `%s`", col.Type.Kind, col.Name)
 		}
 	}
-	return &delimitedCodec{cols: cols, delim: delim}, nil
+	return &delimitedCodec{cols: cols, delim: string(delim)}, nil
 }
 
-// parseDelimiter reads VALUE_DELIMITER: one character, or a name.
-func parseDelimiter(s string) (byte, error) {
-	switch strings.ToUpper(s) {
-	case "":
-		return ',', nil
+// parseDelimiter reads a delimiter property as ksqlDB's Delimiter.parse
+// does: one character, or the names TAB and SPACE (in capitals). Blank
+// values (a space or a tab typed as is) are refused, so that the names
+// are used, and so is the quote character, which Commons CSV refuses.
+// A character is one UTF-16 unit in Java: one outside the Basic
+// Multilingual Plane is two, so it is refused too.
+func parseDelimiter(s, prop string) (rune, error) {
+	const example = "\nExample valid value: ';'"
+	if s == "" {
+		return ',', nil // unset (the planner refuses an empty value)
+	}
+	if strings.TrimFunc(s, func(r rune) bool { return r <= ' ' }) == "" {
+		return 0, errorf(ErrInvalidProps, "Configuration %s is invalid: Delimiter cannot be empty, if you meant to have a tab or space for delimiter, please use the special values 'TAB' or 'SPACE'"+example, prop)
+	}
+	switch s {
 	case "TAB":
 		return '\t', nil
 	case "SPACE":
 		return ' ', nil
-	case "COMMA":
-		return ',', nil
 	}
-	if len(s) != 1 {
-		return 0, errorf(ErrInvalidProps, "VALUE_DELIMITER must be one character or TAB or SPACE, not %q", s)
+	r, size := utf8.DecodeRuneInString(s)
+	if size != len(s) || r == utf8.RuneError || r > 0xFFFF {
+		return 0, errorf(ErrInvalidProps, "Configuration %s is invalid: Invalid delimiter value: '%s'. Delimiter must be a single character or TAB,SPACE"+example, prop, s)
 	}
-	switch c := s[0]; {
-	case c == '"' || c == '\r' || c == '\n':
-		return 0, errorf(ErrInvalidProps, "VALUE_DELIMITER cannot be %q", s)
-	case c >= utf8.RuneSelf:
-		return 0, errorf(ErrInvalidProps, "VALUE_DELIMITER must be an ASCII character, not %q", s)
+	if r == '"' {
+		return 0, errorf(ErrInvalidProps, "Configuration %s is invalid: The quoteChar character and the delimiter cannot be the same ('\"')", prop)
 	}
-	return s[0], nil
+	return r, nil
 }
 
 func (c *delimitedCodec) encode(dst []byte, row types.Row, what string) ([]byte, bool, error) {
+	if c.nullKey && row[0].IsNull() {
+		return dst, true, nil
+	}
+	var tmp [64]byte
 	for i := range c.cols {
 		if i > 0 {
-			dst = append(dst, c.delim)
+			dst = append(dst, c.delim...)
 		}
 		v := row[i]
 		if v.IsNull() {
-			continue
+			continue // a NULL is an empty field, never quoted
 		}
 		t := &c.cols[i].Type
+		var text []byte
 		var err error
 		switch t.Kind {
 		case types.KindBoolean:
 			var b bool
 			if b, err = boolPayload(t, v); err == nil {
-				dst = strconv.AppendBool(dst, b)
+				text = strconv.AppendBool(tmp[:0], b)
 			}
 		case types.KindInt, types.KindBigint, types.KindTimestamp, types.KindDate, types.KindTime:
 			var n int64
 			if n, err = intPayload(t, v); err == nil {
-				dst = c.appendField(dst, strconv.AppendInt(nil, n, 10))
+				text = strconv.AppendInt(tmp[:0], n, 10)
 			}
 		case types.KindDouble:
 			var f float64
 			if f, err = floatPayload(t, v); err == nil {
-				var tmp [32]byte
-				dst = c.appendField(dst, types.AppendDouble(tmp[:0], f))
+				text = types.AppendDouble(tmp[:0], f)
 			}
 		case types.KindDecimal:
 			un, sc, e := decimalPayload(t, v)
 			if err = e; err == nil {
-				dst = c.appendField(dst, types.AppendDecimal(nil, un, sc))
+				text = types.AppendDecimal(tmp[:0], un, sc)
 			}
 		case types.KindString:
 			var s string
 			if s, err = strPayload(t, v); err == nil {
-				dst = c.appendString(dst, s)
+				dst = appendField(dst, s, i == 0, c.delim)
+				continue
 			}
 		case types.KindBytes:
 			var s string
 			if s, err = strPayload(t, v); err == nil {
-				dst = c.appendField(dst, base64.StdEncoding.AppendEncode(nil, []byte(s)))
+				text = base64.StdEncoding.AppendEncode(tmp[:0], []byte(s))
 			}
 		default:
 			err = failf("type %s is not supported", t)
@@ -111,56 +131,69 @@ func (c *delimitedCodec) encode(dst []byte, row types.Row, what string) ([]byte,
 		if err != nil {
 			return dst, false, encodeErr(what, c.cols[i].Name, err)
 		}
+		dst = appendField(dst, text, i == 0, c.delim)
 	}
 	return dst, false, nil
 }
 
-// appendField appends a non-string field's text, quoted only if it is
-// empty (empty BYTES, which must differ from NULL) or the delimiter
-// occurs in it (a '.' or '-' delimiter, say).
-func (c *delimitedCodec) appendField(dst, text []byte) []byte {
-	if len(text) == 0 {
-		return append(dst, '"', '"')
-	}
-	for _, b := range text {
-		if b == c.delim {
-			return c.appendString(dst, string(text))
-		}
-	}
-	return append(dst, text...)
-}
-
-// appendString appends a string field, quoted (with "" for a quote) when
-// it is empty (so that it differs from NULL), contains the delimiter, a
-// quote, CR or LF, or starts or ends with a space or control character
-// (which CSV readers may trim), as Commons CSV's minimal quoting does.
-func (c *delimitedCodec) appendString(dst []byte, s string) []byte {
-	quote := s == "" || s[0] <= ' ' || s[len(s)-1] <= ' '
-	for i := 0; !quote && i < len(s); i++ {
-		switch s[i] {
-		case c.delim, '"', '\r', '\n':
-			quote = true
+// appendField appends one non-NULL field's text as Commons CSV 1.4
+// prints it with minimal quoting, whatever the field's type (numbers
+// included, so a negative number first on the line is quoted):
+//   - an empty text is quoted only first on the line (elsewhere it is an
+//     empty field, which reads back as NULL, as in ksqlDB);
+//   - the first field is quoted unless it starts with an ASCII letter or
+//     digit;
+//   - any field is quoted if it starts with a character up to '#', holds
+//     a CR, LF, quote or the delimiter, or ends with a space or control
+//     character.
+//
+// Inside quotes, a quote is doubled.
+//
+// Numbers are appended as their text in a scratch buffer, strings as
+// they are: appendField takes either without a copy.
+func appendField[T string | []byte](dst []byte, s T, first bool, delim string) []byte {
+	var quote bool
+	switch {
+	case len(s) == 0:
+		quote = first
+	case first && !isASCIIAlnum(s[0]):
+		quote = true
+	case s[0] <= '#':
+		quote = true
+	case s[len(s)-1] <= ' ':
+		quote = true
+	default:
+		for i := 0; i < len(s) && !quote; i++ {
+			switch b := s[i]; {
+			case b == '\r' || b == '\n' || b == '"':
+				quote = true
+			case b == delim[0] && len(s)-i >= len(delim) && string(s[i:i+len(delim)]) == delim:
+				quote = true
+			}
 		}
 	}
 	if !quote {
 		return append(dst, s...)
 	}
 	dst = append(dst, '"')
-	for {
-		j := strings.IndexByte(s, '"')
-		if j < 0 {
-			break
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			dst = append(dst, s[start:i+1]...)
+			dst = append(dst, '"')
+			start = i + 1
 		}
-		dst = append(dst, s[:j+1]...)
-		dst = append(dst, '"')
-		s = s[j+1:]
 	}
-	dst = append(dst, s...)
+	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
 
+func isASCIIAlnum(b byte) bool {
+	return b >= '0' && b <= '9' || b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z'
+}
+
 func (c *delimitedCodec) decode(b []byte, what string) (types.Row, error) {
-	fields, quoted, err := splitDelimited(b, c.delim)
+	fields, err := splitDelimited(b, c.delim)
 	if err != nil {
 		return nil, errorf(ErrDecode, "%s: %v", what, err)
 	}
@@ -169,12 +202,17 @@ func (c *delimitedCodec) decode(b []byte, what string) (types.Row, error) {
 	}
 	row := make(types.Row, len(c.cols))
 	for i, f := range fields {
-		// An empty field is NULL, as in ksqlDB; a quoted empty field is
-		// the empty string.
-		if f == "" && !quoted[i] {
+		// An empty field is NULL, quoted or not, as ksqlDB reads it.
+		if f == "" {
 			continue
 		}
 		t := &c.cols[i].Type
+		if t.Kind == types.KindBoolean {
+			// Java's Boolean.parseBoolean: "true" in any case, and
+			// anything else is false.
+			row[i] = types.NewBoolean(strings.EqualFold(f, "true"))
+			continue
+		}
 		v, err := textValue(t, f)
 		if err != nil {
 			return nil, decodeErr(what, c.cols[i].Name, err)
@@ -184,12 +222,22 @@ func (c *delimitedCodec) decode(b []byte, what string) (types.Row, error) {
 	return row, nil
 }
 
-// splitDelimited splits one delimited record into its fields, undoing
-// quoting; a quote inside an unquoted field is literal, as Commons CSV
-// (ksqlDB's parser) reads it. One trailing line break is allowed; anything after it is an
-// error rather than a second record silently dropped.
-func splitDelimited(b []byte, delim byte) (fields []string, quoted []bool, err error) {
+// splitDelimited splits the first delimited record of b into its fields,
+// undoing quoting, as Commons CSV (ksqlDB's parser) reads it: empty lines
+// before the record are skipped, a quote inside an unquoted field is
+// literal, white space may follow a closing quote, and whatever follows
+// the record's line break is ignored (ksqlDB reads the first record).
+// Empty input is one empty field: a single NULL, as ksqlDB writes it
+// (ksqlDB's own parser finds no record there and fails).
+func splitDelimited(b []byte, delim string) (fields []string, err error) {
 	i := 0
+	for i < len(b) && (b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	d0 := delim[0]
+	atDelim := func(i int) bool {
+		return i < len(b) && b[i] == d0 && (len(delim) == 1 || string(b[i:min(i+len(delim), len(b))]) == delim)
+	}
 	for {
 		if i < len(b) && b[i] == '"' {
 			var sb []byte
@@ -200,7 +248,7 @@ func splitDelimited(b []byte, delim byte) (fields []string, quoted []bool, err e
 					j++
 				}
 				if j >= len(b) {
-					return nil, nil, failf("unterminated quoted field")
+					return nil, failf("unterminated quoted field")
 				}
 				sb = append(sb, b[i:j]...)
 				if j+1 < len(b) && b[j+1] == '"' {
@@ -211,41 +259,31 @@ func splitDelimited(b []byte, delim byte) (fields []string, quoted []bool, err e
 				i = j + 1
 				break
 			}
-			fields, quoted = append(fields, string(sb)), append(quoted, true)
-			if i < len(b) && b[i] != delim && b[i] != '\r' && b[i] != '\n' {
-				return nil, nil, failf("unexpected %q after a quoted field at offset %d", b[i], i)
+			for i < len(b) && !atDelim(i) && (b[i] == ' ' || b[i] == '\t') {
+				i++
+			}
+			fields = append(fields, string(sb))
+			if i < len(b) && !atDelim(i) && b[i] != '\r' && b[i] != '\n' {
+				return nil, failf("unexpected %q after a quoted field at offset %d", b[i], i)
 			}
 		} else {
 			j := i
-			for j < len(b) && b[j] != delim && b[j] != '\r' && b[j] != '\n' {
+			for j < len(b) && !atDelim(j) && b[j] != '\r' && b[j] != '\n' {
 				j++
 			}
-			fields, quoted = append(fields, string(b[i:j])), append(quoted, false)
+			fields = append(fields, string(b[i:j]))
 			i = j
 		}
-		if i >= len(b) {
-			break
-		}
-		if b[i] == delim {
-			i++
+		if atDelim(i) {
+			i += len(delim)
 			continue
 		}
-		// A line break ends the record.
-		if b[i] == '\r' {
-			i++
-		}
-		if i < len(b) && b[i] == '\n' {
-			i++
-		}
-		if i != len(b) {
-			return nil, nil, failf("more than one record (a line break at offset %d)", i-1)
-		}
-		break
+		break // the end of the input, or a line break: the record ends
 	}
 	for _, f := range fields {
 		if !utf8.ValidString(f) {
-			return nil, nil, failf("invalid UTF-8")
+			return nil, failf("invalid UTF-8")
 		}
 	}
-	return fields, quoted, nil
+	return fields, nil
 }

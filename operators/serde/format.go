@@ -87,14 +87,19 @@ const (
 
 // Props are a format's properties from a WITH clause.
 type Props struct {
-	// WrapSingleValue applies to JSON with exactly one column. Default
-	// WrapDefault (values wrapped, keys unwrapped). KAFKA and DELIMITED
-	// never wrap and reject WrapOn.
+	// WrapSingleValue applies to a value of exactly one column, as
+	// ksqlDB's WRAP_SINGLE_VALUE: JSON wraps it in an object by default,
+	// and writes it bare with WrapOff; KAFKA and DELIMITED always write it
+	// bare and refuse WrapOn. Set on a value of several columns, it is an
+	// error. Keys ignore it: ksqlDB writes a single key column bare and
+	// several in an object (JSON) or a delimited line. Default WrapDefault.
 	WrapSingleValue Wrap
-	// ValueDelimiter is DELIMITED's field delimiter: one character, or
-	// one of the names "TAB", "SPACE", "COMMA" (case-insensitive).
-	// Default ",".
+	// ValueDelimiter is DELIMITED's field delimiter for values (ksqlDB's
+	// VALUE_DELIMITER): one character, or "TAB" or "SPACE". Default ","
+	// (when ""). Other value formats refuse it.
 	ValueDelimiter string
+	// KeyDelimiter is the same for keys (KEY_DELIMITER). Default ",".
+	KeyDelimiter string
 }
 
 // Format names.
@@ -121,17 +126,33 @@ func NewValueFormat(name string, cols []types.Column, props Props) (ValueFormat,
 	if err != nil {
 		return nil, err
 	}
+	if props.ValueDelimiter != "" && name != FormatDelimited {
+		return nil, errorf(ErrInvalidProps, "%s does not support the following configs: [delimiter]", name)
+	}
+	if name == FormatNone {
+		// NONE carries no columns; Runnel needs a value column, so NONE
+		// is only ever a key format.
+		return nil, noneErr(cols)
+	}
+	if w := props.WrapSingleValue; w != WrapDefault {
+		// ksqlDB's order (its SerdeFeaturesFactory): the format first,
+		// then the column count.
+		if w == WrapOn && name != FormatJSON {
+			return nil, errorf(ErrUnsupported, "Format '%s' does not support 'WRAP_SINGLE_VALUE' set to 'true'.", name)
+		}
+		if len(cols) != 1 {
+			return nil, errorf(ErrInvalidProps, "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas")
+		}
+	}
 	var c codec
 	switch name {
 	case FormatJSON:
 		wrap := props.WrapSingleValue != WrapOff || len(cols) != 1
 		c, err = newJSONCodec(cols, wrap)
 	case FormatDelimited:
-		c, err = newDelimitedCodec(cols, props)
+		c, err = newDelimitedCodec(cols, props.ValueDelimiter, "VALUE_DELIMITER")
 	case FormatKafka:
-		c, err = newKafkaCodec(cols, props)
-	case FormatNone:
-		err = errorf(ErrUnsupported, "NONE is not a value format")
+		c, err = newKafkaCodec(cols)
 	}
 	if err != nil {
 		return nil, err
@@ -139,11 +160,30 @@ func NewValueFormat(name string, cols []types.Column, props Props) (ValueFormat,
 	return &format{name: name, cols: cols, c: c}, nil
 }
 
+// noneErr is ksqlDB's refusal of NONE for columns.
+func noneErr(cols []types.Column) error {
+	return errorf(ErrUnsupported, "The 'NONE' format can only be used when no columns are defined. Got: %s", columnList(cols))
+}
+
+// columnList renders columns as ksqlDB's messages do:
+// [`K` STRING KEY, `V` INTEGER].
+func columnList(cols []types.Column) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = "`" + c.Name + "` " + c.Type.String()
+		if c.Key {
+			parts[i] += " KEY"
+		}
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
 // NewKeyFormat returns the key format called name (case-insensitive; ""
-// means KAFKA) for the key columns cols. KAFKA, JSON and NONE are
-// supported (and DELIMITED, which ksqlDB also allows for keys); with no
-// key columns every format behaves as NONE, as ksqlDB does for key-less
-// streams. Errors as for NewValueFormat.
+// means KAFKA) for the key columns cols. KAFKA, JSON, DELIMITED and NONE
+// are supported; with no key columns every format behaves as NONE, as
+// ksqlDB does for key-less streams. A single key column is written bare
+// in every format, and several as a JSON object or a delimited line
+// (KAFKA carries one). Errors as for NewValueFormat.
 func NewKeyFormat(name string, cols []types.Column, props Props) (KeyFormat, error) {
 	if name == "" {
 		name = FormatKafka
@@ -152,19 +192,25 @@ func NewKeyFormat(name string, cols []types.Column, props Props) (KeyFormat, err
 	if err != nil {
 		return nil, err
 	}
+	if props.KeyDelimiter != "" && name != FormatDelimited {
+		return nil, errorf(ErrInvalidProps, "%s does not support the following configs: [delimiter]", name)
+	}
 	var c codec
 	switch {
 	case name == FormatNone && len(cols) > 0:
-		err = errorf(ErrUnsupported, "key format NONE cannot carry key columns")
+		err = noneErr(cols)
 	case len(cols) == 0:
 		c = noneCodec{}
 	case name == FormatJSON:
-		wrap := props.WrapSingleValue == WrapOn || len(cols) != 1
-		c, err = newJSONCodec(cols, wrap)
+		c, err = newJSONCodec(cols, len(cols) != 1)
 	case name == FormatKafka:
-		c, err = newKafkaCodec(cols, props)
+		c, err = newKafkaCodec(cols)
 	case name == FormatDelimited:
-		c, err = newDelimitedCodec(cols, props)
+		var d *delimitedCodec
+		if d, err = newDelimitedCodec(cols, props.KeyDelimiter, "KEY_DELIMITER"); err == nil {
+			d.nullKey = len(cols) == 1
+			c = d
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -184,7 +230,7 @@ func canonical(name string) (string, error) {
 	if laterFormats[n] {
 		return "", errorf(ErrUnsupported, "format %s is not supported yet", n)
 	}
-	return "", errorf(ErrUnsupported, "unknown format %q", name)
+	return "", errorf(ErrUnsupported, "Unknown format: %s", n)
 }
 
 // codec is one format's encoding, bound to its columns. The wrapping

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/sql/types"
 )
 
@@ -13,32 +14,60 @@ func TestConstructorErrors(t *testing.T) {
 	tests := []struct {
 		name  string
 		build func() error
-		want  *Error
+		want  *sqlstate.Error
 		frag  string
 	}{
 		{"avro value", func() error { _, err := NewValueFormat("AVRO", pageviews, Props{}); return err }, ErrUnsupported, "not supported yet"},
 		{"protobuf key", func() error { _, err := NewKeyFormat("protobuf", pageviews[:1], Props{}); return err }, ErrUnsupported, "PROTOBUF is not supported yet"},
-		{"unknown", func() error { _, err := NewValueFormat("XML", pageviews, Props{}); return err }, ErrUnsupported, `unknown format "XML"`},
-		{"none value", func() error { _, err := NewValueFormat("NONE", pageviews, Props{}); return err }, ErrUnsupported, "not a value format"},
-		{"none with columns", func() error { _, err := NewKeyFormat("NONE", pageviews[:1], Props{}); return err }, ErrUnsupported, "cannot carry key columns"},
-		{"kafka two columns", func() error { _, err := NewKeyFormat("KAFKA", pageviews, Props{}); return err }, ErrUnsupported, "exactly one column"},
+		{"unknown", func() error { _, err := NewValueFormat("XML", pageviews, Props{}); return err }, ErrUnsupported, "Unknown format: XML"},
+		{"none value", func() error { _, err := NewValueFormat("NONE", pageviews, Props{}); return err }, ErrUnsupported, "The 'NONE' format can only be used when no columns are defined. Got: [`USERID` STRING, `VIEWTIME` BIGINT]"},
+		{"none with columns", func() error { _, err := NewKeyFormat("NONE", pageviews[:1], Props{}); return err }, ErrUnsupported, "The 'NONE' format can only be used when no columns are defined"},
+		{"kafka two columns", func() error { _, err := NewKeyFormat("KAFKA", pageviews, Props{}); return err }, ErrUnsupported, "The 'KAFKA' format only supports a single field. Got: [`USERID` STRING, `VIEWTIME` BIGINT]"},
 		{"kafka boolean", func() error {
 			_, err := NewKeyFormat("KAFKA", []types.Column{col("B", types.Boolean)}, Props{})
 			return err
-		}, ErrUnsupported, "does not support type BOOLEAN"},
+		}, ErrUnsupported, "The 'KAFKA' format does not support type 'BOOLEAN'"},
 		{"kafka decimal", func() error {
 			_, err := NewValueFormat("KAFKA", []types.Column{col("P", types.Decimal(4, 2))}, Props{})
 			return err
-		}, ErrUnsupported, "DECIMAL(4, 2)"},
+		}, ErrUnsupported, "does not support type 'DECIMAL'"},
 		{"kafka wrapped", func() error {
-			_, err := NewKeyFormat("KAFKA", pageviews[:1], Props{WrapSingleValue: WrapOn})
+			_, err := NewValueFormat("KAFKA", pageviews[:1], Props{WrapSingleValue: WrapOn})
 			return err
-		}, ErrUnsupported, "WRAP_SINGLE_VALUE"},
-		{"delimited array", func() error { _, err := NewValueFormat("DELIMITED", arr, Props{}); return err }, ErrUnsupported, "does not support type ARRAY<INTEGER>"},
+		}, ErrUnsupported, "Format 'KAFKA' does not support 'WRAP_SINGLE_VALUE' set to 'true'."},
+		{"delimited array", func() error { _, err := NewValueFormat("DELIMITED", arr, Props{}); return err }, ErrUnsupported, "The 'DELIMITED' format does not support type 'ARRAY', column: `A`"},
 		{"delimited wrapped", func() error {
+			_, err := NewValueFormat("DELIMITED", pageviews[:1], Props{WrapSingleValue: WrapOn})
+			return err
+		}, ErrUnsupported, "Format 'DELIMITED' does not support 'WRAP_SINGLE_VALUE' set to 'true'."},
+		{"delimited wrapped, several columns", func() error {
 			_, err := NewValueFormat("DELIMITED", pageviews, Props{WrapSingleValue: WrapOn})
 			return err
-		}, ErrUnsupported, "WRAP_SINGLE_VALUE"},
+		}, ErrUnsupported, "Format 'DELIMITED' does not support 'WRAP_SINGLE_VALUE' set to 'true'."},
+		{"wrap several columns", func() error {
+			_, err := NewValueFormat("JSON", pageviews, Props{WrapSingleValue: WrapOff})
+			return err
+		}, ErrInvalidProps, "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas"},
+		{"delimiter on JSON", func() error {
+			_, err := NewValueFormat("JSON", pageviews, Props{ValueDelimiter: "|"})
+			return err
+		}, ErrInvalidProps, "JSON does not support the following configs: [delimiter]"},
+		{"key delimiter on KAFKA", func() error {
+			_, err := NewKeyFormat("KAFKA", pageviews[:1], Props{KeyDelimiter: "|"})
+			return err
+		}, ErrInvalidProps, "KAFKA does not support the following configs: [delimiter]"},
+		{"delimiter blank", func() error {
+			_, err := NewValueFormat("DELIMITED", pageviews, Props{ValueDelimiter: "\t"})
+			return err
+		}, ErrInvalidProps, "Configuration VALUE_DELIMITER is invalid: Delimiter cannot be empty"},
+		{"delimiter name in lower case", func() error {
+			_, err := NewKeyFormat("DELIMITED", pageviews, Props{KeyDelimiter: "tab"})
+			return err
+		}, ErrInvalidProps, "Configuration KEY_DELIMITER is invalid: Invalid delimiter value: 'tab'. Delimiter must be a single character or TAB,SPACE"},
+		{"delimiter outside the BMP", func() error {
+			_, err := NewValueFormat("DELIMITED", pageviews, Props{ValueDelimiter: "😀"})
+			return err
+		}, ErrInvalidProps, "Invalid delimiter value"},
 		{"delimiter too long", func() error {
 			_, err := NewValueFormat("DELIMITED", pageviews, Props{ValueDelimiter: "ab"})
 			return err
@@ -55,8 +84,8 @@ func TestConstructorErrors(t *testing.T) {
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("error %v, want %v", err, tc.want)
 			}
-			if SQLState(err) != tc.want.Code {
-				t.Fatalf("SQLSTATE %q, want %q", SQLState(err), tc.want.Code)
+			if sqlstate.Of(err) != tc.want.Code {
+				t.Fatalf("SQLSTATE %q, want %q", sqlstate.Of(err), tc.want.Code)
 			}
 			if !strings.Contains(err.Error(), tc.frag) {
 				t.Fatalf("error %q does not mention %q", err, tc.frag)

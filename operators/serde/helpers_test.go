@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/sql/types"
 )
 
@@ -111,8 +112,8 @@ func wantDecodeErr(t *testing.T, err error, fragments ...string) {
 	if !errors.Is(err, ErrDecode) {
 		t.Fatalf("error %v does not wrap ErrDecode", err)
 	}
-	if SQLState(err) != "22P02" {
-		t.Fatalf("SQLSTATE %q, want 22P02", SQLState(err))
+	if sqlstate.Of(err) != sqlstate.InvalidText {
+		t.Fatalf("SQLSTATE %q, want 22P02", sqlstate.Of(err))
 	}
 	for _, f := range fragments {
 		if !strings.Contains(err.Error(), f) {

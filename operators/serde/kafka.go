@@ -18,19 +18,14 @@ type kafkaCodec struct {
 
 var _ codec = (*kafkaCodec)(nil)
 
-func newKafkaCodec(cols []types.Column, props Props) (*kafkaCodec, error) {
+func newKafkaCodec(cols []types.Column) (*kafkaCodec, error) {
 	if len(cols) != 1 {
-		return nil, errorf(ErrUnsupported, "format KAFKA carries exactly one column, not %d", len(cols))
-	}
-	if props.WrapSingleValue == WrapOn {
-		return nil, errorf(ErrUnsupported, "format KAFKA does not support WRAP_SINGLE_VALUE=true")
+		return nil, errorf(ErrUnsupported, "The 'KAFKA' format only supports a single field. Got: %s", columnList(cols))
 	}
 	switch cols[0].Type.Kind {
 	case types.KindInt, types.KindBigint, types.KindDouble, types.KindString, types.KindBytes:
 	default:
-		return nil, errorf(ErrUnsupported,
-			"format KAFKA does not support type %s (column %s): only INT, BIGINT, DOUBLE, STRING and BYTES",
-			cols[0].Type, cols[0].Name)
+		return nil, errorf(ErrUnsupported, "The 'KAFKA' format does not support type '%s'", cols[0].Type.Kind)
 	}
 	return &kafkaCodec{col: cols[0]}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -49,13 +50,39 @@ func (s *TaskStore) Commit(ctx context.Context, txn log.Txn) error {
 		return fmt.Errorf("state: commit %q: %w", s.spec.Name, err)
 	}
 	txn.Records = append(slices.Clip(txn.Records), recs...)
-	if err := s.m.opts.Log.Commit(ctx, txn); err != nil {
+	var past map[log.TopicPartition]int64
+	if rc, ok := s.m.opts.Log.(reportingCommitter); ok {
+		past, err = rc.CommitReporting(ctx, txn)
+	} else {
+		err = s.m.opts.Log.Commit(ctx, txn)
+	}
+	if err != nil {
 		s.err = fmt.Errorf("%w: %q: commit failed: %v", ErrNeedsRestore, s.spec.Name, err)
 		return fmt.Errorf("state: commit %q: %w", s.spec.Name, err)
 	}
-	// The local copy is rebuilt from the changelog by every Open, so it
-	// needs no sync of its own.
-	if err := s.pending.Commit(pebble.NoSync); err != nil {
+	// The checkpoint moves with the writes it covers, in their batch:
+	// everything before the offset past this commit's last changelog
+	// record is now in the local copy (the restore's records, then every
+	// commit since, this task being the partition's only writer while it
+	// runs; a node the group has moved on from fails to commit).
+	if off, ok := past[s.spec.Changelog]; ok && len(recs) > 0 {
+		if err := s.checkpointPending(off); err != nil {
+			s.err = fmt.Errorf("%w: %q: local checkpoint failed: %v", ErrNeedsRestore, s.spec.Name, err)
+			return fmt.Errorf("state: commit %q: checkpoint locally: %w", s.spec.Name, err)
+		}
+	}
+	// A crash may lose the last local applies: the checkpoint written
+	// with them is lost too, and the next restore replays them from the
+	// changelog. So the local copy needs no sync of its own, except now
+	// and then, so that a crash does not take every apply since the last
+	// restore with it (CheckpointSyncInterval).
+	mode := pebble.NoSync
+	if iv := s.m.opts.CheckpointSyncInterval; iv > 0 && len(recs) > 0 {
+		if now := time.Now(); now.Sub(s.synced) >= iv {
+			mode, s.synced = pebble.Sync, now
+		}
+	}
+	if err := s.pending.Commit(mode); err != nil {
 		s.err = fmt.Errorf("%w: %q: local apply failed: %v", ErrNeedsRestore, s.spec.Name, err)
 		return fmt.Errorf("state: commit %q: apply locally: %w", s.spec.Name, err)
 	}
@@ -112,4 +139,12 @@ func (s *TaskStore) changelogRecords() ([]log.ProduceRecord, error) {
 		})
 	}
 	return recs, nil
+}
+
+// checkpointPending adds the store's checkpoint at offset to the pending
+// batch, after the changelog records were made from it.
+func (s *TaskStore) checkpointPending(offset int64) error {
+	tp := s.spec.Changelog
+	cp := checkpoint{Topic: tp.Topic, Partition: tp.Partition, TopicID: s.changelogID, Offset: offset}
+	return s.pending.Set(checkpointKey(s.spec.Name), cp.encode(), nil)
 }

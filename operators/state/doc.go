@@ -20,8 +20,11 @@
 //   - Changelog (Kafka): the stores live in a separate local database. Each
 //     pending write becomes a record of the store's changelog partition in
 //     the Kafka transaction, and the pending batch is applied locally only
-//     after the transaction commits. The local copy is disposable: Open
-//     rebuilds it from the changelog every time.
+//     after the transaction commits. The local copy is disposable, but
+//     kept: with it goes a checkpoint, the changelog offset it holds
+//     (checkpoint.go), so Open and Restore read only the changelog's tail
+//     since, and rebuild the copy from the changelog's start only when
+//     the checkpoint is missing or of another changelog.
 //
 // Readers (pull queries) read the database directly, so they see committed
 // state only, never a task's pending writes.

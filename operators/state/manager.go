@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -18,6 +19,11 @@ type Manager struct {
 	db     *pebble.DB
 	shared sharedLog // non-nil when the log commits state in its own batches
 	logger *slog.Logger
+
+	// stats count the restores (RestoreStats).
+	stats struct {
+		restores, fromCheckpoint, records atomic.Int64
+	}
 
 	mu struct {
 		sync.Mutex
@@ -58,8 +64,8 @@ func NewManager(opts Options) (*Manager, error) {
 // (the embedded log) rather than through changelog topics.
 func (m *Manager) Shared() bool { return m.shared != nil }
 
-// Open restores the store (Kafka mode: from its changelog, replacing the
-// local copy) and returns it. A store is open at most once at a time: Open
+// Open restores the store (Kafka mode: from its changelog, the tail since
+// the local copy's checkpoint or the whole of it) and returns it. A store is open at most once at a time: Open
 // returns ErrStoreOpen until the previous TaskStore of that name is closed.
 func (m *Manager) Open(ctx context.Context, spec Spec) (*TaskStore, error) {
 	if err := m.acquire(spec.Name); err != nil {
@@ -103,7 +109,16 @@ func (m *Manager) Drop(ctx context.Context, name string) error {
 	if m.shared != nil {
 		err = m.shared.DeleteStateRange(ctx, p, PrefixEnd(p))
 	} else {
-		err = m.db.DeleteRange(p, PrefixEnd(p), pebble.Sync)
+		// The checkpoint goes with the state it describes.
+		b := m.db.NewBatch()
+		err = b.DeleteRange(p, PrefixEnd(p), nil)
+		if err == nil {
+			err = b.Delete(checkpointKey(name), nil)
+		}
+		if err == nil {
+			err = b.Commit(pebble.Sync)
+		}
+		b.Close()
 	}
 	if err != nil {
 		return fmt.Errorf("state: drop %q: %w", name, err)

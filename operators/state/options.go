@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -27,12 +28,24 @@ type Options struct {
 	// RestoreBatchBytes is the size at which a restore writes the records
 	// it has read so far to the local database. Default: 4 MiB.
 	RestoreBatchBytes int
+	// CheckpointSyncInterval is how often, at most, a store's commit
+	// makes its local copy and checkpoint durable (a synced write) in
+	// changelog mode; the commits between are applied without sync,
+	// which Pebble keeps in the process's memory until some write syncs.
+	// A crash loses what was applied since the last synced one, and the
+	// next restore reads it from the changelog again, so this bounds how
+	// much of the changelog's tail a restart reads beyond the commits
+	// that were in flight. A restore's last batch is always synced.
+	// Default: 2s. Negative: never (a crash loses every apply since the
+	// last restore).
+	CheckpointSyncInterval time.Duration
 }
 
 // Defaults.
 const (
-	defaultRestoreProgressEvery = 100_000
-	defaultRestoreBatchBytes    = 4 << 20
+	defaultRestoreProgressEvery   = 100_000
+	defaultRestoreBatchBytes      = 4 << 20
+	defaultCheckpointSyncInterval = 2 * time.Second
 )
 
 // EnsureDefaults fills in the defaults of unset options and returns o.
@@ -45,6 +58,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.RestoreBatchBytes <= 0 {
 		o.RestoreBatchBytes = defaultRestoreBatchBytes
+	}
+	if o.CheckpointSyncInterval == 0 {
+		o.CheckpointSyncInterval = defaultCheckpointSyncInterval
 	}
 	if o.DB == nil {
 		if s, ok := o.Log.(sharedLog); ok {

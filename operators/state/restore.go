@@ -11,11 +11,14 @@ import (
 	"github.com/runnel/runnel/log"
 )
 
-// restore replaces the local copy of s by the content of its changelog
-// partition, read from its start to the end offset it has when the restore
-// begins. The local database is written without sync: an interrupted
-// restore is simply done again by the next Open, which starts by deleting
-// whatever is there.
+// restore brings the local copy of s up to the end offset its changelog
+// partition has when the restore begins. From the store's checkpoint when
+// it has a usable one (checkpoint.go): only the changelog's tail since is
+// read and applied over the local copy. Otherwise the local copy is
+// deleted and the whole partition read. The local database is written
+// without sync: an interrupted restore is simply done again by the next
+// one, from the checkpoint that the interrupted one left in place (it
+// writes the new one with its last batch, synced) or from the start.
 func (m *Manager) restore(ctx context.Context, s *TaskStore) error {
 	tp := s.spec.Changelog
 	starts, err := m.opts.Log.StartOffsets(ctx, tp.Topic)
@@ -30,16 +33,46 @@ func (m *Manager) restore(ctx context.Context, s *TaskStore) error {
 		return fmt.Errorf("changelog %q partition %d: %w", tp.Topic, tp.Partition, log.ErrUnknownPartition)
 	}
 	start, end := starts[tp.Partition], ends[tp.Partition]
+	id, err := m.topicID(ctx, tp.Topic)
+	if err != nil {
+		return fmt.Errorf("changelog %q: %w", tp.Topic, err)
+	}
+	// Commits checkpoint with the id the restore saw: should the topic be
+	// deleted and created again while the store is open, their
+	// checkpoints carry the old id, which the next restore refuses (it
+	// wipes: the safe side).
+	s.changelogID = id
 
 	began := time.Now()
 	b := m.db.NewBatch()
 	defer func() { b.Close() }()
-	if err := b.DeleteRange(s.prefix, PrefixEnd(s.prefix), nil); err != nil {
+	from := start
+	cp, ok, err := m.readCheckpoint(s.spec.Name)
+	if err != nil {
 		return err
 	}
+	fromCheckpoint := false
+	if ok {
+		if why := cp.usable(tp, id, start, end); why != "" {
+			m.logger.Info("state: checkpoint not used; restoring the whole changelog", "store", s.spec.Name,
+				"reason", why, "checkpoint", cp.Offset, "start", start, "end", end)
+		} else {
+			from, fromCheckpoint = cp.Offset, true
+		}
+	}
+	if !fromCheckpoint {
+		// The wipe and the checkpoint's removal go in the restore's first
+		// batch: a crash after it leaves no checkpoint over a partial copy.
+		if err := b.DeleteRange(s.prefix, PrefixEnd(s.prefix), nil); err != nil {
+			return err
+		}
+		if err := b.Delete(checkpointKey(s.spec.Name), nil); err != nil {
+			return err
+		}
+	}
 	n, skipped := 0, 0
-	if start < end {
-		r, err := m.opts.Log.NewReader(ctx, tp, start)
+	if from < end {
+		r, err := m.opts.Log.NewReader(ctx, tp, from)
 		if err != nil {
 			return fmt.Errorf("changelog %q partition %d: %w", tp.Topic, tp.Partition, err)
 		}
@@ -77,15 +110,28 @@ func (m *Manager) restore(ctx context.Context, s *TaskStore) error {
 			}
 		}
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
+	done := checkpoint{Topic: tp.Topic, Partition: tp.Partition, TopicID: id, Offset: end}
+	if err := b.Set(checkpointKey(s.spec.Name), done.encode(), nil); err != nil {
+		return err
+	}
+	// Synced, with the earlier batches before it: the restore is not
+	// done again after a crash (Pebble keeps unsynced writes in memory).
+	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("write restored state: %w", err)
+	}
+	s.synced = time.Now()
+	m.stats.restores.Add(1)
+	m.stats.records.Add(int64(n))
+	if fromCheckpoint {
+		m.stats.fromCheckpoint.Add(1)
 	}
 	if skipped > 0 {
 		m.logger.Warn("state: changelog records without a key skipped", "store", s.spec.Name, "records", skipped)
 	}
 	lvl := slogLevelFor(n)
 	m.logger.Log(ctx, lvl, "state: restored", "store", s.spec.Name, "records", n,
-		"changelog", tp.Topic, "partition", tp.Partition, "elapsed", time.Since(began))
+		"changelog", tp.Topic, "partition", tp.Partition, "from", from, "end", end,
+		"checkpoint", fromCheckpoint, "elapsed", time.Since(began))
 	return nil
 }
 

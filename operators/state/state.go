@@ -3,7 +3,8 @@
 // durable together with the task's output records and input offsets: in the
 // embedded log in the same Pebble batch (embedded.Log.CommitWith), in Kafka
 // mode as changelog records in the same Kafka transaction, from which the
-// store is restored when a task starts.
+// store is restored when a task starts (the tail since the local copy's
+// checkpoint, or all of it).
 //
 // It knows nothing of SQL rows: keys and values are bytes.
 package state

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -35,6 +36,12 @@ type TaskStore struct {
 	// inside another's fn gets an iterator of its own.
 	it       *pebble.Iterator
 	scanning bool
+	// changelogID is the changelog topic's id as the last restore saw
+	// it, which the commits' checkpoints carry (changelog mode).
+	changelogID [16]byte
+	// synced is when a commit last applied locally with a synced write
+	// (changelog mode, CheckpointSyncInterval); a restore sets it too.
+	synced time.Time
 }
 
 var _ Store = (*TaskStore)(nil)

@@ -16,6 +16,9 @@ type Env struct {
 	// Functions are the scalar functions to present in pg_proc; nil
 	// presents none.
 	Functions []*expr.Function
+	// Types are the custom types (CREATE TYPE) to present in pg_type,
+	// sorted by name (customtypes.go); nil presents none.
+	Types []*catalog.TypeAlias
 	// User is the session's user, the owner of every object. Default
 	// (""): "runnel".
 	User string

@@ -97,9 +97,12 @@ func init() {
 		"has_schema_privilege":   boolTrue,
 		"has_database_privilege": boolTrue,
 		"has_column_privilege":   boolTrue,
-		"format_type": {min: 2, max: 2, ret: ret(types.String), eval: func(_ *Plan, a []types.Value) (types.Value, error) {
+		"format_type": {min: 2, max: 2, ret: ret(types.String), eval: func(p *Plan, a []types.Value) (types.Value, error) {
 			if a[0].IsNull() {
 				return types.Value{}, nil
+			}
+			if t, ok := p.env.customTypeByOID(a[0].Int()); ok {
+				return s(quoteIdent(t.name)), nil
 			}
 			return s(formatType(a[0].Int(), a[1].Int(), !a[1].IsNull())), nil
 		}},
@@ -253,6 +256,11 @@ func description(p *Plan, oid int64, _ int, a []types.Value) types.Value {
 	if len(a) < 2 || a[1].Str() == "pg_proc" {
 		if f := function(p, oid); f != nil {
 			return s(f.Description)
+		}
+	}
+	if len(a) < 2 || a[1].Str() == "pg_type" {
+		if t, ok := p.env.customTypeByOID(oid); ok {
+			return s(describeType(t))
 		}
 	}
 	return types.Value{}

@@ -25,7 +25,11 @@ func testEnv() *Env {
 			{Name: "USERS", Kind: catalog.KindTable, Topic: "users", KeyFormat: "KAFKA", ValueFormat: "JSON", Seq: 7,
 				Columns: []types.Column{{Name: "ID", Type: types.Int, Key: true}, {Name: "Score", Type: types.Decimal(10, 2)}}},
 		},
-		Functions:  expr.Functions()[:3],
+		Functions: expr.Functions()[:3],
+		Types: []*catalog.TypeAlias{
+			{Name: "ADDRESS", Type: types.Struct(types.Field{Name: "NUMBER", Type: types.Int}, types.Field{Name: "STREET", Type: types.String})},
+			{Name: "Cents", Type: types.Bigint},
+		},
 		User:       "alice",
 		Database:   "db",
 		BackendPID: 42,
@@ -101,6 +105,8 @@ func TestQueries(t *testing.T) {
 		{`SELECT relname FROM pg_class WHERE relname ~* '^USER' COLLATE pg_catalog.default ORDER BY 1`, "users\nusers_pkey"},
 		{`SELECT E'a\tb' = 'a' || chr(9) || 'b'`, ""},
 		{`SELECT rolname, rolsuper FROM pg_roles UNION ALL SELECT usename, usesuper FROM pg_user`, "alice|true\nalice|true"},
+		{`SELECT typname, typtype, format_type(typbasetype, typtypmod), format_type(oid, NULL), oid >= 805306368 FROM pg_type WHERE typnamespace = 2200 ORDER BY typname`,
+			"Cents|d|bigint|\"Cents\"|true\naddress|d|json|address|true"},
 		{`SELECT datname, pg_encoding_to_char(encoding), pg_get_userbyid(datdba), pg_get_userbyid(99) FROM pg_database`, "db|UTF8|alice|unknown (OID=99)"},
 	} {
 		if tc.want == "" {
@@ -140,6 +146,7 @@ func TestCapturedQueries(t *testing.T) {
 		"psql_dn.sql":            "public|alice",
 		"psql_du.sql":            "alice|true|true|true|true|true|-1||{}|false|false",
 		"psql_df.sql":            "",
+		"psql_dtypes.sql":        "public|\"Cents\"|ksqlDB type Cents AS BIGINT\npublic|address|ksqlDB type ADDRESS AS STRUCT<`NUMBER` INTEGER, `STREET` STRING>",
 		"jdbc_getcolumns.sql":    "public|pageviews|userid|25|false|-1|-1|-1|1|||||0|b\npublic|pageviews|pageid|25|false|-1|-1|-1|2|||||0|b\npublic|pageviews|viewtime|20|false|-1|8|-1|3|||||0|b",
 		"jdbc_getschemas.sql":    "information_schema|\npg_catalog|\npublic|",
 	}

@@ -193,6 +193,9 @@ var vtables = func() map[string]*vtable {
 					"typcategory": s(t.category), "typisdefined": b(true), "typdelim": s(","), "typelem": o(t.elem),
 					"typarray": o(t.array), "typalign": s("i"), "typstorage": s("p"), "typtypmod": i4(-1), "typcollation": o(coll)})
 			}
+			for _, t := range e.customTypes() {
+				add(customTypeRow(t))
+			}
 		}),
 		table("pg_catalog", "pg_database", `oid:oid datname:name datdba:oid encoding:int4 datlocprovider:char datistemplate:bool
 			datallowconn:bool datconnlimit:int4 datfrozenxid:xid datminmxid:xid dattablespace:oid datcollate:text
@@ -231,6 +234,9 @@ var vtables = func() map[string]*vtable {
 			}
 			for i, f := range e.Functions {
 				add(map[string]types.Value{"objoid": o(oidFirstFunction + int64(i)), "classoid": o(systemRelations["pg_proc"]), "description": s(f.Description)})
+			}
+			for _, t := range e.customTypes() {
+				add(map[string]types.Value{"objoid": o(t.oid), "classoid": o(systemRelations["pg_type"]), "description": s(describeType(t))})
 			}
 		}),
 		table("pg_catalog", "pg_settings", `name:text setting:text unit:text category:text short_desc:text extra_desc:text

@@ -48,6 +48,9 @@ func (b *Binder) call(n *ast.FuncCallExpr) (Expr, error) {
 	if IsAggregate(name) {
 		return b.aggregate(name, n.Args, false, n)
 	}
+	if IsTableFunction(name) {
+		return nil, tableCallMisplaced(name)
+	}
 	f, ok := Lookup(name)
 	if !ok {
 		return nil, errorf(ErrUnknownFunction, "function %s does not exist", name)

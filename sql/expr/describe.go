@@ -28,7 +28,8 @@ func (k FunctionKind) String() string {
 
 // Description is a function as SHOW FUNCTIONS and DESCRIBE FUNCTION
 // present it: every kind of function, the scalar functions of the
-// registry and the aggregates the planner hands to its aggregate hook.
+// registry, the aggregates the planner hands to its aggregate hook and
+// the table functions (table.go).
 type Description struct {
 	Name        string // upper-case
 	Kind        FunctionKind
@@ -48,14 +49,19 @@ type aggregateDoc struct {
 
 // aggregates are ksqlDB's aggregate functions Runnel has (and three of
 // its own: STDDEV_POP, VAR_SAMP and VAR_POP), with the overloads the
-// aggregate operators accept.
+// aggregate operators accept (operators/agg resolves them; a name here
+// that it does not know fails when a query is planned).
 var aggregates = map[string]aggregateDoc{
+	"ATTR": {"Returns the value of a column if every row of the group has that value (NULL counting as one), NULL otherwise.",
+		[]string{"ATTR(T) -> T"}},
 	"AVG": {"Returns the average value of a column.",
 		[]string{"AVG(INT) -> DOUBLE", "AVG(BIGINT) -> DOUBLE", "AVG(DOUBLE) -> DOUBLE", "AVG(DECIMAL) -> DOUBLE"}},
 	"COLLECT_LIST": {"Returns an array of all the values of a column in the group, up to 1000.",
 		[]string{"COLLECT_LIST(T) -> ARRAY<T>"}},
 	"COLLECT_SET": {"Returns an array of the distinct values of a column in the group, up to 1000.",
 		[]string{"COLLECT_SET(T) -> ARRAY<T>"}},
+	"CORRELATION": {"Returns the Pearson correlation coefficient of two columns over the rows where neither is NULL; NaN for fewer than two.",
+		[]string{"CORRELATION(DOUBLE, DOUBLE) -> DOUBLE", "CORRELATION(INT, INT) -> DOUBLE", "CORRELATION(BIGINT, BIGINT) -> DOUBLE"}},
 	"COUNT": {"Counts the rows, or the rows where the column is not NULL.",
 		[]string{"COUNT(*) -> BIGINT", "COUNT(T) -> BIGINT"}},
 	"COUNT_DISTINCT": {"Returns the number of distinct values of a column (exactly, where ksqlDB estimates).",
@@ -67,9 +73,9 @@ var aggregates = map[string]aggregateDoc{
 	"LATEST_BY_OFFSET": {"Returns the latest value of a column, or the latest n as an array; NULLs are ignored unless ignoreNulls is false.",
 		[]string{"LATEST_BY_OFFSET(T) -> T", "LATEST_BY_OFFSET(T, BOOLEAN) -> T", "LATEST_BY_OFFSET(T, INT) -> ARRAY<T>", "LATEST_BY_OFFSET(T, INT, BOOLEAN) -> ARRAY<T>"}},
 	"MAX": {"Returns the largest value of a column; NULLs are ignored.",
-		[]string{"MAX(INT) -> INT", "MAX(BIGINT) -> BIGINT", "MAX(DOUBLE) -> DOUBLE", "MAX(DECIMAL) -> DECIMAL", "MAX(STRING) -> STRING", "MAX(DATE) -> DATE", "MAX(TIME) -> TIME", "MAX(TIMESTAMP) -> TIMESTAMP"}},
+		[]string{"MAX(INT) -> INT", "MAX(BIGINT) -> BIGINT", "MAX(DOUBLE) -> DOUBLE", "MAX(DECIMAL) -> DECIMAL", "MAX(STRING) -> STRING", "MAX(BYTES) -> BYTES", "MAX(DATE) -> DATE", "MAX(TIME) -> TIME", "MAX(TIMESTAMP) -> TIMESTAMP"}},
 	"MIN": {"Returns the smallest value of a column; NULLs are ignored.",
-		[]string{"MIN(INT) -> INT", "MIN(BIGINT) -> BIGINT", "MIN(DOUBLE) -> DOUBLE", "MIN(DECIMAL) -> DECIMAL", "MIN(STRING) -> STRING", "MIN(DATE) -> DATE", "MIN(TIME) -> TIME", "MIN(TIMESTAMP) -> TIMESTAMP"}},
+		[]string{"MIN(INT) -> INT", "MIN(BIGINT) -> BIGINT", "MIN(DOUBLE) -> DOUBLE", "MIN(DECIMAL) -> DECIMAL", "MIN(STRING) -> STRING", "MIN(BYTES) -> BYTES", "MIN(DATE) -> DATE", "MIN(TIME) -> TIME", "MIN(TIMESTAMP) -> TIMESTAMP"}},
 	"STDDEV_POP": {"Returns the population standard deviation of a column (Runnel's; not in ksqlDB).",
 		[]string{"STDDEV_POP(INT) -> DOUBLE", "STDDEV_POP(BIGINT) -> DOUBLE", "STDDEV_POP(DOUBLE) -> DOUBLE", "STDDEV_POP(DECIMAL) -> DOUBLE"}},
 	"STDDEV_SAMP": {"Returns the sample standard deviation of a column.",
@@ -78,8 +84,8 @@ var aggregates = map[string]aggregateDoc{
 		[]string{"STDDEV_SAMPLE(INT) -> DOUBLE", "STDDEV_SAMPLE(BIGINT) -> DOUBLE", "STDDEV_SAMPLE(DOUBLE) -> DOUBLE", "STDDEV_SAMPLE(DECIMAL) -> DOUBLE"}},
 	"SUM": {"Sums a column; NULLs are ignored.",
 		[]string{"SUM(INT) -> INT", "SUM(BIGINT) -> BIGINT", "SUM(DOUBLE) -> DOUBLE", "SUM(DECIMAL) -> DECIMAL"}},
-	"TOPK": {"Returns the k largest values of a column, largest first.",
-		[]string{"TOPK(T, INT) -> ARRAY<T>"}},
+	"TOPK": {"Returns the k largest values of a column, largest first; with other columns, their rows as STRUCTs of sort_col and col0, col1, ...",
+		[]string{"TOPK(T, INT) -> ARRAY<T>", "TOPK(T, U..., INT) -> ARRAY<STRUCT<sort_col T, col0 U, ...>>"}},
 	"TOPKDISTINCT": {"Returns the k largest distinct values of a column, largest first.",
 		[]string{"TOPKDISTINCT(T, INT) -> ARRAY<T>"}},
 	"VAR_POP": {"Returns the population variance of a column (Runnel's; not in ksqlDB).",
@@ -114,6 +120,9 @@ func Describe(name string) (Description, bool) {
 	if a, ok := aggregates[name]; ok {
 		return Description{Name: name, Kind: KindAggregate, Category: "AGGREGATE", Description: a.desc, Signatures: a.sigs}, true
 	}
+	if t, ok := tableFunctions[name]; ok {
+		return Description{Name: name, Kind: KindTable, Category: "TABLE", Description: t.Description, Signatures: t.Sigs}, true
+	}
 	return Description{}, false
 }
 
@@ -126,6 +135,10 @@ func Descriptions() []Description {
 		out = append(out, d)
 	}
 	for _, n := range Aggregates() {
+		d, _ := Describe(n)
+		out = append(out, d)
+	}
+	for _, n := range TableFunctions() {
 		d, _ := Describe(n)
 		out = append(out, d)
 	}

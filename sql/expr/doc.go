@@ -12,8 +12,13 @@
 //	registry.go, fn_*.go    ksqlDB's scalar functions, chosen per overload
 //	                        once at bind time
 //	lambda.go               TRANSFORM, FILTER and REDUCE and their lambdas
+//	table.go                the table functions (EXPLODE, CUBE_EXPLODE):
+//	                        the planner binds their calls out of a select
+//	                        list (BindTableCall); the Binder refuses one
+//	                        anywhere else
 //	describe.go             what SHOW FUNCTIONS and DESCRIBE FUNCTION say
-//	                        about every kind of function (scalar, aggregate)
+//	                        about every kind of function (scalar,
+//	                        aggregate, table)
 //	limits.go               the bound on the values evaluation builds
 //
 // What stands where: sql/types is the value system every room shares

@@ -421,3 +421,15 @@ func urlDecodeParam(s string) (types.Value, error) {
 	}
 	return str(string(b)), nil
 }
+
+// AS_VALUE is ksqlDB's marker that a key column is copied into the
+// value. What it changes is which select item is a key, which is the
+// planner's: a planner hook binds it before this registry is asked
+// (planner/groupby.go). Here it is the identity, so that it is listed,
+// described and bound like any function where no planner is involved.
+func init() {
+	register(&Function{Name: "AS_VALUE", Category: "OTHER",
+		Description: "Copies a key column into the value: the select item AS_VALUE(k) is a value column even where k alone would be the key.",
+		overloads:   []overload{ovT(argType(0), "T", func(a []types.Value) (types.Value, error) { return a[0], nil }, pAny)},
+	})
+}

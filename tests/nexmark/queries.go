@@ -156,7 +156,7 @@ func Lookup(name string) (Query, bool) {
 }
 
 var (
-	createRE = regexp.MustCompile(`(?is)^CREATE\s+(STREAM|TABLE)\s+(\w+)\s+AS\s`)
+	createRE = regexp.MustCompile(`(?is)^CREATE\s+(STREAM|TABLE)\s+(\w+)\s+(?:WITH\s*\([^)]*\)\s*)?AS\s`)
 	sourceRE = regexp.MustCompile(`(?i)\b(?:FROM|JOIN)\s+(\w+)`)
 )
 

@@ -49,6 +49,7 @@ const (
 	vBadSink       = "sink: row content is not the projection of the source row"
 	vPerUser       = "per_user: group differs from the recomputation"
 	vPerRegion     = "per_region_10s: window differs from the recomputation"
+	vPerUserTopic  = "per_user's topic: a key's last value differs from the recomputation"
 )
 
 // maxExamples bounds the examples kept for each kind of violation, so a

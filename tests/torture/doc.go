@@ -18,6 +18,14 @@
 // absent; an id never sent must never appear. The tables must equal a recomputation from what the source
 // topic holds, unknown rows that landed included.
 //
+// In cluster mode (Options.Nodes > 1) the servers are the nodes of a
+// cluster in Kafka mode, on a kfake cluster that runs inside the test's
+// process (so a kill -9 of a node leaves the brokers whole): each kill hits
+// a node drawn at random while the others go on, a writer whose node died
+// reconnects to the next one, the two checks go through different nodes,
+// and per_user's topic is also read straight from Kafka and compared with
+// the recomputation. TestTortureCluster runs it with 3 nodes.
+//
 // TestTorture runs it. By default it is short (10 kills, a few seconds of
 // writes) and runs in `make test`; `make torture` runs a long one. The
 // knobs are flags (go test ./tests/torture -args -torture.kills=200) or
@@ -26,6 +34,7 @@
 // batches can be replayed with -torture.seed. On failure the data
 // directory and the server's log are kept and their paths printed.
 //
-// The package drives Runnel only from outside: a process, a port, pgx. It
-// imports nothing of Runnel's.
+// The package drives Runnel only from outside: a process, a port, pgx, and
+// in cluster mode franz-go's kfake and client. It imports nothing of
+// Runnel's.
 package torture

@@ -11,8 +11,9 @@ import (
 type Options struct {
 	// Binary is the runnel executable to start. Required (Build makes one).
 	Binary string
-	// DataDir is the server's data directory; it must not exist yet or be
-	// empty, as the run creates its schema there. Default: a new
+	// DataDir is the server's data directory (a cluster's nodes get one
+	// each under it, n1, n2, ...); it must not exist yet or be empty, as
+	// the run creates its schema there. Default: a new
 	// temporary directory, removed after a run that found nothing unless
 	// Keep.
 	DataDir string
@@ -20,6 +21,17 @@ type Options struct {
 	// run found nothing wrong. Default: false (a failed run always keeps
 	// them).
 	Keep bool
+
+	// Nodes is how many Runnel servers run. 1 is a lone server on the
+	// embedded log. More is a cluster in Kafka mode: that many nodes
+	// (each its own process, node id, port and data directory) on one
+	// kfake cluster that runs inside the test's process, and each kill
+	// hits one node drawn at random while the others go on. Default: 1.
+	Nodes int
+	// Brokers is the number of kfake brokers of a cluster (Nodes > 1);
+	// topics get the cluster's default replication factor, min(3,
+	// Brokers). Default: 3.
+	Brokers int
 
 	// Kills is how many times the server is killed with SIGKILL and
 	// restarted on the same directory. Default: 10.
@@ -73,6 +85,12 @@ type Options struct {
 
 // EnsureDefaults fills in the defaults of unset fields.
 func (o *Options) EnsureDefaults() {
+	if o.Nodes == 0 {
+		o.Nodes = 1
+	}
+	if o.Brokers == 0 {
+		o.Brokers = 3
+	}
 	if o.Kills == 0 {
 		o.Kills = 10
 	}
@@ -122,6 +140,10 @@ func (o *Options) Validate() error {
 	switch {
 	case o.Binary == "":
 		return fmt.Errorf("torture: no runnel binary (Options.Binary)")
+	case o.Nodes < 1 || o.Nodes > 9:
+		return fmt.Errorf("torture: Nodes is %d; it must be within 1..9", o.Nodes)
+	case o.Brokers < 1 || o.Brokers > 9:
+		return fmt.Errorf("torture: Brokers is %d; it must be within 1..9", o.Brokers)
 	case o.Kills < 0:
 		return fmt.Errorf("torture: Kills is %d; it must not be negative", o.Kills)
 	case o.Duration < 0:

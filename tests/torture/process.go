@@ -24,6 +24,11 @@ import (
 // goroutine calls its methods.
 type process struct {
 	bin, dataDir, addr, level string
+	// name is the node's name in a cluster ("n1"), empty for a lone
+	// server; extra are the flags a cluster node gets beyond the lone
+	// server's (--kafka, --node-id, --advertise).
+	name  string
+	extra []string
 	// log receives the server's stdout and stderr across every start,
 	// each start headed by a line of ours.
 	log *os.File
@@ -112,7 +117,8 @@ func (p *process) start() error {
 	}
 	p.starts++
 	fmt.Fprintf(p.log, "=== torture: start %d at %s ===\n", p.starts, time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(p.bin, "--listen", p.addr, "--data-dir", p.dataDir, "--log-level", p.level)
+	args := append([]string{"--listen", p.addr, "--data-dir", p.dataDir, "--log-level", p.level}, p.extra...)
+	cmd := exec.Command(p.bin, args...)
 	// stdout goes through a pipe that exec copies on a goroutine of its
 	// own, which cmd.Wait waits for; stderr straight to the file.
 	watch := &listenWatch{log: p.log}
@@ -179,12 +185,26 @@ func (w *listenWatch) listening() time.Time {
 // errExited reports a server that exited when it was not asked to: a
 // crash of its own, which is a finding, not a harness failure.
 type errExited struct {
+	node  string
 	start int
 	err   error
 }
 
 func (e *errExited) Error() string {
-	return fmt.Sprintf("runnel (start %d) exited on its own: %v", e.start, e.err)
+	node := ""
+	if e.node != "" {
+		node = " " + e.node
+	}
+	return fmt.Sprintf("runnel%s (start %d) exited on its own: %v", node, e.start, e.err)
+}
+
+// label is " <name>" for a cluster node, empty for a lone server, for
+// messages.
+func (p *process) label() string {
+	if p.name == "" {
+		return ""
+	}
+	return " " + p.name
 }
 
 // kill sends SIGKILL and waits until the process is gone. A process that
@@ -194,7 +214,7 @@ func (p *process) kill() error {
 		if p.cmd == nil {
 			return errors.New("torture: kill before start")
 		}
-		return &errExited{start: p.starts, err: p.waitErr}
+		return &errExited{node: p.name, start: p.starts, err: p.waitErr}
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		return fmt.Errorf("kill -9 runnel: %w", err)
@@ -211,7 +231,7 @@ func (p *process) stop(timeout time.Duration) error {
 		if p.cmd == nil {
 			return nil
 		}
-		return &errExited{start: p.starts, err: p.waitErr}
+		return &errExited{node: p.name, start: p.starts, err: p.waitErr}
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		return fmt.Errorf("SIGTERM runnel: %w", err)
@@ -219,12 +239,12 @@ func (p *process) stop(timeout time.Duration) error {
 	select {
 	case <-p.done:
 		if p.waitErr != nil {
-			return fmt.Errorf("runnel (start %d) shut down with %v", p.starts, p.waitErr)
+			return fmt.Errorf("runnel%s (start %d) shut down with %v", p.label(), p.starts, p.waitErr)
 		}
 		return nil
 	case <-time.After(timeout):
 		_ = p.kill()
-		return fmt.Errorf("runnel (start %d) did not shut down within %s of SIGTERM", p.starts, timeout)
+		return fmt.Errorf("runnel%s (start %d) did not shut down within %s of SIGTERM", p.label(), p.starts, timeout)
 	}
 }
 
@@ -245,7 +265,7 @@ func (p *process) waitReady(ctx context.Context, timeout time.Duration, wantQuer
 	var last error
 	for {
 		if !p.running() {
-			return &errExited{start: p.starts, err: p.waitErr}
+			return &errExited{node: p.name, start: p.starts, err: p.waitErr}
 		}
 		n, err := p.showQueries(ctx)
 		switch {
@@ -255,14 +275,35 @@ func (p *process) waitReady(ctx context.Context, timeout time.Duration, wantQuer
 			// The listener opens after the catalog is replayed and
 			// the queries started, so a short list means the catalog
 			// lost a query.
-			return fmt.Errorf("runnel (start %d) answers with %d persistent queries, want %d", p.starts, n, wantQueries)
+			return fmt.Errorf("runnel%s (start %d) answers with %d persistent queries, want %d", p.label(), p.starts, n, wantQueries)
 		}
 		last = err
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("runnel (start %d) did not answer within %s: %v", p.starts, timeout, last)
+			return fmt.Errorf("runnel%s (start %d) did not answer within %s: %v", p.label(), p.starts, timeout, last)
 		case <-p.done:
 		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// waitQueries polls until the server lists want persistent queries: a
+// cluster node learns of the others' statements from the catalog topic,
+// a moment after they were made.
+func (p *process) waitQueries(ctx context.Context, timeout time.Duration, want int) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		n, err := p.showQueries(ctx)
+		if err == nil && n == want {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("runnel%s (start %d) lists %d persistent queries (%v), not %d, after %s", p.label(), p.starts, n, err, want, timeout)
+		case <-p.done:
+			return &errExited{node: p.name, start: p.starts, err: p.waitErr}
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }

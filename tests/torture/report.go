@@ -10,6 +10,8 @@ import (
 // Report is what a run did and found.
 type Report struct {
 	Seed uint64
+	// Nodes is how many servers ran (more than one: a cluster on Kafka).
+	Nodes int
 	// Kills is how many times the server was killed with SIGKILL;
 	// EarlyKills how many of them came before the restart answered.
 	Kills, EarlyKills int
@@ -43,9 +45,10 @@ type Report struct {
 	// ServerWarnings level=WARN lines.
 	ServerErrors, ServerWarnings int
 
-	// DataDir and Log are where the server's data and output are (kept
-	// after a failed run).
-	DataDir, Log string
+	// DataDir and Logs are where the servers' data and output are (kept
+	// after a failed run); Logs has one file per server.
+	DataDir string
+	Logs    []string
 }
 
 // RowsPerSecond is the acknowledged rows per second of writing.
@@ -77,6 +80,9 @@ func (d durationStats) String() string {
 // String is the report as printed at the end of a run.
 func (r *Report) String() string {
 	var b strings.Builder
+	if r.Nodes > 1 {
+		fmt.Fprintf(&b, "a cluster of %d nodes on kfake; ", r.Nodes)
+	}
 	fmt.Fprintf(&b, "seed %d: %d kills (%d before the restart answered)\n", r.Seed, r.Kills, r.EarlyKills)
 	fmt.Fprintf(&b, "rows: %s acknowledged in %s statements, %s unknown, %s refused; %.0f rows/s over %s of writing\n",
 		itoa(r.Acked), itoa(r.Statements), itoa(r.Unknown), itoa(r.Refused), r.RowsPerSecond(), r.Writing.Round(time.Millisecond))
@@ -96,7 +102,7 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, "check %s: source %s rows (%s unknown landed), sink %s rows; lost %d, duplicated %d, phantom %d; per_user %d groups, per_region_10s %d windows\n",
 			when, itoa(c.SourceRows), itoa(c.UnknownLanded), itoa(c.SinkRows), c.Lost, c.Duplicated, c.Phantom, c.Users, c.Windows)
 	}
-	where := r.Log
+	where := strings.Join(r.Logs, ", ")
 	if where == "" {
 		where = "removed after a clean run"
 	}

@@ -16,11 +16,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Run starts the server, creates the schema, writes under a killer, and
-// checks the result twice: after the kills, and after a graceful restart.
-// It returns the report and nil, or an error naming every broken invariant
-// (with the server's log tail), or the failure that stopped the run. The
-// report is filled as far as the run got.
+// Run starts the server (or the cluster's nodes), creates the schema,
+// writes under a killer, and checks the result twice: after the kills, and
+// after a graceful restart. It returns the report and nil, or an error
+// naming every broken invariant (with the servers' log tails), or the
+// failure that stopped the run. The report is filled as far as the run
+// got.
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	opts.EnsureDefaults()
 	if err := opts.Validate(); err != nil {
@@ -30,20 +31,20 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Seed: opts.Seed, DataDir: opts.DataDir, Log: filepath.Join(work, "runnel.log")}
+	rep := &Report{Seed: opts.Seed, Nodes: opts.Nodes, DataDir: opts.DataDir}
 	if rep.DataDir == "" {
 		rep.DataDir = filepath.Join(work, "data")
 	}
-	p, err := newProcess(opts.Binary, rep.DataDir, rep.Log, opts.ServerLogLevel)
+	f, err := newFleet(&opts, rep, work)
 	if err != nil {
 		return rep, err
 	}
-	defer p.close()
-	err = run(ctx, &opts, p, rep)
+	defer f.close()
+	err = run(ctx, &opts, f, rep)
 	if err == nil && !opts.Keep {
-		p.close()
+		f.close()
 		os.RemoveAll(work)
-		rep.Log = ""
+		rep.Logs = nil
 		if opts.DataDir == "" {
 			rep.DataDir = ""
 		}
@@ -51,18 +52,29 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	return rep, err
 }
 
-func run(ctx context.Context, opts *Options, p *process, rep *Report) error {
+func run(ctx context.Context, opts *Options, f *fleet, rep *Report) error {
 	logf := opts.Logf
-	logf("torture: seed %d; %d kills over %s of load; %d writers; runnel %s on %s; data %s; log %s",
-		opts.Seed, opts.Kills, opts.Duration, opts.Writers, opts.Binary, p.addr, rep.DataDir, rep.Log)
-	if err := p.start(); err != nil {
-		return err
+	logf("torture: seed %d; %d kills over %s of load; %d writers; runnel %s on %s; data %s; logs %s",
+		opts.Seed, opts.Kills, opts.Duration, opts.Writers, opts.Binary, f.describe(), rep.DataDir, strings.Join(rep.Logs, ", "))
+	for _, p := range f.nodes {
+		if err := p.start(); err != nil {
+			return err
+		}
 	}
-	if err := p.waitReady(ctx, opts.RestartTimeout, -1); err != nil {
-		return withLog(err, rep.Log)
+	for _, p := range f.nodes {
+		if err := p.waitReady(ctx, opts.RestartTimeout, -1); err != nil {
+			return rep.withLogs(err)
+		}
 	}
-	if err := createSchema(ctx, p.dsn(), opts.Partitions); err != nil {
-		return withLog(err, rep.Log)
+	if err := createSchema(ctx, f.nodes[0].dsn(), opts.Partitions); err != nil {
+		return rep.withLogs(err)
+	}
+	// Every node of a cluster learns the schema from the catalog topic;
+	// the kills start once each runs every query.
+	for _, p := range f.nodes {
+		if err := p.waitQueries(ctx, opts.RestartTimeout, queries); err != nil {
+			return rep.withLogs(err)
+		}
 	}
 
 	led := newLedger()
@@ -76,7 +88,7 @@ func run(ctx context.Context, opts *Options, p *process, rep *Report) error {
 	}
 	for i := range opts.Writers {
 		w := &writer{
-			n: i + 1, dsn: p.dsn(), users: opts.Users, batch: opts.MaxBatch,
+			n: i + 1, dsns: f.dsns(), dials: i, users: opts.Users, batch: opts.MaxBatch,
 			interval: interval, timeout: opts.StatementTimeout,
 			ledger: led, rng: rand.New(rand.NewPCG(opts.Seed, uint64(i+1))), stats: stats, logf: logf,
 		}
@@ -99,20 +111,22 @@ func run(ctx context.Context, opts *Options, p *process, rep *Report) error {
 	})
 	defer stopWriters()
 
-	if err := killer(ctx, opts, p, rep, led, began); err != nil {
+	if err := killer(ctx, opts, f, rep, led, began); err != nil {
 		wcancel()
 		stopWriters()
-		return withLog(err, rep.Log)
+		return rep.withLogs(err)
 	}
 	stopWriters()
 	logf("torture: writers stopped: %s rows acknowledged (%.0f rows/s), %s unknown; checking", itoa(rep.Acked), rep.RowsPerSecond(), itoa(rep.Unknown))
 
 	outcomes := led.snapshot()
 	var problems []string
-	check := func(when string) error {
-		t, v, err := verify(ctx, p.dsn(), outcomes, opts.Users, opts.CatchUpTimeout, logf)
+	// Each check asks another node, when there are several: the pull
+	// queries and scans of any node must see every node's work.
+	check := func(when string, via *process) error {
+		t, v, err := verify(ctx, via.dsn(), outcomes, opts.Users, opts.CatchUpTimeout, logf, f.tableTopic)
 		if err != nil {
-			return fmt.Errorf("check %s: %w", when, err)
+			return fmt.Errorf("check %s (through%s %s): %w", when, via.label(), via.addr, err)
 		}
 		rep.Checks = append(rep.Checks, t)
 		logf("torture: check %s: %d violations", when, v.total())
@@ -121,26 +135,37 @@ func run(ctx context.Context, opts *Options, p *process, rep *Report) error {
 		}
 		return nil
 	}
-	if err := check("after the kills"); err != nil {
-		return withLog(err, rep.Log)
+	if err := check("after the kills", f.nodes[0]); err != nil {
+		return rep.withLogs(err)
 	}
-	// A graceful stop and start must change nothing either.
-	if err := p.stop(30 * time.Second); err != nil {
-		problems = append(problems, err.Error())
-	} else {
-		t0 := time.Now()
-		if err := p.start(); err != nil {
-			return err
-		}
-		if err := p.waitReady(ctx, opts.RestartTimeout, queries); err != nil {
-			return withLog(err, rep.Log)
-		}
-		rep.Graceful = time.Since(t0)
-		if err := check("after a graceful restart"); err != nil {
-			return withLog(err, rep.Log)
-		}
+	// A graceful stop and start of every node must change nothing either.
+	stopped := true
+	for _, p := range f.nodes {
 		if err := p.stop(30 * time.Second); err != nil {
 			problems = append(problems, err.Error())
+			stopped = false
+		}
+	}
+	if stopped {
+		t0 := time.Now()
+		for _, p := range f.nodes {
+			if err := p.start(); err != nil {
+				return err
+			}
+		}
+		for _, p := range f.nodes {
+			if err := p.waitReady(ctx, opts.RestartTimeout, queries); err != nil {
+				return rep.withLogs(err)
+			}
+		}
+		rep.Graceful = time.Since(t0)
+		if err := check("after a graceful restart", f.nodes[len(f.nodes)-1]); err != nil {
+			return rep.withLogs(err)
+		}
+		for _, p := range f.nodes {
+			if err := p.stop(30 * time.Second); err != nil {
+				problems = append(problems, err.Error())
+			}
 		}
 	}
 
@@ -150,35 +175,38 @@ func run(ctx context.Context, opts *Options, p *process, rep *Report) error {
 	if rep.BadTags > 0 {
 		problems = append(problems, fmt.Sprintf("%d INSERTs were acknowledged with a command tag that does not count their rows", rep.BadTags))
 	}
-	fatal, err := scanLog(rep)
+	fatal, err := scanLogs(rep)
 	if err != nil {
 		return err
 	}
 	problems = append(problems, fatal...)
 	if len(problems) > 0 {
-		return withLog(errors.New(strings.Join(problems, "\n")), rep.Log)
+		return rep.withLogs(errors.New(strings.Join(problems, "\n")))
 	}
 	return nil
 }
 
-// killer lets the server run under load for a random
-// stretch, kills it with SIGKILL, starts it again on the same directory
-// and times how long it takes to answer, opts.Kills times; sometimes (and
-// at least once in a run of three kills or more) it kills a restart before
-// it answers. It ends after one more stretch of
-// load on the last restart.
-func killer(ctx context.Context, opts *Options, p *process, rep *Report, led *ledger, began time.Time) error {
+// killer lets the servers run under load for a random stretch, kills one
+// with SIGKILL (a node drawn at random, in a cluster), starts it again on
+// the same directory and times how long it takes to answer, opts.Kills
+// times; sometimes (and at least once in a run of three kills or more) it
+// kills a restart again before it answers. It ends after one more stretch
+// of load on the last restart.
+func killer(ctx context.Context, opts *Options, f *fleet, rep *Report, led *ledger, began time.Time) error {
 	rng := rand.New(rand.NewPCG(opts.Seed, 0))
 	mean := opts.Duration / time.Duration(opts.Kills+1)
 	up := func() time.Duration {
 		return mean/4 + time.Duration(rng.Int64N(int64(mean*3/2)+1))
 	}
 	early := false
+	var p *process
 	for k := 1; k <= opts.Kills; k++ {
 		if !early {
-			if err := p.runFor(ctx, up()); err != nil {
+			if err := f.runFor(ctx, up()); err != nil {
 				return err
 			}
+			// An early kill hits the same node again, in its recovery.
+			p = f.nodes[rng.IntN(len(f.nodes))]
 		}
 		if err := p.kill(); err != nil {
 			return err
@@ -197,8 +225,8 @@ func killer(ctx context.Context, opts *Options, p *process, rep *Report, led *le
 			// restart usually takes.
 			d := time.Duration(rng.Int64N(int64(summarize(rep.Restarts).Median) + 1))
 			rep.EarlyKills++
-			opts.Logf("torture: kill %d/%d; the next comes %s into the restart, before it answers", k, opts.Kills, d.Round(time.Millisecond))
-			if err := p.runFor(ctx, d); err != nil {
+			opts.Logf("torture: kill %d/%d%s; the next comes %s into the restart, before it answers", k, opts.Kills, p.label(), d.Round(time.Millisecond))
+			if err := f.runFor(ctx, d); err != nil {
 				return err
 			}
 			continue
@@ -213,10 +241,10 @@ func killer(ctx context.Context, opts *Options, p *process, rep *Report, led *le
 			rep.Opens = append(rep.Opens, open)
 		}
 		a := led.count(acked)
-		opts.Logf("torture: kill %d/%d: answered again in %s (listening %s after exec); %s rows acknowledged (%.0f rows/s), %s unknown",
-			k, opts.Kills, d.Round(time.Millisecond), open.Round(time.Millisecond), itoa(a), float64(a)/time.Since(began).Seconds(), itoa(led.count(unknown)))
+		opts.Logf("torture: kill %d/%d%s: answered again in %s (listening %s after exec); %s rows acknowledged (%.0f rows/s), %s unknown",
+			k, opts.Kills, p.label(), d.Round(time.Millisecond), open.Round(time.Millisecond), itoa(a), float64(a)/time.Since(began).Seconds(), itoa(led.count(unknown)))
 	}
-	return p.runFor(ctx, up())
+	return f.runFor(ctx, up())
 }
 
 // runFor waits d while the server runs; a server that exits meanwhile is
@@ -256,10 +284,23 @@ func createSchema(ctx context.Context, dsn string, partitions int) error {
 // fatal error.
 var fatalMarkers = []string{"WARNING: DATA RACE", "panic:", "fatal error:"}
 
-// scanLog counts the server's error and warning lines and returns one
+// scanLogs counts the servers' error and warning lines and returns one
 // problem for each fatal marker found, with its line.
-func scanLog(rep *Report) ([]string, error) {
-	f, err := os.Open(rep.Log)
+func scanLogs(rep *Report) ([]string, error) {
+	var problems []string
+	for _, path := range rep.Logs {
+		p, err := scanLog(rep, path)
+		if err != nil {
+			return nil, err
+		}
+		problems = append(problems, p...)
+	}
+	return problems, nil
+}
+
+// scanLog is scanLogs for one server's log.
+func scanLog(rep *Report, path string) ([]string, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("server log: %w", err)
 	}
@@ -277,16 +318,31 @@ func scanLog(rep *Report) ([]string, error) {
 		}
 		for _, m := range fatalMarkers {
 			if strings.Contains(line, m) && len(problems) < maxExamples {
-				problems = append(problems, fmt.Sprintf("server log line %d: %s", n, line))
+				problems = append(problems, fmt.Sprintf("server log %s line %d: %s", filepath.Base(path), n, line))
 			}
 		}
 	}
 	return problems, sc.Err()
 }
 
-// withLog appends the last lines of the server's log to err. It reads at
-// most the log's last 16 KiB.
-func withLog(err error, path string) error {
+// withLogs appends the last lines of every server's log to err.
+func (r *Report) withLogs(err error) error {
+	lines := 40
+	if len(r.Logs) > 1 {
+		lines = 25
+	}
+	for _, path := range r.Logs {
+		err = withLogLines(err, path, lines)
+	}
+	return err
+}
+
+// withLog appends the last lines of the server's log to err.
+func withLog(err error, path string) error { return withLogLines(err, path, 40) }
+
+// withLogLines appends the last n lines of a server's log to err. It
+// reads at most the log's last 16 KiB.
+func withLogLines(err error, path string, n int) error {
 	f, oerr := os.Open(path)
 	if oerr != nil {
 		return err
@@ -303,8 +359,8 @@ func withLog(err error, path string) error {
 		return err
 	}
 	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > 40 {
-		lines = lines[len(lines)-40:]
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
 	}
 	return fmt.Errorf("%w\n--- last lines of %s ---\n%s", err, path, strings.Join(lines, "\n"))
 }

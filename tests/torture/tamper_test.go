@@ -58,7 +58,7 @@ func TestChecksCatchTampering(t *testing.T) {
 	}
 	check := func() (tallies, *violations) {
 		t.Helper()
-		tl, v, err := verify(ctx, p.dsn(), led.snapshot(), users, 2*time.Minute, t.Logf)
+		tl, v, err := verify(ctx, p.dsn(), led.snapshot(), users, 2*time.Minute, t.Logf, nil)
 		if err != nil {
 			t.Fatal(withLog(err, filepath.Join(dir, "runnel.log")))
 		}

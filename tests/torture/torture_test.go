@@ -67,13 +67,25 @@ var knobs = []struct{ name, usage string }{
 	{"loglevel", "the server's --log-level (default warn)"},
 }
 
+// clusterKnobs are the knobs TestTortureCluster reads under "cluster."
+// (-torture.cluster.kills, RUNNEL_TORTURE_CLUSTER_KILLS), so that one
+// `make torture` can set both tests apart; the others it shares.
+var clusterKnobs = []struct{ name, usage string }{
+	{"cluster.kills", "how many times to kill -9 a node of the cluster (default 3)"},
+	{"cluster.duration", "time the cluster runs under load over the whole run (default 15s)"},
+	{"cluster.nodes", "nodes of the cluster (default 3)"},
+	{"cluster.brokers", "kfake brokers of the cluster (default 3)"},
+}
+
 func init() {
-	for _, k := range knobs {
+	for _, k := range append(knobs, clusterKnobs...) {
 		flag.String("torture."+k.name, "", k.usage+"; env "+envName(k.name))
 	}
 }
 
-func envName(knob string) string { return "RUNNEL_TORTURE_" + strings.ToUpper(knob) }
+func envName(knob string) string {
+	return "RUNNEL_TORTURE_" + strings.ToUpper(strings.ReplaceAll(knob, ".", "_"))
+}
 
 // knob returns a knob's value: the flag if given, else the environment.
 func knob(name string) string {
@@ -90,18 +102,31 @@ func knob(name string) string {
 	return os.Getenv(envName(name))
 }
 
-// optionsFromKnobs reads the knobs into Options; a knob that does not
-// parse is an error naming it.
-func optionsFromKnobs() (Options, error) {
-	var o Options
-	var errs []string
-	parse := func(name string, fn func(string) error) {
-		if v := knob(name); v != "" {
-			if err := fn(v); err != nil {
-				errs = append(errs, fmt.Sprintf("torture.%s (%s) = %q: %v", name, envName(name), v, err))
-			}
+// parser reads knobs, collecting the errors of those that do not parse.
+type parser struct{ errs []string }
+
+func (p *parser) parse(name string, fn func(string) error) {
+	if v := knob(name); v != "" {
+		if err := fn(v); err != nil {
+			p.errs = append(p.errs, fmt.Sprintf("torture.%s (%s) = %q: %v", name, envName(name), v, err))
 		}
 	}
+}
+
+func (p *parser) err() error {
+	if len(p.errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(p.errs, "; "))
+	}
+	return nil
+}
+
+// optionsFromKnobs reads the knobs into Options; a knob that does not
+// parse is an error naming it. The cluster knobs are
+// clusterOptionsFromKnobs's.
+func optionsFromKnobs() (Options, error) {
+	var o Options
+	var p parser
+	parse := p.parse
 	parse("kills", func(v string) (err error) { o.Kills, err = strconv.Atoi(v); return })
 	parse("duration", func(v string) (err error) { o.Duration, err = time.ParseDuration(v); return })
 	parse("seed", func(v string) (err error) { o.Seed, err = strconv.ParseUint(v, 10, 64); return })
@@ -111,10 +136,24 @@ func optionsFromKnobs() (Options, error) {
 	parse("keep", func(v string) (err error) { o.Keep, err = strconv.ParseBool(v); return })
 	o.Binary = knob("bin")
 	o.ServerLogLevel = knob("loglevel")
-	if len(errs) > 0 {
-		return o, fmt.Errorf("%s", strings.Join(errs, "; "))
+	return o, p.err()
+}
+
+// clusterOptionsFromKnobs is optionsFromKnobs for TestTortureCluster: a
+// cluster of 3 nodes on 3 kfake brokers, 3 kills over 15s by default,
+// each changed by its cluster knob, the rest shared with TestTorture.
+func clusterOptionsFromKnobs() (Options, error) {
+	o, err := optionsFromKnobs()
+	if err != nil {
+		return o, err
 	}
-	return o, nil
+	o.Nodes, o.Brokers, o.Kills, o.Duration = 3, 3, 3, 15*time.Second
+	var p parser
+	p.parse("cluster.nodes", func(v string) (err error) { o.Nodes, err = strconv.Atoi(v); return })
+	p.parse("cluster.brokers", func(v string) (err error) { o.Brokers, err = strconv.Atoi(v); return })
+	p.parse("cluster.kills", func(v string) (err error) { o.Kills, err = strconv.Atoi(v); return })
+	p.parse("cluster.duration", func(v string) (err error) { o.Duration, err = time.ParseDuration(v); return })
+	return o, p.err()
 }
 
 // TestTorture kills the real server with SIGKILL under load, restarts it
@@ -126,6 +165,26 @@ func TestTorture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	torture(t, opts)
+}
+
+// TestTortureCluster is TestTorture on a cluster: 3 nodes (real processes)
+// on one kfake cluster of 3 brokers, a node drawn at random killed with
+// SIGKILL and restarted each time while the others go on, the writers
+// moving to another node when theirs dies. Its checks are TestTorture's,
+// through a different node each, plus per_user's topic read straight from
+// Kafka: every acknowledged row in the source and the sink exactly once,
+// and the tables equal to their recomputation (an uninterrupted run's).
+func TestTortureCluster(t *testing.T) {
+	opts, err := clusterOptionsFromKnobs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	torture(t, opts)
+}
+
+// torture runs one torture and fails t on whatever it finds.
+func torture(t *testing.T, opts Options) {
 	ctx := t.Context()
 	if dl, ok := t.Deadline(); ok {
 		// Leave time to report before go test's own timeout.
@@ -144,7 +203,7 @@ func TestTorture(t *testing.T) {
 	}
 	if err != nil {
 		if rep != nil {
-			t.Errorf("replay with -torture.seed=%d (or %s=%d); data directory %s and log %s are kept", rep.Seed, envName("seed"), rep.Seed, rep.DataDir, rep.Log)
+			t.Errorf("replay with -torture.seed=%d (or %s=%d); data directory %s and log %s are kept", rep.Seed, envName("seed"), rep.Seed, rep.DataDir, strings.Join(rep.Logs, ", "))
 		}
 		t.Fatal(err)
 	}
@@ -177,5 +236,36 @@ func TestKnobsFromEnvironment(t *testing.T) {
 	_, err = optionsFromKnobs()
 	if err == nil || !strings.Contains(err.Error(), "torture.kills (RUNNEL_TORTURE_KILLS)") || !strings.Contains(err.Error(), "torture.duration") {
 		t.Fatalf("bad knobs gave %v, want errors naming kills and duration", err)
+	}
+}
+
+func TestClusterKnobs(t *testing.T) {
+	o, err := clusterOptionsFromKnobs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Nodes != 3 || o.Brokers != 3 || o.Kills != 3 || o.Duration != 15*time.Second {
+		t.Fatalf("cluster defaults: %d nodes, %d brokers, %d kills over %s", o.Nodes, o.Brokers, o.Kills, o.Duration)
+	}
+	for k, v := range map[string]string{"CLUSTER_KILLS": "7", "CLUSTER_DURATION": "1m", "CLUSTER_NODES": "2", "CLUSTER_BROKERS": "1", "KILLS": "99", "WRITERS": "4"} {
+		t.Setenv("RUNNEL_TORTURE_"+k, v)
+	}
+	o, err = clusterOptionsFromKnobs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The single node's kills are not the cluster's; the writers are
+	// shared.
+	if o.Nodes != 2 || o.Brokers != 1 || o.Kills != 7 || o.Duration != time.Minute || o.Writers != 4 {
+		t.Fatalf("cluster knobs: %+v", o)
+	}
+	t.Setenv("RUNNEL_TORTURE_CLUSTER_NODES", "x")
+	if _, err := clusterOptionsFromKnobs(); err == nil || !strings.Contains(err.Error(), "RUNNEL_TORTURE_CLUSTER_NODES") {
+		t.Fatalf("a bad cluster knob gave %v", err)
+	}
+	o.EnsureDefaults()
+	o.Binary, o.Nodes = "x", 10
+	if err := o.Validate(); err == nil {
+		t.Fatal("10 nodes validated")
 	}
 }

@@ -11,7 +11,11 @@ import (
 // verify waits until the persistent queries have caught up, reads the
 // tables with pull queries and the streams with scans, and checks them
 // against the ledger. No writer may be running: the topics must not move.
-func verify(ctx context.Context, dsn string, outcomes []outcome, users int, timeout time.Duration, logf func(string, ...any)) (tallies, *violations, error) {
+// tableTopic, when it returns a map, is per_user as its topic holds it
+// (read straight from Kafka, in a cluster), which must equal the
+// recomputation too.
+func verify(ctx context.Context, dsn string, outcomes []outcome, users int, timeout time.Duration, logf func(string, ...any),
+	tableTopic func(context.Context) (map[string]agg, error)) (tallies, *violations, error) {
 	t0 := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -98,6 +102,15 @@ func verify(ctx context.Context, dsn string, outcomes []outcome, users int, time
 		return tallies{}, nil, err
 	}
 	t := c.finish(perUser, perRegion)
+	if tableTopic != nil {
+		topic, err := tableTopic(ctx)
+		if err != nil {
+			return tallies{}, nil, err
+		}
+		if topic != nil {
+			compareGroups(&c.v, vPerUserTopic, c.perUser, topic)
+		}
+	}
 	logf("torture: scanned %s source and %s sink rows in %s", itoa(t.SourceRows), itoa(t.SinkRows), time.Since(t0).Round(time.Millisecond))
 	return t, &c.v, nil
 }

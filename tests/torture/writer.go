@@ -20,8 +20,12 @@ import (
 // the same row twice, which is what the check must be able to blame on
 // the server alone.
 type writer struct {
-	n     int // the writer's number, for messages
-	dsn   string
+	n int // the writer's number, for messages
+	// dsns are the servers to write through: each connection goes to
+	// the next one, so a writer whose node was killed moves on to
+	// another node of a cluster.
+	dsns  []string
+	dials int
 	users int
 	batch int
 	// interval is the time one row is worth at the writer's share of the
@@ -112,7 +116,9 @@ func (w *writer) run(ctx context.Context, stop <-chan struct{}) {
 func (w *writer) connect(ctx context.Context, stop <-chan struct{}) (*pgx.Conn, error) {
 	for {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		c, err := pgx.Connect(cctx, w.dsn)
+		dsn := w.dsns[w.dials%len(w.dsns)]
+		w.dials++
+		c, err := pgx.Connect(cctx, dsn)
 		cancel()
 		if err == nil {
 			return c, nil
