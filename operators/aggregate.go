@@ -52,6 +52,13 @@ type AggregateSpec struct {
 //	'c' closeTime 'a'...     open windows by close time (EMIT FINAL)
 //	'x' expireTime 'a'...    windows by expiry time (retention)
 //	's'                      the task's stream time
+//	'd' len 'a'... call value  a DISTINCT call's count of one value
+//	'v'                      the layout of DISTINCT sets (aggdistinct.go)
+//
+// Groups and their DISTINCT values' counts pass through write-back caches
+// (aggcache.go), and a session window's sessions through a cache of their
+// key's sessions (aggsession.go): the store sees their changes when the
+// task flushes, before each commit.
 //
 // The state value is the window end (8 bytes) followed by each
 // accumulator, length-prefixed; the first accumulator is a hidden COUNT(*)
@@ -64,11 +71,38 @@ type Aggregator struct {
 	// Output turns a result change into records.
 	Output  func(out AggOutput, emit Emit) error
 	Metrics *Metrics
+	// CacheBytes bounds each of the task's caches: of groups (or of a
+	// session window's keys) and of DISTINCT values' counts (aggcache.go).
+	// Default: DefaultAggCacheBytes (8 MiB): a task holds at most twice
+	// that, the cost of the last batch's growth aside.
+	CacheBytes int
 
 	count  agg.Func
 	st     window.StreamTime
 	loaded bool
 	wins   []window.Window
+	// cache holds the groups of a windowless or time-windowed
+	// aggregation between flushes; nil for session windows, whose
+	// sessions are cached by key in sessions (aggsession.go).
+	cache    *groupCache
+	sessions *genCache[*sessionSet]
+	// order is the order in which a row is folded into a group's
+	// accumulators: the fallible ones first (see fold).
+	order []int
+	// broken, once set, fails the next Flush: a fold failed in a way it
+	// could not undo, so the cached group is not to be trusted, and the
+	// task goes back to its last commit.
+	broken error
+	// distinct holds, by function, the aggregate of the distinct values
+	// of a DISTINCT call whose set the store keeps (aggdistinct.go); nil
+	// for the others. counts caches those sets' counts.
+	distinct []agg.Func
+	counts   *countCache
+	dkey     []byte
+	// nextID is the id the next group with distinct values gets; it is
+	// put in the store with the counts when it changed.
+	nextID      uint64
+	nextIDDirty bool
 }
 
 var (
@@ -81,6 +115,16 @@ var (
 func (a *Aggregator) Recover() {
 	a.loaded = false
 	a.st = window.StreamTime{}
+	if a.cache != nil {
+		a.cache.forget()
+	}
+	if a.sessions != nil {
+		a.sessions.forget()
+	}
+	if a.counts != nil {
+		a.counts.forget()
+	}
+	a.broken = nil
 }
 
 var streamTimeKey = []byte{'s'}
@@ -112,7 +156,7 @@ func (a *Aggregator) Apply(in *GroupInput, emit Emit) error {
 			a.Metrics.Late.Add(1)
 			return nil
 		}
-		return a.session(in, emit)
+		return a.sessionCached(in, emit)
 	}
 	if w.Late(in.Time, now) {
 		a.Metrics.Late.Add(1)
@@ -139,6 +183,30 @@ func (a *Aggregator) init() error {
 	var err error
 	if a.count, err = agg.Resolve("COUNT", nil, nil, false); err != nil {
 		return err
+	}
+	if a.order == nil {
+		a.order = append(a.order, 0)
+		for i, f := range a.Spec.Funcs {
+			if agg.Fallible(f) {
+				a.order = append([]int{i + 1}, a.order...)
+			} else {
+				a.order = append(a.order, i+1)
+			}
+		}
+	}
+	switch {
+	case a.Spec.Window != nil && a.Spec.Window.Kind == window.Session:
+		if a.sessions == nil {
+			a.sessions = newGenCache[*sessionSet](a.CacheBytes)
+		}
+	case a.cache == nil:
+		a.cache = newGroupCache(a.CacheBytes)
+	}
+	if err := a.chooseLayout(); err != nil {
+		return err
+	}
+	if a.externalSets() {
+		a.counts = newCountCache(a.CacheBytes)
 	}
 	v, ok, err := a.Store.Get(streamTimeKey)
 	if err != nil {
@@ -170,32 +238,41 @@ func parseStateKey(k []byte) (key []byte, start int64, err error) {
 	return window.ParseStoreKey(k[1:])
 }
 
-// load reads a group's accumulators, or new empty ones.
-func (a *Aggregator) load(sk []byte) (accs []agg.Accumulator, end int64, existed bool, err error) {
-	v, ok, err := a.Store.Get(sk)
-	if err != nil {
-		return nil, 0, false, err
-	}
-	if !ok {
-		return a.fresh(), 0, false, nil
-	}
-	accs, end, err = a.decodeState(v)
-	return accs, end, true, err
-}
-
 // fresh returns the accumulators of a group that has seen no rows.
 func (a *Aggregator) fresh() []agg.Accumulator {
 	accs := make([]agg.Accumulator, 1+len(a.Spec.Funcs))
-	accs[0] = a.count.New()
-	for i, f := range a.Spec.Funcs {
-		accs[i+1] = f.New()
+	for i := range accs {
+		accs[i] = a.funcOf(i).New()
 	}
 	return accs
 }
 
+// decodeState decodes a group's stored state: its accumulators and window
+// end. A group of an aggregation whose DISTINCT sets are kept a key per
+// value also has its id (see decodeStateID).
 func (a *Aggregator) decodeState(v []byte) ([]agg.Accumulator, int64, error) {
+	accs, end, _, err := a.decodeStateID(v)
+	return accs, end, err
+}
+
+// decodeStateID is decodeState with the group's id for its DISTINCT
+// values' keys (aggdistinct.go): 0 when it has none, or when the
+// aggregation keeps no set in the store.
+func (a *Aggregator) decodeStateID(v []byte) ([]agg.Accumulator, int64, uint64, error) {
+	accs, end, rest, err := a.decodeAccs(v)
+	if err != nil || a.counts == nil {
+		return accs, end, 0, err
+	}
+	id, w := binary.Uvarint(rest)
+	if w <= 0 || w != len(rest) {
+		return nil, 0, 0, errors.New("operators: corrupt aggregate state: no group id")
+	}
+	return accs, end, id, nil
+}
+
+func (a *Aggregator) decodeAccs(v []byte) ([]agg.Accumulator, int64, []byte, error) {
 	if len(v) < 8 {
-		return nil, 0, errors.New("operators: corrupt aggregate state")
+		return nil, 0, nil, errors.New("operators: corrupt aggregate state")
 	}
 	end := int64(be64(v[:8]))
 	v = v[8:]
@@ -203,24 +280,25 @@ func (a *Aggregator) decodeState(v []byte) ([]agg.Accumulator, int64, error) {
 	for i := range accs {
 		n, w := binary.Uvarint(v)
 		if w <= 0 || w+int(n) > len(v) {
-			return nil, 0, errors.New("operators: corrupt aggregate state")
+			return nil, 0, nil, errors.New("operators: corrupt aggregate state")
 		}
-		f := a.count
-		if i > 0 {
-			f = a.Spec.Funcs[i-1]
-		}
-		acc, err := f.Decode(v[w : w+int(n)])
+		acc, err := a.funcOf(i).Decode(v[w : w+int(n)])
 		if err != nil {
-			return nil, 0, fmt.Errorf("decode accumulator %d: %w", i, err)
+			return nil, 0, nil, fmt.Errorf("decode accumulator %d: %w", i, err)
 		}
 		accs[i] = acc
 		v = v[w+int(n):]
 	}
-	return accs, end, nil
+	return accs, end, v, nil
 }
 
 func encodeState(accs []agg.Accumulator, end int64) []byte {
-	b := appendBE64(make([]byte, 0, 64), uint64(end))
+	return encodeStateTo(make([]byte, 0, 64), accs, end)
+}
+
+// encodeStateTo appends a group's state to b.
+func encodeStateTo(b []byte, accs []agg.Accumulator, end int64) []byte {
+	b = appendBE64(b, uint64(end))
 	var scratch []byte
 	for _, acc := range accs {
 		scratch = acc.AppendEncode(scratch[:0])
@@ -230,67 +308,141 @@ func encodeState(accs []agg.Accumulator, end int64) []byte {
 	return b
 }
 
-// fold adds or retracts one input into accumulators.
-func fold(accs []agg.Accumulator, in *GroupInput) error {
-	for i, acc := range accs {
+// foldAll folds in into every accumulator or into none: a record that
+// fails (a SUM that overflows) is skipped, and a cached group must be left
+// as it was. The fallible accumulators go first (a.order), so that when
+// one fails only fallible ones have taken the row, and they give it back
+// exactly (agg.Fallible). ok is false when even that failed, which only an
+// accumulator broken some other way can make happen.
+func (a *Aggregator) foldAll(g *cachedGroup, accs []agg.Accumulator, in *GroupInput) (ok bool, err error) {
+	step := func(i int, retract bool) error {
 		var args []types.Value
 		if i > 0 {
 			args = in.Args[i-1]
+			if a.distinct[i-1] != nil {
+				return a.distinctStep(g, i, accs[i], args, retract)
+			}
 		}
-		var err error
-		if in.Retract {
-			err = acc.Retract(args)
-		} else {
-			err = acc.Add(args)
+		if retract {
+			return accs[i].Retract(args)
 		}
-		if err != nil {
-			return err
-		}
+		return accs[i].Add(args)
 	}
-	return nil
+	for n, i := range a.order {
+		if err = step(i, in.Retract); err == nil {
+			continue
+		}
+		for _, j := range a.order[:n] {
+			if step(j, !in.Retract) != nil {
+				return false, err
+			}
+		}
+		return true, err
+	}
+	return true, nil
 }
 
-// update folds in into one group (and window) and emits the change.
+// group returns the cached group of state key sk, reading it from the
+// store on a miss.
+func (a *Aggregator) group(sk []byte) (*genEntry[*cachedGroup], error) {
+	if e := a.cache.get(sk); e != nil {
+		return e, nil
+	}
+	if a.cache.full() {
+		if err := a.writeBack(); err != nil {
+			return nil, err
+		}
+		a.cache.rotate()
+	}
+	v, ok, err := a.Store.Get(sk)
+	if err != nil {
+		return nil, err
+	}
+	g := &cachedGroup{}
+	if !ok {
+		g.accs = a.fresh()
+	} else if g.accs, g.end, g.id, err = a.decodeStateID(v); err != nil {
+		return nil, err
+	} else {
+		g.live = true
+	}
+	if a.counts != nil {
+		// A group without an id has no distinct values (retracting a
+		// group's last row retracts each of its values, and a group the
+		// store does not have has none).
+		if g.seen, err = a.seenOf(g.id); err != nil {
+			return nil, err
+		}
+	}
+	return a.cache.add(sk, g, groupSize(len(sk), len(v), g)), nil
+}
+
+// writeBack writes the cache's changed groups into the store.
+func (a *Aggregator) writeBack() error {
+	var buf []byte
+	return a.cache.writeBack(func(e *genEntry[*cachedGroup]) (int, error) {
+		g := e.val
+		if !g.live {
+			return e.size, a.Store.Delete([]byte(e.key))
+		}
+		buf = encodeStateTo(buf[:0], g.accs, g.end)
+		if a.counts != nil {
+			buf = binary.AppendUvarint(buf, g.id)
+		}
+		return groupSize(len(e.key), len(buf), g), a.Store.Put([]byte(e.key), buf)
+	})
+}
+
+// update folds in into one group (and window), through the cache, and
+// emits the change.
 func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	sk := stateKey(in.KeyBytes, w)
-	accs, _, existed, err := a.load(sk)
+	e, err := a.group(sk)
 	if err != nil {
 		return err
 	}
-	if !existed && in.Retract {
+	g := e.val
+	if !g.live && in.Retract {
 		return nil // retracting a row this group never saw
 	}
-	shown, err := a.shown(in.Key, w, accs, existed)
+	shown, err := a.shown(in.Key, w, g.accs, g.live)
 	if err != nil {
 		return err
 	}
-	if err := fold(accs, in); err != nil {
+	ok, err := a.foldAll(g, g.accs, in)
+	if !ok {
+		a.cache.changed(e)
+		a.broken = fmt.Errorf("group %x: a failed row could not be undone: %w", in.KeyBytes, err)
 		return err
 	}
-	if invariants.Enabled && accs[0].Result().Int() < 0 {
+	if err != nil {
+		return err
+	}
+	a.cache.changed(e)
+	n := g.accs[0].Result().Int()
+	if invariants.Enabled && n < 0 {
 		panic(fmt.Sprintf("invariant: group %x has a negative row count: a retraction without its row", in.KeyBytes))
 	}
 	// A group whose rows were all retracted (a table's rows moved away or
 	// were deleted) stays, with its aggregates' values over no rows
 	// (COUNT = 0), as ksqlDB keeps it: it is no tombstone unless HAVING
 	// says so (query-validation-tests count.json "count table",
-	// group-by.json "field with re-key (table->table)").
-	end := int64(0)
+	// group-by.json "field with re-key (table->table)"). So a group, once
+	// live, stays live until its window expires.
+	wasLive := g.live
+	g.live = true
 	if w != nil {
-		end = w.End
-	}
-	if err := a.Store.Put(sk, encodeState(accs, end)); err != nil {
-		return err
-	}
-	if w != nil && !existed {
-		if err := a.index(sk, *w); err != nil {
-			return err
+		g.end = w.End
+		if !wasLive {
+			if err := a.index(sk, *w); err != nil {
+				return err
+			}
 		}
 	}
 	if a.Spec.Final && w != nil {
 		return nil
 	}
-	return a.emit(in.Key, w, accs, in.Time, shown, emit)
+	return a.emit(in.Key, w, g.accs, in.Time, shown, emit)
 }
 
 // shown reports whether a group's result, as its accumulators hold it
@@ -367,111 +519,6 @@ func (a *Aggregator) unindex(sk []byte, w window.Window) error {
 	return a.Store.Delete(append(orderedTime([]byte{'x'}, a.expireTime(w)), sk...))
 }
 
-// session folds in into the session it starts, extends or bridges.
-func (a *Aggregator) session(in *GroupInput, emit Emit) error {
-	gap := a.Spec.Window.Gap
-	prefix := window.AppendStoreKeyPrefix([]byte{'a'}, in.KeyBytes)
-	prefixLimit := window.AppendStoreKeyPrefixEnd([]byte{'a'}, in.KeyBytes)
-	type cand struct {
-		sk   []byte
-		w    window.Window
-		accs []agg.Accumulator
-	}
-	var touching []cand
-	var scanErr error
-	err := a.Store.Scan(prefix, prefixLimit, func(k, v []byte) bool {
-		_, start, err := parseStateKey(k)
-		if err != nil {
-			scanErr = err
-			return false
-		}
-		accs, end, err := a.decodeState(v)
-		if err != nil {
-			scanErr = err
-			return false
-		}
-		w := window.Window{Start: start, End: end}
-		if window.SessionTouches(gap, in.Time, w) {
-			touching = append(touching, cand{sk: append([]byte(nil), k...), w: w, accs: accs})
-		}
-		return true
-	})
-	if err == nil {
-		err = scanErr
-	}
-	if err != nil {
-		return err
-	}
-	wins := make([]window.Window, len(touching))
-	for i, c := range touching {
-		wins[i] = c.w
-	}
-	merged := window.MergeSession(gap, in.Time, wins)
-	now := a.st.Now()
-	late := a.Spec.Window.Closed(merged, now)
-	for _, c := range touching {
-		// A closed session is final: a record that would extend it is
-		// late, rather than the start of a second session beside it.
-		late = late || a.Spec.Window.Closed(c.w, now)
-	}
-	if late {
-		a.Metrics.Late.Add(1)
-		return nil
-	}
-	var accs []agg.Accumulator
-	mergedShown := false
-	for _, c := range touching {
-		shown, err := a.shown(in.Key, &c.w, c.accs, true)
-		if err != nil {
-			return err
-		}
-		if c.w == merged {
-			mergedShown = shown
-		}
-		if accs == nil {
-			accs = c.accs
-		} else {
-			for i := range accs {
-				if err := accs[i].Merge(c.accs[i]); err != nil {
-					return err
-				}
-			}
-		}
-		if err := a.Store.Delete(c.sk); err != nil {
-			return err
-		}
-		if err := a.unindex(c.sk, c.w); err != nil {
-			return err
-		}
-		if c.w != merged && !a.Spec.Final && shown {
-			// The merged-away session is deleted at the time of its
-			// last record, its end, as Kafka Streams stamps it
-			// (session-windows.json "session start stream").
-			w := c.w
-			if err := a.Output(AggOutput{Key: in.Key, Window: &w, Time: w.End}, emit); err != nil {
-				return err
-			}
-		}
-	}
-	if accs == nil {
-		accs = a.fresh()
-	}
-	if err := fold(accs, in); err != nil {
-		return err
-	}
-	sk := stateKey(in.KeyBytes, &merged)
-	if err := a.Store.Put(sk, encodeState(accs, merged.End)); err != nil {
-		return err
-	}
-	if err := a.index(sk, merged); err != nil {
-		return err
-	}
-	if a.Spec.Final {
-		return nil
-	}
-	return a.emit(in.Key, &merged, accs, in.Time, mergedShown, emit)
-}
-
 // emit evaluates HAVING and the projection over a group's current result.
 // A group that fails HAVING is deleted from the result (a tombstone) when
 // it was shown before, and emits nothing otherwise.
@@ -501,6 +548,29 @@ func (a *Aggregator) emit(key types.Row, w *window.Window, accs []agg.Accumulato
 // Flush implements Processor: it saves the stream time, emits the windows
 // that closed (EMIT FINAL) and drops the windows past retention.
 func (a *Aggregator) Flush(emit Emit) error {
+	if a.broken != nil {
+		return a.broken
+	}
+	if a.cache != nil {
+		if err := a.writeBack(); err != nil {
+			return err
+		}
+		if a.cache.full() {
+			a.cache.rotate()
+		}
+	}
+	if err := a.writeBackCounts(); err != nil {
+		return err
+	}
+	if a.counts != nil && a.counts.full() {
+		a.counts.rotate()
+	}
+	if err := a.writeBackSessions(); err != nil {
+		return err
+	}
+	if a.sessions != nil && a.sessions.full() {
+		a.sessions.rotate()
+	}
 	if a.Spec.Window == nil || !a.st.Seen() {
 		return nil
 	}
@@ -535,12 +605,27 @@ func (a *Aggregator) Flush(emit Emit) error {
 		return err
 	}
 	for _, ik := range due {
+		if a.counts != nil {
+			if err := a.dropDistinct(ik[9:]); err != nil {
+				return err
+			}
+		}
 		if err := a.Store.Delete(ik[9:]); err != nil {
 			return err
 		}
 		if err := a.Store.Delete(ik); err != nil {
 			return err
 		}
+		if a.cache != nil {
+			a.cache.drop(ik[9:])
+		}
+		if a.sessions != nil {
+			a.dropSession(ik[9:])
+		}
+	}
+	if a.counts != nil && len(due) > 0 {
+		// Its counts were written back above; some are deleted now.
+		a.counts.forget()
 	}
 	return nil
 }

@@ -16,7 +16,11 @@ type Decoder struct {
 	value serde.ValueFormat
 	// keyIdx and valIdx place the decoded key and value columns in the row.
 	keyIdx, valIdx []int
-	width          int
+	// keyRows and valRows decode straight into the row, through keyProj
+	// and valProj (the places above, and the columns nobody reads).
+	keyRows, valRows serde.RowDecoder
+	keyProj, valProj serde.Projection
+	width            int
 	// timeIdx is the column that gives event time (TIMESTAMP=), or -1.
 	timeIdx  int
 	timeType types.Type
@@ -39,6 +43,12 @@ type DecoderSpec struct {
 	// Window is set for a windowed table: its keys carry the window, and
 	// rows end with WINDOWSTART and WINDOWEND.
 	Window *WindowedKey
+	// Read marks, by index in Columns, the columns the query reads; nil
+	// reads them all. An unread column is NULL in the decoded rows, but a
+	// record whose unread column does not convert to its type is refused
+	// all the same: reading fewer columns makes decoding cheaper, never
+	// more lenient. The TIMESTAMP column is always read.
+	Read []bool
 }
 
 // WindowedKey describes the keys of a windowed table.
@@ -74,6 +84,9 @@ func NewDecoder(spec DecoderSpec) (*Decoder, error) {
 	if d.timeParse == nil {
 		d.timeParse = types.ParseTimestamp
 	}
+	if spec.Read != nil && len(spec.Read) != len(spec.Columns) {
+		return nil, fmt.Errorf("decoder: %d read marks for %d columns", len(spec.Read), len(spec.Columns))
+	}
 	var err error
 	if d.key, err = serde.NewKeyFormat(spec.KeyFormat, keyCols, spec.Props); err != nil {
 		return nil, fmt.Errorf("key format: %w", err)
@@ -81,7 +94,29 @@ func NewDecoder(spec DecoderSpec) (*Decoder, error) {
 	if d.value, err = serde.NewValueFormat(spec.ValueFormat, valCols, spec.Props); err != nil {
 		return nil, fmt.Errorf("value format: %w", err)
 	}
+	d.keyRows, _ = d.key.(serde.RowDecoder)
+	d.valRows, _ = d.value.(serde.RowDecoder)
+	d.keyProj = projection(d.keyIdx, spec.Read, d.timeIdx)
+	d.valProj = projection(d.valIdx, spec.Read, d.timeIdx)
 	return d, nil
+}
+
+// projection places a format's columns (at row places idx) and marks those
+// that read leaves unread, except the event-time column.
+func projection(idx []int, read []bool, timeIdx int) serde.Projection {
+	p := serde.Projection{Index: idx}
+	if read == nil {
+		return p
+	}
+	for i, at := range idx {
+		if !read[at] && at != timeIdx {
+			if p.Skip == nil {
+				p.Skip = make([]bool, len(idx))
+			}
+			p.Skip[i] = true
+		}
+	}
+	return p
 }
 
 // Width is the number of values in a decoded row.
@@ -102,20 +137,12 @@ func (d *Decoder) Decode(rec *log.Record) (row types.Row, ok bool, err error) {
 		}
 	}
 	if len(d.keyIdx) > 0 {
-		kv, err := d.key.Decode(key)
-		if err != nil {
+		if err := d.decodeKey(key, row); err != nil {
 			return nil, false, fmt.Errorf("decode key: %w", err)
 		}
-		for i, idx := range d.keyIdx {
-			row[idx] = kv[i]
-		}
 	}
-	vv, err := d.value.Decode(rec.Value)
-	if err != nil {
+	if err := d.decodeValue(rec.Value, row); err != nil {
 		return nil, false, fmt.Errorf("decode value: %w", err)
-	}
-	for i, idx := range d.valIdx {
-		row[idx] = vv[i]
 	}
 	ts := rec.Timestamp
 	if d.timeIdx >= 0 {
@@ -134,6 +161,36 @@ func (d *Decoder) Decode(rec *log.Record) (row types.Row, ok bool, err error) {
 	return row, true, nil
 }
 
+// decodeKey decodes a key's columns into row.
+func (d *Decoder) decodeKey(b []byte, row types.Row) error {
+	if d.keyRows != nil {
+		return d.keyRows.DecodeRow(b, row, &d.keyProj)
+	}
+	kv, err := d.key.Decode(b)
+	if err != nil {
+		return err
+	}
+	for i, idx := range d.keyIdx {
+		row[idx] = kv[i]
+	}
+	return nil
+}
+
+// decodeValue decodes a value's columns into row.
+func (d *Decoder) decodeValue(b []byte, row types.Row) error {
+	if d.valRows != nil {
+		return d.valRows.DecodeRow(b, row, &d.valProj)
+	}
+	vv, err := d.value.Decode(b)
+	if err != nil {
+		return err
+	}
+	for i, idx := range d.valIdx {
+		row[idx] = vv[i]
+	}
+	return nil
+}
+
 // DecodeKey decodes a record whose value is null (a tombstone) into a row
 // of its key columns and pseudo columns, the value columns NULL: what a
 // query may still compute of a deleted table row or a stream's null
@@ -149,12 +206,8 @@ func (d *Decoder) DecodeKey(rec *log.Record) (types.Row, error) {
 		}
 	}
 	if len(d.keyIdx) > 0 {
-		kv, err := d.key.Decode(key)
-		if err != nil {
+		if err := d.decodeKey(key, row); err != nil {
 			return nil, fmt.Errorf("decode key: %w", err)
-		}
-		for i, idx := range d.keyIdx {
-			row[idx] = kv[i]
 		}
 	}
 	n := len(d.keyIdx) + len(d.valIdx)

@@ -306,6 +306,7 @@ func (t *Task) run(ctx context.Context) error {
 	prev := committed[in.Partition]
 	t.committed[0].Store(prev)
 	t.started.Store(true)
+	outHint := 0
 	for {
 		recs, err := r.Next(ctx)
 		if err != nil {
@@ -334,10 +335,14 @@ func (t *Task) run(ctx context.Context) error {
 			t.resumed()
 			continue
 		}
+		// Room for as many output records as the last batch made, so
+		// that a batch of thousands is not built by doubling.
+		txn.Records = make([]log.ProduceRecord, 0, outHint)
 		b := t.newBatch(&txn)
 		for i := range recs {
 			b.process(0, &recs[i])
 		}
+		outHint = len(txn.Records)
 		if err := t.commit(ctx, b); err != nil {
 			return err
 		}

@@ -128,6 +128,16 @@ func (p *Planner) PlanTransient(q *sql.Query) (*Plan, error) {
 			return nil, err
 		}
 	}
+	return readsMarked(root)
+}
+
+// readsMarked is the plan of a single-source query's root, its scan told
+// which columns the query reads (ReadColumns).
+func readsMarked(root Node) (*Plan, error) {
+	root, _, err := Transform(root, ReadColumns)
+	if err != nil {
+		return nil, err
+	}
 	return &Plan{Root: root}, nil
 }
 
@@ -183,7 +193,7 @@ func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (*Plan, error) {
 		if err := checkInsertSchema(s, out); err != nil {
 			return nil, err
 		}
-		return &Plan{Root: &Sink{Input: top, Target: s}}, nil
+		return readsMarked(&Sink{Input: top, Target: s})
 	}
 	kind := b.from.kind
 	if b.agg != nil {
@@ -203,7 +213,7 @@ func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Plan{Root: &Sink{Input: top, Target: target, Create: true}}, nil
+	return readsMarked(&Sink{Input: top, Target: target, Create: true})
 }
 
 // bind binds a single-source query into a tree: Scan, then Filter (WHERE),

@@ -2,6 +2,7 @@ package planner_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -284,4 +285,69 @@ func names(cols []types.Column) string {
 		out = append(out, n)
 	}
 	return strings.Join(out, ",")
+}
+
+func TestReadColumns(t *testing.T) {
+	src := usersTable()
+	cols := planner.InputColumns(src) // ID, REGION, AGE, then the pseudo columns
+	scan := func() *planner.Scan { return &planner.Scan{Source: src, Cols: cols} }
+	id, region, age := col(0, cols[0]), col(1, cols[1]), col(2, cols[2])
+	rowtime := col(3, cols[3])
+	// The rule only looks for column references, so a column stands for
+	// a predicate that reads it.
+	pred := func(e expr.Expr) expr.Expr { return e }
+	agg := func(in planner.Node, group []expr.Expr, args ...expr.Expr) *planner.Aggregate {
+		return &planner.Aggregate{Input: in, Aggregation: &planner.Aggregation{GroupBy: group,
+			Calls: []planner.AggCall{{Name: "SUM", Args: args, Text: "SUM"}}}}
+	}
+	for _, tc := range []struct {
+		name  string
+		root  planner.Node
+		reads []bool // nil: the scan is left alone
+	}{
+		{"a project reads its expressions",
+			&planner.Project{Input: scan(), Exprs: []expr.Expr{region}, Cols: cols[1:2]},
+			[]bool{false, true, false, false, false, false}},
+		{"through a filter, which reads its predicate",
+			&planner.Project{Input: &planner.Filter{Input: scan(), Predicate: pred(age)}, Exprs: []expr.Expr{id}, Cols: cols[:1]},
+			[]bool{true, false, true, false, false, false}},
+		{"through partition by and sort",
+			&planner.Project{Input: &planner.Sort{Input: &planner.PartitionBy{Input: scan(), Keys: []expr.Expr{region}},
+				Items: []planner.OrderItem{{Expr: rowtime}}}, Exprs: []expr.Expr{id}, Cols: cols[:1]},
+			[]bool{true, true, false, true, false, false}},
+		{"an aggregate reads its groups and arguments, through a repartition",
+			agg(&planner.Repartition{Input: scan(), Keys: []expr.Expr{region}}, []expr.Expr{region}, age),
+			[]bool{false, true, true, false, false, false}},
+		{"a constant select list reads nothing",
+			&planner.Project{Input: scan(), Exprs: []expr.Expr{lit("x")}, Cols: cols[1:2]},
+			[]bool{false, false, false, false, false, false}},
+		{"a join's scans are left alone",
+			&planner.Project{Input: &planner.Join{Left: scan(), Right: scan(), Kind: planner.TableTable, Type: planner.InnerJoin,
+				LeftKeys: []expr.Expr{id}, RightKeys: []expr.Expr{id}}, Exprs: []expr.Expr{id}, Cols: cols[:1]},
+			nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := planner.Find[*planner.Scan](tc.root)
+			got, changed, err := planner.Transform(tc.root, planner.ReadColumns)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if before.Reads != nil {
+				t.Fatalf("the rule changed the scan it was given")
+			}
+			s := planner.Find[*planner.Scan](got)
+			if tc.reads == nil {
+				if changed || s.Reads != nil {
+					t.Fatalf("changed %v, reads %v; want the tree as it was", changed, s.Reads)
+				}
+				return
+			}
+			if !changed || fmt.Sprint(s.Reads) != fmt.Sprint(tc.reads) {
+				t.Fatalf("changed %v, reads %v; want %v", changed, s.Reads, tc.reads)
+			}
+			if again, changed, _ := planner.Transform(got, planner.ReadColumns); changed || again != got {
+				t.Fatalf("a second pass changed the tree")
+			}
+		})
+	}
 }

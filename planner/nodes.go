@@ -35,6 +35,10 @@ type Scan struct {
 	// windowed table, that key's windows). The PushKeyLookup rule sets it;
 	// nil scans every key.
 	Lookup expr.Expr
+	// Reads marks, by index in Cols, the columns the nodes above the scan
+	// read; nil when every column may be read. The decoder builds only
+	// those (it still checks the others). The ReadColumns rule sets it.
+	Reads []bool
 }
 
 var _ Node = (*Scan)(nil)

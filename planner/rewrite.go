@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"slices"
+
 	"github.com/runnel/runnel/sql/expr"
 	"github.com/runnel/runnel/sql/types"
 )
@@ -90,4 +92,80 @@ func sameLayout(p *Project, exprs []expr.Expr, cols []types.Column) bool {
 		}
 	}
 	return true
+}
+
+// ReadColumns marks on a Scan which of its columns are read (Scan.Reads)
+// by the Project or Aggregate over it and by the nodes between them that
+// pass its rows through unchanged (Filter, PartitionBy, Repartition,
+// Sort), so that the scan's records are decoded only as far as the query
+// needs. A scan under anything else (a Join, or a scan with nothing over
+// it) is left as it is: all its columns may be read. Apply it with
+// Transform to a whole tree; it copies the chain down to the scan.
+func ReadColumns(n Node) (Node, bool, error) {
+	var exprs []expr.Expr
+	var in Node
+	switch x := n.(type) {
+	case *Project:
+		exprs, in = x.Exprs, x.Input
+	case *Aggregate:
+		exprs, in = append(exprs, x.GroupBy...), x.Input
+		for _, c := range x.Calls {
+			exprs = append(exprs, c.Args...)
+		}
+	default:
+		return n, false, nil
+	}
+	// chain is the pass-through nodes from the top down.
+	var chain []Node
+	var scan *Scan
+	for scan == nil {
+		if _, ok := in.(*Scan); !ok {
+			chain = append(chain, in)
+		}
+		switch x := in.(type) {
+		case *Filter:
+			exprs, in = append(exprs, x.Predicate), x.Input
+		case *PartitionBy:
+			exprs, in = append(exprs, x.Keys...), x.Input
+		case *Repartition:
+			exprs, in = append(exprs, x.Keys...), x.Input
+		case *Sort:
+			for _, it := range x.Items {
+				exprs = append(exprs, it.Expr)
+			}
+			in = x.Input
+		case *Scan:
+			scan = x
+			continue
+		default:
+			return n, false, nil
+		}
+	}
+	reads := make([]bool, len(scan.Cols))
+	for _, e := range exprs {
+		expr.Walk(e, func(x expr.Expr) bool {
+			if c, ok := x.(*expr.Column); ok && c.Index >= 0 && c.Index < len(reads) {
+				reads[c.Index] = true
+			}
+			return true
+		})
+	}
+	if slices.Equal(reads, scan.Reads) {
+		return n, false, nil
+	}
+	s := *scan
+	s.Reads = reads
+	// Rebuild the chain over the new scan, bottom up.
+	var out Node = &s
+	for i := len(chain) - 1; i >= 0; i-- {
+		var err error
+		if out, err = chain[i].WithChildren(out); err != nil {
+			return nil, false, err
+		}
+	}
+	out, err := n.WithChildren(out)
+	if err != nil {
+		return nil, false, err
+	}
+	return out, true, nil
 }

@@ -18,8 +18,10 @@ import (
 
 // DiskOptions bound how much of its disk the log may fill; doc.go explains
 // the design. Each zero field means its default, computed by Open from
-// the size of the disk and of Pebble's memtables (m below: 4 MiB unless
-// Options.Pebble sets MemTableSize).
+// the size of the disk and of Pebble's memtables (m below: a 256th of the
+// disk, at least 4 MiB and at most 32 MiB, unless Options.Pebble sets
+// MemTableSize; see lsm.go). The floors below are those of a disk under
+// 1 GiB, where m is 4 MiB.
 type DiskOptions struct {
 	// ReserveBytes is the free space that data writes (appends to user
 	// topics, task commits, consumer offsets) never take: one that would
@@ -229,6 +231,22 @@ func (g *diskGuard) thresholdLocked(c writeClass) int64 {
 		return g.opts.ReserveBytes + g.opts.BallastBytes
 	}
 	return g.opts.ReserveBytes
+}
+
+// roomFor reports, without admitting or logging anything, whether a data
+// write of n bytes would be admitted now: for work the log may skip when
+// the disk is nearly full.
+func (g *diskGuard) roomFor(n int64) bool {
+	if g.off {
+		return true
+	}
+	free, err := g.free()
+	if err != nil {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return free-g.mu.inflight-n >= g.thresholdLocked(classData)
 }
 
 // admit decides whether a write of n bytes may go to Pebble, and counts it

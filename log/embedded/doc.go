@@ -22,6 +22,15 @@
 // reused: DeleteTopic is two DeleteRanges, and a topic created again under
 // the same name starts empty even if the ranges are still being compacted.
 //
+// # The LSM under the log
+//
+// Records are written once, in offset order per partition, and read once
+// soon after: lsm.go tunes Pebble for that where the caller leaves it
+// unset. Every partition's records get tables of their own, so a
+// partition's new records overlap nothing below them and move down the
+// levels without being rewritten; DeleteTopic excises a deleted topic's
+// tables rather than leaving compactions to read them back.
+//
 // # Offsets and visibility
 //
 // Appends reserve offsets under a partition's mutex, write their batch with
@@ -30,6 +39,8 @@
 // is durable, so readers never see a record that a crash could take back, nor
 // a later record before an earlier one. Waiting readers are woken by closing
 // the partition's notify channel, which is replaced on every publish.
+// CommittedOffsets returns a group's offsets only once every write that may
+// have committed them has published its records (flight.go).
 //
 // The end offset of a partition is, on open, the larger of its last record's
 // offset plus one and the floor compaction recorded (compaction may remove

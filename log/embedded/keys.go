@@ -32,11 +32,17 @@ func topicKeyBounds() (lo, hi []byte) {
 }
 
 func recordKey(id uint64, part int32, off int64) []byte {
-	k := make([]byte, 0, 22)
-	k = append(k, prefixLog, kindRecord)
-	k = binary.BigEndian.AppendUint64(k, id)
-	k = binary.BigEndian.AppendUint32(k, uint32(part))
-	return binary.BigEndian.AppendUint64(k, uint64(off))
+	k := make([]byte, 22)
+	putRecordKey(k, id, part, off)
+	return k
+}
+
+// putRecordKey writes a record's key into k, which is 22 bytes long.
+func putRecordKey(k []byte, id uint64, part int32, off int64) {
+	k[0], k[1] = prefixLog, kindRecord
+	binary.BigEndian.PutUint64(k[2:], id)
+	binary.BigEndian.PutUint32(k[10:], uint32(part))
+	binary.BigEndian.PutUint64(k[14:], uint64(off))
 }
 
 // recordKeyOffset is the offset of a record key.

@@ -92,10 +92,6 @@ func (l *Log) CommittedOffsets(ctx context.Context, group, name string) (map[int
 	if err != nil {
 		return nil, fmt.Errorf("committed offsets of %q: %w", group, err)
 	}
-	// No write commits while the offsets are read, and every write that
-	// committed before has published its records (see Log.publish).
-	l.publish.Lock()
-	defer l.publish.Unlock()
 	prefix := groupPrefix(t.id, group)
 	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
@@ -111,6 +107,11 @@ func (l *Log) CommittedOffsets(ctx context.Context, group, name string) (map[int
 		out[int32(binary.BigEndian.Uint32(k[len(prefix):]))] = int64(binary.BigEndian.Uint64(v))
 	}
 	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("committed offsets of %q: %w", group, err)
+	}
+	// Every write whose offsets were read has published its records
+	// before they are returned (flight.go).
+	if err := l.flights.wait(ctx, l.flights.taken()); err != nil {
 		return nil, fmt.Errorf("committed offsets of %q: %w", group, err)
 	}
 	return out, nil

@@ -15,12 +15,24 @@ type Options struct {
 	// Logger receives the log's own messages and Pebble's. Default:
 	// slog.Default(). Pebble's informational chatter is logged at Debug.
 	Logger *slog.Logger
-	// ReadBatch is the most records one Reader.Next returns. Default: 512.
+	// ReadBatch is the most records one Reader.Next returns. A query task
+	// commits once per batch it reads, so while a reader is behind, larger
+	// batches mean fewer commits (each a synced write) for the same
+	// records; a reader that keeps up gets what has arrived, however
+	// little. Default: 4096.
 	ReadBatch int
+	// ReadBatchBytes bounds the bytes (keys, values and headers) of the
+	// records one Reader.Next returns, so that a batch of large records
+	// stays small; a batch always holds at least one record. Default:
+	// 4 MiB.
+	ReadBatchBytes int
 	// Pebble is the base Pebble configuration, for tuning the cache or
 	// memtables of a database that state stores share. Open copies it and
 	// sets its Logger, FS and EventListener (teed with the one it has).
-	// Default: Pebble's defaults.
+	// Default: Pebble's defaults, except for what a log needs otherwise
+	// and the caller leaves unset (lsm.go): the newest format with row
+	// tables, memtables sized by the disk (at most 32 MiB), Pebble's
+	// fastest compression, and tables split at every partition's records.
 	Pebble *pebble.Options
 	// FS is the filesystem the log writes through. It is for tests, which
 	// inject a filesystem that runs out of space (see package quotafs).
@@ -42,7 +54,10 @@ func (o *Options) EnsureDefaults() *Options {
 		o.Logger = slog.Default()
 	}
 	if o.ReadBatch <= 0 {
-		o.ReadBatch = 512
+		o.ReadBatch = 4096
+	}
+	if o.ReadBatchBytes <= 0 {
+		o.ReadBatchBytes = 4 << 20
 	}
 	if o.FS == nil {
 		o.FS = vfs.Default

@@ -38,6 +38,9 @@ type reader struct {
 	p    *partition
 	part int32
 	pos  int64 // the next offset to read
+	// arenaHint is the size of the last batch's bytes: the next batch's
+	// arena starts that large, rather than growing by doubling.
+	arenaHint int
 }
 
 var _ log.Reader = (*reader)(nil)
@@ -59,11 +62,12 @@ func (r *reader) Next(ctx context.Context) ([]log.Record, error) {
 		// this point closes it, so the wait below cannot miss it.
 		visible, notify := r.p.state()
 		if r.pos < visible {
-			recs, next, err := r.l.readRange(r.t, r.part, r.pos, visible)
+			recs, next, used, err := r.l.readRange(r.t, r.part, r.pos, visible, r.arenaHint)
 			if err != nil {
 				return nil, err
 			}
 			r.pos = next
+			r.arenaHint = used
 			// recs may be empty when everything up to visible was
 			// compacted away: the caller still learns the new Position.
 			return recs, nil
@@ -91,11 +95,12 @@ func (r *reader) goneErr() error {
 // exists for the contract.
 func (r *reader) Close() error { return nil }
 
-// readRange reads up to ReadBatch records of one partition with offsets in
-// [from, to), and returns them with the offset to read next.
-func (l *Log) readRange(t *topic, part int32, from, to int64) ([]log.Record, int64, error) {
+// readRange reads up to ReadBatch records (and about ReadBatchBytes) of one
+// partition with offsets in [from, to), and returns them with the offset to
+// read next and the bytes they take. arenaHint is how many bytes to expect.
+func (l *Log) readRange(t *topic, part int32, from, to int64, arenaHint int) ([]log.Record, int64, int, error) {
 	if err := l.enter(); err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	defer l.exit()
 	it, err := l.db.NewIter(&pebble.IterOptions{
@@ -103,48 +108,54 @@ func (l *Log) readRange(t *topic, part int32, from, to int64) ([]log.Record, int
 		UpperBound: recordKey(t.id, part, to),
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("read %s/%d: %w", t.info.Name, part, err)
+		return nil, 0, 0, fmt.Errorf("read %s/%d: %w", t.info.Name, part, err)
 	}
 	defer it.Close()
 
 	// Copy every value into one arena the records then alias: one
 	// allocation for the batch's bytes, owned by the caller (the records
 	// are never reused by the log).
+	batch, limit := l.opts.ReadBatch, l.opts.ReadBatchBytes
+	n := int(min(int64(batch), to-from))
 	var (
-		arena []byte
-		ends  []int
-		offs  []int64
+		arena = make([]byte, 0, min(max(arenaHint, 4096), limit))
+		ends  = make([]int, 0, n)
+		offs  = make([]int64, 0, n)
+		full  bool
 	)
-	batch := l.opts.ReadBatch
-	for it.First(); it.Valid() && len(offs) < batch; it.Next() {
+	for it.First(); it.Valid(); it.Next() {
+		if len(offs) == batch || len(arena) >= limit {
+			full = true
+			break
+		}
 		off, err := recordKeyOffset(it.Key())
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, 0, err
 		}
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return nil, 0, fmt.Errorf("read %s/%d@%d: %w", t.info.Name, part, off, err)
+			return nil, 0, 0, fmt.Errorf("read %s/%d@%d: %w", t.info.Name, part, off, err)
 		}
 		arena = append(arena, v...)
 		ends = append(ends, len(arena))
 		offs = append(offs, off)
 	}
 	if err := it.Error(); err != nil {
-		return nil, 0, fmt.Errorf("read %s/%d: %w", t.info.Name, part, err)
+		return nil, 0, 0, fmt.Errorf("read %s/%d: %w", t.info.Name, part, err)
 	}
 	next := to
-	if len(offs) == batch {
+	if full {
 		next = offs[len(offs)-1] + 1
 	}
 	recs := make([]log.Record, len(offs))
 	start := 0
 	for i := range recs {
 		if err := decodeRecord(arena[start:ends[i]:ends[i]], &recs[i]); err != nil {
-			return nil, 0, fmt.Errorf("read %s/%d@%d: %w", t.info.Name, part, offs[i], err)
+			return nil, 0, 0, fmt.Errorf("read %s/%d@%d: %w", t.info.Name, part, offs[i], err)
 		}
 		recs[i].Partition = part
 		recs[i].Offset = offs[i]
 		start = ends[i]
 	}
-	return recs, next, nil
+	return recs, next, len(arena), nil
 }

@@ -20,7 +20,12 @@ import (
 
 // appendRecord encodes r's payload (not its partition or offset) onto b.
 func appendRecord(b []byte, r *log.Record) []byte {
-	b = binary.AppendVarint(b, r.Timestamp)
+	return appendRecordAt(b, r, r.Timestamp)
+}
+
+// appendRecordAt is appendRecord with timestamp ts in place of r's.
+func appendRecordAt(b []byte, r *log.Record, ts int64) []byte {
+	b = binary.AppendVarint(b, ts)
 	b = appendNullable(b, r.Key)
 	b = appendNullable(b, r.Value)
 	b = binary.AppendUvarint(b, uint64(len(r.Headers)))
@@ -40,13 +45,30 @@ func appendNullable(b, v []byte) []byte {
 	return append(b, v...)
 }
 
-// encodedSize bounds the size appendRecord needs.
-func encodedSize(r *log.Record) int {
-	n := 3*binary.MaxVarintLen64 + len(r.Key) + len(r.Value)
+// recordSize is the exact size appendRecordAt(b, r, ts) appends.
+func recordSize(r *log.Record, ts int64) int {
+	n := varintLen(ts) + nullableSize(r.Key) + nullableSize(r.Value) + uvarintLen(uint64(len(r.Headers)))
 	for _, h := range r.Headers {
-		n += 2*binary.MaxVarintLen64 + len(h.Key) + len(h.Value)
+		n += uvarintLen(uint64(len(h.Key))) + len(h.Key) + nullableSize(h.Value)
 	}
 	return n
+}
+
+func nullableSize(v []byte) int {
+	if v == nil {
+		return varintLen(-1)
+	}
+	return varintLen(int64(len(v))) + len(v)
+}
+
+func varintLen(v int64) int {
+	var buf [binary.MaxVarintLen64]byte
+	return binary.PutVarint(buf[:], v)
+}
+
+func uvarintLen(v uint64) int {
+	var buf [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(buf[:], v)
 }
 
 var errCorrupt = errors.New("embedded: corrupt record")

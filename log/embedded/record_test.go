@@ -15,11 +15,13 @@ func TestRecordCodec(t *testing.T) {
 		{Key: []byte("k"), Value: []byte("v"), Timestamp: 1_700_000_000_000},
 		{Key: nil, Value: []byte("v"), Timestamp: -5},
 		{Key: []byte("k"), Value: nil, Headers: []log.Header{{Key: "", Value: nil}, {Key: "a", Value: []byte{}}, {Key: "b", Value: []byte{0, 1}}}},
+		{Key: make([]byte, 200), Value: make([]byte, 70000), Timestamp: 1 << 62,
+			Headers: []log.Header{{Key: string(make([]byte, 130)), Value: make([]byte, 20000)}}},
 	}
 	for i, want := range tests {
 		enc := appendRecord(nil, &want)
-		if len(enc) > encodedSize(&want) {
-			t.Errorf("%d: encoded %d bytes, encodedSize said at most %d", i, len(enc), encodedSize(&want))
+		if n := recordSize(&want, want.Timestamp); len(enc) != n {
+			t.Errorf("%d: encoded %d bytes, recordSize said %d", i, len(enc), n)
 		}
 		var got log.Record
 		if err := decodeRecord(enc, &got); err != nil {

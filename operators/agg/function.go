@@ -12,7 +12,14 @@ type function struct {
 	name        string
 	result      types.Type
 	retractable bool
-	newAcc      func() Accumulator
+	// fallible is set when Add or Retract can fail on a well-formed row:
+	// SUM's overflow.
+	fallible bool
+	// inner, for a DISTINCT aggregate (COUNT(DISTINCT x), SUM(DISTINCT
+	// x), ...), is the aggregate its distinct values are fed to; see
+	// DistinctOf.
+	inner  *function
+	newAcc func() Accumulator
 	// decodeFrom reads one accumulator from d; failures are left in d.err.
 	decodeFrom func(d *decoder) Accumulator
 }
@@ -23,6 +30,42 @@ func (f *function) Name() string           { return f.name }
 func (f *function) ResultType() types.Type { return f.result }
 func (f *function) New() Accumulator       { return f.newAcc() }
 func (f *function) Retractable() bool      { return f.retractable }
+
+// Fallible reports whether the accumulators' Add or Retract may fail on a
+// well-formed row (SUM's overflow, which leaves the accumulator as it
+// was). The others fail only on a wrong number of arguments, on a
+// retraction of a row they never had, or never. A caller that folds one
+// row into several accumulators and must change all or none folds the
+// fallible ones first: if one fails, those before it undo the row
+// (Retract what was added, Add what was retracted), which every fallible
+// accumulator supports exactly.
+func (f *function) Fallible() bool { return f.fallible }
+
+// DistinctOf returns, for a DISTINCT aggregate of one argument
+// (COUNT(DISTINCT x), which is COUNT_DISTINCT(x), SUM(DISTINCT x), AVG ...),
+// the aggregate of its distinct values: COUNT(x) for COUNT(DISTINCT x),
+// SUM(x) for SUM(DISTINCT x). Its accumulators hold the set of values
+// they have seen, which costs each row a decoding and an encoding of the
+// whole set when the set is stored with them. A caller that keeps the
+// set itself (a count per distinct value; see operators' aggdistinct.go)
+// feeds inner each value the first time it is seen (Add) and the last
+// time it goes (Retract), and gets the same result; NULLs are not values
+// of the set. ok is false for every other aggregate (COLLECT_SET and
+// HISTOGRAM, whose results are the sets themselves, included).
+func DistinctOf(f Func) (inner Func, ok bool) {
+	ff, isFunc := f.(*function)
+	if !isFunc || ff.inner == nil {
+		return nil, false
+	}
+	return ff.inner, true
+}
+
+// Fallible reports whether f's accumulators may fail on a well-formed row;
+// see function.Fallible.
+func Fallible(f Func) bool {
+	ff, ok := f.(interface{ Fallible() bool })
+	return ok && ff.Fallible()
+}
 
 func (f *function) Decode(b []byte) (Accumulator, error) {
 	d := decoder{b: b}

@@ -137,8 +137,12 @@ var _ Accumulator = (*setAcc)(nil)
 
 func newSetFunc(name string, result types.Type) *function {
 	capped := name == "COLLECT_SET" || name == "HISTOGRAM"
+	var inner *function
+	if name == "COUNT_DISTINCT" {
+		inner = newCountFunc(false)
+	}
 	return &function{
-		name: name, result: result, retractable: true,
+		name: name, result: result, retractable: true, inner: inner,
 		newAcc: func() Accumulator { return &setAcc{name: name, capped: capped} },
 		decodeFrom: func(d *decoder) Accumulator {
 			a := &setAcc{name: name, capped: capped}
@@ -233,7 +237,7 @@ var _ Accumulator = (*distinctAcc)(nil)
 
 func newDistinctFunc(inner *function) *function {
 	return &function{
-		name: inner.name, result: inner.result, retractable: inner.retractable,
+		name: inner.name, result: inner.result, retractable: inner.retractable, fallible: inner.fallible, inner: inner,
 		newAcc: func() Accumulator { return &distinctAcc{name: inner.name, inner: inner.newAcc()} },
 		decodeFrom: func(d *decoder) Accumulator {
 			a := &distinctAcc{name: inner.name}

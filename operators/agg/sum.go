@@ -20,7 +20,7 @@ func newSumFunc(t types.Type) *function {
 	case types.KindInt, types.KindBigint:
 		is32 := t.Kind == types.KindInt
 		return &function{
-			name: "SUM", result: t, retractable: true,
+			name: "SUM", result: t, retractable: true, fallible: true,
 			newAcc: func() Accumulator { return &sumIntAcc{is32: is32} },
 			decodeFrom: func(d *decoder) Accumulator {
 				a := &sumIntAcc{is32: is32, n: d.nonNeg(), sum: d.varint()}
@@ -41,7 +41,7 @@ func newSumFunc(t types.Type) *function {
 	case types.KindDecimal:
 		cfg := &decimalCfg{scale: int32(t.Scale), bound: pow10(t.Precision)}
 		return &function{
-			name: "SUM", result: t, retractable: true,
+			name: "SUM", result: t, retractable: true, fallible: true,
 			newAcc: func() Accumulator { return &sumDecimalAcc{cfg: cfg} },
 			decodeFrom: func(d *decoder) Accumulator {
 				a := &sumDecimalAcc{cfg: cfg, n: d.nonNeg()}

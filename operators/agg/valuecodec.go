@@ -37,6 +37,11 @@ const maxValueDepth = 64
 // AppendValue appends the binary encoding of v to dst.
 func AppendValue(dst []byte, v types.Value) []byte { return appendValue(dst, v, false) }
 
+// AppendCanonical appends v's identity as a DISTINCT aggregate sees it:
+// equal values (as types.Compare has them: -0.0 and 0.0, say) encode to
+// equal bytes.
+func AppendCanonical(dst []byte, v types.Value) []byte { return appendValue(dst, v, true) }
+
 // DecodeValue decodes one value from the front of b and returns it with
 // the bytes after it.
 func DecodeValue(b []byte) (types.Value, []byte, error) {

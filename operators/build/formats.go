@@ -7,6 +7,7 @@ import (
 	"github.com/runnel/runnel/operators"
 	"github.com/runnel/runnel/operators/agg"
 	"github.com/runnel/runnel/operators/serde"
+	"github.com/runnel/runnel/planner"
 	"github.com/runnel/runnel/sql/types"
 )
 
@@ -23,6 +24,25 @@ func NewDecoder(src *catalog.Source) (*operators.Decoder, error) {
 		Props:           SerdeProps(src),
 		TimestampColumn: src.Props["TIMESTAMP"],
 		Window:          WindowedKey(src),
+	})
+}
+
+// NewScanDecoder builds the decoder of a scan's records: the source's,
+// building only the columns the query reads (planner.Scan.Reads).
+func NewScanDecoder(scan *planner.Scan) (*operators.Decoder, error) {
+	src := scan.Source
+	var read []bool
+	if scan.Reads != nil {
+		read = scan.Reads[:len(src.Columns)]
+	}
+	return operators.NewDecoder(operators.DecoderSpec{
+		Columns:         src.Columns,
+		KeyFormat:       src.KeyFormat,
+		ValueFormat:     src.ValueFormat,
+		Props:           SerdeProps(src),
+		TimestampColumn: src.Props["TIMESTAMP"],
+		Window:          WindowedKey(src),
+		Read:            read,
 	})
 }
 

@@ -74,7 +74,7 @@ func lowerRows(n planner.Node) (*rows, error) {
 	}
 	r.scan = scan
 	var err error
-	if r.dec, err = NewDecoder(scan.Source); err != nil {
+	if r.dec, err = NewScanDecoder(scan); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -142,6 +142,10 @@ func lowerAggregation(n planner.Node) (a *aggregation, ok bool, err error) {
 		return nil, true, ErrUnsupported.Errorf("windowed aggregation of a table is not supported: aggregate a stream")
 	}
 	if a, err = lowerAggregate(n, node, src); err != nil {
+		return nil, true, err
+	}
+	// The scan's decoder builds only the columns the query reads.
+	if a.grouper.Decoder, err = NewScanDecoder(scan); err != nil {
 		return nil, true, err
 	}
 	a.scan, a.repartition = scan, repartition

@@ -70,3 +70,60 @@ func BenchmarkDelimitedDecode(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// bidCols and bidJSON are a Nexmark bid (tests/nexmark): the columns as the
+// benchmark declares them, upper-cased, and a record as its generator
+// writes it, with camel-case field names.
+var bidCols = []types.Column{
+	col("AUCTION", types.Bigint), col("BIDDER", types.Bigint), col("PRICE", types.Bigint),
+	col("CHANNEL", types.String), col("URL", types.String), col("DATETIME", types.Timestamp), col("EXTRA", types.String),
+}
+
+var bidJSON = []byte(`{"auction":1007,"bidder":2001,"price":4372,"channel":"Google","url":"https://www.nexmark.com/dbp/enkn/oqeb/item.htm?query=1&channel_id=1207959552","dateTime":1436918400214,"extra":"[_VWUQMUOM]NUSRNaaavrdgdpUQMWQOLJXNWXKO\\QRJUNPSHNSJSXNUTJPIHWSXaxsbvmizf\\TXWN_JWVJ_LTbbcpdwwKLRIUNNN"}`)
+
+func BenchmarkJSONDecodeBid(b *testing.B) {
+	f, err := NewValueFormat("JSON", bidCols, Props{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(bidJSON)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.Decode(bidJSON); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkJSONDecodeBidInto decodes into a row of the caller's, reading
+// what Nexmark's q0 reads (every column but channel and url) or q17
+// (auction, price and dateTime).
+func BenchmarkJSONDecodeBidInto(b *testing.B) {
+	f, err := NewValueFormat("JSON", bidCols, Props{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rd := f.(RowDecoder)
+	for _, bc := range []struct {
+		name string
+		skip []bool
+	}{
+		{"all", nil},
+		{"q0", []bool{false, false, false, true, true, false, false}},
+		{"q17", []bool{false, true, false, true, true, false, true}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			p := &Projection{Index: []int{0, 1, 2, 3, 4, 5, 6}, Skip: bc.skip}
+			b.SetBytes(int64(len(bidJSON)))
+			b.ReportAllocs()
+			for b.Loop() {
+				row := make(types.Row, 10)
+				if err := rd.DecodeRow(bidJSON, row, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}

@@ -42,6 +42,30 @@ type Format interface {
 	Decode(b []byte) (types.Row, error)
 }
 
+// RowDecoder decodes straight into a row of the caller's, and reads only
+// the columns the caller needs. Every Format built here implements it.
+type RowDecoder interface {
+	// DecodeRow decodes b as Decode does, but into dst: column i into
+	// dst[p.Index[i]]. dst's places for the columns must hold NULL, and
+	// keep it for a column absent from b or marked in p.Skip. A skipped
+	// column is checked as Decode checks it (a record that Decode refuses
+	// is refused) but its value is not built, which is the point: JSON
+	// reads a skipped STRING without copying it. nil bytes, and a null
+	// record of a key, leave dst as it is; a null record of a value is an
+	// error, as for Decode.
+	DecodeRow(b []byte, dst types.Row, p *Projection) error
+}
+
+// Projection says where a format's columns go in a wider row, and which
+// of them a reader never uses.
+type Projection struct {
+	// Index[i] is the place of column i in the row; len(Columns()).
+	Index []int
+	// Skip[i] is set for a column that need not be built; nil builds
+	// every column.
+	Skip []bool
+}
+
 // ValueFormat is the Format of a record's value, built by NewValueFormat.
 type ValueFormat interface{ Format }
 
@@ -283,6 +307,40 @@ func (f *format) Decode(b []byte) (types.Row, error) {
 		return f.nullRow(), nil
 	}
 	return row, nil
+}
+
+var _ RowDecoder = (*format)(nil)
+
+// DecodeRow implements RowDecoder.
+func (f *format) DecodeRow(b []byte, dst types.Row, p *Projection) error {
+	if b == nil {
+		return nil
+	}
+	if len(p.Index) != len(f.cols) || (p.Skip != nil && len(p.Skip) != len(f.cols)) {
+		return errorf(ErrDecode, "%s: a projection of %d columns for %d", f.what(), len(p.Index), len(f.cols))
+	}
+	var null bool
+	if jc, ok := f.c.(*jsonCodec); ok {
+		var err error
+		if null, err = jc.decodeInto(b, f.what(), dst, p.Index, p.Skip); err != nil {
+			return err
+		}
+	} else {
+		row, err := f.c.decode(b, f.what())
+		if err != nil {
+			return err
+		}
+		null = row == nil
+		for i, v := range row {
+			if p.Skip == nil || !p.Skip[i] {
+				dst[p.Index[i]] = v
+			}
+		}
+	}
+	if null && !f.key {
+		return errorf(ErrDecode, "value: a null record (empty, or JSON null) where a row was expected")
+	}
+	return nil
 }
 
 // nullRow is what a null record decodes to: nothing for a value, NULLs

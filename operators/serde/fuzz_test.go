@@ -25,6 +25,7 @@ func checkDecoder(t *testing.T, f Format, b []byte) {
 		b = []byte{} // nil is a tombstone, tested elsewhere
 	}
 	row, err := f.Decode(b)
+	checkDecodeRow(t, f, b, row, err)
 	if err != nil {
 		if !errors.Is(err, ErrDecode) {
 			t.Fatalf("%s Decode(%q): error %v does not wrap ErrDecode", f.Name(), b, err)
@@ -53,6 +54,55 @@ func checkDecoder(t *testing.T, f Format, b []byte) {
 	}
 	if !sameRow(again, row) {
 		t.Fatalf("%s round trip of %q via %q:\n got %s\nwant %s", f.Name(), b, enc, showRow(again), showRow(row))
+	}
+}
+
+// checkDecodeRow checks DecodeRow against Decode's row (or error) for b:
+// into a wider row, with every column built, and with every other column
+// skipped, it must fail exactly when Decode does and build the same values.
+func checkDecodeRow(t *testing.T, f Format, b []byte, want types.Row, wantErr error) {
+	t.Helper()
+	n := len(f.Columns())
+	for _, everyOther := range []bool{false, true} {
+		p := &Projection{Index: make([]int, n)}
+		if everyOther {
+			p.Skip = make([]bool, n)
+		}
+		for i := range p.Index {
+			p.Index[i] = n - i // reversed, past a first place left alone
+			if everyOther {
+				p.Skip[i] = i%2 == 1
+			}
+		}
+		dst := make(types.Row, n+1)
+		err := f.(RowDecoder).DecodeRow(b, dst, p)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%s DecodeRow(%q, skip %v): error %v, but Decode's is %v", f.Name(), b, p.Skip, err, wantErr)
+		}
+		if err != nil {
+			if !errors.Is(err, ErrDecode) {
+				t.Fatalf("%s DecodeRow(%q): error %v does not wrap ErrDecode", f.Name(), b, err)
+			}
+			continue
+		}
+		if !dst[0].IsNull() {
+			t.Fatalf("%s DecodeRow(%q) wrote outside its places", f.Name(), b)
+		}
+		for i := 0; i < n; i++ {
+			got := dst[p.Index[i]]
+			switch {
+			case p.Skip != nil && p.Skip[i]:
+				if !got.IsNull() {
+					t.Fatalf("%s DecodeRow(%q): skipped column %d is %v", f.Name(), b, i, got)
+				}
+			case want == nil:
+				if !got.IsNull() {
+					t.Fatalf("%s DecodeRow(%q): column %d of a null record is %v", f.Name(), b, i, got)
+				}
+			case !sameValue(got, want[i]):
+				t.Fatalf("%s DecodeRow(%q): column %d is %v, Decode's %v", f.Name(), b, i, got, want[i])
+			}
+		}
 	}
 }
 

@@ -58,6 +58,141 @@ func (c *jsonCodec) decode(b []byte, what string) (types.Row, error) {
 	return types.Row(vals), nil
 }
 
+// decodeInto is decode for a wrapped row or a bare value, straight into
+// dst (see Format.DecodeRow): column i goes to dst[index[i]], and a column
+// whose skip[i] is set is checked but left NULL. null reports a null
+// record, dst then untouched.
+func (c *jsonCodec) decodeInto(b []byte, what string, dst types.Row, index []int, skip []bool) (null bool, err error) {
+	r := jsonReader{b: b}
+	r.ws()
+	if r.i == len(b) {
+		return true, nil // an empty record is a null one, as for Jackson
+	}
+	if !c.wrap {
+		v, err := r.value(&c.cols[0].Type)
+		if err == nil {
+			err = r.end()
+		}
+		if err != nil {
+			return false, decodeErr(what, c.cols[0].Name, err)
+		}
+		if skip == nil || !skip[0] {
+			dst[index[0]] = v
+		}
+		return false, nil
+	}
+	switch b[r.i] {
+	case 'n':
+		if err := r.lit("null"); err != nil {
+			return false, errorf(ErrDecode, "%s: %v", what, err)
+		}
+		if err := r.end(); err != nil {
+			return false, errorf(ErrDecode, "%s: %v", what, err)
+		}
+		return true, nil
+	case '{':
+	default:
+		return false, errorf(ErrDecode, "%s: expected a JSON object, got %s", what, r.kindName())
+	}
+	bad, err := r.row(c, dst, index, skip)
+	if err == nil {
+		err = r.end()
+	}
+	if err != nil {
+		if bad >= 0 {
+			return false, decodeErr(what, c.cols[bad].Name, err)
+		}
+		return false, errorf(ErrDecode, "%s: %v", what, err)
+	}
+	return false, nil
+}
+
+// row decodes the top-level object of a wrapped row into dst, as object
+// does for any STRUCT, with two differences that make it cheaper. It
+// writes each column's value where index says rather than into a slice of
+// its own, and it only checks the columns that skip marks: their values
+// must still convert to their types (so a record fails or passes exactly
+// as it does when every column is read), but are not built. A STRING
+// column accepts any JSON value, so checking one is checking the syntax.
+//
+// And it tries the column at the member's position first: a producer
+// usually writes every record's members in one order, most often the
+// columns' own, and when no two column names fold to the same name, a
+// member that matches that column ignoring case can match no other (so
+// the order of the checks cannot change the outcome).
+func (r *jsonReader) row(c *jsonCodec, dst types.Row, index []int, skip []bool) (bad int, err error) {
+	fields := c.row.Fields
+	n := len(fields)
+	var strengthBuf [16]uint8
+	strength := strengthBuf[:0]
+	if n <= len(strengthBuf) {
+		strength = strengthBuf[:n]
+	} else {
+		strength = make([]uint8, n)
+	}
+	bad = -1
+	member := 0
+	err = r.members(func(key []byte) error {
+		idx, m := -1, uint8(matchNone)
+		if c.foldUnique && member < n {
+			switch name := fields[member].Name; {
+			case string(key) == name:
+				idx, m = member, matchExact
+			case equalFold(key, name):
+				idx, m = member, matchFold
+			}
+		}
+		member++
+		if idx < 0 {
+			idx, m = matchField(fields, key)
+		}
+		if idx < 0 || m < strength[idx] {
+			return r.skip()
+		}
+		t := &fields[idx].Type
+		strength[idx] = m
+		if skip != nil && skip[idx] {
+			if err := r.check(t); err != nil {
+				bad = idx
+				return err
+			}
+			return nil
+		}
+		v, err := r.value(t)
+		if err != nil {
+			bad = idx
+			return err
+		}
+		dst[index[idx]] = v
+		return nil
+	})
+	return bad, err
+}
+
+// check consumes the JSON value at r.i and fails where value would for
+// type t, without keeping the value: for a STRING, which accepts any
+// value, without building it either.
+func (r *jsonReader) check(t *types.Type) error {
+	if t.Kind == types.KindString {
+		return r.skip()
+	}
+	_, err := r.value(t)
+	return err
+}
+
+// foldUnique reports whether no two of fields have names equal ignoring
+// case.
+func foldUnique(fields []types.Field) bool {
+	for i := range fields {
+		for j := i + 1; j < len(fields); j++ {
+			if strings.EqualFold(fields[i].Name, fields[j].Name) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // jsonReader decodes JSON text straight into typed Values, steered by the
 // declared type: no intermediate tree, and numbers are parsed from their
 // text (exactly, for DECIMAL).
@@ -468,6 +603,11 @@ func matchField(fields []types.Field, key []byte) (int, uint8) {
 
 // equalFold is strings.EqualFold for a byte slice, without converting.
 func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) && isASCII(b) && isASCIIString(s) {
+		// Only a non-ASCII letter folds to one of another length (the
+		// Kelvin sign to k).
+		return false
+	}
 	if len(b) == len(s) {
 		i := 0
 		for ; i < len(b); i++ {
@@ -487,6 +627,24 @@ func equalFold(b []byte, s string) bool {
 		}
 	}
 	return strings.EqualFold(string(b), s)
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCIIString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *jsonReader) mapValue(t *types.Type) (types.Value, error) {

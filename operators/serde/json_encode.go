@@ -20,6 +20,9 @@ type jsonCodec struct {
 	row types.Type
 	// prefixes[i] is `"NAME":`, preceded by a comma after the first.
 	prefixes [][]byte
+	// foldUnique is set when no two column names are equal ignoring
+	// case: a member name then matches at most one column (json_decode.go).
+	foldUnique bool
 }
 
 var _ codec = (*jsonCodec)(nil)
@@ -40,6 +43,7 @@ func newJSONCodec(cols []types.Column, wrap bool) (*jsonCodec, error) {
 		c.prefixes = append(c.prefixes, append(p, ':'))
 	}
 	c.row = types.Struct(fields...)
+	c.foldUnique = foldUnique(fields)
 	return c, nil
 }
 

@@ -34,6 +34,7 @@ func (s *TaskStore) Commit(ctx context.Context, txn log.Txn) error {
 		return s.err
 	}
 	defer s.renewIfOpen()
+	s.closeIter()
 	if s.m.shared != nil {
 		err := s.m.shared.CommitWith(ctx, txn, func(b *pebble.Batch) error {
 			return b.Apply(s.pending, nil)

@@ -69,6 +69,12 @@ func scan(src iterable, prefix, start, end []byte, fn func(key, value []byte) bo
 			err = fmt.Errorf("state: scan: %w", cerr)
 		}
 	}()
+	return iterate(it, prefix, fn)
+}
+
+// iterate runs fn over it's keys (without prefix) and values from the
+// first within its bounds.
+func iterate(it *pebble.Iterator, prefix []byte, fn func(key, value []byte) bool) error {
 	for valid := it.First(); valid; valid = it.Next() {
 		v, verr := it.ValueAndErr()
 		if verr != nil {

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,7 +41,11 @@ type BenchOptions struct {
 	// and stopped. Default: 0, no bound.
 	QueryTimeout time.Duration
 	// CPUProfileDir, when set, gets a CPU profile of each query's run,
-	// <query>.pprof, and of the raw copy, raw_copy.pprof.
+	// <query>.pprof, and of the raw copy, raw_copy.pprof; and the
+	// allocation and mutex-contention profiles at the start and end of
+	// each, <query>.allocs.start.pprof and <query>.allocs.pprof (`go tool
+	// pprof -diff_base q0.allocs.start.pprof q0.allocs.pprof` shows the
+	// run's), <query>.mutex.start.pprof and <query>.mutex.pprof.
 	CPUProfileDir string
 	// Out receives the progress and result lines. Default: os.Stdout.
 	Out io.Writer
@@ -93,8 +99,9 @@ func (o *BenchOptions) ensureDefaults() error {
 // Result is one query's run.
 type Result struct {
 	Query Query
-	// Events is how many input records the query read: its input topic's
-	// records (bids, for every query Runnel runs today), not every event
+	// Events is how many input records the query read: the records of
+	// the event topics it reads (the bids for most queries; people and
+	// auctions for q3 and q8, auctions and bids for q4), not every event
 	// generated.
 	Events int64
 	// Elapsed runs from the CREATE statement until the query had done all
@@ -102,9 +109,10 @@ type Result struct {
 	Elapsed time.Duration
 	// Usage is how the CPUs were used meanwhile.
 	Usage Usage
-	// StateKeys and StateBytes measure an aggregation's state store once
-	// it is done: its keys, and the bytes of its keys and values as
-	// stored (engine.StateStats). Zero for stateless queries.
+	// StateKeys and StateBytes measure the state stores of the query's
+	// stages once it is done: their keys, and the bytes of their keys and
+	// values as stored (engine.StateStats: an aggregation's groups, or a
+	// join's rows). Zero for stateless queries.
 	StateKeys, StateBytes int64
 	// RawRate is the raw copy's events/s over the same input topic.
 	RawRate float64
@@ -256,12 +264,12 @@ func Bench(ctx context.Context, opts BenchOptions) (*Report, error) {
 func runOne(ctx context.Context, node *Node, q Query, opts BenchOptions, rep *Report, out io.Writer) (Result, error) {
 	res := Result{Query: q, Cores: rep.Machine.Procs, RawRate: rep.RawCopy.Rate()}
 	lg := node.Engine.Log()
-	ends, err := lg.EndOffsets(ctx, Topics[q.Input])
-	if err != nil {
-		return res, err
-	}
-	for _, e := range ends {
-		res.Events += e
+	for _, k := range q.Inputs {
+		n, err := sumEnds(ctx, lg, Topics[k])
+		if err != nil {
+			return res, err
+		}
+		res.Events += n
 	}
 	conn, err := node.Connect(ctx)
 	if err != nil {
@@ -277,7 +285,7 @@ func runOne(ctx context.Context, node *Node, q Query, opts BenchOptions, rep *Re
 	stop := startProfile(opts.CPUProfileDir, q.Name, out)
 	clock := readCPUClock()
 	start := time.Now()
-	id, err := StartQuery(qctx, conn, q)
+	ids, err := StartQuery(qctx, conn, q)
 	if err != nil {
 		stop()
 		return res, err
@@ -308,7 +316,7 @@ func runOne(ctx context.Context, node *Node, q Query, opts BenchOptions, rep *Re
 		}
 	}()
 	last := time.Now()
-	err = AwaitQuery(qctx, conn, lg, q, id, func(p Progress) {
+	err = AwaitQuery(qctx, conn, lg, q, ids, func(p Progress) {
 		res.InputRead = p.Done
 		phase.Store(p.Phase)
 		if p.Phase != "input" || time.Since(last) < 2*time.Second {
@@ -330,9 +338,17 @@ func runOne(ctx context.Context, node *Node, q Query, opts BenchOptions, rep *Re
 		}
 	} else if err != nil {
 		return res, err
-	} else if q.Table {
-		if res.StateKeys, res.StateBytes, err = node.Engine.StateStats(ctx, id); err != nil {
-			return res, fmt.Errorf("nexmark: %s: state: %w", q.Name, err)
+	} else {
+		for i, id := range ids {
+			if st := q.Stages[i]; !st.Table && !strings.Contains(strings.ToUpper(st.SQL), " JOIN ") {
+				continue // stateless
+			}
+			keys, bytes, err := node.Engine.StateStats(ctx, id)
+			if err != nil {
+				return res, fmt.Errorf("nexmark: %s: state: %w", q.Name, err)
+			}
+			res.StateKeys += keys
+			res.StateBytes += bytes
 		}
 	}
 	// A connection whose query was cancelled may be closed: stop the
@@ -342,7 +358,7 @@ func runOne(ctx context.Context, node *Node, q Query, opts BenchOptions, rep *Re
 		return res, err
 	}
 	defer sconn.Close(context.WithoutCancel(ctx))
-	return res, StopQuery(ctx, sconn, q, id)
+	return res, StopQuery(ctx, sconn, q, ids)
 }
 
 // sumEnds is the number of records a topic holds (from offset 0).
@@ -404,9 +420,32 @@ func startProfile(dir, name string, out io.Writer) (stop func()) {
 		fmt.Fprintf(out, "nexmark: no profile: %v\n", err)
 		return func() {}
 	}
+	// The allocation and mutex profiles count since the process began:
+	// one of each at each end of the run, so that pprof -diff_base tells
+	// the run's. Mutex contention is sampled for the run only.
+	runtime.SetMutexProfileFraction(10)
+	writeProfile("allocs", filepath.Join(dir, name+".allocs.start.pprof"), out)
+	writeProfile("mutex", filepath.Join(dir, name+".mutex.start.pprof"), out)
 	return func() {
 		pprof.StopCPUProfile()
 		f.Close()
+		writeProfile("allocs", filepath.Join(dir, name+".allocs.pprof"), out)
+		writeProfile("mutex", filepath.Join(dir, name+".mutex.pprof"), out)
+		runtime.SetMutexProfileFraction(0)
+	}
+}
+
+// writeProfile writes the named runtime profile (cumulative since the
+// process began, sampled) to path.
+func writeProfile(profile, path string, out io.Writer) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(out, "nexmark: no %s profile: %v\n", profile, err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup(profile).WriteTo(f, 0); err != nil {
+		fmt.Fprintf(out, "nexmark: no %s profile: %v\n", profile, err)
 	}
 }
 

@@ -14,13 +14,15 @@ import (
 )
 
 // TestBench runs the benchmark harness end to end on a few events: the
-// load, the raw copy, a stateless query, an unsupported one and an
-// aggregation, with their lines, the report and the chart.
+// load, the raw copy, a stateless query, a query of several stages over
+// two event streams (q3: its events are the people and auctions), an
+// unsupported one and an aggregation, with their lines, the report and
+// the chart.
 func TestBench(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	rep, err := Bench(ctx, BenchOptions{Events: 3000, Queries: []string{"q0", "q3", "q17"}, DataDir: filepath.Join(t.TempDir(), "data"),
+	rep, err := Bench(ctx, BenchOptions{Events: 3000, Queries: []string{"q0", "q3", "q6", "q17"}, DataDir: filepath.Join(t.TempDir(), "data"),
 		CPUProfileDir: t.TempDir(), Out: &out, QueryTimeout: 2 * time.Minute})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
@@ -30,23 +32,25 @@ func TestBench(t *testing.T) {
 		`(?m)^nexmark load events=3000 persons=60 auctions=180 bids=2760 seconds=\S+ events/s=\d+ bytes=\d+$`,
 		`(?m)^nexmark raw_copy topic=nexmark_bid events=2760 seconds=\S+ events/s=\d+ events/s/core=\d+ cpu_seconds=\S+$`,
 		`(?m)^nexmark q0 events=2760 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=0 raw_copy_ratio=\S+ cpu_seconds=\S+$`,
-		`(?m)^nexmark q3 not supported: needs a join`,
+		`(?m)^nexmark q3 events=240 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=[1-9]\d* raw_copy_ratio=\S+ cpu_seconds=\S+$`,
+		`(?m)^nexmark q6 not supported: needs an OVER window`,
 		`(?m)^nexmark q17 events=2760 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=[1-9]\d* raw_copy_ratio=\S+ cpu_seconds=\S+$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(text) {
 			t.Errorf("no line matches %s in:\n%s", re, text)
 		}
 	}
-	if len(rep.Results) != 3 || rep.Results[2].StateKeys == 0 || rep.Results[2].Incomplete {
+	if len(rep.Results) != 4 || rep.Results[3].StateKeys == 0 || rep.Results[3].Incomplete || rep.Results[1].Incomplete {
 		t.Errorf("results %+v", rep.Results)
 	}
 	md := rep.Markdown("abc123", "chart.svg")
-	for _, want := range []string{"commit `abc123`", "| q0 | pass through | 2,760 |", "| q17 | auction statistics report | 2,760 |", "Not supported (see the queries above): q3.", "](chart.svg)"} {
+	for _, want := range []string{"commit `abc123`", "| q0 | pass through | 2,760 |", "| q3 | local item suggestion | 240 |", "| q17 | auction statistics report | 2,760 |",
+		"Not supported (see the queries above): q6.", "](chart.svg)"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the report lacks %q:\n%s", want, md)
 		}
 	}
-	checkSVG(t, rep.SVG("abc123"), "q0 pass through", "q17 auction statistics report", "raw copy", "q3")
+	checkSVG(t, rep.SVG("abc123"), "q0 pass through", "q3 local item suggestion", "q17 auction statistics report", "raw copy", "q6")
 }
 
 // checkSVG checks that an SVG is well-formed XML holding the texts.
@@ -173,17 +177,25 @@ func TestQueryFiles(t *testing.T) {
 		if !q.Supported() {
 			continue
 		}
-		kind := "STREAM"
-		if q.Table {
-			kind = "TABLE"
+		if len(q.Inputs) == 0 {
+			t.Errorf("%s: reads no event stream:\n%s", q.Name, q.SQL)
 		}
-		// A WITH clause may come before AS (q16's and q17's key format).
-		head := regexp.MustCompile(`^CREATE ` + kind + ` ` + regexp.QuoteMeta(strings.ToLower(q.Sink)) + `( WITH \([^)]*\))? AS\n`)
-		if !head.MatchString(q.SQL) || !strings.Contains(q.SQL, "FROM "+Streams[q.Input]) {
-			t.Errorf("%s: statement does not create %s %s from %s:\n%s", q.Name, kind, q.Sink, Streams[q.Input], q.SQL)
-		}
-		if strings.Contains(q.SQL, "--") || strings.HasSuffix(q.SQL, ";") {
-			t.Errorf("%s: comments or semicolon left in:\n%s", q.Name, q.SQL)
+		for _, st := range q.Stages {
+			kind := "STREAM"
+			if st.Table {
+				kind = "TABLE"
+			}
+			// A WITH clause may come before AS (q16's and q17's key format).
+			head := regexp.MustCompile(`^CREATE ` + kind + ` ` + regexp.QuoteMeta(strings.ToLower(st.Sink)) + `( WITH \([^)]*\))? AS\n`)
+			if !head.MatchString(st.SQL) {
+				t.Errorf("%s: a statement does not create %s %s as its first line says:\n%s", q.Name, kind, st.Sink, st.SQL)
+			}
+			if strings.Contains(st.SQL, "--") || strings.Contains(st.SQL, ";") {
+				t.Errorf("%s: comments or semicolons left in:\n%s", q.Name, st.SQL)
+			}
+			if !strings.HasPrefix(st.Sink, q.Sink) {
+				t.Errorf("%s: stage %s is not named after the query's sink %s", q.Name, st.Sink, q.Sink)
+			}
 		}
 	}
 	for f := range files {

@@ -61,8 +61,8 @@
 // and decode all events to use 92% of them; the TIMESTAMP of a stream must
 // be one top-level column, which the nested layout does not have. With a
 // topic per kind, each stream's columns are the event's fields, its event
-// time is its dateTime column, a query reads only its events, and the
-// joins to come (issue 7) join two streams as the suite's text does. The
+// time is its dateTime column, a query reads only its events, and a join
+// joins two streams as the suite's text does. The
 // JSON field names are nexmark-flink's (dateTime, itemName, ...), which
 // Runnel's JSON format matches to the upper-cased columns ignoring case;
 // times are ms since the epoch. Records have no key and are spread
@@ -84,17 +84,25 @@
 // Queries lists nexmark-flink's q0 to q23. Each one Runnel can express is a
 // file queries/<name>.sql, checked against nexmark-flink's text and
 // RisingWave's (its comment says where they differ and why); the others
-// say why not (joins, ROW_NUMBER, processing time). None is rewritten to
-// compute something else.
+// say why not (ROW_NUMBER, OVER windows, processing time, a maximum joined
+// back to what it aggregates). None is rewritten to compute something
+// else. Runnel has no subqueries, so a query nexmark-flink writes with
+// them is several statements, stages in one file, each a persistent query
+// over the events or the sinks of the stages before it (q3, q4); and
+// ksqlDB joins streams only within a window, so a regular join of two
+// streams is either a join of tables made from them (q3) or a windowed join
+// whose window provably holds every match, its exact condition in ON (q4,
+// q20).
 //
 // # Measuring
 //
 // Bench loads the events into a fresh embedded log, copies the bid topic
 // raw (RawCopy: read and committed per batch with no decoding, the same
 // transaction a query task makes), then runs each query alone from the
-// earliest offset. A query is done when AwaitQuery says so: its consumer
-// group's committed offsets reach the input's end offsets, and for a table
-// a pull query answers (pull queries wait for every stage to catch up).
+// earliest offset, its stages all at once. A query is done when AwaitQuery
+// says so: stage by stage, its consumer group's committed offsets reach
+// its inputs' end offsets and then its internal topics', and for a table a
+// pull query answers (pull queries wait for every step to catch up).
 // Latency runs a query while events arrive at a fixed rate and times each
 // event from its append to the sink topic and to a push query's client.
 //

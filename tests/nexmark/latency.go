@@ -163,7 +163,7 @@ func runLatency(ctx context.Context, q Query, events int64, opts LatencyOptions)
 	if err != nil {
 		return res, err
 	}
-	id, err := StartQuery(ctx, conn, q)
+	ids, err := StartQuery(ctx, conn, q)
 	if err != nil {
 		return res, err
 	}
@@ -221,7 +221,7 @@ func runLatency(ctx context.Context, q Query, events int64, opts LatencyOptions)
 		return res, err
 	}
 	res.Achieved = st.Rate()
-	if err := AwaitQuery(ctx, conn, lg, q, id, nil); err != nil {
+	if err := AwaitQuery(ctx, conn, lg, q, ids, nil); err != nil {
 		return res, err
 	}
 	ends, err := lg.EndOffsets(ctx, q.Sink)
@@ -285,7 +285,7 @@ func runLatency(ctx context.Context, q Query, events int64, opts LatencyOptions)
 	}
 	res.Sink = percentiles(latencies(all))
 	res.Push = percentiles(latencies(pushSamples))
-	return res, StopQuery(ctx, conn, q, id)
+	return res, StopQuery(ctx, conn, q, ids)
 }
 
 // watchSink reads one partition of a sink topic from its start, noting

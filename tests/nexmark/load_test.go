@@ -218,11 +218,11 @@ func TestKafka(t *testing.T) {
 		all[i] = g.Event(int64(i))
 	}
 	q, _ := Lookup("q17")
-	id, err := StartQuery(ctx, conn, q)
+	ids, err := StartQuery(ctx, conn, q)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := AwaitQuery(ctx, conn, s.Engine.Log(), q, id, nil); err != nil {
+	if err := AwaitQuery(ctx, conn, s.Engine.Log(), q, ids, nil); err != nil {
 		t.Fatal(err)
 	}
 	ref := references[q.Name]

@@ -26,6 +26,10 @@ type refQuery struct {
 	// rows computes the expected rows, as Go values of the kinds (int64,
 	// string, int64 ms, *big.Rat, float64; nil for NULL), in any order.
 	rows func(events []Event) [][]any
+	// fast runs the query over events 10 ms apart rather than 10 s
+	// (TestQueriesMatchReference): for queries that need several events
+	// in one short window.
+	fast bool
 }
 
 var references = map[string]refQuery{
@@ -52,6 +56,22 @@ var references = map[string]refQuery{
 			}
 			return []any{b.Auction, b.Price}
 		}),
+	},
+	"q3": {
+		sel:   "SELECT name, city, state, id FROM NEXMARK_Q3",
+		kinds: "sssi",
+		rows:  refQ3,
+	},
+	"q4": {
+		sel:   "SELECT category, avg_final FROM NEXMARK_Q4",
+		kinds: "if",
+		rows:  refQ4,
+	},
+	"q8": {
+		sel:   "SELECT id, name, starttime FROM NEXMARK_Q8",
+		kinds: "ist",
+		rows:  refQ8,
+		fast:  true,
 	},
 	"q10": {
 		sel:   "SELECT auction, bidder, price, dateTime, extra, dt, hm FROM NEXMARK_Q10",
@@ -149,6 +169,27 @@ var references = map[string]refQuery{
 			return out
 		},
 	},
+	"q20": {
+		sel: "SELECT auction, bidder, price, channel, url, bid_dateTime, bid_extra, itemName, description, initialBid, reserve, " +
+			"auction_dateTime, expires, seller, category, auction_extra FROM NEXMARK_Q20",
+		kinds: "iiisstsssiittiis",
+		rows: func(events []Event) [][]any {
+			auctions := map[int64]Auction{}
+			for _, a := range auctionsOf(events) {
+				auctions[a.ID] = a
+			}
+			var out [][]any
+			for _, b := range bidsOf(events) {
+				a, ok := auctions[b.Auction]
+				if !ok || a.Category != 10 {
+					continue
+				}
+				out = append(out, []any{b.Auction, b.Bidder, b.Price, b.Channel, b.URL, b.DateTime, b.Extra,
+					a.ItemName, a.Description, a.InitialBid, a.Reserve, a.DateTime, a.Expires, a.Seller, a.Category, a.Extra})
+			}
+			return out
+		},
+	},
 	"q21": {
 		sel:   "SELECT auction, bidder, price, channel, channel_id FROM NEXMARK_Q21",
 		kinds: "iiiss",
@@ -222,6 +263,93 @@ func channelID(url string) (string, bool) {
 		rest = rest[:j]
 	}
 	return rest, true
+}
+
+func peopleOf(events []Event) []Person {
+	var out []Person
+	for i := range events {
+		if events[i].Kind == KindPerson {
+			out = append(out, events[i].Person)
+		}
+	}
+	return out
+}
+
+func auctionsOf(events []Event) []Auction {
+	var out []Auction
+	for i := range events {
+		if events[i].Kind == KindAuction {
+			out = append(out, events[i].Auction)
+		}
+	}
+	return out
+}
+
+// refQ3 is q3: each auction of category 10 with its seller, when the
+// seller's state is OR, ID or CA, whichever event came first.
+func refQ3(events []Event) [][]any {
+	people := map[int64]Person{}
+	for _, p := range peopleOf(events) {
+		people[p.ID] = p
+	}
+	var out [][]any
+	for _, a := range auctionsOf(events) {
+		p, ok := people[a.Seller]
+		if !ok || a.Category != 10 || (p.State != "OR" && p.State != "ID" && p.State != "CA") {
+			continue
+		}
+		out = append(out, []any{p.Name, p.City, p.State, a.ID})
+	}
+	return out
+}
+
+// refQ4 is q4: each auction's highest bid among those made from its
+// creation to its expiry (both included), then the average of those
+// prices per category; auctions without such a bid count for nothing.
+func refQ4(events []Event) [][]any {
+	auctions := map[int64]Auction{}
+	for _, a := range auctionsOf(events) {
+		auctions[a.ID] = a
+	}
+	final := map[int64]int64{}
+	for _, b := range bidsOf(events) {
+		a, ok := auctions[b.Auction]
+		if !ok || b.DateTime < a.DateTime || b.DateTime > a.Expires {
+			continue
+		}
+		if p, ok := final[a.ID]; !ok || b.Price > p {
+			final[a.ID] = b.Price
+		}
+	}
+	sum, n := map[int64]float64{}, map[int64]int64{}
+	for id, price := range final {
+		c := auctions[id].Category
+		sum[c] += float64(price)
+		n[c]++
+	}
+	var out [][]any
+	for c, s := range sum {
+		out = append(out, []any{c, s / float64(n[c])})
+	}
+	return out
+}
+
+// refQ8 is q8: each person who opened an auction in the 10-second window
+// (from a multiple of 10 s since the epoch) in which they registered, with
+// the window's start, once however many auctions they opened in it.
+func refQ8(events []Event) [][]any {
+	window := func(ms int64) int64 { return ms - ms%10_000 }
+	sold := map[[2]int64]bool{}
+	for _, a := range auctionsOf(events) {
+		sold[[2]int64{a.Seller, window(a.DateTime)}] = true
+	}
+	var out [][]any
+	for _, p := range peopleOf(events) {
+		if sold[[2]int64{p.ID, window(p.DateTime)}] {
+			out = append(out, []any{p.ID, p.Name, window(p.DateTime)})
+		}
+	}
+	return out
 }
 
 // refSessions is q11: each bidder's bids in time order, cut wherever two

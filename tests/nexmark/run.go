@@ -3,6 +3,7 @@ package nexmark
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,24 +19,29 @@ const pullTimeoutMs = 24 * 60 * 60 * 1000
 // pollEvery is how often AwaitQuery reads the query's committed offsets.
 const pollEvery = 5 * time.Millisecond
 
-// StartQuery starts q as a persistent query over conn, reading its input
-// from the earliest offset, and returns the query's id (which is also its
-// consumer group).
-func StartQuery(ctx context.Context, conn *pgx.Conn, q Query) (string, error) {
+// StartQuery starts q's stages as persistent queries over conn, each
+// reading its inputs from the earliest offset, and returns their ids
+// (which are also their consumer groups), in stage order. The stages all
+// run at once: each reads its inputs as the stages before it write them.
+func StartQuery(ctx context.Context, conn *pgx.Conn, q Query) ([]string, error) {
 	if !q.Supported() {
-		return "", fmt.Errorf("nexmark: %s is not supported: %s", q.Name, q.NotSupported)
+		return nil, fmt.Errorf("nexmark: %s is not supported: %s", q.Name, q.NotSupported)
 	}
 	if _, err := conn.Exec(ctx, `SET 'auto.offset.reset'='earliest'`); err != nil {
-		return "", fmt.Errorf("nexmark: %s: %w", q.Name, err)
+		return nil, fmt.Errorf("nexmark: %s: %w", q.Name, err)
 	}
-	if _, err := conn.Exec(ctx, q.SQL); err != nil {
-		return "", fmt.Errorf("nexmark: %s: %w", q.Name, err)
+	var ids []string
+	for _, st := range q.Stages {
+		if _, err := conn.Exec(ctx, st.SQL); err != nil {
+			return ids, fmt.Errorf("nexmark: %s: %s: %w", q.Name, st.Sink, err)
+		}
+		id, _, err := queryStatus(ctx, conn, st.Sink)
+		if err != nil {
+			return ids, fmt.Errorf("nexmark: %s: %w", q.Name, err)
+		}
+		ids = append(ids, id)
 	}
-	id, _, err := queryStatus(ctx, conn, q.Sink)
-	if err != nil {
-		return "", fmt.Errorf("nexmark: %s: %w", q.Name, err)
-	}
-	return id, nil
+	return ids, nil
 }
 
 // queryStatus finds the query writing sink in SHOW QUERIES.
@@ -65,23 +71,27 @@ func queryStatus(ctx context.Context, conn *pgx.Conn, sink string) (id, status s
 
 // Progress is what AwaitQuery reports as it waits.
 type Progress struct {
-	// Done and Total are input records: committed by the query, and in the
-	// input topic when the wait began.
+	// Done and Total are event records: committed by the stages that read
+	// the events, and in their topics when the wait began.
 	Done, Total int64
-	// Phase is "input" while the query reads its input topic and "table"
-	// while a table's later stages (its repartition topic, its
-	// materialization) catch up.
+	// Phase is "input" while the stages that read the events read them,
+	// and "table" once they are done while later stages, repartition
+	// topics and a table's materialization catch up.
 	Phase string
 }
 
-// AwaitQuery waits until query id (started by StartQuery for q) has done
-// all its work on the records its input topic holds now.
+// AwaitQuery waits until the stages of q (started by StartQuery, ids in
+// stage order) have done all their work on the records the event topics
+// hold now.
 //
-// A stream query is done when its committed offsets (group id) reach the
-// input topic's end offsets: it commits its output, its state and its
-// offsets together, so the output is complete then. A table query is done
-// when, in addition, a pull query on its table answers: a pull query
-// waits until every stage of the query (the repartition topic too) and the
+// A stage is done when its committed offsets reach the end offsets of its
+// inputs, and then of the internal topics it writes between its own
+// steps (a join's or a GROUP BY's repartition topics): it commits its
+// output, its state and its offsets together, so its output is then
+// complete. The stages are awaited in order, so that each one's inputs,
+// the sinks of the stages before it, are complete when its wait begins. A
+// stage writing a table is done when, in addition, a pull query on its
+// table answers: a pull query waits until every step of the query and the
 // table's materialization have caught up with the writes made before it
 // (README's "pull queries read their writes").
 //
@@ -90,42 +100,105 @@ type Progress struct {
 // on the tasks themselves and has no such gap.
 //
 // progress, when set, is called on every poll; it should throttle itself.
-func AwaitQuery(ctx context.Context, conn *pgx.Conn, lg log.Log, q Query, id string, progress func(Progress)) error {
-	topic := Topics[q.Input]
-	ends, err := lg.EndOffsets(ctx, topic)
-	if err != nil {
-		return fmt.Errorf("nexmark: %s: end offsets of %s: %w", q.Name, topic, err)
+func AwaitQuery(ctx context.Context, conn *pgx.Conn, lg log.Log, q Query, ids []string, progress func(Progress)) error {
+	if len(ids) != len(q.Stages) {
+		return fmt.Errorf("nexmark: %s: %d query ids for %d stages", q.Name, len(ids), len(q.Stages))
 	}
+	// The events' totals, for progress.
 	var total int64
-	for _, e := range ends {
-		total += e
+	for _, k := range q.Inputs {
+		n, err := sumEnds(ctx, lg, Topics[k])
+		if err != nil {
+			return fmt.Errorf("nexmark: %s: end offsets of %s: %w", q.Name, Topics[k], err)
+		}
+		total += n
+	}
+	doneEvents := map[string]int64{}
+	report := func(phase string) {
+		if progress == nil {
+			return
+		}
+		var done int64
+		for _, n := range doneEvents {
+			done += n
+		}
+		progress(Progress{Done: min(done, total), Total: total, Phase: phase})
+	}
+	for i, st := range q.Stages {
+		phase := "table"
+		if st.readsEvents() {
+			phase = "input"
+		}
+		onTopic := func(topic string, done int64) {
+			if kindOfTopic(topic) >= 0 {
+				doneEvents[ids[i]+"\x00"+topic] = done
+			}
+			report(phase)
+		}
+		if err := awaitTopics(ctx, conn, lg, q, st, ids[i], st.Inputs, onTopic); err != nil {
+			return err
+		}
+		if progress != nil && phase == "input" && i == len(q.Stages)-1 {
+			progress(Progress{Done: total, Total: total, Phase: "table"})
+		}
+		if err := awaitInternal(ctx, conn, lg, q, st, ids[i], func(string, int64) { report("table") }); err != nil {
+			return err
+		}
+		if !st.Table {
+			continue
+		}
+		if _, err := conn.Exec(ctx, fmt.Sprintf(`SET 'runnel.pull.timeout.ms'='%d'`, pullTimeoutMs)); err != nil {
+			return fmt.Errorf("nexmark: %s: %w", q.Name, err)
+		}
+		rows, err := conn.Query(ctx, fmt.Sprintf(`SELECT * FROM %s LIMIT 1`, st.Sink), pgx.QueryExecModeSimpleProtocol)
+		if err != nil {
+			return fmt.Errorf("nexmark: %s: waiting with a pull query on %s: %w", q.Name, st.Sink, err)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("nexmark: %s: waiting with a pull query on %s: %w", q.Name, st.Sink, err)
+		}
+	}
+	return nil
+}
+
+// awaitTopics waits until query id's committed offsets reach the end
+// offsets, as they are when the wait begins, of every partition of
+// topics. onTopic gets each topic's committed records on every poll.
+func awaitTopics(ctx context.Context, conn *pgx.Conn, lg log.Log, q Query, st Stage, id string, topics []string, onTopic func(topic string, done int64)) error {
+	ends := make([][]int64, len(topics))
+	for i, topic := range topics {
+		var err error
+		if ends[i], err = lg.EndOffsets(ctx, topic); err != nil {
+			return fmt.Errorf("nexmark: %s: end offsets of %s: %w", q.Name, topic, err)
+		}
 	}
 	lastStatus := time.Now()
 	for {
-		committed, err := lg.CommittedOffsets(ctx, id, topic)
-		if err != nil {
-			return fmt.Errorf("nexmark: %s: committed offsets: %w", q.Name, err)
-		}
-		var done int64
 		caught := true
-		for p, end := range ends {
-			c := committed[int32(p)]
-			if c < end {
-				caught = false
+		for i, topic := range topics {
+			committed, err := lg.CommittedOffsets(ctx, id, topic)
+			if err != nil {
+				return fmt.Errorf("nexmark: %s: committed offsets of %s: %w", q.Name, topic, err)
 			}
-			done += min(c, end)
-		}
-		if progress != nil {
-			progress(Progress{Done: done, Total: total, Phase: "input"})
+			var done int64
+			for p, end := range ends[i] {
+				c := committed[int32(p)]
+				if c < end {
+					caught = false
+				}
+				done += min(c, end)
+			}
+			onTopic(topic, done)
 		}
 		if caught {
-			break
+			return nil
 		}
 		// A query that fails would never catch up: look at its status
 		// now and then rather than wait forever.
 		if time.Since(lastStatus) > time.Second {
 			lastStatus = time.Now()
-			if _, status, err := queryStatus(ctx, conn, q.Sink); err != nil {
+			if _, status, err := queryStatus(ctx, conn, st.Sink); err != nil {
 				return fmt.Errorf("nexmark: %s: %w", q.Name, err)
 			} else if !strings.EqualFold(status, "RUNNING") {
 				return fmt.Errorf("nexmark: %s: query %s is %s", q.Name, id, status)
@@ -137,38 +210,65 @@ func AwaitQuery(ctx context.Context, conn *pgx.Conn, lg log.Log, q Query, id str
 		case <-time.After(pollEvery):
 		}
 	}
-	if !q.Table {
-		return nil
-	}
-	if progress != nil {
-		progress(Progress{Done: total, Total: total, Phase: "table"})
-	}
-	if _, err := conn.Exec(ctx, fmt.Sprintf(`SET 'runnel.pull.timeout.ms'='%d'`, pullTimeoutMs)); err != nil {
-		return fmt.Errorf("nexmark: %s: %w", q.Name, err)
-	}
-	rows, err := conn.Query(ctx, fmt.Sprintf(`SELECT * FROM %s LIMIT 1`, q.Sink), pgx.QueryExecModeSimpleProtocol)
-	if err != nil {
-		return fmt.Errorf("nexmark: %s: waiting with a pull query: %w", q.Name, err)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("nexmark: %s: waiting with a pull query: %w", q.Name, err)
-	}
-	return nil
 }
 
-// StopQuery terminates query id and drops its sink with its topic, so that
-// the next query runs alone and the disk does not fill up.
-func StopQuery(ctx context.Context, conn *pgx.Conn, q Query, id string) error {
-	if _, err := conn.Exec(ctx, "TERMINATE "+id); err != nil {
-		return fmt.Errorf("nexmark: %s: terminate %s: %w", q.Name, id, err)
+// awaitInternal waits until query id has consumed its internal topics
+// (named _runnel_<id>_...) to their ends, once its inputs are consumed. A
+// step's writes into the next step's topic are committed with its input
+// offsets, so once the inputs are consumed each internal topic's end is
+// final when every topic before it has been consumed; passes repeat until
+// one finds every internal topic consumed and no end moved.
+func awaitInternal(ctx context.Context, conn *pgx.Conn, lg log.Log, q Query, st Stage, id string, onTopic func(string, int64)) error {
+	infos, err := lg.Topics(ctx)
+	if err != nil {
+		return fmt.Errorf("nexmark: %s: topics: %w", q.Name, err)
 	}
-	kind := "STREAM"
-	if q.Table {
-		kind = "TABLE"
+	prefix := "_runnel_" + id + "_"
+	var internal []string
+	for _, info := range infos {
+		if strings.HasPrefix(info.Name, prefix) {
+			internal = append(internal, info.Name)
+		}
 	}
-	if _, err := conn.Exec(ctx, fmt.Sprintf("DROP %s %s DELETE TOPIC", kind, q.Sink)); err != nil {
-		return fmt.Errorf("nexmark: %s: drop %s: %w", q.Name, q.Sink, err)
+	if len(internal) == 0 {
+		return nil
+	}
+	var last []int64
+	for {
+		if err := awaitTopics(ctx, conn, lg, q, st, id, internal, onTopic); err != nil {
+			return err
+		}
+		var now []int64
+		for _, topic := range internal {
+			n, err := sumEnds(ctx, lg, topic)
+			if err != nil {
+				return fmt.Errorf("nexmark: %s: end offsets of %s: %w", q.Name, topic, err)
+			}
+			now = append(now, n)
+		}
+		if slices.Equal(now, last) {
+			return nil
+		}
+		last = now
+	}
+}
+
+// StopQuery terminates q's stages (ids, as StartQuery returned them), the
+// last first, and drops their sinks with their topics, so that the next
+// query runs alone and the disk does not fill up.
+func StopQuery(ctx context.Context, conn *pgx.Conn, q Query, ids []string) error {
+	for i := len(ids) - 1; i >= 0; i-- {
+		st := q.Stages[i]
+		if _, err := conn.Exec(ctx, "TERMINATE "+ids[i]); err != nil {
+			return fmt.Errorf("nexmark: %s: terminate %s: %w", q.Name, ids[i], err)
+		}
+		kind := "STREAM"
+		if st.Table {
+			kind = "TABLE"
+		}
+		if _, err := conn.Exec(ctx, fmt.Sprintf("DROP %s %s DELETE TOPIC", kind, st.Sink)); err != nil {
+			return fmt.Errorf("nexmark: %s: drop %s: %w", q.Name, st.Sink, err)
+		}
 	}
 	return nil
 }

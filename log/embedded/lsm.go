@@ -1,0 +1,132 @@
+package embedded
+
+import (
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/sstable/block"
+)
+
+// The LSM under a log.
+//
+// A topic's records are written once, in offset order per partition, and
+// read once soon after, in the same order. Pebble's defaults are tuned for
+// the opposite: keys updated in place, read at random. Left to them, every
+// record was rewritten level by level and snappy-compressed each time:
+// compactions took 31 to 43% of the CPU of every Nexmark query, and 64% of
+// a raw copy of a topic (BENCHMARKS.md). The trouble is the key order, not
+// the volume. Records are keyed (topic, partition, offset), but they arrive
+// interleaved across partitions, so every memtable flush wrote one table
+// spanning every partition written meanwhile, overlapping the previous
+// flush's table, and the two had to be merged.
+//
+// tunePebble gives the log's Pebble database, where the caller leaves them
+// unset:
+//
+//   - Table boundaries at every partition (logSpanPolicy): a flush writes
+//     one table per partition it holds, and compactions never put two
+//     partitions in one table. A partition's new records sort after all its
+//     older ones, so its new table overlaps nothing below it, and Pebble
+//     moves it down the levels (a move compaction edits the manifest and
+//     copies nothing) instead of merging it. What still merges is small:
+//     group offsets, topic metadata and state stores.
+//   - Larger memtables (memTableSizeFor): one table per partition per flush
+//     is many small tables with 4 MiB memtables; 32 MiB ones flush an
+//     eighth as often.
+//   - The newest format (which Excise needs: see Log.DeleteTopic), but
+//     tables of row blocks rather than its columnar ones, which cost more
+//     to write and to read for the log's keys (BenchmarkCommit and
+//     BenchmarkReadFlushed, CPU per 290-byte record on the loaded machine:
+//     committing 2.0-2.1 us columnar, 1.55-1.9 rows; reading what a flush
+//     wrote 1.2-1.45 us columnar, 0.84-1.16 rows). Columnar blocks pay
+//     off for keys that share long prefixes and versions, which these do
+//     not.
+//   - Pebble's fastest compression for every level: MinLZ for columnar
+//     tables, which row tables cannot have, so snappy as Pebble falls
+//     back to. Either way a record is compressed once, at its flush, since
+//     its table then moves down the levels as it is; snappy is 7% of
+//     Nexmark q0's CPU, and its million events take 162 MB of tables
+//     instead of 275.
+//
+// Measured on Nexmark's 920,000 bids (a loaded 2-core machine, so CPU
+// seconds rather than wall time): a raw copy of the topic went from 10.9 to
+// 4.2 CPU seconds, q0 from 15.5 to 8.0, with larger read batches (see
+// Options.ReadBatch).
+
+// Memtable sizes: the default is a 256th of the disk (so that a small disk
+// keeps a small reserve, which DiskOptions derives from it), within these
+// bounds.
+const (
+	minLogMemTableSize = 4 << 20  // Pebble's default
+	maxLogMemTableSize = 32 << 20 // from a 8 GiB disk up
+	memTableDiskShare  = 256
+)
+
+// memTableSizeFor is the default memtable size on a disk of total bytes
+// (0 when unknown, as for an in-memory filesystem: Pebble's default then).
+func memTableSizeFor(total int64) uint64 {
+	return uint64(min(max(total/memTableDiskShare, minLogMemTableSize), maxLogMemTableSize))
+}
+
+// logCompression is the compression of every level: Pebble's fastest,
+// MinLZ on amd64 for columnar tables and snappy otherwise (row tables, as
+// the log writes them, and arm64, where MinLZ has no assembly).
+var logCompression = func() *block.CompressionProfile { return block.FastestCompression }
+
+// tunePebble fills in the log's defaults for the fields of o that the
+// caller left unset; diskTotal is the size of the disk (0 if unknown).
+func tunePebble(o *pebble.Options, diskTotal int64) {
+	if o.FormatMajorVersion == pebble.FormatDefault {
+		// Pebble upgrades an older database in place when it opens it.
+		o.FormatMajorVersion = pebble.FormatNewest
+	}
+	if o.Experimental.EnableColumnarBlocks == nil {
+		o.Experimental.EnableColumnarBlocks = func() bool { return false }
+	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = memTableSizeFor(diskTotal)
+	}
+	for i := range o.Levels {
+		if o.Levels[i].Compression == nil {
+			o.Levels[i].Compression = logCompression
+		}
+	}
+	if o.Experimental.SpanPolicyFunc == nil {
+		o.Experimental.SpanPolicyFunc = logSpanPolicy
+	}
+}
+
+// Span boundaries of the key layout (doc.go): everything of the log before
+// its records, the records, the rest of the log, and the state stores.
+var (
+	spanRecords      = []byte{prefixLog, kindRecord}
+	spanAfterRecords = []byte{prefixLog, kindRecord + 1}
+	spanLog          = []byte{prefixLog}
+	spanState        = []byte{prefixState}
+)
+
+// recordPartitionPrefixLen is the length of the prefix shared by one
+// partition's record keys: 'L' 'r' <id uint64> <part uint32>.
+const recordPartitionPrefixLen = 2 + 8 + 4
+
+// logSpanPolicy is the SpanPolicyFunc of the log's database. Pebble asks it,
+// for the first key of each table it is about to write, where that table
+// must end at the latest; the policy itself is the default. Each
+// partition's records get tables of their own; the log's other keys, and
+// the state stores, are kept apart from the records.
+func logSpanPolicy(start []byte) (pebble.SpanPolicy, []byte, error) {
+	var end []byte
+	switch {
+	case len(start) >= recordPartitionPrefixLen && start[0] == prefixLog && start[1] == kindRecord:
+		end = prefixEnd(start[:recordPartitionPrefixLen])
+	case string(start) < string(spanLog):
+		end = spanLog
+	case string(start) < string(spanRecords):
+		end = spanRecords
+	case string(start) < string(spanAfterRecords):
+		// A short key in the records' range: the log writes none.
+		end = spanAfterRecords
+	case string(start) < string(spanState):
+		end = spanState
+	}
+	// end is nil past the last boundary: the state stores are one span.
+	return pebble.SpanPolicy{}, end, nil
+}

@@ -1,0 +1,319 @@
+package embedded
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/runnel/runnel/log"
+)
+
+func TestLogSpanPolicy(t *testing.T) {
+	rec := func(id uint64, part int32, off int64) []byte { return recordKey(id, part, off) }
+	for _, tc := range []struct {
+		name       string
+		start, end []byte
+	}{
+		{"before the log", []byte("A"), []byte("L")},
+		{"topic metadata end floor", endFloorKey(3, 1), []byte("Lr")},
+		{"group offsets", groupOffsetKey(3, "g", 0), []byte("Lr")},
+		{"next topic id", nextIDKey, []byte("Lr")},
+		{"first record of a partition", rec(3, 1, 0), partitionEnd(3, 1)},
+		{"a later record of a partition", rec(3, 1, 1<<40), partitionEnd(3, 1)},
+		{"the last partition of a topic", rec(3, 1<<31-1, 7), partitionEnd(3, 1<<31-1)},
+		{"a short key among the records", []byte("Lr\x00"), []byte("Ls")},
+		{"topic metadata", topicKey("t"), []byte("S")},
+		{"state stores", []byte("S\x00\x01k"), nil},
+		{"past the state stores", []byte("Z"), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, end, err := logSpanPolicy(tc.start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(end, tc.end) {
+				t.Fatalf("end of span from %x = %x, want %x", tc.start, end, tc.end)
+			}
+			if end != nil && bytes.Compare(end, tc.start) <= 0 {
+				t.Fatalf("end %x is not past start %x", end, tc.start)
+			}
+		})
+	}
+}
+
+// partitionEnd is the shortest key past every record of a partition and
+// before every record of the next one.
+func partitionEnd(id uint64, part int32) []byte {
+	end := prefixEnd(recordKey(id, part, 0)[:recordPartitionPrefixLen])
+	if bytes.Compare(end, recordKey(id, part, 1<<63-1)) <= 0 {
+		panic("partitionEnd is not past the partition")
+	}
+	if part < 1<<31-1 && bytes.Compare(end, recordKey(id, part+1, 0)) > 0 {
+		panic("partitionEnd is past the next partition")
+	}
+	return end
+}
+
+func TestMemTableSizeFor(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		disk int64
+		want uint64
+	}{
+		{0, 4 * mib},
+		{64 * mib, 4 * mib},
+		{1 << 30, 4 * mib},
+		{2 << 30, 8 * mib},
+		{8 << 30, 32 * mib},
+		{1 << 40, 32 * mib},
+	} {
+		if got := memTableSizeFor(tc.disk); got != tc.want {
+			t.Errorf("memTableSizeFor(%d) = %d, want %d", tc.disk, got, tc.want)
+		}
+	}
+}
+
+func TestTunePebbleKeepsCallersChoices(t *testing.T) {
+	o := &pebble.Options{MemTableSize: 1 << 20, FormatMajorVersion: pebble.FormatFlushableIngest}
+	custom := func(start []byte) (pebble.SpanPolicy, []byte, error) { return pebble.SpanPolicy{}, nil, nil }
+	o.Experimental.SpanPolicyFunc = custom
+	tunePebble(o, 1<<40)
+	if o.MemTableSize != 1<<20 || o.FormatMajorVersion != pebble.FormatFlushableIngest {
+		t.Fatalf("tunePebble overrode the caller: memtable %d, format %v", o.MemTableSize, o.FormatMajorVersion)
+	}
+	if _, end, _ := o.Experimental.SpanPolicyFunc([]byte("Lr")); end != nil {
+		t.Fatalf("tunePebble replaced the caller's span policy")
+	}
+	d := &pebble.Options{}
+	tunePebble(d, 1<<40)
+	if d.MemTableSize != maxLogMemTableSize || d.FormatMajorVersion != pebble.FormatNewest || d.Levels[0].Compression == nil ||
+		d.Experimental.EnableColumnarBlocks == nil || d.Experimental.EnableColumnarBlocks() {
+		t.Fatalf("defaults not set: memtable %d, format %v", d.MemTableSize, d.FormatMajorVersion)
+	}
+}
+
+// TestPartitionsGetTablesOfTheirOwn writes several partitions of two topics
+// interleaved, as concurrent producers do, through many memtable flushes,
+// and checks what lets Pebble move a partition's tables down the levels
+// instead of merging them: no table holds the records of two partitions.
+// The records all read back.
+func TestPartitionsGetTablesOfTheirOwn(t *testing.T) {
+	ctx := ctxT(t)
+	l, err := Open(Options{Dir: t.TempDir(), Logger: quietLogger(), Pebble: &pebble.Options{MemTableSize: 256 << 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	topics := []string{"a", "b"}
+	const parts, rounds = 3, 200
+	for _, name := range topics {
+		if err := l.CreateTopic(ctx, name, log.TopicConfig{Partitions: parts}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	val := bytes.Repeat([]byte("x"), 1000)
+	for i := 0; i < rounds; i++ {
+		var txn log.Txn
+		for _, name := range topics {
+			for p := int32(0); p < parts; p++ {
+				for j := 0; j < 4; j++ {
+					txn.Records = append(txn.Records, log.ProduceRecord{Topic: name, Record: log.Record{
+						Value: fmt.Appendf(append([]byte(nil), val...), "%d/%d", i, j), Partition: p, Timestamp: int64(i)}})
+				}
+			}
+		}
+		if err := l.Commit(ctx, txn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	levels, err := l.db.SSTables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := 0
+	for level, ts := range levels {
+		for _, tbl := range ts {
+			lo, hi := tbl.Smallest.UserKey, tbl.Largest.UserKey
+			if !bytes.HasPrefix(lo, spanRecords) {
+				continue
+			}
+			tables++
+			if len(lo) < recordPartitionPrefixLen || len(hi) < recordPartitionPrefixLen ||
+				!bytes.Equal(lo[:recordPartitionPrefixLen], hi[:recordPartitionPrefixLen]) {
+				t.Errorf("L%d table %s holds records of more than one partition: %x to %x", level, tbl.FileNum, lo, hi)
+			}
+		}
+	}
+	// 4.8 MB of records through 256 KiB memtables: many flushes, each of
+	// every partition.
+	if tables < 2*parts*len(topics) {
+		t.Fatalf("%d record tables; want several per partition", tables)
+	}
+	for _, name := range topics {
+		for p := int32(0); p < parts; p++ {
+			r, err := l.NewReader(ctx, log.TopicPartition{Topic: name, Partition: p}, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for n := 0; n < rounds*4; {
+				recs, err := r.Next(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, rec := range recs {
+					want := fmt.Appendf(append([]byte(nil), val...), "%d/%d", n/4, n%4)
+					if rec.Offset != int64(n) || !bytes.Equal(rec.Value, want) {
+						t.Fatalf("%s/%d: record %d at offset %d is %q...", name, p, n, rec.Offset, rec.Value[len(val):])
+					}
+					n++
+				}
+			}
+			r.Close()
+		}
+	}
+}
+
+// TestReadBatchBytes checks that a batch stops near ReadBatchBytes, and
+// always holds a record, however large.
+func TestReadBatchBytes(t *testing.T) {
+	ctx := ctxT(t)
+	l, err := Open(Options{Dir: t.TempDir(), Logger: quietLogger(), ReadBatchBytes: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.CreateTopic(ctx, "t", log.TopicConfig{Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	sizes := []int{200 << 10} // one record past the limit on its own
+	for i := 0; i < 40; i++ {
+		sizes = append(sizes, 10<<10)
+	}
+	var recs []log.Record
+	for _, n := range sizes {
+		recs = append(recs, log.Record{Value: bytes.Repeat([]byte{'v'}, n), Partition: 0})
+	}
+	if _, err := l.Append(ctx, "t", recs); err != nil {
+		t.Fatal(err)
+	}
+	r, err := l.NewReader(ctx, log.TopicPartition{Topic: "t"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var batches []int
+	for read := 0; read < len(sizes); {
+		got, err := r.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range got {
+			if rec.Offset != int64(read) || len(rec.Value) != sizes[read] {
+				t.Fatalf("record %d: offset %d, %d bytes; want %d bytes", read, rec.Offset, len(rec.Value), sizes[read])
+			}
+			read++
+		}
+		batches = append(batches, len(got))
+	}
+	// The large record alone, then 10 KiB records until 64 KiB is reached
+	// (the seventh passes it).
+	want := []int{1, 7, 7, 7, 7, 7, 5}
+	if fmt.Sprint(batches) != fmt.Sprint(want) {
+		t.Fatalf("batches of %v records, want %v", batches, want)
+	}
+}
+
+// TestDeleteTopicExcisesItsTables: a deleted topic's records leave the LSM
+// with DeleteTopic, not with the compactions that would read them back; a
+// topic beside it keeps its records.
+func TestDeleteTopicExcisesItsTables(t *testing.T) {
+	ctx := ctxT(t)
+	l, err := Open(Options{Dir: t.TempDir(), Logger: quietLogger(), Pebble: &pebble.Options{MemTableSize: 256 << 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, name := range []string{"gone", "kept"} {
+		if err := l.CreateTopic(ctx, name, log.TopicConfig{Partitions: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	val := bytes.Repeat([]byte("v"), 1000)
+	for i := 0; i < 100; i++ {
+		var txn log.Txn
+		for _, name := range []string{"gone", "kept"} {
+			for j := 0; j < 10; j++ {
+				txn.Records = append(txn.Records, log.ProduceRecord{Topic: name, Record: log.Record{Value: val, Partition: -1}})
+			}
+		}
+		if err := l.Commit(ctx, txn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone, err := l.lookup("gone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := topicRecordBounds(gone.id)
+	overlapping := func() int {
+		levels, err := l.db.SSTables()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, ts := range levels {
+			for _, tbl := range ts {
+				if bytes.Compare(tbl.Smallest.UserKey, hi) < 0 && bytes.Compare(tbl.Largest.UserKey, lo) >= 0 {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	if err := l.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if overlapping() == 0 {
+		t.Fatalf("no table holds the topic's records before it is deleted")
+	}
+	// Some records still in the memtable: the excise waits for its flush
+	// (which a flush, not a compaction, completes).
+	if _, err := l.Append(ctx, "gone", []log.Record{{Value: val, Partition: 0}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.DeleteTopic(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n := overlapping(); n != 0 {
+		t.Fatalf("%d tables still overlap the deleted topic's records", n)
+	}
+	ends, err := l.EndOffsets(ctx, "kept")
+	if err != nil || ends[0]+ends[1] != 1000 {
+		t.Fatalf("the other topic: end offsets %v, %v; want 1000 records", ends, err)
+	}
+	r, err := l.NewReader(ctx, log.TopicPartition{Topic: "kept", Partition: 1}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for read := int64(0); read < ends[1]; {
+		recs, err := r.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range recs {
+			if rec.Offset != read || !bytes.Equal(rec.Value, val) {
+				t.Fatalf("kept/1 record %d at offset %d is wrong", read, rec.Offset)
+			}
+			read++
+		}
+	}
+}

@@ -1,0 +1,326 @@
+package operators
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runnel/runnel/operators/agg"
+	"github.com/runnel/runnel/operators/state"
+	"github.com/runnel/runnel/operators/window"
+	"github.com/runnel/runnel/sql/expr"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// countingStore counts the writes that reach a store.
+type countingStore struct {
+	*state.MemStore
+	puts, deletes int
+}
+
+func (s *countingStore) Put(k, v []byte) error { s.puts++; return s.MemStore.Put(k, v) }
+func (s *countingStore) Delete(k []byte) error { s.deletes++; return s.MemStore.Delete(k) }
+
+// sumsHarness aggregates COUNT(*), SUM(x) and SUM(y) of BIGINTs by a
+// STRING key, unwindowed; its rows print as "key count sumx sumy".
+type sumsHarness struct {
+	t     *testing.T
+	codec *GroupCodec
+	a     *Aggregator
+	store *countingStore
+	out   []string
+}
+
+func newSumsHarness(t *testing.T, cacheBytes int) *sumsHarness {
+	t.Helper()
+	count, err := agg.Resolve("COUNT", nil, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := agg.Resolve("SUM", []types.Type{types.Bigint}, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, err := NewGroupCodec([]types.Type{types.String}, [][]types.Type{nil, {types.Bigint}, {types.Bigint}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	project := make([]expr.Expr, 4)
+	for i := range project {
+		project[i] = &expr.Column{Index: i, T: types.Bigint}
+	}
+	h := &sumsHarness{t: t, codec: codec, store: &countingStore{MemStore: state.NewMemStore()}}
+	h.a = &Aggregator{
+		Spec:       &AggregateSpec{Funcs: []agg.Func{count, sum, sum}, Codec: codec, Project: project},
+		Store:      h.store,
+		Metrics:    &Metrics{},
+		CacheBytes: cacheBytes,
+		Output: func(out AggOutput, _ Emit) error {
+			if out.Row == nil {
+				h.out = append(h.out, "-"+out.Key[0].Str())
+				return nil
+			}
+			h.out = append(h.out, fmt.Sprintf("%s %d %d %d", out.Row[0].Str(), out.Row[1].Int(), out.Row[2].Int(), out.Row[3].Int()))
+			return nil
+		},
+	}
+	return h
+}
+
+// apply folds one row in (a leading '-' retracts) and returns its error.
+func (h *sumsHarness) apply(key string, x, y int64) error {
+	retract := strings.HasPrefix(key, "-")
+	key = strings.TrimPrefix(key, "-")
+	kb, err := h.codec.EncodeKey(types.Row{types.NewString(key)})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	in := GroupInput{Key: types.Row{types.NewString(key)}, KeyBytes: kb, Retract: retract,
+		Args: [][]types.Value{nil, {types.NewBigint(x)}, {types.NewBigint(y)}}}
+	return h.a.Apply(&in, nil)
+}
+
+func (h *sumsHarness) last() string {
+	if len(h.out) == 0 {
+		return ""
+	}
+	return h.out[len(h.out)-1]
+}
+
+// stored reads a group's state from the store as a row "key count sumx
+// sumy", or "" when the store has none.
+func (h *sumsHarness) stored(key string) string {
+	h.t.Helper()
+	kb, err := h.codec.EncodeKey(types.Row{types.NewString(key)})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	v, ok, err := h.store.Get(stateKey(kb, nil))
+	if err != nil || !ok {
+		return ""
+	}
+	accs, _, err := h.a.decodeState(v)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return fmt.Sprintf("%s %d %d %d", key, accs[1].Result().Int(), accs[2].Result().Int(), accs[3].Result().Int())
+}
+
+// TestAggregatorCacheWritesBackAtFlush: a hot group's updates all emit,
+// but reach the store once, when the task flushes before its commit.
+func TestAggregatorCacheWritesBackAtFlush(t *testing.T) {
+	h := newSumsHarness(t, 0)
+	for i := 1; i <= 100; i++ {
+		if err := h.apply("a", int64(i), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(h.out) != 100 || h.last() != "a 100 5050 100" {
+		t.Fatalf("%d rows, the last %q; want 100, the last a 100 5050 100", len(h.out), h.last())
+	}
+	if h.store.puts != 0 || h.stored("a") != "" {
+		t.Fatalf("%d puts before the flush, stored %q; want none", h.store.puts, h.stored("a"))
+	}
+	if err := h.a.Flush(nil); err != nil {
+		t.Fatal(err)
+	}
+	if h.store.puts != 1 || h.stored("a") != "a 100 5050 100" {
+		t.Fatalf("after the flush: %d puts, stored %q; want 1 put of a 100 5050 100", h.store.puts, h.stored("a"))
+	}
+	// Retracting every row empties the group but keeps it, COUNT 0, as
+	// ksqlDB does: no tombstone, and the store holds the emptied group
+	// after the next flush (one more put, no delete).
+	for i := 1; i <= 100; i++ {
+		if err := h.apply("-a", int64(i), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h.last() != "a 0 0 0" || h.stored("a") != "a 100 5050 100" {
+		t.Fatalf("last row %q, stored %q; want a 0 0 0, the stored state unchanged until the flush", h.last(), h.stored("a"))
+	}
+	if err := h.a.Flush(nil); err != nil {
+		t.Fatal(err)
+	}
+	if h.stored("a") != "a 0 0 0" || h.store.puts != 2 || h.store.deletes != 0 {
+		t.Fatalf("after the flush: stored %q, %d puts, %d deletes; want a 0 0 0, 2 puts, no delete", h.stored("a"), h.store.puts, h.store.deletes)
+	}
+}
+
+// TestAggregatorCacheBound: past its bound the cache writes its groups
+// back and forgets them; they are read back as they were.
+func TestAggregatorCacheBound(t *testing.T) {
+	h := newSumsHarness(t, 2000)
+	want := map[string]string{}
+	for round := 1; round <= 3; round++ {
+		for k := 0; k < 100; k++ {
+			key := fmt.Sprintf("k%03d", k)
+			if err := h.apply(key, int64(k), int64(round)); err != nil {
+				t.Fatal(err)
+			}
+			want[key] = fmt.Sprintf("%s %d %d %d", key, round, k*round, round*(round+1)/2)
+			if h.last() != want[key] {
+				t.Fatalf("round %d: %q, want %q", round, h.last(), want[key])
+			}
+		}
+	}
+	if h.store.puts == 0 {
+		t.Fatalf("nothing was written back before the flush: the cache holds 100 groups in 2000 bytes")
+	}
+	if n := h.a.cache.youngBytes + h.a.cache.oldBytes; n > 2000+500 {
+		t.Fatalf("the cache holds %d bytes, bound 2000", n)
+	}
+	if err := h.a.Flush(nil); err != nil {
+		t.Fatal(err)
+	}
+	for key, w := range want {
+		if got := h.stored(key); got != w {
+			t.Fatalf("stored %q, want %q", got, w)
+		}
+	}
+}
+
+// TestAggregatorFailedRowLeavesGroup: a row whose SUM(x) overflows is
+// skipped whole; the group keeps what it had, in the cache and then in the
+// store. The fallible SUMs are folded first, SUM(y) before SUM(x), so the
+// failing row's y was added before its x failed, and is taken back.
+func TestAggregatorFailedRowLeavesGroup(t *testing.T) {
+	h := newSumsHarness(t, 0)
+	if err := h.apply("a", math.MaxInt64, 1); err != nil {
+		t.Fatal(err)
+	}
+	err := h.apply("a", 1, 2)
+	if !errors.Is(err, agg.ErrOverflow) {
+		t.Fatalf("overflowing row: %v, want ErrOverflow", err)
+	}
+	if err := h.apply("a", -1, 3); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("a 2 %d 4", int64(math.MaxInt64-1))
+	if h.last() != want {
+		t.Fatalf("after the skipped row: %q, want %q", h.last(), want)
+	}
+	if err := h.a.Flush(nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.stored("a"); got != want {
+		t.Fatalf("stored %q, want %q", got, want)
+	}
+}
+
+// TestAggregatorRecoverDropsCache: what was folded since the last flush
+// goes with the store's pending writes; the group is read back as the
+// store has it.
+func TestAggregatorRecoverDropsCache(t *testing.T) {
+	h := newSumsHarness(t, 0)
+	if err := h.apply("a", 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.a.Flush(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.apply("a", 10, 10); err != nil {
+		t.Fatal(err)
+	}
+	h.a.Recover()
+	if err := h.apply("a", 100, 100); err != nil {
+		t.Fatal(err)
+	}
+	if h.last() != "a 2 101 101" {
+		t.Fatalf("after Recover: %q, want a 2 101 101", h.last())
+	}
+}
+
+// TestGenCache: a key used again survives a rotation while keys used once
+// pass through; a rotation needs what changed written back first; a
+// dropped key is not written back.
+func TestGenCache(t *testing.T) {
+	c := newGenCache[int](400) // generations of 200 bytes
+	var written []string
+	writeBack := func() {
+		t.Helper()
+		if err := c.writeBack(func(e *genEntry[int]) (int, error) {
+			written = append(written, fmt.Sprintf("%s=%d", e.key, e.val))
+			return e.size, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hot := c.add([]byte("hot"), 0, 50)
+	for i := 0; i < 20; i++ {
+		key := []byte(fmt.Sprintf("cold%02d", i))
+		if c.get(key) != nil {
+			t.Fatalf("%s cached before it was added", key)
+		}
+		if c.full() {
+			writeBack()
+			c.rotate()
+		}
+		e := c.add(key, i, 50)
+		c.changed(e)
+		h := c.get([]byte("hot"))
+		if h != hot {
+			t.Fatalf("step %d: the hot key was forgotten", i)
+		}
+		h.val++
+		c.changed(h)
+	}
+	if c.get([]byte("cold00")) != nil {
+		t.Fatalf("a key used once is still cached after many rotations")
+	}
+	// Each generation may pass its half by the entry that fills it.
+	if n := c.youngBytes + c.oldBytes; n > 400+2*50 {
+		t.Fatalf("%d bytes cached, limit 400 and an entry per generation", n)
+	}
+	c.drop([]byte("cold19"))
+	written = nil
+	writeBack()
+	for _, w := range written {
+		if strings.HasPrefix(w, "cold19=") {
+			t.Fatalf("a dropped key was written back: %v", written)
+		}
+	}
+	if len(written) == 0 || !strings.Contains(strings.Join(written, " "), "hot=20") {
+		t.Fatalf("written back %v; want hot=20 among them", written)
+	}
+}
+
+// TestAggregatorSessionsCached: sessions change in the cache between
+// flushes, merges included, and the store holds what the records made of
+// them once flushed: one session with its index entry, read back by a
+// restarted aggregator.
+func TestAggregatorSessionsCached(t *testing.T) {
+	w := &window.Spec{Kind: window.Session, Gap: 5 * time.Second, Grace: 10 * time.Second, HasGrace: true}
+	store := state.NewMemStore()
+	h := newAggHarness(t, w, false, store)
+	apply := func(h *aggHarness, key string, v, ts int64) {
+		t.Helper()
+		kb, err := h.codec.EncodeKey(types.Row{types.NewString(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := GroupInput{Key: types.Row{types.NewString(key)}, KeyBytes: kb, Time: ts, Args: [][]types.Value{nil, {types.NewBigint(v)}}}
+		if err := h.a.Apply(&in, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(h, "a", 1, 100_000)
+	apply(h, "a", 2, 110_000)
+	apply(h, "a", 3, 101_000) // extends the first session
+	apply(h, "a", 4, 105_000) // bridges both
+	h.expect("a 100000 100000 1 1", "a 110000 110000 1 2", "-a", "a 100000 101000 2 4", "-a", "-a", "a 100000 110000 4 10")
+	if n := keysWith(t, store, 'a'); n != 0 {
+		t.Fatalf("%d sessions in the store before the flush", n)
+	}
+	if err := h.a.Flush(nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, x := keysWith(t, store, 'a'), keysWith(t, store, 'x'); n != 1 || x != 1 {
+		t.Fatalf("after the flush: %d sessions and %d expiry entries, want 1 and 1", n, x)
+	}
+	h2 := newAggHarness(t, w, false, store)
+	apply(h2, "a", 5, 112_000)
+	h2.expect("-a", "a 100000 112000 5 15")
+}
