@@ -210,9 +210,10 @@ func (e *Engine) writtenEnds(ctx context.Context, topic string) ([]int64, error)
 
 // awaitQuery waits until a running query's tasks have committed their
 // work at or past the end of each of the query's input topics
-// (writtenEnds), in pipeline order. It reads the tasks' own positions, which move only once
-// a commit's output is visible in the log, rather than the committed
-// offsets in the log, which Kafka may show before the output's markers.
+// (writtenEnds), in pipeline order. It reads the tasks' own positions,
+// which move only once a commit's output is visible in the log, rather
+// than the committed offsets in the log, which Kafka may show before the
+// output's markers.
 func (e *Engine) awaitQuery(ctx context.Context, rq *runningQuery) error {
 	for _, topic := range rq.inputs {
 		ends, err := e.writtenEnds(ctx, topic)
