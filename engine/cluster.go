@@ -39,10 +39,12 @@ import (
 // kept in memory, as after a failed commit, then reads from the group's
 // committed offsets.
 //
-// The builder opens (and restores) every task's store when the query
-// starts, on every node; a store stays open while its task is elsewhere
-// and is restored again when the task arrives. It is idle then: only a
-// running task writes it.
+// The builder opens every task's store when the query starts, on every
+// node, but in a cluster opening reads no changelog (state's
+// DeferRestore): a store is restored when its task arrives here, or
+// followed while this node stands by for the task (cluster_standby.go).
+// A store stays open while its task is elsewhere; only a running task or
+// its standby writes it, one at a time (placedTask.prev).
 
 // memberClientID is the client id a node's group members announce: the
 // node id and its advertised address, which is how the other nodes learn
@@ -76,6 +78,12 @@ type clusterQuery struct {
 		// the partitions this node owns in the table's group and those
 		// it keeps a standby copy of; nil for a persistent query.
 		owned, standby map[int32]bool
+		// following are the tasks of a persistent query whose stores this
+		// node keeps warm as a standby (cluster_standby.go).
+		following map[*operators.Task]*placedTask
+		// last is the latest run or standby of each task started here:
+		// the next one waits for it to end before it touches the store.
+		last map[*operators.Task]*placedTask
 	}
 	// applyMu serializes replicas' changes of what runs (cluster_replicas.go),
 	// so that one computed from an older view never undoes a newer one.
@@ -85,7 +93,11 @@ type clusterQuery struct {
 type placedTask struct {
 	cancel context.CancelFunc
 	done   chan struct{}
-	since  time.Time
+	// prev is the run or standby of the same task that this one follows
+	// on this node (nil if none), already cancelled: this one waits for
+	// it to end before it uses the task's store.
+	prev  *placedTask
+	since time.Time
 	// ready is set once the task's state is restored and it runs: from
 	// then its store may answer pull queries (cluster_pull.go).
 	ready atomic.Bool
@@ -99,6 +111,8 @@ func (e *Engine) launchClustered(ctx context.Context, rq *runningQuery, bq *buil
 	rq.stores, rq.topics = bq.Stores, bq.Topics
 	cq := &clusterQuery{e: e, rq: rq, group: rq.q.ID, byInput: map[log.TopicPartition][]*operators.Task{}}
 	cq.mu.running = map[*operators.Task]*placedTask{}
+	cq.mu.following = map[*operators.Task]*placedTask{}
+	cq.mu.last = map[*operators.Task]*placedTask{}
 	var topics []string
 	seen := map[string]bool{}
 	for _, t := range rq.tasks {
@@ -135,11 +149,12 @@ func (e *Engine) launchClustered(ctx context.Context, rq *runningQuery, bq *buil
 		return err
 	}
 	cq.member = m
-	// The supervisor owns the membership: when the query stops it leaves
-	// the group (revoking and stopping every task here), waits for the
-	// task goroutines and closes the stores.
+	// The supervisor owns the membership and the standbys' refresh: when
+	// the query stops it leaves the group (revoking and stopping every
+	// task here), stops the standbys, waits for the task goroutines and
+	// closes the stores.
 	go func() {
-		<-ctx.Done()
+		cq.superviseStandbys(ctx)
 		m.Leave()
 		cq.mu.Lock()
 		cq.mu.stopped = true
@@ -171,6 +186,16 @@ func (cq *clusterQuery) assign(ctx context.Context, parts map[string][]int32) {
 				}
 				tctx, cancel := context.WithCancel(ctx)
 				pt := &placedTask{cancel: cancel, done: make(chan struct{}), since: time.Now()}
+				// A standby of the task here stops: the task restores
+				// from where it got to, once it has stopped.
+				if f := cq.mu.following[t]; f != nil {
+					f.cancel()
+					delete(cq.mu.following, t)
+				}
+				if cq.mu.last != nil {
+					pt.prev = cq.mu.last[t]
+					cq.mu.last[t] = pt
+				}
 				cq.mu.running[t] = pt
 				cq.wg.Add(1)
 				go cq.run(tctx, t, pt)
@@ -191,6 +216,10 @@ func (cq *clusterQuery) run(ctx context.Context, t *operators.Task, pt *placedTa
 			rq.fail(fmt.Errorf("task %s panicked: %v", t, r))
 		}
 	}()
+	if pt.prev != nil {
+		<-pt.prev.done
+		pt.prev = nil // the chain of finished runs is not kept
+	}
 	if t.Store != nil {
 		e.logger.Info("task arrived; restoring its state", "query", rq.q.ID, "task", t.String())
 		// A restore that fails is retried: the task is this node's until
@@ -244,14 +273,21 @@ func (cq *clusterQuery) revoke(parts map[string][]int32) {
 	}
 }
 
-// stopAll stops every task still running here.
+// stopAll stops every task and standby still running here.
 func (cq *clusterQuery) stopAll() {
 	cq.mu.Lock()
-	running := cq.mu.running
+	running, following := cq.mu.running, cq.mu.following
 	cq.mu.running = map[*operators.Task]*placedTask{}
+	cq.mu.following = map[*operators.Task]*placedTask{}
 	cq.mu.Unlock()
+	for _, pt := range following {
+		pt.cancel()
+	}
 	for _, pt := range running {
 		pt.cancel()
+		<-pt.done
+	}
+	for _, pt := range following {
 		<-pt.done
 	}
 }

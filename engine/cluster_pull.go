@@ -33,7 +33,9 @@ import (
 //
 // Read-your-writes across nodes: before the scan, the query waits for the
 // queries that write the table (through their groups' committed offsets
-// when they run elsewhere) and takes the end offsets of the table's topic.
+// when they run elsewhere) and takes the high watermarks of the table's
+// topic (writtenEnds: past every acknowledged write, even one behind a
+// dead node's open transaction).
 // A copy answers for partition p only once it has consumed the topic up
 // to that end offset; the offsets travel with each forwarded request, and
 // the node that holds the copy checks them itself. A copy that is behind
@@ -76,7 +78,7 @@ func (e *Engine) pullClustered(ctx context.Context, plan *planner.Plan, src *cat
 	// between nodes (its node died): worth a retry, hence 40001 rather
 	// than the single node's 57014.
 	timedOut := func() error {
-		return errPartitionUnavailable.Errorf("pull query on %s timed out after %s waiting for the queries that write the table to catch up with acknowledged writes (a task may be moving between nodes; retry, or SET '%s' to wait longer)", src.Name, timeout, propPullTimeout)
+		return errPartitionUnavailable.Errorf("pull query on %s timed out after %s waiting for the queries that write the table to catch up with acknowledged writes (a task may be moving between nodes, or a node that died left a transaction open; retry, or SET '%s' to wait longer)", src.Name, timeout, propPullTimeout)
 	}
 	if err := e.awaitWriters(wctx, src, map[string]bool{}); err != nil {
 		if ctx.Err() == nil && wctx.Err() != nil {
@@ -84,7 +86,7 @@ func (e *Engine) pullClustered(ctx context.Context, plan *planner.Plan, src *cat
 		}
 		return nil, err
 	}
-	ends, err := e.log.EndOffsets(wctx, src.Topic)
+	ends, err := e.writtenEnds(wctx, src.Topic)
 	if err != nil {
 		if ctx.Err() == nil && wctx.Err() != nil {
 			return nil, timedOut()
@@ -187,7 +189,7 @@ func (cp *clusterPull) expired(ctx context.Context, part int32, last error) erro
 	if last != nil {
 		why = "; last: " + last.Error()
 	}
-	return errPartitionUnavailable.Errorf("pull query on %s: no copy of partition %d caught up with the writes acknowledged before the query within %s (the partition may be moving between nodes; retry, or SET '%s' to wait longer)%s",
+	return errPartitionUnavailable.Errorf("pull query on %s: no copy of partition %d caught up with the writes acknowledged before the query within %s (the partition may be moving between nodes, or a node that died left a transaction open before them; retry, or SET '%s' to wait longer)%s",
 		cp.src.Name, part, cp.timeout, propPullTimeout, why)
 }
 

@@ -33,15 +33,21 @@
 //
 // In Kafka mode a node is one of a cluster: each persistent query is a
 // consumer group and its tasks run where the group places them
-// (cluster.go). Each node is a static member of every query's group, by
-// node id, so a node restarted after a crash takes its tasks back at
-// once; every node tails the catalog topic and applies other nodes' DDL
-// (cluster_catalog.go). A table partition is kept by its owner in the
-// table's group and by standbys (cluster_replicas.go), and a pull query
-// on any node reads each partition where a caught-up copy is, forwarded
-// over pgwire (cluster_pull.go, internal/peer). Every node is a member of
-// one more group, _runnel_nodes, which is what SHOW NODES lists
-// (cluster_view.go, cluster_show.go).
+// (cluster.go); a task's stores are restored from their changelogs only
+// when the task arrives on a node. Each node is a static member of every
+// query's group, by node id, so a node restarted after a crash takes its
+// tasks back at once; every node tails the catalog topic and applies
+// other nodes' DDL (cluster_catalog.go). The nodes that follow a stateful
+// task's owner keep its stores warm by tailing their changelogs, so that
+// a task moving to one restores only the tail (cluster_standby.go). A
+// table partition is kept by its owner in the table's group and by
+// standbys (cluster_replicas.go), and a pull query on any node reads
+// each partition where a caught-up copy is, forwarded over pgwire
+// (cluster_pull.go, internal/peer), once the copies have read up to the
+// topics' high watermarks: past every acknowledged write, even one
+// behind a dead node's open transaction (pull.go, writtenEnds). Every
+// node is a member of one more group, _runnel_nodes, which is what SHOW
+// NODES lists (cluster_view.go, cluster_show.go).
 //
 // The engine implements server.Backend; it knows nothing of the wire.
 package engine

@@ -269,6 +269,10 @@ func (e *Engine) openState() error {
 			return fmt.Errorf("open local state store: %w", err)
 		}
 		e.stateDB, opts.DB = db, db
+		// A node restores a task's stores only when the task arrives
+		// here or it stands by for it (cluster.go), never at query
+		// start for tasks that run elsewhere.
+		opts.DeferRestore = true
 	}
 	m, err := state.NewManager(opts)
 	if err != nil {

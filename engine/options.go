@@ -45,7 +45,10 @@ type Options struct {
 	// pull queries, so that a partition that moves (its owner died) is
 	// read from a caught-up copy instead of waiting for the new owner to
 	// build one. A pull query reads a standby only when it has caught up
-	// with the writes acknowledged before the query. Default: 0, which
+	// with the writes acknowledged before the query. As many nodes
+	// besides a stateful persistent query task's owner keep its stores
+	// warm by tailing their changelogs (cluster_standby.go), so that the
+	// task restores only the tail if it moves to one. Default: 0, which
 	// means 1 (ksqlDB's default is 0: Runnel keeps one, the cost being a
 	// second copy's disk and reads); -1 means none.
 	StandbyReplicas int

@@ -189,14 +189,34 @@ func (e *Engine) awaitWriters(ctx context.Context, src *catalog.Source, visited 
 	return nil
 }
 
+// writtenEnds are, per partition of topic, the offset a reader must have
+// consumed to have read every record acknowledged before the call. In
+// Kafka mode that is the high watermark, not the last stable offset
+// (EndOffsets) that read_committed readers stop at: a transaction left
+// open by a node that died holds the last stable offset back, up to the
+// transaction timeout or the node's return, below records that other
+// nodes' transactions committed and acknowledged after it began; waiting
+// for the last stable offset would answer without them. A reader reaches
+// the high watermark once every transaction below it has ended (the
+// dead one aborted, live ones committed or aborted), and a pull query
+// waits for that, bounded by its timeout. The embedded log has no open
+// transactions: its end offsets are what was acknowledged.
+func (e *Engine) writtenEnds(ctx context.Context, topic string) ([]int64, error) {
+	if kl, ok := e.log.(*kafka.Log); ok {
+		return kl.HighWatermarks(ctx, topic)
+	}
+	return e.log.EndOffsets(ctx, topic)
+}
+
 // awaitQuery waits until a running query's tasks have committed their
-// work at or past the current end of each of the query's input topics, in
-// pipeline order. It reads the tasks' own positions, which move only once
-// a commit's output is visible in the log, rather than the committed
-// offsets in the log, which Kafka may show before the output's markers.
+// work at or past the end of each of the query's input topics
+// (writtenEnds), in pipeline order. It reads the tasks' own positions,
+// which move only once a commit's output is visible in the log, rather
+// than the committed offsets in the log, which Kafka may show before the
+// output's markers.
 func (e *Engine) awaitQuery(ctx context.Context, rq *runningQuery) error {
 	for _, topic := range rq.inputs {
-		ends, err := e.log.EndOffsets(ctx, topic)
+		ends, err := e.writtenEnds(ctx, topic)
 		if err != nil {
 			return fmt.Errorf("end offsets of %s: %w", topic, err)
 		}

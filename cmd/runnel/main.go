@@ -155,7 +155,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.advertise, "advertise", env("RUNNEL_ADVERTISE", ""),
 		"host:port other nodes and clients reach this node at, shown by SHOW NODES; empty means the --listen address (env RUNNEL_ADVERTISE)")
 	fs.IntVar(&c.standbyReplicas, "standby-replicas", standbys,
-		"num.standby.replicas: nodes besides a table partition's owner that keep a warm copy for pull queries, in a cluster (env RUNNEL_STANDBY_REPLICAS)")
+		"num.standby.replicas: nodes besides a table partition's or a stateful task's owner that keep a warm copy (for pull queries; for the task if it moves), in a cluster (env RUNNEL_STANDBY_REPLICAS)")
 	fs.IntVar(&c.pullTimeoutMs, "pull-timeout-ms", pullTimeout,
 		"default of runnel.pull.timeout.ms: how long a pull query waits for acknowledged writes or a moving partition (env RUNNEL_PULL_TIMEOUT_MS)")
 	fs.StringVar(&c.clusterUser, "cluster-user", env("RUNNEL_CLUSTER_USER", "_runnel_node"),

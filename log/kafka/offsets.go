@@ -29,8 +29,10 @@ func (l *Log) StartOffsets(ctx context.Context, topic string) ([]int64, error) {
 // watermark when no transaction is open on the partition, else the first
 // offset of the oldest open transaction. It is the end that a
 // read_committed reader (every Reader of this package) can reach without
-// waiting for someone else's transaction, and every record acknowledged
-// before the call lies below it.
+// waiting for someone else's transaction. A record acknowledged before
+// the call lies below it unless a transaction that began before the
+// record is still open (a crashed producer's, until it is aborted):
+// HighWatermarks covers those too.
 func (l *Log) EndOffsets(ctx context.Context, topic string) ([]int64, error) {
 	if err := l.checkOpen(); err != nil {
 		return nil, err
@@ -48,6 +50,33 @@ func (l *Log) EndOffsets(ctx context.Context, topic string) ([]int64, error) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("kafka: end offsets of %q: %w", topic, mapErr(err))
+		}
+		return byPartition(topic, listed)
+	}
+}
+
+// HighWatermarks returns, per partition, the high watermark: the offset
+// past the last record the brokers have replicated, committed or not.
+// Unlike EndOffsets (the last stable offset), it includes every record
+// acknowledged before the call even while an older transaction is still
+// open on the partition (a crashed producer's, until it is aborted),
+// which holds the last stable offset back below them. A read_committed
+// reader reaches it once every transaction below it has ended: it is the
+// offset to wait for to be sure of having read an acknowledged record.
+func (l *Log) HighWatermarks(ctx context.Context, topic string) ([]int64, error) {
+	if err := l.checkOpen(); err != nil {
+		return nil, err
+	}
+	for {
+		actx, cancel := context.WithTimeout(ctx, listAttempt)
+		listed, err := l.adm.ListEndOffsets(actx, topic)
+		cancel()
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			l.opts.Logger.Warn("kafka: high watermarks request timed out; asking again", "topic", topic)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("kafka: high watermarks of %q: %w", topic, mapErr(err))
 		}
 		return byPartition(topic, listed)
 	}

@@ -153,6 +153,10 @@ type RestoreStats struct {
 	Restores, FromCheckpoint int64
 	// Records is how many changelog records they applied in all.
 	Records int64
+	// Standbys is how many standby copies caught up (Follow), and
+	// StandbyRecords how many changelog records standby copies applied,
+	// catching up and tailing: none of them is counted above.
+	Standbys, StandbyRecords int64
 }
 
 // RestoreStats returns the counts so far.
@@ -161,5 +165,7 @@ func (m *Manager) RestoreStats() RestoreStats {
 		Restores:       m.stats.restores.Load(),
 		FromCheckpoint: m.stats.fromCheckpoint.Load(),
 		Records:        m.stats.records.Load(),
+		Standbys:       m.stats.standbys.Load(),
+		StandbyRecords: m.stats.standbyRecords.Load(),
 	}
 }

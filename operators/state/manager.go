@@ -20,9 +20,10 @@ type Manager struct {
 	shared sharedLog // non-nil when the log commits state in its own batches
 	logger *slog.Logger
 
-	// stats count the restores (RestoreStats).
+	// stats count the restores and standby copies (RestoreStats).
 	stats struct {
 		restores, fromCheckpoint, records atomic.Int64
+		standbys, standbyRecords          atomic.Int64
 	}
 
 	mu struct {
@@ -65,8 +66,10 @@ func NewManager(opts Options) (*Manager, error) {
 func (m *Manager) Shared() bool { return m.shared != nil }
 
 // Open restores the store (Kafka mode: from its changelog, the tail since
-// the local copy's checkpoint or the whole of it) and returns it. A store is open at most once at a time: Open
-// returns ErrStoreOpen until the previous TaskStore of that name is closed.
+// the local copy's checkpoint or the whole of it; not with
+// Options.DeferRestore, where the first Restore does) and returns it. A
+// store is open at most once at a time: Open returns ErrStoreOpen until
+// the previous TaskStore of that name is closed.
 func (m *Manager) Open(ctx context.Context, spec Spec) (*TaskStore, error) {
 	if err := m.acquire(spec.Name); err != nil {
 		return nil, err
@@ -77,7 +80,10 @@ func (m *Manager) Open(ctx context.Context, spec Spec) (*TaskStore, error) {
 			m.release(spec.Name)
 			return nil, fmt.Errorf("state: open %q: Spec.Changelog is required with a log that does not share its database", spec.Name)
 		}
-		if err := m.restore(ctx, s); err != nil {
+		if m.opts.DeferRestore {
+			// Restore (or Follow) clears it once the copy is current.
+			s.err = fmt.Errorf("%w: %q is not restored yet (Options.DeferRestore)", ErrNeedsRestore, spec.Name)
+		} else if err := m.restore(ctx, s); err != nil {
 			m.release(spec.Name)
 			return nil, fmt.Errorf("state: open %q: %w", spec.Name, err)
 		}

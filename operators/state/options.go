@@ -39,6 +39,15 @@ type Options struct {
 	// Default: 2s. Negative: never (a crash loses every apply since the
 	// last restore).
 	CheckpointSyncInterval time.Duration
+	// DeferRestore makes Open in changelog mode only reserve the store:
+	// its local copy is brought up to the changelog by the first Restore
+	// (or Follow, for a standby copy), and until then every read and
+	// write returns ErrNeedsRestore. A cluster node opens every task's
+	// store when a query starts but runs, or stands by for, only some of
+	// them: it must not read the changelogs of the others. Default: false
+	// (Open restores). Ignored with a shared database, which is always
+	// current.
+	DeferRestore bool
 }
 
 // Defaults.

@@ -20,22 +20,51 @@ import (
 // one, from the checkpoint that the interrupted one left in place (it
 // writes the new one with its last batch, synced) or from the start.
 func (m *Manager) restore(ctx context.Context, s *TaskStore) error {
+	c, err := m.catchUp(ctx, s)
+	if err != nil {
+		return err
+	}
+	m.stats.restores.Add(1)
+	m.stats.records.Add(int64(c.records))
+	if c.fromCheckpoint {
+		m.stats.fromCheckpoint.Add(1)
+	}
+	lvl := slogLevelFor(c.records)
+	m.logger.Log(ctx, lvl, "state: restored", "store", s.spec.Name, "records", c.records,
+		"changelog", s.spec.Changelog.Topic, "partition", s.spec.Changelog.Partition, "from", c.from, "end", c.end,
+		"checkpoint", c.fromCheckpoint, "elapsed", c.elapsed)
+	return nil
+}
+
+// caughtUp is what one catchUp did.
+type caughtUp struct {
+	// records is how many changelog records it applied, from its first
+	// offset read to end (the changelog's end when it began).
+	records        int
+	from, end      int64
+	fromCheckpoint bool
+	elapsed        time.Duration
+}
+
+// catchUp is restore without its counting and its final log line, which
+// differ between a task's restore and a standby's catch-up (standby.go).
+func (m *Manager) catchUp(ctx context.Context, s *TaskStore) (caughtUp, error) {
 	tp := s.spec.Changelog
 	starts, err := m.opts.Log.StartOffsets(ctx, tp.Topic)
 	if err != nil {
-		return fmt.Errorf("changelog %q: %w", tp.Topic, err)
+		return caughtUp{}, fmt.Errorf("changelog %q: %w", tp.Topic, err)
 	}
 	ends, err := m.opts.Log.EndOffsets(ctx, tp.Topic)
 	if err != nil {
-		return fmt.Errorf("changelog %q: %w", tp.Topic, err)
+		return caughtUp{}, fmt.Errorf("changelog %q: %w", tp.Topic, err)
 	}
 	if tp.Partition < 0 || int(tp.Partition) >= len(starts) || int(tp.Partition) >= len(ends) {
-		return fmt.Errorf("changelog %q partition %d: %w", tp.Topic, tp.Partition, log.ErrUnknownPartition)
+		return caughtUp{}, fmt.Errorf("changelog %q partition %d: %w", tp.Topic, tp.Partition, log.ErrUnknownPartition)
 	}
 	start, end := starts[tp.Partition], ends[tp.Partition]
 	id, err := m.topicID(ctx, tp.Topic)
 	if err != nil {
-		return fmt.Errorf("changelog %q: %w", tp.Topic, err)
+		return caughtUp{}, fmt.Errorf("changelog %q: %w", tp.Topic, err)
 	}
 	// Commits checkpoint with the id the restore saw: should the topic be
 	// deleted and created again while the store is open, their
@@ -49,7 +78,7 @@ func (m *Manager) restore(ctx context.Context, s *TaskStore) error {
 	from := start
 	cp, ok, err := m.readCheckpoint(s.spec.Name)
 	if err != nil {
-		return err
+		return caughtUp{}, err
 	}
 	fromCheckpoint := false
 	if ok {
@@ -64,17 +93,17 @@ func (m *Manager) restore(ctx context.Context, s *TaskStore) error {
 		// The wipe and the checkpoint's removal go in the restore's first
 		// batch: a crash after it leaves no checkpoint over a partial copy.
 		if err := b.DeleteRange(s.prefix, PrefixEnd(s.prefix), nil); err != nil {
-			return err
+			return caughtUp{}, err
 		}
 		if err := b.Delete(checkpointKey(s.spec.Name), nil); err != nil {
-			return err
+			return caughtUp{}, err
 		}
 	}
 	n, skipped := 0, 0
 	if from < end {
 		r, err := m.opts.Log.NewReader(ctx, tp, from)
 		if err != nil {
-			return fmt.Errorf("changelog %q partition %d: %w", tp.Topic, tp.Partition, err)
+			return caughtUp{}, fmt.Errorf("changelog %q partition %d: %w", tp.Topic, tp.Partition, err)
 		}
 		defer r.Close()
 		// Stop on Position, not on the last record's offset: the end may
@@ -82,7 +111,7 @@ func (m *Manager) restore(ctx context.Context, s *TaskStore) error {
 		for r.Position() < end {
 			recs, err := r.Next(ctx)
 			if err != nil {
-				return fmt.Errorf("changelog %q partition %d at %d: %w", tp.Topic, tp.Partition, r.Position(), err)
+				return caughtUp{}, fmt.Errorf("changelog %q partition %d at %d: %w", tp.Topic, tp.Partition, r.Position(), err)
 			}
 			for _, rec := range recs {
 				if rec.Offset >= end {
@@ -93,7 +122,7 @@ func (m *Manager) restore(ctx context.Context, s *TaskStore) error {
 					continue
 				}
 				if err := restoreOne(b, s.prefix, rec); err != nil {
-					return err
+					return caughtUp{}, err
 				}
 				n++
 				if n%m.opts.RestoreProgressEvery == 0 {
@@ -103,7 +132,7 @@ func (m *Manager) restore(ctx context.Context, s *TaskStore) error {
 			}
 			if b.Len() >= m.opts.RestoreBatchBytes {
 				if err := b.Commit(pebble.NoSync); err != nil {
-					return fmt.Errorf("write restored state: %w", err)
+					return caughtUp{}, fmt.Errorf("write restored state: %w", err)
 				}
 				b.Close()
 				b = m.db.NewBatch()
@@ -112,27 +141,18 @@ func (m *Manager) restore(ctx context.Context, s *TaskStore) error {
 	}
 	done := checkpoint{Topic: tp.Topic, Partition: tp.Partition, TopicID: id, Offset: end}
 	if err := b.Set(checkpointKey(s.spec.Name), done.encode(), nil); err != nil {
-		return err
+		return caughtUp{}, err
 	}
 	// Synced, with the earlier batches before it: the restore is not
 	// done again after a crash (Pebble keeps unsynced writes in memory).
 	if err := b.Commit(pebble.Sync); err != nil {
-		return fmt.Errorf("write restored state: %w", err)
+		return caughtUp{}, fmt.Errorf("write restored state: %w", err)
 	}
 	s.synced = time.Now()
-	m.stats.restores.Add(1)
-	m.stats.records.Add(int64(n))
-	if fromCheckpoint {
-		m.stats.fromCheckpoint.Add(1)
-	}
 	if skipped > 0 {
 		m.logger.Warn("state: changelog records without a key skipped", "store", s.spec.Name, "records", skipped)
 	}
-	lvl := slogLevelFor(n)
-	m.logger.Log(ctx, lvl, "state: restored", "store", s.spec.Name, "records", n,
-		"changelog", tp.Topic, "partition", tp.Partition, "from", from, "end", end,
-		"checkpoint", fromCheckpoint, "elapsed", time.Since(began))
-	return nil
+	return caughtUp{records: n, from: from, end: end, fromCheckpoint: fromCheckpoint, elapsed: time.Since(began)}, nil
 }
 
 // restoreOne adds one changelog record to b: a tombstone deletes its key.

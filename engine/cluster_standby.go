@@ -1,0 +1,164 @@
+package engine
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/runnel/runnel/operators"
+)
+
+// Standby tasks of persistent queries in a cluster (Kafka mode), Kafka
+// Streams' standby replicas.
+//
+// A stateful task's store is kept warm on the StandbyReplicas nodes that
+// follow the task's owner in the query group's members (standbysOf, the
+// rule a table's copies use, cluster_replicas.go): each of them tails the
+// store's changelog, read_committed, into its local copy with a
+// checkpoint (state's TaskStore.Follow). When the group moves the task
+// to one of them, its restore starts from that checkpoint and reads only
+// what the owner committed since. Every node computes the standbys from
+// one DescribeGroups of the query's group, every replicaRefresh, so no
+// node tells another what to keep.
+//
+// The group's balancer does not prefer a standby when it moves a task
+// (franz-go's cooperative-sticky knows nothing of copies), so a moved
+// task lands on a standby only when its new node is one: with
+// StandbyReplicas at least the other nodes' count, every node is.
+//
+// A task and its standby never run at once on one node: the standby is
+// cancelled when the task arrives, and each waits for the other to end
+// before touching the store (placedTask.prev).
+
+// superviseStandbys keeps this node's standbys of the query's stateful
+// tasks up to date until ctx ends, then returns.
+func (cq *clusterQuery) superviseStandbys(ctx context.Context) {
+	if cq.e.opts.StandbyReplicas < 1 || !cq.stateful() {
+		<-ctx.Done()
+		return
+	}
+	tick := time.NewTicker(replicaRefresh)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			cq.refreshTaskStandbys(ctx)
+		}
+	}
+}
+
+// stateful reports whether any of the query's tasks has a store.
+func (cq *clusterQuery) stateful() bool {
+	for _, t := range cq.rq.tasks {
+		if t.Store != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// refreshTaskStandbys starts the standbys of the tasks this node now
+// stands by for and stops the others. A task between owners keeps its
+// standbys: it is when its owner has just died that a warm copy matters.
+// A group that cannot be described now changes nothing.
+func (cq *clusterQuery) refreshTaskStandbys(ctx context.Context) {
+	e := cq.e
+	states, err := e.groupStates(ctx, cq.group)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.logger.Debug("standby tasks: describe the query's group", "group", cq.group, "error", err)
+		}
+		return
+	}
+	g := states[cq.group]
+	if g == nil {
+		return
+	}
+	members := g.memberIDs()
+	cq.mu.Lock()
+	defer cq.mu.Unlock()
+	if cq.mu.stopped || ctx.Err() != nil {
+		return
+	}
+	for tp, tasks := range cq.byInput {
+		owner, ok := g.owners[tp]
+		if !ok {
+			continue
+		}
+		want := owner.ID != e.opts.NodeID && contains(standbysOf(owner.ID, members, e.opts.StandbyReplicas), e.opts.NodeID)
+		for _, t := range tasks {
+			if t.Store == nil || cq.mu.running[t] != nil {
+				continue
+			}
+			f := cq.mu.following[t]
+			switch {
+			case want && f == nil:
+				cq.followLocked(ctx, t)
+			case !want && f != nil:
+				f.cancel()
+				delete(cq.mu.following, t)
+			}
+		}
+	}
+}
+
+// followLocked starts a standby of t. The caller holds cq.mu.
+func (cq *clusterQuery) followLocked(ctx context.Context, t *operators.Task) {
+	fctx, cancel := context.WithCancel(ctx)
+	pt := &placedTask{cancel: cancel, done: make(chan struct{}), since: time.Now(), prev: cq.mu.last[t]}
+	cq.mu.last[t] = pt
+	cq.mu.following[t] = pt
+	cq.wg.Add(1)
+	go cq.follow(fctx, t, pt)
+}
+
+// follow keeps t's store warm until ctx ends; a changelog that cannot be
+// read is tried again, with a growing pause.
+func (cq *clusterQuery) follow(ctx context.Context, t *operators.Task, pt *placedTask) {
+	e, rq := cq.e, cq.rq
+	defer cq.wg.Done()
+	defer close(pt.done)
+	defer func() {
+		if r := recover(); r != nil {
+			e.logPanic("standby", r, "query", rq.q.ID, "task", t.String())
+		}
+	}()
+	if pt.prev != nil {
+		<-pt.prev.done
+		pt.prev = nil
+	}
+	e.logger.Debug("standby task started on this node", "query", rq.q.ID, "task", t.String(), "node", e.opts.NodeID)
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		err := t.Store.Follow(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		e.logger.Warn("standby task", "query", rq.q.ID, "task", t.String(), "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// LocalStandbys lists the tasks of query id whose stores this node keeps
+// warm as a standby, as LocalTasks names them; ok is false if the query
+// does not run here. It is for tests and diagnostics.
+func (e *Engine) LocalStandbys(id string) (tasks []string, ok bool) {
+	rq, found := e.runningQuery(id)
+	if !found {
+		return nil, false
+	}
+	if rq.cluster != nil {
+		rq.cluster.mu.Lock()
+		for t := range rq.cluster.mu.following {
+			tasks = append(tasks, t.String())
+		}
+		rq.cluster.mu.Unlock()
+	}
+	sort.Strings(tasks)
+	return tasks, true
+}
