@@ -432,14 +432,6 @@ func (b *bound) checkPersistent(sink string, out []types.Column) error {
 			switch {
 			case len(names) == 0:
 				missing = append(missing, b.keyTexts[ki])
-			case len(names) > 1 && b.keyWhat == "partitioning expression":
-				// ksqlDB's words for PARTITION BY (partition-by.json "key
-				// in projection more than once"), in select-list order.
-				quoted := make([]string, len(names))
-				for i, n := range names {
-					quoted[i] = "`" + n + "`"
-				}
-				return ErrDuplicateColumn.Errorf("The projection contains the key column more than once: %s.", andList(quoted))
 			case len(names) > 1:
 				sorted := append([]string(nil), names...)
 				sort.Strings(sorted)
