@@ -599,12 +599,18 @@ func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, s
 			case wildcard:
 				// Named as a select item would be: a struct field by
 				// its field's name (partition-by.json "struct field -
-				// select star"), anything else KSQL_COL_<n>.
+				// select star") unless a column has it, anything else
+				// KSQL_COL_<n>.
 				var node ast.ExprNode
 				if pi < len(partitionNodes) {
 					node = partitionNodes[pi]
 				}
 				name := names.name(node)
+				if seen[name] {
+					// The field's name is a column's already: a
+					// generated name rather than a refusal.
+					name = names.name(nil)
+				}
 				copies[pi] = append(copies[pi], name)
 				if err := add(field{name: name, e: pe, isKey: true}); err != nil {
 					return nil, nil, nil, nil, err
