@@ -21,7 +21,9 @@ import (
 // Every check comes before the first write — the topic, then the catalog
 // command, then the materializer — so that a refused statement leaves
 // nothing behind.
-func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource) error {
+// wrap is the session's ksql.persistence.wrap.single.values
+// (planner.Planner.WrapSingleValues).
+func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource, wrap string) error {
 	e.lockDDL(ctx)
 	defer e.ddl.Unlock()
 	old, _ := e.cat.Source(st.Name)
@@ -38,7 +40,9 @@ func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource) error {
 			return errWrongObject.Errorf("%s is maintained by Runnel and cannot be replaced", st.Name)
 		}
 	}
-	src, err := e.planner(nil).PlanSource(st)
+	p := e.planner(nil)
+	p.WrapSingleValues = wrap
+	src, err := p.PlanSource(st)
 	if err != nil {
 		return err
 	}
@@ -185,7 +189,7 @@ func (s *session) preparePersistent(q *sql.Query, sink planner.SinkSpec, st sql.
 		return nil, err
 	}
 	return &statement{params: b.paramTypes(), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
-		id, err := s.e.createPersistent(ctx, q, sink, st, args, s.fromEarliest())
+		id, err := s.e.createPersistent(ctx, q, sink, st, args, s.fromEarliest(), s.prop(propWrapSingleValues))
 		if err != nil {
 			return server.Result{}, err
 		}
@@ -204,7 +208,7 @@ func (s *session) preparePersistent(q *sql.Query, sink planner.SinkSpec, st sql.
 // Every check comes before the first change: the replaced query keeps
 // running, and no topic, catalog command or offset is written, until the
 // statement is known to be possible.
-func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planner.SinkSpec, st sql.Statement, args []types.Value, earliest bool) (string, error) {
+func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planner.SinkSpec, st sql.Statement, args []types.Value, earliest bool, wrap string) (string, error) {
 	e.lockDDL(ctx)
 	defer e.ddl.Unlock()
 	var replaced *catalog.Query
@@ -229,7 +233,9 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 			replaced, _ = e.cat.Query(old.Query)
 		}
 	}
-	plan, err := e.planner(&binding{values: args}).PlanPersistent(q, sink)
+	p := e.planner(&binding{values: args})
+	p.WrapSingleValues = wrap
+	plan, err := p.PlanPersistent(q, sink)
 	if err != nil {
 		return "", err
 	}

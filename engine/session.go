@@ -17,6 +17,10 @@ import (
 // Session properties a user may SET.
 const (
 	propOffsetReset = "auto.offset.reset"
+	// propWrapSingleValues is ksqlDB's default for WRAP_SINGLE_VALUE
+	// where a CREATE statement's WITH gives none: 'true' or 'false';
+	// unset, each format's own default (planner.Planner.WrapSingleValues).
+	propWrapSingleValues = "ksql.persistence.wrap.single.values"
 )
 
 // session is one client's session: its SET properties, its transaction
@@ -333,7 +337,7 @@ func (s *session) prepareStatement(st sql.Statement) (*statement, error) {
 		if st.Query != nil {
 			return s.prepareCreateAs(st)
 		}
-		return simple("CREATE "+st.Kind.String(), func(ctx context.Context) error { return s.e.createSource(ctx, st) }), nil
+		return simple("CREATE "+st.Kind.String(), func(ctx context.Context) error { return s.e.createSource(ctx, st, s.prop(propWrapSingleValues)) }), nil
 	case *sql.Drop:
 		return simple("DROP "+st.Kind.String(), func(ctx context.Context) error { return s.e.dropSource(ctx, st) }), nil
 	case *sql.Terminate:
@@ -421,6 +425,14 @@ func (s *session) set(name, value string) error {
 		}
 	case propStandbyReplicas, "ksql.streams." + propStandbyReplicas:
 		return s.e.setStandbyReplicas(name)
+	case propWrapSingleValues:
+		// ksqlDB's config parser takes a boolean in any case.
+		v := strings.ToLower(strings.TrimSpace(value))
+		if v != "true" && v != "false" {
+			return errInvalidValue.Errorf("Invalid value %s for configuration %s: Expected value to be either true or false", value, propWrapSingleValues)
+		}
+		s.setProp(propWrapSingleValues, v)
+		return nil
 	}
 	s.setProp(name, value)
 	return nil

@@ -27,6 +27,12 @@ type Planner struct {
 	// Formats checks that a source's formats carry its columns; nil skips
 	// the check (the runtime then refuses such a source when it starts).
 	Formats FormatChecker
+	// WrapSingleValues is the session's ksql.persistence.wrap.single.values:
+	// "true" or "false" is the WRAP_SINGLE_VALUE of a CREATE STREAM|TABLE,
+	// with or without AS SELECT, whose WITH gives none (defaultWrap in
+	// ddl.go). Anything else, the default "", leaves each format's own
+	// default: JSON wraps a single value in an object.
+	WrapSingleValues string
 
 	// hooked is set on the copy withHooks makes.
 	hooked bool
@@ -318,7 +324,7 @@ func (p *Planner) bind(q *sql.Query) (*bound, error) {
 			binder.Hook = chainHooks(tf.hook, prev)
 			defer func() { binder.Hook = prev }()
 		}
-		exprs, cols, keys, copies, err := p.project(sel, sc, binder, src, input, partitionBy)
+		exprs, cols, keys, copies, err := p.project(sel, sc, binder, src, input, partitionBy, q.PartitionBy)
 		if err != nil {
 			return nil, err
 		}
@@ -488,13 +494,18 @@ func (b *bound) bindLimit(sel *ast.SelectStmt) error {
 // selected. It returns the PARTITION BY keys in effect (none for PARTITION
 // BY NULL, a stream without a key, as in ksqlDB), and, when the output is
 // keyed by the source's keys, the names of the select items that are each
-// key column.
+// key column. partitionNodes are the PARTITION BY expressions as written
+// (partitionBy bound): AS_VALUE there, or in a select item, is only seen
+// in the text, as binding removes it.
 func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, src *catalog.Source, input []types.Column,
-	partitionBy []expr.Expr) (exprs []expr.Expr, cols []types.Column, keys []expr.Expr, copies [][]string, err error) {
+	partitionBy []expr.Expr, partitionNodes []ast.ExprNode) (exprs []expr.Expr, cols []types.Column, keys []expr.Expr, copies [][]string, err error) {
 	type field struct {
 		name  string
 		e     expr.Expr
 		isKey bool
+		// asValue marks a select item AS_VALUE(x): a value column even
+		// where x is the PARTITION BY expression (ksqlDB's as_value.json).
+		asValue bool
 	}
 	var fields []field
 	seen := map[string]bool{}
@@ -558,7 +569,7 @@ func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, s
 				}
 			}
 		}
-		if err := add(field{name: name, e: e, isKey: isKey}); err != nil {
+		if err := add(field{name: name, e: e, isKey: isKey, asValue: isAsValue(sf.Expr)}); err != nil {
 			return nil, nil, nil, nil, err
 		}
 	}
@@ -580,8 +591,12 @@ func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, s
 		}
 		for pi, pe := range partitionBy {
 			found := false
+			// PARTITION BY AS_VALUE(k) matches only a select item
+			// AS_VALUE(k): under SELECT * its key is a column of its own
+			// and k stays in the value (as_value.json "partition by").
+			peAsValue := pi < len(partitionNodes) && isAsValue(partitionNodes[pi])
 			for i := range fields {
-				if fields[i].e.String() != pe.String() {
+				if fields[i].asValue != peAsValue || fields[i].e.String() != pe.String() {
 					continue
 				}
 				copies[pi] = append(copies[pi], fields[i].name)
@@ -592,7 +607,20 @@ func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, s
 			switch {
 			case found:
 			case wildcard:
-				name := names.name(nil)
+				// Named as a select item would be: a struct field by
+				// its field's name (partition-by.json "struct field -
+				// select star") unless a column has it, anything else
+				// KSQL_COL_<n>.
+				var node ast.ExprNode
+				if pi < len(partitionNodes) {
+					node = partitionNodes[pi]
+				}
+				name := names.name(node)
+				if seen[name] {
+					// The field's name is a column's already: a
+					// generated name rather than a refusal.
+					name = names.name(nil)
+				}
 				copies[pi] = append(copies[pi], name)
 				if err := add(field{name: name, e: pe, isKey: true}); err != nil {
 					return nil, nil, nil, nil, err
@@ -609,6 +637,12 @@ func (p *Planner) project(sel *ast.SelectStmt, sc *scope, binder *expr.Binder, s
 		cols = append(cols, types.Column{Name: f.name, Type: outputType(f.e.Type()), Key: f.isKey})
 	}
 	return exprs, cols, partitionBy, copies, nil
+}
+
+// isAsValue reports whether n is a call of AS_VALUE.
+func isAsValue(n ast.ExprNode) bool {
+	call, ok := n.(*ast.FuncCallExpr)
+	return ok && call.FnName.L == "as_value"
 }
 
 // wildcardOrder is the order in which SELECT * lists a source's columns:

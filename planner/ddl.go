@@ -128,10 +128,43 @@ func (p *Planner) PlanSource(st *sql.CreateSource) (*catalog.Source, error) {
 		}
 		src.Props["TIMESTAMP"] = ts
 	}
+	p.defaultWrap(src)
 	if err := p.checkFormats(src); err != nil {
 		return nil, err
 	}
 	return src, nil
+}
+
+// defaultWrap applies WrapSingleValues (ksqlDB's
+// ksql.persistence.wrap.single.values) to a source or sink whose WITH
+// gives no WRAP_SINGLE_VALUE, as ksqlDB's SerdeFeaturesFactory does: only
+// to a value of exactly one column, and only where the value format can
+// do it — JSON wraps and unwraps, DELIMITED and KAFKA only ever write a
+// bare value, so "true" passes them by silently (an explicit
+// WRAP_SINGLE_VALUE=true is refused by the format instead). The choice is
+// recorded in the source's properties, so that it outlives the session
+// and a restart.
+func (p *Planner) defaultWrap(src *catalog.Source) {
+	def := strings.ToLower(p.WrapSingleValues)
+	if def != "true" && def != "false" {
+		return
+	}
+	if _, set := src.Props["WRAP_SINGLE_VALUE"]; set {
+		return
+	}
+	values := 0
+	for _, c := range src.Columns {
+		if !c.Key {
+			values++
+		}
+	}
+	if values != 1 {
+		return
+	}
+	if def == "true" && src.ValueFormat != "" && !strings.EqualFold(src.ValueFormat, "JSON") {
+		return
+	}
+	src.Props["WRAP_SINGLE_VALUE"] = def
 }
 
 // checkFormats runs the Formats hook, when there is one.
@@ -263,6 +296,7 @@ func (p *Planner) sinkSource(in *catalog.Source, out []types.Column, agg *Aggreg
 		w := *in.Window
 		src.Window = &w
 	}
+	p.defaultWrap(src)
 	if err := p.checkFormats(src); err != nil {
 		return nil, err
 	}

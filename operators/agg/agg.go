@@ -7,8 +7,7 @@
 package agg
 
 import (
-	"errors"
-
+	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/sql/types"
 )
 
@@ -51,4 +50,4 @@ type Accumulator interface {
 }
 
 // ErrNotRetractable is returned by Retract of functions that cannot undo.
-var ErrNotRetractable = errors.New("agg: aggregate cannot be retracted")
+var ErrNotRetractable = sqlstate.New(sqlstate.FeatureNotSupported, "agg: aggregate cannot be retracted")

@@ -1,68 +1,40 @@
 package agg
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/runnel/runnel/internal/sqlstate"
 )
 
-// Sentinel errors. Every error Resolve, Add, Retract, Merge and Decode
-// return wraps one of these (or ErrNotRetractable) inside an *Error, so
-// callers can test with errors.Is and map to SQLSTATE with SQLState.
+// Sentinel errors, with their SQLSTATEs. Every error Resolve, Add,
+// Retract, Merge and Decode return wraps one of these (or
+// ErrNotRetractable), so callers test with errors.Is and sqlstate.Of
+// finds the code through any wrapping.
 var (
-	// ErrUnknownFunction: no aggregate of that name (SQLSTATE 42883).
-	ErrUnknownFunction = errors.New("agg: unknown aggregate function")
+	// ErrUnknownFunction: no aggregate of that name.
+	ErrUnknownFunction = sqlstate.New(sqlstate.UndefinedFunction, "agg: unknown aggregate function")
 	// ErrBadArguments: the aggregate exists but not for these argument
-	// types or this number of arguments (SQLSTATE 42883).
-	ErrBadArguments = errors.New("agg: no aggregate variant for these arguments")
-	// ErrBadConstant: a constant argument such as TOPK's k is out of range
-	// (SQLSTATE 22023).
-	ErrBadConstant = errors.New("agg: invalid constant argument")
+	// types or this number of arguments.
+	ErrBadArguments = sqlstate.New(sqlstate.UndefinedFunction, "agg: no aggregate variant for these arguments")
+	// ErrBadConstant: a constant argument such as TOPK's k is out of
+	// range.
+	ErrBadConstant = sqlstate.New(sqlstate.InvalidParameter, "agg: invalid constant argument")
 	// ErrUnsupported: a valid but unsupported form, e.g. DISTINCT on an
-	// aggregate where it means nothing (SQLSTATE 0A000).
-	ErrUnsupported = errors.New("agg: unsupported aggregate form")
-	// ErrOverflow: a SUM left its type's range; the row was not added
-	// (SQLSTATE 22003).
-	ErrOverflow = errors.New("agg: numeric value out of range")
-	// ErrCorrupt: Decode was given bytes AppendEncode did not produce
-	// (SQLSTATE XX001).
-	ErrCorrupt = errors.New("agg: corrupt accumulator encoding")
+	// aggregate where it means nothing.
+	ErrUnsupported = sqlstate.New(sqlstate.FeatureNotSupported, "agg: unsupported aggregate form")
+	// ErrOverflow: a SUM left its type's range; the row was not added.
+	ErrOverflow = sqlstate.New(sqlstate.NumericOutOfRange, "agg: numeric value out of range")
+	// ErrCorrupt: Decode was given bytes AppendEncode did not produce.
+	ErrCorrupt = sqlstate.New(sqlstate.DataCorrupted, "agg: corrupt accumulator encoding")
 	// ErrMismatch: Merge was given an accumulator of another Func, or
-	// Retract a row that was never added (SQLSTATE XX000): both are bugs
-	// of the caller.
-	ErrMismatch = errors.New("agg: accumulator misuse")
+	// Retract a row that was never added: both are bugs of the caller.
+	ErrMismatch = sqlstate.New(sqlstate.Internal, "agg: accumulator misuse")
 )
 
-// Error is an aggregate error with a SQLSTATE. It wraps one of the
-// package's sentinels.
-type Error struct {
-	// Code is the SQLSTATE.
-	Code string
-	// Msg is the human-readable detail.
-	Msg string
-	err error
-}
-
-func (e *Error) Error() string { return e.err.Error() + ": " + e.Msg }
-
-// Unwrap returns the sentinel.
-func (e *Error) Unwrap() error { return e.err }
-
-// SQLState returns the five-character SQLSTATE for clients.
-func (e *Error) SQLState() string { return e.Code }
-
-var sqlStates = map[error]string{
-	ErrUnknownFunction: "42883",
-	ErrBadArguments:    "42883",
-	ErrBadConstant:     "22023",
-	ErrUnsupported:     "0A000",
-	ErrOverflow:        "22003",
-	ErrCorrupt:         "XX001",
-	ErrMismatch:        "XX000",
-	ErrNotRetractable:  "0A000",
-}
-
-func newError(sentinel error, format string, args ...any) *Error {
-	return &Error{Code: sqlStates[sentinel], Msg: fmt.Sprintf(format, args...), err: sentinel}
+// newError returns an error wrapping sentinel, its message the
+// sentinel's and then the formatted detail.
+func newError(sentinel *sqlstate.Error, format string, args ...any) error {
+	return sentinel.Errorf("%s: %s", sentinel.Msg, fmt.Sprintf(format, args...))
 }
 
 // errNotRetractable wraps ErrNotRetractable with the function's name.

@@ -70,7 +70,7 @@ func IsRetractableName(name string) bool { return retractable[strings.ToUpper(na
 // ignoreNulls of LATEST_BY_OFFSET and EARLIEST_BY_OFFSET). distinct is
 // the DISTINCT of e.g. COUNT(DISTINCT x).
 //
-// Errors are *Error: ErrUnknownFunction and ErrBadArguments (42883),
+// Errors wrap ErrUnknownFunction and ErrBadArguments (42883),
 // ErrBadConstant (22023), ErrUnsupported (0A000).
 func Resolve(name string, argTypes []types.Type, consts []types.Value, distinct bool) (Func, error) {
 	name = strings.ToUpper(name)

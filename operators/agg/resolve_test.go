@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/sql/types"
 )
 
@@ -41,8 +42,7 @@ func TestResolveErrors(t *testing.T) {
 			t.Errorf("%s%v %v: %v, want %v", c.fn, c.args, c.consts, err, c.want)
 			continue
 		}
-		var e *Error
-		if !errors.As(err, &e) || e.SQLState() != c.state {
+		if got := sqlstate.Of(err); string(got) != c.state {
 			t.Errorf("%s: SQLSTATE of %v, want %s", c.fn, err, c.state)
 		}
 	}
@@ -80,8 +80,7 @@ func TestSumOverflow(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = a.Add([]types.Value{c.b})
-		var e *Error
-		if !errors.Is(err, ErrOverflow) || !errors.As(err, &e) || e.SQLState() != "22003" {
+		if !errors.Is(err, ErrOverflow) || sqlstate.Of(err) != sqlstate.NumericOutOfRange {
 			t.Fatalf("%s: %v, want overflow", c.arg, err)
 		}
 		if got := a.Result(); !same(got, c.a, false) {
