@@ -8,28 +8,31 @@ import (
 )
 
 // StateStats sums the keys and the bytes (keys plus values, as stored) of
-// a persistent query's aggregation state — or, for a join without one,
-// its join state (a stream-table join's table rows) — across its
-// partitions. It scans the stores, so it costs time proportional to the
-// state: benchmarks and diagnostics, not hot paths.
+// the state a persistent query keeps, across its stages and partitions:
+// its aggregations' stores (keys: their groups) and its joins' stores
+// (keys: a stream-table join's table rows, a table-table join's rows, a
+// stream-stream join's records in their windows). A query that joins and
+// then aggregates (Nexmark's q4) counts both. The stores that only serve
+// others (a repartitioned table's last rows, a table's materialization
+// for pull queries) are not counted. It scans the stores, so it costs
+// time proportional to the state: benchmarks and diagnostics, not hot
+// paths.
 func (e *Engine) StateStats(ctx context.Context, queryID string) (keys, bytes int64, err error) {
 	rq, ok := e.runningQuery(queryID)
-	role, prefix := build.StoreRole(0), byte(0)
+	counted := 0
 	if ok {
 		for _, s := range rq.stores {
-			switch {
-			case s.Role == build.StoreAggregate:
-				role, prefix = s.Role, 'a'
-			case s.Role == build.StoreJoin && role == 0:
-				role, prefix = s.Role, 'r'
+			if statePrefix(s.Role) != 0 {
+				counted++
 			}
 		}
 	}
-	if role == 0 {
+	if counted == 0 {
 		return 0, 0, fmt.Errorf("query %s is not a running aggregation or join", queryID)
 	}
 	for _, s := range rq.stores {
-		if s.Role != role {
+		prefix := statePrefix(s.Role)
+		if prefix == 0 {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -44,8 +47,22 @@ func (e *Engine) StateStats(ctx context.Context, queryID string) (keys, bytes in
 			return true
 		})
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, fmt.Errorf("state of %s: %w", s.Name, err)
 		}
 	}
 	return keys, bytes, nil
+}
+
+// statePrefix is the first byte of the keys StateStats counts in a store
+// of role, or 0 for a role it leaves out: an aggregation's groups ('a'),
+// a join's rows or records ('r'; its other keys are indexes and the
+// stream time, whose bytes count all the same).
+func statePrefix(role build.StoreRole) byte {
+	switch role {
+	case build.StoreAggregate:
+		return 'a'
+	case build.StoreJoin:
+		return 'r'
+	}
+	return 0
 }
