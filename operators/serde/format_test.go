@@ -76,7 +76,11 @@ func TestConstructorErrors(t *testing.T) {
 		{"json map bytes key", func() error {
 			_, err := NewValueFormat("JSON", []types.Column{col("M", types.Map(types.Bytes, types.Int))}, Props{})
 			return err
-		}, ErrUnsupported, "MAP keys"},
+		}, ErrUnsupported, "STRING keys"},
+		{"json map int key", func() error {
+			_, err := NewValueFormat("JSON", []types.Column{col("M", types.Array(types.Map(types.Int, types.Int)))}, Props{})
+			return err
+		}, ErrUnsupported, "JSON only supports MAP types with STRING keys"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,7 +14,7 @@ var fuzzJSONCols = []types.Column{
 	col("TS", types.Timestamp), col("DT", types.Date), col("TM", types.Time),
 	col("A", types.Array(types.String)),
 	col("M", types.Map(types.String, types.Array(types.Int))),
-	col("ST", types.Struct(types.Field{Name: "X", Type: types.Double}, types.Field{Name: "y", Type: types.Map(types.Int, types.Boolean)})),
+	col("ST", types.Struct(types.Field{Name: "X", Type: types.Double}, types.Field{Name: "y", Type: types.Map(types.String, types.Boolean)})),
 }
 
 // checkDecoder decodes b and, when that succeeds, checks that the row
