@@ -304,3 +304,53 @@ func valueType(v types.Value) types.Type {
 	}
 	return types.String
 }
+
+// built plans text (a persistent query), checks the plan and builds it as
+// query "Q"; its stores and internal topics are removed when t ends.
+func (f *fixture) built(t *testing.T, text string) (*Query, *planner.Plan) {
+	t.Helper()
+	plan := f.persistent(text)
+	if err := Check(plan); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	q, err := f.b.Persistent(f.ctx, "Q", plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.remove(q) })
+	return q, plan
+}
+
+// remove closes q's stores and deletes them and its topics, as TERMINATE
+// does.
+func (f *fixture) remove(q *Query) {
+	f.t.Helper()
+	for _, task := range q.Tasks {
+		if task.Store != nil {
+			task.Store.Close()
+		}
+	}
+	for _, s := range q.Stores {
+		if err := f.state.Drop(f.ctx, s.Name); err != nil {
+			f.t.Error(err)
+		}
+	}
+	for _, topic := range q.Topics {
+		if err := f.log.DeleteTopic(f.ctx, topic); err != nil {
+			f.t.Error(err)
+		}
+	}
+}
+
+// taskInputs lists each task's inputs, topic:partition joined by +.
+func taskInputs(q *Query) []string {
+	var tasks []string
+	for _, task := range q.Tasks {
+		var in []string
+		for _, tp := range task.Inputs {
+			in = append(in, tp.Topic+":"+string(rune('0'+tp.Partition)))
+		}
+		tasks = append(tasks, strings.Join(in, "+"))
+	}
+	return tasks
+}

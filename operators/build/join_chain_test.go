@@ -52,31 +52,7 @@ func TestChainStages(t *testing.T) {
 			map[string]int32{"_runnel_Q_join_repartition": 2, "_runnel_Q_join2_repartition": 2, "_runnel_Q_join2_right_repartition": 2}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			plan := f.persistent(tc.query)
-			if err := Check(plan); err != nil {
-				t.Fatalf("Check: %v", err)
-			}
-			q, err := f.b.Persistent(f.ctx, "Q", plan)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				for _, task := range q.Tasks {
-					if task.Store != nil {
-						task.Store.Close()
-					}
-				}
-				for _, s := range q.Stores {
-					if err := f.state.Drop(f.ctx, s.Name); err != nil {
-						t.Error(err)
-					}
-				}
-				for _, topic := range q.Topics {
-					if err := f.log.DeleteTopic(f.ctx, topic); err != nil {
-						t.Error(err)
-					}
-				}
-			}()
+			q, _ := f.built(t, tc.query)
 			var stores []string
 			for _, s := range q.Stores {
 				if s.Role != StoreJoin {

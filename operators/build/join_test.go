@@ -39,39 +39,8 @@ func TestJoinStages(t *testing.T) {
 			[]string{"users:0+pv2:0", "users:1+pv2:1", "_runnel_Q_repartition:0", "_runnel_Q_repartition:1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			plan := f.persistent(tc.query)
-			if err := Check(plan); err != nil {
-				t.Fatalf("Check: %v", err)
-			}
-			q, err := f.b.Persistent(f.ctx, "Q", plan)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				for _, task := range q.Tasks {
-					if task.Store != nil {
-						task.Store.Close()
-					}
-				}
-				for _, s := range q.Stores {
-					if err := f.state.Drop(f.ctx, s.Name); err != nil {
-						t.Error(err)
-					}
-				}
-				for _, topic := range q.Topics {
-					if err := f.log.DeleteTopic(f.ctx, topic); err != nil {
-						t.Error(err)
-					}
-				}
-			}()
-			var tasks []string
-			for _, task := range q.Tasks {
-				var in []string
-				for _, tp := range task.Inputs {
-					in = append(in, tp.Topic+":"+string(rune('0'+tp.Partition)))
-				}
-				tasks = append(tasks, strings.Join(in, "+"))
-			}
+			q, _ := f.built(t, tc.query)
+			tasks := taskInputs(q)
 			if !reflect.DeepEqual(q.Inputs, tc.inputs) || !reflect.DeepEqual(q.Topics, tc.topics) ||
 				!reflect.DeepEqual(q.Stores, tc.stores) || !reflect.DeepEqual(tasks, tc.tasks) {
 				t.Errorf("inputs %v, topics %v, stores %v, tasks %v\nwant %v, %v, %v, %v", q.Inputs, q.Topics, q.Stores, tasks,

@@ -84,40 +84,6 @@ func TestStreamStreamStages(t *testing.T) {
 	}
 }
 
-// remove closes q's stores and deletes them and its topics, as TERMINATE
-// does.
-func (f *fixture) remove(q *Query) {
-	f.t.Helper()
-	for _, task := range q.Tasks {
-		if task.Store != nil {
-			task.Store.Close()
-		}
-	}
-	for _, s := range q.Stores {
-		if err := f.state.Drop(f.ctx, s.Name); err != nil {
-			f.t.Error(err)
-		}
-	}
-	for _, topic := range q.Topics {
-		if err := f.log.DeleteTopic(f.ctx, topic); err != nil {
-			f.t.Error(err)
-		}
-	}
-}
-
-// taskInputs lists each task's inputs, topic:partition joined by +.
-func taskInputs(q *Query) []string {
-	var tasks []string
-	for _, task := range q.Tasks {
-		var in []string
-		for _, tp := range task.Inputs {
-			in = append(in, tp.Topic+":"+string(rune('0'+tp.Partition)))
-		}
-		tasks = append(tasks, strings.Join(in, "+"))
-	}
-	return tasks
-}
-
 // TestStreamStreamRuns: both sides of a two-column join, in 2 and 3
 // partitions and keyed by other columns, are repartitioned into 3 and
 // meet there: every pair within the hour on (id, shop), none across

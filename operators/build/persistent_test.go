@@ -44,31 +44,7 @@ func TestPersistentStages(t *testing.T) {
 			[]Store{{"Q/rows/0", StoreRows}, {"Q/rows/1", StoreRows}, {"Q/agg/0", StoreAggregate}, {"Q/agg/1", StoreAggregate}}, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			plan := f.persistent(tc.query)
-			if err := Check(plan); err != nil {
-				t.Fatalf("Check: %v", err)
-			}
-			q, err := f.b.Persistent(f.ctx, "Q", plan)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				for _, task := range q.Tasks {
-					if task.Store != nil {
-						task.Store.Close()
-					}
-				}
-				for _, s := range q.Stores {
-					if err := f.state.Drop(f.ctx, s.Name); err != nil {
-						t.Error(err)
-					}
-				}
-				for _, topic := range q.Topics {
-					if err := f.log.DeleteTopic(f.ctx, topic); err != nil {
-						t.Error(err)
-					}
-				}
-			}()
+			q, plan := f.built(t, tc.query)
 			if q.Sink != plan.Sink().Target {
 				t.Errorf("sink %v, want the plan's", q.Sink)
 			}
