@@ -21,6 +21,11 @@ type placedTaskInfo struct {
 	// node is who holds the task's partition; its ID is "" while the
 	// partition is between owners (a rebalance under way).
 	node nodeInfo
+	// standbys are the nodes that keep the task's store warm, as
+	// refreshTaskStandbys places them (standbysOf the owner among the
+	// group's members): none for a stateless task, for a task between
+	// owners, or without standby replicas.
+	standbys []nodeInfo
 }
 
 // placementGroup is the group whose assignment places rq's tasks: the
@@ -33,8 +38,9 @@ func (rq *runningQuery) placementGroup() string {
 	return rq.cluster.group
 }
 
-// taskPlacements returns where each running query's tasks run, for the
-// given queries, with one DescribeGroups for all of them.
+// taskPlacements returns where each running query's tasks run, and where
+// their standbys are kept, for the given queries, with one DescribeGroups
+// for all of them.
 func (e *Engine) taskPlacements(ctx context.Context, rqs []*runningQuery) (map[*runningQuery][]placedTaskInfo, error) {
 	var groups []string
 	for _, rq := range rqs {
@@ -42,23 +48,45 @@ func (e *Engine) taskPlacements(ctx context.Context, rqs []*runningQuery) (map[*
 			groups = append(groups, g)
 		}
 	}
-	placed, err := e.placements(ctx, groups...)
+	states, err := e.groupStates(ctx, groups...)
 	if err != nil {
 		return nil, err
 	}
 	self := nodeInfo{ID: e.opts.NodeID, Addr: e.opts.Advertise}
 	out := map[*runningQuery][]placedTaskInfo{}
 	for _, rq := range rqs {
-		g := rq.placementGroup()
+		g := states[rq.placementGroup()]
 		for _, t := range rq.tasks {
 			pt := placedTaskInfo{task: t, node: self}
-			if g != "" && len(t.Inputs) > 0 {
-				pt.node = placed[g][t.Inputs[0]]
+			if g != nil && len(t.Inputs) > 0 {
+				pt.node = g.owners[t.Inputs[0]]
+				// The materializers' standby copies are placed by
+				// their own rule (cluster_replicas.go) and are not
+				// tasks of a query: only a query's stores are listed.
+				if t.Store != nil && pt.node.ID != "" && e.opts.StandbyReplicas > 0 && !isMaterializer(rq) {
+					pt.standbys = g.standbysOf(pt.node.ID, e.opts.StandbyReplicas)
+				}
 			}
 			out[rq] = append(out[rq], pt)
 		}
 	}
 	return out, nil
+}
+
+// standbysOf returns the members that keep warm copies of the tasks that
+// owner runs, k of them at most, as refreshTaskStandbys chooses them.
+func (g *groupState) standbysOf(owner string, k int) []nodeInfo {
+	ids := standbysOf(owner, g.memberIDs(), k)
+	out := make([]nodeInfo, 0, len(ids))
+	for _, id := range ids {
+		for _, m := range g.members {
+			if m.ID == id {
+				out = append(out, m)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // showNodes lists the live nodes: id, advertised address, whether it is
@@ -116,12 +144,20 @@ func isMaterializer(rq *runningQuery) bool {
 
 // showQueriesExtendedColumns are SHOW QUERIES EXTENDED's columns: a row
 // per task, with ksqlDB's consumer group summary (offset, end offset and
-// lag of the task's input partition) beside the node that runs it.
+// lag of the task's input partition) beside the node that runs it, and a
+// row per standby copy of a task's store (task_type STANDBY, Kafka
+// Streams' name for it, where the task's own row is ACTIVE) with the node
+// that keeps it. A standby row's offset is the copy's checkpoint in the
+// store's changelog, its end offset the changelog's end and lag how far
+// the copy is behind: what a failover to that node would restore. Only
+// the answering node can read its copies' checkpoints without asking the
+// others, so another node's standby shows NULL there.
 var showQueriesExtendedColumns = []types.Column{
 	{Name: "query_id", Type: types.String}, {Name: "status", Type: types.String},
 	{Name: "sink", Type: types.String}, {Name: "task", Type: types.String},
 	{Name: "partition", Type: types.Int}, {Name: "node_id", Type: types.String},
-	{Name: "address", Type: types.String}, {Name: "offset", Type: types.Bigint},
+	{Name: "address", Type: types.String}, {Name: "task_type", Type: types.String},
+	{Name: "offset", Type: types.Bigint},
 	{Name: "end_offset", Type: types.Bigint}, {Name: "lag", Type: types.Bigint},
 	{Name: "query_string", Type: types.String},
 }
@@ -139,7 +175,7 @@ func (e *Engine) showQueriesExtended(ctx context.Context) ([]types.Row, error) {
 				state, _ = rq.status()
 			}
 			rows = append(rows, types.Row{types.NewString(q.ID), types.NewString(state), types.NewString(q.Sink),
-				types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NewString(q.Statement)})
+				types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NewString(q.Statement)})
 			continue
 		}
 		tasks, err := e.queryTaskRows(ctx, rq)
@@ -150,7 +186,7 @@ func (e *Engine) showQueriesExtended(ctx context.Context) ([]types.Row, error) {
 		for _, t := range tasks {
 			rows = append(rows, types.Row{types.NewString(q.ID), types.NewString(state), types.NewString(q.Sink),
 				types.NewString(t.task), types.NewInt(t.partition), nullIfEmpty(t.node.ID), nullIfEmpty(t.node.Addr),
-				t.offset, t.end, t.lag, types.NewString(q.Statement)})
+				types.NewString(t.kind()), t.offset, t.end, t.lag, types.NewString(q.Statement)})
 		}
 	}
 	return rows, nil
@@ -169,10 +205,38 @@ type taskRow struct {
 	task      string
 	partition int32
 	node      nodeInfo
+	// standby marks a standby copy of the task's store kept on node.
+	standby bool
 	// offset is the query's committed offset of the task's first input
 	// partition, end its end offset, lag their difference: NULL when
-	// unknown.
+	// unknown. For a standby they are of the store's changelog instead:
+	// the copy's checkpoint, the changelog's end and the difference.
 	offset, end, lag types.Value
+}
+
+// kind is the row's task_type, as Kafka Streams names its tasks.
+func (r taskRow) kind() string {
+	if r.standby {
+		return "STANDBY"
+	}
+	return "ACTIVE"
+}
+
+// setOffsets fills r's offset, end and lag from a committed offset (if
+// hasOff) and the partition's end offset (if hasEnd).
+func (r *taskRow) setOffsets(off int64, hasOff bool, end int64, hasEnd bool) {
+	if hasOff {
+		r.offset = types.NewBigint(off)
+	}
+	if !hasEnd {
+		return
+	}
+	r.end = types.NewBigint(end)
+	if hasOff {
+		r.lag = types.NewBigint(max(end-off, 0))
+	} else {
+		r.lag = types.NewBigint(end)
+	}
 }
 
 // queryTaskRows describes rq's tasks, sorted by task name.
@@ -197,27 +261,56 @@ func (e *Engine) queryTaskRows(ctx context.Context, rq *runningQuery) ([]taskRow
 				ends[in.Topic], _ = e.log.EndOffsets(ctx, in.Topic)
 			}
 			off, hasOff := committed[in.Topic][in.Partition]
-			if hasOff {
-				r.offset = types.NewBigint(off)
-			}
-			if end := ends[in.Topic]; int(in.Partition) < len(end) {
-				r.end = types.NewBigint(end[in.Partition])
-				if hasOff {
-					r.lag = types.NewBigint(max(end[in.Partition]-off, 0))
-				} else {
-					r.lag = types.NewBigint(end[in.Partition])
-				}
-			}
+			end, hasEnd := endOf(ends[in.Topic], in.Partition)
+			r.setOffsets(off, hasOff, end, hasEnd)
 		}
 		out = append(out, r)
+		for _, n := range pt.standbys {
+			sr := taskRow{task: r.task, partition: r.partition, node: n, standby: true,
+				offset: types.NullValue, end: types.NullValue, lag: types.NullValue}
+			if n.ID == e.opts.NodeID {
+				e.standbyOffsets(ctx, &sr, t, ends)
+			}
+			out = append(out, sr)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].partition != out[j].partition {
 			return out[i].partition < out[j].partition
 		}
-		return out[i].task < out[j].task
+		if out[i].task != out[j].task {
+			return out[i].task < out[j].task
+		}
+		if out[i].standby != out[j].standby {
+			return !out[i].standby
+		}
+		return out[i].node.ID < out[j].node.ID
 	})
 	return out, nil
+}
+
+// standbyOffsets fills a standby row of t kept on this node: the copy's
+// checkpoint against its changelog's end, both read locally or with one
+// ListOffsets per changelog topic (ends caches them). What cannot be read
+// now stays NULL, as for a task's offsets.
+func (e *Engine) standbyOffsets(ctx context.Context, r *taskRow, t *operators.Task, ends map[string][]int64) {
+	tp, off, hasOff, err := t.Store.Checkpoint()
+	if err != nil || tp.Topic == "" {
+		return
+	}
+	if _, ok := ends[tp.Topic]; !ok {
+		ends[tp.Topic], _ = e.log.EndOffsets(ctx, tp.Topic)
+	}
+	end, hasEnd := endOf(ends[tp.Topic], tp.Partition)
+	r.setOffsets(off, hasOff, end, hasEnd)
+}
+
+// endOf is partition p's entry of a topic's end offsets, if listed.
+func endOf(ends []int64, p int32) (int64, bool) {
+	if p < 0 || int(p) >= len(ends) {
+		return 0, false
+	}
+	return ends[p], true
 }
 
 // taskLines renders rq's tasks for EXPLAIN and DESCRIBE EXTENDED, one
@@ -229,6 +322,11 @@ func (e *Engine) taskLines(ctx context.Context, rq *runningQuery) ([]string, err
 	}
 	lines := make([]string, 0, len(rows))
 	for _, r := range rows {
+		if r.standby {
+			// EXPLAIN and DESCRIBE say who runs the query; SHOW
+			// QUERIES EXTENDED also lists the standby copies.
+			continue
+		}
 		where := "no node (moving)"
 		if r.node.ID != "" {
 			where = "node " + r.node.ID

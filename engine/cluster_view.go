@@ -185,17 +185,3 @@ func (e *Engine) groupStates(ctx context.Context, groups ...string) (map[string]
 	}
 	return out, nil
 }
-
-// placements maps each of groups to who holds which of its partitions,
-// as the groups' current assignments say.
-func (e *Engine) placements(ctx context.Context, groups ...string) (map[string]map[log.TopicPartition]nodeInfo, error) {
-	states, err := e.groupStates(ctx, groups...)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]map[log.TopicPartition]nodeInfo{}
-	for g, st := range states {
-		out[g] = st.owners
-	}
-	return out, nil
-}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/runnel/runnel/log"
 )
 
 // Standby copies (changelog mode), Kafka Streams' standby tasks.
@@ -116,4 +118,22 @@ func (s *TaskStore) tail(ctx context.Context, offset int64) (int, error) {
 		n += len(recs)
 		m.stats.standbyRecords.Add(int64(len(recs)))
 	}
+}
+
+// Checkpoint returns the store's changelog partition and the offset its
+// local copy has reached, its checkpoint: what a standby has applied, or
+// a running task last committed. ok is false when there is none yet, or
+// with a shared database (the embedded log), which has no changelog. It
+// reads the database only, not the fields Follow and the task change, so
+// any goroutine may call it (SHOW QUERIES EXTENDED does, for standbys).
+func (s *TaskStore) Checkpoint() (changelog log.TopicPartition, offset int64, ok bool, err error) {
+	changelog = s.spec.Changelog
+	if s.m.shared != nil {
+		return changelog, 0, false, nil
+	}
+	c, ok, err := s.m.readCheckpoint(s.spec.Name)
+	if err != nil || !ok || c.Topic != changelog.Topic || c.Partition != changelog.Partition {
+		return changelog, 0, false, err
+	}
+	return changelog, c.Offset, true, nil
 }

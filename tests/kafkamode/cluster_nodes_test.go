@@ -85,7 +85,9 @@ func TestShowNodes(t *testing.T) {
 // TestShowQueriesExtended: SHOW QUERIES EXTENDED (and EXPLAIN <query id>,
 // and DESCRIBE EXTENDED of the sink) list every task of a query with the
 // node that runs it, cluster-wide: the same on every node, the tasks
-// spread over both, and the counts in SHOW NODES agree.
+// spread over both, and the counts in SHOW NODES agree. The query keeps
+// no state, so with the default standby replica it has no STANDBY rows:
+// every row is an ACTIVE task.
 func TestShowQueriesExtended(t *testing.T) {
 	brokers := cluster(t)
 	a := node(t, brokers, "a")
@@ -103,7 +105,7 @@ func TestShowQueriesExtended(t *testing.T) {
 	for i, n := range []*harness.Server{a, b} {
 		for _, task := range per[i] {
 			p := task[strings.LastIndex(task, "/")+1:]
-			want = append(want, fmt.Sprintf("%s %s %s %s", task, p, n.Engine.NodeID(), n.Addr))
+			want = append(want, fmt.Sprintf("%s %s %s %s ACTIVE", task, p, n.Engine.NodeID(), n.Addr))
 		}
 	}
 	sort.Strings(want)
@@ -111,10 +113,10 @@ func TestShowQueriesExtended(t *testing.T) {
 		var out []string
 		for _, r := range harness.Rows(t, c, `SHOW QUERIES EXTENDED`) {
 			f := strings.Fields(r)
-			if len(f) < 7 || f[0] != id {
+			if len(f) < 8 || f[0] != id {
 				t.Fatalf("SHOW QUERIES EXTENDED row %q", r)
 			}
-			out = append(out, strings.Join(f[3:7], " "))
+			out = append(out, strings.Join(f[3:8], " "))
 		}
 		sort.Strings(out)
 		return out
@@ -153,5 +155,103 @@ func TestShowQueriesExtended(t *testing.T) {
 	}
 	if tasks != 4 {
 		t.Fatalf("DESCRIBE big EXTENDED lists %d tasks, want 4", tasks)
+	}
+}
+
+// TestShowQueriesExtendedStandbys: two nodes with one standby replica
+// (--standby-replicas 1) and an aggregation, which keeps a store per
+// task. SHOW QUERIES EXTENDED lists, on either node, each task once as
+// ACTIVE on the node that runs it and once as STANDBY on the other node,
+// the one that keeps its store warm (as LocalStandbys says). A standby
+// kept by the answering node shows its checkpoint against the changelog's
+// end, and catches up to lag 0 once the writes stop; another node's
+// standby shows NULL there (its checkpoint is that node's).
+func TestShowQueriesExtendedStandbys(t *testing.T) {
+	brokers := cluster(t)
+	a := nodeWithStandbys(t, brokers, "a", 1)
+	b := nodeWithStandbys(t, brokers, "b", 1)
+	ca, cb := a.Connect(t), b.Connect(t)
+	exec(t, ca, `CREATE STREAM orders (userid VARCHAR KEY, amount BIGINT)
+  WITH (kafka_topic='orders', value_format='JSON', partitions=4)`)
+	exec(t, ca, `CREATE TABLE spent AS SELECT userid, SUM(amount) AS total FROM orders GROUP BY userid EMIT CHANGES`)
+	id := queryID(t, ca, "CTAS_SPENT")
+	awaitRunning(t, id, b)
+	for i := range 40 {
+		exec(t, ca, fmt.Sprintf(`INSERT INTO orders (userid, amount) VALUES ('u%d', %d)`, i, i))
+	}
+
+	nodes := []*harness.Server{a, b}
+	const null = "<nil>" // how harness.Rows renders NULL
+	// row is a SHOW QUERIES EXTENDED row's task, partition, node,
+	// task_type and, for a standby, its lag.
+	type row struct {
+		task, node, kind, offset, lag string
+	}
+	extended := func(c *pgx.Conn) []row {
+		var out []row
+		for _, r := range harness.Rows(t, c, `SHOW QUERIES EXTENDED`) {
+			f := strings.Fields(r)
+			if len(f) < 11 || f[0] != id {
+				t.Fatalf("SHOW QUERIES EXTENDED row %q", r)
+			}
+			out = append(out, row{task: f[3], node: f[5], kind: f[7], offset: f[8], lag: f[10]})
+		}
+		return out
+	}
+	// settled reports why rows (as node self answers them) do not yet
+	// match where the nodes run and keep the tasks, "" when they do.
+	settled := func(self string, rows []row) string {
+		active, standby := map[string]string{}, map[string]string{}
+		for i, n := range nodes {
+			tasks, _ := n.Engine.LocalTasks(id)
+			for _, task := range tasks {
+				active[task] = nodes[i].Engine.NodeID()
+			}
+			kept, _ := n.Engine.LocalStandbys(id)
+			for _, task := range kept {
+				standby[task] = nodes[i].Engine.NodeID()
+			}
+		}
+		if len(active) != 4 || len(standby) != 4 {
+			return fmt.Sprintf("nodes run %v and stand by for %v", active, standby)
+		}
+		if len(rows) != 8 {
+			return fmt.Sprintf("%d rows, want 8", len(rows))
+		}
+		for _, r := range rows {
+			switch r.kind {
+			case "ACTIVE":
+				if active[r.task] != r.node {
+					return fmt.Sprintf("%+v: the task runs on %q", r, active[r.task])
+				}
+			case "STANDBY":
+				if standby[r.task] != r.node || r.node == active[r.task] {
+					return fmt.Sprintf("%+v: the task runs on %q and is kept on %q", r, active[r.task], standby[r.task])
+				}
+				if r.node == self && (r.offset == null || r.lag != "0") {
+					return fmt.Sprintf("%+v: this node's standby has not caught up", r)
+				}
+				if r.node != self && (r.offset != null || r.lag != null) {
+					return fmt.Sprintf("%+v: another node's standby shows a lag", r)
+				}
+			default:
+				return fmt.Sprintf("%+v: task_type is neither ACTIVE nor STANDBY", r)
+			}
+		}
+		return ""
+	}
+	for i, c := range []*pgx.Conn{ca, cb} {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			rows := extended(c)
+			why := settled(nodes[i].Engine.NodeID(), rows)
+			if why == "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("SHOW QUERIES EXTENDED on %s never listed the standbys: %s\n%+v", nodes[i].Engine.NodeID(), why, rows)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
 }
