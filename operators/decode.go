@@ -221,6 +221,17 @@ func (d *Decoder) DecodeKey(rec *log.Record) (types.Row, error) {
 	return row, nil
 }
 
+// KeyAbsent reports whether rec has no key at all (nil key bytes) while
+// the source declares key columns: ksqlDB reads such a record's key as a
+// null key, not as a key whose columns are NULL, and a query that passes
+// the key through writes no key again. A one-column key needs no mark
+// (its NULL is written as no key by every key format); a key of several
+// columns does, as its NULLs would otherwise be written as
+// {"K1":null,"K2":null} or ",". A windowed key is never absent.
+func (d *Decoder) KeyAbsent(rec *log.Record) bool {
+	return rec.Key == nil && len(d.keyIdx) > 1 && d.window == nil
+}
+
 // KeyNull reports whether every key column of a decoded row is NULL: a
 // record without a key, which a table cannot hold.
 func (d *Decoder) KeyNull(row types.Row) bool {

@@ -147,9 +147,13 @@ func (s *Stateless) processFlat(rec *log.Record, emit Emit) error {
 		return err
 	}
 	recs := make([]log.Record, len(outs))
+	noKey := s.noKey(rec)
 	for i, out := range outs {
 		if recs[i], err = s.Encoder.Encode(out, ts); err != nil {
 			return err
+		}
+		if noKey {
+			recs[i].Key = nil
 		}
 		s.windowKey(&recs[i], row)
 	}

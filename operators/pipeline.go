@@ -23,6 +23,13 @@ type Pipeline struct {
 	// Stateless.Tombstones and Stateless.Table; nil otherwise.
 	Keys    []int
 	KeyOnly []bool
+	// KeyPass is set when the output key is the input key unchanged:
+	// each of the input's key columns, and nothing else, projected as it
+	// is (renamed or not). A record without a key then gives output
+	// records without a key, as ksqlDB passes its null key through
+	// (Decoder.KeyAbsent); a computed key (PARTITION BY) is written as
+	// computed.
+	KeyPass bool
 	// FlatMap, when set, expands each filtered row by the query's table
 	// functions before the projection: use ApplyFlat, not Apply
 	// (flatmap.go).

@@ -488,7 +488,7 @@ func (s *Stateless) Process(rec *log.Record, emit Emit) error {
 		if s.Table && s.Decoder.KeyNull(row) {
 			return nil
 		}
-		return s.tombstone(row, true, rec.Timestamp, emit)
+		return s.tombstone(row, true, rec.Timestamp, s.noKey(rec), emit)
 	}
 	row, ok, err := s.Decoder.Decode(rec)
 	if err != nil || !ok {
@@ -503,7 +503,7 @@ func (s *Stateless) Process(rec *log.Record, emit Emit) error {
 	}
 	if !ok {
 		if s.Table {
-			return s.tombstone(row, false, row[s.Pipeline.TimeIndex].Int(), emit)
+			return s.tombstone(row, false, row[s.Pipeline.TimeIndex].Int(), false, emit)
 		}
 		return nil
 	}
@@ -511,9 +511,19 @@ func (s *Stateless) Process(rec *log.Record, emit Emit) error {
 	if err != nil {
 		return err
 	}
+	if s.noKey(rec) {
+		enc.Key = nil
+	}
 	s.windowKey(&enc, row)
 	emit(log.ProduceRecord{Topic: s.Sink, Record: enc})
 	return nil
+}
+
+// noKey reports whether the output record of rec is written without a
+// key: rec had none and the query passes its key through
+// (Pipeline.KeyPass).
+func (s *Stateless) noKey(rec *log.Record) bool {
+	return s.Pipeline.KeyPass && s.Window == nil && s.Decoder.KeyAbsent(rec)
 }
 
 // windowKey adds the input row's window to a record's key (see Window).
@@ -531,15 +541,18 @@ func (s *Stateless) windowKey(rec *log.Record, in types.Row) {
 }
 
 // tombstone writes a record with a null value under the output key
-// computed over row (keyOnly: a row of the input's key alone).
-func (s *Stateless) tombstone(row types.Row, keyOnly bool, ts int64, emit Emit) error {
-	key, err := s.Pipeline.Key(row, keyOnly)
-	if err != nil {
-		return err
-	}
-	kb, err := s.Encoder.EncodeKey(key)
-	if err != nil {
-		return err
+// computed over row (keyOnly: a row of the input's key alone), or
+// without a key when noKey is set.
+func (s *Stateless) tombstone(row types.Row, keyOnly bool, ts int64, noKey bool, emit Emit) error {
+	var kb []byte
+	if !noKey {
+		key, err := s.Pipeline.Key(row, keyOnly)
+		if err != nil {
+			return err
+		}
+		if kb, err = s.Encoder.EncodeKey(key); err != nil {
+			return err
+		}
 	}
 	rec := log.Record{Key: kb, Timestamp: ts, Partition: -1}
 	s.windowKey(&rec, row)

@@ -54,10 +54,18 @@ func (p *Planner) bindJoined(q *sql.Query, from *fromClause) (*bound, error) {
 		b.project = &Project{Input: node, Exprs: a.exprs, Cols: a.cols}
 		return b, b.bindLimit(sel)
 	}
+	// The select list's table functions read columns of a FlatMap over
+	// the joined (and filtered) rows (tablefn.go); checkTableFunctions
+	// has refused them over a join of tables.
+	tf := &tableFnHook{base: len(node.Columns())}
+	prev := binder.Hook
+	binder.Hook = chainHooks(tf.hook, prev)
 	exprs, cols, keyErr, err := p.joinProject(sel, bj, binder, natural)
+	binder.Hook = prev
 	if err != nil {
 		return nil, err
 	}
+	node = tf.flatMap(node)
 	b.project = &Project{Input: node, Exprs: exprs, Cols: cols}
 	b.keyErr = keyErr
 	return b, b.bindLimit(sel)

@@ -137,9 +137,9 @@ func checkTableFunctions(aggregating bool, from *fromClause) error {
 	switch {
 	case aggregating:
 		return ErrUnsupported.Errorf("Table functions cannot be used with aggregations.")
-	case from.join != nil:
-		return ErrUnsupported.Errorf("table functions over a join are not supported yet")
-	case from.scan.Source.Kind == catalog.KindTable:
+	case from.kind == catalog.KindTable:
+		// A table source or a join of tables: ksqlDB refuses both. A
+		// join whose result is a stream expands its joined rows.
 		return ErrUnsupported.Errorf("Table source is not supported with table functions")
 	}
 	return nil

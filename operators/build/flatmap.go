@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 
+	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators"
 	"github.com/runnel/runnel/sql/types"
 )
@@ -55,3 +57,40 @@ func (f *flatIter) Next(ctx context.Context) (types.Row, error) {
 
 // Close implements RowIter.
 func (f *flatIter) Close() { f.push.Close() }
+
+// flatSinkOutput writes the rows a table function makes of each joined
+// row to a stream sink: every row is encoded before any is emitted, so
+// the rows of one joined row are written together or not at all, as
+// operators.Stateless writes those of one record.
+func flatSinkOutput(sink *catalog.Source, pipe *operators.Pipeline, enc *operators.Encoder) operators.JoinOutput {
+	return func(row types.Row, _ int64, emit operators.Emit) error {
+		outs, ts, err := pipe.ApplyFlat(row)
+		if err != nil || len(outs) == 0 {
+			return err
+		}
+		recs := make([]log.Record, len(outs))
+		for i, out := range outs {
+			if recs[i], err = enc.Encode(out, ts); err != nil {
+				return err
+			}
+		}
+		for i := range recs {
+			emit(log.ProduceRecord{Topic: sink.Topic, Record: recs[i]})
+		}
+		return nil
+	}
+}
+
+// flatPushOutput queues the rows a table function makes of each joined
+// row for a push query over a join; its iterator hands them out and
+// counts them against LIMIT.
+func flatPushOutput(pipe *operators.Pipeline, pending *[]types.Row) operators.JoinOutput {
+	return func(row types.Row, _ int64, _ operators.Emit) error {
+		outs, _, err := pipe.ApplyFlat(row)
+		if err != nil {
+			return err
+		}
+		*pending = append(*pending, outs...)
+		return nil
+	}
+}

@@ -243,6 +243,7 @@ func joinBelow(n planner.Node) (*planner.Join, *planner.Filter) {
 type joinRows struct {
 	st      joinRuntime
 	filter  expr.Expr
+	flat    *planner.FlatMap // the table functions, or nil (flatmap.go)
 	project *planner.Project
 }
 
@@ -253,6 +254,7 @@ func lowerJoinRows(n planner.Node) (r *joinRows, ok bool, err error) {
 	if project == nil {
 		return nil, false, nil
 	}
+	flat, rest := peel[*planner.FlatMap](rest)
 	j, f := joinBelow(rest)
 	if j == nil {
 		return nil, false, nil
@@ -261,7 +263,7 @@ func lowerJoinRows(n planner.Node) (r *joinRows, ok bool, err error) {
 	if err != nil {
 		return nil, true, err
 	}
-	r = &joinRows{st: st, project: project}
+	r = &joinRows{st: st, flat: flat, project: project}
 	if f != nil {
 		r.filter = f.Predicate
 	}
@@ -271,7 +273,11 @@ func lowerJoinRows(n planner.Node) (r *joinRows, ok bool, err error) {
 // pipeline filters and projects joined rows; the output's time is the
 // joined row's ROWTIME.
 func (r *joinRows) pipeline() *operators.Pipeline {
-	return &operators.Pipeline{Filter: r.filter, Project: r.project.Exprs, TimeIndex: r.st.join().TimeIndex()}
+	p := &operators.Pipeline{Filter: r.filter, Project: r.project.Exprs, TimeIndex: r.st.join().TimeIndex()}
+	if r.flat != nil {
+		p.FlatMap = &operators.FlatMap{Calls: r.flat.Calls}
+	}
+	return p
 }
 
 // joinAggregation is an aggregation over a join: Project over [Having]
@@ -367,6 +373,9 @@ func sinkOutput(sink *catalog.Source, pipe *operators.Pipeline) (operators.JoinO
 	enc, err := sinkEncoder(sink)
 	if err != nil {
 		return nil, err
+	}
+	if pipe.FlatMap != nil {
+		return flatSinkOutput(sink, pipe, enc), nil
 	}
 	return func(row types.Row, _ int64, emit operators.Emit) error {
 		out, ts, ok, err := pipe.Apply(row)
@@ -479,6 +488,9 @@ func (b *Builder) pushJoin(ctx context.Context, root *planner.Result, earliest b
 		st = r.st
 		pipe := r.pipeline()
 		feed = func(it *joinIter) operators.JoinOutput {
+			if pipe.FlatMap != nil {
+				return flatPushOutput(pipe, &it.pending)
+			}
 			return func(row types.Row, _ int64, _ operators.Emit) error {
 				out, _, ok, err := pipe.Apply(row)
 				if err != nil || !ok {

@@ -52,6 +52,10 @@ type rows struct {
 	flat    *planner.FlatMap // the table functions, or nil
 	project *planner.Project
 	dec     *operators.Decoder
+	// partitioned is set under a PARTITION BY: its key is computed, so
+	// a record without a key is not written without one
+	// (operators.Pipeline.KeyPass).
+	partitioned bool
 }
 
 // lowerRows reads a chain topped by a Project.
@@ -61,7 +65,9 @@ func lowerRows(n planner.Node) (*rows, error) {
 	if r.project, rest = peel[*planner.Project](n); r.project == nil {
 		return nil, errShape(n)
 	}
-	_, rest = peel[*planner.PartitionBy](rest)
+	var pb *planner.PartitionBy
+	pb, rest = peel[*planner.PartitionBy](rest)
+	r.partitioned = pb != nil
 	r.sort, rest = peel[*planner.Sort](rest)
 	r.flat, rest = peel[*planner.FlatMap](rest)
 	var f *planner.Filter
@@ -102,7 +108,32 @@ func (r *rows) pipeline() *operators.Pipeline {
 		})
 		p.Keys, p.KeyOnly = append(p.Keys, i), append(p.KeyOnly, keyOnly)
 	}
+	p.KeyPass = !r.partitioned && keyPass(r.project.Cols, r.project.Exprs, cols)
 	return p
+}
+
+// keyPass reports whether a projection's key is its input's key
+// unchanged (operators.Pipeline.KeyPass): every key column a bare
+// reference to a distinct input key column, each of those referenced.
+func keyPass(out []types.Column, exprs []expr.Expr, in []types.Column) bool {
+	inKeys := 0
+	for _, c := range in {
+		if c.Key {
+			inKeys++
+		}
+	}
+	seen := make(map[int]bool, inKeys)
+	for i, c := range out {
+		if !c.Key {
+			continue
+		}
+		ref, ok := exprs[i].(*expr.Column)
+		if !ok || ref.Index >= len(in) || !in[ref.Index].Key || seen[ref.Index] {
+			return false
+		}
+		seen[ref.Index] = true
+	}
+	return inKeys > 0 && len(seen) == inKeys
 }
 
 // aggregation is a lowered Aggregate with what surrounds it: Project over
