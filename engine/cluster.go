@@ -140,12 +140,7 @@ func (e *Engine) launchClustered(ctx context.Context, rq *runningQuery, bq *buil
 		},
 	})
 	if err != nil {
-		for _, t := range rq.tasks {
-			if t.Store != nil {
-				t.Store.Close()
-			}
-		}
-		close(rq.done)
+		rq.closeStores()
 		return err
 	}
 	cq.member = m
@@ -161,12 +156,7 @@ func (e *Engine) launchClustered(ctx context.Context, rq *runningQuery, bq *buil
 		cq.mu.Unlock()
 		cq.stopAll()
 		cq.wg.Wait()
-		for _, t := range rq.tasks {
-			if t.Store != nil {
-				t.Store.Close()
-			}
-		}
-		close(rq.done)
+		rq.closeStores()
 	}()
 	return nil
 }

@@ -84,12 +84,7 @@ func (e *Engine) launchReplicas(ctx context.Context, rq *runningQuery, bq *build
 		},
 	})
 	if err != nil {
-		for _, t := range rq.tasks {
-			if t.Store != nil {
-				t.Store.Close()
-			}
-		}
-		close(rq.done)
+		rq.closeStores()
 		return err
 	}
 	cq.member = m
@@ -114,12 +109,7 @@ func (e *Engine) launchReplicas(ctx context.Context, rq *runningQuery, bq *build
 		cq.mu.Unlock()
 		cq.stopAll()
 		cq.wg.Wait()
-		for _, t := range rq.tasks {
-			if t.Store != nil {
-				t.Store.Close()
-			}
-		}
-		close(rq.done)
+		rq.closeStores()
 	}()
 	return nil
 }

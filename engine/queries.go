@@ -74,6 +74,18 @@ func (rq *runningQuery) status() (string, error) {
 	return state, err
 }
 
+// closeStores closes the stores of the query's tasks and marks the query
+// done: the end of a clustered query (or materializer) whose tasks have
+// stopped, or that never joined its group.
+func (rq *runningQuery) closeStores() {
+	for _, t := range rq.tasks {
+		if t.Store != nil {
+			t.Store.Close()
+		}
+	}
+	close(rq.done)
+}
+
 func (rq *runningQuery) fail(err error) {
 	rq.mu.Lock()
 	defer rq.mu.Unlock()
