@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -353,4 +354,16 @@ func taskInputs(q *Query) []string {
 		tasks = append(tasks, strings.Join(in, "+"))
 	}
 	return tasks
+}
+
+// checkStages compares a built query's inputs, internal topics, stores and
+// tasks (taskInputs) with what a stage test expects.
+func checkStages(t *testing.T, q *Query, inputs, topics []string, stores []Store, tasks []string) {
+	t.Helper()
+	got := taskInputs(q)
+	if !reflect.DeepEqual(q.Inputs, inputs) || !reflect.DeepEqual(q.Topics, topics) ||
+		!reflect.DeepEqual(q.Stores, stores) || !reflect.DeepEqual(got, tasks) {
+		t.Errorf("inputs %v, topics %v, stores %v, tasks %v\nwant %v, %v, %v, %v", q.Inputs, q.Topics, q.Stores, got,
+			inputs, topics, stores, tasks)
+	}
 }

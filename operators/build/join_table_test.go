@@ -46,12 +46,7 @@ func TestTableJoinStages(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q, _ := f.built(t, tc.query)
-			tasks := taskInputs(q)
-			if !reflect.DeepEqual(q.Inputs, tc.inputs) || !reflect.DeepEqual(q.Topics, tc.topics) ||
-				!reflect.DeepEqual(q.Stores, tc.stores) || !reflect.DeepEqual(tasks, tc.tasks) {
-				t.Errorf("inputs %v, topics %v, stores %v, tasks %v\nwant %v, %v, %v, %v", q.Inputs, q.Topics, q.Stores, tasks,
-					tc.inputs, tc.topics, tc.stores, tc.tasks)
-			}
+			checkStages(t, q, tc.inputs, tc.topics, tc.stores, tc.tasks)
 		})
 	}
 }

@@ -40,12 +40,7 @@ func TestJoinStages(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q, _ := f.built(t, tc.query)
-			tasks := taskInputs(q)
-			if !reflect.DeepEqual(q.Inputs, tc.inputs) || !reflect.DeepEqual(q.Topics, tc.topics) ||
-				!reflect.DeepEqual(q.Stores, tc.stores) || !reflect.DeepEqual(tasks, tc.tasks) {
-				t.Errorf("inputs %v, topics %v, stores %v, tasks %v\nwant %v, %v, %v, %v", q.Inputs, q.Topics, q.Stores, tasks,
-					tc.inputs, tc.topics, tc.stores, tc.tasks)
-			}
+			checkStages(t, q, tc.inputs, tc.topics, tc.stores, tc.tasks)
 			for _, topic := range q.Topics {
 				if info, err := f.log.Topic(f.ctx, topic); err != nil || info.Partitions != 2 {
 					t.Errorf("internal topic %s: %+v %v; want the table's 2 partitions", topic, info, err)

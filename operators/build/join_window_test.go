@@ -69,12 +69,7 @@ func TestStreamStreamStages(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.remove(q)
-			tasks := taskInputs(q)
-			if !reflect.DeepEqual(q.Inputs, tc.inputs) || !reflect.DeepEqual(q.Topics, tc.topics) ||
-				!reflect.DeepEqual(q.Stores, tc.stores) || !reflect.DeepEqual(tasks, tc.tasks) {
-				t.Errorf("inputs %v, topics %v, stores %v, tasks %v\nwant %v, %v, %v, %v", q.Inputs, q.Topics, q.Stores, tasks,
-					tc.inputs, tc.topics, tc.stores, tc.tasks)
-			}
+			checkStages(t, q, tc.inputs, tc.topics, tc.stores, tc.tasks)
 			for _, topic := range q.Topics {
 				if info, err := f.log.Topic(f.ctx, topic); err != nil || info.Partitions != 3 {
 					t.Errorf("internal topic %s: %+v %v; want the join's 3 partitions", topic, info, err)
