@@ -209,8 +209,12 @@ func (cp *clusterPull) scanRemote(ctx context.Context, part int32, from, end []b
 	var lastErr error
 	for _, n := range cp.candidates(part) {
 		for {
+			// The deadline may have passed since ctx was last checked: a
+			// peer asked to wait no time answers from its copy as it is,
+			// or that it is behind, and the caller then reports 40001.
+			wait := max(0, min(copyWait, time.Until(cp.deadline)))
 			req := peer.ScanRequest{Table: cp.src.Name, Seq: cp.src.Seq, Partition: part, Start: from, End: end,
-				MinOffset: need, Limit: pullPage, WaitMs: min(copyWait, time.Until(cp.deadline)).Milliseconds()}
+				MinOffset: need, Limit: pullPage, WaitMs: wait.Milliseconds()}
 			var lastKey []byte
 			stopped := false
 			rows, err := e.peers.Scan(ctx, n.Addr, req, func(k, v []byte) bool {
