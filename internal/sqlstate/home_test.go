@@ -35,7 +35,11 @@ func TestOneHomeForCodes(t *testing.T) {
 		}
 		if d.IsDir() {
 			name := d.Name()
-			if path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "vendor") || path == here {
+			// Not Go source of the module: hidden directories, test data,
+			// vendored and npm packages, a local data directory.
+			skip := strings.HasPrefix(name, ".") || name == "testdata" || name == "vendor" ||
+				name == "node_modules" || name == "runnel-data"
+			if path != root && skip || path == here {
 				return filepath.SkipDir
 			}
 			return nil
