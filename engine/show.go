@@ -256,14 +256,31 @@ func (e *Engine) describeExtended(ctx context.Context, src *catalog.Source) []ty
 		strRow("kafka_topic", src.Topic),
 		strRow("key_format", src.KeyFormat),
 		strRow("value_format", src.ValueFormat),
-		strRow("partitions", fmt.Sprint(src.Partitions)),
 	}
+	// The formats' properties, when the statement (or an inherited
+	// delimiter, or the session's default wrapping) set them. ksqlDB's
+	// DESCRIBE EXTENDED prints the formats' names only
+	// (SourceDescription's keyFormat and valueFormat) and leaves these to
+	// its statement text, where an inherited one does not show.
+	for _, p := range [...]struct{ prop, row string }{
+		{"KEY_DELIMITER", "key_delimiter"},
+		{"VALUE_DELIMITER", "value_delimiter"},
+		{"WRAP_SINGLE_VALUE", "wrap_single_value"},
+	} {
+		if v, ok := src.Props[p.prop]; ok {
+			rows = append(rows, strRow(p.row, v))
+		}
+	}
+	rows = append(rows, strRow("partitions", fmt.Sprint(src.Partitions)))
 	failure := e.sourceFailure(src)
 	if failure != nil {
 		rows = append(rows, strRow("status", "FAILED: "+failure.Error()))
 	}
 	if ts := src.Props["TIMESTAMP"]; ts != "" {
 		rows = append(rows, strRow("timestamp", ts))
+		if f := src.Props["TIMESTAMP_FORMAT"]; f != "" {
+			rows = append(rows, strRow("timestamp_format", f))
+		}
 	}
 	if w := src.Window; w != nil {
 		rows = append(rows, strRow("window_type", w.Kind))

@@ -152,11 +152,14 @@ func TestAggregatorSessionTombstoneTimes(t *testing.T) {
 	h.add("a", 1, 103_000)
 	h.add("a", 1, 110_000)
 	h.add("a", 1, 107_000) // bridges [100000, 103000] and [110000, 110000]
-	// Each merged-away session is deleted at its end, the time of its
-	// last record, as Kafka Streams stamps it; the merged one takes the
-	// record's time.
+	h.add("a", 1, 105_000) // inside [100000, 110000]
+	h.add("a", 1, 97_000)  // extends it backwards
+	// Every row is stamped with the end of its session, as Kafka Streams
+	// 3 stamps them: a merged-away session is deleted at its own end, and
+	// the merged one is written at its end, not at the record's time.
 	want := "100000/100000@100000 -100000/100000@100000 100000/103000@103000 110000/110000@110000 " +
-		"-100000/103000@103000 -110000/110000@110000 100000/110000@107000"
+		"-100000/103000@103000 -110000/110000@110000 100000/110000@110000 " +
+		"100000/110000@110000 -100000/110000@110000 97000/110000@110000"
 	if got := strings.Join(times, " "); got != want {
 		t.Fatalf("outputs:\n got %s\nwant %s", got, want)
 	}

@@ -143,6 +143,12 @@ func (a *Aggregator) dropSession(sk []byte) {
 
 // sessionCached folds in into the session it starts, extends or bridges,
 // through the cache of its key's sessions.
+//
+// Every row it emits is stamped with the end of the session it is about,
+// as Kafka Streams 3 (under ksqlDB 0.29) stamps them: a merged-away
+// session's tombstone at that session's end, the new value at the merged
+// session's end. So an out-of-order record inside a session, or one that
+// extends it backwards, updates it at its end, not at the record's time.
 func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 	gap := a.Spec.Window.Gap
 	e, err := a.sessionsOf(in.KeyBytes)
@@ -226,7 +232,7 @@ func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 		if a.Spec.Final {
 			return nil
 		}
-		return a.emit(in.Key, &merged, accs, in.Time, mergedShown, emit)
+		return a.emit(in.Key, &merged, accs, merged.End, mergedShown, emit)
 	}
 	for j, s := range touching {
 		for i, t := range set.list {
@@ -244,7 +250,9 @@ func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 		if s.w != merged && !a.Spec.Final && shown[j] {
 			// The merged-away session is deleted at the time of its
 			// last record, its end, as Kafka Streams stamps it
-			// (session-windows.json "session start stream").
+			// (session-windows.json "session start stream", "out of
+			// order - no grace period": the tombstone of [0,0] merged by
+			// a record at 10009 is at 0, not 10009).
 			w := s.w
 			if err := a.Output(AggOutput{Key: in.Key, Window: &w, Time: w.End}, emit); err != nil {
 				return err
@@ -259,5 +267,5 @@ func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 	if a.Spec.Final {
 		return nil
 	}
-	return a.emit(in.Key, &merged, accs, in.Time, mergedShown, emit)
+	return a.emit(in.Key, &merged, accs, merged.End, mergedShown, emit)
 }

@@ -51,10 +51,8 @@ func KeysFirst(n Node) (Node, bool, error) {
 			cols = append(cols, types.Column{Name: a.KeyNames[gi], Type: a.Row[gi].Type, Key: true})
 		}
 	} else {
-		for i, c := range p.Cols {
-			if c.Key {
-				exprs, cols = append(exprs, p.Exprs[i]), append(cols, c)
-			}
+		for _, i := range keyOrder(p) {
+			exprs, cols = append(exprs, p.Exprs[i]), append(cols, p.Cols[i])
 		}
 	}
 	for i, c := range p.Cols {
@@ -68,6 +66,53 @@ func KeysFirst(n Node) (Node, bool, error) {
 	out := *p
 	out.Exprs, out.Cols = exprs, cols
 	return &out, true, nil
+}
+
+// keyOrder returns the indexes of p's key columns in the order a sink
+// lays them out: re-keyed by PARTITION BY, in the order of its
+// expressions (ksqlDB's partition-by.json "multiple key columns -
+// reordered": PARTITION BY ID, NAME of a key NAME, ID writes "10,bob"),
+// whatever the select list's order; otherwise in the select list's.
+func keyOrder(p *Project) []int {
+	var order []int
+	for i, c := range p.Cols {
+		if c.Key {
+			order = append(order, i)
+		}
+	}
+	pb := partitionByUnder(p.Input)
+	if pb == nil || len(pb.Keys) != len(order) {
+		return order
+	}
+	// Each key column is the first select item that is exactly its
+	// PARTITION BY expression (Planner.project); match them by text.
+	byKey := make([]int, 0, len(order))
+	used := make([]bool, len(order))
+	for _, k := range pb.Keys {
+		want := k.String()
+		found := false
+		for j, i := range order {
+			if !used[j] && p.Exprs[i].String() == want {
+				used[j], found = true, true
+				byKey = append(byKey, i)
+				break
+			}
+		}
+		if !found {
+			return order
+		}
+	}
+	return byKey
+}
+
+// partitionByUnder returns the PartitionBy under a Project's input (below
+// a Sort), or nil.
+func partitionByUnder(n Node) *PartitionBy {
+	if s, ok := n.(*Sort); ok {
+		n = s.Input
+	}
+	pb, _ := n.(*PartitionBy)
+	return pb
 }
 
 // aggregateUnder returns the Aggregate that n is, or that the Having n is

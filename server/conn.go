@@ -125,7 +125,7 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("pgwire connection panicked", "panic", r, "stack", string(debug.Stack()))
-			c.lastWords(fatalError(sqlstateInternal, fmt.Sprintf("internal error: %v", r)))
+			c.lastWords(fatalError(sqlstate.Internal, fmt.Sprintf("internal error: %v", r)))
 		}
 	}()
 
@@ -149,7 +149,7 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		return
 	}
 	if !s.admit() {
-		c.lastWords(fatalError(string(sqlstate.TooManyConnections), "sorry, too many clients already"))
+		c.lastWords(fatalError(sqlstate.TooManyConnections, "sorry, too many clients already"))
 		c.hangUp(nc)
 		return
 	}
@@ -222,21 +222,13 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 	}
 }
 
-// The SQLSTATEs of the server's own last words.
-const (
-	sqlstateInternal          = "XX000"
-	sqlstateProtocolViolation = "08P01"
-	sqlstateAdminShutdown     = "57P01"
-	sqlstateFeatureNotSupp    = "0A000"
-)
-
-func fatalError(code, msg string) *pgproto3.ErrorResponse {
-	return &pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: code, Message: msg}
+func fatalError(code sqlstate.Code, msg string) *pgproto3.ErrorResponse {
+	return &pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: string(code), Message: msg}
 }
 
 // shutdownError is PostgreSQL's last words to its sessions on shutdown.
 func shutdownError() *pgproto3.ErrorResponse {
-	return fatalError(sqlstateAdminShutdown, "terminating connection due to administrator command")
+	return fatalError(sqlstate.AdminShutdown, "terminating connection due to administrator command")
 }
 
 // lastWords sends a FATAL error and flushes it; the connection ends
@@ -301,11 +293,11 @@ func (c *conn) startupError(err error) *pgproto3.ErrorResponse {
 		// The deadline that expired also bounds this write: give it a
 		// moment of its own.
 		_ = c.rw.SetWriteDeadline(time.Now().Add(shutdownGrace))
-		return fatalError(sqlstateProtocolViolation, "timeout waiting for the startup message")
+		return fatalError(sqlstate.ProtocolViolation, "timeout waiting for the startup message")
 	case errors.Is(err, errUnsupportedProtocol):
-		return fatalError(sqlstateFeatureNotSupp, err.Error())
+		return fatalError(sqlstate.FeatureNotSupported, err.Error())
 	}
-	return fatalError(sqlstateProtocolViolation, "invalid startup packet: "+err.Error())
+	return fatalError(sqlstate.ProtocolViolation, "invalid startup packet: "+err.Error())
 }
 
 // Startup failures that need their own answer.
@@ -491,7 +483,7 @@ func (c *conn) receiveFailed(ctx context.Context, err error) error {
 		if errors.As(err, &big) {
 			msg = fmt.Sprintf("message too large: %d bytes, more than this server's limit of %d", big.ActualBodyLen, big.MaxExpectedBodyLen)
 		}
-		c.lastWords(fatalError(sqlstateProtocolViolation, msg))
+		c.lastWords(fatalError(sqlstate.ProtocolViolation, msg))
 	}
 	return fmt.Errorf("receive: %w", err)
 }
@@ -572,7 +564,7 @@ func (c *conn) handle(ctx context.Context, msg pgproto3.FrontendMessage) (done b
 		// A message a client may send only during authentication (a
 		// password, a SASL or GSS response): a protocol violation, which
 		// PostgreSQL answers with a FATAL error.
-		c.lastWords(fatalError(sqlstateProtocolViolation, fmt.Sprintf("unexpected message type %T", msg)))
+		c.lastWords(fatalError(sqlstate.ProtocolViolation, fmt.Sprintf("unexpected message type %T", msg)))
 		return false, fmt.Errorf("%w: unexpected message %T", ErrProtocolViolation, msg)
 	}
 	return false, nil

@@ -47,21 +47,21 @@ var (
 // errors.Is. The first match wins, so put specific sentinels first.
 var sqlStates = []struct {
 	err  error
-	code string
+	code sqlstate.Code
 }{
-	{context.Canceled, "57014"},
-	{context.DeadlineExceeded, "57014"},
-	{ErrProtocolViolation, "08P01"},
-	{ErrUnknownStatement, "26000"},
-	{ErrUnknownPortal, "34000"},
-	{ErrDuplicateStatement, "42P05"},
-	{ErrMultipleStatements, "42601"},
-	{ErrUndefinedParameter, "42P02"},
-	{ErrInvalidText, "22P02"},
-	{ErrInvalidBinary, "22P03"},
-	{ErrOutOfRange, "22003"},
-	{ErrFeatureNotSupported, "0A000"},
-	{ErrCannotEncode, "XX000"},
+	{context.Canceled, sqlstate.QueryCanceled},
+	{context.DeadlineExceeded, sqlstate.QueryCanceled},
+	{ErrProtocolViolation, sqlstate.ProtocolViolation},
+	{ErrUnknownStatement, sqlstate.InvalidSQLStatement},
+	{ErrUnknownPortal, sqlstate.InvalidCursorName},
+	{ErrDuplicateStatement, sqlstate.DuplicatePreparedStatement},
+	{ErrMultipleStatements, sqlstate.Syntax},
+	{ErrUndefinedParameter, sqlstate.UndefinedParameter},
+	{ErrInvalidText, sqlstate.InvalidText},
+	{ErrInvalidBinary, sqlstate.InvalidBinary},
+	{ErrOutOfRange, sqlstate.NumericOutOfRange},
+	{ErrFeatureNotSupported, sqlstate.FeatureNotSupported},
+	{ErrCannotEncode, sqlstate.Internal},
 }
 
 // messages overrides the text sent for some sentinels, PostgreSQL's words
@@ -81,13 +81,13 @@ func ErrorResponse(err error) *pgproto3.ErrorResponse {
 	resp := &pgproto3.ErrorResponse{
 		Severity:            "ERROR",
 		SeverityUnlocalized: "ERROR",
-		Code:                "XX000",
+		Code:                string(sqlstate.Internal),
 		Message:             err.Error(),
 	}
 	found := false
 	for _, e := range sqlStates {
 		if errors.Is(err, e.err) {
-			resp.Code = e.code
+			resp.Code = string(e.code)
 			if m, ok := messages[e.err]; ok {
 				resp.Message = m
 			}

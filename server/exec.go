@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/sql/types"
 )
 
@@ -70,7 +71,7 @@ func (c *conn) start(parent context.Context, stmt Statement, args []types.Value,
 		return nil, err
 	}
 	for _, n := range res.Notices {
-		c.be.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: n})
+		c.be.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: string(sqlstate.SuccessfulCompletion), Message: n})
 	}
 	if res.CopyOut != nil {
 		// COPY TO's rows are described by CopyOut, not by the statement.

@@ -31,6 +31,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/runnel/runnel/internal/sqlstate"
 )
 
 // ScanPrefix starts the text of a scan request. The engine accepts it only
@@ -257,7 +258,7 @@ func (e *ConnectError) Error() string {
 func (e *ConnectError) Unwrap() error { return e.Err }
 
 // SQLState is 08001 (sqlclient_unable_to_establish_sqlconnection).
-func (e *ConnectError) SQLState() string { return "08001" }
+func (e *ConnectError) SQLState() string { return string(sqlstate.UnableToConnect) }
 
 // put keeps conn for reuse, or closes it when enough are idle.
 func (c *Client) put(addr string, conn *pgx.Conn) {
@@ -277,7 +278,7 @@ func (c *Client) put(addr string, conn *pgx.Conn) {
 // a request now (it holds no caught-up copy of the partition) but another
 // node, or the same one later, may: PostgreSQL's serialization_failure,
 // which clients already treat as "try again".
-const RetryableCode = "40001"
+const RetryableCode = string(sqlstate.SerializationFailure)
 
 // Retryable reports whether err says the request may succeed elsewhere or
 // later: the node answered RetryableCode, is shutting down or starting
@@ -287,9 +288,10 @@ const RetryableCode = "40001"
 func Retryable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		switch {
-		case pgErr.Code == RetryableCode, strings.HasPrefix(pgErr.Code, "08") && pgErr.Code != "08P01",
-			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03":
+		switch code := sqlstate.Code(pgErr.Code); {
+		case code == sqlstate.SerializationFailure,
+			code.Class() == sqlstate.ConnectionException && code != sqlstate.ProtocolViolation,
+			code == sqlstate.AdminShutdown, code == sqlstate.CrashShutdown, code == sqlstate.CannotConnectNow:
 			return true
 		}
 		return false

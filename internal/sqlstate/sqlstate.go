@@ -86,7 +86,27 @@ const (
 	// SerializationFailure says "try again": a cluster's pull query
 	// whose partition has no caught-up copy now (it is moving).
 	SerializationFailure Code = "40001"
+	// CardinalityViolation is a scalar subquery of more than one row.
+	CardinalityViolation Code = "21000"
+	// DuplicatePreparedStatement is a second prepared statement of a
+	// name.
+	DuplicatePreparedStatement Code = "42P05"
+
+	// Connections between the nodes of a cluster (internal/peer).
+	ConnectionException Code = "08000"
+	UnableToConnect     Code = "08001"
+	CrashShutdown       Code = "57P02"
+	CannotConnectNow    Code = "57P03"
 )
+
+// Class returns the generic code of c's class, its first two characters
+// and "000": ConnectionException for 08001 and 08P01.
+func (c Code) Class() Code {
+	if len(c) != 5 {
+		return ""
+	}
+	return c[:2] + "000"
+}
 
 // Error is an error with a SQLSTATE. A sentinel has no Cause; an error
 // built from one (Errorf, Wrap) has the sentinel as its Cause, so

@@ -33,6 +33,7 @@ var retractable = map[string]bool{
 	"COUNT":              true,
 	"COUNT_DISTINCT":     true,
 	"SUM":                true,
+	"SUM_LIST":           true,
 	"AVG":                true,
 	"COLLECT_LIST":       true,
 	"COLLECT_SET":        true,
@@ -155,6 +156,14 @@ func Resolve(name string, argTypes []types.Type, consts []types.Value, distinct 
 			return nil, badArgs(name, argTypes, consts)
 		}
 		f = newSumFunc(t)
+	case "SUM_LIST":
+		// ksqlDB's ListSumUdaf: ARRAY<INT>, ARRAY<BIGINT>, ARRAY<DOUBLE>.
+		if t.Kind != types.KindArray {
+			return nil, badArgs(name, argTypes, consts)
+		}
+		if f = newSumListFunc(*t.Elem); f == nil {
+			return nil, badArgs(name, argTypes, consts)
+		}
 	case "AVG":
 		if !t.IsNumeric() {
 			return nil, badArgs(name, argTypes, consts)

@@ -94,6 +94,45 @@ func TestSumOverflow(t *testing.T) {
 	}
 }
 
+// SUM_LIST rejects a row whose array would take the sum out of its type,
+// and keeps its state; an array of elements that cancel out is fine.
+func TestSumListOverflow(t *testing.T) {
+	for _, c := range []struct {
+		elem      types.Type
+		first, ok types.Value
+		bad       types.Value
+		want      types.Value
+	}{
+		{types.Int, arr(types.NewInt(math.MaxInt32)), arr(types.NewInt(5), types.NewInt(-5)), arr(types.NewInt(1)), types.NewInt(math.MaxInt32)},
+		{types.Bigint, arr(types.NewBigint(math.MinInt64 + 1)), arr(types.NewBigint(-1)), arr(types.NewBigint(-1)), types.NewBigint(math.MinInt64)},
+		{types.Bigint, arr(types.NewBigint(1)), arr(), arr(types.NewBigint(math.MaxInt64), types.NewBigint(math.MaxInt64)), types.NewBigint(1)},
+	} {
+		f, err := Resolve("SUM_LIST", []types.Type{types.Array(c.elem)}, nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := f.New()
+		for _, v := range []types.Value{c.first, c.ok} {
+			if err := a.Add([]types.Value{v}); err != nil {
+				t.Fatalf("%s: %v", c.elem, err)
+			}
+		}
+		err = a.Add([]types.Value{c.bad})
+		if !errors.Is(err, ErrOverflow) || sqlstate.Of(err) != sqlstate.NumericOutOfRange {
+			t.Fatalf("%s: %v, want overflow", c.elem, err)
+		}
+		if got := a.Result(); !same(got, c.want, false) {
+			t.Fatalf("%s: %s after a rejected row, want %s", c.elem, show(got), show(c.want))
+		}
+	}
+	// Only arrays of INT, BIGINT and DOUBLE, as in ksqlDB.
+	for _, bad := range []types.Type{types.Int, types.Array(types.String), types.Array(types.Decimal(4, 2))} {
+		if _, err := Resolve("SUM_LIST", []types.Type{bad}, nil, false); !errors.Is(err, ErrBadArguments) {
+			t.Errorf("SUM_LIST(%s): %v, want ErrBadArguments", bad, err)
+		}
+	}
+}
+
 func TestMergeMismatch(t *testing.T) {
 	sum, _ := Resolve("SUM", []types.Type{types.Int}, nil, false)
 	cnt, _ := Resolve("COUNT", nil, nil, false)

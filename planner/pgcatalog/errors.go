@@ -13,7 +13,7 @@ var (
 	// ErrUnknownRelation: a relation that no schema has.
 	ErrUnknownRelation = sqlstate.New(sqlstate.UndefinedTable, "pgcatalog: unknown relation")
 	// ErrCardinality: a scalar subquery that returned more than one row.
-	ErrCardinality = sqlstate.New("21000", "pgcatalog: more than one row")
+	ErrCardinality = sqlstate.New(sqlstate.CardinalityViolation, "pgcatalog: more than one row")
 	// ErrGrouping: an aggregate where none may be.
 	ErrGrouping = sqlstate.New(sqlstate.Grouping, "pgcatalog: aggregate not allowed")
 	// ErrInvalidRegex: a pattern that does not compile.

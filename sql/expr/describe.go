@@ -84,6 +84,8 @@ var aggregates = map[string]aggregateDoc{
 		[]string{"STDDEV_SAMPLE(INT) -> DOUBLE", "STDDEV_SAMPLE(BIGINT) -> DOUBLE", "STDDEV_SAMPLE(DOUBLE) -> DOUBLE", "STDDEV_SAMPLE(DECIMAL) -> DOUBLE"}},
 	"SUM": {"Sums a column; NULLs are ignored.",
 		[]string{"SUM(INT) -> INT", "SUM(BIGINT) -> BIGINT", "SUM(DOUBLE) -> DOUBLE", "SUM(DECIMAL) -> DECIMAL"}},
+	"SUM_LIST": {"Sums the elements of the arrays of a column, from 0; NULL arrays and elements are ignored.",
+		[]string{"SUM_LIST(ARRAY<INT>) -> INT", "SUM_LIST(ARRAY<BIGINT>) -> BIGINT", "SUM_LIST(ARRAY<DOUBLE>) -> DOUBLE"}},
 	"TOPK": {"Returns the k largest values of a column, largest first; with other columns, their rows as STRUCTs of sort_col and col0, col1, ...",
 		[]string{"TOPK(T, INT) -> ARRAY<T>", "TOPK(T, U..., INT) -> ARRAY<STRUCT<sort_col T, col0 U, ...>>"}},
 	"TOPKDISTINCT": {"Returns the k largest distinct values of a column, largest first.",

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/runnel/runnel/internal/sqlstate"
 )
 
 // Options configure a Runner. The zero value of each field is replaced by
@@ -300,7 +301,7 @@ func (fr *fileRun) exec(ctx context.Context, sql string) (*outcome, error) {
 // prepared statement whose result type changed (SQLSTATE 0A000).
 func isStalePlan(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "0A000" && strings.Contains(pgErr.Message, "cached plan must not change result type")
+	return errors.As(err, &pgErr) && pgErr.Code == string(sqlstate.FeatureNotSupported) && strings.Contains(pgErr.Message, "cached plan must not change result type")
 }
 
 func query(ctx context.Context, conn *pgx.Conn, sql string) (*outcome, error) {
