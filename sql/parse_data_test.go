@@ -20,41 +20,38 @@ import (
 )
 
 // TestParseData runs the files of testdata/parse: the parser's behaviour,
-// one statement, expression or type per case. Regenerate the expected
-// output with -rewrite and read the diff: it is the spec. Commands:
+// one statement, expression or type a case. Regenerate the expected
+// output with -rewrite and read the diff: the files are the spec.
+//
+// Commands whose input is one text (which may hold several statements):
 //
 //	parse [types] [substituted] [quoted]
-//	    The input is one text given to Parse (it may hold several
-//	    statements); each statement is dumped by dumpStatement. The text
-//	    must parse.
+//	    The text must parse; each statement is printed by dumpStatement.
 //	error [types] [substituted] [quoted]
-//	    The input is one text that must not parse; prints the text up to
-//	    the line of the error, a caret under the error's position, the
-//	    position, the SQLSTATE and the message.
-//	errors [quoted]
-//	    As error, for each input line on its own.
-//	expr, tree, type, substitute: each input line is a case, printed as
-//	    line ==> result (with quoted, the line is a Go string literal).
-//	expr
-//	    Each line is an expression, parsed as SELECT <line> FROM s and
-//	    printed as TiDB restores it after the dialect's rewrites
-//	    (ast.go's conventions).
-//	tree
-//	    As expr, printed as a tree of TiDB node kinds (exprTree).
-//	type
-//	    Each line goes to ParseType; prints the type's String, which must
-//	    read back as the same type, or the error's position and message.
-//	vars
-//	    Each line is name=value: the session variables of the file's
-//	    later substitute commands.
-//	substitute [limit=n]
-//	    Each line goes to Substitute with the file's variables (and a
-//	    limit of n bytes, 1 MiB by default).
+//	    The text must not parse; prints its lines up to the error's, a
+//	    caret under the error's position, then the position (1-based
+//	    characters), the SQLSTATE and the message (showError).
+//
+// Commands with one case a line, printed as "line ==> result" (errors
+// prints as error does):
+//
+//	errors [quoted]      each line must not parse
+//	expr [quoted]        SELECT <line> FROM s, the expression restored by
+//	                     TiDB after the dialect's rewrites (ast.go)
+//	tree [quoted]        the same expression as a tree of TiDB node kinds
+//	type [quoted]        ParseType's type (which must read back as
+//	                     itself), or its error's position and message
+//	vars                 name=value: the variables of the file's later
+//	                     substitute commands
+//	substitute [quoted] [limit=n]
+//	                     Substitute with those variables and a limit of
+//	                     n bytes (default 1 MiB)
 //
 // "types" resolves the custom types ADDRESS (STRUCT<CITY STRING>) and
 // `Quoted` (BIGINT), as a catalog would; "substituted" parses with
-// Options.Substituted; "quoted" reads each input line as a Go string
-// literal, for texts with newlines or trailing blanks.
+// Options.Substituted; "quoted" reads the text, or each line, as a Go
+// string literal, for texts with newlines or blanks at an end that the
+// file format would lose.
 func TestParseData(t *testing.T) {
 	datadriven.Walk(t, "testdata/parse", func(t *testing.T, path string) {
 		vars := map[string]string{}
@@ -99,9 +96,9 @@ func TestParseData(t *testing.T) {
 					}
 					e := sel.Query.Select.Fields.Fields[0].Expr
 					if d.Cmd == "expr" {
-						fmt.Fprintf(&out, "%s ==> %s\n", line, restore(t, e))
+						fmt.Fprintf(&out, "%s ==> %s\n", showLine(d, line), restore(t, e))
 					} else {
-						fmt.Fprintf(&out, "%s ==> %s\n", line, exprTree(e))
+						fmt.Fprintf(&out, "%s ==> %s\n", showLine(d, line), exprTree(e))
 					}
 				}
 				return out.String()
@@ -314,11 +311,15 @@ func dumpStatements(t *testing.T, stmts []Statement, text string) string {
 }
 
 // dumpStatement prints a statement as its type's name, then its fields,
-// one a line, indented: a field at its zero value is left out, the
-// source's kind always, the statement's own text only when it is not the whole text parsed (so a
-// single statement's is checked without being repeated). Types print
-// as types.Type.String, TiDB nodes restored as SQL, durations as Go
-// prints them, maps sorted, enumerations by name.
+// one a line, indented. A field at its zero value is left out, except a
+// source's kind (STREAM is as telling as TABLE); the statement's own
+// text is printed only when it is not the whole text parsed, so that a
+// single statement's is checked without being repeated; the stored text
+// (StoredText) only when it differs from the text. Types print as
+// types.Type.String, TiDB nodes restored as SQL, durations as Go prints
+// them, maps sorted, enumerations by name (enumNames). The printer is
+// generic over the AST's fields so that a field added to a statement
+// shows up in the files' diffs on the next -rewrite.
 func dumpStatement(t *testing.T, b *strings.Builder, st Statement, text, indent string) {
 	t.Helper()
 	v := reflect.ValueOf(st).Elem()
