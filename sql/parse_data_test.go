@@ -210,7 +210,11 @@ func showError(t *testing.T, text string, err error) string {
 	col := se.Pos - 1
 	for _, line := range strings.SplitAfter(text, "\n") {
 		n := utf8.RuneCountInString(line)
-		b.WriteString(strings.TrimSuffix(line, "\n") + "\n")
+		// Blanks at a line's end show as '␣' (one character each, so the
+		// caret stays aligned): editors strip them from the file.
+		shown := strings.TrimSuffix(line, "\n")
+		trimmed := strings.TrimRight(shown, " ")
+		b.WriteString(trimmed + strings.Repeat("␣", len(shown)-len(trimmed)) + "\n")
 		if col < n || !strings.HasSuffix(line, "\n") {
 			break
 		}
