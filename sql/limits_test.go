@@ -159,20 +159,39 @@ func TestLogicChainsAreBalanced(t *testing.T) {
 			}
 		}
 	}
-	// Short chains and mixed operators keep their shape; parentheses are
-	// operands.
-	for text, want := range map[string]string{
-		"a OR b OR c":                  "`A` OR `B` OR `C`",
-		"a OR b AND c OR d":            "`A` OR `B` AND `C` OR `D`",
-		"(a OR b) OR (c OR d) OR e":    "(`A` OR `B`) OR (`C` OR `D`) OR `E`",
-		"a AND b AND c AND d AND e":    "`A` AND `B` AND `C` AND `D` AND `E`",
-		"a OR (b AND c AND d AND e)":   "`A` OR (`B` AND `C` AND `D` AND `E`)",
-		"NOT (a OR b OR c OR d OR e)":  "NOT (`A` OR `B` OR `C` OR `D` OR `E`)",
-		"a = 1 OR a = 2 OR a = 3 OR x": "`A`=1 OR `A`=2 OR `A`=3 OR `X`",
-	} {
-		q := parseQuery(t, "SELECT * FROM s WHERE "+text)
-		if got := restore(t, q.Select.Where); got != want {
-			t.Errorf("%s: restored as %s, want %s", text, got, want)
+	// Short chains keep their shape: testdata/parse/logic_chains.
+}
+
+// TestSubstituteBound: Substitute bounds its result before building it,
+// since a short text may reference a long value many times.
+func TestSubstituteBound(t *testing.T) {
+	long := map[string]string{"v": strings.Repeat("x", 1000)}
+	if got, ok := Substitute(strings.Repeat("${v}", 1000), long, 64<<10); ok || got != "" {
+		t.Errorf("a result over the limit: %d bytes, %v", len(got), ok)
+	}
+	if got, ok := Substitute(strings.Repeat("${v}", 10), long, 64<<10); !ok || len(got) != 10000 {
+		t.Errorf("a result under the limit: %d bytes, %v", len(got), ok)
+	}
+}
+
+// TestManyCasts: many '::' casts cost time in proportion to their
+// number (a quadratic rewrite would show here as a hang, not a failure
+// of a clock).
+func TestManyCasts(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for i := range 2000 {
+		if i > 0 {
+			b.WriteString(", ")
 		}
+		fmt.Fprintf(&b, "x%d::bigint", i)
+	}
+	b.WriteString(" FROM s")
+	q := parseQuery(t, b.String())
+	if n := len(q.Select.Fields.Fields); n != 2000 {
+		t.Fatalf("2000 casts: %d fields", n)
+	}
+	if got, want := restore(t, q.Select.Fields.Fields[1999].Expr), "RUNNEL_CAST(`X1999`, _UTF8MB4'BIGINT')"; got != want {
+		t.Errorf("last cast: %s, want %s", got, want)
 	}
 }
