@@ -67,6 +67,18 @@ var references = map[string]refQuery{
 		kinds: "if",
 		rows:  refQ4,
 	},
+	"q5": {
+		sel:   "SELECT auction, num FROM NEXMARK_Q5",
+		kinds: "ii",
+		rows:  refQ5,
+		fast:  true,
+	},
+	"q7": {
+		sel:   "SELECT auction, price, bidder, dateTime, extra FROM NEXMARK_Q7",
+		kinds: "iiits",
+		rows:  refQ7,
+		fast:  true,
+	},
 	"q8": {
 		sel:   "SELECT id, name, starttime FROM NEXMARK_Q8",
 		kinds: "ist",
@@ -330,6 +342,58 @@ func refQ4(events []Event) [][]any {
 	var out [][]any
 	for c, s := range sum {
 		out = append(out, []any{c, s / float64(n[c])})
+	}
+	return out
+}
+
+// refQ5 is q5: the bids counted per auction and hopping window (10 s
+// long, starting every 2 s from the epoch), and in each window the
+// auctions whose count is the window's highest, ties all kept, as
+// (auction, count) rows.
+func refQ5(events []Event) [][]any {
+	type key struct{ auction, start int64 }
+	counts := map[key]int64{}
+	highest := map[int64]int64{}
+	for _, b := range bidsOf(events) {
+		last := b.DateTime - b.DateTime%2_000
+		for start := last; start > b.DateTime-10_000; start -= 2_000 {
+			k := key{b.Auction, start}
+			counts[k]++
+			highest[start] = max(highest[start], counts[k])
+		}
+	}
+	var out [][]any
+	for k, n := range counts {
+		if n == highest[k.start] {
+			out = append(out, []any{k.auction, n})
+		}
+	}
+	return out
+}
+
+// refQ7 is q7: the highest price of each 10-second tumbling window (from a
+// multiple of 10 s since the epoch), and every bid at that price whose time
+// is within nexmark-flink's range for the window: from 1 ms before its
+// start to 1 ms before its end (TUMBLE_ROWTIME), both included. A bid in
+// a window's last millisecond is in the next window's range too, and one
+// row for each window whose highest price it equals.
+func refQ7(events []Event) [][]any {
+	highest := map[int64]int64{}
+	bids := bidsOf(events)
+	for _, b := range bids {
+		start := b.DateTime - b.DateTime%10_000
+		if p, ok := highest[start]; !ok || b.Price > p {
+			highest[start] = b.Price
+		}
+	}
+	var out [][]any
+	for _, b := range bids {
+		for start := range highest {
+			rowtime := start + 10_000 - 1
+			if b.DateTime >= rowtime-10_000 && b.DateTime <= rowtime && b.Price == highest[start] {
+				out = append(out, []any{b.Auction, b.Price, b.Bidder, b.DateTime, b.Extra})
+			}
+		}
 	}
 	return out
 }
