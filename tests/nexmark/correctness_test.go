@@ -116,15 +116,16 @@ func matchReferences(t *testing.T, cfg Config, fast bool) {
 	}
 }
 
-// TestWindowEdges runs q5 and q7 over a few bids written by hand, one
-// INSERT each in the order listed, and compares their results with the
-// reference computations. The generated events never fall where these do:
-// in the last millisecond of a 10-second window (q7 must match it with
+// TestWindowEdges runs q5, q7 and q18 over a few bids written by hand,
+// one INSERT each in the order listed, and compares their results with
+// the reference computations. The generated events never fall where these
+// do: in the last millisecond of a 10-second window (q7 must match it with
 // its own window's highest price and the next one's: nexmark-flink's
 // range for a window runs from 1 ms before it to 1 ms before its end),
 // at equal prices and counts (every tie is a row), as two identical bids
-// (two rows), and late: the last bid raises a window's highest price after
-// its rows were emitted, which must retract them.
+// (two rows), and late: a bid that raises a window's highest price after
+// its rows were emitted, which must retract them, and is not its bidder's
+// last bid on its auction by event time though it arrives last (q18).
 func TestWindowEdges(t *testing.T) {
 	const base = DefaultBaseTime // a multiple of 10 s
 	bid := func(auction, price, at int64) Event {
@@ -144,7 +145,7 @@ func TestWindowEdges(t *testing.T) {
 		bid(6, 100, 35_000),  //
 		bid(6, 50, 45_000),   // two identical bids, alone in their window
 		bid(6, 50, 45_000),   //
-		bid(2, 600, 2_100),   // late: 600 replaces window 0's 500
+		bid(2, 600, 2_100),   // late: 600 replaces window 0's 500; not the last on auction 2
 		bid(9, 10, 140_000),  // far later, one window: the second is the highest
 		bid(1, 900, 140_500), //
 	}
@@ -167,7 +168,7 @@ func TestWindowEdges(t *testing.T) {
 			t.Fatalf("%s: %v", b.String(), err)
 		}
 	}
-	for _, name := range []string{"q5", "q7"} {
+	for _, name := range []string{"q5", "q7", "q18"} {
 		q, ok := Lookup(name)
 		if !ok || !q.Supported() {
 			t.Fatalf("%s is not supported", name)
