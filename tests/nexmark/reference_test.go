@@ -75,7 +75,10 @@ var references = map[string]refQuery{
 		sel:   "SELECT auction, num FROM NEXMARK_Q5",
 		kinds: "ii",
 		rows:  refQ5,
-		both:  true,
+		// At the slow rate a hopping window holds one bid at most: every
+		// count is 1 and every auction ties, five rows a bid, which costs
+		// the test time and checks little that TestWindowEdges does not.
+		fast: true,
 	},
 	"q7": {
 		sel:   "SELECT auction, price, bidder, dateTime, extra FROM NEXMARK_Q7",
