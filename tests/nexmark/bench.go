@@ -340,8 +340,8 @@ func runOne(ctx context.Context, node *Node, q Query, opts BenchOptions, rep *Re
 		return res, err
 	} else {
 		for i, id := range ids {
-			if st := q.Stages[i]; !st.Table && !joins(st.SQL) {
-				continue // stateless
+			if st := q.Stages[i]; st.Declared || !st.Table && !joins(st.SQL) {
+				continue // stateless, or no query of its own
 			}
 			keys, bytes, err := node.Engine.StateStats(ctx, id)
 			if err != nil {

@@ -84,15 +84,18 @@
 // Queries lists nexmark-flink's q0 to q23. Each one Runnel can express is a
 // file queries/<name>.sql, checked against nexmark-flink's text and
 // RisingWave's (its comment says where they differ and why); the others
-// say why not (ROW_NUMBER, OVER windows, processing time, a maximum joined
-// back to what it aggregates). None is rewritten to compute something
-// else. Runnel has no subqueries, so a query nexmark-flink writes with
-// them is several statements, stages in one file, each a persistent query
-// over the events or the sinks of the stages before it (q3, q4); and
+// say why not (ROW_NUMBER, OVER windows, processing time). None is
+// rewritten to compute something else. Runnel has no subqueries, so a
+// query nexmark-flink writes with them is several statements, stages in
+// one file, each a persistent query over the events or the sinks of the
+// stages before it (q3, q4), or a declaration of a stream over an earlier
+// stage's topic, which reads a table's changelog back as a stream (q5);
 // ksqlDB joins streams only within a window, so a regular join of two
 // streams is either a join of tables made from them (q3) or a windowed join
 // whose window provably holds every match, its exact condition in ON (q4,
-// q20).
+// q20); and a window's result that nexmark-flink joins once the window has
+// closed is a table that converges to it whatever the order of its input,
+// joined by a foreign key (q5, q7).
 //
 // # Measuring
 //

@@ -21,8 +21,9 @@ const pollEvery = 5 * time.Millisecond
 
 // StartQuery starts q's stages as persistent queries over conn, each
 // reading its inputs from the earliest offset, and returns their ids
-// (which are also their consumer groups), in stage order. The stages all
-// run at once: each reads its inputs as the stages before it write them.
+// (which are also their consumer groups), in stage order; a declared
+// stage runs no query and has the id "". The stages all run at once: each
+// reads its inputs as the stages before it write them.
 func StartQuery(ctx context.Context, conn *pgx.Conn, q Query) ([]string, error) {
 	if !q.Supported() {
 		return nil, fmt.Errorf("nexmark: %s is not supported: %s", q.Name, q.NotSupported)
@@ -34,6 +35,10 @@ func StartQuery(ctx context.Context, conn *pgx.Conn, q Query) ([]string, error) 
 	for _, st := range q.Stages {
 		if _, err := conn.Exec(ctx, st.SQL); err != nil {
 			return ids, fmt.Errorf("nexmark: %s: %s: %w", q.Name, st.Sink, err)
+		}
+		if st.Declared {
+			ids = append(ids, "")
+			continue
 		}
 		id, _, err := queryStatus(ctx, conn, st.Sink)
 		if err != nil {
@@ -125,6 +130,9 @@ func AwaitQuery(ctx context.Context, conn *pgx.Conn, lg log.Log, q Query, ids []
 		progress(Progress{Done: min(done, total), Total: total, Phase: phase})
 	}
 	for i, st := range q.Stages {
+		if st.Declared {
+			continue // no query: what it declares is written by an earlier stage
+		}
 		phase := "table"
 		if st.readsEvents() {
 			phase = "input"
@@ -255,16 +263,23 @@ func awaitInternal(ctx context.Context, conn *pgx.Conn, lg log.Log, q Query, st 
 
 // StopQuery terminates q's stages (ids, as StartQuery returned them), the
 // last first, and drops their sinks with their topics, so that the next
-// query runs alone and the disk does not fill up.
+// query runs alone and the disk does not fill up. A declared stage is
+// dropped without its topic, which the stage that writes it deletes.
 func StopQuery(ctx context.Context, conn *pgx.Conn, q Query, ids []string) error {
 	for i := len(ids) - 1; i >= 0; i-- {
 		st := q.Stages[i]
-		if _, err := conn.Exec(ctx, "TERMINATE "+ids[i]); err != nil {
-			return fmt.Errorf("nexmark: %s: terminate %s: %w", q.Name, ids[i], err)
-		}
 		kind := "STREAM"
 		if st.Table {
 			kind = "TABLE"
+		}
+		if st.Declared {
+			if _, err := conn.Exec(ctx, fmt.Sprintf("DROP %s %s", kind, st.Sink)); err != nil {
+				return fmt.Errorf("nexmark: %s: drop %s: %w", q.Name, st.Sink, err)
+			}
+			continue
+		}
+		if _, err := conn.Exec(ctx, "TERMINATE "+ids[i]); err != nil {
+			return fmt.Errorf("nexmark: %s: terminate %s: %w", q.Name, ids[i], err)
 		}
 		if _, err := conn.Exec(ctx, fmt.Sprintf("DROP %s %s DELETE TOPIC", kind, st.Sink)); err != nil {
 			return fmt.Errorf("nexmark: %s: drop %s: %w", q.Name, st.Sink, err)
