@@ -267,6 +267,18 @@ func lowerJoinRows(n planner.Node) (r *joinRows, ok bool, err error) {
 	if f != nil {
 		r.filter = f.Predicate
 	}
+	if ss, ok := st.(*streamStream); ok {
+		reads := append([]expr.Expr{}, project.Exprs...)
+		if r.filter != nil {
+			reads = append(reads, r.filter)
+		}
+		if flat != nil {
+			for _, c := range flat.Calls {
+				reads = append(reads, c.Args...)
+			}
+		}
+		ss.storeOnly(reads)
+	}
 	return r, true, nil
 }
 
@@ -320,6 +332,16 @@ func lowerJoinAggregation(n planner.Node) (*joinAggregation, bool, error) {
 	ja.grouper = &operators.Grouper{GroupBy: node.GroupBy, Args: a.grouper.Args, TimeIndex: j.TimeIndex(), Codec: a.spec.Codec}
 	if f != nil {
 		ja.grouper.Filter = f.Predicate
+	}
+	if ss, ok := st.(*streamStream); ok {
+		reads := append([]expr.Expr{}, node.GroupBy...)
+		for _, args := range ja.grouper.Args {
+			reads = append(reads, args...)
+		}
+		if f != nil {
+			reads = append(reads, f.Predicate)
+		}
+		ss.storeOnly(reads)
 	}
 	return ja, true, nil
 }

@@ -236,3 +236,53 @@ func (ss *streamStream) pushInputs(ctx context.Context, b *Builder, earliest boo
 func (ss *streamStream) pushProcessor(out operators.JoinOutput) operators.InputProcessor {
 	return &operators.StreamStreamJoin{Spec: ss.spec, Store: operators.NewOrderedMemStore(), Output: out}
 }
+
+// storeOnly narrows what the join's state keeps of each side's records to
+// the columns read: reads are every expression over the joined row above
+// the join (its WHERE, its projection or grouping and aggregate
+// arguments, its table functions' arguments). The rest of the ON
+// condition reads the joined row too, each side's keys and ROWTIME its
+// side's row. A joined row's other columns (the join key and ROWTIME
+// after both sides) are computed, not stored. Called before the stages
+// are cut, once the query over the join is known; a join whose rows go on
+// to another join (a chain) keeps every column.
+func (ss *streamStream) storeOnly(reads []expr.Expr) {
+	widths := [2]int{ss.decs[0].Width(), ss.decs[1].Width()}
+	var used [2][]bool
+	for side := range 2 {
+		used[side] = make([]bool, widths[side])
+		used[side][ss.spec.Sides[side].Time] = true
+		for _, k := range ss.spec.Sides[side].Keys {
+			markColumns(k, used[side], 0)
+		}
+	}
+	if ss.spec.Extra != nil {
+		reads = append(reads[:len(reads):len(reads)], ss.spec.Extra)
+	}
+	for _, e := range reads {
+		markColumns(e, used[0], 0)
+		markColumns(e, used[1], widths[0])
+	}
+	for side := range 2 {
+		stored := []int{}
+		for i, u := range used[side] {
+			if u {
+				stored = append(stored, i)
+			}
+		}
+		ss.spec.Sides[side].Stored = stored
+	}
+}
+
+// markColumns sets used[i] for each column reference of e to index
+// offset+i (the references to other indexes are another row part's).
+func markColumns(e expr.Expr, used []bool, offset int) {
+	expr.Walk(e, func(x expr.Expr) bool {
+		if c, ok := x.(*expr.Column); ok {
+			if i := c.Index - offset; i >= 0 && i < len(used) {
+				used[i] = true
+			}
+		}
+		return true
+	})
+}
