@@ -22,7 +22,10 @@ import (
 // to an Output that filters, projects and encodes them for the next
 // stage or the sink.
 
-// JoinOutput receives a joined row and its time.
+// JoinOutput receives a joined row and its time. The row is valid only
+// during the call (a stream-stream join fills the same one for every
+// pair): an output that keeps it, rather than values computed from it,
+// copies it.
 type JoinOutput func(row types.Row, ts int64, emit Emit) error
 
 // StreamTableSpec describes a stream-table join. It is immutable and

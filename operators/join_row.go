@@ -48,13 +48,24 @@ func appendJoinRow(dst []byte, row types.Row, keep []int) []byte {
 // decodeJoinRow decodes a stored row of width columns; the columns it
 // does not hold are NULL. The row shares no memory with b.
 func decodeJoinRow(b []byte, width int) (types.Row, error) {
+	return decodeJoinRowInto(nil, b, width)
+}
+
+// decodeJoinRowInto is decodeJoinRow into dst's memory when it has room.
+func decodeJoinRowInto(dst types.Row, b []byte, width int) (types.Row, error) {
 	n, w := binary.Uvarint(b)
 	// Each column takes at least two bytes (its index and its kind).
 	if w <= 0 || n > uint64(width) || n > uint64(len(b)-w)/2 {
 		return nil, errCorruptJoinRow.Errorf("operators: corrupt join row in state: bad column count")
 	}
 	b = b[w:]
-	row := make(types.Row, width)
+	var row types.Row
+	if cap(dst) >= width {
+		row = dst[:width]
+		clear(row)
+	} else {
+		row = make(types.Row, width)
+	}
 	last := -1
 	for range n {
 		i, w := binary.Uvarint(b)
