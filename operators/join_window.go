@@ -170,12 +170,12 @@ type StreamStreamJoin struct {
 	// end.
 	rowErr error
 	// Buffers reused between records.
-	keyBuf  []byte
-	valBuf  []byte
-	rowBuf  types.Row
+	keyBuf []byte
+	valBuf []byte
+	rowBuf types.Row
 	// stored holds, per side, the last stored row decoded: a stored row
 	// lives until it has been joined (joinedRow copies its values).
-	stored [2]types.Row
+	stored  [2]types.Row
 	expired [2][]expiring
 	marks   []stateEntry
 }
