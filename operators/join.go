@@ -39,6 +39,12 @@ type StreamTableSpec struct {
 	Table *Decoder
 	// TableWidth is the number of values in a table row.
 	TableWidth int
+	// TableStored lists, in ascending order, the columns of the table's
+	// rows that the state keeps: those the query reads of the joined row
+	// (its output, its WHERE, the rest of the ON condition) and the
+	// table's ROWTIME. The others come back NULL. nil (the default) keeps
+	// every column.
+	TableStored []int
 	// Keys are the join key over the stream row, one per key equality in
 	// the order the ON condition writes them: the values of the result's
 	// key columns.
@@ -128,7 +134,7 @@ func (j *StreamTableJoin) table(rec *log.Record) error {
 		return err
 	}
 	ts := row[j.Spec.TableWidth-j.Spec.Table.extra()].Int()
-	return j.Store.Put(sk, storedRow(row, ts))
+	return j.Store.Put(sk, storedRow(row, ts, j.Spec.TableStored))
 }
 
 // tableStateKey is the state key of a table row.

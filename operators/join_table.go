@@ -139,11 +139,12 @@ func appendNulls(row types.Row, n int) types.Row {
 // never negative.
 const tableRowFlag = 0x80
 
-// storedRow is a table row, of ROWTIME ts, as a join's state keeps it.
-func storedRow(row types.Row, ts int64) []byte {
+// storedRow is a table row, of ROWTIME ts, as a join's state keeps it:
+// the columns keep (ascending; nil: every one).
+func storedRow(row types.Row, ts int64, keep []int) []byte {
 	v := make([]byte, 0, 9+16*len(row))
 	v = appendBE64(v, uint64(ts))
-	return appendJoinRow(append(v, tableRowFlag), row, nil)
+	return appendJoinRow(append(v, tableRowFlag), row, keep)
 }
 
 // errCorruptState is a stored value too short to be what the join wrote.
@@ -284,7 +285,7 @@ func (j *TableTableJoin) ProcessInput(input int, rec *log.Record, emit Emit) err
 	if row == nil {
 		err = j.Store.Delete(sk)
 	} else {
-		err = j.Store.Put(sk, storedRow(row, ts))
+		err = j.Store.Put(sk, storedRow(row, ts, nil))
 	}
 	if err != nil {
 		return err

@@ -267,18 +267,16 @@ func lowerJoinRows(n planner.Node) (r *joinRows, ok bool, err error) {
 	if f != nil {
 		r.filter = f.Predicate
 	}
-	if ss, ok := st.(*streamStream); ok {
-		reads := append([]expr.Expr{}, project.Exprs...)
-		if r.filter != nil {
-			reads = append(reads, r.filter)
-		}
-		if flat != nil {
-			for _, c := range flat.Calls {
-				reads = append(reads, c.Args...)
-			}
-		}
-		ss.storeOnly(reads)
+	reads := append([]expr.Expr{}, project.Exprs...)
+	if r.filter != nil {
+		reads = append(reads, r.filter)
 	}
+	if flat != nil {
+		for _, c := range flat.Calls {
+			reads = append(reads, c.Args...)
+		}
+	}
+	storeOnly(st, reads)
 	return r, true, nil
 }
 
@@ -333,17 +331,52 @@ func lowerJoinAggregation(n planner.Node) (*joinAggregation, bool, error) {
 	if f != nil {
 		ja.grouper.Filter = f.Predicate
 	}
-	if ss, ok := st.(*streamStream); ok {
-		reads := append([]expr.Expr{}, node.GroupBy...)
-		for _, args := range ja.grouper.Args {
-			reads = append(reads, args...)
-		}
-		if f != nil {
-			reads = append(reads, f.Predicate)
-		}
-		ss.storeOnly(reads)
+	reads := append([]expr.Expr{}, node.GroupBy...)
+	for _, args := range ja.grouper.Args {
+		reads = append(reads, args...)
 	}
+	if f != nil {
+		reads = append(reads, f.Predicate)
+	}
+	storeOnly(st, reads)
 	return ja, true, nil
+}
+
+// storeOnly narrows what a two-way join's state keeps of its rows to the
+// columns reads (every expression over the joined row above the join)
+// and the join itself read. A chain's joins keep every column: the rows
+// of one go on to the next.
+func storeOnly(st joinRuntime, reads []expr.Expr) {
+	switch st := st.(type) {
+	case *streamStream:
+		st.storeOnly(reads)
+	case *streamTable:
+		st.storeOnly(reads)
+	}
+}
+
+// storeOnly narrows the table rows the join's state keeps to the columns
+// read: reads and the rest of the ON condition over the joined row
+// (stream row, table row, ...), and the table's ROWTIME, which the joined
+// row's ROWTIME is computed from. The table's key columns are not read
+// (a stream record finds its row by the key's bytes).
+func (st *streamTable) storeOnly(reads []expr.Expr) {
+	s := st.spec
+	used := make([]bool, s.TableWidth)
+	used[len(st.table.Source.Columns)] = true // ROWTIME
+	if s.Extra != nil {
+		reads = append(reads[:len(reads):len(reads)], s.Extra)
+	}
+	for _, e := range reads {
+		markColumns(e, used, st.streamDec.Width())
+	}
+	stored := []int{}
+	for i, u := range used {
+		if u {
+			stored = append(stored, i)
+		}
+	}
+	s.TableStored = stored
 }
 
 // joinStages cuts a stream-table join into its stages: the stream side's

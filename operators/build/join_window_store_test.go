@@ -70,3 +70,54 @@ func TestStreamStreamStoresReadColumns(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamTableStoresReadColumns: a stream-table join's state keeps, of
+// the table's rows, the columns the query reads and the table's ROWTIME;
+// a chain's first join keeps them all. users: id, region, age, ROWTIME
+// (3), ROWPARTITION, ROWOFFSET.
+func TestStreamTableStoresReadColumns(t *testing.T) {
+	f := newFixture(t)
+	for _, ddl := range []string{pageviewsDDL, usersDDL} {
+		f.declare(ddl)
+	}
+	for _, tc := range []struct {
+		name   string
+		query  string
+		stored []int
+	}{
+		{"projection", `CREATE STREAM t1 AS SELECT p.userid AS userid, u.region FROM pv p JOIN users u ON p.userid = u.id`, []int{1, 3}},
+		{"WHERE only", `CREATE STREAM t2 AS SELECT p.userid AS userid, p.pageid FROM pv p LEFT JOIN users u ON p.userid = u.id WHERE u.age > 3`, []int{2, 3}},
+		{"the key column projected", `CREATE STREAM t3 AS SELECT p.userid AS userid, u.id AS uid FROM pv p JOIN users u ON p.userid = u.id`, []int{0, 3}},
+		{"an aggregation", `CREATE TABLE t4 AS SELECT u.region AS region, SUM(u.age) AS s FROM pv p JOIN users u ON p.userid = u.id GROUP BY u.region`, []int{1, 2, 3}},
+		{"nothing read", `CREATE STREAM t5 AS SELECT p.userid AS userid, p.pageid FROM pv p JOIN users u ON p.userid = u.id`, []int{3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan, err := f.planPersistent(tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			root := plan.Sink()
+			var rt joinRuntime
+			if r, ok, err := lowerJoinRows(root.Input); ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				rt = r.st
+			} else if ja, ok, err := lowerJoinAggregation(root.Input); ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				rt = ja.st
+			} else {
+				t.Fatal("neither rows nor an aggregation over a join")
+			}
+			st, ok := rt.(*streamTable)
+			if !ok {
+				t.Fatalf("lowered to %T", rt)
+			}
+			if got := st.spec.TableStored; !reflect.DeepEqual(got, tc.stored) {
+				t.Errorf("stored columns %v, want %v", got, tc.stored)
+			}
+		})
+	}
+}
