@@ -54,6 +54,9 @@ type streamStream struct {
 	scans   [2]*planner.Scan
 	reparts [2]*planner.Repartition
 	decs    [2]*operators.Decoder
+	// keyDecs decode a repartitioned side's records for its repartition:
+	// the columns of its join key; nil uses decs.
+	keyDecs [2]*operators.Decoder
 	// key serializes the join key: the repartition topics' record keys,
 	// and the join state's.
 	key serde.KeyFormat
@@ -156,7 +159,11 @@ func (ss *streamStream) source() *catalog.Source { return ss.scans[0].Source }
 // keyRepartition is the processor of the stage that repartitions side
 // into topic, keyed by its join key.
 func (ss *streamStream) keyRepartition(side int, topic string) *operators.KeyRepartition {
-	return &operators.KeyRepartition{Decoder: ss.decs[side], TimeIndex: len(ss.scans[side].Source.Columns),
+	dec := ss.keyDecs[side]
+	if dec == nil {
+		dec = ss.decs[side]
+	}
+	return &operators.KeyRepartition{Decoder: dec, TimeIndex: len(ss.scans[side].Source.Columns),
 		Keys: ss.reparts[side].Keys, Key: ss.key, Topic: topic, Partitions: ss.node.Partitions}
 }
 
@@ -246,7 +253,7 @@ func (ss *streamStream) pushProcessor(out operators.JoinOutput) operators.InputP
 // after both sides) are computed, not stored. Called before the stages
 // are cut, once the query over the join is known; a join whose rows go on
 // to another join (a chain) keeps every column.
-func (ss *streamStream) storeOnly(reads []expr.Expr) {
+func (ss *streamStream) storeOnly(reads []expr.Expr) error {
 	widths := [2]int{ss.decs[0].Width(), ss.decs[1].Width()}
 	var used [2][]bool
 	for side := range 2 {
@@ -271,7 +278,25 @@ func (ss *streamStream) storeOnly(reads []expr.Expr) {
 			}
 		}
 		ss.spec.Sides[side].Stored = stored
+		// The records are decoded into those columns only: the join's
+		// own, and a repartition's into its join key's.
+		var err error
+		if ss.decs[side], err = readingDecoder(ss.scans[side], used[side]); err != nil {
+			return err
+		}
+		ss.spec.Sides[side].Decoder = ss.decs[side]
+		ss.times[side] = eventTime(ss.scans[side].Source, ss.decs[side])
+		if ss.reparts[side] != nil {
+			keyUsed := make([]bool, widths[side])
+			for _, e := range ss.reparts[side].Keys {
+				markColumns(e, keyUsed, 0)
+			}
+			if ss.keyDecs[side], err = readingDecoder(ss.scans[side], keyUsed); err != nil {
+				return err
+			}
+		}
 	}
+	return nil
 }
 
 // markColumns sets used[i] for each column reference of e to index
