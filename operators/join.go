@@ -1,7 +1,6 @@
 package operators
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -22,7 +21,10 @@ import (
 // to an Output that filters, projects and encodes them for the next
 // stage or the sink.
 
-// JoinOutput receives a joined row and its time.
+// JoinOutput receives a joined row and its time. The row is valid only
+// during the call (a stream-stream join fills the same one for every
+// pair): an output that keeps it, rather than values computed from it,
+// copies it.
 type JoinOutput func(row types.Row, ts int64, emit Emit) error
 
 // StreamTableSpec describes a stream-table join. It is immutable and
@@ -37,6 +39,12 @@ type StreamTableSpec struct {
 	Table *Decoder
 	// TableWidth is the number of values in a table row.
 	TableWidth int
+	// TableStored lists, in ascending order, the columns of the table's
+	// rows that the state keeps: those the query reads of the joined row
+	// (its output, its WHERE, the rest of the ON condition) and the
+	// table's ROWTIME. The others come back NULL. nil (the default) keeps
+	// every column.
+	TableStored []int
 	// Keys are the join key over the stream row, one per key equality in
 	// the order the ON condition writes them: the values of the result's
 	// key columns.
@@ -73,9 +81,9 @@ type StreamTableSpec struct {
 // of the stream record's and the table row's.
 //
 // State keys: 'r' followed by the table record's serialized key. Values:
-// the row's ROWTIME (8 bytes), its offset (8), its partition (4), then
-// the record's value bytes, which are decoded again when a stream record
-// meets them (Decoder.Decode of the stored record).
+// the row as table joins store theirs (join_table.go, storedRow): binary,
+// so that a stream record meeting it decodes no JSON; rows stored by
+// earlier versions, the table record's bytes, are read too.
 type StreamTableJoin struct {
 	Spec        *StreamTableSpec
 	Store       state.Store
@@ -126,11 +134,7 @@ func (j *StreamTableJoin) table(rec *log.Record) error {
 		return err
 	}
 	ts := row[j.Spec.TableWidth-j.Spec.Table.extra()].Int()
-	v := make([]byte, 20, 20+len(rec.Value))
-	binary.BigEndian.PutUint64(v, uint64(ts))
-	binary.BigEndian.PutUint64(v[8:], uint64(rec.Offset))
-	binary.BigEndian.PutUint32(v[16:], uint32(rec.Partition))
-	return j.Store.Put(sk, append(v, rec.Value...))
+	return j.Store.Put(sk, storedRow(row, ts, j.Spec.TableStored))
 }
 
 // tableStateKey is the state key of a table row.
@@ -213,17 +217,9 @@ func (j *StreamTableJoin) lookup(keys types.Row) (types.Row, error) {
 	if err != nil || !ok {
 		return nil, err
 	}
-	if len(v) < 20 {
-		return nil, errors.New("operators: corrupt join state")
-	}
-	rec := log.Record{Key: kb, Value: v[20:], Timestamp: int64(binary.BigEndian.Uint64(v)),
-		Offset: int64(binary.BigEndian.Uint64(v[8:])), Partition: int32(binary.BigEndian.Uint32(v[16:]))}
-	row, ok, err := s.Table.Decode(&rec)
+	row, err := decodeStored(s.Table, s.TableWidth, kb, v)
 	if err != nil {
-		return nil, fmt.Errorf("decode the table's row: %w", err)
-	}
-	if !ok {
-		return nil, nil
+		return nil, fmt.Errorf("the table's row: %w", err)
 	}
 	return row, nil
 }

@@ -204,7 +204,7 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 			return err
 		}
 	}
-	if err := j.Store.Put(lk, leftEntry(fk, storedRow(rec, ts))); err != nil {
+	if err := j.Store.Put(lk, leftEntry(fk, storedRow(row, ts, nil))); err != nil {
 		return err
 	}
 	var r types.Row
@@ -235,7 +235,7 @@ func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
 	if row == nil {
 		err = j.Store.Delete(rk)
 	} else {
-		err = j.Store.Put(rk, storedRow(rec, ts))
+		err = j.Store.Put(rk, storedRow(row, ts, nil))
 	}
 	if err != nil {
 		return err
@@ -285,7 +285,7 @@ func (j *ForeignKeyJoin) rejoin(key []byte, r types.Row, ts int64, emit Emit) er
 	if err != nil {
 		return err
 	}
-	l, err := decodeStored(&s.Left, key, stored)
+	l, err := decodeStored(s.Left.Decoder, s.Left.Width, key, stored)
 	if err != nil {
 		return err
 	}

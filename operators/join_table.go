@@ -30,9 +30,13 @@ import (
 //	'o' key          (TableJoinSink) the sink key of each result row written
 //	'g' key          (TableJoinGroups) the group input each result row added
 //
-// A row is stored as the record it came from: its ROWTIME (8 bytes), offset
-// (8), partition (4), then the value bytes, decoded again when it is
-// joined (as the stream-table join stores its table's rows).
+// A row is stored as its ROWTIME (8 bytes), the byte tableRowFlag and the
+// decoded row in join_row.go's binary form, every column of it: joining
+// it again decodes no JSON. Stores written by earlier versions hold the
+// record it came from instead: its ROWTIME, offset (8), partition (4) and
+// value bytes, decoded again when it is joined. Both are read (a record's
+// offset is never negative, so the old format's ninth byte is below
+// 0x80), and a row written again is written in the new one.
 
 // State key prefixes of table joins.
 const (
@@ -130,27 +134,41 @@ func appendNulls(row types.Row, n int) types.Row {
 	return row
 }
 
-// storedRow is a table row as a join's state keeps it.
-func storedRow(rec *log.Record, ts int64) []byte {
-	v := make([]byte, 0, 20+len(rec.Value))
+// tableRowFlag is the ninth byte of a stored row in the binary format;
+// in the format before it, that byte starts the record's offset, which is
+// never negative.
+const tableRowFlag = 0x80
+
+// storedRow is a table row, of ROWTIME ts, as a join's state keeps it:
+// the columns keep (ascending; nil: every one).
+func storedRow(row types.Row, ts int64, keep []int) []byte {
+	v := make([]byte, 0, 9+16*len(row))
 	v = appendBE64(v, uint64(ts))
-	v = appendBE64(v, uint64(rec.Offset))
-	v = appendBE32(v, uint32(rec.Partition))
-	return append(v, rec.Value...)
+	return appendJoinRow(append(v, tableRowFlag), row, keep)
 }
 
 // errCorruptState is a stored value too short to be what the join wrote.
 var errCorruptState = errors.New("operators: corrupt table join state")
 
-// decodeStored decodes a stored row of a table whose record key is key.
-// The record's timestamp is the row's ROWTIME, so that a row whose event
-// time is a column decodes to the same ROWTIME it was stored with.
-func decodeStored(side *TableSide, key, v []byte) (types.Row, error) {
+// decodeStored decodes a stored row of a table whose record key is key,
+// of width columns.
+func decodeStored(dec RowDecoder, width int, key, v []byte) (types.Row, error) {
+	if len(v) > 8 && v[8] == tableRowFlag {
+		return decodeJoinRow(v[9:], width)
+	}
+	return decodeStoredRecord(dec, key, v)
+}
+
+// decodeStoredRecord decodes a row stored by an earlier version: the
+// record it came from. The record's timestamp is the row's ROWTIME, so
+// that a row whose event time is a column decodes to the same ROWTIME it
+// was stored with.
+func decodeStoredRecord(dec RowDecoder, key, v []byte) (types.Row, error) {
 	if len(v) < 20 {
 		return nil, errCorruptState
 	}
 	rec := log.Record{Key: key, Value: v[20:], Timestamp: int64(be64(v)), Offset: int64(be64(v[8:])), Partition: int32(be32(v[16:]))}
-	row, ok, err := side.Decoder.Decode(&rec)
+	row, ok, err := dec.Decode(&rec)
 	if err != nil {
 		return nil, fmt.Errorf("decode a stored row: %w", err)
 	}
@@ -167,7 +185,7 @@ func lookupRow(st state.Store, side *TableSide, sk, key []byte) (types.Row, erro
 	if err != nil || !ok {
 		return nil, err
 	}
-	return decodeStored(side, key, v)
+	return decodeStored(side.Decoder, side.Width, key, v)
 }
 
 // decodeChange decodes a table record: its row (nil for a tombstone) and
@@ -267,7 +285,7 @@ func (j *TableTableJoin) ProcessInput(input int, rec *log.Record, emit Emit) err
 	if row == nil {
 		err = j.Store.Delete(sk)
 	} else {
-		err = j.Store.Put(sk, storedRow(rec, ts))
+		err = j.Store.Put(sk, storedRow(row, ts, nil))
 	}
 	if err != nil {
 		return err

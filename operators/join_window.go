@@ -54,9 +54,17 @@ import (
 // sign bit flipped so that byte order is time order), partition (4) and
 // offset (8) its place in its input, which make the entry unique and order
 // records of equal ROWTIME by arrival. A record's value is a flags byte
-// (bit 0: it has matched), its timestamp (8), its key (uvarint(len+1),
-// 0 for none) and its value bytes: it is decoded again when it meets a
-// record, as the stream-table join's table rows are.
+// (bit 0: it has matched; bit 7: the row format) and its row: the
+// columns of the decoded row that the query reads (StreamSide.Stored),
+// in join_row.go's binary form, so that meeting a record decodes no JSON
+// and the store holds no column nothing reads.
+//
+// A value without bit 7 is the format before it, which stores written by
+// earlier versions hold: the record's timestamp (8), its key
+// (uvarint(len+1), 0 for none) and its value bytes, decoded again each
+// time it meets a record. Both are read, so a query restarted over an old
+// store (or restoring an old changelog) goes on; the old records leave as
+// their windows close, and every record stored from then on is a row.
 
 // StreamSide describes one input of a stream-stream join.
 type StreamSide struct {
@@ -73,6 +81,12 @@ type StreamSide struct {
 	// Keys compute the join key over the side's row: one expression per
 	// key equality, in the order the ON condition writes them.
 	Keys []expr.Expr
+	// Stored lists, in ascending order, the columns of the side's row
+	// that the state keeps of a record: those the query reads of the
+	// joined row (its output, its WHERE, the rest of the ON condition),
+	// the columns Keys read and Time. The others come back NULL when a
+	// stored record meets another. nil (the default) keeps every column.
+	Stored []int
 }
 
 // RowDecoder decodes records into rows of a fixed width; *Decoder is one.
@@ -156,7 +170,12 @@ type StreamStreamJoin struct {
 	// end.
 	rowErr error
 	// Buffers reused between records.
-	keyBuf  []byte
+	keyBuf []byte
+	valBuf []byte
+	rowBuf types.Row
+	// stored holds, per side, the last stored row decoded: a stored row
+	// lives until it has been joined (joinedRow copies its values).
+	stored  [2]types.Row
 	expired [2][]expiring
 	marks   []stateEntry
 }
@@ -201,8 +220,12 @@ type stateEntry struct{ key, value []byte }
 // many, never all of them in memory.
 const expireBatch = 256
 
-// matchedFlag marks a stored record that has matched.
-const matchedFlag = 1
+// matchedFlag marks a stored record that has matched; rowFormatFlag one
+// stored as a row (join_row.go) rather than as its record's bytes.
+const (
+	matchedFlag   = 1
+	rowFormatFlag = 0x80
+)
 
 var streamStreamTimeKey = []byte{'s'}
 
@@ -325,7 +348,7 @@ func (j *StreamStreamJoin) process(input int, rec *log.Record, emit Emit) error 
 	if err != nil {
 		return err
 	}
-	return j.store(input, &r, ts, j.keyBuf, matched)
+	return j.store(input, &r, row, ts, j.keyBuf, matched)
 }
 
 // evalKeys computes a row's join key; null reports a NULL among it.
@@ -424,10 +447,14 @@ func (j *StreamStreamJoin) match(input int, row, keys types.Row, ts int64, k []b
 
 // joinedRow lays a pair out as the Join node does: left, right, the join
 // key, ROWTIME. A missing side is NULLs.
+//
+// The row is j's, reused for the next one (JoinOutput's contract): a
+// joined row is some 25 values, and allocating one per pair was the
+// largest allocation of Nexmark's q20.
 func (j *StreamStreamJoin) joinedRow(left, right, keys types.Row, ts int64) types.Row {
 	s := j.Spec
 	lw, rw := s.Sides[0].Decoder.Width(), s.Sides[1].Decoder.Width()
-	row := make(types.Row, 0, lw+rw+len(keys)+1)
+	row := j.rowBuf[:0]
 	if left == nil {
 		for range lw {
 			row = append(row, types.NullValue)
@@ -443,7 +470,8 @@ func (j *StreamStreamJoin) joinedRow(left, right, keys types.Row, ts int64) type
 		row = append(row, right...)
 	}
 	row = append(row, keys...)
-	return append(row, types.NewBigint(ts))
+	j.rowBuf = append(row, types.NewBigint(ts))
+	return j.rowBuf
 }
 
 // unmatched emits a record of side input that found no partner, with
@@ -462,23 +490,15 @@ func (j *StreamStreamJoin) unmatched(input int, row, keys types.Row, ts int64, e
 
 // store keeps a record of side input, joined key k, until its window
 // closes: its record entry and its time index entry.
-func (j *StreamStreamJoin) store(input int, rec *log.Record, ts int64, k []byte, matched bool) error {
+func (j *StreamStreamJoin) store(input int, rec *log.Record, row types.Row, ts int64, k []byte, matched bool) error {
 	key := appendPlace(appendTime(recordPrefix(nil, input, k), ts), rec)
-	v := make([]byte, 0, 1+8+binary.MaxVarintLen64+len(rec.Key)+len(rec.Value))
-	var flags byte
+	var flags byte = rowFormatFlag
 	if matched {
-		flags = matchedFlag
+		flags |= matchedFlag
 	}
-	v = append(v, flags)
-	v = appendBE64(v, uint64(rec.Timestamp))
-	if rec.Key == nil {
-		v = binary.AppendUvarint(v, 0)
-	} else {
-		v = binary.AppendUvarint(v, uint64(len(rec.Key))+1)
-		v = append(v, rec.Key...)
-	}
-	v = append(v, rec.Value...)
-	if err := j.Store.Put(key, v); err != nil {
+	// The value buffer is reused: Put copies it.
+	j.valBuf = appendJoinRow(append(j.valBuf[:0], flags), row, j.Spec.Sides[input].Stored)
+	if err := j.Store.Put(key, j.valBuf); err != nil {
 		return err
 	}
 	ik := indexKey(input, ts, rec)
@@ -512,6 +532,19 @@ func (j *StreamStreamJoin) store(input int, rec *log.Record, ts int64, k []byte,
 // decodeStored decodes a record entry of side into its row, and returns
 // its flags.
 func (j *StreamStreamJoin) decodeStored(side int, key, value []byte) (types.Row, byte, error) {
+	if len(value) > 0 && value[0]&rowFormatFlag != 0 {
+		row, err := decodeJoinRowInto(j.stored[side], value[1:], j.Spec.Sides[side].Decoder.Width())
+		if err == nil {
+			j.stored[side] = row
+		}
+		return row, value[0], err
+	}
+	return j.decodeRecord(side, key, value)
+}
+
+// decodeRecord decodes a record entry of the format before rows
+// (rowFormatFlag unset): the record's bytes, decoded again.
+func (j *StreamStreamJoin) decodeRecord(side int, key, value []byte) (types.Row, byte, error) {
 	if len(value) < 10 || len(key) < 12 {
 		return nil, 0, errors.New("corrupt join state")
 	}

@@ -51,6 +51,9 @@ type streamTable struct {
 	repartition *planner.Repartition
 	streamDec   *operators.Decoder
 	tableDec    *operators.Decoder
+	// keyDec decodes the stream's records for its repartition: the
+	// columns of its join key; nil uses streamDec.
+	keyDec *operators.Decoder
 	// spec is the join's spec, its Stream decoding records of the stream's
 	// own topic; a persistent join over a repartition decodes with
 	// repartitioned instead.
@@ -223,7 +226,11 @@ func (st *streamTable) keyRepartition(topic string) (*operators.KeyRepartition, 
 	if err != nil {
 		return nil, err
 	}
-	return &operators.KeyRepartition{Decoder: st.streamDec, TimeIndex: len(st.stream.Source.Columns), Keys: st.repartition.Keys,
+	dec := st.keyDec
+	if dec == nil {
+		dec = st.streamDec
+	}
+	return &operators.KeyRepartition{Decoder: dec, TimeIndex: len(st.stream.Source.Columns), Keys: st.repartition.Keys,
 		Key: kf, Topic: topic, Partitions: st.node.Partitions}, nil
 }
 
@@ -266,6 +273,18 @@ func lowerJoinRows(n planner.Node) (r *joinRows, ok bool, err error) {
 	r = &joinRows{st: st, flat: flat, project: project}
 	if f != nil {
 		r.filter = f.Predicate
+	}
+	reads := append([]expr.Expr{}, project.Exprs...)
+	if r.filter != nil {
+		reads = append(reads, r.filter)
+	}
+	if flat != nil {
+		for _, c := range flat.Calls {
+			reads = append(reads, c.Args...)
+		}
+	}
+	if err := storeOnly(st, reads); err != nil {
+		return nil, true, err
 	}
 	return r, true, nil
 }
@@ -321,7 +340,92 @@ func lowerJoinAggregation(n planner.Node) (*joinAggregation, bool, error) {
 	if f != nil {
 		ja.grouper.Filter = f.Predicate
 	}
+	reads := append([]expr.Expr{}, node.GroupBy...)
+	for _, args := range ja.grouper.Args {
+		reads = append(reads, args...)
+	}
+	if f != nil {
+		reads = append(reads, f.Predicate)
+	}
+	if err := storeOnly(st, reads); err != nil {
+		return nil, true, err
+	}
 	return ja, true, nil
+}
+
+// storeOnly narrows what a two-way join's state keeps of its rows to the
+// columns reads (every expression over the joined row above the join)
+// and the join itself read, and what its records are decoded into to
+// those columns too (the planner's ReadColumns stops at a join). A
+// chain's joins keep every column: the rows of one go on to the next.
+func storeOnly(st joinRuntime, reads []expr.Expr) error {
+	switch st := st.(type) {
+	case *streamStream:
+		return st.storeOnly(reads)
+	case *streamTable:
+		return st.storeOnly(reads)
+	}
+	return nil
+}
+
+// storeOnly narrows the table rows the join's state keeps to the columns
+// read: reads and the rest of the ON condition over the joined row
+// (stream row, table row, ...), and the table's ROWTIME, which the joined
+// row's ROWTIME is computed from. The table's key columns are not read
+// (a stream record finds its row by the key's bytes). The stream's
+// records are decoded into the columns read of them, its join key's
+// among them.
+func (st *streamTable) storeOnly(reads []expr.Expr) error {
+	s := st.spec
+	if s.Extra != nil {
+		reads = append(reads[:len(reads):len(reads)], s.Extra)
+	}
+	sw := st.streamDec.Width()
+	used := make([]bool, s.TableWidth)
+	used[len(st.table.Source.Columns)] = true // ROWTIME
+	streamUsed := make([]bool, sw)
+	for _, e := range append(reads[:len(reads):len(reads)], s.Keys...) {
+		markColumns(e, streamUsed, 0)
+	}
+	for _, e := range reads {
+		markColumns(e, used, sw)
+	}
+	stored := []int{}
+	for i, u := range used {
+		if u {
+			stored = append(stored, i)
+		}
+	}
+	s.TableStored = stored
+	var err error
+	if st.tableDec, err = readingDecoder(st.table, used); err != nil {
+		return err
+	}
+	if st.streamDec, err = readingDecoder(st.stream, streamUsed); err != nil {
+		return err
+	}
+	if st.repartition != nil {
+		keyUsed := make([]bool, sw)
+		for _, e := range st.repartition.Keys {
+			markColumns(e, keyUsed, 0)
+		}
+		if st.keyDec, err = readingDecoder(st.stream, keyUsed); err != nil {
+			return err
+		}
+	}
+	s.Table, s.Stream = st.tableDec, st.streamDec.Decode
+	st.streamTime = eventTime(st.stream.Source, st.streamDec)
+	st.tableTime = eventTime(st.table.Source, st.tableDec)
+	return nil
+}
+
+// readingDecoder is the decoder of scan's records that builds the columns
+// used marks (by index in its rows; the pseudo columns after the
+// source's are always built), and only checks the others.
+func readingDecoder(scan *planner.Scan, used []bool) (*operators.Decoder, error) {
+	s := *scan
+	s.Reads = used[:len(scan.Source.Columns)]
+	return NewScanDecoder(&s)
 }
 
 // joinStages cuts a stream-table join into its stages: the stream side's

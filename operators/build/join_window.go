@@ -54,6 +54,9 @@ type streamStream struct {
 	scans   [2]*planner.Scan
 	reparts [2]*planner.Repartition
 	decs    [2]*operators.Decoder
+	// keyDecs decode a repartitioned side's records for its repartition:
+	// the columns of its join key; nil uses decs.
+	keyDecs [2]*operators.Decoder
 	// key serializes the join key: the repartition topics' record keys,
 	// and the join state's.
 	key serde.KeyFormat
@@ -156,7 +159,11 @@ func (ss *streamStream) source() *catalog.Source { return ss.scans[0].Source }
 // keyRepartition is the processor of the stage that repartitions side
 // into topic, keyed by its join key.
 func (ss *streamStream) keyRepartition(side int, topic string) *operators.KeyRepartition {
-	return &operators.KeyRepartition{Decoder: ss.decs[side], TimeIndex: len(ss.scans[side].Source.Columns),
+	dec := ss.keyDecs[side]
+	if dec == nil {
+		dec = ss.decs[side]
+	}
+	return &operators.KeyRepartition{Decoder: dec, TimeIndex: len(ss.scans[side].Source.Columns),
 		Keys: ss.reparts[side].Keys, Key: ss.key, Topic: topic, Partitions: ss.node.Partitions}
 }
 
@@ -235,4 +242,72 @@ func (ss *streamStream) pushInputs(ctx context.Context, b *Builder, earliest boo
 // order (a transient query has no store).
 func (ss *streamStream) pushProcessor(out operators.JoinOutput) operators.InputProcessor {
 	return &operators.StreamStreamJoin{Spec: ss.spec, Store: operators.NewOrderedMemStore(), Output: out}
+}
+
+// storeOnly narrows what the join's state keeps of each side's records to
+// the columns read: reads are every expression over the joined row above
+// the join (its WHERE, its projection or grouping and aggregate
+// arguments, its table functions' arguments). The rest of the ON
+// condition reads the joined row too, each side's keys and ROWTIME its
+// side's row. A joined row's other columns (the join key and ROWTIME
+// after both sides) are computed, not stored. Called before the stages
+// are cut, once the query over the join is known; a join whose rows go on
+// to another join (a chain) keeps every column.
+func (ss *streamStream) storeOnly(reads []expr.Expr) error {
+	widths := [2]int{ss.decs[0].Width(), ss.decs[1].Width()}
+	var used [2][]bool
+	for side := range 2 {
+		used[side] = make([]bool, widths[side])
+		used[side][ss.spec.Sides[side].Time] = true
+		for _, k := range ss.spec.Sides[side].Keys {
+			markColumns(k, used[side], 0)
+		}
+	}
+	if ss.spec.Extra != nil {
+		reads = append(reads[:len(reads):len(reads)], ss.spec.Extra)
+	}
+	for _, e := range reads {
+		markColumns(e, used[0], 0)
+		markColumns(e, used[1], widths[0])
+	}
+	for side := range 2 {
+		stored := []int{}
+		for i, u := range used[side] {
+			if u {
+				stored = append(stored, i)
+			}
+		}
+		ss.spec.Sides[side].Stored = stored
+		// The records are decoded into those columns only: the join's
+		// own, and a repartition's into its join key's.
+		var err error
+		if ss.decs[side], err = readingDecoder(ss.scans[side], used[side]); err != nil {
+			return err
+		}
+		ss.spec.Sides[side].Decoder = ss.decs[side]
+		ss.times[side] = eventTime(ss.scans[side].Source, ss.decs[side])
+		if ss.reparts[side] != nil {
+			keyUsed := make([]bool, widths[side])
+			for _, e := range ss.reparts[side].Keys {
+				markColumns(e, keyUsed, 0)
+			}
+			if ss.keyDecs[side], err = readingDecoder(ss.scans[side], keyUsed); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// markColumns sets used[i] for each column reference of e to index
+// offset+i (the references to other indexes are another row part's).
+func markColumns(e expr.Expr, used []bool, offset int) {
+	expr.Walk(e, func(x expr.Expr) bool {
+		if c, ok := x.(*expr.Column); ok {
+			if i := c.Index - offset; i >= 0 && i < len(used) {
+				used[i] = true
+			}
+		}
+		return true
+	})
 }

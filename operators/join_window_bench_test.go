@@ -1,0 +1,90 @@
+package operators
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/operators/serde"
+	"github.com/runnel/runnel/sql/expr"
+	"github.com/runnel/runnel/sql/types"
+)
+
+// BenchmarkStreamStreamJoinOperator: the join operator alone, its state in
+// memory (OrderedMemStore), so that what it measures is the operator's
+// own work per record — decoding, storing and reading back rows, making
+// joined rows — and not Pebble's: Nexmark q20's shape, each auction (10
+// columns) followed by 15 bids (7 columns) of it, JSON values, within a
+// window nothing leaves. "every column" stores whole rows (q20 reads
+// them all); "read columns" stores the few q4 reads (the auction's id,
+// category, times; the bid's auction, price, time).
+func BenchmarkStreamStreamJoinOperator(b *testing.B) {
+	str, big := types.String, types.Bigint
+	bidCols := []types.Column{{Name: "AUCTION", Type: big}, {Name: "BIDDER", Type: big}, {Name: "PRICE", Type: big},
+		{Name: "CHANNEL", Type: str}, {Name: "URL", Type: str}, {Name: "DATETIME", Type: big}, {Name: "EXTRA", Type: str}}
+	aucCols := []types.Column{{Name: "ID", Type: big}, {Name: "ITEMNAME", Type: str}, {Name: "DESCRIPTION", Type: str},
+		{Name: "INITIALBID", Type: big}, {Name: "RESERVE", Type: big}, {Name: "DATETIME", Type: big}, {Name: "EXPIRES", Type: big},
+		{Name: "SELLER", Type: big}, {Name: "CATEGORY", Type: big}, {Name: "EXTRA", Type: str}}
+	for _, tc := range []struct {
+		name   string
+		stored [2][]int
+	}{
+		{"every column", [2][]int{nil, nil}},
+		{"read columns", [2][]int{{0, 2, 5, 7}, {0, 5, 6, 8, 10}}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var sides [2]StreamSide
+			for i, cols := range [][]types.Column{bidCols, aucCols} {
+				dec, err := NewDecoder(DecoderSpec{Columns: cols, ValueFormat: "JSON"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				sides[i] = StreamSide{Decoder: dec, Time: len(cols), Stored: tc.stored[i],
+					Keys: []expr.Expr{&expr.Column{Index: 0, Name: cols[0].Name, T: big}}}
+			}
+			kf, err := serde.NewKeyFormat("KAFKA", []types.Column{{Name: "K", Type: big, Key: true}}, serde.Props{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			store := NewOrderedMemStore()
+			var pairs int
+			var sink int64
+			j := &StreamStreamJoin{Spec: &StreamStreamSpec{Sides: sides, Before: 1 << 40, After: 1 << 40, Grace: 1 << 40, Key: kf},
+				Store: store, Output: func(row types.Row, ts int64, _ Emit) error {
+					// Read a value of each side, as a projection would.
+					pairs++
+					sink += row[2].Int() + row[len(bidCols)+3+8].Int()
+					return nil
+				}}
+			pad := fmt.Sprintf("%0100d", 0)
+			recs := make([]log.Record, b.N)
+			inputs := make([]int, b.N)
+			for i := range recs {
+				ts := int64(i) * 100
+				id := int64(i / 16)
+				if i%16 == 0 {
+					inputs[i] = 1
+					recs[i] = log.Record{Timestamp: ts, Offset: int64(i), Value: fmt.Appendf(nil,
+						`{"id":%d,"itemName":"item %d","description":"description of %d","initialBid":%d,"reserve":%d,"dateTime":%d,"expires":%d,"seller":%d,"category":%d,"extra":%q}`,
+						id, id, id, 100+id, 200+id, ts, ts+10000, id%997, id%5, pad)}
+				} else {
+					recs[i] = log.Record{Timestamp: ts, Offset: int64(i), Value: fmt.Appendf(nil,
+						`{"auction":%d,"bidder":%d,"price":%d,"channel":"Google","url":"https://www.nexmark.com/item.htm?query=%d","dateTime":%d,"extra":%q}`,
+						id, i%1009, i, i, ts, pad)}
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range recs {
+				if err := j.ProcessInput(inputs[i], &recs[i], nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			if want := b.N - (b.N+15)/16; pairs != want {
+				b.Fatalf("%d pairs, want %d", pairs, want)
+			}
+			b.ReportMetric(float64(store.Bytes())/float64(b.N), "state-bytes/record")
+		})
+	}
+}
