@@ -20,7 +20,9 @@ type Decoder struct {
 	// and valProj (the places above, and the columns nobody reads).
 	keyRows, valRows serde.RowDecoder
 	keyProj, valProj serde.Projection
-	width            int
+	// valAlias is valProj with Alias set, for decodeReuse.
+	valAlias serde.Projection
+	width    int
 	// timeIdx is the column that gives event time (TIMESTAMP=), or -1.
 	timeIdx  int
 	timeType types.Type
@@ -98,6 +100,8 @@ func NewDecoder(spec DecoderSpec) (*Decoder, error) {
 	d.valRows, _ = d.value.(serde.RowDecoder)
 	d.keyProj = projection(d.keyIdx, spec.Read, d.timeIdx)
 	d.valProj = projection(d.valIdx, spec.Read, d.timeIdx)
+	d.valAlias = d.valProj
+	d.valAlias.Alias = true
 	return d, nil
 }
 
@@ -129,25 +133,51 @@ func (d *Decoder) Decode(rec *log.Record) (row types.Row, ok bool, err error) {
 		return nil, false, nil
 	}
 	row = make(types.Row, d.width)
+	if err := d.decodeInto(rec, row, &d.valProj); err != nil {
+		return nil, false, err
+	}
+	return row, true, nil
+}
+
+// decodeReuse is Decode into row, a row of Width() values that the caller
+// reuses from record to record, with its strings sharing rec.Value's
+// bytes (serde.Projection.Alias) instead of copies: for a caller that is
+// done with the row, and every value in it, before the next record, and
+// that never keeps a value (a stateless task, which encodes the row and
+// drops it). ok is false for a tombstone, row then untouched.
+func (d *Decoder) decodeReuse(rec *log.Record, row types.Row) (ok bool, err error) {
+	if rec.Value == nil {
+		return false, nil
+	}
+	clear(row) // a column the record lacks is NULL, not the last record's
+	if err := d.decodeInto(rec, row, &d.valAlias); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// decodeInto decodes the non-null rec into row, which holds NULLs, its
+// value through vp.
+func (d *Decoder) decodeInto(rec *log.Record, row types.Row, vp *serde.Projection) (err error) {
 	key := rec.Key
 	var win window.Window
 	if d.window != nil {
 		if key, win, err = d.splitWindow(key); err != nil {
-			return nil, false, err
+			return err
 		}
 	}
 	if len(d.keyIdx) > 0 {
 		if err := d.decodeKey(key, row); err != nil {
-			return nil, false, fmt.Errorf("decode key: %w", err)
+			return fmt.Errorf("decode key: %w", err)
 		}
 	}
-	if err := d.decodeValue(rec.Value, row); err != nil {
-		return nil, false, fmt.Errorf("decode value: %w", err)
+	if err := d.decodeValue(rec.Value, row, vp); err != nil {
+		return fmt.Errorf("decode value: %w", err)
 	}
 	ts := rec.Timestamp
 	if d.timeIdx >= 0 {
 		if ts, err = d.eventTime(row[d.timeIdx]); err != nil {
-			return nil, false, err
+			return err
 		}
 	}
 	n := len(d.keyIdx) + len(d.valIdx)
@@ -158,7 +188,7 @@ func (d *Decoder) Decode(rec *log.Record) (row types.Row, ok bool, err error) {
 		row[n+3] = types.NewBigint(win.Start)
 		row[n+4] = types.NewBigint(win.End)
 	}
-	return row, true, nil
+	return nil
 }
 
 // decodeKey decodes a key's columns into row.
@@ -176,10 +206,11 @@ func (d *Decoder) decodeKey(b []byte, row types.Row) error {
 	return nil
 }
 
-// decodeValue decodes a value's columns into row.
-func (d *Decoder) decodeValue(b []byte, row types.Row) error {
+// decodeValue decodes a value's columns into row, through vp (valProj,
+// or valAlias).
+func (d *Decoder) decodeValue(b []byte, row types.Row, vp *serde.Projection) error {
 	if d.valRows != nil {
-		return d.valRows.DecodeRow(b, row, &d.valProj)
+		return d.valRows.DecodeRow(b, row, vp)
 	}
 	vv, err := d.value.Decode(b)
 	if err != nil {

@@ -68,10 +68,34 @@ func (p *Pipeline) Apply(in types.Row) (out types.Row, ts int64, ok bool, err er
 		}
 	}
 	out = make(types.Row, len(p.Project))
+	return p.project(in, out)
+}
+
+// applyInto is Apply with the output row written into out, a row of
+// len(Project) values the caller reuses (a stateless task: the row is
+// encoded and dropped before the next one).
+func (p *Pipeline) applyInto(in, out types.Row) (ts int64, ok bool, err error) {
+	if p.Filter != nil {
+		v, err := p.Filter.Eval(in)
+		if err != nil {
+			return 0, false, err
+		}
+		if v.IsNull() || !v.Bool() {
+			return 0, false, nil
+		}
+	}
+	_, ts, ok, err = p.project(in, out)
+	return ts, ok, err
+}
+
+// project computes the output row into out.
+func (p *Pipeline) project(in, out types.Row) (types.Row, int64, bool, error) {
 	for i, e := range p.Project {
-		if out[i], err = e.Eval(in); err != nil {
+		v, err := e.Eval(in)
+		if err != nil {
 			return nil, 0, false, err
 		}
+		out[i] = v
 	}
 	return out, in[p.TimeIndex].Int(), true, nil
 }

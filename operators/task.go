@@ -468,6 +468,13 @@ type Stateless struct {
 	Window      *WindowedKey
 	WindowIndex int
 	Partitions  int32
+
+	// in and out are the input and output rows, reused from record to
+	// record: a record's rows are encoded and dropped before the next
+	// (Decoder.decodeReuse). buf holds the encoded values until their
+	// batch is committed (outBuf). Made by the first Process.
+	in, out types.Row
+	buf     outBuf
 }
 
 var _ Processor = (*Stateless)(nil)
@@ -490,14 +497,19 @@ func (s *Stateless) Process(rec *log.Record, emit Emit) error {
 		}
 		return s.tombstone(row, true, rec.Timestamp, s.noKey(rec), emit)
 	}
-	row, ok, err := s.Decoder.Decode(rec)
+	if s.in == nil {
+		s.in = make(types.Row, s.Decoder.Width())
+		s.out = make(types.Row, len(s.Pipeline.Project))
+	}
+	row, out := s.in, s.out
+	ok, err := s.Decoder.decodeReuse(rec, row)
 	if err != nil || !ok {
 		return err
 	}
 	if s.Table && s.Decoder.KeyNull(row) {
 		return nil
 	}
-	out, ts, ok, err := s.Pipeline.Apply(row)
+	ts, ok, err := s.Pipeline.applyInto(row, out)
 	if err != nil {
 		return err
 	}
@@ -507,7 +519,7 @@ func (s *Stateless) Process(rec *log.Record, emit Emit) error {
 		}
 		return nil
 	}
-	enc, err := s.Encoder.Encode(out, ts)
+	enc, err := s.Encoder.encodeBuf(out, ts, &s.buf)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/runnel/runnel/sql/types"
 )
@@ -61,9 +62,10 @@ func (c *jsonCodec) decode(b []byte, what string) (types.Row, error) {
 // decodeInto is decode for a wrapped row or a bare value, straight into
 // dst (see Format.DecodeRow): column i goes to dst[index[i]], and a column
 // whose skip[i] is set is checked but left NULL. null reports a null
-// record, dst then untouched.
-func (c *jsonCodec) decodeInto(b []byte, what string, dst types.Row, index []int, skip []bool) (null bool, err error) {
-	r := jsonReader{b: b}
+// record, dst then untouched. alias lets strings share b's bytes
+// (Projection.Alias).
+func (c *jsonCodec) decodeInto(b []byte, what string, dst types.Row, index []int, skip []bool, alias bool) (null bool, err error) {
+	r := jsonReader{b: b, alias: alias}
 	r.ws()
 	if r.i == len(b) {
 		return true, nil // an empty record is a null one, as for Jackson
@@ -200,6 +202,10 @@ type jsonReader struct {
 	b     []byte
 	i     int
 	depth int
+	// alias lets the strings it builds share b's bytes instead of
+	// copying them: set only when the caller promises b is never
+	// modified (Projection.Alias).
+	alias bool
 }
 
 func (r *jsonReader) ws() {
@@ -799,6 +805,11 @@ func (r *jsonReader) num() ([]byte, error) {
 // str reads the JSON string at r.i.
 func (r *jsonReader) str() (string, error) {
 	raw, err := r.rawStr()
+	if r.alias && len(raw) > 0 {
+		// raw is a slice of b (which the caller keeps unchanged) or a
+		// buffer of rawStr's own: immutable either way.
+		return unsafe.String(&raw[0], len(raw)), err
+	}
 	return string(raw), err
 }
 
@@ -810,6 +821,10 @@ func (r *jsonReader) rawStr() ([]byte, error) {
 	i := start
 	ascii := true
 	for i < len(b) {
+		i = plainRun(b, i)
+		if i == len(b) {
+			break
+		}
 		c := b[i]
 		if c == '"' {
 			if !ascii && !utf8.Valid(b[start:i]) {
@@ -827,8 +842,16 @@ func (r *jsonReader) rawStr() ([]byte, error) {
 		}
 		i++
 	}
-	out := append([]byte(nil), b[start:i]...)
+	// Room for the string so far twice over: one escape usually means
+	// more (Nexmark's padding has a backslash every forty bytes or so).
+	out := append(make([]byte, 0, 2*(i-start)+16), b[start:i]...)
 	for i < len(b) {
+		if j := plainRun(b, i); j > i {
+			out = append(out, b[i:j]...)
+			if i = j; i == len(b) {
+				break
+			}
+		}
 		c := b[i]
 		switch {
 		case c == '"':
