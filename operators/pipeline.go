@@ -1,6 +1,8 @@
 package operators
 
 import (
+	"sync"
+
 	"github.com/runnel/runnel/sql/expr"
 	"github.com/runnel/runnel/sql/types"
 )
@@ -34,6 +36,31 @@ type Pipeline struct {
 	// functions before the projection: use ApplyFlat, not Apply
 	// (flatmap.go).
 	FlatMap *FlatMap
+
+	// shared is what the first stateless task found to share between
+	// Filter and Project (expr.Share): how many values its rows need
+	// after the input's for that. Set once, before any task evaluates.
+	shared struct {
+		once  sync.Once
+		slots int
+	}
+}
+
+// share marks the subexpressions that Filter and Project have in common,
+// once for every task of the pipeline, so that each is computed once per
+// row (expr.Share: Nexmark's q21 extracts a URL's channel_id in both), and
+// returns how many values applyInto's input rows need beyond width, the
+// input's own. The Pipeline is immutable apart from this, which happens
+// before its first evaluation (sync.Once orders it before every task's).
+func (p *Pipeline) share(width int) int {
+	p.shared.once.Do(func() {
+		exprs := append([]expr.Expr(nil), p.Project...)
+		if p.Filter != nil {
+			exprs = append(exprs, p.Filter)
+		}
+		p.shared.slots = expr.Share(exprs, width)
+	})
+	return p.shared.slots
 }
 
 // Key computes the output key over an input row. When keyOnly is set the
@@ -73,7 +100,8 @@ func (p *Pipeline) Apply(in types.Row) (out types.Row, ts int64, ok bool, err er
 
 // applyInto is Apply with the output row written into out, a row of
 // len(Project) values the caller reuses (a stateless task: the row is
-// encoded and dropped before the next one).
+// encoded and dropped before the next one), over an input row of width
+// + share(width) values, the last ones NULL.
 func (p *Pipeline) applyInto(in, out types.Row) (ts int64, ok bool, err error) {
 	if p.Filter != nil {
 		v, err := p.Filter.Eval(in)

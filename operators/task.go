@@ -498,7 +498,11 @@ func (s *Stateless) Process(rec *log.Record, emit Emit) error {
 		return s.tombstone(row, true, rec.Timestamp, s.noKey(rec), emit)
 	}
 	if s.in == nil {
-		s.in = make(types.Row, s.Decoder.Width())
+		// Room after the input's values for what the WHERE and the
+		// SELECT compute once and share (Pipeline.share); decodeReuse
+		// clears it with the row.
+		w := s.Decoder.Width()
+		s.in = make(types.Row, w+s.Pipeline.share(w))
 		s.out = make(types.Row, len(s.Pipeline.Project))
 	}
 	row, out := s.in, s.out
