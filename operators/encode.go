@@ -105,9 +105,29 @@ func (o *outBuf) take(out []byte, start int) []byte {
 	return v
 }
 
+// passesRaw reports whether the value format writes column text given
+// to it (serde.PassesRaw).
+func (e *Encoder) passesRaw() bool {
+	_, ok := e.value.(serde.RawEncoder)
+	return ok && serde.PassesRaw(e.value)
+}
+
+// valueColumn returns the place among the value columns, and the type, of
+// output column i; ok is false for a key column.
+func (e *Encoder) valueColumn(i int) (pos int, t types.Type, ok bool) {
+	for pos, idx := range e.valIdx {
+		if idx == i {
+			return pos, e.value.Columns()[pos].Type, true
+		}
+	}
+	return 0, types.Type{}, false
+}
+
 // encodeBuf is Encode with the value's bytes taken from buf rather than
 // allocated: what a stateless task does for each of its output records.
-func (e *Encoder) encodeBuf(row types.Row, ts int64, buf *outBuf) (log.Record, error) {
+// raw, when not nil, gives text to write for value columns, by their
+// place (serde.RawEncoder; only when passesRaw).
+func (e *Encoder) encodeBuf(row types.Row, ts int64, buf *outBuf, raw [][]byte) (log.Record, error) {
 	ae, ok := e.value.(serde.AppendEncoder)
 	if !ok {
 		return e.Encode(row, ts)
@@ -128,7 +148,16 @@ func (e *Encoder) encodeBuf(row types.Row, ts int64, buf *outBuf) (log.Record, e
 	}
 	dst := buf.room()
 	start := len(dst)
-	out, null, err := ae.AppendEncode(dst, e.valBuf)
+	var (
+		out  []byte
+		null bool
+		err  error
+	)
+	if raw != nil {
+		out, null, err = e.value.(serde.RawEncoder).AppendEncodeRaw(dst, e.valBuf, raw)
+	} else {
+		out, null, err = ae.AppendEncode(dst, e.valBuf)
+	}
 	if err != nil {
 		return rec, fmt.Errorf("encode value: %w", err)
 	}

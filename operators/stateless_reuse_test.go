@@ -42,7 +42,9 @@ func TestStatelessReusesRows(t *testing.T) {
 		case 4:
 			v = fmt.Sprintf(`{"ID":%d,"NAME":"%s"}`, i, strings.Repeat("x", 70_000)) // more than a chunk
 		case 5:
-			v = `{"NAME":"été ünïcode"}`
+			// Text the encoder writes otherwise: not passed through.
+			v = []string{`{"NAME":"été ünïcode"}`, `{"ID":-0,"NAME":"a\/b","N":"12"}`, `{"ID":1e2,"N":3.0}`,
+				`{"id":5,"ID":6,"name":"lower","NAME":"upper"}`, `{"ID":7,"NAME":null,"N":null}`, `{ "ID" : 8 , "NAME" : "sp" }`}[i%36/6]
 		}
 		recs = append(recs, log.Record{Value: []byte(v), Timestamp: int64(i), Offset: int64(i)})
 	}
@@ -57,35 +59,82 @@ func TestStatelessReusesRows(t *testing.T) {
 		}
 		return enc
 	}
-	pipe := &Pipeline{Project: []expr.Expr{name, id, n}, TimeIndex: 3}
-	s := &Stateless{Decoder: dec, Pipeline: pipe, Encoder: newEnc(), Sink: "out"}
-	var got []log.Record
-	for i := range recs {
-		if err := s.Process(&recs[i], func(r log.ProduceRecord) { got = append(got, r.Record) }); err != nil {
-			t.Fatal(err)
-		}
+	for _, pc := range []struct {
+		name string
+		pipe *Pipeline
+		pass int // output columns passed through as text
+	}{
+		// NAME, ID and N pass through, none of them built.
+		{"copies", &Pipeline{Project: []expr.Expr{name, id, n}, TimeIndex: 3}, 3},
+		// NAME is read by the filter, so built, and passed through too;
+		// UCASE(NAME) is computed.
+		{"a filter reads one", &Pipeline{Filter: nameIsSet{name}, Project: []expr.Expr{name, id, n}, TimeIndex: 3}, 3},
+		{"computed", &Pipeline{Project: []expr.Expr{upper{name}, id, n}, TimeIndex: 3}, 2},
+	} {
+		t.Run(pc.name, func(t *testing.T) {
+			pipe := pc.pipe
+			s := &Stateless{Decoder: dec, Pipeline: pipe, Encoder: newEnc(), Sink: "out"}
+			var got []log.Record
+			for i := range recs {
+				if err := s.Process(&recs[i], func(r log.ProduceRecord) { got = append(got, r.Record) }); err != nil {
+					t.Fatalf("record %d %s: %v", i, recs[i].Value, err)
+				}
+			}
+			passed := 0
+			if s.pass != nil {
+				for _, at := range s.pass.from {
+					if at >= 0 {
+						passed++
+					}
+				}
+			}
+			if passed != pc.pass {
+				t.Fatalf("%d columns passed through, want %d", passed, pc.pass)
+			}
+			fresh := newEnc()
+			var want []log.Record
+			for i := range recs {
+				row, ok, err := dec.Decode(&recs[i])
+				if err != nil || !ok {
+					t.Fatalf("record %d: %v %v", i, ok, err)
+				}
+				o, ts, ok, err := pipe.Apply(row)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !ok {
+					continue
+				}
+				w, err := fresh.Encode(o, ts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, w)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d records, want %d", len(got), len(want))
+			}
+			for i := range want {
+				if !bytes.Equal(got[i].Value, want[i].Value) || got[i].Timestamp != want[i].Timestamp || got[i].Key != nil {
+					t.Fatalf("record %d:\ngot  %.200s @%d\nwant %.200s @%d", i, got[i].Value, got[i].Timestamp, want[i].Value, want[i].Timestamp)
+				}
+			}
+		})
 	}
-	if len(got) != len(recs) {
-		t.Fatalf("%d records out of %d", len(got), len(recs))
+}
+
+// upper is UCASE(col), an Expr of this package's (whose reads Share and
+// the pass-through planning cannot see: they must assume it reads all).
+type upper struct{ col *expr.Column }
+
+func (u upper) Type() types.Type { return types.String }
+func (u upper) String() string   { return "UCASE(" + u.col.String() + ")" }
+func (u upper) Eval(row types.Row) (types.Value, error) {
+	v := row[u.col.Index]
+	if v.IsNull() {
+		return v, nil
 	}
-	fresh := newEnc()
-	for i := range recs {
-		row, ok, err := dec.Decode(&recs[i])
-		if err != nil || !ok {
-			t.Fatalf("record %d: %v %v", i, ok, err)
-		}
-		o, ts, _, err := pipe.Apply(row)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := fresh.Encode(o, ts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got[i].Value, want.Value) || got[i].Timestamp != want.Timestamp || got[i].Key != nil {
-			t.Fatalf("record %d:\ngot  %.200s @%d\nwant %.200s @%d", i, got[i].Value, got[i].Timestamp, want.Value, want.Timestamp)
-		}
-	}
+	return types.NewString(strings.ToUpper(v.Str())), nil
 }
 
 // TestOutBuf: the slices an outBuf hands out never overlap, never grow

@@ -109,6 +109,40 @@ func (c *jsonCodec) decodeInto(b []byte, what string, dst types.Row, index []int
 	return false, nil
 }
 
+// decodeIntoRaw is decodeInto for a wrapped row that also keeps the
+// canonical text of the columns want marks (RawDecoder).
+func (c *jsonCodec) decodeIntoRaw(b []byte, what string, dst types.Row, p *Projection, want []bool, raw [][]byte) (null bool, err error) {
+	r := jsonReader{b: b, alias: p.Alias, want: want, raw: raw}
+	r.ws()
+	if r.i == len(b) {
+		return true, nil
+	}
+	switch b[r.i] {
+	case 'n':
+		if err := r.lit("null"); err != nil {
+			return false, errorf(ErrDecode, "%s: %v", what, err)
+		}
+		if err := r.end(); err != nil {
+			return false, errorf(ErrDecode, "%s: %v", what, err)
+		}
+		return true, nil
+	case '{':
+	default:
+		return false, errorf(ErrDecode, "%s: expected a JSON object, got %s", what, r.kindName())
+	}
+	bad, err := r.row(c, dst, p.Index, p.Skip)
+	if err == nil {
+		err = r.end()
+	}
+	if err != nil {
+		if bad >= 0 {
+			return false, decodeErr(what, c.cols[bad].Name, err)
+		}
+		return false, errorf(ErrDecode, "%s: %v", what, err)
+	}
+	return false, nil
+}
+
 // row decodes the top-level object of a wrapped row into dst, as object
 // does for any STRUCT, with two differences that make it cheaper. It
 // writes each column's value where index says rather than into a slice of
@@ -153,19 +187,52 @@ func (r *jsonReader) row(c *jsonCodec, dst types.Row, index []int, skip []bool) 
 		}
 		t := &fields[idx].Type
 		strength[idx] = m
+		keep := r.want != nil && r.want[idx]
+		if keep {
+			r.ws()
+		}
+		start := r.i
 		if skip != nil && skip[idx] {
 			if err := r.check(t); err != nil {
 				bad = idx
 				return err
 			}
-			return nil
+			if keep {
+				// Its text is what the caller wants; the value only
+				// when the text cannot stand for it (RawDecoder).
+				r.raw[idx] = nil
+				dst[index[idx]] = types.NullValue
+				if tok := r.b[start:r.i]; canonicalJSON(t, tok) {
+					r.raw[idx] = tok
+					return nil
+				}
+				end := r.i
+				r.i = start
+				v, err := r.value(t)
+				if err != nil {
+					bad = idx
+					return err
+				}
+				dst[index[idx]] = v
+				r.i = end
+				return nil
+			}
+		} else {
+			v, err := r.value(t)
+			if err != nil {
+				bad = idx
+				return err
+			}
+			dst[index[idx]] = v
 		}
-		v, err := r.value(t)
-		if err != nil {
-			bad = idx
-			return err
+		if keep {
+			// This member is the column's value (a later one may
+			// replace it): its text, if canonical, replaces the last.
+			r.raw[idx] = nil
+			if tok := r.b[start:r.i]; canonicalJSON(t, tok) {
+				r.raw[idx] = tok
+			}
 		}
-		dst[index[idx]] = v
 		return nil
 	})
 	return bad, err
@@ -206,6 +273,10 @@ type jsonReader struct {
 	// copying them: set only when the caller promises b is never
 	// modified (Projection.Alias).
 	alias bool
+	// want and raw, for a top-level row only: the columns whose
+	// canonical text row keeps in raw (RawDecoder).
+	want []bool
+	raw  [][]byte
 }
 
 func (r *jsonReader) ws() {

@@ -161,3 +161,21 @@ func (n *node) evalMemo(row types.Row, s int) (types.Value, error) {
 	row[s] = types.NewBoolean(true)
 	return v, nil
 }
+
+// ReadsColumns calls fn with the index of every column e reads (as many
+// times as it reads it), and reports whether it knows them all: false
+// when e holds an Expr of another package, whose reads it cannot see.
+func ReadsColumns(e Expr, fn func(index int)) bool {
+	known := true
+	Walk(e, func(x Expr) bool {
+		switch x := x.(type) {
+		case *Column:
+			fn(x.Index)
+		case *Literal, *lambdaVar, *paramExpr, *node:
+		default:
+			known = false
+		}
+		return known
+	})
+	return known
+}
