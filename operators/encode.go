@@ -112,6 +112,9 @@ func (e *Encoder) passesRaw() bool {
 	return ok && serde.PassesRaw(e.value)
 }
 
+// valueCount is the number of value columns.
+func (e *Encoder) valueCount() int { return len(e.valIdx) }
+
 // valueColumn returns the place among the value columns, and the type, of
 // output column i; ok is false for a key column.
 func (e *Encoder) valueColumn(i int) (pos int, t types.Type, ok bool) {

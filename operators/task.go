@@ -503,8 +503,11 @@ func (s *Stateless) newPassPlan() *passPlan {
 	if !s.Encoder.passesRaw() || s.Pipeline.FlatMap != nil {
 		return nil
 	}
-	nvals := 0
-	pp := &passPlan{}
+	nvals := s.Encoder.valueCount()
+	pp := &passPlan{from: make([]int, nvals)}
+	for i := range pp.from {
+		pp.from[i] = -1
+	}
 	copied := map[int]bool{}
 	isPass := make([]bool, len(s.Pipeline.Project))
 	for i, e := range s.Pipeline.Project {
@@ -512,7 +515,6 @@ func (s *Stateless) newPassPlan() *passPlan {
 		if !ok {
 			continue
 		}
-		nvals = max(nvals, pos+1)
 		c, ok := e.(*expr.Column)
 		if !ok {
 			continue
@@ -520,18 +522,12 @@ func (s *Stateless) newPassPlan() *passPlan {
 		if it, ok := s.Decoder.valueType(c.Index); !ok || !it.Equal(t) || !c.T.Equal(t) {
 			continue
 		}
-		for len(pp.from) <= pos {
-			pp.from = append(pp.from, -1)
-		}
 		pp.from[pos] = c.Index
 		copied[c.Index] = true
 		isPass[i] = true
 	}
 	if len(copied) == 0 {
 		return nil
-	}
-	for len(pp.from) < nvals {
-		pp.from = append(pp.from, -1)
 	}
 	pp.raw = make([][]byte, nvals)
 	// What else reads a copied column needs its value built.

@@ -46,10 +46,10 @@ var (
 func (f *format) DecodeRowRaw(b []byte, dst types.Row, p *Projection, want []bool, raw [][]byte) error {
 	clear(raw)
 	jc, ok := f.c.(*jsonCodec)
-	if !ok || !jc.wrap || b == nil || len(want) != len(f.cols) || len(raw) != len(f.cols) {
+	if !ok || !jc.wrap || b == nil {
 		return f.DecodeRow(b, dst, p)
 	}
-	if len(p.Index) != len(f.cols) || (p.Skip != nil && len(p.Skip) != len(f.cols)) {
+	if len(p.Index) != len(f.cols) || (p.Skip != nil && len(p.Skip) != len(f.cols)) || len(want) != len(f.cols) || len(raw) != len(f.cols) {
 		return errorf(ErrDecode, "%s: a projection of %d columns for %d", f.what(), len(p.Index), len(f.cols))
 	}
 	null, err := jc.decodeIntoRaw(b, f.what(), dst, p, want, raw)
@@ -65,8 +65,12 @@ func (f *format) DecodeRowRaw(b []byte, dst types.Row, p *Projection, want []boo
 // AppendEncodeRaw implements RawEncoder.
 func (f *format) AppendEncodeRaw(dst []byte, row types.Row, raw [][]byte) ([]byte, bool, error) {
 	jc, ok := f.c.(*jsonCodec)
-	if !ok || !jc.wrap || row == nil || len(row) != len(f.cols) || len(raw) != len(f.cols) {
+	if !ok || !jc.wrap || row == nil || len(row) != len(f.cols) {
 		return f.AppendEncode(dst, row)
+	}
+	if len(raw) != len(f.cols) {
+		// Never ignored: a column given as text may hold no value.
+		return dst, false, errorf(ErrEncode, "%s: text for %d columns of %d", f.what(), len(raw), len(f.cols))
 	}
 	start := len(dst)
 	dst = append(dst, '{')

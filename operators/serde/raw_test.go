@@ -72,6 +72,15 @@ func TestRawPassThrough(t *testing.T) {
 			}
 		})
 	}
+	// Text for the wrong number of columns is refused, never ignored: a
+	// column given as text may hold no value.
+	if _, _, err := f.(RawEncoder).AppendEncodeRaw(nil, make(types.Row, len(cols)), make([][]byte, 2)); err == nil {
+		t.Fatal("AppendEncodeRaw took text for 2 columns of 7")
+	}
+	if err := f.(RawDecoder).DecodeRowRaw([]byte(`{}`), make(types.Row, len(cols)), &Projection{Index: []int{0, 1, 2, 3, 4, 5, 6}},
+		make([]bool, 2), make([][]byte, 2)); err == nil {
+		t.Fatal("DecodeRowRaw took marks for 2 columns of 7")
+	}
 	if PassesRaw(mustValue(t, "DELIMITED", cols[:3], Props{})) || !PassesRaw(f) ||
 		PassesRaw(mustValue(t, "JSON", cols[:1], Props{WrapSingleValue: WrapOff})) {
 		t.Fatal("PassesRaw: only a wrapped JSON passes text")
