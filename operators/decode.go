@@ -20,7 +20,11 @@ type Decoder struct {
 	// and valProj (the places above, and the columns nobody reads).
 	keyRows, valRows serde.RowDecoder
 	keyProj, valProj serde.Projection
-	width            int
+	// valCols are the value columns, in the value format's order.
+	valCols []types.Column
+	// valAlias is valProj with Alias set, for decodeReuse.
+	valAlias serde.Projection
+	width    int
 	// timeIdx is the column that gives event time (TIMESTAMP=), or -1.
 	timeIdx  int
 	timeType types.Type
@@ -94,10 +98,13 @@ func NewDecoder(spec DecoderSpec) (*Decoder, error) {
 	if d.value, err = serde.NewValueFormat(spec.ValueFormat, valCols, spec.Props); err != nil {
 		return nil, fmt.Errorf("value format: %w", err)
 	}
+	d.valCols = valCols
 	d.keyRows, _ = d.key.(serde.RowDecoder)
 	d.valRows, _ = d.value.(serde.RowDecoder)
 	d.keyProj = projection(d.keyIdx, spec.Read, d.timeIdx)
 	d.valProj = projection(d.valIdx, spec.Read, d.timeIdx)
+	d.valAlias = d.valProj
+	d.valAlias.Alias = true
 	return d, nil
 }
 
@@ -129,25 +136,131 @@ func (d *Decoder) Decode(rec *log.Record) (row types.Row, ok bool, err error) {
 		return nil, false, nil
 	}
 	row = make(types.Row, d.width)
+	if err := d.decodeInto(rec, row, &d.valProj); err != nil {
+		return nil, false, err
+	}
+	return row, true, nil
+}
+
+// decodeReuse is Decode into row, a row of Width() values that the caller
+// reuses from record to record, with its strings sharing rec.Value's
+// bytes (serde.Projection.Alias) instead of copies: for a caller that is
+// done with the row, and every value in it, before the next record, and
+// that never keeps a value (a stateless task, which encodes the row and
+// drops it). ok is false for a tombstone, row then untouched.
+func (d *Decoder) decodeReuse(rec *log.Record, row types.Row) (ok bool, err error) {
+	if rec.Value == nil {
+		return false, nil
+	}
+	clear(row) // a column the record lacks is NULL, not the last record's
+	if err := d.decodeInto(rec, row, &d.valAlias); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// rawPlan is how a stateless task decodes records whose value columns
+// it partly copies to its output unchanged (serde.RawDecoder): the
+// projection (valAlias, with the columns that are only copied skipped),
+// which value columns' text to keep, and the last record's texts.
+type rawPlan struct {
+	proj serde.Projection
+	want []bool
+	raw  [][]byte
+}
+
+// newRawPlan plans the pass-through of the value columns at row places
+// copied; built reports whether the task also reads a row place's value.
+// nil when the value format passes no text (serde.PassesRaw).
+func (d *Decoder) newRawPlan(copied map[int]bool, built func(at int) bool) *rawPlan {
+	if _, ok := d.valRows.(serde.RawDecoder); !ok || !serde.PassesRaw(d.value) {
+		return nil
+	}
+	rp := &rawPlan{proj: d.valAlias, want: make([]bool, len(d.valIdx)), raw: make([][]byte, len(d.valIdx))}
+	rp.proj.Skip = make([]bool, len(d.valIdx))
+	if d.valAlias.Skip != nil {
+		copy(rp.proj.Skip, d.valAlias.Skip)
+	}
+	for i, at := range d.valIdx {
+		if !copied[at] {
+			continue
+		}
+		rp.want[i] = true
+		if !built(at) && at != d.timeIdx {
+			rp.proj.Skip[i] = true
+		}
+	}
+	return rp
+}
+
+// valueType returns the type of the value column at row place at; ok
+// is false for a key or pseudo column.
+func (d *Decoder) valueType(at int) (t types.Type, ok bool) {
+	for i, a := range d.valIdx {
+		if a == at {
+			return d.valCols[i].Type, true
+		}
+	}
+	return types.Type{}, false
+}
+
+// rawAt returns the text of the value column at row place at from the
+// last record decoded through rp (nil: none, or not kept).
+func (d *Decoder) rawAt(rp *rawPlan, at int) []byte {
+	for i, a := range d.valIdx {
+		if a == at {
+			return rp.raw[i]
+		}
+	}
+	return nil
+}
+
+// decodeReuseRaw is decodeReuse through rp: the columns it wants get
+// their text in rp.raw, and those only copied are not built when their
+// text stands for them.
+func (d *Decoder) decodeReuseRaw(rec *log.Record, row types.Row, rp *rawPlan) (ok bool, err error) {
+	if rec.Value == nil {
+		return false, nil
+	}
+	clear(row)
+	if err := d.decodeIntoRaw(rec, row, &rp.proj, rp); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// decodeInto decodes the non-null rec into row, which holds NULLs, its
+// value through vp.
+func (d *Decoder) decodeInto(rec *log.Record, row types.Row, vp *serde.Projection) (err error) {
+	return d.decodeIntoRaw(rec, row, vp, nil)
+}
+
+// decodeIntoRaw is decodeInto, through rp when it is not nil.
+func (d *Decoder) decodeIntoRaw(rec *log.Record, row types.Row, vp *serde.Projection, rp *rawPlan) (err error) {
 	key := rec.Key
 	var win window.Window
 	if d.window != nil {
 		if key, win, err = d.splitWindow(key); err != nil {
-			return nil, false, err
+			return err
 		}
 	}
 	if len(d.keyIdx) > 0 {
 		if err := d.decodeKey(key, row); err != nil {
-			return nil, false, fmt.Errorf("decode key: %w", err)
+			return fmt.Errorf("decode key: %w", err)
 		}
 	}
-	if err := d.decodeValue(rec.Value, row); err != nil {
-		return nil, false, fmt.Errorf("decode value: %w", err)
+	if rp != nil {
+		err = d.valRows.(serde.RawDecoder).DecodeRowRaw(rec.Value, row, vp, rp.want, rp.raw)
+	} else {
+		err = d.decodeValue(rec.Value, row, vp)
+	}
+	if err != nil {
+		return fmt.Errorf("decode value: %w", err)
 	}
 	ts := rec.Timestamp
 	if d.timeIdx >= 0 {
 		if ts, err = d.eventTime(row[d.timeIdx]); err != nil {
-			return nil, false, err
+			return err
 		}
 	}
 	n := len(d.keyIdx) + len(d.valIdx)
@@ -158,7 +271,7 @@ func (d *Decoder) Decode(rec *log.Record) (row types.Row, ok bool, err error) {
 		row[n+3] = types.NewBigint(win.Start)
 		row[n+4] = types.NewBigint(win.End)
 	}
-	return row, true, nil
+	return nil
 }
 
 // decodeKey decodes a key's columns into row.
@@ -176,10 +289,11 @@ func (d *Decoder) decodeKey(b []byte, row types.Row) error {
 	return nil
 }
 
-// decodeValue decodes a value's columns into row.
-func (d *Decoder) decodeValue(b []byte, row types.Row) error {
+// decodeValue decodes a value's columns into row, through vp (valProj,
+// or valAlias).
+func (d *Decoder) decodeValue(b []byte, row types.Row, vp *serde.Projection) error {
 	if d.valRows != nil {
-		return d.valRows.DecodeRow(b, row, &d.valProj)
+		return d.valRows.DecodeRow(b, row, vp)
 	}
 	vv, err := d.value.Decode(b)
 	if err != nil {

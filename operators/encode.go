@@ -67,6 +67,109 @@ func (e *Encoder) Encode(row types.Row, ts int64) (log.Record, error) {
 	return rec, nil
 }
 
+// outChunk is the size of the chunks an outBuf hands out: big enough
+// that a batch's output records take a few allocations, not one each;
+// small enough that a chunk pinned by one record's bytes wastes little.
+const outChunk = 64 << 10
+
+// outBuf hands out the bytes of output records from large chunks, so that
+// encoding a record allocates nothing of its own. A slice it returned is
+// never written again (a full chunk is left, not grown in place), so the
+// records of a batch may alias it for as long as they live. Owned by one
+// task.
+type outBuf struct{ b []byte }
+
+// room returns the chunk to append the next encoding to, with at least a
+// few hundred bytes free (append grows it if a record needs more).
+func (o *outBuf) room() []byte {
+	if cap(o.b)-len(o.b) < 512 {
+		o.b = make([]byte, 0, outChunk)
+	}
+	return o.b
+}
+
+// take records that the chunk now ends at out (what an append to room()
+// returned) and returns the bytes appended since start, capped so that
+// nothing appends into them.
+func (o *outBuf) take(out []byte, start int) []byte {
+	if start > len(out) {
+		// Not possible: out extends room(); kept as a guard for the
+		// three-index slice below.
+		return nil
+	}
+	o.b = out
+	v := out[start:len(out):len(out)]
+	if v == nil {
+		v = []byte{}
+	}
+	return v
+}
+
+// passesRaw reports whether the value format writes column text given
+// to it (serde.PassesRaw).
+func (e *Encoder) passesRaw() bool {
+	_, ok := e.value.(serde.RawEncoder)
+	return ok && serde.PassesRaw(e.value)
+}
+
+// valueCount is the number of value columns.
+func (e *Encoder) valueCount() int { return len(e.valIdx) }
+
+// valueColumn returns the place among the value columns, and the type, of
+// output column i; ok is false for a key column.
+func (e *Encoder) valueColumn(i int) (pos int, t types.Type, ok bool) {
+	for pos, idx := range e.valIdx {
+		if idx == i {
+			return pos, e.value.Columns()[pos].Type, true
+		}
+	}
+	return 0, types.Type{}, false
+}
+
+// encodeBuf is Encode with the value's bytes taken from buf rather than
+// allocated: what a stateless task does for each of its output records.
+// raw, when not nil, gives text to write for value columns, by their
+// place (serde.RawEncoder; only when passesRaw).
+func (e *Encoder) encodeBuf(row types.Row, ts int64, buf *outBuf, raw [][]byte) (log.Record, error) {
+	ae, ok := e.value.(serde.AppendEncoder)
+	if !ok {
+		return e.Encode(row, ts)
+	}
+	rec := log.Record{Timestamp: ts, Partition: -1}
+	if len(e.keyIdx) > 0 {
+		for i, idx := range e.keyIdx {
+			e.keyBuf[i] = row[idx]
+		}
+		k, err := e.key.Encode(e.keyBuf)
+		if err != nil {
+			return rec, fmt.Errorf("encode key: %w", err)
+		}
+		rec.Key = k
+	}
+	for i, idx := range e.valIdx {
+		e.valBuf[i] = row[idx]
+	}
+	dst := buf.room()
+	start := len(dst)
+	var (
+		out  []byte
+		null bool
+		err  error
+	)
+	if raw != nil {
+		out, null, err = e.value.(serde.RawEncoder).AppendEncodeRaw(dst, e.valBuf, raw)
+	} else {
+		out, null, err = ae.AppendEncode(dst, e.valBuf)
+	}
+	if err != nil {
+		return rec, fmt.Errorf("encode value: %w", err)
+	}
+	if !null {
+		rec.Value = buf.take(out, start)
+	}
+	return rec, nil
+}
+
 // EncodeKey encodes key values given in key-column order (a delete needs
 // no value row).
 func (e *Encoder) EncodeKey(keyVals types.Row) ([]byte, error) {

@@ -1,6 +1,8 @@
 package operators
 
 import (
+	"sync"
+
 	"github.com/runnel/runnel/sql/expr"
 	"github.com/runnel/runnel/sql/types"
 )
@@ -34,6 +36,31 @@ type Pipeline struct {
 	// functions before the projection: use ApplyFlat, not Apply
 	// (flatmap.go).
 	FlatMap *FlatMap
+
+	// shared is what the first stateless task found to share between
+	// Filter and Project (expr.Share): how many values its rows need
+	// after the input's for that. Set once, before any task evaluates.
+	shared struct {
+		once  sync.Once
+		slots int
+	}
+}
+
+// share marks the subexpressions that Filter and Project have in common,
+// once for every task of the pipeline, so that each is computed once per
+// row (expr.Share: Nexmark's q21 extracts a URL's channel_id in both), and
+// returns how many values applyInto's input rows need beyond width, the
+// input's own. The Pipeline is immutable apart from this, which happens
+// before its first evaluation (sync.Once orders it before every task's).
+func (p *Pipeline) share(width int) int {
+	p.shared.once.Do(func() {
+		exprs := append([]expr.Expr(nil), p.Project...)
+		if p.Filter != nil {
+			exprs = append(exprs, p.Filter)
+		}
+		p.shared.slots = expr.Share(exprs, width)
+	})
+	return p.shared.slots
 }
 
 // Key computes the output key over an input row. When keyOnly is set the
@@ -68,10 +95,35 @@ func (p *Pipeline) Apply(in types.Row) (out types.Row, ts int64, ok bool, err er
 		}
 	}
 	out = make(types.Row, len(p.Project))
+	return p.project(in, out)
+}
+
+// applyInto is Apply with the output row written into out, a row of
+// len(Project) values the caller reuses (a stateless task: the row is
+// encoded and dropped before the next one), over an input row of width
+// + share(width) values, the last ones NULL.
+func (p *Pipeline) applyInto(in, out types.Row) (ts int64, ok bool, err error) {
+	if p.Filter != nil {
+		v, err := p.Filter.Eval(in)
+		if err != nil {
+			return 0, false, err
+		}
+		if v.IsNull() || !v.Bool() {
+			return 0, false, nil
+		}
+	}
+	_, ts, ok, err = p.project(in, out)
+	return ts, ok, err
+}
+
+// project computes the output row into out.
+func (p *Pipeline) project(in, out types.Row) (types.Row, int64, bool, error) {
 	for i, e := range p.Project {
-		if out[i], err = e.Eval(in); err != nil {
+		v, err := e.Eval(in)
+		if err != nil {
 			return nil, 0, false, err
 		}
+		out[i] = v
 	}
 	return out, in[p.TimeIndex].Int(), true, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators/state"
 	"github.com/runnel/runnel/operators/window"
+	"github.com/runnel/runnel/sql/expr"
 	"github.com/runnel/runnel/sql/types"
 )
 
@@ -468,6 +469,84 @@ type Stateless struct {
 	Window      *WindowedKey
 	WindowIndex int
 	Partitions  int32
+
+	// in and out are the input and output rows, reused from record to
+	// record: a record's rows are encoded and dropped before the next
+	// (Decoder.decodeReuse). buf holds the encoded values until their
+	// batch is committed (outBuf). Made by the first Process.
+	in, out types.Row
+	buf     outBuf
+	// pass copies the text of unchanged JSON values from input to
+	// output (newPassPlan); nil when nothing is copied so.
+	pass *passPlan
+}
+
+// passPlan is a stateless task's pass-through of unchanged values: the
+// output's value columns that are an input value column as it is, same
+// type, JSON to JSON, are written with the text read (serde.RawDecoder,
+// serde.RawEncoder) rather than decoded and encoded again; those that
+// nothing else reads are not even built. Nexmark's q0 copies five of a
+// bid's seven columns so.
+type passPlan struct {
+	dec *rawPlan
+	// from[pos] is the row place of the input value column that output
+	// value column pos copies, or -1.
+	from []int
+	// raw[pos] is the text to write for output value column pos, for the
+	// record at hand.
+	raw [][]byte
+}
+
+// newPassPlan plans the pass-through of s's unchanged values, or returns
+// nil when there is none.
+func (s *Stateless) newPassPlan() *passPlan {
+	if !s.Encoder.passesRaw() || s.Pipeline.FlatMap != nil {
+		return nil
+	}
+	nvals := s.Encoder.valueCount()
+	pp := &passPlan{from: make([]int, nvals)}
+	for i := range pp.from {
+		pp.from[i] = -1
+	}
+	copied := map[int]bool{}
+	isPass := make([]bool, len(s.Pipeline.Project))
+	for i, e := range s.Pipeline.Project {
+		pos, t, ok := s.Encoder.valueColumn(i)
+		if !ok {
+			continue
+		}
+		c, ok := e.(*expr.Column)
+		if !ok {
+			continue
+		}
+		if it, ok := s.Decoder.valueType(c.Index); !ok || !it.Equal(t) || !c.T.Equal(t) {
+			continue
+		}
+		pp.from[pos] = c.Index
+		copied[c.Index] = true
+		isPass[i] = true
+	}
+	if len(copied) == 0 {
+		return nil
+	}
+	pp.raw = make([][]byte, nvals)
+	// What else reads a copied column needs its value built.
+	read := map[int]bool{}
+	known := true
+	note := func(at int) { read[at] = true }
+	if f := s.Pipeline.Filter; f != nil {
+		known = expr.ReadsColumns(f, note) && known
+	}
+	for i, e := range s.Pipeline.Project {
+		if !isPass[i] {
+			known = expr.ReadsColumns(e, note) && known
+		}
+	}
+	built := func(at int) bool { return !known || read[at] }
+	if pp.dec = s.Decoder.newRawPlan(copied, built); pp.dec == nil {
+		return nil
+	}
+	return pp
 }
 
 var _ Processor = (*Stateless)(nil)
@@ -490,14 +569,30 @@ func (s *Stateless) Process(rec *log.Record, emit Emit) error {
 		}
 		return s.tombstone(row, true, rec.Timestamp, s.noKey(rec), emit)
 	}
-	row, ok, err := s.Decoder.Decode(rec)
+	if s.in == nil {
+		// Room after the input's values for what the WHERE and the
+		// SELECT compute once and share (Pipeline.share); decodeReuse
+		// clears it with the row.
+		w := s.Decoder.Width()
+		s.in = make(types.Row, w+s.Pipeline.share(w))
+		s.out = make(types.Row, len(s.Pipeline.Project))
+		s.pass = s.newPassPlan()
+	}
+	row, out := s.in, s.out
+	var ok bool
+	var err error
+	if s.pass != nil {
+		ok, err = s.Decoder.decodeReuseRaw(rec, row, s.pass.dec)
+	} else {
+		ok, err = s.Decoder.decodeReuse(rec, row)
+	}
 	if err != nil || !ok {
 		return err
 	}
 	if s.Table && s.Decoder.KeyNull(row) {
 		return nil
 	}
-	out, ts, ok, err := s.Pipeline.Apply(row)
+	ts, ok, err := s.Pipeline.applyInto(row, out)
 	if err != nil {
 		return err
 	}
@@ -507,7 +602,17 @@ func (s *Stateless) Process(rec *log.Record, emit Emit) error {
 		}
 		return nil
 	}
-	enc, err := s.Encoder.Encode(out, ts)
+	var raw [][]byte
+	if pp := s.pass; pp != nil {
+		for pos, at := range pp.from {
+			pp.raw[pos] = nil
+			if at >= 0 {
+				pp.raw[pos] = s.Decoder.rawAt(pp.dec, at)
+			}
+		}
+		raw = pp.raw
+	}
+	enc, err := s.Encoder.encodeBuf(out, ts, &s.buf, raw)
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,7 @@ import (
 //     wrote 1.2-1.45 us columnar, 0.84-1.16 rows). Columnar blocks pay
 //     off for keys that share long prefixes and versions, which these do
 //     not.
+//   - Data blocks of 32 KiB rather than 4 (logBlockSize).
 //   - Pebble's fastest compression for every level: MinLZ for columnar
 //     tables, which row tables cannot have, so snappy as Pebble falls
 //     back to. Either way a record is compressed once, at its flush, since
@@ -66,6 +67,21 @@ func memTableSizeFor(total int64) uint64 {
 	return uint64(min(max(total/memTableDiskShare, minLogMemTableSize), maxLogMemTableSize))
 }
 
+// logBlockSize is the target (uncompressed) size of the data blocks of
+// the log's tables, where the caller leaves Pebble's 4 KiB. A reader
+// catching up reads a partition's table block after block: each block
+// is one read from the file, one allocation in the block cache and one
+// decompression, whatever its size, so with 4 KiB blocks (about fourteen
+// 290-byte records) that per-block work was a third of a raw copy's CPU.
+// Eight times larger blocks do it an eighth as often. The state stores
+// share the database: a point read that misses the cache now reads and
+// decompresses 32 KiB rather than 4, but their working sets stay in the
+// engine's block cache. Measured with make nexmark over 1,000,000 events
+// (a loaded 2-core machine, so CPU seconds): the raw copy 3.57 -> 3.13,
+// q0 7.05 -> 5.68, and no query that keeps state got slower (q3 5.31 ->
+// 5.04, q8 4.10 -> 3.85, q17 29.2 -> 27.5).
+const logBlockSize = 32 << 10
+
 // logCompression is the compression of every level: Pebble's fastest,
 // MinLZ on amd64 for columnar tables and snappy otherwise (row tables, as
 // the log writes them, and arm64, where MinLZ has no assembly).
@@ -87,6 +103,9 @@ func tunePebble(o *pebble.Options, diskTotal int64) {
 	for i := range o.Levels {
 		if o.Levels[i].Compression == nil {
 			o.Levels[i].Compression = logCompression
+		}
+		if o.Levels[i].BlockSize == 0 {
+			o.Levels[i].BlockSize = logBlockSize
 		}
 	}
 	if o.Experimental.SpanPolicyFunc == nil {

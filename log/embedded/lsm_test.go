@@ -77,6 +77,7 @@ func TestMemTableSizeFor(t *testing.T) {
 
 func TestTunePebbleKeepsCallersChoices(t *testing.T) {
 	o := &pebble.Options{MemTableSize: 1 << 20, FormatMajorVersion: pebble.FormatFlushableIngest}
+	o.Levels[1].BlockSize = 8 << 10
 	custom := func(start []byte) (pebble.SpanPolicy, []byte, error) { return pebble.SpanPolicy{}, nil, nil }
 	o.Experimental.SpanPolicyFunc = custom
 	tunePebble(o, 1<<40)
@@ -86,11 +87,19 @@ func TestTunePebbleKeepsCallersChoices(t *testing.T) {
 	if _, end, _ := o.Experimental.SpanPolicyFunc([]byte("Lr")); end != nil {
 		t.Fatalf("tunePebble replaced the caller's span policy")
 	}
+	if o.Levels[1].BlockSize != 8<<10 || o.Levels[0].BlockSize != logBlockSize {
+		t.Fatalf("block sizes %d (caller's 8192 kept?) and %d (unset: %d)", o.Levels[1].BlockSize, o.Levels[0].BlockSize, logBlockSize)
+	}
 	d := &pebble.Options{}
 	tunePebble(d, 1<<40)
 	if d.MemTableSize != maxLogMemTableSize || d.FormatMajorVersion != pebble.FormatNewest || d.Levels[0].Compression == nil ||
 		d.Experimental.EnableColumnarBlocks == nil || d.Experimental.EnableColumnarBlocks() {
 		t.Fatalf("defaults not set: memtable %d, format %v", d.MemTableSize, d.FormatMajorVersion)
+	}
+	for i := range d.Levels {
+		if d.Levels[i].BlockSize != logBlockSize {
+			t.Fatalf("level %d block size %d, want %d", i, d.Levels[i].BlockSize, logBlockSize)
+		}
 	}
 }
 

@@ -31,8 +31,9 @@ type Options struct {
 	// sets its Logger, FS and EventListener (teed with the one it has).
 	// Default: Pebble's defaults, except for what a log needs otherwise
 	// and the caller leaves unset (lsm.go): the newest format with row
-	// tables, memtables sized by the disk (at most 32 MiB), Pebble's
-	// fastest compression, and tables split at every partition's records.
+	// tables, memtables sized by the disk (at most 32 MiB), 32 KiB data
+	// blocks, Pebble's fastest compression, and tables split at every
+	// partition's records.
 	Pebble *pebble.Options
 	// FS is the filesystem the log writes through. It is for tests, which
 	// inject a filesystem that runs out of space (see package quotafs).

@@ -56,6 +56,16 @@ type RowDecoder interface {
 	DecodeRow(b []byte, dst types.Row, p *Projection) error
 }
 
+// AppendEncoder encodes into a buffer of the caller's. Every Format built
+// here implements it.
+type AppendEncoder interface {
+	// AppendEncode appends the encoding of row to dst, as Encode encodes
+	// it, and returns the extended buffer. null reports a row that
+	// encodes to nil bytes (a nil row, or a bare NULL); out is then dst
+	// unchanged. On an error, out is dst unchanged too.
+	AppendEncode(dst []byte, row types.Row) (out []byte, null bool, err error)
+}
+
 // Projection says where a format's columns go in a wider row, and which
 // of them a reader never uses.
 type Projection struct {
@@ -64,6 +74,13 @@ type Projection struct {
 	// Skip[i] is set for a column that need not be built; nil builds
 	// every column.
 	Skip []bool
+	// Alias lets the decoded values share the bytes decoded instead of
+	// copying them (JSON strings, for now): the caller promises never to
+	// modify those bytes, and accepts that a value kept keeps them all
+	// alive. A task that encodes each row and drops it sets it; one that
+	// keeps values in a store must not, or a short string would pin its
+	// whole read batch. Default (false): every value owns its bytes.
+	Alias bool
 }
 
 // ValueFormat is the Format of a record's value, built by NewValueFormat.
@@ -292,6 +309,23 @@ func (f *format) Encode(row types.Row) ([]byte, error) {
 	return res, err
 }
 
+var _ AppendEncoder = (*format)(nil)
+
+// AppendEncode implements AppendEncoder.
+func (f *format) AppendEncode(dst []byte, row types.Row) ([]byte, bool, error) {
+	if row == nil {
+		return dst, true, nil
+	}
+	if len(row) != len(f.cols) {
+		return dst, false, errorf(ErrEncode, "%s row has %d values for %d columns", f.what(), len(row), len(f.cols))
+	}
+	out, null, err := f.c.encode(dst, row, f.what())
+	if err != nil || null {
+		return dst, null && err == nil, err
+	}
+	return out, false, nil
+}
+
 func (f *format) Decode(b []byte) (types.Row, error) {
 	if b == nil {
 		return f.nullRow(), nil
@@ -322,7 +356,7 @@ func (f *format) DecodeRow(b []byte, dst types.Row, p *Projection) error {
 	var null bool
 	if jc, ok := f.c.(*jsonCodec); ok {
 		var err error
-		if null, err = jc.decodeInto(b, f.what(), dst, p.Index, p.Skip); err != nil {
+		if null, err = jc.decodeInto(b, f.what(), dst, p.Index, p.Skip, p.Alias); err != nil {
 			return err
 		}
 	} else {

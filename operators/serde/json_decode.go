@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/runnel/runnel/sql/types"
 )
@@ -61,9 +62,10 @@ func (c *jsonCodec) decode(b []byte, what string) (types.Row, error) {
 // decodeInto is decode for a wrapped row or a bare value, straight into
 // dst (see Format.DecodeRow): column i goes to dst[index[i]], and a column
 // whose skip[i] is set is checked but left NULL. null reports a null
-// record, dst then untouched.
-func (c *jsonCodec) decodeInto(b []byte, what string, dst types.Row, index []int, skip []bool) (null bool, err error) {
-	r := jsonReader{b: b}
+// record, dst then untouched. alias lets strings share b's bytes
+// (Projection.Alias).
+func (c *jsonCodec) decodeInto(b []byte, what string, dst types.Row, index []int, skip []bool, alias bool) (null bool, err error) {
+	r := jsonReader{b: b, alias: alias}
 	r.ws()
 	if r.i == len(b) {
 		return true, nil // an empty record is a null one, as for Jackson
@@ -95,6 +97,40 @@ func (c *jsonCodec) decodeInto(b []byte, what string, dst types.Row, index []int
 		return false, errorf(ErrDecode, "%s: expected a JSON object, got %s", what, r.kindName())
 	}
 	bad, err := r.row(c, dst, index, skip)
+	if err == nil {
+		err = r.end()
+	}
+	if err != nil {
+		if bad >= 0 {
+			return false, decodeErr(what, c.cols[bad].Name, err)
+		}
+		return false, errorf(ErrDecode, "%s: %v", what, err)
+	}
+	return false, nil
+}
+
+// decodeIntoRaw is decodeInto for a wrapped row that also keeps the
+// canonical text of the columns want marks (RawDecoder).
+func (c *jsonCodec) decodeIntoRaw(b []byte, what string, dst types.Row, p *Projection, want []bool, raw [][]byte) (null bool, err error) {
+	r := jsonReader{b: b, alias: p.Alias, want: want, raw: raw}
+	r.ws()
+	if r.i == len(b) {
+		return true, nil
+	}
+	switch b[r.i] {
+	case 'n':
+		if err := r.lit("null"); err != nil {
+			return false, errorf(ErrDecode, "%s: %v", what, err)
+		}
+		if err := r.end(); err != nil {
+			return false, errorf(ErrDecode, "%s: %v", what, err)
+		}
+		return true, nil
+	case '{':
+	default:
+		return false, errorf(ErrDecode, "%s: expected a JSON object, got %s", what, r.kindName())
+	}
+	bad, err := r.row(c, dst, p.Index, p.Skip)
 	if err == nil {
 		err = r.end()
 	}
@@ -151,19 +187,52 @@ func (r *jsonReader) row(c *jsonCodec, dst types.Row, index []int, skip []bool) 
 		}
 		t := &fields[idx].Type
 		strength[idx] = m
+		keep := r.want != nil && r.want[idx]
+		if keep {
+			r.ws()
+		}
+		start := r.i
 		if skip != nil && skip[idx] {
 			if err := r.check(t); err != nil {
 				bad = idx
 				return err
 			}
-			return nil
+			if keep {
+				// Its text is what the caller wants; the value only
+				// when the text cannot stand for it (RawDecoder).
+				r.raw[idx] = nil
+				dst[index[idx]] = types.NullValue
+				if tok := r.b[start:r.i]; canonicalJSON(t, tok) {
+					r.raw[idx] = tok
+					return nil
+				}
+				end := r.i
+				r.i = start
+				v, err := r.value(t)
+				if err != nil {
+					bad = idx
+					return err
+				}
+				dst[index[idx]] = v
+				r.i = end
+				return nil
+			}
+		} else {
+			v, err := r.value(t)
+			if err != nil {
+				bad = idx
+				return err
+			}
+			dst[index[idx]] = v
 		}
-		v, err := r.value(t)
-		if err != nil {
-			bad = idx
-			return err
+		if keep {
+			// This member is the column's value (a later one may
+			// replace it): its text, if canonical, replaces the last.
+			r.raw[idx] = nil
+			if tok := r.b[start:r.i]; canonicalJSON(t, tok) {
+				r.raw[idx] = tok
+			}
 		}
-		dst[index[idx]] = v
 		return nil
 	})
 	return bad, err
@@ -200,6 +269,14 @@ type jsonReader struct {
 	b     []byte
 	i     int
 	depth int
+	// alias lets the strings it builds share b's bytes instead of
+	// copying them: set only when the caller promises b is never
+	// modified (Projection.Alias).
+	alias bool
+	// want and raw, for a top-level row only: the columns whose
+	// canonical text row keeps in raw (RawDecoder).
+	want []bool
+	raw  [][]byte
 }
 
 func (r *jsonReader) ws() {
@@ -799,6 +876,11 @@ func (r *jsonReader) num() ([]byte, error) {
 // str reads the JSON string at r.i.
 func (r *jsonReader) str() (string, error) {
 	raw, err := r.rawStr()
+	if r.alias && len(raw) > 0 {
+		// raw is a slice of b (which the caller keeps unchanged) or a
+		// buffer of rawStr's own: immutable either way.
+		return unsafe.String(&raw[0], len(raw)), err
+	}
 	return string(raw), err
 }
 
@@ -810,6 +892,10 @@ func (r *jsonReader) rawStr() ([]byte, error) {
 	i := start
 	ascii := true
 	for i < len(b) {
+		i = plainRun(b, i)
+		if i == len(b) {
+			break
+		}
 		c := b[i]
 		if c == '"' {
 			if !ascii && !utf8.Valid(b[start:i]) {
@@ -827,8 +913,16 @@ func (r *jsonReader) rawStr() ([]byte, error) {
 		}
 		i++
 	}
-	out := append([]byte(nil), b[start:i]...)
+	// Room for the string so far twice over: one escape usually means
+	// more (Nexmark's padding has a backslash every forty bytes or so).
+	out := append(make([]byte, 0, 2*(i-start)+16), b[start:i]...)
 	for i < len(b) {
+		if j := plainRun(b, i); j > i {
+			out = append(out, b[i:j]...)
+			if i = j; i == len(b) {
+				break
+			}
+		}
 		c := b[i]
 		switch {
 		case c == '"':

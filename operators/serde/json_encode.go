@@ -241,9 +241,12 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i = plainRunString(s, i); i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if jsonSafe[c] {
+			if jsonSafe[c] { // never, after plainRun; kept for clarity
 				i++
 				continue
 			}

@@ -122,7 +122,7 @@ func (b *Binder) apply(f *Function, args []Expr) (Expr, error) {
 		b.settle(a)
 	}
 	nullCall := f.nullCall
-	return &node{t: t, sql: []any{f.Name + "(", joined{sep: ", ", items: args}, ")"}, kids: args, eval: func(row types.Row) (types.Value, error) {
+	return &node{t: t, sql: []any{f.Name + "(", joined{sep: ", ", items: args}, ")"}, kids: args, volatile: volatile[f.Name], eval: func(row types.Row) (types.Value, error) {
 		vals := make([]types.Value, len(args))
 		for i, a := range args {
 			v, err := a.Eval(row)
@@ -137,6 +137,12 @@ func (b *Binder) apply(f *Function, args []Expr) (Expr, error) {
 		return fn(vals)
 	}}, nil
 }
+
+// volatile names the functions whose value is not a function of their
+// arguments: two calls over one row may differ, so no call is shared
+// (Share). UUID(bytes) and UNIX_TIMESTAMP(ts) are not, but are listed
+// with their argument-less forms.
+var volatile = map[string]bool{"RANDOM": true, "UUID": true, "UNIX_TIMESTAMP": true, "UNIX_DATE": true}
 
 var takesUnit = map[string]bool{
 	"TIMESTAMPADD": true, "TIMESTAMPSUB": true, "DATEADD": true, "DATESUB": true, "TIMEADD": true, "TIMESUB": true,

@@ -232,7 +232,7 @@ func (b *Binder) transform(n *ast.FuncCallExpr) (Expr, error) {
 		}
 		ctx := b.evalCtx()
 		sql := append([]any{"TRANSFORM(", c, ", "}, append(l.sqlPieces(), ")")...)
-		return &node{t: types.Array(l.body.Type()), sql: sql, kids: []Expr{c, l.body}, eval: func(row types.Row) (types.Value, error) {
+		return &node{t: types.Array(l.body.Type()), sql: sql, kids: []Expr{c, l.body}, ext: true, eval: func(row types.Row) (types.Value, error) {
 			a, err := c.Eval(row)
 			if err != nil || a.IsNull() {
 				return types.Value{}, err
@@ -266,7 +266,7 @@ func (b *Binder) transform(n *ast.FuncCallExpr) (Expr, error) {
 	ctx := b.evalCtx()
 	sql := append([]any{"TRANSFORM(", c, ", "}, kl.sqlPieces()...)
 	sql = append(append(append(sql, ", "), vl.sqlPieces()...), ")")
-	return &node{t: types.Map(kl.body.Type(), vl.body.Type()), sql: sql, kids: []Expr{c, kl.body, vl.body}, eval: func(row types.Row) (types.Value, error) {
+	return &node{t: types.Map(kl.body.Type(), vl.body.Type()), sql: sql, kids: []Expr{c, kl.body, vl.body}, ext: true, eval: func(row types.Row) (types.Value, error) {
 		m, err := c.Eval(row)
 		if err != nil || m.IsNull() {
 			return types.Value{}, err
@@ -348,7 +348,7 @@ func (b *Binder) filter(n *ast.FuncCallExpr) (Expr, error) {
 	}
 	sql := append([]any{"FILTER(", c, ", "}, append(l.sqlPieces(), ")")...)
 	isArray := ct.Kind == types.KindArray
-	return &node{t: ct, sql: sql, kids: []Expr{c, l.body}, eval: func(row types.Row) (types.Value, error) {
+	return &node{t: ct, sql: sql, kids: []Expr{c, l.body}, ext: true, eval: func(row types.Row) (types.Value, error) {
 		coll, err := c.Eval(row)
 		if err != nil || coll.IsNull() {
 			return types.Value{}, err
@@ -421,7 +421,7 @@ func (b *Binder) reduce(n *ast.FuncCallExpr) (Expr, error) {
 	}
 	sql := append(append([]any{"REDUCE(", c, ", ", init, ", "}, l.sqlPieces()...), ")")
 	isArray := ct.Kind == types.KindArray
-	return &node{t: st, sql: sql, kids: []Expr{c, init, body}, eval: func(row types.Row) (types.Value, error) {
+	return &node{t: st, sql: sql, kids: []Expr{c, init, body}, ext: true, eval: func(row types.Row) (types.Value, error) {
 		s, err := init.Eval(row)
 		if err != nil || s.IsNull() {
 			return types.Value{}, err

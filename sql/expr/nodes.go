@@ -3,6 +3,7 @@ package expr
 import (
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/runnel/runnel/sql/types"
@@ -56,12 +57,29 @@ type node struct {
 	// that kept its whole text would keep a copy of every descendant's
 	// text too, and a tree's texts would be quadratic in its size.
 	sql []any
+	// volatile marks a call whose value changes from call to call
+	// (RANDOM): never shared (share.go).
+	volatile bool
+	// ext marks a node that evaluates some of its children over rows of
+	// its own making (a lambda's body): nothing in it is shared.
+	ext bool
+	// memo is the place in the row where a shared node keeps its value
+	// (share.go), 0 when it is not shared. Set by Share before the tree
+	// is evaluated; atomic so that a tree shared with other users, who
+	// never see it set (their rows are too short), is never raced on.
+	memo atomic.Int32
 }
 
 var _ Expr = (*node)(nil)
 
-func (n *node) Type() types.Type                        { return n.t }
-func (n *node) Eval(row types.Row) (types.Value, error) { return n.eval(row) }
+func (n *node) Type() types.Type { return n.t }
+
+func (n *node) Eval(row types.Row) (types.Value, error) {
+	if s := int(n.memo.Load()); s > 0 && s+1 < len(row) {
+		return n.evalMemo(row, s)
+	}
+	return n.eval(row)
+}
 
 func (n *node) String() string {
 	var w sqlWriter
