@@ -338,3 +338,16 @@ func TestMergeAlternatingAppends(t *testing.T) {
 		t.Fatalf("order:\n got %v\nwant %v", got, want)
 	}
 }
+
+// awaitMerge waits as Next does when told to, then forgets, as Next does
+// after a wait, what the merge knew of which inputs were caught up: a
+// test that called wait alone would keep a stale "behind" from before the
+// wait, Next would not look again, and the test would spin on a merge
+// that could go on.
+func awaitMerge(t *testing.T, ctx context.Context, m *Merger) {
+	t.Helper()
+	if err := m.wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m.forget()
+}

@@ -59,7 +59,7 @@ func TestMergeWaitsForUpstream(t *testing.T) {
 		if len(m.ins[1].buf) > 0 {
 			break
 		}
-		m.wait(f.ctx)
+		awaitMerge(t, f.ctx, m)
 	}
 	// The stage passes s1 on as an early record of a and commits src
 	// partition 0 up to 1 only: still behind.

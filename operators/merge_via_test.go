@@ -56,7 +56,7 @@ func TestMergeWaitsForUpstreamVia(t *testing.T) {
 		if len(m.ins[1].buf) > 0 {
 			break
 		}
-		m.wait(f.ctx)
+		awaitMerge(t, f.ctx, m)
 	}
 	// mid is empty, so the second stage is caught up on it; the first is
 	// not: still waiting.
@@ -83,7 +83,7 @@ func TestMergeWaitsForUpstreamVia(t *testing.T) {
 			}
 			break
 		}
-		m.wait(f.ctx)
+		awaitMerge(t, f.ctx, m)
 	}
 	// b's record follows once a's reader has reported a's end (it may
 	// not have yet, right after a:early).
@@ -95,6 +95,6 @@ func TestMergeWaitsForUpstreamVia(t *testing.T) {
 			}
 			break
 		}
-		m.wait(f.ctx)
+		awaitMerge(t, f.ctx, m)
 	}
 }
