@@ -17,7 +17,7 @@ import (
 // aggHarness is COUNT(*) and SUM(v) grouped by a STRING key, optionally
 // windowed; its output rows are key, [ws, we,] count, sum.
 type aggHarness struct {
-	t     *testing.T
+	t     testing.TB
 	codec *GroupCodec
 	a     *Aggregator
 	out   []string
@@ -25,7 +25,7 @@ type aggHarness struct {
 	times []int64
 }
 
-func newAggHarness(t *testing.T, w *window.Spec, final bool, store state.Store) *aggHarness {
+func newAggHarness(t testing.TB, w *window.Spec, final bool, store state.Store) *aggHarness {
 	t.Helper()
 	count, err := agg.Resolve("COUNT", nil, nil, false)
 	if err != nil {
@@ -434,7 +434,7 @@ func TestAggregatorReadsOldState(t *testing.T) {
 // state's 9 more bytes and a max per update.
 func BenchmarkAggregatorUpdate(b *testing.B) {
 	w := &window.Spec{Kind: window.Tumbling, Size: time.Minute, Grace: time.Hour, HasGrace: true}
-	h := newAggHarness(&testing.T{}, w, false, state.NewMemStore())
+	h := newAggHarness(b, w, false, state.NewMemStore())
 	h.a.Output = func(AggOutput, Emit) error { return nil }
 	keys := make([]GroupInput, 1000)
 	for i := range keys {
