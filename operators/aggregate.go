@@ -474,12 +474,6 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	if invariants.Enabled && n < 0 {
 		panic(fmt.Sprintf("invariant: group %x has a negative row count: a retraction without its row", in.KeyBytes))
 	}
-	// A group whose rows were all retracted (a table's rows moved away or
-	// were deleted) stays, with its aggregates' values over no rows
-	// (COUNT = 0), as ksqlDB keeps it: it is no tombstone unless HAVING
-	// says so (query-validation-tests count.json "count table",
-	// group-by.json "field with re-key (table->table)"). So a group, once
-	// live, stays live until its window expires.
 	// The update is stamped as Kafka Streams 3 stamps it (KStreamAggregate,
 	// KStreamWindowAggregate, and KTableAggregate for a retraction or an
 	// addition to a group it has): a new group at the record's time, a
@@ -490,6 +484,12 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 		ts = max(ts, g.ts)
 	}
 	g.ts = ts
+	// A group whose rows were all retracted (a table's rows moved away or
+	// were deleted) stays, with its aggregates' values over no rows
+	// (COUNT = 0), as ksqlDB keeps it: it is no tombstone unless HAVING
+	// says so (query-validation-tests count.json "count table",
+	// group-by.json "field with re-key (table->table)"). So a group, once
+	// live, stays live until its window expires.
 	wasLive := g.live
 	g.live = true
 	if w != nil {
