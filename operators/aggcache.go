@@ -176,8 +176,10 @@ type groupCache = genCache[*cachedGroup]
 // cachedGroup is one group (and window) in the cache.
 type cachedGroup struct {
 	accs []agg.Accumulator
-	// end is the window's end (0 unwindowed).
-	end int64
+	// end is the window's end (0 unwindowed); ts the group's timestamp,
+	// the latest time it was stamped with (see update), noTime while its
+	// state is of the old format and it has not been updated since.
+	end, ts int64
 	// live is whether the group is in the store (or will be at the next
 	// write-back): false only while the store has no state for it. A
 	// group whose rows are all retracted stays live, its COUNT 0, as

@@ -212,11 +212,11 @@ func (a *Aggregator) dropDistinct(sk []byte) error {
 	if err != nil || !ok {
 		return err
 	}
-	_, _, id, err := a.decodeStateID(v)
-	if err != nil || id == 0 {
+	st, err := a.decodeStateID(v)
+	if err != nil || st.id == 0 {
 		return err
 	}
-	prefix := distinctPrefix(nil, id)
+	prefix := distinctPrefix(nil, st.id)
 	var keys [][]byte
 	err = a.Store.Scan(prefix, state.PrefixEnd(prefix), func(k, _ []byte) bool {
 		keys = append(keys, append([]byte(nil), k...))

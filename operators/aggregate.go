@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/runnel/runnel/internal/invariants"
 	"github.com/runnel/runnel/log"
@@ -60,9 +61,14 @@ type AggregateSpec struct {
 // key's sessions (aggsession.go): the store sees their changes when the
 // task flushes, before each commit.
 //
-// The state value is the window end (8 bytes) followed by each
-// accumulator, length-prefixed; the first accumulator is a hidden COUNT(*)
-// that tells when a group has no rows left.
+// The state value (stateVersion) is a version byte, the window end and the
+// group's timestamp (8 bytes each), then each accumulator, length-prefixed;
+// the first accumulator is a hidden COUNT(*) that tells when a group has no
+// rows left. The timestamp is what Kafka Streams 3 keeps beside each
+// aggregate (a ValueAndTimestamp) and stamps every update with: the
+// record's time for a new group, else the larger of the record's time and
+// the stored one (see update). States written before the timestamp was
+// kept have no version byte (see decodeAccs).
 type Aggregator struct {
 	Spec  *AggregateSpec
 	Store state.Store
@@ -251,54 +257,97 @@ func (a *Aggregator) fresh() []agg.Accumulator {
 // end. A group of an aggregation whose DISTINCT sets are kept a key per
 // value also has its id (see decodeStateID).
 func (a *Aggregator) decodeState(v []byte) ([]agg.Accumulator, int64, error) {
-	accs, end, _, err := a.decodeStateID(v)
-	return accs, end, err
+	st, err := a.decodeStateID(v)
+	return st.accs, st.end, err
 }
 
-// decodeStateID is decodeState with the group's id for its DISTINCT
-// values' keys (aggdistinct.go): 0 when it has none, or when the
-// aggregation keeps no set in the store.
-func (a *Aggregator) decodeStateID(v []byte) ([]agg.Accumulator, int64, uint64, error) {
-	accs, end, rest, err := a.decodeAccs(v)
-	if err != nil || a.counts == nil {
-		return accs, end, 0, err
+// storedGroup is a group's decoded state.
+type storedGroup struct {
+	accs []agg.Accumulator
+	// end is the window's end (0 unwindowed); ts the group's timestamp,
+	// noTime in a state of the old format.
+	end, ts int64
+	// id is the group's id for its DISTINCT values' keys (aggdistinct.go):
+	// 0 when it has none, or when the aggregation keeps no set in the
+	// store.
+	id uint64
+}
+
+// decodeStateID decodes a group's whole state.
+func (a *Aggregator) decodeStateID(v []byte) (storedGroup, error) {
+	accs, end, ts, rest, err := a.decodeAccs(v)
+	if err != nil {
+		return storedGroup{}, err
+	}
+	st := storedGroup{accs: accs, end: end, ts: ts}
+	if a.counts == nil {
+		return st, nil
 	}
 	id, w := binary.Uvarint(rest)
 	if w <= 0 || w != len(rest) {
-		return nil, 0, 0, errors.New("operators: corrupt aggregate state: no group id")
+		return storedGroup{}, errors.New("operators: corrupt aggregate state: no group id")
 	}
-	return accs, end, id, nil
+	st.id = id
+	return st, nil
 }
 
-func (a *Aggregator) decodeAccs(v []byte) ([]agg.Accumulator, int64, []byte, error) {
-	if len(v) < 8 {
-		return nil, 0, nil, errors.New("operators: corrupt aggregate state")
+// stateVersion is the first byte of a group's state since it keeps the
+// group's timestamp. A state written before has no version byte: it begins
+// with the window end's big-endian high byte, 0x00 for an end from 0 to
+// 2^56-1 (every unwindowed group's end is 0) or 0xFF for a negative one,
+// which this version byte cannot be.
+const stateVersion = 0x01
+
+// noTime is the timestamp of a group whose state was written before the
+// timestamp was kept: max(record time, noTime) is the record's time, as
+// such a group was stamped then.
+const noTime = math.MinInt64
+
+// decodeAccs decodes a group's state: its accumulators, window end and
+// timestamp (noTime for a state of the old format), and what follows
+// them.
+func (a *Aggregator) decodeAccs(v []byte) (accs []agg.Accumulator, end, ts int64, rest []byte, err error) {
+	ts = noTime
+	if len(v) > 0 && v[0] == stateVersion {
+		if len(v) < 17 {
+			return nil, 0, 0, nil, errors.New("operators: corrupt aggregate state")
+		}
+		end, ts = int64(be64(v[1:9])), int64(be64(v[9:17]))
+		v = v[17:]
+	} else {
+		if len(v) < 8 {
+			return nil, 0, 0, nil, errors.New("operators: corrupt aggregate state")
+		}
+		end = int64(be64(v[:8]))
+		v = v[8:]
 	}
-	end := int64(be64(v[:8]))
-	v = v[8:]
-	accs := make([]agg.Accumulator, 1+len(a.Spec.Funcs))
+	accs = make([]agg.Accumulator, 1+len(a.Spec.Funcs))
 	for i := range accs {
 		n, w := binary.Uvarint(v)
 		if w <= 0 || w+int(n) > len(v) {
-			return nil, 0, nil, errors.New("operators: corrupt aggregate state")
+			return nil, 0, 0, nil, errors.New("operators: corrupt aggregate state")
 		}
 		acc, err := a.funcOf(i).Decode(v[w : w+int(n)])
 		if err != nil {
-			return nil, 0, nil, fmt.Errorf("decode accumulator %d: %w", i, err)
+			return nil, 0, 0, nil, fmt.Errorf("decode accumulator %d: %w", i, err)
 		}
 		accs[i] = acc
 		v = v[w+int(n):]
 	}
-	return accs, end, v, nil
+	return accs, end, ts, v, nil
 }
 
+// encodeState encodes a group's state with no timestamp known (noTime).
 func encodeState(accs []agg.Accumulator, end int64) []byte {
-	return encodeStateTo(make([]byte, 0, 64), accs, end)
+	return encodeStateTo(make([]byte, 0, 64), accs, end, noTime)
 }
 
-// encodeStateTo appends a group's state to b.
-func encodeStateTo(b []byte, accs []agg.Accumulator, end int64) []byte {
+// encodeStateTo appends a group's state to b: its accumulators, window
+// end and timestamp, in the format of stateVersion.
+func encodeStateTo(b []byte, accs []agg.Accumulator, end, ts int64) []byte {
+	b = append(b, stateVersion)
 	b = appendBE64(b, uint64(end))
+	b = appendBE64(b, uint64(ts))
 	var scratch []byte
 	for _, acc := range accs {
 		scratch = acc.AppendEncode(scratch[:0])
@@ -361,10 +410,12 @@ func (a *Aggregator) group(sk []byte) (*genEntry[*cachedGroup], error) {
 	g := &cachedGroup{}
 	if !ok {
 		g.accs = a.fresh()
-	} else if g.accs, g.end, g.id, err = a.decodeStateID(v); err != nil {
-		return nil, err
 	} else {
-		g.live = true
+		st, err := a.decodeStateID(v)
+		if err != nil {
+			return nil, err
+		}
+		g.accs, g.end, g.ts, g.id, g.live = st.accs, st.end, st.ts, st.id, true
 	}
 	if a.counts != nil {
 		// A group without an id has no distinct values (retracting a
@@ -385,7 +436,7 @@ func (a *Aggregator) writeBack() error {
 		if !g.live {
 			return e.size, a.Store.Delete([]byte(e.key))
 		}
-		buf = encodeStateTo(buf[:0], g.accs, g.end)
+		buf = encodeStateTo(buf[:0], g.accs, g.end, g.ts)
 		if a.counts != nil {
 			buf = binary.AppendUvarint(buf, g.id)
 		}
@@ -423,6 +474,16 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	if invariants.Enabled && n < 0 {
 		panic(fmt.Sprintf("invariant: group %x has a negative row count: a retraction without its row", in.KeyBytes))
 	}
+	// The update is stamped as Kafka Streams 3 stamps it (KStreamAggregate,
+	// KStreamWindowAggregate, and KTableAggregate for a retraction or an
+	// addition to a group it has): a new group at the record's time, a
+	// group it has at the larger of the record's time and the group's. So
+	// an out-of-order record does not move a group's ROWTIME back.
+	ts := in.Time
+	if g.live {
+		ts = max(ts, g.ts)
+	}
+	g.ts = ts
 	// A group whose rows were all retracted (a table's rows moved away or
 	// were deleted) stays, with its aggregates' values over no rows
 	// (COUNT = 0), as ksqlDB keeps it: it is no tombstone unless HAVING
@@ -442,7 +503,7 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	if a.Spec.Final && w != nil {
 		return nil
 	}
-	return a.emit(in.Key, w, g.accs, in.Time, shown, emit)
+	return a.emit(in.Key, w, g.accs, ts, shown, emit)
 }
 
 // shown reports whether a group's result, as its accumulators hold it
@@ -649,7 +710,7 @@ func (a *Aggregator) emitStored(sk, v []byte, emit Emit) error {
 	if err != nil {
 		return err
 	}
-	accs, end, err := a.decodeState(v)
+	st, err := a.decodeStateID(v)
 	if err != nil {
 		return err
 	}
@@ -657,6 +718,15 @@ func (a *Aggregator) emitStored(sk, v []byte, emit Emit) error {
 	if err != nil {
 		return err
 	}
-	w := window.Window{Start: start, End: end}
-	return a.emit(key, &w, accs, end, false, emit)
+	w := window.Window{Start: start, End: st.end}
+	// The final row is stamped with the window's timestamp, the latest of
+	// its records' times, as ksqlDB 0.29 emits it (suppress.json "should
+	// support final results for hopping windows": [0,5) at 2). A window
+	// whose state was written before the timestamp was kept is stamped, as
+	// then, with its end.
+	ts := st.ts
+	if ts == noTime {
+		ts = st.end
+	}
+	return a.emit(key, &w, st.accs, ts, false, emit)
 }

@@ -107,7 +107,9 @@ func (a *Aggregator) writeBackSessions() error {
 		set.gone = set.gone[:0]
 		encoded := 0
 		for _, s := range set.list {
-			buf = encodeStateTo(buf[:0], s.accs, s.w.End)
+			// A session's timestamp is its end, where its rows are
+			// stamped (see sessionCached).
+			buf = encodeStateTo(buf[:0], s.accs, s.w.End, s.w.End)
 			encoded += len(buf)
 			if !s.dirty {
 				continue
