@@ -192,7 +192,7 @@ func (s *session) preparePersistent(q *sql.Query, sink planner.SinkSpec, st sql.
 		return nil, err
 	}
 	return &statement{params: b.paramTypes(), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
-		id, err := s.e.createPersistent(ctx, q, sink, st, args, s.fromEarliest(), s.prop(propWrapSingleValues))
+		id, err := s.e.createPersistent(ctx, q, sink, st, args, s.fromEarliest(), s.prop(propWrapSingleValues), s.queryProps())
 		if err != nil {
 			return server.Result{}, err
 		}
@@ -203,6 +203,16 @@ func (s *session) preparePersistent(q *sql.Query, sink planner.SinkSpec, st sql.
 	}}, nil
 }
 
+// queryProps are the session's properties that a persistent query it
+// starts keeps, stored with the query in the catalog (catalog.Query's
+// Props) so that every node runs it alike: num.standby.replicas.
+func (s *session) queryProps() map[string]string {
+	if v := s.prop(propStandbyReplicas); v != "" {
+		return map[string]string{propStandbyReplicas: v}
+	}
+	return nil
+}
+
 // createPersistent plans and records a persistent query, creates its sink,
 // and starts it. The query's input offsets are committed before it starts
 // — at the end of its input, or the start for 'earliest' — so that a restart
@@ -211,7 +221,9 @@ func (s *session) preparePersistent(q *sql.Query, sink planner.SinkSpec, st sql.
 // Every check comes before the first change: the replaced query keeps
 // running, and no topic, catalog command or offset is written, until the
 // statement is known to be possible.
-func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planner.SinkSpec, st sql.Statement, args []types.Value, earliest bool, wrap string) (string, error) {
+//
+// props are the session's properties the query keeps (queryProps).
+func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planner.SinkSpec, st sql.Statement, args []types.Value, earliest bool, wrap string, props map[string]string) (string, error) {
 	e.lockDDL(ctx)
 	defer e.ddl.Unlock()
 	var replaced *catalog.Query
@@ -291,7 +303,7 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 		}
 	}
 
-	cq := &catalog.Query{ID: id, Statement: sql.StoredText(st), Sink: out.Name}
+	cq := &catalog.Query{ID: id, Statement: sql.StoredText(st), Sink: out.Name, Props: props}
 	for _, src := range sources {
 		cq.Sources = append(cq.Sources, src.Name)
 	}
