@@ -348,7 +348,84 @@ func (c *Catalog) append(ctx context.Context, key string, cmd *command) error {
 	if err != nil {
 		return fmt.Errorf("append catalog command %q: %w", key, err)
 	}
-	return c.readThroughLocked(ctx, out[0])
+	skip := c.readThroughLocked(ctx, out[0])
+	if skip != nil && isSkip(skip) {
+		c.settleLocked(ctx, cmd.writes(key))
+	}
+	return skip
+}
+
+// isSkip reports whether err is a command's refusal (see conflictLocked)
+// rather than a failure to write or read the topic.
+func isSkip(err error) bool {
+	for _, s := range []error{ErrConcurrentChange, ErrUnknownSource, ErrUnknownType, ErrSourceInUse} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// settleAttempts bounds how often settleLocked writes a key again when
+// yet another node changed it meanwhile.
+const settleAttempts = 3
+
+// settleLocked writes again, after a command of this node was skipped,
+// the state every node holds for each of keys. Compaction keeps only a
+// key's latest record, and the skipped command is that record until
+// another comes: were it alone to remain, with what made it fail
+// compacted away (a source dropped and made again later), a replay from
+// scratch would apply it where every node skipped it. The restatement
+// changes nothing where it applies, and shadows the skipped command. It
+// is best effort: a failure leaves the hazard it closes, and a node that
+// dies before it leaves it too. The caller holds c.catchUp.
+func (c *Catalog) settleLocked(ctx context.Context, keys []string) {
+	for _, key := range keys {
+		for range settleAttempts {
+			cmd := c.restatement(key)
+			cmd.Base = c.NextSequence()
+			b, err := json.Marshal(cmd)
+			if err != nil {
+				return
+			}
+			out, err := c.log.Append(ctx, Topic, []log.Record{{Key: []byte(key), Value: b, Partition: 0, Timestamp: log.NoTimestamp}})
+			if err != nil {
+				return
+			}
+			if skip := c.readThroughLocked(ctx, out[0]); skip == nil || !isSkip(skip) {
+				break
+			}
+		}
+	}
+}
+
+// restatement is a command that sets key to what it holds now: its
+// object, or a drop if it has none.
+func (c *Catalog) restatement(key string) *command {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	name := keyName(key)
+	switch {
+	case strings.HasPrefix(key, "source/"):
+		if s := c.mu.sources[name]; s != nil {
+			cmd := &command{Source: s}
+			// A sink keeps the query that made it, as PutSourceDeps
+			// does.
+			if q := c.mu.queries[s.Query]; q != nil && q.Sink == s.Name {
+				cmd.Query = q
+			}
+			return cmd
+		}
+	case strings.HasPrefix(key, "query/"):
+		if q := c.mu.queries[name]; q != nil {
+			return &command{Query: q}
+		}
+	case strings.HasPrefix(key, "type/"):
+		if t := c.mu.types[name]; t != nil {
+			return &command{Type: t}
+		}
+	}
+	return &command{Drop: true}
 }
 
 // CatchUp applies the commands other nodes appended since this node last
