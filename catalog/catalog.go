@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -41,8 +42,9 @@ const markerKey = "marker/open"
 // or Drop, except that a CREATE ... AS SELECT writes its sink and its
 // query as one command (Source and Query both set, under the source's
 // key), so that no node ever applies one without the other. A nil value
-// (a tombstone, written before Drop existed) deletes its key
-// unconditionally.
+// (a tombstone) deletes its key: unconditionally when written before Drop
+// existed, and, after a drop (see drop), only if nothing wrote the key
+// since the drop.
 //
 // Base makes a command conditional (see applyRecord): it is the offset up
 // to which its writer had applied the topic when it checked the command.
@@ -229,6 +231,14 @@ func (c *Catalog) applyRecord(rec log.Record) (skip, err error) {
 		return nil, nil
 	}
 	if rec.Value == nil {
+		if after, ok := droppedAt(rec); ok {
+			// A drop's clean-up (see drop): it deletes nothing that
+			// was written after the drop. With the drop compacted
+			// away, the key's earlier records went with it.
+			if last, seen := c.mu.last[key]; seen && last != after {
+				return ErrConcurrentChange.Errorf("%s was created or changed by another node after it was dropped", keyName(key)), nil
+			}
+		}
 		c.deleteLocked(key)
 		c.mu.last[key] = rec.Offset
 		return nil, nil
@@ -265,6 +275,17 @@ func (c *Catalog) applyRecord(rec log.Record) (skip, err error) {
 		c.mu.lastRead[k] = rec.Offset
 	}
 	return nil, nil
+}
+
+// droppedAt returns the drop offset a drop's tombstone names.
+func droppedAt(rec log.Record) (int64, bool) {
+	for _, h := range rec.Headers {
+		if h.Key == dropHeader {
+			n, err := strconv.ParseInt(string(h.Value), 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
 }
 
 // conflictLocked checks a conditional command against what was applied
@@ -338,21 +359,71 @@ func keyName(key string) string {
 func (c *Catalog) append(ctx context.Context, key string, cmd *command) error {
 	c.catchUp.Lock()
 	defer c.catchUp.Unlock()
+	_, err := c.appendLocked(ctx, key, cmd)
+	return err
+}
+
+// appendLocked is append, returning the command's offset. The caller
+// holds c.catchUp.
+func (c *Catalog) appendLocked(ctx context.Context, key string, cmd *command) (int64, error) {
 	cmd.Base = c.NextSequence()
 	b, err := json.Marshal(cmd)
 	if err != nil {
-		return fmt.Errorf("encode command %q: %w", key, err)
+		return 0, fmt.Errorf("encode command %q: %w", key, err)
 	}
 	rec := log.Record{Key: []byte(key), Value: b, Partition: 0, Timestamp: log.NoTimestamp}
 	out, err := c.log.Append(ctx, Topic, []log.Record{rec})
 	if err != nil {
-		return fmt.Errorf("append catalog command %q: %w", key, err)
+		return 0, fmt.Errorf("append catalog command %q: %w", key, err)
 	}
 	skip := c.readThroughLocked(ctx, out[0])
 	if skip != nil && isSkip(skip) {
 		c.settleLocked(ctx, cmd.writes(key))
 	}
-	return skip
+	return out[0].Offset, skip
+}
+
+// dropHeader marks a tombstone written after a drop command had applied
+// (see drop); its value is the drop's offset.
+const dropHeader = "runnel-after-drop"
+
+// drop removes key's object with a conditional drop command and then,
+// once it applied, lets compaction forget the key: a tombstone, which
+// compaction removes with everything before it, so that dropped names do
+// not pile up in the topic. The tombstone names the drop's offset and
+// deletes only if nothing wrote the key since (applyRecord); if another
+// node made the object again in between, the tombstone is ignored and
+// this node writes the new object's state again after it, since
+// compaction would otherwise remove the new object with the tombstone.
+//
+// A query made by CREATE ... AS SELECT is also in its sink's record
+// (PutSinkQuery): that record is written again without the query first,
+// or compaction would keep it, and a replay would make the query again.
+func (c *Catalog) drop(ctx context.Context, key string) error {
+	c.catchUp.Lock()
+	defer c.catchUp.Unlock()
+	at, err := c.appendLocked(ctx, key, &command{Drop: true})
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(key, "query/") {
+		for _, s := range c.Sources() {
+			if s.Query == keyName(key) {
+				c.settleLocked(ctx, []string{sourceKey(s.Name)})
+			}
+		}
+	}
+	rec := log.Record{Key: []byte(key), Partition: 0, Timestamp: log.NoTimestamp,
+		Headers: []log.Header{{Key: dropHeader, Value: []byte(strconv.FormatInt(at, 10))}}}
+	out, err := c.log.Append(ctx, Topic, []log.Record{rec})
+	if err != nil {
+		// The drop applied; only the clean-up is missing.
+		return nil
+	}
+	if skip := c.readThroughLocked(ctx, out[0]); skip != nil && isSkip(skip) {
+		c.settleLocked(ctx, []string{key})
+	}
+	return nil
 }
 
 // isSkip reports whether err is a command's refusal (see conflictLocked)
@@ -572,7 +643,7 @@ func (c *Catalog) DropSource(ctx context.Context, name string) error {
 	if ids := c.QueriesUsing(name); len(ids) > 0 {
 		return ErrSourceInUse.Errorf("cannot drop %s: it is used by the queries %s; terminate them first", name, strings.Join(ids, ", "))
 	}
-	return c.append(ctx, sourceKey(name), &command{Drop: true})
+	return c.drop(ctx, sourceKey(name))
 }
 
 // PutQuery records a persistent query that writes an existing source
@@ -592,7 +663,7 @@ func (c *Catalog) DropQuery(ctx context.Context, id string) error {
 	if _, err := c.Query(id); err != nil {
 		return err
 	}
-	return c.append(ctx, queryKey(id), &command{Drop: true})
+	return c.drop(ctx, queryKey(id))
 }
 
 // PutType records a custom type, replacing one of the same name.
@@ -607,7 +678,7 @@ func (c *Catalog) DropType(ctx context.Context, name string) error {
 	if _, ok := c.Type(name); !ok {
 		return ErrUnknownType.Errorf("Type %s does not exist.", name)
 	}
-	return c.append(ctx, typeKey(name), &command{Drop: true})
+	return c.drop(ctx, typeKey(name))
 }
 
 // Type returns the custom type called name.

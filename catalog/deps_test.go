@@ -390,3 +390,106 @@ func TestSkippedCommandSurvivesCompaction(t *testing.T) {
 		t.Fatalf("after compaction the catalog holds\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestDroppedObjectsCompactAway: a drop is a conditional command followed,
+// once it applied, by a tombstone, so that compaction forgets dropped
+// names as it did when drops were tombstones alone; a query made by
+// CREATE ... AS SELECT, terminated, does not come back from its sink's
+// record.
+func TestDroppedObjectsCompactAway(t *testing.T) {
+	cl := newCluster(t)
+	n1 := cl.node()
+	if err := n1.PutType(cl.ctx, &TypeAlias{Name: "CODE", Type: types.String}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n1.PutSource(cl.ctx, stream("S")); err != nil {
+		t.Fatal(err)
+	}
+	id, err := csas(cl.ctx, n1, "OUT", "S")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n1.DropQuery(cl.ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.log.Compact(cl.ctx, Topic); err != nil {
+		t.Fatal(err)
+	}
+	want := "source OUT STREAM topic=out query=" + id + "\nsource S STREAM topic=s query=\ntype CODE STRING\n"
+	if got := cl.agree(n1); got != want {
+		t.Fatalf("after TERMINATE and compaction the catalog holds\n%s\nwant\n%s", got, want)
+	}
+	for _, err := range []error{n1.DropSource(cl.ctx, "OUT"), n1.DropSource(cl.ctx, "S"), n1.DropType(cl.ctx, "CODE")} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cl.log.Compact(cl.ctx, Topic); err != nil {
+		t.Fatal(err)
+	}
+	if got := cl.agree(n1); got != "" {
+		t.Fatalf("after the drops and compaction the catalog holds\n%s", got)
+	}
+	// Each catalog opened appends a replay marker; the last one ends
+	// the topic, so that reading it to its end stops.
+	for _, k := range topicKeys(t, cl) {
+		if k != markerKey {
+			t.Fatalf("after the drops and compaction the topic holds %v, want only replay markers", topicKeys(t, cl))
+		}
+	}
+}
+
+// TestDropTombstoneSparesARecreation: a drop's tombstone that comes after
+// another node made the object again deletes nothing.
+func TestDropTombstoneSparesARecreation(t *testing.T) {
+	cl := newCluster(t)
+	n1 := cl.node()
+	if err := n1.PutSource(cl.ctx, stream("S")); err != nil {
+		t.Fatal(err)
+	}
+	if err := n1.DropSource(cl.ctx, "S"); err != nil {
+		t.Fatal(err)
+	}
+	drop := n1.NextSequence() - 2 // the drop command, before its tombstone
+	if err := n1.PutSource(cl.ctx, stream("S")); err != nil {
+		t.Fatal(err)
+	}
+	late := log.Record{Key: []byte("source/S"), Partition: 0, Timestamp: log.NoTimestamp,
+		Headers: []log.Header{{Key: dropHeader, Value: []byte(fmt.Sprint(drop))}}}
+	if _, err := cl.log.Append(cl.ctx, Topic, []log.Record{late}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cl.agree(n1), "source S STREAM topic=s query=\n"; got != want {
+		t.Fatalf("catalog holds\n%s\nwant\n%s", got, want)
+	}
+}
+
+// topicKeys lists the keys of the catalog topic's records, in order.
+func topicKeys(t *testing.T, cl *cluster) []string {
+	t.Helper()
+	ends, err := cl.log.EndOffsets(cl.ctx, Topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts, err := cl.log.StartOffsets(cl.ctx, Topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := cl.log.NewReader(cl.ctx, log.TopicPartition{Topic: Topic}, starts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var keys []string
+	for next := starts[0]; next < ends[0]; {
+		recs, err := r.Next(cl.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range recs {
+			keys = append(keys, string(rec.Key))
+			next = rec.Offset + 1
+		}
+	}
+	return keys
+}
