@@ -396,22 +396,25 @@ const dropHeader = "runnel-after-drop"
 // this node writes the new object's state again after it, since
 // compaction would otherwise remove the new object with the tombstone.
 //
-// A query made by CREATE ... AS SELECT is also in its sink's record
-// (PutSinkQuery): that record is written again without the query first,
-// or compaction would keep it, and a replay would make the query again.
+// A query made by CREATE ... AS SELECT may also be in its sink's latest
+// record (PutSinkQuery, PutSourceDeps): that record is written again
+// without the query first, or compaction would keep it, and a replay
+// would make the query again.
 func (c *Catalog) drop(ctx context.Context, key string) error {
 	c.catchUp.Lock()
 	defer c.catchUp.Unlock()
+	var sink string
+	if strings.HasPrefix(key, "query/") {
+		if q, err := c.Query(keyName(key)); err == nil {
+			sink = q.Sink
+		}
+	}
 	at, err := c.appendLocked(ctx, key, &command{Drop: true})
 	if err != nil {
 		return err
 	}
-	if strings.HasPrefix(key, "query/") {
-		for _, s := range c.Sources() {
-			if s.Query == keyName(key) {
-				c.settleLocked(ctx, []string{sourceKey(s.Name)})
-			}
-		}
+	if _, err := c.Source(sink); sink != "" && err == nil {
+		c.settleLocked(ctx, []string{sourceKey(sink)})
 	}
 	rec := log.Record{Key: []byte(key), Partition: 0, Timestamp: log.NoTimestamp,
 		Headers: []log.Header{{Key: dropHeader, Value: []byte(strconv.FormatInt(at, 10))}}}

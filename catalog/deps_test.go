@@ -301,8 +301,9 @@ func TestReplacedSinkKeepsItsQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As CREATE OR REPLACE STREAM out (...) records it: a source of no
+	// query, over the sink the query still writes.
 	replaced := stream("OUT")
-	replaced.Query = id
 	replaced.Topic = "out2"
 	if err := n1.PutSource(cl.ctx, replaced); err != nil {
 		t.Fatal(err)
@@ -310,9 +311,21 @@ func TestReplacedSinkKeepsItsQuery(t *testing.T) {
 	if err := cl.log.Compact(cl.ctx, Topic); err != nil {
 		t.Fatal(err)
 	}
-	want := "source OUT STREAM topic=out2 query=CSAS_OUT_2\nsource S STREAM topic=s query=\nquery CSAS_OUT_2 sink=OUT sources=[S]\n"
+	want := "source OUT STREAM topic=out2 query=\nsource S STREAM topic=s query=\nquery CSAS_OUT_2 sink=OUT sources=[S]\n"
 	if got := cl.agree(n1); got != want {
 		t.Fatalf("after compaction the catalog holds\n%s\nwant\n%s", got, want)
+	}
+	// Terminated, the query stays gone after compaction, though the
+	// sink's record carried it.
+	if err := n1.DropQuery(cl.ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.log.Compact(cl.ctx, Topic); err != nil {
+		t.Fatal(err)
+	}
+	want = "source OUT STREAM topic=out2 query=\nsource S STREAM topic=s query=\n"
+	if got := cl.agree(n1); got != want {
+		t.Fatalf("after TERMINATE and compaction the catalog holds\n%s\nwant\n%s", got, want)
 	}
 }
 
