@@ -144,6 +144,11 @@ type Catalog struct {
 		// conflict. One entry per key read, at most one per key of the
 		// topic.
 		lastRead map[string]int64
+		// carried names, per source, the query its latest record
+		// carries (a CREATE ... AS SELECT's, see PutSinkQuery): a
+		// later record of the source must carry it too while it runs,
+		// since compaction keeps only the latest.
+		carried map[string]string
 	}
 	// catchUp serializes reading the topic forward (CatchUp and append),
 	// so that every command is applied once and in the topic's order. It
@@ -162,6 +167,7 @@ func Open(ctx context.Context, l log.Log, progress Progress) (*Catalog, error) {
 	c.mu.queries = map[string]*Query{}
 	c.mu.last = map[string]int64{}
 	c.mu.lastRead = map[string]int64{}
+	c.mu.carried = map[string]string{}
 	c.mu.types = map[string]*TypeAlias{}
 	err := l.CreateTopic(ctx, Topic, log.TopicConfig{Partitions: 1, Compacted: true})
 	if err != nil && !errors.Is(err, log.ErrTopicExists) {
@@ -260,8 +266,10 @@ func (c *Catalog) applyRecord(rec log.Record) (skip, err error) {
 		c.deleteLocked(key)
 	case cmd.Source != nil:
 		c.mu.sources[cmd.Source.Name] = cmd.Source
+		delete(c.mu.carried, cmd.Source.Name)
 		if cmd.Query != nil {
 			c.mu.queries[cmd.Query.ID] = cmd.Query
+			c.mu.carried[cmd.Source.Name] = cmd.Query.ID
 		}
 	case cmd.Query != nil:
 		c.mu.queries[cmd.Query.ID] = cmd.Query
@@ -336,6 +344,7 @@ func (c *Catalog) deleteLocked(key string) {
 	switch {
 	case strings.HasPrefix(key, "source/"):
 		delete(c.mu.sources, name)
+		delete(c.mu.carried, name)
 	case strings.HasPrefix(key, "query/"):
 		delete(c.mu.queries, name)
 	case strings.HasPrefix(key, "type/"):
@@ -482,13 +491,9 @@ func (c *Catalog) restatement(key string) *command {
 	switch {
 	case strings.HasPrefix(key, "source/"):
 		if s := c.mu.sources[name]; s != nil {
-			cmd := &command{Source: s}
-			// A sink keeps the query that made it, as PutSourceDeps
-			// does.
-			if q := c.mu.queries[s.Query]; q != nil && q.Sink == s.Name {
-				cmd.Query = q
-			}
-			return cmd
+			// A sink keeps the query its record carries, as
+			// PutSourceDeps does.
+			return &command{Source: s, Query: c.carriedQueryLocked(name)}
 		}
 	case strings.HasPrefix(key, "query/"):
 		if q := c.mu.queries[name]; q != nil {
@@ -615,13 +620,24 @@ func (c *Catalog) PutSource(ctx context.Context, s *Source) error {
 // written in the record this one shadows.
 func (c *Catalog) PutSourceDeps(ctx context.Context, s *Source, deps Deps) error {
 	s.Seq = c.NextSequence()
-	cmd := &command{Source: s, Reads: deps.reads(nil)}
-	if old, err := c.Source(s.Name); err == nil && old.Query != "" {
-		if q, err := c.Query(old.Query); err == nil && q.Sink == s.Name {
-			cmd.Query = q
-		}
-	}
+	cmd := &command{Source: s, Reads: deps.reads(nil), Query: c.carriedQuery(s.Name)}
 	return c.append(ctx, sourceKey(s.Name), cmd)
+}
+
+// carriedQuery is the running query that source's latest record carries,
+// or nil.
+func (c *Catalog) carriedQuery(source string) *Query {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.carriedQueryLocked(source)
+}
+
+// carriedQueryLocked is carriedQuery; the caller holds c.mu.
+func (c *Catalog) carriedQueryLocked(source string) *Query {
+	if id, ok := c.mu.carried[source]; ok {
+		return c.mu.queries[id]
+	}
+	return nil
 }
 
 // PutSinkQuery records a CREATE ... AS SELECT: its sink (setting its Seq)

@@ -303,10 +303,13 @@ func TestReplacedSinkKeepsItsQuery(t *testing.T) {
 	}
 	// As CREATE OR REPLACE STREAM out (...) records it: a source of no
 	// query, over the sink the query still writes.
-	replaced := stream("OUT")
-	replaced.Topic = "out2"
-	if err := n1.PutSource(cl.ctx, replaced); err != nil {
-		t.Fatal(err)
+	// Twice: the second replaces a record that names no query.
+	for _, topic := range []string{"out1", "out2"} {
+		replaced := stream("OUT")
+		replaced.Topic = topic
+		if err := n1.PutSource(cl.ctx, replaced); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := cl.log.Compact(cl.ctx, Topic); err != nil {
 		t.Fatal(err)
