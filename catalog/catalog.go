@@ -60,8 +60,8 @@ type command struct {
 	Query  *Query     `json:"query,omitempty"`
 	Type   *TypeAlias `json:"type,omitempty"`
 	// Drop removes the key's object, as a tombstone did, but on the
-	// conditions above. The record stays the key's latest, so compaction
-	// keeps it (and drops what it shadows) and a replay still sees it.
+	// conditions above; once it applied, its writer follows it with a
+	// tombstone for compaction (see drop).
 	Drop bool `json:"drop,omitempty"`
 	// Reads are the keys of the objects the command was checked against
 	// and depends on: a query's sources (and, for INSERT INTO, its
