@@ -39,30 +39,29 @@ var (
 const markerKey = "marker/open"
 
 // command is one record of the catalog topic: one of Source, Query, Type
-// or Drop, except that a CREATE ... AS SELECT writes its sink and its
-// query as one command (Source and Query both set, under the source's
-// key), so that no node ever applies one without the other. A nil value
-// (a tombstone) deletes its key: unconditionally when written before Drop
-// existed, and, after a drop (see drop), only if nothing wrote the key
-// since the drop.
+// or Drop. A CREATE ... AS SELECT writes its query and its sink as one
+// command under the query's key (Query and Source both set), so that no
+// node ever applies one without the other, and then its sink again under
+// the sink's own key (see PutSinkQuery). A drop is a tombstone, as
+// compaction wants it: its Base travels in a header (baseHeader), and a
+// tombstone without one (written before drops were conditional) deletes
+// its key unconditionally.
 //
 // Base makes a command conditional (see applyRecord): it is the offset up
 // to which its writer had applied the topic when it checked the command.
 // The command applies only if, at or after Base, no command was applied
-// that wrote a key it writes (its own, and its query's when it carries
+// that wrote a key it writes (its own, and its sink's when it carries
 // one) or a key it Reads; and, for a drop of a stream or table, none that
-// read the dropped key. Every node, in every replay, reads the one topic
-// in one order and so decides alike. Commands written before Base existed
-// have none (0) and always apply; those written before Reads and Drop
-// existed replay as they always did.
+// read the dropped key while a query still uses it. Every node, in every
+// replay, reads the one topic in one order and so decides alike. Commands
+// written before Base existed have none (0) and always apply; those
+// written before Reads existed replay as they always did.
 type command struct {
 	Source *Source    `json:"source,omitempty"`
 	Query  *Query     `json:"query,omitempty"`
 	Type   *TypeAlias `json:"type,omitempty"`
-	// Drop removes the key's object, as a tombstone did, but on the
-	// conditions above; once it applied, its writer follows it with a
-	// tombstone for compaction (see drop).
-	Drop bool `json:"drop,omitempty"`
+	// Drop removes the key's object; it is written as a tombstone.
+	Drop bool `json:"-"`
 	// Reads are the keys of the objects the command was checked against
 	// and depends on: a query's sources (and, for INSERT INTO, its
 	// target), the custom types a statement used.
@@ -70,10 +69,28 @@ type command struct {
 	Base  int64    `json:"base,omitempty"`
 }
 
+// baseHeader carries a drop's Base on its tombstone.
+const baseHeader = "runnel-base"
+
+// record encodes cmd as the catalog record of key.
+func (cmd *command) record(key string) (log.Record, error) {
+	rec := log.Record{Key: []byte(key), Partition: 0, Timestamp: log.NoTimestamp}
+	if cmd.Drop {
+		rec.Headers = []log.Header{{Key: baseHeader, Value: []byte(strconv.FormatInt(cmd.Base, 10))}}
+		return rec, nil
+	}
+	b, err := json.Marshal(cmd)
+	if err != nil {
+		return rec, fmt.Errorf("encode command %q: %w", key, err)
+	}
+	rec.Value = b
+	return rec, nil
+}
+
 // writes lists the keys a command under key writes.
 func (cmd *command) writes(key string) []string {
 	if cmd.Source != nil && cmd.Query != nil {
-		return []string{key, queryKey(cmd.Query.ID)}
+		return []string{key, sourceKey(cmd.Source.Name)}
 	}
 	return []string{key}
 }
@@ -144,11 +161,6 @@ type Catalog struct {
 		// conflict. One entry per key read, at most one per key of the
 		// topic.
 		lastRead map[string]int64
-		// carried names, per source, the query its latest record
-		// carries (a CREATE ... AS SELECT's, see PutSinkQuery): a
-		// later record of the source must carry it too while it runs,
-		// since compaction keeps only the latest.
-		carried map[string]string
 	}
 	// catchUp serializes reading the topic forward (CatchUp and append),
 	// so that every command is applied once and in the topic's order. It
@@ -167,7 +179,6 @@ func Open(ctx context.Context, l log.Log, progress Progress) (*Catalog, error) {
 	c.mu.queries = map[string]*Query{}
 	c.mu.last = map[string]int64{}
 	c.mu.lastRead = map[string]int64{}
-	c.mu.carried = map[string]string{}
 	c.mu.types = map[string]*TypeAlias{}
 	err := l.CreateTopic(ctx, Topic, log.TopicConfig{Partitions: 1, Compacted: true})
 	if err != nil && !errors.Is(err, log.ErrTopicExists) {
@@ -236,21 +247,17 @@ func (c *Catalog) applyRecord(rec log.Record) (skip, err error) {
 	if key == markerKey {
 		return nil, nil
 	}
-	if rec.Value == nil {
-		if after, ok := droppedAt(rec); ok {
-			// A drop's clean-up (see drop): it deletes nothing that
-			// was written after the drop. With the drop compacted
-			// away, the key's earlier records went with it.
-			if last, seen := c.mu.last[key]; seen && last != after {
-				return ErrConcurrentChange.Errorf("%s was created or changed by another node after it was dropped", keyName(key)), nil
-			}
-		}
-		c.deleteLocked(key)
-		c.mu.last[key] = rec.Offset
-		return nil, nil
-	}
 	var cmd command
-	if err := json.Unmarshal(rec.Value, &cmd); err != nil {
+	if rec.Value == nil {
+		base, ok := baseOf(rec)
+		if !ok {
+			// A tombstone from before drops were conditional.
+			c.deleteLocked(key)
+			c.mu.last[key] = rec.Offset
+			return nil, nil
+		}
+		cmd = command{Drop: true, Base: base}
+	} else if err := json.Unmarshal(rec.Value, &cmd); err != nil {
 		return nil, fmt.Errorf("decode command %q: %w", key, err)
 	}
 	if cmd.Source == nil && cmd.Query == nil && cmd.Type == nil && !cmd.Drop {
@@ -264,15 +271,13 @@ func (c *Catalog) applyRecord(rec log.Record) (skip, err error) {
 	switch {
 	case cmd.Drop:
 		c.deleteLocked(key)
-	case cmd.Source != nil:
-		c.mu.sources[cmd.Source.Name] = cmd.Source
-		delete(c.mu.carried, cmd.Source.Name)
-		if cmd.Query != nil {
-			c.mu.queries[cmd.Query.ID] = cmd.Query
-			c.mu.carried[cmd.Source.Name] = cmd.Query.ID
-		}
 	case cmd.Query != nil:
 		c.mu.queries[cmd.Query.ID] = cmd.Query
+		if cmd.Source != nil {
+			c.mu.sources[cmd.Source.Name] = cmd.Source
+		}
+	case cmd.Source != nil:
+		c.mu.sources[cmd.Source.Name] = cmd.Source
 	case cmd.Type != nil:
 		c.mu.types[cmd.Type.Name] = cmd.Type
 	}
@@ -285,10 +290,10 @@ func (c *Catalog) applyRecord(rec log.Record) (skip, err error) {
 	return nil, nil
 }
 
-// droppedAt returns the drop offset a drop's tombstone names.
-func droppedAt(rec log.Record) (int64, bool) {
+// baseOf returns the Base a drop's tombstone carries.
+func baseOf(rec log.Record) (int64, bool) {
 	for _, h := range rec.Headers {
-		if h.Key == dropHeader {
+		if h.Key == baseHeader {
 			n, err := strconv.ParseInt(string(h.Value), 10, 64)
 			return n, err == nil
 		}
@@ -344,7 +349,6 @@ func (c *Catalog) deleteLocked(key string) {
 	switch {
 	case strings.HasPrefix(key, "source/"):
 		delete(c.mu.sources, name)
-		delete(c.mu.carried, name)
 	case strings.HasPrefix(key, "query/"):
 		delete(c.mu.queries, name)
 	case strings.HasPrefix(key, "type/"):
@@ -376,11 +380,10 @@ func (c *Catalog) append(ctx context.Context, key string, cmd *command) error {
 // holds c.catchUp.
 func (c *Catalog) appendLocked(ctx context.Context, key string, cmd *command) (int64, error) {
 	cmd.Base = c.NextSequence()
-	b, err := json.Marshal(cmd)
+	rec, err := cmd.record(key)
 	if err != nil {
-		return 0, fmt.Errorf("encode command %q: %w", key, err)
+		return 0, err
 	}
-	rec := log.Record{Key: []byte(key), Value: b, Partition: 0, Timestamp: log.NoTimestamp}
 	out, err := c.log.Append(ctx, Topic, []log.Record{rec})
 	if err != nil {
 		return 0, fmt.Errorf("append catalog command %q: %w", key, err)
@@ -392,50 +395,11 @@ func (c *Catalog) appendLocked(ctx context.Context, key string, cmd *command) (i
 	return out[0].Offset, skip
 }
 
-// dropHeader marks a tombstone written after a drop command had applied
-// (see drop); its value is the drop's offset.
-const dropHeader = "runnel-after-drop"
-
-// drop removes key's object with a conditional drop command and then,
-// once it applied, lets compaction forget the key: a tombstone, which
-// compaction removes with everything before it, so that dropped names do
-// not pile up in the topic. The tombstone names the drop's offset and
-// deletes only if nothing wrote the key since (applyRecord); if another
-// node made the object again in between, the tombstone is ignored and
-// this node writes the new object's state again after it, since
-// compaction would otherwise remove the new object with the tombstone.
-//
-// A query made by CREATE ... AS SELECT may also be in its sink's latest
-// record (PutSinkQuery, PutSourceDeps): that record is written again
-// without the query first, or compaction would keep it, and a replay
-// would make the query again.
+// drop removes key's object with a conditional drop (a tombstone that
+// carries its Base), which compaction removes with everything before it,
+// so that dropped names do not pile up in the topic.
 func (c *Catalog) drop(ctx context.Context, key string) error {
-	c.catchUp.Lock()
-	defer c.catchUp.Unlock()
-	var sink string
-	if strings.HasPrefix(key, "query/") {
-		if q, err := c.Query(keyName(key)); err == nil {
-			sink = q.Sink
-		}
-	}
-	at, err := c.appendLocked(ctx, key, &command{Drop: true})
-	if err != nil {
-		return err
-	}
-	if _, err := c.Source(sink); sink != "" && err == nil {
-		c.settleLocked(ctx, []string{sourceKey(sink)})
-	}
-	rec := log.Record{Key: []byte(key), Partition: 0, Timestamp: log.NoTimestamp,
-		Headers: []log.Header{{Key: dropHeader, Value: []byte(strconv.FormatInt(at, 10))}}}
-	out, err := c.log.Append(ctx, Topic, []log.Record{rec})
-	if err != nil {
-		// The drop applied; only the clean-up is missing.
-		return nil
-	}
-	if skip := c.readThroughLocked(ctx, out[0]); skip != nil && isSkip(skip) {
-		c.settleLocked(ctx, []string{key})
-	}
-	return nil
+	return c.append(ctx, key, &command{Drop: true})
 }
 
 // isSkip reports whether err is a command's refusal (see conflictLocked)
@@ -467,11 +431,11 @@ func (c *Catalog) settleLocked(ctx context.Context, keys []string) {
 		for range settleAttempts {
 			cmd := c.restatement(key)
 			cmd.Base = c.NextSequence()
-			b, err := json.Marshal(cmd)
+			rec, err := cmd.record(key)
 			if err != nil {
 				return
 			}
-			out, err := c.log.Append(ctx, Topic, []log.Record{{Key: []byte(key), Value: b, Partition: 0, Timestamp: log.NoTimestamp}})
+			out, err := c.log.Append(ctx, Topic, []log.Record{rec})
 			if err != nil {
 				return
 			}
@@ -491,9 +455,7 @@ func (c *Catalog) restatement(key string) *command {
 	switch {
 	case strings.HasPrefix(key, "source/"):
 		if s := c.mu.sources[name]; s != nil {
-			// A sink keeps the query its record carries, as
-			// PutSourceDeps does.
-			return &command{Source: s, Query: c.carriedQueryLocked(name)}
+			return &command{Source: s}
 		}
 	case strings.HasPrefix(key, "query/"):
 		if q := c.mu.queries[name]; q != nil {
@@ -614,42 +576,37 @@ func (c *Catalog) PutSource(ctx context.Context, s *Source) error {
 }
 
 // PutSourceDeps records a new or replaced source that depends on deps,
-// setting its Seq. A source replaced while the query that made it (a
-// CREATE ... AS SELECT) still runs keeps that query in the same command:
-// compaction keeps only the source key's latest record, and the query was
-// written in the record this one shadows.
+// setting its Seq.
 func (c *Catalog) PutSourceDeps(ctx context.Context, s *Source, deps Deps) error {
 	s.Seq = c.NextSequence()
-	cmd := &command{Source: s, Reads: deps.reads(nil), Query: c.carriedQuery(s.Name)}
-	return c.append(ctx, sourceKey(s.Name), cmd)
+	return c.append(ctx, sourceKey(s.Name), &command{Source: s, Reads: deps.reads(nil)})
 }
 
-// carriedQuery is the running query that source's latest record carries,
-// or nil.
-func (c *Catalog) carriedQuery(source string) *Query {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.carriedQueryLocked(source)
-}
-
-// carriedQueryLocked is carriedQuery; the caller holds c.mu.
-func (c *Catalog) carriedQueryLocked(source string) *Query {
-	if id, ok := c.mu.carried[source]; ok {
-		return c.mu.queries[id]
-	}
-	return nil
-}
-
-// PutSinkQuery records a CREATE ... AS SELECT: its sink (setting its Seq)
-// and its query, in one command, so that every node applies both or
-// neither. It depends on the query's sources and on deps.
+// PutSinkQuery records a CREATE ... AS SELECT: its query and its sink
+// (setting its Seq) in one command under the query's key, so that every
+// node applies both or neither; it depends on the query's sources and on
+// deps. Once that applied, the sink is written again under its own key,
+// so that a TERMINATE (the query key's tombstone, which compaction
+// removes with the command) leaves the sink: from the statement's point
+// of view that second write cannot fail, and if another node changes the
+// sink first, that change is the sink's latest record. (Should this
+// node fail to write it, the sink lives in the query's command alone
+// until something writes it again, and a TERMINATE followed by
+// compaction would then forget it.)
 func (c *Catalog) PutSinkQuery(ctx context.Context, sink *Source, q *Query, deps Deps) error {
 	if q.Sink != sink.Name {
 		return fmt.Errorf("catalog: query %s writes %s, not %s", q.ID, q.Sink, sink.Name)
 	}
+	c.catchUp.Lock()
+	defer c.catchUp.Unlock()
 	sink.Seq = c.NextSequence()
 	reads := deps.reads(&Query{Sources: q.Sources})
-	return c.append(ctx, sourceKey(sink.Name), &command{Source: sink, Query: q, Reads: reads})
+	if _, err := c.appendLocked(ctx, queryKey(q.ID), &command{Source: sink, Query: q, Reads: reads}); err != nil {
+		return err
+	}
+	// The statement succeeded with the first command; see above.
+	_, _ = c.appendLocked(ctx, sourceKey(sink.Name), &command{Source: sink})
+	return nil
 }
 
 // DropSource removes a source, unless a query reads or writes it, or one

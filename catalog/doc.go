@@ -11,8 +11,8 @@
 // types a statement used). Every node skips, in the topic's order, a
 // command whose keys or dependencies changed after its Base, and a drop
 // of a source that a query created since uses. A drop is such a command,
-// followed once it applied by a tombstone that lets compaction forget
-// the name. See command in catalog.go.
+// written as a tombstone that carries its Base, so that compaction
+// forgets dropped names. See command in catalog.go.
 //
 // The catalog knows nothing of SQL text beyond storing it, nor of how a
 // query runs: the engine re-plans a persistent query from its statement text

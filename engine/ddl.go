@@ -310,7 +310,7 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 
 	// Checked: now the changes. A new query's start offsets are committed
 	// before the catalog command that records it, as before: once it is
-	// in the catalog, other nodes may start it. The sink and the query
+	// in the catalog, other nodes may start it. The query and its sink
 	// are one catalog command (PutSinkQuery): written as two, a DROP of
 	// the query's source on another node could land between them, and
 	// every node would then keep a sink whose query was never recorded.
