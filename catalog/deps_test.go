@@ -287,10 +287,10 @@ func TestInsertIntoRacesDropOfTarget(t *testing.T) {
 	}
 }
 
-// TestReplacedSinkKeepsItsQuery: a source command that replaces a
-// CREATE ... AS SELECT's sink while its query runs carries the query,
-// so that compaction, which keeps only the source key's latest record,
-// cannot lose the query.
+// TestReplacedSinkKeepsItsQuery: a CREATE ... AS SELECT's query lives in
+// its own record, so replacing its sink (compaction keeps only the
+// source key's latest record) does not lose it, and terminating it does
+// not lose the sink.
 func TestReplacedSinkKeepsItsQuery(t *testing.T) {
 	cl := newCluster(t)
 	n1 := cl.node()
@@ -318,8 +318,8 @@ func TestReplacedSinkKeepsItsQuery(t *testing.T) {
 	if got := cl.agree(n1); got != want {
 		t.Fatalf("after compaction the catalog holds\n%s\nwant\n%s", got, want)
 	}
-	// Terminated, the query stays gone after compaction, though the
-	// sink's record carried it.
+	// Terminated, the query stays gone after compaction, though its
+	// own command carried the sink.
 	if err := n1.DropQuery(cl.ctx, id); err != nil {
 		t.Fatal(err)
 	}
@@ -407,11 +407,10 @@ func TestSkippedCommandSurvivesCompaction(t *testing.T) {
 	}
 }
 
-// TestDroppedObjectsCompactAway: a drop is a conditional command followed,
-// once it applied, by a tombstone, so that compaction forgets dropped
-// names as it did when drops were tombstones alone; a query made by
-// CREATE ... AS SELECT, terminated, does not come back from its sink's
-// record.
+// TestDroppedObjectsCompactAway: a drop is a tombstone that carries its
+// Base, so that compaction forgets dropped names as it did before drops
+// were conditional; a query made by CREATE ... AS SELECT, terminated,
+// does not come back, and its sink stays.
 func TestDroppedObjectsCompactAway(t *testing.T) {
 	cl := newCluster(t)
 	n1 := cl.node()
