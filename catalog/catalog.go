@@ -87,10 +87,12 @@ func (cmd *command) record(key string) (log.Record, error) {
 	return rec, nil
 }
 
-// writes lists the keys a command under key writes.
+// writes lists the keys a command under key writes: for a query that
+// carries its sink, the sink's first, so that a conflict on both (two
+// nodes creating one sink) is reported by the name the user gave.
 func (cmd *command) writes(key string) []string {
 	if cmd.Source != nil && cmd.Query != nil {
-		return []string{key, sourceKey(cmd.Source.Name)}
+		return []string{sourceKey(cmd.Source.Name), key}
 	}
 	return []string{key}
 }

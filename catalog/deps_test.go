@@ -514,3 +514,29 @@ func topicKeys(t *testing.T, cl *cluster) []string {
 	}
 	return keys
 }
+
+// TestConcurrentCreateAsSelectOneWins: two nodes creating one sink with
+// CREATE ... AS SELECT at once: the first applies everywhere, the second
+// fails naming the sink, and no node keeps its query.
+func TestConcurrentCreateAsSelectOneWins(t *testing.T) {
+	cl := newCluster(t)
+	n1 := cl.node()
+	for _, name := range []string{"S", "T"} {
+		if err := n1.PutSource(cl.ctx, stream(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n2 := cl.node()
+	id, err := csas(cl.ctx, n1, "OUT", "S")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = csas(cl.ctx, n2, "OUT", "T")
+	if !errors.Is(err, ErrConcurrentChange) || !strings.HasPrefix(err.Error(), "OUT was created or changed by another node") {
+		t.Fatalf("second create: %v, want ErrConcurrentChange naming OUT", err)
+	}
+	want := "source OUT STREAM topic=out query=" + id + "\nsource S STREAM topic=s query=\nsource T STREAM topic=t query=\nquery " + id + " sink=OUT sources=[S]\n"
+	if got := cl.agree(n1, n2); got != want {
+		t.Fatalf("catalog holds\n%s\nwant\n%s", got, want)
+	}
+}
