@@ -102,6 +102,11 @@ type Query struct {
 	Sink string `json:"sink"`
 	// Sources are the sources it reads.
 	Sources []string `json:"sources"`
+	// Props are the properties the session that created the query set
+	// for it (ksqlDB's overridden properties): num.standby.replicas.
+	// They are stored with the query so that every node runs it alike;
+	// nil for a query that takes the servers' settings.
+	Props map[string]string `json:"props,omitempty"`
 }
 
 // QueryIDPrefix returns ksqlDB's id prefix for a query writing a sink of

@@ -43,17 +43,13 @@ import (
 // standby that stays one keeps its copy.
 
 // propStandbyReplicas is Kafka Streams' num.standby.replicas, which
-// ksqlDB takes per query from the session (SET
-// 'ksql.streams.num.standby.replicas'). Runnel's is the server's
-// (Options.StandbyReplicas, --standby-replicas): every node must agree on
-// it to compute the same standbys, and a table's copies are not a query's.
+// ksqlDB takes per query from the session (SET 'num.standby.replicas' or
+// 'ksql.streams.num.standby.replicas'). A persistent query stores its
+// session's value with it in the catalog, so that every node computes
+// the same standbys for its tasks (queryStandbyReplicas); without one,
+// and for a table's copies (which are not a query's), the server's
+// Options.StandbyReplicas (--standby-replicas) applies.
 const propStandbyReplicas = "num.standby.replicas"
-
-// setStandbyReplicas refuses num.standby.replicas as a session property,
-// saying where it is set instead.
-func (e *Engine) setStandbyReplicas(name string) error {
-	return errUnsupported.Errorf("%s is a server setting in Runnel (--standby-replicas, now %d on this node), not a session property: every node must use the same", name, max(e.opts.StandbyReplicas, 0))
-}
 
 // replicaRefresh is how often a node recomputes which partitions it keeps
 // standby copies of.

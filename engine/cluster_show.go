@@ -63,8 +63,10 @@ func (e *Engine) taskPlacements(ctx context.Context, rqs []*runningQuery) (map[*
 				// The materializers' standby copies are placed by
 				// their own rule (cluster_replicas.go) and are not
 				// tasks of a query: only a query's stores are listed.
-				if t.Store != nil && pt.node.ID != "" && e.opts.StandbyReplicas > 0 && !isMaterializer(rq) {
-					pt.standbys = g.standbysOf(pt.node.ID, e.opts.StandbyReplicas)
+				if t.Store != nil && pt.node.ID != "" && !isMaterializer(rq) {
+					if k := e.queryStandbyReplicas(rq.q); k > 0 {
+						pt.standbys = g.standbysOf(pt.node.ID, k)
+					}
 				}
 			}
 			out[rq] = append(out[rq], pt)

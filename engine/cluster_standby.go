@@ -3,15 +3,18 @@ package engine
 import (
 	"context"
 	"sort"
+	"strconv"
 	"time"
 
+	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/operators"
 )
 
 // Standby tasks of persistent queries in a cluster (Kafka mode), Kafka
 // Streams' standby replicas.
 //
-// A stateful task's store is kept warm on the StandbyReplicas nodes that
+// A stateful task's store is kept warm on the queryStandbyReplicas nodes
+// (the query's num.standby.replicas, else the server's) that
 // follow the task's owner in the query group's members (standbysOf, the
 // rule a table's copies use, cluster_replicas.go): each of them tails the
 // store's changelog, read_committed, into its local copy with a
@@ -30,10 +33,23 @@ import (
 // cancelled when the task arrives, and each waits for the other to end
 // before touching the store (placedTask.prev).
 
+// queryStandbyReplicas is how many standbys each stateful task of q has:
+// the num.standby.replicas of the session that created q, stored with it
+// in the catalog, so that every node computes the same; else the
+// server's --standby-replicas. Less than 1 means none.
+func (e *Engine) queryStandbyReplicas(q *catalog.Query) int {
+	if v, ok := q.Props[propStandbyReplicas]; ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return e.opts.StandbyReplicas
+}
+
 // superviseStandbys keeps this node's standbys of the query's stateful
 // tasks up to date until ctx ends, then returns.
 func (cq *clusterQuery) superviseStandbys(ctx context.Context) {
-	if cq.e.opts.StandbyReplicas < 1 || !cq.stateful() {
+	if cq.e.queryStandbyReplicas(cq.rq.q) < 1 || !cq.stateful() {
 		<-ctx.Done()
 		return
 	}
@@ -87,7 +103,7 @@ func (cq *clusterQuery) refreshTaskStandbys(ctx context.Context) {
 		if !ok {
 			continue
 		}
-		want := owner.ID != e.opts.NodeID && contains(standbysOf(owner.ID, members, e.opts.StandbyReplicas), e.opts.NodeID)
+		want := owner.ID != e.opts.NodeID && contains(standbysOf(owner.ID, members, e.queryStandbyReplicas(cq.rq.q)), e.opts.NodeID)
 		for _, t := range tasks {
 			if t.Store == nil || cq.mu.running[t] != nil {
 				continue

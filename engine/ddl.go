@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
+	"sync"
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
@@ -55,8 +57,9 @@ func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource, wrap st
 	if err != nil {
 		return err
 	}
-	if err := e.cat.PutSource(ctx, src); err != nil {
+	if err := e.cat.PutSourceDeps(ctx, src, catalog.Deps{Types: e.typesUsed(st.Text())}); err != nil {
 		e.undoTopic(src.Topic, created, err)
+		e.afterRefusedWrite(ctx)
 		return err
 	}
 	e.forgetFailure(src.Name)
@@ -189,7 +192,7 @@ func (s *session) preparePersistent(q *sql.Query, sink planner.SinkSpec, st sql.
 		return nil, err
 	}
 	return &statement{params: b.paramTypes(), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
-		id, err := s.e.createPersistent(ctx, q, sink, st, args, s.fromEarliest(), s.prop(propWrapSingleValues))
+		id, err := s.e.createPersistent(ctx, q, sink, st, args, s.fromEarliest(), s.prop(propWrapSingleValues), s.queryProps())
 		if err != nil {
 			return server.Result{}, err
 		}
@@ -200,6 +203,16 @@ func (s *session) preparePersistent(q *sql.Query, sink planner.SinkSpec, st sql.
 	}}, nil
 }
 
+// queryProps are the session's properties that a persistent query it
+// starts keeps, stored with the query in the catalog (catalog.Query's
+// Props) so that every node runs it alike: num.standby.replicas.
+func (s *session) queryProps() map[string]string {
+	if v := s.prop(propStandbyReplicas); v != "" {
+		return map[string]string{propStandbyReplicas: v}
+	}
+	return nil
+}
+
 // createPersistent plans and records a persistent query, creates its sink,
 // and starts it. The query's input offsets are committed before it starts
 // — at the end of its input, or the start for 'earliest' — so that a restart
@@ -208,7 +221,9 @@ func (s *session) preparePersistent(q *sql.Query, sink planner.SinkSpec, st sql.
 // Every check comes before the first change: the replaced query keeps
 // running, and no topic, catalog command or offset is written, until the
 // statement is known to be possible.
-func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planner.SinkSpec, st sql.Statement, args []types.Value, earliest bool, wrap string) (string, error) {
+//
+// props are the session's properties the query keeps (queryProps).
+func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planner.SinkSpec, st sql.Statement, args []types.Value, earliest bool, wrap string, props map[string]string) (string, error) {
 	e.lockDDL(ctx)
 	defer e.ddl.Unlock()
 	var replaced *catalog.Query
@@ -288,19 +303,49 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 		}
 	}
 
-	// Checked: now the changes.
+	cq := &catalog.Query{ID: id, Statement: sql.StoredText(st), Sink: out.Name, Props: props}
+	for _, src := range sources {
+		cq.Sources = append(cq.Sources, src.Name)
+	}
+
+	// Checked: now the changes. A new query's start offsets are committed
+	// before the catalog command that records it, as before: once it is
+	// in the catalog, other nodes may start it. The query and its sink
+	// are one catalog command (PutSinkQuery): written as two, a DROP of
+	// the query's source on another node could land between them, and
+	// every node would then keep a sink whose query was never recorded.
 	if replaced != nil {
 		e.stopQuery(id)
 	}
+	var created bool
 	if create {
-		created, err := e.createTopic(ctx, out, topic)
-		if err != nil {
+		if created, err = e.createTopic(ctx, out, topic); err != nil {
 			return "", err
 		}
-		if err := e.cat.PutSource(ctx, out); err != nil {
+	}
+	if replaced == nil {
+		for _, src := range sources {
+			// A join's table is read whole: the stream meets every row.
+			if err := e.commitStartOffsets(ctx, id, src.Topic, earliest || plan.FromStart(src)); err != nil {
+				e.undoTopic(out.Topic, created, err)
+				return "", err
+			}
+		}
+	}
+	deps := catalog.Deps{Types: e.typesUsed(st.Text())}
+	if create {
+		err = e.cat.PutSinkQuery(ctx, out, cq, deps)
+	} else {
+		err = e.cat.PutQueryDeps(ctx, cq, deps)
+	}
+	if err != nil {
+		if create {
 			e.undoTopic(out.Topic, created, err)
-			return "", err
 		}
+		e.afterRefusedWrite(ctx)
+		return "", err
+	}
+	if create {
 		e.forgetFailure(out.Name)
 		if old != nil && old.Kind == catalog.KindTable {
 			e.stopMaterializer(ctx, old)
@@ -311,26 +356,54 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 			}
 		}
 	}
-	cq := &catalog.Query{ID: id, Statement: sql.StoredText(st), Sink: out.Name}
-	for _, src := range sources {
-		cq.Sources = append(cq.Sources, src.Name)
-	}
-	if replaced == nil {
-		for _, src := range sources {
-			// A join's table is read whole: the stream meets every row.
-			if err := e.commitStartOffsets(ctx, id, src.Topic, earliest || plan.FromStart(src)); err != nil {
-				return "", err
-			}
-		}
-	}
-	if err := e.cat.PutQuery(ctx, cq); err != nil {
-		return "", err
-	}
 	if err := e.startPlan(cq, plan); err != nil {
 		e.markFailed(cq, err)
 		return "", err
 	}
 	return id, nil
+}
+
+// afterRefusedWrite brings what runs on this node in line with the
+// catalog after a catalog command of this node was refused. In a
+// cluster, the refusal means other nodes' commands were read on the way
+// (a query created, a source dropped), and a query this statement
+// stopped to replace must run again. The caller holds e.ddl.
+func (e *Engine) afterRefusedWrite(ctx context.Context) {
+	if e.clustered() {
+		e.reconcileLocked(ctx)
+	}
+}
+
+// typesUsed returns the custom types statement text names, found by
+// parsing it again with a resolver that notes what it resolves: the
+// statement's catalog command depends on them, so that it is refused
+// everywhere if another node drops one of them first. A text that no
+// longer parses (a type dropped on this node since the statement was
+// prepared) gives what was resolved before the error.
+func (e *Engine) typesUsed(text string) []string {
+	var mu sync.Mutex
+	used := map[string]bool{}
+	opts := e.parseOptions()
+	resolve := opts.Types
+	opts.Types = func(name string) (types.Type, bool) {
+		t, ok := resolve(name)
+		if ok {
+			mu.Lock()
+			used[name] = true
+			mu.Unlock()
+		}
+		return t, ok
+	}
+	opts.Substituted = true
+	_, _ = sql.ParseWith(text, opts)
+	mu.Lock()
+	defer mu.Unlock()
+	out := make([]string, 0, len(used))
+	for name := range used {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // commitStartOffsets commits a new query's starting offsets for its group.
@@ -391,7 +464,11 @@ func (e *Engine) dropSource(ctx context.Context, st *sql.Drop) error {
 			return errInUse.Errorf("Refusing to delete topic. Found other data sources (%s) using topic %s", strings.Join(others, ", "), src.Topic)
 		}
 	}
+	// The drop is conditional: a query using the source that another
+	// node created since this node's check makes it fail everywhere,
+	// with the error above (catalog.ErrSourceInUse).
 	if err := e.cat.DropSource(ctx, st.Name); err != nil {
+		e.afterRefusedWrite(ctx)
 		return err
 	}
 	e.forgetFailure(st.Name)
@@ -425,6 +502,7 @@ func (e *Engine) terminate(ctx context.Context, st *sql.Terminate) error {
 	for _, q := range qs {
 		rq, _ := e.runningQuery(q.ID)
 		if err := e.cat.DropQuery(ctx, q.ID); err != nil {
+			e.afterRefusedWrite(ctx)
 			return err
 		}
 		e.stopQuery(q.ID)

@@ -350,10 +350,14 @@ func (s *session) prepareStatement(st sql.Statement) (*statement, error) {
 			tag = "RESET"
 		}
 		return simple(tag, func(ctx context.Context) error {
+			name := st.Name
+			if strings.EqualFold(name, "ksql.streams."+propStandbyReplicas) || strings.EqualFold(name, propStandbyReplicas) {
+				name = propStandbyReplicas // as set stores it
+			}
 			if st.All {
 				s.clearProps()
 			} else {
-				s.setProp(st.Name, "")
+				s.setProp(name, "")
 			}
 			return nil
 		}), nil
@@ -424,7 +428,14 @@ func (s *session) set(name, value string) error {
 			return errInvalidValue.Errorf("invalid value for %s: %q (expected a positive number of milliseconds)", propPullTimeout, value)
 		}
 	case propStandbyReplicas, "ksql.streams." + propStandbyReplicas:
-		return s.e.setStandbyReplicas(name)
+		// Kafka Streams' INT setting, at least 0; both spellings set
+		// one property, which the persistent queries this session
+		// starts take (queryProps).
+		if n, err := strconv.Atoi(strings.TrimSpace(value)); err != nil || n < 0 {
+			return errInvalidValue.Errorf("Invalid value %s for configuration %s: expected a number of standby replicas, at least 0", value, name)
+		}
+		s.setProp(propStandbyReplicas, strings.TrimSpace(value))
+		return nil
 	case propWrapSingleValues:
 		// ksqlDB's config parser takes a boolean in any case.
 		v := strings.ToLower(strings.TrimSpace(value))
