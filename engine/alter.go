@@ -27,9 +27,10 @@ import (
 // ksqlDB. Runnel plans a recorded query again from its text when it
 // starts, though, so a query whose result would change shape with the new
 // columns (SELECT * over the source, or a join, where a new name could
-// make another ambiguous) would no longer fit its sink after a restart:
-// ALTER refuses a source such a query reads (ksqlDB keeps each query's
-// plan and allows it).
+// make another ambiguous) would no longer fit its sink after a restart,
+// nor would an INSERT INTO ... SELECT into the source: ALTER refuses a
+// source such a query reads or writes (ksqlDB keeps each query's plan
+// and allows it).
 func (e *Engine) alterSource(ctx context.Context, st *sql.AlterSource) error {
 	e.lockDDL(ctx)
 	defer e.ddl.Unlock()
@@ -50,8 +51,13 @@ func (e *Engine) alterSource(ctx context.Context, st *sql.AlterSource) error {
 	}
 	for _, id := range e.cat.QueriesUsing(old.Name) {
 		q, err := e.cat.Query(id)
-		if err != nil || q.Sink == old.Name {
+		if err != nil {
 			continue
+		}
+		if q.Sink == old.Name {
+			// An INSERT INTO ... SELECT: planned again at start, its
+			// result must match the sink's columns exactly.
+			return errUnsupported.Errorf("Cannot alter %s '%s': query %s writes it (INSERT INTO ... SELECT), and Runnel plans a query again from its text at start, so its result would no longer fit the new columns; TERMINATE it first", kind, st.Name, q.ID)
 		}
 		if reshaped, why := e.reshapedByAlter(q); reshaped {
 			return errUnsupported.Errorf("Cannot alter %s '%s': query %s reads it with %s, and Runnel plans a query again from its text at start, so its result would no longer fit its sink %s; TERMINATE it first", kind, st.Name, q.ID, why, q.Sink)

@@ -46,7 +46,8 @@ func (e *Engine) pauseResume(ctx context.Context, st *sql.PauseResume) error {
 	} else {
 		q, err := e.cat.Query(strings.ToUpper(st.QueryID))
 		if err != nil {
-			return errUnknownObject.Errorf("query %s does not exist", st.QueryID)
+			// ksqlDB's words (its ValidatedCommandFactory).
+			return errUnknownObject.Errorf("Unknown queryId: %s", strings.ToUpper(st.QueryID))
 		}
 		qs = []*catalog.Query{q}
 	}
