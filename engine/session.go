@@ -240,7 +240,7 @@ func kindOf(st sql.Statement) stmtKind {
 		}
 	case *sql.Transaction:
 		return kindTxn
-	case *sql.CreateSource, *sql.Drop, *sql.Terminate, *sql.CreateType, *sql.DropType:
+	case *sql.CreateSource, *sql.Drop, *sql.Terminate, *sql.CreateType, *sql.DropType, *sql.PauseResume, *sql.AlterSource:
 		return kindDDL
 	}
 	return kindOther
@@ -342,6 +342,16 @@ func (s *session) prepareStatement(st sql.Statement) (*statement, error) {
 		return simple("DROP "+st.Kind.String(), func(ctx context.Context) error { return s.e.dropSource(ctx, st) }), nil
 	case *sql.Terminate:
 		return simple("TERMINATE", func(ctx context.Context) error { return s.e.terminate(ctx, st) }), nil
+	case *sql.PauseResume:
+		tag := "PAUSE"
+		if st.Resume {
+			tag = "RESUME"
+		}
+		return simple(tag, func(ctx context.Context) error { return s.e.pauseResume(ctx, st) }), nil
+	case *sql.AlterSource:
+		return simple("ALTER "+st.Kind.String(), func(ctx context.Context) error { return s.e.alterSource(ctx, st) }), nil
+	case *sql.RunScript, *sql.Connector:
+		return nil, refuseKsqlOnly(st)
 	case *sql.Set:
 		return simple("SET", func(ctx context.Context) error { return s.set(st.Name, st.Value) }), nil
 	case *sql.Unset:

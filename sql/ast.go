@@ -528,6 +528,10 @@ func StoredText(st Statement) string {
 		if st.stored != "" {
 			return st.stored
 		}
+	case *AlterSource:
+		if st.stored != "" {
+			return st.stored
+		}
 	}
 	return st.Text()
 }

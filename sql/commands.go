@@ -23,6 +23,9 @@ var showKinds = map[string]ShowKind{
 func (p *parser) show() (Statement, error) {
 	start := p.i
 	p.next()
+	if p.isConnectorList() {
+		return p.listConnectors(start)
+	}
 	all := p.accept("ALL")
 	t := p.peek()
 	kind, ok := ShowKind(0), false
@@ -55,6 +58,9 @@ func (p *parser) describe() (Statement, error) {
 		}
 		ds.text = p.textFrom(start)
 		return ds, nil
+	}
+	if p.peek().is("CONNECTOR") && p.peekN(1).isName() && p.peekN(2).kind == tkEOF {
+		return p.connectorByName(start, ConnectorDescribe)
 	}
 	d := &Describe{}
 	if p.peek().is("FUNCTION") && p.peekN(1).isName() {
@@ -92,6 +98,9 @@ func (p *parser) sourceKind() (SourceKind, error) {
 func (p *parser) drop() (Statement, error) {
 	start := p.i
 	p.next()
+	if p.peek().is("CONNECTOR") {
+		return p.connectorByName(start, ConnectorDrop)
+	}
 	if p.accept("TYPE") {
 		dt := &DropType{}
 		if p.peek().is("IF") && p.peekN(1).is("EXISTS") {

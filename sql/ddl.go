@@ -21,6 +21,9 @@ func (p *parser) create() (Statement, error) {
 	if !c.OrReplace && p.peek().is("TYPE") {
 		return p.createType(start)
 	}
+	if !c.OrReplace && (p.peek().is("SOURCE") || p.peek().is("SINK")) && p.peekN(1).is("CONNECTOR") {
+		return p.createConnector(start)
+	}
 	if p.peek().is("SOURCE") && (p.peekN(1).is("STREAM") || p.peekN(1).is("TABLE")) {
 		p.next()
 		c.Source = true

@@ -14,8 +14,10 @@
 // The lexer (lexer.go) understands strings, quoted identifiers and
 // comments, so nothing inside them is ever mistaken for structure; every
 // later step works on tokens, never on raw text. Commands without
-// expressions (commands.go, ddl.go, and PostgreSQL's transaction, cursor
-// and COPY statements in session.go, cursor.go and copy.go) are parsed by
+// expressions (commands.go, ddl.go, stmts.go's PAUSE, RESUME, ALTER and
+// the ksqlDB statements read only to be refused, and PostgreSQL's
+// transaction, cursor and COPY statements in session.go, cursor.go and
+// copy.go) are parsed by
 // a small recursive-descent parser; SELECT and the VALUES of INSERT go through TiDB's parser after
 // rewrite.go has spelled the syntax TiDB lacks as function calls (see the
 // conventions on Query) and upper-cased unquoted identifiers, so that

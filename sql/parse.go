@@ -244,11 +244,17 @@ func (p *parser) statementPrefix() (Statement, error) {
 		return p.undefine()
 	case t.is("ASSERT"):
 		return p.assert()
+	case t.is("PAUSE"), t.is("RESUME"):
+		return p.pauseResume()
+	case t.is("ALTER"):
+		return p.alter()
+	case t.is("RUN") && p.peekN(1).is("SCRIPT"):
+		return p.runScript()
 	}
 	if t.kind == tkVariable {
 		return nil, errAt(t.pos, "variable %s is not defined: DEFINE %s = '...' first", t.val, t.val)
 	}
-	return nil, errAt(t.pos, "unknown statement %s: expected SELECT, CREATE, INSERT, SHOW, LIST, DESCRIBE, DROP, TERMINATE, SET, UNSET, PRINT, EXPLAIN, DEFINE, UNDEFINE, ASSERT, "+
+	return nil, errAt(t.pos, "unknown statement %s: expected SELECT, CREATE, INSERT, SHOW, LIST, DESCRIBE, DROP, TERMINATE, PAUSE, RESUME, ALTER, SET, UNSET, PRINT, EXPLAIN, DEFINE, UNDEFINE, ASSERT, "+
 		"a transaction statement (BEGIN, COMMIT, ROLLBACK, SAVEPOINT), a cursor statement (DECLARE, FETCH, MOVE, CLOSE) or COPY", t.describe())
 }
 

@@ -372,11 +372,12 @@ var (
 // enumNames name the values of the dialect's enumerations that have no
 // String method.
 var enumNames = map[reflect.Type][]string{
-	reflect.TypeFor[EmitMode]():   {"NONE", "CHANGES", "FINAL"},
-	reflect.TypeFor[WindowKind](): {"", "TUMBLING", "HOPPING", "SESSION"},
-	reflect.TypeFor[ShowKind]():   {"", "STREAMS", "TABLES", "QUERIES", "TOPICS", "PROPERTIES", "FUNCTIONS", "TYPES", "VARIABLES", "NODES"},
-	reflect.TypeFor[AssertKind](): {"", "TOPIC", "SCHEMA"},
-	reflect.TypeFor[TxnKind]():    {"", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "ROLLBACK TO", "SET MODES"},
+	reflect.TypeFor[EmitMode]():        {"NONE", "CHANGES", "FINAL"},
+	reflect.TypeFor[WindowKind]():      {"", "TUMBLING", "HOPPING", "SESSION"},
+	reflect.TypeFor[ShowKind]():        {"", "STREAMS", "TABLES", "QUERIES", "TOPICS", "PROPERTIES", "FUNCTIONS", "TYPES", "VARIABLES", "NODES"},
+	reflect.TypeFor[AssertKind]():      {"", "TOPIC", "SCHEMA"},
+	reflect.TypeFor[TxnKind]():         {"", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "ROLLBACK TO", "SET MODES"},
+	reflect.TypeFor[ConnectorAction](): {"", "LIST", "PLUGINS", "CREATE", "DESCRIBE", "DROP"},
 }
 
 func dumpValue(t *testing.T, b *strings.Builder, name string, f reflect.Value, text, indent string) {
