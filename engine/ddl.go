@@ -483,21 +483,29 @@ func (e *Engine) dropSource(ctx context.Context, st *sql.Drop) error {
 	return nil
 }
 
+// queriesNamed is the queries a TERMINATE, PAUSE or RESUME names: every
+// one for ALL, else the one of that id, or ksqlDB's error (its
+// ValidatedCommandFactory's words) when there is none.
+func (e *Engine) queriesNamed(all bool, id string) ([]*catalog.Query, error) {
+	if all {
+		return e.cat.Queries(), nil
+	}
+	q, err := e.cat.Query(strings.ToUpper(id))
+	if err != nil {
+		return nil, errUnknownObject.Errorf("Unknown queryId: %s", strings.ToUpper(id))
+	}
+	return []*catalog.Query{q}, nil
+}
+
 // terminate runs TERMINATE id | ALL. Each query is dropped from the
 // catalog before it is stopped: if the catalog write fails, the query is
 // still recorded and still running, as if the statement had not run.
 func (e *Engine) terminate(ctx context.Context, st *sql.Terminate) error {
 	e.lockDDL(ctx)
 	defer e.ddl.Unlock()
-	var qs []*catalog.Query
-	if st.All {
-		qs = e.cat.Queries()
-	} else {
-		q, err := e.cat.Query(strings.ToUpper(st.QueryID))
-		if err != nil {
-			return errUnknownObject.Errorf("query %s does not exist", st.QueryID)
-		}
-		qs = []*catalog.Query{q}
+	qs, err := e.queriesNamed(st.All, st.QueryID)
+	if err != nil {
+		return err
 	}
 	for _, q := range qs {
 		rq, _ := e.runningQuery(q.ID)

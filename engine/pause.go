@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/sql"
@@ -40,16 +39,9 @@ func (e *Engine) pauseResume(ctx context.Context, st *sql.PauseResume) error {
 	}
 	e.lockDDL(ctx)
 	defer e.ddl.Unlock()
-	var qs []*catalog.Query
-	if st.All {
-		qs = e.cat.Queries()
-	} else {
-		q, err := e.cat.Query(strings.ToUpper(st.QueryID))
-		if err != nil {
-			// ksqlDB's words (its ValidatedCommandFactory).
-			return errUnknownObject.Errorf("Unknown queryId: %s", strings.ToUpper(st.QueryID))
-		}
-		qs = []*catalog.Query{q}
+	qs, err := e.queriesNamed(st.All, st.QueryID)
+	if err != nil {
+		return err
 	}
 	for _, q := range qs {
 		var err error

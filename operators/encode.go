@@ -45,6 +45,21 @@ func NewEncoder(cols []types.Column, keyFormat, valueFormat string, props serde.
 // the log to choose from the key (murmur2), as Kafka's producer does. An
 // Encoder is not safe for concurrent use: each task has its own.
 func (e *Encoder) Encode(row types.Row, ts int64) (log.Record, error) {
+	rec, err := e.start(row, ts)
+	if err != nil {
+		return rec, err
+	}
+	v, err := e.value.Encode(e.valBuf)
+	if err != nil {
+		return rec, fmt.Errorf("encode value: %w", err)
+	}
+	rec.Value = v
+	return rec, nil
+}
+
+// start begins the record of row: its timestamp, its key encoded, and the
+// value columns gathered into valBuf for the value's encoder.
+func (e *Encoder) start(row types.Row, ts int64) (log.Record, error) {
 	rec := log.Record{Timestamp: ts, Partition: -1}
 	if len(e.keyIdx) > 0 {
 		for i, idx := range e.keyIdx {
@@ -59,11 +74,6 @@ func (e *Encoder) Encode(row types.Row, ts int64) (log.Record, error) {
 	for i, idx := range e.valIdx {
 		e.valBuf[i] = row[idx]
 	}
-	v, err := e.value.Encode(e.valBuf)
-	if err != nil {
-		return rec, fmt.Errorf("encode value: %w", err)
-	}
-	rec.Value = v
 	return rec, nil
 }
 
@@ -135,26 +145,15 @@ func (e *Encoder) encodeBuf(row types.Row, ts int64, buf *outBuf, raw [][]byte) 
 	if !ok {
 		return e.Encode(row, ts)
 	}
-	rec := log.Record{Timestamp: ts, Partition: -1}
-	if len(e.keyIdx) > 0 {
-		for i, idx := range e.keyIdx {
-			e.keyBuf[i] = row[idx]
-		}
-		k, err := e.key.Encode(e.keyBuf)
-		if err != nil {
-			return rec, fmt.Errorf("encode key: %w", err)
-		}
-		rec.Key = k
-	}
-	for i, idx := range e.valIdx {
-		e.valBuf[i] = row[idx]
+	rec, err := e.start(row, ts)
+	if err != nil {
+		return rec, err
 	}
 	dst := buf.room()
 	start := len(dst)
 	var (
 		out  []byte
 		null bool
-		err  error
 	)
 	if raw != nil {
 		out, null, err = e.value.(serde.RawEncoder).AppendEncodeRaw(dst, e.valBuf, raw)

@@ -83,7 +83,25 @@ func (c *jsonCodec) decodeInto(b []byte, what string, dst types.Row, index []int
 		}
 		return false, nil
 	}
-	switch b[r.i] {
+	return r.wrappedRow(c, what, dst, index, skip)
+}
+
+// decodeIntoRaw is decodeInto for a wrapped row that also keeps the
+// canonical text of the columns want marks (RawDecoder).
+func (c *jsonCodec) decodeIntoRaw(b []byte, what string, dst types.Row, p *Projection, want []bool, raw [][]byte) (null bool, err error) {
+	r := jsonReader{b: b, alias: p.Alias, want: want, raw: raw}
+	r.ws()
+	if r.i == len(b) {
+		return true, nil
+	}
+	return r.wrappedRow(c, what, dst, p.Index, p.Skip)
+}
+
+// wrappedRow decodes, from the reader's first non-blank byte on, a record
+// of a wrapped row: `null` (null reports it) or one object, into dst as
+// decodeInto says, and nothing after it.
+func (r *jsonReader) wrappedRow(c *jsonCodec, what string, dst types.Row, index []int, skip []bool) (null bool, err error) {
+	switch r.b[r.i] {
 	case 'n':
 		if err := r.lit("null"); err != nil {
 			return false, errorf(ErrDecode, "%s: %v", what, err)
@@ -97,40 +115,6 @@ func (c *jsonCodec) decodeInto(b []byte, what string, dst types.Row, index []int
 		return false, errorf(ErrDecode, "%s: expected a JSON object, got %s", what, r.kindName())
 	}
 	bad, err := r.row(c, dst, index, skip)
-	if err == nil {
-		err = r.end()
-	}
-	if err != nil {
-		if bad >= 0 {
-			return false, decodeErr(what, c.cols[bad].Name, err)
-		}
-		return false, errorf(ErrDecode, "%s: %v", what, err)
-	}
-	return false, nil
-}
-
-// decodeIntoRaw is decodeInto for a wrapped row that also keeps the
-// canonical text of the columns want marks (RawDecoder).
-func (c *jsonCodec) decodeIntoRaw(b []byte, what string, dst types.Row, p *Projection, want []bool, raw [][]byte) (null bool, err error) {
-	r := jsonReader{b: b, alias: p.Alias, want: want, raw: raw}
-	r.ws()
-	if r.i == len(b) {
-		return true, nil
-	}
-	switch b[r.i] {
-	case 'n':
-		if err := r.lit("null"); err != nil {
-			return false, errorf(ErrDecode, "%s: %v", what, err)
-		}
-		if err := r.end(); err != nil {
-			return false, errorf(ErrDecode, "%s: %v", what, err)
-		}
-		return true, nil
-	case '{':
-	default:
-		return false, errorf(ErrDecode, "%s: expected a JSON object, got %s", what, r.kindName())
-	}
-	bad, err := r.row(c, dst, p.Index, p.Skip)
 	if err == nil {
 		err = r.end()
 	}
