@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators"
 	"github.com/runnel/runnel/sql/types"
 )
@@ -23,8 +24,10 @@ type placedTaskInfo struct {
 	node nodeInfo
 	// standbys are the nodes that keep the task's store warm, as
 	// refreshTaskStandbys places them (standbysOf the owner among the
-	// group's members): none for a stateless task, for a task between
-	// owners, or without standby replicas.
+	// group's members), or for a table's materializer the nodes that
+	// keep standby copies of its partition, as refreshStandbys places
+	// them: none for a stateless task, for a task between owners, or
+	// without standby replicas.
 	standbys []nodeInfo
 }
 
@@ -60,13 +63,18 @@ func (e *Engine) taskPlacements(ctx context.Context, rqs []*runningQuery) (map[*
 			pt := placedTaskInfo{task: t, node: self}
 			if g != nil && len(t.Inputs) > 0 {
 				pt.node = g.owners[t.Inputs[0]]
-				// The materializers' standby copies are placed by
-				// their own rule (cluster_replicas.go) and are not
-				// tasks of a query: only a query's stores are listed.
-				if t.Store != nil && pt.node.ID != "" && !isMaterializer(rq) {
-					if k := e.queryStandbyReplicas(rq.q); k > 0 {
-						pt.standbys = g.standbysOf(pt.node.ID, k)
+				// A query's stateful task is kept warm on its
+				// query's standby count of nodes; a table partition
+				// on the server's (cluster_replicas.go's rule).
+				k := e.opts.StandbyReplicas
+				if !isMaterializer(rq) {
+					k = e.queryStandbyReplicas(rq.q)
+					if t.Store == nil {
+						k = 0
 					}
+				}
+				if pt.node.ID != "" && k > 0 {
+					pt.standbys = g.standbysOf(pt.node.ID, k)
 				}
 			}
 			out[rq] = append(out[rq], pt)
@@ -153,7 +161,9 @@ func isMaterializer(rq *runningQuery) bool {
 // store's changelog, its end offset the changelog's end and lag how far
 // the copy is behind: what a failover to that node would restore. Only
 // the answering node can read its copies' checkpoints without asking the
-// others, so another node's standby shows NULL there.
+// others, so another node's standby shows NULL there. In a cluster the
+// tables' copies for pull queries follow, in the same columns
+// (tableCopyRows).
 var showQueriesExtendedColumns = []types.Column{
 	{Name: "query_id", Type: types.String}, {Name: "status", Type: types.String},
 	{Name: "sink", Type: types.String}, {Name: "task", Type: types.String},
@@ -191,7 +201,58 @@ func (e *Engine) showQueriesExtended(ctx context.Context) ([]types.Row, error) {
 				types.NewString(t.kind()), t.offset, t.end, t.lag, types.NewString(q.Statement)})
 		}
 	}
+	copies, err := e.tableCopyRows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append(rows, copies...), nil
+}
+
+// tableCopyRows lists, in a cluster, the copies of each table's partitions
+// that pull queries read (cluster_replicas.go), after the persistent
+// queries' tasks: one ACTIVE row per partition on the node that owns it in
+// the table's group and one STANDBY row per node that keeps a standby copy.
+// The query_id is the table's group (materializerID, the same on every
+// node), the sink the table and the query_string NULL, as no statement
+// started it. Every copy commits what it has consumed of the table's topic
+// in its node's own group (materializerIDOn), which any node can read from
+// the brokers, so unlike a query's standby every copy's offset and lag are
+// shown on every node. In embedded mode the one node holds every
+// partition and nothing is listed, as before.
+func (e *Engine) tableCopyRows(ctx context.Context) ([]types.Row, error) {
+	if !e.clustered() {
+		return nil, nil
+	}
+	e.mu.Lock()
+	mats := make([]*runningQuery, 0, len(e.mu.materialized))
+	for _, rq := range e.mu.materialized {
+		if rq.cluster != nil && len(rq.tasks) > 0 {
+			mats = append(mats, rq)
+		}
+	}
+	e.mu.Unlock()
+	sort.Slice(mats, func(i, j int) bool { return mats[i].q.Sink < mats[j].q.Sink })
+	var rows []types.Row
+	for _, rq := range mats {
+		copies, err := e.queryTaskRows(ctx, rq)
+		if err != nil {
+			return nil, err
+		}
+		state, _ := rq.status()
+		for _, c := range copies {
+			rows = append(rows, types.Row{types.NewString(rq.cluster.group), types.NewString(state), types.NewString(rq.q.Sink),
+				types.NewString(c.task), types.NewInt(c.partition), nullIfEmpty(c.node.ID), nullIfEmpty(c.node.Addr),
+				types.NewString(c.kind()), c.offset, c.end, c.lag, types.NullValue})
+		}
+	}
 	return rows, nil
+}
+
+// copyGroup is the group in which node's copy of a table whose group is
+// tableGroup commits its offsets in the table's topic: what
+// materializerIDOn names on that node.
+func copyGroup(tableGroup, node string) string {
+	return tableGroup + "_" + node
 }
 
 func nullIfEmpty(s string) types.Value {
@@ -241,14 +302,33 @@ func (r *taskRow) setOffsets(off int64, hasOff bool, end int64, hasEnd bool) {
 	}
 }
 
-// queryTaskRows describes rq's tasks, sorted by task name.
+// queryTaskRows describes rq's tasks, sorted by task name. For a table's
+// materializer in a cluster they are the table's copies (tableCopyRows).
 func (e *Engine) queryTaskRows(ctx context.Context, rq *runningQuery) ([]taskRow, error) {
 	placed, err := e.taskPlacements(ctx, []*runningQuery{rq})
 	if err != nil {
 		return nil, err
 	}
-	committed := map[string]map[int32]int64{}
+	tableCopies := isMaterializer(rq) && rq.cluster != nil
+	// committed caches CommittedOffsets by group and topic, ends
+	// EndOffsets by topic: one request each per listing.
+	committed := map[[2]string]map[int32]int64{}
 	ends := map[string][]int64{}
+	// inputOffsets fills r from group's committed offset of in against
+	// in's end. Offsets that cannot be read now show as NULL: the
+	// placement is what this listing is for.
+	inputOffsets := func(r *taskRow, group string, in log.TopicPartition) {
+		key := [2]string{group, in.Topic}
+		if _, ok := committed[key]; !ok {
+			committed[key], _ = e.log.CommittedOffsets(ctx, group, in.Topic)
+		}
+		if _, ok := ends[in.Topic]; !ok {
+			ends[in.Topic], _ = e.log.EndOffsets(ctx, in.Topic)
+		}
+		off, hasOff := committed[key][in.Partition]
+		end, hasEnd := endOf(ends[in.Topic], in.Partition)
+		r.setOffsets(off, hasOff, end, hasEnd)
+	}
 	out := make([]taskRow, 0, len(rq.tasks))
 	for _, pt := range placed[rq] {
 		t := pt.task
@@ -256,21 +336,25 @@ func (e *Engine) queryTaskRows(ctx context.Context, rq *runningQuery) ([]taskRow
 		if len(t.Inputs) > 0 {
 			in := t.Inputs[0]
 			r.partition = in.Partition
-			if _, ok := committed[in.Topic]; !ok {
-				// Offsets that cannot be read now show as NULL: the
-				// placement is what this listing is for.
-				committed[in.Topic], _ = e.log.CommittedOffsets(ctx, rq.q.ID, in.Topic)
-				ends[in.Topic], _ = e.log.EndOffsets(ctx, in.Topic)
+			switch {
+			case !tableCopies:
+				inputOffsets(&r, rq.q.ID, in)
+			case pt.node.ID != "":
+				// A partition between owners has no copy to
+				// describe: its row stays NULL.
+				inputOffsets(&r, copyGroup(rq.cluster.group, pt.node.ID), in)
 			}
-			off, hasOff := committed[in.Topic][in.Partition]
-			end, hasEnd := endOf(ends[in.Topic], in.Partition)
-			r.setOffsets(off, hasOff, end, hasEnd)
 		}
 		out = append(out, r)
 		for _, n := range pt.standbys {
 			sr := taskRow{task: r.task, partition: r.partition, node: n, standby: true,
 				offset: types.NullValue, end: types.NullValue, lag: types.NullValue}
-			if n.ID == e.opts.NodeID {
+			switch {
+			case tableCopies:
+				// A table's standby copy consumes the table's topic
+				// as its owner does, and commits in its node's group.
+				inputOffsets(&sr, copyGroup(rq.cluster.group, n.ID), t.Inputs[0])
+			case n.ID == e.opts.NodeID:
 				e.standbyOffsets(ctx, &sr, t, ends)
 			}
 			out = append(out, sr)
