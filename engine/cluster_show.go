@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/runnel/runnel/internal/peer"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators"
 	"github.com/runnel/runnel/sql/types"
@@ -159,9 +161,10 @@ func isMaterializer(rq *runningQuery) bool {
 // Streams' name for it, where the task's own row is ACTIVE) with the node
 // that keeps it. A standby row's offset is the copy's checkpoint in the
 // store's changelog, its end offset the changelog's end and lag how far
-// the copy is behind: what a failover to that node would restore. Only
-// the answering node can read its copies' checkpoints without asking the
-// others, so another node's standby shows NULL there. In a cluster the
+// the copy is behind: what a failover to that node would restore. The
+// answering node reads its own copies' checkpoints and asks each other
+// node for its copies' (remoteStandbyOffsets): a node that does not
+// answer within peerStandbyWait has its standby rows show NULL. In a cluster the
 // tables' copies for pull queries follow, in the same columns
 // (tableCopyRows).
 var showQueriesExtendedColumns = []types.Column{
@@ -179,6 +182,7 @@ var showQueriesExtendedColumns = []types.Column{
 // one row without a task.
 func (e *Engine) showQueriesExtended(ctx context.Context) ([]types.Row, error) {
 	var rows []types.Row
+	remote := remoteStandbys{}
 	for _, q := range e.cat.Queries() {
 		rq, ok := e.runningQuery(q.ID)
 		if !ok || len(rq.tasks) == 0 {
@@ -190,7 +194,7 @@ func (e *Engine) showQueriesExtended(ctx context.Context) ([]types.Row, error) {
 				types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NewString(q.Statement)})
 			continue
 		}
-		tasks, err := e.queryTaskRows(ctx, rq)
+		tasks, err := e.queryTaskRows(ctx, rq, remote)
 		if err != nil {
 			return nil, err
 		}
@@ -234,7 +238,7 @@ func (e *Engine) tableCopyRows(ctx context.Context) ([]types.Row, error) {
 	sort.Slice(mats, func(i, j int) bool { return mats[i].q.Sink < mats[j].q.Sink })
 	var rows []types.Row
 	for _, rq := range mats {
-		copies, err := e.queryTaskRows(ctx, rq)
+		copies, err := e.queryTaskRows(ctx, rq, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -304,7 +308,9 @@ func (r *taskRow) setOffsets(off int64, hasOff bool, end int64, hasEnd bool) {
 
 // queryTaskRows describes rq's tasks, sorted by task name. For a table's
 // materializer in a cluster they are the table's copies (tableCopyRows).
-func (e *Engine) queryTaskRows(ctx context.Context, rq *runningQuery) ([]taskRow, error) {
+// A standby kept by another node has its checkpoint asked of that node
+// through remote; with remote nil it stays NULL.
+func (e *Engine) queryTaskRows(ctx context.Context, rq *runningQuery, remote remoteStandbys) ([]taskRow, error) {
 	placed, err := e.taskPlacements(ctx, []*runningQuery{rq})
 	if err != nil {
 		return nil, err
@@ -356,6 +362,8 @@ func (e *Engine) queryTaskRows(ctx context.Context, rq *runningQuery) ([]taskRow
 				inputOffsets(&sr, copyGroup(rq.cluster.group, n.ID), t.Inputs[0])
 			case n.ID == e.opts.NodeID:
 				e.standbyOffsets(ctx, &sr, t, ends)
+			case remote != nil:
+				e.remoteStandbyOffsets(ctx, &sr, remote, n, rq.q.ID, ends)
 			}
 			out = append(out, sr)
 		}
@@ -391,6 +399,52 @@ func (e *Engine) standbyOffsets(ctx context.Context, r *taskRow, t *operators.Ta
 	r.setOffsets(off, hasOff, end, hasEnd)
 }
 
+// peerStandbyWait bounds how long one SHOW QUERIES EXTENDED waits for
+// another node to list its standby copies' checkpoints: a node that does
+// not answer in time (dead, partitioned, overloaded) leaves its standby
+// rows NULL rather than holding up the listing.
+const peerStandbyWait = time.Second
+
+// remoteStandbys holds, for one listing, the checkpoints of the standby
+// copies that other nodes keep, by node id and then by query id and task;
+// a node asked once is not asked again, and one that did not answer maps
+// to nil.
+type remoteStandbys map[string]map[[2]string]peer.StandbyCheckpoint
+
+// remoteStandbyOffsets fills a standby row of query's task kept on node n,
+// another node, from the checkpoint n reports for it (peer.StandbysPrefix,
+// asked once per listing, within peerStandbyWait) against its changelog's
+// end (ends caches them). A node that does not answer, or does not keep
+// the copy yet, leaves the row NULL.
+func (e *Engine) remoteStandbyOffsets(ctx context.Context, r *taskRow, remote remoteStandbys, n nodeInfo, query string, ends map[string][]int64) {
+	byTask, asked := remote[n.ID]
+	if !asked {
+		if e.peers != nil && n.Addr != "" {
+			wctx, cancel := context.WithTimeout(ctx, peerStandbyWait)
+			list, err := e.peers.Standbys(wctx, n.Addr)
+			cancel()
+			if err != nil {
+				e.logger.Debug("SHOW QUERIES EXTENDED: another node's standby checkpoints", "node", n.ID, "error", err)
+			} else {
+				byTask = make(map[[2]string]peer.StandbyCheckpoint, len(list))
+				for _, c := range list {
+					byTask[[2]string{c.Query, c.Task}] = c
+				}
+			}
+		}
+		remote[n.ID] = byTask
+	}
+	c, ok := byTask[[2]string{query, r.task}]
+	if !ok {
+		return
+	}
+	if _, ok := ends[c.Topic]; !ok {
+		ends[c.Topic], _ = e.log.EndOffsets(ctx, c.Topic)
+	}
+	end, hasEnd := endOf(ends[c.Topic], c.Partition)
+	r.setOffsets(c.Offset, c.HasOffset, end, hasEnd)
+}
+
 // endOf is partition p's entry of a topic's end offsets, if listed.
 func endOf(ends []int64, p int32) (int64, bool) {
 	if p < 0 || int(p) >= len(ends) {
@@ -402,7 +456,7 @@ func endOf(ends []int64, p int32) (int64, bool) {
 // taskLines renders rq's tasks for EXPLAIN and DESCRIBE EXTENDED, one
 // line each: "task topic/p on node id (address), offset o of end e".
 func (e *Engine) taskLines(ctx context.Context, rq *runningQuery) ([]string, error) {
-	rows, err := e.queryTaskRows(ctx, rq)
+	rows, err := e.queryTaskRows(ctx, rq, nil)
 	if err != nil {
 		return nil, err
 	}

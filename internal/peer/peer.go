@@ -298,3 +298,68 @@ func Retryable(err error) bool {
 	}
 	return err != nil && !errors.Is(err, context.Canceled)
 }
+
+// StandbysPrefix is the whole text of a standbys request: a node answers
+// with the checkpoints of the standby copies of query stores it keeps, so
+// that another node's SHOW QUERIES EXTENDED can show their lag. The engine
+// accepts it only from the cluster's internal user.
+const StandbysPrefix = "RUNNEL INTERNAL STANDBYS"
+
+// IsStandbys reports whether a statement's text is a standbys request.
+func IsStandbys(text string) bool {
+	return strings.TrimSpace(text) == StandbysPrefix
+}
+
+// StandbyCheckpoint is one standby copy of a query task's store on the
+// node that answered: the changelog partition it tails and the offset its
+// checkpoint holds (HasOffset false when it has none yet).
+type StandbyCheckpoint struct {
+	Query     string
+	Task      string
+	Topic     string
+	Partition int32
+	Offset    int64
+	HasOffset bool
+}
+
+// Standbys asks the node at addr for the checkpoints of the standby
+// copies it keeps. The answer has one row per copy the node keeps, so its
+// size is bounded by the tasks that exist. Errors are as Scan's.
+func (c *Client) Standbys(ctx context.Context, addr string) ([]StandbyCheckpoint, error) {
+	conn, err := c.get(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	out, err := standbys(ctx, conn)
+	var pgErr *pgconn.PgError
+	if (err == nil || errors.As(err, &pgErr)) && !conn.IsClosed() {
+		c.put(addr, conn)
+	} else {
+		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		conn.Close(closeCtx)
+		cancel()
+	}
+	return out, err
+}
+
+func standbys(ctx context.Context, conn *pgx.Conn) ([]StandbyCheckpoint, error) {
+	rows, err := conn.Query(ctx, StandbysPrefix, pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []StandbyCheckpoint
+	for rows.Next() {
+		var s StandbyCheckpoint
+		var off *int64
+		if err := rows.Scan(&s.Query, &s.Task, &s.Topic, &s.Partition, &off); err != nil {
+			return nil, fmt.Errorf("peer: standbys answer: %w", err)
+		}
+		if off != nil {
+			s.Offset, s.HasOffset = *off, true
+		}
+		out = append(out, s)
+	}
+	rows.Close()
+	return out, rows.Err()
+}
