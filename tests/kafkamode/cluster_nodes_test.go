@@ -1,6 +1,8 @@
 package kafkamode
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -8,7 +10,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/runnel/runnel/internal/peer"
 	"github.com/runnel/runnel/tests/harness"
 )
 
@@ -283,6 +287,13 @@ func TestShowQueriesExtendedStandbys(t *testing.T) {
 			}
 		}
 		return ""
+	}
+	// The request that lists a node's standby checkpoints is the
+	// nodes' own: a client's is refused.
+	_, err := ca.Exec(context.Background(), peer.StandbysPrefix, pgx.QueryExecModeSimpleProtocol)
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+		t.Fatalf("a client's standbys request: %v, want SQLSTATE 42501", err)
 	}
 	for i, c := range []*pgx.Conn{ca, cb} {
 		deadline := time.Now().Add(30 * time.Second)
