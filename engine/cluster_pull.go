@@ -327,7 +327,7 @@ func (e *Engine) awaitCopy(ctx context.Context, src *catalog.Source, part int32,
 }
 
 // internalStatement answers a node's internal request (peer.ScanPrefix,
-// peer.StandbysPrefix);
+// peer.StandbysRequest);
 // ok is false for any other text. Only the cluster's internal user may
 // send one.
 func (s *session) internalStatement(text string) (st server.Statement, ok bool, err error) {

@@ -164,9 +164,9 @@ func isMaterializer(rq *runningQuery) bool {
 // the copy is behind: what a failover to that node would restore. The
 // answering node reads its own copies' checkpoints and asks each other
 // node for its copies' (remoteStandbyOffsets): a node that does not
-// answer within peerStandbyWait has its standby rows show NULL. In a cluster the
-// tables' copies for pull queries follow, in the same columns
-// (tableCopyRows).
+// answer within peerStandbyWait has its standby rows show NULL. In a
+// cluster the tables' copies for pull queries follow, in the same
+// columns (tableCopyRows).
 var showQueriesExtendedColumns = []types.Column{
 	{Name: "query_id", Type: types.String}, {Name: "status", Type: types.String},
 	{Name: "sink", Type: types.String}, {Name: "task", Type: types.String},
@@ -412,7 +412,7 @@ const peerStandbyWait = time.Second
 type remoteStandbys map[string]map[[2]string]peer.StandbyCheckpoint
 
 // remoteStandbyOffsets fills a standby row of query's task kept on node n,
-// another node, from the checkpoint n reports for it (peer.StandbysPrefix,
+// another node, from the checkpoint n reports for it (peer.StandbysRequest,
 // asked once per listing, within peerStandbyWait) against its changelog's
 // end (ends caches them). A node that does not answer, or does not keep
 // the copy yet, leaves the row NULL.

@@ -181,7 +181,7 @@ func (e *Engine) LocalStandbys(id string) (tasks []string, ok bool) {
 }
 
 // standbyCheckpointColumns are the columns of this node's answer to
-// another's peer.StandbysPrefix request (peer.StandbyCheckpoint).
+// another's peer.StandbysRequest request (peer.StandbyCheckpoint).
 var standbyCheckpointColumns = []types.Column{
 	{Name: "query_id", Type: types.String}, {Name: "task", Type: types.String},
 	{Name: "topic", Type: types.String}, {Name: "partition", Type: types.Int},

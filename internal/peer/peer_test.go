@@ -65,11 +65,11 @@ func TestRetryable(t *testing.T) {
 // aside) is one; a scan request or a client's statement is not.
 func TestIsStandbys(t *testing.T) {
 	for text, want := range map[string]bool{
-		StandbysPrefix:               true,
-		"  " + StandbysPrefix + "\n": true,
-		StandbysPrefix + " x":        false,
-		ScanPrefix + "{}":            false,
-		"SELECT 1":                   false,
+		StandbysRequest:               true,
+		"  " + StandbysRequest + "\n": true,
+		StandbysRequest + " x":        false,
+		ScanPrefix + "{}":             false,
+		"SELECT 1":                    false,
 	} {
 		if got := IsStandbys(text); got != want {
 			t.Errorf("IsStandbys(%q) = %v, want %v", text, got, want)

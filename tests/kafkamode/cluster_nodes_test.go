@@ -290,7 +290,7 @@ func TestShowQueriesExtendedStandbys(t *testing.T) {
 	}
 	// The request that lists a node's standby checkpoints is the
 	// nodes' own: a client's is refused.
-	_, err := ca.Exec(context.Background(), peer.StandbysPrefix, pgx.QueryExecModeSimpleProtocol)
+	_, err := ca.Exec(context.Background(), peer.StandbysRequest, pgx.QueryExecModeSimpleProtocol)
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
 		t.Fatalf("a client's standbys request: %v, want SQLSTATE 42501", err)
