@@ -326,16 +326,23 @@ func (e *Engine) awaitCopy(ctx context.Context, src *catalog.Source, part int32,
 	}
 }
 
-// internalStatement answers a node's internal request (peer.ScanPrefix);
+// internalStatement answers a node's internal request (peer.ScanPrefix,
+// peer.StandbysRequest);
 // ok is false for any other text. Only the cluster's internal user may
 // send one.
 func (s *session) internalStatement(text string) (st server.Statement, ok bool, err error) {
-	if !strings.HasPrefix(strings.TrimSpace(text), peer.ScanPrefix) {
+	standbys := peer.IsStandbys(text)
+	if !standbys && !strings.HasPrefix(strings.TrimSpace(text), peer.ScanPrefix) {
 		return nil, false, nil
 	}
 	e := s.e
 	if !e.clustered() || s.user != e.opts.ClusterUser {
 		return nil, true, errNotInternal.Errorf("only the cluster's internal user (%s) may send a node's internal requests", e.opts.ClusterUser)
+	}
+	if standbys {
+		return &statement{cols: standbyCheckpointColumns, exec: func(ctx context.Context, _ []types.Value) (server.Result, error) {
+			return server.Result{Tag: "SELECT", Rows: &sliceIter{rows: e.serveStandbys()}}, nil
+		}}, true, nil
 	}
 	req, _, err := peer.ParseScan(text)
 	if err != nil {

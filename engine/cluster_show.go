@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/runnel/runnel/internal/peer"
+	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators"
 	"github.com/runnel/runnel/sql/types"
 )
@@ -23,8 +26,10 @@ type placedTaskInfo struct {
 	node nodeInfo
 	// standbys are the nodes that keep the task's store warm, as
 	// refreshTaskStandbys places them (standbysOf the owner among the
-	// group's members): none for a stateless task, for a task between
-	// owners, or without standby replicas.
+	// group's members), or for a table's materializer the nodes that
+	// keep standby copies of its partition, as refreshStandbys places
+	// them: none for a stateless task, for a task between owners, or
+	// without standby replicas.
 	standbys []nodeInfo
 }
 
@@ -60,13 +65,18 @@ func (e *Engine) taskPlacements(ctx context.Context, rqs []*runningQuery) (map[*
 			pt := placedTaskInfo{task: t, node: self}
 			if g != nil && len(t.Inputs) > 0 {
 				pt.node = g.owners[t.Inputs[0]]
-				// The materializers' standby copies are placed by
-				// their own rule (cluster_replicas.go) and are not
-				// tasks of a query: only a query's stores are listed.
-				if t.Store != nil && pt.node.ID != "" && !isMaterializer(rq) {
-					if k := e.queryStandbyReplicas(rq.q); k > 0 {
-						pt.standbys = g.standbysOf(pt.node.ID, k)
+				// A query's stateful task is kept warm on its
+				// query's standby count of nodes; a table partition
+				// on the server's (cluster_replicas.go's rule).
+				k := e.opts.StandbyReplicas
+				if !isMaterializer(rq) {
+					k = e.queryStandbyReplicas(rq.q)
+					if t.Store == nil {
+						k = 0
 					}
+				}
+				if pt.node.ID != "" && k > 0 {
+					pt.standbys = g.standbysOf(pt.node.ID, k)
 				}
 			}
 			out[rq] = append(out[rq], pt)
@@ -151,9 +161,12 @@ func isMaterializer(rq *runningQuery) bool {
 // Streams' name for it, where the task's own row is ACTIVE) with the node
 // that keeps it. A standby row's offset is the copy's checkpoint in the
 // store's changelog, its end offset the changelog's end and lag how far
-// the copy is behind: what a failover to that node would restore. Only
-// the answering node can read its copies' checkpoints without asking the
-// others, so another node's standby shows NULL there.
+// the copy is behind: what a failover to that node would restore. The
+// answering node reads its own copies' checkpoints and asks each other
+// node for its copies' (remoteStandbyOffsets): a node that does not
+// answer within peerStandbyWait has its standby rows show NULL. In a
+// cluster the tables' copies for pull queries follow, in the same
+// columns (tableCopyRows).
 var showQueriesExtendedColumns = []types.Column{
 	{Name: "query_id", Type: types.String}, {Name: "status", Type: types.String},
 	{Name: "sink", Type: types.String}, {Name: "task", Type: types.String},
@@ -169,6 +182,7 @@ var showQueriesExtendedColumns = []types.Column{
 // one row without a task.
 func (e *Engine) showQueriesExtended(ctx context.Context) ([]types.Row, error) {
 	var rows []types.Row
+	remote := remoteStandbys{}
 	for _, q := range e.cat.Queries() {
 		rq, ok := e.runningQuery(q.ID)
 		if !ok || len(rq.tasks) == 0 {
@@ -180,7 +194,7 @@ func (e *Engine) showQueriesExtended(ctx context.Context) ([]types.Row, error) {
 				types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NewString(q.Statement)})
 			continue
 		}
-		tasks, err := e.queryTaskRows(ctx, rq)
+		tasks, err := e.queryTaskRows(ctx, rq, remote)
 		if err != nil {
 			return nil, err
 		}
@@ -191,7 +205,58 @@ func (e *Engine) showQueriesExtended(ctx context.Context) ([]types.Row, error) {
 				types.NewString(t.kind()), t.offset, t.end, t.lag, types.NewString(q.Statement)})
 		}
 	}
+	copies, err := e.tableCopyRows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append(rows, copies...), nil
+}
+
+// tableCopyRows lists, in a cluster, the copies of each table's partitions
+// that pull queries read (cluster_replicas.go), after the persistent
+// queries' tasks: one ACTIVE row per partition on the node that owns it in
+// the table's group and one STANDBY row per node that keeps a standby copy.
+// The query_id is the table's group (materializerID, the same on every
+// node), the sink the table and the query_string NULL, as no statement
+// started it. Every copy commits what it has consumed of the table's topic
+// in its node's own group (materializerIDOn), which any node can read from
+// the brokers, so unlike a query's standby every copy's offset and lag are
+// shown on every node. In embedded mode the one node holds every
+// partition and nothing is listed, as before.
+func (e *Engine) tableCopyRows(ctx context.Context) ([]types.Row, error) {
+	if !e.clustered() {
+		return nil, nil
+	}
+	e.mu.Lock()
+	mats := make([]*runningQuery, 0, len(e.mu.materialized))
+	for _, rq := range e.mu.materialized {
+		if rq.cluster != nil && len(rq.tasks) > 0 {
+			mats = append(mats, rq)
+		}
+	}
+	e.mu.Unlock()
+	sort.Slice(mats, func(i, j int) bool { return mats[i].q.Sink < mats[j].q.Sink })
+	var rows []types.Row
+	for _, rq := range mats {
+		copies, err := e.queryTaskRows(ctx, rq, nil)
+		if err != nil {
+			return nil, err
+		}
+		state, _ := rq.status()
+		for _, c := range copies {
+			rows = append(rows, types.Row{types.NewString(rq.cluster.group), types.NewString(state), types.NewString(rq.q.Sink),
+				types.NewString(c.task), types.NewInt(c.partition), nullIfEmpty(c.node.ID), nullIfEmpty(c.node.Addr),
+				types.NewString(c.kind()), c.offset, c.end, c.lag, types.NullValue})
+		}
+	}
 	return rows, nil
+}
+
+// copyGroup is the group in which node's copy of a table whose group is
+// tableGroup commits its offsets in the table's topic: what
+// materializerIDOn names on that node.
+func copyGroup(tableGroup, node string) string {
+	return tableGroup + "_" + node
 }
 
 func nullIfEmpty(s string) types.Value {
@@ -241,14 +306,35 @@ func (r *taskRow) setOffsets(off int64, hasOff bool, end int64, hasEnd bool) {
 	}
 }
 
-// queryTaskRows describes rq's tasks, sorted by task name.
-func (e *Engine) queryTaskRows(ctx context.Context, rq *runningQuery) ([]taskRow, error) {
+// queryTaskRows describes rq's tasks, sorted by task name. For a table's
+// materializer in a cluster they are the table's copies (tableCopyRows).
+// A standby kept by another node has its checkpoint asked of that node
+// through remote; with remote nil it stays NULL.
+func (e *Engine) queryTaskRows(ctx context.Context, rq *runningQuery, remote remoteStandbys) ([]taskRow, error) {
 	placed, err := e.taskPlacements(ctx, []*runningQuery{rq})
 	if err != nil {
 		return nil, err
 	}
-	committed := map[string]map[int32]int64{}
+	tableCopies := isMaterializer(rq) && rq.cluster != nil
+	// committed caches CommittedOffsets by group and topic, ends
+	// EndOffsets by topic: one request each per listing.
+	committed := map[[2]string]map[int32]int64{}
 	ends := map[string][]int64{}
+	// inputOffsets fills r from group's committed offset of in against
+	// in's end. Offsets that cannot be read now show as NULL: the
+	// placement is what this listing is for.
+	inputOffsets := func(r *taskRow, group string, in log.TopicPartition) {
+		key := [2]string{group, in.Topic}
+		if _, ok := committed[key]; !ok {
+			committed[key], _ = e.log.CommittedOffsets(ctx, group, in.Topic)
+		}
+		if _, ok := ends[in.Topic]; !ok {
+			ends[in.Topic], _ = e.log.EndOffsets(ctx, in.Topic)
+		}
+		off, hasOff := committed[key][in.Partition]
+		end, hasEnd := endOf(ends[in.Topic], in.Partition)
+		r.setOffsets(off, hasOff, end, hasEnd)
+	}
 	out := make([]taskRow, 0, len(rq.tasks))
 	for _, pt := range placed[rq] {
 		t := pt.task
@@ -256,22 +342,28 @@ func (e *Engine) queryTaskRows(ctx context.Context, rq *runningQuery) ([]taskRow
 		if len(t.Inputs) > 0 {
 			in := t.Inputs[0]
 			r.partition = in.Partition
-			if _, ok := committed[in.Topic]; !ok {
-				// Offsets that cannot be read now show as NULL: the
-				// placement is what this listing is for.
-				committed[in.Topic], _ = e.log.CommittedOffsets(ctx, rq.q.ID, in.Topic)
-				ends[in.Topic], _ = e.log.EndOffsets(ctx, in.Topic)
+			switch {
+			case !tableCopies:
+				inputOffsets(&r, rq.q.ID, in)
+			case pt.node.ID != "":
+				// A partition between owners has no copy to
+				// describe: its row stays NULL.
+				inputOffsets(&r, copyGroup(rq.cluster.group, pt.node.ID), in)
 			}
-			off, hasOff := committed[in.Topic][in.Partition]
-			end, hasEnd := endOf(ends[in.Topic], in.Partition)
-			r.setOffsets(off, hasOff, end, hasEnd)
 		}
 		out = append(out, r)
 		for _, n := range pt.standbys {
 			sr := taskRow{task: r.task, partition: r.partition, node: n, standby: true,
 				offset: types.NullValue, end: types.NullValue, lag: types.NullValue}
-			if n.ID == e.opts.NodeID {
+			switch {
+			case tableCopies:
+				// A table's standby copy consumes the table's topic
+				// as its owner does, and commits in its node's group.
+				inputOffsets(&sr, copyGroup(rq.cluster.group, n.ID), t.Inputs[0])
+			case n.ID == e.opts.NodeID:
 				e.standbyOffsets(ctx, &sr, t, ends)
+			case remote != nil:
+				e.remoteStandbyOffsets(ctx, &sr, remote, n, rq.q.ID, ends)
 			}
 			out = append(out, sr)
 		}
@@ -307,6 +399,52 @@ func (e *Engine) standbyOffsets(ctx context.Context, r *taskRow, t *operators.Ta
 	r.setOffsets(off, hasOff, end, hasEnd)
 }
 
+// peerStandbyWait bounds how long one SHOW QUERIES EXTENDED waits for
+// another node to list its standby copies' checkpoints: a node that does
+// not answer in time (dead, partitioned, overloaded) leaves its standby
+// rows NULL rather than holding up the listing.
+const peerStandbyWait = time.Second
+
+// remoteStandbys holds, for one listing, the checkpoints of the standby
+// copies that other nodes keep, by node id and then by query id and task;
+// a node asked once is not asked again, and one that did not answer maps
+// to nil.
+type remoteStandbys map[string]map[[2]string]peer.StandbyCheckpoint
+
+// remoteStandbyOffsets fills a standby row of query's task kept on node n,
+// another node, from the checkpoint n reports for it (peer.StandbysRequest,
+// asked once per listing, within peerStandbyWait) against its changelog's
+// end (ends caches them). A node that does not answer, or does not keep
+// the copy yet, leaves the row NULL.
+func (e *Engine) remoteStandbyOffsets(ctx context.Context, r *taskRow, remote remoteStandbys, n nodeInfo, query string, ends map[string][]int64) {
+	byTask, asked := remote[n.ID]
+	if !asked {
+		if e.peers != nil && n.Addr != "" {
+			wctx, cancel := context.WithTimeout(ctx, peerStandbyWait)
+			list, err := e.peers.Standbys(wctx, n.Addr)
+			cancel()
+			if err != nil {
+				e.logger.Debug("SHOW QUERIES EXTENDED: another node's standby checkpoints", "node", n.ID, "error", err)
+			} else {
+				byTask = make(map[[2]string]peer.StandbyCheckpoint, len(list))
+				for _, c := range list {
+					byTask[[2]string{c.Query, c.Task}] = c
+				}
+			}
+		}
+		remote[n.ID] = byTask
+	}
+	c, ok := byTask[[2]string{query, r.task}]
+	if !ok {
+		return
+	}
+	if _, ok := ends[c.Topic]; !ok {
+		ends[c.Topic], _ = e.log.EndOffsets(ctx, c.Topic)
+	}
+	end, hasEnd := endOf(ends[c.Topic], c.Partition)
+	r.setOffsets(c.Offset, c.HasOffset, end, hasEnd)
+}
+
 // endOf is partition p's entry of a topic's end offsets, if listed.
 func endOf(ends []int64, p int32) (int64, bool) {
 	if p < 0 || int(p) >= len(ends) {
@@ -318,7 +456,7 @@ func endOf(ends []int64, p int32) (int64, bool) {
 // taskLines renders rq's tasks for EXPLAIN and DESCRIBE EXTENDED, one
 // line each: "task topic/p on node id (address), offset o of end e".
 func (e *Engine) taskLines(ctx context.Context, rq *runningQuery) ([]string, error) {
-	rows, err := e.queryTaskRows(ctx, rq)
+	rows, err := e.queryTaskRows(ctx, rq, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/operators"
+	"github.com/runnel/runnel/sql/types"
 )
 
 // Standby tasks of persistent queries in a cluster (Kafka mode), Kafka
@@ -177,4 +178,52 @@ func (e *Engine) LocalStandbys(id string) (tasks []string, ok bool) {
 	}
 	sort.Strings(tasks)
 	return tasks, true
+}
+
+// standbyCheckpointColumns are the columns of this node's answer to
+// another's peer.StandbysRequest request (peer.StandbyCheckpoint).
+var standbyCheckpointColumns = []types.Column{
+	{Name: "query_id", Type: types.String}, {Name: "task", Type: types.String},
+	{Name: "topic", Type: types.String}, {Name: "partition", Type: types.Int},
+	{Name: "offset", Type: types.Bigint},
+}
+
+// serveStandbys answers another node's standbys request: one row per
+// standby copy of a query task's store that this node keeps, with its
+// changelog partition and checkpoint (NULL without one). A copy whose
+// checkpoint cannot be read now is left out, as its row shows NULL on
+// the node that asked.
+func (e *Engine) serveStandbys() []types.Row {
+	e.mu.Lock()
+	rqs := make([]*runningQuery, 0, len(e.mu.running))
+	for _, rq := range e.mu.running {
+		if rq.cluster != nil {
+			rqs = append(rqs, rq)
+		}
+	}
+	e.mu.Unlock()
+	var rows []types.Row
+	for _, rq := range rqs {
+		cq := rq.cluster
+		cq.mu.Lock()
+		tasks := make([]*operators.Task, 0, len(cq.mu.following))
+		for t := range cq.mu.following {
+			tasks = append(tasks, t)
+		}
+		cq.mu.Unlock()
+		for _, t := range tasks {
+			// Checkpoint reads the local store: not under cq.mu.
+			tp, off, hasOff, err := t.Store.Checkpoint()
+			if err != nil || tp.Topic == "" {
+				continue
+			}
+			offset := types.NullValue
+			if hasOff {
+				offset = types.NewBigint(off)
+			}
+			rows = append(rows, types.Row{types.NewString(rq.q.ID), types.NewString(t.String()),
+				types.NewString(tp.Topic), types.NewInt(tp.Partition), offset})
+		}
+	}
+	return rows
 }

@@ -1,6 +1,7 @@
 // Package peer is how one Runnel node reads what only another node holds:
 // the rows of a table partition that the other node materializes, for a
-// pull query that arrived elsewhere. It knows nothing of SQL or of the
+// pull query that arrived elsewhere, and the checkpoints of the standby
+// copies the other node keeps, for SHOW QUERIES EXTENDED. It knows nothing of SQL or of the
 // engine: a request names a table, a partition, a key range and the
 // offset the copy must have reached, and the answer is stored keys and
 // values.
@@ -14,6 +15,8 @@
 // A request is one statement, ScanPrefix followed by the request as JSON,
 // sent with the simple protocol (one round trip, nothing prepared that a
 // cache would have to keep); the answer is rows of (key, value) bytea.
+// The standbys request is the statement StandbysRequest alone, answered
+// with one row per standby copy.
 //
 // Connections are opened on demand and kept idle for reuse, at most
 // Options.MaxIdlePerPeer per node; nothing runs in the background.
@@ -168,21 +171,32 @@ func (c *Client) Close() {
 // the node sent. An error the node answered with is a *pgconn.PgError
 // (see Retryable); any other is the connection's.
 func (c *Client) Scan(ctx context.Context, addr string, req ScanRequest, fn func(key, value []byte) bool) (int, error) {
+	n := 0
+	err := c.do(ctx, addr, func(conn *pgx.Conn) (err error) {
+		n, err = scan(ctx, conn, req, fn)
+		return err
+	})
+	return n, err
+}
+
+// do runs one request on a connection to addr, then keeps the connection
+// for reuse if the node answered (even with an error: the connection is
+// then in a known state), or closes it.
+func (c *Client) do(ctx context.Context, addr string, request func(*pgx.Conn) error) error {
 	conn, err := c.get(ctx, addr)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	n, err := scan(ctx, conn, req, fn)
+	err = request(conn)
 	var pgErr *pgconn.PgError
 	if (err == nil || errors.As(err, &pgErr)) && !conn.IsClosed() {
-		// The node answered: the connection is in a known state.
 		c.put(addr, conn)
 	} else {
 		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
 		conn.Close(closeCtx)
 		cancel()
 	}
-	return n, err
+	return err
 }
 
 func scan(ctx context.Context, conn *pgx.Conn, req ScanRequest, fn func(key, value []byte) bool) (int, error) {
@@ -297,4 +311,61 @@ func Retryable(err error) bool {
 		return false
 	}
 	return err != nil && !errors.Is(err, context.Canceled)
+}
+
+// StandbysRequest is the whole text of a standbys request: a node answers
+// with the checkpoints of the standby copies of query stores it keeps, so
+// that another node's SHOW QUERIES EXTENDED can show their lag. The engine
+// accepts it only from the cluster's internal user.
+const StandbysRequest = "RUNNEL INTERNAL STANDBYS"
+
+// IsStandbys reports whether a statement's text is a standbys request.
+func IsStandbys(text string) bool {
+	return strings.TrimSpace(text) == StandbysRequest
+}
+
+// StandbyCheckpoint is one standby copy of a query task's store on the
+// node that answered: the changelog partition it tails and the offset its
+// checkpoint holds (HasOffset false when it has none yet).
+type StandbyCheckpoint struct {
+	Query     string
+	Task      string
+	Topic     string
+	Partition int32
+	Offset    int64
+	HasOffset bool
+}
+
+// Standbys asks the node at addr for the checkpoints of the standby
+// copies it keeps. The answer has one row per copy the node keeps, so its
+// size is bounded by the tasks that exist. Errors are as Scan's.
+func (c *Client) Standbys(ctx context.Context, addr string) ([]StandbyCheckpoint, error) {
+	var out []StandbyCheckpoint
+	err := c.do(ctx, addr, func(conn *pgx.Conn) (err error) {
+		out, err = standbys(ctx, conn)
+		return err
+	})
+	return out, err
+}
+
+func standbys(ctx context.Context, conn *pgx.Conn) ([]StandbyCheckpoint, error) {
+	rows, err := conn.Query(ctx, StandbysRequest, pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []StandbyCheckpoint
+	for rows.Next() {
+		var s StandbyCheckpoint
+		var off *int64
+		if err := rows.Scan(&s.Query, &s.Task, &s.Topic, &s.Partition, &off); err != nil {
+			return nil, fmt.Errorf("peer: standbys answer: %w", err)
+		}
+		if off != nil {
+			s.Offset, s.HasOffset = *off, true
+		}
+		out = append(out, s)
+	}
+	rows.Close()
+	return out, rows.Err()
 }

@@ -60,3 +60,19 @@ func TestRetryable(t *testing.T) {
 		}
 	}
 }
+
+// TestIsStandbys: only the standbys request's own text (spaces around it
+// aside) is one; a scan request or a client's statement is not.
+func TestIsStandbys(t *testing.T) {
+	for text, want := range map[string]bool{
+		StandbysRequest:               true,
+		"  " + StandbysRequest + "\n": true,
+		StandbysRequest + " x":        false,
+		ScanPrefix + "{}":             false,
+		"SELECT 1":                    false,
+	} {
+		if got := IsStandbys(text); got != want {
+			t.Errorf("IsStandbys(%q) = %v, want %v", text, got, want)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package kafkamode
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -8,7 +10,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/runnel/runnel/internal/peer"
 	"github.com/runnel/runnel/tests/harness"
 )
 
@@ -163,9 +167,15 @@ func TestShowQueriesExtended(t *testing.T) {
 // task. SHOW QUERIES EXTENDED lists, on either node, each task once as
 // ACTIVE on the node that runs it and once as STANDBY on the other node,
 // the one that keeps its store warm (as LocalStandbys says). A standby
-// kept by the answering node shows its checkpoint against the changelog's
-// end, and catches up to lag 0 once the writes stop; another node's
-// standby shows NULL there (its checkpoint is that node's).
+// shows its checkpoint against the changelog's end, and catches up to lag
+// 0 once the writes stop, on either node: the answering node reads its
+// own copies' checkpoints and asks the other node for its copies'.
+//
+// The table's copies for pull queries follow, under its group's id
+// (_MAT_SPENT_n): each partition once as ACTIVE on the node that owns it
+// and once as STANDBY on the other node (as LocalCopies says), each
+// caught up to lag 0 on either node, as every copy commits its offset in
+// the brokers.
 func TestShowQueriesExtendedStandbys(t *testing.T) {
 	brokers := cluster(t)
 	a := nodeWithStandbys(t, brokers, "a", 1)
@@ -187,16 +197,57 @@ func TestShowQueriesExtendedStandbys(t *testing.T) {
 	type row struct {
 		task, node, kind, offset, lag string
 	}
-	extended := func(c *pgx.Conn) []row {
-		var out []row
+	// extended returns the query's rows and the table's copies' rows.
+	extended := func(c *pgx.Conn) (query, copies []row) {
 		for _, r := range harness.Rows(t, c, `SHOW QUERIES EXTENDED`) {
 			f := strings.Fields(r)
-			if len(f) < 11 || f[0] != id {
+			if len(f) < 12 {
 				t.Fatalf("SHOW QUERIES EXTENDED row %q", r)
 			}
-			out = append(out, row{task: f[3], node: f[5], kind: f[7], offset: f[8], lag: f[10]})
+			rw := row{task: f[3], node: f[5], kind: f[7], offset: f[8], lag: f[10]}
+			switch {
+			case f[0] == id:
+				query = append(query, rw)
+			case strings.HasPrefix(f[0], "_MAT_SPENT_") && f[2] == "SPENT" && len(f) == 12 && f[11] == null:
+				copies = append(copies, rw)
+			default:
+				t.Fatalf("SHOW QUERIES EXTENDED row %q", r)
+			}
 		}
-		return out
+		return query, copies
+	}
+	// copiesSettled reports why the table's copy rows do not yet match
+	// where the nodes keep the table's partitions, "" when they do.
+	copiesSettled := func(rows []row) string {
+		owner, standby := map[string]string{}, map[string]string{}
+		for _, n := range nodes {
+			owned, kept, _ := n.Engine.LocalCopies("SPENT")
+			for _, p := range owned {
+				owner[fmt.Sprintf("SPENT/%d", p)] = n.Engine.NodeID()
+			}
+			for _, p := range kept {
+				standby[fmt.Sprintf("SPENT/%d", p)] = n.Engine.NodeID()
+			}
+		}
+		if len(owner) != 4 || len(standby) != 4 {
+			return fmt.Sprintf("nodes own %v and stand by for %v", owner, standby)
+		}
+		if len(rows) != 8 {
+			return fmt.Sprintf("%d table copy rows, want 8", len(rows))
+		}
+		for _, r := range rows {
+			switch {
+			case r.kind == "ACTIVE" && owner[r.task] != r.node:
+				return fmt.Sprintf("%+v: the partition is owned by %q", r, owner[r.task])
+			case r.kind == "STANDBY" && (standby[r.task] != r.node || r.node == owner[r.task]):
+				return fmt.Sprintf("%+v: the partition is owned by %q and kept on %q", r, owner[r.task], standby[r.task])
+			case r.kind != "ACTIVE" && r.kind != "STANDBY":
+				return fmt.Sprintf("%+v: task_type is neither ACTIVE nor STANDBY", r)
+			case r.offset == null || r.lag != "0":
+				return fmt.Sprintf("%+v: the copy has not caught up", r)
+			}
+		}
+		return ""
 	}
 	// settled reports why rows (as node self answers them) do not yet
 	// match where the nodes run and keep the tasks, "" when they do.
@@ -228,11 +279,8 @@ func TestShowQueriesExtendedStandbys(t *testing.T) {
 				if standby[r.task] != r.node || r.node == active[r.task] {
 					return fmt.Sprintf("%+v: the task runs on %q and is kept on %q", r, active[r.task], standby[r.task])
 				}
-				if r.node == self && (r.offset == null || r.lag != "0") {
-					return fmt.Sprintf("%+v: this node's standby has not caught up", r)
-				}
-				if r.node != self && (r.offset != null || r.lag != null) {
-					return fmt.Sprintf("%+v: another node's standby shows a lag", r)
+				if r.offset == null || r.lag != "0" {
+					return fmt.Sprintf("%+v: the standby kept on %s has not caught up, as %s sees it", r, r.node, self)
 				}
 			default:
 				return fmt.Sprintf("%+v: task_type is neither ACTIVE nor STANDBY", r)
@@ -240,16 +288,27 @@ func TestShowQueriesExtendedStandbys(t *testing.T) {
 		}
 		return ""
 	}
+	// The request that lists a node's standby checkpoints is the
+	// nodes' own: a client's is refused.
+	_, err := ca.Exec(context.Background(), peer.StandbysRequest, pgx.QueryExecModeSimpleProtocol)
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+		t.Fatalf("a client's standbys request: %v, want SQLSTATE 42501", err)
+	}
 	for i, c := range []*pgx.Conn{ca, cb} {
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			rows := extended(c)
+			rows, copies := extended(c)
 			why := settled(nodes[i].Engine.NodeID(), rows)
 			if why == "" {
+				why = copiesSettled(copies)
+			}
+			if why == "" {
+				t.Logf("SHOW QUERIES EXTENDED on %s: %+v\n%+v", nodes[i].Engine.NodeID(), rows, copies)
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("SHOW QUERIES EXTENDED on %s never listed the standbys: %s\n%+v", nodes[i].Engine.NodeID(), why, rows)
+				t.Fatalf("SHOW QUERIES EXTENDED on %s never listed the standbys: %s\n%+v\n%+v", nodes[i].Engine.NodeID(), why, rows, copies)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
