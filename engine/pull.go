@@ -37,7 +37,7 @@ func materializerID(src *catalog.Source) string {
 // that says who owns which partition.
 func (e *Engine) materializerIDOn(src *catalog.Source) string {
 	if _, ok := e.log.(*kafka.Log); ok {
-		return materializerID(src) + "_" + e.opts.NodeID
+		return copyGroup(materializerID(src), e.opts.NodeID)
 	}
 	return materializerID(src)
 }
