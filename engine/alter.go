@@ -104,21 +104,9 @@ func (e *Engine) alterSource(ctx context.Context, st *sql.AlterSource) error {
 // reshapedByAlter reports whether query q's result could change when a
 // source it reads gains columns, and why: it selects * or joins.
 func (e *Engine) reshapedByAlter(q *catalog.Query) (bool, string) {
-	opts := e.parseOptions()
-	opts.Substituted = true
-	stmts, err := sql.ParseWith(q.Statement, opts)
-	if err != nil || len(stmts) != 1 {
+	query, err := e.storedQuery(q)
+	if err != nil || query.Select == nil {
 		// Unreadable: it will fail at start whatever ALTER does.
-		return false, ""
-	}
-	var query *sql.Query
-	switch s := stmts[0].(type) {
-	case *sql.CreateSource:
-		query = s.Query
-	case *sql.Insert:
-		query = s.Query
-	}
-	if query == nil || query.Select == nil {
 		return false, ""
 	}
 	sel := query.Select

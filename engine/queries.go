@@ -110,6 +110,17 @@ func (rq *runningQuery) stopAndWait(timeout time.Duration) {
 // sink exists (it was recorded with the query), so it is planned as an
 // INSERT into it whatever statement made it.
 func (e *Engine) planStored(q *catalog.Query) (*planner.Plan, error) {
+	query, err := e.storedQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	p := e.planner(nil)
+	return p.PlanPersistent(query, planner.SinkSpec{Name: q.Sink, Insert: true, Stored: true})
+}
+
+// storedQuery parses a recorded persistent query's text back into its
+// query (the SELECT of its CREATE ... AS or INSERT INTO).
+func (e *Engine) storedQuery(q *catalog.Query) (*sql.Query, error) {
 	// The text was recorded with its variables substituted: a ${name}
 	// left in it is text, not a variable.
 	opts := e.parseOptions()
@@ -131,8 +142,7 @@ func (e *Engine) planStored(q *catalog.Query) (*planner.Plan, error) {
 	if query == nil {
 		return nil, fmt.Errorf("not a persistent query: %s", q.Statement)
 	}
-	p := e.planner(nil)
-	return p.PlanPersistent(query, planner.SinkSpec{Name: q.Sink, Insert: true, Stored: true})
+	return query, nil
 }
 
 // parseOptions are the options statements are parsed with: custom types

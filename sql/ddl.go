@@ -104,16 +104,7 @@ func (p *parser) columns(kind SourceKind) ([]ColumnDef, error) {
 	var cols []ColumnDef
 	seen := map[string]bool{}
 	for {
-		nt := p.peek()
-		name, err := p.name("a column name")
-		if err != nil {
-			return nil, err
-		}
-		if seen[name] {
-			return nil, errAt(nt.pos, "duplicate column %s", name)
-		}
-		seen[name] = true
-		typ, err := p.typ()
+		name, typ, err := p.column(seen)
 		if err != nil {
 			return nil, err
 		}

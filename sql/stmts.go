@@ -108,16 +108,7 @@ func (p *parser) alter() (Statement, error) {
 			return nil, err
 		}
 		p.accept("COLUMN")
-		nt := p.peek()
-		name, err := p.name("a column name")
-		if err != nil {
-			return nil, err
-		}
-		if seen[name] {
-			return nil, errAt(nt.pos, "duplicate column %s", name)
-		}
-		seen[name] = true
-		typ, err := p.typ()
+		name, typ, err := p.column(seen)
 		if err != nil {
 			return nil, err
 		}

@@ -72,3 +72,22 @@ func (p *parser) typeAt(opts types.ParseOptions) (types.Type, error) {
 	}
 	return typ, nil
 }
+
+// column parses a column's name and type, refusing a name seen already
+// (seen notes it), as a column list and ALTER ... ADD both do.
+func (p *parser) column(seen map[string]bool) (string, types.Type, error) {
+	nt := p.peek()
+	name, err := p.name("a column name")
+	if err != nil {
+		return "", types.Type{}, err
+	}
+	if seen[name] {
+		return "", types.Type{}, errAt(nt.pos, "duplicate column %s", name)
+	}
+	seen[name] = true
+	typ, err := p.typ()
+	if err != nil {
+		return "", types.Type{}, err
+	}
+	return name, typ, nil
+}

@@ -17,14 +17,19 @@ import (
 
 // NewDecoder builds the decoder of a source's records.
 func NewDecoder(src *catalog.Source) (*operators.Decoder, error) {
-	return operators.NewDecoder(operators.DecoderSpec{
+	return operators.NewDecoder(DecoderSpec(src))
+}
+
+// DecoderSpec is how a source's records decode, every column built.
+func DecoderSpec(src *catalog.Source) operators.DecoderSpec {
+	return operators.DecoderSpec{
 		Columns:         src.Columns,
 		KeyFormat:       src.KeyFormat,
 		ValueFormat:     src.ValueFormat,
 		Props:           SerdeProps(src),
 		TimestampColumn: src.Props["TIMESTAMP"],
 		Window:          WindowedKey(src),
-	})
+	}
 }
 
 // NewScanDecoder builds the decoder of a scan's records: the source's,
@@ -35,15 +40,9 @@ func NewScanDecoder(scan *planner.Scan) (*operators.Decoder, error) {
 	if scan.Reads != nil {
 		read = scan.Reads[:len(src.Columns)]
 	}
-	return operators.NewDecoder(operators.DecoderSpec{
-		Columns:         src.Columns,
-		KeyFormat:       src.KeyFormat,
-		ValueFormat:     src.ValueFormat,
-		Props:           SerdeProps(src),
-		TimestampColumn: src.Props["TIMESTAMP"],
-		Window:          WindowedKey(src),
-		Read:            read,
-	})
+	spec := DecoderSpec(src)
+	spec.Read = read
+	return operators.NewDecoder(spec)
 }
 
 // NewEncoder builds an encoder of rows laid out as a source's columns. An

@@ -33,18 +33,8 @@ func (c *jsonCodec) decode(b []byte, what string) (types.Row, error) {
 		}
 		return types.Row{v}, nil
 	}
-	switch b[r.i] {
-	case 'n':
-		if err := r.lit("null"); err != nil {
-			return nil, errorf(ErrDecode, "%s: %v", what, err)
-		}
-		if err := r.end(); err != nil {
-			return nil, errorf(ErrDecode, "%s: %v", what, err)
-		}
-		return nil, nil
-	case '{':
-	default:
-		return nil, errorf(ErrDecode, "%s: expected a JSON object, got %s", what, r.kindName())
+	if null, err := r.openRow(what); err != nil || null {
+		return nil, err
 	}
 	vals, bad, err := r.object(&c.row)
 	if err == nil {
@@ -97,10 +87,10 @@ func (c *jsonCodec) decodeIntoRaw(b []byte, what string, dst types.Row, p *Proje
 	return r.wrappedRow(c, what, dst, p.Index, p.Skip)
 }
 
-// wrappedRow decodes, from the reader's first non-blank byte on, a record
-// of a wrapped row: `null` (null reports it) or one object, into dst as
-// decodeInto says, and nothing after it.
-func (r *jsonReader) wrappedRow(c *jsonCodec, what string, dst types.Row, index []int, skip []bool) (null bool, err error) {
+// openRow reads, from the reader's first non-blank byte on, what starts a
+// record of a wrapped row: a `null` with nothing after it (null reports
+// it), or the '{' of its object, left for the caller to read.
+func (r *jsonReader) openRow(what string) (null bool, err error) {
 	switch r.b[r.i] {
 	case 'n':
 		if err := r.lit("null"); err != nil {
@@ -111,8 +101,18 @@ func (r *jsonReader) wrappedRow(c *jsonCodec, what string, dst types.Row, index 
 		}
 		return true, nil
 	case '{':
+		return false, nil
 	default:
 		return false, errorf(ErrDecode, "%s: expected a JSON object, got %s", what, r.kindName())
+	}
+}
+
+// wrappedRow decodes, from the reader's first non-blank byte on, a record
+// of a wrapped row: `null` (null reports it) or one object, into dst as
+// decodeInto says, and nothing after it.
+func (r *jsonReader) wrappedRow(c *jsonCodec, what string, dst types.Row, index []int, skip []bool) (null bool, err error) {
+	if null, err := r.openRow(what); err != nil || null {
+		return null, err
 	}
 	bad, err := r.row(c, dst, index, skip)
 	if err == nil {
