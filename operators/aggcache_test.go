@@ -72,14 +72,8 @@ func newSumsHarness(t *testing.T, cacheBytes int) *sumsHarness {
 
 // apply folds one row in (a leading '-' retracts) and returns its error.
 func (h *sumsHarness) apply(key string, x, y int64) error {
-	retract := strings.HasPrefix(key, "-")
-	key = strings.TrimPrefix(key, "-")
-	kb, err := h.codec.EncodeKey(types.Row{types.NewString(key)})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	in := GroupInput{Key: types.Row{types.NewString(key)}, KeyBytes: kb, Retract: retract,
-		Args: [][]types.Value{nil, {types.NewBigint(x)}, {types.NewBigint(y)}}}
+	in := keyInput(h.t, h.codec, key)
+	in.Args = [][]types.Value{nil, {types.NewBigint(x)}, {types.NewBigint(y)}}
 	return h.a.Apply(&in, nil)
 }
 
@@ -297,11 +291,8 @@ func TestAggregatorSessionsCached(t *testing.T) {
 	h := newAggHarness(t, w, false, store)
 	apply := func(h *aggHarness, key string, v, ts int64) {
 		t.Helper()
-		kb, err := h.codec.EncodeKey(types.Row{types.NewString(key)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		in := GroupInput{Key: types.Row{types.NewString(key)}, KeyBytes: kb, Time: ts, Args: [][]types.Value{nil, {types.NewBigint(v)}}}
+		in := keyInput(t, h.codec, key)
+		in.Time, in.Args = ts, [][]types.Value{nil, {types.NewBigint(v)}}
 		if err := h.a.Apply(&in, nil); err != nil {
 			t.Fatal(err)
 		}

@@ -73,14 +73,8 @@ func newDistinctHarness(t *testing.T, store *state.MemStore, w *window.Spec) *di
 
 func (h *distinctHarness) apply(key string, x, ts int64) {
 	h.t.Helper()
-	retract := strings.HasPrefix(key, "-")
-	key = strings.TrimPrefix(key, "-")
-	kb, err := h.codec.EncodeKey(types.Row{types.NewString(key)})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	in := GroupInput{Key: types.Row{types.NewString(key)}, KeyBytes: kb, Retract: retract, Time: ts,
-		Args: [][]types.Value{{types.NewBigint(x)}, {types.NewBigint(x)}}}
+	in := keyInput(h.t, h.codec, key)
+	in.Time, in.Args = ts, [][]types.Value{{types.NewBigint(x)}, {types.NewBigint(x)}}
 	if err := h.a.Apply(&in, nil); err != nil {
 		h.t.Fatal(err)
 	}

@@ -72,14 +72,8 @@ func newAggHarness(t testing.TB, w *window.Spec, final bool, store state.Store) 
 // add applies one row (retract with a leading '-' key) and flushes.
 func (h *aggHarness) add(key string, v, ts int64) {
 	h.t.Helper()
-	retract := strings.HasPrefix(key, "-")
-	key = strings.TrimPrefix(key, "-")
-	kb, err := h.codec.EncodeKey(types.Row{types.NewString(key)})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	in := GroupInput{Key: types.Row{types.NewString(key)}, KeyBytes: kb, Time: ts, Retract: retract,
-		Args: [][]types.Value{nil, {types.NewBigint(v)}}}
+	in := keyInput(h.t, h.codec, key)
+	in.Time, in.Args = ts, [][]types.Value{nil, {types.NewBigint(v)}}
 	if err := h.a.Apply(&in, nil); err != nil {
 		h.t.Fatal(err)
 	}
@@ -458,4 +452,17 @@ func BenchmarkAggregatorUpdate(b *testing.B) {
 			}
 		}
 	}
+}
+
+// keyInput is the group input of a string group key, without its
+// arguments and time: a leading '-' on key retracts the row.
+func keyInput(t testing.TB, codec *GroupCodec, key string) GroupInput {
+	t.Helper()
+	retract := strings.HasPrefix(key, "-")
+	key = strings.TrimPrefix(key, "-")
+	kb, err := codec.EncodeKey(types.Row{types.NewString(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return GroupInput{Key: types.Row{types.NewString(key)}, KeyBytes: kb, Retract: retract}
 }

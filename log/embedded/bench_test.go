@@ -108,23 +108,9 @@ func BenchmarkRead(b *testing.B) {
 	b.SetBytes(perRecord)
 	b.ResetTimer()
 	start := time.Now()
-	read := 0
-	for read < b.N {
-		r, err := l.NewReader(ctx, log.TopicPartition{Topic: "bench"}, 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for n := 0; n < total && read < b.N; {
-			got, err := r.Next(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			n += len(got)
-			read += len(got)
-		}
-		r.Close()
+	read := readBench(ctx, b, l, total, func(read int) {
 		b.Logf("%d records, %.0f records/s", read, float64(read)/time.Since(start).Seconds())
-	}
+	})
 	b.ReportMetric(float64(read)/b.Elapsed().Seconds(), "records/s")
 }
 
@@ -216,6 +202,15 @@ func BenchmarkReadFlushed(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := processCPU()
+	read := readBench(ctx, b, l, total, nil)
+	b.ReportMetric(float64(processCPU()-cpu)/float64(read), "cpu-ns/op")
+	b.ReportMetric(float64(read)/b.Elapsed().Seconds(), "records/s")
+}
+
+// readBench reads topic "bench" (total records) from its start, again
+// and again, until b.N records are read, calling pass (if set) after each
+// pass; it returns the records read.
+func readBench(ctx context.Context, b *testing.B, l *Log, total int, pass func(read int)) int {
 	read := 0
 	for read < b.N {
 		r, err := l.NewReader(ctx, log.TopicPartition{Topic: "bench"}, 0)
@@ -231,9 +226,11 @@ func BenchmarkReadFlushed(b *testing.B) {
 			read += len(got)
 		}
 		r.Close()
+		if pass != nil {
+			pass(read)
+		}
 	}
-	b.ReportMetric(float64(processCPU()-cpu)/float64(read), "cpu-ns/op")
-	b.ReportMetric(float64(read)/b.Elapsed().Seconds(), "records/s")
+	return read
 }
 
 // processCPU is the CPU time the process has used, in nanoseconds.

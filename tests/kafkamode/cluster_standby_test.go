@@ -119,24 +119,6 @@ func (l *clickLoad) await(c *pgx.Conn) {
 	}
 }
 
-// awaitQuery waits until query id runs on every node (a node learns of
-// another's DDL from the catalog topic).
-func awaitQuery(t *testing.T, id string, nodes ...*harness.Server) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for _, n := range nodes {
-		for {
-			if _, ok := n.Engine.LocalTasks(id); ok {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("query %s never started on a node", id)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-}
-
 func (l *clickLoad) expect() []string {
 	var out []string
 	for user, g := range l.want {
@@ -168,7 +150,7 @@ func TestClusterRestoresOnlyItsTasks(t *testing.T) {
 	load.await(ca)
 
 	b := standbyNode(t, brokers, "b", -1, &lb)
-	awaitQuery(t, id, b)
+	awaitRunning(t, id, b)
 	per := awaitPlacement(t, id, 4, 1, a, b)
 	load.insert(b.Connect(t), 200)
 	if got, want := rows(t, ca, `SELECT userid, n, total FROM spend`), load.expect(); fmt.Sprint(got) != fmt.Sprint(want) {
@@ -219,7 +201,7 @@ func TestClusterStandbyTasks(t *testing.T) {
 	exec(t, ca, `CREATE TABLE spend AS SELECT userid, COUNT(*) AS n, SUM(amount) AS total
   FROM clicks GROUP BY userid EMIT CHANGES`)
 	id := queryID(t, ca, "CTAS_SPEND")
-	awaitQuery(t, id, nodes...)
+	awaitRunning(t, id, nodes...)
 	per := awaitPlacement(t, id, 3, 1, nodes...)
 	load := &clickLoad{t: t, want: map[string][2]int64{}}
 	// Many small transactions, so that each changelog partition holds
