@@ -164,7 +164,12 @@ func (cq *clusterQuery) refreshStandbys(ctx context.Context, topic string) {
 	defer cq.applyMu.Unlock()
 	cq.mu.Lock()
 	for tp := range cq.byInput {
-		if _, ok := g.owners[tp]; !ok {
+		owner, ok := g.owners[tp]
+		// A partition the description already gives this node is left
+		// as it is: the group's callback (setOwned), not the
+		// description, says when this node owns it, and a standby copy
+		// stopped in between would be started again, cold, by it.
+		if !ok || owner.ID == e.opts.NodeID {
 			continue
 		}
 		cq.mu.standby[tp.Partition] = contains(place.standbys(tp, k), e.opts.NodeID)

@@ -1,0 +1,258 @@
+package kafkamode
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/runnel/runnel/tests/harness"
+)
+
+// TestClusterFailoverOntoWarmStandby: 3 nodes, one standby each
+// (--standby-replicas 1), an aggregation over 6 partitions. Each stateful
+// task's standby, and each table partition's standby copy, is kept where
+// the group's balancer moves the task or partition when its owner dies.
+// The owner of two tasks dies: each of its tasks moves to the node that
+// stood by for it, whose restore reads only what it had not tailed (none
+// here: it was caught up) of a changelog partition holding many records;
+// each of its table partitions moves to the node that kept its standby
+// copy, which goes on without building the copy again; the table, written
+// on after the failover, equals an uninterrupted computation.
+//
+// The two moved tasks go one to each survivor (the balancer evens the
+// load), so a rule that put both standbys on one node (the member after
+// the owner, as before) would have left one of them cold: the test fails
+// on it.
+func TestClusterFailoverOntoWarmStandby(t *testing.T) {
+	brokers := cluster(t)
+	ids := []string{"a", "b", "c"}
+	logs := make([]*logBuffer, 3)
+	nodes := make([]*harness.Server, 3)
+	for i, id := range ids {
+		logs[i] = &logBuffer{}
+		nodes[i] = standbyNode(t, brokers, id, 1, logs[i])
+	}
+	ca := nodes[0].Connect(t)
+	exec(t, ca, `CREATE STREAM clicks (userid VARCHAR KEY, amount BIGINT)
+  WITH (kafka_topic='clicks', value_format='JSON', partitions=6)`)
+	exec(t, ca, `CREATE TABLE spend AS SELECT userid, COUNT(*) AS n, SUM(amount) AS total
+  FROM clicks GROUP BY userid EMIT CHANGES`)
+	id := queryID(t, ca, "CTAS_SPEND")
+	awaitRunning(t, id, nodes...)
+	per := awaitPlacement(t, id, 6, 2, nodes...)
+	load := &clickLoad{t: t, want: map[string][2]int64{}}
+	// Many small transactions, so that each changelog partition holds
+	// many records (an update of a group is one record per commit).
+	for i := range 30 {
+		load.insert(nodes[i%3].Connect(t), 20)
+	}
+	load.await(ca)
+
+	// Settled: every task has one standby on another node, every
+	// table partition one standby copy, and all of them have caught up.
+	before := awaitWarm(t, ca, id, ids, nodes)
+	copies := awaitCopies(t, "SPEND", 6, 1, ids, nodes...)
+
+	victim := 2
+	if len(per[victim]) == 0 {
+		t.Fatalf("c runs no task: %v", per)
+	}
+	survivors := []*harness.Server{nodes[0], nodes[1]}
+	moved := map[int]string{} // partition → the node that stood by for it
+	for _, task := range per[victim] {
+		p := taskPartition(t, task)
+		moved[p] = before.standby[p]
+	}
+	lostCopies := ownedBy(copies, "c")
+	if len(lostCopies) == 0 {
+		t.Fatalf("c owns no table partition: %+v", copies)
+	}
+	// What the rule before put there: the member after the owner.
+	spread := map[string]bool{}
+	for p, sb := range moved {
+		spread[sb] = true
+		t.Logf("task of partition %d: standby on %s (the member after c would be a)", p, sb)
+	}
+	if len(spread) < 2 {
+		t.Fatalf("c's tasks %v all stand by on one node (%v): the balancer spreads them over both survivors", per[victim], moved)
+	}
+	held := changelogRecords(t, brokers, id)
+	mark := make([]int, 3)
+	for i := range nodes {
+		mark[i] = len(logs[i].String())
+	}
+	if err := nodes[victim].Engine.CloseAbruptly(); err != nil {
+		t.Fatalf("close abruptly: %v", err)
+	}
+	nodes[victim].Stop()
+
+	after := awaitPlacement(t, id, 6, 1, survivors...)
+	for i, tasks := range after {
+		for _, task := range tasks {
+			p := taskPartition(t, task)
+			if sb, ok := moved[p]; ok && sb != ids[i] {
+				t.Errorf("task of partition %d moved to %s, but its standby was on %s", p, ids[i], sb)
+			}
+		}
+	}
+	// A moved task is listed as soon as it is placed; its restore ends
+	// a moment later.
+	restoredAt := map[int]bool{}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(restoredAt) < len(moved) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		for i := range survivors {
+			since := logs[i].String()[mark[i]:]
+			for _, m := range restoreLine.FindAllStringSubmatch(since, -1) {
+				if !strings.HasPrefix(m[1], id+"/") {
+					continue
+				}
+				p := storePartition(t, m[1])
+				if _, ok := moved[p]; !ok || restoredAt[p] {
+					continue
+				}
+				n, _ := strconv.Atoi(m[2])
+				restoredAt[p] = true
+				t.Logf("partition %d moved to %s: its restore read %d of the %d changelog records (checkpoint=%s; standby lag before the crash %d)",
+					p, ids[i], n, held[p], m[3], before.lag[p])
+				if m[3] != "true" || n > before.lag[p] || n >= held[p] {
+					t.Errorf("partition %d's restore on %s read %d records, checkpoint=%s; its changelog holds %d and the standby was %d behind: want only the standby's lag read from its checkpoint",
+						p, ids[i], n, m[3], held[p], before.lag[p])
+				}
+			}
+		}
+	}
+	for p := range moved {
+		if !restoredAt[p] {
+			t.Errorf("no restore of moved partition %d logged on the survivors", p)
+		}
+		if held[p] == 0 {
+			t.Errorf("partition %d's changelog is empty: the test proves nothing about it", p)
+		}
+	}
+
+	// The table's partitions c owned are owned by the nodes that kept
+	// their standby copies, which went on without starting again.
+	now := awaitCopies(t, "SPEND", 6, 1, ids[:2], survivors...)
+	for _, p := range lostCopies {
+		if len(copies.standby[p]) != 1 || now.owner[p] != copies.standby[p][0] {
+			t.Errorf("table partition %d moved to %s, but its standby copy was on %v", p, now.owner[p], copies.standby[p])
+			continue
+		}
+		i := strings.Index("ab", now.owner[p])
+		copyID := before.copyGroup + "_" + now.owner[p]
+		if !arrivedOf(logs[i].String()[:mark[i]], copyID)[int(p)] {
+			t.Fatalf("no start of %s's standby copy of partition %d in its log: the check below would prove nothing", now.owner[p], p)
+		}
+		since := logs[i].String()[mark[i]:]
+		if arrivedOf(since, copyID)[int(p)] {
+			t.Errorf("table partition %d's copy on %s was started again when it moved there:\n%s", p, now.owner[p], since)
+		}
+		t.Logf("table partition %d moved to %s, which kept its standby copy", p, now.owner[p])
+	}
+
+	load.insert(ca, 100)
+	load.await(nodes[1].Connect(t))
+	if got, want := rows(t, ca, `SELECT userid, n, total FROM spend`), load.expect(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("spend after the failover =\n%q\nwant (an uninterrupted run's)\n%q", got, want)
+	}
+}
+
+// warmState is where a query's task standbys were, and how far behind.
+type warmState struct {
+	// standby and lag are by partition: the node that keeps the task's
+	// standby and its lag in the changelog, as SHOW QUERIES EXTENDED
+	// lists them.
+	standby map[int]string
+	lag     map[int]int
+	// copyGroup is the table's copies' group (_MAT_<table>_<n>).
+	copyGroup string
+}
+
+// awaitWarm waits until SHOW QUERIES EXTENDED on c lists one standby
+// per task of query id (a node that keeps it, not its owner), each one
+// the node that follows the task (LocalStandbys), and every standby row,
+// the task's and the table copies', caught up (lag 0).
+func awaitWarm(t *testing.T, c *pgx.Conn, id string, ids []string, nodes []*harness.Server) warmState {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ws, why := warmOf(t, c, id, ids, nodes)
+		if why == "" {
+			return ws
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("standbys never settled: %s", why)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// warmOf reads the standbys once; why says what is not settled yet, ""
+// when all is.
+func warmOf(t *testing.T, c *pgx.Conn, id string, ids []string, nodes []*harness.Server) (warmState, string) {
+	ws := warmState{standby: map[int]string{}, lag: map[int]int{}}
+	following := map[int]string{}
+	for i, n := range nodes {
+		tasks, _ := n.Engine.LocalStandbys(id)
+		for _, task := range tasks {
+			following[taskPartition(t, task)] = ids[i]
+		}
+	}
+	active := map[int]string{}
+	for _, r := range harness.Rows(t, c, `SHOW QUERIES EXTENDED`) {
+		f := strings.Fields(r)
+		if len(f) < 11 {
+			t.Fatalf("SHOW QUERIES EXTENDED row %q", r)
+		}
+		p, err := strconv.Atoi(f[4])
+		if err != nil {
+			t.Fatalf("SHOW QUERIES EXTENDED row %q: partition %q", r, f[4])
+		}
+		if strings.HasPrefix(f[0], "_MAT_SPEND_") {
+			ws.copyGroup = f[0]
+		}
+		if f[7] == "ACTIVE" && f[0] == id {
+			active[p] = f[5]
+		}
+		if f[7] != "STANDBY" {
+			continue
+		}
+		if f[10] != "0" {
+			return ws, fmt.Sprintf("%s's standby of partition %d on %s has lag %s", f[0], p, f[5], f[10])
+		}
+		if f[0] != id {
+			continue
+		}
+		if ws.standby[p] != "" {
+			return ws, fmt.Sprintf("partition %d has standbys on %s and %s", p, ws.standby[p], f[5])
+		}
+		ws.standby[p], ws.lag[p] = f[5], 0
+	}
+	if len(ws.standby) != 6 || len(active) != 6 {
+		return ws, fmt.Sprintf("tasks on %v, standbys on %v: want 6 of each", active, ws.standby)
+	}
+	for p, n := range ws.standby {
+		if n == active[p] || following[p] != n {
+			return ws, fmt.Sprintf("partition %d runs on %s, is listed standing by on %s and followed on %q", p, active[p], n, following[p])
+		}
+	}
+	if ws.copyGroup == "" {
+		return ws, "no table copy rows"
+	}
+	return ws, ""
+}
+
+// taskPartition is the partition of a task name ("topic/3").
+func taskPartition(t *testing.T, task string) int {
+	t.Helper()
+	p, err := strconv.Atoi(task[strings.LastIndex(task, "/")+1:])
+	if err != nil {
+		t.Fatalf("task %q ends in no partition", task)
+	}
+	return p
+}
