@@ -2,6 +2,8 @@ package kafkamode
 
 import (
 	"fmt"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -255,4 +257,177 @@ func taskPartition(t *testing.T, task string) int {
 		t.Fatalf("task %q ends in no partition", task)
 	}
 	return p
+}
+
+// TestClusterFailoverOntoWarmStandbyRepartitioned: as above, for an
+// aggregation behind a repartition, whose group shares out two topics
+// (the source's and the repartition topic's partitions). Over two topics
+// the balancer may land a dead node's partition on either survivor (see
+// engine/cluster_replicas.go), so a stateful task may have a standby on
+// each; whichever node the group moves it to stood by for it, and its
+// restore reads only what that standby had not tailed. The table equals
+// an uninterrupted computation.
+func TestClusterFailoverOntoWarmStandbyRepartitioned(t *testing.T) {
+	brokers := cluster(t)
+	ids := []string{"a", "b", "c"}
+	logs := make([]*logBuffer, 3)
+	nodes := make([]*harness.Server, 3)
+	for i, id := range ids {
+		logs[i] = &logBuffer{}
+		nodes[i] = standbyNode(t, brokers, id, 1, logs[i])
+	}
+	ca := nodes[0].Connect(t)
+	exec(t, ca, `CREATE STREAM clicks (userid VARCHAR KEY, amount BIGINT)
+  WITH (kafka_topic='clicks', value_format='JSON', partitions=6)`)
+	exec(t, ca, `CREATE TABLE by_amount AS SELECT amount, COUNT(*) AS n
+  FROM clicks GROUP BY amount EMIT CHANGES`)
+	id := queryID(t, ca, "CTAS_BY_AMOUNT")
+	awaitRunning(t, id, nodes...)
+	awaitPlacement(t, id, 12, 3, nodes...)
+	want := map[int64]int64{}
+	seq := 0
+	for i := range 30 {
+		var vals []string
+		for range 20 {
+			seq++
+			user, amount := fmt.Sprintf("u%03d", seq%97), int64(seq%23)
+			vals = append(vals, fmt.Sprintf("('%s', %d)", user, amount))
+			want[amount]++
+		}
+		exec(t, nodes[i%3].Connect(t), `INSERT INTO clicks (userid, amount) VALUES `+strings.Join(vals, ", "))
+	}
+	expect := func() []string {
+		var out []string
+		for a, n := range want {
+			out = append(out, fmt.Sprintf("%d %d", a, n))
+		}
+		sort.Strings(out)
+		return out
+	}
+	await := func(c *pgx.Conn) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got := rows(t, c, `SELECT amount, n FROM by_amount`)
+			if fmt.Sprint(got) == fmt.Sprint(expect()) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("by_amount =\n%q\nwant\n%q", got, expect())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	await(ca)
+
+	// Settled: every stateful task (6, the aggregation's) runs on one
+	// node and stands by on at least one other, unchanged for a while.
+	var owner map[string]string
+	var standbys map[string][]string
+	deadline := time.Now().Add(30 * time.Second)
+	stable := 0
+	for stable < 5 {
+		o, s := map[string]string{}, map[string][]string{}
+		for i, n := range nodes {
+			sb, _ := n.Engine.LocalStandbys(id)
+			for _, task := range sb {
+				s[task] = append(s[task], ids[i])
+			}
+			tasks, _ := n.Engine.LocalTasks(id)
+			for _, task := range tasks {
+				o[task] = ids[i]
+			}
+		}
+		ok := len(s) == 6
+		for task, on := range s {
+			ok = ok && !slices.Contains(on, o[task])
+		}
+		if ok && fmt.Sprint(o, s) == fmt.Sprint(owner, standbys) {
+			stable++
+		} else {
+			stable = 0
+		}
+		owner, standbys = o, s
+		if time.Now().After(deadline) {
+			t.Fatalf("standbys never settled: tasks on %v, standbys on %v", o, s)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// The standbys catch up by tailing; give them a moment after the
+	// last commit.
+	time.Sleep(time.Second)
+
+	extra := 0
+	for _, on := range standbys {
+		extra += len(on) - 1
+	}
+	t.Logf("%d of the 6 stateful tasks stand by on both other nodes (k=1)", extra)
+	moved := map[int][]string{} // stateful task partition → its standbys
+	for task, on := range standbys {
+		if owner[task] == "c" {
+			moved[taskPartition(t, task)] = on
+			t.Logf("task %s: runs on c, stands by on %v", task, on)
+		}
+	}
+	if len(moved) == 0 {
+		t.Fatalf("c runs no stateful task: tasks on %v", owner)
+	}
+	mark := make([]int, 3)
+	for i := range nodes {
+		mark[i] = len(logs[i].String())
+	}
+	if err := nodes[2].Engine.CloseAbruptly(); err != nil {
+		t.Fatalf("close abruptly: %v", err)
+	}
+	nodes[2].Stop()
+	survivors := []*harness.Server{nodes[0], nodes[1]}
+	awaitPlacement(t, id, 12, 1, survivors...)
+
+	restoredAt := map[int]bool{}
+	deadline = time.Now().Add(30 * time.Second)
+	for len(restoredAt) < len(moved) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		for i := range survivors {
+			for _, m := range restoreLine.FindAllStringSubmatch(logs[i].String()[mark[i]:], -1) {
+				if !strings.HasPrefix(m[1], id+"/") {
+					continue
+				}
+				p := storePartition(t, m[1])
+				on, ok := moved[p]
+				if !ok || restoredAt[p] {
+					continue
+				}
+				restoredAt[p] = true
+				n, _ := strconv.Atoi(m[2])
+				t.Logf("partition %d moved to %s: its restore read %d records (checkpoint=%s)", p, ids[i], n, m[3])
+				if !slices.Contains(on, ids[i]) {
+					t.Errorf("partition %d's task moved to %s, but it stood by on %v", p, ids[i], on)
+				}
+				if m[3] != "true" {
+					t.Errorf("partition %d's restore on %s read %d records from the changelog's start: want the tail after its standby's checkpoint", p, ids[i], n)
+				}
+			}
+		}
+	}
+	for p := range moved {
+		if !restoredAt[p] {
+			t.Errorf("no restore of moved partition %d logged on the survivors", p)
+		}
+	}
+	held := changelogRecords(t, brokers, id)
+	for p := range moved {
+		t.Logf("partition %d's changelog holds %d records", p, held[p])
+	}
+
+	for i := range 5 {
+		var vals []string
+		for range 20 {
+			seq++
+			amount := int64(seq % 23)
+			vals = append(vals, fmt.Sprintf("('u%03d', %d)", seq%97, amount))
+			want[amount]++
+		}
+		exec(t, survivors[i%2].Connect(t), `INSERT INTO clicks (userid, amount) VALUES `+strings.Join(vals, ", "))
+	}
+	await(nodes[1].Connect(t))
 }
