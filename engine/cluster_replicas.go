@@ -287,8 +287,9 @@ func (e *Engine) LocalCopies(table string) (owned, standby []int32, ok bool) {
 // survivors (kgo.CooperativeStickyBalancer's MemberBalancer and Balance,
 // members sorted by instance id as the group's leader sorts them) and
 // read where the owner's partitions land. That node keeps the first
-// standby; further ones (k > 1) follow the owner in node id order
-// (standbysOf), so that they still cover a second death.
+// standby. Further ones (k > 1) are the members after the owner in node
+// id order (standbysOf), as all standbys were before: the balancer is
+// not asked where a task goes when several nodes die at once.
 //
 // The sticky balancer (kgo/internal/sticky) is deterministic for a group
 // over one topic: a table's copies (its group subscribes to the table's
@@ -301,13 +302,15 @@ func (e *Engine) LocalCopies(table string) (owned, standby []int32, ok bool) {
 // the partition on (so possibly more than k): a warm copy wherever the
 // leader's own draw puts it, at the price of an extra copy for some
 // partitions. The draws are random, so two nodes could in principle
-// disagree on a rare outcome; with the runtime's map order (one in eight
-// draws at least for each outcome) placementRuns makes that vanishingly
-// unlikely, and a node that misses one costs that partition its warmth,
-// never correctness.
+// disagree on a rare outcome: over two topics the rarer outcome came up
+// in about one balance in eight when measured, which 256 balances all
+// miss with a probability near 1e-15; a node that missed one would cost
+// that partition its warmth, never correctness.
 //
 // The answer is kept per description (placements), so a refresh that
-// sees the same group as the last one balances nothing.
+// sees the same group as the last one balances nothing. A balance of a
+// small group took about 0.2 ms on a loaded 2-core machine: 256 of them,
+// per member, are paid once per change of a group over several topics.
 
 // placementRuns is how many balances of a group over several topics
 // gather the nodes a partition may land on (one suffices over one topic).

@@ -271,3 +271,20 @@ func clearPlacements() {
 	placements.byKey = nil
 	placements.Unlock()
 }
+
+// BenchmarkBalanceSurvivors is one simulated balance of two survivors
+// over two topics of 6 partitions, what a standby placement pays per
+// draw.
+func BenchmarkBalanceSurvivors(b *testing.B) {
+	g := groupOf(map[string][]string{
+		"a": {"x/0", "x/1", "y/3", "y/4"},
+		"b": {"x/2", "x/5", "y/0"},
+		"c": {"x/3", "x/4", "y/1", "y/2", "y/5"},
+	})
+	p := placementOf(g)
+	for b.Loop() {
+		if _, err := balanceSurvivors([]string{"a", "b"}, p.held, p.topics, p.counts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

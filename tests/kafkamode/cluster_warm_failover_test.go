@@ -101,39 +101,19 @@ func TestClusterFailoverOntoWarmStandby(t *testing.T) {
 			}
 		}
 	}
-	// A moved task is listed as soon as it is placed; its restore ends
-	// a moment later.
-	restoredAt := map[int]bool{}
-	deadline := time.Now().Add(30 * time.Second)
-	for len(restoredAt) < len(moved) && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		for i := range survivors {
-			since := logs[i].String()[mark[i]:]
-			for _, m := range restoreLine.FindAllStringSubmatch(since, -1) {
-				if !strings.HasPrefix(m[1], id+"/") {
-					continue
-				}
-				p := storePartition(t, m[1])
-				if _, ok := moved[p]; !ok || restoredAt[p] {
-					continue
-				}
-				n, _ := strconv.Atoi(m[2])
-				restoredAt[p] = true
-				t.Logf("partition %d moved to %s: its restore read %d of the %d changelog records (checkpoint=%s; standby lag before the crash %d)",
-					p, ids[i], n, held[p], m[3], before.lag[p])
-				if m[3] != "true" || n > before.lag[p] || n >= held[p] {
-					t.Errorf("partition %d's restore on %s read %d records, checkpoint=%s; its changelog holds %d and the standby was %d behind: want only the standby's lag read from its checkpoint",
-						p, ids[i], n, m[3], held[p], before.lag[p])
-				}
-			}
-		}
-	}
+	parts := map[int]bool{}
 	for p := range moved {
-		if !restoredAt[p] {
-			t.Errorf("no restore of moved partition %d logged on the survivors", p)
-		}
+		parts[p] = true
+	}
+	for p, r := range awaitRestores(t, id, parts, ids, logs[:2], mark) {
+		t.Logf("partition %d moved to %s: its restore read %d of the %d changelog records (checkpoint=%v; standby lag before the crash %d)",
+			p, r.node, r.records, held[p], r.checkpoint, before.lag[p])
 		if held[p] == 0 {
 			t.Errorf("partition %d's changelog is empty: the test proves nothing about it", p)
+		}
+		if !r.checkpoint || r.records > before.lag[p] || r.records >= held[p] {
+			t.Errorf("partition %d's restore on %s read %d records, checkpoint=%v; its changelog holds %d and the standby was %d behind: want only the standby's lag read from its checkpoint",
+				p, r.node, r.records, r.checkpoint, held[p], before.lag[p])
 		}
 	}
 
@@ -247,6 +227,43 @@ func warmOf(t *testing.T, c *pgx.Conn, id string, ids []string, nodes []*harness
 		return ws, "no table copy rows"
 	}
 	return ws, ""
+}
+
+// restore is one restore of a task's store, from a node's log.
+type restore struct {
+	node       string
+	records    int
+	checkpoint bool
+}
+
+// awaitRestores waits until the logs (of nodes ids, each read from its
+// mark) show the first restore of query id's store of each of parts,
+// and returns them. A moved task is listed as soon as it is placed; its
+// restore ends a moment later.
+func awaitRestores(t *testing.T, id string, parts map[int]bool, ids []string, logs []*logBuffer, mark []int) map[int]restore {
+	t.Helper()
+	out := map[int]restore{}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(out) < len(parts) {
+		for i, l := range logs {
+			for _, m := range restoreLine.FindAllStringSubmatch(l.String()[mark[i]:], -1) {
+				if !strings.HasPrefix(m[1], id+"/") {
+					continue
+				}
+				p := storePartition(t, m[1])
+				if _, seen := out[p]; !parts[p] || seen {
+					continue
+				}
+				n, _ := strconv.Atoi(m[2])
+				out[p] = restore{node: ids[i], records: n, checkpoint: m[3] == "true"}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("restores of partitions %v: only %v logged", parts, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return out
 }
 
 // taskPartition is the partition of a task name ("topic/3").
@@ -383,35 +400,17 @@ func TestClusterFailoverOntoWarmStandbyRepartitioned(t *testing.T) {
 	survivors := []*harness.Server{nodes[0], nodes[1]}
 	awaitPlacement(t, id, 12, 1, survivors...)
 
-	restoredAt := map[int]bool{}
-	deadline = time.Now().Add(30 * time.Second)
-	for len(restoredAt) < len(moved) && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		for i := range survivors {
-			for _, m := range restoreLine.FindAllStringSubmatch(logs[i].String()[mark[i]:], -1) {
-				if !strings.HasPrefix(m[1], id+"/") {
-					continue
-				}
-				p := storePartition(t, m[1])
-				on, ok := moved[p]
-				if !ok || restoredAt[p] {
-					continue
-				}
-				restoredAt[p] = true
-				n, _ := strconv.Atoi(m[2])
-				t.Logf("partition %d moved to %s: its restore read %d records (checkpoint=%s)", p, ids[i], n, m[3])
-				if !slices.Contains(on, ids[i]) {
-					t.Errorf("partition %d's task moved to %s, but it stood by on %v", p, ids[i], on)
-				}
-				if m[3] != "true" {
-					t.Errorf("partition %d's restore on %s read %d records from the changelog's start: want the tail after its standby's checkpoint", p, ids[i], n)
-				}
-			}
-		}
-	}
+	parts := map[int]bool{}
 	for p := range moved {
-		if !restoredAt[p] {
-			t.Errorf("no restore of moved partition %d logged on the survivors", p)
+		parts[p] = true
+	}
+	for p, r := range awaitRestores(t, id, parts, ids, logs[:2], mark) {
+		t.Logf("partition %d moved to %s: its restore read %d records (checkpoint=%v)", p, r.node, r.records, r.checkpoint)
+		if !slices.Contains(moved[p], r.node) {
+			t.Errorf("partition %d's task moved to %s, but it stood by on %v", p, r.node, moved[p])
+		}
+		if !r.checkpoint {
+			t.Errorf("partition %d's restore on %s read %d records from the changelog's start: want the tail after its standby's checkpoint", p, r.node, r.records)
 		}
 	}
 	held := changelogRecords(t, brokers, id)
