@@ -262,10 +262,11 @@ func (cp *clusterPull) candidates(part int32) []nodeInfo {
 		byID[m.ID] = m
 	}
 	var order []string
-	if owner, ok := g.owners[log.TopicPartition{Topic: cp.src.Topic, Partition: part}]; ok {
+	tp := log.TopicPartition{Topic: cp.src.Topic, Partition: part}
+	if owner, ok := g.owners[tp]; ok {
 		byID[owner.ID] = owner
 		order = append(order, owner.ID)
-		order = append(order, standbysOf(owner.ID, g.memberIDs(), cp.e.opts.StandbyReplicas)...)
+		order = append(order, g.warmStandbys(tp, cp.e.opts.StandbyReplicas)...)
 	}
 	order = append(order, g.memberIDs()...)
 	seen := map[string]bool{self: true}

@@ -2,9 +2,16 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"slices"
 	"sort"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/log"
@@ -20,10 +27,12 @@ import (
 // is a consumer group's, as for persistent queries: every node joins the
 // table's group (materializerID, subscribed to the table's topic, static
 // by node id, cooperative-sticky), and the partitions the group gives a
-// node are the ones it owns. The standbys of a partition are the
-// StandbyReplicas members that follow its owner in node id order: every
-// node computes the same answer from one DescribeGroups, so no node has
-// to tell the others, and each node looks again every replicaRefresh.
+// node are the ones it owns. The first standby of a partition is the
+// node the group would move it to if its owner died, and further ones
+// (StandbyReplicas > 1) follow the owner in node id order (see "Where
+// standbys go" below): every node computes the same answer from one
+// DescribeGroups, so no node has to tell the others, and each node looks
+// again every replicaRefresh.
 //
 // A node's copies are its own materializer (materializerIDOn: its own
 // group, stores and changelog, as before), running only the tasks of the
@@ -39,8 +48,12 @@ import (
 //
 // Unlike Kafka Streams, the group does not prefer a standby when it moves
 // a partition (franz-go's cooperative-sticky balancer knows nothing of
-// copies); the standbys are then recomputed around the new owner, and a
-// standby that stays one keeps its copy.
+// copies): the standby is put where the balancer will move the partition
+// instead. After any move the standbys are recomputed around the new
+// owners; a standby that stays one keeps running, and one no longer
+// wanted stops and keeps its copy (its group's committed offset, its
+// store), so that it is warm again, but for what it missed, if the
+// partition's standby comes back to it.
 
 // propStandbyReplicas is Kafka Streams' num.standby.replicas, which
 // ksqlDB takes per query from the session (SET 'num.standby.replicas' or
@@ -146,15 +159,20 @@ func (cq *clusterQuery) refreshStandbys(ctx context.Context, topic string) {
 	if g == nil {
 		return
 	}
+	place := placementOf(g, slices.Collect(maps.Keys(cq.byInput))...)
 	cq.applyMu.Lock()
 	defer cq.applyMu.Unlock()
 	cq.mu.Lock()
 	for tp := range cq.byInput {
 		owner, ok := g.owners[tp]
-		if !ok {
+		// A partition the description already gives this node is left
+		// as it is: the group's callback (setOwned), not the
+		// description, says when this node owns it, and a standby copy
+		// stopped in between would be started again, cold, by it.
+		if !ok || owner.ID == e.opts.NodeID {
 			continue
 		}
-		cq.mu.standby[tp.Partition] = k > 0 && contains(standbysOf(owner.ID, g.memberIDs(), k), e.opts.NodeID)
+		cq.mu.standby[tp.Partition] = contains(place.standbys(tp, k), e.opts.NodeID)
 		if !cq.mu.standby[tp.Partition] {
 			delete(cq.mu.standby, tp.Partition)
 		}
@@ -254,4 +272,286 @@ func (e *Engine) LocalCopies(table string) (owned, standby []int32, ok bool) {
 	slices.Sort(owned)
 	slices.Sort(standby)
 	return owned, standby, true
+}
+
+// Where standbys go: the stock balancer as an oracle.
+//
+// A standby is worth its upkeep only if its task (or table partition)
+// moves to it when the owner dies. The group moves it with franz-go's
+// cooperative-sticky balancer, which knows nothing of copies, and the
+// issue rules out a balancer of our own; but the balancer is a function
+// of what the survivors tell it when they rejoin: their subscriptions
+// and the partitions they hold (with their generation). Those are in
+// the group's description, so every node can run the same balancer on
+// the same input before the owner dies: drop the owner, balance the
+// survivors (kgo.CooperativeStickyBalancer's MemberBalancer and Balance,
+// members sorted by instance id as the group's leader sorts them) and
+// read where the owner's partitions land. That node keeps the first
+// standby. Further ones (k > 1) are the members after the owner in node
+// id order (standbysOf), as all standbys were before: the balancer is
+// not asked where a task goes when several nodes die at once.
+//
+// The sticky balancer (kgo/internal/sticky) is deterministic for a group
+// over one topic: a table's copies (its group subscribes to the table's
+// topic) and a query of one stage. Over several topics (a query with a
+// repartition) it is not: it numbers the topics in Go map order, and a
+// dead member's partitions, handed out in that order to the least
+// loaded survivors, can land on different nodes from one balance to the
+// next, on the group's leader as here. There the first standbys are
+// every node that placementRuns balances of the same description land
+// the partition on (so possibly more than k): a warm copy wherever the
+// leader's own draw puts it, at the price of an extra copy for some
+// partitions. The draws are random, so two nodes could in principle
+// disagree on a rare outcome: over two topics the rarer outcome came up
+// in about one balance in eight when measured, which 256 balances all
+// miss with a probability near 1e-15; a node that missed one would cost
+// that partition its warmth, never correctness.
+//
+// The answer is kept per description (placements), so a refresh that
+// sees the same group as the last one balances nothing. A balance of a
+// small group took about 0.2 ms on a loaded 2-core machine: 256 of them,
+// per member, are paid once per change of a group over several topics.
+
+// placementRuns is how many balances of a group over several topics
+// gather the nodes a partition may land on (one suffices over one topic).
+const placementRuns = 256
+
+// placementGeneration is the generation the simulated survivors rejoin
+// with: they all rejoin with the same (the group's current), and the
+// balancer only compares generations between members that claim the
+// same partition, which these never do.
+const placementGeneration = 1
+
+// standbyPlacement is one description of a group, reduced to what its
+// balancer reads, with the landings computed from it so far.
+type standbyPlacement struct {
+	// members are the group's node ids, sorted (as instance ids, the
+	// order the group's leader balances them in).
+	members []string
+	// held is what each member holds: topic → sorted partitions.
+	held map[string]map[string][]int32
+	// counts are the partitions of each topic the group shares out.
+	counts map[string]int32
+	topics []string
+	// owner maps each held partition to its member.
+	owner map[log.TopicPartition]string
+
+	mu struct {
+		sync.Mutex
+		// landings maps a member to where its partitions land if it
+		// dies: partition → nodes, sorted.
+		landings map[string]map[log.TopicPartition][]string
+	}
+}
+
+// placements caches the placements of the descriptions seen last, by
+// their key; it is cleared when it holds maxPlacements, which bounds it.
+var placements struct {
+	sync.Mutex
+	byKey map[string]*standbyPlacement
+}
+
+const maxPlacements = 64
+
+// placementOf returns the placement for g's description. The partitions
+// of each topic are counted from g's assignment (every partition is
+// held by a member once the group has settled); extra adds ones that
+// must be counted even if no member holds them now.
+func placementOf(g *groupState, extra ...log.TopicPartition) *standbyPlacement {
+	p := &standbyPlacement{
+		members: g.memberIDs(),
+		held:    map[string]map[string][]int32{},
+		counts:  map[string]int32{},
+		owner:   make(map[log.TopicPartition]string, len(g.owners)),
+	}
+	count := func(tp log.TopicPartition) {
+		if tp.Partition+1 > p.counts[tp.Topic] {
+			p.counts[tp.Topic] = tp.Partition + 1
+		}
+	}
+	for tp, n := range g.owners {
+		p.owner[tp] = n.ID
+		count(tp)
+		if p.held[n.ID] == nil {
+			p.held[n.ID] = map[string][]int32{}
+		}
+		p.held[n.ID][tp.Topic] = append(p.held[n.ID][tp.Topic], tp.Partition)
+	}
+	for _, tp := range extra {
+		count(tp)
+	}
+	for t := range p.counts {
+		p.topics = append(p.topics, t)
+	}
+	sort.Strings(p.topics)
+	var key strings.Builder
+	for _, t := range p.topics {
+		fmt.Fprintf(&key, "%s:%d;", t, p.counts[t])
+	}
+	for _, m := range p.members {
+		fmt.Fprintf(&key, "|%s", m)
+		for _, t := range p.topics {
+			ps := p.held[m][t]
+			slices.Sort(ps)
+			fmt.Fprintf(&key, ";%s:%v", t, ps)
+		}
+	}
+	placements.Lock()
+	defer placements.Unlock()
+	if cached := placements.byKey[key.String()]; cached != nil {
+		return cached
+	}
+	if placements.byKey == nil || len(placements.byKey) >= maxPlacements {
+		placements.byKey = map[string]*standbyPlacement{}
+	}
+	placements.byKey[key.String()] = p
+	return p
+}
+
+// standbys returns the nodes that keep standby copies of tp, at most k
+// of them unless several are where tp may land (see above); none when
+// tp has no owner now or k < 1. Every node computes the same from the
+// same description.
+func (p *standbyPlacement) standbys(tp log.TopicPartition, k int) []string {
+	owner, ok := p.owner[tp]
+	if !ok || k < 1 {
+		return nil
+	}
+	out := slices.Clone(p.landingsOf(owner)[tp])
+	for _, m := range standbysOf(owner, p.members, len(p.members)) {
+		if len(out) >= k {
+			break
+		}
+		if !contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// landingsOf returns where dead's partitions land if it dies: the
+// survivors' balance, once per description and member.
+func (p *standbyPlacement) landingsOf(dead string) map[log.TopicPartition][]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if l, ok := p.mu.landings[dead]; ok {
+		return l
+	}
+	if p.mu.landings == nil {
+		p.mu.landings = map[string]map[log.TopicPartition][]string{}
+	}
+	l := p.balanceWithout(dead)
+	p.mu.landings[dead] = l
+	return l
+}
+
+// balanceWithout balances the group without dead, as its survivors'
+// rejoin would, and returns where dead's partitions land; nil if the
+// balancer refuses (the callers then fall back on standbysOf).
+func (p *standbyPlacement) balanceWithout(dead string) map[log.TopicPartition][]string {
+	var survivors []string
+	for _, m := range p.members {
+		if m != dead {
+			survivors = append(survivors, m)
+		}
+	}
+	if len(survivors) == 0 || len(p.topics) == 0 {
+		return nil
+	}
+	runs := 1
+	if len(p.topics) > 1 {
+		runs = placementRuns
+	}
+	landed := map[log.TopicPartition]map[string]bool{}
+	for range runs {
+		plan, err := balanceSurvivors(survivors, p.held, p.topics, p.counts)
+		if err != nil {
+			return nil
+		}
+		for node, tps := range plan {
+			for _, tp := range tps {
+				if p.owner[tp] != dead {
+					continue
+				}
+				if landed[tp] == nil {
+					landed[tp] = map[string]bool{}
+				}
+				landed[tp][node] = true
+			}
+		}
+	}
+	out := make(map[log.TopicPartition][]string, len(landed))
+	for tp, nodes := range landed {
+		for n := range nodes {
+			out[tp] = append(out[tp], n)
+		}
+		slices.Sort(out[tp])
+	}
+	return out
+}
+
+// balanceSurvivors runs franz-go's cooperative-sticky balancer over
+// members (sorted node ids, each its own instance and member id), each
+// rejoining with what it holds, as kgo's JoinGroupMetadata says it, and
+// returns each member's planned partitions.
+func balanceSurvivors(members []string, held map[string]map[string][]int32, topics []string, counts map[string]int32) (map[string][]log.TopicPartition, error) {
+	b := kgo.CooperativeStickyBalancer()
+	joined := make([]kmsg.JoinGroupResponseMember, 0, len(members))
+	for _, id := range members {
+		owned := make(map[string][]int32, len(held[id]))
+		for t, ps := range held[id] {
+			owned[t] = slices.Clone(ps)
+		}
+		m := kmsg.NewJoinGroupResponseMember()
+		m.MemberID = id
+		m.InstanceID = kmsg.StringPtr(id)
+		m.ProtocolMetadata = b.JoinGroupMetadata(slices.Clone(topics), owned, placementGeneration)
+		joined = append(joined, m)
+	}
+	mb, _, err := b.MemberBalancer(joined)
+	if err != nil {
+		return nil, fmt.Errorf("standby placement: %w", err)
+	}
+	var into kgo.IntoSyncAssignment
+	if be, ok := mb.(kgo.GroupMemberBalancerOrError); ok {
+		if into, err = be.BalanceOrError(maps.Clone(counts)); err != nil {
+			return nil, fmt.Errorf("standby placement: %w", err)
+		}
+	} else {
+		into = mb.Balance(maps.Clone(counts))
+	}
+	out := map[string][]log.TopicPartition{}
+	for _, a := range into.IntoSyncAssignment() {
+		var c kmsg.ConsumerMemberAssignment
+		if err := c.ReadFrom(a.MemberAssignment); err != nil {
+			return nil, fmt.Errorf("standby placement: member %s's assignment: %w", a.MemberID, err)
+		}
+		for _, t := range c.Topics {
+			for _, part := range t.Partitions {
+				out[a.MemberID] = append(out[a.MemberID], log.TopicPartition{Topic: t.Topic, Partition: part})
+			}
+		}
+	}
+	return out, nil
+}
+
+// warmStandbys returns the node ids that keep standby copies of tp, k at
+// most (see standbyPlacement), from the group's description.
+func (g *groupState) warmStandbys(tp log.TopicPartition, k int) []string {
+	return placementOf(g, tp).standbys(tp, k)
+}
+
+// standbyNodes is warmStandbys with each node's address.
+func (g *groupState) standbyNodes(tp log.TopicPartition, k int) []nodeInfo {
+	ids := g.warmStandbys(tp, k)
+	out := make([]nodeInfo, 0, len(ids))
+	for _, id := range ids {
+		for _, m := range g.members {
+			if m.ID == id {
+				out = append(out, m)
+				break
+			}
+		}
+	}
+	return out
 }

@@ -25,8 +25,8 @@ type placedTaskInfo struct {
 	// partition is between owners (a rebalance under way).
 	node nodeInfo
 	// standbys are the nodes that keep the task's store warm, as
-	// refreshTaskStandbys places them (standbysOf the owner among the
-	// group's members), or for a table's materializer the nodes that
+	// refreshTaskStandbys places them (groupState.standbyNodes), or for
+	// a table's materializer the nodes that
 	// keep standby copies of its partition, as refreshStandbys places
 	// them: none for a stateless task, for a task between owners, or
 	// without standby replicas.
@@ -76,7 +76,7 @@ func (e *Engine) taskPlacements(ctx context.Context, rqs []*runningQuery) (map[*
 					}
 				}
 				if pt.node.ID != "" && k > 0 {
-					pt.standbys = g.standbysOf(pt.node.ID, k)
+					pt.standbys = g.standbyNodes(t.Inputs[0], k)
 				}
 			}
 			out[rq] = append(out[rq], pt)

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -14,21 +16,26 @@ import (
 // Standby tasks of persistent queries in a cluster (Kafka mode), Kafka
 // Streams' standby replicas.
 //
-// A stateful task's store is kept warm on the queryStandbyReplicas nodes
-// (the query's num.standby.replicas, else the server's) that
-// follow the task's owner in the query group's members (standbysOf, the
-// rule a table's copies use, cluster_replicas.go): each of them tails the
-// store's changelog, read_committed, into its local copy with a
-// checkpoint (state's TaskStore.Follow). When the group moves the task
+// A stateful task's store is kept warm on queryStandbyReplicas nodes
+// (the query's num.standby.replicas, else the server's), placed by the
+// rule a table's copies use (standbyPlacement, cluster_replicas.go): the
+// first where the group's balancer would move the task if its owner
+// died, the others following the owner in node id order. Each of them
+// tails the store's changelog, read_committed, into its local copy with
+// a checkpoint (state's TaskStore.Follow). When the group moves the task
 // to one of them, its restore starts from that checkpoint and reads only
 // what the owner committed since. Every node computes the standbys from
 // one DescribeGroups of the query's group, every replicaRefresh, so no
-// node tells another what to keep.
+// node tells another what to keep. A standby no longer wanted here (the
+// group moved something) stops; its store stays, with its checkpoint.
 //
 // The group's balancer does not prefer a standby when it moves a task
-// (franz-go's cooperative-sticky knows nothing of copies), so a moved
-// task lands on a standby only when its new node is one: with
-// StandbyReplicas at least the other nodes' count, every node is.
+// (franz-go's cooperative-sticky knows nothing of copies): the first
+// standby is where it will move the task when the owner dies. A node
+// that leaves gracefully is balanced the same way, but several nodes
+// dying at once, or a node joining as one dies, can move a task
+// elsewhere; it is then restored from its changelog (from its
+// checkpoint if it ran or stood by here before).
 //
 // A task and its standby never run at once on one node: the standby is
 // cancelled when the task arrives, and each waits for the other to end
@@ -93,7 +100,8 @@ func (cq *clusterQuery) refreshTaskStandbys(ctx context.Context) {
 	if g == nil {
 		return
 	}
-	members := g.memberIDs()
+	place := placementOf(g, slices.Collect(maps.Keys(cq.byInput))...)
+	k := e.queryStandbyReplicas(cq.rq.q)
 	cq.mu.Lock()
 	defer cq.mu.Unlock()
 	if cq.mu.stopped || ctx.Err() != nil {
@@ -104,7 +112,7 @@ func (cq *clusterQuery) refreshTaskStandbys(ctx context.Context) {
 		if !ok {
 			continue
 		}
-		want := owner.ID != e.opts.NodeID && contains(standbysOf(owner.ID, members, e.queryStandbyReplicas(cq.rq.q)), e.opts.NodeID)
+		want := owner.ID != e.opts.NodeID && contains(place.standbys(tp, k), e.opts.NodeID)
 		for _, t := range tasks {
 			if t.Store == nil || cq.mu.running[t] != nil {
 				continue
