@@ -1,6 +1,7 @@
 package kafkamode
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/runnel/runnel/engine"
 	"github.com/runnel/runnel/tests/harness"
@@ -234,4 +237,79 @@ func TestShowQueriesExtendedSilentNodes(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestClusterRacingCreatesKeepTheWinnersStart: node a (SET
+// 'auto.offset.reset' = 'earliest') and node b (the default, the end)
+// run CREATE TABLE cnt AS SELECT ... over one stream, started together,
+// several times. One wins each round and the other fails with 42P07. Two
+// nodes at one catalog position used to give both statements one query
+// id, and the loser had then already committed its start offsets in the
+// winner's consumer group (named by the id): the table would count from
+// where the loser said. In a cluster each node claims its query's
+// number, so the table counts what the winner's statement says: the 3
+// records written before it and the one after if a won, the one after
+// if b won.
+func TestClusterRacingCreatesKeepTheWinnersStart(t *testing.T) {
+	const rounds = 6
+	brokers := cluster(t)
+	nodes := []*harness.Server{node(t, brokers, "a"), node(t, brokers, "b")}
+	conns := []*pgx.Conn{nodes[0].Connect(t), nodes[1].Connect(t)}
+	exec(t, conns[0], `SET 'auto.offset.reset' = 'earliest'`)
+	ids := map[string]bool{}
+	wins := [2]int{}
+	for i := range rounds {
+		src, tbl := fmt.Sprintf("src%d", i), fmt.Sprintf("cnt%d", i)
+		exec(t, conns[0], fmt.Sprintf(`CREATE STREAM %s (k VARCHAR KEY, v BIGINT) WITH (kafka_topic='%s', value_format='JSON', partitions=2)`, src, src))
+		exec(t, conns[0], fmt.Sprintf(`INSERT INTO %s (k, v) VALUES ('x', 1), ('x', 2), ('x', 3)`, src))
+		// b learns of the stream from the catalog topic.
+		deadline := time.Now().Add(30 * time.Second)
+		for conns[1].PgConn().Exec(context.Background(), `DESCRIBE `+src).Close() != nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("node b never learned of %s", src)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		create := fmt.Sprintf(`CREATE TABLE %s AS SELECT k, COUNT(*) AS n FROM %s GROUP BY k EMIT CHANGES`, tbl, src)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for j, c := range conns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errs[j] = c.PgConn().Exec(context.Background(), create).Close()
+			}()
+		}
+		close(start)
+		wg.Wait()
+		winner := 0
+		switch {
+		case errs[0] == nil && errs[1] == nil:
+			t.Fatalf("round %d: both nodes created %s", i, tbl)
+		case errs[0] == nil:
+			wantCode(t, i, "b's CREATE TABLE", errs[1], "42P07")
+		case errs[1] == nil:
+			wantCode(t, i, "a's CREATE TABLE", errs[0], "42P07")
+			winner = 1
+		default:
+			t.Fatalf("round %d: both failed: %v; %v", i, errs[0], errs[1])
+		}
+		wins[winner]++
+		id := queryID(t, conns[winner], "CTAS_"+strings.ToUpper(tbl)+"_")
+		if ids[id] {
+			t.Fatalf("round %d: query id %s given twice", i, id)
+		}
+		ids[id] = true
+		exec(t, conns[1], fmt.Sprintf(`INSERT INTO %s (k, v) VALUES ('x', 4)`, src))
+		want := "[4]" // from the start: 3 records before, 1 after
+		if winner == 1 {
+			want = "[1]" // from the end: the one after
+		}
+		// A pull query waits until the table has consumed what was
+		// written before it began.
+		eventuallyRows(t, conns[0], fmt.Sprintf(`SELECT n FROM %s WHERE k = 'x'`, tbl), want, 30*time.Second)
+	}
+	t.Logf("%d rounds: a (from the start) won %d, b (from the end) %d", rounds, wins[0], wins[1])
 }
