@@ -86,8 +86,8 @@ const commandPrefix = "cmd/"
 // under the object's key, a drop as a tombstone (its Base in a header,
 // baseHeader, or none before drops were conditional); commands without
 // Base (0) always apply, and those without Reads replay as they always
-// did. New commands never share their keys, so compaction removes no
-// more of them than it would have before.
+// did. No new command shares a key with them, so compaction removes no
+// old record that it would not have removed before either.
 type command struct {
 	Source *Source    `json:"source,omitempty"`
 	Query  *Query     `json:"query,omitempty"`
@@ -197,15 +197,16 @@ type Catalog struct {
 		// applied: the number the next command will carry.
 		next int64
 		// last is the offset of the last command applied that wrote each
-		// key: what a conditional command's Base is checked against. It
-		// holds one entry per key of the topic.
+		// object key: what a conditional command's Base is checked
+		// against. It holds one entry per object the topic's commands
+		// name, dropped ones included: as the topic keeps every
+		// command, at most one per command.
 		last map[string]int64
 		// lastRead is the offset of the last command applied that read
 		// each key (listed it in Reads): a drop of a stream or table is
 		// refused if one came at or after its Base. Reads are kept apart
 		// from writes so that two queries reading one stream do not
-		// conflict. One entry per key read, at most one per key of the
-		// topic.
+		// conflict. One entry per object key read.
 		lastRead map[string]int64
 	}
 	// catchUp serializes reading the topic forward (CatchUp and append),
