@@ -15,7 +15,11 @@ import (
 	"github.com/runnel/runnel/sql/types"
 )
 
-// Topic is the compacted topic holding the catalog's commands.
+// Topic is the topic holding the catalog's commands. It is created
+// compacted, as it always was, but compaction removes none of the
+// commands written now: each is a record under a key of its own (see
+// command), so the topic keeps every command, as ksqlDB's command topic
+// does (its policy is delete, with infinite retention).
 const Topic = "_runnel_catalog"
 
 var (
@@ -38,14 +42,24 @@ var (
 // markerKey is the key of the record Open appends to know where replay ends.
 const markerKey = "marker/open"
 
+// claimKey is the key of the record ClaimSequence appends.
+const claimKey = "marker/claim"
+
+// markerPrefix starts the keys of records that carry no command: replay
+// skips them, and compaction keeps only the latest of each key.
+const markerPrefix = "marker/"
+
+// commandPrefix starts the key of a command written by this version:
+// commandPrefix, the writer's id (see Catalog.recordKey), "/", and the
+// key of the object the command is about ("source/NAME", "query/ID",
+// "type/NAME"), which older versions used as the whole key.
+const commandPrefix = "cmd/"
+
 // command is one record of the catalog topic: one of Source, Query, Type
-// or Drop. A CREATE ... AS SELECT writes its query and its sink as one
-// command under the query's key (Query and Source both set), so that no
-// node ever applies one without the other, and then its sink again under
-// the sink's own key (see PutSinkQuery). A drop is a tombstone, as
-// compaction wants it: its Base travels in a header (baseHeader), and a
-// tombstone without one (written before drops were conditional) deletes
-// its key unconditionally.
+// or Drop, about one object (its key: sourceKey, queryKey, typeKey). A
+// CREATE ... AS SELECT writes its query and its sink as one command about
+// the query, so that no node ever applies one without the other, and
+// then its sink again as a command of its own (see PutSinkQuery).
 //
 // Base makes a command conditional (see applyRecord): it is the offset up
 // to which its writer had applied the topic when it checked the command.
@@ -53,15 +67,34 @@ const markerKey = "marker/open"
 // that wrote a key it writes (its own, and its sink's when it carries
 // one) or a key it Reads; and, for a drop of a stream or table, none that
 // read the dropped key while a query still uses it. Every node, in every
-// replay, reads the one topic in one order and so decides alike. Commands
-// written before Base existed have none (0) and always apply; those
-// written before Reads existed replay as they always did.
+// replay, reads the one topic in one order and so decides alike.
+//
+// That holds only while every record a decision read is still there, so
+// each command is written under a record key of its own (recordKey), not
+// under its object's key, and a drop is a value (Drop), not a tombstone:
+// compaction removes a record only when a later one has its key, or a
+// tombstone, so it removes no command at all. Under the object's key, a
+// command that lost would be that key's latest record, and compaction
+// would remove the command that won; a replay would then find nothing
+// against the loser and apply it. (A node used to write the winner's
+// state again after losing, which a crash in between left undone.) What
+// decides whether a command won is now always in the topic, and every
+// replay decides as the running nodes did. The cost is ksqlDB's: the
+// topic, and a replay, grow with every command ever written.
+//
+// Records written by older versions are read as they were written:
+// under the object's key, a drop as a tombstone (its Base in a header,
+// baseHeader, or none before drops were conditional); commands without
+// Base (0) always apply, and those without Reads replay as they always
+// did. No new command shares a key with them, so compaction removes no
+// old record that it would not have removed before either.
 type command struct {
 	Source *Source    `json:"source,omitempty"`
 	Query  *Query     `json:"query,omitempty"`
 	Type   *TypeAlias `json:"type,omitempty"`
-	// Drop removes the key's object; it is written as a tombstone.
-	Drop bool `json:"-"`
+	// Drop removes the key's object. Older versions wrote it as a
+	// tombstone under the object's key.
+	Drop bool `json:"drop,omitempty"`
 	// Reads are the keys of the objects the command was checked against
 	// and depends on: a query's sources (and, for INSERT INTO, its
 	// target), the custom types a statement used.
@@ -69,22 +102,33 @@ type command struct {
 	Base  int64    `json:"base,omitempty"`
 }
 
-// baseHeader carries a drop's Base on its tombstone.
+// baseHeader carried a drop's Base on its tombstone, in the records of
+// older versions.
 const baseHeader = "runnel-base"
 
-// record encodes cmd as the catalog record of key.
-func (cmd *command) record(key string) (log.Record, error) {
-	rec := log.Record{Key: []byte(key), Partition: 0, Timestamp: log.NoTimestamp}
-	if cmd.Drop {
-		rec.Headers = []log.Header{{Key: baseHeader, Value: []byte(strconv.FormatInt(cmd.Base, 10))}}
-		return rec, nil
-	}
+// record encodes cmd as the catalog record of key recKey (recordKey).
+func (cmd *command) record(recKey string) (log.Record, error) {
+	rec := log.Record{Key: []byte(recKey), Partition: 0, Timestamp: log.NoTimestamp}
 	b, err := json.Marshal(cmd)
 	if err != nil {
-		return rec, fmt.Errorf("encode command %q: %w", key, err)
+		return rec, fmt.Errorf("encode command %q: %w", recKey, err)
 	}
 	rec.Value = b
 	return rec, nil
+}
+
+// objectKey returns the key of the object a record's command is about:
+// the part after a new record's prefix and writer id, or an old record's
+// whole key.
+func objectKey(recKey string) string {
+	rest, ok := strings.CutPrefix(recKey, commandPrefix)
+	if !ok {
+		return recKey
+	}
+	if _, key, ok := strings.Cut(rest, "/"); ok {
+		return key
+	}
+	return recKey
 }
 
 // writes lists the keys a command under key writes: for a query that
@@ -153,21 +197,39 @@ type Catalog struct {
 		// applied: the number the next command will carry.
 		next int64
 		// last is the offset of the last command applied that wrote each
-		// key: what a conditional command's Base is checked against. It
-		// holds one entry per key of the topic.
+		// object key: what a conditional command's Base is checked
+		// against. It holds one entry per object the topic's commands
+		// name, dropped ones included: as the topic keeps every
+		// command, at most one per command.
 		last map[string]int64
 		// lastRead is the offset of the last command applied that read
 		// each key (listed it in Reads): a drop of a stream or table is
 		// refused if one came at or after its Base. Reads are kept apart
 		// from writes so that two queries reading one stream do not
-		// conflict. One entry per key read, at most one per key of the
-		// topic.
+		// conflict. One entry per object key read.
 		lastRead map[string]int64
 	}
 	// catchUp serializes reading the topic forward (CatchUp and append),
 	// so that every command is applied once and in the topic's order. It
-	// is taken before mu and never while holding it.
+	// is taken before mu and never while holding it. It also guards
+	// written.
 	catchUp sync.Mutex
+	// instance is the offset of the replay marker this catalog appended
+	// when it opened: no other catalog opened on the topic has it, so it
+	// names this one's commands (recordKey). Set by Open, then read-only.
+	instance int64
+	// written counts the commands this catalog appended: with instance,
+	// it makes each one's record key unique. Guarded by catchUp.
+	written int64
+}
+
+// recordKey returns the record key of this catalog's next command about
+// the object of key: commandPrefix, "instance.n", "/", key. No record of
+// the topic, from any catalog, ever had it, so compaction removes no
+// command (see command). The caller holds c.catchUp.
+func (c *Catalog) recordKey(key string) string {
+	c.written++
+	return commandPrefix + strconv.FormatInt(c.instance, 10) + "." + strconv.FormatInt(c.written, 10) + "/" + key
 }
 
 // Progress is called while Open replays the catalog with the number of
@@ -208,6 +270,7 @@ func (c *Catalog) replay(ctx context.Context, progress Progress) error {
 	}
 	start, mark := starts[0], marks[0].Offset
 	c.mu.next = mark + 1
+	c.instance = mark
 	r, err := c.log.NewReader(ctx, log.TopicPartition{Topic: Topic}, start)
 	if err != nil {
 		return err
@@ -245,10 +308,10 @@ func (c *Catalog) replay(ctx context.Context, progress Progress) error {
 func (c *Catalog) applyRecord(rec log.Record) (skip, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key := string(rec.Key)
-	if key == markerKey {
+	if strings.HasPrefix(string(rec.Key), markerPrefix) {
 		return nil, nil
 	}
+	key := objectKey(string(rec.Key))
 	var cmd command
 	if rec.Value == nil {
 		base, ok := baseOf(rec)
@@ -382,7 +445,7 @@ func (c *Catalog) append(ctx context.Context, key string, cmd *command) error {
 // holds c.catchUp.
 func (c *Catalog) appendLocked(ctx context.Context, key string, cmd *command) (int64, error) {
 	cmd.Base = c.NextSequence()
-	rec, err := cmd.record(key)
+	rec, err := cmd.record(c.recordKey(key))
 	if err != nil {
 		return 0, err
 	}
@@ -390,85 +453,14 @@ func (c *Catalog) appendLocked(ctx context.Context, key string, cmd *command) (i
 	if err != nil {
 		return 0, fmt.Errorf("append catalog command %q: %w", key, err)
 	}
-	skip := c.readThroughLocked(ctx, out[0])
-	if skip != nil && isSkip(skip) {
-		c.settleLocked(ctx, cmd.writes(key))
-	}
-	return out[0].Offset, skip
+	// A command that lost stays in the topic, skipped by every replay:
+	// nothing needs writing after it (see command).
+	return out[0].Offset, c.readThroughLocked(ctx, out[0])
 }
 
-// drop removes key's object with a conditional drop (a tombstone that
-// carries its Base), which compaction removes with everything before it,
-// so that dropped names do not pile up in the topic.
+// drop removes key's object with a conditional drop.
 func (c *Catalog) drop(ctx context.Context, key string) error {
 	return c.append(ctx, key, &command{Drop: true})
-}
-
-// isSkip reports whether err is a command's refusal (see conflictLocked)
-// rather than a failure to write or read the topic.
-func isSkip(err error) bool {
-	for _, s := range []error{ErrConcurrentChange, ErrUnknownSource, ErrUnknownType, ErrSourceInUse} {
-		if errors.Is(err, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// settleAttempts bounds how often settleLocked writes a key again when
-// yet another node changed it meanwhile.
-const settleAttempts = 3
-
-// settleLocked writes again, after a command of this node was skipped,
-// the state every node holds for each of keys. Compaction keeps only a
-// key's latest record, and the skipped command is that record until
-// another comes: were it alone to remain, with what made it fail
-// compacted away (a source dropped and made again later), a replay from
-// scratch would apply it where every node skipped it. The restatement
-// changes nothing where it applies, and shadows the skipped command. It
-// is best effort: a failure leaves the hazard it closes, and a node that
-// dies before it leaves it too. The caller holds c.catchUp.
-func (c *Catalog) settleLocked(ctx context.Context, keys []string) {
-	for _, key := range keys {
-		for range settleAttempts {
-			cmd := c.restatement(key)
-			cmd.Base = c.NextSequence()
-			rec, err := cmd.record(key)
-			if err != nil {
-				return
-			}
-			out, err := c.log.Append(ctx, Topic, []log.Record{rec})
-			if err != nil {
-				return
-			}
-			if skip := c.readThroughLocked(ctx, out[0]); skip == nil || !isSkip(skip) {
-				break
-			}
-		}
-	}
-}
-
-// restatement is a command that sets key to what it holds now: its
-// object, or a drop if it has none.
-func (c *Catalog) restatement(key string) *command {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	name := keyName(key)
-	switch {
-	case strings.HasPrefix(key, "source/"):
-		if s := c.mu.sources[name]; s != nil {
-			return &command{Source: s}
-		}
-	case strings.HasPrefix(key, "query/"):
-		if q := c.mu.queries[name]; q != nil {
-			return &command{Query: q}
-		}
-	case strings.HasPrefix(key, "type/"):
-		if t := c.mu.types[name]; t != nil {
-			return &command{Type: t}
-		}
-	}
-	return &command{Drop: true}
 }
 
 // CatchUp applies the commands other nodes appended since this node last
@@ -565,6 +557,24 @@ func (c *Catalog) setNext(n int64) {
 	c.mu.Unlock()
 }
 
+// ClaimSequence appends a record that carries no command and returns its
+// offset: a number that no other call, on this catalog or on any other
+// opened on the topic, ever returns. Two nodes that name a new query by
+// NextSequence at the same catalog position give it the same id, and
+// the one whose command then loses has already written under that id
+// (its consumer group's start offsets); a node of a cluster names its
+// queries by a claimed number instead. The record changes nothing a
+// replay applies (markerPrefix), and compaction keeps only the latest
+// claim. NextSequence does not move: commands that other nodes wrote
+// before the claim are still to be read.
+func (c *Catalog) ClaimSequence(ctx context.Context) (int64, error) {
+	out, err := c.log.Append(ctx, Topic, []log.Record{{Key: []byte(claimKey), Value: []byte("{}"), Partition: 0, Timestamp: log.NoTimestamp}})
+	if err != nil {
+		return 0, fmt.Errorf("claim a catalog sequence: %w", err)
+	}
+	return out[0].Offset, nil
+}
+
 // NextSequence is the number the next command will carry; query ids use it.
 func (c *Catalog) NextSequence() int64 {
 	c.mu.RLock()
@@ -585,16 +595,16 @@ func (c *Catalog) PutSourceDeps(ctx context.Context, s *Source, deps Deps) error
 }
 
 // PutSinkQuery records a CREATE ... AS SELECT: its query and its sink
-// (setting its Seq) in one command under the query's key, so that every
-// node applies both or neither; it depends on the query's sources and on
-// deps. Once that applied, the sink is written again under its own key,
-// so that a TERMINATE (the query key's tombstone, which compaction
-// removes with the command) leaves the sink: from the statement's point
-// of view that second write cannot fail, and if another node changes the
-// sink first, that change is the sink's latest record. (Should this
-// node fail to write it, the sink lives in the query's command alone
-// until something writes it again, and a TERMINATE followed by
-// compaction would then forget it.)
+// (setting its Seq) in one command about the query, so that every node
+// applies both or neither; it depends on the query's sources and on
+// deps. Once that applied, the sink is written again as a command about
+// itself. Older versions needed that second command: their TERMINATE was
+// a tombstone under the query's key, which compaction removed together
+// with the command that carried the sink. A TERMINATE now removes no
+// record, but the second command stays, so that statements write as many
+// commands as before and query ids (numbered by NextSequence) are
+// numbered as before. From the statement's point of view it cannot fail:
+// if another node changed the sink first, that change stands.
 func (c *Catalog) PutSinkQuery(ctx context.Context, sink *Source, q *Query, deps Deps) error {
 	if q.Sink != sink.Name {
 		return fmt.Errorf("catalog: query %s writes %s, not %s", q.ID, q.Sink, sink.Name)

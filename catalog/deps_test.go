@@ -378,11 +378,12 @@ func TestOldRecordsReplay(t *testing.T) {
 	}
 }
 
-// TestSkippedCommandSurvivesCompaction: compaction keeps only a key's
-// latest record. A CREATE ... AS SELECT that lost to a DROP of its source
-// would be its sink's latest record, and once the source is made again
-// (shadowing the drop), a replay from scratch would find nothing against
-// it; the losing node therefore writes the key's state again after it.
+// TestSkippedCommandSurvivesCompaction: a CREATE ... AS SELECT that lost
+// to a DROP of its source, with the source made again afterwards. Were
+// the commands records under their objects' keys, compaction would keep
+// only the re-creation of the source, and a replay from scratch would
+// find nothing against the losing command; under keys of their own all
+// three stay, and the replay skips it as the nodes did.
 func TestSkippedCommandSurvivesCompaction(t *testing.T) {
 	cl := newCluster(t)
 	n1 := cl.node()
@@ -407,11 +408,13 @@ func TestSkippedCommandSurvivesCompaction(t *testing.T) {
 	}
 }
 
-// TestDroppedObjectsCompactAway: a drop is a tombstone that carries its
-// Base, so that compaction forgets dropped names as it did before drops
-// were conditional; a query made by CREATE ... AS SELECT, terminated,
-// does not come back, and its sink stays.
-func TestDroppedObjectsCompactAway(t *testing.T) {
+// TestCompactionKeepsEveryCommand: each command is a record under a key
+// of its own, a drop a value rather than a tombstone, so compaction
+// removes none of them (only older replay markers): a query made by
+// CREATE ... AS SELECT and terminated does not come back, its sink
+// stays, and after the drops the catalog is empty while the topic still
+// holds every command, as ksqlDB's command topic does.
+func TestCompactionKeepsEveryCommand(t *testing.T) {
 	cl := newCluster(t)
 	n1 := cl.node()
 	if err := n1.PutType(cl.ctx, &TypeAlias{Name: "CODE", Type: types.String}); err != nil {
@@ -445,20 +448,24 @@ func TestDroppedObjectsCompactAway(t *testing.T) {
 	if got := cl.agree(n1); got != "" {
 		t.Fatalf("after the drops and compaction the catalog holds\n%s", got)
 	}
-	// Each catalog opened appends a replay marker; the last one ends
-	// the topic, so that reading it to its end stops.
+	var commands []string
 	for _, k := range topicKeys(t, cl) {
-		if k != markerKey {
-			t.Fatalf("after the drops and compaction the topic holds %v, want only replay markers", topicKeys(t, cl))
+		if !strings.HasPrefix(k, markerPrefix) {
+			commands = append(commands, objectKey(k))
 		}
+	}
+	// CREATE TYPE, CREATE STREAM, CREATE ... AS SELECT (query, then
+	// sink), TERMINATE, and the three drops.
+	wantKeys := []string{"type/CODE", "source/S", "query/" + id, "source/OUT", "query/" + id, "source/OUT", "source/S", "type/CODE"}
+	if fmt.Sprint(commands) != fmt.Sprint(wantKeys) {
+		t.Fatalf("after compaction the topic holds commands about %v, want every command: %v", commands, wantKeys)
 	}
 }
 
-// TestSkippedDropSparesARecreation: a drop is a tombstone, which
-// compaction removes with everything before it. A drop that lost to
-// another node's re-creation of the name is skipped everywhere, and its
-// node writes the name's state again after it, so that the re-creation
-// survives compaction too.
+// TestSkippedDropSparesARecreation: a drop that lost to another node's
+// re-creation of the name is skipped everywhere, and after compaction
+// too: the drop is no tombstone that would remove the re-creation with
+// it, and it shares no key with it.
 func TestSkippedDropSparesARecreation(t *testing.T) {
 	cl := newCluster(t)
 	n1 := cl.node()

@@ -142,3 +142,23 @@ func (e *Engine) reconcileLocked(ctx context.Context) {
 		}
 	}
 }
+
+// querySequence returns the number that names a new persistent query
+// (CSAS_<SINK>_<n>, CTAS_..., INSERTQUERY_<n>, as ksqlDB names them). On
+// one node it is the catalog's NextSequence, as it always was: the DDL
+// lock serializes statements, and the number is the catalog offset that
+// the query's command will carry. In a cluster two nodes at the same
+// catalog position would pick the same number, and so the same id,
+// before the catalog decides which command wins; the loser would by
+// then have committed its start offsets in the winner's consumer group
+// (the group is named by the id). A node of a cluster therefore claims
+// its number (catalog.ClaimSequence): an offset of the catalog topic
+// that no other node is given, so the ids of two racing statements
+// differ and the loser writes only under its own. The claim costs one
+// append, and ids in a cluster skip the claims' offsets.
+func (e *Engine) querySequence(ctx context.Context) (int64, error) {
+	if !e.clustered() {
+		return e.cat.NextSequence(), nil
+	}
+	return e.cat.ClaimSequence(ctx)
+}

@@ -103,8 +103,11 @@ func (g *groupState) standbysOf(owner string, k int) []nodeInfo {
 
 // showNodes lists the live nodes: id, advertised address, whether it is
 // the node answering, the persistent query tasks it runs and the table
-// partitions it holds for pull queries (as owner; standby copies are not
-// counted).
+// partitions it holds for pull queries (as owner), and the standby
+// copies it keeps of each: of stateful query tasks' stores, and of table
+// partitions. The standby counts come from the same assignments as the
+// ownership counts, placed by the rule that places the copies
+// (standbysOf), so they agree with SHOW QUERIES EXTENDED's STANDBY rows.
 func (e *Engine) showNodes(ctx context.Context) ([]types.Row, error) {
 	nodes, err := e.liveNodes(ctx)
 	if err != nil {
@@ -123,22 +126,45 @@ func (e *Engine) showNodes(ctx context.Context) ([]types.Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	tasks, parts := map[string]int32{}, map[string]int32{}
-	for rq, ts := range placed {
-		count := tasks
-		if isMaterializer(rq) {
-			count = parts
-		}
-		for _, pt := range ts {
-			count[pt.node.ID]++
-		}
-	}
+	c := countPlacements(placed)
 	rows := make([]types.Row, 0, len(nodes))
 	for _, n := range nodes {
 		rows = append(rows, types.Row{types.NewString(n.ID), types.NewString(n.Addr),
-			types.NewBoolean(n.ID == e.opts.NodeID), types.NewInt(tasks[n.ID]), types.NewInt(parts[n.ID])})
+			types.NewBoolean(n.ID == e.opts.NodeID), types.NewInt(c.tasks[n.ID]), types.NewInt(c.parts[n.ID]),
+			types.NewInt(c.standbyTasks[n.ID]), types.NewInt(c.standbyParts[n.ID])})
 	}
 	return rows, nil
+}
+
+// nodeCounts are SHOW NODES' counts, by node id.
+type nodeCounts struct {
+	// tasks and parts count what a node owns: query tasks, table
+	// partitions.
+	tasks, parts map[string]int32
+	// standbyTasks and standbyParts count the standby copies a node
+	// keeps: of query tasks' stores, of table partitions.
+	standbyTasks, standbyParts map[string]int32
+}
+
+// countPlacements counts, per node, the tasks and table partitions it
+// owns and the standby copies of them it keeps. A task between owners
+// counts for no node (its id is "") and has no standbys.
+func countPlacements(placed map[*runningQuery][]placedTaskInfo) nodeCounts {
+	c := nodeCounts{tasks: map[string]int32{}, parts: map[string]int32{},
+		standbyTasks: map[string]int32{}, standbyParts: map[string]int32{}}
+	for rq, ts := range placed {
+		own, standby := c.tasks, c.standbyTasks
+		if isMaterializer(rq) {
+			own, standby = c.parts, c.standbyParts
+		}
+		for _, pt := range ts {
+			own[pt.node.ID]++
+			for _, n := range pt.standbys {
+				standby[n.ID]++
+			}
+		}
+	}
+	return c
 }
 
 // showNodesColumns are SHOW NODES' columns.
@@ -146,6 +172,7 @@ var showNodesColumns = []types.Column{
 	{Name: "node_id", Type: types.String}, {Name: "address", Type: types.String},
 	{Name: "this_node", Type: types.Boolean}, {Name: "tasks", Type: types.Int},
 	{Name: "table_partitions", Type: types.Int},
+	{Name: "standby_tasks", Type: types.Int}, {Name: "standby_table_partitions", Type: types.Int},
 }
 
 // isMaterializer reports whether rq materializes a table for pull
@@ -163,7 +190,7 @@ func isMaterializer(rq *runningQuery) bool {
 // store's changelog, its end offset the changelog's end and lag how far
 // the copy is behind: what a failover to that node would restore. The
 // answering node reads its own copies' checkpoints and asks each other
-// node for its copies' (remoteStandbyOffsets): a node that does not
+// node for its copies', all at once (askStandbys): a node that does not
 // answer within peerStandbyWait has its standby rows show NULL. In a
 // cluster the tables' copies for pull queries follow, in the same
 // columns (tableCopyRows).
@@ -179,12 +206,33 @@ var showQueriesExtendedColumns = []types.Column{
 
 // showQueriesExtended lists every task of every persistent query with the
 // node that runs it. A query that does not run (it could not start) has
-// one row without a task.
+// one row without a task. The placements of every query come from one
+// DescribeGroups, and the other nodes that keep standby copies are asked
+// for their checkpoints all at once (askStandbys), so that the listing
+// waits for the slowest of them at most peerStandbyWait, however many
+// do not answer.
 func (e *Engine) showQueriesExtended(ctx context.Context) ([]types.Row, error) {
+	queries := e.cat.Queries()
+	// running is read once, so that a query restarted meanwhile is
+	// listed as placed.
+	running := make(map[string]*runningQuery, len(queries))
+	var rqs []*runningQuery
+	for _, q := range queries {
+		if rq, ok := e.runningQuery(q.ID); ok {
+			running[q.ID] = rq
+			if len(rq.tasks) > 0 {
+				rqs = append(rqs, rq)
+			}
+		}
+	}
+	placed, err := e.taskPlacements(ctx, rqs)
+	if err != nil {
+		return nil, err
+	}
+	remote := e.askStandbys(ctx, e.remoteStandbyNodes(placed), peerStandbyWait)
 	var rows []types.Row
-	remote := remoteStandbys{}
-	for _, q := range e.cat.Queries() {
-		rq, ok := e.runningQuery(q.ID)
+	for _, q := range queries {
+		rq, ok := running[q.ID]
 		if !ok || len(rq.tasks) == 0 {
 			state := "UNKNOWN"
 			if ok {
@@ -194,12 +242,8 @@ func (e *Engine) showQueriesExtended(ctx context.Context) ([]types.Row, error) {
 				types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NullValue, types.NewString(q.Statement)})
 			continue
 		}
-		tasks, err := e.queryTaskRows(ctx, rq, remote)
-		if err != nil {
-			return nil, err
-		}
 		state, _ := rq.status()
-		for _, t := range tasks {
+		for _, t := range e.placedTaskRows(ctx, rq, placed[rq], remote) {
 			rows = append(rows, types.Row{types.NewString(q.ID), types.NewString(state), types.NewString(q.Sink),
 				types.NewString(t.task), types.NewInt(t.partition), nullIfEmpty(t.node.ID), nullIfEmpty(t.node.Addr),
 				types.NewString(t.kind()), t.offset, t.end, t.lag, types.NewString(q.Statement)})
@@ -308,13 +352,19 @@ func (r *taskRow) setOffsets(off int64, hasOff bool, end int64, hasEnd bool) {
 
 // queryTaskRows describes rq's tasks, sorted by task name. For a table's
 // materializer in a cluster they are the table's copies (tableCopyRows).
-// A standby kept by another node has its checkpoint asked of that node
-// through remote; with remote nil it stays NULL.
+// A standby kept by another node has its checkpoint read from remote,
+// what that node answered (askStandbys); with remote nil, or a node that
+// did not answer, it stays NULL.
 func (e *Engine) queryTaskRows(ctx context.Context, rq *runningQuery, remote remoteStandbys) ([]taskRow, error) {
 	placed, err := e.taskPlacements(ctx, []*runningQuery{rq})
 	if err != nil {
 		return nil, err
 	}
+	return e.placedTaskRows(ctx, rq, placed[rq], remote), nil
+}
+
+// placedTaskRows is queryTaskRows for tasks placed already.
+func (e *Engine) placedTaskRows(ctx context.Context, rq *runningQuery, placed []placedTaskInfo, remote remoteStandbys) []taskRow {
 	tableCopies := isMaterializer(rq) && rq.cluster != nil
 	// committed caches CommittedOffsets by group and topic, ends
 	// EndOffsets by topic: one request each per listing.
@@ -336,7 +386,7 @@ func (e *Engine) queryTaskRows(ctx context.Context, rq *runningQuery, remote rem
 		r.setOffsets(off, hasOff, end, hasEnd)
 	}
 	out := make([]taskRow, 0, len(rq.tasks))
-	for _, pt := range placed[rq] {
+	for _, pt := range placed {
 		t := pt.task
 		r := taskRow{task: t.String(), node: pt.node, offset: types.NullValue, end: types.NullValue, lag: types.NullValue}
 		if len(t.Inputs) > 0 {
@@ -363,7 +413,7 @@ func (e *Engine) queryTaskRows(ctx context.Context, rq *runningQuery, remote rem
 			case n.ID == e.opts.NodeID:
 				e.standbyOffsets(ctx, &sr, t, ends)
 			case remote != nil:
-				e.remoteStandbyOffsets(ctx, &sr, remote, n, rq.q.ID, ends)
+				e.remoteStandbyOffsets(ctx, &sr, remote[n.ID], rq.q.ID, ends)
 			}
 			out = append(out, sr)
 		}
@@ -380,7 +430,7 @@ func (e *Engine) queryTaskRows(ctx context.Context, rq *runningQuery, remote rem
 		}
 		return out[i].node.ID < out[j].node.ID
 	})
-	return out, nil
+	return out
 }
 
 // standbyOffsets fills a standby row of t kept on this node: the copy's
@@ -399,41 +449,95 @@ func (e *Engine) standbyOffsets(ctx context.Context, r *taskRow, t *operators.Ta
 	r.setOffsets(off, hasOff, end, hasEnd)
 }
 
-// peerStandbyWait bounds how long one SHOW QUERIES EXTENDED waits for
-// another node to list its standby copies' checkpoints: a node that does
-// not answer in time (dead, partitioned, overloaded) leaves its standby
-// rows NULL rather than holding up the listing.
+// peerStandbyWait bounds how long one SHOW QUERIES EXTENDED waits for the
+// other nodes to list their standby copies' checkpoints: they are asked
+// all at once, and a node that does not answer in time (dead but still a
+// group member, partitioned, overloaded) leaves its standby rows NULL
+// rather than holding up the listing.
 const peerStandbyWait = time.Second
 
 // remoteStandbys holds, for one listing, the checkpoints of the standby
 // copies that other nodes keep, by node id and then by query id and task;
-// a node asked once is not asked again, and one that did not answer maps
-// to nil.
+// a node that did not answer maps to nil.
 type remoteStandbys map[string]map[[2]string]peer.StandbyCheckpoint
 
-// remoteStandbyOffsets fills a standby row of query's task kept on node n,
-// another node, from the checkpoint n reports for it (peer.StandbysRequest,
-// asked once per listing, within peerStandbyWait) against its changelog's
-// end (ends caches them). A node that does not answer, or does not keep
-// the copy yet, leaves the row NULL.
-func (e *Engine) remoteStandbyOffsets(ctx context.Context, r *taskRow, remote remoteStandbys, n nodeInfo, query string, ends map[string][]int64) {
-	byTask, asked := remote[n.ID]
-	if !asked {
-		if e.peers != nil && n.Addr != "" {
-			wctx, cancel := context.WithTimeout(ctx, peerStandbyWait)
-			list, err := e.peers.Standbys(wctx, n.Addr)
-			cancel()
-			if err != nil {
-				e.logger.Debug("SHOW QUERIES EXTENDED: another node's standby checkpoints", "node", n.ID, "error", err)
-			} else {
-				byTask = make(map[[2]string]peer.StandbyCheckpoint, len(list))
-				for _, c := range list {
-					byTask[[2]string{c.Query, c.Task}] = c
+// remoteStandbyNodes returns the other nodes that keep standby copies of
+// the placed query tasks, each once, in id order: the nodes a listing
+// asks. A table's copies are not among them: every copy commits its
+// offset in the brokers (tableCopyRows).
+func (e *Engine) remoteStandbyNodes(placed map[*runningQuery][]placedTaskInfo) []nodeInfo {
+	seen := map[string]nodeInfo{}
+	for rq, ts := range placed {
+		if isMaterializer(rq) {
+			continue
+		}
+		for _, pt := range ts {
+			for _, n := range pt.standbys {
+				if n.ID != e.opts.NodeID && n.Addr != "" {
+					seen[n.ID] = n
 				}
 			}
 		}
-		remote[n.ID] = byTask
 	}
+	out := make([]nodeInfo, 0, len(seen))
+	for _, n := range seen {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// askStandbys asks each of nodes for the checkpoints of the standby
+// copies it keeps (peer.StandbysRequest), all at once: one goroutine per
+// node, owned by this call, which returns only when every one of them
+// has ended. They share one context that ends when wait has passed (or
+// ctx ends), and a request ends with its context, so the call takes at
+// most about wait however many nodes are slow or silent; the ones that
+// did not answer map to nil. The answers are bounded by the tasks that
+// exist (peer.Client.Standbys).
+func (e *Engine) askStandbys(ctx context.Context, nodes []nodeInfo, wait time.Duration) remoteStandbys {
+	remote := make(remoteStandbys, len(nodes))
+	if e.peers == nil || len(nodes) == 0 {
+		return remote
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	type answer struct {
+		node nodeInfo
+		list []peer.StandbyCheckpoint
+		err  error
+	}
+	// Buffered for every answer, so that no request waits on the
+	// collector to send its own.
+	answers := make(chan answer, len(nodes))
+	for _, n := range nodes {
+		go func() {
+			list, err := e.peers.Standbys(ctx, n.Addr)
+			answers <- answer{node: n, list: list, err: err}
+		}()
+	}
+	for range nodes {
+		a := <-answers
+		if a.err != nil {
+			e.logger.Debug("SHOW QUERIES EXTENDED: another node's standby checkpoints", "node", a.node.ID, "error", a.err)
+			remote[a.node.ID] = nil
+			continue
+		}
+		byTask := make(map[[2]string]peer.StandbyCheckpoint, len(a.list))
+		for _, c := range a.list {
+			byTask[[2]string{c.Query, c.Task}] = c
+		}
+		remote[a.node.ID] = byTask
+	}
+	return remote
+}
+
+// remoteStandbyOffsets fills a standby row of query's task kept on
+// another node from the checkpoint that node reported for it (byTask,
+// nil when it did not answer) against its changelog's end (ends caches
+// them). A node that did not answer, or does not keep the copy yet,
+// leaves the row NULL.
+func (e *Engine) remoteStandbyOffsets(ctx context.Context, r *taskRow, byTask map[[2]string]peer.StandbyCheckpoint, query string, ends map[string][]int64) {
 	c, ok := byTask[[2]string{query, r.task}]
 	if !ok {
 		return

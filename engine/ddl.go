@@ -282,11 +282,17 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 	if !sink.Insert && sink.Kind == sql.Table {
 		kind = catalog.KindTable
 	}
-	id := catalog.QueryIDPrefix(kind, sink.Insert) + fmt.Sprint(e.cat.NextSequence())
-	if !sink.Insert {
-		id = catalog.QueryIDPrefix(kind, false) + sink.Name + "_" + fmt.Sprint(e.cat.NextSequence())
-	}
-	if replaced != nil {
+	var id string
+	if replaced == nil {
+		seq, err := e.querySequence(ctx)
+		if err != nil {
+			return "", err
+		}
+		id = catalog.QueryIDPrefix(kind, sink.Insert) + fmt.Sprint(seq)
+		if !sink.Insert {
+			id = catalog.QueryIDPrefix(kind, false) + sink.Name + "_" + fmt.Sprint(seq)
+		}
+	} else {
 		if err := planner.CheckUpgrade(old, out); err != nil {
 			return "", err
 		}

@@ -61,13 +61,13 @@ func TestShowNodes(t *testing.T) {
 	a := node(t, brokers, "a")
 	ca := a.Connect(t)
 	// Each node advertises where it serves (the harness's listener).
-	aSelf, aOther := "a "+a.Addr+" true 0 0", "a "+a.Addr+" false 0 0"
+	aSelf, aOther := "a "+a.Addr+" true 0 0 0 0", "a "+a.Addr+" false 0 0 0 0"
 	awaitRows(t, ca, `SHOW NODES`, aSelf)
 
 	b := node(t, brokers, "b")
 	cb := b.Connect(t)
-	awaitRows(t, ca, `SHOW NODES`, aSelf, "b "+b.Addr+" false 0 0")
-	awaitRows(t, cb, `SHOW NODES`, aOther, "b "+b.Addr+" true 0 0")
+	awaitRows(t, ca, `SHOW NODES`, aSelf, "b "+b.Addr+" false 0 0 0 0")
+	awaitRows(t, cb, `SHOW NODES`, aOther, "b "+b.Addr+" true 0 0 0 0")
 
 	b.Stop()
 	awaitRows(t, ca, `SHOW NODES`, aSelf)
@@ -75,7 +75,7 @@ func TestShowNodes(t *testing.T) {
 	// A crash: c's member stays in the group until its session (10 s
 	// here) times out, and SHOW NODES lists it until then.
 	c := nodeIn(t, brokers, "c", "", 10*time.Second)
-	awaitRows(t, ca, `SHOW NODES`, aSelf, "c "+c.Addr+" false 0 0")
+	awaitRows(t, ca, `SHOW NODES`, aSelf, "c "+c.Addr+" false 0 0 0 0")
 	if err := c.Engine.CloseAbruptly(); err != nil {
 		t.Fatalf("close abruptly: %v", err)
 	}
@@ -135,7 +135,7 @@ func TestShowQueriesExtended(t *testing.T) {
 		}
 	}
 	awaitRows(t, cb, `SHOW NODES`,
-		fmt.Sprintf("a %s false %d 0", a.Addr, len(per[0])), fmt.Sprintf("b %s true %d 0", b.Addr, len(per[1])))
+		fmt.Sprintf("a %s false %d 0 0 0", a.Addr, len(per[0])), fmt.Sprintf("b %s true %d 0 0 0", b.Addr, len(per[1])))
 
 	var explain []string
 	for _, r := range harness.Rows(t, cb, `EXPLAIN `+id) {

@@ -97,14 +97,15 @@ func TestClusterPullForwarded(t *testing.T) {
 	awaitCopies(t, "SPEND", 4, 0, []string{"a", "b"}, a, b)
 	owned, _, _ := b.Engine.LocalCopies("SPEND")
 	// SHOW NODES counts the table partitions each node owns, from the
-	// table group's assignment (and the query's 4 tasks beside them).
+	// table group's assignment (and the query's 4 tasks beside them);
+	// without standby replicas, no node keeps a standby copy.
 	ownedA, _, _ := a.Engine.LocalCopies("SPEND")
 	id := queryID(t, ca, "CTAS_SPEND")
 	awaitRunning(t, id, b)
 	per := awaitPlacement(t, id, 4, 1, a, b)
 	awaitRows(t, ca, `SHOW NODES`,
-		fmt.Sprintf("a %s true %d %d", a.Addr, len(per[0]), len(ownedA)),
-		fmt.Sprintf("b %s false %d %d", b.Addr, len(per[1]), len(owned)))
+		fmt.Sprintf("a %s true %d %d 0 0", a.Addr, len(per[0]), len(ownedA)),
+		fmt.Sprintf("b %s false %d %d 0 0", b.Addr, len(per[1]), len(owned)))
 	onB := map[int32]bool{}
 	for _, p := range owned {
 		onB[p] = true
