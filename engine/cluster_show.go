@@ -85,22 +85,6 @@ func (e *Engine) taskPlacements(ctx context.Context, rqs []*runningQuery) (map[*
 	return out, nil
 }
 
-// standbysOf returns the members that keep warm copies of the tasks that
-// owner runs, k of them at most, as refreshTaskStandbys chooses them.
-func (g *groupState) standbysOf(owner string, k int) []nodeInfo {
-	ids := standbysOf(owner, g.memberIDs(), k)
-	out := make([]nodeInfo, 0, len(ids))
-	for _, id := range ids {
-		for _, m := range g.members {
-			if m.ID == id {
-				out = append(out, m)
-				break
-			}
-		}
-	}
-	return out
-}
-
 // showNodes lists the live nodes: id, advertised address, whether it is
 // the node answering, the persistent query tasks it runs and the table
 // partitions it holds for pull queries (as owner), and the standby

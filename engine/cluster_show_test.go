@@ -15,32 +15,6 @@ import (
 	"github.com/runnel/runnel/sql/types"
 )
 
-// TestGroupStandbysOf: SHOW QUERIES EXTENDED's standby nodes are
-// standbysOf the owner among the group's members, with each member's
-// advertised address; none when the group has no other member.
-func TestGroupStandbysOf(t *testing.T) {
-	g := &groupState{members: []nodeInfo{{"a", "h:1"}, {"b", "h:2"}, {"c", "h:3"}}}
-	for _, tc := range []struct {
-		owner string
-		k     int
-		want  []nodeInfo
-	}{
-		{"a", 1, []nodeInfo{{"b", "h:2"}}},
-		{"c", 1, []nodeInfo{{"a", "h:1"}}},
-		{"b", 2, []nodeInfo{{"c", "h:3"}, {"a", "h:1"}}},
-		{"b", 5, []nodeInfo{{"c", "h:3"}, {"a", "h:1"}}},
-		{"a", 0, []nodeInfo{}},
-	} {
-		if got := g.standbysOf(tc.owner, tc.k); fmt.Sprint(got) != fmt.Sprint(tc.want) {
-			t.Errorf("standbysOf(%q, %d) = %v, want %v", tc.owner, tc.k, got, tc.want)
-		}
-	}
-	alone := &groupState{members: []nodeInfo{{"a", "h:1"}}}
-	if got := alone.standbysOf("a", 1); len(got) != 0 {
-		t.Errorf("a lone member's standbys = %v, want none", got)
-	}
-}
-
 // TestTaskRowOffsets: a row's offset, end offset and lag, each NULL when
 // unknown; with no offset the lag is the whole partition, and a
 // checkpoint past the end (a listing read before the end) is lag 0.
