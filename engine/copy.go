@@ -56,7 +56,9 @@ func (s *session) prepareCopy(st *sql.Copy) (*statement, error) {
 			}
 			cols = strings.Join(quoted, ", ")
 		}
-		stmts, err := sql.Parse("SELECT " + cols + " FROM " + quoteName(st.Table))
+		// The text is the server's, not the client's: Substituted, so
+		// that its errors carry no position into it.
+		stmts, err := sql.ParseWith("SELECT "+cols+" FROM "+quoteName(st.Table), sql.Options{Substituted: true})
 		if err != nil {
 			return nil, err
 		}

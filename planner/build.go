@@ -36,6 +36,18 @@ type Planner struct {
 
 	// hooked is set on the copy withHooks makes.
 	hooked bool
+	// query is the query a copy made by forQuery plans: its errors are
+	// placed in its text (at).
+	query *sql.Query
+}
+
+// forQuery returns a copy of p that plans q: with the planner's hooks
+// (withHooks), placing its errors where q's text has what they are about
+// (at).
+func (p *Planner) forQuery(q *sql.Query) *Planner {
+	c := *p.withHooks()
+	c.query = q
+	return &c
 }
 
 // SinkSpec describes the sink of a persistent query.
@@ -96,8 +108,10 @@ type bound struct {
 
 // PlanTransient plans a push or pull query whose rows go to the client:
 // its root is a Result.
-func (p *Planner) PlanTransient(q *sql.Query) (*Plan, error) {
-	p = p.withHooks()
+func (p *Planner) PlanTransient(q *sql.Query) (plan *Plan, err error) {
+	p = p.forQuery(q)
+	// An error the binder made about a column is placed at it.
+	defer func() { err = p.at(nil, err) }()
 	b, err := p.bind(q)
 	if err != nil {
 		return nil, err
@@ -105,7 +119,7 @@ func (p *Planner) PlanTransient(q *sql.Query) (*Plan, error) {
 	if b.from.join != nil {
 		switch {
 		case q.Emit == sql.EmitNone:
-			return nil, ErrUnsupported.Errorf("Pull queries don't support JOIN clauses. Use EMIT CHANGES for a push query, or CREATE ... AS SELECT and query the result.")
+			return nil, p.at(firstJoin(q.Select), ErrUnsupported.Errorf("Pull queries don't support JOIN clauses. Use EMIT CHANGES for a push query, or CREATE ... AS SELECT and query the result."))
 		case q.Select.OrderBy != nil:
 			return nil, ErrUnsupported.Errorf("ORDER BY is supported only in pull queries over tables")
 		}
@@ -149,8 +163,10 @@ func readsMarked(root Node) (*Plan, error) {
 
 // PlanPersistent plans CREATE ... AS SELECT or INSERT INTO ... SELECT: its
 // root is a Sink.
-func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (*Plan, error) {
-	p = p.withHooks()
+func (p *Planner) PlanPersistent(q *sql.Query, sink SinkSpec) (plan *Plan, err error) {
+	p = p.forQuery(q)
+	// An error the binder made about a column is placed at it.
+	defer func() { err = p.at(nil, err) }()
 	b, err := p.bind(q)
 	if err != nil {
 		return nil, err
@@ -938,8 +954,10 @@ func windowBoundLiterals(where ast.ExprNode) error {
 // PlanConstant plans a SELECT without FROM: one row of constant
 // expressions, such as the SELECT 1 that drivers and pools use to check a
 // connection. Its tree is a Result over a Project over Values.
-func (p *Planner) PlanConstant(q *sql.Query) (*Plan, error) {
-	p = p.withHooks()
+func (p *Planner) PlanConstant(q *sql.Query) (plan *Plan, err error) {
+	p = p.forQuery(q)
+	// An error the binder made about a column is placed at it.
+	defer func() { err = p.at(nil, err) }()
 	sel := q.Select
 	if q.Emit != sql.EmitNone || q.Window != nil || sel.Where != nil || sel.GroupBy != nil ||
 		sel.Having != nil || sel.OrderBy != nil || sel.Limit != nil {

@@ -46,7 +46,11 @@
 // key: the first column equivalent to the join key that the list
 // selects, which then reads the join key itself. Every refusal is
 // ksqlDB's message with a SQLSTATE (tests/suites/joins/README.md lists
-// them); the builder refuses the kinds whose runtime does not exist yet.
+// them) and, where the query's text has what it is about, a position
+// there (Planner.at in errors.go: the right source, the WITHIN clause,
+// the join's first keyword, the equality at fault; an unknown column or
+// source at its name); the builder refuses the kinds whose runtime does
+// not exist yet.
 //
 //	CREATE STREAM enriched AS SELECT c.userid, c.url, u.region
 //	  FROM clicks c JOIN users u ON c.userid = u.id

@@ -2,6 +2,7 @@ package planner_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/cockroachdb/datadriven"
 
@@ -26,7 +28,9 @@ import (
 // real catalog; `ddl` prints the catalog entry CREATE STREAM|TABLE
 // binds to, or its error; `explain` prints the plan of a query, CREATE ... AS
 // SELECT or INSERT ... SELECT, or the error planning gives and its
-// SQLSTATE. Regenerate with -rewrite.
+// SQLSTATE; `position` plans the last statement of its input, which must
+// fail, and prints the input's lines up to the error's position, a caret
+// under it, and the error (showPosition). Regenerate with -rewrite.
 func TestExplain(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) { runExplain(t, path) })
 }
@@ -76,6 +80,16 @@ func runExplain(t *testing.T, path string) {
 				return fmt.Sprintf("error %s: %v\n", sqlstate.Of(err), err)
 			}
 			return describeSource(src)
+		case "position":
+			st := stmts[len(stmts)-1]
+			if e, ok := st.(*sql.Explain); ok {
+				st = e.Statement
+			}
+			_, err := planOf(p, st)
+			if err == nil {
+				d.Fatalf(t, "planned, want an error")
+			}
+			return showPosition(d.Input, err)
 		case "explain":
 			plan, err := planOf(p, stmts[0])
 			if err != nil {
@@ -140,4 +154,27 @@ func planOf(p *planner.Planner, st sql.Statement) (*planner.Plan, error) {
 		return p.PlanPersistent(st.Query, planner.SinkSpec{Name: st.Target, Insert: true})
 	}
 	return nil, fmt.Errorf("not a query: %s", st.Text())
+}
+
+// showPosition prints text's lines up to the one holding err's position
+// (Position() int, 1-based characters, as the server sends it), a caret
+// under the position, then the position, SQLSTATE and message; an error
+// without a position prints as "error CODE (no position): message".
+func showPosition(text string, err error) string {
+	var p interface{ Position() int }
+	if !errors.As(err, &p) || p.Position() <= 0 {
+		return fmt.Sprintf("error %s (no position): %v\n", sqlstate.Of(err), err)
+	}
+	var b strings.Builder
+	col := p.Position() - 1
+	for _, line := range strings.SplitAfter(text, "\n") {
+		n := utf8.RuneCountInString(line)
+		b.WriteString(strings.TrimSuffix(line, "\n") + "\n")
+		if col < n || !strings.HasSuffix(line, "\n") {
+			break
+		}
+		col -= n
+	}
+	fmt.Fprintf(&b, "%s^\nerror %s at %d: %v\n", strings.Repeat(" ", col), sqlstate.Of(err), p.Position(), err)
+	return b.String()
 }

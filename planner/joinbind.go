@@ -83,46 +83,71 @@ type joinStep struct {
 	on     []ast.ExprNode // the ON condition's AND terms, markers removed
 	onText string         // the ON condition as written, for messages
 	within *JoinWindow
+	// join is the join's node (placed at its first keyword), and
+	// withinAt the WITHIN clause's marker (placed at WITHIN); errors
+	// about them are placed there.
+	join     *ast.Join
+	withinAt ast.Node
+}
+
+// firstJoin is the first join of a FROM clause, as written; nil when it
+// joins nothing.
+func firstJoin(sel *ast.SelectStmt) ast.Node {
+	if sel.From == nil || sel.From.TableRefs == nil {
+		return nil
+	}
+	var first ast.Node
+	for j := sel.From.TableRefs; j != nil; {
+		if j.Right != nil {
+			first = j
+		}
+		left, ok := j.Left.(*ast.Join)
+		if !ok {
+			break
+		}
+		j = left
+	}
+	return first
 }
 
 // flattenFrom reads a FROM clause's join tree into its first source and
 // the joins that follow, refusing the forms ksqlDB's grammar lacks.
-func flattenFrom(n ast.ResultSetNode) (*ast.TableSource, []joinStep, error) {
+func (p *Planner) flattenFrom(n ast.ResultSetNode) (*ast.TableSource, []joinStep, error) {
 	switch n := n.(type) {
 	case *ast.TableSource:
 		if j, ok := n.Source.(*ast.Join); ok {
 			if n.AsName.O != "" {
 				return nil, nil, ErrUnsupported.Errorf("a join cannot be aliased: name the sources")
 			}
-			return flattenFrom(j)
+			return p.flattenFrom(j)
 		}
 		return n, nil, nil
 	case *ast.Join:
 		if n.Right == nil {
-			return flattenFrom(n.Left)
+			return p.flattenFrom(n.Left)
 		}
 		switch {
 		case n.NaturalJoin:
-			return nil, nil, ErrUnsupported.Errorf("NATURAL JOIN is not supported: join with ON")
+			return nil, nil, p.at(n, ErrUnsupported.Errorf("NATURAL JOIN is not supported: join with ON"))
 		case n.Using != nil:
-			return nil, nil, ErrUnsupported.Errorf("JOIN ... USING is not supported: join with ON")
+			return nil, nil, p.at(n, ErrUnsupported.Errorf("JOIN ... USING is not supported: join with ON"))
 		case n.StraightJoin:
-			return nil, nil, ErrUnsupported.Errorf("STRAIGHT_JOIN is not supported: join with JOIN ... ON")
+			return nil, nil, p.at(n, ErrUnsupported.Errorf("STRAIGHT_JOIN is not supported: join with JOIN ... ON"))
 		case n.On == nil:
-			return nil, nil, ErrUnsupported.Errorf("joins without ON (a comma between sources, CROSS JOIN) are not supported: join with [INNER|LEFT|RIGHT|FULL] JOIN ... ON")
+			return nil, nil, p.at(n, ErrUnsupported.Errorf("joins without ON (a comma between sources, CROSS JOIN) are not supported: join with [INNER|LEFT|RIGHT|FULL] JOIN ... ON"))
 		}
-		first, steps, err := flattenFrom(n.Left)
+		first, steps, err := p.flattenFrom(n.Left)
 		if err != nil {
 			return nil, nil, err
 		}
 		right, ok := n.Right.(*ast.TableSource)
 		if !ok {
-			return nil, nil, ErrUnsupported.Errorf("the right side of a join must be a stream or table: joins nest to the left, a JOIN b ON ... JOIN c ON ...")
+			return nil, nil, p.at(n, ErrUnsupported.Errorf("the right side of a join must be a stream or table: joins nest to the left, a JOIN b ON ... JOIN c ON ..."))
 		}
 		if _, ok := right.Source.(*ast.TableName); !ok {
-			return nil, nil, ErrUnsupported.Errorf("the right side of a join must be a stream or table: joins nest to the left, a JOIN b ON ... JOIN c ON ...")
+			return nil, nil, p.at(n, ErrUnsupported.Errorf("the right side of a join must be a stream or table: joins nest to the left, a JOIN b ON ... JOIN c ON ..."))
 		}
-		st := joinStep{tp: InnerJoin, source: right, onText: display(n.On.Expr)}
+		st := joinStep{tp: InnerJoin, source: right, onText: display(n.On.Expr), join: n}
 		switch n.Tp {
 		case ast.LeftJoin:
 			st.tp = LeftJoin
@@ -137,9 +162,9 @@ func flattenFrom(n ast.ResultSetNode) (*ast.TableSource, []joinStep, error) {
 			case ok && call.FnName.L == "runnel_within" && (len(call.Args) == 2 || len(call.Args) == 3):
 				w, err := withinOf(call.Args)
 				if err != nil {
-					return nil, nil, err
+					return nil, nil, p.at(call, err)
 				}
-				st.within = w
+				st.within, st.withinAt = w, call
 			default:
 				st.on = append(st.on, term)
 			}
@@ -219,7 +244,7 @@ func (p *Planner) bindFrom(sel *ast.SelectStmt) (*fromClause, error) {
 	if sel.From == nil || sel.From.TableRefs == nil {
 		return nil, ErrUnsupported.Errorf("a query needs a FROM clause naming a stream or table")
 	}
-	first, steps, err := flattenFrom(sel.From.TableRefs)
+	first, steps, err := p.flattenFrom(sel.From.TableRefs)
 	if err != nil {
 		return nil, err
 	}
@@ -234,15 +259,17 @@ func (p *Planner) bindFrom(sel *ast.SelectStmt) (*fromClause, error) {
 			scope: &scope{source: src.Name, alias: first.AsName.O, cols: input}}, nil
 	}
 	sources := []*catalog.Source{src}
+	names := []*ast.TableSource{first}
 	for _, st := range steps {
 		s, err := p.sourceOf(st.source)
 		if err != nil {
 			return nil, err
 		}
 		sources = append(sources, s)
+		names = append(names, st.source)
 	}
-	if err := checkJoinSources(sources); err != nil {
-		return nil, err
+	if at, err := checkJoinSources(sources); err != nil {
+		return nil, p.at(names[at], err)
 	}
 	// Room for every source up front: steps keep pointers into it.
 	sc := &joinScope{sources: make([]joinSource, 0, len(sources))}
@@ -300,7 +327,7 @@ func (p *Planner) sourceOf(ts *ast.TableSource) (*catalog.Source, error) {
 	src, err := p.Catalog.Source(name)
 	if err != nil {
 		if errors.Is(err, catalog.ErrUnknownSource) {
-			return nil, ErrUnknownSource.Errorf("stream or table %s does not exist", name)
+			return nil, p.at(ts, ErrUnknownSource.Errorf("stream or table %s does not exist", name))
 		}
 		return nil, err
 	}
@@ -309,30 +336,35 @@ func (p *Planner) sourceOf(ts *ast.TableSource) (*catalog.Source, error) {
 
 // checkJoinSources refuses what ksqlDB's analyzer refuses of a join's
 // sources as a whole: a source twice (a self join), and windowed sources.
-func checkJoinSources(sources []*catalog.Source) error {
+// at is the index of the source at fault: the second occurrence, the
+// first windowed source.
+func checkJoinSources(sources []*catalog.Source) (at int, err error) {
 	seen := map[string]bool{}
-	for _, s := range sources {
+	for i, s := range sources {
 		if seen[s.Name] {
 			if len(sources) == 2 {
-				return ErrUnsupported.Errorf("Can not join '%s' to '%s': self joins are not yet supported.", s.Name, s.Name)
+				return i, ErrUnsupported.Errorf("Can not join '%s' to '%s': self joins are not yet supported.", s.Name, s.Name)
 			}
-			return ErrUnsupported.Errorf("N-way joins do not support multiple occurrences of the same source. Source: '%s'.", s.Name)
+			return i, ErrUnsupported.Errorf("N-way joins do not support multiple occurrences of the same source. Source: '%s'.", s.Name)
 		}
 		seen[s.Name] = true
 	}
-	windowed := 0
-	for _, s := range sources {
+	windowed, first := 0, -1
+	for i, s := range sources {
 		if s.Window != nil {
 			windowed++
+			if first < 0 {
+				first = i
+			}
 		}
 	}
 	switch {
 	case windowed == len(sources):
-		return ErrUnsupported.Errorf("joins of windowed tables are not supported yet")
+		return 0, ErrUnsupported.Errorf("joins of windowed tables are not supported yet")
 	case windowed > 0:
-		return ErrUnsupported.Errorf("Can not join windowed source to non-windowed source.")
+		return first, ErrUnsupported.Errorf("Can not join windowed source to non-windowed source.")
 	}
-	return nil
+	return 0, nil
 }
 
 // sourceKeys are a source's key columns as row indexes, each its own
@@ -350,6 +382,8 @@ func sourceKeys(js *joinSource) [][]int {
 // keyEq is a key equality of an ON condition: left over the result so
 // far, right over the source the step adds.
 type keyEq struct {
+	// term is the equality as written, where errors about it are placed.
+	term        ast.ExprNode
 	left, right ast.ExprNode
 	// l and r are bound over the step's row (left's columns, then the
 	// right source's).
@@ -365,7 +399,7 @@ func (p *Planner) bindStep(sc *joinScope, left *joinSide, right *catalog.Source,
 	rs := joinSource{src: right, alias: rightAlias, off: len(leftCols), cols: InputColumns(right)}
 	// The kinds first: they decide which WITHIN and join types exist,
 	// before any name in ON is looked at.
-	kind, err := stepKind(left, rs, st)
+	kind, err := p.stepKind(left, rs, st)
 	if err != nil {
 		return nil, err
 	}
@@ -380,6 +414,7 @@ func (p *Planner) bindStep(sc *joinScope, left *joinSide, right *catalog.Source,
 	var eqs []keyEq
 	var rest []ast.ExprNode
 	misplaced := ""
+	var misplacedAt ast.Node
 	sourcesOf := func(e expr.Expr) map[int]bool {
 		refs := map[int]bool{}
 		expr.Walk(e, func(x expr.Expr) bool {
@@ -414,23 +449,24 @@ func (p *Planner) bindStep(sc *joinScope, left *joinSide, right *catalog.Source,
 		}
 		l, err := binder.Bind(b.L)
 		if err != nil {
-			return nil, err
+			return nil, p.at(term, err)
 		}
 		r, err := binder.Bind(b.R)
 		if err != nil {
-			return nil, err
+			return nil, p.at(term, err)
 		}
 		lr, rr := sourcesOf(l), sourcesOf(r)
 		switch {
 		case onLeft(lr) && onRight(rr):
-			eqs = append(eqs, keyEq{left: b.L, right: b.R, l: l, r: r})
+			eqs = append(eqs, keyEq{term: term, left: b.L, right: b.R, l: l, r: r})
 		case onLeft(rr) && onRight(lr):
-			eqs = append(eqs, keyEq{left: b.R, right: b.L, l: r, r: l})
+			eqs = append(eqs, keyEq{term: term, left: b.R, right: b.L, l: r, r: l})
 		default:
 			if len(lr) == 1 && len(rr) == 1 && !lr[nLeft] && !rr[nLeft] && misplaced == "" {
 				for si := range lr {
 					for sj := range rr {
 						if si != sj {
+							misplacedAt = term
 							misplaced = fmt.Sprintf("A join criteria is expected to reference the source (%s) in the FROM clause, instead the right source references %s and the left source references %s",
 								rsp.qualifier(), stepScope.sources[sj].qualifier(), stepScope.sources[si].qualifier())
 						}
@@ -442,17 +478,17 @@ func (p *Planner) bindStep(sc *joinScope, left *joinSide, right *catalog.Source,
 	}
 	if len(eqs) == 0 {
 		if misplaced != "" {
-			return nil, ErrUnsupported.Errorf("%s", misplaced)
+			return nil, p.at(misplacedAt, ErrUnsupported.Errorf("%s", misplaced))
 		}
-		return nil, ErrUnsupported.Errorf("Only equality join criteria is supported: the ON condition needs an equality between an expression of %s and one of the sources before it, got %s", rsp.qualifier(), st.onText)
+		return nil, p.at(onAt(st), ErrUnsupported.Errorf("Only equality join criteria is supported: the ON condition needs an equality between an expression of %s and one of the sources before it, got %s", rsp.qualifier(), st.onText))
 	}
 	for _, eq := range eqs {
 		lt, rt := eq.l.Type(), eq.r.Type()
 		if !lt.Equal(rt) {
-			return nil, ErrTypeMismatch.Errorf("Invalid join condition: types don't match. Got %s{%s} = %s{%s}.", display(eq.left), lt, display(eq.right), rt)
+			return nil, p.at(eq.term, ErrTypeMismatch.Errorf("Invalid join condition: types don't match. Got %s{%s} = %s{%s}.", display(eq.left), lt, display(eq.right), rt))
 		}
 		if hasMap(lt) {
-			return nil, ErrUnsupported.Errorf("Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Join key: %s. Type: %s.", display(eq.left), lt)
+			return nil, p.at(eq.term, ErrUnsupported.Errorf("Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Join key: %s. Type: %s.", display(eq.left), lt))
 		}
 	}
 
@@ -473,22 +509,22 @@ func (p *Planner) bindStep(sc *joinScope, left *joinSide, right *catalog.Source,
 	switch kind {
 	case StreamTable:
 		if !rightIsKey {
-			return nil, ErrInvalidColumnRef.Errorf("Invalid join condition: stream-table joins require to join on the table's primary key. Got %s.", got())
+			return nil, p.at(notOnKey(right, rs.off, eqs), ErrInvalidColumnRef.Errorf("Invalid join condition: stream-table joins require to join on the table's primary key. Got %s.", got()))
 		}
 		j.Partitions = right.Partitions
 	case TableTable:
 		if !rightIsKey {
-			return nil, ErrInvalidColumnRef.Errorf("Invalid join condition: table-table joins require to join on the primary key of the right input table. Got %s.", got())
+			return nil, p.at(notOnKey(right, rs.off, eqs), ErrInvalidColumnRef.Errorf("Invalid join condition: table-table joins require to join on the primary key of the right input table. Got %s.", got()))
 		}
 		if !coversKey(left.keys, eqs) {
 			if index > 0 || left.source == nil {
-				return nil, ErrUnsupported.Errorf("Invalid join condition: foreign-key table-table joins are not supported as part of n-way joins. Got %s.", got())
+				return nil, p.at(eqs[0].term, ErrUnsupported.Errorf("Invalid join condition: foreign-key table-table joins are not supported as part of n-way joins. Got %s.", got()))
 			}
 			switch st.tp {
 			case FullJoin:
-				return nil, ErrUnsupported.Errorf("Invalid join type: full-outer join not supported for foreign-key table-table join. Got %s [FULL] OUTER JOIN %s.", left.source.qualifier(), rsp.qualifier())
+				return nil, p.at(st.join, ErrUnsupported.Errorf("Invalid join type: full-outer join not supported for foreign-key table-table join. Got %s [FULL] OUTER JOIN %s.", left.source.qualifier(), rsp.qualifier()))
 			case RightJoin:
-				return nil, ErrUnsupported.Errorf("RIGHT OUTER JOIN on a foreign key is not supported")
+				return nil, p.at(st.join, ErrUnsupported.Errorf("RIGHT OUTER JOIN on a foreign key is not supported"))
 			}
 			j.Kind = ForeignKey
 			kind = ForeignKey
@@ -497,8 +533,8 @@ func (p *Planner) bindStep(sc *joinScope, left *joinSide, right *catalog.Source,
 			break
 		}
 		if left.partitions != right.Partitions {
-			return nil, ErrUnsupported.Errorf("Can't join %s with %s since the number of partitions don't match. %s partitions = %d; %s partitions = %d. Please repartition either one so that the number of partitions match.",
-				leftLabel(left, stepScope), rsp.qualifier(), leftLabel(left, stepScope), left.partitions, rsp.qualifier(), right.Partitions)
+			return nil, p.at(st.source, ErrUnsupported.Errorf("Can't join %s with %s since the number of partitions don't match. %s partitions = %d; %s partitions = %d. Please repartition either one so that the number of partitions match.",
+				leftLabel(left, stepScope), rsp.qualifier(), leftLabel(left, stepScope), left.partitions, rsp.qualifier(), right.Partitions))
 		}
 		j.Partitions = right.Partitions
 		if left.source == nil {
@@ -523,7 +559,7 @@ func (p *Planner) bindStep(sc *joinScope, left *joinSide, right *catalog.Source,
 	rightKeys := make([]expr.Expr, len(eqs))
 	for i, eq := range eqs {
 		if rightKeys[i], err = rightBinder.Bind(eq.right); err != nil {
-			return nil, err
+			return nil, p.at(eq.term, err)
 		}
 	}
 
@@ -560,10 +596,10 @@ func (p *Planner) bindStep(sc *joinScope, left *joinSide, right *catalog.Source,
 	if len(rest) > 0 {
 		extra, err := binder.Bind(andOf(rest))
 		if err != nil {
-			return nil, err
+			return nil, p.at(rest[0], err)
 		}
 		if k := extra.Type().Kind; k != types.KindBoolean && k != types.KindNull {
-			return nil, ErrTypeMismatch.Errorf("the ON condition must be BOOLEAN, not %s: %s", extra.Type(), extra)
+			return nil, p.at(rest[0], ErrTypeMismatch.Errorf("the ON condition must be BOOLEAN, not %s: %s", extra.Type(), extra))
 		}
 		j.Extra = extra
 	}
@@ -613,8 +649,10 @@ func (p *Planner) bindStep(sc *joinScope, left *joinSide, right *catalog.Source,
 
 // stepKind decides a join's kind from its inputs' kinds, refusing the
 // pairs, join types and WITHIN clauses that do not exist (README "Which
-// joins exist").
-func stepKind(left *joinSide, right joinSource, st joinStep) (JoinKind, error) {
+// joins exist"). A missing WITHIN and a stream on the right of a table
+// are placed at the right source, a WITHIN that must go at WITHIN, a
+// join type that does not exist at the join's first keyword.
+func (p *Planner) stepKind(left *joinSide, right joinSource, st joinStep) (JoinKind, error) {
 	lname := "the join so far"
 	if left.source != nil {
 		lname = left.source.qualifier()
@@ -624,25 +662,25 @@ func stepKind(left *joinSide, right joinSource, st joinStep) (JoinKind, error) {
 	switch {
 	case left.kind == catalog.KindStream && !rightTable:
 		if st.within == nil {
-			return 0, ErrSyntax.Errorf("Stream-Stream joins must have a WITHIN clause specified. None was provided. To learn about how to specify a WITHIN clause with a stream-stream join, please visit: https://docs.ksqldb.io/en/latest/developer-guide/ksqldb-reference/select-push-query/#within")
+			return 0, p.at(st.source, ErrSyntax.Errorf("Stream-Stream joins must have a WITHIN clause specified. None was provided. To learn about how to specify a WITHIN clause with a stream-stream join, please visit: https://docs.ksqldb.io/en/latest/developer-guide/ksqldb-reference/select-push-query/#within"))
 		}
 		return StreamStream, nil
 	case left.kind == catalog.KindStream:
 		if st.within != nil {
-			return 0, ErrSyntax.Errorf("A window definition was provided for a Stream-Table join. These joins are not windowed. Please drop the window definition (i.e. the WITHIN clause) and try to execute your join again.")
+			return 0, p.at(st.withinAt, ErrSyntax.Errorf("A window definition was provided for a Stream-Table join. These joins are not windowed. Please drop the window definition (i.e. the WITHIN clause) and try to execute your join again."))
 		}
 		switch st.tp {
 		case FullJoin:
-			return 0, ErrUnsupported.Errorf("Invalid join type: full-outer join not supported for stream-table join. Got %s [FULL] OUTER JOIN %s.", lname, rname)
+			return 0, p.at(st.join, ErrUnsupported.Errorf("Invalid join type: full-outer join not supported for stream-table join. Got %s [FULL] OUTER JOIN %s.", lname, rname))
 		case RightJoin:
-			return 0, ErrUnsupported.Errorf("Invalid join type: right-outer join not supported for stream-table join. Got %s [RIGHT] OUTER JOIN %s.", lname, rname)
+			return 0, p.at(st.join, ErrUnsupported.Errorf("Invalid join type: right-outer join not supported for stream-table join. Got %s [RIGHT] OUTER JOIN %s.", lname, rname))
 		}
 		return StreamTable, nil
 	case !rightTable:
-		return 0, ErrUnsupported.Errorf("Invalid join order: table-stream joins are not supported; only stream-table joins. Got %s %s JOIN %s.", lname, joinTypeWord(st.tp), rname)
+		return 0, p.at(st.source, ErrUnsupported.Errorf("Invalid join order: table-stream joins are not supported; only stream-table joins. Got %s %s JOIN %s.", lname, joinTypeWord(st.tp), rname))
 	}
 	if st.within != nil {
-		return 0, ErrSyntax.Errorf("A window definition was provided for a Table-Table join. These joins are not windowed. Please drop the window definition (i.e. the WITHIN clause) and try to execute your join again.")
+		return 0, p.at(st.withinAt, ErrSyntax.Errorf("A window definition was provided for a Table-Table join. These joins are not windowed. Please drop the window definition (i.e. the WITHIN clause) and try to execute your join again."))
 	}
 	return TableTable, nil
 }
@@ -667,6 +705,29 @@ func leftLabel(left *joinSide, sc *joinScope) string {
 		return left.source.qualifier()
 	}
 	return sc.sources[0].qualifier()
+}
+
+// onAt is where a step's ON condition is written: its first term (the
+// markers of FULL and WITHIN removed); nil for none.
+func onAt(st joinStep) ast.Node {
+	if len(st.on) == 0 {
+		return nil
+	}
+	return st.on[0]
+}
+
+// notOnKey is the equality at fault when eqs do not equate the right
+// table's key (equatesKey): the first whose right side is no key column
+// of it, or, when each is one (a key column twice, or too few), the
+// first equality.
+func notOnKey(right *catalog.Source, off int, eqs []keyEq) ast.Node {
+	for _, eq := range eqs {
+		c := columnIndex(eq.r) - off
+		if c < 0 || c >= len(right.Columns) || !right.Columns[c].Key {
+			return eq.term
+		}
+	}
+	return eqs[0].term
 }
 
 // equatesKey reports whether the right sides of eqs are exactly the right

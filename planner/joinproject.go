@@ -25,7 +25,7 @@ func (p *Planner) bindJoined(q *sql.Query, from *fromClause) (*bound, error) {
 	b := &bound{from: from}
 	var node Node = from.node
 	if len(q.PartitionBy) > 0 {
-		return nil, ErrUnsupported.Errorf("PARTITION BY over a join is not supported: the result is keyed by the join key")
+		return nil, p.at(q.PartitionBy[0], ErrUnsupported.Errorf("PARTITION BY over a join is not supported: the result is keyed by the join key"))
 	}
 	if sel.Where != nil {
 		f, err := binder.Bind(sel.Where)
@@ -192,7 +192,13 @@ func (p *Planner) joinProject(sel *ast.SelectStmt, bj *boundJoin, binder *expr.B
 	tableResult := bj.top.Kind == TableTable || bj.top.Kind == ForeignKey
 	if len(missing) > 0 && (tableResult || found == 0) {
 		k := missing[0]
-		keyErr = func(sink string) error { return missingJoinKey(sc, bj, k, sink) }
+		// The projection is at fault: the error is placed where it
+		// starts (its first item, when that is an expression).
+		var list ast.Node
+		if f := sel.Fields.Fields; len(f) > 0 && f[0].Expr != nil {
+			list = f[0].Expr
+		}
+		keyErr = func(sink string) error { return p.at(list, missingJoinKey(sc, bj, k, sink)) }
 	}
 
 	seen := map[string]bool{}

@@ -203,6 +203,8 @@ type Window struct {
 // CIStr.O holds the ksqlDB name), quoted ones keep their case.
 type Query struct {
 	text string
+	// pos are where its nodes are in the text given to Parse.
+	pos *Positions
 	// Select is the query; nil when SetOpr is set.
 	Select *ast.SelectStmt
 	// SetOpr is set instead of Select for a UNION, INTERSECT or EXCEPT of
@@ -217,6 +219,13 @@ type Query struct {
 
 // Text is the query's source text.
 func (q *Query) Text() string { return q.text }
+
+// Pos returns where node n of the query (of Select, SetOpr or
+// PartitionBy) starts in the text given to Parse, as a 1-based character
+// position (PostgreSQL's error position), or 0 when that is not known:
+// a node built after parsing, or a query parsed with Options.Substituted
+// (see Positions).
+func (q *Query) Pos(n ast.Node) int { return q.pos.Of(n) }
 
 // Select is a query run for its rows: a push query (EMIT CHANGES) or a
 // pull query (no EMIT).

@@ -250,7 +250,8 @@ func (p *parser) valuesRows() ([][]ast.ExprNode, error) {
 	}
 	f := frag{synth("INSERT INTO T ", toks[0])}
 	f = append(f, body...)
-	stmt, err := tidbParse(f.build(p.src, p.toks[end].pos))
+	// VALUES rows are the engine's to bind: no positions are recorded.
+	stmt, err := tidbParse(f.build(p.src, p.toks[end].pos, nil))
 	if err != nil {
 		return nil, err
 	}

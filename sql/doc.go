@@ -41,7 +41,10 @@
 // Errors: every error is a *SyntaxError (SQLSTATE 42601) whose Pos is a
 // 1-based character offset into the text given to Parse. The rewrite keeps
 // a map from each byte of the text handed to TiDB back to the original, so
-// TiDB's errors point at the user's token too.
+// TiDB's errors point at the user's token too. The same map places the
+// nodes of a parsed query: Query.Pos says where a node is written, in the
+// same convention, so that a later room's error about it can say where
+// (positions.go).
 //
 // Limits (limits.go): a text of more than MaxTokens tokens or a statement
 // nested more than MaxExprDepth levels fails with 54001, an identifier of

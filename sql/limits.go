@@ -101,6 +101,9 @@ type shapeChecker struct {
 	parents  []ast.Node
 	tooDeep  bool
 	maxDepth int
+	// place records a node's position in the user's text, from its TiDB
+	// offset.
+	place func(ast.Node)
 }
 
 func (c *shapeChecker) Enter(n ast.Node) (ast.Node, bool) {
@@ -119,6 +122,7 @@ func (c *shapeChecker) Enter(n ast.Node) (ast.Node, bool) {
 			n = balanceLogic(b)
 		}
 	}
+	c.place(n)
 	c.depth++
 	c.parents = append(c.parents, n)
 	return n, false
@@ -173,13 +177,17 @@ func buildBalanced(op opcode.Op, operands []ast.ExprNode) ast.ExprNode {
 	l, r := buildBalanced(op, operands[:mid]), buildBalanced(op, operands[mid:])
 	b := &ast.BinaryOperationExpr{Op: op, L: l, R: r}
 	b.SetFlag(l.GetFlag() | r.GetFlag())
+	// A chain starts where its first operand does: the walk places b by
+	// this offset into TiDB's text when it enters it.
+	b.SetOriginTextPosition(l.OriginTextPosition())
 	return b
 }
 
-// checkShape balances and depth-checks a parsed statement in place. off
-// positions the error: TiDB's nodes carry no positions.
-func checkShape(stmt ast.Node, off int) (ast.Node, error) {
-	c := &shapeChecker{maxDepth: MaxExprDepth}
+// checkShape balances and depth-checks a parsed statement in place, and
+// offers each node to place, which records its position (positions.go).
+// off positions the error.
+func checkShape(stmt ast.Node, off int, place func(ast.Node)) (ast.Node, error) {
+	c := &shapeChecker{maxDepth: MaxExprDepth, place: place}
 	out, _ := stmt.Accept(c)
 	if c.tooDeep {
 		return nil, limitAt(ErrTooComplex, off, "statement is too complex: its expressions nest more than %d levels deep", MaxExprDepth)

@@ -16,7 +16,10 @@ type Options struct {
 	Types func(name string) (types.Type, bool)
 	// Substituted says the text's session variables were substituted
 	// already (see Substitute): a ${name} left is then a syntax error
-	// rather than an Unsubstituted statement. Default false.
+	// rather than an Unsubstituted statement. Such a text is not what
+	// the client sent, so its nodes carry no positions (Pos is 0): set
+	// it too for any text the server composes or parses again. Default
+	// false.
 	Substituted bool
 }
 
@@ -40,6 +43,12 @@ func ParseWith(text string, opts Options) ([]Statement, error) {
 	}
 	var stmts []Statement
 	start := 0
+	// One character index for the whole text: positions are into it,
+	// and its cost is paid once however many statements it holds.
+	var chars *charIndex
+	if !opts.Substituted {
+		chars = &charIndex{src: text}
+	}
 	for i, t := range toks {
 		if !t.isOp(";") && t.kind != tkEOF {
 			continue
@@ -53,7 +62,7 @@ func ParseWith(text string, opts Options) ([]Statement, error) {
 			part := make([]token, i-start, i-start+1)
 			copy(part, toks[start:i])
 			part = append(part, token{kind: tkEOF, pos: t.pos, end: t.pos})
-			p := &parser{src: text, toks: part, opts: &opts}
+			p := &parser{src: text, toks: part, opts: &opts, pos: newPositions(chars)}
 			st, err := p.statement()
 			if err != nil {
 				return nil, toSyntaxError(text, err)
@@ -81,7 +90,13 @@ type parser struct {
 	// typeRefs are the custom type names the statement used
 	// (customtypes.go).
 	typeRefs []typeRef
+	// pos are the statement's positions (positions.go); nil when the
+	// text is not the client's (Options.Substituted). Set on the root.
+	pos *Positions
 }
+
+// positions are the statement's positions, nil for none.
+func (p *parser) positions() *Positions { return p.root().pos }
 
 func (p *parser) peek() token { return p.toks[p.i] }
 

@@ -27,6 +27,11 @@ import (
 //
 //	parse [types] [substituted] [quoted]
 //	    The text must parse; each statement is printed by dumpStatement.
+//	positions [substituted] [quoted]
+//	    The text must parse; prints every node of its queries (and
+//	    VALUES rows) that has a position (Pos), in the order of a walk
+//	    of the tree: its kind, its TiDB rendering, and the text from
+//	    that position on (dumpPositions).
 //	error [types] [substituted] [quoted]
 //	    The text must not parse; prints its lines up to the error's, a
 //	    caret under the error's position, then the position (1-based
@@ -73,6 +78,16 @@ func TestParseData(t *testing.T) {
 					d.Fatalf(t, "%v", err)
 				}
 				return dumpStatements(t, stmts, text)
+			case "positions":
+				text := d.Input
+				if d.HasArg("quoted") {
+					text = unquote(t, d, text)
+				}
+				stmts, err := ParseWith(text, dataOptions(d))
+				if err != nil {
+					d.Fatalf(t, "%v", err)
+				}
+				return dumpPositions(t, stmts, text)
 			case "errors":
 				var out strings.Builder
 				for _, line := range dataLines(t, d) {
@@ -352,6 +367,8 @@ func dumpFields(t *testing.T, b *strings.Builder, v reflect.Value, text, indent 
 			continue
 		case "stored":
 			continue // printed after the fields, through StoredText
+		case "pos":
+			continue // positions: the positions command prints them
 		}
 		// A zero field is left out, but for a source's kind, whose zero
 		// (STREAM) is as telling as TABLE.

@@ -13,7 +13,7 @@ import (
 func (p *parser) query() (*Query, error) {
 	start := p.i
 	end := len(p.toks) - 1 // the tkEOF token
-	q := &Query{text: p.src[p.toks[start].pos:p.toks[end-1].end]}
+	q := &Query{text: p.src[p.toks[start].pos:p.toks[end-1].end], pos: p.positions()}
 	var kept []token
 	var partition []token
 	lastKeptNext := end // index of the token after the last kept one
@@ -125,7 +125,7 @@ func (p *parser) query() (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	stmt, err := tidbParse(f.build(p.src, p.toks[lastKeptNext].pos))
+	stmt, err := tidbParse(f.build(p.src, p.toks[lastKeptNext].pos, p.positions()))
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +138,9 @@ func (p *parser) query() (*Query, error) {
 		return nil, errAt(p.toks[start].pos, "expected a single SELECT (UNION and friends are not supported)")
 	}
 	q.Select = sel
+	if sources, joins, ok := fromPlaces(kept); ok {
+		placeFrom(sel, sources, joins, p.positions())
+	}
 	if partition != nil {
 		exprs, err := p.exprList(partition)
 		if err != nil {
@@ -175,7 +178,7 @@ func (p *parser) exprList(toks []token) ([]ast.ExprNode, error) {
 	f := frag{synth("SELECT ", toks[0])}
 	f = append(f, body...)
 	last := toks[len(toks)-1]
-	stmt, err := tidbParse(f.build(p.src, last.end))
+	stmt, err := tidbParse(f.build(p.src, last.end, p.positions()))
 	if err != nil {
 		return nil, err
 	}

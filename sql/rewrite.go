@@ -33,10 +33,13 @@ type rewritten struct {
 	segs   []seg
 	endPos int    // original offset for positions at or past the end
 	src    string // the original text, for error messages
+	// pos records the positions of the nodes TiDB parses from text
+	// (positions.go); nil when the text is not the client's.
+	pos *Positions
 }
 
-func (f frag) build(src string, endPos int) *rewritten {
-	r := &rewritten{endPos: endPos, segs: f, src: src}
+func (f frag) build(src string, endPos int, pos *Positions) *rewritten {
+	r := &rewritten{endPos: endPos, segs: f, src: src, pos: pos}
 	var b strings.Builder
 	for _, s := range f {
 		r.starts = append(r.starts, b.Len())

@@ -53,7 +53,7 @@ func tidbParse(r *rewritten) (stmt ast.StmtNode, err error) {
 	}
 	// Balance AND/OR chains and bound the depth before anyone else walks
 	// the tree (see limits.go).
-	out, err := checkShape(stmts[0], r.startPos())
+	out, err := checkShape(stmts[0], r.startPos(), r.place)
 	if err != nil {
 		return nil, err
 	}

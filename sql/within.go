@@ -40,18 +40,6 @@ func (j *joinExtra) describe() string {
 	return "WITHIN clause"
 }
 
-// call renders the markers that go before the user's condition.
-func (j *joinExtra) call() string {
-	s := ""
-	if j.full {
-		s = "RUNNEL_FULL_JOIN() AND "
-	}
-	if j.within != nil {
-		s += j.within.call() + " AND "
-	}
-	return s
-}
-
 // startsFullJoin reports whether toks[i] begins FULL [OUTER] JOIN.
 func startsFullJoin(toks []token, i int) bool {
 	if !toks[i].is("FULL") || i+1 >= len(toks) {
@@ -179,7 +167,16 @@ func (rw *rewriter) rewriteWithJoins(kept []token, joins map[int]*joinExtra) (fr
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, synth(" "+w.call()+"(", w.at))
+		// Each marker maps to the keyword that caused it, and the
+		// parenthesis around the condition to the condition's first
+		// token, so that errors about them are placed there.
+		if w.full {
+			out = append(out, synth(" RUNNEL_FULL_JOIN() AND", w.at))
+		}
+		if w.within != nil {
+			out = append(out, synth(" "+w.within.call()+" AND", w.within.at))
+		}
+		out = append(out, synth(" (", kept[i+1]))
 		out = append(out, cond...)
 		out = append(out, synth(") ", kept[end-1]))
 		start = end

@@ -249,7 +249,11 @@ func (b *Binder) bind(n ast.ExprNode) (Expr, error) {
 	case *ast.ParenthesesExpr:
 		return b.bind(n.Expr)
 	case *ast.ColumnNameExpr:
-		return b.column(n.Name)
+		e, err := b.column(n.Name)
+		if err != nil {
+			return nil, atNode(n, err)
+		}
+		return e, nil
 	case *ast.BinaryOperationExpr:
 		return b.binary(n)
 	case *ast.UnaryOperationExpr:

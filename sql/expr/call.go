@@ -176,7 +176,7 @@ func (b *Binder) field(n *ast.FuncCallExpr) (Expr, error) {
 	}
 	i := st.FieldIndex(name)
 	if i < 0 {
-		return nil, errorf(ErrUnknownColumn, "field \"%s\" does not exist in %s", name, st)
+		return nil, atNode(n.Args[1], errorf(ErrUnknownColumn, "field \"%s\" does not exist in %s", name, st))
 	}
 	return &node{t: st.Fields[i].Type, sql: []any{s, "->" + quoteIdent(name)}, kids: []Expr{s},
 		eval: func(row types.Row) (types.Value, error) {

@@ -1,6 +1,8 @@
 package expr
 
 import (
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
 	"github.com/runnel/runnel/internal/sqlstate"
 )
 
@@ -49,3 +51,23 @@ func Errorf(sentinel *Error, format string, args ...any) error {
 // SQLState returns the SQLSTATE of an error (found with errors.As through
 // any wrapping), or "" when it carries none.
 func SQLState(err error) string { return string(sqlstate.Of(err)) }
+
+// NodeError is an error about one node of the tree being bound — a column
+// or a STRUCT field that does not exist — which Node names, so that a
+// caller that knows where the statement's nodes are (sql.Query.Pos) can
+// say where it is. Its message and SQLSTATE are Err's.
+type NodeError struct {
+	Node ast.Node
+	Err  error
+}
+
+func (e *NodeError) Error() string { return e.Err.Error() }
+
+// Unwrap returns Err: errors.Is and errors.As see through a NodeError.
+func (e *NodeError) Unwrap() error { return e.Err }
+
+// SQLState is Err's.
+func (e *NodeError) SQLState() string { return string(sqlstate.Of(e.Err)) }
+
+// atNode returns err about node n.
+func atNode(n ast.Node, err error) error { return &NodeError{Node: n, Err: err} }

@@ -74,13 +74,16 @@ func judgeError(want *ErrorExpectation, err error) verdict {
 	if err == nil {
 		return verdict{msg: "expected an error, but it succeeded"}
 	}
-	code, text := "", err.Error()
+	code, text, pos := "", err.Error(), 0
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		code, text = pgErr.Code, pgErr.Message
+		code, text, pos = pgErr.Code, pgErr.Message, int(pgErr.Position)
 	}
 	if want.Code != "" && code != want.Code {
 		return verdict{msg: fmt.Sprintf("expected SQLSTATE %s, got: %s", want.Code, describeError(err))}
+	}
+	if want.HasPosition && pos != want.Position {
+		return verdict{msg: fmt.Sprintf("expected position %d, got %d: %s", want.Position, pos, describeError(err))}
 	}
 	if want.Pattern != nil && !want.Pattern.MatchString(text) {
 		return verdict{msg: fmt.Sprintf("error does not match %q: %s", want.Pattern, describeError(err))}

@@ -217,9 +217,9 @@ func (p *parser) statementHeader(rec *Record, l line, fields []string) error {
 	return nil
 }
 
-// errorExpectation parses `[pgcode XXXXX] [regexp]` after the first skip
-// words of the directive line. The regexp is the rest of the line as
-// written (inner spaces kept).
+// errorExpectation parses `[pgcode XXXXX] [position N] [regexp]` after
+// the first skip words of the directive line. The regexp is the rest of
+// the line as written (inner spaces kept).
 func (p *parser) errorExpectation(l line, skip int) (*ErrorExpectation, error) {
 	rest := afterFields(l.text, skip)
 	e := &ErrorExpectation{}
@@ -231,6 +231,16 @@ func (p *parser) errorExpectation(l line, skip int) (*ErrorExpectation, error) {
 			return nil, p.errorf(l.num, "pgcode %q: a SQLSTATE has 5 characters", f[1])
 		}
 		e.Code = f[1]
+		rest = afterFields(rest, 2)
+	}
+	// `position N` is taken only with a number after it, so that a
+	// regexp starting with the word "position" keeps its meaning.
+	if f := strings.Fields(rest); len(f) >= 2 && f[0] == "position" && isDigits(f[1]) {
+		n, err := strconv.Atoi(f[1])
+		if err != nil || n < 0 {
+			return nil, p.errorf(l.num, "position %q: want a character position (0 for none)", f[1])
+		}
+		e.Position, e.HasPosition = n, true
 		rest = afterFields(rest, 2)
 	}
 	if rest != "" {
@@ -352,4 +362,14 @@ func (p *parser) results(rec *Record) error {
 		}
 	}
 	return nil
+}
+
+// isDigits reports whether s is a non-empty run of ASCII digits.
+func isDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -69,6 +69,8 @@ func TestParseEveryDirective(t *testing.T) {
 			if r.Expected.Hashed {
 				seen["hashed"] = true
 			}
+		case r.Kind == KindStatement && r.Error != nil && r.Error.HasPosition:
+			seen["statement error position"] = true
 		case r.Kind == KindStatement && r.Error != nil && r.Error.Code != "" && r.Error.Pattern != nil:
 			seen["statement error pgcode regexp"] = true
 		case r.RowsAffected >= 0:
@@ -83,7 +85,7 @@ func TestParseEveryDirective(t *testing.T) {
 	}
 	for _, want := range []string{"statement", "query", "hash-threshold", "halt", "sleep",
 		"query error", "nosort", "rowsort", "valuesort", "retry", "label", "hashed",
-		"statement error pgcode regexp", "statement count", "skipif", "onlyif", "types TB", "types R"} {
+		"statement error pgcode regexp", "statement error position", "statement count", "skipif", "onlyif", "types TB", "types R"} {
 		if !seen[want] {
 			t.Errorf("directives.slt has no %s", want)
 		}
@@ -131,6 +133,7 @@ func TestParseErrors(t *testing.T) {
 		{"statement error pgcode 4201\nx\n", 1, "a SQLSTATE has 5 characters"},
 		{"statement error pgcode\nx\n", 1, "pgcode needs a SQLSTATE"},
 		{"statement error (\nx\n", 1, "bad error regexp"},
+		{"statement error pgcode 42601 position 99999999999999999999\nx\n", 1, "want a character position"},
 		{"statement count x\nx\n", 1, "statement count: bad number"},
 		{"query\nSELECT 1\n", 1, "query needs a type string"},
 		{"query IX\nSELECT 1\n", 1, `query type "IX"`},

@@ -73,6 +73,11 @@ type ErrorExpectation struct {
 	// Pattern must match the error's message (PgError.Message, or the error
 	// text when the error did not come from the server); nil accepts any.
 	Pattern *regexp.Regexp
+	// Position, when HasPosition, is the position the error must carry
+	// (PgError.Position: 1-based characters into the statement's text,
+	// where psql puts its caret); 0 requires none.
+	Position    int
+	HasPosition bool
 }
 
 // Expected is a query's expected output: the lines between `----` and the
@@ -185,6 +190,9 @@ func (r *Record) String() string {
 			b.WriteString(" error")
 			if r.Error.Code != "" {
 				fmt.Fprintf(&b, " pgcode=%s", r.Error.Code)
+			}
+			if r.Error.HasPosition {
+				fmt.Fprintf(&b, " position=%d", r.Error.Position)
 			}
 			if r.Error.Pattern != nil {
 				fmt.Fprintf(&b, " pattern=%q", r.Error.Pattern.String())

@@ -59,10 +59,10 @@ func TestPostgres(t *testing.T) {
 		for _, f := range res.Failures {
 			t.Error(f.Error())
 		}
-		// 25 statements and queries run; "skipif runnel", "onlyif
+		// 27 statements and queries run; "skipif runnel", "onlyif
 		// postgresql" and the one after halt are skipped.
-		if res.Passed != 25 || res.Skipped != 3 || res.Failed != 0 {
-			t.Errorf("passed %d, skipped %d, failed %d; want 25, 3, 0", res.Passed, res.Skipped, res.Failed)
+		if res.Passed != 27 || res.Skipped != 3 || res.Failed != 0 {
+			t.Errorf("passed %d, skipped %d, failed %d; want 27, 3, 0", res.Passed, res.Skipped, res.Failed)
 		}
 	})
 
@@ -92,6 +92,7 @@ func TestPostgres(t *testing.T) {
 			{69, `results differ from those of the query at line 62 with label "same"`},
 			{76, "expected an error, but it succeeded"},
 			{80, "timed out after 1s"},
+			{89, "expected position 3, got 15"},
 		}
 		var got []string
 		for _, f := range res.Failures {
