@@ -67,7 +67,14 @@ type ForeignKeyJoin struct {
 	keyBuf    types.Row
 }
 
-var _ InputProcessor = (*ForeignKeyJoin)(nil)
+var (
+	_ InputProcessor = (*ForeignKeyJoin)(nil)
+	_ Recoverable    = (*ForeignKeyJoin)(nil)
+)
+
+// Recover implements Recoverable: a store that remembers what it read
+// (TableJoinStore) forgets it.
+func (j *ForeignKeyJoin) Recover() { recoverStore(j.Store) }
 
 // fkScanChunk bounds the left keys a right change reads from the index
 // at a time: a right row that many left rows point at is re-joined a
