@@ -199,3 +199,46 @@ func TestForeignKeyJoinRefusesBadRows(t *testing.T) {
 		t.Error("Process without an input was accepted")
 	}
 }
+
+// TestForeignKeyJoinIndexCache: a right row's left keys, cached after a
+// change of it, follow the left rows that come and go, also past what
+// the cache keeps for one foreign key; each change of the right row
+// re-joins every left row pointing at it, once, in key order.
+func TestForeignKeyJoinIndexCache(t *testing.T) {
+	j := fkJoin(t, false, nil, 1)
+	var steps []string
+	var want []string
+	rows := map[int]bool{}
+	change := func(m string, ts int) {
+		steps = append(steps, rrow("x", m, ts))
+		for i := range 2 * fkScanChunk {
+			if rows[i] {
+				want = append(want, fkOut(fmt.Sprintf("k%04d", i), "x", "v", m, ts))
+			}
+		}
+	}
+	for i := 0; i < fkScanChunk-2; i += 2 {
+		steps, rows[i] = append(steps, lrow(fmt.Sprintf("k%04d", i), "x", "v", 1)), true
+	}
+	change("m1", 2)
+	// Cached now: one row leaves, one arrives between the others.
+	steps, rows[4] = append(steps, lrow("k0004", "y", "v", 3)), false
+	steps, rows[5] = append(steps, lrow("k0005", "x", "v", 3)), true
+	change("m2", 4)
+	// Past what the cache keeps for one key.
+	for i := 1; i < 2*fkScanChunk; i += 2 {
+		steps, rows[i] = append(steps, lrow(fmt.Sprintf("k%04d", i), "x", "v", 5)), true
+	}
+	change("m3", 6)
+	got := runTableJoin(t, j, 1, "", "M", steps)
+	// The left changes' own upserts come between: keep the right changes'.
+	var gotRight []string
+	for _, g := range got {
+		if strings.Contains(g, `"M":"m`) && !strings.HasSuffix(g, "@1") && !strings.HasSuffix(g, "@3") && !strings.HasSuffix(g, "@5") {
+			gotRight = append(gotRight, g)
+		}
+	}
+	if strings.Join(gotRight, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got %d records of right changes, want %d:\ngot\n%s\nwant\n%s", len(gotRight), len(want), strings.Join(gotRight, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -247,7 +247,21 @@ type TableTableJoin struct {
 	pair      *tablePair
 }
 
-var _ InputProcessor = (*TableTableJoin)(nil)
+var (
+	_ InputProcessor = (*TableTableJoin)(nil)
+	_ Recoverable    = (*TableTableJoin)(nil)
+)
+
+// Recover implements Recoverable: a store that remembers what it read
+// (TableJoinStore) forgets it.
+func (j *TableTableJoin) Recover() { recoverStore(j.Store) }
+
+// recoverStore recovers st when it keeps anything in memory.
+func recoverStore(st state.Store) {
+	if r, ok := st.(Recoverable); ok {
+		r.Recover()
+	}
+}
 
 // Process implements Processor; a join's records always come with their
 // input (ProcessInput).

@@ -246,8 +246,9 @@ func lowerTableJoinQuery(n planner.Node) (rows *tableJoinRows, agg *tableJoinAgg
 // stage is the stage that runs the join: a task per partition of the two
 // tables, co-partitioned, for a primary-key join; one task reading every
 // partition of both for a foreign-key join. Its store (<id>/join/<p>)
-// holds both tables' rows; out makes the task's output over that store.
-func (tj *tableJoin) stage(id string, out func(sc *stageContext, st *state.TaskStore) (operators.TableJoinOutput, error)) stage {
+// holds both tables' rows; out makes the task's output over that store
+// (the join's, behind its read cache: the output must write through it).
+func (tj *tableJoin) stage(id string, out func(sc *stageContext, st state.Store) (operators.TableJoinOutput, error)) stage {
 	lt, rt := tj.left.Source.Topic, tj.right.Source.Topic
 	return stage{
 		inputs:   []string{lt, rt},
@@ -256,7 +257,8 @@ func (tj *tableJoin) stage(id string, out func(sc *stageContext, st *state.TaskS
 		role:     StoreJoin,
 		failures: true,
 		whole:    tj.fk != nil,
-		processor: func(sc *stageContext, st *state.TaskStore) (operators.Processor, error) {
+		processor: func(sc *stageContext, ts *state.TaskStore) (operators.Processor, error) {
+			st := &operators.TableJoinStore{Store: ts}
 			o, err := out(sc, st)
 			if err != nil {
 				return nil, err
@@ -301,7 +303,7 @@ func lowerTableJoinPersistent(id string, root *planner.Sink) (*persistent, error
 	if ja != nil {
 		groups := repartitionTopic(id)
 		c := ja.c
-		stages, topics := c.stages(id, func(_ *stageContext, st *state.TaskStore) (operators.TableJoinOutput, error) {
+		stages, topics := c.stages(id, func(_ *stageContext, st state.Store) (operators.TableJoinOutput, error) {
 			return (&operators.TableJoinGroups{Grouper: ja.grouper, Topic: groups, Store: st}).Emit, nil
 		})
 		p := &persistent{source: c.first.left.Source, sink: sink, tableSink: true, internal: topics, stages: stages}
@@ -310,7 +312,7 @@ func lowerTableJoinPersistent(id string, root *planner.Sink) (*persistent, error
 		return p, nil
 	}
 	c := rows.c
-	stages, topics := c.stages(id, func(_ *stageContext, st *state.TaskStore) (operators.TableJoinOutput, error) {
+	stages, topics := c.stages(id, func(_ *stageContext, st state.Store) (operators.TableJoinOutput, error) {
 		enc, err := sinkEncoder(sink)
 		if err != nil {
 			return nil, err

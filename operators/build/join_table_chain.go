@@ -198,17 +198,17 @@ func (s *tableStep) link(store state.Store, send func(rec log.Record, emit opera
 // join's topic, then a stage per later join, each writing the next one's
 // topic, the last one's changes going to out. It returns the internal
 // topics between them.
-func (c *tableChain) stages(id string, out func(sc *stageContext, st *state.TaskStore) (operators.TableJoinOutput, error)) ([]stage, []internalTopic) {
+func (c *tableChain) stages(id string, out func(sc *stageContext, st state.Store) (operators.TableJoinOutput, error)) ([]stage, []internalTopic) {
 	// output(i) is the output of the join below steps[i] (out past the
 	// last step).
-	output := func(i int) func(sc *stageContext, st *state.TaskStore) (operators.TableJoinOutput, error) {
+	output := func(i int) func(sc *stageContext, st state.Store) (operators.TableJoinOutput, error) {
 		if i == len(c.steps) {
 			return out
 		}
 		step := c.steps[i]
 		topic := joinTopic(id, step.node, 0)
 		parts := step.node.Partitions
-		return func(_ *stageContext, st *state.TaskStore) (operators.TableJoinOutput, error) {
+		return func(_ *stageContext, st state.Store) (operators.TableJoinOutput, error) {
 			return step.link(st, func(rec log.Record, emit operators.Emit) error {
 				rec.Partition = log.PartitionFor(rec.Key, parts)
 				emit(log.ProduceRecord{Topic: topic, Record: rec})
@@ -235,7 +235,8 @@ func (c *tableChain) stages(id string, out func(sc *stageContext, st *state.Task
 			store:    joinStore(id, step.node),
 			role:     StoreJoin,
 			failures: true,
-			processor: func(sc *stageContext, store *state.TaskStore) (operators.Processor, error) {
+			processor: func(sc *stageContext, ts *state.TaskStore) (operators.Processor, error) {
+				store := &operators.TableJoinStore{Store: ts}
 				out, err := o(sc, store)
 				if err != nil {
 					return nil, err
