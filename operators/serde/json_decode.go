@@ -158,7 +158,7 @@ func (r *jsonReader) row(c *jsonCodec, dst types.Row, index []int, skip []bool) 
 			switch name := fields[member].Name; {
 			case string(key) == name:
 				idx, m = member, matchExact
-			case equalFold(key, name):
+			case c.lower[member] != "" && string(key) == c.lower[member], equalFold(key, name):
 				idx, m = member, matchFold
 			}
 		}
