@@ -186,7 +186,7 @@ func (r *jsonReader) row(c *jsonCodec, dst types.Row, index []int, skip []bool) 
 				// when the text cannot stand for it (RawDecoder).
 				r.raw[idx] = nil
 				dst[index[idx]] = types.NullValue
-				if tok := r.b[start:r.i]; canonicalJSON(t, tok) {
+				if tok := r.b[start:r.i]; r.canonical(t, tok) {
 					r.raw[idx] = tok
 					return nil
 				}
@@ -213,13 +213,23 @@ func (r *jsonReader) row(c *jsonCodec, dst types.Row, index []int, skip []bool) 
 			// This member is the column's value (a later one may
 			// replace it): its text, if canonical, replaces the last.
 			r.raw[idx] = nil
-			if tok := r.b[start:r.i]; canonicalJSON(t, tok) {
+			if tok := r.b[start:r.i]; r.canonical(t, tok) {
 				r.raw[idx] = tok
 			}
 		}
 		return nil
 	})
 	return bad, err
+}
+
+// canonical is canonicalJSON(t, tok) for tok, the value just checked or
+// read: a JSON string checked for a STRING column (skipStr, which noted
+// its escapes as it went) is not scanned again.
+func (r *jsonReader) canonical(t *types.Type, tok []byte) bool {
+	if t.Kind == types.KindString && len(tok) >= 2 && tok[0] == '"' && r.strChecked == &tok[0] {
+		return r.strPlain
+	}
+	return canonicalJSON(t, tok)
 }
 
 // check consumes the JSON value at r.i and fails where value would for
@@ -261,6 +271,11 @@ type jsonReader struct {
 	// canonical text row keeps in raw (RawDecoder).
 	want []bool
 	raw  [][]byte
+	// strChecked is the opening quote of the last string skipStr
+	// checked, and strPlain whether its escapes were all of those
+	// appendJSONString writes (canonical).
+	strChecked *byte
+	strPlain   bool
 }
 
 func (r *jsonReader) ws() {
@@ -986,7 +1001,7 @@ func (r *jsonReader) rawStr() ([]byte, error) {
 func (r *jsonReader) skipStr() error {
 	b := r.b
 	start := r.i + 1
-	ascii := true
+	ascii, plain := true, true
 	for i := start; i < len(b); {
 		i = plainRun(b, i)
 		if i == len(b) {
@@ -998,6 +1013,7 @@ func (r *jsonReader) skipStr() error {
 				r.i = i
 				return failf("invalid UTF-8 in a JSON string")
 			}
+			r.strChecked, r.strPlain = &b[start-1], plain
 			r.i = i + 1
 			return nil
 		case c < 0x20:
@@ -1014,8 +1030,11 @@ func (r *jsonReader) skipStr() error {
 			break
 		}
 		switch e := b[i]; e {
-		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		case '"', '\\', 'b', 'f', 'n', 'r', 't':
+		case '/':
+			plain = false // written as itself
 		case 'u':
+			plain = false // written as the character, or otherwise
 			// A surrogate pair is two escapes to rawStr, each checked
 			// alike: checking them one at a time accepts the same.
 			if _, ok := hex4(b, i+1); !ok {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/runnel/runnel/sql/types"
 )
 
 // sameAsRawStr checks that skipStr accepts and refuses a string exactly
@@ -17,7 +19,19 @@ func sameAsRawStr(t *testing.T, in []byte) {
 	if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || got.i != want.i {
 		t.Fatalf("%q: skipStr = %v at %d, rawStr = %v at %d", in, gotErr, got.i, wantErr, want.i)
 	}
+	// What it notes of the string's escapes is canonicalJSON's verdict.
+	if gotErr == nil {
+		tok := in[:got.i]
+		if got.strChecked != &in[0] {
+			t.Fatalf("%q: skipStr noted nothing of it", in)
+		}
+		if c, want := got.canonical(&stringType, tok), canonicalJSON(&stringType, tok); c != want {
+			t.Fatalf("%q: canonical after skipStr = %v, canonicalJSON = %v", in, c, want)
+		}
+	}
 }
+
+var stringType = types.String
 
 func TestSkipStr(t *testing.T) {
 	for _, in := range []string{
