@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"math"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/runnel/runnel/sql/types"
@@ -23,6 +24,11 @@ type jsonCodec struct {
 	// foldUnique is set when no two column names are equal ignoring
 	// case: a member name then matches at most one column (json_decode.go).
 	foldUnique bool
+	// lower is each column's name in ASCII lower case, as producers
+	// usually write the members of upper-case columns, or "" when the
+	// name is not ASCII or already lower case: a member spelled so
+	// matches its column ignoring case without equalFold (json_decode.go).
+	lower []string
 }
 
 var _ codec = (*jsonCodec)(nil)
@@ -44,6 +50,12 @@ func newJSONCodec(cols []types.Column, wrap bool) (*jsonCodec, error) {
 	}
 	c.row = types.Struct(fields...)
 	c.foldUnique = foldUnique(fields)
+	c.lower = make([]string, len(fields))
+	for i, f := range fields {
+		if l := strings.ToLower(f.Name); isASCIIString(f.Name) && l != f.Name {
+			c.lower[i] = l
+		}
+	}
 	return c, nil
 }
 
