@@ -86,6 +86,24 @@ func decOf(v types.Value) (*big.Int, int32) {
 	return big.NewInt(v.Int()), 0
 }
 
+// mulSmall is a·c when both and the product fit in an int64, the common
+// case (a price times a rate) that needs none of math/big's slices: one
+// small big.Int for the result instead of a product grown word by word.
+func mulSmall(a, c *big.Int) (*big.Int, bool) {
+	if !a.IsInt64() || !c.IsInt64() {
+		return nil, false
+	}
+	x, y := a.Int64(), c.Int64()
+	if x == 0 || y == 0 {
+		return new(big.Int), true
+	}
+	p := x * y
+	if p/y != x || (x == -1 && y == math.MinInt64) || (y == -1 && x == math.MinInt64) {
+		return nil, false
+	}
+	return big.NewInt(p), true
+}
+
 var bigTen = big.NewInt(10)
 
 func pow10(n int32) *big.Int {

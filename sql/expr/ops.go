@@ -256,6 +256,10 @@ func arith(b *Binder, o opcode.Op, l, r Expr) (Expr, error) {
 				}
 				u = rescale(u, s, scale)
 			case '*':
+				if p, ok := mulSmall(ua, uc); ok && sa+sc == scale {
+					u = p
+					break
+				}
 				u = rescale(new(big.Int).Mul(ua, uc), sa+sc, scale)
 			case '/':
 				if uc.Sign() == 0 {
