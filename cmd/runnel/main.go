@@ -285,9 +285,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
+	// The listener opens before the engine, so that a node advertises
+	// the address it really serves (--listen with port 0 included);
+	// clients that connect while the catalog replays wait in its backlog.
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.listen, err)
+	}
+	defer ln.Close()
+	if exposed(ln.Addr()) && sopts.Credentials == nil {
+		if !c.insecure {
+			return fmt.Errorf("%s: %w", ln.Addr(), errExposed)
+		}
+		logger.Warn(exposureWarning, "listen", ln.Addr().String())
+	}
 	advertise := c.advertise
 	if advertise == "" {
-		advertise = c.listen
+		advertise = ln.Addr().String()
 	}
 	opts := engine.Options{DataDir: c.dataDir, NodeID: c.nodeID, Advertise: advertise, Logger: logger, MaxPartitions: int32(c.maxPartitions),
 		MaxStatementBytes: c.maxStatementBytes, MaxValueBytes: c.maxValueBytes, MaxTransactionBytes: c.maxTransactionBytes,
@@ -321,18 +335,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer eng.Close()
 
-	ln, err := net.Listen("tcp", c.listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", c.listen, err)
-	}
 	host, port, _ := net.SplitHostPort(ln.Addr().String())
-	if exposed(ln.Addr()) && sopts.Credentials == nil {
-		if !c.insecure {
-			ln.Close()
-			return fmt.Errorf("%s: %w", ln.Addr(), errExposed)
-		}
-		logger.Warn(exposureWarning, "listen", ln.Addr().String())
-	}
 	fmt.Fprintf(stdout, "runnel: serving pgwire on %s (%s)\n", ln.Addr(), where)
 	fmt.Fprintf(stdout, "runnel: connect with: psql -h %s -p %s -U runnel\n", host, port)
 
