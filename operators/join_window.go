@@ -41,9 +41,11 @@ import (
 //     emits it at once as unmatched (KIP-962), an inner side drops it. A
 //     record with a null value is ignored and does not move stream time.
 //
-// The state lives in the task's store and is never held in memory: a
-// record is found by scanning its key's records in its window's time
-// range, and closed windows by scanning a time index. Keys:
+// The state lives in the task's store: a record is found by scanning its
+// key's records in its window's time range, and closed windows by
+// scanning a time index. A bounded index of the most recent records
+// (windowIndex, join_window_store.go) mirrors the store in memory and
+// answers the scans whose whole range it holds. Keys:
 //
 //	'r' side | uvarint(len(k)) | k | time | partition | offset -> record
 //	'e' side | time | partition | offset                     -> k
