@@ -41,9 +41,11 @@ import (
 //     emits it at once as unmatched (KIP-962), an inner side drops it. A
 //     record with a null value is ignored and does not move stream time.
 //
-// The state lives in the task's store and is never held in memory: a
-// record is found by scanning its key's records in its window's time
-// range, and closed windows by scanning a time index. Keys:
+// The state lives in the task's store: a record is found by scanning its
+// key's records in its window's time range, and closed windows by
+// scanning a time index. A bounded index of the most recent records
+// (windowIndex, join_window_store.go) mirrors the store in memory and
+// answers the scans whose whole range it holds. Keys:
 //
 //	'r' side | uvarint(len(k)) | k | time | partition | offset -> record
 //	'e' side | time | partition | offset                     -> k
@@ -144,6 +146,13 @@ type StreamStreamJoin struct {
 	Output JoinOutput
 	// Metrics count late records; nil counts nothing.
 	Metrics *Metrics
+	// IndexBytes bounds the memory of the index of the most recent
+	// records that the join keeps beside its store, so that meeting the
+	// other side reads memory instead of seeking the store
+	// (join_window_store.go's windowIndex). 0 (the default) is
+	// DefaultJoinIndexBytes, 32 MiB; negative keeps no index, for a
+	// store that is in memory already (OrderedMemStore).
+	IndexBytes int
 
 	// loaded is set once the stream time has been read from the store;
 	// now is the stream time (math.MinInt64 before any record), dirty
@@ -151,6 +160,10 @@ type StreamStreamJoin struct {
 	loaded bool
 	now    int64
 	dirty  bool
+	// index is the store's most recent records (nil: none kept, or not
+	// built yet); indexed is set while it matches the store.
+	index   *windowIndex
+	indexed bool
 	// ahead holds, per side, the first entries of the side's time index,
 	// read ahead, so that a record that closes nothing — or one record —
 	// costs no scan.
@@ -250,7 +263,7 @@ func (j *StreamStreamJoin) Flush(Emit) error {
 // Recover implements Recoverable: what the processor knows of its store
 // is read again, from its last commit.
 func (j *StreamStreamJoin) Recover() {
-	j.loaded, j.dirty = false, false
+	j.loaded, j.dirty, j.indexed = false, false, false
 	for side := range 2 {
 		j.ahead[side].invalidate()
 		j.cursor[side] = nil
@@ -274,6 +287,26 @@ func (j *StreamStreamJoin) init() error {
 	return nil
 }
 
+// indexInit builds the index of recent records from the store, when the
+// join keeps one and it is not up to date.
+func (j *StreamStreamJoin) indexInit() error {
+	if j.indexed || j.IndexBytes < 0 {
+		return nil
+	}
+	if j.index == nil {
+		budget := j.IndexBytes
+		if budget == 0 {
+			budget = DefaultJoinIndexBytes
+		}
+		j.index = newWindowIndex(budget)
+	}
+	if err := j.index.load(j.Store); err != nil {
+		return err
+	}
+	j.indexed = true
+	return nil
+}
+
 // ProcessInput implements InputProcessor: input 0 is the left stream, 1
 // the right one. An error of the store stops the record where it is; an
 // error of one of the rows it produces does not (see rowErr): either is
@@ -283,8 +316,10 @@ func (j *StreamStreamJoin) ProcessInput(input int, rec *log.Record, emit Emit) e
 		return fmt.Errorf("operators: stream-stream join has no input %d", input)
 	}
 	if j.unsettled {
+		// What the index holds may not match the store either.
 		j.ahead[0].invalidate()
 		j.ahead[1].invalidate()
+		j.indexed = false
 	}
 	j.unsettled, j.rowErr = true, nil
 	if err := j.process(input, rec, emit); err != nil {
@@ -304,6 +339,9 @@ func (j *StreamStreamJoin) rowFailed(err error) {
 // process is ProcessInput's work.
 func (j *StreamStreamJoin) process(input int, rec *log.Record, emit Emit) error {
 	if err := j.init(); err != nil {
+		return err
+	}
+	if err := j.indexInit(); err != nil {
 		return err
 	}
 	s := j.Spec
@@ -394,7 +432,7 @@ func (j *StreamStreamJoin) match(input int, row, keys types.Row, ts int64, k []b
 	}
 	j.marks = j.marks[:0]
 	matched := false
-	err := j.Store.Scan(start, end, func(key, value []byte) bool {
+	visit := func(key, value []byte) bool {
 		orow, flags, err := j.decodeStored(other, key, value)
 		if err != nil {
 			j.rowFailed(fmt.Errorf("decode a stored record of the join: %w", err))
@@ -431,15 +469,20 @@ func (j *StreamStreamJoin) match(input int, row, keys types.Row, ts int64, k []b
 			j.rowFailed(err)
 		}
 		return true
-	})
-	if err != nil {
+	}
+	if ix := j.index; ix != nil && ix.covers(other, lo) {
+		ix.scan(other, start, end, visit)
+	} else if err := j.Store.Scan(start, end, visit); err != nil {
 		return false, err
 	}
 	// Written after the scan: a store's Scan does not promise to see, or
-	// to survive, writes made during it.
+	// to survive, writes made during it; nor does the index's.
 	for _, m := range j.marks {
 		if err := j.Store.Put(m.key, m.value); err != nil {
 			return false, err
+		}
+		if j.index != nil {
+			j.index.put(other, m.key, m.value)
 		}
 	}
 	return matched, nil
@@ -504,6 +547,9 @@ func (j *StreamStreamJoin) store(input int, rec *log.Record, row types.Row, ts i
 	ik := indexKey(input, ts, rec)
 	if err := j.Store.Put(ik, k); err != nil {
 		return err
+	}
+	if j.index != nil {
+		j.index.put(input, key, j.valBuf)
 	}
 	// Keep what was read ahead the index's start: an entry after it
 	// leaves it so (it joins it when the index was read to its end and
@@ -696,9 +742,14 @@ func (j *StreamStreamJoin) readAhead(side int) error {
 func (j *StreamStreamJoin) close(side int, e expiring, emit Emit) error {
 	s := j.Spec
 	if s.Outer[side] {
-		v, ok, err := j.Store.Get(e.recKey)
-		if err != nil {
-			return err
+		v, ok := []byte(nil), false
+		if ix := j.index; ix != nil && ix.covers(side, e.ts) {
+			v, ok = ix.get(side, e.recKey)
+		} else {
+			var err error
+			if v, ok, err = j.Store.Get(e.recKey); err != nil {
+				return err
+			}
 		}
 		if ok && len(v) > 0 && v[0]&matchedFlag == 0 {
 			// A row that fails here is reported; the record leaves the
@@ -714,6 +765,9 @@ func (j *StreamStreamJoin) close(side int, e expiring, emit Emit) error {
 	}
 	if err := j.Store.Delete(e.recKey); err != nil {
 		return err
+	}
+	if j.index != nil {
+		j.index.delete(side, e.recKey)
 	}
 	if err := j.Store.Delete(e.indexKey); err != nil {
 		return err

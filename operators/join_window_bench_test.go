@@ -50,7 +50,8 @@ func BenchmarkStreamStreamJoinOperator(b *testing.B) {
 			var pairs int
 			var sink int64
 			j := &StreamStreamJoin{Spec: &StreamStreamSpec{Sides: sides, Before: 1 << 40, After: 1 << 40, Grace: 1 << 40, Key: kf},
-				Store: store, Output: func(row types.Row, ts int64, _ Emit) error {
+				// No index: the store is in memory already.
+				Store: store, IndexBytes: -1, Output: func(row types.Row, ts int64, _ Emit) error {
 					// Read a value of each side, as a projection would.
 					pairs++
 					sink += row[2].Int() + row[len(bidCols)+3+8].Int()

@@ -459,7 +459,8 @@ func (c *chain) pushProcessor(out operators.JoinOutput) operators.InputProcessor
 		// row of the join below becomes the record the internal topic
 		// would hold, placed by a sequence number (its state's entries
 		// are unique by place).
-		j := &operators.StreamStreamJoin{Spec: step.ss, Store: operators.NewOrderedMemStore(), Output: out}
+		// Its store is in memory already: no index of it.
+		j := &operators.StreamStreamJoin{Spec: step.ss, Store: operators.NewOrderedMemStore(), Output: out, IndexBytes: -1}
 		p.steps[i] = j
 		var seq int64
 		codec := step.codec

@@ -241,7 +241,8 @@ func (ss *streamStream) pushInputs(ctx context.Context, b *Builder, earliest boo
 // pushProcessor implements joinRuntime: the windows in memory, in key
 // order (a transient query has no store).
 func (ss *streamStream) pushProcessor(out operators.JoinOutput) operators.InputProcessor {
-	return &operators.StreamStreamJoin{Spec: ss.spec, Store: operators.NewOrderedMemStore(), Output: out}
+	// Its store is in memory already: no index of it.
+	return &operators.StreamStreamJoin{Spec: ss.spec, Store: operators.NewOrderedMemStore(), Output: out, IndexBytes: -1}
 }
 
 // storeOnly narrows what the join's state keeps of each side's records to
