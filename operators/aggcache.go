@@ -2,6 +2,7 @@ package operators
 
 import (
 	"github.com/runnel/runnel/operators/agg"
+	"github.com/runnel/runnel/sql/types"
 )
 
 // DefaultAggCacheBytes is the default bound of each of an aggregation
@@ -175,6 +176,9 @@ type groupCache = genCache[*cachedGroup]
 
 // cachedGroup is one group (and window) in the cache.
 type cachedGroup struct {
+	// key is the group's key, decoded once when the group enters the
+	// cache; the rows emitted for it share it (nothing changes a key).
+	key  types.Row
 	accs []agg.Accumulator
 	// end is the window's end (0 unwindowed); ts the group's timestamp,
 	// the latest time it was stamped with (see update), noTime while its
@@ -196,7 +200,7 @@ type cachedGroup struct {
 // groupSize is what a cached group costs: its key, its encoded
 // accumulators, the map entry and structs.
 func groupSize(sk, encoded int, g *cachedGroup) int {
-	n := sk + encoded + 96 + 16*len(g.accs)
+	n := sk + encoded + 96 + 16*len(g.accs) + 72*len(g.key)
 	if g.seen != nil {
 		n += g.seen.size()
 	}

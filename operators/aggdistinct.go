@@ -245,9 +245,9 @@ func (a *Aggregator) writeBackCounts() error {
 		}
 		a.nextIDDirty = false
 	}
-	var buf []byte
+	var k, buf []byte
 	return a.counts.writeBack(func(e *genEntry[uint64]) (int, error) {
-		k := []byte(e.key)
+		k = append(k[:0], e.key...) // the store copies it
 		if e.val == 0 {
 			return e.size, a.Store.Delete(k)
 		}

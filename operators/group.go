@@ -14,6 +14,8 @@ import (
 // the arguments of each aggregate call, the row's event time, and whether
 // the row is added or (for a table's updated or deleted row) retracted.
 type GroupInput struct {
+	// Key is nil in an input read by GroupCodec.Input: the Aggregator
+	// decodes KeyBytes when it needs the key.
 	Key types.Row
 	// KeyBytes is Key in the group codec's encoding: the state key and the
 	// repartition record's key.
@@ -22,6 +24,12 @@ type GroupInput struct {
 	Args    [][]types.Value
 	Time    int64
 	Retract bool
+	// vals, when set, is the flattened arguments with one more slot, for
+	// the retraction flag: the repartition record's value row. Args are
+	// slices of it (Grouper.group and GroupCodec.Decode lay them out so),
+	// and Encode writes the flag into its last slot rather than copying
+	// the arguments into a new row.
+	vals types.Row
 }
 
 // Grouper computes GroupInputs from source rows: WHERE, then the GROUP BY
@@ -52,7 +60,16 @@ func (g *Grouper) group(row types.Row) (in GroupInput, ok bool, err error) {
 			return in, false, err
 		}
 	}
-	in.Key = make(types.Row, len(g.GroupBy))
+	// One row holds the key, then the arguments and the retraction flag
+	// (in.vals), and one slice the calls' views of it: two allocations a
+	// row rather than one per call.
+	nargs := 0
+	for _, args := range g.Args {
+		nargs += len(args)
+	}
+	k := len(g.GroupBy)
+	all := make(types.Row, k+nargs+1)
+	in.Key = all[:k:k]
 	for i, e := range g.GroupBy {
 		if in.Key[i], err = e.Eval(row); err != nil {
 			return in, false, err
@@ -61,14 +78,17 @@ func (g *Grouper) group(row types.Row) (in GroupInput, ok bool, err error) {
 			return in, false, nil
 		}
 	}
+	in.vals = all[k:]
 	in.Args = make([][]types.Value, len(g.Args))
+	n := 0
 	for i, args := range g.Args {
-		in.Args[i] = make([]types.Value, len(args))
+		in.Args[i] = in.vals[n : n+len(args) : n+len(args)]
 		for j, e := range args {
 			if in.Args[i][j], err = e.Eval(row); err != nil {
 				return in, false, err
 			}
 		}
+		n += len(args)
 	}
 	if in.KeyBytes, err = g.Codec.key.Encode(in.Key); err != nil {
 		return in, false, fmt.Errorf("encode group key: %w", err)
@@ -121,11 +141,19 @@ func (c *GroupCodec) DecodeKey(b []byte) (types.Row, error) { return c.key.Decod
 
 // Encode turns a GroupInput into a repartition record.
 func (c *GroupCodec) Encode(in *GroupInput) (log.Record, error) {
-	var vals types.Row
-	for _, args := range in.Args {
-		vals = append(vals, args...)
+	vals := in.vals
+	if vals == nil {
+		n := 1
+		for _, args := range in.Args {
+			n += len(args)
+		}
+		vals = make(types.Row, 0, n)
+		for _, args := range in.Args {
+			vals = append(vals, args...)
+		}
+		vals = vals[:n]
 	}
-	vals = append(vals, types.NewBoolean(in.Retract))
+	vals[len(vals)-1] = types.NewBoolean(in.Retract)
 	v, err := c.value.Encode(vals)
 	if err != nil {
 		return log.Record{}, fmt.Errorf("encode repartition value: %w", err)
@@ -145,14 +173,36 @@ func (c *GroupCodec) Decode(rec *log.Record) (GroupInput, error) {
 		return in, fmt.Errorf("decode repartition value: %w", err)
 	}
 	in.Key, in.KeyBytes, in.Time = key, rec.Key, rec.Timestamp
+	c.args(&in, vals)
+	return in, nil
+}
+
+// Input reads a repartition record back as the Aggregator's input: as
+// Decode, but its Key is left nil, for the Aggregator decodes a group's
+// key only when the group is not in its cache (KeyBytes is the key's
+// encoding). ok is true when err is nil.
+func (c *GroupCodec) Input(rec *log.Record) (in GroupInput, ok bool, err error) {
+	vals, err := c.value.Decode(rec.Value)
+	if err != nil {
+		return in, false, fmt.Errorf("decode repartition value: %w", err)
+	}
+	c.args(&in, vals)
+	in.KeyBytes, in.Time = rec.Key, rec.Timestamp
+	return in, true, nil
+}
+
+// args lays the decoded value row of a repartition record out in in.
+func (c *GroupCodec) args(in *GroupInput, vals types.Row) {
 	in.Args = make([][]types.Value, len(c.argCounts))
 	i := 0
 	for ci, n := range c.argCounts {
 		in.Args[ci] = vals[i : i+n : i+n]
 		i += n
 	}
+	if len(vals) == i+1 {
+		in.vals = vals
+	}
 	in.Retract = !vals[i].IsNull() && vals[i].Bool()
-	return in, nil
 }
 
 // Repartition is the first stage of an aggregation whose groups are not
