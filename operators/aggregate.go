@@ -36,6 +36,11 @@ type AggregateSpec struct {
 	Codec *GroupCodec
 	// Window is nil for an unwindowed aggregation.
 	Window *window.Spec
+	// AddsOnly is set when no input retracts a row: the aggregation of a
+	// stream. A DISTINCT value's key in the store then says only that
+	// the group has it (aggdistinct.go), and is written once. Default
+	// false: exact counts, which a table's or a join's changes need.
+	AddsOnly bool
 	// Final emits each window once, when it closes (EMIT FINAL).
 	Final bool
 	// Having and Project are bound over the post-aggregation row: group
