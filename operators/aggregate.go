@@ -98,6 +98,9 @@ type Aggregator struct {
 	// sessions are cached by key in sessions (aggsession.go).
 	cache    *groupCache
 	sessions *genCache[*sessionSet]
+	// groups tells, on a miss of cache, whether the store may hold the
+	// group (aggcache.go); built by init with the cache.
+	groups groupFilter
 	// order is the order in which a row is folded into a group's
 	// accumulators: the fallible ones first (see fold).
 	order []int
@@ -225,6 +228,13 @@ func (a *Aggregator) init() error {
 		}
 	case a.cache == nil:
 		a.cache = newGroupCache(a.CacheBytes)
+	}
+	if a.cache != nil {
+		// Built again whenever init runs: after Recover, the store may
+		// hold other groups (a restore) or fewer (dropped writes).
+		if err := a.groups.build(a.Store); err != nil {
+			return fmt.Errorf("load group filter: %w", err)
+		}
 	}
 	if err := a.chooseLayout(); err != nil {
 		return err
@@ -433,9 +443,18 @@ func (a *Aggregator) group(sk []byte, in *GroupInput) (*genEntry[*cachedGroup], 
 		}
 		a.cache.rotate()
 	}
-	v, ok, err := a.Store.Get(sk)
-	if err != nil {
-		return nil, err
+	var (
+		v   []byte
+		ok  bool
+		err error
+	)
+	if a.groups.mayHave(sk) {
+		if v, ok, err = a.Store.Get(sk); err != nil {
+			return nil, err
+		}
+	}
+	if !ok {
+		a.groups.add(sk)
 	}
 	// A copy: an input's Key may share its array with its arguments.
 	g := &cachedGroup{key: slices.Clone(in.Key)}
@@ -662,6 +681,12 @@ func (a *Aggregator) Flush(emit Emit) error {
 		}
 		if a.cache.full() {
 			a.cache.rotate()
+		}
+		if a.groups.rebuild {
+			// Every cached group that is live is in the store now.
+			if err := a.groups.build(a.Store); err != nil {
+				return fmt.Errorf("rebuild group filter: %w", err)
+			}
 		}
 	}
 	if err := a.writeBackCounts(); err != nil {
