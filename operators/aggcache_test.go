@@ -15,11 +15,13 @@ import (
 	"github.com/runnel/runnel/sql/types"
 )
 
-// countingStore counts the writes that reach a store.
+// countingStore counts the writes and point reads that reach a store.
 type countingStore struct {
 	*state.MemStore
-	puts, deletes int
+	puts, deletes, gets int
 }
+
+func (s *countingStore) Get(k []byte) ([]byte, bool, error) { s.gets++; return s.MemStore.Get(k) }
 
 func (s *countingStore) Put(k, v []byte) error { s.puts++; return s.MemStore.Put(k, v) }
 func (s *countingStore) Delete(k []byte) error { s.deletes++; return s.MemStore.Delete(k) }
@@ -314,4 +316,62 @@ func TestAggregatorSessionsCached(t *testing.T) {
 	h2 := newAggHarness(t, w, false, store)
 	apply(h2, "a", 5, 112_000)
 	h2.expect("-a", "a 100000 112000 5 15")
+}
+
+// TestAggregatorGroupFilter: a new group is known new without a read of
+// the store; a group that left the cache is read back, with the filter
+// on, after it is rebuilt full, once it is off (too many groups), and in
+// a task started again on the same store.
+func TestAggregatorGroupFilter(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		limit int
+		// newGets bounds the store reads of the 20 new groups: a Bloom
+		// filter's false positives (1%) may cost a read or two.
+		newGets int
+	}{
+		{"on", 0, 2},
+		{"rebuilt, then off", 8, 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newSumsHarness(t, 600) // about one group a generation
+			h.a.groups.limit = tc.limit
+			run := func(h *sumsHarness, round int) {
+				t.Helper()
+				for i := range 20 {
+					key := fmt.Sprintf("k%02d", i)
+					if err := h.apply(key, int64(i), 1); err != nil {
+						t.Fatal(err)
+					}
+					want := fmt.Sprintf("%s %d %d %d", key, round, round*i, round)
+					if h.last() != want {
+						t.Fatalf("round %d: %q, want %q", round, h.last(), want)
+					}
+					if i%5 == 4 {
+						if err := h.a.Flush(nil); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+			}
+			if err := h.apply("k00", 0, 1); err != nil { // init: the stream time, the layout
+				t.Fatal(err)
+			}
+			h.store.gets = 0
+			h.a.Recover() // k00 is forgotten with its cache, and built again
+			run(h, 1)
+			if h.store.gets > tc.newGets {
+				t.Fatalf("%d store reads for 20 new groups, want at most %d", h.store.gets, tc.newGets)
+			}
+			if tc.limit != 0 && !h.a.groups.off {
+				t.Fatalf("the filter is still on with %d groups, more than half its limit %d", 20, tc.limit)
+			}
+			run(h, 2) // every group is read back from the store
+			// A task started again on the same store.
+			h2 := newSumsHarness(t, 600)
+			h2.store.MemStore = h.store.MemStore
+			h2.a.groups.limit = tc.limit
+			run(h2, 3)
+		})
+	}
 }

@@ -27,7 +27,9 @@ import (
 //
 // The store layout, within the task's store:
 //
-//	'd' uvarint(id) uvarint(call) value   a count (uvarint)
+//	'd' uvarint(id) uvarint(call) value   a count (uvarint); 1 for any
+//	                                       number of rows when the input
+//	                                       only adds (AddsOnly)
 //	'n'                                    the next group id (uvarint)
 //
 // where id is the group's, a number the task gives a group when its first
@@ -50,6 +52,10 @@ var (
 // store disagrees with the input, which only a bug or a tampered store
 // can make.
 var errDistinctUnknown = errors.New("operators: retracting a distinct value the group does not hold")
+
+// errDistinctAddsOnly is a retraction in an aggregation whose input
+// cannot retract (AggregateSpec.AddsOnly): a bug in the plan.
+var errDistinctAddsOnly = errors.New("operators: retracting a distinct value in an aggregation of a stream")
 
 // distinctPrefix is the prefix of every distinct value key of group id.
 func distinctPrefix(dst []byte, id uint64) []byte {
@@ -183,6 +189,25 @@ func (a *Aggregator) distinctStep(g *cachedGroup, i int, acc agg.Accumulator, ar
 	if n == 0 && !retract {
 		g.seen.add(h)
 	}
+	if a.Spec.AddsOnly {
+		// Present or absent is all a group of a stream needs: its values
+		// are never retracted. A value's key is written when it first
+		// comes, not again at each flush for every row that repeats it:
+		// the store's writes, and its flushes and compactions, are the
+		// distinct values, not the rows.
+		switch {
+		case retract:
+			return errDistinctAddsOnly
+		case n > 0:
+			return nil
+		}
+		if err := acc.Add(args); err != nil {
+			return err
+		}
+		e.val = 1
+		a.counts.changed(e)
+		return nil
+	}
 	switch {
 	case !retract && n == 0:
 		if err := acc.Add(args); err != nil {
@@ -245,9 +270,9 @@ func (a *Aggregator) writeBackCounts() error {
 		}
 		a.nextIDDirty = false
 	}
-	var buf []byte
+	var k, buf []byte
 	return a.counts.writeBack(func(e *genEntry[uint64]) (int, error) {
-		k := []byte(e.key)
+		k = append(k[:0], e.key...) // the store copies it
 		if e.val == 0 {
 			return e.size, a.Store.Delete(k)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/runnel/runnel/internal/invariants"
 	"github.com/runnel/runnel/log"
@@ -35,6 +36,11 @@ type AggregateSpec struct {
 	Codec *GroupCodec
 	// Window is nil for an unwindowed aggregation.
 	Window *window.Spec
+	// AddsOnly is set when no input retracts a row: the aggregation of a
+	// stream. A DISTINCT value's key in the store then says only that
+	// the group has it (aggdistinct.go), and is written once. Default
+	// false: exact counts, which a table's or a join's changes need.
+	AddsOnly bool
 	// Final emits each window once, when it closes (EMIT FINAL).
 	Final bool
 	// Having and Project are bound over the post-aggregation row: group
@@ -92,6 +98,9 @@ type Aggregator struct {
 	// sessions are cached by key in sessions (aggsession.go).
 	cache    *groupCache
 	sessions *genCache[*sessionSet]
+	// groups tells, on a miss of cache, whether the store may hold the
+	// group (aggcache.go); built by init with the cache.
+	groups groupFilter
 	// order is the order in which a row is folded into a group's
 	// accumulators: the fallible ones first (see fold).
 	order []int
@@ -105,10 +114,16 @@ type Aggregator struct {
 	distinct []agg.Func
 	counts   *countCache
 	dkey     []byte
+	// sk is the state key of the group being updated (update), reused.
+	sk []byte
 	// nextID is the id the next group with distinct values gets; it is
 	// put in the store with the counts when it changed.
 	nextID      uint64
 	nextIDDirty bool
+	// row is the post-aggregation row of the group being updated
+	// (resultRow), reused from update to update: HAVING and the
+	// projection read it and keep none of it.
+	row types.Row
 }
 
 var (
@@ -162,6 +177,12 @@ func (a *Aggregator) Apply(in *GroupInput, emit Emit) error {
 			a.Metrics.Late.Add(1)
 			return nil
 		}
+		if in.Key == nil {
+			var err error
+			if in.Key, err = a.Spec.Codec.DecodeKey(in.KeyBytes); err != nil {
+				return fmt.Errorf("decode group key: %w", err)
+			}
+		}
 		return a.sessionCached(in, emit)
 	}
 	if w.Late(in.Time, now) {
@@ -208,6 +229,13 @@ func (a *Aggregator) init() error {
 	case a.cache == nil:
 		a.cache = newGroupCache(a.CacheBytes)
 	}
+	if a.cache != nil {
+		// Built again whenever init runs: after Recover, the store may
+		// hold other groups (a restore) or fewer (dropped writes).
+		if err := a.groups.build(a.Store); err != nil {
+			return fmt.Errorf("load group filter: %w", err)
+		}
+	}
 	if err := a.chooseLayout(); err != nil {
 		return err
 	}
@@ -228,11 +256,15 @@ func (a *Aggregator) init() error {
 // stateKey is the state key of a group (and window): 'a', then the group
 // key bytes for an unwindowed aggregation, or window's store key, which
 // orders a group's windows by start.
-func stateKey(key []byte, w *window.Window) []byte {
+func stateKey(key []byte, w *window.Window) []byte { return appendStateKey(nil, key, w) }
+
+// appendStateKey appends the state key of a group (and window) to dst.
+func appendStateKey(dst, key []byte, w *window.Window) []byte {
+	dst = append(dst, 'a')
 	if w == nil {
-		return append([]byte{'a'}, key...)
+		return append(dst, key...)
 	}
-	return window.AppendStoreKey([]byte{'a'}, key, w.Start)
+	return window.AppendStoreKey(dst, key, w.Start)
 }
 
 // parseStateKey recovers the group key and window start of a windowed
@@ -348,11 +380,17 @@ func encodeStateTo(b []byte, accs []agg.Accumulator, end, ts int64) []byte {
 	b = append(b, stateVersion)
 	b = appendBE64(b, uint64(end))
 	b = appendBE64(b, uint64(ts))
-	var scratch []byte
+	var prefix [binary.MaxVarintLen64]byte
 	for _, acc := range accs {
-		scratch = acc.AppendEncode(scratch[:0])
-		b = binary.AppendUvarint(b, uint64(len(scratch)))
-		b = append(b, scratch...)
+		// Each accumulator is encoded in place, then moved up past its
+		// length prefix: no scratch buffer once b has grown.
+		start := len(b)
+		b = acc.AppendEncode(b)
+		n := len(b) - start
+		w := binary.PutUvarint(prefix[:], uint64(n))
+		b = append(b, prefix[:w]...)
+		copy(b[start+w:], b[start:start+n])
+		copy(b[start:], prefix[:w])
 	}
 	return b
 }
@@ -392,8 +430,10 @@ func (a *Aggregator) foldAll(g *cachedGroup, accs []agg.Accumulator, in *GroupIn
 }
 
 // group returns the cached group of state key sk, reading it from the
-// store on a miss.
-func (a *Aggregator) group(sk []byte) (*genEntry[*cachedGroup], error) {
+// store on a miss. in is the input that asks for it: a group entering the
+// cache keeps its key (in.Key, or in.KeyBytes decoded when the input
+// left it nil, see GroupCodec.Input).
+func (a *Aggregator) group(sk []byte, in *GroupInput) (*genEntry[*cachedGroup], error) {
 	if e := a.cache.get(sk); e != nil {
 		return e, nil
 	}
@@ -403,11 +443,26 @@ func (a *Aggregator) group(sk []byte) (*genEntry[*cachedGroup], error) {
 		}
 		a.cache.rotate()
 	}
-	v, ok, err := a.Store.Get(sk)
-	if err != nil {
-		return nil, err
+	var (
+		v   []byte
+		ok  bool
+		err error
+	)
+	if a.groups.mayHave(sk) {
+		if v, ok, err = a.Store.Get(sk); err != nil {
+			return nil, err
+		}
 	}
-	g := &cachedGroup{}
+	if !ok {
+		a.groups.add(sk)
+	}
+	// A copy: an input's Key may share its array with its arguments.
+	g := &cachedGroup{key: slices.Clone(in.Key)}
+	if g.key == nil {
+		if g.key, err = a.Spec.Codec.DecodeKey(in.KeyBytes); err != nil {
+			return nil, fmt.Errorf("decode group key: %w", err)
+		}
+	}
 	if !ok {
 		g.accs = a.fresh()
 	} else {
@@ -430,25 +485,28 @@ func (a *Aggregator) group(sk []byte) (*genEntry[*cachedGroup], error) {
 
 // writeBack writes the cache's changed groups into the store.
 func (a *Aggregator) writeBack() error {
-	var buf []byte
+	// The store copies what it is given (state.Store): one buffer each
+	// for the keys and the states serves every group.
+	var key, buf []byte
 	return a.cache.writeBack(func(e *genEntry[*cachedGroup]) (int, error) {
 		g := e.val
+		key = append(key[:0], e.key...)
 		if !g.live {
-			return e.size, a.Store.Delete([]byte(e.key))
+			return e.size, a.Store.Delete(key)
 		}
 		buf = encodeStateTo(buf[:0], g.accs, g.end, g.ts)
 		if a.counts != nil {
 			buf = binary.AppendUvarint(buf, g.id)
 		}
-		return groupSize(len(e.key), len(buf), g), a.Store.Put([]byte(e.key), buf)
+		return groupSize(len(e.key), len(buf), g), a.Store.Put(key, buf)
 	})
 }
 
 // update folds in into one group (and window), through the cache, and
 // emits the change.
 func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
-	sk := stateKey(in.KeyBytes, w)
-	e, err := a.group(sk)
+	a.sk = appendStateKey(a.sk[:0], in.KeyBytes, w)
+	e, err := a.group(a.sk, in)
 	if err != nil {
 		return err
 	}
@@ -456,7 +514,10 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	if !g.live && in.Retract {
 		return nil // retracting a row this group never saw
 	}
-	shown, err := a.shown(in.Key, w, g.accs, g.live)
+	// The group's key as the cache holds it: an input from the
+	// repartition topic comes without its key decoded (GroupCodec.Input).
+	key := g.key
+	shown, err := a.shown(key, w, g.accs, g.live)
 	if err != nil {
 		return err
 	}
@@ -495,7 +556,7 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	if w != nil {
 		g.end = w.End
 		if !wasLive {
-			if err := a.index(sk, *w); err != nil {
+			if err := a.index(a.sk, *w); err != nil {
 				return err
 			}
 		}
@@ -503,7 +564,7 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	if a.Spec.Final && w != nil {
 		return nil
 	}
-	return a.emit(in.Key, w, g.accs, ts, shown, emit)
+	return a.emit(key, w, g.accs, ts, shown, emit)
 }
 
 // shown reports whether a group's result, as its accumulators hold it
@@ -518,16 +579,18 @@ func (a *Aggregator) shown(key types.Row, w *window.Window, accs []agg.Accumulat
 	return a.having(a.resultRow(key, w, accs))
 }
 
-// resultRow is the post-aggregation row of a group's current result.
+// resultRow is the post-aggregation row of a group's current result, in
+// a.row: valid until the next call.
 func (a *Aggregator) resultRow(key types.Row, w *window.Window, accs []agg.Accumulator) types.Row {
-	row := make(types.Row, 0, len(key)+2+len(accs)-1)
-	row = append(row, key...)
+	clear(a.row)
+	row := append(a.row[:0], key...)
 	if w != nil {
 		row = append(row, types.NewBigint(w.Start), types.NewBigint(w.End))
 	}
 	for _, acc := range accs[1:] {
 		row = append(row, acc.Result())
 	}
+	a.row = row
 	return row
 }
 
@@ -618,6 +681,12 @@ func (a *Aggregator) Flush(emit Emit) error {
 		}
 		if a.cache.full() {
 			a.cache.rotate()
+		}
+		if a.groups.rebuild {
+			// Every cached group that is live is in the store now.
+			if err := a.groups.build(a.Store); err != nil {
+				return fmt.Errorf("rebuild group filter: %w", err)
+			}
 		}
 	}
 	if err := a.writeBackCounts(); err != nil {

@@ -43,6 +43,25 @@ func square(v int64) i128 {
 	return i128{hi: int64(hi), lo: lo}
 }
 
+// maxExact is 2^53: every integer of magnitude at most this is a float64
+// exactly.
+const maxExact = 1 << 53
+
+// quo returns x/n (n > 0) rounded to the nearest float64, ties to even.
+// When x and n are both exact float64s, IEEE division rounds their exact
+// quotient once, which is that answer; otherwise (a sum past 2^53) the
+// quotient is taken exactly and rounded by math/big. The fast way is what
+// an AVG costs per emitted row, once per update of its group.
+func (x i128) quo(n int64) float64 {
+	if x.hi == int64(x.lo)>>63 { // x fits in an int64
+		if v := int64(x.lo); v >= -maxExact && v <= maxExact && n <= maxExact {
+			return float64(v) / float64(n)
+		}
+	}
+	f, _ := new(big.Rat).SetFrac(x.big(), big.NewInt(n)).Float64()
+	return f
+}
+
 func (x i128) big() *big.Int {
 	b := big.NewInt(x.hi)
 	b.Lsh(b, 64)

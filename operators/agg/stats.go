@@ -121,8 +121,7 @@ func (a *avgAcc) Result() types.Value {
 		f, _ := new(big.Rat).SetFrac(&a.dsum, den).Float64()
 		return types.NewDouble(f)
 	}
-	f, _ := new(big.Rat).SetFrac(a.isum.big(), big.NewInt(a.n)).Float64()
-	return types.NewDouble(f)
+	return types.NewDouble(a.isum.quo(a.n))
 }
 
 func (a *avgAcc) AppendEncode(dst []byte) []byte {

@@ -226,7 +226,10 @@ func lowerAggregate(n planner.Node, node *planner.Aggregate, src *catalog.Source
 		hv = having.Predicate
 	}
 	a := &aggregation{}
-	a.spec = &operators.AggregateSpec{Funcs: funcs, Codec: codec, Window: ws, Final: node.Emit == sql.EmitFinal, Having: hv, Project: project.Exprs}
+	a.spec = &operators.AggregateSpec{Funcs: funcs, Codec: codec, Window: ws, Final: node.Emit == sql.EmitFinal, Having: hv, Project: project.Exprs,
+		// A stream's rows are only ever added; a join's rows (src nil)
+		// may be retracted by a table's changes, so they are counted.
+		AddsOnly: src != nil && !table}
 	a.grouper = &operators.Grouper{GroupBy: node.GroupBy, Args: args, Codec: codec}
 	if src != nil {
 		dec, err := NewDecoder(src)

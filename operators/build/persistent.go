@@ -249,11 +249,7 @@ func aggregateStage(id string, sink *catalog.Source, a *aggregation, input strin
 			out := &operators.TableSink{Encoder: enc, Topic: sink.Topic, Partitions: sc.sinkPartitions, Window: a.spec.Window}
 			ag := &operators.Aggregator{Spec: a.spec, Store: st, Output: out.Emit, Metrics: sc.metrics}
 			if repartitioned {
-				codec := a.spec.Codec
-				ag.Input = func(rec *log.Record) (operators.GroupInput, bool, error) {
-					in, err := codec.Decode(rec)
-					return in, err == nil, err
-				}
+				ag.Input = a.spec.Codec.Input
 			} else {
 				ag.Input = a.grouper.Input
 			}
