@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -24,23 +23,7 @@ func TestAdvertisesTheServedAddress(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir()}, &stdout, &stderr)
 	}()
-	served := regexp.MustCompile(`serving pgwire on (127\.0\.0\.1:[0-9]+)`)
-	deadline := time.Now().Add(30 * time.Second)
-	var addr string
-	for addr == "" {
-		if m := served.FindStringSubmatch(stdout.String()); m != nil {
-			addr = m[1]
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("run returned %v before serving:\n%s", err, stderr.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not serving:\n%s\n%s", stdout.String(), stderr.String())
-		}
-	}
+	addr := awaitServing(t, &stdout, &stderr, done)
 	host, port, _ := strings.Cut(addr, ":")
 	cctx, ccancel := context.WithTimeout(ctx, 30*time.Second)
 	defer ccancel()

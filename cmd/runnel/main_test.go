@@ -7,6 +7,7 @@ import (
 	"flag"
 	"net"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -190,17 +191,7 @@ func TestExposure(t *testing.T) {
 				}
 				return
 			}
-			deadline := time.Now().Add(30 * time.Second)
-			for !strings.Contains(stdout.String(), "serving pgwire") {
-				select {
-				case err := <-done:
-					t.Fatalf("run returned %v before serving:\n%s", err, stderr.String())
-				case <-time.After(10 * time.Millisecond):
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("not serving:\n%s\n%s", stdout.String(), stderr.String())
-				}
-			}
+			awaitServing(t, &stdout, &stderr, done)
 			cancel()
 			if err := <-done; err != nil {
 				t.Fatal(err)
@@ -235,6 +226,29 @@ func TestBadAuthAndTLSFiles(t *testing.T) {
 		err := run(context.Background(), append(tc.args, "--data-dir", dir+"/data"), &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v", tc.args, err)
+		}
+	}
+}
+
+// servingLine is run's line saying where it serves.
+var servingLine = regexp.MustCompile(`serving pgwire on (\S+)`)
+
+// awaitServing waits until run, started with stdout and stderr and
+// reporting to done, serves, and returns the address it serves.
+func awaitServing(t *testing.T, stdout, stderr *syncBuffer, done <-chan error) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if m := servingLine.FindStringSubmatch(stdout.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run returned %v before serving:\n%s", err, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not serving:\n%s\n%s", stdout.String(), stderr.String())
 		}
 	}
 }
