@@ -32,6 +32,19 @@ func standbyNode(t *testing.T, brokers []string, id string, standbys int, buf *l
 	}})
 }
 
+// standbyNodes starts one standbyNode per id, each logging to its own
+// buffer.
+func standbyNodes(t *testing.T, brokers []string, standbys int, ids ...string) ([]*harness.Server, []*logBuffer) {
+	t.Helper()
+	nodes := make([]*harness.Server, len(ids))
+	logs := make([]*logBuffer, len(ids))
+	for i, id := range ids {
+		logs[i] = &logBuffer{}
+		nodes[i] = standbyNode(t, brokers, id, standbys, logs[i])
+	}
+	return nodes, logs
+}
+
 // restoreLine matches a finished restore; arrivedLine a task arriving.
 var (
 	restoreLine = regexp.MustCompile(`msg="state: restored" store=(\S+) records=(\d+) .*checkpoint=(true|false)`)
@@ -189,12 +202,7 @@ func TestClusterRestoresOnlyItsTasks(t *testing.T) {
 func TestClusterStandbyTasks(t *testing.T) {
 	brokers := cluster(t)
 	ids := []string{"a", "b", "c"}
-	logs := make([]*logBuffer, 3)
-	nodes := make([]*harness.Server, 3)
-	for i, id := range ids {
-		logs[i] = &logBuffer{}
-		nodes[i] = standbyNode(t, brokers, id, 2, logs[i])
-	}
+	nodes, logs := standbyNodes(t, brokers, 2, ids...)
 	ca := nodes[0].Connect(t)
 	exec(t, ca, `CREATE STREAM clicks (userid VARCHAR KEY, amount BIGINT)
   WITH (kafka_topic='clicks', value_format='JSON', partitions=3)`)

@@ -32,12 +32,7 @@ import (
 func TestClusterFailoverOntoWarmStandby(t *testing.T) {
 	brokers := cluster(t)
 	ids := []string{"a", "b", "c"}
-	logs := make([]*logBuffer, 3)
-	nodes := make([]*harness.Server, 3)
-	for i, id := range ids {
-		logs[i] = &logBuffer{}
-		nodes[i] = standbyNode(t, brokers, id, 1, logs[i])
-	}
+	nodes, logs := standbyNodes(t, brokers, 1, ids...)
 	ca := nodes[0].Connect(t)
 	exec(t, ca, `CREATE STREAM clicks (userid VARCHAR KEY, amount BIGINT)
   WITH (kafka_topic='clicks', value_format='JSON', partitions=6)`)
@@ -287,12 +282,7 @@ func taskPartition(t *testing.T, task string) int {
 func TestClusterFailoverOntoWarmStandbyRepartitioned(t *testing.T) {
 	brokers := cluster(t)
 	ids := []string{"a", "b", "c"}
-	logs := make([]*logBuffer, 3)
-	nodes := make([]*harness.Server, 3)
-	for i, id := range ids {
-		logs[i] = &logBuffer{}
-		nodes[i] = standbyNode(t, brokers, id, 1, logs[i])
-	}
+	nodes, logs := standbyNodes(t, brokers, 1, ids...)
 	ca := nodes[0].Connect(t)
 	exec(t, ca, `CREATE STREAM clicks (userid VARCHAR KEY, amount BIGINT)
   WITH (kafka_topic='clicks', value_format='JSON', partitions=6)`)
