@@ -96,6 +96,7 @@ func (e *Engine) assertTopic(ctx context.Context, st *sql.Assert) error {
 	info, err := e.log.Topic(ctx, st.Name)
 	exists := err == nil
 	if err != nil && !errors.Is(err, log.ErrUnknownTopic) {
+		//lint:ignore ST1005 ksqlDB's message, word for word
 		return fmt.Errorf("Cannot check topic existence: %w", err)
 	}
 	if st.NotExists {

@@ -468,10 +468,12 @@ func windowInfo(with map[string]string) (*catalog.WindowInfo, error) {
 func parseDuration(s string) (int64, error) {
 	parts := strings.Fields(s)
 	if len(parts) != 2 {
+		//lint:ignore ST1005 ksqlDB's message, word for word
 		return 0, fmt.Errorf("Expected 2 tokens, got: %d", len(parts))
 	}
 	n, err := strconv.ParseInt(parts[0], 10, 64)
 	if err != nil || n <= 0 {
+		//lint:ignore ST1005 ksqlDB's message, word for word
 		return 0, fmt.Errorf("Not a positive number: '%s'", parts[0])
 	}
 	unit := strings.ToUpper(parts[1])
@@ -480,6 +482,7 @@ func parseDuration(s string) (int64, error) {
 		"HOUR": 3_600_000, "HOURS": 3_600_000, "DAY": 86_400_000, "DAYS": 86_400_000,
 	}[unit]
 	if ms == 0 {
+		//lint:ignore ST1005 ksqlDB's message, word for word
 		return 0, fmt.Errorf("Unknown time unit: '%s'", unit)
 	}
 	if n > (1<<62)/ms {

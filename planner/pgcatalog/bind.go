@@ -497,8 +497,7 @@ func (c *compiler) setOpr(n *ast.SetOprStmt, parent *scope) (rel, error) {
 		return nil, ErrUnsupported.Errorf("WITH is not supported in catalog queries")
 	}
 	u := &unionRel{}
-	var walk func(l *ast.SetOprSelectList) error
-	walk = func(l *ast.SetOprSelectList) error {
+	walk := func(l *ast.SetOprSelectList) error {
 		for _, s := range l.Selects {
 			var after *ast.SetOprType
 			var r rel
