@@ -208,6 +208,19 @@ func (e *Engine) writtenEnds(ctx context.Context, topic string) ([]int64, error)
 	return e.log.EndOffsets(ctx, topic)
 }
 
+// currentEntry is the entry this engine now keeps for rq's query: rq
+// itself, unless PAUSE, RESUME or TERMINATE replaced or removed it (then
+// rq, so that a terminated query's wait goes on to its timeout as before).
+func (e *Engine) currentEntry(rq *runningQuery) *runningQuery {
+	if rq.q == nil {
+		return rq
+	}
+	if cur, ok := e.runningQuery(rq.q.ID); ok && cur != nil {
+		return cur
+	}
+	return rq
+}
+
 // awaitQuery waits until a running query's tasks have committed their
 // work at or past the end of each of the query's input topics
 // (writtenEnds), in pipeline order. It reads the tasks' own positions,
@@ -252,6 +265,19 @@ func (e *Engine) awaitQuery(ctx context.Context, rq *runningQuery) error {
 			// fails at once, saying why, rather than at the timeout.
 			if caught {
 				break
+			}
+			// PAUSE (or RESUME) swaps the query's entry while we wait on
+			// the one we were given: a paused query's stopped tasks will
+			// never catch up, so say so now rather than at the timeout
+			// (ksqlDB's pull queries never wait, so a user who paused the
+			// query expects no wait on it); a resumed one's new tasks
+			// are the ones to wait for.
+			if cur := e.currentEntry(rq); cur != rq {
+				if cstate, _ := cur.status(); cstate == statePaused {
+					return errNotInState.Errorf("query %s was paused while this pull query waited for it to process the writes acknowledged before the query began: RESUME %s and query again", rq.q.ID, rq.q.ID)
+				}
+				rq = cur
+				continue
 			}
 			if state == stateError {
 				if errors.Is(qerr, log.ErrDiskFull) {

@@ -38,7 +38,9 @@ func (s *session) prepareSelect(st *sql.Select) (*statement, error) {
 			if err != nil {
 				return server.Result{}, err
 			}
-			return server.Result{Tag: "SELECT", Rows: rows}, nil
+			// Columns: the plan of now, which the server checks against
+			// the prepared description (a SELECT * after ADD COLUMN).
+			return server.Result{Tag: "SELECT", Rows: rows, Columns: resultColumns(plan.Output())}, nil
 		}}, nil
 	}
 	return &statement{params: b.paramTypes(), cols: resultColumns(plan.Output()), exec: func(ctx context.Context, args []types.Value) (server.Result, error) {
@@ -50,7 +52,7 @@ func (s *session) prepareSelect(st *sql.Select) (*statement, error) {
 		if err != nil {
 			return server.Result{}, err
 		}
-		return server.Result{Tag: "SELECT", Rows: it}, nil
+		return server.Result{Tag: "SELECT", Rows: it, Columns: resultColumns(plan.Output())}, nil
 	}}, nil
 }
 

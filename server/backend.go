@@ -99,6 +99,15 @@ type Result struct {
 	Tag string
 	// Rows streams the result rows; nil for statements without rows.
 	Rows RowIter
+	// Columns, when set, are the columns Rows hold as the statement was
+	// planned again for this execution; nil means Statement.Columns. They
+	// differ from Statement.Columns when the catalog changed since the
+	// statement was prepared (SELECT * after ALTER STREAM ... ADD
+	// COLUMN): the client decodes rows by the columns it was told at
+	// Parse/Describe, so the server closes Rows and answers 0A000, as
+	// PostgreSQL does for a prepared statement whose result type changed
+	// (ErrResultTypeChanged).
+	Columns []types.Column
 	// Notices are informational messages sent before the rows.
 	Notices []string
 	// Binary asks for the rows in binary format when the statement runs

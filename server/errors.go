@@ -35,6 +35,12 @@ var (
 	ErrInvalidBinary = sqlstate.New(sqlstate.InvalidBinary, "server: invalid binary representation")
 	// ErrOutOfRange is a parameter that does not fit its type.
 	ErrOutOfRange = sqlstate.New(sqlstate.NumericOutOfRange, "server: value out of range")
+	// ErrResultTypeChanged is the execution of a prepared statement (or
+	// portal) whose result columns are no longer those described when it
+	// was prepared. PostgreSQL's code and message: drivers that cache
+	// prepared statements (pgx, JDBC) drop the statement on it, and a
+	// retry prepares it again.
+	ErrResultTypeChanged = sqlstate.New(sqlstate.FeatureNotSupported, "cached plan must not change result type")
 	// ErrFeatureNotSupported is a protocol feature the server lacks
 	// (COPY, function calls).
 	ErrFeatureNotSupported = errors.New("server: feature not supported")

@@ -58,6 +58,15 @@ func (c *conn) start(parent context.Context, stmt Statement, args []types.Value,
 		cancel()
 		return nil, err
 	}
+	if res.Columns != nil && !sameResultType(res.Columns, stmt.Columns()) {
+		// The rows no longer fit the description the client holds.
+		if res.Rows != nil {
+			res.Rows.Close()
+		}
+		c.setCancel(nil)
+		cancel()
+		return nil, ErrResultTypeChanged
+	}
 	e := &execution{cols: stmt.Columns(), formats: formats, res: res, cancel: cancel, ctx: ctx}
 	if err := checkCopy(&e.res); err != nil {
 		if res.Rows != nil {
@@ -405,4 +414,20 @@ func (c *conn) txnMayHaveEnded(before TxStatus, keep *portal) {
 			c.closePortal(name)
 		}
 	}
+}
+
+// sameResultType reports whether rows of columns now can be sent as rows
+// of columns described: the same number of columns with the same names
+// and types, which is what PostgreSQL compares (the row type) before it
+// runs a cached plan again. Key marks are not part of a row description.
+func sameResultType(now, described []types.Column) bool {
+	if len(now) != len(described) {
+		return false
+	}
+	for i := range now {
+		if now[i].Name != described[i].Name || !now[i].Type.Equal(described[i].Type) {
+			return false
+		}
+	}
+	return true
 }
