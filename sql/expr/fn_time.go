@@ -28,6 +28,9 @@ func formatMs(c *evalCtx, name string, ms int64, pattern string, a []types.Value
 		return null, err
 	}
 	w := builder{max: c.maxBytes - valueOverhead}
+	// One allocation for the usual text, whose length is about the
+	// pattern's (digits for letters), not one per doubling of it.
+	w.b.Grow(int(min(int64(len(pattern))+8, max(w.max, 0))))
 	formatJava(toks, time.UnixMilli(ms).In(loc), &w)
 	if w.err != nil {
 		return null, c.tooLarge(name, math.MaxInt64)
