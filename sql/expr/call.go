@@ -117,6 +117,9 @@ func (b *Binder) apply(f *Function, args []Expr) (Expr, error) {
 			c := b.evalCtx()
 			fn = func(a []types.Value) (types.Value, error) { return fl(c, a) }
 		}
+		if o.prep != nil {
+			fn = o.prep(b.evalCtx(), args)
+		}
 	}
 	for _, a := range args {
 		b.settle(a)
