@@ -2,6 +2,7 @@ package expr
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -98,6 +99,52 @@ func TestSplitPieces(t *testing.T) {
 		}
 		if got := show(v, e.Type()); got != c.want {
 			t.Errorf("%s = %s; want %s", c.sql, got, c.want)
+		}
+	}
+}
+
+// TestSplitIndex checks SPLIT(s, literal)[i], which finds the piece
+// without building the array, against SPLIT(s, column)[i], which builds
+// it, and splitPiece against strings.Split: separators of one and more
+// bytes, overlapping themselves, at the ends, indexes in and out of range
+// both ways, NULLs.
+func TestSplitIndex(t *testing.T) {
+	strs := []string{"", "/", "//", "a", "a/b", "/a/b/", "https://www.nexmark.com/x/y/z/item.htm", "aaa", "aaaa", "abab", "ééé/é", "a::b:::c"}
+	seps := []string{"/", "a", "aa", "::", "é", "ab", "zz"}
+	idx := []int64{1, 2, 3, 4, 5, 8, -1, -2, -3, -4, -8, 0, math.MaxInt64, math.MinInt64}
+	for _, s := range strs {
+		for _, sep := range seps {
+			parts := strings.Split(s, sep)
+			ref := make([]types.Value, len(parts))
+			for i, p := range parts {
+				ref[i] = types.NewString(p)
+			}
+			for _, i := range idx {
+				want := arrayAt(ref, i)
+				got, ok := splitPiece(s, sep, i)
+				if ok != !want.IsNull() || ok && got != want.Str() {
+					t.Errorf("splitPiece(%q, %q, %d) = %q, %v; want %s", s, sep, i, got, ok, showV(want))
+				}
+			}
+		}
+	}
+	fast, err := bindLine("SPLIT(S, '::')[I]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := bindLine("SPLIT(S, JS)[I]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []types.Value{types.NewString("a::b:::c"), types.NewString(""), types.NewString("::"), types.NullValue} {
+		for _, i := range []types.Value{types.NewInt(1), types.NewInt(3), types.NewInt(4), types.NewInt(-1), types.NewInt(-3), types.NewInt(0), types.NullValue} {
+			r := append(types.Row(nil), row...)
+			r[4], r[0], r[18] = s, i, types.NewString("::")
+			want, werr := built.Eval(r)
+			got, gerr := fast.Eval(r)
+			if werr != nil || gerr != nil || !sameV(got, want) {
+				t.Errorf("SPLIT(%s, '::')[%s] = %s, %v; want %s, %v", showV(s), showV(i), showV(got), gerr, showV(want), werr)
+			}
 		}
 	}
 }
