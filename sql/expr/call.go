@@ -117,12 +117,15 @@ func (b *Binder) apply(f *Function, args []Expr) (Expr, error) {
 			c := b.evalCtx()
 			fn = func(a []types.Value) (types.Value, error) { return fl(c, a) }
 		}
+		if o.prep != nil {
+			fn = o.prep(b.evalCtx(), args)
+		}
 	}
 	for _, a := range args {
 		b.settle(a)
 	}
 	nullCall := f.nullCall
-	return &node{t: t, sql: []any{f.Name + "(", joined{sep: ", ", items: args}, ")"}, kids: args, volatile: volatile[f.Name], eval: func(row types.Row) (types.Value, error) {
+	return &node{t: t, sql: []any{f.Name + "(", joined{sep: ", ", items: args}, ")"}, kids: args, volatile: volatile[f.Name], fn: f, eval: func(row types.Row) (types.Value, error) {
 		vals := make([]types.Value, len(args))
 		for i, a := range args {
 			v, err := a.Eval(row)
@@ -214,6 +217,9 @@ func (b *Binder) index(n *ast.FuncCallExpr) (Expr, error) {
 		if kk := k.Type().Kind; kk != types.KindInt && kk != types.KindBigint && kk != types.KindNull {
 			return nil, errorf(ErrTypeMismatch, "array index must be INT, not %s: %s", k.Type(), clip(k))
 		}
+		if e := splitIndex(c, k, text); e != nil {
+			return e, nil
+		}
 		return &node{t: *ct.Elem, sql: text, kids: []Expr{c, k}, eval: func(row types.Row) (types.Value, error) {
 			a, err := c.Eval(row)
 			if err != nil || a.IsNull() {
@@ -247,6 +253,76 @@ func (b *Binder) index(n *ast.FuncCallExpr) (Expr, error) {
 		return nullOf(types.Null, text, c, k), nil
 	}
 	return nil, errorf(ErrTypeMismatch, "cannot subscript %s of type %s", clip(c), ct)
+}
+
+// splitIndex binds SPLIT(s, sep)[i] of a STRING and a non-empty literal
+// sep, as Nexmark's q22 has, to find the i-th piece of s without building
+// the array of them all; nil for any other subscript. When the SPLIT is
+// shared (share.go) and this row already holds its array, the piece is
+// read from it. Unlike SPLIT itself, it never fails for an array over
+// --max-value-bytes: it builds none.
+func splitIndex(c, k Expr, text []any) Expr {
+	sp, ok := c.(*node)
+	if !ok || sp.fn == nil || sp.fn.Name != "SPLIT" || len(sp.kids) != 2 ||
+		sp.kids[0].Type().Kind != types.KindString || sp.t.Kind != types.KindArray || sp.t.Elem.Kind != types.KindString {
+		return nil
+	}
+	sep, ok := literalString(sp.kids[1])
+	if !ok || sep == "" {
+		return nil
+	}
+	x := sp.kids[0]
+	return &node{t: *sp.t.Elem, sql: text, kids: []Expr{c, k}, eval: func(row types.Row) (types.Value, error) {
+		if m := int(sp.memo.Load()); m > 0 && m+1 < len(row) && !row[m].IsNull() {
+			a := row[m+1]
+			if a.IsNull() {
+				return types.Value{}, nil
+			}
+			iv, err := k.Eval(row)
+			if err != nil || iv.IsNull() {
+				return types.Value{}, err
+			}
+			return arrayAt(a.List(), iv.Int()), nil
+		}
+		sv, err := x.Eval(row)
+		if err != nil || sv.IsNull() {
+			return types.Value{}, err
+		}
+		iv, err := k.Eval(row)
+		if err != nil || iv.IsNull() {
+			return types.Value{}, err
+		}
+		p, ok := splitPiece(sv.Str(), sep, iv.Int())
+		if !ok {
+			return types.Value{}, nil
+		}
+		return str(p), nil
+	}}
+}
+
+// splitPiece is SPLIT(s, sep)[i] for a non-empty sep: ksqlDB's 1-based
+// index, negative from the end, and false when out of range. A negative
+// index is counted from the front too: the pieces of a separator that
+// overlaps itself ("aa" in "aaa") are found left to right, as SPLIT finds
+// them.
+func splitPiece(s, sep string, i int64) (string, bool) {
+	if i < 0 {
+		i += int64(strings.Count(s, sep)) + 2 // -1 is the last of Count+1 pieces
+	}
+	if i < 1 {
+		return "", false
+	}
+	for ; i > 1; i-- {
+		j := strings.Index(s, sep)
+		if j < 0 {
+			return "", false
+		}
+		s = s[j+len(sep):]
+	}
+	if j := strings.Index(s, sep); j >= 0 {
+		s = s[:j]
+	}
+	return s, true
 }
 
 // arrayAt is ksqlDB's 1-based element access; negative i counts from the

@@ -422,10 +422,22 @@ func split(c *evalCtx, a []types.Value, mk func(string) types.Value, bytes bool)
 		for i := 0; i < len(s); i++ {
 			out = append(out, mk(s[i:i+1]))
 		}
-	default:
+	case sep == "":
 		for _, p := range strings.Split(s, sep) {
 			out = append(out, mk(p))
 		}
+	default:
+		// The pieces go straight into out, which k sized exactly:
+		// strings.Split would allocate a []string of them first.
+		for {
+			i := strings.Index(s, sep)
+			if i < 0 {
+				break
+			}
+			out = append(out, mk(s[:i]))
+			s = s[i+len(sep):]
+		}
+		out = append(out, mk(s))
 	}
 	return types.NewArray(out), nil
 }

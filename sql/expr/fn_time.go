@@ -27,12 +27,68 @@ func formatMs(c *evalCtx, name string, ms int64, pattern string, a []types.Value
 	if err != nil {
 		return null, err
 	}
+	return formatToks(c, name, ms, toks, len(pattern), loc)
+}
+
+// formatToks formats ms in loc with a compiled pattern of patternLen
+// bytes.
+func formatToks(c *evalCtx, name string, ms int64, toks []jtok, patternLen int, loc *time.Location) (types.Value, error) {
 	w := builder{max: c.maxBytes - valueOverhead}
+	// One allocation for the usual text, whose length is about the
+	// pattern's (digits for letters), not one per doubling of it.
+	w.b.Grow(int(min(int64(patternLen)+8, max(w.max, 0))))
 	formatJava(toks, time.UnixMilli(ms).In(loc), &w)
 	if w.err != nil {
 		return null, c.tooLarge(name, math.MaxInt64)
 	}
 	return str(w.b.String()), nil
+}
+
+// ovFormat is an overload of TIMESTAMPTOSTRING or FORMAT_TIMESTAMP
+// (milliseconds, a pattern, optionally a time zone): with a literal
+// pattern and zone, as a query usually has, the pattern is compiled and
+// the zone found once, when the call is bound. Otherwise (or when either
+// is invalid, whose error then comes from each row, as before) both are
+// looked up per row.
+func ovFormat(name string, params ...pk) overload {
+	perRow := func(c *evalCtx, a []types.Value) (types.Value, error) {
+		return formatMs(c, name, a[0].Int(), a[1].Str(), a, 2)
+	}
+	o := ovL(types.String, perRow, params...)
+	o.prep = func(c *evalCtx, args []Expr) impl {
+		generic := func(a []types.Value) (types.Value, error) { return perRow(c, a) }
+		pattern, ok := literalString(args[1])
+		if !ok {
+			return generic
+		}
+		toks, err := compileJava(pattern)
+		if err != nil {
+			return generic
+		}
+		loc := time.UTC
+		if len(args) > 2 {
+			zone, ok := literalString(args[2])
+			if !ok {
+				return generic
+			}
+			if loc, err = loadZone(zone); err != nil {
+				return generic
+			}
+		}
+		return func(a []types.Value) (types.Value, error) {
+			return formatToks(c, name, a[0].Int(), toks, len(pattern), loc)
+		}
+	}
+	return o
+}
+
+// literalString returns e's value when e is a non-NULL STRING literal.
+func literalString(e Expr) (string, bool) {
+	l, ok := e.(*Literal)
+	if !ok || l.Value.Kind() != types.KindString {
+		return "", false
+	}
+	return l.Value.Str(), true
 }
 
 // daysToMs converts days since the epoch to ms, refusing what overflows.
@@ -136,12 +192,8 @@ func init() {
 		fn("FROM_DAYS", "DATE / TIME", "The DATE of days since the epoch.",
 			ov(types.Date, func(a []types.Value) (types.Value, error) { return types.NewDate(a[0].Int()), nil }, pIntegral)),
 		fn("TIMESTAMPTOSTRING", "DATE / TIME", "Formats milliseconds since the epoch with a Java DateTimeFormatter pattern, in UTC or a time zone.",
-			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
-				return formatMs(c, "TIMESTAMPTOSTRING", a[0].Int(), a[1].Str(), a, 2)
-			}, pIntegral, pString),
-			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
-				return formatMs(c, "TIMESTAMPTOSTRING", a[0].Int(), a[1].Str(), a, 2)
-			}, pIntegral, pString, pString)),
+			ovFormat("TIMESTAMPTOSTRING", pIntegral, pString),
+			ovFormat("TIMESTAMPTOSTRING", pIntegral, pString, pString)),
 		fn("STRINGTOTIMESTAMP", "DATE / TIME", "Parses a string with a Java DateTimeFormatter pattern into milliseconds since the epoch, in UTC or a time zone.",
 			ov(types.Bigint, func(a []types.Value) (types.Value, error) {
 				ms, err := parseMs(a[0].Str(), a[1].Str(), a, 2)
@@ -152,12 +204,8 @@ func init() {
 				return types.NewBigint(ms), err
 			}, pString, pString, pString)),
 		fn("FORMAT_TIMESTAMP", "DATE / TIME", "Formats a TIMESTAMP with a Java DateTimeFormatter pattern, in UTC or a time zone.",
-			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
-				return formatMs(c, "FORMAT_TIMESTAMP", a[0].Int(), a[1].Str(), a, 2)
-			}, pTimestamp, pString),
-			ovL(types.String, func(c *evalCtx, a []types.Value) (types.Value, error) {
-				return formatMs(c, "FORMAT_TIMESTAMP", a[0].Int(), a[1].Str(), a, 2)
-			}, pTimestamp, pString, pString)),
+			ovFormat("FORMAT_TIMESTAMP", pTimestamp, pString),
+			ovFormat("FORMAT_TIMESTAMP", pTimestamp, pString, pString)),
 		fn("PARSE_TIMESTAMP", "DATE / TIME", "Parses a string with a Java DateTimeFormatter pattern into a TIMESTAMP, in UTC or a time zone.",
 			ov(types.Timestamp, func(a []types.Value) (types.Value, error) {
 				ms, err := parseMs(a[0].Str(), a[1].Str(), a, 2)

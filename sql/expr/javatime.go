@@ -123,12 +123,17 @@ func zeroPad(v, n int) string {
 
 // writeZeroPad writes v with leading zeros to n digits; n comes from the
 // pattern and may be large, so the zeros go through w's limit first.
+// The digits go through a buffer on the stack: strconv.Itoa allocates
+// for a value of 100 or more (every year), once per formatted row.
 func writeZeroPad(w *builder, v, n int) {
-	s := strconv.Itoa(v)
+	var buf [20]byte
+	s := strconv.AppendInt(buf[:0], int64(v), 10)
 	if v >= 0 && len(s) < n {
 		writeRepeat(w, '0', n-len(s))
 	}
-	w.WriteString(s)
+	if w.room(len(s)) {
+		w.b.Write(s)
+	}
 }
 
 func writeRepeat(w *builder, c byte, n int) {
@@ -143,6 +148,26 @@ func writeRepeat(w *builder, c byte, n int) {
 // formatJava writes t as the compiled pattern says into w, which bounds
 // the text (a pattern of many 'z's names the zone once for each).
 func formatJava(toks []jtok, t time.Time, w *builder) {
+	// The civil date and the clock are each worked out once, when a
+	// letter first needs them: t.Year(), t.Month() and t.Day() each
+	// repeat the whole calendar computation.
+	var (
+		year, day, hour, minute, sec int
+		month                        time.Month
+		haveDate, haveClock          bool
+	)
+	date := func() {
+		if !haveDate {
+			year, month, day = t.Date()
+			haveDate = true
+		}
+	}
+	clock := func() {
+		if !haveClock {
+			hour, minute, sec = t.Clock()
+			haveClock = true
+		}
+	}
 	for _, k := range toks {
 		if w.err != nil {
 			return
@@ -153,44 +178,53 @@ func formatJava(toks []jtok, t time.Time, w *builder) {
 		}
 		switch k.letter {
 		case 'y', 'u':
+			date()
 			if k.n == 2 {
-				writeZeroPad(w, t.Year()%100, 2)
+				writeZeroPad(w, year%100, 2)
 			} else {
-				writeZeroPad(w, t.Year(), k.n)
+				writeZeroPad(w, year, k.n)
 			}
 		case 'M', 'L':
+			date()
 			switch {
 			case k.n >= 4:
-				w.WriteString(t.Month().String())
+				w.WriteString(month.String())
 			case k.n == 3:
-				w.WriteString(t.Month().String()[:3])
+				w.WriteString(month.String()[:3])
 			default:
-				writeZeroPad(w, int(t.Month()), k.n)
+				writeZeroPad(w, int(month), k.n)
 			}
 		case 'd':
-			writeZeroPad(w, t.Day(), k.n)
+			date()
+			writeZeroPad(w, day, k.n)
 		case 'D':
 			writeZeroPad(w, t.YearDay(), k.n)
 		case 'H':
-			writeZeroPad(w, t.Hour(), k.n)
+			clock()
+			writeZeroPad(w, hour, k.n)
 		case 'k':
-			h := t.Hour()
+			clock()
+			h := hour
 			if h == 0 {
 				h = 24
 			}
 			writeZeroPad(w, h, k.n)
 		case 'h':
-			h := t.Hour() % 12
+			clock()
+			h := hour % 12
 			if h == 0 {
 				h = 12
 			}
 			writeZeroPad(w, h, k.n)
 		case 'K':
-			writeZeroPad(w, t.Hour()%12, k.n)
+			clock()
+			writeZeroPad(w, hour%12, k.n)
 		case 'm':
-			writeZeroPad(w, t.Minute(), k.n)
+			clock()
+			writeZeroPad(w, minute, k.n)
 		case 's':
-			writeZeroPad(w, t.Second(), k.n)
+			clock()
+			writeZeroPad(w, sec, k.n)
 		case 'S':
 			f := zeroPad(t.Nanosecond(), 9)
 			if k.n <= 9 {
@@ -202,10 +236,12 @@ func formatJava(toks []jtok, t time.Time, w *builder) {
 		case 'n':
 			writeZeroPad(w, t.Nanosecond(), k.n)
 		case 'A':
-			ms := ((t.Hour()*60+t.Minute())*60+t.Second())*1000 + t.Nanosecond()/1e6
+			clock()
+			ms := ((hour*60+minute)*60+sec)*1000 + t.Nanosecond()/1e6
 			writeZeroPad(w, ms, k.n)
 		case 'a':
-			if t.Hour() < 12 {
+			clock()
+			if hour < 12 {
 				w.WriteString("AM")
 			} else {
 				w.WriteString("PM")

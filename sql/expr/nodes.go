@@ -68,6 +68,9 @@ type node struct {
 	// is evaluated; atomic so that a tree shared with other users, who
 	// never see it set (their rows are too short), is never raced on.
 	memo atomic.Int32
+	// fn is the function a call node calls, nil for any other node; a
+	// subscript of SPLIT looks for it (splitIndex).
+	fn *Function
 }
 
 var _ Expr = (*node)(nil)

@@ -52,6 +52,11 @@ type overload struct {
 	retText  string
 	fn       impl
 	fnL      implL // used instead of fn when set
+	// prep, when set, builds the call's implementation from its bound
+	// arguments, used instead of fn and fnL: what a literal argument
+	// decides (a compiled pattern, a time zone) is then worked out once,
+	// when the call is bound, not once per row.
+	prep func(c *evalCtx, args []Expr) impl
 }
 
 // pk is the kind of value a parameter takes.

@@ -36,6 +36,13 @@ func TestShare(t *testing.T) {
 			slots: 6, // the CASE, and I = 0 and 100 / I within it
 		},
 		{
+			name: "q22: subscripts of a shared SPLIT, before and after its array is built",
+			exprs: []string{
+				`SPLIT(JS, '=')[2]`, `ARRAY_LENGTH(SPLIT(JS, '='))`, `SPLIT(JS, '=')[-1]`, `SPLIT(JS, '=')[I]`,
+			},
+			slots: 2,
+		},
+		{
 			name:  "columns and literals are not shared",
 			exprs: []string{`I`, `I`, `'x'`, `'x'`},
 		},
