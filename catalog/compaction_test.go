@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -235,22 +234,7 @@ func TestReplayAfterCompactionDecidesAlike(t *testing.T) {
 func TestOldCatalogThenNewCommands(t *testing.T) {
 	cl := newCluster(t)
 	cl.node() // creates the topic
-	rec := func(key string, v any) log.Record {
-		r := log.Record{Key: []byte(key), Partition: 0, Timestamp: log.NoTimestamp}
-		if v != nil {
-			b, err := json.Marshal(v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r.Value = b
-		}
-		return r
-	}
-	type oldCommand struct {
-		Source *Source `json:"source,omitempty"`
-		Query  *Query  `json:"query,omitempty"`
-		Base   int64   `json:"base,omitempty"`
-	}
+	rec := func(key string, v any) log.Record { return oldRecord(t, key, v) }
 	out := stream("OUT")
 	out.Query = "CSAS_OUT_2"
 	gone := rec("source/GONE", nil)

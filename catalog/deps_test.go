@@ -338,22 +338,7 @@ func TestReplacedSinkKeepsItsQuery(t *testing.T) {
 func TestOldRecordsReplay(t *testing.T) {
 	cl := newCluster(t)
 	cl.node() // creates the topic
-	rec := func(key string, v any) log.Record {
-		r := log.Record{Key: []byte(key), Partition: 0, Timestamp: log.NoTimestamp}
-		if v != nil {
-			b, err := json.Marshal(v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r.Value = b
-		}
-		return r
-	}
-	type oldCommand struct {
-		Source *Source `json:"source,omitempty"`
-		Query  *Query  `json:"query,omitempty"`
-		Base   int64   `json:"base,omitempty"`
-	}
+	rec := func(key string, v any) log.Record { return oldRecord(t, key, v) }
 	out := stream("OUT")
 	out.Query = "CSAS_OUT_1"
 	recs := []log.Record{
@@ -546,4 +531,27 @@ func TestConcurrentCreateAsSelectOneWins(t *testing.T) {
 	if got := cl.agree(n1, n2); got != want {
 		t.Fatalf("catalog holds\n%s\nwant\n%s", got, want)
 	}
+}
+
+// oldCommand is a catalog command as versions before Reads and Drop
+// wrote it.
+type oldCommand struct {
+	Source *Source `json:"source,omitempty"`
+	Query  *Query  `json:"query,omitempty"`
+	Base   int64   `json:"base,omitempty"`
+}
+
+// oldRecord is a catalog record under an object's key, as older versions
+// wrote them: v as JSON, or a tombstone when v is nil.
+func oldRecord(t *testing.T, key string, v any) log.Record {
+	t.Helper()
+	r := log.Record{Key: []byte(key), Partition: 0, Timestamp: log.NoTimestamp}
+	if v != nil {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Value = b
+	}
+	return r
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runnel/runnel/internal/cputime"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators/agg"
 	"github.com/runnel/runnel/operators/state"
@@ -85,9 +86,9 @@ func BenchmarkAggregatorRepartitioned(b *testing.B) {
 // the load as much as the code, CPU time much less.
 type cpuClock struct{ start time.Duration }
 
-func startCPU() cpuClock { return cpuClock{processCPU()} }
+func startCPU() cpuClock { return cpuClock{cputime.Process()} }
 
 // report adds cpu-ns/op to the benchmark's results.
 func (c cpuClock) report(b *testing.B) {
-	b.ReportMetric(float64(processCPU()-c.start)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-c.start)/float64(b.N), "cpu-ns/op")
 }

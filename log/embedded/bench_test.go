@@ -3,12 +3,12 @@ package embedded
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/runnel/runnel/internal/cputime"
 	"github.com/runnel/runnel/log"
 )
 
@@ -201,9 +201,9 @@ func BenchmarkReadFlushed(b *testing.B) {
 	b.SetBytes(int64(len(val)))
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := int64(cputime.Process())
 	read := readBench(ctx, b, l, total, nil)
-	b.ReportMetric(float64(processCPU()-cpu)/float64(read), "cpu-ns/op")
+	b.ReportMetric(float64(int64(cputime.Process())-cpu)/float64(read), "cpu-ns/op")
 	b.ReportMetric(float64(read)/b.Elapsed().Seconds(), "records/s")
 }
 
@@ -231,13 +231,4 @@ func readBench(ctx context.Context, b *testing.B, l *Log, total int, pass func(r
 		}
 	}
 	return read
-}
-
-// processCPU is the CPU time the process has used, in nanoseconds.
-func processCPU() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/runnel/runnel/engine"
+	"github.com/runnel/runnel/internal/cputime"
 	"github.com/runnel/runnel/log"
 )
 
@@ -400,11 +401,11 @@ func settle(ctx context.Context, out io.Writer) {
 	)
 	start := time.Now()
 	for time.Since(start) < settleMax {
-		before := processCPU()
+		before := cputime.Process()
 		if sleepUntil(ctx, time.Now().Add(window)) != nil {
 			return
 		}
-		if processCPU()-before < idle {
+		if cputime.Process()-before < idle {
 			break
 		}
 	}

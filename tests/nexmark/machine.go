@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/runnel/runnel/internal/cputime"
 )
 
 // Machine describes where a benchmark ran, for its report.
@@ -67,7 +69,7 @@ type cpuClock struct {
 const userHz = 100
 
 func readCPUClock() cpuClock {
-	c := cpuClock{at: time.Now(), process: processCPU()}
+	c := cpuClock{at: time.Now(), process: cputime.Process()}
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return c
