@@ -40,10 +40,10 @@ const tableJoinCachedSize = 64
 //     which would otherwise look for it in every memtable and level. It
 //     is loaded by one scan of the store the first time a key is read.
 //
-// The cache holds about CacheBytes, in two generations of half that each
-// (as the aggregation's caches do): a key read or written goes into the
-// young one, and when that is full the old one is forgotten and the young
-// one becomes the old. Recover (through the join's Recover) forgets both
+// The cache is the aggregations' two-generation cache (genCache), used
+// write-through: it holds about CacheBytes, in two generations of half
+// that each; a key read or written goes into the young one, and when that
+// is full the old one is forgotten and the young one becomes the old. Recover (through the join's Recover) forgets both
 // the cache and the filter, as the store drops its pending writes.
 //
 // It is used by its task's goroutine only, as the store is.
@@ -53,8 +53,9 @@ type TableJoinStore struct {
 	// CacheBytes bounds the cache; 0 is DefaultTableJoinCacheBytes.
 	CacheBytes int
 
-	young, old           map[string]tableJoinCached
-	youngBytes, oldBytes int
+	// cache is nil until the first read or write; no entry of it is ever
+	// dirty, as every write has gone to the store.
+	cache *genCache[tableJoinCached]
 
 	// filter holds the keys put since it was loaded, and those the store
 	// held then; filterKeys counts them. filterState says whether it is
@@ -143,8 +144,9 @@ func (s *TableJoinStore) Scan(start, end []byte, fn func(key, value []byte) bool
 // Recover implements Recoverable: the store dropped its pending writes,
 // which the cache and the filter may hold.
 func (s *TableJoinStore) Recover() {
-	s.young, s.old = nil, nil
-	s.youngBytes, s.oldBytes = 0, 0
+	if s.cache != nil {
+		s.cache.forget()
+	}
 	s.filter, s.filterKeys, s.filterState = seenFilter{}, 0, filterUnloaded
 }
 
@@ -168,50 +170,49 @@ func (s *TableJoinStore) loadFilter() error {
 // cached returns what the cache holds of key, moving it to the young
 // generation.
 func (s *TableJoinStore) cached(key []byte) (tableJoinCached, bool) {
-	if c, ok := s.young[string(key)]; ok {
-		return c, true
+	if s.cache == nil {
+		return tableJoinCached{}, false
 	}
-	c, ok := s.old[string(key)]
-	if ok {
-		s.remember(key, c)
+	if e, ok := s.cache.young[string(key)]; ok {
+		return e.val, true
 	}
-	return c, ok
+	// Not genCache.get, which moves the entry without making room: a
+	// young generation past its half would become an old one past it.
+	e, ok := s.cache.old[string(key)]
+	if !ok {
+		return tableJoinCached{}, false
+	}
+	s.remember(key, e.val)
+	return e.val, true
 }
 
 // remember caches c as key's value (or absence), in the young generation.
 func (s *TableJoinStore) remember(key []byte, c tableJoinCached) {
+	if s.cache == nil {
+		limit := s.CacheBytes
+		if limit <= 0 {
+			limit = DefaultTableJoinCacheBytes
+		}
+		s.cache = newGenCache[tableJoinCached](limit)
+	}
 	// An entry of key left in either generation would be read once the
 	// new one is forgotten.
-	s.forgetKey(key)
-	if s.young == nil {
-		s.young, s.old = make(map[string]tableJoinCached), make(map[string]tableJoinCached)
-	}
-	half := s.CacheBytes / 2
-	if half <= 0 {
-		half = DefaultTableJoinCacheBytes / 2
-	}
+	s.cache.drop(key)
 	n := tableJoinCachedBytes(key, c)
-	if n > half {
+	if n > s.cache.half {
 		// A value larger than a generation is not kept.
 		return
 	}
-	if s.youngBytes+n > half {
-		s.old, s.oldBytes = s.young, s.youngBytes
-		s.young, s.youngBytes = make(map[string]tableJoinCached, len(s.old)), 0
+	if s.cache.youngBytes+n > s.cache.half {
+		s.cache.rotate()
 	}
-	s.young[string(key)] = c
-	s.youngBytes += n
+	s.cache.add(key, c, n)
 }
 
 // forgetKey drops key from the cache.
 func (s *TableJoinStore) forgetKey(key []byte) {
-	if c, ok := s.young[string(key)]; ok {
-		delete(s.young, string(key))
-		s.youngBytes -= tableJoinCachedBytes(key, c)
-	}
-	if c, ok := s.old[string(key)]; ok {
-		delete(s.old, string(key))
-		s.oldBytes -= tableJoinCachedBytes(key, c)
+	if s.cache != nil {
+		s.cache.drop(key)
 	}
 }
 
