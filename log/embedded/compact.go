@@ -87,8 +87,12 @@ func (l *Log) partitionsWithRecords(id uint64) ([]int32, error) {
 	return parts, it.Error()
 }
 
-// compactPartition adds to b the deletes that compact [0, end) of one
-// partition, and returns how many records they remove.
+// compactPartition adds to b the writes that compact [0, end) of one
+// partition, and returns how many records they remove. A single record's
+// key is deleted; a batch loses its removed records by being written again
+// without them (under its key, whose base stays), or deleted when none is
+// left. The batch b then holds the surviving records of every batch that
+// lost some: about the partition's live bytes, as the map of its keys is.
 func (l *Log) compactPartition(ctx context.Context, b *pebble.Batch, id uint64, part int32, end int64) (int, error) {
 	lo := recordKey(id, part, 0)
 	hi := recordKey(id, part, end)
@@ -98,11 +102,22 @@ func (l *Log) compactPartition(ctx context.Context, b *pebble.Batch, id uint64, 
 		tombstone bool
 	}
 	latest := make(map[string]last)
-	err := l.scan(lo, hi, func(off int64, r *log.Record) error {
-		if r.Key != nil {
-			latest[string(r.Key)] = last{off, r.Value == nil}
+	err := l.scan(lo, hi, func(_ []byte, kr *keyRecords) error {
+		var rec log.Record
+		for {
+			off, v, more := kr.next()
+			if !more {
+				return kr.err
+			}
+			// The record aliases Pebble's buffer only until fn returns;
+			// the map keeps a copy (a string).
+			if err := decodeRecord(v, &rec); err != nil {
+				return fmt.Errorf("offset %d: %w", off, err)
+			}
+			if rec.Key != nil {
+				latest[string(rec.Key)] = last{off, rec.Value == nil}
+			}
 		}
-		return nil
 	})
 	if err != nil {
 		return 0, err
@@ -110,45 +125,68 @@ func (l *Log) compactPartition(ctx context.Context, b *pebble.Batch, id uint64, 
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	// Pass 2: delete every keyed record that is not its key's latest, and
+	// Pass 2: remove every keyed record that is not its key's latest, and
 	// the latest when it is a tombstone.
 	removed := 0
-	err = l.scan(lo, hi, func(off int64, r *log.Record) error {
-		if r.Key == nil {
+	var kept []byte
+	err = l.scan(lo, hi, func(k []byte, kr *keyRecords) error {
+		var rec log.Record
+		kept = kept[:0]
+		n, dropped := 0, 0
+		for {
+			off, v, more := kr.next()
+			if !more {
+				break
+			}
+			n++
+			if err := decodeRecord(v, &rec); err != nil {
+				return fmt.Errorf("offset %d: %w", off, err)
+			}
+			if rec.Key != nil {
+				if lt := latest[string(rec.Key)]; lt.off != off || lt.tombstone {
+					dropped++
+					continue
+				}
+			}
+			kept = appendBatchEntryHeader(kept, off-kr.base, len(v))
+			kept = append(kept, v...)
+		}
+		if kr.err != nil {
+			return kr.err
+		}
+		removed += dropped
+		switch {
+		case dropped == 0:
 			return nil
+		case dropped == n:
+			return b.Delete(k, nil)
+		default:
+			// Only a batch holds more than one record.
+			return b.Set(k, kept, nil)
 		}
-		if lt := latest[string(r.Key)]; lt.off != off || lt.tombstone {
-			removed++
-			return b.Delete(recordKey(id, part, off), nil)
-		}
-		return nil
 	})
 	return removed, err
 }
 
-// scan decodes every record in [lo, hi) in key order.
-func (l *Log) scan(lo, hi []byte, fn func(off int64, r *log.Record) error) error {
+// scan walks every key in [lo, hi) of the records' range in key order.
+// The key and the records fn is given alias Pebble's buffers until fn
+// returns.
+func (l *Log) scan(lo, hi []byte, fn func(k []byte, kr *keyRecords) error) error {
 	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return err
 	}
 	defer it.Close()
-	var rec log.Record
 	for it.First(); it.Valid(); it.Next() {
-		off, err := recordKeyOffset(it.Key())
-		if err != nil {
-			return err
-		}
 		v, err := it.ValueAndErr()
 		if err != nil {
 			return err
 		}
-		// The record aliases Pebble's buffer only until fn returns; fn
-		// copies what it keeps (map keys are strings).
-		if err := decodeRecord(v, &rec); err != nil {
-			return fmt.Errorf("offset %d: %w", off, err)
+		kr, err := newKeyRecords(it.Key(), v)
+		if err != nil {
+			return err
 		}
-		if err := fn(off, &rec); err != nil {
+		if err := fn(it.Key(), &kr); err != nil {
 			return err
 		}
 	}
