@@ -375,3 +375,66 @@ func topicID(t *testing.T, l *Log, name string) uint64 {
 	}
 	return tp.id
 }
+
+func TestCompactCommitsInParts(t *testing.T) {
+	// Every batch of the first append loses half its records and keeps
+	// the other half, so the rewritten batches hold more than
+	// compactBatchBytes: the compaction commits them in parts, and what it
+	// leaves is right however the parts fall.
+	dir := t.TempDir()
+	ctx := ctxT(t)
+	l := openTest(t, dir)
+	defer func() { l.Close() }()
+	if err := l.CreateTopic(ctx, "c", log.TopicConfig{Partitions: 1, Compacted: true}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 6000
+	val := bytes.Repeat([]byte("v"), 1000)
+	var first, second []log.Record
+	for i := range n {
+		first = append(first,
+			log.Record{Key: fmt.Appendf(nil, "keep%d", i), Value: val, Partition: 0},
+			log.Record{Key: fmt.Appendf(nil, "dup%d", i), Value: val, Partition: 0})
+		second = append(second, log.Record{Key: fmt.Appendf(nil, "dup%d", i), Value: []byte("new"), Partition: 0})
+	}
+	if n*len(val) <= compactBatchBytes {
+		t.Fatalf("%d kept bytes do not pass compactBatchBytes", n*len(val))
+	}
+	for _, recs := range [][]log.Record{first, second} {
+		if _, err := l.Append(ctx, "c", recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	walBytes := func() uint64 { return l.db.Metrics().WAL.BytesIn }
+	before := walBytes()
+	if err := l.Compact(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if written := walBytes() - before; written < n*uint64(len(val)) {
+		t.Fatalf("compaction wrote %d bytes to the WAL, want the %d kept", written, n*len(val))
+	}
+	check := func(what string) {
+		t.Helper()
+		got := readFrom(t, l, "c", 0, 0)
+		if len(got) != 2*n {
+			t.Fatalf("%s: %d records, want %d", what, len(got), 2*n)
+		}
+		for i, r := range got {
+			switch {
+			case i < n && (r.Offset != int64(2*i) || string(r.Key) != fmt.Sprintf("keep%d", i) || !bytes.Equal(r.Value, val)):
+				t.Fatalf("%s: record %d = %s@%d, want keep%d@%d", what, i, r.Key, r.Offset, i, 2*i)
+			case i >= n && (r.Offset != int64(n+i) || string(r.Key) != fmt.Sprintf("dup%d", i-n) || string(r.Value) != "new"):
+				t.Fatalf("%s: record %d = %s=%s@%d, want dup%d=new@%d", what, i, r.Key, r.Value, r.Offset, i-n, n+i)
+			}
+		}
+	}
+	check("compacted")
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = openTest(t, dir)
+	check("reopened")
+	if ends, err := l.EndOffsets(ctx, "c"); err != nil || ends[0] != 3*n {
+		t.Fatalf("end offsets %v, %v; want [%d]", ends, err, 3*n)
+	}
+}
