@@ -121,9 +121,14 @@ func (l *Log) write(items []item, pre func(b *pebble.Batch) error, c writeClass)
 	// is reserved.
 	type group struct {
 		p     *partition
+		id    uint64 // the topic's
+		part  int32
 		idxs  []int
 		base  int64
 		resvn *reservation
+		// keys are the group's batch keys, each a run of idxs (see
+		// batchValueTarget).
+		keys []batchRun
 	}
 	var groups []*group
 	// A batch's records mostly go to one topic, spread over its
@@ -142,7 +147,6 @@ func (l *Log) write(items []item, pre func(b *pebble.Batch) error, c writeClass)
 		byTopic []*topicGroups // a txn writes one topic or a few
 		cur     *topicGroups   // the last record's topic
 	)
-	size := 0
 	for i := range items {
 		it := &items[i]
 		r := it.r
@@ -185,7 +189,7 @@ func (l *Log) write(items []item, pre func(b *pebble.Batch) error, c writeClass)
 			if err != nil {
 				return err
 			}
-			g = &group{p: p}
+			g = &group{p: p, id: it.t.id, part: it.part}
 			if cur.m != nil {
 				cur.m[it.part] = g
 			} else {
@@ -198,8 +202,28 @@ func (l *Log) write(items []item, pre func(b *pebble.Batch) error, c writeClass)
 			it.ts = now
 		}
 		it.size = recordSize(r, it.ts)
-		size += recordKeyLen + it.size + batchEntryOverhead
 		g.idxs = append(g.idxs, i)
+	}
+	// Each partition's records go into batch keys of about
+	// batchValueTarget bytes. Offsets are consecutive within a
+	// reservation, so a record's delta from its key's base is known
+	// before the offsets are.
+	size := 0
+	for _, g := range groups {
+		run := batchRun{}
+		for j, i := range g.idxs {
+			e := batchEntrySize(int64(j-run.from), items[i].size)
+			if j > run.from && run.bytes+e > batchValueTarget {
+				g.keys = append(g.keys, run)
+				size += batchKeyLen + run.bytes + batchEntryOverhead
+				run = batchRun{from: j}
+				e = batchEntrySize(0, items[i].size)
+			}
+			run.bytes += e
+			run.to = j + 1
+		}
+		g.keys = append(g.keys, run)
+		size += batchKeyLen + run.bytes + batchEntryOverhead
 	}
 
 	// One allocation for the whole batch: the records, and room for what
@@ -229,13 +253,18 @@ func (l *Log) write(items []item, pre func(b *pebble.Batch) error, c writeClass)
 	// it completes; encoding here, straight into the batch, is a copy of
 	// bytes already sized, next to the sync that follows.
 	for _, g := range groups {
-		for j, i := range g.idxs {
-			it := &items[i]
-			it.off = g.base + int64(j)
-			op := b.SetDeferred(recordKeyLen, it.size)
-			putRecordKey(op.Key, it.t.id, it.part, it.off)
-			if v := appendRecordAt(op.Value[:0], it.r, it.ts); len(v) != it.size {
-				panic(fmt.Sprintf("embedded: record encoded to %d bytes, sized %d", len(v), it.size))
+		for _, run := range g.keys {
+			op := b.SetDeferred(batchKeyLen, run.bytes)
+			putBatchKey(op.Key, g.id, g.part, g.base+int64(run.from))
+			v := op.Value[:0]
+			for j := run.from; j < run.to; j++ {
+				it := &items[g.idxs[j]]
+				it.off = g.base + int64(j)
+				v = appendBatchEntryHeader(v, int64(j-run.from), it.size)
+				v = appendRecordAt(v, it.r, it.ts)
+			}
+			if len(v) != run.bytes {
+				panic(fmt.Sprintf("embedded: batch encoded to %d bytes, sized %d", len(v), run.bytes))
 			}
 			_ = op.Finish()
 		}
@@ -262,12 +291,26 @@ func (l *Log) write(items []item, pre func(b *pebble.Batch) error, c writeClass)
 // topic written, per write).
 const indexedPartitions = 1024
 
-// Sizes for estimating a batch before its records are in it: a record's
-// key, and a batch entry's kind and two length varints.
-const (
-	recordKeyLen       = 22
-	batchEntryOverhead = 1 + 2*binary.MaxVarintLen32
-)
+// batchEntryOverhead is, for estimating a Pebble batch before its keys
+// are in it, the size of an entry's kind and two length varints.
+const batchEntryOverhead = 1 + 2*binary.MaxVarintLen32
+
+// batchRun is the records of one batch key: a partition's records from..to
+// (indexes into its group's), whose entries take bytes.
+type batchRun struct {
+	from, to int
+	bytes    int
+}
+
+// batchValueTarget is the size a batch key's value is cut at: a write's
+// records for one partition take one key per this many bytes (a record
+// larger than it has a key of its own). Per key, Pebble pays a memtable
+// node, a flush's block entry, bloom hashing and iterator steps; with one
+// key per record those were about a third of a raw copy's CPU. The target keeps the value about one
+// data block (logBlockSize), so that a reader starting inside a batch
+// skips at most that many bytes, and the values a flush or a compaction
+// holds stay small.
+const batchValueTarget = logBlockSize
 
 // offsetWrites validates a group's offsets and returns the function that
 // adds them to a batch.

@@ -12,8 +12,10 @@ import (
 
 // Compact implements log.Compactor. For each partition it keeps the latest
 // record of each key and removes tombstones and everything they shadow, in
-// one synced batch for the whole topic; surviving records keep their
-// offsets, and end offsets do not move. Records with a nil key are kept (a
+// synced batches of about compactBatchBytes; surviving records keep their
+// offsets, and end offsets do not move. A crash between two batches
+// leaves some records that the next compaction removes, as Kafka's
+// compaction may; never a record the log did not have. Records with a nil key are kept (a
 // compacted topic should not have them; Kafka refuses them). Appends may go
 // on meanwhile: compaction only covers what was visible when it began.
 // It returns ErrNotCompacted for a topic not created Compacted.
@@ -38,8 +40,8 @@ func (l *Log) Compact(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("compact %q: %w", name, err)
 	}
-	b := l.db.NewBatch()
-	defer b.Close()
+	w := &compactWriter{l: l, b: l.db.NewBatch()}
+	defer func() { w.b.Close() }()
 	removed := 0
 	for _, part := range parts {
 		p, err := l.partition(t, part)
@@ -47,16 +49,17 @@ func (l *Log) Compact(ctx context.Context, name string) error {
 			return fmt.Errorf("compact %q: %w", name, err)
 		}
 		end := p.visible()
-		n, err := l.compactPartition(ctx, b, t.id, part, end)
+		// The floor keeps the end offset where it is even if the last
+		// record goes. It goes first, so that it commits with or before
+		// every batch that removes a record of the partition.
+		_ = w.b.Set(endFloorKey(t.id, part), binary.BigEndian.AppendUint64(nil, uint64(end)), nil)
+		n, err := l.compactPartition(ctx, w, t.id, part, end)
 		if err != nil {
 			return fmt.Errorf("compact %s/%d: %w", name, part, err)
 		}
 		removed += n
-		// The floor keeps the end offset where it is even if the last
-		// record went.
-		_ = b.Set(endFloorKey(t.id, part), binary.BigEndian.AppendUint64(nil, uint64(end)), nil)
 	}
-	if err := l.commit(b, classSystem); err != nil {
+	if err := w.commit(); err != nil {
 		return fmt.Errorf("compact %q: %w", name, err)
 	}
 	l.opts.Logger.Debug("compacted topic", "topic", name, "removed", removed)
@@ -87,9 +90,13 @@ func (l *Log) partitionsWithRecords(id uint64) ([]int32, error) {
 	return parts, it.Error()
 }
 
-// compactPartition adds to b the deletes that compact [0, end) of one
-// partition, and returns how many records they remove.
-func (l *Log) compactPartition(ctx context.Context, b *pebble.Batch, id uint64, part int32, end int64) (int, error) {
+// compactPartition adds to b the writes that compact [0, end) of one
+// partition, and returns how many records they remove. A single record's
+// key is deleted; a batch loses its removed records by being written again
+// without them (under its key, whose base stays), or deleted when none is
+// left. The batch b then holds the surviving records of every batch that
+// lost some until w commits them, at about compactBatchBytes.
+func (l *Log) compactPartition(ctx context.Context, w *compactWriter, id uint64, part int32, end int64) (int, error) {
 	lo := recordKey(id, part, 0)
 	hi := recordKey(id, part, end)
 	// Pass 1: the latest offset of each key, and whether it is a tombstone.
@@ -98,11 +105,22 @@ func (l *Log) compactPartition(ctx context.Context, b *pebble.Batch, id uint64, 
 		tombstone bool
 	}
 	latest := make(map[string]last)
-	err := l.scan(lo, hi, func(off int64, r *log.Record) error {
-		if r.Key != nil {
-			latest[string(r.Key)] = last{off, r.Value == nil}
+	err := l.scan(lo, hi, func(_ []byte, kr *keyRecords) error {
+		var rec log.Record
+		for {
+			off, v, more := kr.next()
+			if !more {
+				return kr.err
+			}
+			// The record aliases Pebble's buffer only until fn returns;
+			// the map keeps a copy (a string).
+			if err := decodeRecord(v, &rec); err != nil {
+				return fmt.Errorf("offset %d: %w", off, err)
+			}
+			if rec.Key != nil {
+				latest[string(rec.Key)] = last{off, rec.Value == nil}
+			}
 		}
-		return nil
 	})
 	if err != nil {
 		return 0, err
@@ -110,45 +128,106 @@ func (l *Log) compactPartition(ctx context.Context, b *pebble.Batch, id uint64, 
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	// Pass 2: delete every keyed record that is not its key's latest, and
+	// Pass 2: remove every keyed record that is not its key's latest, and
 	// the latest when it is a tombstone.
 	removed := 0
-	err = l.scan(lo, hi, func(off int64, r *log.Record) error {
-		if r.Key == nil {
+	var kept []byte
+	err = l.scan(lo, hi, func(k []byte, kr *keyRecords) error {
+		var rec log.Record
+		kept = kept[:0]
+		n, dropped := 0, 0
+		for {
+			off, v, more := kr.next()
+			if !more {
+				break
+			}
+			n++
+			if err := decodeRecord(v, &rec); err != nil {
+				return fmt.Errorf("offset %d: %w", off, err)
+			}
+			if rec.Key != nil {
+				if lt := latest[string(rec.Key)]; lt.off != off || lt.tombstone {
+					dropped++
+					continue
+				}
+			}
+			kept = appendBatchEntryHeader(kept, off-kr.base, len(v))
+			kept = append(kept, v...)
+		}
+		if kr.err != nil {
+			return kr.err
+		}
+		removed += dropped
+		var err error
+		switch {
+		case dropped == 0:
 			return nil
+		case dropped == n:
+			err = w.b.Delete(k, nil)
+		default:
+			// Only a batch holds more than one record.
+			err = w.b.Set(k, kept, nil)
 		}
-		if lt := latest[string(r.Key)]; lt.off != off || lt.tombstone {
-			removed++
-			return b.Delete(recordKey(id, part, off), nil)
+		if err != nil {
+			return err
 		}
-		return nil
+		return w.maybeCommit()
 	})
 	return removed, err
 }
 
-// scan decodes every record in [lo, hi) in key order.
-func (l *Log) scan(lo, hi []byte, fn func(off int64, r *log.Record) error) error {
+// compactBatchBytes is about the most a compaction holds in one Pebble
+// batch before committing it: rewritten batches hold the records they
+// keep, and one batch for a whole topic would hold as much as its live
+// records.
+const compactBatchBytes = 4 << 20
+
+// compactWriter is the Pebble batch a compaction fills, committed (as a
+// system write) whenever it reaches compactBatchBytes.
+type compactWriter struct {
+	l *Log
+	b *pebble.Batch
+}
+
+// maybeCommit commits the batch and starts another once it is full. It is
+// called between keys, never while an iterator's key is still to be
+// written.
+func (w *compactWriter) maybeCommit() error {
+	if w.b.Len() < compactBatchBytes {
+		return nil
+	}
+	return w.commit()
+}
+
+// commit commits the batch and starts another.
+func (w *compactWriter) commit() error {
+	if err := w.l.commit(w.b, classSystem); err != nil {
+		return err
+	}
+	_ = w.b.Close()
+	w.b = w.l.db.NewBatch()
+	return nil
+}
+
+// scan walks every key in [lo, hi) of the records' range in key order.
+// The key and the records fn is given alias Pebble's buffers until fn
+// returns.
+func (l *Log) scan(lo, hi []byte, fn func(k []byte, kr *keyRecords) error) error {
 	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return err
 	}
 	defer it.Close()
-	var rec log.Record
 	for it.First(); it.Valid(); it.Next() {
-		off, err := recordKeyOffset(it.Key())
-		if err != nil {
-			return err
-		}
 		v, err := it.ValueAndErr()
 		if err != nil {
 			return err
 		}
-		// The record aliases Pebble's buffer only until fn returns; fn
-		// copies what it keeps (map keys are strings).
-		if err := decodeRecord(v, &rec); err != nil {
-			return fmt.Errorf("offset %d: %w", off, err)
+		kr, err := newKeyRecords(it.Key(), v)
+		if err != nil {
+			return err
 		}
-		if err := fn(off, &rec); err != nil {
+		if err := fn(it.Key(), &kr); err != nil {
 			return err
 		}
 	}

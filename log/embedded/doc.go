@@ -11,14 +11,29 @@
 //
 //	L n                          -> next topic id (uint64)
 //	L t <name>                   -> topic metadata: id, partitions, replicas, flags
-//	L r <id> <part> <offset>     -> one record (see record.go for the value)
+//	L r <id> <part> <base> 'b'   -> a batch: records from base on (record.go)
+//	L r <id> <part> <offset>     -> one record, as written before batches
 //	L e <id> <part>              -> end-offset floor, written by compaction
 //	L g <id> <len> <group> <part> -> a group's committed offset (int64)
 //
 // <id> is a big-endian uint64, <part> a big-endian uint32, <offset> a
 // big-endian uint64 and <len> a uvarint, so a partition's records iterate in
 // offset order and one topic's records and offsets are each a single key
-// range. Records are keyed by topic id, never by name, and ids are never
+// range.
+//
+// A write stores each partition's records in batch keys, as Kafka stores a
+// producer's batch: one key per run of about 32 KiB of records, keyed by the
+// first one's offset, so that Pebble's costs per key (a memtable node, a
+// table entry, an iterator step) are paid once per run rather than once per
+// record. A reader seeks to the last key at or below the offset it wants
+// and skips the batch's records before it. Data directories written before
+// batches hold one key per record; a batch key is the record key of its
+// base with one byte more, so it sorts after that offset's record key and
+// before the next one's, and both kinds read, compact and find the end
+// offset in one key range. Compaction rewrites a batch without the records
+// it removes, keeping its key.
+//
+// Records are keyed by topic id, never by name, and ids are never
 // reused: DeleteTopic is two DeleteRanges, and a topic created again under
 // the same name starts empty even if the ranges are still being compacted.
 //

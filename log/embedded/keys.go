@@ -32,12 +32,13 @@ func topicKeyBounds() (lo, hi []byte) {
 }
 
 func recordKey(id uint64, part int32, off int64) []byte {
-	k := make([]byte, 22)
+	k := make([]byte, recordKeyLen)
 	putRecordKey(k, id, part, off)
 	return k
 }
 
-// putRecordKey writes a record's key into k, which is 22 bytes long.
+// putRecordKey writes a record's key into k, which is recordKeyLen bytes
+// long.
 func putRecordKey(k []byte, id uint64, part int32, off int64) {
 	k[0], k[1] = prefixLog, kindRecord
 	binary.BigEndian.PutUint64(k[2:], id)
@@ -45,18 +46,58 @@ func putRecordKey(k []byte, id uint64, part int32, off int64) {
 	binary.BigEndian.PutUint64(k[14:], uint64(off))
 }
 
-// recordKeyOffset is the offset of a record key.
+// Key lengths: a single record's key (as the log wrote every record
+// before batches), and a batch's, which is the record key of its base
+// offset followed by batchKeyMark. A batch key sorts after the record key
+// of its base offset and before the next offset's, so the two kinds share
+// one key range per partition, in offset order (doc.go).
+const (
+	recordKeyLen = 22
+	batchKeyLen  = recordKeyLen + 1
+	batchKeyMark = 'b'
+)
+
+// putBatchKey writes the key of the batch whose first offset is base into
+// k, which is batchKeyLen bytes long.
+func putBatchKey(k []byte, id uint64, part int32, base int64) {
+	putRecordKey(k, id, part, base)
+	k[recordKeyLen] = batchKeyMark
+}
+
+func batchKey(id uint64, part int32, base int64) []byte {
+	k := make([]byte, batchKeyLen)
+	putBatchKey(k, id, part, base)
+	return k
+}
+
+// isBatchKey says whether k, a key of the records' range, is a batch's
+// key rather than a single record's.
+func isBatchKey(k []byte) bool { return len(k) == batchKeyLen }
+
+// checkRecordKey fails unless k is a record key or a batch key.
+func checkRecordKey(k []byte) error {
+	switch {
+	case len(k) == recordKeyLen && k[0] == prefixLog && k[1] == kindRecord:
+		return nil
+	case len(k) == batchKeyLen && k[0] == prefixLog && k[1] == kindRecord && k[recordKeyLen] == batchKeyMark:
+		return nil
+	}
+	return fmt.Errorf("embedded: malformed record key %x", k)
+}
+
+// recordKeyOffset is the offset of a record key, or the base offset of a
+// batch key.
 func recordKeyOffset(k []byte) (int64, error) {
-	if len(k) != 22 || k[0] != prefixLog || k[1] != kindRecord {
-		return 0, fmt.Errorf("embedded: malformed record key %x", k)
+	if err := checkRecordKey(k); err != nil {
+		return 0, err
 	}
 	return int64(binary.BigEndian.Uint64(k[14:])), nil
 }
 
-// recordKeyPartition is the partition of a record key.
+// recordKeyPartition is the partition of a record key or a batch key.
 func recordKeyPartition(k []byte) (int32, error) {
-	if len(k) != 22 || k[0] != prefixLog || k[1] != kindRecord {
-		return 0, fmt.Errorf("embedded: malformed record key %x", k)
+	if err := checkRecordKey(k); err != nil {
+		return 0, err
 	}
 	return int32(binary.BigEndian.Uint32(k[10:14])), nil
 }

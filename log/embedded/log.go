@@ -205,11 +205,21 @@ func (l *Log) loadEnd(id uint64, part int32) (int64, error) {
 	}
 	defer it.Close()
 	if it.Last() {
-		off, err := recordKeyOffset(it.Key())
+		// The last key's last record: a batch's is its last entry.
+		kr, err := newKeyRecords(it.Key(), it.Value())
 		if err != nil {
 			return 0, err
 		}
-		end = max(end, off+1)
+		for {
+			off, _, more := kr.next()
+			if !more {
+				break
+			}
+			end = max(end, off+1)
+		}
+		if kr.err != nil {
+			return 0, kr.err
+		}
 	}
 	return end, it.Error()
 }

@@ -103,8 +103,12 @@ func (l *Log) readRange(t *topic, part int32, from, to int64, arenaHint int) ([]
 		return nil, 0, 0, err
 	}
 	defer l.exit()
+	// The key holding offset from is the last one at or below it: a
+	// batch's base may lie below from. The lower bound is the partition's
+	// start, where that key may be.
+	lo, _ := partitionRecordBounds(t.id, part)
 	it, err := l.db.NewIter(&pebble.IterOptions{
-		LowerBound: recordKey(t.id, part, from),
+		LowerBound: lo,
 		UpperBound: recordKey(t.id, part, to),
 	})
 	if err != nil {
@@ -126,22 +130,45 @@ func (l *Log) readRange(t *topic, part int32, from, to int64, arenaHint int) ([]
 		offs  = make([]int64, 0, n)
 		full  bool
 	)
-	for it.First(); it.Valid(); it.Next() {
-		if len(offs) == batch || len(arena) >= limit {
-			full = true
-			break
+	ok := it.SeekLT(recordKey(t.id, part, from+1))
+	if !ok && it.Error() == nil {
+		ok = it.First() // from is below the partition's first key
+	}
+keys:
+	for ; ok; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("read %s/%d: %w", t.info.Name, part, err)
 		}
-		off, err := recordKeyOffset(it.Key())
+		kr, err := newKeyRecords(it.Key(), v)
 		if err != nil {
 			return nil, 0, 0, err
 		}
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return nil, 0, 0, fmt.Errorf("read %s/%d@%d: %w", t.info.Name, part, off, err)
+		for {
+			off, rv, more := kr.next()
+			if !more {
+				break
+			}
+			if off < from {
+				continue // the start of the batch holding from
+			}
+			if off >= to {
+				// Not visible yet. A key below to holds only offsets
+				// below it (a key's records are one write's, visible
+				// together), so this is only a guard.
+				break keys
+			}
+			if len(offs) == batch || len(arena) >= limit {
+				full = true
+				break keys
+			}
+			arena = append(arena, rv...)
+			ends = append(ends, len(arena))
+			offs = append(offs, off)
 		}
-		arena = append(arena, v...)
-		ends = append(ends, len(arena))
-		offs = append(offs, off)
+		if kr.err != nil {
+			return nil, 0, 0, fmt.Errorf("read %s/%d: %w", t.info.Name, part, kr.err)
+		}
 	}
 	if err := it.Error(); err != nil {
 		return nil, 0, 0, fmt.Errorf("read %s/%d: %w", t.info.Name, part, err)

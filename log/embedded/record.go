@@ -17,6 +17,16 @@ import (
 //	    uvarint key length, key, varint value length (-1 for nil), value
 //
 // Lengths of -1 keep nil apart from empty, as Kafka's record format does.
+//
+// A batch's value (the value of a batch key, keys.go) is the records one
+// write gave one partition, in offset order, each as
+//
+//	uvarint offset delta (the record's offset minus the key's base offset)
+//	uvarint length, then the record's value as above
+//
+// A write's records have consecutive offsets, so the deltas start at 0 and
+// count up; compaction removes records from a batch by rewriting it with
+// the survivors, whose deltas then skip, and whose key keeps its base.
 
 // appendRecord encodes r's payload (not its partition or offset) onto b.
 func appendRecord(b []byte, r *log.Record) []byte {
@@ -154,4 +164,63 @@ func (d *decoder) nullable() []byte {
 		return nil
 	}
 	return d.bytes(n)
+}
+
+// batchEntrySize is the size of a batch entry of delta and a record value
+// of size bytes.
+func batchEntrySize(delta int64, size int) int {
+	return uvarintLen(uint64(delta)) + uvarintLen(uint64(size)) + size
+}
+
+// appendBatchEntryHeader appends a batch entry's delta and length; the
+// record's value follows.
+func appendBatchEntryHeader(b []byte, delta int64, size int) []byte {
+	b = binary.AppendUvarint(b, uint64(delta))
+	return binary.AppendUvarint(b, uint64(size))
+}
+
+// keyRecords walks the records one key of the records' range holds: one
+// for a single record's key, the entries of a batch for a batch's key.
+// The values it returns alias the value it was given.
+type keyRecords struct {
+	base   int64  // the key's offset
+	rest   []byte // the entries left
+	single bool   // a single record's key, not yet returned
+	err    error
+}
+
+// newKeyRecords starts a walk of key k's value v.
+func newKeyRecords(k, v []byte) (keyRecords, error) {
+	off, err := recordKeyOffset(k)
+	if err != nil {
+		return keyRecords{}, err
+	}
+	return keyRecords{base: off, rest: v, single: !isBatchKey(k)}, nil
+}
+
+// next returns the next record's offset and value, or false at the end
+// or on a corrupt entry (then err says which).
+func (kr *keyRecords) next() (int64, []byte, bool) {
+	if kr.single {
+		kr.single = false
+		v := kr.rest
+		kr.rest = nil
+		return kr.base, v, true
+	}
+	if len(kr.rest) == 0 || kr.err != nil {
+		return 0, nil, false
+	}
+	delta, n := binary.Uvarint(kr.rest)
+	if n <= 0 || delta >= 1<<62 {
+		kr.err = fmt.Errorf("%w: bad offset delta in the batch at %d", errCorrupt, kr.base)
+		return 0, nil, false
+	}
+	size, m := binary.Uvarint(kr.rest[n:])
+	if m <= 0 || size > uint64(len(kr.rest)-n-m) {
+		kr.err = fmt.Errorf("%w: bad length in the batch at %d", errCorrupt, kr.base)
+		return 0, nil, false
+	}
+	v := kr.rest[n+m : n+m+int(size) : n+m+int(size)]
+	kr.rest = kr.rest[n+m+int(size):]
+	return kr.base + int64(delta), v, true
 }
