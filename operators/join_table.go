@@ -269,8 +269,9 @@ func (j *TableTableJoin) Process(*log.Record, Emit) error {
 	return errors.New("operators: a join's records need their input")
 }
 
-// Flush implements Processor.
-func (j *TableTableJoin) Flush(Emit) error { return nil }
+// Flush implements Processor: the store's changes are written back,
+// for the task's commit.
+func (j *TableTableJoin) Flush(Emit) error { return flushStore(j.Store) }
 
 // ProcessInput implements InputProcessor.
 func (j *TableTableJoin) ProcessInput(input int, rec *log.Record, emit Emit) error {
