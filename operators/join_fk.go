@@ -192,7 +192,7 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 		}
 	}
 	lk := prefixed(leftRowPrefix, rec.Key)
-	old, had, err := j.Store.Get(lk)
+	old, had, err := storeView(j.Store, lk)
 	if err != nil {
 		return err
 	}
@@ -223,7 +223,7 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 		}
 		j.index.add(fk, rec.Key)
 	}
-	if err := j.Store.Put(lk, leftEntry(fk, storedRow(row, ts, nil))); err != nil {
+	if err := storePutOwned(j.Store, lk, leftEntry(fk, storedRow(row, ts, nil))); err != nil {
 		return err
 	}
 	var r types.Row
@@ -254,7 +254,7 @@ func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
 	if row == nil {
 		err = j.Store.Delete(rk)
 	} else {
-		err = j.Store.Put(rk, storedRow(row, ts, nil))
+		err = storePutOwned(j.Store, rk, storedRow(row, ts, nil))
 	}
 	if err != nil {
 		return err
@@ -309,7 +309,7 @@ func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
 // ts (nil: it was deleted).
 func (j *ForeignKeyJoin) rejoin(key []byte, r types.Row, ts int64, emit Emit) error {
 	s := j.Spec
-	v, ok, err := j.Store.Get(prefixed(leftRowPrefix, key))
+	v, ok, err := storeView(j.Store, prefixed(leftRowPrefix, key))
 	if err != nil {
 		return err
 	}

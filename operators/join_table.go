@@ -181,7 +181,7 @@ func decodeStoredRecord(dec RowDecoder, key, v []byte) (types.Row, error) {
 // lookupRow reads the stored row under sk, whose record key is key; nil
 // when there is none.
 func lookupRow(st state.Store, side *TableSide, sk, key []byte) (types.Row, error) {
-	v, ok, err := st.Get(sk)
+	v, ok, err := storeView(st, sk)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -300,7 +300,7 @@ func (j *TableTableJoin) ProcessInput(input int, rec *log.Record, emit Emit) err
 	if row == nil {
 		err = j.Store.Delete(sk)
 	} else {
-		err = j.Store.Put(sk, storedRow(row, ts, nil))
+		err = storePutOwned(j.Store, sk, storedRow(row, ts, nil))
 	}
 	if err != nil {
 		return err
@@ -358,7 +358,7 @@ func (s *TableJoinSink) Emit(key []byte, row types.Row, ts int64, emit Emit) err
 			// The sink key is the result row's own (the planner keys a
 			// table join's result by plain references to its key
 			// columns), so it is remembered once.
-			_, had, err := s.Store.Get(mk)
+			_, had, err := storeView(s.Store, mk)
 			if err != nil {
 				return err
 			}
@@ -371,7 +371,7 @@ func (s *TableJoinSink) Emit(key []byte, row types.Row, ts int64, emit Emit) err
 			return nil
 		}
 	}
-	prev, had, err := s.Store.Get(mk)
+	prev, had, err := storeView(s.Store, mk)
 	if err != nil || !had {
 		return err
 	}

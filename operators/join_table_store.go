@@ -102,40 +102,76 @@ var (
 
 // Get implements state.Store.
 func (s *TableJoinStore) Get(key []byte) ([]byte, bool, error) {
+	v, ok, cached, err := s.read(key)
+	if cached && ok {
+		// The cache's own: the caller may change what Get returns.
+		v = bytes.Clone(v)
+	}
+	return v, ok, err
+}
+
+// view is Get for a caller that does not change the value it returns:
+// the cache's own bytes when it holds them. They stay valid, since the
+// cache never changes a value it holds (a write replaces it).
+func (s *TableJoinStore) view(key []byte) ([]byte, bool, error) {
+	v, ok, _, err := s.read(key)
+	return v, ok, err
+}
+
+// read returns key's value, and whether it is the cache's own.
+func (s *TableJoinStore) read(key []byte) (v []byte, ok, cached bool, err error) {
 	e, err := s.entry(key)
 	if err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
 	if e != nil {
 		if !e.val.ok {
-			return nil, false, nil
+			return nil, false, true, nil
 		}
-		return bytes.Clone(e.val.v), true, nil
+		return e.val.v, true, true, nil
 	}
 	if s.filterState == filterUnloaded {
 		if err := s.loadFilter(); err != nil {
-			return nil, false, err
+			return nil, false, false, err
 		}
 	}
 	if s.filterState == filterOn && !s.filter.mayHave(seenHash(key)) {
-		return nil, false, nil
+		return nil, false, false, nil
 	}
-	v, ok, err := s.Store.Get(key)
+	v, ok, err = s.Store.Get(key)
 	if err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
 	c := tableJoinCached{v: bytes.Clone(v), ok: ok, known: true}
 	c.sv, c.sok = c.v, ok
 	n := tableJoinCachedBytes(key, c)
 	if n > s.cache.half {
 		// A value larger than a generation is not kept.
-		return v, ok, nil
+		return v, ok, false, nil
 	}
 	if err := s.makeRoom(nil, n); err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
 	s.cache.add(key, c, n)
-	return v, ok, nil
+	return v, ok, false, nil
+}
+
+// storeView reads key from st without a copy when st is a
+// TableJoinStore (view): the caller must not change the bytes.
+func storeView(st state.Store, key []byte) ([]byte, bool, error) {
+	if s, ok := st.(*TableJoinStore); ok {
+		return s.view(key)
+	}
+	return st.Get(key)
+}
+
+// storePutOwned puts key's value v into st, handing v over when st is a
+// TableJoinStore (no copy): the caller must not change v afterwards.
+func storePutOwned(st state.Store, key, v []byte) error {
+	if s, ok := st.(*TableJoinStore); ok {
+		return s.set(key, v, true)
+	}
+	return st.Put(key, v)
 }
 
 // Put implements state.Store.
