@@ -69,6 +69,9 @@ type ForeignKeyJoin struct {
 	// index holds the index's left keys of the foreign keys right rows
 	// recently changed at (fkIndexCache).
 	index fkIndexCache
+	// leftBuf is the memory of the left row rejoin decodes, which is
+	// joined and dropped before the next.
+	leftBuf types.Row
 }
 
 var (
@@ -320,9 +323,14 @@ func (j *ForeignKeyJoin) rejoin(key []byte, r types.Row, ts int64, emit Emit) er
 	if err != nil {
 		return err
 	}
-	l, err := decodeStored(s.Left.Decoder, s.Left.Width, key, stored)
+	l, err := decodeStoredInto(j.leftBuf, s.Left.Decoder, s.Left.Width, key, stored)
 	if err != nil {
 		return err
+	}
+	if len(stored) > 8 && stored[8] == tableRowFlag {
+		// The row is in the buffer (a row of the old format is the
+		// decoder's).
+		j.leftBuf = l[:0]
 	}
 	t := max(ts, l[s.Left.TimeIndex].Int())
 	joined, err := j.pair.join(l, r, t)
