@@ -69,6 +69,11 @@ type ForeignKeyJoin struct {
 	// index holds the index's left keys of the foreign keys right rows
 	// recently changed at (fkIndexCache).
 	index fkIndexCache
+	// leftBuf is the memory of the left row rejoin decodes, which is
+	// joined and dropped before the next.
+	leftBuf types.Row
+	// fks holds the foreign keys the index has entries under (fkFilter).
+	fks fkFilter
 }
 
 var (
@@ -80,6 +85,7 @@ var (
 // (TableJoinStore) forgets it.
 func (j *ForeignKeyJoin) Recover() {
 	j.index.reset()
+	j.fks = fkFilter{}
 	recoverStore(j.Store)
 }
 
@@ -94,8 +100,9 @@ func (j *ForeignKeyJoin) Process(*log.Record, Emit) error {
 	return errors.New("operators: a join's records need their input")
 }
 
-// Flush implements Processor.
-func (j *ForeignKeyJoin) Flush(Emit) error { return nil }
+// Flush implements Processor: the store's changes are written back,
+// for the task's commit.
+func (j *ForeignKeyJoin) Flush(Emit) error { return flushStore(j.Store) }
 
 // ProcessInput implements InputProcessor.
 func (j *ForeignKeyJoin) ProcessInput(input int, rec *log.Record, emit Emit) error {
@@ -191,7 +198,7 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 		}
 	}
 	lk := prefixed(leftRowPrefix, rec.Key)
-	old, had, err := j.Store.Get(lk)
+	old, had, err := storeView(j.Store, lk)
 	if err != nil {
 		return err
 	}
@@ -221,8 +228,9 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 			return err
 		}
 		j.index.add(fk, rec.Key)
+		j.fks.add(fk)
 	}
-	if err := j.Store.Put(lk, leftEntry(fk, storedRow(row, ts, nil))); err != nil {
+	if err := storePutOwned(j.Store, lk, leftEntry(fk, storedRow(row, ts, nil))); err != nil {
 		return err
 	}
 	var r types.Row
@@ -253,7 +261,7 @@ func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
 	if row == nil {
 		err = j.Store.Delete(rk)
 	} else {
-		err = j.Store.Put(rk, storedRow(row, ts, nil))
+		err = storePutOwned(j.Store, rk, storedRow(row, ts, nil))
 	}
 	if err != nil {
 		return err
@@ -273,6 +281,11 @@ func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
 			rejoin([]byte(key))
 		}
 		return first
+	}
+	if may, err := j.fks.mayHave(j.Store, rec.Key); err != nil || !may {
+		// No left row has pointed at this right row since the filter
+		// was loaded, nor did one then: nothing to rejoin, and no scan.
+		return err
 	}
 	prefix := indexPrefix(rec.Key)
 	end := state.PrefixEnd(prefix)
@@ -308,7 +321,7 @@ func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
 // ts (nil: it was deleted).
 func (j *ForeignKeyJoin) rejoin(key []byte, r types.Row, ts int64, emit Emit) error {
 	s := j.Spec
-	v, ok, err := j.Store.Get(prefixed(leftRowPrefix, key))
+	v, ok, err := storeView(j.Store, prefixed(leftRowPrefix, key))
 	if err != nil {
 		return err
 	}
@@ -319,9 +332,14 @@ func (j *ForeignKeyJoin) rejoin(key []byte, r types.Row, ts int64, emit Emit) er
 	if err != nil {
 		return err
 	}
-	l, err := decodeStored(s.Left.Decoder, s.Left.Width, key, stored)
+	l, err := decodeStoredInto(j.leftBuf, s.Left.Decoder, s.Left.Width, key, stored)
 	if err != nil {
 		return err
+	}
+	if len(stored) > 8 && stored[8] == tableRowFlag {
+		// The row is in the buffer (a row of the old format is the
+		// decoder's).
+		j.leftBuf = l[:0]
 	}
 	t := max(ts, l[s.Left.TimeIndex].Int())
 	joined, err := j.pair.join(l, r, t)
@@ -329,6 +347,85 @@ func (j *ForeignKeyJoin) rejoin(key []byte, r types.Row, ts int64, emit Emit) er
 		return err
 	}
 	return j.Output(key, joined, t, emit)
+}
+
+// fkFilter is a Bloom filter (seen.go) of the foreign keys a foreign-key
+// join's index has had entries under since the task (re)started, and
+// those it had then, so that a right row no left row points at (a new
+// person in Nexmark's q3, whose auctions mostly come later) is known to
+// have none without a scan of the index, which seeks every memtable and
+// level (a range scan cannot use the tables' Bloom filters). It is loaded
+// by one scan of the index the first time a right change needs it, and
+// takes each foreign key the join indexes a left row under; a foreign key
+// whose entries are all deleted stays in it. Past tableJoinFilterKeys
+// foreign keys it is given up, and every right change scans.
+type fkFilter struct {
+	f     seenFilter
+	keys  int
+	state uint8 // filterUnloaded, filterOn or filterOff
+}
+
+// mayHave reports whether the index of st may have entries under fk.
+func (f *fkFilter) mayHave(st state.Store, fk []byte) (bool, error) {
+	if f.state == filterUnloaded {
+		if err := f.load(st); err != nil {
+			return true, err
+		}
+	}
+	if f.state != filterOn {
+		return true, nil
+	}
+	return f.f.mayHave(seenHash(fk)), nil
+}
+
+// add records that the index has an entry under fk.
+func (f *fkFilter) add(fk []byte) {
+	if f.state != filterOn {
+		// Unloaded: the load will find the entry in the store.
+		return
+	}
+	h := seenHash(fk)
+	if f.f.mayHave(h) {
+		return
+	}
+	if f.keys++; f.keys > tableJoinFilterKeys {
+		*f = fkFilter{state: filterOff}
+		return
+	}
+	f.f.add(h)
+}
+
+// load fills the filter with the foreign keys of the index of st.
+func (f *fkFilter) load(st state.Store) error {
+	*f = fkFilter{state: filterOn}
+	var bad bool
+	err := st.Scan([]byte{fkIndexPrefix}, []byte{fkIndexPrefix + 1}, func(k, _ []byte) bool {
+		if len(k) < 5 || int(be32(k[1:])) > len(k)-5 {
+			bad = true
+			return false
+		}
+		fk := k[5 : 5+int(be32(k[1:]))]
+		h := seenHash(fk)
+		if f.f.mayHave(h) {
+			return true
+		}
+		if f.keys++; f.keys > tableJoinFilterKeys {
+			return false
+		}
+		f.f.add(h)
+		return true
+	})
+	switch {
+	case err != nil:
+		*f = fkFilter{}
+		return err
+	case bad:
+		*f = fkFilter{}
+		return fmt.Errorf("%w: a foreign-key index entry too short", errCorruptState)
+	case f.keys > tableJoinFilterKeys:
+		*f = fkFilter{state: filterOff}
+	}
+	return nil
 }
 
 // fkIndexCacheBytes bounds a foreign-key join task's fkIndexCache.

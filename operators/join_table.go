@@ -52,7 +52,9 @@ const (
 // and differ between rows (the left table's record key). row is the
 // joined row, or nil when the join yields no row for key any more (or
 // yields none yet: the output tells whether one was written). ts is the
-// change's time, also the joined row's ROWTIME.
+// change's time, also the joined row's ROWTIME. row is valid during the
+// call only: the join writes the next joined row into its memory (its
+// values may be kept; Pipeline.Apply's output row is a new one).
 type TableJoinOutput func(key []byte, row types.Row, ts int64, emit Emit) error
 
 // TableSide describes one table input of a table join. It is immutable
@@ -83,16 +85,25 @@ type tablePair struct {
 	// extra is the rest of the ON condition over the left row followed by
 	// the right row; nil when there is none.
 	extra expr.Expr
+	// buf is the memory of the joined row join returns: a foreign-key
+	// join's right change joins many left rows, one after the other,
+	// each handed to the output and dropped before the next.
+	buf types.Row
 }
 
 // join returns the joined row of l and r at time ts, or nil when the join
 // yields none. A pair matches when both rows exist and pass the rest of
 // the ON condition; otherwise a kept side stands alone with NULLs for the
 // other. The key columns hold the join key of the left row when it is in
-// the result, else the right row's.
+// the result, else the right row's. The row is valid until the next call
+// (p.buf).
 func (p *tablePair) join(l, r types.Row, ts int64) (types.Row, error) {
 	lw, rw := p.left.Width, p.right.Width
-	row := make(types.Row, 0, lw+rw+len(p.left.Keys)+1)
+	width := lw + rw + max(len(p.left.Keys), len(p.right.Keys)) + 1
+	if cap(p.buf) < width {
+		p.buf = make(types.Row, 0, width)
+	}
+	row := p.buf[:0]
 	matched := l != nil && r != nil
 	if matched {
 		row = append(append(row, l...), r...)
@@ -124,7 +135,9 @@ func (p *tablePair) join(l, r types.Row, ts int64) (types.Row, error) {
 		}
 		row = append(row, v)
 	}
-	return append(row, types.NewBigint(ts)), nil
+	row = append(row, types.NewBigint(ts))
+	p.buf = row[:0]
+	return row, nil
 }
 
 func appendNulls(row types.Row, n int) types.Row {
@@ -153,8 +166,14 @@ var errCorruptState = errors.New("operators: corrupt table join state")
 // decodeStored decodes a stored row of a table whose record key is key,
 // of width columns.
 func decodeStored(dec RowDecoder, width int, key, v []byte) (types.Row, error) {
+	return decodeStoredInto(nil, dec, width, key, v)
+}
+
+// decodeStoredInto is decodeStored into dst's memory when it has room
+// (a row of the binary format).
+func decodeStoredInto(dst types.Row, dec RowDecoder, width int, key, v []byte) (types.Row, error) {
 	if len(v) > 8 && v[8] == tableRowFlag {
-		return decodeJoinRow(v[9:], width)
+		return decodeJoinRowInto(dst, v[9:], width)
 	}
 	return decodeStoredRecord(dec, key, v)
 }
@@ -181,7 +200,7 @@ func decodeStoredRecord(dec RowDecoder, key, v []byte) (types.Row, error) {
 // lookupRow reads the stored row under sk, whose record key is key; nil
 // when there is none.
 func lookupRow(st state.Store, side *TableSide, sk, key []byte) (types.Row, error) {
-	v, ok, err := st.Get(sk)
+	v, ok, err := storeView(st, sk)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -269,8 +288,9 @@ func (j *TableTableJoin) Process(*log.Record, Emit) error {
 	return errors.New("operators: a join's records need their input")
 }
 
-// Flush implements Processor.
-func (j *TableTableJoin) Flush(Emit) error { return nil }
+// Flush implements Processor: the store's changes are written back,
+// for the task's commit.
+func (j *TableTableJoin) Flush(Emit) error { return flushStore(j.Store) }
 
 // ProcessInput implements InputProcessor.
 func (j *TableTableJoin) ProcessInput(input int, rec *log.Record, emit Emit) error {
@@ -299,7 +319,7 @@ func (j *TableTableJoin) ProcessInput(input int, rec *log.Record, emit Emit) err
 	if row == nil {
 		err = j.Store.Delete(sk)
 	} else {
-		err = j.Store.Put(sk, storedRow(row, ts, nil))
+		err = storePutOwned(j.Store, sk, storedRow(row, ts, nil))
 	}
 	if err != nil {
 		return err
@@ -357,7 +377,7 @@ func (s *TableJoinSink) Emit(key []byte, row types.Row, ts int64, emit Emit) err
 			// The sink key is the result row's own (the planner keys a
 			// table join's result by plain references to its key
 			// columns), so it is remembered once.
-			_, had, err := s.Store.Get(mk)
+			_, had, err := storeView(s.Store, mk)
 			if err != nil {
 				return err
 			}
@@ -370,7 +390,7 @@ func (s *TableJoinSink) Emit(key []byte, row types.Row, ts int64, emit Emit) err
 			return nil
 		}
 	}
-	prev, had, err := s.Store.Get(mk)
+	prev, had, err := storeView(s.Store, mk)
 	if err != nil || !had {
 		return err
 	}

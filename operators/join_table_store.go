@@ -20,11 +20,10 @@ const tableJoinFilterKeys = 2 << 20
 // value bytes: the map entry, the string and slice headers.
 const tableJoinCachedSize = 64
 
-// TableJoinStore is a table join task's store behind a read cache and a
-// presence filter; the join, its output and, in a chain, its link share
-// one. Writes go through to the store at once (it is not a write-back
-// cache: what a commit makes durable does not change), and reads are
-// answered from memory where they can be:
+// TableJoinStore is a table join task's store behind a write-back cache
+// and a presence filter; the join, its output and, in a chain, its link
+// share one. Reads are answered from memory where they can be, and writes
+// wait in memory until the join's Flush, before the task commits:
 //
 //   - the cache holds what recent reads and writes saw of a key, its value
 //     or its absence. A foreign-key join reads the same few keys over and
@@ -34,17 +33,30 @@ const tableJoinCachedSize = 64
 //     every version the memtables still hold (Pebble's Get steps past a
 //     deletion to the next user key), which was most of the CPU of
 //     Nexmark's q5 and q7;
+//   - a write changes the cached entry only. At the join's Flush (or when
+//     the cache needs room, or before a scan) each changed entry is
+//     written to the store once, with its last value, and not at all when
+//     that is what the store holds already. Nexmark's q5 and q7 delete a
+//     right row and put it back for nearly every bid, and every result
+//     row at it with it: the sink keys went out and back into the store,
+//     and into the memtables, twice per row per update; now they do not
+//     move, and a key put and deleted between two commits (an index entry
+//     of a hot left row) is never written. What a commit makes durable is
+//     what it was with every write made at once: the store's pending
+//     writes hold every change before the commit;
 //   - the filter (a Bloom filter, seen.go) holds every key the store has
 //     held since the task (re)started: a key it has never had, as a new
 //     left row's entry and its sink key are, is absent without a read,
 //     which would otherwise look for it in every memtable and level. It
 //     is loaded by one scan of the store the first time a key is read.
 //
-// The cache is the aggregations' two-generation cache (genCache), used
-// write-through: it holds about CacheBytes, in two generations of half
-// that each; a key read or written goes into the young one, and when that
-// is full the old one is forgotten and the young one becomes the old. Recover (through the join's Recover) forgets both
-// the cache and the filter, as the store drops its pending writes.
+// The cache is the aggregations' two-generation cache (genCache): it
+// holds about CacheBytes, in two generations of half that each; a key
+// read or written goes into the young one, and when that is full every
+// change is written back, the old one is forgotten and the young one
+// becomes the old. Recover (through the join's Recover) forgets the
+// cache, its changes with it, and the filter, as the store drops its
+// pending writes.
 //
 // It is used by its task's goroutine only, as the store is.
 type TableJoinStore struct {
@@ -53,8 +65,8 @@ type TableJoinStore struct {
 	// CacheBytes bounds the cache; 0 is DefaultTableJoinCacheBytes.
 	CacheBytes int
 
-	// cache is nil until the first read or write; no entry of it is ever
-	// dirty, as every write has gone to the store.
+	// cache is nil until the first read or write; its dirty entries are
+	// the changes not yet written to Store.
 	cache *genCache[tableJoinCached]
 
 	// filter holds the keys put since it was loaded, and those the store
@@ -72,11 +84,15 @@ const (
 	filterOff
 )
 
-// tableJoinCached is a key's value as the store holds it, or its absence
-// (ok false).
+// tableJoinCached is what the cache knows of a key: its value as the
+// join sees it (v, or its absence: ok false) and, when known is set, what
+// the store beneath holds (sv, or its absence: sok false), its pending
+// writes included. The two differ only while the entry is dirty; once
+// written back, sv is v.
 type tableJoinCached struct {
-	v  []byte
-	ok bool
+	v, sv   []byte
+	ok, sok bool
+	known   bool
 }
 
 var (
@@ -86,63 +102,161 @@ var (
 
 // Get implements state.Store.
 func (s *TableJoinStore) Get(key []byte) ([]byte, bool, error) {
-	if c, ok := s.cached(key); ok {
-		if !c.ok {
-			return nil, false, nil
+	v, ok, cached, err := s.read(key)
+	if cached && ok {
+		// The cache's own: the caller may change what Get returns.
+		v = bytes.Clone(v)
+	}
+	return v, ok, err
+}
+
+// view is Get for a caller that does not change the value it returns:
+// the cache's own bytes when it holds them. They stay valid, since the
+// cache never changes a value it holds (a write replaces it).
+func (s *TableJoinStore) view(key []byte) ([]byte, bool, error) {
+	v, ok, _, err := s.read(key)
+	return v, ok, err
+}
+
+// read returns key's value, and whether it is the cache's own.
+func (s *TableJoinStore) read(key []byte) (v []byte, ok, cached bool, err error) {
+	e, err := s.entry(key)
+	if err != nil {
+		return nil, false, false, err
+	}
+	if e != nil {
+		if !e.val.ok {
+			return nil, false, true, nil
 		}
-		return bytes.Clone(c.v), true, nil
+		return e.val.v, true, true, nil
 	}
 	if s.filterState == filterUnloaded {
 		if err := s.loadFilter(); err != nil {
-			return nil, false, err
+			return nil, false, false, err
 		}
 	}
 	if s.filterState == filterOn && !s.filter.mayHave(seenHash(key)) {
-		return nil, false, nil
+		return nil, false, false, nil
 	}
-	v, ok, err := s.Store.Get(key)
+	v, ok, err = s.Store.Get(key)
 	if err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
-	s.remember(key, tableJoinCached{v: bytes.Clone(v), ok: ok})
-	return v, ok, nil
+	c := tableJoinCached{v: bytes.Clone(v), ok: ok, known: true}
+	c.sv, c.sok = c.v, ok
+	n := tableJoinCachedBytes(key, c)
+	if n > s.cache.half {
+		// A value larger than a generation is not kept.
+		return v, ok, false, nil
+	}
+	if err := s.makeRoom(nil, n); err != nil {
+		return nil, false, false, err
+	}
+	s.cache.add(key, c, n)
+	return v, ok, false, nil
+}
+
+// storeView reads key from st without a copy when st is a
+// TableJoinStore (view): the caller must not change the bytes.
+func storeView(st state.Store, key []byte) ([]byte, bool, error) {
+	if s, ok := st.(*TableJoinStore); ok {
+		return s.view(key)
+	}
+	return st.Get(key)
+}
+
+// storePutOwned puts key's value v into st, handing v over when st is a
+// TableJoinStore (no copy): the caller must not change v afterwards.
+func storePutOwned(st state.Store, key, v []byte) error {
+	if s, ok := st.(*TableJoinStore); ok {
+		return s.set(key, v, true)
+	}
+	return st.Put(key, v)
 }
 
 // Put implements state.Store.
 func (s *TableJoinStore) Put(key, value []byte) error {
-	if err := s.Store.Put(key, value); err != nil {
-		// What the store holds is in doubt: read it again.
-		s.forgetKey(key)
+	return s.set(key, bytes.Clone(value), true)
+}
+
+// Delete implements state.Store.
+func (s *TableJoinStore) Delete(key []byte) error {
+	return s.set(key, nil, false)
+}
+
+// set changes key's value in the cache (v, owned by the cache; ok false
+// for a delete), to be written back.
+func (s *TableJoinStore) set(key, v []byte, ok bool) error {
+	e, err := s.entry(key)
+	if err != nil {
 		return err
 	}
-	if s.filterState == filterOn {
+	known := false
+	if e == nil && s.filterState == filterOn && !s.filter.mayHave(seenHash(key)) {
+		// The store has never had the key: it is known absent.
+		known = true
+	}
+	if ok && s.filterState == filterOn {
 		if s.filterKeys++; s.filterKeys > tableJoinFilterKeys {
 			s.filter, s.filterState = seenFilter{}, filterOff
 		} else {
 			s.filter.add(seenHash(key))
 		}
 	}
-	s.remember(key, tableJoinCached{v: bytes.Clone(value), ok: true})
-	return nil
+	for {
+		c := tableJoinCached{known: known}
+		if e != nil {
+			// What the store holds, as the entry knows it now: making
+			// room below writes the entry back.
+			c = e.val
+		}
+		c.v, c.ok = v, ok
+		n := tableJoinCachedBytes(key, c)
+		if n > s.cache.half {
+			// A value larger than a generation is not kept: it is
+			// written through, and a change of the key not yet written
+			// back is dropped (gone), since this one replaces it.
+			s.cache.drop(key)
+			if ok {
+				return s.Store.Put(key, v)
+			}
+			return s.Store.Delete(key)
+		}
+		grow := n
+		if e != nil {
+			grow -= e.size
+		}
+		if s.cache.youngBytes+grow > s.cache.half {
+			// After this the young generation holds e alone, at most:
+			// the next turn fits.
+			if err := s.makeRoom(e, grow); err != nil {
+				return err
+			}
+			continue
+		}
+		if e == nil {
+			e = s.cache.add(key, c, n)
+		} else {
+			e.val = c
+			s.cache.resize(e, n)
+		}
+		s.cache.changed(e)
+		return nil
+	}
 }
 
-// Delete implements state.Store.
-func (s *TableJoinStore) Delete(key []byte) error {
-	if err := s.Store.Delete(key); err != nil {
-		s.forgetKey(key)
+// Scan implements state.Store: the store's own, once every change is
+// written back to it.
+func (s *TableJoinStore) Scan(start, end []byte, fn func(key, value []byte) bool) error {
+	if err := s.writeBack(); err != nil {
 		return err
 	}
-	s.remember(key, tableJoinCached{})
-	return nil
-}
-
-// Scan implements state.Store: the store's own, which holds every write.
-func (s *TableJoinStore) Scan(start, end []byte, fn func(key, value []byte) bool) error {
 	return s.Store.Scan(start, end, fn)
 }
 
 // Recover implements Recoverable: the store dropped its pending writes,
-// which the cache and the filter may hold.
+// which the cache and the filter may hold, and the cache's changes go
+// with them.
 func (s *TableJoinStore) Recover() {
 	if s.cache != nil {
 		s.cache.forget()
@@ -150,9 +264,48 @@ func (s *TableJoinStore) Recover() {
 	s.filter, s.filterKeys, s.filterState = seenFilter{}, 0, filterUnloaded
 }
 
+// writeBack writes every change the cache holds to the store: a key's
+// last value, or its delete, and nothing when the store holds that
+// already.
+func (s *TableJoinStore) writeBack() error {
+	if s.cache == nil {
+		return nil
+	}
+	return s.cache.writeBack(func(e *genEntry[tableJoinCached]) (int, error) {
+		c := &e.val
+		if !c.known || c.ok != c.sok || !bytes.Equal(c.v, c.sv) {
+			var err error
+			if c.ok {
+				err = s.Store.Put([]byte(e.key), c.v)
+			} else {
+				err = s.Store.Delete([]byte(e.key))
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+		c.sv, c.sok, c.known = c.v, c.ok, true
+		return tableJoinCachedBytes([]byte(e.key), *c), nil
+	})
+}
+
+// flushStore writes back what st holds in memory, when it is a
+// TableJoinStore: a table join's Flush, before its task commits.
+func flushStore(st state.Store) error {
+	if s, ok := st.(*TableJoinStore); ok {
+		return s.writeBack()
+	}
+	return nil
+}
+
 // loadFilter fills the filter with the store's keys, or gives it up when
 // they are too many.
 func (s *TableJoinStore) loadFilter() error {
+	// The keys written since the task (re)started are in the store once
+	// written back.
+	if err := s.writeBack(); err != nil {
+		return err
+	}
 	s.filter, s.filterKeys, s.filterState = seenFilter{}, 0, filterOn
 	err := s.Store.Scan(nil, nil, func(k, _ []byte) bool {
 		if s.filterKeys++; s.filterKeys > tableJoinFilterKeys {
@@ -167,27 +320,9 @@ func (s *TableJoinStore) loadFilter() error {
 	return err
 }
 
-// cached returns what the cache holds of key, moving it to the young
-// generation.
-func (s *TableJoinStore) cached(key []byte) (tableJoinCached, bool) {
-	if s.cache == nil {
-		return tableJoinCached{}, false
-	}
-	if e, ok := s.cache.young[string(key)]; ok {
-		return e.val, true
-	}
-	// Not genCache.get, which moves the entry without making room: a
-	// young generation past its half would become an old one past it.
-	e, ok := s.cache.old[string(key)]
-	if !ok {
-		return tableJoinCached{}, false
-	}
-	s.remember(key, e.val)
-	return e.val, true
-}
-
-// remember caches c as key's value (or absence), in the young generation.
-func (s *TableJoinStore) remember(key []byte, c tableJoinCached) {
+// entry returns the cache's entry of key, moved to the young generation;
+// nil when the cache does not hold it. It creates the cache.
+func (s *TableJoinStore) entry(key []byte) (*genEntry[tableJoinCached], error) {
 	if s.cache == nil {
 		limit := s.CacheBytes
 		if limit <= 0 {
@@ -195,27 +330,58 @@ func (s *TableJoinStore) remember(key []byte, c tableJoinCached) {
 		}
 		s.cache = newGenCache[tableJoinCached](limit)
 	}
-	// An entry of key left in either generation would be read once the
-	// new one is forgotten.
-	s.cache.drop(key)
-	n := tableJoinCachedBytes(key, c)
-	if n > s.cache.half {
-		// A value larger than a generation is not kept.
-		return
+	if e, ok := s.cache.young[string(key)]; ok {
+		return e, nil
 	}
-	if s.cache.youngBytes+n > s.cache.half {
-		s.cache.rotate()
+	e, ok := s.cache.old[string(key)]
+	if !ok {
+		return nil, nil
 	}
-	s.cache.add(key, c, n)
+	// Not genCache.get, which moves the entry without making room: a
+	// young generation past its half would become an old one past it.
+	delete(s.cache.old, e.key)
+	s.cache.oldBytes -= e.size
+	if err := s.makeRoom(nil, e.size); err != nil {
+		// Put back where it was: the cache stays as it was.
+		s.cache.old[e.key] = e
+		s.cache.oldBytes += e.size
+		return nil, err
+	}
+	s.cache.young[e.key] = e
+	s.cache.youngBytes += e.size
+	return e, nil
 }
 
-// forgetKey drops key from the cache.
-func (s *TableJoinStore) forgetKey(key []byte) {
-	if s.cache != nil {
-		s.cache.drop(key)
+// makeRoom makes the young generation able to take n more bytes: when it
+// cannot, every change is written back, the old generation is forgotten
+// and the young one becomes the old, keeping e (when not nil, an entry of
+// the young generation) young.
+func (s *TableJoinStore) makeRoom(e *genEntry[tableJoinCached], n int) error {
+	c := s.cache
+	if c.youngBytes+n <= c.half {
+		return nil
 	}
+	if err := s.writeBack(); err != nil {
+		return err
+	}
+	if e != nil {
+		delete(c.young, e.key)
+		c.youngBytes -= e.size
+	}
+	c.rotate()
+	if e != nil {
+		c.young[e.key] = e
+		c.youngBytes += e.size
+	}
+	return nil
 }
 
+// tableJoinCachedBytes is what an entry of key costs: its key, its value,
+// the value the store holds when that is another, and tableJoinCachedSize.
 func tableJoinCachedBytes(key []byte, c tableJoinCached) int {
-	return len(key) + len(c.v) + tableJoinCachedSize
+	n := len(key) + len(c.v) + tableJoinCachedSize
+	if len(c.sv) > 0 && (len(c.v) == 0 || &c.sv[0] != &c.v[0]) {
+		n += len(c.sv)
+	}
+	return n
 }

@@ -8,10 +8,20 @@ import (
 	"github.com/runnel/runnel/operators/state"
 )
 
-// joinReadCounter counts the reads that reach a store.
+// joinReadCounter counts the reads and writes that reach a store.
 type joinReadCounter struct {
 	*state.MemStore
-	gets, scans int
+	gets, scans, writes int
+}
+
+func (s *joinReadCounter) Put(key, value []byte) error {
+	s.writes++
+	return s.MemStore.Put(key, value)
+}
+
+func (s *joinReadCounter) Delete(key []byte) error {
+	s.writes++
+	return s.MemStore.Delete(key)
 }
 
 func (s *joinReadCounter) Get(key []byte) ([]byte, bool, error) {
@@ -24,10 +34,11 @@ func (s *joinReadCounter) Scan(start, end []byte, fn func(key, value []byte) boo
 	return s.MemStore.Scan(start, end, fn)
 }
 
-// TestTableJoinStoreModel: random writes, deletes and reads through the
-// cache, small enough to turn its generations over many times, read what
-// a plain map holds, and what the store beneath holds too; a Recover
-// after the store lost writes reads the store again.
+// TestTableJoinStoreModel: random writes, deletes, reads and scans
+// through the cache, small enough to turn its generations over many
+// times, read what a plain map holds, and what the store beneath holds
+// too after each flush (a commit); a Recover after the store lost its
+// writes, and the cache its changes, reads the store again.
 func TestTableJoinStoreModel(t *testing.T) {
 	for seed := range uint64(10) {
 		rng := rand.New(rand.NewPCG(seed, 3))
@@ -62,6 +73,27 @@ func TestTableJoinStoreModel(t *testing.T) {
 				under.MemStore = state.NewMemStore()
 				model = map[string]string{}
 				s.Recover()
+			case op == 6 && step%7 == 0:
+				// A scan sees every change.
+				got := map[string]string{}
+				if err := s.Scan(nil, nil, func(k, v []byte) bool {
+					got[string(k)] = string(v)
+					return true
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != len(model) {
+					t.Fatalf("seed %d step %d: a scan sees %d keys, want %d", seed, step, len(got), len(model))
+				}
+				for k, v := range model {
+					if got[k] != v {
+						t.Fatalf("seed %d step %d: a scan sees %s = %q, want %q", seed, step, k, got[k], v)
+					}
+				}
+			case op == 7 && step%3 == 0:
+				if err := flushStore(s); err != nil {
+					t.Fatal(err)
+				}
 			default:
 				v, ok, err := s.Get([]byte(k))
 				if err != nil {
@@ -78,6 +110,9 @@ func TestTableJoinStoreModel(t *testing.T) {
 			if held := s.cacheBytes(); held > 1000 {
 				t.Fatalf("seed %d step %d: the cache holds %d bytes, over its 1000", seed, step, held)
 			}
+		}
+		if err := flushStore(s); err != nil {
+			t.Fatal(err)
 		}
 		for k, want := range model {
 			v, ok, err := under.MemStore.Get([]byte(k))
@@ -137,10 +172,69 @@ func TestTableJoinStoreSparesReads(t *testing.T) {
 	if under.gets != 0 {
 		t.Fatalf("%d reads of the store for keys just written", under.gets)
 	}
-	// After Recover the filter is loaded again, with what the store holds.
+	// After a commit and a Recover the filter is loaded again, with what
+	// the store holds.
+	if err := flushStore(s); err != nil {
+		t.Fatal(err)
+	}
 	s.Recover()
 	if v, ok := get("x"); !ok || v != "2" || under.scans != 2 {
 		t.Fatalf("after Recover: x = %q %v, %d scans", v, ok, under.scans)
+	}
+}
+
+// TestTableJoinStoreWritesBackOnce: between two flushes, a key deleted
+// and put back as it was is not written, a key the store never had that
+// is put and deleted is not written, and a key changed many times is
+// written once, with its last value; a value too large for the cache is
+// written through and replaces the change before it.
+func TestTableJoinStoreWritesBackOnce(t *testing.T) {
+	under := &joinReadCounter{MemStore: state.NewMemStore()}
+	if err := under.Put([]byte("sink"), []byte("k1")); err != nil {
+		t.Fatal(err)
+	}
+	under.writes = 0
+	s := &TableJoinStore{Store: under, CacheBytes: 1000}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for round := range 3 {
+		// The sink key of a row that leaves the result and comes back.
+		if _, ok, err := s.Get([]byte("sink")); err != nil || !ok {
+			t.Fatalf("round %d: sink: %v %v", round, ok, err)
+		}
+		must(s.Delete([]byte("sink")))
+		must(s.Put([]byte("sink"), []byte("k1")))
+		// An index entry that comes and goes.
+		must(s.Put([]byte("index/new"), nil))
+		must(s.Delete([]byte("index/new")))
+		// A row updated again and again.
+		for i := range 10 {
+			must(s.Put([]byte("row"), []byte(fmt.Sprintf("v%d-%d", round, i))))
+		}
+		must(flushStore(s))
+		if under.writes != round+1 {
+			t.Fatalf("round %d: %d writes reached the store, want %d (the row's last value each round)", round, under.writes, round+1)
+		}
+		if v, ok, _ := under.MemStore.Get([]byte("row")); !ok || string(v) != fmt.Sprintf("v%d-9", round) {
+			t.Fatalf("round %d: the store holds row = %q %v", round, v, ok)
+		}
+	}
+	if _, ok, _ := under.MemStore.Get([]byte("index/new")); ok {
+		t.Fatal("a key put and deleted reached the store")
+	}
+	big := make([]byte, 600)
+	must(s.Put([]byte("row"), []byte("small")))
+	must(s.Put([]byte("row"), big))
+	must(flushStore(s))
+	if v, _, _ := under.MemStore.Get([]byte("row")); len(v) != len(big) {
+		t.Fatalf("the store holds %d bytes of row, want the large value's %d", len(v), len(big))
+	}
+	if v, _, _ := s.Get([]byte("row")); len(v) != len(big) {
+		t.Fatalf("row reads %d bytes, want %d", len(v), len(big))
 	}
 }
 
