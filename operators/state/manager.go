@@ -88,7 +88,7 @@ func (m *Manager) Open(ctx context.Context, spec Spec) (*TaskStore, error) {
 			return nil, fmt.Errorf("state: open %q: %w", spec.Name, err)
 		}
 	}
-	s.pending = m.db.NewIndexedBatch()
+	s.pending = newPendingWrites()
 	return s, nil
 }
 

@@ -17,24 +17,43 @@ type TaskStore struct {
 	m      *Manager
 	spec   Spec
 	prefix []byte
-	// pending holds the writes since the last Commit or Abort, under their
-	// full keys. It is indexed, so Get and Scan merge it with the database.
-	pending *pebble.Batch
+	// The writes since the last Commit or Abort are in one of two places.
+	// A store that does not Scan while it has writes pending (most of
+	// them: the joins and aggregations read through caches of their own)
+	// keeps them in pending, one entry per key, which Get reads before
+	// the database and Commit applies in key order. A store that does
+	// keeps them in batch, an indexed Pebble batch, whose iterators merge
+	// them with the database in key order; a Scan with writes pending
+	// moves them there (in the order each key was first written, so the
+	// changelog's records come in the same order either way), and a store
+	// that did so during a commit starts the next one indexed. batch is
+	// nil when pending is in use; pending is nil only after Close.
+	pending *pendingWrites
+	batch   *pebble.Batch
+	// scanned is set when a Scan ran over pending writes since the last
+	// Commit or Abort: the next commit's writes go to an indexed batch.
+	scanned bool
+	// writes counts the Puts and Deletes since the last Commit or Abort,
+	// overwritten ones too (Pending); size is about the bytes they take
+	// in a Pebble batch (PendingBytes).
+	writes, size int
 	// err, once set, is returned by every later call: ErrClosed after
 	// Close, ErrNeedsRestore after a failed changelog commit.
 	err error
-	// kbuf is reused for the full key of Get and Delete.
+	// kbuf is reused for the full key of Get.
 	kbuf []byte
-	// it is Scan's iterator over pending, kept from one Scan to the next
-	// until the pending writes are committed or dropped: a new iterator
-	// per Scan opened each level's table again and read its index block
-	// (in Nexmark's q4 and q20, stream-stream joins that scan the other
-	// side for every record, a third of the CPU went to opening them).
-	// Repositioned with new bounds, it keeps the tables it has open when
-	// the next scan falls in them, and SetOptions refreshes its view of
-	// pending. scanning is set while a Scan uses it, so that a Scan from
-	// inside another's fn gets an iterator of its own.
+	// it is Scan's iterator, over batch (itBatch) or the database (nil),
+	// kept from one Scan to the next until the pending writes are
+	// committed or dropped: a new iterator per Scan opened each level's
+	// table again and read its index block (in Nexmark's q4 and q20,
+	// stream-stream joins that scan the other side for every record, a
+	// third of the CPU went to opening them). Repositioned with new
+	// bounds, it keeps the tables it has open when the next scan falls in
+	// them, and SetOptions refreshes its view of the batch. scanning is
+	// set while a Scan uses it, so that a Scan from inside another's fn
+	// gets an iterator of its own.
 	it       *pebble.Iterator
+	itBatch  *pebble.Batch
 	scanning bool
 	// changelogID is the changelog topic's id as the last restore saw
 	// it, which the commits' checkpoints carry (changelog mode).
@@ -60,7 +79,16 @@ func (s *TaskStore) Get(key []byte) ([]byte, bool, error) {
 	if s.err != nil {
 		return nil, false, s.err
 	}
-	return get(s.pending, s.key(key))
+	if s.batch != nil {
+		return get(s.batch, s.key(key))
+	}
+	if v, del, ok := s.pending.get(key); ok {
+		if del {
+			return nil, false, nil
+		}
+		return append(make([]byte, 0, len(v)), v...), true, nil
+	}
+	return get(s.m.db, s.key(key))
 }
 
 // Put implements Store.
@@ -68,13 +96,12 @@ func (s *TaskStore) Put(key, value []byte) error {
 	if s.err != nil {
 		return s.err
 	}
-	// Deferred ops write the prefixed key straight into the batch, sparing
-	// an allocation per write.
-	op := s.pending.SetDeferred(len(s.prefix)+len(key), len(value))
-	n := copy(op.Key, s.prefix)
-	copy(op.Key[n:], key)
-	copy(op.Value, value)
-	if err := op.Finish(); err != nil {
+	s.count(key, value)
+	if s.batch == nil {
+		s.pending.set(key, value, false)
+		return nil
+	}
+	if err := setIn(s.batch, s.prefix, key, value); err != nil {
 		return fmt.Errorf("state: put in %q: %w", s.spec.Name, err)
 	}
 	return nil
@@ -85,12 +112,62 @@ func (s *TaskStore) Delete(key []byte) error {
 	if s.err != nil {
 		return s.err
 	}
-	op := s.pending.DeleteDeferred(len(s.prefix) + len(key))
-	n := copy(op.Key, s.prefix)
-	copy(op.Key[n:], key)
-	if err := op.Finish(); err != nil {
+	s.count(key, nil)
+	if s.batch == nil {
+		s.pending.set(key, nil, true)
+		return nil
+	}
+	if err := deleteIn(s.batch, s.prefix, key); err != nil {
 		return fmt.Errorf("state: delete in %q: %w", s.spec.Name, err)
 	}
+	return nil
+}
+
+// count adds a write to Pending and PendingBytes.
+func (s *TaskStore) count(key, value []byte) {
+	s.writes++
+	s.size += batchEntryOverhead + len(key) + len(value)
+}
+
+// setIn writes prefix+key: value into b. Deferred ops write the prefixed
+// key straight into the batch, sparing an allocation per write.
+func setIn(b *pebble.Batch, prefix, key, value []byte) error {
+	op := b.SetDeferred(len(prefix)+len(key), len(value))
+	n := copy(op.Key, prefix)
+	copy(op.Key[n:], key)
+	copy(op.Value, value)
+	return op.Finish()
+}
+
+// deleteIn deletes prefix+key in b.
+func deleteIn(b *pebble.Batch, prefix, key []byte) error {
+	op := b.DeleteDeferred(len(prefix) + len(key))
+	n := copy(op.Key, prefix)
+	copy(op.Key[n:], key)
+	return op.Finish()
+}
+
+// index moves the pending writes into an indexed batch, which Scan can
+// merge with the database. They go in the order each key was first
+// written, as they would have had they been written there.
+func (s *TaskStore) index() error {
+	b := s.m.db.NewIndexedBatch()
+	p := s.pending
+	for i := range p.ents {
+		e := &p.ents[i]
+		var err error
+		if e.del {
+			err = deleteIn(b, s.prefix, p.key(e))
+		} else {
+			err = setIn(b, s.prefix, p.key(e), p.value(e))
+		}
+		if err != nil {
+			b.Close()
+			return fmt.Errorf("state: index pending writes of %q: %w", s.spec.Name, err)
+		}
+	}
+	p.reset()
+	s.batch = b
 	return nil
 }
 
@@ -100,19 +177,38 @@ func (s *TaskStore) Scan(start, end []byte, fn func(key, value []byte) bool) err
 	if s.err != nil {
 		return s.err
 	}
+	if s.batch == nil && !s.pending.empty() {
+		if err := s.index(); err != nil {
+			return err
+		}
+	}
+	if s.batch != nil && s.batch.Count() > 0 {
+		s.scanned = true
+	}
+	// src is what the scan reads: the database merged with the indexed
+	// batch, or the database alone when no write is pending.
+	var src iterable = s.m.db
+	if s.batch != nil {
+		src = s.batch
+	}
 	if s.scanning {
-		return scan(s.pending, s.prefix, start, end, fn)
+		return scan(src, s.prefix, start, end, fn)
 	}
 	// Fresh bounds each time: the iterator may compare them with the
 	// previous ones until the next SetOptions.
 	lo, hi := bounds(s.prefix, start, end)
 	o := &pebble.IterOptions{LowerBound: lo, UpperBound: hi}
+	if s.it != nil && s.itBatch != s.batch {
+		// A nested Scan moved the writes into a batch while this
+		// iterator, over the database alone, was in use.
+		s.closeIter()
+	}
 	if s.it == nil {
-		it, err := s.pending.NewIter(o)
+		it, err := src.NewIter(o)
 		if err != nil {
 			return fmt.Errorf("state: scan: %w", err)
 		}
-		s.it = it
+		s.it, s.itBatch = it, s.batch
 	} else {
 		s.it.SetOptions(o)
 	}
@@ -131,7 +227,7 @@ func (s *TaskStore) Scan(start, end []byte, fn func(key, value []byte) bool) err
 func (s *TaskStore) closeIter() {
 	if s.it != nil {
 		_ = s.it.Close()
-		s.it = nil
+		s.it, s.itBatch = nil, nil
 	}
 }
 
@@ -140,16 +236,17 @@ func (s *TaskStore) Pending() int {
 	if s.pending == nil {
 		return 0
 	}
-	return int(s.pending.Count())
+	return s.writes
 }
 
-// PendingBytes is the encoded size of the writes waiting for Commit, a
+// PendingBytes is about the encoded size of the writes waiting for Commit
+// (each write counted, overwritten ones too, as in a Pebble batch), a
 // measure for deciding when to commit.
 func (s *TaskStore) PendingBytes() int {
 	if s.pending == nil {
 		return 0
 	}
-	return s.pending.Len()
+	return s.size
 }
 
 // Abort drops the pending writes.
@@ -168,16 +265,31 @@ func (s *TaskStore) Close() {
 	}
 	s.err = ErrClosed
 	s.closeIter()
-	s.pending.Close()
+	s.dropBatch()
 	s.pending = nil
 	s.m.release(s.spec.Name)
 }
 
-// renew replaces the pending batch by an empty one.
+// renew drops the pending writes, and Scan's iterator, whose view of
+// the database a commit makes stale. A store that scanned over pending
+// writes since the last renew starts indexed.
 func (s *TaskStore) renew() {
 	s.closeIter()
-	s.pending.Close()
-	s.pending = s.m.db.NewIndexedBatch()
+	s.pending.reset()
+	s.dropBatch()
+	if s.scanned {
+		s.batch = s.m.db.NewIndexedBatch()
+	}
+	s.scanned = false
+	s.writes, s.size = 0, 0
+}
+
+// dropBatch closes the indexed batch, if any.
+func (s *TaskStore) dropBatch() {
+	if s.batch != nil {
+		s.batch.Close()
+		s.batch = nil
+	}
 }
 
 // Recover brings the store back to its last committed state after a
