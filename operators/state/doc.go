@@ -11,10 +11,10 @@
 //
 // A TaskStore buffers its writes until Commit, and its reads see them
 // merged with committed state: in pendingWrites (pending.go), one entry
-// per key, applied in key order at Commit, while the store does not Scan
-// with writes pending; in a Pebble indexed batch, whose iterators merge
-// them with the database, once it does (a store that did so in one commit
-// starts the next one indexed). Commit works in one of two modes, chosen
+// per key, applied in key order at Commit, while the store seldom scans
+// after writing; in a Pebble indexed batch, whose iterators merge them
+// with the database, once it scans after its writes more than
+// maxSortsPerCommit times in a commit (and for the next commit). Commit works in one of two modes, chosen
 // by the log the Manager was given:
 //
 //   - Shared (embedded log): the log implements CommitWith and the stores

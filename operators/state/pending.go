@@ -24,7 +24,8 @@ import (
 type pendingWrites struct {
 	// arena holds the keys and values; an entry's bytes never change once
 	// written (an overwrite appends the new value), which the index's
-	// strings rely on.
+	// strings rely on, and a Scan, which reads the entries as of its
+	// start while its fn writes more.
 	arena []byte
 	ents  []pendingEntry
 	// index maps a key (a string over the arena's bytes: see key) to its
@@ -121,8 +122,37 @@ func (p *pendingWrites) inKeyOrder() []int32 {
 	return p.sorted
 }
 
+// rangeOf appends to dst the entries whose keys are in [start, end) (nil
+// end: unbounded), in key order, copied: a write during the caller's
+// iteration changes neither them nor the arena bytes they point at.
+func (p *pendingWrites) rangeOf(dst []pendingEntry, start, end []byte) []pendingEntry {
+	if len(p.ents) == 0 {
+		return dst
+	}
+	order := p.inKeyOrder()
+	lo, _ := slices.BinarySearchFunc(order, start, func(i int32, k []byte) int {
+		return bytes.Compare(p.key(&p.ents[i]), k)
+	})
+	for _, i := range order[lo:] {
+		e := &p.ents[i]
+		if end != nil && bytes.Compare(p.key(e), end) >= 0 {
+			break
+		}
+		dst = append(dst, *e)
+	}
+	return dst
+}
+
 // empty reports whether there are no pending writes.
 func (p *pendingWrites) empty() bool { return len(p.ents) == 0 }
+
+// drop drops every pending write and lets their memory go, for a reader
+// of the arena that may outlive the call.
+func (p *pendingWrites) drop() {
+	clear(p.index)
+	p.arena, p.ents, p.sorted = nil, nil, nil
+	p.sortedOK = false
+}
 
 // reset drops every pending write, keeping the memory for the next ones
 // unless it has grown past maxKeptArena.

@@ -15,20 +15,22 @@ import (
 // map that applies each write at once and drops the uncommitted ones on
 // Abort. The keys are few, so that most writes overwrite a pending or a
 // committed key. The store's writes wait unindexed when it does not scan
-// while they are pending, and in an indexed batch when it does: the
-// scan-free case has Scans only right after a Commit or Abort, the other
-// anywhere, so that both ways and the move from one to the other are
-// taken.
+// while they are pending, or only now and then (up to maxSortsPerCommit
+// Scans after writes in a commit), and in an indexed batch when it scans
+// more: the scan-free case has Scans only when no write came since the
+// last one, the rare case at most maxSortsPerCommit others per commit,
+// and the last case anywhere, so that each way and the move from one to
+// the other are taken.
 func TestPendingMatchesModel(t *testing.T) {
 	for _, c := range []struct {
 		name     string
-		scanFree bool
-	}{{"scans", false}, {"scan-free", true}} {
-		t.Run(c.name, func(t *testing.T) { testPendingMatchesModel(t, c.scanFree) })
+		maxDirty int // Scans after a write per commit; -1: any number
+	}{{"scans", -1}, {"scan-free", 0}, {"rare-scans", maxSortsPerCommit}} {
+		t.Run(c.name, func(t *testing.T) { testPendingMatchesModel(t, c.maxDirty) })
 	}
 }
 
-func testPendingMatchesModel(t *testing.T, scanFree bool) {
+func testPendingMatchesModel(t *testing.T, maxDirty int) {
 	l := openEmbedded(t, t.TempDir())
 	defer l.Close()
 	ctx := testCtx(t)
@@ -56,15 +58,27 @@ func testPendingMatchesModel(t *testing.T, scanFree bool) {
 		}
 		return out
 	}
-	justCommitted := true
+	wrote, dirty := false, 0
 	for step := range 5000 {
 		op := rng.IntN(100)
-		if scanFree && !justCommitted && op >= 80 && op < 95 {
-			op = 0 // a Put instead of a Scan over pending writes
+		if op >= 80 && op < 95 && wrote {
+			if maxDirty >= 0 && dirty >= maxDirty {
+				op = 0 // a Put instead of one Scan too many
+			} else {
+				dirty++
+			}
 		}
-		justCommitted = op >= 95
-		if scanFree && op < 80 && s.batch != nil {
-			t.Fatalf("step %d: a store that never scanned over pending writes indexed them", step)
+		switch {
+		case op < 65:
+			wrote = true
+		case op < 80: // a Get
+		case op < 95:
+			wrote = false
+		default:
+			wrote, dirty = false, 0
+		}
+		if maxDirty >= 0 && s.batch != nil {
+			t.Fatalf("step %d: a store that scanned over new writes at most %d times a commit indexed them", step, maxDirty)
 		}
 		switch {
 		case op < 45:
@@ -93,7 +107,7 @@ func testPendingMatchesModel(t *testing.T, scanFree bool) {
 			}
 			exp := want(lo, hi)
 			var got []string
-			nested := !scanFree && rng.IntN(3) == 0
+			nested := maxDirty < 0 && rng.IntN(3) == 0
 			err := s.Scan([]byte(lo), end, func(k, v []byte) bool {
 				got = append(got, string(k)+"="+string(v))
 				if nested && len(got) == 1 {

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,21 +19,29 @@ type TaskStore struct {
 	spec   Spec
 	prefix []byte
 	// The writes since the last Commit or Abort are in one of two places.
-	// A store that does not Scan while it has writes pending (most of
+	// A store that seldom Scans while it has writes pending (most of
 	// them: the joins and aggregations read through caches of their own)
 	// keeps them in pending, one entry per key, which Get reads before
-	// the database and Commit applies in key order. A store that does
-	// keeps them in batch, an indexed Pebble batch, whose iterators merge
-	// them with the database in key order; a Scan with writes pending
-	// moves them there (in the order each key was first written, so the
-	// changelog's records come in the same order either way), and a store
-	// that did so during a commit starts the next one indexed. batch is
-	// nil when pending is in use; pending is nil only after Close.
+	// the database, a Scan sorts and merges with it, and Commit applies
+	// in key order. A store that scans after its writes more than
+	// maxSortsPerCommit times in a commit keeps them in batch, an indexed
+	// Pebble batch, whose iterators merge them with the database in key
+	// order: that Scan moves them there (in the order each key was first
+	// written, so the changelog's records come in the same order either
+	// way), and the store starts its next commit indexed. batch is nil
+	// when pending is in use; pending is nil only after Close.
 	pending *pendingWrites
 	batch   *pebble.Batch
-	// scanned is set when a Scan ran over pending writes since the last
-	// Commit or Abort: the next commit's writes go to an indexed batch.
-	scanned bool
+	// wrote is set by a write and cleared by a Scan; dirtyScans counts
+	// the Scans since the last Commit or Abort that came after a write.
+	// Unindexed, each of those sorts the pending writes again: past
+	// maxSortsPerCommit of them the writes move to an indexed batch, and
+	// a commit that had more starts the next one indexed.
+	wrote      bool
+	dirtyScans int
+	// scanBuf is reused for the pending entries of a Scan (not a nested
+	// one, which has its own).
+	scanBuf []pendingEntry
 	// writes counts the Puts and Deletes since the last Commit or Abort,
 	// overwritten ones too (Pending); size is about the bytes they take
 	// in a Pebble batch (PendingBytes).
@@ -97,6 +106,7 @@ func (s *TaskStore) Put(key, value []byte) error {
 		return s.err
 	}
 	s.count(key, value)
+	s.wrote = true
 	if s.batch == nil {
 		s.pending.set(key, value, false)
 		return nil
@@ -113,6 +123,7 @@ func (s *TaskStore) Delete(key []byte) error {
 		return s.err
 	}
 	s.count(key, nil)
+	s.wrote = true
 	if s.batch == nil {
 		s.pending.set(key, nil, true)
 		return nil
@@ -122,6 +133,14 @@ func (s *TaskStore) Delete(key []byte) error {
 	}
 	return nil
 }
+
+// maxSortsPerCommit is how many Scans over new writes a store makes in one
+// commit before its pending writes move to an indexed batch: a store that
+// scans now and then (a stream-stream join's expiry, reading its time
+// index ahead) sorts them each time, one that scans after nearly every
+// write (a foreign-key join's index, sessions) gets the batch's skip
+// list, which keeps them sorted as they come.
+const maxSortsPerCommit = 2
 
 // count adds a write to Pending and PendingBytes.
 func (s *TaskStore) count(key, value []byte) {
@@ -149,7 +168,9 @@ func deleteIn(b *pebble.Batch, prefix, key []byte) error {
 
 // index moves the pending writes into an indexed batch, which Scan can
 // merge with the database. They go in the order each key was first
-// written, as they would have had they been written there.
+// written, as they would have had they been written there. The pending
+// writes' memory is let go rather than reused: a Scan that called index
+// from its fn may still be reading it.
 func (s *TaskStore) index() error {
 	b := s.m.db.NewIndexedBatch()
 	p := s.pending
@@ -166,38 +187,55 @@ func (s *TaskStore) index() error {
 			return fmt.Errorf("state: index pending writes of %q: %w", s.spec.Name, err)
 		}
 	}
-	p.reset()
+	p.drop()
 	s.batch = b
 	return nil
 }
 
 // Scan implements Store. Writes that fn makes during the Scan are not seen
 // by it: the iteration reads the pending writes as of its start.
-func (s *TaskStore) Scan(start, end []byte, fn func(key, value []byte) bool) error {
+func (s *TaskStore) Scan(start, end []byte, fn func(key, value []byte) bool) (err error) {
 	if s.err != nil {
 		return s.err
 	}
-	if s.batch == nil && !s.pending.empty() {
-		if err := s.index(); err != nil {
-			return err
+	if s.wrote {
+		// A scan over writes made since the last one: unindexed, it
+		// sorts the pending writes again.
+		s.wrote = false
+		s.dirtyScans++
+		if s.batch == nil && s.dirtyScans > maxSortsPerCommit {
+			if err := s.index(); err != nil {
+				return err
+			}
 		}
 	}
-	if s.batch != nil && s.batch.Count() > 0 {
-		s.scanned = true
-	}
-	// src is what the scan reads: the database merged with the indexed
-	// batch, or the database alone when no write is pending.
+	// The scan reads the database (through the indexed batch when there
+	// is one) merged with ents, the pending writes in range, copied, and
+	// the arena as it is now: fn's writes append to the arena and never
+	// change the bytes these entries point at.
 	var src iterable = s.m.db
 	if s.batch != nil {
 		src = s.batch
 	}
-	if s.scanning {
-		return scan(src, s.prefix, start, end, fn)
-	}
+	arena := s.pending.arena
 	// Fresh bounds each time: the iterator may compare them with the
 	// previous ones until the next SetOptions.
 	lo, hi := bounds(s.prefix, start, end)
 	o := &pebble.IterOptions{LowerBound: lo, UpperBound: hi}
+	if s.scanning {
+		ents := s.pending.rangeOf(nil, start, end)
+		it, err := src.NewIter(o)
+		if err != nil {
+			return fmt.Errorf("state: scan: %w", err)
+		}
+		defer func() {
+			if cerr := it.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("state: scan: %w", cerr)
+			}
+		}()
+		return merge(it, s.prefix, ents, arena, fn)
+	}
+	s.scanBuf = s.pending.rangeOf(s.scanBuf[:0], start, end)
 	if s.it != nil && s.itBatch != s.batch {
 		// A nested Scan moved the writes into a batch while this
 		// iterator, over the database alone, was in use.
@@ -214,12 +252,60 @@ func (s *TaskStore) Scan(start, end []byte, fn func(key, value []byte) bool) err
 	}
 	s.scanning = true
 	defer func() { s.scanning = false }() // fn may panic; its task recovers
-	err := iterate(s.it, s.prefix, fn)
+	err = merge(s.it, s.prefix, s.scanBuf, arena, fn)
 	if err != nil {
 		// An iterator that failed is not trusted again.
 		s.closeIter()
 	}
 	return err
+}
+
+// merge runs fn over the union of it's keys (under prefix) and the
+// pending entries ents (sorted, within it's bounds, their bytes in
+// arena), in key order, a pending entry hiding the key it writes (and a
+// pending delete showing nothing), until fn returns false.
+func merge(it *pebble.Iterator, prefix []byte, ents []pendingEntry, arena []byte, fn func(key, value []byte) bool) error {
+	valid := it.First()
+	for i := 0; valid || i < len(ents); {
+		// c < 0: the pending entry comes first; c > 0: the iterator's
+		// key does; c == 0: the same key, whose pending write wins.
+		var pk []byte
+		c := 1
+		if i < len(ents) {
+			e := &ents[i]
+			pk = arena[e.koff : e.koff+e.klen : e.koff+e.klen]
+			c = -1
+			if valid {
+				c = bytes.Compare(pk, it.Key()[len(prefix):])
+			}
+		}
+		if c <= 0 {
+			e := &ents[i]
+			i++
+			if c == 0 {
+				valid = it.Next()
+			}
+			if e.del {
+				continue
+			}
+			if !fn(pk, arena[e.voff:e.voff+e.vlen:e.voff+e.vlen]) {
+				return nil
+			}
+			continue
+		}
+		v, verr := it.ValueAndErr()
+		if verr != nil {
+			return fmt.Errorf("state: scan: %w", verr)
+		}
+		if !fn(it.Key()[len(prefix):], v) {
+			return nil
+		}
+		valid = it.Next()
+	}
+	if err := it.Error(); err != nil {
+		return fmt.Errorf("state: scan: %w", err)
+	}
+	return nil
 }
 
 // closeIter closes Scan's iterator, before the pending batch it reads is
@@ -277,10 +363,10 @@ func (s *TaskStore) renew() {
 	s.closeIter()
 	s.pending.reset()
 	s.dropBatch()
-	if s.scanned {
+	if s.dirtyScans > maxSortsPerCommit {
 		s.batch = s.m.db.NewIndexedBatch()
 	}
-	s.scanned = false
+	s.wrote, s.dirtyScans = false, 0
 	s.writes, s.size = 0, 0
 }
 
