@@ -53,6 +53,31 @@ func (e *Engine) StateStats(ctx context.Context, queryID string) (keys, bytes in
 	return keys, bytes, nil
 }
 
+// StateDiskBytes estimates the bytes that the stores StateStats counts
+// take on disk (state.Manager.DiskUsage: the memtables flushed first, then
+// the tables' share of each store's key range), for the ratio of the
+// state on disk to its encoded keys and values. Benchmarks and
+// diagnostics only: it flushes the database.
+func (e *Engine) StateDiskBytes(ctx context.Context, queryID string) (int64, error) {
+	rq, ok := e.runningQuery(queryID)
+	var names []string
+	if ok {
+		for _, s := range rq.stores {
+			if statePrefix(s.Role) != 0 {
+				names = append(names, s.Name)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return 0, fmt.Errorf("query %s is not a running aggregation or join", queryID)
+	}
+	n, err := e.state.DiskUsage(ctx, names)
+	if err != nil {
+		return 0, fmt.Errorf("state on disk of %s: %w", queryID, err)
+	}
+	return n, nil
+}
+
 // statePrefix is the first byte of the keys StateStats counts in a store
 // of role, or 0 for a role it leaves out: an aggregation's groups ('a'),
 // a join's rows or records ('r'; its other keys are indexes and the

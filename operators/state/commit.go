@@ -36,9 +36,7 @@ func (s *TaskStore) Commit(ctx context.Context, txn log.Txn) error {
 	defer s.renewIfOpen()
 	s.closeIter()
 	if s.m.shared != nil {
-		err := s.m.shared.CommitWith(ctx, txn, func(b *pebble.Batch) error {
-			return b.Apply(s.pending, nil)
-		})
+		err := s.m.shared.CommitWith(ctx, txn, s.applyPending)
 		if err != nil {
 			return fmt.Errorf("state: commit %q: %w", s.spec.Name, err)
 		}
@@ -65,11 +63,18 @@ func (s *TaskStore) Commit(ctx context.Context, txn log.Txn) error {
 	// record is now in the local copy (the restore's records, then every
 	// commit since, this task being the partition's only writer while it
 	// runs; a node the group has moved on from fails to commit).
-	if off, ok := past[s.spec.Changelog]; ok && len(recs) > 0 {
-		if err := s.checkpointPending(off); err != nil {
-			s.err = fmt.Errorf("%w: %q: local checkpoint failed: %v", ErrNeedsRestore, s.spec.Name, err)
-			return fmt.Errorf("state: commit %q: checkpoint locally: %w", s.spec.Name, err)
-		}
+	b := s.batch
+	if b == nil {
+		b = s.m.db.NewBatch()
+		defer b.Close()
+		err = s.applyPending(b)
+	}
+	if off, ok := past[s.spec.Changelog]; ok && len(recs) > 0 && err == nil {
+		err = s.checkpointIn(b, off)
+	}
+	if err != nil {
+		s.err = fmt.Errorf("%w: %q: local apply failed: %v", ErrNeedsRestore, s.spec.Name, err)
+		return fmt.Errorf("state: commit %q: apply locally: %w", s.spec.Name, err)
 	}
 	// A crash may lose the last local applies: the checkpoint written
 	// with them is lost too, and the next restore replays them from the
@@ -82,7 +87,7 @@ func (s *TaskStore) Commit(ctx context.Context, txn log.Txn) error {
 			mode, s.synced = pebble.Sync, now
 		}
 	}
-	if err := s.pending.Commit(mode); err != nil {
+	if err := b.Commit(mode); err != nil {
 		s.err = fmt.Errorf("%w: %q: local apply failed: %v", ErrNeedsRestore, s.spec.Name, err)
 		return fmt.Errorf("state: commit %q: apply locally: %w", s.spec.Name, err)
 	}
@@ -96,16 +101,63 @@ func (s *TaskStore) renewIfOpen() {
 	}
 }
 
+// applyPending writes the pending writes into b under the store's
+// prefix, in key order: the memtable's inserter then starts each key's
+// search where the last one's ended, where keys in the order they came
+// were each a search from the top of its skip list.
+func (s *TaskStore) applyPending(b *pebble.Batch) error {
+	if s.batch != nil {
+		return b.Apply(s.batch, nil)
+	}
+	p := s.pending
+	for _, i := range p.inKeyOrder() {
+		e := &p.ents[i]
+		k := p.key(e)
+		var err error
+		if e.del {
+			err = deleteIn(b, s.prefix, k)
+		} else {
+			err = setIn(b, s.prefix, k, p.value(e))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // changelogRecords turns the pending writes into changelog records, one
-// per key, in the order each key was first written. Keys and values are
-// copied: the batch's memory is reused once it is closed.
+// per key (its last write), in the order each key was first written. Keys
+// and values are copied: the pending writes' memory is reused.
 func (s *TaskStore) changelogRecords() ([]log.ProduceRecord, error) {
-	if s.pending.Empty() {
+	if s.batch != nil {
+		return s.batchChangelogRecords()
+	}
+	p := s.pending
+	if p.empty() {
 		return nil, nil
 	}
-	recs := make([]log.ProduceRecord, 0, s.pending.Count())
-	index := make(map[string]int, s.pending.Count())
-	r := s.pending.Reader()
+	recs := make([]log.ProduceRecord, 0, len(p.ents))
+	for i := range p.ents {
+		e := &p.ents[i]
+		var value []byte
+		if !e.del {
+			value = p.value(e)
+		}
+		recs = append(recs, s.changelogRecord(p.key(e), value, !e.del))
+	}
+	return recs, nil
+}
+
+// batchChangelogRecords is changelogRecords for writes in the indexed
+// batch.
+func (s *TaskStore) batchChangelogRecords() ([]log.ProduceRecord, error) {
+	if s.batch.Empty() {
+		return nil, nil
+	}
+	recs := make([]log.ProduceRecord, 0, s.batch.Count())
+	index := make(map[string]int, s.batch.Count())
+	r := s.batch.Reader()
 	for {
 		kind, k, v, ok, err := r.Next()
 		if err != nil {
@@ -114,37 +166,48 @@ func (s *TaskStore) changelogRecords() ([]log.ProduceRecord, error) {
 		if !ok {
 			break
 		}
-		var value []byte
+		set := false
 		switch kind {
 		case pebble.InternalKeyKindSet:
-			// Non-nil even when empty: nil would be a tombstone.
-			value = append(make([]byte, 0, len(v)), v...)
+			set = true
 		case pebble.InternalKeyKindDelete, pebble.InternalKeyKindDeleteSized:
 		default:
 			return nil, fmt.Errorf("unexpected pending operation %v", kind)
 		}
 		userKey := k[len(s.prefix):]
+		rec := s.changelogRecord(userKey, v, set)
 		if i, ok := index[string(userKey)]; ok {
-			recs[i].Value = value
+			recs[i].Value = rec.Value
 			continue
 		}
 		index[string(userKey)] = len(recs)
-		recs = append(recs, log.ProduceRecord{
-			Topic: s.spec.Changelog.Topic,
-			Record: log.Record{
-				Key:       append([]byte(nil), userKey...),
-				Value:     value,
-				Partition: s.spec.Changelog.Partition,
-			},
-		})
+		recs = append(recs, rec)
 	}
 	return recs, nil
 }
 
-// checkpointPending adds the store's checkpoint at offset to the pending
-// batch, after the changelog records were made from it.
-func (s *TaskStore) checkpointPending(offset int64) error {
+// changelogRecord is the changelog record of a write of key: value when
+// set, a tombstone otherwise; key and value are copied.
+func (s *TaskStore) changelogRecord(key, value []byte, set bool) log.ProduceRecord {
+	var v []byte
+	if set {
+		// Non-nil even when empty: nil would be a tombstone.
+		v = append(make([]byte, 0, len(value)), value...)
+	}
+	return log.ProduceRecord{
+		Topic: s.spec.Changelog.Topic,
+		Record: log.Record{
+			Key:       append([]byte(nil), key...),
+			Value:     v,
+			Partition: s.spec.Changelog.Partition,
+		},
+	}
+}
+
+// checkpointIn adds the store's checkpoint at offset to b, the batch that
+// applies the writes it covers.
+func (s *TaskStore) checkpointIn(b *pebble.Batch, offset int64) error {
 	tp := s.spec.Changelog
 	cp := checkpoint{Topic: tp.Topic, Partition: tp.Partition, TopicID: s.changelogID, Offset: offset}
-	return s.pending.Set(checkpointKey(s.spec.Name), cp.encode(), nil)
+	return b.Set(checkpointKey(s.spec.Name), cp.encode(), nil)
 }

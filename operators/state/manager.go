@@ -88,7 +88,7 @@ func (m *Manager) Open(ctx context.Context, spec Spec) (*TaskStore, error) {
 			return nil, fmt.Errorf("state: open %q: %w", spec.Name, err)
 		}
 	}
-	s.pending = m.db.NewIndexedBatch()
+	s.pending = newPendingWrites()
 	return s, nil
 }
 
@@ -148,4 +148,32 @@ func (m *Manager) release(name string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.mu.open, name)
+}
+
+// DiskUsage estimates the bytes that the named stores take on disk: the
+// tables' share of each store's key range (Pebble's EstimateDiskUsage,
+// which counts the data blocks overlapping the range and a share of each
+// table's index and filter). It flushes the memtables first, so that the
+// writes still in memory are counted as they will be written, once each
+// key's older versions in the memtable are dropped; the versions and
+// tombstones the compactions have not yet dropped from the levels count.
+// It is for benchmarks and diagnostics (a flush costs a table write),
+// never the hot path. The stores may be open.
+func (m *Manager) DiskUsage(ctx context.Context, names []string) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := m.db.Flush(); err != nil {
+		return 0, fmt.Errorf("state: disk usage: flush: %w", err)
+	}
+	var total int64
+	for _, name := range names {
+		p := storePrefix(name)
+		n, err := m.db.EstimateDiskUsage(p, PrefixEnd(p))
+		if err != nil {
+			return 0, fmt.Errorf("state: disk usage of %q: %w", name, err)
+		}
+		total += int64(n)
+	}
+	return total, nil
 }

@@ -115,6 +115,12 @@ type Result struct {
 	// values as stored (engine.StateStats: an aggregation's groups, or a
 	// join's rows). Zero for stateless queries.
 	StateKeys, StateBytes int64
+	// StateDiskBytes is what those stores take on disk once the run is
+	// done (engine.StateDiskBytes: the memtables flushed, then Pebble's
+	// estimate of their key ranges' share of the tables), so that
+	// StateRatio can be held to the promise of at most twice the
+	// encoded keys and values.
+	StateDiskBytes int64
 	// RawRate is the raw copy's events/s over the same input topic.
 	RawRate float64
 	// Cores is what per-core rates divide by (GOMAXPROCS).
@@ -142,6 +148,15 @@ func (r Result) RawCopyRatio() float64 {
 	return r.Rate() / r.RawRate
 }
 
+// StateRatio is the state's bytes on disk over its encoded keys and
+// values (StateDiskBytes over StateBytes); 0 for a query without state.
+func (r Result) StateRatio() float64 {
+	if r.StateBytes <= 0 {
+		return 0
+	}
+	return float64(r.StateDiskBytes) / float64(r.StateBytes)
+}
+
 // Line is the result's one-line report. The fields after raw_copy_ratio
 // say how much CPU the process used, which on a shared machine tells a
 // slow query from a starved one.
@@ -153,8 +168,8 @@ func (r Result) Line() string {
 		return fmt.Sprintf("nexmark %s incomplete: did not finish in %.0fs; read %d of %d input records, %d sink records written (about %.0f events/s) cpu_seconds=%.2f",
 			r.Query.Name, r.Elapsed.Seconds(), r.InputRead, r.Events, r.SinkUpdates, float64(r.SinkUpdates)/r.Elapsed.Seconds(), r.Usage.Process.Seconds())
 	}
-	return fmt.Sprintf("nexmark %s events=%d seconds=%.2f events/s=%.0f events/s/core=%.0f state_bytes=%d raw_copy_ratio=%.2f cpu_seconds=%.2f",
-		r.Query.Name, r.Events, r.Elapsed.Seconds(), r.Rate(), r.PerCore(), r.StateBytes, r.RawCopyRatio(), r.Usage.Process.Seconds())
+	return fmt.Sprintf("nexmark %s events=%d seconds=%.2f events/s=%.0f events/s/core=%.0f state_bytes=%d raw_copy_ratio=%.2f cpu_seconds=%.2f state_ratio=%.2f",
+		r.Query.Name, r.Events, r.Elapsed.Seconds(), r.Rate(), r.PerCore(), r.StateBytes, r.RawCopyRatio(), r.Usage.Process.Seconds(), r.StateRatio())
 }
 
 // Report is a whole benchmark run.
@@ -350,6 +365,11 @@ func runOne(ctx context.Context, node *Node, q Query, opts BenchOptions, rep *Re
 			}
 			res.StateKeys += keys
 			res.StateBytes += bytes
+			disk, err := node.Engine.StateDiskBytes(ctx, id)
+			if err != nil {
+				return res, fmt.Errorf("nexmark: %s: state on disk: %w", q.Name, err)
+			}
+			res.StateDiskBytes += disk
 		}
 	}
 	// A connection whose query was cancelled may be closed: stop the

@@ -31,18 +31,18 @@ func TestBench(t *testing.T) {
 	for _, re := range []string{
 		`(?m)^nexmark load events=3000 persons=60 auctions=180 bids=2760 seconds=\S+ events/s=\d+ bytes=\d+$`,
 		`(?m)^nexmark raw_copy topic=nexmark_bid events=2760 seconds=\S+ events/s=\d+ events/s/core=\d+ cpu_seconds=\S+$`,
-		`(?m)^nexmark q0 events=2760 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=0 raw_copy_ratio=\S+ cpu_seconds=\S+$`,
-		`(?m)^nexmark q3 events=240 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=[1-9]\d* raw_copy_ratio=\S+ cpu_seconds=\S+$`,
+		`(?m)^nexmark q0 events=2760 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=0 raw_copy_ratio=\S+ cpu_seconds=\S+ state_ratio=0\.00$`,
+		`(?m)^nexmark q3 events=240 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=[1-9]\d* raw_copy_ratio=\S+ cpu_seconds=\S+ state_ratio=\d+\.\d\d$`,
 		`(?m)^nexmark q6 not supported: needs an OVER window`,
-		`(?m)^nexmark q17 events=2760 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=[1-9]\d* raw_copy_ratio=\S+ cpu_seconds=\S+$`,
+		`(?m)^nexmark q17 events=2760 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=[1-9]\d* raw_copy_ratio=\S+ cpu_seconds=\S+ state_ratio=\d+\.\d\d$`,
 		// A stream written by a stream-stream join keeps its windows' records.
-		`(?m)^nexmark q20 events=2940 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=[1-9]\d* raw_copy_ratio=\S+ cpu_seconds=\S+$`,
+		`(?m)^nexmark q20 events=2940 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=[1-9]\d* raw_copy_ratio=\S+ cpu_seconds=\S+ state_ratio=\d+\.\d\d$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(text) {
 			t.Errorf("no line matches %s in:\n%s", re, text)
 		}
 	}
-	if len(rep.Results) != 5 || rep.Results[3].StateKeys == 0 || rep.Results[3].Incomplete || rep.Results[1].Incomplete {
+	if len(rep.Results) != 5 || rep.Results[3].StateKeys == 0 || rep.Results[3].StateDiskBytes <= 0 || rep.Results[3].Incomplete || rep.Results[1].Incomplete {
 		t.Errorf("results %+v", rep.Results)
 	}
 	md := rep.Markdown("abc123", "chart.svg")

@@ -30,8 +30,8 @@ func (r *Report) Markdown(commit, chart string) string {
 		r.Load.Elapsed.Seconds(), thousands(int64(r.Load.Rate())), float64(r.Load.Bytes)/1e6)
 	fmt.Fprintf(&b, "- Raw copy of `%s` (no decoding, one commit per read batch): %s events/s, %s per core, %.1f CPU seconds.\n\n",
 		Topics[KindBid], thousands(int64(r.RawCopy.Rate())), thousands(int64(r.RawCopy.Rate()/float64(r.Machine.Procs))), r.RawCopy.Usage.Process.Seconds())
-	b.WriteString("| query | what | events | seconds | events/s | events/s/core | state bytes | raw copy ratio | CPU seconds |\n")
-	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("| query | what | events | seconds | events/s | events/s/core | state bytes | raw copy ratio | CPU seconds | state ratio |\n")
+	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	var unsupported []string
 	for _, res := range r.Results {
 		q := res.Query
@@ -39,12 +39,12 @@ func (r *Report) Markdown(commit, chart string) string {
 		case !q.Supported():
 			unsupported = append(unsupported, q.Name)
 		case res.Incomplete:
-			fmt.Fprintf(&b, "| %s | %s | %s | did not finish in %.0f s | about %s | | | | %.1f |\n", q.Name, q.Title, thousands(res.Events),
+			fmt.Fprintf(&b, "| %s | %s | %s | did not finish in %.0f s | about %s | | | | %.1f | |\n", q.Name, q.Title, thousands(res.Events),
 				res.Elapsed.Seconds(), thousands(int64(float64(res.SinkUpdates)/res.Elapsed.Seconds())), res.Usage.Process.Seconds())
 		default:
-			fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %s | %s | %s | %.2f | %.1f |\n", q.Name, q.Title, thousands(res.Events),
+			fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %s | %s | %s | %.2f | %.1f | %s |\n", q.Name, q.Title, thousands(res.Events),
 				res.Elapsed.Seconds(), thousands(int64(res.Rate())), thousands(int64(res.PerCore())), thousands(res.StateBytes),
-				res.RawCopyRatio(), res.Usage.Process.Seconds())
+				res.RawCopyRatio(), res.Usage.Process.Seconds(), stateRatio(res))
 		}
 	}
 	if len(unsupported) > 0 {
@@ -60,6 +60,15 @@ func (r *Report) Markdown(commit, chart string) string {
 		fmt.Fprintf(&b, "\n![events/s per core of each query](%s)\n", chart)
 	}
 	return b.String()
+}
+
+// stateRatio is a result's StateRatio for the table, empty for a query
+// without state.
+func stateRatio(res Result) string {
+	if res.StateBytes <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.2f", res.StateRatio())
 }
 
 // thousands prints 1234567 as 1,234,567.
