@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators/serde"
 	"github.com/runnel/runnel/operators/state"
@@ -69,6 +70,10 @@ type ForeignKeyJoin struct {
 	// index holds the index's left keys of the foreign keys right rows
 	// recently changed at (fkIndexCache).
 	index fkIndexCache
+	// Memory is the account the index's cache draws its share of the
+	// engine's cache budget from (internal/membudget). Default: nil, a
+	// fixed fkIndexCacheBytes.
+	Memory *membudget.Account
 }
 
 var (
@@ -107,6 +112,7 @@ func (j *ForeignKeyJoin) ProcessInput(input int, rec *log.Record, emit Emit) err
 	if j.pair == nil {
 		s := j.Spec
 		j.pair = &tablePair{left: &s.Left, right: &s.Right, keepLeft: s.KeepLeft, extra: s.Extra}
+		j.index.share = j.Memory.Share(fkIndexCacheBytes)
 	}
 	if input < j.RightFrom {
 		return j.left(rec, emit)
@@ -331,7 +337,8 @@ func (j *ForeignKeyJoin) rejoin(key []byte, r types.Row, ts int64, emit Emit) er
 	return j.Output(key, joined, t, emit)
 }
 
-// fkIndexCacheBytes bounds a foreign-key join task's fkIndexCache.
+// fkIndexCacheBytes bounds a foreign-key join task's fkIndexCache: its
+// weight in the engine's budget, its fixed bound outside it.
 const fkIndexCacheBytes = 4 << 20
 
 // fkIndexCacheEntry is what a cached foreign key or left key costs beside
@@ -351,6 +358,17 @@ const fkIndexCacheEntry = 48
 type fkIndexCache struct {
 	keys  map[string][]string
 	bytes int
+	// share bounds bytes (nil: fkIndexCacheBytes).
+	share *membudget.Share
+}
+
+// limit is what the cache may hold now, reported with what it holds.
+func (c *fkIndexCache) limit() int {
+	if c.share == nil {
+		return fkIndexCacheBytes
+	}
+	c.share.Use(c.bytes)
+	return c.share.Bytes()
 }
 
 // get returns fk's left keys, if cached.
@@ -367,7 +385,7 @@ func (c *fkIndexCache) put(fk []byte, keys [][]byte) {
 		list[i] = string(k)
 		n += len(k) + fkIndexCacheEntry
 	}
-	if c.keys == nil || c.bytes+n > fkIndexCacheBytes {
+	if c.keys == nil || c.bytes+n > c.limit() {
 		c.reset()
 	}
 	c.keys[string(fk)] = list
@@ -384,7 +402,7 @@ func (c *fkIndexCache) add(fk, key []byte) {
 	if found {
 		return
 	}
-	if len(list)+1 >= fkScanChunk || c.bytes+len(key)+fkIndexCacheEntry > fkIndexCacheBytes {
+	if len(list)+1 >= fkScanChunk || c.bytes+len(key)+fkIndexCacheEntry > c.limit() {
 		// Too many to cache, or no room: the store's index answers.
 		c.drop(fk, list)
 		return

@@ -3,6 +3,7 @@ package operators
 import (
 	"bytes"
 
+	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/operators/state"
 )
 
@@ -13,8 +14,14 @@ const DefaultTableJoinCacheBytes = 8 << 20
 
 // tableJoinFilterKeys bounds the keys a table join task's presence filter
 // holds: past it (about 5 MB of filter, its layers doubling) the filter
-// is dropped and every key not in the cache is read from the store.
+// is dropped and every key not in the cache is read from the store. The
+// filter's share of the engine's budget (weight tableJoinFilterBytes)
+// bounds it too: a key that would take it past its share drops it.
 const tableJoinFilterKeys = 2 << 20
+
+// tableJoinFilterBytes is the filter's weight in the budget (and its bound
+// outside it): what tableJoinFilterKeys cost.
+const tableJoinFilterBytes = 5 << 20
 
 // tableJoinCachedSize is what a cached key costs beside its key and
 // value bytes: the map entry, the string and slice headers.
@@ -51,7 +58,15 @@ type TableJoinStore struct {
 	// Store is the task's store.
 	Store state.Store
 	// CacheBytes bounds the cache; 0 is DefaultTableJoinCacheBytes.
+	// With Memory, it is the cache's weight in the engine's budget.
 	CacheBytes int
+	// Memory is the account the cache and the filter draw their shares
+	// of the engine's cache budget from (internal/membudget); the filter
+	// holds as many keys as its share pays for. Default: nil, fixed
+	// limits (CacheBytes, tableJoinFilterKeys).
+	Memory *membudget.Account
+	// filterShare is the filter's share, drawn when it is first loaded.
+	filterShare *membudget.Share
 
 	// cache is nil until the first read or write; no entry of it is ever
 	// dirty, as every write has gone to the store.
@@ -116,8 +131,9 @@ func (s *TableJoinStore) Put(key, value []byte) error {
 		return err
 	}
 	if s.filterState == filterOn {
-		if s.filterKeys++; s.filterKeys > tableJoinFilterKeys {
+		if s.filterKeys++; s.filterKeys > tableJoinFilterKeys || !filterFits(&s.filter, s.filterBytes) {
 			s.filter, s.filterState = seenFilter{}, filterOff
+			s.filterShare.Use(0)
 		} else {
 			s.filter.add(seenHash(key))
 		}
@@ -154,17 +170,31 @@ func (s *TableJoinStore) Recover() {
 // they are too many.
 func (s *TableJoinStore) loadFilter() error {
 	s.filter, s.filterKeys, s.filterState = seenFilter{}, 0, filterOn
+	if s.filterShare == nil {
+		s.filterShare = s.Memory.Share(tableJoinFilterBytes)
+	}
+	over := false
 	err := s.Store.Scan(nil, nil, func(k, _ []byte) bool {
-		if s.filterKeys++; s.filterKeys > tableJoinFilterKeys {
+		if s.filterKeys++; s.filterKeys > tableJoinFilterKeys || !filterFits(&s.filter, s.filterBytes) {
+			over = true
 			return false
 		}
 		s.filter.add(seenHash(k))
 		return true
 	})
-	if err != nil || s.filterKeys > tableJoinFilterKeys {
+	if err != nil || over {
 		s.filter, s.filterState = seenFilter{}, filterOff
 	}
+	s.filterShare.Use(s.filter.size())
 	return err
+}
+
+// filterBytes is what the filter may hold now, its share of the budget;
+// a key that needs a new layer past it turns the filter off. It reports
+// what the filter holds.
+func (s *TableJoinStore) filterBytes() int {
+	s.filterShare.Use(s.filter.size())
+	return s.filterShare.Bytes()
 }
 
 // cached returns what the cache holds of key, moving it to the young
@@ -193,20 +223,22 @@ func (s *TableJoinStore) remember(key []byte, c tableJoinCached) {
 		if limit <= 0 {
 			limit = DefaultTableJoinCacheBytes
 		}
-		s.cache = newGenCache[tableJoinCached](limit)
+		s.cache = newGenCacheIn[tableJoinCached](s.Memory, limit)
 	}
 	// An entry of key left in either generation would be read once the
 	// new one is forgotten.
 	s.cache.drop(key)
 	n := tableJoinCachedBytes(key, c)
-	if n > s.cache.half {
+	half := s.cache.halfLimit()
+	if n > half {
 		// A value larger than a generation is not kept.
 		return
 	}
-	if s.cache.youngBytes+n > s.cache.half {
+	if s.cache.youngBytes+n > half || s.cache.bytes()+n > 2*half {
 		s.cache.rotate()
 	}
 	s.cache.add(key, c, n)
+	s.cache.share.Use(s.cache.bytes())
 }
 
 // forgetKey drops key from the cache.
