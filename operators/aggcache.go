@@ -10,8 +10,8 @@ import (
 // DefaultAggCacheBytes is the default weight of each of an aggregation
 // task's two caches, of groups and of distinct values' counts
 // (Aggregator.CacheBytes), in the engine's budget: its bound when it
-// draws from none (see genCache). Measured on Nexmark's q15, q16 and q17 (CPU
-// seconds, machine loaded): 4 MiB 41, 94 and 29; 16 MiB 34, 68 and 27;
+// draws from none (see genCache). Measured on Nexmark's q15, q16 and q17
+// (CPU seconds, machine loaded): 4 MiB 41, 94 and 29; 16 MiB 34, 68 and 27;
 // ksqlDB's cache.max.bytes.buffering is 10 MB a query.
 const DefaultAggCacheBytes = 8 << 20
 
@@ -36,8 +36,8 @@ const DefaultAggCacheBytes = 8 << 20
 // that the caches of all running tasks together hold at most the budget
 // however many tasks run; a cache outside the engine has its weight as a
 // fixed limit. A cache over its limit (other tasks started) drops its old
-// generation at its next miss, and again, until it is under. The
-// generations are as a cheap approximation of least-recently-used: new
+// generation at its next miss, and again, until it is under. The two
+// generations are a cheap approximation of least-recently-used: new
 // entries go into the young generation, an old one that is used again
 // moves back to it, and when the young one is full the changes of both
 // are written back, the old generation is forgotten and the young one
