@@ -456,3 +456,40 @@ func TestBudgetBoundsManyTasks(t *testing.T) {
 		})
 	}
 }
+
+// TestBudgetBoundsJoinIndexes: the stream-stream joins' indexes of recent
+// records and the foreign-key joins' index caches of 32 tasks, drawing
+// from one 256 KiB budget, hold within it together, where their fixed
+// limits (32 MiB and 4 MiB a task) would let them hold every record.
+func TestBudgetBoundsJoinIndexes(t *testing.T) {
+	const tasks, records, budget = 32, 2000, 256 << 10
+	b := membudget.New(budget)
+	acct := b.Account()
+	idx := make([]*windowIndex, tasks)
+	fks := make([]*fkIndexCache, tasks)
+	for i := range idx {
+		idx[i] = newWindowIndex(DefaultJoinIndexBytes)
+		idx[i].share = acct.Share(DefaultJoinIndexBytes)
+		fks[i] = &fkIndexCache{share: acct.Share(fkIndexCacheBytes)}
+	}
+	v := []byte(strings.Repeat("v", 60))
+	most := 0
+	for r := range records {
+		for i := range idx {
+			k := appendBE64(binary32(appendTime(recordPrefix(nil, r%2, fmt.Appendf(nil, "k%d", r)), int64(r)), 0), uint64(r))
+			idx[i].put(r%2, k, v)
+			fks[i].put(fmt.Appendf(nil, "fk%05d", r), [][]byte{fmt.Appendf(nil, "left%05d", r)})
+		}
+		if r%100 == 99 {
+			n := 0
+			for i := range idx {
+				n += idx[i].bytes + fks[i].bytes
+			}
+			most = max(most, n)
+		}
+	}
+	if most > budget || most < budget/4 {
+		t.Fatalf("the indexes held up to %d bytes, budget %d", most, budget)
+	}
+	acct.Release()
+}
