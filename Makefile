@@ -23,6 +23,8 @@ TORTURE_CLUSTER_DURATION ?= 300s
 TORTURE_CLUSTER_NODES    ?= 3
 # Events preloaded for `make bench-cluster` (a GROUP BY on 1, 2, 3 nodes).
 CLUSTER_BENCH_EVENTS ?= 200000
+# GROUPBY_KEYS is the records, each of a new key, of bench-groupby-keys.
+GROUPBY_KEYS ?= 10000000
 
 # The knobs of `make nexmark` (tests/nexmark, BENCHMARKS.md): how many
 # events to load, their seed, the partitions per topic, the queries to run
@@ -40,7 +42,7 @@ NEXMARK_RATE            ?= 0
 NEXMARK_DURATION        ?= 20s
 NEXMARK_LATENCY_QUERIES ?= q0
 
-.PHONY: build run test unit e2e bench bench-cluster nexmark fuzz torture torture-cluster vet lint clean deps
+.PHONY: build run test unit e2e bench bench-cluster bench-groupby-keys nexmark fuzz torture torture-cluster vet lint clean deps
 
 build:
 	$(GO) build -o $(BIN) ./cmd/runnel
@@ -79,6 +81,12 @@ bench:
 # on 1, 2 and 3 nodes of one in-process kfake cluster (tests/kafkamode).
 bench-cluster:
 	$(GO) test -run '^$$' -bench ClusterGroupBy -benchtime $(CLUSTER_BENCH_EVENTS)x -timeout 60m ./tests/kafkamode/
+
+# bench-groupby-keys runs issue 10's GROUP BY of GROUPBY_KEYS distinct
+# keys (10M: about 1 GB of disk for a while, several minutes), printing
+# its progress, rate, peak heap and peak resident set.
+bench-groupby-keys:
+	$(GO) test -run '^$$' -bench GroupByDistinctKeys -benchtime $(GROUPBY_KEYS)x -timeout 120m ./tests/bench/
 
 # nexmark runs the Nexmark suite on a fresh embedded log and writes its
 # results into BENCHMARKS.md and the chart tests/nexmark/results/nexmark.svg.

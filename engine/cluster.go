@@ -140,6 +140,7 @@ func (e *Engine) launchClustered(ctx context.Context, rq *runningQuery, bq *buil
 		},
 	})
 	if err != nil {
+		bq.Memory.Release()
 		rq.closeStores()
 		return err
 	}
@@ -156,6 +157,7 @@ func (e *Engine) launchClustered(ctx context.Context, rq *runningQuery, bq *buil
 		cq.mu.Unlock()
 		cq.stopAll()
 		cq.wg.Wait()
+		bq.Memory.Release()
 		rq.closeStores()
 	}()
 	return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/bloom"
 
 	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/internal/peer"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/log/embedded"
@@ -35,6 +36,9 @@ type Engine struct {
 	stateDB *pebble.DB
 	// builder turns plans into tasks, push pipelines and pull scans.
 	builder *build.Builder
+	// memory is the budget of the persistent queries' caches
+	// (Options.CacheBytes); each running query holds an account on it.
+	memory *membudget.Budget
 	// view is what this node knows of the cluster (cluster_view.go); nil
 	// in embedded mode.
 	view *clusterView
@@ -126,8 +130,9 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		e.log.Close()
 		return nil, err
 	}
+	e.memory = membudget.New(opts.CacheBytes)
 	e.builder, err = build.New(build.Env{
-		Log: e.log, State: e.state, Logger: e.logger, MaxPartitions: opts.MaxPartitions,
+		Log: e.log, State: e.state, Logger: e.logger, MaxPartitions: opts.MaxPartitions, Memory: e.memory,
 		OnFailure: func(f operators.Failure) (log.ProduceRecord, bool) { return e.processingLogRecord(f), true },
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/internal/peer"
 	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/log/embedded"
@@ -109,6 +110,20 @@ type Options struct {
 	// fixed cost per record; a write past it fails with SQLSTATE 54000.
 	// Default: 64 MiB.
 	MaxTransactionBytes int64
+	// CacheBytes bounds what the caches of every persistent query's tasks
+	// hold together, in memory in front of their state stores: the
+	// aggregations' groups and DISTINCT counts, the table joins' read
+	// caches, the foreign-key joins' index caches, the stream-stream
+	// joins' indexes of recent records, and their Bloom filters. Each
+	// cache's share is the budget in proportion to its weight (what it
+	// held on its own before: 8 MiB a group cache, 32 MiB a join index,
+	// ...) among the caches of the tasks running, so the shares shrink
+	// as queries and partitions are added, and the memory does not grow
+	// with them; each cache evicts at its share (internal/membudget). It
+	// is the engine's one statestore.cache.max.bytes (Kafka Streams': 10
+	// MiB an instance; ksqlDB's ksql.streams.cache.max.bytes.buffering:
+	// 10 MB a query). Default: membudget.DefaultBytes, 256 MiB.
+	CacheBytes int64
 	// MaxCursors bounds the cursors (DECLARE) a session keeps open at
 	// once; each may hold a running query. Default: 100.
 	MaxCursors int
@@ -146,6 +161,9 @@ func (o *Options) EnsureDefaults() {
 	if o.MaxCursors == 0 {
 		o.MaxCursors = 100
 	}
+	if o.CacheBytes == 0 {
+		o.CacheBytes = membudget.DefaultBytes
+	}
 	if o.StandbyReplicas == 0 {
 		o.StandbyReplicas = 1
 	}
@@ -169,6 +187,9 @@ func (o *Options) validate() error {
 	}
 	if o.MaxTransactionBytes < 0 {
 		return sqlstate.Errorf(sqlstate.InvalidParameter, "engine: MaxTransactionBytes must be positive, not %d", o.MaxTransactionBytes)
+	}
+	if o.CacheBytes < 0 {
+		return sqlstate.Errorf(sqlstate.InvalidParameter, "engine: CacheBytes must be positive, not %d", o.CacheBytes)
 	}
 	if o.MaxCursors < 0 {
 		return sqlstate.Errorf(sqlstate.InvalidParameter, "engine: MaxCursors must be positive, not %d", o.MaxCursors)

@@ -268,6 +268,9 @@ func (e *Engine) launch(ctx context.Context, rq *runningQuery, bq *build.Query) 
 	}
 	go func() {
 		wg.Wait()
+		// The tasks are done with their caches: their shares of the
+		// cache budget go to the other queries'.
+		bq.Memory.Release()
 		close(rq.done)
 	}()
 }

@@ -1,15 +1,17 @@
 package operators
 
 import (
+	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/operators/agg"
 	"github.com/runnel/runnel/operators/state"
 	"github.com/runnel/runnel/sql/types"
 )
 
-// DefaultAggCacheBytes is the default bound of each of an aggregation
+// DefaultAggCacheBytes is the default weight of each of an aggregation
 // task's two caches, of groups and of distinct values' counts
-// (Aggregator.CacheBytes). Measured on Nexmark's q15, q16 and q17 (CPU
-// seconds, machine loaded): 4 MiB 41, 94 and 29; 16 MiB 34, 68 and 27;
+// (Aggregator.CacheBytes), in the engine's budget: its bound when it
+// draws from none (see genCache). Measured on Nexmark's q15, q16 and q17
+// (CPU seconds, machine loaded): 4 MiB 41, 94 and 29; 16 MiB 34, 68 and 27;
 // ksqlDB's cache.max.bytes.buffering is 10 MB a query.
 const DefaultAggCacheBytes = 8 << 20
 
@@ -28,7 +30,14 @@ const DefaultAggCacheBytes = 8 << 20
 // drops the caches with those writes.
 //
 // A cache holds at most about its limit in bytes, in two generations of
-// half that each, as a cheap approximation of least-recently-used: new
+// half that each. The limit is the cache's share of the engine's budget
+// (package membudget: the budget in proportion to the cache's weight,
+// its CacheBytes, among every cache held), read again at each miss, so
+// that the caches of all running tasks together hold at most the budget
+// however many tasks run; a cache outside the engine has its weight as a
+// fixed limit. A cache over its limit (other tasks started) drops its old
+// generation at its next miss, and again, until it is under. The two
+// generations are a cheap approximation of least-recently-used: new
 // entries go into the young generation, an old one that is used again
 // moves back to it, and when the young one is full the changes of both
 // are written back, the old generation is forgotten and the young one
@@ -42,7 +51,9 @@ const DefaultAggCacheBytes = 8 << 20
 
 // genCache is a two-generation write-back cache of V by key.
 type genCache[V any] struct {
-	half       int
+	// share is the cache's limit (its share of the budget), and what
+	// it reports holding.
+	share      *membudget.Share
 	young, old map[string]*genEntry[V]
 	youngBytes int
 	oldBytes   int
@@ -61,12 +72,37 @@ type genEntry[V any] struct {
 	gone bool
 }
 
-func newGenCache[V any](limit int) *genCache[V] {
-	if limit <= 0 {
-		limit = DefaultAggCacheBytes
-	}
-	return &genCache[V]{half: limit / 2, young: make(map[string]*genEntry[V]), old: make(map[string]*genEntry[V])}
+// newGenCache returns a cache of a fixed limit; limit <= 0 is
+// DefaultAggCacheBytes.
+func newGenCache[V any](limit int) *genCache[V] { return newGenCacheIn[V](nil, limit) }
+
+// newGenCacheIn returns a cache whose limit is its share of acct's budget,
+// drawn with weight limit (<= 0: DefaultAggCacheBytes); a nil acct fixes
+// the limit at the weight.
+func newGenCacheIn[V any](acct *membudget.Account, limit int) *genCache[V] {
+	return newGenCacheWith[V](acct.Share(cacheWeight(limit)))
 }
+
+// newGenCacheWith returns a cache bounded by share: a cache made again
+// (a task's recovery) keeps the share its predecessor drew.
+func newGenCacheWith[V any](share *membudget.Share) *genCache[V] {
+	return &genCache[V]{share: share, young: make(map[string]*genEntry[V]), old: make(map[string]*genEntry[V])}
+}
+
+// cacheWeight is a cache's weight in the budget: limit, or
+// DefaultAggCacheBytes for limit <= 0.
+func cacheWeight(limit int) int {
+	if limit <= 0 {
+		return DefaultAggCacheBytes
+	}
+	return limit
+}
+
+// halfLimit is a generation's bound now: half the cache's share.
+func (c *genCache[V]) halfLimit() int { return c.share.Bytes() / 2 }
+
+// bytes is what the cache holds.
+func (c *genCache[V]) bytes() int { return c.youngBytes + c.oldBytes }
 
 // get returns the entry of key, moving it to the young generation; nil
 // when the cache does not hold it.
@@ -113,8 +149,13 @@ func (c *genCache[V]) resize(e *genEntry[V], size int) {
 }
 
 // full reports whether the young generation is past its half of the
-// limit: the caller writes back, then rotates.
-func (c *genCache[V]) full() bool { return c.youngBytes >= c.half }
+// limit, or both together past the limit (the share shrank since the old
+// one filled): the caller writes back, then rotates.
+func (c *genCache[V]) full() bool {
+	half := c.halfLimit()
+	c.share.Use(c.bytes())
+	return c.youngBytes >= half || c.youngBytes+c.oldBytes >= 2*half
+}
 
 // writeBack calls put for every changed entry that was not dropped since,
 // in the order they were first changed, and marks them clean; put returns
@@ -143,6 +184,7 @@ func (c *genCache[V]) rotate() {
 	c.old, c.young = c.young, c.old
 	clear(c.young)
 	c.oldBytes, c.youngBytes = c.youngBytes, 0
+	c.share.Use(c.oldBytes)
 }
 
 // forget drops everything; the caller has written it back, or is
@@ -153,6 +195,7 @@ func (c *genCache[V]) forget() {
 	clear(c.dirty)
 	c.dirty = c.dirty[:0]
 	c.youngBytes, c.oldBytes = 0, 0
+	c.share.Use(0)
 }
 
 // drop forgets the entry of key, whose state the store has deleted. A
@@ -210,10 +253,31 @@ func groupSize(sk, encoded int, g *cachedGroup) int {
 
 func newGroupCache(limit int) *groupCache { return newGenCache[*cachedGroup](limit) }
 
-// groupFilterKeys bounds the group filter: a task whose store holds more
-// groups than this does without one. 1<<21 keys at 10 bits each (the
-// filter's layers doubling up to there) is at most about 5 MiB.
-const groupFilterKeys = 1 << 21
+// groupFilterBytes is the group filter's weight in the engine's budget
+// (and its bound outside it): about what 1<<21 keys cost, at 10 bits
+// each with the filter's layers doubling up to there.
+const groupFilterBytes = 5 << 20
+
+// nextLayerBytes is what adding a key allocates: a new layer's bytes when
+// the last one is full, else 0.
+func (f *seenFilter) nextLayerBytes() int {
+	keys := seenFirstKeys
+	if n := len(f.layers); n > 0 {
+		last := &f.layers[n-1]
+		if last.n < last.limit {
+			return 0
+		}
+		keys = 2 * last.limit
+	}
+	return 8*((keys*seenBitsPer+63)/64) + 32
+}
+
+// filterFits reports whether f can take one more key and stay within
+// limit bytes; only a key that needs a new layer reads the limit.
+func filterFits(f *seenFilter, limit func() int) bool {
+	next := f.nextLayerBytes()
+	return next == 0 || f.size()+next <= limit()
+}
 
 // groupFilter holds every state key of a group that the store may have,
 // as a Bloom filter (seenFilter), so that a group the cache misses and
@@ -222,32 +286,42 @@ const groupFilterKeys = 1 << 21
 // misses the memtables and every level's table (Nexmark's q18: a tenth
 // of its CPU, in pebble's Get). It is built when the task starts, from
 // a scan of the store's groups, and takes each new group as it is
-// cached. Deleted groups (expired windows) stay in it, as possibly
-// present, until it is rebuilt: when it has taken groupFilterKeys keys,
-// it is built again from the store at the next Flush, after the cache
-// is written back. A store with more than half that many groups has no
-// filter: every miss reads the store, as before.
+// cached. It holds at most its share of the engine's budget (weight
+// groupFilterBytes). A store whose groups take more than half the share
+// has no filter: every miss reads the store, as before. When new groups
+// would take it past its share, it is dropped, and built again from the
+// store at the next Flush, after the cache is written back; deleted
+// groups (expired windows) stay in it, as possibly present, until then.
 type groupFilter struct {
 	f *seenFilter
 	// added counts the keys the filter has taken since it was built.
 	added int
-	// limit is the keys it takes before it is rebuilt; 0 is
-	// groupFilterKeys (tests set less).
+	// limit, when not 0, is the keys it takes before it is rebuilt,
+	// instead of its share (tests).
 	limit int
+	// share is the filter's part of the engine's budget, drawn by the
+	// aggregator with its cache; nil is a fixed groupFilterBytes.
+	share *membudget.Share
 	// off is set when the store has too many groups for the filter;
 	// rebuild is set when the filter is full.
 	off, rebuild bool
 }
 
+// bytes is what the filter may hold now.
+func (gf *groupFilter) bytes() int {
+	if gf.share == nil {
+		return groupFilterBytes
+	}
+	return gf.share.Bytes()
+}
+
 // build fills the filter with the store's group keys; it turns the
 // filter off when they are too many.
 func (gf *groupFilter) build(s state.Store) error {
-	if gf.limit == 0 {
-		gf.limit = groupFilterKeys
-	}
 	gf.f, gf.added, gf.off, gf.rebuild = &seenFilter{}, 0, false, false
+	half := func() int { return gf.bytes() / 2 }
 	err := s.Scan([]byte{'a'}, []byte{'b'}, func(k, _ []byte) bool {
-		if gf.added >= gf.limit/2 {
+		if (gf.limit != 0 && gf.added >= gf.limit/2) || (gf.limit == 0 && !filterFits(gf.f, half)) {
 			gf.off = true
 			return false
 		}
@@ -257,7 +331,20 @@ func (gf *groupFilter) build(s state.Store) error {
 	if gf.off {
 		gf.f = nil
 	}
+	gf.report()
 	return err
+}
+
+// report tells the budget what the filter holds.
+func (gf *groupFilter) report() {
+	if gf.share == nil {
+		return
+	}
+	n := 0
+	if gf.f != nil {
+		n = gf.f.size()
+	}
+	gf.share.Use(n)
 }
 
 // mayHave reports whether the store may hold the group of state key sk;
@@ -266,14 +353,24 @@ func (gf *groupFilter) mayHave(sk []byte) bool {
 	return gf.off || gf.f.mayHave(seenHash(sk))
 }
 
-// add records a group the store may now hold.
+// add records a group the store may now hold. A key that would take the
+// filter past its share turns it off (a filter that misses a key would
+// answer wrong) until the rebuild at the next Flush.
 func (gf *groupFilter) add(sk []byte) {
 	if gf.off {
 		return
 	}
+	if gf.limit == 0 && !filterFits(gf.f, gf.bytes) {
+		gf.f, gf.off, gf.rebuild = nil, true, true
+		gf.report()
+		return
+	}
 	gf.f.add(seenHash(sk))
 	gf.added++
-	if gf.added >= gf.limit {
+	if gf.limit != 0 && gf.added >= gf.limit {
 		gf.rebuild = true
+	}
+	if gf.f.nextLayerBytes() != 0 {
+		gf.report()
 	}
 }

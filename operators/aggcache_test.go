@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/operators/agg"
 	"github.com/runnel/runnel/operators/state"
 	"github.com/runnel/runnel/operators/window"
@@ -374,4 +375,121 @@ func TestAggregatorGroupFilter(t *testing.T) {
 			run(h2, 3)
 		})
 	}
+}
+
+// TestBudgetBoundsManyTasks: 64 aggregation tasks and 64 table join
+// stores, each with far more keys than a 1 MiB budget holds, keep their
+// caches and filters within it together when they draw from it; with the
+// fixed limits they had before the budget (no account) they hold many
+// times it. Their results do not change.
+func TestBudgetBoundsManyTasks(t *testing.T) {
+	const tasks, keys, budget = 64, 1000, 1 << 20
+	for _, shared := range []bool{true, false} {
+		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
+			b := membudget.New(budget)
+			acct := b.Account()
+			if !shared {
+				acct = nil
+			}
+			aggs := make([]*sumsHarness, tasks)
+			joins := make([]*TableJoinStore, tasks)
+			for i := range aggs {
+				aggs[i] = newSumsHarness(t, 0)
+				aggs[i].a.Memory = acct
+				joins[i] = &TableJoinStore{Store: state.NewMemStore(), Memory: acct}
+			}
+			value := []byte(strings.Repeat("v", 100))
+			held := func() int {
+				n := 0
+				for i := range aggs {
+					n += aggs[i].a.cache.bytes()
+					if f := aggs[i].a.groups.f; f != nil {
+						n += f.size()
+					}
+					n += joins[i].cacheBytes() + joins[i].filter.size()
+				}
+				return n
+			}
+			most := 0
+			for round := 1; round <= 2; round++ {
+				for k := range keys {
+					for i := range aggs {
+						key := fmt.Sprintf("t%02d-k%04d", i, k)
+						if err := aggs[i].apply(key, int64(k), 1); err != nil {
+							t.Fatal(err)
+						}
+						if round == 1 {
+							if err := joins[i].Put([]byte(key), value); err != nil {
+								t.Fatal(err)
+							}
+						} else if _, ok, err := joins[i].Get([]byte(key)); err != nil || !ok {
+							t.Fatalf("join store %d lost %s: %v", i, key, err)
+						}
+					}
+					if k%100 == 99 {
+						for i := range aggs {
+							if err := aggs[i].a.Flush(nil); err != nil {
+								t.Fatal(err)
+							}
+						}
+						most = max(most, held())
+					}
+				}
+			}
+			t.Logf("held at most %d bytes (budget %d)", most, budget)
+			if shared && most > budget {
+				t.Errorf("the caches and filters of %d aggregations and %d joins held up to %d bytes, budget %d", tasks, tasks, most, budget)
+			}
+			if shared && most < budget/4 {
+				t.Errorf("they held at most %d bytes of a budget of %d: the test does not fill it", most, budget)
+			}
+			if !shared && most <= 4*budget {
+				t.Errorf("with fixed limits they held at most %d bytes; the test means them to pass %d", most, 4*budget)
+			}
+			if got, want := aggs[7].stored("t07-k0734"), "t07-k0734 2 1468 2"; got != want {
+				t.Errorf("stored %q, want %q", got, want)
+			}
+			acct.Release()
+			if b.Shares() != 0 {
+				t.Errorf("%d shares held after the release", b.Shares())
+			}
+		})
+	}
+}
+
+// TestBudgetBoundsJoinIndexes: the stream-stream joins' indexes of recent
+// records and the foreign-key joins' index caches of 32 tasks, drawing
+// from one 256 KiB budget, hold within it together, where their fixed
+// limits (32 MiB and 4 MiB a task) would let them hold every record.
+func TestBudgetBoundsJoinIndexes(t *testing.T) {
+	const tasks, records, budget = 32, 2000, 256 << 10
+	b := membudget.New(budget)
+	acct := b.Account()
+	idx := make([]*windowIndex, tasks)
+	fks := make([]*fkIndexCache, tasks)
+	for i := range idx {
+		idx[i] = newWindowIndex(DefaultJoinIndexBytes)
+		idx[i].share = acct.Share(DefaultJoinIndexBytes)
+		fks[i] = &fkIndexCache{share: acct.Share(fkIndexCacheBytes)}
+	}
+	v := []byte(strings.Repeat("v", 60))
+	most := 0
+	for r := range records {
+		for i := range idx {
+			k := appendBE64(binary32(appendTime(recordPrefix(nil, r%2, fmt.Appendf(nil, "k%d", r)), int64(r)), 0), uint64(r))
+			idx[i].put(r%2, k, v)
+			fks[i].put(fmt.Appendf(nil, "fk%05d", r), [][]byte{fmt.Appendf(nil, "left%05d", r)})
+		}
+		if r%100 == 99 {
+			n := 0
+			for i := range idx {
+				n += idx[i].bytes + fks[i].bytes
+			}
+			most = max(most, n)
+		}
+	}
+	if most > budget || most < budget/4 {
+		t.Fatalf("the indexes held up to %d bytes, budget %d", most, budget)
+	}
+	acct.Release()
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/runnel/runnel/internal/invariants"
+	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators/agg"
 	"github.com/runnel/runnel/operators/state"
@@ -86,8 +87,13 @@ type Aggregator struct {
 	// CacheBytes bounds each of the task's caches: of groups (or of a
 	// session window's keys) and of DISTINCT values' counts (aggcache.go).
 	// Default: DefaultAggCacheBytes (8 MiB): a task holds at most twice
-	// that, the cost of the last batch's growth aside.
+	// that, the cost of the last batch's growth aside. With Memory, it
+	// is the caches' weight in the engine's budget instead.
 	CacheBytes int
+	// Memory is the account the caches (and the group filter) draw their
+	// shares of the engine's cache budget from (internal/membudget).
+	// Default: nil, fixed limits (CacheBytes).
+	Memory *membudget.Account
 
 	count  agg.Func
 	st     window.StreamTime
@@ -113,7 +119,10 @@ type Aggregator struct {
 	// for the others. counts caches those sets' counts.
 	distinct []agg.Func
 	counts   *countCache
-	dkey     []byte
+	// countsShare is counts' share of the budget, drawn once: init makes
+	// counts again after a recovery.
+	countsShare *membudget.Share
+	dkey        []byte
 	// sk is the state key of the group being updated (update), reused.
 	sk []byte
 	// nextID is the id the next group with distinct values gets; it is
@@ -224,10 +233,11 @@ func (a *Aggregator) init() error {
 	switch {
 	case a.Spec.Window != nil && a.Spec.Window.Kind == window.Session:
 		if a.sessions == nil {
-			a.sessions = newGenCache[*sessionSet](a.CacheBytes)
+			a.sessions = newGenCacheIn[*sessionSet](a.Memory, a.CacheBytes)
 		}
 	case a.cache == nil:
-		a.cache = newGroupCache(a.CacheBytes)
+		a.cache = newGenCacheIn[*cachedGroup](a.Memory, a.CacheBytes)
+		a.groups.share = a.Memory.Share(groupFilterBytes)
 	}
 	if a.cache != nil {
 		// Built again whenever init runs: after Recover, the store may
@@ -240,7 +250,10 @@ func (a *Aggregator) init() error {
 		return err
 	}
 	if a.externalSets() {
-		a.counts = newCountCache(a.CacheBytes)
+		if a.countsShare == nil {
+			a.countsShare = a.Memory.Share(cacheWeight(a.CacheBytes))
+		}
+		a.counts = newGenCacheWith[uint64](a.countsShare)
 	}
 	v, ok, err := a.Store.Get(streamTimeKey)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators/serde"
 	"github.com/runnel/runnel/operators/state"
@@ -74,6 +75,10 @@ type ForeignKeyJoin struct {
 	leftBuf types.Row
 	// fks holds the foreign keys the index has entries under (fkFilter).
 	fks fkFilter
+	// Memory is the account the index's cache and the foreign keys'
+	// filter draw their shares of the engine's cache budget from
+	// (internal/membudget). Default: nil, a fixed fkIndexCacheBytes.
+	Memory *membudget.Account
 }
 
 var (
@@ -85,7 +90,7 @@ var (
 // (TableJoinStore) forgets it.
 func (j *ForeignKeyJoin) Recover() {
 	j.index.reset()
-	j.fks = fkFilter{}
+	j.fks.reset(filterUnloaded)
 	recoverStore(j.Store)
 }
 
@@ -114,6 +119,7 @@ func (j *ForeignKeyJoin) ProcessInput(input int, rec *log.Record, emit Emit) err
 	if j.pair == nil {
 		s := j.Spec
 		j.pair = &tablePair{left: &s.Left, right: &s.Right, keepLeft: s.KeepLeft, extra: s.Extra}
+		j.index.share = j.Memory.Share(fkIndexCacheBytes)
 	}
 	if input < j.RightFrom {
 		return j.left(rec, emit)
@@ -282,7 +288,7 @@ func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
 		}
 		return first
 	}
-	if may, err := j.fks.mayHave(j.Store, rec.Key); err != nil || !may {
+	if may, err := j.fks.mayHave(j.Store, j.Memory, rec.Key); err != nil || !may {
 		// No left row has pointed at this right row since the filter
 		// was loaded, nor did one then: nothing to rejoin, and no scan.
 		return err
@@ -358,16 +364,39 @@ func (j *ForeignKeyJoin) rejoin(key []byte, r types.Row, ts int64, emit Emit) er
 // by one scan of the index the first time a right change needs it, and
 // takes each foreign key the join indexes a left row under; a foreign key
 // whose entries are all deleted stays in it. Past tableJoinFilterKeys
-// foreign keys it is given up, and every right change scans.
+// foreign keys, or past its share of the engine's cache budget, it is
+// given up, and every right change scans.
 type fkFilter struct {
 	f     seenFilter
 	keys  int
 	state uint8 // filterUnloaded, filterOn or filterOff
+	// share is the filter's share of the budget (weight
+	// tableJoinFilterBytes), drawn at the first load and kept across
+	// resets.
+	share *membudget.Share
+}
+
+// reset empties the filter into state, keeping its share.
+func (f *fkFilter) reset(state uint8) {
+	f.f, f.keys, f.state = seenFilter{}, 0, state
+	if f.share != nil {
+		f.share.Use(0)
+	}
+}
+
+// limit is what the filter may hold now; it reports what it holds.
+func (f *fkFilter) limit() int {
+	f.share.Use(f.f.size())
+	return f.share.Bytes()
 }
 
 // mayHave reports whether the index of st may have entries under fk.
-func (f *fkFilter) mayHave(st state.Store, fk []byte) (bool, error) {
+// Its first load draws the filter's share from acct.
+func (f *fkFilter) mayHave(st state.Store, acct *membudget.Account, fk []byte) (bool, error) {
 	if f.state == filterUnloaded {
+		if f.share == nil {
+			f.share = acct.Share(tableJoinFilterBytes)
+		}
 		if err := f.load(st); err != nil {
 			return true, err
 		}
@@ -388,8 +417,8 @@ func (f *fkFilter) add(fk []byte) {
 	if f.f.mayHave(h) {
 		return
 	}
-	if f.keys++; f.keys > tableJoinFilterKeys {
-		*f = fkFilter{state: filterOff}
+	if f.keys++; f.keys > tableJoinFilterKeys || !filterFits(&f.f, f.limit) {
+		f.reset(filterOff)
 		return
 	}
 	f.f.add(h)
@@ -397,8 +426,8 @@ func (f *fkFilter) add(fk []byte) {
 
 // load fills the filter with the foreign keys of the index of st.
 func (f *fkFilter) load(st state.Store) error {
-	*f = fkFilter{state: filterOn}
-	var bad bool
+	f.reset(filterOn)
+	var bad, over bool
 	err := st.Scan([]byte{fkIndexPrefix}, []byte{fkIndexPrefix + 1}, func(k, _ []byte) bool {
 		if len(k) < 5 || int(be32(k[1:])) > len(k)-5 {
 			bad = true
@@ -409,7 +438,8 @@ func (f *fkFilter) load(st state.Store) error {
 		if f.f.mayHave(h) {
 			return true
 		}
-		if f.keys++; f.keys > tableJoinFilterKeys {
+		if f.keys++; f.keys > tableJoinFilterKeys || !filterFits(&f.f, f.limit) {
+			over = true
 			return false
 		}
 		f.f.add(h)
@@ -417,18 +447,21 @@ func (f *fkFilter) load(st state.Store) error {
 	})
 	switch {
 	case err != nil:
-		*f = fkFilter{}
+		f.reset(filterUnloaded)
 		return err
 	case bad:
-		*f = fkFilter{}
+		f.reset(filterUnloaded)
 		return fmt.Errorf("%w: a foreign-key index entry too short", errCorruptState)
-	case f.keys > tableJoinFilterKeys:
-		*f = fkFilter{state: filterOff}
+	case over:
+		f.reset(filterOff)
+	default:
+		f.share.Use(f.f.size())
 	}
 	return nil
 }
 
-// fkIndexCacheBytes bounds a foreign-key join task's fkIndexCache.
+// fkIndexCacheBytes bounds a foreign-key join task's fkIndexCache: its
+// weight in the engine's budget, its fixed bound outside it.
 const fkIndexCacheBytes = 4 << 20
 
 // fkIndexCacheEntry is what a cached foreign key or left key costs beside
@@ -448,6 +481,17 @@ const fkIndexCacheEntry = 48
 type fkIndexCache struct {
 	keys  map[string][]string
 	bytes int
+	// share bounds bytes (nil: fkIndexCacheBytes).
+	share *membudget.Share
+}
+
+// limit is what the cache may hold now, reported with what it holds.
+func (c *fkIndexCache) limit() int {
+	if c.share == nil {
+		return fkIndexCacheBytes
+	}
+	c.share.Use(c.bytes)
+	return c.share.Bytes()
 }
 
 // get returns fk's left keys, if cached.
@@ -464,7 +508,7 @@ func (c *fkIndexCache) put(fk []byte, keys [][]byte) {
 		list[i] = string(k)
 		n += len(k) + fkIndexCacheEntry
 	}
-	if c.keys == nil || c.bytes+n > fkIndexCacheBytes {
+	if c.keys == nil || c.bytes+n > c.limit() {
 		c.reset()
 	}
 	c.keys[string(fk)] = list
@@ -481,7 +525,7 @@ func (c *fkIndexCache) add(fk, key []byte) {
 	if found {
 		return
 	}
-	if len(list)+1 >= fkScanChunk || c.bytes+len(key)+fkIndexCacheEntry > fkIndexCacheBytes {
+	if len(list)+1 >= fkScanChunk || c.bytes+len(key)+fkIndexCacheEntry > c.limit() {
 		// Too many to cache, or no room: the store's index answers.
 		c.drop(fk, list)
 		return

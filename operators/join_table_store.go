@@ -3,6 +3,7 @@ package operators
 import (
 	"bytes"
 
+	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/operators/state"
 )
 
@@ -13,8 +14,14 @@ const DefaultTableJoinCacheBytes = 8 << 20
 
 // tableJoinFilterKeys bounds the keys a table join task's presence filter
 // holds: past it (about 5 MB of filter, its layers doubling) the filter
-// is dropped and every key not in the cache is read from the store.
+// is dropped and every key not in the cache is read from the store. The
+// filter's share of the engine's budget (weight tableJoinFilterBytes)
+// bounds it too: a key that would take it past its share drops it.
 const tableJoinFilterKeys = 2 << 20
+
+// tableJoinFilterBytes is the filter's weight in the budget (and its bound
+// outside it): what tableJoinFilterKeys cost.
+const tableJoinFilterBytes = 5 << 20
 
 // tableJoinCachedSize is what a cached key costs beside its key and
 // value bytes: the map entry, the string and slice headers.
@@ -63,7 +70,15 @@ type TableJoinStore struct {
 	// Store is the task's store.
 	Store state.Store
 	// CacheBytes bounds the cache; 0 is DefaultTableJoinCacheBytes.
+	// With Memory, it is the cache's weight in the engine's budget.
 	CacheBytes int
+	// Memory is the account the cache and the filter draw their shares
+	// of the engine's cache budget from (internal/membudget); the filter
+	// holds as many keys as its share pays for. Default: nil, fixed
+	// limits (CacheBytes, tableJoinFilterKeys).
+	Memory *membudget.Account
+	// filterShare is the filter's share, drawn when it is first loaded.
+	filterShare *membudget.Share
 
 	// cache is nil until the first read or write; its dirty entries are
 	// the changes not yet written to Store.
@@ -145,7 +160,7 @@ func (s *TableJoinStore) read(key []byte) (v []byte, ok, cached bool, err error)
 	c := tableJoinCached{v: bytes.Clone(v), ok: ok, known: true}
 	c.sv, c.sok = c.v, ok
 	n := tableJoinCachedBytes(key, c)
-	if n > s.cache.half {
+	if n > s.cache.halfLimit() {
 		// A value larger than a generation is not kept.
 		return v, ok, false, nil
 	}
@@ -153,6 +168,7 @@ func (s *TableJoinStore) read(key []byte) (v []byte, ok, cached bool, err error)
 		return nil, false, false, err
 	}
 	s.cache.add(key, c, n)
+	s.cache.share.Use(s.cache.bytes())
 	return v, ok, false, nil
 }
 
@@ -197,8 +213,9 @@ func (s *TableJoinStore) set(key, v []byte, ok bool) error {
 		known = true
 	}
 	if ok && s.filterState == filterOn {
-		if s.filterKeys++; s.filterKeys > tableJoinFilterKeys {
+		if s.filterKeys++; s.filterKeys > tableJoinFilterKeys || !filterFits(&s.filter, s.filterBytes) {
 			s.filter, s.filterState = seenFilter{}, filterOff
+			s.filterShare.Use(0)
 		} else {
 			s.filter.add(seenHash(key))
 		}
@@ -212,7 +229,7 @@ func (s *TableJoinStore) set(key, v []byte, ok bool) error {
 		}
 		c.v, c.ok = v, ok
 		n := tableJoinCachedBytes(key, c)
-		if n > s.cache.half {
+		if n > s.cache.halfLimit() {
 			// A value larger than a generation is not kept: it is
 			// written through, and a change of the key not yet written
 			// back is dropped (gone), since this one replaces it.
@@ -226,7 +243,7 @@ func (s *TableJoinStore) set(key, v []byte, ok bool) error {
 		if e != nil {
 			grow -= e.size
 		}
-		if s.cache.youngBytes+grow > s.cache.half {
+		if s.roomless(grow) {
 			// After this the young generation holds e alone, at most:
 			// the next turn fits.
 			if err := s.makeRoom(e, grow); err != nil {
@@ -241,6 +258,7 @@ func (s *TableJoinStore) set(key, v []byte, ok bool) error {
 			s.cache.resize(e, n)
 		}
 		s.cache.changed(e)
+		s.cache.share.Use(s.cache.bytes())
 		return nil
 	}
 }
@@ -307,17 +325,31 @@ func (s *TableJoinStore) loadFilter() error {
 		return err
 	}
 	s.filter, s.filterKeys, s.filterState = seenFilter{}, 0, filterOn
+	if s.filterShare == nil {
+		s.filterShare = s.Memory.Share(tableJoinFilterBytes)
+	}
+	over := false
 	err := s.Store.Scan(nil, nil, func(k, _ []byte) bool {
-		if s.filterKeys++; s.filterKeys > tableJoinFilterKeys {
+		if s.filterKeys++; s.filterKeys > tableJoinFilterKeys || !filterFits(&s.filter, s.filterBytes) {
+			over = true
 			return false
 		}
 		s.filter.add(seenHash(k))
 		return true
 	})
-	if err != nil || s.filterKeys > tableJoinFilterKeys {
+	if err != nil || over {
 		s.filter, s.filterState = seenFilter{}, filterOff
 	}
+	s.filterShare.Use(s.filter.size())
 	return err
+}
+
+// filterBytes is what the filter may hold now, its share of the budget;
+// a key that needs a new layer past it turns the filter off. It reports
+// what the filter holds.
+func (s *TableJoinStore) filterBytes() int {
+	s.filterShare.Use(s.filter.size())
+	return s.filterShare.Bytes()
 }
 
 // entry returns the cache's entry of key, moved to the young generation;
@@ -328,7 +360,7 @@ func (s *TableJoinStore) entry(key []byte) (*genEntry[tableJoinCached], error) {
 		if limit <= 0 {
 			limit = DefaultTableJoinCacheBytes
 		}
-		s.cache = newGenCache[tableJoinCached](limit)
+		s.cache = newGenCacheIn[tableJoinCached](s.Memory, limit)
 	}
 	if e, ok := s.cache.young[string(key)]; ok {
 		return e, nil
@@ -358,7 +390,7 @@ func (s *TableJoinStore) entry(key []byte) (*genEntry[tableJoinCached], error) {
 // the young generation) young.
 func (s *TableJoinStore) makeRoom(e *genEntry[tableJoinCached], n int) error {
 	c := s.cache
-	if c.youngBytes+n <= c.half {
+	if !s.roomless(n) {
 		return nil
 	}
 	if err := s.writeBack(); err != nil {
@@ -374,6 +406,14 @@ func (s *TableJoinStore) makeRoom(e *genEntry[tableJoinCached], n int) error {
 		c.youngBytes += e.size
 	}
 	return nil
+}
+
+// roomless reports whether the cache cannot take n more bytes: its young
+// generation would pass half its share, or both generations the share
+// (which shrinks as other caches draw theirs).
+func (s *TableJoinStore) roomless(n int) bool {
+	half := s.cache.halfLimit()
+	return s.cache.youngBytes+n > half || s.cache.bytes()+n > 2*half
 }
 
 // tableJoinCachedBytes is what an entry of key costs: its key, its value,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators/serde"
 	"github.com/runnel/runnel/operators/state"
@@ -151,8 +152,13 @@ type StreamStreamJoin struct {
 	// other side reads memory instead of seeking the store
 	// (join_window_store.go's windowIndex). 0 (the default) is
 	// DefaultJoinIndexBytes, 32 MiB; negative keeps no index, for a
-	// store that is in memory already (OrderedMemStore).
+	// store that is in memory already (OrderedMemStore). With Memory,
+	// it is the index's weight in the engine's budget.
 	IndexBytes int
+	// Memory is the account the index draws its share of the engine's
+	// cache budget from (internal/membudget). Default: nil, a fixed
+	// IndexBytes.
+	Memory *membudget.Account
 
 	// loaded is set once the stream time has been read from the store;
 	// now is the stream time (math.MinInt64 before any record), dirty
@@ -299,6 +305,9 @@ func (j *StreamStreamJoin) indexInit() error {
 			budget = DefaultJoinIndexBytes
 		}
 		j.index = newWindowIndex(budget)
+		if j.Memory != nil {
+			j.index.share = j.Memory.Share(budget)
+		}
 	}
 	if err := j.index.load(j.Store); err != nil {
 		return err

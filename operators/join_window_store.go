@@ -8,6 +8,7 @@ import (
 
 	"github.com/RaduBerinde/btreemap"
 
+	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/operators/state"
 )
 
@@ -97,8 +98,19 @@ func (s *OrderedMemStore) Bytes() int { return s.size }
 type windowIndex struct {
 	side [2]indexSide
 	// bytes is what both sides hold (indexEntryBytes each, with the
-	// record's key and value); budget bounds it.
+	// record's key and value); budget bounds it, or share (its part of
+	// the engine's cache budget) when the join draws from one.
 	bytes, budget int
+	share         *membudget.Share
+}
+
+// limit is what the index may hold now, reported with what it holds.
+func (ix *windowIndex) limit() int {
+	if ix.share == nil {
+		return ix.budget
+	}
+	ix.share.Use(ix.bytes)
+	return ix.share.Bytes()
 }
 
 // indexSide is one side's records.
@@ -197,7 +209,7 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 		ix.bytes += n
 		is.bytes += n
 	}
-	for ix.bytes > ix.budget && ix.evict() {
+	for limit := ix.limit(); ix.bytes > limit && ix.evict(); {
 	}
 }
 

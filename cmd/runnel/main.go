@@ -42,6 +42,7 @@ import (
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/engine"
+	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/server"
 )
 
@@ -60,6 +61,8 @@ type config struct {
 	maxValueBytes     int
 	// maxTransactionBytes is engine.Options' MaxTransactionBytes.
 	maxTransactionBytes int64
+	// cacheBytes is engine.Options' CacheBytes.
+	cacheBytes int64
 	// maxConnections is server.Options' MaxConnections.
 	maxConnections int
 	// authFile, tlsCert and tlsKey name the auth file and the TLS
@@ -127,6 +130,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if err != nil {
 		return c, err
 	}
+	cacheBytes, err := envInt("RUNNEL_CACHE_BYTES", membudget.DefaultBytes)
+	if err != nil {
+		return c, err
+	}
 	maxConns, err := envInt("RUNNEL_MAX_CONNECTIONS", defaultMaxConnections)
 	if err != nil {
 		return c, err
@@ -169,6 +176,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		"largest value a function, cast or constructor may build, in bytes of memory; a larger one fails its row with SQLSTATE 54000 (env RUNNEL_MAX_VALUE_BYTES)")
 	fs.Int64Var(&c.maxTransactionBytes, "max-transaction-bytes", int64(maxTxn),
 		"most bytes of writes one transaction (or one COPY FROM) holds until it commits; past it, SQLSTATE 54000 (env RUNNEL_MAX_TRANSACTION_BYTES)")
+	fs.Int64Var(&c.cacheBytes, "cache-bytes", int64(cacheBytes),
+		"memory the persistent queries' caches in front of their state stores hold together, however many tasks run: each cache's share shrinks as tasks start (statestore.cache.max.bytes for the whole node) (env RUNNEL_CACHE_BYTES)")
 	fs.IntVar(&c.maxConnections, "max-connections", maxConns,
 		"most clients served at once; one more gets SQLSTATE 53300 (env RUNNEL_MAX_CONNECTIONS)")
 	fs.StringVar(&c.authFile, "auth-file", env("RUNNEL_AUTH_FILE", ""),
@@ -200,6 +209,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.maxTransactionBytes <= 0 {
 		return c, fmt.Errorf("--max-transaction-bytes must be a positive number of bytes, not %d", c.maxTransactionBytes)
+	}
+	if c.cacheBytes <= 0 {
+		return c, fmt.Errorf("--cache-bytes must be a positive number of bytes, not %d", c.cacheBytes)
 	}
 	if c.maxConnections <= 0 {
 		return c, fmt.Errorf("--max-connections must be positive, not %d", c.maxConnections)
@@ -304,7 +316,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		advertise = ln.Addr().String()
 	}
 	opts := engine.Options{DataDir: c.dataDir, NodeID: c.nodeID, Advertise: advertise, Logger: logger, MaxPartitions: int32(c.maxPartitions),
-		MaxStatementBytes: c.maxStatementBytes, MaxValueBytes: c.maxValueBytes, MaxTransactionBytes: c.maxTransactionBytes,
+		MaxStatementBytes: c.maxStatementBytes, MaxValueBytes: c.maxValueBytes, MaxTransactionBytes: c.maxTransactionBytes, CacheBytes: c.cacheBytes,
 		StandbyReplicas: c.standbyReplicas, PullTimeout: time.Duration(c.pullTimeoutMs) * time.Millisecond,
 		ClusterUser: c.clusterUser, ClusterPassword: os.Getenv("RUNNEL_CLUSTER_PASSWORD")}
 	if c.standbyReplicas == 0 {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators"
@@ -26,6 +27,11 @@ type Env struct {
 	// OnFailure turns a record a persistent query skipped into a record of
 	// the processing log. Default: nil, which only counts skipped records.
 	OnFailure operators.FailureSink
+	// Memory is the budget the caches of persistent queries' tasks share
+	// (aggregations' groups, joins' caches and indexes, their Bloom
+	// filters): each query draws from it through an account, Query.Memory.
+	// Default: nil, each cache its fixed limit.
+	Memory *membudget.Budget
 	// MaxPartitions bounds the partitions of a topic that the builder
 	// starts a task or a reader per partition of (see Partitions).
 	// Default: catalog.DefaultMaxPartitions.

@@ -342,7 +342,7 @@ func (c *chain) stages(id string, out func(sc *stageContext) (operators.JoinOutp
 				if err != nil {
 					return nil, err
 				}
-				return &operators.StreamStreamJoin{Spec: &spec, Store: store, Output: o, Metrics: sc.metrics}, nil
+				return &operators.StreamStreamJoin{Spec: &spec, Store: store, Output: o, Metrics: sc.metrics, Memory: sc.memory}, nil
 			}
 		}
 		stages = append(stages, st)

@@ -258,7 +258,7 @@ func (tj *tableJoin) stage(id string, out func(sc *stageContext, st state.Store)
 		failures: true,
 		whole:    tj.fk != nil,
 		processor: func(sc *stageContext, ts *state.TaskStore) (operators.Processor, error) {
-			st := &operators.TableJoinStore{Store: ts}
+			st := &operators.TableJoinStore{Store: ts, Memory: sc.memory}
 			o, err := out(sc, st)
 			if err != nil {
 				return nil, err
@@ -269,7 +269,11 @@ func (tj *tableJoin) stage(id string, out func(sc *stageContext, st state.Store)
 					rightFrom++
 				}
 			}
-			return tj.processor(st, rightFrom, o), nil
+			proc := tj.processor(st, rightFrom, o)
+			if fk, ok := proc.(*operators.ForeignKeyJoin); ok {
+				fk.Memory = sc.memory
+			}
+			return proc, nil
 		},
 	}
 }

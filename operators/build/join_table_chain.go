@@ -236,7 +236,7 @@ func (c *tableChain) stages(id string, out func(sc *stageContext, st state.Store
 			role:     StoreJoin,
 			failures: true,
 			processor: func(sc *stageContext, ts *state.TaskStore) (operators.Processor, error) {
-				store := &operators.TableJoinStore{Store: ts}
+				store := &operators.TableJoinStore{Store: ts, Memory: sc.memory}
 				out, err := o(sc, store)
 				if err != nil {
 					return nil, err

@@ -209,7 +209,7 @@ func (ss *streamStream) stages(id string, out func(sc *stageContext) (operators.
 			if err != nil {
 				return nil, err
 			}
-			return &operators.StreamStreamJoin{Spec: &spec, Store: store, Output: o, Metrics: sc.metrics}, nil
+			return &operators.StreamStreamJoin{Spec: &spec, Store: store, Output: o, Metrics: sc.metrics, Memory: sc.memory}, nil
 		},
 	})
 	return stages, topics, nil

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators"
 	"github.com/runnel/runnel/operators/state"
@@ -60,6 +61,10 @@ type Query struct {
 	Sink *catalog.Source
 	// Metrics count what every task of the query did.
 	Metrics *operators.Metrics
+	// Memory is the account the tasks' caches draw their shares of
+	// Env.Memory from; the owner releases it when every task's Run has
+	// returned. Nil without Env.Memory.
+	Memory *membudget.Account
 }
 
 // Internal topic names of a query. They are part of a data directory's
@@ -139,6 +144,9 @@ type stageContext struct {
 	metrics        *operators.Metrics
 	// inputs are the inputs of the task whose processor is being made.
 	inputs []log.TopicPartition
+	// memory is the query's account (Query.Memory), which its caches
+	// draw from.
+	memory *membudget.Account
 }
 
 // persistent is a lowered persistent query: its stages in pipeline order
@@ -247,7 +255,7 @@ func aggregateStage(id string, sink *catalog.Source, a *aggregation, input strin
 				return nil, err
 			}
 			out := &operators.TableSink{Encoder: enc, Topic: sink.Topic, Partitions: sc.sinkPartitions, Window: a.spec.Window}
-			ag := &operators.Aggregator{Spec: a.spec, Store: st, Output: out.Emit, Metrics: sc.metrics}
+			ag := &operators.Aggregator{Spec: a.spec, Store: st, Output: out.Emit, Metrics: sc.metrics, Memory: sc.memory}
 			if repartitioned {
 				ag.Input = a.spec.Codec.Input
 			} else {
@@ -288,7 +296,8 @@ func (b *Builder) Persistent(ctx context.Context, id string, plan *planner.Plan)
 		}
 		sc.sinkPartitions = info.Partitions
 	}
-	q := &Query{Metrics: &operators.Metrics{}, Sink: p.sink}
+	q := &Query{Metrics: &operators.Metrics{}, Sink: p.sink, Memory: b.env.Memory.Account()}
+	sc.memory = q.Memory
 	for _, t := range p.internal {
 		// A topic's count is the planner's (a join's partition count),
 		// checked against this server's limit like any topic's.
