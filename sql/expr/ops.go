@@ -436,7 +436,7 @@ func comparer0(b *Binder, l, r Expr, opText string) (Expr, Expr, cmpFunc, error)
 		if lt.Kind != types.KindDecimal && rt.Kind != types.KindDecimal {
 			return l, r, func(a, c types.Value) int { return cmp.Compare(a.AsFloat(), c.AsFloat()) }, nil
 		}
-		return l, r, types.Compare, nil
+		return l, r, cmpDecimal, nil
 	case isTemporal(lt.Kind) && rt.Kind == types.KindString:
 		nr, err := Coerce(r, lt)
 		return l, nr, cmpInts, err
