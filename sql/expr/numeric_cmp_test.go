@@ -65,9 +65,11 @@ func BenchmarkCmpDecimal(b *testing.B) {
 	r := append(types.Row(nil), row...)
 	r[1] = types.NewBigint(5000000)
 	b.ReportAllocs()
+	cpu := cpuPerOp(b)
 	for b.Loop() {
 		if _, err := e.Eval(r); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu()
 }

@@ -142,11 +142,13 @@ func BenchmarkRegexpExtract(b *testing.B) {
 	} {
 		b.Run(fmt.Sprint(len(url)), func(b *testing.B) {
 			b.ReportAllocs()
+			cpu := cpuPerOp(b)
 			for b.Loop() {
 				if _, err := regexpExtract(c, `(&|^)channel_id=([^&]*)`, url, 2); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu()
 		})
 	}
 }
