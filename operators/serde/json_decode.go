@@ -150,76 +150,138 @@ func (r *jsonReader) row(c *jsonCodec, dst types.Row, index []int, skip []bool) 
 	} else {
 		strength = make([]uint8, n)
 	}
-	bad = -1
-	member := 0
-	err = r.members(func(key []byte) error {
+	// The object's members, as members walks them, with the member's
+	// work inline rather than in a closure.
+	if err := r.enter(); err != nil {
+		return -1, err
+	}
+	r.i++
+	r.ws()
+	if r.i < len(r.b) && r.b[r.i] == '}' {
+		r.i++
+		r.depth--
+		return -1, nil
+	}
+	for member := 0; ; member++ {
+		r.ws()
+		if r.i >= len(r.b) || r.b[r.i] != '"' {
+			return -1, r.syntax("a field name")
+		}
 		idx, m := -1, uint8(matchNone)
 		if c.foldUnique && member < n {
-			switch name := fields[member].Name; {
-			case string(key) == name:
-				idx, m = member, matchExact
-			case c.lower[member] != "" && string(key) == c.lower[member], equalFold(key, name):
-				idx, m = member, matchFold
-			}
+			idx, m = c.quickKey(r, member)
 		}
-		member++
 		if idx < 0 {
-			idx, m = matchField(fields, key)
-		}
-		if idx < 0 || m < strength[idx] {
-			return r.skip()
-		}
-		t := &fields[idx].Type
-		strength[idx] = m
-		keep := r.want != nil && r.want[idx]
-		if keep {
-			r.ws()
-		}
-		start := r.i
-		if skip != nil && skip[idx] {
-			if err := r.check(t); err != nil {
-				bad = idx
-				return err
+			key, err := r.rawStr()
+			if err != nil {
+				return -1, err
 			}
-			if keep {
-				// Its text is what the caller wants; the value only
-				// when the text cannot stand for it (RawDecoder).
-				r.raw[idx] = nil
-				dst[index[idx]] = types.NullValue
-				if tok := r.b[start:r.i]; r.canonical(t, tok) {
-					r.raw[idx] = tok
-					return nil
+			if c.foldUnique && member < n {
+				switch name := fields[member].Name; {
+				case string(key) == name:
+					idx, m = member, matchExact
+				case c.lower[member] != "" && string(key) == c.lower[member], equalFold(key, name):
+					idx, m = member, matchFold
 				}
-				end := r.i
-				r.i = start
-				v, err := r.value(t)
-				if err != nil {
-					bad = idx
-					return err
-				}
-				dst[index[idx]] = v
-				r.i = end
+			}
+			if idx < 0 {
+				idx, m = matchField(fields, key)
+			}
+		}
+		r.ws()
+		if r.i >= len(r.b) || r.b[r.i] != ':' {
+			return -1, r.syntax("':'")
+		}
+		r.i++
+		if idx < 0 || m < strength[idx] {
+			if err := r.skip(); err != nil {
+				return -1, err
+			}
+		} else if err := r.column(c, idx, m, strength, dst, index, skip); err != nil {
+			return idx, err
+		}
+		r.ws()
+		if r.i < len(r.b) && r.b[r.i] == ',' {
+			r.i++
+			continue
+		}
+		if r.i < len(r.b) && r.b[r.i] == '}' {
+			r.i++
+			r.depth--
+			return -1, nil
+		}
+		return -1, r.syntax("',' or '}'")
+	}
+}
+
+// quickKey matches the member name at r.i, a '"', with the column at the
+// member's position by its bytes, without scanning or unescaping it: as
+// the column's name (matchExact) or its lower case (matchFold), when
+// that is plain ASCII (quoted, the name is those very bytes). It moves
+// r.i past the name on a match; idx is -1 otherwise, r.i unmoved.
+func (c *jsonCodec) quickKey(r *jsonReader, member int) (idx int, m uint8) {
+	rest := r.b[r.i+1:]
+	for _, q := range [2]struct {
+		name string
+		m    uint8
+	}{{c.plainName[member], matchExact}, {c.plainLower[member], matchFold}} {
+		if q.name != "" && len(rest) > len(q.name) && rest[len(q.name)] == '"' && string(rest[:len(q.name)]) == q.name {
+			r.i += len(q.name) + 2
+			return member, q.m
+		}
+	}
+	return -1, matchNone
+}
+
+// column decodes the value at r.i into the column idx it matched as m
+// (row's work for one member).
+func (r *jsonReader) column(c *jsonCodec, idx int, m uint8, strength []uint8, dst types.Row, index []int, skip []bool) error {
+	t := &c.row.Fields[idx].Type
+	strength[idx] = m
+	keep := r.want != nil && r.want[idx]
+	if keep {
+		r.ws()
+	}
+	start := r.i
+	if skip != nil && skip[idx] {
+		if err := r.check(t); err != nil {
+			return err
+		}
+		if keep {
+			// Its text is what the caller wants; the value only
+			// when the text cannot stand for it (RawDecoder).
+			r.raw[idx] = nil
+			dst[index[idx]] = types.NullValue
+			if tok := r.b[start:r.i]; r.canonical(t, tok) {
+				r.raw[idx] = tok
 				return nil
 			}
-		} else {
+			end := r.i
+			r.i = start
 			v, err := r.value(t)
 			if err != nil {
-				bad = idx
 				return err
 			}
 			dst[index[idx]] = v
+			r.i = end
+			return nil
 		}
-		if keep {
-			// This member is the column's value (a later one may
-			// replace it): its text, if canonical, replaces the last.
-			r.raw[idx] = nil
-			if tok := r.b[start:r.i]; r.canonical(t, tok) {
-				r.raw[idx] = tok
-			}
+	} else {
+		v, err := r.value(t)
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	return bad, err
+		dst[index[idx]] = v
+	}
+	if keep {
+		// This member is the column's value (a later one may
+		// replace it): its text, if canonical, replaces the last.
+		r.raw[idx] = nil
+		if tok := r.b[start:r.i]; r.canonical(t, tok) {
+			r.raw[idx] = tok
+		}
+	}
+	return nil
 }
 
 // canonical is canonicalJSON(t, tok) for tok, the value just checked or
@@ -236,8 +298,22 @@ func (r *jsonReader) canonical(t *types.Type, tok []byte) bool {
 // type t, without keeping the value: for a STRING, which accepts any
 // value, without building it either.
 func (r *jsonReader) check(t *types.Type) error {
-	if t.Kind == types.KindString {
+	switch t.Kind {
+	case types.KindString:
 		return r.skip()
+	case types.KindInt, types.KindBigint, types.KindTimestamp, types.KindDate, types.KindTime:
+		// A plain integer in range, the usual case, is checked without
+		// building its value; anything else as value reads it.
+		r.ws()
+		start := r.i
+		if r.i < len(r.b) && (r.b[r.i] == '-' || (r.b[r.i] >= '0' && r.b[r.i] <= '9')) {
+			if nb, err := r.num(); err == nil {
+				if i, ok := atoiFast(nb); ok && (t.Kind != types.KindInt || int64(int32(i)) == i) {
+					return nil
+				}
+			}
+			r.i = start
+		}
 	}
 	_, err := r.value(t)
 	return err

@@ -29,6 +29,11 @@ type jsonCodec struct {
 	// name is not ASCII or already lower case: a member spelled so
 	// matches its column ignoring case without equalFold (json_decode.go).
 	lower []string
+	// plainName and plainLower are the name and lower, each when its
+	// bytes are printable ASCII other than '"' and '\' ("" otherwise):
+	// a member name of the same bytes between quotes is that name,
+	// which json_decode.go's quickKey matches without reading it.
+	plainName, plainLower []string
 }
 
 var _ codec = (*jsonCodec)(nil)
@@ -51,12 +56,31 @@ func newJSONCodec(cols []types.Column, wrap bool) (*jsonCodec, error) {
 	c.row = types.Struct(fields...)
 	c.foldUnique = foldUnique(fields)
 	c.lower = make([]string, len(fields))
+	c.plainName = make([]string, len(fields))
+	c.plainLower = make([]string, len(fields))
 	for i, f := range fields {
 		if l := strings.ToLower(f.Name); isASCIIString(f.Name) && l != f.Name {
 			c.lower[i] = l
 		}
+		if plainKey(f.Name) {
+			c.plainName[i] = f.Name
+		}
+		if plainKey(c.lower[i]) {
+			c.plainLower[i] = c.lower[i]
+		}
 	}
 	return c, nil
+}
+
+// plainKey reports whether s is non-empty printable ASCII without '"'
+// or '\': written between quotes as it is, it is a JSON string of itself.
+func plainKey(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // checkJSONType rejects what JSON cannot carry: NULL-typed columns and,

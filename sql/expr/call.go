@@ -2,6 +2,7 @@ package expr
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/test_driver"
@@ -125,8 +126,7 @@ func (b *Binder) apply(f *Function, args []Expr) (Expr, error) {
 		b.settle(a)
 	}
 	nullCall := f.nullCall
-	return &node{t: t, sql: []any{f.Name + "(", joined{sep: ", ", items: args}, ")"}, kids: args, volatile: volatile[f.Name], fn: f, eval: func(row types.Row) (types.Value, error) {
-		vals := make([]types.Value, len(args))
+	call := func(row types.Row, vals []types.Value) (types.Value, error) {
 		for i, a := range args {
 			v, err := a.Eval(row)
 			if err != nil {
@@ -138,7 +138,35 @@ func (b *Binder) apply(f *Function, args []Expr) (Expr, error) {
 			vals[i] = v
 		}
 		return fn(vals)
-	}}, nil
+	}
+	eval := func(row types.Row) (types.Value, error) {
+		return call(row, make([]types.Value, len(args)))
+	}
+	if !compound(t.Kind) && len(args) > 0 {
+		// A call whose value is not an ARRAY, MAP or STRUCT cannot return
+		// its argument list, and no function keeps it: the list is
+		// reused, from a pool (the call is evaluated by every task of a
+		// query at once). A new one per row was most of the cost of a
+		// FORMAT_TIMESTAMP that finds its text memoized, and of LCASE.
+		pool := &sync.Pool{New: func() any {
+			vals := make([]types.Value, len(args))
+			return &vals
+		}}
+		eval = func(row types.Row) (types.Value, error) {
+			vals := pool.Get().(*[]types.Value)
+			v, err := call(row, *vals)
+			clear(*vals) // keep no row's strings alive in the pool
+			pool.Put(vals)
+			return v, err
+		}
+	}
+	return &node{t: t, sql: []any{f.Name + "(", joined{sep: ", ", items: args}, ")"}, kids: args, volatile: volatile[f.Name], fn: f, eval: eval}, nil
+}
+
+// compound reports whether values of kind k hold other values in a list
+// of their own (which a function may build from its arguments' slice).
+func compound(k types.Kind) bool {
+	return k == types.KindArray || k == types.KindMap || k == types.KindStruct
 }
 
 // volatile names the functions whose value is not a function of their

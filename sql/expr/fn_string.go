@@ -543,6 +543,7 @@ func compileRegexp(c *evalCtx, p string) (*compiledRegexp, error) {
 		return nil, errorf(ErrInvalidRegex, "invalid regular expression %q: %s", clipText(p), clipText(err.Error()))
 	}
 	re = &compiledRegexp{Regexp: prog, need: requiredLiteral(tree)}
+	re.lead, re.bounded = leadBefore(tree, re.need)
 	if len(p) > regexpCacheMaxPattern {
 		return re, nil
 	}
@@ -565,6 +566,148 @@ func compileRegexp(c *evalCtx, p string) (*compiledRegexp, error) {
 type compiledRegexp struct {
 	*regexp.Regexp
 	need string
+	// lead is the most bytes a match holds before need, when need is a
+	// part of the pattern's top-level concatenation and what comes
+	// before it is bounded (`(&|^)channel_id=...`: 1); bounded says so.
+	lead    int
+	bounded bool
+}
+
+// findSubmatchIndex is FindStringSubmatchIndex, but where the pattern
+// has a bounded lead before a literal every match contains, it runs Go's
+// matcher from just before where the first match can start: a match
+// holds need within lead bytes of its start, so none starts before the
+// first need found less lead. Go's matcher tries a pattern that does not
+// start with a literal at every position from the first (a Nexmark URL's
+// `channel_id=` is 60 bytes in), and has no way to start later but a
+// slice of the text. The slice starts one rune earlier still, at a rune
+// boundary, so that no match can start at its first byte, where `^`,
+// `\b` and the like see the slice's start rather than the text before
+// it: a match found there is run again over the whole text.
+func (re *compiledRegexp) findSubmatchIndex(s string) []int {
+	if re.bounded {
+		p := strings.Index(s, re.need)
+		if p < 0 {
+			return nil
+		}
+		k := p - re.lead - 1
+		for k > 0 && !utf8.RuneStart(s[k]) {
+			k--
+		}
+		if k > 0 {
+			m := re.FindStringSubmatchIndex(s[k:])
+			if m == nil {
+				return nil
+			}
+			if m[0] > 0 {
+				for i := range m {
+					if m[i] >= 0 {
+						m[i] += k
+					}
+				}
+				return m
+			}
+		}
+	}
+	return re.FindStringSubmatchIndex(s)
+}
+
+// leadBefore returns the most bytes a match of re can hold before
+// literal lit, when lit is re (0) or one of the parts of its top-level
+// concatenation (through groups) and the parts before it match at most
+// so many bytes; ok is false otherwise.
+func leadBefore(re *syntax.Regexp, lit string) (lead int, ok bool) {
+	if lit == "" {
+		return 0, false
+	}
+	for re.Op == syntax.OpCapture {
+		re = re.Sub[0]
+	}
+	if isLiteral(re, lit) {
+		return 0, true
+	}
+	if re.Op != syntax.OpConcat {
+		return 0, false
+	}
+	for _, sub := range re.Sub {
+		inner := sub
+		for inner.Op == syntax.OpCapture {
+			inner = inner.Sub[0]
+		}
+		if isLiteral(inner, lit) {
+			return lead, true
+		}
+		w, ok := maxWidth(sub)
+		if !ok {
+			return 0, false
+		}
+		lead += w
+	}
+	return 0, false
+}
+
+// isLiteral reports whether re is the case-sensitive literal lit.
+func isLiteral(re *syntax.Regexp, lit string) bool {
+	return re.Op == syntax.OpLiteral && re.Flags&syntax.FoldCase == 0 && string(re.Rune) == lit
+}
+
+// maxWidthLimit bounds maxWidth's answers: a lead longer than this is
+// taken as unbounded (it would save nothing worth the arithmetic).
+const maxWidthLimit = 1 << 16
+
+// maxWidth returns the most bytes of text a match of re can consume;
+// ok is false when that is unbounded (or above maxWidthLimit). A
+// character takes at most 4 bytes, or 1 where Go's matcher reads a byte
+// that is not UTF-8 as U+FFFD.
+func maxWidth(re *syntax.Regexp) (int, bool) {
+	switch re.Op {
+	case syntax.OpNoMatch, syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine,
+		syntax.OpBeginText, syntax.OpEndText, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return 0, true
+	case syntax.OpLiteral:
+		if len(re.Rune) > maxWidthLimit/utf8.UTFMax {
+			return 0, false
+		}
+		w := 0
+		for _, r := range re.Rune {
+			// A rune matches its own encoding or, U+FFFD, one byte; under
+			// (?i) another of its case, of up to 4 bytes.
+			n := utf8.RuneLen(r)
+			if n < 0 || re.Flags&syntax.FoldCase != 0 {
+				n = utf8.UTFMax
+			}
+			w += n
+		}
+		return w, true
+	case syntax.OpCharClass, syntax.OpAnyCharNotNL, syntax.OpAnyChar:
+		return utf8.UTFMax, true
+	case syntax.OpCapture, syntax.OpQuest:
+		return maxWidth(re.Sub[0])
+	case syntax.OpRepeat:
+		w, ok := maxWidth(re.Sub[0])
+		if !ok || re.Max < 0 || (w > 0 && re.Max > maxWidthLimit/w) {
+			return 0, false
+		}
+		return w * re.Max, true
+	case syntax.OpConcat, syntax.OpAlternate:
+		total := 0
+		for _, sub := range re.Sub {
+			w, ok := maxWidth(sub)
+			if !ok {
+				return 0, false
+			}
+			if re.Op == syntax.OpConcat {
+				total += w
+			} else {
+				total = max(total, w)
+			}
+			if total > maxWidthLimit {
+				return 0, false
+			}
+		}
+		return total, true
+	}
+	return 0, false // OpStar, OpPlus
 }
 
 // cannotMatch reports whether s lacks a literal every match contains.
@@ -653,7 +796,7 @@ func regexpExtract(c *evalCtx, p, s string, group int64) (types.Value, error) {
 	if re.cannotMatch(s) {
 		return null, nil
 	}
-	m := re.FindStringSubmatchIndex(s)
+	m := re.findSubmatchIndex(s)
 	if m == nil || m[2*group] < 0 {
 		return null, nil
 	}

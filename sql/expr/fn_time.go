@@ -3,6 +3,7 @@ package expr
 import (
 	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/runnel/runnel/sql/types"
@@ -75,11 +76,81 @@ func ovFormat(name string, params ...pk) overload {
 				return generic
 			}
 		}
+		unit := patternUnit(toks)
+		if unit == 0 {
+			return func(a []types.Value) (types.Value, error) {
+				return formatToks(c, name, a[0].Int(), toks, len(pattern), loc)
+			}
+		}
+		var last atomic.Pointer[formatted]
 		return func(a []types.Value) (types.Value, error) {
-			return formatToks(c, name, a[0].Int(), toks, len(pattern), loc)
+			ms := a[0].Int()
+			if f := last.Load(); f != nil && ms >= f.lo && ms < f.hi {
+				return f.v, nil
+			}
+			v, err := formatToks(c, name, ms, toks, len(pattern), loc)
+			if err == nil {
+				if lo, hi, ok := unitAround(ms, unit, loc); ok {
+					last.Store(&formatted{lo: lo, hi: hi, v: v})
+				}
+			}
+			return v, err
 		}
 	}
 	return o
+}
+
+// formatted is the text a pattern gives every instant of [lo, hi): the
+// last one a FORMAT_TIMESTAMP call site formatted, which the rows that
+// follow usually share (a stream's times rise slowly: Nexmark q10's
+// 'yyyy-MM-dd' and 'HH:mm' change once a day and once a minute).
+type formatted struct {
+	lo, hi int64
+	v      types.Value
+}
+
+// patternUnit returns the span, in ms, of the finest field a compiled
+// pattern writes, when it is a second, a minute, an hour or a day: two
+// instants of one such span in the zone write the same text. 0 when
+// the pattern writes a fraction of a second (S, n, A), or nothing that
+// varies within a day, or when that span is not one of those: a span
+// longer than a day (a month, a year) is not a whole number of ms.
+func patternUnit(toks []jtok) int64 {
+	unit := int64(msPerDay)
+	for _, k := range toks {
+		switch k.letter {
+		case 0, 'y', 'u', 'M', 'L', 'd', 'D', 'E', 'X', 'x', 'Z', 'z', 'V':
+			// Constant over a day whose zone offset and name are
+			// constant (unitAround checks them).
+		case 'H', 'k', 'h', 'K', 'a':
+			unit = min(unit, 3_600_000)
+		case 'm':
+			unit = min(unit, 60_000)
+		case 's':
+			unit = min(unit, 1000)
+		default: // S, n, A, and any letter added later
+			return 0
+		}
+	}
+	return unit
+}
+
+// unitAround returns the span [lo, hi) of length unit, aligned in loc's
+// local time, that holds ms, when the zone in effect at ms (its offset
+// and name) lasts through all of it (time.Time.ZoneBounds).
+func unitAround(ms, unit int64, loc *time.Location) (lo, hi int64, ok bool) {
+	if ms > math.MaxInt64/4 || ms < math.MinInt64/4 {
+		return 0, 0, false // far from any row's time; no overflow below
+	}
+	t := time.UnixMilli(ms).In(loc)
+	_, off := t.Zone()
+	lo = floorDiv(ms+int64(off)*1000, unit)*unit - int64(off)*1000
+	hi = lo + unit
+	start, end := t.ZoneBounds()
+	if (!start.IsZero() && lo < start.UnixMilli()) || (!end.IsZero() && hi > end.UnixMilli()) {
+		return 0, 0, false
+	}
+	return lo, hi, true
 }
 
 // literalString returns e's value when e is a non-NULL STRING literal.

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"cmp"
 	"math"
 	"math/big"
 
@@ -196,3 +197,90 @@ func decimalResult(op byte, l, r types.Type) types.Type {
 }
 
 func int32Range(v int64) bool { return v >= math.MinInt32 && v <= math.MaxInt32 }
+
+// cmpDecimal orders two numbers of which one at least is a DECIMAL (the
+// other an INT, a BIGINT, a DECIMAL or a DOUBLE), as types.Compare does.
+// When both are integral or DECIMAL and their unscaled values fit an
+// int64, it compares them in int64 at a common scale: types.Compare goes
+// through two big.Rat and a power of ten each, which was a quarter of
+// Nexmark q14's CPU (`0.908 * price > 1000000`). Otherwise it is
+// types.Compare.
+func cmpDecimal(a, c types.Value) int {
+	if x, sx, ok := smallDecimal(a); ok {
+		if y, sy, ok := smallDecimal(c); ok {
+			if r, ok := cmpScaled(x, sx, y, sy); ok {
+				return r
+			}
+		}
+	}
+	return types.Compare(a, c)
+}
+
+// smallDecimal returns the unscaled value and scale of an INT, BIGINT or
+// DECIMAL whose unscaled value fits an int64; ok is false otherwise.
+func smallDecimal(v types.Value) (int64, int32, bool) {
+	switch v.Kind() {
+	case types.KindInt, types.KindBigint:
+		return v.Int(), 0, true
+	case types.KindDecimal:
+		u, s := v.Decimal()
+		if u != nil && u.IsInt64() {
+			return u.Int64(), s, true
+		}
+	}
+	return 0, 0, false
+}
+
+// pow10s are the powers of ten an int64 holds: 10^0 to 10^18.
+var pow10s = func() (p [19]int64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+// cmpScaled orders x·10^-sx and y·10^-sy; ok is false when bringing one
+// to the other's scale would overflow an int64 (the caller then compares
+// exactly in math/big).
+func cmpScaled(x int64, sx int32, y int64, sy int32) (int, bool) {
+	// Opposite signs (or a zero) order themselves at any scale.
+	if sgx, sgy := sign64(x), sign64(y); sgx != sgy {
+		return cmp.Compare(sgx, sgy), true
+	}
+	switch {
+	case sx < sy:
+		var ok bool
+		if x, ok = mulPow10(x, sy-sx); !ok {
+			return 0, false
+		}
+	case sy < sx:
+		var ok bool
+		if y, ok = mulPow10(y, sx-sy); !ok {
+			return 0, false
+		}
+	}
+	return cmp.Compare(x, y), true
+}
+
+// mulPow10 is x·10^n, ok false when it does not fit an int64.
+func mulPow10(x int64, n int32) (int64, bool) {
+	if n < 0 || int(n) >= len(pow10s) {
+		return 0, x == 0
+	}
+	p := pow10s[n]
+	if x > math.MaxInt64/p || x < math.MinInt64/p {
+		return 0, false
+	}
+	return x * p, true
+}
+
+func sign64(x int64) int {
+	switch {
+	case x < 0:
+		return -1
+	case x > 0:
+		return 1
+	}
+	return 0
+}

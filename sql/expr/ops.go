@@ -436,7 +436,7 @@ func comparer0(b *Binder, l, r Expr, opText string) (Expr, Expr, cmpFunc, error)
 		if lt.Kind != types.KindDecimal && rt.Kind != types.KindDecimal {
 			return l, r, func(a, c types.Value) int { return cmp.Compare(a.AsFloat(), c.AsFloat()) }, nil
 		}
-		return l, r, types.Compare, nil
+		return l, r, cmpDecimal, nil
 	case isTemporal(lt.Kind) && rt.Kind == types.KindString:
 		nr, err := Coerce(r, lt)
 		return l, nr, cmpInts, err
@@ -464,6 +464,10 @@ func comparer0(b *Binder, l, r Expr, opText string) (Expr, Expr, cmpFunc, error)
 }
 
 func cmpInts(a, c types.Value) int { return cmp.Compare(a.Int(), c.Int()) }
+
+// isIntegral reports whether t is INT or BIGINT: two such values compare
+// as cmpInts does.
+func isIntegral(t types.Type) bool { return t.Kind == types.KindInt || t.Kind == types.KindBigint }
 
 func isTemporal(k types.Kind) bool {
 	return k == types.KindTimestamp || k == types.KindDate || k == types.KindTime
@@ -498,6 +502,19 @@ func compare(b *Binder, op opcode.Op, l, r Expr) (Expr, error) {
 	}
 	if op == opcode.NullEQ {
 		return nullSafeEqual(l, r, cf, false), nil
+	}
+	if lit, ok := r.(*Literal); ok && !lit.Value.IsNull() && isIntegral(l.Type()) && isIntegral(r.Type()) {
+		// An INT or BIGINT against a constant (q15's `price < 10000`,
+		// q2's `MOD(auction, 123) = 0`), which comparer compares with
+		// cmpInts: the constant is read once, not evaluated per row.
+		k := lit.Value.Int()
+		return &node{t: types.Boolean, sql: []any{"(", l, " " + sym + " ", r, ")"}, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
+			a, err := l.Eval(row)
+			if err != nil || a.IsNull() {
+				return types.Value{}, err
+			}
+			return boolV(cmpResult(op, cmp.Compare(a.Int(), k))), nil
+		}}, nil
 	}
 	return &node{t: types.Boolean, sql: []any{"(", l, " " + sym + " ", r, ")"}, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
 		a, err := l.Eval(row)
