@@ -144,7 +144,7 @@ func (r *jsonReader) row(c *jsonCodec, dst types.Row, index []int, skip []bool) 
 	fields := c.row.Fields
 	n := len(fields)
 	var strengthBuf [16]uint8
-	strength := strengthBuf[:0]
+	var strength []uint8
 	if n <= len(strengthBuf) {
 		strength = strengthBuf[:n]
 	} else {
@@ -715,7 +715,7 @@ func (r *jsonReader) object(t *types.Type) (vals []types.Value, bad int, err err
 	n := len(t.Fields)
 	vals = make([]types.Value, n)
 	var strengthBuf [16]uint8
-	strength := strengthBuf[:0]
+	var strength []uint8
 	if n <= len(strengthBuf) {
 		strength = strengthBuf[:n]
 	} else {
