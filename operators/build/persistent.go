@@ -259,7 +259,7 @@ func aggregateStage(id string, sink *catalog.Source, a *aggregation, input strin
 			if repartitioned {
 				ag.Input = a.spec.Codec.Input
 			} else {
-				ag.Input = a.grouper.Input
+				ag.Input = a.grouper.Reader()
 			}
 			return ag, nil
 		},
