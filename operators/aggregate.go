@@ -94,6 +94,11 @@ type Aggregator struct {
 	// shares of the engine's cache budget from (internal/membudget).
 	// Default: nil, fixed limits (CacheBytes).
 	Memory *membudget.Account
+	// ReuseRows is set when Output is done with an AggOutput's Row when
+	// it returns (it encodes it, as TableSink.Emit does): every output row
+	// is then built in one buffer instead of a new row per update.
+	// Default false: a new row each time (a push query keeps its rows).
+	ReuseRows bool
 
 	count  agg.Func
 	st     window.StreamTime
@@ -133,6 +138,9 @@ type Aggregator struct {
 	// (resultRow), reused from update to update: HAVING and the
 	// projection read it and keep none of it.
 	row types.Row
+	// out is the output row that every update is projected into when
+	// ReuseRows is set.
+	out types.Row
 }
 
 var (
@@ -672,7 +680,14 @@ func (a *Aggregator) emit(key types.Row, w *window.Window, accs []agg.Accumulato
 		}
 		return a.Output(out, emit)
 	}
-	out.Row = make(types.Row, len(a.Spec.Project))
+	if a.ReuseRows {
+		if a.out == nil {
+			a.out = make(types.Row, len(a.Spec.Project))
+		}
+		out.Row = a.out
+	} else {
+		out.Row = make(types.Row, len(a.Spec.Project))
+	}
 	for i, e := range a.Spec.Project {
 		var err error
 		if out.Row[i], err = e.Eval(row); err != nil {
