@@ -250,7 +250,7 @@ func (a *Aggregator) init() error {
 	if a.cache != nil {
 		// Built again whenever init runs: after Recover, the store may
 		// hold other groups (a restore) or fewer (dropped writes).
-		if err := a.groups.build(a.Store); err != nil {
+		if err := a.groups.build(a.Store, 0); err != nil {
 			return fmt.Errorf("load group filter: %w", err)
 		}
 	}
@@ -710,9 +710,19 @@ func (a *Aggregator) Flush(emit Emit) error {
 		if a.cache.full() {
 			a.cache.rotate()
 		}
-		if a.groups.rebuild {
+		switch {
+		case a.groups.rebuild:
 			// Every cached group that is live is in the store now.
-			if err := a.groups.build(a.Store); err != nil {
+			if err := a.groups.build(a.Store, 0); err != nil {
+				return fmt.Errorf("rebuild group filter: %w", err)
+			}
+		case a.groups.layered():
+			// Its keys again, in one layer with room for three
+			// times as many more: a scan of the store's groups, once
+			// each time their number has grown about sixtyfold (the
+			// layers after the first hold 2, 4 and 8 times what it
+			// does), so that the scans cost a new group little.
+			if err := a.groups.build(a.Store, 4*a.groups.added); err != nil {
 				return fmt.Errorf("rebuild group filter: %w", err)
 			}
 		}
