@@ -377,6 +377,52 @@ func TestAggregatorGroupFilter(t *testing.T) {
 	}
 }
 
+// TestAggregatorGroupFilterLayers: a task that sees many new groups
+// builds its group filter again in one layer at a Flush once it has more
+// than maxGroupFilterLayers, so new groups keep costing few probes and
+// few store reads; and every group the store holds is still found (a
+// group that left the cache is read back, not started afresh).
+func TestAggregatorGroupFilterLayers(t *testing.T) {
+	const keys = 40_000
+	// Small enough a cache for about one group a generation.
+	h := newSumsHarness(t, 600)
+	if err := h.apply("k00000", 0, 1); err != nil { // init: the stream time, the layout
+		t.Fatal(err)
+	}
+	h.store.gets = 0
+	maxLayers := 0
+	for i := 1; i < keys; i++ {
+		if err := h.apply(fmt.Sprintf("k%05d", i), int64(i), 1); err != nil {
+			t.Fatal(err)
+		}
+		if i%500 == 0 {
+			if err := h.a.Flush(nil); err != nil {
+				t.Fatal(err)
+			}
+			maxLayers = max(maxLayers, len(h.a.groups.f.layers))
+		}
+	}
+	if maxLayers > maxGroupFilterLayers+1 {
+		t.Fatalf("the filter had %d layers after a flush, want at most %d", maxLayers, maxGroupFilterLayers+1)
+	}
+	// 1% of false positives a full layer, fewer in a fuller one.
+	if h.store.gets > keys/50 {
+		t.Fatalf("%d store reads for %d new groups", h.store.gets, keys)
+	}
+	if err := h.a.Flush(nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < keys; i += 997 {
+		key := fmt.Sprintf("k%05d", i)
+		if err := h.apply(key, int64(i), 1); err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("%s 2 %d 2", key, 2*i); h.last() != want {
+			t.Fatalf("%q, want %q", h.last(), want)
+		}
+	}
+}
+
 // TestBudgetBoundsManyTasks: 64 aggregation tasks and 64 table join
 // stores, each with far more keys than a 1 MiB budget holds, keep their
 // caches and filters within it together when they draw from it; with the

@@ -94,6 +94,11 @@ type Aggregator struct {
 	// shares of the engine's cache budget from (internal/membudget).
 	// Default: nil, fixed limits (CacheBytes).
 	Memory *membudget.Account
+	// ReuseRows is set when Output is done with an AggOutput's Row when
+	// it returns (it encodes it, as TableSink.Emit does): every output row
+	// is then built in one buffer instead of a new row per update.
+	// Default false: a new row each time (a push query keeps its rows).
+	ReuseRows bool
 
 	count  agg.Func
 	st     window.StreamTime
@@ -133,6 +138,9 @@ type Aggregator struct {
 	// (resultRow), reused from update to update: HAVING and the
 	// projection read it and keep none of it.
 	row types.Row
+	// out is the output row that every update is projected into when
+	// ReuseRows is set.
+	out types.Row
 }
 
 var (
@@ -242,7 +250,7 @@ func (a *Aggregator) init() error {
 	if a.cache != nil {
 		// Built again whenever init runs: after Recover, the store may
 		// hold other groups (a restore) or fewer (dropped writes).
-		if err := a.groups.build(a.Store); err != nil {
+		if err := a.groups.build(a.Store, 0); err != nil {
 			return fmt.Errorf("load group filter: %w", err)
 		}
 	}
@@ -672,7 +680,14 @@ func (a *Aggregator) emit(key types.Row, w *window.Window, accs []agg.Accumulato
 		}
 		return a.Output(out, emit)
 	}
-	out.Row = make(types.Row, len(a.Spec.Project))
+	if a.ReuseRows {
+		if a.out == nil {
+			a.out = make(types.Row, len(a.Spec.Project))
+		}
+		out.Row = a.out
+	} else {
+		out.Row = make(types.Row, len(a.Spec.Project))
+	}
 	for i, e := range a.Spec.Project {
 		var err error
 		if out.Row[i], err = e.Eval(row); err != nil {
@@ -695,9 +710,19 @@ func (a *Aggregator) Flush(emit Emit) error {
 		if a.cache.full() {
 			a.cache.rotate()
 		}
-		if a.groups.rebuild {
+		switch {
+		case a.groups.rebuild:
 			// Every cached group that is live is in the store now.
-			if err := a.groups.build(a.Store); err != nil {
+			if err := a.groups.build(a.Store, 0); err != nil {
+				return fmt.Errorf("rebuild group filter: %w", err)
+			}
+		case a.groups.layered():
+			// Its keys again, in one layer with room for three
+			// times as many more: a scan of the store's groups, once
+			// each time their number has grown about sixtyfold (the
+			// layers after the first hold 2, 4 and 8 times what it
+			// does), so that the scans cost a new group little.
+			if err := a.groups.build(a.Store, 4*a.groups.added); err != nil {
 				return fmt.Errorf("rebuild group filter: %w", err)
 			}
 		}

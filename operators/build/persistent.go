@@ -255,11 +255,12 @@ func aggregateStage(id string, sink *catalog.Source, a *aggregation, input strin
 				return nil, err
 			}
 			out := &operators.TableSink{Encoder: enc, Topic: sink.Topic, Partitions: sc.sinkPartitions, Window: a.spec.Window}
-			ag := &operators.Aggregator{Spec: a.spec, Store: st, Output: out.Emit, Metrics: sc.metrics, Memory: sc.memory}
+			// TableSink.Emit encodes each row before it returns.
+			ag := &operators.Aggregator{Spec: a.spec, Store: st, Output: out.Emit, Metrics: sc.metrics, Memory: sc.memory, ReuseRows: true}
 			if repartitioned {
 				ag.Input = a.spec.Codec.Input
 			} else {
-				ag.Input = a.grouper.Input
+				ag.Input = a.grouper.Reader()
 			}
 			return ag, nil
 		},
