@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -189,9 +190,12 @@ type StreamStreamJoin struct {
 	// end.
 	rowErr error
 	// Buffers reused between records.
-	keyBuf []byte
-	valBuf []byte
-	rowBuf types.Row
+	keyBuf      []byte
+	valBuf      []byte
+	recKeyBuf   []byte
+	indexKeyBuf []byte
+	scanBuf     [3][]byte // a match's scan: prefix, start, end
+	rowBuf      types.Row
 	// stored holds, per side, the last stored row decoded: a stored row
 	// lives until it has been joined (joinedRow copies its values).
 	stored [2]types.Row
@@ -460,13 +464,18 @@ func (j *StreamStreamJoin) match(input int, row, keys types.Row, ts int64, k []b
 	if input == 1 {
 		lo, hi = satSub(ts, s.After), satAdd(ts, s.Before)
 	}
-	prefix := recordPrefix(nil, other, k)
-	start := appendTime(append([]byte(nil), prefix...), lo)
+	// The scan's bounds live in buffers reused from record to record: a
+	// scan keeps neither.
+	j.scanBuf[0] = recordPrefix(j.scanBuf[0][:0], other, k)
+	prefix := j.scanBuf[0]
+	j.scanBuf[1] = appendTime(append(j.scanBuf[1][:0], prefix...), lo)
+	start := j.scanBuf[1]
 	var end []byte
 	if hi == math.MaxInt64 {
 		end = state.PrefixEnd(prefix)
 	} else {
-		end = appendTime(prefix, hi+1)
+		j.scanBuf[2] = appendTime(append(j.scanBuf[2][:0], prefix...), hi+1)
+		end = j.scanBuf[2]
 	}
 	j.marks = j.marks[:0]
 	matched := false
@@ -572,7 +581,10 @@ func (j *StreamStreamJoin) unmatched(input int, row, keys types.Row, ts int64, e
 // store keeps a record of side input, joined key k, until its window
 // closes: its record entry and its time index entry.
 func (j *StreamStreamJoin) store(input int, rec *log.Record, row types.Row, ts int64, k []byte, matched bool) error {
-	key := appendPlace(appendTime(recordPrefix(nil, input, k), ts), rec)
+	// The keys live in buffers reused from record to record (Put and the
+	// index copy them); what is read ahead keeps copies.
+	j.recKeyBuf = appendPlace(appendTime(recordPrefix(j.recKeyBuf[:0], input, k), ts), rec)
+	key := j.recKeyBuf
 	var flags byte = rowFormatFlag
 	if matched {
 		flags |= matchedFlag
@@ -582,7 +594,8 @@ func (j *StreamStreamJoin) store(input int, rec *log.Record, row types.Row, ts i
 	if err := j.Store.Put(key, j.valBuf); err != nil {
 		return err
 	}
-	ik := indexKey(input, ts, rec)
+	j.indexKeyBuf = appendIndexKey(j.indexKeyBuf[:0], input, ts, rec)
+	ik := j.indexKeyBuf
 	if err := j.Store.Put(ik, k); err != nil {
 		return err
 	}
@@ -602,7 +615,7 @@ func (j *StreamStreamJoin) store(input int, rec *log.Record, row types.Row, ts i
 			break
 		}
 		if len(a.entries) < expireBatch {
-			a.entries = append(a.entries, expiring{ts: ts, indexKey: ik, recKey: key})
+			a.entries = append(a.entries, expiring{ts: ts, indexKey: bytes.Clone(ik), recKey: bytes.Clone(key)})
 		} else {
 			a.complete = false
 			a.next = append(append(a.next[:0], a.entries[len(a.entries)-1].indexKey...), 0)
@@ -822,11 +835,10 @@ func recordPrefix(dst []byte, side int, k []byte) []byte {
 	return append(dst, k...)
 }
 
-// indexKey is a record's time index entry.
-func indexKey(side int, ts int64, rec *log.Record) []byte {
-	k := make([]byte, 0, 2+8+12)
-	k = append(k, 'e', byte(side))
-	return appendPlace(appendTime(k, ts), rec)
+// appendIndexKey appends a record's time index entry.
+func appendIndexKey(dst []byte, side int, ts int64, rec *log.Record) []byte {
+	dst = append(dst, 'e', byte(side))
+	return appendPlace(appendTime(dst, ts), rec)
 }
 
 // appendTime appends ts so that byte order is numeric order.
