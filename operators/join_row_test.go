@@ -142,7 +142,7 @@ func putLegacy(t *testing.T, f *windowFixture, side int, key, val string, ts int
 	if err := f.j.Store.Put(k, legacyEntry(0, &rec)); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.j.Store.Put(indexKey(side, ts, &rec), rec.Key); err != nil {
+	if err := f.j.Store.Put(appendIndexKey(nil, side, ts, &rec), rec.Key); err != nil {
 		t.Fatal(err)
 	}
 }

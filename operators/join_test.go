@@ -201,6 +201,10 @@ func TestKeyRepartition(t *testing.T) {
 		wantP   int32
 	}{
 		{`{"U":"alice"}`, `"alice"`, log.PartitionFor([]byte(`"alice"`), 3)},
+		// The decoded row is reused: a column the record lacks is NULL,
+		// not the last record's.
+		{`{}`, "", 5 % 3},
+		{`{"U":"bob"}`, `"bob"`, log.PartitionFor([]byte(`"bob"`), 3)},
 		{`{"U":null}`, "", 5 % 3},
 	} {
 		var out []log.ProduceRecord
@@ -218,6 +222,14 @@ func TestKeyRepartition(t *testing.T) {
 		back := RestoreKey(&got.Record)
 		if string(back.Key) != string(idKey) || len(back.Headers) != 1 || back.Headers[0].Key != "h" {
 			t.Errorf("%s: restored %+v", tc.value, back)
+		}
+		// The row's strings share the record's bytes; the written key
+		// must not.
+		for i := range in.Value {
+			in.Value[i] = 'x'
+		}
+		if string(got.Key) != tc.wantKey {
+			t.Errorf("%s: the key changed with the record's bytes: %q", tc.value, got.Key)
 		}
 	}
 	// A null value is nothing to send.
