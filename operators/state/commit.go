@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"time"
@@ -36,7 +37,7 @@ func (s *TaskStore) Commit(ctx context.Context, txn log.Txn) error {
 	defer s.renewIfOpen()
 	s.closeIter()
 	if s.m.shared != nil {
-		err := s.m.shared.CommitWith(ctx, txn, s.applyPending)
+		err := s.m.shared.CommitWithSize(ctx, txn, s.applyBytes(), s.applyPending)
 		if err != nil {
 			return fmt.Errorf("state: commit %q: %w", s.spec.Name, err)
 		}
@@ -124,6 +125,22 @@ func (s *TaskStore) applyPending(b *pebble.Batch) error {
 		}
 	}
 	return nil
+}
+
+// applyBytes is what applyPending adds to a Pebble batch: each write's
+// prefixed key, value, kind byte and two length varints (counted at their
+// longest, so the batch never has to grow for them).
+func (s *TaskStore) applyBytes() int {
+	if s.batch != nil {
+		return len(s.batch.Repr())
+	}
+	p := s.pending
+	n := 0
+	for i := range p.ents {
+		e := &p.ents[i]
+		n += 1 + 2*binary.MaxVarintLen32 + len(s.prefix) + int(e.klen) + int(e.vlen)
+	}
+	return n
 }
 
 // changelogRecords turns the pending writes into changelog records, one

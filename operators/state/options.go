@@ -99,7 +99,9 @@ func (o *Options) validate() error {
 // in the database it exposes: the embedded log. Stores write to that
 // database only through it, so that its disk guard admits every write.
 type sharedLog interface {
-	CommitWith(ctx context.Context, txn log.Txn, extra func(b *pebble.Batch) error) error
+	// CommitWithSize commits txn with extra's writes in one batch,
+	// sized for extraBytes of them.
+	CommitWithSize(ctx context.Context, txn log.Txn, extraBytes int, extra func(b *pebble.Batch) error) error
 	DeleteStateRange(ctx context.Context, lo, hi []byte) error
 	DB() *pebble.DB
 }
