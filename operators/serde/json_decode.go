@@ -231,7 +231,35 @@ func (c *jsonCodec) quickKey(r *jsonReader, member int) (idx int, m uint8) {
 		r.i += len(q) + 1
 		return member, matchFold
 	}
+	if q := c.quotedName[member]; q != "" && len(rest) >= len(q) && foldQuoted(rest[:len(q)], q) {
+		// Another spelling of the name in ASCII (dateTime for
+		// DATETIME): equalFold's verdict on the member, which
+		// would otherwise be read out and compared.
+		r.i += len(q) + 1
+		return member, matchFold
+	}
 	return -1, matchNone
+}
+
+// foldQuoted reports whether b, a member name and its closing quote, is
+// q (a plain ASCII name and its closing quote, see quotedName) with the
+// case of some ASCII letters changed. Only letters fold, so every other
+// byte of b equals q's: b is a plain name too, and its closing quote
+// ends it. For ASCII on both sides, that is strings.EqualFold.
+func foldQuoted(b []byte, q string) bool {
+	if len(b) != len(q) || b[len(b)-1] != '"' {
+		return false
+	}
+	for i := 0; i < len(q)-1; i++ {
+		x, y := b[i], q[i]
+		if x == y {
+			continue
+		}
+		if x|0x20 != y|0x20 || x|0x20 < 'a' || x|0x20 > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // column decodes the value at r.i into the column idx it matched as m
@@ -251,16 +279,17 @@ func (r *jsonReader) column(c *jsonCodec, idx int, m uint8, strength []uint8, ds
 		if keep {
 			// Its text is what the caller wants; the value only
 			// when the text cannot stand for it (RawDecoder).
-			r.raw[idx] = nil
 			if at := index[idx]; !dst[at].IsNull() {
-				// Only a repeated member leaves a value here: the
-				// caller's row starts NULL.
+				// A repeated member's value (callers pass a row
+				// of NULLs): writing NULL over NULL costs a
+				// write barrier for nothing.
 				dst[at] = types.NullValue
 			}
 			if tok := r.b[start:r.i]; r.canonical(t, tok) {
-				r.raw[idx] = tok
+				r.raw[idx] = tok // one write of the slot, not two
 				return nil
 			}
+			r.raw[idx] = nil
 			end := r.i
 			r.i = start
 			v, err := r.value(t)
