@@ -176,7 +176,15 @@ keys:
 			start := len(arena)
 			arena = append(arena, rv...)
 			used += len(rv)
-			recs = append(recs, log.Record{})
+			// recs has room, its records having distinct offsets in
+			// [from, to) (unless the batch is corrupt), at most batch
+			// of them: its next slot, still zero from make, is only
+			// resliced (appending a zero record wrote it once more).
+			if len(recs) < cap(recs) {
+				recs = recs[:len(recs)+1]
+			} else {
+				recs = append(recs, log.Record{})
+			}
 			rec := &recs[len(recs)-1]
 			if err := decodeRecord(arena[start:len(arena):len(arena)], rec); err != nil {
 				return nil, 0, 0, fmt.Errorf("read %s/%d@%d: %w", t.info.Name, part, off, err)
