@@ -218,19 +218,48 @@ func (r *jsonReader) row(c *jsonCodec, dst types.Row, index []int, skip []bool) 
 // member's position by its bytes, without scanning or unescaping it: as
 // the column's name (matchExact) or its lower case (matchFold), when
 // that is plain ASCII (quoted, the name is those very bytes). It moves
-// r.i past the name on a match; idx is -1 otherwise, r.i unmoved.
+// r.i past the name on a match; idx is -1 otherwise, r.i unmoved. The
+// first bytes are compared before the rest since one of the two
+// spellings nearly always fails there (AUCTION against auction).
 func (c *jsonCodec) quickKey(r *jsonReader, member int) (idx int, m uint8) {
 	rest := r.b[r.i+1:]
-	for _, q := range [2]struct {
-		name string
-		m    uint8
-	}{{c.plainName[member], matchExact}, {c.plainLower[member], matchFold}} {
-		if q.name != "" && len(rest) > len(q.name) && rest[len(q.name)] == '"' && string(rest[:len(q.name)]) == q.name {
-			r.i += len(q.name) + 2
-			return member, q.m
-		}
+	if q := c.quotedName[member]; q != "" && len(rest) >= len(q) && rest[0] == q[0] && string(rest[:len(q)]) == q {
+		r.i += len(q) + 1
+		return member, matchExact
+	}
+	if q := c.quotedLower[member]; q != "" && len(rest) >= len(q) && rest[0] == q[0] && string(rest[:len(q)]) == q {
+		r.i += len(q) + 1
+		return member, matchFold
+	}
+	if q := c.quotedName[member]; q != "" && len(rest) >= len(q) && foldQuoted(rest[:len(q)], q) {
+		// Another spelling of the name in ASCII (dateTime for
+		// DATETIME): equalFold's verdict on the member, which
+		// would otherwise be read out and compared.
+		r.i += len(q) + 1
+		return member, matchFold
 	}
 	return -1, matchNone
+}
+
+// foldQuoted reports whether b, a member name and its closing quote, is
+// q (a plain ASCII name and its closing quote, see quotedName) with the
+// case of some ASCII letters changed. Only letters fold, so every other
+// byte of b equals q's: b is a plain name too, and its closing quote
+// ends it. For ASCII on both sides, that is strings.EqualFold.
+func foldQuoted(b []byte, q string) bool {
+	if len(b) != len(q) || b[len(b)-1] != '"' {
+		return false
+	}
+	for i := 0; i < len(q)-1; i++ {
+		x, y := b[i], q[i]
+		if x == y {
+			continue
+		}
+		if x|0x20 != y|0x20 || x|0x20 < 'a' || x|0x20 > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // column decodes the value at r.i into the column idx it matched as m
@@ -250,12 +279,17 @@ func (r *jsonReader) column(c *jsonCodec, idx int, m uint8, strength []uint8, ds
 		if keep {
 			// Its text is what the caller wants; the value only
 			// when the text cannot stand for it (RawDecoder).
-			r.raw[idx] = nil
-			dst[index[idx]] = types.NullValue
+			if at := index[idx]; !dst[at].IsNull() {
+				// A repeated member's value (callers pass a row
+				// of NULLs): writing NULL over NULL costs a
+				// write barrier for nothing.
+				dst[at] = types.NullValue
+			}
 			if tok := r.b[start:r.i]; r.canonical(t, tok) {
-				r.raw[idx] = tok
+				r.raw[idx] = tok // one write of the slot, not two
 				return nil
 			}
+			r.raw[idx] = nil
 			end := r.i
 			r.i = start
 			v, err := r.value(t)
@@ -291,6 +325,9 @@ func (r *jsonReader) canonical(t *types.Type, tok []byte) bool {
 	if t.Kind == types.KindString && len(tok) >= 2 && tok[0] == '"' && r.strChecked == &tok[0] {
 		return r.strPlain
 	}
+	if len(tok) > 0 && r.intChecked == &tok[0] && r.intEnd == r.i {
+		return true // plainInt read it, in strconv.AppendInt's form
+	}
 	return canonicalJSON(t, tok)
 }
 
@@ -306,11 +343,10 @@ func (r *jsonReader) check(t *types.Type) error {
 		// building its value; anything else as value reads it.
 		r.ws()
 		start := r.i
-		if r.i < len(r.b) && (r.b[r.i] == '-' || (r.b[r.i] >= '0' && r.b[r.i] <= '9')) {
-			if nb, err := r.num(); err == nil {
-				if i, ok := atoiFast(nb); ok && (t.Kind != types.KindInt || int64(int32(i)) == i) {
-					return nil
-				}
+		if i, ok := r.plainInt(); ok {
+			if t.Kind != types.KindInt || int64(int32(i)) == i {
+				r.intChecked, r.intEnd = &r.b[start], r.i
+				return nil
 			}
 			r.i = start
 		}
@@ -352,6 +388,10 @@ type jsonReader struct {
 	// appendJSONString writes (canonical).
 	strChecked *byte
 	strPlain   bool
+	// intChecked and intEnd bound the last integer check read with
+	// plainInt: text in strconv.AppendInt's form, so canonical.
+	intChecked *byte
+	intEnd     int
 }
 
 func (r *jsonReader) ws() {
@@ -447,6 +487,10 @@ func (r *jsonReader) value(t *types.Type) (types.Value, error) {
 		if isNum {
 			// Fast path: a plain integer, parsed from the input in place.
 			start := r.i
+			if i, ok := r.plainInt(); ok && (t.Kind != types.KindInt || int64(int32(i)) == i) {
+				return newIntValue(t, i), nil
+			}
+			r.i = start
 			nb, err := r.num()
 			if err != nil {
 				return types.NullValue, err
@@ -1197,6 +1241,41 @@ func (r *jsonReader) skip() error {
 		}
 	}
 	return r.syntax("a value")
+}
+
+// plainInt reads, at r.i, an integer as strconv.AppendInt writes it (an
+// optional minus, then 1 to 18 digits without a leading zero, never -0)
+// that no digit, fraction or exponent follows: the usual integer member,
+// scanned and parsed in one pass. ok is false, r.i unmoved, for anything
+// else, which num and the slower paths then read (or refuse) as before.
+func (r *jsonReader) plainInt() (v int64, ok bool) {
+	b, i := r.b, r.i
+	neg := i < len(b) && b[i] == '-'
+	if neg {
+		i++
+	}
+	start := i
+	for ; i < len(b) && i-start <= 18; i++ {
+		c := b[i]
+		if c < '0' || c > '9' {
+			break
+		}
+		v = v*10 + int64(c-'0')
+	}
+	n := i - start
+	if n == 0 || n > 18 || (b[start] == '0' && (n > 1 || neg)) {
+		return 0, false
+	}
+	if i < len(b) {
+		if c := b[i]; c == '.' || c == 'e' || c == 'E' {
+			return 0, false
+		}
+	}
+	if neg {
+		v = -v
+	}
+	r.i = i
+	return v, true
 }
 
 // atoiFast parses an optionally negative run of at most 18 digits, the

@@ -29,11 +29,12 @@ type jsonCodec struct {
 	// name is not ASCII or already lower case: a member spelled so
 	// matches its column ignoring case without equalFold (json_decode.go).
 	lower []string
-	// plainName and plainLower are the name and lower, each when its
-	// bytes are printable ASCII other than '"' and '\' ("" otherwise):
-	// a member name of the same bytes between quotes is that name,
-	// which json_decode.go's quickKey matches without reading it.
-	plainName, plainLower []string
+	// quotedName and quotedLower are the name and lower followed by a
+	// closing '"', each when the name's bytes are printable ASCII other
+	// than '"' and '\' ("" otherwise): a member name of the same bytes
+	// between quotes is that name, which json_decode.go's quickKey
+	// matches without reading it, in one comparison.
+	quotedName, quotedLower []string
 }
 
 var _ codec = (*jsonCodec)(nil)
@@ -56,17 +57,17 @@ func newJSONCodec(cols []types.Column, wrap bool) (*jsonCodec, error) {
 	c.row = types.Struct(fields...)
 	c.foldUnique = foldUnique(fields)
 	c.lower = make([]string, len(fields))
-	c.plainName = make([]string, len(fields))
-	c.plainLower = make([]string, len(fields))
+	c.quotedName = make([]string, len(fields))
+	c.quotedLower = make([]string, len(fields))
 	for i, f := range fields {
 		if l := strings.ToLower(f.Name); isASCIIString(f.Name) && l != f.Name {
 			c.lower[i] = l
 		}
 		if plainKey(f.Name) {
-			c.plainName[i] = f.Name
+			c.quotedName[i] = f.Name + `"`
 		}
 		if plainKey(c.lower[i]) {
-			c.plainLower[i] = c.lower[i]
+			c.quotedLower[i] = c.lower[i] + `"`
 		}
 	}
 	return c, nil
