@@ -18,23 +18,12 @@ import (
 // time proportional to the state: benchmarks and diagnostics, not hot
 // paths.
 func (e *Engine) StateStats(ctx context.Context, queryID string) (keys, bytes int64, err error) {
-	rq, ok := e.runningQuery(queryID)
-	counted := 0
-	if ok {
-		for _, s := range rq.stores {
-			if statePrefix(s.Role) != 0 {
-				counted++
-			}
-		}
+	stores, err := e.countedStores(queryID)
+	if err != nil {
+		return 0, 0, err
 	}
-	if counted == 0 {
-		return 0, 0, fmt.Errorf("query %s is not a running aggregation or join", queryID)
-	}
-	for _, s := range rq.stores {
+	for _, s := range stores {
 		prefix := statePrefix(s.Role)
-		if prefix == 0 {
-			continue
-		}
 		if err := ctx.Err(); err != nil {
 			return 0, 0, err
 		}
@@ -59,23 +48,36 @@ func (e *Engine) StateStats(ctx context.Context, queryID string) (keys, bytes in
 // state on disk to its encoded keys and values. Benchmarks and
 // diagnostics only: it flushes the database.
 func (e *Engine) StateDiskBytes(ctx context.Context, queryID string) (int64, error) {
-	rq, ok := e.runningQuery(queryID)
-	var names []string
-	if ok {
-		for _, s := range rq.stores {
-			if statePrefix(s.Role) != 0 {
-				names = append(names, s.Name)
-			}
-		}
+	stores, err := e.countedStores(queryID)
+	if err != nil {
+		return 0, err
 	}
-	if len(names) == 0 {
-		return 0, fmt.Errorf("query %s is not a running aggregation or join", queryID)
+	names := make([]string, len(stores))
+	for i, s := range stores {
+		names[i] = s.Name
 	}
 	n, err := e.state.DiskUsage(ctx, names)
 	if err != nil {
 		return 0, fmt.Errorf("state on disk of %s: %w", queryID, err)
 	}
 	return n, nil
+}
+
+// countedStores returns the stores of a running query that StateStats
+// and StateDiskBytes count (statePrefix), or an error when it has none.
+func (e *Engine) countedStores(queryID string) ([]build.Store, error) {
+	var stores []build.Store
+	if rq, ok := e.runningQuery(queryID); ok {
+		for _, s := range rq.stores {
+			if statePrefix(s.Role) != 0 {
+				stores = append(stores, s)
+			}
+		}
+	}
+	if len(stores) == 0 {
+		return nil, fmt.Errorf("query %s is not a running aggregation or join", queryID)
+	}
+	return stores, nil
 }
 
 // statePrefix is the first byte of the keys StateStats counts in a store
