@@ -15,22 +15,9 @@ func BenchmarkLambda(b *testing.B) {
 	}
 	r := append(types.Row(nil), row...)
 	r[9] = types.NewArray(elems) // A
-	for _, text := range []string{
+	benchEval(b, r,
 		"TRANSFORM(A, x => x + 1)",
 		"FILTER(A, x => x % 2 = 0)",
 		"REDUCE(A, CAST(0 AS BIGINT), (acc, x) => acc + x)",
-	} {
-		e, err := bindLine(text)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Run(text, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := e.Eval(r); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	)
 }
