@@ -499,15 +499,6 @@ func (j *StreamStreamJoin) match(input int, row, keys types.Row, ts int64, k []b
 	// scan keeps neither.
 	j.scanBuf[0] = recordPrefix(j.scanBuf[0][:0], other, k)
 	prefix := j.scanBuf[0]
-	j.scanBuf[1] = appendTime(append(j.scanBuf[1][:0], prefix...), lo)
-	start := j.scanBuf[1]
-	var end []byte
-	if hi == math.MaxInt64 {
-		end = state.PrefixEnd(prefix)
-	} else {
-		j.scanBuf[2] = appendTime(append(j.scanBuf[2][:0], prefix...), hi+1)
-		end = j.scanBuf[2]
-	}
 	j.marks = j.marks[:0]
 	matched := false
 	visit := func(key, value []byte) bool {
@@ -549,9 +540,20 @@ func (j *StreamStreamJoin) match(input int, row, keys types.Row, ts int64, k []b
 		return true
 	}
 	if ix := j.index; ix != nil && ix.covers(other, lo) {
-		ix.scan(other, start, end, visit)
-	} else if err := j.Store.Scan(start, end, visit); err != nil {
-		return false, err
+		ix.scan(other, prefix, lo, hi, visit)
+	} else {
+		j.scanBuf[1] = appendTime(append(j.scanBuf[1][:0], prefix...), lo)
+		start := j.scanBuf[1]
+		var end []byte
+		if hi == math.MaxInt64 {
+			end = state.PrefixEnd(prefix)
+		} else {
+			j.scanBuf[2] = appendTime(append(j.scanBuf[2][:0], prefix...), hi+1)
+			end = j.scanBuf[2]
+		}
+		if err := j.Store.Scan(start, end, visit); err != nil {
+			return false, err
+		}
 	}
 	// Written after the scan: a store's Scan does not promise to see, or
 	// to survive, writes made during it; nor does the index's.
