@@ -37,8 +37,8 @@ func TestWindowIndex(t *testing.T) {
 	}
 	// A record older than what the side holds completely is not taken.
 	ix.put(0, key(0, "a", 5, 9), v)
-	if ix.side[0].recs.Len() != 2 {
-		t.Errorf("a record older than from was taken: %d records", ix.side[0].recs.Len())
+	if ix.count(0) != 2 {
+		t.Errorf("a record older than from was taken: %d records", ix.count(0))
 	}
 	// Replacing keeps the count; deleting frees the bytes.
 	ix.put(0, k3, []byte{rowFormatFlag | matchedFlag, 0})
@@ -52,7 +52,7 @@ func TestWindowIndex(t *testing.T) {
 	}
 	var got []string
 	prefix := recordPrefix(nil, 0, []byte("a"))
-	ix.scan(0, prefix, append(append([]byte(nil), prefix...), 0xff), func(k, _ []byte) bool {
+	ix.scan(0, prefix, math.MinInt64, math.MaxInt64, func(k, _ []byte) bool {
 		got = append(got, fmt.Sprint(readTime(k[len(k)-placeLen:])))
 		return true
 	})
@@ -62,8 +62,8 @@ func TestWindowIndex(t *testing.T) {
 	// A budget too small for one record holds none, and covers nothing.
 	tiny := newWindowIndex(1)
 	tiny.put(0, k1, v)
-	if tiny.side[0].recs.Len() != 0 || tiny.bytes != 0 || tiny.covers(0, 10) {
-		t.Errorf("a tiny budget: %d records, %d bytes", tiny.side[0].recs.Len(), tiny.bytes)
+	if tiny.count(0) != 0 || tiny.bytes != 0 || tiny.covers(0, 10) {
+		t.Errorf("a tiny budget: %d records, %d bytes", tiny.count(0), tiny.bytes)
 	}
 }
 
@@ -158,6 +158,100 @@ func TestStreamStreamJoinIndexAgrees(t *testing.T) {
 					t.Errorf("%s seed %d, index %s: %d rows differ from the store's %d:\n%s", tp, seed, name, len(got), len(want),
 						firstDiff(got, want))
 				}
+			}
+		}
+	}
+}
+
+// TestWindowIndexAgreesWithStore: whatever the index answers — a scan
+// from a time it covers, a get of a record it holds — the store answers
+// alike, through random puts (out of time order, some of keys held
+// already), deletes (of the oldest as expiry makes them, and of any) and
+// budgets that keep evicting, while the order list it evicts from stays
+// bounded.
+func TestWindowIndexAgreesWithStore(t *testing.T) {
+	for seed := range uint64(6) {
+		rng := rand.New(rand.NewPCG(seed, 3))
+		budget := []int{300, 2000, 8000, 1 << 20}[seed%4]
+		ix := newWindowIndex(budget)
+		store := NewOrderedMemStore()
+		var keys [][]byte
+		now := int64(0)
+		for i := range 3000 {
+			side := rng.IntN(2)
+			// Odd seeds delete about as much as they put: the order list
+			// fills with the entries of records that left.
+			puts, marks := 6, 8
+			if seed%2 == 1 {
+				puts, marks = 5, 6
+			}
+			switch op := rng.IntN(10); {
+			case op < puts || len(keys) == 0:
+				now += rng.Int64N(4)
+				ts := now - rng.Int64N(30)
+				k := recordPrefix(nil, side, []byte(fmt.Sprintf("k%d", rng.IntN(7))))
+				k = appendBE64(binary32(appendTime(k, ts), uint32(side)), uint64(i))
+				v := []byte{rowFormatFlag, byte(i)}
+				if err := store.Put(k, v); err != nil {
+					t.Fatal(err)
+				}
+				ix.put(side, k, v)
+				keys = append(keys, k)
+			case op < marks:
+				// A record held already is marked as matched.
+				k := keys[rng.IntN(len(keys))]
+				if v, ok, _ := store.Get(k); ok {
+					v[0] |= matchedFlag
+					v = append(v, 'm')
+					store.Put(k, v)
+					ix.put(int(k[1]), k, v)
+				}
+			default:
+				j := 0
+				if op%2 == 1 {
+					j = rng.IntN(len(keys))
+				}
+				k := keys[j]
+				keys = append(keys[:j], keys[j+1:]...)
+				store.Delete(k)
+				ix.delete(int(k[1]), k)
+			}
+			// A scan of each side and key from a time each covers.
+			for s := range 2 {
+				for kn := range 7 {
+					prefix := recordPrefix(nil, s, []byte(fmt.Sprintf("k%d", kn)))
+					lo := max(ix.side[s].from, now-40+rng.Int64N(20))
+					hi := lo + rng.Int64N(50)
+					var want, got []string
+					store.Scan(appendTime(append([]byte(nil), prefix...), lo), appendTime(append([]byte(nil), prefix...), hi+1), func(k, v []byte) bool {
+						want = append(want, fmt.Sprintf("%x=%x", k, v))
+						return true
+					})
+					ix.scan(s, prefix, lo, hi, func(k, v []byte) bool {
+						got = append(got, fmt.Sprintf("%x=%x", k, v))
+						return true
+					})
+					if strings.Join(got, " ") != strings.Join(want, " ") {
+						t.Fatalf("seed %d step %d: side %d k%d [%d, %d]: index %v, store %v", seed, i, s, kn, lo, hi, got, want)
+					}
+				}
+				if o := len(ix.side[s].order) - ix.side[s].head; o > 2*ix.count(s)+65 {
+					t.Fatalf("seed %d step %d: side %d lists %d entries for %d records", seed, i, s, o, ix.count(s))
+				}
+			}
+			for _, k := range keys[max(0, len(keys)-5):] {
+				// A record older than from may be held stale: the join
+				// reads none (close gets only what covers says).
+				if !ix.covers(int(k[1]), readTime(k[len(k)-placeLen:])) {
+					continue
+				}
+				v, ok := ix.get(int(k[1]), k)
+				if sv, sok, _ := store.Get(k); ok != sok || string(sv) != string(v) {
+					t.Fatalf("seed %d step %d: get %x: index %x %v, store %x %v", seed, i, k, v, ok, sv, sok)
+				}
+			}
+			if ix.bytes > budget {
+				t.Fatalf("seed %d step %d: %d bytes held, budget %d", seed, i, ix.bytes, budget)
 			}
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"sort"
 
 	"github.com/RaduBerinde/btreemap"
 
@@ -91,6 +93,16 @@ func (s *OrderedMemStore) Bytes() int { return s.size }
 // older ones, which no scan it answers reaches); a scan of the other side
 // whose range starts before from falls back to the store.
 //
+// A side's records are grouped by join key in a hash map, each key's in
+// key order (time, then place) in a slice, and listed in the order they
+// came for eviction. It was two B-trees over the whole record keys, the
+// records and their times: two inserts of some 40-byte keys a record,
+// each a descent comparing bytes (`windowIndex.put`, 7-9% of Nexmark's q4
+// and q20), and a descent per scan. The records of a key come mostly in
+// time order, so a put is an append, a scan a binary search in one
+// key's records, and the oldest record of a key, which expiry deletes
+// first, leaves from the front.
+//
 // It is rebuilt from the store when the join starts or recovers, and
 // whenever the record that was being processed stopped halfway, so that
 // it never answers with something the store does not hold. It is owned by
@@ -115,21 +127,52 @@ func (ix *windowIndex) limit() int {
 
 // indexSide is one side's records.
 type indexSide struct {
-	// recs maps a record key ('r' side k time place) to its value, as in
-	// the store: a key's records are contiguous and in time order.
-	recs *btreemap.BTreeMap[[]byte, []byte]
-	// byTime maps a record key's time and place (its last 20 bytes) to
-	// the record key: the oldest record is its first.
-	byTime *btreemap.BTreeMap[[]byte, []byte]
+	// keys maps a join key's record prefix ('r' side uvarint(len(k)) k)
+	// to its records.
+	keys map[string]*keyRecords
+	// order lists record keys in the order they were put, from head on
+	// (the oldest first), for eviction: an entry whose key is no longer
+	// held (deleted, or evicted) is skipped when it comes up, and the
+	// list is compacted when such entries outnumber the records. A key
+	// that left is not put again (it holds its record's place in its
+	// input), so a held key's entry is its record's; were it put again,
+	// the older entry would only evict it sooner, which costs coverage
+	// (from), not correctness.
+	order []indexOrder
+	head  int
 	// from is the smallest ROWTIME from which the side holds every
 	// record of the store (math.MinInt64: all of them).
-	from  int64
-	bytes int
+	from int64
+	// n is the records held, bytes their cost.
+	n, bytes int
+}
+
+// keyRecords are a join key's records, in key order.
+type keyRecords struct{ recs []indexRecord }
+
+// indexRecord is one record: its whole record key, then its value, in
+// buf. One slice rather than two halves what a key's records cost to
+// move when their slice grows (a hot auction's bids are tens of
+// thousands).
+type indexRecord struct {
+	buf  []byte
+	klen int
+}
+
+func (r *indexRecord) key() []byte   { return r.buf[:r.klen:r.klen] }
+func (r *indexRecord) value() []byte { return r.buf[r.klen:] }
+
+// indexOrder is an entry of indexSide.order: a record's key, and its
+// prefix's records when it was put.
+type indexOrder struct {
+	key  []byte
+	recs *keyRecords
 }
 
 // indexEntryBytes is what a record costs the index beyond its key and
-// value bytes: an entry in each of two B-trees (two slice headers each)
-// and their nodes' share.
+// value bytes: its entry in its key's records and in the order list
+// (three slice headers and a pointer), the map's share and the slices'
+// room to grow.
 const indexEntryBytes = 128
 
 // DefaultJoinIndexBytes is StreamStreamJoin.IndexBytes's default: 32 MiB
@@ -142,11 +185,7 @@ const placeLen = 8 + 12
 func newWindowIndex(budget int) *windowIndex {
 	ix := &windowIndex{budget: budget}
 	for s := range ix.side {
-		ix.side[s] = indexSide{
-			recs:   btreemap.New[[]byte, []byte](16, bytes.Compare),
-			byTime: btreemap.New[[]byte, []byte](16, bytes.Compare),
-			from:   math.MinInt64,
-		}
+		ix.side[s] = indexSide{keys: make(map[string]*keyRecords), from: math.MinInt64}
 	}
 	return ix
 }
@@ -155,10 +194,7 @@ func newWindowIndex(budget int) *windowIndex {
 func (ix *windowIndex) load(store state.Store) error {
 	ix.bytes = 0
 	for s := range ix.side {
-		is := &ix.side[s]
-		is.recs.Clear(false)
-		is.byTime.Clear(false)
-		is.from, is.bytes = math.MinInt64, 0
+		ix.side[s] = indexSide{keys: make(map[string]*keyRecords), from: math.MinInt64}
 	}
 	for s := range ix.side {
 		prefix := []byte{'r', byte(s)}
@@ -185,6 +221,18 @@ func (ix *windowIndex) load(store state.Store) error {
 // here.
 func (ix *windowIndex) covers(side int, lo int64) bool { return lo >= ix.side[side].from }
 
+// find returns the position of record key key among kr's records, and
+// whether it is there (if not, where it would go).
+func (kr *keyRecords) find(key []byte) (int, bool) {
+	recs := kr.recs
+	// Records mostly come in time order: the last first.
+	if n := len(recs); n == 0 || bytes.Compare(recs[n-1].key(), key) < 0 {
+		return n, false
+	}
+	i := sort.Search(len(recs), func(i int) bool { return bytes.Compare(recs[i].key(), key) >= 0 })
+	return i, i < len(recs) && bytes.Equal(recs[i].key(), key)
+}
+
 // put holds (or replaces) a record that side's store now holds, unless it
 // is older than what the side holds completely. key and value are
 // copied.
@@ -193,21 +241,35 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 	if readTime(key[len(key)-placeLen:]) < is.from {
 		return
 	}
-	buf := make([]byte, len(key)+len(value))
-	k, v := buf[:len(key):len(key)], buf[len(key):]
-	copy(k, key)
-	copy(v, value)
-	if _, old, replaced := is.recs.ReplaceOrInsert(k, v); replaced {
-		// The time index keeps its old key, whose bytes are equal.
-		ix.bytes -= len(old)
-		is.bytes -= len(old)
-		ix.bytes += len(v)
-		is.bytes += len(v)
-	} else {
-		is.byTime.ReplaceOrInsert(k[len(k)-placeLen:], k)
-		n := len(k) + len(v) + indexEntryBytes
+	prefix := key[:len(key)-placeLen]
+	kr := is.keys[string(prefix)]
+	if kr == nil {
+		kr = &keyRecords{}
+		is.keys[string(prefix)] = kr
+	}
+	i, found := kr.find(key)
+	if found {
+		// The order list keeps its entry, whose key bytes are equal.
+		r := &kr.recs[i]
+		n := len(value) - len(r.value())
+		if n == 0 {
+			// A record marked as matched: its flags byte changes.
+			copy(r.value(), value)
+		} else {
+			r.buf = append(append(make([]byte, 0, r.klen+len(value)), r.key()...), value...)
+		}
 		ix.bytes += n
 		is.bytes += n
+	} else {
+		r := indexRecord{buf: make([]byte, len(key)+len(value)), klen: len(key)}
+		copy(r.buf, key)
+		copy(r.buf[len(key):], value)
+		kr.recs = slices.Insert(kr.recs, i, r)
+		is.order = append(is.order, indexOrder{key: r.key(), recs: kr})
+		n := len(key) + len(value) + indexEntryBytes
+		ix.bytes += n
+		is.bytes += n
+		is.n++
 	}
 	for limit := ix.limit(); ix.bytes > limit && ix.evict(); {
 	}
@@ -216,51 +278,107 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 // evict drops the oldest record of the side that holds the most bytes,
 // so that a small side (the auctions bids look up, say) stays whole while
 // a large one gives way; it reports false when there was nothing to drop.
+// The oldest is the first put that is still held: records come in about
+// time order, and one that came late only makes from rise sooner.
 func (ix *windowIndex) evict() bool {
 	s := 0
 	if ix.side[1].bytes > ix.side[0].bytes {
 		s = 1
 	}
 	is := &ix.side[s]
-	_, k, ok := is.byTime.DeleteMin()
-	if !ok {
-		return false
+	for is.head < len(is.order) {
+		o := is.order[is.head]
+		is.order[is.head] = indexOrder{}
+		is.head++
+		if i, ok := o.recs.find(o.key); ok {
+			// Every record at that time may not be held any more: the
+			// side is complete from the next millisecond on.
+			is.from = max(is.from, satAdd(readTime(o.key[len(o.key)-placeLen:]), 1))
+			ix.remove(s, o.key[:len(o.key)-placeLen], o.recs, i)
+			return true
+		}
 	}
-	// Every record at that time may not be held any more: the side is
-	// complete from the next millisecond on.
-	is.from = max(is.from, satAdd(readTime(k[len(k)-placeLen:]), 1))
-	ix.remove(s, k)
-	return true
+	is.order, is.head = is.order[:0], 0
+	return false
 }
 
-// remove drops record key k of side from recs; the caller has dropped
-// it from byTime.
-func (ix *windowIndex) remove(side int, k []byte) {
+// remove drops record i of kr, side's records of prefix.
+func (ix *windowIndex) remove(side int, prefix []byte, kr *keyRecords, i int) {
 	is := &ix.side[side]
-	if k, v, ok := is.recs.Delete(k); ok {
-		n := len(k) + len(v) + indexEntryBytes
-		ix.bytes -= n
-		is.bytes -= n
+	n := len(kr.recs[i].buf) + indexEntryBytes
+	ix.bytes -= n
+	is.bytes -= n
+	is.n--
+	if i == 0 {
+		// The oldest, as a rule: the slice moves on.
+		kr.recs[0] = indexRecord{}
+		kr.recs = kr.recs[1:]
+	} else {
+		kr.recs = slices.Delete(kr.recs, i, i+1)
+	}
+	if len(kr.recs) == 0 {
+		delete(is.keys, string(prefix))
+	}
+	// Entries of records that left before their turn: compact the list
+	// when they are more than the records held.
+	if live := len(is.order) - is.head; live > 2*is.n+64 {
+		kept := is.order[:0]
+		for _, o := range is.order[is.head:] {
+			if _, ok := o.recs.find(o.key); ok {
+				kept = append(kept, o)
+			}
+		}
+		clear(is.order[len(kept):])
+		is.order, is.head = kept, 0
 	}
 }
 
 // delete drops a record the store no longer holds.
 func (ix *windowIndex) delete(side int, key []byte) {
-	is := &ix.side[side]
-	if _, k, ok := is.byTime.Delete(key[len(key)-placeLen:]); ok {
-		ix.remove(side, k)
+	prefix := key[:len(key)-placeLen]
+	kr := ix.side[side].keys[string(prefix)]
+	if kr == nil {
+		return
+	}
+	if i, ok := kr.find(key); ok {
+		ix.remove(side, prefix, kr, i)
 	}
 }
 
 // get returns a record's value, if side holds it; the slice is the
 // index's, valid until its next change.
 func (ix *windowIndex) get(side int, key []byte) ([]byte, bool) {
-	_, v, ok := ix.side[side].recs.Get(key)
-	return v, ok
+	kr := ix.side[side].keys[string(key[:len(key)-placeLen])]
+	if kr == nil {
+		return nil, false
+	}
+	if i, ok := kr.find(key); ok {
+		return kr.recs[i].value(), true
+	}
+	return nil, false
 }
 
-// scan calls fn for side's records in [start, end) in key order, as
-// Store.Scan does; the slices are the index's, and fn must not change it.
-func (ix *windowIndex) scan(side int, start, end []byte, fn func(key, value []byte) bool) {
-	ix.side[side].recs.AscendFunc(btreemap.GE(start), btreemap.LT(end), fn)
+// scan calls fn for side's records of join key prefix (recordPrefix)
+// whose ROWTIME is in [lo, hi], in key order, as a Store.Scan of that
+// range does; the slices are the index's, and fn must not change it.
+func (ix *windowIndex) scan(side int, prefix []byte, lo, hi int64, fn func(key, value []byte) bool) {
+	kr := ix.side[side].keys[string(prefix)]
+	if kr == nil {
+		return
+	}
+	recs := kr.recs
+	at := len(prefix)
+	i := 0
+	if len(recs) > 0 && readTime(recs[0].buf[at:]) < lo {
+		i = sort.Search(len(recs), func(i int) bool { return readTime(recs[i].buf[at:]) >= lo })
+	}
+	for ; i < len(recs); i++ {
+		r := &recs[i]
+		if readTime(r.buf[at:]) > hi || !fn(r.key(), r.value()) {
+			return
+		}
+	}
 }
+
+// count is the number of records side holds.
+func (ix *windowIndex) count(side int) int { return ix.side[side].n }

@@ -286,6 +286,7 @@ func lowerJoinRows(n planner.Node) (r *joinRows, ok bool, err error) {
 	if err := storeOnly(st, reads); err != nil {
 		return nil, true, err
 	}
+	filterSides(st, r.filter)
 	return r, true, nil
 }
 
@@ -350,6 +351,7 @@ func lowerJoinAggregation(n planner.Node) (*joinAggregation, bool, error) {
 	if err := storeOnly(st, reads); err != nil {
 		return nil, true, err
 	}
+	filterSides(st, ja.grouper.Filter)
 	return ja, true, nil
 }
 
@@ -366,6 +368,15 @@ func storeOnly(st joinRuntime, reads []expr.Expr) error {
 		return st.storeOnly(reads)
 	}
 	return nil
+}
+
+// filterSides lets a two-way stream-stream join drop, before they meet
+// anything, the records of a side that the WHERE above it (where, nil
+// for none) would drop from every row they make (StreamSide.Filter).
+func filterSides(st joinRuntime, where expr.Expr) {
+	if ss, ok := st.(*streamStream); ok {
+		ss.filterSides(where)
+	}
 }
 
 // storeOnly narrows the table rows the join's state keeps to the columns

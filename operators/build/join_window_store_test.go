@@ -121,3 +121,67 @@ func TestStreamTableStoresReadColumns(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamStreamFilterSides: an inner join's WHERE that reads one
+// side's columns only becomes that side's Filter, so that its records
+// the WHERE drops are neither matched nor stored; any other WHERE stays
+// above the join alone.
+func TestStreamStreamFilterSides(t *testing.T) {
+	f := newFixture(t)
+	for _, ddl := range []string{ordersDDL, shipmentsDDL} {
+		f.declare(ddl)
+	}
+	for _, tc := range []struct {
+		name        string
+		query       string
+		left, right bool
+	}{
+		{"the right side's columns", `CREATE STREAM f1 AS SELECT o.id AS id, s.carrier FROM orders o JOIN shipments s WITHIN 1 HOUR ON o.id = s.orderid WHERE s.carrier = 'ups' AND s.shop <> 'x'`,
+			false, true},
+		{"the left side's columns", `CREATE STREAM f2 AS SELECT o.id AS id, s.carrier FROM orders o JOIN shipments s WITHIN 1 HOUR ON o.id = s.orderid WHERE o.amount > 5`,
+			true, false},
+		{"under an aggregation", `CREATE TABLE f3 AS SELECT s.carrier AS carrier, SUM(o.amount) AS total FROM orders o JOIN shipments s WITHIN 1 HOUR ON o.id = s.orderid WHERE o.amount > 5 GROUP BY s.carrier`,
+			true, false},
+		{"both sides", `CREATE STREAM f4 AS SELECT o.id AS id, s.carrier FROM orders o JOIN shipments s WITHIN 1 HOUR ON o.id = s.orderid WHERE o.amount > 5 OR s.carrier = 'ups'`,
+			false, false},
+		{"a LEFT join", `CREATE STREAM f5 AS SELECT o.id AS id, s.carrier FROM orders o LEFT JOIN shipments s WITHIN 1 HOUR ON o.id = s.orderid WHERE o.amount > 5`,
+			false, false},
+		{"the rest of an ON condition", `CREATE STREAM f6 AS SELECT o.id AS id, s.carrier FROM orders o JOIN shipments s WITHIN 1 HOUR ON o.id = s.orderid AND s.shop <> o.shop WHERE o.amount > 5`,
+			false, false},
+		{"volatile", `CREATE STREAM f7 AS SELECT o.id AS id, s.carrier FROM orders o JOIN shipments s WITHIN 1 HOUR ON o.id = s.orderid WHERE o.amount > RANDOM() * 10`,
+			false, false},
+		{"a side's ROWTIME", `CREATE STREAM f8 AS SELECT o.id AS id, s.carrier FROM orders o JOIN shipments s WITHIN 1 HOUR ON o.id = s.orderid WHERE s.ROWTIME > 5`,
+			false, true},
+		{"no WHERE", `CREATE STREAM f9 AS SELECT o.id AS id, s.carrier FROM orders o JOIN shipments s WITHIN 1 HOUR ON o.id = s.orderid`,
+			false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan, err := f.planPersistent(tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			root := plan.Sink()
+			var rt joinRuntime
+			if r, ok, err := lowerJoinRows(root.Input); ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				rt = r.st
+			} else {
+				ja, ok, err := lowerJoinAggregation(root.Input)
+				if !ok || err != nil {
+					t.Fatalf("neither rows nor an aggregation over a join: %v", err)
+				}
+				rt = ja.st
+			}
+			ss, ok := rt.(*streamStream)
+			if !ok {
+				t.Fatalf("lowered to %T", rt)
+			}
+			got := [2]bool{ss.spec.Sides[0].Filter != nil, ss.spec.Sides[1].Filter != nil}
+			if want := [2]bool{tc.left, tc.right}; got != want {
+				t.Errorf("sides filtered %v, want %v", got, want)
+			}
+		})
+	}
+}

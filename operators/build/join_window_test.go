@@ -166,3 +166,37 @@ func TestStreamStreamGrace(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamStreamSideFilterRuns: an inner join under a WHERE on one
+// side's columns (that side's Filter) writes the rows the WHERE keeps,
+// whichever side came first.
+func TestStreamStreamSideFilterRuns(t *testing.T) {
+	f := newFixture(t)
+	f.declare(ordersDDL)
+	f.declare(shipmentsDDL)
+	f.insert("orders", rec{"o1", `{"SHOP":"s1","AMOUNT":10}`, 0}, rec{"o2", `{"SHOP":"s1","AMOUNT":20}`, 1000})
+	f.insert("shipments", rec{"x1", `{"ORDERID":"o1","SHOP":"s1","CARRIER":"ups"}`, 60000},
+		rec{"x2", `{"ORDERID":"o2","SHOP":"s1","CARRIER":"dhl"}`, 61000},
+		rec{"x3", `{"ORDERID":"o3","SHOP":"s1","CARRIER":"ups"}`, 62000},
+		rec{"x4", `{"ORDERID":"o4","SHOP":"s1","CARRIER":"dhl"}`, 62000})
+	f.insert("orders", rec{"o3", `{"SHOP":"s1","AMOUNT":30}`, 63000}, rec{"o4", `{"SHOP":"s1","AMOUNT":40}`, 63000})
+	plan := f.persistent(`CREATE STREAM out AS SELECT o.id AS id, o.amount, s.carrier FROM orders o JOIN shipments s WITHIN 1 HOUR ON o.id = s.orderid WHERE s.carrier = 'ups'`)
+	q, err := f.b.Persistent(f.ctx, "Q", plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.run(q)
+	f.caughtUp(q)
+	var got []string
+	for _, r := range f.records("OUT") {
+		got = append(got, string(r.Key)+" "+string(r.Value))
+	}
+	sort.Strings(got)
+	want := []string{
+		`o1 {"AMOUNT":10,"CARRIER":"ups"}`,
+		`o3 {"AMOUNT":30,"CARRIER":"ups"}`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("out:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
