@@ -340,6 +340,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		where = "data directory " + abs
 	}
+	fmt.Fprintf(stdout, "runnel: garbage collector at %s\n", tuneGC(c.cacheBytes))
 	fmt.Fprintf(stdout, "runnel: opening %s\n", where)
 	eng, err := engine.Open(ctx, opts)
 	if err != nil {

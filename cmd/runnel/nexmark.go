@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/runnel/runnel/engine"
+	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/tests/nexmark"
 )
 
@@ -41,6 +42,9 @@ func runNexmark(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	case "generate":
 		return nexmarkGenerate(ctx, args[1:], stdout, stderr)
 	case "bench":
+		// The bench runs the engine in this process, with the server's
+		// garbage collector settings and default cache budget.
+		fmt.Fprintf(stdout, "nexmark: garbage collector at %s\n", tuneGC(membudget.DefaultBytes))
 		return nexmarkBench(ctx, args[1:], stdout, stderr)
 	case "queries":
 		return nexmarkQueries(stdout)
