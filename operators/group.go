@@ -32,12 +32,6 @@ type GroupInput struct {
 	// Args as one change and emits the group once, as Kafka Streams 3.5
 	// and later do (KIP-904, KAFKA-12446). Retract is false then.
 	Prev [][]types.Value
-	// vals, when set, is the flattened arguments with one more slot, for
-	// the retraction flag: the repartition record's value row. Args are
-	// slices of it (Grouper.group and GroupCodec.Decode lay them out so),
-	// and Encode writes the flag into its last slot rather than copying
-	// the arguments into a new row.
-	vals types.Row
 }
 
 // Grouper computes GroupInputs from source rows: WHERE, then the GROUP BY
@@ -92,9 +86,9 @@ func (g *Grouper) share() int {
 
 // groupScratch is one task's buffers for grouping its records, reused
 // from record to record: the decoded row (with room for the shared
-// subexpressions' values), and a GroupInput's key, arguments and
-// retraction flag. Whoever reads a GroupInput built in them is done with
-// its Key, Args and vals before the next record: the first stage encodes
+// subexpressions' values), and a GroupInput's key and arguments.
+// Whoever reads a GroupInput built in them is done with its Key and Args
+// before the next record: the first stage encodes
 // it, the Aggregator folds it (a cached group clones its key, the
 // accumulators copy the values they keep).
 type groupScratch struct {
@@ -153,9 +147,8 @@ func (g *Grouper) groupIn(row types.Row, s *groupScratch) (in GroupInput, ok boo
 			return in, false, err
 		}
 	}
-	// One row holds the key, then the arguments and the retraction flag
-	// (in.vals), and one slice the calls' views of it: two allocations a
-	// row rather than one per call.
+	// One row holds the key, then the arguments, and one slice the calls'
+	// views of it: two allocations a row rather than one per call.
 	nargs := 0
 	for _, args := range g.Args {
 		nargs += len(args)
@@ -164,9 +157,9 @@ func (g *Grouper) groupIn(row types.Row, s *groupScratch) (in GroupInput, ok boo
 	var all types.Row
 	switch {
 	case s == nil:
-		all = make(types.Row, k+nargs+1)
+		all = make(types.Row, k+nargs)
 	case s.all == nil:
-		s.all = make(types.Row, k+nargs+1)
+		s.all = make(types.Row, k+nargs)
 		s.args = make([][]types.Value, len(g.Args))
 		all = s.all
 	default:
@@ -182,7 +175,7 @@ func (g *Grouper) groupIn(row types.Row, s *groupScratch) (in GroupInput, ok boo
 			return in, false, nil
 		}
 	}
-	in.vals = all[k:]
+	vals := all[k:]
 	if s != nil {
 		in.Args = s.args
 	} else {
@@ -190,7 +183,7 @@ func (g *Grouper) groupIn(row types.Row, s *groupScratch) (in GroupInput, ok boo
 	}
 	n := 0
 	for i, args := range g.Args {
-		in.Args[i] = in.vals[n : n+len(args) : n+len(args)]
+		in.Args[i] = vals[n : n+len(args) : n+len(args)]
 		for j, e := range args {
 			if in.Args[i][j], err = e.Eval(row); err != nil {
 				return in, false, err
@@ -338,10 +331,45 @@ func (c *GroupCodec) Input(rec *log.Record) (in GroupInput, ok bool, err error) 
 	return in, true, nil
 }
 
+// Reader returns a task's reader of repartition records into group
+// inputs: Input, with the decoded values and the calls' views of them
+// reused from record to record, so that what it returns is valid until
+// its next call. The Aggregator is done with an input when it returns
+// (a cached group decodes its own key, the accumulators copy the values
+// they keep), as with Grouper.Reader's.
+func (c *GroupCodec) Reader() func(rec *log.Record) (GroupInput, bool, error) {
+	// all holds an update's two rows and the flag; args and prev are the
+	// calls' views of it.
+	all := make(types.Row, 2*c.nargs+1)
+	args := make([][]types.Value, len(c.argCounts))
+	prev := make([][]types.Value, len(c.argCounts))
+	return func(rec *log.Record) (in GroupInput, ok bool, err error) {
+		clear(all)
+		vals, p, err := c.decodeValueIn(rec.Value, all)
+		if err != nil {
+			return in, false, err
+		}
+		in.Args = c.splitInto(args, vals)
+		i := c.nargs
+		in.Retract = !vals[i].IsNull() && vals[i].Bool()
+		if p != nil {
+			in.Prev = c.splitInto(prev, p)
+		}
+		in.KeyBytes, in.Time = rec.Key, rec.Timestamp
+		return in, true, nil
+	}
+}
+
 // decodeValue decodes a repartition value, binary or JSON, into its row:
 // the flattened arguments, then the retraction flag; and for an update
 // (0x02), the replaced row's flattened arguments in prev (nil otherwise).
 func (c *GroupCodec) decodeValue(b []byte) (vals, prev types.Row, err error) {
+	return c.decodeValueIn(b, nil)
+}
+
+// decodeValueIn is decodeValue into all when it has room for an update's
+// 2*nargs+1 values (a new row otherwise, and for a JSON value).
+func (c *GroupCodec) decodeValueIn(b []byte, all types.Row) (vals, prev types.Row, err error) {
 	if len(b) == 0 || (b[0] != groupValueBinary && b[0] != groupValueUpdate) {
 		vals, err := c.value.Decode(b)
 		if err != nil {
@@ -356,7 +384,10 @@ func (c *GroupCodec) decodeValue(b []byte) (vals, prev types.Row, err error) {
 		rows += n
 	}
 	// One row holds both: the arguments and the flag, then the old row's.
-	all := make(types.Row, rows)
+	if len(all) < rows {
+		all = make(types.Row, rows)
+	}
+	all = all[:rows]
 	rest := b[1:]
 	for i := range all[:n] {
 		if all[i], rest, err = agg.DecodeValue(rest); err != nil {
@@ -389,9 +420,6 @@ func (c *GroupCodec) decodeValue(b []byte) (vals, prev types.Row, err error) {
 func (c *GroupCodec) args(in *GroupInput, vals, prev types.Row) {
 	in.Args = c.split(vals)
 	i := c.nargs
-	if len(vals) == i+1 {
-		in.vals = vals
-	}
 	in.Retract = !vals[i].IsNull() && vals[i].Bool()
 	if prev != nil {
 		in.Prev = c.split(prev)
@@ -400,7 +428,11 @@ func (c *GroupCodec) args(in *GroupInput, vals, prev types.Row) {
 
 // split lays a flattened row of arguments out by call: views of it.
 func (c *GroupCodec) split(vals types.Row) [][]types.Value {
-	args := make([][]types.Value, len(c.argCounts))
+	return c.splitInto(make([][]types.Value, len(c.argCounts)), vals)
+}
+
+// splitInto is split into args, which has a slot per call.
+func (c *GroupCodec) splitInto(args [][]types.Value, vals types.Row) [][]types.Value {
 	i := 0
 	for ci, n := range c.argCounts {
 		args[ci] = vals[i : i+n : i+n]

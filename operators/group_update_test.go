@@ -269,3 +269,38 @@ func TestAggregatorReadsBothLayouts(t *testing.T) {
 	}
 	h.expect("a 1 5", "a 0 0", "a 1 6", "a 1 7", "a 1 8")
 }
+
+// TestGroupCodecReader: one Reader, whose buffers every record reuses,
+// reads an update, an addition, a JSON retraction and an update again,
+// each as Input reads it alone: nothing of a record stays for the next.
+func TestGroupCodecReader(t *testing.T) {
+	c := updateCodec(t)
+	read := c.Reader()
+	update := func(old, v int64) log.Record {
+		in := keyInput(t, c, "x")
+		in.Args, in.Prev, in.Time = [][]types.Value{nil, {types.NewBigint(v)}}, [][]types.Value{nil, {types.NewBigint(old)}}, 5
+		rec, err := c.Encode(&in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	jv, err := c.value.Encode(types.Row{types.NewBigint(4), types.NewBoolean(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := addRecord(t, c, "x", 3, 6)
+	for i, rec := range []log.Record{update(1, 2), add, {Key: add.Key, Value: jv, Timestamp: 7}, update(8, 9)} {
+		want, _, err := c.Input(&rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := read(&rec)
+		if err != nil || !ok {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		if fmt.Sprint(got.Args, got.Prev, got.Retract, got.Time, got.Prev == nil) != fmt.Sprint(want.Args, want.Prev, want.Retract, want.Time, want.Prev == nil) {
+			t.Fatalf("record %d read as %v %v %v, Input reads %v %v %v", i, got.Args, got.Prev, got.Retract, want.Args, want.Prev, want.Retract)
+		}
+	}
+}
