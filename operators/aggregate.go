@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -184,8 +185,19 @@ func (a *Aggregator) Apply(in *GroupInput, emit Emit) error {
 	if err := a.init(); err != nil {
 		return err
 	}
-	now := a.st.Observe(in.Time)
 	w := a.Spec.Window
+	if in.Prev != nil && w != nil {
+		// A windowed aggregation has streams for input, which replace no
+		// row; an update that reaches one anyway is its two changes.
+		retract := GroupInput{Key: in.Key, KeyBytes: in.KeyBytes, Args: in.Prev, Time: in.Time, Retract: true}
+		if err := a.Apply(&retract, emit); err != nil {
+			return err
+		}
+		add := *in
+		add.Prev = nil
+		return a.Apply(&add, emit)
+	}
+	now := a.st.Observe(in.Time)
 	switch {
 	case w == nil:
 		return a.update(in, nil, emit)
@@ -423,10 +435,15 @@ func encodeStateTo(b []byte, accs []agg.Accumulator, end, ts int64) []byte {
 // exactly (agg.Fallible). ok is false when even that failed, which only an
 // accumulator broken some other way can make happen.
 func (a *Aggregator) foldAll(g *cachedGroup, accs []agg.Accumulator, in *GroupInput) (ok bool, err error) {
+	return a.foldArgs(g, accs, in.Args, in.Retract)
+}
+
+// foldArgs is foldAll for one row's arguments, added or retracted.
+func (a *Aggregator) foldArgs(g *cachedGroup, accs []agg.Accumulator, rowArgs [][]types.Value, retract bool) (ok bool, err error) {
 	step := func(i int, retract bool) error {
 		var args []types.Value
 		if i > 0 {
-			args = in.Args[i-1]
+			args = rowArgs[i-1]
 			if a.distinct[i-1] != nil {
 				return a.distinctStep(g, i, accs[i], args, retract)
 			}
@@ -437,17 +454,35 @@ func (a *Aggregator) foldAll(g *cachedGroup, accs []agg.Accumulator, in *GroupIn
 		return accs[i].Add(args)
 	}
 	for n, i := range a.order {
-		if err = step(i, in.Retract); err == nil {
+		if err = step(i, retract); err == nil {
 			continue
 		}
 		for _, j := range a.order[:n] {
-			if step(j, !in.Retract) != nil {
+			if step(j, !retract) != nil {
 				return false, err
 			}
 		}
 		return true, err
 	}
 	return true, nil
+}
+
+// foldUpdate folds in a row replaced within its group (in.Prev, KIP-904):
+// the old row's retraction, then the new row's addition, each into every
+// accumulator or none, as the two records a row moved between groups
+// would be. One that fails leaves the other done, as it would have been
+// as a record of its own: changed tells whether either was, and err is
+// the first failure.
+func (a *Aggregator) foldUpdate(g *cachedGroup, in *GroupInput) (changed, ok bool, err error) {
+	ok, rerr := a.foldArgs(g, g.accs, in.Prev, true)
+	if !ok {
+		return true, false, rerr
+	}
+	ok, aerr := a.foldArgs(g, g.accs, in.Args, false)
+	if !ok {
+		return true, false, aerr
+	}
+	return rerr == nil || aerr == nil, true, cmp.Or(rerr, aerr)
 }
 
 // group returns the cached group of state key sk, reading it from the
@@ -542,15 +577,28 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	if err != nil {
 		return err
 	}
-	ok, err := a.foldAll(g, g.accs, in)
+	// A row replaced within a group that has no rows to retract it from
+	// (its state was dropped) is added only, as Kafka Streams'
+	// KTableAggregate adds a change's new value to a group it lacks.
+	update := in.Prev != nil && g.live
+	var ok, changed bool
+	if update {
+		changed, ok, err = a.foldUpdate(g, in)
+	} else {
+		ok, err = a.foldAll(g, g.accs, in)
+		changed = err == nil
+	}
 	if !ok {
 		a.cache.changed(e)
 		a.broken = fmt.Errorf("group %x: a failed row could not be undone: %w", in.KeyBytes, err)
 		return err
 	}
-	if err != nil {
+	if !changed {
 		return err
 	}
+	// A half-applied update (its retraction or its addition failed) is
+	// still a change to emit; its error is the record's, reported after.
+	failed := err
 	a.cache.changed(e)
 	n := g.accs[0].Result().Int()
 	if invariants.Enabled && n < 0 {
@@ -583,9 +631,12 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 		}
 	}
 	if a.Spec.Final && w != nil {
-		return nil
+		return failed
 	}
-	return a.emit(key, w, g.accs, ts, shown, emit)
+	if err := a.emit(key, w, g.accs, ts, shown, emit); err != nil {
+		return err
+	}
+	return failed
 }
 
 // shown reports whether a group's result, as its accumulators hold it

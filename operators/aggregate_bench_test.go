@@ -43,7 +43,7 @@ func BenchmarkAggregatorRepartitioned(b *testing.B) {
 		Spec:    &AggregateSpec{Funcs: funcs, Codec: codec, Project: project},
 		Store:   state.NewMemStore(),
 		Metrics: &Metrics{},
-		Input:   codec.Input,
+		Input:   codec.Reader(),
 		Output:  func(AggOutput, Emit) error { return nil },
 	}
 	recs := make([]log.Record, 100_000)

@@ -26,12 +26,12 @@ type GroupInput struct {
 	Args    [][]types.Value
 	Time    int64
 	Retract bool
-	// vals, when set, is the flattened arguments with one more slot, for
-	// the retraction flag: the repartition record's value row. Args are
-	// slices of it (Grouper.group and GroupCodec.Decode lay them out so),
-	// and Encode writes the flag into its last slot rather than copying
-	// the arguments into a new row.
-	vals types.Row
+	// Prev, when not nil, holds the arguments of the row that this
+	// input's row replaces within the same group: a table row updated
+	// without leaving its group. The Aggregator retracts Prev and adds
+	// Args as one change and emits the group once, as Kafka Streams 3.5
+	// and later do (KIP-904, KAFKA-12446). Retract is false then.
+	Prev [][]types.Value
 }
 
 // Grouper computes GroupInputs from source rows: WHERE, then the GROUP BY
@@ -86,9 +86,9 @@ func (g *Grouper) share() int {
 
 // groupScratch is one task's buffers for grouping its records, reused
 // from record to record: the decoded row (with room for the shared
-// subexpressions' values), and a GroupInput's key, arguments and
-// retraction flag. Whoever reads a GroupInput built in them is done with
-// its Key, Args and vals before the next record: the first stage encodes
+// subexpressions' values), and a GroupInput's key and arguments.
+// Whoever reads a GroupInput built in them is done with its Key and Args
+// before the next record: the first stage encodes
 // it, the Aggregator folds it (a cached group clones its key, the
 // accumulators copy the values they keep).
 type groupScratch struct {
@@ -147,9 +147,8 @@ func (g *Grouper) groupIn(row types.Row, s *groupScratch) (in GroupInput, ok boo
 			return in, false, err
 		}
 	}
-	// One row holds the key, then the arguments and the retraction flag
-	// (in.vals), and one slice the calls' views of it: two allocations a
-	// row rather than one per call.
+	// One row holds the key, then the arguments, and one slice the calls'
+	// views of it: two allocations a row rather than one per call.
 	nargs := 0
 	for _, args := range g.Args {
 		nargs += len(args)
@@ -158,9 +157,9 @@ func (g *Grouper) groupIn(row types.Row, s *groupScratch) (in GroupInput, ok boo
 	var all types.Row
 	switch {
 	case s == nil:
-		all = make(types.Row, k+nargs+1)
+		all = make(types.Row, k+nargs)
 	case s.all == nil:
-		s.all = make(types.Row, k+nargs+1)
+		s.all = make(types.Row, k+nargs)
 		s.args = make([][]types.Value, len(g.Args))
 		all = s.all
 	default:
@@ -176,7 +175,7 @@ func (g *Grouper) groupIn(row types.Row, s *groupScratch) (in GroupInput, ok boo
 			return in, false, nil
 		}
 	}
-	in.vals = all[k:]
+	vals := all[k:]
 	if s != nil {
 		in.Args = s.args
 	} else {
@@ -184,7 +183,7 @@ func (g *Grouper) groupIn(row types.Row, s *groupScratch) (in GroupInput, ok boo
 	}
 	n := 0
 	for i, args := range g.Args {
-		in.Args[i] = in.vals[n : n+len(args) : n+len(args)]
+		in.Args[i] = vals[n : n+len(args) : n+len(args)]
 		for j, e := range args {
 			if in.Args[i][j], err = e.Eval(row); err != nil {
 				return in, false, err
@@ -201,25 +200,36 @@ func (g *Grouper) groupIn(row types.Row, s *groupScratch) (in GroupInput, ok boo
 
 // GroupCodec encodes GroupInputs into repartition records and back, and
 // group keys into state keys. Keys use the JSON key format over the group
-// columns. A value is the flattened arguments and a retraction flag, in
-// the binary layout below; values written before it are JSON objects of
-// the same columns, and are read still.
+// columns. A value is the flattened arguments of one row or two, in one
+// of the binary layouts below; values written before them are JSON
+// objects of the same columns and a retraction flag, and are read still.
 //
-//	value = 0x01 arg... retract
-//	arg     a value in agg.AppendValue's encoding (its kind, then it)
-//	retract 0 or 1
+//	value  = 0x01 arg... retract   a row added (retract 0) or retracted (1)
+//	       | 0x02 arg... arg...    a row replaced within its group: the
+//	                               new row's arguments, then the old row's
+//	arg      a value in agg.AppendValue's encoding (its kind, then it)
+//	retract  0 or 1
 //
-// JSON never begins with 0x01, so the first byte tells the two apart. The
-// binary layout costs a record a few bytes per argument where JSON spent
-// a name, quotes and text to parse (the aggregation stage of Nexmark's
-// q17 spent a tenth of its time decoding them), and it keeps each value
-// as the first stage computed it, as an aggregation that needs no
-// repartition sees it.
+// JSON never begins with 0x01 or 0x02, so the first byte tells the
+// layouts apart. The binary layout costs a record a few bytes per
+// argument where JSON spent a name, quotes and text to parse (the
+// aggregation stage of Nexmark's q17 spent a tenth of its time decoding
+// them), and it keeps each value as the first stage computed it, as an
+// aggregation that needs no repartition sees it.
+//
+// The 0x02 layout is KIP-904's combined change: a table row updated
+// without leaving its group travels as one record, so that the update is
+// atomic in the topic and the aggregation applies it as one change
+// (GroupInput.Prev). A binary that predates it wrote such an update as
+// two 0x01 records, a retraction and an addition, which are read as
+// before: a topic written by either binary is aggregated the same, only
+// the number of changes emitted differs.
 type GroupCodec struct {
 	key   serde.KeyFormat
 	value serde.ValueFormat
-	// argCounts is the number of arguments of each call.
+	// argCounts is the number of arguments of each call; nargs their sum.
 	argCounts []int
+	nargs     int
 }
 
 // NewGroupCodec builds the codec for group columns and call arguments.
@@ -232,6 +242,7 @@ func NewGroupCodec(groupTypes []types.Type, argTypes [][]types.Type) (*GroupCode
 	c := &GroupCodec{}
 	for i, ts := range argTypes {
 		c.argCounts = append(c.argCounts, len(ts))
+		c.nargs += len(ts)
 		for j, t := range ts {
 			if t.Kind == types.KindNull {
 				t = types.String
@@ -253,30 +264,39 @@ func NewGroupCodec(groupTypes []types.Type, argTypes [][]types.Type) (*GroupCode
 // DecodeKey decodes group key bytes.
 func (c *GroupCodec) DecodeKey(b []byte) (types.Row, error) { return c.key.Decode(b) }
 
+// groupValueBinary and groupValueUpdate are the first bytes of a
+// repartition value in the binary layouts (see GroupCodec): one row, and
+// a row replaced within its group.
+const (
+	groupValueBinary = 0x01
+	groupValueUpdate = 0x02
+)
+
+// appendArgs appends each call's arguments in agg.AppendValue's encoding.
+func appendArgs(v []byte, args [][]types.Value) []byte {
+	for _, a := range args {
+		for _, x := range a {
+			v = agg.AppendValue(v, x)
+		}
+	}
+	return v
+}
+
 // Encode turns a GroupInput into a repartition record.
 func (c *GroupCodec) Encode(in *GroupInput) (log.Record, error) {
-	vals := in.vals
-	if vals == nil {
-		n := 1
-		for _, args := range in.Args {
-			n += len(args)
-		}
-		vals = make(types.Row, 0, n)
-		for _, args := range in.Args {
-			vals = append(vals, args...)
-		}
-		vals = vals[:n]
-	}
-	args := vals[:len(vals)-1]
-	v := make([]byte, 0, 2+10*len(args))
-	v = append(v, groupValueBinary)
-	for _, a := range args {
-		v = agg.AppendValue(v, a)
-	}
-	if in.Retract {
-		v = append(v, 1)
+	v := make([]byte, 0, 2+10*c.nargs)
+	if in.Prev != nil {
+		v = append(v, groupValueUpdate)
+		v = appendArgs(v, in.Args)
+		v = appendArgs(v, in.Prev)
 	} else {
-		v = append(v, 0)
+		v = append(v, groupValueBinary)
+		v = appendArgs(v, in.Args)
+		if in.Retract {
+			v = append(v, 1)
+		} else {
+			v = append(v, 0)
+		}
 	}
 	return log.Record{Key: in.KeyBytes, Value: v, Timestamp: in.Time, Partition: -1}, nil
 }
@@ -288,12 +308,12 @@ func (c *GroupCodec) Decode(rec *log.Record) (GroupInput, error) {
 	if err != nil {
 		return in, fmt.Errorf("decode repartition key: %w", err)
 	}
-	vals, err := c.decodeValue(rec.Value)
+	vals, prev, err := c.decodeValue(rec.Value)
 	if err != nil {
 		return in, err
 	}
 	in.Key, in.KeyBytes, in.Time = key, rec.Key, rec.Timestamp
-	c.args(&in, vals)
+	c.args(&in, vals, prev)
 	return in, nil
 }
 
@@ -302,60 +322,188 @@ func (c *GroupCodec) Decode(rec *log.Record) (GroupInput, error) {
 // key only when the group is not in its cache (KeyBytes is the key's
 // encoding). ok is true when err is nil.
 func (c *GroupCodec) Input(rec *log.Record) (in GroupInput, ok bool, err error) {
-	vals, err := c.decodeValue(rec.Value)
+	vals, prev, err := c.decodeValue(rec.Value)
 	if err != nil {
 		return in, false, err
 	}
-	c.args(&in, vals)
+	c.args(&in, vals, prev)
 	in.KeyBytes, in.Time = rec.Key, rec.Timestamp
 	return in, true, nil
 }
 
-// groupValueBinary is the first byte of a repartition value in the
-// binary layout (see GroupCodec).
-const groupValueBinary = 0x01
-
-// decodeValue decodes a repartition value, binary or JSON, into its row:
-// the flattened arguments, then the retraction flag.
-func (c *GroupCodec) decodeValue(b []byte) (types.Row, error) {
-	if len(b) == 0 || b[0] != groupValueBinary {
-		vals, err := c.value.Decode(b)
+// Reader returns a task's reader of repartition records into group
+// inputs: Input, with the decoded values and the calls' views of them
+// reused from record to record, so that what it returns is valid until
+// its next call. The Aggregator is done with an input when it returns
+// (a cached group decodes its own key, the accumulators copy the values
+// they keep), as with Grouper.Reader's.
+func (c *GroupCodec) Reader() func(rec *log.Record) (GroupInput, bool, error) {
+	// all holds an update's two rows and the flag; args and prev are the
+	// calls' views of it.
+	all := make(types.Row, 2*c.nargs+1)
+	args := make([][]types.Value, len(c.argCounts))
+	prev := make([][]types.Value, len(c.argCounts))
+	return func(rec *log.Record) (in GroupInput, ok bool, err error) {
+		clear(all)
+		vals, p, err := c.decodeValueIn(rec.Value, all)
 		if err != nil {
-			return nil, fmt.Errorf("decode repartition value: %w", err)
+			return in, false, err
 		}
-		return vals, nil
-	}
-	n := 0
-	for _, k := range c.argCounts {
-		n += k
-	}
-	vals := make(types.Row, n+1)
-	rest := b[1:]
-	for i := range n {
-		var err error
-		if vals[i], rest, err = agg.DecodeValue(rest); err != nil {
-			return nil, fmt.Errorf("decode repartition value: argument %d: %w", i, err)
+		in.Args = c.splitInto(args, vals)
+		i := c.nargs
+		in.Retract = !vals[i].IsNull() && vals[i].Bool()
+		if p != nil {
+			in.Prev = c.splitInto(prev, p)
 		}
+		in.KeyBytes, in.Time = rec.Key, rec.Timestamp
+		return in, true, nil
 	}
-	if len(rest) != 1 || rest[0] > 1 {
-		return nil, fmt.Errorf("decode repartition value: %d bytes after the arguments, want the retraction flag", len(rest))
-	}
-	vals[n] = types.NewBoolean(rest[0] == 1)
-	return vals, nil
 }
 
-// args lays the decoded value row of a repartition record out in in.
-func (c *GroupCodec) args(in *GroupInput, vals types.Row) {
-	in.Args = make([][]types.Value, len(c.argCounts))
+// decodeValue decodes a repartition value, binary or JSON, into its row:
+// the flattened arguments, then the retraction flag; and for an update
+// (0x02), the replaced row's flattened arguments in prev (nil otherwise).
+func (c *GroupCodec) decodeValue(b []byte) (vals, prev types.Row, err error) {
+	return c.decodeValueIn(b, nil)
+}
+
+// decodeValueIn is decodeValue into all when it has room for an update's
+// 2*nargs+1 values (a new row otherwise, and for a JSON value).
+func (c *GroupCodec) decodeValueIn(b []byte, all types.Row) (vals, prev types.Row, err error) {
+	if len(b) == 0 || (b[0] != groupValueBinary && b[0] != groupValueUpdate) {
+		vals, err := c.value.Decode(b)
+		if err != nil {
+			return nil, nil, fmt.Errorf("decode repartition value: %w", err)
+		}
+		return vals, nil, nil
+	}
+	n := c.nargs
+	update := b[0] == groupValueUpdate
+	rows := n + 1
+	if update {
+		rows += n
+	}
+	// One row holds both: the arguments and the flag, then the old row's.
+	if len(all) < rows {
+		all = make(types.Row, rows)
+	}
+	all = all[:rows]
+	rest := b[1:]
+	for i := range all[:n] {
+		if all[i], rest, err = agg.DecodeValue(rest); err != nil {
+			return nil, nil, fmt.Errorf("decode repartition value: argument %d: %w", i, err)
+		}
+	}
+	vals = all[: n+1 : n+1]
+	if update {
+		prev = all[n+1:]
+		for i := range prev {
+			if prev[i], rest, err = agg.DecodeValue(rest); err != nil {
+				return nil, nil, fmt.Errorf("decode repartition value: the old row's argument %d: %w", i, err)
+			}
+		}
+		if len(rest) != 0 {
+			return nil, nil, fmt.Errorf("decode repartition value: %d bytes after the old row's arguments", len(rest))
+		}
+		vals[n] = types.NewBoolean(false)
+		return vals, prev, nil
+	}
+	if len(rest) != 1 || rest[0] > 1 {
+		return nil, nil, fmt.Errorf("decode repartition value: %d bytes after the arguments, want the retraction flag", len(rest))
+	}
+	vals[n] = types.NewBoolean(rest[0] == 1)
+	return vals, nil, nil
+}
+
+// args lays the decoded value row of a repartition record out in in, and
+// the replaced row's arguments (prev, when not nil) in in.Prev.
+func (c *GroupCodec) args(in *GroupInput, vals, prev types.Row) {
+	in.Args = c.split(vals)
+	i := c.nargs
+	in.Retract = !vals[i].IsNull() && vals[i].Bool()
+	if prev != nil {
+		in.Prev = c.split(prev)
+	}
+}
+
+// split lays a flattened row of arguments out by call: views of it.
+func (c *GroupCodec) split(vals types.Row) [][]types.Value {
+	return c.splitInto(make([][]types.Value, len(c.argCounts)), vals)
+}
+
+// splitInto is split into args, which has a slot per call.
+func (c *GroupCodec) splitInto(args [][]types.Value, vals types.Row) [][]types.Value {
 	i := 0
 	for ci, n := range c.argCounts {
-		in.Args[ci] = vals[i : i+n : i+n]
+		args[ci] = vals[i : i+n : i+n]
 		i += n
 	}
-	if len(vals) == i+1 {
-		in.vals = vals
+	return args
+}
+
+// TableChange writes a table row's change to the repartition topic: prev
+// is the repartition record that added the row it replaces, as the
+// last-row store keeps it (joinPrev; had is false when there is none),
+// next the record that adds the new row (nil for a delete, or a row that
+// takes no part). When both are of the same group, the change is one
+// record that retracts the old row and adds the new (the 0x02 layout,
+// KIP-904); otherwise the old row's retraction, at ts, then the new row's
+// addition, as Kafka Streams sends a row that moves to another group.
+// Comparing the groups' key bytes is Kafka Streams' comparison of the
+// selected keys: the key format writes equal keys as equal bytes.
+func (c *GroupCodec) TableChange(prev []byte, had bool, next *log.Record, ts int64, emit func(log.Record)) error {
+	if !had {
+		if next != nil {
+			emit(*next)
+		}
+		return nil
 	}
-	in.Retract = !vals[i].IsNull() && vals[i].Bool()
+	k, v, _ := splitPrev(prev)
+	old, err := c.argBytes(v)
+	if err != nil {
+		return fmt.Errorf("decode previous row: %w", err)
+	}
+	if next != nil && string(k) == string(next.Key) {
+		cur, err := c.argBytes(next.Value)
+		if err != nil {
+			return err
+		}
+		u := make([]byte, 0, 1+len(cur)+len(old))
+		u = append(u, groupValueUpdate)
+		u = append(u, cur...)
+		u = append(u, old...)
+		emit(log.Record{Key: next.Key, Value: u, Timestamp: next.Timestamp, Partition: -1})
+		return nil
+	}
+	r := make([]byte, 0, 2+len(old))
+	r = append(r, groupValueBinary)
+	r = append(r, old...)
+	r = append(r, 1)
+	emit(log.Record{Key: k, Value: r, Timestamp: ts, Partition: -1})
+	if next != nil {
+		emit(*next)
+	}
+	return nil
+}
+
+// argBytes returns the encoded arguments of a row's repartition value
+// that added it: a view of a value in the 0x01 layout, the arguments
+// re-encoded from one in JSON (a last-row store written by a binary that
+// predates the binary layout).
+func (c *GroupCodec) argBytes(v []byte) ([]byte, error) {
+	if len(v) >= 2 && v[0] == groupValueBinary {
+		return v[1 : len(v)-1], nil
+	}
+	vals, _, err := c.decodeValue(v)
+	if err != nil {
+		return nil, err
+	}
+	if n := len(vals) - 1; n >= 0 && !vals[n].IsNull() && vals[n].Bool() {
+		return nil, fmt.Errorf("decode repartition value: a retraction where the row's addition was kept")
+	}
+	var in GroupInput
+	c.args(&in, vals, nil)
+	return appendArgs(nil, in.Args), nil
 }
 
 // Repartition is the first stage of an aggregation whose groups are not
@@ -365,7 +513,8 @@ func (c *GroupCodec) args(in *GroupInput, vals types.Row) {
 //
 // Over a table it keeps, per table key, the last row it sent, so that an
 // update retracts the old row's contribution before adding the new one and
-// a delete retracts it.
+// a delete retracts it. An update within its group is one record, an
+// update that moves the row to another group two (GroupCodec.TableChange).
 type Repartition struct {
 	Grouper *Grouper
 	Topic   string
@@ -378,6 +527,9 @@ type Repartition struct {
 	// the table's last-row store) before the next, so the row's strings
 	// may be views of the record's bytes (Decoder.decodeReuse).
 	scratch groupScratch
+	// tkey is the last-row store's key of the record in hand, reused
+	// (the store copies the keys it is given).
+	tkey []byte
 }
 
 var _ Processor = (*Repartition)(nil)
@@ -410,49 +562,40 @@ func (r *Repartition) Process(rec *log.Record, emit Emit) error {
 }
 
 // processTable handles one changelog record of a table: retract the row
-// the key had, add the row it has now (none for a tombstone).
+// the key had, add the row it has now (none for a tombstone), in one
+// record when both are of the same group (GroupCodec.TableChange).
 func (r *Repartition) processTable(rec *log.Record, emit Emit) error {
-	var next *GroupInput
+	var next *log.Record
 	if rec.Value != nil {
 		in, ok, err := r.group(rec)
 		if err != nil {
 			return err
 		}
 		if ok {
-			next = &in
+			out, err := r.Grouper.Codec.Encode(&in)
+			if err != nil {
+				return err
+			}
+			next = &out
 		}
 	}
-	prevKey := append([]byte{'t'}, rec.Key...)
-	prev, had, err := r.Store.Get(prevKey)
+	r.tkey = append(append(r.tkey[:0], 't'), rec.Key...)
+	prev, had, err := r.Store.Get(r.tkey)
 	if err != nil {
 		return err
 	}
-	if had {
-		k, v, ts := splitPrev(prev)
-		in, err := r.Grouper.Codec.Decode(&log.Record{Key: k, Value: v, Timestamp: ts})
-		if err != nil {
-			return fmt.Errorf("decode previous row: %w", err)
-		}
-		in.Retract = true
-		in.Time = rec.Timestamp
-		out, err := r.Grouper.Codec.Encode(&in)
-		if err != nil {
-			return err
-		}
+	if err := r.Grouper.Codec.TableChange(prev, had, next, rec.Timestamp, func(out log.Record) {
 		emit(log.ProduceRecord{Topic: r.Topic, Record: out})
+	}); err != nil {
+		return err
 	}
 	if next == nil {
 		if had {
-			return r.Store.Delete(prevKey)
+			return r.Store.Delete(r.tkey)
 		}
 		return nil
 	}
-	out, err := r.Grouper.Codec.Encode(next)
-	if err != nil {
-		return err
-	}
-	emit(log.ProduceRecord{Topic: r.Topic, Record: out})
-	return r.Store.Put(prevKey, joinPrev(out.Key, out.Value, out.Timestamp))
+	return r.Store.Put(r.tkey, joinPrev(next.Key, next.Value, next.Timestamp))
 }
 
 // Flush implements Processor.

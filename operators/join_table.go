@@ -404,8 +404,9 @@ func (s *TableJoinSink) Emit(key []byte, row types.Row, ts int64, emit Emit) err
 // TableJoinGroups feeds a table join's changes to an aggregation: each
 // result row's group input is sent to the aggregation's repartition
 // topic, keyed by its group, and the one sent before for that row is
-// retracted first, as an aggregation over a table retracts each replaced
-// or deleted row (Repartition over a table). The input each row last
+// retracted first (in the same record when the group is the same), as an
+// aggregation over a table retracts each replaced or deleted row
+// (Repartition over a table, GroupCodec.TableChange). The input each row last
 // added is kept in the task's store.
 type TableJoinGroups struct {
 	// Grouper computes a joined row's group input (WHERE, GROUP BY, the
@@ -433,31 +434,25 @@ func (g *TableJoinGroups) Emit(key []byte, row types.Row, ts int64, emit Emit) e
 	if err != nil {
 		return err
 	}
-	codec := g.Grouper.Codec
-	if had {
-		k, v, pts := splitPrev(prev)
-		in, err := codec.Decode(&log.Record{Key: k, Value: v, Timestamp: pts})
-		if err != nil {
-			return fmt.Errorf("decode the previous group input: %w", err)
-		}
-		in.Retract, in.Time = true, ts
-		out, err := codec.Encode(&in)
+	var out *log.Record
+	if next != nil {
+		rec, err := g.Grouper.Codec.Encode(next)
 		if err != nil {
 			return err
 		}
-		emit(log.ProduceRecord{Topic: g.Topic, Record: out})
+		out = &rec
 	}
-	if next == nil {
+	if err := g.Grouper.Codec.TableChange(prev, had, out, ts, func(rec log.Record) {
+		emit(log.ProduceRecord{Topic: g.Topic, Record: rec})
+	}); err != nil {
+		return fmt.Errorf("the previous group input: %w", err)
+	}
+	if out == nil {
 		if had {
 			return g.Store.Delete(gk)
 		}
 		return nil
 	}
-	out, err := codec.Encode(next)
-	if err != nil {
-		return err
-	}
-	emit(log.ProduceRecord{Topic: g.Topic, Record: out})
 	return g.Store.Put(gk, joinPrev(out.Key, out.Value, out.Timestamp))
 }
 

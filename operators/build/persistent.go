@@ -258,7 +258,7 @@ func aggregateStage(id string, sink *catalog.Source, a *aggregation, input strin
 			// TableSink.Emit encodes each row before it returns.
 			ag := &operators.Aggregator{Spec: a.spec, Store: st, Output: out.Emit, Metrics: sc.metrics, Memory: sc.memory, ReuseRows: true}
 			if repartitioned {
-				ag.Input = a.spec.Codec.Input
+				ag.Input = a.spec.Codec.Reader()
 			} else {
 				ag.Input = a.grouper.Reader()
 			}
