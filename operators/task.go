@@ -352,7 +352,27 @@ func (t *Task) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// The batch is committed: a processor that keeps nothing of its
+		// records, and whose output bytes the log no longer holds, lets
+		// both be written over by the next batch.
+		if p, ok := t.Processor.(batchRecycler); ok && p.recycleBatch() {
+			if rr, ok := r.(log.Recycler); ok {
+				rr.Recycle(recs)
+			}
+		}
 	}
+}
+
+// batchRecycler is implemented by a processor that may keep nothing of a
+// batch's input records once the batch is committed (no value that
+// aliases their bytes is read again), and whose output records' bytes
+// are its own to reuse then (no log keeps a Txn's bytes once Commit
+// returns: the embedded log encodes them into its batch, Kafka's has
+// sent them). After each commit of a task of one input, the task calls
+// recycleBatch, which reuses the processor's output memory, and, if it
+// reports true, recycles the batch read (log.Recycler).
+type batchRecycler interface {
+	recycleBatch() bool
 }
 
 // batch is the work between two commits: the transaction being built and
@@ -672,6 +692,26 @@ func (s *Stateless) tombstone(row types.Row, keyOnly bool, ts int64, noKey bool,
 
 // Flush implements Processor.
 func (s *Stateless) Flush(Emit) error { return nil }
+
+var (
+	_ batchRecycler = (*Stateless)(nil)
+	_ Recoverable   = (*Stateless)(nil)
+)
+
+// recycleBatch implements batchRecycler: the batch's output bytes are
+// reused for the next, and its input records may be. The rows in and out
+// still hold views of the last record's bytes, but each is written whole
+// by the next decode before anything reads it (decodeReuse).
+func (s *Stateless) recycleBatch() bool {
+	s.buf.recycle()
+	return true
+}
+
+// Recover implements Recoverable: after a failed commit, the output
+// bytes handed out since the last good one are left to the collector
+// rather than reused, whatever a log might still do with a transaction
+// it failed to commit.
+func (s *Stateless) Recover() { s.buf.forget() }
 
 // checkBatch asserts what exactly-once rests on: a reader returns each
 // offset once, in increasing order, between where it stood and where it
