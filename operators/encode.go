@@ -60,6 +60,13 @@ func (e *Encoder) Encode(row types.Row, ts int64) (log.Record, error) {
 // start begins the record of row: its timestamp, its key encoded, and the
 // value columns gathered into valBuf for the value's encoder.
 func (e *Encoder) start(row types.Row, ts int64) (log.Record, error) {
+	return e.startRaw(row, ts, nil)
+}
+
+// startRaw is start, leaving out of valBuf the value columns that raw
+// gives as text (raw may be nil): the raw encoder ignores their values,
+// which the projection did not compute (Pipeline.projectSkip).
+func (e *Encoder) startRaw(row types.Row, ts int64, raw [][]byte) (log.Record, error) {
 	rec := log.Record{Timestamp: ts, Partition: -1}
 	if len(e.keyIdx) > 0 {
 		for i, idx := range e.keyIdx {
@@ -72,6 +79,9 @@ func (e *Encoder) start(row types.Row, ts int64) (log.Record, error) {
 		rec.Key = k
 	}
 	for i, idx := range e.valIdx {
+		if raw != nil && raw[i] != nil {
+			continue
+		}
 		e.valBuf[i] = row[idx]
 	}
 	return rec, nil
@@ -185,7 +195,7 @@ func (e *Encoder) encodeBuf(row types.Row, ts int64, buf *outBuf, raw [][]byte) 
 	if !ok {
 		return e.Encode(row, ts)
 	}
-	rec, err := e.start(row, ts)
+	rec, err := e.startRaw(row, ts, raw)
 	if err != nil {
 		return rec, err
 	}

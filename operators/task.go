@@ -520,6 +520,13 @@ type passPlan struct {
 	// raw[pos] is the text to write for output value column pos, for the
 	// record at hand.
 	raw [][]byte
+	// skip[i] is set, for the record at hand, on output column i when it
+	// is copied as text (raw holds it): the encoder ignores its value,
+	// so the projection does not compute it.
+	skip []bool
+	// out[i] is the value place of output column i when it is copied
+	// (from's index), or -1.
+	out []int
 }
 
 // newPassPlan plans the pass-through of s's unchanged values, or returns
@@ -535,7 +542,9 @@ func (s *Stateless) newPassPlan() *passPlan {
 	}
 	copied := map[int]bool{}
 	isPass := make([]bool, len(s.Pipeline.Project))
+	pp.out = make([]int, len(s.Pipeline.Project))
 	for i, e := range s.Pipeline.Project {
+		pp.out[i] = -1
 		pos, t, ok := s.Encoder.valueColumn(i)
 		if !ok {
 			continue
@@ -548,9 +557,11 @@ func (s *Stateless) newPassPlan() *passPlan {
 			continue
 		}
 		pp.from[pos] = c.Index
+		pp.out[i] = pos
 		copied[c.Index] = true
 		isPass[i] = true
 	}
+	pp.skip = make([]bool, len(s.Pipeline.Project))
 	if len(copied) == 0 {
 		return nil
 	}
@@ -617,7 +628,7 @@ func (s *Stateless) Process(rec *log.Record, emit Emit) error {
 	if s.Table && s.Decoder.KeyNull(row) {
 		return nil
 	}
-	ts, ok, err := s.Pipeline.applyInto(row, out)
+	ok, err = s.Pipeline.keep(row)
 	if err != nil {
 		return err
 	}
@@ -627,7 +638,10 @@ func (s *Stateless) Process(rec *log.Record, emit Emit) error {
 		}
 		return nil
 	}
-	var raw [][]byte
+	var (
+		raw  [][]byte
+		skip []bool
+	)
 	if pp := s.pass; pp != nil {
 		for pos, at := range pp.from {
 			pp.raw[pos] = nil
@@ -635,7 +649,14 @@ func (s *Stateless) Process(rec *log.Record, emit Emit) error {
 				pp.raw[pos] = s.Decoder.rawAt(pp.dec, at)
 			}
 		}
-		raw = pp.raw
+		for i, pos := range pp.out {
+			pp.skip[i] = pos >= 0 && pp.raw[pos] != nil
+		}
+		raw, skip = pp.raw, pp.skip
+	}
+	ts, err := s.Pipeline.projectSkip(row, out, skip)
+	if err != nil {
+		return err
 	}
 	enc, err := s.Encoder.encodeBuf(out, ts, &s.buf, raw)
 	if err != nil {
