@@ -236,3 +236,41 @@ func TestOutBufRecycle(t *testing.T) {
 		}
 	}
 }
+
+// TestStatelessPassThroughMixedText: a passed-through column whose text
+// is canonical is copied and not computed (its output place keeps a
+// stale value, which the encoder must ignore), and one whose text is not
+// is built and encoded afresh; records alternating between the two, and
+// a NULL, each come out as their own values.
+func TestStatelessPassThroughMixedText(t *testing.T) {
+	cols := []types.Column{{Name: "S", Type: types.String}, {Name: "V", Type: types.Bigint}}
+	dec, err := NewDecoder(DecoderSpec{Columns: cols, KeyFormat: "NONE", ValueFormat: "JSON"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := NewEncoder(cols, "NONE", "JSON", serde.Props{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Stateless{Decoder: dec, Encoder: enc, Sink: "out", Pipeline: &Pipeline{
+		Project: []expr.Expr{&expr.Column{Index: 0, Name: "S", T: types.String}, &expr.Column{Index: 1, Name: "V", T: types.Bigint}}, TimeIndex: 2}}
+	for i, tc := range []struct{ in, want string }{
+		{`{"S":"a\/b","V":1}`, `{"S":"a/b","V":1}`},        // S built: \/ is written /
+		{`{"S":"plain","V":2}`, `{"S":"plain","V":2}`},     // both copied
+		{`{"S":"x\u0041","V":3}`, `{"S":"xA","V":3}`},      // S built again
+		{`{"S":null,"V":4}`, `{"S":null,"V":4}`},           // a NULL's text
+		{`{"V":5}`, `{"S":null,"V":5}`},                    // an absent member is NULL
+		{`{"S":"last","V":6}`, `{"S":"last","V":6}`},       // copied once more
+		{`{"S":"\"q\"","V":7}`, `{"S":"\"q\"","V":7}`},     // escapes written so: copied
+		{`{"S":"tab\u0009","V":8}`, `{"S":"tab\t","V":8}`}, // built
+	} {
+		rec := log.Record{Value: []byte(tc.in), Timestamp: int64(i)}
+		var got []string
+		if err := s.Process(&rec, func(pr log.ProduceRecord) { got = append(got, string(pr.Value)) }); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		if len(got) != 1 || got[0] != tc.want {
+			t.Fatalf("record %d %s: got %q, want %s", i, tc.in, got, tc.want)
+		}
+	}
+}
