@@ -178,11 +178,15 @@ func (l *Log) readRange(t *topic, part int32, from, to int64, arenaHint int, spa
 	// A recycled batch's memory is written over when it is large enough
 	// and not much larger than needed: a reader that has caught up reads
 	// small batches, and lets a large arena go rather than hold it. Its
-	// old records are each written whole before they are returned.
+	// old records are each written whole before they are returned. A new
+	// arena has an eighth more room again than want, so that it is large
+	// enough to be reused for the next batches while they do not grow by
+	// more than that (sized to want, it was too small half the time: a
+	// quarter of q0's reads still allocated their arena).
 	if c := cap(spare.arena); c >= want && c <= 4*want {
 		arena = spare.arena[:0]
 	} else {
-		arena = make([]byte, 0, want)
+		arena = make([]byte, 0, min(want+want/8, limit))
 	}
 	if c := cap(spare.recs); c >= n && c <= 4*n {
 		recs = spare.recs[:0]

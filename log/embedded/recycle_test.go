@@ -103,3 +103,51 @@ func TestReaderRecycle(t *testing.T) {
 		t.Fatalf("a parked reader holds a batch's memory")
 	}
 }
+
+// TestReaderRecycleVaryingBatches: batches whose sizes vary within a
+// tenth, some larger than the one before, are all read into the memory
+// of the first that was recycled (an arena sized to just the batch
+// before was too small for a larger one half the time).
+func TestReaderRecycleVaryingBatches(t *testing.T) {
+	ctx := ctxT(t)
+	l := openTest(t, t.TempDir()) // ReadBatch 100
+	t.Cleanup(func() { l.Close() })
+	if err := l.CreateTopic(ctx, "t", log.TopicConfig{Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	// Batch k holds 100 records of sizes[k] bytes.
+	sizes := []int{200, 212, 196, 216, 204, 198, 214, 201, 216, 196}
+	batches := len(sizes)
+	for k, size := range sizes {
+		var recs []log.Record
+		for i := 0; i < 100; i++ {
+			recs = append(recs, log.Record{Value: bytes.Repeat([]byte{byte('a' + k)}, size), Partition: 0})
+		}
+		if _, err := l.Append(ctx, "t", recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := l.NewReader(ctx, log.TopicPartition{Topic: "t", Partition: 0}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rr := r.(*reader)
+	var first *byte
+	for k := 0; k < batches; k++ {
+		recs, err := r.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != 100 || recs[99].Value[0] != byte('a'+k) {
+			t.Fatalf("batch %d: %d records, the last of %q", k, len(recs), recs[len(recs)-1].Value[:1])
+		}
+		switch {
+		case k == 1:
+			first = &recs[0].Value[0] // the first batch read with a hint
+		case k > 1 && &recs[0].Value[0] != first:
+			t.Fatalf("batch %d, %d bytes a record, took a new arena", k, len(recs[0].Value))
+		}
+		rr.Recycle(recs)
+	}
+}
