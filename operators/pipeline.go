@@ -49,7 +49,7 @@ type Pipeline struct {
 // share marks the subexpressions that Filter and Project have in common,
 // once for every task of the pipeline, so that each is computed once per
 // row (expr.Share: Nexmark's q21 extracts a URL's channel_id in both), and
-// returns how many values applyInto's input rows need beyond width, the
+// returns how many values a stateless task's input rows need beyond width, the
 // input's own. The Pipeline is immutable apart from this, which happens
 // before its first evaluation (sync.Once orders it before every task's).
 func (p *Pipeline) share(width int) int {
@@ -98,22 +98,40 @@ func (p *Pipeline) Apply(in types.Row) (out types.Row, ts int64, ok bool, err er
 	return p.project(in, out)
 }
 
-// applyInto is Apply with the output row written into out, a row of
-// len(Project) values the caller reuses (a stateless task: the row is
-// encoded and dropped before the next one), over an input row of width
-// + share(width) values, the last ones NULL.
-func (p *Pipeline) applyInto(in, out types.Row) (ts int64, ok bool, err error) {
-	if p.Filter != nil {
-		v, err := p.Filter.Eval(in)
-		if err != nil {
-			return 0, false, err
-		}
-		if v.IsNull() || !v.Bool() {
-			return 0, false, nil
-		}
+// keep runs the filter over one input row: ok is false when it drops the
+// row. With projectSkip, it is Apply in two steps, into an output row the
+// caller reuses (a stateless task: the row is encoded and dropped before
+// the next one), over an input row of width + share(width) values, the
+// last ones NULL; between the two, the task learns which output columns
+// it copies as text.
+func (p *Pipeline) keep(in types.Row) (ok bool, err error) {
+	if p.Filter == nil {
+		return true, nil
 	}
-	_, ts, ok, err = p.project(in, out)
-	return ts, ok, err
+	v, err := p.Filter.Eval(in)
+	if err != nil {
+		return false, err
+	}
+	return !v.IsNull() && v.Bool(), nil
+}
+
+// projectSkip is project into out, leaving out[i] as it is where skip[i]
+// is set (skip may be nil): the output columns a stateless task's encoder
+// writes as the input's text (passPlan), whose values nothing reads. Such
+// a place keeps whatever value it last held. It returns the output's
+// event time.
+func (p *Pipeline) projectSkip(in, out types.Row, skip []bool) (ts int64, err error) {
+	for i, e := range p.Project {
+		if skip != nil && skip[i] {
+			continue
+		}
+		v, err := e.Eval(in)
+		if err != nil {
+			return 0, err
+		}
+		out[i] = v
+	}
+	return in[p.TimeIndex].Int(), nil
 }
 
 // project computes the output row into out.

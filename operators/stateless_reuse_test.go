@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators/serde"
@@ -158,6 +159,118 @@ func TestOutBuf(t *testing.T) {
 	for i, v := range got {
 		if want := strings.Repeat(string(rune('a'+i%26)), i%700); string(v) != want {
 			t.Fatalf("record %d was overwritten: %.20q", i, v)
+		}
+	}
+}
+
+// TestOutBufRecycle: after recycle, a batch's chunks are handed out again
+// (no new chunk while the free ones last), no more than outFreeChunks are
+// kept, and the slices of the batch in progress never overlap; forget
+// drops the chunks in use, which are then never handed out again.
+func TestOutBufRecycle(t *testing.T) {
+	var o outBuf
+	fill := func(records, size int) [][]byte {
+		var got [][]byte
+		for i := range records {
+			dst := o.room()
+			start := len(dst)
+			got = append(got, o.take(append(dst, strings.Repeat(string(rune('a'+i%26)), size)...), start))
+		}
+		for i, v := range got {
+			if want := strings.Repeat(string(rune('a'+i%26)), size); string(v) != want {
+				t.Fatalf("record %d of its batch was overwritten: %.20q", i, v)
+			}
+		}
+		return got
+	}
+	// held are the chunks o holds now (in use, free and current), as
+	// address ranges.
+	held := func() [][2]uintptr {
+		var r [][2]uintptr
+		for _, c := range append(append(append([][]byte(nil), o.used...), o.free...), o.b) {
+			if cap(c) > 0 {
+				p := uintptr(unsafe.Pointer(unsafe.SliceData(c)))
+				r = append(r, [2]uintptr{p, p + uintptr(cap(c))})
+			}
+		}
+		return r
+	}
+	in := func(v []byte, chunks [][2]uintptr) bool {
+		p := uintptr(unsafe.Pointer(unsafe.SliceData(v)))
+		for _, c := range chunks {
+			if p >= c[0] && p < c[1] {
+				return true
+			}
+		}
+		return false
+	}
+	fill(2000, 200) // about 400 KB: 7 chunks
+	o.recycle()
+	if len(o.free) == 0 {
+		t.Fatalf("no chunk kept for reuse")
+	}
+	before := held()
+	reused := 0
+	for _, v := range fill(2000, 200) {
+		if in(v, before) {
+			reused++
+		}
+	}
+	if reused != 2000 {
+		t.Fatalf("%d of 2000 records of the second batch went into the first's chunks, want all", reused)
+	}
+	// A batch of 5 MB: at most outFreeChunks chunks are kept.
+	fill(25000, 200)
+	o.recycle()
+	if len(o.free) > outFreeChunks {
+		t.Fatalf("%d chunks kept, want at most %d", len(o.free), outFreeChunks)
+	}
+	// forget: the chunks in use are never handed out again.
+	o.free = nil
+	fill(500, 200)
+	inUse := held()
+	o.forget()
+	for i, v := range fill(3000, 200) {
+		if in(v, inUse) {
+			t.Fatalf("record %d went into a chunk forgotten in use", i)
+		}
+	}
+}
+
+// TestStatelessPassThroughMixedText: a passed-through column whose text
+// is canonical is copied and not computed (its output place keeps a
+// stale value, which the encoder must ignore), and one whose text is not
+// is built and encoded afresh; records alternating between the two, and
+// a NULL, each come out as their own values.
+func TestStatelessPassThroughMixedText(t *testing.T) {
+	cols := []types.Column{{Name: "S", Type: types.String}, {Name: "V", Type: types.Bigint}}
+	dec, err := NewDecoder(DecoderSpec{Columns: cols, KeyFormat: "NONE", ValueFormat: "JSON"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := NewEncoder(cols, "NONE", "JSON", serde.Props{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Stateless{Decoder: dec, Encoder: enc, Sink: "out", Pipeline: &Pipeline{
+		Project: []expr.Expr{&expr.Column{Index: 0, Name: "S", T: types.String}, &expr.Column{Index: 1, Name: "V", T: types.Bigint}}, TimeIndex: 2}}
+	for i, tc := range []struct{ in, want string }{
+		{`{"S":"a\/b","V":1}`, `{"S":"a/b","V":1}`},        // S built: \/ is written /
+		{`{"S":"plain","V":2}`, `{"S":"plain","V":2}`},     // both copied
+		{`{"S":"x\u0041","V":3}`, `{"S":"xA","V":3}`},      // S built again
+		{`{"S":null,"V":4}`, `{"S":null,"V":4}`},           // a NULL's text
+		{`{"V":5}`, `{"S":null,"V":5}`},                    // an absent member is NULL
+		{`{"S":"last","V":6}`, `{"S":"last","V":6}`},       // copied once more
+		{`{"S":"\"q\"","V":7}`, `{"S":"\"q\"","V":7}`},     // escapes written so: copied
+		{`{"S":"tab\u0009","V":8}`, `{"S":"tab\t","V":8}`}, // built
+	} {
+		rec := log.Record{Value: []byte(tc.in), Timestamp: int64(i)}
+		var got []string
+		if err := s.Process(&rec, func(pr log.ProduceRecord) { got = append(got, string(pr.Value)) }); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		if len(got) != 1 || got[0] != tc.want {
+			t.Fatalf("record %d %s: got %q, want %s", i, tc.in, got, tc.want)
 		}
 	}
 }

@@ -352,7 +352,27 @@ func (t *Task) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// The batch is committed: a processor that keeps nothing of its
+		// records, and whose output bytes the log no longer holds, lets
+		// both be written over by the next batch.
+		if p, ok := t.Processor.(batchRecycler); ok && p.recycleBatch() {
+			if rr, ok := r.(log.Recycler); ok {
+				rr.Recycle(recs)
+			}
+		}
 	}
+}
+
+// batchRecycler is implemented by a processor that may keep nothing of a
+// batch's input records once the batch is committed (no value that
+// aliases their bytes is read again), and whose output records' bytes
+// are its own to reuse then (no log keeps a Txn's bytes once Commit
+// returns: the embedded log encodes them into its batch, Kafka's has
+// sent them). After each commit of a task of one input, the task calls
+// recycleBatch, which reuses the processor's output memory, and, if it
+// reports true, recycles the batch read (log.Recycler).
+type batchRecycler interface {
+	recycleBatch() bool
 }
 
 // batch is the work between two commits: the transaction being built and
@@ -500,6 +520,13 @@ type passPlan struct {
 	// raw[pos] is the text to write for output value column pos, for the
 	// record at hand.
 	raw [][]byte
+	// skip[i] is set, for the record at hand, on output column i when it
+	// is copied as text (raw holds it): the encoder ignores its value,
+	// so the projection does not compute it.
+	skip []bool
+	// out[i] is the value place of output column i when it is copied
+	// (from's index), or -1.
+	out []int
 }
 
 // newPassPlan plans the pass-through of s's unchanged values, or returns
@@ -515,7 +542,9 @@ func (s *Stateless) newPassPlan() *passPlan {
 	}
 	copied := map[int]bool{}
 	isPass := make([]bool, len(s.Pipeline.Project))
+	pp.out = make([]int, len(s.Pipeline.Project))
 	for i, e := range s.Pipeline.Project {
+		pp.out[i] = -1
 		pos, t, ok := s.Encoder.valueColumn(i)
 		if !ok {
 			continue
@@ -528,9 +557,11 @@ func (s *Stateless) newPassPlan() *passPlan {
 			continue
 		}
 		pp.from[pos] = c.Index
+		pp.out[i] = pos
 		copied[c.Index] = true
 		isPass[i] = true
 	}
+	pp.skip = make([]bool, len(s.Pipeline.Project))
 	if len(copied) == 0 {
 		return nil
 	}
@@ -597,7 +628,7 @@ func (s *Stateless) Process(rec *log.Record, emit Emit) error {
 	if s.Table && s.Decoder.KeyNull(row) {
 		return nil
 	}
-	ts, ok, err := s.Pipeline.applyInto(row, out)
+	ok, err = s.Pipeline.keep(row)
 	if err != nil {
 		return err
 	}
@@ -607,7 +638,10 @@ func (s *Stateless) Process(rec *log.Record, emit Emit) error {
 		}
 		return nil
 	}
-	var raw [][]byte
+	var (
+		raw  [][]byte
+		skip []bool
+	)
 	if pp := s.pass; pp != nil {
 		for pos, at := range pp.from {
 			pp.raw[pos] = nil
@@ -615,7 +649,14 @@ func (s *Stateless) Process(rec *log.Record, emit Emit) error {
 				pp.raw[pos] = s.Decoder.rawAt(pp.dec, at)
 			}
 		}
-		raw = pp.raw
+		for i, pos := range pp.out {
+			pp.skip[i] = pos >= 0 && pp.raw[pos] != nil
+		}
+		raw, skip = pp.raw, pp.skip
+	}
+	ts, err := s.Pipeline.projectSkip(row, out, skip)
+	if err != nil {
+		return err
 	}
 	enc, err := s.Encoder.encodeBuf(out, ts, &s.buf, raw)
 	if err != nil {
@@ -672,6 +713,26 @@ func (s *Stateless) tombstone(row types.Row, keyOnly bool, ts int64, noKey bool,
 
 // Flush implements Processor.
 func (s *Stateless) Flush(Emit) error { return nil }
+
+var (
+	_ batchRecycler = (*Stateless)(nil)
+	_ Recoverable   = (*Stateless)(nil)
+)
+
+// recycleBatch implements batchRecycler: the batch's output bytes are
+// reused for the next, and its input records may be. The rows in and out
+// still hold views of the last record's bytes, but each is written whole
+// by the next decode before anything reads it (decodeReuse).
+func (s *Stateless) recycleBatch() bool {
+	s.buf.recycle()
+	return true
+}
+
+// Recover implements Recoverable: after a failed commit, the output
+// bytes handed out since the last good one are left to the collector
+// rather than reused, whatever a log might still do with a transaction
+// it failed to commit.
+func (s *Stateless) Recover() { s.buf.forget() }
 
 // checkBatch asserts what exactly-once rests on: a reader returns each
 // offset once, in increasing order, between where it stood and where it

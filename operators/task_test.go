@@ -3,8 +3,10 @@ package operators
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -104,4 +106,107 @@ func TestTaskRetriesFromItsLastCommit(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// TestStatelessTaskRecyclesBatches: a stateless task over the embedded
+// log reads each batch into the memory of the one before it and encodes
+// into the same output chunks (batchRecycler, log.Recycler), in small
+// batches, with commits that fail between them (after which nothing in
+// use is reused); every record still reaches the sink exactly once, with
+// its own bytes.
+func TestStatelessTaskRecyclesBatches(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	emb, err := embedded.Open(embedded.Options{Dir: t.TempDir(), Logger: quiet, ReadBatch: 37})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Close()
+	l := &failingLog{Log: emb}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, name := range []string{"in", "out"} {
+		if err := l.CreateTopic(ctx, name, log.TopicConfig{Partitions: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cols := []types.Column{{Name: "S", Type: types.String}, {Name: "V", Type: types.Bigint}}
+	dec, err := NewDecoder(DecoderSpec{Columns: cols, KeyFormat: "NONE", ValueFormat: "JSON"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outCols := []types.Column{{Name: "S", Type: types.String}, {Name: "U", Type: types.String}, {Name: "V", Type: types.Bigint}}
+	enc, err := NewEncoder(outCols, "NONE", "JSON", serde.Props{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &expr.Column{Index: 0, Name: "S", T: types.String}
+	v := &expr.Column{Index: 1, Name: "V", T: types.Bigint}
+	s2 := &Stateless{Decoder: dec, Encoder: enc, Sink: "out",
+		Pipeline: &Pipeline{Project: []expr.Expr{s, upper{s}, v}, TimeIndex: 2}}
+	task := &Task{Log: l, Group: "g", QueryID: "q", Inputs: []log.TopicPartition{{Topic: "in"}}, Metrics: &Metrics{}, Logger: quiet,
+		Processor: s2}
+	const n = 3000
+	word := func(i int) string { return strings.Repeat(string(rune('a'+i%26)), 1+i%53) }
+	var recs []log.Record
+	for i := range n {
+		recs = append(recs, log.Record{Value: fmt.Appendf(nil, `{"S":%q,"V":%d}`, word(i), i), Partition: 0})
+	}
+	if _, err := l.Append(ctx, "in", recs[:n/2]); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := task.Run(ctx); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	waitFor := func(off int64) {
+		t.Helper()
+		for {
+			if got, ok := task.Committed(); ok && got == off {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("the task never committed up to %d", off)
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	waitFor(n / 2)
+	l.failCommits.Store(2) // the next two commits fail, and are retried
+	if _, err := l.Append(ctx, "in", recs[n/2:]); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(n)
+	cancel()
+	<-done
+
+	r, err := emb.NewReader(context.Background(), log.TopicPartition{Topic: "out"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer rcancel()
+	var got []string
+	for len(got) < n {
+		batch, err := r.Next(rctx)
+		if err != nil {
+			t.Fatalf("read the sink after %d records: %v", len(got), err)
+		}
+		for _, rec := range batch {
+			got = append(got, string(rec.Value))
+		}
+	}
+	if ends, _ := emb.EndOffsets(context.Background(), "out"); ends[0] != n {
+		t.Fatalf("the sink holds %d records, want %d", ends[0], n)
+	}
+	for i, g := range got {
+		w := word(i)
+		if want := fmt.Sprintf(`{"S":%q,"U":%q,"V":%d}`, w, strings.ToUpper(w), i); g != want {
+			t.Fatalf("record %d: %s, want %s", i, g, want)
+		}
+	}
 }

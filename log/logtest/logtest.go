@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) log.Log) {
 		{"ReadFromMiddle", testReadFromMiddle},
 		{"ReadWaitsPastEnd", testReadWaitsPastEnd},
 		{"ReadCancelled", testReadCancelled},
+		{"Recycle", testRecycle},
 		{"ReaderUnknown", testReaderUnknown},
 		{"Offsets", testStartEndOffsets},
 		{"CommitOffsets", testCommitOffsets},

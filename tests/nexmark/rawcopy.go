@@ -108,20 +108,29 @@ func copyPartition(ctx context.Context, lg log.Log, tp log.TopicPartition, dst, 
 		return err
 	}
 	defer r.Close()
+	// As a stateless query's task does (operators.Task): the output
+	// records' slice is reused from batch to batch, and a batch read is
+	// handed back to the reader once it is committed (log.Recycler).
+	var out []log.ProduceRecord
 	for r.Position() < end {
 		recs, err := r.Next(ctx)
 		if err != nil {
 			return err
 		}
 		txn := log.Txn{Group: group, Offsets: map[log.TopicPartition]int64{tp: r.Position()}}
-		txn.Records = make([]log.ProduceRecord, len(recs))
-		for i, rec := range recs {
-			txn.Records[i] = log.ProduceRecord{Topic: dst, Record: log.Record{
+		out = out[:0]
+		for _, rec := range recs {
+			out = append(out, log.ProduceRecord{Topic: dst, Record: log.Record{
 				Key: rec.Key, Value: rec.Value, Timestamp: rec.Timestamp, Headers: rec.Headers, Partition: tp.Partition,
-			}}
+			}})
 		}
+		txn.Records = out
 		if err := lg.Commit(ctx, txn); err != nil {
 			return err
+		}
+		clear(out)
+		if rr, ok := r.(log.Recycler); ok {
+			rr.Recycle(recs)
 		}
 		copied.Add(int64(len(recs)))
 	}
