@@ -179,6 +179,28 @@ func (b *binary) waitProgress(ctx context.Context, sink string, total int) int {
 	}
 }
 
+// killWhileWorking kills the binary with kill -9 and restarts it, up to
+// five times, each time as soon as the sink has grown and before it holds
+// total rows. It fails the test when no kill came mid-run: the query
+// finished first, and the input is too small to test a crash with.
+func (b *binary) killWhileWorking(ctx context.Context, sink string, total int) {
+	b.t.Helper()
+	midRun := 0
+	for kill := 0; kill < 5; kill++ {
+		n := b.waitProgress(ctx, sink, total)
+		if n >= total {
+			break
+		}
+		b.kill()
+		midRun++
+		b.t.Logf("kill -9 with %d of %d rows in the sink", n, total)
+		b.restart()
+	}
+	if midRun == 0 {
+		b.t.Fatal("the query finished before it could be killed: make the input larger")
+	}
+}
+
 // waitSink waits until the sink holds total rows and returns its records
 // per partition, in offset order, as PRINT shows them (key and value).
 func (b *binary) waitSink(ctx context.Context, sink string, total int) [][]string {

@@ -43,20 +43,7 @@ func TestJoinKilledMidRunIsDeterministic(t *testing.T) {
 	killed := startBinary(t, bin)
 	killed.run(ctx, setup)
 	killed.run(ctx, []string{`SET 'auto.offset.reset' = 'earliest'`, joinCrashQuery})
-	midRun := 0
-	for kill := 0; kill < 5; kill++ {
-		n := killed.waitProgress(ctx, "enriched", views)
-		if n >= views {
-			break
-		}
-		killed.kill()
-		midRun++
-		t.Logf("kill -9 with %d of %d rows in the sink", n, views)
-		killed.restart()
-	}
-	if midRun == 0 {
-		t.Fatal("the join finished before it could be killed: make the input larger")
-	}
+	killed.killWhileWorking(ctx, "enriched", views)
 	got := killed.waitSink(ctx, "enriched", views)
 	killed.stop()
 	samePartitions(t, got, want)

@@ -46,20 +46,7 @@ func TestTableAggregationKilledMidRunIsDeterministic(t *testing.T) {
 	killed := startBinary(t, bin)
 	killed.run(ctx, setup)
 	killed.run(ctx, query)
-	midRun := 0
-	for kill := 0; kill < 5; kill++ {
-		n := killed.waitProgress(ctx, "acct_sums", total)
-		if n >= total {
-			break
-		}
-		killed.kill()
-		midRun++
-		t.Logf("kill -9 with %d of %d records in the sink", n, total)
-		killed.restart()
-	}
-	if midRun == 0 {
-		t.Fatal("the aggregation finished before it could be killed: make the input larger")
-	}
+	killed.killWhileWorking(ctx, "acct_sums", total)
 	killed.run(ctx, barrier)
 	got := killed.waitSink(ctx, "acct_sums", total)
 	killed.stop()
