@@ -527,9 +527,9 @@ type Repartition struct {
 	// the table's last-row store) before the next, so the row's strings
 	// may be views of the record's bytes (Decoder.decodeReuse).
 	scratch groupScratch
-	// tkey is the last-row store's key of the record in hand, reused
-	// (the store copies the keys it is given).
-	tkey []byte
+	// tkey and tval are the last-row store's key and value of the
+	// record in hand, reused (the store copies what it is given).
+	tkey, tval []byte
 }
 
 var _ Processor = (*Repartition)(nil)
@@ -595,7 +595,8 @@ func (r *Repartition) processTable(rec *log.Record, emit Emit) error {
 		}
 		return nil
 	}
-	return r.Store.Put(r.tkey, joinPrev(next.Key, next.Value, next.Timestamp))
+	r.tval = appendPrev(r.tval[:0], next.Key, next.Value, next.Timestamp)
+	return r.Store.Put(r.tkey, r.tval)
 }
 
 // Flush implements Processor.
@@ -604,11 +605,15 @@ func (r *Repartition) Flush(Emit) error { return nil }
 // joinPrev packs a repartition record's key, value and time for the
 // table's last-row store: 8-byte time, 4-byte key length, key, value.
 func joinPrev(k, v []byte, ts int64) []byte {
-	b := make([]byte, 0, 12+len(k)+len(v))
-	b = appendBE64(b, uint64(ts))
-	b = appendBE32(b, uint32(len(k)))
-	b = append(b, k...)
-	return append(b, v...)
+	return appendPrev(make([]byte, 0, 12+len(k)+len(v)), k, v, ts)
+}
+
+// appendPrev appends joinPrev(k, v, ts) to dst.
+func appendPrev(dst, k, v []byte, ts int64) []byte {
+	dst = appendBE64(dst, uint64(ts))
+	dst = appendBE32(dst, uint32(len(k)))
+	dst = append(dst, k...)
+	return append(dst, v...)
 }
 
 func splitPrev(b []byte) (k, v []byte, ts int64) {

@@ -19,20 +19,28 @@ import (
 type Materialize struct {
 	Store  state.Store
 	Window *WindowedKey
+	// sk and val are the store key and value of the record in hand,
+	// reused from record to record: the stores copy what Put and Delete
+	// are given (TaskStore into its batch, MemStore into its map; as
+	// Repartition's tkey relies on), where q5's tables allocated both,
+	// the key twice, for every change.
+	sk, val []byte
 }
 
 var _ Processor = (*Materialize)(nil)
 
 // Process implements Processor.
 func (m *Materialize) Process(rec *log.Record, _ Emit) error {
-	sk, err := MaterializedKey(rec.Key, m.Window)
+	sk, err := appendMaterializedKey(m.sk[:0], rec.Key, m.Window)
 	if err != nil {
 		return err
 	}
+	m.sk = sk
 	if rec.Value == nil {
 		return m.Store.Delete(sk)
 	}
-	return m.Store.Put(sk, joinPrev(rec.Key, rec.Value, rec.Timestamp))
+	m.val = appendPrev(m.val[:0], rec.Key, rec.Value, rec.Timestamp)
+	return m.Store.Put(sk, m.val)
 }
 
 // Flush implements Processor.
@@ -40,24 +48,30 @@ func (m *Materialize) Flush(Emit) error { return nil }
 
 // MaterializedKey is the store key of a table record's key.
 func MaterializedKey(key []byte, w *WindowedKey) ([]byte, error) {
+	return appendMaterializedKey(make([]byte, 0, 1+len(key)), key, w)
+}
+
+// appendMaterializedKey appends the store key of a table record's key
+// to dst.
+func appendMaterializedKey(dst, key []byte, w *WindowedKey) ([]byte, error) {
 	if w == nil {
 		if key == nil {
 			return nil, errors.New("operators: table record without a key")
 		}
-		return append([]byte{'k'}, key...), nil
+		return append(append(dst, 'k'), key...), nil
 	}
 	if w.Session {
 		k, win, err := window.ParseSessionWindowedKey(key)
 		if err != nil {
 			return nil, err
 		}
-		return window.AppendSessionStoreKey([]byte{'k'}, k, win), nil
+		return window.AppendSessionStoreKey(append(dst, 'k'), k, win), nil
 	}
 	k, start, err := window.ParseTimeWindowedKey(key)
 	if err != nil {
 		return nil, err
 	}
-	return window.AppendStoreKey([]byte{'k'}, k, start), nil
+	return window.AppendStoreKey(append(dst, 'k'), k, start), nil
 }
 
 // MaterializedRecord rebuilds the record a materialized value holds.

@@ -29,7 +29,11 @@ func castWith(e Expr, t types.Type, c *evalCtx) (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	return convNode(e, t, conv, []any{"CAST(", e, " AS " + t.String() + ")"}), nil
+	n := convNode(e, t, conv, []any{"CAST(", e, " AS " + t.String() + ")"})
+	if from := e.Type().Kind; t.Kind == types.KindString && (from == types.KindInt || from == types.KindBigint) {
+		n.text, n.textCtx = textCastInt, c
+	}
+	return n, nil
 }
 
 // Coerce converts e to t where an assignment may do so implicitly:
@@ -77,7 +81,7 @@ func implicit(from, to types.Type) bool {
 	return from.Equal(to)
 }
 
-func convNode(e Expr, t types.Type, conv convFunc, text []any) Expr {
+func convNode(e Expr, t types.Type, conv convFunc, text []any) *node {
 	return &node{t: t, sql: text, kids: []Expr{e}, eval: func(row types.Row) (types.Value, error) {
 		v, err := e.Eval(row)
 		if err != nil || v.IsNull() {
@@ -102,6 +106,18 @@ func castFunc(from, to types.Type, c *evalCtx) (convFunc, error) {
 	}
 	if from.Equal(to) {
 		return identity, nil
+	}
+	if to.Kind == types.KindString && (from.Kind == types.KindInt || from.Kind == types.KindBigint) {
+		// An integer's digits fit a small buffer: written once, then
+		// sized (where other kinds are sized before they are written).
+		return func(v types.Value) (types.Value, error) {
+			var buf [24]byte
+			b := strconv.AppendInt(buf[:0], v.Int(), 10)
+			if err := c.checkString("CAST AS STRING", int64(len(b))); err != nil {
+				return types.Value{}, err
+			}
+			return types.NewString(string(b)), nil
+		}, nil
 	}
 	if to.Kind == types.KindString {
 		return func(v types.Value) (types.Value, error) {

@@ -71,6 +71,11 @@ type node struct {
 	// fn is the function a call node calls, nil for any other node; a
 	// subscript of SPLIT looks for it (splitIndex).
 	fn *Function
+	// text marks a node whose STRING value appendText can write into
+	// its caller's buffer (text.go), textCtx its limits; textNone for
+	// every other node.
+	text    textKind
+	textCtx *evalCtx
 }
 
 var _ Expr = (*node)(nil)

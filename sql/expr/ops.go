@@ -303,21 +303,21 @@ func arith(b *Binder, o opcode.Op, l, r Expr) (Expr, error) {
 // either side gives NULL, as SQL's operators do (unlike CONCAT, which
 // skips NULLs).
 func concatPlus(b *Binder, l, r Expr, text []any) Expr {
-	c := b.evalCtx()
-	return &node{t: types.String, sql: text, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
-		a, err := l.Eval(row)
-		if err != nil || a.IsNull() {
-			return types.Value{}, err
+	n := &node{t: types.String, sql: text, kids: []Expr{l, r}, text: textConcat, textCtx: b.evalCtx()}
+	n.eval = func(row types.Row) (types.Value, error) {
+		// A chain of + (a + '/' + b is (a + '/') + b) is written into one
+		// buffer, its casts of integers too, and copied out once: one
+		// string a row rather than one per + and per CAST.
+		bp := textBufs.Get().(*[]byte)
+		out, null, err := appendConcat((*bp)[:0], n, row)
+		var v types.Value
+		if err == nil && !null {
+			v = types.NewString(string(out))
 		}
-		z, err := r.Eval(row)
-		if err != nil || z.IsNull() {
-			return types.Value{}, err
-		}
-		if err := c.checkString("+", sizeAdd(int64(len(a.Str())), int64(len(z.Str())))); err != nil {
-			return types.Value{}, err
-		}
-		return types.NewString(a.Str() + z.Str()), nil
-	}}
+		putTextBuf(bp, out)
+		return v, err
+	}
+	return n
 }
 
 // intOp computes a op c on 64-bit integers, reporting overflow and

@@ -43,6 +43,11 @@ func TestShare(t *testing.T) {
 			slots: 2,
 		},
 		{
+			name:  "a concatenation shared within another, written into its buffer (text.go)",
+			exprs: []string{`RUNNEL_CAST(B, 'STRING') + '/' + S`, `RUNNEL_CAST(B, 'STRING') + '/' + RUNNEL_CAST(I, 'STRING')`, `RUNNEL_CAST(I, 'STRING')`},
+			slots: 6,
+		},
+		{
 			name:  "columns and literals are not shared",
 			exprs: []string{`I`, `I`, `'x'`, `'x'`},
 		},
