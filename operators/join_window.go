@@ -223,9 +223,14 @@ type StreamStreamJoin struct {
 	// lives until it has been joined (joinedRow copies its values).
 	stored [2]types.Row
 	// in holds, per side, the row of the record being processed (decode).
-	in      [2]types.Row
+	in [2]types.Row
+	// keys holds, per side, the join key of the record being processed.
+	keys    [2]types.Row
 	expired [2][]expiring
-	marks   []stateEntry
+	// meet is the match under way, visit its method value (match).
+	meet  meeting
+	visit func(key, value []byte) bool
+	marks []stateEntry
 }
 
 var (
@@ -403,19 +408,26 @@ func (j *StreamStreamJoin) process(input int, rec *log.Record, emit Emit) error 
 	}
 	s := j.Spec
 	side := &s.Sides[input]
-	r := *rec
+	// A copy only for a side that restores its records: a copy of every
+	// record, which the decoder's interface makes escape, was a heap
+	// allocation per record.
+	r := rec
 	if side.Restore != nil {
-		r = side.Restore(rec)
+		restored := side.Restore(rec)
+		r = &restored
 	}
-	row, ok, err := j.decode(input, &r)
+	row, ok, err := j.decode(input, r)
 	if err != nil || !ok {
 		// A null value is ignored, and moves nothing.
 		return err
 	}
-	keys, null, err := evalKeys(side.Keys, row)
+	// The key row is reused from record to record: what it is passed to
+	// copies its values (joinedRow) or encodes them (encodeJoinKey).
+	keys, null, err := evalKeysInto(j.keys[input][:0], side.Keys, row)
 	if err != nil {
 		return err
 	}
+	j.keys[input] = keys
 	ts := row[side.Time].Int()
 	if ts > j.now {
 		j.now, j.dirty = ts, true
@@ -449,7 +461,7 @@ func (j *StreamStreamJoin) process(input int, rec *log.Record, emit Emit) error 
 	if err != nil {
 		return err
 	}
-	return j.store(input, &r, row, ts, j.keyBuf, matched)
+	return j.store(input, r, row, ts, j.keyBuf, matched)
 }
 
 // filtered reports whether a record of side input fails its side's
@@ -495,14 +507,20 @@ func (j *StreamStreamJoin) decode(input int, rec *log.Record) (types.Row, bool, 
 
 // evalKeys computes a row's join key; null reports a NULL among it.
 func evalKeys(exprs []expr.Expr, row types.Row) (keys types.Row, null bool, err error) {
-	keys = make(types.Row, len(exprs))
-	for i, e := range exprs {
-		if keys[i], err = e.Eval(row); err != nil {
+	return evalKeysInto(make(types.Row, 0, len(exprs)), exprs, row)
+}
+
+// evalKeysInto is evalKeys appending the key's values to dst.
+func evalKeysInto(dst types.Row, exprs []expr.Expr, row types.Row) (keys types.Row, null bool, err error) {
+	for _, e := range exprs {
+		v, err := e.Eval(row)
+		if err != nil {
 			return nil, false, err
 		}
-		null = null || keys[i].IsNull()
+		dst = append(dst, v)
+		null = null || v.IsNull()
 	}
-	return keys, null, nil
+	return dst, null, nil
 }
 
 // encodeJoinKey appends the serialized join key to dst.
@@ -531,51 +549,18 @@ func (j *StreamStreamJoin) match(input int, row, keys types.Row, ts int64, k []b
 	j.scanBuf[0] = recordPrefix(j.scanBuf[0][:0], other, k)
 	prefix := j.scanBuf[0]
 	j.marks = j.marks[:0]
-	matched := false
 	// A record of the other side whose window has closed may still be
 	// stored: an inner side's records leave when a sweep comes by.
-	closedBelow := satSub(j.now, satAdd(s.lookAhead(other), s.Grace))
-	visit := func(key, value []byte) bool {
-		if readTime(key[len(key)-placeLen:]) < closedBelow {
-			return true
-		}
-		orow, flags, err := j.decodeStored(other, key, value)
-		if err != nil {
-			j.rowFailed(fmt.Errorf("decode a stored record of the join: %w", err))
-			return true
-		}
-		ots := orow[s.Sides[other].Time].Int()
-		var joined types.Row
-		if input == 0 {
-			joined = j.joinedRow(row, orow, keys, max(ts, ots))
-		} else {
-			joined = j.joinedRow(orow, row, keys, max(ts, ots))
-		}
-		if s.Extra != nil {
-			v, err := s.Extra.Eval(joined)
-			if err != nil {
-				// A pair whose condition fails to evaluate does not
-				// match.
-				j.rowFailed(err)
-				return true
-			}
-			if v.IsNull() || !v.Bool() {
-				return true
-			}
-		}
-		matched = true
-		if s.Outer[other] && flags&matchedFlag == 0 {
-			nv := append([]byte(nil), value...)
-			nv[0] |= matchedFlag
-			j.marks = append(j.marks, stateEntry{key: append([]byte(nil), key...), value: nv})
-		}
-		// A pair whose output fails has matched all the same: neither
-		// record comes out unmatched later.
-		if err := j.Output(joined, max(ts, ots), emit); err != nil {
-			j.rowFailed(err)
-		}
-		return true
+	m := &j.meet
+	*m = meeting{j: j, input: input, row: row, keys: keys, ts: ts, emit: emit,
+		closedBelow: satSub(j.now, satAdd(s.lookAhead(other), s.Grace))}
+	if j.visit == nil {
+		// A method value made once: a closure per record, which the
+		// scan's interface makes escape, was a heap allocation per
+		// record, with the variables it shared.
+		j.visit = m.visit
 	}
+	visit := j.visit
 	if ix := j.index; ix != nil && ix.covers(other, lo) {
 		ix.scan(other, prefix, lo, hi, visit)
 	} else {
@@ -592,17 +577,76 @@ func (j *StreamStreamJoin) match(input int, row, keys types.Row, ts int64, k []b
 			return false, err
 		}
 	}
+	matched := m.matched
+	*m = meeting{} // keeps no rows past the record
 	// Written after the scan: a store's Scan does not promise to see, or
 	// to survive, writes made during it; nor does the index's.
-	for _, m := range j.marks {
-		if err := j.Store.Put(m.key, m.value); err != nil {
+	for _, mk := range j.marks {
+		if err := j.Store.Put(mk.key, mk.value); err != nil {
 			return false, err
 		}
 		if j.index != nil {
-			j.index.put(other, m.key, m.value)
+			j.index.put(other, mk.key, mk.value)
 		}
 	}
 	return matched, nil
+}
+
+// meeting is a match's scan under way: a record of side input, row with
+// join key keys at ROWTIME ts, meeting the other side's stored records.
+type meeting struct {
+	j           *StreamStreamJoin
+	input       int
+	row, keys   types.Row
+	ts          int64
+	emit        Emit
+	closedBelow int64 // the other side's records before it are closed
+	matched     bool  // set once a pair has passed
+}
+
+// visit is the scan's function: it joins the record with one stored
+// record of the other side, key and value.
+func (m *meeting) visit(key, value []byte) bool {
+	j, s := m.j, m.j.Spec
+	input, other, ts := m.input, 1-m.input, m.ts
+	if readTime(key[len(key)-placeLen:]) < m.closedBelow {
+		return true
+	}
+	orow, flags, err := j.decodeStored(other, key, value)
+	if err != nil {
+		j.rowFailed(fmt.Errorf("decode a stored record of the join: %w", err))
+		return true
+	}
+	ots := orow[s.Sides[other].Time].Int()
+	var joined types.Row
+	if input == 0 {
+		joined = j.joinedRow(m.row, orow, m.keys, max(ts, ots))
+	} else {
+		joined = j.joinedRow(orow, m.row, m.keys, max(ts, ots))
+	}
+	if s.Extra != nil {
+		v, err := s.Extra.Eval(joined)
+		if err != nil {
+			// A pair whose condition fails to evaluate does not match.
+			j.rowFailed(err)
+			return true
+		}
+		if v.IsNull() || !v.Bool() {
+			return true
+		}
+	}
+	m.matched = true
+	if s.Outer[other] && flags&matchedFlag == 0 {
+		nv := append([]byte(nil), value...)
+		nv[0] |= matchedFlag
+		j.marks = append(j.marks, stateEntry{key: append([]byte(nil), key...), value: nv})
+	}
+	// A pair whose output fails has matched all the same: neither record
+	// comes out unmatched later.
+	if err := j.Output(joined, max(ts, ots), m.emit); err != nil {
+		j.rowFailed(err)
+	}
+	return true
 }
 
 // joinedRow lays a pair out as the Join node does: left, right, the join

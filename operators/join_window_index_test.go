@@ -253,6 +253,36 @@ func TestWindowIndexAgreesWithStore(t *testing.T) {
 			if ix.bytes > budget {
 				t.Fatalf("seed %d step %d: %d bytes held, budget %d", seed, i, ix.bytes, budget)
 			}
+			if err := ix.checkKeys(); err != nil {
+				t.Fatalf("seed %d step %d: %v", seed, i, err)
+			}
 		}
 	}
+}
+
+// checkKeys reports a join key of the index whose map key is not a
+// string over the bytes of one of the records it holds (which would keep
+// a record that left alive), or whose first slot keeps a record its
+// records no longer share.
+func (ix *windowIndex) checkKeys() error {
+	for s := range ix.side {
+		for k, kr := range ix.side[s].keys {
+			if k != kr.prefix || len(kr.recs) == 0 {
+				return fmt.Errorf("side %d key %x: map key, records' key %x, %d records", s, k, kr.prefix, len(kr.recs))
+			}
+			keyed := 0
+			for i := range kr.recs {
+				if kr.keyedBy(&kr.recs[i]) {
+					keyed++
+				}
+			}
+			if keyed != 1 {
+				return fmt.Errorf("side %d key %x: its map key is over the bytes of %d of its records", s, k, keyed)
+			}
+			if kr.first[0].buf != nil && &kr.recs[:1][0] != &kr.first[0] {
+				return fmt.Errorf("side %d key %x: first keeps a record the records moved away from", s, k)
+			}
+		}
+	}
+	return nil
 }

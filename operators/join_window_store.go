@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"unsafe"
 
 	"github.com/RaduBerinde/btreemap"
 
@@ -148,7 +149,30 @@ type indexSide struct {
 }
 
 // keyRecords are a join key's records, in key order.
-type keyRecords struct{ recs []indexRecord }
+//
+// A join key has one record a side as often as not (a person who
+// registers, in Nexmark's q8): first holds the first record in place, so
+// that a new key costs one allocation for its records, and prefix, the
+// key's entry in indexSide.keys, is a string over that record's own
+// bytes, not a copy (see keyAt).
+type keyRecords struct {
+	recs   []indexRecord
+	first  [1]indexRecord
+	prefix string
+}
+
+// keyAt makes kr's map key the prefix of record r, which kr holds: a
+// string over r's bytes, whose first plen bytes (its join key) never
+// change (a record replaced with a value of another length gets a new
+// buf, and the old one, unchanged, stays alive while the string does).
+func (kr *keyRecords) keyAt(r *indexRecord, plen int) {
+	kr.prefix = unsafe.String(unsafe.SliceData(r.buf), plen)
+}
+
+// keyedBy reports whether kr's map key is a string over record r's bytes.
+func (kr *keyRecords) keyedBy(r *indexRecord) bool {
+	return len(r.buf) > 0 && unsafe.StringData(kr.prefix) == unsafe.SliceData(r.buf)
+}
 
 // indexRecord is one record: its whole record key, then its value, in
 // buf. One slice rather than two halves what a key's records cost to
@@ -244,8 +268,9 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 	prefix := key[:len(key)-placeLen]
 	kr := is.keys[string(prefix)]
 	if kr == nil {
+		// Put in the map below, once the record's bytes are the key's.
 		kr = &keyRecords{}
-		is.keys[string(prefix)] = kr
+		kr.recs = kr.first[:0:1]
 	}
 	i, found := kr.find(key)
 	if found {
@@ -256,7 +281,14 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 			// A record marked as matched: its flags byte changes.
 			copy(r.value(), value)
 		} else {
+			keyed := kr.keyedBy(r)
 			r.buf = append(append(make([]byte, 0, r.klen+len(value)), r.key()...), value...)
+			if keyed {
+				// Over the new bytes (an equal key: the map keeps its
+				// entry and takes the new string).
+				kr.keyAt(r, len(prefix))
+				is.keys[kr.prefix] = kr
+			}
 		}
 		ix.bytes += n
 		is.bytes += n
@@ -264,7 +296,19 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 		r := indexRecord{buf: make([]byte, len(key)+len(value)), klen: len(key)}
 		copy(r.buf, key)
 		copy(r.buf[len(key):], value)
-		kr.recs = slices.Insert(kr.recs, i, r)
+		if len(kr.recs) == 0 {
+			kr.recs = append(kr.recs, r)
+			kr.keyAt(&kr.recs[0], len(prefix))
+			is.keys[kr.prefix] = kr
+		} else {
+			grows := len(kr.recs) == cap(kr.recs)
+			kr.recs = slices.Insert(kr.recs, i, r)
+			if grows {
+				// The records moved: first must not keep the one it held
+				// alive after it leaves.
+				kr.first[0] = indexRecord{}
+			}
+		}
 		is.order = append(is.order, indexOrder{key: r.key(), recs: kr})
 		n := len(key) + len(value) + indexEntryBytes
 		ix.bytes += n
@@ -309,6 +353,7 @@ func (ix *windowIndex) remove(side int, prefix []byte, kr *keyRecords, i int) {
 	ix.bytes -= n
 	is.bytes -= n
 	is.n--
+	rekey := kr.keyedBy(&kr.recs[i])
 	if i == 0 {
 		// The oldest, as a rule: the slice moves on.
 		kr.recs[0] = indexRecord{}
@@ -316,8 +361,17 @@ func (ix *windowIndex) remove(side int, prefix []byte, kr *keyRecords, i int) {
 	} else {
 		kr.recs = slices.Delete(kr.recs, i, i+1)
 	}
-	if len(kr.recs) == 0 {
-		delete(is.keys, string(prefix))
+	switch {
+	case len(kr.recs) == 0:
+		delete(is.keys, kr.prefix)
+		kr.prefix = ""
+	case rekey:
+		// The map key is over the bytes of the record that left: over
+		// another's instead, so that they do not stay alive (one record
+		// a key, beyond what the index counts).
+		delete(is.keys, kr.prefix)
+		kr.keyAt(&kr.recs[0], len(prefix))
+		is.keys[kr.prefix] = kr
 	}
 	// Entries of records that left before their turn: compact the list
 	// when they are more than the records held.
