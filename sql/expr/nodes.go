@@ -72,7 +72,7 @@ type node struct {
 	// subscript of SPLIT looks for it (splitIndex).
 	fn *Function
 	// text marks a node whose STRING value appendText can write into
-	// its caller's buffer (text.go), textCtx its limits; textNone for
+	// its caller's buffer (text.go), textCtx its limits; zero for
 	// every other node.
 	text    textKind
 	textCtx *evalCtx

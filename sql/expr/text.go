@@ -14,8 +14,8 @@ import (
 type textKind uint8
 
 const (
-	// textNone: the node's value is computed by Eval.
-	textNone textKind = iota
+	// The zero textKind: the node's value is computed by Eval.
+	_ textKind = iota
 	// textConcat: STRING + STRING (concatPlus); kids are its operands.
 	textConcat
 	// textCastInt: CAST of an INT or BIGINT to STRING; kids[0] is the
