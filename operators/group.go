@@ -131,6 +131,15 @@ func (g *Grouper) Reader() func(rec *log.Record) (GroupInput, bool, error) {
 // false when the row does not take part (see group).
 func (g *Grouper) Group(row types.Row) (GroupInput, bool, error) { return g.group(row) }
 
+// Rows returns one task's Group, whose GroupInputs are built in buffers
+// reused from row to row (groupScratch): what it returns is valid until
+// its next call. For a join's rows, which a stage encodes or an
+// Aggregator folds before the next comes.
+func (g *Grouper) Rows() func(row types.Row) (GroupInput, bool, error) {
+	var s groupScratch
+	return func(row types.Row) (GroupInput, bool, error) { return g.groupIn(row, &s) }
+}
+
 // group evaluates one decoded row into a new GroupInput. ok is false when
 // the row does not take part: the filter drops it, or a grouping value is
 // NULL (ksqlDB drops such rows too).

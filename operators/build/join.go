@@ -507,10 +507,12 @@ func sinkOutput(sink *catalog.Source, pipe *operators.Pipeline) (operators.JoinO
 }
 
 // groupOutput sends joined rows to an aggregation's repartition topic,
-// keyed by their group.
+// keyed by their group. It is one task's: its group inputs are built in
+// buffers reused from row to row.
 func groupOutput(g *operators.Grouper, topic string) operators.JoinOutput {
+	group := g.Rows()
 	return func(row types.Row, _ int64, emit operators.Emit) error {
-		in, ok, err := g.Group(row)
+		in, ok, err := group(row)
 		if err != nil || !ok {
 			return err
 		}
@@ -584,8 +586,9 @@ func (b *Builder) pushJoin(ctx context.Context, root *planner.Result, earliest b
 					}
 					return nil
 				}}
+			group := ja.grouper.Rows()
 			return func(row types.Row, _ int64, _ operators.Emit) error {
-				in, ok, err := ja.grouper.Group(row)
+				in, ok, err := group(row)
 				if err != nil || !ok {
 					return err
 				}
