@@ -93,7 +93,7 @@ func shareKey(e Expr, keys map[*node]string) string {
 	case *Literal:
 		return literalSQL(x.Value, x.T) + ":" + x.T.String()
 	case *node:
-		if x.volatile || x.ext {
+		if x.unrepeatable() {
 			return ""
 		}
 		kidKeys := make(map[Expr]string, len(x.kids))

@@ -9,10 +9,16 @@ package expr
 func Volatile(e Expr) bool {
 	v := false
 	Walk(e, func(x Expr) bool {
-		if n, ok := x.(*node); ok && (n.volatile || n.ext) {
+		if n, ok := x.(*node); ok && n.unrepeatable() {
 			v = true
 		}
 		return !v
 	})
 	return v
 }
+
+// unrepeatable reports whether n itself (not its children) must be
+// evaluated exactly where and as often as the query says: a volatile
+// function, or a node that evaluates part of itself over rows of its own
+// making (a lambda's body). Volatile and Share both ask it.
+func (n *node) unrepeatable() bool { return n.volatile || n.ext }
