@@ -286,3 +286,48 @@ func (ix *windowIndex) checkKeys() error {
 	}
 	return nil
 }
+
+// TestWindowIndexOrderBounded: in a steady state, where each new record
+// evicts the oldest, the eviction list stays within a few times the
+// records held, and the index still holds exactly the newest ones. It
+// used to keep an entry for every record ever put.
+func TestWindowIndexOrderBounded(t *testing.T) {
+	v := []byte{rowFormatFlag, 0}
+	key := func(k string, ts int64) []byte {
+		return appendBE64(binary32(appendTime(recordPrefix(nil, 1, []byte(k)), ts), 0), uint64(ts))
+	}
+	const held = 50
+	ix := newWindowIndex(held * (len(key("k0", 0)) + len(v) + indexEntryBytes))
+	for ts := range int64(20000) {
+		// A hot key and a few cold ones, as Nexmark's bids are.
+		k := "hh"
+		if ts%2 == 1 {
+			k = fmt.Sprintf("k%d", ts%7)
+		}
+		ix.put(1, key(k, ts), v)
+		is := &ix.side[1]
+		if is.n > held {
+			t.Fatalf("at %d: %d records held, budget %d", ts, is.n, held)
+		}
+		if c := cap(is.order); c > 4*held+128 {
+			t.Fatalf("at %d: the order list's capacity is %d for %d records", ts, c, is.n)
+		}
+	}
+	is := &ix.side[1]
+	if is.n != held {
+		t.Fatalf("%d records held, want %d", is.n, held)
+	}
+	// The newest held completely: from is just past the last evicted.
+	if want := int64(20000 - held); is.from != want {
+		t.Errorf("from %d, want %d", is.from, want)
+	}
+	for ts := int64(20000 - held); ts < 20000; ts++ {
+		k := "hh"
+		if ts%2 == 1 {
+			k = fmt.Sprintf("k%d", ts%7)
+		}
+		if _, ok := ix.get(1, key(k, ts)); !ok {
+			t.Errorf("record at %d not held", ts)
+		}
+	}
+}

@@ -138,7 +138,14 @@ type indexSide struct {
 	// that left is not put again (it holds its record's place in its
 	// input), so a held key's entry is its record's; were it put again,
 	// the older entry would only evict it sooner, which costs coverage
-	// (from), not correctness.
+	// (from), not correctness. The entries before head are spent: an
+	// append that would grow the list moves the live ones down over them
+	// instead when they are at least half of it (appendOrder), so that
+	// the list stays within about twice the entries it holds. It used to
+	// grow by an entry for every record ever put while evictions only
+	// advanced head: 32 bytes a record that the budget did not count,
+	// without bound (32 MB over Nexmark q4's million events), and every
+	// growth copied the spent entries too.
 	order []indexOrder
 	head  int
 	// from is the smallest ROWTIME from which the side holds every
@@ -257,6 +264,16 @@ func (kr *keyRecords) find(key []byte) (int, bool) {
 	return i, i < len(recs) && bytes.Equal(recs[i].key(), key)
 }
 
+// findOldest is find for a key that is most likely kr's first (eviction
+// takes records in the order they came, which is about time order): one
+// comparison, not a search through a hot key's records.
+func (kr *keyRecords) findOldest(key []byte) (int, bool) {
+	if len(kr.recs) > 0 && bytes.Equal(kr.recs[0].key(), key) {
+		return 0, true
+	}
+	return kr.find(key)
+}
+
 // put holds (or replaces) a record that side's store now holds, unless it
 // is older than what the side holds completely. key and value are
 // copied.
@@ -309,7 +326,7 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 				kr.first[0] = indexRecord{}
 			}
 		}
-		is.order = append(is.order, indexOrder{key: r.key(), recs: kr})
+		is.appendOrder(indexOrder{key: r.key(), recs: kr})
 		n := len(key) + len(value) + indexEntryBytes
 		ix.bytes += n
 		is.bytes += n
@@ -317,6 +334,19 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 	}
 	for limit := ix.limit(); ix.bytes > limit && ix.evict(); {
 	}
+}
+
+// appendOrder appends o to the order list, moving the live entries down
+// over the spent ones first when the list is full and they are at least
+// half of it (amortized: the entries moved are at most the appends since
+// the last move or growth).
+func (is *indexSide) appendOrder(o indexOrder) {
+	if len(is.order) == cap(is.order) && is.head > 0 && 2*is.head >= len(is.order) {
+		n := copy(is.order, is.order[is.head:])
+		clear(is.order[n:])
+		is.order, is.head = is.order[:n], 0
+	}
+	is.order = append(is.order, o)
 }
 
 // evict drops the oldest record of the side that holds the most bytes,
@@ -334,7 +364,7 @@ func (ix *windowIndex) evict() bool {
 		o := is.order[is.head]
 		is.order[is.head] = indexOrder{}
 		is.head++
-		if i, ok := o.recs.find(o.key); ok {
+		if i, ok := o.recs.findOldest(o.key); ok {
 			// Every record at that time may not be held any more: the
 			// side is complete from the next millisecond on.
 			is.from = max(is.from, satAdd(readTime(o.key[len(o.key)-placeLen:]), 1))
