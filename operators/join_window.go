@@ -361,7 +361,12 @@ func (j *StreamStreamJoin) indexInit() error {
 		if j.Memory != nil {
 			j.index.share = j.Memory.Share(budget)
 		}
+		j.index.drops = true
+		for side := range 2 {
+			j.index.reach[side] = j.Spec.lookAhead(side)
+		}
 	}
+	j.index.now = j.now
 	if err := j.index.load(j.Store); err != nil {
 		return err
 	}
@@ -431,6 +436,9 @@ func (j *StreamStreamJoin) process(input int, rec *log.Record, emit Emit) error 
 	ts := row[side.Time].Int()
 	if ts > j.now {
 		j.now, j.dirty = ts, true
+		if j.index != nil {
+			j.index.now = ts
+		}
 		if err := j.expire(emit); err != nil {
 			return err
 		}

@@ -94,6 +94,9 @@ func TestStreamStreamJoinIndexAgrees(t *testing.T) {
 				steps = append(steps, fmt.Sprintf("%s k%d v%d@%d", side, rng.IntN(5), i, ts))
 			}
 			w := within{15, 8, 20, tp}
+			// gaveUp notes the budgets under which the index gave a side
+			// up (evict): too small to hold a window of it.
+			gaveUp := map[int]bool{}
 			run := func(budget int, disrupt func(f *windowFixture, i int) *windowFixture) []string {
 				store := NewOrderedMemStore()
 				f := newWindowFixture(t, w, store, nil)
@@ -109,6 +112,11 @@ func TestStreamStreamJoinIndexAgrees(t *testing.T) {
 						}
 					}
 					f.step(t, st)
+				}
+				if ix := f.j.index; ix != nil {
+					if ix.side[0].off || ix.side[1].off {
+						gaveUp[budget] = true
+					}
 				}
 				return append(got, f.got...)
 			}
@@ -153,6 +161,9 @@ func TestStreamStreamJoinIndexAgrees(t *testing.T) {
 				}
 				return f
 			})
+			if !gaveUp[200] || gaveUp[0] {
+				t.Errorf("%s seed %d: a side given up under budgets %v: want 200's and not the default's", tp, seed, gaveUp)
+			}
 			for name, got := range cases {
 				if strings.Join(got, "\n") != strings.Join(want, "\n") {
 					t.Errorf("%s seed %d, index %s: %d rows differ from the store's %d:\n%s", tp, seed, name, len(got), len(want),
@@ -285,4 +296,106 @@ func (ix *windowIndex) checkKeys() error {
 		}
 	}
 	return nil
+}
+
+// TestWindowIndexOrderBounded: in a steady state, where each new record
+// evicts the oldest, the eviction list stays within a few times the
+// records held, and the index still holds exactly the newest ones. It
+// used to keep an entry for every record ever put.
+func TestWindowIndexOrderBounded(t *testing.T) {
+	v := []byte{rowFormatFlag, 0}
+	key := func(k string, ts int64) []byte {
+		return appendBE64(binary32(appendTime(recordPrefix(nil, 1, []byte(k)), ts), 0), uint64(ts))
+	}
+	const held = 50
+	ix := newWindowIndex(held * (len(key("k0", 0)) + len(v) + indexEntryBytes))
+	for ts := range int64(20000) {
+		// A hot key and a few cold ones, as Nexmark's bids are.
+		k := "hh"
+		if ts%2 == 1 {
+			k = fmt.Sprintf("k%d", ts%7)
+		}
+		ix.put(1, key(k, ts), v)
+		is := &ix.side[1]
+		if is.n > held {
+			t.Fatalf("at %d: %d records held, budget %d", ts, is.n, held)
+		}
+		if c := cap(is.order); c > 4*held+128 {
+			t.Fatalf("at %d: the order list's capacity is %d for %d records", ts, c, is.n)
+		}
+	}
+	is := &ix.side[1]
+	if is.n != held {
+		t.Fatalf("%d records held, want %d", is.n, held)
+	}
+	// The newest held completely: from is just past the last evicted.
+	if want := int64(20000 - held); is.from != want {
+		t.Errorf("from %d, want %d", is.from, want)
+	}
+	for ts := int64(20000 - held); ts < 20000; ts++ {
+		k := "hh"
+		if ts%2 == 1 {
+			k = fmt.Sprintf("k%d", ts%7)
+		}
+		if _, ok := ix.get(1, key(k, ts)); !ok {
+			t.Errorf("record at %d not held", ts)
+		}
+	}
+}
+
+// TestWindowIndexGivesUpASide: a side the budget cannot hold a reach of
+// is given up whole when its oldest record must go within reach of the
+// stream time: it covers nothing and takes nothing, until the stream time
+// has moved a reach on; then it takes records again, from the next
+// millisecond, and covers from there. A side whose evicted records are
+// out of reach only loses them, as without drops.
+func TestWindowIndexGivesUpASide(t *testing.T) {
+	v := []byte{rowFormatFlag, 0}
+	key := func(side int, ts int64) []byte {
+		return appendBE64(binary32(appendTime(recordPrefix(nil, side, []byte("k")), ts), 0), uint64(ts))
+	}
+	entry := len(key(0, 0)) + len(v) + indexEntryBytes
+	ix := newWindowIndex(10 * entry)
+	ix.drops, ix.reach = true, [2]int64{100, 0}
+	// Side 1 (reach 0): its oldest records go one by one.
+	for ts := range int64(12) {
+		ix.now = ts
+		ix.put(1, key(1, ts), v)
+	}
+	if is := &ix.side[1]; is.off || is.n != 10 || is.from != 2 {
+		t.Fatalf("side 1 after 12 puts: off %v, %d records, from %d; want 10 records from 2", is.off, is.n, is.from)
+	}
+	// Side 0 (reach 100): once it is the larger and must lose a record
+	// of the last 100 ms, it goes whole.
+	for ts := int64(12); ts < 24; ts++ {
+		ix.now = ts
+		ix.put(0, key(0, ts), v)
+	}
+	is := &ix.side[0]
+	if !is.off || is.n != 0 || ix.covers(0, 1<<40) {
+		t.Fatalf("side 0: off %v, %d records, covers %v; want it given up", is.off, is.n, ix.covers(0, 1<<40))
+	}
+	if ix.bytes != ix.side[1].bytes {
+		t.Errorf("%d bytes held, side 1's %d", ix.bytes, ix.side[1].bytes)
+	}
+	given := is.offAt
+	// Within a reach of when it was given up, nothing is taken.
+	ix.now = given + 100
+	ix.put(0, key(0, ix.now), v)
+	if !is.off || is.n != 0 {
+		t.Fatalf("side 0 took a record within a reach: off %v, %d records", is.off, is.n)
+	}
+	// Past it, the side is taken again from the next millisecond: not the
+	// record at the stream time (the store may hold others at that time),
+	// the ones after it.
+	ix.now = given + 101
+	ix.put(0, key(0, ix.now), v)
+	if is.off || is.n != 0 || is.from != given+102 {
+		t.Fatalf("side 0 past a reach: off %v, %d records, from %d; want taken from %d", is.off, is.n, is.from, given+102)
+	}
+	ix.now++
+	ix.put(0, key(0, ix.now), v)
+	if is.n != 1 || !ix.covers(0, given+102) || ix.covers(0, given+101) {
+		t.Errorf("side 0 taken again: %d records, covers from %d", is.n, is.from)
+	}
 }

@@ -110,6 +110,14 @@ func (s *OrderedMemStore) Bytes() int { return s.size }
 // its join's goroutine.
 type windowIndex struct {
 	side [2]indexSide
+	// drops is set when a side that the budget cannot hold for a whole
+	// window is given up (see evict); reach is then, per side, how far
+	// before a record's ROWTIME its scans of that side start (the
+	// spec's lookAhead of the side), and now the join's stream time,
+	// which the join keeps up to date.
+	drops bool
+	reach [2]int64
+	now   int64
 	// bytes is what both sides hold (indexEntryBytes each, with the
 	// record's key and value); budget bounds it, or share (its part of
 	// the engine's cache budget) when the join draws from one.
@@ -138,7 +146,14 @@ type indexSide struct {
 	// that left is not put again (it holds its record's place in its
 	// input), so a held key's entry is its record's; were it put again,
 	// the older entry would only evict it sooner, which costs coverage
-	// (from), not correctness.
+	// (from), not correctness. The entries before head are spent: an
+	// append that would grow the list moves the live ones down over them
+	// instead when they are at least half of it (appendOrder), so that
+	// the list stays within about twice the entries it holds. It used to
+	// grow by an entry for every record ever put while evictions only
+	// advanced head: 32 bytes a record that the budget did not count,
+	// without bound (32 MB over Nexmark q4's million events), and every
+	// growth copied the spent entries too.
 	order []indexOrder
 	head  int
 	// from is the smallest ROWTIME from which the side holds every
@@ -146,6 +161,11 @@ type indexSide struct {
 	from int64
 	// n is the records held, bytes their cost.
 	n, bytes int
+	// off is set while the side is given up (giveUp): it covers no
+	// scan and takes no record. offAt is the stream time it was given up
+	// at.
+	off   bool
+	offAt int64
 }
 
 // keyRecords are a join key's records, in key order.
@@ -243,7 +263,9 @@ func (ix *windowIndex) load(store state.Store) error {
 
 // covers reports whether side's scans from ROWTIME lo on can be answered
 // here.
-func (ix *windowIndex) covers(side int, lo int64) bool { return lo >= ix.side[side].from }
+func (ix *windowIndex) covers(side int, lo int64) bool {
+	return !ix.side[side].off && lo >= ix.side[side].from
+}
 
 // find returns the position of record key key among kr's records, and
 // whether it is there (if not, where it would go).
@@ -257,11 +279,24 @@ func (kr *keyRecords) find(key []byte) (int, bool) {
 	return i, i < len(recs) && bytes.Equal(recs[i].key(), key)
 }
 
+// findOldest is find for a key that is most likely kr's first (eviction
+// takes records in the order they came, which is about time order): one
+// comparison, not a search through a hot key's records.
+func (kr *keyRecords) findOldest(key []byte) (int, bool) {
+	if len(kr.recs) > 0 && bytes.Equal(kr.recs[0].key(), key) {
+		return 0, true
+	}
+	return kr.find(key)
+}
+
 // put holds (or replaces) a record that side's store now holds, unless it
 // is older than what the side holds completely. key and value are
 // copied.
 func (ix *windowIndex) put(side int, key, value []byte) {
 	is := &ix.side[side]
+	if is.off && !ix.retake(side) {
+		return
+	}
 	if readTime(key[len(key)-placeLen:]) < is.from {
 		return
 	}
@@ -309,7 +344,7 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 				kr.first[0] = indexRecord{}
 			}
 		}
-		is.order = append(is.order, indexOrder{key: r.key(), recs: kr})
+		is.appendOrder(indexOrder{key: r.key(), recs: kr})
 		n := len(key) + len(value) + indexEntryBytes
 		ix.bytes += n
 		is.bytes += n
@@ -319,11 +354,34 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 	}
 }
 
+// appendOrder appends o to the order list, moving the live entries down
+// over the spent ones first when the list is full and they are at least
+// half of it (amortized: the entries moved are at most the appends since
+// the last move or growth).
+func (is *indexSide) appendOrder(o indexOrder) {
+	if len(is.order) == cap(is.order) && is.head > 0 && 2*is.head >= len(is.order) {
+		n := copy(is.order, is.order[is.head:])
+		clear(is.order[n:])
+		is.order, is.head = is.order[:n], 0
+	}
+	is.order = append(is.order, o)
+}
+
 // evict drops the oldest record of the side that holds the most bytes,
 // so that a small side (the auctions bids look up, say) stays whole while
 // a large one gives way; it reports false when there was nothing to drop.
 // The oldest is the first put that is still held: records come in about
 // time order, and one that came late only makes from rise sooner.
+//
+// With drops, a side whose oldest record must go while it is still within
+// reach of a record arriving now (ROWTIME >= now - reach) is given up
+// whole instead: a scan of that side from a record arriving now starts
+// before what the side would hold, so none would be answered here, and
+// the puts that kept it were work for nothing. In Nexmark's q20 (a day's
+// window either way) the bids went so once the index was full, and every
+// auction's scan of them read the store; keeping them was a tenth of the
+// CPU (windowIndex.put). In q4 the auctions' scans of the bids start at
+// the auction's own time, which the bids the index keeps do cover.
 func (ix *windowIndex) evict() bool {
 	s := 0
 	if ix.side[1].bytes > ix.side[0].bytes {
@@ -334,16 +392,50 @@ func (ix *windowIndex) evict() bool {
 		o := is.order[is.head]
 		is.order[is.head] = indexOrder{}
 		is.head++
-		if i, ok := o.recs.find(o.key); ok {
+		if i, ok := o.recs.findOldest(o.key); ok {
+			ts := readTime(o.key[len(o.key)-placeLen:])
+			if ix.drops && ts >= satSub(ix.now, ix.reach[s]) {
+				ix.giveUp(s)
+				return true
+			}
 			// Every record at that time may not be held any more: the
 			// side is complete from the next millisecond on.
-			is.from = max(is.from, satAdd(readTime(o.key[len(o.key)-placeLen:]), 1))
+			is.from = max(is.from, satAdd(ts, 1))
 			ix.remove(s, o.key[:len(o.key)-placeLen], o.recs, i)
 			return true
 		}
 	}
 	is.order, is.head = is.order[:0], 0
 	return false
+}
+
+// giveUp drops every record of side and takes none until the stream
+// time has moved a reach past now (retake), or the index is loaded again.
+func (ix *windowIndex) giveUp(side int) {
+	is := &ix.side[side]
+	ix.bytes -= is.bytes
+	*is = indexSide{keys: make(map[string]*keyRecords), from: math.MaxInt64, off: true, offAt: ix.now}
+}
+
+// retake takes a side given up again once the stream time has moved a
+// reach past when it was (a burst that filled the index has passed, or
+// the index's share of the budget has grown), from the next millisecond
+// on: the store holds no record of the side later than the stream time,
+// so the side then holds every one from there. It is the coverage the
+// side would have had had its records been evicted one by one instead (a
+// scan reaches back a reach, to records at most a reach older than the
+// last evicted one), a reach later at worst. It reports whether side
+// takes records.
+func (ix *windowIndex) retake(side int) bool {
+	is := &ix.side[side]
+	if !is.off {
+		return true
+	}
+	if ix.now <= satAdd(is.offAt, ix.reach[side]) || ix.now == math.MaxInt64 {
+		return false
+	}
+	*is = indexSide{keys: make(map[string]*keyRecords), from: ix.now + 1}
+	return true
 }
 
 // remove drops record i of kr, side's records of prefix.
