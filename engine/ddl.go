@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -205,12 +206,32 @@ func (s *session) preparePersistent(q *sql.Query, sink planner.SinkSpec, st sql.
 
 // queryProps are the session's properties that a persistent query it
 // starts keeps, stored with the query in the catalog (catalog.Query's
-// Props) so that every node runs it alike: num.standby.replicas.
+// Props) so that every node runs it alike, and after a restart as it was
+// created: num.standby.replicas, cache.max.bytes.buffering.
+//
+// A query without cache.max.bytes.buffering among them has ksqlDB's
+// default (queryCacheMaxBytes), so it is kept only when it differs.
 func (s *session) queryProps() map[string]string {
+	var props map[string]string
 	if v := s.prop(propStandbyReplicas); v != "" {
-		return map[string]string{propStandbyReplicas: v}
+		props = map[string]string{propStandbyReplicas: v}
 	}
-	return nil
+	if n := s.cacheMaxBytes(); n != planner.DefaultCacheMaxBytes {
+		if props == nil {
+			props = map[string]string{}
+		}
+		props[propCacheMaxBytes] = strconv.FormatInt(n, 10)
+	}
+	return props
+}
+
+// cacheMaxBytes is the session's cache.max.bytes.buffering in bytes: what
+// it SET, else the server's (Options.CacheMaxBytesBuffering).
+func (s *session) cacheMaxBytes() int64 {
+	if n, err := strconv.ParseInt(s.prop(propCacheMaxBytes), 10, 64); err == nil {
+		return n // set checked it
+	}
+	return max(s.e.opts.CacheMaxBytesBuffering, 0)
 }
 
 // createPersistent plans and records a persistent query, creates its sink,

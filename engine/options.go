@@ -12,6 +12,7 @@ import (
 	"github.com/runnel/runnel/internal/peer"
 	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/log/embedded"
+	"github.com/runnel/runnel/planner"
 	"github.com/runnel/runnel/sql/expr"
 )
 
@@ -127,6 +128,15 @@ type Options struct {
 	// MaxCursors bounds the cursors (DECLARE) a session keeps open at
 	// once; each may hold a running query. Default: 100.
 	MaxCursors int
+	// CacheMaxBytesBuffering is the server's cache.max.bytes.buffering
+	// (ksqlDB's ksql.streams.cache.max.bytes.buffering), what a session
+	// has until it SETs its own, and its persistent queries keep: how
+	// many bytes of changed groups an aggregation holds before it emits
+	// each group's latest change, at most once a batch. -1 is 0 bytes,
+	// every update emitted (ksqlDB's query-validation tests run so); a
+	// count of bytes. Default 0: ksqlDB's 10,000,000
+	// (planner.DefaultCacheMaxBytes).
+	CacheMaxBytesBuffering int64
 }
 
 // EnsureDefaults fills in the defaults of unset fields.
@@ -164,6 +174,9 @@ func (o *Options) EnsureDefaults() {
 	if o.CacheBytes == 0 {
 		o.CacheBytes = membudget.DefaultBytes
 	}
+	if o.CacheMaxBytesBuffering == 0 {
+		o.CacheMaxBytesBuffering = planner.DefaultCacheMaxBytes
+	}
 	if o.StandbyReplicas == 0 {
 		o.StandbyReplicas = 1
 	}
@@ -190,6 +203,9 @@ func (o *Options) validate() error {
 	}
 	if o.CacheBytes < 0 {
 		return sqlstate.Errorf(sqlstate.InvalidParameter, "engine: CacheBytes must be positive, not %d", o.CacheBytes)
+	}
+	if o.CacheMaxBytesBuffering < -1 {
+		return sqlstate.Errorf(sqlstate.InvalidParameter, "engine: CacheMaxBytesBuffering is %d: use -1 for none, 0 for the default or a count of bytes", o.CacheMaxBytesBuffering)
 	}
 	if o.MaxCursors < 0 {
 		return sqlstate.Errorf(sqlstate.InvalidParameter, "engine: MaxCursors must be positive, not %d", o.MaxCursors)

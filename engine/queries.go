@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -208,12 +209,35 @@ func (e *Engine) startQuery(q *catalog.Query) error {
 	return e.startPlan(q, plan)
 }
 
+// queryCacheMaxBytes is the cache.max.bytes.buffering that q was
+// created with, as planner.Sink.CacheMaxBytes takes it: 0 (the default)
+// when the session that created it had not set it.
+func queryCacheMaxBytes(q *catalog.Query) int64 {
+	v, ok := q.Props[propCacheMaxBytes]
+	if !ok {
+		return 0
+	}
+	// SET checked it; a catalog written otherwise falls back to the
+	// default.
+	n, err := strconv.ParseInt(v, 10, 64)
+	switch {
+	case err != nil || n < 0:
+		return 0
+	case n == 0:
+		return planner.NoCache
+	}
+	return n
+}
+
 // startPlan builds plan's tasks and starts them.
 func (e *Engine) startPlan(q *catalog.Query, plan *planner.Plan) error {
 	for _, src := range plan.Sources() {
 		if err := e.sourceFailure(src); err != nil {
 			return err
 		}
+	}
+	if sink := plan.Sink(); sink != nil {
+		sink.CacheMaxBytes = queryCacheMaxBytes(q)
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
 	bq, err := e.builder.Persistent(ctx, q.ID, plan)

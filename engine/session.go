@@ -21,7 +21,28 @@ const (
 	// where a CREATE statement's WITH gives none: 'true' or 'false';
 	// unset, each format's own default (planner.Planner.WrapSingleValues).
 	propWrapSingleValues = "ksql.persistence.wrap.single.values"
+	// propCacheMaxBytes is Kafka Streams' cache.max.bytes.buffering
+	// (ksqlDB's ksql.streams.cache.max.bytes.buffering): the bytes of
+	// changed groups an aggregation holds before it emits each one's
+	// latest change, at most once a batch; 0 emits every update. A
+	// persistent query keeps the value it was created with (queryProps);
+	// unset, ksqlDB's default, planner.DefaultCacheMaxBytes.
+	propCacheMaxBytes = "cache.max.bytes.buffering"
 )
+
+// propName is the name a property is stored under: Kafka Streams'
+// settings that take the ksql.streams. prefix are one property with it
+// or without.
+func propName(name string) string {
+	lower := strings.ToLower(name)
+	switch strings.TrimPrefix(lower, "ksql.streams.") {
+	case propStandbyReplicas:
+		return propStandbyReplicas
+	case propCacheMaxBytes:
+		return propCacheMaxBytes
+	}
+	return name
+}
 
 // session is one client's session: its SET properties, its transaction
 // (txn.go) and its cursors (cursor.go).
@@ -360,10 +381,7 @@ func (s *session) prepareStatement(st sql.Statement) (*statement, error) {
 			tag = "RESET"
 		}
 		return simple(tag, func(ctx context.Context) error {
-			name := st.Name
-			if strings.EqualFold(name, "ksql.streams."+propStandbyReplicas) || strings.EqualFold(name, propStandbyReplicas) {
-				name = propStandbyReplicas // as set stores it
-			}
+			name := propName(st.Name) // as set stores it
 			if st.All {
 				s.clearProps()
 			} else {
@@ -445,6 +463,16 @@ func (s *session) set(name, value string) error {
 			return errInvalidValue.Errorf("Invalid value %s for configuration %s: expected a number of standby replicas, at least 0", value, name)
 		}
 		s.setProp(propStandbyReplicas, strings.TrimSpace(value))
+		return nil
+	case propCacheMaxBytes, "ksql.streams." + propCacheMaxBytes:
+		// Kafka Streams' LONG setting, at least 0; both spellings set
+		// one property, which the persistent queries this session
+		// starts keep (queryProps).
+		v := strings.TrimSpace(value)
+		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 {
+			return errInvalidValue.Errorf("Invalid value %s for configuration %s: expected a number of bytes, at least 0 (0 emits every update)", value, name)
+		}
+		s.setProp(propCacheMaxBytes, v)
 		return nil
 	case propWrapSingleValues:
 		// ksqlDB's config parser takes a boolean in any case.

@@ -239,6 +239,9 @@ type cachedGroup struct {
 	// id is the group's id in those keys (0 until it has one).
 	seen *seenFilter
 	id   uint64
+	// pending is set while the group has a change to emit at the next
+	// emitPending (Aggregator.EmitCacheBytes).
+	pending bool
 }
 
 // groupSize is what a cached group costs: its key, its encoded

@@ -100,6 +100,14 @@ type Aggregator struct {
 	// is then built in one buffer instead of a new row per update.
 	// Default false: a new row each time (a push query keeps its rows).
 	ReuseRows bool
+	// EmitCacheBytes is the query's cache.max.bytes.buffering, the emit
+	// side of Kafka Streams' record cache (see emitPending): when it is
+	// positive, an update marks its group (and window) as changed, and
+	// the batch's Flush emits one change per changed group, before the
+	// commit; changed groups holding more than EmitCacheBytes are
+	// emitted early. Default 0: off, every update is emitted as it is
+	// folded in (push queries, and the aggregations a join builds).
+	EmitCacheBytes int
 
 	count  agg.Func
 	st     window.StreamTime
@@ -142,6 +150,11 @@ type Aggregator struct {
 	// out is the output row that every update is projected into when
 	// ReuseRows is set.
 	out types.Row
+	// pending are the groups changed since the last emitPending, in the
+	// order they were first changed, when EmitCacheBytes is on; and
+	// pendingBytes what their cache entries weigh.
+	pending      []pendingChange
+	pendingBytes int
 }
 
 var (
@@ -163,6 +176,10 @@ func (a *Aggregator) Recover() {
 	if a.counts != nil {
 		a.counts.forget()
 	}
+	// The pending changes go with the batch that made them: its replay
+	// makes them again.
+	clear(a.pending)
+	a.pending, a.pendingBytes = a.pending[:0], 0
 	a.broken = nil
 }
 
@@ -489,11 +506,15 @@ func (a *Aggregator) foldUpdate(g *cachedGroup, in *GroupInput) (changed, ok boo
 // store on a miss. in is the input that asks for it: a group entering the
 // cache keeps its key (in.Key, or in.KeyBytes decoded when the input
 // left it nil, see GroupCodec.Input).
-func (a *Aggregator) group(sk []byte, in *GroupInput) (*genEntry[*cachedGroup], error) {
+func (a *Aggregator) group(sk []byte, in *GroupInput, emit Emit) (*genEntry[*cachedGroup], error) {
 	if e := a.cache.get(sk); e != nil {
 		return e, nil
 	}
 	if a.cache.full() {
+		// The rotation forgets the old generation, pending groups
+		// among them: their changes go out first, as Kafka Streams'
+		// cache forwards an entry it evicts.
+		a.emitPending(emit)
 		if err := a.writeBack(); err != nil {
 			return nil, err
 		}
@@ -562,7 +583,7 @@ func (a *Aggregator) writeBack() error {
 // emits the change.
 func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	a.sk = appendStateKey(a.sk[:0], in.KeyBytes, w)
-	e, err := a.group(a.sk, in)
+	e, err := a.group(a.sk, in, emit)
 	if err != nil {
 		return err
 	}
@@ -573,9 +594,14 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	// The group's key as the cache holds it: an input from the
 	// repartition topic comes without its key decoded (GroupCodec.Input).
 	key := g.key
-	shown, err := a.shown(key, w, g.accs, g.live)
-	if err != nil {
-		return err
+	// With the emit cache on, a group already pending keeps what it was
+	// before the batch: whether it was shown then decides its change.
+	cached := a.EmitCacheBytes > 0 && !(a.Spec.Final && w != nil)
+	var shown bool
+	if !cached || !g.pending {
+		if shown, err = a.shown(key, w, g.accs, g.live); err != nil {
+			return err
+		}
 	}
 	// A row replaced within a group that has no rows to retract it from
 	// (its state was dropped) is added only, as Kafka Streams'
@@ -633,10 +659,70 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	if a.Spec.Final && w != nil {
 		return failed
 	}
+	if cached {
+		if !g.pending {
+			g.pending = true
+			p := pendingChange{g: g, shown: shown}
+			if w != nil {
+				p.win, p.windowed = *w, true
+			}
+			a.pending = append(a.pending, p)
+			a.pendingBytes += e.size + pendingChangeBytes
+		}
+		if a.pendingBytes > a.EmitCacheBytes {
+			a.emitPending(emit)
+		}
+		return failed
+	}
 	if err := a.emit(key, w, g.accs, ts, shown, emit); err != nil {
 		return err
 	}
 	return failed
+}
+
+// pendingChange is a group (and window) changed since the last
+// emitPending: the emit cache's entry.
+type pendingChange struct {
+	g *cachedGroup
+	// win is the group's window when windowed is set.
+	win      window.Window
+	windowed bool
+	// shown is whether the group's row was in the result table before
+	// its first change since the last emitPending (see shown).
+	shown bool
+}
+
+// pendingChangeBytes is what a pendingChange costs beside its group.
+const pendingChangeBytes = 64
+
+// emitPending emits one change for each pending group, in the order the
+// groups were first changed: its result now, stamped with its latest
+// timestamp, or a tombstone when HAVING fails now and the row was shown
+// before (see emit). This is the emit side of Kafka Streams' record cache
+// (cache.max.bytes.buffering): updates to a group between two commits are
+// merged, and only the last is forwarded, with what the table showed
+// before the first; the cache holds the groups themselves already
+// (aggcache.go), so a pending group is a mark and what its change needs.
+//
+// A change whose HAVING or projection fails to evaluate is counted as a
+// failed record (Metrics) and skipped; with the cache off, the record
+// that made it would have been. The others are emitted.
+func (a *Aggregator) emitPending(emit Emit) {
+	for i := range a.pending {
+		p := &a.pending[i]
+		p.g.pending = false
+		var w *window.Window
+		if p.windowed {
+			// A copy: Output may keep the window it is given.
+			win := p.win
+			w = &win
+		}
+		if err := a.emit(p.g.key, w, p.g.accs, p.g.ts, p.shown, emit); err != nil && a.Metrics != nil {
+			a.Metrics.fail(fmt.Errorf("emit the change of group %v: %w", p.g.key, err))
+		}
+	}
+	clear(a.pending)
+	a.pending, a.pendingBytes = a.pending[:0], 0
 }
 
 // shown reports whether a group's result, as its accumulators hold it
@@ -748,12 +834,16 @@ func (a *Aggregator) emit(key types.Row, w *window.Window, accs []agg.Accumulato
 	return a.Output(out, emit)
 }
 
-// Flush implements Processor: it saves the stream time, emits the windows
+// Flush implements Processor: it emits the batch's pending changes (the
+// emit cache, EmitCacheBytes), saves the stream time, emits the windows
 // that closed (EMIT FINAL) and drops the windows past retention.
 func (a *Aggregator) Flush(emit Emit) error {
 	if a.broken != nil {
 		return a.broken
 	}
+	// The batch's changes first, before any window expires from the
+	// cache below.
+	a.emitPending(emit)
 	if a.cache != nil {
 		if err := a.writeBack(); err != nil {
 			return err

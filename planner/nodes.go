@@ -386,7 +386,22 @@ type Sink struct {
 	Target *catalog.Source
 	// Create is set when the sink (and its topic if missing) must be made.
 	Create bool
+	// CacheMaxBytes is the query's cache.max.bytes.buffering, which the
+	// engine sets from the properties the query was created with: the
+	// bytes of changed groups an aggregation holds before it emits them,
+	// each group's changes merged into one, at the end of each batch.
+	// Default 0: ksqlDB's default, DefaultCacheMaxBytes; NoCache turns
+	// the cache off (every update is emitted).
+	CacheMaxBytes int64
 }
+
+// DefaultCacheMaxBytes is ksqlDB's default cache.max.bytes.buffering
+// (ksql.streams.cache.max.bytes.buffering), 10,000,000 bytes: on.
+const DefaultCacheMaxBytes = 10_000_000
+
+// NoCache is Sink.CacheMaxBytes for cache.max.bytes.buffering = 0: no
+// cache, every update of an aggregation is emitted.
+const NoCache = -1
 
 var _ Node = (*Sink)(nil)
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/runnel/runnel/catalog"
@@ -147,6 +148,27 @@ type stageContext struct {
 	// memory is the query's account (Query.Memory), which its caches
 	// draw from.
 	memory *membudget.Account
+	// emitCacheBytes is the query's cache.max.bytes.buffering for its
+	// aggregation (operators.Aggregator.EmitCacheBytes): 0 is off.
+	emitCacheBytes int
+}
+
+// emitCacheBytes is the emit cache of sink's query, as
+// operators.Aggregator.EmitCacheBytes takes it.
+func emitCacheBytes(sink *planner.Sink) int {
+	switch n := sink.CacheMaxBytes; {
+	case n == 0:
+		return planner.DefaultCacheMaxBytes
+	case n < 0:
+		return 0
+	case n > math.MaxInt32:
+		// Pending groups are at most a batch's anyway (4,096 records,
+		// times a hopping window's windows each): a larger limit is
+		// no limit.
+		return math.MaxInt32
+	default:
+		return int(n)
+	}
 }
 
 // persistent is a lowered persistent query: its stages in pipeline order
@@ -256,7 +278,8 @@ func aggregateStage(id string, sink *catalog.Source, a *aggregation, input strin
 			}
 			out := &operators.TableSink{Encoder: enc, Topic: sink.Topic, Partitions: sc.sinkPartitions, Window: a.spec.Window}
 			// TableSink.Emit encodes each row before it returns.
-			ag := &operators.Aggregator{Spec: a.spec, Store: st, Output: out.Emit, Metrics: sc.metrics, Memory: sc.memory, ReuseRows: true}
+			ag := &operators.Aggregator{Spec: a.spec, Store: st, Output: out.Emit, Metrics: sc.metrics, Memory: sc.memory, ReuseRows: true,
+				EmitCacheBytes: sc.emitCacheBytes}
 			if repartitioned {
 				ag.Input = a.spec.Codec.Reader()
 			} else {
@@ -289,7 +312,7 @@ func (b *Builder) Persistent(ctx context.Context, id string, plan *planner.Plan)
 	if err != nil {
 		return nil, fmt.Errorf("source topic: %w", err)
 	}
-	sc := &stageContext{}
+	sc := &stageContext{emitCacheBytes: emitCacheBytes(root)}
 	if p.tableSink {
 		info, err := b.env.Log.Topic(ctx, p.sink.Topic)
 		if err != nil {
