@@ -106,8 +106,17 @@ func (j *ForeignKeyJoin) Process(*log.Record, Emit) error {
 }
 
 // Flush implements Processor: the store's changes are written back,
-// for the task's commit.
-func (j *ForeignKeyJoin) Flush(Emit) error { return flushStore(j.Store) }
+// for the task's commit, and the foreign keys' filter is loaded again in
+// one layer once it has grown past maxJoinFilterLayers.
+func (j *ForeignKeyJoin) Flush(Emit) error {
+	if err := flushStore(j.Store); err != nil {
+		return err
+	}
+	if j.fks.state == filterOn && len(j.fks.f.layers) > maxJoinFilterLayers {
+		return j.fks.loadSized(j.Store, 2*j.fks.keys)
+	}
+	return nil
+}
 
 // ProcessInput implements InputProcessor.
 func (j *ForeignKeyJoin) ProcessInput(input int, rec *log.Record, emit Emit) error {
@@ -442,8 +451,15 @@ func (f *fkFilter) add(fk []byte) {
 }
 
 // load fills the filter with the foreign keys of the index of st.
-func (f *fkFilter) load(st state.Store) error {
+func (f *fkFilter) load(st state.Store) error { return f.loadSized(st, 0) }
+
+// loadSized is load with a first layer sized for capacity foreign keys,
+// when that fits half the filter's share.
+func (f *fkFilter) loadSized(st state.Store, capacity int) error {
 	f.reset(filterOn)
+	if capacity = min(capacity, tableJoinFilterKeys); capacity > seenFirstKeys && newBloomLayerBytes(capacity) <= f.limit()/2 {
+		f.f.layers = []bloomLayer{newBloomLayer(capacity)}
+	}
 	var bad, over bool
 	err := st.Scan([]byte{fkIndexPrefix}, []byte{fkIndexPrefix + 1}, func(k, _ []byte) bool {
 		if len(k) < 5 || int(be32(k[1:])) > len(k)-5 {

@@ -319,3 +319,39 @@ func TestForeignKeyJoinRightRowToCome(t *testing.T) {
 		t.Errorf("%d scans of the index after Recover, want 3 (the filter's load, then a's)", counter.scans)
 	}
 }
+
+// TestForeignKeyJoinFKFilterLayers: the foreign keys' filter, grown past
+// maxJoinFilterLayers, is loaded again in one layer at the next Flush,
+// and a right change still finds every left row that points at it.
+func TestForeignKeyJoinFKFilterLayers(t *testing.T) {
+	j := fkJoin(t, false, nil, 1)
+	j.Store = &TableJoinStore{Store: j.Store}
+	steps := []string{rrow("zz", "m", 0)} // loads the filter
+	const fks = 20000
+	for i := range fks {
+		steps = append(steps, lrow(fmt.Sprintf("L%05d", i), fmt.Sprintf("f%05d", i), "n", 1))
+	}
+	for len(steps) > 0 {
+		n := min(len(steps), 1000)
+		if got := runTableJoin(t, j, 1, "", "M", steps[:n]); len(got) != 0 {
+			t.Fatalf("left rows without their right rows joined: %v", got)
+		}
+		steps = steps[n:]
+		if err := j.Flush(nil); err != nil {
+			t.Fatal(err)
+		}
+		if l := len(j.fks.f.layers); l > maxJoinFilterLayers || j.fks.state != filterOn {
+			t.Fatalf("%d layers (state %d) after a Flush, want at most %d", l, j.fks.state, maxJoinFilterLayers)
+		}
+	}
+	// The index cache forgotten: the right rows find their left rows
+	// through the filter and the index.
+	j.index.reset()
+	for _, i := range []int{0, 1, 4999, 12345, fks - 1} {
+		fk, key := fmt.Sprintf("f%05d", i), fmt.Sprintf("L%05d", i)
+		got := runTableJoin(t, j, 1, "", "M", []string{rrow(fk, "m", 2)})
+		if want := fkOut(key, fk, "n", "m", 2); strings.Join(got, "\n") != want {
+			t.Fatalf("right row %s: got %v, want %s", fk, got, want)
+		}
+	}
+}

@@ -208,16 +208,20 @@ func (s *TableJoinStore) set(key, v []byte, ok bool) error {
 		return err
 	}
 	known := false
-	if e == nil && s.filterState == filterOn && !s.filter.mayHave(seenHash(key)) {
-		// The store has never had the key: it is known absent.
-		known = true
-	}
-	if ok && s.filterState == filterOn {
-		if s.filterKeys++; s.filterKeys > tableJoinFilterKeys || !filterFits(&s.filter, s.filterBytes) {
-			s.filter, s.filterState = seenFilter{}, filterOff
-			s.filterShare.Use(0)
-		} else {
-			s.filter.add(seenHash(key))
+	if s.filterState == filterOn && (e == nil || !(e.val.ok || (e.val.known && e.val.sok))) {
+		// The filter may not hold the key yet: an entry whose key is
+		// put, or present in the store, is in it already (every key
+		// put, and every key of the store, since it was loaded).
+		h := seenHash(key)
+		if !s.filter.mayHave(h) {
+			// The store has never had the key: it is known absent
+			// (an entry is never more recent than the filter).
+			known = e == nil
+			if ok {
+				// Each key once: a key put again and again (a hot
+				// row) would fill layer after layer with itself.
+				s.addFilter(h)
+			}
 		}
 	}
 	for {
@@ -311,14 +315,54 @@ func (s *TableJoinStore) writeBack() error {
 // TableJoinStore: a table join's Flush, before its task commits.
 func flushStore(st state.Store) error {
 	if s, ok := st.(*TableJoinStore); ok {
-		return s.writeBack()
+		return s.flush()
 	}
 	return nil
 }
 
+// addFilter adds a key (by its seenHash) to the filter, which does not
+// hold it yet, or gives the filter up when it would take too many keys
+// or bytes.
+func (s *TableJoinStore) addFilter(h uint64) {
+	if s.filterKeys++; s.filterKeys > tableJoinFilterKeys || !filterFits(&s.filter, s.filterBytes) {
+		s.filter, s.filterState = seenFilter{}, filterOff
+		s.filterShare.Use(0)
+		return
+	}
+	s.filter.add(h)
+}
+
+// maxJoinFilterLayers is how many layers a table join's filters (the
+// store's, and a foreign-key join's fkFilter) may grow to before the
+// join's next Flush loads them again in one. Each layer is a Bloom filter
+// twice the last one's size with its own probes, mostly cache misses, and
+// its own false positives, each a store read: Nexmark's q3 over 240,000
+// people and auctions grew the store's filter to ten layers, and its
+// probes and the reads of its false positives were about a tenth of the
+// join's CPU. A load scans the store; sized for twice the keys it finds,
+// the one layer then grows four more before the next.
+const maxJoinFilterLayers = 4
+
+// flush writes back every change (the join's Flush, before its task
+// commits) and loads the filter again in one layer when it has grown
+// past maxJoinFilterLayers.
+func (s *TableJoinStore) flush() error {
+	if err := s.writeBack(); err != nil {
+		return err
+	}
+	if s.filterState != filterOn || len(s.filter.layers) <= maxJoinFilterLayers {
+		return nil
+	}
+	return s.loadFilterSized(2 * s.filterKeys)
+}
+
 // loadFilter fills the filter with the store's keys, or gives it up when
 // they are too many.
-func (s *TableJoinStore) loadFilter() error {
+func (s *TableJoinStore) loadFilter() error { return s.loadFilterSized(0) }
+
+// loadFilterSized is loadFilter with a first layer sized for capacity
+// keys, when that fits half the filter's share.
+func (s *TableJoinStore) loadFilterSized(capacity int) error {
 	// The keys written since the task (re)started are in the store once
 	// written back.
 	if err := s.writeBack(); err != nil {
@@ -327,6 +371,9 @@ func (s *TableJoinStore) loadFilter() error {
 	s.filter, s.filterKeys, s.filterState = seenFilter{}, 0, filterOn
 	if s.filterShare == nil {
 		s.filterShare = s.Memory.Share(tableJoinFilterBytes)
+	}
+	if capacity = min(capacity, tableJoinFilterKeys); capacity > seenFirstKeys && newBloomLayerBytes(capacity) <= s.filterBytes()/2 {
+		s.filter.layers = []bloomLayer{newBloomLayer(capacity)}
 	}
 	over := false
 	err := s.Store.Scan(nil, nil, func(k, _ []byte) bool {
