@@ -2,6 +2,7 @@ package operators
 
 import (
 	"bytes"
+	"unsafe"
 
 	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/operators/state"
@@ -190,6 +191,26 @@ func storePutOwned(st state.Store, key, v []byte) error {
 	return st.Put(key, v)
 }
 
+// storeSwap reads key's value from st and replaces it with v (handed
+// over when st is a TableJoinStore, as storePutOwned; a delete when ok is
+// false): swap, when st is a TableJoinStore. The caller must not change
+// the value it returns.
+func storeSwap(st state.Store, key, v []byte, ok bool) ([]byte, bool, error) {
+	if s, isJoin := st.(*TableJoinStore); isJoin {
+		return s.swap(key, v, ok)
+	}
+	old, had, err := st.Get(key)
+	if err != nil {
+		return nil, false, err
+	}
+	if ok {
+		err = st.Put(key, v)
+	} else {
+		err = st.Delete(key)
+	}
+	return old, had, err
+}
+
 // Put implements state.Store.
 func (s *TableJoinStore) Put(key, value []byte) error {
 	return s.set(key, bytes.Clone(value), true)
@@ -207,6 +228,52 @@ func (s *TableJoinStore) set(key, v []byte, ok bool) error {
 	if err != nil {
 		return err
 	}
+	return s.setEntry(key, e, v, ok)
+}
+
+// swap is a view of key's value and then its set (v, owned by the cache;
+// ok false for a delete) with one look into the cache instead of two (a
+// foreign-key join's left row, read for its old foreign key and
+// replaced: its two lookups in the cache's maps were most of the cost
+// of both). The value it returns stays valid, as view's.
+func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err error) {
+	e, err := s.entry(key)
+	if err != nil {
+		return nil, false, err
+	}
+	if e != nil {
+		if e.val.ok {
+			old, had = e.val.v, true
+		}
+		return old, had, s.setEntry(key, e, v, ok)
+	}
+	if s.filterState == filterUnloaded {
+		if err := s.loadFilter(); err != nil {
+			return nil, false, err
+		}
+	}
+	// What the store holds, known from the filter or read.
+	under := tableJoinCached{known: true}
+	if s.filterState == filterOn {
+		if h := seenHash(key); !s.filter.mayHave(h) {
+			// Never in the store: absent, and into the filter if put.
+			if ok {
+				s.addFilter(h)
+			}
+			return nil, false, s.setCached(key, nil, v, ok, under)
+		}
+	}
+	if old, had, err = s.Store.Get(key); err != nil {
+		return nil, false, err
+	}
+	// The store's answer, as read caches it: the caller's copy. A key
+	// the filter may hold needs no adding.
+	under.sv, under.sok = old, had
+	return old, had, s.setCached(key, nil, v, ok, under)
+}
+
+// setEntry is set of key, whose entry is e (nil: not cached).
+func (s *TableJoinStore) setEntry(key []byte, e *genEntry[tableJoinCached], v []byte, ok bool) error {
 	known := false
 	if s.filterState == filterOn && (e == nil || !(e.val.ok || (e.val.known && e.val.sok))) {
 		// The filter may not hold the key yet: an entry whose key is
@@ -224,8 +291,14 @@ func (s *TableJoinStore) set(key, v []byte, ok bool) error {
 			}
 		}
 	}
+	return s.setCached(key, e, v, ok, tableJoinCached{known: known})
+}
+
+// setCached is the rest of setEntry: base is what the new entry knows
+// of the store when e is nil.
+func (s *TableJoinStore) setCached(key []byte, e *genEntry[tableJoinCached], v []byte, ok bool, base tableJoinCached) error {
 	for {
-		c := tableJoinCached{known: known}
+		c := base
 		if e != nil {
 			// What the store holds, as the entry knows it now: making
 			// room below writes the entry back.
@@ -297,10 +370,13 @@ func (s *TableJoinStore) writeBack() error {
 		c := &e.val
 		if !c.known || c.ok != c.sok || !bytes.Equal(c.v, c.sv) {
 			var err error
+			// The key's bytes without a copy: the store copies what
+			// it keeps, and changes neither (state.Store).
+			key := unsafe.Slice(unsafe.StringData(e.key), len(e.key))
 			if c.ok {
-				err = s.Store.Put([]byte(e.key), c.v)
+				err = s.Store.Put(key, c.v)
 			} else {
-				err = s.Store.Delete([]byte(e.key))
+				err = s.Store.Delete(key)
 			}
 			if err != nil {
 				return 0, err

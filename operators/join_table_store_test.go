@@ -94,6 +94,26 @@ func TestTableJoinStoreModel(t *testing.T) {
 				if err := flushStore(s); err != nil {
 					t.Fatal(err)
 				}
+			case op == 8:
+				// A read and a write at once (swap): the value before,
+				// then the new one.
+				v, put := []byte(fmt.Sprintf("s%d-%s", step, k)), step%3 != 0
+				if !put {
+					v = nil
+				}
+				old, had, err := storeSwap(s, []byte(k), v, put)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, wok := model[k]
+				if had != wok || string(old) != want {
+					t.Fatalf("seed %d step %d: swap(%s) saw %q %v, want %q %v", seed, step, k, old, had, want, wok)
+				}
+				if put {
+					model[k] = string(v)
+				} else {
+					delete(model, k)
+				}
 			default:
 				v, ok, err := s.Get([]byte(k))
 				if err != nil {
