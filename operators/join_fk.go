@@ -188,7 +188,7 @@ func indexPrefix(fk []byte) []byte {
 	return append(appendBE32(append(p, fkIndexPrefix), uint32(len(fk))), fk...)
 }
 
-// appendIndexKey appends the index key of the left row key under fk to
+// appendFKIndexKey appends the index key of the left row key under fk to
 // dst.
 func appendFKIndexKey(dst, fk, key []byte) []byte {
 	return append(append(appendBE32(append(dst, fkIndexPrefix), uint32(len(fk))), fk...), key...)
