@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"unsafe"
 
 	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/log"
@@ -75,6 +76,10 @@ type ForeignKeyJoin struct {
 	leftBuf types.Row
 	// fks holds the foreign keys the index has entries under (fkFilter).
 	fks fkFilter
+	// stateKey and indexKey hold the state key of the row being read or
+	// written and an index key: each is used before the next is built,
+	// since the store copies the keys it keeps.
+	stateKey, indexKey []byte
 	// Memory is the account the index's cache and the foreign keys'
 	// filter draw their shares of the engine's cache budget from
 	// (internal/membudget). Default: nil, a fixed fkIndexCacheBytes.
@@ -106,8 +111,17 @@ func (j *ForeignKeyJoin) Process(*log.Record, Emit) error {
 }
 
 // Flush implements Processor: the store's changes are written back,
-// for the task's commit.
-func (j *ForeignKeyJoin) Flush(Emit) error { return flushStore(j.Store) }
+// for the task's commit, and the foreign keys' filter is loaded again in
+// one layer once it has grown past maxJoinFilterLayers.
+func (j *ForeignKeyJoin) Flush(Emit) error {
+	if err := flushStore(j.Store); err != nil {
+		return err
+	}
+	if j.fks.state == filterOn && len(j.fks.f.layers) > maxJoinFilterLayers {
+		return j.fks.loadSized(j.Store, 2*j.fks.keys)
+	}
+	return nil
+}
 
 // ProcessInput implements InputProcessor.
 func (j *ForeignKeyJoin) ProcessInput(input int, rec *log.Record, emit Emit) error {
@@ -138,6 +152,19 @@ func leftEntry(fk []byte, row []byte) []byte {
 	return append(v, row...)
 }
 
+// leftRowEntry is leftEntry(fk, storedRow(row, ts, nil)) built in one
+// buffer: a left row's state entry, written for every left change.
+func leftRowEntry(fk []byte, row types.Row, ts int64) []byte {
+	v := make([]byte, 0, 14+len(fk)+16*len(row))
+	if fk == nil {
+		v = append(v, 0)
+	} else {
+		v = append(appendBE32(append(v, 1), uint32(len(fk))), fk...)
+	}
+	v = appendBE64(v, uint64(ts))
+	return appendJoinRow(append(v, tableRowFlag), row, nil)
+}
+
 // splitLeftEntry reads a left row's state entry: its foreign key (nil for
 // NULL) and its stored row.
 func splitLeftEntry(v []byte) (fk, row []byte, err error) {
@@ -159,6 +186,25 @@ func splitLeftEntry(v []byte) (fk, row []byte, err error) {
 func indexPrefix(fk []byte) []byte {
 	p := make([]byte, 0, 5+len(fk))
 	return append(appendBE32(append(p, fkIndexPrefix), uint32(len(fk))), fk...)
+}
+
+// appendFKIndexKey appends the index key of the left row key under fk to
+// dst.
+func appendFKIndexKey(dst, fk, key []byte) []byte {
+	return append(append(appendBE32(append(dst, fkIndexPrefix), uint32(len(fk))), fk...), key...)
+}
+
+// key returns prefix p and key in j.stateKey, valid until the next call.
+func (j *ForeignKeyJoin) key(p byte, key []byte) []byte {
+	j.stateKey = append(append(j.stateKey[:0], p), key...)
+	return j.stateKey
+}
+
+// indexEntry returns the index key of the left row key under fk in
+// j.indexKey, valid until the next call.
+func (j *ForeignKeyJoin) indexEntry(fk, key []byte) []byte {
+	j.indexKey = appendFKIndexKey(j.indexKey[:0], fk, key)
+	return j.indexKey
 }
 
 // foreignKey computes a left row's foreign key, serialized as the right
@@ -203,8 +249,14 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 			return err
 		}
 	}
-	lk := prefixed(leftRowPrefix, rec.Key)
-	old, had, err := storeView(j.Store, lk)
+	// The row's entry is read (for the foreign key it was indexed under)
+	// and replaced at once: one look into the store's cache.
+	lk := j.key(leftRowPrefix, rec.Key)
+	var entry []byte
+	if row != nil {
+		entry = leftRowEntry(fk, row, ts)
+	}
+	old, had, err := storeSwap(j.Store, lk, entry, row != nil)
 	if err != nil {
 		return err
 	}
@@ -216,23 +268,20 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 	}
 	sameFK := had && row != nil && (oldFK == nil) == (fk == nil) && bytes.Equal(oldFK, fk)
 	if had && oldFK != nil && !sameFK {
-		if err := j.Store.Delete(append(indexPrefix(oldFK), rec.Key...)); err != nil {
+		if err := j.Store.Delete(j.indexEntry(oldFK, rec.Key)); err != nil {
 			j.index.reset()
 			return err
 		}
 		j.index.remove(oldFK, rec.Key)
 	}
 	if row == nil {
-		if err := j.Store.Delete(lk); err != nil {
-			return err
-		}
 		return j.Output(rec.Key, nil, ts, emit)
 	}
 	// first is set when the row is the first the index holds under fk
 	// since the filter was loaded, and none was before.
 	first := false
 	if fk != nil && !sameFK {
-		if err := j.Store.Put(append(indexPrefix(fk), rec.Key...), nil); err != nil {
+		if err := j.Store.Put(j.indexEntry(fk, rec.Key), nil); err != nil {
 			j.index.reset()
 			return err
 		}
@@ -240,12 +289,9 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 		j.index.add(fk, rec.Key)
 		j.fks.add(fk)
 	}
-	if err := storePutOwned(j.Store, lk, leftEntry(fk, storedRow(row, ts, nil))); err != nil {
-		return err
-	}
 	var r types.Row
 	if fk != nil {
-		if r, err = lookupRow(j.Store, &s.Right, prefixed(rightRowPrefix, fk), fk); err != nil {
+		if r, err = lookupRow(j.Store, &s.Right, j.key(rightRowPrefix, fk), fk); err != nil {
 			return err
 		}
 		if r == nil && first {
@@ -274,7 +320,7 @@ func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
 	if err != nil {
 		return err
 	}
-	rk := prefixed(rightRowPrefix, rec.Key)
+	rk := j.key(rightRowPrefix, rec.Key)
 	if row == nil {
 		err = j.Store.Delete(rk)
 	} else {
@@ -295,7 +341,9 @@ func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
 		// The joins below change no foreign key, so the cached keys stay
 		// as they are meanwhile.
 		for _, key := range keys {
-			rejoin([]byte(key))
+			// The key's bytes without a copy: a join reads the key
+			// it is given, and copies what it keeps.
+			rejoin(unsafe.Slice(unsafe.StringData(key), len(key)))
 		}
 		return first
 	}
@@ -338,7 +386,7 @@ func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
 // ts (nil: it was deleted).
 func (j *ForeignKeyJoin) rejoin(key []byte, r types.Row, ts int64, emit Emit) error {
 	s := j.Spec
-	v, ok, err := storeView(j.Store, prefixed(leftRowPrefix, key))
+	v, ok, err := storeView(j.Store, j.key(leftRowPrefix, key))
 	if err != nil {
 		return err
 	}
@@ -442,8 +490,15 @@ func (f *fkFilter) add(fk []byte) {
 }
 
 // load fills the filter with the foreign keys of the index of st.
-func (f *fkFilter) load(st state.Store) error {
+func (f *fkFilter) load(st state.Store) error { return f.loadSized(st, 0) }
+
+// loadSized is load with a first layer sized for capacity foreign keys,
+// when that fits half the filter's share.
+func (f *fkFilter) loadSized(st state.Store, capacity int) error {
 	f.reset(filterOn)
+	if capacity = min(capacity, tableJoinFilterKeys); capacity > seenFirstKeys && newBloomLayerBytes(capacity) <= f.limit()/2 {
+		f.f.layers = []bloomLayer{newBloomLayer(capacity)}
+	}
 	var bad, over bool
 	err := st.Scan([]byte{fkIndexPrefix}, []byte{fkIndexPrefix + 1}, func(k, _ []byte) bool {
 		if len(k) < 5 || int(be32(k[1:])) > len(k)-5 {

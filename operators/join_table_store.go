@@ -2,6 +2,7 @@ package operators
 
 import (
 	"bytes"
+	"unsafe"
 
 	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/operators/state"
@@ -190,6 +191,26 @@ func storePutOwned(st state.Store, key, v []byte) error {
 	return st.Put(key, v)
 }
 
+// storeSwap reads key's value from st and replaces it with v (handed
+// over when st is a TableJoinStore, as storePutOwned; a delete when ok is
+// false): swap, when st is a TableJoinStore. The caller must not change
+// the value it returns.
+func storeSwap(st state.Store, key, v []byte, ok bool) ([]byte, bool, error) {
+	if s, isJoin := st.(*TableJoinStore); isJoin {
+		return s.swap(key, v, ok)
+	}
+	old, had, err := st.Get(key)
+	if err != nil {
+		return nil, false, err
+	}
+	if ok {
+		err = st.Put(key, v)
+	} else {
+		err = st.Delete(key)
+	}
+	return old, had, err
+}
+
 // Put implements state.Store.
 func (s *TableJoinStore) Put(key, value []byte) error {
 	return s.set(key, bytes.Clone(value), true)
@@ -207,21 +228,77 @@ func (s *TableJoinStore) set(key, v []byte, ok bool) error {
 	if err != nil {
 		return err
 	}
-	known := false
-	if e == nil && s.filterState == filterOn && !s.filter.mayHave(seenHash(key)) {
-		// The store has never had the key: it is known absent.
-		known = true
+	return s.setEntry(key, e, v, ok)
+}
+
+// swap is a view of key's value and then its set (v, owned by the cache;
+// ok false for a delete) with one look into the cache instead of two (a
+// foreign-key join's left row, read for its old foreign key and
+// replaced: its two lookups in the cache's maps were most of the cost
+// of both). The value it returns stays valid, as view's.
+func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err error) {
+	e, err := s.entry(key)
+	if err != nil {
+		return nil, false, err
 	}
-	if ok && s.filterState == filterOn {
-		if s.filterKeys++; s.filterKeys > tableJoinFilterKeys || !filterFits(&s.filter, s.filterBytes) {
-			s.filter, s.filterState = seenFilter{}, filterOff
-			s.filterShare.Use(0)
-		} else {
-			s.filter.add(seenHash(key))
+	if e != nil {
+		if e.val.ok {
+			old, had = e.val.v, true
+		}
+		return old, had, s.setEntry(key, e, v, ok)
+	}
+	if s.filterState == filterUnloaded {
+		if err := s.loadFilter(); err != nil {
+			return nil, false, err
 		}
 	}
+	// What the store holds, known from the filter or read.
+	under := tableJoinCached{known: true}
+	if s.filterState == filterOn {
+		if h := seenHash(key); !s.filter.mayHave(h) {
+			// Never in the store: absent, and into the filter if put.
+			if ok {
+				s.addFilter(h)
+			}
+			return nil, false, s.setCached(key, nil, v, ok, under)
+		}
+	}
+	if old, had, err = s.Store.Get(key); err != nil {
+		return nil, false, err
+	}
+	// The store's answer, as read caches it: the caller's copy. A key
+	// the filter may hold needs no adding.
+	under.sv, under.sok = old, had
+	return old, had, s.setCached(key, nil, v, ok, under)
+}
+
+// setEntry is set of key, whose entry is e (nil: not cached).
+func (s *TableJoinStore) setEntry(key []byte, e *genEntry[tableJoinCached], v []byte, ok bool) error {
+	known := false
+	if s.filterState == filterOn && (e == nil || !(e.val.ok || (e.val.known && e.val.sok))) {
+		// The filter may not hold the key yet: an entry whose key is
+		// put, or present in the store, is in it already (every key
+		// put, and every key of the store, since it was loaded).
+		h := seenHash(key)
+		if !s.filter.mayHave(h) {
+			// The store has never had the key: it is known absent
+			// (an entry is never more recent than the filter).
+			known = e == nil
+			if ok {
+				// Each key once: a key put again and again (a hot
+				// row) would fill layer after layer with itself.
+				s.addFilter(h)
+			}
+		}
+	}
+	return s.setCached(key, e, v, ok, tableJoinCached{known: known})
+}
+
+// setCached is the rest of setEntry: base is what the new entry knows
+// of the store when e is nil.
+func (s *TableJoinStore) setCached(key []byte, e *genEntry[tableJoinCached], v []byte, ok bool, base tableJoinCached) error {
 	for {
-		c := tableJoinCached{known: known}
+		c := base
 		if e != nil {
 			// What the store holds, as the entry knows it now: making
 			// room below writes the entry back.
@@ -293,10 +370,13 @@ func (s *TableJoinStore) writeBack() error {
 		c := &e.val
 		if !c.known || c.ok != c.sok || !bytes.Equal(c.v, c.sv) {
 			var err error
+			// The key's bytes without a copy: the store copies what
+			// it keeps, and changes neither (state.Store).
+			key := unsafe.Slice(unsafe.StringData(e.key), len(e.key))
 			if c.ok {
-				err = s.Store.Put([]byte(e.key), c.v)
+				err = s.Store.Put(key, c.v)
 			} else {
-				err = s.Store.Delete([]byte(e.key))
+				err = s.Store.Delete(key)
 			}
 			if err != nil {
 				return 0, err
@@ -311,14 +391,54 @@ func (s *TableJoinStore) writeBack() error {
 // TableJoinStore: a table join's Flush, before its task commits.
 func flushStore(st state.Store) error {
 	if s, ok := st.(*TableJoinStore); ok {
-		return s.writeBack()
+		return s.flush()
 	}
 	return nil
 }
 
+// addFilter adds a key (by its seenHash) to the filter, which does not
+// hold it yet, or gives the filter up when it would take too many keys
+// or bytes.
+func (s *TableJoinStore) addFilter(h uint64) {
+	if s.filterKeys++; s.filterKeys > tableJoinFilterKeys || !filterFits(&s.filter, s.filterBytes) {
+		s.filter, s.filterState = seenFilter{}, filterOff
+		s.filterShare.Use(0)
+		return
+	}
+	s.filter.add(h)
+}
+
+// maxJoinFilterLayers is how many layers a table join's filters (the
+// store's, and a foreign-key join's fkFilter) may grow to before the
+// join's next Flush loads them again in one. Each layer is a Bloom filter
+// twice the last one's size with its own probes, mostly cache misses, and
+// its own false positives, each a store read: Nexmark's q3 over 240,000
+// people and auctions grew the store's filter to ten layers, and its
+// probes and the reads of its false positives were about a tenth of the
+// join's CPU. A load scans the store; sized for twice the keys it finds,
+// the one layer then grows four more before the next.
+const maxJoinFilterLayers = 4
+
+// flush writes back every change (the join's Flush, before its task
+// commits) and loads the filter again in one layer when it has grown
+// past maxJoinFilterLayers.
+func (s *TableJoinStore) flush() error {
+	if err := s.writeBack(); err != nil {
+		return err
+	}
+	if s.filterState != filterOn || len(s.filter.layers) <= maxJoinFilterLayers {
+		return nil
+	}
+	return s.loadFilterSized(2 * s.filterKeys)
+}
+
 // loadFilter fills the filter with the store's keys, or gives it up when
 // they are too many.
-func (s *TableJoinStore) loadFilter() error {
+func (s *TableJoinStore) loadFilter() error { return s.loadFilterSized(0) }
+
+// loadFilterSized is loadFilter with a first layer sized for capacity
+// keys, when that fits half the filter's share.
+func (s *TableJoinStore) loadFilterSized(capacity int) error {
 	// The keys written since the task (re)started are in the store once
 	// written back.
 	if err := s.writeBack(); err != nil {
@@ -327,6 +447,9 @@ func (s *TableJoinStore) loadFilter() error {
 	s.filter, s.filterKeys, s.filterState = seenFilter{}, 0, filterOn
 	if s.filterShare == nil {
 		s.filterShare = s.Memory.Share(tableJoinFilterBytes)
+	}
+	if capacity = min(capacity, tableJoinFilterKeys); capacity > seenFirstKeys && newBloomLayerBytes(capacity) <= s.filterBytes()/2 {
+		s.filter.layers = []bloomLayer{newBloomLayer(capacity)}
 	}
 	over := false
 	err := s.Store.Scan(nil, nil, func(k, _ []byte) bool {

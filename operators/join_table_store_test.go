@@ -94,6 +94,26 @@ func TestTableJoinStoreModel(t *testing.T) {
 				if err := flushStore(s); err != nil {
 					t.Fatal(err)
 				}
+			case op == 8:
+				// A read and a write at once (swap): the value before,
+				// then the new one.
+				v, put := []byte(fmt.Sprintf("s%d-%s", step, k)), step%3 != 0
+				if !put {
+					v = nil
+				}
+				old, had, err := storeSwap(s, []byte(k), v, put)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, wok := model[k]
+				if had != wok || string(old) != want {
+					t.Fatalf("seed %d step %d: swap(%s) saw %q %v, want %q %v", seed, step, k, old, had, want, wok)
+				}
+				if put {
+					model[k] = string(v)
+				} else {
+					delete(model, k)
+				}
 			default:
 				v, ok, err := s.Get([]byte(k))
 				if err != nil {
@@ -244,4 +264,73 @@ func (s *TableJoinStore) cacheBytes() int {
 		return 0
 	}
 	return s.cache.youngBytes + s.cache.oldBytes
+}
+
+// TestTableJoinStoreFilterLayers: a filter that grows past
+// maxJoinFilterLayers is loaded again in one layer at the next flush,
+// and still holds every key (a present key is never read as absent); a
+// key put again and again takes one place in it, not a layer of its own.
+func TestTableJoinStoreFilterLayers(t *testing.T) {
+	under := &joinReadCounter{MemStore: state.NewMemStore()}
+	s := &TableJoinStore{Store: under}
+	if _, _, err := s.Get([]byte("load")); err != nil {
+		t.Fatal(err)
+	}
+	const keys = 40000
+	for i := range keys {
+		if err := s.Put(fmt.Appendf(nil, "k%06d", i), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+		if i%1000 == 999 {
+			if err := flushStore(s); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(s.filter.layers); n > maxJoinFilterLayers || s.filterState != filterOn {
+				t.Fatalf("after %d keys and a flush: %d layers (state %d), want at most %d", i+1, n, s.filterState, maxJoinFilterLayers)
+			}
+		}
+	}
+	// Ten layers from 512 keys up would hold the 40,000; a load sized
+	// for twice the keys it finds keeps it to few loads.
+	if under.scans < 1 || under.scans > 3 {
+		t.Fatalf("%d loads of the filter for %d keys, want 1 to 3", under.scans, keys)
+	}
+	// A fresh cache, as after a restart of the task's reads: every key
+	// comes from the store, none is refused by the filter.
+	s.cache.forget()
+	for i := range keys {
+		if v, ok, err := s.Get(fmt.Appendf(nil, "k%06d", i)); err != nil || !ok || string(v) != "v" {
+			t.Fatalf("k%06d: %q %v %v", i, v, ok, err)
+		}
+	}
+	under.gets = 0
+	for i := range 10000 {
+		if _, ok, err := s.Get(fmt.Appendf(nil, "absent%06d", i)); err != nil || ok {
+			t.Fatalf("absent%06d: %v %v", i, ok, err)
+		}
+	}
+	// One layer of about 1% false positives, where ten layers had up
+	// to ten times as many.
+	if under.gets > 300 {
+		t.Fatalf("10,000 absent keys: %d reads of the store, want about 1%%", under.gets)
+	}
+
+	// A hot key, put over and over between flushes.
+	s = &TableJoinStore{Store: &joinReadCounter{MemStore: state.NewMemStore()}}
+	if _, _, err := s.Get([]byte("load")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100000 {
+		if err := s.Put([]byte("hot"), fmt.Appendf(nil, "%d", i)); err != nil {
+			t.Fatal(err)
+		}
+		if i%500 == 0 {
+			if err := flushStore(s); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(s.filter.layers) != 1 || s.filterKeys != 1 || s.filterState != filterOn {
+		t.Fatalf("one key put 100,000 times: %d layers, %d keys (state %d), want 1 and 1", len(s.filter.layers), s.filterKeys, s.filterState)
+	}
 }

@@ -19,7 +19,7 @@ import (
 
 // tableDecoder decodes a table of STRING columns, the first the primary
 // key, KAFKA keys and JSON values.
-func tableDecoder(t *testing.T, names ...string) *Decoder {
+func tableDecoder(t testing.TB, names ...string) *Decoder {
 	t.Helper()
 	cols := make([]types.Column, len(names))
 	for i, n := range names {
@@ -38,7 +38,7 @@ func strCol(i int, name string) *expr.Column {
 
 // tableSink is a TableJoinSink over a MemStore writing sink columns cols
 // (the first the key) computed by project, filtered by filter.
-func tableSink(t *testing.T, store state.Store, filter expr.Expr, timeIndex int, cols []string, project ...expr.Expr) *TableJoinSink {
+func tableSink(t testing.TB, store state.Store, filter expr.Expr, timeIndex int, cols []string, project ...expr.Expr) *TableJoinSink {
 	t.Helper()
 	out := make([]types.Column, len(cols))
 	for i, c := range cols {
