@@ -57,9 +57,14 @@ type recycled struct {
 }
 
 var (
-	_ log.Reader   = (*reader)(nil)
-	_ log.Recycler = (*reader)(nil)
+	_ log.Reader      = (*reader)(nil)
+	_ log.Recycler    = (*reader)(nil)
+	_ log.ReadyReader = (*reader)(nil)
 )
+
+// Ready implements log.ReadyReader: records past the reader's position
+// are visible, so Next reads them without parking.
+func (r *reader) Ready() bool { return r.pos < r.p.visible() }
 
 // Next implements log.Reader.
 func (r *reader) Next(ctx context.Context) ([]log.Record, error) {
