@@ -315,8 +315,9 @@ func (t *Task) run(ctx context.Context) error {
 	var out []log.ProduceRecord
 	// A task without a store commits through the log's AsyncCommitter
 	// when it has one: the batch's sync then goes on while the next batch
-	// is read and processed, where the task used to wait for it (a third
-	// of a stateless task's time, the rest of its core left idle).
+	// is read and processed, where the task used to wait for it (a
+	// quarter of q0's tasks' time and half of the raw copy's, their cores
+	// left idle).
 	// pending is that commit, finished (waited for, then counted) before
 	// the next commit starts, so that batches still commit one at a
 	// time and in order, and before a read that may park, so that a

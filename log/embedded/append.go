@@ -367,6 +367,15 @@ func (l *Log) startWrite(items []item, pre func(b *pebble.Batch) error, preBytes
 	}
 	// The ticket goes back when the records are published (finish).
 	w := &pendingWrite{l: l, b: b, n: n, flight: l.flights.begin(), resvns: make([]*reservation, len(groups))}
+	handed := false
+	defer func() {
+		if !handed {
+			// A panic while encoding (a batch sized wrong): the ticket
+			// goes back, so that CommittedOffsets does not wait for it.
+			l.flights.end(w.flight)
+			_ = b.Close()
+		}
+	}()
 	for i, g := range groups {
 		g.base, g.resvn = g.p.reserve(len(g.idxs))
 		w.resvns[i] = g.resvn
@@ -395,6 +404,7 @@ func (l *Log) startWrite(items []item, pre func(b *pebble.Batch) error, preBytes
 	// refuses a batch only before it enters the commit pipeline, and
 	// then there is no sync to wait for.
 	w.err = noSpace(l.db.ApplyNoSyncWait(b, pebble.Sync))
+	handed = true
 	return w, nil
 }
 
