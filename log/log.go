@@ -206,15 +206,20 @@ type AsyncCommitter interface {
 	CommitAsync(ctx context.Context, txn Txn) (wait func() error, err error)
 }
 
-// ReadyReader is implemented by a Reader that can tell, without waiting,
-// whether Next would return at once: records are there to read (or an
-// error is). A caller holding work to finish before it may park (a commit
-// in flight, whose completion a pull query may be waiting for) finishes
-// it first when Ready says false. Called by the reader's owner goroutine,
-// as Next. Ready may say false when Next would not wait; never true when
-// it would.
-type ReadyReader interface {
-	Ready() bool
+// LagReader is implemented by a Reader that can tell, without waiting,
+// how far behind the partition's visible end it is. A caller holding
+// work to finish before it may park (a commit in flight, whose
+// completion a pull query may be waiting for) finishes it first when the
+// lag is 0; and a caller that overlaps its commits with its next read
+// does so only while it is behind by at least a batch, since at the
+// tail, where batches are small, a batch read early only leaves the
+// records that come next for one more commit (a tail latency measured in
+// syncs). Called by the reader's owner goroutine, as Next.
+type LagReader interface {
+	// Lag is the number of offsets visible past the reader's position
+	// (records, and any compacted away or taken by markers): 0 when Next
+	// would park.
+	Lag() int64
 }
 
 // Compactor is implemented by backends that compact on demand (the

@@ -141,7 +141,7 @@ func TestTaskRetriesFromItsLastCommit(t *testing.T) {
 // for, and with the log's CommitAsync, where the task reads and processes
 // each batch while the last one's commit syncs. That the task gets to
 // commit the last record at all, once caught up, shows that it finishes
-// its commit in flight before it parks in a read.
+// its commit in flight before it parks in a read (log.LagReader).
 func TestStatelessTaskRecyclesBatches(t *testing.T) {
 	for _, async := range []bool{false, true} {
 		t.Run(fmt.Sprintf("async=%v", async), func(t *testing.T) { testStatelessTaskRecyclesBatches(t, async) })

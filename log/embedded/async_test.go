@@ -193,9 +193,8 @@ func TestCloseWaitsForCommitAsync(t *testing.T) {
 	}
 }
 
-// TestReaderReady: Ready says whether Next has records to return at
-// once.
-func TestReaderReady(t *testing.T) {
+// TestReaderLag: Lag says how many offsets Next has to return at once.
+func TestReaderLag(t *testing.T) {
 	l := openTest(t, t.TempDir())
 	defer l.Close()
 	ctx := ctxT(t)
@@ -207,9 +206,9 @@ func TestReaderReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lr.Close()
-	r := lr.(log.ReadyReader)
-	if r.Ready() {
-		t.Fatal("Ready on an empty partition")
+	r := lr.(log.LagReader)
+	if got := r.Lag(); got != 0 {
+		t.Fatalf("Lag on an empty partition: %d", got)
 	}
 	recs := make([]log.Record, 150) // more than a read batch (100)
 	for i := range recs {
@@ -218,16 +217,16 @@ func TestReaderReady(t *testing.T) {
 	if _, err := l.Append(ctx, "in", recs); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []int{100, 50} {
-		if !r.Ready() {
-			t.Fatalf("not Ready at %d with 150 records visible", lr.Position())
+	for _, step := range []struct{ lag, read int64 }{{150, 100}, {50, 50}} {
+		if got := r.Lag(); got != step.lag {
+			t.Fatalf("Lag at %d: %d, want %d", lr.Position(), got, step.lag)
 		}
 		got, err := lr.Next(ctx)
-		if err != nil || len(got) != want {
-			t.Fatalf("Next: %d records, %v; want %d", len(got), err, want)
+		if err != nil || int64(len(got)) != step.read {
+			t.Fatalf("Next: %d records, %v; want %d", len(got), err, step.read)
 		}
 	}
-	if r.Ready() {
-		t.Fatal("Ready at the end of the partition")
+	if got := r.Lag(); got != 0 {
+		t.Fatalf("Lag at the end of the partition: %d", got)
 	}
 }

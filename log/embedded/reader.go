@@ -57,14 +57,13 @@ type recycled struct {
 }
 
 var (
-	_ log.Reader      = (*reader)(nil)
-	_ log.Recycler    = (*reader)(nil)
-	_ log.ReadyReader = (*reader)(nil)
+	_ log.Reader    = (*reader)(nil)
+	_ log.Recycler  = (*reader)(nil)
+	_ log.LagReader = (*reader)(nil)
 )
 
-// Ready implements log.ReadyReader: records past the reader's position
-// are visible, so Next reads them without parking.
-func (r *reader) Ready() bool { return r.pos < r.p.visible() }
+// Lag implements log.LagReader.
+func (r *reader) Lag() int64 { return max(r.p.visible()-r.pos, 0) }
 
 // Next implements log.Reader.
 func (r *reader) Next(ctx context.Context) ([]log.Record, error) {

@@ -115,9 +115,10 @@ func copyPartition(ctx context.Context, lg log.Log, tp log.TopicPartition, dst, 
 	// handed back to the reader once it is committed (log.Recycler),
 	// and with a log that commits asynchronously (log.AsyncCommitter)
 	// the next batch is read while the last one's commit syncs, one
-	// commit in flight at a time, finished before a read that may park.
+	// commit in flight at a time, as long as the copy is behind by a
+	// batch (log.LagReader).
 	ac, _ := lg.(log.AsyncCommitter)
-	ready, _ := r.(log.ReadyReader)
+	lagger, _ := r.(log.LagReader)
 	var (
 		wait    func() error // the commit in flight, or nil
 		waiting int64        // its records
@@ -138,7 +139,7 @@ func copyPartition(ctx context.Context, lg log.Log, tp log.TopicPartition, dst, 
 	}()
 	var out []log.ProduceRecord
 	for r.Position() < end {
-		if wait != nil && (ready == nil || !ready.Ready()) {
+		if wait != nil && (lagger == nil || lagger.Lag() < max(waiting, 1)) {
 			if err := finish(); err != nil {
 				return err
 			}
