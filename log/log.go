@@ -181,6 +181,47 @@ type Recycler interface {
 	Recycle(recs []Record)
 }
 
+// AsyncCommitter is implemented by a Log whose commit can go on without
+// its caller: CommitAsync hands the Txn to the log and returns while the
+// log makes it durable (the embedded log's write-ahead log sync), so that
+// the caller can read and process its next batch meanwhile instead of
+// leaving its core idle. A stateless task of the embedded log spent a
+// third of its time waiting for the sync of its last commit (BENCHMARKS.md).
+//
+// The Txn is committed, and its records visible to readers, only once
+// wait returns nil; until then it may still be lost (a crash) or fail, and
+// nothing of it is visible, offsets included. wait must be called exactly
+// once, by the caller's goroutine; it blocks until the commit is done
+// (the sync of a write-ahead log takes no context) and returns what
+// Commit would have. When CommitAsync returns an error, nothing was
+// written and there is no wait. Once CommitAsync returns, the log holds
+// no reference to txn, its records or their bytes: the caller may reuse
+// them at once.
+//
+// A caller that waits for each commit before it starts the next keeps
+// Commit's order and its exactly-once rests on the same atomic batch: the
+// next Txn goes to the log only after the last one's wait said it was
+// committed.
+type AsyncCommitter interface {
+	CommitAsync(ctx context.Context, txn Txn) (wait func() error, err error)
+}
+
+// LagReader is implemented by a Reader that can tell, without waiting,
+// how far behind the partition's visible end it is. A caller holding
+// work to finish before it may park (a commit in flight, whose
+// completion a pull query may be waiting for) finishes it first when the
+// lag is 0; and a caller that overlaps its commits with its next read
+// does so only while it is behind by at least a batch, since at the
+// tail, where batches are small, a batch read early only leaves the
+// records that come next for one more commit (a tail latency measured in
+// syncs). Called by the reader's owner goroutine, as Next.
+type LagReader interface {
+	// Lag is the number of offsets visible past the reader's position
+	// (records, and any compacted away or taken by markers): 0 when Next
+	// would park.
+	Lag() int64
+}
+
 // Compactor is implemented by backends that compact on demand (the
 // embedded log). Kafka compacts on the broker's own schedule.
 type Compactor interface {

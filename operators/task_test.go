@@ -34,6 +34,28 @@ func (f *failingLog) Commit(ctx context.Context, txn log.Txn) error {
 	return f.Log.Commit(ctx, txn)
 }
 
+// asyncFailingLog is failingLog with the embedded log's CommitAsync
+// (log.AsyncCommitter), which a stateless task uses when the log has it.
+// Its injected failures alternate between the two ways an asynchronous
+// commit fails: refused at once, or reported by wait, in both cases with
+// nothing written.
+type asyncFailingLog struct {
+	*failingLog
+	emb    *embedded.Log
+	asyncs atomic.Int32 // CommitAsync calls
+}
+
+func (f *asyncFailingLog) CommitAsync(ctx context.Context, txn log.Txn) (func() error, error) {
+	f.asyncs.Add(1)
+	if n := f.failCommits.Add(-1); n >= 0 {
+		if n%2 == 0 {
+			return nil, errInjected
+		}
+		return func() error { return errInjected }, nil
+	}
+	return f.emb.CommitAsync(ctx, txn)
+}
+
 // TestTaskRetriesFromItsLastCommit: commits that fail make the task go
 // back to its last commit and retry; every input record still reaches the
 // sink exactly once, and the task reports the failure only while it lasts.
@@ -114,14 +136,32 @@ func TestTaskRetriesFromItsLastCommit(t *testing.T) {
 // batches, with commits that fail between them (after which nothing in
 // use is reused); every record still reaches the sink exactly once, with
 // its own bytes.
+//
+// It runs twice: over the log as a log.Log, whose commits the task waits
+// for, and with the log's CommitAsync, where the task reads and processes
+// each batch while the last one's commit syncs. That the task gets to
+// commit the last record at all, once caught up, shows that it finishes
+// its commit in flight before it parks in a read (log.LagReader).
 func TestStatelessTaskRecyclesBatches(t *testing.T) {
+	for _, async := range []bool{false, true} {
+		t.Run(fmt.Sprintf("async=%v", async), func(t *testing.T) { testStatelessTaskRecyclesBatches(t, async) })
+	}
+}
+
+func testStatelessTaskRecyclesBatches(t *testing.T, async bool) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	emb, err := embedded.Open(embedded.Options{Dir: t.TempDir(), Logger: quiet, ReadBatch: 37})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer emb.Close()
-	l := &failingLog{Log: emb}
+	fl := &failingLog{Log: emb}
+	var l log.Log = fl
+	var al *asyncFailingLog
+	if async {
+		al = &asyncFailingLog{failingLog: fl, emb: emb}
+		l = al
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, name := range []string{"in", "out"} {
@@ -175,7 +215,7 @@ func TestStatelessTaskRecyclesBatches(t *testing.T) {
 		}
 	}
 	waitFor(n / 2)
-	l.failCommits.Store(2) // the next two commits fail, and are retried
+	fl.failCommits.Store(2) // the next two commits fail, and are retried
 	if _, err := l.Append(ctx, "in", recs[n/2:]); err != nil {
 		t.Fatal(err)
 	}
@@ -202,6 +242,9 @@ func TestStatelessTaskRecyclesBatches(t *testing.T) {
 	}
 	if ends, _ := emb.EndOffsets(context.Background(), "out"); ends[0] != n {
 		t.Fatalf("the sink holds %d records, want %d", ends[0], n)
+	}
+	if async && al.asyncs.Load() < n/37 {
+		t.Fatalf("%d asynchronous commits, want at least one a batch (%d)", al.asyncs.Load(), n/37)
 	}
 	for i, g := range got {
 		w := word(i)

@@ -229,6 +229,7 @@ func nexmarkBench(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	queries := fs.String("queries", "", "comma-separated queries to run (q0,q11,...); empty runs the whole suite")
 	dataDir := fs.String("data-dir", "", "an empty directory for the log; empty uses a temporary one, removed at the end")
 	profileDir := fs.String("profile-dir", "", "write a CPU profile of each query's run (<query>.pprof) here")
+	trace := fs.Bool("trace", false, "with --profile-dir, also write an execution trace of each run (<query>.trace; go tool trace); it costs CPU itself")
 	commit := fs.String("commit", "unknown", "the commit measured, for the report")
 	benchmarks := fs.String("benchmarks", "", "a BENCHMARKS.md whose nexmark section to rewrite with the results")
 	chart := fs.String("chart", "", "write an SVG bar chart of the results here")
@@ -275,7 +276,7 @@ func nexmarkBench(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return nil
 	}
 	rep, err := nexmark.Bench(ctx, nexmark.BenchOptions{Events: *events, Generator: gen.config(), Partitions: int32(*partitions),
-		Queries: splitList(*queries), QueryTimeout: *queryTimeout, DataDir: *dataDir, CPUProfileDir: *profileDir, Out: stdout, Logger: logger})
+		Queries: splitList(*queries), QueryTimeout: *queryTimeout, DataDir: *dataDir, CPUProfileDir: *profileDir, Trace: *trace, Out: stdout, Logger: logger})
 	if err != nil {
 		return err
 	}

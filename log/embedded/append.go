@@ -76,7 +76,58 @@ func (l *Log) CommitWithSize(ctx context.Context, txn log.Txn, extraBytes int, e
 		return err
 	}
 	defer l.exit()
+	w, err := l.startCommit(txn, extraBytes, extra)
+	if err != nil {
+		return err
+	}
+	if err := w.finish(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
 
+var _ log.AsyncCommitter = (*Log)(nil)
+
+// CommitAsync implements log.AsyncCommitter. The batch goes through
+// Pebble's commit pipeline (the write-ahead log's buffer and the
+// memtable) before it returns; a goroutine of its own then waits for the
+// write-ahead log's sync and publishes the records, as Commit does after
+// its sync, so that readers see them as soon as they are durable rather
+// than when the caller gets round to wait. wait joins that goroutine.
+func (l *Log) CommitAsync(ctx context.Context, txn log.Txn) (wait func() error, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(txn.Offsets) > 0 && txn.Group == "" {
+		return nil, fmt.Errorf("commit: offsets without a group")
+	}
+	if err := l.enter(); err != nil {
+		return nil, err
+	}
+	w, err := l.startCommit(txn, 0, nil)
+	if err != nil {
+		l.exit()
+		return nil, err
+	}
+	// The goroutine ends once the sync does, whether or not anyone waits;
+	// it holds the lifecycle gate until then, so Close waits for it as it
+	// waits for a Commit.
+	done := make(chan error, 1)
+	go func() {
+		defer l.exit()
+		done <- w.finish()
+	}()
+	return func() error {
+		if err := <-done; err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
+	}, nil
+}
+
+// startCommit is CommitWithSize up to the batch's hand-over to Pebble;
+// the caller is inside enter, and calls finish on the write it returns.
+func (l *Log) startCommit(txn log.Txn, extraBytes int, extra func(b *pebble.Batch) error) (*pendingWrite, error) {
 	items := make([]item, len(txn.Records))
 	var last *topic
 	for i := range txn.Records {
@@ -86,7 +137,7 @@ func (l *Log) CommitWithSize(ctx context.Context, txn log.Txn, extraBytes int, e
 		if t == nil || t.info.Name != pr.Topic {
 			var err error
 			if t, err = l.lookup(pr.Topic); err != nil {
-				return fmt.Errorf("commit: %w", err)
+				return nil, fmt.Errorf("commit: %w", err)
 			}
 			last = t
 		}
@@ -94,9 +145,9 @@ func (l *Log) CommitWithSize(ctx context.Context, txn log.Txn, extraBytes int, e
 	}
 	setOffsets, err := l.offsetWrites(txn.Group, txn.Offsets)
 	if err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return nil, fmt.Errorf("commit: %w", err)
 	}
-	err = l.writeSized(items, func(b *pebble.Batch) error {
+	w, err := l.startWrite(items, func(b *pebble.Batch) error {
 		setOffsets(b)
 		if extra != nil {
 			return extra(b)
@@ -104,9 +155,9 @@ func (l *Log) CommitWithSize(ctx context.Context, txn log.Txn, extraBytes int, e
 		return nil
 	}, max(extraBytes, 0), classData)
 	if err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return nil, fmt.Errorf("commit: %w", err)
 	}
-	return nil
+	return w, nil
 }
 
 // item is one record bound for a topic: the caller's record, which write
@@ -132,6 +183,59 @@ func (l *Log) write(items []item, pre func(b *pebble.Batch) error, c writeClass)
 // writeSized is write, with room in the batch for preBytes of pre's
 // writes beyond the few a commit's offsets take.
 func (l *Log) writeSized(items []item, pre func(b *pebble.Batch) error, preBytes int, c writeClass) error {
+	w, err := l.startWrite(items, pre, preBytes, c)
+	if err != nil {
+		return err
+	}
+	return w.finish()
+}
+
+// pendingWrite is a write that Pebble has applied (its batch is in the
+// write-ahead log's buffer and the memtable) but whose sync nobody has
+// waited for yet: its offsets are reserved, its flight ticket is out and
+// its bytes are in the disk guard's flight, so nothing of it is visible,
+// not even its group offsets (CommittedOffsets waits for the ticket).
+// finish completes it, once.
+type pendingWrite struct {
+	l      *Log
+	b      *pebble.Batch
+	n      int64 // the bytes the disk guard admitted
+	flight *flight
+	resvns []*reservation
+	// err is Pebble's refusal of the batch, which then needs no sync.
+	err error
+}
+
+// finish waits for the write's sync, then publishes its records (even
+// on failure: the offsets become a gap instead of a wall that every later
+// write to the partition would wait behind) and returns the sync's error.
+func (w *pendingWrite) finish() error {
+	err := w.err
+	if err == nil {
+		err = noSpace(w.b.SyncWait())
+	}
+	// The write's bytes now show in the disk's free space, so it leaves
+	// the guard's flight before its records are published. Readers act on
+	// them at once: a query commits its output of them, and were this
+	// write still counted in flight, that commit's admission would count
+	// its bytes twice, once in the free space and once in flight, and be
+	// refused (a 218-byte commit refused 16 KiB above the reserve, after
+	// a 64 KiB write, in TestDiskFullOverPgwire).
+	w.l.disk.done(w.n)
+	for _, r := range w.resvns {
+		r.complete()
+	}
+	// The ticket goes back once the records are published.
+	w.l.flights.end(w.flight)
+	_ = w.b.Close()
+	return err
+}
+
+// startWrite is writeSized up to the batch's hand-over to Pebble, which
+// returns once the batch is in the write-ahead log's buffer and the
+// memtable; the caller is inside enter until the write's finish returns.
+// On an error, nothing was written and nothing is pending.
+func (l *Log) startWrite(items []item, pre func(b *pebble.Batch) error, preBytes int, c writeClass) (*pendingWrite, error) {
 	now := time.Now().UnixMilli()
 	// Place every record first, so a bad partition fails before anything
 	// is reserved.
@@ -203,7 +307,7 @@ func (l *Log) writeSized(items []item, pre func(b *pebble.Batch) error, preBytes
 			// First of its partition (or out of range: partition says so).
 			p, err := l.partition(it.t, it.part)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			g = &group{p: p, id: it.t.id, part: it.part}
 			if cur.m != nil {
@@ -246,10 +350,10 @@ func (l *Log) writeSized(items []item, pre func(b *pebble.Batch) error, preBytes
 	// pre writes (offsets, and a state store's changes as preBytes
 	// estimates them).
 	b := l.db.NewBatchWithSize(size + preBytes + 4096)
-	defer b.Close()
 	if pre != nil {
 		if err := pre(b); err != nil {
-			return err
+			_ = b.Close()
+			return nil, err
 		}
 	}
 
@@ -258,13 +362,23 @@ func (l *Log) writeSized(items []item, pre func(b *pebble.Batch) error, preBytes
 	// batch will hold: pre's writes, and each record's key and value.
 	n := int64(b.Len()) + int64(size)
 	if err := l.disk.admit(n, c); err != nil {
-		return err
+		_ = b.Close()
+		return nil, err
 	}
-	// The ticket goes back when the records are published (the deferred
-	// calls run after the completions below).
-	defer l.flights.end(l.flights.begin())
-	for _, g := range groups {
+	// The ticket goes back when the records are published (finish).
+	w := &pendingWrite{l: l, b: b, n: n, flight: l.flights.begin(), resvns: make([]*reservation, len(groups))}
+	handed := false
+	defer func() {
+		if !handed {
+			// A panic while encoding (a batch sized wrong): the ticket
+			// goes back, so that CommittedOffsets does not wait for it.
+			l.flights.end(w.flight)
+			_ = b.Close()
+		}
+	}()
+	for i, g := range groups {
 		g.base, g.resvn = g.p.reserve(len(g.idxs))
+		w.resvns[i] = g.resvn
 	}
 	// A reservation holds back every later write to its partition until
 	// it completes; encoding here, straight into the batch, is a copy of
@@ -286,21 +400,12 @@ func (l *Log) writeSized(items []item, pre func(b *pebble.Batch) error, preBytes
 			_ = op.Finish()
 		}
 	}
-	err := noSpace(b.Commit(pebble.Sync))
-	// The write's bytes now show in the disk's free space, so it leaves
-	// the guard's flight before its records are published. Readers act on
-	// them at once: a query commits its output of them, and were this
-	// write still counted in flight, that commit's admission would count
-	// its bytes twice, once in the free space and once in flight, and be
-	// refused (a 218-byte commit refused 16 KiB above the reserve, after
-	// a 64 KiB write, in TestDiskFullOverPgwire).
-	l.disk.done(n)
-	// Publish even on failure: the offsets become a gap instead of a wall
-	// that every later write to the partition would wait behind.
-	for _, g := range groups {
-		g.resvn.complete()
-	}
-	return err
+	// Applied, not yet synced: finish waits for the sync. Pebble
+	// refuses a batch only before it enters the commit pipeline, and
+	// then there is no sync to wait for.
+	w.err = noSpace(l.db.ApplyNoSyncWait(b, pebble.Sync))
+	handed = true
+	return w, nil
 }
 
 // indexedPartitions is the most partitions a topic may have for write to

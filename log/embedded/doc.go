@@ -55,7 +55,10 @@
 // a later record before an earlier one. Waiting readers are woken by closing
 // the partition's notify channel, which is replaced on every publish.
 // CommittedOffsets returns a group's offsets only once every write that may
-// have committed them has published its records (flight.go).
+// have committed them has published its records (flight.go). CommitAsync
+// (log.AsyncCommitter) is the same write, whose sync and publish a
+// goroutine of its own waits for, so that its caller can read and process
+// its next batch meanwhile.
 //
 // The end offset of a partition is, on open, the larger of its last record's
 // offset plus one and the floor compaction recorded (compaction may remove

@@ -57,9 +57,13 @@ type recycled struct {
 }
 
 var (
-	_ log.Reader   = (*reader)(nil)
-	_ log.Recycler = (*reader)(nil)
+	_ log.Reader    = (*reader)(nil)
+	_ log.Recycler  = (*reader)(nil)
+	_ log.LagReader = (*reader)(nil)
 )
+
+// Lag implements log.LagReader.
+func (r *reader) Lag() int64 { return max(r.p.visible()-r.pos, 0) }
 
 // Next implements log.Reader.
 func (r *reader) Next(ctx context.Context) ([]log.Record, error) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	rtrace "runtime/trace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,12 @@ type BenchOptions struct {
 	// pprof -diff_base q0.allocs.start.pprof q0.allocs.pprof` shows the
 	// run's), <query>.mutex.start.pprof and <query>.mutex.pprof.
 	CPUProfileDir string
+	// Trace, with CPUProfileDir set, also writes a runtime execution
+	// trace of each run there, <query>.trace and raw_copy.trace (`go tool
+	// trace`): where the goroutines ran, waited and were runnable, which a
+	// CPU profile cannot show. It costs CPU of its own, so a traced run's
+	// numbers are not comparable with an untraced one's. Default: off.
+	Trace bool
 	// Out receives the progress and result lines. Default: os.Stdout.
 	Out io.Writer
 	// Logger receives the engine's messages. Default: warnings and errors
@@ -246,7 +253,7 @@ func Bench(ctx context.Context, opts BenchOptions) (*Report, error) {
 	// Every query Runnel runs reads bids, so the bid topic's raw copy is
 	// the one to compare with.
 	settle(ctx, out)
-	stop := startProfile(opts.CPUProfileDir, "raw_copy", out)
+	stop := startProfile(opts.CPUProfileDir, "raw_copy", opts.Trace, out)
 	rep.RawCopy, err = RawCopy(ctx, lg, Topics[KindBid], "nexmark_raw_copy", "nexmark_raw_copy", func(done, total int64) {
 		fmt.Fprintf(out, "nexmark: raw copy %d of %d records (%.0f%%)\n", done, total, 100*float64(done)/float64(max(total, 1)))
 	})
@@ -298,7 +305,7 @@ func runOne(ctx context.Context, node *Node, q Query, opts BenchOptions, rep *Re
 	}
 	defer cancel()
 
-	stop := startProfile(opts.CPUProfileDir, q.Name, out)
+	stop := startProfile(opts.CPUProfileDir, q.Name, opts.Trace, out)
 	clock := readCPUClock()
 	start := time.Now()
 	ids, err := StartQuery(qctx, conn, q)
@@ -435,8 +442,9 @@ func settle(ctx context.Context, out io.Writer) {
 }
 
 // startProfile starts a CPU profile into dir/name.pprof, if dir is set,
-// and returns what stops it.
-func startProfile(dir, name string, out io.Writer) (stop func()) {
+// and an execution trace into dir/name.trace if trace is set too, and
+// returns what stops them.
+func startProfile(dir, name string, trace bool, out io.Writer) (stop func()) {
 	if dir == "" {
 		return func() {}
 	}
@@ -460,7 +468,21 @@ func startProfile(dir, name string, out io.Writer) (stop func()) {
 	runtime.SetMutexProfileFraction(10)
 	writeProfile("allocs", filepath.Join(dir, name+".allocs.start.pprof"), out)
 	writeProfile("mutex", filepath.Join(dir, name+".mutex.start.pprof"), out)
+	var tf *os.File
+	if trace {
+		if tf, err = os.Create(filepath.Join(dir, name+".trace")); err != nil {
+			fmt.Fprintf(out, "nexmark: no trace: %v\n", err)
+		} else if err := rtrace.Start(tf); err != nil {
+			tf.Close()
+			tf = nil
+			fmt.Fprintf(out, "nexmark: no trace: %v\n", err)
+		}
+	}
 	return func() {
+		if tf != nil {
+			rtrace.Stop()
+			tf.Close()
+		}
 		pprof.StopCPUProfile()
 		f.Close()
 		writeProfile("allocs", filepath.Join(dir, name+".allocs.pprof"), out)

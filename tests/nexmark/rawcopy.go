@@ -34,7 +34,9 @@ func (s RawCopyStats) Rate() float64 {
 // partition, together with its next offset for consumer group group, in
 // one log.Commit: the same exactly-once transaction a query makes per
 // batch, minus the decoding, evaluation and encoding between the read and
-// the commit. progress, when set, is called about every second with the
+// the commit (and, as a task does, with the next read and the last
+// commit's sync overlapped when the log commits asynchronously).
+// progress, when set, is called about every second with the
 // records copied so far.
 //
 // dst is deleted again before RawCopy returns.
@@ -109,10 +111,39 @@ func copyPartition(ctx context.Context, lg log.Log, tp log.TopicPartition, dst, 
 	}
 	defer r.Close()
 	// As a stateless query's task does (operators.Task): the output
-	// records' slice is reused from batch to batch, and a batch read is
-	// handed back to the reader once it is committed (log.Recycler).
+	// records' slice is reused from batch to batch, a batch read is
+	// handed back to the reader once it is committed (log.Recycler),
+	// and with a log that commits asynchronously (log.AsyncCommitter)
+	// the next batch is read while the last one's commit syncs, one
+	// commit in flight at a time, as long as the copy is behind by a
+	// batch (log.LagReader).
+	ac, _ := lg.(log.AsyncCommitter)
+	lagger, _ := r.(log.LagReader)
+	var (
+		wait    func() error // the commit in flight, or nil
+		waiting int64        // its records
+	)
+	finish := func() error {
+		w := wait
+		wait = nil
+		if err := w(); err != nil {
+			return err
+		}
+		copied.Add(waiting)
+		return nil
+	}
+	defer func() {
+		if wait != nil {
+			_ = wait()
+		}
+	}()
 	var out []log.ProduceRecord
 	for r.Position() < end {
+		if wait != nil && (lagger == nil || lagger.Lag() < max(waiting, 1)) {
+			if err := finish(); err != nil {
+				return err
+			}
+		}
 		recs, err := r.Next(ctx)
 		if err != nil {
 			return err
@@ -125,14 +156,28 @@ func copyPartition(ctx context.Context, lg log.Log, tp log.TopicPartition, dst, 
 			}})
 		}
 		txn.Records = out
-		if err := lg.Commit(ctx, txn); err != nil {
+		if wait != nil {
+			if err := finish(); err != nil {
+				return err
+			}
+		}
+		if ac != nil {
+			wait, err = ac.CommitAsync(ctx, txn)
+			waiting = int64(len(recs))
+		} else {
+			err = lg.Commit(ctx, txn)
+			copied.Add(int64(len(recs)))
+		}
+		if err != nil {
 			return err
 		}
 		clear(out)
 		if rr, ok := r.(log.Recycler); ok {
 			rr.Recycle(recs)
 		}
-		copied.Add(int64(len(recs)))
+	}
+	if wait != nil {
+		return finish()
 	}
 	return nil
 }
