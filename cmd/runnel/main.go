@@ -43,6 +43,7 @@ import (
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/engine"
 	"github.com/runnel/runnel/internal/membudget"
+	"github.com/runnel/runnel/planner"
 	"github.com/runnel/runnel/server"
 )
 
@@ -63,6 +64,10 @@ type config struct {
 	maxTransactionBytes int64
 	// cacheBytes is engine.Options' CacheBytes.
 	cacheBytes int64
+	// cacheMaxBytesBuffering is the sessions' default
+	// cache.max.bytes.buffering; 0 emits every update (engine.Options'
+	// CacheMaxBytesBuffering, whose 0 means the default, takes it as -1).
+	cacheMaxBytesBuffering int64
 	// maxConnections is server.Options' MaxConnections.
 	maxConnections int
 	// authFile, tlsCert and tlsKey name the auth file and the TLS
@@ -134,6 +139,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if err != nil {
 		return c, err
 	}
+	cacheBuffering, err := envInt("RUNNEL_CACHE_MAX_BYTES_BUFFERING", planner.DefaultCacheMaxBytes)
+	if err != nil {
+		return c, err
+	}
 	maxConns, err := envInt("RUNNEL_MAX_CONNECTIONS", defaultMaxConnections)
 	if err != nil {
 		return c, err
@@ -178,6 +187,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		"most bytes of writes one transaction (or one COPY FROM) holds until it commits; past it, SQLSTATE 54000 (env RUNNEL_MAX_TRANSACTION_BYTES)")
 	fs.Int64Var(&c.cacheBytes, "cache-bytes", int64(cacheBytes),
 		"memory the persistent queries' caches in front of their state stores hold together, however many tasks run: each cache's share shrinks as tasks start (statestore.cache.max.bytes for the whole node) (env RUNNEL_CACHE_BYTES)")
+	fs.Int64Var(&c.cacheMaxBytesBuffering, "cache-max-bytes-buffering", int64(cacheBuffering),
+		"default of cache.max.bytes.buffering: bytes of changed groups an aggregation holds before it emits each group's latest change, at most once a batch; 0 emits every update (env RUNNEL_CACHE_MAX_BYTES_BUFFERING)")
 	fs.IntVar(&c.maxConnections, "max-connections", maxConns,
 		"most clients served at once; one more gets SQLSTATE 53300 (env RUNNEL_MAX_CONNECTIONS)")
 	fs.StringVar(&c.authFile, "auth-file", env("RUNNEL_AUTH_FILE", ""),
@@ -212,6 +223,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.cacheBytes <= 0 {
 		return c, fmt.Errorf("--cache-bytes must be a positive number of bytes, not %d", c.cacheBytes)
+	}
+	if c.cacheMaxBytesBuffering < 0 {
+		return c, fmt.Errorf("--cache-max-bytes-buffering must be 0 or a positive number of bytes, not %d", c.cacheMaxBytesBuffering)
 	}
 	if c.maxConnections <= 0 {
 		return c, fmt.Errorf("--max-connections must be positive, not %d", c.maxConnections)
@@ -317,7 +331,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	opts := engine.Options{DataDir: c.dataDir, NodeID: c.nodeID, Advertise: advertise, Logger: logger, MaxPartitions: int32(c.maxPartitions),
 		MaxStatementBytes: c.maxStatementBytes, MaxValueBytes: c.maxValueBytes, MaxTransactionBytes: c.maxTransactionBytes, CacheBytes: c.cacheBytes,
-		StandbyReplicas: c.standbyReplicas, PullTimeout: time.Duration(c.pullTimeoutMs) * time.Millisecond,
+		CacheMaxBytesBuffering: engineCacheBuffering(c.cacheMaxBytesBuffering),
+		StandbyReplicas:        c.standbyReplicas, PullTimeout: time.Duration(c.pullTimeoutMs) * time.Millisecond,
 		ClusterUser: c.clusterUser, ClusterPassword: os.Getenv("RUNNEL_CLUSTER_PASSWORD")}
 	if c.standbyReplicas == 0 {
 		opts.StandbyReplicas = -1 // the engine's 0 is its default
@@ -359,4 +374,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// engineCacheBuffering is --cache-max-bytes-buffering as engine.Options
+// takes it: there 0 is the default and -1 is none.
+func engineCacheBuffering(n int64) int64 {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

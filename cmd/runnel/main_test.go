@@ -19,7 +19,7 @@ import (
 // allVars are every variable the flags read.
 var allVars = []string{"RUNNEL_LISTEN", "RUNNEL_DATA_DIR", "RUNNEL_KAFKA", "RUNNEL_LOG_LEVEL", "RUNNEL_MAX_PARTITIONS",
 	"RUNNEL_MAX_STATEMENT_BYTES", "RUNNEL_MAX_VALUE_BYTES", "RUNNEL_MAX_TRANSACTION_BYTES", "RUNNEL_MAX_CONNECTIONS",
-	"RUNNEL_CACHE_BYTES", "RUNNEL_AUTH_FILE", "RUNNEL_TLS_CERT", "RUNNEL_TLS_KEY", "RUNNEL_INSECURE",
+	"RUNNEL_CACHE_BYTES", "RUNNEL_CACHE_MAX_BYTES_BUFFERING", "RUNNEL_AUTH_FILE", "RUNNEL_TLS_CERT", "RUNNEL_TLS_KEY", "RUNNEL_INSECURE",
 	"RUNNEL_STANDBY_REPLICAS", "RUNNEL_PULL_TIMEOUT_MS", "RUNNEL_CLUSTER_USER"}
 
 func TestFlagsAndEnvironment(t *testing.T) {
@@ -30,21 +30,21 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		want config
 	}{
 		{"defaults", nil, nil, config{listen: "127.0.0.1:6543", dataDir: "./runnel-data", logLevel: "info", maxPartitions: 10000, maxStatementBytes: 16 << 20, maxValueBytes: 16 << 20,
-			maxTransactionBytes: 64 << 20, cacheBytes: 256 << 20, maxConnections: 100, standbyReplicas: 1, pullTimeoutMs: 10000, clusterUser: "_runnel_node"}},
+			maxTransactionBytes: 64 << 20, cacheBytes: 256 << 20, cacheMaxBytesBuffering: 10_000_000, maxConnections: 100, standbyReplicas: 1, pullTimeoutMs: 10000, clusterUser: "_runnel_node"}},
 		{"environment", map[string]string{"RUNNEL_LISTEN": ":7000", "RUNNEL_DATA_DIR": "/d", "RUNNEL_KAFKA": "k:9092", "RUNNEL_LOG_LEVEL": "debug", "RUNNEL_MAX_PARTITIONS": "64",
-			"RUNNEL_MAX_STATEMENT_BYTES": "1000", "RUNNEL_MAX_VALUE_BYTES": "2000", "RUNNEL_MAX_TRANSACTION_BYTES": "3000", "RUNNEL_MAX_CONNECTIONS": "7", "RUNNEL_CACHE_BYTES": "4000",
+			"RUNNEL_MAX_STATEMENT_BYTES": "1000", "RUNNEL_MAX_VALUE_BYTES": "2000", "RUNNEL_MAX_TRANSACTION_BYTES": "3000", "RUNNEL_MAX_CONNECTIONS": "7", "RUNNEL_CACHE_BYTES": "4000", "RUNNEL_CACHE_MAX_BYTES_BUFFERING": "0",
 			"RUNNEL_AUTH_FILE": "/a", "RUNNEL_TLS_CERT": "/c", "RUNNEL_TLS_KEY": "/k", "RUNNEL_INSECURE": "true",
 			"RUNNEL_STANDBY_REPLICAS": "2", "RUNNEL_PULL_TIMEOUT_MS": "500", "RUNNEL_CLUSTER_USER": "peer"}, nil,
 			config{listen: ":7000", dataDir: "/d", kafka: "k:9092", logLevel: "debug", maxPartitions: 64, maxStatementBytes: 1000, maxValueBytes: 2000,
-				maxTransactionBytes: 3000, cacheBytes: 4000, maxConnections: 7, authFile: "/a", tlsCert: "/c", tlsKey: "/k", insecure: true,
+				maxTransactionBytes: 3000, cacheBytes: 4000, cacheMaxBytesBuffering: 0, maxConnections: 7, authFile: "/a", tlsCert: "/c", tlsKey: "/k", insecure: true,
 				standbyReplicas: 2, pullTimeoutMs: 500, clusterUser: "peer"}},
 		{"flags win", map[string]string{"RUNNEL_LISTEN": ":7000", "RUNNEL_DATA_DIR": "/d", "RUNNEL_MAX_PARTITIONS": "64", "RUNNEL_MAX_VALUE_BYTES": "2000",
 			"RUNNEL_MAX_CONNECTIONS": "7", "RUNNEL_INSECURE": "1", "RUNNEL_AUTH_FILE": "/a"},
 			[]string{"--listen", ":8000", "-data-dir=/e", "--kafka", "a:1,b:2", "--max-partitions", "2147483647", "--max-value-bytes", "3000",
-				"--max-connections", "9", "--insecure=false", "--auth-file", "/b", "--max-transaction-bytes", "99", "--cache-bytes", "5000",
+				"--max-connections", "9", "--insecure=false", "--auth-file", "/b", "--max-transaction-bytes", "99", "--cache-bytes", "5000", "--cache-max-bytes-buffering", "1000",
 				"--standby-replicas", "0", "--pull-timeout-ms", "20000"},
 			config{listen: ":8000", dataDir: "/e", kafka: "a:1,b:2", logLevel: "info", maxPartitions: 2147483647, maxStatementBytes: 16 << 20, maxValueBytes: 3000,
-				maxTransactionBytes: 99, cacheBytes: 5000, maxConnections: 9, authFile: "/b", pullTimeoutMs: 20000, clusterUser: "_runnel_node"}},
+				maxTransactionBytes: 99, cacheBytes: 5000, cacheMaxBytesBuffering: 1000, maxConnections: 9, authFile: "/b", pullTimeoutMs: 20000, clusterUser: "_runnel_node"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, k := range allVars {
@@ -89,7 +89,7 @@ func TestRejectsStrayArguments(t *testing.T) {
 		}
 	}
 	for _, args := range [][]string{{"--max-value-bytes", "0"}, {"--max-value-bytes", "-5"}, {"--max-value-bytes", "lots"}, {"--max-statement-bytes", "0"},
-		{"--max-connections", "0"}, {"--max-transaction-bytes", "-1"}, {"--cache-bytes", "0"}, {"--tls-cert", "/c"}, {"--tls-key", "/k"}} {
+		{"--max-connections", "0"}, {"--max-transaction-bytes", "-1"}, {"--cache-bytes", "0"}, {"--cache-max-bytes-buffering", "-1"}, {"--tls-cert", "/c"}, {"--tls-key", "/k"}} {
 		if _, err := parseFlags(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("%v was accepted", args)
 		}
@@ -249,6 +249,16 @@ func awaitServing(t *testing.T, stdout, stderr *syncBuffer, done <-chan error) s
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("not serving:\n%s\n%s", stdout.String(), stderr.String())
+		}
+	}
+}
+
+// TestEngineCacheBuffering: the flag's 0 (every update) is the engine's
+// -1, since the engine's 0 is ksqlDB's default of 10,000,000.
+func TestEngineCacheBuffering(t *testing.T) {
+	for in, want := range map[int64]int64{0: -1, 1: 1, 10_000_000: 10_000_000} {
+		if got := engineCacheBuffering(in); got != want {
+			t.Errorf("engineCacheBuffering(%d) = %d, want %d", in, got, want)
 		}
 	}
 }
