@@ -102,9 +102,10 @@ type Aggregator struct {
 	ReuseRows bool
 	// EmitCacheBytes is the query's cache.max.bytes.buffering, the emit
 	// side of Kafka Streams' record cache (see emitPending): when it is
-	// positive, an update marks its group (and window) as changed, and
-	// the batch's Flush emits one change per changed group, before the
-	// commit; changed groups holding more than EmitCacheBytes are
+	// positive, an update marks its group (and window, or session) as
+	// changed, and the batch's Flush emits one change per changed group,
+	// before the commit (a session merged away: its tombstone, if it was
+	// shown before); changed groups holding more than EmitCacheBytes are
 	// emitted early. Default 0: off, every update is emitted as it is
 	// folded in (push queries, and the aggregations a join builds).
 	EmitCacheBytes int
@@ -155,6 +156,10 @@ type Aggregator struct {
 	// pendingBytes what their cache entries weigh.
 	pending      []pendingChange
 	pendingBytes int
+	// pendingSessions are the sessions changed since the last
+	// emitPending, as pending for groups (aggsession.go); pendingBytes
+	// counts them too.
+	pendingSessions []pendingSession
 }
 
 var (
@@ -180,6 +185,8 @@ func (a *Aggregator) Recover() {
 	// makes them again.
 	clear(a.pending)
 	a.pending, a.pendingBytes = a.pending[:0], 0
+	clear(a.pendingSessions)
+	a.pendingSessions = a.pendingSessions[:0]
 	a.broken = nil
 }
 
@@ -721,6 +728,7 @@ func (a *Aggregator) emitPending(emit Emit) {
 			a.Metrics.fail(fmt.Errorf("emit the change of group %v: %w", p.g.key, err))
 		}
 	}
+	a.emitPendingSessions(emit)
 	clear(a.pending)
 	a.pending, a.pendingBytes = a.pending[:0], 0
 }
