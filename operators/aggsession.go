@@ -1,7 +1,6 @@
 package operators
 
 import (
-	"fmt"
 	"slices"
 
 	"github.com/runnel/runnel/operators/agg"
@@ -367,8 +366,8 @@ func (a *Aggregator) emitPendingSessions(emit Emit) {
 		case s.shown:
 			err = a.Output(AggOutput{Key: p.set.key, Window: &w, Time: w.End}, emit)
 		}
-		if err != nil && a.Metrics != nil {
-			a.Metrics.fail(fmt.Errorf("emit the change of session %v [%d, %d]: %w", p.set.key, w.Start, w.End, err))
+		if err != nil {
+			a.emitFailed(p.set.key, &w, err)
 		}
 	}
 	// The keys were kept for these changes only.
