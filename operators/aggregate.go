@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/runnel/runnel/internal/invariants"
 	"github.com/runnel/runnel/internal/membudget"
@@ -102,9 +103,10 @@ type Aggregator struct {
 	ReuseRows bool
 	// EmitCacheBytes is the query's cache.max.bytes.buffering, the emit
 	// side of Kafka Streams' record cache (see emitPending): when it is
-	// positive, an update marks its group (and window) as changed, and
-	// the batch's Flush emits one change per changed group, before the
-	// commit; changed groups holding more than EmitCacheBytes are
+	// positive, an update marks its group (and window, or session) as
+	// changed, and the batch's Flush emits one change per changed group,
+	// before the commit (a session merged away: its tombstone, if it was
+	// shown before); changed groups holding more than EmitCacheBytes are
 	// emitted early. Default 0: off, every update is emitted as it is
 	// folded in (push queries, and the aggregations a join builds).
 	EmitCacheBytes int
@@ -155,6 +157,54 @@ type Aggregator struct {
 	// pendingBytes what their cache entries weigh.
 	pending      []pendingChange
 	pendingBytes int
+	// pendingSessions are the sessions changed since the last
+	// emitPending, as pending for groups (aggsession.go); pendingBytes
+	// counts them too.
+	pendingSessions []pendingSession
+	// emitFailures are the pending changes that failed to evaluate since
+	// the task last took them (takeFlushFailures), for its processing
+	// log: at most one per pending change, so no more than the batch's
+	// records.
+	emitFailures []error
+}
+
+var _ flushFailer = (*Aggregator)(nil)
+
+// takeFlushFailures implements flushFailer.
+func (a *Aggregator) takeFlushFailures() []error {
+	errs := a.emitFailures
+	a.emitFailures = nil
+	return errs
+}
+
+// emitFailed counts a pending change that failed to evaluate as a failed
+// record and keeps it for the processing log (takeFlushFailures). The
+// change was merged from the batch's records, so the error names the
+// group's key and window instead of a record.
+func (a *Aggregator) emitFailed(key types.Row, w *window.Window, err error) {
+	what := fmt.Sprintf("group %s", formatKey(key))
+	if w != nil {
+		what += fmt.Sprintf(", window [%d, %d]", w.Start, w.End)
+	}
+	err = fmt.Errorf("the batch's merged change of %s (no one record made it): %w", what, err)
+	if a.Metrics != nil {
+		a.Metrics.fail(err)
+	}
+	a.emitFailures = append(a.emitFailures, err)
+}
+
+// formatKey renders a group key for a message: its values as text (as
+// CAST AS STRING shows them, NULL as null), comma-separated in
+// parentheses. The values carry all a message needs of their types.
+func formatKey(key types.Row) string {
+	parts := make([]string, len(key))
+	for i, v := range key {
+		parts[i] = "null"
+		if !v.IsNull() {
+			parts[i] = types.Format(v, types.Null)
+		}
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
 }
 
 var (
@@ -180,6 +230,9 @@ func (a *Aggregator) Recover() {
 	// makes them again.
 	clear(a.pending)
 	a.pending, a.pendingBytes = a.pending[:0], 0
+	clear(a.pendingSessions)
+	a.pendingSessions = a.pendingSessions[:0]
+	a.emitFailures = nil
 	a.broken = nil
 }
 
@@ -717,10 +770,11 @@ func (a *Aggregator) emitPending(emit Emit) {
 			win := p.win
 			w = &win
 		}
-		if err := a.emit(p.g.key, w, p.g.accs, p.g.ts, p.shown, emit); err != nil && a.Metrics != nil {
-			a.Metrics.fail(fmt.Errorf("emit the change of group %v: %w", p.g.key, err))
+		if err := a.emit(p.g.key, w, p.g.accs, p.g.ts, p.shown, emit); err != nil {
+			a.emitFailed(p.g.key, w, err)
 		}
 	}
+	a.emitPendingSessions(emit)
 	clear(a.pending)
 	a.pending, a.pendingBytes = a.pending[:0], 0
 }

@@ -1,8 +1,11 @@
 package operators
 
 import (
+	"slices"
+
 	"github.com/runnel/runnel/operators/agg"
 	"github.com/runnel/runnel/operators/window"
+	"github.com/runnel/runnel/sql/types"
 )
 
 // Session windows through a cache.
@@ -27,6 +30,9 @@ type sessionSet struct {
 	// gone are the state keys of sessions merged away since the last
 	// write-back that the store still holds.
 	gone []string
+	// key is the group key decoded, kept once a session of the key is
+	// pending (EmitCacheBytes): its change is emitted at the flush.
+	key types.Row
 }
 
 // cachedSession is one session of a key.
@@ -37,6 +43,20 @@ type cachedSession struct {
 	// stored is set when the store holds sk (read from it, or written
 	// back); dirty when accs or w changed since.
 	stored, dirty bool
+	// pending is set while the session is in a.pendingSessions (the emit
+	// cache, EmitCacheBytes): its change is emitted at the next
+	// emitPending. shown is then whether its row was in the result table
+	// before its first change since the last emitPending, and mergedAway
+	// whether a record has merged it into another since: its change is
+	// then its tombstone, if it was shown, and nothing otherwise.
+	pending, shown, mergedAway bool
+}
+
+// pendingSession is a session changed since the last emitPending, with
+// its key's set, whose key the change is emitted under.
+type pendingSession struct {
+	s   *cachedSession
+	set *sessionSet
 }
 
 // size is what a key's cached sessions cost: the key, the sessions'
@@ -51,11 +71,15 @@ func (s *sessionSet) size(key int, encoded int) int {
 
 // sessionsOf returns the cached sessions of a key, reading them from the
 // store on a miss.
-func (a *Aggregator) sessionsOf(keyBytes []byte) (*genEntry[*sessionSet], error) {
+func (a *Aggregator) sessionsOf(keyBytes []byte, emit Emit) (*genEntry[*sessionSet], error) {
 	if e := a.sessions.get(keyBytes); e != nil {
 		return e, nil
 	}
 	if a.sessions.full() {
+		// The rotation forgets the old generation's sessions, pending
+		// ones among them: their changes go out first, as Kafka
+		// Streams' cache forwards the entries it evicts.
+		a.emitPending(emit)
 		if err := a.writeBackSessions(); err != nil {
 			return nil, err
 		}
@@ -153,7 +177,7 @@ func (a *Aggregator) dropSession(sk []byte) {
 // extends it backwards, updates it at its end, not at the record's time.
 func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 	gap := a.Spec.Window.Gap
-	e, err := a.sessionsOf(in.KeyBytes)
+	e, err := a.sessionsOf(in.KeyBytes, emit)
 	if err != nil {
 		return err
 	}
@@ -182,14 +206,19 @@ func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 	// Whether each touched session is in the result table is judged on
 	// its accumulators before the row goes in (see shown): a session
 	// merged away is deleted from the result only if it was shown, and the
-	// merged one's HAVING failure is a tombstone only if it was.
+	// merged one's HAVING failure is a tombstone only if it was. With the
+	// emit cache on (EmitCacheBytes), a session already pending keeps
+	// what it was before its first change of the batch.
+	cached := a.EmitCacheBytes > 0 && !a.Spec.Final
 	var shownBuf [4]bool
 	shown := shownBuf[:0]
 	mergedShown := false
 	for _, s := range touching {
-		sh, err := a.shown(in.Key, &s.w, s.accs, true)
-		if err != nil {
-			return err
+		sh := s.shown
+		if !cached || !s.pending {
+			if sh, err = a.shown(in.Key, &s.w, s.accs, true); err != nil {
+				return err
+			}
 		}
 		shown = append(shown, sh)
 		if s.w == merged {
@@ -231,7 +260,11 @@ func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 	if len(touching) == 1 && touching[0].w == merged {
 		// Within the session's bounds: it only changed.
 		touching[0].dirty = true
-		if a.Spec.Final {
+		switch {
+		case a.Spec.Final:
+			return nil
+		case cached:
+			a.pendSession(e, in.Key, touching[0], mergedShown, emit)
 			return nil
 		}
 		return a.emit(in.Key, &merged, accs, merged.End, mergedShown, emit)
@@ -249,7 +282,25 @@ func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 		if err := a.unindex([]byte(s.sk), s.w); err != nil {
 			return err
 		}
-		if s.w != merged && !a.Spec.Final && shown[j] {
+		switch {
+		case a.Spec.Final:
+		case cached && s.w == merged:
+			// Replaced by the merged session, of the same window (the
+			// same row of the result): the new session's change is
+			// this one's, and it knows whether the row was shown.
+			if s.pending {
+				s.mergedAway, s.shown = true, false
+			}
+		case cached:
+			// Its change is its tombstone now, at the flush, if the
+			// table showed it before the batch: a session made and
+			// merged away within one batch never shows. As Kafka
+			// Streams' CachingSessionStore forwards a removed session.
+			s.mergedAway = true
+			if s.pending || shown[j] {
+				a.pendSession(e, in.Key, s, shown[j], emit)
+			}
+		case s.w != merged && shown[j]:
 			// The merged-away session is deleted at the time of its
 			// last record, its end, as Kafka Streams stamps it
 			// (session-windows.json "session start stream", "out of
@@ -262,12 +313,67 @@ func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 		}
 	}
 	sk := stateKey(in.KeyBytes, &merged)
-	set.list = append(set.list, &cachedSession{sk: string(sk), w: merged, accs: accs, dirty: true})
+	ns := &cachedSession{sk: string(sk), w: merged, accs: accs, dirty: true}
+	set.list = append(set.list, ns)
 	if err := a.index(sk, merged); err != nil {
 		return err
 	}
-	if a.Spec.Final {
+	switch {
+	case a.Spec.Final:
+		return nil
+	case cached:
+		a.pendSession(e, in.Key, ns, mergedShown, emit)
 		return nil
 	}
 	return a.emit(in.Key, &merged, accs, merged.End, mergedShown, emit)
+}
+
+// pendSession marks a changed session as pending in the emit cache, if it
+// is not already: shown is whether its row was in the result table before
+// this change. Pending changes over EmitCacheBytes are emitted at once.
+func (a *Aggregator) pendSession(e *genEntry[*sessionSet], key types.Row, s *cachedSession, shown bool, emit Emit) {
+	if !s.pending {
+		s.pending, s.shown = true, shown
+		if e.val.key == nil {
+			// A copy: an input's Key may share its array with its
+			// arguments.
+			e.val.key = slices.Clone(key)
+		}
+		a.pendingSessions = append(a.pendingSessions, pendingSession{s: s, set: e.val})
+		a.pendingBytes += pendingChangeBytes + 96 + 16*len(s.accs)
+	}
+	if a.pendingBytes > a.EmitCacheBytes {
+		a.emitPending(emit)
+	}
+}
+
+// emitPendingSessions emits one change for each pending session, in the
+// order they were first changed (see emitPending): its latest result,
+// stamped with its end, or the tombstone of a session merged away that
+// was shown before. A change that fails to evaluate is counted as a failed
+// record and skipped.
+func (a *Aggregator) emitPendingSessions(emit Emit) {
+	for i := range a.pendingSessions {
+		p := &a.pendingSessions[i]
+		s := p.s
+		s.pending = false
+		// A copy: Output may keep the window it is given.
+		w := s.w
+		var err error
+		switch {
+		case !s.mergedAway:
+			err = a.emit(p.set.key, &w, s.accs, w.End, s.shown, emit)
+		case s.shown:
+			err = a.Output(AggOutput{Key: p.set.key, Window: &w, Time: w.End}, emit)
+		}
+		if err != nil {
+			a.emitFailed(p.set.key, &w, err)
+		}
+	}
+	// The keys were kept for these changes only.
+	for i := range a.pendingSessions {
+		a.pendingSessions[i].set.key = nil
+	}
+	clear(a.pendingSessions)
+	a.pendingSessions = a.pendingSessions[:0]
 }

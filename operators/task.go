@@ -439,6 +439,7 @@ func (t *Task) commitAsync(ctx context.Context, ac log.AsyncCommitter, b *batch)
 	if err := t.Processor.Flush(b.emit); err != nil {
 		return nil, fmt.Errorf("task %s %s: flush: %w", t.Group, t, err)
 	}
+	t.describeFlushFailures(b)
 	wait, err := ac.CommitAsync(ctx, *b.txn)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -527,6 +528,39 @@ func (b *batch) process(input int, rec *log.Record) {
 	}
 }
 
+// flushFailer is implemented by a processor that can fail to emit a
+// change that no one input record made, without failing the batch: an
+// aggregation's change merged from the batch's records (its record
+// cache), whose HAVING or projection fails to evaluate.
+type flushFailer interface {
+	// takeFlushFailures returns the failures since its last call and
+	// forgets them. The processor has counted them (Metrics); each
+	// error's message names what failed (a group's key and window).
+	takeFlushFailures() []error
+}
+
+// describeFlushFailures describes in the processing log, in the batch
+// being committed, the changes the processor failed to emit (flushFailer).
+// Such a failure has no input record: the Failure's Record is empty but
+// for its partition, at Offset -1, and its error names what failed.
+func (t *Task) describeFlushFailures(b *batch) {
+	ff, ok := t.Processor.(flushFailer)
+	if !ok {
+		return
+	}
+	in := t.Inputs[0]
+	for _, err := range ff.takeFlushFailures() {
+		t.Logger.Debug("skipped change", "query", t.QueryID, "task", t.String(), "error", err)
+		if t.OnFailure == nil {
+			continue
+		}
+		f := Failure{QueryID: t.QueryID, Topic: in.Topic, Record: log.Record{Partition: in.Partition, Offset: -1}, Err: err}
+		if pl, ok := t.OnFailure(f); ok {
+			b.txn.Records = append(b.txn.Records, pl)
+		}
+	}
+}
+
 // commit flushes the processor and commits the batch: output records,
 // state changes and the input offsets in b.txn, atomically. Then the
 // task's committed offsets move to them.
@@ -534,6 +568,7 @@ func (t *Task) commit(ctx context.Context, b *batch) error {
 	if err := t.Processor.Flush(b.emit); err != nil {
 		return fmt.Errorf("task %s %s: flush: %w", t.Group, t, err)
 	}
+	t.describeFlushFailures(b)
 	var err error
 	if t.Store != nil {
 		err = t.Store.Commit(ctx, *b.txn)
