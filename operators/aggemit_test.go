@@ -31,12 +31,29 @@ func (h *aggHarness) flush() {
 	}
 }
 
+// aggRow is a record of a batch for applyBatch: key (retracted with a
+// leading '-'), value and timestamp.
+type aggRow struct {
+	key   string
+	v, ts int64
+}
+
+// applyBatch folds batch i's rows in, fails if the emit cache let any
+// change out before the batch's end, then flushes it.
+func (h *aggHarness) applyBatch(i int, rows []aggRow) {
+	h.t.Helper()
+	for _, r := range rows {
+		h.apply(r.key, r.v, r.ts)
+	}
+	if len(h.out) != 0 {
+		h.t.Fatalf("batch %d: emitted before its flush: %q", i, h.out)
+	}
+	h.flush()
+}
+
 func TestAggregatorEmitCache(t *testing.T) {
 	tumbling := &window.Spec{Kind: window.Tumbling, Size: time.Minute, Grace: time.Hour, HasGrace: true}
-	type row struct {
-		key   string
-		v, ts int64
-	}
+	type row = aggRow
 	type batch struct {
 		rows []row
 		// want is the output at the batch's flush, and times its
@@ -111,13 +128,7 @@ func TestAggregatorEmitCache(t *testing.T) {
 				h.a.Spec.Having = countAtLeast(tt.having)
 			}
 			for i, b := range tt.batch {
-				for _, r := range b.rows {
-					h.apply(r.key, r.v, r.ts)
-				}
-				if len(h.out) != 0 {
-					t.Fatalf("batch %d: emitted before its flush: %q", i, h.out)
-				}
-				h.flush()
+				h.applyBatch(i, b.rows)
 				h.expectTimes(b.times...)
 				h.expect(b.want...)
 			}

@@ -50,10 +50,7 @@ func (c sessionCountAtLeast) Eval(row types.Row) (types.Value, error) {
 }
 
 func TestAggregatorSessionEmitCache(t *testing.T) {
-	type row struct {
-		key   string
-		v, ts int64
-	}
+	type row = aggRow
 	type batch struct {
 		rows []row
 		// want is the output at the batch's flush.
@@ -125,13 +122,7 @@ func TestAggregatorSessionEmitCache(t *testing.T) {
 				h.a.Spec.Having = sessionCountAtLeast(tt.having)
 			}
 			for i, b := range tt.batch {
-				for _, r := range b.rows {
-					h.apply(r.key, r.v, r.ts)
-				}
-				if len(h.out) != 0 {
-					t.Fatalf("batch %d: emitted before its flush: %q", i, h.out)
-				}
-				h.flush()
+				h.applyBatch(i, b.rows)
 				h.expect(b.want...)
 			}
 		})
