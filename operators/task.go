@@ -436,10 +436,9 @@ type pendingCommit struct {
 // task's counts and committed offsets move when finishCommit has waited
 // for it. A nil pendingCommit with a nil error means ctx ended.
 func (t *Task) commitAsync(ctx context.Context, ac log.AsyncCommitter, b *batch) (*pendingCommit, error) {
-	if err := t.Processor.Flush(b.emit); err != nil {
-		return nil, fmt.Errorf("task %s %s: flush: %w", t.Group, t, err)
+	if err := t.flush(b); err != nil {
+		return nil, err
 	}
-	t.describeFlushFailures(b)
 	wait, err := ac.CommitAsync(ctx, *b.txn)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -528,6 +527,17 @@ func (b *batch) process(input int, rec *log.Record) {
 	}
 }
 
+// flush ends a batch before its commit, either way (commit,
+// commitAsync): the processor's Flush emits into it, and what that failed
+// to emit is described in it (describeFlushFailures).
+func (t *Task) flush(b *batch) error {
+	if err := t.Processor.Flush(b.emit); err != nil {
+		return fmt.Errorf("task %s %s: flush: %w", t.Group, t, err)
+	}
+	t.describeFlushFailures(b)
+	return nil
+}
+
 // flushFailer is implemented by a processor that can fail to emit a
 // change that no one input record made, without failing the batch: an
 // aggregation's change merged from the batch's records (its record
@@ -565,10 +575,9 @@ func (t *Task) describeFlushFailures(b *batch) {
 // state changes and the input offsets in b.txn, atomically. Then the
 // task's committed offsets move to them.
 func (t *Task) commit(ctx context.Context, b *batch) error {
-	if err := t.Processor.Flush(b.emit); err != nil {
-		return fmt.Errorf("task %s %s: flush: %w", t.Group, t, err)
+	if err := t.flush(b); err != nil {
+		return err
 	}
-	t.describeFlushFailures(b)
 	var err error
 	if t.Store != nil {
 		err = t.Store.Commit(ctx, *b.txn)
