@@ -145,28 +145,21 @@ func (j *ForeignKeyJoin) ProcessInput(input int, rec *log.Record, emit Emit) err
 	return j.right(rec, emit)
 }
 
-// A left row's state entry: 0 for a NULL foreign key, or 1, the foreign
-// key's length (4 bytes) and the foreign key; then the stored row.
-func leftEntry(fk []byte, row []byte) []byte {
+// appendLeftHeader appends to dst what precedes the stored row
+// (storedRow) in a left row's state entry: 0 for a NULL foreign key, or
+// 1, the foreign key's length (4 bytes) and the foreign key.
+func appendLeftHeader(dst, fk []byte) []byte {
 	if fk == nil {
-		return append([]byte{0}, row...)
+		return append(dst, 0)
 	}
-	v := make([]byte, 0, 5+len(fk)+len(row))
-	v = append(appendBE32(append(v, 1), uint32(len(fk))), fk...)
-	return append(v, row...)
+	return append(appendBE32(append(dst, 1), uint32(len(fk))), fk...)
 }
 
-// leftRowEntry is leftEntry(fk, storedRow(row, ts, nil)) built in one
-// buffer: a left row's state entry, written for every left change.
+// leftRowEntry is a left row's state entry, built in one buffer: it is
+// written for every left change.
 func leftRowEntry(fk []byte, row types.Row, ts int64) []byte {
-	v := make([]byte, 0, 14+len(fk)+16*len(row))
-	if fk == nil {
-		v = append(v, 0)
-	} else {
-		v = append(appendBE32(append(v, 1), uint32(len(fk))), fk...)
-	}
-	v = appendBE64(v, uint64(ts))
-	return appendJoinRow(append(v, tableRowFlag), row, nil)
+	v := appendLeftHeader(make([]byte, 0, 14+len(fk)+16*len(row)), fk)
+	return appendStoredRow(v, row, ts, nil)
 }
 
 // splitLeftEntry reads a left row's state entry: its foreign key (nil for
@@ -188,8 +181,7 @@ func splitLeftEntry(v []byte) (fk, row []byte, err error) {
 // indexPrefix is the index key prefix of the left rows whose foreign key
 // is fk.
 func indexPrefix(fk []byte) []byte {
-	p := make([]byte, 0, 5+len(fk))
-	return append(appendBE32(append(p, fkIndexPrefix), uint32(len(fk))), fk...)
+	return appendFKIndexKey(make([]byte, 0, 5+len(fk)), fk, nil)
 }
 
 // appendFKIndexKey appends the index key of the left row key under fk to

@@ -155,9 +155,13 @@ const tableRowFlag = 0x80
 // storedRow is a table row, of ROWTIME ts, as a join's state keeps it:
 // the columns keep (ascending; nil: every one).
 func storedRow(row types.Row, ts int64, keep []int) []byte {
-	v := make([]byte, 0, 9+16*len(row))
-	v = appendBE64(v, uint64(ts))
-	return appendJoinRow(append(v, tableRowFlag), row, keep)
+	return appendStoredRow(make([]byte, 0, 9+16*len(row)), row, ts, keep)
+}
+
+// appendStoredRow appends storedRow(row, ts, keep) to dst.
+func appendStoredRow(dst []byte, row types.Row, ts int64, keep []int) []byte {
+	dst = appendBE64(dst, uint64(ts))
+	return appendJoinRow(append(dst, tableRowFlag), row, keep)
 }
 
 // errCorruptState is a stored value too short to be what the join wrote.

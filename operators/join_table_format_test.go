@@ -155,3 +155,9 @@ func TestStreamTableJoinStoresReadColumnsOnly(t *testing.T) {
 		t.Errorf("a column nothing reads is stored: %q %v", v, err)
 	}
 }
+
+// leftEntry is a left row's state entry over a stored row already
+// encoded (here in the format before the binary one).
+func leftEntry(fk []byte, row []byte) []byte {
+	return append(appendLeftHeader(nil, fk), row...)
+}
