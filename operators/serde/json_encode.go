@@ -35,6 +35,13 @@ type jsonCodec struct {
 	// between quotes is that name, which json_decode.go's quickKey
 	// matches without reading it, in one comparison.
 	quotedName, quotedLower []string
+	// class is each column's kind as json_decode.go's quickColumn reads
+	// it (classInt, classString or classOther), a byte per column
+	// rather than a look into the column's Type.
+	class []uint8
+	// slow turns quickColumn off, so that tests can hold its results
+	// against column's. Set by tests only.
+	slow bool
 }
 
 var _ codec = (*jsonCodec)(nil)
@@ -59,7 +66,9 @@ func newJSONCodec(cols []types.Column, wrap bool) (*jsonCodec, error) {
 	c.lower = make([]string, len(fields))
 	c.quotedName = make([]string, len(fields))
 	c.quotedLower = make([]string, len(fields))
+	c.class = make([]uint8, len(fields))
 	for i, f := range fields {
+		c.class[i] = quickClass(&f.Type)
 		if l := strings.ToLower(f.Name); isASCIIString(f.Name) && l != f.Name {
 			c.lower[i] = l
 		}
