@@ -3,6 +3,7 @@ package serde
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -229,41 +230,90 @@ func (r *jsonReader) row(c *jsonCodec, dst types.Row, index []int, skip []bool) 
 
 // quickKey matches the member name at r.i, a '"', with the column at the
 // member's position by its bytes, without scanning or unescaping it: as
-// the column's name (matchExact) or its lower case (matchFold), when
-// that is plain ASCII (quoted, the name is those very bytes). It moves
-// r.i past the name on a match; idx is -1 otherwise, r.i unmoved. The
-// first bytes are compared before the rest since one of the two
-// spellings nearly always fails there (AUCTION against auction).
+// the column's name (matchExact) or another ASCII spelling of it, such as
+// its lower case (matchFold), when the name is plain ASCII (quoted, the
+// name is those very bytes: quotedName). It moves r.i past the name on a
+// match; idx is -1 otherwise, r.i unmoved.
+//
+// Names of up to seven bytes (eight with the closing quote) are compared
+// as one word: the member's bytes xor the name's are zero for the name
+// itself, and 0x20 only in letters for another spelling of it (quickName).
 func (c *jsonCodec) quickKey(r *jsonReader, member int) (idx int, m uint8) {
-	rest := r.b[r.i+1:]
-	if q := c.quotedName[member]; q != "" && len(rest) >= len(q) && rest[0] == q[0] && string(rest[:len(q)]) == q {
-		r.i += len(q) + 1
-		return member, matchExact
+	k := &c.quick[member]
+	n := len(k.q)
+	b, from := r.b, r.i+1
+	if n == 0 || len(b)-from < n {
+		return -1, matchNone
 	}
-	if q := c.quotedLower[member]; q != "" && len(rest) >= len(q) && rest[0] == q[0] && string(rest[:len(q)]) == q {
-		r.i += len(q) + 1
-		return member, matchFold
+	if len(b)-from >= 8 {
+		d := (binary.LittleEndian.Uint64(b[from:]) ^ k.head) & k.mask
+		if d&^k.fold != 0 {
+			return -1, matchNone
+		}
+		m = matchExact
+		if d != 0 {
+			m = matchFold
+		}
+		if n > 8 {
+			if tail := b[from+8 : from+n]; string(tail) != k.q[8:] {
+				if !foldASCII(tail, k.q[8:]) {
+					return -1, matchNone
+				}
+				m = matchFold
+			}
+		}
+	} else {
+		// Near the record's end, where a word would read past it.
+		switch name := b[from : from+n]; {
+		case string(name) == k.q:
+			m = matchExact
+		case foldASCII(name, k.q):
+			m = matchFold
+		default:
+			return -1, matchNone
+		}
 	}
-	if q := c.quotedName[member]; q != "" && len(rest) >= len(q) && foldQuoted(rest[:len(q)], q) {
-		// Another spelling of the name in ASCII (dateTime for
-		// DATETIME): equalFold's verdict on the member, which
-		// would otherwise be read out and compared.
-		r.i += len(q) + 1
-		return member, matchFold
-	}
-	return -1, matchNone
+	r.i = from + n
+	return member, m
 }
 
-// foldQuoted reports whether b, a member name and its closing quote, is
-// q (a plain ASCII name and its closing quote, see quotedName) with the
+// quickName is a column's name as quickKey compares it.
+type quickName struct {
+	// q is the name and a closing '"' when the name's bytes are
+	// printable ASCII other than '"' and '\' (plainKey), "" otherwise.
+	q string
+	// head is q's first eight bytes (fewer for a shorter q, the rest
+	// zero) as a little-endian word, mask has 0xff in the bytes q has,
+	// and fold 0x20 in those that are ASCII letters, whose other case
+	// differs from them in that bit alone.
+	head, mask, fold uint64
+}
+
+func newQuickName(name string) quickName {
+	if !plainKey(name) {
+		return quickName{}
+	}
+	k := quickName{q: name + `"`}
+	for i := 0; i < len(k.q) && i < 8; i++ {
+		ch := k.q[i]
+		k.head |= uint64(ch) << (8 * i)
+		k.mask |= 0xff << (8 * i)
+		if l := ch | 0x20; l >= 'a' && l <= 'z' {
+			k.fold |= 0x20 << (8 * i)
+		}
+	}
+	return k
+}
+
+// foldASCII reports whether b is q, plain ASCII (see quickName), with the
 // case of some ASCII letters changed. Only letters fold, so every other
-// byte of b equals q's: b is a plain name too, and its closing quote
-// ends it. For ASCII on both sides, that is strings.EqualFold.
-func foldQuoted(b []byte, q string) bool {
-	if len(b) != len(q) || b[len(b)-1] != '"' {
+// byte of b equals q's: a closing quote of q's is one of b's too. For
+// ASCII on both sides, that is strings.EqualFold.
+func foldASCII(b []byte, q string) bool {
+	if len(b) != len(q) {
 		return false
 	}
-	for i := 0; i < len(q)-1; i++ {
+	for i := range len(q) {
 		x, y := b[i], q[i]
 		if x == y {
 			continue
