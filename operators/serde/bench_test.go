@@ -197,3 +197,46 @@ func BenchmarkJSONDecodeBidQuery(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkJSONEncodeBidRaw writes Nexmark q0's output row for a bid:
+// every column given as the text its decode kept (RawEncoder).
+func BenchmarkJSONEncodeBidRaw(b *testing.B) {
+	in, err := NewValueFormat("JSON", bidCols, Props{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	outCols := []types.Column{bidCols[0], bidCols[1], bidCols[2], bidCols[5], bidCols[6]}
+	out, err := NewValueFormat("JSON", outCols, Props{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := len(bidCols)
+	p := &Projection{Index: []int{0, 1, 2, 3, 4, 5, 6}, Skip: make([]bool, n), Alias: true}
+	want := make([]bool, n)
+	for i := range n {
+		p.Skip[i], want[i] = true, true
+	}
+	row, raw := make(types.Row, n), make([][]byte, n)
+	if err := in.(RawDecoder).DecodeRowRaw(bidJSON, row, p, want, raw); err != nil {
+		b.Fatal(err)
+	}
+	orow := types.Row{row[0], row[1], row[2], row[5], row[6]}
+	oraw := [][]byte{raw[0], raw[1], raw[2], raw[5], raw[6]}
+	for i, r := range oraw {
+		if r == nil {
+			b.Fatalf("column %s has no text", outCols[i].Name)
+		}
+	}
+	enc := out.(RawEncoder)
+	buf, _, err := enc.AppendEncodeRaw(nil, orow, oraw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if buf, _, err = enc.AppendEncodeRaw(buf[:0], orow, oraw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
