@@ -158,3 +158,85 @@ func BenchmarkJSONDecodeBidRaw(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// BenchmarkJSONDecodeBidQuery decodes a bid as Nexmark's q0 and q1 tasks
+// do (operators.Decoder's rawPlan): the columns copied to the output
+// kept as their text and not built, dateTime both kept and built (it is
+// the event time), channel and url checked only; q1 builds price, which
+// its projection computes with, and keeps no text for it.
+func BenchmarkJSONDecodeBidQuery(b *testing.B) {
+	f, err := NewValueFormat("JSON", bidCols, Props{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rd := f.(RawDecoder)
+	//                 AUCTION BIDDER PRICE CHANNEL URL DATETIME EXTRA
+	for _, bc := range []struct {
+		name       string
+		skip, want []bool
+	}{
+		{"q0", []bool{true, true, true, true, true, false, true}, []bool{true, true, true, false, false, true, true}},
+		{"q1", []bool{true, true, false, true, true, false, true}, []bool{true, true, false, false, false, true, true}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			n := len(bidCols)
+			p := &Projection{Index: []int{0, 1, 2, 3, 4, 5, 6}, Skip: bc.skip, Alias: true}
+			row, raw := make(types.Row, n), make([][]byte, n)
+			b.SetBytes(int64(len(bidJSON)))
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(row)
+				if err := rd.DecodeRowRaw(bidJSON, row, p, bc.want, raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if raw[0] == nil || row[5].IsNull() || (bc.name == "q1") == row[2].IsNull() {
+				b.Fatalf("%s: columns not read as the query reads them: %s", bc.name, showRow(row))
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+// BenchmarkJSONEncodeBidRaw writes Nexmark q0's output row for a bid:
+// every column given as the text its decode kept (RawEncoder).
+func BenchmarkJSONEncodeBidRaw(b *testing.B) {
+	in, err := NewValueFormat("JSON", bidCols, Props{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	outCols := []types.Column{bidCols[0], bidCols[1], bidCols[2], bidCols[5], bidCols[6]}
+	out, err := NewValueFormat("JSON", outCols, Props{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := len(bidCols)
+	p := &Projection{Index: []int{0, 1, 2, 3, 4, 5, 6}, Skip: make([]bool, n), Alias: true}
+	want := make([]bool, n)
+	for i := range n {
+		p.Skip[i], want[i] = true, true
+	}
+	row, raw := make(types.Row, n), make([][]byte, n)
+	if err := in.(RawDecoder).DecodeRowRaw(bidJSON, row, p, want, raw); err != nil {
+		b.Fatal(err)
+	}
+	orow := types.Row{row[0], row[1], row[2], row[5], row[6]}
+	oraw := [][]byte{raw[0], raw[1], raw[2], raw[5], raw[6]}
+	for i, r := range oraw {
+		if r == nil {
+			b.Fatalf("column %s has no text", outCols[i].Name)
+		}
+	}
+	enc := out.(RawEncoder)
+	buf, _, err := enc.AppendEncodeRaw(nil, orow, oraw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if buf, _, err = enc.AppendEncodeRaw(buf[:0], orow, oraw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

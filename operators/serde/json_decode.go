@@ -3,7 +3,9 @@ package serde
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -162,10 +164,15 @@ func (r *jsonReader) row(c *jsonCodec, dst types.Row, index []int, skip []bool) 
 		r.depth--
 		return -1, nil
 	}
+	b := r.b
 	for member := 0; ; member++ {
-		r.ws()
-		if r.i >= len(r.b) || r.b[r.i] != '"' {
-			return -1, r.syntax("a field name")
+		// Whitespace is looked for only where the expected byte is not:
+		// most producers write none between members.
+		if r.i >= len(b) || b[r.i] != '"' {
+			r.ws()
+			if r.i >= len(b) || b[r.i] != '"' {
+				return -1, r.syntax("a field name")
+			}
 		}
 		idx, m := -1, uint8(matchNone)
 		if c.foldUnique && member < n {
@@ -188,26 +195,32 @@ func (r *jsonReader) row(c *jsonCodec, dst types.Row, index []int, skip []bool) 
 				idx, m = matchField(fields, key)
 			}
 		}
-		r.ws()
-		if r.i >= len(r.b) || r.b[r.i] != ':' {
-			return -1, r.syntax("':'")
+		if r.i >= len(b) || b[r.i] != ':' {
+			r.ws()
+			if r.i >= len(b) || b[r.i] != ':' {
+				return -1, r.syntax("':'")
+			}
 		}
 		r.i++
 		if idx < 0 || m < strength[idx] {
 			if err := r.skip(); err != nil {
 				return -1, err
 			}
-		} else if err := r.column(c, idx, m, strength, dst, index, skip); err != nil {
-			return idx, err
+		} else if c.slow || !r.quickColumn(c, idx, m, strength, dst, index, skip) {
+			if err := r.column(c, idx, m, strength, dst, index, skip); err != nil {
+				return idx, err
+			}
 		}
 		// more, inline: this loop is every record's, and the call costs
 		// it 5-10% (BenchmarkJSONDecodeBidRaw).
-		r.ws()
-		if r.i < len(r.b) && r.b[r.i] == ',' {
+		if r.i >= len(b) || (b[r.i] != ',' && b[r.i] != '}') {
+			r.ws()
+		}
+		if r.i < len(b) && b[r.i] == ',' {
 			r.i++
 			continue
 		}
-		if r.i < len(r.b) && r.b[r.i] == '}' {
+		if r.i < len(b) && b[r.i] == '}' {
 			r.i++
 			r.depth--
 			return -1, nil
@@ -218,41 +231,90 @@ func (r *jsonReader) row(c *jsonCodec, dst types.Row, index []int, skip []bool) 
 
 // quickKey matches the member name at r.i, a '"', with the column at the
 // member's position by its bytes, without scanning or unescaping it: as
-// the column's name (matchExact) or its lower case (matchFold), when
-// that is plain ASCII (quoted, the name is those very bytes). It moves
-// r.i past the name on a match; idx is -1 otherwise, r.i unmoved. The
-// first bytes are compared before the rest since one of the two
-// spellings nearly always fails there (AUCTION against auction).
+// the column's name (matchExact) or another ASCII spelling of it, such as
+// its lower case (matchFold), when the name is plain ASCII (quoted, the
+// name is those very bytes: quotedName). It moves r.i past the name on a
+// match; idx is -1 otherwise, r.i unmoved.
+//
+// Names of up to seven bytes (eight with the closing quote) are compared
+// as one word: the member's bytes xor the name's are zero for the name
+// itself, and 0x20 only in letters for another spelling of it (quickName).
 func (c *jsonCodec) quickKey(r *jsonReader, member int) (idx int, m uint8) {
-	rest := r.b[r.i+1:]
-	if q := c.quotedName[member]; q != "" && len(rest) >= len(q) && rest[0] == q[0] && string(rest[:len(q)]) == q {
-		r.i += len(q) + 1
-		return member, matchExact
+	k := &c.quick[member]
+	n := len(k.q)
+	b, from := r.b, r.i+1
+	if n == 0 || len(b)-from < n {
+		return -1, matchNone
 	}
-	if q := c.quotedLower[member]; q != "" && len(rest) >= len(q) && rest[0] == q[0] && string(rest[:len(q)]) == q {
-		r.i += len(q) + 1
-		return member, matchFold
+	if len(b)-from >= 8 {
+		d := (binary.LittleEndian.Uint64(b[from:]) ^ k.head) & k.mask
+		if d&^k.fold != 0 {
+			return -1, matchNone
+		}
+		m = matchExact
+		if d != 0 {
+			m = matchFold
+		}
+		if n > 8 {
+			if tail := b[from+8 : from+n]; string(tail) != k.q[8:] {
+				if !foldASCII(tail, k.q[8:]) {
+					return -1, matchNone
+				}
+				m = matchFold
+			}
+		}
+	} else {
+		// Near the record's end, where a word would read past it.
+		switch name := b[from : from+n]; {
+		case string(name) == k.q:
+			m = matchExact
+		case foldASCII(name, k.q):
+			m = matchFold
+		default:
+			return -1, matchNone
+		}
 	}
-	if q := c.quotedName[member]; q != "" && len(rest) >= len(q) && foldQuoted(rest[:len(q)], q) {
-		// Another spelling of the name in ASCII (dateTime for
-		// DATETIME): equalFold's verdict on the member, which
-		// would otherwise be read out and compared.
-		r.i += len(q) + 1
-		return member, matchFold
-	}
-	return -1, matchNone
+	r.i = from + n
+	return member, m
 }
 
-// foldQuoted reports whether b, a member name and its closing quote, is
-// q (a plain ASCII name and its closing quote, see quotedName) with the
+// quickName is a column's name as quickKey compares it.
+type quickName struct {
+	// q is the name and a closing '"' when the name's bytes are
+	// printable ASCII other than '"' and '\' (plainKey), "" otherwise.
+	q string
+	// head is q's first eight bytes (fewer for a shorter q, the rest
+	// zero) as a little-endian word, mask has 0xff in the bytes q has,
+	// and fold 0x20 in those that are ASCII letters, whose other case
+	// differs from them in that bit alone.
+	head, mask, fold uint64
+}
+
+func newQuickName(name string) quickName {
+	if !plainKey(name) {
+		return quickName{}
+	}
+	k := quickName{q: name + `"`}
+	for i := 0; i < len(k.q) && i < 8; i++ {
+		ch := k.q[i]
+		k.head |= uint64(ch) << (8 * i)
+		k.mask |= 0xff << (8 * i)
+		if l := ch | 0x20; l >= 'a' && l <= 'z' {
+			k.fold |= 0x20 << (8 * i)
+		}
+	}
+	return k
+}
+
+// foldASCII reports whether b is q, plain ASCII (see quickName), with the
 // case of some ASCII letters changed. Only letters fold, so every other
-// byte of b equals q's: b is a plain name too, and its closing quote
-// ends it. For ASCII on both sides, that is strings.EqualFold.
-func foldQuoted(b []byte, q string) bool {
-	if len(b) != len(q) || b[len(b)-1] != '"' {
+// byte of b equals q's: a closing quote of q's is one of b's too. For
+// ASCII on both sides, that is strings.EqualFold.
+func foldASCII(b []byte, q string) bool {
+	if len(b) != len(q) {
 		return false
 	}
-	for i := 0; i < len(q)-1; i++ {
+	for i := range len(q) {
 		x, y := b[i], q[i]
 		if x == y {
 			continue
@@ -261,6 +323,124 @@ func foldQuoted(b []byte, q string) bool {
 			return false
 		}
 	}
+	return true
+}
+
+// Column classes for quickColumn (jsonCodec.class).
+const (
+	classOther = iota
+	classInt   // INT, BIGINT, TIMESTAMP, DATE, TIME: a JSON integer
+	classString
+)
+
+func quickClass(t *types.Type) uint8 {
+	switch t.Kind {
+	case types.KindInt, types.KindBigint, types.KindTimestamp, types.KindDate, types.KindTime:
+		return classInt
+	case types.KindString:
+		return classString
+	}
+	return classOther
+}
+
+// quickColumn is column for the values most records hold, without
+// column's layers (check, skip, value, canonical): null, a plain integer
+// (plainInt) for an integer column, and a string for a STRING column.
+// It leaves dst, raw and strength exactly as column would, and reports
+// whether it read the value; when it did not (any other value, or one
+// that column would refuse), it has written nothing and r.i is where it
+// was or past blanks only, for column to read the value and give its
+// error. Its paths call the primitives column's do (plainInt, skipStr,
+// str), so what a record may hold is decided in one place.
+func (r *jsonReader) quickColumn(c *jsonCodec, idx int, m uint8, strength []uint8, dst types.Row, index []int, skip []bool) bool {
+	b := r.b
+	if r.i < len(b) && b[r.i] <= ' ' {
+		r.ws()
+	}
+	start := r.i
+	if start >= len(b) {
+		return false
+	}
+	again := strength[idx] != matchNone // dst may hold an earlier member's value
+	skipped := skip != nil && skip[idx]
+	keep := r.want != nil && r.want[idx]
+	at := index[idx]
+	switch ch := b[start]; {
+	case ch == 'n':
+		if len(b)-start < 4 || string(b[start:start+4]) != "null" {
+			return false
+		}
+		r.i = start + 4
+		if again || !skipped {
+			dst[at] = types.NullValue
+		}
+	case c.class[idx] == classInt:
+		v, ok := r.plainInt()
+		if !ok {
+			return false
+		}
+		t := &c.row.Fields[idx].Type
+		if t.Kind == types.KindInt && int64(int32(v)) != v {
+			r.i = start
+			return false
+		}
+		if !skipped {
+			dst[at] = newIntValue(t, v)
+		} else if again {
+			dst[at] = types.NullValue
+		}
+	case c.class[idx] == classString && ch == '"':
+		if skipped {
+			if err := r.skipStr(); err != nil {
+				r.i = start
+				return false
+			}
+			if keep && !r.strPlain {
+				// Not written as the encoder writes it: column
+				// builds the value, as here.
+				end := r.i
+				r.i = start
+				s, err := r.str()
+				if err != nil {
+					r.i = start
+					return false
+				}
+				r.i = end
+				dst[at] = types.NewString(s)
+				r.raw[idx] = nil
+				strength[idx] = m
+				return true
+			}
+			if again {
+				dst[at] = types.NullValue
+			}
+			break
+		}
+		s, err := r.str()
+		if err != nil {
+			r.i = start
+			return false
+		}
+		dst[at] = types.NewString(s)
+		if keep {
+			// canonical, as column asks it (str does not say whether
+			// it met escapes).
+			r.raw[idx] = nil
+			if tok := b[start:r.i]; canonicalJSON(&c.row.Fields[idx].Type, tok) {
+				r.raw[idx] = tok
+			}
+			strength[idx] = m
+			return true
+		}
+	default:
+		return false
+	}
+	if keep {
+		// null, a plain integer and a string with only the escapes
+		// appendJSONString writes are canonical.
+		r.raw[idx] = b[start:r.i]
+	}
+	strength[idx] = m
 	return true
 }
 
@@ -1245,6 +1425,9 @@ func (r *jsonReader) skip() error {
 // that no digit, fraction or exponent follows: the usual integer member,
 // scanned and parsed in one pass. ok is false, r.i unmoved, for anything
 // else, which num and the slower paths then read (or refuse) as before.
+//
+// It reads eight bytes at a time (digits8) while eight are left, and the
+// last few one at a time.
 func (r *jsonReader) plainInt() (v int64, ok bool) {
 	b, i := r.b, r.i
 	neg := i < len(b) && b[i] == '-'
@@ -1252,13 +1435,27 @@ func (r *jsonReader) plainInt() (v int64, ok bool) {
 		i++
 	}
 	start := i
+	var u uint64
+	for len(b)-i >= 8 {
+		nd, x := digits8(binary.LittleEndian.Uint64(b[i:]))
+		if i-start+nd > 18 {
+			return 0, false
+		}
+		u = u*pow10u[nd] + x
+		i += nd
+		if nd < 8 {
+			goto done
+		}
+	}
 	for ; i < len(b) && i-start <= 18; i++ {
 		c := b[i]
 		if c < '0' || c > '9' {
 			break
 		}
-		v = v*10 + int64(c-'0')
+		u = u*10 + uint64(c-'0')
 	}
+done:
+	v = int64(u) // at most 18 digits: below 1e18, in range
 	n := i - start
 	if n == 0 || n > 18 || (b[start] == '0' && (n > 1 || neg)) {
 		return 0, false
@@ -1273,6 +1470,32 @@ func (r *jsonReader) plainInt() (v int64, ok bool) {
 	}
 	r.i = i
 	return v, true
+}
+
+// pow10u[n] is 10 to the n, for n up to 8.
+var pow10u = [9]uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8}
+
+// digits8 reads w, eight bytes of text in little-endian order (its low
+// byte first): nd is how many of its first bytes are ASCII digits, 0 to
+// 8, and x the number they write.
+//
+// A byte is no digit when it is below '0' (subtracting 0x30 borrows into
+// its high bit), above '9' (adding 0x46 carries into it) or has its high
+// bit set already. A borrow or carry only reaches bytes above the one it
+// starts in, after the first byte flagged rightly, so the lowest flag is
+// exact. The digits are then moved to the high end of the word (zeros,
+// leading, below them) and summed in pairs, fours and eights.
+func digits8(w uint64) (nd int, x uint64) {
+	flags := ((w - ones*'0') | (w + ones*0x46) | w) & highs
+	nd = bits.TrailingZeros64(flags) / 8 // 8 when no byte is flagged
+	if nd == 0 {
+		return 0, 0
+	}
+	x = (w - ones*'0') << (64 - 8*nd)
+	x = (x*10 + x>>8) & 0x00ff00ff00ff00ff
+	x = (x*100 + x>>16) & 0x0000ffff0000ffff
+	x = (x*10000 + x>>32) & 0xffffffff
+	return nd, x
 }
 
 // atoiFast parses an optionally negative run of at most 18 digits, the

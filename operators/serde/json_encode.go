@@ -29,12 +29,17 @@ type jsonCodec struct {
 	// name is not ASCII or already lower case: a member spelled so
 	// matches its column ignoring case without equalFold (json_decode.go).
 	lower []string
-	// quotedName and quotedLower are the name and lower followed by a
-	// closing '"', each when the name's bytes are printable ASCII other
-	// than '"' and '\' ("" otherwise): a member name of the same bytes
-	// between quotes is that name, which json_decode.go's quickKey
-	// matches without reading it, in one comparison.
-	quotedName, quotedLower []string
+	// quick is each column's name as json_decode.go's quickKey
+	// compares it with the member at the column's position, without
+	// reading the member out.
+	quick []quickName
+	// class is each column's kind as json_decode.go's quickColumn reads
+	// it (classInt, classString or classOther), a byte per column
+	// rather than a look into the column's Type.
+	class []uint8
+	// slow turns quickColumn off, so that tests can hold its results
+	// against column's. Set by tests only.
+	slow bool
 }
 
 var _ codec = (*jsonCodec)(nil)
@@ -57,18 +62,14 @@ func newJSONCodec(cols []types.Column, wrap bool) (*jsonCodec, error) {
 	c.row = types.Struct(fields...)
 	c.foldUnique = foldUnique(fields)
 	c.lower = make([]string, len(fields))
-	c.quotedName = make([]string, len(fields))
-	c.quotedLower = make([]string, len(fields))
+	c.quick = make([]quickName, len(fields))
+	c.class = make([]uint8, len(fields))
 	for i, f := range fields {
+		c.class[i] = quickClass(&f.Type)
 		if l := strings.ToLower(f.Name); isASCIIString(f.Name) && l != f.Name {
 			c.lower[i] = l
 		}
-		if plainKey(f.Name) {
-			c.quotedName[i] = f.Name + `"`
-		}
-		if plainKey(c.lower[i]) {
-			c.quotedLower[i] = c.lower[i] + `"`
-		}
+		c.quick[i] = newQuickName(f.Name)
 	}
 	return c, nil
 }

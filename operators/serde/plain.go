@@ -19,8 +19,20 @@ const (
 
 // plainRun returns the index of the first byte of b at or after i that is
 // not plain: '"', '\\', a control character (< 0x20) or a non-ASCII byte
-// (>= 0x80); len(b) if there is none.
+// (>= 0x80); len(b) if there is none. On amd64 it reads sixteen bytes at
+// a time with SSE2 (plainRun16) and the last few with plainRunWords; a
+// Nexmark bid's strings were a fifth of its decoding in words alone.
 func plainRun(b []byte, i int) int {
+	if haveRun16 && len(b)-i >= 16 {
+		if i = plainRun16(b, i); len(b)-i >= 16 {
+			return i
+		}
+	}
+	return plainRunWords(b, i)
+}
+
+// plainRunWords is plainRun eight bytes at a time, in Go.
+func plainRunWords(b []byte, i int) int {
 	for ; i+8 <= len(b); i += 8 {
 		w := binary.LittleEndian.Uint64(b[i:])
 		q := w ^ (ones * '"')

@@ -54,9 +54,12 @@ func TestPlainRunRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	alphabet := []byte{'a', ' ', '!', '"', '#', '[', '\\', ']', 0x00, 0x01, 0x1f, 0x20, 0x7f, 0x80, 0xc3, 0xff}
 	for n := 0; n < 20000; n++ {
-		b := make([]byte, rng.IntN(40))
+		// Some inputs dense in those bytes, some sparse, so that runs
+		// cross the vector scan's sixteen-byte blocks and its tail.
+		b := make([]byte, rng.IntN(100))
+		density := 4 << rng.IntN(6)
 		for i := range b {
-			if rng.IntN(4) == 0 {
+			if rng.IntN(density) == 0 {
 				b[i] = alphabet[rng.IntN(len(alphabet))]
 			} else {
 				b[i] = byte('a' + rng.IntN(26))
@@ -66,8 +69,43 @@ func TestPlainRunRandom(t *testing.T) {
 		if len(b) > 0 {
 			from = rng.IntN(len(b) + 1)
 		}
-		if got, want := plainRun(b, from), plainRunNaive(b, from); got != want {
+		want := plainRunNaive(b, from)
+		if got := plainRun(b, from); got != want {
 			t.Fatalf("plainRun(%q, %d) = %d, want %d", b, from, got, want)
+		}
+		if got := plainRunWords(b, from); got != want {
+			t.Fatalf("plainRunWords(%q, %d) = %d, want %d", b, from, got, want)
+		}
+	}
+}
+
+// TestPlainRun16 puts every byte value at every place of a run of plain
+// bytes, from every start: plainRun16 must stop at it when it is not
+// plain and sixteen bytes from a block's start are left, or where fewer
+// than sixteen are left otherwise.
+func TestPlainRun16(t *testing.T) {
+	b := make([]byte, 50)
+	for at := range b {
+		for c := range 256 {
+			for i := range b {
+				b[i] = 'a' + byte(i%26)
+			}
+			b[at] = byte(c)
+			for from := 0; from <= len(b); from++ {
+				want := plainRunNaive(b, from)
+				got := plainRun16(b, from)
+				// The scan stops at the first block with a byte not
+				// plain, or before a block it cannot read whole.
+				if got != want && (got > want || len(b)-got >= 16) {
+					t.Fatalf("plainRun16 with %#x at %d, from %d: %d, want %d", c, at, from, got, want)
+				}
+				if got < from {
+					t.Fatalf("plainRun16 from %d went back to %d", from, got)
+				}
+				if p := plainRun(b, from); p != want {
+					t.Fatalf("plainRun with %#x at %d, from %d: %d, want %d", c, at, from, p, want)
+				}
+			}
 		}
 	}
 }

@@ -52,10 +52,13 @@ func TestPlainInt(t *testing.T) {
 	} {
 		samePlainInt(t, []byte(in))
 	}
-	alphabet := []byte("0123456789-.eE+, }")
+	// The digits' neighbours ('/' and ':'), and bytes whose high bit is
+	// set (0xba + 0x46 carries out of its byte), for digits8's flags;
+	// lengths past a word and past 18 digits.
+	alphabet := []byte("0123456789-.eE+, }/:\xba\xff0123456789")
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 200_000 {
-		in := make([]byte, rng.IntN(24))
+		in := make([]byte, rng.IntN(32))
 		for i := range in {
 			in[i] = alphabet[rng.IntN(len(alphabet))]
 		}
@@ -116,4 +119,42 @@ func TestRawIntegers(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDigits8 holds digits8 against reading the word's bytes one by one,
+// over words of digits with every other byte value in every place.
+func TestDigits8(t *testing.T) {
+	naive := func(w uint64) (int, uint64) {
+		var x uint64
+		for i := range 8 {
+			c := byte(w >> (8 * i))
+			if c < '0' || c > '9' {
+				return i, x
+			}
+			x = x*10 + uint64(c-'0')
+		}
+		return 8, x
+	}
+	check := func(w uint64) {
+		t.Helper()
+		nd, x := digits8(w)
+		wnd, wx := naive(w)
+		if nd != wnd || x != wx {
+			t.Fatalf("digits8(%#016x) = %d, %d; want %d, %d", w, nd, x, wnd, wx)
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 5_000 {
+		var w uint64
+		for i := range 8 {
+			w |= uint64('0'+rng.IntN(10)) << (8 * i)
+		}
+		check(w)
+		at := rng.IntN(8)
+		for c := range 256 {
+			check(w&^(0xff<<(8*at)) | uint64(c)<<(8*at))
+		}
+	}
+	check(0x3939393939393939) // 99999999
+	check(0)
 }

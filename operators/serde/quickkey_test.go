@@ -14,7 +14,7 @@ import (
 // does not, the slow path must not match the name exactly, nor fold to
 // it when the name is plain ASCII.
 func TestQuickKey(t *testing.T) {
-	names := []string{"DATETIME", "auction", "Price", "a", "ÉTÉ", `we"ird`, "X_1", "KELVIN"}
+	names := []string{"DATETIME", "auction", "Price", "a", "ÉTÉ", `we"ird`, "X_1", "KELVIN", "emailAddress", "SEVENCH", "Eight_ch", "at@[x]"}
 	cols := make([]types.Column, len(names))
 	for i, n := range names {
 		cols[i] = col(n, types.Bigint)
@@ -23,7 +23,7 @@ func TestQuickKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check := func(member int, in string) {
+	check1 := func(member int, in string) {
 		t.Helper()
 		b := []byte(in)
 		r := jsonReader{b: b}
@@ -49,12 +49,19 @@ func TestQuickKey(t *testing.T) {
 		if r.i != 0 {
 			t.Fatalf("%q against %q: no match, but moved to %d", in, name, r.i)
 		}
-		if want == matchExact && c.quotedName[member] != "" {
+		if want == matchExact && c.quick[member].q != "" {
 			t.Fatalf("%q against %q: quickKey missed an exact match", in, name)
 		}
-		if want == matchFold && c.quotedName[member] != "" && isASCII(key) {
+		if want == matchFold && c.quick[member].q != "" && isASCII(key) {
 			t.Fatalf("%q against %q: quickKey missed a match ignoring case", in, name)
 		}
+	}
+	// Each input alone, where quickKey compares bytes, and followed by
+	// more of a record, where it compares words.
+	check := func(member int, in string) {
+		t.Helper()
+		check1(member, in)
+		check1(member, in+`:1234567890,"next":2}`)
 	}
 	for member, n := range names {
 		for _, in := range []string{
@@ -62,17 +69,20 @@ func TestQuickKey(t *testing.T) {
 			`"dateTime"`, `"DateTime"`, `"datetime"`, `"DATETIMe"`, `"date_ime"`, `"datet1me"`,
 			`"auction"`, `"AUCTION"`, `"price"`, `"PRICE"`, `"A"`, `"@"`, `"a\u0041"`, `"x_1"`, `"X_1"`, `"x?1"`,
 			`"kelvin"`, "\"\u212aELVIN\"", `"été"`, `"we\"ird"`, `""`, `"`,
+			`"emailaddress"`, `"EMAILADDRESS"`, `"emailAddresS"`, `"emailAddres"`, `"emailAddresss"`, `"emailAddre@s"`, `"emailAddress`,
+			"\"X\x7f1\"", "\"X_\x11\"", "\"a\x02", "\"Price\x02:1", "\"at`{x}\"", "\"AT@[X]\"", "\"at@[x]\x02",
+			`"sevench"`, `"SEVENCh"`, `"SEVENC"`, `"SEVENCHx"`, `"eight_CH"`, `"Eight_c"`, `"Eight-ch"`, `"Eight_ch\"`,
 		} {
 			check(member, in)
 		}
 	}
 	// Random spellings over letters of both cases and their neighbours
-	// around 0x20 apart ('@' and '`', '[' and '{'), which fold by bits
-	// but are not letters.
-	alphabet := []byte("aAdDeEtTiImM@`[{_?1\\\"")
+	// 0x20 apart ('@' and '`', '[' and '{', '_' and DEL, '1' and 0x11,
+	// '"' and 0x02), which fold by bits but are not letters.
+	alphabet := []byte("aAdDeEtTiImMsSvVnNcChHgG@`[{]}_\x7f?1\x11\x02xX\\\"")
 	rng := rand.New(rand.NewPCG(5, 6))
 	for range 100_000 {
-		in := make([]byte, 2+rng.IntN(9))
+		in := make([]byte, 2+rng.IntN(13))
 		in[0], in[len(in)-1] = '"', '"'
 		for i := 1; i < len(in)-1; i++ {
 			in[i] = alphabet[rng.IntN(len(alphabet))]
