@@ -130,6 +130,12 @@ func TestTableJoinStoreModel(t *testing.T) {
 			if held := s.cacheBytes(); held > 1000 {
 				t.Fatalf("seed %d step %d: the cache holds %d bytes, over its 1000", seed, step, held)
 			}
+			if err := s.cache.check(); err != nil {
+				t.Fatalf("seed %d step %d: %v", seed, step, err)
+			}
+		}
+		if s.cache.gen < 20 {
+			t.Fatalf("seed %d: the cache turned its generations over %d times, want many", seed, s.cache.gen-1)
 		}
 		if err := flushStore(s); err != nil {
 			t.Fatal(err)
@@ -256,6 +262,45 @@ func TestTableJoinStoreWritesBackOnce(t *testing.T) {
 	if v, _, _ := s.Get([]byte("row")); len(v) != len(big) {
 		t.Fatalf("row reads %d bytes, want %d", len(v), len(big))
 	}
+}
+
+// check reports where c's bookkeeping disagrees with its entries: each
+// generation's bytes are the sizes of its entries, of which none is
+// older than the old generation, and every entry to be written back is
+// young and cached.
+func (c *joinCache) check() error {
+	if c == nil {
+		return nil
+	}
+	bytes := [2]int{}
+	for i, m := range []map[string]*joinEntry{c.young, c.old} {
+		gen := c.gen - uint32(i)
+		for k, e := range m {
+			switch {
+			case k != e.key:
+				return fmt.Errorf("the entry of %q is under %q", e.key, k)
+			case e.size != tableJoinCachedBytes([]byte(k), e.val):
+				return fmt.Errorf("%q counts %d bytes, not %d", k, e.size, tableJoinCachedBytes([]byte(k), e.val))
+			case e.gen != gen:
+				return fmt.Errorf("%q is of generation %d in that of %d", k, e.gen, gen)
+			case e.gone:
+				return fmt.Errorf("%q is cached and gone", k)
+			}
+			if i == 0 && c.old[k] != nil {
+				return fmt.Errorf("%q is in both generations", k)
+			}
+			bytes[i] += e.size
+		}
+	}
+	if bytes[0] != c.youngBytes || bytes[1] != c.oldBytes {
+		return fmt.Errorf("generations of %d and %d bytes count %d and %d", bytes[0], bytes[1], c.youngBytes, c.oldBytes)
+	}
+	for _, e := range c.dirty {
+		if !e.gone && (c.young[e.key] != e || !e.dirty) {
+			return fmt.Errorf("%q, to be written back, is not a young entry", e.key)
+		}
+	}
+	return nil
 }
 
 // cacheBytes is what s's cache holds, both generations.
