@@ -232,11 +232,16 @@ func (s *TableJoinStore) Delete(key []byte) error {
 // set changes key's value in the cache (v, owned by the cache; ok false
 // for a delete), to be written back.
 func (s *TableJoinStore) set(key, v []byte, ok bool) error {
+	if s.filterState == filterOn {
+		if h := seenHash(key); !s.filter.mayHave(h) {
+			return s.setNew(key, h, v, ok)
+		}
+	}
 	e, err := s.entry(key)
 	if err != nil {
 		return err
 	}
-	return s.setEntry(key, e, v, ok)
+	return s.setCached(key, e, v, ok, tableJoinCached{})
 }
 
 // swap is a view of key's value and then its set (v, owned by the cache;
@@ -245,6 +250,16 @@ func (s *TableJoinStore) set(key, v []byte, ok bool) error {
 // replaced: its two lookups in the cache's maps were most of the cost
 // of both). The value it returns stays valid, as view's.
 func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err error) {
+	if s.filterState == filterUnloaded {
+		if err := s.loadFilter(); err != nil {
+			return nil, false, err
+		}
+	}
+	if s.filterState == filterOn {
+		if h := seenHash(key); !s.filter.mayHave(h) {
+			return nil, false, s.setNew(key, h, v, ok)
+		}
+	}
 	e, err := s.entry(key)
 	if err != nil {
 		return nil, false, err
@@ -253,57 +268,37 @@ func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err
 		if e.val.ok {
 			old, had = e.val.v, true
 		}
-		return old, had, s.setEntry(key, e, v, ok)
-	}
-	if s.filterState == filterUnloaded {
-		if err := s.loadFilter(); err != nil {
-			return nil, false, err
-		}
-	}
-	// What the store holds, known from the filter or read.
-	under := tableJoinCached{known: true}
-	if s.filterState == filterOn {
-		if h := seenHash(key); !s.filter.mayHave(h) {
-			// Never in the store: absent, and into the filter if put.
-			if ok {
-				s.addFilter(h)
-			}
-			return nil, false, s.setCached(key, nil, v, ok, under)
-		}
+		return old, had, s.setCached(key, e, v, ok, tableJoinCached{})
 	}
 	if old, had, err = s.Store.Get(key); err != nil {
 		return nil, false, err
 	}
 	// The store's answer, as read caches it: the caller's copy. A key
 	// the filter may hold needs no adding.
-	under.sv, under.sok = old, had
+	under := tableJoinCached{sv: old, sok: had, known: true}
 	return old, had, s.setCached(key, nil, v, ok, under)
 }
 
-// setEntry is set of key, whose entry is e (nil: not cached).
-func (s *TableJoinStore) setEntry(key []byte, e *joinEntry, v []byte, ok bool) error {
-	known := false
-	if s.filterState == filterOn && (e == nil || !(e.val.ok || (e.val.known && e.val.sok))) {
-		// The filter may not hold the key yet: an entry whose key is
-		// put, or present in the store, is in it already (every key
-		// put, and every key of the store, since it was loaded).
-		h := seenHash(key)
-		if !s.filter.mayHave(h) {
-			// The store has never had the key: it is known absent
-			// (an entry is never more recent than the filter).
-			known = e == nil
-			if ok {
-				// Each key once: a key put again and again (a hot
-				// row) would fill layer after layer with itself.
-				s.addFilter(h)
-			}
-		}
+// setNew is set of key (whose seenHash is h), which the filter does not
+// hold: neither the store nor the cache has it (the filter holds every
+// key of the store and every key put, and the cache holds no other; see
+// dropUnfiltered), so the cache needs no look, and a delete does
+// nothing. The filter takes a key put, once: a key put again and again
+// (a hot row) would fill layer after layer with itself. Nexmark q5's and
+// q7's joins write a new key (an index entry, a left row, a sink key)
+// for nearly every change, each of which missed in both of the cache's
+// maps before it went in.
+func (s *TableJoinStore) setNew(key []byte, h uint64, v []byte, ok bool) error {
+	if !ok {
+		return nil
 	}
-	return s.setCached(key, e, v, ok, tableJoinCached{known: known})
+	s.addFilter(h)
+	s.cacheIn()
+	return s.setCached(key, nil, v, ok, tableJoinCached{known: true})
 }
 
-// setCached is the rest of setEntry: base is what the new entry knows
-// of the store when e is nil.
+// setCached sets the value of key, whose entry is e (nil: not cached):
+// base is what a new entry knows of the store when e is nil.
 func (s *TableJoinStore) setCached(key []byte, e *joinEntry, v []byte, ok bool, base tableJoinCached) error {
 	for {
 		c := base
@@ -470,9 +465,30 @@ func (s *TableJoinStore) loadFilterSized(capacity int) error {
 	})
 	if err != nil || over {
 		s.filter, s.filterState = seenFilter{}, filterOff
+	} else {
+		s.dropUnfiltered()
 	}
 	s.filterShare.Use(s.filter.size())
 	return err
+}
+
+// dropUnfiltered drops the cache's entries of keys the filter, just
+// loaded, does not hold, so that it holds none (setNew counts on it):
+// each is of a key absent from the store, deleted since the filter was
+// last loaded or before the first load, and written back.
+func (s *TableJoinStore) dropUnfiltered() {
+	if s.cache == nil {
+		return
+	}
+	for _, m := range []map[string]*joinEntry{s.cache.young, s.cache.old} {
+		for _, e := range m {
+			// Every key put is in the store now, and in the filter.
+			if !e.val.ok && !s.filter.mayHave(seenHash(unsafe.Slice(unsafe.StringData(e.key), len(e.key)))) {
+				s.cache.drop(e)
+			}
+		}
+	}
+	s.cache.share.Use(s.cache.bytes())
 }
 
 // filterBytes is what the filter may hold now, its share of the budget;
@@ -486,13 +502,7 @@ func (s *TableJoinStore) filterBytes() int {
 // entry returns the cache's entry of key, moved to the young generation;
 // nil when the cache does not hold it. It creates the cache.
 func (s *TableJoinStore) entry(key []byte) (*joinEntry, error) {
-	if s.cache == nil {
-		limit := s.CacheBytes
-		if limit <= 0 {
-			limit = DefaultTableJoinCacheBytes
-		}
-		s.cache = newJoinCache(s.Memory.Share(cacheWeight(limit)))
-	}
+	s.cacheIn()
 	if e, ok := s.cache.young[string(key)]; ok {
 		return e, nil
 	}
@@ -512,6 +522,17 @@ func (s *TableJoinStore) entry(key []byte) (*joinEntry, error) {
 	}
 	s.cache.promote(e)
 	return e, nil
+}
+
+// cacheIn creates the cache, if not yet.
+func (s *TableJoinStore) cacheIn() {
+	if s.cache == nil {
+		limit := s.CacheBytes
+		if limit <= 0 {
+			limit = DefaultTableJoinCacheBytes
+		}
+		s.cache = newJoinCache(s.Memory.Share(cacheWeight(limit)))
+	}
 }
 
 // makeRoom makes the young generation able to take n more bytes: when it

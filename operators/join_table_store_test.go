@@ -133,6 +133,9 @@ func TestTableJoinStoreModel(t *testing.T) {
 			if err := s.cache.check(); err != nil {
 				t.Fatalf("seed %d step %d: %v", seed, step, err)
 			}
+			if err := s.checkFiltered(); err != nil {
+				t.Fatalf("seed %d step %d: %v", seed, step, err)
+			}
 		}
 		if s.cache.gen < 20 {
 			t.Fatalf("seed %d: the cache turned its generations over %d times, want many", seed, s.cache.gen-1)
@@ -298,6 +301,22 @@ func (c *joinCache) check() error {
 	for _, e := range c.dirty {
 		if !e.gone && (c.young[e.key] != e || !e.dirty) {
 			return fmt.Errorf("%q, to be written back, is not a young entry", e.key)
+		}
+	}
+	return nil
+}
+
+// checkFiltered reports a cached key that s's filter, when on, does not
+// hold: setNew counts on there being none.
+func (s *TableJoinStore) checkFiltered() error {
+	if s.cache == nil || s.filterState != filterOn {
+		return nil
+	}
+	for _, m := range []map[string]*joinEntry{s.cache.young, s.cache.old} {
+		for k := range m {
+			if !s.filter.mayHave(seenHash([]byte(k))) {
+				return fmt.Errorf("%q is cached, and not in the filter", k)
+			}
 		}
 	}
 	return nil
