@@ -264,7 +264,7 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 	}
 	sameFK := had && row != nil && (oldFK == nil) == (fk == nil) && bytes.Equal(oldFK, fk)
 	if had && oldFK != nil && !sameFK {
-		if err := j.Store.Delete(j.indexEntry(oldFK, rec.Key)); err != nil {
+		if err := storeDeleteUnread(j.Store, j.indexEntry(oldFK, rec.Key)); err != nil {
 			j.index.reset()
 			return err
 		}
@@ -277,7 +277,7 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 	// since the filter was loaded, and none was before.
 	first := false
 	if fk != nil && !sameFK {
-		if err := j.Store.Put(j.indexEntry(fk, rec.Key), nil); err != nil {
+		if err := storePutUnread(j.Store, j.indexEntry(fk, rec.Key), nil); err != nil {
 			j.index.reset()
 			return err
 		}

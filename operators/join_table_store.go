@@ -194,7 +194,7 @@ func storeView(st state.Store, key []byte) ([]byte, bool, error) {
 // TableJoinStore (no copy): the caller must not change v afterwards.
 func storePutOwned(st state.Store, key, v []byte) error {
 	if s, ok := st.(*TableJoinStore); ok {
-		return s.set(key, v, true)
+		return s.set(key, v, true, false)
 	}
 	return st.Put(key, v)
 }
@@ -221,27 +221,47 @@ func storeSwap(st state.Store, key, v []byte, ok bool) ([]byte, bool, error) {
 
 // Put implements state.Store.
 func (s *TableJoinStore) Put(key, value []byte) error {
-	return s.set(key, bytes.Clone(value), true)
+	return s.set(key, bytes.Clone(value), true, false)
 }
 
 // Delete implements state.Store.
 func (s *TableJoinStore) Delete(key []byte) error {
-	return s.set(key, nil, false)
+	return s.set(key, nil, false, false)
 }
 
 // set changes key's value in the cache (v, owned by the cache; ok false
-// for a delete), to be written back.
-func (s *TableJoinStore) set(key, v []byte, ok bool) error {
+// for a delete), to be written back; unread says whether the entry goes
+// once written back (joinEntry.unread).
+func (s *TableJoinStore) set(key, v []byte, ok, unread bool) error {
 	if s.filterState == filterOn {
 		if h := seenHash(key); !s.filter.mayHave(h) {
-			return s.setNew(key, h, v, ok)
+			return s.setNew(key, h, v, ok, unread)
 		}
 	}
 	e, err := s.entry(key)
 	if err != nil {
 		return err
 	}
-	return s.setCached(key, e, v, ok, tableJoinCached{})
+	return s.setCached(key, e, v, ok, unread, tableJoinCached{})
+}
+
+// storePutUnread puts key's value v into st, a key the caller never
+// reads with Get (a foreign-key join's index entry, which only scans
+// read): a TableJoinStore keeps it until it is written back, and not
+// after (joinEntry.unread).
+func storePutUnread(st state.Store, key, v []byte) error {
+	if s, ok := st.(*TableJoinStore); ok {
+		return s.set(key, bytes.Clone(v), true, true)
+	}
+	return st.Put(key, v)
+}
+
+// storeDeleteUnread is storePutUnread's delete.
+func storeDeleteUnread(st state.Store, key []byte) error {
+	if s, ok := st.(*TableJoinStore); ok {
+		return s.set(key, nil, false, true)
+	}
+	return st.Delete(key)
 }
 
 // swap is a view of key's value and then its set (v, owned by the cache;
@@ -257,7 +277,7 @@ func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err
 	}
 	if s.filterState == filterOn {
 		if h := seenHash(key); !s.filter.mayHave(h) {
-			return nil, false, s.setNew(key, h, v, ok)
+			return nil, false, s.setNew(key, h, v, ok, false)
 		}
 	}
 	e, err := s.entry(key)
@@ -268,7 +288,7 @@ func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err
 		if e.val.ok {
 			old, had = e.val.v, true
 		}
-		return old, had, s.setCached(key, e, v, ok, tableJoinCached{})
+		return old, had, s.setCached(key, e, v, ok, false, tableJoinCached{})
 	}
 	if old, had, err = s.Store.Get(key); err != nil {
 		return nil, false, err
@@ -276,7 +296,7 @@ func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err
 	// The store's answer, as read caches it: the caller's copy. A key
 	// the filter may hold needs no adding.
 	under := tableJoinCached{sv: old, sok: had, known: true}
-	return old, had, s.setCached(key, nil, v, ok, under)
+	return old, had, s.setCached(key, nil, v, ok, false, under)
 }
 
 // setNew is set of key (whose seenHash is h), which the filter does not
@@ -288,18 +308,19 @@ func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err
 // q7's joins write a new key (an index entry, a left row, a sink key)
 // for nearly every change, each of which missed in both of the cache's
 // maps before it went in.
-func (s *TableJoinStore) setNew(key []byte, h uint64, v []byte, ok bool) error {
+func (s *TableJoinStore) setNew(key []byte, h uint64, v []byte, ok, unread bool) error {
 	if !ok {
 		return nil
 	}
 	s.addFilter(h)
 	s.cacheIn()
-	return s.setCached(key, nil, v, ok, tableJoinCached{known: true})
+	return s.setCached(key, nil, v, ok, unread, tableJoinCached{known: true})
 }
 
 // setCached sets the value of key, whose entry is e (nil: not cached):
-// base is what a new entry knows of the store when e is nil.
-func (s *TableJoinStore) setCached(key []byte, e *joinEntry, v []byte, ok bool, base tableJoinCached) error {
+// base is what a new entry knows of the store when e is nil; unread is
+// the entry's.
+func (s *TableJoinStore) setCached(key []byte, e *joinEntry, v []byte, ok, unread bool, base tableJoinCached) error {
 	for {
 		c := base
 		if e != nil {
@@ -329,6 +350,11 @@ func (s *TableJoinStore) setCached(key []byte, e *joinEntry, v []byte, ok bool, 
 			if err := s.makeRoom(e, grow); err != nil {
 				return err
 			}
+			if e != nil && e.gone {
+				// Written back and dropped (unread): a new entry, of
+				// what the store now holds.
+				e, base = nil, e.val
+			}
 			continue
 		}
 		if e == nil {
@@ -337,6 +363,7 @@ func (s *TableJoinStore) setCached(key []byte, e *joinEntry, v []byte, ok bool, 
 			e.val = c
 			s.cache.resize(e, n)
 		}
+		e.unread = unread
 		s.cache.changed(e)
 		s.cache.share.Use(s.cache.bytes())
 		return nil
@@ -513,12 +540,15 @@ func (s *TableJoinStore) entry(key []byte) (*joinEntry, error) {
 	// Old: into the young generation, which may have to make room for
 	// it first (a young generation past its half would become an old
 	// one past it).
-	if half := s.cache.halfLimit(); s.cache.youngBytes+e.size > half || s.cache.bytes() > 2*half {
+	if s.roomlessFor(e) {
 		if err := s.writeBack(); err != nil {
 			return nil, err
 		}
-		s.cache.rotate(e)
-		return e, nil
+		if s.roomlessFor(e) {
+			// Still: the write-back dropped too few unread entries.
+			s.cache.rotate(e)
+			return e, nil
+		}
 	}
 	s.cache.promote(e)
 	return e, nil
@@ -536,9 +566,10 @@ func (s *TableJoinStore) cacheIn() {
 }
 
 // makeRoom makes the young generation able to take n more bytes: when it
-// cannot, every change is written back, the old generation is forgotten
-// and the young one becomes the old, keeping e (when not nil, an entry of
-// the young generation) young.
+// cannot, every change is written back (which drops the unread entries),
+// and when that is not room enough the old generation is forgotten and
+// the young one becomes the old, keeping e (when not nil, an entry of
+// the young generation, unless the write-back dropped it: gone) young.
 func (s *TableJoinStore) makeRoom(e *joinEntry, n int) error {
 	if !s.roomless(n) {
 		return nil
@@ -546,8 +577,23 @@ func (s *TableJoinStore) makeRoom(e *joinEntry, n int) error {
 	if err := s.writeBack(); err != nil {
 		return err
 	}
-	s.cache.rotate(e)
+	if s.roomless(n) {
+		// Still: the write-back dropped too few unread entries.
+		if e != nil && e.gone {
+			// e was one of them.
+			e = nil
+		}
+		s.cache.rotate(e)
+	}
 	return nil
+}
+
+// roomlessFor is roomless for moving e, an old entry, to the young
+// generation: the young one takes its bytes, both together hold them
+// already.
+func (s *TableJoinStore) roomlessFor(e *joinEntry) bool {
+	half := s.cache.halfLimit()
+	return s.cache.youngBytes+e.size > half || s.cache.bytes() > 2*half
 }
 
 // roomless reports whether the cache cannot take n more bytes: its young
@@ -598,6 +644,14 @@ type joinEntry struct {
 	// dirty is set while the entry is in the cache's dirty list; gone
 	// on an entry dropped while dirty, which is not written back.
 	dirty, gone bool
+	// unread is set on an entry of a key that is written and never read
+	// with Get (storePutUnread): it is dropped once written back, rather
+	// than kept for reads that will not come. A foreign-key join writes
+	// two index entries for nearly every left change in Nexmark q5 (the
+	// old foreign key's deleted, the new one's put); kept, they were
+	// most of what its cache held, and pushed out the left and right
+	// rows it does read.
+	unread bool
 }
 
 func newJoinCache(share *membudget.Share) *joinCache {
@@ -676,6 +730,10 @@ func (c *joinCache) writeBack(put func(e *joinEntry) (int, error)) error {
 			return err
 		}
 		e.dirty = false
+		if e.unread {
+			c.drop(e)
+			continue
+		}
 		c.resize(e, size)
 	}
 	clear(c.dirty)

@@ -58,12 +58,23 @@ func TestTableJoinStoreModel(t *testing.T) {
 			switch op := rng.IntN(10); {
 			case op < 3:
 				v := fmt.Sprintf("v%d-%s", step, k)
-				if err := s.Put([]byte(k), []byte(v)); err != nil {
+				put := s.Put
+				if step%4 == 0 {
+					// A key written that the writer does not read (read
+					// here all the same: from the store, once written
+					// back and gone from the cache).
+					put = func(k, v []byte) error { return storePutUnread(s, k, v) }
+				}
+				if err := put([]byte(k), []byte(v)); err != nil {
 					t.Fatal(err)
 				}
 				model[k] = v
 			case op < 5:
-				if err := s.Delete([]byte(k)); err != nil {
+				del := s.Delete
+				if step%4 == 0 {
+					del = func(k []byte) error { return storeDeleteUnread(s, k) }
+				}
+				if err := del([]byte(k)); err != nil {
 					t.Fatal(err)
 				}
 				delete(model, k)
@@ -328,6 +339,69 @@ func (s *TableJoinStore) cacheBytes() int {
 		return 0
 	}
 	return s.cache.youngBytes + s.cache.oldBytes
+}
+
+// TestTableJoinStoreUnread: entries written unread (a foreign-key
+// join's index) leave the cache once written back, and do not push out
+// the keys that are read: 10,000 unread keys through a cache that holds
+// a few hundred keep 100 read keys cached, with no read of the store.
+func TestTableJoinStoreUnread(t *testing.T) {
+	under := &joinReadCounter{MemStore: state.NewMemStore()}
+	s := &TableJoinStore{Store: under, CacheBytes: 40000}
+	read := func(k string) {
+		t.Helper()
+		v, ok, err := s.Get([]byte(k))
+		if err != nil || !ok || string(v) != "value of "+k {
+			t.Fatalf("%s: %q %v %v", k, v, ok, err)
+		}
+	}
+	for i := range 100 {
+		k := fmt.Sprintf("read%03d", i)
+		if err := s.Put([]byte(k), []byte("value of "+k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 10000 {
+		k := fmt.Appendf(nil, "index%05d", i)
+		if err := storePutUnread(s, k, nil); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 1 {
+			// A delete of a key written back and gone.
+			if err := storeDeleteUnread(s, fmt.Appendf(nil, "index%05d", i-1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%50 == 49 {
+			if err := flushStore(s); err != nil {
+				t.Fatal(err)
+			}
+			read(fmt.Sprintf("read%03d", i/50%100))
+		}
+	}
+	if err := flushStore(s); err != nil {
+		t.Fatal(err)
+	}
+	if under.gets != 0 {
+		t.Fatalf("%d reads of the store, want none: the read keys stay cached", under.gets)
+	}
+	if err := s.cache.check(); err != nil {
+		t.Fatal(err)
+	}
+	for gen, m := range map[string]map[string]*joinEntry{"young": s.cache.young, "old": s.cache.old} {
+		for k, e := range m {
+			if e.unread {
+				t.Fatalf("%s is cached (%s) after its write-back", k, gen)
+			}
+		}
+	}
+	// The store holds every index key put and not deleted.
+	for i := range 10000 {
+		_, ok, err := under.MemStore.Get(fmt.Appendf(nil, "index%05d", i))
+		if err != nil || ok != (i%2 == 1) {
+			t.Fatalf("index%05d: in the store %v (%v), want %v", i, ok, err, i%2 == 1)
+		}
+	}
 }
 
 // TestTableJoinStoreFilterLayers: a filter that grows past
