@@ -2,8 +2,10 @@ package operators
 
 import (
 	"bytes"
+	"fmt"
 	"unsafe"
 
+	"github.com/runnel/runnel/internal/invariants"
 	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/operators/state"
 )
@@ -238,6 +240,17 @@ func (s *TableJoinStore) set(key, v []byte, ok, unread bool) error {
 			return s.setNew(key, h, v, ok, unread)
 		}
 	}
+	if unread {
+		// An unread key's entry is young, if it has one: only unread
+		// writes make one (storePutUnread), which the write-back that
+		// comes before every rotation drops. One look, not two.
+		s.cacheIn()
+		e := s.cache.young[string(key)]
+		if invariants.Enabled && e == nil && s.cache.old[string(key)] != nil {
+			panic(fmt.Sprintf("invariant: the unread key %q is in the old generation", key))
+		}
+		return s.setCached(key, e, v, ok, unread, tableJoinCached{})
+	}
 	e, err := s.entry(key)
 	if err != nil {
 		return err
@@ -248,7 +261,8 @@ func (s *TableJoinStore) set(key, v []byte, ok, unread bool) error {
 // storePutUnread puts key's value v into st, a key the caller never
 // reads with Get (a foreign-key join's index entry, which only scans
 // read): a TableJoinStore keeps it until it is written back, and not
-// after (joinEntry.unread).
+// after (joinEntry.unread). Such a key is written with storePutUnread
+// and storeDeleteUnread only.
 func storePutUnread(st state.Store, key, v []byte) error {
 	if s, ok := st.(*TableJoinStore); ok {
 		return s.set(key, bytes.Clone(v), true, true)
