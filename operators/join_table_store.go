@@ -2,8 +2,10 @@ package operators
 
 import (
 	"bytes"
+	"fmt"
 	"unsafe"
 
+	"github.com/runnel/runnel/internal/invariants"
 	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/operators/state"
 )
@@ -58,7 +60,8 @@ const tableJoinCachedSize = 64
 //     which would otherwise look for it in every memtable and level. It
 //     is loaded by one scan of the store the first time a key is read.
 //
-// The cache is the aggregations' two-generation cache (genCache): it
+// The cache (joinCache) is the aggregations' two-generation cache
+// (genCache, aggcache.go) with entries that know their generation: it
 // holds about CacheBytes, in two generations of half that each; a key
 // read or written goes into the young one, and when that is full every
 // change is written back, the old one is forgotten and the young one
@@ -83,7 +86,7 @@ type TableJoinStore struct {
 
 	// cache is nil until the first read or write; its dirty entries are
 	// the changes not yet written to Store.
-	cache *genCache[tableJoinCached]
+	cache *joinCache
 
 	// filter holds the keys put since it was loaded, and those the store
 	// held then; filterKeys counts them. filterState says whether it is
@@ -193,7 +196,7 @@ func storeView(st state.Store, key []byte) ([]byte, bool, error) {
 // TableJoinStore (no copy): the caller must not change v afterwards.
 func storePutOwned(st state.Store, key, v []byte) error {
 	if s, ok := st.(*TableJoinStore); ok {
-		return s.set(key, v, true)
+		return s.set(key, v, true, false)
 	}
 	return st.Put(key, v)
 }
@@ -220,22 +223,59 @@ func storeSwap(st state.Store, key, v []byte, ok bool) ([]byte, bool, error) {
 
 // Put implements state.Store.
 func (s *TableJoinStore) Put(key, value []byte) error {
-	return s.set(key, bytes.Clone(value), true)
+	return s.set(key, bytes.Clone(value), true, false)
 }
 
 // Delete implements state.Store.
 func (s *TableJoinStore) Delete(key []byte) error {
-	return s.set(key, nil, false)
+	return s.set(key, nil, false, false)
 }
 
 // set changes key's value in the cache (v, owned by the cache; ok false
-// for a delete), to be written back.
-func (s *TableJoinStore) set(key, v []byte, ok bool) error {
+// for a delete), to be written back; unread says whether the entry goes
+// once written back (joinEntry.unread).
+func (s *TableJoinStore) set(key, v []byte, ok, unread bool) error {
+	if s.filterState == filterOn {
+		if h := seenHash(key); !s.filter.mayHave(h) {
+			return s.setNew(key, h, v, ok, unread)
+		}
+	}
+	if unread {
+		// An unread key's entry is young, if it has one: only unread
+		// writes make one (storePutUnread), which the write-back that
+		// comes before every rotation drops. One look, not two.
+		s.cacheIn()
+		e := s.cache.young[string(key)]
+		if invariants.Enabled && e == nil && s.cache.old[string(key)] != nil {
+			panic(fmt.Sprintf("invariant: the unread key %q is in the old generation", key))
+		}
+		return s.setCached(key, e, v, ok, unread, tableJoinCached{})
+	}
 	e, err := s.entry(key)
 	if err != nil {
 		return err
 	}
-	return s.setEntry(key, e, v, ok)
+	return s.setCached(key, e, v, ok, unread, tableJoinCached{})
+}
+
+// storePutUnread puts key's value v into st, a key the caller never
+// reads with Get (a foreign-key join's index entry, which only scans
+// read): a TableJoinStore keeps it until it is written back, and not
+// after (joinEntry.unread). Such a key is written with storePutUnread
+// and storeDeleteUnread only.
+func storePutUnread(st state.Store, key, v []byte) error {
+	if s, ok := st.(*TableJoinStore); ok {
+		return s.set(key, bytes.Clone(v), true, true)
+	}
+	return st.Put(key, v)
+}
+
+// storeDeleteUnread is storePutUnread's delete.
+func storeDeleteUnread(st state.Store, key []byte) error {
+	if s, ok := st.(*TableJoinStore); ok {
+		return s.set(key, nil, false, true)
+	}
+	return st.Delete(key)
 }
 
 // swap is a view of key's value and then its set (v, owned by the cache;
@@ -244,6 +284,16 @@ func (s *TableJoinStore) set(key, v []byte, ok bool) error {
 // replaced: its two lookups in the cache's maps were most of the cost
 // of both). The value it returns stays valid, as view's.
 func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err error) {
+	if s.filterState == filterUnloaded {
+		if err := s.loadFilter(); err != nil {
+			return nil, false, err
+		}
+	}
+	if s.filterState == filterOn {
+		if h := seenHash(key); !s.filter.mayHave(h) {
+			return nil, false, s.setNew(key, h, v, ok, false)
+		}
+	}
 	e, err := s.entry(key)
 	if err != nil {
 		return nil, false, err
@@ -252,58 +302,39 @@ func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err
 		if e.val.ok {
 			old, had = e.val.v, true
 		}
-		return old, had, s.setEntry(key, e, v, ok)
-	}
-	if s.filterState == filterUnloaded {
-		if err := s.loadFilter(); err != nil {
-			return nil, false, err
-		}
-	}
-	// What the store holds, known from the filter or read.
-	under := tableJoinCached{known: true}
-	if s.filterState == filterOn {
-		if h := seenHash(key); !s.filter.mayHave(h) {
-			// Never in the store: absent, and into the filter if put.
-			if ok {
-				s.addFilter(h)
-			}
-			return nil, false, s.setCached(key, nil, v, ok, under)
-		}
+		return old, had, s.setCached(key, e, v, ok, false, tableJoinCached{})
 	}
 	if old, had, err = s.Store.Get(key); err != nil {
 		return nil, false, err
 	}
 	// The store's answer, as read caches it: the caller's copy. A key
 	// the filter may hold needs no adding.
-	under.sv, under.sok = old, had
-	return old, had, s.setCached(key, nil, v, ok, under)
+	under := tableJoinCached{sv: old, sok: had, known: true}
+	return old, had, s.setCached(key, nil, v, ok, false, under)
 }
 
-// setEntry is set of key, whose entry is e (nil: not cached).
-func (s *TableJoinStore) setEntry(key []byte, e *genEntry[tableJoinCached], v []byte, ok bool) error {
-	known := false
-	if s.filterState == filterOn && (e == nil || !(e.val.ok || (e.val.known && e.val.sok))) {
-		// The filter may not hold the key yet: an entry whose key is
-		// put, or present in the store, is in it already (every key
-		// put, and every key of the store, since it was loaded).
-		h := seenHash(key)
-		if !s.filter.mayHave(h) {
-			// The store has never had the key: it is known absent
-			// (an entry is never more recent than the filter).
-			known = e == nil
-			if ok {
-				// Each key once: a key put again and again (a hot
-				// row) would fill layer after layer with itself.
-				s.addFilter(h)
-			}
-		}
+// setNew is set of key (whose seenHash is h), which the filter does not
+// hold: neither the store nor the cache has it (the filter holds every
+// key of the store and every key put, and the cache holds no other; see
+// dropUnfiltered), so the cache needs no look, and a delete does
+// nothing. The filter takes a key put, once: a key put again and again
+// (a hot row) would fill layer after layer with itself. Nexmark q5's and
+// q7's joins write a new key (an index entry, a left row, a sink key)
+// for nearly every change, each of which missed in both of the cache's
+// maps before it went in.
+func (s *TableJoinStore) setNew(key []byte, h uint64, v []byte, ok, unread bool) error {
+	if !ok {
+		return nil
 	}
-	return s.setCached(key, e, v, ok, tableJoinCached{known: known})
+	s.addFilter(h)
+	s.cacheIn()
+	return s.setCached(key, nil, v, ok, unread, tableJoinCached{known: true})
 }
 
-// setCached is the rest of setEntry: base is what the new entry knows
-// of the store when e is nil.
-func (s *TableJoinStore) setCached(key []byte, e *genEntry[tableJoinCached], v []byte, ok bool, base tableJoinCached) error {
+// setCached sets the value of key, whose entry is e (nil: not cached):
+// base is what a new entry knows of the store when e is nil; unread is
+// the entry's.
+func (s *TableJoinStore) setCached(key []byte, e *joinEntry, v []byte, ok, unread bool, base tableJoinCached) error {
 	for {
 		c := base
 		if e != nil {
@@ -317,7 +348,7 @@ func (s *TableJoinStore) setCached(key []byte, e *genEntry[tableJoinCached], v [
 			// A value larger than a generation is not kept: it is
 			// written through, and a change of the key not yet written
 			// back is dropped (gone), since this one replaces it.
-			s.cache.drop(key)
+			s.cache.drop(e)
 			if ok {
 				return s.Store.Put(key, v)
 			}
@@ -333,6 +364,11 @@ func (s *TableJoinStore) setCached(key []byte, e *genEntry[tableJoinCached], v [
 			if err := s.makeRoom(e, grow); err != nil {
 				return err
 			}
+			if e != nil && e.gone {
+				// Written back and dropped (unread): a new entry, of
+				// what the store now holds.
+				e, base = nil, e.val
+			}
 			continue
 		}
 		if e == nil {
@@ -341,6 +377,7 @@ func (s *TableJoinStore) setCached(key []byte, e *genEntry[tableJoinCached], v [
 			e.val = c
 			s.cache.resize(e, n)
 		}
+		e.unread = unread
 		s.cache.changed(e)
 		s.cache.share.Use(s.cache.bytes())
 		return nil
@@ -373,13 +410,13 @@ func (s *TableJoinStore) writeBack() error {
 	if s.cache == nil {
 		return nil
 	}
-	return s.cache.writeBack(func(e *genEntry[tableJoinCached]) (int, error) {
+	return s.cache.writeBack(func(e *joinEntry) (int, error) {
 		c := &e.val
+		// The key's bytes without a copy: the store copies what it
+		// keeps, and changes neither (state.Store).
+		key := unsafe.Slice(unsafe.StringData(e.key), len(e.key))
 		if !c.known || c.ok != c.sok || !bytes.Equal(c.v, c.sv) {
 			var err error
-			// The key's bytes without a copy: the store copies what
-			// it keeps, and changes neither (state.Store).
-			key := unsafe.Slice(unsafe.StringData(e.key), len(e.key))
 			if c.ok {
 				err = s.Store.Put(key, c.v)
 			} else {
@@ -390,7 +427,7 @@ func (s *TableJoinStore) writeBack() error {
 			}
 		}
 		c.sv, c.sok, c.known = c.v, c.ok, true
-		return tableJoinCachedBytes([]byte(e.key), *c), nil
+		return tableJoinCachedBytes(key, *c), nil
 	})
 }
 
@@ -469,9 +506,30 @@ func (s *TableJoinStore) loadFilterSized(capacity int) error {
 	})
 	if err != nil || over {
 		s.filter, s.filterState = seenFilter{}, filterOff
+	} else {
+		s.dropUnfiltered()
 	}
 	s.filterShare.Use(s.filter.size())
 	return err
+}
+
+// dropUnfiltered drops the cache's entries of keys the filter, just
+// loaded, does not hold, so that it holds none (setNew counts on it):
+// each is of a key absent from the store, deleted since the filter was
+// last loaded or before the first load, and written back.
+func (s *TableJoinStore) dropUnfiltered() {
+	if s.cache == nil {
+		return
+	}
+	for _, m := range []map[string]*joinEntry{s.cache.young, s.cache.old} {
+		for _, e := range m {
+			// Every key put is in the store now, and in the filter.
+			if !e.val.ok && !s.filter.mayHave(seenHash(unsafe.Slice(unsafe.StringData(e.key), len(e.key)))) {
+				s.cache.drop(e)
+			}
+		}
+	}
+	s.cache.share.Use(s.cache.bytes())
 }
 
 // filterBytes is what the filter may hold now, its share of the budget;
@@ -484,14 +542,8 @@ func (s *TableJoinStore) filterBytes() int {
 
 // entry returns the cache's entry of key, moved to the young generation;
 // nil when the cache does not hold it. It creates the cache.
-func (s *TableJoinStore) entry(key []byte) (*genEntry[tableJoinCached], error) {
-	if s.cache == nil {
-		limit := s.CacheBytes
-		if limit <= 0 {
-			limit = DefaultTableJoinCacheBytes
-		}
-		s.cache = newGenCacheIn[tableJoinCached](s.Memory, limit)
-	}
+func (s *TableJoinStore) entry(key []byte) (*joinEntry, error) {
+	s.cacheIn()
 	if e, ok := s.cache.young[string(key)]; ok {
 		return e, nil
 	}
@@ -499,43 +551,63 @@ func (s *TableJoinStore) entry(key []byte) (*genEntry[tableJoinCached], error) {
 	if !ok {
 		return nil, nil
 	}
-	// Not genCache.get, which moves the entry without making room: a
-	// young generation past its half would become an old one past it.
-	delete(s.cache.old, e.key)
-	s.cache.oldBytes -= e.size
-	if err := s.makeRoom(nil, e.size); err != nil {
-		// Put back where it was: the cache stays as it was.
-		s.cache.old[e.key] = e
-		s.cache.oldBytes += e.size
-		return nil, err
+	// Old: into the young generation, which may have to make room for
+	// it first (a young generation past its half would become an old
+	// one past it).
+	if s.roomlessFor(e) {
+		if err := s.writeBack(); err != nil {
+			return nil, err
+		}
+		if s.roomlessFor(e) {
+			// Still: the write-back dropped too few unread entries.
+			s.cache.rotate(e)
+			return e, nil
+		}
 	}
-	s.cache.young[e.key] = e
-	s.cache.youngBytes += e.size
+	s.cache.promote(e)
 	return e, nil
 }
 
+// cacheIn creates the cache, if not yet.
+func (s *TableJoinStore) cacheIn() {
+	if s.cache == nil {
+		limit := s.CacheBytes
+		if limit <= 0 {
+			limit = DefaultTableJoinCacheBytes
+		}
+		s.cache = newJoinCache(s.Memory.Share(cacheWeight(limit)))
+	}
+}
+
 // makeRoom makes the young generation able to take n more bytes: when it
-// cannot, every change is written back, the old generation is forgotten
-// and the young one becomes the old, keeping e (when not nil, an entry of
-// the young generation) young.
-func (s *TableJoinStore) makeRoom(e *genEntry[tableJoinCached], n int) error {
-	c := s.cache
+// cannot, every change is written back (which drops the unread entries),
+// and when that is not room enough the old generation is forgotten and
+// the young one becomes the old, keeping e (when not nil, an entry of
+// the young generation, unless the write-back dropped it: gone) young.
+func (s *TableJoinStore) makeRoom(e *joinEntry, n int) error {
 	if !s.roomless(n) {
 		return nil
 	}
 	if err := s.writeBack(); err != nil {
 		return err
 	}
-	if e != nil {
-		delete(c.young, e.key)
-		c.youngBytes -= e.size
-	}
-	c.rotate()
-	if e != nil {
-		c.young[e.key] = e
-		c.youngBytes += e.size
+	if s.roomless(n) {
+		// Still: the write-back dropped too few unread entries.
+		if e != nil && e.gone {
+			// e was one of them.
+			e = nil
+		}
+		s.cache.rotate(e)
 	}
 	return nil
+}
+
+// roomlessFor is roomless for moving e, an old entry, to the young
+// generation: the young one takes its bytes, both together hold them
+// already.
+func (s *TableJoinStore) roomlessFor(e *joinEntry) bool {
+	half := s.cache.halfLimit()
+	return s.cache.youngBytes+e.size > half || s.cache.bytes() > 2*half
 }
 
 // roomless reports whether the cache cannot take n more bytes: its young
@@ -554,4 +626,163 @@ func tableJoinCachedBytes(key []byte, c tableJoinCached) int {
 		n += len(c.sv)
 	}
 	return n
+}
+
+// joinCache is a TableJoinStore's cache: the aggregations' genCache
+// (aggcache.go says why two generations), whose entries know their
+// generation, so that an entry's size changes, and a dropped entry
+// leaves, without looking up which generation's map holds it (these
+// lookups, each a cache miss in a map of tens of thousands of keys, were
+// a third of the store's lookups in Nexmark q5's join). It is used by
+// its store's goroutine only.
+type joinCache struct {
+	// share is the cache's limit (its share of the budget), and what
+	// it reports holding.
+	share      *membudget.Share
+	young, old map[string]*joinEntry
+	// gen is the young generation's number; an entry of gen-1 is old.
+	gen                  uint32
+	youngBytes, oldBytes int
+	// dirty are the entries changed since they were last written back,
+	// in the order they were first changed. Each is young: rotating
+	// comes after a write-back.
+	dirty []*joinEntry
+}
+
+// joinEntry is a key's entry in a joinCache.
+type joinEntry struct {
+	key  string
+	val  tableJoinCached
+	size int
+	gen  uint32
+	// dirty is set while the entry is in the cache's dirty list; gone
+	// on an entry dropped while dirty, which is not written back.
+	dirty, gone bool
+	// unread is set on an entry of a key that is written and never read
+	// with Get (storePutUnread): it is dropped once written back, rather
+	// than kept for reads that will not come. A foreign-key join writes
+	// two index entries for nearly every left change in Nexmark q5 (the
+	// old foreign key's deleted, the new one's put); kept, they were
+	// most of what its cache held, and pushed out the left and right
+	// rows it does read.
+	unread bool
+}
+
+func newJoinCache(share *membudget.Share) *joinCache {
+	return &joinCache{share: share, young: make(map[string]*joinEntry), old: make(map[string]*joinEntry), gen: 1}
+}
+
+// halfLimit is a generation's bound now: half the cache's share.
+func (c *joinCache) halfLimit() int { return c.share.Bytes() / 2 }
+
+// bytes is what the cache holds.
+func (c *joinCache) bytes() int { return c.youngBytes + c.oldBytes }
+
+// add caches val under key (which the cache does not hold) in the young
+// generation.
+func (c *joinCache) add(key []byte, val tableJoinCached, size int) *joinEntry {
+	e := &joinEntry{key: string(key), val: val, size: size, gen: c.gen}
+	c.young[e.key] = e
+	c.youngBytes += size
+	return e
+}
+
+// promote moves e, an old entry, to the young generation.
+func (c *joinCache) promote(e *joinEntry) {
+	delete(c.old, e.key)
+	c.oldBytes -= e.size
+	c.young[e.key] = e
+	c.youngBytes += e.size
+	e.gen = c.gen
+}
+
+// resize records e's new size.
+func (c *joinCache) resize(e *joinEntry, size int) {
+	if e.gen == c.gen {
+		c.youngBytes += size - e.size
+	} else {
+		c.oldBytes += size - e.size
+	}
+	e.size = size
+}
+
+// changed marks e to be written back.
+func (c *joinCache) changed(e *joinEntry) {
+	if !e.dirty {
+		e.dirty = true
+		c.dirty = append(c.dirty, e)
+	}
+}
+
+// drop forgets e (nil: nothing), whose key the store is written
+// through: a change of it not yet written back is dropped with it.
+func (c *joinCache) drop(e *joinEntry) {
+	if e == nil {
+		return
+	}
+	if e.gen == c.gen {
+		delete(c.young, e.key)
+		c.youngBytes -= e.size
+	} else {
+		delete(c.old, e.key)
+		c.oldBytes -= e.size
+	}
+	e.gone = true
+}
+
+// writeBack calls put for every changed entry that was not dropped since,
+// in the order they were first changed, and marks them clean; put returns
+// the entry's new size.
+func (c *joinCache) writeBack(put func(e *joinEntry) (int, error)) error {
+	for i, e := range c.dirty {
+		if e.gone {
+			continue
+		}
+		size, err := put(e)
+		if err != nil {
+			c.dirty = c.dirty[i:]
+			return err
+		}
+		e.dirty = false
+		if e.unread {
+			c.drop(e)
+			continue
+		}
+		c.resize(e, size)
+	}
+	clear(c.dirty)
+	c.dirty = c.dirty[:0]
+	return nil
+}
+
+// rotate forgets the old generation and makes the young one old, keeping
+// keep (when not nil, an entry of either) young. Every change must have
+// been written back.
+func (c *joinCache) rotate(keep *joinEntry) {
+	if keep != nil {
+		// Out of its generation, and young afterwards.
+		c.drop(keep)
+		keep.gone = false
+	}
+	c.old, c.young = c.young, c.old
+	clear(c.young)
+	c.gen++
+	c.oldBytes, c.youngBytes = c.youngBytes, 0
+	if keep != nil {
+		keep.gen = c.gen
+		c.young[keep.key] = keep
+		c.youngBytes += keep.size
+	}
+	c.share.Use(c.bytes())
+}
+
+// forget drops everything; the caller has written it back, or is
+// dropping the changes with the store's pending writes.
+func (c *joinCache) forget() {
+	clear(c.young)
+	clear(c.old)
+	clear(c.dirty)
+	c.dirty = c.dirty[:0]
+	c.youngBytes, c.oldBytes = 0, 0
+	c.share.Use(0)
 }

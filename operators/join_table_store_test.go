@@ -38,7 +38,9 @@ func (s *joinReadCounter) Scan(start, end []byte, fn func(key, value []byte) boo
 // through the cache, small enough to turn its generations over many
 // times, read what a plain map holds, and what the store beneath holds
 // too after each flush (a commit); a Recover after the store lost its
-// writes, and the cache its changes, reads the store again.
+// writes, and the cache its changes, reads the store again. A quarter
+// of the keys are written unread (storePutUnread), as a foreign-key
+// join's index is, and read by scans only.
 func TestTableJoinStoreModel(t *testing.T) {
 	for seed := range uint64(10) {
 		rng := rand.New(rand.NewPCG(seed, 3))
@@ -54,16 +56,31 @@ func TestTableJoinStoreModel(t *testing.T) {
 		}
 		s := &TableJoinStore{Store: under, CacheBytes: 1000}
 		for step := range 3000 {
-			k := fmt.Sprintf("k%02d", rng.IntN(64))
-			switch op := rng.IntN(10); {
+			// k48 to k63 are written unread (storePutUnread), and read
+			// by scans only.
+			ki, op := rng.IntN(64), rng.IntN(10)
+			unread := ki >= 48 && op < 5
+			if ki >= 48 && op >= 5 {
+				ki -= 48
+			}
+			k := fmt.Sprintf("k%02d", ki)
+			switch {
 			case op < 3:
 				v := fmt.Sprintf("v%d-%s", step, k)
-				if err := s.Put([]byte(k), []byte(v)); err != nil {
+				put := s.Put
+				if unread {
+					put = func(k, v []byte) error { return storePutUnread(s, k, v) }
+				}
+				if err := put([]byte(k), []byte(v)); err != nil {
 					t.Fatal(err)
 				}
 				model[k] = v
 			case op < 5:
-				if err := s.Delete([]byte(k)); err != nil {
+				del := s.Delete
+				if unread {
+					del = func(k []byte) error { return storeDeleteUnread(s, k) }
+				}
+				if err := del([]byte(k)); err != nil {
 					t.Fatal(err)
 				}
 				delete(model, k)
@@ -130,6 +147,15 @@ func TestTableJoinStoreModel(t *testing.T) {
 			if held := s.cacheBytes(); held > 1000 {
 				t.Fatalf("seed %d step %d: the cache holds %d bytes, over its 1000", seed, step, held)
 			}
+			if err := s.cache.check(); err != nil {
+				t.Fatalf("seed %d step %d: %v", seed, step, err)
+			}
+			if err := s.checkFiltered(); err != nil {
+				t.Fatalf("seed %d step %d: %v", seed, step, err)
+			}
+		}
+		if s.cache.gen < 20 {
+			t.Fatalf("seed %d: the cache turned its generations over %d times, want many", seed, s.cache.gen-1)
 		}
 		if err := flushStore(s); err != nil {
 			t.Fatal(err)
@@ -258,12 +284,130 @@ func TestTableJoinStoreWritesBackOnce(t *testing.T) {
 	}
 }
 
+// check reports where c's bookkeeping disagrees with its entries: each
+// generation's bytes are the sizes of its entries, of which none is
+// older than the old generation, and every entry to be written back is
+// young and cached.
+func (c *joinCache) check() error {
+	if c == nil {
+		return nil
+	}
+	bytes := [2]int{}
+	for i, m := range []map[string]*joinEntry{c.young, c.old} {
+		gen := c.gen - uint32(i)
+		for k, e := range m {
+			switch {
+			case k != e.key:
+				return fmt.Errorf("the entry of %q is under %q", e.key, k)
+			case e.size != tableJoinCachedBytes([]byte(k), e.val):
+				return fmt.Errorf("%q counts %d bytes, not %d", k, e.size, tableJoinCachedBytes([]byte(k), e.val))
+			case e.gen != gen:
+				return fmt.Errorf("%q is of generation %d in that of %d", k, e.gen, gen)
+			case e.gone:
+				return fmt.Errorf("%q is cached and gone", k)
+			}
+			if i == 0 && c.old[k] != nil {
+				return fmt.Errorf("%q is in both generations", k)
+			}
+			bytes[i] += e.size
+		}
+	}
+	if bytes[0] != c.youngBytes || bytes[1] != c.oldBytes {
+		return fmt.Errorf("generations of %d and %d bytes count %d and %d", bytes[0], bytes[1], c.youngBytes, c.oldBytes)
+	}
+	for _, e := range c.dirty {
+		if !e.gone && (c.young[e.key] != e || !e.dirty) {
+			return fmt.Errorf("%q, to be written back, is not a young entry", e.key)
+		}
+	}
+	return nil
+}
+
+// checkFiltered reports a cached key that s's filter, when on, does not
+// hold: setNew counts on there being none.
+func (s *TableJoinStore) checkFiltered() error {
+	if s.cache == nil || s.filterState != filterOn {
+		return nil
+	}
+	for _, m := range []map[string]*joinEntry{s.cache.young, s.cache.old} {
+		for k := range m {
+			if !s.filter.mayHave(seenHash([]byte(k))) {
+				return fmt.Errorf("%q is cached, and not in the filter", k)
+			}
+		}
+	}
+	return nil
+}
+
 // cacheBytes is what s's cache holds, both generations.
 func (s *TableJoinStore) cacheBytes() int {
 	if s.cache == nil {
 		return 0
 	}
 	return s.cache.youngBytes + s.cache.oldBytes
+}
+
+// TestTableJoinStoreUnread: entries written unread (a foreign-key
+// join's index) leave the cache once written back, and do not push out
+// the keys that are read: 10,000 unread keys through a cache that holds
+// a few hundred keep 100 read keys cached, with no read of the store.
+func TestTableJoinStoreUnread(t *testing.T) {
+	under := &joinReadCounter{MemStore: state.NewMemStore()}
+	s := &TableJoinStore{Store: under, CacheBytes: 40000}
+	read := func(k string) {
+		t.Helper()
+		v, ok, err := s.Get([]byte(k))
+		if err != nil || !ok || string(v) != "value of "+k {
+			t.Fatalf("%s: %q %v %v", k, v, ok, err)
+		}
+	}
+	for i := range 100 {
+		k := fmt.Sprintf("read%03d", i)
+		if err := s.Put([]byte(k), []byte("value of "+k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 10000 {
+		k := fmt.Appendf(nil, "index%05d", i)
+		if err := storePutUnread(s, k, nil); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 1 {
+			// A delete of a key written back and gone.
+			if err := storeDeleteUnread(s, fmt.Appendf(nil, "index%05d", i-1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%50 == 49 {
+			if err := flushStore(s); err != nil {
+				t.Fatal(err)
+			}
+			read(fmt.Sprintf("read%03d", i/50%100))
+		}
+	}
+	if err := flushStore(s); err != nil {
+		t.Fatal(err)
+	}
+	if under.gets != 0 {
+		t.Fatalf("%d reads of the store, want none: the read keys stay cached", under.gets)
+	}
+	if err := s.cache.check(); err != nil {
+		t.Fatal(err)
+	}
+	for gen, m := range map[string]map[string]*joinEntry{"young": s.cache.young, "old": s.cache.old} {
+		for k, e := range m {
+			if e.unread {
+				t.Fatalf("%s is cached (%s) after its write-back", k, gen)
+			}
+		}
+	}
+	// The store holds every index key put and not deleted.
+	for i := range 10000 {
+		_, ok, err := under.MemStore.Get(fmt.Appendf(nil, "index%05d", i))
+		if err != nil || ok != (i%2 == 1) {
+			t.Fatalf("index%05d: in the store %v (%v), want %v", i, ok, err, i%2 == 1)
+		}
+	}
 }
 
 // TestTableJoinStoreFilterLayers: a filter that grows past

@@ -1,9 +1,6 @@
 package operators
 
-import (
-	"hash/maphash"
-	"math/bits"
-)
+import "hash/maphash"
 
 // seenFilter is a Bloom filter of the distinct value keys a cached group
 // has had (aggdistinct.go): a value it has never had is new to the group
@@ -16,8 +13,15 @@ type seenFilter struct {
 	layers []bloomLayer
 }
 
-// bloomLayer is one fixed-size Bloom filter of 10 bits per key and 7
-// hashes: about 1% false positives when full.
+// bloomLayer is one fixed-size blocked Bloom filter of 10 bits per key
+// and 7 hashes: a key's 7 bits are in one block of 512 bits (8 words, a
+// cache line when the slice is aligned to one, as the allocator's size
+// classes for a layer's sizes are), chosen by the key's hash, so that a
+// probe costs one cache miss rather than one for each bit it reads. A
+// layer of tens of thousands of keys is far larger than the processor's
+// caches: the probes of Nexmark q5's and q7's foreign-key joins were 2-3%
+// of their CPU, and most of it waiting for memory. About 1.2% false
+// positives when full, where bits spread over the whole layer give 0.8%.
 type bloomLayer struct {
 	bits     []uint64
 	n, limit int
@@ -27,6 +31,9 @@ const (
 	seenFirstKeys = 512
 	seenBitsPer   = 10
 	seenHashes    = 7
+	// seenBlockWords is a block's words: 512 bits, a position in it 9
+	// bits.
+	seenBlockWords = 8
 )
 
 // seenSeed keys the filters' hash; the filters live in memory only.
@@ -34,10 +41,31 @@ var seenSeed = maphash.MakeSeed()
 
 func seenHash(key []byte) uint64 { return maphash.Bytes(seenSeed, key) }
 
+// newBloomLayer returns a layer of keys keys. Its words are
+// (keys*seenBitsPer+63)/64, as newBloomLayerBytes counts them; a block
+// uses whole blocks only, so up to seenBlockWords-1 at the end are not
+// used (none when keys is a multiple of 64, as the layers that double
+// from seenFirstKeys are).
 func newBloomLayer(keys int) bloomLayer {
-	words := (keys*seenBitsPer + 63) / 64
+	words := max((keys*seenBitsPer+63)/64, seenBlockWords)
 	return bloomLayer{bits: make([]uint64, words), limit: keys}
 }
+
+// block returns the block of h in l, and the 32 bits of h that choose
+// the bits in it.
+func (l *bloomLayer) block(h uint64) (*[seenBlockWords]uint64, uint32) {
+	blocks := uint64(len(l.bits) / seenBlockWords)
+	// The top 32 bits of h choose the block (Lemire's reduction: a
+	// multiply and a shift, not a division); the low 32 the bits.
+	b := (h >> 32) * blocks >> 32
+	return (*[seenBlockWords]uint64)(l.bits[b*seenBlockWords:]), uint32(h)
+}
+
+// seenNext is the multiplier of the 32 bits that choose a key's bits in
+// its block: each position is the top 9 bits of the next product, as
+// RocksDB's FastLocalBloom takes them (seven positions of 9 bits each
+// would need 63 bits of their own). It is the golden ratio's 32 bits.
+const seenNext = 0x9e3779b9
 
 // add records key (by its seenHash).
 func (f *seenFilter) add(h uint64) {
@@ -49,25 +77,24 @@ func (f *seenFilter) add(h uint64) {
 		f.layers = append(f.layers, newBloomLayer(keys))
 	}
 	l := &f.layers[len(f.layers)-1]
-	m := uint64(len(l.bits) * 64)
-	h1, h2 := h, bits.RotateLeft64(h, 32)|1
-	for i := uint64(0); i < seenHashes; i++ {
-		b := (h1 + i*h2) % m
-		l.bits[b/64] |= 1 << (b % 64)
+	blk, g := l.block(h)
+	for range seenHashes {
+		g *= seenNext
+		bit := g >> (32 - 9)
+		blk[bit/64] |= 1 << (bit % 64)
 	}
 	l.n++
 }
 
 // mayHave reports whether key may have been added; false is certain.
 func (f *seenFilter) mayHave(h uint64) bool {
-	h1, h2 := h, bits.RotateLeft64(h, 32)|1
 	for li := range f.layers {
-		l := &f.layers[li]
-		m := uint64(len(l.bits) * 64)
+		blk, g := f.layers[li].block(h)
 		in := true
-		for i := uint64(0); i < seenHashes && in; i++ {
-			b := (h1 + i*h2) % m
-			in = l.bits[b/64]&(1<<(b%64)) != 0
+		for i := 0; i < seenHashes && in; i++ {
+			g *= seenNext
+			bit := g >> (32 - 9)
+			in = blk[bit/64]&(1<<(bit%64)) != 0
 		}
 		if in {
 			return true
