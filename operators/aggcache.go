@@ -49,27 +49,43 @@ const DefaultAggCacheBytes = 8 << 20
 // Session windows do not use the caches: a session is found by scanning
 // the store for its key's sessions, which must see every change.
 
-// genCache is a two-generation write-back cache of V by key.
+// genCache is a two-generation write-back cache of V by key. Its entries
+// know their generation, so that an entry's size changes, and a dropped
+// entry leaves, without looking up which generation's map holds it (in
+// Nexmark q5's foreign-key join these lookups, each a cache miss in a map
+// of tens of thousands of keys, were a third of its store's lookups). It
+// is used by its owner's goroutine only.
 type genCache[V any] struct {
 	// share is the cache's limit (its share of the budget), and what
 	// it reports holding.
 	share      *membudget.Share
 	young, old map[string]*genEntry[V]
-	youngBytes int
-	oldBytes   int
+	// gen is the young generation's number; an entry of gen-1 is old.
+	gen                  uint32
+	youngBytes, oldBytes int
 	// dirty are the entries changed since they were last written back,
-	// in the order they were first changed.
+	// in the order they were first changed. Each is young: rotating
+	// comes after a write-back.
 	dirty []*genEntry[V]
 }
 
+// genEntry is a key's entry in a genCache.
 type genEntry[V any] struct {
-	key   string
-	val   V
-	size  int
-	dirty bool
-	// gone is set on an entry dropped while dirty: its write-back is a
-	// delete.
-	gone bool
+	key  string
+	val  V
+	size int
+	gen  uint32
+	// dirty is set while the entry is in the cache's dirty list; gone
+	// on an entry dropped while dirty, which is not written back.
+	dirty, gone bool
+	// unread is set on an entry of a key that is written and never read
+	// again (a table join's storePutUnread): it is dropped once written
+	// back, rather than kept for reads that will not come. A foreign-key
+	// join writes two index entries for nearly every left change in
+	// Nexmark q5 (the old foreign key's deleted, the new one's put);
+	// kept, they were most of what its cache held, and pushed out the
+	// left and right rows it does read.
+	unread bool
 }
 
 // newGenCache returns a cache of a fixed limit; limit <= 0 is
@@ -86,7 +102,7 @@ func newGenCacheIn[V any](acct *membudget.Account, limit int) *genCache[V] {
 // newGenCacheWith returns a cache bounded by share: a cache made again
 // (a task's recovery) keeps the share its predecessor drew.
 func newGenCacheWith[V any](share *membudget.Share) *genCache[V] {
-	return &genCache[V]{share: share, young: make(map[string]*genEntry[V]), old: make(map[string]*genEntry[V])}
+	return &genCache[V]{share: share, young: make(map[string]*genEntry[V]), old: make(map[string]*genEntry[V]), gen: 1}
 }
 
 // cacheWeight is a cache's weight in the budget: limit, or
@@ -114,20 +130,26 @@ func (c *genCache[V]) get(key []byte) *genEntry[V] {
 	if !ok {
 		return nil
 	}
-	delete(c.old, e.key)
-	c.oldBytes -= e.size
-	c.young[e.key] = e
-	c.youngBytes += e.size
+	c.promote(e)
 	return e
 }
 
 // add caches val under key (which the cache does not hold) in the young
 // generation.
 func (c *genCache[V]) add(key []byte, val V, size int) *genEntry[V] {
-	e := &genEntry[V]{key: string(key), val: val, size: size}
+	e := &genEntry[V]{key: string(key), val: val, size: size, gen: c.gen}
 	c.young[e.key] = e
 	c.youngBytes += size
 	return e
+}
+
+// promote moves e, an old entry, to the young generation.
+func (c *genCache[V]) promote(e *genEntry[V]) {
+	delete(c.old, e.key)
+	c.oldBytes -= e.size
+	c.young[e.key] = e
+	c.youngBytes += e.size
+	e.gen = c.gen
 }
 
 // changed marks e to be written back.
@@ -140,9 +162,9 @@ func (c *genCache[V]) changed(e *genEntry[V]) {
 
 // resize records e's new size.
 func (c *genCache[V]) resize(e *genEntry[V], size int) {
-	if _, young := c.young[e.key]; young {
+	if e.gen == c.gen {
 		c.youngBytes += size - e.size
-	} else if _, old := c.old[e.key]; old {
+	} else {
 		c.oldBytes += size - e.size
 	}
 	e.size = size
@@ -159,7 +181,7 @@ func (c *genCache[V]) full() bool {
 
 // writeBack calls put for every changed entry that was not dropped since,
 // in the order they were first changed, and marks them clean; put returns
-// the entry's new size.
+// the entry's new size. An unread entry leaves the cache once written.
 func (c *genCache[V]) writeBack(put func(e *genEntry[V]) (int, error)) error {
 	for i, e := range c.dirty {
 		if e.gone {
@@ -171,6 +193,10 @@ func (c *genCache[V]) writeBack(put func(e *genEntry[V]) (int, error)) error {
 			return err
 		}
 		e.dirty = false
+		if e.unread {
+			c.dropEntry(e)
+			continue
+		}
 		c.resize(e, size)
 	}
 	clear(c.dirty)
@@ -180,11 +206,26 @@ func (c *genCache[V]) writeBack(put func(e *genEntry[V]) (int, error)) error {
 
 // rotate forgets the old generation and makes the young one old. Every
 // change must have been written back.
-func (c *genCache[V]) rotate() {
+func (c *genCache[V]) rotate() { c.rotateKeeping(nil) }
+
+// rotateKeeping rotates as rotate does, keeping keep (when not nil, an
+// entry of either generation) young.
+func (c *genCache[V]) rotateKeeping(keep *genEntry[V]) {
+	if keep != nil {
+		// Out of its generation, and young afterwards.
+		c.dropEntry(keep)
+		keep.gone = false
+	}
 	c.old, c.young = c.young, c.old
 	clear(c.young)
+	c.gen++
 	c.oldBytes, c.youngBytes = c.youngBytes, 0
-	c.share.Use(c.oldBytes)
+	if keep != nil {
+		keep.gen = c.gen
+		c.young[keep.key] = keep
+		c.youngBytes += keep.size
+	}
+	c.share.Use(c.bytes())
 }
 
 // forget drops everything; the caller has written it back, or is
@@ -198,21 +239,30 @@ func (c *genCache[V]) forget() {
 	c.share.Use(0)
 }
 
-// drop forgets the entry of key, whose state the store has deleted. A
-// dropped entry that is still to be written back is marked gone, and not
-// written.
+// drop forgets the entry of key, if the cache holds one (dropEntry).
 func (c *genCache[V]) drop(key []byte) {
 	if e, ok := c.young[string(key)]; ok {
-		delete(c.young, e.key)
-		c.youngBytes -= e.size
-		e.gone = true
+		c.dropEntry(e)
+	} else if e, ok := c.old[string(key)]; ok {
+		c.dropEntry(e)
+	}
+}
+
+// dropEntry forgets e (nil: nothing), whose state the store has deleted
+// or is written through: an entry still to be written back is marked
+// gone, and not written.
+func (c *genCache[V]) dropEntry(e *genEntry[V]) {
+	if e == nil {
 		return
 	}
-	if e, ok := c.old[string(key)]; ok {
+	if e.gen == c.gen {
+		delete(c.young, e.key)
+		c.youngBytes -= e.size
+	} else {
 		delete(c.old, e.key)
 		c.oldBytes -= e.size
-		e.gone = true
 	}
+	e.gone = true
 }
 
 // groupCache is the cache of groups, by state key.

@@ -348,7 +348,7 @@ func (s *TableJoinStore) setCached(key []byte, e *joinEntry, v []byte, ok, unrea
 			// A value larger than a generation is not kept: it is
 			// written through, and a change of the key not yet written
 			// back is dropped (gone), since this one replaces it.
-			s.cache.drop(e)
+			s.cache.dropEntry(e)
 			if ok {
 				return s.Store.Put(key, v)
 			}
@@ -525,7 +525,7 @@ func (s *TableJoinStore) dropUnfiltered() {
 		for _, e := range m {
 			// Every key put is in the store now, and in the filter.
 			if !e.val.ok && !s.filter.mayHave(seenHash(unsafe.Slice(unsafe.StringData(e.key), len(e.key)))) {
-				s.cache.drop(e)
+				s.cache.dropEntry(e)
 			}
 		}
 	}
@@ -560,7 +560,7 @@ func (s *TableJoinStore) entry(key []byte) (*joinEntry, error) {
 		}
 		if s.roomlessFor(e) {
 			// Still: the write-back dropped too few unread entries.
-			s.cache.rotate(e)
+			s.cache.rotateKeeping(e)
 			return e, nil
 		}
 	}
@@ -575,7 +575,7 @@ func (s *TableJoinStore) cacheIn() {
 		if limit <= 0 {
 			limit = DefaultTableJoinCacheBytes
 		}
-		s.cache = newJoinCache(s.Memory.Share(cacheWeight(limit)))
+		s.cache = newGenCacheWith[tableJoinCached](s.Memory.Share(cacheWeight(limit)))
 	}
 }
 
@@ -597,7 +597,7 @@ func (s *TableJoinStore) makeRoom(e *joinEntry, n int) error {
 			// e was one of them.
 			e = nil
 		}
-		s.cache.rotate(e)
+		s.cache.rotateKeeping(e)
 	}
 	return nil
 }
@@ -629,160 +629,8 @@ func tableJoinCachedBytes(key []byte, c tableJoinCached) int {
 }
 
 // joinCache is a TableJoinStore's cache: the aggregations' genCache
-// (aggcache.go says why two generations), whose entries know their
-// generation, so that an entry's size changes, and a dropped entry
-// leaves, without looking up which generation's map holds it (these
-// lookups, each a cache miss in a map of tens of thousands of keys, were
-// a third of the store's lookups in Nexmark q5's join). It is used by
-// its store's goroutine only.
-type joinCache struct {
-	// share is the cache's limit (its share of the budget), and what
-	// it reports holding.
-	share      *membudget.Share
-	young, old map[string]*joinEntry
-	// gen is the young generation's number; an entry of gen-1 is old.
-	gen                  uint32
-	youngBytes, oldBytes int
-	// dirty are the entries changed since they were last written back,
-	// in the order they were first changed. Each is young: rotating
-	// comes after a write-back.
-	dirty []*joinEntry
-}
+// (aggcache.go says why two generations), of the store's cached values.
+type joinCache = genCache[tableJoinCached]
 
 // joinEntry is a key's entry in a joinCache.
-type joinEntry struct {
-	key  string
-	val  tableJoinCached
-	size int
-	gen  uint32
-	// dirty is set while the entry is in the cache's dirty list; gone
-	// on an entry dropped while dirty, which is not written back.
-	dirty, gone bool
-	// unread is set on an entry of a key that is written and never read
-	// with Get (storePutUnread): it is dropped once written back, rather
-	// than kept for reads that will not come. A foreign-key join writes
-	// two index entries for nearly every left change in Nexmark q5 (the
-	// old foreign key's deleted, the new one's put); kept, they were
-	// most of what its cache held, and pushed out the left and right
-	// rows it does read.
-	unread bool
-}
-
-func newJoinCache(share *membudget.Share) *joinCache {
-	return &joinCache{share: share, young: make(map[string]*joinEntry), old: make(map[string]*joinEntry), gen: 1}
-}
-
-// halfLimit is a generation's bound now: half the cache's share.
-func (c *joinCache) halfLimit() int { return c.share.Bytes() / 2 }
-
-// bytes is what the cache holds.
-func (c *joinCache) bytes() int { return c.youngBytes + c.oldBytes }
-
-// add caches val under key (which the cache does not hold) in the young
-// generation.
-func (c *joinCache) add(key []byte, val tableJoinCached, size int) *joinEntry {
-	e := &joinEntry{key: string(key), val: val, size: size, gen: c.gen}
-	c.young[e.key] = e
-	c.youngBytes += size
-	return e
-}
-
-// promote moves e, an old entry, to the young generation.
-func (c *joinCache) promote(e *joinEntry) {
-	delete(c.old, e.key)
-	c.oldBytes -= e.size
-	c.young[e.key] = e
-	c.youngBytes += e.size
-	e.gen = c.gen
-}
-
-// resize records e's new size.
-func (c *joinCache) resize(e *joinEntry, size int) {
-	if e.gen == c.gen {
-		c.youngBytes += size - e.size
-	} else {
-		c.oldBytes += size - e.size
-	}
-	e.size = size
-}
-
-// changed marks e to be written back.
-func (c *joinCache) changed(e *joinEntry) {
-	if !e.dirty {
-		e.dirty = true
-		c.dirty = append(c.dirty, e)
-	}
-}
-
-// drop forgets e (nil: nothing), whose key the store is written
-// through: a change of it not yet written back is dropped with it.
-func (c *joinCache) drop(e *joinEntry) {
-	if e == nil {
-		return
-	}
-	if e.gen == c.gen {
-		delete(c.young, e.key)
-		c.youngBytes -= e.size
-	} else {
-		delete(c.old, e.key)
-		c.oldBytes -= e.size
-	}
-	e.gone = true
-}
-
-// writeBack calls put for every changed entry that was not dropped since,
-// in the order they were first changed, and marks them clean; put returns
-// the entry's new size.
-func (c *joinCache) writeBack(put func(e *joinEntry) (int, error)) error {
-	for i, e := range c.dirty {
-		if e.gone {
-			continue
-		}
-		size, err := put(e)
-		if err != nil {
-			c.dirty = c.dirty[i:]
-			return err
-		}
-		e.dirty = false
-		if e.unread {
-			c.drop(e)
-			continue
-		}
-		c.resize(e, size)
-	}
-	clear(c.dirty)
-	c.dirty = c.dirty[:0]
-	return nil
-}
-
-// rotate forgets the old generation and makes the young one old, keeping
-// keep (when not nil, an entry of either) young. Every change must have
-// been written back.
-func (c *joinCache) rotate(keep *joinEntry) {
-	if keep != nil {
-		// Out of its generation, and young afterwards.
-		c.drop(keep)
-		keep.gone = false
-	}
-	c.old, c.young = c.young, c.old
-	clear(c.young)
-	c.gen++
-	c.oldBytes, c.youngBytes = c.youngBytes, 0
-	if keep != nil {
-		keep.gen = c.gen
-		c.young[keep.key] = keep
-		c.youngBytes += keep.size
-	}
-	c.share.Use(c.bytes())
-}
-
-// forget drops everything; the caller has written it back, or is
-// dropping the changes with the store's pending writes.
-func (c *joinCache) forget() {
-	clear(c.young)
-	clear(c.old)
-	clear(c.dirty)
-	c.dirty = c.dirty[:0]
-	c.youngBytes, c.oldBytes = 0, 0
-	c.share.Use(0)
-}
+type joinEntry = genEntry[tableJoinCached]

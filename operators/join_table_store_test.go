@@ -147,7 +147,7 @@ func TestTableJoinStoreModel(t *testing.T) {
 			if held := s.cacheBytes(); held > 1000 {
 				t.Fatalf("seed %d step %d: the cache holds %d bytes, over its 1000", seed, step, held)
 			}
-			if err := s.cache.check(); err != nil {
+			if err := s.cache.check(tableJoinCachedBytes); err != nil {
 				t.Fatalf("seed %d step %d: %v", seed, step, err)
 			}
 			if err := s.checkFiltered(); err != nil {
@@ -287,20 +287,20 @@ func TestTableJoinStoreWritesBackOnce(t *testing.T) {
 // check reports where c's bookkeeping disagrees with its entries: each
 // generation's bytes are the sizes of its entries, of which none is
 // older than the old generation, and every entry to be written back is
-// young and cached.
-func (c *joinCache) check() error {
+// young and cached. size is an entry's size as its cache reckons it.
+func (c *genCache[V]) check(size func(key []byte, v V) int) error {
 	if c == nil {
 		return nil
 	}
 	bytes := [2]int{}
-	for i, m := range []map[string]*joinEntry{c.young, c.old} {
+	for i, m := range []map[string]*genEntry[V]{c.young, c.old} {
 		gen := c.gen - uint32(i)
 		for k, e := range m {
 			switch {
 			case k != e.key:
 				return fmt.Errorf("the entry of %q is under %q", e.key, k)
-			case e.size != tableJoinCachedBytes([]byte(k), e.val):
-				return fmt.Errorf("%q counts %d bytes, not %d", k, e.size, tableJoinCachedBytes([]byte(k), e.val))
+			case e.size != size([]byte(k), e.val):
+				return fmt.Errorf("%q counts %d bytes, not %d", k, e.size, size([]byte(k), e.val))
 			case e.gen != gen:
 				return fmt.Errorf("%q is of generation %d in that of %d", k, e.gen, gen)
 			case e.gone:
@@ -391,7 +391,7 @@ func TestTableJoinStoreUnread(t *testing.T) {
 	if under.gets != 0 {
 		t.Fatalf("%d reads of the store, want none: the read keys stay cached", under.gets)
 	}
-	if err := s.cache.check(); err != nil {
+	if err := s.cache.check(tableJoinCachedBytes); err != nil {
 		t.Fatal(err)
 	}
 	for gen, m := range map[string]map[string]*joinEntry{"young": s.cache.young, "old": s.cache.old} {
