@@ -1,6 +1,9 @@
 package embedded
 
 import (
+	"fmt"
+	"sync"
+
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/sstable/block"
 )
@@ -188,4 +191,153 @@ func logSpanPolicy(start []byte) (pebble.SpanPolicy, []byte, error) {
 	}
 	// end is nil past the last boundary: the state stores are one span.
 	return pebble.SpanPolicy{}, end, nil
+}
+
+// LSMStats counts what Pebble wrote to the log's database since Open, by
+// what the tables held, so that the write amplification of the log's
+// records can be told from that of its metadata and of the state stores
+// (the nexmark harness prints it per query: Sub the stats before from
+// those after). A table holds one span's keys (logSpanPolicy), so its
+// first key says what it is.
+type LSMStats struct {
+	// WALBytes are the bytes written to the database (the write-ahead
+	// log's logical bytes): what the amplification is relative to.
+	WALBytes int64
+	// Flushed, Compacted and Moved are bytes of tables, per span kind:
+	// written by memtable flushes, written by compactions that rewrite
+	// their inputs, and moved to a lower level without a rewrite.
+	Flushed, Compacted, Moved SpanBytes
+	// IntraL0 is the part of Compacted that compactions from L0 into L0
+	// wrote.
+	IntraL0 SpanBytes
+	// Flushes, Compactions and Moves count the jobs; Compactions counts
+	// the rewriting ones (Pebble's default, read, rewrite... kinds).
+	Flushes, Compactions, Moves int64
+}
+
+// SpanBytes are bytes per span kind of the database.
+type SpanBytes struct {
+	// Records are the log's records, Meta the log's other keys (topics,
+	// group offsets, end floors), State the state stores'.
+	Records, Meta, State int64
+}
+
+// Total is the bytes of every kind.
+func (b SpanBytes) Total() int64 { return b.Records + b.Meta + b.State }
+
+func (b SpanBytes) sub(o SpanBytes) SpanBytes {
+	return SpanBytes{Records: b.Records - o.Records, Meta: b.Meta - o.Meta, State: b.State - o.State}
+}
+
+// add counts a table of n bytes whose smallest key is first.
+func (b *SpanBytes) add(first []byte, n int64) {
+	switch {
+	case len(first) > 0 && first[0] == prefixState:
+		b.State += n
+	case len(first) >= 2 && first[0] == prefixLog && first[1] == kindRecord:
+		b.Records += n
+	default:
+		b.Meta += n
+	}
+}
+
+// Sub is what s counts beyond before.
+func (s LSMStats) Sub(before LSMStats) LSMStats {
+	return LSMStats{
+		WALBytes:    s.WALBytes - before.WALBytes,
+		Flushed:     s.Flushed.sub(before.Flushed),
+		Compacted:   s.Compacted.sub(before.Compacted),
+		Moved:       s.Moved.sub(before.Moved),
+		IntraL0:     s.IntraL0.sub(before.IntraL0),
+		Flushes:     s.Flushes - before.Flushes,
+		Compactions: s.Compactions - before.Compactions,
+		Moves:       s.Moves - before.Moves,
+	}
+}
+
+// WriteAmp is the bytes of tables written (flushed and compacted) per byte
+// written to the database; moves write nothing. 0 when nothing was
+// written.
+func (s LSMStats) WriteAmp() float64 {
+	if s.WALBytes <= 0 {
+		return 0
+	}
+	return float64(s.Flushed.Total()+s.Compacted.Total()) / float64(s.WALBytes)
+}
+
+// String renders s in MB for people, one line.
+func (s LSMStats) String() string {
+	mb := func(b SpanBytes) string {
+		return fmt.Sprintf("%.1f(records %.1f, meta %.1f, state %.1f)",
+			float64(b.Total())/1e6, float64(b.Records)/1e6, float64(b.Meta)/1e6, float64(b.State)/1e6)
+	}
+	return fmt.Sprintf("wal_mb=%.1f flushed_mb=%s compacted_mb=%s intra_l0_mb=%.1f moved_mb=%s flushes=%d compactions=%d moves=%d write_amp=%.2f",
+		float64(s.WALBytes)/1e6, mb(s.Flushed), mb(s.Compacted), float64(s.IntraL0.Total())/1e6, mb(s.Moved),
+		s.Flushes, s.Compactions, s.Moves, s.WriteAmp())
+}
+
+// lsmCounter keeps the LSMStats from Pebble's events.
+type lsmCounter struct {
+	mu struct {
+		sync.Mutex
+		s LSMStats
+	}
+}
+
+// listener is the counter's part of the database's EventListener.
+func (c *lsmCounter) listener() pebble.EventListener {
+	return pebble.EventListener{
+		FlushEnd: func(info pebble.FlushInfo) {
+			if info.Err != nil || info.Ingest {
+				return
+			}
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.mu.s.Flushes++
+			for _, t := range info.Output {
+				c.mu.s.Flushed.add(t.Smallest.UserKey, int64(t.Size))
+			}
+		},
+		CompactionEnd: func(info pebble.CompactionInfo) {
+			if info.Err != nil {
+				return
+			}
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			switch info.Reason {
+			case "move":
+				c.mu.s.Moves++
+				for _, t := range info.Output.Tables {
+					c.mu.s.Moved.add(t.Smallest.UserKey, int64(t.Size))
+				}
+			case "delete-only", "copy", "ingested-flushable":
+				// Nothing rewritten: a deletion drops tables, a copy
+				// copies bytes without decoding them (shared storage
+				// only), and an ingestion's flush writes no table.
+			default:
+				c.mu.s.Compactions++
+				intraL0 := info.Output.Level == 0
+				for _, t := range info.Output.Tables {
+					c.mu.s.Compacted.add(t.Smallest.UserKey, int64(t.Size))
+					if intraL0 {
+						c.mu.s.IntraL0.add(t.Smallest.UserKey, int64(t.Size))
+					}
+				}
+			}
+		},
+	}
+}
+
+// LSMStats is what Pebble wrote to the database since Open; it fails
+// only once the log is closed.
+func (l *Log) LSMStats() (LSMStats, error) {
+	if err := l.enter(); err != nil {
+		return LSMStats{}, err
+	}
+	defer l.exit()
+	l.lsm.mu.Lock()
+	s := l.lsm.mu.s
+	l.lsm.mu.Unlock()
+	s.WALBytes = int64(l.db.Metrics().WAL.BytesIn)
+	return s, nil
 }
