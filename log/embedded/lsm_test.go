@@ -69,7 +69,8 @@ func TestMemTableSizeFor(t *testing.T) {
 		{1 << 30, 4 * mib},
 		{2 << 30, 8 * mib},
 		{8 << 30, 32 * mib},
-		{1 << 40, 32 * mib},
+		{16 << 30, 64 * mib},
+		{1 << 40, 64 * mib},
 	} {
 		if got := memTableSizeFor(tc.disk); got != tc.want {
 			t.Errorf("memTableSizeFor(%d) = %d, want %d", tc.disk, got, tc.want)
