@@ -51,6 +51,8 @@ type Log struct {
 	// flights are the writes in flight, which CommittedOffsets waits for
 	// (flight.go).
 	flights *flights
+	// lsm counts what Pebble writes (LSMStats).
+	lsm *lsmCounter
 
 	mu struct {
 		sync.Mutex
@@ -127,12 +129,14 @@ func Open(opts Options) (*Log, error) {
 	// Keep what Pebble adds to a filesystem it is not given: disk health
 	// checks (timing every write, for DiskSlow events).
 	popts.WithFSDefaults()
+	lsm := &lsmCounter{}
 	popts.EventListener = disk.eventListener(popts.EventListener)
+	*popts.EventListener = pebble.TeeEventListener(*popts.EventListener, lsm.listener())
 	db, err := pebble.Open(opts.Dir, popts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open %s: %w", opts.Dir, noSpace(err))
 	}
-	l := &Log{db: db, opts: opts, done: make(chan struct{}), disk: disk, system: make(map[string]bool), flights: newFlights()}
+	l := &Log{db: db, opts: opts, done: make(chan struct{}), disk: disk, system: make(map[string]bool), flights: newFlights(), lsm: lsm}
 	for _, name := range opts.SystemTopics {
 		l.system[name] = true
 	}

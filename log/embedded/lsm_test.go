@@ -2,7 +2,9 @@ package embedded
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -67,7 +69,8 @@ func TestMemTableSizeFor(t *testing.T) {
 		{1 << 30, 4 * mib},
 		{2 << 30, 8 * mib},
 		{8 << 30, 32 * mib},
-		{1 << 40, 32 * mib},
+		{16 << 30, 64 * mib},
+		{1 << 40, 64 * mib},
 	} {
 		if got := memTableSizeFor(tc.disk); got != tc.want {
 			t.Errorf("memTableSizeFor(%d) = %d, want %d", tc.disk, got, tc.want)
@@ -324,5 +327,91 @@ func TestDeleteTopicExcisesItsTables(t *testing.T) {
 			}
 			read++
 		}
+	}
+}
+
+// TestLSMStatsBySpan writes records and state keys through small memtables,
+// then compacts everything, and checks that LSMStats tells the kinds
+// apart: the flushes wrote tables of both, the compaction rewrote or moved
+// them, Sub counts only what happened in between, and a closed log fails.
+func TestLSMStatsBySpan(t *testing.T) {
+	ctx := ctxT(t)
+	l, err := Open(Options{Dir: t.TempDir(), Logger: quietLogger(), Pebble: &pebble.Options{MemTableSize: 256 << 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.CreateTopic(ctx, "t", log.TopicConfig{Partitions: 2}); err != nil {
+		t.Fatal(err)
+	}
+	start, err := l.LSMStats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	val := bytes.Repeat([]byte("v"), 1000)
+	const rounds = 100
+	for i := 0; i < rounds; i++ {
+		txn := log.Txn{Records: []log.ProduceRecord{
+			{Topic: "t", Record: log.Record{Value: val, Partition: int32(i % 2)}},
+			{Topic: "t", Record: log.Record{Value: val, Partition: int32(i % 2)}},
+		}}
+		if err := l.Commit(ctx, txn); err != nil {
+			t.Fatal(err)
+		}
+		// A state store's keys, as a task's commit writes them.
+		b := l.db.NewBatch()
+		for j := 0; j < 4; j++ {
+			if err := b.Set(fmt.Appendf([]byte{StatePrefix}, "store/%d/%d", i, j), val, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.Commit(pebble.NoSync); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	flushed, err := l.LSMStats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := flushed.Sub(start)
+	// 200 records and 400 state values of 1,000 bytes each.
+	if d.WALBytes < 600_000 {
+		t.Errorf("WALBytes %d, want at least the 600,000 bytes of values written", d.WALBytes)
+	}
+	if d.Flushes == 0 || d.Flushed.Records == 0 || d.Flushed.State == 0 {
+		t.Errorf("after the flushes: %+v; want flushes of records and of state", d)
+	}
+	if d.Flushed.Total() != d.Flushed.Records+d.Flushed.Meta+d.Flushed.State {
+		t.Errorf("Total %d is not the sum of %+v", d.Flushed.Total(), d.Flushed)
+	}
+	if err := l.db.Compact(ctx, []byte{0}, []byte{0xff}, true); err != nil {
+		t.Fatal(err)
+	}
+	done, err := l.LSMStats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := done.Sub(flushed)
+	if c.Flushes != 0 && c.Flushed.Total() == 0 {
+		t.Errorf("a flush that wrote nothing was counted: %+v", c)
+	}
+	if c.Compactions+c.Moves == 0 || c.Compacted.State+c.Moved.State == 0 || c.Compacted.Records+c.Moved.Records == 0 {
+		t.Errorf("after compacting everything: %+v; want the records and the state compacted or moved", c)
+	}
+	if c.WALBytes != 0 {
+		t.Errorf("a compaction wrote %d bytes to the write-ahead log", c.WALBytes)
+	}
+	if amp := d.WriteAmp(); amp <= 0 {
+		t.Errorf("WriteAmp %v after flushes, want > 0", amp)
+	}
+	if s := done.String(); !strings.Contains(s, "flushed_mb=") || !strings.Contains(s, "write_amp=") {
+		t.Errorf("String() = %q", s)
+	}
+	l.Close()
+	if _, err := l.LSMStats(); !errors.Is(err, log.ErrClosed) {
+		t.Errorf("LSMStats after Close: %v, want log.ErrClosed", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/runnel/runnel/engine"
 	"github.com/runnel/runnel/internal/cputime"
 	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/log/embedded"
 )
 
 // BenchOptions configure Bench. The zero value of each field means its
@@ -252,12 +253,16 @@ func Bench(ctx context.Context, opts BenchOptions) (*Report, error) {
 
 	// Every query Runnel runs reads bids, so the bid topic's raw copy is
 	// the one to compare with.
+	settling := startLSM(lg)
 	settle(ctx, out)
+	settling.report(out, "settle_before_raw_copy")
+	lsm := startLSM(lg)
 	stop := startProfile(opts.CPUProfileDir, "raw_copy", opts.Trace, out)
 	rep.RawCopy, err = RawCopy(ctx, lg, Topics[KindBid], "nexmark_raw_copy", "nexmark_raw_copy", func(done, total int64) {
 		fmt.Fprintf(out, "nexmark: raw copy %d of %d records (%.0f%%)\n", done, total, 100*float64(done)/float64(max(total, 1)))
 	})
 	stop()
+	lsm.report(out, "raw_copy")
 	if err != nil {
 		return nil, err
 	}
@@ -269,13 +274,22 @@ func Bench(ctx context.Context, opts BenchOptions) (*Report, error) {
 		q, _ := Lookup(name)
 		res := Result{Query: q, Cores: rep.Machine.Procs, RawRate: rep.RawCopy.Rate()}
 		if q.Supported() {
+			settling := startLSM(node.Engine.Log())
 			settle(ctx, out)
+			settling.report(out, "settle_before_"+name)
 			if res, err = runOne(ctx, node, q, opts, rep, out); err != nil {
 				return nil, err
 			}
 		}
 		rep.Results = append(rep.Results, res)
 		fmt.Fprintln(out, res.Line())
+	}
+	if n := len(opts.Queries); n > 0 {
+		// What the last query left for the LSM to compact, as the
+		// settle before each query shows for the one before it.
+		settling := startLSM(lg)
+		settle(ctx, out)
+		settling.report(out, "settle_after_"+opts.Queries[n-1])
 	}
 	rep.Usage = usageSince(clock)
 	fmt.Fprintf(out, "nexmark: done in %.0fs; %s\n", rep.Usage.Wall.Seconds(), rep.Quietness())
@@ -305,6 +319,7 @@ func runOne(ctx context.Context, node *Node, q Query, opts BenchOptions, rep *Re
 	}
 	defer cancel()
 
+	lsm := startLSM(lg)
 	stop := startProfile(opts.CPUProfileDir, q.Name, opts.Trace, out)
 	clock := readCPUClock()
 	start := time.Now()
@@ -352,6 +367,7 @@ func runOne(ctx context.Context, node *Node, q Query, opts BenchOptions, rep *Re
 	res.Elapsed = time.Since(start)
 	res.Usage = usageSince(clock)
 	stop()
+	lsm.report(out, q.Name)
 	close(reporterDone)
 	wg.Wait()
 	if err != nil && qctx.Err() != nil && ctx.Err() == nil {
@@ -413,6 +429,47 @@ func sumEnds(ctx context.Context, lg log.Log, topic string) (int64, error) {
 		n += e
 	}
 	return n, nil
+}
+
+// lsmMeter measures what the embedded log's LSM writes during a run: the
+// bytes its memtable flushes and compactions write against what was
+// written to it, by span (the log's records, its metadata, the state
+// stores), which tells a query's write amplification in Pebble from its
+// own work. A compaction still running when the run ends is counted in
+// the next one's, or in the settle between them: reporting it before a
+// query shows what the load or the last query left.
+type lsmMeter struct {
+	l      *embedded.Log
+	before embedded.LSMStats
+	cpu    time.Duration
+}
+
+// startLSM starts measuring lg's LSM; it measures nothing for a log that
+// is not the embedded one.
+func startLSM(lg log.Log) lsmMeter {
+	l, ok := lg.(*embedded.Log)
+	if !ok {
+		return lsmMeter{}
+	}
+	s, err := l.LSMStats()
+	if err != nil {
+		return lsmMeter{}
+	}
+	return lsmMeter{l: l, before: s, cpu: cputime.Process()}
+}
+
+// report prints what the LSM wrote since the meter started, as the line
+// "nexmark lsm <name> ...", with the CPU the process used meanwhile
+// (for a settle, what compacting the last run's writes cost).
+func (m lsmMeter) report(out io.Writer, name string) {
+	if m.l == nil {
+		return
+	}
+	s, err := m.l.LSMStats()
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(out, "nexmark lsm %s %s cpu_seconds=%.2f\n", name, s.Sub(m.before), (cputime.Process() - m.cpu).Seconds())
 }
 
 // settle waits until the process is nearly idle (under a tenth of a core

@@ -37,6 +37,11 @@ func TestBench(t *testing.T) {
 		`(?m)^nexmark q17 events=2760 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=[1-9]\d* raw_copy_ratio=\S+ cpu_seconds=\S+ state_ratio=\d+\.\d\d$`,
 		// A stream written by a stream-stream join keeps its windows' records.
 		`(?m)^nexmark q20 events=2940 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=[1-9]\d* raw_copy_ratio=\S+ cpu_seconds=\S+ state_ratio=\d+\.\d\d$`,
+		// What the LSM wrote: q0 wrote its sink's records to the database.
+		`(?m)^nexmark lsm q0 wal_mb=(?:[1-9]\d*\.\d|0\.[1-9]) flushed_mb=\S+\(records \S+, meta \S+, state \S+\) compacted_mb=\S+\(records \S+, meta \S+, state \S+\) intra_l0_mb=\S+ moved_mb=\S+\(records \S+, meta \S+, state \S+\) flushes=\d+ compactions=\d+ moves=\d+ write_amp=\S+ cpu_seconds=\S+$`,
+		`(?m)^nexmark lsm raw_copy wal_mb=\S+ `,
+		`(?m)^nexmark lsm settle_before_q3 wal_mb=\S+ `,
+		`(?m)^nexmark lsm settle_after_q20 wal_mb=\S+ `,
 	} {
 		if !regexp.MustCompile(re).MatchString(text) {
 			t.Errorf("no line matches %s in:\n%s", re, text)

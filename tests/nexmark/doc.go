@@ -106,9 +106,18 @@
 // says so: stage by stage, its consumer group's committed offsets reach
 // its inputs' end offsets and then its internal topics', and for a table a
 // pull query answers (pull queries wait for every step to catch up).
+// Beside each run's result, a line "nexmark lsm <run>" says what the
+// embedded log's Pebble wrote meanwhile (embedded.LSMStats): the bytes
+// its memtable flushes wrote, those its compactions rewrote and those they
+// moved down without a rewrite, each split into the log's records, its
+// metadata and the state stores, against the bytes written to it. The
+// same line for the settle before each run ("settle_before_q7") and after
+// the last says what the run before left for the LSM to compact, and the
+// CPU that cost, which that run's own cpu_seconds does not count.
 // Latency runs a query while events arrive at a fixed rate and times each
 // event from its append to the sink topic and to a push query's client.
 //
 // This package knows Runnel only through its public doors: engine.Open and
-// Engine.Log and StateStats, the log.Log interface, and pgwire via pgx.
+// Engine.Log and StateStats, the log.Log interface (and the embedded
+// log's LSMStats, for the LSM line), and pgwire via pgx.
 package nexmark
