@@ -75,7 +75,8 @@ func (c *jsonCodec) decodeInto(b []byte, what string, dst types.Row, index []int
 		}
 		return false, nil
 	}
-	return r.wrappedRow(c, what, dst, index, skip)
+	d := rowDst{c: c, dst: dst, index: index, skip: skip}
+	return r.wrappedRow(what, &d)
 }
 
 // decodeIntoRaw is decodeInto for a wrapped row that also keeps the
@@ -86,7 +87,8 @@ func (c *jsonCodec) decodeIntoRaw(b []byte, what string, dst types.Row, p *Proje
 	if r.i == len(b) {
 		return true, nil
 	}
-	return r.wrappedRow(c, what, dst, p.Index, p.Skip)
+	d := rowDst{c: c, dst: dst, index: p.Index, skip: p.Skip}
+	return r.wrappedRow(what, &d)
 }
 
 // openRow reads, from the reader's first non-blank byte on, what starts a
@@ -110,13 +112,14 @@ func (r *jsonReader) openRow(what string) (null bool, err error) {
 }
 
 // wrappedRow decodes, from the reader's first non-blank byte on, a record
-// of a wrapped row: `null` (null reports it) or one object, into dst as
+// of a wrapped row: `null` (null reports it) or one object, into d.dst as
 // decodeInto says, and nothing after it.
-func (r *jsonReader) wrappedRow(c *jsonCodec, what string, dst types.Row, index []int, skip []bool) (null bool, err error) {
+func (r *jsonReader) wrappedRow(what string, d *rowDst) (null bool, err error) {
 	if null, err := r.openRow(what); err != nil || null {
 		return null, err
 	}
-	bad, err := r.row(c, dst, index, skip)
+	c := d.c
+	bad, err := r.row(d)
 	if err == nil {
 		err = r.end()
 	}
@@ -142,7 +145,8 @@ func (r *jsonReader) wrappedRow(c *jsonCodec, what string, dst types.Row, index 
 // columns' own, and when no two column names fold to the same name, a
 // member that matches that column ignoring case can match no other (so
 // the order of the checks cannot change the outcome).
-func (r *jsonReader) row(c *jsonCodec, dst types.Row, index []int, skip []bool) (bad int, err error) {
+func (r *jsonReader) row(d *rowDst) (bad int, err error) {
+	c := d.c
 	fields := c.row.Fields
 	n := len(fields)
 	var strengthBuf [16]uint8
@@ -206,8 +210,8 @@ func (r *jsonReader) row(c *jsonCodec, dst types.Row, index []int, skip []bool) 
 			if err := r.skip(); err != nil {
 				return -1, err
 			}
-		} else if c.slow || !r.quickColumn(c, idx, m, strength, dst, index, skip) {
-			if err := r.column(c, idx, m, strength, dst, index, skip); err != nil {
+		} else if c.slow || !r.quickColumn(d, strength, idx, m) {
+			if err := r.column(c, idx, m, strength, d.dst, d.index, d.skip); err != nil {
 				return idx, err
 			}
 		}
@@ -343,6 +347,18 @@ func quickClass(t *types.Type) uint8 {
 	return classOther
 }
 
+// rowDst is where a row's columns go (decodeInto's dst, index and skip),
+// passed down by one pointer: sixteen words of arguments cost every
+// member's call of quickColumn some thirty instructions to pass, and row
+// kept them live in spill slots across its calls (cachegrind,
+// BenchmarkJSONDecodeBidQuery).
+type rowDst struct {
+	c     *jsonCodec
+	dst   types.Row
+	index []int
+	skip  []bool
+}
+
 // quickColumn is column for the values most records hold, without
 // column's layers (check, skip, value, canonical): null, a plain integer
 // (plainInt) for an integer column, and a string for a STRING column.
@@ -352,7 +368,11 @@ func quickClass(t *types.Type) uint8 {
 // was or past blanks only, for column to read the value and give its
 // error. Its paths call the primitives column's do (plainInt, skipStr,
 // str), so what a record may hold is decided in one place.
-func (r *jsonReader) quickColumn(c *jsonCodec, idx int, m uint8, strength []uint8, dst types.Row, index []int, skip []bool) bool {
+//
+// The projection's lookups (skip, want, index, strength) are made where
+// a path needs them, after its scan rather than before: held across the
+// scan's calls they were spilled and reloaded.
+func (r *jsonReader) quickColumn(d *rowDst, strength []uint8, idx int, m uint8) bool {
 	b := r.b
 	if r.i < len(b) && b[r.i] <= ' ' {
 		r.ws()
@@ -361,18 +381,16 @@ func (r *jsonReader) quickColumn(c *jsonCodec, idx int, m uint8, strength []uint
 	if start >= len(b) {
 		return false
 	}
-	again := strength[idx] != matchNone // dst may hold an earlier member's value
-	skipped := skip != nil && skip[idx]
-	keep := r.want != nil && r.want[idx]
-	at := index[idx]
+	c := d.c
 	switch ch := b[start]; {
 	case ch == 'n':
 		if len(b)-start < 4 || string(b[start:start+4]) != "null" {
 			return false
 		}
 		r.i = start + 4
-		if again || !skipped {
-			dst[at] = types.NullValue
+		// Written when built, or over an earlier member's value.
+		if !d.skipped(idx) || strength[idx] != matchNone {
+			d.dst[d.index[idx]] = types.NullValue
 		}
 	case c.class[idx] == classInt:
 		v, ok := r.plainInt()
@@ -384,18 +402,18 @@ func (r *jsonReader) quickColumn(c *jsonCodec, idx int, m uint8, strength []uint
 			r.i = start
 			return false
 		}
-		if !skipped {
-			dst[at] = newIntValue(t, v)
-		} else if again {
-			dst[at] = types.NullValue
+		if !d.skipped(idx) {
+			d.dst[d.index[idx]] = newIntValue(t, v)
+		} else if strength[idx] != matchNone {
+			d.dst[d.index[idx]] = types.NullValue
 		}
 	case c.class[idx] == classString && ch == '"':
-		if skipped {
+		if d.skipped(idx) {
 			if err := r.skipStr(); err != nil {
 				r.i = start
 				return false
 			}
-			if keep && !r.strPlain {
+			if !r.strPlain && r.keeps(idx) {
 				// Not written as the encoder writes it: column
 				// builds the value, as here.
 				end := r.i
@@ -406,13 +424,13 @@ func (r *jsonReader) quickColumn(c *jsonCodec, idx int, m uint8, strength []uint
 					return false
 				}
 				r.i = end
-				dst[at] = types.NewString(s)
+				d.dst[d.index[idx]] = types.NewString(s)
 				r.raw[idx] = nil
 				strength[idx] = m
 				return true
 			}
-			if again {
-				dst[at] = types.NullValue
+			if strength[idx] != matchNone {
+				d.dst[d.index[idx]] = types.NullValue
 			}
 			break
 		}
@@ -421,8 +439,8 @@ func (r *jsonReader) quickColumn(c *jsonCodec, idx int, m uint8, strength []uint
 			r.i = start
 			return false
 		}
-		dst[at] = types.NewString(s)
-		if keep {
+		d.dst[d.index[idx]] = types.NewString(s)
+		if r.keeps(idx) {
 			// canonical, as column asks it (str does not say whether
 			// it met escapes).
 			r.raw[idx] = nil
@@ -435,7 +453,7 @@ func (r *jsonReader) quickColumn(c *jsonCodec, idx int, m uint8, strength []uint
 	default:
 		return false
 	}
-	if keep {
+	if r.keeps(idx) {
 		// null, a plain integer and a string with only the escapes
 		// appendJSONString writes are canonical.
 		r.raw[idx] = b[start:r.i]
@@ -443,6 +461,12 @@ func (r *jsonReader) quickColumn(c *jsonCodec, idx int, m uint8, strength []uint
 	strength[idx] = m
 	return true
 }
+
+// skipped reports whether column idx is only checked (Projection.Skip).
+func (d *rowDst) skipped(idx int) bool { return d.skip != nil && d.skip[idx] }
+
+// keeps reports whether row keeps column idx's text (RawDecoder).
+func (r *jsonReader) keeps(idx int) bool { return r.want != nil && r.want[idx] }
 
 // column decodes the value at r.i into the column idx it matched as m
 // (row's work for one member).
