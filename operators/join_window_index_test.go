@@ -399,3 +399,48 @@ func TestWindowIndexGivesUpASide(t *testing.T) {
 		t.Errorf("side 0 taken again: %d records, covers from %d", is.n, is.from)
 	}
 }
+
+// TestKeyRecordsFind: find (a gallop back from the last record, then a
+// bisection) agrees with a linear search, for a key's records of every
+// size, at every position, present or not, and for times and places
+// that only the place (or only the time) tells apart.
+func TestKeyRecordsFind(t *testing.T) {
+	key := func(ts int64, place uint32) []byte {
+		k := recordPrefix(nil, 1, []byte("auction-7"))
+		return appendBE64(binary32(appendTime(k, ts), 0), uint64(place))
+	}
+	for _, n := range []int{0, 1, 2, 3, 5, 8, 33, 100} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			// Records at even times from -n, two places each; the probes
+			// are every odd time too, and places between and beyond.
+			kr := &keyRecords{}
+			var held [][]byte
+			for i := range n {
+				k := key(int64(2*(i/2)-n), uint32(2*(i%2)+1))
+				held = append(held, k)
+				kr.recs = append(kr.recs, indexRecord{buf: append(append([]byte(nil), k...), 'v'), klen: len(k), ts: readTime(k[len(k)-placeLen:])})
+			}
+			for ts := int64(-n - 2); ts <= int64(n+2); ts++ {
+				for place := range uint32(5) {
+					probe := key(ts, place)
+					want, wantOK := len(held), false
+					for i, h := range held {
+						if c := strings.Compare(string(h), string(probe)); c >= 0 {
+							want, wantOK = i, c == 0
+							break
+						}
+					}
+					got, gotOK := kr.find(probe)
+					if got != want || gotOK != wantOK {
+						t.Fatalf("find(ts %d, place %d) = %d, %v; want %d, %v", ts, place, got, gotOK, want, wantOK)
+					}
+					if wantOK {
+						if i, ok := kr.findOldest(probe); i != want || !ok {
+							t.Fatalf("findOldest(ts %d, place %d) = %d, %v; want %d, true", ts, place, i, ok, want)
+						}
+					}
+				}
+			}
+		})
+	}
+}
