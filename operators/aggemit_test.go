@@ -214,13 +214,7 @@ func TestAggregatorEmitCacheModel(t *testing.T) {
 				on.flush()
 				// Whatever went out early, the flush emits each group
 				// once at most.
-				once := map[string]bool{}
-				for _, r := range on.out[early:] {
-					if once[groupOf(r)] {
-						t.Fatalf("batch %d: group %s emitted twice by one flush: %q", b, groupOf(r), on.out[early:])
-					}
-					once[groupOf(r)] = true
-				}
+				emittedOnce(t, b, "group", on.out[early:], groupOf)
 				want := lastPerGroup(first, off.out, shown)
 				for _, r := range off.out {
 					lastOff[groupOf(r)] = r
@@ -241,6 +235,19 @@ func TestAggregatorEmitCacheModel(t *testing.T) {
 				t.Fatalf("last rows differ:\n cache on  %v\n cache off %v", lastOn, lastOff)
 			}
 		})
+	}
+}
+
+// emittedOnce fails t if out, the rows of batch b's flush, holds two
+// rows of one group or session (of names it: what).
+func emittedOnce(t *testing.T, b int, what string, out []string, of func(string) string) {
+	t.Helper()
+	once := map[string]bool{}
+	for _, r := range out {
+		if once[of(r)] {
+			t.Fatalf("batch %d: %s %s emitted twice by one flush: %q", b, what, of(r), out)
+		}
+		once[of(r)] = true
 	}
 }
 

@@ -200,13 +200,7 @@ func TestAggregatorSessionEmitCacheModel(t *testing.T) {
 					before := len(on.out)
 					early += before
 					on.flush()
-					once := map[string]bool{}
-					for _, r := range on.out[before:] {
-						if once[sessionOf(r)] {
-							t.Fatalf("batch %d: session %s emitted twice by one flush: %q", b, sessionOf(r), on.out[before:])
-						}
-						once[sessionOf(r)] = true
-					}
+					emittedOnce(t, b, "session", on.out[before:], sessionOf)
 					// The last change of each session without the
 					// cache, but a tombstone of a row not shown.
 					last := map[string]string{}
