@@ -60,6 +60,15 @@ func TestShare(t *testing.T) {
 			exprs: []string{`RANDOM()`, `RANDOM()`, `RANDOM() * I`, `RANDOM() * I`},
 		},
 		{
+			name:  "q5: UNIX_TIMESTAMP of a column is a function of it, shared",
+			exprs: []string{`UNIX_TIMESTAMP(TS) - UNIX_TIMESTAMP(TS) % 2000 - 8000`, `UNIX_TIMESTAMP(TS) - UNIX_TIMESTAMP(TS) % 2000`},
+			slots: 6, // UNIX_TIMESTAMP(TS), its remainder, the difference
+		},
+		{
+			name:  "UNIX_TIMESTAMP() reads the clock: not shared",
+			exprs: []string{`UNIX_TIMESTAMP() + I`, `UNIX_TIMESTAMP() + I`},
+		},
+		{
 			name:  "nothing within a lambda",
 			exprs: []string{`TRANSFORM(A, x => x + I)`, `TRANSFORM(A, x => x + I)`, `TRANSFORM(A, x => I + 1)`, `I + 1`},
 		},
