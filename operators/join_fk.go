@@ -68,9 +68,6 @@ type ForeignKeyJoin struct {
 	Output    TableJoinOutput
 	pair      *tablePair
 	keyBuf    types.Row
-	// fkBuf holds the foreign key left computes, used before the next
-	// (the store and the caches copy what they keep).
-	fkBuf []byte
 	// index holds the index's left keys of the foreign keys right rows
 	// recently changed at (fkIndexCache).
 	index fkIndexCache
@@ -207,8 +204,7 @@ func (j *ForeignKeyJoin) indexEntry(fk, key []byte) []byte {
 }
 
 // foreignKey computes a left row's foreign key, serialized as the right
-// table's key; nil when any part of it is NULL. It is valid until the
-// next call.
+// table's key; nil when any part of it is NULL.
 func (j *ForeignKeyJoin) foreignKey(row types.Row) ([]byte, error) {
 	s := j.Spec
 	if j.keyBuf == nil {
@@ -223,21 +219,6 @@ func (j *ForeignKeyJoin) foreignKey(row types.Row) ([]byte, error) {
 			return nil, nil
 		}
 		j.keyBuf[i] = v
-	}
-	if ae, ok := s.RightKey.(serde.AppendEncoder); ok {
-		// Into j.fkBuf: an allocation, a copy and a pool's round trip
-		// less than Encode, for every left change.
-		if j.fkBuf == nil {
-			j.fkBuf = make([]byte, 0, 64)
-		}
-		fk, _, err := ae.AppendEncode(j.fkBuf[:0], j.keyBuf)
-		if err != nil {
-			return nil, fmt.Errorf("encode the foreign key: %w", err)
-		}
-		// A key format may write an empty key as no bytes (null); a
-		// non-NULL foreign key is never nil here, and fk is not.
-		j.fkBuf = fk[:0]
-		return fk, nil
 	}
 	fk, err := s.RightKey.Encode(j.keyBuf)
 	if err != nil {

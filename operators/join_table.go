@@ -363,15 +363,11 @@ type TableJoinSink struct {
 	Topic   string
 	// Store is the join task's store.
 	Store state.Store
-	// mk holds the sink key's state key, rebuilt for every change: the
-	// store copies the keys it keeps.
-	mk []byte
 }
 
 // Emit is a table join's Output.
 func (s *TableJoinSink) Emit(key []byte, row types.Row, ts int64, emit Emit) error {
-	s.mk = append(append(s.mk[:0], sinkKeyPrefix), key...)
-	mk := s.mk
+	mk := prefixed(sinkKeyPrefix, key)
 	if row != nil {
 		out, _, ok, err := s.Pipeline.Apply(row)
 		if err != nil {
