@@ -57,21 +57,29 @@ func BenchmarkStatelessBid(b *testing.B) {
 			emitted := 0
 			emit := func(log.ProduceRecord) { emitted++ }
 			b.SetBytes(int64(len(value)))
-			b.ReportAllocs()
-			n := 0
-			for b.Loop() {
-				if err := s.Process(&rec, emit); err != nil {
-					b.Fatal(err)
-				}
-				if n++; n%4096 == 0 {
-					s.recycleBatch()
-				}
-			}
+			n := benchStateless(b, s, &rec, emit)
 			if bc.filter == nil && emitted != n {
 				b.Fatalf("%d records emitted of %d", emitted, n)
 			}
 		})
 	}
+}
+
+// benchStateless runs s over rec for the benchmark's loop, recycling its
+// output chunks every 4,096 records as a task's commits do, and returns
+// how many times it ran.
+func benchStateless(b *testing.B, s *Stateless, rec *log.Record, emit Emit) int {
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		if err := s.Process(rec, emit); err != nil {
+			b.Fatal(err)
+		}
+		if n++; n%4096 == 0 {
+			s.recycleBatch()
+		}
+	}
+	return n
 }
 
 // modIs is col % m = 0 over a BIGINT.
@@ -138,16 +146,7 @@ func BenchmarkStatelessExplode(b *testing.B) {
 	var last []byte
 	emitted := 0
 	emit := func(r log.ProduceRecord) { emitted, last = emitted+1, r.Record.Value }
-	b.ReportAllocs()
-	n := 0
-	for b.Loop() {
-		if err := s.Process(&rec, emit); err != nil {
-			b.Fatal(err)
-		}
-		if n++; n%4096 == 0 {
-			s.recycleBatch()
-		}
-	}
+	n := benchStateless(b, s, &rec, emit)
 	if emitted != 5*n || string(last) != `{"AUCTION":1007,"STARTTIME":1436918400000}` {
 		b.Fatalf("%d records emitted of %d, the last %s", emitted, 5*n, last)
 	}
