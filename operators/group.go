@@ -95,10 +95,6 @@ type groupScratch struct {
 	row  types.Row
 	all  types.Row
 	args [][]types.Value
-	// keys, when set, holds the encoded group keys (KeyBytes) instead of
-	// an allocation each: a Repartition's output chunks, which its
-	// records' keys live in until their batch is committed.
-	keys *outBuf
 }
 
 // decoded returns the scratch row for a record of g's source, NULL.
@@ -204,27 +200,11 @@ func (g *Grouper) groupIn(row types.Row, s *groupScratch) (in GroupInput, ok boo
 		}
 		n += len(args)
 	}
-	if in.KeyBytes, err = g.encodeKey(in.Key, s); err != nil {
+	if in.KeyBytes, err = g.Codec.key.Encode(in.Key); err != nil {
 		return in, false, fmt.Errorf("encode group key: %w", err)
 	}
 	in.Time = row[g.TimeIndex].Int()
 	return in, true, nil
-}
-
-// encodeKey encodes a group key, into s.keys when s has them.
-func (g *Grouper) encodeKey(key types.Row, s *groupScratch) ([]byte, error) {
-	if s != nil && s.keys != nil {
-		if ae, ok := g.Codec.key.(serde.AppendEncoder); ok {
-			dst := s.keys.room()
-			start := len(dst)
-			out, null, err := ae.AppendEncode(dst, key)
-			if err != nil || null {
-				return nil, err
-			}
-			return s.keys.take(out, start), nil
-		}
-	}
-	return g.Codec.key.Encode(key)
 }
 
 // GroupCodec encodes GroupInputs into repartition records and back, and
@@ -313,23 +293,21 @@ func appendArgs(v []byte, args [][]types.Value) []byte {
 
 // Encode turns a GroupInput into a repartition record.
 func (c *GroupCodec) Encode(in *GroupInput) (log.Record, error) {
-	v := c.appendValue(make([]byte, 0, 2+10*c.nargs), in)
-	return log.Record{Key: in.KeyBytes, Value: v, Timestamp: in.Time, Partition: -1}, nil
-}
-
-// appendValue appends the value of in's repartition record to v.
-func (c *GroupCodec) appendValue(v []byte, in *GroupInput) []byte {
+	v := make([]byte, 0, 2+10*c.nargs)
 	if in.Prev != nil {
 		v = append(v, groupValueUpdate)
 		v = appendArgs(v, in.Args)
-		return appendArgs(v, in.Prev)
+		v = appendArgs(v, in.Prev)
+	} else {
+		v = append(v, groupValueBinary)
+		v = appendArgs(v, in.Args)
+		if in.Retract {
+			v = append(v, 1)
+		} else {
+			v = append(v, 0)
+		}
 	}
-	v = append(v, groupValueBinary)
-	v = appendArgs(v, in.Args)
-	if in.Retract {
-		return append(v, 1)
-	}
-	return append(v, 0)
+	return log.Record{Key: in.KeyBytes, Value: v, Timestamp: in.Time, Partition: -1}, nil
 }
 
 // Decode reads a repartition record back.
@@ -561,32 +539,9 @@ type Repartition struct {
 	// tkey and tval are the last-row store's key and value of the
 	// record in hand, reused (the store copies what it is given).
 	tkey, tval []byte
-	// buf holds the keys and values of the records of a stream's
-	// repartition (not a table's) until their batch is committed, as a
-	// stateless task's (outBuf): two allocations less for each record.
-	buf outBuf
 }
 
-var (
-	_ Processor     = (*Repartition)(nil)
-	_ batchRecycler = (*Repartition)(nil)
-	_ Recoverable   = (*Repartition)(nil)
-)
-
-// recycleBatch implements batchRecycler: the batch's output bytes are
-// reused for the next. A stream's input records may be too: nothing of
-// them is read after the record that decoded them (group decodes into
-// views of a record's bytes, and encodes what it keeps). A table's
-// repartition leaves its records alone, as before.
-func (r *Repartition) recycleBatch() bool {
-	r.buf.recycle()
-	return !r.Table
-}
-
-// Recover implements Recoverable: after a failed commit, the output
-// bytes handed out since the last good one are left to the collector,
-// as a stateless task's are.
-func (r *Repartition) Recover() { r.buf.forget() }
+var _ Processor = (*Repartition)(nil)
 
 // group decodes and groups one source record in r's scratch buffers.
 func (r *Repartition) group(rec *log.Record) (GroupInput, bool, error) {
@@ -603,15 +558,15 @@ func (r *Repartition) Process(rec *log.Record, emit Emit) error {
 	if r.Table {
 		return r.processTable(rec, emit)
 	}
-	r.scratch.keys = &r.buf
 	in, ok, err := r.group(rec)
 	if err != nil || !ok {
 		return err
 	}
-	dst := r.buf.room()
-	start := len(dst)
-	v := r.buf.take(r.Grouper.Codec.appendValue(dst, &in), start)
-	emit(log.ProduceRecord{Topic: r.Topic, Record: log.Record{Key: in.KeyBytes, Value: v, Timestamp: in.Time, Partition: -1}})
+	out, err := r.Grouper.Codec.Encode(&in)
+	if err != nil {
+		return err
+	}
+	emit(log.ProduceRecord{Topic: r.Topic, Record: out})
 	return nil
 }
 
