@@ -362,10 +362,6 @@ func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
 			// it is given, and copies what it keeps.
 			rejoin(unsafe.Slice(unsafe.StringData(key), len(key)))
 		}
-		if row == nil {
-			// A deleted right row's list is forgotten (fkIndexCache).
-			j.index.drop(rec.Key, keys)
-		}
 		return first
 	}
 	if may, err := j.fks.mayHave(j.Store, j.Memory, rec.Key); err != nil || !may {
@@ -387,9 +383,9 @@ func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
 		if err != nil {
 			return err
 		}
-		if whole && len(keys) < fkScanChunk && row != nil {
+		if whole && len(keys) < fkScanChunk {
 			// Every left key of the foreign key, in one chunk: kept for
-			// its next change (not a deleted right row's: fkIndexCache).
+			// its next change.
 			j.index.put(rec.Key, keys)
 		}
 		for _, key := range keys {
@@ -569,15 +565,6 @@ const fkIndexCacheEntry = 48
 // they write the index. It holds at most about fkIndexCacheBytes, and
 // forgets everything when full; the join forgets it on Recover, and when
 // a write of the index fails.
-//
-// The list of a right row that is deleted is forgotten after the rejoin
-// that used it: a deleted right row seldom comes back soon (should it,
-// its first change scans the index once), and its list, kept exact, cost
-// every left change into or out of it a search and a move. In Nexmark's
-// q5 and q7 a right row is a window's highest count or price, deleted
-// when a higher one replaces it, never to return, and every left change
-// moved its row between two lists of counts that had been a window's
-// highest (about a tenth of q5's join, in lists of up to 255 keys).
 type fkIndexCache struct {
 	keys  map[string][]string
 	bytes int

@@ -248,36 +248,6 @@ func TestForeignKeyJoinIndexCache(t *testing.T) {
 	}
 }
 
-// TestForeignKeyJoinForgetsDeletedRight: the index cache forgets the
-// left keys of a right row once it is deleted, after the deletes of the
-// rows it joined; left rows that move in and out of the foreign key
-// meanwhile, and the row's return, still reach every row that points at
-// it (from the index in the store).
-func TestForeignKeyJoinForgetsDeletedRight(t *testing.T) {
-	j := fkJoin(t, false, nil, 1)
-	steps := []string{lrow("A", "x", "a", 1), lrow("B", "x", "b", 2), rrow("x", "m1", 3), lrow("C", "x", "c", 4)}
-	if _, ok := j.index.get([]byte("x")); ok {
-		t.Fatal("x's keys cached before any step")
-	}
-	got := runTableJoin(t, j, 1, "", "M", steps)
-	if _, ok := j.index.get([]byte("x")); !ok {
-		t.Fatalf("x's keys not cached after its right row's change: %v", got)
-	}
-	got = runTableJoin(t, j, 1, "", "M", []string{rrow("x", "-", 5)})
-	if want := []string{fkDel("A", 5), fkDel("B", 5), fkDel("C", 5)}; strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("the delete of x: got %v, want %v", got, want)
-	}
-	if _, ok := j.index.get([]byte("x")); ok {
-		t.Fatal("x's keys still cached after its right row's delete")
-	}
-	// Without a cached list: B leaves x, D arrives, and x comes back.
-	got = runTableJoin(t, j, 1, "", "M", []string{lrow("B", "y", "b", 6), lrow("D", "x", "d", 7), rrow("x", "m2", 8)})
-	want := []string{fkOut("A", "x", "a", "m2", 8), fkOut("C", "x", "c", "m2", 8), fkOut("D", "x", "d", "m2", 8)}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("x's return: got %v, want %v", got, want)
-	}
-}
-
 // TestForeignKeyJoinFKFilter: right rows that no left row points at are
 // changed without a scan of the index (one scan loads the filter), a
 // foreign key indexed after the load is found, and so is one indexed
