@@ -445,8 +445,8 @@ func BenchmarkForeignKeyJoinQ5(b *testing.B) {
 // benchForeignKeyJoin is the loop of the foreign-key join benchmarks:
 // recs (right[i] tells the side of recs[i]) into fkJoin's join through a
 // TableJoinStore over a task store of the embedded log's Pebble, the
-// output made by sink,
-// committed every 1,000 records; a new store every len(recs) records.
+// output made by sink, committed every 1,000 records; a new store every
+// len(recs) records.
 func benchForeignKeyJoin(b *testing.B, recs []log.Record, right []bool, sink func(state.Store) TableJoinOutput) {
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -389,11 +389,11 @@ func (s *TableJoinStore) setCached(key []byte, e *joinEntry, v []byte, ok, unrea
 }
 
 // reportUse reports what the cache holds to its share (Share.Use) when
-// it moved by a 128th of the share since the last report: a write of the
-// shared counter is a locked instruction, which Nexmark q5's join paid
-// for each of its three writes per left change (a twentieth of the
-// join's CPU). The budget hears of a share's use in steps of a 32nd of
-// its fair part anyway (Share.Use).
+// it moved by a 128th of the share since the last report: Use's atomic
+// store is a locked exchange, which Nexmark q5's join paid for each of
+// its three writes per left change (a twentieth of the join's CPU). The
+// budget hears of a share's use in steps of a 32nd of its fair part
+// anyway (Share.Use).
 func (s *TableJoinStore) reportUse() {
 	n := s.cache.bytes()
 	if d := n - s.reported; d > s.reportStep || -d > s.reportStep || n == 0 {
