@@ -104,7 +104,7 @@ func (p *Pipeline) ApplyFlat(in types.Row) (outs []types.Row, ts int64, err erro
 			size += v.Size()
 		}
 		if size > limit {
-			return expr.ErrValueTooLarge.Errorf("the table functions of one row would produce rows of more than %d bytes", limit)
+			return flatTooLarge(limit)
 		}
 		outs = append(outs, out)
 		return nil
@@ -134,31 +134,97 @@ func FlatRows(dec *Decoder, pipe *Pipeline) Convert[[]types.Row] {
 // of one record are written together, or, when one fails, none is. A
 // record whose value is null gives no rows (a NULL array explodes into
 // none).
+//
+// It is ApplyFlat and an encoding of each row, in the task's reused
+// memory, as the path without table functions is (task.go): the record is
+// decoded into s.in, its strings views of the record's bytes; the calls'
+// arguments and the filter share their common subexpressions
+// (Pipeline.shareFlat: Nexmark q5's five window starts each computed
+// UNIX_TIMESTAMP(dateTime) twice and its remainder once); s.in, its
+// places after the input's holding the calls' values, is the row the
+// projection reads, into s.out; and each output row is encoded into
+// s.buf before the next is projected. The Stateless struct has no place
+// of its own for the flat path's memory; a flat pipeline never takes the
+// other path, so the two never share these.
 func (s *Stateless) processFlat(rec *log.Record, emit Emit) error {
 	if rec.Value == nil {
 		return nil
 	}
-	row, ok, err := s.Decoder.Decode(rec)
-	if err != nil || !ok {
+	p := s.Pipeline
+	w := s.Decoder.Width()
+	calls := p.FlatMap.Calls
+	if s.in == nil {
+		s.in = make(types.Row, w+len(calls)+p.shareFlat(w))
+		s.out = make(types.Row, len(p.Project))
+	}
+	in := s.in
+	if ok, err := s.Decoder.decodeReuse(rec, in); err != nil || !ok {
 		return err
 	}
-	outs, ts, err := s.Pipeline.ApplyFlat(row)
-	if err != nil || len(outs) == 0 {
+	if ok, err := p.keep(in); err != nil || !ok {
 		return err
 	}
-	recs := make([]log.Record, len(outs))
+	// One call (EXPLODE's usual use) needs no slice of its own.
+	var one [1][]types.Value
+	vals := one[:0]
+	if len(calls) > 1 {
+		vals = make([][]types.Value, 0, len(calls))
+	}
+	n := 0
+	for _, c := range calls {
+		v, err := c.Eval(in)
+		if err != nil {
+			return err
+		}
+		vals = append(vals, v)
+		n = max(n, len(v))
+	}
+	if n == 0 {
+		return nil
+	}
+	ts := in[p.TimeIndex].Int()
 	noKey := s.noKey(rec)
-	for i, out := range outs {
-		if recs[i], err = s.Encoder.Encode(out, ts); err != nil {
+	limit := p.FlatMap.maxBytes()
+	var size int64
+	// Up to eight records on the stack (q5 explodes each bid into five).
+	var stack [8]log.Record
+	recs := stack[:0]
+	for r := range n {
+		for i, v := range vals {
+			in[w+i] = types.Value{} // NULL past a shorter call's end
+			if r < len(v) {
+				in[w+i] = v[r]
+			}
+		}
+		for i, e := range p.Project {
+			v, err := e.Eval(in)
+			if err != nil {
+				return err
+			}
+			s.out[i] = v
+			size += v.Size()
+		}
+		if size > limit {
+			return flatTooLarge(limit)
+		}
+		enc, err := s.Encoder.encodeBuf(s.out, ts, &s.buf, nil)
+		if err != nil {
 			return err
 		}
 		if noKey {
-			recs[i].Key = nil
+			enc.Key = nil
 		}
-		s.windowKey(&recs[i], row)
+		s.windowKey(&enc, in)
+		recs = append(recs, enc)
 	}
 	for i := range recs {
 		emit(log.ProduceRecord{Topic: s.Sink, Record: recs[i]})
 	}
 	return nil
+}
+
+// flatTooLarge is the error of an input row whose table functions would
+// produce rows of more than limit bytes.
+func flatTooLarge(limit int64) error {
+	return expr.ErrValueTooLarge.Errorf("the table functions of one row would produce rows of more than %d bytes", limit)
 }

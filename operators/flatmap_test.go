@@ -2,6 +2,7 @@ package operators
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -227,4 +228,91 @@ func BenchmarkApplyFlat(b *testing.B) {
 			b.Fatal(len(rows), err)
 		}
 	}
+}
+
+// TestStatelessFlatShared: a stateless task whose filter and table
+// functions' arguments share subexpressions (Pipeline.shareFlat), its two
+// calls of different lengths, writes for each record what the same query
+// computes without sharing (ApplyFlat over rows without the shared
+// places, of expressions bound apart), over records the filter keeps and
+// drops.
+func TestStatelessFlatShared(t *testing.T) {
+	cols := []types.Column{{Name: "AUCTION", Type: types.Bigint}, {Name: "DATETIME", Type: types.Timestamp}}
+	dec, err := NewDecoder(DecoderSpec{Columns: cols, KeyFormat: "NONE", ValueFormat: "JSON"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []types.Column{{Name: "AUCTION", Type: types.Bigint}, {Name: "X", Type: types.Bigint}, {Name: "Y", Type: types.Bigint}}
+	enc, err := NewEncoder(out, "NONE", "JSON", serde.Props{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := dec.Width()
+	pipeline := func() *Pipeline {
+		var calls []*expr.TableCall
+		for _, text := range []string{
+			"EXPLODE(RUNNEL_ARRAY(UNIX_TIMESTAMP(DATETIME) % 7, UNIX_TIMESTAMP(DATETIME) % 7 + AUCTION, AUCTION))",
+			"EXPLODE(RUNNEL_ARRAY(UNIX_TIMESTAMP(DATETIME) % 7 * 2))",
+		} {
+			c, err := (&expr.Binder{Scope: bidScope{}}).BindTableCall(parseCall(t, text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls = append(calls, c)
+		}
+		filter, err := (&expr.Binder{Scope: bidScope{}}).Bind(parseExprText(t, "UNIX_TIMESTAMP(DATETIME) % 7 <> 3"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		project := []expr.Expr{&expr.Column{Index: 0, T: types.Bigint}, &expr.Column{Index: w, T: types.Bigint}, &expr.Column{Index: w + 1, T: types.Bigint}}
+		return &Pipeline{Filter: filter, Project: project, TimeIndex: 2, FlatMap: &FlatMap{Calls: calls}}
+	}
+	s := &Stateless{Decoder: dec, Encoder: enc, Sink: "out", Pipeline: pipeline()}
+	plain := pipeline()
+	kept := 0
+	for ts := int64(1000); ts < 1020; ts++ {
+		rec := log.Record{Value: fmt.Appendf(nil, `{"auction":%d,"dateTime":%d}`, ts%5, ts), Timestamp: ts}
+		var got []string
+		if err := s.Process(&rec, func(r log.ProduceRecord) { got = append(got, string(r.Record.Value)) }); err != nil {
+			t.Fatal(err)
+		}
+		row, _, err := dec.Decode(&rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, _, err := plain.ApplyFlat(row)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, r := range rows {
+			e, err := enc.Encode(r, ts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, string(e.Value))
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("dateTime %d: got %q, want %q", ts, got, want)
+		}
+		if len(want) > 0 {
+			kept++
+			if len(want) != 3 || !strings.HasSuffix(want[2], `"Y":null}`) {
+				t.Fatalf("dateTime %d: %q, want three rows, the last without Y", ts, want)
+			}
+		}
+	}
+	if kept == 0 || kept == 20 {
+		t.Fatalf("the filter kept %d records of 20: it should keep some and drop some", kept)
+	}
+}
+
+// parseExprText parses one scalar expression.
+func parseExprText(t testing.TB, text string) ast.ExprNode {
+	t.Helper()
+	st, err := parser.New().ParseOneStmt("SELECT "+text+" FROM t", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.(*ast.SelectStmt).Fields.Fields[0].Expr
 }

@@ -372,17 +372,6 @@ func TestForeignKeyJoinFKFilterLayers(t *testing.T) {
 // twenty, as q3's WHERE does. One op is one record; the input is made
 // once, and a new store taken every 200,000 records.
 func BenchmarkForeignKeyJoinQ3(b *testing.B) {
-	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	l, err := embedded.Open(embedded.Options{Dir: b.TempDir(), Logger: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	m, err := state.NewManager(state.Options{Log: l, DB: l.DB(), Logger: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
 	const people = 50000
 	recs := make([]log.Record, 0, 4*people)
 	right := make([]bool, 0, 4*people)
@@ -408,6 +397,68 @@ func BenchmarkForeignKeyJoinQ3(b *testing.B) {
 			person()
 		}
 	}
+	benchForeignKeyJoin(b, recs, right, func(st state.Store) TableJoinOutput { return fkSinkEveryTwentieth(b, st) })
+}
+
+// BenchmarkForeignKeyJoinQ5 runs a foreign-key join in Nexmark q5's
+// shape as BenchmarkForeignKeyJoinQ3 does: the left rows are the counts
+// of bids per auction and window, keyed by both, whose foreign key is
+// the window and the count ('w/n'), so that every bid changes a left
+// row's foreign key; the right rows are each window's highest count,
+// replaced (the old one deleted, the new one put) when a count passes
+// it. A bid counts in the five latest windows (a new one every 2,000
+// bids), its auction one of the 500 latest, skewed to the newest.
+func BenchmarkForeignKeyJoinQ5(b *testing.B) {
+	const bids = 40000
+	var (
+		recs  []log.Record
+		right []bool
+	)
+	counts := map[string]int{}
+	highest := map[int]int{}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for bid := range bids {
+		auction := bid/10 - rng.IntN(1+rng.IntN(500))
+		for w := bid/2000 - 4; w <= bid/2000; w++ {
+			key := fmt.Sprintf("a%06d/%d", auction, w)
+			counts[key]++
+			n := counts[key]
+			ts := int64(len(recs))
+			recs = append(recs, log.Record{Key: []byte(key), Value: fmt.Appendf(nil, `{"FK":"%d/%d","N":"n"}`, w, n), Timestamp: ts})
+			right = append(right, false)
+			if n > highest[w] {
+				if highest[w] > 0 {
+					recs = append(recs, log.Record{Key: fmt.Appendf(nil, "%d/%d", w, highest[w]), Timestamp: ts})
+					right = append(right, true)
+				}
+				highest[w] = n
+				recs = append(recs, log.Record{Key: fmt.Appendf(nil, "%d/%d", w, n), Value: []byte(`{"M":"1"}`), Timestamp: ts})
+				right = append(right, true)
+			}
+		}
+	}
+	benchForeignKeyJoin(b, recs, right, func(st state.Store) TableJoinOutput {
+		return tableSink(b, st, nil, 12, []string{"KEY", "FK", "N", "M"}, strCol(0, "K"), strCol(1, "FK"), strCol(2, "N"), strCol(7, "M")).Emit
+	})
+}
+
+// benchForeignKeyJoin is the loop of the foreign-key join benchmarks:
+// recs (right[i] tells the side of recs[i]) into fkJoin's join through a
+// TableJoinStore over a task store of the embedded log's Pebble, the
+// output made by sink, committed every 1,000 records; a new store every
+// len(recs) records.
+func benchForeignKeyJoin(b *testing.B, recs []log.Record, right []bool, sink func(state.Store) TableJoinOutput) {
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	l, err := embedded.Open(embedded.Options{Dir: b.TempDir(), Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	m, err := state.NewManager(state.Options{Log: l, DB: l.DB(), Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
 	var (
 		j     *ForeignKeyJoin
 		store *state.TaskStore
@@ -423,7 +474,7 @@ func BenchmarkForeignKeyJoinQ3(b *testing.B) {
 		}
 		j = fkJoin(b, false, nil, 1)
 		j.Store = &TableJoinStore{Store: store}
-		j.Output = fkSinkEveryTwentieth(b, j.Store)
+		j.Output = sink(j.Store)
 	}
 	fresh()
 	defer func() { store.Close() }()

@@ -63,6 +63,30 @@ func (p *Pipeline) share(width int) int {
 	return p.shared.slots
 }
 
+// shareFlat is share for a pipeline with table functions (a pipeline is
+// one or the other: the same once serves both). The filter and the
+// calls' arguments, evaluated over the input row, share their common
+// subexpressions, in places after the input's width values and one per
+// call: a stateless task's input row holds the calls' values there for
+// the projection, which reads the input row too but takes no part. The
+// projection is evaluated over rows of one value per call after the
+// input's (ApplyFlat's, a task's) and none of its nodes is marked, so a
+// shared node never reads a call's value as its own. It returns how many
+// values the row needs past the calls' places.
+func (p *Pipeline) shareFlat(width int) int {
+	p.shared.once.Do(func() {
+		var exprs []expr.Expr
+		for _, c := range p.FlatMap.Calls {
+			exprs = append(exprs, c.Args...)
+		}
+		if p.Filter != nil {
+			exprs = append(exprs, p.Filter)
+		}
+		p.shared.slots = expr.Share(exprs, width+len(p.FlatMap.Calls))
+	})
+	return p.shared.slots
+}
+
 // Key computes the output key over an input row. When keyOnly is set the
 // row holds only the input's key and pseudo columns (its value was null),
 // and a key part that reads other columns is NULL.

@@ -160,7 +160,7 @@ func (b *Binder) apply(f *Function, args []Expr) (Expr, error) {
 			return v, err
 		}
 	}
-	return &node{t: t, sql: []any{f.Name + "(", joined{sep: ", ", items: args}, ")"}, kids: args, volatile: volatile[f.Name], fn: f, eval: eval}, nil
+	return &node{t: t, sql: []any{f.Name + "(", joined{sep: ", ", items: args}, ")"}, kids: args, volatile: volatile[f.Name] && len(args) == 0, fn: f, eval: eval}, nil
 }
 
 // compound reports whether values of kind k hold other values in a list
@@ -169,10 +169,12 @@ func compound(k types.Kind) bool {
 	return k == types.KindArray || k == types.KindMap || k == types.KindStruct
 }
 
-// volatile names the functions whose value is not a function of their
-// arguments: two calls over one row may differ, so no call is shared
-// (Share). UUID(bytes) and UNIX_TIMESTAMP(ts) are not, but are listed
-// with their argument-less forms.
+// volatile names the functions whose calls without arguments have a
+// value that is not a function of the row: two calls over one row may
+// differ, so no such call is shared (Share). Their forms with arguments
+// (UUID(bytes), UNIX_TIMESTAMP(ts), UNIX_DATE(date)) are functions of
+// them, and are shared as any call is: Nexmark q5 computes
+// UNIX_TIMESTAMP(dateTime) ten times per bid as written.
 var volatile = map[string]bool{"RANDOM": true, "UUID": true, "UNIX_TIMESTAMP": true, "UNIX_DATE": true}
 
 var takesUnit = map[string]bool{

@@ -3,6 +3,7 @@ package expr
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/runnel/runnel/sql/types"
 )
@@ -12,6 +13,11 @@ import (
 // without gives, errors included, over rows that reach the shared nodes
 // in every order (a CASE branch, an OR operand, neither).
 func TestShare(t *testing.T) {
+	// A clock that stands still, so that UNIX_TIMESTAMP() evaluated
+	// with and without sharing gives one value.
+	fixed := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	now = func() time.Time { return fixed }
+	defer func() { now = time.Now }()
 	for _, tc := range []struct {
 		name  string
 		exprs []string
@@ -58,6 +64,15 @@ func TestShare(t *testing.T) {
 		{
 			name:  "RANDOM() differs from call to call",
 			exprs: []string{`RANDOM()`, `RANDOM()`, `RANDOM() * I`, `RANDOM() * I`},
+		},
+		{
+			name:  "q5: UNIX_TIMESTAMP of a column is a function of it, shared",
+			exprs: []string{`UNIX_TIMESTAMP(TS) - UNIX_TIMESTAMP(TS) % 2000 - 8000`, `UNIX_TIMESTAMP(TS) - UNIX_TIMESTAMP(TS) % 2000`},
+			slots: 6, // UNIX_TIMESTAMP(TS), its remainder, the difference
+		},
+		{
+			name:  "UNIX_TIMESTAMP() reads the clock: not shared",
+			exprs: []string{`UNIX_TIMESTAMP() + I`, `UNIX_TIMESTAMP() + I`},
 		},
 		{
 			name:  "nothing within a lambda",
