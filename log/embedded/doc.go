@@ -14,6 +14,7 @@
 //	L r <id> <part> <base> 'b'   -> a batch: records from base on (record.go)
 //	L r <id> <part> <offset>     -> one record, as written before batches
 //	L e <id> <part>              -> end-offset floor, written by compaction
+//	L s <id> <part>              -> start and purged key floor (purge.go)
 //	L g <id> <len> <group> <part> -> a group's committed offset (int64)
 //
 // <id> is a big-endian uint64, <part> a big-endian uint32, <offset> a

@@ -13,6 +13,7 @@ const (
 	kindTopic       = 't'
 	kindRecord      = 'r'
 	kindEndFloor    = 'e'
+	kindStartFloor  = 's'
 	kindGroupOffset = 'g'
 )
 
@@ -125,6 +126,19 @@ func endFloorKey(id uint64, part int32) []byte {
 func topicEndFloorBounds(id uint64) (lo, hi []byte) {
 	lo = binary.BigEndian.AppendUint64([]byte{prefixLog, kindEndFloor}, id)
 	hi = binary.BigEndian.AppendUint64([]byte{prefixLog, kindEndFloor}, id+1)
+	return lo, hi
+}
+
+// startFloorKey holds a purged partition's start and how far its keys
+// are deleted (purge.go).
+func startFloorKey(id uint64, part int32) []byte {
+	k := binary.BigEndian.AppendUint64([]byte{prefixLog, kindStartFloor}, id)
+	return binary.BigEndian.AppendUint32(k, uint32(part))
+}
+
+func topicStartFloorBounds(id uint64) (lo, hi []byte) {
+	lo = binary.BigEndian.AppendUint64([]byte{prefixLog, kindStartFloor}, id)
+	hi = binary.BigEndian.AppendUint64([]byte{prefixLog, kindStartFloor}, id+1)
 	return lo, hi
 }
 
