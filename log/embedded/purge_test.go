@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -316,5 +317,57 @@ func TestDeleteTopicDropsStartFloors(t *testing.T) {
 	if _, closer, err := l.db.Get(startFloorKey(id, 0)); err == nil {
 		closer.Close()
 		t.Fatal("the start floor of a deleted topic is still there")
+	}
+}
+
+// TestPurgeBeforeFlush checks that records purged while they are still
+// in the memtable are not written by its flush: what the purge saves.
+func TestPurgeBeforeFlush(t *testing.T) {
+	ctx := ctxT(t)
+	l := openPurging(t, t.TempDir())
+	defer l.Close()
+	flushed := func(topic string, purge bool) int64 {
+		t.Helper()
+		if err := l.CreateTopic(ctx, topic, log.TopicConfig{Partitions: 1, DeleteConsumed: purge}); err != nil {
+			t.Fatal(err)
+		}
+		// 4 MiB of incompressible values, which the flush would write
+		// whole.
+		rng := rand.New(rand.NewPCG(1, 2))
+		for i := 0; i < 4; i++ {
+			recs := make([]log.Record, 1024)
+			for j := range recs {
+				v := make([]byte, 1024)
+				for k := range v {
+					v[k] = byte(rng.Uint32())
+				}
+				recs[j] = log.Record{Value: v, Partition: 0}
+			}
+			if _, err := l.Append(ctx, topic, recs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := l.CommitOffsets(ctx, "g", map[log.TopicPartition]int64{{Topic: topic, Partition: 0}: 4096}); err != nil {
+			t.Fatal(err)
+		}
+		before, err := l.LSMStats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.db.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		after, err := l.LSMStats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return after.Sub(before).Flushed.Records
+	}
+	kept := flushed("user", false)
+	purged := flushed("rep", true)
+	// The purged topic's flush writes its last key (about 32 KiB) and
+	// the range tombstone.
+	if kept < 4<<20 || purged > 256<<10 {
+		t.Fatalf("flushed %d bytes of a topic's records kept, %d of one purged before the flush; want at least 4 MiB and at most 256 KiB", kept, purged)
 	}
 }
