@@ -65,6 +65,11 @@
 // offset plus one and the floor compaction recorded (compaction may remove
 // the last record; its offset must not be handed out again).
 //
+// A partition starts at 0 unless its topic is DeleteConsumed: then a
+// commit of a group's offset deletes the records below it, in the
+// commit's own batch, and moves the start, which its start floor keeps
+// (purge.go).
+//
 // # A full disk
 //
 // A full disk is an error for the write that needs the space, never a
