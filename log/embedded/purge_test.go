@@ -55,6 +55,13 @@ func keysBelow(t *testing.T, l *Log, topic string, part int32, off int64) int {
 	return n
 }
 
+func mustCreateTopic(t *testing.T, l *Log, name string, cfg log.TopicConfig) {
+	t.Helper()
+	if err := l.CreateTopic(ctxT(t), name, cfg); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func checkStarts(t *testing.T, l *Log, topic string, want ...int64) {
 	t.Helper()
 	got, err := l.StartOffsets(ctxT(t), topic)
@@ -83,12 +90,8 @@ func TestPurgeBelowCommit(t *testing.T) {
 	dir := t.TempDir()
 	l := openPurging(t, dir)
 	defer func() { l.Close() }()
-	if err := l.CreateTopic(ctx, "rep", log.TopicConfig{Partitions: 2, DeleteConsumed: true}); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.CreateTopic(ctx, "user", log.TopicConfig{Partitions: 2}); err != nil {
-		t.Fatal(err)
-	}
+	mustCreateTopic(t, l, "rep", log.TopicConfig{Partitions: 2, DeleteConsumed: true})
+	mustCreateTopic(t, l, "user", log.TopicConfig{Partitions: 2})
 	for _, topic := range []string{"rep", "user"} {
 		appendIn(t, l, topic, 0, 1000, 300) // keys of about 150 records
 		appendIn(t, l, topic, 1, 10, 10)
@@ -169,12 +172,8 @@ func TestPurgeAtomicWithCommit(t *testing.T) {
 	dir := t.TempDir()
 	l := openPurging(t, dir)
 	defer func() { l.Close() }()
-	if err := l.CreateTopic(ctx, "rep", log.TopicConfig{Partitions: 1, DeleteConsumed: true}); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.CreateTopic(ctx, "out", log.TopicConfig{Partitions: 1}); err != nil {
-		t.Fatal(err)
-	}
+	mustCreateTopic(t, l, "rep", log.TopicConfig{Partitions: 1, DeleteConsumed: true})
+	mustCreateTopic(t, l, "out", log.TopicConfig{Partitions: 1})
 	appendIn(t, l, "rep", 0, 600, 100)
 	// A record for a partition "out" does not have fails the Txn before
 	// anything is written: its purge with it.
@@ -219,9 +218,7 @@ func TestPurgePassesReader(t *testing.T) {
 	ctx := ctxT(t)
 	l := openPurging(t, t.TempDir())
 	defer l.Close()
-	if err := l.CreateTopic(ctx, "rep", log.TopicConfig{Partitions: 1, DeleteConsumed: true}); err != nil {
-		t.Fatal(err)
-	}
+	mustCreateTopic(t, l, "rep", log.TopicConfig{Partitions: 1, DeleteConsumed: true})
 	appendIn(t, l, "rep", 0, 1000, 1000)
 	r, err := l.NewReader(ctx, log.TopicPartition{Topic: "rep", Partition: 0}, 0)
 	if err != nil {
@@ -267,9 +264,7 @@ func TestPurgeRateLimited(t *testing.T) {
 	}
 	defer l.Close()
 	for _, topic := range []string{"rep", "user"} {
-		if err := l.CreateTopic(ctx, topic, log.TopicConfig{Partitions: 1, DeleteConsumed: topic == "rep"}); err != nil {
-			t.Fatal(err)
-		}
+		mustCreateTopic(t, l, topic, log.TopicConfig{Partitions: 1, DeleteConsumed: topic == "rep"})
 		appendIn(t, l, topic, 0, 1000, 200)
 	}
 	userKeys := keysBelow(t, l, "user", 0, 1000)
@@ -303,9 +298,7 @@ func TestDeleteTopicDropsStartFloors(t *testing.T) {
 	ctx := ctxT(t)
 	l := openPurging(t, t.TempDir())
 	defer l.Close()
-	if err := l.CreateTopic(ctx, "rep", log.TopicConfig{Partitions: 1, DeleteConsumed: true}); err != nil {
-		t.Fatal(err)
-	}
+	mustCreateTopic(t, l, "rep", log.TopicConfig{Partitions: 1, DeleteConsumed: true})
 	appendIn(t, l, "rep", 0, 10, 10)
 	if err := l.CommitOffsets(ctx, "g", map[log.TopicPartition]int64{{Topic: "rep", Partition: 0}: 5}); err != nil {
 		t.Fatal(err)
@@ -328,9 +321,7 @@ func TestPurgeBeforeFlush(t *testing.T) {
 	defer l.Close()
 	flushed := func(topic string, purge bool) int64 {
 		t.Helper()
-		if err := l.CreateTopic(ctx, topic, log.TopicConfig{Partitions: 1, DeleteConsumed: purge}); err != nil {
-			t.Fatal(err)
-		}
+		mustCreateTopic(t, l, topic, log.TopicConfig{Partitions: 1, DeleteConsumed: purge})
 		// 4 MiB of incompressible values, which the flush would write
 		// whole.
 		rng := rand.New(rand.NewPCG(1, 2))
