@@ -51,6 +51,16 @@ type TopicConfig struct {
 	// Compacted keeps only the latest record for each key once compaction
 	// has run, and removes tombstones.
 	Compacted bool
+	// DeleteConsumed lets the log delete a partition's records below the
+	// offset a consumer group commits for it (Commit or CommitOffsets),
+	// moving its start offset up, as Kafka Streams purges its
+	// repartition topics (DeleteRecords below the committed offset): for
+	// an internal topic that one group reads once, never a user's topic
+	// nor a changelog. The log may purge later than the commit, or
+	// never (a backend without it: see README); a purge never passes the
+	// committed offset, so a consumer restarting from its commit reads
+	// everything it has not committed.
+	DeleteConsumed bool
 }
 
 // TopicInfo describes an existing topic.

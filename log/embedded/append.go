@@ -143,7 +143,7 @@ func (l *Log) startCommit(txn log.Txn, extraBytes int, extra func(b *pebble.Batc
 		}
 		items[i] = item{t: t, r: &pr.Record}
 	}
-	setOffsets, err := l.offsetWrites(txn.Group, txn.Offsets)
+	setOffsets, purged, err := l.offsetWrites(txn.Group, txn.Offsets)
 	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
@@ -157,6 +157,7 @@ func (l *Log) startCommit(txn log.Txn, extraBytes int, extra func(b *pebble.Batc
 	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
+	w.durable = purged
 	return w, nil
 }
 
@@ -204,6 +205,9 @@ type pendingWrite struct {
 	resvns []*reservation
 	// err is Pebble's refusal of the batch, which then needs no sync.
 	err error
+	// durable, when set, is called once the batch is durable, before
+	// its records are published: a purge's new start (purge.go).
+	durable func()
 }
 
 // finish waits for the write's sync, then publishes its records (even
@@ -222,6 +226,9 @@ func (w *pendingWrite) finish() error {
 	// refused (a 218-byte commit refused 16 KiB above the reserve, after
 	// a 64 KiB write, in TestDiskFullOverPgwire).
 	w.l.disk.done(w.n)
+	if err == nil && w.durable != nil {
+		w.durable()
+	}
 	for _, r := range w.resvns {
 		r.complete()
 	}
@@ -435,23 +442,43 @@ type batchRun struct {
 const batchValueTarget = logBlockSize
 
 // offsetWrites validates a group's offsets and returns the function that
-// adds them to a batch.
-func (l *Log) offsetWrites(group string, offsets map[log.TopicPartition]int64) (func(b *pebble.Batch), error) {
+// adds them to a batch, with the purges they bring (purge.go), and the
+// function to call once that batch is durable (nil when there is none).
+func (l *Log) offsetWrites(group string, offsets map[log.TopicPartition]int64) (set func(b *pebble.Batch), durable func(), err error) {
 	type kv struct{ k, v []byte }
 	sets := make([]kv, 0, len(offsets))
+	var purges []*purge
 	for tp, off := range offsets {
 		t, err := l.lookup(tp.Topic)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if _, err := l.partition(t, tp.Partition); err != nil {
-			return nil, err
+		p, err := l.partition(t, tp.Partition)
+		if err != nil {
+			return nil, nil, err
 		}
 		sets = append(sets, kv{groupOffsetKey(t.id, group, tp.Partition), binary.BigEndian.AppendUint64(nil, uint64(off))})
+		pg, err := l.planPurge(t, tp.Partition, p, off)
+		if err != nil {
+			return nil, nil, fmt.Errorf("purge %s/%d: %w", tp.Topic, tp.Partition, err)
+		}
+		if pg != nil {
+			purges = append(purges, pg)
+		}
+	}
+	if len(purges) > 0 {
+		durable = func() {
+			for _, pg := range purges {
+				pg.done()
+			}
+		}
 	}
 	return func(b *pebble.Batch) {
 		for _, s := range sets {
 			_ = b.Set(s.k, s.v, nil)
 		}
-	}, nil
+		for _, pg := range purges {
+			pg.write(b)
+		}
+	}, durable, nil
 }

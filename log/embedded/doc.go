@@ -14,6 +14,7 @@
 //	L r <id> <part> <base> 'b'   -> a batch: records from base on (record.go)
 //	L r <id> <part> <offset>     -> one record, as written before batches
 //	L e <id> <part>              -> end-offset floor, written by compaction
+//	L s <id> <part>              -> start and purged key floor (purge.go)
 //	L g <id> <len> <group> <part> -> a group's committed offset (int64)
 //
 // <id> is a big-endian uint64, <part> a big-endian uint32, <offset> a
@@ -63,6 +64,11 @@
 // The end offset of a partition is, on open, the larger of its last record's
 // offset plus one and the floor compaction recorded (compaction may remove
 // the last record; its offset must not be handed out again).
+//
+// A partition starts at 0 unless its topic is DeleteConsumed: then a
+// commit of a group's offset deletes the records below it, in the
+// commit's own batch, and moves the start, which its start floor keeps
+// (purge.go).
 //
 // # A full disk
 //

@@ -13,6 +13,7 @@ const (
 	kindTopic       = 't'
 	kindRecord      = 'r'
 	kindEndFloor    = 'e'
+	kindStartFloor  = 's'
 	kindGroupOffset = 'g'
 )
 
@@ -117,16 +118,28 @@ func partitionRecordBounds(id uint64, part int32) (lo, hi []byte) {
 	return lo, hi
 }
 
-func endFloorKey(id uint64, part int32) []byte {
-	k := binary.BigEndian.AppendUint64([]byte{prefixLog, kindEndFloor}, id)
+// partitionKey is the key of kind for one partition: 'L' kind <id> <part>.
+func partitionKey(kind byte, id uint64, part int32) []byte {
+	k := binary.BigEndian.AppendUint64([]byte{prefixLog, kind}, id)
 	return binary.BigEndian.AppendUint32(k, uint32(part))
 }
 
-func topicEndFloorBounds(id uint64) (lo, hi []byte) {
-	lo = binary.BigEndian.AppendUint64([]byte{prefixLog, kindEndFloor}, id)
-	hi = binary.BigEndian.AppendUint64([]byte{prefixLog, kindEndFloor}, id+1)
+// topicKindBounds covers every key of kind of one topic.
+func topicKindBounds(kind byte, id uint64) (lo, hi []byte) {
+	lo = binary.BigEndian.AppendUint64([]byte{prefixLog, kind}, id)
+	hi = binary.BigEndian.AppendUint64([]byte{prefixLog, kind}, id+1)
 	return lo, hi
 }
+
+func endFloorKey(id uint64, part int32) []byte { return partitionKey(kindEndFloor, id, part) }
+
+func topicEndFloorBounds(id uint64) (lo, hi []byte) { return topicKindBounds(kindEndFloor, id) }
+
+// startFloorKey holds a purged partition's start and how far its keys
+// are deleted (purge.go).
+func startFloorKey(id uint64, part int32) []byte { return partitionKey(kindStartFloor, id, part) }
+
+func topicStartFloorBounds(id uint64) (lo, hi []byte) { return topicKindBounds(kindStartFloor, id) }
 
 // groupPrefix is the prefix of one group's offsets for one topic.
 func groupPrefix(id uint64, group string) []byte {
@@ -139,11 +152,7 @@ func groupOffsetKey(id uint64, group string, part int32) []byte {
 	return binary.BigEndian.AppendUint32(groupPrefix(id, group), uint32(part))
 }
 
-func topicGroupBounds(id uint64) (lo, hi []byte) {
-	lo = binary.BigEndian.AppendUint64([]byte{prefixLog, kindGroupOffset}, id)
-	hi = binary.BigEndian.AppendUint64([]byte{prefixLog, kindGroupOffset}, id+1)
-	return lo, hi
-}
+func topicGroupBounds(id uint64) (lo, hi []byte) { return topicKindBounds(kindGroupOffset, id) }
 
 // prefixEnd is the smallest key greater than every key with prefix p.
 func prefixEnd(p []byte) []byte {

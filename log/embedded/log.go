@@ -85,6 +85,8 @@ type topic struct {
 	// one. Eager per-partition state made such a topic allocate gigabytes
 	// when it was created and again on every open.
 	parts sync.Map
+	// deleteConsumed is TopicConfig.DeleteConsumed (purge.go).
+	deleteConsumed bool
 	// rr spreads nil-key records round-robin.
 	rr atomic.Uint32
 	// gone is closed when the topic is deleted.
@@ -229,7 +231,7 @@ func (l *Log) loadEnd(id uint64, part int32) (int64, error) {
 }
 
 // Topic metadata value: id uint64, partitions uint32, replicas uint16,
-// flags byte (bit 0: compacted).
+// flags byte (bit 0: compacted, bit 1: delete consumed).
 func encodeTopic(id uint64, cfg log.TopicConfig) []byte {
 	b := binary.BigEndian.AppendUint64(nil, id)
 	b = binary.BigEndian.AppendUint32(b, uint32(cfg.Partitions))
@@ -237,6 +239,9 @@ func encodeTopic(id uint64, cfg log.TopicConfig) []byte {
 	var flags byte
 	if cfg.Compacted {
 		flags |= 1
+	}
+	if cfg.DeleteConsumed {
+		flags |= 2
 	}
 	return append(b, flags)
 }
@@ -253,7 +258,8 @@ func decodeTopic(name string, v []byte) (*topic, error) {
 			Replicas:   int16(binary.BigEndian.Uint16(v[12:])),
 			Compacted:  v[14]&1 != 0,
 		},
-		gone: make(chan struct{}),
+		deleteConsumed: v[14]&2 != 0,
+		gone:           make(chan struct{}),
 	}
 	if t.info.Partitions < 1 {
 		return nil, fmt.Errorf("topic %s has %d partitions", name, t.info.Partitions)
@@ -299,13 +305,24 @@ func (l *Log) partition(t *topic, p int32) (*partition, error) {
 		return v.(*partition), nil
 	}
 	var end int64
+	var floor startFloor
 	if !t.fresh {
 		var err error
+		if t.deleteConsumed {
+			if floor, err = l.loadStart(t.id, p); err != nil {
+				return nil, fmt.Errorf("topic %q partition %d: load start offset: %w", t.info.Name, p, err)
+			}
+		}
 		if end, err = l.loadEnd(t.id, p); err != nil {
 			return nil, fmt.Errorf("topic %q partition %d: load end offset: %w", t.info.Name, p, err)
 		}
+		// A purge keeps the key holding its start, so the end is past
+		// it; the floor only guards a data directory that disagrees.
+		end = max(end, floor.start)
 	}
-	v, _ := t.parts.LoadOrStore(p, newPartition(end))
+	np := newPartition(end)
+	np.mu.start, np.mu.purged = floor.start, floor.purged
+	v, _ := t.parts.LoadOrStore(p, np)
 	return v.(*partition), nil
 }
 
@@ -385,7 +402,7 @@ func (l *Log) DeleteTopic(ctx context.Context, name string) error {
 	b := l.db.NewBatch()
 	defer b.Close()
 	_ = b.Delete(topicKey(name), nil)
-	for _, bounds := range []func(uint64) ([]byte, []byte){topicRecordBounds, topicGroupBounds, topicEndFloorBounds} {
+	for _, bounds := range []func(uint64) ([]byte, []byte){topicRecordBounds, topicGroupBounds, topicEndFloorBounds, topicStartFloorBounds} {
 		lo, hi := bounds(t.id)
 		_ = b.DeleteRange(lo, hi, nil)
 	}

@@ -11,8 +11,9 @@ import (
 )
 
 // StartOffsets implements log.Log. The embedded log has no retention, so
-// every partition starts at 0; compaction removes records but never moves
-// the start, as in Kafka.
+// every partition starts at 0 unless the topic is DeleteConsumed and a
+// purge moved its start (purge.go); compaction removes records but never
+// moves the start, as in Kafka.
 func (l *Log) StartOffsets(ctx context.Context, name string) ([]int64, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -25,7 +26,18 @@ func (l *Log) StartOffsets(ctx context.Context, name string) ([]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start offsets: %w", err)
 	}
-	return make([]int64, t.info.Partitions), nil
+	out := make([]int64, t.info.Partitions)
+	if !t.deleteConsumed {
+		return out, nil
+	}
+	for i := range out {
+		p, err := l.partition(t, int32(i))
+		if err != nil {
+			return nil, fmt.Errorf("start offsets: %w", err)
+		}
+		out[i] = p.start()
+	}
+	return out, nil
 }
 
 // EndOffsets implements log.Log: the end of what readers can see, which
@@ -65,7 +77,7 @@ func (l *Log) CommitOffsets(ctx context.Context, group string, offsets map[log.T
 		return err
 	}
 	defer l.exit()
-	set, err := l.offsetWrites(group, offsets)
+	set, purged, err := l.offsetWrites(group, offsets)
 	if err != nil {
 		return fmt.Errorf("commit offsets of %q: %w", group, err)
 	}
@@ -74,6 +86,9 @@ func (l *Log) CommitOffsets(ctx context.Context, group string, offsets map[log.T
 	set(b)
 	if err := l.commit(b, classData); err != nil {
 		return fmt.Errorf("commit offsets of %q: %w", group, err)
+	}
+	if purged != nil {
+		purged()
 	}
 	return nil
 }

@@ -26,6 +26,11 @@ type Options struct {
 	// stays small; a batch always holds at least one record. Default:
 	// 4 MiB.
 	ReadBatchBytes int
+	// PurgeRecords is how far, in offsets, a commit must move a
+	// DeleteConsumed topic's partition past its start for the commit to
+	// purge the records below (purge.go); negative never purges.
+	// Default (0): 16384.
+	PurgeRecords int64
 	// Pebble is the base Pebble configuration, for tuning the cache or
 	// memtables of a database that state stores share. Open copies it and
 	// sets its Logger, FS and EventListener (teed with the one it has).
@@ -59,6 +64,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.ReadBatchBytes <= 0 {
 		o.ReadBatchBytes = 4 << 20
+	}
+	if o.PurgeRecords == 0 {
+		o.PurgeRecords = defaultPurgeRecords
 	}
 	if o.FS == nil {
 		o.FS = vfs.Default

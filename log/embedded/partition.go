@@ -18,6 +18,11 @@ type partition struct {
 		inflight []*reservation
 		// notify is closed when visible moves, and replaced.
 		notify chan struct{}
+		// start is the first offset a reader may read: 0 unless a purge
+		// moved it (purge.go). purged is the base of the first key the
+		// purges left, where the next one's DeleteRange begins.
+		// purged <= start <= visible.
+		start, purged int64
 	}
 }
 
@@ -73,11 +78,19 @@ func (r *reservation) complete() {
 	}
 }
 
-// state returns the visible end and a channel closed when it next moves.
-func (p *partition) state() (int64, <-chan struct{}) {
+// state returns the start, the visible end and a channel closed when the
+// end next moves.
+func (p *partition) state() (start, visible int64, notify <-chan struct{}) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.mu.visible, p.mu.notify
+	return p.mu.start, p.mu.visible, p.mu.notify
+}
+
+// start returns the first offset readers may read.
+func (p *partition) start() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mu.start
 }
 
 // visible returns the end offset readers may see.

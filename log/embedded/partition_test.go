@@ -11,12 +11,12 @@ func TestPublishInOrder(t *testing.T) {
 	if baseA != 5 || baseB != 8 {
 		t.Fatalf("reservations start at %d and %d, want 5 and 8", baseA, baseB)
 	}
-	vis, notify := p.state()
+	_, vis, notify := p.state()
 	if vis != 5 {
 		t.Fatalf("visible = %d before any write finished, want 5", vis)
 	}
 	b.complete()
-	if vis, _ := p.state(); vis != 5 {
+	if _, vis, _ := p.state(); vis != 5 {
 		t.Fatalf("visible = %d after only the later write finished, want 5", vis)
 	}
 	select {
@@ -25,7 +25,7 @@ func TestPublishInOrder(t *testing.T) {
 	default:
 	}
 	a.complete()
-	if vis, _ := p.state(); vis != 10 {
+	if _, vis, _ := p.state(); vis != 10 {
 		t.Fatalf("visible = %d after both writes finished, want 10", vis)
 	}
 	select {

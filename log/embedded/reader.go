@@ -26,7 +26,8 @@ func (l *Log) NewReader(ctx context.Context, tp log.TopicPartition, offset int64
 	if err != nil {
 		return nil, fmt.Errorf("new reader: %w", err)
 	}
-	return &reader{l: l, t: t, p: p, part: tp.Partition, pos: max(offset, 0)}, nil
+	// Below the start (a purged topic's) reads from the start.
+	return &reader{l: l, t: t, p: p, part: tp.Partition, pos: max(offset, p.start())}, nil
 }
 
 // reader reads one partition. It holds no Pebble resources between calls:
@@ -85,7 +86,11 @@ func (r *reader) Next(ctx context.Context) ([]log.Record, error) {
 		}
 		// Take the channel before reading: an append that lands after
 		// this point closes it, so the wait below cannot miss it.
-		visible, notify := r.p.state()
+		start, visible, notify := r.p.state()
+		// A purge may pass a reader that lags behind its group (PRINT of
+		// an internal topic): it goes on from the start, as a reader
+		// opened below it does.
+		r.pos = max(r.pos, start)
 		if r.pos < visible {
 			recs, next, used, arena, err := r.l.readRange(r.t, r.part, r.pos, visible, r.arenaHint, spare)
 			if err != nil {

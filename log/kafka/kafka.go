@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -38,6 +39,9 @@ type Log struct {
 		members map[string]*Member
 		// abandoned is set by Abandon: members stop without leaving.
 		abandoned bool
+		// purged holds the DeleteConsumed topics and when each was last
+		// purged (purge.go).
+		purged map[string]time.Time
 	}
 }
 

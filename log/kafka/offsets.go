@@ -141,6 +141,7 @@ func (l *Log) CommitOffsets(ctx context.Context, group string, offsets map[log.T
 		if err := m.commitOffsets(ctx, req); err != nil {
 			return fmt.Errorf("kafka: commit %d offsets of group %q as a member: %w", len(offsets), group, mapErr(err))
 		}
+		l.purgeConsumed(ctx, offsets)
 		return nil
 	}
 	os := make(kadm.Offsets)
@@ -154,6 +155,7 @@ func (l *Log) CommitOffsets(ctx context.Context, group string, offsets map[log.T
 	if err != nil {
 		return fmt.Errorf("kafka: commit %d offsets of group %q: %w", len(offsets), group, mapErr(err))
 	}
+	l.purgeConsumed(ctx, offsets)
 	return nil
 }
 

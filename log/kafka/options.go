@@ -33,6 +33,12 @@ type Options struct {
 	// back read_committed readers. Default: 30s.
 	TransactionTimeout time.Duration
 
+	// PurgeInterval is the least time between two purges of a
+	// DeleteConsumed topic's records below its group's commits (Kafka
+	// Streams' repartition.purge.interval.ms); negative never purges.
+	// Default (0): 30s.
+	PurgeInterval time.Duration
+
 	// Logger receives franz-go's log lines at Info level and above.
 	// Default: a logger that discards everything.
 	Logger *slog.Logger
@@ -48,6 +54,7 @@ type Options struct {
 const (
 	defaultClientID           = "runnel"
 	defaultTransactionTimeout = 30 * time.Second
+	defaultPurgeInterval      = 30 * time.Second
 )
 
 // EnsureDefaults fills in the default of every unset field and returns o.
@@ -60,6 +67,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.TransactionTimeout <= 0 {
 		o.TransactionTimeout = defaultTransactionTimeout
+	}
+	if o.PurgeInterval == 0 {
+		o.PurgeInterval = defaultPurgeInterval
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

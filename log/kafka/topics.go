@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/runnel/runnel/log"
 )
@@ -49,6 +50,11 @@ func (l *Log) CreateTopic(ctx context.Context, name string, cfg log.TopicConfig)
 	if err == nil {
 		err = resp.Err
 	}
+	if cfg.DeleteConsumed && (err == nil || errors.Is(err, kerr.TopicAlreadyExists)) {
+		// Kafka keeps no such flag: a topic made again (a restarted
+		// query's) is purged as when it was first made.
+		l.markDeleteConsumed(name)
+	}
 	if err != nil {
 		if resp.ErrMessage != "" {
 			err = fmt.Errorf("%w (%s)", err, resp.ErrMessage)
@@ -66,6 +72,7 @@ func (l *Log) DeleteTopic(ctx context.Context, name string) error {
 		return err
 	}
 	l.forgetTopic(name)
+	l.forgetDeleteConsumed(name)
 	resp, err := l.adm.DeleteTopic(ctx, name)
 	if err == nil {
 		err = resp.Err

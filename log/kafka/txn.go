@@ -67,6 +67,7 @@ func (l *Log) CommitReporting(ctx context.Context, txn log.Txn) (map[log.TopicPa
 	if err := l.awaitVisible(ctx, krs); err != nil {
 		l.opts.Logger.Warn("kafka: committed records not yet readable", "group", txn.Group, "err", err)
 	}
+	l.purgeConsumed(ctx, txn.Offsets)
 	var past map[log.TopicPartition]int64
 	for _, kr := range krs {
 		if past == nil {

@@ -331,7 +331,12 @@ func (b *Builder) Persistent(ctx context.Context, id string, plan *planner.Plan)
 		if err := catalog.CheckPartitions(t.name, t.partitions, b.env.MaxPartitions); err != nil {
 			return nil, err
 		}
-		if err := b.ensureTopic(ctx, t.name, t.partitions, false); err != nil {
+		// Each is written by one stage of the query and read by the
+		// next, under the query's group, once: the log may delete
+		// what the group has committed past, as Kafka Streams purges
+		// its repartition topics. (A topic made before the flag
+		// existed keeps its records, as it did.)
+		if err := b.ensureTopic(ctx, t.name, log.TopicConfig{Partitions: t.partitions, DeleteConsumed: true}); err != nil {
 			return nil, err
 		}
 		q.Topics = append(q.Topics, t.name)
@@ -465,9 +470,9 @@ func (b *Builder) stageTasks(ctx context.Context, s stage) ([][]log.TopicPartiti
 	return tasks, s.times, nil
 }
 
-// ensureTopic creates an internal topic of n partitions if missing.
-func (b *Builder) ensureTopic(ctx context.Context, name string, n int32, compacted bool) error {
-	err := b.env.Log.CreateTopic(ctx, name, log.TopicConfig{Partitions: n, Compacted: compacted})
+// ensureTopic creates an internal topic if missing.
+func (b *Builder) ensureTopic(ctx context.Context, name string, cfg log.TopicConfig) error {
+	err := b.env.Log.CreateTopic(ctx, name, cfg)
 	if err != nil && !errors.Is(err, log.ErrTopicExists) {
 		return fmt.Errorf("create internal topic %s: %w", name, err)
 	}
@@ -480,7 +485,7 @@ func (b *Builder) openStore(ctx context.Context, base, name string, partitions, 
 	spec := state.Spec{Name: name}
 	if !b.env.State.Shared() {
 		topic := changelogTopic(base)
-		if err := b.ensureTopic(ctx, topic, partitions, true); err != nil {
+		if err := b.ensureTopic(ctx, topic, log.TopicConfig{Partitions: partitions, Compacted: true}); err != nil {
 			return nil, err
 		}
 		spec.Changelog = log.TopicPartition{Topic: topic, Partition: partition}

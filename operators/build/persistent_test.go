@@ -8,6 +8,7 @@ import (
 
 	"github.com/runnel/runnel/catalog"
 	"github.com/runnel/runnel/internal/sqlstate"
+	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/planner"
 	"github.com/runnel/runnel/sql"
 )
@@ -75,6 +76,40 @@ func TestPersistentStages(t *testing.T) {
 				t.Errorf("%d tasks have a store, want %d", withStore, len(tc.stores))
 			}
 		})
+	}
+}
+
+// TestInternalTopicsPurged: the builder makes a query's internal topics
+// DeleteConsumed, so that the embedded log deletes what the query's group
+// has committed past; the query's source, a user's topic, keeps all.
+func TestInternalTopicsPurged(t *testing.T) {
+	f := newFixture(t)
+	f.declare(pageviewsDDL)
+	q, _ := f.built(t, `CREATE TABLE t2 AS SELECT pageid, COUNT(*) AS n FROM pv GROUP BY pageid`)
+	if len(q.Topics) != 1 {
+		t.Fatalf("internal topics %v, want the repartition topic", q.Topics)
+	}
+	// More than the embedded log's default purge distance (16,384).
+	const n = 20000
+	offsets := map[log.TopicPartition]int64{}
+	for _, topic := range []string{"pv", q.Topics[0]} {
+		recs := make([]log.Record, n)
+		for i := range recs {
+			recs[i] = log.Record{Value: []byte(`{}`), Partition: 0}
+		}
+		if _, err := f.log.Append(f.ctx, topic, recs); err != nil {
+			t.Fatal(err)
+		}
+		offsets[log.TopicPartition{Topic: topic, Partition: 0}] = n
+	}
+	if err := f.log.Commit(f.ctx, log.Txn{Group: "Q", Offsets: offsets}); err != nil {
+		t.Fatal(err)
+	}
+	for topic, want := range map[string]int64{"pv": 0, q.Topics[0]: n} {
+		starts, err := f.log.StartOffsets(f.ctx, topic)
+		if err != nil || starts[0] != want {
+			t.Errorf("start offsets of %s after the group committed %d: %v, %v; want %d first", topic, n, starts, err, want)
+		}
 	}
 }
 
