@@ -16,15 +16,15 @@ type Options struct {
 	// slog.Default(). Pebble's informational chatter is logged at Debug.
 	Logger *slog.Logger
 	// ReadBatch is the most records one Reader.Next returns. A query task
-	// commits once per batch it reads, and flushes its processor (its
-	// caches' write-back, its emit cache's changes) once per batch, so
+	// commits, and flushes its processor (an aggregation's emit cache
+	// sends one change per group it merged), once per batch it reads, so
 	// while a reader is behind, larger batches mean fewer commits and
-	// flushes for the same records; a reader that keeps up gets what has
-	// arrived, however little, so the tail's latency does not depend on
-	// it. Measured on Nexmark (BENCHMARKS.md, "Read batches"): 32,768
-	// rather than 4,096 took q5 from 52-58 CPU seconds to 41-45, where
-	// reading 4,096 at a time and committing up to 32,768 did not gain.
-	// ReadBatchBytes bounds such a batch's memory. Default: 32768.
+	// fewer changes for the stages after an aggregation; a reader that
+	// keeps up gets what has arrived, however little, so the tail's
+	// latency does not depend on it. 32,768 rather than 4,096 took
+	// Nexmark's q5 a fifth to two fifths fewer CPU seconds (BENCHMARKS.md,
+	// "Read batches"). ReadBatchBytes bounds such a batch's memory.
+	// Default: 32768.
 	ReadBatch int
 	// ReadBatchBytes bounds the bytes (keys, values and headers) of the
 	// records one Reader.Next returns, so that a batch of large records
