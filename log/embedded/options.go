@@ -16,10 +16,15 @@ type Options struct {
 	// slog.Default(). Pebble's informational chatter is logged at Debug.
 	Logger *slog.Logger
 	// ReadBatch is the most records one Reader.Next returns. A query task
-	// commits once per batch it reads, so while a reader is behind, larger
-	// batches mean fewer commits (each a synced write) for the same
-	// records; a reader that keeps up gets what has arrived, however
-	// little. Default: 4096.
+	// commits, and flushes its processor (an aggregation's emit cache
+	// sends one change per group it merged), once per batch it reads, so
+	// while a reader is behind, larger batches mean fewer commits and
+	// fewer changes for the stages after an aggregation; a reader that
+	// keeps up gets what has arrived, however little, so the tail's
+	// latency does not depend on it. 32,768 rather than 4,096 took
+	// Nexmark's q5 a fifth to two fifths fewer CPU seconds (BENCHMARKS.md,
+	// "Read batches"). ReadBatchBytes bounds such a batch's memory.
+	// Default: 32768.
 	ReadBatch int
 	// ReadBatchBytes bounds the bytes (keys, values and headers) of the
 	// records one Reader.Next returns, so that a batch of large records
@@ -60,7 +65,7 @@ func (o *Options) EnsureDefaults() *Options {
 		o.Logger = slog.Default()
 	}
 	if o.ReadBatch <= 0 {
-		o.ReadBatch = 4096
+		o.ReadBatch = 32768
 	}
 	if o.ReadBatchBytes <= 0 {
 		o.ReadBatchBytes = 4 << 20

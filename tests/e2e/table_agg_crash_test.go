@@ -29,7 +29,9 @@ func TestTableAggregationKilledMidRunIsDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	setup, total := tableAggCrashData(1000, 20)
+	// Several of the tasks' read batches (32,768 records), so that the
+	// sink grows in steps a kill can fall between.
+	setup, total := tableAggCrashData(1000, 80)
 	// Every change, with the record cache off (as ksqlDB's QTT runs):
 	// with it on, a change is emitted per group and batch, and a crash
 	// moves the batch boundaries, so only each group's last value would
