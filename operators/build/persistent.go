@@ -162,7 +162,7 @@ func emitCacheBytes(sink *planner.Sink) int {
 	case n < 0:
 		return 0
 	case n > math.MaxInt32:
-		// Pending groups are at most a batch's anyway (4,096 records,
+		// Pending groups are at most a batch's anyway (32,768 records,
 		// times a hopping window's windows each): a larger limit is
 		// no limit.
 		return math.MaxInt32
