@@ -3,6 +3,7 @@ package embedded
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -36,6 +37,13 @@ type Options struct {
 	// purge the records below (purge.go); negative never purges.
 	// Default (0): 16384.
 	PurgeRecords int64
+	// PurgeInterval is the least time between two purges of a partition
+	// (purge.go), as Kafka Streams' repartition.purge.interval.ms; the
+	// first comes an interval after the first commit that found one due.
+	// Negative purges at every PurgeRecords. Default (0): 30 s.
+	PurgeInterval time.Duration
+	// now is the purges' clock; tests set it. Default: time.Now.
+	now func() time.Time
 	// Pebble is the base Pebble configuration, for tuning the cache or
 	// memtables of a database that state stores share. Open copies it and
 	// sets its Logger, FS and EventListener (teed with the one it has).
@@ -72,6 +80,12 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.PurgeRecords == 0 {
 		o.PurgeRecords = defaultPurgeRecords
+	}
+	if o.PurgeInterval == 0 {
+		o.PurgeInterval = defaultPurgeInterval
+	}
+	if o.now == nil {
+		o.now = time.Now
 	}
 	if o.FS == nil {
 		o.FS = vfs.Default

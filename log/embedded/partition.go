@@ -1,6 +1,9 @@
 package embedded
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // partition is the in-memory state of one partition: the offsets handed out
 // and the offsets readers may see.
@@ -23,6 +26,9 @@ type partition struct {
 		// purges left, where the next one's DeleteRange begins.
 		// purged <= start <= visible.
 		start, purged int64
+		// lastPurge is when the last purge was published, or when a
+		// commit first found one due (Options.PurgeInterval).
+		lastPurge time.Time
 	}
 }
 

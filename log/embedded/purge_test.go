@@ -3,7 +3,9 @@ package embedded
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -11,10 +13,10 @@ import (
 )
 
 // openPurging opens a log that purges at every commit that moves a
-// start (PurgeRecords 1), reading batches of 100.
+// start (PurgeRecords 1, no PurgeInterval), reading batches of 100.
 func openPurging(t *testing.T, dir string) *Log {
 	t.Helper()
-	l, err := Open(Options{Dir: dir, Logger: quietLogger(), ReadBatch: 100, PurgeRecords: 1})
+	l, err := Open(Options{Dir: dir, Logger: quietLogger(), ReadBatch: 100, PurgeRecords: 1, PurgeInterval: -1})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -253,12 +255,12 @@ func firstOffset(recs []log.Record) any {
 	return recs[0].Offset
 }
 
-// TestPurgeRateLimited checks that, by default, commits purge only once
+// TestPurgeRateLimited checks that commits purge only once
 // the start would move by PurgeRecords, and that a topic not
 // DeleteConsumed is never purged.
 func TestPurgeRateLimited(t *testing.T) {
 	ctx := ctxT(t)
-	l, err := Open(Options{Dir: t.TempDir(), Logger: quietLogger(), PurgeRecords: 400})
+	l, err := Open(Options{Dir: t.TempDir(), Logger: quietLogger(), PurgeRecords: 400, PurgeInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,6 +292,46 @@ func TestPurgeRateLimited(t *testing.T) {
 	if n := keysBelow(t, l, "user", 0, 1000); n != userKeys || n < 5 {
 		t.Fatalf("the user topic holds %d keys, want its %d", n, userKeys)
 	}
+}
+
+// TestPurgeInterval checks that a partition is purged every
+// PurgeInterval at most, the first an interval after the first commit
+// that found a purge due, on the log's clock.
+func TestPurgeInterval(t *testing.T) {
+	ctx := ctxT(t)
+	var mu sync.Mutex
+	clock := time.Unix(1_800_000_000, 0)
+	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
+	opts := Options{Dir: t.TempDir(), Logger: quietLogger(), PurgeRecords: 1, PurgeInterval: 30 * time.Second}
+	opts.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	l, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	mustCreateTopic(t, l, "rep", log.TopicConfig{Partitions: 1, DeleteConsumed: true})
+	appendIn(t, l, "rep", 0, 1000, 100)
+	commit := func(off int64) {
+		t.Helper()
+		if err := l.Commit(ctx, log.Txn{Group: "g", Offsets: map[log.TopicPartition]int64{{Topic: "rep", Partition: 0}: off}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(100) // starts the interval
+	checkStarts(t, l, "rep", 0)
+	advance(29 * time.Second)
+	commit(200)
+	checkStarts(t, l, "rep", 0)
+	advance(time.Second)
+	commit(300)
+	checkStarts(t, l, "rep", 300)
+	advance(10 * time.Second)
+	commit(400)
+	checkStarts(t, l, "rep", 300)
+	advance(20 * time.Second)
+	commit(500)
+	checkStarts(t, l, "rep", 500)
+	checkReadsFrom(t, l, "rep", 0, 500, 1000)
 }
 
 // TestDeleteTopicDropsStartFloors checks that a deleted purged topic

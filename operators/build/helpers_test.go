@@ -44,7 +44,9 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	l, err := embedded.Open(embedded.Options{Dir: t.TempDir(), Logger: quiet()})
+	// PurgeInterval -1: a commit purges at once what it moves 16,384
+	// records past (TestInternalTopicsPurged), not 30 s later.
+	l, err := embedded.Open(embedded.Options{Dir: t.TempDir(), Logger: quiet(), PurgeInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,7 +89,8 @@ func TestInternalTopicsPurged(t *testing.T) {
 	if len(q.Topics) != 1 {
 		t.Fatalf("internal topics %v, want the repartition topic", q.Topics)
 	}
-	// More than the embedded log's default purge distance (16,384).
+	// More than the embedded log's default purge distance (16,384); the
+	// fixture's log purges without waiting for an interval.
 	const n = 20000
 	offsets := map[log.TopicPartition]int64{}
 	for _, topic := range []string{"pv", q.Topics[0]} {
