@@ -39,7 +39,7 @@ type Options struct {
 	PurgeRecords int64
 	// PurgeInterval is the least time between two purges of a partition
 	// (purge.go), as Kafka Streams' repartition.purge.interval.ms; the
-	// first comes an interval after the first commit that found one due.
+	// first comes an interval after the partition's first commit.
 	// Negative purges at every PurgeRecords. Default (0): 30 s.
 	PurgeInterval time.Duration
 	// now is the purges' clock; tests set it. Default: time.Now.

@@ -42,9 +42,9 @@ import (
 // tombstone that reaches the levels after its records did overlaps
 // their tables, and Pebble rewrites what it partly covers instead of
 // moving the tables down whole. Purged every 16,384 records, Nexmark's
-// q7 rewrote 185-274 MB of records in compactions instead of 98-128, and
-// q5 ran about twice as many compactions (BENCHMARKS.md); a purge every
-// 30 s makes a few large tombstones, which cover whole tables that
+// q5 and q7 ran about twice as many compactions in the runs measured
+// (BENCHMARKS.md, which gives their spread too); a purge every 30 s
+// makes a few large tombstones, which cover whole tables that
 // delete-only compactions drop.
 
 // startFloor is what a partition's start floor key holds.
@@ -108,8 +108,8 @@ func (l *Log) planPurge(t *topic, part int32, p *partition, off int64) (*purge, 
 	visible := p.mu.visible
 	now := l.opts.now()
 	if l.opts.PurgeInterval > 0 {
-		// The interval runs from the partition's first purge, or from
-		// the first commit that found one due.
+		// The interval runs from the partition's last purge, or from
+		// its first commit.
 		if p.mu.lastPurge.IsZero() {
 			p.mu.lastPurge = now
 		}

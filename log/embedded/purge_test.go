@@ -295,8 +295,8 @@ func TestPurgeRateLimited(t *testing.T) {
 }
 
 // TestPurgeInterval checks that a partition is purged every
-// PurgeInterval at most, the first an interval after the first commit
-// that found a purge due, on the log's clock.
+// PurgeInterval at most, the first an interval after the partition's
+// first commit, on the log's clock.
 func TestPurgeInterval(t *testing.T) {
 	ctx := ctxT(t)
 	var mu sync.Mutex
