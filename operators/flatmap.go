@@ -47,31 +47,66 @@ func (f *FlatMap) maxBytes() int64 {
 // to fn is reused for the next: fn must not retain it. An error of a
 // call or of fn stops the expansion and is returned.
 func (f *FlatMap) Expand(in types.Row, fn func(row types.Row) error) error {
-	vals := make([][]types.Value, len(f.Calls))
-	n := 0
-	for i, c := range f.Calls {
-		v, err := c.Eval(in)
-		if err != nil {
-			return err
-		}
-		vals[i] = v
-		n = max(n, len(v))
-	}
-	if n == 0 {
-		return nil
+	var one [1][]types.Value
+	vals, n, err := f.eval(in, &one)
+	if err != nil || n == 0 {
+		return err
 	}
 	row := make(types.Row, len(in)+len(f.Calls))
 	copy(row, in)
-	for r := 0; r < n; r++ {
-		for i, v := range vals {
-			row[len(in)+i] = types.Value{} // NULL past a shorter call's end
-			if r < len(v) {
-				row[len(in)+i] = v[r]
-			}
-		}
+	for r := range n {
+		fillFlat(row, len(in), vals, r)
 		if err := fn(row); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// eval evaluates the calls over in, and returns their values with the
+// count of rows they expand to, the longest's length. One call (EXPLODE's
+// usual use) puts its values in one, so that it needs no slice of its
+// own.
+func (f *FlatMap) eval(in types.Row, one *[1][]types.Value) (vals [][]types.Value, n int, err error) {
+	vals = one[:0]
+	if len(f.Calls) > 1 {
+		vals = make([][]types.Value, 0, len(f.Calls))
+	}
+	for _, c := range f.Calls {
+		v, err := c.Eval(in)
+		if err != nil {
+			return nil, 0, err
+		}
+		vals = append(vals, v)
+		n = max(n, len(v))
+	}
+	return vals, n, nil
+}
+
+// fillFlat writes the r-th row's call values into row from place width
+// on: NULL past a shorter call's end.
+func fillFlat(row types.Row, width int, vals [][]types.Value, r int) {
+	for i, v := range vals {
+		row[width+i] = types.Value{}
+		if r < len(v) {
+			row[width+i] = v[r]
+		}
+	}
+}
+
+// projectFlat projects one expanded row into out and adds its values'
+// sizes to size, or fails once the rows of the input row pass limit.
+func (p *Pipeline) projectFlat(row, out types.Row, size *int64, limit int64) error {
+	for i, e := range p.Project {
+		v, err := e.Eval(row)
+		if err != nil {
+			return err
+		}
+		out[i] = v
+		*size += v.Size()
+	}
+	if *size > limit {
+		return flatTooLarge(limit)
 	}
 	return nil
 }
@@ -82,29 +117,15 @@ func (f *FlatMap) Expand(in types.Row, fn func(row types.Row) error) error {
 // one input record are written together or not at all. The rows carry
 // the input's event time, ts.
 func (p *Pipeline) ApplyFlat(in types.Row) (outs []types.Row, ts int64, err error) {
-	if p.Filter != nil {
-		v, err := p.Filter.Eval(in)
-		if err != nil {
-			return nil, 0, err
-		}
-		if v.IsNull() || !v.Bool() {
-			return nil, 0, nil
-		}
+	if ok, err := p.keep(in); err != nil || !ok {
+		return nil, 0, err
 	}
 	limit := p.FlatMap.maxBytes()
 	var size int64
 	err = p.FlatMap.Expand(in, func(row types.Row) error {
 		out := make(types.Row, len(p.Project))
-		for i, e := range p.Project {
-			v, err := e.Eval(row)
-			if err != nil {
-				return err
-			}
-			out[i] = v
-			size += v.Size()
-		}
-		if size > limit {
-			return flatTooLarge(limit)
+		if err := p.projectFlat(row, out, &size, limit); err != nil {
+			return err
 		}
 		outs = append(outs, out)
 		return nil
@@ -164,23 +185,10 @@ func (s *Stateless) processFlat(rec *log.Record, emit Emit) error {
 	if ok, err := p.keep(in); err != nil || !ok {
 		return err
 	}
-	// One call (EXPLODE's usual use) needs no slice of its own.
 	var one [1][]types.Value
-	vals := one[:0]
-	if len(calls) > 1 {
-		vals = make([][]types.Value, 0, len(calls))
-	}
-	n := 0
-	for _, c := range calls {
-		v, err := c.Eval(in)
-		if err != nil {
-			return err
-		}
-		vals = append(vals, v)
-		n = max(n, len(v))
-	}
-	if n == 0 {
-		return nil
+	vals, n, err := p.FlatMap.eval(in, &one)
+	if err != nil || n == 0 {
+		return err
 	}
 	ts := in[p.TimeIndex].Int()
 	noKey := s.noKey(rec)
@@ -190,22 +198,9 @@ func (s *Stateless) processFlat(rec *log.Record, emit Emit) error {
 	var stack [8]log.Record
 	recs := stack[:0]
 	for r := range n {
-		for i, v := range vals {
-			in[w+i] = types.Value{} // NULL past a shorter call's end
-			if r < len(v) {
-				in[w+i] = v[r]
-			}
-		}
-		for i, e := range p.Project {
-			v, err := e.Eval(in)
-			if err != nil {
-				return err
-			}
-			s.out[i] = v
-			size += v.Size()
-		}
-		if size > limit {
-			return flatTooLarge(limit)
+		fillFlat(in, w, vals, r)
+		if err := p.projectFlat(in, s.out, &size, limit); err != nil {
+			return err
 		}
 		enc, err := s.Encoder.encodeBuf(s.out, ts, &s.buf, nil)
 		if err != nil {
