@@ -15,34 +15,33 @@ import (
 // purge moved its start (purge.go); compaction removes records but never
 // moves the start, as in Kafka.
 func (l *Log) StartOffsets(ctx context.Context, name string) ([]int64, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := l.enter(); err != nil {
-		return nil, err
-	}
-	defer l.exit()
-	t, err := l.lookup(name)
-	if err != nil {
-		return nil, fmt.Errorf("start offsets: %w", err)
-	}
-	out := make([]int64, t.info.Partitions)
-	if !t.deleteConsumed {
-		return out, nil
-	}
-	for i := range out {
-		p, err := l.partition(t, int32(i))
-		if err != nil {
-			return nil, fmt.Errorf("start offsets: %w", err)
+	return l.partitionOffsets(ctx, name, "start offsets", func(t *topic, part int32) (int64, error) {
+		if !t.deleteConsumed {
+			return 0, nil // no partition's state to load for it
 		}
-		out[i] = p.start()
-	}
-	return out, nil
+		p, err := l.partition(t, part)
+		if err != nil {
+			return 0, err
+		}
+		return p.start(), nil
+	})
 }
 
 // EndOffsets implements log.Log: the end of what readers can see, which
 // is past every acknowledged record.
 func (l *Log) EndOffsets(ctx context.Context, name string) ([]int64, error) {
+	return l.partitionOffsets(ctx, name, "end offsets", func(t *topic, part int32) (int64, error) {
+		p, err := l.partition(t, part)
+		if err != nil {
+			return 0, err
+		}
+		return p.visible(), nil
+	})
+}
+
+// partitionOffsets returns of each partition of topic name, indexed by
+// partition; what names the call in its errors.
+func (l *Log) partitionOffsets(ctx context.Context, name, what string, of func(t *topic, part int32) (int64, error)) ([]int64, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -52,15 +51,13 @@ func (l *Log) EndOffsets(ctx context.Context, name string) ([]int64, error) {
 	defer l.exit()
 	t, err := l.lookup(name)
 	if err != nil {
-		return nil, fmt.Errorf("end offsets: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	out := make([]int64, t.info.Partitions)
 	for i := range out {
-		p, err := l.partition(t, int32(i))
-		if err != nil {
-			return nil, fmt.Errorf("end offsets: %w", err)
+		if out[i], err = of(t, int32(i)); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
-		out[i] = p.visible()
 	}
 	return out, nil
 }

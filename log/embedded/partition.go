@@ -26,8 +26,8 @@ type partition struct {
 		// purges left, where the next one's DeleteRange begins.
 		// purged <= start <= visible.
 		start, purged int64
-		// lastPurge is when the last purge was published, or when a
-		// commit first found one due (Options.PurgeInterval).
+		// lastPurge is when the last purge was planned, or when the
+		// partition's first commit was (Options.PurgeInterval).
 		lastPurge time.Time
 	}
 }
