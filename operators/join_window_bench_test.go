@@ -76,11 +76,13 @@ func BenchmarkStreamStreamJoinOperator(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := startCPU()
 			for i := range recs {
 				if err := j.ProcessInput(inputs[i], &recs[i], nil); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu.report(b)
 			b.StopTimer()
 			if want := b.N - (b.N+15)/16; pairs != want {
 				b.Fatalf("%d pairs, want %d", pairs, want)
@@ -138,11 +140,13 @@ func BenchmarkStreamStreamJoinIndexed(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := startCPU()
 	for i := range recs {
 		if err := j.ProcessInput(inputs[i], &recs[i], nil); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu.report(b)
 	b.StopTimer()
 	if want := b.N - (b.N+3)/4; pairs != want {
 		b.Fatalf("%d pairs, want %d", pairs, want)
