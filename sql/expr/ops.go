@@ -311,32 +311,22 @@ func arith(b *Binder, o opcode.Op, l, r Expr) (Expr, error) {
 // the values and errors are the generic path's.
 func intByConstant(t types.Type, op byte, l Expr, r *Literal, text []any) Expr {
 	k := r.Value.Int()
-	if t.Kind == types.KindInt {
-		return &node{t: t, sql: text, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
-			a, err := l.Eval(row)
-			if err != nil || a.IsNull() {
-				return types.Value{}, err
-			}
-			v, err := intOp(op, a.Int(), k)
-			if err != nil {
-				return types.Value{}, err
-			}
-			if !int32Range(v) {
-				return types.Value{}, errorf(ErrOutOfRange, "integer out of range: %d %c %d", a.Int(), op, k)
-			}
-			return types.NewInt(int32(v)), nil
-		}}
-	}
+	narrow := t.Kind == types.KindInt
 	return &node{t: t, sql: text, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
 		a, err := l.Eval(row)
 		if err != nil || a.IsNull() {
 			return types.Value{}, err
 		}
 		v, err := intOp(op, a.Int(), k)
-		if err != nil {
+		switch {
+		case err != nil:
 			return types.Value{}, err
+		case !narrow:
+			return types.NewBigint(v), nil
+		case !int32Range(v):
+			return types.Value{}, errorf(ErrOutOfRange, "integer out of range: %d %c %d", a.Int(), op, k)
 		}
-		return types.NewBigint(v), nil
+		return types.NewInt(int32(v)), nil
 	}}
 }
 
