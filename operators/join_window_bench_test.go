@@ -76,11 +76,13 @@ func BenchmarkStreamStreamJoinOperator(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := startCPU()
 			for i := range recs {
 				if err := j.ProcessInput(inputs[i], &recs[i], nil); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu.report(b)
 			b.StopTimer()
 			if want := b.N - (b.N+15)/16; pairs != want {
 				b.Fatalf("%d pairs, want %d", pairs, want)
@@ -98,30 +100,11 @@ func BenchmarkStreamStreamJoinOperator(b *testing.B) {
 // of storing a record in the index and meeting the other side's records,
 // where a join key is new nearly every time.
 func BenchmarkStreamStreamJoinIndexed(b *testing.B) {
-	str, big := types.String, types.Bigint
-	personCols := []types.Column{{Name: "ID", Type: big}, {Name: "NAME", Type: str}, {Name: "EMAILADDRESS", Type: str},
-		{Name: "CITY", Type: str}, {Name: "DATETIME", Type: big}}
-	aucCols := []types.Column{{Name: "SELLER", Type: big}, {Name: "ID", Type: big}, {Name: "ITEMNAME", Type: str},
-		{Name: "DATETIME", Type: big}}
-	var sides [2]StreamSide
-	for i, cols := range [][]types.Column{personCols, aucCols} {
-		dec, err := NewDecoder(DecoderSpec{Columns: cols, ValueFormat: "JSON"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		sides[i] = StreamSide{Decoder: dec, Time: len(cols),
-			Keys: []expr.Expr{&expr.Column{Index: 0, Name: cols[0].Name, T: big}}}
-	}
-	kf, err := serde.NewKeyFormat("KAFKA", []types.Column{{Name: "K", Type: big, Key: true}}, serde.Props{})
+	sides := personAuctionSides(b, "DATETIME")
+	kf, err := serde.NewKeyFormat("KAFKA", []types.Column{{Name: "K", Type: types.Bigint, Key: true}}, serde.Props{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	var pairs int
-	j := &StreamStreamJoin{Spec: &StreamStreamSpec{Sides: sides, Before: 10000, After: 10000, Grace: 0, Key: kf},
-		Store: NewOrderedMemStore(), Output: func(row types.Row, ts int64, _ Emit) error {
-			pairs++
-			return nil
-		}}
 	recs := make([]log.Record, b.N)
 	inputs := make([]int, b.N)
 	for i := range recs {
@@ -136,17 +119,7 @@ func BenchmarkStreamStreamJoinIndexed(b *testing.B) {
 				`{"seller":%d,"id":%d,"itemName":"item %d","dateTime":%d}`, id, i, i, ts)}
 		}
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range recs {
-		if err := j.ProcessInput(inputs[i], &recs[i], nil); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	if want := b.N - (b.N+3)/4; pairs != want {
-		b.Fatalf("%d pairs, want %d", pairs, want)
-	}
+	runPersonsAuctions(b, sides, kf, recs, inputs)
 }
 
 // BenchmarkWindowIndexHotKey is the index's per-record work in the shape
@@ -208,4 +181,101 @@ func benchmarkWindowIndexHotKey(b *testing.B, every int) {
 	if met == 0 {
 		b.Fatal("no record met its auction")
 	}
+}
+
+// BenchmarkStreamStreamJoinRepartitioned: Nexmark q8's join as its task
+// runs it, both sides read from repartition topics: each person (left)
+// followed by three auctions (right) they sell, joined on the id and the
+// 10-second window number, a two-column key that the repartitions wrote
+// in JSON as the records' keys (their own keys in a header). The join
+// takes the written key (KeyBytes) or serializes the one it computes
+// again.
+func BenchmarkStreamStreamJoinRepartitioned(b *testing.B) {
+	for _, written := range []bool{false, true} {
+		name := "computed key"
+		if written {
+			name = "written key"
+		}
+		b.Run(name, func(b *testing.B) { benchmarkJoinRepartitioned(b, written) })
+	}
+}
+
+func benchmarkJoinRepartitioned(b *testing.B, written bool) {
+	big := types.Bigint
+	sides := personAuctionSides(b, "WINDOW")
+	for i := range sides {
+		w := sides[i].Time - 1
+		sides[i].Restore, sides[i].KeyBytes = RestoreKey, written
+		sides[i].Keys = append(sides[i].Keys, &expr.Column{Index: w, Name: "WINDOW", T: big})
+	}
+	kf, err := serde.NewKeyFormat("JSON", []types.Column{{Name: "JOINKEY_0", Type: big, Key: true}, {Name: "JOINKEY_1", Type: big, Key: true}}, serde.Props{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	recs := make([]log.Record, b.N)
+	inputs := make([]int, b.N)
+	for i := range recs {
+		ts := int64(i) * 10
+		id := int64(i / 4)
+		key, err := kf.Encode(types.Row{types.NewBigint(id), types.NewBigint(ts / 40000)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rec := log.Record{Timestamp: ts, Offset: int64(i), Key: append([]byte(nil), key...)}
+		if i%4 == 0 {
+			rec.Value = fmt.Appendf(nil, `{"id":%d,"name":"person %d","emailAddress":"p%d@example.com","city":"Phoenix","window":%d}`, id, id, id, ts/40000)
+		} else {
+			inputs[i] = 1
+			rec.Value = fmt.Appendf(nil, `{"seller":%d,"id":%d,"itemName":"item %d","window":%d}`, id, i, i, ts/40000)
+		}
+		rec.Headers = []log.Header{{Key: RepartitionedKey, Value: fmt.Appendf(nil, "%d", i)}}
+		recs[i] = rec
+	}
+	runPersonsAuctions(b, sides, kf, recs, inputs)
+}
+
+// runPersonsAuctions times a join of sides within 10 seconds, in memory
+// with its index, over recs (of inputs): a person then three auctions of
+// theirs, each auction meeting its person.
+func runPersonsAuctions(b *testing.B, sides [2]StreamSide, kf serde.KeyFormat, recs []log.Record, inputs []int) {
+	var pairs int
+	j := &StreamStreamJoin{Spec: &StreamStreamSpec{Sides: sides, Before: 10000, After: 10000, Grace: 0, Key: kf},
+		Store: NewOrderedMemStore(), Output: func(row types.Row, ts int64, _ Emit) error {
+			pairs++
+			return nil
+		}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := startCPU()
+	for i := range recs {
+		if err := j.ProcessInput(inputs[i], &recs[i], nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu.report(b)
+	b.StopTimer()
+	if want := len(recs) - (len(recs)+3)/4; pairs != want {
+		b.Fatalf("%d pairs, want %d", pairs, want)
+	}
+}
+
+// personAuctionSides are the sides of q8's join: persons (ID, NAME,
+// EMAILADDRESS, CITY, last) and auctions (SELLER, ID, ITEMNAME, last),
+// JSON values, each keyed by its first column.
+func personAuctionSides(b *testing.B, last string) [2]StreamSide {
+	str, big := types.String, types.Bigint
+	personCols := []types.Column{{Name: "ID", Type: big}, {Name: "NAME", Type: str}, {Name: "EMAILADDRESS", Type: str},
+		{Name: "CITY", Type: str}, {Name: last, Type: big}}
+	aucCols := []types.Column{{Name: "SELLER", Type: big}, {Name: "ID", Type: big}, {Name: "ITEMNAME", Type: str},
+		{Name: last, Type: big}}
+	var sides [2]StreamSide
+	for i, cols := range [][]types.Column{personCols, aucCols} {
+		dec, err := NewDecoder(DecoderSpec{Columns: cols, ValueFormat: "JSON"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		sides[i] = StreamSide{Decoder: dec, Time: len(cols),
+			Keys: []expr.Expr{&expr.Column{Index: 0, Name: cols[0].Name, T: big}}}
+	}
+	return sides
 }

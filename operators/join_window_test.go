@@ -671,3 +671,32 @@ func TestStreamStreamJoinInnerOldTimeIndex(t *testing.T) {
 		t.Errorf("after the windows closed: %d records, %d index entries; want 2 and 0", r, e)
 	}
 }
+
+// TestStreamStreamJoinKeyBytes: a side that reads a repartition topic
+// (Restore, KeyBytes) finds its partners by the join key its record
+// carries as written, not by serializing the key it computes again; a
+// record without one (a null key, or a repartition of an older version)
+// falls back to the computed key. The written key here says "x" where
+// the record's own key, restored from its header, says "y", which cannot
+// happen in a query but shows which of the two the join used.
+func TestStreamStreamJoinKeyBytes(t *testing.T) {
+	f := newWindowFixture(t, within{10, 10, 1 << 40, "left"}, NewOrderedMemStore(), nil)
+	f.j.Spec.Sides[1].Restore = RestoreKey
+	f.j.Spec.Sides[1].KeyBytes = true
+	f.step(t, "l x A@100")
+	f.step(t, "l y B@100")
+	right := func(written []byte, own string, w string, off int64) {
+		rec := log.Record{Timestamp: 101, Offset: off, Key: written, Value: fmt.Appendf(nil, `{"W":%q}`, w),
+			Headers: []log.Header{{Key: RepartitionedKey, Value: []byte(own)}}}
+		if err := f.j.ProcessInput(1, &rec, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	right([]byte("x"), "y", "a", 0)
+	right(nil, "y", "b", 1)
+	// The joined row's key column is the computed key (the own key's).
+	want := []string{"A a y @101", "B b y @101"}
+	if strings.Join(f.got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(f.got, "\n"), strings.Join(want, "\n"))
+	}
+}

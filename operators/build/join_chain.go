@@ -332,6 +332,7 @@ func (c *chain) stages(id string, out func(sc *stageContext) (operators.JoinOutp
 				rightUp = &operators.MergeUpstream{Group: id, Topic: right}
 				right, rightTime = rtopic, nil
 				spec.Sides[1].Restore = operators.RestoreKey
+				spec.Sides[1].KeyBytes = keysWritten(spec.Sides[1].Keys)
 			}
 			// The left first: it wins ties of the merge.
 			st.inputs = []string{topic, right}

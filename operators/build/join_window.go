@@ -193,6 +193,7 @@ func (ss *streamStream) stages(id string, out func(sc *stageContext) (operators.
 		// A repartitioned record carries its event time as its
 		// timestamp, and its own key in a header.
 		spec.Sides[side].Restore = operators.RestoreKey
+		spec.Sides[side].KeyBytes = keysWritten(spec.Sides[side].Keys)
 		times[side] = nil
 	}
 	stages = append(stages, stage{
@@ -345,4 +346,18 @@ func markColumns(e expr.Expr, used []bool, offset int) {
 		}
 		return true
 	})
+}
+
+// keysWritten reports whether a repartitioned side's join key, as
+// KeyRepartition wrote it in its record's key, can stand for the key the
+// join computes (StreamSide.KeyBytes): both evaluate the same keys in the
+// same format, and agree unless a key is volatile (RANDOM), which gives
+// another value each time.
+func keysWritten(keys []expr.Expr) bool {
+	for _, k := range keys {
+		if expr.Volatile(k) {
+			return false
+		}
+	}
+	return true
 }

@@ -87,6 +87,8 @@ func (b *Binder) apply(f *Function, args []Expr) (Expr, error) {
 		t   types.Type
 		fn  impl
 		err error
+		// one is the overload's fn1, for a call of one argument.
+		one func(types.Value) (types.Value, error)
 	)
 	if f.custom != nil {
 		if args, t, fn, err = f.custom(b, args); err != nil {
@@ -114,6 +116,9 @@ func (b *Binder) apply(f *Function, args []Expr) (Expr, error) {
 			at[i] = a.Type()
 		}
 		t, fn = o.ret(at), o.fn
+		if o.fn1 != nil && len(args) == 1 {
+			one = o.fn1
+		}
 		if fl := o.fnL; fl != nil {
 			c := b.evalCtx()
 			fn = func(a []types.Value) (types.Value, error) { return fl(c, a) }
@@ -126,6 +131,18 @@ func (b *Binder) apply(f *Function, args []Expr) (Expr, error) {
 		b.settle(a)
 	}
 	nullCall := f.nullCall
+	text := []any{f.Name + "(", joined{sep: ", ", items: args}, ")"}
+	if one != nil {
+		a := args[0]
+		return &node{t: t, sql: text, kids: args, fn: f,
+			eval: func(row types.Row) (types.Value, error) {
+				v, err := a.Eval(row)
+				if err != nil || (v.IsNull() && !nullCall) {
+					return types.Value{}, err
+				}
+				return one(v)
+			}}, nil
+	}
 	call := func(row types.Row, vals []types.Value) (types.Value, error) {
 		for i, a := range args {
 			v, err := a.Eval(row)
@@ -160,7 +177,7 @@ func (b *Binder) apply(f *Function, args []Expr) (Expr, error) {
 			return v, err
 		}
 	}
-	return &node{t: t, sql: []any{f.Name + "(", joined{sep: ", ", items: args}, ")"}, kids: args, volatile: volatile[f.Name] && len(args) == 0, fn: f, eval: eval}, nil
+	return &node{t: t, sql: text, kids: args, volatile: volatile[f.Name] && len(args) == 0, fn: f, eval: eval}, nil
 }
 
 // compound reports whether values of kind k hold other values in a list

@@ -252,16 +252,16 @@ func init() {
 	register(
 		fn("UNIX_TIMESTAMP", "DATE / TIME", "Milliseconds since the epoch: now, or of a TIMESTAMP.",
 			ov(types.Bigint, func([]types.Value) (types.Value, error) { return types.NewBigint(now().UnixMilli()), nil }),
-			ov(types.Bigint, func(a []types.Value) (types.Value, error) { return types.NewBigint(a[0].Int()), nil }, pTimestamp)),
+			ov1(types.Bigint, func(a types.Value) (types.Value, error) { return types.NewBigint(a.Int()), nil }, pTimestamp)),
 		fn("UNIX_DATE", "DATE / TIME", "Days since the epoch: today (UTC), or of a DATE.",
 			ov(types.Int, func([]types.Value) (types.Value, error) {
 				return intV(int(floorDiv(now().UnixMilli(), msPerDay))), nil
 			}),
-			ov(types.Int, func(a []types.Value) (types.Value, error) { return intV(int(a[0].Int())), nil }, pDate)),
+			ov1(types.Int, func(a types.Value) (types.Value, error) { return intV(int(a.Int())), nil }, pDate)),
 		fn("FROM_UNIXTIME", "DATE / TIME", "The TIMESTAMP of milliseconds since the epoch.",
-			ov(types.Timestamp, func(a []types.Value) (types.Value, error) { return types.NewTimestamp(a[0].Int()), nil }, pIntegral)),
+			ov1(types.Timestamp, func(a types.Value) (types.Value, error) { return types.NewTimestamp(a.Int()), nil }, pIntegral)),
 		fn("FROM_DAYS", "DATE / TIME", "The DATE of days since the epoch.",
-			ov(types.Date, func(a []types.Value) (types.Value, error) { return types.NewDate(a[0].Int()), nil }, pIntegral)),
+			ov1(types.Date, func(a types.Value) (types.Value, error) { return types.NewDate(a.Int()), nil }, pIntegral)),
 		fn("TIMESTAMPTOSTRING", "DATE / TIME", "Formats milliseconds since the epoch with a Java DateTimeFormatter pattern, in UTC or a time zone.",
 			ovFormat("TIMESTAMPTOSTRING", pIntegral, pString),
 			ovFormat("TIMESTAMPTOSTRING", pIntegral, pString, pString)),

@@ -286,6 +286,9 @@ func arith(b *Binder, o opcode.Op, l, r Expr) (Expr, error) {
 			return types.NewDecimal(u, scale), nil
 		}
 	}
+	if lit, ok := r.(*Literal); ok && !lit.Value.IsNull() && isIntegral(t) {
+		return intByConstant(t, op, l, lit, text), nil
+	}
 	return &node{t: t, sql: text, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
 		a, err := l.Eval(row)
 		if err != nil || a.IsNull() {
@@ -297,6 +300,34 @@ func arith(b *Binder, o opcode.Op, l, r Expr) (Expr, error) {
 		}
 		return f(a, c)
 	}}, nil
+}
+
+// intByConstant is an INT or BIGINT operation (t) of l with a constant k
+// on the right: Nexmark q8's UNIX_TIMESTAMP(dateTime) / 10000 in its join
+// key and % 10000 in its group key, per record and per joined pair. The
+// constant is read once, and the operation applied without the generic
+// path's evaluation of the literal and call through an operator
+// function; intOp still checks each row's overflow and zero divisor, so
+// the values and errors are the generic path's.
+func intByConstant(t types.Type, op byte, l Expr, r *Literal, text []any) Expr {
+	k := r.Value.Int()
+	narrow := t.Kind == types.KindInt
+	return &node{t: t, sql: text, kids: []Expr{l, r}, eval: func(row types.Row) (types.Value, error) {
+		a, err := l.Eval(row)
+		if err != nil || a.IsNull() {
+			return types.Value{}, err
+		}
+		v, err := intOp(op, a.Int(), k)
+		switch {
+		case err != nil:
+			return types.Value{}, err
+		case !narrow:
+			return types.NewBigint(v), nil
+		case !int32Range(v):
+			return types.Value{}, errorf(ErrOutOfRange, "integer out of range: %d %c %d", a.Int(), op, k)
+		}
+		return types.NewInt(int32(v)), nil
+	}}
 }
 
 // concatPlus is STRING + STRING, which ksqlDB concatenates. NULL on

@@ -318,9 +318,59 @@ func (b *Binder) between(n *ast.BetweenExpr) (Expr, error) {
 		both, _ = not(b, both)
 		kw = " NOT BETWEEN "
 	}
-	bn := both.(*node)
+	eval := both.(*node).eval
+	if cx, clo, chi, ok := betweenColumns(x, lo, hi); ok {
+		eval = betweenInts(cx, clo, chi, n.Not)
+	}
 	return &node{t: types.Boolean, sql: []any{"(", x, kw, lo, " AND ", hi, ")"},
-		kids: []Expr{x, lo, hi}, eval: bn.eval}, nil
+		kids: []Expr{x, lo, hi}, eval: eval}, nil
+}
+
+// betweenColumns reports whether x BETWEEN lo AND hi reads three columns
+// whose values compare as their integers do, with nothing to convert:
+// INT or BIGINT all three, or all three of one of the temporal types.
+// Nexmark q4's ON condition, B.dateTime BETWEEN A.dateTime AND A.expires,
+// is evaluated for every pair its join meets.
+func betweenColumns(x, lo, hi Expr) (cx, clo, chi *Column, ok bool) {
+	cx, ok1 := x.(*Column)
+	clo, ok2 := lo.(*Column)
+	chi, ok3 := hi.(*Column)
+	if !ok1 || !ok2 || !ok3 {
+		return nil, nil, nil, false
+	}
+	k, kl, kh := cx.T.Kind, clo.T.Kind, chi.T.Kind
+	switch {
+	case isIntegral(cx.T) && isIntegral(clo.T) && isIntegral(chi.T):
+	case isTemporal(k) && kl == k && kh == k:
+	default:
+		return nil, nil, nil, false
+	}
+	return cx, clo, chi, true
+}
+
+// betweenInts is x [NOT] BETWEEN lo AND hi over such columns, in one
+// step: lo <= x AND x <= hi as the bound form answers it (FALSE when
+// either comparison is FALSE, else NULL when either is NULL), where that
+// form evaluated x twice and went through three nodes and a comparison
+// function. Reading a column cannot fail, so the order the bound form
+// evaluates its operands in, which decides which error comes out, does
+// not matter here.
+func betweenInts(x, lo, hi *Column, not bool) evalFunc {
+	return func(row types.Row) (types.Value, error) {
+		v := row[x.Index]
+		if v.IsNull() {
+			return types.Value{}, nil
+		}
+		l, h := row[lo.Index], row[hi.Index]
+		i := v.Int()
+		if (!l.IsNull() && i < l.Int()) || (!h.IsNull() && i > h.Int()) {
+			return boolV(not), nil
+		}
+		if l.IsNull() || h.IsNull() {
+			return types.Value{}, nil
+		}
+		return boolV(!not), nil
+	}
 }
 
 // caseExpr binds searched and simple CASE. The result type unifies the

@@ -57,6 +57,9 @@ type overload struct {
 	// decides (a compiled pattern, a time zone) is then worked out once,
 	// when the call is bound, not once per row.
 	prep func(c *evalCtx, args []Expr) impl
+	// fn1, when set, is a one-parameter fn over the argument itself: a
+	// call of it takes no argument list (ov1).
+	fn1 func(types.Value) (types.Value, error)
 }
 
 // pk is the kind of value a parameter takes.
@@ -230,6 +233,17 @@ func argType(i int) func([]types.Type) types.Type {
 
 func ov(ret types.Type, fn impl, params ...pk) overload {
 	return overload{params: params, ret: fixed(ret), retText: ret.String(), fn: fn}
+}
+
+// ov1 is ov for a function of one parameter, p, that its calls apply
+// to the argument's value as it is, with no argument list: a list to
+// pass, from a pool since a call is evaluated by every task at once, was
+// most of the cost of UNIX_TIMESTAMP(ts) (Nexmark q8's join and group
+// keys, per record and per pair).
+func ov1(ret types.Type, fn func(types.Value) (types.Value, error), p pk) overload {
+	o := ov(ret, func(a []types.Value) (types.Value, error) { return fn(a[0]) }, p)
+	o.fn1 = fn
+	return o
 }
 
 func ovVar(ret types.Type, fn impl, params ...pk) overload {
