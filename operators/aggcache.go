@@ -123,9 +123,18 @@ func (c *genCache[V]) bytes() int { return c.youngBytes + c.oldBytes }
 // get returns the entry of key, moving it to the young generation; nil
 // when the cache does not hold it.
 func (c *genCache[V]) get(key []byte) *genEntry[V] {
-	if e, ok := c.young[string(key)]; ok {
+	if e := c.getYoung(key); e != nil {
 		return e
 	}
+	return c.getOld(key)
+}
+
+// getYoung returns the entry of key if the young generation holds it.
+func (c *genCache[V]) getYoung(key []byte) *genEntry[V] { return c.young[string(key)] }
+
+// getOld returns the entry of key if the old generation holds it, moving
+// it to the young one.
+func (c *genCache[V]) getOld(key []byte) *genEntry[V] {
 	e, ok := c.old[string(key)]
 	if !ok {
 		return nil
@@ -134,10 +143,24 @@ func (c *genCache[V]) get(key []byte) *genEntry[V] {
 	return e
 }
 
+// holds reports whether the cache holds key, moving nothing (for
+// invariant checks).
+func (c *genCache[V]) holds(key []byte) bool {
+	_, young := c.young[string(key)]
+	_, old := c.old[string(key)]
+	return young || old
+}
+
 // add caches val under key (which the cache does not hold) in the young
 // generation.
 func (c *genCache[V]) add(key []byte, val V, size int) *genEntry[V] {
-	e := &genEntry[V]{key: string(key), val: val, size: size, gen: c.gen}
+	return c.addIn(new(genEntry[V]), key, val, size)
+}
+
+// addIn is add into e, a new entry that the caller allocated (with what
+// it caches, in one allocation).
+func (c *genCache[V]) addIn(e *genEntry[V], key []byte, val V, size int) *genEntry[V] {
+	*e = genEntry[V]{key: string(key), val: val, size: size, gen: c.gen}
 	c.young[e.key] = e
 	c.youngBytes += size
 	return e

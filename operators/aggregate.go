@@ -560,8 +560,21 @@ func (a *Aggregator) foldUpdate(g *cachedGroup, in *GroupInput) (changed, ok boo
 // cache keeps its key (in.Key, or in.KeyBytes decoded when the input
 // left it nil, see GroupCodec.Input).
 func (a *Aggregator) group(sk []byte, in *GroupInput, emit Emit) (*genEntry[*cachedGroup], error) {
-	if e := a.cache.get(sk); e != nil {
+	// A hot group is young, and found at once. Otherwise the group
+	// filter, which holds every group the cache holds besides the
+	// store's (see filterUnstored), tells a new group, for which the old
+	// generation's map would be looked up in vain too (Nexmark's q3 and
+	// q7 make a group of nearly every record).
+	if e := a.cache.getYoung(sk); e != nil {
 		return e, nil
+	}
+	known := a.groups.mayHave(sk)
+	if known {
+		if e := a.cache.getOld(sk); e != nil {
+			return e, nil
+		}
+	} else if invariants.Enabled && a.cache.holds(sk) {
+		panic(fmt.Sprintf("invariant: group %x is cached but not in the group filter", sk))
 	}
 	if a.cache.full() {
 		// The rotation forgets the old generation, pending groups
@@ -578,7 +591,7 @@ func (a *Aggregator) group(sk []byte, in *GroupInput, emit Emit) (*genEntry[*cac
 		ok  bool
 		err error
 	)
-	if a.groups.mayHave(sk) {
+	if known {
 		if v, ok, err = a.Store.Get(sk); err != nil {
 			return nil, err
 		}
@@ -586,8 +599,11 @@ func (a *Aggregator) group(sk []byte, in *GroupInput, emit Emit) (*genEntry[*cac
 	if !ok {
 		a.groups.add(sk)
 	}
+	// The group and its cache entry in one allocation.
+	ge := new(groupEntry)
+	g := &ge.g
 	// A copy: an input's Key may share its array with its arguments.
-	g := &cachedGroup{key: slices.Clone(in.Key)}
+	g.key = slices.Clone(in.Key)
 	if g.key == nil {
 		if g.key, err = a.Spec.Codec.DecodeKey(in.KeyBytes); err != nil {
 			return nil, fmt.Errorf("decode group key: %w", err)
@@ -610,7 +626,28 @@ func (a *Aggregator) group(sk []byte, in *GroupInput, emit Emit) (*genEntry[*cac
 			return nil, err
 		}
 	}
-	return a.cache.add(sk, g, groupSize(len(sk), len(v), g)), nil
+	return a.cache.addIn(&ge.e, sk, g, groupSize(len(sk), len(v), g)), nil
+}
+
+// groupEntry is a group with its cache entry, allocated together.
+type groupEntry struct {
+	e genEntry[*cachedGroup]
+	g cachedGroup
+}
+
+// filterUnstored adds to the group filter, just built from the store,
+// the cached groups that the store does not have: those that are not
+// live (a retraction that reached a group without rows, a new group
+// whose first row failed), which the write-back leaves out. group trusts
+// the filter's no for the cache as well.
+func (a *Aggregator) filterUnstored() {
+	for _, m := range [...]map[string]*genEntry[*cachedGroup]{a.cache.young, a.cache.old} {
+		for k, e := range m {
+			if !e.val.live {
+				a.groups.add([]byte(k))
+			}
+		}
+	}
 }
 
 // writeBack writes the cache's changed groups into the store.
@@ -911,6 +948,7 @@ func (a *Aggregator) Flush(emit Emit) error {
 			if err := a.groups.build(a.Store, 0); err != nil {
 				return fmt.Errorf("rebuild group filter: %w", err)
 			}
+			a.filterUnstored()
 		case a.groups.layered():
 			// Its keys again, in one layer with room for three
 			// times as many more: a scan of the store's groups, once
@@ -920,6 +958,7 @@ func (a *Aggregator) Flush(emit Emit) error {
 			if err := a.groups.build(a.Store, 4*a.groups.added); err != nil {
 				return fmt.Errorf("rebuild group filter: %w", err)
 			}
+			a.filterUnstored()
 		}
 	}
 	if err := a.writeBackCounts(); err != nil {

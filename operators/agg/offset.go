@@ -40,6 +40,19 @@ type offsetAcc struct {
 	// implicit is set once a row was numbered by Add rather than AddSeq.
 	implicit bool
 	kept     []seqValue // ascending seq, at most cfg.n
+	// one is kept's array in the single forms (n = 1): a group's
+	// accumulator is then one allocation, where the value's slice was a
+	// second (Nexmark's q7 makes a group of six of them per bid).
+	one [1]seqValue
+}
+
+// newOffsetAcc returns an accumulator that has seen no row.
+func newOffsetAcc(cfg *offsetCfg) *offsetAcc {
+	a := &offsetAcc{cfg: cfg}
+	if cfg.n == 1 {
+		a.kept = a.one[:0]
+	}
+	return a
 }
 
 var (
@@ -54,9 +67,10 @@ func newOffsetFunc(cfg *offsetCfg, t types.Type) *function {
 	}
 	return &function{
 		name: cfg.name, result: result,
-		newAcc: func() Accumulator { return &offsetAcc{cfg: cfg} },
+		newAcc: func() Accumulator { return newOffsetAcc(cfg) },
 		decodeFrom: func(d *decoder) Accumulator {
-			a := &offsetAcc{cfg: cfg, implicit: d.bool(), next: d.uvarint()}
+			a := newOffsetAcc(cfg)
+			a.implicit, a.next = d.bool(), d.uvarint()
 			n := d.count(2)
 			if n > cfg.n {
 				d.fail("more values than n")
@@ -96,6 +110,14 @@ func (a *offsetAcc) AddSeq(seq uint64, args []types.Value) error {
 // insert places sv by sequence and drops what falls outside the n kept.
 func (a *offsetAcc) insert(sv seqValue) {
 	n := a.cfg.n
+	if n == 1 && len(a.kept) == 1 {
+		// The single forms replace their value in place: no append
+		// past the inline array.
+		if old := a.kept[0].seq; a.cfg.latest && sv.seq > old || !a.cfg.latest && sv.seq < old {
+			a.kept[0] = sv
+		}
+		return
+	}
 	if len(a.kept) == n {
 		// Fast paths that neither grow nor shift more than needed.
 		if a.cfg.latest {

@@ -194,6 +194,44 @@ func TestOffsetSequencedMerge(t *testing.T) {
 	}
 }
 
+// TestOffsetSingleOutOfOrder: the single forms keep their one value in
+// place; rows out of sequence order, and one of a sequence already kept,
+// leave the right one, decoded or not, and the state allocates nothing
+// more than the accumulator once it has its value.
+func TestOffsetSingleOutOfOrder(t *testing.T) {
+	for _, c := range []struct {
+		fn   string
+		want int32
+	}{
+		{"LATEST_BY_OFFSET", 7},
+		{"EARLIEST_BY_OFFSET", 2},
+	} {
+		f, err := Resolve(c.fn, []types.Type{types.Int}, nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := f.New()
+		// The value is its sequence times ten plus the row's place:
+		// of two rows at one sequence, the first stays.
+		for i, s := range []uint64{5, 3, 7, 2, 7, 2} {
+			if i == 3 {
+				a = roundTrip(t, f, a, false)
+			}
+			if err := a.(Sequenced).AddSeq(s, []types.Value{types.NewInt(int32(10*s) + int32(i))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := types.NewInt(10*c.want + map[int32]int32{7: 2, 2: 3}[c.want])
+		if got := a.Result(); !same(got, want, false) {
+			t.Errorf("%s: %s, want %s", c.fn, show(got), show(want))
+		}
+		v := []types.Value{types.NewInt(1)}
+		if n := testing.AllocsPerRun(100, func() { _ = a.Add(v) }); n != 0 {
+			t.Errorf("%s: %v allocations a row, want 0", c.fn, n)
+		}
+	}
+}
+
 func TestDecodeRejectsGarbage(t *testing.T) {
 	funcs := allFuncs(t)
 	for _, b := range [][]byte{nil, {0xff}, {0x80, 0x80}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}} {
