@@ -74,6 +74,11 @@ type ForeignKeyJoin struct {
 	// leftBuf is the memory of the left row rejoin decodes, which is
 	// joined and dropped before the next.
 	leftBuf types.Row
+	// rightRow is the memory of the right row a record meets: the one
+	// left reads, or the changed one right decodes (as leftRow). Each is
+	// joined and dropped before the next record, the joined rows
+	// copying its values.
+	rightRow types.Row
 	// leftRow is the memory of the changed left row left decodes (a
 	// source's Decoder's), dropped before the next as leftBuf is: the
 	// join copies its values, and its stored entry is its encoding.
@@ -286,8 +291,11 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 	}
 	var r types.Row
 	if fk != nil {
-		if r, err = lookupRow(j.Store, &s.Right, j.key(rightRowPrefix, fk), fk); err != nil {
+		if r, err = lookupRowInto(j.rightRow, j.Store, &s.Right, j.key(rightRowPrefix, fk), fk); err != nil {
 			return err
+		}
+		if r != nil {
+			j.rightRow = r[:0]
 		}
 		if r == nil && first {
 			// The right row is yet to come (in Nexmark's q3, an auction
@@ -313,15 +321,20 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 // copies, not views of rec's bytes, so a value that outlives the row
 // stays whole.
 func (j *ForeignKeyJoin) decodeLeft(rec *log.Record) (types.Row, int64, error) {
-	side := &j.Spec.Left
+	return decodeChangeInto(&j.Spec.Left, &j.leftRow, rec)
+}
+
+// decodeChangeInto is decodeChange into *buf's memory (grown when it
+// lacks room) when side's decoder is a source's.
+func decodeChangeInto(side *TableSide, buf *types.Row, rec *log.Record) (types.Row, int64, error) {
 	d, ok := side.Decoder.(*Decoder)
 	if !ok || rec.Value == nil {
 		return decodeChange(side, rec)
 	}
-	if cap(j.leftRow) < d.width {
-		j.leftRow = make(types.Row, d.width)
+	if cap(*buf) < d.width {
+		*buf = make(types.Row, d.width)
 	}
-	row := j.leftRow[:d.width]
+	row := (*buf)[:d.width]
 	clear(row) // a column the record lacks is NULL, not the last row's
 	if err := d.decodeInto(rec, row, &d.valProj); err != nil {
 		return nil, 0, err
@@ -333,7 +346,7 @@ func (j *ForeignKeyJoin) decodeLeft(rec *log.Record) (types.Row, int64, error) {
 // points at it.
 func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
 	s := j.Spec
-	row, ts, err := decodeChange(&s.Right, rec)
+	row, ts, err := decodeChangeInto(&s.Right, &j.rightRow, rec)
 	if err != nil {
 		return err
 	}

@@ -531,3 +531,35 @@ func (n isString) Eval(row types.Row) (types.Value, error) {
 	}
 	return types.NewBoolean(row[n.col].Str() == n.s), nil
 }
+
+// TestForeignKeyJoinReusedRows: the right rows a join reads and decodes
+// into reused memory carry nothing of the row before: a right row
+// without M, met by a left change and by its own change, joins with a
+// NULL M after rows that had one.
+func TestForeignKeyJoinReusedRows(t *testing.T) {
+	j := fkJoin(t, false, nil, 1)
+	var out []log.ProduceRecord
+	emit := func(pr log.ProduceRecord) { out = append(out, pr) }
+	for i, step := range []struct {
+		input int
+		key   string
+		value string
+	}{
+		{1, "a", `{"M":"m"}`},
+		{1, "b", `{}`},
+		{0, "A", `{"FK":"a","N":"1"}`}, // reads a
+		{0, "B", `{"FK":"b","N":"2"}`}, // reads b, into a's memory
+		{0, "D", `{"FK":"d","N":"4"}`}, // d is yet to come
+		{1, "c", `{"M":"z"}`},
+		{1, "d", `{}`}, // decoded into c's memory, meets D
+	} {
+		rec := log.Record{Key: []byte(step.key), Value: []byte(step.value), Timestamp: int64(i + 1)}
+		if err := j.ProcessInput(step.input, &rec, emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{fkOut("A", "a", "1", "m", 3), fkOut("B", "b", "2", "", 4), fkOut("D", "d", "4", "", 7)}
+	if got := sinkRecords(out); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

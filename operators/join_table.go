@@ -204,11 +204,17 @@ func decodeStoredRecord(dec RowDecoder, key, v []byte) (types.Row, error) {
 // lookupRow reads the stored row under sk, whose record key is key; nil
 // when there is none.
 func lookupRow(st state.Store, side *TableSide, sk, key []byte) (types.Row, error) {
+	return lookupRowInto(nil, st, side, sk, key)
+}
+
+// lookupRowInto is lookupRow into dst's memory when it has room
+// (decodeStoredInto).
+func lookupRowInto(dst types.Row, st state.Store, side *TableSide, sk, key []byte) (types.Row, error) {
 	v, ok, err := storeView(st, sk)
 	if err != nil || !ok {
 		return nil, err
 	}
-	return decodeStored(side.Decoder, side.Width, key, v)
+	return decodeStoredInto(dst, side.Decoder, side.Width, key, v)
 }
 
 // decodeChange decodes a table record: its row (nil for a tombstone) and
@@ -363,11 +369,15 @@ type TableJoinSink struct {
 	Topic   string
 	// Store is the join task's store.
 	Store state.Store
+	// mk is the memory of the sink key's state key, built for each
+	// change: the store copies the keys it keeps.
+	mk []byte
 }
 
 // Emit is a table join's Output.
 func (s *TableJoinSink) Emit(key []byte, row types.Row, ts int64, emit Emit) error {
-	mk := prefixed(sinkKeyPrefix, key)
+	s.mk = append(append(s.mk[:0], sinkKeyPrefix), key...)
+	mk := s.mk
 	if row != nil {
 		out, _, ok, err := s.Pipeline.Apply(row)
 		if err != nil {
