@@ -355,8 +355,13 @@ func (l *Log) startWrite(items []item, pre func(b *pebble.Batch) error, preBytes
 
 	// One allocation for the whole batch: the records, and room for what
 	// pre writes (offsets, and a state store's changes as preBytes
-	// estimates them).
-	b := l.db.NewBatchWithSize(size + preBytes + 4096)
+	// estimates them). Pebble's pool of batches keeps a closed batch's
+	// memory only up to 1 MiB by default, and a task's commit of a read
+	// batch is a few megabytes: retained up to twice a read batch's
+	// bytes, the next commit writes into it instead of a new array. The
+	// pool is a sync.Pool, which lets go of what it holds at each garbage
+	// collection, and Pebble keeps no batch it made a memtable of.
+	b := l.db.NewBatchWithSize(size+preBytes+4096, pebble.WithMaxRetainedSizeBytes(max(2*l.opts.ReadBatchBytes, 1<<20)))
 	if pre != nil {
 		if err := pre(b); err != nil {
 			_ = b.Close()

@@ -138,11 +138,12 @@ func (r *reader) goneErr() error {
 // exists for the contract.
 func (r *reader) Close() error { return nil }
 
-// readRange reads up to ReadBatch records (and about ReadBatchBytes) of one
-// partition with offsets in [from, to), and returns them with the offset to
-// read next, the bytes they take and the arena that holds (the last of)
-// them. arenaHint is how many bytes to expect; spare is the memory of a
-// batch its caller is done with, to reuse when it fits.
+// readRange reads up to ReadBatch records (at most ReadBatchBytes of their
+// bytes, or one record larger than that) of one partition with offsets in
+// [from, to), and returns them with the offset to read next, the bytes
+// they take and the arena that holds (the last of) them. arenaHint is how
+// many bytes to expect; spare is the memory of a batch its caller is done
+// with, to reuse when it fits.
 func (l *Log) readRange(t *topic, part int32, from, to int64, arenaHint int, spare recycled) ([]log.Record, int64, int, []byte, error) {
 	if err := l.enter(); err != nil {
 		return nil, 0, 0, nil, err
@@ -230,7 +231,12 @@ keys:
 				// together), so this is only a guard.
 				break keys
 			}
-			if len(recs) == batch || used >= limit {
+			// A batch stops before the record that would take it past
+			// limit (one record alone may), so that an arena of limit
+			// bytes always holds it: stopping once limit was passed let
+			// a full batch's last record spill into a second array of
+			// the batch's size, a third of a raw copy's read memory.
+			if len(recs) == batch || (len(recs) > 0 && used+len(rv) > limit) {
 				full = true
 				break keys
 			}
