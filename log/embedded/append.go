@@ -131,8 +131,8 @@ func (l *Log) startCommit(txn log.Txn, extraBytes int, extra func(b *pebble.Batc
 	// The items are done with once the batch is encoded (startWrite), so
 	// they go back for the next commit: 48 bytes a record, zeroed, at
 	// every commit otherwise.
-	items := l.scratch.items(len(txn.Records))
-	defer l.scratch.putItems(items)
+	items := l.scratch.items.get(len(txn.Records))
+	defer l.scratch.items.put(items, true)
 	var last *topic
 	for i := range txn.Records {
 		pr := &txn.Records[i]
@@ -345,8 +345,8 @@ func (l *Log) startWrite(items []item, pre func(b *pebble.Batch) error, preBytes
 		it.group = g.at
 		g.n++
 	}
-	idxs := l.scratch.idxs(len(items))
-	defer l.scratch.putIdxs(idxs)
+	idxs := l.scratch.idxs.get(len(items))
+	defer l.scratch.idxs.put(idxs, false)
 	at := 0
 	for _, g := range groups {
 		g.idxs = idxs[at : at : at+g.n]

@@ -4,12 +4,13 @@ import "sync"
 
 // writeScratch keeps the per-record working memory of a write for the
 // next one: a commit of a task's read batch of 4,096 records made a slice
-// of items and a slice of indexes per partition, about 96 bytes a record,
+// of items and a slice of indexes per partition, about 90 bytes a record,
 // zeroed and grown at every commit. Writes run concurrently (a task per
 // partition), so each takes its own from a pool, which the garbage
 // collector empties of what lies idle.
 type writeScratch struct {
-	itemPool, idxPool sync.Pool
+	items slicePool[item]
+	idxs  slicePool[int32]
 }
 
 // maxScratchRecords bounds what the pool keeps: a write of more records
@@ -17,36 +18,26 @@ type writeScratch struct {
 // own, so that one large write does not pin its memory in the pool.
 const maxScratchRecords = 1 << 16
 
-// items returns n zeroed items.
-func (s *writeScratch) items(n int) []item {
-	if p, ok := s.itemPool.Get().(*[]item); ok && cap(*p) >= n {
+// slicePool is a pool of slices of at most maxScratchRecords elements.
+type slicePool[T any] struct{ p sync.Pool }
+
+// get returns n elements: zeroed if every put before was cleared.
+func (s *slicePool[T]) get(n int) []T {
+	if p, ok := s.p.Get().(*[]T); ok && cap(*p) >= n {
 		return (*p)[:n]
 	}
-	return make([]item, n)
+	return make([]T, n)
 }
 
-// putItems gives back items, which the caller no longer uses. They are
-// cleared: they point at the caller's records.
-func (s *writeScratch) putItems(items []item) {
-	if cap(items) > maxScratchRecords {
+// put gives back v, which the caller no longer uses, cleared when clean
+// is set (items point at the caller's records: a pooled slice must not
+// keep them alive).
+func (s *slicePool[T]) put(v []T, clean bool) {
+	if cap(v) > maxScratchRecords {
 		return
 	}
-	clear(items)
-	s.itemPool.Put(&items)
-}
-
-// idxs returns n indexes, not zeroed.
-func (s *writeScratch) idxs(n int) []int32 {
-	if p, ok := s.idxPool.Get().(*[]int32); ok && cap(*p) >= n {
-		return (*p)[:n]
+	if clean {
+		clear(v)
 	}
-	return make([]int32, n)
-}
-
-// putIdxs gives back idxs, which the caller no longer uses.
-func (s *writeScratch) putIdxs(idxs []int32) {
-	if cap(idxs) > maxScratchRecords {
-		return
-	}
-	s.idxPool.Put(&idxs)
+	s.p.Put(&v)
 }

@@ -27,7 +27,7 @@ func TestCommitScratchReuse(t *testing.T) {
 	}
 	// part places record i of a commit; the pattern is not round robin,
 	// so that a partition's records are not every nth.
-	part := func(i int, n int32) int32 { return int32((i*7+i/3)%int(n)) }
+	part := func(i int, n int32) int32 { return int32((i*7 + i/3) % int(n)) }
 	value := func(topic string, c, i int) string { return fmt.Sprintf("%s/%d/%d", topic, c, i) }
 	var wg sync.WaitGroup
 	errs := make(chan error, len(topics))
