@@ -128,7 +128,11 @@ func (l *Log) CommitAsync(ctx context.Context, txn log.Txn) (wait func() error, 
 // startCommit is CommitWithSize up to the batch's hand-over to Pebble;
 // the caller is inside enter, and calls finish on the write it returns.
 func (l *Log) startCommit(txn log.Txn, extraBytes int, extra func(b *pebble.Batch) error) (*pendingWrite, error) {
-	items := make([]item, len(txn.Records))
+	// The items are done with once the batch is encoded (startWrite), so
+	// they go back for the next commit: 48 bytes a record, zeroed, at
+	// every commit otherwise.
+	items := l.scratch.items.get(len(txn.Records))
+	defer l.scratch.items.put(items, true)
 	var last *topic
 	for i := range txn.Records {
 		pr := &txn.Records[i]
@@ -168,8 +172,11 @@ type item struct {
 	t    *topic
 	r    *log.Record
 	part int32
-	off  int64
-	ts   int64
+	// group is startWrite's, the index of the record's partition among
+	// the write's.
+	group int32
+	off   int64
+	ts    int64
 	// size is the record's encoded size (recordSize).
 	size int
 }
@@ -247,10 +254,14 @@ func (l *Log) startWrite(items []item, pre func(b *pebble.Batch) error, preBytes
 	// Place every record first, so a bad partition fails before anything
 	// is reserved.
 	type group struct {
-		p     *partition
-		id    uint64 // the topic's
-		part  int32
-		idxs  []int
+		p    *partition
+		id   uint64 // the topic's
+		part int32
+		// idxs are the group's records, indexes into items in their
+		// order: a slice of one array for all the groups.
+		idxs  []int32
+		at    int32 // the group's index in groups
+		n     int   // the group's records
 		base  int64
 		resvn *reservation
 		// keys are the group's batch keys, each a run of idxs (see
@@ -316,7 +327,7 @@ func (l *Log) startWrite(items []item, pre func(b *pebble.Batch) error, preBytes
 			if err != nil {
 				return nil, err
 			}
-			g = &group{p: p, id: it.t.id, part: it.part}
+			g = &group{p: p, id: it.t.id, part: it.part, at: int32(len(groups))}
 			if cur.m != nil {
 				cur.m[it.part] = g
 			} else {
@@ -329,7 +340,21 @@ func (l *Log) startWrite(items []item, pre func(b *pebble.Batch) error, preBytes
 			it.ts = now
 		}
 		it.size = recordSize(r, it.ts)
-		g.idxs = append(g.idxs, i)
+		// Counted here, placed below: one array of indexes for the
+		// whole write rather than a slice per group grown by appends.
+		it.group = g.at
+		g.n++
+	}
+	idxs := l.scratch.idxs.get(len(items))
+	defer l.scratch.idxs.put(idxs, false)
+	at := 0
+	for _, g := range groups {
+		g.idxs = idxs[at : at : at+g.n]
+		at += g.n
+	}
+	for i := range items {
+		g := groups[items[i].group]
+		g.idxs = append(g.idxs, int32(i))
 	}
 	// Each partition's records go into batch keys of about
 	// batchValueTarget bytes. Offsets are consecutive within a

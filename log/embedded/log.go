@@ -53,6 +53,8 @@ type Log struct {
 	flights *flights
 	// lsm counts what Pebble writes (LSMStats).
 	lsm *lsmCounter
+	// scratch is the working memory writes reuse (scratch.go).
+	scratch writeScratch
 
 	mu struct {
 		sync.Mutex

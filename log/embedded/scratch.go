@@ -1,0 +1,43 @@
+package embedded
+
+import "sync"
+
+// writeScratch keeps the per-record working memory of a write for the
+// next one: a commit of a task's read batch of 4,096 records made a slice
+// of items and a slice of indexes per partition, about 90 bytes a record,
+// zeroed and grown at every commit. Writes run concurrently (a task per
+// partition), so each takes its own from a pool, which the garbage
+// collector empties of what lies idle.
+type writeScratch struct {
+	items slicePool[item]
+	idxs  slicePool[int32]
+}
+
+// maxScratchRecords bounds what the pool keeps: a write of more records
+// than this (a flat map's output of a large batch) uses memory of its
+// own, so that one large write does not pin its memory in the pool.
+const maxScratchRecords = 1 << 16
+
+// slicePool is a pool of slices of at most maxScratchRecords elements.
+type slicePool[T any] struct{ p sync.Pool }
+
+// get returns n elements: zeroed if every put before was cleared.
+func (s *slicePool[T]) get(n int) []T {
+	if p, ok := s.p.Get().(*[]T); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]T, n)
+}
+
+// put gives back v, which the caller no longer uses, cleared when clean
+// is set (items point at the caller's records: a pooled slice must not
+// keep them alive).
+func (s *slicePool[T]) put(v []T, clean bool) {
+	if cap(v) > maxScratchRecords {
+		return
+	}
+	if clean {
+		clear(v)
+	}
+	s.p.Put(&v)
+}
