@@ -9,55 +9,40 @@ import (
 	"github.com/runnel/runnel/sql/types"
 )
 
-// TestMul64: the int64 product agrees with math/big's wherever it
-// answers, and declines every product that overflows an int64.
-func TestMul64(t *testing.T) {
-	edges := []int64{0, 1, -1, 2, -2, 908, 3037000499, 3037000500, -3037000500, math.MaxInt64, math.MinInt64, math.MaxInt64 / 2, math.MinInt64 / 2}
-	check := func(x, y int64) {
-		t.Helper()
-		want := new(big.Int).Mul(big.NewInt(x), big.NewInt(y))
-		got, ok := mul64(x, y)
-		if ok != want.IsInt64() {
-			t.Fatalf("mul64(%d, %d) ok = %v, product %s", x, y, ok, want)
-		}
-		if ok && got != want.Int64() {
-			t.Fatalf("mul64(%d, %d) = %d, want %s", x, y, got, want)
-		}
+// TestInt64Ops: mul64 and add64 agree with math/big wherever they
+// answer, and decline every result that overflows an int64.
+func TestInt64Ops(t *testing.T) {
+	ops := []struct {
+		name string
+		f    func(x, y int64) (int64, bool)
+		big  func(z, x, y *big.Int) *big.Int
+	}{
+		{"mul64", mul64, (*big.Int).Mul},
+		{"add64", add64, (*big.Int).Add},
 	}
-	for _, a := range edges {
-		for _, c := range edges {
-			check(a, c)
-		}
-	}
+	edges := []int64{0, 1, -1, 2, -2, 908, 3037000499, 3037000500, -3037000500, math.MaxInt64, math.MinInt64,
+		math.MaxInt64 - 1, math.MinInt64 + 1, math.MaxInt64 / 2, math.MinInt64 / 2}
 	r := rand.New(rand.NewPCG(1, 2))
-	for range 100000 {
-		check(randInt64(r), randInt64(r))
-	}
-}
-
-// TestAdd64: the int64 sum agrees with math/big's wherever it answers,
-// and declines every sum that overflows an int64.
-func TestAdd64(t *testing.T) {
-	edges := []int64{0, 1, -1, math.MaxInt64, math.MinInt64, math.MaxInt64 - 1, math.MinInt64 + 1, math.MaxInt64 / 2, math.MinInt64 / 2}
-	check := func(x, y int64) {
-		t.Helper()
-		want := new(big.Int).Add(big.NewInt(x), big.NewInt(y))
-		got, ok := add64(x, y)
-		if ok != want.IsInt64() {
-			t.Fatalf("add64(%d, %d) ok = %v, sum %s", x, y, ok, want)
+	for _, op := range ops {
+		check := func(x, y int64) {
+			t.Helper()
+			want := op.big(new(big.Int), big.NewInt(x), big.NewInt(y))
+			got, ok := op.f(x, y)
+			if ok != want.IsInt64() {
+				t.Fatalf("%s(%d, %d) ok = %v, exact %s", op.name, x, y, ok, want)
+			}
+			if ok && got != want.Int64() {
+				t.Fatalf("%s(%d, %d) = %d, want %s", op.name, x, y, got, want)
+			}
 		}
-		if ok && got != want.Int64() {
-			t.Fatalf("add64(%d, %d) = %d, want %s", x, y, got, want)
+		for _, a := range edges {
+			for _, c := range edges {
+				check(a, c)
+			}
 		}
-	}
-	for _, a := range edges {
-		for _, c := range edges {
-			check(a, c)
+		for range 100000 {
+			check(randInt64(r), randInt64(r))
 		}
-	}
-	r := rand.New(rand.NewPCG(5, 6))
-	for range 100000 {
-		check(randInt64(r), randInt64(r))
 	}
 }
 
@@ -216,19 +201,4 @@ func TestDecimalArithSQL(t *testing.T) {
 }
 
 // BenchmarkDecimalMul is q1's `0.908 * price` over a bid's price.
-func BenchmarkDecimalMul(b *testing.B) {
-	e, err := bindLine("0.908 * B")
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := append(types.Row(nil), row...)
-	r[1] = types.NewBigint(5000000)
-	b.ReportAllocs()
-	cpu := cpuPerOp(b)
-	for b.Loop() {
-		if _, err := e.Eval(r); err != nil {
-			b.Fatal(err)
-		}
-	}
-	cpu()
-}
+func BenchmarkDecimalMul(b *testing.B) { benchBidPrice(b, "0.908 * B") }

@@ -68,19 +68,11 @@ func TestDecimal64(t *testing.T) {
 	}
 }
 
-// TestValueSize: a DECIMAL's scale sits in the padding after the kind,
-// so that holding an int64 DECIMAL costs no Value a byte more than the
-// layout without it.
+// TestValueSize: a DECIMAL's scale sits in the padding between the
+// kind and the int64 after it, so that no Value grows for it.
 func TestValueSize(t *testing.T) {
-	type withoutScale struct {
-		kind Kind
-		i    int64
-		f    float64
-		s    string
-		dec  *big.Int
-		list []Value
-	}
-	if got, want := unsafe.Sizeof(Value{}), unsafe.Sizeof(withoutScale{}); got != want {
-		t.Fatalf("a Value is %d bytes, %d without its scale field", got, want)
+	var v Value
+	if unsafe.Offsetof(v.sc) >= unsafe.Offsetof(v.i) || unsafe.Offsetof(v.i) != unsafe.Alignof(v.i) {
+		t.Fatalf("the scale is at %d and the int64 at %d: the scale does not sit in the kind's padding", unsafe.Offsetof(v.sc), unsafe.Offsetof(v.i))
 	}
 }
