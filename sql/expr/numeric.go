@@ -87,24 +87,6 @@ func decOf(v types.Value) (*big.Int, int32) {
 	return big.NewInt(v.Int()), 0
 }
 
-// mulSmall is a·c when both and the product fit in an int64, the common
-// case (a price times a rate) that needs none of math/big's slices: one
-// small big.Int for the result instead of a product grown word by word.
-func mulSmall(a, c *big.Int) (*big.Int, bool) {
-	if !a.IsInt64() || !c.IsInt64() {
-		return nil, false
-	}
-	x, y := a.Int64(), c.Int64()
-	if x == 0 || y == 0 {
-		return new(big.Int), true
-	}
-	p := x * y
-	if p/y != x || (x == -1 && y == math.MinInt64) || (y == -1 && x == math.MinInt64) {
-		return nil, false
-	}
-	return big.NewInt(p), true
-}
-
 var bigTen = big.NewInt(10)
 
 func pow10(n int32) *big.Int {
@@ -175,6 +157,50 @@ func toDecimal(v types.Value, t types.Type) (types.Value, error) {
 	return types.NewDecimal(u, int32(t.Scale)), nil
 }
 
+// decimalArithBig is a op c (+ - * / %) at the result's scale, in
+// math/big: exact for any operands. decimalArith64 answers first where
+// the unscaled values fit an int64; this is the path it must agree with.
+func decimalArithBig(op byte, scale int32, a, c types.Value) (types.Value, error) {
+	ua, sa := decOf(a)
+	uc, sc := decOf(c)
+	var u *big.Int
+	switch op {
+	case '+', '-':
+		s := max(sa, sc)
+		x, y := rescale(ua, sa, s), rescale(uc, sc, s)
+		if op == '+' {
+			u = new(big.Int).Add(x, y)
+		} else {
+			u = new(big.Int).Sub(x, y)
+		}
+		u = rescale(u, s, scale)
+	case '*':
+		u = rescale(new(big.Int).Mul(ua, uc), sa+sc, scale)
+	case '/':
+		if uc.Sign() == 0 {
+			return types.Value{}, errorf(ErrDivisionByZero, "division by zero")
+		}
+		// a/c at scale S is ua·10^(S+sc-sa) / uc.
+		e := scale + sc - sa
+		num := ua
+		den := uc
+		if e >= 0 {
+			num = new(big.Int).Mul(ua, pow10(e))
+		} else {
+			den = new(big.Int).Mul(uc, pow10(-e))
+		}
+		u = divHalfUp(num, den)
+	case '%':
+		if uc.Sign() == 0 {
+			return types.Value{}, errorf(ErrDivisionByZero, "division by zero (modulo)")
+		}
+		s := max(sa, sc)
+		u = new(big.Int).Rem(rescale(ua, sa, s), rescale(uc, sc, s))
+		u = rescale(u, s, scale)
+	}
+	return types.NewDecimal(u, scale), nil
+}
+
 // decimalResult computes the DECIMAL type of l op r with ksqlDB's rules.
 func decimalResult(op byte, l, r types.Type) types.Type {
 	a, b := asDecimalType(l), asDecimalType(r)
@@ -223,10 +249,7 @@ func smallDecimal(v types.Value) (int64, int32, bool) {
 	case types.KindInt, types.KindBigint:
 		return v.Int(), 0, true
 	case types.KindDecimal:
-		u, s := v.Decimal()
-		if u != nil && u.IsInt64() {
-			return u.Int64(), s, true
-		}
+		return v.Decimal64()
 	}
 	return 0, 0, false
 }

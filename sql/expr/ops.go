@@ -147,6 +147,9 @@ func negate(b *Binder, x Expr) (Expr, error) {
 		case types.KindDouble:
 			return types.NewDouble(-v.Float()), nil
 		case types.KindDecimal:
+			if u, s, ok := v.Decimal64(); ok && u != math.MinInt64 {
+				return types.NewDecimal64(-u, s), nil
+			}
 			u, s := v.Decimal()
 			return types.NewDecimal(new(big.Int).Neg(u), s), nil
 		}
@@ -242,48 +245,10 @@ func arith(b *Binder, o opcode.Op, l, r Expr) (Expr, error) {
 		}
 		scale := int32(t.Scale)
 		f = func(a, c types.Value) (types.Value, error) {
-			ua, sa := decOf(a)
-			uc, sc := decOf(c)
-			var u *big.Int
-			switch op {
-			case '+', '-':
-				s := max(sa, sc)
-				x, y := rescale(ua, sa, s), rescale(uc, sc, s)
-				if op == '+' {
-					u = new(big.Int).Add(x, y)
-				} else {
-					u = new(big.Int).Sub(x, y)
-				}
-				u = rescale(u, s, scale)
-			case '*':
-				if p, ok := mulSmall(ua, uc); ok && sa+sc == scale {
-					u = p
-					break
-				}
-				u = rescale(new(big.Int).Mul(ua, uc), sa+sc, scale)
-			case '/':
-				if uc.Sign() == 0 {
-					return types.Value{}, errorf(ErrDivisionByZero, "division by zero")
-				}
-				// a/c at scale S is ua·10^(S+sc-sa) / uc.
-				e := scale + sc - sa
-				num := ua
-				den := uc
-				if e >= 0 {
-					num = new(big.Int).Mul(ua, pow10(e))
-				} else {
-					den = new(big.Int).Mul(uc, pow10(-e))
-				}
-				u = divHalfUp(num, den)
-			case '%':
-				if uc.Sign() == 0 {
-					return types.Value{}, errorf(ErrDivisionByZero, "division by zero (modulo)")
-				}
-				s := max(sa, sc)
-				u = new(big.Int).Rem(rescale(ua, sa, s), rescale(uc, sc, s))
-				u = rescale(u, s, scale)
+			if v, ok := decimalArith64(op, scale, a, c); ok {
+				return v, nil
 			}
-			return types.NewDecimal(u, scale), nil
+			return decimalArithBig(op, scale, a, c)
 		}
 	}
 	if lit, ok := r.(*Literal); ok && !lit.Value.IsNull() && isIntegral(t) {

@@ -58,8 +58,7 @@ func appendValue(b *strings.Builder, v Value, t Type, nested bool) {
 	case KindDouble:
 		b.WriteString(FormatDouble(v.Float()))
 	case KindDecimal:
-		u, s := v.Decimal()
-		b.WriteString(FormatDecimal(u, s))
+		b.Write(appendDecimalValue(nil, v))
 	case KindString:
 		b.WriteString(v.Str())
 	case KindBytes:
@@ -142,8 +141,8 @@ func formatLen(v Value, t Type, nested bool) int64 {
 	case KindDouble:
 		return int64(len(FormatDouble(v.Float())))
 	case KindDecimal:
-		u, s := v.Decimal()
-		return int64(len(FormatDecimal(u, s)))
+		var buf [32]byte
+		return int64(len(appendDecimalValue(buf[:0], v)))
 	case KindString:
 		return int64(len(v.Str()))
 	case KindBytes:
@@ -314,6 +313,16 @@ func AppendDouble(dst []byte, f float64) []byte {
 	return strconv.AppendInt(dst, int64(exp), 10)
 }
 
+// appendDecimalValue is AppendDecimal of a DECIMAL value, without a
+// big.Int when its unscaled value fits an int64.
+func appendDecimalValue(dst []byte, v Value) []byte {
+	if u, s, ok := v.Decimal64(); ok {
+		return AppendDecimal64(dst, u, s)
+	}
+	u, s := v.Decimal()
+	return AppendDecimal(dst, u, s)
+}
+
 // FormatDecimal renders unscaled × 10^-scale; see AppendDecimal.
 func FormatDecimal(unscaled *big.Int, scale int32) string {
 	return string(AppendDecimal(nil, unscaled, scale))
@@ -328,23 +337,33 @@ func AppendDecimal(dst []byte, unscaled *big.Int, scale int32) []byte {
 	if unscaled == nil {
 		unscaled = new(big.Int)
 	}
+	if unscaled.IsInt64() {
+		return AppendDecimal64(dst, unscaled.Int64(), scale)
+	}
 	if unscaled.Sign() < 0 {
 		dst = append(dst, '-')
 	}
-	var tmp [24]byte
-	var digits []byte
-	if unscaled.IsInt64() && unscaled.Int64() != math.MinInt64 {
-		v := unscaled.Int64()
-		if v < 0 {
-			v = -v
-		}
-		digits = strconv.AppendInt(tmp[:0], v, 10)
-	} else {
-		digits = new(big.Int).Abs(unscaled).Append(nil, 10)
+	return appendPlain(dst, new(big.Int).Abs(unscaled).Append(nil, 10), scale)
+}
+
+// AppendDecimal64 is AppendDecimal of an unscaled value that fits an
+// int64 (a DECIMAL's Decimal64), without math/big.
+func AppendDecimal64(dst []byte, unscaled int64, scale int32) []byte {
+	m := uint64(unscaled)
+	if unscaled < 0 {
+		dst = append(dst, '-')
+		m = -m // MinInt64's magnitude, 2^63, is right as a uint64
 	}
+	var tmp [24]byte
+	return appendPlain(dst, strconv.AppendUint(tmp[:0], m, 10), scale)
+}
+
+// appendPlain appends the decimal digits of a magnitude (without a sign)
+// with scale fractional digits.
+func appendPlain(dst, digits []byte, scale int32) []byte {
 	if scale <= 0 {
 		dst = append(dst, digits...)
-		if unscaled.Sign() != 0 {
+		if len(digits) != 1 || digits[0] != '0' {
 			for i := int32(0); i < -scale; i++ {
 				dst = append(dst, '0')
 			}

@@ -19,7 +19,9 @@ import (
 //	TIME                         i, ms since midnight
 //	DOUBLE                       f
 //	STRING, BYTES                s (BYTES as raw bytes in a string)
-//	DECIMAL                      dec (unscaled), i (scale)
+//	DECIMAL                      sc (scale) and dec (unscaled) or, when
+//	                             dec is nil, i (an unscaled value that
+//	                             fits an int64: NewDecimal64)
 //	ARRAY                        list, the elements
 //	STRUCT                       list, the fields in the type's order
 //	MAP                          list, keys at even and values at odd indexes
@@ -28,6 +30,7 @@ import (
 // construction, so Values may share them.
 type Value struct {
 	kind Kind
+	sc   int32 // a DECIMAL's scale; it sits in kind's padding
 	i    int64
 	f    float64
 	s    string
@@ -80,7 +83,15 @@ func NewTime(ms int64) Value { return Value{kind: KindTime, i: ms} }
 // NewDecimal returns a DECIMAL value unscaled × 10^-scale. unscaled must
 // not be modified afterwards.
 func NewDecimal(unscaled *big.Int, scale int32) Value {
-	return Value{kind: KindDecimal, dec: unscaled, i: int64(scale)}
+	return Value{kind: KindDecimal, dec: unscaled, sc: scale}
+}
+
+// NewDecimal64 returns a DECIMAL value unscaled × 10^-scale without a
+// big.Int: arithmetic on DECIMALs whose unscaled values fit an int64
+// (sql/expr) builds its results with no allocation. Decimal64 reads it
+// back as is; Decimal builds a big.Int for it.
+func NewDecimal64(unscaled int64, scale int32) Value {
+	return Value{kind: KindDecimal, i: unscaled, sc: scale}
 }
 
 // NewArray returns an ARRAY value. elems must not be modified afterwards.
@@ -118,7 +129,27 @@ func (v Value) Str() string { return v.s }
 
 // Decimal returns a DECIMAL's unscaled value and scale. The *big.Int must
 // not be modified.
-func (v Value) Decimal() (*big.Int, int32) { return v.dec, int32(v.i) }
+// A DECIMAL built by NewDecimal64 gets a new big.Int, which the caller
+// may keep; Decimal64 reads such a value without one.
+func (v Value) Decimal() (*big.Int, int32) {
+	if v.dec == nil {
+		return big.NewInt(v.i), v.sc
+	}
+	return v.dec, v.sc
+}
+
+// Decimal64 returns a DECIMAL's unscaled value and scale when the
+// unscaled value fits an int64; ok is false otherwise (Decimal then has
+// it).
+func (v Value) Decimal64() (unscaled int64, scale int32, ok bool) {
+	switch {
+	case v.dec == nil:
+		return v.i, v.sc, true
+	case v.dec.IsInt64():
+		return v.dec.Int64(), v.sc, true
+	}
+	return 0, 0, false
+}
 
 // List returns the elements of an ARRAY or the fields of a STRUCT. The
 // slice must not be modified.
@@ -146,8 +177,13 @@ func (v Value) AsFloat() float64 {
 	case KindDouble:
 		return v.f
 	case KindDecimal:
+		if v.dec == nil {
+			// float64 of an int64 rounds to nearest even, as
+			// big.Float's Float64 does: the same value either way.
+			return float64(v.i) / math.Pow10(int(v.sc))
+		}
 		f, _ := new(big.Float).SetInt(v.dec).Float64()
-		return f / math.Pow10(int(v.i))
+		return f / math.Pow10(int(v.sc))
 	}
 	return float64(v.i)
 }
@@ -163,8 +199,9 @@ func (v Value) AsRat() *big.Rat {
 		}
 		return r
 	case KindDecimal:
-		den := new(big.Int).Exp(big.NewInt(10), big.NewInt(v.i), nil)
-		return new(big.Rat).SetFrac(v.dec, den)
+		u, s := v.Decimal()
+		den := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(s)), nil)
+		return new(big.Rat).SetFrac(u, den)
 	}
 	return new(big.Rat).SetInt64(v.i)
 }
