@@ -2,6 +2,7 @@ package serde
 
 import (
 	"math"
+	"math/big"
 	"strings"
 	"testing"
 
@@ -60,6 +61,40 @@ func TestJSONValueBytes(t *testing.T) {
 				t.Fatalf("round trip: %s, want %s", showRow(got), showRow(tc.row))
 			}
 		})
+	}
+}
+
+// TestJSONDecimal64: a DECIMAL held in an int64 (what arithmetic leaves
+// when it fits) is written as the same bytes as its big.Int form, at its
+// own scale, and without an allocation for the number.
+func TestJSONDecimal64(t *testing.T) {
+	cols := []types.Column{col("P", types.Decimal(20, 3))}
+	f := mustValue(t, "JSON", cols, Props{})
+	for _, c := range []struct {
+		u     int64
+		scale int32
+		want  string
+	}{
+		{908, 3, `{"P":0.908}`}, {-5, 3, `{"P":-0.005}`}, {0, 3, `{"P":0.000}`},
+		{123456789, 3, `{"P":123456.789}`}, {math.MinInt64, 3, `{"P":-9223372036854775.808}`},
+	} {
+		small := types.Row{types.NewDecimal64(c.u, c.scale)}
+		wide := types.Row{types.NewDecimal(big.NewInt(c.u), c.scale)}
+		a, err := f.Encode(small)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := f.Encode(wide)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(a) != c.want || string(b) != c.want {
+			t.Fatalf("Encode of %d at scale %d: int64 %s, big.Int %s, want %s", c.u, c.scale, a, b, c.want)
+		}
+		buf := make([]byte, 0, 64)
+		if n := testing.AllocsPerRun(100, func() { buf, _ = appendJSONValue(buf[:0], &cols[0].Type, small[0]) }); n != 0 {
+			t.Fatalf("writing %d at scale %d allocates %v times", c.u, c.scale, n)
+		}
 	}
 }
 
