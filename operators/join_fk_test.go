@@ -366,6 +366,29 @@ func TestForeignKeyJoinArrivedLists(t *testing.T) {
 	check("b's delete", []string{"r b -@10"}, 2, "D DEL@10")
 }
 
+// TestFKIndexCacheOrder: the cache's lists stay in key order and hold
+// each key once, whatever the order of their adds, and its bytes count
+// what it holds.
+func TestFKIndexCacheOrder(t *testing.T) {
+	var c fkIndexCache
+	c.putAhead([]byte("f"), [][]byte{[]byte("k5")})
+	for _, k := range []string{"k7", "k9", "k1", "k5", "k8", "k9", "k0"} {
+		c.add([]byte("f"), []byte(k))
+	}
+	c.remove([]byte("f"), []byte("k8"))
+	c.add([]byte("g"), []byte("k1")) // not cached: stays so
+	got, ok := c.read([]byte("f"), true)
+	if want := "k0 k1 k5 k7 k9"; !ok || strings.Join(got, " ") != want {
+		t.Fatalf("f's list %q (cached %v), want %q", got, ok, want)
+	}
+	if _, ok := c.keys["g"]; ok {
+		t.Fatal("an add cached a list")
+	}
+	if want := 1 + fkIndexCacheEntry + 5*(2+fkIndexCacheEntry); c.bytes != want {
+		t.Fatalf("%d bytes counted, want %d", c.bytes, want)
+	}
+}
+
 // TestForeignKeyJoinFKFilterLayers: the foreign keys' filter, grown past
 // maxJoinFilterLayers, is loaded again in one layer at the next Flush,
 // and a right change still finds every left row that points at it.
