@@ -633,8 +633,9 @@ func (c *fkIndexCache) read(fk []byte, deleted bool) ([]string, bool) {
 	return l.keys, true
 }
 
-// count records a right change that found a list: an arrival at a list
-// put ahead, or a change again. The counts are halved now and then, so
+// count records a right change read has seen: an arrival at a list put
+// ahead, or a change again (one that found a list read before, or a
+// delete). The counts are halved now and then, so
 // that they follow the table's recent behaviour.
 func (c *fkIndexCache) count(arrival bool) {
 	if arrival {
