@@ -302,7 +302,7 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 			// whose seller registers after it): its arrival will find
 			// its left rows in the cache instead of scanning the index,
 			// which seeks every memtable and level.
-			j.index.put(fk, [][]byte{rec.Key})
+			j.index.putAhead(fk, [][]byte{rec.Key})
 		}
 	}
 	if r != nil {
@@ -367,7 +367,7 @@ func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
 			first = fmt.Errorf("left row %x: %w", key, err)
 		}
 	}
-	if keys, ok := j.index.get(rec.Key); ok {
+	if keys, ok := j.index.read(rec.Key, row == nil); ok {
 		// The joins below change no foreign key, so the cached keys stay
 		// as they are meanwhile.
 		for _, key := range keys {
@@ -579,10 +579,23 @@ const fkIndexCacheEntry = 48
 // forgets everything when full; the join forgets it on Recover, and when
 // a write of the index fails.
 type fkIndexCache struct {
-	keys  map[string][]string
+	keys  map[string]*fkIndexList
 	bytes int
 	// share bounds bytes (nil: fkIndexCacheBytes).
 	share *membudget.Share
+	// arrivals counts the right rows that came to a list put ahead of
+	// them, again the right changes that were a delete or found a list
+	// a right change had read before: how often the right table's rows
+	// change again after they came (keepArrived).
+	arrivals, again int
+}
+
+// fkIndexList is a cached foreign key's left keys. ahead is set when a
+// left change put it for a right row yet to come, and cleared once a
+// right change reads it.
+type fkIndexList struct {
+	keys  []string
+	ahead bool
 }
 
 // limit is what the cache may hold now, reported with what it holds.
@@ -594,14 +607,65 @@ func (c *fkIndexCache) limit() int {
 	return c.share.Bytes()
 }
 
-// get returns fk's left keys, if cached.
-func (c *fkIndexCache) get(fk []byte) ([]string, bool) {
-	keys, ok := c.keys[string(fk)]
-	return keys, ok
+// read returns fk's cached left keys for a right change at fk (a delete
+// when deleted), and counts the change. It forgets the list when the
+// right row has just come to it and the right table's rows seldom change
+// again (keepArrived): a list no later right change reads costs every
+// left change under fk a sorted insert (Nexmark q3's auctions of a
+// seller, whose person never changes). The keys stay valid.
+func (c *fkIndexCache) read(fk []byte, deleted bool) ([]string, bool) {
+	l, ok := c.keys[string(fk)]
+	switch {
+	case ok && l.ahead:
+		l.ahead = false
+		c.count(true)
+		if !deleted && !c.keepArrived() {
+			c.drop(fk, l.keys)
+		}
+	case ok || deleted:
+		// A change of a row that had come, or a delete (whose row had
+		// come, or its list would be ahead, or it deletes nothing).
+		c.count(false)
+	}
+	if !ok {
+		return nil, false
+	}
+	return l.keys, true
+}
+
+// count records a right change read has seen: an arrival at a list put
+// ahead, or a change again (one that found a list read before, or a
+// delete). The counts are halved now and then, so
+// that they follow the table's recent behaviour.
+func (c *fkIndexCache) count(arrival bool) {
+	if arrival {
+		c.arrivals++
+	} else {
+		c.again++
+	}
+	if c.arrivals+c.again > 1<<12 {
+		c.arrivals, c.again = c.arrivals/2, c.again/2
+	}
+}
+
+// keepArrived reports whether a list a right row has just come to is
+// worth keeping: whether right rows change again after they come often
+// enough (one in eight) that its next change would scan the index for
+// it otherwise. A list forgotten costs that change one scan, after
+// which the list is cached, and found again.
+func (c *fkIndexCache) keepArrived() bool {
+	return 8*c.again >= c.arrivals
 }
 
 // put caches keys as every left key of fk.
-func (c *fkIndexCache) put(fk []byte, keys [][]byte) {
+func (c *fkIndexCache) put(fk []byte, keys [][]byte) { c.store(fk, keys, false) }
+
+// putAhead caches keys as every left key of fk, whose right row is yet
+// to come.
+func (c *fkIndexCache) putAhead(fk []byte, keys [][]byte) { c.store(fk, keys, true) }
+
+// store is put, with the list's ahead.
+func (c *fkIndexCache) store(fk []byte, keys [][]byte, ahead bool) {
 	n := len(fk) + fkIndexCacheEntry
 	list := make([]string, len(keys))
 	for i, k := range keys {
@@ -611,37 +675,44 @@ func (c *fkIndexCache) put(fk []byte, keys [][]byte) {
 	if c.keys == nil || c.bytes+n > c.limit() {
 		c.reset()
 	}
-	c.keys[string(fk)] = list
+	if old, ok := c.keys[string(fk)]; ok {
+		c.drop(fk, old.keys)
+	}
+	c.keys[string(fk)] = &fkIndexList{keys: list, ahead: ahead}
 	c.bytes += n
 }
 
 // add records that the left row key is now indexed under fk.
 func (c *fkIndexCache) add(fk, key []byte) {
-	list, ok := c.keys[string(fk)]
+	l, ok := c.keys[string(fk)]
 	if !ok {
 		return
 	}
-	i, found := slices.BinarySearch(list, string(key))
-	if found {
-		return
+	// Left keys often come in key order (Nexmark's auction ids grow):
+	// such a key goes at the end without a search.
+	i, found := len(l.keys), false
+	if i > 0 && string(key) <= l.keys[i-1] {
+		if i, found = slices.BinarySearch(l.keys, string(key)); found {
+			return
+		}
 	}
-	if len(list)+1 >= fkScanChunk || c.bytes+len(key)+fkIndexCacheEntry > c.limit() {
+	if len(l.keys)+1 >= fkScanChunk || c.bytes+len(key)+fkIndexCacheEntry > c.limit() {
 		// Too many to cache, or no room: the store's index answers.
-		c.drop(fk, list)
+		c.drop(fk, l.keys)
 		return
 	}
-	c.keys[string(fk)] = slices.Insert(list, i, string(key))
+	l.keys = slices.Insert(l.keys, i, string(key))
 	c.bytes += len(key) + fkIndexCacheEntry
 }
 
 // remove records that the left row key is no longer indexed under fk.
 func (c *fkIndexCache) remove(fk, key []byte) {
-	list, ok := c.keys[string(fk)]
+	l, ok := c.keys[string(fk)]
 	if !ok {
 		return
 	}
-	if i, found := slices.BinarySearch(list, string(key)); found {
-		c.keys[string(fk)] = slices.Delete(list, i, i+1)
+	if i, found := slices.BinarySearch(l.keys, string(key)); found {
+		l.keys = slices.Delete(l.keys, i, i+1)
 		c.bytes -= len(key) + fkIndexCacheEntry
 	}
 }
@@ -655,7 +726,7 @@ func (c *fkIndexCache) drop(fk []byte, list []string) {
 	}
 }
 
-// reset forgets everything.
+// reset forgets everything but the counts.
 func (c *fkIndexCache) reset() {
-	c.keys, c.bytes = make(map[string][]string), 0
+	c.keys, c.bytes = make(map[string]*fkIndexList), 0
 }
