@@ -1,10 +1,6 @@
 package expr
 
-import (
-	"math"
-
-	"github.com/runnel/runnel/sql/types"
-)
+import "github.com/runnel/runnel/sql/types"
 
 // DECIMAL + - * in int64. The values Nexmark and most streams compute
 // with (a price times a rate: q1's and q14's `0.908 * price`) have
@@ -34,7 +30,7 @@ func decimalArith64(op byte, scale int32, a, c types.Value) (types.Value, bool) 
 	switch op {
 	case '*':
 		s = sx + sy
-		if u, ok = mul64(x, y); !ok {
+		if u, ok = mulInt64(x, y); !ok {
 			return types.Value{}, false
 		}
 	case '+', '-':
@@ -46,12 +42,11 @@ func decimalArith64(op byte, scale int32, a, c types.Value) (types.Value, bool) 
 			return types.Value{}, false
 		}
 		if op == '-' {
-			if y == math.MinInt64 {
-				return types.Value{}, false
-			}
-			y = -y
+			u, ok = sub64(x, y)
+		} else {
+			u, ok = add64(x, y)
 		}
-		if u, ok = add64(x, y); !ok {
+		if !ok {
 			return types.Value{}, false
 		}
 	default:
@@ -68,26 +63,4 @@ func decimalArith64(op byte, scale int32, a, c types.Value) (types.Value, bool) 
 		return types.Value{}, false
 	}
 	return types.NewDecimal64(u, scale), true
-}
-
-// mul64 is x·y, ok false when it overflows an int64.
-func mul64(x, y int64) (int64, bool) {
-	if x == 0 || y == 0 {
-		return 0, true
-	}
-	p := x * y
-	if p/y != x || (x == -1 && y == math.MinInt64) || (y == -1 && x == math.MinInt64) {
-		return 0, false
-	}
-	return p, true
-}
-
-// add64 is x+y, ok false when it overflows an int64.
-func add64(x, y int64) (int64, bool) {
-	s := x + y
-	// Overflow iff both operands have the sign the sum lacks.
-	if (x^s)&(y^s) < 0 {
-		return 0, false
-	}
-	return s, true
 }

@@ -233,19 +233,13 @@ func addUnits(ms int64, unit string, n int64, sign int64) (int64, error) {
 		return t.UnixMilli(), nil
 	}
 	d, ok := mulInt64(sign*n, step)
-	if !ok || (d > 0 && ms > math.MaxInt64-d) || (d < 0 && ms < math.MinInt64-d) {
+	if ok {
+		d, ok = add64(ms, d)
+	}
+	if !ok {
 		return 0, outOfRange
 	}
-	return ms + d, nil
-}
-
-// mulInt64 is a*b, and whether it did not overflow.
-func mulInt64(a, b int64) (int64, bool) {
-	m := a * b
-	if a != 0 && (m/a != b || (a == -1 && b == math.MinInt64) || (b == -1 && a == math.MinInt64)) {
-		return 0, false
-	}
-	return m, true
+	return d, nil
 }
 
 func init() {

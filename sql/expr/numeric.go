@@ -286,6 +286,40 @@ func cmpScaled(x int64, sx int32, y int64, sy int32) (int, bool) {
 	return cmp.Compare(x, y), true
 }
 
+// The checked int64 operations: the result, and false when it overflows.
+// BIGINT arithmetic (intOp) raises the overflow as an error; DECIMAL's
+// int64 path (decimalArith64) and the time functions fall back or
+// refuse.
+
+// add64 is x+y.
+func add64(x, y int64) (int64, bool) {
+	s := x + y
+	// Overflow iff both operands have the sign the sum lacks.
+	if (x^s)&(y^s) < 0 {
+		return 0, false
+	}
+	return s, true
+}
+
+// sub64 is x-y.
+func sub64(x, y int64) (int64, bool) {
+	s := x - y
+	// Overflow iff the operands' signs differ and the difference lacks x's.
+	if (x^y)&(x^s) < 0 {
+		return 0, false
+	}
+	return s, true
+}
+
+// mulInt64 is x·y.
+func mulInt64(x, y int64) (int64, bool) {
+	m := x * y
+	if x != 0 && (m/x != y || (x == -1 && y == math.MinInt64) || (y == -1 && x == math.MinInt64)) {
+		return 0, false
+	}
+	return m, true
+}
+
 // mulPow10 is x·10^n, ok false when it does not fit an int64.
 func mulPow10(x int64, n int32) (int64, bool) {
 	if n < 0 || int(n) >= len(pow10s) {

@@ -9,7 +9,7 @@ import (
 	"github.com/runnel/runnel/sql/types"
 )
 
-// TestInt64Ops: mul64 and add64 agree with math/big wherever they
+// TestInt64Ops: mulInt64, add64 and sub64 agree with math/big wherever they
 // answer, and decline every result that overflows an int64.
 func TestInt64Ops(t *testing.T) {
 	ops := []struct {
@@ -17,8 +17,9 @@ func TestInt64Ops(t *testing.T) {
 		f    func(x, y int64) (int64, bool)
 		big  func(z, x, y *big.Int) *big.Int
 	}{
-		{"mul64", mul64, (*big.Int).Mul},
+		{"mulInt64", mulInt64, (*big.Int).Mul},
 		{"add64", add64, (*big.Int).Add},
+		{"sub64", sub64, (*big.Int).Sub},
 	}
 	edges := []int64{0, 1, -1, 2, -2, 908, 3037000499, 3037000500, -3037000500, math.MaxInt64, math.MinInt64,
 		math.MaxInt64 - 1, math.MinInt64 + 1, math.MaxInt64 / 2, math.MinInt64 / 2}

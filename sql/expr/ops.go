@@ -320,24 +320,21 @@ func concatPlus(b *Binder, l, r Expr, text []any) Expr {
 // division by zero. Division truncates toward zero, as in ksqlDB (Java).
 func intOp(op byte, a, c int64) (int64, error) {
 	switch op {
-	case '+':
-		s := a + c
-		if (a >= 0) == (c >= 0) && (s >= 0) != (a >= 0) {
-			return 0, errorf(ErrOutOfRange, "bigint out of range: %d + %d", a, c)
+	case '+', '-', '*':
+		var v int64
+		var ok bool
+		switch op {
+		case '+':
+			v, ok = add64(a, c)
+		case '-':
+			v, ok = sub64(a, c)
+		default:
+			v, ok = mulInt64(a, c)
 		}
-		return s, nil
-	case '-':
-		s := a - c
-		if (a >= 0) != (c >= 0) && (s >= 0) != (a >= 0) {
-			return 0, errorf(ErrOutOfRange, "bigint out of range: %d - %d", a, c)
+		if !ok {
+			return 0, errorf(ErrOutOfRange, "bigint out of range: %d %c %d", a, op, c)
 		}
-		return s, nil
-	case '*':
-		m := a * c
-		if a != 0 && (m/a != c || (a == -1 && c == math.MinInt64) || (c == -1 && a == math.MinInt64)) {
-			return 0, errorf(ErrOutOfRange, "bigint out of range: %d * %d", a, c)
-		}
-		return m, nil
+		return v, nil
 	case '/':
 		if c == 0 {
 			return 0, errorf(ErrDivisionByZero, "division by zero")
