@@ -332,7 +332,7 @@ func (a *Aggregator) init() error {
 	if a.cache != nil {
 		// Built again whenever init runs: after Recover, the store may
 		// hold other groups (a restore) or fewer (dropped writes).
-		if err := a.groups.build(a.Store, 0); err != nil {
+		if err := a.buildGroupFilter(0); err != nil {
 			return fmt.Errorf("load group filter: %w", err)
 		}
 	}
@@ -562,7 +562,7 @@ func (a *Aggregator) foldUpdate(g *cachedGroup, in *GroupInput) (changed, ok boo
 func (a *Aggregator) group(sk []byte, in *GroupInput, emit Emit) (*genEntry[*cachedGroup], error) {
 	// A hot group is young, and found at once. Otherwise the group
 	// filter, which holds every group the cache holds besides the
-	// store's (see filterUnstored), tells a new group, for which the old
+	// store's (see buildGroupFilter), tells a new group, for which the old
 	// generation's map would be looked up in vain too (Nexmark's q3 and
 	// q7 make a group of nearly every record).
 	if e := a.cache.getYoung(sk); e != nil {
@@ -635,12 +635,16 @@ type groupEntry struct {
 	g cachedGroup
 }
 
-// filterUnstored adds to the group filter, just built from the store,
-// the cached groups that the store does not have: those that are not
-// live (a retraction that reached a group without rows, a new group
-// whose first row failed), which the write-back leaves out. group trusts
-// the filter's no for the cache as well.
-func (a *Aggregator) filterUnstored() {
+// buildGroupFilter builds the group filter from the store's groups (with
+// room for that many more), and adds the cached groups that the store
+// does not have: those that are not live (a retraction that reached a
+// group without rows, a new group whose first row failed), which the
+// write-back leaves out. group trusts the filter's no for the cache as
+// well.
+func (a *Aggregator) buildGroupFilter(room int) error {
+	if err := a.groups.build(a.Store, room); err != nil {
+		return err
+	}
 	for _, m := range [...]map[string]*genEntry[*cachedGroup]{a.cache.young, a.cache.old} {
 		for k, e := range m {
 			if !e.val.live {
@@ -648,6 +652,7 @@ func (a *Aggregator) filterUnstored() {
 			}
 		}
 	}
+	return nil
 }
 
 // writeBack writes the cache's changed groups into the store.
@@ -945,20 +950,18 @@ func (a *Aggregator) Flush(emit Emit) error {
 		switch {
 		case a.groups.rebuild:
 			// Every cached group that is live is in the store now.
-			if err := a.groups.build(a.Store, 0); err != nil {
+			if err := a.buildGroupFilter(0); err != nil {
 				return fmt.Errorf("rebuild group filter: %w", err)
 			}
-			a.filterUnstored()
 		case a.groups.layered():
 			// Its keys again, in one layer with room for three
 			// times as many more: a scan of the store's groups, once
 			// each time their number has grown about sixtyfold (the
 			// layers after the first hold 2, 4 and 8 times what it
 			// does), so that the scans cost a new group little.
-			if err := a.groups.build(a.Store, 4*a.groups.added); err != nil {
+			if err := a.buildGroupFilter(4 * a.groups.added); err != nil {
 				return fmt.Errorf("rebuild group filter: %w", err)
 			}
-			a.filterUnstored()
 		}
 	}
 	if err := a.writeBackCounts(); err != nil {
