@@ -74,16 +74,7 @@ func BenchmarkStreamStreamJoinOperator(b *testing.B) {
 						id, i%1009, i, i, ts, pad)}
 				}
 			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu := startCPU()
-			for i := range recs {
-				if err := j.ProcessInput(inputs[i], &recs[i], nil); err != nil {
-					b.Fatal(err)
-				}
-			}
-			cpu.report(b)
-			b.StopTimer()
+			processTimed(b, j, recs, inputs)
 			if want := b.N - (b.N+15)/16; pairs != want {
 				b.Fatalf("%d pairs, want %d", pairs, want)
 			}
@@ -244,6 +235,16 @@ func runPersonsAuctions(b *testing.B, sides [2]StreamSide, kf serde.KeyFormat, r
 			pairs++
 			return nil
 		}}
+	processTimed(b, j, recs, inputs)
+	if want := len(recs) - (len(recs)+3)/4; pairs != want {
+		b.Fatalf("%d pairs, want %d", pairs, want)
+	}
+}
+
+// processTimed times j's processing of recs (of inputs), in wall and CPU
+// time, with its allocations; the timer is stopped when it returns.
+func processTimed(b *testing.B, j *StreamStreamJoin, recs []log.Record, inputs []int) {
+	b.Helper()
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := startCPU()
@@ -254,9 +255,6 @@ func runPersonsAuctions(b *testing.B, sides [2]StreamSide, kf serde.KeyFormat, r
 	}
 	cpu.report(b)
 	b.StopTimer()
-	if want := len(recs) - (len(recs)+3)/4; pairs != want {
-		b.Fatalf("%d pairs, want %d", pairs, want)
-	}
 }
 
 // personAuctionSides are the sides of q8's join: persons (ID, NAME,
