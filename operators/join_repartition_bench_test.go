@@ -17,12 +17,8 @@ import (
 // so "key" tells what the value's check costs when the join key needs
 // none of it (BENCHMARKS.md, "keys passed as bytes").
 func BenchmarkKeyRepartition(b *testing.B) {
-	valCols := []types.Column{
-		{Name: "AUCTION", Type: types.Bigint}, {Name: "BIDDER", Type: types.Bigint}, {Name: "PRICE", Type: types.Bigint},
-		{Name: "CHANNEL", Type: types.String}, {Name: "URL", Type: types.String},
-		{Name: "DATETIME", Type: types.Bigint}, {Name: "EXTRA", Type: types.String},
-	}
-	value := []byte(`{"auction":1007,"bidder":2001,"price":4386,"channel":"Google","url":"https://www.nexmark.com/inzq/xsb/nfbd/item.htm?query=1&channel_id=1650458112","dateTime":1436918400123,"extra":"[WUYOYLdtcebocQJLBZR_QYKHOS]RXTPYhyx[ZJK_PZ]OXSQIT^UKX\\BKDJJJDPZP_]TMXU^\\]J_\\QKSTQPM"}`)
+	valCols := nexmarkBidCols
+	value := nexmarkBidValue
 	joinKey, err := serde.NewKeyFormat("KAFKA", []types.Column{{Name: "K", Type: types.Bigint, Key: true}}, serde.Props{})
 	if err != nil {
 		b.Fatal(err)
