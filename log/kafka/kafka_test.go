@@ -331,29 +331,78 @@ func TestReaderWakesAndSeesDeletion(t *testing.T) {
 
 // TestFencing runs two logs with the same transactional id prefix, as a
 // zombie and its replacement would: once the replacement commits for the
-// group, the zombie's commits fail.
+// group, the zombie's commits fail, and read_committed readers see the
+// zombie's first commit and the replacement's, never the refused one.
+//
+// kfake (at the version go.mod pins; franz-go v1.22.3 changes nothing)
+// sometimes answers a classic EndTxn of a producer whose epoch another
+// client bumped with success, yet writes no commit marker: in a test of
+// kgo and kfake alone, two clients of one transactional id each
+// committing one record at the request versions classicTxnVersions
+// allows, the second record stayed invisible to read_committed readers
+// in 1-2% of runs on a loaded machine (the partition held z1, its marker,
+// f1, and nothing more). Here it strikes either commit: 5 of 400 runs
+// read only z1 or only f1 within 5 s on a loaded machine. A second
+// commit of the replacement is no cure: its own marker goes missing as
+// often. So a run in which read_committed readers never get both records
+// is run again on a new cluster, at most three times (400 of 400 passed);
+// a zombie that commits, wrong records, or any other error fails at once.
 func TestFencing(t *testing.T) {
+	for attempt := 1; ; attempt++ {
+		got, err := fencingRun(t)
+		if err == nil {
+			if len(got) != 2 || got[0] != "z1" || got[1] != "f1" {
+				t.Fatalf("out = %q, want z1, f1", got)
+			}
+			return
+		}
+		if attempt == 3 {
+			t.Fatalf("attempt %d: %v", attempt, err)
+		}
+		t.Logf("attempt %d: %v (kfake's lost commit marker); again on a new cluster", attempt, err)
+	}
+}
+
+// fencingRun is one run of TestFencing on a new cluster. It fails the
+// test if the zombie commits after the replacement did; it returns an
+// error only if read_committed readers never got both records.
+func fencingRun(t *testing.T) ([]string, error) {
+	t.Helper()
 	c := newCluster(t)
 	zombie := openLog(t, c, Options{ClientID: "node"})
-	ctx := testCtx(t)
 	mustCreate(t, zombie, "out", log.TopicConfig{Partitions: 1})
 	txn := func(v string) log.Txn {
 		return log.Txn{Group: "q", Records: []log.ProduceRecord{{Topic: "out", Record: log.Record{Value: []byte(v), Partition: 0}}}}
 	}
-	if err := zombie.Commit(ctx, txn("z1")); err != nil {
+	if err := zombie.Commit(testCtx(t), txn("z1")); err != nil {
 		t.Fatalf("zombie's first Commit: %v", err)
 	}
 	fresh := openLog(t, c, Options{ClientID: "node"})
-	if err := fresh.Commit(ctx, txn("f1")); err != nil {
+	if err := fresh.Commit(testCtx(t), txn("f1")); err != nil {
 		t.Fatalf("replacement's Commit: %v", err)
 	}
-	if err := zombie.Commit(ctx, txn("z2")); err == nil {
+	if err := zombie.Commit(testCtx(t), txn("z2")); err == nil {
 		t.Fatal("zombie committed after being fenced")
 	}
-	got := readAll(t, fresh, log.TopicPartition{Topic: "out", Partition: 0}, 0, 2)
-	if len(got) != 2 || string(got[0].Value) != "z1" || string(got[1].Value) != "f1" {
-		t.Fatalf("out = %v, want z1, f1", got)
+	ctx := testCtx(t)
+	r, err := fresh.NewReader(ctx, log.TopicPartition{Topic: "out", Partition: 0}, 0)
+	if err != nil {
+		t.Fatalf("NewReader: %v", err)
 	}
+	defer r.Close()
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var got []string
+	for len(got) < 2 {
+		recs, err := r.Next(rctx)
+		if err != nil {
+			return got, fmt.Errorf("read %q of 2 records: %w", got, err)
+		}
+		for _, rec := range recs {
+			got = append(got, string(rec.Value))
+		}
+	}
+	return got, nil
 }
 
 func TestClosed(t *testing.T) {
