@@ -42,7 +42,13 @@ import (
 //     committing 2.0-2.1 us columnar, 1.55-1.9 rows; reading what a flush
 //     wrote 1.2-1.45 us columnar, 0.84-1.16 rows). Columnar blocks pay
 //     off for keys that share long prefixes and versions, which these do
-//     not.
+//     not. Pebble's value separation (large values written once to blob
+//     files, so that compactions move only keys and handles) needs the
+//     columnar tables, and was measured with them: the state's
+//     compactions shrank (q7's from 553-700 MB to 122-159 MB), but the
+//     CPU seconds of q4, q5, q7 and q20 did not fall beyond the load's
+//     noise while the stateless queries paid for the columnar blocks
+//     (BENCHMARKS.md, "Value separation"), so neither is set.
 //   - Data blocks of 32 KiB rather than 4 (logBlockSize).
 //   - Pebble's fastest compression for every level: MinLZ for columnar
 //     tables, which row tables cannot have, so snappy as Pebble falls
