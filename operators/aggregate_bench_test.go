@@ -164,3 +164,60 @@ func BenchmarkAggregatorNewGroups(b *testing.B) {
 		a.cache.forget()
 	})
 }
+
+// BenchmarkRepartition is the first stage of an aggregation over a
+// Nexmark bid, without the log: the bid decoded, grouped and written as
+// a repartition record. "count" is q5_counts' shape (two BIGINT group
+// columns, COUNT(*)), "latest" q7_rows' (one group column, six
+// LATEST_BY_OFFSET arguments, the wide extra among them).
+func BenchmarkRepartition(b *testing.B) {
+	cols := nexmarkBidCols
+	col := func(i int) expr.Expr { return &expr.Column{Index: i, Name: cols[i].Name, T: cols[i].Type} }
+	for _, bc := range []struct {
+		name    string
+		groupBy []int
+		args    [][]int
+	}{
+		{"count", []int{0, 5}, [][]int{nil}},
+		{"latest", []int{1}, [][]int{{0}, {2}, {1}, {5}, {6}, {3}}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			dec, err := NewDecoder(DecoderSpec{Columns: cols, KeyFormat: "NONE", ValueFormat: "JSON"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			g := &Grouper{Decoder: dec, TimeIndex: len(cols)}
+			var groupTypes []types.Type
+			for _, i := range bc.groupBy {
+				g.GroupBy = append(g.GroupBy, col(i))
+				groupTypes = append(groupTypes, cols[i].Type)
+			}
+			argTypes := make([][]types.Type, len(bc.args))
+			g.Args = make([][]expr.Expr, len(bc.args))
+			for c, args := range bc.args {
+				for _, i := range args {
+					g.Args[c] = append(g.Args[c], col(i))
+					argTypes[c] = append(argTypes[c], cols[i].Type)
+				}
+			}
+			if g.Codec, err = NewGroupCodec(groupTypes, argTypes); err != nil {
+				b.Fatal(err)
+			}
+			r := &Repartition{Grouper: g, Topic: "rp"}
+			rec := log.Record{Value: nexmarkBidValue, Timestamp: 1436918400123, Partition: 1}
+			var last log.ProduceRecord
+			emit := func(pr log.ProduceRecord) { last = pr }
+			b.ReportAllocs()
+			cpu := startCPU()
+			for b.Loop() {
+				if err := r.Process(&rec, emit); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu.report(b)
+			if last.Topic != "rp" || len(last.Key) == 0 || last.Timestamp != rec.Timestamp {
+				b.Fatalf("wrote %q %x at %d to %q", last.Key, last.Value, last.Timestamp, last.Topic)
+			}
+		})
+	}
+}

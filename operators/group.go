@@ -239,6 +239,9 @@ type GroupCodec struct {
 	// argCounts is the number of arguments of each call; nargs their sum.
 	argCounts []int
 	nargs     int
+	// strArgs are the call and position of each STRING or BYTES argument
+	// (argsRoom).
+	strArgs [][2]int
 }
 
 // NewGroupCodec builds the codec for group columns and call arguments.
@@ -255,6 +258,9 @@ func NewGroupCodec(groupTypes []types.Type, argTypes [][]types.Type) (*GroupCode
 		for j, t := range ts {
 			if t.Kind == types.KindNull {
 				t = types.String
+			}
+			if t.Kind == types.KindString || t.Kind == types.KindBytes {
+				c.strArgs = append(c.strArgs, [2]int{i, j})
 			}
 			valCols = append(valCols, types.Column{Name: fmt.Sprintf("A%d_%d", i, j), Type: t})
 		}
@@ -293,7 +299,7 @@ func appendArgs(v []byte, args [][]types.Value) []byte {
 
 // Encode turns a GroupInput into a repartition record.
 func (c *GroupCodec) Encode(in *GroupInput) (log.Record, error) {
-	v := make([]byte, 0, 2+10*c.nargs)
+	v := make([]byte, 0, 2+c.argsRoom(in.Args)+c.argsRoom(in.Prev))
 	if in.Prev != nil {
 		v = append(v, groupValueUpdate)
 		v = appendArgs(v, in.Args)
@@ -308,6 +314,23 @@ func (c *GroupCodec) Encode(in *GroupInput) (log.Record, error) {
 		}
 	}
 	return log.Record{Key: in.KeyBytes, Value: v, Timestamp: in.Time, Partition: -1}, nil
+}
+
+// argsRoom is room enough for most rows' arguments in agg.AppendValue's
+// encoding: ten bytes a value, and a string's or bytes' length besides,
+// so that a row with a wide string (Nexmark's q7_rows repartitions a
+// bid's extra) is encoded without growing its buffer.
+func (c *GroupCodec) argsRoom(args [][]types.Value) int {
+	if args == nil {
+		return 0
+	}
+	n := 10 * c.nargs
+	for _, at := range c.strArgs {
+		if at[0] < len(args) && at[1] < len(args[at[0]]) {
+			n += len(args[at[0]][at[1]].Str())
+		}
+	}
+	return n
 }
 
 // Decode reads a repartition record back.
