@@ -98,6 +98,15 @@ type TableJoinStore struct {
 	// reported is the cache's size last reported to its share, and
 	// reportStep how far it moves before the next report (reportUse).
 	reported, reportStep int
+
+	// derive, when set, is called as each changed value is written to
+	// Store (at write-back, or written through), with Store, what it held
+	// before (old, or its absence: had false) and what it gets (v, or a
+	// delete: ok false), and writes to Store what follows from the
+	// change: a foreign-key join's index entries follow from its left
+	// rows' foreign keys (ForeignKeyJoin.deriveIndex). It must write
+	// keys the store never caches.
+	derive func(st state.Store, key, old []byte, had bool, v []byte, ok bool) error
 }
 
 // The states of a TableJoinStore's filter.
@@ -353,10 +362,7 @@ func (s *TableJoinStore) setCached(key []byte, e *joinEntry, v []byte, ok, unrea
 			// written through, and a change of the key not yet written
 			// back is dropped (gone), since this one replaces it.
 			s.cache.dropEntry(e)
-			if ok {
-				return s.Store.Put(key, v)
-			}
-			return s.Store.Delete(key)
+			return s.writeThrough(key, c)
 		}
 		grow := n
 		if e != nil {
@@ -434,19 +440,33 @@ func (s *TableJoinStore) writeBack() error {
 		// keeps, and changes neither (state.Store).
 		key := unsafe.Slice(unsafe.StringData(e.key), len(e.key))
 		if !c.known || c.ok != c.sok || !bytes.Equal(c.v, c.sv) {
-			var err error
-			if c.ok {
-				err = s.Store.Put(key, c.v)
-			} else {
-				err = s.Store.Delete(key)
-			}
-			if err != nil {
+			if err := s.writeThrough(key, *c); err != nil {
 				return 0, err
 			}
 		}
 		c.sv, c.sok, c.known = c.v, c.ok, true
 		return tableJoinCachedBytes(key, *c), nil
 	})
+}
+
+// writeThrough writes c's value of key to Store, and what follows from
+// it (derive) from what Store held (c.sv; read first when not known).
+func (s *TableJoinStore) writeThrough(key []byte, c tableJoinCached) error {
+	if s.derive != nil {
+		if !c.known {
+			var err error
+			if c.sv, c.sok, err = s.Store.Get(key); err != nil {
+				return err
+			}
+		}
+		if err := s.derive(s.Store, key, c.sv, c.sok, c.v, c.ok); err != nil {
+			return err
+		}
+	}
+	if c.ok {
+		return s.Store.Put(key, c.v)
+	}
+	return s.Store.Delete(key)
 }
 
 // flushStore writes back what st holds in memory, when it is a
