@@ -279,7 +279,7 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 	sameFK := had && row != nil && (oldFK == nil) == (fk == nil) && bytes.Equal(oldFK, fk)
 	if had && oldFK != nil && !sameFK {
 		if !j.derived {
-			if err := storeDeleteUnread(j.Store, j.indexEntry(oldFK, rec.Key)); err != nil {
+			if err := j.Store.Delete(j.indexEntry(oldFK, rec.Key)); err != nil {
 				j.index.reset()
 				return err
 			}
@@ -294,7 +294,7 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 	first := false
 	if fk != nil && !sameFK {
 		if !j.derived {
-			if err := storePutUnread(j.Store, j.indexEntry(fk, rec.Key), nil); err != nil {
+			if err := j.Store.Put(j.indexEntry(fk, rec.Key), nil); err != nil {
 				j.index.reset()
 				return err
 			}

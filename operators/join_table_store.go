@@ -2,10 +2,8 @@ package operators
 
 import (
 	"bytes"
-	"fmt"
 	"unsafe"
 
-	"github.com/runnel/runnel/internal/invariants"
 	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/operators/state"
 )
@@ -50,10 +48,12 @@ const tableJoinCachedSize = 64
 //     right row and put it back for nearly every bid, and every result
 //     row at it with it: the sink keys went out and back into the store,
 //     and into the memtables, twice per row per update; now they do not
-//     move, and a key put and deleted between two commits (an index entry
-//     of a hot left row) is never written. What a commit makes durable is
-//     what it was with every write made at once: the store's pending
-//     writes hold every change before the commit;
+//     move, and a key put and deleted between two commits is never
+//     written. What a commit makes durable is what it was with every
+//     write made at once: the store's pending writes hold every change
+//     before the commit, and what derive writes with each (a foreign-key
+//     join's index entries, which move with its left rows' foreign keys
+//     once per write-back, not at every change);
 //   - the filter (a Bloom filter, seen.go) holds every key the store has
 //     held since the task (re)started: a key it has never had, as a new
 //     left row's entry and its sink key are, is absent without a read,
@@ -209,7 +209,7 @@ func storeView(st state.Store, key []byte) ([]byte, bool, error) {
 // TableJoinStore (no copy): the caller must not change v afterwards.
 func storePutOwned(st state.Store, key, v []byte) error {
 	if s, ok := st.(*TableJoinStore); ok {
-		return s.set(key, v, true, false)
+		return s.set(key, v, true)
 	}
 	return st.Put(key, v)
 }
@@ -236,59 +236,27 @@ func storeSwap(st state.Store, key, v []byte, ok bool) ([]byte, bool, error) {
 
 // Put implements state.Store.
 func (s *TableJoinStore) Put(key, value []byte) error {
-	return s.set(key, bytes.Clone(value), true, false)
+	return s.set(key, bytes.Clone(value), true)
 }
 
 // Delete implements state.Store.
 func (s *TableJoinStore) Delete(key []byte) error {
-	return s.set(key, nil, false, false)
+	return s.set(key, nil, false)
 }
 
 // set changes key's value in the cache (v, owned by the cache; ok false
-// for a delete), to be written back; unread says whether the entry goes
-// once written back (joinEntry.unread).
-func (s *TableJoinStore) set(key, v []byte, ok, unread bool) error {
+// for a delete), to be written back.
+func (s *TableJoinStore) set(key, v []byte, ok bool) error {
 	if s.filterState == filterOn {
 		if h := seenHash(key); !s.filter.mayHave(h) {
-			return s.setNew(key, h, v, ok, unread)
+			return s.setNew(key, h, v, ok)
 		}
-	}
-	if unread {
-		// An unread key's entry is young, if it has one: only unread
-		// writes make one (storePutUnread), which the write-back that
-		// comes before every rotation drops. One look, not two.
-		s.cacheIn()
-		e := s.cache.young[string(key)]
-		if invariants.Enabled && e == nil && s.cache.old[string(key)] != nil {
-			panic(fmt.Sprintf("invariant: the unread key %q is in the old generation", key))
-		}
-		return s.setCached(key, e, v, ok, unread, tableJoinCached{})
 	}
 	e, err := s.entry(key)
 	if err != nil {
 		return err
 	}
-	return s.setCached(key, e, v, ok, unread, tableJoinCached{})
-}
-
-// storePutUnread puts key's value v into st, a key the caller never
-// reads with Get (a foreign-key join's index entry, which only scans
-// read): a TableJoinStore keeps it until it is written back, and not
-// after (joinEntry.unread). Such a key is written with storePutUnread
-// and storeDeleteUnread only.
-func storePutUnread(st state.Store, key, v []byte) error {
-	if s, ok := st.(*TableJoinStore); ok {
-		return s.set(key, bytes.Clone(v), true, true)
-	}
-	return st.Put(key, v)
-}
-
-// storeDeleteUnread is storePutUnread's delete.
-func storeDeleteUnread(st state.Store, key []byte) error {
-	if s, ok := st.(*TableJoinStore); ok {
-		return s.set(key, nil, false, true)
-	}
-	return st.Delete(key)
+	return s.setCached(key, e, v, ok, tableJoinCached{})
 }
 
 // swap is a view of key's value and then its set (v, owned by the cache;
@@ -304,7 +272,7 @@ func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err
 	}
 	if s.filterState == filterOn {
 		if h := seenHash(key); !s.filter.mayHave(h) {
-			return nil, false, s.setNew(key, h, v, ok, false)
+			return nil, false, s.setNew(key, h, v, ok)
 		}
 	}
 	e, err := s.entry(key)
@@ -315,7 +283,7 @@ func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err
 		if e.val.ok {
 			old, had = e.val.v, true
 		}
-		return old, had, s.setCached(key, e, v, ok, false, tableJoinCached{})
+		return old, had, s.setCached(key, e, v, ok, tableJoinCached{})
 	}
 	if old, had, err = s.Store.Get(key); err != nil {
 		return nil, false, err
@@ -323,7 +291,7 @@ func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err
 	// The store's answer, as read caches it: the caller's copy. A key
 	// the filter may hold needs no adding.
 	under := tableJoinCached{sv: old, sok: had, known: true}
-	return old, had, s.setCached(key, nil, v, ok, false, under)
+	return old, had, s.setCached(key, nil, v, ok, under)
 }
 
 // setNew is set of key (whose seenHash is h), which the filter does not
@@ -332,22 +300,21 @@ func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err
 // dropUnfiltered), so the cache needs no look, and a delete does
 // nothing. The filter takes a key put, once: a key put again and again
 // (a hot row) would fill layer after layer with itself. Nexmark q5's and
-// q7's joins write a new key (an index entry, a left row, a sink key)
-// for nearly every change, each of which missed in both of the cache's
-// maps before it went in.
-func (s *TableJoinStore) setNew(key []byte, h uint64, v []byte, ok, unread bool) error {
+// q7's joins write a new key (a left row, a sink key) for nearly every
+// change, each of which missed in both of the cache's maps before it
+// went in.
+func (s *TableJoinStore) setNew(key []byte, h uint64, v []byte, ok bool) error {
 	if !ok {
 		return nil
 	}
 	s.addFilter(h)
 	s.cacheIn()
-	return s.setCached(key, nil, v, ok, unread, tableJoinCached{known: true})
+	return s.setCached(key, nil, v, ok, tableJoinCached{known: true})
 }
 
 // setCached sets the value of key, whose entry is e (nil: not cached):
-// base is what a new entry knows of the store when e is nil; unread is
-// the entry's.
-func (s *TableJoinStore) setCached(key []byte, e *joinEntry, v []byte, ok, unread bool, base tableJoinCached) error {
+// base is what a new entry knows of the store when e is nil.
+func (s *TableJoinStore) setCached(key []byte, e *joinEntry, v []byte, ok bool, base tableJoinCached) error {
 	for {
 		c := base
 		if e != nil {
@@ -374,11 +341,6 @@ func (s *TableJoinStore) setCached(key []byte, e *joinEntry, v []byte, ok, unrea
 			if err := s.makeRoom(e, grow); err != nil {
 				return err
 			}
-			if e != nil && e.gone {
-				// Written back and dropped (unread): a new entry, of
-				// what the store now holds.
-				e, base = nil, e.val
-			}
 			continue
 		}
 		if e == nil {
@@ -387,7 +349,6 @@ func (s *TableJoinStore) setCached(key []byte, e *joinEntry, v []byte, ok, unrea
 			e.val = c
 			s.cache.resize(e, n)
 		}
-		e.unread = unread
 		s.cache.changed(e)
 		s.reportUse()
 		return nil
@@ -597,7 +558,8 @@ func (s *TableJoinStore) entry(key []byte) (*joinEntry, error) {
 			return nil, err
 		}
 		if s.roomlessFor(e) {
-			// Still: the write-back dropped too few unread entries.
+			// Still: the write-back shrank too few entries (a changed
+			// entry holds what the store held beside its value).
 			s.cache.rotateKeeping(e)
 			return e, nil
 		}
@@ -618,10 +580,11 @@ func (s *TableJoinStore) cacheIn() {
 }
 
 // makeRoom makes the young generation able to take n more bytes: when it
-// cannot, every change is written back (which drops the unread entries),
-// and when that is not room enough the old generation is forgotten and
-// the young one becomes the old, keeping e (when not nil, an entry of
-// the young generation, unless the write-back dropped it: gone) young.
+// cannot, every change is written back (a changed entry holds what the
+// store held beside its value, and no longer needs to), and when that is
+// not room enough the old generation is forgotten and the young one
+// becomes the old, keeping e (when not nil, an entry of the young
+// generation) young.
 func (s *TableJoinStore) makeRoom(e *joinEntry, n int) error {
 	if !s.roomless(n) {
 		return nil
@@ -630,11 +593,7 @@ func (s *TableJoinStore) makeRoom(e *joinEntry, n int) error {
 		return err
 	}
 	if s.roomless(n) {
-		// Still: the write-back dropped too few unread entries.
-		if e != nil && e.gone {
-			// e was one of them.
-			e = nil
-		}
+		// Still: the write-back shrank too few entries.
 		s.cache.rotateKeeping(e)
 	}
 	return nil
