@@ -134,19 +134,31 @@ func TestTableTableJoinModel(t *testing.T) {
 
 // TestForeignKeyJoinModel: INNER and LEFT foreign-key joins against the
 // model, the foreign keys changing, becoming NULL and pointing at rows
-// that come and go.
+// that come and go; over the store itself, and through a TableJoinStore
+// (whose write-back writes the index: deriveIndex) of a cache that holds
+// a few rows, or none (each written through), or all, flushed now and
+// then, with the index's cache forgotten now and then so that right
+// changes read the store's index.
 func TestForeignKeyJoinModel(t *testing.T) {
 	lkeys := []string{"A", "B", "C", "D"}
 	rkeys := []string{"x", "y", "z"}
 	vals := []string{"1", "2", "3"}
 	for _, tc := range []struct {
-		name string
-		left bool
-	}{{"inner", false}, {"left", true}} {
+		name  string
+		left  bool
+		cache int // TableJoinStore.CacheBytes; -1: none
+	}{
+		{"inner", false, -1}, {"left", true, -1},
+		{"inner/cache-none", false, 100}, {"inner/cache-few", false, 1000}, {"inner/cache-all", false, 1 << 20},
+		{"left/cache-few", true, 1000},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for seed := range uint64(20) {
 				rng := rand.New(rand.NewPCG(seed, 11))
 				j := fkJoin(t, tc.left, nil, 1)
+				if tc.cache >= 0 {
+					j.Store = &TableJoinStore{Store: j.Store, CacheBytes: tc.cache}
+				}
 				sink := newSinkTable(t)
 				type lrowM struct {
 					fk, n string // fk "" is NULL
@@ -195,6 +207,16 @@ func TestForeignKeyJoinModel(t *testing.T) {
 					var out []log.ProduceRecord
 					if err := j.ProcessInput(side, &rec, func(pr log.ProduceRecord) { out = append(out, pr) }); err != nil {
 						t.Fatal(err)
+					}
+					if tc.cache >= 0 {
+						if rng.IntN(7) == 0 {
+							if err := j.Flush(nil); err != nil {
+								t.Fatal(err)
+							}
+						}
+						if rng.IntN(3) == 0 {
+							j.index.reset()
+						}
 					}
 					sink.apply(step, out)
 					want := map[string]map[string]any{}

@@ -2,18 +2,20 @@ package operators
 
 import (
 	"bytes"
-	"fmt"
 	"unsafe"
 
-	"github.com/runnel/runnel/internal/invariants"
 	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/operators/state"
 )
 
 // DefaultTableJoinCacheBytes is the default bound of a table join task's
-// read cache (TableJoinStore.CacheBytes): about ksqlDB's
-// cache.max.bytes.buffering of 10 MB a query.
-const DefaultTableJoinCacheBytes = 8 << 20
+// read cache (TableJoinStore.CacheBytes), its weight in the engine's
+// budget: twice an aggregation's. A foreign-key join reads every changed
+// left row's entry for the foreign key it had, and Nexmark q5's counts
+// (auction and window) outgrew a cache of half this: one left change in
+// six read the store, each a Pebble Get of several microseconds, about
+// 170,000 over 1,000,000 events, and under 50,000 with this.
+const DefaultTableJoinCacheBytes = 16 << 20
 
 // tableJoinFilterKeys bounds the keys a table join task's presence filter
 // holds: past it (about 5 MB of filter, its layers doubling) the filter
@@ -50,10 +52,12 @@ const tableJoinCachedSize = 64
 //     right row and put it back for nearly every bid, and every result
 //     row at it with it: the sink keys went out and back into the store,
 //     and into the memtables, twice per row per update; now they do not
-//     move, and a key put and deleted between two commits (an index entry
-//     of a hot left row) is never written. What a commit makes durable is
-//     what it was with every write made at once: the store's pending
-//     writes hold every change before the commit;
+//     move, and a key put and deleted between two commits is never
+//     written. What a commit makes durable is what it was with every
+//     write made at once: the store's pending writes hold every change
+//     before the commit, and what derive writes with each (a foreign-key
+//     join's index entries, which move with its left rows' foreign keys
+//     once per write-back, not at every change);
 //   - the filter (a Bloom filter, seen.go) holds every key the store has
 //     held since the task (re)started: a key it has never had, as a new
 //     left row's entry and its sink key are, is absent without a read,
@@ -98,6 +102,15 @@ type TableJoinStore struct {
 	// reported is the cache's size last reported to its share, and
 	// reportStep how far it moves before the next report (reportUse).
 	reported, reportStep int
+
+	// derive, when set, is called as each changed value is written to
+	// Store (at write-back, or written through), with Store, what it held
+	// before (old, or its absence: had false) and what it gets (v, or a
+	// delete: ok false), and writes to Store what follows from the
+	// change: a foreign-key join's index entries follow from its left
+	// rows' foreign keys (ForeignKeyJoin.deriveIndex). It must write
+	// keys the store never caches.
+	derive func(st state.Store, key, old []byte, had bool, v []byte, ok bool) error
 }
 
 // The states of a TableJoinStore's filter.
@@ -200,7 +213,7 @@ func storeView(st state.Store, key []byte) ([]byte, bool, error) {
 // TableJoinStore (no copy): the caller must not change v afterwards.
 func storePutOwned(st state.Store, key, v []byte) error {
 	if s, ok := st.(*TableJoinStore); ok {
-		return s.set(key, v, true, false)
+		return s.set(key, v, true)
 	}
 	return st.Put(key, v)
 }
@@ -227,59 +240,27 @@ func storeSwap(st state.Store, key, v []byte, ok bool) ([]byte, bool, error) {
 
 // Put implements state.Store.
 func (s *TableJoinStore) Put(key, value []byte) error {
-	return s.set(key, bytes.Clone(value), true, false)
+	return s.set(key, bytes.Clone(value), true)
 }
 
 // Delete implements state.Store.
 func (s *TableJoinStore) Delete(key []byte) error {
-	return s.set(key, nil, false, false)
+	return s.set(key, nil, false)
 }
 
 // set changes key's value in the cache (v, owned by the cache; ok false
-// for a delete), to be written back; unread says whether the entry goes
-// once written back (joinEntry.unread).
-func (s *TableJoinStore) set(key, v []byte, ok, unread bool) error {
+// for a delete), to be written back.
+func (s *TableJoinStore) set(key, v []byte, ok bool) error {
 	if s.filterState == filterOn {
 		if h := seenHash(key); !s.filter.mayHave(h) {
-			return s.setNew(key, h, v, ok, unread)
+			return s.setNew(key, h, v, ok)
 		}
-	}
-	if unread {
-		// An unread key's entry is young, if it has one: only unread
-		// writes make one (storePutUnread), which the write-back that
-		// comes before every rotation drops. One look, not two.
-		s.cacheIn()
-		e := s.cache.young[string(key)]
-		if invariants.Enabled && e == nil && s.cache.old[string(key)] != nil {
-			panic(fmt.Sprintf("invariant: the unread key %q is in the old generation", key))
-		}
-		return s.setCached(key, e, v, ok, unread, tableJoinCached{})
 	}
 	e, err := s.entry(key)
 	if err != nil {
 		return err
 	}
-	return s.setCached(key, e, v, ok, unread, tableJoinCached{})
-}
-
-// storePutUnread puts key's value v into st, a key the caller never
-// reads with Get (a foreign-key join's index entry, which only scans
-// read): a TableJoinStore keeps it until it is written back, and not
-// after (joinEntry.unread). Such a key is written with storePutUnread
-// and storeDeleteUnread only.
-func storePutUnread(st state.Store, key, v []byte) error {
-	if s, ok := st.(*TableJoinStore); ok {
-		return s.set(key, bytes.Clone(v), true, true)
-	}
-	return st.Put(key, v)
-}
-
-// storeDeleteUnread is storePutUnread's delete.
-func storeDeleteUnread(st state.Store, key []byte) error {
-	if s, ok := st.(*TableJoinStore); ok {
-		return s.set(key, nil, false, true)
-	}
-	return st.Delete(key)
+	return s.setCached(key, e, v, ok, tableJoinCached{})
 }
 
 // swap is a view of key's value and then its set (v, owned by the cache;
@@ -295,7 +276,7 @@ func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err
 	}
 	if s.filterState == filterOn {
 		if h := seenHash(key); !s.filter.mayHave(h) {
-			return nil, false, s.setNew(key, h, v, ok, false)
+			return nil, false, s.setNew(key, h, v, ok)
 		}
 	}
 	e, err := s.entry(key)
@@ -306,7 +287,7 @@ func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err
 		if e.val.ok {
 			old, had = e.val.v, true
 		}
-		return old, had, s.setCached(key, e, v, ok, false, tableJoinCached{})
+		return old, had, s.setCached(key, e, v, ok, tableJoinCached{})
 	}
 	if old, had, err = s.Store.Get(key); err != nil {
 		return nil, false, err
@@ -314,7 +295,7 @@ func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err
 	// The store's answer, as read caches it: the caller's copy. A key
 	// the filter may hold needs no adding.
 	under := tableJoinCached{sv: old, sok: had, known: true}
-	return old, had, s.setCached(key, nil, v, ok, false, under)
+	return old, had, s.setCached(key, nil, v, ok, under)
 }
 
 // setNew is set of key (whose seenHash is h), which the filter does not
@@ -323,22 +304,21 @@ func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err
 // dropUnfiltered), so the cache needs no look, and a delete does
 // nothing. The filter takes a key put, once: a key put again and again
 // (a hot row) would fill layer after layer with itself. Nexmark q5's and
-// q7's joins write a new key (an index entry, a left row, a sink key)
-// for nearly every change, each of which missed in both of the cache's
-// maps before it went in.
-func (s *TableJoinStore) setNew(key []byte, h uint64, v []byte, ok, unread bool) error {
+// q7's joins write a new key (a left row, a sink key) for nearly every
+// change, each of which missed in both of the cache's maps before it
+// went in.
+func (s *TableJoinStore) setNew(key []byte, h uint64, v []byte, ok bool) error {
 	if !ok {
 		return nil
 	}
 	s.addFilter(h)
 	s.cacheIn()
-	return s.setCached(key, nil, v, ok, unread, tableJoinCached{known: true})
+	return s.setCached(key, nil, v, ok, tableJoinCached{known: true})
 }
 
 // setCached sets the value of key, whose entry is e (nil: not cached):
-// base is what a new entry knows of the store when e is nil; unread is
-// the entry's.
-func (s *TableJoinStore) setCached(key []byte, e *joinEntry, v []byte, ok, unread bool, base tableJoinCached) error {
+// base is what a new entry knows of the store when e is nil.
+func (s *TableJoinStore) setCached(key []byte, e *joinEntry, v []byte, ok bool, base tableJoinCached) error {
 	for {
 		c := base
 		if e != nil {
@@ -353,10 +333,7 @@ func (s *TableJoinStore) setCached(key []byte, e *joinEntry, v []byte, ok, unrea
 			// written through, and a change of the key not yet written
 			// back is dropped (gone), since this one replaces it.
 			s.cache.dropEntry(e)
-			if ok {
-				return s.Store.Put(key, v)
-			}
-			return s.Store.Delete(key)
+			return s.writeThrough(key, c)
 		}
 		grow := n
 		if e != nil {
@@ -368,11 +345,6 @@ func (s *TableJoinStore) setCached(key []byte, e *joinEntry, v []byte, ok, unrea
 			if err := s.makeRoom(e, grow); err != nil {
 				return err
 			}
-			if e != nil && e.gone {
-				// Written back and dropped (unread): a new entry, of
-				// what the store now holds.
-				e, base = nil, e.val
-			}
 			continue
 		}
 		if e == nil {
@@ -381,7 +353,6 @@ func (s *TableJoinStore) setCached(key []byte, e *joinEntry, v []byte, ok, unrea
 			e.val = c
 			s.cache.resize(e, n)
 		}
-		e.unread = unread
 		s.cache.changed(e)
 		s.reportUse()
 		return nil
@@ -434,19 +405,33 @@ func (s *TableJoinStore) writeBack() error {
 		// keeps, and changes neither (state.Store).
 		key := unsafe.Slice(unsafe.StringData(e.key), len(e.key))
 		if !c.known || c.ok != c.sok || !bytes.Equal(c.v, c.sv) {
-			var err error
-			if c.ok {
-				err = s.Store.Put(key, c.v)
-			} else {
-				err = s.Store.Delete(key)
-			}
-			if err != nil {
+			if err := s.writeThrough(key, *c); err != nil {
 				return 0, err
 			}
 		}
 		c.sv, c.sok, c.known = c.v, c.ok, true
 		return tableJoinCachedBytes(key, *c), nil
 	})
+}
+
+// writeThrough writes c's value of key to Store, and what follows from
+// it (derive) from what Store held (c.sv; read first when not known).
+func (s *TableJoinStore) writeThrough(key []byte, c tableJoinCached) error {
+	if s.derive != nil {
+		if !c.known {
+			var err error
+			if c.sv, c.sok, err = s.Store.Get(key); err != nil {
+				return err
+			}
+		}
+		if err := s.derive(s.Store, key, c.sv, c.sok, c.v, c.ok); err != nil {
+			return err
+		}
+	}
+	if c.ok {
+		return s.Store.Put(key, c.v)
+	}
+	return s.Store.Delete(key)
 }
 
 // flushStore writes back what st holds in memory, when it is a
@@ -577,7 +562,8 @@ func (s *TableJoinStore) entry(key []byte) (*joinEntry, error) {
 			return nil, err
 		}
 		if s.roomlessFor(e) {
-			// Still: the write-back dropped too few unread entries.
+			// Still: the write-back shrank too few entries (a changed
+			// entry holds what the store held beside its value).
 			s.cache.rotateKeeping(e)
 			return e, nil
 		}
@@ -598,10 +584,11 @@ func (s *TableJoinStore) cacheIn() {
 }
 
 // makeRoom makes the young generation able to take n more bytes: when it
-// cannot, every change is written back (which drops the unread entries),
-// and when that is not room enough the old generation is forgotten and
-// the young one becomes the old, keeping e (when not nil, an entry of
-// the young generation, unless the write-back dropped it: gone) young.
+// cannot, every change is written back (a changed entry holds what the
+// store held beside its value, and no longer needs to), and when that is
+// not room enough the old generation is forgotten and the young one
+// becomes the old, keeping e (when not nil, an entry of the young
+// generation) young.
 func (s *TableJoinStore) makeRoom(e *joinEntry, n int) error {
 	if !s.roomless(n) {
 		return nil
@@ -610,11 +597,7 @@ func (s *TableJoinStore) makeRoom(e *joinEntry, n int) error {
 		return err
 	}
 	if s.roomless(n) {
-		// Still: the write-back dropped too few unread entries.
-		if e != nil && e.gone {
-			// e was one of them.
-			e = nil
-		}
+		// Still: the write-back shrank too few entries.
 		s.cache.rotateKeeping(e)
 	}
 	return nil

@@ -38,9 +38,10 @@ func (s *joinReadCounter) Scan(start, end []byte, fn func(key, value []byte) boo
 // through the cache, small enough to turn its generations over many
 // times, read what a plain map holds, and what the store beneath holds
 // too after each flush (a commit); a Recover after the store lost its
-// writes, and the cache its changes, reads the store again. A quarter
-// of the keys are written unread (storePutUnread), as a foreign-key
-// join's index is, and read by scans only.
+// writes, and the cache its changes, reads the store again. Its derive
+// mirrors each key written back under "d" in the store beneath, as a
+// foreign-key join's index follows its left rows, and is told what the
+// store held before.
 func TestTableJoinStoreModel(t *testing.T) {
 	for seed := range uint64(10) {
 		rng := rand.New(rand.NewPCG(seed, 3))
@@ -54,33 +55,37 @@ func TestTableJoinStoreModel(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		s := &TableJoinStore{Store: under, CacheBytes: 1000}
-		for step := range 3000 {
-			// k48 to k63 are written unread (storePutUnread), and read
-			// by scans only.
-			ki, op := rng.IntN(64), rng.IntN(10)
-			unread := ki >= 48 && op < 5
-			if ki >= 48 && op >= 5 {
-				ki -= 48
+		for k, v := range model {
+			if err := under.Put([]byte("d"+k), []byte(v)); err != nil {
+				t.Fatal(err)
 			}
+		}
+		s := &TableJoinStore{Store: under, CacheBytes: 1000}
+		s.derive = func(st state.Store, key, old []byte, had bool, v []byte, ok bool) error {
+			held, hok, err := st.Get(key)
+			if err != nil {
+				return err
+			}
+			if hok != had || string(held) != string(old) {
+				t.Errorf("seed %d: derive of %s told the store held %q %v, it holds %q %v", seed, key, old, had, held, hok)
+			}
+			if ok {
+				return st.Put(append([]byte("d"), key...), v)
+			}
+			return st.Delete(append([]byte("d"), key...))
+		}
+		for step := range 3000 {
+			ki, op := rng.IntN(64), rng.IntN(10)
 			k := fmt.Sprintf("k%02d", ki)
 			switch {
 			case op < 3:
 				v := fmt.Sprintf("v%d-%s", step, k)
-				put := s.Put
-				if unread {
-					put = func(k, v []byte) error { return storePutUnread(s, k, v) }
-				}
-				if err := put([]byte(k), []byte(v)); err != nil {
+				if err := s.Put([]byte(k), []byte(v)); err != nil {
 					t.Fatal(err)
 				}
 				model[k] = v
 			case op < 5:
-				del := s.Delete
-				if unread {
-					del = func(k []byte) error { return storeDeleteUnread(s, k) }
-				}
-				if err := del([]byte(k)); err != nil {
+				if err := s.Delete([]byte(k)); err != nil {
 					t.Fatal(err)
 				}
 				delete(model, k)
@@ -93,7 +98,7 @@ func TestTableJoinStoreModel(t *testing.T) {
 			case op == 6 && step%7 == 0:
 				// A scan sees every change.
 				got := map[string]string{}
-				if err := s.Scan(nil, nil, func(k, v []byte) bool {
+				if err := s.Scan([]byte("k"), []byte("l"), func(k, v []byte) bool {
 					got[string(k)] = string(v)
 					return true
 				}); err != nil {
@@ -161,13 +166,15 @@ func TestTableJoinStoreModel(t *testing.T) {
 			t.Fatal(err)
 		}
 		for k, want := range model {
-			v, ok, err := under.MemStore.Get([]byte(k))
-			if err != nil || !ok || string(v) != want {
-				t.Fatalf("seed %d: the store holds %s = %q %v, want %q", seed, k, v, ok, want)
+			for _, sk := range []string{k, "d" + k} {
+				v, ok, err := under.MemStore.Get([]byte(sk))
+				if err != nil || !ok || string(v) != want {
+					t.Fatalf("seed %d: the store holds %s = %q %v, want %q", seed, sk, v, ok, want)
+				}
 			}
 		}
-		if under.Len() != len(model) {
-			t.Fatalf("seed %d: the store holds %d keys, want %d", seed, under.Len(), len(model))
+		if under.Len() != 2*len(model) {
+			t.Fatalf("seed %d: the store holds %d keys, want %d and their mirrors", seed, under.Len(), len(model))
 		}
 	}
 }
@@ -345,69 +352,6 @@ func (s *TableJoinStore) cacheBytes() int {
 		return 0
 	}
 	return s.cache.youngBytes + s.cache.oldBytes
-}
-
-// TestTableJoinStoreUnread: entries written unread (a foreign-key
-// join's index) leave the cache once written back, and do not push out
-// the keys that are read: 10,000 unread keys through a cache that holds
-// a few hundred keep 100 read keys cached, with no read of the store.
-func TestTableJoinStoreUnread(t *testing.T) {
-	under := &joinReadCounter{MemStore: state.NewMemStore()}
-	s := &TableJoinStore{Store: under, CacheBytes: 40000}
-	read := func(k string) {
-		t.Helper()
-		v, ok, err := s.Get([]byte(k))
-		if err != nil || !ok || string(v) != "value of "+k {
-			t.Fatalf("%s: %q %v %v", k, v, ok, err)
-		}
-	}
-	for i := range 100 {
-		k := fmt.Sprintf("read%03d", i)
-		if err := s.Put([]byte(k), []byte("value of "+k)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := range 10000 {
-		k := fmt.Appendf(nil, "index%05d", i)
-		if err := storePutUnread(s, k, nil); err != nil {
-			t.Fatal(err)
-		}
-		if i%2 == 1 {
-			// A delete of a key written back and gone.
-			if err := storeDeleteUnread(s, fmt.Appendf(nil, "index%05d", i-1)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if i%50 == 49 {
-			if err := flushStore(s); err != nil {
-				t.Fatal(err)
-			}
-			read(fmt.Sprintf("read%03d", i/50%100))
-		}
-	}
-	if err := flushStore(s); err != nil {
-		t.Fatal(err)
-	}
-	if under.gets != 0 {
-		t.Fatalf("%d reads of the store, want none: the read keys stay cached", under.gets)
-	}
-	if err := s.cache.check(tableJoinCachedBytes); err != nil {
-		t.Fatal(err)
-	}
-	for gen, m := range map[string]map[string]*joinEntry{"young": s.cache.young, "old": s.cache.old} {
-		for k, e := range m {
-			if e.unread {
-				t.Fatalf("%s is cached (%s) after its write-back", k, gen)
-			}
-		}
-	}
-	// The store holds every index key put and not deleted.
-	for i := range 10000 {
-		_, ok, err := under.MemStore.Get(fmt.Appendf(nil, "index%05d", i))
-		if err != nil || ok != (i%2 == 1) {
-			t.Fatalf("index%05d: in the store %v (%v), want %v", i, ok, err, i%2 == 1)
-		}
-	}
 }
 
 // TestTableJoinStoreFilterLayers: a filter that grows past
