@@ -78,14 +78,6 @@ type genEntry[V any] struct {
 	// dirty is set while the entry is in the cache's dirty list; gone
 	// on an entry dropped while dirty, which is not written back.
 	dirty, gone bool
-	// unread is set on an entry of a key that is written and never read
-	// again (a table join's storePutUnread): it is dropped once written
-	// back, rather than kept for reads that will not come. A foreign-key
-	// join writes two index entries for nearly every left change in
-	// Nexmark q5 (the old foreign key's deleted, the new one's put);
-	// kept, they were most of what its cache held, and pushed out the
-	// left and right rows it does read.
-	unread bool
 }
 
 // newGenCache returns a cache of a fixed limit; limit <= 0 is
@@ -204,7 +196,7 @@ func (c *genCache[V]) full() bool {
 
 // writeBack calls put for every changed entry that was not dropped since,
 // in the order they were first changed, and marks them clean; put returns
-// the entry's new size. An unread entry leaves the cache once written.
+// the entry's new size.
 func (c *genCache[V]) writeBack(put func(e *genEntry[V]) (int, error)) error {
 	for i, e := range c.dirty {
 		if e.gone {
@@ -216,10 +208,6 @@ func (c *genCache[V]) writeBack(put func(e *genEntry[V]) (int, error)) error {
 			return err
 		}
 		e.dirty = false
-		if e.unread {
-			c.dropEntry(e)
-			continue
-		}
 		c.resize(e, size)
 	}
 	clear(c.dirty)
