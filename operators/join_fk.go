@@ -276,7 +276,7 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 			return err
 		}
 	}
-	sameFK := had && row != nil && (oldFK == nil) == (fk == nil) && bytes.Equal(oldFK, fk)
+	sameFK := had && row != nil && sameForeignKey(oldFK, fk)
 	if had && oldFK != nil && !sameFK {
 		if !j.derived {
 			if err := j.Store.Delete(j.indexEntry(oldFK, rec.Key)); err != nil {
@@ -354,7 +354,7 @@ func (j *ForeignKeyJoin) deriveIndex(st state.Store, key, old []byte, had bool, 
 			return err
 		}
 	}
-	if had && ok && (oldFK == nil) == (fk == nil) && bytes.Equal(oldFK, fk) {
+	if had && ok && sameForeignKey(oldFK, fk) {
 		return nil
 	}
 	lk := key[1:]
@@ -369,6 +369,13 @@ func (j *ForeignKeyJoin) deriveIndex(st state.Store, key, old []byte, had bool, 
 		return st.Put(j.deriveKey, nil)
 	}
 	return nil
+}
+
+// sameForeignKey reports whether two left rows' foreign keys are the
+// same: a NULL one (nil) is the same only as another NULL, not as an
+// empty key.
+func sameForeignKey(a, b []byte) bool {
+	return (a == nil) == (b == nil) && bytes.Equal(a, b)
 }
 
 // decodeLeft is decodeChange of a left record, into j.leftRow's memory
