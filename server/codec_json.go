@@ -37,8 +37,7 @@ func appendJSON(dst []byte, t types.Type, v types.Value) []byte {
 		}
 		return appendFloat(dst, f)
 	case types.KindDecimal:
-		u, s := v.Decimal()
-		return types.AppendDecimal(dst, u, s)
+		return types.AppendDecimalValue(dst, v)
 	case types.KindString:
 		return appendJSONString(dst, v.Str())
 	case types.KindBytes, types.KindTimestamp, types.KindDate, types.KindTime:

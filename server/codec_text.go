@@ -38,8 +38,7 @@ func AppendText(dst []byte, t types.Type, v types.Value) ([]byte, error) {
 	case types.KindDouble:
 		return appendFloat(dst, v.Float()), nil
 	case types.KindDecimal:
-		u, s := v.Decimal()
-		return types.AppendDecimal(dst, u, s), nil
+		return types.AppendDecimalValue(dst, v), nil
 	case types.KindString:
 		return append(dst, v.Str()...), nil
 	case types.KindBytes:

@@ -168,9 +168,7 @@ func appendJSONValue(dst []byte, t *types.Type, v types.Value) ([]byte, error) {
 		// A DECIMAL that arithmetic left in an int64 is written without
 		// the big.Int that decimalPayload would build for it (q1's price).
 		if v.Kind() == types.KindDecimal {
-			if u, s, ok := v.Decimal64(); ok {
-				return types.AppendDecimal64(dst, u, s), nil
-			}
+			return types.AppendDecimalValue(dst, v), nil
 		}
 		d, s, err := decimalPayload(t, v)
 		if err != nil {

@@ -328,8 +328,7 @@ func appendJSON(w *builder, v types.Value, t types.Type) bool {
 		}
 		w.WriteString(jsonFloat(f))
 	case types.KindDecimal:
-		u, s := v.Decimal()
-		w.WriteString(types.FormatDecimal(u, s))
+		w.WriteString(string(types.AppendDecimalValue(nil, v)))
 	case types.KindArray:
 		et := types.Null
 		if t.Elem != nil {

@@ -58,7 +58,7 @@ func appendValue(b *strings.Builder, v Value, t Type, nested bool) {
 	case KindDouble:
 		b.WriteString(FormatDouble(v.Float()))
 	case KindDecimal:
-		b.Write(appendDecimalValue(nil, v))
+		b.Write(AppendDecimalValue(nil, v))
 	case KindString:
 		b.WriteString(v.Str())
 	case KindBytes:
@@ -142,7 +142,7 @@ func formatLen(v Value, t Type, nested bool) int64 {
 		return int64(len(FormatDouble(v.Float())))
 	case KindDecimal:
 		var buf [32]byte
-		return int64(len(appendDecimalValue(buf[:0], v)))
+		return int64(len(AppendDecimalValue(buf[:0], v)))
 	case KindString:
 		return int64(len(v.Str()))
 	case KindBytes:
@@ -313,9 +313,10 @@ func AppendDouble(dst []byte, f float64) []byte {
 	return strconv.AppendInt(dst, int64(exp), 10)
 }
 
-// appendDecimalValue is AppendDecimal of a DECIMAL value, without a
-// big.Int when its unscaled value fits an int64.
-func appendDecimalValue(dst []byte, v Value) []byte {
+// AppendDecimalValue is AppendDecimal of a DECIMAL value, without a
+// big.Int when its unscaled value fits an int64 (a value that DECIMAL
+// arithmetic built with NewDecimal64 has none).
+func AppendDecimalValue(dst []byte, v Value) []byte {
 	if u, s, ok := v.Decimal64(); ok {
 		return AppendDecimal64(dst, u, s)
 	}
