@@ -41,12 +41,7 @@ func decimalArith64(op byte, scale int32, a, c types.Value) (types.Value, bool) 
 		if y, ok = mulPow10(y, s-sy); !ok {
 			return types.Value{}, false
 		}
-		if op == '-' {
-			u, ok = sub64(x, y)
-		} else {
-			u, ok = add64(x, y)
-		}
-		if !ok {
+		if u, ok = arith64(op, x, y); !ok {
 			return types.Value{}, false
 		}
 	default:

@@ -320,6 +320,17 @@ func mulInt64(x, y int64) (int64, bool) {
 	return m, true
 }
 
+// arith64 is x op y for op + - or *.
+func arith64(op byte, x, y int64) (int64, bool) {
+	switch op {
+	case '+':
+		return add64(x, y)
+	case '-':
+		return sub64(x, y)
+	}
+	return mulInt64(x, y)
+}
+
 // mulPow10 is x·10^n, ok false when it does not fit an int64.
 func mulPow10(x int64, n int32) (int64, bool) {
 	if n < 0 || int(n) >= len(pow10s) {

@@ -199,25 +199,10 @@ func arith(b *Binder, o opcode.Op, l, r Expr) (Expr, error) {
 	switch w := widerNumeric(lt, rt); w.Kind {
 	case types.KindInt:
 		t = types.Int
-		f = func(a, c types.Value) (types.Value, error) {
-			v, err := intOp(op, a.Int(), c.Int())
-			if err != nil {
-				return types.Value{}, err
-			}
-			if !int32Range(v) {
-				return types.Value{}, errorf(ErrOutOfRange, "integer out of range: %d %c %d", a.Int(), op, c.Int())
-			}
-			return types.NewInt(int32(v)), nil
-		}
+		f = func(a, c types.Value) (types.Value, error) { return intArith(true, op, a.Int(), c.Int()) }
 	case types.KindBigint:
 		t = types.Bigint
-		f = func(a, c types.Value) (types.Value, error) {
-			v, err := intOp(op, a.Int(), c.Int())
-			if err != nil {
-				return types.Value{}, err
-			}
-			return types.NewBigint(v), nil
-		}
+		f = func(a, c types.Value) (types.Value, error) { return intArith(false, op, a.Int(), c.Int()) }
 	case types.KindDouble:
 		t = types.Double
 		f = func(a, c types.Value) (types.Value, error) {
@@ -282,17 +267,23 @@ func intByConstant(t types.Type, op byte, l Expr, r *Literal, text []any) Expr {
 		if err != nil || a.IsNull() {
 			return types.Value{}, err
 		}
-		v, err := intOp(op, a.Int(), k)
-		switch {
-		case err != nil:
-			return types.Value{}, err
-		case !narrow:
-			return types.NewBigint(v), nil
-		case !int32Range(v):
-			return types.Value{}, errorf(ErrOutOfRange, "integer out of range: %d %c %d", a.Int(), op, k)
-		}
-		return types.NewInt(int32(v)), nil
+		return intArith(narrow, op, a.Int(), k)
 	}}
+}
+
+// intArith is a op c as an INT (narrow) or BIGINT value: intOp's result,
+// and for an INT its range checked.
+func intArith(narrow bool, op byte, a, c int64) (types.Value, error) {
+	v, err := intOp(op, a, c)
+	switch {
+	case err != nil:
+		return types.Value{}, err
+	case !narrow:
+		return types.NewBigint(v), nil
+	case !int32Range(v):
+		return types.Value{}, errorf(ErrOutOfRange, "integer out of range: %d %c %d", a, op, c)
+	}
+	return types.NewInt(int32(v)), nil
 }
 
 // concatPlus is STRING + STRING, which ksqlDB concatenates. NULL on
@@ -321,16 +312,7 @@ func concatPlus(b *Binder, l, r Expr, text []any) Expr {
 func intOp(op byte, a, c int64) (int64, error) {
 	switch op {
 	case '+', '-', '*':
-		var v int64
-		var ok bool
-		switch op {
-		case '+':
-			v, ok = add64(a, c)
-		case '-':
-			v, ok = sub64(a, c)
-		default:
-			v, ok = mulInt64(a, c)
-		}
+		v, ok := arith64(op, a, c)
 		if !ok {
 			return 0, errorf(ErrOutOfRange, "bigint out of range: %d %c %d", a, op, c)
 		}
