@@ -19,6 +19,7 @@ func newCountFunc(star bool) *function {
 		name:        "COUNT",
 		result:      types.Bigint,
 		retractable: true,
+		combines:    true,
 		newAcc:      func() Accumulator { return &countAcc{star: star} },
 		decodeFrom:  func(d *decoder) Accumulator { return &countAcc{star: star, n: d.nonNeg()} },
 	}

@@ -23,7 +23,7 @@ func newMinMaxFunc(max bool, t types.Type) *function {
 		name = "MAX"
 	}
 	return &function{
-		name: name, result: t,
+		name: name, result: t, combines: true,
 		newAcc:     func() Accumulator { return &minMaxAcc{max: max} },
 		decodeFrom: func(d *decoder) Accumulator { return &minMaxAcc{max: max, v: d.value()} },
 	}
