@@ -161,8 +161,8 @@ type Aggregator struct {
 	// emitPending, as pending for groups (aggsession.go); pendingBytes
 	// counts them too.
 	pendingSessions []pendingSession
-	// partials are the decoded accumulators of a partial record, reused
-	// (mergePartials).
+	// partials are the accumulators a partial record is decoded into,
+	// reused from record to record (mergePartials).
 	partials []agg.Accumulator
 	// emitFailures are the pending changes that failed to evaluate since
 	// the task last took them (takeFlushFailures), for its processing

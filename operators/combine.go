@@ -233,21 +233,24 @@ var errPartialWindowed = errors.New("operators: partial aggregates reached a win
 // decode changes nothing. ok is false when a merge failed half-way,
 // which combining functions never do on accumulators of their own kind.
 func (a *Aggregator) mergePartials(g *cachedGroup, b []byte) (ok bool, err error) {
-	parts := a.partials[:0]
-	for i := range g.accs {
+	if len(a.partials) != len(g.accs) {
+		a.partials = a.fresh()
+	}
+	parts := a.partials
+	for i := range parts {
 		n, w := binary.Uvarint(b)
 		if w <= 0 || w+int(n) > len(b) {
 			return true, errors.New("operators: corrupt partial aggregate record")
 		}
-		acc, err := a.funcOf(i).Decode(b[w : w+int(n)])
+		acc, err := agg.DecodeInto(a.funcOf(i), parts[i], b[w:w+int(n)])
 		if err != nil {
+			// The scratch accumulator is not to be read again.
+			parts[i] = a.funcOf(i).New()
 			return true, fmt.Errorf("decode partial %d: %w", i, err)
 		}
-		parts = append(parts, acc)
+		parts[i] = acc
 		b = b[w+int(n):]
 	}
-	a.partials = parts
-	defer clear(parts)
 	if len(b) != 0 {
 		return true, fmt.Errorf("operators: %d bytes after a record's partial aggregates", len(b))
 	}

@@ -64,6 +64,12 @@ func (a *countAcc) Merge(other Accumulator) error {
 	return nil
 }
 
+func (a *countAcc) decodeInto(b []byte) error {
+	d := decoder{b: b}
+	a.n = d.nonNeg()
+	return d.finish()
+}
+
 func (a *countAcc) Result() types.Value { return types.NewBigint(a.n) }
 
 func (a *countAcc) AppendEncode(dst []byte) []byte { return binary.AppendVarint(dst, a.n) }

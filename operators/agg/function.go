@@ -98,6 +98,28 @@ func (f *function) Decode(b []byte) (Accumulator, error) {
 	return a, nil
 }
 
+// decodesInto is implemented by the accumulators that Decode can restore
+// in place: a caller that decodes many states only to merge them (an
+// aggregation's partials, operators' combine.go) then reuses one.
+type decodesInto interface {
+	decodeInto(b []byte) error
+}
+
+// DecodeInto restores the state b encodes (AppendEncode's bytes) into
+// acc, an accumulator of f that the caller reuses, and returns it; or, for
+// a function whose accumulators cannot be restored in place, a new one
+// (Decode). On an error acc is not to be read.
+func DecodeInto(f Func, acc Accumulator, b []byte) (Accumulator, error) {
+	r, ok := acc.(decodesInto)
+	if !ok {
+		return f.Decode(b)
+	}
+	if err := r.decodeInto(b); err != nil {
+		return nil, fmt.Errorf("decode %s state: %w", f.Name(), err)
+	}
+	return acc, nil
+}
+
 // Sequenced is implemented by the accumulators whose result depends on the
 // order of rows (LATEST_BY_OFFSET, EARLIEST_BY_OFFSET). AddSeq adds a row
 // at an explicit position, e.g. its offset in a single-partition input,

@@ -91,6 +91,12 @@ func (a *minMaxAcc) Merge(other Accumulator) error {
 	return nil
 }
 
+func (a *minMaxAcc) decodeInto(b []byte) error {
+	d := decoder{b: b}
+	a.v = d.value()
+	return d.finish()
+}
+
 func (a *minMaxAcc) Result() types.Value { return a.v }
 
 func (a *minMaxAcc) AppendEncode(dst []byte) []byte { return AppendValue(dst, a.v) }
