@@ -330,7 +330,7 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 		}
 	}
 
-	cq := &catalog.Query{ID: id, Statement: sql.StoredText(st), Sink: out.Name, Props: props}
+	cq := &catalog.Query{ID: id, Statement: sql.StoredText(st), Sink: out.Name, Props: withCombine(props, replaced)}
 	for _, src := range sources {
 		cq.Sources = append(cq.Sources, src.Name)
 	}

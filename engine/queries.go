@@ -229,6 +229,28 @@ func queryCacheMaxBytes(q *catalog.Query) int64 {
 	return n
 }
 
+// propCombine is the query property that records that the query's
+// aggregation may write partial aggregates to its repartition topic
+// (planner.Sink.Combine): set for every query created since the layout
+// exists, absent from those created before, which keep writing a record
+// per row after an upgrade. It is no session property: no SET reaches it.
+const propCombine = "runnel.repartition.partials"
+
+// withCombine returns props with propCombine recorded, for a new query;
+// a replacement (CREATE OR REPLACE) keeps its predecessor's choice, whose
+// repartition topic it goes on with.
+func withCombine(props map[string]string, replaced *catalog.Query) map[string]string {
+	if replaced != nil && replaced.Props[propCombine] == "" {
+		return props
+	}
+	out := make(map[string]string, len(props)+1)
+	for k, v := range props {
+		out[k] = v
+	}
+	out[propCombine] = "true"
+	return out
+}
+
 // startPlan builds plan's tasks and starts them.
 func (e *Engine) startPlan(q *catalog.Query, plan *planner.Plan) error {
 	for _, src := range plan.Sources() {
@@ -238,6 +260,7 @@ func (e *Engine) startPlan(q *catalog.Query, plan *planner.Plan) error {
 	}
 	if sink := plan.Sink(); sink != nil {
 		sink.CacheMaxBytes = queryCacheMaxBytes(q)
+		sink.Combine = q.Props[propCombine] == "true"
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
 	bq, err := e.builder.Persistent(ctx, q.ID, plan)

@@ -161,6 +161,9 @@ type Aggregator struct {
 	// emitPending, as pending for groups (aggsession.go); pendingBytes
 	// counts them too.
 	pendingSessions []pendingSession
+	// partials are the accumulators a partial record is decoded into,
+	// reused from record to record (mergePartials).
+	partials []agg.Accumulator
 	// emitFailures are the pending changes that failed to evaluate since
 	// the task last took them (takeFlushFailures), for its processing
 	// log: at most one per pending change, so no more than the batch's
@@ -256,6 +259,9 @@ func (a *Aggregator) Apply(in *GroupInput, emit Emit) error {
 		return err
 	}
 	w := a.Spec.Window
+	if in.Partials != nil && w != nil {
+		return errPartialWindowed
+	}
 	if in.Prev != nil && w != nil {
 		// A windowed aggregation has streams for input, which replace no
 		// row; an update that reaches one anyway is its two changes.
@@ -483,19 +489,7 @@ func encodeStateTo(b []byte, accs []agg.Accumulator, end, ts int64) []byte {
 	b = append(b, stateVersion)
 	b = appendBE64(b, uint64(end))
 	b = appendBE64(b, uint64(ts))
-	var prefix [binary.MaxVarintLen64]byte
-	for _, acc := range accs {
-		// Each accumulator is encoded in place, then moved up past its
-		// length prefix: no scratch buffer once b has grown.
-		start := len(b)
-		b = acc.AppendEncode(b)
-		n := len(b) - start
-		w := binary.PutUvarint(prefix[:], uint64(n))
-		b = append(b, prefix[:w]...)
-		copy(b[start+w:], b[start:start+n])
-		copy(b[start:], prefix[:w])
-	}
-	return b
+	return appendAccs(b, accs)
 }
 
 // foldAll folds in into every accumulator or into none: a record that
@@ -703,9 +697,13 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	// KTableAggregate adds a change's new value to a group it lacks.
 	update := in.Prev != nil && g.live
 	var ok, changed bool
-	if update {
+	switch {
+	case in.Partials != nil:
+		ok, err = a.mergePartials(g, in.Partials)
+		changed = err == nil
+	case update:
 		changed, ok, err = a.foldUpdate(g, in)
-	} else {
+	default:
 		ok, err = a.foldAll(g, g.accs, in)
 		changed = err == nil
 	}

@@ -177,9 +177,13 @@ func BenchmarkRepartition(b *testing.B) {
 		name    string
 		groupBy []int
 		args    [][]int
+		// combine makes the stage combine COUNT(*) (combine.go), its
+		// partials written every 4,096 records as a task flushes.
+		combine bool
 	}{
-		{"count", []int{0, 5}, [][]int{nil}},
-		{"latest", []int{1}, [][]int{{0}, {2}, {1}, {5}, {6}, {3}}},
+		{"count", []int{0, 5}, [][]int{nil}, false},
+		{"count-combined", []int{0, 5}, [][]int{nil}, true},
+		{"latest", []int{1}, [][]int{{0}, {2}, {1}, {5}, {6}, {3}}, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			dec, err := NewDecoder(DecoderSpec{Columns: cols, KeyFormat: "NONE", ValueFormat: "JSON"})
@@ -204,15 +208,30 @@ func BenchmarkRepartition(b *testing.B) {
 				b.Fatal(err)
 			}
 			r := &Repartition{Grouper: g, Topic: "rp"}
+			if bc.combine {
+				count, err := agg.Resolve("COUNT", nil, nil, false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r.Combine = []agg.Func{count}
+			}
 			rec := log.Record{Value: nexmarkBidValue, Timestamp: 1436918400123, Partition: 1}
 			var last log.ProduceRecord
 			emit := func(pr log.ProduceRecord) { last = pr }
 			b.ReportAllocs()
 			cpu := startCPU()
-			for b.Loop() {
+			for i := 0; b.Loop(); i++ {
 				if err := r.Process(&rec, emit); err != nil {
 					b.Fatal(err)
 				}
+				if i%4096 == 4095 {
+					if err := r.Flush(emit); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			if err := r.Flush(emit); err != nil {
+				b.Fatal(err)
 			}
 			cpu.report(b)
 			if last.Topic != "rp" || len(last.Key) == 0 || last.Timestamp != rec.Timestamp {

@@ -32,6 +32,10 @@ type GroupInput struct {
 	// Args as one change and emits the group once, as Kafka Streams 3.5
 	// and later do (KIP-904, KAFKA-12446). Retract is false then.
 	Prev [][]types.Value
+	// Partials, when not nil, are the encoded partial accumulators of
+	// several rows of the group that a first stage combined (a view of
+	// a 0x03 record, see combine.go); Args is nil then.
+	Partials []byte
 }
 
 // Grouper computes GroupInputs from source rows: WHERE, then the GROUP BY
@@ -219,8 +223,15 @@ func (g *Grouper) groupIn(row types.Row, s *groupScratch) (in GroupInput, ok boo
 //	arg      a value in agg.AppendValue's encoding (its kind, then it)
 //	retract  0 or 1
 //
-// JSON never begins with 0x01 or 0x02, so the first byte tells the
-// layouts apart. The binary layout costs a record a few bytes per
+//	       | 0x03 partial...       several rows of the group, combined
+//	                               by a first stage (combine.go)
+//	partial  the hidden COUNT(*)'s, then each call's accumulator in
+//	         its AppendEncode encoding, each length-prefixed (uvarint)
+//
+// JSON never begins with 0x01, 0x02 or 0x03, so the first byte tells the
+// layouts apart. Only a query whose plan says its first stage combines
+// writes 0x03 (an older query keeps writing rows), but any second stage
+// reads every layout. The binary layout costs a record a few bytes per
 // argument where JSON spent a name, quotes and text to parse (the
 // aggregation stage of Nexmark's q17 spent a tenth of its time decoding
 // them), and it keeps each value as the first stage computed it, as an
@@ -340,6 +351,9 @@ func (c *GroupCodec) Decode(rec *log.Record) (GroupInput, error) {
 	if err != nil {
 		return in, fmt.Errorf("decode repartition key: %w", err)
 	}
+	if isPartial(rec.Value) {
+		return partialInput(rec, key), nil
+	}
 	vals, prev, err := c.decodeValue(rec.Value)
 	if err != nil {
 		return in, err
@@ -354,6 +368,9 @@ func (c *GroupCodec) Decode(rec *log.Record) (GroupInput, error) {
 // key only when the group is not in its cache (KeyBytes is the key's
 // encoding). ok is true when err is nil.
 func (c *GroupCodec) Input(rec *log.Record) (in GroupInput, ok bool, err error) {
+	if isPartial(rec.Value) {
+		return partialInput(rec, nil), true, nil
+	}
 	vals, prev, err := c.decodeValue(rec.Value)
 	if err != nil {
 		return in, false, err
@@ -376,6 +393,9 @@ func (c *GroupCodec) Reader() func(rec *log.Record) (GroupInput, bool, error) {
 	args := make([][]types.Value, len(c.argCounts))
 	prev := make([][]types.Value, len(c.argCounts))
 	return func(rec *log.Record) (in GroupInput, ok bool, err error) {
+		if isPartial(rec.Value) {
+			return partialInput(rec, nil), true, nil
+		}
 		clear(all)
 		vals, p, err := c.decodeValueIn(rec.Value, all)
 		if err != nil {
@@ -390,6 +410,15 @@ func (c *GroupCodec) Reader() func(rec *log.Record) (GroupInput, bool, error) {
 		in.KeyBytes, in.Time = rec.Key, rec.Timestamp
 		return in, true, nil
 	}
+}
+
+// isPartial reports whether a repartition value carries partials (0x03).
+func isPartial(v []byte) bool { return len(v) > 0 && v[0] == groupValuePartial }
+
+// partialInput is the group input of a 0x03 record: its partials, a view
+// of the record, decoded by the Aggregator that merges them.
+func partialInput(rec *log.Record, key types.Row) GroupInput {
+	return GroupInput{Key: key, KeyBytes: rec.Key, Time: rec.Timestamp, Partials: rec.Value[1:]}
 }
 
 // decodeValue decodes a repartition value, binary or JSON, into its row:
@@ -553,6 +582,14 @@ type Repartition struct {
 	// Table is set when the source is a table; Store must then be set.
 	Table bool
 	Store state.Store
+	// Combine, when not nil, are the aggregation's functions, which all
+	// combine (agg.Combines): the stage folds a batch's rows of a group
+	// into partials and writes one record per group at Flush
+	// (combine.go). Stream sources only. CombineBytes bounds the
+	// partials (default DefaultCombineBytes).
+	Combine      []agg.Func
+	CombineBytes int
+	comb         *combiner
 
 	// scratch is the task's decoded row and group input, reused from
 	// record to record: each is encoded into the repartition record (and
@@ -580,6 +617,9 @@ func (r *Repartition) group(rec *log.Record) (GroupInput, bool, error) {
 func (r *Repartition) Process(rec *log.Record, emit Emit) error {
 	if r.Table {
 		return r.processTable(rec, emit)
+	}
+	if r.Combine != nil {
+		return r.combine(rec, emit)
 	}
 	in, ok, err := r.group(rec)
 	if err != nil || !ok {
@@ -631,8 +671,13 @@ func (r *Repartition) processTable(rec *log.Record, emit Emit) error {
 	return r.Store.Put(r.tkey, r.tval)
 }
 
-// Flush implements Processor.
-func (r *Repartition) Flush(Emit) error { return nil }
+// Flush implements Processor: a stage that combines writes its partials.
+func (r *Repartition) Flush(emit Emit) error {
+	if r.comb != nil {
+		r.comb.flush(r.emitPartial(emit))
+	}
+	return nil
+}
 
 // joinPrev packs a repartition record's key, value and time for the
 // table's last-row store: 8-byte time, 4-byte key length, key, value.

@@ -393,6 +393,13 @@ type Sink struct {
 	// Default 0: ksqlDB's default, DefaultCacheMaxBytes; NoCache turns
 	// the cache off (every update is emitted).
 	CacheMaxBytes int64
+	// Combine lets the first stage of the query's aggregation write a
+	// batch's rows of a group as one record of partial aggregates
+	// (operators' combine.go), where it can. It is a layout of the
+	// repartition topic, so the engine sets it from the properties the
+	// query was created with: a query recorded before the layout
+	// existed keeps writing a record per row.
+	Combine bool
 }
 
 // DefaultCacheMaxBytes is ksqlDB's default cache.max.bytes.buffering

@@ -19,6 +19,7 @@ func newCountFunc(star bool) *function {
 		name:        "COUNT",
 		result:      types.Bigint,
 		retractable: true,
+		combines:    true,
 		newAcc:      func() Accumulator { return &countAcc{star: star} },
 		decodeFrom:  func(d *decoder) Accumulator { return &countAcc{star: star, n: d.nonNeg()} },
 	}
@@ -61,6 +62,12 @@ func (a *countAcc) Merge(other Accumulator) error {
 	}
 	a.n += o.n
 	return nil
+}
+
+func (a *countAcc) decodeInto(b []byte) error {
+	d := decoder{b: b}
+	a.n = d.nonNeg()
+	return d.finish()
 }
 
 func (a *countAcc) Result() types.Value { return types.NewBigint(a.n) }

@@ -15,6 +15,11 @@ type function struct {
 	// fallible is set when Add or Retract can fail on a well-formed row:
 	// SUM's overflow.
 	fallible bool
+	// combines is set when rows folded into separate accumulators and
+	// then merged give the accumulator that folding them one by one, in
+	// order, gives, and neither Add nor Merge can fail on well-formed
+	// input (see Combines).
+	combines bool
 	// inner, for a DISTINCT aggregate (COUNT(DISTINCT x), SUM(DISTINCT
 	// x), ...), is the aggregate its distinct values are fed to; see
 	// DistinctOf.
@@ -40,6 +45,23 @@ func (f *function) Retractable() bool      { return f.retractable }
 // (Retract what was added, Add what was retracted), which every fallible
 // accumulator supports exactly.
 func (f *function) Fallible() bool { return f.fallible }
+
+// Combines reports whether f's accumulators may be combined ahead of the
+// one that keeps a group's state: rows folded into a fresh accumulator,
+// which is then merged into the group's, give exactly what folding each
+// row into the group's in turn gives, and neither Add nor Merge fails
+// on a well-formed row. An aggregation's first stage may then fold a
+// batch's rows of one group into one partial and send that
+// (operators/combine.go). COUNT, COUNT(*), MIN and MAX combine: a count
+// adds, a minimum or maximum of minima is the minimum. SUM does not:
+// its overflow rejects a row by the group's running sum, which a
+// partial does not know, and a DOUBLE's sum depends on the order of its
+// additions. Order-dependent (LATEST_BY_OFFSET), collecting (COLLECT_*,
+// TOPK) and DISTINCT aggregates do not.
+func Combines(f Func) bool {
+	ff, ok := f.(*function)
+	return ok && ff.combines
+}
 
 // DistinctOf returns, for a DISTINCT aggregate of one argument
 // (COUNT(DISTINCT x), which is COUNT_DISTINCT(x), SUM(DISTINCT x), AVG ...),
@@ -74,6 +96,28 @@ func (f *function) Decode(b []byte) (Accumulator, error) {
 		return nil, fmt.Errorf("decode %s state: %w", f.name, err)
 	}
 	return a, nil
+}
+
+// decodesInto is implemented by the accumulators that Decode can restore
+// in place: a caller that decodes many states only to merge them (an
+// aggregation's partials, operators' combine.go) then reuses one.
+type decodesInto interface {
+	decodeInto(b []byte) error
+}
+
+// DecodeInto restores the state b encodes (AppendEncode's bytes) into
+// acc, an accumulator of f that the caller reuses, and returns it; or, for
+// a function whose accumulators cannot be restored in place, a new one
+// (Decode). On an error acc is not to be read.
+func DecodeInto(f Func, acc Accumulator, b []byte) (Accumulator, error) {
+	r, ok := acc.(decodesInto)
+	if !ok {
+		return f.Decode(b)
+	}
+	if err := r.decodeInto(b); err != nil {
+		return nil, fmt.Errorf("decode %s state: %w", f.Name(), err)
+	}
+	return acc, nil
 }
 
 // Sequenced is implemented by the accumulators whose result depends on the

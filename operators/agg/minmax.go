@@ -23,7 +23,7 @@ func newMinMaxFunc(max bool, t types.Type) *function {
 		name = "MAX"
 	}
 	return &function{
-		name: name, result: t,
+		name: name, result: t, combines: true,
 		newAcc:     func() Accumulator { return &minMaxAcc{max: max} },
 		decodeFrom: func(d *decoder) Accumulator { return &minMaxAcc{max: max, v: d.value()} },
 	}
@@ -89,6 +89,12 @@ func (a *minMaxAcc) Merge(other Accumulator) error {
 	}
 	a.offer(o.v)
 	return nil
+}
+
+func (a *minMaxAcc) decodeInto(b []byte) error {
+	d := decoder{b: b}
+	a.v = d.value()
+	return d.finish()
 }
 
 func (a *minMaxAcc) Result() types.Value { return a.v }

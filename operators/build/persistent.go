@@ -13,6 +13,7 @@ import (
 	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators"
+	"github.com/runnel/runnel/operators/agg"
 	"github.com/runnel/runnel/operators/state"
 	"github.com/runnel/runnel/planner"
 )
@@ -151,6 +152,9 @@ type stageContext struct {
 	// emitCacheBytes is the query's cache.max.bytes.buffering for its
 	// aggregation (operators.Aggregator.EmitCacheBytes): 0 is off.
 	emitCacheBytes int
+	// combine is the query's planner.Sink.Combine: its aggregation's
+	// first stage may write partials.
+	combine bool
 }
 
 // emitCacheBytes is the emit cache of sink's query, as
@@ -247,10 +251,13 @@ func lowerAggregateStages(id string, sink *catalog.Source, a *aggregation) (*per
 		if rp.Retract {
 			first.store, first.role = id+"/rows", StoreRows
 		}
-		first.processor = func(_ *stageContext, st *state.TaskStore) (operators.Processor, error) {
+		first.processor = func(sc *stageContext, st *state.TaskStore) (operators.Processor, error) {
 			proc := &operators.Repartition{Grouper: a.grouper, Topic: topic, Table: rp.Retract}
 			if st != nil {
 				proc.Store = st
+			}
+			if combines(sc, rp, a.spec) {
+				proc.Combine = a.spec.Funcs
 			}
 			return proc, nil
 		}
@@ -259,6 +266,26 @@ func lowerAggregateStages(id string, sink *catalog.Source, a *aggregation) (*per
 	}
 	p.stages = append(p.stages, aggregateStage(id, sink, a, ""))
 	return p, nil
+}
+
+// combines reports whether an aggregation's first stage combines a
+// batch's rows of a group before the repartition (operators' combine.go):
+// the query's plan allows it (planner.Sink.Combine, which a query created
+// before partials existed lacks, so that it keeps writing rows); the
+// input is a stream, the aggregation unwindowed, and every function
+// combines (agg.Combines: COUNT, MIN, MAX, no DISTINCT set); and the
+// emit cache is on, for with cache.max.bytes.buffering = 0 every row's
+// change is to be seen.
+func combines(sc *stageContext, rp *planner.Repartition, spec *operators.AggregateSpec) bool {
+	if !sc.combine || sc.emitCacheBytes <= 0 || rp.Retract || spec.Window != nil {
+		return false
+	}
+	for _, f := range spec.Funcs {
+		if !agg.Combines(f) {
+			return false
+		}
+	}
+	return true
 }
 
 // aggregateStage is the stage that folds groups into the aggregation's
@@ -312,7 +339,7 @@ func (b *Builder) Persistent(ctx context.Context, id string, plan *planner.Plan)
 	if err != nil {
 		return nil, fmt.Errorf("source topic: %w", err)
 	}
-	sc := &stageContext{emitCacheBytes: emitCacheBytes(root)}
+	sc := &stageContext{emitCacheBytes: emitCacheBytes(root), combine: root.Combine}
 	if p.tableSink {
 		info, err := b.env.Log.Topic(ctx, p.sink.Topic)
 		if err != nil {
