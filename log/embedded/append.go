@@ -360,14 +360,12 @@ func (l *Log) startWrite(items []item, pre func(b *pebble.Batch) error, preBytes
 	// batchValueTarget bytes. Offsets are consecutive within a
 	// reservation, so a record's delta from its key's base is known
 	// before the offsets are.
-	size := 0
 	for _, g := range groups {
 		run := batchRun{}
 		for j, i := range g.idxs {
 			e := batchEntrySize(int64(j-run.from), items[i].size)
 			if j > run.from && run.bytes+e > batchValueTarget {
 				g.keys = append(g.keys, run)
-				size += batchKeyLen + run.bytes + batchEntryOverhead
 				run = batchRun{from: j}
 				e = batchEntrySize(0, items[i].size)
 			}
@@ -375,7 +373,39 @@ func (l *Log) startWrite(items []item, pre func(b *pebble.Batch) error, preBytes
 			run.to = j + 1
 		}
 		g.keys = append(g.keys, run)
-		size += batchKeyLen + run.bytes + batchEntryOverhead
+	}
+	// A batch's value holds offset deltas, never offsets, so each is
+	// encoded and packed (record.go) here, before any offset is
+	// reserved: the compression, the write's costliest part, holds back
+	// no other write to the partitions. The values wait in packs, whose
+	// bytes go back to the pool once the Pebble batch has copied them.
+	packs := l.scratch.packs.get()
+	raw := l.scratch.unpack.get()
+	defer func() {
+		l.scratch.packs.put(packs)
+		l.scratch.unpack.put(raw)
+	}()
+	size := 0
+	for _, g := range groups {
+		for k := range g.keys {
+			run := &g.keys[k]
+			raw = slices.Grow(raw[:0], run.bytes)
+			for j := run.from; j < run.to; j++ {
+				it := &items[g.idxs[j]]
+				raw = appendBatchEntryHeader(raw, int64(j-run.from), it.size)
+				raw = appendRecordAt(raw, it.r, it.ts)
+			}
+			if len(raw) != run.bytes {
+				return nil, fmt.Errorf("embedded: batch encoded to %d bytes, sized %d", len(raw), run.bytes)
+			}
+			run.at = len(packs)
+			var packed bool
+			if packs, packed = packBatch(packs, raw); !packed {
+				packs = append(packs, raw...)
+			}
+			run.bytes = len(packs) - run.at
+			size += batchKeyLen + run.bytes + batchEntryOverhead
+		}
 	}
 
 	// One allocation for the whole batch: the records, and room for what
@@ -418,22 +448,16 @@ func (l *Log) startWrite(items []item, pre func(b *pebble.Batch) error, preBytes
 		w.resvns[i] = g.resvn
 	}
 	// A reservation holds back every later write to its partition until
-	// it completes; encoding here, straight into the batch, is a copy of
-	// bytes already sized, next to the sync that follows.
+	// it completes; what is done here, the keys and a copy of values
+	// already packed, is short next to the sync that follows.
 	for _, g := range groups {
+		for j, i := range g.idxs {
+			items[i].off = g.base + int64(j)
+		}
 		for _, run := range g.keys {
 			op := b.SetDeferred(batchKeyLen, run.bytes)
 			putBatchKey(op.Key, g.id, g.part, g.base+int64(run.from))
-			v := op.Value[:0]
-			for j := run.from; j < run.to; j++ {
-				it := &items[g.idxs[j]]
-				it.off = g.base + int64(j)
-				v = appendBatchEntryHeader(v, int64(j-run.from), it.size)
-				v = appendRecordAt(v, it.r, it.ts)
-			}
-			if len(v) != run.bytes {
-				panic(fmt.Sprintf("embedded: batch encoded to %d bytes, sized %d", len(v), run.bytes))
-			}
+			copy(op.Value, packs[run.at:run.at+run.bytes])
 			_ = op.Finish()
 		}
 	}
@@ -455,10 +479,12 @@ const indexedPartitions = 1024
 const batchEntryOverhead = 1 + 2*binary.MaxVarintLen32
 
 // batchRun is the records of one batch key: a partition's records from..to
-// (indexes into its group's), whose entries take bytes.
+// (indexes into its group's), whose entries take bytes, and, once they
+// are packed, whose value is bytes from at in the write's packs.
 type batchRun struct {
 	from, to int
 	bytes    int
+	at       int
 }
 
 // batchValueTarget is the size a batch key's value is cut at: a write's

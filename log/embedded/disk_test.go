@@ -59,7 +59,8 @@ func newQuotaFS(t *testing.T, dir string, quota int64) *quotafs.FS {
 
 // value is a record value of n bytes that says which record it is.
 func value(id, n int) []byte {
-	v := bytes.Repeat([]byte{'x'}, n)
+	// Incompressible, so that the disk takes the bytes a test counts on.
+	v := incompressible(uint64(id), n)
 	copy(v, fmt.Sprintf("%08d", id))
 	return v
 }

@@ -34,6 +34,13 @@
 // offset in one key range. Compaction rewrites a batch without the records
 // it removes, keeping its key.
 //
+// A write compresses each batch value once, as a Kafka producer
+// compresses its batch, when that pays (record.go: a packed batch): the
+// write-ahead log, the memtable and the tables carry it compressed, and a
+// reader decompresses it once into a buffer it reuses. The value says
+// which layout it has, so batches written before, and batches that
+// compaction rewrites, are read as they are.
+//
 // Records are keyed by topic id, never by name, and ids are never
 // reused: DeleteTopic is two DeleteRanges, and a topic created again under
 // the same name starts empty even if the ranges are still being compacted.

@@ -125,7 +125,7 @@ func TestPartitionsGetTablesOfTheirOwn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	val := bytes.Repeat([]byte("x"), 1000)
+	val := incompressible(1, 1000)
 	for i := 0; i < rounds; i++ {
 		var txn log.Txn
 		for _, name := range topics {
@@ -255,7 +255,7 @@ func TestDeleteTopicExcisesItsTables(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	val := bytes.Repeat([]byte("v"), 1000)
+	val := incompressible(2, 1000)
 	for i := 0; i < 100; i++ {
 		var txn log.Txn
 		for _, name := range []string{"gone", "kept"} {
@@ -348,12 +348,12 @@ func TestLSMStatsBySpan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	val := bytes.Repeat([]byte("v"), 1000)
+	val, val2 := incompressible(2, 1000), incompressible(3, 1000)
 	const rounds = 100
 	for i := 0; i < rounds; i++ {
 		txn := log.Txn{Records: []log.ProduceRecord{
 			{Topic: "t", Record: log.Record{Value: val, Partition: int32(i % 2)}},
-			{Topic: "t", Record: log.Record{Value: val, Partition: int32(i % 2)}},
+			{Topic: "t", Record: log.Record{Value: val2, Partition: int32(i % 2)}},
 		}}
 		if err := l.Commit(ctx, txn); err != nil {
 			t.Fatal(err)

@@ -203,6 +203,11 @@ func (l *Log) readRange(t *topic, part int32, from, to int64, arenaHint int, spa
 	} else {
 		recs = make([]log.Record, 0, n)
 	}
+	// A packed batch is decompressed once, into a buffer the records'
+	// bytes are then copied from into the arena as an unpacked batch's
+	// are from Pebble's: the records alias the arena alone, as before.
+	unpack := l.scratch.unpack.get()
+	defer func() { l.scratch.unpack.put(unpack) }()
 	ok := it.SeekLT(recordKey(t.id, part, from+1))
 	if !ok && it.Error() == nil {
 		ok = it.First() // from is below the partition's first key
@@ -213,9 +218,10 @@ keys:
 		if err != nil {
 			return nil, 0, 0, nil, fmt.Errorf("read %s/%d: %w", t.info.Name, part, err)
 		}
-		kr, err := newKeyRecords(it.Key(), v)
+		var kr keyRecords
+		kr, unpack, err = newKeyRecordsBuf(it.Key(), v, unpack)
 		if err != nil {
-			return nil, 0, 0, nil, err
+			return nil, 0, 0, nil, fmt.Errorf("read %s/%d: %w", t.info.Name, part, err)
 		}
 		for {
 			off, rv, more := kr.next()

@@ -11,6 +11,11 @@ import "sync"
 type writeScratch struct {
 	items slicePool[item]
 	idxs  slicePool[int32]
+	// packs are a write's batch values, encoded and packed before its
+	// offsets are reserved (startWrite); unpacks are a read's buffers
+	// for the packed batch it is walking (readRange).
+	packs  bytesPool
+	unpack bytesPool
 }
 
 // maxScratchRecords bounds what the pool keeps: a write of more records
@@ -40,4 +45,29 @@ func (s *slicePool[T]) put(v []T, clean bool) {
 		clear(v)
 	}
 	s.p.Put(&v)
+}
+
+// maxScratchBytes bounds the byte buffers the pools keep: about four of
+// a task's read batches (Options.ReadBatchBytes' default) packed, or an
+// unpacked batch as large as a codec's block may be.
+const maxScratchBytes = 8 << 20
+
+// bytesPool is a pool of byte buffers of at most maxScratchBytes.
+type bytesPool struct{ p sync.Pool }
+
+// get returns an empty buffer, with what capacity was put last.
+func (s *bytesPool) get() []byte {
+	if p, ok := s.p.Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return nil
+}
+
+// put gives back b, which the caller no longer uses (nor anything
+// aliasing it).
+func (s *bytesPool) put(b []byte) {
+	if b == nil || cap(b) > maxScratchBytes {
+		return
+	}
+	s.p.Put(&b)
 }

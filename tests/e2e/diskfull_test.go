@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -105,8 +106,16 @@ func waitStatus(t *testing.T, c *pgx.Conn, query, want string) {
 	}
 }
 
-// pad is a VARCHAR literal of n characters.
-func pad(n int) string { return "'" + strings.Repeat("p", n) + "'" }
+// pad is a VARCHAR literal of n random letters: the embedded log
+// compresses its batches, and these tests count on their bytes reaching
+// the disk (a letter repeated compressed twentyfold).
+func pad(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('a' + rand.IntN(26))
+	}
+	return "'" + string(b) + "'"
+}
 
 // ids returns the first column of every row, sorted.
 func ids(t *testing.T, c *pgx.Conn, sql string) []string {
@@ -240,7 +249,11 @@ func TestInsertUntilDiskFull(t *testing.T) {
 		}
 		acked += rows
 	}
-	if acked < 500 {
+	// Each row is written twice (src and the copy) and to the
+	// write-ahead log before its table; incompressible rows take their
+	// full size, and 490 to 530 fitted (main's log and the packing one
+	// alike, with and without the race detector).
+	if acked < 400 {
 		t.Fatalf("only %d rows fitted in 12 MiB above the reserve", acked)
 	}
 	t.Logf("%d rows of %d KiB acknowledged before the first 53100", acked, size>>10)
