@@ -1,0 +1,87 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/runnel/runnel/catalog"
+	"github.com/runnel/runnel/operators/build"
+)
+
+// aggregateWriter returns the running query whose aggregation's stores
+// hold table src's rows, which pull queries on src then read instead of a
+// materializer's copy (build.PullAggregate), as ksqlDB's pull queries read
+// the aggregate's store: src is written by that one query, a CREATE TABLE
+// AS SELECT ... GROUP BY (build.ServesPull). ok is false for tables of
+// other origins, when the query is not running here (it failed to plan,
+// or was terminated), and in Kafka mode, where each node keeps copies of
+// the partitions it owns or stands by for through materializers
+// (cluster_replicas.go).
+func (e *Engine) aggregateWriter(src *catalog.Source) (rq *runningQuery, ok bool) {
+	if e.clustered() {
+		return nil, false
+	}
+	var writer *catalog.Query
+	for _, q := range e.cat.Queries() {
+		if q.Sink != src.Name {
+			continue
+		}
+		if writer != nil {
+			// Another query writes the table's topic too: its rows
+			// are not all in one aggregation's stores.
+			return nil, false
+		}
+		writer = q
+	}
+	if writer == nil {
+		return nil, false
+	}
+	rq, ok = e.runningQuery(writer.ID)
+	if !ok || rq == nil || rq.plan == nil || !build.ServesPull(rq.plan) {
+		return nil, false
+	}
+	return rq, true
+}
+
+// syncMaterializer gives table src a materializer exactly when its
+// aggregation does not serve its pull queries (aggregateWriter): after
+// its query started, or was replaced by one of another shape (CREATE OR
+// REPLACE).
+func (e *Engine) syncMaterializer(ctx context.Context, src *catalog.Source) error {
+	e.mu.Lock()
+	_, running := e.mu.materialized[src.Name]
+	e.mu.Unlock()
+	if _, ok := e.aggregateWriter(src); ok {
+		if running {
+			e.stopMaterializer(ctx, src)
+		}
+		return nil
+	}
+	if running {
+		return nil
+	}
+	return e.startMaterializer(src)
+}
+
+// dropOldMaterialized drops the stores that an earlier version's
+// materializer of table src left in the data directory, now that its
+// aggregation serves its pull queries: they would otherwise hold a copy
+// of the table on disk for nothing. A store found empty costs a read.
+func (e *Engine) dropOldMaterialized(ctx context.Context, src *catalog.Source) {
+	parts, err := e.builder.Partitions(ctx, src.Topic)
+	if err != nil {
+		return
+	}
+	id := materializerID(src)
+	for p := range parts {
+		name := build.MaterializedStore(id, p)
+		empty := true
+		if err := e.state.Reader(name).Scan(nil, nil, func(_, _ []byte) bool { empty = false; return false }); err != nil || empty {
+			continue
+		}
+		if err := e.state.Drop(ctx, name); err != nil {
+			e.logger.Warn("drop the old materialized state", "store", name, "error", err)
+			continue
+		}
+		e.logger.Info("dropped the old materialized state: the aggregation serves pull queries", "table", src.Name, "store", name)
+	}
+}
