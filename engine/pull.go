@@ -147,13 +147,25 @@ func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Dura
 	e.mu.Lock()
 	rq := e.mu.materialized[src.Name]
 	e.mu.Unlock()
-	if rq != nil {
-		return e.builder.Pull(ctx, plan, rq.q.ID)
+	if rq == nil {
+		if w, ok := e.aggregateWriter(src); ok {
+			return e.builder.PullAggregate(ctx, plan, w.q.ID, w.plan)
+		}
+		// The aggregation that served the table is gone (TERMINATE):
+		// its topic still holds the rows, which a materializer reads.
+		late, err := e.materializeLate(src)
+		if err != nil {
+			return nil, err
+		}
+		if err := e.awaitQuery(wctx, late); err != nil {
+			if ctx.Err() == nil && wctx.Err() != nil {
+				return nil, errCanceled.Errorf("pull query on %s timed out after %s waiting for the table to catch up with acknowledged writes (SET '%s' to wait longer)", src.Name, timeout, propPullTimeout)
+			}
+			return nil, err
+		}
+		rq = late
 	}
-	if w, ok := e.aggregateWriter(src); ok {
-		return e.builder.PullAggregate(ctx, plan, w.q.ID, w.plan)
-	}
-	return nil, errNotInState.Errorf("table %s is not materialized", src.Name)
+	return e.builder.Pull(ctx, plan, rq.q.ID)
 }
 
 // awaitSource waits until the queries that write src (the one that made

@@ -78,10 +78,43 @@ func (e *Engine) dropOldMaterialized(ctx context.Context, src *catalog.Source) {
 		if err := e.state.Reader(name).Scan(nil, nil, func(_, _ []byte) bool { empty = false; return false }); err != nil || empty {
 			continue
 		}
+		// The group's offsets go back to the topic's start first: a
+		// materializer started later (after TERMINATE) must read every
+		// row again into its emptied stores. A crash between the two
+		// leaves the stores, which the next start drops.
+		if err := e.commitStartOffsets(ctx, id, src.Topic, true); err != nil {
+			e.logger.Warn("reset the old materializer's offsets", "table", src.Name, "error", err)
+			return
+		}
 		if err := e.state.Drop(ctx, name); err != nil {
 			e.logger.Warn("drop the old materialized state", "store", name, "error", err)
 			continue
 		}
 		e.logger.Info("dropped the old materialized state: the aggregation serves pull queries", "table", src.Name, "store", name)
 	}
+}
+
+// materializeLate starts the materializer of a table whose aggregation no
+// longer serves it (its query was terminated): pull queries then read the
+// rows its topic holds, as before the query stopped. It holds e.ddl, so
+// that a DROP cannot run between its check that src still exists and the
+// start, and leave a materializer behind.
+func (e *Engine) materializeLate(src *catalog.Source) (*runningQuery, error) {
+	e.ddl.Lock()
+	defer e.ddl.Unlock()
+	cur, err := e.cat.Source(src.Name)
+	if err != nil || cur.Seq != src.Seq {
+		return nil, errNotInState.Errorf("table %s is not materialized", src.Name)
+	}
+	if err := e.syncMaterializer(e.ctx, cur); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	rq := e.mu.materialized[src.Name]
+	e.mu.Unlock()
+	if rq == nil {
+		// A query serves it again (CREATE OR REPLACE ran meanwhile).
+		return nil, errNotInState.Errorf("table %s changed while the pull query began: query again", src.Name)
+	}
+	return rq, nil
 }

@@ -146,7 +146,7 @@ func TestPullAggregateMatchesMaterializer(t *testing.T) {
 // kept) opens with the aggregation serving the table's pull queries: the
 // old stores are dropped, and the answers, after a restart and after more
 // writes, are the aggregation's. DROP and a re-created table of the same
-// name start from nothing.
+// name start from nothing; after TERMINATE, the table's topic answers.
 func TestPullAggregateRestartAndUpgrade(t *testing.T) {
 	dir := t.TempDir()
 	e := openQuiet(t, dir)
@@ -193,6 +193,11 @@ func TestPullAggregateRestartAndUpgrade(t *testing.T) {
 	}
 
 	run(t, s, `TERMINATE `+queryIDFor(t, e, "SUMS"))
+	// Its stores went with the query: a materializer reads the rows its
+	// topic holds, as before this version.
+	if got := strings.Join(rowsOf(t, e, `SELECT * FROM sums ORDER BY g`), ","); got != "x | 2 | 4,y | 2 | 12" {
+		t.Errorf("after TERMINATE: %q", got)
+	}
 	run(t, s, `DROP TABLE sums DELETE TOPIC`)
 	run(t, s, `CREATE TABLE sums AS SELECT g, COUNT(*) AS n, MAX(a) AS top FROM src WHERE a > 1 GROUP BY g`)
 	if got := strings.Join(rowsOf(t, e, `SELECT * FROM sums ORDER BY g`), ","); got != "x | 1 | 3,y | 2 | 10" {
