@@ -113,11 +113,11 @@ func TestPullAggregateMatchesMaterializer(t *testing.T) {
 
 	// Some answers checked by hand, so that two equally wrong paths fail.
 	want := map[string]string{
-		`SELECT * FROM byg WHERE g = 'x'`:    "x | 4 | 19 | 1.875 | 8",
-		`SELECT * FROM byg WHERE g = 'none'`: "",
-		`SELECT * FROM byid WHERE id = 2`:    "2 | 31 | 2 | 5",
-		`SELECT * FROM regions`:              "east | 2 | 27,north | 1 | 10,south | 0 | ",
-		`SELECT * FROM live_regions`:         "east | 2,north | 1",
+		`SELECT * FROM byg WHERE g = 'x'`:                           "x | 4 | 19 | 1.875 | 8",
+		`SELECT * FROM byg WHERE g = 'none'`:                        "",
+		`SELECT * FROM byid WHERE id = 2`:                           "2 | 31 | 2 | 5",
+		`SELECT * FROM regions`:                                     "east | 2 | 27,north | 1 | 10,south | 0 | ",
+		`SELECT * FROM live_regions`:                                "east | 2,north | 1",
 		`SELECT * FROM tumb WHERE g = 'x' AND WINDOWSTART >= 10000`: "x | 10000 | 20000 | 1 | 9,x | 40000 | 50000 | 1 | 2",
 	}
 	for i, q := range aggPulls {
