@@ -28,6 +28,7 @@ var aggTables = []string{
 var aggPulls = []string{
 	`SELECT * FROM byg`,
 	`SELECT * FROM byg WHERE g = 'x'`,
+	`SELECT g, ROWTIME, n FROM byg`,
 	`SELECT * FROM byg WHERE g = 'none'`,
 	`SELECT g, total * 2 AS t2 FROM byg WHERE av > 1.5`,
 	`SELECT * FROM byid`,
@@ -41,6 +42,8 @@ var aggPulls = []string{
 	`SELECT * FROM hop WHERE g = 'y'`,
 	`SELECT * FROM sess`,
 	`SELECT * FROM sess WHERE id = 1`,
+	`SELECT id, ROWTIME, WINDOWSTART, WINDOWEND FROM sess`,
+	`SELECT g, ROWTIME FROM tumb WHERE g = 'y'`,
 	`SELECT * FROM regions`,
 	`SELECT * FROM regions WHERE region = 'north'`,
 	`SELECT * FROM live_regions`,
@@ -219,4 +222,41 @@ func storedKeys(t *testing.T, e *Engine, src *catalog.Source) int {
 		}
 	}
 	return n
+}
+
+// TestPullAggregateOtherOrigins: tables whose rows no aggregation's store
+// holds exactly keep their materializer: a source table, a projection of
+// a table, an aggregation over a join, and EMIT FINAL over windows (its
+// store holds the windows still open).
+func TestPullAggregateOtherOrigins(t *testing.T) {
+	e := openQuiet(t, t.TempDir())
+	defer e.Close()
+	s := e.NewSession(nil)
+	run(t, s, `SET 'auto.offset.reset' = 'earliest'`)
+	run(t, s, `CREATE STREAM src (id INT KEY, a INT) WITH (kafka_topic='src', partitions=2, value_format='JSON')`)
+	run(t, s, `CREATE TABLE users (uid INT PRIMARY KEY, region VARCHAR) WITH (kafka_topic='users', partitions=2, value_format='JSON')`)
+	run(t, s, `CREATE TABLE copy AS SELECT uid, region FROM users`)
+	run(t, s, `CREATE TABLE per_region AS SELECT u.region AS region, COUNT(*) AS n FROM src s JOIN users u ON s.id = u.uid GROUP BY u.region`)
+	run(t, s, `CREATE TABLE fin AS SELECT id, COUNT(*) AS n FROM src WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 0 SECONDS) GROUP BY id EMIT FINAL`)
+	run(t, s, `CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM src GROUP BY id`)
+	run(t, s, `INSERT INTO users (uid, region) VALUES (1, 'north')`)
+	run(t, s, `INSERT INTO src (ROWTIME, id, a) VALUES (1000, 1, 1), (30000, 1, 2)`)
+	for name, want := range map[string]bool{"USERS": true, "COPY": true, "PER_REGION": true, "FIN": true, "COUNTS": false} {
+		e.mu.Lock()
+		_, mat := e.mu.materialized[name]
+		e.mu.Unlock()
+		if mat != want {
+			t.Errorf("table %s: materializer %v, want %v", name, mat, want)
+		}
+	}
+	for q, want := range map[string]string{
+		`SELECT * FROM per_region`: "north | 2",
+		`SELECT * FROM fin`:        "1 | 0 | 10000 | 1",
+		`SELECT * FROM counts`:     "1 | 2",
+		`SELECT * FROM copy`:       "1 | north",
+	} {
+		if got := strings.Join(rowsOf(t, e, q), ","); got != want {
+			t.Errorf("%s: got %q, want %q", q, got, want)
+		}
+	}
 }
