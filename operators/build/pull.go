@@ -62,11 +62,7 @@ func (l localPartition) Scan(_ context.Context, start, end []byte, fn func(key, 
 // read is called once per chunk of a partition, from the goroutine that
 // calls the iterator's Next.
 func (b *Builder) PullFrom(ctx context.Context, plan *planner.Plan, read func(part int32) PartitionReader) (RowIter, error) {
-	root := plan.Result()
-	if root == nil || root.Mode != planner.Pull {
-		return nil, errShape(plan.Root)
-	}
-	r, err := lowerRows(root.Input)
+	root, r, err := lowerPull(plan)
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +77,16 @@ func (b *Builder) PullFrom(ctx context.Context, plan *planner.Plan, read func(pa
 	}
 	return pullRows(root, r, pullSpace{partitions: partitions, read: read, record: operators.MaterializedRecord,
 		lookup: func(v types.Value) ([]byte, []byte, int32, error) { return lookupRange(v, enc, src, partitions) }})
+}
+
+// lowerPull lowers a pull query's plan: its Result, and the rows under it.
+func lowerPull(plan *planner.Plan) (*planner.Result, *rows, error) {
+	root := plan.Result()
+	if root == nil || root.Mode != planner.Pull {
+		return nil, nil, errShape(plan.Root)
+	}
+	r, err := lowerRows(root.Input)
+	return root, r, err
 }
 
 // pullSpace is where a pull scan finds a table's rows: its partitions,

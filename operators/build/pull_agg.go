@@ -53,11 +53,7 @@ func aggregateStore(id string, part int32) string { return storeName(id+"/agg", 
 // the one partition that holds it when the aggregation repartitions its
 // input by the group key, else in each partition.
 func (b *Builder) PullAggregate(ctx context.Context, plan *planner.Plan, id string, query *planner.Plan) (RowIter, error) {
-	root := plan.Result()
-	if root == nil || root.Mode != planner.Pull {
-		return nil, errShape(plan.Root)
-	}
-	r, err := lowerRows(root.Input)
+	root, r, err := lowerPull(plan)
 	if err != nil {
 		return nil, err
 	}
