@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/runnel/runnel/log"
-	"github.com/runnel/runnel/operators/state"
 	"github.com/runnel/runnel/operators/serde"
+	"github.com/runnel/runnel/operators/state"
 	"github.com/runnel/runnel/sql/types"
 )
 
