@@ -11,31 +11,54 @@ import (
 )
 
 // aggregateTable is the aggregation of a persistent query whose state
-// holds, group by group, the table the query writes.
-func aggregateTable(query *planner.Plan) (*aggregation, *planner.Sink, bool) {
-	root := query.Sink()
-	if root == nil || root.Target == nil || planner.Find[*planner.Join](root) != nil {
-		return nil, nil, false
+// holds, group by group, the table the query writes: its spec and sink,
+// and the topic its tasks read (their partitions are the store's), or ""
+// for its repartition topic. ok is false for a query of another shape.
+func aggregateTable(query *planner.Plan) (a *aggregation, sink *planner.Sink, input string, ok bool) {
+	sink = query.Sink()
+	if sink == nil || sink.Target == nil {
+		return nil, nil, "", false
 	}
-	a, ok, err := lowerAggregation(root.Input)
-	if !ok || err != nil {
-		return nil, nil, false
+	switch {
+	case planner.Find[*planner.Join](sink) == nil:
+		var err error
+		if a, ok, err = lowerAggregation(sink.Input); !ok || err != nil {
+			return nil, nil, "", false
+		}
+		if a.repartition == nil {
+			input = a.scan.Source.Topic
+		}
+	case tableJoinOf(sink) != nil:
+		// A join of tables, then the aggregation over the groups it
+		// writes to the repartition topic (lowerTableJoinPersistent).
+		_, ja, err := lowerTableJoinQuery(sink.Input)
+		if err != nil || ja == nil {
+			return nil, nil, "", false
+		}
+		a = ja.agg
+	default:
+		// A join of a stream, likewise (lowerJoinPersistent).
+		ja, ok, err := lowerJoinAggregation(sink.Input)
+		if !ok || err != nil {
+			return nil, nil, "", false
+		}
+		a = ja.agg
 	}
 	// EMIT FINAL writes a window only once it has closed: its store
 	// holds the open windows too, which are not rows of the table yet.
 	if a.spec.Final && a.spec.Window != nil {
-		return nil, nil, false
+		return nil, nil, "", false
 	}
-	return a, root, true
+	return a, sink, input, true
 }
 
 // ServesPull reports whether the persistent query whose plan is query
 // keeps, in its aggregation's stores, every row of the table it writes:
-// a CREATE TABLE AS SELECT ... GROUP BY, not over a join, and not EMIT
-// FINAL over windows. Pull queries on that table then read those stores
+// a CREATE TABLE AS SELECT ... GROUP BY (over a join too), not EMIT FINAL
+// over windows. Pull queries on that table then read those stores
 // (PullAggregate) and the table needs no materializer.
 func ServesPull(query *planner.Plan) bool {
-	_, _, ok := aggregateTable(query)
+	_, _, _, ok := aggregateTable(query)
 	return ok
 }
 
@@ -50,20 +73,20 @@ func aggregateStore(id string, part int32) string { return storeName(id+"/agg", 
 // and filters, sorts, limits and projects them as Pull does. The caller
 // has waited for the query to catch up with the writes the pull query
 // must see. A key lookup reads that key's group (or its windows) only: in
-// the one partition that holds it when the aggregation repartitions its
-// input by the group key, else in each partition.
+// the one partition that holds it when the aggregation reads a
+// repartition topic keyed by the group, else in each partition.
 func (b *Builder) PullAggregate(ctx context.Context, plan *planner.Plan, id string, query *planner.Plan) (RowIter, error) {
 	root, r, err := lowerPull(plan)
 	if err != nil {
 		return nil, err
 	}
-	a, sink, ok := aggregateTable(query)
+	a, sink, input, ok := aggregateTable(query)
 	if !ok {
 		return nil, fmt.Errorf("query %s does not aggregate its table", id)
 	}
 	// The aggregation's tasks read the repartition topic, or the source.
-	input := a.scan.Source.Topic
-	if a.repartition != nil {
+	repartitioned := input == ""
+	if repartitioned {
 		input = repartitionTopic(id)
 	}
 	partitions, err := b.Partitions(ctx, input)
@@ -89,7 +112,7 @@ func (b *Builder) PullAggregate(ctx context.Context, plan *planner.Plan, id stri
 		}
 		start, end := operators.GroupKeyRange(key, windowed)
 		part := int32(-1)
-		if a.repartition != nil {
+		if repartitioned {
 			// As the repartition topic's producer placed the group.
 			part = log.PartitionFor(key, partitions)
 		}
