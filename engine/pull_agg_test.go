@@ -277,3 +277,24 @@ func TestPullAggregateOtherOrigins(t *testing.T) {
 		}
 	}
 }
+
+// TestPullAggregateRetention: a windowed table's pull query no longer
+// sees a window past its retention, which the aggregation dropped from
+// its store, as ksqlDB's window stores drop it (the materializer's copy
+// kept every window).
+func TestPullAggregateRetention(t *testing.T) {
+	e := openQuiet(t, t.TempDir())
+	defer e.Close()
+	s := e.NewSession(nil)
+	run(t, s, `SET 'auto.offset.reset' = 'earliest'`)
+	run(t, s, `CREATE STREAM src (id INT KEY, a INT) WITH (kafka_topic='src', partitions=1, value_format='JSON')`)
+	run(t, s, `CREATE TABLE w AS SELECT id, COUNT(*) AS n FROM src WINDOW TUMBLING (SIZE 10 SECONDS, RETENTION 1 MINUTE, GRACE PERIOD 0 SECONDS) GROUP BY id`)
+	run(t, s, `INSERT INTO src (ROWTIME, id, a) VALUES (1000, 1, 1), (2000, 1, 2)`)
+	if got := strings.Join(rowsOf(t, e, `SELECT * FROM w`), ","); got != "1 | 0 | 10000 | 2" {
+		t.Fatalf("before: %q", got)
+	}
+	run(t, s, `INSERT INTO src (ROWTIME, id, a) VALUES (200000, 1, 3)`)
+	if got := strings.Join(rowsOf(t, e, `SELECT * FROM w`), ","); got != "1 | 200000 | 210000 | 1" {
+		t.Errorf("after the first window's retention: %q", got)
+	}
+}
