@@ -118,3 +118,25 @@ func (e *Engine) materializeLate(src *catalog.Source) (*runningQuery, error) {
 	}
 	return rq, nil
 }
+
+// aggregateServedParts counts the table partitions this node holds for
+// pull queries in aggregations' stores (aggregateWriter), for SHOW NODES:
+// one per task of each such aggregation, as a copy counts one per task.
+func (e *Engine) aggregateServedParts() int32 {
+	var n int32
+	for _, src := range e.cat.Sources() {
+		if src.Kind != catalog.KindTable {
+			continue
+		}
+		rq, ok := e.aggregateWriter(src)
+		if !ok {
+			continue
+		}
+		for _, s := range rq.stores {
+			if s.Role == build.StoreAggregate {
+				n++
+			}
+		}
+	}
+	return n
+}

@@ -11,16 +11,13 @@ import (
 
 // aggTables are aggregations of every kind a pull query reads from the
 // aggregation's stores: repartitioned or not, HAVING, AVG, expressions over
-// aggregates, DISTINCT, tumbling, hopping and session windows, and a
+// aggregates, DISTINCT, and a
 // table's aggregation whose groups are emptied by updates, and
 // aggregations over a stream-table, a table-table and a stream-stream
 // join.
 var aggTables = []string{
 	`CREATE TABLE byg AS SELECT g, COUNT(*) AS n, SUM(a) AS total, AVG(b) AS av, MAX(a) - MIN(a) AS spread FROM src GROUP BY g HAVING COUNT(*) > 1`,
 	`CREATE TABLE byid AS SELECT id, COUNT(*) * 10 + 1 AS n, COUNT(DISTINCT g) AS dg, LATEST_BY_OFFSET(a) AS last FROM src GROUP BY id`,
-	`CREATE TABLE tumb AS SELECT g, COUNT(*) AS n, SUM(a) AS total FROM src WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY g`,
-	`CREATE TABLE hop AS SELECT g, COUNT(*) AS n, SUM(a) AS total FROM src WINDOW HOPPING (SIZE 20 SECONDS, ADVANCE BY 10 SECONDS) GROUP BY g HAVING SUM(a) > 5`,
-	`CREATE TABLE sess AS SELECT id, COUNT(*) AS n, MAX(a) AS top FROM src WINDOW SESSION (5 SECONDS) GROUP BY id`,
 	`CREATE TABLE regions AS SELECT region, COUNT(*) AS n, SUM(score) AS total FROM users GROUP BY region`,
 	`CREATE TABLE live_regions AS SELECT region, COUNT(*) AS n FROM users GROUP BY region HAVING COUNT(*) > 0`,
 	`CREATE TABLE per_region AS SELECT u.region AS region, COUNT(*) AS n, SUM(s.a) AS total FROM orders s JOIN users u ON s.id = u.uid GROUP BY u.region`,
@@ -39,16 +36,6 @@ var aggPulls = []string{
 	`SELECT * FROM byid`,
 	`SELECT * FROM byid WHERE id = 2`,
 	`SELECT id, n FROM byid ORDER BY n DESC, id LIMIT 2`,
-	`SELECT * FROM tumb`,
-	`SELECT * FROM tumb WHERE g = 'x'`,
-	`SELECT * FROM tumb WHERE g = 'x' AND WINDOWSTART >= 10000`,
-	`SELECT g, WINDOWSTART, WINDOWEND, n FROM tumb WHERE WINDOWEND <= 20000`,
-	`SELECT * FROM hop`,
-	`SELECT * FROM hop WHERE g = 'y'`,
-	`SELECT * FROM sess`,
-	`SELECT * FROM sess WHERE id = 1`,
-	`SELECT id, ROWTIME, WINDOWSTART, WINDOWEND FROM sess`,
-	`SELECT g, ROWTIME FROM tumb WHERE g = 'y'`,
 	`SELECT * FROM regions`,
 	`SELECT * FROM regions WHERE region = 'north'`,
 	`SELECT * FROM live_regions`,
@@ -60,15 +47,15 @@ var aggPulls = []string{
 	`SELECT * FROM hits WHERE g = 'x'`,
 }
 
-// aggWrites fill the sources; each row's time places it in the windows.
+// aggWrites fill the sources; each row's time places it in the stream-stream
+// join's window.
 var aggWrites = []string{
 	`INSERT INTO src (ROWTIME, id, g, a, b) VALUES (1000, 1, 'x', 1, 1.0), (2000, 2, 'y', 4, 2.5), (3000, 1, 'x', 7, 3.0)`,
 	`INSERT INTO src (ROWTIME, id, g, a, b) VALUES (12000, 3, 'z', 2, 0.5), (13000, 2, 'x', 9, 1.5), (14000, 1, 'y', 3, 4.0)`,
 	`INSERT INTO src (ROWTIME, id, g, a, b) VALUES (25000, 2, 'y', 5, 2.0), (26000, 4, 'w', 1, 1.0), (40000, 1, 'x', 2, 2.0)`,
 	`INSERT INTO users (uid, region, score) VALUES (1, 'north', 10), (2, 'south', 20), (3, 'north', 5)`,
 	// Moves: south is emptied (its row stays, COUNT 0 and SUM NULL, in
-	// REGIONS, and
-	// leaves LIVE_REGIONS); north loses a row.
+	// REGIONS, and leaves LIVE_REGIONS); north loses a row.
 	`INSERT INTO users (uid, region, score) VALUES (2, 'east', 21), (3, 'east', 6)`,
 	`INSERT INTO scores (uid, bonus) VALUES (1, 100), (2, 200), (3, 300), (9, 900)`,
 	`INSERT INTO clicks (ROWTIME, id, page) VALUES (1500, 1, 'home'), (2500, 2, 'cart'), (13500, 2, 'pay')`,
@@ -135,12 +122,11 @@ func TestPullAggregateMatchesMaterializer(t *testing.T) {
 
 	// Some answers checked by hand, so that two equally wrong paths fail.
 	want := map[string]string{
-		`SELECT * FROM byg WHERE g = 'x'`:                           "x | 4 | 19 | 1.875 | 8",
-		`SELECT * FROM byg WHERE g = 'none'`:                        "",
-		`SELECT * FROM byid WHERE id = 2`:                           "2 | 31 | 2 | 5",
-		`SELECT * FROM regions`:                                     "east | 2 | 27,north | 1 | 10,south | 0 | ",
-		`SELECT * FROM live_regions`:                                "east | 2,north | 1",
-		`SELECT * FROM tumb WHERE g = 'x' AND WINDOWSTART >= 10000`: "x | 10000 | 20000 | 1 | 9,x | 40000 | 50000 | 1 | 2",
+		`SELECT * FROM byg WHERE g = 'x'`:    "x | 4 | 19 | 1.875 | 8",
+		`SELECT * FROM byg WHERE g = 'none'`: "",
+		`SELECT * FROM byid WHERE id = 2`:    "2 | 31 | 2 | 5",
+		`SELECT * FROM regions`:              "east | 2 | 27,north | 1 | 10,south | 0 | ",
+		`SELECT * FROM live_regions`:         "east | 2,north | 1",
 	}
 	for i, q := range aggPulls {
 		if w, ok := want[q]; ok {
@@ -245,8 +231,9 @@ func storedKeys(t *testing.T, e *Engine, src *catalog.Source) int {
 
 // TestPullAggregateOtherOrigins: tables whose rows no aggregation's store
 // holds exactly keep their materializer: a source table, a projection of
-// a table, and EMIT FINAL over windows (its
-// store holds the windows still open).
+// a table, and windowed aggregations (the aggregation drops a window
+// past its retention, which the table's copy keeps; EMIT FINAL's store
+// holds windows still open).
 func TestPullAggregateOtherOrigins(t *testing.T) {
 	e := openQuiet(t, t.TempDir())
 	defer e.Close()
@@ -257,9 +244,10 @@ func TestPullAggregateOtherOrigins(t *testing.T) {
 	run(t, s, `CREATE TABLE copy AS SELECT uid, region FROM users`)
 	run(t, s, `CREATE TABLE fin AS SELECT id, COUNT(*) AS n FROM src WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 0 SECONDS) GROUP BY id EMIT FINAL`)
 	run(t, s, `CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM src GROUP BY id`)
+	run(t, s, `CREATE TABLE tumb AS SELECT id, COUNT(*) AS n FROM src WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY id`)
 	run(t, s, `INSERT INTO users (uid, region) VALUES (1, 'north')`)
 	run(t, s, `INSERT INTO src (ROWTIME, id, a) VALUES (1000, 1, 1), (30000, 1, 2)`)
-	for name, want := range map[string]bool{"USERS": true, "COPY": true, "FIN": true, "COUNTS": false} {
+	for name, want := range map[string]bool{"USERS": true, "COPY": true, "FIN": true, "TUMB": true, "COUNTS": false} {
 		e.mu.Lock()
 		_, mat := e.mu.materialized[name]
 		e.mu.Unlock()
@@ -275,26 +263,5 @@ func TestPullAggregateOtherOrigins(t *testing.T) {
 		if got := strings.Join(rowsOf(t, e, q), ","); got != want {
 			t.Errorf("%s: got %q, want %q", q, got, want)
 		}
-	}
-}
-
-// TestPullAggregateRetention: a windowed table's pull query no longer
-// sees a window past its retention, which the aggregation dropped from
-// its store, as ksqlDB's window stores drop it (the materializer's copy
-// kept every window).
-func TestPullAggregateRetention(t *testing.T) {
-	e := openQuiet(t, t.TempDir())
-	defer e.Close()
-	s := e.NewSession(nil)
-	run(t, s, `SET 'auto.offset.reset' = 'earliest'`)
-	run(t, s, `CREATE STREAM src (id INT KEY, a INT) WITH (kafka_topic='src', partitions=1, value_format='JSON')`)
-	run(t, s, `CREATE TABLE w AS SELECT id, COUNT(*) AS n FROM src WINDOW TUMBLING (SIZE 10 SECONDS, RETENTION 1 MINUTE, GRACE PERIOD 0 SECONDS) GROUP BY id`)
-	run(t, s, `INSERT INTO src (ROWTIME, id, a) VALUES (1000, 1, 1), (2000, 1, 2)`)
-	if got := strings.Join(rowsOf(t, e, `SELECT * FROM w`), ","); got != "1 | 0 | 10000 | 2" {
-		t.Fatalf("before: %q", got)
-	}
-	run(t, s, `INSERT INTO src (ROWTIME, id, a) VALUES (200000, 1, 3)`)
-	if got := strings.Join(rowsOf(t, e, `SELECT * FROM w`), ","); got != "1 | 200000 | 210000 | 1" {
-		t.Errorf("after the first window's retention: %q", got)
 	}
 }

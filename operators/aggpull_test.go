@@ -3,10 +3,12 @@ package operators
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators/serde"
 	"github.com/runnel/runnel/operators/state"
+	"github.com/runnel/runnel/operators/window"
 	"github.com/runnel/runnel/sql/types"
 )
 
@@ -116,4 +118,64 @@ func (n sumBelow) Type() types.Type { return types.Boolean }
 func (n sumBelow) String() string   { return "SUM(v) < n" }
 func (n sumBelow) Eval(row types.Row) (types.Value, error) {
 	return types.NewBoolean(row[2].Int() < int64(n)), nil
+}
+
+// TestAggregateRowsWindowed: a windowed aggregation's stored windows read
+// as the records its emits make (windowed keys, the window's end from the
+// state), and a key's range holds that key's windows only. The engine
+// keeps windowed tables on their copies (build.ServesPull): this checks
+// the reader itself.
+func TestAggregateRowsWindowed(t *testing.T) {
+	store := state.NewMemStore()
+	spec := &window.Spec{Kind: window.Tumbling, Size: 10 * time.Second, Grace: time.Hour, HasGrace: true}
+	h := newAggHarness(t, spec, false, store)
+	cols := []types.Column{{Name: "K", Type: types.String, Key: true}, {Name: "WS", Type: types.Bigint}, {Name: "WE", Type: types.Bigint},
+		{Name: "N", Type: types.Bigint}, {Name: "S", Type: types.Bigint}}
+	enc, err := NewEncoder(cols, "KAFKA", "JSON", serde.Props{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &TableSink{Encoder: enc, Partitions: 2, Window: spec}
+	table := map[string]log.Record{}
+	h.a.Output = func(out AggOutput, _ Emit) error {
+		return sink.Emit(out, func(r log.ProduceRecord) { table[string(r.Record.Key)] = r.Record })
+	}
+	h.add("a", 1, 1000)
+	h.add("a", 2, 12000)
+	h.add("b", 3, 15000)
+	h.add("a", 4, 5000)
+	rows, err := NewAggregateRows(h.a.Spec, enc, 2, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(start, end []byte) map[string]log.Record {
+		got := map[string]log.Record{}
+		if err := rows.Scan(store, start, end, func(_, v []byte) bool {
+			rec := AggregateRecord(v)
+			if rec.Partition != table[string(rec.Key)].Partition {
+				t.Errorf("key %x: partition %d, want %d", rec.Key, rec.Partition, table[string(rec.Key)].Partition)
+			}
+			got[string(rec.Key)] = log.Record{Value: bytes.Clone(rec.Value), Timestamp: rec.Timestamp}
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	got := read(GroupRange())
+	if len(got) != 3 || len(table) != 3 {
+		t.Fatalf("%d rows, %d in the emitted table, want 3", len(got), len(table))
+	}
+	for k, want := range table {
+		if g := got[k]; !bytes.Equal(g.Value, want.Value) || g.Timestamp != want.Timestamp {
+			t.Errorf("key %x: got %s at %d, want %s at %d", k, g.Value, g.Timestamp, want.Value, want.Timestamp)
+		}
+	}
+	kb, err := h.codec.EncodeKey(types.Row{types.NewString("a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(read(GroupKeyRange(kb, true))); n != 2 {
+		t.Errorf("key a's range holds %d windows, want 2", n)
+	}
 }

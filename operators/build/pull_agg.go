@@ -44,9 +44,13 @@ func aggregateTable(query *planner.Plan) (a *aggregation, sink *planner.Sink, in
 		}
 		a = ja.agg
 	}
-	// EMIT FINAL writes a window only once it has closed: its store
-	// holds the open windows too, which are not rows of the table yet.
-	if a.spec.Final && a.spec.Window != nil {
+	// A windowed aggregation drops a window's state once stream time
+	// passes its retention (Aggregator.Flush), where the table's topic,
+	// and so its copy, keeps the window: Kafka Streams' segmented window
+	// stores, which ksqlDB's pull queries read, keep it too until its
+	// whole segment expires. Such a table keeps its copy, which answers
+	// as before. (EMIT FINAL, besides, stores windows still open.)
+	if a.spec.Window != nil {
 		return nil, nil, "", false
 	}
 	return a, sink, input, true
@@ -54,8 +58,8 @@ func aggregateTable(query *planner.Plan) (a *aggregation, sink *planner.Sink, in
 
 // ServesPull reports whether the persistent query whose plan is query
 // keeps, in its aggregation's stores, every row of the table it writes:
-// a CREATE TABLE AS SELECT ... GROUP BY (over a join too), not EMIT FINAL
-// over windows. Pull queries on that table then read those stores
+// a CREATE TABLE AS SELECT ... GROUP BY (over a join too) without a
+// window. Pull queries on that table then read those stores
 // (PullAggregate) and the table needs no materializer.
 func ServesPull(query *planner.Plan) bool {
 	_, _, _, ok := aggregateTable(query)
