@@ -111,6 +111,9 @@ func (e *Engine) showNodes(ctx context.Context) ([]types.Row, error) {
 		return nil, err
 	}
 	c := countPlacements(placed)
+	if !e.clustered() {
+		c.parts[e.opts.NodeID] += e.aggregateServedParts() // tables without a copy (pull_agg.go)
+	}
 	rows := make([]types.Row, 0, len(nodes))
 	for _, n := range nodes {
 		rows = append(rows, types.Row{types.NewString(n.ID), types.NewString(n.Addr),

@@ -377,15 +377,20 @@ func (e *Engine) createPersistent(ctx context.Context, q *sql.Query, sink planne
 		if old != nil && old.Kind == catalog.KindTable {
 			e.stopMaterializer(ctx, old)
 		}
-		if out.Kind == catalog.KindTable {
-			if err := e.startMaterializer(out); err != nil {
-				return "", err
-			}
+	}
+	startErr := e.startPlan(cq, plan)
+	if startErr != nil {
+		e.markFailed(cq, startErr)
+	}
+	// After the query started: a table that its aggregation serves needs
+	// no materializer (pull_agg.go), and a replaced query may change that.
+	if out.Kind == catalog.KindTable {
+		if err := e.syncMaterializer(ctx, out); err != nil && startErr == nil {
+			return "", err
 		}
 	}
-	if err := e.startPlan(cq, plan); err != nil {
-		e.markFailed(cq, err)
-		return "", err
+	if startErr != nil {
+		return "", startErr
 	}
 	return id, nil
 }

@@ -53,8 +53,19 @@ func (e *Engine) groupCommitted(ctx context.Context, group string, tp log.TopicP
 }
 
 // startMaterializer starts the tasks that keep a table's current rows in
-// state stores for pull queries.
+// state stores for pull queries, unless the table's aggregation keeps them
+// (aggregateWriter): then it drops what an earlier version's materializer
+// left.
 func (e *Engine) startMaterializer(src *catalog.Source) error {
+	if _, ok := e.aggregateWriter(src); ok {
+		e.dropOldMaterialized(e.ctx, src)
+		return nil
+	}
+	return e.runMaterializer(src)
+}
+
+// runMaterializer starts table src's materializer, whatever its origin.
+func (e *Engine) runMaterializer(src *catalog.Source) error {
 	id := e.materializerIDOn(src)
 	ctx, cancel := context.WithCancel(e.ctx)
 	bq, err := e.builder.Materializer(ctx, id, src)
@@ -111,7 +122,8 @@ func (s *session) pullTimeout() time.Duration {
 
 // pull answers a pull query over a table: it waits until the table has
 // caught up with every write acknowledged before the query began, then
-// returns the builder's scan of the table's materialized rows, which
+// returns the builder's scan of the table's materialized rows (its
+// materializer's, or its aggregation's stores: pull_agg.go), which
 // filters, sorts, limits and projects them as the client reads.
 func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Duration) (build.RowIter, error) {
 	sources := plan.Sources()
@@ -136,7 +148,22 @@ func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Dura
 	rq := e.mu.materialized[src.Name]
 	e.mu.Unlock()
 	if rq == nil {
-		return nil, errNotInState.Errorf("table %s is not materialized", src.Name)
+		if w, ok := e.aggregateWriter(src); ok {
+			return e.builder.PullAggregate(ctx, plan, w.q.ID, w.plan)
+		}
+		// The aggregation that served the table is gone (TERMINATE):
+		// its topic still holds the rows, which a materializer reads.
+		late, err := e.materializeLate(src)
+		if err != nil {
+			return nil, err
+		}
+		if err := e.awaitQuery(wctx, late); err != nil {
+			if ctx.Err() == nil && wctx.Err() != nil {
+				return nil, errCanceled.Errorf("pull query on %s timed out after %s waiting for the table to catch up with acknowledged writes (SET '%s' to wait longer)", src.Name, timeout, propPullTimeout)
+			}
+			return nil, err
+		}
+		rq = late
 	}
 	return e.builder.Pull(ctx, plan, rq.q.ID)
 }

@@ -62,11 +62,7 @@ func (l localPartition) Scan(_ context.Context, start, end []byte, fn func(key, 
 // read is called once per chunk of a partition, from the goroutine that
 // calls the iterator's Next.
 func (b *Builder) PullFrom(ctx context.Context, plan *planner.Plan, read func(part int32) PartitionReader) (RowIter, error) {
-	root := plan.Result()
-	if root == nil || root.Mode != planner.Pull {
-		return nil, errShape(plan.Root)
-	}
-	r, err := lowerRows(root.Input)
+	root, r, err := lowerPull(plan)
 	if err != nil {
 		return nil, err
 	}
@@ -75,33 +71,66 @@ func (b *Builder) PullFrom(ctx context.Context, plan *planner.Plan, read func(pa
 	if err != nil {
 		return nil, err
 	}
-	it := &pullIter{read: read, dec: r.dec, filter: r.filter, project: r.project.Exprs,
-		limit: root.Limit, last: partitions - 1, scratch: make([]byte, 0, 64)}
+	enc, err := NewEncoder(src)
+	if err != nil {
+		return nil, err
+	}
+	return pullRows(root, r, pullSpace{partitions: partitions, read: read, record: operators.MaterializedRecord,
+		lookup: func(v types.Value) ([]byte, []byte, int32, error) { return lookupRange(v, enc, src, partitions) }})
+}
+
+// lowerPull lowers a pull query's plan: its Result, and the rows under it.
+func lowerPull(plan *planner.Plan) (*planner.Result, *rows, error) {
+	root := plan.Result()
+	if root == nil || root.Mode != planner.Pull {
+		return nil, nil, errShape(plan.Root)
+	}
+	r, err := lowerRows(root.Input)
+	return root, r, err
+}
+
+// pullSpace is where a pull scan finds a table's rows: its partitions,
+// how to read one, how a stored value becomes the table's record, and
+// which stored keys, in which partition, hold one key's rows.
+type pullSpace struct {
+	partitions int32
+	read       func(part int32) PartitionReader
+	record     func(v []byte, part int32) log.Record
+	// lookup returns the range of stored keys that holds the rows of the
+	// table key v, and the partition that holds them: -1 when it cannot
+	// tell, and every partition is read in that range.
+	lookup func(v types.Value) (start, end []byte, part int32, err error)
+}
+
+// pullRows builds the scan of a pull query lowered as r, with root its
+// Result, over space.
+func pullRows(root *planner.Result, r *rows, space pullSpace) (RowIter, error) {
+	it := &pullIter{read: space.read, record: space.record, dec: r.dec, filter: r.filter, project: r.project.Exprs,
+		limit: root.Limit, last: space.partitions - 1, scratch: make([]byte, 0, 64)}
 	if r.sort != nil {
 		it.order = r.sort.Items
 	}
 	// A key lookup reads one partition, and in it one key (or one key's
 	// windows); anything else scans every partition.
 	if r.scan.Lookup != nil {
-		if it.start, it.end, it.part, err = lookupRange(r.scan.Lookup, src, partitions); err != nil {
+		v, err := r.scan.Lookup.Eval(nil)
+		if err != nil {
 			return nil, err
 		}
-		it.last = it.part
+		part := int32(-1)
+		if it.start, it.end, part, err = space.lookup(v); err != nil {
+			return nil, err
+		}
+		if part >= 0 {
+			it.part, it.last = part, part
+		}
 	}
 	return it, nil
 }
 
-// lookupRange turns a pull query's key constraint into the store range and
-// partition that hold the key's rows.
-func lookupRange(lookup expr.Expr, src *catalog.Source, partitions int32) (start, end []byte, partition int32, err error) {
-	v, err := lookup.Eval(nil)
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	enc, err := NewEncoder(src)
-	if err != nil {
-		return nil, nil, 0, err
-	}
+// lookupRange is the store range and partition of a materialized table
+// that hold the rows of key v: the table encodes its key with enc.
+func lookupRange(v types.Value, enc *operators.Encoder, src *catalog.Source, partitions int32) (start, end []byte, partition int32, err error) {
 	key, err := enc.EncodeKey(types.Row{v})
 	if err != nil {
 		return nil, nil, 0, err
@@ -118,6 +147,7 @@ func lookupRange(lookup expr.Expr, src *catalog.Source, partitions int32) (start
 // order, a chunk at a time.
 type pullIter struct {
 	read    func(part int32) PartitionReader
+	record  func(v []byte, part int32) log.Record
 	dec     *operators.Decoder
 	filter  expr.Expr
 	project []expr.Expr
@@ -194,7 +224,7 @@ func (p *pullIter) step(ctx context.Context, fn func(in types.Row) error) error 
 	err := p.read(part).Scan(ctx, from, p.end, func(k, v []byte) bool {
 		n++
 		p.scratch = append(p.scratch[:0], k...)
-		rec := operators.MaterializedRecord(v, part)
+		rec := p.record(v, part)
 		in, ok, err := p.dec.Decode(&rec)
 		if err == nil && ok {
 			if rowErr = p.keep(in, fn); rowErr != nil {
