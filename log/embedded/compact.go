@@ -131,7 +131,7 @@ func (l *Log) compactPartition(ctx context.Context, w *compactWriter, id uint64,
 	// Pass 2: remove every keyed record that is not its key's latest, and
 	// the latest when it is a tombstone.
 	removed := 0
-	var kept []byte
+	var kept, packed []byte
 	err = l.scan(lo, hi, func(k []byte, kr *keyRecords) error {
 		var rec log.Record
 		kept = kept[:0]
@@ -165,8 +165,16 @@ func (l *Log) compactPartition(ctx context.Context, w *compactWriter, id uint64,
 		case dropped == n:
 			err = w.b.Delete(k, nil)
 		default:
-			// Only a batch holds more than one record.
-			err = w.b.Set(k, kept, nil)
+			// Only a batch holds more than one record. What it keeps
+			// is packed again as a write packs it (packBatch), else a
+			// compacted table's batches would go back to Pebble's
+			// compression, twice their packed size in the write-ahead
+			// log and the memtable.
+			v := kept
+			if p, ok := packBatch(packed[:0], kept); ok {
+				v, packed = p, p
+			}
+			err = w.b.Set(k, v, nil)
 		}
 		if err != nil {
 			return err

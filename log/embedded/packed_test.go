@@ -178,9 +178,13 @@ func TestPackedAndUnpackedBatches(t *testing.T) {
 	check("flushed", want)
 
 	// Compaction keeps each key's last record: the batches that lose
-	// some are rewritten unpacked, and read as well.
+	// some are rewritten packed (the old, unpacked one too, since what it
+	// keeps still compresses), and read as well.
 	if err := l.Compact(ctx, "p"); err != nil {
 		t.Fatal(err)
+	}
+	if p, u := layouts(); p < 1 || u != 0 {
+		t.Fatalf("after compaction %d packed and %d unpacked batches; want every rewritten batch packed", p, u)
 	}
 	last := map[string]log.Record{}
 	for _, r := range want {
