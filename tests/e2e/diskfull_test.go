@@ -155,6 +155,19 @@ func TestDiskFullOverPgwire(t *testing.T) {
 	if got := collect(t, c, `SELECT id, n FROM counts ORDER BY id`); fmt.Sprint(got) != "[1 1 2 1 3 1 4 1 5 1]" {
 		t.Fatalf("counts = %q", got)
 	}
+	// The copy has caught up too before the disk fills: its output and
+	// its offsets commit together, so once its rows show it has nothing
+	// left to write. (The pull query above waits for the count's query
+	// only, which serves its table from its own store.)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		got := ids(t, c, `SELECT id FROM copy`)
+		if fmt.Sprint(got) == fmt.Sprint(idList(1, 5)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("copy before the disk fills = %q", got)
+		}
+	}
 
 	// Full: below the data reserve, above the system reserve.
 	fs.Fill(fullDisk.ReserveBytes - 512<<10)
