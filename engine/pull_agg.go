@@ -59,7 +59,8 @@ func (e *Engine) syncMaterializer(ctx context.Context, src *catalog.Source) erro
 	if running {
 		return nil
 	}
-	return e.startMaterializer(src)
+	// Not served, as just found: startMaterializer would ask again.
+	return e.runMaterializer(src)
 }
 
 // dropOldMaterialized drops the stores that an earlier version's
