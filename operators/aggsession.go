@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/runnel/runnel/operators/agg"
@@ -167,6 +168,71 @@ func (a *Aggregator) dropSession(sk []byte) {
 	}
 }
 
+// sessionDue handles the expiry entry ik of a session, come due at
+// stream time now, and reports whether the session expires: its state and
+// the entry are then the caller's to delete.
+//
+// A session's entry is written once, when the session gets its state key
+// (its start), at the expiry time of its window then, and stays there
+// while the session grows at its end: an entry that moved with the end
+// was a delete and a put in the store for each record that extended a
+// session, and the deletes stayed on disk as tombstones long after (a
+// flush to L0 keeps them all; q11's state was 2.6 times its live bytes).
+// So an entry is never later than its session's expiry, and when it comes
+// due the session's real end decides: a session that grew since moves its
+// entry to its expiry time now; one merged away since (its state key gone
+// from the store) drops its entry. Each entry is dropped or moved forward
+// when its time comes, so the index holds at most one entry per session
+// and per merged-away session not yet due, as the store holds their
+// states. An entry written by an older binary, which moved it with the
+// end, is exact and expires its session as before.
+func (a *Aggregator) sessionDue(ik []byte, now int64) (expire bool, err error) {
+	sk := ik[9:]
+	w, ok, err := a.sessionWindow(sk)
+	if err != nil || !ok {
+		if err == nil {
+			err = a.Store.Delete(ik)
+		}
+		return false, err
+	}
+	t := a.expireTime(w)
+	if t <= now {
+		return true, nil
+	}
+	if err := a.Store.Delete(ik); err != nil {
+		return false, err
+	}
+	return false, a.indexExpiry(sk, t)
+}
+
+// sessionWindow returns the window of the session of state key sk, from
+// the cache of its key's sessions (all of them, when it holds the key) or
+// the store; ok is false when there is no such session. The cache has
+// been written back (Flush), so the two agree.
+func (a *Aggregator) sessionWindow(sk []byte) (w window.Window, ok bool, err error) {
+	keyBytes, start, err := parseStateKey(sk)
+	if err != nil {
+		return w, false, err
+	}
+	if e := a.sessions.get(keyBytes); e != nil {
+		for _, s := range e.val.list {
+			if s.sk == string(sk) {
+				return s.w, true, nil
+			}
+		}
+		return w, false, nil
+	}
+	v, ok, err := a.Store.Get(sk)
+	if err != nil || !ok {
+		return w, false, err
+	}
+	_, end, err := a.decodeState(v)
+	if err != nil {
+		return w, false, fmt.Errorf("session %x: %w", sk, err)
+	}
+	return window.Window{Start: start, End: end}, true, nil
+}
+
 // sessionCached folds in into the session it starts, extends or bridges,
 // through the cache of its key's sessions.
 //
@@ -269,6 +335,13 @@ func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 		}
 		return a.emit(in.Key, &merged, accs, merged.End, mergedShown, emit)
 	}
+	// The merged session keeps the state key of a touched session that
+	// starts where it does (one the record extended at its end, or that
+	// absorbed later ones): that key is written over at the write-back,
+	// not deleted and written again, and its expiry entry stays where it
+	// is (see sessionDue).
+	sk := stateKey(in.KeyBytes, &merged)
+	kept, stored := false, false
 	for j, s := range touching {
 		for i, t := range set.list {
 			if t == s {
@@ -276,11 +349,19 @@ func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 				break
 			}
 		}
-		if s.stored {
+		switch {
+		case s.sk == string(sk):
+			kept, stored = true, s.stored
+		case s.stored:
 			set.gone = append(set.gone, s.sk)
 		}
-		if err := a.unindex([]byte(s.sk), s.w); err != nil {
-			return err
+		// A merged-away session's expiry entry is left to sessionDue,
+		// which finds its state key gone; its close entry (EMIT FINAL)
+		// is exact, and goes now.
+		if a.Spec.Final {
+			if err := a.Store.Delete(a.closeKey([]byte(s.sk), s.w)); err != nil {
+				return err
+			}
 		}
 		switch {
 		case a.Spec.Final:
@@ -312,11 +393,17 @@ func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 			}
 		}
 	}
-	sk := stateKey(in.KeyBytes, &merged)
-	ns := &cachedSession{sk: string(sk), w: merged, accs: accs, dirty: true}
+	ns := &cachedSession{sk: string(sk), w: merged, accs: accs, stored: stored, dirty: true}
 	set.list = append(set.list, ns)
-	if err := a.index(sk, merged); err != nil {
-		return err
+	if a.Spec.Final {
+		if err := a.Store.Put(a.closeKey(sk, merged), nil); err != nil {
+			return err
+		}
+	}
+	if !kept {
+		if err := a.indexExpiry(sk, a.expireTime(merged)); err != nil {
+			return err
+		}
 	}
 	switch {
 	case a.Spec.Final:

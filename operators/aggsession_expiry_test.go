@@ -1,0 +1,228 @@
+package operators
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/log/embedded"
+	"github.com/runnel/runnel/operators/state"
+	"github.com/runnel/runnel/operators/window"
+)
+
+// indexCountingStore counts the writes to a store's expiry index.
+type indexCountingStore struct {
+	state.Store
+	puts, deletes int
+}
+
+func (s *indexCountingStore) Put(k, v []byte) error {
+	if len(k) > 0 && k[0] == 'x' {
+		s.puts++
+	}
+	return s.Store.Put(k, v)
+}
+
+func (s *indexCountingStore) Delete(k []byte) error {
+	if len(k) > 0 && k[0] == 'x' {
+		s.deletes++
+	}
+	return s.Store.Delete(k)
+}
+
+// storedSessions lists the sessions in a store as "key start-end", and
+// its expiry entries as "x time start" (the time and the session start),
+// but for key "z"'s, whose records only move stream time on.
+func storedSessions(t *testing.T, h *aggHarness, s state.Store) (sessions, entries []string) {
+	t.Helper()
+	keyOf := func(sk []byte) (string, int64) {
+		kb, start, err := parseStateKey(sk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := h.codec.DecodeKey(kb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return key[0].Str(), start
+	}
+	err := s.Scan([]byte{'a'}, []byte{'b'}, func(k, v []byte) bool {
+		key, start := keyOf(k)
+		if key == "z" {
+			return true
+		}
+		_, end, err := h.a.decodeState(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sessions = append(sessions, fmt.Sprintf("%s %d-%d", key, start, end))
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Scan([]byte{'x'}, []byte{'y'}, func(k, _ []byte) bool {
+		key, start := keyOf(k[9:])
+		if key == "z" {
+			return true
+		}
+		entries = append(entries, fmt.Sprintf("x %d %d", int64(be64(k[1:9])^1<<63), start))
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sessions, entries
+}
+
+// expectStored checks the sessions and expiry entries in a store.
+func expectStored(t *testing.T, h *aggHarness, s state.Store, wantSessions, wantEntries []string) {
+	t.Helper()
+	sessions, entries := storedSessions(t, h, s)
+	if !slices.Equal(sessions, wantSessions) || !slices.Equal(entries, wantEntries) {
+		t.Fatalf("stored:\n got %q %q\nwant %q %q", sessions, entries, wantSessions, wantEntries)
+	}
+}
+
+// TestAggregatorSessionExpiryEntries: a session's expiry entry is written
+// once, when the session gets its state key, and stays while the session
+// grows at its end; when it comes due, a session that grew since moves
+// it to its real expiry, and a session merged away since drops it. Each
+// session expires when its real end says, and the index is empty once
+// every session has.
+func TestAggregatorSessionExpiryEntries(t *testing.T) {
+	// Gap 5 s and grace 20 s: a session ending at e expires at
+	// e + 2*5,000 + 20,000 + 1 (expireTime).
+	w := &window.Spec{Kind: window.Session, Gap: 5 * time.Second, Grace: 20 * time.Second, HasGrace: true}
+	store := &indexCountingStore{Store: state.NewMemStore()}
+	h := newAggHarness(t, w, false, store)
+	for ts := int64(0); ts <= 9_000; ts += 1_000 {
+		h.add("a", 1, ts)
+	}
+	if store.puts != 1 || store.deletes != 0 {
+		t.Fatalf("a session grown by ten records wrote %d index entries and deleted %d, want 1 and 0", store.puts, store.deletes)
+	}
+	expectStored(t, h, store, []string{"a 0-9000"}, []string{"x 30001 0"})
+
+	// Two sessions of b, bridged by a third record: the merged one keeps
+	// the first one's state key and entry; the second one's entry stays
+	// until it comes due and finds its session gone.
+	h.add("b", 1, 10_000)
+	h.add("b", 1, 18_000)
+	h.add("b", 1, 14_000)
+	expectStored(t, h, store,
+		[]string{"a 0-9000", "b 10000-18000"},
+		[]string{"x 30001 0", "x 40001 10000", "x 48001 18000"})
+
+	// a's entry comes due: a has grown since, and its entry moves to its
+	// real expiry, 39,001. (Key z's records move stream time.)
+	h.add("z", 1, 30_001)
+	expectStored(t, h, store,
+		[]string{"a 0-9000", "b 10000-18000"},
+		[]string{"x 39001 0", "x 40001 10000", "x 48001 18000"})
+	h.add("z", 1, 39_000)
+	expectStored(t, h, store,
+		[]string{"a 0-9000", "b 10000-18000"},
+		[]string{"x 39001 0", "x 40001 10000", "x 48001 18000"})
+	h.add("z", 1, 39_001) // a expires
+	expectStored(t, h, store,
+		[]string{"b 10000-18000"},
+		[]string{"x 40001 10000", "x 48001 18000"})
+	// b's entry moves to its real expiry, 48,001, where the merged-away
+	// session's entry is too: that one finds no session and goes, and b
+	// expires.
+	h.add("z", 1, 40_001)
+	expectStored(t, h, store,
+		[]string{"b 10000-18000"},
+		[]string{"x 48001 10000", "x 48001 18000"})
+	h.add("z", 1, 48_001)
+	expectStored(t, h, store, nil, nil)
+	// Only z's sessions are left, one entry each.
+	if n, x := keysWith(t, store, 'a'), keysWith(t, store, 'x'); n != x {
+		t.Fatalf("%d sessions and %d expiry entries left, want as many", n, x)
+	}
+}
+
+// TestAggregatorSessionOldIndexLayout: state written by a binary whose
+// expiry entries moved with each session's end (an entry at the exact
+// expiry of the session's window, the old one deleted) is read by this
+// one after a restart over the same Pebble database: the session is
+// extended, expires at its real end's expiry and not before, and leaves
+// no entry behind.
+func TestAggregatorSessionOldIndexLayout(t *testing.T) {
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir := t.TempDir()
+	w := &window.Spec{Kind: window.Session, Gap: 5 * time.Second, Grace: 20 * time.Second, HasGrace: true}
+	open := func() (*embedded.Log, *state.TaskStore) {
+		t.Helper()
+		l, err := embedded.Open(embedded.Options{Dir: dir, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := state.NewManager(state.Options{Log: l, DB: l.DB(), Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := m.Open(ctx, state.Spec{Name: "q11/0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l, s
+	}
+	commit := func(s *state.TaskStore) {
+		t.Helper()
+		if err := s.Commit(ctx, log.Txn{Group: "g"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	l, s := open()
+	h := newAggHarness(t, w, false, s)
+	h.add("a", 1, 0)
+	h.add("a", 2, 3_000)
+	h.expect("a 0 0 1 1", "-a", "a 0 3000 2 3")
+	// The old layout: the entry moved with the end, from [0,0]'s expiry
+	// (30,001) to [0,3000]'s (33,001).
+	sk := stateKey(keyInput(t, h.codec, "a").KeyBytes, &window.Window{Start: 0})
+	if err := s.Delete(append(orderedTime([]byte{'x'}, 30_001), sk...)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(append(orderedTime([]byte{'x'}, 33_001), sk...), nil); err != nil {
+		t.Fatal(err)
+	}
+	commit(s)
+	expectStored(t, h, s, []string{"a 0-3000"}, []string{"x 33001 0"})
+	s.Close()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Restarted on this binary.
+	l, s = open()
+	defer func() {
+		s.Close()
+		if err := l.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	h = newAggHarness(t, w, false, s)
+	h.add("a", 4, 6_000)
+	h.expect("-a", "a 0 6000 3 7")
+	commit(s)
+	expectStored(t, h, s, []string{"a 0-6000"}, []string{"x 33001 0"})
+	h.add("z", 1, 33_001) // the old entry comes due: a lives on, to 36,001
+	commit(s)
+	expectStored(t, h, s, []string{"a 0-6000"}, []string{"x 36001 0"})
+	h.add("z", 1, 36_000)
+	commit(s)
+	expectStored(t, h, s, []string{"a 0-6000"}, []string{"x 36001 0"})
+	h.add("z", 1, 36_001)
+	commit(s)
+	expectStored(t, h, s, nil, nil)
+}
