@@ -1008,31 +1008,33 @@ func (a *Aggregator) Flush(emit Emit) error {
 		return err
 	}
 	for _, ik := range due {
+		sk := ik[9:]
 		if a.sessions != nil {
-			expire, err := a.sessionDue(ik, now)
-			if err != nil {
+			// The entry may be a session's that grew or was merged
+			// away since it was written.
+			if sk, err = a.sessionDue(ik, now); err != nil {
 				return err
 			}
-			if !expire {
+			if sk == nil {
 				continue
 			}
 		}
 		if a.counts != nil {
-			if err := a.dropDistinct(ik[9:]); err != nil {
+			if err := a.dropDistinct(sk); err != nil {
 				return err
 			}
 		}
-		if err := a.Store.Delete(ik[9:]); err != nil {
+		if err := a.Store.Delete(sk); err != nil {
 			return err
 		}
 		if err := a.Store.Delete(ik); err != nil {
 			return err
 		}
 		if a.cache != nil {
-			a.cache.drop(ik[9:])
+			a.cache.drop(sk)
 		}
 		if a.sessions != nil {
-			a.dropSession(ik[9:])
+			a.dropSession(sk)
 		}
 	}
 	if a.counts != nil && len(due) > 0 {

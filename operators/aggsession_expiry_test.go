@@ -90,11 +90,12 @@ func expectStored(t *testing.T, h *aggHarness, s state.Store, wantSessions, want
 }
 
 // TestAggregatorSessionExpiryEntries: a session's expiry entry is written
-// once, when the session gets its state key, and stays while the session
-// grows at its end; when it comes due, a session that grew since moves
-// it to its real expiry, and a session merged away since drops it. Each
-// session expires when its real end says, and the index is empty once
-// every session has.
+// once, when the session starts, and stays while the session grows or
+// merges others, whose entries it keeps; when an entry comes due, the
+// session it stands for (the one of its state key, or the one that covers
+// its start) expires, or the entry moves to that session's real expiry.
+// Each session expires when its real end says, and the index is empty
+// once every session has.
 func TestAggregatorSessionExpiryEntries(t *testing.T) {
 	// Gap 5 s and grace 20 s: a session ending at e expires at
 	// e + 2*5,000 + 20,000 + 1 (expireTime).
@@ -110,42 +111,71 @@ func TestAggregatorSessionExpiryEntries(t *testing.T) {
 	expectStored(t, h, store, []string{"a 0-9000"}, []string{"x 30001 0"})
 
 	// Two sessions of b, bridged by a third record: the merged one keeps
-	// the first one's state key and entry; the second one's entry stays
-	// until it comes due and finds its session gone.
+	// the first one's state key, and both entries. A session of c that a
+	// record extends backwards gets a new state key, and keeps the entry
+	// of its old one.
 	h.add("b", 1, 10_000)
 	h.add("b", 1, 18_000)
 	h.add("b", 1, 14_000)
+	h.add("c", 1, 20_000)
+	h.add("c", 1, 17_000)
+	if store.puts != 4 || store.deletes != 0 {
+		t.Fatalf("%d index entries written and %d deleted, want 4 and 0", store.puts, store.deletes)
+	}
 	expectStored(t, h, store,
-		[]string{"a 0-9000", "b 10000-18000"},
-		[]string{"x 30001 0", "x 40001 10000", "x 48001 18000"})
+		[]string{"a 0-9000", "b 10000-18000", "c 17000-20000"},
+		[]string{"x 30001 0", "x 40001 10000", "x 48001 18000", "x 50001 20000"})
 
 	// a's entry comes due: a has grown since, and its entry moves to its
 	// real expiry, 39,001. (Key z's records move stream time.)
 	h.add("z", 1, 30_001)
 	expectStored(t, h, store,
-		[]string{"a 0-9000", "b 10000-18000"},
-		[]string{"x 39001 0", "x 40001 10000", "x 48001 18000"})
+		[]string{"a 0-9000", "b 10000-18000", "c 17000-20000"},
+		[]string{"x 39001 0", "x 40001 10000", "x 48001 18000", "x 50001 20000"})
 	h.add("z", 1, 39_000)
 	expectStored(t, h, store,
-		[]string{"a 0-9000", "b 10000-18000"},
-		[]string{"x 39001 0", "x 40001 10000", "x 48001 18000"})
+		[]string{"a 0-9000", "b 10000-18000", "c 17000-20000"},
+		[]string{"x 39001 0", "x 40001 10000", "x 48001 18000", "x 50001 20000"})
 	h.add("z", 1, 39_001) // a expires
 	expectStored(t, h, store,
-		[]string{"b 10000-18000"},
-		[]string{"x 40001 10000", "x 48001 18000"})
-	// b's entry moves to its real expiry, 48,001, where the merged-away
-	// session's entry is too: that one finds no session and goes, and b
-	// expires.
+		[]string{"b 10000-18000", "c 17000-20000"},
+		[]string{"x 40001 10000", "x 48001 18000", "x 50001 20000"})
+	// b's first entry moves to its real expiry, 48,001, where its
+	// second one is, which then expires it; the first one then stands
+	// for no session, and goes.
 	h.add("z", 1, 40_001)
 	expectStored(t, h, store,
-		[]string{"b 10000-18000"},
-		[]string{"x 48001 10000", "x 48001 18000"})
+		[]string{"b 10000-18000", "c 17000-20000"},
+		[]string{"x 48001 10000", "x 48001 18000", "x 50001 20000"})
 	h.add("z", 1, 48_001)
+	expectStored(t, h, store, []string{"c 17000-20000"}, []string{"x 50001 20000"})
+	// c's entry, under its old state key, expires it.
+	h.add("z", 1, 50_000)
+	expectStored(t, h, store, []string{"c 17000-20000"}, []string{"x 50001 20000"})
+	h.add("z", 1, 50_001)
 	expectStored(t, h, store, nil, nil)
 	// Only z's sessions are left, one entry each.
 	if n, x := keysWith(t, store, 'a'), keysWith(t, store, 'x'); n != x {
 		t.Fatalf("%d sessions and %d expiry entries left, want as many", n, x)
 	}
+}
+
+// TestAggregatorSessionEntryOutOfCache: an entry whose session was merged
+// into one with an earlier start finds that session in the store when
+// the cache no longer holds its group (a restarted task).
+func TestAggregatorSessionEntryOutOfCache(t *testing.T) {
+	w := &window.Spec{Kind: window.Session, Gap: 5 * time.Second, Grace: 20 * time.Second, HasGrace: true}
+	store := state.NewMemStore()
+	h := newAggHarness(t, w, false, store)
+	h.add("c", 1, 20_000)
+	h.add("c", 1, 17_000)
+	h.add("c", 1, 23_000)
+	h = newAggHarness(t, w, false, store)
+	h.add("z", 1, 50_001) // c's entry: c lives on, to 53,001
+	expectStored(t, h, store, []string{"c 17000-23000"}, []string{"x 53001 17000"})
+	h = newAggHarness(t, w, false, store)
+	h.add("z", 1, 53_001)
+	expectStored(t, h, store, nil, nil)
 }
 
 // TestAggregatorSessionOldIndexLayout: state written by a binary whose
