@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -255,4 +256,113 @@ func TestAggregatorSessionOldIndexLayout(t *testing.T) {
 	h.add("z", 1, 36_001)
 	commit(s)
 	expectStored(t, h, s, nil, nil)
+}
+
+// TestAggregatorSessionExpiryModel: random records, in and out of order,
+// over a few keys, with a session cache small enough that groups leave
+// it: after every flush the store holds exactly the sessions a model
+// built from the window package's rules holds (none expired late, none
+// early), each with an expiry entry that stands for it no later than its
+// expiry; once stream time passes them all, no session and no entry is
+// left.
+func TestAggregatorSessionExpiryModel(t *testing.T) {
+	w := &window.Spec{Kind: window.Session, Gap: 5 * time.Second, Grace: 2 * time.Second, HasGrace: true}
+	for seed := uint64(1); seed <= 20; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		store := state.NewMemStore()
+		h := newAggHarness(t, w, false, store)
+		h.a.CacheBytes = 600 // a few groups' sessions
+		model := map[string][]window.Window{}
+		now, seen := int64(0), false
+		clock := int64(0)
+		for i := range 400 {
+			clock += rng.Int64N(3_000)
+			ts := clock - rng.Int64N(9_000) // up to 9 s out of order
+			key := string(rune('a' + rng.IntN(5)))
+			if !seen || ts > now {
+				now, seen = ts, true
+			}
+			if !w.Late(ts, now) {
+				var touching []window.Window
+				var rest []window.Window
+				for _, s := range model[key] {
+					if window.SessionTouches(w.Gap, ts, s) {
+						touching = append(touching, s)
+					} else {
+						rest = append(rest, s)
+					}
+				}
+				merged := window.MergeSession(w.Gap, ts, touching)
+				late := w.Closed(merged, now)
+				for _, s := range touching {
+					late = late || w.Closed(s, now)
+				}
+				if !late {
+					model[key] = append(rest, merged)
+				}
+			}
+			h.add(key, 1, ts)
+			h.out = nil
+			for k, list := range model {
+				list = slices.DeleteFunc(list, func(s window.Window) bool { return h.a.expireTime(s) <= now })
+				model[k] = list
+			}
+			checkSessionStore(t, h, store, model, fmt.Sprintf("seed %d record %d", seed, i))
+		}
+		h.add("z", 1, clock+1_000_000)
+		if n, x := keysWith(t, store, 'a'), keysWith(t, store, 'x'); n != 1 || x != 1 {
+			t.Fatalf("seed %d: %d sessions and %d entries left, want z's one of each", seed, n, x)
+		}
+	}
+}
+
+// checkSessionStore compares the sessions in a store with a model's and
+// checks that each has an expiry entry that stands for it: one of its
+// state key, or of a state key of its group that it covers, due no later
+// than it expires.
+func checkSessionStore(t *testing.T, h *aggHarness, s state.Store, model map[string][]window.Window, where string) {
+	t.Helper()
+	var want []string
+	for k, list := range model {
+		for _, w := range list {
+			want = append(want, fmt.Sprintf("%s %d-%d", k, w.Start, w.End))
+		}
+	}
+	slices.Sort(want)
+	got, _ := storedSessions(t, h, s)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s: stored sessions\n got %q\nwant %q", where, got, want)
+	}
+	type entry struct {
+		key   string
+		start int64
+		at    int64
+	}
+	var entries []entry
+	err := s.Scan([]byte{'x'}, []byte{'y'}, func(k, _ []byte) bool {
+		kb, start, err := parseStateKey(k[9:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := h.codec.DecodeKey(kb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, entry{key[0].Str(), start, int64(be64(k[1:9]) ^ 1<<63)})
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, list := range model {
+		for _, w := range list {
+			ok := slices.ContainsFunc(entries, func(e entry) bool {
+				return e.key == k && w.Start <= e.start && e.start <= w.End && e.at <= h.a.expireTime(w)
+			})
+			if !ok {
+				t.Fatalf("%s: session %s [%d,%d] has no entry due by %d among %v", where, k, w.Start, w.End, h.a.expireTime(w), entries)
+			}
+		}
+	}
 }
