@@ -60,7 +60,8 @@ type AggregateSpec struct {
 //
 //	'a' group [start]        accumulators of a group (and window)
 //	'c' closeTime 'a'...     open windows by close time (EMIT FINAL)
-//	'x' expireTime 'a'...    windows by expiry time (retention)
+//	'x' expireTime 'a'...    windows by expiry time (retention; a
+//	                         session's may be earlier: sessionDue)
 //	's'                      the task's stream time
 //	'd' len 'a'... call value  a DISTINCT call's count of one value
 //	'v'                      the layout of DISTINCT sets (aggdistinct.go)
@@ -862,13 +863,23 @@ func (a *Aggregator) having(row types.Row) (bool, error) {
 
 // index records a new window's close and expiry times.
 func (a *Aggregator) index(sk []byte, w window.Window) error {
-	spec := a.Spec.Window
 	if a.Spec.Final {
-		if err := a.Store.Put(append(orderedTime([]byte{'c'}, spec.CloseTime(w)), sk...), nil); err != nil {
+		if err := a.Store.Put(a.closeKey(sk, w), nil); err != nil {
 			return err
 		}
 	}
-	return a.Store.Put(append(orderedTime([]byte{'x'}, a.expireTime(w)), sk...), nil)
+	return a.indexExpiry(sk, a.expireTime(w))
+}
+
+// indexExpiry records that the window of state key sk expires at t (or
+// later: see sessionDue).
+func (a *Aggregator) indexExpiry(sk []byte, t int64) error {
+	return a.Store.Put(append(orderedTime([]byte{'x'}, t), sk...), nil)
+}
+
+// closeKey is the close index's key of a window (EMIT FINAL).
+func (a *Aggregator) closeKey(sk []byte, w window.Window) []byte {
+	return append(orderedTime([]byte{'c'}, a.Spec.Window.CloseTime(w)), sk...)
 }
 
 // expireTime is when a window's state is dropped. A session is kept at
@@ -882,17 +893,6 @@ func (a *Aggregator) expireTime(w window.Window) int64 {
 		t = max(t, w.End+2*spec.GapMs()+spec.GraceMs()+1)
 	}
 	return t
-}
-
-// unindex removes a window's index entries (a merged-away session).
-func (a *Aggregator) unindex(sk []byte, w window.Window) error {
-	spec := a.Spec.Window
-	if a.Spec.Final {
-		if err := a.Store.Delete(append(orderedTime([]byte{'c'}, spec.CloseTime(w)), sk...)); err != nil {
-			return err
-		}
-	}
-	return a.Store.Delete(append(orderedTime([]byte{'x'}, a.expireTime(w)), sk...))
 }
 
 // emit evaluates HAVING and the projection over a group's current result.
@@ -1008,22 +1008,33 @@ func (a *Aggregator) Flush(emit Emit) error {
 		return err
 	}
 	for _, ik := range due {
+		sk := ik[9:]
+		if a.sessions != nil {
+			// The entry may be a session's that grew or was merged
+			// away since it was written.
+			if sk, err = a.sessionDue(ik, now); err != nil {
+				return err
+			}
+			if sk == nil {
+				continue
+			}
+		}
 		if a.counts != nil {
-			if err := a.dropDistinct(ik[9:]); err != nil {
+			if err := a.dropDistinct(sk); err != nil {
 				return err
 			}
 		}
-		if err := a.Store.Delete(ik[9:]); err != nil {
+		if err := a.Store.Delete(sk); err != nil {
 			return err
 		}
 		if err := a.Store.Delete(ik); err != nil {
 			return err
 		}
 		if a.cache != nil {
-			a.cache.drop(ik[9:])
+			a.cache.drop(sk)
 		}
 		if a.sessions != nil {
-			a.dropSession(ik[9:])
+			a.dropSession(sk)
 		}
 	}
 	if a.counts != nil && len(due) > 0 {

@@ -1,6 +1,8 @@
 package operators
 
 import (
+	"bytes"
+	"fmt"
 	"slices"
 
 	"github.com/runnel/runnel/operators/agg"
@@ -167,6 +169,115 @@ func (a *Aggregator) dropSession(sk []byte) {
 	}
 }
 
+// sessionDue handles the expiry entry ik of a session, come due at
+// stream time now, and returns the state key of the session that expires
+// with it, nil if none does: that session's state and the entry are then
+// the caller's to delete.
+//
+// A session's entry is written once, when the session starts, at the
+// expiry time of its window then, and stays there while the session
+// grows: an entry that moved with the end was a delete and a put in the
+// store for each record that extended a session, and the deletes stayed
+// on disk as tombstones long after (a flush to L0 keeps them all; q11's
+// state was 2.6 times its live bytes). A session that merges others
+// keeps their entries, under their state keys, whatever its own: the
+// session whose state key an entry names is the one it was written for,
+// or, once that is gone, the one that covers its start, into which it
+// was merged. So an entry is never later than the expiry of the session
+// it stands for, and when it comes due that session's real end decides:
+// it expires now, or the entry moves to its expiry time under its state
+// key (it grew, or took the entry over); an entry that stands for no
+// session any more (its session expired by another entry) goes. Each
+// entry is dropped or moved forward when its time comes, so the index
+// holds at most one entry per session started and not yet expired, as
+// the store held their states. An entry written by an older binary,
+// which moved it with the end and deleted a merged-away session's, is
+// exact and expires its session as before.
+func (a *Aggregator) sessionDue(ik []byte, now int64) (expire []byte, err error) {
+	sk, w, ok, err := a.sessionFor(ik[9:])
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, a.Store.Delete(ik)
+	}
+	t := a.expireTime(w)
+	if t <= now {
+		if !bytes.Equal(sk, ik[9:]) {
+			// The caller deletes ik; the session's other entries find
+			// it gone.
+			return sk, nil
+		}
+		return ik[9:], nil
+	}
+	if err := a.Store.Delete(ik); err != nil {
+		return nil, err
+	}
+	return nil, a.indexExpiry(sk, t)
+}
+
+// sessionFor returns the session that the expiry entry of state key sk
+// stands for (see sessionDue): the session of that key, or the session of
+// its group key that covers its start; ok is false when there is none. It
+// reads the cache of the group's sessions (all of them, when it holds the
+// group) or the store; the cache has been written back (Flush), so the two
+// agree.
+func (a *Aggregator) sessionFor(sk []byte) (key []byte, w window.Window, ok bool, err error) {
+	keyBytes, start, err := parseStateKey(sk)
+	if err != nil {
+		return nil, w, false, err
+	}
+	if e := a.sessions.get(keyBytes); e != nil {
+		var cover *cachedSession
+		for _, s := range e.val.list {
+			if s.sk == string(sk) {
+				return sk, s.w, true, nil
+			}
+			if s.w.Start <= start && start <= s.w.End {
+				cover = s
+			}
+		}
+		if cover == nil {
+			return nil, w, false, nil
+		}
+		return []byte(cover.sk), cover.w, true, nil
+	}
+	if v, ok, err := a.Store.Get(sk); err != nil || ok {
+		if err != nil {
+			return nil, w, false, err
+		}
+		_, end, err := a.decodeState(v)
+		if err != nil {
+			return nil, w, false, fmt.Errorf("session %x: %w", sk, err)
+		}
+		return sk, window.Window{Start: start, End: end}, true, nil
+	}
+	// The sessions of the group key that start at or before sk's: the
+	// last of them may cover it.
+	prefix := window.AppendStoreKeyPrefix([]byte{'a'}, keyBytes)
+	var last []byte
+	var lastV []byte
+	err = a.Store.Scan(prefix, sk, func(k, v []byte) bool {
+		last, lastV = append(last[:0], k...), append(lastV[:0], v...)
+		return true
+	})
+	if err != nil || last == nil {
+		return nil, w, false, err
+	}
+	_, cstart, err := parseStateKey(last)
+	if err != nil {
+		return nil, w, false, err
+	}
+	_, end, err := a.decodeState(lastV)
+	if err != nil {
+		return nil, w, false, fmt.Errorf("session %x: %w", last, err)
+	}
+	if end < start {
+		return nil, w, false, nil
+	}
+	return last, window.Window{Start: cstart, End: end}, true, nil
+}
+
 // sessionCached folds in into the session it starts, extends or bridges,
 // through the cache of its key's sessions.
 //
@@ -269,6 +380,12 @@ func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 		}
 		return a.emit(in.Key, &merged, accs, merged.End, mergedShown, emit)
 	}
+	// The merged session keeps the state key of a touched session that
+	// starts where it does (one the record extended at its end, or that
+	// absorbed later ones): that key is written over at the write-back,
+	// not deleted and written again.
+	sk := stateKey(in.KeyBytes, &merged)
+	stored := false
 	for j, s := range touching {
 		for i, t := range set.list {
 			if t == s {
@@ -276,11 +393,19 @@ func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 				break
 			}
 		}
-		if s.stored {
+		switch {
+		case s.sk == string(sk):
+			stored = s.stored
+		case s.stored:
 			set.gone = append(set.gone, s.sk)
 		}
-		if err := a.unindex([]byte(s.sk), s.w); err != nil {
-			return err
+		// A merged-away session's expiry entry stays, for the merged
+		// session (see sessionDue); its close entry (EMIT FINAL) is
+		// exact, and goes now.
+		if a.Spec.Final {
+			if err := a.Store.Delete(a.closeKey([]byte(s.sk), s.w)); err != nil {
+				return err
+			}
 		}
 		switch {
 		case a.Spec.Final:
@@ -312,11 +437,19 @@ func (a *Aggregator) sessionCached(in *GroupInput, emit Emit) error {
 			}
 		}
 	}
-	sk := stateKey(in.KeyBytes, &merged)
-	ns := &cachedSession{sk: string(sk), w: merged, accs: accs, dirty: true}
+	ns := &cachedSession{sk: string(sk), w: merged, accs: accs, stored: stored, dirty: true}
 	set.list = append(set.list, ns)
-	if err := a.index(sk, merged); err != nil {
-		return err
+	if a.Spec.Final {
+		if err := a.Store.Put(a.closeKey(sk, merged), nil); err != nil {
+			return err
+		}
+	}
+	if len(touching) == 0 {
+		// A new session. One that merged others keeps their expiry
+		// entries (see sessionDue).
+		if err := a.indexExpiry(sk, a.expireTime(merged)); err != nil {
+			return err
+		}
 	}
 	switch {
 	case a.Spec.Final:
