@@ -3,6 +3,7 @@ package operators
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators/serde"
@@ -259,7 +260,18 @@ type KeyRepartition struct {
 	// Topic is the internal topic, of Partitions partitions.
 	Topic      string
 	Partitions int32
+	// Prune narrows each record's value to the columns the join reads
+	// (RepartitionPruner); nil passes values on whole.
+	Prune *serde.Pruner
+	// plan decodes, for Prune, the kept columns' texts beside the row.
+	plan *rawPlan
 
+	// arena holds the narrowed values of the records emitted: a batch's
+	// records stay in its transaction until it commits, so a value's
+	// bytes are never reused, only cut from a block shared by many
+	// records (a block of its own per record would be an allocation
+	// each).
+	arena []byte
 	// row and vals are reused from record to record. The row's strings
 	// share the record's value bytes (Decoder.decodeReuse): nothing of
 	// it outlives the record, whose value the output record carries
@@ -278,7 +290,17 @@ func (r *KeyRepartition) Process(rec *log.Record, emit Emit) error {
 		r.vals = make(types.Row, len(r.Keys))
 	}
 	row, vals := r.row, r.vals
-	ok, err := r.Decoder.decodeReuse(rec, row)
+	var ok bool
+	var err error
+	if r.Prune != nil {
+		if r.plan == nil {
+			d := r.Decoder
+			r.plan = &rawPlan{proj: d.valAlias, want: r.Prune.Keep(), raw: make([][]byte, len(d.valIdx))}
+		}
+		ok, err = r.Decoder.decodeReuseRaw(rec, row, r.plan)
+	} else {
+		ok, err = r.Decoder.decodeReuse(rec, row)
+	}
 	if err != nil || !ok {
 		// A null value is ignored by the join: there is nothing to send.
 		return err
@@ -290,7 +312,13 @@ func (r *KeyRepartition) Process(rec *log.Record, emit Emit) error {
 		}
 		null = null || vals[i].IsNull()
 	}
-	out := log.Record{Value: rec.Value, Timestamp: row[r.TimeIndex].Int(), Partition: rec.Partition % r.Partitions}
+	value := rec.Value
+	if r.Prune != nil {
+		if value, err = r.pruned(row); err != nil {
+			return err
+		}
+	}
+	out := log.Record{Value: value, Timestamp: row[r.TimeIndex].Int(), Partition: rec.Partition % r.Partitions}
 	if !null {
 		if out.Key, err = r.Key.Encode(vals); err != nil {
 			return fmt.Errorf("encode join key: %w", err)
@@ -307,6 +335,49 @@ func (r *KeyRepartition) Process(rec *log.Record, emit Emit) error {
 
 // Flush implements Processor.
 func (r *KeyRepartition) Flush(Emit) error { return nil }
+
+// pruneBlock is the size of the blocks KeyRepartition cuts narrowed
+// values from.
+const pruneBlock = 64 << 10
+
+// pruned writes the value of the record just decoded into row, through
+// plan, again with the columns Prune keeps.
+func (r *KeyRepartition) pruned(row types.Row) ([]byte, error) {
+	size := 2
+	for _, t := range r.plan.raw {
+		size += len(t) + 1
+	}
+	if cap(r.arena)-len(r.arena) < 2*size {
+		// The old block stays with the records cut from it. A value
+		// the decoder built from text (a BIGINT written 1.0) may be
+		// written longer: twice the texts' room, or a block of its
+		// own once append outgrows this one.
+		r.arena = make([]byte, 0, max(pruneBlock, 2*size))
+	}
+	start := len(r.arena)
+	out, err := r.Prune.Append(r.arena, row, r.Decoder.valIdx, r.plan.raw)
+	if err != nil {
+		return nil, fmt.Errorf("narrow the value: %w", err)
+	}
+	r.arena = out
+	return out[start:len(out):len(out)], nil
+}
+
+// RepartitionPruner returns the Pruner a join's key repartition narrows
+// the values of dec's records with, so that they carry the value columns
+// of stored (the row's columns the join keeps, StreamSide.Stored) and
+// the event-time column, the only ones the join's decoder reads of them;
+// nil when it would keep them all or the format has no way to narrow.
+func RepartitionPruner(dec *Decoder, stored []int) *serde.Pruner {
+	if stored == nil {
+		return nil
+	}
+	keep := make([]bool, len(dec.valIdx))
+	for i, at := range dec.valIdx {
+		keep[i] = at == dec.timeIdx || slices.Contains(stored, at)
+	}
+	return serde.NewPruner(dec.value, keep)
+}
 
 // RestoreKey returns a repartitioned record as it was before KeyRepartition
 // wrote it: its own key back from the header, the header removed.

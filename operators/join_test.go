@@ -238,3 +238,70 @@ func TestKeyRepartition(t *testing.T) {
 		t.Errorf("a null value: %d records, %v", n, err)
 	}
 }
+
+// TestKeyRepartitionPrunes: with a Pruner, a record goes on with only the
+// value columns the join keeps and the event-time column (a NULL left
+// out), and the join's decoder reads from it, after RestoreKey, the row
+// it reads from the whole record.
+func TestKeyRepartitionPrunes(t *testing.T) {
+	cols := []types.Column{{Name: "ID", Type: types.Int, Key: true}, {Name: "U", Type: types.String},
+		{Name: "P", Type: types.Bigint}, {Name: "TS", Type: types.Bigint}, {Name: "X", Type: types.String},
+		{Name: "N", Type: types.Bigint}}
+	// The join keeps U (its key) and P of the row, and ROWTIME, TS's.
+	stored := []int{1, 2, 6}
+	read := []bool{false, true, true, false, false, false}
+	spec := DecoderSpec{Columns: cols, KeyFormat: "KAFKA", ValueFormat: "JSON", TimestampColumn: "TS", Read: read}
+	dec, err := NewDecoder(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kf, err := serde.NewKeyFormat("JSON", []types.Column{{Name: "K", Type: types.String, Key: true}}, serde.Props{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prune := RepartitionPruner(dec, stored)
+	if prune == nil {
+		t.Fatal("no pruner")
+	}
+	r := &KeyRepartition{Decoder: dec, TimeIndex: 6, Keys: []expr.Expr{&expr.Column{Index: 1, Name: "U", T: types.String}},
+		Key: kf, Topic: "rp", Partitions: 3, Prune: prune}
+	for _, tc := range []struct{ value, want string }{
+		{`{"U":"alice","P":7,"TS":42,"X":"padding","N":3}`, `{"U":"alice","P":7,"TS":42}`},
+		{`{"X":"x","ts":43,"U":null}`, `{"TS":43}`},
+		{`{"U":"bob","TS":44}`, `{"U":"bob","TS":44}`},
+	} {
+		var out []log.ProduceRecord
+		in := log.Record{Key: []byte{0, 0, 0, 7}, Value: []byte(tc.value), Timestamp: 1, Partition: 5}
+		if err := r.Process(&in, func(pr log.ProduceRecord) { out = append(out, pr) }); err != nil {
+			t.Fatal(err)
+		}
+		if len(out) != 1 || string(out[0].Value) != tc.want {
+			t.Fatalf("%s: wrote %+v", tc.value, out)
+		}
+		back := RestoreKey(&out[0].Record)
+		got, _, err := dec.Decode(&back)
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole, _, err := dec.Decode(&in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range stored {
+			if !types.Equal(got[i], whole[i]) && !(got[i].IsNull() && whole[i].IsNull()) {
+				t.Errorf("%s: column %d is %v, want %v", tc.value, i, got[i], whole[i])
+			}
+		}
+	}
+	// A record the repartition refuses (N is no BIGINT) is refused as it
+	// was: narrowing never lets it through.
+	in := log.Record{Value: []byte(`{"U":"carol","P":1,"TS":45,"N":"many"}`)}
+	if err := r.Process(&in, func(log.ProduceRecord) { t.Error("a bad record went on") }); err == nil {
+		t.Error("a record whose unread column is no BIGINT was accepted")
+	}
+	// Every column kept, or ROWTIME from the record: nothing to narrow
+	// but what the join does not read.
+	if RepartitionPruner(dec, nil) != nil || RepartitionPruner(dec, []int{0, 1, 2, 3, 4, 5, 6}) != nil {
+		t.Error("a pruner that keeps every column")
+	}
+}

@@ -163,8 +163,10 @@ func (ss *streamStream) keyRepartition(side int, topic string) *operators.KeyRep
 	if dec == nil {
 		dec = ss.decs[side]
 	}
+	// Its records carry on only the columns the join keeps of them.
 	return &operators.KeyRepartition{Decoder: dec, TimeIndex: len(ss.scans[side].Source.Columns),
-		Keys: ss.reparts[side].Keys, Key: ss.key, Topic: topic, Partitions: ss.node.Partitions}
+		Keys: ss.reparts[side].Keys, Key: ss.key, Topic: topic, Partitions: ss.node.Partitions,
+		Prune: operators.RepartitionPruner(dec, ss.spec.Sides[side].Stored)}
 }
 
 // stages implements joinRuntime: a repartition stage per side that needs
