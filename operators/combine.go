@@ -97,11 +97,12 @@ func (c *combiner) add(in *GroupInput, emit func(*partialGroup)) error {
 		for j, f := range c.funcs {
 			accs[j] = f.New()
 		}
-		// KeyBytes is the row's own (GroupCodec's key encoding makes
-		// new bytes each time): the group keeps it.
-		c.groups = append(c.groups, partialGroup{key: in.KeyBytes, accs: accs, time: in.Time})
+		// KeyBytes are the grouping's reused buffer (groupScratch.key):
+		// the group keeps a copy.
+		key := append([]byte(nil), in.KeyBytes...)
+		c.groups = append(c.groups, partialGroup{key: key, accs: accs, time: in.Time})
 		i = len(c.groups) - 1
-		c.index[string(in.KeyBytes)] = i
+		c.index[string(key)] = i
 		c.bytes += partialGroupBytes(len(in.KeyBytes), len(accs))
 	}
 	g := &c.groups[i]
@@ -198,6 +199,9 @@ func (r *Repartition) combine(rec *log.Record, emit Emit) error {
 		if r.comb, err = newCombiner(r.Combine, r.CombineBytes); err != nil {
 			return err
 		}
+		// The combiner copies a new group's key and keeps no other, so
+		// the grouping writes every row's key into one buffer.
+		r.scratch.reuseKey = true
 	}
 	in, ok, err := r.group(rec)
 	if err != nil || !ok {

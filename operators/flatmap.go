@@ -48,7 +48,7 @@ func (f *FlatMap) maxBytes() int64 {
 // call or of fn stops the expansion and is returned.
 func (f *FlatMap) Expand(in types.Row, fn func(row types.Row) error) error {
 	var one [1][]types.Value
-	vals, n, err := f.eval(in, &one)
+	vals, n, err := f.eval(in, &one, nil)
 	if err != nil || n == 0 {
 		return err
 	}
@@ -66,14 +66,22 @@ func (f *FlatMap) Expand(in types.Row, fn func(row types.Row) error) error {
 // eval evaluates the calls over in, and returns their values with the
 // count of rows they expand to, the longest's length. One call (EXPLODE's
 // usual use) puts its values in one, so that it needs no slice of its
-// own.
-func (f *FlatMap) eval(in types.Row, one *[1][]types.Value) (vals [][]types.Value, n int, err error) {
+// own. When room is not nil (room() long), the calls that can put
+// their values there (EXPLODE(ARRAY[...])) do, one after the other; the
+// values are then valid until the next use of room.
+func (f *FlatMap) eval(in types.Row, one *[1][]types.Value, room types.Row) (vals [][]types.Value, n int, err error) {
 	vals = one[:0]
 	if len(f.Calls) > 1 {
 		vals = make([][]types.Value, 0, len(f.Calls))
 	}
 	for _, c := range f.Calls {
-		v, err := c.Eval(in)
+		var v []types.Value
+		if k := c.Room(); room != nil && k > 0 {
+			v, err = c.EvalInto(in, room[:k:k])
+			room = room[k:]
+		} else {
+			v, err = c.Eval(in)
+		}
 		if err != nil {
 			return nil, 0, err
 		}
@@ -81,6 +89,15 @@ func (f *FlatMap) eval(in types.Row, one *[1][]types.Value) (vals [][]types.Valu
 		n = max(n, len(v))
 	}
 	return vals, n, nil
+}
+
+// room is how many values the calls may put in eval's room.
+func (f *FlatMap) room() int {
+	n := 0
+	for _, c := range f.Calls {
+		n += c.Room()
+	}
+	return n
 }
 
 // fillFlat writes the r-th row's call values into row from place width
@@ -175,7 +192,12 @@ func (s *Stateless) processFlat(rec *log.Record, emit Emit) error {
 	w := s.Decoder.Width()
 	calls := p.FlatMap.Calls
 	if s.in == nil {
-		s.in = make(types.Row, w+len(calls)+p.shareFlat(w))
+		// After the row and the shared subexpressions' places, room for
+		// the values of the calls that need no memory of their own
+		// (FlatMap.eval): no row or expression reads those places.
+		rowLen := w + len(calls) + p.shareFlat(w)
+		s.in = make(types.Row, rowLen+p.FlatMap.room())
+		s.in = s.in[:rowLen]
 		s.out = make(types.Row, len(p.Project))
 	}
 	in := s.in
@@ -186,7 +208,7 @@ func (s *Stateless) processFlat(rec *log.Record, emit Emit) error {
 		return err
 	}
 	var one [1][]types.Value
-	vals, n, err := p.FlatMap.eval(in, &one)
+	vals, n, err := p.FlatMap.eval(in, &one, in[len(in):cap(in)])
 	if err != nil || n == 0 {
 		return err
 	}

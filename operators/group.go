@@ -2,6 +2,7 @@ package operators
 
 import (
 	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/runnel/runnel/log"
@@ -99,6 +100,12 @@ type groupScratch struct {
 	row  types.Row
 	all  types.Row
 	args [][]types.Value
+	// key is the GroupInput's KeyBytes when reuseKey is set: a reader
+	// that keeps no key past the record (the combining first stage,
+	// which copies a new group's) lets it be reused; every other
+	// GroupInput's KeyBytes are its own.
+	key      []byte
+	reuseKey bool
 }
 
 // decoded returns the scratch row for a record of g's source, NULL.
@@ -204,7 +211,13 @@ func (g *Grouper) groupIn(row types.Row, s *groupScratch) (in GroupInput, ok boo
 		}
 		n += len(args)
 	}
-	if in.KeyBytes, err = g.Codec.key.Encode(in.Key); err != nil {
+	if s != nil && s.reuseKey {
+		in.KeyBytes, err = g.Codec.appendKey(s.key[:0], in.Key)
+		s.key = in.KeyBytes
+	} else {
+		in.KeyBytes, err = g.Codec.encodeKey(in.Key)
+	}
+	if err != nil {
 		return in, false, fmt.Errorf("encode group key: %w", err)
 	}
 	in.Time = row[g.TimeIndex].Int()
@@ -253,6 +266,12 @@ type GroupCodec struct {
 	// strArgs are the call and position of each STRING or BYTES argument
 	// (argsRoom).
 	strArgs [][2]int
+	// intKey, when every group column is an INT or a BIGINT, is the JSON
+	// text before each column's value ({"G0": and ,"G1": ...; nothing for
+	// one column, which the key format writes bare), so that such a key
+	// is written with strconv alone, without the key format's generic
+	// encoder (appendKey). Nexmark q5's (auction, starttime) is one.
+	intKey []string
 }
 
 // NewGroupCodec builds the codec for group columns and call arguments.
@@ -277,6 +296,7 @@ func NewGroupCodec(groupTypes []types.Type, argTypes [][]types.Type) (*GroupCode
 		}
 	}
 	valCols = append(valCols, types.Column{Name: "RETRACT", Type: types.Boolean})
+	c.intKey = intKeyPrefixes(groupTypes)
 	var err error
 	if c.key, err = serde.NewKeyFormat(serde.FormatJSON, keyCols, serde.Props{}); err != nil {
 		return nil, err
@@ -285,6 +305,77 @@ func NewGroupCodec(groupTypes []types.Type, argTypes [][]types.Type) (*GroupCode
 		return nil, err
 	}
 	return c, nil
+}
+
+// intKeyPrefixes returns GroupCodec.intKey for group columns of types ts:
+// nil unless each is an INT or a BIGINT.
+func intKeyPrefixes(ts []types.Type) []string {
+	if len(ts) == 0 {
+		return nil
+	}
+	for _, t := range ts {
+		if t.Kind != types.KindInt && t.Kind != types.KindBigint {
+			return nil
+		}
+	}
+	if len(ts) == 1 {
+		return []string{""}
+	}
+	pre := make([]string, len(ts))
+	for i := range ts {
+		sep := ","
+		if i == 0 {
+			sep = "{"
+		}
+		pre[i] = fmt.Sprintf("%s\"G%d\":", sep, i)
+	}
+	return pre
+}
+
+// encodeKey encodes a group key into new bytes of its length.
+func (c *GroupCodec) encodeKey(key types.Row) ([]byte, error) {
+	if c.intKey == nil {
+		return c.key.Encode(key)
+	}
+	var buf [64]byte
+	b, err := c.appendKey(buf[:0], key)
+	if err != nil {
+		return nil, err
+	}
+	return append(make([]byte, 0, len(b)), b...), nil
+}
+
+// appendKey appends a group key's encoding to dst: the key format's,
+// written directly when the key is integers (intKey).
+func (c *GroupCodec) appendKey(dst []byte, key types.Row) ([]byte, error) {
+	if !c.intKeyOf(key) {
+		b, err := c.key.Encode(key)
+		return append(dst, b...), err
+	}
+	for i, v := range key {
+		dst = append(dst, c.intKey[i]...)
+		dst = strconv.AppendInt(dst, v.Int(), 10)
+	}
+	if len(key) > 1 {
+		dst = append(dst, '}')
+	}
+	return dst, nil
+}
+
+// intKeyOf says whether appendKey may write key directly: the codec's
+// columns are integers and so is each value (groupIn drops a row with a
+// NULL group value before; another caller's NULL goes to the key format,
+// which says what it makes of it).
+func (c *GroupCodec) intKeyOf(key types.Row) bool {
+	if c.intKey == nil || len(key) != len(c.intKey) {
+		return false
+	}
+	for _, v := range key {
+		if k := v.Kind(); k != types.KindInt && k != types.KindBigint {
+			return false
+		}
+	}
+	return true
 }
 
 // DecodeKey decodes group key bytes.
@@ -710,4 +801,4 @@ func (g *Grouper) Input(rec *log.Record) (GroupInput, bool, error) {
 }
 
 // EncodeKey encodes group values as the codec keys them.
-func (c *GroupCodec) EncodeKey(key types.Row) ([]byte, error) { return c.key.Encode(key) }
+func (c *GroupCodec) EncodeKey(key types.Row) ([]byte, error) { return c.encodeKey(key) }

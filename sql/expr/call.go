@@ -420,24 +420,33 @@ func (b *Binder) arrayCtor(n *ast.FuncCallExpr) (Expr, error) {
 		}
 	}
 	c := b.evalCtx()
-	return &node{t: types.Array(et), sql: []any{"ARRAY[", joined{sep: ", ", items: elems}, "]"}, kids: elems,
+	return &node{t: types.Array(et), sql: []any{"ARRAY[", joined{sep: ", ", items: elems}, "]"}, kids: elems, array: true,
 		eval: func(row types.Row) (types.Value, error) {
 			out := make([]types.Value, len(elems))
-			size := valueOverhead
-			for i, e := range elems {
-				v, err := e.Eval(row)
-				if err != nil {
-					return types.Value{}, err
-				}
-				// Counted as the elements arrive: never more than the
-				// limit and one element are held.
-				if size = sizeAdd(size, v.Size()); size > c.maxBytes {
-					return types.Value{}, c.tooLarge("ARRAY[...]", size)
-				}
-				out[i] = v
+			if err := c.arrayElems(elems, row, out); err != nil {
+				return types.Value{}, err
 			}
 			return types.NewArray(out), nil
 		}}, nil
+}
+
+// arrayElems evaluates an ARRAY[...] constructor's elements over row
+// into out (as long as elems), or fails when their size passes the limit
+// on values. The size is counted as the elements arrive: never more than
+// the limit and one element are held.
+func (c *evalCtx) arrayElems(elems []Expr, row types.Row, out []types.Value) error {
+	size := valueOverhead
+	for i, e := range elems {
+		v, err := e.Eval(row)
+		if err != nil {
+			return err
+		}
+		if size = sizeAdd(size, v.Size()); size > c.maxBytes {
+			return c.tooLarge("ARRAY[...]", size)
+		}
+		out[i] = v
+	}
+	return nil
 }
 
 func (b *Binder) mapCtor(n *ast.FuncCallExpr) (Expr, error) {

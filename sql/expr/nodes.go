@@ -63,6 +63,9 @@ type node struct {
 	// ext marks a node that evaluates some of its children over rows of
 	// its own making (a lambda's body): nothing in it is shared.
 	ext bool
+	// array marks an ARRAY[...] constructor, its elements its kids, which
+	// EXPLODE may evaluate into its caller's memory (TableCall.EvalInto).
+	array bool
 	// memo is the place in the row where a shared node keeps its value
 	// (share.go), 0 when it is not shared. Set by Share before the tree
 	// is evaluated; atomic so that a tree shared with other users, who
