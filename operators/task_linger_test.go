@@ -125,6 +125,22 @@ func wantCounts(t *testing.T, got map[string][]uint64, keys int, want ...uint64)
 	}
 }
 
+// twoArrivalsTwoCommits runs the task, appends 10 records (one per key)
+// and waits for their commit, then 10 more: each arrival must be a commit
+// of its own, every key's counts 1 then 2. what names the arrivals.
+func (r *batchRig) twoArrivalsTwoCommits(what string) {
+	r.t.Helper()
+	defer r.run()()
+	r.append(10)
+	r.waitCommitted(10)
+	r.append(10)
+	r.waitCommitted(20)
+	if commits := r.log.taken(); len(commits) != 2 {
+		r.t.Errorf("%d commits of %s; want 2", len(commits), what)
+	}
+	wantCounts(r.t, r.outCounts(20), 10, 1, 2)
+}
+
 // TestMergingTaskCommitsArrivalsTogether: a task whose processor merges
 // a commit's changes goes on reading into the commit after its reader
 // has caught up, while its upstream stage is behind, so two arrivals
@@ -149,15 +165,7 @@ func TestMergingTaskCommitsArrivalsTogether(t *testing.T) {
 // is the next commit's.
 func TestMergingTaskCommitsAfterInterval(t *testing.T) {
 	r := newLingerRig(t, embedded.Options{}, lingerBounds{interval: 20 * time.Millisecond})
-	defer r.run()()
-	r.append(10)
-	r.waitCommitted(10)
-	r.append(10)
-	r.waitCommitted(20)
-	if commits := r.log.taken(); len(commits) != 2 {
-		t.Errorf("%d commits of two arrivals an interval apart; want 2", len(commits))
-	}
-	wantCounts(t, r.outCounts(20), 10, 1, 2)
+	r.twoArrivalsTwoCommits("two arrivals an interval apart")
 }
 
 // TestMergingTaskBehindCommitsFullBatches: a reader that is behind
@@ -185,15 +193,7 @@ func TestMergingTaskBehindCommitsFullBatches(t *testing.T) {
 // bound of 30 bytes commit at ten records, however long the interval.
 func TestMergingTaskLingerBoundedByBytes(t *testing.T) {
 	r := newLingerRig(t, embedded.Options{}, lingerBounds{interval: time.Hour, bytes: 30})
-	defer r.run()()
-	r.append(10)
-	r.waitCommitted(10)
-	r.append(10)
-	r.waitCommitted(20)
-	if commits := r.log.taken(); len(commits) != 2 {
-		t.Errorf("%d commits of two arrivals of 30 bytes; want 2", len(commits))
-	}
-	wantCounts(t, r.outCounts(20), 10, 1, 2)
+	r.twoArrivalsTwoCommits("two arrivals of 30 bytes")
 }
 
 // TestMergingTaskStopsWhileLingering: a task stopped while it waits for
@@ -229,13 +229,5 @@ func TestMergingTaskStopsWhileLingering(t *testing.T) {
 func TestMergingTaskCommitsAtOnceWhenUpstreamCaughtUp(t *testing.T) {
 	r := newLingerRig(t, embedded.Options{}, lingerBounds{interval: time.Hour})
 	r.upstreamCaughtUp()
-	defer r.run()()
-	r.append(10)
-	r.waitCommitted(10)
-	r.append(10)
-	r.waitCommitted(20)
-	if commits := r.log.taken(); len(commits) != 2 {
-		t.Errorf("%d commits of two arrivals; want 2", len(commits))
-	}
-	wantCounts(t, r.outCounts(20), 10, 1, 2)
+	r.twoArrivalsTwoCommits("two arrivals")
 }
