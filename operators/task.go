@@ -80,6 +80,8 @@ type Task struct {
 	// Upstream names, per input, the stage of the same query that writes
 	// it (a repartition topic), for the merge of several inputs to wait
 	// for (MergeInput.Upstream); a nil entry (or a nil Upstream): none.
+	// A task of one input whose processor merges its commits waits for
+	// more of a commit only while its Upstream is behind (task_linger.go).
 	Upstream  []*MergeUpstream
 	Processor Processor
 	// Store is the task's state store; nil for a stateless task.
@@ -100,6 +102,10 @@ type Task struct {
 	// pausedLogged is when Run last logged that the task is paused for a
 	// full disk; owned by Run's goroutine.
 	pausedLogged time.Time
+	// lingerFor bounds what a task whose processor merges a commit's
+	// changes reads into one commit (task_linger.go); zero: the
+	// defaults. Tests set it.
+	lingerFor lingerBounds
 }
 
 // Committed is the offset of its first input up to which the task has
@@ -334,6 +340,10 @@ func (t *Task) run(ctx context.Context) error {
 		ac = nil
 	}
 	lagger, _ := r.(log.LagReader)
+	// A task whose processor merges a commit's changes reads on into the
+	// commit for a while (task_linger.go); it has a store, so it never
+	// commits asynchronously.
+	merging := ac == nil && t.lingers()
 	var (
 		pending *pendingCommit
 		last    int64 // the records of the batch pending commits
@@ -393,6 +403,14 @@ func (t *Task) run(ctx context.Context) error {
 		b := t.newBatch(&txn)
 		for i := range recs {
 			b.process(0, &recs[i])
+		}
+		if merging {
+			if err := t.linger(ctx, r, b, recs, &prev); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
 		}
 		if pending != nil {
 			// The last batch's commit, whose sync went on while this

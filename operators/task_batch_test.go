@@ -107,6 +107,8 @@ type batchRig struct {
 	keys int
 	// value is each input record's value; nil: "v".
 	value []byte
+	// backlog is what the upstream stage of a linger rig has to read.
+	backlog int64
 }
 
 // newBatchRig opens the log with opts (Dir and Logger filled in).

@@ -261,7 +261,12 @@ func lowerAggregateStages(id string, sink *catalog.Source, a *aggregation) (*per
 			}
 			return proc, nil
 		}
-		p.stages = append(p.stages, first, aggregateStage(id, sink, a, topic))
+		second := aggregateStage(id, sink, a, topic)
+		// The first stage is the second's upstream: a cached aggregation
+		// waits for more of its commit only while that stage is behind
+		// (operators' task_linger.go).
+		second.upstream = []*operators.MergeUpstream{{Group: id, Topic: src.Topic}}
+		p.stages = append(p.stages, first, second)
 		return p, nil
 	}
 	p.stages = append(p.stages, aggregateStage(id, sink, a, ""))

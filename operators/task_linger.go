@@ -1,0 +1,173 @@
+package operators
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/runnel/runnel/internal/invariants"
+	"github.com/runnel/runnel/log"
+	"github.com/runnel/runnel/operators/window"
+)
+
+// A task whose processor merges what a commit changes (an aggregation
+// with its emit cache on sends one change per group it changed, at the
+// flush before the commit) goes on reading into the same commit, when
+// it has read less than a full batch, while the query's earlier stage
+// that writes its input (Task.Upstream: an aggregation's first stage,
+// which repartitions) is behind its own input by a batch or more, for up
+// to an interval.
+// Kafka Streams forwards a cached aggregation's changes at its commits,
+// every commit.interval.ms (2,000 ms as ksqlDB sets it); here the wait
+// ends as soon as the upstream stage has caught up, so that at the tail
+// of a live stream a task commits what it has at once, as before.
+//
+// Without it, such a task that keeps up with its upstream stage commits
+// each arrival on its own, and an arrival is one upstream task's commit:
+// a table aggregation fed through a repartition of four partitions saw a
+// group's partials in about four arrivals, one from each upstream task,
+// and sent about four changes per group however large the read batches
+// were (Nexmark's q5 counts: 1.25 million changes for 304,000 groups,
+// each of which costs the stages after it state writes and compactions;
+// BENCHMARKS.md). A reader that is behind fills a batch at once and
+// commits it without waiting, as before.
+//
+// The wait is bounded by time, records and input bytes, so that a
+// commit holds at most about two read batches of input: the bounds
+// below are the embedded log's read batch (Options.ReadBatch and
+// ReadBatchBytes), the last read taking it past them at most once.
+const (
+	lingerInterval = time.Second
+	lingerRecords  = 32768
+	lingerBytes    = 4 << 20
+)
+
+// lingerBounds bound what a merging task reads into one commit; the zero
+// value is the defaults above. Tests set their own.
+type lingerBounds struct {
+	interval time.Duration
+	records  int
+	bytes    int
+}
+
+func (l lingerBounds) orDefaults() lingerBounds {
+	if l.interval <= 0 {
+		l.interval = lingerInterval
+	}
+	if l.records <= 0 {
+		l.records = lingerRecords
+	}
+	if l.bytes <= 0 {
+		l.bytes = lingerBytes
+	}
+	return l
+}
+
+// commitMerger is implemented by a processor whose output merges the
+// changes of a commit's records, so that reading more records into a
+// commit sends fewer changes downstream.
+type commitMerger interface {
+	mergesCommit() bool
+}
+
+var _ commitMerger = (*Aggregator)(nil)
+
+// mergesCommit implements commitMerger: the emit cache is on and its
+// changes wait for the flush. An EMIT FINAL window emits when it closes
+// whatever the commits, and session windows are left as they were (their
+// merging, aggsession.go, was not measured with it).
+func (a *Aggregator) mergesCommit() bool {
+	w := a.Spec.Window
+	if a.EmitCacheBytes <= 0 || (w != nil && (a.Spec.Final || w.Kind == window.Session)) {
+		return false
+	}
+	return true
+}
+
+// lingers reports whether the task reads on into a commit (commitMerger).
+func (t *Task) lingers() bool {
+	m, ok := t.Processor.(commitMerger)
+	return ok && m.mergesCommit()
+}
+
+// linger reads r on into batch b, whose first read was recs, while the
+// upstream stage is behind (looked at again every upstreamPoll), until
+// the commit holds lingerBounds' records or bytes of input, or its
+// interval has passed since that read returned. prev is the reader's
+// position before each read (invariants), moved with it. An ended ctx
+// ends it with ctx's error; the caller then commits nothing.
+func (t *Task) linger(ctx context.Context, r log.Reader, b *batch, recs []log.Record, prev *int64) error {
+	bounds := t.lingerFor.orDefaults()
+	in := t.Inputs[0]
+	n, size := len(recs), 0
+	for i := range recs {
+		size += len(recs[i].Key) + len(recs[i].Value)
+	}
+	deadline := time.Now().Add(bounds.interval)
+	for n < bounds.records && size < bounds.bytes {
+		// Only while the query's earlier stage is behind its input: more
+		// is then on its way, and a task at the tail of a live stream
+		// commits what it has at once.
+		behind, err := t.upstreamBehind(ctx)
+		if err != nil || !behind {
+			return err
+		}
+		now := time.Now()
+		if !now.Before(deadline) {
+			return nil
+		}
+		wait := now.Add(upstreamPoll)
+		if deadline.Before(wait) {
+			wait = deadline
+		}
+		wctx, cancel := context.WithDeadline(ctx, wait)
+		more, err := r.Next(wctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if wctx.Err() != nil {
+				continue // a look at the upstream again, or the interval is over
+			}
+			return fmt.Errorf("task %s/%d: read: %w", t.Group, in.Partition, err)
+		}
+		if invariants.Enabled {
+			checkBatch(in, more, *prev, r.Position())
+		}
+		*prev = r.Position()
+		b.txn.Offsets[in] = r.Position()
+		for i := range more {
+			size += len(more[i].Key) + len(more[i].Value)
+			b.process(0, &more[i])
+		}
+		n += len(more)
+	}
+	return nil
+}
+
+// upstreamBehind reports whether the stage of the same query that writes
+// the task's input (Upstream) is behind its own input by at least the
+// records of a commit (lingerBounds); false when the task has no such
+// stage.
+func (t *Task) upstreamBehind(ctx context.Context) (bool, error) {
+	if len(t.Upstream) == 0 || t.Upstream[0] == nil {
+		return false, nil
+	}
+	up := t.Upstream[0]
+	ends, err := t.Log.EndOffsets(ctx, up.Topic)
+	if err != nil {
+		return false, fmt.Errorf("task %s %s: end offsets of %s: %w", t.Group, t, up.Topic, err)
+	}
+	committed, err := t.Log.CommittedOffsets(ctx, up.Group, up.Topic)
+	if err != nil {
+		return false, fmt.Errorf("task %s %s: committed offsets of %s: %w", t.Group, t, up.Topic, err)
+	}
+	// Behind by a batch at least: at the tail of a live stream the
+	// stage always has a few records in flight, which are no backlog.
+	lag := int64(0)
+	for p, e := range ends {
+		lag += max(e-committed[int32(p)], 0)
+	}
+	return lag >= int64(t.lingerFor.orDefaults().records), nil
+}
