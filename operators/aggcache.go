@@ -45,8 +45,9 @@ const DefaultAggCacheBytes = 8 << 20
 // moves back to it, and when the young one is full the old generation's
 // changes are written back (an aggregation's young ones stay in memory
 // until the flush; the join's are written too), the old generation is
-// forgotten and the young one becomes the old. What is used often stays; a scan of cold keys passes
-// through without flushing it all out. An entry's size is reckoned when
+// forgotten and the young one becomes the old. What is used often
+// stays; a scan of cold keys passes through without flushing it all
+// out. An entry's size is reckoned when
 // it is read and when it is written back; between two flushes a group's
 // accumulators may grow by what the batch's records add to them, no more.
 //

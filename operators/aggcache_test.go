@@ -344,19 +344,7 @@ func TestAggregatorRotationEmitsOld(t *testing.T) {
 	h.a.EmitCacheBytes = 10_000_000
 	h.a.CacheBytes = 4 << 10 // a few dozen groups
 	const n = 300
-	for i := range n {
-		h.apply("hot", 1, int64(i))
-		h.apply(fmt.Sprintf("c%03d", i), 1, int64(i))
-	}
-	early := len(h.out)
-	if early == 0 {
-		t.Fatalf("no change before the flush: the cache never rotated")
-	}
-	h.flush()
-	emittedOnce(t, 0, "group", h.out, groupOf)
-	if len(h.out) != n+1 {
-		t.Fatalf("%d changes for %d groups: %q", len(h.out), n+1, h.out)
-	}
+	early := hotAndCold(t, h, n, func(i int) int64 { return int64(i) }, "group", groupOf)
 	for i, r := range h.out {
 		if groupOf(r) == "hot" {
 			if i < early || r != "hot 300 300" {
@@ -374,6 +362,29 @@ func TestAggregatorRotationEmitsOld(t *testing.T) {
 	h.apply(fmt.Sprintf("c%03d", n-1), 1, n)
 	h.flush()
 	h.expect("hot 301 301", "c000 2 2", fmt.Sprintf("c%03d 2 2", n-1))
+}
+
+// hotAndCold applies a batch of n records to h, each to the hot key and
+// to a cold key of its own (c000, c001, ...), at time at(i), flushes it,
+// and fails unless the cache rotated within it (some changes went out
+// before the flush) and every group or session (of names it: what)
+// changed once. It returns how many changes went out before the flush.
+func hotAndCold(t *testing.T, h *aggHarness, n int, at func(i int) int64, what string, of func(string) string) (early int) {
+	t.Helper()
+	for i := range n {
+		h.apply("hot", 1, at(i))
+		h.apply(fmt.Sprintf("c%03d", i), 1, at(i))
+	}
+	early = len(h.out)
+	if early == 0 {
+		t.Fatalf("no change before the flush: the cache never rotated")
+	}
+	h.flush()
+	emittedOnce(t, 0, what, h.out, of)
+	if len(h.out) != n+1 {
+		t.Fatalf("%d changes for %d %ss: %q", len(h.out), n+1, what, h.out)
+	}
+	return early
 }
 
 // TestAggregatorSessionsCached: sessions change in the cache between

@@ -269,20 +269,7 @@ func TestAggregatorSessionRotationEmitsOld(t *testing.T) {
 	h.a.CacheBytes = 2 << 10 // a few keys a generation
 	const n = 100
 	base := int64(100_000)
-	for i := range n {
-		ts := base + int64(i)*100
-		h.apply("hot", 1, ts)
-		h.apply(fmt.Sprintf("c%03d", i), 1, ts)
-	}
-	early := len(h.out)
-	if early == 0 {
-		t.Fatalf("no change before the flush: the cache never rotated")
-	}
-	h.flush()
-	emittedOnce(t, 0, "session", h.out, sessionOf)
-	if len(h.out) != n+1 {
-		t.Fatalf("%d changes for %d sessions: %q", len(h.out), n+1, h.out)
-	}
+	early := hotAndCold(t, h, n, func(i int) int64 { return base + int64(i)*100 }, "session", sessionOf)
 	last := base + (n-1)*100
 	wantHot := fmt.Sprintf("hot %d %d %d %d@%d", base, last, n, n, last)
 	for i, r := range h.out {
