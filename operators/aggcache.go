@@ -1,6 +1,9 @@
 package operators
 
 import (
+	"fmt"
+
+	"github.com/runnel/runnel/internal/invariants"
 	"github.com/runnel/runnel/internal/membudget"
 	"github.com/runnel/runnel/operators/agg"
 	"github.com/runnel/runnel/operators/state"
@@ -39,10 +42,12 @@ const DefaultAggCacheBytes = 8 << 20
 // generation at its next miss, and again, until it is under. The two
 // generations are a cheap approximation of least-recently-used: new
 // entries go into the young generation, an old one that is used again
-// moves back to it, and when the young one is full the changes of both
-// are written back, the old generation is forgotten and the young one
-// becomes the old. What is used often stays; a scan of cold keys passes
-// through without flushing it all out. An entry's size is reckoned when
+// moves back to it, and when the young one is full the old generation's
+// changes are written back (an aggregation's young ones stay in memory
+// until the flush; the join's are written too), the old generation is
+// forgotten and the young one becomes the old. What is used often
+// stays; a scan of cold keys passes through without flushing it all
+// out. An entry's size is reckoned when
 // it is read and when it is written back; between two flushes a group's
 // accumulators may grow by what the batch's records add to them, no more.
 //
@@ -64,8 +69,9 @@ type genCache[V any] struct {
 	gen                  uint32
 	youngBytes, oldBytes int
 	// dirty are the entries changed since they were last written back,
-	// in the order they were first changed. Each is young: rotating
-	// comes after a write-back.
+	// in the order they were first changed, of either generation: a
+	// rotation writes back the old generation's only (writeBackOld),
+	// and the young ones it keeps become old.
 	dirty []*genEntry[V]
 }
 
@@ -215,13 +221,50 @@ func (c *genCache[V]) writeBack(put func(e *genEntry[V]) (int, error)) error {
 	return nil
 }
 
+// writeBackOld is writeBack for the old generation's changed entries
+// only, the ones a rotation forgets; the young ones' changes stay in the
+// list, in their order, to be written back later (a group updated again
+// before then is written once).
+func (c *genCache[V]) writeBackOld(put func(e *genEntry[V]) (int, error)) error {
+	kept := c.dirty[:0]
+	for i, e := range c.dirty {
+		switch {
+		case e.gone:
+			continue
+		case e.gen == c.gen:
+			kept = append(kept, e)
+			continue
+		}
+		size, err := put(e)
+		if err != nil {
+			// What is not written back stays listed.
+			n := copy(c.dirty[len(kept):], c.dirty[i:])
+			c.dirty = c.dirty[:len(kept)+n]
+			return err
+		}
+		e.dirty = false
+		c.resize(e, size)
+	}
+	clear(c.dirty[len(kept):])
+	c.dirty = kept
+	return nil
+}
+
 // rotate forgets the old generation and makes the young one old. Every
-// change must have been written back.
+// change of the old generation must have been written back (writeBack,
+// writeBackOld).
 func (c *genCache[V]) rotate() { c.rotateKeeping(nil) }
 
 // rotateKeeping rotates as rotate does, keeping keep (when not nil, an
 // entry of either generation) young.
 func (c *genCache[V]) rotateKeeping(keep *genEntry[V]) {
+	if invariants.Enabled {
+		for _, e := range c.old {
+			if e.dirty && e != keep {
+				panic(fmt.Sprintf("invariant: rotation forgets %x, which is not written back", e.key))
+			}
+		}
+	}
 	if keep != nil {
 		// Out of its generation, and young afterwards.
 		c.dropEntry(keep)

@@ -284,6 +284,109 @@ func TestGenCache(t *testing.T) {
 	}
 }
 
+// TestGenCacheWriteBackOld: before a rotation, only the old generation's
+// changes are written back, in the order they were made; the young ones'
+// stay listed, in theirs, and are written back by the next rotation
+// (they are old then) or the next writeBack.
+func TestGenCacheWriteBackOld(t *testing.T) {
+	c := newGenCache[int](400)
+	var written []string
+	put := func(e *genEntry[int]) (int, error) {
+		written = append(written, e.key)
+		return e.size, nil
+	}
+	for _, k := range []string{"a", "b", "c"} {
+		c.changed(c.add([]byte(k), 0, 10))
+	}
+	c.rotate() // a, b and c old, and dirty: rotate forgets nothing yet
+	c.get([]byte("b"))
+	for _, k := range []string{"d", "e"} {
+		c.changed(c.add([]byte(k), 0, 10))
+	}
+	c.drop([]byte("c"))
+	if err := c.writeBackOld(put); err != nil {
+		t.Fatal(err)
+	}
+	// b moved back to the young generation, c was dropped.
+	if got := strings.Join(written, " "); got != "a" {
+		t.Fatalf("written back %q before the rotation; want the old generation's a", got)
+	}
+	c.rotate()
+	if c.get([]byte("a")) != nil {
+		t.Fatalf("the rotation kept the old generation")
+	}
+	written = nil
+	c.changed(c.add([]byte("f"), 0, 10))
+	if err := c.writeBackOld(put); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(written, " "); got != "b d e" {
+		t.Fatalf("written back %q at the second rotation; want b d e", got)
+	}
+	c.rotate()
+	written = nil
+	if err := c.writeBack(put); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(written, " "); got != "f" {
+		t.Fatalf("written back %q at the flush; want f", got)
+	}
+}
+
+// TestAggregatorRotationEmitsOld: a group cache that rotates within a
+// batch emits the pending changes of the generation it forgets, each
+// once, and keeps the young generation's pending: a hot group updated
+// throughout the batch changes once, at the flush, and every group's
+// state is in the store after it.
+func TestAggregatorRotationEmitsOld(t *testing.T) {
+	store := &countingStore{MemStore: state.NewMemStore()}
+	h := newAggHarness(t, nil, false, store)
+	h.a.EmitCacheBytes = 10_000_000
+	h.a.CacheBytes = 4 << 10 // a few dozen groups
+	const n = 300
+	early := hotAndCold(t, h, n, func(i int) int64 { return int64(i) }, "group", groupOf)
+	for i, r := range h.out {
+		if groupOf(r) == "hot" {
+			if i < early || r != "hot 300 300" {
+				t.Fatalf("the hot group's change %q is #%d, %d of them before the flush; want hot 300 300 at the flush", r, i, early)
+			}
+		} else if !strings.HasSuffix(r, " 1 1") {
+			t.Fatalf("change %q; want a count and sum of 1", r)
+		}
+	}
+	// The groups forgotten and those kept young are all in the store.
+	h.out, h.times = nil, nil
+	h.a.Recover()
+	h.apply("hot", 1, n)
+	h.apply("c000", 1, n)
+	h.apply(fmt.Sprintf("c%03d", n-1), 1, n)
+	h.flush()
+	h.expect("hot 301 301", "c000 2 2", fmt.Sprintf("c%03d 2 2", n-1))
+}
+
+// hotAndCold applies a batch of n records to h, each to the hot key and
+// to a cold key of its own (c000, c001, ...), at time at(i), flushes it,
+// and fails unless the cache rotated within it (some changes went out
+// before the flush) and every group or session (of names it: what)
+// changed once. It returns how many changes went out before the flush.
+func hotAndCold(t *testing.T, h *aggHarness, n int, at func(i int) int64, what string, of func(string) string) (early int) {
+	t.Helper()
+	for i := range n {
+		h.apply("hot", 1, at(i))
+		h.apply(fmt.Sprintf("c%03d", i), 1, at(i))
+	}
+	early = len(h.out)
+	if early == 0 {
+		t.Fatalf("no change before the flush: the cache never rotated")
+	}
+	h.flush()
+	emittedOnce(t, 0, what, h.out, of)
+	if len(h.out) != n+1 {
+		t.Fatalf("%d changes for %d %ss: %q", len(h.out), n+1, what, h.out)
+	}
+	return early
+}
+
 // TestAggregatorSessionsCached: sessions change in the cache between
 // flushes, merges included, and the store holds what the records made of
 // them once flushed: one session with its index entry (and the entry of

@@ -573,10 +573,13 @@ func (a *Aggregator) group(sk []byte, in *GroupInput, emit Emit) (*genEntry[*cac
 	}
 	if a.cache.full() {
 		// The rotation forgets the old generation, pending groups
-		// among them: their changes go out first, as Kafka Streams'
-		// cache forwards an entry it evicts.
-		a.emitPending(emit)
-		if err := a.writeBack(); err != nil {
+		// among them: their changes go out first, and its changes
+		// into the store, as Kafka Streams' cache forwards and
+		// flushes the entries it evicts. The young generation's
+		// pending groups stay, and merge their further updates until
+		// the Flush, or the next rotation, which forgets them.
+		a.emitPendingOld(emit)
+		if err := a.writeBackOld(); err != nil {
 			return nil, err
 		}
 		a.cache.rotate()
@@ -651,11 +654,18 @@ func (a *Aggregator) buildGroupFilter(room int) error {
 }
 
 // writeBack writes the cache's changed groups into the store.
-func (a *Aggregator) writeBack() error {
+func (a *Aggregator) writeBack() error { return a.cache.writeBack(a.putGroup()) }
+
+// writeBackOld writes the changed groups of the cache's old generation
+// into the store, before a rotation forgets them.
+func (a *Aggregator) writeBackOld() error { return a.cache.writeBackOld(a.putGroup()) }
+
+// putGroup returns the function that writes a cached group back.
+func (a *Aggregator) putGroup() func(e *genEntry[*cachedGroup]) (int, error) {
 	// The store copies what it is given (state.Store): one buffer each
 	// for the keys and the states serves every group.
 	var key, buf []byte
-	return a.cache.writeBack(func(e *genEntry[*cachedGroup]) (int, error) {
+	return func(e *genEntry[*cachedGroup]) (int, error) {
 		g := e.val
 		key = append(key[:0], e.key...)
 		if !g.live {
@@ -666,7 +676,7 @@ func (a *Aggregator) writeBack() error {
 			buf = binary.AppendUvarint(buf, g.id)
 		}
 		return groupSize(len(e.key), len(buf), g), a.Store.Put(key, buf)
-	})
+	}
 }
 
 // update folds in into one group (and window), through the cache, and
@@ -756,7 +766,7 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 	if cached {
 		if !g.pending {
 			g.pending = true
-			p := pendingChange{g: g, shown: shown}
+			p := pendingChange{e: e, shown: shown}
 			if w != nil {
 				p.win, p.windowed = *w, true
 			}
@@ -777,7 +787,9 @@ func (a *Aggregator) update(in *GroupInput, w *window.Window, emit Emit) error {
 // pendingChange is a group (and window) changed since the last
 // emitPending: the emit cache's entry.
 type pendingChange struct {
-	g *cachedGroup
+	// e is the group's cache entry: its generation tells whether a
+	// rotation forgets it (emitPendingOld).
+	e *genEntry[*cachedGroup]
 	// win is the group's window when windowed is set.
 	win      window.Window
 	windowed bool
@@ -803,21 +815,46 @@ const pendingChangeBytes = 64
 // that made it would have been. The others are emitted.
 func (a *Aggregator) emitPending(emit Emit) {
 	for i := range a.pending {
-		p := &a.pending[i]
-		p.g.pending = false
-		var w *window.Window
-		if p.windowed {
-			// A copy: Output may keep the window it is given.
-			win := p.win
-			w = &win
-		}
-		if err := a.emit(p.g.key, w, p.g.accs, p.g.ts, p.shown, emit); err != nil {
-			a.emitFailed(p.g.key, w, err)
-		}
+		a.emitChange(&a.pending[i], emit)
 	}
 	a.emitPendingSessions(emit)
 	clear(a.pending)
 	a.pending, a.pendingBytes = a.pending[:0], 0
+}
+
+// emitPendingOld emits the changes of the pending groups that the group
+// cache's next rotation forgets, those of its old generation, in the
+// order they were first changed; the young generation's stay pending, in
+// theirs. A group has one pending change at a time, so its changes still
+// go out in the order they were made.
+func (a *Aggregator) emitPendingOld(emit Emit) {
+	kept, bytes := a.pending[:0], 0
+	for i := range a.pending {
+		p := a.pending[i]
+		if p.e.gen == a.cache.gen {
+			kept = append(kept, p)
+			bytes += p.e.size + pendingChangeBytes
+			continue
+		}
+		a.emitChange(&p, emit)
+	}
+	clear(a.pending[len(kept):])
+	a.pending, a.pendingBytes = kept, bytes
+}
+
+// emitChange emits a pending group's change (see emitPending).
+func (a *Aggregator) emitChange(p *pendingChange, emit Emit) {
+	g := p.e.val
+	g.pending = false
+	var w *window.Window
+	if p.windowed {
+		// A copy: Output may keep the window it is given.
+		win := p.win
+		w = &win
+	}
+	if err := a.emit(g.key, w, g.accs, g.ts, p.shown, emit); err != nil {
+		a.emitFailed(g.key, w, err)
+	}
 }
 
 // shown reports whether a group's result, as its accumulators hold it

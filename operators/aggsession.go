@@ -55,10 +55,11 @@ type cachedSession struct {
 }
 
 // pendingSession is a session changed since the last emitPending, with
-// its key's set, whose key the change is emitted under.
+// its key's cache entry: its set holds the key the change is emitted
+// under, and its generation tells whether a rotation forgets it.
 type pendingSession struct {
-	s   *cachedSession
-	set *sessionSet
+	s *cachedSession
+	e *genEntry[*sessionSet]
 }
 
 // size is what a key's cached sessions cost: the key, the sessions'
@@ -79,10 +80,12 @@ func (a *Aggregator) sessionsOf(keyBytes []byte, emit Emit) (*genEntry[*sessionS
 	}
 	if a.sessions.full() {
 		// The rotation forgets the old generation's sessions, pending
-		// ones among them: their changes go out first, as Kafka
-		// Streams' cache forwards the entries it evicts.
-		a.emitPending(emit)
-		if err := a.writeBackSessions(); err != nil {
+		// ones among them: their changes go out first, and into the
+		// store, as Kafka Streams' cache forwards and flushes the
+		// entries it evicts. The young generation's stay pending (see
+		// the groups' rotation, Aggregator.group).
+		a.emitPendingSessionsOld(emit)
+		if err := a.sessions.writeBackOld(a.putSessions()); err != nil {
 			return nil, err
 		}
 		a.sessions.rotate()
@@ -122,8 +125,14 @@ func (a *Aggregator) writeBackSessions() error {
 	if a.sessions == nil {
 		return nil
 	}
+	return a.sessions.writeBack(a.putSessions())
+}
+
+// putSessions returns the function that writes a key's changed sessions
+// back (writeBackSessions).
+func (a *Aggregator) putSessions() func(e *genEntry[*sessionSet]) (int, error) {
 	var buf []byte
-	return a.sessions.writeBack(func(e *genEntry[*sessionSet]) (int, error) {
+	return func(e *genEntry[*sessionSet]) (int, error) {
 		set := e.val
 		for _, sk := range set.gone {
 			if err := a.Store.Delete([]byte(sk)); err != nil {
@@ -146,7 +155,7 @@ func (a *Aggregator) writeBackSessions() error {
 			s.stored, s.dirty = true, false
 		}
 		return set.size(len(e.key), encoded), nil
-	})
+	}
 }
 
 // dropSession forgets the cached session of state key sk, which has
@@ -472,8 +481,8 @@ func (a *Aggregator) pendSession(e *genEntry[*sessionSet], key types.Row, s *cac
 			// arguments.
 			e.val.key = slices.Clone(key)
 		}
-		a.pendingSessions = append(a.pendingSessions, pendingSession{s: s, set: e.val})
-		a.pendingBytes += pendingChangeBytes + 96 + 16*len(s.accs)
+		a.pendingSessions = append(a.pendingSessions, pendingSession{s: s, e: e})
+		a.pendingBytes += pendingSessionBytes(s)
 	}
 	if a.pendingBytes > a.EmitCacheBytes {
 		a.emitPending(emit)
@@ -487,26 +496,60 @@ func (a *Aggregator) pendSession(e *genEntry[*sessionSet], key types.Row, s *cac
 // record and skipped.
 func (a *Aggregator) emitPendingSessions(emit Emit) {
 	for i := range a.pendingSessions {
-		p := &a.pendingSessions[i]
-		s := p.s
-		s.pending = false
-		// A copy: Output may keep the window it is given.
-		w := s.w
-		var err error
-		switch {
-		case !s.mergedAway:
-			err = a.emit(p.set.key, &w, s.accs, w.End, s.shown, emit)
-		case s.shown:
-			err = a.Output(AggOutput{Key: p.set.key, Window: &w, Time: w.End}, emit)
-		}
-		if err != nil {
-			a.emitFailed(p.set.key, &w, err)
-		}
+		a.emitSession(&a.pendingSessions[i], emit)
 	}
 	// The keys were kept for these changes only.
 	for i := range a.pendingSessions {
-		a.pendingSessions[i].set.key = nil
+		a.pendingSessions[i].e.val.key = nil
 	}
 	clear(a.pendingSessions)
 	a.pendingSessions = a.pendingSessions[:0]
+}
+
+// emitPendingSessionsOld emits the changes of the pending sessions that
+// the session cache's next rotation forgets, those of its old
+// generation's keys, as emitPendingOld does for groups; the young
+// generation's stay pending.
+func (a *Aggregator) emitPendingSessionsOld(emit Emit) {
+	old := func(p *pendingSession) bool { return p.e.gen != a.sessions.gen }
+	for i := range a.pendingSessions {
+		if p := &a.pendingSessions[i]; old(p) {
+			a.emitSession(p, emit)
+		}
+	}
+	// A key's sessions are of its entry's generation: the keys of the
+	// ones emitted are needed by none still pending.
+	kept, bytes := a.pendingSessions[:0], 0
+	for _, p := range a.pendingSessions {
+		if old(&p) {
+			p.e.val.key = nil
+			continue
+		}
+		kept = append(kept, p)
+		bytes += pendingSessionBytes(p.s)
+	}
+	clear(a.pendingSessions[len(kept):])
+	a.pendingSessions, a.pendingBytes = kept, bytes
+}
+
+// pendingSessionBytes is what a pending session counts for against
+// EmitCacheBytes.
+func pendingSessionBytes(s *cachedSession) int { return pendingChangeBytes + 96 + 16*len(s.accs) }
+
+// emitSession emits a pending session's change (see emitPendingSessions).
+func (a *Aggregator) emitSession(p *pendingSession, emit Emit) {
+	s, key := p.s, p.e.val.key
+	s.pending = false
+	// A copy: Output may keep the window it is given.
+	w := s.w
+	var err error
+	switch {
+	case !s.mergedAway:
+		err = a.emit(key, &w, s.accs, w.End, s.shown, emit)
+	case s.shown:
+		err = a.Output(AggOutput{Key: key, Window: &w, Time: w.End}, emit)
+	}
+	if err != nil {
+		a.emitFailed(key, &w, err)
+	}
 }

@@ -258,3 +258,34 @@ func TestAggregatorSessionEmitCacheModel(t *testing.T) {
 		}
 	}
 }
+
+// TestAggregatorSessionRotationEmitsOld: a session cache that rotates
+// within a batch emits the pending sessions of the keys it forgets, each
+// once, and keeps the young keys' pending: a hot key whose session grows
+// throughout the batch changes once, at the flush, and the store holds
+// every session after it.
+func TestAggregatorSessionRotationEmitsOld(t *testing.T) {
+	h := sessionHarness(t, 10_000_000)
+	h.a.CacheBytes = 2 << 10 // a few keys a generation
+	const n = 100
+	base := int64(100_000)
+	early := hotAndCold(t, h, n, func(i int) int64 { return base + int64(i)*100 }, "session", sessionOf)
+	last := base + (n-1)*100
+	wantHot := fmt.Sprintf("hot %d %d %d %d@%d", base, last, n, n, last)
+	for i, r := range h.out {
+		if strings.HasPrefix(strings.TrimPrefix(r, "-"), "hot ") && (i < early || r != wantHot) {
+			t.Fatalf("the hot session's change %q is #%d, %d of them before the flush; want %s at the flush", r, i, early, wantHot)
+		}
+	}
+	// Every key's session is in the store: a restarted aggregator
+	// extends them (the sessions it replaces are deleted).
+	h.out, h.times = nil, nil
+	h.a.Recover()
+	h.apply("hot", 1, last+100)
+	h.apply("c000", 1, base+100)
+	h.flush()
+	h.expect(fmt.Sprintf("-hot %d %d@%d", base, last, last),
+		fmt.Sprintf("hot %d %d %d %d@%d", base, last+100, n+1, n+1, last+100),
+		fmt.Sprintf("-c000 %d %d@%d", base, base, base),
+		fmt.Sprintf("c000 %d %d 2 2@%d", base, base+100, base+100))
+}
