@@ -204,21 +204,7 @@ func (c *genCache[V]) full() bool {
 // in the order they were first changed, and marks them clean; put returns
 // the entry's new size.
 func (c *genCache[V]) writeBack(put func(e *genEntry[V]) (int, error)) error {
-	for i, e := range c.dirty {
-		if e.gone {
-			continue
-		}
-		size, err := put(e)
-		if err != nil {
-			c.dirty = c.dirty[i:]
-			return err
-		}
-		e.dirty = false
-		c.resize(e, size)
-	}
-	clear(c.dirty)
-	c.dirty = c.dirty[:0]
-	return nil
+	return c.writeBackOf(false, put)
 }
 
 // writeBackOld is writeBack for the old generation's changed entries
@@ -226,18 +212,23 @@ func (c *genCache[V]) writeBack(put func(e *genEntry[V]) (int, error)) error {
 // list, in their order, to be written back later (a group updated again
 // before then is written once).
 func (c *genCache[V]) writeBackOld(put func(e *genEntry[V]) (int, error)) error {
+	return c.writeBackOf(true, put)
+}
+
+// writeBackOf writes back the changed entries, the old generation's only
+// when oldOnly is set. What is not written back stays listed, in order.
+func (c *genCache[V]) writeBackOf(oldOnly bool, put func(e *genEntry[V]) (int, error)) error {
 	kept := c.dirty[:0]
 	for i, e := range c.dirty {
 		switch {
 		case e.gone:
 			continue
-		case e.gen == c.gen:
+		case oldOnly && e.gen == c.gen:
 			kept = append(kept, e)
 			continue
 		}
 		size, err := put(e)
 		if err != nil {
-			// What is not written back stays listed.
 			n := copy(c.dirty[len(kept):], c.dirty[i:])
 			c.dirty = c.dirty[:len(kept)+n]
 			return err

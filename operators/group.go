@@ -215,7 +215,7 @@ func (g *Grouper) groupIn(row types.Row, s *groupScratch) (in GroupInput, ok boo
 		in.KeyBytes, err = g.Codec.appendKey(s.key[:0], in.Key)
 		s.key = in.KeyBytes
 	} else {
-		in.KeyBytes, err = g.Codec.encodeKey(in.Key)
+		in.KeyBytes, err = g.Codec.EncodeKey(in.Key)
 	}
 	if err != nil {
 		return in, false, fmt.Errorf("encode group key: %w", err)
@@ -332,8 +332,9 @@ func intKeyPrefixes(ts []types.Type) []string {
 	return pre
 }
 
-// encodeKey encodes a group key into new bytes of its length.
-func (c *GroupCodec) encodeKey(key types.Row) ([]byte, error) {
+// EncodeKey encodes group values as the codec keys them, into new bytes
+// of their length.
+func (c *GroupCodec) EncodeKey(key types.Row) ([]byte, error) {
 	if c.intKey == nil {
 		return c.key.Encode(key)
 	}
@@ -799,6 +800,3 @@ func (g *Grouper) Input(rec *log.Record) (GroupInput, bool, error) {
 	}
 	return g.group(row)
 }
-
-// EncodeKey encodes group values as the codec keys them.
-func (c *GroupCodec) EncodeKey(key types.Row) ([]byte, error) { return c.encodeKey(key) }
