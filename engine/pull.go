@@ -138,11 +138,16 @@ func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Dura
 	}
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := e.awaitSource(wctx, src, map[string]bool{}); err != nil {
+	// waited says why a wait for the table to catch up failed: the pull
+	// timeout, or what the wait returned.
+	waited := func(err error) error {
 		if ctx.Err() == nil && wctx.Err() != nil {
-			return nil, errCanceled.Errorf("pull query on %s timed out after %s waiting for the table to catch up with acknowledged writes (SET '%s' to wait longer)", src.Name, timeout, propPullTimeout)
+			return errCanceled.Errorf("pull query on %s timed out after %s waiting for the table to catch up with acknowledged writes (SET '%s' to wait longer)", src.Name, timeout, propPullTimeout)
 		}
-		return nil, err
+		return err
+	}
+	if err := e.awaitSource(wctx, src, map[string]bool{}); err != nil {
+		return nil, waited(err)
 	}
 	e.mu.Lock()
 	rq := e.mu.materialized[src.Name]
@@ -158,10 +163,7 @@ func (e *Engine) pull(ctx context.Context, plan *planner.Plan, timeout time.Dura
 			return nil, err
 		}
 		if err := e.awaitQuery(wctx, late); err != nil {
-			if ctx.Err() == nil && wctx.Err() != nil {
-				return nil, errCanceled.Errorf("pull query on %s timed out after %s waiting for the table to catch up with acknowledged writes (SET '%s' to wait longer)", src.Name, timeout, propPullTimeout)
-			}
-			return nil, err
+			return nil, waited(err)
 		}
 		rq = late
 	}
