@@ -71,12 +71,16 @@ func (b *Builder) PullFrom(ctx context.Context, plan *planner.Plan, read func(pa
 	if err != nil {
 		return nil, err
 	}
-	enc, err := NewEncoder(src)
-	if err != nil {
-		return nil, err
+	// The table's key encoder is built for a key lookup only: a scan of
+	// every row needs none.
+	lookup := func(v types.Value) ([]byte, []byte, int32, error) {
+		enc, err := NewEncoder(src)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		return lookupRange(v, enc, src, partitions)
 	}
-	return pullRows(root, r, pullSpace{partitions: partitions, read: read, record: operators.MaterializedRecord,
-		lookup: func(v types.Value) ([]byte, []byte, int32, error) { return lookupRange(v, enc, src, partitions) }})
+	return pullRows(root, r, pullSpace{partitions: partitions, read: read, record: operators.MaterializedRecord, lookup: lookup})
 }
 
 // lowerPull lowers a pull query's plan: its Result, and the rows under it.
