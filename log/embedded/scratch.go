@@ -12,8 +12,10 @@ type writeScratch struct {
 	items slicePool[item]
 	idxs  slicePool[int32]
 	// packs are a write's batch values, encoded and packed before its
-	// offsets are reserved (startWrite); unpacks are a read's buffers
-	// for the packed batch it is walking (readRange).
+	// offsets are reserved (startWrite); unpack are the buffers of one
+	// batch's entries unpacked: a read's, for the packed batch it walks
+	// (readRange), and a write's, for the batch it encodes before
+	// packing it (startWrite).
 	packs  bytesPool
 	unpack bytesPool
 }
