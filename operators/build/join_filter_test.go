@@ -10,12 +10,13 @@ import (
 // side only go to that side of a two-way join when every result row made
 // of that side's row contains it (both sides of INNER, the kept side of
 // LEFT and RIGHT, none of FULL OUTER, only inner stream-stream joins);
-// a term that reads both sides, nothing, the key or ROWTIME of the joined
+// a stream-table join's stream takes its terms for INNER and LEFT, its
+// table for INNER only; a term that reads both sides, nothing, the key or ROWTIME of the joined
 // row, or is volatile stays above only, and a chain of tables pushes
 // nothing. The WHERE above the join is the whole condition in every case.
 func TestJoinSideFilters(t *testing.T) {
 	f := newFixture(t)
-	for _, ddl := range []string{usersDDL, phonesDDL, regionsDDL, emailsDDL, ordersDDL, shipmentsDDL} {
+	for _, ddl := range []string{usersDDL, phonesDDL, regionsDDL, emailsDDL, ordersDDL, shipmentsDDL, pageviewsDDL} {
 		f.declare(ddl)
 	}
 	str := func(e expr.Expr) string {
@@ -84,6 +85,28 @@ func TestJoinSideFilters(t *testing.T) {
 			t.Errorf("a chain's first join has filters %v, %v", l, r)
 		}
 	})
+
+	for _, tc := range []struct {
+		name, query string
+		stream, table string
+	}{
+		{"inner stream-table", `CREATE STREAM n AS SELECT pv.userid AS userid, u.region FROM pv JOIN users u ON pv.userid = u.id WHERE pv.viewtime > 3 AND u.age > 30 AND pv.pageid <> u.region`,
+			`(PV.VIEWTIME > 3)`, `(U.AGE > 30)`},
+		{"left stream-table", `CREATE STREAM o AS SELECT pv.userid AS userid, u.region FROM pv LEFT JOIN users u ON pv.userid = u.id WHERE pv.viewtime > 3 AND u.age > 30`,
+			`(PV.VIEWTIME > 3)`, `-`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan := f.persistent(tc.query)
+			r, ok, err := lowerJoinRows(plan.Sink().Input)
+			if err != nil || !ok {
+				t.Fatal(ok, err)
+			}
+			s := r.st.(*streamTable).spec
+			if l, r := str(s.StreamFilter), str(s.TableFilter); l != tc.stream || r != tc.table {
+				t.Errorf("side filters\n %s\n %s\nwant\n %s\n %s", l, r, tc.stream, tc.table)
+			}
+		})
+	}
 
 	for _, tc := range []struct {
 		name, query string
