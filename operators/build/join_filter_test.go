@@ -87,7 +87,7 @@ func TestJoinSideFilters(t *testing.T) {
 	})
 
 	for _, tc := range []struct {
-		name, query string
+		name, query   string
 		stream, table string
 	}{
 		{"inner stream-table", `CREATE STREAM n AS SELECT pv.userid AS userid, u.region FROM pv JOIN users u ON pv.userid = u.id WHERE pv.viewtime > 3 AND u.age > 30 AND pv.pageid <> u.region`,
