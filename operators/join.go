@@ -64,6 +64,28 @@ type StreamTableSpec struct {
 	// by the table row; nil when there is none. A pair that fails it does
 	// not match.
 	Extra expr.Expr
+	// StreamFilter and TableFilter are conditions over the joined row
+	// that read only the stream's, or only the table's, columns and that
+	// every row the query keeps must pass: the AND of the terms of the
+	// WHERE above the join that read that side alone, evaluated again
+	// above (build/join_filter.go). A stream record for which its filter
+	// is FALSE or NULL meets nothing; a table row for which it is, is for
+	// the join a delete of its key (it is not stored). A row a filter
+	// fails to evaluate is kept, for the WHERE above to report. The
+	// stream's filter is an inner or a left join's, the table's an inner
+	// join's only (a LEFT join's table row it dropped would leave the
+	// stream record NULL-extended instead). Default: nil, none.
+	StreamFilter, TableFilter expr.Expr
+	// StreamWidth is the number of values in a stream row, where the
+	// table's columns start in the joined row; needed with TableFilter.
+	StreamWidth int
+}
+
+// failsFilter reports whether f is FALSE or NULL over row; an error keeps
+// the row, for the WHERE above to report.
+func failsFilter(f expr.Expr, row types.Row) bool {
+	v, err := f.Eval(row)
+	return err == nil && (v.IsNull() || !v.Bool())
 }
 
 // StreamTableJoin is the processor of a stream-table join stage. Its
@@ -93,6 +115,9 @@ type StreamTableJoin struct {
 	Output      JoinOutput
 	// keyBuf holds the table-ordered key values; owned by the task.
 	keyBuf types.Row
+	// filterBuf is the memory of the row a table row's TableFilter is
+	// evaluated over.
+	filterBuf types.Row
 }
 
 var _ InputProcessor = (*StreamTableJoin)(nil)
@@ -134,6 +159,14 @@ func (j *StreamTableJoin) table(rec *log.Record) error {
 	if err != nil || !ok {
 		return err
 	}
+	if f := j.Spec.TableFilter; f != nil {
+		// Over the joined row's layout: the stream's columns, NULL here,
+		// then the table's.
+		j.filterBuf = append(appendNulls(j.filterBuf[:0], j.Spec.StreamWidth), row...)
+		if failsFilter(f, j.filterBuf) {
+			return j.Store.Delete(sk)
+		}
+	}
 	ts := row[j.Spec.TableWidth-j.Spec.Table.extra()].Int()
 	return j.Store.Put(sk, storedRow(row, ts, j.Spec.TableStored))
 }
@@ -147,6 +180,9 @@ func (j *StreamTableJoin) stream(rec *log.Record, emit Emit) error {
 	srow, ok, err := s.Stream(rec)
 	if err != nil || !ok {
 		return err
+	}
+	if s.StreamFilter != nil && failsFilter(s.StreamFilter, srow) {
+		return nil
 	}
 	return j.StreamRow(srow, emit)
 }

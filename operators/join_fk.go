@@ -253,6 +253,9 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 	if err != nil {
 		return err
 	}
+	if j.pair.filtered(false, row) {
+		return j.leftFiltered(rec, row, ts, emit)
+	}
 	var fk []byte
 	if row != nil {
 		if fk, err = j.foreignKey(row); err != nil {
@@ -326,6 +329,49 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 		return err
 	}
 	return j.Output(rec.Key, joined, ts, emit)
+}
+
+// leftFiltered applies a change of a left row that fails the left
+// side's Filter (row): a delete of its key for
+// the join. A result row it ends is ended at the time the WHERE would
+// have ended it: the larger of the row's and its foreign key's right
+// row's, when that row is stored (one that fails the right side's
+// Filter is not, and the change keeps the left row's time). A key the
+// join did not hold has no result to end: no look for its right row.
+func (j *ForeignKeyJoin) leftFiltered(rec *log.Record, row types.Row, ts int64, emit Emit) error {
+	s := j.Spec
+	old, had, err := storeSwap(j.Store, j.key(leftRowPrefix, rec.Key), nil, false)
+	if err != nil || !had {
+		return err
+	}
+	oldFK, _, err := splitLeftEntry(old)
+	if err != nil {
+		return err
+	}
+	if oldFK != nil {
+		if !j.derived {
+			if err := j.Store.Delete(j.indexEntry(oldFK, rec.Key)); err != nil {
+				j.index.reset()
+				return err
+			}
+		}
+		j.index.remove(oldFK, rec.Key)
+	}
+	fk, err := j.foreignKey(row)
+	if err != nil {
+		return err
+	}
+	if fk != nil {
+		r, err := lookupRowInto(j.rightRow, j.Store, &s.Right, j.key(rightRowPrefix, fk), fk)
+		if err != nil {
+			return err
+		}
+		if r != nil {
+			j.rightRow = r[:0]
+			ts = max(ts, r[s.Right.TimeIndex].Int())
+		}
+	}
+	return j.Output(rec.Key, nil, ts, emit)
 }
 
 // deriveIndex is the join's TableJoinStore's derive: as a left row's
@@ -412,6 +458,11 @@ func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
 	row, ts, err := decodeChangeInto(&s.Right, &j.rightRow, rec)
 	if err != nil {
 		return err
+	}
+	if j.pair.filtered(true, row) {
+		// A delete of the key for the join, at the row's time: each
+		// result it ends is ended at the time the WHERE would have.
+		row = nil
 	}
 	rk := j.key(rightRowPrefix, rec.Key)
 	if row == nil {

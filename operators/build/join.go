@@ -370,12 +370,21 @@ func storeOnly(st joinRuntime, reads []expr.Expr) error {
 	return nil
 }
 
-// filterSides lets a two-way stream-stream join drop, before they meet
-// anything, the records of a side that the WHERE above it (where, nil
-// for none) would drop from every row they make (StreamSide.Filter).
+// filterSides lets a two-way stream-stream or stream-table join drop,
+// before they meet anything, the records of a side that the WHERE above
+// it (where, nil for none) would drop from every row they make
+// (sideFilters; StreamSide.Filter, StreamTableSpec.StreamFilter and
+// TableFilter).
 func filterSides(st joinRuntime, where expr.Expr) {
-	if ss, ok := st.(*streamStream); ok {
-		ss.filterSides(where)
+	switch st := st.(type) {
+	case *streamStream:
+		st.filterSides(where)
+	case *streamTable:
+		// The stream's terms for INNER and LEFT (every row a stream
+		// record makes holds it), the table's for INNER only.
+		s := st.spec
+		s.StreamWidth = st.streamDec.Width()
+		s.StreamFilter, s.TableFilter = sideFilters(where, st.node.Type, s.StreamWidth, s.TableWidth)
 	}
 }
 

@@ -97,6 +97,25 @@ func lowerTableJoin(j *planner.Join) (*tableJoin, error) {
 	return tj, nil
 }
 
+// filterSides gives the sides of a join of two tables the terms of the
+// WHERE above it (where) that read one side only and may go to it
+// (sideFilters): a row that fails them is, for the join, a delete of its
+// key. A chain's joins are left alone: the WHERE is over the rows of the
+// last join.
+func (c *tableChain) filterSides(where expr.Expr) {
+	if len(c.steps) > 0 {
+		return
+	}
+	tj := c.first
+	if tj.fk != nil {
+		s := tj.fk
+		s.Left.Filter, s.Right.Filter = sideFilters(where, tj.node.Type, s.Left.Width, s.Right.Width)
+		return
+	}
+	s := tj.pk
+	s.Left.Filter, s.Right.Filter = sideFilters(where, tj.node.Type, s.Left.Width, s.Right.Width)
+}
+
 // tableSide describes a table input of a join whose key is keys, and
 // returns its decoder.
 func tableSide(src *catalog.Source, keys []expr.Expr) (operators.TableSide, *operators.Decoder, error) {
@@ -207,6 +226,7 @@ func lowerTableJoinQuery(n planner.Node) (rows *tableJoinRows, agg *tableJoinAgg
 		r := &tableJoinRows{c: c, pipe: &operators.Pipeline{Project: project.Exprs, TimeIndex: j.TimeIndex()}}
 		if f != nil {
 			r.pipe.Filter = f.Predicate
+			c.filterSides(f.Predicate)
 		}
 		return r, nil, nil
 	}
@@ -239,6 +259,7 @@ func lowerTableJoinQuery(n planner.Node) (rows *tableJoinRows, agg *tableJoinAgg
 	ja.grouper = &operators.Grouper{GroupBy: node.GroupBy, Args: a.grouper.Args, TimeIndex: j.TimeIndex(), Codec: a.spec.Codec}
 	if f != nil {
 		ja.grouper.Filter = f.Predicate
+		c.filterSides(f.Predicate)
 	}
 	return nil, ja, nil
 }

@@ -303,38 +303,19 @@ func (ss *streamStream) storeOnly(reads []expr.Expr) error {
 	return nil
 }
 
-// filterSides gives a side of an inner join the WHERE over the join
-// (where) as its Filter when the WHERE reads that side's columns only,
-// so that the side's records it drops are neither matched nor stored.
-// The WHERE still runs above the join, on every joined row, so the rows
-// that come out are the same. Left alone: an outer join (its unmatched
-// rows come out whatever the WHERE says of the side), a join with the
-// rest of an ON condition (a record dropped early would not report that
-// condition's failures on its pairs), a WHERE that is volatile (RANDOM:
-// once per record is not once per pair) or reads no column or both
-// sides or the joined row's key or ROWTIME.
+// filterSides gives each side of an inner join the terms of the WHERE
+// over the join (where) that read that side's columns only, as its
+// Filter (sideFilters), so that the side's records they drop are neither
+// matched nor stored. The WHERE still runs above the join, on every
+// joined row, so the rows that come out are the same. Left alone: an
+// outer join (its unmatched rows come out whatever the WHERE says of the
+// side), and a join with the rest of an ON condition (a record dropped
+// early would not report that condition's failures on its pairs).
 func (ss *streamStream) filterSides(where expr.Expr) {
-	if where == nil || ss.node.Type != planner.InnerJoin || ss.spec.Extra != nil || expr.Volatile(where) {
+	if ss.node.Type != planner.InnerJoin || ss.spec.Extra != nil {
 		return
 	}
-	lw, rw := ss.decs[0].Width(), ss.decs[1].Width()
-	lo, hi := -1, -1
-	expr.Walk(where, func(x expr.Expr) bool {
-		if c, ok := x.(*expr.Column); ok {
-			if lo < 0 || c.Index < lo {
-				lo = c.Index
-			}
-			hi = max(hi, c.Index)
-		}
-		return true
-	})
-	switch {
-	case lo < 0:
-	case hi < lw:
-		ss.spec.Sides[0].Filter = where
-	case lo >= lw && hi < lw+rw:
-		ss.spec.Sides[1].Filter = where
-	}
+	ss.spec.Sides[0].Filter, ss.spec.Sides[1].Filter = sideFilters(where, planner.InnerJoin, ss.decs[0].Width(), ss.decs[1].Width())
 }
 
 // markColumns sets used[i] for each column reference of e to index

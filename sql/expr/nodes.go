@@ -71,6 +71,8 @@ type node struct {
 	// is evaluated; atomic so that a tree shared with other users, who
 	// never see it set (their rows are too short), is never raced on.
 	memo atomic.Int32
+	// and marks an AND of its kids (logicN): Conjuncts splits it.
+	and bool
 	// fn is the function a call node calls, nil for any other node; a
 	// subscript of SPLIT looks for it (splitIndex).
 	fn *Function

@@ -93,8 +93,18 @@ func logicN(b *Binder, and bool, operands []Expr) (Expr, error) {
 			return nil, err
 		}
 	}
+	return logicNode(and, operands), nil
+}
+
+// logicNode is the node of logicN over operands already checked to be
+// BOOLEAN.
+func logicNode(and bool, operands []Expr) *node {
+	opName := "OR"
+	if and {
+		opName = "AND"
+	}
 	decider := !and // AND stops at FALSE, OR at TRUE
-	return &node{t: types.Boolean, sql: []any{"(", joined{sep: " " + opName + " ", items: operands}, ")"}, kids: operands,
+	return &node{t: types.Boolean, sql: []any{"(", joined{sep: " " + opName + " ", items: operands}, ")"}, kids: operands, and: and,
 		eval: func(row types.Row) (types.Value, error) {
 			sawNull := false
 			for _, e := range operands {
@@ -114,7 +124,7 @@ func logicN(b *Binder, and bool, operands []Expr) (Expr, error) {
 				return types.Value{}, nil
 			}
 			return boolV(!decider), nil
-		}}, nil
+		}}
 }
 
 func negate(b *Binder, x Expr) (Expr, error) {
