@@ -306,7 +306,8 @@ type joinAggregation struct {
 	st      joinRuntime
 	agg     *aggregation
 	grouper *operators.Grouper
-	// repartition is the aggregation's, which combines may allow.
+	// repartition is the aggregation's Repartition node, which combines
+	// reads.
 	repartition *planner.Repartition
 }
 
