@@ -88,11 +88,23 @@ func partialGroupBytes(key, accs int) int { return 2*key + 96 + 48*accs }
 // once grouped: combining accumulators fail on no well-formed row
 // (agg.Combines).
 func (c *combiner) add(in *GroupInput, emit func(*partialGroup)) error {
-	i, ok := c.index[string(in.KeyBytes)]
-	if !ok {
-		if c.bytes >= c.limit {
+	if c.full() {
+		if _, ok := c.index[string(in.KeyBytes)]; !ok {
 			c.flush(emit)
 		}
+	}
+	return c.fold(in)
+}
+
+// full reports whether the partials have reached their bound: the next
+// new group is to find them written out.
+func (c *combiner) full() bool { return c.bytes >= c.limit }
+
+// fold is add without the bound: a caller that must not write partials
+// where it stands checks full before.
+func (c *combiner) fold(in *GroupInput) error {
+	i, ok := c.index[string(in.KeyBytes)]
+	if !ok {
 		accs := make([]agg.Accumulator, len(c.funcs))
 		for j, f := range c.funcs {
 			accs[j] = f.New()
@@ -264,4 +276,120 @@ func (a *Aggregator) mergePartials(g *cachedGroup, b []byte) (ok bool, err error
 		}
 	}
 	return true, nil
+}
+
+// JoinCombine is the processor of a join whose rows feed an aggregation
+// that combines: where the join's rows would each be a record of the
+// aggregation's repartition topic (one per pair, and consecutive bids of
+// one auction make pairs of one group), its Output folds them into
+// partials per group, which its Flush writes after the join's own, before
+// the task commits the batch. The partials, the join's state changes and
+// the inputs' offsets are then in one transaction: a crash loses or
+// doubles none of them, and Recover forgets the partials of a batch that
+// is to be replayed, as it does the join's memory. The second stage
+// merges them as it merges a stream aggregation's (the 0x03 layout).
+//
+// Partials that outgrow their bound are written out before the next
+// input record, never while one is joined: a record that panics has its
+// output dropped from the batch (Task's process), which must not take
+// earlier records' partials with it. The partials outgrow the bound by
+// at most one record's rows, as the batch's records would hold them
+// uncombined.
+type JoinCombine struct {
+	// Join makes the rows; its Output must be the JoinCombine's Output.
+	Join InputProcessor
+	// Grouper groups a joined row (its Filter the WHERE over the join).
+	Grouper *Grouper
+	Topic   string
+	// Funcs are the aggregation's functions, which all combine;
+	// CombineBytes bounds the partials (default DefaultCombineBytes).
+	Funcs        []agg.Func
+	CombineBytes int
+
+	comb    *combiner
+	scratch groupScratch
+	// emit is the batch's while the partials are written; write is the
+	// method value of writePartial, made once rather than per write.
+	emit  Emit
+	write func(*partialGroup)
+}
+
+var (
+	_ InputProcessor = (*JoinCombine)(nil)
+	_ Recoverable    = (*JoinCombine)(nil)
+	_ flushFailer    = (*JoinCombine)(nil)
+)
+
+// Output is the join's output: the row joins its group's partials.
+func (c *JoinCombine) Output(row types.Row, _ int64, _ Emit) error {
+	if c.comb == nil {
+		var err error
+		if c.comb, err = newCombiner(c.Funcs, c.CombineBytes); err != nil {
+			return err
+		}
+		// The combiner copies a new group's key and keeps no other.
+		c.scratch.reuseKey = true
+		c.write = c.writePartial
+	}
+	in, ok, err := c.Grouper.groupIn(row, &c.scratch)
+	if err != nil || !ok {
+		return err
+	}
+	return c.comb.fold(&in)
+}
+
+// writePartial writes a group's partials to the repartition topic.
+func (c *JoinCombine) writePartial(g *partialGroup) {
+	c.emit(log.ProduceRecord{Topic: c.Topic, Record: partialRecord(g)})
+}
+
+// writeAll writes every group's partials into emit's batch.
+func (c *JoinCombine) writeAll(emit Emit) {
+	c.emit = emit
+	c.comb.flush(c.write)
+	c.emit = nil
+}
+
+// Process implements Processor: a join's records come with their input.
+func (c *JoinCombine) Process(rec *log.Record, emit Emit) error { return c.Join.Process(rec, emit) }
+
+// ProcessInput implements InputProcessor: partials at their bound are
+// written before the record is joined.
+func (c *JoinCombine) ProcessInput(input int, rec *log.Record, emit Emit) error {
+	if c.comb != nil && c.comb.full() {
+		c.writeAll(emit)
+	}
+	return c.Join.ProcessInput(input, rec, emit)
+}
+
+// Flush implements Processor: the join's flush first (rows it makes
+// there are combined too), then the batch's partials.
+func (c *JoinCombine) Flush(emit Emit) error {
+	if err := c.Join.Flush(emit); err != nil {
+		return err
+	}
+	if c.comb != nil {
+		c.writeAll(emit)
+	}
+	return nil
+}
+
+// Recover implements Recoverable: the join forgets what it knew of its
+// store, and the partials of the batch that failed go; its replay makes
+// them again.
+func (c *JoinCombine) Recover() {
+	if r, ok := c.Join.(Recoverable); ok {
+		r.Recover()
+	}
+	if c.comb != nil {
+		c.comb.forget()
+	}
+}
+
+// takeFlushFailures implements flushFailer for a join that has them.
+func (c *JoinCombine) takeFlushFailures() []error {
+	if ff, ok := c.Join.(flushFailer); ok {
+		return ff.takeFlushFailures()
+	}
+	return nil
 }

@@ -306,6 +306,9 @@ type joinAggregation struct {
 	st      joinRuntime
 	agg     *aggregation
 	grouper *operators.Grouper
+	// repartition is the aggregation's Repartition node, which combines
+	// reads.
+	repartition *planner.Repartition
 }
 
 // lowerJoinAggregation reads an aggregation over a join; ok is false when
@@ -336,7 +339,7 @@ func lowerJoinAggregation(n planner.Node) (*joinAggregation, bool, error) {
 	if err != nil {
 		return nil, true, err
 	}
-	ja := &joinAggregation{st: st, agg: a}
+	ja := &joinAggregation{st: st, agg: a, repartition: rp}
 	ja.grouper = &operators.Grouper{GroupBy: node.GroupBy, Args: a.grouper.Args, TimeIndex: j.TimeIndex(), Codec: a.spec.Codec}
 	if f != nil {
 		ja.grouper.Filter = f.Predicate
@@ -534,6 +537,29 @@ func groupOutput(g *operators.Grouper, topic string) operators.JoinOutput {
 	}
 }
 
+// combinedJoinStage wraps a stage's processor maker: when making it made
+// a JoinCombine (*made, which out sets; tasks are made one at a time),
+// the join it made goes inside that, which flushes and recovers the
+// partials with the join. Stages whose processor does not call out are
+// left as they were.
+func combinedJoinStage(proc func(*stageContext, *state.TaskStore) (operators.Processor, error), made **operators.JoinCombine) func(*stageContext, *state.TaskStore) (operators.Processor, error) {
+	return func(sc *stageContext, st *state.TaskStore) (operators.Processor, error) {
+		*made = nil
+		p, err := proc(sc, st)
+		c := *made
+		*made = nil
+		if err != nil || c == nil {
+			return p, err
+		}
+		j, ok := p.(operators.InputProcessor)
+		if !ok {
+			return nil, fmt.Errorf("join stage: %T does not tell inputs apart", p)
+		}
+		c.Join = j
+		return c, nil
+	}
+}
+
 // lowerJoinPersistent cuts a persistent query over a join into stages.
 func lowerJoinPersistent(id string, root *planner.Sink) (*persistent, bool, error) {
 	if tableJoinOf(root) != nil {
@@ -546,11 +572,22 @@ func lowerJoinPersistent(id string, root *planner.Sink) (*persistent, bool, erro
 			return nil, true, err
 		}
 		groups := repartitionTopic(id)
-		stages, topics, err := ja.st.stages(id, func(*stageContext) (operators.JoinOutput, error) {
+		// combined is the processor whose Output the join stage's
+		// last call of out returned, when it combines: the stage's
+		// processor is the join inside it (combinedJoinStage).
+		var combined *operators.JoinCombine
+		stages, topics, err := ja.st.stages(id, func(sc *stageContext) (operators.JoinOutput, error) {
+			if combines(sc, ja.repartition, ja.agg.spec) {
+				combined = &operators.JoinCombine{Grouper: ja.grouper, Topic: groups, Funcs: ja.agg.spec.Funcs}
+				return combined.Output, nil
+			}
 			return groupOutput(ja.grouper, groups), nil
 		})
 		if err != nil {
 			return nil, true, err
+		}
+		for i := range stages {
+			stages[i].processor = combinedJoinStage(stages[i].processor, &combined)
 		}
 		p := &persistent{source: ja.st.source(), sink: sink, tableSink: true, stages: stages}
 		p.internal = append(topics, internalTopic{name: groups, partitions: ja.st.join().Partitions})
