@@ -32,22 +32,38 @@ import (
 // BENCHMARKS.md). A reader that is behind fills a batch at once and
 // commits it without waiting, as before.
 //
-// The wait is bounded by time, records and input bytes, so that a
-// commit holds at most about two read batches of input: the bounds
-// below are the embedded log's read batch (Options.ReadBatch and
-// ReadBatchBytes), the last read taking it past them at most once.
+// The wait is bounded by time, records and input bytes: a commit holds
+// at most four of the embedded log's read batches (Options.ReadBatch and
+// ReadBatchBytes) and one more, the last read taking it past the bounds
+// at most once. Four, not one: q5's counts are windows of 10 s, about
+// 44,000 of a task's partials each, and with a commit of one read batch
+// a group's updates spanned two or three commits, each sending its
+// change on to the three stages after it (784,000 changes for 304,000
+// groups); with four, 537,000 (BENCHMARKS.md). Since a group cache's
+// rotation emits only the groups it forgets, a longer commit no longer
+// sends every pending change at each rotation within it.
+//
+// The upstream stage counts as behind from one read batch of lag
+// (lingerBehind), whatever the commit's bound: at the tail of a live
+// stream it has a few records in flight, which are no backlog.
 const (
 	lingerInterval = time.Second
-	lingerRecords  = 32768
-	lingerBytes    = 4 << 20
+	lingerRecords  = 4 * 32768
+	lingerBytes    = 4 * 4 << 20
+	lingerBehind   = 32768
 )
 
-// lingerBounds bound what a merging task reads into one commit; the zero
-// value is the defaults above. Tests set their own.
+// lingerBounds bound what a merging task reads into one commit, and say
+// from what lag its upstream stage is behind; the zero value is the
+// defaults above. Tests set their own.
 type lingerBounds struct {
 	interval time.Duration
 	records  int
 	bytes    int
+	// behind is the upstream stage's lag, in records, from which the
+	// task lingers; by default lingerBehind, or records when that is
+	// less (a test's small commit).
+	behind int
 }
 
 func (l lingerBounds) orDefaults() lingerBounds {
@@ -59,6 +75,9 @@ func (l lingerBounds) orDefaults() lingerBounds {
 	}
 	if l.bytes <= 0 {
 		l.bytes = lingerBytes
+	}
+	if l.behind <= 0 {
+		l.behind = min(l.records, lingerBehind)
 	}
 	return l
 }
@@ -147,9 +166,8 @@ func (t *Task) linger(ctx context.Context, r log.Reader, b *batch, recs []log.Re
 }
 
 // upstreamBehind reports whether the stage of the same query that writes
-// the task's input (Upstream) is behind its own input by at least the
-// records of a commit (lingerBounds); false when the task has no such
-// stage.
+// the task's input (Upstream) is behind its own input by at least
+// lingerBounds' behind records; false when the task has no such stage.
 func (t *Task) upstreamBehind(ctx context.Context) (bool, error) {
 	if len(t.Upstream) == 0 || t.Upstream[0] == nil {
 		return false, nil
@@ -163,11 +181,11 @@ func (t *Task) upstreamBehind(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("task %s %s: committed offsets of %s: %w", t.Group, t, up.Topic, err)
 	}
-	// Behind by a batch at least: at the tail of a live stream the
+	// Behind by a read batch at least: at the tail of a live stream the
 	// stage always has a few records in flight, which are no backlog.
 	lag := int64(0)
 	for p, e := range ends {
 		lag += max(e-committed[int32(p)], 0)
 	}
-	return lag >= int64(t.lingerFor.orDefaults().records), nil
+	return lag >= int64(t.lingerFor.orDefaults().behind), nil
 }

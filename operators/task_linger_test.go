@@ -62,8 +62,8 @@ func newLingerRig(t *testing.T, opts embedded.Options, bounds lingerBounds) *bat
 	if err := r.log.CreateTopic(r.ctx, "src", log.TopicConfig{Partitions: 1}); err != nil {
 		t.Fatal(err)
 	}
-	// Behind by a commit's records, the most a test sets, or the default.
-	backlog := make([]log.Record, bounds.orDefaults().records)
+	// Behind by the lag from which the task lingers.
+	backlog := make([]log.Record, bounds.orDefaults().behind)
 	for i := range backlog {
 		backlog[i] = log.Record{Key: []byte("s"), Value: []byte("v"), Partition: 0}
 	}
@@ -77,9 +77,12 @@ func newLingerRig(t *testing.T, opts embedded.Options, bounds lingerBounds) *bat
 
 // upstreamCaughtUp commits the upstream stage's offsets to the end of
 // its input.
-func (r *batchRig) upstreamCaughtUp() {
+func (r *batchRig) upstreamCaughtUp() { r.upstreamAt(r.backlog) }
+
+// upstreamAt commits the upstream stage's offset in its input at off.
+func (r *batchRig) upstreamAt(off int64) {
 	r.t.Helper()
-	if err := r.log.CommitOffsets(r.ctx, "up", map[log.TopicPartition]int64{{Topic: "src"}: r.backlog}); err != nil {
+	if err := r.log.CommitOffsets(r.ctx, "up", map[log.TopicPartition]int64{{Topic: "src"}: off}); err != nil {
 		r.t.Fatal(err)
 	}
 }
@@ -230,4 +233,32 @@ func TestMergingTaskCommitsAtOnceWhenUpstreamCaughtUp(t *testing.T) {
 	r := newLingerRig(t, embedded.Options{}, lingerBounds{interval: time.Hour})
 	r.upstreamCaughtUp()
 	r.twoArrivalsTwoCommits("two arrivals")
+}
+
+// TestMergingTaskLingersPastUpstreamLag: the lag from which the upstream
+// stage counts as behind is not the commit's bound: behind by 10 records,
+// with a bound of 30, three arrivals of 10 are one commit, every key's
+// count 3.
+func TestMergingTaskLingersPastUpstreamLag(t *testing.T) {
+	r := newLingerRig(t, embedded.Options{}, lingerBounds{interval: time.Hour, records: 30, behind: 10})
+	defer r.run()()
+	for range 3 {
+		r.append(10)
+		// Time for the task to read each arrival on its own.
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.waitCommitted(30)
+	if commits := r.log.taken(); len(commits) != 1 || commits[0].records != 10 {
+		t.Errorf("commits %+v; want one of 10 changes", commits)
+	}
+	wantCounts(t, r.outCounts(10), 10, 3)
+}
+
+// TestMergingTaskCommitsAtOnceBelowUpstreamLag: an upstream stage behind
+// by less than the lag that counts (9 records of 10) is at the tail of
+// its input: each arrival is a commit of its own.
+func TestMergingTaskCommitsAtOnceBelowUpstreamLag(t *testing.T) {
+	r := newLingerRig(t, embedded.Options{}, lingerBounds{interval: time.Hour, records: 30, behind: 10})
+	r.upstreamAt(1)
+	r.twoArrivalsTwoCommits("two arrivals, the upstream 9 records behind")
 }
