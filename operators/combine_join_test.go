@@ -76,19 +76,7 @@ func (r *joinRig) start() {
 		f.j.Output = c.Output
 		proc = c
 	} else {
-		group := g.Rows()
-		f.j.Output = func(row types.Row, _ int64, emit Emit) error {
-			in, ok, err := group(row)
-			if err != nil || !ok {
-				return err
-			}
-			rec, err := g.Codec.Encode(&in)
-			if err != nil {
-				return err
-			}
-			emit(log.ProduceRecord{Topic: r.out, Record: rec})
-			return nil
-		}
+		f.j.Output = g.Output(r.out)
 	}
 	r.task = &Task{Log: r.log, Group: r.group, QueryID: r.group, Inputs: []log.TopicPartition{{Topic: "l"}, {Topic: "r"}},
 		Store: st, Processor: proc, Metrics: &Metrics{}, Logger: quiet}

@@ -151,6 +151,25 @@ func (g *Grouper) Rows() func(row types.Row) (GroupInput, bool, error) {
 	return func(row types.Row) (GroupInput, bool, error) { return g.groupIn(row, &s) }
 }
 
+// Output is a join's output that sends its rows to an aggregation's
+// repartition topic, one record per row, keyed by its group. It is one
+// task's: its group inputs are built in buffers reused from row to row.
+func (g *Grouper) Output(topic string) JoinOutput {
+	group := g.Rows()
+	return func(row types.Row, _ int64, emit Emit) error {
+		in, ok, err := group(row)
+		if err != nil || !ok {
+			return err
+		}
+		rec, err := g.Codec.Encode(&in)
+		if err != nil {
+			return err
+		}
+		emit(log.ProduceRecord{Topic: topic, Record: rec})
+		return nil
+	}
+}
+
 // group evaluates one decoded row into a new GroupInput. ok is false when
 // the row does not take part: the filter drops it, or a grouping value is
 // NULL (ksqlDB drops such rows too).

@@ -518,25 +518,6 @@ func sinkOutput(sink *catalog.Source, pipe *operators.Pipeline) (operators.JoinO
 	}, nil
 }
 
-// groupOutput sends joined rows to an aggregation's repartition topic,
-// keyed by their group. It is one task's: its group inputs are built in
-// buffers reused from row to row.
-func groupOutput(g *operators.Grouper, topic string) operators.JoinOutput {
-	group := g.Rows()
-	return func(row types.Row, _ int64, emit operators.Emit) error {
-		in, ok, err := group(row)
-		if err != nil || !ok {
-			return err
-		}
-		rec, err := g.Codec.Encode(&in)
-		if err != nil {
-			return err
-		}
-		emit(log.ProduceRecord{Topic: topic, Record: rec})
-		return nil
-	}
-}
-
 // combinedJoinStage wraps a stage's processor maker: when making it made
 // a JoinCombine (*made, which out sets; tasks are made one at a time),
 // the join it made goes inside that, which flushes and recovers the
@@ -581,7 +562,7 @@ func lowerJoinPersistent(id string, root *planner.Sink) (*persistent, bool, erro
 				combined = &operators.JoinCombine{Grouper: ja.grouper, Topic: groups, Funcs: ja.agg.spec.Funcs}
 				return combined.Output, nil
 			}
-			return groupOutput(ja.grouper, groups), nil
+			return ja.grouper.Output(groups), nil
 		})
 		if err != nil {
 			return nil, true, err
