@@ -254,6 +254,25 @@ func (a *Aggregator) Process(rec *log.Record, emit Emit) error {
 	return a.Apply(&in, emit)
 }
 
+var (
+	_ batchRecycler = (*Aggregator)(nil)
+	_ inputDropper  = (*Aggregator)(nil)
+)
+
+// recycleBatch implements batchRecycler: the aggregation keeps nothing
+// of a record once its Process returns (dropsInput).
+func (a *Aggregator) recycleBatch() bool { return true }
+
+// dropsInput implements inputDropper. Its inputs copy what they decode:
+// GroupCodec's values (agg.DecodeValue) and a partial's accumulators
+// (agg.DecodeInto) are copies, Grouper.Reader's strings too. A group's
+// key bytes (a view of the record's key) go into the state key buffer,
+// and the cache's map keys are strings of it, copies; a cached group's
+// key is decoded anew. The store copies what it is given (state.Store),
+// and what the aggregation emits is encoded from its groups, never from
+// the record.
+func (a *Aggregator) dropsInput() bool { return true }
+
 // Apply folds one group input in.
 func (a *Aggregator) Apply(in *GroupInput, emit Emit) error {
 	if err := a.init(); err != nil {

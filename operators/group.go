@@ -790,6 +790,17 @@ func (r *Repartition) Flush(emit Emit) error {
 	return nil
 }
 
+var _ batchRecycler = (*Repartition)(nil)
+
+// recycleBatch implements batchRecycler: the stage keeps nothing of a
+// record past its commit. Its repartition records are encoded anew
+// (GroupCodec.Encode, TableChange); a table's last-row store copies
+// what it is given (state.Store); the combiner copies a new group's key
+// and owns the strings its partials keep (combiner.own), and writes them
+// all out at Flush; the scratch row's views of the last record are
+// written whole by the next decode before anything reads them.
+func (r *Repartition) recycleBatch() bool { return true }
+
 // joinPrev packs a repartition record's key, value and time for the
 // table's last-row store: 8-byte time, 4-byte key length, key, value.
 func joinPrev(k, v []byte, ts int64) []byte {

@@ -372,6 +372,17 @@ func (r *KeyRepartition) Process(rec *log.Record, emit Emit) error {
 // Flush implements Processor.
 func (r *KeyRepartition) Flush(Emit) error { return nil }
 
+var _ batchRecycler = (*KeyRepartition)(nil)
+
+// recycleBatch implements batchRecycler: what the stage keeps of a
+// record past its commit is nothing. Its output records alias their
+// input's value, key and headers, but the log holds none of a Txn's
+// bytes once the commit is done; the narrowed values are cut from blocks
+// never reused; and the reused row and join key values, views of the
+// last record, are each written whole by the next record's decode and
+// evaluation before anything reads them.
+func (r *KeyRepartition) recycleBatch() bool { return true }
+
 // pruneBlock is the size of the blocks KeyRepartition cuts narrowed
 // values from.
 const pruneBlock = 64 << 10

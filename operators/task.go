@@ -405,7 +405,9 @@ func (t *Task) run(ctx context.Context) error {
 			b.process(0, &recs[i])
 		}
 		if merging {
-			if err := t.linger(ctx, r, b, recs, &prev); err != nil {
+			// recs becomes the last batch read into the commit, the one
+			// the reader may take back after it.
+			if recs, err = t.linger(ctx, r, b, recs, &prev); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
@@ -492,6 +494,17 @@ func (t *Task) finishCommit(ctx context.Context, p *pendingCommit) error {
 // reports true, recycles the batch read (log.Recycler).
 type batchRecycler interface {
 	recycleBatch() bool
+}
+
+// inputDropper is implemented by a processor that keeps nothing of a
+// record once its Process returns: no state, cache or output record
+// aliases the record's bytes (it copies what it keeps, and emits bytes
+// of its own). A task that reads several batches into one commit (a
+// lingering aggregation, task_linger.go) hands each back as soon as it
+// is processed, so that every read of the commit reuses one batch's
+// memory rather than only the commit's last.
+type inputDropper interface {
+	dropsInput() bool
 }
 
 // batch is the work between two commits: the transaction being built and

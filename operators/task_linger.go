@@ -113,9 +113,16 @@ func (t *Task) lingers() bool {
 // upstream stage is behind (looked at again every upstreamPoll), until
 // the commit holds lingerBounds' records or bytes of input, or its
 // interval has passed since that read returned. prev is the reader's
-// position before each read (invariants), moved with it. An ended ctx
-// ends it with ctx's error; the caller then commits nothing.
-func (t *Task) linger(ctx context.Context, r log.Reader, b *batch, recs []log.Record, prev *int64) error {
+// position before each read (invariants), moved with it. It returns the
+// last batch it read (recs when it read none): a processor that drops
+// its input (inputDropper) has had each batch before it handed back to
+// the reader already. An ended ctx ends it with ctx's error; the caller
+// then commits nothing.
+func (t *Task) linger(ctx context.Context, r log.Reader, b *batch, recs []log.Record, prev *int64) ([]log.Record, error) {
+	var rc log.Recycler
+	if p, ok := t.Processor.(inputDropper); ok && p.dropsInput() {
+		rc, _ = r.(log.Recycler)
+	}
 	bounds := t.lingerFor.orDefaults()
 	in := t.Inputs[0]
 	n, size := len(recs), 0
@@ -129,27 +136,33 @@ func (t *Task) linger(ctx context.Context, r log.Reader, b *batch, recs []log.Re
 		// commits what it has at once.
 		behind, err := t.upstreamBehind(ctx)
 		if err != nil || !behind {
-			return err
+			return recs, err
 		}
 		now := time.Now()
 		if !now.Before(deadline) {
-			return nil
+			return recs, nil
 		}
 		wait := now.Add(upstreamPoll)
 		if deadline.Before(wait) {
 			wait = deadline
+		}
+		if rc != nil && len(recs) > 0 {
+			// Processed, and nothing of it kept: the next read may
+			// write over it. Not to be handed back twice.
+			rc.Recycle(recs)
+			recs = nil
 		}
 		wctx, cancel := context.WithDeadline(ctx, wait)
 		more, err := r.Next(wctx)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return recs, ctx.Err()
 			}
 			if wctx.Err() != nil {
 				continue // a look at the upstream again, or the interval is over
 			}
-			return fmt.Errorf("task %s/%d: read: %w", t.Group, in.Partition, err)
+			return recs, fmt.Errorf("task %s/%d: read: %w", t.Group, in.Partition, err)
 		}
 		if invariants.Enabled {
 			checkBatch(in, more, *prev, r.Position())
@@ -161,8 +174,9 @@ func (t *Task) linger(ctx context.Context, r log.Reader, b *batch, recs []log.Re
 			b.process(0, &more[i])
 		}
 		n += len(more)
+		recs = more
 	}
-	return nil
+	return recs, nil
 }
 
 // upstreamBehind reports whether the stage of the same query that writes

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/runnel/runnel/internal/invariants"
 	"github.com/runnel/runnel/log"
 )
 
@@ -125,6 +126,27 @@ func (r *reader) Recycle(recs []log.Record) {
 		return // not the last batch (or an empty one): nothing to reuse
 	}
 	r.spare, r.last = r.last, recycled{}
+	if invariants.Enabled {
+		poison(r.spare)
+	}
+}
+
+// poisonByte is what a recycled batch's bytes read as until the next
+// batch is written into them.
+const poisonByte = 0xA5
+
+// poison overwrites the memory of a batch handed back (invariants): a
+// caller that recycles a batch while something of it is still in use (a
+// state, a cache, an output record that aliases its bytes) then reads
+// garbage at once, rather than rarely, when a later batch happens to
+// be written over the bytes it kept, and its tests fail loudly. The
+// records are left as they were: their keys and values now read as
+// poison (those in an array the batch outgrew aside).
+func poison(b recycled) {
+	arena := b.arena[:cap(b.arena)]
+	for i := range arena {
+		arena[i] = poisonByte
+	}
 }
 
 // Position implements log.Reader.
