@@ -158,23 +158,15 @@ type indexSide struct {
 	// keys maps a join key's record prefix ('r' side uvarint(len(k)) k)
 	// to its records.
 	keys map[string]*keyRecords
-	// order lists record keys in the order they were put, from head on
-	// (the oldest first), for eviction: an entry whose key is no longer
-	// held (deleted, or evicted) is skipped when it comes up, and the
-	// list is compacted when such entries outnumber the records. A key
-	// that left is not put again (it holds its record's place in its
-	// input), so a held key's entry is its record's; were it put again,
-	// the older entry would only evict it sooner, which costs coverage
-	// (from), not correctness. The entries before head are spent: an
-	// append that would grow the list moves the live ones down over them
-	// instead when they are at least half of it (appendOrder), so that
-	// the list stays within about twice the entries it holds. It used to
-	// grow by an entry for every record ever put while evictions only
-	// advanced head: 32 bytes a record that the budget did not count,
-	// without bound (32 MB over Nexmark q4's million events), and every
-	// growth copied the spent entries too.
-	order []indexOrder
-	head  int
+	// order lists record keys in the order they were put, the oldest
+	// first, for eviction: an entry whose key is no longer held
+	// (deleted, or evicted) is skipped when it comes up, and the list is
+	// compacted when such entries outnumber the records. A key that left
+	// is not put again (it holds its record's place in its input), so a
+	// held key's entry is its record's; were it put again, the older
+	// entry would only evict it sooner, which costs coverage (from), not
+	// correctness.
+	order orderQueue
 	// from is the smallest ROWTIME from which the side holds every
 	// record of the store (math.MinInt64: all of them).
 	from int64
@@ -412,7 +404,7 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 				kr.first[0] = indexRecord{}
 			}
 		}
-		is.appendOrder(indexOrder{key: r.key(), recs: kr})
+		is.order.push(indexOrder{key: r.key(), recs: kr})
 		n := len(key) + len(value) + indexEntryBytes
 		ix.bytes += n
 		is.bytes += n
@@ -422,17 +414,121 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 	}
 }
 
-// appendOrder appends o to the order list, moving the live entries down
-// over the spent ones first when the list is full and they are at least
-// half of it (amortized: the entries moved are at most the appends since
-// the last move or growth).
-func (is *indexSide) appendOrder(o indexOrder) {
-	if len(is.order) == cap(is.order) && is.head > 0 && 2*is.head >= len(is.order) {
-		n := copy(is.order, is.order[is.head:])
-		clear(is.order[n:])
-		is.order, is.head = is.order[:n], 0
+// orderQueue is a first-in first-out list of indexOrder entries, kept in
+// blocks of orderBlock: an append fills the last block, a take empties
+// the first, and a block emptied is kept for the next one needed. It was
+// one slice, grown by append as the index filled and moved down over its
+// spent entries once evictions began: in Nexmark's q4, whose index holds
+// some 180,000 bids a task before it evicts, the growth of that slice
+// (copies of up to 9 MB into memory the task had never touched, each
+// page faulted in) was 0.5 s of 16 s of samples, more than the rest of
+// the index's put. A block is 32 KiB, taken once and reused.
+type orderQueue struct {
+	// blocks hold the entries from blocks[0][head] to the last block's
+	// [tail-1].
+	blocks     []*[orderBlock]indexOrder
+	head, tail int
+	// spare is an emptied block (cleared), for the next append that
+	// needs one.
+	spare *[orderBlock]indexOrder
+}
+
+// orderBlock is the entries of a block of an orderQueue.
+const orderBlock = 1024
+
+// len is the number of entries listed.
+func (q *orderQueue) len() int {
+	if len(q.blocks) == 0 {
+		return 0
 	}
-	is.order = append(is.order, o)
+	return (len(q.blocks)-1)*orderBlock + q.tail - q.head
+}
+
+// push appends o.
+func (q *orderQueue) push(o indexOrder) {
+	if len(q.blocks) == 0 || q.tail == orderBlock {
+		b := q.spare
+		if b == nil {
+			b = new([orderBlock]indexOrder)
+		}
+		q.spare = nil
+		q.blocks = append(q.blocks, b)
+		q.tail = 0
+		if len(q.blocks) == 1 {
+			q.head = 0
+		}
+	}
+	q.blocks[len(q.blocks)-1][q.tail] = o
+	q.tail++
+}
+
+// take removes and returns the oldest entry; ok is false when there is
+// none.
+func (q *orderQueue) take() (o indexOrder, ok bool) {
+	if q.len() == 0 {
+		return indexOrder{}, false
+	}
+	b := q.blocks[0]
+	o, b[q.head] = b[q.head], indexOrder{}
+	q.head++
+	if q.head == orderBlock || (len(q.blocks) == 1 && q.head == q.tail) {
+		// The first block is spent (every entry it held is cleared).
+		// Moving the block pointers down keeps the array of them from
+		// growing with every block ever used.
+		q.spare = b
+		n := copy(q.blocks, q.blocks[1:])
+		q.blocks[n] = nil
+		q.blocks = q.blocks[:n]
+		q.head = 0
+	}
+	return o, true
+}
+
+// filter keeps, in order and in place, the entries for which keep is
+// true, and clears the others' places; the blocks emptied at the end are
+// let go but for a spare.
+func (q *orderQueue) filter(keep func(o indexOrder) bool) {
+	if len(q.blocks) == 0 {
+		return
+	}
+	// The writer (wb, wi) never passes the reader (rb, ri).
+	wb, wi := 0, q.head
+	for rb, b := range q.blocks {
+		lo, hi := 0, orderBlock
+		if rb == 0 {
+			lo = q.head
+		}
+		if rb == len(q.blocks)-1 {
+			hi = q.tail
+		}
+		for ri := lo; ri < hi; ri++ {
+			o := b[ri]
+			b[ri] = indexOrder{}
+			if !keep(o) {
+				continue
+			}
+			if wi == orderBlock {
+				wb, wi = wb+1, 0
+			}
+			q.blocks[wb][wi] = o
+			wi++
+		}
+	}
+	if wb == 0 && wi == q.head {
+		// Nothing kept: the first block is emptied too.
+		wi = -1
+	}
+	if wi < 0 {
+		q.spare = q.blocks[0]
+		clear(q.blocks)
+		q.blocks, q.head, q.tail = q.blocks[:0], 0, 0
+		return
+	}
+	if wb+1 < len(q.blocks) {
+		q.spare = q.blocks[wb+1]
+	}
+	clear(q.blocks[wb+1:])
+	q.blocks, q.tail = q.blocks[:wb+1], wi
 }
 
 // evict drops the oldest record of the side that holds the most bytes,
@@ -456,10 +552,11 @@ func (ix *windowIndex) evict() bool {
 		s = 1
 	}
 	is := &ix.side[s]
-	for is.head < len(is.order) {
-		o := is.order[is.head]
-		is.order[is.head] = indexOrder{}
-		is.head++
+	for {
+		o, ok := is.order.take()
+		if !ok {
+			return false
+		}
 		if i, ok := o.recs.findOldest(o.key); ok {
 			ts := readTime(o.key[len(o.key)-placeLen:])
 			if ix.drops && ts >= satSub(ix.now, ix.reach[s]) {
@@ -473,8 +570,6 @@ func (ix *windowIndex) evict() bool {
 			return true
 		}
 	}
-	is.order, is.head = is.order[:0], 0
-	return false
 }
 
 // giveUp drops every record of side and takes none until the stream
@@ -544,15 +639,11 @@ func (ix *windowIndex) remove(side int, prefix []byte, kr *keyRecords, i int) {
 	}
 	// Entries of records that left before their turn: compact the list
 	// when they are more than the records held.
-	if live := len(is.order) - is.head; live > 2*is.n+64 {
-		kept := is.order[:0]
-		for _, o := range is.order[is.head:] {
-			if _, ok := o.recs.find(o.key); ok {
-				kept = append(kept, o)
-			}
-		}
-		clear(is.order[len(kept):])
-		is.order, is.head = kept, 0
+	if is.order.len() > 2*is.n+64 {
+		is.order.filter(func(o indexOrder) bool {
+			_, ok := o.recs.find(o.key)
+			return ok
+		})
 	}
 }
 
