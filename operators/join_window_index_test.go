@@ -290,7 +290,7 @@ func (ix *windowIndex) checkKeys() error {
 			if keyed != 1 {
 				return fmt.Errorf("side %d key %x: its map key is over the bytes of %d of its records", s, k, keyed)
 			}
-			if kr.first[0].buf != nil && &kr.recs[:1][0] != &kr.first[0] {
+			if kr.first[0].data != nil && &kr.recs[:1][0] != &kr.first[0] {
 				return fmt.Errorf("side %d key %x: first keeps a record the records moved away from", s, k)
 			}
 		}
@@ -418,7 +418,7 @@ func TestKeyRecordsFind(t *testing.T) {
 			for i := range n {
 				k := key(int64(2*(i/2)-n), uint32(2*(i%2)+1))
 				held = append(held, k)
-				kr.recs = append(kr.recs, indexRecord{buf: append(append([]byte(nil), k...), 'v'), klen: len(k), ts: readTime(k[len(k)-placeLen:])})
+				kr.recs = append(kr.recs, newIndexRecord(k, []byte{'v'}, readTime(k[len(k)-placeLen:])))
 			}
 			for ts := int64(-n - 2); ts <= int64(n+2); ts++ {
 				for place := range uint32(5) {

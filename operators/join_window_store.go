@@ -194,35 +194,50 @@ type keyRecords struct {
 
 // keyAt makes kr's map key the prefix of record r, which kr holds: a
 // string over r's bytes, whose first plen bytes (its join key) never
-// change (a record replaced with a value of another length gets a new
-// buf, and the old one, unchanged, stays alive while the string does).
+// change (a record replaced with a value of another length gets new
+// bytes, and the old ones, unchanged, stays alive while the string does).
 func (kr *keyRecords) keyAt(r *indexRecord, plen int) {
-	kr.prefix = unsafe.String(unsafe.SliceData(r.buf), plen)
+	kr.prefix = unsafe.String(r.data, plen)
 }
 
 // keyedBy reports whether kr's map key is a string over record r's bytes.
 func (kr *keyRecords) keyedBy(r *indexRecord) bool {
-	return len(r.buf) > 0 && unsafe.StringData(kr.prefix) == unsafe.SliceData(r.buf)
+	return r.data != nil && unsafe.StringData(kr.prefix) == r.data
 }
 
 // indexRecord is one record: its whole record key, then its value, in
-// buf. One slice rather than two halves what a key's records cost to
-// move when their slice grows (a hot auction's bids are tens of
-// thousands).
+// one allocation that data points to, klen and vlen bytes long. One
+// allocation rather than two, and a pointer with two 32-bit lengths
+// rather than a slice header and an int, make a record 24 bytes where it
+// was 40 and 48: what a key's records cost to move when their slice
+// grows (a hot auction's bids are tens of thousands; in Nexmark's q4
+// that growth, `slices.Insert` in put, was a third of put's samples).
 //
 // ts is the record's ROWTIME, a copy of what its key holds: the searches
 // of a key's records (find, scan) compare times, and reading them from
-// buf took a cache miss per record visited, a good part of
-// windowIndex.put's search in Nexmark's q4. Records of equal time fall
-// back to their place in buf.
+// the record's bytes took a cache miss per record visited, a good part
+// of windowIndex.put's search in Nexmark's q4. Records of equal time
+// fall back to their place in the key.
 type indexRecord struct {
-	buf  []byte
-	klen int
-	ts   int64
+	data       *byte
+	klen, vlen uint32
+	ts         int64
 }
 
-func (r *indexRecord) key() []byte   { return r.buf[:r.klen:r.klen] }
-func (r *indexRecord) value() []byte { return r.buf[r.klen:] }
+// newIndexRecord copies key and value into a record at ROWTIME ts.
+// Neither is near 4 GiB: a record key is a join key and a place, a
+// value a row of a log record, which the log bounds far lower.
+func newIndexRecord(key, value []byte, ts int64) indexRecord {
+	buf := make([]byte, len(key)+len(value))
+	copy(buf, key)
+	copy(buf[len(key):], value)
+	return indexRecord{data: unsafe.SliceData(buf), klen: uint32(len(key)), vlen: uint32(len(value)), ts: ts}
+}
+
+// all is the record's bytes, its key then its value.
+func (r *indexRecord) all() []byte   { return unsafe.Slice(r.data, int(r.klen)+int(r.vlen)) }
+func (r *indexRecord) key() []byte   { return unsafe.Slice(r.data, r.klen) }
+func (r *indexRecord) value() []byte { return r.all()[r.klen:] }
 
 // indexOrder is an entry of indexSide.order: a record's key, and its
 // prefix's records when it was put.
@@ -233,7 +248,8 @@ type indexOrder struct {
 
 // indexEntryBytes is what a record costs the index beyond its key and
 // value bytes: its entry in its key's records and in the order list
-// (three slice headers and a pointer), the map's share and the slices'
+// (a pointer, two lengths and a time, and a slice header and a
+// pointer), the map's share and the slices'
 // room to grow.
 const indexEntryBytes = 128
 
@@ -307,7 +323,7 @@ func (kr *keyRecords) find(key []byte) (int, bool) {
 		if c := cmp.Compare(r.ts, ts); c != 0 {
 			return c
 		}
-		return bytes.Compare(r.buf[at+8:r.klen], place)
+		return bytes.Compare(r.key()[at+8:], place)
 	}
 	c := compare(n - 1)
 	switch {
@@ -377,7 +393,7 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 			copy(r.value(), value)
 		} else {
 			keyed := kr.keyedBy(r)
-			r.buf = append(append(make([]byte, 0, r.klen+len(value)), r.key()...), value...)
+			*r = newIndexRecord(r.key(), value, r.ts)
 			if keyed {
 				// Over the new bytes (an equal key: the map keeps its
 				// entry and takes the new string).
@@ -388,9 +404,7 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 		ix.bytes += n
 		is.bytes += n
 	} else {
-		r := indexRecord{buf: make([]byte, len(key)+len(value)), klen: len(key), ts: ts}
-		copy(r.buf, key)
-		copy(r.buf[len(key):], value)
+		r := newIndexRecord(key, value, ts)
 		if len(kr.recs) == 0 {
 			kr.recs = append(kr.recs, r)
 			kr.keyAt(&kr.recs[0], len(prefix))
@@ -604,7 +618,7 @@ func (ix *windowIndex) retake(side int) bool {
 // remove drops record i of kr, side's records of prefix.
 func (ix *windowIndex) remove(side int, prefix []byte, kr *keyRecords, i int) {
 	is := &ix.side[side]
-	n := len(kr.recs[i].buf) + indexEntryBytes
+	n := int(kr.recs[i].klen) + int(kr.recs[i].vlen) + indexEntryBytes
 	ix.bytes -= n
 	is.bytes -= n
 	is.n--
