@@ -445,13 +445,22 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 			kr.keyAt(&kr.recs[0], len(prefix))
 			is.keys[kr.prefix] = kr
 		} else {
-			grows := len(kr.recs) == cap(kr.recs)
-			kr.recs = slices.Insert(kr.recs, i, r)
-			if grows {
+			if len(kr.recs) == cap(kr.recs) {
+				// Doubled, where append grows a large slice by a quarter:
+				// a hot key's records (tens of thousands of q4's bids)
+				// were copied some five times over as they came, and
+				// once a key's oldest leave from the front (which takes
+				// their room from its capacity), every quarter of its
+				// count anew; doubled, about once. The room is within
+				// indexEntryBytes.
+				grown := make([]indexRecord, len(kr.recs), 2*len(kr.recs))
+				copy(grown, kr.recs)
+				kr.recs = grown
 				// The records moved: first must not keep the one it held
 				// alive after it leaves.
 				kr.first[0] = indexRecord{}
 			}
+			kr.recs = slices.Insert(kr.recs, i, r)
 		}
 		is.order.push(indexOrder{key: r.key(), recs: kr})
 		n := len(key) + len(value) + indexEntryBytes
