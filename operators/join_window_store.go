@@ -198,7 +198,7 @@ type keyRecords struct {
 // keyAt makes kr's map key the prefix of record r, which kr holds: a
 // string over r's bytes, whose first plen bytes (its join key) never
 // change (a record replaced with a value of another length gets new
-// bytes, and the old ones, unchanged, stays alive while the string does).
+// bytes, and the old ones, unchanged, stay alive while the string does).
 func (kr *keyRecords) keyAt(r *indexRecord, plen int) {
 	kr.prefix = unsafe.String(r.data, plen)
 }
@@ -209,11 +209,10 @@ func (kr *keyRecords) keyedBy(r *indexRecord) bool {
 }
 
 // indexRecord is one record: its whole record key, then its value, in
-// one allocation that data points to, klen and vlen bytes long. One
-// allocation rather than two, and a pointer with two 32-bit lengths
-// rather than a slice header and an int, make a record 24 bytes where it
-// was 40 and 48: what a key's records cost to move when their slice
-// grows (a hot auction's bids are tens of thousands; in Nexmark's q4
+// the bytes that data points to, klen and vlen of them (newRecord). A
+// pointer with two 32-bit lengths rather than a slice header and an int
+// make a record 24 bytes where it was 40: what a key's records cost to
+// move when their slice grows (a hot auction's bids are tens of thousands; in Nexmark's q4
 // that growth, `slices.Insert` in put, was a third of put's samples).
 //
 // ts is the record's ROWTIME, a copy of what its key holds: the searches
@@ -283,9 +282,8 @@ type indexOrder struct {
 
 // indexEntryBytes is what a record costs the index beyond its key and
 // value bytes: its entry in its key's records and in the order list
-// (a pointer, two lengths and a time, and a slice header and a
-// pointer), the map's share and the slices'
-// room to grow.
+// (a pointer, two lengths and a time; a slice header and a pointer),
+// the map's share and the slices' room to grow.
 const indexEntryBytes = 128
 
 // DefaultJoinIndexBytes is StreamStreamJoin.IndexBytes's default: 32 MiB
