@@ -246,7 +246,7 @@ func TestWindowIndexAgreesWithStore(t *testing.T) {
 						t.Fatalf("seed %d step %d: side %d k%d [%d, %d]: index %v, store %v", seed, i, s, kn, lo, hi, got, want)
 					}
 				}
-				if o := len(ix.side[s].order) - ix.side[s].head; o > 2*ix.count(s)+65 {
+				if o := ix.side[s].order.len(); o > 2*ix.count(s)+65 {
 					t.Fatalf("seed %d step %d: side %d lists %d entries for %d records", seed, i, s, o, ix.count(s))
 				}
 			}
@@ -290,7 +290,7 @@ func (ix *windowIndex) checkKeys() error {
 			if keyed != 1 {
 				return fmt.Errorf("side %d key %x: its map key is over the bytes of %d of its records", s, k, keyed)
 			}
-			if kr.first[0].buf != nil && &kr.recs[:1][0] != &kr.first[0] {
+			if kr.first[0].data != nil && &kr.recs[:1][0] != &kr.first[0] {
 				return fmt.Errorf("side %d key %x: first keeps a record the records moved away from", s, k)
 			}
 		}
@@ -320,8 +320,8 @@ func TestWindowIndexOrderBounded(t *testing.T) {
 		if is.n > held {
 			t.Fatalf("at %d: %d records held, budget %d", ts, is.n, held)
 		}
-		if c := cap(is.order); c > 4*held+128 {
-			t.Fatalf("at %d: the order list's capacity is %d for %d records", ts, c, is.n)
+		if o, b := is.order.len(), len(is.order.blocks); o > 2*held+65 || b > 2 {
+			t.Fatalf("at %d: the order list holds %d entries in %d blocks for %d records", ts, o, b, is.n)
 		}
 	}
 	is := &ix.side[1]
@@ -418,7 +418,7 @@ func TestKeyRecordsFind(t *testing.T) {
 			for i := range n {
 				k := key(int64(2*(i/2)-n), uint32(2*(i%2)+1))
 				held = append(held, k)
-				kr.recs = append(kr.recs, indexRecord{buf: append(append([]byte(nil), k...), 'v'), klen: len(k), ts: readTime(k[len(k)-placeLen:])})
+				kr.recs = append(kr.recs, newIndexRecord(k, []byte{'v'}, readTime(k[len(k)-placeLen:])))
 			}
 			for ts := int64(-n - 2); ts <= int64(n+2); ts++ {
 				for place := range uint32(5) {
@@ -442,5 +442,66 @@ func TestKeyRecordsFind(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOrderQueue: the eviction list's blocks give back the entries in the
+// order they were pushed, across block boundaries, emptied, filtered
+// and filled again, against a slice doing the same.
+func TestOrderQueue(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	var q orderQueue
+	var model []indexOrder
+	recs := make([]keyRecords, 5000)
+	next := 0
+	for step := range 200000 {
+		if rng.IntN(100) < 55 {
+			o := indexOrder{key: []byte{byte(next)}, recs: &recs[next%len(recs)]}
+			next++
+			q.push(o)
+			model = append(model, o)
+		} else {
+			o, ok := q.take()
+			if ok != (len(model) > 0) {
+				t.Fatalf("step %d: take ok %v with %d listed", step, ok, len(model))
+			}
+			if ok {
+				if o.recs != model[0].recs || o.key[0] != model[0].key[0] {
+					t.Fatalf("step %d: took another entry than the oldest", step)
+				}
+				model = model[1:]
+			}
+		}
+		if q.len() != len(model) {
+			t.Fatalf("step %d: %d listed, want %d", step, q.len(), len(model))
+		}
+		if step%997 == 0 {
+			// Drop about a third of the entries, or all of them now and
+			// then, as the index's compaction does.
+			all := step%(997*17) == 0
+			keep := func(o indexOrder) bool { return !all && o.key[0]%3 != 0 }
+			q.filter(keep)
+			kept := model[:0:0]
+			for _, o := range model {
+				if keep(o) {
+					kept = append(kept, o)
+				}
+			}
+			model = kept
+			var got []indexOrder
+			for q.len() > 0 {
+				o, _ := q.take()
+				got = append(got, o)
+			}
+			for i, o := range got {
+				if o.recs != model[i].recs || o.key[0] != model[i].key[0] {
+					t.Fatalf("step %d: entry %d out of order after a filter", step, i)
+				}
+				q.push(o)
+			}
+		}
+	}
+	if n := len(q.blocks); n > len(model)/orderBlock+2 {
+		t.Errorf("%d blocks for %d entries", n, len(model))
 	}
 }

@@ -158,28 +158,23 @@ type indexSide struct {
 	// keys maps a join key's record prefix ('r' side uvarint(len(k)) k)
 	// to its records.
 	keys map[string]*keyRecords
-	// order lists record keys in the order they were put, from head on
-	// (the oldest first), for eviction: an entry whose key is no longer
-	// held (deleted, or evicted) is skipped when it comes up, and the
-	// list is compacted when such entries outnumber the records. A key
-	// that left is not put again (it holds its record's place in its
-	// input), so a held key's entry is its record's; were it put again,
-	// the older entry would only evict it sooner, which costs coverage
-	// (from), not correctness. The entries before head are spent: an
-	// append that would grow the list moves the live ones down over them
-	// instead when they are at least half of it (appendOrder), so that
-	// the list stays within about twice the entries it holds. It used to
-	// grow by an entry for every record ever put while evictions only
-	// advanced head: 32 bytes a record that the budget did not count,
-	// without bound (32 MB over Nexmark q4's million events), and every
-	// growth copied the spent entries too.
-	order []indexOrder
-	head  int
+	// order lists record keys in the order they were put, the oldest
+	// first, for eviction: an entry whose key is no longer held
+	// (deleted, or evicted) is skipped when it comes up, and the list is
+	// compacted when such entries outnumber the records. A key that left
+	// is not put again (it holds its record's place in its input), so a
+	// held key's entry is its record's; were it put again, the older
+	// entry would only evict it sooner, which costs coverage (from), not
+	// correctness.
+	order orderQueue
 	// from is the smallest ROWTIME from which the side holds every
 	// record of the store (math.MinInt64: all of them).
 	from int64
 	// n is the records held, bytes their cost.
 	n, bytes int
+	// slab is where the side's next small records' bytes go
+	// (newRecord).
+	slab []byte
 	// off is set while the side is given up (giveUp): it covers no
 	// scan and takes no record. offAt is the stream time it was given up
 	// at.
@@ -202,35 +197,81 @@ type keyRecords struct {
 
 // keyAt makes kr's map key the prefix of record r, which kr holds: a
 // string over r's bytes, whose first plen bytes (its join key) never
-// change (a record replaced with a value of another length gets a new
-// buf, and the old one, unchanged, stays alive while the string does).
+// change (a record replaced with a value of another length gets new
+// bytes, and the old ones, unchanged, stay alive while the string does).
 func (kr *keyRecords) keyAt(r *indexRecord, plen int) {
-	kr.prefix = unsafe.String(unsafe.SliceData(r.buf), plen)
+	kr.prefix = unsafe.String(r.data, plen)
 }
 
 // keyedBy reports whether kr's map key is a string over record r's bytes.
 func (kr *keyRecords) keyedBy(r *indexRecord) bool {
-	return len(r.buf) > 0 && unsafe.StringData(kr.prefix) == unsafe.SliceData(r.buf)
+	return r.data != nil && unsafe.StringData(kr.prefix) == r.data
 }
 
 // indexRecord is one record: its whole record key, then its value, in
-// buf. One slice rather than two halves what a key's records cost to
-// move when their slice grows (a hot auction's bids are tens of
-// thousands).
+// the bytes that data points to, klen and vlen of them (newRecord). A
+// pointer with two 32-bit lengths rather than a slice header and an int
+// make a record 24 bytes where it was 40: what a key's records cost to
+// move when their slice grows (a hot auction's bids are tens of thousands; in Nexmark's q4
+// that growth, `slices.Insert` in put, was a third of put's samples).
 //
 // ts is the record's ROWTIME, a copy of what its key holds: the searches
 // of a key's records (find, scan) compare times, and reading them from
-// buf took a cache miss per record visited, a good part of
-// windowIndex.put's search in Nexmark's q4. Records of equal time fall
-// back to their place in buf.
+// the record's bytes took a cache miss per record visited, a good part
+// of windowIndex.put's search in Nexmark's q4. Records of equal time
+// fall back to their place in the key.
 type indexRecord struct {
-	buf  []byte
-	klen int
-	ts   int64
+	data       *byte
+	klen, vlen uint32
+	ts         int64
 }
 
-func (r *indexRecord) key() []byte   { return r.buf[:r.klen:r.klen] }
-func (r *indexRecord) value() []byte { return r.buf[r.klen:] }
+// newIndexRecord copies key and value into a record at ROWTIME ts, in
+// bytes of its own. Neither is near 4 GiB: a record key is a join key
+// and a place, a value a row of a log record, which the log bounds far
+// lower.
+func newIndexRecord(key, value []byte, ts int64) indexRecord {
+	return recordIn(make([]byte, len(key)+len(value)), key, value, ts)
+}
+
+// recordIn copies key and value into buf, len(key)+len(value) bytes, as
+// a record at ROWTIME ts.
+func recordIn(buf, key, value []byte, ts int64) indexRecord {
+	copy(buf, key)
+	copy(buf[len(key):], value)
+	return indexRecord{data: unsafe.SliceData(buf), klen: uint32(len(key)), vlen: uint32(len(value)), ts: ts}
+}
+
+// newRecord is newIndexRecord for a record of the side, its bytes
+// carved from the side's current slab (a small record; a large one
+// has its own): an allocation every slabBytes rather than one a record,
+// which was a tenth of windowIndex.put in Nexmark's q4 and a fifth in
+// q20. A slab lives until the last record carved from it has left the
+// index; records leave a side about in the order they came (eviction
+// goes in that order, expiry and sweeps in time order), so the slabs
+// alive beyond what the side holds are a few at its ends. The sides
+// have a slab each: q4's auctions stay while its bids are evicted, and
+// would keep the bids' slabs alive.
+func (is *indexSide) newRecord(key, value []byte, ts int64) indexRecord {
+	n := len(key) + len(value)
+	if n > slabBytes/8 {
+		return newIndexRecord(key, value, ts)
+	}
+	if cap(is.slab)-len(is.slab) < n {
+		is.slab = make([]byte, 0, slabBytes)
+	}
+	at := len(is.slab)
+	is.slab = is.slab[:at+n]
+	return recordIn(is.slab[at:at+n:at+n], key, value, ts)
+}
+
+// slabBytes is the size of an index side's slabs.
+const slabBytes = 16 << 10
+
+// all is the record's bytes, its key then its value.
+func (r *indexRecord) all() []byte   { return unsafe.Slice(r.data, int(r.klen)+int(r.vlen)) }
+func (r *indexRecord) key() []byte   { return unsafe.Slice(r.data, r.klen) }
+func (r *indexRecord) value() []byte { return r.all()[r.klen:] }
 
 // indexOrder is an entry of indexSide.order: a record's key, and its
 // prefix's records when it was put.
@@ -241,8 +282,8 @@ type indexOrder struct {
 
 // indexEntryBytes is what a record costs the index beyond its key and
 // value bytes: its entry in its key's records and in the order list
-// (three slice headers and a pointer), the map's share and the slices'
-// room to grow.
+// (a pointer, two lengths and a time; a slice header and a pointer),
+// the map's share and the slices' room to grow.
 const indexEntryBytes = 128
 
 // DefaultJoinIndexBytes is StreamStreamJoin.IndexBytes's default: 32 MiB
@@ -315,7 +356,7 @@ func (kr *keyRecords) find(key []byte) (int, bool) {
 		if c := cmp.Compare(r.ts, ts); c != 0 {
 			return c
 		}
-		return bytes.Compare(r.buf[at+8:r.klen], place)
+		return bytes.Compare(r.key()[at+8:], place)
 	}
 	c := compare(n - 1)
 	switch {
@@ -385,7 +426,7 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 			copy(r.value(), value)
 		} else {
 			keyed := kr.keyedBy(r)
-			r.buf = append(append(make([]byte, 0, r.klen+len(value)), r.key()...), value...)
+			*r = is.newRecord(r.key(), value, r.ts)
 			if keyed {
 				// Over the new bytes (an equal key: the map keeps its
 				// entry and takes the new string).
@@ -396,23 +437,30 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 		ix.bytes += n
 		is.bytes += n
 	} else {
-		r := indexRecord{buf: make([]byte, len(key)+len(value)), klen: len(key), ts: ts}
-		copy(r.buf, key)
-		copy(r.buf[len(key):], value)
+		r := is.newRecord(key, value, ts)
 		if len(kr.recs) == 0 {
 			kr.recs = append(kr.recs, r)
 			kr.keyAt(&kr.recs[0], len(prefix))
 			is.keys[kr.prefix] = kr
 		} else {
-			grows := len(kr.recs) == cap(kr.recs)
-			kr.recs = slices.Insert(kr.recs, i, r)
-			if grows {
+			if len(kr.recs) == cap(kr.recs) {
+				// Doubled, where append grows a large slice by a quarter:
+				// a hot key's records (tens of thousands of q4's bids)
+				// were copied some five times over as they came, and
+				// once a key's oldest leave from the front (which takes
+				// their room from its capacity), every quarter of its
+				// count anew; doubled, about once. The room is within
+				// indexEntryBytes.
+				grown := make([]indexRecord, len(kr.recs), 2*len(kr.recs))
+				copy(grown, kr.recs)
+				kr.recs = grown
 				// The records moved: first must not keep the one it held
 				// alive after it leaves.
 				kr.first[0] = indexRecord{}
 			}
+			kr.recs = slices.Insert(kr.recs, i, r)
 		}
-		is.appendOrder(indexOrder{key: r.key(), recs: kr})
+		is.order.push(indexOrder{key: r.key(), recs: kr})
 		n := len(key) + len(value) + indexEntryBytes
 		ix.bytes += n
 		is.bytes += n
@@ -422,17 +470,121 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 	}
 }
 
-// appendOrder appends o to the order list, moving the live entries down
-// over the spent ones first when the list is full and they are at least
-// half of it (amortized: the entries moved are at most the appends since
-// the last move or growth).
-func (is *indexSide) appendOrder(o indexOrder) {
-	if len(is.order) == cap(is.order) && is.head > 0 && 2*is.head >= len(is.order) {
-		n := copy(is.order, is.order[is.head:])
-		clear(is.order[n:])
-		is.order, is.head = is.order[:n], 0
+// orderQueue is a first-in first-out list of indexOrder entries, kept in
+// blocks of orderBlock: an append fills the last block, a take empties
+// the first, and a block emptied is kept for the next one needed. It was
+// one slice, grown by append as the index filled and moved down over its
+// spent entries once evictions began: in Nexmark's q4, whose index holds
+// some 180,000 bids a task before it evicts, the growth of that slice
+// (copies of up to 9 MB into memory the task had never touched, each
+// page faulted in) was 0.5 s of 16 s of samples, more than the rest of
+// the index's put. A block is 32 KiB, taken once and reused.
+type orderQueue struct {
+	// blocks hold the entries from blocks[0][head] to the last block's
+	// [tail-1].
+	blocks     []*[orderBlock]indexOrder
+	head, tail int
+	// spare is an emptied block (cleared), for the next append that
+	// needs one.
+	spare *[orderBlock]indexOrder
+}
+
+// orderBlock is the entries of a block of an orderQueue.
+const orderBlock = 1024
+
+// len is the number of entries listed.
+func (q *orderQueue) len() int {
+	if len(q.blocks) == 0 {
+		return 0
 	}
-	is.order = append(is.order, o)
+	return (len(q.blocks)-1)*orderBlock + q.tail - q.head
+}
+
+// push appends o.
+func (q *orderQueue) push(o indexOrder) {
+	if len(q.blocks) == 0 || q.tail == orderBlock {
+		b := q.spare
+		if b == nil {
+			b = new([orderBlock]indexOrder)
+		}
+		q.spare = nil
+		q.blocks = append(q.blocks, b)
+		q.tail = 0
+		if len(q.blocks) == 1 {
+			q.head = 0
+		}
+	}
+	q.blocks[len(q.blocks)-1][q.tail] = o
+	q.tail++
+}
+
+// take removes and returns the oldest entry; ok is false when there is
+// none.
+func (q *orderQueue) take() (o indexOrder, ok bool) {
+	if q.len() == 0 {
+		return indexOrder{}, false
+	}
+	b := q.blocks[0]
+	o, b[q.head] = b[q.head], indexOrder{}
+	q.head++
+	if q.head == orderBlock || (len(q.blocks) == 1 && q.head == q.tail) {
+		// The first block is spent (every entry it held is cleared).
+		// Moving the block pointers down keeps the array of them from
+		// growing with every block ever used.
+		q.spare = b
+		n := copy(q.blocks, q.blocks[1:])
+		q.blocks[n] = nil
+		q.blocks = q.blocks[:n]
+		q.head = 0
+	}
+	return o, true
+}
+
+// filter keeps, in order and in place, the entries for which keep is
+// true, and clears the others' places; the blocks emptied at the end are
+// let go but for a spare.
+func (q *orderQueue) filter(keep func(o indexOrder) bool) {
+	if len(q.blocks) == 0 {
+		return
+	}
+	// The writer (wb, wi) never passes the reader (rb, ri).
+	wb, wi := 0, q.head
+	for rb, b := range q.blocks {
+		lo, hi := 0, orderBlock
+		if rb == 0 {
+			lo = q.head
+		}
+		if rb == len(q.blocks)-1 {
+			hi = q.tail
+		}
+		for ri := lo; ri < hi; ri++ {
+			o := b[ri]
+			b[ri] = indexOrder{}
+			if !keep(o) {
+				continue
+			}
+			if wi == orderBlock {
+				wb, wi = wb+1, 0
+			}
+			q.blocks[wb][wi] = o
+			wi++
+		}
+	}
+	if wb == 0 && wi == q.head {
+		// Nothing kept: the first block is emptied too.
+		wi = -1
+	}
+	if wi < 0 {
+		q.spare = q.blocks[0]
+		clear(q.blocks)
+		q.blocks, q.head, q.tail = q.blocks[:0], 0, 0
+		return
+	}
+	if wb+1 < len(q.blocks) {
+		q.spare = q.blocks[wb+1]
+	}
+	clear(q.blocks[wb+1:])
+	q.blocks, q.tail = q.blocks[:wb+1], wi
 }
 
 // evict drops the oldest record of the side that holds the most bytes,
@@ -456,10 +608,11 @@ func (ix *windowIndex) evict() bool {
 		s = 1
 	}
 	is := &ix.side[s]
-	for is.head < len(is.order) {
-		o := is.order[is.head]
-		is.order[is.head] = indexOrder{}
-		is.head++
+	for {
+		o, ok := is.order.take()
+		if !ok {
+			return false
+		}
 		if i, ok := o.recs.findOldest(o.key); ok {
 			ts := readTime(o.key[len(o.key)-placeLen:])
 			if ix.drops && ts >= satSub(ix.now, ix.reach[s]) {
@@ -473,8 +626,6 @@ func (ix *windowIndex) evict() bool {
 			return true
 		}
 	}
-	is.order, is.head = is.order[:0], 0
-	return false
 }
 
 // giveUp drops every record of side and takes none until the stream
@@ -509,7 +660,7 @@ func (ix *windowIndex) retake(side int) bool {
 // remove drops record i of kr, side's records of prefix.
 func (ix *windowIndex) remove(side int, prefix []byte, kr *keyRecords, i int) {
 	is := &ix.side[side]
-	n := len(kr.recs[i].buf) + indexEntryBytes
+	n := int(kr.recs[i].klen) + int(kr.recs[i].vlen) + indexEntryBytes
 	ix.bytes -= n
 	is.bytes -= n
 	is.n--
@@ -544,15 +695,11 @@ func (ix *windowIndex) remove(side int, prefix []byte, kr *keyRecords, i int) {
 	}
 	// Entries of records that left before their turn: compact the list
 	// when they are more than the records held.
-	if live := len(is.order) - is.head; live > 2*is.n+64 {
-		kept := is.order[:0]
-		for _, o := range is.order[is.head:] {
-			if _, ok := o.recs.find(o.key); ok {
-				kept = append(kept, o)
-			}
-		}
-		clear(is.order[len(kept):])
-		is.order, is.head = kept, 0
+	if is.order.len() > 2*is.n+64 {
+		is.order.filter(func(o indexOrder) bool {
+			_, ok := o.recs.find(o.key)
+			return ok
+		})
 	}
 }
 
