@@ -170,10 +170,15 @@ func appendLeftHeader(dst, fk []byte) []byte {
 }
 
 // leftRowEntry is a left row's state entry, built in one buffer: it is
-// written for every left change.
-func leftRowEntry(fk []byte, row types.Row, ts int64) []byte {
-	v := appendLeftHeader(make([]byte, 0, 14+len(fk)+16*len(row)), fk)
-	return appendStoredRow(v, row, ts, nil)
+// written for every left change. keep is the columns stored
+// (TableSide.Stored).
+func leftRowEntry(fk []byte, row types.Row, ts int64, keep []int) []byte {
+	n := len(row)
+	if keep != nil {
+		n = len(keep)
+	}
+	v := appendLeftHeader(make([]byte, 0, 14+len(fk)+16*n), fk)
+	return appendStoredRow(v, row, ts, keep)
 }
 
 // splitLeftEntry reads a left row's state entry: its foreign key (nil for
@@ -267,7 +272,7 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 	lk := j.key(leftRowPrefix, rec.Key)
 	var entry []byte
 	if row != nil {
-		entry = leftRowEntry(fk, row, ts)
+		entry = leftRowEntry(fk, row, ts, s.Left.Stored)
 	}
 	old, had, err := storeSwap(j.Store, lk, entry, row != nil)
 	if err != nil {
@@ -468,7 +473,7 @@ func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
 	if row == nil {
 		err = j.Store.Delete(rk)
 	} else {
-		err = storePutOwned(j.Store, rk, storedRow(row, ts, nil))
+		err = storePutOwned(j.Store, rk, storedRow(row, ts, s.Right.Stored))
 	}
 	if err != nil {
 		return err
