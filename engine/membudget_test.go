@@ -29,7 +29,9 @@ func TestCacheBudgetTableJoin64Partitions(t *testing.T) {
 			s := e.NewSession(nil)
 			run(t, s, `CREATE TABLE users (id VARCHAR PRIMARY KEY, name VARCHAR) WITH (kafka_topic='users', partitions=64)`)
 			run(t, s, `CREATE TABLE scores (id VARCHAR PRIMARY KEY, score BIGINT, note VARCHAR) WITH (kafka_topic='scores', partitions=64)`)
-			run(t, s, `CREATE TABLE joined AS SELECT u.id AS id, u.name, s.score FROM users u JOIN scores s ON u.id = s.id`)
+			// The query reads every column, so that the join's state
+			// holds them all (a join stores only the columns read).
+			run(t, s, `CREATE TABLE joined AS SELECT u.id AS id, u.name, s.score, s.note FROM users u JOIN scores s ON u.id = s.id`)
 			pad := strings.Repeat("x", 100)
 			for from := 0; from < rows; from += 500 {
 				var us, ss []string

@@ -627,3 +627,29 @@ func TestForeignKeyJoinReusedRows(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestForeignKeyJoinNoResultNoOutput: a change of a left key the join did
+// not hold that yields no row (a new row that joins nothing, a tombstone
+// of an unknown key) is not handed to the output, which holds nothing of
+// the key; one of a key it holds is, as is a row that stops joining.
+func TestForeignKeyJoinNoResultNoOutput(t *testing.T) {
+	j := fkJoin(t, false, nil, 1)
+	out := j.Output
+	var calls []string
+	j.Output = func(key []byte, row types.Row, ts int64, emit Emit) error {
+		calls = append(calls, fmt.Sprintf("%s %t", key, row != nil))
+		return out(key, row, ts, emit)
+	}
+	got := runTableJoin(t, j, 1, "", "M", []string{
+		lrow("A", "a", "1", 1), lrow("A", "b", "2", 2), rrow("a", "m", 3), lrow("B", "a", "3", 4),
+		lrow("C", "-", "", 5), lrow("B", "-", "", 6), lrow("D", "a", "4", 7), lrow("D", "b", "5", 8),
+	})
+	want := []string{fkOut("B", "a", "3", "m", 4), fkDel("B", 6), fkOut("D", "a", "4", "m", 7), fkDel("D", 8)}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	wantCalls := []string{"A false", "B true", "B false", "D true", "D false"}
+	if strings.Join(calls, ", ") != strings.Join(wantCalls, ", ") {
+		t.Errorf("output calls %v, want %v", calls, wantCalls)
+	}
+}

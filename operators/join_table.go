@@ -86,6 +86,16 @@ type TableSide struct {
 	// every result row they make has one (build/join_filter.go).
 	// Default: nil, none.
 	Filter expr.Expr
+	// Stored lists, in ascending order, the columns of the table's rows
+	// the join's state keeps: those the query over the join reads, the
+	// rest of the ON condition, the join key and ROWTIME
+	// (build/join_table.go, storeOnly). The others are NULL when a
+	// stored row is read again; a stored row names its columns, so rows
+	// stored with every column (before, or under another plan) read the
+	// same. In Nexmark's q7 a bid's wide extra column was most of each
+	// left row's entry, written once and rewritten by every compaction
+	// that moved it. Default: nil, every column.
+	Stored []int
 }
 
 // tablePair is what both table joins share: how two rows (either may be
@@ -371,7 +381,7 @@ func (j *TableTableJoin) ProcessInput(input int, rec *log.Record, emit Emit) err
 	if row == nil {
 		err = j.Store.Delete(sk)
 	} else {
-		err = storePutOwned(j.Store, sk, storedRow(row, ts, nil))
+		err = storePutOwned(j.Store, sk, storedRow(row, ts, own.Stored))
 	}
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package build
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/runnel/runnel/sql/expr"
@@ -129,4 +130,61 @@ func TestJoinSideFilters(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTableJoinStoresColumnsRead: a join of two tables keeps of each
+// table's rows only the columns the query over it reads (its select
+// list, its WHERE, its grouping and aggregate arguments), the rest of the
+// ON condition, its join key and ROWTIME; a chain keeps every column.
+func TestTableJoinStoresColumnsRead(t *testing.T) {
+	f := newFixture(t)
+	for _, ddl := range []string{usersDDL, phonesDDL, regionsDDL, emailsDDL} {
+		f.declare(ddl)
+	}
+	// users: ID 0, REGION 1, AGE 2, ROWTIME 3; regions: NAME 0, BOSS 1,
+	// ROWTIME 2.
+	for _, tc := range []struct {
+		name, query string
+		left, right []int
+	}{
+		{"a foreign key, AGE unread", `CREATE TABLE a AS SELECT u.id AS id, r.boss FROM users u JOIN regions r ON u.region = r.name`,
+			[]int{0, 1, 3}, []int{0, 1, 2}},
+		{"a foreign key, BOSS in the WHERE only", `CREATE TABLE b AS SELECT u.id AS id, u.age FROM users u JOIN regions r ON u.region = r.name WHERE r.boss = 'mia'`,
+			[]int{0, 1, 2, 3}, []int{0, 1, 2}},
+		{"a foreign key, the ON condition's rest", `CREATE TABLE c AS SELECT u.id AS id, u.region FROM users u LEFT JOIN regions r ON u.region = r.name AND u.age > 3`,
+			[]int{0, 1, 2, 3}, []int{0, 2}},
+		{"aggregated", `CREATE TABLE d AS SELECT r.boss AS boss, SUM(u.age) AS n FROM users u JOIN regions r ON u.region = r.name GROUP BY r.boss`,
+			[]int{1, 2, 3}, []int{0, 1, 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan := f.persistent(tc.query)
+			rows, agg, err := lowerTableJoinQuery(plan.Sink().Input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := (*tableChain)(nil)
+			if rows != nil {
+				c = rows.c
+			} else {
+				c = agg.c
+			}
+			fk := c.first.fk
+			if fk == nil {
+				t.Fatal("not a foreign-key join")
+			}
+			if !slices.Equal(fk.Left.Stored, tc.left) || !slices.Equal(fk.Right.Stored, tc.right) {
+				t.Errorf("stored %v and %v, want %v and %v", fk.Left.Stored, fk.Right.Stored, tc.left, tc.right)
+			}
+		})
+	}
+	t.Run("chain of tables", func(t *testing.T) {
+		plan := f.persistent(`CREATE TABLE j AS SELECT u.id AS id, p.phone, e.email FROM users u JOIN phones p ON u.id = p.id JOIN emails e ON u.id = e.id`)
+		rows, _, err := lowerTableJoinQuery(plan.Sink().Input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l, r := rows.c.first.pk.Left.Stored, rows.c.first.pk.Right.Stored; l != nil || r != nil {
+			t.Errorf("a chain's first join stores %v and %v, not every column", l, r)
+		}
+	})
 }

@@ -116,6 +116,66 @@ func (c *tableChain) filterSides(where expr.Expr) {
 	s.Left.Filter, s.Right.Filter = sideFilters(where, tj.node.Type, s.Left.Width, s.Right.Width)
 }
 
+// storeOnly narrows what a join of two tables keeps of each table's rows
+// to the columns read (TableSide.Stored): reads are every expression
+// over the joined row above the join (its WHERE, its projection or its
+// grouping and aggregate arguments). The rest of the ON condition reads
+// the joined row too; each side's join key, ROWTIME and pushed filter
+// read its side's row. The joined row's other columns (the join key and
+// ROWTIME after both sides) are computed, not stored. Each table's
+// records are decoded into those columns only (the others are checked,
+// not built). A chain's joins keep every column: the rows of the first
+// go on to the next.
+func (c *tableChain) storeOnly(reads []expr.Expr) error {
+	if len(c.steps) > 0 {
+		return nil
+	}
+	tj := c.first
+	var left, right *operators.TableSide
+	var extra expr.Expr
+	if tj.fk != nil {
+		left, right, extra = &tj.fk.Left, &tj.fk.Right, tj.fk.Extra
+	} else {
+		left, right, extra = &tj.pk.Left, &tj.pk.Right, tj.pk.Extra
+	}
+	if extra != nil {
+		reads = append(reads[:len(reads):len(reads)], extra)
+	}
+	sides := []*operators.TableSide{left, right}
+	scans := []*planner.Scan{tj.left, tj.right}
+	offsets := []int{0, left.Width}
+	for i, side := range sides {
+		used := make([]bool, side.Width)
+		used[side.TimeIndex] = true
+		for _, k := range side.Keys {
+			markColumns(k, used, 0)
+		}
+		if side.Filter != nil {
+			markColumns(side.Filter, used, offsets[i])
+		}
+		for _, e := range reads {
+			markColumns(e, used, offsets[i])
+		}
+		stored := []int{}
+		for c, u := range used {
+			if u {
+				stored = append(stored, c)
+			}
+		}
+		dec, err := readingDecoder(scans[i], used)
+		if err != nil {
+			return err
+		}
+		side.Stored, side.Decoder = stored, dec
+		if i == 0 {
+			tj.leftTime = eventTime(scans[i].Source, dec)
+		} else {
+			tj.rightTime = eventTime(scans[i].Source, dec)
+		}
+	}
+	return nil
+}
+
 // tableSide describes a table input of a join whose key is keys, and
 // returns its decoder.
 func tableSide(src *catalog.Source, keys []expr.Expr) (operators.TableSide, *operators.Decoder, error) {
@@ -224,8 +284,15 @@ func lowerTableJoinQuery(n planner.Node) (rows *tableJoinRows, agg *tableJoinAgg
 			return nil, nil, err
 		}
 		r := &tableJoinRows{c: c, pipe: &operators.Pipeline{Project: project.Exprs, TimeIndex: j.TimeIndex()}}
+		reads := append([]expr.Expr{}, project.Exprs...)
 		if f != nil {
 			r.pipe.Filter = f.Predicate
+			reads = append(reads, f.Predicate)
+		}
+		if err := c.storeOnly(reads); err != nil {
+			return nil, nil, err
+		}
+		if f != nil {
 			c.filterSides(f.Predicate)
 		}
 		return r, nil, nil
@@ -257,8 +324,18 @@ func lowerTableJoinQuery(n planner.Node) (rows *tableJoinRows, agg *tableJoinAgg
 	}
 	ja := &tableJoinAggregation{c: c, agg: a}
 	ja.grouper = &operators.Grouper{GroupBy: node.GroupBy, Args: a.grouper.Args, TimeIndex: j.TimeIndex(), Codec: a.spec.Codec}
+	reads := append([]expr.Expr{}, node.GroupBy...)
+	for _, args := range ja.grouper.Args {
+		reads = append(reads, args...)
+	}
 	if f != nil {
 		ja.grouper.Filter = f.Predicate
+		reads = append(reads, f.Predicate)
+	}
+	if err := c.storeOnly(reads); err != nil {
+		return nil, nil, err
+	}
+	if f != nil {
 		c.filterSides(f.Predicate)
 	}
 	return nil, ja, nil
