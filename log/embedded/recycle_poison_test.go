@@ -19,25 +19,9 @@ import (
 // memory is the log's.
 func TestReaderRecyclePoisons(t *testing.T) {
 	ctx := ctxT(t)
-	l := openTest(t, t.TempDir()) // ReadBatch 100
-	t.Cleanup(func() { l.Close() })
-	if err := l.CreateTopic(ctx, "t", log.TopicConfig{Partitions: 1}); err != nil {
-		t.Fatal(err)
-	}
 	val := func(i int) string { return fmt.Sprintf("value %04d", i) }
-	var recs []log.Record
-	for i := range 300 {
-		recs = append(recs, log.Record{Key: fmt.Appendf(nil, "k%d", i), Value: []byte(val(i)), Partition: 0})
-	}
-	if _, err := l.Append(ctx, "t", recs); err != nil {
-		t.Fatal(err)
-	}
-	r, err := l.NewReader(ctx, log.TopicPartition{Topic: "t", Partition: 0}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	rc := r.(log.Recycler)
+	rr := recycleReader(ctx, t, 300, func(i int) []byte { return []byte(val(i)) })
+	r, rc := log.Reader(rr), log.Recycler(rr)
 	first, err := r.Next(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -15,26 +15,10 @@ import (
 // that parks keeps nothing.
 func TestReaderRecycle(t *testing.T) {
 	ctx := ctxT(t)
-	l := openTest(t, t.TempDir()) // ReadBatch 100
-	t.Cleanup(func() { l.Close() })
-	if err := l.CreateTopic(ctx, "t", log.TopicConfig{Partitions: 1}); err != nil {
-		t.Fatal(err)
-	}
 	val := func(i int) []byte { return fmt.Appendf(nil, "value %04d %s", i, bytes.Repeat([]byte{'x'}, i%7)) }
 	const n = 450
-	var recs []log.Record
-	for i := 0; i < n; i++ {
-		recs = append(recs, log.Record{Key: fmt.Appendf(nil, "k%d", i), Value: val(i), Partition: 0, Timestamp: int64(i)})
-	}
-	if _, err := l.Append(ctx, "t", recs); err != nil {
-		t.Fatal(err)
-	}
-	r, err := l.NewReader(ctx, log.TopicPartition{Topic: "t", Partition: 0}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	rr := r.(*reader)
+	rr := recycleReader(ctx, t, n, val)
+	r := log.Reader(rr)
 	check := func(batch []log.Record) {
 		t.Helper()
 		for _, rec := range batch {
@@ -150,4 +134,30 @@ func TestReaderRecycleVaryingBatches(t *testing.T) {
 		}
 		rr.Recycle(recs)
 	}
+}
+
+// recycleReader appends n records to a new one-partition topic of a log
+// that reads batches of 100 (offset i: key "k<i>", value val(i),
+// timestamp i) and returns a reader from its start, closed with the
+// test.
+func recycleReader(ctx context.Context, t *testing.T, n int, val func(int) []byte) *reader {
+	t.Helper()
+	l := openTest(t, t.TempDir()) // ReadBatch 100
+	t.Cleanup(func() { l.Close() })
+	if err := l.CreateTopic(ctx, "t", log.TopicConfig{Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	recs := make([]log.Record, 0, n)
+	for i := range n {
+		recs = append(recs, log.Record{Key: fmt.Appendf(nil, "k%d", i), Value: val(i), Partition: 0, Timestamp: int64(i)})
+	}
+	if _, err := l.Append(ctx, "t", recs); err != nil {
+		t.Fatal(err)
+	}
+	r, err := l.NewReader(ctx, log.TopicPartition{Topic: "t", Partition: 0}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r.(*reader)
 }
