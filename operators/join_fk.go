@@ -286,13 +286,9 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 	}
 	sameFK := had && row != nil && sameForeignKey(oldFK, fk)
 	if had && oldFK != nil && !sameFK {
-		if !j.derived {
-			if err := j.Store.Delete(j.indexEntry(oldFK, rec.Key)); err != nil {
-				j.index.reset()
-				return err
-			}
+		if err := j.unindex(oldFK, rec.Key); err != nil {
+			return err
 		}
-		j.index.remove(oldFK, rec.Key)
 	}
 	if row == nil {
 		if !had {
@@ -316,11 +312,8 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 	}
 	var r types.Row
 	if fk != nil {
-		if r, err = lookupRowInto(j.rightRow, j.Store, &s.Right, j.key(rightRowPrefix, fk), fk); err != nil {
+		if r, err = j.rightRowOf(fk); err != nil {
 			return err
-		}
-		if r != nil {
-			j.rightRow = r[:0]
 		}
 		if r == nil && first {
 			// The right row is yet to come (in Nexmark's q3, an auction
@@ -374,24 +367,19 @@ func (j *ForeignKeyJoin) leftFiltered(rec *log.Record, row types.Row, ts int64, 
 		return err
 	}
 	if oldFK != nil {
-		if !j.derived {
-			if err := j.Store.Delete(j.indexEntry(oldFK, rec.Key)); err != nil {
-				j.index.reset()
-				return err
-			}
+		if err := j.unindex(oldFK, rec.Key); err != nil {
+			return err
 		}
-		j.index.remove(oldFK, rec.Key)
 	}
 	// The result ends even when the foreign key cannot be computed (at
 	// the row's time then): the row is gone (noResult).
 	fk, fkErr := j.foreignKey(row)
 	if fkErr == nil && fk != nil {
-		r, err := lookupRowInto(j.rightRow, j.Store, &s.Right, j.key(rightRowPrefix, fk), fk)
+		r, err := j.rightRowOf(fk)
 		if err != nil {
 			return err
 		}
 		if r != nil {
-			j.rightRow = r[:0]
 			ts = max(ts, r[s.Right.TimeIndex].Int())
 		}
 	}
@@ -399,6 +387,32 @@ func (j *ForeignKeyJoin) leftFiltered(rec *log.Record, row types.Row, ts int64, 
 		return err
 	}
 	return fkErr
+}
+
+// unindex takes a left key out of the index of the foreign key its row
+// was stored under: the index entry (unless the store derives the
+// index, deriveIndex) and the index cache's list. A failed delete drops
+// the cache, which might otherwise list a key the index still holds.
+func (j *ForeignKeyJoin) unindex(fk, leftKey []byte) error {
+	if !j.derived {
+		if err := j.Store.Delete(j.indexEntry(fk, leftKey)); err != nil {
+			j.index.reset()
+			return err
+		}
+	}
+	j.index.remove(fk, leftKey)
+	return nil
+}
+
+// rightRowOf reads the right row whose key is the foreign key fk, nil
+// when none is stored, into the join's right row memory (rightRow),
+// which it then holds until the next record.
+func (j *ForeignKeyJoin) rightRowOf(fk []byte) (types.Row, error) {
+	r, err := lookupRowInto(j.rightRow, j.Store, &j.Spec.Right, j.key(rightRowPrefix, fk), fk)
+	if err == nil && r != nil {
+		j.rightRow = r[:0]
+	}
+	return r, err
 }
 
 // deriveIndex is the join's TableJoinStore's derive: as a left row's
