@@ -129,6 +129,14 @@ type Result struct {
 	// StateRatio can be held to the promise of at most twice the
 	// encoded keys and values.
 	StateDiskBytes int64
+	// Written is the offsets the query's stages wrote into the topics
+	// they own, their sinks and internal topics (a record each; in
+	// Kafka a commit's marker takes one too), once it is done. Where a stage's commits depend on
+	// timing (a lingering aggregation sends a change per commit of a
+	// group, task_linger.go), the same query does more or less work from
+	// run to run; Written says how much, so that two runs' CPU seconds can
+	// be compared for the work they did (q5's vary by a third).
+	Written int64
 	// RawRate is the raw copy's events/s over the same input topic.
 	RawRate float64
 	// Cores is what per-core rates divide by (GOMAXPROCS).
@@ -176,8 +184,8 @@ func (r Result) Line() string {
 		return fmt.Sprintf("nexmark %s incomplete: did not finish in %.0fs; read %d of %d input records, %d sink records written (about %.0f events/s) cpu_seconds=%.2f",
 			r.Query.Name, r.Elapsed.Seconds(), r.InputRead, r.Events, r.SinkUpdates, float64(r.SinkUpdates)/r.Elapsed.Seconds(), r.Usage.Process.Seconds())
 	}
-	return fmt.Sprintf("nexmark %s events=%d seconds=%.2f events/s=%.0f events/s/core=%.0f state_bytes=%d raw_copy_ratio=%.2f cpu_seconds=%.2f state_ratio=%.2f",
-		r.Query.Name, r.Events, r.Elapsed.Seconds(), r.Rate(), r.PerCore(), r.StateBytes, r.RawCopyRatio(), r.Usage.Process.Seconds(), r.StateRatio())
+	return fmt.Sprintf("nexmark %s events=%d seconds=%.2f events/s=%.0f events/s/core=%.0f state_bytes=%d raw_copy_ratio=%.2f cpu_seconds=%.2f state_ratio=%.2f offsets_written=%d",
+		r.Query.Name, r.Events, r.Elapsed.Seconds(), r.Rate(), r.PerCore(), r.StateBytes, r.RawCopyRatio(), r.Usage.Process.Seconds(), r.StateRatio(), r.Written)
 }
 
 // Report is a whole benchmark run.
@@ -378,6 +386,9 @@ func runOne(ctx context.Context, node *Node, q Query, opts BenchOptions, rep *Re
 	} else if err != nil {
 		return res, err
 	} else {
+		if res.Written, err = written(ctx, lg, q, ids); err != nil {
+			return res, err
+		}
 		for i, id := range ids {
 			if st := q.Stages[i]; st.Declared || !st.Table && !joins(st.SQL) {
 				continue // stateless, or no query of its own
@@ -419,6 +430,38 @@ func joins(sql string) bool {
 }
 
 // sumEnds is the number of records a topic holds (from offset 0).
+// written sums the end offsets of the topics q's stages (ids, as
+// StartQuery returned them) own: each persistent stage's sink topic and
+// its internal topics (_runnel_<id>_...). A declared stage owns none.
+func written(ctx context.Context, lg log.Log, q Query, ids []string) (int64, error) {
+	infos, err := lg.Topics(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("nexmark: %s: topics: %w", q.Name, err)
+	}
+	var topics []string
+	for i, id := range ids {
+		st := q.Stages[i]
+		if st.Declared {
+			continue
+		}
+		topics = append(topics, st.Topic)
+		for _, info := range infos {
+			if strings.HasPrefix(info.Name, "_runnel_"+id+"_") {
+				topics = append(topics, info.Name)
+			}
+		}
+	}
+	var n int64
+	for _, topic := range topics {
+		ends, err := sumEnds(ctx, lg, topic)
+		if err != nil {
+			return 0, fmt.Errorf("nexmark: %s: end offsets of %s: %w", q.Name, topic, err)
+		}
+		n += ends
+	}
+	return n, nil
+}
+
 func sumEnds(ctx context.Context, lg log.Log, topic string) (int64, error) {
 	ends, err := lg.EndOffsets(ctx, topic)
 	if err != nil {
