@@ -445,11 +445,7 @@ func written(ctx context.Context, lg log.Log, q Query, ids []string) (int64, err
 			continue
 		}
 		topics = append(topics, st.Topic)
-		for _, info := range infos {
-			if strings.HasPrefix(info.Name, "_runnel_"+id+"_") {
-				topics = append(topics, info.Name)
-			}
-		}
+		topics = append(topics, internalTopics(infos, id)...)
 	}
 	var n int64
 	for _, topic := range topics {

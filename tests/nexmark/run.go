@@ -231,13 +231,7 @@ func awaitInternal(ctx context.Context, conn *pgx.Conn, lg log.Log, q Query, st 
 	if err != nil {
 		return fmt.Errorf("nexmark: %s: topics: %w", q.Name, err)
 	}
-	prefix := "_runnel_" + id + "_"
-	var internal []string
-	for _, info := range infos {
-		if strings.HasPrefix(info.Name, prefix) {
-			internal = append(internal, info.Name)
-		}
-	}
+	internal := internalTopics(infos, id)
 	if len(internal) == 0 {
 		return nil
 	}
@@ -259,6 +253,19 @@ func awaitInternal(ctx context.Context, conn *pgx.Conn, lg log.Log, q Query, st 
 		}
 		last = now
 	}
+}
+
+// internalTopics lists the internal topics of query id among infos: those
+// named _runnel_<id>_...
+func internalTopics(infos []log.TopicInfo, id string) []string {
+	prefix := "_runnel_" + id + "_"
+	var internal []string
+	for _, info := range infos {
+		if strings.HasPrefix(info.Name, prefix) {
+			internal = append(internal, info.Name)
+		}
+	}
+	return internal
 }
 
 // StopQuery terminates q's stages (ids, as StartQuery returned them), the
