@@ -413,13 +413,7 @@ func (st *streamTable) storeOnly(reads []expr.Expr) error {
 	for _, e := range reads {
 		markColumns(e, used, sw)
 	}
-	stored := []int{}
-	for i, u := range used {
-		if u {
-			stored = append(stored, i)
-		}
-	}
-	s.TableStored = stored
+	s.TableStored = usedIndexes(used)
 	var err error
 	if st.tableDec, err = readingDecoder(st.table, used); err != nil {
 		return err

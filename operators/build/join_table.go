@@ -156,17 +156,11 @@ func (c *tableChain) storeOnly(reads []expr.Expr) error {
 		for _, e := range reads {
 			markColumns(e, used, offsets[i])
 		}
-		stored := []int{}
-		for c, u := range used {
-			if u {
-				stored = append(stored, c)
-			}
-		}
 		dec, err := readingDecoder(scans[i], used)
 		if err != nil {
 			return err
 		}
-		side.Stored, side.Decoder = stored, dec
+		side.Stored, side.Decoder = usedIndexes(used), dec
 		if i == 0 {
 			tj.leftTime = eventTime(scans[i].Source, dec)
 		} else {

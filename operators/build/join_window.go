@@ -275,13 +275,7 @@ func (ss *streamStream) storeOnly(reads []expr.Expr) error {
 		markColumns(e, used[1], widths[0])
 	}
 	for side := range 2 {
-		stored := []int{}
-		for i, u := range used[side] {
-			if u {
-				stored = append(stored, i)
-			}
-		}
-		ss.spec.Sides[side].Stored = stored
+		ss.spec.Sides[side].Stored = usedIndexes(used[side])
 		// The records are decoded into those columns only: the join's
 		// own, and a repartition's into its join key's.
 		var err error
@@ -329,6 +323,19 @@ func markColumns(e expr.Expr, used []bool, offset int) {
 		}
 		return true
 	})
+}
+
+// usedIndexes lists, in ascending order, the indexes i with used[i] set:
+// the columns a join side stores. Never nil, even when empty: a nil
+// Stored means every column.
+func usedIndexes(used []bool) []int {
+	stored := []int{}
+	for i, u := range used {
+		if u {
+			stored = append(stored, i)
+		}
+	}
+	return stored
 }
 
 // keysWritten reports whether a repartitioned side's join key, as
