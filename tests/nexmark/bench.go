@@ -130,12 +130,13 @@ type Result struct {
 	// encoded keys and values.
 	StateDiskBytes int64
 	// Written is the offsets the query's stages wrote into the topics
-	// they own, their sinks and internal topics (a record each; in
-	// Kafka a commit's marker takes one too), once it is done. Where a stage's commits depend on
-	// timing (a lingering aggregation sends a change per commit of a
-	// group, task_linger.go), the same query does more or less work from
-	// run to run; Written says how much, so that two runs' CPU seconds can
-	// be compared for the work they did (q5's vary by a third).
+	// they own, their sinks and internal topics (a record each; in Kafka
+	// a commit's marker takes one too), once it is done. Where a stage's
+	// commits depend on timing (a lingering aggregation sends a change
+	// per commit of a group, task_linger.go), the same query does more or
+	// less work from run to run; Written says how much, so that two runs'
+	// CPU seconds can be compared for the work they did (q5's vary by a
+	// third).
 	Written int64
 	// RawRate is the raw copy's events/s over the same input topic.
 	RawRate float64
@@ -429,7 +430,6 @@ func joins(sql string) bool {
 	return false
 }
 
-// sumEnds is the number of records a topic holds (from offset 0).
 // written sums the end offsets of the topics q's stages (ids, as
 // StartQuery returned them) own: each persistent stage's sink topic and
 // its internal topics (_runnel_<id>_...). A declared stage owns none.
@@ -458,6 +458,7 @@ func written(ctx context.Context, lg log.Log, q Query, ids []string) (int64, err
 	return n, nil
 }
 
+// sumEnds is the number of records a topic holds (from offset 0).
 func sumEnds(ctx context.Context, lg log.Log, topic string) (int64, error) {
 	ends, err := lg.EndOffsets(ctx, topic)
 	if err != nil {
