@@ -444,7 +444,9 @@ func written(ctx context.Context, lg log.Log, q Query, ids []string) (int64, err
 		if st.Declared {
 			continue
 		}
-		topics = append(topics, st.Topic)
+		if !st.Insert { // an insert's sink is an earlier stage's, counted there
+			topics = append(topics, st.Topic)
+		}
 		topics = append(topics, internalTopics(infos, id)...)
 	}
 	var n int64

@@ -208,6 +208,9 @@ func TestQueryFiles(t *testing.T) {
 				tail = ` \(`
 			}
 			head := regexp.MustCompile(`^CREATE ` + kind + ` ` + regexp.QuoteMeta(strings.ToLower(st.Sink)) + tail)
+			if st.Insert {
+				head = regexp.MustCompile(`^INSERT INTO ` + regexp.QuoteMeta(strings.ToLower(st.Sink)) + `\nSELECT `)
+			}
 			if !head.MatchString(st.SQL) {
 				t.Errorf("%s: a statement does not create %s %s as its first line says:\n%s", q.Name, kind, st.Sink, st.SQL)
 			}

@@ -28,8 +28,9 @@ type Query struct {
 	// The rest is set for supported queries only, from queries/<Name>.sql.
 
 	// Stages are the file's statements in order, each a persistent query
-	// (CREATE STREAM|TABLE ... AS SELECT) or a declaration over an earlier
-	// stage's sink topic: most queries have one; one that Runnel can only
+	// (CREATE STREAM|TABLE ... AS SELECT, or INSERT INTO an earlier
+	// stage's stream) or a declaration over an earlier stage's sink topic:
+	// most queries have one; one that Runnel can only
 	// write as several (it has no subqueries) has a stage per step, each
 	// reading the events or earlier stages' sinks, and the last writing
 	// the query's result.
@@ -66,6 +67,11 @@ type Stage struct {
 	// its topic to the stage that writes it. q5 reads a table's changelog
 	// back as a stream this way.
 	Declared bool
+	// Insert is true for an INSERT INTO an earlier stage's stream: a
+	// persistent query of its own, writing into that stage's topic, which
+	// it leaves to that stage to drop. q7 writes the bids that meet two
+	// windows into its one keyed stream this way.
+	Insert bool
 	// Inputs are the topics it reads: event topics, or the topics of
 	// earlier stages. A declaration reads its Topic.
 	Inputs []string
@@ -166,6 +172,7 @@ func Lookup(name string) (Query, bool) {
 
 var (
 	createRE  = regexp.MustCompile(`(?is)^CREATE\s+(STREAM|TABLE)\s+(\w+)\s+(?:WITH\s*\([^)]*\)\s*)?AS\s`)
+	insertRE  = regexp.MustCompile(`(?is)^INSERT\s+INTO\s+(\w+)\s+SELECT\s`)
 	declareRE = regexp.MustCompile(`(?is)^CREATE\s+(STREAM|TABLE)\s+(\w+)\s*\(.*\)\s*WITH\s*\((.*)\)$`)
 	topicRE   = regexp.MustCompile(`(?i)\bkafka_topic\s*=\s*'([^']*)'`)
 	sourceRE  = regexp.MustCompile(`(?i)\b(?:FROM|JOIN)\s+(\w+)`)
@@ -190,7 +197,7 @@ func (q *Query) parse(text string) error {
 		return errors.New("no statement")
 	}
 	last := q.Stages[len(q.Stages)-1]
-	if want := "NEXMARK_" + strings.ToUpper(q.Name); last.Sink != want || last.Declared {
+	if want := "NEXMARK_" + strings.ToUpper(q.Name); last.Sink != want || last.Declared || last.Insert {
 		return fmt.Errorf("the last statement creates %s, not %s AS SELECT", last.Sink, want)
 	}
 	for k := range Streams {
@@ -219,12 +226,20 @@ func parseStage(st string, topics map[string]string, inputs map[Kind]bool) (Stag
 		return Stage{SQL: st, Sink: strings.ToUpper(m[2]), Topic: t[1], Table: strings.EqualFold(m[1], "TABLE"),
 			Declared: true, Inputs: []string{t[1]}}, nil
 	}
-	m := createRE.FindStringSubmatch(st)
-	if m == nil {
-		return Stage{}, fmt.Errorf("not a CREATE STREAM|TABLE ... AS, nor a declaration over a stage's topic: %q", st)
+	var s Stage
+	if m := insertRE.FindStringSubmatch(st); m != nil {
+		sink := strings.ToUpper(m[1])
+		topic, ok := topics[sink]
+		if !ok {
+			return Stage{}, fmt.Errorf("INSERT INTO %s, not an earlier stage", m[1])
+		}
+		s = Stage{SQL: st, Sink: sink, Topic: topic, Insert: true}
+	} else if m := createRE.FindStringSubmatch(st); m != nil {
+		s = Stage{SQL: st, Sink: strings.ToUpper(m[2]), Table: strings.EqualFold(m[1], "TABLE")}
+		s.Topic = s.Sink
+	} else {
+		return Stage{}, fmt.Errorf("not a CREATE STREAM|TABLE ... AS, an INSERT INTO ... SELECT, nor a declaration over a stage's topic: %q", st)
 	}
-	s := Stage{SQL: st, Sink: strings.ToUpper(m[2]), Table: strings.EqualFold(m[1], "TABLE")}
-	s.Topic = s.Sink
 	for _, src := range sourceRE.FindAllStringSubmatch(st, -1) {
 		name := strings.ToLower(src[1])
 		topic := ""

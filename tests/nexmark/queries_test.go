@@ -35,6 +35,27 @@ func TestParseStages(t *testing.T) {
 			},
 		},
 		{
+			name: "an insert into an earlier stage's stream",
+			text: "CREATE STREAM nexmark_qx_bids AS\nSELECT * FROM bid WHERE price > 10;\n" +
+				"INSERT INTO nexmark_qx_bids\nSELECT * FROM bid WHERE price < 5;\n" +
+				"CREATE TABLE nexmark_qx AS\nSELECT auction, COUNT(*) AS n FROM nexmark_qx_bids GROUP BY auction;\n",
+			stages: []string{
+				"NEXMARK_QX_BIDS NEXMARK_QX_BIDS false nexmark_bid",
+				"NEXMARK_QX_BIDS NEXMARK_QX_BIDS false nexmark_bid",
+				"NEXMARK_QX NEXMARK_QX false NEXMARK_QX_BIDS",
+			},
+		},
+		{
+			name: "an insert into a later stage",
+			text: "INSERT INTO nexmark_qx\nSELECT * FROM bid;\nCREATE STREAM nexmark_qx AS\nSELECT * FROM bid;\n",
+			err:  "INSERT INTO nexmark_qx, not an earlier stage",
+		},
+		{
+			name: "an insert last",
+			text: "CREATE STREAM nexmark_qx AS\nSELECT * FROM bid;\nINSERT INTO nexmark_qx\nSELECT * FROM bid;\n",
+			err:  "not NEXMARK_QX AS SELECT",
+		},
+		{
 			name: "a declaration without a topic",
 			text: counts + "CREATE STREAM nexmark_qx_changes (n BIGINT)\nWITH (value_format='JSON');\n",
 			err:  "names no kafka_topic",
@@ -71,6 +92,9 @@ func TestParseStages(t *testing.T) {
 			for _, s := range q.Stages {
 				got = append(got, strings.Join([]string{s.Sink, s.Topic, strconv.FormatBool(s.Declared),
 					strings.Join(s.Inputs, ",")}, " "))
+				if s.Insert != strings.HasPrefix(s.SQL, "INSERT") {
+					t.Errorf("%s: Insert %v for %q", s.Sink, s.Insert, s.SQL)
+				}
 			}
 			if !slices.Equal(got, tc.stages) {
 				t.Errorf("stages\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.stages, "\n"))

@@ -2,6 +2,7 @@ package nexmark
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -40,7 +41,11 @@ func StartQuery(ctx context.Context, conn *pgx.Conn, q Query) ([]string, error) 
 			ids = append(ids, "")
 			continue
 		}
-		id, _, err := queryStatus(ctx, conn, st.Sink)
+		// An insert writes an earlier stage's sink: its query is the one
+		// writing that sink that is not the earlier stage's.
+		id, _, err := findQuery(ctx, conn, func(qid, sink string) bool {
+			return strings.EqualFold(sink, st.Sink) && !slices.Contains(ids, qid)
+		})
 		if err != nil {
 			return ids, fmt.Errorf("nexmark: %s: %w", q.Name, err)
 		}
@@ -49,8 +54,9 @@ func StartQuery(ctx context.Context, conn *pgx.Conn, q Query) ([]string, error) 
 	return ids, nil
 }
 
-// queryStatus finds the query writing sink in SHOW QUERIES.
-func queryStatus(ctx context.Context, conn *pgx.Conn, sink string) (id, status string, err error) {
+// findQuery finds the query of SHOW QUERIES whose id and sink match says
+// is the one; the last of several.
+func findQuery(ctx context.Context, conn *pgx.Conn, match func(id, sink string) bool) (id, status string, err error) {
 	rows, err := conn.Query(ctx, `SHOW QUERIES`, pgx.QueryExecModeSimpleProtocol)
 	if err != nil {
 		return "", "", err
@@ -61,7 +67,7 @@ func queryStatus(ctx context.Context, conn *pgx.Conn, sink string) (id, status s
 		if len(vals) < 3 {
 			return "", "", fmt.Errorf("SHOW QUERIES returned %d columns", len(vals))
 		}
-		if strings.EqualFold(string(vals[2]), sink) {
+		if match(string(vals[0]), string(vals[2])) {
 			id, status = string(vals[0]), string(vals[1])
 		}
 	}
@@ -69,7 +75,7 @@ func queryStatus(ctx context.Context, conn *pgx.Conn, sink string) (id, status s
 		return "", "", err
 	}
 	if id == "" {
-		return "", "", fmt.Errorf("no query writes %s", sink)
+		return "", "", errors.New("no such query in SHOW QUERIES")
 	}
 	return id, status, nil
 }
@@ -206,8 +212,8 @@ func awaitTopics(ctx context.Context, conn *pgx.Conn, lg log.Log, q Query, st St
 		// now and then rather than wait forever.
 		if time.Since(lastStatus) > time.Second {
 			lastStatus = time.Now()
-			if _, status, err := queryStatus(ctx, conn, st.Sink); err != nil {
-				return fmt.Errorf("nexmark: %s: %w", q.Name, err)
+			if _, status, err := findQuery(ctx, conn, func(qid, _ string) bool { return qid == id }); err != nil {
+				return fmt.Errorf("nexmark: %s: query %s: %w", q.Name, id, err)
 			} else if !strings.EqualFold(status, "RUNNING") {
 				return fmt.Errorf("nexmark: %s: query %s is %s", q.Name, id, status)
 			}
@@ -271,7 +277,8 @@ func internalTopics(infos []log.TopicInfo, id string) []string {
 // StopQuery terminates q's stages (ids, as StartQuery returned them), the
 // last first, and drops their sinks with their topics, so that the next
 // query runs alone and the disk does not fill up. A declared stage is
-// dropped without its topic, which the stage that writes it deletes.
+// dropped without its topic, which the stage that writes it deletes; an
+// insert is only terminated, before the stage whose sink it writes.
 func StopQuery(ctx context.Context, conn *pgx.Conn, q Query, ids []string) error {
 	for i := len(ids) - 1; i >= 0; i-- {
 		st := q.Stages[i]
@@ -287,6 +294,9 @@ func StopQuery(ctx context.Context, conn *pgx.Conn, q Query, ids []string) error
 		}
 		if _, err := conn.Exec(ctx, "TERMINATE "+ids[i]); err != nil {
 			return fmt.Errorf("nexmark: %s: terminate %s: %w", q.Name, ids[i], err)
+		}
+		if st.Insert {
+			continue // its sink is the earlier stage's to drop
 		}
 		if _, err := conn.Exec(ctx, fmt.Sprintf("DROP %s %s DELETE TOPIC", kind, st.Sink)); err != nil {
 			return fmt.Errorf("nexmark: %s: drop %s: %w", q.Name, st.Sink, err)

@@ -18,9 +18,13 @@
 -- of its input, and a later maximum retracts the rows that matched an
 -- earlier one. The stages:
 --
--- 1. each bid once per window it may meet (EXPLODE: two windows for a bid
---    in a window's last millisecond, one otherwise), with the window's
---    start in ms (a multiple of 10 s from the epoch, as in nexmark-flink);
+-- 1. each bid once per window it may meet, keyed by a name no other row
+--    has, the bid's partition and offset in its topic (PARTITION BY), with
+--    the window's start in ms (a multiple of 10 s from the epoch, as in
+--    nexmark-flink): every bid with its own window's start, and (an
+--    INSERT INTO the same stream) a bid in a window's last millisecond a
+--    second time, with the next window's start and the name suffixed
+--    '/next';
 -- 2. each window's highest price, from the bids (a MAX per window start:
 --    a price only raises it);
 -- 3. the same maxima keyed by window and price ('start/price'): an
@@ -31,22 +35,35 @@
 --    would revisit every bid of the window, a cost that grows with the
 --    square of the bids per window. Keyed by the price too, an update
 --    revisits only the bids at that price;
--- 4. the rows of stage 1 as a table, one row per record of stage 1's topic
---    (keyed by its partition and offset, which no two records share;
---    LATEST_BY_OFFSET of a group of one record is that record's value),
---    so that the result keeps every bid, equal bids included;
+-- 4. stage 1's topic declared as a table: no two of its records share a
+--    key, so each is a row of its own and the table keeps every bid,
+--    equal bids included;
 -- 5. the foreign-key join of those rows, on their window and price, with
 --    the windows' maxima: a row is in the result while its price is its
 --    window's maximum.
 --
--- The result is a table keyed by stage 1's record (id); its rows are
+-- Stages 1 and 4 were an EXPLODE of each bid's windows into a stream and
+-- a LATEST_BY_OFFSET table of that stream grouped by each record's
+-- partition and offset; keyed as it is written, the stream is the table,
+-- without that aggregation's repartition topic, store and sink.
+--
+-- The result is a table keyed by stage 1's name (id); its rows are
 -- nexmark-flink's: auction, price, bidder, dateTime, extra.
 CREATE STREAM nexmark_q7_bids AS
-SELECT auction, price, bidder, dateTime, extra,
-       EXPLODE(CASE WHEN UNIX_TIMESTAMP(dateTime) % 10000 = 9999
-                    THEN ARRAY[UNIX_TIMESTAMP(dateTime) - 9999, UNIX_TIMESTAMP(dateTime) + 1]
-                    ELSE ARRAY[UNIX_TIMESTAMP(dateTime) - UNIX_TIMESTAMP(dateTime) % 10000] END) AS starttime
+SELECT CAST(ROWPARTITION AS VARCHAR) + '/' + CAST(ROWOFFSET AS VARCHAR) AS id,
+       auction, price, bidder, dateTime, extra,
+       UNIX_TIMESTAMP(dateTime) - UNIX_TIMESTAMP(dateTime) % 10000 AS starttime
 FROM bid
+PARTITION BY CAST(ROWPARTITION AS VARCHAR) + '/' + CAST(ROWOFFSET AS VARCHAR)
+EMIT CHANGES;
+
+INSERT INTO nexmark_q7_bids
+SELECT CAST(ROWPARTITION AS VARCHAR) + '/' + CAST(ROWOFFSET AS VARCHAR) + '/next' AS id,
+       auction, price, bidder, dateTime, extra,
+       UNIX_TIMESTAMP(dateTime) + 1 AS starttime
+FROM bid
+WHERE UNIX_TIMESTAMP(dateTime) % 10000 = 9999
+PARTITION BY CAST(ROWPARTITION AS VARCHAR) + '/' + CAST(ROWOFFSET AS VARCHAR) + '/next'
 EMIT CHANGES;
 
 CREATE TABLE nexmark_q7_max AS
@@ -62,13 +79,9 @@ GROUP BY CAST(starttime AS VARCHAR) + '/' + CAST(maxprice AS VARCHAR)
 HAVING COUNT(*) > 0
 EMIT CHANGES;
 
-CREATE TABLE nexmark_q7_rows AS
-SELECT CAST(ROWPARTITION AS VARCHAR) + '/' + CAST(ROWOFFSET AS VARCHAR) AS id,
-       LATEST_BY_OFFSET(auction) AS auction, LATEST_BY_OFFSET(price) AS price, LATEST_BY_OFFSET(bidder) AS bidder,
-       LATEST_BY_OFFSET(dateTime) AS dateTime, LATEST_BY_OFFSET(extra) AS extra, LATEST_BY_OFFSET(starttime) AS starttime
-FROM nexmark_q7_bids
-GROUP BY CAST(ROWPARTITION AS VARCHAR) + '/' + CAST(ROWOFFSET AS VARCHAR)
-EMIT CHANGES;
+CREATE TABLE nexmark_q7_rows (id VARCHAR PRIMARY KEY, auction BIGINT, price BIGINT, bidder BIGINT,
+                              dateTime TIMESTAMP, extra VARCHAR, starttime BIGINT)
+WITH (kafka_topic='NEXMARK_Q7_BIDS', value_format='JSON');
 
 CREATE TABLE nexmark_q7 AS
 SELECT R.id AS id, R.auction AS auction, R.price AS price, R.bidder AS bidder, R.dateTime AS dateTime, R.extra AS extra
