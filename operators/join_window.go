@@ -587,9 +587,8 @@ func (j *StreamStreamJoin) match(input int, row, keys types.Row, ts int64, k []b
 	// A record of the other side whose window has closed may still be
 	// stored: an inner side's records leave when a sweep comes by.
 	m := &j.meet
-	*m = meeting{j: j, input: input, ts: ts, emit: emit,
+	*m = meeting{j: j, input: input, row: row, keys: keys, ts: ts, emit: emit,
 		closedBelow: satSub(j.now, satAdd(s.lookAhead(other), s.Grace))}
-	m.joined, m.slot = j.pairRow(input, row, keys)
 	if j.visit == nil {
 		// A method value made once: a closure per record, which the
 		// scan's interface makes escape, was a heap allocation per
@@ -628,18 +627,20 @@ func (j *StreamStreamJoin) match(input int, row, keys types.Row, ts int64, k []b
 	return matched, nil
 }
 
-// meeting is a match's scan under way: a record of side input at ROWTIME
-// ts, meeting the other side's stored records.
+// meeting is a match's scan under way: a record of side input, row with
+// join key keys at ROWTIME ts, meeting the other side's stored records.
 type meeting struct {
 	j           *StreamStreamJoin
 	input       int
+	row, keys   types.Row
 	ts          int64
 	emit        Emit
 	closedBelow int64 // the other side's records before it are closed
 	matched     bool  // set once a pair has passed
 	// joined is the pairs' row (pairRow), the record's columns and join
-	// key written once; slot is the other side's columns in it, which
-	// each stored record is decoded into.
+	// key written once, at the first stored record it meets (most meet
+	// none: a bid that comes before its auction); slot is the other
+	// side's columns in it, which each stored record is decoded into.
 	joined, slot types.Row
 }
 
@@ -650,6 +651,9 @@ func (m *meeting) visit(key, value []byte) bool {
 	other, ts := 1-m.input, m.ts
 	if readTime(key[len(key)-placeLen:]) < m.closedBelow {
 		return true
+	}
+	if m.joined == nil {
+		m.joined, m.slot = j.pairRow(m.input, m.row, m.keys)
 	}
 	flags, err := j.decodeSlot(other, key, value, m.slot)
 	if err != nil {
