@@ -55,6 +55,11 @@ type combiner struct {
 	text   []bool
 	index  map[string]int
 	groups []partialGroup
+	// last is one more than the index of the group the last row joined
+	// (0: none). A join's pairs come a group after another (a late
+	// auction of Nexmark's q4 meeting its bids, a hot auction's bids one
+	// after another), and each looked its group up in index.
+	last int
 	// bytes estimates what groups hold; limit bounds it.
 	bytes, limit int
 }
@@ -103,7 +108,10 @@ func (c *combiner) full() bool { return c.bytes >= c.limit }
 // fold is add without the bound: a caller that must not write partials
 // where it stands checks full before.
 func (c *combiner) fold(in *GroupInput) error {
-	i, ok := c.index[string(in.KeyBytes)]
+	i, ok := c.last-1, c.last > 0 && string(c.groups[c.last-1].key) == string(in.KeyBytes)
+	if !ok {
+		i, ok = c.index[string(in.KeyBytes)]
+	}
 	if !ok {
 		accs := make([]agg.Accumulator, len(c.funcs))
 		for j, f := range c.funcs {
@@ -117,6 +125,7 @@ func (c *combiner) fold(in *GroupInput) error {
 		c.index[string(key)] = i
 		c.bytes += partialGroupBytes(len(in.KeyBytes), len(accs))
 	}
+	c.last = i + 1
 	g := &c.groups[i]
 	g.time = max(g.time, in.Time)
 	if err := g.accs[0].Add(nil); err != nil {
@@ -171,7 +180,7 @@ func (c *combiner) flush(emit func(*partialGroup)) {
 	}
 	clear(c.index)
 	clear(c.groups)
-	c.groups, c.bytes = c.groups[:0], 0
+	c.groups, c.bytes, c.last = c.groups[:0], 0, 0
 }
 
 // forget drops the partials: the batch that made them is replayed.

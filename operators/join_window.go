@@ -637,28 +637,32 @@ type meeting struct {
 	emit        Emit
 	closedBelow int64 // the other side's records before it are closed
 	matched     bool  // set once a pair has passed
+	// joined is the pairs' row (pairRow), the record's columns and join
+	// key written once, at the first stored record it meets (most meet
+	// none: a bid that comes before its auction); slot is the other
+	// side's columns in it, which each stored record is decoded into.
+	joined, slot types.Row
 }
 
 // visit is the scan's function: it joins the record with one stored
 // record of the other side, key and value.
 func (m *meeting) visit(key, value []byte) bool {
 	j, s := m.j, m.j.Spec
-	input, other, ts := m.input, 1-m.input, m.ts
+	other, ts := 1-m.input, m.ts
 	if readTime(key[len(key)-placeLen:]) < m.closedBelow {
 		return true
 	}
-	orow, flags, err := j.decodeStored(other, key, value)
+	if m.joined == nil {
+		m.joined, m.slot = j.pairRow(m.input, m.row, m.keys)
+	}
+	flags, err := j.decodeSlot(other, key, value, m.slot)
 	if err != nil {
 		j.rowFailed(fmt.Errorf("decode a stored record of the join: %w", err))
 		return true
 	}
-	ots := orow[s.Sides[other].Time].Int()
-	var joined types.Row
-	if input == 0 {
-		joined = j.joinedRow(m.row, orow, m.keys, max(ts, ots))
-	} else {
-		joined = j.joinedRow(orow, m.row, m.keys, max(ts, ots))
-	}
+	ots := m.slot[s.Sides[other].Time].Int()
+	joined := m.joined
+	joined[len(joined)-1] = types.NewBigint(max(ts, ots))
 	if s.Extra != nil {
 		v, err := s.Extra.Eval(joined)
 		if err != nil {
@@ -711,6 +715,44 @@ func (j *StreamStreamJoin) joinedRow(left, right, keys types.Row, ts int64) type
 	row = append(row, keys...)
 	j.rowBuf = append(row, types.NewBigint(ts))
 	return j.rowBuf
+}
+
+// pairRow lays out the row of the pairs a record of side input makes
+// (joinedRow's layout), its own columns and key in place, and returns it
+// with slot, the other side's columns, for each stored record it meets to
+// be decoded into (decodeSlot); its ROWTIME is written for each pair. A
+// record meets a few to thousands of stored ones (a late auction of
+// Nexmark's q4, its bids): building the row anew for each pair copied
+// its own side, the key and, from the stored row decoded apart, the
+// other side, some 25 values a pair. The row is j's, as joinedRow's is,
+// and JoinOutput neither keeps nor changes it.
+func (j *StreamStreamJoin) pairRow(input int, row, keys types.Row) (joined, slot types.Row) {
+	s := j.Spec
+	lw, rw := s.Sides[0].Decoder.Width(), s.Sides[1].Decoder.Width()
+	if input == 0 {
+		joined = j.joinedRow(row, nil, keys, 0)
+		return joined, joined[lw : lw+rw : lw+rw]
+	}
+	joined = j.joinedRow(nil, row, keys, 0)
+	return joined, joined[:lw:lw]
+}
+
+// decodeSlot decodes a record entry of side into slot, the side's
+// columns of a pair's row (pairRow), and returns its flags. On an error
+// the slot holds part of the row, which the next record overwrites.
+func (j *StreamStreamJoin) decodeSlot(side int, key, value []byte, slot types.Row) (byte, error) {
+	if len(value) > 0 && value[0]&rowFormatFlag != 0 {
+		// decodeJoinRowInto clears slot and fills it in place: its
+		// capacity is the side's width.
+		_, err := decodeJoinRowInto(slot, value[1:], len(slot))
+		return value[0], err
+	}
+	row, flags, err := j.decodeRecord(side, key, value)
+	if err != nil {
+		return 0, err
+	}
+	copy(slot, row)
+	return flags, nil
 }
 
 // unmatched emits a record of side input that found no partner, with

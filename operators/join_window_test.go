@@ -486,9 +486,10 @@ func TestStreamStreamJoinInterrupted(t *testing.T) {
 }
 
 // TestStreamStreamJoinReusedRow: the join decodes each record into a row
-// it reuses, so a column a record lacks must come out NULL rather than
-// the last record's, and a joined row's values must not share the
-// record's bytes, which the reader reuses once the record is processed.
+// it reuses, and each stored record a record meets into the same pair
+// row, so a column a record lacks must come out NULL rather than the last
+// record's, and a joined row's values must not share the record's bytes,
+// which the reader reuses once the record is processed.
 func TestStreamStreamJoinReusedRow(t *testing.T) {
 	f := newWindowFixture(t, within{before: 10, after: 10, grace: 0, tp: "inner"}, NewOrderedMemStore(), nil)
 	var kept []types.Value
@@ -511,6 +512,7 @@ func TestStreamStreamJoinReusedRow(t *testing.T) {
 	feed(0, "k", `{}`, 2, 1)
 	feed(1, "k", `{"W":"w"}`, 3, 0)
 	feed(1, "k", `{}`, 4, 1)
+	feed(0, "k", `{"V":"b"}`, 5, 2)
 	var got []string
 	for _, v := range kept {
 		if v.IsNull() {
@@ -520,8 +522,9 @@ func TestStreamStreamJoinReusedRow(t *testing.T) {
 		}
 	}
 	// Pairs (V, W): the right record at 3 meets the left ones at 1 and 2,
-	// the one at 4 (W missing) meets them too.
-	want := []string{"a", "w", "NULL", "w", "a", "NULL", "NULL", "NULL"}
+	// the one at 4 (W missing) meets them too; the left one at 5 meets
+	// both right ones.
+	want := []string{"a", "w", "NULL", "w", "a", "NULL", "NULL", "NULL", "b", "w", "b", "NULL"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("got %v, want %v", got, want)
 	}
