@@ -385,22 +385,6 @@ func (l *Log) startWrite(items []item, pre func(b *pebble.Batch) error, preBytes
 		l.scratch.packs.put(packs)
 		l.scratch.unpack.put(raw)
 	}()
-	// packs is sized once for every value at its worst, so that no
-	// value's packing grows it: the codec grew it by a quarter at a time,
-	// each growth a copy into fresh memory (a page fault per 4 KiB
-	// touched), 47,000 of q7's faults and more than the values' own
-	// bytes. A pooled buffer mostly has the room already; a new one comes
-	// from make, which zeroes no memory fresh from the system, so that
-	// only the pages the values fill are touched.
-	bound := 0
-	for _, g := range groups {
-		for _, run := range g.keys {
-			bound += packedBound(run.bytes)
-		}
-	}
-	if cap(packs) < bound {
-		packs = make([]byte, 0, bound)
-	}
 	size := 0
 	for _, g := range groups {
 		for k := range g.keys {
@@ -432,7 +416,7 @@ func (l *Log) startWrite(items []item, pre func(b *pebble.Batch) error, preBytes
 	// bytes, the next commit writes into it instead of a new array. Twice
 	// was too few for a commit with state: q7's aggregation of its rows
 	// commits 32,768 changes at a time, 3.4 MB of records and 6.2 MB of
-	// state writes, and each of those batches (23 a run) was a new array
+	// state writes, and each of those batches (21 in a run) was a new array
 	// of 10 MB, every page of it a fault at its first touch. The pool is
 	// a sync.Pool, which lets go of what it holds at each garbage
 	// collection; Pebble keeps no batch it made a memtable of, and a

@@ -86,43 +86,6 @@ func TestPackBatch(t *testing.T) {
 	}
 }
 
-// TestPackedBound packs values of every kind one after another into a
-// buffer sized by packedBound, as a write's packs are: whether each is
-// packed or left as it is, none may grow the buffer (a growth is a copy
-// into fresh memory, which the bound is there to spare).
-func TestPackedBound(t *testing.T) {
-	raws := [][]byte{
-		nil,
-		jsonish(1, minPackBytes-1),
-		jsonish(2, 5000),
-		incompressible(3, 32<<10),
-		jsonish(4, 32<<10),
-		// Past what MinLZ encodes as one block: left as it is.
-		append(jsonish(5, 100), incompressible(6, 8<<20)...),
-		incompressible(7, 300),
-	}
-	bound := 0
-	for _, raw := range raws {
-		bound += packedBound(len(raw))
-	}
-	packs := make([]byte, 0, bound)
-	base := &packs[:1][0]
-	for i, raw := range raws {
-		at := len(packs)
-		var packed bool
-		if packs, packed = packBatch(packs, raw); !packed {
-			packs = append(packs, raw...)
-		}
-		if cap(packs) != bound || &packs[:1][0] != base {
-			t.Fatalf("value %d (%d bytes, packed %v) grew the buffer sized by packedBound", i, len(raw), packed)
-		}
-		got, _, err := unpackBatch(packs[at:], nil)
-		if err != nil || !bytes.Equal(got, raw) {
-			t.Fatalf("value %d read back as %d bytes (%v), want its %d", i, len(got), err, len(raw))
-		}
-	}
-}
-
 // TestPackedAndUnpackedBatches writes by hand a batch as the log wrote them
 // before packing, then appends packed batches after it: both read, from
 // every offset, across a reopen, a flush and a compaction, and the end

@@ -81,13 +81,6 @@ func packBatch(dst, raw []byte) ([]byte, bool) {
 	return dst, true
 }
 
-// packedBound is the most bytes a batch value of n bytes takes in a
-// write's packs: packed (the codec's header and its worst case), or as it
-// is when packBatch declines.
-func packedBound(n int) int {
-	return binary.MaxVarintLen64 + max(minlz.MaxEncodedLen(n), n)
-}
-
 // unpackBatch returns the entries of batch value v: v itself when it is
 // not packed, or else its entries decompressed into buf, which it returns
 // too (grown when too small) for the caller to reuse. The decompressed
