@@ -412,11 +412,17 @@ func (l *Log) startWrite(items []item, pre func(b *pebble.Batch) error, preBytes
 	// pre writes (offsets, and a state store's changes as preBytes
 	// estimates them). Pebble's pool of batches keeps a closed batch's
 	// memory only up to 1 MiB by default, and a task's commit of a read
-	// batch is a few megabytes: retained up to twice a read batch's
-	// bytes, the next commit writes into it instead of a new array. The
-	// pool is a sync.Pool, which lets go of what it holds at each garbage
-	// collection, and Pebble keeps no batch it made a memtable of.
-	b := l.db.NewBatchWithSize(size+preBytes+4096, pebble.WithMaxRetainedSizeBytes(max(2*l.opts.ReadBatchBytes, 1<<20)))
+	// batch is a few megabytes: retained up to four times a read batch's
+	// bytes, the next commit writes into it instead of a new array. Twice
+	// was too few for a commit with state: q7's aggregation of its rows
+	// commits 32,768 changes at a time, 3.4 MB of records and 6.2 MB of
+	// state writes, and each of those batches (21 in a run) was a new array
+	// of 10 MB, every page of it a fault at its first touch. The pool is
+	// a sync.Pool, which lets go of what it holds at each garbage
+	// collection; Pebble keeps no batch it made a memtable of, and a
+	// batch made with its default bound (the state stores' own, the
+	// log's metadata writes) that is handed a larger one drops it.
+	b := l.db.NewBatchWithSize(size+preBytes+4096, pebble.WithMaxRetainedSizeBytes(max(4*l.opts.ReadBatchBytes, 1<<20)))
 	if pre != nil {
 		if err := pre(b); err != nil {
 			_ = b.Close()

@@ -1,24 +1,33 @@
 package embedded
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/runnel/runnel/log"
 )
 
 // TestCommitScratchReuse commits, from two goroutines at once, writes of
 // sizes that take a pooled scratch, a smaller one that reuses it, and
-// one larger than the pool keeps, each spread over a topic's partitions
-// out of order, and reads every partition back: each record must be
-// where its write put it, in its write's order, whatever memory another
-// write used before.
+// (for one topic) one larger than the pool keeps, each spread over a
+// topic's partitions out of order, and reads every partition back: each
+// record must be where its write put it, in its write's order, whatever
+// memory another write used before.
 func TestCommitScratchReuse(t *testing.T) {
-	ctx := ctxT(t)
+	// The write larger than the pool keeps is 262,154 records, which
+	// the race detector on a loaded machine takes longer over than
+	// ctxT's 10 s.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	l := openTest(t, t.TempDir())
 	defer l.Close()
-	sizes := []int{3000, 7, maxScratchRecords + 10, 2000, 1}
+	sizesOf := map[string][]int{
+		"a": {3000, 7, maxScratchRecords + 10, 2000, 1},
+		"b": {3000, 7, 5000, 2000, 1},
+	}
 	topics := map[string]int32{"a": 3, "b": 2}
 	for name, n := range topics {
 		if err := l.CreateTopic(ctx, name, log.TopicConfig{Partitions: n}); err != nil {
@@ -33,7 +42,7 @@ func TestCommitScratchReuse(t *testing.T) {
 	errs := make(chan error, len(topics))
 	for name, n := range topics {
 		wg.Go(func() {
-			for c, size := range sizes {
+			for c, size := range sizesOf[name] {
 				txn := log.Txn{Records: make([]log.ProduceRecord, size)}
 				for i := range size {
 					txn.Records[i] = log.ProduceRecord{Topic: name, Record: log.Record{
@@ -54,7 +63,7 @@ func TestCommitScratchReuse(t *testing.T) {
 	for name, n := range topics {
 		for p := range n {
 			var want []string
-			for c, size := range sizes {
+			for c, size := range sizesOf[name] {
 				for i := range size {
 					if part(i, n) == p {
 						want = append(want, value(name, c, i))
