@@ -239,13 +239,9 @@ func (e *Engine) close() error {
 // stream-stream joins read a quarter of their CPU's worth of blocks back
 // from disk (block.Reader.doRead 23%); with 256 MB, 4% (q4 over 300,000
 // events, a loaded machine: 29.8 CPU seconds before, 22.3 after). The
-// embedded log's memtables reserve their size in the same cache (up to
-// 128 MiB each, two at a time while one flushes: log/embedded/lsm.go),
-// so it is 320 MiB: while one memtable fills, the blocks keep the 192
-// MiB they had beside a 64 MiB one. The cache is a fixed budget,
-// allocated as it fills, outside the Go heap.
+// cache is a fixed budget, allocated as it fills, outside the Go heap.
 func pebbleOptions(logger *slog.Logger) *pebble.Options {
-	o := &pebble.Options{CacheSize: 320 << 20, Logger: pebbleLogger{logger}}
+	o := &pebble.Options{CacheSize: 256 << 20, Logger: pebbleLogger{logger}}
 	// Bloom filters let a point read of an absent key (a new group or
 	// window, the common case in aggregation) skip the tables that cannot
 	// hold it: without them each such read seeked every level.

@@ -19,7 +19,7 @@ import (
 // DiskOptions bound how much of its disk the log may fill; doc.go explains
 // the design. Each zero field means its default, computed by Open from
 // the size of the disk and of Pebble's memtables (m below: a 256th of the
-// disk, at least 4 MiB and at most 128 MiB, unless Options.Pebble sets
+// disk, at least 4 MiB and at most 64 MiB, unless Options.Pebble sets
 // MemTableSize; see lsm.go). The floors below are those of a disk under
 // 1 GiB, where m is 4 MiB.
 type DiskOptions struct {

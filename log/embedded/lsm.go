@@ -32,8 +32,8 @@ import (
 //     copies nothing) instead of merging it. What still merges is small:
 //     group offsets, topic metadata and state stores.
 //   - Larger memtables (memTableSizeFor): one table per partition per flush
-//     is many small tables with 4 MiB memtables; 128 MiB ones flush a
-//     thirty-second as often, and a state store's key updated again before
+//     is many small tables with 4 MiB memtables; 64 MiB ones flush a
+//     sixteenth as often, and a state store's key updated again before
 //     its flush is written to a table once.
 //   - The newest format (which Excise needs: see Log.DeleteTopic), but
 //     tables of row blocks rather than its columnar ones, which cost more
@@ -75,26 +75,12 @@ import (
 // kept 1.3 to 1.6 of its 2 cores busy, so by CPU seconds): q7's flushes
 // 38 to 18, the tables they wrote 619 to 598 MB, its compactions 960-1076
 // MB to 730, and its CPU seconds 46.7-51.4 (four runs) to 43.0; q20 13.9-15.9
-// to 11.1.
-//
-// Doubled again, to 128 MiB, for the same reason: the state's L0
-// compactions. Each L0 compaction merges what the flushes since the last
-// one wrote with the state below it, so half as many flushes rewrite the
-// state below half as often. Over 1,000,000 events (the machine shared,
-// load average 6 to 9, so by the LSM line and CPU profiles): q7's
-// flushes 12 to 5-6, its compactions 25-34 jobs of 304-460 MB to 8-10
-// of 129-203 MB (no record table swept into them any more), Pebble's
-// compactions in its profile 3.14 to 1.83 s of samples; q5's flushes
-// 6-8 to 2-3, its compactions 1.47 to 0.89 s (BENCHMARKS.md, "Memtables
-// of 128 MiB").
-//
-// Pebble counts its memtables against the block cache, so at most two
-// of them (MemTableStopWritesThreshold) take 256 MiB of it while they
-// fill and flush: the engine's cache is 320 MiB (engine.pebbleOptions),
-// so that the blocks keep the room they had beside one 64 MiB memtable.
+// to 11.1. Pebble counts its memtables against the block cache, so at
+// most two of them (MemTableStopWritesThreshold) take 128 MiB of the
+// engine's 256 MiB while they fill and flush rather than 64.
 const (
-	minLogMemTableSize = 4 << 20   // Pebble's default
-	maxLogMemTableSize = 128 << 20 // from a 32 GiB disk up
+	minLogMemTableSize = 4 << 20  // Pebble's default
+	maxLogMemTableSize = 64 << 20 // from a 16 GiB disk up
 	memTableDiskShare  = 256
 )
 

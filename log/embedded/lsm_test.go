@@ -70,8 +70,7 @@ func TestMemTableSizeFor(t *testing.T) {
 		{2 << 30, 8 * mib},
 		{8 << 30, 32 * mib},
 		{16 << 30, 64 * mib},
-		{32 << 30, 128 * mib},
-		{1 << 40, 128 * mib},
+		{1 << 40, 64 * mib},
 	} {
 		if got := memTableSizeFor(tc.disk); got != tc.want {
 			t.Errorf("memTableSizeFor(%d) = %d, want %d", tc.disk, got, tc.want)

@@ -49,7 +49,7 @@ type Options struct {
 	// sets its Logger, FS and EventListener (teed with the one it has).
 	// Default: Pebble's defaults, except for what a log needs otherwise
 	// and the caller leaves unset (lsm.go): the newest format with row
-	// tables, memtables sized by the disk (at most 128 MiB), 32 KiB data
+	// tables, memtables sized by the disk (at most 64 MiB), 32 KiB data
 	// blocks, Pebble's fastest compression, and tables split at every
 	// partition's records.
 	Pebble *pebble.Options
