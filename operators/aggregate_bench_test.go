@@ -121,8 +121,9 @@ func (c cpuClock) report(b *testing.B) {
 	b.ReportMetric(float64(cputime.Process()-c.start)/float64(b.N), "cpu-ns/op")
 }
 
-// BenchmarkAggregatorNewGroups is the second stage of Nexmark's q7_rows
-// without the log: every record a new group (a key of its own), six
+// BenchmarkAggregatorNewGroups is the second stage of the table of one
+// row per bid that Nexmark's q7 made until 2026-12-02 (q7_rows), without
+// the log: every record a new group (a key of its own), six
 // LATEST_BY_OFFSET columns, the emit cache on and the output rows reused
 // as a persistent query's table has them, the cache written back every
 // 4,096 records as a task does before it commits. What it measures is a
@@ -168,8 +169,9 @@ func BenchmarkAggregatorNewGroups(b *testing.B) {
 // BenchmarkRepartition is the first stage of an aggregation over a
 // Nexmark bid, without the log: the bid decoded, grouped and written as
 // a repartition record. "count" is q5_counts' shape (two BIGINT group
-// columns, COUNT(*)), "latest" q7_rows' (one group column, six
-// LATEST_BY_OFFSET arguments, the wide extra among them).
+// columns, COUNT(*)), "latest" that of q7's former table of one row per
+// bid (one group column, six LATEST_BY_OFFSET arguments, the wide extra
+// among them).
 func BenchmarkRepartition(b *testing.B) {
 	cols := nexmarkBidCols
 	col := func(i int) expr.Expr { return &expr.Column{Index: i, Name: cols[i].Name, T: cols[i].Type} }

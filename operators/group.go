@@ -440,8 +440,8 @@ func (c *GroupCodec) Encode(in *GroupInput) (log.Record, error) {
 
 // argsRoom is room enough for most rows' arguments in agg.AppendValue's
 // encoding: ten bytes a value, and a string's or bytes' length besides,
-// so that a row with a wide string (Nexmark's q7_rows repartitions a
-// bid's extra) is encoded without growing its buffer.
+// so that a row with a wide string (a LATEST_BY_OFFSET of Nexmark's bid
+// extra, as q7 once repartitioned) is encoded without growing its buffer.
 func (c *GroupCodec) argsRoom(args [][]types.Value) int {
 	if args == nil {
 		return 0

@@ -110,7 +110,7 @@ func TestGroupCodecRoundTrip(t *testing.T) {
 
 // TestGroupCodecEncodeOnce: a repartition value is encoded into one
 // buffer, made large enough for the row's strings, so that a row with a
-// wide one (Nexmark's q7_rows repartitions a bid's extra) costs one
+// wide one (a LATEST_BY_OFFSET of Nexmark's bid extra) costs one
 // allocation, not a second to grow it; an update's two rows alike.
 func TestGroupCodecEncodeOnce(t *testing.T) {
 	argTypes := [][]types.Type{{types.Bigint}, {types.String}, {types.Bigint}}
