@@ -30,10 +30,9 @@ type Query struct {
 	// Stages are the file's statements in order, each a persistent query
 	// (CREATE STREAM|TABLE ... AS SELECT, or INSERT INTO an earlier
 	// stage's stream) or a declaration over an earlier stage's sink topic:
-	// most queries have one; one that Runnel can only
-	// write as several (it has no subqueries) has a stage per step, each
-	// reading the events or earlier stages' sinks, and the last writing
-	// the query's result.
+	// most queries have one; one that Runnel can only write as several (it
+	// has no subqueries) has a stage per step, each reading the events or
+	// earlier stages' sinks, and the last writing the query's result.
 	Stages []Stage
 	// SQL is every stage's statement, separated by ";\n\n" (without the
 	// last semicolon).

@@ -47,15 +47,15 @@ func StartQuery(ctx context.Context, conn *pgx.Conn, q Query) ([]string, error) 
 			return strings.EqualFold(sink, st.Sink) && !slices.Contains(ids, qid)
 		})
 		if err != nil {
-			return ids, fmt.Errorf("nexmark: %s: %w", q.Name, err)
+			return ids, fmt.Errorf("nexmark: %s: the query writing %s: %w", q.Name, st.Sink, err)
 		}
 		ids = append(ids, id)
 	}
 	return ids, nil
 }
 
-// findQuery finds the query of SHOW QUERIES whose id and sink match says
-// is the one; the last of several.
+// findQuery finds, in SHOW QUERIES, the query for which match(id, sink)
+// holds (the last, if several do), with its status.
 func findQuery(ctx context.Context, conn *pgx.Conn, match func(id, sink string) bool) (id, status string, err error) {
 	rows, err := conn.Query(ctx, `SHOW QUERIES`, pgx.QueryExecModeSimpleProtocol)
 	if err != nil {
