@@ -414,10 +414,11 @@ func (l *Log) startWrite(items []item, pre func(b *pebble.Batch) error, preBytes
 	// memory only up to 1 MiB by default, and a task's commit of a read
 	// batch is a few megabytes: retained up to four times a read batch's
 	// bytes, the next commit writes into it instead of a new array. Twice
-	// was too few for a commit with state: q7's aggregation of its rows
-	// commits 32,768 changes at a time, 3.4 MB of records and 6.2 MB of
-	// state writes, and each of those batches (21 in a run) was a new array
-	// of 10 MB, every page of it a fault at its first touch. The pool is
+	// was too few for a commit with state: an aggregation making a group
+	// of each record (Nexmark's q7 had one, its table of rows, until
+	// 2026-12-02) commits 32,768 changes at a time, 3.4 MB of records and
+	// 6.2 MB of state writes, and each of those batches (21 in a run) was
+	// a new array of 10 MB, every page of it a fault at its first touch. The pool is
 	// a sync.Pool, which lets go of what it holds at each garbage
 	// collection; Pebble keeps no batch it made a memtable of, and a
 	// batch made with its default bound (the state stores' own, the
