@@ -120,8 +120,9 @@ func (c *tableChain) filterSides(where expr.Expr) {
 // to the columns read (TableSide.Stored): reads are every expression
 // over the joined row above the join (its WHERE, its projection or its
 // grouping and aggregate arguments). The rest of the ON condition reads
-// the joined row too; each side's join key, ROWTIME and pushed filter
-// read its side's row. The joined row's other columns (the join key and
+// the joined row too; each side's join key and ROWTIME read its side's
+// row. A side's pushed filter (filterSides, set after this) is terms of
+// the WHERE, among reads already. The joined row's other columns (the join key and
 // ROWTIME after both sides) are computed, not stored. Each table's
 // records are decoded into those columns only (the others are checked,
 // not built). A chain's joins keep every column: the rows of the first
@@ -149,9 +150,6 @@ func (c *tableChain) storeOnly(reads []expr.Expr) error {
 		used[side.TimeIndex] = true
 		for _, k := range side.Keys {
 			markColumns(k, used, 0)
-		}
-		if side.Filter != nil {
-			markColumns(side.Filter, used, offsets[i])
 		}
 		for _, e := range reads {
 			markColumns(e, used, offsets[i])
