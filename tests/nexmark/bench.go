@@ -432,7 +432,9 @@ func joins(sql string) bool {
 
 // written sums the end offsets of the topics q's stages (ids, as
 // StartQuery returned them) own: each persistent stage's sink topic and
-// its internal topics (_runnel_<id>_...). A declared stage owns none.
+// its internal topics (_runnel_<id>_...). A declared stage owns none; an
+// insert owns its internal topics only, its sink being an earlier
+// stage's.
 func written(ctx context.Context, lg log.Log, q Query, ids []string) (int64, error) {
 	infos, err := lg.Topics(ctx)
 	if err != nil {
@@ -444,7 +446,7 @@ func written(ctx context.Context, lg log.Log, q Query, ids []string) (int64, err
 		if st.Declared {
 			continue
 		}
-		if !st.Insert { // an insert's sink is an earlier stage's, counted there
+		if !st.Insert {
 			topics = append(topics, st.Topic)
 		}
 		topics = append(topics, internalTopics(infos, id)...)
