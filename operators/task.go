@@ -106,6 +106,9 @@ type Task struct {
 	// changes reads into one commit (task_linger.go); zero: the
 	// defaults. Tests set it.
 	lingerFor lingerBounds
+	// mergeFor bounds a commit of a task of several inputs (merge.go);
+	// zero: the defaults. Tests set it.
+	mergeFor mergeBounds
 }
 
 // Committed is the offset of its first input up to which the task has
