@@ -554,9 +554,9 @@ const (
 // output by append, a quarter at a time past a few hundred records, to
 // 5 times a read batch's records: 29 slices, 51 MB, nearly five times
 // the last one's 11 MB, all fresh memory, every page of which faulted
-// at its first touch (growslice was 0.78 s of q5's
-// 17.5 s, 210 MB). Grown by estimate, q5's grows in two steps, 16,384
-// records then 88,400, 12 MB in all. The slice is kept from batch to
+// at its first touch (growslice was 0.78 s of q5's 17.5 s, 210 MB).
+// Grown by estimate, q5's grows in two steps, 16,384 records then
+// 88,400, 12 MB in all. The slice is kept from batch to
 // batch (Task.run's out), so this is once per task, or per batch that
 // outgrows the last. A batch with no expect (a merging task's) grows as
 // append does.
