@@ -465,9 +465,48 @@ func (m *Merger) wait(ctx context.Context) error {
 	}
 }
 
-// mergeBatch bounds the records of one commit of a merging task, so that
-// a long backlog is committed as it is worked through.
-const mergeBatch = 1000
+// mergeBatch and mergeBatchBytes bound the input records, and their key
+// and value bytes, of one commit of a merging task, so that a long
+// backlog is committed as it is worked through. Within them a commit
+// holds what the merge has without waiting: at the tail of a live
+// stream, where the inputs run dry, the task commits what it has at once
+// (runMerged waits only while its batch is empty), so the bounds add no
+// latency there.
+//
+// The bound was 1,000 records. Nearly every commit of Nexmark's joins
+// was then a full one (q7's foreign-key join: 921 commits for 920,000
+// records; q4's stream-stream join, 982), each a synced Pebble batch of
+// the join's state writes, sorted, and its offsets. With 8,192, q7's
+// join spent 2.1 s committing where it spent 2.6 (in one profile each,
+// on a shared machine): Pebble's memtable inserts 0.66 s where they
+// were 1.38 (a larger batch's sorted keys land near the last one's in
+// the skiplist), while the sort of its pending writes took 0.68 s, not
+// 0.50; and the process's WAL syncs 0.19 s where they were 0.37. Page
+// faults did not rise (450,154 and 469,344 in two runs of q4 and q7,
+// 454,962 and 467,042 with 1,000). A read batch of a single-input task
+// is larger still (Options.ReadBatch, 32,768 records); 32,768 did no
+// better here than 8,192, which keeps a commit's pending state and
+// output smaller (BENCHMARKS.md).
+const (
+	mergeBatch      = 8192
+	mergeBatchBytes = 4 << 20
+)
+
+// mergeBounds bound one commit of a merging task; the zero value is
+// mergeBatch and mergeBatchBytes. Tests set their own.
+type mergeBounds struct {
+	records, bytes int
+}
+
+func (m mergeBounds) orDefaults() mergeBounds {
+	if m.records <= 0 {
+		m.records = mergeBatch
+	}
+	if m.bytes <= 0 {
+		m.bytes = mergeBatchBytes
+	}
+	return m
+}
 
 // runMerged is one attempt of a task of several inputs: from the
 // committed offsets until ctx ends (nil) or the log fails (the error).
@@ -498,13 +537,32 @@ func (t *Task) runMerged(ctx context.Context) error {
 		t.committed[i].Store(in.Start)
 	}
 	t.started.Store(true)
+	// One Txn for every commit of the attempt, as Task.run's out: no log
+	// keeps a Txn's Records or Offsets once Commit (or CommitOffsets)
+	// returns (the embedded log encodes both into its batch, Kafka's
+	// sends them), and the commit is waited for. Every input's offset is
+	// set at each commit, so the map never holds a stale one. Records
+	// is cleared after each commit, so that it holds no record's bytes.
+	txn := log.Txn{Group: t.Group, Offsets: make(map[log.TopicPartition]int64, len(inputs))}
+	// rec is the merge's record at hand, one variable for the attempt:
+	// its address goes to the processor (InputProcessor), which made a
+	// variable of the loop's a heap allocation per record (96 bytes;
+	// 920,000 of them in Nexmark q7). No processor keeps the pointer
+	// past ProcessInput.
+	var rec log.Record
+	bounds := t.mergeFor.orDefaults()
 	for {
-		txn := &log.Txn{Group: t.Group, Offsets: make(map[log.TopicPartition]int64, len(inputs))}
-		b := t.newBatch(txn)
-		for b.consumed < mergeBatch {
+		txn.Records = txn.Records[:0]
+		b := t.newBatch(&txn)
+		size := 0
+		for b.consumed < bounds.records && size < bounds.bytes {
 			// Wait only while nothing is done: a batch that has work
 			// commits it rather than wait with it.
-			i, rec, ok, err := m.Next(ctx, b.consumed == 0 && samePositions(m, last))
+			var (
+				i  int
+				ok bool
+			)
+			i, rec, ok, err = m.Next(ctx, b.consumed == 0 && samePositions(m, last))
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -514,8 +572,10 @@ func (t *Task) runMerged(ctx context.Context) error {
 			if !ok {
 				break
 			}
+			size += len(rec.Key) + len(rec.Value)
 			b.process(i, &rec)
 		}
+		rec = log.Record{}
 		if samePositions(m, last) {
 			continue
 		}
@@ -535,10 +595,15 @@ func (t *Task) runMerged(ctx context.Context) error {
 				t.committed[i].Store(m.Position(i))
 			}
 			t.resumed()
-		} else if err := t.commit(ctx, b); err != nil {
-			return err
-		} else if ctx.Err() != nil {
-			return nil
+		} else {
+			err := t.commit(ctx, b)
+			clear(txn.Records)
+			if err != nil {
+				return err
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
 		}
 		for i := range inputs {
 			last[i] = m.Position(i)

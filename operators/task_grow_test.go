@@ -1,0 +1,75 @@
+package operators
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/runnel/runnel/log"
+)
+
+// fanout emits first records for the first record it processes and each
+// records for every other, as an EXPLODE does (each: 5 for Nexmark q5's).
+type fanout struct {
+	first, each int
+	n           int
+}
+
+func (f *fanout) Process(rec *log.Record, emit Emit) error {
+	k := f.each
+	if f.n == 0 {
+		k = f.first
+	}
+	f.n++
+	for range k {
+		emit(log.ProduceRecord{Topic: "out", Record: log.Record{Value: rec.Value, Partition: 0}})
+	}
+	return nil
+}
+
+func (f *fanout) Flush(Emit) error { return nil }
+
+// growBatch processes n records through p in one batch that expects
+// them, and returns the output's capacity and how many times it changed.
+func growBatch(p Processor, n int) (capacity, grown int) {
+	t := &Task{Group: "g", Inputs: []log.TopicPartition{{Topic: "in"}}, Processor: p, Metrics: &Metrics{},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	var txn log.Txn
+	b := t.newBatch(&txn)
+	b.expect = n
+	rec := log.Record{Value: []byte("v")}
+	for range n {
+		before := cap(txn.Records)
+		b.process(0, &rec)
+		if cap(txn.Records) != before {
+			grown++
+		}
+	}
+	return cap(txn.Records), grown
+}
+
+// TestBatchGrowsByEstimate: a batch whose records each emit five grows
+// its output in a few steps to about the five times its records it ends
+// up holding (append, a quarter at a time, took 29 steps and five times
+// the final slice's bytes).
+func TestBatchGrowsByEstimate(t *testing.T) {
+	const n = 16384
+	capacity, grown := growBatch(&fanout{first: 5, each: 5}, n)
+	if capacity < 5*n || capacity > 5*n*9/8 {
+		t.Errorf("output capacity %d for %d records, want %d to %d", capacity, 5*n, 5*n, 5*n*9/8)
+	}
+	if grown > 3 {
+		t.Errorf("the output grew %d times, want at most 3", grown)
+	}
+}
+
+// TestBatchGrowthBounded: an estimate made from a first record that
+// emits many (5,000 of a batch of 1,000 whose others emit none) grows
+// the output at most growMax times at a step, not to the 5 million the
+// estimate says.
+func TestBatchGrowthBounded(t *testing.T) {
+	capacity, _ := growBatch(&fanout{first: 5000}, 1000)
+	if capacity < 5000 || capacity > growMax*growFirst*2 {
+		t.Errorf("output capacity %d for 5,000 records, want at most %d", capacity, growMax*growFirst*2)
+	}
+}
