@@ -1,0 +1,80 @@
+package operators
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestFKIndexCacheAheadPolicy: lists put ahead that no right row comes
+// to (Nexmark q7's windows and prices) are put one in aheadSample once
+// aheadWarmup of them have been judged; lists a right row comes to keep
+// every list put ahead.
+func TestFKIndexCacheAheadPolicy(t *testing.T) {
+	var c fkIndexCache
+	fk := func(i int) []byte { return fmt.Appendf(nil, "fk%d", i) }
+	for i := range aheadWarmup {
+		if !c.wantAhead() {
+			t.Fatalf("list %d not put ahead while warming up", i)
+		}
+		c.putAhead(fk(i), [][]byte{[]byte("k")})
+	}
+	put := 0
+	const after = 64 * aheadSample
+	for i := range after {
+		if c.wantAhead() {
+			put++
+			c.putAhead(fk(aheadWarmup+i), [][]byte{[]byte("k")})
+		}
+	}
+	if want := after / aheadSample; put != want {
+		t.Fatalf("%d of %d lists put ahead with no right row coming to any, want %d", put, after, want)
+	}
+
+	var d fkIndexCache
+	for i := range 4 * aheadWindow {
+		if !d.wantAhead() {
+			t.Fatalf("list %d not put ahead, every right row having come to its list", i)
+		}
+		d.putAhead(fk(i), [][]byte{[]byte("k")})
+		if _, ok := d.read(fk(i), false); !ok {
+			t.Fatalf("list %d not cached", i)
+		}
+	}
+}
+
+// TestForeignKeyJoinNotAhead: a right row that comes to left rows whose
+// list was not put ahead (the cache judged lists put ahead useless)
+// scans the index and joins every one of them, and a right delete ends
+// them.
+func TestForeignKeyJoinNotAhead(t *testing.T) {
+	j := fkJoin(t, false, nil, 1)
+	j.Store = &TableJoinStore{Store: j.Store}
+	steps := []string{rrow("z", "m0", 0)} // loads the filters
+	// Enough left rows, each with a foreign key of its own, for the
+	// cache to stop putting their lists ahead.
+	n := 2 * aheadWarmup
+	for i := range n {
+		steps = append(steps, lrow(fmt.Sprintf("k%05d", i), fmt.Sprintf("f%05d", i), "x", i+1))
+	}
+	// The last left rows share foreign keys whose lists were mostly not
+	// put ahead.
+	for i := range 3 {
+		steps = append(steps, lrow(fmt.Sprintf("m%d", i), fmt.Sprintf("f%05d", n-1-i%2), "y", n+1+i))
+	}
+	runTableJoin(t, j, 1, "", "M", steps)
+	if c := &j.index; !(c.aheads > 0 && c.aheadArrivals == 0 && c.aheads < n) {
+		t.Fatalf("%d lists put ahead of %d, %d arrivals: the policy did not judge", c.aheads, n, c.aheadArrivals)
+	}
+	a, b := fmt.Sprintf("f%05d", n-1), fmt.Sprintf("f%05d", n-2)
+	got := runTableJoin(t, j, 1, "", "M", []string{rrow(a, "r1", 3*n), rrow(b, "r2", 3*n+1), "r " + a + " -@" + fmt.Sprint(3*n+2)})
+	ka, kb := fmt.Sprintf("k%05d", n-1), fmt.Sprintf("k%05d", n-2)
+	want := []string{
+		fkOut(ka, a, "x", "r1", 3*n), fkOut("m0", a, "y", "r1", 3*n), fkOut("m2", a, "y", "r1", 3*n),
+		fkOut(kb, b, "x", "r2", 3*n+1), fkOut("m1", b, "y", "r2", 3*n+1),
+		fkDel(ka, 3*n+2), fkDel("m0", 3*n+2), fkDel("m2", 3*n+2),
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
