@@ -183,7 +183,7 @@ func appendLeftHeader(dst, fk []byte) []byte {
 // it) and now and then too small (grown, a copy). keep is the columns
 // stored (TableSide.Stored).
 func (j *ForeignKeyJoin) leftRowEntry(fk []byte, row types.Row, ts int64, keep []int) []byte {
-	j.entryBuf = appendStoredRow(appendLeftHeader(j.entryBuf[:0], fk), row, ts, keep)
+	j.entryBuf = appendStoredRowAt(appendLeftHeader(j.entryBuf[:0], fk), row, ts, keep, j.Spec.Left.TimeIndex)
 	return bytes.Clone(j.entryBuf)
 }
 
@@ -528,7 +528,7 @@ func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
 	if row == nil {
 		err = j.Store.Delete(rk)
 	} else {
-		err = storePutOwned(j.Store, rk, storedRow(row, ts, s.Right.Stored))
+		err = storePutOwned(j.Store, rk, storedTableRow(&s.Right, row, ts))
 	}
 	if err != nil {
 		return err
@@ -601,7 +601,7 @@ func (j *ForeignKeyJoin) rejoin(key []byte, r types.Row, ts int64, emit Emit) er
 	if err != nil {
 		return err
 	}
-	l, err := decodeStoredInto(j.leftBuf, s.Left.Decoder, s.Left.Width, key, stored)
+	l, err := decodeStoredInto(j.leftBuf, s.Left.Decoder, s.Left.Width, s.Left.TimeIndex, key, stored)
 	if err != nil {
 		return err
 	}

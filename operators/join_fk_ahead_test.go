@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/runnel/runnel/sql/types"
 )
 
 // TestFKIndexCacheAheadPolicy: lists put ahead that no right row comes
@@ -76,5 +78,46 @@ func TestForeignKeyJoinNotAhead(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestStoredRowLeavesOutRowtime: a narrowed table row's entry leaves its
+// ROWTIME column out when it is the entry's time, and reads it back from
+// it; a ROWTIME that is not (a NULL, another value) is kept, as is every
+// column of a row stored whole.
+func TestStoredRowLeavesOutRowtime(t *testing.T) {
+	const ts = 1700000000123
+	side := &TableSide{Width: 4, TimeIndex: 2, Stored: []int{0, 2, 3}}
+	for _, tc := range []struct {
+		name      string
+		row       types.Row
+		keep      []int
+		leftOut   bool
+		wantWhole types.Row
+	}{
+		{"ROWTIME is the time", types.Row{types.NewString("a"), types.NewBigint(7), types.NewBigint(ts), types.NewBigint(9)}, side.Stored, true,
+			types.Row{types.NewString("a"), types.NullValue, types.NewBigint(ts), types.NewBigint(9)}},
+		{"ROWTIME is another time", types.Row{types.NewString("a"), types.NewBigint(7), types.NewBigint(ts + 1), types.NewBigint(9)}, side.Stored, false,
+			types.Row{types.NewString("a"), types.NullValue, types.NewBigint(ts + 1), types.NewBigint(9)}},
+		{"ROWTIME is NULL", types.Row{types.NewString("a"), types.NewBigint(7), types.NullValue, types.NewBigint(9)}, side.Stored, false,
+			types.Row{types.NewString("a"), types.NullValue, types.NullValue, types.NewBigint(9)}},
+		{"every column", types.Row{types.NewString("a"), types.NewBigint(7), types.NewBigint(ts), types.NewBigint(9)}, nil, false,
+			types.Row{types.NewString("a"), types.NewBigint(7), types.NewBigint(ts), types.NewBigint(9)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := *side
+			s.Stored = tc.keep
+			v := storedTableRow(&s, tc.row, ts)
+			if long := appendStoredRow(nil, tc.row, ts, tc.keep); tc.leftOut != (len(v) < len(long)) {
+				t.Fatalf("entry of %d bytes, with ROWTIME %d: left out %v, want %v", len(v), len(long), len(v) < len(long), tc.leftOut)
+			}
+			got, err := decodeStoredInto(nil, nil, s.Width, s.TimeIndex, nil, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.wantWhole) {
+				t.Fatalf("read back %v, want %v", got, tc.wantWhole)
+			}
+		})
 	}
 }
