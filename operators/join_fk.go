@@ -819,8 +819,8 @@ const (
 // window and price, and a right row comes only for a window's highest:
 // of 600,000 lists put ahead per million events none saw its right row,
 // and putting them (with the adds they cost) was a sixth of the join's
-// left side. In q3 a seller who registers after their auction is
-// common, and every list is put.
+// left side. In q3 a seller often registers after their auction (right
+// rows came to 477 of 1,521 lists put ahead), and every list is put.
 func (c *fkIndexCache) wantAhead() bool {
 	if c.aheads < aheadWarmup || aheadRatio*c.aheadArrivals >= c.aheads {
 		return true
