@@ -85,12 +85,26 @@ type ForeignKeyJoin struct {
 	leftRow types.Row
 	// fks holds the foreign keys the index has entries under (fkFilter).
 	fks fkFilter
+	// rights holds the keys of the right rows stored (an fkFilter of
+	// rights): a left change whose foreign key no right row has (in
+	// Nexmark's q7 nearly every bid's window and price) knows it
+	// without asking the store's filter, whose layers hold every left
+	// row too, each probe a cache miss and its false positives store
+	// reads.
+	rights fkFilter
 	// stateKey and indexKey hold the state key of the row being read or
 	// written and an index key: each is used before the next is built,
 	// since the store copies the keys it keeps. deriveKey is
 	// deriveIndex's, which a write-back may call while the others are
 	// in use.
 	stateKey, indexKey, deriveKey []byte
+	// fkBuf is the memory of the foreign key foreignKey computes, used
+	// before the next: the store, the index's cache and the entry each
+	// copy what they keep.
+	fkBuf []byte
+	// entryBuf is the memory a left row's entry is built in before it
+	// is copied, at its size, for the store (leftRowEntry).
+	entryBuf []byte
 	// derived is set when the store writes the index itself, from the
 	// left rows' changes as it writes them back (deriveIndex): a
 	// TableJoinStore.
@@ -111,6 +125,7 @@ var (
 func (j *ForeignKeyJoin) Recover() {
 	j.index.reset()
 	j.fks.reset(filterUnloaded)
+	j.rights.reset(filterUnloaded)
 	recoverStore(j.Store)
 }
 
@@ -132,8 +147,12 @@ func (j *ForeignKeyJoin) Flush(Emit) error {
 	if err := flushStore(j.Store); err != nil {
 		return err
 	}
-	if j.fks.state == filterOn && len(j.fks.f.layers) > maxJoinFilterLayers {
-		return j.fks.loadSized(j.Store, 2*j.fks.keys)
+	for _, f := range []*fkFilter{&j.fks, &j.rights} {
+		if f.state == filterOn && len(f.f.layers) > maxJoinFilterLayers {
+			if err := f.loadSized(j.Store, 2*f.keys); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -148,6 +167,7 @@ func (j *ForeignKeyJoin) ProcessInput(input int, rec *log.Record, emit Emit) err
 	if j.pair == nil {
 		s := j.Spec
 		j.pair = &tablePair{left: &s.Left, right: &s.Right, keepLeft: s.KeepLeft, extra: s.Extra}
+		j.rights.rights = true
 		j.index.share = j.Memory.Share(fkIndexCacheBytes)
 		if st, ok := j.Store.(*TableJoinStore); ok {
 			st.derive, st.derived, j.derived = j.deriveIndex, fkIndexPrefix, true
@@ -169,16 +189,15 @@ func appendLeftHeader(dst, fk []byte) []byte {
 	return append(appendBE32(append(dst, 1), uint32(len(fk))), fk...)
 }
 
-// leftRowEntry is a left row's state entry, built in one buffer: it is
-// written for every left change. keep is the columns stored
-// (TableSide.Stored).
-func leftRowEntry(fk []byte, row types.Row, ts int64, keep []int) []byte {
-	n := len(row)
-	if keep != nil {
-		n = len(keep)
-	}
-	v := appendLeftHeader(make([]byte, 0, 14+len(fk)+16*n), fk)
-	return appendStoredRow(v, row, ts, keep)
+// leftRowEntry is a left row's state entry, written for every left
+// change: built in j.entryBuf, then copied into a buffer of its size
+// that the store keeps. A buffer guessed large enough up front was most
+// often too large (the cache keeps it whole, and the allocator clears
+// it) and now and then too small (grown, a copy). keep is the columns
+// stored (TableSide.Stored).
+func (j *ForeignKeyJoin) leftRowEntry(fk []byte, row types.Row, ts int64, keep []int) []byte {
+	j.entryBuf = appendStoredRowAt(appendLeftHeader(j.entryBuf[:0], fk), row, ts, keep, j.Spec.Left.TimeIndex)
+	return bytes.Clone(j.entryBuf)
 }
 
 // splitLeftEntry reads a left row's state entry: its foreign key (nil for
@@ -223,7 +242,8 @@ func (j *ForeignKeyJoin) indexEntry(fk, key []byte) []byte {
 }
 
 // foreignKey computes a left row's foreign key, serialized as the right
-// table's key; nil when any part of it is NULL.
+// table's key; nil when any part of it is NULL. The key is in j.fkBuf,
+// valid until the next call.
 func (j *ForeignKeyJoin) foreignKey(row types.Row) ([]byte, error) {
 	s := j.Spec
 	if j.keyBuf == nil {
@@ -239,7 +259,19 @@ func (j *ForeignKeyJoin) foreignKey(row types.Row) ([]byte, error) {
 		}
 		j.keyBuf[i] = v
 	}
-	fk, err := s.RightKey.Encode(j.keyBuf)
+	var fk []byte
+	var err error
+	if ae, ok := s.RightKey.(serde.AppendEncoder); ok {
+		// Into the join's memory: every use of the key copies what it
+		// keeps (Nexmark q7 computes one per bid).
+		var null bool
+		j.fkBuf, null, err = ae.AppendEncode(j.fkBuf[:0], j.keyBuf)
+		if err == nil && !null {
+			fk = j.fkBuf
+		}
+	} else {
+		fk, err = s.RightKey.Encode(j.keyBuf)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("encode the foreign key: %w", err)
 	}
@@ -272,7 +304,7 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 	lk := j.key(leftRowPrefix, rec.Key)
 	var entry []byte
 	if row != nil {
-		entry = leftRowEntry(fk, row, ts, s.Left.Stored)
+		entry = j.leftRowEntry(fk, row, ts, s.Left.Stored)
 	}
 	old, had, err := storeSwap(j.Store, lk, entry, row != nil)
 	if err != nil {
@@ -315,7 +347,7 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 		if r, err = j.rightRowOf(fk); err != nil {
 			return err
 		}
-		if r == nil && first {
+		if r == nil && first && j.index.wantAhead() {
 			// The right row is yet to come (in Nexmark's q3, an auction
 			// whose seller registers after it): its arrival will find
 			// its left rows in the cache instead of scanning the index,
@@ -408,6 +440,9 @@ func (j *ForeignKeyJoin) unindex(fk, leftKey []byte) error {
 // when none is stored, into the join's right row memory (rightRow),
 // which it then holds until the next record.
 func (j *ForeignKeyJoin) rightRowOf(fk []byte) (types.Row, error) {
+	if may, err := j.rights.mayHave(j.Store, j.Memory, fk); err != nil || !may {
+		return nil, err
+	}
 	r, err := lookupRowInto(j.rightRow, j.Store, &j.Spec.Right, j.key(rightRowPrefix, fk), fk)
 	if err == nil && r != nil {
 		j.rightRow = r[:0]
@@ -509,7 +544,8 @@ func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
 	if row == nil {
 		err = j.Store.Delete(rk)
 	} else {
-		err = storePutOwned(j.Store, rk, storedRow(row, ts, s.Right.Stored))
+		j.rights.add(rec.Key)
+		err = storePutOwned(j.Store, rk, storedTableRow(&s.Right, row, ts))
 	}
 	if err != nil {
 		return err
@@ -582,7 +618,7 @@ func (j *ForeignKeyJoin) rejoin(key []byte, r types.Row, ts int64, emit Emit) er
 	if err != nil {
 		return err
 	}
-	l, err := decodeStoredInto(j.leftBuf, s.Left.Decoder, s.Left.Width, key, stored)
+	l, err := decodeStoredInto(j.leftBuf, s.Left.Decoder, s.Left.Width, s.Left.TimeIndex, key, stored)
 	if err != nil {
 		return err
 	}
@@ -610,10 +646,14 @@ func (j *ForeignKeyJoin) rejoin(key []byte, r types.Row, ts int64, emit Emit) er
 // whose entries are all deleted stays in it. Past tableJoinFilterKeys
 // foreign keys, or past its share of the engine's cache budget, it is
 // given up, and every right change scans.
+//
+// With rights set it holds the keys of the right rows stored instead
+// ('r' keys; ForeignKeyJoin.rights), loaded by a scan of those.
 type fkFilter struct {
-	f     seenFilter
-	keys  int
-	state uint8 // filterUnloaded, filterOn or filterOff
+	f      seenFilter
+	keys   int
+	state  uint8 // filterUnloaded, filterOn or filterOff
+	rights bool
 	// share is the filter's share of the budget (weight
 	// tableJoinFilterBytes), drawn at the first load and kept across
 	// resets.
@@ -683,12 +723,19 @@ func (f *fkFilter) loadSized(st state.Store, capacity int) error {
 		f.f.layers = []bloomLayer{newBloomLayer(capacity)}
 	}
 	var bad, over bool
-	err := st.Scan([]byte{fkIndexPrefix}, []byte{fkIndexPrefix + 1}, func(k, _ []byte) bool {
-		if len(k) < 5 || int(be32(k[1:])) > len(k)-5 {
-			bad = true
-			return false
+	p := byte(fkIndexPrefix)
+	if f.rights {
+		p = rightRowPrefix
+	}
+	err := st.Scan([]byte{p}, []byte{p + 1}, func(k, _ []byte) bool {
+		fk := k[1:]
+		if !f.rights {
+			if len(k) < 5 || int(be32(k[1:])) > len(k)-5 {
+				bad = true
+				return false
+			}
+			fk = k[5 : 5+int(be32(k[1:]))]
 		}
-		fk := k[5 : 5+int(be32(k[1:]))]
 		h := seenHash(fk)
 		if f.f.mayHave(h) {
 			return true
@@ -743,6 +790,46 @@ type fkIndexCache struct {
 	// a right change had read before: how often the right table's rows
 	// change again after they came (keepArrived).
 	arrivals, again int
+	// aheads counts the lists put ahead, aheadArrivals the right rows
+	// that came to one of them, and skipped the lists not put ahead
+	// since the last: how often a right row comes to a list put ahead
+	// (wantAhead).
+	aheads, aheadArrivals, skipped int
+}
+
+// The policy of wantAhead: the lists put ahead before it judges
+// (aheadWarmup), the least share of them a right row must come to for
+// every list to be put ahead (one in aheadRatio), and the share put
+// ahead below it (one in aheadSample), so that the share is still
+// measured. aheadWindow bounds the counts, halved past it, so that they
+// follow the tables' recent behaviour.
+const (
+	aheadWarmup = 1 << 10
+	aheadRatio  = 32
+	aheadSample = 16
+	aheadWindow = 1 << 14
+)
+
+// wantAhead reports whether a left change whose right row is yet to
+// come should put its list ahead (putAhead). A list a right row comes
+// to saves that row's arrival a scan of the index; one it never comes
+// to costs a map entry, its strings, and every later left change under
+// its foreign key a sorted insert, and fills the cache, which forgets
+// everything when full. In Nexmark's q7 a left row's foreign key is its
+// window and price, and a right row comes only for a window's highest:
+// of 600,000 lists put ahead per million events none saw its right row,
+// and putting them (with the adds they cost) was a sixth of the join's
+// left side. In q3 a seller often registers after their auction (right
+// rows came to 477 of 1,521 lists put ahead), and every list is put.
+func (c *fkIndexCache) wantAhead() bool {
+	if c.aheads < aheadWarmup || aheadRatio*c.aheadArrivals >= c.aheads {
+		return true
+	}
+	if c.skipped++; c.skipped < aheadSample {
+		return false
+	}
+	c.skipped = 0
+	return true
 }
 
 // fkIndexList is a cached foreign key's left keys. ahead is set when a
@@ -773,6 +860,7 @@ func (c *fkIndexCache) read(fk []byte, deleted bool) ([]string, bool) {
 	switch {
 	case ok && l.ahead:
 		l.ahead = false
+		c.aheadArrivals++
 		c.count(true)
 		if !deleted && !c.keepArrived() {
 			c.drop(fk, l.keys)
@@ -816,8 +904,13 @@ func (c *fkIndexCache) keepArrived() bool {
 func (c *fkIndexCache) put(fk []byte, keys [][]byte) { c.store(fk, keys, false) }
 
 // putAhead caches keys as every left key of fk, whose right row is yet
-// to come.
-func (c *fkIndexCache) putAhead(fk []byte, keys [][]byte) { c.store(fk, keys, true) }
+// to come, and counts the list (wantAhead).
+func (c *fkIndexCache) putAhead(fk []byte, keys [][]byte) {
+	if c.aheads++; c.aheads > aheadWindow {
+		c.aheads, c.aheadArrivals = c.aheads/2, c.aheadArrivals/2
+	}
+	c.store(fk, keys, true)
+}
 
 // store is put, with the list's ahead.
 func (c *fkIndexCache) store(fk []byte, keys [][]byte, ahead bool) {

@@ -2,6 +2,7 @@ package operators
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"github.com/runnel/runnel/internal/sqlstate"
 	"github.com/runnel/runnel/operators/agg"
@@ -32,6 +33,13 @@ var errCorruptJoinRow = sqlstate.New(sqlstate.DataCorrupted, "operators: corrupt
 // appendJoinRow appends the stored form of the columns keep of row (every
 // column when keep is nil). keep is ascending.
 func appendJoinRow(dst []byte, row types.Row, keep []int) []byte {
+	return appendJoinRowExcept(dst, row, keep, -1)
+}
+
+// appendJoinRowExcept is appendJoinRow leaving out column skip when keep
+// lists it (-1: none), a column the reader knows otherwise
+// (decodeJoinRowTime).
+func appendJoinRowExcept(dst []byte, row types.Row, keep []int, skip int) []byte {
 	if keep == nil {
 		dst = binary.AppendUvarint(dst, uint64(len(row)))
 		for i, v := range row {
@@ -40,8 +48,15 @@ func appendJoinRow(dst []byte, row types.Row, keep []int) []byte {
 		}
 		return dst
 	}
-	dst = binary.AppendUvarint(dst, uint64(len(keep)))
+	n := len(keep)
+	if skip >= 0 && slices.Contains(keep, skip) {
+		n--
+	}
+	dst = binary.AppendUvarint(dst, uint64(n))
 	for _, i := range keep {
+		if i == skip {
+			continue
+		}
 		dst = binary.AppendUvarint(dst, uint64(i))
 		dst = agg.AppendValue(dst, row[i])
 	}
@@ -56,6 +71,14 @@ func decodeJoinRow(b []byte, width int) (types.Row, error) {
 
 // decodeJoinRowInto is decodeJoinRow into dst's memory when it has room.
 func decodeJoinRowInto(dst types.Row, b []byte, width int) (types.Row, error) {
+	return decodeJoinRowTime(dst, b, width, -1, 0)
+}
+
+// decodeJoinRowTime is decodeJoinRowInto of a row whose column time
+// (-1: none), when absent, is the BIGINT ts: a table join's stored row
+// leaves out its ROWTIME, which the entry holds before it
+// (appendStoredRowAt).
+func decodeJoinRowTime(dst types.Row, b []byte, width, time int, ts int64) (types.Row, error) {
 	n, w := binary.Uvarint(b)
 	// Each column takes at least two bytes (its index and its kind).
 	if w <= 0 || n > uint64(width) || n > uint64(len(b)-w)/2 {
@@ -69,13 +92,14 @@ func decodeJoinRowInto(dst types.Row, b []byte, width int) (types.Row, error) {
 	} else {
 		row = make(types.Row, width)
 	}
-	last := -1
+	last, sawTime := -1, false
 	for range n {
 		i, w := binary.Uvarint(b)
 		if w <= 0 || i >= uint64(width) || int(i) <= last {
 			return nil, errCorruptJoinRow.Errorf("operators: corrupt join row in state: bad column index")
 		}
 		last = int(i)
+		sawTime = sawTime || last == time
 		v, rest, err := agg.DecodeValue(b[w:])
 		if err != nil {
 			return nil, errCorruptJoinRow.Errorf("operators: corrupt join row in state: column %d: %v", i, err)
@@ -84,6 +108,9 @@ func decodeJoinRowInto(dst types.Row, b []byte, width int) (types.Row, error) {
 	}
 	if len(b) != 0 {
 		return nil, errCorruptJoinRow.Errorf("operators: corrupt join row in state: %d trailing bytes", len(b))
+	}
+	if time >= 0 && time < width && !sawTime {
+		row[time] = types.NewBigint(ts)
 	}
 	return row, nil
 }
