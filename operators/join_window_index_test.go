@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // TestWindowIndex: what a side holds completely (from) as the budget
@@ -295,6 +296,30 @@ func (ix *windowIndex) checkKeys() error {
 			}
 		}
 	}
+	// An array in the pool is no key's, and keeps no record's bytes.
+	pooled := 0
+	for c, free := range ix.pool.free {
+		for _, base := range free {
+			pooled += (1 << c) * int(unsafe.Sizeof(indexRecord{}))
+			arr := unsafe.Slice(base, 1<<c)
+			lo, hi := uintptr(unsafe.Pointer(base)), uintptr(unsafe.Pointer(&arr[len(arr)-1]))
+			for s := range ix.side {
+				for k, kr := range ix.side[s].keys {
+					if p := uintptr(unsafe.Pointer(unsafe.SliceData(kr.recs))); p >= lo && p <= hi {
+						return fmt.Errorf("side %d key %x: its records are in an array of the pool", s, k)
+					}
+				}
+			}
+			for _, r := range arr {
+				if r.data != nil {
+					return fmt.Errorf("a pooled array keeps a record")
+				}
+			}
+		}
+	}
+	if pooled != ix.pool.bytes || pooled > ix.pool.limit {
+		return fmt.Errorf("the pool holds %d bytes, counts %d, limit %d", pooled, ix.pool.bytes, ix.pool.limit)
+	}
 	return nil
 }
 
@@ -436,7 +461,7 @@ func TestKeyRecordsFind(t *testing.T) {
 						t.Fatalf("find(ts %d, place %d) = %d, %v; want %d, %v", ts, place, got, gotOK, want, wantOK)
 					}
 					if wantOK {
-						kr.sorted = len(kr.recs)
+						kr.sorted = int32(len(kr.recs))
 						if i, ok := ix.side[1].findOldest(ix, kr, probe); i != want || !ok {
 							t.Fatalf("findOldest(ts %d, place %d) = %d, %v; want %d, true", ts, place, i, ok, want)
 						}
