@@ -16,7 +16,9 @@ func TestWindowIndex(t *testing.T) {
 	key := func(side int, k string, ts int64, off int64) []byte {
 		return appendBE64(binary32(appendTime(recordPrefix(nil, side, []byte(k)), ts), 0), uint64(off))
 	}
-	entry := func(k, v []byte) int { return len(k) + len(v) + indexEntryBytes }
+	// A record costs its place and value: its join key and time are its
+	// key's.
+	entry := func(_, v []byte) int { return placeBytes + len(v) + indexEntryBytes }
 	k1, k2, k3 := key(0, "a", 10, 1), key(0, "a", 20, 2), key(0, "b", 15, 3)
 	r1 := key(1, "a", 12, 1)
 	v := []byte{rowFormatFlag, 0}
@@ -53,7 +55,7 @@ func TestWindowIndex(t *testing.T) {
 	}
 	var got []string
 	prefix := recordPrefix(nil, 0, []byte("a"))
-	ix.scan(0, prefix, math.MinInt64, math.MaxInt64, func(k, _ []byte) bool {
+	ix.scanKeys(0, prefix, math.MinInt64, math.MaxInt64, func(k, _ []byte) bool {
 		got = append(got, fmt.Sprint(readTime(k[len(k)-placeLen:])))
 		return true
 	})
@@ -239,7 +241,7 @@ func TestWindowIndexAgreesWithStore(t *testing.T) {
 						want = append(want, fmt.Sprintf("%x=%x", k, v))
 						return true
 					})
-					ix.scan(s, prefix, lo, hi, func(k, v []byte) bool {
+					ix.scanKeys(s, prefix, lo, hi, func(k, v []byte) bool {
 						got = append(got, fmt.Sprintf("%x=%x", k, v))
 						return true
 					})
@@ -272,24 +274,28 @@ func TestWindowIndexAgreesWithStore(t *testing.T) {
 	}
 }
 
-// checkKeys reports a join key of the index whose map key is not a
-// string over the bytes of one of the records it holds (which would keep
-// a record that left alive), or whose first slot keeps a record its
-// records no longer share.
+// scanKeys is scan with each record's whole key, as a Store.Scan gives
+// it.
+func (ix *windowIndex) scanKeys(side int, prefix []byte, lo, hi int64, fn func(key, value []byte) bool) {
+	ix.scan(side, prefix, lo, hi, func(ts int64, place, value []byte) bool {
+		return fn(append(appendTime(append([]byte(nil), prefix...), ts), place...), value)
+	})
+}
+
+// findKey is keyRecords.find for a record key.
+func (kr *keyRecords) findKey(key []byte) (int, bool) {
+	at := len(key) - placeLen
+	return kr.find(readTime(key[at:]), key[at+8:])
+}
+
+// checkKeys reports a join key of the index whose map key is not its
+// records' prefix, or that holds no record, or whose first slot keeps a
+// record its records no longer share.
 func (ix *windowIndex) checkKeys() error {
 	for s := range ix.side {
 		for k, kr := range ix.side[s].keys {
 			if k != kr.prefix || len(kr.recs) == 0 {
 				return fmt.Errorf("side %d key %x: map key, records' key %x, %d records", s, k, kr.prefix, len(kr.recs))
-			}
-			keyed := 0
-			for i := range kr.recs {
-				if kr.keyedBy(&kr.recs[i]) {
-					keyed++
-				}
-			}
-			if keyed != 1 {
-				return fmt.Errorf("side %d key %x: its map key is over the bytes of %d of its records", s, k, keyed)
 			}
 			if kr.first[0].data != nil && &kr.recs[:1][0] != &kr.first[0] {
 				return fmt.Errorf("side %d key %x: first keeps a record the records moved away from", s, k)
@@ -333,7 +339,7 @@ func TestWindowIndexOrderBounded(t *testing.T) {
 		return appendBE64(binary32(appendTime(recordPrefix(nil, 1, []byte(k)), ts), 0), uint64(ts))
 	}
 	const held = 50
-	ix := newWindowIndex(held * (len(key("k0", 0)) + len(v) + indexEntryBytes))
+	ix := newWindowIndex(held * (placeBytes + len(v) + indexEntryBytes))
 	for ts := range int64(20000) {
 		// A hot key and a few cold ones, as Nexmark's bids are.
 		k := "hh"
@@ -444,7 +450,7 @@ func TestKeyRecordsFind(t *testing.T) {
 			for i := range n {
 				k := key(int64(2*(i/2)-n), uint32(2*(i%2)+1))
 				held = append(held, k)
-				kr.recs = append(kr.recs, newIndexRecord(k, []byte{'v'}, readTime(k[len(k)-placeLen:])))
+				kr.recs = append(kr.recs, newIndexRecord(k[len(k)-placeBytes:], []byte{'v'}, readTime(k[len(k)-placeLen:])))
 			}
 			for ts := int64(-n - 2); ts <= int64(n+2); ts++ {
 				for place := range uint32(5) {
@@ -456,13 +462,14 @@ func TestKeyRecordsFind(t *testing.T) {
 							break
 						}
 					}
-					got, gotOK := kr.find(probe)
+					got, gotOK := kr.findKey(probe)
 					if got != want || gotOK != wantOK {
 						t.Fatalf("find(ts %d, place %d) = %d, %v; want %d, %v", ts, place, got, gotOK, want, wantOK)
 					}
 					if wantOK {
 						kr.sorted = int32(len(kr.recs))
-						if i, ok := ix.side[1].findOldest(ix, kr, probe); i != want || !ok {
+						at := len(probe) - placeLen
+						if i, ok := ix.side[1].findOldest(ix, kr, readTime(probe[at:]), probe[at+8:]); i != want || !ok {
 							t.Fatalf("findOldest(ts %d, place %d) = %d, %v; want %d, true", ts, place, i, ok, want)
 						}
 					}
@@ -483,7 +490,7 @@ func TestOrderQueue(t *testing.T) {
 	next := 0
 	for step := range 200000 {
 		if rng.IntN(100) < 55 {
-			o := indexOrder{key: []byte{byte(next)}, recs: &recs[next%len(recs)]}
+			o := indexOrder{ts: int64(next), recs: &recs[next%len(recs)]}
 			next++
 			q.push(o)
 			model = append(model, o)
@@ -493,7 +500,7 @@ func TestOrderQueue(t *testing.T) {
 				t.Fatalf("step %d: take ok %v with %d listed", step, ok, len(model))
 			}
 			if ok {
-				if o.recs != model[0].recs || o.key[0] != model[0].key[0] {
+				if o.recs != model[0].recs || o.ts != model[0].ts {
 					t.Fatalf("step %d: took another entry than the oldest", step)
 				}
 				model = model[1:]
@@ -506,7 +513,7 @@ func TestOrderQueue(t *testing.T) {
 			// Drop about a third of the entries, or all of them now and
 			// then, as the index's compaction does.
 			all := step%(997*17) == 0
-			keep := func(o indexOrder) bool { return !all && o.key[0]%3 != 0 }
+			keep := func(o indexOrder) bool { return !all && o.ts%3 != 0 }
 			q.filter(keep)
 			kept := model[:0:0]
 			for _, o := range model {
@@ -521,7 +528,7 @@ func TestOrderQueue(t *testing.T) {
 				got = append(got, o)
 			}
 			for i, o := range got {
-				if o.recs != model[i].recs || o.key[0] != model[i].key[0] {
+				if o.recs != model[i].recs || o.ts != model[i].ts {
 					t.Fatalf("step %d: entry %d out of order after a filter", step, i)
 				}
 				q.push(o)
@@ -600,7 +607,7 @@ func TestWindowIndexTail(t *testing.T) {
 						want = append(want, fmt.Sprintf("%x=%x", k, v))
 						return true
 					})
-					ix.scan(s, prefix, lo, hi, func(k, v []byte) bool {
+					ix.scanKeys(s, prefix, lo, hi, func(k, v []byte) bool {
 						got = append(got, fmt.Sprintf("%x=%x", k, v))
 						return true
 					})
@@ -614,7 +621,7 @@ func TestWindowIndexTail(t *testing.T) {
 					ix.side[s].settle(ix, kr)
 					n += len(kr.recs)
 					for r := range kr.recs {
-						b += int(kr.recs[r].klen) + int(kr.recs[r].vlen) + indexEntryBytes
+						b += kr.recs[r].cost()
 					}
 				}
 				if n != ix.side[s].n || b != ix.side[s].bytes {

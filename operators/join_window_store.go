@@ -191,9 +191,9 @@ type indexSide struct {
 //
 // A join key has one record a side as often as not (a person who
 // registers, in Nexmark's q8): first holds the first record in place, so
-// that a new key costs one allocation for its records, and prefix, the
-// key's entry in indexSide.keys, is a string over that record's own
-// bytes, not a copy (see keyAt).
+// that a new key costs one allocation for its records. prefix is the
+// key's entry in indexSide.keys, the records' keys' first bytes ('r' side
+// uvarint(len(k)) k), in bytes of the side's slab (carve).
 //
 // The records of a key come from the partitions of its input interleaved
 // in read batches, so that a record is as often as not a little older
@@ -260,13 +260,12 @@ func (p *recsPool) release(kr *keyRecords) {
 	}
 }
 
-// compareRecords orders two records of a key, whose record keys share
-// their first at bytes (the key's prefix): by time, then place.
-func compareRecords(a, b *indexRecord, at int) int {
+// compareRecords orders two records of a key: by time, then place.
+func compareRecords(a, b *indexRecord) int {
 	if c := cmp.Compare(a.ts, b.ts); c != 0 {
 		return c
 	}
-	return bytes.Compare(a.key()[at+8:], b.key()[at+8:])
+	return bytes.Compare(a.place(), b.place())
 }
 
 // settle sorts kr's tail into its records, so that all of them are in
@@ -281,8 +280,7 @@ func (kr *keyRecords) settle(buf *[]indexRecord) (dropped, bytes int) {
 		kr.sorted = int32(n)
 		return 0, 0
 	}
-	at := len(kr.prefix)
-	order := func(a, b indexRecord) int { return compareRecords(&a, &b, at) }
+	order := func(a, b indexRecord) int { return compareRecords(&a, &b) }
 	// Stable, so that of two equal keys in the tail the later put comes
 	// last.
 	tail := kr.recs[kr.sorted:]
@@ -292,7 +290,7 @@ func (kr *keyRecords) settle(buf *[]indexRecord) (dropped, bytes int) {
 	t := append((*buf)[:0], tail...)
 	i, j, w := kr.sorted-1, len(t)-1, n-1
 	for j >= 0 {
-		if i >= 0 && compareRecords(&kr.recs[i], &t[j], at) > 0 {
+		if i >= 0 && compareRecords(&kr.recs[i], &t[j]) > 0 {
 			kr.recs[w] = kr.recs[i]
 			i--
 		} else {
@@ -307,69 +305,54 @@ func (kr *keyRecords) settle(buf *[]indexRecord) (dropped, bytes int) {
 	// Equal keys are adjacent now, and only where the tail went.
 	from := max(w, 0)
 	for k := max(from, 1); k < len(kr.recs); {
-		if compareRecords(&kr.recs[k-1], &kr.recs[k], at) != 0 {
+		if compareRecords(&kr.recs[k-1], &kr.recs[k]) != 0 {
 			k++
 			continue
 		}
-		old := &kr.recs[k-1]
 		dropped++
-		bytes += int(old.klen) + int(old.vlen) + indexEntryBytes
-		if kr.keyedBy(old) {
-			// The map key stays over bytes of a record held: the same
-			// key's, equal.
-			kr.prefix = unsafe.String(kr.recs[k].data, at)
-		}
+		bytes += kr.recs[k-1].cost()
 		kr.recs = slices.Delete(kr.recs, k-1, k)
 	}
 	kr.sorted = int32(len(kr.recs))
 	return dropped, bytes
 }
 
-// keyAt makes kr's map key the prefix of record r, which kr holds: a
-// string over r's bytes, whose first plen bytes (its join key) never
-// change (a record replaced with a value of another length gets new
-// bytes, and the old ones, unchanged, stay alive while the string does).
-func (kr *keyRecords) keyAt(r *indexRecord, plen int) {
-	kr.prefix = unsafe.String(r.data, plen)
-}
-
-// keyedBy reports whether kr's map key is a string over record r's bytes.
-func (kr *keyRecords) keyedBy(r *indexRecord) bool {
-	return r.data != nil && unsafe.StringData(kr.prefix) == r.data
-}
-
-// indexRecord is one record: its whole record key, then its value, in
-// the bytes that data points to, klen and vlen of them (newRecord). A
-// pointer with two 32-bit lengths rather than a slice header and an int
-// make a record 24 bytes where it was 40: what a key's records cost to
-// move when their slice grows (a hot auction's bids are tens of thousands; in Nexmark's q4
-// that growth, `slices.Insert` in put, was a third of put's samples).
+// indexRecord is one record: its place in its input (partition and
+// offset, placeBytes of them) then its value, vlen bytes, in the bytes
+// that data points to (newRecord). The rest of its record key, its join
+// key's prefix and its time, is its keyRecords' prefix and ts: every
+// record of a key has the same prefix, and the time is ts, so that
+// neither is kept again (19 of the 59 bytes of a bid of Nexmark's q4,
+// all of which were fresh memory, faulted in page by page). A pointer
+// with a 32-bit length rather than a slice header makes a record 24
+// bytes where it was 40: what a key's records cost to move when their
+// slice grows.
 //
-// ts is the record's ROWTIME, a copy of what its key holds: the searches
-// of a key's records (find, scan) compare times, and reading them from
-// the record's bytes took a cache miss per record visited, a good part
-// of windowIndex.put's search in Nexmark's q4. Records of equal time
-// fall back to their place in the key.
+// ts is the record's ROWTIME: the searches of a key's records (find,
+// scan) compare times. Records of equal time fall back to their place.
 type indexRecord struct {
-	data       *byte
-	klen, vlen uint32
-	ts         int64
+	data *byte
+	vlen uint32
+	ts   int64
 }
 
-// newIndexRecord copies key and value into a record at ROWTIME ts, in
-// bytes of its own. Neither is near 4 GiB: a record key is a join key
-// and a place, a value a row of a log record, which the log bounds far
-// lower.
-func newIndexRecord(key, value []byte, ts int64) indexRecord {
-	return recordIn(make([]byte, len(key)+len(value)), key, value, ts)
+// placeBytes is the length of a record key's place, its partition and
+// offset.
+const placeBytes = placeLen - 8
+
+// newIndexRecord copies place and value into a record at ROWTIME ts, in
+// bytes of its own. A value is nowhere near 4 GiB: a row of a log
+// record, which the log bounds far lower.
+func newIndexRecord(place, value []byte, ts int64) indexRecord {
+	return recordIn(make([]byte, len(place)+len(value)), place, value, ts)
 }
 
-// recordIn copies key and value into buf, len(key)+len(value) bytes, as
-// a record at ROWTIME ts.
-func recordIn(buf, key, value []byte, ts int64) indexRecord {
-	copy(buf, key)
-	copy(buf[len(key):], value)
-	return indexRecord{data: unsafe.SliceData(buf), klen: uint32(len(key)), vlen: uint32(len(value)), ts: ts}
+// recordIn copies place and value into buf, len(place)+len(value) bytes,
+// as a record at ROWTIME ts.
+func recordIn(buf, place, value []byte, ts int64) indexRecord {
+	copy(buf, place)
+	copy(buf[len(place):], value)
+	return indexRecord{data: unsafe.SliceData(buf), vlen: uint32(len(value)), ts: ts}
 }
 
 // newRecord is newIndexRecord for a record of the side, its bytes
@@ -382,17 +365,33 @@ func recordIn(buf, key, value []byte, ts int64) indexRecord {
 // alive beyond what the side holds are a few at its ends. The sides
 // have a slab each: q4's auctions stay while its bids are evicted, and
 // would keep the bids' slabs alive.
-func (is *indexSide) newRecord(key, value []byte, ts int64) indexRecord {
-	n := len(key) + len(value)
+func (is *indexSide) newRecord(place, value []byte, ts int64) indexRecord {
+	n := len(place) + len(value)
 	if n > slabBytes/8 {
-		return newIndexRecord(key, value, ts)
+		return newIndexRecord(place, value, ts)
 	}
+	return recordIn(is.carve(n), place, value, ts)
+}
+
+// carve returns n bytes (at most slabBytes/8) of the side's slab.
+func (is *indexSide) carve(n int) []byte {
 	if cap(is.slab)-len(is.slab) < n {
 		is.slab = make([]byte, 0, slabBytes)
 	}
 	at := len(is.slab)
 	is.slab = is.slab[:at+n]
-	return recordIn(is.slab[at:at+n:at+n], key, value, ts)
+	return is.slab[at : at+n : at+n]
+}
+
+// keyString returns prefix as a string for a new key's map entry: in the
+// side's slab, unless it is long.
+func (is *indexSide) keyString(prefix []byte) string {
+	if len(prefix) > slabBytes/8 || len(prefix) == 0 {
+		return string(prefix)
+	}
+	b := is.carve(len(prefix))
+	copy(b, prefix)
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // recsPoolShare is the part of the index's budget its pool of arrays may
@@ -403,22 +402,30 @@ const recsPoolShare = 8
 // slabBytes is the size of an index side's slabs.
 const slabBytes = 16 << 10
 
-// all is the record's bytes, its key then its value.
-func (r *indexRecord) all() []byte   { return unsafe.Slice(r.data, int(r.klen)+int(r.vlen)) }
-func (r *indexRecord) key() []byte   { return unsafe.Slice(r.data, r.klen) }
-func (r *indexRecord) value() []byte { return r.all()[r.klen:] }
+// all is the record's bytes, its place then its value.
+func (r *indexRecord) all() []byte   { return unsafe.Slice(r.data, placeBytes+int(r.vlen)) }
+func (r *indexRecord) place() []byte { return unsafe.Slice(r.data, placeBytes) }
+func (r *indexRecord) value() []byte { return r.all()[placeBytes:] }
 
-// indexOrder is an entry of indexSide.order: a record's key, and its
-// prefix's records when it was put.
+// cost is what the record counts for in the index's bytes.
+func (r *indexRecord) cost() int { return placeBytes + int(r.vlen) + indexEntryBytes }
+
+// indexOrder is an entry of indexSide.order: a record's time and the
+// bytes of its place (data, which its record's bytes begin with and
+// which never change), and its prefix's records when it was put.
 type indexOrder struct {
-	key  []byte
 	recs *keyRecords
+	data *byte
+	ts   int64
 }
 
-// indexEntryBytes is what a record costs the index beyond its key and
+// place is the entry's record's place.
+func (o *indexOrder) place() []byte { return unsafe.Slice(o.data, placeBytes) }
+
+// indexEntryBytes is what a record costs the index beyond its place and
 // value bytes: its entry in its key's records and in the order list
-// (a pointer, two lengths and a time; a slice header and a pointer),
-// the map's share and the slices' room to grow.
+// (a pointer, a length and a time; two pointers and a time), its key's
+// share (the map's entry and prefix) and the slices' room to grow.
 const indexEntryBytes = 128
 
 // DefaultJoinIndexBytes is StreamStreamJoin.IndexBytes's default: 32 MiB
@@ -470,12 +477,6 @@ func (is *indexSide) settle(ix *windowIndex, kr *keyRecords) {
 		return
 	}
 	n, b := kr.settle(&ix.tail)
-	if n > 0 {
-		// The map key may be over the bytes of a record dropped: it
-		// takes the string settle put over the kept one's (an equal key,
-		// the entry stays).
-		is.keys[kr.prefix] = kr
-	}
 	is.n -= n
 	is.bytes -= b
 	ix.bytes -= b
@@ -487,9 +488,9 @@ func (ix *windowIndex) covers(side int, lo int64) bool {
 	return !ix.side[side].off && lo >= ix.side[side].from
 }
 
-// find returns the position of record key key among kr's records, and
-// whether it is there (if not, where it would go). The records must be
-// in key order (no tail: settle).
+// find returns the position of the record at time ts and place among
+// kr's records, and whether it is there (if not, where it would go). The
+// records must be in key order (no tail: settle).
 //
 // Every record of kr has the same prefix (its join key), so only the time
 // and place suffixes are compared. A record that is not the latest is
@@ -497,20 +498,18 @@ func (ix *windowIndex) covers(side int, lo int64) bool {
 // interleave in read batches), so the search gallops back from the end
 // rather than bisecting all of a hot key's records: in Nexmark's q4 and
 // q20 the bisection over whole keys was most of windowIndex.put's search.
-func (kr *keyRecords) find(key []byte) (int, bool) {
+func (kr *keyRecords) find(ts int64, place []byte) (int, bool) {
 	recs := kr.recs
 	n := len(recs)
 	if n == 0 {
 		return 0, false
 	}
-	at := len(key) - placeLen
-	ts, place := readTime(key[at:]), key[at+8:]
 	compare := func(i int) int {
 		r := &recs[i]
 		if c := cmp.Compare(r.ts, ts); c != 0 {
 			return c
 		}
-		return bytes.Compare(r.key()[at+8:], place)
+		return bytes.Compare(r.place(), place)
 	}
 	c := compare(n - 1)
 	switch {
@@ -546,12 +545,12 @@ func (kr *keyRecords) find(key []byte) (int, bool) {
 // comparison, not a search through a hot key's records.
 // The first record is the oldest put while the key has a tail too, or one
 // of the tail's.
-func (is *indexSide) findOldest(ix *windowIndex, kr *keyRecords, key []byte) (int, bool) {
-	if len(kr.recs) > 0 && kr.recs[0].ts == readTime(key[len(key)-placeLen:]) && bytes.Equal(kr.recs[0].key(), key) {
+func (is *indexSide) findOldest(ix *windowIndex, kr *keyRecords, ts int64, place []byte) (int, bool) {
+	if len(kr.recs) > 0 && kr.recs[0].ts == ts && bytes.Equal(kr.recs[0].place(), place) {
 		return 0, true
 	}
 	is.settle(ix, kr)
-	return kr.find(key)
+	return kr.find(ts, place)
 }
 
 // put holds (or replaces) a record that side's store now holds, unless it
@@ -562,11 +561,12 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 	if is.off && !ix.retake(side) {
 		return
 	}
-	ts := readTime(key[len(key)-placeLen:])
+	at := len(key) - placeLen
+	ts, place := readTime(key[at:]), key[at+8:]
 	if ts < is.from {
 		return
 	}
-	prefix := key[:len(key)-placeLen]
+	prefix := key[:at]
 	kr := is.keys[string(prefix)]
 	if kr == nil {
 		// Put in the map below, once the record's bytes are the key's.
@@ -580,8 +580,8 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 	i, found := len(kr.recs), false
 	if n := len(kr.recs); n > 0 && int(kr.sorted) == n {
 		last := &kr.recs[n-1]
-		if ts < last.ts || (ts == last.ts && bytes.Compare(key[len(prefix)+8:], last.key()[len(prefix)+8:]) <= 0) {
-			i, found = kr.find(key)
+		if ts < last.ts || (ts == last.ts && bytes.Compare(place, last.place()) <= 0) {
+			i, found = kr.find(ts, place)
 			if !found {
 				i = n
 			}
@@ -595,30 +595,23 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 			// A record marked as matched: its flags byte changes.
 			copy(r.value(), value)
 		} else {
-			keyed := kr.keyedBy(r)
-			*r = is.newRecord(r.key(), value, r.ts)
-			if keyed {
-				// Over the new bytes (an equal key: the map keeps its
-				// entry and takes the new string).
-				kr.keyAt(r, len(prefix))
-				is.keys[kr.prefix] = kr
-			}
+			*r = is.newRecord(place, value, ts)
 		}
 		ix.bytes += n
 		is.bytes += n
 	} else {
-		r := is.newRecord(key, value, ts)
+		r := is.newRecord(place, value, ts)
 		if len(kr.recs) == 0 {
 			kr.recs = append(kr.recs, r)
 			kr.sorted = 1
-			kr.keyAt(&kr.recs[0], len(prefix))
+			kr.prefix = is.keyString(prefix)
 			is.keys[kr.prefix] = kr
 		} else {
 			// In order when it is the latest of a key without tail.
 			inOrder := int(kr.sorted) == len(kr.recs)
 			if inOrder {
 				last := &kr.recs[len(kr.recs)-1]
-				inOrder = ts > last.ts || (ts == last.ts && bytes.Compare(key[len(prefix)+8:], last.key()[len(prefix)+8:]) > 0)
+				inOrder = ts > last.ts || (ts == last.ts && bytes.Compare(place, last.place()) > 0)
 			}
 			if len(kr.recs) == cap(kr.recs) {
 				// Doubled, where append grows a large slice by a quarter:
@@ -643,8 +636,8 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 				kr.sorted++
 			}
 		}
-		is.order.push(indexOrder{key: r.key(), recs: kr})
-		n := len(key) + len(value) + indexEntryBytes
+		is.order.push(indexOrder{recs: kr, data: r.data, ts: ts})
+		n := r.cost()
 		ix.bytes += n
 		is.bytes += n
 		is.n++
@@ -796,8 +789,8 @@ func (ix *windowIndex) evict() bool {
 		if !ok {
 			return false
 		}
-		if i, ok := is.findOldest(ix, o.recs, o.key); ok {
-			ts := readTime(o.key[len(o.key)-placeLen:])
+		if i, ok := is.findOldest(ix, o.recs, o.ts, o.place()); ok {
+			ts := o.ts
 			if ix.drops && ts >= satSub(ix.now, ix.reach[s]) {
 				ix.giveUp(s)
 				return true
@@ -805,7 +798,7 @@ func (ix *windowIndex) evict() bool {
 			// Every record at that time may not be held any more: the
 			// side is complete from the next millisecond on.
 			is.from = max(is.from, satAdd(ts, 1))
-			ix.remove(s, o.key[:len(o.key)-placeLen], o.recs, i)
+			ix.remove(s, o.recs, i)
 			return true
 		}
 	}
@@ -840,14 +833,13 @@ func (ix *windowIndex) retake(side int) bool {
 	return true
 }
 
-// remove drops record i of kr, side's records of prefix.
-func (ix *windowIndex) remove(side int, prefix []byte, kr *keyRecords, i int) {
+// remove drops record i of kr, one of side's keys' records.
+func (ix *windowIndex) remove(side int, kr *keyRecords, i int) {
 	is := &ix.side[side]
-	n := int(kr.recs[i].klen) + int(kr.recs[i].vlen) + indexEntryBytes
+	n := kr.recs[i].cost()
 	ix.bytes -= n
 	is.bytes -= n
 	is.n--
-	rekey := kr.keyedBy(&kr.recs[i])
 	if i < int(kr.sorted) {
 		kr.sorted--
 	}
@@ -867,26 +859,18 @@ func (ix *windowIndex) remove(side int, prefix []byte, kr *keyRecords, i int) {
 	default:
 		kr.recs = slices.Delete(kr.recs, i, i+1)
 	}
-	switch {
-	case len(kr.recs) == 0:
+	if len(kr.recs) == 0 {
 		delete(is.keys, kr.prefix)
 		kr.prefix = ""
 		kr.recs = nil
 		ix.pool.release(kr)
-	case rekey:
-		// The map key is over the bytes of the record that left: over
-		// another's instead, so that they do not stay alive (one record
-		// a key, beyond what the index counts).
-		delete(is.keys, kr.prefix)
-		kr.keyAt(&kr.recs[0], len(prefix))
-		is.keys[kr.prefix] = kr
 	}
 	// Entries of records that left before their turn: compact the list
 	// when they are more than the records held.
 	if is.order.len() > 2*is.n+64 {
 		is.order.filter(func(o indexOrder) bool {
 			is.settle(ix, o.recs)
-			_, ok := o.recs.find(o.key)
+			_, ok := o.recs.find(o.ts, o.place())
 			return ok
 		})
 	}
@@ -894,28 +878,29 @@ func (ix *windowIndex) remove(side int, prefix []byte, kr *keyRecords, i int) {
 
 // delete drops a record the store no longer holds.
 func (ix *windowIndex) delete(side int, key []byte) {
-	prefix := key[:len(key)-placeLen]
+	at := len(key) - placeLen
 	is := &ix.side[side]
-	kr := is.keys[string(prefix)]
+	kr := is.keys[string(key[:at])]
 	if kr == nil {
 		return
 	}
 	is.settle(ix, kr)
-	if i, ok := kr.find(key); ok {
-		ix.remove(side, prefix, kr, i)
+	if i, ok := kr.find(readTime(key[at:]), key[at+8:]); ok {
+		ix.remove(side, kr, i)
 	}
 }
 
 // get returns a record's value, if side holds it; the slice is the
 // index's, valid until its next change.
 func (ix *windowIndex) get(side int, key []byte) ([]byte, bool) {
+	at := len(key) - placeLen
 	is := &ix.side[side]
-	kr := is.keys[string(key[:len(key)-placeLen])]
+	kr := is.keys[string(key[:at])]
 	if kr == nil {
 		return nil, false
 	}
 	is.settle(ix, kr)
-	if i, ok := kr.find(key); ok {
+	if i, ok := kr.find(readTime(key[at:]), key[at+8:]); ok {
 		return kr.recs[i].value(), true
 	}
 	return nil, false
@@ -923,8 +908,10 @@ func (ix *windowIndex) get(side int, key []byte) ([]byte, bool) {
 
 // scan calls fn for side's records of join key prefix (recordPrefix)
 // whose ROWTIME is in [lo, hi], in key order, as a Store.Scan of that
-// range does; the slices are the index's, and fn must not change it.
-func (ix *windowIndex) scan(side int, prefix []byte, lo, hi int64, fn func(key, value []byte) bool) {
+// range does, with each record's time, place and value (its key is
+// prefix, time, place); the slices are the index's, and fn must not
+// change it.
+func (ix *windowIndex) scan(side int, prefix []byte, lo, hi int64, fn func(ts int64, place, value []byte) bool) {
 	is := &ix.side[side]
 	kr := is.keys[string(prefix)]
 	if kr == nil {
@@ -938,7 +925,7 @@ func (ix *windowIndex) scan(side int, prefix []byte, lo, hi int64, fn func(key, 
 	}
 	for ; i < len(recs); i++ {
 		r := &recs[i]
-		if r.ts > hi || !fn(r.key(), r.value()) {
+		if r.ts > hi || !fn(r.ts, r.place(), r.value()) {
 			return
 		}
 	}
