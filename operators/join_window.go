@@ -238,10 +238,12 @@ type StreamStreamJoin struct {
 	// keys holds, per side, the join key of the record being processed.
 	keys    [2]types.Row
 	expired [2][]expiring
-	// meet is the match under way, visit its method value (match).
-	meet  meeting
-	visit func(key, value []byte) bool
-	marks []stateEntry
+	// meet is the match under way; visit and visitIndex are its method
+	// values (match), for the store's scan and the index's.
+	meet       meeting
+	visit      func(key, value []byte) bool
+	visitIndex func(ts int64, place, value []byte) bool
+	marks      []stateEntry
 }
 
 var (
@@ -587,17 +589,17 @@ func (j *StreamStreamJoin) match(input int, row, keys types.Row, ts int64, k []b
 	// A record of the other side whose window has closed may still be
 	// stored: an inner side's records leave when a sweep comes by.
 	m := &j.meet
-	*m = meeting{j: j, input: input, row: row, keys: keys, ts: ts, emit: emit,
+	*m = meeting{j: j, input: input, row: row, keys: keys, ts: ts, emit: emit, prefix: prefix,
 		closedBelow: satSub(j.now, satAdd(s.lookAhead(other), s.Grace))}
 	if j.visit == nil {
-		// A method value made once: a closure per record, which the
+		// Method values made once: a closure per record, which the
 		// scan's interface makes escape, was a heap allocation per
 		// record, with the variables it shared.
-		j.visit = m.visit
+		j.visit, j.visitIndex = m.visit, m.meet
 	}
 	visit := j.visit
 	if ix := j.index; ix != nil && ix.covers(other, lo) {
-		ix.scan(other, prefix, lo, hi, visit)
+		ix.scan(other, prefix, lo, hi, j.visitIndex)
 	} else {
 		j.scanBuf[1] = appendTime(append(j.scanBuf[1][:0], prefix...), lo)
 		start := j.scanBuf[1]
@@ -637,6 +639,9 @@ type meeting struct {
 	emit        Emit
 	closedBelow int64 // the other side's records before it are closed
 	matched     bool  // set once a pair has passed
+	// prefix is the stored records' keys' prefix (recordPrefix): a
+	// record key is prefix, time, place.
+	prefix []byte
 	// joined is the pairs' row (pairRow), the record's columns and join
 	// key written once, at the first stored record it meets (most meet
 	// none: a bid that comes before its auction); slot is the other
@@ -644,18 +649,28 @@ type meeting struct {
 	joined, slot types.Row
 }
 
-// visit is the scan's function: it joins the record with one stored
-// record of the other side, key and value.
+// visit is the store's scan's function: it joins the record with one
+// stored record of the other side, key and value.
 func (m *meeting) visit(key, value []byte) bool {
+	at := len(key) - placeLen
+	return m.meet(readTime(key[at:]), key[at+8:], value)
+}
+
+// meet joins the record with one stored record of the other side, at
+// ROWTIME rts and place (its key's last bytes), and value: the index's
+// scan's function.
+func (m *meeting) meet(rts int64, place, value []byte) bool {
 	j, s := m.j, m.j.Spec
 	other, ts := 1-m.input, m.ts
-	if readTime(key[len(key)-placeLen:]) < m.closedBelow {
+	if rts < m.closedBelow {
 		return true
 	}
 	if m.joined == nil {
 		m.joined, m.slot = j.pairRow(m.input, m.row, m.keys)
 	}
-	flags, err := j.decodeSlot(other, key, value, m.slot)
+	// A record stored before rows (decodeRecord) reads its place from
+	// its key's last bytes.
+	flags, err := j.decodeSlot(other, place, value, m.slot)
 	if err != nil {
 		j.rowFailed(fmt.Errorf("decode a stored record of the join: %w", err))
 		return true
@@ -678,7 +693,8 @@ func (m *meeting) visit(key, value []byte) bool {
 	if s.Outer[other] && flags&matchedFlag == 0 {
 		nv := append([]byte(nil), value...)
 		nv[0] |= matchedFlag
-		j.marks = append(j.marks, stateEntry{key: append([]byte(nil), key...), value: nv})
+		key := append(appendTime(append(make([]byte, 0, len(m.prefix)+placeLen), m.prefix...), rts), place...)
+		j.marks = append(j.marks, stateEntry{key: key, value: nv})
 	}
 	// A pair whose output fails has matched all the same: neither record
 	// comes out unmatched later.

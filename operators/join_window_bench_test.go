@@ -167,7 +167,7 @@ func benchmarkWindowIndexHotKey(b *testing.B, every int) {
 		key = appendBE64(binary32(appendTime(append(key[:0], prefixes[k]...), ts), uint32(p)), uint64(n))
 		ix.now = ts
 		ix.put(1, key, value)
-		ix.scan(0, auctions[k], ts-1000, ts, func(_, _ []byte) bool { met++; return true })
+		ix.scan(0, auctions[k], ts-1000, ts, func(int64, []byte, []byte) bool { met++; return true })
 	}
 	if met == 0 {
 		b.Fatal("no record met its auction")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	mbits "math/bits"
 	"slices"
 	"sort"
 	"unsafe"
@@ -127,6 +128,10 @@ type windowIndex struct {
 	// lim is the share's limit when it was last asked, asks how many
 	// more puts use it (limit).
 	lim, asks int
+	// tail is keyRecords.settle's scratch.
+	tail []indexRecord
+	// pool keeps the arrays keys' records outgrew.
+	pool recsPool
 }
 
 // limit is what the index may hold now, reported with what it holds:
@@ -186,60 +191,168 @@ type indexSide struct {
 //
 // A join key has one record a side as often as not (a person who
 // registers, in Nexmark's q8): first holds the first record in place, so
-// that a new key costs one allocation for its records, and prefix, the
-// key's entry in indexSide.keys, is a string over that record's own
-// bytes, not a copy (see keyAt).
+// that a new key costs one allocation for its records. prefix is the
+// key's entry in indexSide.keys, the records' keys' first bytes ('r' side
+// uvarint(len(k)) k), in bytes of the side's slab (carve).
+//
+// The records of a key come from the partitions of its input interleaved
+// in read batches, so that a record is as often as not a little older
+// than the key's last one: in Nexmark's q4, 568,000 of 840,000 bids, each
+// put then moving some 110 of a hot auction's records up a place (64
+// million record moves, `slices.Insert`, with the copies of a slice
+// that grows, a third of windowIndex.put). A record that is not the
+// key's latest is appended to a tail instead, in the order it came, and
+// the tail is sorted in (settle) when the key's records are next read in
+// order: a scan, a search. In q4 a bid's key is scanned once, when its
+// auction comes, and its tail is then sorted at once.
 type keyRecords struct {
-	recs   []indexRecord
+	recs []indexRecord
+	// sorted is how many of recs, from the first, are in key order (and
+	// no later than the rest); the others, the tail, are in the order
+	// they came.
+	sorted int32
+	// class is log2 of the capacity of the array recs is in, base its
+	// first record, when it came from the index's pool of arrays
+	// (recsPool); base is nil while recs is first (or nil).
+	class  uint8
+	base   *indexRecord
 	first  [1]indexRecord
 	prefix string
 }
 
-// keyAt makes kr's map key the prefix of record r, which kr holds: a
-// string over r's bytes, whose first plen bytes (its join key) never
-// change (a record replaced with a value of another length gets new
-// bytes, and the old ones, unchanged, stay alive while the string does).
-func (kr *keyRecords) keyAt(r *indexRecord, plen int) {
-	kr.prefix = unsafe.String(r.data, plen)
+// recsPool keeps the arrays of records that keys outgrew or emptied, by
+// capacity (1<<c records), for the next keys that grow to them. A key's
+// records double as they come, and each array it outgrew was garbage: in
+// Nexmark's q4, 55 MB of them over 920,000 bids, in memory the process
+// had never touched, each page of which faulted in (some 13 µs a page
+// here) when first written; the next hot auction's records grow through
+// the same sizes, and take the last one's. Its arrays are cleared, so
+// that they keep no record's bytes alive.
+type recsPool struct {
+	free [64][]*indexRecord
+	// bytes is what the arrays held cost; limit bounds it.
+	bytes, limit int
 }
 
-// keyedBy reports whether kr's map key is a string over record r's bytes.
-func (kr *keyRecords) keyedBy(r *indexRecord) bool {
-	return r.data != nil && unsafe.StringData(kr.prefix) == r.data
+// take returns an empty slice of capacity 1<<c records.
+func (p *recsPool) take(c uint8) []indexRecord {
+	if n := len(p.free[c]); n > 0 {
+		base := p.free[c][n-1]
+		p.free[c] = p.free[c][:n-1]
+		p.bytes -= (1 << c) * int(unsafe.Sizeof(indexRecord{}))
+		return unsafe.Slice(base, 1<<c)[:0]
+	}
+	return make([]indexRecord, 0, 1<<c)
 }
 
-// indexRecord is one record: its whole record key, then its value, in
-// the bytes that data points to, klen and vlen of them (newRecord). A
-// pointer with two 32-bit lengths rather than a slice header and an int
-// make a record 24 bytes where it was 40: what a key's records cost to
-// move when their slice grows (a hot auction's bids are tens of thousands; in Nexmark's q4
-// that growth, `slices.Insert` in put, was a third of put's samples).
+// release gives kr's array to the pool (once its records are elsewhere,
+// or gone), if it came from it and the pool has room.
+func (p *recsPool) release(kr *keyRecords) {
+	if kr.base == nil {
+		return
+	}
+	arr := unsafe.Slice(kr.base, 1<<kr.class)
+	kr.base = nil
+	if size := len(arr) * int(unsafe.Sizeof(indexRecord{})); p.bytes+size <= p.limit {
+		clear(arr)
+		p.free[kr.class] = append(p.free[kr.class], unsafe.SliceData(arr))
+		p.bytes += size
+	}
+}
+
+// compareRecords orders two records of a key: by time, then place.
+func compareRecords(a, b *indexRecord) int {
+	if c := cmp.Compare(a.ts, b.ts); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.place(), b.place())
+}
+
+// settle sorts kr's tail into its records, so that all of them are in
+// key order, and drops the older of two records with equal keys (a
+// record put again while the other was in the tail: the later put holds).
+// buf is scratch for the tail, reused. It returns what the dropped records
+// cost (indexEntryBytes each, with their bytes) and how many they were;
+// the caller takes them off its counts.
+func (kr *keyRecords) settle(buf *[]indexRecord) (dropped, bytes int) {
+	n := len(kr.recs)
+	if int(kr.sorted) >= n {
+		kr.sorted = int32(n)
+		return 0, 0
+	}
+	order := func(a, b indexRecord) int { return compareRecords(&a, &b) }
+	// Stable, so that of two equal keys in the tail the later put comes
+	// last.
+	tail := kr.recs[kr.sorted:]
+	slices.SortStableFunc(tail, order)
+	// Merged from the back: the sorted records after the tail's first go
+	// up, an equal key's record before the tail's.
+	t := append((*buf)[:0], tail...)
+	i, j, w := kr.sorted-1, len(t)-1, n-1
+	for j >= 0 {
+		if i >= 0 && compareRecords(&kr.recs[i], &t[j]) > 0 {
+			kr.recs[w] = kr.recs[i]
+			i--
+		} else {
+			kr.recs[w] = t[j]
+			j--
+		}
+		w--
+	}
+	clear(t) // keeps no record's bytes alive
+	*buf = t[:0]
+	kr.sorted = int32(n)
+	// Equal keys are adjacent now, and only where the tail went.
+	from := max(w, 0)
+	for k := max(from, 1); k < len(kr.recs); {
+		if compareRecords(&kr.recs[k-1], &kr.recs[k]) != 0 {
+			k++
+			continue
+		}
+		dropped++
+		bytes += kr.recs[k-1].cost()
+		kr.recs = slices.Delete(kr.recs, k-1, k)
+	}
+	kr.sorted = int32(len(kr.recs))
+	return dropped, bytes
+}
+
+// indexRecord is one record: its place in its input (partition and
+// offset, placeBytes of them) then its value, vlen bytes, in the bytes
+// that data points to (newRecord). The rest of its record key, its join
+// key's prefix and its time, is its keyRecords' prefix and ts: every
+// record of a key has the same prefix, and the time is ts, so that
+// neither is kept again (19 of the 59 bytes of a bid of Nexmark's q4,
+// all of which were fresh memory, faulted in page by page). A pointer
+// with a 32-bit length rather than a slice header makes a record 24
+// bytes where it was 40: what a key's records cost to move when their
+// slice grows.
 //
-// ts is the record's ROWTIME, a copy of what its key holds: the searches
-// of a key's records (find, scan) compare times, and reading them from
-// the record's bytes took a cache miss per record visited, a good part
-// of windowIndex.put's search in Nexmark's q4. Records of equal time
-// fall back to their place in the key.
+// ts is the record's ROWTIME: the searches of a key's records (find,
+// scan) compare times. Records of equal time fall back to their place.
 type indexRecord struct {
-	data       *byte
-	klen, vlen uint32
-	ts         int64
+	data *byte
+	vlen uint32
+	ts   int64
 }
 
-// newIndexRecord copies key and value into a record at ROWTIME ts, in
-// bytes of its own. Neither is near 4 GiB: a record key is a join key
-// and a place, a value a row of a log record, which the log bounds far
-// lower.
-func newIndexRecord(key, value []byte, ts int64) indexRecord {
-	return recordIn(make([]byte, len(key)+len(value)), key, value, ts)
+// placeBytes is the length of a record key's place, its partition and
+// offset.
+const placeBytes = placeLen - 8
+
+// newIndexRecord copies place and value into a record at ROWTIME ts, in
+// bytes of its own. A value is nowhere near 4 GiB: a row of a log
+// record, which the log bounds far lower.
+func newIndexRecord(place, value []byte, ts int64) indexRecord {
+	return recordIn(make([]byte, len(place)+len(value)), place, value, ts)
 }
 
-// recordIn copies key and value into buf, len(key)+len(value) bytes, as
-// a record at ROWTIME ts.
-func recordIn(buf, key, value []byte, ts int64) indexRecord {
-	copy(buf, key)
-	copy(buf[len(key):], value)
-	return indexRecord{data: unsafe.SliceData(buf), klen: uint32(len(key)), vlen: uint32(len(value)), ts: ts}
+// recordIn copies place and value into buf, len(place)+len(value) bytes,
+// as a record at ROWTIME ts.
+func recordIn(buf, place, value []byte, ts int64) indexRecord {
+	copy(buf, place)
+	copy(buf[len(place):], value)
+	return indexRecord{data: unsafe.SliceData(buf), vlen: uint32(len(value)), ts: ts}
 }
 
 // newRecord is newIndexRecord for a record of the side, its bytes
@@ -252,38 +365,67 @@ func recordIn(buf, key, value []byte, ts int64) indexRecord {
 // alive beyond what the side holds are a few at its ends. The sides
 // have a slab each: q4's auctions stay while its bids are evicted, and
 // would keep the bids' slabs alive.
-func (is *indexSide) newRecord(key, value []byte, ts int64) indexRecord {
-	n := len(key) + len(value)
+func (is *indexSide) newRecord(place, value []byte, ts int64) indexRecord {
+	n := len(place) + len(value)
 	if n > slabBytes/8 {
-		return newIndexRecord(key, value, ts)
+		return newIndexRecord(place, value, ts)
 	}
+	return recordIn(is.carve(n), place, value, ts)
+}
+
+// carve returns n bytes (at most slabBytes/8) of the side's slab.
+func (is *indexSide) carve(n int) []byte {
 	if cap(is.slab)-len(is.slab) < n {
 		is.slab = make([]byte, 0, slabBytes)
 	}
 	at := len(is.slab)
 	is.slab = is.slab[:at+n]
-	return recordIn(is.slab[at:at+n:at+n], key, value, ts)
+	return is.slab[at : at+n : at+n]
 }
+
+// keyString returns prefix as a string for a new key's map entry: in the
+// side's slab, unless it is long.
+func (is *indexSide) keyString(prefix []byte) string {
+	if len(prefix) > slabBytes/8 || len(prefix) == 0 {
+		return string(prefix)
+	}
+	b := is.carve(len(prefix))
+	copy(b, prefix)
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// recsPoolShare is the part of the index's budget its pool of arrays may
+// hold (an eighth): one of each size a hot key grows through, for keys of
+// up to some 80,000 records under the default budget.
+const recsPoolShare = 8
 
 // slabBytes is the size of an index side's slabs.
 const slabBytes = 16 << 10
 
-// all is the record's bytes, its key then its value.
-func (r *indexRecord) all() []byte   { return unsafe.Slice(r.data, int(r.klen)+int(r.vlen)) }
-func (r *indexRecord) key() []byte   { return unsafe.Slice(r.data, r.klen) }
-func (r *indexRecord) value() []byte { return r.all()[r.klen:] }
+// all is the record's bytes, its place then its value.
+func (r *indexRecord) all() []byte   { return unsafe.Slice(r.data, placeBytes+int(r.vlen)) }
+func (r *indexRecord) place() []byte { return unsafe.Slice(r.data, placeBytes) }
+func (r *indexRecord) value() []byte { return r.all()[placeBytes:] }
 
-// indexOrder is an entry of indexSide.order: a record's key, and its
-// prefix's records when it was put.
+// cost is what the record counts for in the index's bytes.
+func (r *indexRecord) cost() int { return placeBytes + int(r.vlen) + indexEntryBytes }
+
+// indexOrder is an entry of indexSide.order: a record's time and the
+// bytes of its place (data, which its record's bytes begin with and
+// which never change), and its prefix's records when it was put.
 type indexOrder struct {
-	key  []byte
 	recs *keyRecords
+	data *byte
+	ts   int64
 }
 
-// indexEntryBytes is what a record costs the index beyond its key and
+// place is the entry's record's place.
+func (o *indexOrder) place() []byte { return unsafe.Slice(o.data, placeBytes) }
+
+// indexEntryBytes is what a record costs the index beyond its place and
 // value bytes: its entry in its key's records and in the order list
-// (a pointer, two lengths and a time; a slice header and a pointer),
-// the map's share and the slices' room to grow.
+// (a pointer, a length and a time; two pointers and a time), its key's
+// share (the map's entry and prefix) and the slices' room to grow.
 const indexEntryBytes = 128
 
 // DefaultJoinIndexBytes is StreamStreamJoin.IndexBytes's default: 32 MiB
@@ -295,6 +437,7 @@ const placeLen = 8 + 12
 
 func newWindowIndex(budget int) *windowIndex {
 	ix := &windowIndex{budget: budget}
+	ix.pool.limit = budget / recsPoolShare
 	for s := range ix.side {
 		ix.side[s] = indexSide{keys: make(map[string]*keyRecords), from: math.MinInt64}
 	}
@@ -328,14 +471,26 @@ func (ix *windowIndex) load(store state.Store) error {
 	return nil
 }
 
+// settle is keyRecords.settle for a key of the side, its counts kept.
+func (is *indexSide) settle(ix *windowIndex, kr *keyRecords) {
+	if int(kr.sorted) >= len(kr.recs) {
+		return
+	}
+	n, b := kr.settle(&ix.tail)
+	is.n -= n
+	is.bytes -= b
+	ix.bytes -= b
+}
+
 // covers reports whether side's scans from ROWTIME lo on can be answered
 // here.
 func (ix *windowIndex) covers(side int, lo int64) bool {
 	return !ix.side[side].off && lo >= ix.side[side].from
 }
 
-// find returns the position of record key key among kr's records, and
-// whether it is there (if not, where it would go).
+// find returns the position of the record at time ts and place among
+// kr's records, and whether it is there (if not, where it would go). The
+// records must be in key order (no tail: settle).
 //
 // Every record of kr has the same prefix (its join key), so only the time
 // and place suffixes are compared. A record that is not the latest is
@@ -343,20 +498,18 @@ func (ix *windowIndex) covers(side int, lo int64) bool {
 // interleave in read batches), so the search gallops back from the end
 // rather than bisecting all of a hot key's records: in Nexmark's q4 and
 // q20 the bisection over whole keys was most of windowIndex.put's search.
-func (kr *keyRecords) find(key []byte) (int, bool) {
+func (kr *keyRecords) find(ts int64, place []byte) (int, bool) {
 	recs := kr.recs
 	n := len(recs)
 	if n == 0 {
 		return 0, false
 	}
-	at := len(key) - placeLen
-	ts, place := readTime(key[at:]), key[at+8:]
 	compare := func(i int) int {
 		r := &recs[i]
 		if c := cmp.Compare(r.ts, ts); c != 0 {
 			return c
 		}
-		return bytes.Compare(r.key()[at+8:], place)
+		return bytes.Compare(r.place(), place)
 	}
 	c := compare(n - 1)
 	switch {
@@ -390,11 +543,14 @@ func (kr *keyRecords) find(key []byte) (int, bool) {
 // findOldest is find for a key that is most likely kr's first (eviction
 // takes records in the order they came, which is about time order): one
 // comparison, not a search through a hot key's records.
-func (kr *keyRecords) findOldest(key []byte) (int, bool) {
-	if len(kr.recs) > 0 && kr.recs[0].ts == readTime(key[len(key)-placeLen:]) && bytes.Equal(kr.recs[0].key(), key) {
+// The first record is the oldest put while the key has a tail too, or one
+// of the tail's.
+func (is *indexSide) findOldest(ix *windowIndex, kr *keyRecords, ts int64, place []byte) (int, bool) {
+	if len(kr.recs) > 0 && kr.recs[0].ts == ts && bytes.Equal(kr.recs[0].place(), place) {
 		return 0, true
 	}
-	return kr.find(key)
+	is.settle(ix, kr)
+	return kr.find(ts, place)
 }
 
 // put holds (or replaces) a record that side's store now holds, unless it
@@ -405,18 +561,32 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 	if is.off && !ix.retake(side) {
 		return
 	}
-	ts := readTime(key[len(key)-placeLen:])
+	at := len(key) - placeLen
+	ts, place := readTime(key[at:]), key[at+8:]
 	if ts < is.from {
 		return
 	}
-	prefix := key[:len(key)-placeLen]
+	prefix := key[:at]
 	kr := is.keys[string(prefix)]
 	if kr == nil {
 		// Put in the map below, once the record's bytes are the key's.
 		kr = &keyRecords{}
 		kr.recs = kr.first[:0:1]
 	}
-	i, found := kr.find(key)
+	// Where the record goes: appended when it is the key's latest, or
+	// when the key has a tail (settle sorts it in, and drops an equal
+	// key's older record); else a search says whether it replaces a
+	// record, and if not it starts the tail.
+	i, found := len(kr.recs), false
+	if n := len(kr.recs); n > 0 && int(kr.sorted) == n {
+		last := &kr.recs[n-1]
+		if ts < last.ts || (ts == last.ts && bytes.Compare(place, last.place()) <= 0) {
+			i, found = kr.find(ts, place)
+			if !found {
+				i = n
+			}
+		}
+	}
 	if found {
 		// The order list keeps its entry, whose key bytes are equal.
 		r := &kr.recs[i]
@@ -425,24 +595,24 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 			// A record marked as matched: its flags byte changes.
 			copy(r.value(), value)
 		} else {
-			keyed := kr.keyedBy(r)
-			*r = is.newRecord(r.key(), value, r.ts)
-			if keyed {
-				// Over the new bytes (an equal key: the map keeps its
-				// entry and takes the new string).
-				kr.keyAt(r, len(prefix))
-				is.keys[kr.prefix] = kr
-			}
+			*r = is.newRecord(place, value, ts)
 		}
 		ix.bytes += n
 		is.bytes += n
 	} else {
-		r := is.newRecord(key, value, ts)
+		r := is.newRecord(place, value, ts)
 		if len(kr.recs) == 0 {
 			kr.recs = append(kr.recs, r)
-			kr.keyAt(&kr.recs[0], len(prefix))
+			kr.sorted = 1
+			kr.prefix = is.keyString(prefix)
 			is.keys[kr.prefix] = kr
 		} else {
+			// In order when it is the latest of a key without tail.
+			inOrder := int(kr.sorted) == len(kr.recs)
+			if inOrder {
+				last := &kr.recs[len(kr.recs)-1]
+				inOrder = ts > last.ts || (ts == last.ts && bytes.Compare(place, last.place()) > 0)
+			}
 			if len(kr.recs) == cap(kr.recs) {
 				// Doubled, where append grows a large slice by a quarter:
 				// a hot key's records (tens of thousands of q4's bids)
@@ -451,17 +621,23 @@ func (ix *windowIndex) put(side int, key, value []byte) {
 				// their room from its capacity), every quarter of its
 				// count anew; doubled, about once. The room is within
 				// indexEntryBytes.
-				grown := make([]indexRecord, len(kr.recs), 2*len(kr.recs))
+				// From the pool, the outgrown array to it.
+				c := uint8(mbits.Len(uint(2*len(kr.recs) - 1)))
+				grown := ix.pool.take(c)[:len(kr.recs)]
 				copy(grown, kr.recs)
-				kr.recs = grown
+				ix.pool.release(kr)
+				kr.recs, kr.base, kr.class = grown, unsafe.SliceData(grown), c
 				// The records moved: first must not keep the one it held
 				// alive after it leaves.
 				kr.first[0] = indexRecord{}
 			}
-			kr.recs = slices.Insert(kr.recs, i, r)
+			kr.recs = append(kr.recs, r)
+			if inOrder {
+				kr.sorted++
+			}
 		}
-		is.order.push(indexOrder{key: r.key(), recs: kr})
-		n := len(key) + len(value) + indexEntryBytes
+		is.order.push(indexOrder{recs: kr, data: r.data, ts: ts})
+		n := r.cost()
 		ix.bytes += n
 		is.bytes += n
 		is.n++
@@ -613,8 +789,8 @@ func (ix *windowIndex) evict() bool {
 		if !ok {
 			return false
 		}
-		if i, ok := o.recs.findOldest(o.key); ok {
-			ts := readTime(o.key[len(o.key)-placeLen:])
+		if i, ok := is.findOldest(ix, o.recs, o.ts, o.place()); ok {
+			ts := o.ts
 			if ix.drops && ts >= satSub(ix.now, ix.reach[s]) {
 				ix.giveUp(s)
 				return true
@@ -622,7 +798,7 @@ func (ix *windowIndex) evict() bool {
 			// Every record at that time may not be held any more: the
 			// side is complete from the next millisecond on.
 			is.from = max(is.from, satAdd(ts, 1))
-			ix.remove(s, o.key[:len(o.key)-placeLen], o.recs, i)
+			ix.remove(s, o.recs, i)
 			return true
 		}
 	}
@@ -657,14 +833,16 @@ func (ix *windowIndex) retake(side int) bool {
 	return true
 }
 
-// remove drops record i of kr, side's records of prefix.
-func (ix *windowIndex) remove(side int, prefix []byte, kr *keyRecords, i int) {
+// remove drops record i of kr, one of side's keys' records.
+func (ix *windowIndex) remove(side int, kr *keyRecords, i int) {
 	is := &ix.side[side]
-	n := int(kr.recs[i].klen) + int(kr.recs[i].vlen) + indexEntryBytes
+	n := kr.recs[i].cost()
 	ix.bytes -= n
 	is.bytes -= n
 	is.n--
-	rekey := kr.keyedBy(&kr.recs[i])
+	if i < int(kr.sorted) {
+		kr.sorted--
+	}
 	switch {
 	case i == 0:
 		// The oldest, as a rule: the slice moves on.
@@ -681,23 +859,18 @@ func (ix *windowIndex) remove(side int, prefix []byte, kr *keyRecords, i int) {
 	default:
 		kr.recs = slices.Delete(kr.recs, i, i+1)
 	}
-	switch {
-	case len(kr.recs) == 0:
+	if len(kr.recs) == 0 {
 		delete(is.keys, kr.prefix)
 		kr.prefix = ""
-	case rekey:
-		// The map key is over the bytes of the record that left: over
-		// another's instead, so that they do not stay alive (one record
-		// a key, beyond what the index counts).
-		delete(is.keys, kr.prefix)
-		kr.keyAt(&kr.recs[0], len(prefix))
-		is.keys[kr.prefix] = kr
+		kr.recs = nil
+		ix.pool.release(kr)
 	}
 	// Entries of records that left before their turn: compact the list
 	// when they are more than the records held.
 	if is.order.len() > 2*is.n+64 {
 		is.order.filter(func(o indexOrder) bool {
-			_, ok := o.recs.find(o.key)
+			is.settle(ix, o.recs)
+			_, ok := o.recs.find(o.ts, o.place())
 			return ok
 		})
 	}
@@ -705,24 +878,29 @@ func (ix *windowIndex) remove(side int, prefix []byte, kr *keyRecords, i int) {
 
 // delete drops a record the store no longer holds.
 func (ix *windowIndex) delete(side int, key []byte) {
-	prefix := key[:len(key)-placeLen]
-	kr := ix.side[side].keys[string(prefix)]
+	at := len(key) - placeLen
+	is := &ix.side[side]
+	kr := is.keys[string(key[:at])]
 	if kr == nil {
 		return
 	}
-	if i, ok := kr.find(key); ok {
-		ix.remove(side, prefix, kr, i)
+	is.settle(ix, kr)
+	if i, ok := kr.find(readTime(key[at:]), key[at+8:]); ok {
+		ix.remove(side, kr, i)
 	}
 }
 
 // get returns a record's value, if side holds it; the slice is the
 // index's, valid until its next change.
 func (ix *windowIndex) get(side int, key []byte) ([]byte, bool) {
-	kr := ix.side[side].keys[string(key[:len(key)-placeLen])]
+	at := len(key) - placeLen
+	is := &ix.side[side]
+	kr := is.keys[string(key[:at])]
 	if kr == nil {
 		return nil, false
 	}
-	if i, ok := kr.find(key); ok {
+	is.settle(ix, kr)
+	if i, ok := kr.find(readTime(key[at:]), key[at+8:]); ok {
 		return kr.recs[i].value(), true
 	}
 	return nil, false
@@ -730,12 +908,16 @@ func (ix *windowIndex) get(side int, key []byte) ([]byte, bool) {
 
 // scan calls fn for side's records of join key prefix (recordPrefix)
 // whose ROWTIME is in [lo, hi], in key order, as a Store.Scan of that
-// range does; the slices are the index's, and fn must not change it.
-func (ix *windowIndex) scan(side int, prefix []byte, lo, hi int64, fn func(key, value []byte) bool) {
-	kr := ix.side[side].keys[string(prefix)]
+// range does, with each record's time, place and value (its key is
+// prefix, time, place); the slices are the index's, and fn must not
+// change it.
+func (ix *windowIndex) scan(side int, prefix []byte, lo, hi int64, fn func(ts int64, place, value []byte) bool) {
+	is := &ix.side[side]
+	kr := is.keys[string(prefix)]
 	if kr == nil {
 		return
 	}
+	is.settle(ix, kr)
 	recs := kr.recs
 	i := 0
 	if len(recs) > 0 && recs[0].ts < lo {
@@ -743,7 +925,7 @@ func (ix *windowIndex) scan(side int, prefix []byte, lo, hi int64, fn func(key, 
 	}
 	for ; i < len(recs); i++ {
 		r := &recs[i]
-		if r.ts > hi || !fn(r.key(), r.value()) {
+		if r.ts > hi || !fn(r.ts, r.place(), r.value()) {
 			return
 		}
 	}
