@@ -233,21 +233,8 @@ func TestWindowIndexAgreesWithStore(t *testing.T) {
 			// A scan of each side and key from a time each covers.
 			for s := range 2 {
 				for kn := range 7 {
-					prefix := recordPrefix(nil, s, []byte(fmt.Sprintf("k%d", kn)))
 					lo := max(ix.side[s].from, now-40+rng.Int64N(20))
-					hi := lo + rng.Int64N(50)
-					var want, got []string
-					store.Scan(appendTime(append([]byte(nil), prefix...), lo), appendTime(append([]byte(nil), prefix...), hi+1), func(k, v []byte) bool {
-						want = append(want, fmt.Sprintf("%x=%x", k, v))
-						return true
-					})
-					ix.scanKeys(s, prefix, lo, hi, func(k, v []byte) bool {
-						got = append(got, fmt.Sprintf("%x=%x", k, v))
-						return true
-					})
-					if strings.Join(got, " ") != strings.Join(want, " ") {
-						t.Fatalf("seed %d step %d: side %d k%d [%d, %d]: index %v, store %v", seed, i, s, kn, lo, hi, got, want)
-					}
+					checkIndexScan(t, ix, store, s, kn, lo, lo+rng.Int64N(50), fmt.Sprintf("seed %d step %d", seed, i))
 				}
 				if o := ix.side[s].order.len(); o > 2*ix.count(s)+65 {
 					t.Fatalf("seed %d step %d: side %d lists %d entries for %d records", seed, i, s, o, ix.count(s))
@@ -276,6 +263,25 @@ func TestWindowIndexAgreesWithStore(t *testing.T) {
 
 // scanKeys is scan with each record's whole key, as a Store.Scan gives
 // it.
+// checkIndexScan fails t unless ix's scan of side s's key k<kn> over
+// [lo, hi] gives what store's does; at says where the test stands.
+func checkIndexScan(t *testing.T, ix *windowIndex, store *OrderedMemStore, s, kn int, lo, hi int64, at string) {
+	t.Helper()
+	prefix := recordPrefix(nil, s, []byte(fmt.Sprintf("k%d", kn)))
+	var want, got []string
+	store.Scan(appendTime(append([]byte(nil), prefix...), lo), appendTime(append([]byte(nil), prefix...), hi+1), func(k, v []byte) bool {
+		want = append(want, fmt.Sprintf("%x=%x", k, v))
+		return true
+	})
+	ix.scanKeys(s, prefix, lo, hi, func(k, v []byte) bool {
+		got = append(got, fmt.Sprintf("%x=%x", k, v))
+		return true
+	})
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("%s: side %d k%d [%d, %d]: index %v, store %v", at, s, kn, lo, hi, got, want)
+	}
+}
+
 func (ix *windowIndex) scanKeys(side int, prefix []byte, lo, hi int64, fn func(key, value []byte) bool) {
 	ix.scan(side, prefix, lo, hi, func(ts int64, place, value []byte) bool {
 		return fn(append(appendTime(append([]byte(nil), prefix...), ts), place...), value)
@@ -599,21 +605,8 @@ func TestWindowIndexTail(t *testing.T) {
 			}
 			for s := range 2 {
 				for kn := range 3 {
-					prefix := recordPrefix(nil, s, []byte(fmt.Sprintf("k%d", kn)))
 					lo := max(ix.side[s].from, now-60+rng.Int64N(30))
-					hi := lo + rng.Int64N(80)
-					var want, got []string
-					store.Scan(appendTime(append([]byte(nil), prefix...), lo), appendTime(append([]byte(nil), prefix...), hi+1), func(k, v []byte) bool {
-						want = append(want, fmt.Sprintf("%x=%x", k, v))
-						return true
-					})
-					ix.scanKeys(s, prefix, lo, hi, func(k, v []byte) bool {
-						got = append(got, fmt.Sprintf("%x=%x", k, v))
-						return true
-					})
-					if strings.Join(got, " ") != strings.Join(want, " ") {
-						t.Fatalf("seed %d step %d: side %d k%d [%d, %d]: index %v, store %v", seed, i, s, kn, lo, hi, got, want)
-					}
+					checkIndexScan(t, ix, store, s, kn, lo, lo+rng.Int64N(80), fmt.Sprintf("seed %d step %d", seed, i))
 				}
 				// Once every key is sorted in, the counts are the records'.
 				n, b := 0, 0
