@@ -298,14 +298,23 @@ func (kr *keyRecords) findKey(key []byte) (int, bool) {
 // records' prefix, or that holds no record, or whose first slot keeps a
 // record its records no longer share.
 func (ix *windowIndex) checkKeys() error {
-	for s := range ix.side {
-		for k, kr := range ix.side[s].keys {
-			if k != kr.prefix || len(kr.recs) == 0 {
-				return fmt.Errorf("side %d key %x: map key, records' key %x, %d records", s, k, kr.prefix, len(kr.recs))
+	for k, p := range ix.keys {
+		if k != p.key || len(p.side[0].recs)+len(p.side[1].recs) == 0 {
+			return fmt.Errorf("key %x: map key, records' key %x, %d and %d records", k, p.key, len(p.side[0].recs), len(p.side[1].recs))
+		}
+		for s := range p.side {
+			kr := &p.side[s]
+			if kr.pair != p {
+				return fmt.Errorf("side %d key %x: its records are not its entry's", s, k)
 			}
-			if kr.first[0].data != nil && &kr.recs[:1][0] != &kr.first[0] {
+			if kr.first[0].data != nil && (len(kr.recs) == 0 || &kr.recs[:1][0] != &kr.first[0]) {
 				return fmt.Errorf("side %d key %x: first keeps a record the records moved away from", s, k)
 			}
+		}
+	}
+	if ix.lastOK {
+		if p := ix.keys[string(ix.lastKey)]; p != ix.last {
+			return fmt.Errorf("key %x: the last lookup's answer is not the map's", ix.lastKey)
 		}
 	}
 	// An array in the pool is no key's, and keeps no record's bytes.
@@ -315,9 +324,9 @@ func (ix *windowIndex) checkKeys() error {
 			pooled += (1 << c) * int(unsafe.Sizeof(indexRecord{}))
 			arr := unsafe.Slice(base, 1<<c)
 			lo, hi := uintptr(unsafe.Pointer(base)), uintptr(unsafe.Pointer(&arr[len(arr)-1]))
-			for s := range ix.side {
-				for k, kr := range ix.side[s].keys {
-					if p := uintptr(unsafe.Pointer(unsafe.SliceData(kr.recs))); p >= lo && p <= hi {
+			for k, p := range ix.keys {
+				for s := range p.side {
+					if a := uintptr(unsafe.Pointer(unsafe.SliceData(p.side[s].recs))); a >= lo && a <= hi {
 						return fmt.Errorf("side %d key %x: its records are in an array of the pool", s, k)
 					}
 				}
@@ -414,6 +423,19 @@ func TestWindowIndexGivesUpASide(t *testing.T) {
 	}
 	if ix.bytes != ix.side[1].bytes {
 		t.Errorf("%d bytes held, side 1's %d", ix.bytes, ix.side[1].bytes)
+	}
+	// Side 1 shares its key's entry with side 0, which gave its records
+	// up: its own stay, and scan.
+	var times []int64
+	ix.scan(1, recordPrefix(nil, 1, []byte("k")), math.MinInt64, math.MaxInt64, func(ts int64, _, _ []byte) bool {
+		times = append(times, ts)
+		return true
+	})
+	if len(times) != ix.side[1].n || len(times) == 0 || times[0] != ix.side[1].from {
+		t.Errorf("side 1 scans %v, holds %d records from %d", times, ix.side[1].n, ix.side[1].from)
+	}
+	if err := ix.checkKeys(); err != nil {
+		t.Fatal(err)
 	}
 	given := is.offAt
 	// Within a reach of when it was given up, nothing is taken.
@@ -610,7 +632,8 @@ func TestWindowIndexTail(t *testing.T) {
 				}
 				// Once every key is sorted in, the counts are the records'.
 				n, b := 0, 0
-				for _, kr := range ix.side[s].keys {
+				for _, p := range ix.keys {
+					kr := &p.side[s]
 					ix.side[s].settle(ix, kr)
 					n += len(kr.recs)
 					for r := range kr.recs {
