@@ -83,7 +83,11 @@ func TestTunePebbleKeepsCallersChoices(t *testing.T) {
 	o.Levels[1].BlockSize = 8 << 10
 	custom := func(start []byte) (pebble.SpanPolicy, []byte, error) { return pebble.SpanPolicy{}, nil, nil }
 	o.Experimental.SpanPolicyFunc = custom
+	o.L0CompactionThreshold = 3
 	tunePebble(o, 1<<40)
+	if o.L0CompactionThreshold != 3 {
+		t.Fatalf("tunePebble overrode the caller's L0 compaction threshold: %d", o.L0CompactionThreshold)
+	}
 	if o.MemTableSize != 1<<20 || o.FormatMajorVersion != pebble.FormatFlushableIngest {
 		t.Fatalf("tunePebble overrode the caller: memtable %d, format %v", o.MemTableSize, o.FormatMajorVersion)
 	}
@@ -98,6 +102,16 @@ func TestTunePebbleKeepsCallersChoices(t *testing.T) {
 	if d.MemTableSize != maxLogMemTableSize || d.FormatMajorVersion != pebble.FormatNewest || d.Levels[0].Compression == nil ||
 		d.Experimental.EnableColumnarBlocks == nil || d.Experimental.EnableColumnarBlocks() {
 		t.Fatalf("defaults not set: memtable %d, format %v", d.MemTableSize, d.FormatMajorVersion)
+	}
+	if d.L0CompactionThreshold != logL0CompactionThreshold {
+		t.Fatalf("L0 compaction threshold %d, want %d", d.L0CompactionThreshold, logL0CompactionThreshold)
+	}
+	// A caller's stop-writes threshold below the log's compaction
+	// threshold keeps Pebble's default, which Pebble accepts.
+	low := &pebble.Options{L0StopWritesThreshold: 6}
+	tunePebble(low, 1<<40)
+	if low.L0CompactionThreshold != 0 {
+		t.Fatalf("L0 compaction threshold %d above the caller's stop-writes threshold 6", low.L0CompactionThreshold)
 	}
 	for i := range d.Levels {
 		if d.Levels[i].BlockSize != logBlockSize {

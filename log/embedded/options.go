@@ -50,8 +50,9 @@ type Options struct {
 	// Default: Pebble's defaults, except for what a log needs otherwise
 	// and the caller leaves unset (lsm.go): the newest format with row
 	// tables, memtables sized by the disk (at most 64 MiB), 32 KiB data
-	// blocks, Pebble's fastest compression, and tables split at every
-	// partition's records.
+	// blocks, Pebble's fastest compression, tables split at every
+	// partition's records, and L0 compacted at twice Pebble's default
+	// read amplification (8 rather than 4).
 	Pebble *pebble.Options
 	// FS is the filesystem the log writes through. It is for tests, which
 	// inject a filesystem that runs out of space (see package quotafs).
