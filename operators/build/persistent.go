@@ -15,6 +15,7 @@ import (
 	"github.com/runnel/runnel/operators"
 	"github.com/runnel/runnel/operators/agg"
 	"github.com/runnel/runnel/operators/state"
+	"github.com/runnel/runnel/operators/window"
 	"github.com/runnel/runnel/planner"
 )
 
@@ -256,8 +257,9 @@ func lowerAggregateStages(id string, sink *catalog.Source, a *aggregation) (*per
 			if st != nil {
 				proc.Store = st
 			}
-			if combines(sc, rp, a.spec) {
+			if combines(sc, rp, a.spec, true) {
 				proc.Combine = a.spec.Funcs
+				proc.Window = a.spec.Window
 			}
 			return proc, nil
 		}
@@ -277,12 +279,20 @@ func lowerAggregateStages(id string, sink *catalog.Source, a *aggregation) (*per
 // batch's rows of a group before the repartition (operators' combine.go):
 // the query's plan allows it (planner.Sink.Combine, which a query created
 // before partials existed lacks, so that it keeps writing rows); the
-// input is a stream, the aggregation unwindowed, and every function
-// combines (agg.Combines: COUNT, MIN, MAX, no DISTINCT set); and the
-// emit cache is on, for with cache.max.bytes.buffering = 0 every row's
-// change is to be seen.
-func combines(sc *stageContext, rp *planner.Repartition, spec *operators.AggregateSpec) bool {
-	if !sc.combine || sc.emitCacheBytes <= 0 || rp.Retract || spec.Window != nil {
+// input is a stream, the aggregation unwindowed or (when windows is set:
+// a Repartition's, not a JoinCombine's) in time windows, which combine
+// per group and window, and every function combines (agg.Combines:
+// COUNT, MIN, MAX, no DISTINCT set); and the emit cache is on, for with
+// cache.max.bytes.buffering = 0 every row's change is to be seen, unless
+// the windows EMIT FINAL, which shows none of them.
+func combines(sc *stageContext, rp *planner.Repartition, spec *operators.AggregateSpec, windows bool) bool {
+	if !sc.combine || rp.Retract {
+		return false
+	}
+	if w := spec.Window; w != nil && (!windows || w.Kind == window.Session) {
+		return false
+	}
+	if sc.emitCacheBytes <= 0 && !(spec.Window != nil && spec.Final) {
 		return false
 	}
 	for _, f := range spec.Funcs {
