@@ -64,15 +64,16 @@ func TestCombineRecordedInQuery(t *testing.T) {
 }
 
 func TestWithCombine(t *testing.T) {
+	newest := &catalog.Query{Props: map[string]string{propCombine: "true", propCombineWindows: "true"}}
 	newer := &catalog.Query{Props: map[string]string{propCombine: "true"}}
 	older := &catalog.Query{}
 	props := map[string]string{propCacheMaxBytes: "0"}
 	for _, tt := range []struct {
-		replaced *catalog.Query
-		want     string
-	}{{nil, "true"}, {newer, "true"}, {older, ""}} {
+		replaced      *catalog.Query
+		want, windows string
+	}{{nil, "true", "true"}, {newest, "true", "true"}, {newer, "true", ""}, {older, "", ""}} {
 		got := withCombine(props, tt.replaced)
-		if got[propCombine] != tt.want || got[propCacheMaxBytes] != "0" {
+		if got[propCombine] != tt.want || got[propCombineWindows] != tt.windows || got[propCacheMaxBytes] != "0" {
 			t.Errorf("withCombine(%v, %+v) = %v", props, tt.replaced, got)
 		}
 	}

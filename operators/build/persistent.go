@@ -154,8 +154,9 @@ type stageContext struct {
 	// aggregation (operators.Aggregator.EmitCacheBytes): 0 is off.
 	emitCacheBytes int
 	// combine is the query's planner.Sink.Combine: its aggregation's
-	// first stage may write partials.
-	combine bool
+	// first stage may write partials; combineWindows its CombineWindows:
+	// a windowed one's too.
+	combine, combineWindows bool
 }
 
 // emitCacheBytes is the emit cache of sink's query, as
@@ -278,10 +279,11 @@ func lowerAggregateStages(id string, sink *catalog.Source, a *aggregation) (*per
 // combines reports whether an aggregation's first stage combines a
 // batch's rows of a group before the repartition (operators' combine.go):
 // the query's plan allows it (planner.Sink.Combine, which a query created
-// before partials existed lacks, so that it keeps writing rows); the
-// input is a stream, the aggregation unwindowed or (when windows is set:
-// a Repartition's, not a JoinCombine's) in time windows, which combine
-// per group and window, and every function combines (agg.Combines:
+// before partials existed lacks, so that it keeps writing rows; and for
+// windows CombineWindows, likewise); the input is a stream, the
+// aggregation unwindowed or (when windows is set: a Repartition's, not a
+// JoinCombine's) in time windows, which combine per group and window,
+// and every function combines (agg.Combines:
 // COUNT, MIN, MAX, no DISTINCT set); and the emit cache is on, for with
 // cache.max.bytes.buffering = 0 every row's change is to be seen, unless
 // the windows EMIT FINAL, which shows none of them.
@@ -289,7 +291,7 @@ func combines(sc *stageContext, rp *planner.Repartition, spec *operators.Aggrega
 	if !sc.combine || rp.Retract {
 		return false
 	}
-	if w := spec.Window; w != nil && (!windows || w.Kind == window.Session) {
+	if w := spec.Window; w != nil && (!windows || !sc.combineWindows || w.Kind == window.Session) {
 		return false
 	}
 	if sc.emitCacheBytes <= 0 && !(spec.Window != nil && spec.Final) {
@@ -354,7 +356,7 @@ func (b *Builder) Persistent(ctx context.Context, id string, plan *planner.Plan)
 	if err != nil {
 		return nil, fmt.Errorf("source topic: %w", err)
 	}
-	sc := &stageContext{emitCacheBytes: emitCacheBytes(root), combine: root.Combine}
+	sc := &stageContext{emitCacheBytes: emitCacheBytes(root), combine: root.Combine, combineWindows: root.CombineWindows}
 	if p.tableSink {
 		info, err := b.env.Log.Topic(ctx, p.sink.Topic)
 		if err != nil {
