@@ -26,8 +26,8 @@ func TestCombineRecordedInQuery(t *testing.T) {
 		ids[q.Sink] = q
 	}
 	for _, sink := range []string{"COMBINED", "ROWS_"} {
-		if q := ids[sink]; q == nil || q.Props[propCombine] != "true" {
-			t.Fatalf("query of %s: %+v, want %s recorded", sink, q, propCombine)
+		if q := ids[sink]; q == nil || q.Props[propCombine] != "true" || q.Props[propCombineWindows] != "true" {
+			t.Fatalf("query of %s: %+v, want %s and %s recorded", sink, q, propCombine, propCombineWindows)
 		}
 	}
 	// ROWS_'s query as a binary before partials recorded it.
