@@ -52,7 +52,7 @@
 -- The alternative, each bid exploded into five records (one per window
 -- start, 4,600,000 records for 920,000 bids) written to a topic and
 -- combined only at the count's repartition, wrote 6.8 to 7.1 million
--- offsets to this one's 2.2 to 2.7 million and took about a third more
+-- offsets to this one's 2.2 to 2.7 million and took about 30% more
 -- CPU; its state was smaller (64 MB to this one's 82: the windows' store
 -- and its expiry index, beside stage 4's counts). BENCHMARKS.md's speed
 -- work has the numbers.
