@@ -26,8 +26,8 @@ func TestCombineRecordedInQuery(t *testing.T) {
 		ids[q.Sink] = q
 	}
 	for _, sink := range []string{"COMBINED", "ROWS_"} {
-		if q := ids[sink]; q == nil || q.Props[propCombine] != "true" {
-			t.Fatalf("query of %s: %+v, want %s recorded", sink, q, propCombine)
+		if q := ids[sink]; q == nil || q.Props[propCombine] != "true" || q.Props[propCombineWindows] != "true" {
+			t.Fatalf("query of %s: %+v, want %s and %s recorded", sink, q, propCombine, propCombineWindows)
 		}
 	}
 	// ROWS_'s query as a binary before partials recorded it.
@@ -64,15 +64,16 @@ func TestCombineRecordedInQuery(t *testing.T) {
 }
 
 func TestWithCombine(t *testing.T) {
+	newest := &catalog.Query{Props: map[string]string{propCombine: "true", propCombineWindows: "true"}}
 	newer := &catalog.Query{Props: map[string]string{propCombine: "true"}}
 	older := &catalog.Query{}
 	props := map[string]string{propCacheMaxBytes: "0"}
 	for _, tt := range []struct {
-		replaced *catalog.Query
-		want     string
-	}{{nil, "true"}, {newer, "true"}, {older, ""}} {
+		replaced      *catalog.Query
+		want, windows string
+	}{{nil, "true", "true"}, {newest, "true", "true"}, {newer, "true", ""}, {older, "", ""}} {
 		got := withCombine(props, tt.replaced)
-		if got[propCombine] != tt.want || got[propCacheMaxBytes] != "0" {
+		if got[propCombine] != tt.want || got[propCombineWindows] != tt.windows || got[propCacheMaxBytes] != "0" {
 			t.Errorf("withCombine(%v, %+v) = %v", props, tt.replaced, got)
 		}
 	}

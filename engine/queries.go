@@ -236,18 +236,25 @@ func queryCacheMaxBytes(q *catalog.Query) int64 {
 // per row after an upgrade. It is no session property: no SET reaches it.
 const propCombine = "runnel.repartition.partials"
 
-// withCombine returns props with propCombine recorded, for a new query;
-// a replacement (CREATE OR REPLACE) keeps its predecessor's choice, whose
-// repartition topic it goes on with.
+// propCombineWindows is propCombine for a time-windowed aggregation's
+// partials, a group's in one window (the 0x04 layout, planner.Sink's
+// CombineWindows), which came later: a windowed query created before
+// them keeps writing a record per row.
+const propCombineWindows = "runnel.repartition.window_partials"
+
+// withCombine returns props with propCombine and propCombineWindows
+// recorded, for a new query; a replacement (CREATE OR REPLACE) keeps its
+// predecessor's choice of each, whose repartition topic it goes on with.
 func withCombine(props map[string]string, replaced *catalog.Query) map[string]string {
-	if replaced != nil && replaced.Props[propCombine] == "" {
-		return props
-	}
-	out := make(map[string]string, len(props)+1)
+	out := make(map[string]string, len(props)+2)
 	for k, v := range props {
 		out[k] = v
 	}
-	out[propCombine] = "true"
+	for _, p := range [...]string{propCombine, propCombineWindows} {
+		if replaced == nil || replaced.Props[p] != "" {
+			out[p] = "true"
+		}
+	}
 	return out
 }
 
@@ -261,6 +268,7 @@ func (e *Engine) startPlan(q *catalog.Query, plan *planner.Plan) error {
 	if sink := plan.Sink(); sink != nil {
 		sink.CacheMaxBytes = queryCacheMaxBytes(q)
 		sink.Combine = q.Props[propCombine] == "true"
+		sink.CombineWindows = sink.Combine && q.Props[propCombineWindows] == "true"
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
 	bq, err := e.builder.Persistent(ctx, q.ID, plan)

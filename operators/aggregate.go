@@ -279,7 +279,7 @@ func (a *Aggregator) Apply(in *GroupInput, emit Emit) error {
 		return err
 	}
 	w := a.Spec.Window
-	if in.Partials != nil && w != nil {
+	if in.Partials != nil && (in.InWindow != (w != nil) || (w != nil && w.Kind == window.Session)) {
 		return errPartialWindowed
 	}
 	if in.Prev != nil && w != nil {
@@ -309,6 +309,17 @@ func (a *Aggregator) Apply(in *GroupInput, emit Emit) error {
 			}
 		}
 		return a.sessionCached(in, emit)
+	}
+	if in.Partials != nil {
+		// A window's partials: the first stage folded in only rows that
+		// its own stream time found the window open for, so the window's
+		// verdict now is each row's (combine.go).
+		win := w.At(in.WindowStart)
+		if w.Closed(win, now) {
+			a.Metrics.Late.Add(in.LastRows)
+			return nil
+		}
+		return a.update(in, &win, emit)
 	}
 	if w.Late(in.Time, now) {
 		a.Metrics.Late.Add(1)

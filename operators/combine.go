@@ -1,13 +1,18 @@
 package operators
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 
 	"github.com/runnel/runnel/log"
 	"github.com/runnel/runnel/operators/agg"
+	"github.com/runnel/runnel/operators/window"
 	"github.com/runnel/runnel/sql/types"
 )
 
@@ -24,9 +29,61 @@ import (
 // changelog shows one change per record where it showed one per row, as
 // ksqlDB's record cache merges a group's changes within a commit.
 //
-// Only unwindowed aggregations combine: a windowed one judges each row
-// against the stream time that the rows before it moved, which a
-// partial's one timestamp cannot reproduce.
+// Time windows (TUMBLING, HOPPING) combine too, per group and window;
+// sessions, which merge, do not. A windowed second stage judges each row
+// against its stream time, the latest time of the rows it has read: it
+// drops the row from each of its windows that the stream time has
+// closed (and counts it late when that is all of them); EMIT FINAL
+// emits a window, and retention drops it, at the second stage's Flush
+// once its stream time has passed the window's close (expiry) time. A
+// partial has one time, the latest of its rows', so the combining stage
+// makes sure that the one verdict the second stage gives a partial is
+// the one it would have given each of its rows, and that no Flush of
+// the second stage closes a window before the partials of its rows are
+// merged. With one input partition (whose order is deterministic; with
+// more, the second stage's order is the topic's interleaving anyway) the
+// results are the same rows, and EMIT FINAL's records the same records,
+// as a stage that writes a record per row:
+//
+//  1. The first stage keeps its own stream time S, the latest time of
+//     the rows it has grouped since it started (or recovered). A row r
+//     is folded into the partials of its windows only when S (r's time
+//     included) has closed none of them; a row that S judges late for
+//     any window (and a row of no window: a negative time) is written
+//     as a row, as before, after every partial the stage holds, so that
+//     the second stage reads it after every row that came before it and
+//     judges it with the stream time it would have had.
+//  2. A partial (the 0x04 layout) carries its window's start, its rows'
+//     latest time, and how many of its rows have it for their last
+//     window (for the late count). Its time is before its window's close
+//     time, as every one of its rows' S was.
+//  3. The partials are written in the order of their times (first come
+//     first, on a tie). So the second stage's stream time when it meets a
+//     partial P of window w is the latest of: T, its stream time when the
+//     stage last started (the records written before then, which it
+//     reads first); the rows written since, before P's rows, whose times
+//     were at most the S of P's rows, before w's close; and the partials
+//     written before P in its write, whose times are at most P's. So w is
+//     closed then exactly when T had closed it, which is also what
+//     decided each of P's rows when written one by one: each saw T and
+//     rows before w's close. The second stage merges P into w when w is
+//     still open, and drops all of it (counting its last-window rows as
+//     late) when not. Its stream time only moves to P's time and, until
+//     P is merged, stays before w's close: no Flush closes w (EMIT FINAL)
+//     or drops it (retention comes no earlier than the close) early.
+//
+// S may be behind T (it starts empty after a restart or a recovery) or
+// ahead of the second stage's (a partition of the topic has only some of
+// the groups): neither changes a result. Behind, the argument above
+// holds as written; ahead, S judges more rows late, which are written as
+// rows. Within a batch S only grows, and with Kafka Streams' default
+// grace (24 hours less the size), as Nexmark's q5 uses, no row is late.
+//
+// What changes is what EMIT CHANGES shows between two results: a
+// window's changelog shows one change per partial where it showed one
+// per row, as for an unwindowed aggregation (and as ksqlDB's record
+// cache merges them within a commit), and the changes of a batch come
+// in the order of the partials' times.
 
 // DefaultCombineBytes bounds what a first stage's partials hold between
 // two flushes (Repartition.CombineBytes): when a batch's groups outgrow
@@ -34,16 +91,25 @@ import (
 const DefaultCombineBytes = 4 << 20
 
 // groupValuePartial is the first byte of a repartition value that carries
-// partial accumulators (see GroupCodec).
-const groupValuePartial = 0x03
+// partial accumulators (see GroupCodec); groupValueWindowPartial of one
+// that carries those of a group in one time window: the window's start
+// (a varint) and how many of its rows have it for their last window (a
+// uvarint) come before the accumulators.
+const (
+	groupValuePartial       = 0x03
+	groupValueWindowPartial = 0x04
+)
 
 // partialGroup is one group's partials of the rows seen since the last
 // flush: the hidden COUNT(*), then each call's accumulator, and the
-// latest of the rows' times.
+// latest of the rows' times. A windowed combiner's is a group's in one
+// window, which starts at start; lastRows of its rows have it for their
+// last window.
 type partialGroup struct {
-	key  []byte
-	accs []agg.Accumulator
-	time int64
+	key         []byte
+	accs        []agg.Accumulator
+	time        int64
+	start, last int64
 }
 
 // combiner is one first-stage task's partials, in the order their groups
@@ -55,6 +121,12 @@ type combiner struct {
 	text   []bool
 	index  map[string]int
 	groups []partialGroup
+	// windowed is set for a time-windowed aggregation's: a partial is a
+	// group's in one window, index's keys the group's key and the
+	// window's start (ikey, reused), and flush writes the partials in
+	// the order of their times.
+	windowed bool
+	ikey     []byte
 	// last is one more than the index of the group the last row joined
 	// (0: none). A join's pairs come a group after another (a late
 	// auction of Nexmark's q4 meeting its bids, a hot auction's bids one
@@ -107,10 +179,21 @@ func (c *combiner) full() bool { return c.bytes >= c.limit }
 
 // fold is add without the bound: a caller that must not write partials
 // where it stands checks full before.
-func (c *combiner) fold(in *GroupInput) error {
-	i, ok := c.last-1, c.last > 0 && string(c.groups[c.last-1].key) == string(in.KeyBytes)
+func (c *combiner) fold(in *GroupInput) error { return c.foldIn(in, 0, false) }
+
+// foldIn folds one row into its group's partials in the window that
+// starts at start (a windowed combiner's; start is 0 otherwise), whose
+// last window it is when last is set.
+func (c *combiner) foldIn(in *GroupInput, start int64, last bool) error {
+	i := c.last - 1
+	ok := c.last > 0 && c.groups[i].start == start && string(c.groups[i].key) == string(in.KeyBytes)
+	ikey := in.KeyBytes
+	if c.windowed {
+		c.ikey = binary.BigEndian.AppendUint64(append(c.ikey[:0], in.KeyBytes...), uint64(start))
+		ikey = c.ikey
+	}
 	if !ok {
-		i, ok = c.index[string(in.KeyBytes)]
+		i, ok = c.index[string(ikey)]
 	}
 	if !ok {
 		accs := make([]agg.Accumulator, len(c.funcs))
@@ -120,14 +203,17 @@ func (c *combiner) fold(in *GroupInput) error {
 		// KeyBytes are the grouping's reused buffer (groupScratch.key):
 		// the group keeps a copy.
 		key := append([]byte(nil), in.KeyBytes...)
-		c.groups = append(c.groups, partialGroup{key: key, accs: accs, time: in.Time})
+		c.groups = append(c.groups, partialGroup{key: key, accs: accs, time: in.Time, start: start})
 		i = len(c.groups) - 1
-		c.index[string(key)] = i
-		c.bytes += partialGroupBytes(len(in.KeyBytes), len(accs))
+		c.index[string(ikey)] = i
+		c.bytes += partialGroupBytes(len(ikey), len(accs))
 	}
 	c.last = i + 1
 	g := &c.groups[i]
 	g.time = max(g.time, in.Time)
+	if last {
+		g.last++
+	}
 	if err := g.accs[0].Add(nil); err != nil {
 		return err
 	}
@@ -173,8 +259,13 @@ func (c *combiner) own(g *partialGroup, j int, v types.Value) error {
 	return nil
 }
 
-// flush hands every group's partials to emit and starts over.
+// flush hands every group's partials to emit and starts over: in the
+// order their groups first came, or a windowed combiner's in the order
+// of their times (see the top of this file).
 func (c *combiner) flush(emit func(*partialGroup)) {
+	if c.windowed {
+		slices.SortStableFunc(c.groups, func(a, b partialGroup) int { return cmp.Compare(a.time, b.time) })
+	}
 	for i := range c.groups {
 		emit(&c.groups[i])
 	}
@@ -211,6 +302,31 @@ func partialRecord(g *partialGroup) log.Record {
 	return log.Record{Key: g.key, Value: v, Timestamp: g.time, Partition: -1}
 }
 
+// windowPartialRecord is the repartition record of a group's partials in
+// one window (groupValueWindowPartial). Its key is the group's alone, so
+// that a group's windows go to one partition, as its rows do.
+func windowPartialRecord(g *partialGroup) log.Record {
+	v := append(make([]byte, 0, 1+2*binary.MaxVarintLen64+12*len(g.accs)), groupValueWindowPartial)
+	v = binary.AppendVarint(v, g.start)
+	v = binary.AppendUvarint(v, uint64(g.last))
+	v = appendAccs(v, g.accs)
+	return log.Record{Key: g.key, Value: v, Timestamp: g.time, Partition: -1}
+}
+
+// parseWindowPartial splits a 0x04 value (after its layout byte) into the
+// window's start, its last-window rows and the accumulators.
+func parseWindowPartial(b []byte) (start, last int64, accs []byte, err error) {
+	start, n := binary.Varint(b)
+	if n <= 0 {
+		return 0, 0, nil, errors.New("operators: corrupt window partial record: its window's start")
+	}
+	l, m := binary.Uvarint(b[n:])
+	if m <= 0 || l > math.MaxInt64 {
+		return 0, 0, nil, errors.New("operators: corrupt window partial record: its late count")
+	}
+	return start, int64(l), b[n+m:], nil
+}
+
 // combine is Process for a first stage that combines: the row joins its
 // group's partials, which are written out at Flush (or before, when the
 // partials outgrow their bound).
@@ -220,6 +336,12 @@ func (r *Repartition) combine(rec *log.Record, emit Emit) error {
 		if r.comb, err = newCombiner(r.Combine, r.CombineBytes); err != nil {
 			return err
 		}
+		if w := r.Window; w != nil {
+			if w.Kind == window.Session {
+				return errors.New("operators: a session window's rows cannot be combined before the repartition")
+			}
+			r.comb.windowed = true
+		}
 		// The combiner copies a new group's key and keeps no other, so
 		// the grouping writes every row's key into one buffer.
 		r.scratch.reuseKey = true
@@ -228,30 +350,73 @@ func (r *Repartition) combine(rec *log.Record, emit Emit) error {
 	if err != nil || !ok {
 		return err
 	}
+	if r.Window != nil {
+		return r.combineWindowed(&in, emit)
+	}
 	return r.comb.add(&in, r.emitPartial(emit))
+}
+
+// combineWindowed folds a grouped row into its group's partials in each
+// of its windows, or writes it as a row after every partial when the
+// stage's stream time has closed one of them (see the top of this file).
+func (r *Repartition) combineWindowed(in *GroupInput, emit Emit) error {
+	spec := r.Window
+	now := r.st.Observe(in.Time)
+	r.wins = spec.Assign(in.Time, r.wins[:0])
+	// Assign lists the windows by start: the first closes first.
+	if len(r.wins) == 0 || spec.Closed(r.wins[0], now) {
+		r.comb.flush(r.emitPartial(emit))
+		out, err := r.Grouper.Codec.Encode(in)
+		if err != nil {
+			return err
+		}
+		// Its key is the grouping's reused buffer (reuseKey), which the
+		// next row overwrites: the record keeps a copy.
+		out.Key = bytes.Clone(out.Key)
+		emit(log.ProduceRecord{Topic: r.Topic, Record: out})
+		return nil
+	}
+	if r.comb.full() {
+		r.comb.flush(r.emitPartial(emit))
+	}
+	lastStart := r.wins[len(r.wins)-1].Start
+	for _, w := range r.wins {
+		if err := r.comb.foldIn(in, w.Start, w.Start == lastStart); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // emitPartial returns the writer of a group's partials to the topic.
 func (r *Repartition) emitPartial(emit Emit) func(*partialGroup) {
+	record := partialRecord
+	if r.Window != nil {
+		record = windowPartialRecord
+	}
 	return func(g *partialGroup) {
-		emit(log.ProduceRecord{Topic: r.Topic, Record: partialRecord(g)})
+		emit(log.ProduceRecord{Topic: r.Topic, Record: record(g)})
 	}
 }
 
 // Recover implements Recoverable: the partials of a batch that failed go
-// with it; its replay makes them again.
+// with it; its replay makes them again. The stream time starts over too:
+// one behind the second stage's changes no result (see the top of this
+// file), and the replay moves it again.
 func (r *Repartition) Recover() {
 	if r.comb != nil {
 		r.comb.forget()
 	}
+	r.st = window.StreamTime{}
 }
 
 var _ Recoverable = (*Repartition)(nil)
 
-// errPartialWindowed is a partial record that reached a windowed
-// aggregation, which never asks for them (a planner bug or a topic
-// written by another query).
-var errPartialWindowed = errors.New("operators: partial aggregates reached a windowed aggregation")
+// errPartialWindowed is a partial record whose windowing is not its
+// aggregation's: an unwindowed group's partials reached a windowed (or a
+// session) aggregation, or a window's partials an unwindowed one (a
+// planner bug or a topic written by another query).
+var errPartialWindowed = errors.New("operators: partial aggregates of another windowing reached an aggregation")
 
 // mergePartials merges a partial record's accumulators (GroupInput's
 // Partials) into g's. They are all decoded first: a record that does not

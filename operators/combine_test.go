@@ -226,15 +226,26 @@ func TestCombineRecover(t *testing.T) {
 	}
 }
 
-// TestPartialWindowed checks that a windowed aggregation refuses partials
-// rather than judge their rows by one time.
+// TestPartialWindowed checks that an aggregation refuses partials of
+// another windowing: a windowed one an unwindowed group's (it would judge
+// their rows by one time), a session window's any, and an unwindowed one
+// a window's.
 func TestPartialWindowed(t *testing.T) {
 	f := newCombineFixture(t)
-	a := f.aggregator(map[int64]string{})
-	a.Spec.Window = &window.Spec{Kind: window.Tumbling, Size: time.Minute, HasGrace: true}
-	in := GroupInput{KeyBytes: []byte("1"), Partials: []byte{}, Time: 5}
-	if err := a.Apply(&in, func(log.ProduceRecord) {}); err != errPartialWindowed {
-		t.Fatalf("Apply = %v, want errPartialWindowed", err)
+	for _, c := range []struct {
+		spec     *window.Spec
+		inWindow bool
+	}{
+		{&window.Spec{Kind: window.Tumbling, Size: time.Minute, HasGrace: true}, false},
+		{&window.Spec{Kind: window.Session, Gap: time.Minute, HasGrace: true}, true},
+		{nil, true},
+	} {
+		a := f.aggregator(map[int64]string{})
+		a.Spec.Window = c.spec
+		in := GroupInput{KeyBytes: []byte("1"), Partials: []byte{}, Time: 5, InWindow: c.inWindow}
+		if err := a.Apply(&in, func(log.ProduceRecord) {}); err != errPartialWindowed {
+			t.Fatalf("window %v, partials in a window %v: Apply = %v, want errPartialWindowed", c.spec, c.inWindow, err)
+		}
 	}
 }
 

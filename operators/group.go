@@ -9,6 +9,7 @@ import (
 	"github.com/runnel/runnel/operators/agg"
 	"github.com/runnel/runnel/operators/serde"
 	"github.com/runnel/runnel/operators/state"
+	"github.com/runnel/runnel/operators/window"
 	"github.com/runnel/runnel/sql/expr"
 	"github.com/runnel/runnel/sql/types"
 )
@@ -35,8 +36,15 @@ type GroupInput struct {
 	Prev [][]types.Value
 	// Partials, when not nil, are the encoded partial accumulators of
 	// several rows of the group that a first stage combined (a view of
-	// a 0x03 record, see combine.go); Args is nil then.
+	// a 0x03 or 0x04 record, see combine.go); Args is nil then.
 	Partials []byte
+	// InWindow is set on a 0x04 record's partials: they are the group's
+	// rows in the time window that starts at WindowStart, LastRows of
+	// which have it for their last window (they are late, and counted,
+	// when it is closed).
+	InWindow    bool
+	WindowStart int64
+	LastRows    int64
 }
 
 // Grouper computes GroupInputs from source rows: WHERE, then the GROUP BY
@@ -463,7 +471,7 @@ func (c *GroupCodec) Decode(rec *log.Record) (GroupInput, error) {
 		return in, fmt.Errorf("decode repartition key: %w", err)
 	}
 	if isPartial(rec.Value) {
-		return partialInput(rec, key), nil
+		return partialInput(rec, key)
 	}
 	vals, prev, err := c.decodeValue(rec.Value)
 	if err != nil {
@@ -480,7 +488,8 @@ func (c *GroupCodec) Decode(rec *log.Record) (GroupInput, error) {
 // encoding). ok is true when err is nil.
 func (c *GroupCodec) Input(rec *log.Record) (in GroupInput, ok bool, err error) {
 	if isPartial(rec.Value) {
-		return partialInput(rec, nil), true, nil
+		in, err := partialInput(rec, nil)
+		return in, err == nil, err
 	}
 	vals, prev, err := c.decodeValue(rec.Value)
 	if err != nil {
@@ -505,7 +514,8 @@ func (c *GroupCodec) Reader() func(rec *log.Record) (GroupInput, bool, error) {
 	prev := make([][]types.Value, len(c.argCounts))
 	return func(rec *log.Record) (in GroupInput, ok bool, err error) {
 		if isPartial(rec.Value) {
-			return partialInput(rec, nil), true, nil
+			in, err := partialInput(rec, nil)
+			return in, err == nil, err
 		}
 		clear(all)
 		vals, p, err := c.decodeValueIn(rec.Value, all)
@@ -523,13 +533,25 @@ func (c *GroupCodec) Reader() func(rec *log.Record) (GroupInput, bool, error) {
 	}
 }
 
-// isPartial reports whether a repartition value carries partials (0x03).
-func isPartial(v []byte) bool { return len(v) > 0 && v[0] == groupValuePartial }
+// isPartial reports whether a repartition value carries partials (0x03,
+// or 0x04 for a window's).
+func isPartial(v []byte) bool {
+	return len(v) > 0 && (v[0] == groupValuePartial || v[0] == groupValueWindowPartial)
+}
 
-// partialInput is the group input of a 0x03 record: its partials, a view
-// of the record, decoded by the Aggregator that merges them.
-func partialInput(rec *log.Record, key types.Row) GroupInput {
-	return GroupInput{Key: key, KeyBytes: rec.Key, Time: rec.Timestamp, Partials: rec.Value[1:]}
+// partialInput is the group input of a 0x03 or 0x04 record: its
+// partials, a view of the record, decoded by the Aggregator that merges
+// them, and a 0x04's window.
+func partialInput(rec *log.Record, key types.Row) (GroupInput, error) {
+	in := GroupInput{Key: key, KeyBytes: rec.Key, Time: rec.Timestamp, Partials: rec.Value[1:]}
+	if rec.Value[0] == groupValueWindowPartial {
+		var err error
+		if in.WindowStart, in.LastRows, in.Partials, err = parseWindowPartial(in.Partials); err != nil {
+			return GroupInput{}, err
+		}
+		in.InWindow = true
+	}
+	return in, nil
 }
 
 // decodeValue decodes a repartition value, binary or JSON, into its row:
@@ -700,7 +722,14 @@ type Repartition struct {
 	// partials (default DefaultCombineBytes).
 	Combine      []agg.Func
 	CombineBytes int
-	comb         *combiner
+	// Window is the aggregation's time window (TUMBLING or HOPPING) when
+	// it combines (nil for none): the partials are then a group's in one
+	// window, for the rows this stage's stream time st judges on time
+	// (combine.go); wins are a row's windows, reused.
+	Window *window.Spec
+	comb   *combiner
+	st     window.StreamTime
+	wins   []window.Window
 
 	// scratch is the task's decoded row and group input, reused from
 	// record to record: each is encoded into the repartition record (and

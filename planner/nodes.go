@@ -400,6 +400,10 @@ type Sink struct {
 	// query was created with: a query recorded before the layout
 	// existed keeps writing a record per row.
 	Combine bool
+	// CombineWindows lets a time-windowed aggregation's first stage
+	// combine too, a group's rows per window (the later layout, set as
+	// Combine is); it needs Combine.
+	CombineWindows bool
 }
 
 // DefaultCacheMaxBytes is ksqlDB's default cache.max.bytes.buffering

@@ -552,7 +552,7 @@ func lowerJoinPersistent(id string, root *planner.Sink) (*persistent, bool, erro
 		// processor is the join inside it (combinedJoinStage).
 		var combined *operators.JoinCombine
 		stages, topics, err := ja.st.stages(id, func(sc *stageContext) (operators.JoinOutput, error) {
-			if combines(sc, ja.repartition, ja.agg.spec) {
+			if combines(sc, ja.repartition, ja.agg.spec, false) {
 				combined = &operators.JoinCombine{Grouper: ja.grouper, Topic: groups, Funcs: ja.agg.spec.Funcs}
 				return combined.Output, nil
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/runnel/runnel/operators"
 	"github.com/runnel/runnel/operators/agg"
 	"github.com/runnel/runnel/operators/state"
+	"github.com/runnel/runnel/operators/window"
 	"github.com/runnel/runnel/planner"
 )
 
@@ -153,8 +154,9 @@ type stageContext struct {
 	// aggregation (operators.Aggregator.EmitCacheBytes): 0 is off.
 	emitCacheBytes int
 	// combine is the query's planner.Sink.Combine: its aggregation's
-	// first stage may write partials.
-	combine bool
+	// first stage may write partials; combineWindows its CombineWindows:
+	// a windowed one's too.
+	combine, combineWindows bool
 }
 
 // emitCacheBytes is the emit cache of sink's query, as
@@ -256,8 +258,9 @@ func lowerAggregateStages(id string, sink *catalog.Source, a *aggregation) (*per
 			if st != nil {
 				proc.Store = st
 			}
-			if combines(sc, rp, a.spec) {
+			if combines(sc, rp, a.spec, true) {
 				proc.Combine = a.spec.Funcs
+				proc.Window = a.spec.Window
 			}
 			return proc, nil
 		}
@@ -276,13 +279,22 @@ func lowerAggregateStages(id string, sink *catalog.Source, a *aggregation) (*per
 // combines reports whether an aggregation's first stage combines a
 // batch's rows of a group before the repartition (operators' combine.go):
 // the query's plan allows it (planner.Sink.Combine, which a query created
-// before partials existed lacks, so that it keeps writing rows); the
-// input is a stream, the aggregation unwindowed, and every function
-// combines (agg.Combines: COUNT, MIN, MAX, no DISTINCT set); and the
-// emit cache is on, for with cache.max.bytes.buffering = 0 every row's
-// change is to be seen.
-func combines(sc *stageContext, rp *planner.Repartition, spec *operators.AggregateSpec) bool {
-	if !sc.combine || sc.emitCacheBytes <= 0 || rp.Retract || spec.Window != nil {
+// before partials existed lacks, so that it keeps writing rows; and for
+// windows CombineWindows, likewise); the input is a stream, the
+// aggregation unwindowed or (when windows is set: a Repartition's, not a
+// JoinCombine's) in time windows, which combine per group and window,
+// and every function combines (agg.Combines:
+// COUNT, MIN, MAX, no DISTINCT set); and the emit cache is on, for with
+// cache.max.bytes.buffering = 0 every row's change is to be seen, unless
+// the windows EMIT FINAL, which shows none of them.
+func combines(sc *stageContext, rp *planner.Repartition, spec *operators.AggregateSpec, windows bool) bool {
+	if !sc.combine || rp.Retract {
+		return false
+	}
+	if w := spec.Window; w != nil && (!windows || !sc.combineWindows || w.Kind == window.Session) {
+		return false
+	}
+	if sc.emitCacheBytes <= 0 && !(spec.Window != nil && spec.Final) {
 		return false
 	}
 	for _, f := range spec.Funcs {
@@ -344,7 +356,7 @@ func (b *Builder) Persistent(ctx context.Context, id string, plan *planner.Plan)
 	if err != nil {
 		return nil, fmt.Errorf("source topic: %w", err)
 	}
-	sc := &stageContext{emitCacheBytes: emitCacheBytes(root), combine: root.Combine}
+	sc := &stageContext{emitCacheBytes: emitCacheBytes(root), combine: root.Combine, combineWindows: root.CombineWindows}
 	if p.tableSink {
 		info, err := b.env.Log.Topic(ctx, p.sink.Topic)
 		if err != nil {

@@ -41,6 +41,11 @@ func (s Spec) Assign(ts int64, dst []Window) []Window {
 	}
 }
 
+// At returns the time window that starts at start: [start, start+size),
+// its end saturating as Assign's do. For a validated TUMBLING or HOPPING
+// spec only.
+func (s Spec) At(start int64) Window { return Window{Start: start, End: satAdd(start, s.SizeMs())} }
+
 // lastWindow returns the time window containing ts that ends last, the one
 // that closes last; ok is false when ts belongs to no window.
 func (s Spec) lastWindow(ts int64) (w Window, ok bool) {

@@ -89,8 +89,20 @@ func TestAssignMatchesBruteForce(t *testing.T) {
 				if got := s.Assign(ts, nil); !slices.Equal(got, want) {
 					t.Fatalf("size=%d adv=%d ts=%d: Assign = %v, want %v", size, adv, ts, got, want)
 				}
+				for _, w := range want {
+					if got := s.At(w.Start); got != w {
+						t.Fatalf("size=%d adv=%d: At(%d) = %v, want %v", size, adv, w.Start, got, w)
+					}
+				}
 			}
 		}
+	}
+}
+
+func TestAtSaturates(t *testing.T) {
+	s := Spec{Kind: Tumbling, Size: 10 * time.Millisecond}
+	if got := s.At(math.MaxInt64 - 5); got.End != math.MaxInt64 {
+		t.Fatalf("At near the end of time = %v, want its end saturated", got)
 	}
 }
 
