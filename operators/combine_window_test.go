@@ -278,7 +278,7 @@ func TestWindowPartialRecord(t *testing.T) {
 	}
 	c.windowed = true
 	in := GroupInput{KeyBytes: []byte("k"), Time: 40, Args: [][]types.Value{nil, {types.NewBigint(3)}, {types.NewBigint(3)}, {types.NewString("x")}}}
-	if err := c.foldIn(&in, 36, true); err != nil {
+	if err := c.foldWindows(&in, []window.Window{{Start: 36, End: 46}}); err != nil {
 		t.Fatal(err)
 	}
 	var recs []log.Record
@@ -296,5 +296,67 @@ func TestWindowPartialRecord(t *testing.T) {
 	bad := log.Record{Key: []byte("k"), Value: []byte{groupValueWindowPartial, 0x80}}
 	if _, _, err := f.grouper.Codec.Input(&bad); err == nil {
 		t.Fatal("a corrupt window partial decoded")
+	}
+}
+
+// TestCombinerWindowsAcrossFlushes: a windowed combiner's partials, found
+// by their key and then their window's start in the key's list, are per
+// flush what a map keyed by (key, window) makes (counts, times, last
+// rows, the order of their times, first made first on a tie), rows out
+// of time order included, and a flush's reused accumulators start again
+// from nothing.
+func TestCombinerWindowsAcrossFlushes(t *testing.T) {
+	type part struct {
+		key         string
+		start, time int64
+		last, count int64
+	}
+	rng := rand.New(rand.NewPCG(5, 8))
+	c, err := newCombiner(nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.windowed = true
+	var got []part
+	emit := func(g *partialGroup) {
+		got = append(got, part{string(g.key), g.start, g.time, g.last, g.accs[0].Result().Int()})
+	}
+	for round := range 50 {
+		var want []part
+		at := map[[2]string]int{}
+		got = got[:0]
+		for range rng.IntN(60) {
+			key := fmt.Sprint("k", rng.IntN(4))
+			ts := int64(round*20 + rng.IntN(30))
+			// Hopping windows of 10 advancing by 2: the five that
+			// contain ts, by start.
+			var wins []window.Window
+			for s := ts - ts%2 - 8; s <= ts; s += 2 {
+				wins = append(wins, window.Window{Start: s, End: s + 10})
+			}
+			for n, w := range wins {
+				id := [2]string{key, fmt.Sprint(w.Start)}
+				i, ok := at[id]
+				if !ok {
+					i = len(want)
+					at[id] = i
+					want = append(want, part{key: key, start: w.Start, time: ts})
+				}
+				p := &want[i]
+				p.time, p.count = max(p.time, ts), p.count+1
+				if n == len(wins)-1 {
+					p.last++
+				}
+			}
+			in := GroupInput{KeyBytes: []byte(key), Time: ts}
+			if err := c.foldWindows(&in, wins); err != nil {
+				t.Fatal(err)
+			}
+		}
+		slices.SortStableFunc(want, func(a, b part) int { return int(a.time - b.time) })
+		c.flush(emit)
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: partials\n%v\nwant\n%v", round, got, want)
+		}
 	}
 }

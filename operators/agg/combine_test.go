@@ -88,3 +88,51 @@ func TestCombines(t *testing.T) {
 		}
 	}
 }
+
+// TestReuse: an accumulator of a combining function that has taken rows
+// is, once reused, the one New makes (its result and its encoding), in
+// place; one of another function is replaced by a new one.
+func TestReuse(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		args []types.Type
+		arg  types.Value
+	}{{"COUNT", nil, types.NullValue}, {"COUNT", []types.Type{types.Bigint}, types.NewBigint(7)},
+		{"MIN", []types.Type{types.String}, types.NewString("x")}, {"MAX", []types.Type{types.Bigint}, types.NewBigint(-3)},
+		{"SUM", []types.Type{types.Bigint}, types.NewBigint(5)}} {
+		f, err := Resolve(c.name, c.args, nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var args []types.Value
+		if len(c.args) == 1 {
+			args = []types.Value{c.arg}
+		}
+		acc := f.New()
+		for range 3 {
+			if err := acc.Add(args); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fresh := f.New()
+		if string(acc.AppendEncode(nil)) == string(fresh.AppendEncode(nil)) {
+			t.Fatalf("%s: three rows encode as none", c.name)
+		}
+		got := Reuse(f, acc)
+		if (got == acc) != Combines(f) {
+			t.Errorf("%s: reused in place %v, want %v", c.name, got == acc, Combines(f))
+		}
+		if string(got.AppendEncode(nil)) != string(fresh.AppendEncode(nil)) || !types.Equal(got.Result(), fresh.Result()) {
+			t.Errorf("%s: reused %v (%x), want %v (%x)", c.name, got.Result(), got.AppendEncode(nil), fresh.Result(), fresh.AppendEncode(nil))
+		}
+		if err := got.Add(args); err != nil {
+			t.Fatal(err)
+		}
+		if err := fresh.Add(args); err != nil {
+			t.Fatal(err)
+		}
+		if string(got.AppendEncode(nil)) != string(fresh.AppendEncode(nil)) {
+			t.Errorf("%s: a row after the reuse encodes %x, want %x", c.name, got.AppendEncode(nil), fresh.AppendEncode(nil))
+		}
+	}
+}

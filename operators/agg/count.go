@@ -64,6 +64,9 @@ func (a *countAcc) Merge(other Accumulator) error {
 	return nil
 }
 
+// reset implements resetter: the count of no rows (star is the function's).
+func (a *countAcc) reset() { a.n = 0 }
+
 func (a *countAcc) decodeInto(b []byte) error {
 	d := decoder{b: b}
 	a.n = d.nonNeg()

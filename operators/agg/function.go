@@ -120,6 +120,24 @@ func DecodeInto(f Func, acc Accumulator, b []byte) (Accumulator, error) {
 	return acc, nil
 }
 
+// resetter is implemented by the accumulators that can be made fresh in
+// place: a caller that makes many short-lived accumulators (a combining
+// stage's partials, made again after every flush) then reuses them.
+type resetter interface {
+	reset()
+}
+
+// Reuse returns acc, an accumulator of f that the caller is done with,
+// in the state f.New() makes; or, for a function whose accumulators
+// cannot be reset in place, a new one.
+func Reuse(f Func, acc Accumulator) Accumulator {
+	if r, ok := acc.(resetter); ok {
+		r.reset()
+		return acc
+	}
+	return f.New()
+}
+
 // Sequenced is implemented by the accumulators whose result depends on the
 // order of rows (LATEST_BY_OFFSET, EARLIEST_BY_OFFSET). AddSeq adds a row
 // at an explicit position, e.g. its offset in a single-partition input,

@@ -91,6 +91,9 @@ func (a *minMaxAcc) Merge(other Accumulator) error {
 	return nil
 }
 
+// reset implements resetter: NULL, as before the first row.
+func (a *minMaxAcc) reset() { a.v = types.NullValue }
+
 func (a *minMaxAcc) decodeInto(b []byte) error {
 	d := decoder{b: b}
 	a.v = d.value()
