@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 
 	"github.com/runnel/runnel/internal/cputime"
@@ -159,4 +160,49 @@ func openBenchStore(b *testing.B, name string) (*embedded.Log, *TaskStore) {
 	s := open(b, newManager(b, l), Spec{Name: name})
 	b.Cleanup(func() { s.Close() })
 	return l, s
+}
+
+// BenchmarkPendingKeyOrder measures the sort of a commit's pending writes
+// into key order (applyPending's), for 32,768 keys (a lingering
+// aggregation's commit holds that many and more): one op is one sort,
+// reported per key. Keys are a tag byte, then either 16 random bytes or
+// an 8-byte time shared by every key and then 8 random bytes (a window's
+// start, say), then a 4-byte suffix shared by all; or q5's windowed
+// keys, a tag, an auction's id as text, two bytes and a window start,
+// five windows to an auction.
+func BenchmarkPendingKeyOrder(b *testing.B) {
+	const keys = 32768
+	for _, shape := range []string{"random", "shared-time", "windowed"} {
+		b.Run(shape, func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			p := newPendingWrites()
+			for range keys {
+				k := []byte{'g'}
+				if shape == "windowed" {
+					k = strconv.AppendInt([]byte{'a'}, 1000+rng.Int64N(keys/5), 10)
+					k = append(k, 0, 1)
+					k = binary.BigEndian.AppendUint64(k, uint64(1_700_000_000_000+2000*rng.Int64N(5)))
+					p.set(k, make([]byte, benchValueSize), false)
+					continue
+				}
+				if shape == "shared-time" {
+					k = binary.BigEndian.AppendUint64(k, 1_700_000_000_000)
+				} else {
+					k = binary.BigEndian.AppendUint64(k, rng.Uint64())
+				}
+				k = binary.BigEndian.AppendUint64(k, rng.Uint64())
+				k = append(k, "tail"...)
+				p.set(k, make([]byte, benchValueSize), false)
+			}
+			b.ResetTimer()
+			start := cputime.Process()
+			for range b.N {
+				p.sortedOK = false
+				if len(p.inKeyOrder()) != len(p.ents) {
+					b.Fatal("lost keys")
+				}
+			}
+			b.ReportMetric(float64(cputime.Process()-start)/float64(b.N*keys), "cpu-ns/key")
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -186,5 +187,61 @@ func TestPendingWritesCoalesced(t *testing.T) {
 	}
 	if _, _, ok := p.get([]byte("c")); ok {
 		t.Fatal("a key survived reset")
+	}
+}
+
+// TestPendingKeyOrder: inKeyOrder sorts as bytes.Compare does, whatever
+// the keys share: a long common prefix (all equal in the sort's first
+// 8 bytes past it or not), keys that end inside the prefix, keys that
+// differ only in a zero byte past another's end, the empty key, and
+// writes again after a sort.
+func TestPendingKeyOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	alphabet := []byte{0, 1, 'a', 0xff}
+	for round := range 300 {
+		p := newPendingWrites()
+		var common []byte
+		for range rng.IntN(12) {
+			common = append(common, alphabet[rng.IntN(len(alphabet))])
+		}
+		n := 1 + rng.IntN(200)
+		if round%50 == 0 {
+			n = 5000 // several pdqsort partitions
+		}
+		for range n {
+			k := append([]byte(nil), common...)
+			if rng.IntN(8) == 0 {
+				k = k[:rng.IntN(len(k)+1)]
+			}
+			for range rng.IntN(20) {
+				k = append(k, alphabet[rng.IntN(len(alphabet))])
+			}
+			p.set(k, []byte("v"), rng.IntN(4) == 0)
+			if rng.IntN(64) == 0 {
+				checkKeyOrder(t, p)
+			}
+		}
+		checkKeyOrder(t, p)
+		p.reset()
+	}
+}
+
+func checkKeyOrder(t *testing.T, p *pendingWrites) {
+	t.Helper()
+	order := p.inKeyOrder()
+	if len(order) != len(p.ents) {
+		t.Fatalf("%d entries sorted, %d written", len(order), len(p.ents))
+	}
+	seen := make([]bool, len(p.ents))
+	for j, i := range order {
+		if seen[i] {
+			t.Fatalf("entry %d sorted twice", i)
+		}
+		seen[i] = true
+		if j > 0 {
+			if a, b := p.key(&p.ents[order[j-1]]), p.key(&p.ents[i]); bytes.Compare(a, b) >= 0 {
+				t.Fatalf("key %q sorted before %q", a, b)
+			}
+		}
 	}
 }
