@@ -30,8 +30,10 @@ func TestTableAggregationKilledMidRunIsDeterministic(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Several of the tasks' read batches (32,768 records), so that the
-	// sink grows in steps a kill can fall between.
-	setup, total := tableAggCrashData(1000, 80)
+	// sink grows in steps a kill can fall between: about six, so that a
+	// machine that works through three before the first look at the sink
+	// still gets its kill mid-run.
+	setup, total := tableAggCrashData(1000, 160)
 	// Every change, with the record cache off (as ksqlDB's QTT runs):
 	// with it on, a change is emitted per group and batch, and a crash
 	// moves the batch boundaries, so only each group's last value would
