@@ -83,6 +83,9 @@ type ForeignKeyJoin struct {
 	// source's Decoder's), dropped before the next as leftBuf is: the
 	// join copies its values, and its stored entry is its encoding.
 	leftRow types.Row
+	// aliasLeft is set when left decodes a left row with its strings
+	// sharing the record's bytes (leftAliases).
+	aliasLeft bool
 	// fks holds the foreign keys the index has entries under (fkFilter).
 	fks fkFilter
 	// rights holds the keys of the right rows stored (an fkFilter of
@@ -102,8 +105,8 @@ type ForeignKeyJoin struct {
 	// before the next: the store, the index's cache and the entry each
 	// copy what they keep.
 	fkBuf []byte
-	// entryBuf is the memory a left row's entry is built in before it
-	// is copied, at its size, for the store (leftRowEntry).
+	// entryBuf is the memory a left row's entry is built in, which the
+	// store copies what it keeps of (leftRowEntry).
 	entryBuf []byte
 	// derived is set when the store writes the index itself, from the
 	// left rows' changes as it writes them back (deriveIndex): a
@@ -168,6 +171,7 @@ func (j *ForeignKeyJoin) ProcessInput(input int, rec *log.Record, emit Emit) err
 		s := j.Spec
 		j.pair = &tablePair{left: &s.Left, right: &s.Right, keepLeft: s.KeepLeft, extra: s.Extra}
 		j.rights.rights = true
+		j.aliasLeft = leftAliases(s)
 		j.index.share = j.Memory.Share(fkIndexCacheBytes)
 		if st, ok := j.Store.(*TableJoinStore); ok {
 			st.derive, st.derived, j.derived = j.deriveIndex, fkIndexPrefix, true
@@ -190,14 +194,13 @@ func appendLeftHeader(dst, fk []byte) []byte {
 }
 
 // leftRowEntry is a left row's state entry, written for every left
-// change: built in j.entryBuf, then copied into a buffer of its size
-// that the store keeps. A buffer guessed large enough up front was most
-// often too large (the cache keeps it whole, and the allocator clears
-// it) and now and then too small (grown, a copy). keep is the columns
-// stored (TableSide.Stored).
+// change: built in j.entryBuf, valid until the next call. The store
+// copies it at its size when it keeps it (storeSwap); one written
+// straight to the store (TableJoinStore.writeNew) is not copied at all.
+// keep is the columns stored (TableSide.Stored).
 func (j *ForeignKeyJoin) leftRowEntry(fk []byte, row types.Row, ts int64, keep []int) []byte {
 	j.entryBuf = appendStoredRowAt(appendLeftHeader(j.entryBuf[:0], fk), row, ts, keep, j.Spec.Left.TimeIndex)
-	return bytes.Clone(j.entryBuf)
+	return j.entryBuf
 }
 
 // splitLeftEntry reads a left row's state entry: its foreign key (nil for
@@ -357,6 +360,13 @@ func (j *ForeignKeyJoin) left(rec *log.Record, emit Emit) error {
 	}
 	if r != nil {
 		ts = max(ts, r[s.Right.TimeIndex].Int())
+		if j.aliasLeft {
+			// The row goes on in the joined row, which the output may
+			// keep: decoded again, its strings copies (leftAliases).
+			if row, _, err = decodeChangeInto(&s.Left, &j.leftRow, rec, false); err != nil {
+				return err
+			}
+		}
 	}
 	joined, err := j.pair.join(row, r, ts)
 	if err != nil {
@@ -503,15 +513,40 @@ func sameForeignKey(a, b []byte) bool {
 // decodeLeft is decodeChange of a left record, into j.leftRow's memory
 // when the left table's decoder is a source's (a new row for each of
 // Nexmark q7's bids was a tenth of the left side's CPU). Its strings are
-// copies, not views of rec's bytes, so a value that outlives the row
-// stays whole.
+// views of rec's bytes when aliasLeft is set, copies otherwise.
 func (j *ForeignKeyJoin) decodeLeft(rec *log.Record) (types.Row, int64, error) {
-	return decodeChangeInto(&j.Spec.Left, &j.leftRow, rec)
+	return decodeChangeInto(&j.Spec.Left, &j.leftRow, rec, j.aliasLeft)
+}
+
+// leftAliases reports whether a foreign-key join of s decodes its left
+// rows with their strings sharing the record's bytes (serde's
+// Projection.Alias) rather than copied: when the left table's decoder
+// is a source's that reads a STRING or BYTES value column, and the join
+// is inner. Such a row is read while the record is in hand (its foreign
+// key, its stored entry: both copies) and dropped before the next; only
+// a joined row, which the output may keep, needs copies, and left
+// decodes the row again for it, which an inner join does only when the
+// row's right row is stored. Nexmark q7's bids carry a 500-byte extra
+// column, copied to a fresh string for each of 920,000 bids of which a
+// few hundred join; LEFT keeps every row, each joined (with NULLs).
+func leftAliases(s *ForeignKeySpec) bool {
+	d, ok := s.Left.Decoder.(*Decoder)
+	if !ok || s.KeepLeft {
+		return false
+	}
+	for i, c := range d.valCols {
+		read := d.valProj.Skip == nil || !d.valProj.Skip[i]
+		if k := c.Type.Kind; read && (k == types.KindString || k == types.KindBytes) {
+			return true
+		}
+	}
+	return false
 }
 
 // decodeChangeInto is decodeChange into *buf's memory (grown when it
-// lacks room) when side's decoder is a source's.
-func decodeChangeInto(side *TableSide, buf *types.Row, rec *log.Record) (types.Row, int64, error) {
+// lacks room) when side's decoder is a source's, with its strings
+// sharing rec's bytes when alias is set (serde's Projection.Alias).
+func decodeChangeInto(side *TableSide, buf *types.Row, rec *log.Record, alias bool) (types.Row, int64, error) {
 	d, ok := side.Decoder.(*Decoder)
 	if !ok || rec.Value == nil {
 		return decodeChange(side, rec)
@@ -521,7 +556,11 @@ func decodeChangeInto(side *TableSide, buf *types.Row, rec *log.Record) (types.R
 	}
 	row := (*buf)[:d.width]
 	clear(row) // a column the record lacks is NULL, not the last row's
-	if err := d.decodeInto(rec, row, &d.valProj); err != nil {
+	vp := &d.valProj
+	if alias {
+		vp = &d.valAlias
+	}
+	if err := d.decodeInto(rec, row, vp); err != nil {
 		return nil, 0, err
 	}
 	return row, row[side.TimeIndex].Int(), nil
@@ -531,7 +570,7 @@ func decodeChangeInto(side *TableSide, buf *types.Row, rec *log.Record) (types.R
 // points at it.
 func (j *ForeignKeyJoin) right(rec *log.Record, emit Emit) error {
 	s := j.Spec
-	row, ts, err := decodeChangeInto(&s.Right, &j.rightRow, rec)
+	row, ts, err := decodeChangeInto(&s.Right, &j.rightRow, rec, false)
 	if err != nil {
 		return err
 	}

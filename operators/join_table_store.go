@@ -62,7 +62,11 @@ const tableJoinCachedSize = 64
 //     held since the task (re)started: a key it has never had, as a new
 //     left row's entry and its sink key are, is absent without a read,
 //     which would otherwise look for it in every memtable and level. It
-//     is loaded by one scan of the store the first time a key is read.
+//     is loaded by one scan of the store the first time a key is read;
+//   - a key new to the store that swap writes (a foreign-key join's new
+//     left row) goes to the store at once, not into the cache, while the
+//     new keys it did cache are seldom read or written again
+//     (writeNewKey): Nexmark q7's bids, each a row written once.
 //
 // The cache (joinCache) is the aggregations' two-generation cache
 // (genCache, aggcache.go) with entries that know their generation: it
@@ -111,6 +115,11 @@ type TableJoinStore struct {
 	// rows' foreign keys (ForeignKeyJoin.deriveIndex). It must write
 	// keys the store never caches.
 	derive func(st state.Store, key, old []byte, had bool, v []byte, ok bool) error
+	// news counts the new keys swap cached, newAgain those of them read
+	// or written again while cached, newSkipped the new keys written
+	// through since the last cached (writeNewKey).
+	news, newAgain, newSkipped int
+
 	// derived, when derive is set, is the first byte of every key derive
 	// writes. Those keys are never read, written or cached through the
 	// store (only scanned, in Store), so the filter leaves them out: in
@@ -136,6 +145,9 @@ type tableJoinCached struct {
 	v, sv   []byte
 	ok, sok bool
 	known   bool
+	// fresh is set on the entry of a new key swap cached (setNew) until
+	// the key is read or written again (writeNewKey).
+	fresh bool
 }
 
 var (
@@ -225,10 +237,10 @@ func storePutOwned(st state.Store, key, v []byte) error {
 	return st.Put(key, v)
 }
 
-// storeSwap reads key's value from st and replaces it with v (handed
-// over when st is a TableJoinStore, as storePutOwned; a delete when ok is
-// false): swap, when st is a TableJoinStore. The caller must not change
-// the value it returns.
+// storeSwap reads key's value from st and replaces it with v (a delete
+// when ok is false): swap, when st is a TableJoinStore. v stays the
+// caller's, who may reuse it (the store copies what it keeps, as Put
+// does). The caller must not change the value it returns.
 func storeSwap(st state.Store, key, v []byte, ok bool) ([]byte, bool, error) {
 	if s, isJoin := st.(*TableJoinStore); isJoin {
 		return s.swap(key, v, ok)
@@ -260,7 +272,7 @@ func (s *TableJoinStore) Delete(key []byte) error {
 func (s *TableJoinStore) set(key, v []byte, ok bool) error {
 	if s.filterState == filterOn {
 		if h := seenHash(key); !s.filter.mayHave(h) {
-			return s.setNew(key, h, v, ok)
+			return s.setNew(key, h, v, ok, false)
 		}
 	}
 	e, err := s.entry(key)
@@ -270,11 +282,14 @@ func (s *TableJoinStore) set(key, v []byte, ok bool) error {
 	return s.setCached(key, e, v, ok, tableJoinCached{})
 }
 
-// swap is a view of key's value and then its set (v, owned by the cache;
-// ok false for a delete) with one look into the cache instead of two (a
-// foreign-key join's left row, read for its old foreign key and
-// replaced: its two lookups in the cache's maps were most of the cost
-// of both). The value it returns stays valid, as view's.
+// swap is a view of key's value and then its set (v, the caller's: the
+// store copies what it keeps; ok false for a delete) with one look into
+// the cache instead of two (a foreign-key join's left row, read for its
+// old foreign key and replaced: its two lookups in the cache's maps were
+// most of the cost of both). The value it returns stays valid, as
+// view's. A key new to the store goes straight to it (writeNew) while
+// the new keys swap cached are seldom read or written again
+// (writeNewKey).
 func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err error) {
 	if s.filterState == filterUnloaded {
 		if err := s.loadFilter(); err != nil {
@@ -283,8 +298,17 @@ func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err
 	}
 	if s.filterState == filterOn {
 		if h := seenHash(key); !s.filter.mayHave(h) {
-			return nil, false, s.setNew(key, h, v, ok)
+			if ok && s.writeNewKey() {
+				return nil, false, s.writeNew(key, h, v)
+			}
+			if ok {
+				s.countNew()
+			}
+			return nil, false, s.setNew(key, h, bytes.Clone(v), ok, true)
 		}
+	}
+	if ok {
+		v = bytes.Clone(v)
 	}
 	e, err := s.entry(key)
 	if err != nil {
@@ -313,14 +337,68 @@ func (s *TableJoinStore) swap(key, v []byte, ok bool) (old []byte, had bool, err
 // (a hot row) would fill layer after layer with itself. Nexmark q5's and
 // q7's joins write a new key (a left row, a sink key) for nearly every
 // change, each of which missed in both of the cache's maps before it
-// went in.
-func (s *TableJoinStore) setNew(key []byte, h uint64, v []byte, ok bool) error {
+// went in. fresh marks the entry of a new key swap counts (countNew)
+// until the key is read or written again (entry).
+func (s *TableJoinStore) setNew(key []byte, h uint64, v []byte, ok, fresh bool) error {
 	if !ok {
 		return nil
 	}
 	s.addFilter(h)
 	s.cacheIn()
-	return s.setCached(key, nil, v, ok, tableJoinCached{known: true})
+	return s.setCached(key, nil, v, ok, tableJoinCached{known: true, fresh: fresh})
+}
+
+// The policy of writeNewKey: the new keys swap caches before it judges
+// (newWarmup), the least share of them that must be read or written
+// again while cached for every new key to be cached (one in newRatio),
+// and the share cached below it (one in newSample), so that the share
+// is still measured. newWindow bounds the counts, halved past it, so
+// that they follow the join's recent behaviour.
+const (
+	newWarmup = 1 << 12
+	newRatio  = 16
+	newSample = 16
+	newWindow = 1 << 15
+)
+
+// writeNewKey reports whether swap should write a key new to the store
+// straight to it (writeNew) rather than into the cache. Each of Nexmark
+// q7's bids is a new left row that the join never reads again unless
+// its window's highest price becomes its own: cached, each was a fresh
+// copy of its bytes (about 150) and a map entry, then a write-back, a
+// third of the join's left side, and the bids turned the cache's
+// generations over every 35,000 rows or so, each time pushing out the
+// rows that are read again. Where new rows change again
+// soon (Nexmark q5's counts, rewritten by the next bid of their auction
+// and window) they stay cached, where their next change finds them. A
+// row written through and read again is read from the store's pending
+// writes (before the commit) or from the store, and cached then.
+func (s *TableJoinStore) writeNewKey() bool {
+	if s.news < newWarmup || newRatio*s.newAgain >= s.news {
+		return false
+	}
+	if s.newSkipped++; s.newSkipped < newSample {
+		return true
+	}
+	s.newSkipped = 0
+	return false
+}
+
+// countNew counts a new key swap caches (writeNewKey).
+func (s *TableJoinStore) countNew() {
+	if s.news++; s.news > newWindow {
+		s.news, s.newAgain = s.news/2, s.newAgain/2
+	}
+}
+
+// writeNew writes key (whose seenHash is h), which the filter does not
+// hold, and its value v straight to the store (writeThrough: the store
+// copies v, and derive sees the key's absence), and adds the key to the
+// filter. The cache does not hold the key (setNew says why), so it
+// holds nothing stale of it.
+func (s *TableJoinStore) writeNew(key []byte, h uint64, v []byte) error {
+	s.addFilter(h)
+	return s.writeThrough(key, tableJoinCached{v: v, ok: true, known: true})
 }
 
 // setCached sets the value of key, whose entry is e (nil: not cached):
@@ -563,12 +641,19 @@ func (s *TableJoinStore) filterBytes() int {
 // nil when the cache does not hold it. It creates the cache.
 func (s *TableJoinStore) entry(key []byte) (*joinEntry, error) {
 	s.cacheIn()
-	if e, ok := s.cache.young[string(key)]; ok {
-		return e, nil
+	e, ok := s.cache.young[string(key)]
+	if !ok {
+		e, ok = s.cache.old[string(key)]
 	}
-	e, ok := s.cache.old[string(key)]
 	if !ok {
 		return nil, nil
+	}
+	if e.val.fresh {
+		e.val.fresh = false
+		s.newAgain++
+	}
+	if e.gen == s.cache.gen {
+		return e, nil
 	}
 	// Old: into the young generation, which may have to make room for
 	// it first (a young generation past its half would become an old

@@ -422,3 +422,82 @@ func TestTableJoinStoreFilterLayers(t *testing.T) {
 		t.Fatalf("one key put 100,000 times: %d layers, %d keys (state %d), want 1 and 1", len(s.filter.layers), s.filterKeys, s.filterState)
 	}
 }
+
+// TestTableJoinStoreWritesNewKeysThrough: once the new keys swap caches
+// are seldom read or written again (Nexmark q7's bids), swap writes new
+// keys straight to the store, derive told they were absent, and they
+// read back through the store as they were; once new keys are swapped
+// again soon after (Nexmark q5's counts), swap caches them again.
+func TestTableJoinStoreWritesNewKeysThrough(t *testing.T) {
+	under := &joinReadCounter{MemStore: state.NewMemStore()}
+	s := &TableJoinStore{Store: under}
+	// derived counts the keys derive was told the store did not hold.
+	derived := 0
+	s.derive = func(_ state.Store, _, _ []byte, had bool, _ []byte, _ bool) error {
+		if !had {
+			derived++
+		}
+		return nil
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	val := func(k string) []byte { return []byte("value of " + k) }
+	// Write-once keys: past the warm-up, nearly all go to the store at
+	// once, a few (one in newSample) still cached to measure, and those
+	// the filter takes for present (its false positives) cached as any
+	// key the store may hold.
+	n := 4 * newWarmup
+	for i := range n {
+		k := fmt.Sprintf("once%06d", i)
+		if _, had, err := storeSwap(s, []byte(k), val(k), true); err != nil || had {
+			t.Fatalf("%s: had %v, %v", k, had, err)
+		}
+	}
+	through := n - newWarmup
+	if under.writes < through*8/10 || under.writes > through {
+		t.Fatalf("%d of %d write-once keys reached the store before a flush, want about %d", under.writes, n, through*(newSample-1)/newSample)
+	}
+	if derived != under.writes {
+		t.Fatalf("derive saw %d new keys written through, the store %d keys", derived, under.writes)
+	}
+	for _, i := range []int{0, newWarmup + 1, n - 1} {
+		k := fmt.Sprintf("once%06d", i)
+		v, ok, err := s.Get([]byte(k))
+		if err != nil || !ok || string(v) != string(val(k)) {
+			t.Fatalf("%s reads %q %v %v, want %q", k, v, ok, err, val(k))
+		}
+		// Swapped again: the value written through is the old one.
+		old, had, err := storeSwap(s, []byte(k), []byte("again"), true)
+		if err != nil || !had || string(old) != string(val(k)) {
+			t.Fatalf("%s swaps from %q %v %v, want %q", k, old, had, err, val(k))
+		}
+	}
+	must(flushStore(s))
+	if v, ok, _ := under.MemStore.Get([]byte(fmt.Sprintf("once%06d", n-1))); !ok || string(v) != "again" {
+		t.Fatalf("the store holds %q %v after the flush, want the last value", v, ok)
+	}
+	// Keys swapped again right after: the policy, which sees them in
+	// the one in newSample it caches, turns back to caching them all
+	// (after about as many keys as it has counted), and then none
+	// reaches the store before the next flush.
+	twice := func(from, to int) {
+		for i := from; i < to; i++ {
+			k := fmt.Sprintf("twice%06d", i)
+			for range 2 {
+				if _, _, err := storeSwap(s, []byte(k), val(k), true); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	twice(0, 2*newWarmup)
+	under.writes = 0
+	twice(2*newWarmup, 4*newWarmup)
+	if under.writes != 0 {
+		t.Fatalf("%d of %d keys swapped twice reached the store before a flush, want them cached", under.writes, 2*newWarmup)
+	}
+}
