@@ -245,3 +245,66 @@ func checkKeyOrder(t *testing.T, p *pendingWrites) {
 		}
 	}
 }
+
+// TestPendingArenaAndIndex: pendingWrites over many keys (its index grows
+// several times) and values of every size, some larger than an arena
+// chunk and many crossing where one would end, overwritten and deleted,
+// over several commits (reset reuses the chunks): each key reads back its
+// last write, the entries hold exactly the model's keys, and a value read
+// before later writes still holds its bytes after them (a Scan reads its
+// entries while its fn writes more).
+func TestPendingArenaAndIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	p := newPendingWrites()
+	for commit := range 4 {
+		type write struct {
+			v   string
+			del bool
+		}
+		model := map[string]write{}
+		// held are values read back during the commit, and what they
+		// held then.
+		var held [][]byte
+		var heldWas []string
+		for step := range 20_000 {
+			k := fmt.Sprintf("key-%d-%d", commit, rng.IntN(6_000))
+			n := rng.IntN(200)
+			if rng.IntN(500) == 0 {
+				n = chunkSize + rng.IntN(chunkSize) // a chunk of its own
+			}
+			v := bytes.Repeat([]byte{byte('a' + step%26)}, n)
+			del := rng.IntN(10) == 0
+			if del {
+				v = nil
+			}
+			p.set([]byte(k), v, del)
+			model[k] = write{string(v), del}
+			if step%100 == 0 {
+				got, _, _ := p.get([]byte(k))
+				held, heldWas = append(held, got), append(heldWas, string(got))
+			}
+		}
+		for i := range held {
+			if string(held[i]) != heldWas[i] {
+				t.Fatalf("commit %d: a value read earlier changed under later writes", commit)
+			}
+		}
+		if len(p.ents) != len(model) {
+			t.Fatalf("commit %d: %d entries for %d keys", commit, len(p.ents), len(model))
+		}
+		for k, w := range model {
+			v, del, ok := p.get([]byte(k))
+			if !ok || del != w.del || string(v) != w.v {
+				t.Fatalf("commit %d: key %s reads (%d bytes, del %v, found %v), want (%d bytes, del %v)", commit, k, len(v), del, ok, len(w.v), w.del)
+			}
+		}
+		if _, _, ok := p.get([]byte("absent")); ok {
+			t.Fatalf("commit %d: a key never written was found", commit)
+		}
+		checkKeyOrder(t, p)
+		p.reset()
+		if _, _, ok := p.get([]byte(fmt.Sprintf("key-%d-1", commit))); ok || !p.empty() {
+			t.Fatalf("commit %d: writes left after reset", commit)
+		}
+	}
+}

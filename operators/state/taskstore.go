@@ -217,7 +217,7 @@ func (s *TaskStore) Scan(start, end []byte, fn func(key, value []byte) bool) (er
 	if s.batch != nil {
 		src = s.batch
 	}
-	arena := s.pending.arena
+	ar := s.pending.arena
 	// Fresh bounds each time: the iterator may compare them with the
 	// previous ones until the next SetOptions.
 	lo, hi := bounds(s.prefix, start, end)
@@ -233,7 +233,7 @@ func (s *TaskStore) Scan(start, end []byte, fn func(key, value []byte) bool) (er
 				err = fmt.Errorf("state: scan: %w", cerr)
 			}
 		}()
-		return merge(it, s.prefix, ents, arena, fn)
+		return merge(it, s.prefix, ents, &ar, fn)
 	}
 	s.scanBuf = s.pending.rangeOf(s.scanBuf[:0], start, end)
 	if s.it != nil && s.itBatch != s.batch {
@@ -252,7 +252,7 @@ func (s *TaskStore) Scan(start, end []byte, fn func(key, value []byte) bool) (er
 	}
 	s.scanning = true
 	defer func() { s.scanning = false }() // fn may panic; its task recovers
-	err = merge(s.it, s.prefix, s.scanBuf, arena, fn)
+	err = merge(s.it, s.prefix, s.scanBuf, &ar, fn)
 	if err != nil {
 		// An iterator that failed is not trusted again.
 		s.closeIter()
@@ -264,7 +264,7 @@ func (s *TaskStore) Scan(start, end []byte, fn func(key, value []byte) bool) (er
 // pending entries ents (sorted, within it's bounds, their bytes in
 // arena), in key order, a pending entry hiding the key it writes (and a
 // pending delete showing nothing), until fn returns false.
-func merge(it *pebble.Iterator, prefix []byte, ents []pendingEntry, arena []byte, fn func(key, value []byte) bool) error {
+func merge(it *pebble.Iterator, prefix []byte, ents []pendingEntry, arena *arena, fn func(key, value []byte) bool) error {
 	valid := it.First()
 	for i := 0; valid || i < len(ents); {
 		// c < 0: the pending entry comes first; c > 0: the iterator's
@@ -273,7 +273,7 @@ func merge(it *pebble.Iterator, prefix []byte, ents []pendingEntry, arena []byte
 		c := 1
 		if i < len(ents) {
 			e := &ents[i]
-			pk = arena[e.koff : e.koff+e.klen : e.koff+e.klen]
+			pk = arena.bytes(e.koff, e.klen)
 			c = -1
 			if valid {
 				c = bytes.Compare(pk, it.Key()[len(prefix):])
@@ -288,7 +288,7 @@ func merge(it *pebble.Iterator, prefix []byte, ents []pendingEntry, arena []byte
 			if e.del {
 				continue
 			}
-			if !fn(pk, arena[e.voff:e.voff+e.vlen:e.voff+e.vlen]) {
+			if !fn(pk, arena.bytes(e.voff, e.vlen)) {
 				return nil
 			}
 			continue
