@@ -829,25 +829,23 @@ type fkIndexCache struct {
 	// a right change had read before: how often the right table's rows
 	// change again after they came (keepArrived).
 	arrivals, again int
-	// aheads counts the lists put ahead, aheadArrivals the right rows
-	// that came to one of them, and skipped the lists not put ahead
-	// since the last: how often a right row comes to a list put ahead
-	// (wantAhead).
-	aheads, aheadArrivals, skipped int
+	// aheads judges putting lists ahead: done when one is put, paid
+	// off when a right row comes to it (wantAhead).
+	aheads payoff
 }
 
-// The policy of wantAhead: the lists put ahead before it judges
-// (aheadWarmup), the least share of them a right row must come to for
-// every list to be put ahead (one in aheadRatio), and the share put
-// ahead below it (one in aheadSample), so that the share is still
-// measured. aheadWindow bounds the counts, halved past it, so that they
-// follow the tables' recent behaviour.
+// The policy of wantAhead (payoffPolicy): the lists put ahead before it
+// judges (aheadWarmup), the least share of them a right row must come to
+// for every list to be put ahead (one in aheadRatio), the share put
+// ahead below it (one in aheadSample), and the counts' window.
 const (
 	aheadWarmup = 1 << 10
 	aheadRatio  = 32
 	aheadSample = 16
 	aheadWindow = 1 << 14
 )
+
+var aheadPolicy = payoffPolicy{warmup: aheadWarmup, ratio: aheadRatio, sample: aheadSample, window: aheadWindow}
 
 // wantAhead reports whether a left change whose right row is yet to
 // come should put its list ahead (putAhead). A list a right row comes
@@ -860,16 +858,7 @@ const (
 // and putting them (with the adds they cost) was a sixth of the join's
 // left side. In q3 a seller often registers after their auction (right
 // rows came to 477 of 1,521 lists put ahead), and every list is put.
-func (c *fkIndexCache) wantAhead() bool {
-	if c.aheads < aheadWarmup || aheadRatio*c.aheadArrivals >= c.aheads {
-		return true
-	}
-	if c.skipped++; c.skipped < aheadSample {
-		return false
-	}
-	c.skipped = 0
-	return true
-}
+func (c *fkIndexCache) wantAhead() bool { return c.aheads.worth(aheadPolicy) }
 
 // fkIndexList is a cached foreign key's left keys. ahead is set when a
 // left change put it for a right row yet to come, and cleared once a
@@ -899,7 +888,7 @@ func (c *fkIndexCache) read(fk []byte, deleted bool) ([]string, bool) {
 	switch {
 	case ok && l.ahead:
 		l.ahead = false
-		c.aheadArrivals++
+		c.aheads.paidOff()
 		c.count(true)
 		if !deleted && !c.keepArrived() {
 			c.drop(fk, l.keys)
@@ -945,9 +934,7 @@ func (c *fkIndexCache) put(fk []byte, keys [][]byte) { c.store(fk, keys, false) 
 // putAhead caches keys as every left key of fk, whose right row is yet
 // to come, and counts the list (wantAhead).
 func (c *fkIndexCache) putAhead(fk []byte, keys [][]byte) {
-	if c.aheads++; c.aheads > aheadWindow {
-		c.aheads, c.aheadArrivals = c.aheads/2, c.aheadArrivals/2
-	}
+	c.aheads.did(aheadPolicy)
 	c.store(fk, keys, true)
 }
 

@@ -66,8 +66,8 @@ func TestForeignKeyJoinNotAhead(t *testing.T) {
 		steps = append(steps, lrow(fmt.Sprintf("m%d", i), fmt.Sprintf("f%05d", n-1-i%2), "y", n+1+i))
 	}
 	runTableJoin(t, j, 1, "", "M", steps)
-	if c := &j.index; !(c.aheads > 0 && c.aheadArrivals == 0 && c.aheads < n) {
-		t.Fatalf("%d lists put ahead of %d, %d arrivals: the policy did not judge", c.aheads, n, c.aheadArrivals)
+	if c := &j.index.aheads; !(c.done > 0 && c.paid == 0 && c.done < n) {
+		t.Fatalf("%d lists put ahead of %d, %d arrivals: the policy did not judge", c.done, n, c.paid)
 	}
 	a, b := fmt.Sprintf("f%05d", n-1), fmt.Sprintf("f%05d", n-2)
 	got := runTableJoin(t, j, 1, "", "M", []string{rrow(a, "r1", 3*n), rrow(b, "r2", 3*n+1), "r " + a + " -@" + fmt.Sprint(3*n+2)})

@@ -115,10 +115,10 @@ type TableJoinStore struct {
 	// rows' foreign keys (ForeignKeyJoin.deriveIndex). It must write
 	// keys the store never caches.
 	derive func(st state.Store, key, old []byte, had bool, v []byte, ok bool) error
-	// news counts the new keys swap cached, newAgain those of them read
-	// or written again while cached, newSkipped the new keys written
-	// through since the last cached (writeNewKey).
-	news, newAgain, newSkipped int
+	// news judges caching the keys new to the store: done when one is
+	// cached, paid off when it is read or written again while cached
+	// (writeNewKey).
+	news payoff
 
 	// derived, when derive is set, is the first byte of every key derive
 	// writes. Those keys are never read, written or cached through the
@@ -348,18 +348,19 @@ func (s *TableJoinStore) setNew(key []byte, h uint64, v []byte, ok, fresh bool) 
 	return s.setCached(key, nil, v, ok, tableJoinCached{known: true, fresh: fresh})
 }
 
-// The policy of writeNewKey: the new keys swap caches before it judges
-// (newWarmup), the least share of them that must be read or written
-// again while cached for every new key to be cached (one in newRatio),
-// and the share cached below it (one in newSample), so that the share
-// is still measured. newWindow bounds the counts, halved past it, so
-// that they follow the join's recent behaviour.
+// The policy of writeNewKey (payoffPolicy): the new keys swap caches
+// before it judges (newWarmup), the least share of them that must be
+// read or written again while cached for every new key to be cached (one
+// in newRatio), the share cached below it (one in newSample), and the
+// counts' window.
 const (
 	newWarmup = 1 << 12
 	newRatio  = 16
 	newSample = 16
 	newWindow = 1 << 15
 )
+
+var newKeysPolicy = payoffPolicy{warmup: newWarmup, ratio: newRatio, sample: newSample, window: newWindow}
 
 // writeNewKey reports whether swap should write a key new to the store
 // straight to it (writeNew) rather than into the cache. Each of Nexmark
@@ -373,23 +374,10 @@ const (
 // and window) they stay cached, where their next change finds them. A
 // row written through and read again is read from the store's pending
 // writes (before the commit) or from the store, and cached then.
-func (s *TableJoinStore) writeNewKey() bool {
-	if s.news < newWarmup || newRatio*s.newAgain >= s.news {
-		return false
-	}
-	if s.newSkipped++; s.newSkipped < newSample {
-		return true
-	}
-	s.newSkipped = 0
-	return false
-}
+func (s *TableJoinStore) writeNewKey() bool { return !s.news.worth(newKeysPolicy) }
 
 // countNew counts a new key swap caches (writeNewKey).
-func (s *TableJoinStore) countNew() {
-	if s.news++; s.news > newWindow {
-		s.news, s.newAgain = s.news/2, s.newAgain/2
-	}
-}
+func (s *TableJoinStore) countNew() { s.news.did(newKeysPolicy) }
 
 // writeNew writes key (whose seenHash is h), which the filter does not
 // hold, and its value v straight to the store (writeThrough: the store
@@ -650,7 +638,7 @@ func (s *TableJoinStore) entry(key []byte) (*joinEntry, error) {
 	}
 	if e.val.fresh {
 		e.val.fresh = false
-		s.newAgain++
+		s.news.paidOff()
 	}
 	if e.gen == s.cache.gen {
 		return e, nil
