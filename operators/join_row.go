@@ -135,12 +135,9 @@ func decodeJoinColumns(cols []int32, vals []types.Value, b []byte, width int) ([
 			return cols, vals, errCorruptJoinRow.Errorf("operators: corrupt join row in state: bad column index")
 		}
 		last = int(i)
-		v, rest, ok := decodeIntValue(b[w:])
-		if !ok {
-			var err error
-			if v, rest, err = agg.DecodeValue(b[w:]); err != nil {
-				return cols, vals, errCorruptJoinRow.Errorf("operators: corrupt join row in state: column %d: %v", i, err)
-			}
+		v, rest, err := agg.DecodeValue(b[w:])
+		if err != nil {
+			return cols, vals, errCorruptJoinRow.Errorf("operators: corrupt join row in state: column %d: %v", i, err)
 		}
 		cols, vals, b = append(cols, int32(i)), append(vals, v), rest
 	}
@@ -148,29 +145,4 @@ func decodeJoinColumns(cols []int32, vals []types.Value, b []byte, width int) ([
 		return cols, vals, errCorruptJoinRow.Errorf("operators: corrupt join row in state: %d trailing bytes", len(b))
 	}
 	return cols, vals, nil
-}
-
-// decodeIntValue decodes what agg.AppendValue wrote of a BIGINT or a
-// TIMESTAMP (its kind byte, then a varint), the columns a stream join
-// reads most (ids, prices, times); ok is false for any other value, or
-// bytes that are not one, which agg.DecodeValue then decodes or reports.
-// agg's decoder, through its general path of three calls, each returning
-// a value of some 70 bytes, took 70 ns a value: 0.2 s of Nexmark q4's
-// 7 s of samples, an auction meeting its bids.
-func decodeIntValue(b []byte) (v types.Value, rest []byte, ok bool) {
-	if len(b) < 2 {
-		return types.NullValue, b, false
-	}
-	k := types.Kind(b[0])
-	if k != types.KindBigint && k != types.KindTimestamp {
-		return types.NullValue, b, false
-	}
-	x, n := binary.Varint(b[1:])
-	if n <= 0 {
-		return types.NullValue, b, false
-	}
-	if k == types.KindBigint {
-		return types.NewBigint(x), b[1+n:], true
-	}
-	return types.NewTimestamp(x), b[1+n:], true
 }

@@ -44,7 +44,25 @@ func AppendCanonical(dst []byte, v types.Value) []byte { return appendValue(dst,
 
 // DecodeValue decodes one value from the front of b and returns it with
 // the bytes after it.
+//
+// A BIGINT or a TIMESTAMP (a kind byte, then a varint) is decoded here
+// directly: they are most of what stored rows hold (ids, prices,
+// times), and the general path, three calls each returning a value of
+// some 70 bytes, took 70 ns a value (0.2 s of Nexmark q4's 7 s of
+// samples, an auction's stored row met by its bids). Anything else, or
+// a varint that is not one, takes the general path, which decodes it or
+// reports it.
 func DecodeValue(b []byte) (types.Value, []byte, error) {
+	if len(b) >= 2 {
+		if k := types.Kind(b[0]); k == types.KindBigint || k == types.KindTimestamp {
+			if x, n := binary.Varint(b[1:]); n > 0 {
+				if k == types.KindBigint {
+					return types.NewBigint(x), b[1+n:], nil
+				}
+				return types.NewTimestamp(x), b[1+n:], nil
+			}
+		}
+	}
 	d := decoder{b: b}
 	v := d.value()
 	if d.err != nil {
