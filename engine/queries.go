@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -315,10 +316,16 @@ func (e *Engine) launch(ctx context.Context, rq *runningQuery, bq *build.Query) 
 			if t.Store != nil {
 				defer t.Store.Close()
 			}
-			if err := t.Run(ctx); err != nil {
-				e.logger.Error("task failed", "query", rq.q.ID, "task", t.String(), "error", err)
-				rq.fail(err)
-			}
+			// CPU profiles split by query and stage: a task's samples,
+			// and those of the goroutines it starts, carry its query's id
+			// and the topics it reads (go tool pprof -tags).
+			labels := pprof.Labels("query", rq.q.ID, "stage", t.Stage())
+			pprof.Do(ctx, labels, func(ctx context.Context) {
+				if err := t.Run(ctx); err != nil {
+					e.logger.Error("task failed", "query", rq.q.ID, "task", t.String(), "error", err)
+					rq.fail(err)
+				}
+			})
 		}()
 	}
 	go func() {

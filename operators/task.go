@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -140,11 +141,24 @@ func (t *Task) String() string {
 	if len(t.Inputs) == 0 {
 		return t.Group
 	}
-	topics := make([]string, len(t.Inputs))
-	for i, in := range t.Inputs {
-		topics[i] = in.Topic
+	return fmt.Sprintf("%s/%d", t.Stage(), t.Inputs[0].Partition)
+}
+
+// Stage names the topics the task reads (its group when it reads none),
+// which the tasks of one stage of a query share, whatever their
+// partition.
+func (t *Task) Stage() string {
+	if len(t.Inputs) == 0 {
+		return t.Group
 	}
-	return fmt.Sprintf("%s/%d", strings.Join(topics, "+"), t.Inputs[0].Partition)
+	topics := make([]string, 0, len(t.Inputs))
+	for _, in := range t.Inputs {
+		// A task may read several partitions of a topic: named once.
+		if !slices.Contains(topics, in.Topic) {
+			topics = append(topics, in.Topic)
+		}
+	}
+	return strings.Join(topics, "+")
 }
 
 // Recoverable is implemented by processors that keep state in memory

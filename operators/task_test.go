@@ -253,3 +253,20 @@ func testStatelessTaskRecyclesBatches(t *testing.T, async bool) {
 		}
 	}
 }
+
+// A task's stage names each topic it reads once, in order, whatever the
+// partitions; String adds the first partition.
+func TestTaskStageNamesTopicsOnce(t *testing.T) {
+	task := &Task{Group: "g", Inputs: []log.TopicPartition{
+		{Topic: "bids", Partition: 2}, {Topic: "bids", Partition: 3}, {Topic: "maxima", Partition: 2},
+	}}
+	if got, want := task.Stage(), "bids+maxima"; got != want {
+		t.Errorf("Stage() = %q, want %q", got, want)
+	}
+	if got, want := task.String(), "bids+maxima/2"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	if got := (&Task{Group: "g"}).Stage(); got != "g" {
+		t.Errorf("Stage() of a task with no inputs = %q, want its group", got)
+	}
+}
