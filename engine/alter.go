@@ -94,9 +94,15 @@ func (e *Engine) alterSource(ctx context.Context, st *sql.AlterSource) error {
 	}
 	if src.Kind == catalog.KindTable {
 		// The table's materialized rows were decoded with the old columns:
-		// a new materializer reads the topic again with the new ones.
+		// a new materializer reads the topic again with the new ones, at
+		// once if the old one ran (the table was pulled), else at the
+		// first pull query (lazyMaterializer).
+		pulled := e.materializing(old.Name)
 		e.stopMaterializer(ctx, old)
-		return e.startMaterializer(&src)
+		if pulled {
+			return e.runMaterializer(&src)
+		}
+		return e.startMaterializer(ctx, &src)
 	}
 	return nil
 }

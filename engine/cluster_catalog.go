@@ -126,7 +126,7 @@ func (e *Engine) reconcileLocked(ctx context.Context) {
 			continue
 		}
 		e.logger.Info("table created on another node", "table", src.Name)
-		if err := e.startMaterializer(src); err != nil {
+		if err := e.startMaterializer(ctx, src); err != nil {
 			e.logger.Error("materialize table", "table", src.Name, "error", err)
 		}
 	}

@@ -68,7 +68,7 @@ func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource, wrap st
 		e.stopMaterializer(ctx, old)
 	}
 	if src.Kind == catalog.KindTable {
-		return e.startMaterializer(src)
+		return e.startMaterializer(ctx, src)
 	}
 	return nil
 }

@@ -176,7 +176,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	for _, src := range e.cat.Sources() {
 		if src.Kind == catalog.KindTable && e.sourceFailure(src) == nil {
-			if err := e.startMaterializer(src); err != nil {
+			if err := e.startMaterializer(ctx, src); err != nil {
 				e.logger.Error("materialize table", "table", src.Name, "error", err)
 			}
 		}

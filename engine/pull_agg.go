@@ -95,11 +95,14 @@ func (e *Engine) dropOldMaterialized(ctx context.Context, src *catalog.Source) {
 	}
 }
 
-// materializeLate starts the materializer of a table whose aggregation no
-// longer serves it (its query was terminated): pull queries then read the
-// rows its topic holds, as before the query stopped. It holds e.ddl, so
-// that a DROP cannot run between its check that src still exists and the
-// start, and leave a materializer behind.
+// materializeLate starts, for a pull query, the materializer of a table
+// that has none running: a declared table not pulled before
+// (lazyMaterializer), or one whose aggregation no longer serves it (its
+// query was terminated): pull queries then read the rows its topic holds.
+// It holds e.ddl, so that a DROP cannot run between its check that src
+// still exists and the start, and leave a materializer behind, and so
+// that two first pull queries at once start one materializer: the second
+// finds the first's running (syncMaterializer).
 func (e *Engine) materializeLate(src *catalog.Source) (*runningQuery, error) {
 	e.ddl.Lock()
 	defer e.ddl.Unlock()
