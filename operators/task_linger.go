@@ -45,23 +45,27 @@ import (
 // (BENCHMARKS.md).
 //
 // The wait is bounded by time, records and input bytes: a commit holds
-// at most four of the embedded log's read batches (Options.ReadBatch and
-// ReadBatchBytes) and one more, the last read taking it past the bounds
-// at most once. Four, not one: q5's counts are windows of 10 s, about
-// 44,000 of a task's partials each, and with a commit of one read batch
-// a group's updates spanned two or three commits, each sending its
+// at most eight of the embedded log's read batches (Options.ReadBatch
+// and ReadBatchBytes) and one more, the last read taking it past the
+// bounds at most once. Four, not one: q5's counts are windows of 10 s,
+// about 44,000 of a task's partials each, and with a commit of one read
+// batch a group's updates spanned two or three commits, each sending its
 // change on to the three stages after it (784,000 changes for 304,000
-// groups); with four, 537,000 (BENCHMARKS.md). Since a group cache's
-// rotation emits only the groups it forgets, a longer commit no longer
-// sends every pending change at each rotation within it.
+// groups); with four, 537,000 (BENCHMARKS.md). Eight, not four, once a
+// task behind reads its backlog into the commit: the counts' stage sent
+// 343,000 and 345,000 changes where it sent 386,000 and 378,000, and q5
+// took 13.8 and 12.5 CPU seconds where it took 14.9 and 14.1 (load 7-8).
+// Since a group cache's rotation emits only the groups it forgets, a
+// longer commit no longer sends every pending change at each rotation
+// within it.
 //
 // The upstream stage counts as behind from one read batch of lag
 // (lingerBehind), whatever the commit's bound: at the tail of a live
 // stream it has a few records in flight, which are no backlog.
 const (
 	lingerInterval = time.Second
-	lingerRecords  = 4 * 32768
-	lingerBytes    = 4 * 4 << 20
+	lingerRecords  = 8 * 32768
+	lingerBytes    = 8 * 4 << 20
 	lingerBehind   = 32768
 )
 
