@@ -77,12 +77,25 @@ func TestBatchGrowthBounded(t *testing.T) {
 // flusher emits nothing as it processes a record and each records per
 // record processed at its Flush, as an aggregation's emit cache or a
 // combiner does; it says how many (flushSizer).
+// With burst set, the burst-th record processed emits what the records
+// so far merged before its Process returns, as an aggregation whose
+// emit cache outgrows its bytes does.
 type flusher struct {
 	each, n int
+	burst   int
+	seen    int
 }
 
-func (f *flusher) Process(*log.Record, Emit) error { f.n++; return nil }
+func (f *flusher) Process(_ *log.Record, emit Emit) error {
+	f.n++
+	if f.seen++; f.seen == f.burst {
+		return f.Flush(emit)
+	}
+	return nil
+}
 
+// Flush emits the merged records, held (flushOutput counts them) until
+// the last is out.
 func (f *flusher) Flush(emit Emit) error {
 	for range f.n * f.each {
 		emit(log.ProduceRecord{Topic: "out", Record: log.Record{Value: []byte("v")}})
@@ -92,6 +105,41 @@ func (f *flusher) Flush(emit Emit) error {
 }
 
 func (f *flusher) flushOutput() int { return f.n * f.each }
+
+// TestBatchReservesBurst: a merging processor's burst before the Flush,
+// past the records the batch expected (a merging task reads past its
+// first read batch), makes room for itself in one step.
+func TestBatchReservesBurst(t *testing.T) {
+	const n, each = 10000, 5
+	f := &flusher{each: each, burst: 2 * n}
+	tk := &Task{Group: "g", Inputs: []log.TopicPartition{{Topic: "in"}}, Processor: f, Metrics: &Metrics{},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	var txn log.Txn
+	b := tk.newBatch(&txn)
+	b.expect = n
+	rec := log.Record{Value: []byte("v")}
+	grown := 0
+	emit := b.emit
+	b.emit = func(pr log.ProduceRecord) {
+		c := cap(b.txn.Records)
+		emit(pr)
+		if cap(b.txn.Records) != c {
+			grown++
+		}
+	}
+	for range 2 * n {
+		b.process(0, &rec)
+	}
+	if len(txn.Records) != 2*n*each {
+		t.Fatalf("%d records, want %d", len(txn.Records), 2*n*each)
+	}
+	if grown != 1 {
+		t.Errorf("the output grew %d times for one burst, want once", grown)
+	}
+	if c := cap(txn.Records); c > 2*n*each*9/8+1 {
+		t.Errorf("output capacity %d for %d records, want at most an eighth more", c, 2*n*each)
+	}
+}
 
 // TestBatchReservesFlush: a flush that emits 50,000 records after the
 // batch's records emitted none makes room for them in one step (append
