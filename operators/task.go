@@ -572,8 +572,9 @@ const (
 // Grown by estimate, q5's grows in two steps, 16,384 records then
 // 88,400, 12 MB in all. The slice is kept from batch to
 // batch (Task.run's out), so this is once per task, or per batch that
-// outgrows the last. A batch with no expect (a merging task's) grows as
-// append does.
+// outgrows the last. Past its expect (a merging task reads on into its
+// commit), a batch grows by what its processor says it is emitting
+// (flushSizer), or as append does.
 func (b *batch) grow() {
 	r := b.txn.Records
 	if b.expect <= b.consumed || b.consumed == 0 {
