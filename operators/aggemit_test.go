@@ -276,3 +276,26 @@ func lastPerGroup(first, out []string, shown map[string]bool) []string {
 	}
 	return res
 }
+
+// TestAggregatorFlushOutput: with the emit cache on, what Flush emits is
+// what flushOutput said beforehand, one record per group changed, so
+// that the task makes room for it at once (batch.reserve).
+func TestAggregatorFlushOutput(t *testing.T) {
+	h := newAggHarness(t, nil, false, state.NewMemStore())
+	h.a.EmitCacheBytes = 10_000_000
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 5 {
+		for i := range 200 {
+			h.apply(fmt.Sprint("k", rng.IntN(50+round*20)), 1, int64(round*1000+i))
+		}
+		want := h.a.flushOutput()
+		h.out = h.out[:0]
+		h.flush()
+		if len(h.out) != want || want == 0 {
+			t.Fatalf("round %d: flush emitted %d records, flushOutput said %d", round, len(h.out), want)
+		}
+		if n := h.a.flushOutput(); n != 0 {
+			t.Fatalf("round %d: flushOutput %d after the flush, want 0", round, n)
+		}
+	}
+}

@@ -863,6 +863,15 @@ func (a *Aggregator) emitPending(emit Emit) {
 	a.pending, a.pendingBytes = a.pending[:0], 0
 }
 
+var _ flushSizer = (*Aggregator)(nil)
+
+// flushOutput implements flushSizer: a pending group's change is one
+// record, a pending session's up to two (the old session's tombstone,
+// the new session).
+func (a *Aggregator) flushOutput() int {
+	return len(a.pending) + 2*len(a.pendingSessions)
+}
+
 // emitPendingOld emits the changes of the pending groups that the group
 // cache's next rotation forgets, those of its old generation, in the
 // order they were first changed; the young generation's stay pending, in

@@ -498,6 +498,16 @@ func (r *Repartition) emitPartial(emit Emit) func(*partialGroup) {
 	}
 }
 
+var _ flushSizer = (*Repartition)(nil)
+
+// flushOutput implements flushSizer: Flush writes a record per partial.
+func (r *Repartition) flushOutput() int {
+	if r.comb == nil {
+		return 0
+	}
+	return len(r.comb.groups)
+}
+
 // Recover implements Recoverable: the partials of a batch that failed go
 // with it; its replay makes them again. The stream time starts over too:
 // one behind the second stage's changes no result (see the top of this
@@ -645,6 +655,17 @@ func (c *JoinCombine) Flush(emit Emit) error {
 		c.writeAll(emit)
 	}
 	return nil
+}
+
+var _ flushSizer = (*JoinCombine)(nil)
+
+// flushOutput implements flushSizer: Flush writes a record per partial
+// (the join's own flush emits into the partials, not the batch).
+func (c *JoinCombine) flushOutput() int {
+	if c.comb == nil {
+		return 0
+	}
+	return len(c.comb.groups)
 }
 
 // Recover implements Recoverable: the join forgets what it knew of its

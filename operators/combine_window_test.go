@@ -354,6 +354,11 @@ func TestCombinerWindowsAcrossFlushes(t *testing.T) {
 			}
 		}
 		slices.SortStableFunc(want, func(a, b part) int { return int(a.time - b.time) })
+		// What the stage's flush is about to write, for its task to
+		// make room for (flushSizer).
+		if n := (&Repartition{comb: c}).flushOutput(); n != len(want) {
+			t.Fatalf("round %d: flushOutput %d, want %d partials", round, n, len(want))
+		}
 		c.flush(emit)
 		if !slices.Equal(got, want) {
 			t.Fatalf("round %d: partials\n%v\nwant\n%v", round, got, want)

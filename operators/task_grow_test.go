@@ -73,3 +73,119 @@ func TestBatchGrowthBounded(t *testing.T) {
 		t.Errorf("output capacity %d for 5,000 records, want at most %d", capacity, growMax*growFirst*2)
 	}
 }
+
+// flusher emits nothing as it processes a record and each records per
+// record processed at its Flush, as an aggregation's emit cache or a
+// combiner does; it says how many (flushSizer).
+// With burst set, the burst-th record processed emits what the records
+// so far merged before its Process returns, as an aggregation whose
+// emit cache outgrows its bytes does.
+type flusher struct {
+	each, n int
+	burst   int
+	seen    int
+}
+
+func (f *flusher) Process(_ *log.Record, emit Emit) error {
+	f.n++
+	if f.seen++; f.seen == f.burst {
+		return f.Flush(emit)
+	}
+	return nil
+}
+
+// Flush emits the merged records, held (flushOutput counts them) until
+// the last is out.
+func (f *flusher) Flush(emit Emit) error {
+	for range f.n * f.each {
+		emit(log.ProduceRecord{Topic: "out", Record: log.Record{Value: []byte("v")}})
+	}
+	f.n = 0
+	return nil
+}
+
+func (f *flusher) flushOutput() int { return f.n * f.each }
+
+// TestBatchReservesBurst: a merging processor's burst before the Flush,
+// past the records the batch expected (a merging task reads past its
+// first read batch), makes room for itself in one step.
+func TestBatchReservesBurst(t *testing.T) {
+	const n, each = 10000, 5
+	f := &flusher{each: each, burst: 2 * n}
+	tk := &Task{Group: "g", Inputs: []log.TopicPartition{{Topic: "in"}}, Processor: f, Metrics: &Metrics{},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	var txn log.Txn
+	b := tk.newBatch(&txn)
+	b.expect = n
+	rec := log.Record{Value: []byte("v")}
+	grown := 0
+	emit := b.emit
+	b.emit = func(pr log.ProduceRecord) {
+		c := cap(b.txn.Records)
+		emit(pr)
+		if cap(b.txn.Records) != c {
+			grown++
+		}
+	}
+	for range 2 * n {
+		b.process(0, &rec)
+	}
+	if len(txn.Records) != 2*n*each {
+		t.Fatalf("%d records, want %d", len(txn.Records), 2*n*each)
+	}
+	if grown != 1 {
+		t.Errorf("the output grew %d times for one burst, want once", grown)
+	}
+	if c := cap(txn.Records); c > 2*n*each*9/8+1 {
+		t.Errorf("output capacity %d for %d records, want at most an eighth more", c, 2*n*each)
+	}
+}
+
+// TestBatchReservesFlush: a flush that emits 50,000 records after the
+// batch's records emitted none makes room for them in one step (append
+// took 30 or so, five times the final slice's bytes, all fresh memory),
+// and a next batch of the same output, in the slice kept from the last
+// (Task.run's out), makes none.
+func TestBatchReservesFlush(t *testing.T) {
+	const n, each = 10000, 5
+	f := &flusher{each: each}
+	tk := &Task{Group: "g", Inputs: []log.TopicPartition{{Topic: "in"}}, Processor: f, Metrics: &Metrics{},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	var out []log.ProduceRecord
+	grown := 0
+	for round := range 2 {
+		txn := log.Txn{Records: out[:0]}
+		b := tk.newBatch(&txn)
+		b.expect = n
+		rec := log.Record{Value: []byte("v")}
+		for range n {
+			b.process(0, &rec)
+		}
+		before := cap(txn.Records)
+		emit := b.emit
+		b.emit = func(pr log.ProduceRecord) {
+			c := cap(b.txn.Records)
+			emit(pr)
+			if cap(b.txn.Records) != c {
+				grown++
+			}
+		}
+		if err := tk.flush(b); err != nil {
+			t.Fatal(err)
+		}
+		if cap(txn.Records) != before {
+			grown++ // grown by reserve, before the first emit
+		}
+		if len(txn.Records) != n*each {
+			t.Fatalf("round %d: %d records, want %d", round, len(txn.Records), n*each)
+		}
+		if c := cap(txn.Records); c > n*each*9/8+1 {
+			t.Errorf("round %d: output capacity %d for %d records, want at most an eighth more", round, c, n*each)
+		}
+		out = txn.Records
+		clear(out)
+	}
+	if grown != 1 {
+		t.Errorf("the output grew %d times over two batches, want once", grown)
+	}
+}

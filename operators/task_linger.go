@@ -29,27 +29,43 @@ import (
 // and sent about four changes per group however large the read batches
 // were (Nexmark's q5 counts: 1.25 million changes for 304,000 groups,
 // each of which costs the stages after it state writes and compactions;
-// BENCHMARKS.md). A reader that is behind fills a batch at once and
-// commits it without waiting, as before.
+// BENCHMARKS.md).
+//
+// A task whose own reader is behind reads what its input already holds
+// into the commit, up to the bounds below, whatever its upstream stage
+// and the interval: it waits for none of it, and what it left would be
+// the next commit's. It used to commit each read batch on its own, as
+// before the linger: q5's windows stage, once the bids' stage had read
+// every bid, had the rest of its input waiting and committed 32,768
+// partials at a time, fewer than a window's, so that how many changes
+// it sent (416,000 to 571,000 for 304,000 groups) followed how far the
+// bids' stage ran ahead of it; and the interval, which on a loaded
+// machine a commit's processing alone could outlast, cut commits short
+// by the machine's load. Read on, 401,000 and 416,000 in two runs
+// (BENCHMARKS.md).
 //
 // The wait is bounded by time, records and input bytes: a commit holds
-// at most four of the embedded log's read batches (Options.ReadBatch and
-// ReadBatchBytes) and one more, the last read taking it past the bounds
-// at most once. Four, not one: q5's counts are windows of 10 s, about
-// 44,000 of a task's partials each, and with a commit of one read batch
-// a group's updates spanned two or three commits, each sending its
+// at most eight of the embedded log's read batches (Options.ReadBatch
+// and ReadBatchBytes) and one more, the last read taking it past the
+// bounds at most once. Four, not one: q5's counts are windows of 10 s,
+// about 44,000 of a task's partials each, and with a commit of one read
+// batch a group's updates spanned two or three commits, each sending its
 // change on to the three stages after it (784,000 changes for 304,000
-// groups); with four, 537,000 (BENCHMARKS.md). Since a group cache's
-// rotation emits only the groups it forgets, a longer commit no longer
-// sends every pending change at each rotation within it.
+// groups); with four, 537,000 (BENCHMARKS.md). Eight, not four, once a
+// task behind reads its backlog into the commit: the counts' stage sent
+// 343,000 and 345,000 changes where it sent 386,000 and 378,000, and q5
+// took 13.8 and 12.5 CPU seconds where it took 14.9 and 14.1 (load 7-8).
+// Since a group cache's rotation emits only the groups it forgets, a
+// longer commit no longer sends every pending change at each rotation
+// within it.
 //
 // The upstream stage counts as behind from one read batch of lag
 // (lingerBehind), whatever the commit's bound: at the tail of a live
 // stream it has a few records in flight, which are no backlog.
 const (
 	lingerInterval = time.Second
-	lingerRecords  = 4 * 32768
-	lingerBytes    = 4 * 4 << 20
+	lingerRecords  = 8 * 32768
+	lingerBytes    = 8 * 4 << 20
 	lingerBehind   = 32768
 )
 
@@ -109,10 +125,11 @@ func (t *Task) lingers() bool {
 	return ok && m.mergesCommit()
 }
 
-// linger reads r on into batch b, whose first read was recs, while the
-// upstream stage is behind (looked at again every upstreamPoll), until
-// the commit holds lingerBounds' records or bytes of input, or its
-// interval has passed since that read returned. prev is the reader's
+// linger reads r on into batch b, whose first read was recs, while r
+// has records waiting or the upstream stage is behind (looked at again
+// every upstreamPoll), until the commit holds lingerBounds' records or
+// bytes of input, or, waiting, its interval has passed since that read
+// returned. prev is the reader's
 // position before each read (invariants), moved with it. It returns the
 // last batch it read (recs when it read none): a processor that drops
 // its input (inputDropper) has had each batch before it handed back to
@@ -129,21 +146,29 @@ func (t *Task) linger(ctx context.Context, r log.Reader, b *batch, recs []log.Re
 	for i := range recs {
 		size += len(recs[i].Key) + len(recs[i].Value)
 	}
+	lagger, _ := r.(log.LagReader)
 	deadline := time.Now().Add(bounds.interval)
 	for n < bounds.records && size < bounds.bytes {
-		// Only while the query's earlier stage is behind its input: more
-		// is then on its way, and a task at the tail of a live stream
+		// Records already in the input are read into the commit at
+		// once, whatever the interval: they would be the next commit's
+		// otherwise, and the task, behind, commits nothing sooner for
+		// leaving them. Then, only while the query's earlier stage is
+		// behind its input, and until the interval is over: more is
+		// then on its way, and a task at the tail of a live stream
 		// commits what it has at once.
-		behind, err := t.upstreamBehind(ctx)
-		if err != nil || !behind {
-			return recs, err
-		}
 		now := time.Now()
-		if !now.Before(deadline) {
-			return recs, nil
+		ready := lagger != nil && lagger.Lag() > 0
+		if !ready {
+			behind, err := t.upstreamBehind(ctx)
+			if err != nil || !behind {
+				return recs, err
+			}
+			if !now.Before(deadline) {
+				return recs, nil
+			}
 		}
 		wait := now.Add(upstreamPoll)
-		if deadline.Before(wait) {
+		if !ready && deadline.Before(wait) {
 			wait = deadline
 		}
 		if rc != nil && len(recs) > 0 {

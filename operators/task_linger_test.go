@@ -262,3 +262,21 @@ func TestMergingTaskCommitsAtOnceBelowUpstreamLag(t *testing.T) {
 	r.upstreamAt(1)
 	r.twoArrivalsTwoCommits("two arrivals, the upstream 9 records behind")
 }
+
+// TestMergingTaskReadsItsBacklogIntoCommit: records already in a merging
+// task's input are read into its commit up to the bound, whether or not
+// its upstream stage is behind and however short the interval: they
+// cost no wait. 1,000 records waiting, read 100 at a time with a bound of
+// 400, the upstream caught up, are three commits (400, 400, 200), not
+// ten; every key's counts 40, 80, 100.
+func TestMergingTaskReadsItsBacklogIntoCommit(t *testing.T) {
+	r := newLingerRig(t, embedded.Options{ReadBatch: 100}, lingerBounds{interval: time.Nanosecond, records: 400})
+	r.upstreamCaughtUp()
+	r.append(1000)
+	defer r.run()()
+	r.waitCommitted(1000)
+	if commits := r.log.taken(); len(commits) != 3 {
+		t.Errorf("%d commits of 1,000 records waiting, with a bound of 400; want 3", len(commits))
+	}
+	wantCounts(t, r.outCounts(30), 10, 40, 80, 100)
+}
