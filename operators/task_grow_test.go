@@ -29,13 +29,30 @@ func (f *fanout) Process(rec *log.Record, emit Emit) error {
 
 func (f *fanout) Flush(Emit) error { return nil }
 
+// quietTask is a task of one input partition running p, logging
+// nowhere.
+func quietTask(p Processor) *Task {
+	return &Task{Group: "g", Inputs: []log.TopicPartition{{Topic: "in"}}, Processor: p, Metrics: &Metrics{},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+// countGrowth counts in grown each emit of b that grows its output.
+func countGrowth(b *batch, grown *int) {
+	emit := b.emit
+	b.emit = func(pr log.ProduceRecord) {
+		c := cap(b.txn.Records)
+		emit(pr)
+		if cap(b.txn.Records) != c {
+			*grown++
+		}
+	}
+}
+
 // growBatch processes n records through p in one batch that expects
 // them, and returns the output's capacity and how many times it changed.
 func growBatch(p Processor, n int) (capacity, grown int) {
-	t := &Task{Group: "g", Inputs: []log.TopicPartition{{Topic: "in"}}, Processor: p, Metrics: &Metrics{},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	var txn log.Txn
-	b := t.newBatch(&txn)
+	b := quietTask(p).newBatch(&txn)
 	b.expect = n
 	rec := log.Record{Value: []byte("v")}
 	for range n {
@@ -112,21 +129,12 @@ func (f *flusher) flushOutput() int { return f.n * f.each }
 func TestBatchReservesBurst(t *testing.T) {
 	const n, each = 10000, 5
 	f := &flusher{each: each, burst: 2 * n}
-	tk := &Task{Group: "g", Inputs: []log.TopicPartition{{Topic: "in"}}, Processor: f, Metrics: &Metrics{},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	var txn log.Txn
-	b := tk.newBatch(&txn)
+	b := quietTask(f).newBatch(&txn)
 	b.expect = n
 	rec := log.Record{Value: []byte("v")}
 	grown := 0
-	emit := b.emit
-	b.emit = func(pr log.ProduceRecord) {
-		c := cap(b.txn.Records)
-		emit(pr)
-		if cap(b.txn.Records) != c {
-			grown++
-		}
-	}
+	countGrowth(b, &grown)
 	for range 2 * n {
 		b.process(0, &rec)
 	}
@@ -149,8 +157,7 @@ func TestBatchReservesBurst(t *testing.T) {
 func TestBatchReservesFlush(t *testing.T) {
 	const n, each = 10000, 5
 	f := &flusher{each: each}
-	tk := &Task{Group: "g", Inputs: []log.TopicPartition{{Topic: "in"}}, Processor: f, Metrics: &Metrics{},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	tk := quietTask(f)
 	var out []log.ProduceRecord
 	grown := 0
 	for round := range 2 {
@@ -162,14 +169,7 @@ func TestBatchReservesFlush(t *testing.T) {
 			b.process(0, &rec)
 		}
 		before := cap(txn.Records)
-		emit := b.emit
-		b.emit = func(pr log.ProduceRecord) {
-			c := cap(b.txn.Records)
-			emit(pr)
-			if cap(b.txn.Records) != c {
-				grown++
-			}
-		}
+		countGrowth(b, &grown)
 		if err := tk.flush(b); err != nil {
 			t.Fatal(err)
 		}
