@@ -73,11 +73,15 @@ func TestDeclaredTableMaterializesAtFirstPull(t *testing.T) {
 	exec(t, c, `CREATE TABLE pair (id INT PRIMARY KEY, v INT) WITH (kafka_topic='pair', partitions=2, value_format='JSON')`)
 	exec(t, c, `INSERT INTO users (id, region) VALUES ('alice', 'eu'), ('bob', 'us'), ('alice', 'apac'), ('carol', 'eu')`)
 	exec(t, c, `INSERT INTO never (id, v) VALUES ('x', 1)`)
-	var vals []string
-	for i := range 2000 {
-		vals = append(vals, fmt.Sprintf("(%d, %d)", i, i))
+	// Enough rows that no machine reads them within the 1 ms timeout of
+	// the first pull below: 20,000, in INSERTs of 2,000.
+	for from := 0; from < 20000; from += 2000 {
+		var vals []string
+		for i := from; i < from+2000; i++ {
+			vals = append(vals, fmt.Sprintf("(%d, %d)", i, i))
+		}
+		exec(t, c, `INSERT INTO pair (id, v) VALUES `+strings.Join(vals, ", "))
 	}
-	exec(t, c, `INSERT INTO pair (id, v) VALUES `+strings.Join(vals, ", "))
 	if n := tablePartitions(t, c); n != 0 {
 		t.Fatalf("table_partitions = %d before any pull query, want 0", n)
 	}
@@ -99,7 +103,7 @@ func TestDeclaredTableMaterializesAtFirstPull(t *testing.T) {
 	exec(t, c, `SET 'runnel.pull.timeout.ms' = '1'`)
 	expectError(t, c, `SELECT id FROM pair WHERE id = 1`, "57014", "timed out", "catch up")
 	exec(t, c, `SET 'runnel.pull.timeout.ms' = '20000'`)
-	if got := collect(t, c, `SELECT id, v FROM pair WHERE id = 1999`); strings.Join(got, ",") != "1999 1999" {
+	if got := collect(t, c, `SELECT id, v FROM pair WHERE id = 19999`); strings.Join(got, ",") != "19999 19999" {
 		t.Fatalf("pull after a timed-out first pull = %q", got)
 	}
 	if n := tablePartitions(t, c); n != 4 {
