@@ -79,12 +79,10 @@ func decodeJoinRowInto(dst types.Row, b []byte, width int) (types.Row, error) {
 // leaves out its ROWTIME, which the entry holds before it
 // (appendStoredRowAt).
 func decodeJoinRowTime(dst types.Row, b []byte, width, time int, ts int64) (types.Row, error) {
-	n, w := binary.Uvarint(b)
-	// Each column takes at least two bytes (its index and its kind).
-	if w <= 0 || n > uint64(width) || n > uint64(len(b)-w)/2 {
-		return nil, errCorruptJoinRow.Errorf("operators: corrupt join row in state: bad column count")
+	r, err := openJoinRow(b, width)
+	if err != nil {
+		return nil, err
 	}
-	b = b[w:]
 	var row types.Row
 	if cap(dst) >= width {
 		row = dst[:width]
@@ -92,27 +90,72 @@ func decodeJoinRowTime(dst types.Row, b []byte, width, time int, ts int64) (type
 	} else {
 		row = make(types.Row, width)
 	}
-	last, sawTime := -1, false
-	for range n {
-		i, w := binary.Uvarint(b)
-		if w <= 0 || i >= uint64(width) || int(i) <= last {
-			return nil, errCorruptJoinRow.Errorf("operators: corrupt join row in state: bad column index")
-		}
-		last = int(i)
-		sawTime = sawTime || last == time
-		v, rest, err := agg.DecodeValue(b[w:])
+	sawTime := false
+	var v types.Value
+	for r.more() {
+		i, err := r.next(&v)
 		if err != nil {
-			return nil, errCorruptJoinRow.Errorf("operators: corrupt join row in state: column %d: %v", i, err)
+			return nil, err
 		}
-		row[i], b = v, rest
+		sawTime = sawTime || i == time
+		row[i] = v
 	}
-	if len(b) != 0 {
-		return nil, errCorruptJoinRow.Errorf("operators: corrupt join row in state: %d trailing bytes", len(b))
+	if err := r.end(); err != nil {
+		return nil, err
 	}
 	if time >= 0 && time < width && !sawTime {
 		row[time] = types.NewBigint(ts)
 	}
 	return row, nil
+}
+
+// joinRowReader reads a stored row's columns in turn, checking what the
+// join wrote (see the layout above), for the decoders of a row: one
+// reading, whatever they make of its columns.
+type joinRowReader struct {
+	b     []byte
+	width int
+	// left is the columns not read yet; last the index of the last read
+	// (-1: none), which the next must exceed.
+	left uint64
+	last int
+}
+
+// openJoinRow starts reading b, a stored row of width columns.
+func openJoinRow(b []byte, width int) (joinRowReader, error) {
+	n, w := binary.Uvarint(b)
+	// Each column takes at least two bytes (its index and its kind).
+	if w <= 0 || n > uint64(width) || n > uint64(len(b)-w)/2 {
+		return joinRowReader{}, errCorruptJoinRow.Errorf("operators: corrupt join row in state: bad column count")
+	}
+	return joinRowReader{b: b[w:], width: width, left: n, last: -1}, nil
+}
+
+// more reports whether a column is left to read.
+func (r *joinRowReader) more() bool { return r.left > 0 }
+
+// next reads the next column's index, and its value into *v, which
+// shares no memory with the row's bytes.
+func (r *joinRowReader) next(v *types.Value) (int, error) {
+	i, w := binary.Uvarint(r.b)
+	if w <= 0 || i >= uint64(r.width) || int(i) <= r.last {
+		return 0, errCorruptJoinRow.Errorf("operators: corrupt join row in state: bad column index")
+	}
+	var rest []byte
+	var err error
+	if *v, rest, err = agg.DecodeValue(r.b[w:]); err != nil {
+		return 0, errCorruptJoinRow.Errorf("operators: corrupt join row in state: column %d: %v", i, err)
+	}
+	r.b, r.last, r.left = rest, int(i), r.left-1
+	return int(i), nil
+}
+
+// end checks that the row held nothing after its columns.
+func (r *joinRowReader) end() error {
+	if len(r.b) != 0 {
+		return errCorruptJoinRow.Errorf("operators: corrupt join row in state: %d trailing bytes", len(r.b))
+	}
+	return nil
 }
 
 // decodeJoinColumns decodes a stored row of width columns as its columns'
@@ -123,26 +166,17 @@ func decodeJoinRowTime(dst types.Row, b []byte, width, time int, ts int64) (type
 // stored row again each time a record meets it. The values share no
 // memory with b.
 func decodeJoinColumns(cols []int32, vals []types.Value, b []byte, width int) ([]int32, []types.Value, error) {
-	n, w := binary.Uvarint(b)
-	if w <= 0 || n > uint64(width) || n > uint64(len(b)-w)/2 {
-		return cols, vals, errCorruptJoinRow.Errorf("operators: corrupt join row in state: bad column count")
+	r, err := openJoinRow(b, width)
+	if err != nil {
+		return cols, vals, err
 	}
-	b = b[w:]
-	last := -1
-	for range n {
-		i, w := binary.Uvarint(b)
-		if w <= 0 || i >= uint64(width) || int(i) <= last {
-			return cols, vals, errCorruptJoinRow.Errorf("operators: corrupt join row in state: bad column index")
-		}
-		last = int(i)
-		v, rest, err := agg.DecodeValue(b[w:])
+	var v types.Value
+	for r.more() {
+		i, err := r.next(&v)
 		if err != nil {
-			return cols, vals, errCorruptJoinRow.Errorf("operators: corrupt join row in state: column %d: %v", i, err)
+			return cols, vals, err
 		}
-		cols, vals, b = append(cols, int32(i)), append(vals, v), rest
+		cols, vals = append(cols, int32(i)), append(vals, v)
 	}
-	if len(b) != 0 {
-		return cols, vals, errCorruptJoinRow.Errorf("operators: corrupt join row in state: %d trailing bytes", len(b))
-	}
-	return cols, vals, nil
+	return cols, vals, r.end()
 }
