@@ -1021,16 +1021,16 @@ func (a *Aggregator) writeExpiring() error {
 	for i := range a.expiring {
 		l := &a.expiring[i]
 		for rest := l.keys; len(rest) > 0; {
-			n := 0
-			for n < len(rest) && n < maxExpiryListBytes {
-				m, w := binary.Uvarint(rest[n:])
-				n += w + int(m)
+			// The list's keys up to maxExpiryListBytes, the first of
+			// which names its entry.
+			first, after, _ := listKey(rest)
+			for len(after) > 0 && len(rest)-len(after) < maxExpiryListBytes {
+				_, after, _ = listKey(after)
 			}
-			list := rest[:n]
-			rest = rest[n:]
-			m, w := binary.Uvarint(list)
+			list := rest[:len(rest)-len(after)]
+			rest = after
 			ik = append(orderedTime(append(ik[:0], 'x'), l.t), 'l')
-			ik = append(ik, list[w:w+int(m)]...)
+			ik = append(ik, first...)
 			// The key is new (see expiryList); were it not, the list
 			// there is kept, not overwritten.
 			old, ok, err := a.Store.Get(ik)
@@ -1249,16 +1249,27 @@ func (a *Aggregator) expire(sk []byte) error {
 // (expiryList), which have expired.
 func (a *Aggregator) expireList(list []byte) error {
 	for len(list) > 0 {
-		n, w := binary.Uvarint(list)
-		if w <= 0 || uint64(len(list)-w) < n {
+		sk, rest, ok := listKey(list)
+		if !ok {
 			return errors.New("operators: bad expiry list")
 		}
-		if err := a.expire(list[w : w+int(n)]); err != nil {
+		if err := a.expire(sk); err != nil {
 			return err
 		}
-		list = list[w+int(n):]
+		list = rest
 	}
 	return nil
+}
+
+// listKey splits an expiry list (expiryList) into its first key and the
+// keys after it; ok is false when the list does not start with a whole
+// key.
+func listKey(list []byte) (key, rest []byte, ok bool) {
+	n, w := binary.Uvarint(list)
+	if w <= 0 || uint64(len(list)-w) < n {
+		return nil, nil, false
+	}
+	return list[w : w+int(n)], list[w+int(n):], true
 }
 
 // dueEntry is an index entry that is due: its key, and its value when it
