@@ -205,6 +205,15 @@ func (c *combiner) add(in *GroupInput, emit func(*partialGroup)) error {
 // new group is to find them written out.
 func (c *combiner) full() bool { return c.bytes >= c.limit }
 
+// partials is how many partials the combiner holds, the records its
+// flush writes; none for a nil combiner (a stage that does not combine).
+func (c *combiner) partials() int {
+	if c == nil {
+		return 0
+	}
+	return len(c.groups)
+}
+
 // fold is add without the bound: a caller that must not write partials
 // where it stands checks full before.
 func (c *combiner) fold(in *GroupInput) error {
@@ -501,12 +510,7 @@ func (r *Repartition) emitPartial(emit Emit) func(*partialGroup) {
 var _ flushSizer = (*Repartition)(nil)
 
 // flushOutput implements flushSizer: Flush writes a record per partial.
-func (r *Repartition) flushOutput() int {
-	if r.comb == nil {
-		return 0
-	}
-	return len(r.comb.groups)
-}
+func (r *Repartition) flushOutput() int { return r.comb.partials() }
 
 // Recover implements Recoverable: the partials of a batch that failed go
 // with it; its replay makes them again. The stream time starts over too:
@@ -661,12 +665,7 @@ var _ flushSizer = (*JoinCombine)(nil)
 
 // flushOutput implements flushSizer: Flush writes a record per partial
 // (the join's own flush emits into the partials, not the batch).
-func (c *JoinCombine) flushOutput() int {
-	if c.comb == nil {
-		return 0
-	}
-	return len(c.comb.groups)
-}
+func (c *JoinCombine) flushOutput() int { return c.comb.partials() }
 
 // Recover implements Recoverable: the join forgets what it knew of its
 // store, and the partials of the batch that failed go; its replay makes
