@@ -237,10 +237,7 @@ func (cq *clusterQuery) run(ctx context.Context, t *operators.Task, pt *placedTa
 	}
 	pt.ready.Store(true)
 	e.logger.Debug("task started on this node", "query", rq.q.ID, "task", t.String(), "node", e.opts.NodeID)
-	if err := t.Run(ctx); err != nil {
-		e.logger.Error("task failed", "query", rq.q.ID, "task", t.String(), "error", err)
-		rq.fail(err)
-	}
+	e.runTask(ctx, rq, t)
 }
 
 // revoke stops the tasks of partitions taken from this node and waits for

@@ -316,16 +316,7 @@ func (e *Engine) launch(ctx context.Context, rq *runningQuery, bq *build.Query) 
 			if t.Store != nil {
 				defer t.Store.Close()
 			}
-			// CPU profiles split by query and stage: a task's samples,
-			// and those of the goroutines it starts, carry its query's id
-			// and the topics it reads (go tool pprof -tags).
-			labels := pprof.Labels("query", rq.q.ID, "stage", t.Stage())
-			pprof.Do(ctx, labels, func(ctx context.Context) {
-				if err := t.Run(ctx); err != nil {
-					e.logger.Error("task failed", "query", rq.q.ID, "task", t.String(), "error", err)
-					rq.fail(err)
-				}
-			})
+			e.runTask(ctx, rq, t)
 		}()
 	}
 	go func() {
@@ -335,6 +326,20 @@ func (e *Engine) launch(ctx context.Context, rq *runningQuery, bq *build.Query) 
 		bq.Memory.Release()
 		close(rq.done)
 	}()
+}
+
+// runTask runs task t of query rq until ctx ends or it fails, which
+// fails the query. CPU profiles split by query and stage: the task's
+// samples, and those of the goroutines it starts, carry its query's id
+// and the topics it reads (go tool pprof -tags).
+func (e *Engine) runTask(ctx context.Context, rq *runningQuery, t *operators.Task) {
+	labels := pprof.Labels("query", rq.q.ID, "stage", t.Stage())
+	pprof.Do(ctx, labels, func(ctx context.Context) {
+		if err := t.Run(ctx); err != nil {
+			e.logger.Error("task failed", "query", rq.q.ID, "task", t.String(), "error", err)
+			rq.fail(err)
+		}
+	})
 }
 
 // markFailed records a query that could not start, so SHOW QUERIES shows
