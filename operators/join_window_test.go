@@ -809,3 +809,24 @@ func TestStreamStreamJoinSink(t *testing.T) {
 		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestOutBufEnsure: a chunk without n bytes free is left for the next,
+// so that a value of up to n bytes is appended without growing it.
+func TestOutBufEnsure(t *testing.T) {
+	var o outBuf
+	dst := o.room()
+	first := o.take(append(dst, make([]byte, outChunk-300)...), len(dst))
+	o.ensure(1000)
+	dst = o.room()
+	if cap(dst)-len(dst) < 1000 || &dst[:1][0] == &first[0] {
+		t.Fatalf("%d bytes free after ensure(1000), in the same chunk: %v", cap(dst)-len(dst), &dst[:1][0] == &first[0])
+	}
+	o.take(append(dst, make([]byte, 1000)...), len(dst))
+	if cap(o.b) != outChunk {
+		t.Fatalf("the value grew its chunk to %d bytes", cap(o.b))
+	}
+	o.ensure(10)
+	if dst = o.room(); len(dst) != 1000 {
+		t.Fatalf("ensure left a chunk with room: %d bytes used", len(dst))
+	}
+}
