@@ -441,3 +441,99 @@ func RestoreKey(rec *log.Record) log.Record {
 	}
 	return out
 }
+
+// JoinSink is a join's output to a stream sink: each joined row is
+// filtered, projected and encoded into a record of Topic (its Output is
+// the JoinOutput). It is owned by its task's goroutine, as its join is.
+//
+// Its output row is one, reused for every pair: Pipeline.Apply made one
+// per pair, which in Nexmark's q20 (16 columns a row) was the stage's
+// largest allocation after the encoded values. A join that reports its
+// commits to it (StreamStreamJoin.Sink) has the values
+// encoded into chunks reused from commit to commit (outBuf), as a
+// stateless task's are, rather than each allocated apart.
+type JoinSink struct {
+	Pipeline *Pipeline
+	// Encoder is the task's own.
+	Encoder *Encoder
+	Topic   string
+
+	// out is the projected row, reused from pair to pair: nothing keeps
+	// it once its record is encoded.
+	out types.Row
+	// reuse is set once a join reports its commits; buf then holds the
+	// encoded values, each chunk until the commit of its records.
+	reuse bool
+	buf   outBuf
+	// most is the longest value encoded so far, up to an eighth of a
+	// chunk: a value is encoded where that much is free (outBuf.ensure).
+	most int
+	// flushed is set when the join has flushed a batch (its commit
+	// follows): the next row belongs to the batch after it, whose join
+	// only goes on once that commit is done, or after forget.
+	flushed bool
+}
+
+// Output is the sink's JoinOutput.
+func (s *JoinSink) Output(row types.Row, _ int64, emit Emit) error {
+	if s.flushed {
+		// The batch whose values the chunks hold is committed: the log
+		// keeps no record's bytes once Commit returns (batchRecycler).
+		s.buf.recycle()
+		s.flushed = false
+	}
+	p := s.Pipeline
+	if ok, err := p.keep(row); err != nil || !ok {
+		return err
+	}
+	if len(s.out) != len(p.Project) {
+		s.out = make(types.Row, len(p.Project))
+	}
+	ts, err := p.projectSkip(row, s.out, nil)
+	if err != nil {
+		return err
+	}
+	var rec log.Record
+	if s.reuse {
+		s.buf.ensure(s.most)
+		rec, err = s.Encoder.encodeBuf(s.out, ts, &s.buf, nil)
+		if n := len(rec.Value); n > s.most {
+			s.most = min(n, outChunk/8)
+		}
+	} else {
+		rec, err = s.Encoder.Encode(s.out, ts)
+	}
+	if err != nil {
+		return err
+	}
+	emit(log.ProduceRecord{Topic: s.Topic, Record: rec})
+	return nil
+}
+
+// attach is called by the join that reports its commits to the sink
+// (flushedBatch, forget), before its first row.
+func (s *JoinSink) attach() { s.reuse = true }
+
+// flushedBatch notes that the join flushed its batch, whose commit
+// follows before the join takes another record; or, when the commit
+// fails, forget.
+func (s *JoinSink) flushedBatch() { s.flushed = s.reuse }
+
+// forget forgets the chunks handed out since the last commit, which a
+// failed commit may have left in use.
+func (s *JoinSink) forget() {
+	s.buf.forget()
+	s.flushed = false
+}
+
+// ensure makes the next room start a new chunk unless the current one has
+// n bytes free. room leaves a few hundred, enough for a stateless task's
+// records; a join's (Nexmark q20's, 16 columns with long strings)
+// outgrew them often, and the append that encoded it then copied the whole
+// chunk into one twice its size (growslice, 0.47 s of q20's join stage).
+// The bytes left at the end of the chunk are no record's.
+func (o *outBuf) ensure(n int) {
+	if o.b != nil && cap(o.b)-len(o.b) < n {
+		o.b = o.b[:cap(o.b)]
+	}
+}

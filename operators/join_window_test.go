@@ -703,3 +703,130 @@ func TestStreamStreamJoinKeyBytes(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(f.got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// sinkFixture is the windowFixture's join writing to a JoinSink that
+// projects V, W and the key into a record of JSON value, as a CREATE
+// STREAM AS SELECT over the join does; out collects its records.
+func sinkFixture(t *testing.T) (f *windowFixture, out *[]log.ProduceRecord, emit Emit) {
+	t.Helper()
+	f = newWindowFixture(t, within{before: 10, after: 10, grace: 0, tp: "left"}, NewOrderedMemStore(), nil)
+	cols := []types.Column{{Name: "K", Type: types.String, Key: true}, {Name: "V", Type: types.String}, {Name: "W", Type: types.String}}
+	enc, err := NewEncoder(cols, "KAFKA", "JSON", serde.Props{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe := &Pipeline{TimeIndex: 11, Project: []expr.Expr{
+		&expr.Column{Index: 10, Name: "K", T: types.String},
+		&expr.Column{Index: 1, Name: "V", T: types.String},
+		&expr.Column{Index: 6, Name: "W", T: types.String},
+	}}
+	js := &JoinSink{Pipeline: pipe, Encoder: enc, Topic: "out"}
+	f.j.Output, f.j.Sink = js.Output, js
+	out = new([]log.ProduceRecord)
+	return f, out, func(pr log.ProduceRecord) { *out = append(*out, pr) }
+}
+
+// feedSink feeds a record to the sink fixture's join, then writes over
+// its bytes, as a reader that reuses them may: the join decodes its
+// strings as views of them (StreamStreamJoin.Sink), and nothing it emits
+// or keeps may read them afterwards.
+func feedSink(t *testing.T, f *windowFixture, emit Emit, input int, key, value string, ts int64) {
+	t.Helper()
+	rec := log.Record{Key: []byte(key), Value: []byte(value), Timestamp: ts, Offset: f.offsets[input]}
+	f.offsets[input]++
+	if err := f.j.ProcessInput(input, &rec, emit); err != nil {
+		t.Fatal(err)
+	}
+	for i := range rec.Value {
+		rec.Value[i] = 'x'
+	}
+	for i := range rec.Key {
+		rec.Key[i] = 'x'
+	}
+}
+
+// joinSinkRecords renders records as "key value @ts".
+func joinSinkRecords(recs []log.ProduceRecord) []string {
+	var s []string
+	for _, pr := range recs {
+		s = append(s, fmt.Sprintf("%s %s @%d", pr.Record.Key, pr.Record.Value, pr.Record.Timestamp))
+	}
+	return s
+}
+
+// TestStreamStreamJoinSink: a join writing to a JoinSink emits the rows
+// it would emit to any output, its records' values intact until the
+// commit after their batch's flush, when the sink reuses their bytes;
+// after a failed commit (Recover) it reuses none of them.
+func TestStreamStreamJoinSink(t *testing.T) {
+	f, out, emit := sinkFixture(t)
+	feedSink(t, f, emit, 0, "k", `{"V":"left one, long enough to matter"}`, 1)
+	feedSink(t, f, emit, 1, "k", `{"W":"w1"}`, 2)
+	feedSink(t, f, emit, 1, "k", `{"W":"w2"}`, 3)
+	feedSink(t, f, emit, 0, "j", `{"V":"alone"}`, 4)
+	first := []string{
+		`k {"V":"left one, long enough to matter","W":"w1"} @2`,
+		`k {"V":"left one, long enough to matter","W":"w2"} @3`,
+	}
+	if got := joinSinkRecords(*out); strings.Join(got, "\n") != strings.Join(first, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(first, "\n"))
+	}
+	batch := *out
+	if err := f.j.Flush(emit); err != nil {
+		t.Fatal(err)
+	}
+	if got := joinSinkRecords(batch); strings.Join(got, "\n") != strings.Join(first, "\n") {
+		t.Fatalf("the flush changed the batch's records: %s", strings.Join(got, "\n"))
+	}
+	// The commit went through: the next batch's records reuse the
+	// chunk of the last one's.
+	*out = nil
+	feedSink(t, f, emit, 1, "k", `{"W":"w3"}`, 5)
+	if len(*out) != 1 || &(*out)[0].Record.Value[0] != &batch[0].Record.Value[0] {
+		t.Fatalf("the batch after a commit did not reuse its bytes: %v", joinSinkRecords(*out))
+	}
+	if got, want := joinSinkRecords(*out), `k {"V":"left one, long enough to matter","W":"w3"} @5`; len(got) != 1 || got[0] != want {
+		t.Fatalf("got %v, want %s", got, want)
+	}
+	// A failed commit: the records it held are left to the collector.
+	batch = *out
+	if err := f.j.Flush(emit); err != nil {
+		t.Fatal(err)
+	}
+	f.j.Recover()
+	*out = nil
+	feedSink(t, f, emit, 1, "k", `{"W":"w4"}`, 6)
+	if got, want := joinSinkRecords(batch), `k {"V":"left one, long enough to matter","W":"w3"} @5`; got[0] != want {
+		t.Fatalf("a record of a failed commit was written over: %s", got[0])
+	}
+	// The left record "alone" (j, at 4) closes at 4+10+0 < 15 unmatched.
+	feedSink(t, f, emit, 1, "z", `{"W":"later"}`, 15)
+	want := []string{
+		`k {"V":"left one, long enough to matter","W":"w4"} @6`,
+		`j {"V":"alone","W":null} @4`,
+	}
+	if got := joinSinkRecords(*out); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestOutBufEnsure: a chunk without n bytes free is left for the next,
+// so that a value of up to n bytes is appended without growing it.
+func TestOutBufEnsure(t *testing.T) {
+	var o outBuf
+	dst := o.room()
+	first := o.take(append(dst, make([]byte, outChunk-300)...), len(dst))
+	o.ensure(1000)
+	dst = o.room()
+	if cap(dst)-len(dst) < 1000 || &dst[:1][0] == &first[0] {
+		t.Fatalf("%d bytes free after ensure(1000), in the same chunk: %v", cap(dst)-len(dst), &dst[:1][0] == &first[0])
+	}
+	o.take(append(dst, make([]byte, 1000)...), len(dst))
+	if cap(o.b) != outChunk {
+		t.Fatalf("the value grew its chunk to %d bytes", cap(o.b))
+	}
+	o.ensure(10)
+	if dst = o.room(); len(dst) != 1000 {
+		t.Fatalf("ensure left a chunk with room: %d bytes used", len(dst))
+	}
+}

@@ -489,27 +489,37 @@ func joinStages(id string, st *streamTable, out func(sc *stageContext) (operator
 	return stages, topics, nil
 }
 
-// sinkOutput writes joined rows to a stream sink: filter, project, encode.
-func sinkOutput(sink *catalog.Source, pipe *operators.Pipeline) (operators.JoinOutput, error) {
+// sinkOutput writes joined rows to a stream sink: filter, project, encode
+// (operators.JoinSink). sink is the JoinSink, nil for a pipeline with
+// table functions.
+func sinkOutput(sink *catalog.Source, pipe *operators.Pipeline) (out operators.JoinOutput, js *operators.JoinSink, err error) {
 	enc, err := sinkEncoder(sink)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if pipe.FlatMap != nil {
-		return flatSinkOutput(sink, pipe, enc), nil
+		return flatSinkOutput(sink, pipe, enc), nil, nil
 	}
-	return func(row types.Row, _ int64, emit operators.Emit) error {
-		out, ts, ok, err := pipe.Apply(row)
-		if err != nil || !ok {
-			return err
+	js = &operators.JoinSink{Pipeline: pipe, Encoder: enc, Topic: sink.Topic}
+	return js.Output, js, nil
+}
+
+// sinkJoinStage wraps a stage's processor maker: when making it made a
+// JoinSink (*made, which out sets; tasks are made one at a time) and the
+// processor is a stream-stream join, the join is given the sink, to tell
+// it its commits (StreamStreamJoin.Sink). Other processors write to the
+// sink without.
+func sinkJoinStage(proc func(*stageContext, *state.TaskStore) (operators.Processor, error), made **operators.JoinSink) func(*stageContext, *state.TaskStore) (operators.Processor, error) {
+	return func(sc *stageContext, st *state.TaskStore) (operators.Processor, error) {
+		*made = nil
+		p, err := proc(sc, st)
+		js := *made
+		*made = nil
+		if j, ok := p.(*operators.StreamStreamJoin); ok && err == nil && js != nil {
+			j.Sink = js
 		}
-		rec, err := enc.Encode(out, ts)
-		if err != nil {
-			return err
-		}
-		emit(log.ProduceRecord{Topic: sink.Topic, Record: rec})
-		return nil
-	}, nil
+		return p, err
+	}
 }
 
 // combinedJoinStage wraps a stage's processor maker: when making it made
@@ -574,11 +584,19 @@ func lowerJoinPersistent(id string, root *planner.Sink) (*persistent, bool, erro
 		return nil, ok, err
 	}
 	pipe := r.pipeline()
+	// made is the JoinSink the join stage's last call of out made
+	// (sinkJoinStage).
+	var made *operators.JoinSink
 	stages, topics, err := r.st.stages(id, func(*stageContext) (operators.JoinOutput, error) {
-		return sinkOutput(sink, pipe)
+		out, js, err := sinkOutput(sink, pipe)
+		made = js
+		return out, err
 	})
 	if err != nil {
 		return nil, true, err
+	}
+	for i := range stages {
+		stages[i].processor = sinkJoinStage(stages[i].processor, &made)
 	}
 	return &persistent{source: r.st.source(), sink: sink, stages: stages, internal: topics}, true, nil
 }
