@@ -209,7 +209,7 @@ Loads events into a fresh embedded log, copies the bid topic raw (no
 decoding) for comparison, then runs each query alone, topic to topic, from
 the earliest offset to completion, and prints one line per query:
 
-  nexmark q1 events=... seconds=... events/s=... events/s/core=... state_bytes=... raw_copy_ratio=... cpu_seconds=... state_ratio=... offsets_written=...
+  nexmark q1 events=... seconds=... events/s=... events/s/core=... state_bytes=... raw_copy_ratio=... cpu_seconds=... state_ratio=... offsets_written=... minor_faults=...
 
 With --rate, it measures latency instead: for each --latency-queries query,
 on a fresh log, events are written at that rate for --duration, and the

@@ -9,3 +9,6 @@ import "time"
 
 // Process is unknown here: 0.
 func Process() time.Duration { return 0 }
+
+// MinorFaults is unknown here: 0.
+func MinorFaults() int64 { return 0 }

@@ -185,8 +185,8 @@ func (r Result) Line() string {
 		return fmt.Sprintf("nexmark %s incomplete: did not finish in %.0fs; read %d of %d input records, %d sink records written (about %.0f events/s) cpu_seconds=%.2f",
 			r.Query.Name, r.Elapsed.Seconds(), r.InputRead, r.Events, r.SinkUpdates, float64(r.SinkUpdates)/r.Elapsed.Seconds(), r.Usage.Process.Seconds())
 	}
-	return fmt.Sprintf("nexmark %s events=%d seconds=%.2f events/s=%.0f events/s/core=%.0f state_bytes=%d raw_copy_ratio=%.2f cpu_seconds=%.2f state_ratio=%.2f offsets_written=%d",
-		r.Query.Name, r.Events, r.Elapsed.Seconds(), r.Rate(), r.PerCore(), r.StateBytes, r.RawCopyRatio(), r.Usage.Process.Seconds(), r.StateRatio(), r.Written)
+	return fmt.Sprintf("nexmark %s events=%d seconds=%.2f events/s=%.0f events/s/core=%.0f state_bytes=%d raw_copy_ratio=%.2f cpu_seconds=%.2f state_ratio=%.2f offsets_written=%d minor_faults=%d",
+		r.Query.Name, r.Events, r.Elapsed.Seconds(), r.Rate(), r.PerCore(), r.StateBytes, r.RawCopyRatio(), r.Usage.Process.Seconds(), r.StateRatio(), r.Written, r.Usage.Faults)
 }
 
 // Report is a whole benchmark run.

@@ -31,12 +31,12 @@ func TestBench(t *testing.T) {
 	for _, re := range []string{
 		`(?m)^nexmark load events=3000 persons=60 auctions=180 bids=2760 seconds=\S+ events/s=\d+ bytes=\d+$`,
 		`(?m)^nexmark raw_copy topic=nexmark_bid events=2760 seconds=\S+ events/s=\d+ events/s/core=\d+ cpu_seconds=\S+$`,
-		`(?m)^nexmark q0 events=2760 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=0 raw_copy_ratio=\S+ cpu_seconds=\S+ state_ratio=0\.00 offsets_written=[1-9]\d*$`,
-		`(?m)^nexmark q3 events=240 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=[1-9]\d* raw_copy_ratio=\S+ cpu_seconds=\S+ state_ratio=\d+\.\d\d offsets_written=[1-9]\d*$`,
+		`(?m)^nexmark q0 events=2760 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=0 raw_copy_ratio=\S+ cpu_seconds=\S+ state_ratio=0\.00 offsets_written=[1-9]\d* minor_faults=\d+$`,
+		`(?m)^nexmark q3 events=240 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=[1-9]\d* raw_copy_ratio=\S+ cpu_seconds=\S+ state_ratio=\d+\.\d\d offsets_written=[1-9]\d* minor_faults=\d+$`,
 		`(?m)^nexmark q6 not supported: needs an OVER window`,
-		`(?m)^nexmark q17 events=2760 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=[1-9]\d* raw_copy_ratio=\S+ cpu_seconds=\S+ state_ratio=\d+\.\d\d offsets_written=[1-9]\d*$`,
+		`(?m)^nexmark q17 events=2760 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=[1-9]\d* raw_copy_ratio=\S+ cpu_seconds=\S+ state_ratio=\d+\.\d\d offsets_written=[1-9]\d* minor_faults=\d+$`,
 		// A stream written by a stream-stream join keeps its windows' records.
-		`(?m)^nexmark q20 events=2940 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=[1-9]\d* raw_copy_ratio=\S+ cpu_seconds=\S+ state_ratio=\d+\.\d\d offsets_written=[1-9]\d*$`,
+		`(?m)^nexmark q20 events=2940 seconds=\S+ events/s=\d+ events/s/core=\d+ state_bytes=[1-9]\d* raw_copy_ratio=\S+ cpu_seconds=\S+ state_ratio=\d+\.\d\d offsets_written=[1-9]\d* minor_faults=\d+$`,
 		// What the LSM wrote: q0 wrote its sink's records to the database.
 		`(?m)^nexmark lsm q0 wal_mb=(?:[1-9]\d*\.\d|0\.[1-9]) flushed_mb=\S+\(records \S+, meta \S+, state \S+\) compacted_mb=\S+\(records \S+, meta \S+, state \S+\) intra_l0_mb=\S+ moved_mb=\S+\(records \S+, meta \S+, state \S+\) flushes=\d+ compactions=\d+ moves=\d+ write_amp=\S+ cpu_seconds=\S+$`,
 		`(?m)^nexmark lsm raw_copy wal_mb=\S+ `,
