@@ -13,10 +13,7 @@ import (
 // Process is the user and system CPU time this process has used; 0 if
 // the system does not say.
 func Process() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
+	ru := rusage()
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
@@ -24,10 +21,14 @@ func Process() time.Duration {
 // I/O: memory touched for the first time (or again after it was given
 // back to the system). On a paravirtualized machine each costs tens of
 // microseconds, so a benchmark reports them beside its CPU time.
-func MinorFaults() int64 {
+func MinorFaults() int64 { return rusage().Minflt }
+
+// rusage is the process's resource usage, all zero if the system does
+// not say.
+func rusage() syscall.Rusage {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return syscall.Rusage{}
 	}
-	return ru.Minflt
+	return ru
 }

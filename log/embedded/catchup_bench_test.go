@@ -5,7 +5,6 @@ package embedded
 import (
 	"context"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -14,16 +13,6 @@ import (
 	"github.com/runnel/runnel/internal/cputime"
 	"github.com/runnel/runnel/log"
 )
-
-// minorFaults is the page faults the process has taken that needed no
-// I/O: fresh memory touched for the first time.
-func minorFaults() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Minflt
-}
 
 // BenchmarkReadCatchUp reads four partitions of flushed 290-byte records
 // (bidValues) at once from their start, as the tasks of a query catching
@@ -69,7 +58,7 @@ func BenchmarkReadCatchUp(b *testing.B) {
 	misses := l.db.Metrics().BlockCache.Misses
 	b.SetBytes(bidValueBytes)
 	b.ResetTimer()
-	cpu, faults := int64(cputime.Process()), minorFaults()
+	cpu, faults := int64(cputime.Process()), cputime.MinorFaults()
 	read := 0
 	for read < b.N {
 		var wg sync.WaitGroup
@@ -86,7 +75,7 @@ func BenchmarkReadCatchUp(b *testing.B) {
 		read += parts * perPart
 	}
 	b.ReportMetric(float64(int64(cputime.Process())-cpu)/float64(read), "cpu-ns/op")
-	b.ReportMetric(float64(minorFaults()-faults)/float64(read)*1000, "faults/1k-records")
+	b.ReportMetric(float64(cputime.MinorFaults()-faults)/float64(read)*1000, "faults/1k-records")
 	b.ReportMetric(float64(l.db.Metrics().BlockCache.Misses-misses), "blocks-read")
 }
 
